@@ -1,0 +1,247 @@
+import { z } from 'zod';
+import { ConnectorError } from '../errors/connector-error.js';
+import { parseDurationMs } from './duration.js';
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const csv = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const ms = parseDurationMs(text);
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration such as 90s, 30m, 8h or 7d` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+const optionalUrl = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v))
+  .pipe(z.url({ message: 'must be an absolute URL' }).optional());
+
+/**
+ * Every environment variable the daemon reads. `.env.example` documents each one; a test keeps
+ * the two in step.
+ */
+export const EnvSchema = z.object({
+  CONTROL_PLANE_URL: optionalUrl,
+  CONTROL_PLANE_TOKEN: z.string().optional(),
+  CONTROL_PLANE_TOKEN_FILE: z.string().optional(),
+  CONNECTOR_ID: z
+    .string()
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, dot, dash or underscore')
+    .optional(),
+  MAX_CONCURRENT_JOBS: z.coerce.number().int().min(1).max(64).default(4),
+  ADMIN_PORT: port.default(8081),
+  ADMIN_HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DRAIN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(90),
+  MAX_PAYLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 * 1024)
+    .default(256 * 1024),
+
+  POLICY_ALLOWED_PROJECT_IDS: csv.pipe(
+    z.array(z.string().regex(/^[a-f0-9]{24}$/, 'each project id must be 24 lowercase hex characters')),
+  ),
+  POLICY_ALLOWED_ROLES: csv,
+  POLICY_MAX_GRANT_TTL: duration('12h'),
+  POLICY_ALLOW_ADMIN_ROLES: bool,
+  POLICY_ALLOWED_JOB_TYPES: csv,
+
+  HTTPS_PROXY: z.string().optional(),
+  HTTP_PROXY: z.string().optional(),
+  NO_PROXY: z.string().optional(),
+  CA_BUNDLE_FILE: z.string().optional(),
+
+  ATLAS_BASE_URL: z.url({ message: 'must be an absolute URL' }).default('https://cloud.mongodb.com'),
+  ATLAS_ORG_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(100),
+  ATLAS_PROJECT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(100),
+  ATLAS_RATE_LIMITS_FROM_API: bool,
+  ATLAS_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(4),
+  ATLAS_READY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+
+  SECRET_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+
+  SANDBOX_CONTROL_PLANE_PORT: port.default(8780),
+  SANDBOX_ATLAS_PORT: port.default(8790),
+  SANDBOX_ATLAS_PUBLIC_KEY: z.string().min(1).default('sandboxp'),
+  SANDBOX_ATLAS_PRIVATE_KEY: z.string().min(1).default('00000000-0000-4000-8000-000000000000'),
+  SANDBOX_ATLAS_FIXTURE: z.string().optional(),
+  SANDBOX_DEMO: z.enum(['on', 'off']).default('on'),
+
+  POD_NAME: z.string().optional(),
+  POD_NAMESPACE: z.string().optional(),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Policy {
+  readonly allowedProjectIds: readonly string[];
+  readonly allowedRoles: readonly string[];
+  readonly maxGrantTtlMs: number;
+  readonly allowAdminRoles: boolean;
+  readonly allowedJobTypes: readonly string[];
+}
+
+export interface AppConfig {
+  /** `sandbox` when no control plane is configured: `npm start` then runs the embedded sandbox. */
+  readonly mode: 'sandbox' | 'remote';
+  readonly controlPlane: {
+    readonly url: string | undefined;
+    readonly token: string | undefined;
+    readonly tokenFile: string | undefined;
+  };
+  readonly connectorId: string;
+  readonly maxConcurrentJobs: number;
+  readonly admin: { readonly host: string; readonly port: number };
+  readonly logLevel: Env['LOG_LEVEL'];
+  readonly drainTimeoutMs: number;
+  readonly maxPayloadBytes: number;
+  readonly policy: Policy;
+  readonly http: {
+    readonly httpsProxy?: string;
+    readonly httpProxy?: string;
+    readonly noProxy?: string;
+    readonly caBundleFile?: string;
+  };
+  readonly atlas: {
+    readonly baseUrl: string;
+    readonly orgRequestsPerMinute: number;
+    readonly projectRequestsPerMinute: number;
+    readonly rateLimitsFromApi: boolean;
+    readonly maxRetries: number;
+    readonly readyTimeoutMs: number;
+  };
+  readonly secretCacheTtlMs: number;
+  readonly sandbox: {
+    readonly controlPlanePort: number;
+    readonly atlasPort: number;
+    readonly atlasPublicKey: string;
+    readonly atlasPrivateKey: string;
+    readonly atlasFixture: string | undefined;
+    readonly demo: boolean;
+  };
+  readonly instance: { readonly podName?: string; readonly podNamespace?: string };
+}
+
+const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+function isLoopback(url: URL): boolean {
+  return loopbackHosts.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+}
+
+/** Rules that involve more than one variable. Each problem names the variable it is about. */
+function crossFieldProblems(env: Env): string[] {
+  const problems: string[] = [];
+  if (env.CONTROL_PLANE_URL) {
+    const url = new URL(env.CONTROL_PLANE_URL);
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
+      problems.push(
+        'CONTROL_PLANE_URL: must use https:// (plain http:// is accepted only for loopback addresses)',
+      );
+    }
+    if (!env.CONTROL_PLANE_TOKEN && !env.CONTROL_PLANE_TOKEN_FILE) {
+      problems.push('CONTROL_PLANE_TOKEN: set it or CONTROL_PLANE_TOKEN_FILE when CONTROL_PLANE_URL is set');
+    }
+    if (!env.CONNECTOR_ID) problems.push('CONNECTOR_ID: required when CONTROL_PLANE_URL is set');
+  }
+  if (env.CONTROL_PLANE_TOKEN && env.CONTROL_PLANE_TOKEN_FILE) {
+    problems.push(
+      'CONTROL_PLANE_TOKEN_FILE: set either CONTROL_PLANE_TOKEN or CONTROL_PLANE_TOKEN_FILE, not both',
+    );
+  }
+  return problems;
+}
+
+/**
+ * Parses the environment once into a frozen config. Every problem is reported together, each
+ * prefixed with its variable name; values are never echoed (some are secrets).
+ */
+export function loadConfig(environment: Readonly<Record<string, string | undefined>>): AppConfig {
+  const parsed = EnvSchema.safeParse(environment);
+  const problems = parsed.success
+    ? crossFieldProblems(parsed.data)
+    : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
+  if (!parsed.success || problems.length > 0) {
+    throw new ConnectorError({
+      code: 'config_invalid',
+      message: `invalid configuration:\n  - ${problems.join('\n  - ')}`,
+      details: { problems: problems.length },
+    });
+  }
+  return deepFreeze(toAppConfig(parsed.data));
+}
+
+function toAppConfig(env: Env): AppConfig {
+  return {
+    mode: env.CONTROL_PLANE_URL ? 'remote' : 'sandbox',
+    controlPlane: {
+      url: env.CONTROL_PLANE_URL,
+      token: env.CONTROL_PLANE_TOKEN,
+      tokenFile: env.CONTROL_PLANE_TOKEN_FILE,
+    },
+    connectorId: env.CONNECTOR_ID ?? 'sandbox-connector',
+    maxConcurrentJobs: env.MAX_CONCURRENT_JOBS,
+    admin: { host: env.ADMIN_HOST, port: env.ADMIN_PORT },
+    logLevel: env.LOG_LEVEL,
+    drainTimeoutMs: env.DRAIN_TIMEOUT_SECONDS * 1000,
+    maxPayloadBytes: env.MAX_PAYLOAD_BYTES,
+    policy: {
+      allowedProjectIds: env.POLICY_ALLOWED_PROJECT_IDS,
+      allowedRoles: env.POLICY_ALLOWED_ROLES,
+      maxGrantTtlMs: env.POLICY_MAX_GRANT_TTL,
+      allowAdminRoles: env.POLICY_ALLOW_ADMIN_ROLES,
+      allowedJobTypes: env.POLICY_ALLOWED_JOB_TYPES,
+    },
+    http: {
+      httpsProxy: env.HTTPS_PROXY,
+      httpProxy: env.HTTP_PROXY,
+      noProxy: env.NO_PROXY,
+      caBundleFile: env.CA_BUNDLE_FILE,
+    },
+    atlas: {
+      baseUrl: env.ATLAS_BASE_URL.replace(/\/+$/, ''),
+      orgRequestsPerMinute: env.ATLAS_ORG_REQUESTS_PER_MINUTE,
+      projectRequestsPerMinute: env.ATLAS_PROJECT_REQUESTS_PER_MINUTE,
+      rateLimitsFromApi: env.ATLAS_RATE_LIMITS_FROM_API,
+      maxRetries: env.ATLAS_MAX_RETRIES,
+      readyTimeoutMs: env.ATLAS_READY_TIMEOUT_SECONDS * 1000,
+    },
+    secretCacheTtlMs: env.SECRET_CACHE_TTL_SECONDS * 1000,
+    sandbox: {
+      controlPlanePort: env.SANDBOX_CONTROL_PLANE_PORT,
+      atlasPort: env.SANDBOX_ATLAS_PORT,
+      atlasPublicKey: env.SANDBOX_ATLAS_PUBLIC_KEY,
+      atlasPrivateKey: env.SANDBOX_ATLAS_PRIVATE_KEY,
+      atlasFixture: env.SANDBOX_ATLAS_FIXTURE,
+      demo: env.SANDBOX_DEMO === 'on',
+    },
+    instance: { podName: env.POD_NAME, podNamespace: env.POD_NAMESPACE },
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}

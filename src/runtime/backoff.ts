@@ -1,0 +1,60 @@
+import { toConnectorError, type ConnectorError } from '../errors/connector-error.js';
+import type { Clock } from './clock.js';
+import type { Random } from './random.js';
+
+export interface BackoffPolicy {
+  /** First window, in ms. */
+  readonly baseMs: number;
+  /** Largest window, in ms. */
+  readonly capMs: number;
+}
+
+/**
+ * Full jitter (AWS architecture blog): a uniform draw in [0, min(cap, base·2^attempt)).
+ * `attempt` counts from 0. A `Retry-After` hint raises the floor, it never lowers it.
+ */
+export function fullJitterDelay(
+  policy: BackoffPolicy,
+  attempt: number,
+  random: Pick<Random, 'float'>,
+  retryAfterMs?: number,
+): number {
+  const window = Math.min(policy.capMs, policy.baseMs * 2 ** Math.min(attempt, 30));
+  const jittered = Math.floor(random.float() * window);
+  return Math.max(jittered, retryAfterMs ?? 0);
+}
+
+export interface RetryOptions extends BackoffPolicy {
+  readonly clock: Pick<Clock, 'sleep' | 'monotonic'>;
+  readonly random: Pick<Random, 'float'>;
+  readonly signal?: AbortSignal;
+  /** Total attempts including the first; `Infinity` retries until `deadlineMs` or the signal. */
+  readonly maxAttempts: number;
+  /** Monotonic time after which no further attempt is started. */
+  readonly deadlineMs?: number;
+  /** Defaults to the error's own retry flag. */
+  readonly shouldRetry?: (error: ConnectorError, attempt: number) => boolean;
+  readonly onRetry?: (error: ConnectorError, attempt: number, delayMs: number) => void;
+}
+
+/** The one cancellable retry helper: full jitter on the injected clock, honouring `Retry-After`. */
+export async function withRetry<T>(
+  operation: (attempt: number) => Promise<T>,
+  options: RetryOptions,
+): Promise<T> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await operation(attempt);
+    } catch (caught) {
+      const error = toConnectorError(caught);
+      if (options.signal?.aborted) throw error;
+      const retry = options.shouldRetry ? options.shouldRetry(error, attempt) : error.retryable;
+      if (!retry || attempt + 1 >= options.maxAttempts) throw error;
+      const delay = fullJitterDelay(options, attempt, options.random, error.retryAfterMs);
+      if (options.deadlineMs !== undefined && options.clock.monotonic() + delay >= options.deadlineMs)
+        throw error;
+      options.onRetry?.(error, attempt, delay);
+      await options.clock.sleep(delay, options.signal);
+    }
+  }
+}
