@@ -149,11 +149,11 @@ function isLoopback(url: URL): boolean {
 }
 
 /** Rules that involve more than one variable. Each problem names the variable it is about. */
-function crossFieldProblems(env: Env): string[] {
+function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): string[] {
   const problems: string[] = [];
   if (env.CONTROL_PLANE_URL) {
-    const url = new URL(env.CONTROL_PLANE_URL);
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
+    const url = URL.canParse(env.CONTROL_PLANE_URL) ? new URL(env.CONTROL_PLANE_URL) : undefined;
+    if (url && url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
       problems.push(
         'CONTROL_PLANE_URL: must use https:// (plain http:// is accepted only for loopback addresses)',
       );
@@ -177,9 +177,12 @@ function crossFieldProblems(env: Env): string[] {
  */
 export function loadConfig(environment: Readonly<Record<string, string | undefined>>): AppConfig {
   const parsed = EnvSchema.safeParse(environment);
-  const problems = parsed.success
-    ? crossFieldProblems(parsed.data)
-    : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
+  const problems = [
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`)),
+    ...crossFieldProblems(environment),
+  ];
   if (!parsed.success || problems.length > 0) {
     throw new ConnectorError({
       code: 'config_invalid',

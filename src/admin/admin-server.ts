@@ -1,0 +1,86 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../runtime/logger.js';
+
+/** What the admin server reads from the worker. */
+export interface HealthSource {
+  isLive(): boolean;
+  isReady(): boolean;
+  status(): Record<string, unknown>;
+}
+
+export interface AdminServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * `/livez` (loops ticking; never depends on the control plane, or an outage would restart every
+ * pod), `/readyz` (registered, recent contact, not draining), `/metrics`, `/status` (no payloads).
+ */
+export async function startAdminServer(options: {
+  readonly host: string;
+  readonly port: number;
+  readonly health: HealthSource;
+  readonly registry: Registry;
+  readonly logger: Logger;
+}): Promise<AdminServer> {
+  const server = createServer((req, res) => {
+    void route(req, res, options).catch((error: unknown) => {
+      options.logger.error({ err: error }, 'admin request failed');
+      if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');
+    });
+  });
+  await listen(server, options.host, options.port);
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: { health: HealthSource; registry: Registry },
+): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    return send(res, 405, 'text/plain', 'method not allowed\n');
+  const path = (req.url ?? '/').split('?')[0];
+  switch (path) {
+    case '/livez':
+      return options.health.isLive()
+        ? send(res, 200, 'text/plain', 'ok\n')
+        : send(res, 503, 'text/plain', 'loops stalled\n');
+    case '/readyz':
+      return options.health.isReady()
+        ? send(res, 200, 'text/plain', 'ready\n')
+        : send(res, 503, 'text/plain', 'not ready\n');
+    case '/metrics':
+      return send(res, 200, options.registry.contentType, await options.registry.metrics());
+    case '/status':
+      return send(res, 200, 'application/json', `${JSON.stringify(options.health.status())}\n`);
+    default:
+      return send(res, 404, 'text/plain', 'not found\n');
+  }
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,125 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The `atlas_connector_*` families of agent-protocols.md §7.11, on a registry owned by this
+ * instance (never prom-client's global one). Labels are bounded sets: no job ids, users or projects.
+ */
+export function createMetrics(version: string) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const r = [registry];
+  const metrics = {
+    registry,
+    info: new Gauge({
+      name: 'atlas_connector_info',
+      help: 'Always 1; labels describe the build.',
+      labelNames: ['version'],
+      registers: r,
+    }),
+    controlPlaneRequests: new Counter({
+      name: 'atlas_connector_control_plane_requests_total',
+      help: 'Control-plane requests by endpoint and HTTP status (network_error when none).',
+      labelNames: ['endpoint', 'code'],
+      registers: r,
+    }),
+    controlPlaneDuration: new Histogram({
+      name: 'atlas_connector_control_plane_request_duration_seconds',
+      help: 'Control-plane request duration, long-polls included.',
+      labelNames: ['endpoint'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: r,
+    }),
+    claims: new Counter({
+      name: 'atlas_connector_claims_total',
+      help: 'Claims by result.',
+      labelNames: ['result'],
+      registers: r,
+    }),
+    jobsStarted: new Counter({
+      name: 'atlas_connector_jobs_started_total',
+      help: 'Jobs started.',
+      labelNames: ['type'],
+      registers: r,
+    }),
+    jobsCompleted: new Counter({
+      name: 'atlas_connector_jobs_completed_total',
+      help: 'Jobs finished, by outcome (succeeded, failed, lease_lost, released).',
+      labelNames: ['type', 'outcome'],
+      registers: r,
+    }),
+    jobsInFlight: new Gauge({
+      name: 'atlas_connector_jobs_in_flight',
+      help: 'Jobs running now.',
+      labelNames: ['type'],
+      registers: r,
+    }),
+    jobDuration: new Histogram({
+      name: 'atlas_connector_job_duration_seconds',
+      help: 'Handler duration by type and outcome.',
+      labelNames: ['type', 'outcome'],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120],
+      registers: r,
+    }),
+    leaseExtensions: new Counter({
+      name: 'atlas_connector_lease_extensions_total',
+      help: 'Lease extensions by result (ok, error, lost).',
+      labelNames: ['result'],
+      registers: r,
+    }),
+    leasesLost: new Counter({
+      name: 'atlas_connector_leases_lost_total',
+      help: 'Leases lost, by reason.',
+      labelNames: ['reason'],
+      registers: r,
+    }),
+    outboxDepth: new Gauge({
+      name: 'atlas_connector_result_outbox_depth',
+      help: 'Results waiting to be delivered.',
+      registers: r,
+    }),
+    resultReports: new Counter({
+      name: 'atlas_connector_result_report_attempts_total',
+      help: 'Result delivery attempts by result (accepted, retry, rejected, dropped).',
+      labelNames: ['result'],
+      registers: r,
+    }),
+    lastContact: new Gauge({
+      name: 'atlas_connector_last_successful_contact_timestamp_seconds',
+      help: 'Unix time of the last successful control-plane answer.',
+      registers: r,
+    }),
+    clockSkew: new Gauge({
+      name: 'atlas_connector_clock_skew_seconds',
+      help: 'Estimated server clock minus local clock, from heartbeats.',
+      registers: r,
+    }),
+    atlasRequests: new Counter({
+      name: 'atlas_connector_atlas_api_requests_total',
+      help: 'Atlas Admin API requests by operation and HTTP status.',
+      labelNames: ['operation', 'code'],
+      registers: r,
+    }),
+    atlasDuration: new Histogram({
+      name: 'atlas_connector_atlas_api_request_duration_seconds',
+      help: 'Atlas Admin API request duration by operation.',
+      labelNames: ['operation'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      registers: r,
+    }),
+    discoveryLastSuccess: new Gauge({
+      name: 'atlas_connector_discovery_last_success_timestamp_seconds',
+      help: 'Unix time of the last successful discovery upload.',
+      registers: r,
+    }),
+    policyDenials: new Counter({
+      name: 'atlas_connector_policy_denials_total',
+      help: 'Jobs refused by the local policy, by rule.',
+      labelNames: ['rule'],
+      registers: r,
+    }),
+  };
+  metrics.info.set({ version }, 1);
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

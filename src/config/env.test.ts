@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { EnvSchema, loadConfig } from './env.js';
+import { parseDurationMs } from './duration.js';
+
+const remote = {
+  CONTROL_PLANE_URL: 'https://cp.example.com',
+  CONTROL_PLANE_TOKEN: 'tok-123456',
+  CONNECTOR_ID: 'prod-eu-1',
+};
+
+function problemsOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('loadConfig', () => {
+  it('runs the sandbox with defaults when nothing is configured', () => {
+    const config = loadConfig({});
+    expect(config.mode).toBe('sandbox');
+    expect(config.admin.port).toBe(8081);
+    expect(config.maxConcurrentJobs).toBe(4);
+    expect(config.policy.maxGrantTtlMs).toBe(12 * 3_600_000);
+    expect(config.policy.allowAdminRoles).toBe(false);
+    expect(Object.isFrozen(config.policy)).toBe(true);
+  });
+
+  it('parses a remote configuration with policy lists and durations', () => {
+    const config = loadConfig({
+      ...remote,
+      POLICY_ALLOWED_PROJECT_IDS: '5f1d7f3e8b1e4a0012345678, 6a1d7f3e8b1e4a0012345678',
+      POLICY_ALLOWED_ROLES: 'read,readWrite',
+      POLICY_MAX_GRANT_TTL: '1h30m',
+      DRAIN_TIMEOUT_SECONDS: '30',
+    });
+    expect(config.mode).toBe('remote');
+    expect(config.policy.allowedProjectIds).toEqual(['5f1d7f3e8b1e4a0012345678', '6a1d7f3e8b1e4a0012345678']);
+    expect(config.policy.allowedRoles).toEqual(['read', 'readWrite']);
+    expect(config.policy.maxGrantTtlMs).toBe(5_400_000);
+    expect(config.drainTimeoutMs).toBe(30_000);
+  });
+
+  it('reports every problem at once, each with its variable name', () => {
+    const message = problemsOf({
+      ADMIN_PORT: 'eighty',
+      MAX_CONCURRENT_JOBS: '0',
+      LOG_LEVEL: 'loud',
+      POLICY_MAX_GRANT_TTL: 'forever',
+      POLICY_ALLOWED_PROJECT_IDS: 'not-a-project',
+    });
+    for (const name of [
+      'ADMIN_PORT',
+      'MAX_CONCURRENT_JOBS',
+      'LOG_LEVEL',
+      'POLICY_MAX_GRANT_TTL',
+      'POLICY_ALLOWED_PROJECT_IDS',
+    ]) {
+      expect(message).toContain(name);
+    }
+  });
+
+  it('refuses a plain-http control plane unless it is loopback', () => {
+    expect(problemsOf({ ...remote, CONTROL_PLANE_URL: 'http://cp.example.com' })).toContain(
+      'CONTROL_PLANE_URL: must use https://',
+    );
+    expect(loadConfig({ ...remote, CONTROL_PLANE_URL: 'http://127.0.0.1:8780' }).mode).toBe('remote');
+    expect(loadConfig({ ...remote, CONTROL_PLANE_URL: 'http://localhost:8780' }).mode).toBe('remote');
+  });
+
+  it('requires a token and a connector id with a control plane, and never echoes the token', () => {
+    const message = problemsOf({ CONTROL_PLANE_URL: 'https://cp.example.com' });
+    expect(message).toContain('CONTROL_PLANE_TOKEN');
+    expect(message).toContain('CONNECTOR_ID');
+    const both = problemsOf({ ...remote, CONTROL_PLANE_TOKEN_FILE: '/run/token', ADMIN_PORT: 'x' });
+    expect(both).toContain('CONTROL_PLANE_TOKEN_FILE: set either');
+    expect(both).not.toContain('tok-123456');
+  });
+});
+
+describe('parseDurationMs', () => {
+  it('accepts unit suffixes, compound forms and bare seconds, and rejects the rest', () => {
+    expect(parseDurationMs('90s')).toBe(90_000);
+    expect(parseDurationMs('7d')).toBe(604_800_000);
+    expect(parseDurationMs('1h30m')).toBe(5_400_000);
+    expect(parseDurationMs('45')).toBe(45_000);
+    expect(parseDurationMs('8 hours')).toBeUndefined();
+    expect(parseDurationMs('')).toBeUndefined();
+  });
+});
+
+describe('.env.example', () => {
+  it('documents exactly the variables the schema reads', () => {
+    const documented = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8')
+      .split('\n')
+      .filter((line) => /^[A-Z][A-Z0-9_]*=/.test(line))
+      .map((line) => line.split('=')[0]);
+    expect(documented.sort()).toEqual(Object.keys(EnvSchema.shape).sort());
+  });
+});

@@ -1,0 +1,132 @@
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { createMetrics, type Metrics } from './admin/metrics.js';
+import { startAdminServer, type AdminServer } from './admin/admin-server.js';
+import type { AppConfig } from './config/env.js';
+import { ControlPlaneClient } from './control-plane/control-plane-client.js';
+import { protocolVersion } from './control-plane/protocol.js';
+import { ConnectorError } from './errors/connector-error.js';
+import { systemClock, type Clock } from './runtime/clock.js';
+import { configureOutboundHttp, type Fetch } from './runtime/http.js';
+import type { Logger } from './runtime/logger.js';
+import { cryptoRandom, type Random } from './runtime/random.js';
+import type { SecretScrubber } from './runtime/secret-scrubber.js';
+import { version, userAgent } from './version.js';
+import { createJobRouter, pingHandler, type JobHandler } from './worker/job-handlers.js';
+import { Worker } from './worker/worker.js';
+
+export interface DaemonPorts {
+  readonly logger: Logger;
+  readonly scrubber: SecretScrubber;
+  readonly clock?: Clock;
+  readonly random?: Random;
+  readonly fetch?: Fetch;
+  /** Extra job types (the Atlas adapters register theirs here). */
+  readonly handlers?: Readonly<Record<string, JobHandler>>;
+}
+
+export interface Daemon {
+  readonly worker: Worker;
+  readonly admin: AdminServer;
+  readonly metrics: Metrics;
+  /** Staged shutdown; a second call forces. Resolves when drained and deregistered. */
+  shutdown(): Promise<void>;
+}
+
+/** Reads the enrollment token from the variable or the file (re-read each registration, so a rotated file is used). */
+function enrollmentTokenSource(config: AppConfig, scrubber: SecretScrubber): () => Promise<string> {
+  return async () => {
+    const token = config.controlPlane.tokenFile
+      ? (
+          await readFile(config.controlPlane.tokenFile, 'utf8').catch((error: unknown) => {
+            throw new ConnectorError({
+              code: 'config_invalid',
+              message: `CONTROL_PLANE_TOKEN_FILE: cannot read ${config.controlPlane.tokenFile}`,
+              cause: error,
+            });
+          })
+        ).trim()
+      : (config.controlPlane.token ?? '');
+    if (!token)
+      throw new ConnectorError({
+        code: 'config_invalid',
+        message: 'CONTROL_PLANE_TOKEN: empty enrollment token',
+      });
+    scrubber.add(token);
+    return token;
+  };
+}
+
+/** The composition root: real clock, randomness, HTTP, metrics and registries, passed down. */
+export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promise<Daemon> {
+  if (!config.controlPlane.url)
+    throw new ConnectorError({ code: 'config_invalid', message: 'CONTROL_PLANE_URL is not set' });
+  const clock = ports.clock ?? systemClock;
+  const random = ports.random ?? cryptoRandom;
+  const logger = ports.logger;
+  const enrollmentToken = enrollmentTokenSource(config, ports.scrubber);
+  await enrollmentToken(); // fail fast on an unreadable token, before anything listens
+  configureOutboundHttp(config.http);
+  const metrics = createMetrics(version);
+  const client = new ControlPlaneClient({
+    baseUrl: config.controlPlane.url.replace(/\/+$/, ''),
+    enrollmentToken,
+    fetch: ports.fetch ?? globalThis.fetch,
+    clock,
+    logger,
+    userAgent,
+    onSecret: (value) => ports.scrubber.add(value),
+    onRequest: (endpoint, code, durationMs) => {
+      metrics.controlPlaneRequests.inc({ endpoint, code });
+      metrics.controlPlaneDuration.observe({ endpoint }, durationMs / 1000);
+    },
+  });
+  const worker = new Worker({
+    client,
+    router: createJobRouter({ ping: pingHandler, ...ports.handlers }),
+    policy: config.policy,
+    clock,
+    random,
+    logger,
+    metrics,
+    maxConcurrentJobs: config.maxConcurrentJobs,
+    drainTimeoutMs: config.drainTimeoutMs,
+    maxPayloadBytes: config.maxPayloadBytes,
+    registration: {
+      connectorId: config.connectorId,
+      instanceId: `${config.instance.podName ?? hostname()}:${process.pid}:${random.hex(4)}`,
+      version,
+      protocol: protocolVersion,
+      hostname: hostname(),
+      podName: config.instance.podName,
+      podNamespace: config.instance.podNamespace,
+      features: ['lease-extend', 'result-idempotency', 'discovery-snapshots'],
+    },
+  });
+  const admin = await startAdminServer({
+    ...config.admin,
+    health: worker,
+    registry: metrics.registry,
+    logger,
+  });
+  logger.info(
+    {
+      adminPort: admin.port,
+      controlPlane: config.controlPlane.url,
+      maxConcurrentJobs: config.maxConcurrentJobs,
+    },
+    'connector started',
+  );
+  worker.start();
+  let stopping: Promise<void> | undefined;
+  return {
+    worker,
+    admin,
+    metrics,
+    shutdown() {
+      const drained = worker.drain();
+      stopping ??= drained.then(() => admin.close());
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import { cancelledError, ConnectorError, isConnectorError } from '../errors/connector-error.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Logger } from '../runtime/logger.js';
+
+/** What a handler gets besides its payload. */
+export interface JobContext {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly log: Logger;
+  readonly clock: Clock;
+  /** Aborts on lease loss, cancellation, or a forced shutdown. Pass it to every Atlas call. */
+  readonly signal: AbortSignal;
+  /**
+   * Call immediately before every side effect (every Atlas write). Throws if the lease is lost
+   * or the job was cancelled, so a stale holder never writes after another took over.
+   */
+  beforeSideEffect(): void;
+}
+
+export function createJobContext(options: Omit<JobContext, 'beforeSideEffect'>): JobContext {
+  return {
+    ...options,
+    beforeSideEffect() {
+      if (!options.signal.aborted) return;
+      const reason: unknown = options.signal.reason;
+      throw isConnectorError(reason) ? reason : cancelledError(reason);
+    },
+  };
+}
+
+export function leaseLostError(jobId: string, why: string): ConnectorError {
+  return new ConnectorError({
+    code: 'lease_lost',
+    message: `lease on job ${jobId} lost: ${why}`,
+    details: { jobId },
+  });
+}

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../test/fakes/fake-clock.js';
+import { FakeRandom } from '../../test/fakes/fake-random.js';
+import { FakeControlPlane, httpError } from '../../test/fakes/fake-control-plane.js';
+import { captureLogs } from '../../test/fakes/log-capture.js';
+import type { ConnectorError } from '../errors/connector-error.js';
+import { LeaseKeeper, leaseDeadline, safetyMarginMs } from './lease-keeper.js';
+
+const lease = { jobId: 'job-1', leaseId: 'lease-1', fencingToken: 3 };
+
+function setup(grantedAt = 0) {
+  const clock = new FakeClock();
+  const cp = new FakeControlPlane(clock);
+  const lost: ConnectorError[] = [];
+  let cancelled = 0;
+  const keeper = new LeaseKeeper({
+    lease,
+    leaseTtlMs: 30_000,
+    grantedAt,
+    client: cp,
+    clock,
+    random: new FakeRandom([0.5]),
+    log: captureLogs().logger,
+    onLost: (error) => lost.push(error),
+    onCancelRequested: () => (cancelled += 1),
+  });
+  return { clock, cp, lost, keeper, cancelled: () => cancelled };
+}
+
+describe('lease deadline math', () => {
+  it('subtracts a safety margin of 5 s, or a quarter of short TTLs, from the send time', () => {
+    expect(safetyMarginMs(60_000)).toBe(5_000);
+    expect(safetyMarginMs(8_000)).toBe(2_000);
+    expect(leaseDeadline(1_000, 60_000)).toBe(56_000);
+    expect(leaseDeadline(0, 4_000)).toBe(3_000);
+  });
+});
+
+describe('LeaseKeeper', () => {
+  it('extends every TTL/3 and moves the deadline from each request send time', async () => {
+    const { clock, cp, keeper } = setup();
+    keeper.start();
+    expect(keeper.deadlineMs).toBe(25_000);
+    await clock.advance(9_999);
+    expect(cp.calls.extend).toHaveLength(0);
+    await clock.advance(1);
+    expect(cp.calls.extend).toEqual([lease]);
+    expect(keeper.deadlineMs).toBe(35_000);
+    await clock.advance(10_000);
+    expect(cp.calls.extend).toHaveLength(2);
+    keeper.stop();
+  });
+
+  it('declares the lease lost on 409 and reports it once', async () => {
+    const { clock, cp, keeper, lost } = setup();
+    cp.extendBehaviour = () => httpError('conflict', 'lease_lost');
+    keeper.start();
+    await clock.advance(10_000);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]?.code).toBe('lease_lost');
+    expect(keeper.lost).toBe(lost[0]);
+    await clock.advance(60_000);
+    expect(cp.calls.extend).toHaveLength(1);
+  });
+
+  it('retries transient failures and declares the lease lost when the local deadline passes unconfirmed', async () => {
+    const { clock, cp, keeper, lost } = setup();
+    cp.extendBehaviour = () => httpError('upstream_unavailable');
+    keeper.start();
+    await clock.advance(24_999);
+    expect(cp.calls.extend.length).toBeGreaterThan(3);
+    expect(lost).toHaveLength(0);
+    await clock.advance(1);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]?.message).toContain('local deadline');
+  });
+
+  it('keeps the lease when the control plane recovers before the deadline', async () => {
+    const { clock, cp, keeper, lost } = setup();
+    cp.extendBehaviour = (call) =>
+      call < 4 ? httpError('upstream_unavailable') : { leaseTtlMs: 30_000, cancelRequested: false };
+    keeper.start();
+    await clock.advance(60_000);
+    expect(lost).toHaveLength(0);
+    keeper.stop();
+  });
+
+  it('passes a cancellation request on', async () => {
+    const { clock, cp, keeper, cancelled } = setup();
+    cp.extendBehaviour = () => ({ leaseTtlMs: 30_000, cancelRequested: true });
+    keeper.start();
+    await clock.advance(10_000);
+    expect(cancelled()).toBe(1);
+    keeper.stop();
+  });
+});

@@ -1,0 +1,126 @@
+import type { ControlPlaneClient } from '../control-plane/control-plane-client.js';
+import type { LeaseRef } from '../control-plane/protocol.js';
+import { isConnectorError, type ConnectorError } from '../errors/connector-error.js';
+import { fullJitterDelay } from '../runtime/backoff.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Random } from '../runtime/random.js';
+import { leaseLostError } from './job-context.js';
+
+export interface LeaseKeeperOptions {
+  readonly lease: LeaseRef;
+  readonly leaseTtlMs: number;
+  /** Monotonic time at which the claim that granted the lease was *sent*: the deadline errs early. */
+  readonly grantedAt: number;
+  readonly client: Pick<ControlPlaneClient, 'extend'>;
+  readonly clock: Clock;
+  readonly random: Pick<Random, 'float'>;
+  readonly log: Logger;
+  readonly onLost: (error: ConnectorError, reason: 'deadline' | 'revoked') => void;
+  readonly onCancelRequested: () => void;
+  readonly onExtension?: (result: 'ok' | 'error' | 'lost') => void;
+}
+
+/** Stop before the server would consider the lease expired. */
+export function safetyMarginMs(leaseTtlMs: number): number {
+  return Math.min(5_000, Math.floor(leaseTtlMs / 4));
+}
+
+export function leaseDeadline(sentAt: number, leaseTtlMs: number): number {
+  return sentAt + leaseTtlMs - safetyMarginMs(leaseTtlMs);
+}
+
+/**
+ * Keeps one job's lease alive: extends every TTL/3, retries transient failures with full jitter
+ * until the local deadline, and declares the lease lost on 409/410 or when the deadline passes
+ * unconfirmed. The deadline is computed on the monotonic clock from each request's send time.
+ */
+export class LeaseKeeper {
+  private deadline: number;
+  private ttlMs: number;
+  private lostError: ConnectorError | undefined;
+  private readonly stopper = new AbortController();
+
+  constructor(private readonly options: LeaseKeeperOptions) {
+    this.ttlMs = options.leaseTtlMs;
+    this.deadline = leaseDeadline(options.grantedAt, options.leaseTtlMs);
+  }
+
+  get lost(): ConnectorError | undefined {
+    return this.lostError;
+  }
+
+  get deadlineMs(): number {
+    return this.deadline;
+  }
+
+  start(): void {
+    void this.loop().catch((error: unknown) => {
+      if (!this.stopper.signal.aborted)
+        this.options.log.error({ err: error }, 'lease keeper stopped unexpectedly');
+    });
+  }
+
+  stop(): void {
+    this.stopper.abort();
+  }
+
+  private async loop(): Promise<void> {
+    const { clock } = this.options;
+    let lastConfirmed = this.options.grantedAt;
+    let failures = 0;
+    while (!this.stopper.signal.aborted) {
+      const now = clock.monotonic();
+      const renewAt = failures === 0 ? lastConfirmed + Math.floor(this.ttlMs / 3) : now;
+      const wait = Math.min(Math.max(0, renewAt - now), Math.max(0, this.deadline - now));
+      if (wait > 0) await clock.sleep(wait, this.stopper.signal);
+      if (clock.monotonic() >= this.deadline)
+        return this.markLost('local deadline passed without an extension', 'deadline');
+      const sentAt = clock.monotonic();
+      try {
+        const answer = await this.options.client.extend(
+          this.options.lease,
+          AbortSignal.any([this.stopper.signal, AbortSignal.timeout(Math.max(1, this.deadline - sentAt))]),
+        );
+        this.ttlMs = answer.leaseTtlMs;
+        this.deadline = leaseDeadline(sentAt, answer.leaseTtlMs);
+        lastConfirmed = sentAt;
+        failures = 0;
+        this.options.onExtension?.('ok');
+        if (answer.cancelRequested) this.options.onCancelRequested();
+      } catch (error) {
+        if (this.stopper.signal.aborted) return;
+        if (isConnectorError(error) && (error.code === 'conflict' || error.code === 'gone')) {
+          return this.markLost(
+            `control plane answered ${String(error.details.protocolCode ?? error.code)}`,
+            'revoked',
+          );
+        }
+        this.options.onExtension?.('error');
+        const delay = fullJitterDelay(
+          { baseMs: 250, capMs: 5_000 },
+          failures,
+          this.options.random,
+          isConnectorError(error) ? error.retryAfterMs : undefined,
+        );
+        failures += 1;
+        this.options.log.warn(
+          { err: error, failures },
+          'lease extension failed; retrying until the local deadline',
+        );
+        await clock.sleep(
+          Math.min(delay, Math.max(0, this.deadline - clock.monotonic())),
+          this.stopper.signal,
+        );
+      }
+    }
+  }
+
+  private markLost(why: string, reason: 'deadline' | 'revoked'): void {
+    if (this.lostError || this.stopper.signal.aborted) return;
+    this.lostError = leaseLostError(this.options.lease.jobId, why);
+    this.options.onExtension?.('lost');
+    this.options.log.warn({ reason }, 'lease lost');
+    this.options.onLost(this.lostError, reason);
+  }
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../test/fakes/fake-clock.js';
+import { FakeRandom } from '../../test/fakes/fake-random.js';
+import { FakeControlPlane, httpError } from '../../test/fakes/fake-control-plane.js';
+import { captureLogs } from '../../test/fakes/log-capture.js';
+import { ResultOutbox } from './result-outbox.js';
+
+const body = {
+  leaseId: 'lease-1',
+  fencingToken: 1,
+  outcome: 'succeeded' as const,
+  result: { echo: 'x' },
+  startedAt: '2026-11-24T00:00:00.000Z',
+  finishedAt: '2026-11-24T00:00:01.000Z',
+};
+
+function setup() {
+  const clock = new FakeClock();
+  const cp = new FakeControlPlane(clock);
+  const depths: number[] = [];
+  const outbox = new ResultOutbox({
+    client: cp,
+    clock,
+    random: new FakeRandom([0.5]),
+    log: captureLogs().logger,
+    onDepth: (d) => depths.push(d),
+  });
+  return { clock, cp, outbox, depths };
+}
+
+describe('ResultOutbox', () => {
+  it('retries with full jitter until the control plane accepts the result', async () => {
+    const { clock, cp, outbox, depths } = setup();
+    cp.resultBehaviour = (call) =>
+      call <= 5 ? httpError('upstream_unavailable') : { accepted: true, jobState: 'succeeded' };
+    const delivered = outbox.deliver('job-1', 1, body);
+    await clock.advance(0);
+    expect(outbox.depth).toBe(1);
+    // 0.5 × (1, 2, 4, 8, 16) s
+    await clock.advance(500 + 1_000 + 2_000 + 4_000 + 8_000 - 1);
+    expect(cp.calls.results).toHaveLength(5);
+    await clock.advance(1);
+    await expect(delivered).resolves.toBe('accepted');
+    expect(cp.calls.results).toHaveLength(6);
+    expect(cp.calls.results.every((c) => c.jobId === 'job-1' && c.attempt === 1)).toBe(true);
+    expect(depths.at(-1)).toBe(0);
+  });
+
+  it('waits at least Retry-After before the next attempt', async () => {
+    const { clock, cp, outbox } = setup();
+    cp.resultBehaviour = (call) =>
+      call === 1 ? httpError('rate_limited', undefined, 20_000) : { accepted: true, jobState: 'succeeded' };
+    const delivered = outbox.deliver('job-1', 1, body);
+    await clock.advance(19_999);
+    expect(cp.calls.results).toHaveLength(1);
+    await clock.advance(1);
+    await expect(delivered).resolves.toBe('accepted');
+  });
+
+  it('stops at once when the server refuses the result for good', async () => {
+    const { cp, outbox } = setup();
+    cp.resultBehaviour = () => httpError('conflict', 'stale_fence');
+    await expect(outbox.deliver('job-1', 1, body)).resolves.toBe('rejected');
+    expect(cp.calls.results).toHaveLength(1);
+  });
+
+  it('drops pending results only when abandoned', async () => {
+    const { clock, cp, outbox } = setup();
+    cp.resultBehaviour = () => httpError('upstream_unavailable');
+    const delivered = outbox.deliver('job-1', 1, body);
+    await clock.advance(600_000);
+    expect(outbox.depth).toBe(1);
+    outbox.abandonAll();
+    await expect(delivered).resolves.toBe('dropped');
+    expect(outbox.depth).toBe(0);
+  });
+});

@@ -1,0 +1,106 @@
+import type { ControlPlaneClient } from '../control-plane/control-plane-client.js';
+import type { ResultRequest } from '../control-plane/protocol.js';
+import { isConnectorError } from '../errors/connector-error.js';
+import { fullJitterDelay } from '../runtime/backoff.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Random } from '../runtime/random.js';
+
+export type DeliveryResult = 'accepted' | 'rejected' | 'dropped';
+
+export interface OutboxOptions {
+  readonly client: Pick<ControlPlaneClient, 'submitResult'>;
+  readonly clock: Clock;
+  readonly random: Pick<Random, 'float'>;
+  readonly log: Logger;
+  /** Give up on a result this long after it was produced (agent-protocols §7.5: up to 1 h). */
+  readonly maxAgeMs?: number;
+  readonly onDepth?: (depth: number) => void;
+  readonly onAttempt?: (result: 'accepted' | 'retry' | 'rejected' | 'dropped') => void;
+}
+
+interface Entry {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly body: ResultRequest;
+}
+
+/**
+ * Results wait here until the control plane accepts them. Each is retried with full jitter
+ * (base 1 s, cap 60 s, never below `Retry-After`) while the control plane is unreachable; the
+ * caller keeps the lease extended meanwhile. A result leaves only when accepted, when the server
+ * refuses it for good (stale fence, job gone, key mismatch), or when the outbox is aborted at the
+ * end of a drain — then the control plane redelivers the job and the idempotent handler rebuilds it.
+ */
+export class ResultOutbox {
+  private readonly pending = new Set<Entry>();
+  private readonly stopper = new AbortController();
+
+  constructor(private readonly options: OutboxOptions) {}
+
+  get depth(): number {
+    return this.pending.size;
+  }
+
+  /** Gives up on every pending result now (the end of a drain, or a forced stop). */
+  abandonAll(): void {
+    this.stopper.abort();
+  }
+
+  async deliver(jobId: string, attempt: number, body: ResultRequest): Promise<DeliveryResult> {
+    const entry: Entry = { jobId, attempt, body };
+    this.pending.add(entry);
+    this.options.onDepth?.(this.pending.size);
+    try {
+      return await this.attemptUntilSettled(entry);
+    } finally {
+      this.pending.delete(entry);
+      this.options.onDepth?.(this.pending.size);
+    }
+  }
+
+  private async attemptUntilSettled(entry: Entry): Promise<DeliveryResult> {
+    const { clock, log } = this.options;
+    const giveUpAt = clock.monotonic() + (this.options.maxAgeMs ?? 3_600_000);
+    for (let failures = 0; ; failures += 1) {
+      if (this.stopper.signal.aborted || clock.monotonic() >= giveUpAt) return this.dropped(entry);
+      try {
+        await this.options.client.submitResult(entry.jobId, entry.attempt, entry.body, this.stopper.signal);
+        this.options.onAttempt?.('accepted');
+        return 'accepted';
+      } catch (error) {
+        if (this.stopper.signal.aborted) return this.dropped(entry);
+        if (isConnectorError(error) && !error.retryable) {
+          this.options.onAttempt?.('rejected');
+          log.warn(
+            { err: error, jobId: entry.jobId, attempt: entry.attempt },
+            'control plane refused the result; another attempt owns the job',
+          );
+          return 'rejected';
+        }
+        this.options.onAttempt?.('retry');
+        const retryAfterMs = isConnectorError(error) ? error.retryAfterMs : undefined;
+        const delay = fullJitterDelay(
+          { baseMs: 1_000, capMs: 60_000 },
+          failures,
+          this.options.random,
+          retryAfterMs,
+        );
+        log.warn(
+          { err: error, jobId: entry.jobId, failures: failures + 1, delayMs: delay },
+          'result not delivered; will retry',
+        );
+        await clock.sleep(delay, this.stopper.signal).catch(() => undefined);
+      }
+    }
+  }
+
+  private dropped(entry: Entry): DeliveryResult {
+    this.options.onAttempt?.('dropped');
+    this.options.log.warn(
+      { jobId: entry.jobId, attempt: entry.attempt },
+      'result dropped undelivered; the job will be redelivered',
+    );
+    return 'dropped';
+  }
+}

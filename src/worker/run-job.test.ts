@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { FakeClock } from '../../test/fakes/fake-clock.js';
+import { FakeRandom } from '../../test/fakes/fake-random.js';
+import { envelope, FakeControlPlane, httpError } from '../../test/fakes/fake-control-plane.js';
+import { captureLogs } from '../../test/fakes/log-capture.js';
+import { createMetrics } from '../admin/metrics.js';
+import { loadConfig } from '../config/env.js';
+import { createJobRouter, type JobHandler } from './job-handlers.js';
+import { ResultOutbox } from './result-outbox.js';
+import { RunningJob } from './run-job.js';
+
+/** A handler with two "writes" separated by a wait, recording which writes happened. */
+function twoWriteHandler(writes: string[]): JobHandler<{ gapMs: number }> {
+  return {
+    payloadSchema: z.object({ gapMs: z.number() }),
+    needsIntegration: false,
+    async run(payload, ctx) {
+      ctx.beforeSideEffect();
+      writes.push('first');
+      await ctx.clock.sleep(payload.gapMs, ctx.signal).catch(() => undefined);
+      ctx.beforeSideEffect();
+      writes.push('second');
+      return { done: true };
+    },
+  };
+}
+
+function setup(writes: string[]) {
+  const clock = new FakeClock();
+  const cp = new FakeControlPlane(clock);
+  const logs = captureLogs();
+  const random = new FakeRandom([0.5]);
+  const outbox = new ResultOutbox({ client: cp, clock, random, log: logs.logger });
+  const deps = {
+    client: cp,
+    outbox,
+    router: createJobRouter({ write: twoWriteHandler(writes) as JobHandler }),
+    policy: loadConfig({}).policy,
+    maxPayloadBytes: 4096,
+    clock,
+    random,
+    logger: logs.logger,
+    metrics: createMetrics('test'),
+  };
+  return { clock, cp, deps, logs };
+}
+
+describe('RunningJob', () => {
+  it('aborts the handler before its next write when the lease is lost, and reports nothing', async () => {
+    const writes: string[] = [];
+    const { clock, cp, deps } = setup(writes);
+    cp.extendBehaviour = () => httpError('conflict', 'lease_lost');
+    const job = new RunningJob(envelope({ type: 'write', payload: '{"gapMs":60000}' }), 0, deps);
+    const done = job.run(Promise.resolve());
+    await clock.advance(10_000); // first extension at TTL/3 answers 409
+    await clock.advance(60_000);
+    await done;
+    expect(writes).toEqual(['first']);
+    expect(cp.calls.results).toEqual([]);
+  });
+
+  it('reports a fenced result with the lease it ran under', async () => {
+    const writes: string[] = [];
+    const { clock, cp, deps } = setup(writes);
+    const job = new RunningJob(envelope({ type: 'write', payload: '{"gapMs":15000}' }), 0, deps);
+    const done = job.run(Promise.resolve());
+    await clock.advance(15_000);
+    await done;
+    expect(writes).toEqual(['first', 'second']);
+    expect(cp.calls.results).toHaveLength(1);
+    expect(cp.calls.results[0]?.body).toMatchObject({
+      leaseId: 'lease-1',
+      fencingToken: 7,
+      outcome: 'succeeded',
+      result: { done: true },
+    });
+  });
+
+  it('turns an invalid payload into a failed invalid_job result', async () => {
+    const { cp, deps } = setup([]);
+    await new RunningJob(envelope({ type: 'write', payload: 'not json' }), 0, deps).run(Promise.resolve());
+    expect(cp.calls.results[0]?.body).toMatchObject({
+      outcome: 'failed',
+      error: { code: 'invalid_job', retryable: false },
+    });
+  });
+
+  it('does not run a job whose notAfter has passed', async () => {
+    const writes: string[] = [];
+    const { cp, deps } = setup(writes);
+    await new RunningJob(
+      envelope({ type: 'write', payload: '{"gapMs":1}', notAfter: '2020-01-01T00:00:00Z' }),
+      0,
+      deps,
+    ).run(Promise.resolve());
+    expect(writes).toEqual([]);
+    expect(cp.calls.results[0]?.body.error?.code).toBe('gone');
+  });
+
+  it('keeps extending the lease while the result waits in the outbox', async () => {
+    const { clock, cp, deps } = setup([]);
+    // Seven refusals: 0.5 × (1+2+4+8+16+32+60) s ≈ 61 s, twice the 30 s lease.
+    cp.resultBehaviour = (call) =>
+      call < 8 ? httpError('upstream_unavailable') : { accepted: true, jobState: 'succeeded' };
+    const done = new RunningJob(envelope({ type: 'write', payload: '{"gapMs":0}' }), 0, deps).run(
+      Promise.resolve(),
+    );
+    await clock.advance(70_000);
+    await done;
+    expect(cp.calls.results).toHaveLength(8);
+    expect(cp.calls.extend.length).toBeGreaterThanOrEqual(6);
+    const extendsAfterDelivery = cp.calls.extend.length;
+    await clock.advance(60_000);
+    expect(cp.calls.extend).toHaveLength(extendsAfterDelivery);
+  });
+});

@@ -1,0 +1,187 @@
+import type { Policy } from '../config/env.js';
+import type { ControlPlaneClient } from '../control-plane/control-plane-client.js';
+import type { JobEnvelope, LeaseRef } from '../control-plane/protocol.js';
+import { cancelledError, ConnectorError } from '../errors/connector-error.js';
+import type { Metrics } from '../admin/metrics.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Random } from '../runtime/random.js';
+import { dispatch, failure, type JobOutcome } from './dispatch.js';
+import { createJobContext } from './job-context.js';
+import type { JobRouter } from './job-handlers.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { parseJob } from './parse-job.js';
+import type { ResultOutbox } from './result-outbox.js';
+
+export interface JobRunnerDeps {
+  readonly client: Pick<ControlPlaneClient, 'extend' | 'release'>;
+  readonly outbox: ResultOutbox;
+  readonly router: JobRouter;
+  readonly policy: Policy;
+  readonly maxPayloadBytes: number;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+}
+
+/** One leased job, from lease to delivered result. The worker keeps these in its in-flight map. */
+export class RunningJob {
+  readonly lease: LeaseRef;
+  readonly log: Logger;
+  private readonly abort = new AbortController();
+  private readonly keeper: LeaseKeeper;
+  private released = false;
+
+  constructor(
+    readonly envelope: JobEnvelope,
+    grantedAt: number,
+    private readonly deps: JobRunnerDeps,
+  ) {
+    this.lease = { jobId: envelope.jobId, leaseId: envelope.leaseId, fencingToken: envelope.fencingToken };
+    this.log = deps.logger.child({
+      jobId: envelope.jobId,
+      jobType: envelope.type,
+      attempt: envelope.attempt,
+      resourceKey: envelope.resourceKey,
+    });
+    this.keeper = new LeaseKeeper({
+      lease: this.lease,
+      leaseTtlMs: envelope.leaseTtlMs,
+      grantedAt,
+      client: deps.client,
+      clock: deps.clock,
+      random: deps.random,
+      log: this.log,
+      onLost: (error, reason) => {
+        deps.metrics.leasesLost.inc({ reason });
+        this.abort.abort(error);
+      },
+      onCancelRequested: () =>
+        this.abort.abort(
+          new ConnectorError({ code: 'cancelled', message: 'the control plane cancelled the job' }),
+        ),
+      onExtension: (result) => deps.metrics.leaseExtensions.inc({ result }),
+    });
+  }
+
+  get jobId(): string {
+    return this.envelope.jobId;
+  }
+
+  /** Runs the job once `turn` resolves (local per-resource ordering); the lease is kept meanwhile. */
+  async run(turn: Promise<void>): Promise<void> {
+    const { metrics, clock } = this.deps;
+    const type = this.envelope.type;
+    this.keeper.start();
+    metrics.jobsInFlight.inc({ type });
+    metrics.jobsStarted.inc({ type });
+    const started = clock.monotonic();
+    const startedAt = new Date(clock.now()).toISOString();
+    try {
+      await raceAbort(turn, this.abort.signal);
+      const outcome = await this.execute();
+      metrics.jobDuration.observe({ type, outcome: outcome.outcome }, (clock.monotonic() - started) / 1000);
+      await this.report(outcome, startedAt, clock.monotonic() - started);
+    } catch (error) {
+      // Only an abort while waiting for the turn lands here.
+      this.finish(this.keeper.lost ? 'lease_lost' : 'released', clock.monotonic() - started, error);
+    } finally {
+      this.keeper.stop();
+      metrics.jobsInFlight.dec({ type });
+    }
+  }
+
+  /** Drain deadline or a server request: stop the handler and hand the job back. */
+  async releaseLease(reason: 'shutdown' | 'lease_lost'): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    this.abort.abort(cancelledError(`lease released (${reason})`));
+    this.keeper.stop();
+    try {
+      await this.deps.client.release(this.lease, reason, AbortSignal.timeout(2_000));
+    } catch (error) {
+      this.log.debug({ err: error }, 'lease release not confirmed; it will expire on the server');
+    }
+  }
+
+  private async execute(): Promise<JobOutcome> {
+    const ctx = createJobContext({
+      jobId: this.envelope.jobId,
+      attempt: this.envelope.attempt,
+      log: this.log,
+      clock: this.deps.clock,
+      signal: this.abort.signal,
+    });
+    try {
+      if (this.deps.clock.now() > Date.parse(this.envelope.notAfter)) {
+        throw new ConnectorError({
+          code: 'gone',
+          message: `job notAfter ${this.envelope.notAfter} has passed; not executed`,
+        });
+      }
+      const job = parseJob(this.envelope, this.deps.router, this.deps.policy, this.deps.maxPayloadBytes);
+      return await dispatch(job, ctx);
+    } catch (error) {
+      if (error instanceof ConnectorError && error.code === 'policy_denied') {
+        this.deps.metrics.policyDenials.inc({ rule: String(error.details.rule ?? 'other') });
+      }
+      return failure(error, ctx);
+    }
+  }
+
+  private async report(outcome: JobOutcome, startedAt: string, durationMs: number): Promise<void> {
+    if (this.keeper.lost || this.released) {
+      this.finish(this.keeper.lost ? 'lease_lost' : 'released', durationMs);
+      return;
+    }
+    const body = {
+      leaseId: this.lease.leaseId,
+      fencingToken: this.lease.fencingToken,
+      startedAt,
+      finishedAt: new Date(this.deps.clock.now()).toISOString(),
+      ...(outcome.outcome === 'succeeded'
+        ? { outcome: 'succeeded' as const, result: outcome.result }
+        : { outcome: 'failed' as const, error: outcome.error }),
+    };
+    const delivery = await this.deps.outbox.deliver(this.envelope.jobId, this.envelope.attempt, body);
+    this.deps.metrics.jobsCompleted.inc({ type: this.envelope.type, outcome: outcome.outcome });
+    this.log.info(
+      {
+        outcome: outcome.outcome,
+        delivery,
+        durationMs: Math.round(durationMs),
+        ...(outcome.outcome === 'failed'
+          ? { code: outcome.error.code, retryable: outcome.error.retryable }
+          : {}),
+      },
+      'job finished',
+    );
+  }
+
+  private finish(outcome: 'lease_lost' | 'released', durationMs: number, error?: unknown): void {
+    this.deps.metrics.jobsCompleted.inc({ type: this.envelope.type, outcome });
+    this.log.warn(
+      { outcome, durationMs: Math.round(durationMs), err: error },
+      'job finished without a result; the control plane will redeliver it',
+    );
+  }
+}
+
+function raceAbort(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}

@@ -1,0 +1,411 @@
+import PQueue from 'p-queue';
+import type { Metrics } from '../admin/metrics.js';
+import type { Policy } from '../config/env.js';
+import type { ControlPlaneClient } from '../control-plane/control-plane-client.js';
+import type {
+  ConnectorState,
+  HeartbeatAction,
+  Intervals,
+  RegisterRequest,
+} from '../control-plane/protocol.js';
+import { isConnectorError } from '../errors/connector-error.js';
+import { fullJitterDelay } from '../runtime/backoff.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Random } from '../runtime/random.js';
+import { jitteredInterval, sendHeartbeat } from './heartbeat.js';
+import type { JobRouter } from './job-handlers.js';
+import { isUnreadable, parseEnvelope } from './parse-job.js';
+import { ResultOutbox } from './result-outbox.js';
+import { RunningJob } from './run-job.js';
+
+/** The part of the control-plane client the worker uses (a fake implements it in tests). */
+export type ControlPlanePort = Pick<
+  ControlPlaneClient,
+  'current' | 'register' | 'heartbeat' | 'claim' | 'extend' | 'release' | 'submitResult' | 'deregister'
+>;
+
+export interface WorkerOptions {
+  readonly client: ControlPlanePort;
+  readonly router: JobRouter;
+  readonly policy: Policy;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly maxConcurrentJobs: number;
+  readonly drainTimeoutMs: number;
+  readonly maxPayloadBytes: number;
+  readonly registration: Omit<RegisterRequest, 'capacity' | 'jobTypes' | 'startedAt'>;
+}
+
+/** `running` also covers the time before the first registration succeeds. */
+export type WorkerState = 'running' | 'paused' | 'draining' | 'stopped';
+
+const backoff = { baseMs: 1_000, capMs: 60_000 };
+const clampInterval = (value: number, min: number, max: number): number =>
+  Math.min(max, Math.max(min, value));
+
+/**
+ * The job loop: register, then three independent loops — heartbeat, claim, and one lease keeper
+ * per job — so a slow job never starves liveness. Shutdown is staged: stop claiming, let jobs
+ * finish, release what is left, flush results, deregister.
+ */
+export class Worker {
+  private stateValue: WorkerState = 'running';
+  private intervals: Intervals = { heartbeatMs: 15_000, pollWaitMs: 25_000, leaseTtlMs: 60_000 };
+  private readonly queue: PQueue;
+  private readonly inFlight = new Map<string, RunningJob>();
+  private readonly keyChains = new Map<string, Promise<void>>();
+  private readonly outbox: ResultOutbox;
+  private readonly stopLoops = new AbortController();
+  private claimAbort = new AbortController();
+  private registeredAt: number | undefined;
+  private lastContact: number | undefined;
+  private skewMs: number | undefined;
+  private readonly ticks = { heartbeat: 0, claim: 0 };
+  private loops: Promise<unknown> | undefined;
+  private draining: Promise<void> | undefined;
+  private forced = false;
+  private slotFreed: (() => void) | undefined;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.queue = new PQueue({ concurrency: options.maxConcurrentJobs });
+    this.outbox = new ResultOutbox({
+      client: options.client,
+      clock: options.clock,
+      random: options.random,
+      log: options.logger,
+      onDepth: (depth) => options.metrics.outboxDepth.set(depth),
+      onAttempt: (result) => options.metrics.resultReports.inc({ result }),
+    });
+  }
+
+  get state(): WorkerState {
+    return this.stateValue;
+  }
+
+  /** Snapshot for /status and /readyz: ids and counts only, never payloads. */
+  status() {
+    return {
+      state: this.stateValue,
+      sessionId: this.options.client.current?.sessionId ?? null,
+      registered: this.registeredAt !== undefined,
+      inFlightJobIds: [...this.inFlight.keys()],
+      outboxDepth: this.outbox.depth,
+      freeSlots: this.freeSlots(),
+      clockSkewMs: this.skewMs ?? null,
+      lastContactAgoMs:
+        this.lastContact === undefined ? null : this.options.clock.monotonic() - this.lastContact,
+      intervals: this.intervals,
+    };
+  }
+
+  /** Ready: registered, heard from the control plane within 2 heartbeats, and not draining. */
+  isReady(): boolean {
+    const s = this.status();
+    return (
+      s.registered &&
+      s.state !== 'draining' &&
+      s.state !== 'stopped' &&
+      s.lastContactAgoMs !== null &&
+      s.lastContactAgoMs < 2 * this.intervals.heartbeatMs
+    );
+  }
+
+  /** Live: every loop ticked within 3× its interval (never depends on the control plane answering). */
+  isLive(): boolean {
+    if (this.stateValue === 'stopped') return true;
+    const now = this.options.clock.monotonic();
+    const claimBudget = 3 * (this.intervals.pollWaitMs + 10_000 + backoff.capMs);
+    return (
+      now - this.ticks.heartbeat < 3 * Math.max(this.intervals.heartbeatMs, backoff.capMs) &&
+      now - this.ticks.claim < claimBudget
+    );
+  }
+
+  start(): void {
+    const now = this.options.clock.monotonic();
+    this.ticks.heartbeat = now;
+    this.ticks.claim = now;
+    this.loops = this.registerLoop().then(() => Promise.all([this.heartbeatLoop(), this.claimLoop()]));
+    this.loops.catch((error: unknown) => {
+      if (!this.stopLoops.signal.aborted) this.options.logger.fatal({ err: error }, 'worker loop crashed');
+    });
+  }
+
+  /**
+   * Staged, idempotent drain. Calling it again (a second signal) forces: in-flight jobs are
+   * aborted and released at once instead of waiting for the drain timeout.
+   */
+  drain(): Promise<void> {
+    if (this.draining) {
+      this.forced = true;
+      this.forceEnd?.();
+      return this.draining;
+    }
+    this.draining = this.runDrain();
+    return this.draining;
+  }
+
+  private forceEnd: (() => void) | undefined;
+
+  private async runDrain(): Promise<void> {
+    const { logger, clock } = this.options;
+    this.stateValue = 'draining';
+    this.claimAbort.abort();
+    logger.info(
+      { inFlight: this.inFlight.size, drainTimeoutMs: this.options.drainTimeoutMs },
+      'draining: no new jobs',
+    );
+    void this.beat().catch(() => undefined);
+    const deadline = new AbortController();
+    this.forceEnd = () => deadline.abort();
+    const timer = clock.sleep(this.options.drainTimeoutMs, deadline.signal).then(
+      () => 'timeout' as const,
+      () => 'forced' as const,
+    );
+    const finished = this.queue.onIdle().then(() => 'idle' as const);
+    const how = this.forced ? 'forced' : await Promise.race([finished, timer]);
+    deadline.abort();
+    if (how !== 'idle') {
+      logger.warn({ how, remaining: [...this.inFlight.keys()] }, 'drain deadline: releasing unfinished jobs');
+      this.outbox.abandonAll();
+      await Promise.all([...this.inFlight.values()].map((job) => job.releaseLease('shutdown')));
+      await this.queue.onIdle();
+    }
+    this.stopLoops.abort();
+    await this.deregister();
+    this.stateValue = 'stopped';
+    logger.info({ how }, 'drained');
+  }
+
+  private async deregister(): Promise<void> {
+    for (let attempt = 0; attempt < 4; attempt += 1) {
+      try {
+        await this.options.client.deregister(AbortSignal.timeout(1_000));
+        return;
+      } catch (error) {
+        this.options.logger.debug({ err: error, attempt }, 'deregister failed');
+        if (attempt < 3) await this.options.clock.sleep(1_000).catch(() => undefined);
+      }
+    }
+  }
+
+  private freeSlots(): number {
+    return Math.max(0, this.options.maxConcurrentJobs - this.inFlight.size);
+  }
+
+  private async registerLoop(): Promise<void> {
+    const { client, clock, logger, random } = this.options;
+    const request: RegisterRequest = {
+      ...this.options.registration,
+      capacity: { maxJobs: this.options.maxConcurrentJobs },
+      jobTypes: [...this.options.router.types],
+      startedAt: new Date(clock.now()).toISOString(),
+    };
+    for (let attempt = 0; !this.stopLoops.signal.aborted && this.stateValue !== 'draining'; attempt += 1) {
+      try {
+        const session = await client.register(request, this.claimAbort.signal);
+        this.applyIntervals(session.registration.intervals);
+        this.registeredAt = clock.monotonic();
+        this.contact();
+        logger.info(
+          { sessionId: session.sessionId, intervals: this.intervals },
+          'registered with the control plane',
+        );
+        return;
+      } catch (error) {
+        if (this.claimAbort.signal.aborted) return;
+        const fatal = isConnectorError(error) && (error.code === 'auth_failed' || error.code === 'forbidden');
+        const delay = fullJitterDelay(
+          backoff,
+          fatal ? 10 : attempt,
+          random,
+          isConnectorError(error) ? error.retryAfterMs : undefined,
+        );
+        logger[fatal ? 'error' : 'warn'](
+          { err: error, delayMs: delay },
+          fatal
+            ? 'control plane refused the enrollment token; check CONTROL_PLANE_TOKEN'
+            : 'control plane unreachable, backing off',
+        );
+        this.ticks.heartbeat = this.ticks.claim = clock.monotonic();
+        await clock.sleep(delay, this.claimAbort.signal).catch(() => undefined);
+      }
+    }
+  }
+
+  private applyIntervals(next: Partial<Intervals>): void {
+    this.intervals = {
+      heartbeatMs: clampInterval(next.heartbeatMs ?? this.intervals.heartbeatMs, 500, 60_000),
+      pollWaitMs: clampInterval(next.pollWaitMs ?? this.intervals.pollWaitMs, 0, 50_000),
+      leaseTtlMs: next.leaseTtlMs ?? this.intervals.leaseTtlMs,
+    };
+  }
+
+  private contact(): void {
+    this.lastContact = this.options.clock.monotonic();
+    this.options.metrics.lastContact.set(this.options.clock.now() / 1000);
+  }
+
+  private connectorState(): ConnectorState {
+    if (this.stateValue === 'draining' || this.stateValue === 'stopped') return 'draining';
+    if (this.stateValue === 'paused') return 'paused';
+    return this.inFlight.size > 0 ? 'busy' : 'idle';
+  }
+
+  private async beat(): Promise<void> {
+    const { client, clock, logger, metrics } = this.options;
+    const outcome = await sendHeartbeat(
+      client,
+      {
+        sentAt: new Date(clock.now()).toISOString(),
+        state: this.connectorState(),
+        inFlight: [...this.inFlight.values()].map((job) => job.lease),
+        outboxDepth: this.outbox.depth,
+        freeSlots: this.freeSlots(),
+      },
+      () => clock.now(),
+      AbortSignal.any([this.stopLoops.signal, AbortSignal.timeout(10_000)]),
+    );
+    this.contact();
+    if (outcome.skew) {
+      this.skewMs = outcome.skew.skewMs;
+      metrics.clockSkew.set(outcome.skew.skewMs / 1000);
+      if (Math.abs(outcome.skew.skewMs) > 60_000)
+        logger.warn({ skewMs: Math.round(outcome.skew.skewMs) }, 'clock skew over 60 s');
+    }
+    if (outcome.response.intervals) this.applyIntervals(outcome.response.intervals);
+    for (const leaseId of outcome.response.releaseLeases) {
+      const job = [...this.inFlight.values()].find((candidate) => candidate.lease.leaseId === leaseId);
+      if (job) void job.releaseLease('lease_lost');
+    }
+    for (const action of outcome.response.actions) this.onAction(action);
+  }
+
+  private onAction(action: HeartbeatAction): void {
+    this.options.logger.info({ action }, 'control plane action');
+    if (action === 'drain') void this.drain();
+    if (action === 'pause' && this.stateValue === 'running') {
+      this.stateValue = 'paused';
+      this.claimAbort.abort();
+    }
+    if (action === 'resume' && this.stateValue === 'paused') this.stateValue = 'running';
+  }
+
+  private async heartbeatLoop(): Promise<void> {
+    const { clock, random, logger } = this.options;
+    let failures = 0;
+    while (!this.stopLoops.signal.aborted) {
+      this.ticks.heartbeat = clock.monotonic();
+      let delay = jitteredInterval(this.intervals.heartbeatMs, random.float());
+      try {
+        await this.beat();
+        failures = 0;
+      } catch (error) {
+        if (this.stopLoops.signal.aborted) return;
+        delay = Math.min(
+          delay,
+          fullJitterDelay(
+            backoff,
+            failures,
+            random,
+            isConnectorError(error) ? error.retryAfterMs : undefined,
+          ),
+        );
+        failures += 1;
+        logger.warn({ err: error, failures }, 'heartbeat failed');
+      }
+      await clock.sleep(delay, this.stopLoops.signal).catch(() => undefined);
+    }
+  }
+
+  private async waitForSlot(): Promise<void> {
+    if (this.freeSlots() > 0) return;
+    await new Promise<void>((resolve) => {
+      this.slotFreed = resolve;
+      this.claimAbort.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+  }
+
+  private async claimLoop(): Promise<void> {
+    const { clock, random, logger, metrics } = this.options;
+    let failures = 0;
+    let idempotencyKey = random.uuid();
+    let fastEmpties = 0;
+    while (this.stateValue === 'running' || this.stateValue === 'paused') {
+      this.ticks.claim = clock.monotonic();
+      if (this.stateValue === 'paused' || this.claimAbort.signal.aborted) {
+        if (this.stateValue === 'paused') {
+          await clock.sleep(1_000, this.stopLoops.signal).catch(() => undefined);
+          this.claimAbort = new AbortController();
+          continue;
+        }
+        return;
+      }
+      await this.waitForSlot();
+      if (this.stateValue !== 'running') continue;
+      const sentAt = clock.monotonic();
+      try {
+        const waitMs = this.intervals.pollWaitMs;
+        const jobs = await this.options.client.claim(
+          { maxJobs: this.freeSlots(), waitMs, types: [...this.options.router.types] },
+          idempotencyKey,
+          this.claimAbort.signal,
+        );
+        idempotencyKey = random.uuid();
+        failures = 0;
+        this.contact();
+        metrics.claims.inc({ result: jobs.length > 0 ? 'jobs' : 'empty' });
+        for (const raw of jobs) this.accept(raw, sentAt);
+        fastEmpties = jobs.length === 0 && clock.monotonic() - sentAt < waitMs / 2 ? fastEmpties + 1 : 0;
+        if (fastEmpties > 50) {
+          fastEmpties = 0;
+          logger.warn('control plane answers empty claims instantly; pausing claims');
+          await clock.sleep(15_000 + random.float() * 15_000, this.claimAbort.signal).catch(() => undefined);
+        }
+      } catch (error) {
+        if (this.claimAbort.signal.aborted) continue;
+        metrics.claims.inc({ result: 'error' });
+        const delay = fullJitterDelay(
+          backoff,
+          failures,
+          random,
+          isConnectorError(error) ? error.retryAfterMs : undefined,
+        );
+        failures += 1;
+        logger.warn({ err: error, delayMs: delay, failures }, 'claim failed, backing off');
+        await clock.sleep(delay, this.claimAbort.signal).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Starts one claimed job: local per-resource ordering on top of the server's. */
+  private accept(raw: unknown, grantedAt: number): void {
+    const envelope = parseEnvelope(raw);
+    if (isUnreadable(envelope)) {
+      this.options.logger.error(
+        { jobId: envelope.jobId, problem: envelope.problem },
+        'unreadable job envelope ignored; its lease will expire',
+      );
+      return;
+    }
+    const job = new RunningJob(envelope, grantedAt, { ...this.options, outbox: this.outbox });
+    this.inFlight.set(job.jobId, job);
+    const previous = this.keyChains.get(envelope.resourceKey) ?? Promise.resolve();
+    const link: Promise<void> = this.queue
+      .add(() => job.run(previous))
+      .finally(() => {
+        this.inFlight.delete(job.jobId);
+        if (this.keyChains.get(envelope.resourceKey) === link) this.keyChains.delete(envelope.resourceKey);
+        this.slotFreed?.();
+        this.slotFreed = undefined;
+      })
+      .then(
+        () => undefined,
+        () => undefined,
+      );
+    this.keyChains.set(envelope.resourceKey, link);
+  }
+}
