@@ -1,0 +1,87 @@
+# atlas-jit-connector container image.
+#
+#   docker build --build-arg VERSION=0.1.0 --build-arg REVISION="$(git rev-parse HEAD)" -t atlas-jit-connector .
+#   docker run --rm --read-only --tmpfs /tmp atlas-jit-connector doctor --help
+#
+# Base images
+# - Node 24 is an LTS line supported until April 2028; Node 20 is past end of life and Node 22
+#   leaves maintenance in April 2027. Build and dependency stages use the official Debian 13
+#   (trixie) slim image pinned to an exact Node release.
+# - The runtime is distroless `nodejs24-debian13:nonroot`: the same glibc/Debian 13 family as the
+#   build stages (so node_modules installed there run here), but no shell, no package manager and
+#   no npm (whose bundled dependencies are most of a Node image's scanner findings), and UID 65532
+#   by default. Distroless publishes no Node version tags, so its tag floats within Node 24 on
+#   Debian 13 and picks up security rebuilds.
+# - Release builds pin both by digest as well, e.g.
+#     --build-arg BUILD_IMAGE=node:24.21.0-trixie-slim@sha256:<digest>
+#     --build-arg RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian13:nonroot@sha256:<digest>
+#   (digests from `docker buildx imagetools inspect <image>`), with Renovate bumping tag and digest
+#   together, so that a rebuild of a given commit is reproducible.
+#
+# What the runtime stage copies -- mirror exactly this list in anything that reproduces the image
+# without Docker (e.g. a CI "runtime reproduction" job):
+#   package.json, package-lock.json   ("type": "module" must be next to dist/ for ESM resolution)
+#   node_modules/                     (`npm ci --omit=dev --ignore-scripts`)
+#   dist/src/                         (`npm run build`, i.e. tsc -p tsconfig.build.json)
+ARG NODE_VERSION=24.21.0
+ARG BUILD_IMAGE=node:${NODE_VERSION}-trixie-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian13:nonroot
+
+# ---- build: compile TypeScript to dist/ ---------------------------------------------------------
+FROM ${BUILD_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# ---- prod-deps: production dependencies only -----------------------------------------------------
+# --ignore-scripts: no dependency needs an install script today (all pure JavaScript), and not
+# running them keeps a compromised package from executing code at build time.
+FROM ${BUILD_IMAGE} AS prod-deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# ---- runtime ------------------------------------------------------------------------------------
+FROM ${RUNTIME_IMAGE} AS runtime
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG SOURCE=https://example.com/atlas-jit-connector
+ARG LICENSES=UNLICENSED
+LABEL org.opencontainers.image.title="atlas-jit-connector" \
+      org.opencontainers.image.description="Just-in-time, least-privilege access connector for MongoDB Atlas" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.licenses="${LICENSES}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
+
+# Distroless keeps node at /nodejs/bin and leaves it off PATH; putting it on PATH lets
+# `kubectl exec <pod> -- node /app/dist/src/cli.js doctor ...` and the chart's `command` work.
+# The daemon writes nothing but temporary files, so the root filesystem can be read-only with
+# an emptyDir (Kubernetes) or tmpfs (docker run --read-only --tmpfs /tmp) at /tmp.
+ENV NODE_ENV=production \
+    TMPDIR=/tmp \
+    PATH=/nodejs/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+WORKDIR /app
+# Files stay owned by root and are not writable by the runtime user.
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist/src ./dist/src
+COPY package.json package-lock.json ./
+
+# Numeric so that Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
+USER 65532:65532
+EXPOSE 8081
+STOPSIGNAL SIGTERM
+
+# Ignored by Kubernetes (the chart uses /livez and /readyz probes); useful under plain Docker.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["/nodejs/bin/node", "-e", "fetch('http://127.0.0.1:'+(process.env.ADMIN_PORT||8081)+'/livez').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+
+# Node runs as PID 1 directly (exec form, no shell, no tini): the daemon installs its own SIGTERM
+# and SIGINT handlers, drains within DRAIN_TIMEOUT_SECONDS and exits 0, and it spawns no child
+# processes, so there are no zombies to reap and nothing for an init process to forward.
+ENTRYPOINT ["/nodejs/bin/node", "/app/dist/src/cli.js"]
+CMD ["run"]

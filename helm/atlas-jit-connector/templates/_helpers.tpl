@@ -1,0 +1,103 @@
+{{/* Chart name, overridable with nameOverride. */}}
+{{- define "atlas-jit-connector.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name used for resource names: "<release>-<chart>", or the release name when it already
+contains the chart name. Truncated to 63 characters (DNS label limit).
+*/}}
+{{- define "atlas-jit-connector.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Chart name and version for the helm.sh/chart label. */}}
+{{- define "atlas-jit-connector.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels that select this release's pods. Never change them: Deployment selectors are immutable. */}}
+{{- define "atlas-jit-connector.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "atlas-jit-connector.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Standard labels on every resource. */}}
+{{- define "atlas-jit-connector.labels" -}}
+helm.sh/chart: {{ include "atlas-jit-connector.chart" . }}
+{{ include "atlas-jit-connector.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | trunc 63 | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: connector
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* The ServiceAccount the pods run as: a dedicated one, never the namespace's default. */}}
+{{- define "atlas-jit-connector.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "atlas-jit-connector.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false: name an existing ServiceAccount that carries the pod's cloud identity (do not use the namespace's default account)" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+CONNECTOR_ID. Required rather than generated: the control plane routes jobs (and deep-discovery
+clusters tagged apono-connector-id) by it, so it must survive reinstalls and `helm template`
+pipelines, which a lookup-generated id would not.
+*/}}
+{{- define "atlas-jit-connector.connectorId" -}}
+{{- required "connector.id is required: set it to the id the control plane shows for this connector (1-63 letters, digits, dot, dash or underscore) and keep it the same on every upgrade, e.g. --set connector.id=prod-eu-west-1" .Values.connector.id }}
+{{- end }}
+
+{{/* Image reference: repository@digest when a digest is set, otherwise repository:tag. */}}
+{{- define "atlas-jit-connector.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* Secret holding the control-plane token: the user's existing Secret, or the chart-owned one. */}}
+{{- define "atlas-jit-connector.tokenSecretName" -}}
+{{- if .Values.controlPlane.existingSecret.name }}
+{{- .Values.controlPlane.existingSecret.name }}
+{{- else }}
+{{- printf "%s-control-plane" (include "atlas-jit-connector.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{- define "atlas-jit-connector.tokenSecretKey" -}}
+{{- if .Values.controlPlane.existingSecret.name }}
+{{- .Values.controlPlane.existingSecret.key }}
+{{- else -}}
+token
+{{- end }}
+{{- end }}
+
+{{/* Where the token file is mounted (CONTROL_PLANE_TOKEN_FILE). */}}
+{{- define "atlas-jit-connector.tokenDir" -}}
+/var/run/secrets/atlas-jit-connector/control-plane
+{{- end }}
+
+{{/* Where the extra CA bundle is mounted (CA_BUNDLE_FILE). */}}
+{{- define "atlas-jit-connector.caBundleDir" -}}
+/etc/atlas-jit-connector/ca
+{{- end }}
+
+{{/* Whether the admin Service is rendered (explicitly, or because a ServiceMonitor needs it). */}}
+{{- define "atlas-jit-connector.serviceEnabled" -}}
+{{- if or .Values.service.enabled .Values.metrics.serviceMonitor.enabled }}true{{ end }}
+{{- end }}

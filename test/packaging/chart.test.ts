@@ -1,0 +1,224 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { EnvSchema } from '../../src/config/env.js';
+import { checkChart, envVarsSetBy, loadChart } from './chart-check.js';
+import { formatProblem, type Problem } from './problem.js';
+import { mergeValues, schemaViolations } from './values-check.js';
+
+const chartDir = join(import.meta.dirname, '../../helm/atlas-jit-connector');
+const schema = JSON.parse(readFileSync(join(chartDir, 'values.schema.json'), 'utf8')) as object;
+const defaults: unknown = parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8'));
+/** values.yaml with the required settings filled in: what a real install passes. */
+const baseline = mergeValues(defaults, parse(readFileSync(join(chartDir, 'ci/ci-values.yaml'), 'utf8')));
+
+const copies: string[] = [];
+afterEach(() => {
+  for (const dir of copies.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Checks a temporary copy of the chart after `plant` changed it. */
+function checkPlanted(
+  plant: (edit: (file: string, change: (text: string) => string) => void) => void,
+): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'chart-check-'));
+  copies.push(dir);
+  cpSync(chartDir, dir, { recursive: true });
+  plant((file, change) => {
+    const before = readFileSync(join(dir, file), 'utf8');
+    const after = change(before);
+    expect(after, `the planted change to ${file} must change it`).not.toBe(before);
+    writeFileSync(join(dir, file), after);
+  });
+  return checkChart(dir).map(formatProblem);
+}
+
+function withTweak(path: string, value: unknown): unknown {
+  const copy = structuredClone(baseline) as Record<string, unknown>;
+  const keys = path.split('.');
+  const parent = keys
+    .slice(0, -1)
+    .reduce<Record<string, unknown>>((node, key) => node[key] as Record<string, unknown>, copy);
+  parent[keys.at(-1) ?? ''] = value;
+  return copy;
+}
+
+describe('the shipped chart', () => {
+  it('passes every static check', () => {
+    const problems: Problem[] = checkChart(chartDir);
+    expect(problems.map(formatProblem)).toEqual([]);
+  });
+
+  it('has default values that satisfy its own schema', () => {
+    expect(schemaViolations(schema, defaults)).toEqual([]);
+    expect(schemaViolations(schema, baseline)).toEqual([]);
+  });
+
+  it('sets only environment variables the daemon reads, apart from the cloud SDK ones', () => {
+    const known = new Set(Object.keys(EnvSchema.shape));
+    const set = loadChart(chartDir)
+      .templates.flatMap(envVarsSetBy)
+      .map((v) => v.name);
+    expect(set).toContain('CONNECTOR_ID');
+    expect(set.filter((name) => !known.has(name) && !/^(AWS|AZURE)_/.test(name))).toEqual([]);
+  });
+});
+
+describe('the values schema', () => {
+  it.each([
+    ['replicaCount is a word', 'replicaCount', 'two'],
+    ['an unknown top-level key', 'replicas', 3],
+    ['a misspelt nested key', 'image.tga', 'v1'],
+    ['a connector id with a space', 'connector.id', 'prod eu'],
+    ['a plain-http control plane URL', 'controlPlane.url', 'http://connect.example.com'],
+    ['a project id that is not 24 hex characters', 'policy.allowedProjectIds', ['not-a-project']],
+    ['a log level the daemon does not know', 'connector.logLevel', 'verbose'],
+    ['a grant TTL that is not a duration', 'policy.maxGrantTtl', '12 hours'],
+    ['a digest that is not sha256', 'image.digest', 'latest'],
+    ['an unknown ServiceMonitor render mode', 'metrics.serviceMonitor.renderMode', 'sometimes'],
+    ['an env var without a name', 'extraEnv', [{ value: 'x' }]],
+  ])('rejects %s', (_name, path, value) => {
+    expect(schemaViolations(schema, withTweak(path, value))).not.toEqual([]);
+  });
+});
+
+describe('the chart check, on a copy of the chart with a planted error,', () => {
+  it('reports a .Values path that neither values.yaml nor the schema defines', () => {
+    const problems = checkPlanted((edit) =>
+      edit('templates/configmap.yaml', (t) =>
+        t.replace('data:\n', 'data:\n  X: {{ .Values.foo | quote }}\n'),
+      ),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^\[values-paths\] templates\/configmap\.yaml:\d+: \.Values\.foo is not in values\.yaml$/,
+        ),
+        expect.stringMatching(/\.Values\.foo is not in values\.schema\.json$/),
+      ]),
+    );
+  });
+
+  it('reports a misspelt field read relative to a with block', () => {
+    const problems = checkPlanted((edit) =>
+      edit('templates/servicemonitor.yaml', (t) =>
+        t.replace('interval: {{ $sm.interval }}', 'interval: {{ $sm.intervall }}'),
+      ),
+    );
+    expect(problems).toContainEqual(
+      expect.stringContaining('.Values.metrics.serviceMonitor.intervall is not in values.yaml'),
+    );
+  });
+
+  it('reports a block whose end was deleted', () => {
+    const problems = checkPlanted((edit) =>
+      edit('templates/pdb.yaml', (t) => t.replace(/\{\{- end \}\}\n$/, '')),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^\[template-syntax\] templates\/pdb\.yaml:\d+: "if" block/),
+    );
+  });
+
+  it('reports an action missing one closing brace', () => {
+    const problems = checkPlanted((edit) =>
+      edit('templates/service.yaml', (t) =>
+        t.replace('port: {{ .Values.service.port }}', 'port: {{ .Values.service.port }'),
+      ),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^\[template-syntax\] templates\/service\.yaml:\d+:/),
+    );
+  });
+
+  it('reports YAML that is mis-indented once the actions are set aside', () => {
+    const problems = checkPlanted((edit) =>
+      edit('templates/service.yaml', (t) => t.replace('  type: ClusterIP', ' type: ClusterIP')),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^\[template-yaml\] templates\/service\.yaml:\d+:/),
+    );
+  });
+
+  it('reports an include of a helper that is not defined', () => {
+    const problems = checkPlanted((edit) =>
+      edit('templates/service.yaml', (t) =>
+        t.replace('"atlas-jit-connector.fullname"', '"atlas-jit-connector.fulname"'),
+      ),
+    );
+    expect(problems).toContainEqual(expect.stringContaining('"atlas-jit-connector.fulname" is not defined'));
+  });
+
+  it('reports a values key without a helm-docs comment', () => {
+    const problems = checkPlanted((edit) =>
+      edit('values.yaml', (t) => t.replace('# -- Pod affinity and anti-affinity.\n', '')),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^\[values-docs\] values\.yaml:\d+: affinity has no "# --" comment$/),
+    );
+  });
+
+  it('reports a default value that the schema rejects', () => {
+    const problems = checkPlanted((edit) =>
+      edit('values.yaml', (t) => t.replace('replicaCount: 2', 'replicaCount: two')),
+    );
+    expect(problems).toContainEqual(expect.stringContaining('[values-schema] values.yaml: does not match'));
+  });
+
+  it('reports an object schema that silently accepts unknown keys', () => {
+    const problems = checkPlanted((edit) =>
+      edit('values.schema.json', (t) => JSON.stringify({ ...JSON.parse(t), additionalProperties: true })),
+    );
+    expect(problems).toContainEqual(expect.stringContaining('the root must set additionalProperties: false'));
+  });
+
+  it('reports env vars the daemon does not read, sandbox variables and a token passed as env', () => {
+    const problems = checkPlanted((edit) =>
+      edit('templates/configmap.yaml', (t) =>
+        t.replace('data:\n', 'data:\n  FOO_BAR: "1"\n  SANDBOX_DEMO: "on"\n  CONTROL_PLANE_TOKEN: "x"\n'),
+      ),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('FOO_BAR is not read by the daemon'),
+        expect.stringContaining('SANDBOX_DEMO is for local development'),
+        expect.stringContaining('pass the token as a file'),
+      ]),
+    );
+  });
+
+  it('reports a daemon setting the chart offers no way to set', () => {
+    const problems = checkChart(chartDir, { knownEnvVars: [...Object.keys(EnvSchema.shape), 'NEW_SETTING'] });
+    expect(problems.map(formatProblem)).toEqual([
+      '[env-vars] templates: the chart offers no way to set NEW_SETTING',
+    ]);
+  });
+
+  it('reports weakened security defaults', () => {
+    const problems = checkPlanted((edit) => {
+      edit('values.yaml', (t) =>
+        t
+          .replace('readOnlyRootFilesystem: true', 'readOnlyRootFilesystem: false')
+          .replace('automountServiceAccountToken: false', 'automountServiceAccountToken: true')
+          .replace('terminationGracePeriodSeconds: 120', 'terminationGracePeriodSeconds: 95'),
+      );
+      edit('templates/deployment.yaml', (t) => t.replace('defaultMode: 0400', 'defaultMode: 0644'));
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        '[security-defaults] values.yaml: securityContext.readOnlyRootFilesystem must be true',
+        '[security-defaults] values.yaml: serviceAccount.automountServiceAccountToken must be false',
+        '[security-defaults] values.yaml: terminationGracePeriodSeconds must exceed connector.drainTimeoutSeconds + 10',
+        '[security-defaults] templates/deployment.yaml: must mount the token with defaultMode 0400',
+      ]),
+    );
+  });
+
+  it('reports a Chart.yaml version that is not SemVer', () => {
+    const problems = checkPlanted((edit) =>
+      edit('Chart.yaml', (t) => t.replace('version: 0.1.0', 'version: "1.0"')),
+    );
+    expect(problems).toContain('[chart-yaml] Chart.yaml: version must be a SemVer 2 string');
+  });
+});
