@@ -1,0 +1,184 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { FakeClock } from '../../../test/fakes/fake-clock.js';
+import { FakeRandom } from '../../../test/fakes/fake-random.js';
+import { ClaimResponse, JobEnvelope, paths } from '../../control-plane/protocol.js';
+import { callers, eventually, registerSession, type Call, type TestSession } from './http-test-kit.js';
+import { startReferenceControlPlane, type ReferenceControlPlane } from './reference-control-plane.js';
+
+const enrollmentToken = 'enroll-secret';
+const JobCreated = z.object({ jobId: z.string() });
+const pollWaitMs = 20_000;
+const leaseTtlMs = 5_000;
+
+let plane: ReferenceControlPlane;
+let clock: FakeClock;
+let protocol: Call;
+let admin: Call;
+let session: TestSession;
+
+beforeEach(async () => {
+  clock = new FakeClock();
+  plane = await startReferenceControlPlane({
+    enrollmentToken,
+    clock,
+    random: new FakeRandom(),
+    intervals: { pollWaitMs, leaseTtlMs },
+  });
+  ({ protocol, admin } = callers(plane));
+  session = await registerSession(protocol, enrollmentToken);
+});
+
+afterEach(async () => {
+  await plane.close();
+});
+
+function claim(
+  body: { maxJobs: number; waitMs: number; types?: string[] },
+  key?: string,
+  signal?: AbortSignal,
+) {
+  return protocol('POST', paths.claim(session.sessionId), {
+    token: session.accessToken,
+    body,
+    headers: key === undefined ? {} : { 'idempotency-key': key },
+    ...(signal ? { signal } : {}),
+  });
+}
+
+function jobsOf(body: unknown): JobEnvelope[] {
+  return ClaimResponse.parse(body).jobs.map((job) => JobEnvelope.parse(job));
+}
+
+async function held(count = 1): Promise<void> {
+  await eventually(() => plane.store.waitingClaims() === count, `${count} held claim(s)`);
+}
+
+describe('jobs:claim long-poll', () => {
+  it('answers ready jobs at once with complete envelopes', async () => {
+    plane.store.putIntegration({
+      id: 'int-1',
+      kind: 'atlas-project',
+      config: { projectId: 'p' },
+      secretRef: 'env://K',
+    });
+    const jobId = plane.store.enqueueJob({
+      type: 'grant',
+      integrationId: 'int-1',
+      resourceKey: 'p/alice',
+      payload: { a: 1 },
+    });
+    const answer = await claim({ maxJobs: 2, waitMs: pollWaitMs });
+
+    expect(answer.status).toBe(200);
+    expect(jobsOf(answer.body)).toEqual([
+      {
+        jobId,
+        type: 'grant',
+        attempt: 1,
+        leaseId: expect.any(String),
+        fencingToken: 1,
+        leaseTtlMs,
+        notAfter: new Date(clock.now() + 15 * 60_000).toISOString(),
+        resourceKey: 'p/alice',
+        integration: { id: 'int-1', kind: 'atlas-project', config: { projectId: 'p' }, secretRef: 'env://K' },
+        payload: '{"a":1}',
+      },
+    ]);
+  });
+
+  it('holds an empty claim for pollWaitMs and then answers 204', async () => {
+    const pending = claim({ maxJobs: 1, waitMs: 60_000 });
+    await held();
+    await clock.advance(pollWaitMs - 1);
+    expect(plane.store.waitingClaims()).toBe(1);
+    await clock.advance(1);
+    const answer = await pending;
+    expect([answer.status, answer.body]).toEqual([204, undefined]);
+  });
+
+  it('holds no longer than the waitMs the client asked for', async () => {
+    const pending = claim({ maxJobs: 1, waitMs: 1_000 });
+    await held();
+    await clock.advance(1_000);
+    expect((await pending).status).toBe(204);
+  });
+
+  it('answers a held claim as soon as a job is posted', async () => {
+    const pending = claim({ maxJobs: 1, waitMs: pollWaitMs });
+    await held();
+    const posted = await admin('POST', '/admin/jobs', { body: { type: 'revoke', resourceKey: 'p/bob' } });
+    const answer = await pending;
+    expect(answer.status).toBe(200);
+    expect(jobsOf(answer.body).map((job) => job.jobId)).toEqual([JobCreated.parse(posted.body).jobId]);
+  });
+
+  it('answers a held claim when another holder releases its lease', async () => {
+    const jobId = plane.store.enqueueJob({ type: 'revoke' });
+    const [lease] = jobsOf((await claim({ maxJobs: 1, waitMs: 0 })).body);
+    const pending = claim({ maxJobs: 1, waitMs: pollWaitMs });
+    await held();
+    await protocol('POST', paths.release(jobId), {
+      token: session.accessToken,
+      body: { leaseId: lease!.leaseId, fencingToken: lease!.fencingToken, reason: 'capacity' },
+    });
+    expect(jobsOf((await pending).body)).toMatchObject([{ jobId, attempt: 2 }]);
+  });
+
+  it('answers a held claim when a lease expires', async () => {
+    const jobId = plane.store.enqueueJob({ type: 'revoke' });
+    await claim({ maxJobs: 1, waitMs: 0 });
+    const pending = claim({ maxJobs: 1, waitMs: pollWaitMs });
+    await held();
+    await clock.advance(leaseTtlMs);
+    expect(jobsOf((await pending).body)).toMatchObject([{ jobId, attempt: 2 }]);
+  });
+
+  it('returns the same leased jobs to a retried claim with the same Idempotency-Key', async () => {
+    plane.store.enqueueJob({ type: 'revoke' });
+    plane.store.enqueueJob({ type: 'revoke' });
+    const first = jobsOf((await claim({ maxJobs: 1, waitMs: 0 }, 'claim-1')).body);
+    const retried = jobsOf((await claim({ maxJobs: 1, waitMs: 0 }, 'claim-1')).body);
+    const fresh = jobsOf((await claim({ maxJobs: 1, waitMs: 0 }, 'claim-2')).body);
+
+    expect(retried).toEqual(first);
+    expect(fresh[0]?.jobId).not.toBe(first[0]?.jobId);
+    expect(plane.store.jobs('queued')).toEqual([]);
+  });
+
+  it('never leases a job to a claim whose client has gone away', async () => {
+    const aborted = new AbortController();
+    const pending = claim({ maxJobs: 1, waitMs: pollWaitMs }, undefined, aborted.signal);
+    await held();
+    aborted.abort();
+    await expect(pending).rejects.toThrow();
+    await held(0);
+    const jobId = plane.store.enqueueJob({ type: 'revoke' });
+    await clock.advance(0);
+
+    expect(plane.store.job(jobId)).toMatchObject({ state: 'queued', attempts: 0 });
+  });
+
+  it('ends a held claim with 204 when its session deregisters', async () => {
+    const pending = claim({ maxJobs: 1, waitMs: pollWaitMs });
+    await held();
+    await protocol('DELETE', paths.deregister(session.sessionId), { token: session.accessToken });
+    expect((await pending).status).toBe(204);
+  });
+
+  it('only hands out the job types the claim asks for', async () => {
+    plane.store.enqueueJob({ type: 'discover' });
+    const revoke = plane.store.enqueueJob({ type: 'revoke' });
+    expect(
+      jobsOf((await claim({ maxJobs: 5, waitMs: 0, types: ['revoke'] })).body).map((j) => j.jobId),
+    ).toEqual([revoke]);
+  });
+
+  it('ends held claims with 204 on close and leaves no timer behind', async () => {
+    const pending = claim({ maxJobs: 1, waitMs: pollWaitMs });
+    await held();
+    await plane.close();
+    expect((await pending).status).toBe(204);
+    expect(clock.pending).toBe(0);
+  });
+});

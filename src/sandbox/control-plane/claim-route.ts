@@ -1,0 +1,113 @@
+import { ClaimRequest, headers, type JobEnvelope } from '../../control-plane/protocol.js';
+import type { ClaimWaiter } from './claim-waiters.js';
+import { headerValue, isWritable, parseJson, readBody, sendEmpty, sendJson } from './http-io.js';
+import { protocolError } from './protocol-errors.js';
+import { maxJsonBodyBytes, type ConnectorRoute, type SessionContext } from './route-types.js';
+
+/**
+ * `jobs:claim`, a long-poll: ready jobs are answered at once, otherwise the request is held until
+ * a job becomes ready (event-driven) or `min(waitMs, pollWaitMs)` passes (204).
+ */
+async function claim(ctx: SessionContext): Promise<void> {
+  const { core, session } = ctx;
+  const body = parseJson(ClaimRequest, await readBody(ctx.req, maxJsonBodyBytes));
+  if (session.state === 'draining' || session.state === 'paused') {
+    throw protocolError('session_draining', `session ${session.sessionId} is ${session.state}`);
+  }
+  const registered = session.registration.jobTypes;
+  const request: ClaimRequest = {
+    ...body,
+    types: body.types ?? (registered.length > 0 ? registered : undefined),
+  };
+  const key = headerValue(ctx.req, headers.idempotencyKey);
+  if (key !== undefined) {
+    const recalled = core.sessions.recallClaim(session, key);
+    if (recalled) return replay(ctx, recalled);
+    // A retry with the key of a claim still held: that earlier request is presumed dead.
+    core.waiters.endWhere((w) => w.sessionId === session.sessionId && w.idempotencyKey === key);
+  }
+  const jobs = core.jobs.claim(session.sessionId, request);
+  if (jobs.length > 0) return deliver(ctx, key, jobs);
+  const holdMs = Math.min(request.waitMs, core.settings.intervals.pollWaitMs);
+  if (holdMs === 0) return sendEmpty(ctx.res, 204);
+  return hold(ctx, request, key, holdMs);
+}
+
+/** A retried claim gets the jobs the first one leased, if this session still holds them. */
+function replay(ctx: SessionContext, recalled: readonly { jobId: string; leaseId: string }[]): void {
+  const jobs = recalled
+    .map((lease) => ctx.core.jobs.reclaim(ctx.session.sessionId, lease.jobId, lease.leaseId))
+    .filter((job): job is JobEnvelope => job !== undefined);
+  if (jobs.length === 0) return sendEmpty(ctx.res, 204);
+  return sendJson(ctx.res, 200, { jobs });
+}
+
+/** Writes leased jobs out; if the answer cannot be written, the leases are taken back. */
+function deliver(ctx: SessionContext, key: string | undefined, jobs: JobEnvelope[]): void {
+  const { core, session, res } = ctx;
+  const leases = jobs.map((job) => ({ jobId: job.jobId, leaseId: job.leaseId }));
+  if (key !== undefined) core.sessions.rememberClaim(session, key, leases);
+  const lost = (): void => {
+    core.jobs.undeliver(jobs);
+    if (key !== undefined) core.sessions.forgetClaim(session, key);
+    core.logger.warn(
+      { sessionId: session.sessionId, jobs: leases.length },
+      'claim answer lost; jobs re-queued',
+    );
+  };
+  if (!isWritable(res)) return lost();
+  res.once('close', () => {
+    if (!res.writableFinished) lost();
+  });
+  core.logger.debug({ sessionId: session.sessionId, jobIds: leases.map((l) => l.jobId) }, 'jobs leased');
+  return sendJson(res, 200, { jobs });
+}
+
+function hold(
+  ctx: SessionContext,
+  request: ClaimRequest,
+  key: string | undefined,
+  holdMs: number,
+): Promise<void> {
+  const { core, res } = ctx;
+  return new Promise((resolve) => {
+    const timer = new AbortController();
+    let done = false;
+    const finish = (): boolean => {
+      if (done) return false;
+      done = true;
+      timer.abort();
+      core.waiters.remove(waiter);
+      resolve();
+      return true;
+    };
+    const waiter: ClaimWaiter = {
+      sessionId: ctx.session.sessionId,
+      idempotencyKey: key,
+      request,
+      isOpen: () => !done && isWritable(res),
+      deliver: (jobs) => {
+        if (finish()) deliver(ctx, key, jobs);
+        else core.jobs.undeliver(jobs);
+      },
+      end: () => {
+        if (finish()) sendEmpty(res, 204);
+      },
+    };
+    res.once('close', () => finish());
+    core.clock.sleep(holdMs, timer.signal).then(waiter.end, () => undefined);
+    core.waiters.add(waiter);
+  });
+}
+
+export const claimRoute: ConnectorRoute = {
+  name: 'claim',
+  method: 'POST',
+  pattern: /^\/sessions\/([^/]+)\/jobs:claim$/,
+  auth: 'sessionPath',
+  handle: async (ctx) => {
+    // The claim writes its own answer: it may be held open and must know whether it got through.
+    await claim(ctx);
+    return undefined;
+  },
+};

@@ -1,0 +1,117 @@
+import type { HeartbeatAction, IntegrationRef, Intervals, JobState } from '../../control-plane/protocol.js';
+import type { ControlPlaneCore } from './core.js';
+import type { RouteName } from './faults.js';
+import { protocolError } from './protocol-errors.js';
+import type { JobView } from './types.js';
+import {
+  jobView,
+  resultViews,
+  sessionView,
+  snapshotView,
+  type ResultView,
+  type SessionView,
+  type SnapshotView,
+} from './views.js';
+
+export interface NewJobInput {
+  readonly type: string;
+  readonly integrationId?: string;
+  /** Defaults to `job/<jobId>`. */
+  readonly resourceKey?: string;
+  /** Any JSON value, serialised as the envelope's `payload` text. Defaults to `{}`. */
+  readonly payload?: unknown;
+  /** Sent verbatim instead of `payload` (to hand a connector invalid JSON on purpose). */
+  readonly payloadRaw?: string;
+  /** Duration from now; defaults to 15 min for `grant`, 24 h otherwise. */
+  readonly notAfterMs?: number;
+  readonly maxAttempts?: number;
+}
+
+/**
+ * What tests, the admin API and the embedded sandbox use to drive and inspect the control plane.
+ * Errors are protocol errors (ConnectorError with `details.protocolCode`), e.g. `not_found`.
+ */
+export interface ReferenceControlPlaneStore {
+  putIntegration(integration: IntegrationRef): void;
+  enqueueJob(input: NewJobInput): string;
+  /** A queued job dies at once (`cancelled`); a leased one gets `cancelRequested` on its next extend. */
+  cancelJob(jobId: string): JobView;
+  /** Asks the job's current holder, in its next heartbeat, to release the lease. */
+  requestLeaseRelease(jobId: string): JobView;
+  queueAction(sessionId: string, action: HeartbeatAction): void;
+  /** Changes the intervals; each session gets the new values in its next heartbeat answer. */
+  setIntervals(intervals: Partial<Intervals>): Intervals;
+  job(jobId: string): JobView | undefined;
+  jobs(state?: JobState): JobView[];
+  sessions(): SessionView[];
+  results(): ResultView[];
+  /** Committed snapshots, oldest first. */
+  snapshots(integrationId?: string): SnapshotView[];
+  requestCounts(): Partial<Record<RouteName, number>>;
+  /** Claims currently held open. */
+  waitingClaims(): number;
+  /** Applies lease expiry and `notAfter` now (the sweep does it every second) and wakes held claims. */
+  tick(): void;
+}
+
+export function createStoreFacade(core: ControlPlaneCore): ReferenceControlPlaneStore {
+  const { jobs, sessions, snapshots, waiters } = core;
+  return {
+    putIntegration: (integration) => {
+      jobs.putIntegration(integration);
+    },
+    enqueueJob: (input) => enqueueJob(core, input),
+    cancelJob: (jobId) => jobView(jobs.cancel(jobId)),
+    requestLeaseRelease: (jobId) => {
+      jobs.tick();
+      const job = jobs.require(jobId);
+      if (!job.lease) {
+        throw protocolError(
+          'invalid_request',
+          `job ${jobId} is ${job.state}; only a leased job can be released`,
+          409,
+        );
+      }
+      sessions.requestRelease(job.lease.sessionId, { jobId, leaseId: job.lease.leaseId });
+      return jobView(job);
+    },
+    queueAction: (sessionId, action) => {
+      sessions.queueAction(sessionId, action);
+    },
+    setIntervals: (intervals) => {
+      core.settings.intervals = { ...core.settings.intervals, ...intervals };
+      return { ...core.settings.intervals };
+    },
+    job: (jobId) => {
+      const job = jobs.record(jobId);
+      return job ? jobView(job) : undefined;
+    },
+    jobs: (state) => jobs.list(state).map(jobView),
+    sessions: () => sessions.list().map(sessionView),
+    results: () => jobs.list().flatMap(resultViews),
+    snapshots: (integrationId) => snapshots.committed(integrationId).map(snapshotView),
+    requestCounts: () => Object.fromEntries(core.requestCounts),
+    waitingClaims: () => waiters.size,
+    tick: () => {
+      jobs.tick();
+      waiters.wake();
+    },
+  };
+}
+
+function enqueueJob(core: ControlPlaneCore, input: NewJobInput): string {
+  if (input.payload !== undefined && input.payloadRaw !== undefined) {
+    throw protocolError('invalid_request', 'payloadRaw: give either payload or payloadRaw, not both');
+  }
+  const payload = input.payloadRaw ?? JSON.stringify(input.payload ?? {});
+  const job = core.jobs.enqueue({
+    type: input.type,
+    payload,
+    integrationId: input.integrationId,
+    resourceKey: input.resourceKey,
+    notAfterMs: input.notAfterMs,
+    maxAttempts: input.maxAttempts,
+  });
+  core.logger.info({ jobId: job.jobId, type: job.type, resourceKey: job.resourceKey }, 'job enqueued');
+  return job.jobId;
+}

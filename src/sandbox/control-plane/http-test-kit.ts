@@ -1,0 +1,91 @@
+import { basePath, paths, RegisterResponse, type RegisterRequest } from '../../control-plane/protocol.js';
+import type { ReferenceControlPlane } from './reference-control-plane.js';
+
+/** Helpers for tests that talk to a reference control plane over loopback with `fetch`. */
+export interface CallOptions {
+  readonly body?: unknown;
+  readonly rawBody?: Uint8Array | string;
+  readonly token?: string;
+  readonly headers?: Record<string, string>;
+  readonly signal?: AbortSignal;
+}
+
+export interface CallResult {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers: Headers;
+}
+
+export type Call = (method: string, path: string, options?: CallOptions) => Promise<CallResult>;
+
+/** Calls below `/connector/v1` (`protocol`) or the server root (`admin`). */
+export function callers(plane: Pick<ReferenceControlPlane, 'url'>): { protocol: Call; admin: Call } {
+  const call =
+    (prefix: string): Call =>
+    async (method, path, options = {}) => {
+      const headers: Record<string, string> = { ...options.headers };
+      if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+      let body: string | Uint8Array | undefined;
+      if (options.rawBody !== undefined) body = options.rawBody;
+      else if (options.body !== undefined) {
+        body = JSON.stringify(options.body);
+        headers['content-type'] = 'application/json';
+      }
+      const response = await fetch(`${plane.url}${prefix}${path}`, {
+        method,
+        headers,
+        body,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      const text = await response.text();
+      return {
+        status: response.status,
+        body: text.length > 0 ? JSON.parse(text) : undefined,
+        headers: response.headers,
+      };
+    };
+  return { protocol: call(basePath), admin: call('') };
+}
+
+export function registration(overrides: Partial<RegisterRequest> = {}): RegisterRequest {
+  return {
+    connectorId: 'conn-1',
+    instanceId: 'pod-uid-1:boot-1',
+    version: '0.1.0',
+    protocol: 1,
+    capacity: { maxJobs: 4 },
+    features: [],
+    jobTypes: [],
+    startedAt: '2026-11-24T12:00:00.000Z',
+    ...overrides,
+  };
+}
+
+export interface TestSession {
+  readonly sessionId: string;
+  readonly accessToken: string;
+}
+
+export async function registerSession(
+  protocol: Call,
+  enrollmentToken: string,
+  overrides: Partial<RegisterRequest> = {},
+): Promise<TestSession> {
+  const answer = await protocol('POST', paths.register, {
+    token: enrollmentToken,
+    body: registration(overrides),
+  });
+  if (answer.status !== 201)
+    throw new Error(`register answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  const { sessionId, accessToken } = RegisterResponse.parse(answer.body);
+  return { sessionId, accessToken };
+}
+
+/** Resolves once `condition` holds, checking after each turn of the event loop. */
+export async function eventually(condition: () => boolean, what: string, turns = 2_000): Promise<void> {
+  for (let turn = 0; turn < turns; turn += 1) {
+    if (condition()) return;
+    await new Promise<void>((resolve) => setTimeout(resolve, 1));
+  }
+  throw new Error(`never happened: ${what}`);
+}

@@ -1,0 +1,201 @@
+import { timingSafeEqual } from 'node:crypto';
+import type {
+  ConnectorState,
+  HeartbeatAction,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  Intervals,
+  LeaseRef,
+  RegisterRequest,
+} from '../../control-plane/protocol.js';
+import type { Clock } from '../../runtime/clock.js';
+import type { Random } from '../../runtime/random.js';
+import { canonicalJson } from './canonical-json.js';
+import { protocolError } from './protocol-errors.js';
+import type { Settings } from './types.js';
+
+const rememberedClaimsPerSession = 64;
+
+export interface ClaimedLease {
+  readonly jobId: string;
+  readonly leaseId: string;
+}
+
+export interface SessionRecord {
+  readonly sessionId: string;
+  readonly registration: RegisterRequest;
+  readonly registeredAt: string;
+  state: ConnectorState;
+  inFlight: LeaseRef[];
+  outboxDepth: number;
+  freeSlots: number;
+  lastHeartbeatAt: string | null;
+  deregisteredAt: string | null;
+  token: string | undefined;
+  /** Monotonic ms. */
+  tokenExpiresAt: number;
+  pendingActions: HeartbeatAction[];
+  /** leaseId → jobId, asked of the session by an operator until the lease ends. */
+  readonly releaseRequests: Map<string, string>;
+  /** Claim `Idempotency-Key` → the leases that claim handed out. */
+  readonly claims: Map<string, readonly ClaimedLease[]>;
+  intervalsSent: string;
+}
+
+export interface IssuedToken {
+  readonly accessToken: string;
+  readonly expiresInMs: number;
+}
+
+export interface SessionStoreDeps {
+  readonly clock: Pick<Clock, 'now' | 'monotonic'>;
+  readonly random: Pick<Random, 'uuid' | 'hex'>;
+  readonly settings: Settings;
+  readonly enrollmentToken: string;
+}
+
+/** Sessions and their opaque access tokens; a token maps to exactly one live session. */
+export class SessionStore {
+  private readonly sessions = new Map<string, SessionRecord>();
+  private readonly tokens = new Map<string, string>();
+
+  constructor(private readonly deps: SessionStoreDeps) {}
+
+  isEnrollmentToken(token: string | undefined): boolean {
+    if (token === undefined) return false;
+    const given = Buffer.from(token);
+    const expected = Buffer.from(this.deps.enrollmentToken);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  register(registration: RegisterRequest): { session: SessionRecord; token: IssuedToken } {
+    const session: SessionRecord = {
+      sessionId: this.deps.random.uuid(),
+      registration,
+      registeredAt: this.isoNow(),
+      state: 'starting',
+      inFlight: [],
+      outboxDepth: 0,
+      freeSlots: registration.capacity.maxJobs,
+      lastHeartbeatAt: null,
+      deregisteredAt: null,
+      token: undefined,
+      tokenExpiresAt: 0,
+      pendingActions: [],
+      releaseRequests: new Map(),
+      claims: new Map(),
+      intervalsSent: canonicalJson(this.deps.settings.intervals),
+    };
+    this.sessions.set(session.sessionId, session);
+    return { session, token: this.issueToken(session) };
+  }
+
+  /** The live session the token belongs to, if the token is current and unexpired. */
+  authenticate(token: string | undefined): SessionRecord | undefined {
+    if (token === undefined) return undefined;
+    const sessionId = this.tokens.get(token);
+    const session = sessionId === undefined ? undefined : this.sessions.get(sessionId);
+    if (!session || session.deregisteredAt !== null) return undefined;
+    return session.tokenExpiresAt > this.deps.clock.monotonic() ? session : undefined;
+  }
+
+  get(sessionId: string): SessionRecord | undefined {
+    return this.sessions.get(sessionId);
+  }
+
+  list(): SessionRecord[] {
+    return [...this.sessions.values()];
+  }
+
+  /** A new token; the old one stops working at once. */
+  refresh(session: SessionRecord): IssuedToken {
+    return this.issueToken(session);
+  }
+
+  deregister(session: SessionRecord): void {
+    if (session.token !== undefined) this.tokens.delete(session.token);
+    session.token = undefined;
+    session.deregisteredAt = this.isoNow();
+  }
+
+  heartbeat(
+    session: SessionRecord,
+    request: HeartbeatRequest,
+    receivedAt: string,
+    isCurrent: (session: SessionRecord, lease: ClaimedLease) => boolean,
+  ): HeartbeatResponse {
+    session.state = request.state;
+    session.inFlight = request.inFlight;
+    session.outboxDepth = request.outboxDepth;
+    session.freeSlots = request.freeSlots;
+    session.lastHeartbeatAt = receivedAt;
+    const releaseLeases = new Set<string>();
+    for (const [leaseId, jobId] of session.releaseRequests) {
+      if (isCurrent(session, { jobId, leaseId })) releaseLeases.add(leaseId);
+      else session.releaseRequests.delete(leaseId);
+    }
+    // Leases the connector believes it holds but the server has moved on from: let go of them.
+    for (const lease of request.inFlight) if (!isCurrent(session, lease)) releaseLeases.add(lease.leaseId);
+    const intervals = this.intervalsUpdate(session);
+    return {
+      serverTime: this.isoNow(),
+      receivedAt,
+      actions: session.pendingActions.splice(0),
+      releaseLeases: [...releaseLeases],
+      ...(intervals ? { intervals } : {}),
+    };
+  }
+
+  queueAction(sessionId: string, action: HeartbeatAction): SessionRecord {
+    const session = this.requireLive(sessionId);
+    session.pendingActions.push(action);
+    return session;
+  }
+
+  requestRelease(sessionId: string, lease: ClaimedLease): void {
+    this.requireLive(sessionId).releaseRequests.set(lease.leaseId, lease.jobId);
+  }
+
+  rememberClaim(session: SessionRecord, key: string, leases: readonly ClaimedLease[]): void {
+    session.claims.set(key, leases);
+    const oldest = session.claims.keys().next();
+    if (session.claims.size > rememberedClaimsPerSession && !oldest.done) session.claims.delete(oldest.value);
+  }
+
+  recallClaim(session: SessionRecord, key: string): readonly ClaimedLease[] | undefined {
+    return session.claims.get(key);
+  }
+
+  forgetClaim(session: SessionRecord, key: string): void {
+    session.claims.delete(key);
+  }
+
+  private requireLive(sessionId: string): SessionRecord {
+    const session = this.sessions.get(sessionId);
+    if (!session || session.deregisteredAt !== null) {
+      throw protocolError('not_found', `session ${sessionId} is not registered`);
+    }
+    return session;
+  }
+
+  private issueToken(session: SessionRecord): IssuedToken {
+    if (session.token !== undefined) this.tokens.delete(session.token);
+    const accessToken = this.deps.random.hex(32);
+    const expiresInMs = this.deps.settings.accessTokenTtlMs;
+    session.token = accessToken;
+    session.tokenExpiresAt = this.deps.clock.monotonic() + expiresInMs;
+    this.tokens.set(accessToken, session.sessionId);
+    return { accessToken, expiresInMs };
+  }
+
+  private intervalsUpdate(session: SessionRecord): Intervals | undefined {
+    const current = canonicalJson(this.deps.settings.intervals);
+    if (current === session.intervalsSent) return undefined;
+    session.intervalsSent = current;
+    return { ...this.deps.settings.intervals };
+  }
+
+  private isoNow(): string {
+    return new Date(this.deps.clock.now()).toISOString();
+  }
+}

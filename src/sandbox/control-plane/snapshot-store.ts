@@ -1,0 +1,161 @@
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import type { SnapshotCreateRequest, SnapshotCreateResponse } from '../../control-plane/protocol.js';
+import type { Clock } from '../../runtime/clock.js';
+import type { Random } from '../../runtime/random.js';
+import { protocolError } from './protocol-errors.js';
+
+/** Largest decoded part; a defence against a gzip bomb in a sandbox that holds everything in memory. */
+const maxDecodedPartBytes = 64 * 1024 * 1024;
+
+export type SnapshotStatus = 'open' | 'skipped' | 'committed';
+
+export interface SnapshotRecord {
+  readonly snapshotId: string;
+  readonly connectorId: string;
+  readonly request: SnapshotCreateRequest;
+  readonly createdAt: string;
+  status: SnapshotStatus;
+  readonly parts: Map<number, Buffer>;
+  committedAt: string | null;
+  /** Decoded NDJSON lines, once committed. */
+  lines: readonly string[];
+}
+
+interface Committed {
+  readonly snapshotId: string;
+  readonly generation: number;
+  readonly contentSha256: string;
+}
+
+export interface SnapshotStoreDeps {
+  readonly clock: Pick<Clock, 'now'>;
+  readonly random: Pick<Random, 'uuid'>;
+}
+
+/**
+ * Discovery snapshots: content-hashed (an unchanged hash is skipped) and fenced by generation per
+ * integration (a commit older than the last committed one is refused).
+ */
+export class SnapshotStore {
+  private readonly snapshots = new Map<string, SnapshotRecord>();
+  private readonly lastCommitted = new Map<string, Committed>();
+
+  constructor(private readonly deps: SnapshotStoreDeps) {}
+
+  create(connectorId: string, request: SnapshotCreateRequest): SnapshotCreateResponse {
+    const last = this.lastCommitted.get(request.integrationId);
+    const skip = last?.contentSha256 === request.contentSha256;
+    if (!skip) this.refuseStale(request, last);
+    const snapshot: SnapshotRecord = {
+      snapshotId: this.deps.random.uuid(),
+      connectorId,
+      request,
+      createdAt: this.isoNow(),
+      status: skip ? 'skipped' : 'open',
+      parts: new Map(),
+      committedAt: null,
+      lines: [],
+    };
+    this.snapshots.set(snapshot.snapshotId, snapshot);
+    return { snapshotId: snapshot.snapshotId, skip };
+  }
+
+  putPart(connectorId: string, snapshotId: string, part: number, gzipped: Buffer): void {
+    const snapshot = this.require(connectorId, snapshotId);
+    if (!Number.isInteger(part) || part < 1 || part > snapshot.request.parts) {
+      throw protocolError('invalid_request', `part: must be an integer from 1 to ${snapshot.request.parts}`);
+    }
+    if (snapshot.status !== 'open') {
+      throw protocolError(
+        'invalid_request',
+        `snapshot ${snapshotId} is ${snapshot.status}; parts are closed`,
+        409,
+      );
+    }
+    snapshot.parts.set(part, gzipped);
+  }
+
+  /** Idempotent: committing a committed (or skipped) snapshot again answers the same. */
+  commit(connectorId: string, snapshotId: string): { snapshotId: string; committed: true } {
+    const snapshot = this.require(connectorId, snapshotId);
+    if (snapshot.status !== 'open') return { snapshotId, committed: true };
+    const { request } = snapshot;
+    this.refuseStale(request, this.lastCommitted.get(request.integrationId));
+    const content = decodeParts(snapshot);
+    const sha = createHash('sha256').update(content).digest('hex');
+    if (sha !== request.contentSha256) {
+      throw protocolError('invalid_request', `contentSha256: parts hash to ${sha}`, 422);
+    }
+    snapshot.lines = ndjsonLines(content.toString('utf8'));
+    snapshot.status = 'committed';
+    snapshot.committedAt = this.isoNow();
+    snapshot.parts.clear();
+    this.lastCommitted.set(request.integrationId, {
+      snapshotId,
+      generation: request.generation,
+      contentSha256: request.contentSha256,
+    });
+    return { snapshotId, committed: true };
+  }
+
+  /** Committed snapshots, oldest first. */
+  committed(integrationId?: string): SnapshotRecord[] {
+    return [...this.snapshots.values()].filter(
+      (s) =>
+        s.status === 'committed' &&
+        (integrationId === undefined || s.request.integrationId === integrationId),
+    );
+  }
+
+  all(): SnapshotRecord[] {
+    return [...this.snapshots.values()];
+  }
+
+  private refuseStale(request: SnapshotCreateRequest, last: Committed | undefined): void {
+    if (last && request.generation < last.generation) {
+      throw protocolError(
+        'stale_generation',
+        `generation ${request.generation} is older than committed generation ${last.generation}`,
+      );
+    }
+  }
+
+  private require(connectorId: string, snapshotId: string): SnapshotRecord {
+    const snapshot = this.snapshots.get(snapshotId);
+    if (!snapshot || snapshot.connectorId !== connectorId) {
+      throw protocolError('not_found', `snapshot ${snapshotId} does not exist for connector ${connectorId}`);
+    }
+    return snapshot;
+  }
+
+  private isoNow(): string {
+    return new Date(this.deps.clock.now()).toISOString();
+  }
+}
+
+function decodeParts(snapshot: SnapshotRecord): Buffer {
+  const decoded: Buffer[] = [];
+  for (let part = 1; part <= snapshot.request.parts; part += 1) {
+    const gzipped = snapshot.parts.get(part);
+    if (!gzipped) throw protocolError('invalid_request', `part ${part} was not uploaded`, 422);
+    try {
+      decoded.push(gunzipSync(gzipped, { maxOutputLength: maxDecodedPartBytes }));
+    } catch {
+      throw protocolError('invalid_request', `part ${part} is not valid gzip`, 422);
+    }
+  }
+  return Buffer.concat(decoded);
+}
+
+function ndjsonLines(text: string): string[] {
+  const lines = text.split('\n').filter((line) => line.length > 0);
+  lines.forEach((line, index) => {
+    try {
+      JSON.parse(line);
+    } catch {
+      throw protocolError('invalid_request', `NDJSON line ${index + 1} is not JSON`, 422);
+    }
+  });
+  return lines;
+}
