@@ -82,7 +82,10 @@ export const EnvSchema = z.object({
 
   SANDBOX_CONTROL_PLANE_PORT: port.default(8780),
   SANDBOX_ATLAS_PORT: port.default(8790),
-  SANDBOX_ATLAS_PUBLIC_KEY: z.string().min(1).default('sandboxp'),
+  SANDBOX_ATLAS_PUBLIC_KEY: z
+    .string()
+    .regex(/^[a-z]{8}$/, 'must be 8 lowercase letters, like an Atlas public key')
+    .default('sandboxp'),
   SANDBOX_ATLAS_PRIVATE_KEY: z.string().min(1).default('00000000-0000-4000-8000-000000000000'),
   SANDBOX_ATLAS_FIXTURE: z.string().optional(),
   SANDBOX_DEMO: z.enum(['on', 'off']).default('on'),

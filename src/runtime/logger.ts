@@ -61,9 +61,7 @@ export function createLogger(settings: LoggerSettings): Logger {
       level: (label) => ({ level: label }),
       log: (object) => scrubber.scrubDeep(object),
     },
-    serializers: {
-      err: (error: unknown) => scrubber.scrubDeep(pino.stdSerializers.err(error as Error)),
-    },
+    serializers: { err: (error: unknown) => serializeError(error, scrubber) },
     hooks: {
       logMethod(args, method) {
         const scrubbed = args.map((arg: unknown) => (typeof arg === 'string' ? scrubber.scrub(arg) : arg));
@@ -72,4 +70,17 @@ export function createLogger(settings: LoggerSettings): Logger {
     },
   };
   return settings.destination ? pino(options, settings.destination) : pino(options);
+}
+
+/** A plain, scrubbed view of an error: type, message, code and safe details, stack, one level of cause. */
+export function serializeError(error: unknown, scrubber: SecretScrubber, depth = 0): unknown {
+  if (!(error instanceof Error)) return scrubber.scrubDeep(error);
+  const fields = error as Error & { code?: unknown; retryable?: unknown; details?: unknown };
+  const out: Record<string, unknown> = { type: error.name, message: scrubber.scrub(error.message) };
+  if (fields.code !== undefined) out.code = fields.code;
+  if (fields.retryable !== undefined) out.retryable = fields.retryable;
+  if (fields.details !== undefined) out.details = scrubber.scrubDeep(fields.details);
+  if (error.stack) out.stack = scrubber.scrub(error.stack);
+  if (error.cause !== undefined && depth < 1) out.cause = serializeError(error.cause, scrubber, depth + 1);
+  return out;
 }

@@ -14,7 +14,8 @@ export interface Random {
 const passwordAlphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
 
 export const cryptoRandom: Random = {
-  float: () => randomInt(0, 2 ** 48) / 2 ** 48,
+  // 48 random bits: randomInt's range must stay below 2^48, so read the bytes directly.
+  float: () => randomBytes(6).readUIntBE(0, 6) / 2 ** 48,
   uuid: () => randomUUID(),
   password: (length) => {
     let out = '';

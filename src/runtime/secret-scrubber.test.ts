@@ -48,3 +48,28 @@ describe('logger', () => {
     expect(first?.msg).toBe('connecting to mongodb://[REDACTED]@host with [REDACTED]');
   });
 });
+
+describe('error serialisation', () => {
+  it('keeps the message, code and cause of an error while scrubbing secrets from them', () => {
+    const logs = captureLogs();
+    logs.scrubber.add('cause-secret-value');
+    const cause = new Error('inner failure with cause-secret-value');
+    const error = Object.assign(new Error('outer failure', { cause }), { code: 'upstream_unavailable' });
+    logs.logger.warn({ err: error }, 'failed');
+    const err = logs.lines()[0]?.err as Record<string, unknown>;
+    expect(err.message).toBe('outer failure');
+    expect(err.code).toBe('upstream_unavailable');
+    expect((err.cause as Record<string, unknown>).message).toBe('inner failure with [REDACTED]');
+  });
+});
+
+describe('cryptoRandom', () => {
+  it('draws floats in [0, 1)', async () => {
+    const { cryptoRandom } = await import('./random.js');
+    for (let i = 0; i < 1000; i += 1) {
+      const value = cryptoRandom.float();
+      expect(value).toBeGreaterThanOrEqual(0);
+      expect(value).toBeLessThan(1);
+    }
+  });
+});

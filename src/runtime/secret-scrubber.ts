@@ -28,7 +28,8 @@ export function createSecretScrubber(): SecretScrubber {
 
   const scrubDeep = <T>(value: T, depth = 0): T => {
     if (typeof value === 'string') return scrub(value) as T;
-    if (depth > 8 || value === null || typeof value !== 'object') return value;
+    // Errors are left whole for the logger's error serialiser, which scrubs their fields.
+    if (depth > 8 || value === null || typeof value !== 'object' || value instanceof Error) return value;
     if (Array.isArray(value)) return value.map((item: unknown) => scrubDeep(item, depth + 1)) as T;
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) out[key] = scrubDeep(item, depth + 1);

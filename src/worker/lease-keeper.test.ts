@@ -93,4 +93,13 @@ describe('LeaseKeeper', () => {
     expect(cancelled()).toBe(1);
     keeper.stop();
   });
+
+  it('keeps the lease when times are fractional, as performance.now() makes them', async () => {
+    const { clock, cp, keeper, lost } = setup(0.37);
+    keeper.start();
+    await clock.advance(40_000);
+    expect(lost).toEqual([]);
+    expect(cp.calls.extend.length).toBeGreaterThanOrEqual(3);
+    keeper.stop();
+  });
 });

@@ -80,7 +80,10 @@ export class LeaseKeeper {
       try {
         const answer = await this.options.client.extend(
           this.options.lease,
-          AbortSignal.any([this.stopper.signal, AbortSignal.timeout(Math.max(1, this.deadline - sentAt))]),
+          AbortSignal.any([
+            this.stopper.signal,
+            AbortSignal.timeout(Math.max(1, Math.ceil(this.deadline - sentAt))),
+          ]),
         );
         this.ttlMs = answer.leaseTtlMs;
         this.deadline = leaseDeadline(sentAt, answer.leaseTtlMs);

@@ -350,7 +350,7 @@ export class Worker {
       try {
         const waitMs = this.intervals.pollWaitMs;
         const jobs = await this.options.client.claim(
-          { maxJobs: this.freeSlots(), waitMs, types: [...this.options.router.types] },
+          { maxJobs: this.freeSlots(), waitMs },
           idempotencyKey,
           this.claimAbort.signal,
         );

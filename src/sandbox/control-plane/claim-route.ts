@@ -14,11 +14,9 @@ async function claim(ctx: SessionContext): Promise<void> {
   if (session.state === 'draining' || session.state === 'paused') {
     throw protocolError('session_draining', `session ${session.sessionId} is ${session.state}`);
   }
-  const registered = session.registration.jobTypes;
-  const request: ClaimRequest = {
-    ...body,
-    types: body.types ?? (registered.length > 0 ? registered : undefined),
-  };
+  // Only an explicit `types` filters: registered jobTypes are informational, so a job no
+  // connector can run fails fast with invalid_job instead of waiting out its notAfter.
+  const request: ClaimRequest = body;
   const key = headerValue(ctx.req, headers.idempotencyKey);
   if (key !== undefined) {
     const recalled = core.sessions.recallClaim(session, key);

@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+import { loadConfig, type AppConfig } from './config/env.js';
+import { isConnectorError } from './errors/connector-error.js';
+import { createLogger, type Logger } from './runtime/logger.js';
+import { createSecretScrubber, type SecretScrubber } from './runtime/secret-scrubber.js';
+import { startDaemon, type Daemon } from './main.js';
+import { version } from './version.js';
+import { startSandbox } from './sandbox/start-sandbox.js';
+
+const usage = `atlas-jit-connector ${version}
+
+Usage:
+  atlas-jit-connector [run]     Run the connector (the embedded sandbox when CONTROL_PLANE_URL is unset)
+  atlas-jit-connector --help    Show this help
+  atlas-jit-connector --version Print the version
+
+Configuration comes from environment variables: see .env.example and the README.`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command = 'run'] = argv;
+  if (command === '--help' || command === '-h' || command === 'help') {
+    console.log(usage);
+    return 0;
+  }
+  if (command === '--version') {
+    console.log(version);
+    return 0;
+  }
+  if (command !== 'run') {
+    console.error(`unknown command "${command}"\n\n${usage}`);
+    return 2;
+  }
+  return run();
+}
+
+async function run(): Promise<number> {
+  let config: AppConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    console.error(isConnectorError(error) ? error.message : String(error));
+    return 78; // EX_CONFIG
+  }
+  const scrubber = createSecretScrubber();
+  scrubber.add(config.controlPlane.token);
+  const logger = createLogger({
+    level: config.logLevel,
+    base: {
+      connectorId: config.connectorId,
+      version,
+      ...(config.instance.podName ? { pod: config.instance.podName } : {}),
+    },
+    scrubber,
+  });
+  const sandbox = config.mode === 'sandbox' ? await startSandbox(config, { logger, scrubber }) : undefined;
+  const daemonConfig = sandbox ? sandbox.daemonConfig : config;
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon(daemonConfig, { logger, scrubber, handlers: sandbox?.handlers });
+  } catch (error) {
+    logger.fatal({ err: error }, 'connector failed to start');
+    await sandbox?.close();
+    return isConnectorError(error) && error.code === 'config_invalid' ? 78 : 1;
+  }
+  if (sandbox) console.log(sandbox.banner(daemon.admin.port));
+  await waitForSignals(daemon, logger, scrubber);
+  await sandbox?.close();
+  logger.info('exiting');
+  return 0;
+}
+
+/** First SIGTERM/SIGINT drains; a second one forces. The handler never exits the process itself. */
+function waitForSignals(daemon: Daemon, logger: Logger, _scrubber: SecretScrubber): Promise<void> {
+  return new Promise((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals += 1;
+      logger.info(
+        { signal, forced: signals > 1 },
+        signals > 1 ? 'second signal: forcing shutdown' : 'signal received: draining',
+      );
+      void daemon.shutdown().then(resolve);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // Exit explicitly once the staged shutdown is complete: idle keep-alive sockets must not hold the process.
+    process.exitCode = code;
+    setImmediate(() => process.exit(code));
+  },
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,113 @@
+import { readFile } from 'node:fs/promises';
+import type { AppConfig } from '../config/env.js';
+import { ConnectorError } from '../errors/connector-error.js';
+import { cryptoRandom } from '../runtime/random.js';
+import type { Logger } from '../runtime/logger.js';
+import type { SecretScrubber } from '../runtime/secret-scrubber.js';
+import type { JobHandler } from '../worker/job-handlers.js';
+import { parseFixture, startAtlasSimulator, type AtlasSimulator } from './atlas/index.js';
+import {
+  startReferenceControlPlane,
+  type ReferenceControlPlane,
+} from './control-plane/reference-control-plane.js';
+
+export interface Sandbox {
+  readonly controlPlane: ReferenceControlPlane;
+  readonly atlas: AtlasSimulator;
+  /** The daemon's configuration, pointed at the sandbox. */
+  readonly daemonConfig: AppConfig;
+  /** Job handlers the sandbox adds (none yet beyond the built-ins). */
+  readonly handlers: Readonly<Record<string, JobHandler>>;
+  /** Extra process environment for `env://` secret references (the sandbox Atlas key). */
+  readonly env: Readonly<Record<string, string>>;
+  banner(adminPort: number): string;
+  close(): Promise<void>;
+}
+
+/** The name of the in-process variable that holds the sandbox Atlas key for `env://` references. */
+export const sandboxSecretVariable = 'SANDBOX_ATLAS_SECRET';
+
+async function loadFixture(path: string | undefined): Promise<unknown> {
+  if (!path) return undefined;
+  try {
+    return parseFixture(JSON.parse(await readFile(path, 'utf8')));
+  } catch (error) {
+    throw new ConnectorError({
+      code: 'config_invalid',
+      message: `SANDBOX_ATLAS_FIXTURE: ${error instanceof Error ? error.message : String(error)}`,
+      cause: error,
+    });
+  }
+}
+
+/**
+ * The embedded default: a reference control plane and an Atlas simulator on loopback, and the
+ * daemon's configuration pointed at them. Nothing of this runs when CONTROL_PLANE_URL is set.
+ */
+export async function startSandbox(
+  config: AppConfig,
+  deps: { logger: Logger; scrubber: SecretScrubber },
+): Promise<Sandbox> {
+  const enrollmentToken = `sandbox-${cryptoRandom.hex(16)}`;
+  deps.scrubber.add(enrollmentToken);
+  const fixture = await loadFixture(config.sandbox.atlasFixture);
+  const logger = deps.logger.child({ component: 'sandbox' });
+  const controlPlane = await startReferenceControlPlane({
+    port: config.sandbox.controlPlanePort,
+    enrollmentToken,
+    logger: logger.child({ server: 'control-plane' }),
+    intervals: { heartbeatMs: 5_000, pollWaitMs: 25_000, leaseTtlMs: 30_000 },
+  });
+  let atlas: AtlasSimulator;
+  try {
+    atlas = await startAtlasSimulator({
+      port: config.sandbox.atlasPort,
+      publicKey: config.sandbox.atlasPublicKey,
+      privateKey: config.sandbox.atlasPrivateKey,
+      ...(fixture ? { fixture: fixture as Parameters<typeof startAtlasSimulator>[0]['fixture'] } : {}),
+    });
+  } catch (error) {
+    await controlPlane.close();
+    throw error;
+  }
+  const daemonConfig: AppConfig = {
+    ...config,
+    mode: 'sandbox',
+    controlPlane: { url: controlPlane.url, token: enrollmentToken, tokenFile: undefined },
+    atlas: { ...config.atlas, baseUrl: atlas.url },
+  };
+  const secret = JSON.stringify({
+    public_key: config.sandbox.atlasPublicKey,
+    private_key: config.sandbox.atlasPrivateKey,
+  });
+  return {
+    controlPlane,
+    atlas,
+    daemonConfig,
+    handlers: {},
+    env: { [sandboxSecretVariable]: secret },
+    banner: (adminPort) => sandboxBanner(controlPlane.url, atlas.url, adminPort, config),
+    async close() {
+      await Promise.allSettled([controlPlane.close(), atlas.close()]);
+    },
+  };
+}
+
+function sandboxBanner(cpUrl: string, atlasUrl: string, adminPort: number, config: AppConfig): string {
+  return [
+    '',
+    '  atlas-jit-connector — embedded sandbox (no CONTROL_PLANE_URL set)',
+    '',
+    `  reference control plane  ${cpUrl}   (admin API: ${cpUrl}/admin/jobs)`,
+    `  Atlas simulator          ${atlasUrl}/api/atlas/v2   (key ${config.sandbox.atlasPublicKey} / SANDBOX_ATLAS_PRIVATE_KEY; inspect: ${atlasUrl}/__sim/state)`,
+    `  connector admin          http://127.0.0.1:${adminPort}/status   /readyz /livez /metrics`,
+    '',
+    '  Try it:',
+    `    curl -s -X POST ${cpUrl}/admin/jobs -H 'content-type: application/json' \\`,
+    `      -d '{"type":"ping","payload":{"echo":"hello"}}'`,
+    `    curl -s ${cpUrl}/admin/jobs/<jobId>`,
+    '',
+    '  Ctrl-C drains and exits.',
+    '',
+  ].join('\n');
+}
