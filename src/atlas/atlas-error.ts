@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { cancelledError, ConnectorError, isConnectorError } from '../errors/connector-error.js';
+import type { ErrorCode } from '../errors/error-codes.js';
+import { errorCodeForStatus, parseRetryAfter } from '../errors/from-http-status.js';
+
+/**
+ * Atlas's error body (`ApiError`). Every field is optional and tolerant, because the body of a
+ * failed call must never turn into a second, confusing failure.
+ */
+const atlasErrorEnvelope = z.object({
+  error: z.number().optional().catch(undefined),
+  errorCode: z.string().optional().catch(undefined),
+  detail: z.string().nullish().catch(undefined),
+  reason: z.string().nullish().catch(undefined),
+  parameters: z.array(z.unknown()).nullish().catch(undefined),
+});
+
+type AtlasErrorEnvelope = z.infer<typeof atlasErrorEnvelope>;
+
+/** 403s that mean "a project quota is full", which callers handle differently from a missing role. */
+const quotaErrorCodes: ReadonlySet<string> = new Set([
+  'GROUP_USERS_LIMIT_EXCEEDED',
+  'CUSTOM_ROLES_LIMIT_EXCEEDED',
+  'COLLECTION_ROLES_LIMIT_EXCEEDED',
+]);
+
+const maxDetailLength = 300;
+
+export interface HttpFailure {
+  readonly operation: string;
+  readonly status: number;
+  readonly headers: Headers;
+  readonly bodyText: string;
+  readonly nowMs: number;
+  /** Removes secrets the detail may echo back (a password in a validation message, say). */
+  readonly redact: (text: string) => string;
+}
+
+export function parseAtlasErrorBody(bodyText: string): AtlasErrorEnvelope {
+  let json: unknown;
+  try {
+    json = JSON.parse(bodyText);
+  } catch {
+    return {};
+  }
+  const parsed = atlasErrorEnvelope.safeParse(json);
+  return parsed.success ? parsed.data : {};
+}
+
+/** A non-2xx Atlas response as a ConnectorError, using the project's one status table. */
+export function atlasHttpError(failure: HttpFailure): ConnectorError {
+  const envelope = parseAtlasErrorBody(failure.bodyText);
+  const atlasErrorCode = envelope.errorCode ?? `HTTP_${failure.status}`;
+  const detail = failure.redact(envelope.detail ?? envelope.reason ?? '').slice(0, maxDetailLength);
+  return new ConnectorError({
+    code: refineCode(failure.status, envelope.errorCode),
+    message: `${failure.operation}: ${atlasErrorCode}: ${detail}`,
+    retryAfterMs: retryAfterMs(failure, envelope),
+    details: { httpStatus: failure.status, atlasErrorCode, operation: failure.operation },
+  });
+}
+
+function refineCode(status: number, atlasErrorCode: string | undefined): ErrorCode {
+  if (status === 403 && atlasErrorCode !== undefined && quotaErrorCodes.has(atlasErrorCode)) {
+    return 'quota_exceeded';
+  }
+  return errorCodeForStatus(status);
+}
+
+/**
+ * The larger of the `Retry-After` header and, for token-bucket 429s, the retry seconds Atlas puts
+ * in `parameters[1]` (headers "may be absent", so the body is the fallback).
+ */
+function retryAfterMs(failure: HttpFailure, envelope: AtlasErrorEnvelope): number | undefined {
+  const fromHeader = parseRetryAfter(failure.headers.get('retry-after'), failure.nowMs);
+  const hinted = envelope.errorCode === 'RATE_LIMITED_TOKEN_BUCKET' ? envelope.parameters?.[1] : undefined;
+  const fromBody = typeof hinted === 'number' && hinted >= 0 ? Math.round(hinted * 1000) : undefined;
+  if (fromHeader === undefined) return fromBody;
+  return fromBody === undefined ? fromHeader : Math.max(fromHeader, fromBody);
+}
+
+export function invalidResponseError(operation: string, reason: string, httpStatus: number): ConnectorError {
+  return new ConnectorError({
+    code: 'invalid_response',
+    message: `${operation}: unexpected response body: ${reason}`.slice(0, 1024),
+    details: { httpStatus, operation },
+  });
+}
+
+/** Anything thrown around a fetch, as a ConnectorError: abort → cancelled, the rest → unavailable. */
+export function transportError(error: unknown, operation: string, signal?: AbortSignal): ConnectorError {
+  if (isConnectorError(error)) return error;
+  if (signal?.aborted) return cancelledError(signal.reason);
+  return new ConnectorError({
+    code: 'upstream_unavailable',
+    message: `${operation}: network error (${networkErrorKind(error)})`,
+    details: { operation },
+    cause: error,
+  });
+}
+
+/** `fetch failed` says nothing; the undici cause carries ECONNRESET, ENOTFOUND, UND_ERR_SOCKET… */
+function networkErrorKind(error: unknown): string {
+  if (!(error instanceof Error)) return 'unknown';
+  const cause: unknown = error.cause;
+  if (typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string') {
+    return cause.code;
+  }
+  return 'code' in error && typeof error.code === 'string' ? error.code : error.name;
+}

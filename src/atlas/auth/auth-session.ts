@@ -1,0 +1,106 @@
+import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
+import type { Logger } from '../../runtime/logger.js';
+import type { AtlasCredentials, CredentialSource } from '../credentials.js';
+import { abortable, discardBody, type Authenticator, type OutgoingRequest } from './authenticator.js';
+
+export interface AuthSession {
+  /**
+   * Sends with the current credential. A 401 that survives the authenticator's own retry makes the
+   * session invalidate the credential, read it again and send once more; the response of that
+   * second try is returned as is (a 401 included) for the transport to map.
+   */
+  send(request: OutgoingRequest, signal?: AbortSignal): Promise<Response>;
+  secrets(): readonly string[];
+  close(signal?: AbortSignal): Promise<void>;
+}
+
+export interface AuthSessionDeps {
+  readonly credentials: CredentialSource;
+  readonly authenticatorFor: (credentials: AtlasCredentials) => Authenticator;
+  readonly logger: Logger;
+}
+
+type Attempt = { readonly response: Response } | { readonly refused: ConnectorError };
+
+export function createAuthSession(deps: AuthSessionDeps): AuthSession {
+  return new CredentialAuthSession(deps);
+}
+
+class CredentialAuthSession implements AuthSession {
+  private loading: Promise<Authenticator> | undefined;
+  private current: Authenticator | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly deps: AuthSessionDeps) {}
+
+  async send(request: OutgoingRequest, signal?: AbortSignal): Promise<Response> {
+    signal?.throwIfAborted();
+    this.assertOpen();
+    const auth = await this.authenticator(signal);
+    const first = await this.attempt(auth, request, signal);
+    if ('response' in first && first.response.status !== 401) return first.response;
+    if ('response' in first) await discardBody(first.response);
+    this.assertOpen();
+    const second = await this.attempt(await this.replace(auth, signal), request, signal);
+    if ('refused' in second) throw second.refused;
+    return second.response;
+  }
+
+  secrets(): readonly string[] {
+    return this.current?.secrets() ?? [];
+  }
+
+  close(signal?: AbortSignal): Promise<void> {
+    this.closing ??= (async () => {
+      const auth = this.current ?? (await this.loading?.catch(() => undefined));
+      await auth?.close();
+    })();
+    return abortable(this.closing, signal);
+  }
+
+  private authenticator(signal?: AbortSignal): Promise<Authenticator> {
+    this.loading ??= this.deps.credentials.get().then(
+      (credentials) => {
+        this.current = this.deps.authenticatorFor(credentials);
+        return this.current;
+      },
+      (error: unknown) => {
+        this.loading = undefined;
+        throw error;
+      },
+    );
+    return abortable(this.loading, signal);
+  }
+
+  /** Concurrent 401s on one credential re-read it once, not once per call. */
+  private replace(stale: Authenticator, signal?: AbortSignal): Promise<Authenticator> {
+    if (this.current === stale) {
+      this.deps.logger.warn('atlas credential refused; invalidating and reading it again');
+      this.deps.credentials.invalidate();
+      this.current = undefined;
+      this.loading = undefined;
+    }
+    return this.authenticator(signal);
+  }
+
+  private async attempt(
+    auth: Authenticator,
+    request: OutgoingRequest,
+    signal?: AbortSignal,
+  ): Promise<Attempt> {
+    try {
+      return { response: await auth.send(request, signal) };
+    } catch (error) {
+      // A token endpoint refusing the client secret is the same signal as a 401 on the API.
+      if (isConnectorError(error) && error.code === 'auth_failed') return { refused: error };
+      throw error;
+    }
+  }
+
+  private assertOpen(): void {
+    // Not retryable: waiting will not reopen a closed client.
+    if (this.closing) {
+      throw new ConnectorError({ code: 'cancelled', message: 'atlas client is closed', retryable: false });
+    }
+  }
+}

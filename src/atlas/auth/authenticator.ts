@@ -1,0 +1,50 @@
+/** One HTTP request as the transport built it, before any credential is attached. */
+export interface OutgoingRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Always a string, so the request can be replayed after a challenge. */
+  readonly body?: string;
+}
+
+/**
+ * Attaches one credential to requests. `send` answers its own scheme's challenge once (a stale
+ * digest nonce, an expired or rejected OAuth token) and otherwise returns Atlas's response as is,
+ * 401 included: deciding that a credential is bad, and re-reading it, is the session's job.
+ */
+export interface Authenticator {
+  send(request: OutgoingRequest, signal?: AbortSignal): Promise<Response>;
+  /** Values that must never appear in a message or a log line: the key, the secret, the token. */
+  secrets(): readonly string[];
+  /** Releases what the credential holds upstream (the OAuth token); idempotent. */
+  close(signal?: AbortSignal): Promise<void>;
+}
+
+/** Resolves with `promise`, or rejects with the signal's reason as soon as `signal` aborts. */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason as unknown);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as unknown);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Frees the connection behind a response whose body we will not read. */
+export async function discardBody(response: Response): Promise<void> {
+  try {
+    await response.body?.cancel();
+  } catch {
+    // Nothing useful to do: the body was already consumed or the socket is gone.
+  }
+}

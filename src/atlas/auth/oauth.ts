@@ -1,0 +1,173 @@
+import { z } from 'zod';
+import { ConnectorError } from '../../errors/connector-error.js';
+import { errorCodeForStatus } from '../../errors/from-http-status.js';
+import type { Clock } from '../../runtime/clock.js';
+import type { Fetch } from '../../runtime/http.js';
+import type { Logger } from '../../runtime/logger.js';
+import { transportError } from '../atlas-error.js';
+import { abortable, discardBody, type Authenticator, type OutgoingRequest } from './authenticator.js';
+
+/** Tokens are replaced this long before Atlas would reject them, to cover clock skew and latency. */
+export const tokenRefreshMarginMs = 60_000;
+
+const tokenResponse = z.object({
+  access_token: z.string().min(1),
+  token_type: z.string().optional(),
+  expires_in: z.number().positive(),
+});
+
+const oauthErrorBody = z.object({ error: z.string().optional(), error_description: z.string().optional() });
+
+interface Token {
+  readonly value: string;
+  /** Monotonic ms after which the token is no longer used. */
+  readonly renewAt: number;
+}
+
+export interface OAuthDeps {
+  readonly baseUrl: string;
+  readonly fetch: Fetch;
+  readonly clock: Pick<Clock, 'monotonic'>;
+  readonly userAgent: string;
+  readonly logger: Logger;
+}
+
+/**
+ * OAuth 2.0 client credentials for Atlas service accounts: one cached bearer token per client,
+ * minted single-flight, re-minted once when Atlas answers 401, revoked on close.
+ */
+export function createOAuthAuthenticator(
+  account: { readonly clientId: string; readonly clientSecret: string },
+  deps: OAuthDeps,
+): Authenticator {
+  return new OAuthAuthenticator(account, deps);
+}
+
+class OAuthAuthenticator implements Authenticator {
+  private readonly basic: string;
+  private token: Token | undefined;
+  private minting: Promise<Token> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly account: { readonly clientId: string; readonly clientSecret: string },
+    private readonly deps: OAuthDeps,
+  ) {
+    this.basic = `Basic ${Buffer.from(`${account.clientId}:${account.clientSecret}`).toString('base64')}`;
+  }
+
+  async send(request: OutgoingRequest, signal?: AbortSignal): Promise<Response> {
+    const used = await this.currentToken(signal);
+    const first = await this.sendWith(request, used, signal);
+    if (first.status !== 401) return first;
+    await discardBody(first);
+    // A concurrent call may already have replaced the rejected token; only drop our own.
+    if (this.token === used) this.token = undefined;
+    return this.sendWith(request, await this.currentToken(signal), signal);
+  }
+
+  secrets(): readonly string[] {
+    return this.token ? [this.account.clientSecret, this.token.value] : [this.account.clientSecret];
+  }
+
+  close(signal?: AbortSignal): Promise<void> {
+    this.closing ??= this.revoke();
+    return abortable(this.closing, signal);
+  }
+
+  private currentToken(signal?: AbortSignal): Promise<Token> {
+    signal?.throwIfAborted();
+    const { token } = this;
+    if (token && this.deps.clock.monotonic() < token.renewAt - tokenRefreshMarginMs)
+      return Promise.resolve(token);
+    this.minting ??= this.mint().finally(() => {
+      this.minting = undefined;
+    });
+    // The mint is shared, so one caller giving up must not cancel it for the others.
+    return abortable(this.minting, signal);
+  }
+
+  private async mint(): Promise<Token> {
+    // Expiry counts from when the request left, so a slow answer cannot stretch the token's life.
+    const sentAt = this.deps.clock.monotonic();
+    let response: Response;
+    try {
+      response = await this.postForm('/api/oauth/token', { grant_type: 'client_credentials' });
+    } catch (error) {
+      throw transportError(error, 'oauthToken');
+    }
+    const text = await response.text().catch(() => '');
+    if (!response.ok) throw tokenEndpointError(response.status, text);
+    const parsed = tokenResponse.safeParse(safeJson(text));
+    if (!parsed.success) {
+      throw new ConnectorError({
+        code: 'invalid_response',
+        message: 'oauthToken: token response is not {access_token, expires_in}',
+        details: { httpStatus: response.status, operation: 'oauthToken' },
+      });
+    }
+    this.token = { value: parsed.data.access_token, renewAt: sentAt + parsed.data.expires_in * 1000 };
+    this.deps.logger.debug({ expiresInSeconds: parsed.data.expires_in }, 'atlas oauth token minted');
+    return this.token;
+  }
+
+  private async revoke(): Promise<void> {
+    await this.minting?.catch(() => undefined);
+    const held = this.token;
+    this.token = undefined;
+    if (!held) return;
+    try {
+      const form = { token: held.value, token_type_hint: 'access_token' };
+      const response = await this.postForm('/api/oauth/revoke', form);
+      await discardBody(response);
+      if (!response.ok)
+        this.deps.logger.warn({ httpStatus: response.status }, 'atlas oauth token revoke refused');
+    } catch (error) {
+      const code = transportError(error, 'oauthRevoke').code;
+      this.deps.logger.warn({ code }, 'atlas oauth token revoke failed');
+    }
+  }
+
+  private sendWith(request: OutgoingRequest, bearer: Token, signal?: AbortSignal): Promise<Response> {
+    return this.deps.fetch(request.url, {
+      method: request.method,
+      headers: { ...request.headers, authorization: `Bearer ${bearer.value}` },
+      body: request.body,
+      signal,
+    });
+  }
+
+  private postForm(path: string, form: Record<string, string>): Promise<Response> {
+    return this.deps.fetch(`${this.deps.baseUrl}${path}`, {
+      method: 'POST',
+      headers: {
+        authorization: this.basic,
+        accept: 'application/json',
+        'content-type': 'application/x-www-form-urlencoded',
+        'user-agent': this.deps.userAgent,
+      },
+      body: new URLSearchParams(form).toString(),
+    });
+  }
+}
+
+function tokenEndpointError(status: number, text: string): ConnectorError {
+  const parsed = oauthErrorBody.safeParse(safeJson(text));
+  const oauthError = parsed.success ? (parsed.data.error ?? `HTTP_${status}`) : `HTTP_${status}`;
+  const description = parsed.success ? (parsed.data.error_description ?? '') : '';
+  // The token endpoint answers a bad client id or secret with 400 invalid_client as often as 401.
+  const code = status === 400 || status === 401 ? 'auth_failed' : errorCodeForStatus(status);
+  return new ConnectorError({
+    code,
+    message: `oauthToken: ${oauthError}: ${description.slice(0, 300)}`,
+    details: { httpStatus: status, atlasErrorCode: oauthError, operation: 'oauthToken' },
+  });
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,126 @@
+import nock from 'nock';
+import { describe, expect, it } from 'vitest';
+import { isConnectorError } from '../errors/connector-error.js';
+import { createDigestServer, type DigestServer } from './testing/digest-server.js';
+import {
+  api,
+  apiKey,
+  atlasBaseUrl,
+  createTestClient,
+  FakeCredentialSource,
+  groupId,
+  rejectionOf,
+  rotatedApiKey,
+  visibleOutput,
+} from './testing/atlas-test-kit.js';
+
+const usersPath = `${api}/groups/${groupId}/databaseUsers`;
+
+/** Exactly `roundTrips` requests must reach Atlas: fewer leaves the mock pending, more is unmatched. */
+function serveDigest(server: DigestServer, roundTrips: number): nock.Scope {
+  return nock(atlasBaseUrl)
+    .get(usersPath)
+    .query(true)
+    .times(roundTrips)
+    .reply(function (uri) {
+      const authorization = this.req.headers.authorization;
+      return server.handle('GET', uri, typeof authorization === 'string' ? authorization : undefined);
+    });
+}
+
+function apiKeyClient(...versions: (typeof apiKey | typeof rotatedApiKey)[]) {
+  return createTestClient({ credentials: new FakeCredentialSource(versions.length ? versions : [apiKey]) });
+}
+
+describe('HTTP Digest with an API key', () => {
+  it('pays the challenge once, then reuses the nonce so each further call costs one round trip', async () => {
+    const server = createDigestServer(apiKey);
+    serveDigest(server, 2 + 3);
+    const { client } = apiKeyClient();
+
+    for (let call = 0; call < 4; call += 1) await client.databaseUsers.list(groupId);
+
+    expect(server.stats.challenges).toBe(1);
+    expect(server.stats.ncs).toEqual([1, 2, 3, 4]);
+  });
+
+  it('gives concurrent calls on one nonce distinct request counters', async () => {
+    const server = createDigestServer(apiKey);
+    serveDigest(server, 2 + 4);
+    const { client } = apiKeyClient();
+    await client.databaseUsers.list(groupId);
+
+    await Promise.all([1, 2, 3, 4].map(() => client.databaseUsers.list(groupId)));
+
+    expect(server.stats.challenges).toBe(1);
+    expect(new Set(server.stats.ncs).size).toBe(5);
+  });
+
+  it('answers a stale-nonce challenge once and carries on with the new nonce', async () => {
+    const server = createDigestServer(apiKey);
+    serveDigest(server, 2 + 2 + 1);
+    const { client, credentials } = apiKeyClient();
+    await client.databaseUsers.list(groupId);
+
+    server.rotateNonce('nonce-2');
+    await client.databaseUsers.list(groupId);
+    await client.databaseUsers.list(groupId);
+
+    expect(server.stats.challenges).toBe(2);
+    expect(server.stats.accepted).toBe(3);
+    expect(credentials.invalidations).toBe(0);
+  });
+
+  it('fails a wrong key as auth_failed after re-reading the credential once, without looping', async () => {
+    const server = createDigestServer(apiKey);
+    serveDigest(server, 4);
+    const wrong = { ...apiKey, privateKey: 'priv-wrong-0000-secret' };
+    const { client, credentials, logs } = createTestClient({
+      credentials: new FakeCredentialSource([wrong]),
+    });
+
+    const error = await rejectionOf(client.databaseUsers.list(groupId));
+
+    expect(isConnectorError(error) && error.code).toBe('auth_failed');
+    expect(isConnectorError(error) && error.details).toMatchObject({
+      httpStatus: 401,
+      atlasErrorCode: 'UNAUTHORIZED',
+    });
+    expect(credentials.invalidations).toBe(1);
+    expect(credentials.gets).toBe(2);
+    expect(visibleOutput([error], logs)).not.toContain(wrong.privateKey);
+  });
+
+  it('picks up a rotated key without a restart', async () => {
+    const server = createDigestServer(rotatedApiKey);
+    serveDigest(server, 2 + 2 + 1);
+    const { client, credentials, logs } = apiKeyClient(apiKey, rotatedApiKey);
+
+    await client.databaseUsers.list(groupId);
+    await client.databaseUsers.list(groupId);
+
+    expect(credentials.invalidations).toBe(1);
+    expect(server.stats.accepted).toBe(2);
+    expect(visibleOutput([], logs)).not.toContain(apiKey.privateKey);
+    expect(visibleOutput([], logs)).not.toContain(rotatedApiKey.privateKey);
+  });
+
+  it('signs the path with its query string', async () => {
+    const server = createDigestServer(apiKey);
+    let signedUri = '';
+    nock(atlasBaseUrl)
+      .get(usersPath)
+      .query({ pageNum: '2', itemsPerPage: '5' })
+      .times(2)
+      .reply(function (uri) {
+        const authorization = this.req.headers.authorization;
+        if (typeof authorization === 'string') signedUri = /uri="([^"]*)"/.exec(authorization)?.[1] ?? '';
+        return server.handle('GET', uri, typeof authorization === 'string' ? authorization : undefined);
+      });
+    const { client } = apiKeyClient();
+
+    await client.databaseUsers.list(groupId, { pageNum: 2, itemsPerPage: 5 });
+
+    expect(signedUri).toBe(`${usersPath}?pageNum=2&itemsPerPage=5`);
+  });
+});

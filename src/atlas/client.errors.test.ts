@@ -1,0 +1,199 @@
+import nock from 'nock';
+import { describe, expect, it } from 'vitest';
+import { isConnectorError, type ConnectorError } from '../errors/connector-error.js';
+import type { DatabaseUserInput } from './resources/database-users.js';
+import {
+  api,
+  atlas,
+  atlasError,
+  createTestClient,
+  groupId,
+  mockTokenMint,
+  rejectionOf,
+  visibleOutput,
+} from './testing/atlas-test-kit.js';
+
+const usersPath = `${api}/groups/${groupId}/databaseUsers`;
+const newUser: DatabaseUserInput = {
+  groupId,
+  username: 'jit-alice',
+  databaseName: 'admin',
+  password: 'Pw-very-secret-123',
+  roles: [{ roleName: 'read', databaseName: 'sales' }],
+};
+
+async function connectorError(promise: Promise<unknown>): Promise<ConnectorError> {
+  const error = await rejectionOf(promise);
+  if (!isConnectorError(error)) throw new Error(`expected a ConnectorError, got ${String(error)}`);
+  return error;
+}
+
+describe('Atlas error mapping', () => {
+  it('maps 404 USERNAME_NOT_FOUND to not_found with the Atlas code in safe details', async () => {
+    mockTokenMint();
+    atlas()
+      .get(`${usersPath}/admin/ghost`)
+      .reply(404, atlasError(404, 'USERNAME_NOT_FOUND', 'No user with username ghost exists.'));
+    const { client } = createTestClient();
+
+    const error = await connectorError(client.databaseUsers.get(groupId, 'admin', 'ghost'));
+
+    expect(error.code).toBe('not_found');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toBe(
+      'getGroupDatabaseUser: USERNAME_NOT_FOUND: No user with username ghost exists.',
+    );
+    expect(error.details).toEqual({
+      httpStatus: 404,
+      atlasErrorCode: 'USERNAME_NOT_FOUND',
+      operation: 'getGroupDatabaseUser',
+    });
+  });
+
+  it.each([
+    [409, 'USER_ALREADY_EXISTS', 'conflict'],
+    [400, 'ATLAS_INVALID_ROLE', 'invalid_request'],
+    [403, 'GROUP_USERS_LIMIT_EXCEEDED', 'quota_exceeded'],
+    [403, 'CUSTOM_ROLES_LIMIT_EXCEEDED', 'quota_exceeded'],
+    [403, 'COLLECTION_ROLES_LIMIT_EXCEEDED', 'quota_exceeded'],
+    [403, 'USER_CANNOT_ACCESS_GROUP', 'forbidden'],
+    [410, 'VERSION_GONE', 'gone'],
+    [500, 'UNEXPECTED_ERROR', 'upstream_unavailable'],
+  ])('maps a create answered %i %s to %s, without retrying', async (status, atlasCode, code) => {
+    mockTokenMint();
+    atlas().post(usersPath).reply(status, atlasError(status, atlasCode));
+    const { client, requests } = createTestClient();
+
+    const error = await connectorError(client.databaseUsers.create(groupId, newUser));
+
+    expect(error.code).toBe(code);
+    expect(error.details).toMatchObject({ httpStatus: status, atlasErrorCode: atlasCode });
+    expect(requests).toHaveLength(1);
+  });
+
+  it('names the HTTP status when the error body is not an Atlas envelope', async () => {
+    mockTokenMint();
+    atlas().post(usersPath).reply(502, '<html>Bad gateway</html>');
+    const { client } = createTestClient();
+
+    const error = await connectorError(client.databaseUsers.create(groupId, newUser));
+
+    expect(error.code).toBe('upstream_unavailable');
+    expect(error.message).toBe('createGroupDatabaseUser: HTTP_502: ');
+  });
+
+  it('truncates the Atlas detail to 300 characters', async () => {
+    mockTokenMint();
+    atlas()
+      .post(usersPath)
+      .reply(400, atlasError(400, 'VALIDATION_ERROR', 'x'.repeat(1000)));
+    const { client } = createTestClient();
+
+    const error = await connectorError(client.databaseUsers.create(groupId, newUser));
+
+    expect(error.message).toBe(`createGroupDatabaseUser: VALIDATION_ERROR: ${'x'.repeat(300)}`);
+  });
+
+  it('removes a password Atlas echoes back in the detail', async () => {
+    mockTokenMint();
+    atlas()
+      .post(usersPath)
+      .reply(400, atlasError(400, 'COMMON_PASSWORD', `Password ${newUser.password ?? ''} is too common.`));
+    const { client, logs } = createTestClient();
+
+    const error = await connectorError(client.databaseUsers.create(groupId, newUser));
+
+    expect(error.message).toContain('[REDACTED]');
+    expect(visibleOutput([error], logs)).not.toContain(newUser.password);
+  });
+
+  it('maps a network failure to upstream_unavailable', async () => {
+    mockTokenMint();
+    atlas().post(usersPath).replyWithError({ code: 'ECONNRESET', message: 'socket hang up' });
+    const { client } = createTestClient();
+
+    const error = await connectorError(client.databaseUsers.create(groupId, newUser));
+
+    expect(error.code).toBe('upstream_unavailable');
+    expect(error.message).toMatch(/^createGroupDatabaseUser: network error/);
+  });
+
+  it('fails a 2xx body that does not match its schema as invalid_response', async () => {
+    mockTokenMint();
+    atlas().get(`${usersPath}/admin/alice`).reply(200, { databaseName: 'admin', roles: [] });
+    const { client } = createTestClient();
+
+    const error = await connectorError(client.databaseUsers.get(groupId, 'admin', 'alice'));
+
+    expect(error.code).toBe('invalid_response');
+    expect(error.message).toContain('username');
+  });
+
+  it('fails a 2xx body that is not JSON as invalid_response', async () => {
+    mockTokenMint();
+    atlas().get(`${usersPath}/admin/alice`).reply(200, 'OK');
+    const { client } = createTestClient();
+
+    const error = await connectorError(client.databaseUsers.get(groupId, 'admin', 'alice'));
+
+    expect(error.code).toBe('invalid_response');
+  });
+
+  it('refuses an empty path segment before sending anything', async () => {
+    const { client } = createTestClient();
+
+    const error = await connectorError(client.databaseUsers.get(groupId, 'admin', ''));
+
+    expect(error.code).toBe('invalid_request');
+  });
+});
+
+describe('cancellation', () => {
+  it('fails as cancelled without a request when the signal is already aborted', async () => {
+    const { client } = createTestClient();
+
+    const error = await connectorError(client.clusters.list(groupId, { signal: AbortSignal.abort() }));
+
+    expect(error.code).toBe('cancelled');
+  });
+
+  it('fails as cancelled when aborted while the request is in flight', async () => {
+    mockTokenMint();
+    atlas().get(`${api}/groups/${groupId}/clusters`).query(true).delay(60_000).reply(200, { results: [] });
+    const { client } = createTestClient();
+    const controller = new AbortController();
+    const call = client.clusters.list(groupId, { signal: controller.signal });
+    await nockRequestStarted();
+
+    controller.abort();
+
+    expect((await connectorError(call)).code).toBe('cancelled');
+  });
+
+  it('fails as cancelled when aborted during a retry wait', async () => {
+    mockTokenMint();
+    atlas()
+      .get(`${api}/groups/${groupId}/clusters`)
+      .query(true)
+      .reply(503, atlasError(503, 'SERVICE_UNAVAILABLE'));
+    const { client, clock } = createTestClient();
+    const controller = new AbortController();
+    const call = client.clusters.list(groupId, { signal: controller.signal });
+    await waitFor(() => clock.pending === 1);
+
+    controller.abort();
+
+    expect((await connectorError(call)).code).toBe('cancelled');
+  });
+});
+
+async function nockRequestStarted(): Promise<void> {
+  await waitFor(() => nock.pendingMocks().length === 0);
+}
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let round = 0; round < 1000 && !condition(); round += 1) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  if (!condition()) throw new Error('condition never became true');
+}

@@ -1,0 +1,160 @@
+import nock from 'nock';
+import { describe, expect, it } from 'vitest';
+import { isConnectorError } from '../errors/connector-error.js';
+import { tokenRefreshMarginMs } from './auth/oauth.js';
+import {
+  api,
+  atlas,
+  atlasBaseUrl,
+  atlasError,
+  createTestClient,
+  FakeCredentialSource,
+  groupId,
+  mockTokenMint,
+  rejectionOf,
+  serviceAccount,
+  visibleOutput,
+} from './testing/atlas-test-kit.js';
+
+const clustersPath = `${api}/groups/${groupId}/clusters`;
+const emptyPage = { results: [], totalCount: 0 };
+const basic = `Basic ${Buffer.from(`${serviceAccount.clientId}:${serviceAccount.clientSecret}`).toString('base64')}`;
+
+describe('OAuth client credentials with a service account', () => {
+  it('mints a token with Basic client credentials as a form post', async () => {
+    nock(atlasBaseUrl, {
+      reqheaders: {
+        authorization: basic,
+        accept: 'application/json',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+    })
+      .post('/api/oauth/token', 'grant_type=client_credentials')
+      .reply(200, { access_token: 'tok-1', token_type: 'Bearer', expires_in: 3600 });
+    atlas('tok-1').get(clustersPath).query(true).reply(200, emptyPage);
+    const { client } = createTestClient();
+
+    await client.clusters.list(groupId);
+  });
+
+  it('reuses the cached token until a minute before it expires', async () => {
+    mockTokenMint('tok-1', 3600);
+    atlas('tok-1').get(clustersPath).query(true).times(2).reply(200, emptyPage);
+    mockTokenMint('tok-2', 3600);
+    atlas('tok-2').get(clustersPath).query(true).reply(200, emptyPage);
+    const { client, clock } = createTestClient();
+
+    await client.clusters.list(groupId);
+    await clock.advance(3600_000 - tokenRefreshMarginMs - 1);
+    await client.clusters.list(groupId);
+    await clock.advance(1);
+    await client.clusters.list(groupId);
+  });
+
+  it('re-mints once when Atlas rejects the token, without re-reading the credential', async () => {
+    mockTokenMint('tok-1');
+    atlas('tok-1').get(clustersPath).query(true).reply(401, atlasError(401, 'UNAUTHORIZED'));
+    mockTokenMint('tok-2');
+    atlas('tok-2').get(clustersPath).query(true).reply(200, emptyPage);
+    const { client, credentials } = createTestClient();
+
+    await client.clusters.list(groupId);
+
+    expect(credentials.invalidations).toBe(0);
+  });
+
+  it('shares one mint between concurrent calls', async () => {
+    mockTokenMint('tok-1');
+    atlas('tok-1').get(clustersPath).query(true).times(3).reply(200, emptyPage);
+    const { client } = createTestClient();
+
+    await Promise.all([1, 2, 3].map(() => client.clusters.list(groupId)));
+  });
+
+  it('revokes the token on close, once, and refuses calls afterwards', async () => {
+    mockTokenMint('tok-1');
+    atlas('tok-1').get(clustersPath).query(true).reply(200, emptyPage);
+    nock(atlasBaseUrl, {
+      reqheaders: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+    })
+      .post('/api/oauth/revoke', 'token=tok-1&token_type_hint=access_token')
+      .reply(200);
+    const { client } = createTestClient();
+    await client.clusters.list(groupId);
+
+    await client.close();
+    await client.close();
+
+    const error = await rejectionOf(client.clusters.list(groupId));
+    expect(isConnectorError(error) && error.code).toBe('cancelled');
+  });
+
+  it('closes without a request when no token was minted', async () => {
+    const { client } = createTestClient();
+
+    await client.close();
+  });
+
+  it('invalidates and re-reads the credential when 401 survives a re-mint, then fails as auth_failed', async () => {
+    // Each credential read gets the authenticator's own re-mint: two mints per read, two reads.
+    const tokens = ['tok-1', 'tok-2', 'tok-3', 'tok-4'];
+    for (const token of tokens) {
+      mockTokenMint(token);
+      atlas(token).get(clustersPath).query(true).reply(401, atlasError(401, 'UNAUTHORIZED'));
+    }
+    const { client, credentials, logs } = createTestClient();
+
+    const error = await rejectionOf(client.clusters.list(groupId));
+
+    expect(isConnectorError(error) && error.code).toBe('auth_failed');
+    expect(credentials.invalidations).toBe(1);
+    expect(credentials.gets).toBe(2);
+    const output = visibleOutput([error], logs);
+    for (const secret of [serviceAccount.clientSecret, ...tokens]) {
+      expect(output).not.toContain(secret);
+    }
+  });
+
+  it('treats a refused client secret as auth_failed and picks up a rotated secret', async () => {
+    const rotated = { ...serviceAccount, clientSecret: 'mdb_sa_sk_rotated-secret-77' };
+    nock(atlasBaseUrl)
+      .post('/api/oauth/token')
+      .reply(400, { error: 'invalid_client', error_description: 'Invalid client credentials' });
+    mockTokenMint('tok-new');
+    atlas('tok-new').get(clustersPath).query(true).reply(200, emptyPage);
+    const { client, credentials } = createTestClient({
+      credentials: new FakeCredentialSource([serviceAccount, rotated]),
+    });
+
+    await client.clusters.list(groupId);
+
+    expect(credentials.invalidations).toBe(1);
+  });
+
+  it('reports a secret refused twice as auth_failed without leaking it', async () => {
+    nock(atlasBaseUrl)
+      .post('/api/oauth/token')
+      .times(2)
+      .reply(401, { error: 'invalid_client', error_description: 'Invalid client credentials' });
+    const { client, logs } = createTestClient();
+
+    const error = await rejectionOf(client.clusters.list(groupId));
+
+    expect(isConnectorError(error) && error.code).toBe('auth_failed');
+    expect(isConnectorError(error) && error.message).toBe(
+      'oauthToken: invalid_client: Invalid client credentials',
+    );
+    expect(visibleOutput([error], logs)).not.toContain(serviceAccount.clientSecret);
+  });
+
+  it('fails a token response without a token as invalid_response', async () => {
+    nock(atlasBaseUrl).post('/api/oauth/token').reply(200, { token_type: 'Bearer' });
+    const { client } = createTestClient();
+
+    const error = await rejectionOf(
+      client.databaseUsers.create(groupId, { groupId, username: 'u', databaseName: 'admin', roles: [] }),
+    );
+
+    expect(isConnectorError(error) && error.code).toBe('invalid_response');
+  });
+});

@@ -1,0 +1,221 @@
+import { describe, expect, it } from 'vitest';
+import { isConnectorError } from '../errors/connector-error.js';
+import type { FakeClock } from '../../test/fakes/fake-clock.js';
+import {
+  api,
+  atlas,
+  atlasError,
+  createTestClient,
+  groupId,
+  mockTokenMint,
+  rejectionOf,
+} from './testing/atlas-test-kit.js';
+
+const clustersPath = `${api}/groups/${groupId}/clusters`;
+const emptyPage = { results: [], totalCount: 0 };
+
+/** Lets the HTTP exchange settle until the retry loop is asleep on the fake clock. */
+async function sleeping(clock: FakeClock): Promise<void> {
+  for (let round = 0; round < 1000 && clock.pending === 0; round += 1) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  expect(clock.pending).toBe(1);
+}
+
+describe('retries', () => {
+  it('retries a read on 503 up to maxRetries, then fails as upstream_unavailable', async () => {
+    mockTokenMint();
+    atlas().get(clustersPath).query(true).times(3).reply(503, atlasError(503, 'SERVICE_UNAVAILABLE'));
+    const { client, clock, requests } = createTestClient({ maxRetries: 2 });
+
+    const call = rejectionOf(client.clusters.list(groupId));
+    await sleeping(clock);
+    await clock.advance(500);
+    await sleeping(clock);
+    await clock.advance(1_000);
+    const error = await call;
+
+    expect(isConnectorError(error) && error.code).toBe('upstream_unavailable');
+    expect(requests.map((info) => info.status)).toEqual([503, 503, 503]);
+  });
+
+  it('waits full-jitter windows that double per attempt', async () => {
+    mockTokenMint();
+    atlas().get(clustersPath).query(true).times(2).reply(500, atlasError(500, 'UNEXPECTED_ERROR'));
+    atlas().get(clustersPath).query(true).reply(200, emptyPage);
+    const { client, clock, requests, logs } = createTestClient();
+
+    const call = client.clusters.list(groupId);
+    await sleeping(clock);
+    await clock.advance(499);
+    expect(clock.pending, 'still waiting').toBe(1);
+    expect(requests).toHaveLength(1);
+    await clock.advance(1);
+    await sleeping(clock);
+    await clock.advance(1_000);
+    await call;
+
+    expect(requests).toHaveLength(3);
+    const delays = logs.lines().filter((line) => line.msg === 'atlas call failed; retrying');
+    expect(delays.map((line) => line.delayMs)).toEqual([500, 1_000]);
+  });
+
+  it('never retries a create', async () => {
+    mockTokenMint();
+    atlas().post(`${api}/groups/${groupId}/databaseUsers`).reply(503, atlasError(503, 'SERVICE_UNAVAILABLE'));
+    const { client, requests } = createTestClient();
+
+    const error = await rejectionOf(
+      client.databaseUsers.create(groupId, { groupId, username: 'u', databaseName: 'admin', roles: [] }),
+    );
+
+    expect(isConnectorError(error) && error.code).toBe('upstream_unavailable');
+    expect(requests).toHaveLength(1);
+  });
+
+  it('retries deletes and absolute PATCHes, which are idempotent', async () => {
+    mockTokenMint();
+    atlas().delete(`${api}/groups/${groupId}/databaseUsers/admin/u`).reply(503).delete(/.*/).reply(204);
+    atlas()
+      .patch(`${api}/groups/${groupId}/limits/atlas.project.security.databaseAccess.customRoles`, {
+        value: 200,
+      })
+      .reply(502)
+      .patch(/.*/)
+      .reply(200, { name: 'atlas.project.security.databaseAccess.customRoles', value: 200 });
+    const { client, clock } = createTestClient();
+
+    const deletion = client.databaseUsers.delete(groupId, 'admin', 'u');
+    await sleeping(clock);
+    await clock.advance(500);
+    await deletion;
+    const limit = client.projectLimits.set(groupId, 'atlas.project.security.databaseAccess.customRoles', 200);
+    await sleeping(clock);
+    await clock.advance(500);
+
+    expect((await limit).value).toBe(200);
+  });
+
+  it('does not retry a 4xx other than 429', async () => {
+    mockTokenMint();
+    atlas().get(clustersPath).query(true).reply(404, atlasError(404, 'GROUP_NOT_FOUND'));
+    const { client, requests } = createTestClient();
+
+    const error = await rejectionOf(client.clusters.list(groupId));
+
+    expect(isConnectorError(error) && error.code).toBe('not_found');
+    expect(requests).toHaveLength(1);
+  });
+});
+
+describe('429 Too Many Requests', () => {
+  it('waits exactly the Retry-After header before retrying', async () => {
+    mockTokenMint();
+    atlas().get(clustersPath).query(true).reply(429, atlasError(429, 'RATE_LIMITED'), { 'Retry-After': '7' });
+    atlas().get(clustersPath).query(true).reply(200, emptyPage);
+    const { client, clock, requests } = createTestClient();
+
+    const call = client.clusters.list(groupId);
+    await sleeping(clock);
+    await clock.advance(6_999);
+    expect(clock.pending, 'still waiting').toBe(1);
+    expect(requests).toHaveLength(1);
+    await clock.advance(1);
+    await call;
+
+    expect(requests.map((info) => info.status)).toEqual([429, 200]);
+  });
+
+  it('takes the retry seconds from a token-bucket body when the header is missing', async () => {
+    mockTokenMint();
+    atlas()
+      .get(clustersPath)
+      .query(true)
+      .reply(429, {
+        ...atlasError(429, 'RATE_LIMITED_TOKEN_BUCKET'),
+        parameters: ['api/atlas/v2/groups/x/clusters', 55, 10, 5, 60],
+      });
+    atlas().get(clustersPath).query(true).reply(200, emptyPage);
+    const { client, clock, requests } = createTestClient();
+
+    const call = client.clusters.list(groupId);
+    await sleeping(clock);
+    await clock.advance(54_999);
+    expect(clock.pending, 'still waiting').toBe(1);
+    expect(requests).toHaveLength(1);
+    await clock.advance(1);
+    await call;
+
+    expect(requests).toHaveLength(2);
+  });
+
+  it('falls back to the jittered backoff without any hint', async () => {
+    mockTokenMint();
+    atlas().get(clustersPath).query(true).reply(429, atlasError(429, 'RATE_LIMITED'));
+    atlas().get(clustersPath).query(true).reply(200, emptyPage);
+    const { client, clock, requests } = createTestClient();
+
+    const call = client.clusters.list(groupId);
+    await sleeping(clock);
+    await clock.advance(500);
+    await call;
+
+    expect(requests).toHaveLength(2);
+  });
+
+  it('reports rate_limited with the hint when a create is throttled', async () => {
+    mockTokenMint();
+    atlas()
+      .post(`${api}/groups/${groupId}/databaseUsers`)
+      .reply(429, atlasError(429, 'RATE_LIMITED'), { 'Retry-After': '12' });
+    const { client } = createTestClient();
+
+    const error = await rejectionOf(
+      client.databaseUsers.create(groupId, { groupId, username: 'u', databaseName: 'admin', roles: [] }),
+    );
+
+    expect(isConnectorError(error) && error.code).toBe('rate_limited');
+    expect(isConnectorError(error) && error.retryAfterMs).toBe(12_000);
+  });
+});
+
+describe('observability', () => {
+  it('remembers the last RateLimit headers per scope', async () => {
+    mockTokenMint();
+    atlas()
+      .get(clustersPath)
+      .query(true)
+      .reply(200, emptyPage, { 'RateLimit-Limit': '100', 'RateLimit-Remaining': '97' });
+    atlas().get(`${api}/groups`).query(true).reply(200, emptyPage, { 'RateLimit-Limit': '1200' });
+    const { client } = createTestClient();
+
+    await client.clusters.list(groupId);
+    await client.projects.list();
+
+    expect(client.rateLimitStatus()).toEqual([
+      expect.objectContaining({ scope: `project:${groupId}`, limit: 100, remaining: 97 }),
+      expect.objectContaining({ scope: 'user', limit: 1200, remaining: undefined }),
+    ]);
+  });
+
+  it('reports each attempt with the path template, not the concrete path', async () => {
+    mockTokenMint();
+    atlas().get(`${api}/groups/${groupId}/databaseUsers/admin/alice`).reply(200, {
+      username: 'alice',
+      databaseName: 'admin',
+      roles: [],
+    });
+    const { client, requests } = createTestClient();
+
+    await client.databaseUsers.get(groupId, 'admin', 'alice');
+
+    expect(requests).toEqual([
+      expect.objectContaining({
+        operation: 'getGroupDatabaseUser',
+        method: 'GET',
+        path: '/groups/{groupId}/databaseUsers/{databaseName}/{username}',
+        status: 200,
+      }),
+    ]);
+  });
+});

@@ -1,0 +1,128 @@
+import type { BackoffPolicy } from '../runtime/backoff.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Fetch } from '../runtime/http.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Random } from '../runtime/random.js';
+import { createAuthSession } from './auth/auth-session.js';
+import type { Authenticator } from './auth/authenticator.js';
+import { createDigestAuthenticator } from './auth/digest.js';
+import { createOAuthAuthenticator } from './auth/oauth.js';
+import type { AtlasCredentials, CredentialSource } from './credentials.js';
+import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
+import {
+  createClustersApi,
+  createFlexClustersApi,
+  type ClustersApi,
+  type FlexClustersApi,
+} from './resources/clusters.js';
+import { createCustomDbRolesApi, type CustomDbRolesApi } from './resources/custom-db-roles.js';
+import { createDatabaseUsersApi, type DatabaseUsersApi } from './resources/database-users.js';
+import { createEventsApi, type EventsApi } from './resources/events.js';
+import { createIdentityApi, type IdentityApi } from './resources/identity.js';
+import { createOrgUsersApi, type OrgUsersApi } from './resources/org-users.js';
+import { createOrganizationsApi, type OrganizationsApi } from './resources/organizations.js';
+import { createProcessesApi, type ProcessesApi } from './resources/processes.js';
+import { createProjectLimitsApi, type ProjectLimitsApi } from './resources/project-limits.js';
+import { createProjectUsersApi, type ProjectUsersApi } from './resources/project-users.js';
+import { createProjectsApi, type ProjectsApi } from './resources/projects.js';
+import { createRateLimitsApi, type RateLimitsApi } from './resources/rate-limits.js';
+import { createTeamsApi, type TeamsApi } from './resources/teams.js';
+import { createTransport, type RateLimitObservation, type RequestInfo } from './transport.js';
+
+export const defaultAtlasBaseUrl = 'https://cloud.mongodb.com';
+
+/** Retry windows double from 1 s to a 60 s cap; a `Retry-After` raises the floor. */
+export const defaultAtlasBackoff: BackoffPolicy = { baseMs: 1_000, capMs: 60_000 };
+
+export interface AtlasClientOptions {
+  /** Defaults to https://cloud.mongodb.com; the sandbox simulator points it at loopback. */
+  readonly baseUrl?: string;
+  readonly credentials: CredentialSource;
+  readonly fetch: Fetch;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+  /** e.g. `atlas-jit-connector/0.1.0`. */
+  readonly userAgent: string;
+  /** Retries after the first attempt, for idempotent operations only. Default 4. */
+  readonly maxRetries?: number;
+  /** Client-side pace per organization / project. Default 100 requests per minute each. */
+  readonly limits?: { readonly orgRequestsPerMinute: number; readonly projectRequestsPerMinute: number };
+  /** Replaces the limiter built from `limits` (tests pass `unlimitedRateLimiter` or a fake). */
+  readonly rateLimiter?: RateLimiter;
+  readonly backoff?: BackoffPolicy;
+  /** Called once per HTTP attempt, for metrics. */
+  readonly onRequest?: (info: RequestInfo) => void;
+}
+
+/** The Atlas Administration API v2, grouped by resource. Every method takes an optional signal. */
+export interface AtlasClient {
+  readonly identity: IdentityApi;
+  readonly rateLimits: RateLimitsApi;
+  readonly organizations: OrganizationsApi;
+  readonly projects: ProjectsApi;
+  readonly clusters: ClustersApi;
+  readonly flexClusters: FlexClustersApi;
+  readonly processes: ProcessesApi;
+  readonly databaseUsers: DatabaseUsersApi;
+  readonly customDbRoles: CustomDbRolesApi;
+  readonly projectLimits: ProjectLimitsApi;
+  readonly orgUsers: OrgUsersApi;
+  readonly projectUsers: ProjectUsersApi;
+  readonly teams: TeamsApi;
+  readonly events: EventsApi;
+  /** The last `RateLimit-Limit` / `RateLimit-Remaining` seen per scope, for diagnostics. */
+  rateLimitStatus(): readonly RateLimitObservation[];
+  /** Revokes the OAuth token if one was minted; later calls fail as `cancelled`. Idempotent. */
+  close(signal?: AbortSignal): Promise<void>;
+}
+
+export function createAtlasClient(options: AtlasClientOptions): AtlasClient {
+  const baseUrl = (options.baseUrl ?? defaultAtlasBaseUrl).replace(/\/+$/, '');
+  const logger = options.logger.child({ component: 'atlas-client' });
+  const authenticatorFor = (credentials: AtlasCredentials): Authenticator =>
+    credentials.type === 'api-key'
+      ? createDigestAuthenticator(credentials, { fetch: options.fetch, random: options.random })
+      : createOAuthAuthenticator(credentials, {
+          baseUrl,
+          fetch: options.fetch,
+          clock: options.clock,
+          userAgent: options.userAgent,
+          logger,
+        });
+  const session = createAuthSession({ credentials: options.credentials, authenticatorFor, logger });
+  const limiter =
+    options.rateLimiter ??
+    createRateLimiter(options.limits ?? { orgRequestsPerMinute: 100, projectRequestsPerMinute: 100 });
+  const transport = createTransport({
+    baseUrl,
+    session,
+    limiter,
+    clock: options.clock,
+    random: options.random,
+    logger,
+    userAgent: options.userAgent,
+    maxRetries: options.maxRetries ?? 4,
+    backoff: options.backoff ?? defaultAtlasBackoff,
+    onRequest: options.onRequest,
+  });
+
+  return {
+    identity: createIdentityApi(transport),
+    rateLimits: createRateLimitsApi(transport, limiter),
+    organizations: createOrganizationsApi(transport),
+    projects: createProjectsApi(transport),
+    clusters: createClustersApi(transport),
+    flexClusters: createFlexClustersApi(transport),
+    processes: createProcessesApi(transport),
+    databaseUsers: createDatabaseUsersApi(transport),
+    customDbRoles: createCustomDbRolesApi(transport),
+    projectLimits: createProjectLimitsApi(transport),
+    orgUsers: createOrgUsersApi(transport),
+    projectUsers: createProjectUsersApi(transport),
+    teams: createTeamsApi(transport),
+    events: createEventsApi(transport),
+    rateLimitStatus: () => transport.rateLimits(),
+    close: (signal) => session.close(signal),
+  };
+}

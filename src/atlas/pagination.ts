@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { ConnectorError } from '../errors/connector-error.js';
+
+export const defaultItemsPerPage = 100;
+export const maxItemsPerPage = 500;
+
+/** Every call takes an optional signal; list calls also take a page position. */
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface PageOptions extends CallOptions {
+  /** 1-based. */
+  readonly pageNum?: number;
+  /** 1…500, default 100. */
+  readonly itemsPerPage?: number;
+}
+
+/** One page; the caller owns the cursor. */
+export interface Page<T> {
+  readonly results: readonly T[];
+  /** Atlas calls it an estimate; never use it to decide whether to stop. */
+  readonly totalCount?: number;
+  readonly pageNum: number;
+  readonly hasNext: boolean;
+}
+
+/** Atlas's paginated envelope; items are parsed one by one so one odd item cannot fail a page. */
+export const pageEnvelope = z.object({
+  results: z.array(z.unknown()),
+  totalCount: z.number().int().nonnegative().optional().catch(undefined),
+});
+
+export interface PagePosition {
+  readonly pageNum: number;
+  readonly itemsPerPage: number;
+}
+
+export function pagePosition(options: PageOptions = {}, operation = 'list'): PagePosition {
+  const pageNum = options.pageNum ?? 1;
+  const itemsPerPage = options.itemsPerPage ?? defaultItemsPerPage;
+  const valid =
+    Number.isInteger(pageNum) &&
+    pageNum >= 1 &&
+    Number.isInteger(itemsPerPage) &&
+    itemsPerPage >= 1 &&
+    itemsPerPage <= maxItemsPerPage;
+  if (!valid) {
+    throw new ConnectorError({
+      code: 'invalid_request',
+      message: `${operation}: pageNum must be ≥ 1 and itemsPerPage 1…${maxItemsPerPage}`,
+      details: { operation },
+    });
+  }
+  return { pageNum, itemsPerPage };
+}
+
+/**
+ * `hasNext` follows the documented rule (a short page is the last one) on the raw item count, so
+ * an item dropped as invalid does not end the listing early.
+ */
+export function toPage<T>(
+  envelope: z.infer<typeof pageEnvelope>,
+  position: PagePosition,
+  results: readonly T[],
+): Page<T> {
+  return {
+    results,
+    ...(envelope.totalCount === undefined ? {} : { totalCount: envelope.totalCount }),
+    pageNum: position.pageNum,
+    hasNext: envelope.results.length >= position.itemsPerPage,
+  };
+}
+
+/**
+ * Every item of a listing, one page at a time (never buffered):
+ * `for await (const user of paginate((page) => atlas.databaseUsers.list(groupId, page)))`.
+ */
+export async function* paginate<T>(
+  list: (options: PageOptions) => Promise<Page<T>>,
+  options: PageOptions = {},
+): AsyncGenerator<T, void, undefined> {
+  let pageNum = options.pageNum ?? 1;
+  for (;;) {
+    const page = await list({ ...options, pageNum });
+    yield* page.results;
+    if (!page.hasNext) return;
+    pageNum += 1;
+  }
+}

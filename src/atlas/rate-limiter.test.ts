@@ -1,0 +1,183 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { isConnectorError } from '../errors/connector-error.js';
+import type { RateScope } from './operations.js';
+import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
+import {
+  api,
+  atlas,
+  createTestClient,
+  groupId,
+  mockTokenMint,
+  orgId,
+  rejectionOf,
+} from './testing/atlas-test-kit.js';
+
+const projectA: RateScope = { kind: 'project', id: 'a' };
+const projectB: RateScope = { kind: 'project', id: 'b' };
+const org: RateScope = { kind: 'org', id: 'o' };
+
+/** Starts `count` tasks on `scope` and records which have begun. */
+function startTasks(limiter: RateLimiter, scope: RateScope | undefined, count: number) {
+  const started: number[] = [];
+  const done = Array.from({ length: count }, (_, index) =>
+    limiter.schedule(scope, async () => {
+      started.push(index);
+      return index;
+    }),
+  );
+  return { started, done };
+}
+
+describe('createRateLimiter (p-queue on fake timers)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('starts at most the per-minute cap for one project and the rest in the next window', async () => {
+    const limiter = createRateLimiter({ orgRequestsPerMinute: 10, projectRequestsPerMinute: 2 });
+
+    const { started, done } = startTasks(limiter, projectA, 5);
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(started).toEqual([0, 1]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(started).toEqual([0, 1, 2, 3]);
+    await vi.advanceTimersByTimeAsync(60_000);
+
+    expect(await Promise.all(done)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('paces each project separately', async () => {
+    const limiter = createRateLimiter({ orgRequestsPerMinute: 10, projectRequestsPerMinute: 1 });
+
+    const a = startTasks(limiter, projectA, 2);
+    const b = startTasks(limiter, projectB, 1);
+    await vi.advanceTimersByTimeAsync(0);
+
+    expect(a.started).toEqual([0]);
+    expect(b.started).toEqual([0]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    await Promise.all(a.done);
+  });
+
+  it('uses the organization cap for organization scopes', async () => {
+    const limiter = createRateLimiter({ orgRequestsPerMinute: 3, projectRequestsPerMinute: 1 });
+
+    const { started, done } = startTasks(limiter, org, 4);
+    await vi.advanceTimersByTimeAsync(0);
+
+    expect(started).toEqual([0, 1, 2]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    await Promise.all(done);
+  });
+
+  it('does not pace calls without a scope', async () => {
+    const limiter = createRateLimiter({ orgRequestsPerMinute: 1, projectRequestsPerMinute: 1 });
+
+    const { started, done } = startTasks(limiter, undefined, 3);
+    await Promise.all(done);
+
+    expect(started).toEqual([0, 1, 2]);
+  });
+
+  it('applies a resized cap to later calls', async () => {
+    const limiter = createRateLimiter({ orgRequestsPerMinute: 10, projectRequestsPerMinute: 1 });
+
+    limiter.resize(projectA, 3);
+    const { started, done } = startTasks(limiter, projectA, 4);
+    await vi.advanceTimersByTimeAsync(0);
+
+    expect(started).toEqual([0, 1, 2]);
+    await vi.advanceTimersByTimeAsync(60_000);
+    await Promise.all(done);
+  });
+
+  it('gives up a queued call when its signal aborts', async () => {
+    const limiter = createRateLimiter({ orgRequestsPerMinute: 10, projectRequestsPerMinute: 1 });
+    const controller = new AbortController();
+    const { done } = startTasks(limiter, projectA, 1);
+    const waiting = limiter.schedule(projectA, () => Promise.resolve('late'), controller.signal);
+
+    controller.abort();
+
+    await expect(waiting).rejects.toBeDefined();
+    await Promise.all(done);
+  });
+});
+
+describe('the client and its limiter', () => {
+  it('draws project calls from the project scope and organization calls from the org scope', async () => {
+    mockTokenMint();
+    atlas().get(`${api}/groups/${groupId}/clusters`).query(true).reply(200, { results: [] });
+    atlas().get(`${api}/orgs/${orgId}/teams`).query(true).reply(200, { results: [] });
+    atlas().get(`${api}/groups`).query(true).reply(200, { results: [] });
+    const scopes: (RateScope | undefined)[] = [];
+    const recording: RateLimiter = {
+      schedule: (scope, task) => {
+        scopes.push(scope);
+        return task();
+      },
+      resize: () => undefined,
+    };
+    const { client } = createTestClient({ rateLimiter: recording });
+
+    await client.clusters.list(groupId);
+    await client.teams.list(orgId);
+    await client.projects.list();
+
+    expect(scopes).toEqual([{ kind: 'project', id: groupId }, { kind: 'org', id: orgId }, undefined]);
+  });
+
+  it('turns an abort while queued into cancelled', async () => {
+    const controller = new AbortController();
+    const { client } = createTestClient({
+      rateLimiter: createRateLimiter({ orgRequestsPerMinute: 1, projectRequestsPerMinute: 1 }),
+    });
+    mockTokenMint();
+    atlas().get(`${api}/groups/${groupId}/clusters`).query(true).reply(200, { results: [] });
+    await client.clusters.list(groupId);
+
+    const queued = rejectionOf(client.clusters.list(groupId, { signal: controller.signal }));
+    controller.abort();
+
+    const error = await queued;
+    expect(isConnectorError(error) && error.code).toBe('cancelled');
+  });
+
+  it('sizes a project from GET /rateLimits at the slowest refill among the endpoints it calls', async () => {
+    mockTokenMint();
+    const set = (name: string, path: string, rate: number, seconds: number, scope = 'GROUP') => ({
+      endpointSetName: name,
+      scope,
+      endpoints: [{ method: 'GET', path }],
+      capacity: { value: rate * 2 },
+      refillRate: { value: rate },
+      refillDurationSeconds: { value: seconds },
+    });
+    atlas()
+      .get(`${api}/rateLimits`)
+      .query({ groupId, pageNum: '1', itemsPerPage: '500' })
+      .reply(200, {
+        results: [
+          set('clusters', '/api/atlas/v2/groups/{groupId}/clusters', 5000, 60),
+          set('users', '/api/atlas/v2/groups/{groupId}/databaseUsers', 30, 30),
+          set('not ours', '/api/atlas/v2/groups/{groupId}/backup/exportBuckets', 1, 60),
+          set('org scoped', '/api/atlas/v2/groups/{groupId}/clusters', 2, 60, 'ORGANIZATION'),
+        ],
+      });
+    const resized: [RateScope, number][] = [];
+    const { client } = createTestClient({
+      rateLimiter: {
+        schedule: (_scope, task) => task(),
+        resize: (scope, perMinute) => resized.push([scope, perMinute]),
+      },
+    });
+
+    const perMinute = await client.rateLimits.sizeFromApi({ groupId });
+
+    expect(perMinute).toBe(60);
+    expect(resized).toEqual([[{ kind: 'project', id: groupId }, 60]]);
+  });
+});

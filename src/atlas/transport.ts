@@ -1,0 +1,272 @@
+import type { z } from 'zod';
+import type { ConnectorError } from '../errors/connector-error.js';
+import { withRetry, type BackoffPolicy } from '../runtime/backoff.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Random } from '../runtime/random.js';
+import { atlasHttpError, invalidResponseError, transportError } from './atlas-error.js';
+import type { AuthSession } from './auth/auth-session.js';
+import {
+  apiPrefix,
+  atlasOperations,
+  expandPath,
+  mediaType,
+  rateScopeKey,
+  rateScopeOf,
+  type HttpMethod,
+  type OperationId,
+  type PathParams,
+} from './operations.js';
+import { pageEnvelope, pagePosition, toPage, type Page, type PageOptions } from './pagination.js';
+import type { RateLimiter } from './rate-limiter.js';
+
+export type QueryValue = string | number | boolean | readonly string[] | undefined;
+export type QueryParams = Readonly<Record<string, QueryValue>>;
+
+export interface AtlasRequest {
+  readonly operation: OperationId;
+  readonly params?: PathParams;
+  readonly query?: QueryParams;
+  readonly body?: unknown;
+  readonly signal?: AbortSignal;
+}
+
+/** One HTTP attempt, for metrics. `path` is the template (bounded cardinality); status 0 = no response. */
+export interface RequestInfo {
+  readonly operation: OperationId;
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly status: number;
+  readonly durationMs: number;
+}
+
+/** The last `RateLimit-*` headers seen per scope (`project:<id>`, `org:<id>` or `user`). */
+export interface RateLimitObservation {
+  readonly scope: string;
+  readonly limit?: number;
+  readonly remaining?: number;
+  readonly observedAtMs: number;
+}
+
+export interface TransportOptions {
+  readonly baseUrl: string;
+  readonly session: AuthSession;
+  readonly limiter: RateLimiter;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
+  readonly userAgent: string;
+  readonly maxRetries: number;
+  readonly backoff: BackoffPolicy;
+  readonly onRequest?: (info: RequestInfo) => void;
+}
+
+/** The one place that turns an operation id into an HTTP exchange; resources only describe calls. */
+export interface Transport {
+  json<T>(request: AtlasRequest, schema: z.ZodType<T>): Promise<T>;
+  /** A plain JSON array (not paginated); invalid items are dropped and logged. */
+  array<T>(request: AtlasRequest, item: z.ZodType<T>): Promise<T[]>;
+  page<T>(request: AtlasRequest, position: PageOptions | undefined, item: z.ZodType<T>): Promise<Page<T>>;
+  /** For 202/204 answers whose body, if any, we do not use. */
+  none(request: AtlasRequest): Promise<void>;
+  rateLimits(): readonly RateLimitObservation[];
+}
+
+interface Exchange {
+  readonly status: number;
+  readonly text: string;
+}
+
+export function createTransport(options: TransportOptions): Transport {
+  return new AtlasTransport(options);
+}
+
+class AtlasTransport implements Transport {
+  private readonly observations = new Map<string, RateLimitObservation>();
+
+  constructor(private readonly options: TransportOptions) {}
+
+  async json<T>(request: AtlasRequest, schema: z.ZodType<T>): Promise<T> {
+    return this.parseWith(request, await this.exchange(request), schema);
+  }
+
+  async array<T>(request: AtlasRequest, item: z.ZodType<T>): Promise<T[]> {
+    const exchanged = await this.exchange(request);
+    const raw = this.parseJson(request, exchanged);
+    if (!Array.isArray(raw))
+      throw invalidResponseError(request.operation, 'expected an array', exchanged.status);
+    return this.parseItems(request.operation, raw, item);
+  }
+
+  async page<T>(
+    request: AtlasRequest,
+    options: PageOptions | undefined,
+    item: z.ZodType<T>,
+  ): Promise<Page<T>> {
+    const position = pagePosition(options, request.operation);
+    const query = { ...request.query, pageNum: position.pageNum, itemsPerPage: position.itemsPerPage };
+    const exchanged = await this.exchange({ ...request, query });
+    const envelope = this.parseWith(request, exchanged, pageEnvelope);
+    return toPage(envelope, position, this.parseItems(request.operation, envelope.results, item));
+  }
+
+  async none(request: AtlasRequest): Promise<void> {
+    await this.exchange(request);
+  }
+
+  rateLimits(): readonly RateLimitObservation[] {
+    return [...this.observations.values()];
+  }
+
+  /** Paced, retried (idempotent operations only) and mapped to ConnectorError. */
+  private exchange(request: AtlasRequest): Promise<Exchange> {
+    const { operation, signal } = request;
+    const { options } = this;
+    const url = buildUrl(options.baseUrl, expandPath(operation, request.params), request.query);
+    const body = request.body === undefined ? undefined : JSON.stringify(request.body);
+    const scope = rateScopeOf(operation, request.params);
+    const paced = async (): Promise<Exchange> => {
+      try {
+        return await options.limiter.schedule(scope, () => this.attempt(request, url, body), signal);
+      } catch (error) {
+        // The limiter rejects an aborted wait with the signal's raw reason.
+        throw transportError(error, operation, signal);
+      }
+    };
+    return withRetry(paced, {
+      ...options.backoff,
+      clock: options.clock,
+      random: options.random,
+      signal,
+      maxAttempts: atlasOperations[operation].idempotent ? options.maxRetries + 1 : 1,
+      onRetry: (error: ConnectorError, retry: number, delayMs: number) =>
+        options.logger.warn(
+          {
+            operation,
+            code: error.code,
+            atlasErrorCode: error.details.atlasErrorCode,
+            attempt: retry + 1,
+            delayMs,
+          },
+          'atlas call failed; retrying',
+        ),
+    });
+  }
+
+  /** One HTTP attempt (the auth layer may add its own challenge round trip). */
+  private async attempt(request: AtlasRequest, url: string, body: string | undefined): Promise<Exchange> {
+    const { operation, signal } = request;
+    const { clock, session } = this.options;
+    const spec = atlasOperations[operation];
+    const media = mediaType(spec.version);
+    const headers: Record<string, string> = { accept: media, 'user-agent': this.options.userAgent };
+    if (body !== undefined) headers['content-type'] = media;
+    const started = clock.monotonic();
+    let status = 0;
+    try {
+      const response = await session.send({ method: spec.method, url, headers, body }, signal);
+      status = response.status;
+      this.observeRateLimit(rateScopeKey(rateScopeOf(operation, request.params)), response.headers);
+      const text = await response.text();
+      if (response.ok) return { status, text };
+      const secrets = [...session.secrets(), ...bodySecrets(request.body)];
+      throw atlasHttpError({
+        operation,
+        status,
+        headers: response.headers,
+        bodyText: text,
+        nowMs: clock.now(),
+        redact: (value) => redact(value, secrets),
+      });
+    } catch (error) {
+      throw transportError(error, operation, signal);
+    } finally {
+      this.report({
+        operation,
+        method: spec.method,
+        path: spec.path,
+        status,
+        durationMs: clock.monotonic() - started,
+      });
+    }
+  }
+
+  private report(info: RequestInfo): void {
+    this.options.logger.debug(info, 'atlas request');
+    this.options.onRequest?.(info);
+  }
+
+  private observeRateLimit(scope: string, headers: Headers): void {
+    const limit = headerNumber(headers, 'ratelimit-limit');
+    const remaining = headerNumber(headers, 'ratelimit-remaining');
+    if (limit === undefined && remaining === undefined) return;
+    this.observations.set(scope, { scope, limit, remaining, observedAtMs: this.options.clock.now() });
+  }
+
+  private parseJson(request: AtlasRequest, exchanged: Exchange): unknown {
+    try {
+      return JSON.parse(exchanged.text);
+    } catch {
+      throw invalidResponseError(request.operation, 'not JSON', exchanged.status);
+    }
+  }
+
+  private parseWith<T>(request: AtlasRequest, exchanged: Exchange, schema: z.ZodType<T>): T {
+    const parsed = schema.safeParse(this.parseJson(request, exchanged));
+    if (parsed.success) return parsed.data;
+    throw invalidResponseError(request.operation, summarizeIssues(parsed.error), exchanged.status);
+  }
+
+  /** One odd item must not fail a whole page: it is dropped and logged by path and issue code. */
+  private parseItems<T>(operation: OperationId, items: readonly unknown[], item: z.ZodType<T>): T[] {
+    const kept: T[] = [];
+    items.forEach((raw, index) => {
+      const parsed = item.safeParse(raw);
+      if (parsed.success) kept.push(parsed.data);
+      else
+        this.options.logger.warn(
+          { operation, index, issues: summarizeIssues(parsed.error) },
+          'atlas list item dropped',
+        );
+    });
+    return kept;
+  }
+}
+
+function buildUrl(baseUrl: string, path: string, query: QueryParams | undefined): string {
+  const url = new URL(`${baseUrl}${apiPrefix}${path}`);
+  for (const [name, value] of Object.entries(query ?? {})) {
+    if (value === undefined) continue;
+    // Atlas reads repeated names for arrays (`eventType=A&eventType=B`).
+    if (Array.isArray(value))
+      for (const item of value as readonly string[]) url.searchParams.append(name, item);
+    else url.searchParams.append(name, String(value));
+  }
+  return url.toString();
+}
+
+function headerNumber(headers: Headers, name: string): number | undefined {
+  const raw = headers.get(name);
+  if (raw === null || raw.trim() === '') return undefined;
+  const value = Number(raw);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/** Zod issues as paths and codes only: the received values may be data we must not log. */
+function summarizeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.code}`)
+    .join('; ');
+}
+
+function bodySecrets(body: unknown): string[] {
+  if (typeof body !== 'object' || body === null || !('password' in body)) return [];
+  return typeof body.password === 'string' ? [body.password] : [];
+}
+
+function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (secret.length > 0) out = out.split(secret).join('[REDACTED]');
+  return out;
+}
