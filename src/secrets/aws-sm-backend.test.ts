@@ -1,0 +1,295 @@
+import nock from 'nock';
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../test/fakes/fake-clock.js';
+import { ConnectorError } from '../errors/connector-error.js';
+import { createAwsSmBackend, type AwsSmSettings } from './aws-sm-backend.js';
+import type { SecretBackendSettings } from './secret-backend.js';
+import { parseSecretReference, type AwsSmReference } from './secret-reference.js';
+
+const accessKeyId = 'AKIAIOSFODNN7EXAMPLE';
+const secretAccessKey = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+const privateKey = '3f2c8a1e-5b7d-4c9e-a1f0-7e6d5c4b3a21';
+const payload = JSON.stringify({ public_key: 'abcdefgh', private_key: privateKey });
+const secretArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/atlas-AbCdEf';
+const requestId = 'c0ffee00-1234-4abc-9def-0123456789ab';
+
+function backend(aws: AwsSmSettings = {}, env: SecretBackendSettings['env'] = {}) {
+  return createAwsSmBackend({
+    env,
+    clock: new FakeClock(),
+    aws: { credentials: { accessKeyId, secretAccessKey }, maxAttempts: 1, ...aws },
+  });
+}
+
+function reference(text = 'aws-sm://prod/atlas?region=us-east-1'): AwsSmReference {
+  const parsed = parseSecretReference(text);
+  if (parsed.kind !== 'aws-sm') throw new Error('expected an aws-sm reference');
+  return parsed;
+}
+
+/** GetSecretValue as the SDK sends it: JSON 1.1 RPC, SigV4-signed with the injected key. */
+function secretsManager(region = 'us-east-1', host = `https://secretsmanager.${region}.amazonaws.com`) {
+  return nock(host)
+    .matchHeader('x-amz-target', 'secretsmanager.GetSecretValue')
+    .matchHeader('content-type', 'application/x-amz-json-1.1')
+    .matchHeader(
+      'authorization',
+      new RegExp(
+        `^AWS4-HMAC-SHA256 Credential=${accessKeyId}/\\d{8}/${region}/secretsmanager/aws4_request, `,
+      ),
+    );
+}
+
+interface AwsReply {
+  readonly status: number;
+  readonly body: string | Record<string, string>;
+  readonly headers: Record<string, string>;
+}
+
+function awsError(type: string, message: string, status = 400): AwsReply {
+  return { status, body: { __type: type, message }, headers: { 'x-amzn-requestid': requestId } };
+}
+
+interface ErrorCase {
+  readonly name: string;
+  readonly reply: AwsReply;
+  readonly code: string;
+  readonly retryable: boolean;
+  readonly says: readonly string[];
+}
+
+async function readError(promise: Promise<unknown>): Promise<ConnectorError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  if (error instanceof ConnectorError) return error;
+  throw new Error(`expected a ConnectorError, got ${String(error)}`);
+}
+
+const signal = () => new AbortController().signal;
+
+describe('aws-sm backend: reading', () => {
+  it('reads SecretString through the real SDK client, signed with SigV4', async () => {
+    secretsManager()
+      .post('/', { SecretId: 'prod/atlas' })
+      .reply(200, { ARN: secretArn, Name: 'prod/atlas', SecretString: payload, VersionId: 'v1' });
+
+    await expect(backend().read(reference(), signal())).resolves.toBe(payload);
+  });
+
+  it("sends a full ARN as the secret id to the ARN's region", async () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/atlas-AbCdEf';
+    secretsManager('eu-west-1')
+      .post('/', { SecretId: arn })
+      .reply(200, { ARN: arn, Name: 'prod/atlas', SecretString: payload });
+
+    await expect(backend({ region: 'us-east-1' }).read(reference(`aws-sm://${arn}`), signal())).resolves.toBe(
+      payload,
+    );
+  });
+
+  it('asks for the version stage and version id of the reference', async () => {
+    const versionId = 'EXAMPLE1-90ab-cdef-fedc-ba987EXAMPLE';
+    secretsManager()
+      .post('/', { SecretId: 'prod/atlas', VersionStage: 'AWSPREVIOUS', VersionId: versionId })
+      .reply(200, { ARN: secretArn, Name: 'prod/atlas', SecretString: payload });
+
+    const ref = reference(
+      `aws-sm://prod/atlas?region=us-east-1&versionStage=AWSPREVIOUS&versionId=${versionId}`,
+    );
+    await expect(backend().read(ref, signal())).resolves.toBe(payload);
+  });
+
+  it('decodes SecretBinary as UTF-8 text', async () => {
+    secretsManager()
+      .post('/')
+      .reply(200, {
+        ARN: secretArn,
+        Name: 'prod/atlas',
+        SecretBinary: Buffer.from(payload).toString('base64'),
+      });
+
+    await expect(backend().read(reference(), signal())).resolves.toBe(payload);
+  });
+
+  it('rejects SecretBinary that is not UTF-8 text', async () => {
+    secretsManager()
+      .post('/')
+      .reply(200, { ARN: secretArn, SecretBinary: Buffer.from([0xff, 0xfe, 0x00, 0xc3]).toString('base64') });
+
+    const error = await readError(backend().read(reference(), signal()));
+    expect(error.code).toBe('secret_invalid');
+    expect(error.message).toContain('holds a SecretBinary that is not UTF-8 text');
+  });
+
+  it('rejects a secret with neither SecretString nor SecretBinary', async () => {
+    secretsManager().post('/').reply(200, { ARN: secretArn, Name: 'prod/atlas' });
+
+    const error = await readError(backend().read(reference(), signal()));
+    expect(error.code).toBe('secret_invalid');
+    expect(error.message).toBe(
+      'secret "aws-sm://prod/atlas?region=us-east-1" has no SecretString or SecretBinary value',
+    );
+  });
+
+  it('sends requests to AWS_ENDPOINT_URL_SECRETS_MANAGER from the injected environment', async () => {
+    secretsManager('us-east-1', 'https://vpce-sm.internal.example:8443')
+      .post('/', { SecretId: 'prod/atlas' })
+      .reply(200, { ARN: secretArn, SecretString: payload });
+
+    const env = { AWS_ENDPOINT_URL_SECRETS_MANAGER: 'https://vpce-sm.internal.example:8443' };
+    await expect(backend({}, env).read(reference(), signal())).resolves.toBe(payload);
+  });
+
+  it('refuses an endpoint that is not a URL when the backend is built', () => {
+    expect(() => backend({}, { AWS_ENDPOINT_URL_SECRETS_MANAGER: 'not a url' })).toThrow(
+      expect.objectContaining({ code: 'config_invalid' }),
+    );
+  });
+
+  it('reports an abort as cancelled without sending anything', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const error = await readError(backend().read(reference(), controller.signal));
+    expect(error.code).toBe('cancelled');
+  });
+});
+
+describe('aws-sm backend: errors', () => {
+  const denial =
+    'User: arn:aws:sts::123456789012:assumed-role/atlas-jit-connector/session is not authorized to perform: secretsmanager:GetSecretValue on resource: prod/atlas because no identity-based policy allows the secretsmanager:GetSecretValue action';
+
+  it.each<ErrorCase>([
+    {
+      name: 'ResourceNotFoundException is secret_not_found',
+      reply: awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret."),
+      code: 'secret_not_found',
+      retryable: false,
+      says: ['not found in Secrets Manager in us-east-1'],
+    },
+    {
+      name: 'AccessDeniedException is forbidden, naming the IAM action, the resource and the principal',
+      reply: awsError('AccessDeniedException', denial),
+      code: 'forbidden',
+      retryable: false,
+      says: [
+        'secretsmanager:GetSecretValue on arn:aws:secretsmanager:us-east-1:<account-id>:secret:prod/atlas-??????',
+        'assumed-role/atlas-jit-connector',
+      ],
+    },
+    {
+      name: 'an AccessDeniedException about KMS adds kms:Decrypt',
+      reply: awsError('AccessDeniedException', 'Access to KMS is not allowed'),
+      code: 'forbidden',
+      retryable: false,
+      says: ['secretsmanager:GetSecretValue', "kms:Decrypt on the secret's customer-managed KMS key"],
+    },
+    {
+      name: 'DecryptionFailure is forbidden with the KMS hint',
+      reply: awsError('DecryptionFailure', 'Secrets Manager cannot decrypt the protected secret text'),
+      code: 'forbidden',
+      retryable: false,
+      says: ['kms:Decrypt'],
+    },
+    {
+      name: 'a bare 403 is forbidden with the IAM hint',
+      reply: { status: 403, body: '', headers: {} },
+      code: 'forbidden',
+      retryable: false,
+      says: ['secretsmanager:GetSecretValue'],
+    },
+    {
+      name: 'UnrecognizedClientException is auth_failed: the credentials themselves are wrong',
+      reply: awsError(
+        'UnrecognizedClientException',
+        'The security token included in the request is invalid.',
+      ),
+      code: 'auth_failed',
+      retryable: false,
+      says: ["AWS rejected the connector's credentials (UnrecognizedClientException)"],
+    },
+    {
+      name: 'ThrottlingException is rate_limited and retryable',
+      reply: awsError('ThrottlingException', 'Rate exceeded'),
+      code: 'rate_limited',
+      retryable: true,
+      says: ['throttled'],
+    },
+    {
+      name: 'InternalServiceError is upstream_unavailable and retryable',
+      reply: awsError('InternalServiceError', 'An error occurred on the server side.', 500),
+      code: 'upstream_unavailable',
+      retryable: true,
+      says: ['unavailable'],
+    },
+    {
+      name: 'a 503 without a body is upstream_unavailable and retryable',
+      reply: { status: 503, body: '', headers: {} },
+      code: 'upstream_unavailable',
+      retryable: true,
+      says: ['unavailable'],
+    },
+  ])('maps $name', async ({ reply, code, retryable, says }) => {
+    secretsManager().post('/').reply(reply.status, reply.body, reply.headers);
+
+    const error = await readError(backend().read(reference(), signal()));
+    expect(error.code).toBe(code);
+    expect(error.retryable).toBe(retryable);
+    expect(error.message).toContain('secret "aws-sm://prod/atlas?region=us-east-1": ');
+    for (const text of says) expect(error.message).toContain(text);
+  });
+
+  it.each(['ECONNRESET', 'ENOTFOUND'])(
+    'maps the network failure %s to retryable upstream_unavailable',
+    async (code) => {
+      // nock 14 needs an Error instance to fail the request the way a socket does.
+      secretsManager()
+        .post('/')
+        .replyWithError(Object.assign(new Error('socket failure'), { code }));
+
+      const error = await readError(backend().read(reference(), signal()));
+      expect(error.code).toBe('upstream_unavailable');
+      expect(error.retryable).toBe(true);
+      expect(error.message).toContain(`could not reach Secrets Manager in us-east-1 (${code})`);
+    },
+  );
+
+  it('maps a credential chain with nothing to offer to auth_failed with the IRSA hint', async () => {
+    const noCredentials = () =>
+      Promise.reject(
+        Object.assign(new Error('Could not load credentials from any providers'), {
+          name: 'CredentialsProviderError',
+        }),
+      );
+
+    const error = await readError(backend({ credentials: noCredentials }).read(reference(), signal()));
+    expect(error.code).toBe('auth_failed');
+    expect(error.message).toContain('eks.amazonaws.com/role-arn');
+    expect(error.message).toContain('AWS_ACCESS_KEY_ID');
+  });
+
+  it('carries no request id, credential or SDK error in the error', async () => {
+    const reply = awsError(
+      'AccessDeniedException',
+      `${denial} (Request ID: ${requestId}) key ${accessKeyId}`,
+    );
+    secretsManager().post('/').reply(reply.status, reply.body, reply.headers);
+
+    const error = await readError(backend().read(reference(), signal()));
+    const everything = JSON.stringify({
+      message: error.message,
+      details: error.details,
+      safe: error.toSafeJSON(),
+    });
+    expect(everything).not.toContain(requestId);
+    expect(everything).not.toContain(accessKeyId);
+    expect(everything).not.toContain(secretAccessKey);
+    expect(error.cause).toBeUndefined();
+    expect(error.details).toMatchObject({
+      backend: 'aws-sm',
+      awsError: 'AccessDeniedException',
+      httpStatus: 400,
+    });
+  });
+});

@@ -1,0 +1,125 @@
+import {
+  GetSecretValueCommand,
+  SecretsManagerClient,
+  type SecretsManagerClientConfig,
+} from '@aws-sdk/client-secrets-manager';
+import { z } from 'zod';
+import { ConnectorError } from '../errors/connector-error.js';
+import { awsSmError } from './aws-sm-errors.js';
+import type { SecretBackendFactory, SecretBackendSettings } from './secret-backend.js';
+import { quoteReference, type AwsSmReference } from './secret-reference.js';
+
+export interface AwsSmSettings {
+  /** For references that are neither an ARN nor carry `?region=`; defaults to AWS_REGION, then AWS_DEFAULT_REGION. */
+  readonly region?: string;
+  /** VPC endpoint or emulator; defaults to AWS_ENDPOINT_URL_SECRETS_MANAGER, then AWS_ENDPOINT_URL. */
+  readonly endpoint?: string;
+  /** Absent means the SDK's default chain: IRSA web identity, Pod Identity, env, instance profile. */
+  readonly credentials?: SecretsManagerClientConfig['credentials'];
+  /** SDK attempts per read, the first included. */
+  readonly maxAttempts?: number;
+  readonly requestTimeoutMs?: number;
+}
+
+export function defaultAwsRegion(settings: Pick<SecretBackendSettings, 'env' | 'aws'>): string | undefined {
+  return (
+    nonEmpty(settings.aws?.region) ??
+    nonEmpty(settings.env.AWS_REGION) ??
+    nonEmpty(settings.env.AWS_DEFAULT_REGION)
+  );
+}
+
+const EndpointSchema = z.url({ protocol: /^https?$/ }).optional();
+
+function awsEndpoint(settings: SecretBackendSettings): string | undefined {
+  const endpoint =
+    nonEmpty(settings.aws?.endpoint) ??
+    nonEmpty(settings.env.AWS_ENDPOINT_URL_SECRETS_MANAGER) ??
+    nonEmpty(settings.env.AWS_ENDPOINT_URL);
+  if (!EndpointSchema.safeParse(endpoint).success) {
+    throw new ConnectorError({
+      code: 'config_invalid',
+      message: 'AWS_ENDPOINT_URL_SECRETS_MANAGER: must be an absolute http(s) URL',
+    });
+  }
+  return endpoint;
+}
+
+// The SDK has already decoded the body; this pins down the two fields the connector relies on.
+const OutputSchema = z.object({
+  SecretString: z.string().optional(),
+  SecretBinary: z.instanceof(Uint8Array).optional(),
+});
+
+/**
+ * AWS Secrets Manager through the official SDK. One client per region, created on first use and
+ * kept, so connections and the credential chain's cached session are reused between reads.
+ */
+export const createAwsSmBackend: SecretBackendFactory<'aws-sm'> = (settings) => {
+  const endpoint = awsEndpoint(settings);
+  const clients = new Map<string, SecretsManagerClient>();
+  const clientFor = (region: string): SecretsManagerClient => {
+    let client = clients.get(region);
+    if (!client) {
+      client = new SecretsManagerClient({
+        region,
+        ...(endpoint ? { endpoint } : {}),
+        ...(settings.aws?.credentials ? { credentials: settings.aws.credentials } : {}),
+        maxAttempts: settings.aws?.maxAttempts ?? 3,
+        requestHandler: {
+          connectionTimeout: 5_000,
+          requestTimeout: settings.aws?.requestTimeoutMs ?? 15_000,
+        },
+      });
+      clients.set(region, client);
+    }
+    return client;
+  };
+
+  return {
+    async read(reference, signal) {
+      const command = new GetSecretValueCommand({
+        SecretId: reference.secretId,
+        VersionStage: reference.versionStage,
+        VersionId: reference.versionId,
+      });
+      let output: unknown;
+      try {
+        output = await clientFor(reference.region).send(command, { abortSignal: signal });
+      } catch (error) {
+        throw awsSmError(error, reference, signal);
+      }
+      return secretText(output, reference);
+    },
+    close() {
+      for (const client of clients.values()) client.destroy();
+      clients.clear();
+    },
+  };
+};
+
+function secretText(output: unknown, reference: AwsSmReference): string {
+  const parsed = OutputSchema.safeParse(output);
+  const { SecretString: text, SecretBinary: binary } = parsed.success ? parsed.data : {};
+  if (text !== undefined && text.length > 0) return text;
+  if (binary !== undefined && binary.length > 0) {
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(binary);
+    } catch {
+      throw noText(reference, 'holds a SecretBinary that is not UTF-8 text');
+    }
+  }
+  throw noText(reference, 'has no SecretString or SecretBinary value');
+}
+
+function noText(reference: AwsSmReference, problem: string): ConnectorError {
+  return new ConnectorError({
+    code: 'secret_invalid',
+    message: `secret ${quoteReference(reference.reference)} ${problem}`,
+    details: { secretRef: reference.reference, backend: 'aws-sm' },
+  });
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}

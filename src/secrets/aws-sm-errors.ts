@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { cancelledError, ConnectorError } from '../errors/connector-error.js';
+import type { ErrorCode } from '../errors/error-codes.js';
+import { errorCodeForStatus } from '../errors/from-http-status.js';
+import { quoteReference, type AwsSmReference } from './secret-reference.js';
+import { sanitizeUpstreamMessage } from './upstream-message.js';
+
+/**
+ * The few facts read from an SDK error. Deliberately not the error itself: it carries the request
+ * id and the raw response, which must not travel as a cause into logs or the control plane.
+ */
+const AwsErrorFactsSchema = z.object({
+  name: z.string().catch('Error'),
+  message: z.string().catch(''),
+  code: z.string().optional().catch(undefined),
+  $metadata: z.object({ httpStatusCode: z.number().optional() }).optional().catch(undefined),
+});
+
+type AwsErrorFacts = z.infer<typeof AwsErrorFactsSchema>;
+type Outcome = { readonly code: ErrorCode; readonly message: string };
+type Rule = (facts: AwsErrorFacts, reference: AwsSmReference) => Outcome;
+
+const notFound: Rule = (_facts, ref) => ({
+  code: 'secret_not_found',
+  message: `not found in Secrets Manager in ${ref.region} (check the name or ARN, the region and any versionStage/versionId)`,
+});
+
+const denied: Rule = (facts, ref) => ({
+  code: 'forbidden',
+  message: `access denied by Secrets Manager${awsSaid(facts, (text) => ` (AWS said: ${text})`)}. ${grantHint(ref, /\bkms\b/i.test(facts.message))}`,
+});
+
+const decryptionFailed: Rule = (_facts, ref) => ({
+  code: 'forbidden',
+  message: `Secrets Manager could not decrypt the secret with its KMS key. ${grantHint(ref, true)}`,
+});
+
+const badCredentials: Rule = (facts) => ({
+  code: 'auth_failed',
+  message: `AWS rejected the connector's credentials (${facts.name}): check that the access key or role session is valid, current and for the secret's partition`,
+});
+
+const noCredentials: Rule = () => ({
+  code: 'auth_failed',
+  message:
+    'no AWS credentials found: on EKS annotate the connector service account with eks.amazonaws.com/role-arn (IRSA) or use EKS Pod Identity; elsewhere set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or attach an instance profile',
+});
+
+const webIdentityDenied: Rule = (facts) => ({
+  code: 'auth_failed',
+  message: `AWS STS refused the connector's web identity (${facts.name}): check the IAM role's trust policy (the cluster's OIDC provider and system:serviceaccount:<namespace>:<service account>) and the eks.amazonaws.com/role-arn annotation`,
+});
+
+const throttled: Rule = () => ({ code: 'rate_limited', message: 'Secrets Manager throttled the request' });
+const unavailable: Rule = () => ({ code: 'upstream_unavailable', message: 'Secrets Manager is unavailable' });
+const timedOut: Rule = () => ({ code: 'timeout', message: 'Secrets Manager did not answer in time' });
+
+const rejected: Rule = (facts) => ({
+  code: 'invalid_request',
+  message: `Secrets Manager rejected the request (${facts.name}${awsSaid(facts, (text) => `: ${text}`)})`,
+});
+
+const rulesByName: Readonly<Record<string, Rule>> = {
+  ResourceNotFoundException: notFound,
+  AccessDeniedException: denied,
+  DecryptionFailure: decryptionFailed,
+  UnrecognizedClientException: badCredentials,
+  InvalidClientTokenId: badCredentials,
+  InvalidSignatureException: badCredentials,
+  SignatureDoesNotMatch: badCredentials,
+  IncompleteSignature: badCredentials,
+  ExpiredTokenException: badCredentials,
+  CredentialsProviderError: noCredentials,
+  // STS, from the web-identity step of the credential chain.
+  AccessDenied: webIdentityDenied,
+  InvalidIdentityToken: webIdentityDenied,
+  ThrottlingException: throttled,
+  TooManyRequestsException: throttled,
+  RequestLimitExceeded: throttled,
+  InternalServiceError: unavailable,
+  InvalidRequestException: rejected,
+  InvalidParameterException: rejected,
+};
+
+/** Rules for answers without a recognised error name, chosen by the shared HTTP status table. */
+const rulesByStatusCode: Partial<Record<ErrorCode, Rule>> = {
+  forbidden: denied,
+  not_found: notFound,
+  auth_failed: badCredentials,
+  rate_limited: throttled,
+  upstream_unavailable: unavailable,
+  timeout: timedOut,
+};
+
+/** Maps an AWS SDK failure to a ConnectorError that names the reference and says what to do. */
+export function awsSmError(error: unknown, reference: AwsSmReference, signal?: AbortSignal): ConnectorError {
+  if (signal?.aborted) return cancelledError(signal.reason);
+  const facts = AwsErrorFactsSchema.catch({ name: 'Error', message: '' }).parse(error);
+  const outcome = classify(facts, reference);
+  return new ConnectorError({
+    code: outcome.code,
+    message: `secret ${quoteReference(reference.reference)}: ${outcome.message}`,
+    details: {
+      secretRef: reference.reference,
+      backend: 'aws-sm',
+      region: reference.region,
+      awsError: facts.name,
+      httpStatus: facts.$metadata?.httpStatusCode,
+    },
+  });
+}
+
+function classify(facts: AwsErrorFacts, reference: AwsSmReference): Outcome {
+  const byName = Object.hasOwn(rulesByName, facts.name) ? rulesByName[facts.name] : undefined;
+  if (byName) return byName(facts, reference);
+  const status = facts.$metadata?.httpStatusCode;
+  if (status !== undefined) {
+    const code = errorCodeForStatus(status);
+    const rule = rulesByStatusCode[code];
+    return rule
+      ? rule(facts, reference)
+      : { code, message: `Secrets Manager answered HTTP ${status} (${facts.name})` };
+  }
+  // Socket errors keep their errno code; the SDK renames some of them TimeoutError.
+  if (facts.code && /^E[A-Z]+$/.test(facts.code) && facts.code !== 'ETIMEDOUT') {
+    return {
+      code: 'upstream_unavailable',
+      message: `could not reach Secrets Manager in ${reference.region} (${facts.code})`,
+    };
+  }
+  if (facts.code === 'ETIMEDOUT' || facts.name === 'TimeoutError') return timedOut(facts, reference);
+  return {
+    code: 'internal',
+    message: `unexpected error from the AWS SDK: ${facts.name}${awsSaid(facts, (text) => ` (AWS said: ${text})`)}`,
+  };
+}
+
+function grantHint(reference: AwsSmReference, kms: boolean): string {
+  const grant = `Grant the connector's IAM role secretsmanager:GetSecretValue on ${secretArn(reference)}`;
+  return kms ? `${grant}, and kms:Decrypt on the secret's customer-managed KMS key` : grant;
+}
+
+/** The ARN to put in a policy; for a name, with the `-??????` wildcard for AWS's random suffix. */
+function secretArn(reference: AwsSmReference): string {
+  if (reference.secretId.startsWith('arn:')) return reference.secretId;
+  const partition = reference.region.startsWith('cn-')
+    ? 'aws-cn'
+    : reference.region.startsWith('us-gov-')
+      ? 'aws-us-gov'
+      : 'aws';
+  return `arn:${partition}:secretsmanager:${reference.region}:<account-id>:secret:${reference.secretId}-??????`;
+}
+
+/** AWS's own wording, sanitised; kept where it names something useful, such as the denied principal. */
+function awsSaid(facts: AwsErrorFacts, format: (text: string) => string): string {
+  const text = sanitizeUpstreamMessage(facts.message);
+  return text === '' ? '' : format(text);
+}

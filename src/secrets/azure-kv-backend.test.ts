@@ -1,0 +1,266 @@
+import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
+import nock from 'nock';
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../test/fakes/fake-clock.js';
+import { ConnectorError } from '../errors/connector-error.js';
+import { createAzureKvBackend } from './azure-kv-backend.js';
+import { parseSecretReference, type AzureKvReference } from './secret-reference.js';
+
+const vault = 'https://myvault.vault.azure.net';
+const tenantId = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const token = 'eyJhbGciOiJub25lIn0.eyJhdWQiOiJodHRwczovL3ZhdWx0LmF6dXJlLm5ldCJ9.';
+const privateKey = '3f2c8a1e-5b7d-4c9e-a1f0-7e6d5c4b3a21';
+const payload = JSON.stringify({ public_key: 'abcdefgh', private_key: privateKey });
+const version = '0123456789abcdef0123456789abcdef';
+const challenge = `Bearer authorization="https://login.microsoftonline.com/${tenantId}", resource="https://vault.azure.net"`;
+
+/** A TokenCredential port that hands out one token and records what it was asked for. */
+class FakeTokenCredential implements TokenCredential {
+  readonly requests: { scopes: string[]; tenantId: string | undefined }[] = [];
+
+  constructor(private readonly failure?: Error) {}
+
+  getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
+    this.requests.push({ scopes: [scopes].flat(), tenantId: options?.tenantId });
+    if (this.failure) return Promise.reject(this.failure);
+    return Promise.resolve({ token, expiresOnTimestamp: Date.now() + 3_600_000 });
+  }
+}
+
+function backend(credential: TokenCredential) {
+  return createAzureKvBackend({
+    env: {},
+    clock: new FakeClock(),
+    azure: { credential, clientOptions: { retryOptions: { maxRetries: 0 } } },
+  });
+}
+
+function reference(text = 'azure-kv://myvault/atlas-api-key'): AzureKvReference {
+  const parsed = parseSecretReference(text);
+  if (parsed.kind !== 'azure-kv') throw new Error('expected an azure-kv reference');
+  return parsed;
+}
+
+const secretPath = (name: string, ver = '') => new RegExp(`^/secrets/${name}/${ver}$`);
+
+/** Key Vault's first answer to a request without a token: 401 naming the tenant and resource. */
+function challengeFirst(path: RegExp) {
+  nock(vault, { badheaders: ['authorization'] })
+    .get(path)
+    .query(true)
+    .reply(
+      401,
+      { error: { code: 'Unauthorized', message: 'AKV10000: Request is missing a Bearer token.' } },
+      {
+        'WWW-Authenticate': challenge,
+      },
+    );
+}
+
+function authorized(path: RegExp) {
+  return nock(vault, { reqheaders: { authorization: `Bearer ${token}` } })
+    .get(path)
+    .query((query) => typeof query['api-version'] === 'string');
+}
+
+async function readError(promise: Promise<unknown>): Promise<ConnectorError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  if (error instanceof ConnectorError) return error;
+  throw new Error(`expected a ConnectorError, got ${String(error)}`);
+}
+
+const signal = () => new AbortController().signal;
+
+describe('azure-kv backend: reading', () => {
+  it('completes the challenge, then reads the secret with a token for the challenged tenant', async () => {
+    const credential = new FakeTokenCredential();
+    challengeFirst(secretPath('atlas-api-key'));
+    authorized(secretPath('atlas-api-key')).reply(200, {
+      value: payload,
+      id: `${vault}/secrets/atlas-api-key/${version}`,
+      attributes: { enabled: true },
+    });
+
+    await expect(backend(credential).read(reference(), signal())).resolves.toBe(payload);
+    expect(credential.requests).toEqual([{ scopes: ['https://vault.azure.net/.default'], tenantId }]);
+  });
+
+  it('reads the version named by the reference', async () => {
+    challengeFirst(secretPath('atlas-api-key', version));
+    authorized(secretPath('atlas-api-key', version)).reply(200, {
+      value: payload,
+      id: `${vault}/secrets/atlas-api-key/${version}`,
+    });
+
+    const ref = reference(`azure-kv://myvault/atlas-api-key?version=${version}`);
+    await expect(backend(new FakeTokenCredential()).read(ref, signal())).resolves.toBe(payload);
+  });
+
+  it('reuses the token for the next read, without a second challenge', async () => {
+    const credential = new FakeTokenCredential();
+    const kv = backend(credential);
+    challengeFirst(secretPath('atlas-api-key'));
+    authorized(secretPath('atlas-api-key'))
+      .times(2)
+      .reply(200, { value: payload, id: `${vault}/secrets/atlas-api-key/${version}` });
+
+    await kv.read(reference(), signal());
+    await expect(kv.read(reference(), signal())).resolves.toBe(payload);
+    expect(credential.requests).toHaveLength(1);
+  });
+
+  it('rejects a secret without a value', async () => {
+    challengeFirst(secretPath('atlas-api-key'));
+    authorized(secretPath('atlas-api-key')).reply(200, { id: `${vault}/secrets/atlas-api-key/${version}` });
+
+    const error = await readError(backend(new FakeTokenCredential()).read(reference(), signal()));
+    expect(error.code).toBe('secret_invalid');
+    expect(error.message).toBe('secret "azure-kv://myvault/atlas-api-key" has no value');
+  });
+});
+
+interface ErrorCase {
+  readonly name: string;
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+  readonly code: string;
+  readonly retryable: boolean;
+  readonly says: readonly string[];
+}
+
+describe('azure-kv backend: errors', () => {
+  const denial =
+    "Caller is not authorized to perform action on resource. Caller: appid=0a1b2c3d-0000-4000-8000-000000000001;oid=0a1b2c3d-0000-4000-8000-000000000002 Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'";
+
+  it.each<ErrorCase>([
+    {
+      name: '404 SecretNotFound is secret_not_found',
+      status: 404,
+      body: {
+        error: {
+          code: 'SecretNotFound',
+          message: 'A secret with (name/id) atlas-api-key was not found in this key vault.',
+        },
+      },
+      headers: {},
+      code: 'secret_not_found',
+      retryable: false,
+      says: [`not found in Key Vault ${vault}`],
+    },
+    {
+      name: '403 Forbidden is forbidden, naming the role and the denied principal',
+      status: 403,
+      body: { error: { code: 'Forbidden', message: denial, innererror: { code: 'ForbiddenByRbac' } } },
+      headers: {},
+      code: 'forbidden',
+      retryable: false,
+      says: [
+        '"Key Vault Secrets User" role on the secret',
+        '/secrets/atlas-api-key',
+        '"get" secret permission',
+        'oid=0a1b2c3d',
+      ],
+    },
+    {
+      name: '403 ForbiddenByFirewall points at the network rules',
+      status: 403,
+      body: {
+        error: {
+          code: 'ForbiddenByFirewall',
+          message: 'Client address is not authorized and caller is not a trusted service.',
+        },
+      },
+      headers: {},
+      code: 'forbidden',
+      retryable: false,
+      says: ["Key Vault's network rules refused the connector"],
+    },
+    {
+      name: '401 after the token is auth_failed',
+      status: 401,
+      body: { error: { code: 'Unauthorized', message: 'AKV10032: Invalid issuer.' } },
+      headers: {},
+      code: 'auth_failed',
+      retryable: false,
+      says: ["Key Vault rejected the connector's token", "vault's tenant"],
+    },
+    {
+      name: '429 is rate_limited, retryable, with Retry-After',
+      status: 429,
+      body: {
+        error: {
+          code: 'Throttled',
+          message: 'Request was not processed because too many requests were received.',
+        },
+      },
+      headers: { 'Retry-After': '7' },
+      code: 'rate_limited',
+      retryable: true,
+      says: ['throttled'],
+    },
+    {
+      name: '503 is upstream_unavailable and retryable',
+      status: 503,
+      body: { error: { code: 'ServiceUnavailable', message: 'The service is unavailable.' } },
+      headers: {},
+      code: 'upstream_unavailable',
+      retryable: true,
+      says: ['Key Vault is unavailable (HTTP 503)'],
+    },
+  ])('maps $name', async ({ status, body, headers, code, retryable, says }) => {
+    challengeFirst(secretPath('atlas-api-key'));
+    authorized(secretPath('atlas-api-key')).reply(status, body, {
+      'x-ms-request-id': 'req-0001',
+      ...headers,
+    });
+
+    const error = await readError(backend(new FakeTokenCredential()).read(reference(), signal()));
+    expect(error.code).toBe(code);
+    expect(error.retryable).toBe(retryable);
+    expect(error.message).toContain('secret "azure-kv://myvault/atlas-api-key": ');
+    for (const text of says) expect(error.message).toContain(text);
+    expect(error.message).not.toContain(token);
+    expect(error.cause).toBeUndefined();
+    if (status === 429) expect(error.retryAfterMs).toBe(7_000);
+  });
+
+  it('maps a credential that cannot produce a token to auth_failed with the workload identity hint', async () => {
+    const unavailable = Object.assign(
+      new Error('WorkloadIdentityCredential: AZURE_FEDERATED_TOKEN_FILE is not set'),
+      {
+        name: 'CredentialUnavailableError',
+      },
+    );
+    challengeFirst(secretPath('atlas-api-key'));
+
+    const error = await readError(backend(new FakeTokenCredential(unavailable)).read(reference(), signal()));
+    expect(error.code).toBe('auth_failed');
+    expect(error.message).toContain('azure.workload.identity/client-id');
+    expect(error.message).toContain('AZURE_FEDERATED_TOKEN_FILE is not set');
+  });
+
+  it('maps an unreachable vault to retryable upstream_unavailable', async () => {
+    nock(vault)
+      .get(secretPath('atlas-api-key'))
+      .query(true)
+      .replyWithError(
+        Object.assign(new Error('getaddrinfo ENOTFOUND myvault.vault.azure.net'), { code: 'ENOTFOUND' }),
+      );
+
+    const error = await readError(backend(new FakeTokenCredential()).read(reference(), signal()));
+    expect(error.code).toBe('upstream_unavailable');
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain(`could not reach Key Vault ${vault} (ENOTFOUND)`);
+  });
+
+  it('reports an abort as cancelled', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const error = await readError(backend(new FakeTokenCredential()).read(reference(), controller.signal));
+    expect(error.code).toBe('cancelled');
+  });
+});

@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { cancelledError, ConnectorError } from '../errors/connector-error.js';
+import type { ErrorCode } from '../errors/error-codes.js';
+import { errorCodeForStatus, parseRetryAfter } from '../errors/from-http-status.js';
+import type { Clock } from '../runtime/clock.js';
+import { quoteReference, type AzureKvReference } from './secret-reference.js';
+import { sanitizeUpstreamMessage } from './upstream-message.js';
+
+// z.custom keeps the object itself: headers.get() needs its own `this`, which a parsed copy loses.
+const Headers = z.custom<{ get(name: string): unknown }>(
+  (value) => typeof value === 'object' && value !== null && 'get' in value && typeof value.get === 'function',
+);
+
+/**
+ * The few facts read from an SDK error. The error itself is not kept as a cause: its request and
+ * response carry headers and ids that must not reach logs or the control plane.
+ */
+const AzureErrorFactsSchema = z.object({
+  name: z.string().catch('Error'),
+  message: z.string().catch(''),
+  statusCode: z.number().optional().catch(undefined),
+  code: z.string().optional().catch(undefined),
+  response: z.object({ headers: Headers }).optional().catch(undefined),
+});
+
+type AzureErrorFacts = z.infer<typeof AzureErrorFactsSchema>;
+type Outcome = { readonly code: ErrorCode; readonly message: string };
+type Rule = (facts: AzureErrorFacts, reference: AzureKvReference) => Outcome;
+
+const identityErrors = new Set([
+  'CredentialUnavailableError',
+  'AuthenticationError',
+  'AggregateAuthenticationError',
+  'AuthenticationRequiredError',
+]);
+
+const noIdentity: Rule = (facts) => ({
+  code: 'auth_failed',
+  message: `no usable Azure identity${azureSaid(facts)}: on AKS enable workload identity (pod label azure.workload.identity/use: "true", service account annotation azure.workload.identity/client-id, a federated credential for the service account) or use a managed identity; elsewhere set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET`,
+});
+
+const notFound: Rule = (_facts, ref) => ({
+  code: 'secret_not_found',
+  message: `not found in Key Vault ${ref.vaultUrl} (check the secret name${ref.version ? ' and version' : ''}; a deleted secret must be recovered first)`,
+});
+
+const forbidden: Rule = (facts, ref) => ({
+  code: 'forbidden',
+  message:
+    facts.code === 'ForbiddenByFirewall' || facts.code === 'ForbiddenByConnection'
+      ? `Key Vault's network rules refused the connector${azureSaid(facts)}: allow the connector's network (private endpoint or firewall rule)`
+      : `access denied by Key Vault${azureSaid(facts)}. Assign the connector's identity the "Key Vault Secrets User" role on the secret (scope <vault resource id>/secrets/${ref.secretName}), or, on a vault using access policies, the "get" secret permission`,
+});
+
+const tokenRejected: Rule = (facts) => ({
+  code: 'auth_failed',
+  message: `Key Vault rejected the connector's token${azureSaid(facts)}: check that the identity belongs to the vault's tenant`,
+});
+
+const throttled: Rule = () => ({ code: 'rate_limited', message: 'Key Vault throttled the request' });
+const unavailable: Rule = (facts) => ({
+  code: 'upstream_unavailable',
+  message: `Key Vault is unavailable (HTTP ${facts.statusCode ?? '?'})`,
+});
+
+/** Rules chosen by the shared HTTP status table. */
+const rulesByStatusCode: Partial<Record<ErrorCode, Rule>> = {
+  not_found: notFound,
+  forbidden,
+  auth_failed: tokenRejected,
+  rate_limited: throttled,
+  upstream_unavailable: unavailable,
+};
+
+/** Maps an Azure SDK failure to a ConnectorError that names the reference and says what to do. */
+export function azureKvError(
+  error: unknown,
+  reference: AzureKvReference,
+  clock: Pick<Clock, 'now'>,
+  signal?: AbortSignal,
+): ConnectorError {
+  if (signal?.aborted) return cancelledError(signal.reason);
+  const facts = AzureErrorFactsSchema.catch({ name: 'Error', message: '' }).parse(error);
+  const outcome = classify(facts, reference);
+  const retryAfter = facts.response?.headers.get('retry-after');
+  return new ConnectorError({
+    code: outcome.code,
+    message: `secret ${quoteReference(reference.reference)}: ${outcome.message}`,
+    retryAfterMs: typeof retryAfter === 'string' ? parseRetryAfter(retryAfter, clock.now()) : undefined,
+    details: {
+      secretRef: reference.reference,
+      backend: 'azure-kv',
+      vault: reference.vaultUrl,
+      azureError: facts.code ?? facts.name,
+      httpStatus: facts.statusCode,
+    },
+  });
+}
+
+function classify(facts: AzureErrorFacts, reference: AzureKvReference): Outcome {
+  if (identityErrors.has(facts.name)) return noIdentity(facts, reference);
+  if (facts.statusCode !== undefined) {
+    const code = errorCodeForStatus(facts.statusCode);
+    const rule = rulesByStatusCode[code];
+    return rule ? rule(facts, reference) : { code, message: `Key Vault answered HTTP ${facts.statusCode}` };
+  }
+  if (facts.code && (/^E[A-Z]+$/.test(facts.code) || facts.code === 'REQUEST_SEND_ERROR')) {
+    return {
+      code: 'upstream_unavailable',
+      message: `could not reach Key Vault ${reference.vaultUrl} (${facts.code}): check the vault name or URL and the network path`,
+    };
+  }
+  return {
+    code: 'internal',
+    message: `unexpected error from the Azure SDK: ${facts.name}${azureSaid(facts)}`,
+  };
+}
+
+/** Azure's own wording, sanitised; it names the denied principal or the failing credential. */
+function azureSaid(facts: AzureErrorFacts): string {
+  const text = sanitizeUpstreamMessage(facts.message);
+  return text === '' ? '' : ` (Azure said: ${text})`;
+}

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { ConnectorError } from '../errors/connector-error.js';
+import { parseCredentialsPayload, possibleSecretsIn } from './credentials-payload.js';
+
+const reference = 'aws-sm://prod/atlas?region=us-east-1';
+const privateKey = '3f2c8a1e-5b7d-4c9e-a1f0-7e6d5c4b3a21';
+const clientSecret = 'mdb_sa_sk_Zq8vN3pL6tR1wX4yB7cE0hJ2kM5nQ9sU';
+const clientId = 'mdb_sa_id_0123456789abcdef01234567';
+const apiKey = { public_key: 'abcdefgh', private_key: privateKey };
+const serviceAccount = { client_id: clientId, client_secret: clientSecret };
+
+function payloadError(payload: unknown): ConnectorError {
+  const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  try {
+    parseCredentialsPayload(text, reference);
+  } catch (error) {
+    if (error instanceof ConnectorError) return error;
+    throw error;
+  }
+  throw new Error('expected the payload to be rejected');
+}
+
+describe('parseCredentialsPayload', () => {
+  it('reads an API key', () => {
+    expect(parseCredentialsPayload(JSON.stringify(apiKey), reference)).toEqual({
+      type: 'api-key',
+      publicKey: 'abcdefgh',
+      privateKey,
+    });
+  });
+
+  it('reads a service account', () => {
+    expect(parseCredentialsPayload(JSON.stringify(serviceAccount), reference)).toEqual({
+      type: 'service-account',
+      clientId,
+      clientSecret,
+    });
+  });
+
+  it('ignores fields beyond the credential, such as a note', () => {
+    const text = JSON.stringify({ ...apiKey, description: 'rotated monthly' });
+    expect(parseCredentialsPayload(text, reference)).toMatchObject({ type: 'api-key' });
+  });
+
+  it('says a payload that is not JSON is not JSON, naming the reference and the expected shape', () => {
+    const error = payloadError(privateKey);
+    expect(error.code).toBe('secret_invalid');
+    expect(error.message).toBe(
+      `secret "${reference}" is not JSON (expected {"public_key","private_key"} or {"client_id","client_secret"})`,
+    );
+  });
+
+  it.each([
+    ['an array', [apiKey]],
+    ['a string', 'just-a-string'],
+    ['null', null],
+  ])('rejects JSON that is %s', (_label, payload) => {
+    const error = payloadError(JSON.stringify(payload));
+    expect(error.code).toBe('secret_invalid');
+    expect(error.message).toContain('is JSON but not an object');
+  });
+
+  it.each([
+    ['public_key is missing', { private_key: privateKey }, 'public_key is missing'],
+    ['private_key is missing', { public_key: 'abcdefgh' }, 'private_key is missing'],
+    ['public_key is too short', { ...apiKey, public_key: 'abc' }, 'public_key must be 8 characters'],
+    ['public_key is a number', { ...apiKey, public_key: 12345678 }, 'public_key must be a string'],
+    ['private_key is empty', { ...apiKey, private_key: '' }, 'private_key must not be empty'],
+    [
+      'private_key has a newline',
+      { ...apiKey, private_key: `${privateKey}\n` },
+      'leading or trailing whitespace',
+    ],
+    ['client_id is missing', { client_secret: clientSecret }, 'client_id is missing'],
+    ['client_secret is missing', { client_id: clientId }, 'client_secret is missing'],
+    [
+      'client_id is malformed',
+      { ...serviceAccount, client_id: 'mdb_sa_id_xyz' },
+      'client_id must be mdb_sa_id_',
+    ],
+    [
+      'client_secret is an object',
+      { ...serviceAccount, client_secret: {} },
+      'client_secret must be a string',
+    ],
+  ])('rejects a payload whose %s', (_label, payload, problem) => {
+    const error = payloadError(payload);
+    expect(error.code).toBe('secret_invalid');
+    expect(error.message).toContain(`secret "${reference}"`);
+    expect(error.message).toContain(problem);
+    expect(error.message).not.toContain(privateKey);
+    expect(error.message).not.toContain(clientSecret);
+  });
+
+  it('reports every problem at once', () => {
+    const error = payloadError({ public_key: 'abc' });
+    expect(error.message).toContain('public_key must be 8 characters');
+    expect(error.message).toContain('private_key is missing');
+  });
+
+  it('rejects a payload with fields of both shapes as ambiguous', () => {
+    const error = payloadError({ ...apiKey, ...serviceAccount });
+    expect(error.code).toBe('secret_invalid');
+    expect(error.message).toContain('has fields of both an API key');
+    expect(error.message).not.toContain(privateKey);
+  });
+
+  it('rejects a payload with neither shape, pointing at camelCase field names', () => {
+    const error = payloadError({ publicKey: 'abcdefgh', privateKey });
+    expect(error.code).toBe('secret_invalid');
+    expect(error.message).toContain('has none of the credential fields');
+    expect(error.message).toContain('field names are snake_case (found publicKey, privateKey)');
+    expect(error.message).not.toContain(privateKey);
+  });
+});
+
+describe('possibleSecretsIn', () => {
+  it('lists every string field except the identifiers', () => {
+    const text = JSON.stringify({ ...apiKey, privateKey: 'misspelt-secret-value', count: 3 });
+    expect(possibleSecretsIn(text)).toEqual([privateKey, 'misspelt-secret-value']);
+  });
+
+  it('treats text that is not a JSON object as one secret', () => {
+    expect(possibleSecretsIn(`  ${privateKey}\n`)).toEqual([privateKey]);
+  });
+});

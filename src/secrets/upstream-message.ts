@@ -1,0 +1,25 @@
+const redactions: readonly (readonly [RegExp, string])[] = [
+  // AWS access key ids (long-term AKIA, temporary ASIA).
+  [/\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g, '[access key id]'],
+  [/\bBearer\s+\S+/gi, 'Bearer [REDACTED]'],
+  // JWTs: Entra and STS web-identity tokens.
+  [/\beyJ[\w-]+\.[\w-]+\.[\w-]*/g, '[token]'],
+  [/\b(Signature|X-Amz-Security-Token|X-Amz-Credential)=[^\s&,]+/gi, '$1=[REDACTED]'],
+  // Request and correlation ids: no use to the reader, and the brief asks not to carry them.
+  [
+    /\b(?:x-amzn?-request-?id|x-ms-request-id|request[ -]?id|correlation[ -]?id|trace[ -]?id)\b\s*[:=]?\s*[\w-]+/gi,
+    '',
+  ],
+];
+
+/**
+ * An upstream error text made fit for a ConnectorError message, which is logged and may reach the
+ * control plane. Kept only where it tells the operator something the code cannot, such as which
+ * principal AWS or Azure saw when it denied access.
+ */
+export function sanitizeUpstreamMessage(text: string, maxLength = 400): string {
+  let out = text.replace(/\s+/g, ' ').trim();
+  for (const [pattern, replacement] of redactions) out = out.replace(pattern, replacement);
+  out = out.replace(/\s{2,}/g, ' ').trim();
+  return out.length > maxLength ? `${out.slice(0, maxLength)}…` : out;
+}
