@@ -6,6 +6,8 @@ import type { Logger } from '../runtime/logger.js';
 export interface JobContext {
   readonly jobId: string;
   readonly attempt: number;
+  /** Strictly increasing per lease across the fleet: orders snapshot generations. */
+  readonly fencingToken: number;
   readonly log: Logger;
   readonly clock: Clock;
   /** Aborts on lease loss, cancellation, or a forced shutdown. Pass it to every Atlas call. */

@@ -109,6 +109,7 @@ export class RunningJob {
     const ctx = createJobContext({
       jobId: this.envelope.jobId,
       attempt: this.envelope.attempt,
+      fencingToken: this.envelope.fencingToken,
       log: this.log,
       clock: this.deps.clock,
       signal: this.abort.signal,
