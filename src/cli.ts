@@ -6,11 +6,14 @@ import { createSecretScrubber, type SecretScrubber } from './runtime/secret-scru
 import { startDaemon, type Daemon } from './main.js';
 import { version } from './version.js';
 import { startSandbox } from './sandbox/start-sandbox.js';
+import { runDoctor } from './cli/doctor/doctor.js';
 
 const usage = `atlas-jit-connector ${version}
 
 Usage:
   atlas-jit-connector [run]     Run the connector (the embedded sandbox when CONTROL_PLANE_URL is unset)
+  atlas-jit-connector doctor    Check configuration, secret access, Atlas auth and the key's roles
+                                (doctor --help for its options; run it first on every install)
   atlas-jit-connector --help    Show this help
   atlas-jit-connector --version Print the version
 
@@ -25,6 +28,13 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command === '--version') {
     console.log(version);
     return 0;
+  }
+  if (command === 'doctor') {
+    return runDoctor(argv.slice(1), {
+      env: process.env,
+      stdout: (line) => console.log(line),
+      stderr: (line) => console.error(line),
+    });
   }
   if (command !== 'run') {
     console.error(`unknown command "${command}"\n\n${usage}`);

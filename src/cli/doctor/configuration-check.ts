@@ -1,0 +1,58 @@
+import { loadConfig, type AppConfig } from '../../config/env.js';
+import { isConnectorError } from '../../errors/connector-error.js';
+import { configureOutboundHttp } from '../../runtime/http.js';
+import type { CheckStep } from './check-runner.js';
+import { displayUrl, type DoctorContext } from './doctor-context.js';
+import type { CheckOutcome } from './doctor-types.js';
+
+export const configurationCheck: CheckStep = {
+  name: 'configuration',
+  needs: [],
+  run: (ctx) => Promise.resolve(checkConfiguration(ctx)),
+};
+
+function checkConfiguration(ctx: DoctorContext): CheckOutcome {
+  let config: AppConfig;
+  try {
+    config = loadConfig(ctx.env);
+  } catch (error) {
+    if (!isConnectorError(error) || error.code !== 'config_invalid') throw error;
+    return {
+      status: 'fail',
+      detail: error.message,
+      remedy:
+        'correct each variable listed (every line names one; .env.example and the Helm values document them) and run doctor again',
+    };
+  }
+  ctx.scrubber.add(config.controlPlane.token);
+  const proxyProblem = ctx.configureHttp ? applyOutboundHttp(config) : undefined;
+  if (proxyProblem) return proxyProblem;
+  ctx.config = config;
+  return { status: 'pass', detail: describeConfig(config) };
+}
+
+/** Doctor takes the daemon's network path: the same proxy and extra CA bundle. */
+function applyOutboundHttp(config: AppConfig): CheckOutcome | undefined {
+  try {
+    configureOutboundHttp(config.http);
+    return undefined;
+  } catch (error) {
+    const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
+    return {
+      status: 'fail',
+      detail: `CA_BUNDLE_FILE: cannot read ${config.http.caBundleFile ?? '(unset)'} (${reason})`,
+      remedy: 'mount the PEM bundle at that path (a ConfigMap or Secret volume) or unset CA_BUNDLE_FILE',
+    };
+  }
+}
+
+function describeConfig(config: AppConfig): string {
+  const mode =
+    config.mode === 'sandbox'
+      ? 'sandbox mode (CONTROL_PLANE_URL is not set)'
+      : `remote mode: connector ${config.connectorId}, control plane ${displayUrl(config.controlPlane.url ?? '')}`;
+  const proxy = config.http.httpsProxy
+    ? `, outbound through HTTPS_PROXY ${displayUrl(config.http.httpsProxy)}`
+    : '';
+  return `${mode}; Atlas API at ${displayUrl(config.atlas.baseUrl)}${proxy}`;
+}

@@ -1,0 +1,160 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { sandboxIds } from '../../sandbox/atlas/index.js';
+import { parseDoctorArgs, type ReadText } from './doctor-args.js';
+import { doctor, expectNoSecretPrinted } from './doctor-test-kit.js';
+
+afterEach(expectNoSecretPrinted);
+
+const { payments, analytics, org } = sandboxIds;
+const ref = ['--secret-ref', 'env://ATLAS_KEY'];
+
+/** A file reader that knows one path; anything else is ENOENT, like the file system. */
+function files(contents: Record<string, unknown>): ReadText {
+  return (path) => {
+    const content = contents[path];
+    if (content === undefined) return Promise.reject(Object.assign(new Error('nope'), { code: 'ENOENT' }));
+    return Promise.resolve(typeof content === 'string' ? content : JSON.stringify(content));
+  };
+}
+
+describe('doctor arguments', () => {
+  it.each([
+    ['no arguments at all', [], '--kind is required'],
+    ['an unknown kind', ['--kind', 'atlas-cluster', ...ref], '--kind "atlas-cluster" is not one of'],
+    ['no secret reference', ['--kind', 'atlas-org-portal', '--org-id', org], '--secret-ref is required'],
+    [
+      'atlas-project without a project',
+      ['--kind', 'atlas-project', ...ref],
+      'needs exactly one --project-id',
+    ],
+    [
+      'atlas-project with two projects',
+      ['--kind', 'atlas-project', ...ref, '--project-id', payments, '--project-id', analytics],
+      'needs exactly one --project-id',
+    ],
+    [
+      'a project id that is not 24 hex',
+      ['--kind', 'atlas-project', ...ref, '--project-id', '12ab'],
+      'must be 24 hexadecimal',
+    ],
+    ['an org kind without --org-id', ['--kind', 'atlas-org-deep-discovery', ...ref], 'needs --org-id'],
+    [
+      'an org kind with a project',
+      ['--kind', 'atlas-org-portal', ...ref, '--org-id', org, '--project-id', payments],
+      '--project-id is not used by atlas-org-portal',
+    ],
+    ['an unknown flag', ['--frobnicate'], "Unknown option '--frobnicate'"],
+    ['a flag without its value', ['--kind'], "Option '--kind <value>' argument missing"],
+    ['a stray positional argument', ['check', '--kind', 'atlas-project'], 'unexpected argument "check"'],
+    [
+      '--integration together with --kind',
+      ['--integration', 'x.json', '--kind', 'atlas-project'],
+      'cannot be combined',
+    ],
+  ])('exits 2 with a clear message on %s', async (_case, argv, message) => {
+    const run = await doctor(argv, {});
+
+    expect(run.code).toBe(2);
+    expect(run.stdout).toEqual([]);
+    expect(run.stderr[0]).toContain(message);
+    expect(run.stderr[1]).toContain('doctor --help');
+  });
+
+  it('prints the usage and exits 0 on --help', async () => {
+    const run = await doctor(['--help'], {});
+
+    expect(run.code).toBe(0);
+    expect(run.stdout.join('\n')).toContain('atlas-jit-connector doctor --integration <file.json>');
+  });
+
+  it('accepts repeated --project-id for atlas-multi-project and lowercases ids', async () => {
+    const command = await parseDoctorArgs([
+      '--kind=atlas-multi-project',
+      ...ref,
+      '--project-id',
+      payments.toUpperCase(),
+      '--project-id',
+      analytics,
+      '--project-id',
+      payments,
+      '--json',
+    ]);
+
+    expect(command).toEqual({
+      help: false,
+      json: true,
+      target: {
+        kind: 'atlas-multi-project',
+        secretRef: 'env://ATLAS_KEY',
+        projectIds: [payments, analytics],
+      },
+    });
+  });
+});
+
+describe('doctor --integration', () => {
+  it('reads kind, secret reference and config from the file, ignoring settings doctor does not need', async () => {
+    const read = files({
+      'i.json': {
+        id: 'int-1',
+        kind: 'atlas-project',
+        secretRef: 'env://K',
+        config: { projectId: payments, clusterName: 'Cluster0' },
+      },
+    });
+
+    const command = await parseDoctorArgs(['--integration', 'i.json'], read);
+
+    expect(command).toEqual({
+      help: false,
+      json: false,
+      target: { kind: 'atlas-project', secretRef: 'env://K', projectIds: [payments] },
+    });
+  });
+
+  it('takes projectIds for atlas-multi-project and orgId for the org kinds', async () => {
+    const read = files({
+      'multi.json': {
+        kind: 'atlas-multi-project',
+        secretRef: 'env://K',
+        config: { projectIds: [payments, analytics] },
+      },
+      'org.json': { kind: 'atlas-org-deep-discovery', secretRef: 'env://K', config: { orgId: org } },
+    });
+
+    await expect(parseDoctorArgs(['--integration', 'multi.json'], read)).resolves.toMatchObject({
+      target: { projectIds: [payments, analytics] },
+    });
+    await expect(parseDoctorArgs(['--integration', 'org.json'], read)).resolves.toMatchObject({
+      target: { kind: 'atlas-org-deep-discovery', projectIds: [], orgId: org },
+    });
+  });
+
+  it.each([
+    ['a missing file', 'absent.json', 'cannot read the file (ENOENT)'],
+    ['a file that is not JSON', 'text.json', 'not valid JSON'],
+    ['an unknown kind', 'kind.json', 'kind must be one of'],
+    ['a missing secretRef', 'ref.json', 'secretRef is missing'],
+    [
+      'atlas-project without config.projectId',
+      'project.json',
+      'atlas-project needs exactly one config.projectId',
+    ],
+    ['an org kind without config.orgId', 'org.json', 'atlas-org-portal needs config.orgId'],
+    ['a malformed id', 'id.json', 'config.orgId must be a 24-hex Atlas id'],
+  ])('rejects %s as a usage error', async (_case, path, message) => {
+    const read = files({
+      'text.json': 'kind: atlas-project',
+      'kind.json': { kind: 'atlas-cluster', secretRef: 'env://K', config: {} },
+      'ref.json': { kind: 'atlas-org-portal', config: { orgId: org } },
+      'project.json': { kind: 'atlas-project', secretRef: 'env://K', config: {} },
+      'org.json': { kind: 'atlas-org-portal', secretRef: 'env://K' },
+      'id.json': { kind: 'atlas-org-portal', secretRef: 'env://K', config: { orgId: 'acme' } },
+    });
+
+    await expect(parseDoctorArgs(['--integration', path], read)).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringContaining(message) as string,
+    });
+  });
+});

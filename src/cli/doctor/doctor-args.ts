@@ -1,0 +1,183 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { ConnectorError } from '../../errors/connector-error.js';
+import { integrationKinds, isProjectKind, type DoctorTarget, type IntegrationKind } from './doctor-types.js';
+
+export const doctorUsage = `Usage:
+  atlas-jit-connector doctor --kind <kind> --secret-ref <ref> [--project-id <id> ...] [--org-id <id>] [--json]
+  atlas-jit-connector doctor --integration <file.json> [--json]
+
+Checks, in order: configuration, control plane reachability, the secret reference, reading the
+secret, Atlas authentication, what the credential can see, and its roles against what the kind needs.
+
+Options:
+  --kind <kind>           ${integrationKinds.join(' | ')}
+  --secret-ref <ref>      aws-sm://…, azure-kv://…, env://NAME or file:///path
+  --project-id <id>       24-hex project id: exactly one for atlas-project; any number for
+                          atlas-multi-project (none = every project the credential can see)
+  --org-id <id>           24-hex organization id (atlas-org-portal, atlas-org-deep-discovery)
+  --integration <file>    JSON {"kind", "secretRef", "config": {"projectId" | "projectIds" | "orgId"}}
+  --json                  print {"ok", "checks": [{"name", "status", "detail", "remedy"}]}
+  -h, --help              show this help
+
+Exit status: 0 when nothing failed (warnings allowed), 1 when a check failed, 2 on bad arguments.`;
+
+export type DoctorCommand =
+  { readonly help: true } | { readonly help: false; readonly target: DoctorTarget; readonly json: boolean };
+
+export type ReadText = (path: string) => Promise<string>;
+
+const atlasIdPattern = /^[a-fA-F0-9]{24}$/;
+const atlasId = z
+  .string()
+  .regex(atlasIdPattern, 'must be a 24-hex Atlas id')
+  .transform((id) => id.toLowerCase());
+
+const IntegrationFileSchema = z.looseObject({
+  kind: z.enum(integrationKinds, { error: `must be one of ${integrationKinds.join(', ')}` }),
+  secretRef: z.string({ error: 'is missing' }).trim().min(1, 'must not be empty'),
+  config: z
+    .looseObject({
+      projectId: atlasId.optional(),
+      projectIds: z.array(atlasId).optional(),
+      orgId: atlasId.optional(),
+    })
+    .default({}),
+});
+
+const options = {
+  kind: { type: 'string' },
+  'secret-ref': { type: 'string' },
+  'project-id': { type: 'string', multiple: true },
+  'org-id': { type: 'string' },
+  integration: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Parses `doctor`'s arguments. Every problem is a `invalid_request` ConnectorError: exit status 2. */
+export async function parseDoctorArgs(
+  argv: readonly string[],
+  readText: ReadText = (path) => readFile(path, 'utf8'),
+): Promise<DoctorCommand> {
+  const { values, positionals } = parseFlags(argv);
+  if (values.help) return { help: true };
+  if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0] ?? ''}"`);
+  const json = values.json ?? false;
+  if (values.integration !== undefined) {
+    const flagged = ['kind', 'secret-ref', 'project-id', 'org-id'].filter((name) => name in values);
+    if (flagged.length > 0) {
+      throw usageError(`--integration cannot be combined with --${flagged.join(', --')}`);
+    }
+    return { help: false, json, target: await readIntegrationFile(values.integration, readText) };
+  }
+  return { help: false, json, target: targetFromFlags(values) };
+}
+
+type FlagValues = ReturnType<typeof parseFlags>['values'];
+
+function parseFlags(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    // Node's messages name the option, never its value; the first sentence is the useful part.
+    const message = error instanceof Error ? (error.message.split('. ')[0] ?? error.message) : String(error);
+    throw usageError(message);
+  }
+}
+
+function targetFromFlags(values: FlagValues): DoctorTarget {
+  const problems: string[] = [];
+  const kind = values.kind;
+  if (kind === undefined) problems.push('--kind is required (or use --integration <file.json>)');
+  else if (!isKind(kind)) problems.push(`--kind "${kind}" is not one of ${integrationKinds.join(', ')}`);
+  const secretRef = values['secret-ref']?.trim() ?? '';
+  if (secretRef === '')
+    problems.push('--secret-ref is required, e.g. env://ATLAS_KEY or aws-sm://prod/atlas');
+  const projectIds = (values['project-id'] ?? []).map((id) => flagId('--project-id', id, problems));
+  const orgId = values['org-id'] === undefined ? undefined : flagId('--org-id', values['org-id'], problems);
+  if (kind !== undefined && isKind(kind)) {
+    problems.push(...shapeProblems(kind, projectIds, orgId, { project: '--project-id', org: '--org-id' }));
+  }
+  if (problems.length > 0 || kind === undefined || !isKind(kind)) throw usageError(problems.join('; '));
+  return { kind, secretRef, projectIds: unique(projectIds), ...(orgId ? { orgId } : {}) };
+}
+
+async function readIntegrationFile(path: string, readText: ReadText): Promise<DoctorTarget> {
+  let text: string;
+  try {
+    text = await readText(path);
+  } catch (error) {
+    const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
+    throw usageError(`--integration ${path}: cannot read the file (${reason})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw usageError(`--integration ${path}: not valid JSON`);
+  }
+  const parsed = IntegrationFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(file)'} ${issue.message}`,
+    );
+    throw usageError(`--integration ${path}: ${problems.join('; ')}`);
+  }
+  const { kind, secretRef, config } = parsed.data;
+  const problems: string[] = [];
+  if (kind === 'atlas-project' && config.projectIds)
+    problems.push('config.projectIds is for atlas-multi-project');
+  if (kind === 'atlas-multi-project' && config.projectId)
+    problems.push('config.projectId is for atlas-project');
+  const projectIds = [...(config.projectId ? [config.projectId] : []), ...(config.projectIds ?? [])];
+  const naming = {
+    project: kind === 'atlas-project' ? 'config.projectId' : 'config.projectIds',
+    org: 'config.orgId',
+  };
+  problems.push(...shapeProblems(kind, projectIds, config.orgId, naming));
+  if (problems.length > 0) throw usageError(`--integration ${path}: ${problems.join('; ')}`);
+  return {
+    kind,
+    secretRef,
+    projectIds: unique(projectIds),
+    ...(config.orgId ? { orgId: config.orgId } : {}),
+  };
+}
+
+/** Which scope each kind works on: one project, some projects, or one organization. */
+function shapeProblems(
+  kind: IntegrationKind,
+  projectIds: readonly string[],
+  orgId: string | undefined,
+  naming: { readonly project: string; readonly org: string },
+): string[] {
+  const problems: string[] = [];
+  if (kind === 'atlas-project' && projectIds.length !== 1) {
+    problems.push(`atlas-project needs exactly one ${naming.project}`);
+  }
+  if (isProjectKind(kind) && orgId !== undefined) problems.push(`${naming.org} is not used by ${kind}`);
+  if (!isProjectKind(kind)) {
+    if (orgId === undefined) problems.push(`${kind} needs ${naming.org}`);
+    if (projectIds.length > 0) problems.push(`${naming.project} is not used by ${kind}`);
+  }
+  return problems;
+}
+
+function flagId(flag: string, value: string, problems: string[]): string {
+  if (!atlasIdPattern.test(value)) problems.push(`${flag} "${value}" must be 24 hexadecimal characters`);
+  return value.toLowerCase();
+}
+
+function isKind(value: string): value is IntegrationKind {
+  return (integrationKinds as readonly string[]).includes(value);
+}
+
+function unique(ids: readonly string[]): string[] {
+  return [...new Set(ids)];
+}
+
+function usageError(message: string): ConnectorError {
+  return new ConnectorError({ code: 'invalid_request', message: `doctor: ${message}` });
+}

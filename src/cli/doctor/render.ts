@@ -1,0 +1,54 @@
+import { version } from '../../version.js';
+import type { CheckResult, CheckStatus, DoctorTarget } from './doctor-types.js';
+
+const labels: Readonly<Record<CheckStatus, string>> = {
+  pass: 'PASS',
+  fail: 'FAIL',
+  warn: 'WARN',
+  skip: 'SKIP',
+};
+
+/** The human report: one line per check, continuation lines aligned, an indented `fix:` per remedy. */
+export function renderTable(target: DoctorTarget, results: readonly CheckResult[]): string[] {
+  const width = Math.max(...results.map((r) => r.name.length));
+  const lines: string[] = [heading(target), ''];
+  for (const result of results) {
+    const [first = '', ...rest] = result.detail.split('\n');
+    const indent = ' '.repeat(4 + 2 + width + 2);
+    lines.push(`${labels[result.status]}  ${result.name.padEnd(width)}  ${first.trimStart()}`);
+    lines.push(...rest.map((line) => `${indent}${line.trimStart()}`));
+    if (result.remedy) {
+      const [fix = '', ...more] = result.remedy.split('\n');
+      lines.push(`      fix: ${fix}`, ...more.map((line) => `           ${line}`));
+    }
+  }
+  lines.push('', summary(results));
+  return lines;
+}
+
+/** `--json`: `{ok, checks}` on one line, for scripts and CI. */
+export function renderJson(results: readonly CheckResult[]): string {
+  return JSON.stringify({ ok: isOk(results), checks: results });
+}
+
+export function isOk(results: readonly CheckResult[]): boolean {
+  return !results.some((r) => r.status === 'fail');
+}
+
+/** Names what was checked, for a support ticket; not the secret reference, which may be mistyped. */
+function heading(target: DoctorTarget): string {
+  const scope = target.orgId
+    ? `organization ${target.orgId}`
+    : target.projectIds.length > 0
+      ? `project ${target.projectIds.join(', ')}`
+      : 'every visible project';
+  return `atlas-jit-connector ${version} doctor: ${target.kind} on ${scope}`;
+}
+
+function summary(results: readonly CheckResult[]): string {
+  const count = (status: CheckStatus): number => results.filter((r) => r.status === status).length;
+  const [failed, warned, skipped] = [count('fail'), count('warn'), count('skip')];
+  const tally = `${count('pass')} passed, ${failed} failed, ${warned} warning(s), ${skipped} skipped`;
+  if (failed > 0) return `${tally}: fix the FAIL lines above, then run doctor again.`;
+  return warned > 0 ? `${tally}: ready, but read the WARN lines.` : `${tally}: ready.`;
+}
