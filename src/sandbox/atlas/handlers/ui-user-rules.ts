@@ -1,0 +1,133 @@
+import type { RequestContext } from '../context.js';
+import { atlasError } from '../errors.js';
+import { isoSeconds } from '../ids.js';
+import type { MembershipStatus, OrgUserRec } from '../model.js';
+
+/** Rules shared by the organization-user, project-user and team endpoints (Atlas UI access). */
+
+export const orgRoleNames: ReadonlySet<string> = new Set([
+  'ORG_OWNER',
+  'ORG_GROUP_CREATOR',
+  'ORG_BILLING_ADMIN',
+  'ORG_BILLING_READ_ONLY',
+  'ORG_STREAM_PROCESSING_ADMIN',
+  'ORG_READ_ONLY',
+  'ORG_MEMBER',
+]);
+
+/** Project roles as the current Atlas docs list them; the spec treats them as free strings. */
+export const groupRoleNames: ReadonlySet<string> = new Set([
+  'GROUP_OWNER',
+  'GROUP_CLUSTER_MANAGER',
+  'GROUP_STREAM_PROCESSING_OWNER',
+  'GROUP_DATA_ACCESS_ADMIN',
+  'GROUP_DATA_ACCESS_READ_WRITE',
+  'GROUP_DATA_ACCESS_READ_ONLY',
+  'GROUP_READ_ONLY',
+  'GROUP_SEARCH_INDEX_EDITOR',
+  'GROUP_BACKUP_MANAGER',
+  'GROUP_OBSERVABILITY_VIEWER',
+  'GROUP_DATABASE_ACCESS_ADMIN',
+  'GROUP_REPLICA_SET_MANAGER',
+  'GROUP_CLUSTER_CREATOR',
+  'GROUP_CLUSTER_LOG_VIEWER',
+  'GROUP_CLUSTER_RESILIENCE_TESTER',
+  'GROUP_ACCESS_MANAGER',
+  'GROUP_BACKUP_CREATOR',
+  'GROUP_BACKUP_RECOVERY_OPERATOR',
+  'GROUP_BACKUP_EXPORT_OPERATOR',
+  'GROUP_NETWORK_ACCESS_MANAGER',
+  'GROUP_TRIGGER_MANAGER',
+  'GROUP_INDEX_MANAGER',
+  'GROUP_REAL_TIME_PERFORMANCE_OPERATOR',
+  'GROUP_SUPPORT_ACCESS_MANAGER',
+  'GROUP_ALERTS_MANAGER',
+  'GROUP_MODEL_OWNER',
+]);
+
+const invitationLifetimeMs = 30 * 86_400_000;
+
+export function checkOrgRole(role: string, orgId: string): void {
+  if (!orgRoleNames.has(role)) throw atlasError('INVALID_ROLE_FOR_ORG', role, orgId);
+}
+
+export function checkGroupRole(role: string, groupId: string): void {
+  if (!groupRoleNames.has(role)) throw atlasError('INVALID_ROLE_FOR_GROUP', role, groupId);
+}
+
+/** "A user must have at least one role at all times" — Atlas's wording for `:removeRole`. */
+export function refuseLastRole(remaining: readonly string[]): void {
+  if (remaining.length === 0)
+    throw atlasError('VALIDATION_ERROR', 'a user must have at least one role at all times');
+}
+
+export function refuseLastOrgOwner(ctx: RequestContext, user: OrgUserRec): void {
+  if (!user.orgRoles.includes('ORG_OWNER')) return;
+  const owners = ctx.sim.state
+    .orgUsersOf(user.orgId)
+    .filter((u) => u.status === 'ACTIVE' && u.orgRoles.includes('ORG_OWNER'));
+  if (owners.length <= 1 && user.status === 'ACTIVE') throw atlasError('CANNOT_DEMOTE_LAST_ORG_OWNER');
+}
+
+/** Atlas sends at most `invitationsPerMinute` invitations per organization per minute. */
+export function takeInvitation(ctx: RequestContext, orgId: string): void {
+  const { invitations, knobs } = ctx.sim;
+  const recent = (invitations.get(orgId) ?? []).filter((t) => t > ctx.now - 60_000);
+  if (recent.length >= knobs.invitationsPerMinute) {
+    invitations.set(orgId, recent);
+    throw atlasError('INVITATIONS_RATE_LIMITED_IP', knobs.invitationsPerMinute, 1);
+  }
+  invitations.set(orgId, [...recent, ctx.now]);
+}
+
+/** The inviter an invitation shows; an API key has no e-mail, so it gets a recognisable stand-in. */
+function inviterOf(ctx: RequestContext): string {
+  const { credential } = ctx.actor;
+  return `${credential.name.replace(/[^A-Za-z0-9._-]/g, '-')}@api-keys.atlas-simulator.invalid`;
+}
+
+export function newPendingUser(
+  ctx: RequestContext,
+  orgId: string,
+  username: string,
+  orgRoles: string[],
+): OrgUserRec {
+  return {
+    id: ctx.sim.state.ids.next(),
+    orgId,
+    username,
+    status: 'PENDING',
+    firstName: '',
+    lastName: '',
+    createdAt: isoSeconds(ctx.now),
+    invitationCreatedAt: isoSeconds(ctx.now),
+    invitationExpiresAt: isoSeconds(ctx.now + invitationLifetimeMs),
+    inviterUsername: inviterOf(ctx),
+    orgRoles,
+    groupRoles: new Map(),
+    teamIds: new Set(),
+  };
+}
+
+export function findByUsername(ctx: RequestContext, orgId: string, username: string): OrgUserRec | undefined {
+  return ctx.sim.state.orgUsersOf(orgId).find((u) => u.username.toLowerCase() === username.toLowerCase());
+}
+
+/** `orgMembershipStatus(es)` query filter; Atlas defaults to ACTIVE and PENDING. */
+export function statusFilter(query: URLSearchParams): (status: MembershipStatus) => boolean {
+  const values = [...query.getAll('orgMembershipStatuses'), ...query.getAll('orgMembershipStatus')]
+    .flatMap((v) => v.split(','))
+    .filter((v) => v !== '');
+  const allowed = new Set(values.length > 0 ? values : ['ACTIVE', 'PENDING']);
+  for (const v of allowed) {
+    if (!['ACTIVE', 'PENDING', 'INVITATION_EXPIRED', 'INVITATION_REJECTED'].includes(v)) {
+      throw atlasError('INVALID_QUERY_PARAMETER', 'orgMembershipStatuses');
+    }
+  }
+  return (status) => allowed.has(status);
+}
+
+export function usernameFilter(query: URLSearchParams): (username: string) => boolean {
+  const wanted = query.get('username')?.toLowerCase();
+  return (username) => wanted === undefined || username.toLowerCase() === wanted;
+}

@@ -1,0 +1,39 @@
+import { readFile } from 'node:fs/promises';
+import { parseFixture } from './fixture.js';
+import { startAtlasSimulator } from './simulator.js';
+
+/**
+ * Runs the Atlas simulator on its own: `node dist/src/sandbox/atlas/run-simulator.js`.
+ * SANDBOX_ATLAS_PORT (default 0 = any free port), SANDBOX_ATLAS_HOST (default 127.0.0.1),
+ * SANDBOX_ATLAS_PUBLIC_KEY / SANDBOX_ATLAS_PRIVATE_KEY (the ORG_OWNER Digest key) and
+ * SANDBOX_ATLAS_FIXTURE (path to a fixture JSON file; default: the built-in seed).
+ * Prints one JSON line with the URL, then serves until SIGINT/SIGTERM.
+ */
+async function main(env: NodeJS.ProcessEnv): Promise<void> {
+  const fixturePath = env.SANDBOX_ATLAS_FIXTURE;
+  const fixture = fixturePath ? parseFixture(JSON.parse(await readFile(fixturePath, 'utf8'))) : undefined;
+  const sim = await startAtlasSimulator({
+    host: env.SANDBOX_ATLAS_HOST ?? '127.0.0.1',
+    port: Number(env.SANDBOX_ATLAS_PORT ?? '0'),
+    publicKey: env.SANDBOX_ATLAS_PUBLIC_KEY ?? 'sandboxp',
+    privateKey: env.SANDBOX_ATLAS_PRIVATE_KEY ?? '00000000-0000-4000-8000-000000000000',
+    ...(fixture !== undefined ? { fixture } : {}),
+  });
+  process.stdout.write(`${JSON.stringify({ atlasSimulator: sim.url, api: `${sim.url}/api/atlas/v2` })}\n`);
+  const stop = (): void => {
+    sim.close().then(
+      () => (process.exitCode ??= 0),
+      (error: unknown) => {
+        process.stderr.write(`failed to close the simulator: ${String(error)}\n`);
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main(process.env).catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

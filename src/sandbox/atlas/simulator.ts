@@ -1,0 +1,181 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { systemClock, type Clock } from '../../runtime/clock.js';
+import { cryptoRandom, type Random } from '../../runtime/random.js';
+import type { SimContext } from './context.js';
+import { defaultFixture, sandboxIds } from './default-fixture.js';
+import { DigestAuthenticator } from './digest-auth.js';
+import { atlasError } from './errors.js';
+import { parseFixture, type AtlasFixtureInput, type FixtureRoleAssignment } from './fixture.js';
+import { errorResponse, writeResponse } from './http-io.js';
+import { objectIdGenerator } from './ids.js';
+import { SimulatorInspector } from './inspector.js';
+import { applyKnobsPatch, defaultKnobs, type Knobs, type KnobsPatch } from './knobs.js';
+import type { CredentialRec } from './model.js';
+import { OAuthServer } from './oauth.js';
+import type { ApiDeps } from './pipeline.js';
+import { TokenBuckets } from './rate-limit.js';
+import type { AtlasExchange } from './recorder.js';
+import { createRequestHandler } from './request-handler.js';
+import { Router } from './router.js';
+import { atlasRoutes } from './routes.js';
+import { SimState } from './state.js';
+import { SimulatorStats } from './stats.js';
+
+export interface ServiceAccountOption {
+  /** `mdb_sa_id_` followed by 24 hex digits, as Atlas issues them. */
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Defaults to ORG_OWNER of the fixture's first organization. */
+  readonly roles?: FixtureRoleAssignment[];
+}
+
+export interface AtlasSimulatorOptions {
+  readonly host?: string;
+  readonly port?: number;
+  /** The default programmatic API key (Digest username): 8 lowercase letters, like Atlas's. */
+  readonly publicKey: string;
+  readonly privateKey: string;
+  readonly serviceAccounts?: readonly ServiceAccountOption[];
+  /** Defaults to `defaultFixture()`. */
+  readonly fixture?: AtlasFixtureInput;
+  readonly clock?: Clock;
+  readonly random?: Random;
+  readonly knobs?: KnobsPatch;
+  /** Called for every Atlas/OAuth request after it is answered (or reset). */
+  readonly onExchange?: (exchange: AtlasExchange) => void;
+  /** Called when a handler throws something that is not an Atlas error (a simulator bug). */
+  readonly onInternalError?: (error: unknown) => void;
+}
+
+export interface AtlasSimulator {
+  /** Origin, e.g. `http://127.0.0.1:41234`; the API lives under `${url}/api/atlas/v2`. */
+  readonly url: string;
+  readonly state: SimulatorInspector;
+  /** Live knobs: mutate fields directly or use `POST /__sim/knobs`. */
+  readonly knobs: Knobs;
+  readonly stats: SimulatorStats;
+  /** Back to the fixture: data, stats, buckets, nonces and tokens (knobs are kept). */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+function credentialsFromOptions(options: AtlasSimulatorOptions, orgId: string): CredentialRec[] {
+  if (!/^[a-z]{8}$/.test(options.publicKey)) {
+    throw new Error('startAtlasSimulator: publicKey must be 8 lowercase letters, like an Atlas public key');
+  }
+  const owner: FixtureRoleAssignment[] = [{ orgId, roleName: 'ORG_OWNER' }];
+  const apiKey: CredentialRec = {
+    kind: 'apiKey',
+    id: sandboxIds.defaultApiKey,
+    name: options.publicKey,
+    secret: options.privateKey,
+    desc: 'Sandbox default key',
+    roles: owner,
+  };
+  const accounts = (options.serviceAccounts ?? []).map((sa): CredentialRec => {
+    if (!/^mdb_sa_id_[a-fA-F\d]{24}$/.test(sa.clientId)) {
+      throw new Error(
+        `startAtlasSimulator: service account clientId ${sa.clientId} must match mdb_sa_id_<24 hex>`,
+      );
+    }
+    return {
+      kind: 'serviceAccount',
+      id: sa.clientId.slice(-24).toLowerCase(),
+      name: sa.clientId,
+      secret: sa.clientSecret,
+      desc: 'Sandbox service account',
+      roles: sa.roles ?? owner,
+    };
+  });
+  return [apiKey, ...accounts];
+}
+
+interface Core {
+  readonly deps: ApiDeps;
+  readonly stats: SimulatorStats;
+  readonly inspector: SimulatorInspector;
+  readonly reset: () => void;
+}
+
+function buildCore(options: AtlasSimulatorOptions): Core {
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? cryptoRandom;
+  const fixture = parseFixture(options.fixture ?? defaultFixture());
+  const knobs = applyKnobsPatch(defaultKnobs(), options.knobs ?? {});
+  const credentials = credentialsFromOptions(options, fixture.organizations[0]?.id ?? '');
+  const state = new SimState(fixture, credentials, objectIdGenerator(clock));
+  const sim: SimContext = {
+    state,
+    knobs,
+    clock,
+    random,
+    baseUrl: '',
+    invitations: new Map(),
+    routes: atlasRoutes,
+  };
+  const deps: ApiDeps = {
+    sim,
+    router: new Router(atlasRoutes),
+    digest: new DigestAuthenticator(clock, random, knobs),
+    oauth: new OAuthServer(clock, random, knobs, () => state.credentials),
+    buckets: new TokenBuckets(),
+  };
+  const stats = new SimulatorStats();
+  const reset = (): void => {
+    state.reset();
+    stats.reset();
+    deps.buckets.reset();
+    deps.digest.reset();
+    deps.oauth.reset();
+    sim.invitations.clear();
+  };
+  return { deps, stats, inspector: new SimulatorInspector(state, clock, knobs), reset };
+}
+
+/** Starts the Atlas Administration API simulator on `host:port` (default 127.0.0.1, any free port). */
+export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promise<AtlasSimulator> {
+  const { deps, stats, inspector, reset } = buildCore(options);
+  const { knobs } = deps.sim;
+  const handler = createRequestHandler({
+    deps,
+    stats,
+    control: { inspector, stats, knobs, reset },
+    onExchange: options.onExchange,
+  });
+  const server = createServer((req, res) => {
+    handler(req, res).catch((error: unknown) => {
+      (options.onInternalError ?? reportInternalError)(error);
+      if (!res.headersSent) writeResponse(res, errorResponse(atlasError('UNEXPECTED_ERROR')));
+      else res.destroy();
+    });
+  });
+  const url = await listen(server, options.host ?? '127.0.0.1', options.port ?? 0);
+  deps.sim.baseUrl = url;
+  return { url, state: inspector, knobs, stats, reset, close: () => closeServer(server) };
+}
+
+function reportInternalError(error: unknown): void {
+  process.stderr.write(
+    `atlas simulator internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+}
+
+function listen(server: Server, host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address() as AddressInfo;
+      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      resolve(`http://${shownHost}:${address.port}`);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,207 @@
+import { createHash } from 'node:crypto';
+import type { AtlasFixture } from './fixture.js';
+import type { IdGenerator } from './ids.js';
+import { isoSeconds } from './ids.js';
+import type {
+  ClusterRec,
+  CredentialRec,
+  DbUserRec,
+  EventRec,
+  OrgUserRec,
+  ProjectRec,
+  TeamRec,
+} from './model.js';
+
+export interface Actor {
+  readonly credential: CredentialRec;
+  readonly remoteAddress?: string;
+}
+
+/**
+ * The simulated Atlas data. Built from the fixture and rebuilt on reset; every mutation that a
+ * cluster would have to apply goes through `markChanged`, which drives the PENDING → APPLIED status.
+ */
+export class SimState {
+  orgs = new Map<string, { id: string; name: string }>();
+  projects = new Map<string, ProjectRec>();
+  clusters: ClusterRec[] = [];
+  orgUsers = new Map<string, OrgUserRec>();
+  teams = new Map<string, TeamRec>();
+  credentials: CredentialRec[] = [];
+  events: EventRec[] = [];
+
+  constructor(
+    private readonly fixture: AtlasFixture,
+    private readonly extraCredentials: readonly CredentialRec[],
+    readonly ids: IdGenerator,
+  ) {
+    this.load();
+  }
+
+  reset(): void {
+    this.load();
+  }
+
+  private load(): void {
+    const f = this.fixture;
+    this.orgs = new Map(f.organizations.map((o) => [o.id, { ...o }]));
+    this.projects = new Map(
+      f.projects.map((p) => [
+        p.id,
+        { ...p, tags: [...p.tags], limitOverrides: new Map(), dbUsers: new Map(), customRoles: new Map() },
+      ]),
+    );
+    this.clusters = f.clusters.map((c) => ({
+      ...c,
+      processes: c.processes.map((p) => ({
+        ...p,
+        id: `${p.hostname}:${p.port}`,
+        databases: p.databases ?? c.databases,
+      })),
+    }));
+    this.orgUsers = new Map(f.orgUsers.map((u) => [u.id, orgUserFromFixture(u)]));
+    this.teams = new Map(
+      f.teams.map((t) => [
+        t.id,
+        {
+          id: t.id,
+          orgId: t.orgId,
+          name: t.name,
+          userIds: new Set(t.userIds),
+          projectRoles: new Map(t.projectRoles.map((r) => [r.projectId, [...r.roles]])),
+        },
+      ]),
+    );
+    for (const team of this.teams.values()) {
+      for (const userId of team.userIds) this.orgUsers.get(userId)?.teamIds.add(team.id);
+    }
+    this.credentials = [...this.extraCredentials, ...credentialsFromFixture(f)];
+    this.events = [];
+  }
+
+  project(id: string): ProjectRec | undefined {
+    return this.projects.get(id);
+  }
+
+  projectsOf(orgId: string): ProjectRec[] {
+    return [...this.projects.values()].filter((p) => p.orgId === orgId);
+  }
+
+  clustersOf(projectId: string, kind?: 'dedicated' | 'flex'): ClusterRec[] {
+    return this.clusters.filter((c) => c.projectId === projectId && (kind === undefined || c.kind === kind));
+  }
+
+  findCluster(projectId: string, name: string, kind?: 'dedicated' | 'flex'): ClusterRec | undefined {
+    // Atlas cluster names are case-insensitive for lookups.
+    return this.clustersOf(projectId, kind).find((c) => c.name.toLowerCase() === name.toLowerCase());
+  }
+
+  orgUsersOf(orgId: string): OrgUserRec[] {
+    return [...this.orgUsers.values()].filter((u) => u.orgId === orgId);
+  }
+
+  markChanged(projectId: string, at: number): void {
+    const project = this.projects.get(projectId);
+    if (project) project.lastChangeAt = Math.max(project.lastChangeAt ?? 0, at);
+  }
+
+  changeStatus(projectId: string, now: number, propagationDelayMs: number): 'PENDING' | 'APPLIED' {
+    const last = this.projects.get(projectId)?.lastChangeAt;
+    return last !== undefined && now < last + propagationDelayMs ? 'PENDING' : 'APPLIED';
+  }
+
+  recordEvent(event: Omit<EventRec, 'id' | 'created'>, at: number, actor?: Actor): EventRec {
+    const who: Partial<EventRec> =
+      actor?.credential.kind === 'apiKey'
+        ? { apiKeyId: actor.credential.id, publicKey: actor.credential.name }
+        : {};
+    const address = actor?.remoteAddress;
+    const rec: EventRec = {
+      ...event,
+      ...who,
+      ...(address !== undefined ? { remoteAddress: address } : {}),
+      id: this.ids.next(),
+      created: isoSeconds(at),
+    };
+    this.events.push(rec);
+    return rec;
+  }
+
+  /**
+   * Removes temporary users whose `deleteAfterDate` has passed. Runs lazily before every request, and
+   * back-dates the change and the event to the moment of expiry so results do not depend on when
+   * the next request happens to arrive.
+   */
+  sweepExpired(now: number): void {
+    for (const project of this.projects.values()) {
+      for (const [key, user] of project.dbUsers) {
+        if (user.deleteAfter === undefined || user.deleteAfter > now) continue;
+        project.dbUsers.delete(key);
+        this.markChanged(project.id, user.deleteAfter);
+        this.recordEvent(
+          {
+            eventTypeName: 'MONGODB_USER_DELETED',
+            kind: 'nds',
+            orgId: project.orgId,
+            groupId: project.id,
+            dbUserUsername: user.username,
+          },
+          user.deleteAfter,
+        );
+      }
+    }
+  }
+
+  findDbUser(projectId: string, databaseName: string, username: string): DbUserRec | undefined {
+    return this.projects.get(projectId)?.dbUsers.get(`${databaseName}/${username}`);
+  }
+}
+
+export function hashPassword(password: string): string {
+  return createHash('sha256').update(`atlas-sim:${password}`).digest('hex');
+}
+
+function orgUserFromFixture(u: AtlasFixture['orgUsers'][number]): OrgUserRec {
+  const pending = u.status === 'PENDING';
+  const invitedAt = Date.parse(u.createdAt);
+  return {
+    id: u.id,
+    orgId: u.orgId,
+    username: u.username,
+    status: u.status,
+    firstName: u.firstName,
+    lastName: u.lastName,
+    createdAt: u.createdAt,
+    ...(pending
+      ? {
+          invitationCreatedAt: u.createdAt,
+          invitationExpiresAt: isoSeconds(invitedAt + 30 * 86_400_000),
+          inviterUsername: u.inviterUsername ?? 'owner@example.com',
+        }
+      : {}),
+    orgRoles: [...u.orgRoles],
+    groupRoles: new Map(u.projectRoles.map((r) => [r.projectId, [...r.roles]])),
+    teamIds: new Set(),
+  };
+}
+
+function credentialsFromFixture(f: AtlasFixture): CredentialRec[] {
+  return [
+    ...f.apiKeys.map((k): CredentialRec => ({
+      kind: 'apiKey',
+      id: k.id,
+      name: k.publicKey,
+      secret: k.privateKey,
+      desc: k.desc,
+      roles: k.roles,
+    })),
+    ...f.serviceAccounts.map((s): CredentialRec => ({
+      kind: 'serviceAccount',
+      id: s.clientId.slice(-24).toLowerCase(),
+      name: s.clientId,
+      secret: s.clientSecret,
+      desc: s.name,
+      roles: s.roles,
+    })),
+  ];
+}
