@@ -1,0 +1,80 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/**
+ * The bare client (`bare-client.ts`) runs in a child process and is driven by one JSON command
+ * per stdin line; it answers each with one JSON line on stdout.
+ */
+export const BareConfig = z.object({
+  token: z.string(),
+  concurrency: z.number().int().positive(),
+  pollWaitMs: z.number().int().nonnegative(),
+  /** The daemon's control plane: results are seeded and replayed there. */
+  daemonUrl: z.string(),
+  /** A twin control plane where the bare client runs its own share of jobs. */
+  twinUrl: z.string(),
+});
+export type BareConfig = z.infer<typeof BareConfig>;
+
+export const BareCommand = z.discriminatedUnion('cmd', [
+  /** Claims and completes `jobs` jobs on the daemon's control plane, keeping them for replays. */
+  z.object({ cmd: z.literal('seed'), jobs: z.number().int().positive() }),
+  /** Claims and completes `jobs` jobs on the twin control plane. */
+  z.object({ cmd: z.literal('work'), jobs: z.number().int().positive() }),
+  /** Replays `count` seeded results, one at a time. */
+  z.object({ cmd: z.literal('replay'), count: z.number().int().positive() }),
+  z.object({ cmd: z.literal('exit') }),
+]);
+export type BareCommand = z.infer<typeof BareCommand>;
+
+/** Client-side round trips (ms) of the result PUTs the command sent. */
+export const BareReply = z.object({ rttMs: z.array(z.number()) });
+export type BareReply = z.infer<typeof BareReply>;
+
+const entry = fileURLToPath(new URL('./bare-client.js', import.meta.url));
+
+export interface BareClientProcess {
+  readonly pid: number;
+  send(command: BareCommand): Promise<BareReply>;
+  /** Sends `exit` and waits for the process to end. */
+  close(): Promise<void>;
+}
+
+export async function startBareClient(config: BareConfig): Promise<BareClientProcess> {
+  const child = spawn(process.execPath, [entry, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4_000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const failed = (what: string): Error => new Error(`bare client ${what}: ${stderr}`);
+  if (child.pid === undefined) throw failed('has no pid');
+  const bare: BareClientProcess = {
+    pid: child.pid,
+    send: async (command) => {
+      child.stdin.write(`${JSON.stringify(command)}\n`);
+      const line = await lines.next();
+      if (line.done) throw failed(`exited during ${command.cmd}`);
+      return BareReply.parse(JSON.parse(line.value));
+    },
+    close: async () => {
+      if (child.exitCode === null) child.stdin.write(`${JSON.stringify({ cmd: 'exit' })}\n`);
+      await closeWithin(child, exited, 5_000);
+    },
+  };
+  // The child prints an empty reply once both sessions are registered.
+  const ready = await lines.next();
+  if (ready.done) throw failed('exited before it was ready');
+  return bare;
+}
+
+async function closeWithin(
+  child: ChildProcessWithoutNullStreams,
+  exited: Promise<void>,
+  graceMs: number,
+): Promise<void> {
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { z } from 'zod';
+import type { JobEnvelope, ResultRequest } from '../../src/control-plane/protocol.js';
+import { BareCommand, BareConfig, type BareReply } from './bare-client-process.js';
+import { claim, deregister, putResult, register, type BareSession } from './bare-protocol.js';
+
+/**
+ * Child-process entry (`node dist/bench/worker/bare-client.js '<config json>'`): the smallest
+ * client that runs ping jobs the way the connector does — one claim loop asking for as many jobs
+ * as it has free slots, one result PUT per job, no other work — and replays accepted results to
+ * time bare round trips. It runs in its own process, like the daemon, so both share the two cores
+ * with the control plane in the same way. Commands arrive one per stdin line (`BareCommand`).
+ */
+
+const PingPayload = z.object({ echo: z.string() });
+
+interface Completed {
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly body: ResultRequest;
+  readonly rttMs: number;
+}
+
+async function complete(session: BareSession, job: JobEnvelope): Promise<Completed> {
+  const startedAt = new Date().toISOString();
+  const { echo } = PingPayload.parse(JSON.parse(job.payload));
+  const body: ResultRequest = {
+    leaseId: job.leaseId,
+    fencingToken: job.fencingToken,
+    outcome: 'succeeded',
+    result: { echo },
+    startedAt,
+    finishedAt: new Date().toISOString(),
+  };
+  const sent = performance.now();
+  await putResult(session, job.jobId, job.attempt, body);
+  return { jobId: job.jobId, attempt: job.attempt, body, rttMs: performance.now() - sent };
+}
+
+/** Claims (long-poll) until `jobs` jobs are done, with at most `concurrency` in flight. */
+async function work(session: BareSession, jobs: number, config: BareConfig): Promise<Completed[]> {
+  const done: Completed[] = [];
+  const running = new Set<Promise<void>>();
+  let claimed = 0;
+  let slotFreed: (() => void) | undefined;
+  while (claimed < jobs) {
+    if (running.size >= config.concurrency) {
+      await new Promise<void>((resolve) => (slotFreed = resolve));
+      continue;
+    }
+    const free = Math.min(config.concurrency - running.size, jobs - claimed);
+    const leased = await claim(session, free, config.pollWaitMs, randomUUID());
+    claimed += leased.length;
+    for (const job of leased) {
+      const task: Promise<void> = complete(session, job)
+        .then((completed) => void done.push(completed))
+        .finally(() => {
+          running.delete(task);
+          slotFreed?.();
+          slotFreed = undefined;
+        });
+      running.add(task);
+    }
+  }
+  await Promise.all(running);
+  return done;
+}
+
+/** Replays `count` of `seeded` (cycling), one at a time: the unloaded round trip of a result PUT. */
+async function replay(session: BareSession, seeded: readonly Completed[], count: number): Promise<number[]> {
+  if (seeded.length === 0) throw new Error('replay: nothing seeded');
+  const rtts: number[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const result = seeded[i % seeded.length];
+    if (!result) continue;
+    const sent = performance.now();
+    await putResult(session, result.jobId, result.attempt, result.body);
+    rtts.push(performance.now() - sent);
+  }
+  return rtts;
+}
+
+async function main(): Promise<void> {
+  const config = BareConfig.parse(JSON.parse(process.argv[2] ?? '{}'));
+  const onDaemonPlane = await register(config.daemonUrl, config.token, 'bench-bare', config.concurrency);
+  const onTwin = await register(config.twinUrl, config.token, 'bench-bare', config.concurrency);
+  const seeded: Completed[] = [];
+  const reply = (answer: BareReply): boolean => process.stdout.write(`${JSON.stringify(answer)}\n`);
+  reply({ rttMs: [] });
+  for await (const line of createInterface({ input: process.stdin })) {
+    const command = BareCommand.parse(JSON.parse(line));
+    if (command.cmd === 'exit') break;
+    if (command.cmd === 'replay') {
+      reply({ rttMs: await replay(onDaemonPlane, seeded, command.count) });
+      continue;
+    }
+    const done = await work(command.cmd === 'seed' ? onDaemonPlane : onTwin, command.jobs, config);
+    if (command.cmd === 'seed') seeded.push(...done);
+    reply({ rttMs: done.map((d) => d.rttMs) });
+  }
+  await Promise.all([deregister(onDaemonPlane), deregister(onTwin)]);
+  process.stdin.destroy();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bare client failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = 1;
+});

@@ -1,0 +1,117 @@
+import {
+  basePath,
+  ClaimResponse,
+  headers,
+  JobEnvelope,
+  paths,
+  protocolVersion,
+  RegisterResponse,
+  type RegisterRequest,
+  type ResultRequest,
+} from '../../src/control-plane/protocol.js';
+
+/**
+ * The control-plane protocol as bare `fetch` calls, with the headers the connector sends and
+ * nothing else: no retries, no outbox, no lease keeping. It is the floor the worker is compared to.
+ */
+export interface BareSession {
+  readonly baseUrl: string;
+  readonly sessionId: string;
+  readonly accessToken: string;
+}
+
+const userAgent = 'atlas-jit-connector-bench/bare';
+
+function commonHeaders(token: string, timeoutMs: number): Record<string, string> {
+  return {
+    accept: 'application/json',
+    'user-agent': userAgent,
+    authorization: `Bearer ${token}`,
+    [headers.protocol]: String(protocolVersion),
+    [headers.deadline]: String(timeoutMs),
+    'content-type': 'application/json',
+  };
+}
+
+async function expectStatus(response: Response, allowed: readonly number[], what: string): Promise<string> {
+  const text = await response.text();
+  if (!allowed.includes(response.status)) {
+    throw new Error(`${what}: HTTP ${response.status} ${text.slice(0, 300)}`);
+  }
+  return text;
+}
+
+export async function register(
+  baseUrl: string,
+  enrollmentToken: string,
+  connectorId: string,
+  maxJobs: number,
+): Promise<BareSession> {
+  const request: RegisterRequest = {
+    connectorId,
+    instanceId: `${connectorId}:${process.pid}`,
+    version: '0.0.0-bench',
+    protocol: protocolVersion,
+    capacity: { maxJobs },
+    features: [],
+    jobTypes: ['ping'],
+    startedAt: new Date().toISOString(),
+  };
+  const response = await fetch(`${baseUrl}${basePath}${paths.register}`, {
+    method: 'POST',
+    headers: commonHeaders(enrollmentToken, 10_000),
+    body: JSON.stringify(request),
+  });
+  const answer = RegisterResponse.parse(JSON.parse(await expectStatus(response, [201], 'register')));
+  return { baseUrl, sessionId: answer.sessionId, accessToken: answer.accessToken };
+}
+
+/** One long-poll claim; an empty list is the server's 204. */
+export async function claim(
+  session: BareSession,
+  maxJobs: number,
+  waitMs: number,
+  idempotencyKey: string,
+  signal?: AbortSignal,
+): Promise<JobEnvelope[]> {
+  const response = await fetch(`${session.baseUrl}${basePath}${paths.claim(session.sessionId)}`, {
+    method: 'POST',
+    headers: {
+      ...commonHeaders(session.accessToken, waitMs + 10_000),
+      [headers.session]: session.sessionId,
+      [headers.idempotencyKey]: idempotencyKey,
+    },
+    body: JSON.stringify({ maxJobs, waitMs }),
+    signal,
+  });
+  const text = await expectStatus(response, [200, 204], 'claim');
+  if (response.status === 204) return [];
+  return ClaimResponse.parse(JSON.parse(text)).jobs.map((job) => JobEnvelope.parse(job));
+}
+
+/** PUTs a result; the same call with the same body is an idempotent replay. */
+export async function putResult(
+  session: BareSession,
+  jobId: string,
+  attempt: number,
+  body: ResultRequest,
+): Promise<void> {
+  const response = await fetch(`${session.baseUrl}${basePath}${paths.result(jobId, attempt)}`, {
+    method: 'PUT',
+    headers: {
+      ...commonHeaders(session.accessToken, 30_000),
+      [headers.session]: session.sessionId,
+      [headers.idempotencyKey]: `${jobId}:${attempt}`,
+    },
+    body: JSON.stringify(body),
+  });
+  await expectStatus(response, [200], 'result');
+}
+
+export async function deregister(session: BareSession): Promise<void> {
+  const response = await fetch(`${session.baseUrl}${basePath}${paths.deregister(session.sessionId)}`, {
+    method: 'DELETE',
+    headers: { ...commonHeaders(session.accessToken, 1_000), [headers.session]: session.sessionId },
+  });
+  await expectStatus(response, [204], 'deregister');
+}
