@@ -1,0 +1,142 @@
+import type { Cluster } from '../../atlas/index.js';
+import { isConnectorError } from '../../errors/connector-error.js';
+import type { AdapterDeps } from '../adapter.js';
+import type { DatabaseAccessConfig } from './config.js';
+import { connectionStringFor } from './connection-string.js';
+import { importRecipientKey, type RecipientKey } from './credential.js';
+import type { AtlasCtx } from './grant-user.js';
+import type { AccessEntry, GrantPayload } from './payloads.js';
+import {
+  checkAccessPolicy,
+  grantExpiryMs,
+  invalidRequest,
+  isBuiltInRole,
+  normalizeAccess,
+} from './policy.js';
+import { projectForAccess } from './project-scope.js';
+import { grantKey, type GrantRecord } from './user-model.js';
+
+/**
+ * Everything a grant checks before its first Atlas write: the local policy, Atlas's role rules,
+ * the recipient key, that every cluster exists (and can serve the connection type) and that every
+ * custom role exists. A grant that fails here has changed nothing.
+ */
+export interface ValidatedGrant {
+  readonly projectId: string;
+  readonly nowMs: number;
+  readonly record: GrantRecord;
+  /** Per cluster, for the integration's connection type. */
+  readonly connectionStrings: Readonly<Record<string, string>>;
+  /** The first access entry's cluster's. */
+  readonly connectionString: string;
+  readonly recipient: RecipientKey | undefined;
+}
+
+type ClusterView = Pick<Cluster, 'name' | 'stateName' | 'connectionStrings'>;
+
+const projectMissingCodes: ReadonlySet<unknown> = new Set(['GROUP_NOT_FOUND', 'INVALID_GROUP_ID']);
+
+function isNotFound(error: unknown): boolean {
+  return isConnectorError(error) && error.code === 'not_found';
+}
+
+/**
+ * The cluster a grant names. Dedicated clusters first; a 404 there may still be a Flex cluster,
+ * served by its own endpoint. Unknown project or cluster, or one being deleted: `invalid_request`.
+ */
+export async function findCluster(
+  deps: Pick<AdapterDeps, 'atlas'>,
+  ctx: AtlasCtx,
+  projectId: string,
+  name: string,
+  field: string,
+): Promise<ClusterView> {
+  const signal = ctx.signal;
+  let cluster: ClusterView;
+  try {
+    cluster = await deps.atlas.clusters.get(projectId, name, { signal });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    if (isConnectorError(error) && projectMissingCodes.has(error.details['atlasErrorCode'])) {
+      throw invalidRequest(
+        'projectId',
+        `project ${projectId} not found (or not visible to this integration's API key)`,
+      );
+    }
+    cluster = await deps.atlas.flexClusters.get(projectId, name, { signal }).catch((flexError: unknown) => {
+      throw isNotFound(flexError)
+        ? invalidRequest(field, `cluster ${name} not found in project ${projectId}`)
+        : flexError;
+    });
+  }
+  if (cluster.stateName === 'DELETING') {
+    throw invalidRequest(field, `cluster ${name} in project ${projectId} is being deleted`);
+  }
+  return cluster;
+}
+
+/** One `clusters.get` per distinct cluster, in request order; errors name the first entry using it. */
+async function loadConnectionStrings(
+  config: DatabaseAccessConfig,
+  deps: Pick<AdapterDeps, 'atlas'>,
+  ctx: AtlasCtx,
+  projectId: string,
+  access: readonly AccessEntry[],
+): Promise<Record<string, string>> {
+  const fieldByCluster = new Map<string, string>();
+  access.forEach((entry, i) => {
+    if (!fieldByCluster.has(entry.cluster)) fieldByCluster.set(entry.cluster, `access[${i}].cluster`);
+  });
+  const strings: Record<string, string> = {};
+  for (const [name, field] of fieldByCluster) {
+    const cluster = await findCluster(deps, ctx, projectId, name, field);
+    strings[name] = connectionStringFor(cluster, config, field);
+  }
+  return strings;
+}
+
+/** A role that is not built in must be one of the project's custom roles. */
+async function checkCustomRoles(
+  deps: Pick<AdapterDeps, 'atlas'>,
+  ctx: AtlasCtx,
+  projectId: string,
+  access: readonly AccessEntry[],
+): Promise<void> {
+  const custom = access.flatMap((entry, i) => (isBuiltInRole(entry.role) ? [] : [{ role: entry.role, i }]));
+  if (custom.length === 0) return;
+  const roles = await deps.atlas.customDbRoles.list(projectId, { signal: ctx.signal });
+  const existing = new Set(roles.map((role) => role.roleName));
+  for (const { role, i } of custom) {
+    if (!existing.has(role)) {
+      throw invalidRequest(
+        `access[${i}].role`,
+        `${role} is neither a built-in role nor a custom role of project ${projectId}`,
+      );
+    }
+  }
+}
+
+export async function validateGrant(
+  config: DatabaseAccessConfig,
+  payload: GrantPayload,
+  deps: Pick<AdapterDeps, 'atlas' | 'clock' | 'policy'>,
+  ctx: AtlasCtx,
+): Promise<ValidatedGrant> {
+  const nowMs = deps.clock.now();
+  const projectId = projectForAccess(config, deps.policy, payload.projectId);
+  checkAccessPolicy(deps.policy, payload.access);
+  const expiresAtMs = grantExpiryMs(payload, nowMs, deps.policy);
+  const roles = normalizeAccess(config, payload.access);
+  const recipient = payload.recipientPublicKey && (await importRecipientKey(payload.recipientPublicKey));
+  const connectionStrings = await loadConnectionStrings(config, deps, ctx, projectId, payload.access);
+  await checkCustomRoles(deps, ctx, projectId, payload.access);
+  const firstCluster = payload.access[0]?.cluster ?? '';
+  return {
+    projectId,
+    nowMs,
+    record: { key: grantKey(payload.grantId), expiresAtMs, roles },
+    connectionStrings,
+    connectionString: connectionStrings[firstCluster] ?? '',
+    recipient,
+  };
+}

@@ -1,0 +1,84 @@
+import type { DeleteReason, RoleDrift } from './sweep-plan.js';
+
+export interface UserRef {
+  readonly projectId: string;
+  readonly username: string;
+}
+
+export type DriftRepaired = UserRef & RoleDrift;
+
+export interface SweepError {
+  readonly projectId: string;
+  readonly username?: string;
+  readonly roleName?: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** The sweep job's result: what changed, what was found, and what failed (per user or role). */
+export interface SweepResult {
+  /** Projects whose users were listed and reconciled. */
+  projects: number;
+  usersChecked: number;
+  readonly rolesRemoved: (UserRef & { readonly roles: readonly string[] })[];
+  readonly usersDeleted: (UserRef & { readonly reason: DeleteReason })[];
+  readonly deleteAfterRolled: (UserRef & { readonly from?: string | undefined; readonly to: string })[];
+  readonly drift: {
+    /** Managed users whose roles or scopes disagreed with their labels, now matching them. */
+    readonly repaired: DriftRepaired[];
+    /** Managed users whose labels cannot be read (left untouched), or that lack deleteAfterDate. */
+    readonly malformed: (UserRef & { readonly reason: string })[];
+    /** Users the connector does not manage: reported by name, never touched. */
+    readonly unmanaged: UserRef[];
+  };
+  readonly customRolesDeleted: { readonly projectId: string; readonly roleName: string }[];
+  /** Connector-made roles Atlas refused to delete because something still uses them. */
+  readonly customRolesKept: {
+    readonly projectId: string;
+    readonly roleName: string;
+    readonly reason: string;
+  }[];
+  readonly errors: SweepError[];
+}
+
+/** The accumulator the project workers share (each push is synchronous, so no interleaving). */
+export type SweepReport = SweepResult;
+
+export function emptySweepReport(): SweepReport {
+  return {
+    projects: 0,
+    usersChecked: 0,
+    rolesRemoved: [],
+    usersDeleted: [],
+    deleteAfterRolled: [],
+    drift: { repaired: [], malformed: [], unmanaged: [] },
+    customRolesDeleted: [],
+    customRolesKept: [],
+    errors: [],
+  };
+}
+
+function byRef(a: { projectId: string; username?: string; roleName?: string }, b: typeof a): number {
+  return (
+    a.projectId.localeCompare(b.projectId) ||
+    (a.username ?? '').localeCompare(b.username ?? '') ||
+    (a.roleName ?? '').localeCompare(b.roleName ?? '')
+  );
+}
+
+/** Projects run concurrently, so entries arrive in any order; the result is sorted. */
+export function sortSweepReport(report: SweepReport): SweepResult {
+  const lists = [
+    report.rolesRemoved,
+    report.usersDeleted,
+    report.deleteAfterRolled,
+    report.drift.repaired,
+    report.drift.malformed,
+    report.drift.unmanaged,
+    report.customRolesDeleted,
+    report.customRolesKept,
+    report.errors,
+  ];
+  for (const list of lists) list.sort(byRef);
+  return report;
+}
