@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Agent, EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
 
 /** The HTTP port: every client takes a `fetch` so tests can intercept it (strict nock) or replace it. */
 export type Fetch = typeof globalThis.fetch;
@@ -15,11 +14,13 @@ export interface OutboundHttpSettings {
 
 /**
  * Installs the process-wide dispatcher behind Node's `fetch`: proxy from HTTPS_PROXY/NO_PROXY and
- * an extra CA bundle. Called once, from the composition root only.
+ * an extra CA bundle. Called once, from the composition root (and `doctor`) only.
  */
-export function configureOutboundHttp(settings: OutboundHttpSettings): void {
+export async function configureOutboundHttp(settings: OutboundHttpSettings): Promise<void> {
   const usesProxy = Boolean(settings.httpsProxy || settings.httpProxy);
   if (!usesProxy && !settings.caBundleFile) return;
+  // Loaded only when needed: undici costs ~20 MB of memory, and Node's fetch already includes a client.
+  const { Agent, EnvHttpProxyAgent, setGlobalDispatcher } = await import('undici');
   const ca = settings.caBundleFile
     ? [...rootCertificates, readFileSync(settings.caBundleFile, 'utf8')]
     : undefined;

@@ -1,8 +1,5 @@
-import {
-  GetSecretValueCommand,
-  SecretsManagerClient,
-  type SecretsManagerClientConfig,
-} from '@aws-sdk/client-secrets-manager';
+import type * as AwsSdk from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient, SecretsManagerClientConfig } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { ConnectorError } from '../errors/connector-error.js';
 import { awsSmError } from './aws-sm-errors.js';
@@ -55,12 +52,17 @@ const OutputSchema = z.object({
  * AWS Secrets Manager through the official SDK. One client per region, created on first use and
  * kept, so connections and the credential chain's cached session are reused between reads.
  */
+/** The SDK is loaded on first use: it costs ~15 MB of memory, and an Azure-only install never needs it. */
+let awsSdk: Promise<typeof AwsSdk> | undefined;
+const loadAwsSdk = () => (awsSdk ??= import('@aws-sdk/client-secrets-manager'));
+
 export const createAwsSmBackend: SecretBackendFactory<'aws-sm'> = (settings) => {
   const endpoint = awsEndpoint(settings);
   const clients = new Map<string, SecretsManagerClient>();
-  const clientFor = (region: string): SecretsManagerClient => {
+  const clientFor = async (region: string): Promise<SecretsManagerClient> => {
     let client = clients.get(region);
     if (!client) {
+      const { SecretsManagerClient } = await loadAwsSdk();
       client = new SecretsManagerClient({
         region,
         ...(endpoint ? { endpoint } : {}),
@@ -78,14 +80,16 @@ export const createAwsSmBackend: SecretBackendFactory<'aws-sm'> = (settings) => 
 
   return {
     async read(reference, signal) {
-      const command = new GetSecretValueCommand({
-        SecretId: reference.secretId,
-        VersionStage: reference.versionStage,
-        VersionId: reference.versionId,
-      });
       let output: unknown;
       try {
-        output = await clientFor(reference.region).send(command, { abortSignal: signal });
+        const { GetSecretValueCommand } = await loadAwsSdk();
+        const command = new GetSecretValueCommand({
+          SecretId: reference.secretId,
+          VersionStage: reference.versionStage,
+          VersionId: reference.versionId,
+        });
+        const client = await clientFor(reference.region);
+        output = await client.send(command, { abortSignal: signal });
       } catch (error) {
         throw awsSmError(error, reference, signal);
       }

@@ -1,5 +1,7 @@
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
-import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
+import type * as AzureIdentity from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
+import type * as AzureKeyVault from '@azure/keyvault-secrets';
+import type { SecretClient, SecretClientOptions } from '@azure/keyvault-secrets';
 import { ConnectorError } from '../errors/connector-error.js';
 import { azureKvError } from './azure-kv-errors.js';
 import type { SecretBackendFactory } from './secret-backend.js';
@@ -17,6 +19,11 @@ const defaultClientOptions: SecretClientOptions = {
   retryOptions: { maxRetries: 2, retryDelayInMs: 500, maxRetryDelayInMs: 4_000 },
 };
 
+/** The SDKs are loaded on first use: together they cost ~15 MB, and an AWS-only install never needs them. */
+let azureSdks: Promise<[typeof AzureKeyVault, typeof AzureIdentity]> | undefined;
+const loadAzureSdks = () =>
+  (azureSdks ??= Promise.all([import('@azure/keyvault-secrets'), import('@azure/identity')]));
+
 /**
  * Azure Key Vault through the official SDK. The SDK performs Key Vault's challenge flow: an
  * unauthenticated request, a 401 naming the tenant and resource, then a token for exactly that.
@@ -25,9 +32,10 @@ const defaultClientOptions: SecretClientOptions = {
 export const createAzureKvBackend: SecretBackendFactory<'azure-kv'> = (settings) => {
   let credential = settings.azure?.credential;
   const clients = new Map<string, SecretClient>();
-  const clientFor = (vaultUrl: string): SecretClient => {
+  const clientFor = async (vaultUrl: string): Promise<SecretClient> => {
     let client = clients.get(vaultUrl);
     if (!client) {
+      const [{ SecretClient }, { DefaultAzureCredential }] = await loadAzureSdks();
       credential ??= new DefaultAzureCredential();
       client = new SecretClient(vaultUrl, credential, {
         ...defaultClientOptions,
@@ -42,7 +50,8 @@ export const createAzureKvBackend: SecretBackendFactory<'azure-kv'> = (settings)
     async read(reference, signal) {
       let value: string | undefined;
       try {
-        const secret = await clientFor(reference.vaultUrl).getSecret(reference.secretName, {
+        const client = await clientFor(reference.vaultUrl);
+        const secret = await client.getSecret(reference.secretName, {
           version: reference.version,
           abortSignal: signal,
         });

@@ -8,10 +8,10 @@ import type { CheckOutcome } from './doctor-types.js';
 export const configurationCheck: CheckStep = {
   name: 'configuration',
   needs: [],
-  run: (ctx) => Promise.resolve(checkConfiguration(ctx)),
+  run: (ctx) => checkConfiguration(ctx),
 };
 
-function checkConfiguration(ctx: DoctorContext): CheckOutcome {
+async function checkConfiguration(ctx: DoctorContext): Promise<CheckOutcome> {
   let config: AppConfig;
   try {
     config = loadConfig(ctx.env);
@@ -25,16 +25,16 @@ function checkConfiguration(ctx: DoctorContext): CheckOutcome {
     };
   }
   ctx.scrubber.add(config.controlPlane.token);
-  const proxyProblem = ctx.configureHttp ? applyOutboundHttp(config) : undefined;
+  const proxyProblem = ctx.configureHttp ? await applyOutboundHttp(config) : undefined;
   if (proxyProblem) return proxyProblem;
   ctx.config = config;
   return { status: 'pass', detail: describeConfig(config) };
 }
 
 /** Doctor takes the daemon's network path: the same proxy and extra CA bundle. */
-function applyOutboundHttp(config: AppConfig): CheckOutcome | undefined {
+async function applyOutboundHttp(config: AppConfig): Promise<CheckOutcome | undefined> {
   try {
-    configureOutboundHttp(config.http);
+    await configureOutboundHttp(config.http);
     return undefined;
   } catch (error) {
     const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
