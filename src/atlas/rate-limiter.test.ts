@@ -36,17 +36,30 @@ describe('createRateLimiter (p-queue on fake timers)', () => {
     vi.useRealTimers();
   });
 
-  it('starts at most the per-minute cap for one project and the rest in the next window', async () => {
-    const limiter = createRateLimiter({ orgRequestsPerMinute: 10, projectRequestsPerMinute: 2 });
+  it('bursts at most a small bucket for one project, then paces at the per-minute rate', async () => {
+    // 20 per minute: bursts of 2, one burst every 6 s.
+    const limiter = createRateLimiter({ orgRequestsPerMinute: 100, projectRequestsPerMinute: 20 });
 
     const { started, done } = startTasks(limiter, projectA, 5);
-    await vi.advanceTimersByTimeAsync(59_999);
+    await vi.advanceTimersByTimeAsync(5_999);
     expect(started).toEqual([0, 1]);
     await vi.advanceTimersByTimeAsync(1);
     expect(started).toEqual([0, 1, 2, 3]);
-    await vi.advanceTimersByTimeAsync(60_000);
+    await vi.advanceTimersByTimeAsync(6_000);
 
     expect(await Promise.all(done)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('never bursts more than ten calls, however high the rate', async () => {
+    const limiter = createRateLimiter({ orgRequestsPerMinute: 100, projectRequestsPerMinute: 6_000 });
+
+    const { started, done } = startTasks(limiter, projectA, 25);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(started).toHaveLength(10);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(started).toHaveLength(20);
+    await vi.advanceTimersByTimeAsync(100);
+    await Promise.all(done);
   });
 
   it('paces each project separately', async () => {
@@ -63,7 +76,7 @@ describe('createRateLimiter (p-queue on fake timers)', () => {
   });
 
   it('uses the organization cap for organization scopes', async () => {
-    const limiter = createRateLimiter({ orgRequestsPerMinute: 3, projectRequestsPerMinute: 1 });
+    const limiter = createRateLimiter({ orgRequestsPerMinute: 30, projectRequestsPerMinute: 1 });
 
     const { started, done } = startTasks(limiter, org, 4);
     await vi.advanceTimersByTimeAsync(0);
@@ -85,7 +98,7 @@ describe('createRateLimiter (p-queue on fake timers)', () => {
   it('applies a resized cap to later calls', async () => {
     const limiter = createRateLimiter({ orgRequestsPerMinute: 10, projectRequestsPerMinute: 1 });
 
-    limiter.resize(projectA, 3);
+    limiter.resize(projectA, 30);
     const { started, done } = startTasks(limiter, projectA, 4);
     await vi.advanceTimersByTimeAsync(0);
 

@@ -16,10 +16,15 @@ export interface RateLimiterSettings {
   readonly orgRequestsPerMinute: number;
   readonly projectRequestsPerMinute: number;
   /**
-   * Length of the window the caps apply to; 60 000 in production. p-queue runs on real timers, so
-   * tests shrink the window (or use fake timers) rather than wait minutes.
+   * Length of "a minute" for the rates above; 60 000 in production. p-queue runs on real timers, so
+   * tests shrink it rather than wait minutes.
    */
   readonly intervalMs?: number;
+}
+
+/** Largest burst: small enough for Atlas's smallest buckets (capacity 10), never above the rate. */
+export function burstFor(requestsPerMinute: number): number {
+  return Math.max(1, Math.min(10, Math.floor(requestsPerMinute / 10)));
 }
 
 export function createRateLimiter(settings: RateLimiterSettings): RateLimiter {
@@ -27,10 +32,18 @@ export function createRateLimiter(settings: RateLimiterSettings): RateLimiter {
   const queues = new Map<string, PQueue>();
   const overrides = new Map<string, number>();
 
-  const newQueue = (cap: number): PQueue =>
-    // Strict (sliding window) mode: never more than `cap` starts in any rolling window, which is
-    // what a token bucket refilled at `cap` per minute tolerates.
-    new PQueue({ intervalCap: Math.max(1, Math.floor(cap)), interval: intervalMs, strict: true });
+  // Token-bucket pacing: at most `burst` starts in any sliding window of burst/rate. The long-run
+  // rate is `rate`, and no burst is larger than a small Atlas bucket holds. (A cap of `rate` per
+  // minute would send a whole minute's calls at once into a bucket of 10 and collect 429s.)
+  const newQueue = (requestsPerMinute: number): PQueue => {
+    const rate = Math.max(1, requestsPerMinute);
+    const burst = burstFor(rate);
+    return new PQueue({
+      intervalCap: burst,
+      interval: Math.max(1, Math.round((burst * intervalMs) / rate)),
+      strict: true,
+    });
+  };
 
   const queueFor = (scope: RateScope): PQueue => {
     const key = rateScopeKey(scope);
