@@ -5,8 +5,6 @@ import { createLogger, type Logger } from './runtime/logger.js';
 import { createSecretScrubber, type SecretScrubber } from './runtime/secret-scrubber.js';
 import { startDaemon, type Daemon } from './main.js';
 import { version } from './version.js';
-import { startSandbox } from './sandbox/start-sandbox.js';
-import { runDoctor } from './cli/doctor/doctor.js';
 
 const usage = `atlas-jit-connector ${version}
 
@@ -30,6 +28,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (command === 'doctor') {
+    const { runDoctor } = await import('./cli/doctor/doctor.js');
     return runDoctor(argv.slice(1), {
       env: process.env,
       stdout: (line) => console.log(line),
@@ -62,17 +61,28 @@ async function run(): Promise<number> {
     },
     scrubber,
   });
-  const sandbox = config.mode === 'sandbox' ? await startSandbox(config, { logger, scrubber }) : undefined;
+  // The sandbox's servers are loaded only when it runs: a production daemon never pays for them.
+  const sandbox =
+    config.mode === 'sandbox'
+      ? await import('./sandbox/start-sandbox.js').then(({ startSandbox }) =>
+          startSandbox(config, { logger, scrubber }),
+        )
+      : undefined;
   const daemonConfig = sandbox ? sandbox.daemonConfig : config;
   let daemon: Daemon;
   try {
-    daemon = await startDaemon(daemonConfig, { logger, scrubber, handlers: sandbox?.handlers });
+    daemon = await startDaemon(daemonConfig, { env: { ...process.env, ...sandbox?.env }, logger, scrubber });
   } catch (error) {
     logger.fatal({ err: error }, 'connector failed to start');
     await sandbox?.close();
     return isConnectorError(error) && error.code === 'config_invalid' ? 78 : 1;
   }
-  if (sandbox) console.log(sandbox.banner(daemon.admin.port));
+  if (sandbox) {
+    console.log(sandbox.banner(daemon.admin.port));
+    void sandbox
+      .demo((text) => console.log(text))
+      .catch((error: unknown) => logger.error({ err: error }, 'sandbox demo failed'));
+  }
   await waitForSignals(daemon, logger, scrubber);
   await sandbox?.close();
   logger.info('exiting');

@@ -1,6 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { createAdapterJobHandlers } from './adapters/adapter-job-handlers.js';
+import { createAtlasClientPool, type AtlasClientPool } from './adapters/atlas-client-pool.js';
+import { adapters } from './adapters/registry.js';
+import { createSnapshotUploader } from './adapters/snapshot-uploader.js';
 import { createMetrics, type Metrics } from './admin/metrics.js';
+import { createSecretResolver } from './secrets/secret-resolver.js';
 import { startAdminServer, type AdminServer } from './admin/admin-server.js';
 import type { AppConfig } from './config/env.js';
 import { ControlPlaneClient } from './control-plane/control-plane-client.js';
@@ -16,12 +21,14 @@ import { createJobRouter, pingHandler, type JobHandler } from './worker/job-hand
 import { Worker } from './worker/worker.js';
 
 export interface DaemonPorts {
+  /** The environment `env://` secret references and the cloud SDKs' defaults are read from. */
+  readonly env: Readonly<Record<string, string | undefined>>;
   readonly logger: Logger;
   readonly scrubber: SecretScrubber;
   readonly clock?: Clock;
   readonly random?: Random;
   readonly fetch?: Fetch;
-  /** Extra job types (the Atlas adapters register theirs here). */
+  /** Extra job types beyond ping and the Atlas operations. */
   readonly handlers?: Readonly<Record<string, JobHandler>>;
 }
 
@@ -66,7 +73,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
   const logger = ports.logger;
   const enrollmentToken = enrollmentTokenSource(config, ports.scrubber);
   await enrollmentToken(); // fail fast on an unreadable token, before anything listens
-  configureOutboundHttp(config.http);
+  await configureOutboundHttp(config.http);
   const metrics = createMetrics(version);
   const client = new ControlPlaneClient({
     baseUrl: config.controlPlane.url.replace(/\/+$/, ''),
@@ -81,9 +88,44 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
       metrics.controlPlaneDuration.observe({ endpoint }, durationMs / 1000);
     },
   });
+  const fetch = ports.fetch ?? globalThis.fetch;
+  const secrets = createSecretResolver({
+    env: ports.env,
+    clock,
+    scrubber: ports.scrubber,
+    logger,
+    ttlMs: config.secretCacheTtlMs,
+  });
+  const atlasClients = createAtlasClientPool(secrets, {
+    baseUrl: config.atlas.baseUrl,
+    fetch,
+    clock,
+    random,
+    logger,
+    userAgent,
+    maxRetries: config.atlas.maxRetries,
+    limits: {
+      orgRequestsPerMinute: config.atlas.orgRequestsPerMinute,
+      projectRequestsPerMinute: config.atlas.projectRequestsPerMinute,
+    },
+    onRequest: (info) => {
+      metrics.atlasRequests.inc({ operation: info.operation, code: String(info.status) });
+      metrics.atlasDuration.observe({ operation: info.operation }, info.durationMs / 1000);
+    },
+  });
+  const atlasHandlers = createAdapterJobHandlers({
+    adapters,
+    clients: atlasClients,
+    clock,
+    random,
+    policy: config.policy,
+    readyTimeoutMs: config.atlas.readyTimeoutMs,
+    snapshots: createSnapshotUploader(client, config.connectorId),
+    registerSecret: (value) => ports.scrubber.add(value),
+  });
   const worker = new Worker({
     client,
-    router: createJobRouter({ ping: pingHandler, ...ports.handlers }),
+    router: createJobRouter({ ping: pingHandler, ...atlasHandlers, ...ports.handlers }),
     policy: config.policy,
     clock,
     random,
@@ -125,8 +167,18 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
     metrics,
     shutdown() {
       const drained = worker.drain();
-      stopping ??= drained.then(() => admin.close());
+      stopping ??= drained.then(() => closeAll(admin, atlasClients, secrets));
       return stopping;
     },
   };
+}
+
+async function closeAll(
+  admin: AdminServer,
+  atlasClients: AtlasClientPool,
+  secrets: { close(): void },
+): Promise<void> {
+  // Each step is independent: one failing must not skip the others.
+  await Promise.allSettled([admin.close(), atlasClients.closeAll(AbortSignal.timeout(5_000))]);
+  secrets.close();
 }

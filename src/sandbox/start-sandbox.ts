@@ -4,23 +4,23 @@ import { ConnectorError } from '../errors/connector-error.js';
 import { cryptoRandom } from '../runtime/random.js';
 import type { Logger } from '../runtime/logger.js';
 import type { SecretScrubber } from '../runtime/secret-scrubber.js';
-import type { JobHandler } from '../worker/job-handlers.js';
 import { parseFixture, startAtlasSimulator, type AtlasSimulator } from './atlas/index.js';
 import {
   startReferenceControlPlane,
   type ReferenceControlPlane,
 } from './control-plane/reference-control-plane.js';
+import { playDemo, registerDemoIntegrations } from './demo.js';
 
 export interface Sandbox {
   readonly controlPlane: ReferenceControlPlane;
   readonly atlas: AtlasSimulator;
   /** The daemon's configuration, pointed at the sandbox. */
   readonly daemonConfig: AppConfig;
-  /** Job handlers the sandbox adds (none yet beyond the built-ins). */
-  readonly handlers: Readonly<Record<string, JobHandler>>;
   /** Extra process environment for `env://` secret references (the sandbox Atlas key). */
   readonly env: Readonly<Record<string, string>>;
   banner(adminPort: number): string;
+  /** Plays the discover / grant / revoke demo when SANDBOX_DEMO is on. */
+  demo(print: (text: string) => void): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -70,6 +70,7 @@ export async function startSandbox(
     await controlPlane.close();
     throw error;
   }
+  registerDemoIntegrations(controlPlane.store, `env://${sandboxSecretVariable}`);
   const daemonConfig: AppConfig = {
     ...config,
     mode: 'sandbox',
@@ -84,9 +85,12 @@ export async function startSandbox(
     controlPlane,
     atlas,
     daemonConfig,
-    handlers: {},
     env: { [sandboxSecretVariable]: secret },
     banner: (adminPort) => sandboxBanner(controlPlane.url, atlas.url, adminPort, config),
+    demo: async (print) => {
+      if (!config.sandbox.demo) return;
+      await playDemo(controlPlane.store, print, (ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    },
     async close() {
       await Promise.allSettled([controlPlane.close(), atlas.close()]);
     },
@@ -102,10 +106,14 @@ function sandboxBanner(cpUrl: string, atlasUrl: string, adminPort: number, confi
     `  Atlas simulator          ${atlasUrl}/api/atlas/v2   (key ${config.sandbox.atlasPublicKey} / SANDBOX_ATLAS_PRIVATE_KEY; inspect: ${atlasUrl}/__sim/state)`,
     `  connector admin          http://127.0.0.1:${adminPort}/status   /readyz /livez /metrics`,
     '',
+    '  Demo integrations: demo-project (atlas-project, payments/Cluster0, per-requester)',
+    '                     demo-multi (atlas-multi-project, payments + analytics, per-grant)',
+    '',
     '  Try it:',
     `    curl -s -X POST ${cpUrl}/admin/jobs -H 'content-type: application/json' \\`,
     `      -d '{"type":"ping","payload":{"echo":"hello"}}'`,
     `    curl -s ${cpUrl}/admin/jobs/<jobId>`,
+    '    (grant / revoke examples: README, "Trying the sandbox")',
     '',
     '  Ctrl-C drains and exits.',
     '',

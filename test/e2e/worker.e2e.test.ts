@@ -98,7 +98,7 @@ describe('connector daemon against the reference control plane', () => {
     const job = await settled(cp, jobId);
     expect(job).toMatchObject({ state: 'succeeded', attempts: 1, result: { echo: 'kept' } });
     expect(cp.store.results().filter((r) => r.jobId === jobId)).toHaveLength(1);
-  });
+  }, 60_000); // full-jitter backoff after several refusals may wait up to ~16 s before the next try
 
   it('drains on SIGTERM: finishes short jobs, releases long ones, deregisters and exits 0', async () => {
     const cp = await startControlPlane();

@@ -1,0 +1,307 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resourceKeyFor } from '../../src/adapters/database-access/project-scope.js';
+import { usernameFor } from '../../src/adapters/database-access/user-model.js';
+import {
+  analytics,
+  atlasKey,
+  enrollmentToken,
+  payments,
+  startSandbox,
+  type Sandbox,
+} from './sandbox-harness.js';
+
+interface GrantResult {
+  username: string;
+  password?: string;
+  passwordUnchanged?: true;
+  connectionString: string;
+  roles: { roleName: string; databaseName: string; collectionName?: string }[];
+  expiresAt: string;
+  deleteAfterDate: string;
+}
+
+const person = (n: string) => ({ id: `user-${n}`, email: `${n}@example.com` });
+const issuedPasswords: string[] = [];
+
+function grantJob(
+  integrationId: string,
+  grantId: string,
+  requester: { id: string; email: string },
+  access: unknown[],
+  extra: Record<string, unknown> = {},
+) {
+  const strategy = integrationId === 'project-per-grant' ? 'per-grant' : 'per-requester';
+  const projectId = typeof extra.projectId === 'string' ? extra.projectId : payments;
+  const username = usernameFor(strategy, requester, grantId);
+  return {
+    username,
+    job: {
+      type: 'grant',
+      integrationId,
+      resourceKey: resourceKeyFor(projectId, username),
+      payload: { grantId, requester, access, ttlSeconds: 3600, ...extra },
+    },
+  };
+}
+
+function revokeJob(
+  integrationId: string,
+  grantId: string,
+  requester: { id: string; email: string },
+  username: string,
+  projectId = payments,
+) {
+  return {
+    type: 'revoke',
+    integrationId,
+    resourceKey: resourceKeyFor(projectId, username),
+    payload: { grantId, requester, ...(integrationId === 'multi' ? { projectId } : {}) },
+  };
+}
+
+function succeeded(view: { state: string; result?: unknown; error?: unknown }): GrantResult {
+  expect(view, JSON.stringify(view.error)).toMatchObject({ state: 'succeeded' });
+  const result = view.result as GrantResult;
+  if (result.password) issuedPasswords.push(result.password);
+  return result;
+}
+
+describe('database access end to end (daemon + reference control plane + Atlas simulator)', () => {
+  let sb: Sandbox;
+  beforeAll(async () => {
+    sb = await startSandbox();
+    await sb.connector();
+  });
+  afterAll(async () => {
+    // The issued passwords, the Atlas key and the enrollment token never reached a log line.
+    for (const daemon of sb.daemons) {
+      const output = daemon.output();
+      expect(output).not.toContain(atlasKey.privateKey);
+      expect(output).not.toContain(enrollmentToken);
+      for (const password of issuedPasswords) expect(output).not.toContain(password);
+    }
+    await sb.close();
+  });
+
+  it('grants a per-requester user that can log in at once, and revoke takes the roles away', async () => {
+    const alice = person('alice');
+    const { username, job } = grantJob('project', 'g-alice-1', alice, [
+      { cluster: 'Cluster0', role: 'readWrite', database: 'sales' },
+    ]);
+    const result = succeeded(await sb.run(job));
+    expect(result.username).toBe(username);
+    expect(result.connectionString).toMatch(/^mongodb\+srv:\/\/cluster0\./);
+    expect(result.roles).toContainEqual({ roleName: 'readWrite', databaseName: 'sales' });
+    expect(sb.sim.state.canAuthenticate(payments, 'Cluster0', username, result.password ?? '')).toBe('ok');
+    const user = sb.sim.state.databaseUser(payments, username);
+    expect(user?.deleteAfterDate).toBeDefined();
+    expect(user?.scopes).toEqual([{ name: 'Cluster0', type: 'CLUSTER' }]);
+    const revoked = await sb.run(revokeJob('project', 'g-alice-1', alice, username));
+    expect(revoked).toMatchObject({ state: 'succeeded', result: { outcome: 'revoked' } });
+    const after = sb.sim.state.databaseUser(payments, username);
+    expect(after?.roles ?? []).not.toContainEqual(
+      expect.objectContaining({ roleName: 'readWrite', databaseName: 'sales' }),
+    );
+  });
+
+  it('creates a fresh user per grant and deletes it on revoke', async () => {
+    const bob = person('bob');
+    const { username, job } = grantJob('project-per-grant', 'g-bob-1', bob, [
+      { cluster: 'Cluster0', role: 'read', database: 'inventory', collection: 'items' },
+    ]);
+    const result = succeeded(await sb.run(job));
+    expect(sb.sim.state.canAuthenticate(payments, 'Cluster0', username, result.password ?? '')).toBe('ok');
+    expect(result.roles).toEqual([{ roleName: 'read', databaseName: 'inventory', collectionName: 'items' }]);
+    await sb.run(revokeJob('project-per-grant', 'g-bob-1', bob, username));
+    expect(sb.sim.state.databaseUser(payments, username)).toBeUndefined();
+    const again = await sb.run(revokeJob('project-per-grant', 'g-bob-1', bob, username));
+    expect(again).toMatchObject({ state: 'succeeded', result: { outcome: 'already_revoked' } });
+  });
+
+  it('keeps a role another active grant of the same requester still needs', async () => {
+    const carol = person('carol');
+    const readSales = { cluster: 'Cluster0', role: 'read', database: 'sales' };
+    const first = grantJob('project', 'g-carol-1', carol, [readSales]);
+    const firstResult = succeeded(await sb.run(first.job));
+    const second = grantJob('project', 'g-carol-2', carol, [
+      readSales,
+      { cluster: 'Cluster0', role: 'readWrite', database: 'inventory' },
+    ]);
+    const secondResult = succeeded(await sb.run(second.job));
+    expect(secondResult.passwordUnchanged).toBe(true);
+    await sb.run(revokeJob('project', 'g-carol-2', carol, first.username));
+    const roles = sb.sim.state.databaseUser(payments, first.username)?.roles;
+    expect(roles).toContainEqual(expect.objectContaining({ roleName: 'read', databaseName: 'sales' }));
+    expect(roles).not.toContainEqual(
+      expect.objectContaining({ roleName: 'readWrite', databaseName: 'inventory' }),
+    );
+    expect(
+      sb.sim.state.canAuthenticate(payments, 'Cluster0', first.username, firstResult.password ?? ''),
+    ).toBe('ok');
+  });
+
+  it('converges when the same grant and revoke are delivered twice', async () => {
+    const dave = person('dave');
+    const { username, job } = grantJob('project', 'g-dave-1', dave, [
+      { cluster: 'Cluster0', role: 'read', database: 'sales' },
+    ]);
+    succeeded(await sb.run(job));
+    const replay = succeeded(await sb.run(job));
+    expect(replay.username).toBe(username);
+    expect(sb.sim.state.databaseUsers(payments).filter((u) => u.username === username)).toHaveLength(1);
+    // The first delivery's result may have been lost, so the replay issues a password that works.
+    expect(sb.sim.state.canAuthenticate(payments, 'Cluster0', username, replay.password ?? '')).toBe('ok');
+    await sb.run(revokeJob('project', 'g-dave-1', dave, username));
+    const second = await sb.run(revokeJob('project', 'g-dave-1', dave, username));
+    expect(second).toMatchObject({ state: 'succeeded', result: { outcome: 'already_revoked' } });
+  });
+
+  it('runs 50 concurrent grants for different requesters', async () => {
+    const jobs = Array.from({ length: 50 }, (_, i) =>
+      grantJob(
+        'multi',
+        `g-crowd-${i}`,
+        person(`crowd${i}`),
+        [{ cluster: 'Analytics', role: 'read', database: 'events' }],
+        { projectId: analytics },
+      ),
+    );
+    const views = await Promise.all(jobs.map(({ job }) => sb.run(job, 90_000)));
+    const results = views.map(succeeded);
+    expect(new Set(results.map((r) => r.username)).size).toBe(50);
+    for (const result of results) {
+      expect(
+        sb.sim.state.canAuthenticate(analytics, 'Analytics', result.username, result.password ?? ''),
+      ).toBe('ok');
+    }
+  }, 120_000);
+
+  it('returns the private-endpoint connection string chosen by endpoint id', async () => {
+    const { job } = grantJob('private-endpoint', 'g-pe-1', person('erin'), [
+      { cluster: 'Private0', role: 'read', database: 'ledger' },
+    ]);
+    expect(succeeded(await sb.run(job)).connectionString).toBe(
+      'mongodb+srv://private0-pl-0.xq7ab.mongodb.net',
+    );
+  });
+
+  it("clamps deleteAfterDate to Atlas's 7-day limit for a longer grant", async () => {
+    const { job } = grantJob(
+      'project',
+      'g-long-1',
+      person('frank'),
+      [{ cluster: 'Cluster0', role: 'read', database: 'sales' }],
+      { ttlSeconds: 10 * 86_400 },
+    );
+    const before = Date.now();
+    const result = succeeded(await sb.run(job));
+    expect(Date.parse(result.expiresAt)).toBeGreaterThanOrEqual(before + 10 * 86_400_000 - 5_000);
+    const deleteAfter = Date.parse(result.deleteAfterDate);
+    expect(deleteAfter).toBeLessThanOrEqual(Date.now() + 7 * 86_400_000);
+    expect(deleteAfter).toBeGreaterThan(before + 6 * 86_400_000);
+  });
+
+  it('refuses bad inputs with a specific code and a message naming the problem', async () => {
+    const grace = person('grace');
+    const cases: [Record<string, unknown>, string, RegExp][] = [
+      [
+        grantJob('multi', 'b1', grace, [{ cluster: 'Cluster0', role: 'read', database: 'sales' }], {
+          projectId: 'not-a-project',
+        }).job,
+        'invalid_job',
+        /projectId/,
+      ],
+      [
+        grantJob('project', 'b2', grace, [{ cluster: 'Cluster0', role: 'atlasAdmin' }]).job,
+        'policy_denied',
+        /atlasAdmin/,
+      ],
+      [
+        grantJob('project', 'b3', grace, [
+          { cluster: 'Cluster0', role: 'dbAdmin', database: 'sales', collection: 'orders' },
+        ]).job,
+        'invalid_request',
+        /collection/,
+      ],
+      [
+        grantJob('project', 'b4', grace, [{ cluster: 'Cluster0', role: 'read', database: 'sales' }], {
+          ttlSeconds: 40 * 86_400,
+        }).job,
+        'policy_denied',
+        /TTL|ttl/,
+      ],
+      [
+        grantJob('project', 'b5', grace, [{ cluster: 'NoSuchCluster', role: 'read', database: 'sales' }]).job,
+        'invalid_request',
+        /NoSuchCluster/,
+      ],
+    ];
+    for (const [job, code, message] of cases) {
+      const view = await sb.run(job as never);
+      expect(view.state, JSON.stringify(view)).toBe('failed');
+      expect(view.error?.code).toBe(code);
+      expect(view.error?.message).toMatch(message);
+    }
+    expect(sb.sim.state.databaseUser(payments, usernameFor('per-requester', grace))).toBeUndefined();
+  });
+});
+
+describe('database access when things fail', () => {
+  let sb: Sandbox | undefined;
+  afterEach(async () => {
+    await sb?.close();
+    sb = undefined;
+  });
+
+  it('leaves nothing half-granted when the connector dies mid-grant and another finishes it', async () => {
+    sb = await startSandbox({ leaseTtlMs: 3_000, propagationDelayMs: 4_000 });
+    const victim = await sb.connector();
+    const henry = person('henry');
+    const { username, job } = grantJob('project', 'g-henry-1', henry, [
+      { cluster: 'Cluster0', role: 'readWrite', database: 'sales' },
+    ]);
+    const jobId = sb.cp.store.enqueueJob(job);
+    const sandbox = sb;
+    await eventuallyTrue(() => sandbox.sim.state.databaseUser(payments, username) !== undefined);
+    victim.kill('SIGKILL');
+    await victim.exited;
+    await sb.connector();
+    await eventuallyTrue(
+      () => ['succeeded', 'failed', 'dead'].includes(sandbox.cp.store.job(jobId)?.state ?? ''),
+      40_000,
+    );
+    const view = sb.cp.store.job(jobId);
+    expect(view?.state).toBe('succeeded');
+    expect(view?.attempts).toBe(2);
+    const result = view?.result as GrantResult;
+    expect(sb.sim.state.databaseUsers(payments).filter((u) => u.username === username)).toHaveLength(1);
+    expect(sb.sim.state.canAuthenticate(payments, 'Cluster0', username, result.password ?? '')).toBe('ok');
+  }, 60_000);
+
+  it("removes the user through Atlas's deleteAfterDate even when the connector is gone", async () => {
+    sb = await startSandbox();
+    const daemon = await sb.connector();
+    const { username, job } = grantJob(
+      'project',
+      'g-ivy-1',
+      person('ivy'),
+      [{ cluster: 'Cluster0', role: 'read', database: 'sales' }],
+      { ttlSeconds: 300 },
+    );
+    succeeded(await sb.run(job));
+    daemon.kill('SIGKILL');
+    await daemon.exited;
+    await sb.cp.close();
+    expect(sb.sim.state.databaseUser(payments, username)).toBeDefined();
+    sb.simClock.shift(301_000);
+    expect(sb.sim.state.databaseUser(payments, username)).toBeUndefined();
+  });
+});
+
+async function eventuallyTrue(check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > timeoutMs) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,0 +1,114 @@
+import { startAtlasSimulator, sandboxIds, type AtlasSimulator } from '../../src/sandbox/atlas/index.js';
+import {
+  startReferenceControlPlane,
+  type ReferenceControlPlane,
+} from '../../src/sandbox/control-plane/reference-control-plane.js';
+import type { NewJobInput } from '../../src/sandbox/control-plane/control-plane-store.js';
+import type { JobView } from '../../src/sandbox/control-plane/types.js';
+import { ShiftedClock } from '../fakes/shifted-clock.js';
+import { eventually, spawnDaemon, type DaemonProcess } from './daemon-process.js';
+
+export const enrollmentToken = 'e2e-enrollment-token-9d1c77aa';
+export const atlasKey = { publicKey: 'eetwoeek', privateKey: 'e2e-private-key-5b0e-4000-8000-0000000000aa' };
+export const { payments, analytics } = sandboxIds;
+
+export interface Sandbox {
+  readonly cp: ReferenceControlPlane;
+  readonly sim: AtlasSimulator;
+  readonly simClock: ShiftedClock;
+  readonly daemons: DaemonProcess[];
+  connector(env?: Record<string, string>): Promise<DaemonProcess>;
+  run(job: NewJobInput, timeoutMs?: number): Promise<JobView>;
+  close(): Promise<void>;
+}
+
+/** Reference control plane + Atlas simulator in the test process; daemons as child processes. */
+export async function startSandbox(
+  options: { leaseTtlMs?: number; propagationDelayMs?: number } = {},
+): Promise<Sandbox> {
+  const simClock = new ShiftedClock();
+  const sim = await startAtlasSimulator({
+    ...atlasKey,
+    clock: simClock,
+    knobs: { propagationDelayMs: options.propagationDelayMs ?? 150 },
+  });
+  sim.knobs.rateLimit.enabled = false;
+  const cp = await startReferenceControlPlane({
+    enrollmentToken,
+    intervals: { heartbeatMs: 1_000, pollWaitMs: 2_000, leaseTtlMs: options.leaseTtlMs ?? 10_000 },
+    sweepIntervalMs: 100,
+  });
+  const secretRef = 'env://E2E_ATLAS_SECRET';
+  cp.store.putIntegration({
+    id: 'project',
+    kind: 'atlas-project',
+    config: { projectId: payments, clusterName: 'Cluster0' },
+    secretRef,
+  });
+  cp.store.putIntegration({
+    id: 'project-per-grant',
+    kind: 'atlas-project',
+    config: { projectId: payments, clusterName: 'Cluster0', userStrategy: 'per-grant' },
+    secretRef,
+  });
+  cp.store.putIntegration({
+    id: 'private-endpoint',
+    kind: 'atlas-project',
+    config: {
+      projectId: payments,
+      clusterName: 'Private0',
+      connectionType: 'privateEndpoint',
+      privateEndpointId: 'vpce-0a1b2c3d4e5f67890',
+    },
+    secretRef,
+  });
+  cp.store.putIntegration({
+    id: 'multi',
+    kind: 'atlas-multi-project',
+    config: { projectIds: [payments, analytics] },
+    secretRef,
+  });
+  const daemons: DaemonProcess[] = [];
+  return {
+    cp,
+    sim,
+    simClock,
+    daemons,
+    async connector(env = {}) {
+      const daemon = await spawnDaemon({
+        CONTROL_PLANE_URL: cp.url,
+        CONTROL_PLANE_TOKEN: enrollmentToken,
+        CONNECTOR_ID: `e2e-${daemons.length}`,
+        ATLAS_BASE_URL: sim.url,
+        ATLAS_ORG_REQUESTS_PER_MINUTE: '100000',
+        ATLAS_PROJECT_REQUESTS_PER_MINUTE: '100000',
+        ATLAS_READY_TIMEOUT_SECONDS: '20',
+        E2E_ATLAS_SECRET: JSON.stringify({
+          public_key: atlasKey.publicKey,
+          private_key: atlasKey.privateKey,
+        }),
+        MAX_CONCURRENT_JOBS: '16',
+        POLICY_MAX_GRANT_TTL: '30d',
+        ...env,
+      });
+      daemons.push(daemon);
+      return daemon;
+    },
+    async run(job, timeoutMs = 30_000) {
+      const jobId = cp.store.enqueueJob(job);
+      return eventually(
+        () => {
+          const view = cp.store.job(jobId);
+          return view && ['succeeded', 'failed', 'dead'].includes(view.state) ? view : undefined;
+        },
+        timeoutMs,
+        `${job.type} job ${jobId}`,
+      );
+    },
+    async close() {
+      for (const daemon of daemons) daemon.kill('SIGKILL');
+      await Promise.all(daemons.map((d) => d.exited));
+      await Promise.all([cp.close(), sim.close()]);
+    },
+  };
+}
