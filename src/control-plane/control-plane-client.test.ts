@@ -46,7 +46,10 @@ function client() {
 
 async function registered() {
   const parts = client();
-  nock(base).post(`${api}/connectors/register`).matchHeader('authorization', `Bearer ${enrollment}`).reply(201, registration('s1', 'access-1'));
+  nock(base)
+    .post(`${api}/connectors/register`)
+    .matchHeader('authorization', `Bearer ${enrollment}`)
+    .reply(201, registration('s1', 'access-1'));
   await parts.cp.register(registerRequest);
   return parts;
 }
@@ -60,60 +63,123 @@ describe('ControlPlaneClient', () => {
       .matchHeader('authorization', 'Bearer access-1')
       .matchHeader('x-connector-session', 's1')
       .matchHeader('x-connector-protocol', '1')
-      .reply(200, { serverTime: '2026-11-24T00:00:01Z', receivedAt: '2026-11-24T00:00:01Z', actions: ['drain', 'teleport'], releaseLeases: [] });
-    const beat = await cp.heartbeat({ sentAt: 'x', state: 'idle', inFlight: [], outboxDepth: 0, freeSlots: 4 });
+      .reply(200, {
+        serverTime: '2026-11-24T00:00:01Z',
+        receivedAt: '2026-11-24T00:00:01Z',
+        actions: ['drain', 'teleport'],
+        releaseLeases: [],
+      });
+    const beat = await cp.heartbeat({
+      sentAt: 'x',
+      state: 'idle',
+      inFlight: [],
+      outboxDepth: 0,
+      freeSlots: 4,
+    });
     expect(beat.actions).toEqual(['drain']);
   });
 
   it('treats 204 on claim as no jobs and sends the idempotency key', async () => {
     const { cp } = await registered();
-    nock(base).post(`${api}/sessions/s1/jobs:claim`, { maxJobs: 2, waitMs: 100 }).matchHeader('idempotency-key', 'claim-1').reply(204);
+    nock(base)
+      .post(`${api}/sessions/s1/jobs:claim`, { maxJobs: 2, waitMs: 100 })
+      .matchHeader('idempotency-key', 'claim-1')
+      .reply(204);
     expect(await cp.claim({ maxJobs: 2, waitMs: 100 }, 'claim-1')).toEqual([]);
   });
 
   it('refreshes the session token once on 401 and retries the call', async () => {
     const { cp } = await registered();
-    nock(base).post(`${api}/jobs/j1/lease:extend`).matchHeader('authorization', 'Bearer access-1').reply(401, { error: { code: 'unauthorized', message: 'expired' } });
-    nock(base).post(`${api}/sessions/s1/token:refresh`).reply(200, { accessToken: 'access-2', expiresInMs: 1_800_000 });
-    nock(base).post(`${api}/jobs/j1/lease:extend`).matchHeader('authorization', 'Bearer access-2').reply(200, { leaseTtlMs: 60_000, cancelRequested: false });
-    await expect(cp.extend({ jobId: 'j1', leaseId: 'l1', fencingToken: 1 })).resolves.toEqual({ leaseTtlMs: 60_000, cancelRequested: false });
+    nock(base)
+      .post(`${api}/jobs/j1/lease:extend`)
+      .matchHeader('authorization', 'Bearer access-1')
+      .reply(401, { error: { code: 'unauthorized', message: 'expired' } });
+    nock(base)
+      .post(`${api}/sessions/s1/token:refresh`)
+      .reply(200, { accessToken: 'access-2', expiresInMs: 1_800_000 });
+    nock(base)
+      .post(`${api}/jobs/j1/lease:extend`)
+      .matchHeader('authorization', 'Bearer access-2')
+      .reply(200, { leaseTtlMs: 60_000, cancelRequested: false });
+    await expect(cp.extend({ jobId: 'j1', leaseId: 'l1', fencingToken: 1 })).resolves.toEqual({
+      leaseTtlMs: 60_000,
+      cancelRequested: false,
+    });
   });
 
   it('registers again when the session is unknown', async () => {
     const { cp } = await registered();
-    nock(base).put(`${api}/jobs/j1/attempts/1/result`).reply(404, { error: { code: 'session_unknown', message: 'gone' } });
+    nock(base)
+      .put(`${api}/jobs/j1/attempts/1/result`)
+      .reply(404, { error: { code: 'session_unknown', message: 'gone' } });
     nock(base).post(`${api}/connectors/register`).reply(201, registration('s2', 'access-9'));
-    nock(base).put(`${api}/jobs/j1/attempts/1/result`).matchHeader('authorization', 'Bearer access-9').matchHeader('idempotency-key', 'j1:1').reply(200, { accepted: true, jobState: 'succeeded' });
-    const body = { leaseId: 'l1', fencingToken: 1, outcome: 'succeeded' as const, result: {}, startedAt: 'a', finishedAt: 'b' };
+    nock(base)
+      .put(`${api}/jobs/j1/attempts/1/result`)
+      .matchHeader('authorization', 'Bearer access-9')
+      .matchHeader('idempotency-key', 'j1:1')
+      .reply(200, { accepted: true, jobState: 'succeeded' });
+    const body = {
+      leaseId: 'l1',
+      fencingToken: 1,
+      outcome: 'succeeded' as const,
+      result: {},
+      startedAt: 'a',
+      finishedAt: 'b',
+    };
     await expect(cp.submitResult('j1', 1, body)).resolves.toEqual({ accepted: true, jobState: 'succeeded' });
     expect(cp.current?.sessionId).toBe('s2');
   });
 
   it('maps 409 stale_fence to a non-retryable conflict that names the protocol code', async () => {
     const { cp } = await registered();
-    nock(base).put(`${api}/jobs/j1/attempts/2/result`).reply(409, { error: { code: 'stale_fence', message: 'superseded' } });
-    const body = { leaseId: 'l1', fencingToken: 1, outcome: 'succeeded' as const, startedAt: 'a', finishedAt: 'b' };
-    await expect(cp.submitResult('j1', 2, body)).rejects.toMatchObject({ code: 'conflict', retryable: false, details: { protocolCode: 'stale_fence' } });
+    nock(base)
+      .put(`${api}/jobs/j1/attempts/2/result`)
+      .reply(409, { error: { code: 'stale_fence', message: 'superseded' } });
+    const body = {
+      leaseId: 'l1',
+      fencingToken: 1,
+      outcome: 'succeeded' as const,
+      startedAt: 'a',
+      finishedAt: 'b',
+    };
+    await expect(cp.submitResult('j1', 2, body)).rejects.toMatchObject({
+      code: 'conflict',
+      retryable: false,
+      details: { protocolCode: 'stale_fence' },
+    });
   });
 
   it('treats a proxy error page and 503 with Retry-After as retryable', async () => {
     const { cp } = await registered();
     nock(base).post(`${api}/jobs/j1/lease:extend`).reply(502, '<html>bad gateway</html>');
-    await expect(cp.extend({ jobId: 'j1', leaseId: 'l', fencingToken: 1 })).rejects.toMatchObject({ code: 'upstream_unavailable', retryable: true });
-    nock(base).post(`${api}/jobs/j1/lease:extend`).reply(503, { error: { code: 'unavailable', message: 'later' } }, { 'retry-after': '7' });
-    await expect(cp.extend({ jobId: 'j1', leaseId: 'l', fencingToken: 1 })).rejects.toMatchObject({ retryable: true, retryAfterMs: 7_000 });
+    await expect(cp.extend({ jobId: 'j1', leaseId: 'l', fencingToken: 1 })).rejects.toMatchObject({
+      code: 'upstream_unavailable',
+      retryable: true,
+    });
+    nock(base)
+      .post(`${api}/jobs/j1/lease:extend`)
+      .reply(503, { error: { code: 'unavailable', message: 'later' } }, { 'retry-after': '7' });
+    await expect(cp.extend({ jobId: 'j1', leaseId: 'l', fencingToken: 1 })).rejects.toMatchObject({
+      retryable: true,
+      retryAfterMs: 7_000,
+    });
   });
 
   it('treats a 2xx body that does not match the protocol as a retryable invalid_response', async () => {
     const { cp } = await registered();
     nock(base).post(`${api}/jobs/j1/lease:extend`).reply(200, { surprise: true });
-    await expect(cp.extend({ jobId: 'j1', leaseId: 'l', fencingToken: 1 })).rejects.toMatchObject({ code: 'invalid_response', retryable: true });
+    await expect(cp.extend({ jobId: 'j1', leaseId: 'l', fencingToken: 1 })).rejects.toMatchObject({
+      code: 'invalid_response',
+      retryable: true,
+    });
   });
 
   it('maps a network failure to upstream_unavailable and never puts a token in an error', async () => {
     const { cp, logs } = await registered();
     nock(base).post(`${api}/sessions/s1/heartbeat`).replyWithError('socket hang up');
-    const error = await cp.heartbeat({ sentAt: 'x', state: 'idle', inFlight: [], outboxDepth: 0, freeSlots: 1 }).catch((e: unknown) => e as Error);
+    const error = await cp
+      .heartbeat({ sentAt: 'x', state: 'idle', inFlight: [], outboxDepth: 0, freeSlots: 1 })
+      .catch((e: unknown) => e as Error);
     expect(error).toMatchObject({ code: 'upstream_unavailable' });
     expect(JSON.stringify(error) + String((error as Error).message)).not.toContain('access-1');
     expect(logs.text()).not.toContain(enrollment);
@@ -121,7 +187,12 @@ describe('ControlPlaneClient', () => {
 
   it('refuses a wrong enrollment token with auth_failed', async () => {
     const { cp } = client();
-    nock(base).post(`${api}/connectors/register`).reply(401, { error: { code: 'unauthorized', message: 'bad token' } });
-    await expect(cp.register(registerRequest)).rejects.toMatchObject({ code: 'auth_failed', retryable: false });
+    nock(base)
+      .post(`${api}/connectors/register`)
+      .reply(401, { error: { code: 'unauthorized', message: 'bad token' } });
+    await expect(cp.register(registerRequest)).rejects.toMatchObject({
+      code: 'auth_failed',
+      retryable: false,
+    });
   });
 });
