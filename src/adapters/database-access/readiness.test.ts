@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeAtlasClient, fakeAtlasError } from '../../../test/fakes/fake-atlas-client.js';
 import { FakeClock } from '../../../test/fakes/fake-clock.js';
 import { clusterFixture, projectId, settle } from './grant-test-kit.js';
-import { waitUntilApplied } from './readiness.js';
+import { readinessPolling, waitUntilApplied } from './readiness.js';
 
 function setup(readyTimeoutMs = 60_000) {
   const clock = new FakeClock();
@@ -79,5 +79,57 @@ describe('waitUntilApplied', () => {
     const { atlas, wait } = setup();
     atlas.failNext('clusters.status', fakeAtlasError(503, 'SERVICE_UNAVAILABLE'));
     await expect(wait(['A'])).rejects.toMatchObject({ code: 'upstream_unavailable' });
+  });
+});
+
+/** Makes the next change apply `ms` after now; earlier "applies after" hooks stop acting. */
+let generation = 0;
+function appliesAfter(clock: FakeClock, atlas: FakeAtlasClient, ms: number): void {
+  const mine = (generation += 1);
+  const started = clock.monotonic();
+  atlas.neverApplied = ms > 0;
+  const check = (): void => {
+    if (mine !== generation) return;
+    atlas.neverApplied = clock.monotonic() - started < ms;
+    atlas.beforeNext('clusters.status', check);
+  };
+  atlas.beforeNext('clusters.status', check);
+}
+
+/** Steps the clock 5 ms at a time so poll times are observed exactly. */
+async function finely<T>(clock: FakeClock, promise: Promise<T>): Promise<T> {
+  let done = false;
+  const tracked = promise.finally(() => (done = true));
+  while (!done) await clock.advance(5);
+  return tracked;
+}
+
+describe('adaptive readiness polling', () => {
+  it('learns how long changes take and then waits about that long before the first poll', async () => {
+    const { clock, atlas, wait } = setup();
+    appliesAfter(clock, atlas, 800);
+    await finely(clock, wait(['A'])); // cold: polls at 0, 100, …, 800 ms
+    expect(atlas.callsTo('clusters.status')).toHaveLength(9);
+    const before = atlas.callsTo('clusters.status').length;
+    const started = clock.monotonic();
+    appliesAfter(clock, atlas, 800);
+    await finely(clock, wait(['A'])); // first poll one 25 ms step before 800 ms (PENDING), then at 800
+    const polls = atlas.callsTo('clusters.status').length - before;
+    expect(polls).toBe(2);
+    expect(clock.monotonic() - started).toBe(800);
+  });
+
+  it('converges to one or two polls per change when changes take the same time', async () => {
+    const { clock, atlas, wait } = setup();
+    for (let i = 0; i < 8; i += 1) {
+      appliesAfter(clock, atlas, 400);
+      await finely(clock, wait(['A']));
+    }
+    const before = atlas.callsTo('clusters.status').length;
+    const started = clock.monotonic();
+    appliesAfter(clock, atlas, 400);
+    await finely(clock, wait(['A']));
+    expect(atlas.callsTo('clusters.status').length - before).toBeLessThanOrEqual(2);
+    expect(clock.monotonic() - started).toBeLessThan(400 + readinessPolling.fineMs + 10);
   });
 });
