@@ -104,6 +104,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
     logger,
     userAgent,
     maxRetries: config.atlas.maxRetries,
+    sizeRateLimitsFromApi: config.atlas.rateLimitsFromApi,
     limits: {
       orgRequestsPerMinute: config.atlas.orgRequestsPerMinute,
       projectRequestsPerMinute: config.atlas.projectRequestsPerMinute,

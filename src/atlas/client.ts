@@ -26,6 +26,7 @@ import { createProjectLimitsApi, type ProjectLimitsApi } from './resources/proje
 import { createProjectUsersApi, type ProjectUsersApi } from './resources/project-users.js';
 import { createProjectsApi, type ProjectsApi } from './resources/projects.js';
 import { createRateLimitsApi, type RateLimitsApi } from './resources/rate-limits.js';
+import { rateScopeKey, type RateScope } from './operations.js';
 import { createTeamsApi, type TeamsApi } from './resources/teams.js';
 import { createTransport, type RateLimitObservation, type RequestInfo } from './transport.js';
 
@@ -53,6 +54,11 @@ export interface AtlasClientOptions {
   readonly backoff?: BackoffPolicy;
   /** Called once per HTTP attempt, for metrics. */
   readonly onRequest?: (info: RequestInfo) => void;
+  /**
+   * Size each project's and organization's pace from `GET /rateLimits` the first time the client
+   * works in it (in the background; the configured pace applies until the answer arrives).
+   */
+  readonly sizeRateLimitsFromApi?: boolean;
 }
 
 /** The Atlas Administration API v2, grouped by resource. Every method takes an optional signal. */
@@ -91,9 +97,18 @@ export function createAtlasClient(options: AtlasClientOptions): AtlasClient {
           logger,
         });
   const session = createAuthSession({ credentials: options.credentials, authenticatorFor, logger });
-  const limiter =
+  const baseLimiter =
     options.rateLimiter ??
-    createRateLimiter(options.limits ?? { orgRequestsPerMinute: 100, projectRequestsPerMinute: 100 });
+    createRateLimiter(options.limits ?? { orgRequestsPerMinute: 300, projectRequestsPerMinute: 300 });
+  // The sizing hook reads `rateLimitsApi` (declared below) only once the client is in use.
+  const limiter = options.sizeRateLimitsFromApi
+    ? sizeOnFirstUse(
+        baseLimiter,
+        (scope) =>
+          rateLimitsApi.sizeFromApi(scope.kind === 'project' ? { groupId: scope.id } : { orgId: scope.id }),
+        logger,
+      )
+    : baseLimiter;
   const transport = createTransport({
     baseUrl,
     session,
@@ -107,9 +122,10 @@ export function createAtlasClient(options: AtlasClientOptions): AtlasClient {
     onRequest: options.onRequest,
   });
 
+  const rateLimitsApi = createRateLimitsApi(transport, baseLimiter);
   return {
     identity: createIdentityApi(transport),
-    rateLimits: createRateLimitsApi(transport, limiter),
+    rateLimits: rateLimitsApi,
     organizations: createOrganizationsApi(transport),
     projects: createProjectsApi(transport),
     clusters: createClustersApi(transport),
@@ -124,5 +140,35 @@ export function createAtlasClient(options: AtlasClientOptions): AtlasClient {
     events: createEventsApi(transport),
     rateLimitStatus: () => transport.rateLimits(),
     close: (signal) => session.close(signal),
+  };
+}
+
+/** Wraps a limiter so the first call in each scope also sizes that scope from Atlas, once. */
+function sizeOnFirstUse(
+  limiter: RateLimiter,
+  size: (scope: RateScope) => Promise<unknown> | undefined,
+  logger: Logger,
+): RateLimiter {
+  const sized = new Set<string>();
+  return {
+    schedule(scope, task, signal) {
+      if (scope && !sized.has(rateScopeKey(scope))) {
+        sized.add(rateScopeKey(scope));
+        void Promise.resolve(size(scope)).then(
+          (perMinute) =>
+            logger.debug(
+              { scope: rateScopeKey(scope), perMinute },
+              'sized Atlas pacing from GET /rateLimits',
+            ),
+          (error: unknown) =>
+            logger.warn(
+              { err: error, scope: rateScopeKey(scope) },
+              'could not size Atlas pacing from GET /rateLimits; keeping the configured pace',
+            ),
+        );
+      }
+      return limiter.schedule(scope, task, signal);
+    },
+    resize: (scope, perMinute) => limiter.resize(scope, perMinute),
   };
 }

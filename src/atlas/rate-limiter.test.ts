@@ -193,4 +193,40 @@ describe('the client and its limiter', () => {
     expect(perMinute).toBe(60);
     expect(resized).toEqual([[{ kind: 'project', id: groupId }, 60]]);
   });
+
+  it('sizes each project once, in the background, on its first call when asked to', async () => {
+    mockTokenMint();
+    atlas()
+      .get(`${api}/rateLimits`)
+      .query({ groupId, pageNum: '1', itemsPerPage: '500' })
+      .reply(200, {
+        results: [
+          {
+            endpointSetName: 'users',
+            scope: 'GROUP',
+            endpoints: [{ method: 'GET', path: '/api/atlas/v2/groups/{groupId}/databaseUsers' }],
+            capacity: { value: 60 },
+            refillRate: { value: 120 },
+            refillDurationSeconds: { value: 60 },
+          },
+        ],
+      });
+    atlas()
+      .get(`${api}/groups/${groupId}/databaseUsers`)
+      .query(true)
+      .times(2)
+      .reply(200, { results: [], totalCount: 0 });
+    const resized: [RateScope, number][] = [];
+    const { client } = createTestClient({
+      sizeRateLimitsFromApi: true,
+      rateLimiter: {
+        schedule: (_scope, task) => task(),
+        resize: (scope, perMinute) => resized.push([scope, perMinute]),
+      },
+    });
+
+    await client.databaseUsers.list(groupId);
+    await client.databaseUsers.list(groupId);
+    await vi.waitFor(() => expect(resized).toEqual([[{ kind: 'project', id: groupId }, 120]]));
+  });
 });
