@@ -72,8 +72,8 @@ export const EnvSchema = z.object({
   CA_BUNDLE_FILE: z.string().optional(),
 
   ATLAS_BASE_URL: z.url({ message: 'must be an absolute URL' }).default('https://cloud.mongodb.com'),
-  ATLAS_ORG_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(100),
-  ATLAS_PROJECT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(100),
+  ATLAS_ORG_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(300),
+  ATLAS_PROJECT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(300),
   ATLAS_RATE_LIMITS_FROM_API: bool,
   ATLAS_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(4),
   ATLAS_READY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),

@@ -24,6 +24,8 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
+const sandboxBucket = { capacity: 100, refillAmount: 10, refillIntervalSeconds: 1 };
+
 /** The name of the in-process variable that holds the sandbox Atlas key for `env://` references. */
 export const sandboxSecretVariable = 'SANDBOX_ATLAS_SECRET';
 
@@ -64,6 +66,9 @@ export async function startSandbox(
       port: config.sandbox.atlasPort,
       publicKey: config.sandbox.atlasPublicKey,
       privateKey: config.sandbox.atlasPrivateKey,
+      // Buckets of 100 refilled at 600 a minute, and the connector paced to match: the demo shows
+      // pacing without making every step wait.
+      knobs: { rateLimit: { project: sandboxBucket, organization: sandboxBucket } },
       ...(fixture ? { fixture: fixture as Parameters<typeof startAtlasSimulator>[0]['fixture'] } : {}),
     });
   } catch (error) {
@@ -75,7 +80,7 @@ export async function startSandbox(
     ...config,
     mode: 'sandbox',
     controlPlane: { url: controlPlane.url, token: enrollmentToken, tokenFile: undefined },
-    atlas: { ...config.atlas, baseUrl: atlas.url },
+    atlas: { ...config.atlas, baseUrl: atlas.url, orgRequestsPerMinute: 600, projectRequestsPerMinute: 600 },
   };
   const secret = JSON.stringify({
     public_key: config.sandbox.atlasPublicKey,
