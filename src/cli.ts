@@ -10,6 +10,7 @@ const usage = `atlas-jit-connector ${version}
 
 Usage:
   atlas-jit-connector [run]     Run the connector (the embedded sandbox when CONTROL_PLANE_URL is unset)
+  atlas-jit-connector schema    Print each integration kind's config as JSON Schema
   atlas-jit-connector doctor    Check configuration, secret access, Atlas auth and the key's roles
                                 (doctor --help for its options; run it first on every install)
   atlas-jit-connector --help    Show this help
@@ -26,6 +27,10 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command === '--version') {
     console.log(version);
     return 0;
+  }
+  if (command === 'schema') {
+    const { runSchema } = await import('./cli/schema/schema-command.js');
+    return runSchema(argv.slice(1), { stdout: (text) => console.log(text), stderr: (text) => console.error(text) });
   }
   if (command === 'doctor') {
     const { runDoctor } = await import('./cli/doctor/doctor.js');

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { jobOperations } from '../../adapters/adapter.js';
+import { adapters, type IntegrationKind } from '../../adapters/registry.js';
+
+export interface SchemaIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+const usage = `Usage: atlas-jit-connector schema [<kind>]
+
+Prints the JSON Schema (draft 2020-12) of each integration kind's config, with the description of
+every field, and the job operations the kind supports. With <kind>, prints that kind only.
+Kinds: ${Object.keys(adapters).join(', ')}`;
+
+/** The JSON Schema a control plane (or an operator) validates an integration's config against. */
+export function integrationSchemas(
+  kinds: readonly IntegrationKind[] = Object.keys(adapters) as IntegrationKind[],
+) {
+  return Object.fromEntries(
+    kinds.map((kind) => {
+      const adapter = adapters[kind];
+      return [
+        kind,
+        {
+          operations: jobOperations.filter((op) => adapter.handlers[op] !== undefined),
+          config: z.toJSONSchema(adapter.configSchema, { io: 'input', unrepresentable: 'any' }),
+        },
+      ];
+    }),
+  );
+}
+
+export function runSchema(argv: readonly string[], io: SchemaIo): number {
+  const [kind, ...extra] = argv;
+  if (kind === '--help' || kind === '-h') {
+    io.stdout(usage);
+    return 0;
+  }
+  if (extra.length > 0 || (kind !== undefined && !Object.hasOwn(adapters, kind))) {
+    io.stderr(`${kind === undefined ? '' : `unknown integration kind "${kind}"\n\n`}${usage}`);
+    return 2;
+  }
+  const kinds = kind === undefined ? undefined : [kind as IntegrationKind];
+  io.stdout(JSON.stringify(integrationSchemas(kinds), null, 2));
+  return 0;
+}
