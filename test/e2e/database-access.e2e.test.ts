@@ -201,6 +201,55 @@ describe('database access end to end (daemon + reference control plane + Atlas s
     expect(deleteAfter).toBeGreaterThan(before + 6 * 86_400_000);
   });
 
+  it('renews a grant and sweeps the project through the real job path', async () => {
+    const kim = person('kim');
+    const { username, job } = grantJob('project', 'g-kim-1', kim, [
+      { cluster: 'Cluster0', role: 'read', database: 'sales' },
+    ]);
+    succeeded(await sb.run(job));
+    const renewed = await sb.run({
+      type: 'renew',
+      integrationId: 'project',
+      resourceKey: resourceKeyFor(payments, username),
+      payload: { grantId: 'g-kim-1', requester: kim, ttlSeconds: 9 * 86_400 },
+    });
+    expect(renewed.state, JSON.stringify(renewed.error)).toBe('succeeded');
+    const deleteAfter = Date.parse(sb.sim.state.databaseUser(payments, username)?.deleteAfterDate ?? '');
+    expect(deleteAfter).toBeGreaterThan(Date.now() + 6 * 86_400_000);
+    const swept = await sb.run({
+      type: 'sweep',
+      integrationId: 'project',
+      resourceKey: 'sweep/project',
+      payload: {},
+    });
+    expect(swept.state, JSON.stringify(swept.error)).toBe('succeeded');
+    expect(swept.result).toMatchObject({ usersChecked: expect.any(Number) });
+    expect(sb.sim.state.databaseUser(payments, username)?.roles).toContainEqual(
+      expect.objectContaining({ roleName: 'read', databaseName: 'sales' }),
+    );
+  });
+
+  it('uploads a discovery snapshot, and skips the upload when nothing changed', async () => {
+    const first = await sb.run({
+      type: 'discover',
+      integrationId: 'multi',
+      resourceKey: 'discovery/multi',
+      payload: {},
+    });
+    expect(first.state, JSON.stringify(first.error)).toBe('succeeded');
+    expect(first.result).toMatchObject({ skipped: false, counts: { projects: 2 } });
+    const records = sb.cp.store.snapshots('multi').at(-1)?.records ?? [];
+    expect(records.some((r) => (r as { type?: string }).type === 'cluster')).toBe(true);
+    expect(JSON.stringify(records)).not.toMatch(/password|mongodb(\+srv)?:\/\/[^"]*@/);
+    const second = await sb.run({
+      type: 'discover',
+      integrationId: 'multi',
+      resourceKey: 'discovery/multi',
+      payload: {},
+    });
+    expect(second.result).toMatchObject({ skipped: true });
+  });
+
   it('refuses bad inputs with a specific code and a message naming the problem', async () => {
     const grace = person('grace');
     const cases: [Record<string, unknown>, string, RegExp][] = [
@@ -278,6 +327,29 @@ describe('database access when things fail', () => {
     expect(sb.sim.state.canAuthenticate(payments, 'Cluster0', username, result.password ?? '')).toBe('ok');
   }, 60_000);
 
+  it('fails a grant with quota_exceeded naming the quota when the project is full', async () => {
+    sb = await startSandbox();
+    await sb.connector();
+    const filler = sb.sim.url;
+    for (let i = 0; i < 100; i += 1) {
+      const response = await digestPost(filler, `/api/atlas/v2/groups/${payments}/databaseUsers`, {
+        groupId: payments,
+        username: `filler-${i}`,
+        databaseName: 'admin',
+        password: 'filler-password-123',
+        roles: [{ roleName: 'read', databaseName: 'sales' }],
+      });
+      expect(response.status).toBe(201);
+    }
+    const { job } = grantJob('project', 'g-full-1', person('lou'), [
+      { cluster: 'Cluster0', role: 'read', database: 'sales' },
+    ]);
+    const view = await sb.run(job);
+    expect(view.state).toBe('failed');
+    expect(view.error?.code).toBe('quota_exceeded');
+    expect(view.error?.message).toMatch(/database users/i);
+  });
+
   it("removes the user through Atlas's deleteAfterDate even when the connector is gone", async () => {
     sb = await startSandbox();
     const daemon = await sb.connector();
@@ -297,6 +369,29 @@ describe('database access when things fail', () => {
     expect(sb.sim.state.databaseUser(payments, username)).toBeUndefined();
   });
 });
+
+/** A one-off digest-authenticated POST, to fill the simulated project from outside the connector. */
+async function digestPost(base: string, path: string, body: unknown): Promise<Response> {
+  const { createHash, randomBytes } = await import('node:crypto');
+  const headers = {
+    accept: 'application/vnd.atlas.2023-01-01+json',
+    'content-type': 'application/vnd.atlas.2023-01-01+json',
+  };
+  const challenge = await fetch(`${base}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+  await challenge.text();
+  const header = challenge.headers.get('www-authenticate') ?? '';
+  const field = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(header)?.[1] ?? '';
+  const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+  const cnonce = randomBytes(8).toString('hex');
+  const ha1 = md5(`${atlasKey.publicKey}:${field('realm')}:${atlasKey.privateKey}`);
+  const response = md5(`${ha1}:${field('nonce')}:00000001:${cnonce}:auth:${md5(`POST:${path}`)}`);
+  const authorization = `Digest username="${atlasKey.publicKey}", realm="${field('realm')}", nonce="${field('nonce')}", uri="${path}", algorithm=MD5, qop=auth, nc=00000001, cnonce="${cnonce}", response="${response}"`;
+  return fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { ...headers, authorization },
+    body: JSON.stringify(body),
+  });
+}
 
 async function eventuallyTrue(check: () => boolean, timeoutMs = 20_000): Promise<void> {
   const started = Date.now();
