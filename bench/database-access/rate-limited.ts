@@ -1,0 +1,195 @@
+import diagnostics from 'node:diagnostics_channel';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { BucketSpec } from '../../src/sandbox/atlas/knobs.js';
+import { sleep } from '../stats.js';
+import { countCalls, type CallCounts } from './atlas-calls.js';
+import { tenProjectFixture, type BenchProject } from './fixture.js';
+import { grantJob, requester, type GrantSpec } from './jobs.js';
+import { startSandbox, type Sandbox } from './sandbox.js';
+
+/**
+ * Item 3: many per-grant grants spread over 10 projects, all enqueued at once, against the
+ * simulator's per-project token buckets, with the daemon's own pacing set to the buckets' rate.
+ */
+export interface RateLimitedSettings {
+  readonly grants: number;
+  readonly concurrency: number;
+  readonly bucket: BucketSpec;
+  readonly simulatedLatencyMs: number;
+  readonly propagationDelayMs: number;
+  /** Whatever is not done by then counts as unfinished; keeps the run inside its budget. */
+  readonly deadlineMs: number;
+}
+
+export interface RateLimitedResult {
+  readonly settings: RateLimitedSettings;
+  readonly projects: number;
+  readonly succeeded: number;
+  /** Ended in `failed` or `dead`. */
+  readonly failed: number;
+  /** Still queued or leased at the deadline. */
+  readonly unfinished: number;
+  /** Jobs that needed more than one attempt. */
+  readonly retried: number;
+  /** From the enqueue of the first grant to the acceptance of the last successful result. */
+  readonly windowSeconds: number;
+  readonly calls: CallCounts;
+  /** Claim→result of the grants that succeeded at the first attempt. */
+  readonly latencyMs: readonly number[];
+  readonly firstError: string;
+}
+
+/** Time of the last accepted (200) result PUT of every job on one control plane. */
+class AcceptanceLog {
+  readonly lastAccepted = new Map<string, number>();
+  private readonly listener = (message: unknown): void => this.observe(message);
+
+  constructor(private readonly port: number) {
+    diagnostics.subscribe('http.server.request.start', this.listener);
+  }
+
+  close(): void {
+    diagnostics.unsubscribe('http.server.request.start', this.listener);
+  }
+
+  private observe(message: unknown): void {
+    if (typeof message !== 'object' || message === null) return;
+    const { request, response } = message as { request?: unknown; response?: unknown };
+    if (!(request instanceof IncomingMessage) || !(response instanceof ServerResponse)) return;
+    if (request.socket.localPort !== this.port || request.method !== 'PUT') return;
+    const jobId = /\/jobs\/([^/]+)\/attempts\/\d+\/result$/.exec(
+      (request.url ?? '').split('?')[0] ?? '',
+    )?.[1];
+    if (jobId === undefined) return;
+    const log = this.lastAccepted;
+    const end = response.end;
+    response.end = function (this: ServerResponse, ...args: unknown[]) {
+      if (response.statusCode === 200) log.set(decodeURIComponent(jobId), performance.now());
+      return Reflect.apply(end, this, args) as ServerResponse;
+    } as typeof end;
+  }
+}
+
+const terminal = new Set(['succeeded', 'failed', 'dead', 'cancelled']);
+
+function spec(project: BenchProject, name: string): GrantSpec {
+  return {
+    integrationId: 'multi',
+    strategy: 'per-grant',
+    grantId: `g-${name}`,
+    requester: requester(name),
+    ...project,
+    multiProject: true,
+  };
+}
+
+/** Enqueues `count` grants round-robin over the projects and waits until all end or the deadline. */
+async function runBatch(
+  sb: Sandbox,
+  projects: readonly BenchProject[],
+  prefix: string,
+  count: number,
+  deadlineMs: number,
+): Promise<string[]> {
+  const ids = Array.from({ length: count }, (_, i) =>
+    sb.cp.store.enqueueJob(grantJob(spec(projects[i % projects.length] as BenchProject, `${prefix}${i}`))),
+  );
+  const deadline = performance.now() + deadlineMs;
+  let pending = ids;
+  while (pending.length > 0 && performance.now() < deadline) {
+    await sleep(100);
+    pending = pending.filter((id) => !terminal.has(sb.cp.store.job(id)?.state ?? ''));
+  }
+  return ids;
+}
+
+function summarize(
+  sb: Sandbox,
+  ids: readonly string[],
+  log: AcceptanceLog,
+  started: number,
+): Omit<RateLimitedResult, 'settings' | 'projects' | 'calls' | 'latencyMs'> {
+  let succeeded = 0;
+  let failed = 0;
+  let retried = 0;
+  let lastSuccess = started;
+  let firstError = '';
+  for (const id of ids) {
+    const view = sb.cp.store.job(id);
+    if (view && view.attempts > 1) retried += 1;
+    if (view?.state === 'succeeded') {
+      succeeded += 1;
+      lastSuccess = Math.max(lastSuccess, log.lastAccepted.get(id) ?? started);
+    } else if (view && terminal.has(view.state)) {
+      failed += 1;
+      firstError ||= `${view.error?.code ?? view.state}: ${view.error?.message ?? ''}`.slice(0, 300);
+    }
+  }
+  return {
+    succeeded,
+    failed,
+    unfinished: ids.length - succeeded - failed,
+    retried,
+    windowSeconds: (lastSuccess - started) / 1000,
+    firstError,
+  };
+}
+
+export async function runRateLimited(settings: RateLimitedSettings): Promise<RateLimitedResult> {
+  const { fixture, projects } = tenProjectFixture();
+  const perMinute = Math.round((settings.bucket.refillAmount * 60) / settings.bucket.refillIntervalSeconds);
+  const sb = await startSandbox({
+    fixture,
+    knobs: {
+      latency: { fixedMs: settings.simulatedLatencyMs, jitterMs: 0 },
+      propagationDelayMs: settings.propagationDelayMs,
+      rateLimit: {
+        enabled: true,
+        project: settings.bucket,
+        // Every call of a grant is project-scoped; the organization bucket never limits them.
+        organization: { capacity: 100_000, refillAmount: 100_000, refillIntervalSeconds: 60 },
+      },
+    },
+    integrations: [
+      {
+        id: 'multi',
+        kind: 'atlas-multi-project',
+        config: { projectIds: projects.map((p) => p.projectId), userStrategy: 'per-grant' },
+      },
+    ],
+    connectorId: 'bench-database-access-rate',
+    daemonEnv: {
+      MAX_CONCURRENT_JOBS: String(settings.concurrency),
+      ATLAS_PROJECT_REQUESTS_PER_MINUTE: String(perMinute),
+      ATLAS_ORG_REQUESTS_PER_MINUTE: String(perMinute),
+    },
+  });
+  const log = new AcceptanceLog(Number(new URL(sb.cp.url).port));
+  try {
+    // One grant per project first (JIT, connections, each project's learned propagation time),
+    // then a pause so every bucket is full again when timing starts.
+    const warm = await runBatch(sb, projects, 'warm', projects.length, 30_000);
+    const warmed = summarize(sb, warm, log, 0);
+    if (warmed.succeeded !== warm.length) throw new Error(`warm-up grants failed: ${warmed.firstError}`);
+    await sleep(
+      settings.bucket.refillIntervalSeconds *
+        1000 *
+        Math.ceil(settings.bucket.capacity / settings.bucket.refillAmount) +
+        500,
+    );
+    const before = sb.sim.stats.snapshot();
+    const started = performance.now();
+    const ids = await runBatch(sb, projects, 'load', settings.grants, settings.deadlineMs);
+    const calls = countCalls(before, sb.sim.stats.snapshot());
+    const once = ids.filter((id) => {
+      const view = sb.cp.store.job(id);
+      return view?.state === 'succeeded' && view.attempts === 1;
+    });
+    const latencyMs = sb.probe.times(once).map((t) => t.acceptedAt - t.leasedAt);
+    return { settings, projects: projects.length, calls, latencyMs, ...summarize(sb, ids, log, started) };
+  } finally {
+    log.close();
+    await sb.close();
+  }
+}
