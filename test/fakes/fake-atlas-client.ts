@@ -22,6 +22,7 @@ interface StoredUser {
 }
 
 const usersLimit = 'atlas.project.security.databaseAccess.users';
+const customRolesLimit = 'atlas.project.security.databaseAccess.customRoles';
 const weekMs = 7 * 86_400_000;
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -281,6 +282,26 @@ export class FakeAtlasClient {
     return role;
   }
 
+  /** Atlas's rules: unique name (409), the project's custom-role limit (403). */
+  private createRole(groupId: string, input: atlas.CustomDbRoleInput): atlas.CustomDbRole {
+    const existing = this.customRolesIn((this.project(groupId), groupId));
+    if (existing.some((r) => r.roleName === input.roleName))
+      throw fakeAtlasError(409, 'ATLAS_CUSTOM_ROLE_NAME_ALREADY_EXISTS');
+    if (existing.length >= this.limit(groupId, customRolesLimit).value)
+      throw fakeAtlasError(403, 'CUSTOM_ROLES_LIMIT_EXCEEDED');
+    const role: atlas.CustomDbRole = {
+      roleName: input.roleName,
+      actions: (input.actions ?? []).map((a) => ({
+        action: a.action,
+        resources: a.resources.map((r) => ({ ...r })),
+      })),
+      inheritedRoles: (input.inheritedRoles ?? []).map((r) => ({ ...r })),
+    };
+    this.append(this.roles, groupId, [role]);
+    this.changed(groupId);
+    return role;
+  }
+
   private deleteRole(groupId: string, roleName: string): void {
     this.role(groupId, roleName);
     if (this.usersIn(groupId).some((u) => u.roles.some((r) => r.roleName === roleName)))
@@ -350,7 +371,8 @@ export class FakeAtlasClient {
         list: (g, o) =>
           this.run('customDbRoles.list', [g], o, () => (this.project(g), this.customRolesIn(g))),
         get: (g, n, o) => this.run('customDbRoles.get', [g, n], o, () => this.role(g, n)),
-        create: no,
+        create: (g, role, o) =>
+          this.run('customDbRoles.create', [g, role], o, () => this.createRole(g, role)),
         update: no,
         delete: (g, n, o) => this.run('customDbRoles.delete', [g, n], o, () => this.deleteRole(g, n)),
       },

@@ -1,5 +1,6 @@
 import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import { issuePassword } from './credential.js';
+import { prepareCustomRoles } from './custom-roles.js';
 import type { GrantDeps, GrantInput, GrantWrite } from './grant-per-requester.js';
 import {
   checkUsersQuota,
@@ -55,6 +56,8 @@ export async function grantPerGrant(input: GrantInput, deps: GrantDeps, ctx: Atl
   const { requester, grantId } = input.payload;
   const username = usernameFor('per-grant', requester, grantId);
   await ensureRoom(deps, ctx, input, username);
+  const specs = input.grant.customRoles;
+  await prepareCustomRoles(deps, ctx, { projectId, username, specs, grants: [record] });
   const password = issuePassword(deps);
   const identity: UserIdentity = {
     integrationId: input.integrationId,

@@ -1,6 +1,7 @@
 import type { AdapterDeps } from '../adapter.js';
 import type { DatabaseAccessConfig } from './config.js';
 import { issuePassword } from './credential.js';
+import { prepareCustomRoles } from './custom-roles.js';
 import {
   checkUsersQuota,
   createUser,
@@ -80,6 +81,8 @@ function identityOf(input: GrantInput): UserIdentity {
 async function createNew(input: GrantInput, deps: GrantDeps, ctx: AtlasCtx, username: string) {
   const { projectId, record, nowMs } = input.grant;
   await checkUsersQuota(deps, ctx, projectId);
+  const specs = input.grant.customRoles;
+  await prepareCustomRoles(deps, ctx, { projectId, username, specs, grants: [record] });
   const password = issuePassword(deps);
   const plan = firstGrantPlan(identityOf(input), record, nowMs, input.config.userCleanupDays);
   const user = newUserInput(projectId, username, input.payload.requester, password, plan);
@@ -90,6 +93,9 @@ async function createNew(input: GrantInput, deps: GrantDeps, ctx: AtlasCtx, user
 async function addToExisting(input: GrantInput, deps: GrantDeps, ctx: AtlasCtx, managed: ManagedUser) {
   const { projectId, record, nowMs } = input.grant;
   const others = activeGrants(managed.grants, nowMs).filter((grant) => grant.key !== record.key);
+  const username = managed.user.username;
+  const grants = [...others, record];
+  await prepareCustomRoles(deps, ctx, { projectId, username, specs: input.grant.customRoles, grants });
   const rotationDays = input.config.credentialRotationDays;
   const issue = passwordDue({ others, book: managed.book, grantKey: record.key, nowMs, rotationDays });
   const password = issue ? issuePassword(deps) : undefined;
@@ -98,13 +104,12 @@ async function addToExisting(input: GrantInput, deps: GrantDeps, ctx: AtlasCtx, 
     : managed.book;
   const plan = planUserWrite({
     identity: identityOf(input),
-    grants: [...others, record],
+    grants,
     book,
     nowMs,
     cleanupDays: input.config.userCleanupDays,
     fallbackClusters: [],
   });
-  const username = managed.user.username;
   await updateUser(deps, ctx, projectId, username, {
     ...plan,
     ...(password === undefined ? {} : { password }),

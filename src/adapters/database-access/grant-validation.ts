@@ -4,8 +4,9 @@ import type { AdapterDeps } from '../adapter.js';
 import type { DatabaseAccessConfig } from './config.js';
 import { connectionStringFor } from './connection-string.js';
 import { importRecipientKey, type RecipientKey } from './credential.js';
+import { customGrantedRole, customRoleSpec, type CustomRoleSpec } from './custom-roles.js';
 import type { AtlasCtx } from './grant-user.js';
-import type { AccessEntry, GrantPayload } from './payloads.js';
+import { isActionsEntry, type AccessEntry, type GrantPayload } from './payloads.js';
 import {
   checkAccessPolicy,
   grantExpiryMs,
@@ -19,7 +20,8 @@ import { grantKey, type GrantRecord } from './user-model.js';
 /**
  * Everything a grant checks before its first Atlas write: the local policy, Atlas's role rules,
  * the recipient key, that every cluster exists (and can serve the connection type) and that every
- * custom role exists. A grant that fails here has changed nothing.
+ * custom role named by `role` exists. A grant that fails here has changed nothing. The custom roles
+ * `actions` entries need are only named here; the strategy creates them right before its user write.
  */
 export interface ValidatedGrant {
   readonly projectId: string;
@@ -30,6 +32,8 @@ export interface ValidatedGrant {
   /** The first access entry's cluster's. */
   readonly connectionString: string;
   readonly recipient: RecipientKey | undefined;
+  /** The connector-made custom roles (`jit-r-…`) the `actions` entries need, one per name. */
+  readonly customRoles: readonly CustomRoleSpec[];
 }
 
 type ClusterView = Pick<Cluster, 'name' | 'stateName' | 'connectionStrings'>;
@@ -102,7 +106,9 @@ async function checkCustomRoles(
   projectId: string,
   access: readonly AccessEntry[],
 ): Promise<void> {
-  const custom = access.flatMap((entry, i) => (isBuiltInRole(entry.role) ? [] : [{ role: entry.role, i }]));
+  const custom = access.flatMap((entry, i) =>
+    isActionsEntry(entry) || isBuiltInRole(entry.role) ? [] : [{ role: entry.role, i }],
+  );
   if (custom.length === 0) return;
   const roles = await deps.atlas.customDbRoles.list(projectId, { signal: ctx.signal });
   const existing = new Set(roles.map((role) => role.roleName));
@@ -126,7 +132,12 @@ export async function validateGrant(
   const projectId = projectForAccess(config, deps.policy, payload.projectId);
   checkAccessPolicy(deps.policy, payload.access);
   const expiresAtMs = grantExpiryMs(payload, nowMs, deps.policy);
-  const roles = normalizeAccess(config, payload.access);
+  const customRoles = new Map<string, CustomRoleSpec>();
+  const roles = normalizeAccess(config, payload.access, (entry) => {
+    const spec = customRoleSpec(entry);
+    customRoles.set(spec.roleName, spec);
+    return customGrantedRole(entry.cluster, spec);
+  });
   const recipient = payload.recipientPublicKey && (await importRecipientKey(payload.recipientPublicKey));
   const connectionStrings = await loadConnectionStrings(config, deps, ctx, projectId, payload.access);
   await checkCustomRoles(deps, ctx, projectId, payload.access);
@@ -138,5 +149,6 @@ export async function validateGrant(
     connectionStrings,
     connectionString: connectionStrings[firstCluster] ?? '',
     recipient,
+    customRoles: [...customRoles.values()],
   };
 }

@@ -1,7 +1,12 @@
 import type { Policy } from '../../config/env.js';
 import { ConnectorError } from '../../errors/connector-error.js';
 import type { DatabaseAccessConfig } from './config.js';
-import type { AccessEntry } from './payloads.js';
+import {
+  isActionsEntry,
+  type AccessEntry,
+  type ActionsAccessEntry,
+  type RoleAccessEntry,
+} from './payloads.js';
 import type { GrantedRole } from './user-model.js';
 
 /**
@@ -37,6 +42,57 @@ export const databaseRoles: ReadonlySet<string> = new Set([
 
 /** The only roles Atlas lets a grant narrow to one collection. */
 const collectionRoles: ReadonlySet<string> = new Set(['read', 'readWrite']);
+
+/** Every `DatabasePrivilegeAction.action` the Atlas Admin API v2 accepts (v=2023-01-01). */
+export const atlasPrivilegeActions: ReadonlySet<string> = new Set(
+  (
+    'FIND INSERT REMOVE UPDATE BYPASS_DOCUMENT_VALIDATION USE_UUID KILL_OP BYPASS_DEFAULT_MAX_TIME_MS ' +
+    'CREATE_COLLECTION CREATE_INDEX DROP_COLLECTION ENABLE_PROFILER KILL_ANY_CURSOR ANALYZE CHANGE_STREAM ' +
+    'COLL_MOD COMPACT CONVERT_TO_CAPPED DROP_DATABASE DROP_INDEX RE_INDEX RENAME_COLLECTION_SAME_DB ' +
+    'SET_USER_WRITE_BLOCK BYPASS_USER_WRITE_BLOCK LIST_SESSIONS KILL_ANY_SESSION COLL_STATS CONN_POOL_STATS ' +
+    'DB_HASH DB_STATS GET_CMD_LINE_OPTS GET_LOG GET_PARAMETER GET_SHARD_MAP HOST_INFO IN_PROG LIST_DATABASES ' +
+    'LIST_COLLECTIONS LIST_INDEXES LIST_SHARDS NET_STAT REPL_SET_GET_CONFIG REPL_SET_GET_STATUS SERVER_STATUS ' +
+    'VALIDATE SHARDING_STATE TOP SQL_GET_SCHEMA SQL_SET_SCHEMA VIEW_ALL_HISTORY OUT_TO_AZURE OUT_TO_GCS ' +
+    'STORAGE_GET_CONFIG STORAGE_SET_CONFIG FLUSH_ROUTER_CONFIG ENABLE_SHARDING CHECK_METADATA_CONSISTENCY ' +
+    'MOVE_CHUNK SPLIT_CHUNK ANALYZE_SHARD_KEY REFINE_COLLECTION_SHARD_KEY CLEAR_JUMBO_FLAG RESHARD_COLLECTION ' +
+    'SHARDED_DATA_DISTRIBUTION GET_STREAM_PROCESSOR CREATE_STREAM_PROCESSOR PROCESS_STREAM_PROCESSOR ' +
+    'MODIFY_STREAM_PROCESSOR START_STREAM_PROCESSOR STOP_STREAM_PROCESSOR DROP_STREAM_PROCESSOR ' +
+    'SAMPLE_STREAM_PROCESSOR LIST_STREAM_PROCESSORS LIST_CONNECTIONS STREAM_PROCESSOR_STATS ' +
+    'CREATE_SEARCH_INDEX DROP_SEARCH_INDEX LIST_SEARCH_INDEXES UPDATE_SEARCH_INDEX'
+  ).split(' '),
+);
+
+/**
+ * The data-plane actions an `actions` grant may give without the admin opt-in: reading and
+ * writing documents, change streams, and managing the collections, indexes and search indexes of
+ * the one database (or collection) granted — what read/readWrite/dbAdmin-on-a-collection cover.
+ * Every other action (cluster-wide, server introspection, sharding, sessions, profiler, compaction,
+ * DROP_DATABASE, stream processors, …) is admin-class: denied unless POLICY_ALLOW_ADMIN_ROLES.
+ */
+export const dataPlaneActions: ReadonlySet<string> = new Set([
+  'FIND',
+  'INSERT',
+  'UPDATE',
+  'REMOVE',
+  'BYPASS_DOCUMENT_VALIDATION',
+  'CHANGE_STREAM',
+  'CREATE_COLLECTION',
+  'DROP_COLLECTION',
+  'RENAME_COLLECTION_SAME_DB',
+  'COLL_MOD',
+  'CONVERT_TO_CAPPED',
+  'CREATE_INDEX',
+  'DROP_INDEX',
+  'LIST_COLLECTIONS',
+  'LIST_INDEXES',
+  'COLL_STATS',
+  'DB_STATS',
+  'VALIDATE',
+  'CREATE_SEARCH_INDEX',
+  'DROP_SEARCH_INDEX',
+  'LIST_SEARCH_INDEXES',
+  'UPDATE_SEARCH_INDEX',
+]);
 
 export function isBuiltInRole(roleName: string): boolean {
   return adminClassRoles.has(roleName) || databaseRoles.has(roleName);
@@ -102,12 +158,42 @@ export function grantExpiryMs(timing: GrantTiming, nowMs: number, policy: Policy
   return expiresAtMs;
 }
 
-/** The local policy over every access entry of a grant. */
-export function checkAccessPolicy(policy: Policy, access: readonly AccessEntry[]): void {
-  access.forEach((entry, i) => checkRolePolicy(policy, entry.role, `access[${i}].role`));
+/**
+ * Privileges of an `actions` entry: every action must be one Atlas knows, and a data-plane one
+ * unless the policy allows admin roles. POLICY_ALLOWED_ROLES, when set, bounds what a grant may
+ * give to the listed roles, so it also refuses connector-made custom roles.
+ */
+function checkActionsPolicy(policy: Policy, entry: ActionsAccessEntry, field: string): void {
+  entry.actions.forEach((action, j) => {
+    if (!atlasPrivilegeActions.has(action)) {
+      throw invalidRequest(`${field}.actions[${j}]`, `${action} is not an Atlas privilege action`);
+    }
+  });
+  if (policy.allowedRoles.length > 0) {
+    throw policyDenied(
+      `${field}.actions`,
+      "custom privileges are denied while the connector policy's allowed roles (POLICY_ALLOWED_ROLES) are set",
+    );
+  }
+  entry.actions.forEach((action, j) => {
+    if (!dataPlaneActions.has(action) && !policy.allowAdminRoles) {
+      throw policyDenied(
+        `${field}.actions[${j}]`,
+        `${action} is not a data-plane action (admin-class), denied unless the connector policy sets POLICY_ALLOW_ADMIN_ROLES=true`,
+      );
+    }
+  });
 }
 
-function roleFor(entry: AccessEntry, field: string): GrantedRole {
+/** The local policy over every access entry of a grant. */
+export function checkAccessPolicy(policy: Policy, access: readonly AccessEntry[]): void {
+  access.forEach((entry, i) => {
+    if (isActionsEntry(entry)) checkActionsPolicy(policy, entry, `access[${i}]`);
+    else checkRolePolicy(policy, entry.role, `access[${i}].role`);
+  });
+}
+
+function roleFor(entry: RoleAccessEntry, field: string): GrantedRole {
   const { cluster, role, database, collection } = entry;
   if (collection !== undefined && !collectionRoles.has(role)) {
     throw invalidRequest(`${field}.collection`, 'only read and readWrite can be scoped to a collection');
@@ -133,9 +219,14 @@ function roleFor(entry: AccessEntry, field: string): GrantedRole {
 /**
  * Atlas's role rules, applied before any write: cluster-wide and custom roles live on `admin`,
  * database roles need a database, collections only narrow read/readWrite, and an atlas-project
- * integration grants on its one cluster. Identical entries collapse into one role.
+ * integration grants on its one cluster. Identical entries collapse into one role; an `actions`
+ * entry becomes the connector-made custom role `customRoleFor` names (on `admin`).
  */
-export function normalizeAccess(config: DatabaseAccessConfig, access: readonly AccessEntry[]): GrantedRole[] {
+export function normalizeAccess(
+  config: DatabaseAccessConfig,
+  access: readonly AccessEntry[],
+  customRoleFor: (entry: ActionsAccessEntry) => GrantedRole,
+): GrantedRole[] {
   const roles = new Map<string, GrantedRole>();
   access.forEach((entry, i) => {
     if (config.clusterName !== undefined && entry.cluster !== config.clusterName) {
@@ -144,7 +235,7 @@ export function normalizeAccess(config: DatabaseAccessConfig, access: readonly A
         `cluster ${entry.cluster} is not this integration's; it grants access to cluster ${config.clusterName} only`,
       );
     }
-    const role = roleFor(entry, `access[${i}]`);
+    const role = isActionsEntry(entry) ? customRoleFor(entry) : roleFor(entry, `access[${i}]`);
     roles.set(`${role.cluster}:${role.roleName}@${role.databaseName}/${role.collectionName ?? ''}`, role);
   });
   return [...roles.values()];
