@@ -30,7 +30,10 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (command === 'schema') {
     const { runSchema } = await import('./cli/schema/schema-command.js');
-    return runSchema(argv.slice(1), { stdout: (text) => console.log(text), stderr: (text) => console.error(text) });
+    return runSchema(argv.slice(1), {
+      stdout: (text) => console.log(text),
+      stderr: (text) => console.error(text),
+    });
   }
   if (command === 'doctor') {
     const { runDoctor } = await import('./cli/doctor/doctor.js');
