@@ -3,7 +3,6 @@ import { issuePassword } from './credential.js';
 import { prepareCustomRoles } from './custom-roles.js';
 import type { GrantDeps, GrantInput, GrantWrite } from './grant-per-requester.js';
 import {
-  checkUsersQuota,
   createUser,
   firstGrantPlan,
   managedUser,
@@ -31,21 +30,6 @@ async function adoptExisting(deps: GrantDeps, ctx: AtlasCtx, input: GrantInput, 
   return true;
 }
 
-/** The quota check, except that a redelivery at a full quota finds its own user and goes on. */
-async function ensureRoom(
-  deps: GrantDeps,
-  ctx: AtlasCtx,
-  input: GrantInput,
-  username: string,
-): Promise<void> {
-  try {
-    await checkUsersQuota(deps, ctx, input.grant.projectId);
-  } catch (error) {
-    const quotaFull = isConnectorError(error) && error.code === 'quota_exceeded';
-    if (!quotaFull || !(await adoptExisting(deps, ctx, input, username))) throw error;
-  }
-}
-
 /**
  * per-grant (the Vault/Infisical semantics): a fresh user per grant, created with its whole spec.
  * A 409 means an earlier attempt of this grant created it, and that attempt's password may never
@@ -55,7 +39,6 @@ export async function grantPerGrant(input: GrantInput, deps: GrantDeps, ctx: Atl
   const { projectId, record, nowMs } = input.grant;
   const { requester, grantId } = input.payload;
   const username = usernameFor('per-grant', requester, grantId);
-  await ensureRoom(deps, ctx, input, username);
   const specs = input.grant.customRoles;
   await prepareCustomRoles(deps, ctx, { projectId, username, specs, grants: [record] });
   const password = issuePassword(deps);
@@ -66,10 +49,30 @@ export async function grantPerGrant(input: GrantInput, deps: GrantDeps, ctx: Atl
   };
   const plan = firstGrantPlan(identity, record, nowMs, input.config.userCleanupDays);
   const user = newUserInput(projectId, username, requester, password, plan);
-  if (!(await createUser(deps, ctx, user))) {
+  if (!(await createOrFindOwn(deps, ctx, input, user))) {
     if (!(await adoptExisting(deps, ctx, input, username))) throw unreadableUserError(username);
     await updateUser(deps, ctx, projectId, username, { password, description: user.description, ...plan });
   }
   const clusters = plan.scopes.map((scope) => scope.name);
   return { username, password, clusters, deleteAfterDate: plan.deleteAfterDate };
+}
+
+/**
+ * Creates the user; false when it already exists. The quota is Atlas's to enforce (its 403 is
+ * mapped to a quota_exceeded that names the limit), except that a redelivery at a full quota
+ * finds the user its earlier attempt made and goes on with it.
+ */
+async function createOrFindOwn(
+  deps: GrantDeps,
+  ctx: AtlasCtx,
+  input: GrantInput,
+  user: Parameters<typeof createUser>[2],
+): Promise<boolean> {
+  try {
+    return await createUser(deps, ctx, user);
+  } catch (error) {
+    const quotaFull = isConnectorError(error) && error.code === 'quota_exceeded';
+    if (quotaFull && (await adoptExisting(deps, ctx, input, user.username))) return false;
+    throw error;
+  }
 }

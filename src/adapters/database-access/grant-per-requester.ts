@@ -3,7 +3,6 @@ import type { DatabaseAccessConfig } from './config.js';
 import { issuePassword } from './credential.js';
 import { prepareCustomRoles } from './custom-roles.js';
 import {
-  checkUsersQuota,
   createUser,
   firstGrantPlan,
   managedUser,
@@ -80,7 +79,6 @@ function identityOf(input: GrantInput): UserIdentity {
 
 async function createNew(input: GrantInput, deps: GrantDeps, ctx: AtlasCtx, username: string) {
   const { projectId, record, nowMs } = input.grant;
-  await checkUsersQuota(deps, ctx, projectId);
   const specs = input.grant.customRoles;
   await prepareCustomRoles(deps, ctx, { projectId, username, specs, grants: [record] });
   const password = issuePassword(deps);

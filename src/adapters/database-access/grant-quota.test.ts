@@ -7,7 +7,7 @@ import { usernameFor } from './user-model.js';
 const username = usernameFor('per-requester', alice);
 
 describe('users quota', () => {
-  it('fails with quota_exceeded naming the quota before creating a user in a full project', async () => {
+  it('fails with quota_exceeded naming the quota in a full project, and no user is created', async () => {
     const h = harness();
     h.atlas.setLimit(projectId, 'atlas.project.security.databaseAccess.users', 1);
     h.atlas.addUser(projectId, { username: 'app', databaseName: 'admin', roles: [] });
@@ -16,9 +16,9 @@ describe('users quota', () => {
 
     await expect(failure).rejects.toMatchObject({ code: 'quota_exceeded', retryable: false });
     await expect(failure).rejects.toThrow(
-      /quota reached in project 5f1a2b3c4d5e6f7a8b9c0d1e \(1\/1\): atlas\.project\.security\.databaseAccess\.users/,
+      /database users quota reached in project 5f1a2b3c4d5e6f7a8b9c0d1e: atlas\.project\.security\.databaseAccess\.users/,
     );
-    expect(h.atlas.callsTo('databaseUsers.create')).toEqual([]);
+    expect(h.atlas.usersIn(projectId).map((user) => user.username)).toEqual(['app']);
   });
 
   it('maps a GROUP_USERS_LIMIT_EXCEEDED refusal of the create to the same clear error', async () => {

@@ -213,16 +213,6 @@ export function usersQuotaError(projectId: string, used?: number, limit?: number
   });
 }
 
-/** Fails before the create when the project's user quota is already full. */
-export async function checkUsersQuota(deps: AtlasDeps, ctx: AtlasCtx, projectId: string): Promise<void> {
-  const signal = ctx.signal;
-  const limit = await deps.atlas.projectLimits.get(projectId, projectLimitNames.databaseUsers, { signal });
-  const page = await deps.atlas.databaseUsers.list(projectId, { itemsPerPage: 1, signal });
-  if (page.totalCount !== undefined && page.totalCount >= limit.value) {
-    throw usersQuotaError(projectId, page.totalCount, limit.value);
-  }
-}
-
 /** Creates the user; false when it already exists (a racing or redelivered attempt made it). */
 export async function createUser(deps: AtlasDeps, ctx: AtlasCtx, user: DatabaseUserInput): Promise<boolean> {
   ctx.beforeSideEffect();

@@ -37,8 +37,6 @@ describe('per-requester grant', () => {
     expect(h.atlas.methods()).toEqual([
       'clusters.get',
       'databaseUsers.get',
-      'projectLimits.get',
-      'databaseUsers.list',
       'databaseUsers.create',
       ...Array<string>(4).fill('clusters.status'),
     ]);
