@@ -75,10 +75,11 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
   await enrollmentToken(); // fail fast on an unreadable token, before anything listens
   await configureOutboundHttp(config.http);
   const metrics = createMetrics(version);
+  const fetch = ports.fetch ?? globalThis.fetch;
   const client = new ControlPlaneClient({
     baseUrl: config.controlPlane.url.replace(/\/+$/, ''),
     enrollmentToken,
-    fetch: ports.fetch ?? globalThis.fetch,
+    fetch,
     clock,
     logger,
     userAgent,
@@ -88,7 +89,6 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
       metrics.controlPlaneDuration.observe({ endpoint }, durationMs / 1000);
     },
   });
-  const fetch = ports.fetch ?? globalThis.fetch;
   const secrets = createSecretResolver({
     env: ports.env,
     clock,

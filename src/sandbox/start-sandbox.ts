@@ -4,7 +4,7 @@ import { ConnectorError } from '../errors/connector-error.js';
 import { cryptoRandom } from '../runtime/random.js';
 import type { Logger } from '../runtime/logger.js';
 import type { SecretScrubber } from '../runtime/secret-scrubber.js';
-import { parseFixture, startAtlasSimulator, type AtlasSimulator } from './atlas/index.js';
+import { parseFixture, startAtlasSimulator, type AtlasFixture, type AtlasSimulator } from './atlas/index.js';
 import {
   startReferenceControlPlane,
   type ReferenceControlPlane,
@@ -29,7 +29,7 @@ const sandboxBucket = { capacity: 100, refillAmount: 10, refillIntervalSeconds: 
 /** The name of the in-process variable that holds the sandbox Atlas key for `env://` references. */
 export const sandboxSecretVariable = 'SANDBOX_ATLAS_SECRET';
 
-async function loadFixture(path: string | undefined): Promise<unknown> {
+async function loadFixture(path: string | undefined): Promise<AtlasFixture | undefined> {
   if (!path) return undefined;
   try {
     return parseFixture(JSON.parse(await readFile(path, 'utf8')));
@@ -69,7 +69,7 @@ export async function startSandbox(
       // Buckets of 100 refilled at 600 a minute, and the connector paced to match: the demo shows
       // pacing without making every step wait.
       knobs: { rateLimit: { project: sandboxBucket, organization: sandboxBucket } },
-      ...(fixture ? { fixture: fixture as Parameters<typeof startAtlasSimulator>[0]['fixture'] } : {}),
+      ...(fixture ? { fixture } : {}),
     });
   } catch (error) {
     await controlPlane.close();

@@ -67,6 +67,8 @@ export class Worker {
   private loops: Promise<unknown> | undefined;
   private draining: Promise<void> | undefined;
   private forced = false;
+  /** Ends the drain's wait at once: set while a drain waits for in-flight jobs. */
+  private forceEnd: (() => void) | undefined;
   private slotFreed: (() => void) | undefined;
 
   constructor(private readonly options: WorkerOptions) {
@@ -147,8 +149,6 @@ export class Worker {
     this.draining = this.runDrain();
     return this.draining;
   }
-
-  private forceEnd: (() => void) | undefined;
 
   private async runDrain(): Promise<void> {
     const { logger, clock } = this.options;
