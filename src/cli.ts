@@ -2,7 +2,8 @@
 import { loadConfig, type AppConfig } from './config/env.js';
 import { isConnectorError } from './errors/connector-error.js';
 import { createLogger, type Logger } from './runtime/logger.js';
-import { createSecretScrubber, type SecretScrubber } from './runtime/secret-scrubber.js';
+import { createSecretScrubber } from './runtime/secret-scrubber.js';
+import type { Sandbox } from './sandbox/start-sandbox.js';
 import { startDaemon, type Daemon } from './main.js';
 import { version } from './version.js';
 
@@ -70,12 +71,19 @@ async function run(): Promise<number> {
     scrubber,
   });
   // The sandbox's servers are loaded only when it runs: a production daemon never pays for them.
-  const sandbox =
-    config.mode === 'sandbox'
-      ? await import('./sandbox/start-sandbox.js').then(({ startSandbox }) =>
-          startSandbox(config, { logger, scrubber }),
-        )
-      : undefined;
+  let sandbox: Sandbox | undefined;
+  try {
+    sandbox =
+      config.mode === 'sandbox'
+        ? await import('./sandbox/start-sandbox.js').then(({ startSandbox }) =>
+            startSandbox(config, { logger, scrubber }),
+          )
+        : undefined;
+  } catch (error) {
+    if (!isConnectorError(error) || error.code !== 'config_invalid') throw error;
+    console.error(error.message);
+    return 78;
+  }
   const daemonConfig = sandbox ? sandbox.daemonConfig : config;
   let daemon: Daemon;
   try {
@@ -91,14 +99,14 @@ async function run(): Promise<number> {
       .demo((text) => console.log(text))
       .catch((error: unknown) => logger.error({ err: error }, 'sandbox demo failed'));
   }
-  await waitForSignals(daemon, logger, scrubber);
+  await waitForSignals(daemon, logger);
   await sandbox?.close();
   logger.info('exiting');
   return 0;
 }
 
 /** First SIGTERM/SIGINT drains; a second one forces. The handler never exits the process itself. */
-function waitForSignals(daemon: Daemon, logger: Logger, _scrubber: SecretScrubber): Promise<void> {
+function waitForSignals(daemon: Daemon, logger: Logger): Promise<void> {
   return new Promise((resolve) => {
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
