@@ -45,10 +45,38 @@ function isNotFound(error: unknown): boolean {
 }
 
 /**
+ * Clusters seen recently, per Atlas client (one per credential): grants on a busy cluster do not
+ * each spend a read of the project's rate budget on it. A cluster deleted within the window makes
+ * Atlas refuse the user's scope, so nothing is granted on a stale answer.
+ */
+export const clusterCacheTtlMs = 60_000;
+const recentClusters = new WeakMap<
+  object,
+  Map<string, { readonly at: number; readonly cluster: ClusterView }>
+>();
+
+/**
  * The cluster a grant names. Dedicated clusters first; a 404 there may still be a Flex cluster,
  * served by its own endpoint. Unknown project or cluster, or one being deleted: `invalid_request`.
  */
 export async function findCluster(
+  deps: Pick<AdapterDeps, 'atlas' | 'clock'>,
+  ctx: AtlasCtx,
+  projectId: string,
+  name: string,
+  field: string,
+): Promise<ClusterView> {
+  const cache = recentClusters.get(deps.atlas) ?? new Map<string, { at: number; cluster: ClusterView }>();
+  recentClusters.set(deps.atlas, cache);
+  const key = `${projectId}/${name}`;
+  const hit = cache.get(key);
+  if (hit && deps.clock.monotonic() - hit.at < clusterCacheTtlMs) return hit.cluster;
+  const cluster = await readCluster(deps, ctx, projectId, name, field);
+  cache.set(key, { at: deps.clock.monotonic(), cluster });
+  return cluster;
+}
+
+async function readCluster(
   deps: Pick<AdapterDeps, 'atlas'>,
   ctx: AtlasCtx,
   projectId: string,
@@ -82,7 +110,7 @@ export async function findCluster(
 /** One `clusters.get` per distinct cluster, in request order; errors name the first entry using it. */
 async function loadConnectionStrings(
   config: DatabaseAccessConfig,
-  deps: Pick<AdapterDeps, 'atlas'>,
+  deps: Pick<AdapterDeps, 'atlas' | 'clock'>,
   ctx: AtlasCtx,
   projectId: string,
   access: readonly AccessEntry[],

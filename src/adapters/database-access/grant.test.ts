@@ -85,6 +85,16 @@ describe('per-requester grant', () => {
     expect(h.logs.text()).not.toContain(password);
   });
 
+  it('reads the cluster again once the one-minute cache has expired', async () => {
+    const h = harness();
+    await h.grant();
+    await h.grant({ grantId: 'g-2' });
+    expect(h.atlas.callsTo('clusters.get')).toHaveLength(1);
+    await h.clock.advance(60_000);
+    await h.grant({ grantId: 'g-3' });
+    expect(h.atlas.callsTo('clusters.get')).toHaveLength(2);
+  });
+
   it('merges a second grant into the same user with one PATCH and keeps the password', async () => {
     const h = harness();
     const first = await h.grant();
@@ -93,7 +103,7 @@ describe('per-requester grant', () => {
     const second = await h.grant({ grantId: 'g-2', access: [writeOrders, readSales], ttlSeconds: 7200 });
 
     expect(h.atlas.methods()).toEqual([
-      'clusters.get',
+      // the cluster was read by the first grant, less than a minute ago
       'databaseUsers.get',
       'databaseUsers.update',
       'clusters.status',
