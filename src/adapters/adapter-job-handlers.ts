@@ -1,24 +1,15 @@
 import { z } from 'zod';
-import type { Policy } from '../config/env.js';
 import type { IntegrationRef } from '../control-plane/protocol.js';
 import { ConnectorError } from '../errors/connector-error.js';
-import type { Clock } from '../runtime/clock.js';
-import type { Random } from '../runtime/random.js';
 import type { JobHandler } from '../worker/job-handlers.js';
 import type { JobContext } from '../worker/job-context.js';
 import { jobOperations, type AdapterDeps, type IntegrationAdapter, type JobOperation } from './adapter.js';
 import type { AtlasClientPool } from './atlas-client-pool.js';
-import type { SnapshotUploader } from './snapshot-uploader.js';
 
-export interface AdapterRuntime {
+/** Everything an operation's deps hold, except the Atlas client, which is chosen per job. */
+export interface AdapterRuntime extends Omit<AdapterDeps, 'atlas'> {
   readonly adapters: Readonly<Record<string, IntegrationAdapter<unknown>>>;
   readonly clients: Pick<AtlasClientPool, 'clientFor'>;
-  readonly clock: Clock;
-  readonly random: Random;
-  readonly policy: Policy;
-  readonly readyTimeoutMs: number;
-  readonly snapshots: SnapshotUploader;
-  readonly registerSecret: (value: string) => void;
 }
 
 function invalidJob(message: string): ConnectorError {
@@ -66,15 +57,8 @@ function adapterJobHandler(runtime: AdapterRuntime, type: JobOperation): JobHand
       const parsed = handler.payloadSchema.safeParse(payload);
       if (!parsed.success)
         throw invalidJob(`payload does not match the ${type} schema: ${describeIssues(parsed.error)}`);
-      const deps: AdapterDeps = {
-        atlas: runtime.clients.clientFor(integration.secretRef),
-        clock: runtime.clock,
-        random: runtime.random,
-        policy: runtime.policy,
-        readyTimeoutMs: runtime.readyTimeoutMs,
-        snapshots: runtime.snapshots,
-        registerSecret: runtime.registerSecret,
-      };
+      const { adapters: _adapters, clients, ...shared } = runtime;
+      const deps: AdapterDeps = { ...shared, atlas: clients.clientFor(integration.secretRef) };
       return handler.run({ config, payload: parsed.data, integration }, deps, ctx);
     },
   };

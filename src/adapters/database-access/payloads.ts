@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { clusterNameSchema, projectIdSchema } from './config.js';
 
+/** A grant's end is given one way only: a duration or an instant. */
+const exactlyOneExpiry = (p: { ttlSeconds?: number; expiresAt?: string }): boolean =>
+  (p.ttlSeconds === undefined) !== (p.expiresAt === undefined);
+const expiryRule = { message: 'exactly one of ttlSeconds or expiresAt is required', path: ['ttlSeconds'] };
+
 export const RequesterSchema = z
   .object({
     id: z.string().min(1).max(1024),
@@ -101,10 +106,7 @@ export const GrantPayload = z
     recipientPublicKey: RecipientJwk.optional(),
   })
   .strict()
-  .refine((p) => (p.ttlSeconds === undefined) !== (p.expiresAt === undefined), {
-    message: 'exactly one of ttlSeconds or expiresAt is required',
-    path: ['ttlSeconds'],
-  });
+  .refine(exactlyOneExpiry, expiryRule);
 export type GrantPayload = z.infer<typeof GrantPayload>;
 
 export const RevokePayload = z
@@ -125,10 +127,7 @@ export const RenewPayload = z
     expiresAt: z.iso.datetime({ offset: true }).optional(),
   })
   .strict()
-  .refine((p) => (p.ttlSeconds === undefined) !== (p.expiresAt === undefined), {
-    message: 'exactly one of ttlSeconds or expiresAt is required',
-    path: ['ttlSeconds'],
-  });
+  .refine(exactlyOneExpiry, expiryRule);
 export type RenewPayload = z.infer<typeof RenewPayload>;
 
 export const RotatePayload = z
