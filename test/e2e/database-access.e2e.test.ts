@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resourceKeyFor } from '../../src/adapters/database-access/project-scope.js';
 import { usernameFor } from '../../src/adapters/database-access/user-model.js';
+import { DigestClient } from '../contract/digest-client.js';
+import { eventually } from './daemon-process.js';
 import {
   analytics,
   atlasKey,
@@ -311,13 +313,19 @@ describe('database access when things fail', () => {
     ]);
     const jobId = sb.cp.store.enqueueJob(job);
     const sandbox = sb;
-    await eventuallyTrue(() => sandbox.sim.state.databaseUser(payments, username) !== undefined);
+    await eventually(
+      () => sandbox.sim.state.databaseUser(payments, username),
+      20_000,
+      'the user to be created',
+    );
     victim.kill('SIGKILL');
     await victim.exited;
     await sb.connector();
-    await eventuallyTrue(
-      () => ['succeeded', 'failed', 'dead'].includes(sandbox.cp.store.job(jobId)?.state ?? ''),
+    await eventually(
+      () =>
+        ['succeeded', 'failed', 'dead'].includes(sandbox.cp.store.job(jobId)?.state ?? '') ? true : undefined,
       40_000,
+      'the grant to settle',
     );
     const view = sb.cp.store.job(jobId);
     expect(view?.state).toBe('succeeded');
@@ -330,14 +338,16 @@ describe('database access when things fail', () => {
   it('fails a grant with quota_exceeded naming the quota when the project is full', async () => {
     sb = await startSandbox();
     await sb.connector();
-    const filler = sb.sim.url;
+    const filler = new DigestClient(sb.sim.url, atlasKey.publicKey, atlasKey.privateKey);
     for (let i = 0; i < 100; i += 1) {
-      const response = await digestPost(filler, `/api/atlas/v2/groups/${payments}/databaseUsers`, {
-        groupId: payments,
-        username: `filler-${i}`,
-        databaseName: 'admin',
-        password: 'filler-password-123',
-        roles: [{ roleName: 'read', databaseName: 'sales' }],
+      const response = await filler.call('POST', `/groups/${payments}/databaseUsers`, {
+        body: {
+          groupId: payments,
+          username: `filler-${i}`,
+          databaseName: 'admin',
+          password: 'filler-password-123',
+          roles: [{ roleName: 'read', databaseName: 'sales' }],
+        },
       });
       expect(response.status).toBe(201);
     }
@@ -369,34 +379,3 @@ describe('database access when things fail', () => {
     expect(sb.sim.state.databaseUser(payments, username)).toBeUndefined();
   });
 });
-
-/** A one-off digest-authenticated POST, to fill the simulated project from outside the connector. */
-async function digestPost(base: string, path: string, body: unknown): Promise<Response> {
-  const { createHash, randomBytes } = await import('node:crypto');
-  const headers = {
-    accept: 'application/vnd.atlas.2023-01-01+json',
-    'content-type': 'application/vnd.atlas.2023-01-01+json',
-  };
-  const challenge = await fetch(`${base}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
-  await challenge.text();
-  const header = challenge.headers.get('www-authenticate') ?? '';
-  const field = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(header)?.[1] ?? '';
-  const md5 = (text: string) => createHash('md5').update(text).digest('hex');
-  const cnonce = randomBytes(8).toString('hex');
-  const ha1 = md5(`${atlasKey.publicKey}:${field('realm')}:${atlasKey.privateKey}`);
-  const response = md5(`${ha1}:${field('nonce')}:00000001:${cnonce}:auth:${md5(`POST:${path}`)}`);
-  const authorization = `Digest username="${atlasKey.publicKey}", realm="${field('realm')}", nonce="${field('nonce')}", uri="${path}", algorithm=MD5, qop=auth, nc=00000001, cnonce="${cnonce}", response="${response}"`;
-  return fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { ...headers, authorization },
-    body: JSON.stringify(body),
-  });
-}
-
-async function eventuallyTrue(check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const started = Date.now();
-  while (!check()) {
-    if (Date.now() - started > timeoutMs) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
