@@ -1,6 +1,7 @@
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { isConnectorError, type ConnectorError } from '../errors/connector-error.js';
+import { settleUntil } from '../../test/fakes/fake-clock.js';
 import type { DatabaseUserInput } from './resources/database-users.js';
 import {
   api,
@@ -179,7 +180,7 @@ describe('cancellation', () => {
     const { client, clock } = createTestClient();
     const controller = new AbortController();
     const call = client.clusters.list(groupId, { signal: controller.signal });
-    await waitFor(() => clock.pending === 1);
+    await settleUntil(() => clock.pending === 1, 'the retry loop to sleep');
 
     controller.abort();
 
@@ -188,12 +189,5 @@ describe('cancellation', () => {
 });
 
 async function nockRequestStarted(): Promise<void> {
-  await waitFor(() => nock.pendingMocks().length === 0);
-}
-
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let round = 0; round < 1000 && !condition(); round += 1) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  if (!condition()) throw new Error('condition never became true');
+  await settleUntil(() => nock.pendingMocks().length === 0, 'the request to reach nock');
 }

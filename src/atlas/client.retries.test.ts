@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isConnectorError } from '../errors/connector-error.js';
-import type { FakeClock } from '../../test/fakes/fake-clock.js';
+import { settleUntil, type FakeClock } from '../../test/fakes/fake-clock.js';
 import {
   api,
   atlas,
@@ -16,9 +16,7 @@ const emptyPage = { results: [], totalCount: 0 };
 
 /** Lets the HTTP exchange settle until the retry loop is asleep on the fake clock. */
 async function sleeping(clock: FakeClock): Promise<void> {
-  for (let round = 0; round < 1000 && clock.pending === 0; round += 1) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
+  await settleUntil(() => clock.pending > 0, 'the retry loop to sleep');
   expect(clock.pending).toBe(1);
 }
 

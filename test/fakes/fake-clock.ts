@@ -78,3 +78,17 @@ export class FakeClock implements Clock {
 export async function flushMicrotasks(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i += 1) await new Promise<void>((resolve) => setImmediate(resolve));
 }
+
+/**
+ * Lets real I/O (loopback sockets, nock replies) settle until `condition` holds. Bounded by wall
+ * time rather than by a number of turns: a loaded CI machine needs more turns, never a different
+ * answer.
+ */
+export async function settleUntil(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}

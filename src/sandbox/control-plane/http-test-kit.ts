@@ -1,5 +1,6 @@
 import { basePath, paths, RegisterResponse, type RegisterRequest } from '../../control-plane/protocol.js';
 import type { ReferenceControlPlane } from './reference-control-plane.js';
+import { settleUntil } from '../../../test/fakes/fake-clock.js';
 
 /** Helpers for tests that talk to a reference control plane over loopback with `fetch`. */
 export interface CallOptions {
@@ -81,11 +82,7 @@ export async function registerSession(
   return { sessionId, accessToken };
 }
 
-/** Resolves once `condition` holds, checking after each turn of the event loop. */
-export async function eventually(condition: () => boolean, what: string, turns = 2_000): Promise<void> {
-  for (let turn = 0; turn < turns; turn += 1) {
-    if (condition()) return;
-    await new Promise<void>((resolve) => setTimeout(resolve, 1));
-  }
-  throw new Error(`never happened: ${what}`);
+/** Resolves once `condition` holds, checking after each turn of the event loop (bounded by wall time). */
+export async function eventually(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  await settleUntil(condition, what, timeoutMs);
 }
