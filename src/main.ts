@@ -133,6 +133,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
     logger,
     metrics,
     maxConcurrentJobs: config.maxConcurrentJobs,
+    maxWaitingJobs: config.maxWaitingJobs,
     drainTimeoutMs: config.drainTimeoutMs,
     maxPayloadBytes: config.maxPayloadBytes,
     registration: {
@@ -157,6 +158,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
       adminPort: admin.port,
       controlPlane: config.controlPlane.url,
       maxConcurrentJobs: config.maxConcurrentJobs,
+      maxWaitingJobs: config.maxWaitingJobs,
     },
     'connector started',
   );

@@ -53,6 +53,11 @@ export function createMetrics(version: string) {
       labelNames: ['type'],
       registers: r,
     }),
+    jobsWaiting: new Gauge({
+      name: 'atlas_connector_jobs_waiting',
+      help: 'In-flight jobs that gave their slot back to wait on Atlas; they still hold their lease.',
+      registers: r,
+    }),
     jobDuration: new Histogram({
       name: 'atlas_connector_job_duration_seconds',
       help: 'Handler duration by type and outcome.',

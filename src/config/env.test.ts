@@ -63,6 +63,15 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads MAX_WAITING_JOBS: 32 by default, 0 turns parking off, above 1024 is refused', () => {
+    expect(loadConfig({}).maxWaitingJobs).toBe(32);
+    expect(loadConfig({ MAX_WAITING_JOBS: '0' }).maxWaitingJobs).toBe(0);
+    expect(loadConfig({ MAX_WAITING_JOBS: '1024' }).maxWaitingJobs).toBe(1024);
+    for (const value of ['1025', '-1', '2.5', 'many']) {
+      expect(problemsOf({ MAX_WAITING_JOBS: value })).toMatch(/^ {2}- MAX_WAITING_JOBS: /m);
+    }
+  });
+
   it('refuses a plain-http control plane unless it is loopback', () => {
     expect(problemsOf({ ...remote, CONTROL_PLANE_URL: 'http://cp.example.com' })).toContain(
       'CONTROL_PLANE_URL: must use https://',

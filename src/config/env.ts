@@ -47,6 +47,7 @@ export const EnvSchema = z.object({
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, dot, dash or underscore')
     .optional(),
   MAX_CONCURRENT_JOBS: z.coerce.number().int().min(1).max(64).default(4),
+  MAX_WAITING_JOBS: z.coerce.number().int().min(0).max(1024).default(32),
   ADMIN_PORT: port.default(8081),
   ADMIN_HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -114,6 +115,8 @@ export interface AppConfig {
   };
   readonly connectorId: string;
   readonly maxConcurrentJobs: number;
+  /** Jobs that may wait on Atlas off-slot at once, on top of `maxConcurrentJobs`; 0: none. */
+  readonly maxWaitingJobs: number;
   readonly admin: { readonly host: string; readonly port: number };
   readonly logLevel: Env['LOG_LEVEL'];
   readonly drainTimeoutMs: number;
@@ -206,6 +209,7 @@ function toAppConfig(env: Env): AppConfig {
     },
     connectorId: env.CONNECTOR_ID ?? 'sandbox-connector',
     maxConcurrentJobs: env.MAX_CONCURRENT_JOBS,
+    maxWaitingJobs: env.MAX_WAITING_JOBS,
     admin: { host: env.ADMIN_HOST, port: env.ADMIN_PORT },
     logLevel: env.LOG_LEVEL,
     drainTimeoutMs: env.DRAIN_TIMEOUT_SECONDS * 1000,

@@ -17,11 +17,23 @@ export interface JobContext {
    * or the job was cancelled, so a stale holder never writes after another took over.
    */
   beforeSideEffect(): void;
+  /**
+   * Call when the rest of the job is mostly waiting (readiness polls after the last write), so
+   * the worker may start another job in this one's slot. The job keeps its lease, its lease
+   * extensions, its abort signal and its place in per-resourceKey ordering. The slot is not
+   * re-acquired: what follows must be small (polls, then building the result). Idempotent; a
+   * no-op when the worker's waiting allowance (MAX_WAITING_JOBS) is used up.
+   */
+  releaseSlot(): void;
 }
 
-export function createJobContext(options: Omit<JobContext, 'beforeSideEffect'>): JobContext {
+export type JobContextOptions = Omit<JobContext, 'beforeSideEffect' | 'releaseSlot'> &
+  Partial<Pick<JobContext, 'releaseSlot'>>;
+
+export function createJobContext(options: JobContextOptions): JobContext {
   return {
     ...options,
+    releaseSlot: options.releaseSlot ?? (() => undefined),
     beforeSideEffect() {
       if (!options.signal.aborted) return;
       const reason: unknown = options.signal.reason;

@@ -26,6 +26,17 @@ function twoWriteHandler(writes: string[]): JobHandler<{ gapMs: number }> {
   };
 }
 
+/** Asks for its slot back twice, as a handler reaching two readiness polls might. */
+const parkTwiceHandler: JobHandler<Record<string, never>> = {
+  payloadSchema: z.object({}).strict(),
+  needsIntegration: false,
+  async run(_payload, ctx) {
+    ctx.releaseSlot();
+    ctx.releaseSlot();
+    return { parked: true };
+  },
+};
+
 function setup(writes: string[]) {
   const clock = new FakeClock();
   const cp = new FakeControlPlane(clock);
@@ -35,7 +46,10 @@ function setup(writes: string[]) {
   const deps = {
     client: cp,
     outbox,
-    router: createJobRouter({ write: twoWriteHandler(writes) as JobHandler }),
+    router: createJobRouter({
+      write: twoWriteHandler(writes) as JobHandler,
+      park: parkTwiceHandler as JobHandler,
+    }),
     policy: loadConfig({}).policy,
     maxPayloadBytes: 4096,
     clock,
@@ -113,5 +127,32 @@ describe('RunningJob', () => {
     const extendsAfterDelivery = cp.calls.extend.length;
     await clock.advance(60_000);
     expect(cp.calls.extend).toHaveLength(extendsAfterDelivery);
+  });
+
+  it('asks the worker to park the job once, however often the handler releases its slot', async () => {
+    const { cp, deps } = setup([]);
+    const asked: string[] = [];
+    const releaseSlot = (jobId: string): boolean => {
+      asked.push(jobId);
+      return true;
+    };
+    await new RunningJob(envelope({ type: 'park', payload: '{}' }), 0, { ...deps, releaseSlot }).run(
+      Promise.resolve(),
+    );
+    expect(asked).toEqual(['job-1']);
+    expect(cp.calls.results[0]?.body).toMatchObject({ outcome: 'succeeded', result: { parked: true } });
+  });
+
+  it('asks again after a refusal, since the waiting allowance may have freed up', async () => {
+    const { deps } = setup([]);
+    const asked: string[] = [];
+    const releaseSlot = (jobId: string): boolean => {
+      asked.push(jobId);
+      return false;
+    };
+    await new RunningJob(envelope({ type: 'park', payload: '{}' }), 0, { ...deps, releaseSlot }).run(
+      Promise.resolve(),
+    );
+    expect(asked).toEqual(['job-1', 'job-1']);
   });
 });

@@ -23,6 +23,8 @@ export interface JobRunnerDeps {
   readonly random: Random;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Parks the job off its worker slot; false when the worker refuses. Absent: never parks. */
+  readonly releaseSlot?: (jobId: string) => boolean;
 }
 
 /** One leased job, from lease to delivered result. The worker keeps these in its in-flight map. */
@@ -32,6 +34,7 @@ export class RunningJob {
   private readonly abort = new AbortController();
   private readonly keeper: LeaseKeeper;
   private released = false;
+  private waiting = false;
 
   constructor(
     readonly envelope: JobEnvelope,
@@ -105,6 +108,12 @@ export class RunningJob {
     }
   }
 
+  private releaseSlot(): void {
+    if (this.waiting || !this.deps.releaseSlot?.(this.jobId)) return;
+    this.waiting = true;
+    this.log.debug('slot released; the job waits off-slot');
+  }
+
   private async execute(): Promise<JobOutcome> {
     const ctx = createJobContext({
       jobId: this.envelope.jobId,
@@ -113,6 +122,7 @@ export class RunningJob {
       log: this.log,
       clock: this.deps.clock,
       signal: this.abort.signal,
+      releaseSlot: () => this.releaseSlot(),
     });
     try {
       if (this.deps.clock.now() > Date.parse(this.envelope.notAfter)) {

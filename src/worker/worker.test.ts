@@ -1,32 +1,99 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { FakeClock } from '../../test/fakes/fake-clock.js';
 import { FakeRandom } from '../../test/fakes/fake-random.js';
 import { envelope, FakeControlPlane } from '../../test/fakes/fake-control-plane.js';
 import { captureLogs } from '../../test/fakes/log-capture.js';
 import { createMetrics } from '../admin/metrics.js';
 import { loadConfig } from '../config/env.js';
-import { createJobRouter, pingHandler } from './job-handlers.js';
-import { Worker } from './worker.js';
+import { createJobRouter, type JobHandler, pingHandler } from './job-handlers.js';
+import { Worker, type WorkerOptions } from './worker.js';
 
-function setup(drainTimeoutMs = 30_000) {
+type Tweaks = Partial<Pick<WorkerOptions, 'drainTimeoutMs' | 'maxConcurrentJobs' | 'maxWaitingJobs'>>;
+
+function setup(tweaks: Tweaks = {}) {
   const clock = new FakeClock();
   const cp = new FakeControlPlane(clock);
   const logs = captureLogs();
+  const metrics = createMetrics('test');
+  const gated = gatedJobs(() => worker.status().waitingJobIds);
   const worker = new Worker({
     client: cp,
-    router: createJobRouter({ ping: pingHandler }),
+    router: createJobRouter({ ping: pingHandler, gated: gated.handler as JobHandler }),
     policy: loadConfig({}).policy,
     clock,
     random: new FakeRandom([0.5]),
     logger: logs.logger,
-    metrics: createMetrics('test'),
+    metrics,
     maxConcurrentJobs: 2,
-    drainTimeoutMs,
+    maxWaitingJobs: 32,
+    drainTimeoutMs: 30_000,
     maxPayloadBytes: 4096,
     registration: { connectorId: 'c1', instanceId: 'i1', version: 'test', protocol: 1, features: [] },
+    ...tweaks,
   });
-  return { clock, cp, worker, logs };
+  return { clock, cp, worker, logs, gated, metrics };
 }
+
+/**
+ * Jobs that "write" for 1 s, give their slot back when their payload says so, then hold until
+ * the test opens their gate (or their signal aborts). Records how many unparked handlers ran at once.
+ */
+function gatedJobs(waitingJobIds: () => readonly string[]) {
+  const gates = new Map<string, { opened: Promise<void>; open: () => void }>();
+  const gate = (id: string) => {
+    let entry = gates.get(id);
+    if (!entry) {
+      let open = (): void => undefined;
+      const opened = new Promise<void>((resolve) => (open = resolve));
+      entry = { opened, open };
+      gates.set(id, entry);
+    }
+    return entry;
+  };
+  const running = new Set<string>();
+  const seen = { started: [] as string[], maxUnparked: 0, maxParked: 0 };
+  const observe = (): void => {
+    const waiting = waitingJobIds();
+    const unparked = [...running].filter((id) => !waiting.includes(id)).length;
+    seen.maxUnparked = Math.max(seen.maxUnparked, unparked);
+    seen.maxParked = Math.max(seen.maxParked, waiting.length);
+  };
+  const handler: JobHandler<{ park: boolean }> = {
+    payloadSchema: z.object({ park: z.boolean() }),
+    needsIntegration: false,
+    async run(payload, ctx) {
+      running.add(ctx.jobId);
+      seen.started.push(ctx.jobId);
+      observe();
+      try {
+        await ctx.clock.sleep(1_000, ctx.signal);
+        ctx.beforeSideEffect();
+        if (payload.park) ctx.releaseSlot();
+        observe();
+        await Promise.race([gate(ctx.jobId).opened, abortOf(ctx.signal)]);
+        return { done: ctx.jobId };
+      } finally {
+        running.delete(ctx.jobId);
+      }
+    },
+  };
+  return { handler, seen, open: (id: string) => gate(id).open() };
+}
+
+const abortOf = (signal: AbortSignal) =>
+  new Promise<never>((_resolve, reject) =>
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
+  );
+
+const gatedJob = (id: string, park: boolean) =>
+  envelope({
+    jobId: id,
+    leaseId: `lease-${id}`,
+    type: 'gated',
+    resourceKey: `job/${id}`,
+    payload: JSON.stringify({ park }),
+  });
 
 const ping = (id: string, delayMs: number, resourceKey = `job/${id}`) =>
   envelope({
@@ -43,7 +110,7 @@ describe('Worker', () => {
     worker.start();
     await clock.advance(1_000);
     expect(cp.calls.register).toHaveLength(1);
-    expect(cp.calls.register[0]?.jobTypes).toEqual(['ping']);
+    expect(cp.calls.register[0]?.jobTypes).toEqual(['ping', 'gated']);
     expect(cp.calls.heartbeat.length).toBeGreaterThanOrEqual(1);
     expect(worker.isReady()).toBe(true);
     expect(cp.calls.results.map((r) => r.body.result)).toEqual([{ echo: 'a' }]);
@@ -94,7 +161,7 @@ describe('Worker', () => {
   });
 
   it('releases jobs still running at the drain deadline instead of reporting them', async () => {
-    const { clock, cp, worker } = setup(3_000);
+    const { clock, cp, worker } = setup({ drainTimeoutMs: 3_000 });
     cp.queue.push(ping('slow', 600_000));
     worker.start();
     await clock.advance(100);
@@ -109,7 +176,7 @@ describe('Worker', () => {
   });
 
   it('forces the drain on a second request', async () => {
-    const { clock, cp, worker } = setup(600_000);
+    const { clock, cp, worker } = setup({ drainTimeoutMs: 600_000 });
     cp.queue.push(ping('slow', 600_000));
     worker.start();
     await clock.advance(100);
@@ -137,5 +204,138 @@ describe('Worker', () => {
     await clock.advance(100);
     expect(worker.status().clockSkewMs).toBe(90_000);
     await worker.drain();
+  });
+});
+
+describe('Worker: jobs waiting off-slot', () => {
+  const resultsOf = (cp: FakeControlPlane) => cp.calls.results.map((r) => r.jobId);
+
+  it('starts another job while a parked job waits, and the parked job still reports its result', async () => {
+    const { clock, cp, worker, gated, metrics } = setup({ maxConcurrentJobs: 1 });
+    cp.queue.push(gatedJob('a', true), gatedJob('b', false));
+    gated.open('b');
+    worker.start();
+    await clock.advance(100);
+    expect(gated.seen.started).toEqual(['a']);
+    await clock.advance(3_000);
+    expect(gated.seen.started).toEqual(['a', 'b']);
+    expect(resultsOf(cp)).toEqual(['b']);
+    expect(worker.status()).toMatchObject({ inFlightJobIds: ['a'], waitingJobIds: ['a'] });
+    expect((await metrics.jobsWaiting.get()).values[0]?.value).toBe(1);
+    gated.open('a');
+    await clock.advance(100);
+    expect(resultsOf(cp)).toEqual(['b', 'a']);
+    expect(cp.calls.results[1]?.body).toMatchObject({
+      leaseId: 'lease-a',
+      outcome: 'succeeded',
+      result: { done: 'a' },
+    });
+    expect(worker.status()).toMatchObject({ inFlightJobIds: [], waitingJobIds: [] });
+    expect((await metrics.jobsWaiting.get()).values[0]?.value).toBe(0);
+    await worker.drain();
+  });
+
+  it('does not start a second job before the first ends when MAX_WAITING_JOBS is 0', async () => {
+    const { clock, cp, worker, gated } = setup({ maxConcurrentJobs: 1, maxWaitingJobs: 0 });
+    cp.queue.push(gatedJob('a', true), gatedJob('b', false));
+    gated.open('b');
+    worker.start();
+    await clock.advance(5_000);
+    expect(gated.seen.started).toEqual(['a']);
+    expect(worker.status().waitingJobIds).toEqual([]);
+    expect(cp.queue).toHaveLength(1);
+    gated.open('a');
+    await clock.advance(3_000);
+    expect(gated.seen.started).toEqual(['a', 'b']);
+    expect(resultsOf(cp)).toEqual(['a', 'b']);
+    await worker.drain();
+  });
+
+  it('keeps the slot of a job that asks to park once the waiting allowance is used up', async () => {
+    const { clock, cp, worker, gated } = setup({ maxConcurrentJobs: 1, maxWaitingJobs: 1 });
+    cp.queue.push(gatedJob('a', true), gatedJob('b', true), gatedJob('c', true));
+    worker.start();
+    await clock.advance(5_000);
+    expect(gated.seen.started).toEqual(['a', 'b']);
+    expect(worker.status().waitingJobIds).toEqual(['a']);
+    expect(cp.queue).toHaveLength(1);
+    gated.open('b');
+    await clock.advance(3_000);
+    expect(gated.seen.started).toEqual(['a', 'b', 'c']);
+    expect(worker.status().waitingJobIds).toEqual(['a']);
+    gated.open('a');
+    gated.open('c');
+    await clock.advance(100);
+    expect(resultsOf(cp).sort()).toEqual(['a', 'b', 'c']);
+    await worker.drain();
+  });
+
+  it('never runs more than maxConcurrentJobs unparked handlers at once', async () => {
+    const { clock, cp, worker, gated } = setup({ maxConcurrentJobs: 2, maxWaitingJobs: 2 });
+    const ids = ['j0', 'j1', 'j2', 'j3', 'j4', 'j5', 'j6', 'j7'];
+    cp.queue.push(...ids.map((id, i) => gatedJob(id, i % 3 !== 2)));
+    worker.start();
+    for (const id of ids) {
+      await clock.advance(1_500);
+      gated.open(id);
+    }
+    await clock.advance(3_000);
+    expect(resultsOf(cp).sort()).toEqual(ids);
+    expect(gated.seen.maxUnparked).toBe(2);
+    expect(gated.seen.maxParked).toBe(2);
+    await worker.drain();
+  });
+
+  it("keeps extending a parked job's lease and listing it in heartbeats", async () => {
+    const { clock, cp, worker, gated } = setup({ maxConcurrentJobs: 1 });
+    cp.queue.push(gatedJob('a', true));
+    worker.start();
+    await clock.advance(2_000);
+    expect(worker.status().waitingJobIds).toEqual(['a']);
+    const extendsBefore = cp.calls.extend.length;
+    const heartbeatsBefore = cp.calls.heartbeat.length;
+    await clock.advance(60_000);
+    expect(cp.calls.extend.length - extendsBefore).toBeGreaterThanOrEqual(5);
+    const lease = { jobId: 'a', leaseId: 'lease-a', fencingToken: 7 };
+    const heartbeats = cp.calls.heartbeat.slice(heartbeatsBefore);
+    expect(heartbeats.length).toBeGreaterThan(0);
+    expect(heartbeats.every((h) => h.inFlight.some((l) => l.leaseId === lease.leaseId))).toBe(true);
+    expect(heartbeats.at(-1)).toMatchObject({ state: 'busy', inFlight: [lease], freeSlots: 1 });
+    gated.open('a');
+    await clock.advance(100);
+    expect(cp.calls.release).toEqual([]);
+    expect(cp.calls.results[0]?.body).toMatchObject({ leaseId: 'lease-a', outcome: 'succeeded' });
+    await worker.drain();
+  });
+
+  it('drains only after a parked job finishes and reports', async () => {
+    const { clock, cp, worker, gated } = setup({ maxConcurrentJobs: 1 });
+    cp.queue.push(gatedJob('a', true));
+    worker.start();
+    await clock.advance(2_000);
+    expect(worker.status().waitingJobIds).toEqual(['a']);
+    const drained = worker.drain();
+    await clock.advance(10_000);
+    expect(worker.state).toBe('draining');
+    expect(cp.calls.results).toEqual([]);
+    gated.open('a');
+    await clock.advance(100);
+    await drained;
+    expect(resultsOf(cp)).toEqual(['a']);
+    expect(cp.calls.release).toEqual([]);
+    expect(worker.state).toBe('stopped');
+  });
+
+  it('releases a parked job still waiting at the drain deadline', async () => {
+    const { clock, cp, worker } = setup({ maxConcurrentJobs: 1, drainTimeoutMs: 3_000 });
+    cp.queue.push(gatedJob('a', true));
+    worker.start();
+    await clock.advance(2_000);
+    const drained = worker.drain();
+    await clock.advance(3_000);
+    await drained;
+    expect(cp.calls.release.map((r) => [r.lease.jobId, r.reason])).toEqual([['a', 'shutdown']]);
+    expect(cp.calls.results).toEqual([]);
+    expect(worker.state).toBe('stopped');
   });
 });

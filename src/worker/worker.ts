@@ -1,4 +1,3 @@
-import PQueue from 'p-queue';
 import type { Metrics } from '../admin/metrics.js';
 import type { Policy } from '../config/env.js';
 import type { ControlPlaneClient } from '../control-plane/control-plane-client.js';
@@ -15,6 +14,7 @@ import type { Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
 import { jitteredInterval, sendHeartbeat } from './heartbeat.js';
 import type { JobRouter } from './job-handlers.js';
+import { JobSlots } from './job-slots.js';
 import { isUnreadable, parseEnvelope } from './parse-job.js';
 import { ResultOutbox } from './result-outbox.js';
 import { RunningJob } from './run-job.js';
@@ -34,6 +34,8 @@ export interface WorkerOptions {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly maxConcurrentJobs: number;
+  /** Jobs that may wait off-slot at once (`JobContext.releaseSlot`); 0 turns parking off. */
+  readonly maxWaitingJobs: number;
   readonly drainTimeoutMs: number;
   readonly maxPayloadBytes: number;
   readonly registration: Omit<RegisterRequest, 'capacity' | 'jobTypes' | 'startedAt'>;
@@ -54,7 +56,7 @@ const clampInterval = (value: number, min: number, max: number): number =>
 export class Worker {
   private stateValue: WorkerState = 'running';
   private intervals: Intervals = { heartbeatMs: 15_000, pollWaitMs: 25_000, leaseTtlMs: 60_000 };
-  private readonly queue: PQueue;
+  private readonly slots: JobSlots;
   private readonly inFlight = new Map<string, RunningJob>();
   private readonly keyChains = new Map<string, Promise<void>>();
   private readonly outbox: ResultOutbox;
@@ -69,10 +71,9 @@ export class Worker {
   private forced = false;
   /** Ends the drain's wait at once: set while a drain waits for in-flight jobs. */
   private forceEnd: (() => void) | undefined;
-  private slotFreed: (() => void) | undefined;
 
   constructor(private readonly options: WorkerOptions) {
-    this.queue = new PQueue({ concurrency: options.maxConcurrentJobs });
+    this.slots = new JobSlots(options, (count) => options.metrics.jobsWaiting.set(count));
     this.outbox = new ResultOutbox({
       client: options.client,
       clock: options.clock,
@@ -94,6 +95,8 @@ export class Worker {
       sessionId: this.options.client.current?.sessionId ?? null,
       registered: this.registeredAt !== undefined,
       inFlightJobIds: [...this.inFlight.keys()],
+      /** In flight but off-slot: they gave their slot back to wait on Atlas. */
+      waitingJobIds: this.slots.waitingJobIds,
       outboxDepth: this.outbox.depth,
       freeSlots: this.freeSlots(),
       clockSkewMs: this.skewMs ?? null,
@@ -165,14 +168,14 @@ export class Worker {
       () => 'timeout' as const,
       () => 'forced' as const,
     );
-    const finished = this.queue.onIdle().then(() => 'idle' as const);
+    const finished = this.slots.onIdle().then(() => 'idle' as const);
     const how = this.forced ? 'forced' : await Promise.race([finished, timer]);
     deadline.abort();
     if (how !== 'idle') {
       logger.warn({ how, remaining: [...this.inFlight.keys()] }, 'drain deadline: releasing unfinished jobs');
       this.outbox.abandonAll();
       await Promise.all([...this.inFlight.values()].map((job) => job.releaseLease('shutdown')));
-      await this.queue.onIdle();
+      await this.slots.onIdle();
     }
     this.stopLoops.abort();
     await this.deregister();
@@ -193,13 +196,14 @@ export class Worker {
   }
 
   private freeSlots(): number {
-    return Math.max(0, this.options.maxConcurrentJobs - this.inFlight.size);
+    return this.slots.free;
   }
 
   private async registerLoop(): Promise<void> {
     const { client, clock, logger, random } = this.options;
     const request: RegisterRequest = {
       ...this.options.registration,
+      // Slots, not a lease cap: jobs waiting off-slot hold leases beyond it (docs/protocol.md §4.1).
       capacity: { maxJobs: this.options.maxConcurrentJobs },
       jobTypes: [...this.options.router.types],
       startedAt: new Date(clock.now()).toISOString(),
@@ -321,14 +325,6 @@ export class Worker {
     }
   }
 
-  private async waitForSlot(): Promise<void> {
-    if (this.freeSlots() > 0) return;
-    await new Promise<void>((resolve) => {
-      this.slotFreed = resolve;
-      this.claimAbort.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
-  }
-
   private async claimLoop(): Promise<void> {
     const { clock, random, logger, metrics } = this.options;
     let failures = 0;
@@ -344,7 +340,7 @@ export class Worker {
         }
         return;
       }
-      await this.waitForSlot();
+      await this.slots.whenFree(this.claimAbort.signal);
       if (this.stateValue !== 'running') continue;
       const sentAt = clock.monotonic();
       try {
@@ -391,16 +387,18 @@ export class Worker {
       );
       return;
     }
-    const job = new RunningJob(envelope, grantedAt, { ...this.options, outbox: this.outbox });
+    const job = new RunningJob(envelope, grantedAt, {
+      ...this.options,
+      outbox: this.outbox,
+      releaseSlot: (jobId) => this.slots.park(jobId),
+    });
     this.inFlight.set(job.jobId, job);
     const previous = this.keyChains.get(envelope.resourceKey) ?? Promise.resolve();
-    const link: Promise<void> = this.queue
-      .add(() => job.run(previous))
+    const link: Promise<void> = this.slots
+      .run(job.jobId, () => job.run(previous))
       .finally(() => {
         this.inFlight.delete(job.jobId);
         if (this.keyChains.get(envelope.resourceKey) === link) this.keyChains.delete(envelope.resourceKey);
-        this.slotFreed?.();
-        this.slotFreed = undefined;
       })
       .then(
         () => undefined,
