@@ -88,6 +88,7 @@ export class FakeAtlasClient {
   private readonly pending = new Map<string, number>();
   private readonly failures = new Map<string, ConnectorError[]>();
   private readonly hooks = new Map<string, (() => void)[]>();
+  private readonly stalls = new Set<string>();
 
   constructor(private readonly clock: Clock) {
     this.client = { ...unmodelledApis(), ...this.deploymentApis(), ...this.accessApis() };
@@ -125,6 +126,12 @@ export class FakeAtlasClient {
   failNext(method: string, error: ConnectorError, times = 1): this {
     const errors = Array.from({ length: times }, () => error);
     return this.append(this.failures, method, errors);
+  }
+
+  /** The next call of `method` never answers: it ends only when its signal aborts (a hung socket). */
+  stallNext(method: string): this {
+    this.stalls.add(method);
+    return this;
   }
 
   /** Runs `hook` just before the next call of `method` takes effect (a racing writer, say). */
@@ -172,6 +179,7 @@ export class FakeAtlasClient {
     this.calls.push({ method, args: clone(args), signalled: options?.signal !== undefined });
     if (options?.signal?.aborted) throw cancelledError(options.signal.reason);
     await Promise.resolve();
+    if (this.stalls.delete(method)) await stalled(options?.signal);
     this.expireUsers();
     this.hooks.get(method)?.shift()?.();
     const failure = this.failures.get(method)?.shift();
@@ -385,4 +393,10 @@ export class FakeAtlasClient {
       close: () => Promise.resolve(),
     };
   }
+}
+
+function stalled(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    signal?.addEventListener('abort', () => reject(cancelledError(signal.reason)), { once: true });
+  });
 }

@@ -5,6 +5,7 @@ import { connectorRolePrefix } from './discover-records.js';
 import type { AtlasCtx, AtlasDeps } from './grant-user.js';
 import type { ActionsAccessEntry } from './payloads.js';
 import { invalidRequest, isBuiltInRole } from './policy.js';
+import { writeChange } from './readiness.js';
 import { rolesNeeded, type GrantedRole, type GrantRecord } from './user-model.js';
 
 /**
@@ -81,7 +82,9 @@ function atlasCode(error: unknown): unknown {
 async function createRole(deps: AtlasDeps, ctx: AtlasCtx, projectId: string, spec: CustomRoleSpec) {
   ctx.beforeSideEffect();
   try {
-    await deps.atlas.customDbRoles.create(projectId, customRoleInput(spec), { signal: ctx.signal });
+    await writeChange(deps, ctx.signal, projectId, () =>
+      deps.atlas.customDbRoles.create(projectId, customRoleInput(spec), { signal: ctx.signal }),
+    );
   } catch (error) {
     const code = atlasCode(error);
     if (code === 'ATLAS_CUSTOM_ROLE_NAME_ALREADY_EXISTS') return;

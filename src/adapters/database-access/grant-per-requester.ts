@@ -37,7 +37,7 @@ export interface GrantInput {
   readonly grant: ValidatedGrant;
 }
 
-export type GrantDeps = Pick<AdapterDeps, 'atlas' | 'random' | 'registerSecret'>;
+export type GrantDeps = Pick<AdapterDeps, 'atlas' | 'clock' | 'readyTimeoutMs' | 'random' | 'registerSecret'>;
 
 const dayMs = 86_400_000;
 

@@ -10,6 +10,7 @@ import {
 import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import type { JobContext } from '../../worker/job-context.js';
 import type { AdapterDeps } from '../adapter.js';
+import { writeChange } from './readiness.js';
 import {
   buildLabels,
   clustersNeeded,
@@ -31,7 +32,7 @@ import {
  * wholesale on PATCH, so every write carries the complete roles, scopes and labels.
  */
 
-export type AtlasDeps = Pick<AdapterDeps, 'atlas'>;
+export type AtlasDeps = Pick<AdapterDeps, 'atlas' | 'clock' | 'readyTimeoutMs'>;
 export type AtlasCtx = Pick<JobContext, 'signal' | 'beforeSideEffect'>;
 
 const dayMs = 86_400_000;
@@ -217,7 +218,9 @@ export function usersQuotaError(projectId: string, used?: number, limit?: number
 export async function createUser(deps: AtlasDeps, ctx: AtlasCtx, user: DatabaseUserInput): Promise<boolean> {
   ctx.beforeSideEffect();
   try {
-    await deps.atlas.databaseUsers.create(user.groupId, user, { signal: ctx.signal });
+    await writeChange(deps, ctx.signal, user.groupId, () =>
+      deps.atlas.databaseUsers.create(user.groupId, user, { signal: ctx.signal }),
+    );
     return true;
   } catch (error) {
     if (!isConnectorError(error)) throw error;
@@ -235,7 +238,9 @@ export async function updateUser(
   update: DatabaseUserUpdate,
 ): Promise<void> {
   ctx.beforeSideEffect();
-  await deps.atlas.databaseUsers.update(projectId, 'admin', username, update, { signal: ctx.signal });
+  await writeChange(deps, ctx.signal, projectId, () =>
+    deps.atlas.databaseUsers.update(projectId, 'admin', username, update, { signal: ctx.signal }),
+  );
 }
 
 /** Deletes the user; false when it was already gone. */
@@ -247,7 +252,9 @@ export async function deleteUser(
 ): Promise<boolean> {
   ctx.beforeSideEffect();
   try {
-    await deps.atlas.databaseUsers.delete(projectId, 'admin', username, { signal: ctx.signal });
+    await writeChange(deps, ctx.signal, projectId, () =>
+      deps.atlas.databaseUsers.delete(projectId, 'admin', username, { signal: ctx.signal }),
+    );
     return true;
   } catch (error) {
     if (isConnectorError(error) && error.code === 'not_found') return false;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeAtlasClient, fakeAtlasError } from '../../../test/fakes/fake-atlas-client.js';
 import { FakeClock } from '../../../test/fakes/fake-clock.js';
 import { clusterFixture, projectId, settle } from './grant-test-kit.js';
-import { readinessPolling, waitUntilApplied } from './readiness.js';
+import { readinessPolling, waitUntilApplied, writeChange } from './readiness.js';
 
 function setup(readyTimeoutMs = 60_000) {
   const clock = new FakeClock();
@@ -131,5 +131,96 @@ describe('adaptive readiness polling', () => {
     await finely(clock, wait(['A']));
     expect(atlas.callsTo('clusters.status').length - before).toBeLessThanOrEqual(2);
     expect(clock.monotonic() - started).toBeLessThan(400 + readinessPolling.fineMs + 10);
+  });
+});
+
+describe('jobs waiting in one project', () => {
+  function twoJobs() {
+    const clock = new FakeClock();
+    const atlas = new FakeAtlasClient(clock).addProject(projectId);
+    atlas.addCluster(projectId, clusterFixture('A')).addCluster(projectId, clusterFixture('B'));
+    const deps = { atlas: atlas.client, clock, readyTimeoutMs: 60_000 };
+    const events: string[] = [];
+    const at = (what: string) => events.push(`${clock.monotonic()} ${what}`);
+    /** A write that takes `ms` on the fake clock, through the project's write gate. */
+    const write = (name: string, ms = 0) =>
+      writeChange(deps, new AbortController().signal, projectId, async () => {
+        at(`${name} writes`);
+        if (ms > 0) await clock.sleep(ms);
+      });
+    const wait = (name: string, clusters: string[], ctx = { signal: new AbortController().signal }) =>
+      waitUntilApplied(deps, ctx, projectId, clusters).then(() => {
+        at(`${name} ready`);
+      });
+    return { clock, atlas, deps, events, write, wait };
+  }
+
+  it('share each status read: one poll per cluster settles every job whose write came before it', async () => {
+    const { clock, atlas, write, wait } = twoJobs();
+    await Promise.all([write('x'), write('y')]);
+    await settle(clock, Promise.all([wait('x', ['A']), wait('y', ['A', 'B'])]));
+    expect(atlas.callsTo('clusters.status')).toEqual([
+      [projectId, 'A'],
+      [projectId, 'B'],
+    ]);
+  });
+
+  it('hold a new write back until the waiting batch is settled, so the project can report APPLIED', async () => {
+    const { clock, atlas, events, write, wait } = twoJobs();
+    pendingTimes(atlas, 1);
+    await write('x');
+    const x = wait('x', ['A']); // polls at 0 (PENDING) and 100 ms (APPLIED)
+    await clock.advance(10);
+    const y = write('y', 50).then(() => wait('y', ['A']));
+    await settle(clock, Promise.all([x, y]));
+    // x taught the project 100 ms, so y's first poll comes 75 ms after its write ended (and applies).
+    expect(events).toEqual(['0 x writes', '100 x ready', '100 y writes', '225 y ready']);
+  });
+
+  it('let a held write go after holdMs when the project never settles', async () => {
+    const { clock, atlas, events, write, wait } = twoJobs();
+    atlas.neverApplied = true;
+    await write('x');
+    const x = wait('x', ['A']).catch(() => undefined);
+    await clock.advance(10);
+    const y = write('y');
+    await settle(clock, y);
+    // Cold: holdMs is 2 × 100 ms + 500 ms from the write's arrival at 10 ms.
+    expect(events).toEqual(['0 x writes', '710 y writes']);
+    atlas.neverApplied = false;
+    await settle(clock, x);
+  });
+
+  it('fail only the jobs waiting on a cluster whose status read failed', async () => {
+    const { clock, atlas, write, wait } = twoJobs();
+    await write('x');
+    atlas.failNext('clusters.status', fakeAtlasError(503, 'SERVICE_UNAVAILABLE'));
+    const onA = wait('x', ['A']);
+    const onB = wait('y', ['B']);
+    await expect(settle(clock, onA)).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    await expect(settle(clock, onB)).resolves.toBeUndefined();
+  });
+
+  it('give the job’s worker slot back while it waits', async () => {
+    const { clock, wait } = twoJobs();
+    let released = 0;
+    await settle(
+      clock,
+      wait('x', ['A'], { signal: new AbortController().signal, releaseSlot: () => (released += 1) } as never),
+    );
+    expect(released).toBe(1);
+  });
+
+  it('cut a status read that hangs at the job’s deadline and end the job as not_ready', async () => {
+    const { clock, atlas, deps } = twoJobs();
+    atlas.stallNext('clusters.status');
+    const job = waitUntilApplied(
+      { ...deps, readyTimeoutMs: 2_000 },
+      { signal: new AbortController().signal },
+      projectId,
+      ['A'],
+    );
+    await expect(settle(clock, job)).rejects.toMatchObject({ code: 'not_ready' });
+    expect(clock.monotonic()).toBe(2_000);
   });
 });

@@ -1,17 +1,26 @@
-import { ConnectorError } from '../../errors/connector-error.js';
+import { cancelledError, ConnectorError } from '../../errors/connector-error.js';
 import type { AtlasClient } from '../../atlas/index.js';
 import type { JobContext } from '../../worker/job-context.js';
 import type { AdapterDeps } from '../adapter.js';
 
 /**
  * Invariant 5, "ready means usable": Atlas returns a user before the clusters have applied it, and
- * while a cluster's `changeStatus` is PENDING the new credential cannot log in. A grant reports
- * success only once every cluster the user is scoped to says APPLIED.
+ * while a cluster's `changeStatus` is PENDING the new credential cannot log in. A job reports
+ * success only once every cluster its user is scoped to says APPLIED.
  *
- * Every poll spends a token of the project's Atlas rate budget, so the first poll waits for about
- * as long as recent changes in that project took to apply (learned per Atlas client), and only then
- * do polls step finely: one or two polls per change in steady state, and a result that arrives
- * within a fine step of the change really applying.
+ * Every write to a project's users or custom roles puts the whole project back to PENDING, and
+ * every status poll spends a token of the project's Atlas rate budget. So the changes this
+ * connector makes are tracked per Atlas client (one per credential) and project:
+ *
+ * - **One poller per project.** Jobs waiting in the same project share its polls: a poll sent after
+ *   a job's write returned and answered APPLIED settles that job, however many jobs wait.
+ * - **Polls follow the last write.** A poll made while another write is on its way is wasted, so
+ *   the first poll waits for about as long as recent changes took to apply after the project's
+ *   last write (learned), then polls step finely.
+ * - **Writes take turns with polls.** Under a steady stream of writes the project would never
+ *   report APPLIED. Once the oldest waiting job has waited its estimate, new writes hold back
+ *   (for at most `holdMs`) until the poll that settles the waiting batch; the held writes then
+ *   form the next batch. A grant's latency stays bounded however busy its project is.
  */
 export const readinessPolling = {
   /** Before anything is learned: polls at once, then every `coldMs`. */
@@ -23,25 +32,15 @@ export const readinessPolling = {
   mediumMs: 100,
   mediumWindowMs: 3_000,
   slowMs: 500,
+  /** The longest a write waits for a batch to settle: twice the estimate plus this, at most `holdCapMs`. */
+  holdSlackMs: 500,
+  holdCapMs: 30_000,
 } as const;
 
 export type ReadinessDeps = Pick<AdapterDeps, 'atlas' | 'clock' | 'readyTimeoutMs'>;
+type WaitCtx = Pick<JobContext, 'signal'> & Partial<Pick<JobContext, 'releaseSlot'>>;
 
-/** Learned apply times, per Atlas client (one per credential) and project: an exponential average. */
-const learned = new WeakMap<AtlasClient, Map<string, number>>();
-
-export function propagationEstimate(atlas: AtlasClient, projectId: string): number | undefined {
-  return learned.get(atlas)?.get(projectId);
-}
-
-function recordPropagation(atlas: AtlasClient, projectId: string, observedMs: number): void {
-  const perProject = learned.get(atlas) ?? new Map<string, number>();
-  learned.set(atlas, perProject);
-  const previous = perProject.get(projectId);
-  perProject.set(projectId, previous === undefined ? observedMs : 0.7 * previous + 0.3 * observedMs);
-}
-
-/** How long to wait before the next poll, given the time since the change and what was learned. */
+/** How long to wait before the next poll, given the time since the last write and what was learned. */
 export function nextPollDelay(elapsedMs: number, estimateMs: number | undefined, polls: number): number {
   const p = readinessPolling;
   // With an estimate, the first poll comes one fine step before it: a change that applies on
@@ -52,48 +51,244 @@ export function nextPollDelay(elapsedMs: number, estimateMs: number | undefined,
   return elapsedMs < p.mediumWindowMs ? p.mediumMs : p.slowMs;
 }
 
-async function stillPending(
-  deps: ReadinessDeps,
-  signal: AbortSignal,
-  projectId: string,
-  clusters: readonly string[],
-): Promise<string[]> {
-  const statuses = await Promise.all(
-    clusters.map(async (cluster) => {
-      const status = await deps.atlas.clusters.status(projectId, cluster, { signal });
-      return status.changeStatus === 'APPLIED' ? undefined : cluster;
-    }),
-  );
-  return statuses.filter((cluster) => cluster !== undefined);
+interface Waiter {
+  /** Monotonic time the job's write returned: only a poll sent later can settle it. */
+  readonly after: number;
+  readonly deadline: number;
+  /** Clusters not yet seen APPLIED by a poll sent after `after`. */
+  readonly pending: Set<string>;
+  readonly settle: (error?: unknown) => void;
 }
 
-/** Resolves once every cluster reports APPLIED; `not_ready` (retryable) after `readyTimeoutMs`. */
-export async function waitUntilApplied(
-  deps: ReadinessDeps,
-  ctx: Pick<JobContext, 'signal'>,
-  projectId: string,
-  clusters: readonly string[],
-): Promise<void> {
-  const started = deps.clock.monotonic();
-  const estimate = propagationEstimate(deps.atlas, projectId);
-  let pending = [...new Set(clusters)];
-  for (let polls = 0; ; polls += 1) {
-    const elapsed = deps.clock.monotonic() - started;
-    if (elapsed >= deps.readyTimeoutMs) throw notReady(deps, projectId, pending);
-    const delay = nextPollDelay(elapsed, estimate, polls);
-    if (delay > 0) await deps.clock.sleep(Math.min(delay, deps.readyTimeoutMs - elapsed), ctx.signal);
-    pending = await stillPending(deps, ctx.signal, projectId, pending);
-    if (pending.length === 0) {
-      recordPropagation(deps.atlas, projectId, deps.clock.monotonic() - started);
-      return;
+/** A promise with its resolver, for the write gate. */
+function latch(): { readonly opened: Promise<void>; readonly open: () => void } {
+  let open = (): void => undefined;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+/** The changes one Atlas client makes in one project, and the jobs waiting for them to apply. */
+export class ProjectChanges {
+  private writing = 0;
+  private lastWriteEnd = Number.NEGATIVE_INFINITY;
+  private estimate: number | undefined;
+  private readonly waiters = new Set<Waiter>();
+  private gate: ReturnType<typeof latch> | undefined;
+  private loop: Promise<void> | undefined;
+  private wake = new AbortController();
+
+  constructor(
+    private readonly deps: ReadinessDeps,
+    readonly projectId: string,
+  ) {}
+
+  /** The learned time from a write to APPLIED, in ms; undefined until a change was seen applying. */
+  get propagationEstimate(): number | undefined {
+    return this.estimate;
+  }
+
+  /** Whether new writes are holding back for a batch to settle. */
+  get holding(): boolean {
+    return this.gate !== undefined;
+  }
+
+  /**
+   * Runs one write to the project's users or roles. While a batch of waiting jobs is being settled
+   * it first waits for that batch (at most `holdMs`), so the project can report APPLIED.
+   */
+  async write<T>(signal: AbortSignal, perform: () => Promise<T>): Promise<T> {
+    if (this.gate) await this.held(this.gate.opened, signal);
+    this.writing += 1;
+    try {
+      return await perform();
+    } finally {
+      this.writing -= 1;
+      this.lastWriteEnd = Math.max(this.lastWriteEnd, this.deps.clock.monotonic());
+      this.nudge();
     }
+  }
+
+  /** Resolves once every cluster says APPLIED to a poll sent after now; `not_ready` after `readyTimeoutMs`. */
+  waitUntilApplied(ctx: WaitCtx, clusters: readonly string[]): Promise<void> {
+    const { signal } = ctx;
+    if (signal.aborted) return Promise.reject(cancelledError(signal.reason));
+    const now = this.deps.clock.monotonic();
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => waiter.settle(cancelledError(signal.reason));
+      const waiter: Waiter = {
+        after: now,
+        deadline: now + this.deps.readyTimeoutMs,
+        pending: new Set(clusters),
+        settle: (error) => {
+          if (!this.waiters.delete(waiter)) return;
+          signal.removeEventListener('abort', onAbort);
+          if (error === undefined) resolve();
+          else reject(error);
+          this.nudge();
+        },
+      };
+      this.waiters.add(waiter);
+      signal.addEventListener('abort', onAbort, { once: true });
+      // From here the job only waits: its worker slot can run another job meanwhile.
+      ctx.releaseSlot?.();
+      // Started a turn later, so jobs that begin waiting together share the first poll.
+      this.loop ??= Promise.resolve()
+        .then(() => this.pollWhileWaited())
+        .finally(() => {
+          this.loop = undefined;
+          this.openGate();
+          if (this.waiters.size > 0) this.loop = this.pollWhileWaited();
+        });
+      this.nudge();
+    });
+  }
+
+  private holdMs(): number {
+    const p = readinessPolling;
+    return Math.min(p.holdCapMs, 2 * (this.estimate ?? p.coldMs) + p.holdSlackMs);
+  }
+
+  private async held(opened: Promise<void>, signal: AbortSignal): Promise<void> {
+    const timeout = new AbortController();
+    const gave = this.deps.clock
+      .sleep(this.holdMs(), AbortSignal.any([signal, timeout.signal]))
+      .catch(() => undefined);
+    await Promise.race([opened, gave]);
+    timeout.abort();
+    if (signal.aborted) throw cancelledError(signal.reason);
+  }
+
+  private openGate(): void {
+    this.gate?.open();
+    this.gate = undefined;
+  }
+
+  /** Interrupts the poller's sleep: a write ended, a job started or stopped waiting. */
+  private nudge(): void {
+    this.wake.abort();
+  }
+
+  private async pollWhileWaited(): Promise<void> {
+    const { clock } = this.deps;
+    let polls = 0;
+    let lastPollAt = 0;
+    let base = this.lastWriteEnd;
+    while (this.waiters.size > 0) {
+      this.wake = new AbortController();
+      const now = clock.monotonic();
+      this.expire(now);
+      if (this.waiters.size === 0) return;
+      // A write that ended since the last poll restarts the schedule: it is what must apply now.
+      if (this.lastWriteEnd !== base) [base, polls] = [this.lastWriteEnd, 0];
+      const oldest = Math.min(...[...this.waiters].map((w) => w.after));
+      const since = Math.max(base, oldest);
+      const closeAt = oldest + (this.estimate ?? 0) - readinessPolling.fineMs;
+      if (!this.gate && now >= closeAt) this.gate = latch();
+      const pollAt =
+        polls === 0
+          ? since + nextPollDelay(0, this.estimate, 0)
+          : lastPollAt + nextPollDelay(lastPollAt - since, this.estimate, polls);
+      const pollIn = this.writing > 0 ? Infinity : pollAt - now;
+      if (pollIn > 0) {
+        const deadline = Math.min(...[...this.waiters].map((w) => w.deadline));
+        const until = Math.min(pollIn, this.gate ? Infinity : closeAt - now, deadline - now);
+        await clock.sleep(Math.max(0, until), this.wake.signal).catch(() => undefined);
+        continue;
+      }
+      lastPollAt = now;
+      await this.poll(now, since);
+      polls += 1;
+    }
+  }
+
+  private expire(now: number): void {
+    for (const waiter of this.waiters) {
+      if (now >= waiter.deadline) waiter.settle(this.notReady([...waiter.pending]));
+    }
+  }
+
+  /** One status read per cluster still awaited; settles every job whose write came before it. */
+  private async poll(sentAt: number, since: number): Promise<void> {
+    const eligible = [...this.waiters].filter((w) => w.after <= sentAt);
+    const clusters = [...new Set(eligible.flatMap((w) => [...w.pending]))];
+    // A poll that hangs must not outlive the jobs it serves: it is cut at their first deadline,
+    // and they then end as `not_ready` like any other timeout.
+    const cut = new AbortController();
+    const watchdog = new AbortController();
+    const firstDeadline = Math.min(...eligible.map((w) => w.deadline));
+    void this.deps.clock.sleep(firstDeadline - sentAt, watchdog.signal).then(
+      () => cut.abort(),
+      () => undefined,
+    );
+    const outcomes = await Promise.all(
+      clusters.map(async (cluster) => {
+        try {
+          const status = await this.deps.atlas.clusters.status(this.projectId, cluster, {
+            signal: cut.signal,
+          });
+          return { cluster, applied: status.changeStatus === 'APPLIED' };
+        } catch (error) {
+          return { cluster, applied: false, error: cut.signal.aborted ? undefined : error };
+        }
+      }),
+    );
+    watchdog.abort();
+    let allApplied = true;
+    for (const { cluster, applied, error } of outcomes) {
+      allApplied &&= applied;
+      for (const waiter of eligible) {
+        if (!waiter.pending.has(cluster)) continue;
+        if (error !== undefined) waiter.settle(error);
+        else if (applied) waiter.pending.delete(cluster);
+      }
+    }
+    for (const waiter of eligible) if (waiter.pending.size === 0) waiter.settle();
+    if (allApplied && outcomes.length > 0) this.learn(this.deps.clock.monotonic() - since);
+    if (![...this.waiters].some((w) => w.after <= sentAt)) this.openGate();
+  }
+
+  private learn(observedMs: number): void {
+    this.estimate = this.estimate === undefined ? observedMs : 0.7 * this.estimate + 0.3 * observedMs;
+  }
+
+  private notReady(pending: readonly string[]): ConnectorError {
+    return new ConnectorError({
+      code: 'not_ready',
+      message: `cluster ${pending.join(', ')} in project ${this.projectId} did not apply the change within ${Math.round(this.deps.readyTimeoutMs / 1000)} s; the job is retried and converges`,
+      details: { projectId: this.projectId, clusters: pending.join(',') },
+    });
   }
 }
 
-function notReady(deps: ReadinessDeps, projectId: string, pending: readonly string[]): ConnectorError {
-  return new ConnectorError({
-    code: 'not_ready',
-    message: `cluster ${pending.join(', ')} in project ${projectId} did not apply the change within ${Math.round(deps.readyTimeoutMs / 1000)} s; the job is retried and converges`,
-    details: { projectId, clusters: pending.join(',') },
-  });
+/** One tracker per Atlas client (one per credential) and project. */
+const trackers = new WeakMap<AtlasClient, Map<string, ProjectChanges>>();
+
+export function projectChanges(deps: ReadinessDeps, projectId: string): ProjectChanges {
+  const perClient = trackers.get(deps.atlas) ?? new Map<string, ProjectChanges>();
+  trackers.set(deps.atlas, perClient);
+  const existing = perClient.get(projectId);
+  if (existing) return existing;
+  const created = new ProjectChanges(deps, projectId);
+  perClient.set(projectId, created);
+  return created;
+}
+
+/** Resolves once every cluster reports APPLIED; `not_ready` (retryable) after `readyTimeoutMs`. */
+export function waitUntilApplied(
+  deps: ReadinessDeps,
+  ctx: WaitCtx,
+  projectId: string,
+  clusters: readonly string[],
+): Promise<void> {
+  return projectChanges(deps, projectId).waitUntilApplied(ctx, [...new Set(clusters)]);
+}
+
+/** Runs a write to the project's users or custom roles, taking turns with its readiness polls. */
+export function writeChange<T>(
+  deps: ReadinessDeps,
+  signal: AbortSignal,
+  projectId: string,
+  perform: () => Promise<T>,
+): Promise<T> {
+  return projectChanges(deps, projectId).write(signal, perform);
 }
