@@ -168,9 +168,18 @@ describe('database access end to end (daemon + reference control plane + Atlas s
         { projectId: analytics },
       ),
     );
+    const polls = (): number =>
+      Object.entries(sb.sim.stats.snapshot().byRoute)
+        .filter(([route]) => route.endsWith('/clusters/{clusterName}/status'))
+        .reduce((sum, [, byStatus]) => sum + Object.values(byStatus).reduce((a, b) => a + b, 0), 0);
+    const pollsBefore = polls();
     const views = await Promise.all(jobs.map(({ job }) => sb.run(job, 90_000)));
     const results = views.map(succeeded);
     expect(new Set(results.map((r) => r.username)).size).toBe(50);
+    // Grants waiting in one project share its status polls: far fewer polls than grants.
+    const spent = polls() - pollsBefore;
+    expect(spent).toBeGreaterThan(0);
+    expect(spent).toBeLessThan(25);
     for (const result of results) {
       expect(
         sb.sim.state.canAuthenticate(analytics, 'Analytics', result.username, result.password ?? ''),

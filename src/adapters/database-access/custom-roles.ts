@@ -82,7 +82,7 @@ function atlasCode(error: unknown): unknown {
 async function createRole(deps: AtlasDeps, ctx: AtlasCtx, projectId: string, spec: CustomRoleSpec) {
   ctx.beforeSideEffect();
   try {
-    await writeChange(deps, ctx.signal, projectId, () =>
+    await writeChange(deps, ctx, projectId, () =>
       deps.atlas.customDbRoles.create(projectId, customRoleInput(spec), { signal: ctx.signal }),
     );
   } catch (error) {

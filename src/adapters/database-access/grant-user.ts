@@ -33,7 +33,8 @@ import {
  */
 
 export type AtlasDeps = Pick<AdapterDeps, 'atlas' | 'clock' | 'readyTimeoutMs'>;
-export type AtlasCtx = Pick<JobContext, 'signal' | 'beforeSideEffect'>;
+export type AtlasCtx = Pick<JobContext, 'signal' | 'beforeSideEffect'> &
+  Partial<Pick<JobContext, 'releaseSlot'>>;
 
 const dayMs = 86_400_000;
 
@@ -218,7 +219,7 @@ export function usersQuotaError(projectId: string, used?: number, limit?: number
 export async function createUser(deps: AtlasDeps, ctx: AtlasCtx, user: DatabaseUserInput): Promise<boolean> {
   ctx.beforeSideEffect();
   try {
-    await writeChange(deps, ctx.signal, user.groupId, () =>
+    await writeChange(deps, ctx, user.groupId, () =>
       deps.atlas.databaseUsers.create(user.groupId, user, { signal: ctx.signal }),
     );
     return true;
@@ -238,7 +239,7 @@ export async function updateUser(
   update: DatabaseUserUpdate,
 ): Promise<void> {
   ctx.beforeSideEffect();
-  await writeChange(deps, ctx.signal, projectId, () =>
+  await writeChange(deps, ctx, projectId, () =>
     deps.atlas.databaseUsers.update(projectId, 'admin', username, update, { signal: ctx.signal }),
   );
 }
@@ -252,7 +253,7 @@ export async function deleteUser(
 ): Promise<boolean> {
   ctx.beforeSideEffect();
   try {
-    await writeChange(deps, ctx.signal, projectId, () =>
+    await writeChange(deps, ctx, projectId, () =>
       deps.atlas.databaseUsers.delete(projectId, 'admin', username, { signal: ctx.signal }),
     );
     return true;

@@ -144,7 +144,7 @@ describe('jobs waiting in one project', () => {
     const at = (what: string) => events.push(`${clock.monotonic()} ${what}`);
     /** A write that takes `ms` on the fake clock, through the project's write gate. */
     const write = (name: string, ms = 0) =>
-      writeChange(deps, new AbortController().signal, projectId, async () => {
+      writeChange(deps, { signal: new AbortController().signal }, projectId, async () => {
         at(`${name} writes`);
         if (ms > 0) await clock.sleep(ms);
       });
@@ -209,6 +209,23 @@ describe('jobs waiting in one project', () => {
       wait('x', ['A'], { signal: new AbortController().signal, releaseSlot: () => (released += 1) } as never),
     );
     expect(released).toBe(1);
+  });
+
+  it('give the slot back while a write is held, and write once the batch settled', async () => {
+    const { clock, atlas, deps, events, write, wait } = twoJobs();
+    pendingTimes(atlas, 1);
+    await write('x');
+    const x = wait('x', ['A']);
+    await clock.advance(10);
+    let released = 0;
+    const ctx = { signal: new AbortController().signal, releaseSlot: () => (released += 1) };
+    const y = writeChange(deps, ctx, projectId, async () => {
+      events.push(`${clock.monotonic()} y writes`);
+    });
+    await clock.advance(0);
+    expect(released, 'released while held').toBe(1);
+    await settle(clock, Promise.all([x, y]));
+    expect(events).toEqual(['0 x writes', '100 x ready', '100 y writes']);
   });
 
   it('cut a status read that hangs at the job’s deadline and end the job as not_ready', async () => {

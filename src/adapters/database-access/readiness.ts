@@ -96,8 +96,12 @@ export class ProjectChanges {
    * Runs one write to the project's users or roles. While a batch of waiting jobs is being settled
    * it first waits for that batch (at most `holdMs`), so the project can report APPLIED.
    */
-  async write<T>(signal: AbortSignal, perform: () => Promise<T>): Promise<T> {
-    if (this.gate) await this.held(this.gate.opened, signal);
+  async write<T>(ctx: WaitCtx, perform: () => Promise<T>): Promise<T> {
+    if (this.gate) {
+      // Held back, the job only waits: its worker slot can run a job of another project meanwhile.
+      ctx.releaseSlot?.();
+      await this.held(this.gate.opened, ctx.signal);
+    }
     this.writing += 1;
     try {
       return await perform();
@@ -286,9 +290,9 @@ export function waitUntilApplied(
 /** Runs a write to the project's users or custom roles, taking turns with its readiness polls. */
 export function writeChange<T>(
   deps: ReadinessDeps,
-  signal: AbortSignal,
+  ctx: WaitCtx,
   projectId: string,
   perform: () => Promise<T>,
 ): Promise<T> {
-  return projectChanges(deps, projectId).write(signal, perform);
+  return projectChanges(deps, projectId).write(ctx, perform);
 }
