@@ -27,11 +27,14 @@ const sequential: SequentialSettings = {
 
 /**
  * Atlas's per-project bucket (capacity 10, 100 per minute) with its refill scaled up 6× to 10 per
- * second, so 500 grants fit in about half a minute; the daemon paces at the same 600 per minute.
+ * second, so 500 grants fit in seconds; the daemon paces at the same 600 per minute. 16 jobs work
+ * and up to 64 wait for readiness off-slot: a batch per project per propagation delay needs about
+ * (refill rate × propagation delay + a poll) jobs per project in flight, and more than that helps.
  */
 const rateLimited: RateLimitedSettings = {
   grants: 500,
   concurrency: 16,
+  waiting: 64,
   bucket: { capacity: 10, refillAmount: 10, refillIntervalSeconds: 1 },
   simulatedLatencyMs: 10,
   propagationDelayMs: 300,
@@ -153,7 +156,11 @@ function callFigures(job: 'grant' | 'revoke', kind: string, samples: readonly Jo
   ];
 }
 
-function sequentialFigures(r: SequentialResult): { figures: Figure[]; perGrantCalls: number } {
+function sequentialFigures(r: SequentialResult): {
+  figures: Figure[];
+  perGrantCalls: number;
+  callMs: number;
+} {
   const b: Bounds = {
     atlasCallMs: percentile(r.atlasCallMs, 50),
     bareRoundTripMs: percentile(r.bareRoundTripMs, 50),
@@ -171,31 +178,45 @@ function sequentialFigures(r: SequentialResult): { figures: Figure[]; perGrantCa
   return {
     figures: [...latency, ...calls],
     perGrantCalls: perGrant.reads + perGrant.writes + perGrant.polls,
+    callMs: b.atlasCallMs,
   };
 }
 
-function rateFigures(r: RateLimitedResult, perGrantCalls: number): Figure[] {
+/**
+ * Item 3's bound: the shortest window the project buckets allow, at their refill rate, for the
+ * calls the grants made, plus the last batch's propagation delay and one poll. Calls are counted
+ * under load, so a connector that spends more calls per grant gets no head start from it: that is
+ * the next figure, against the one create a grant cannot do without. A bucket's initial capacity
+ * is a one-off burst, not a rate: spent all at once at the start it could shorten the window by
+ * capacity ÷ rate (1 s here), so the ratio against that stricter bound is in `details` too.
+ */
+function rateFigures(r: RateLimitedResult, perGrantCalls: number, callMs: number): Figure[] {
   const { bucket } = r.settings;
-  const refillPerSecond = (r.projects * bucket.refillAmount) / bucket.refillIntervalSeconds;
-  const burstGrants = (r.projects * bucket.capacity) / perGrantCalls;
+  const refillPerSecond = bucket.refillAmount / bucket.refillIntervalSeconds;
   const c = meanCounts([r.calls], r.succeeded);
+  const callsPerGrant = c.reads + c.writes + c.polls;
+  const callsPerProject = (r.succeeded * callsPerGrant) / r.projects;
+  const tailS = (r.settings.propagationDelayMs + callMs) / 1000;
+  const shortestWindowS = callsPerProject / refillPerSecond + tailS;
+  const withBurstS = Math.max(0, callsPerProject - bucket.capacity) / refillPerSecond + tailS;
   return [
     figure({
       name: `throughput, ${r.settings.grants} per-grant grants over ${r.projects} projects`,
       unit: 'grants/s',
-      value: r.windowSeconds > 0 ? Math.max(0, r.succeeded - burstGrants) / r.windowSeconds : 0,
-      bound: refillPerSecond / perGrantCalls,
-      boundLabel: 'Σ project refill ÷ calls per grant alone',
+      value: r.windowSeconds > 0 ? r.succeeded / r.windowSeconds : 0,
+      bound: r.succeeded / shortestWindowS,
+      boundLabel: 'calls per project at the refill rate, then propagation + one poll',
       target: throughputTarget,
       details: {
         succeeded: r.succeeded,
         windowSeconds: r.windowSeconds,
-        rawGrantsPerSecond: r.windowSeconds > 0 ? r.succeeded / r.windowSeconds : 0,
-        burstGrantsDiscounted: burstGrants,
-        callsPerGrantAlone: perGrantCalls,
+        shortestWindowSeconds: shortestWindowS,
+        ratioWithInitialBurst: r.windowSeconds > 0 ? withBurstS / r.windowSeconds : 0,
+        callsPerGrantUnderLoad: callsPerGrant,
         bucket: `${bucket.capacity} + ${bucket.refillAmount}/${bucket.refillIntervalSeconds}s per project`,
-        daemonPacePerMinute: Math.round((bucket.refillAmount * 60) / bucket.refillIntervalSeconds),
+        daemonPacePerMinute: Math.round(refillPerSecond * 60),
         maxConcurrentJobs: r.settings.concurrency,
+        maxWaitingJobs: r.settings.waiting,
         retriedJobs: r.retried,
         claimToResultP50Ms: percentile(r.latencyMs, 50),
         claimToResultP95Ms: percentile(r.latencyMs, 95),
@@ -205,15 +226,16 @@ function rateFigures(r: RateLimitedResult, perGrantCalls: number): Figure[] {
     figure({
       name: 'Atlas calls per grant under load',
       unit: 'calls',
-      value: c.reads + c.writes + c.polls,
-      bound: perGrantCalls,
-      boundLabel: 'the same grant run alone',
+      value: callsPerGrant,
+      bound: 1,
+      boundLabel: 'the create; readiness polls shared by each batch',
       details: {
         grants: r.succeeded,
         reads: c.reads,
         writes: c.writes,
         polls: c.polls,
         calls: c.breakdown,
+        callsPerGrantAlone: perGrantCalls,
       },
     }),
     figure({
@@ -252,11 +274,11 @@ export const databaseAccessScenario: Scenario = {
       `${name}: ${sequential.grants} grants per strategy and ${sequential.revokes} revokes per kind, one at a time (${sequential.simulatedLatencyMs} ms latency, ${sequential.propagationDelayMs} ms propagation)`,
     );
     const seq = await runSequential(sequential);
-    const { figures, perGrantCalls } = sequentialFigures(seq);
+    const { figures, perGrantCalls, callMs } = sequentialFigures(seq);
     progress(
       `${name}: ${rateLimited.grants} per-grant grants over 10 projects, buckets ${rateLimited.bucket.capacity} + ${rateLimited.bucket.refillAmount}/${rateLimited.bucket.refillIntervalSeconds}s, ${rateLimited.concurrency} in flight (${rateLimited.deadlineMs / 1000} s at most)`,
     );
     const rate = await runRateLimited(rateLimited);
-    return [...figures, ...rateFigures(rate, perGrantCalls)];
+    return [...figures, ...rateFigures(rate, perGrantCalls, callMs)];
   },
 };

@@ -15,6 +15,8 @@ import { startSandbox, type Sandbox } from './sandbox.js';
 export interface RateLimitedSettings {
   readonly grants: number;
   readonly concurrency: number;
+  /** `MAX_WAITING_JOBS`: jobs that wait for readiness off-slot. */
+  readonly waiting: number;
   readonly bucket: BucketSpec;
   readonly simulatedLatencyMs: number;
   readonly propagationDelayMs: number;
@@ -161,6 +163,7 @@ export async function runRateLimited(settings: RateLimitedSettings): Promise<Rat
     connectorId: 'bench-database-access-rate',
     daemonEnv: {
       MAX_CONCURRENT_JOBS: String(settings.concurrency),
+      MAX_WAITING_JOBS: String(settings.waiting),
       ATLAS_PROJECT_REQUESTS_PER_MINUTE: String(perMinute),
       ATLAS_ORG_REQUESTS_PER_MINUTE: String(perMinute),
     },
