@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeAtlasClient, fakeAtlasError } from '../../../test/fakes/fake-atlas-client.js';
 import { FakeClock } from '../../../test/fakes/fake-clock.js';
 import { clusterFixture, projectId, settle } from './grant-test-kit.js';
-import { readinessPolling, waitUntilApplied, writeChange } from './readiness.js';
+import { fineStep, nextPollDelay, readinessPolling, waitUntilApplied, writeChange } from './readiness.js';
 
 function setup(readyTimeoutMs = 60_000) {
   const clock = new FakeClock();
@@ -117,6 +117,23 @@ describe('adaptive readiness polling', () => {
     const polls = atlas.callsTo('clusters.status').length - before;
     expect(polls).toBe(2);
     expect(clock.monotonic() - started).toBe(800);
+  });
+
+  it('steps in proportion to a long apply time, so a slow project is not polled 40 times a second', async () => {
+    const { clock, atlas, wait } = setup();
+    appliesAfter(clock, atlas, 5_000);
+    await finely(clock, wait(['A'])); // cold: 100 ms, then 500 ms after 3 s
+    const before = atlas.callsTo('clusters.status').length;
+    const started = clock.monotonic();
+    appliesAfter(clock, atlas, 5_600);
+    await finely(clock, wait(['A']));
+    // Learned about 5 s: the first poll one 250 ms step before it, then 250 ms steps.
+    const polls = atlas.callsTo('clusters.status').length - before;
+    expect(polls).toBeLessThanOrEqual(5);
+    expect(clock.monotonic() - started).toBeLessThan(5_600 + 260);
+    expect(nextPollDelay(5_000, 5_000, 1)).toBe(fineStep(5_000));
+    expect(fineStep(5_000)).toBe(250);
+    expect(fineStep(300)).toBe(readinessPolling.fineMs);
   });
 
   it('converges to one or two polls per change when changes take the same time', async () => {

@@ -25,8 +25,15 @@ import type { AdapterDeps } from '../adapter.js';
 export const readinessPolling = {
   /** Before anything is learned: polls at once, then every `coldMs`. */
   coldMs: 100,
-  /** After the learned estimate has passed: fine steps for `fineWindowMs`. */
+  /**
+   * After the learned estimate E has passed: steps of E ÷ `fineDivisor` (at least `fineMs`, at
+   * most `fineCapMs`) for max(`fineWindowMs`, E) — a result at most about 5 % late, and a bounded
+   * number of polls however long the project takes (a 5 s change is polled every 250 ms, not
+   * every 25 ms: Atlas's project budget is about 100 calls a minute).
+   */
   fineMs: 25,
+  fineDivisor: 20,
+  fineCapMs: 1_000,
   fineWindowMs: 1_000,
   /** Until 3 s have passed, then `slowMs` (a change that takes long is not worth a fast poll). */
   mediumMs: 100,
@@ -37,18 +44,28 @@ export const readinessPolling = {
   holdCapMs: 30_000,
 } as const;
 
+/** The fine polling step for a learned estimate. */
+export function fineStep(estimateMs: number): number {
+  const p = readinessPolling;
+  return Math.min(p.fineCapMs, Math.max(p.fineMs, Math.round(estimateMs / p.fineDivisor)));
+}
+
 export type ReadinessDeps = Pick<AdapterDeps, 'atlas' | 'clock' | 'readyTimeoutMs'>;
 type WaitCtx = Pick<JobContext, 'signal'> & Partial<Pick<JobContext, 'releaseSlot'>>;
 
 /** How long to wait before the next poll, given the time since the last write and what was learned. */
 export function nextPollDelay(elapsedMs: number, estimateMs: number | undefined, polls: number): number {
   const p = readinessPolling;
-  // With an estimate, the first poll comes one fine step before it: a change that applies on
-  // schedule then costs one or two polls and is seen at most one fine step late.
-  if (polls === 0) return estimateMs === undefined ? 0 : Math.max(0, estimateMs - p.fineMs - elapsedMs);
-  if (estimateMs === undefined && elapsedMs < p.mediumWindowMs) return p.coldMs;
-  if (estimateMs !== undefined && elapsedMs < estimateMs + p.fineWindowMs) return p.fineMs;
-  return elapsedMs < p.mediumWindowMs ? p.mediumMs : p.slowMs;
+  if (estimateMs === undefined) {
+    if (polls === 0) return 0;
+    return elapsedMs < p.mediumWindowMs ? p.coldMs : p.slowMs;
+  }
+  // The first poll comes one fine step before the estimate: a change that applies on schedule
+  // then costs one or two polls and is seen at most one fine step late.
+  const fine = fineStep(estimateMs);
+  if (polls === 0) return Math.max(0, estimateMs - fine - elapsedMs);
+  if (elapsedMs < estimateMs + Math.max(p.fineWindowMs, estimateMs)) return fine;
+  return elapsedMs < p.mediumWindowMs ? p.mediumMs : Math.max(p.slowMs, fine);
 }
 
 interface Waiter {
@@ -186,7 +203,7 @@ export class ProjectChanges {
       if (this.lastWriteEnd !== base) [base, polls] = [this.lastWriteEnd, 0];
       const oldest = Math.min(...[...this.waiters].map((w) => w.after));
       const since = Math.max(base, oldest);
-      const closeAt = oldest + (this.estimate ?? 0) - readinessPolling.fineMs;
+      const closeAt = this.estimate === undefined ? oldest : oldest + this.estimate - fineStep(this.estimate);
       if (!this.gate && now >= closeAt) this.gate = latch();
       const pollAt =
         polls === 0
