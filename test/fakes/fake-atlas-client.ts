@@ -108,6 +108,15 @@ export class FakeAtlasClient {
     return this.append(this.roles, groupId, [clone(role)]);
   }
 
+  /** Removes a role behind the connector's back (a concurrent sweep, say). */
+  removeCustomRole(groupId: string, roleName: string): this {
+    this.roles.set(
+      groupId,
+      this.customRolesIn(groupId).filter((r) => r.roleName !== roleName),
+    );
+    return this;
+  }
+
   addUser(groupId: string, user: atlas.DatabaseUser, password?: string): this {
     this.users.set(`${groupId}/${user.databaseName}/${user.username}`, { user: clone(user), password });
     return this;
@@ -310,6 +319,28 @@ export class FakeAtlasClient {
     return role;
   }
 
+  private updateRole(
+    groupId: string,
+    roleName: string,
+    update: atlas.CustomDbRoleUpdate,
+  ): atlas.CustomDbRole {
+    const current = this.role(groupId, roleName);
+    // Atlas replaces arrays wholesale on PATCH.
+    const updated: atlas.CustomDbRole = {
+      roleName,
+      actions:
+        update.actions?.map((a) => ({ action: a.action, resources: a.resources.map((r) => ({ ...r })) })) ??
+        current.actions,
+      inheritedRoles: update.inheritedRoles?.map((r) => ({ ...r })) ?? current.inheritedRoles,
+    };
+    this.roles.set(
+      groupId,
+      this.customRolesIn(groupId).map((r) => (r.roleName === roleName ? updated : r)),
+    );
+    this.changed(groupId);
+    return updated;
+  }
+
   private deleteRole(groupId: string, roleName: string): void {
     this.role(groupId, roleName);
     if (this.usersIn(groupId).some((u) => u.roles.some((r) => r.roleName === roleName)))
@@ -381,7 +412,8 @@ export class FakeAtlasClient {
         get: (g, n, o) => this.run('customDbRoles.get', [g, n], o, () => this.role(g, n)),
         create: (g, role, o) =>
           this.run('customDbRoles.create', [g, role], o, () => this.createRole(g, role)),
-        update: no,
+        update: (g, n, up, o) =>
+          this.run('customDbRoles.update', [g, n, up], o, () => this.updateRole(g, n, up)),
         delete: (g, n, o) => this.run('customDbRoles.delete', [g, n], o, () => this.deleteRole(g, n)),
       },
       projectLimits: {

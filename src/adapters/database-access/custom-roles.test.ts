@@ -140,6 +140,62 @@ describe('grant with actions (connector-made custom roles)', () => {
     expect(h.atlas.user(projectId, aliceUser)?.roles).toEqual([{ roleName, databaseName: 'admin' }]);
   });
 
+  it('restores a connector role someone widened, before giving it to anyone', async () => {
+    const h = harness();
+    const widened = {
+      roleName,
+      actions: [
+        ...ordersRole.actions,
+        { action: 'DROP_DATABASE', resources: [{ cluster: false, db: 'sales', collection: '' }] },
+      ],
+      inheritedRoles: [{ db: 'admin', role: 'readWriteAnyDatabase' }],
+    };
+    h.atlas.addCustomRole(projectId, widened);
+
+    await h.grant({ access: [ordersEntry] });
+
+    expect(h.atlas.callsTo('customDbRoles.update')).toEqual([
+      [projectId, roleName, { actions: ordersRole.actions, inheritedRoles: [] }],
+    ]);
+    expect(h.atlas.customRolesIn(projectId)).toEqual([{ ...ordersRole, inheritedRoles: [] }]);
+    expect(h.atlas.callsTo('customDbRoles.create')).toEqual([]);
+    expect(h.atlas.user(projectId, aliceUser)?.roles).toEqual([{ roleName, databaseName: 'admin' }]);
+    expect(h.logs.lines().some((line) => String(line.msg).includes('restoring its privileges'))).toBe(true);
+  });
+
+  it('writes once more when a sweep removed the role between its check and the user write', async () => {
+    const h = harness();
+    h.atlas.beforeNext('databaseUsers.create', () => h.atlas.removeCustomRole(projectId, roleName));
+    h.atlas.failNext('databaseUsers.create', fakeAtlasError(400, 'ATLAS_INVALID_ROLE'));
+
+    await h.grant({ access: [ordersEntry] });
+
+    expect(h.atlas.callsTo('customDbRoles.create')).toHaveLength(2);
+    expect(h.atlas.callsTo('databaseUsers.create')).toHaveLength(2);
+    expect(h.atlas.customRolesIn(projectId).map((r) => r.roleName)).toEqual([roleName]);
+    expect(h.atlas.user(projectId, aliceUser)?.roles).toEqual([{ roleName, databaseName: 'admin' }]);
+  });
+
+  it('gives up with a retryable conflict when the role vanishes twice', async () => {
+    const h = harness({ config: { userStrategy: 'per-grant' } });
+    h.atlas.failNext('databaseUsers.create', fakeAtlasError(400, 'ATLAS_INVALID_ROLE'), 2);
+
+    await expect(h.grant({ access: [ordersEntry] })).rejects.toMatchObject({
+      code: 'conflict',
+      retryable: true,
+      message: expect.stringContaining('retried and recreates it'),
+    });
+  });
+
+  it('leaves an unchanged connector role alone: no write', async () => {
+    const h = harness();
+    h.atlas.addCustomRole(projectId, { ...ordersRole, inheritedRoles: [] });
+
+    await h.grant({ access: [ordersEntry] });
+
+    expect(h.atlas.callsTo('customDbRoles.update')).toEqual([]);
+  });
+
   it('maps a CUSTOM_ROLES_LIMIT_EXCEEDED refusal of the create to the same quota error', async () => {
     const h = harness();
     h.atlas.failNext('customDbRoles.create', fakeAtlasError(403, 'CUSTOM_ROLES_LIMIT_EXCEEDED'));

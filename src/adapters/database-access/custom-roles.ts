@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { projectLimitNames, type CustomDbRoleInput } from '../../atlas/index.js';
+import { projectLimitNames, type CustomDbRole, type CustomDbRoleInput } from '../../atlas/index.js';
 import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import { connectorRolePrefix } from './discover-records.js';
 import type { AtlasCtx, AtlasDeps } from './grant-user.js';
@@ -94,8 +94,44 @@ async function createRole(deps: AtlasDeps, ctx: AtlasCtx, projectId: string, spe
 }
 
 /**
- * Makes sure every role exists before a user is given it: existing ones (same name) are reused;
- * the missing ones must fit the project's custom-role quota, or nothing is created.
+ * Whether a role still grants exactly what its content-addressed name promises: the spec's actions,
+ * each on the one database (or collection), nothing inherited.
+ */
+export function roleMatchesSpec(role: CustomDbRole, spec: CustomRoleSpec): boolean {
+  if (role.inheritedRoles.length > 0) return false;
+  const actions = role.actions.map((entry) => entry.action).sort();
+  if (JSON.stringify(actions) !== JSON.stringify(spec.actions)) return false;
+  return role.actions.every(
+    (entry) =>
+      entry.resources.length === 1 &&
+      entry.resources.every(
+        (r) => r.cluster !== true && r.db === spec.db && (r.collection ?? '') === spec.collection,
+      ),
+  );
+}
+
+/** Puts a drifted connector role back to its spec: its name is a promise of its content. */
+async function restoreRole(deps: AtlasDeps, ctx: AtlasCtx, projectId: string, spec: CustomRoleSpec) {
+  ctx.log.warn(
+    { projectId, roleName: spec.roleName },
+    'connector custom role was changed outside the connector; restoring its privileges',
+  );
+  ctx.beforeSideEffect();
+  const { actions } = customRoleInput(spec);
+  await writeChange(deps, ctx, projectId, () =>
+    deps.atlas.customDbRoles.update(
+      projectId,
+      spec.roleName,
+      { actions, inheritedRoles: [] },
+      { signal: ctx.signal },
+    ),
+  );
+}
+
+/**
+ * Makes sure every role exists, with the privileges its name promises, before a user is given it:
+ * existing ones are reused (and restored if someone changed them); the missing ones must fit the
+ * project's custom-role quota, or nothing is created.
  */
 export async function ensureCustomRoles(
   deps: AtlasDeps,
@@ -105,9 +141,13 @@ export async function ensureCustomRoles(
 ): Promise<void> {
   if (specs.length === 0) return;
   const signal = ctx.signal;
-  const existing = new Set(
-    (await deps.atlas.customDbRoles.list(projectId, { signal })).map((role) => role.roleName),
+  const existing = new Map(
+    (await deps.atlas.customDbRoles.list(projectId, { signal })).map((role) => [role.roleName, role]),
   );
+  for (const spec of specs) {
+    const role = existing.get(spec.roleName);
+    if (role !== undefined && !roleMatchesSpec(role, spec)) await restoreRole(deps, ctx, projectId, spec);
+  }
   const missing = specs.filter((spec) => !existing.has(spec.roleName));
   if (missing.length === 0) return;
   const limit = await deps.atlas.projectLimits.get(projectId, projectLimitNames.customRoles, { signal });

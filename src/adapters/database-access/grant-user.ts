@@ -33,7 +33,7 @@ import {
  */
 
 export type AtlasDeps = Pick<AdapterDeps, 'atlas' | 'clock' | 'readyTimeoutMs'>;
-export type AtlasCtx = Pick<JobContext, 'signal' | 'beforeSideEffect'> &
+export type AtlasCtx = Pick<JobContext, 'signal' | 'beforeSideEffect' | 'log'> &
   Partial<Pick<JobContext, 'releaseSlot'>>;
 
 const dayMs = 86_400_000;

@@ -1,4 +1,5 @@
 import type { DatabaseUserRole } from '../../atlas/index.js';
+import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import type { JobContext } from '../../worker/job-context.js';
 import { operation, type AdapterDeps } from '../adapter.js';
 import type { DatabaseAccessConfig } from './config.js';
@@ -46,10 +47,7 @@ export async function runGrant(
 ): Promise<GrantResult> {
   const grant = await validateGrant(config, payload, deps, ctx);
   const input: GrantInput = { config, payload, integrationId, grant };
-  const written =
-    config.userStrategy === 'per-grant'
-      ? await grantPerGrant(input, deps, ctx)
-      : await grantPerRequester(input, deps, ctx);
+  const written = await writeGrant(input, deps, ctx);
   await waitUntilApplied(deps, ctx, grant.projectId, written.clusters);
   ctx.log.info(
     {
@@ -69,6 +67,44 @@ export async function runGrant(
     deleteAfterDate: written.deleteAfterDate,
     ...(config.customAccessDetails === undefined ? {} : { customAccessDetails: config.customAccessDetails }),
   };
+}
+
+/**
+ * The strategy's user write. A sweep may delete a connector role no user holds yet between this
+ * grant's role check and its user write; Atlas then refuses the write (`ATLAS_INVALID_ROLE`). The
+ * write is idempotent, so it runs once more, which recreates the role; a second refusal is a
+ * retryable conflict.
+ */
+async function writeGrant(input: GrantInput, deps: AdapterDeps, ctx: JobContext) {
+  const write = () =>
+    input.config.userStrategy === 'per-grant'
+      ? grantPerGrant(input, deps, ctx)
+      : grantPerRequester(input, deps, ctx);
+  if (input.grant.customRoles.length === 0) return write();
+  try {
+    return await write();
+  } catch (error) {
+    if (!isRoleGone(error)) throw error;
+    ctx.log.warn(
+      { projectId: input.grant.projectId },
+      'a connector role vanished during the grant; writing again',
+    );
+  }
+  try {
+    return await write();
+  } catch (error) {
+    if (!isRoleGone(error)) throw error;
+    throw new ConnectorError({
+      code: 'conflict',
+      retryable: true,
+      message: `a custom role of this grant was removed again while it was assigned in project ${input.grant.projectId}; the job is retried and recreates it`,
+      details: { projectId: input.grant.projectId },
+    });
+  }
+}
+
+function isRoleGone(error: unknown): boolean {
+  return isConnectorError(error) && error.details['atlasErrorCode'] === 'ATLAS_INVALID_ROLE';
 }
 
 export const grantOperation = operation<DatabaseAccessConfig, typeof GrantPayload>(
