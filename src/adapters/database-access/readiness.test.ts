@@ -245,6 +245,15 @@ describe('jobs waiting in one project', () => {
     expect(events).toEqual(['0 x writes', '100 x ready', '100 y writes']);
   });
 
+  it('keep serving jobs that start waiting just as the poller stops', async () => {
+    const { clock, atlas, wait } = twoJobs();
+    // y begins waiting inside x's settlement, before the first poller has wound down; z later.
+    const chain = wait('x', ['A']).then(() => wait('y', ['A']));
+    await settle(clock, chain);
+    await settle(clock, wait('z', ['A']));
+    expect(atlas.callsTo('clusters.status')).toHaveLength(3);
+  });
+
   it('cut a status read that hangs at the job’s deadline and end the job as not_ready', async () => {
     const { clock, atlas, deps } = twoJobs();
     atlas.stallNext('clusters.status');

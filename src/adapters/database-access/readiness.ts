@@ -99,16 +99,6 @@ export class ProjectChanges {
     readonly projectId: string,
   ) {}
 
-  /** The learned time from a write to APPLIED, in ms; undefined until a change was seen applying. */
-  get propagationEstimate(): number | undefined {
-    return this.estimate;
-  }
-
-  /** Whether new writes are holding back for a batch to settle. */
-  get holding(): boolean {
-    return this.gate !== undefined;
-  }
-
   /**
    * Runs one write to the project's users or roles. While a batch of waiting jobs is being settled
    * it first waits for that batch (at most `holdMs`), so the project can report APPLIED.
@@ -152,16 +142,25 @@ export class ProjectChanges {
       signal.addEventListener('abort', onAbort, { once: true });
       // From here the job only waits: its worker slot can run another job meanwhile.
       ctx.releaseSlot?.();
-      // Started a turn later, so jobs that begin waiting together share the first poll.
-      this.loop ??= Promise.resolve()
-        .then(() => this.pollWhileWaited())
-        .finally(() => {
-          this.loop = undefined;
-          this.openGate();
-          if (this.waiters.size > 0) this.loop = this.pollWhileWaited();
-        });
+      this.ensurePolling();
       this.nudge();
     });
+  }
+
+  /** One poller while anyone waits; started a turn later, so jobs that begin waiting together share the first poll. */
+  private ensurePolling(): void {
+    if (this.loop) return;
+    this.loop = Promise.resolve()
+      .then(() => this.pollWhileWaited())
+      .catch((error: unknown) => {
+        // A bug in the poller must not strand the jobs waiting on it.
+        for (const waiter of this.waiters) waiter.settle(error);
+      })
+      .finally(() => {
+        this.loop = undefined;
+        this.openGate();
+        if (this.waiters.size > 0) this.ensurePolling();
+      });
   }
 
   private holdMs(): number {
