@@ -187,6 +187,28 @@ describe('database access end to end (daemon + reference control plane + Atlas s
     }
   }, 120_000);
 
+  it('serves an actions grant with one shared jit-r- role, and restores the role if someone widens it', async () => {
+    const access = [
+      { cluster: 'Cluster0', actions: ['FIND', 'INSERT'], database: 'sales', collection: 'orders' },
+    ];
+    const first = succeeded(await sb.run(grantJob('project', 'g-act-1', person('acta'), access).job));
+    const [role] = sb.sim.state.customRoles(payments).filter((r) => r.roleName.startsWith('jit-r-'));
+    expect(first.roles).toEqual([{ roleName: role?.roleName, databaseName: 'admin' }]);
+    const admin = new DigestClient(sb.sim.url, atlasKey.publicKey, atlasKey.privateKey);
+    const widened = await admin.call('PATCH', `/groups/${payments}/customDBRoles/roles/${role?.roleName}`, {
+      body: {
+        actions: [{ action: 'DROP_DATABASE', resources: [{ cluster: false, db: 'sales', collection: '' }] }],
+      },
+    });
+    expect(widened.status).toBe(200);
+
+    succeeded(await sb.run(grantJob('project', 'g-act-2', person('actb'), access).job));
+
+    const roles = sb.sim.state.customRoles(payments).filter((r) => r.roleName.startsWith('jit-r-'));
+    expect(roles).toHaveLength(1);
+    expect(roles[0]?.actions.map((a) => a.action).sort()).toEqual(['FIND', 'INSERT']);
+  });
+
   it('returns the private-endpoint connection string chosen by endpoint id', async () => {
     const { job } = grantJob('private-endpoint', 'g-pe-1', person('erin'), [
       { cluster: 'Private0', role: 'read', database: 'ledger' },
