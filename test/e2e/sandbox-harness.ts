@@ -1,4 +1,9 @@
-import { startAtlasSimulator, sandboxIds, type AtlasSimulator } from '../../src/sandbox/atlas/index.js';
+import {
+  startAtlasSimulator,
+  sandboxIds,
+  type AtlasFixtureInput,
+  type AtlasSimulator,
+} from '../../src/sandbox/atlas/index.js';
 import {
   startReferenceControlPlane,
   type ReferenceControlPlane,
@@ -24,11 +29,12 @@ export interface Sandbox {
 
 /** Reference control plane + Atlas simulator in the test process; daemons as child processes. */
 export async function startSandbox(
-  options: { leaseTtlMs?: number; propagationDelayMs?: number } = {},
+  options: { leaseTtlMs?: number; propagationDelayMs?: number; fixture?: AtlasFixtureInput } = {},
 ): Promise<Sandbox> {
   const simClock = new ShiftedClock();
   const sim = await startAtlasSimulator({
     ...atlasKey,
+    ...(options.fixture === undefined ? {} : { fixture: options.fixture }),
     clock: simClock,
     knobs: { propagationDelayMs: options.propagationDelayMs ?? 150 },
   });

@@ -139,6 +139,18 @@ describe('Digest authentication', () => {
     expect(result.headers.get('content-type')).toBe('application/json');
   });
 
+  it('refuses a revoked API key with 401 from then on, and keeps serving the others', async () => {
+    const ro = new DigestClient(h.sim.url, readOnlyApiKey.publicKey, readOnlyApiKey.privateKey);
+    expect((await ro.call('GET', `/groups/${sandboxIds.payments}/clusters`)).status).toBe(200);
+
+    h.sim.revokeApiKey(readOnlyApiKey.publicKey);
+
+    const refused = await ro.call('GET', `/groups/${sandboxIds.payments}/clusters`);
+    expect(refused.status).toBe(401);
+    const owner = new DigestClient(h.sim.url, testKey.publicKey, testKey.privateKey);
+    expect((await owner.call('GET', `/groups/${sandboxIds.payments}/clusters`)).status).toBe(200);
+  });
+
   it('works with curl --digest, a standard Digest client', async (context) => {
     context.skip(
       !(await curlAvailable()),

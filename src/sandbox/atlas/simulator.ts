@@ -57,6 +57,11 @@ export interface AtlasSimulator {
   readonly stats: SimulatorStats;
   /** Back to the fixture: data, stats, buckets, nonces and tokens (knobs are kept). */
   reset(): void;
+  /**
+   * Deletes a programmatic API key, as `DELETE /orgs/{orgId}/apiKeys/{apiUserId}` does in Atlas:
+   * from then on its requests get 401 (until `reset`). For key-rotation tests.
+   */
+  revokeApiKey(publicKey: string): void;
   close(): Promise<void>;
 }
 
@@ -96,6 +101,7 @@ interface Core {
   readonly stats: SimulatorStats;
   readonly inspector: SimulatorInspector;
   readonly reset: () => void;
+  readonly revokeApiKey: (publicKey: string) => void;
 }
 
 function buildCore(options: AtlasSimulatorOptions): Core {
@@ -130,12 +136,15 @@ function buildCore(options: AtlasSimulatorOptions): Core {
     deps.oauth.reset();
     sim.invitations.clear();
   };
-  return { deps, stats, inspector: new SimulatorInspector(state, clock, knobs), reset };
+  const revokeApiKey = (publicKey: string): void => {
+    state.credentials = state.credentials.filter((c) => c.kind !== 'apiKey' || c.name !== publicKey);
+  };
+  return { deps, stats, inspector: new SimulatorInspector(state, clock, knobs), reset, revokeApiKey };
 }
 
 /** Starts the Atlas Administration API simulator on `host:port` (default 127.0.0.1, any free port). */
 export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promise<AtlasSimulator> {
-  const { deps, stats, inspector, reset } = buildCore(options);
+  const { deps, stats, inspector, reset, revokeApiKey } = buildCore(options);
   const { knobs } = deps.sim;
   const handler = createRequestHandler({
     deps,
@@ -152,7 +161,7 @@ export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promi
   });
   const url = await listen(server, options.host ?? '127.0.0.1', options.port ?? 0);
   deps.sim.baseUrl = url;
-  return { url, state: inspector, knobs, stats, reset, close: () => closeServer(server) };
+  return { url, state: inspector, knobs, stats, reset, revokeApiKey, close: () => closeServer(server) };
 }
 
 function reportInternalError(error: unknown): void {
