@@ -85,7 +85,7 @@ function latch(): { readonly opened: Promise<void>; readonly open: () => void } 
 }
 
 /** The changes one Atlas client makes in one project, and the jobs waiting for them to apply. */
-export class ProjectChanges {
+class ProjectChanges {
   private writing = 0;
   private lastWriteEnd = Number.NEGATIVE_INFINITY;
   private estimate: number | undefined;
@@ -283,7 +283,7 @@ export class ProjectChanges {
 /** One tracker per Atlas client (one per credential) and project. */
 const trackers = new WeakMap<AtlasClient, Map<string, ProjectChanges>>();
 
-export function projectChanges(deps: ReadinessDeps, projectId: string): ProjectChanges {
+function projectChanges(deps: ReadinessDeps, projectId: string): ProjectChanges {
   const perClient = trackers.get(deps.atlas) ?? new Map<string, ProjectChanges>();
   trackers.set(deps.atlas, perClient);
   const existing = perClient.get(projectId);
