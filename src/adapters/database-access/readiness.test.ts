@@ -82,15 +82,17 @@ describe('waitUntilApplied', () => {
   });
 });
 
-/** Makes the next change apply `ms` after now; earlier "applies after" hooks stop acting. */
-let generation = 0;
+/** When the change in flight applies, per Atlas client: one status hook per client reads it. */
+const applyRules = new WeakMap<FakeAtlasClient, () => boolean>();
+
+/** Makes the next change apply `ms` after now (a status poll from then on sees APPLIED). */
 function appliesAfter(clock: FakeClock, atlas: FakeAtlasClient, ms: number): void {
-  const mine = (generation += 1);
   const started = clock.monotonic();
-  atlas.neverApplied = ms > 0;
+  const installed = applyRules.has(atlas);
+  applyRules.set(atlas, () => clock.monotonic() - started >= ms);
+  if (installed) return;
   const check = (): void => {
-    if (mine !== generation) return;
-    atlas.neverApplied = clock.monotonic() - started < ms;
+    atlas.neverApplied = !(applyRules.get(atlas)?.() ?? true);
     atlas.beforeNext('clusters.status', check);
   };
   atlas.beforeNext('clusters.status', check);
@@ -113,9 +115,9 @@ describe('adaptive readiness polling', () => {
     const before = atlas.callsTo('clusters.status').length;
     const started = clock.monotonic();
     appliesAfter(clock, atlas, 800);
-    await finely(clock, wait(['A'])); // first poll one 25 ms step before 800 ms (PENDING), then at 800
+    await finely(clock, wait(['A'])); // one poll, sent at the learned 800 ms
     const polls = atlas.callsTo('clusters.status').length - before;
-    expect(polls).toBe(2);
+    expect(polls).toBe(1);
     expect(clock.monotonic() - started).toBe(800);
   });
 
@@ -134,6 +136,29 @@ describe('adaptive readiness polling', () => {
     expect(nextPollDelay(5_000, 5_000, 1)).toBe(fineStep(5_000));
     expect(fineStep(5_000)).toBe(250);
     expect(fineStep(300)).toBe(readinessPolling.fineMs);
+  });
+
+  it('does not drift later when the round trip to Atlas is longer than the fine step', async () => {
+    const { clock, atlas } = setup();
+    // 30 ms each way: a status read answers 60 ms after it is sent, more than the 25 ms step.
+    const status: typeof atlas.client.clusters.status = async (groupId, cluster, options) => {
+      await clock.sleep(30);
+      const answer = await atlas.client.clusters.status(groupId, cluster, options);
+      await clock.sleep(30);
+      return answer;
+    };
+    const slow = { ...atlas.client, clusters: { ...atlas.client.clusters, status } };
+    const deps = { atlas: slow, clock, readyTimeoutMs: 60_000 };
+    const elapsed: number[] = [];
+    for (let i = 0; i < 30; i += 1) {
+      appliesAfter(clock, atlas, 300);
+      const started = clock.monotonic();
+      await finely(clock, waitUntilApplied(deps, { signal: new AbortController().signal }, projectId, ['A']));
+      elapsed.push(clock.monotonic() - started);
+    }
+    // The change is seen by a read sent at most about one step after it applied, answered 60 ms later.
+    for (const ms of elapsed.slice(10))
+      expect(ms).toBeLessThanOrEqual(300 + 30 + readinessPolling.fineMs + 30 + 5);
   });
 
   it('converges to one or two polls per change when changes take the same time', async () => {
@@ -190,8 +215,8 @@ describe('jobs waiting in one project', () => {
     await clock.advance(10);
     const y = write('y', 50).then(() => wait('y', ['A']));
     await settle(clock, Promise.all([x, y]));
-    // x taught the project 100 ms, so y's first poll comes 75 ms after its write ended (and applies).
-    expect(events).toEqual(['0 x writes', '100 x ready', '100 y writes', '225 y ready']);
+    // x taught the project 100 ms, so y's first poll comes 100 ms after its write ended (and applies).
+    expect(events).toEqual(['0 x writes', '100 x ready', '100 y writes', '250 y ready']);
   });
 
   it('let a held write go after holdMs when the project never settles', async () => {

@@ -60,10 +60,10 @@ export function nextPollDelay(elapsedMs: number, estimateMs: number | undefined,
     if (polls === 0) return 0;
     return elapsedMs < p.mediumWindowMs ? p.coldMs : p.slowMs;
   }
-  // The first poll comes one fine step before the estimate: a change that applies on schedule
-  // then costs one or two polls and is seen at most one fine step late.
+  // The estimate is when a poll must be SENT to see APPLIED (see `learn`): the first poll goes
+  // then, and a change that applies on schedule costs one or two polls, seen at most a step late.
   const fine = fineStep(estimateMs);
-  if (polls === 0) return Math.max(0, estimateMs - fine - elapsedMs);
+  if (polls === 0) return Math.max(0, estimateMs - elapsedMs);
   if (elapsedMs < estimateMs + Math.max(p.fineWindowMs, estimateMs)) return fine;
   return elapsedMs < p.mediumWindowMs ? p.mediumMs : Math.max(p.slowMs, fine);
 }
@@ -216,7 +216,7 @@ class ProjectChanges {
         continue;
       }
       lastPollAt = now;
-      await this.poll(now, since);
+      await this.poll(now, since, polls === 0);
       polls += 1;
     }
   }
@@ -228,7 +228,7 @@ class ProjectChanges {
   }
 
   /** One status read per cluster still awaited; settles every job whose write came before it. */
-  private async poll(sentAt: number, since: number): Promise<void> {
+  private async poll(sentAt: number, since: number, first: boolean): Promise<void> {
     const eligible = [...this.waiters].filter((w) => w.after <= sentAt);
     const clusters = [...new Set(eligible.flatMap((w) => [...w.pending]))];
     // A poll that hangs must not outlive the jobs it serves: it is cut at their first deadline,
@@ -263,12 +263,21 @@ class ProjectChanges {
       }
     }
     for (const waiter of eligible) if (waiter.pending.size === 0) waiter.settle();
-    if (allApplied && outcomes.length > 0) this.learn(this.deps.clock.monotonic() - since);
+    if (allApplied && outcomes.length > 0) this.learn(sentAt - since, first);
     if (![...this.waiters].some((w) => w.after <= sentAt)) this.openGate();
   }
 
-  private learn(observedMs: number): void {
-    this.estimate = this.estimate === undefined ? observedMs : 0.7 * this.estimate + 0.3 * observedMs;
+  /**
+   * Learns when to send the first poll: the send time (after the write) of the poll that saw
+   * APPLIED. Send times, not answer times: a rule fed with answer times drifts later by the round
+   * trip on every change whenever the round trip exceeds the fine step (tens of ms to Atlas), and
+   * never comes back. A first poll that already saw APPLIED only bounds the change from above, so
+   * the next one probes half a step earlier.
+   */
+  private learn(sentAfterMs: number, first: boolean): void {
+    const probe = first && this.estimate !== undefined ? fineStep(this.estimate) / 2 : 0;
+    const observed = Math.max(0, sentAfterMs - probe);
+    this.estimate = this.estimate === undefined ? observed : 0.7 * this.estimate + 0.3 * observed;
   }
 
   private notReady(pending: readonly string[]): ConnectorError {
