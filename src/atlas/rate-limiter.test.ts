@@ -37,15 +37,15 @@ describe('createRateLimiter (p-queue on fake timers)', () => {
   });
 
   it('bursts at most a small bucket for one project, then paces at the per-minute rate', async () => {
-    // 20 per minute: bursts of 2, one burst every 6 s.
+    // 20 per minute: bursts of 2, one burst every 6 s plus a 2 % margin (120 ms).
     const limiter = createRateLimiter({ orgRequestsPerMinute: 100, projectRequestsPerMinute: 20 });
 
     const { started, done } = startTasks(limiter, projectA, 5);
-    await vi.advanceTimersByTimeAsync(5_999);
+    await vi.advanceTimersByTimeAsync(6_119);
     expect(started).toEqual([0, 1]);
     await vi.advanceTimersByTimeAsync(1);
     expect(started).toEqual([0, 1, 2, 3]);
-    await vi.advanceTimersByTimeAsync(6_000);
+    await vi.advanceTimersByTimeAsync(6_120);
 
     expect(await Promise.all(done)).toEqual([0, 1, 2, 3, 4]);
   });
@@ -53,12 +53,15 @@ describe('createRateLimiter (p-queue on fake timers)', () => {
   it('never bursts more than ten calls, however high the rate', async () => {
     const limiter = createRateLimiter({ orgRequestsPerMinute: 100, projectRequestsPerMinute: 6_000 });
 
+    // Windows of 100 ms plus the 20 ms minimum margin.
     const { started, done } = startTasks(limiter, projectA, 25);
     await vi.advanceTimersByTimeAsync(0);
     expect(started).toHaveLength(10);
-    await vi.advanceTimersByTimeAsync(100);
+    await vi.advanceTimersByTimeAsync(119);
+    expect(started).toHaveLength(10);
+    await vi.advanceTimersByTimeAsync(1);
     expect(started).toHaveLength(20);
-    await vi.advanceTimersByTimeAsync(100);
+    await vi.advanceTimersByTimeAsync(120);
     await Promise.all(done);
   });
 
@@ -71,7 +74,7 @@ describe('createRateLimiter (p-queue on fake timers)', () => {
 
     expect(a.started).toEqual([0]);
     expect(b.started).toEqual([0]);
-    await vi.advanceTimersByTimeAsync(60_000);
+    await vi.advanceTimersByTimeAsync(61_200);
     await Promise.all(a.done);
   });
 
