@@ -1,10 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { FakeClock } from '../../../test/fakes/fake-clock.js';
-import { FakeRandom } from '../../../test/fakes/fake-random.js';
+import type { FakeClock } from '../../../test/fakes/fake-clock.js';
 import { ClaimResponse, JobEnvelope, paths } from '../../control-plane/protocol.js';
-import { callers, eventually, registerSession, type Call, type TestSession } from './http-test-kit.js';
-import { startReferenceControlPlane, type ReferenceControlPlane } from './reference-control-plane.js';
+import { eventually, type Call, type TestSession, startTestPlane } from './http-test-kit.js';
+import type { ReferenceControlPlane } from './reference-control-plane.js';
 
 const enrollmentToken = 'enroll-secret';
 const JobCreated = z.object({ jobId: z.string() });
@@ -18,15 +17,9 @@ let admin: Call;
 let session: TestSession;
 
 beforeEach(async () => {
-  clock = new FakeClock();
-  plane = await startReferenceControlPlane({
-    enrollmentToken,
-    clock,
-    random: new FakeRandom(),
+  ({ plane, clock, protocol, admin, session } = await startTestPlane(enrollmentToken, {
     intervals: { pollWaitMs, leaseTtlMs },
-  });
-  ({ protocol, admin } = callers(plane));
-  session = await registerSession(protocol, enrollmentToken);
+  }));
 });
 
 afterEach(async () => {

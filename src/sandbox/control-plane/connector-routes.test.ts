@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../../test/fakes/fake-clock.js';
-import { FakeRandom } from '../../../test/fakes/fake-random.js';
+import type { FakeClock } from '../../../test/fakes/fake-clock.js';
 import {
   ClaimResponse,
   ExtendResponse,
@@ -13,8 +12,8 @@ import {
   type HeartbeatRequest,
   type ResultRequest,
 } from '../../control-plane/protocol.js';
-import { callers, registerSession, registration, type Call, type TestSession } from './http-test-kit.js';
-import { startReferenceControlPlane, type ReferenceControlPlane } from './reference-control-plane.js';
+import { registration, type Call, type TestSession, startTestPlane } from './http-test-kit.js';
+import type { ReferenceControlPlane } from './reference-control-plane.js';
 
 const enrollmentToken = 'enroll-secret';
 const leaseTtlMs = 30_000;
@@ -25,16 +24,10 @@ let protocol: Call;
 let session: TestSession;
 
 beforeEach(async () => {
-  clock = new FakeClock();
-  plane = await startReferenceControlPlane({
-    enrollmentToken,
-    clock,
-    random: new FakeRandom(),
+  ({ plane, clock, protocol, session } = await startTestPlane(enrollmentToken, {
     intervals: { leaseTtlMs, pollWaitMs: 0 },
     accessTokenTtlMs: 600_000,
-  });
-  protocol = callers(plane).protocol;
-  session = await registerSession(protocol, enrollmentToken);
+  }));
 });
 
 afterEach(async () => {

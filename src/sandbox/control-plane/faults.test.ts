@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeClock } from '../../../test/fakes/fake-clock.js';
+import type { FakeClock } from '../../../test/fakes/fake-clock.js';
 import { FakeRandom } from '../../../test/fakes/fake-random.js';
 import { paths, ProtocolErrorBody, type HeartbeatRequest } from '../../control-plane/protocol.js';
-import { callers, eventually, registerSession, type Call, type TestSession } from './http-test-kit.js';
-import { startReferenceControlPlane, type ReferenceControlPlane } from './reference-control-plane.js';
+import { eventually, type Call, type TestSession, startTestPlane } from './http-test-kit.js';
+import type { ReferenceControlPlane } from './reference-control-plane.js';
 
 const enrollmentToken = 'enroll-secret';
 
@@ -14,15 +14,10 @@ let admin: Call;
 let session: TestSession;
 
 beforeEach(async () => {
-  clock = new FakeClock();
-  plane = await startReferenceControlPlane({
-    enrollmentToken,
-    clock,
+  ({ plane, clock, protocol, admin, session } = await startTestPlane(enrollmentToken, {
     random: new FakeRandom([0.5]),
     intervals: { pollWaitMs: 0 },
-  });
-  ({ protocol, admin } = callers(plane));
-  session = await registerSession(protocol, enrollmentToken);
+  }));
 });
 
 afterEach(async () => {

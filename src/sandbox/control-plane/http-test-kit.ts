@@ -1,6 +1,11 @@
 import { basePath, paths, RegisterResponse, type RegisterRequest } from '../../control-plane/protocol.js';
-import type { ReferenceControlPlane } from './reference-control-plane.js';
-import { settleUntil } from '../../../test/fakes/fake-clock.js';
+import {
+  startReferenceControlPlane,
+  type ReferenceControlPlane,
+  type ReferenceControlPlaneOptions,
+} from './reference-control-plane.js';
+import { FakeClock, settleUntil } from '../../../test/fakes/fake-clock.js';
+import { FakeRandom } from '../../../test/fakes/fake-random.js';
 
 /** Helpers for tests that talk to a reference control plane over loopback with `fetch`. */
 export interface CallOptions {
@@ -85,4 +90,31 @@ export async function registerSession(
 /** Resolves once `condition` holds, checking after each turn of the event loop (bounded by wall time). */
 export async function eventually(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   await settleUntil(condition, what, timeoutMs);
+}
+
+export interface TestPlane {
+  readonly plane: ReferenceControlPlane;
+  readonly clock: FakeClock;
+  readonly protocol: Call;
+  readonly admin: Call;
+  readonly session: TestSession;
+}
+
+/**
+ * A reference control plane on a fake clock (and `FakeRandom` unless given), with one session
+ * registered with `enrollmentToken`. The caller closes `plane`.
+ */
+export async function startTestPlane(
+  enrollmentToken: string,
+  options: Omit<ReferenceControlPlaneOptions, 'enrollmentToken' | 'clock'> = {},
+): Promise<TestPlane> {
+  const clock = new FakeClock();
+  const plane = await startReferenceControlPlane({
+    random: new FakeRandom(),
+    ...options,
+    enrollmentToken,
+    clock,
+  });
+  const { protocol, admin } = callers(plane);
+  return { plane, clock, protocol, admin, session: await registerSession(protocol, enrollmentToken) };
 }
