@@ -9,6 +9,7 @@ import { createDigestAuthenticator } from './auth/digest.js';
 import { createOAuthAuthenticator } from './auth/oauth.js';
 import type { AtlasCredentials, CredentialSource } from './credentials.js';
 import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
+import { createBackupSnapshotsApi, type BackupSnapshotsApi } from './resources/backup-snapshots.js';
 import {
   createClustersApi,
   createFlexClustersApi,
@@ -70,6 +71,7 @@ export interface AtlasClient {
   readonly clusters: ClustersApi;
   readonly flexClusters: FlexClustersApi;
   readonly processes: ProcessesApi;
+  readonly backupSnapshots: BackupSnapshotsApi;
   readonly databaseUsers: DatabaseUsersApi;
   readonly customDbRoles: CustomDbRolesApi;
   readonly projectLimits: ProjectLimitsApi;
@@ -131,6 +133,7 @@ export function createAtlasClient(options: AtlasClientOptions): AtlasClient {
     clusters: createClustersApi(transport),
     flexClusters: createFlexClustersApi(transport),
     processes: createProcessesApi(transport),
+    backupSnapshots: createBackupSnapshotsApi(transport),
     databaseUsers: createDatabaseUsersApi(transport),
     customDbRoles: createCustomDbRolesApi(transport),
     projectLimits: createProjectLimitsApi(transport),

@@ -60,6 +60,20 @@ export const atlasOperations = {
   listGroupFlexClusters: read('/groups/{groupId}/flexClusters', '2024-11-13'),
   getGroupFlexCluster: read('/groups/{groupId}/flexClusters/{name}', '2024-11-13'),
 
+  listGroupClusterBackupSnapshots: read('/groups/{groupId}/clusters/{clusterName}/backup/snapshots', '2023-01-01'),
+  listGroupClusterBackupSnapshotShardedClusters: read(
+    '/groups/{groupId}/clusters/{clusterName}/backup/snapshots/shardedClusters',
+    '2023-01-01',
+  ),
+  listGroupClusterBackupSnapshotDatabases: read(
+    '/groups/{groupId}/clusters/{clusterName}/backup/snapshots/{snapshotId}/databases',
+    '2025-03-12',
+  ),
+  listGroupClusterBackupSnapshotDatabaseCollections: read(
+    '/groups/{groupId}/clusters/{clusterName}/backup/snapshots/{snapshotId}/databases/{databaseName}/collections',
+    '2025-03-12',
+  ),
+
   listGroupProcesses: read('/groups/{groupId}/processes', '2023-01-01'),
   listGroupProcessDatabases: read('/groups/{groupId}/processes/{processId}/databases', '2023-01-01'),
 

@@ -54,6 +54,13 @@ async function exerciseEveryOperation(atlas: AtlasClient, suffix: string): Promi
   const processes = await atlas.processes.list(payments);
   const primary = processes.results[0];
   if (primary) await atlas.processes.listDatabases(payments, primary.id);
+  const snapshots = await atlas.backupSnapshots.list(payments, 'Cluster0');
+  const snapshot = snapshots.results.find((s) => s.status === 'completed');
+  if (snapshot) {
+    await atlas.backupSnapshots.listDatabases(payments, 'Cluster0', snapshot.id);
+    await atlas.backupSnapshots.listCollections(payments, 'Cluster0', snapshot.id, 'sales');
+  }
+  await atlas.backupSnapshots.listSharded(analytics, 'Analytics');
   await atlas.rateLimits.list({ groupId: payments });
   await atlas.projectLimits.list(payments);
   await atlas.projectLimits.get(payments, 'atlas.project.security.databaseAccess.customRoles');

@@ -81,6 +81,20 @@ async function clusters(c: DigestClient): Promise<void> {
     `/groups/${analytics}/processes/atlas-an4l7c-shard-00-00.mq2cd.mongodb.net:27016/databases`,
   );
   await c.call('GET', `/groups/${payments}/processes/nohost.example.com:27017/databases`);
+  await backupSnapshots(c);
+}
+
+/** Cloud Backup snapshots and their namespace listings (deep discovery's no-network path). */
+async function backupSnapshots(c: DigestClient): Promise<void> {
+  const cluster0 = `/groups/${payments}/clusters/Cluster0/backup/snapshots`;
+  await c.call('GET', cluster0);
+  await c.call('GET', `/groups/${payments}/clusters/Private0/backup/snapshots`);
+  await c.call('GET', `/groups/${analytics}/clusters/Analytics/backup/snapshots/shardedClusters`);
+  const snapshot = `${cluster0}/660700000000000000000001/databases`;
+  await c.call('GET', snapshot, { version: '2025-03-12' });
+  await c.call('GET', `${snapshot}/sales/collections`, { version: '2025-03-12' });
+  await c.call('GET', `${snapshot}/nope/collections`, { version: '2025-03-12' });
+  await c.call('GET', `${cluster0}/660700000000000000000009/databases`, { version: '2025-03-12' });
 }
 
 async function limitsAndRoles(c: DigestClient): Promise<void> {

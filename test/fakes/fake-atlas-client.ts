@@ -48,7 +48,14 @@ const no = (): Promise<never> => Promise.reject(new Error('FakeAtlasClient does 
 
 type AccessApi = 'databaseUsers' | 'customDbRoles' | 'projectLimits' | 'rateLimitStatus' | 'close';
 type Unmodelled =
-  'identity' | 'rateLimits' | 'organizations' | 'orgUsers' | 'projectUsers' | 'teams' | 'events';
+  | 'identity'
+  | 'rateLimits'
+  | 'organizations'
+  | 'orgUsers'
+  | 'projectUsers'
+  | 'teams'
+  | 'events'
+  | 'backupSnapshots';
 
 /** Resources no database-access adapter uses: any call rejects, so an unexpected call fails its test. */
 function unmodelledApis(): Pick<atlas.AtlasClient, Unmodelled> {
@@ -60,6 +67,7 @@ function unmodelledApis(): Pick<atlas.AtlasClient, Unmodelled> {
     projectUsers: { list: no, get: no, add: no, addRole: no, removeRole: no, remove: no },
     teams: { list: no, listUsers: no, addUser: no, removeUser: no, listForProject: no },
     events: { listForProject: no, listForOrg: no },
+    backupSnapshots: { list: no, listSharded: no, listDatabases: no, listCollections: no },
   };
 }
 

@@ -38,6 +38,9 @@ export const clusterSchema = z.object({
   stateName: z.string().optional(),
   paused: z.boolean().optional(),
   mongoDBVersion: z.string().optional(),
+  /** `NONE` for customer clusters; system and shadow clusters are never discovered or granted on. */
+  internalClusterRole: z.string().optional(),
+  backupEnabled: z.boolean().optional(),
   tags: z.array(keyValueSchema).optional(),
   connectionStrings: connectionStringsSchema.optional(),
 });
@@ -55,6 +58,7 @@ export const flexClusterSchema = z.object({
   stateName: z.string().optional(),
   mongoDBVersion: z.string().optional(),
   terminationProtectionEnabled: z.boolean().optional(),
+  backupSettings: z.object({ enabled: z.boolean().optional() }).optional(),
   tags: z.array(keyValueSchema).optional(),
   connectionStrings: z
     .object({ standard: z.string().optional(), standardSrv: z.string().optional() })

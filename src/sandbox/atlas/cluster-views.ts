@@ -14,7 +14,7 @@ function majorVersion(version: string): string {
 
 function commonFields(sim: SimContext, c: ClusterRec): Record<string, unknown> {
   return {
-    backupEnabled: false,
+    backupEnabled: c.backupEnabled,
     clusterType: c.clusterType,
     connectionStrings: c.connectionStrings,
     createDate: c.createDate,
@@ -74,6 +74,7 @@ export function clusterView(sim: SimContext, c: ClusterRec, version: string): ob
   }
   return {
     ...base,
+    internalClusterRole: c.internalClusterRole,
     replicationSpecs: shardIds(c).map((id) => ({
       id,
       regionConfigs: [regionConfig(c)],
@@ -85,6 +86,7 @@ export function clusterView(sim: SimContext, c: ClusterRec, version: string): ob
 
 export function flexClusterView(sim: SimContext, c: ClusterRec): object {
   return {
+    backupSettings: { enabled: c.backupEnabled },
     clusterType: 'REPLICASET',
     connectionStrings: { standardSrv: c.connectionStrings.standardSrv },
     createDate: c.createDate,

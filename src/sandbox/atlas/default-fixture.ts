@@ -75,7 +75,7 @@ function analyticsProcesses(): FixtureProcessInput[] {
 /**
  * The built-in seed: one organization with a payments and an analytics project, a replica set with
  * tags and peering strings, a private-endpoint cluster tagged the way Apono's agent expects, a
- * sharded cluster, a flex cluster, three Atlas UI users (one still PENDING) and one team.
+ * sharded cluster, a flex cluster (Cluster0 and Analytics with Cloud Backup snapshots), three Atlas UI users (one still PENDING) and one team.
  */
 export function defaultFixture(): AtlasFixtureInput {
   const { org, payments, analytics } = sandboxIds;
@@ -129,6 +129,12 @@ function cluster0(): ClusterInput {
     databases: [
       db('sales', 'orders', 'customers', 'invoices'),
       db('inventory', 'items', 'stock_levels', 'warehouses'),
+    ],
+    backupEnabled: true,
+    // A failed snapshot newer than the completed one: discovery must skip it.
+    backupSnapshots: [
+      { id: '660700000000000000000001', createdAt: '2026-11-30T03:00:00Z', status: 'completed' },
+      { id: '660700000000000000000002', createdAt: '2026-12-01T03:00:00Z', status: 'failed' },
     ],
     processes: replicaProcesses('atlas-p4y0m3', cluster0Hosts),
   };
@@ -185,6 +191,8 @@ function analyticsClusters(): ClusterInput[] {
         standardSrv: 'mongodb+srv://analytics.mq2cd.mongodb.net',
       },
       databases: [db('events', 'clicks', 'pageviews', 'sessions'), db('reports', 'daily', 'monthly')],
+      backupEnabled: true,
+      backupSnapshots: [{ id: '660700000000000000000003', createdAt: '2026-12-01T02:00:00Z' }],
       processes: analyticsProcesses(),
     },
     {

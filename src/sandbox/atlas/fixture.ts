@@ -42,6 +42,14 @@ const database = z.strictObject({
   collections: z.array(z.string().min(1)).default([]),
 });
 
+/** A Cloud Backup snapshot; its namespaces default to the cluster's databases at load time. */
+const backupSnapshot = z.strictObject({
+  id: objectId,
+  createdAt: z.iso.datetime(),
+  status: z.enum(['queued', 'inProgress', 'completed', 'failed']).default('completed'),
+  databases: z.array(database).optional(),
+});
+
 const processSchema = z.strictObject({
   hostname: z.string().min(1),
   port: z.number().int().min(1).max(65535),
@@ -76,6 +84,11 @@ const cluster = z.strictObject({
     .default('8.0.4'),
   stateName: z.enum(['IDLE', 'CREATING', 'UPDATING', 'DELETING', 'REPAIRING']).default('IDLE'),
   paused: z.boolean().default(false),
+  /** Atlas's own system and shadow clusters are listed too; customers' clusters are `NONE`. */
+  internalClusterRole: z.enum(['NONE', 'SYSTEM_CLUSTER', 'INTERNAL_SHADOW_CLUSTER']).default('NONE'),
+  backupEnabled: z.boolean().default(false),
+  /** Served only when `backupEnabled`; newest last is not assumed (the connector picks by date). */
+  backupSnapshots: z.array(backupSnapshot).default([]),
   createDate: z.iso.datetime().default('2025-01-15T09:30:00Z'),
   providerName: z.enum(['AWS', 'AZURE', 'GCP']).default('AWS'),
   regionName: z.string().default('US_EAST_1'),
@@ -167,6 +180,7 @@ export type FixtureProcess = FixtureCluster['processes'][number];
 export type FixtureDatabase = FixtureCluster['databases'][number];
 export type FixtureOrgUser = AtlasFixture['orgUsers'][number];
 export type FixtureRoleAssignment = z.infer<typeof roleAssignment>;
+export type FixtureBackupSnapshot = FixtureCluster['backupSnapshots'][number];
 export type FixtureProcessInput = z.input<typeof processSchema>;
 
 /** Parses and cross-checks a fixture; throws an Error naming every problem. */

@@ -2,6 +2,8 @@ export { startAtlasSimulator } from './simulator.js';
 export type { AtlasSimulator, AtlasSimulatorOptions, ServiceAccountOption } from './simulator.js';
 export { defaultFixture, readOnlyApiKey, sandboxIds } from './default-fixture.js';
 export { atlasFixtureSchema, parseFixture } from './fixture.js';
+export { largeOrgFixture } from './large-org-fixture.js';
+export type { LargeOrgOptions } from './large-org-fixture.js';
 export type { AtlasFixture, AtlasFixtureInput } from './fixture.js';
 export { defaultKnobs } from './knobs.js';
 export type { Knobs, KnobsPatch, ScriptedFaultInput } from './knobs.js';

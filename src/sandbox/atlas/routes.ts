@@ -1,4 +1,5 @@
 import type { RouteDef } from './context.js';
+import { backupRoutes } from './handlers/backups.js';
 import { clusterRoutes } from './handlers/clusters.js';
 import { customRoleRoutes } from './handlers/custom-roles.js';
 import { databaseUserRoutes } from './handlers/database-users.js';
@@ -15,6 +16,7 @@ import { teamAndEventRoutes } from './handlers/teams-events.js';
 export const atlasRoutes: readonly RouteDef[] = [
   ...discoveryRoutes,
   ...clusterRoutes,
+  ...backupRoutes,
   ...databaseUserRoutes,
   ...customRoleRoutes,
   ...limitRoutes,
