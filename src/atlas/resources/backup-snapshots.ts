@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Page, PageOptions } from '../pagination.js';
+import type { CallOptions, Page, PageOptions } from '../pagination.js';
 import type { Transport } from '../transport.js';
 
 /**
@@ -22,14 +22,17 @@ export const backupSnapshotSchema = z.object({
 });
 export type BackupSnapshot = z.infer<typeof backupSnapshotSchema>;
 
+/** The spec declares no paging parameters for the sharded listing: one answer holds them all. */
+const shardedSnapshotsSchema = z.object({ results: z.array(backupSnapshotSchema) });
+
 export const namespaceNameSchema = z.object({ name: z.string() });
 export type NamespaceName = z.infer<typeof namespaceNameSchema>;
 
 export interface BackupSnapshotsApi {
   /** Replica-set snapshots of a dedicated cluster. */
   list(groupId: string, clusterName: string, options?: PageOptions): Promise<Page<BackupSnapshot>>;
-  /** Sharded-cluster snapshots (one per point in time, members per shard). */
-  listSharded(groupId: string, clusterName: string, options?: PageOptions): Promise<Page<BackupSnapshot>>;
+  /** Sharded-cluster snapshots (one per point in time, members per shard); not paginated. */
+  listSharded(groupId: string, clusterName: string, options?: CallOptions): Promise<readonly BackupSnapshot[]>;
   listDatabases(
     groupId: string,
     clusterName: string,
@@ -57,16 +60,17 @@ export function createBackupSnapshotsApi(transport: Transport): BackupSnapshotsA
         options,
         backupSnapshotSchema,
       ),
-    listSharded: (groupId, clusterName, options = {}) =>
-      transport.page(
+    listSharded: async (groupId, clusterName, options = {}) => {
+      const body = await transport.json(
         {
           operation: 'listGroupClusterBackupSnapshotShardedClusters',
           params: { groupId, clusterName },
           signal: options.signal,
         },
-        options,
-        backupSnapshotSchema,
-      ),
+        shardedSnapshotsSchema,
+      );
+      return body.results;
+    },
     listDatabases: (groupId, clusterName, snapshotId, options = {}) =>
       transport.page(
         {
