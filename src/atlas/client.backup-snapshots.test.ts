@@ -52,7 +52,12 @@ describe('backup snapshot calls', () => {
     const { client } = createTestClient();
 
     const databases = await client.backupSnapshots.listDatabases(groupId, 'Cluster0', snapshotId);
-    const collections = await client.backupSnapshots.listCollections(groupId, 'Cluster0', snapshotId, 'my db');
+    const collections = await client.backupSnapshots.listCollections(
+      groupId,
+      'Cluster0',
+      snapshotId,
+      'my db',
+    );
 
     expect(databases.results.map((d) => d.name)).toEqual(['sales', 'inventory']);
     expect(collections.results.map((c) => c.name)).toEqual(['orders']);

@@ -60,7 +60,10 @@ export const atlasOperations = {
   listGroupFlexClusters: read('/groups/{groupId}/flexClusters', '2024-11-13'),
   getGroupFlexCluster: read('/groups/{groupId}/flexClusters/{name}', '2024-11-13'),
 
-  listGroupClusterBackupSnapshots: read('/groups/{groupId}/clusters/{clusterName}/backup/snapshots', '2023-01-01'),
+  listGroupClusterBackupSnapshots: read(
+    '/groups/{groupId}/clusters/{clusterName}/backup/snapshots',
+    '2023-01-01',
+  ),
   listGroupClusterBackupSnapshotShardedClusters: read(
     '/groups/{groupId}/clusters/{clusterName}/backup/snapshots/shardedClusters',
     '2023-01-01',

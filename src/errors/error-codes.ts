@@ -8,6 +8,8 @@ export const errorCodeTable = {
   invalid_request: { retryable: false, level: 'warn' },
   policy_denied: { retryable: false, level: 'warn' },
   unsupported: { retryable: false, level: 'warn' },
+  /** The job names a cluster another connector serves (deep discovery's tag routing). */
+  wrong_connector: { retryable: false, level: 'warn' },
   secret_not_found: { retryable: false, level: 'warn' },
   secret_invalid: { retryable: false, level: 'warn' },
   auth_failed: { retryable: false, level: 'warn' },

@@ -32,7 +32,11 @@ export interface BackupSnapshotsApi {
   /** Replica-set snapshots of a dedicated cluster. */
   list(groupId: string, clusterName: string, options?: PageOptions): Promise<Page<BackupSnapshot>>;
   /** Sharded-cluster snapshots (one per point in time, members per shard); not paginated. */
-  listSharded(groupId: string, clusterName: string, options?: CallOptions): Promise<readonly BackupSnapshot[]>;
+  listSharded(
+    groupId: string,
+    clusterName: string,
+    options?: CallOptions,
+  ): Promise<readonly BackupSnapshot[]>;
   listDatabases(
     groupId: string,
     clusterName: string,

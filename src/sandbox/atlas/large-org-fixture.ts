@@ -20,7 +20,8 @@ export interface LargeOrgOptions {
 
 type ClusterInput = NonNullable<AtlasFixtureInput['clusters']>[number];
 
-const hex = (prefix: string, n: number): string => `${prefix}${n.toString(16).padStart(24 - prefix.length, '0')}`;
+const hex = (prefix: string, n: number): string =>
+  `${prefix}${n.toString(16).padStart(24 - prefix.length, '0')}`;
 
 function databases(options: LargeOrgOptions, cluster: string) {
   return Array.from({ length: options.databasesPerCluster ?? 2 }, (_, d) => ({

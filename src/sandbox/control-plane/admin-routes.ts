@@ -25,6 +25,7 @@ const NewJobBody = z.object({
   payloadRaw: z.string().optional(),
   notAfterMs: z.number().int().positive().optional(),
   maxAttempts: z.number().int().positive().optional(),
+  connectorId: z.string().min(1).optional(),
 });
 
 const ActionBody = z.object({ action: HeartbeatAction });

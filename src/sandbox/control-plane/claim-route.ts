@@ -24,7 +24,7 @@ async function claim(ctx: SessionContext): Promise<void> {
     // A retry with the key of a claim still held: that earlier request is presumed dead.
     core.waiters.endWhere((w) => w.sessionId === session.sessionId && w.idempotencyKey === key);
   }
-  const jobs = core.jobs.claim(session.sessionId, request);
+  const jobs = core.jobs.claim(session.sessionId, request, session.registration.connectorId);
   if (jobs.length > 0) return deliver(ctx, key, jobs);
   const holdMs = Math.min(request.waitMs, core.settings.intervals.pollWaitMs);
   if (holdMs === 0) return sendEmpty(ctx.res, 204);

@@ -25,6 +25,11 @@ export interface NewJobInput {
   /** Duration from now; defaults to 15 min for `grant`, 24 h otherwise. */
   readonly notAfterMs?: number;
   readonly maxAttempts?: number;
+  /**
+   * Only this connector's sessions may claim the job. Defaults, for a payload naming a
+   * `subIntegrationId`, to the connector discovery reported as serving it (docs/protocol.md).
+   */
+  readonly connectorId?: string;
 }
 
 /**
@@ -104,14 +109,28 @@ function enqueueJob(core: ControlPlaneCore, input: NewJobInput): string {
     throw protocolError('invalid_request', 'payloadRaw: give either payload or payloadRaw, not both');
   }
   const payload = input.payloadRaw ?? JSON.stringify(input.payload ?? {});
+  const connectorId = input.connectorId ?? servingConnector(core, input);
   const job = core.jobs.enqueue({
     type: input.type,
     payload,
     integrationId: input.integrationId,
     resourceKey: input.resourceKey,
+    ...(connectorId === undefined ? {} : { connectorId }),
     notAfterMs: input.notAfterMs,
     maxAttempts: input.maxAttempts,
   });
-  core.logger.info({ jobId: job.jobId, type: job.type, resourceKey: job.resourceKey }, 'job enqueued');
+  core.logger.info(
+    { jobId: job.jobId, type: job.type, resourceKey: job.resourceKey, connectorId: job.connectorId },
+    'job enqueued',
+  );
   return job.jobId;
+}
+
+/** A sub-integration job goes to the connector the integration's discovery says serves it. */
+function servingConnector(core: ControlPlaneCore, input: NewJobInput): string | undefined {
+  const payload: unknown = input.payload;
+  if (input.integrationId === undefined || typeof payload !== 'object' || payload === null) return undefined;
+  const subIntegrationId = (payload as Record<string, unknown>).subIntegrationId;
+  if (typeof subIntegrationId !== 'string') return undefined;
+  return core.snapshots.connectorFor(input.integrationId, subIntegrationId);
 }

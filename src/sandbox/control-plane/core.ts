@@ -33,7 +33,10 @@ export interface CoreOptions {
 export function createCore(options: CoreOptions): ControlPlaneCore {
   const { clock, random, settings } = options;
   const jobs = new JobStore({ clock, random, settings, onChange: () => waiters.wake() });
-  const waiters = new ClaimWaiters((waiter) => jobs.claim(waiter.sessionId, waiter.request));
+  const sessions = new SessionStore({ clock, random, settings, enrollmentToken: options.enrollmentToken });
+  const waiters = new ClaimWaiters((waiter) =>
+    jobs.claim(waiter.sessionId, waiter.request, sessions.get(waiter.sessionId)?.registration.connectorId),
+  );
   return {
     clock,
     random,
@@ -41,7 +44,7 @@ export function createCore(options: CoreOptions): ControlPlaneCore {
     settings,
     jobs,
     waiters,
-    sessions: new SessionStore({ clock, random, settings, enrollmentToken: options.enrollmentToken }),
+    sessions,
     snapshots: new SnapshotStore({ clock, random }),
     faults: new FaultInjector({ clock, random }),
     requestCounts: new Map(),

@@ -60,6 +60,7 @@ export class JobStore {
       type: input.type,
       integrationId: input.integrationId ?? null,
       resourceKey: input.resourceKey ?? `job/${jobId}`,
+      connectorId: input.connectorId ?? null,
       payload: input.payload,
       notAfterMs: this.deps.clock.now() + notAfterIn,
       maxAttempts: input.maxAttempts ?? this.deps.settings.maxAttempts,
@@ -81,11 +82,18 @@ export class JobStore {
     return job;
   }
 
-  /** Leases up to `maxJobs` ready jobs: the oldest unfinished job of each key, if it is queued. */
-  claim(sessionId: string, request: Pick<ClaimRequest, 'maxJobs' | 'types'>): JobEnvelope[] {
+  /**
+   * Leases up to `maxJobs` ready jobs: the oldest unfinished job of each key, if it is queued and
+   * not addressed to another connector than `connectorId`.
+   */
+  claim(
+    sessionId: string,
+    request: Pick<ClaimRequest, 'maxJobs' | 'types'>,
+    connectorId?: string,
+  ): JobEnvelope[] {
     this.tick();
     const leased: JobEnvelope[] = [];
-    for (const job of this.claimable(request.types)) {
+    for (const job of this.claimable(request.types, connectorId)) {
       if (leased.length >= request.maxJobs) break;
       leased.push(this.lease(job, sessionId));
     }
@@ -209,7 +217,7 @@ export class JobStore {
     if (entry) entry.outcome = outcome;
   }
 
-  private *claimable(types?: readonly string[]): Generator<JobRecord> {
+  private *claimable(types?: readonly string[], connectorId?: string): Generator<JobRecord> {
     const mono = this.deps.clock.monotonic();
     const seenKeys = new Set<string>();
     for (const job of this.active.values()) {
@@ -217,6 +225,8 @@ export class JobStore {
       seenKeys.add(job.resourceKey);
       if (job.state !== 'queued' || job.notBefore > mono) continue;
       if (types && !types.includes(job.type)) continue;
+      // Keyed order still holds: a job addressed elsewhere blocks later jobs of its key here too.
+      if (job.connectorId !== null && job.connectorId !== connectorId) continue;
       yield job;
     }
   }

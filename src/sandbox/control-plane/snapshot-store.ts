@@ -20,6 +20,8 @@ export interface SnapshotRecord {
   committedAt: string | null;
   /** Decoded NDJSON lines, once committed. */
   lines: readonly string[];
+  /** Sub-integration id → the connector serving it, from the lines of type `subIntegration`. */
+  subIntegrations: ReadonlyMap<string, string>;
 }
 
 interface Committed {
@@ -35,7 +37,9 @@ export interface SnapshotStoreDeps {
 
 /**
  * Discovery snapshots: content-hashed (an unchanged hash is skipped) and fenced by generation per
- * integration (a commit older than the last committed one is refused).
+ * connector and integration (a commit older than that connector's last committed one is refused).
+ * Each connector reports its own view of an integration: with deep discovery, several connectors
+ * (one per network) discover the same organization and each reports the clusters it serves.
  */
 export class SnapshotStore {
   private readonly snapshots = new Map<string, SnapshotRecord>();
@@ -44,7 +48,7 @@ export class SnapshotStore {
   constructor(private readonly deps: SnapshotStoreDeps) {}
 
   create(connectorId: string, request: SnapshotCreateRequest): SnapshotCreateResponse {
-    const last = this.lastCommitted.get(request.integrationId);
+    const last = this.lastCommitted.get(viewKey(connectorId, request.integrationId));
     const skip = last?.contentSha256 === request.contentSha256;
     if (!skip) this.refuseStale(request, last);
     const snapshot: SnapshotRecord = {
@@ -56,6 +60,7 @@ export class SnapshotStore {
       parts: new Map(),
       committedAt: null,
       lines: [],
+      subIntegrations: new Map(),
     };
     this.snapshots.set(snapshot.snapshotId, snapshot);
     return { snapshotId: snapshot.snapshotId, skip };
@@ -81,17 +86,19 @@ export class SnapshotStore {
     const snapshot = this.require(connectorId, snapshotId);
     if (snapshot.status !== 'open') return { snapshotId, committed: true };
     const { request } = snapshot;
-    this.refuseStale(request, this.lastCommitted.get(request.integrationId));
+    const key = viewKey(connectorId, request.integrationId);
+    this.refuseStale(request, this.lastCommitted.get(key));
     const content = decodeParts(snapshot);
     const sha = createHash('sha256').update(content).digest('hex');
     if (sha !== request.contentSha256) {
       throw protocolError('invalid_request', `contentSha256: parts hash to ${sha}`, 422);
     }
     snapshot.lines = ndjsonLines(content.toString('utf8'));
+    snapshot.subIntegrations = subIntegrationIndex(snapshot.lines);
     snapshot.status = 'committed';
     snapshot.committedAt = this.isoNow();
     snapshot.parts.clear();
-    this.lastCommitted.set(request.integrationId, {
+    this.lastCommitted.set(key, {
       snapshotId,
       generation: request.generation,
       contentSha256: request.contentSha256,
@@ -106,6 +113,22 @@ export class SnapshotStore {
         s.status === 'committed' &&
         (integrationId === undefined || s.request.integrationId === integrationId),
     );
+  }
+
+  /**
+   * The connector serving a sub-integration, as the newest committed snapshot of the integration
+   * that lists it says (every connector lists every cluster, with the `connectorId` its tags name).
+   */
+  connectorFor(integrationId: string, subIntegrationId: string): string | undefined {
+    const newestFirst = [...this.lastCommitted.entries()]
+      .filter(([key]) => key.endsWith(`\u0000${integrationId}`))
+      .map(([, committed]) => committed)
+      .sort((a, b) => b.generation - a.generation);
+    for (const committed of newestFirst) {
+      const found = this.snapshots.get(committed.snapshotId)?.subIntegrations.get(subIntegrationId);
+      if (found !== undefined) return found;
+    }
+    return undefined;
   }
 
   all(): SnapshotRecord[] {
@@ -132,6 +155,24 @@ export class SnapshotStore {
   private isoNow(): string {
     return new Date(this.deps.clock.now()).toISOString();
   }
+}
+
+function viewKey(connectorId: string, integrationId: string): string {
+  return `${connectorId}\u0000${integrationId}`;
+}
+
+function subIntegrationIndex(lines: readonly string[]): Map<string, string> {
+  const index = new Map<string, string>();
+  for (const line of lines) {
+    if (!line.includes('"subIntegration"')) continue;
+    const record: unknown = JSON.parse(line);
+    if (typeof record !== 'object' || record === null) continue;
+    const { type, id, connectorId } = record as Record<string, unknown>;
+    if (type === 'subIntegration' && typeof id === 'string' && typeof connectorId === 'string') {
+      index.set(id, connectorId);
+    }
+  }
+  return index;
 }
 
 function decodeParts(snapshot: SnapshotRecord): Buffer {

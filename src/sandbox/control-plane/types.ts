@@ -44,6 +44,8 @@ export interface JobRecord {
   readonly type: string;
   readonly integrationId: string | null;
   readonly resourceKey: string;
+  /** Only sessions of this connector may claim it (a sub-integration's serving connector). */
+  readonly connectorId: string | null;
   /** JSON text, handed out verbatim. */
   readonly payload: string;
   /** Wall-clock epoch ms: `notAfter` leaves the server as a timestamp. */
@@ -73,6 +75,8 @@ export interface NewJob {
   readonly type: string;
   readonly integrationId?: string;
   readonly resourceKey?: string;
+  /** Only sessions of this connector may claim the job. */
+  readonly connectorId?: string;
   /** JSON text. */
   readonly payload: string;
   /** Duration from now; defaults to 15 min for `grant`, 24 h otherwise. */
@@ -88,6 +92,7 @@ export interface JobView {
   readonly attempts: number;
   readonly resourceKey: string;
   readonly integrationId: string | null;
+  readonly connectorId: string | null;
   readonly notAfter: string;
   readonly cancelRequested: boolean;
   readonly result?: unknown;

@@ -18,6 +18,7 @@ export function jobView(job: JobRecord): JobView {
     attempts: job.attempts,
     resourceKey: job.resourceKey,
     integrationId: job.integrationId,
+    connectorId: job.connectorId,
     notAfter: new Date(job.notAfterMs).toISOString(),
     cancelRequested: job.cancelRequested,
     ...(job.result === undefined ? {} : { result: job.result }),

@@ -1,0 +1,176 @@
+import { paginate, type Project } from '../../atlas/index.js';
+import { isConnectorError } from '../../errors/connector-error.js';
+import type { JobContext } from '../../worker/job-context.js';
+import type { AdapterDeps } from '../adapter.js';
+import { allowedByPolicy, forEachBounded } from '../database-access/discover-scope.js';
+import { createCallGate } from './call-gate.js';
+import { readServedClusters, type ProjectWalk } from './cluster-findings.js';
+import type { DeepDiscoveryConfig } from './config.js';
+import type { DiscoveryUserAtlas } from './discovery-user.js';
+import type { NamespaceReader } from './namespace-reader.js';
+import { bigPage, collectAll, type OrgDiscoveryAtlas } from './org-atlas.js';
+import { fromDedicated, fromFlex, isCustomerCluster, isLive, type OrgCluster } from './org-cluster.js';
+import { routeCluster, type Route } from './routing.js';
+import {
+  subIntegrationRecord,
+  type ClusterFindings,
+  type DeepDiscoveryRecord,
+  type ProjectFailureRecord,
+} from './sub-integration.js';
+
+export type DeepDiscoverDeps = Pick<
+  AdapterDeps,
+  'clock' | 'random' | 'policy' | 'snapshots' | 'registerSecret' | 'readyTimeoutMs'
+> & {
+  readonly atlas: OrgDiscoveryAtlas & DiscoveryUserAtlas;
+  /** This connector's CONNECTOR_ID: serves untagged clusters unless the config names another. */
+  readonly connectorId: string;
+  readonly reader: NamespaceReader | undefined;
+};
+
+export interface DeepDiscoverCounts {
+  readonly projects: number;
+  readonly subIntegrations: number;
+  readonly served: number;
+  readonly elsewhere: number;
+  readonly unroutable: number;
+  readonly degraded: number;
+  readonly unavailable: number;
+  readonly projectFailures: number;
+}
+
+export interface DeepDiscoverResult {
+  readonly snapshotId: string;
+  readonly skipped: boolean;
+  readonly sha256: string;
+  readonly connectorId: string;
+  readonly counts: DeepDiscoverCounts;
+}
+
+type Served = { cluster: OrgCluster; route: Extract<Route, { kind: 'served' }> };
+
+function failure(project: Pick<Project, 'id' | 'name'>, error: unknown): ProjectFailureRecord {
+  if (!isConnectorError(error) || error.code === 'cancelled') throw error;
+  return {
+    type: 'project',
+    id: project.id,
+    name: project.name,
+    reason: `clusters could not be listed: ${error.message}`,
+  };
+}
+
+async function clustersOf(walk: ProjectWalk, projectId: string): Promise<OrgCluster[]> {
+  const { atlas, gate, ctx } = walk;
+  const [dedicated, flex] = await Promise.all([
+    collectAll(gate, (page) => atlas.clusters.list(projectId, page), ctx.signal),
+    collectAll(gate, (page) => atlas.flexClusters.list(projectId, page), ctx.signal),
+  ]);
+  return [...dedicated.filter(isCustomerCluster).map(fromDedicated), ...flex.map(fromFlex)].filter(isLive);
+}
+
+const pausedFindings: ClusterFindings = { problems: ['cluster is paused: nothing read'], unavailable: true };
+
+async function discoverProject(
+  walk: ProjectWalk,
+  ownId: string,
+  project: Project,
+): Promise<DeepDiscoveryRecord[]> {
+  let all: OrgCluster[];
+  try {
+    all = await clustersOf(walk, project.id);
+  } catch (error) {
+    return [failure(project, error)];
+  }
+  const allowed = walk.config.clusterNames;
+  const routed = all
+    .filter((cluster) => allowed === undefined || allowed.includes(cluster.name))
+    .map((cluster) => ({ cluster, route: routeCluster(cluster, walk.config.tagKeys, ownId) }));
+  const served = routed.filter((entry): entry is Served => entry.route.kind === 'served');
+  const readable = served.filter((entry) => !entry.cluster.paused);
+  const findings =
+    readable.length > 0 ? await readServedClusters(walk, project.id, all, readable) : new Map();
+  return routed.map(({ cluster, route }) =>
+    subIntegrationRecord({
+      project,
+      cluster,
+      route,
+      ownerTagKey: walk.config.tagKeys.owner,
+      findings: cluster.paused ? pausedFindings : findings.get(cluster.name),
+    }),
+  );
+}
+
+/** The organization's projects in scope, streamed page by page (500 a page, org bucket). */
+async function* orgProjects(
+  walk: ProjectWalk,
+  deps: Pick<DeepDiscoverDeps, 'policy'>,
+  seen: Set<string>,
+): AsyncGenerator<Project, void, undefined> {
+  const { config, atlas, gate, ctx } = walk;
+  const list = (page: { pageNum?: number; itemsPerPage?: number }) =>
+    gate(() => atlas.projects.listForOrg(config.orgId, { ...page, signal: ctx.signal }));
+  for await (const project of paginate(list, { itemsPerPage: bigPage, signal: ctx.signal })) {
+    seen.add(project.id);
+    if (config.projectIds !== undefined && !config.projectIds.includes(project.id)) continue;
+    if (allowedByPolicy(project.id, deps.policy)) yield project;
+  }
+}
+
+function countsOf(records: readonly DeepDiscoveryRecord[], projects: number): DeepDiscoverCounts {
+  const subs = records.filter((record) => record.type === 'subIntegration');
+  const count = (state: string): number => subs.filter((record) => record.state === state).length;
+  return {
+    projects,
+    subIntegrations: subs.length,
+    served: subs.length - count('elsewhere'),
+    elsewhere: count('elsewhere'),
+    unroutable: count('unroutable'),
+    degraded: count('degraded'),
+    unavailable: count('unavailable'),
+    projectFailures: records.length - subs.length,
+  };
+}
+
+/**
+ * Every project of the organization → every cluster (dedicated and flex) → one sub-integration
+ * record. Clusters another connector serves are listed, never read. One cluster (or project)
+ * failing marks its record with a reason; only failing to list the organization fails the job.
+ * Projects are walked `2 × discoveryConcurrency` at a time under a gate of `discoveryConcurrency`
+ * Atlas calls in flight, so memory and load stay bounded however large the organization is.
+ */
+export async function deepDiscover(
+  input: { readonly config: DeepDiscoveryConfig; readonly integration: { readonly id: string } },
+  deps: DeepDiscoverDeps,
+  ctx: Pick<JobContext, 'jobId' | 'fencingToken' | 'signal' | 'beforeSideEffect'>,
+): Promise<DeepDiscoverResult> {
+  const { config } = input;
+  const ownId = config.connectorId ?? deps.connectorId;
+  const walk: ProjectWalk = {
+    config,
+    integrationId: input.integration.id,
+    atlas: deps.atlas,
+    gate: createCallGate(config.discoveryConcurrency),
+    user: { ...deps, atlas: deps.atlas },
+    reader: deps.reader,
+    ctx,
+  };
+  const records: DeepDiscoveryRecord[] = [];
+  const seen = new Set<string>();
+  let projects = 0;
+  await forEachBounded(orgProjects(walk, deps, seen), config.discoveryConcurrency * 2, async (project) => {
+    projects += 1;
+    records.push(...(await discoverProject(walk, ownId, project)));
+  });
+  for (const id of config.projectIds ?? []) {
+    if (!seen.has(id))
+      records.push({ type: 'project', id, reason: `not a project of organization ${config.orgId}` });
+  }
+  const upload = await deps.snapshots.upload({
+    integrationId: input.integration.id,
+    jobId: ctx.jobId,
+    generation: ctx.fencingToken,
+    records,
+    signal: ctx.signal,
+  });
+  return { ...upload, connectorId: ownId, counts: countsOf(records, projects) };
+}

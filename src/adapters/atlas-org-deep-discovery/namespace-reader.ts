@@ -1,0 +1,17 @@
+import type { DatabaseEntry } from './sub-integration.js';
+
+/**
+ * The narrow port to the MongoDB driver: log in with a username and password over one connection
+ * string and list what that user may see (`listDatabases {nameOnly, authorizedDatabases}`, then
+ * `listCollections {nameOnly, authorizedCollections}` per database). Built in the composition root;
+ * the adapter never imports the driver.
+ */
+export interface NamespaceReader {
+  listNamespaces(input: {
+    readonly connectionString: string;
+    readonly username: string;
+    readonly password: string;
+    readonly timeoutMs: number;
+    readonly signal: AbortSignal;
+  }): Promise<DatabaseEntry[]>;
+}

@@ -1,0 +1,96 @@
+import type { ConnectionStrings, KeyValue } from '../../atlas/index.js';
+import { isConnectorError } from '../../errors/connector-error.js';
+import type { DatabaseAccessConfig } from '../database-access/config.js';
+import { connectionStringFor } from '../database-access/connection-string.js';
+import type { TagKeys } from './config.js';
+
+/**
+ * The tag routing table (ARCHITECTURE §3). A cluster's tags decide which connector serves it and
+ * how that connector reaches it:
+ *
+ * | `connectorId` tag      | `connectionType` tag | result                                              |
+ * |------------------------|----------------------|-----------------------------------------------------|
+ * | absent or own id       | absent               | served here, `standard` (standardSrv ‖ standard)     |
+ * | absent or own id       | `Private`            | served here, `private` (privateSrv ‖ private)        |
+ * | absent or own id       | `PrivateEndpoint`    | served here, the `privateEndpoint[]` entry whose     |
+ * |                        |                      | endpoint id equals the `privateEndpointId` tag       |
+ * | another id             | any                  | served elsewhere: listed, nothing read from it       |
+ * | absent or own id       | anything else, or a  | unroutable: listed with a per-cluster reason          |
+ * |                        | string that is missing|                                                     |
+ *
+ * The connection string is chosen by the same function grants use (database-access
+ * `connectionStringFor`), so discovery never reports a route a grant would then refuse.
+ */
+export type ConnectionType = DatabaseAccessConfig['connectionType'];
+
+export type Route =
+  | {
+      readonly kind: 'served';
+      readonly connectorId: string;
+      readonly connectionType: ConnectionType;
+      readonly privateEndpointId?: string;
+    }
+  | { readonly kind: 'elsewhere'; readonly connectorId: string }
+  | { readonly kind: 'unroutable'; readonly connectorId: string; readonly reason: string };
+
+export interface RoutableCluster {
+  readonly name: string;
+  readonly tags: readonly KeyValue[];
+  readonly connectionStrings?: ConnectionStrings | undefined;
+}
+
+/** Tag values, read exactly: Atlas tag keys are case-sensitive, and so is this table. */
+const connectionTypeTags: Readonly<Record<string, ConnectionType>> = {
+  Private: 'private',
+  PrivateEndpoint: 'privateEndpoint',
+};
+
+export function tagValue(tags: readonly KeyValue[], key: string): string | undefined {
+  return tags.find((tag) => tag.key === key)?.value;
+}
+
+function connectionOf(
+  cluster: RoutableCluster,
+  keys: TagKeys,
+): { type: ConnectionType; privateEndpointId?: string } | { reason: string } {
+  const tag = tagValue(cluster.tags, keys.connectionType);
+  if (tag === undefined) return { type: 'standard' };
+  const type = Object.hasOwn(connectionTypeTags, tag) ? connectionTypeTags[tag] : undefined;
+  if (type === undefined) {
+    return {
+      reason: `tag ${keys.connectionType}="${tag}" is not a connection type (expected Private or PrivateEndpoint, or no tag for standard)`,
+    };
+  }
+  if (type !== 'privateEndpoint') return { type };
+  const privateEndpointId = tagValue(cluster.tags, keys.privateEndpointId);
+  if (privateEndpointId === undefined) {
+    return { reason: `tag ${keys.connectionType}=PrivateEndpoint needs tag ${keys.privateEndpointId}` };
+  }
+  return { type, privateEndpointId };
+}
+
+/** Routes one cluster for the connector `ownConnectorId`; never throws. */
+export function routeCluster(cluster: RoutableCluster, keys: TagKeys, ownConnectorId: string): Route {
+  const connectorId = tagValue(cluster.tags, keys.connectorId) ?? ownConnectorId;
+  if (connectorId !== ownConnectorId) return { kind: 'elsewhere', connectorId };
+  const connection = connectionOf(cluster, keys);
+  if ('reason' in connection) return { kind: 'unroutable', connectorId, reason: connection.reason };
+  try {
+    connectionStringFor(
+      cluster,
+      { connectionType: connection.type, privateEndpointId: connection.privateEndpointId },
+      'cluster',
+    );
+  } catch (error) {
+    if (!isConnectorError(error)) throw error;
+    return { kind: 'unroutable', connectorId, reason: error.message.replace(/^cluster: /, '') };
+  }
+  return {
+    kind: 'served',
+    connectorId,
+    connectionType: connection.type,
+    ...(connection.privateEndpointId === undefined
+      ? {}
+      : { privateEndpointId: connection.privateEndpointId }),
+  };
+}
