@@ -21,7 +21,7 @@ export const DeepDiscoveryConfig = z
       .max(128)
       .optional()
       .describe(
-        "This integration's own connector: serves untagged clusters. Defaults to the connector's CONNECTOR_ID.",
+        "The integration's own connector: serves the clusters without a connector-id tag. Defaults to the CONNECTOR_ID of the connector running the job; set it when several connectors (one per network) serve one organization.",
       ),
     tagKeys: z
       .object({

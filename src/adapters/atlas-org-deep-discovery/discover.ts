@@ -10,7 +10,7 @@ import type { DiscoveryUserAtlas } from './discovery-user.js';
 import type { NamespaceReader } from './namespace-reader.js';
 import { bigPage, collectAll, type OrgDiscoveryAtlas } from './org-atlas.js';
 import { fromDedicated, fromFlex, isCustomerCluster, isLive, type OrgCluster } from './org-cluster.js';
-import { routeCluster, type Route } from './routing.js';
+import { routeCluster, type Route, type Routing } from './routing.js';
 import {
   subIntegrationRecord,
   type ClusterFindings,
@@ -23,7 +23,7 @@ export type DeepDiscoverDeps = Pick<
   'clock' | 'random' | 'policy' | 'snapshots' | 'registerSecret' | 'readyTimeoutMs'
 > & {
   readonly atlas: OrgDiscoveryAtlas & DiscoveryUserAtlas;
-  /** This connector's CONNECTOR_ID: serves untagged clusters unless the config names another. */
+  /** This connector's CONNECTOR_ID; untagged clusters go to the config's `connectorId` (default: this). */
   readonly connectorId: string;
   readonly reader: NamespaceReader | undefined;
 };
@@ -72,7 +72,7 @@ const pausedFindings: ClusterFindings = { problems: ['cluster is paused: nothing
 
 async function discoverProject(
   walk: ProjectWalk,
-  ownId: string,
+  routing: Routing,
   project: Project,
 ): Promise<DeepDiscoveryRecord[]> {
   let all: OrgCluster[];
@@ -84,7 +84,7 @@ async function discoverProject(
   const allowed = walk.config.clusterNames;
   const routed = all
     .filter((cluster) => allowed === undefined || allowed.includes(cluster.name))
-    .map((cluster) => ({ cluster, route: routeCluster(cluster, walk.config.tagKeys, ownId) }));
+    .map((cluster) => ({ cluster, route: routeCluster(cluster, walk.config.tagKeys, routing) }));
   const served = routed.filter((entry): entry is Served => entry.route.kind === 'served');
   const readable = served.filter((entry) => !entry.cluster.paused);
   const findings =
@@ -144,7 +144,10 @@ export async function deepDiscover(
   ctx: Pick<JobContext, 'jobId' | 'fencingToken' | 'signal' | 'beforeSideEffect'>,
 ): Promise<DeepDiscoverResult> {
   const { config } = input;
-  const ownId = config.connectorId ?? deps.connectorId;
+  const routing: Routing = {
+    self: deps.connectorId,
+    integrationConnectorId: config.connectorId ?? deps.connectorId,
+  };
   const walk: ProjectWalk = {
     config,
     integrationId: input.integration.id,
@@ -159,7 +162,7 @@ export async function deepDiscover(
   let projects = 0;
   await forEachBounded(orgProjects(walk, deps, seen), config.discoveryConcurrency * 2, async (project) => {
     projects += 1;
-    records.push(...(await discoverProject(walk, ownId, project)));
+    records.push(...(await discoverProject(walk, routing, project)));
   });
   for (const id of config.projectIds ?? []) {
     if (!seen.has(id))
@@ -172,5 +175,5 @@ export async function deepDiscover(
     records,
     signal: ctx.signal,
   });
-  return { ...upload, connectorId: ownId, counts: countsOf(records, projects) };
+  return { ...upload, connectorId: deps.connectorId, counts: countsOf(records, projects) };
 }

@@ -5,6 +5,7 @@ import { routeCluster, type RoutableCluster } from './routing.js';
 
 const keys = DeepDiscoveryConfig.parse({ orgId: '660100000000000000000001' }).tagKeys;
 const own = 'vpc-a';
+const routing = { self: own, integrationConnectorId: own };
 
 const allStrings: ConnectionStrings = {
   standard: 'mongodb://c0-00.x.mongodb.net:27017/?replicaSet=rs0',
@@ -53,7 +54,7 @@ describe('the tag routing table', () => {
       { kind: 'elsewhere', connectorId: 'vpc-b' },
     ],
   ])('%s', (_name, tags, expected) => {
-    expect(routeCluster(cluster(tags), keys, own)).toEqual(expected);
+    expect(routeCluster(cluster(tags), keys, routing)).toEqual(expected);
   });
 
   it.each([
@@ -83,7 +84,7 @@ describe('the tag routing table', () => {
     ],
     ['a cluster with no connection string yet', [], {}, 'cluster C0 has no connection string yet'],
   ])('%s → unroutable with a per-cluster reason', (_name, tags, strings, reason) => {
-    expect(routeCluster(cluster(tags, strings), keys, own)).toEqual({
+    expect(routeCluster(cluster(tags, strings), keys, routing)).toEqual({
       kind: 'unroutable',
       connectorId: own,
       reason,
@@ -94,9 +95,14 @@ describe('the tag routing table', () => {
     const route = routeCluster(
       cluster([tag('apono-connection-type', 'PrivateEndpoint'), tag('apono-private-endpoint-id', 'vpce-1')]),
       keys,
-      own,
+      routing,
     );
     expect(route.kind).toBe('unroutable');
+  });
+
+  it("leaves an untagged cluster to the integration's own connector when this is another one", () => {
+    const route = routeCluster(cluster([]), keys, { self: 'vpc-b', integrationConnectorId: own });
+    expect(route).toEqual({ kind: 'elsewhere', connectorId: own });
   });
 
   it('uses configured tag key names instead of the defaults', () => {
@@ -107,7 +113,7 @@ describe('the tag routing table', () => {
     const route = routeCluster(
       cluster([tag('jit/connector', own), tag('jit/network', 'Private'), tag('apono-connector-id', 'vpc-b')]),
       custom,
-      own,
+      routing,
     );
     expect(route).toEqual({ kind: 'served', connectorId: own, connectionType: 'private' });
   });

@@ -10,6 +10,7 @@ import type { TagKeys } from './config.js';
  *
  * | `connectorId` tag      | `connectionType` tag | result                                              |
  * |------------------------|----------------------|-----------------------------------------------------|
+ * | absent → the integration's connector (config `connectorId`); the row applies when that is this one
  * | absent or own id       | absent               | served here, `standard` (standardSrv ‖ standard)     |
  * | absent or own id       | `Private`            | served here, `private` (privateSrv ‖ private)        |
  * | absent or own id       | `PrivateEndpoint`    | served here, the `privateEndpoint[]` entry whose     |
@@ -69,10 +70,20 @@ function connectionOf(
   return { type, privateEndpointId };
 }
 
-/** Routes one cluster for the connector `ownConnectorId`; never throws. */
-export function routeCluster(cluster: RoutableCluster, keys: TagKeys, ownConnectorId: string): Route {
-  const connectorId = tagValue(cluster.tags, keys.connectorId) ?? ownConnectorId;
-  if (connectorId !== ownConnectorId) return { kind: 'elsewhere', connectorId };
+/**
+ * Who routes: `self` is the connector running the job; `integrationConnectorId` is the
+ * integration's own connector, which serves untagged clusters (the config's `connectorId`,
+ * defaulting to `self`). Several connectors discovering one organization must share it.
+ */
+export interface Routing {
+  readonly self: string;
+  readonly integrationConnectorId: string;
+}
+
+/** Routes one cluster for the connector `routing.self`; never throws. */
+export function routeCluster(cluster: RoutableCluster, keys: TagKeys, routing: Routing): Route {
+  const connectorId = tagValue(cluster.tags, keys.connectorId) ?? routing.integrationConnectorId;
+  if (connectorId !== routing.self) return { kind: 'elsewhere', connectorId };
   const connection = connectionOf(cluster, keys);
   if ('reason' in connection) return { kind: 'unroutable', connectorId, reason: connection.reason };
   try {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../test/fakes/fake-clock.js';
 import { FakeRandom } from '../../../test/fakes/fake-random.js';
 import { captureLogs } from '../../../test/fakes/log-capture.js';
+import { protocolVersion } from '../../control-plane/protocol.js';
 import { createStoreFacade } from './control-plane-store.js';
 import { createCore } from './core.js';
 
@@ -44,7 +45,7 @@ function setup() {
       connectorId,
       instanceId: `${connectorId}-1`,
       version: '0',
-      protocol: 'v1',
+      protocol: protocolVersion,
       capacity: { maxJobs: 8 },
       features: [],
       jobTypes: [],

@@ -1,0 +1,169 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createDeepDiscoveryAdapter } from './atlas-org-deep-discovery-adapter.js';
+import {
+  analytics,
+  deepConfig,
+  payments,
+  platform,
+  startKit,
+  subIntegrations,
+  type Kit,
+} from './deep-discovery-test-kit.js';
+
+const integration = { id: 'org-int', kind: 'atlas-org-deep-discovery', config: {}, secretRef: 'env://X' };
+
+async function discover(kit: Kit, connectorId: string, overrides: Record<string, unknown> = {}) {
+  const adapter = createDeepDiscoveryAdapter({ connectorId });
+  const handler = adapter.handlers.discover;
+  if (!handler) throw new Error('no discover');
+  const result = await handler.run(
+    { config: deepConfig(overrides), payload: {}, integration },
+    kit.deps(),
+    kit.ctx(),
+  );
+  return {
+    result: result as { counts: Record<string, number>; skipped: boolean },
+    subs: subIntegrations(kit.snapshots.last()),
+  };
+}
+
+describe('deep discovery of an organization', () => {
+  let kit: Kit;
+  beforeEach(async () => {
+    kit = await startKit();
+  });
+  afterEach(async () => kit.close());
+
+  it('reports one sub-integration per customer cluster of every project, dedicated and flex', async () => {
+    const { subs } = await discover(kit, 'vpc-a');
+
+    expect([...subs.keys()].sort()).toEqual(
+      [
+        `${analytics}:Analytics`,
+        `${analytics}:Flex0`,
+        `${payments}:Cluster0`,
+        `${payments}:Private0`,
+        `${platform}:NoEndpoint`,
+        `${platform}:Paused`,
+        `${platform}:Peered`,
+        `${platform}:VpcB`,
+      ].sort(),
+    );
+  });
+
+  it('reads a served replica set: live databases, collections from its latest completed snapshot, roles', async () => {
+    const { subs } = await discover(kit, 'vpc-a');
+    const cluster0 = subs.get(`${payments}:Cluster0`);
+
+    expect(cluster0).toMatchObject({
+      state: 'discovered',
+      connectorId: 'vpc-a',
+      connectionType: 'standard',
+      clusterType: 'REPLICASET',
+      owner: 'payments-team',
+      collectionsFrom: 'backup-snapshot',
+      snapshotCreatedAt: '2026-11-30T03:00:00Z',
+      databases: [
+        { name: 'inventory', collections: ['items', 'stock_levels', 'warehouses'] },
+        { name: 'sales', collections: ['customers', 'invoices', 'orders'] },
+      ],
+    });
+    expect(cluster0?.roles).toContainEqual({ name: 'readWrite', builtIn: true });
+  });
+
+  it('unions the databases of every shard of a sharded cluster', async () => {
+    const { subs } = await discover(kit, 'vpc-a');
+    expect(subs.get(`${analytics}:Analytics`)).toMatchObject({
+      state: 'discovered',
+      clusterType: 'SHARDED',
+      databases: [
+        { name: 'events', collections: ['clicks', 'pageviews', 'sessions'] },
+        { name: 'reports', collections: ['daily', 'monthly'] },
+      ],
+    });
+  });
+
+  it.each([
+    ['Private0', payments, 'privateEndpoint', 'Cloud Backup is off: no snapshot to list collections from'],
+    [
+      'Flex0',
+      analytics,
+      'standard',
+      'flex clusters have no backup namespace listing (collectionDiscovery driver lists them)',
+    ],
+  ])('reports %s with what it could not read, not as a failure', async (name, project, type, reason) => {
+    const { subs } = await discover(kit, 'vpc-a');
+    expect(subs.get(`${project}:${name}`)).toMatchObject({ connectionType: type, reason });
+  });
+
+  it('marks a paused cluster unavailable with a reason and reads nothing from it', async () => {
+    const { subs } = await discover(kit, 'vpc-a');
+    expect(subs.get(`${platform}:Paused`)).toMatchObject({
+      state: 'unavailable',
+      paused: true,
+      reason: 'cluster is paused: nothing read',
+      databases: [],
+    });
+  });
+
+  it("lists another connector's cluster with its connector id and reads nothing from it", async () => {
+    const { subs } = await discover(kit, 'vpc-a');
+    expect(subs.get(`${platform}:VpcB`)).toEqual(
+      expect.objectContaining({ state: 'elsewhere', connectorId: 'vpc-b', databases: [], roles: [] }),
+    );
+    expect(kit.requested.filter((r) => r.includes('/clusters/Peered/'))).not.toEqual([]);
+    expect(kit.requested.filter((r) => /VpcB|vpcb-/.test(r))).toEqual([]);
+  });
+
+  it('gives each connector exactly its own clusters to serve', async () => {
+    const a = await discover(kit, 'vpc-a', { connectorId: 'vpc-a' });
+    const b = await discover(kit, 'vpc-b', { connectorId: 'vpc-a' });
+    const served = (subs: typeof a.subs) =>
+      [...subs.values()]
+        .filter((s) => s.state !== 'elsewhere')
+        .map((s) => s.clusterName)
+        .sort();
+    expect(served(b.subs)).toEqual(['VpcB']);
+    expect(served(a.subs)).not.toContain('VpcB');
+    expect(served(a.subs)).toHaveLength(7);
+  });
+
+  it('reports a PrivateEndpoint cluster without its endpoint-id tag as unroutable', async () => {
+    const { subs } = await discover(kit, 'vpc-a');
+    expect(subs.get(`${platform}:NoEndpoint`)).toMatchObject({
+      state: 'unroutable',
+      reason: 'tag apono-connection-type=PrivateEndpoint needs tag apono_private_endpoint_id',
+    });
+  });
+
+  it('skips Atlas system clusters and clusters being deleted', async () => {
+    const { subs } = await discover(kit, 'vpc-a');
+    expect([...subs.values()].map((s) => s.clusterName)).not.toEqual(expect.arrayContaining(['System']));
+    expect([...subs.values()].map((s) => s.clusterName)).not.toEqual(expect.arrayContaining(['Leaving']));
+  });
+
+  it('uploads nothing new when a re-discovery finds the same organization', async () => {
+    await discover(kit, 'vpc-a');
+    const again = await discover(kit, 'vpc-a');
+    expect(again.result.skipped).toBe(true);
+  });
+
+  it('keeps going when one project fails: that project is reported with the reason', async () => {
+    kit.sim.knobs.faults.script.push({
+      operationId: 'listGroupFlexClusters',
+      kind: 'error',
+      status: 500,
+      delayMs: 0,
+      times: 50,
+    });
+    const { result } = await discover(kit, 'vpc-a', { projectIds: [payments, platform] });
+    const failures = kit.snapshots.last().filter((r) => r.type === 'project');
+    expect(failures.map((f) => f.id).sort()).toEqual([payments, platform].sort());
+    expect(result.counts.projectFailures).toBe(2);
+  });
+
+  it('honours the project and cluster allow-lists', async () => {
+    const { subs } = await discover(kit, 'vpc-a', { projectIds: [payments], clusterNames: ['Cluster0'] });
+    expect([...subs.keys()]).toEqual([`${payments}:Cluster0`]);
+  });
+});
