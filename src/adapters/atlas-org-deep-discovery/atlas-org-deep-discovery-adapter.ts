@@ -19,7 +19,7 @@ import { sweepOperation } from '../database-access/sweep.js';
 import { DeepDiscoveryConfig } from './config.js';
 import { deepDiscover } from './discover.js';
 import type { NamespaceReader } from './namespace-reader.js';
-import { DeepSweepPayload, subIntegrationPayload } from './payloads.js';
+import { DeepSweepPayload, innerPayload, subIntegrationPayload } from './payloads.js';
 import { resolveSubIntegration } from './scope.js';
 
 /** What the kind needs beyond the shared adapter deps; built in the composition root. */
@@ -41,7 +41,8 @@ function onSubIntegration(
   allowGone: boolean,
 ): AdapterOperation<DeepDiscoveryConfig> {
   return operation(subIntegrationPayload(inner.payloadSchema), async (input, deps, ctx) => {
-    const { subIntegrationId, inner: payload } = input.payload;
+    const { subIntegrationId } = input.payload;
+    const payload = innerPayload(input.payload);
     const scope = await resolveSubIntegration(
       subIntegrationId,
       input.config,

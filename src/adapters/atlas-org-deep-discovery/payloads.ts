@@ -6,10 +6,12 @@ import { SubIntegrationId, parseSubIntegrationId } from './sub-integration.js';
  * operation takes. Access entries may leave `cluster` out: the sub-integration names it (and a
  * different one is refused by the operation itself). Issues of the inner payload keep their paths.
  */
-export interface SubIntegrationPayload {
-  readonly subIntegrationId: string;
-  /** The database-access payload, with every access entry's cluster filled in. */
-  readonly inner: Record<string, unknown>;
+export type SubIntegrationPayload = { readonly subIntegrationId: string } & Record<string, unknown>;
+
+/** The database-access payload: everything but the sub-integration id. */
+export function innerPayload(payload: SubIntegrationPayload): Record<string, unknown> {
+  const { subIntegrationId: _id, ...rest } = payload;
+  return rest;
 }
 
 function fillCluster(rest: Record<string, unknown>, clusterName: string): Record<string, unknown> {
@@ -33,7 +35,8 @@ export function subIntegrationPayload(inner: z.ZodType): z.ZodType<SubIntegratio
       }
       return z.NEVER;
     }
-    return { subIntegrationId, inner: filled };
+    // Same shape as the input, so parsing the output again (as `operation` does) is a no-op.
+    return { subIntegrationId, ...filled };
   });
 }
 

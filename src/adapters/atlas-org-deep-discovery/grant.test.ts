@@ -1,0 +1,104 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isConnectorError } from '../../errors/connector-error.js';
+import type { JobOperation } from '../adapter.js';
+import { createDeepDiscoveryAdapter } from './atlas-org-deep-discovery-adapter.js';
+import { analytics, deepConfig, payments, platform, startKit, type Kit } from './deep-discovery-test-kit.js';
+
+const integration = { id: 'org-int', kind: 'atlas-org-deep-discovery', config: {}, secretRef: 'env://X' };
+const requester = { id: 'alice', email: 'alice@example.com' };
+
+async function run(kit: Kit, type: JobOperation, payload: object, connectorId = 'vpc-a') {
+  const handler = createDeepDiscoveryAdapter({ connectorId }).handlers[type];
+  if (!handler) throw new Error(`no ${type}`);
+  const parsed = handler.payloadSchema.parse(payload);
+  const input = { config: deepConfig({ connectorId: 'vpc-a' }), payload: parsed, integration };
+  return (await handler.run(input, kit.deps(), kit.ctx())) as Record<string, unknown>;
+}
+
+function grant(subIntegrationId: string, extra: object = {}) {
+  return {
+    subIntegrationId,
+    grantId: `g-${subIntegrationId}`,
+    requester,
+    access: [{ role: 'read', database: 'sales' }],
+    ttlSeconds: 3600,
+    ...extra,
+  };
+}
+
+describe('grants on a sub-integration', () => {
+  let kit: Kit;
+  beforeEach(async () => {
+    kit = await startKit();
+  });
+  afterEach(async () => kit.close());
+
+  it.each([
+    ['untagged → standard SRV', `${payments}:Cluster0`, 'mongodb+srv://cluster0.xq7ab.mongodb.net'],
+    ['Private → the peering SRV string', `${platform}:Peered`, 'mongodb+srv://peered-pri.pl4tf.mongodb.net'],
+    [
+      'PrivateEndpoint → the endpoint named by the tag',
+      `${payments}:Private0`,
+      'mongodb+srv://private0-pl-0.xq7ab.mongodb.net',
+    ],
+    ['a flex cluster → its standard SRV', `${analytics}:Flex0`, 'mongodb+srv://flex0.mq2cd.mongodb.net'],
+  ])('%s', async (_name, id, connectionString) => {
+    const result = await run(kit, 'grant', grant(id));
+    const { projectId, clusterName } = { projectId: id.slice(0, 24), clusterName: id.slice(25) };
+
+    expect(result).toMatchObject({ subIntegrationId: id, connectionString });
+    const user = kit.sim.state.databaseUser(projectId, String(result.username));
+    expect(user?.scopes).toEqual([{ name: clusterName, type: 'CLUSTER' }]);
+    expect(kit.sim.state.checkPassword(projectId, String(result.username), String(result.password))).toBe(
+      true,
+    );
+  });
+
+  it('fills each access entry cluster from the sub-integration, and refuses another cluster', async () => {
+    const result = await run(kit, 'grant', grant(`${payments}:Cluster0`));
+    expect(result.roles).toEqual([{ roleName: 'read', databaseName: 'sales' }]);
+    const other = grant(`${payments}:Cluster0`, {
+      access: [{ cluster: 'Private0', role: 'read', database: 'x' }],
+    });
+    await expect(run(kit, 'grant', other)).rejects.toMatchObject({ code: 'invalid_request' });
+  });
+
+  it("refuses a job for another connector's cluster at once, non-retryable, naming that connector", async () => {
+    const error: unknown = await run(kit, 'grant', grant(`${platform}:VpcB`)).catch((e: unknown) => e);
+    expect(isConnectorError(error) && error.code).toBe('wrong_connector');
+    expect(isConnectorError(error) && error.retryable).toBe(false);
+    expect(String((error as Error).message)).toContain('served by connector vpc-b');
+    expect(kit.sim.state.databaseUsers(platform)).toEqual([]);
+  });
+
+  it('refuses an unroutable cluster with its routing reason', async () => {
+    await expect(run(kit, 'grant', grant(`${platform}:NoEndpoint`))).rejects.toThrow(
+      /needs tag apono_private_endpoint_id/,
+    );
+  });
+
+  it('names the field of a malformed sub-integration id', () => {
+    const handler = createDeepDiscoveryAdapter({ connectorId: 'vpc-a' }).handlers.grant;
+    const parsed = handler?.payloadSchema.safeParse(grant('Cluster0'));
+    expect(parsed?.error?.issues[0]?.path).toEqual(['subIntegrationId']);
+  });
+
+  it('revokes, renews and rotates through the same scope', async () => {
+    const id = `${payments}:Cluster0`;
+    const granted = await run(kit, 'grant', grant(id));
+    await run(kit, 'renew', { subIntegrationId: id, grantId: `g-${id}`, requester, ttlSeconds: 7200 });
+    const rotated = await run(kit, 'rotate', { subIntegrationId: id, requester });
+    expect(rotated.password).not.toBe(granted.password);
+    await run(kit, 'revoke', { subIntegrationId: id, grantId: `g-${id}`, requester });
+    const user = kit.sim.state.databaseUser(payments, String(granted.username));
+    expect(user?.roles ?? []).toEqual([]);
+  });
+
+  it('sweeps every project of the organization when no sub-integration is named', async () => {
+    await run(kit, 'grant', grant(`${payments}:Cluster0`));
+    await run(kit, 'grant', grant(`${platform}:Peered`));
+    const swept = await run(kit, 'sweep', {});
+    expect(swept.projects).toBe(3);
+    expect(swept.usersChecked).toBe(2);
+  });
+});
