@@ -1,0 +1,101 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConnectorError } from '../../errors/connector-error.js';
+import { createDeepDiscoveryAdapter } from './atlas-org-deep-discovery-adapter.js';
+import { deepConfig, payments, platform, startKit, subIntegrations, type Kit } from './deep-discovery-test-kit.js';
+import { discoveryUserTtlMs } from './discovery-user.js';
+import type { NamespaceReader } from './namespace-reader.js';
+
+const integration = { id: 'org-int', kind: 'atlas-org-deep-discovery', config: {}, secretRef: 'env://X' };
+
+interface Login {
+  readonly connectionString: string;
+  readonly username: string;
+  readonly password: string;
+  readonly applied: boolean;
+  readonly user: unknown;
+}
+
+/**
+ * A driver port that, like the real driver against Atlas, can only log in once the user exists
+ * and the project is APPLIED; it records what it saw at login time.
+ */
+function recordingReader(kit: Kit, logins: Login[]): NamespaceReader {
+  return {
+    listNamespaces: async (input) => {
+      const projectId = input.connectionString.includes('cluster0') ? payments : platform;
+      const user = kit.sim.state.databaseUser(projectId, input.username);
+      const applied = kit.sim.state.changeStatus(projectId) === 'APPLIED';
+      logins.push({ ...input, applied, user });
+      if (!kit.sim.state.checkPassword(projectId, input.username, input.password)) throw new Error('auth failed');
+      return [{ name: 'live', collections: ['c1', 'c2'] }];
+    },
+  };
+}
+
+async function discoverWithDriver(kit: Kit, reader: NamespaceReader) {
+  const handler = createDeepDiscoveryAdapter({ connectorId: 'vpc-a', reader }).handlers.discover;
+  if (!handler) throw new Error('no discover');
+  const config = deepConfig({ collectionDiscovery: 'driver', projectIds: [payments], clusterNames: ['Cluster0'] });
+  const started = Date.now();
+  await handler.run({ config, payload: {}, integration }, kit.deps(), kit.ctx());
+  return { started, subs: subIntegrations(kit.snapshots.last()) };
+}
+
+describe('collection discovery by driver', () => {
+  let kit: Kit;
+  beforeEach(async () => {
+    kit = await startKit();
+  });
+  afterEach(async () => kit.close());
+
+  it('logs in as a short-lived readAnyDatabase user scoped to the one cluster, once APPLIED', async () => {
+    const logins: Login[] = [];
+    const { started, subs } = await discoverWithDriver(kit, recordingReader(kit, logins));
+
+    expect(logins).toHaveLength(1);
+    const [login] = logins;
+    expect(login?.connectionString).toBe('mongodb+srv://cluster0.xq7ab.mongodb.net');
+    expect(login?.applied).toBe(true);
+    expect(login?.user).toMatchObject({
+      roles: [{ roleName: 'readAnyDatabase', databaseName: 'admin' }],
+      scopes: [{ name: 'Cluster0', type: 'CLUSTER' }],
+      labels: expect.arrayContaining([
+        { key: 'managed-by', value: 'atlas-jit-connector' },
+        { key: 'jit-purpose', value: 'discovery' },
+      ]),
+    });
+    const deleteAfter = Date.parse(String((login?.user as { deleteAfterDate?: string }).deleteAfterDate));
+    expect(deleteAfter - started).toBeLessThanOrEqual(discoveryUserTtlMs + 5_000);
+    expect(deleteAfter - started).toBeGreaterThan(discoveryUserTtlMs - 60_000);
+    expect(subs.get(`${payments}:Cluster0`)).toMatchObject({
+      state: 'discovered',
+      collectionsFrom: 'driver',
+      databases: [{ name: 'live', collections: ['c1', 'c2'] }],
+    });
+  });
+
+  it('deletes the discovery user afterwards, also when the listing fails', async () => {
+    const logins: Login[] = [];
+    await discoverWithDriver(kit, recordingReader(kit, logins));
+    const failing: NamespaceReader = {
+      listNamespaces: async (input) => {
+        logins.push({ ...input, applied: true, user: undefined });
+        throw new ConnectorError({ code: 'upstream_unavailable', message: 'cluster unreachable' });
+      },
+    };
+    const { subs } = await discoverWithDriver(kit, failing);
+
+    expect(logins.map((l) => l.username)).toHaveLength(2);
+    for (const { username } of logins) expect(kit.sim.state.databaseUser(payments, username)).toBeUndefined();
+    expect(subs.get(`${payments}:Cluster0`)).toMatchObject({
+      state: 'degraded',
+      reason: 'collections could not be listed (driver): cluster unreachable',
+    });
+  });
+
+  it('never logs the discovery password: it is registered as a secret before use', async () => {
+    const logins: Login[] = [];
+    await discoverWithDriver(kit, recordingReader(kit, logins));
+    expect(kit.secrets).toContain(logins[0]?.password);
+  });
+});
