@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { createAdapterJobHandlers } from './adapters/adapter-job-handlers.js';
 import { createAtlasClientPool, type AtlasClientPool } from './adapters/atlas-client-pool.js';
+import { createDeepDiscoveryAdapter } from './adapters/atlas-org-deep-discovery/atlas-org-deep-discovery-adapter.js';
 import { adapters } from './adapters/registry.js';
 import { createSnapshotUploader } from './adapters/snapshot-uploader.js';
 import { createMetrics, type Metrics } from './admin/metrics.js';
@@ -14,6 +15,7 @@ import { ConnectorError } from './errors/connector-error.js';
 import { systemClock, type Clock } from './runtime/clock.js';
 import { configureOutboundHttp, type Fetch } from './runtime/http.js';
 import type { Logger } from './runtime/logger.js';
+import { createMongoNamespaceReader } from './runtime/mongodb-namespace-reader.js';
 import { cryptoRandom, type Random } from './runtime/random.js';
 import type { SecretScrubber } from './runtime/secret-scrubber.js';
 import { version, userAgent } from './version.js';
@@ -114,8 +116,12 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
       metrics.atlasDuration.observe({ operation: info.operation }, info.durationMs / 1000);
     },
   });
+  const deepDiscovery = createDeepDiscoveryAdapter({
+    connectorId: config.connectorId,
+    reader: createMongoNamespaceReader({ appName: userAgent }),
+  });
   const atlasHandlers = createAdapterJobHandlers({
-    adapters,
+    adapters: { ...adapters, 'atlas-org-deep-discovery': deepDiscovery },
     clients: atlasClients,
     clock,
     random,

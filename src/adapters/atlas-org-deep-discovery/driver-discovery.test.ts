@@ -1,7 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectorError } from '../../errors/connector-error.js';
 import { createDeepDiscoveryAdapter } from './atlas-org-deep-discovery-adapter.js';
-import { deepConfig, payments, platform, startKit, subIntegrations, type Kit } from './deep-discovery-test-kit.js';
+import {
+  deepConfig,
+  payments,
+  platform,
+  startKit,
+  subIntegrations,
+  type Kit,
+} from './deep-discovery-test-kit.js';
 import { discoveryUserTtlMs } from './discovery-user.js';
 import type { NamespaceReader } from './namespace-reader.js';
 
@@ -26,7 +33,8 @@ function recordingReader(kit: Kit, logins: Login[]): NamespaceReader {
       const user = kit.sim.state.databaseUser(projectId, input.username);
       const applied = kit.sim.state.changeStatus(projectId) === 'APPLIED';
       logins.push({ ...input, applied, user });
-      if (!kit.sim.state.checkPassword(projectId, input.username, input.password)) throw new Error('auth failed');
+      if (!kit.sim.state.checkPassword(projectId, input.username, input.password))
+        throw new Error('auth failed');
       return [{ name: 'live', collections: ['c1', 'c2'] }];
     },
   };
@@ -35,7 +43,11 @@ function recordingReader(kit: Kit, logins: Login[]): NamespaceReader {
 async function discoverWithDriver(kit: Kit, reader: NamespaceReader) {
   const handler = createDeepDiscoveryAdapter({ connectorId: 'vpc-a', reader }).handlers.discover;
   if (!handler) throw new Error('no discover');
-  const config = deepConfig({ collectionDiscovery: 'driver', projectIds: [payments], clusterNames: ['Cluster0'] });
+  const config = deepConfig({
+    collectionDiscovery: 'driver',
+    projectIds: [payments],
+    clusterNames: ['Cluster0'],
+  });
   const started = Date.now();
   await handler.run({ config, payload: {}, integration }, kit.deps(), kit.ctx());
   return { started, subs: subIntegrations(kit.snapshots.last()) };

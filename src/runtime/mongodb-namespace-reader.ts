@@ -1,0 +1,70 @@
+import { MongoClient, MongoServerError } from 'mongodb';
+import type { NamespaceReader } from '../adapters/atlas-org-deep-discovery/namespace-reader.js';
+import { cancelledError, ConnectorError } from '../errors/connector-error.js';
+
+/**
+ * The official `mongodb` driver behind deep discovery's `NamespaceReader` port. Credentials go in
+ * the `auth` option, never into the URI, so no driver message can carry them; errors become
+ * ConnectorErrors with a fixed message naming only the failure's kind (codeName, error name).
+ */
+const authFailed = new Set([18, 13]);
+
+function driverError(error: unknown): ConnectorError {
+  if (error instanceof MongoServerError) {
+    const code =
+      typeof error.code === 'number' && authFailed.has(error.code) ? 'auth_failed' : 'upstream_unavailable';
+    return new ConnectorError({
+      code,
+      message: `cluster refused the discovery login or listing (${error.codeName ?? 'server error'})`,
+    });
+  }
+  const name = error instanceof Error ? error.name : 'unknown error';
+  return new ConnectorError({
+    code: 'upstream_unavailable',
+    message: `cluster unreachable over the driver (${name})`,
+  });
+}
+
+async function listAll(client: MongoClient) {
+  const { databases } = await client
+    .db('admin')
+    .admin()
+    .listDatabases({ nameOnly: true, authorizedDatabases: true });
+  const result: { name: string; collections: string[] }[] = [];
+  for (const { name } of databases) {
+    const collections = await client
+      .db(name)
+      .listCollections({}, { nameOnly: true, authorizedCollections: true })
+      .toArray();
+    result.push({ name, collections: collections.map((collection) => collection.name) });
+  }
+  return result;
+}
+
+export function createMongoNamespaceReader(options: { readonly appName: string }): NamespaceReader {
+  return {
+    async listNamespaces(input) {
+      if (input.signal.aborted) throw cancelledError(input.signal.reason);
+      const client = new MongoClient(input.connectionString, {
+        auth: { username: input.username, password: input.password },
+        authSource: 'admin',
+        appName: options.appName,
+        serverSelectionTimeoutMS: input.timeoutMs,
+        connectTimeoutMS: input.timeoutMs,
+        maxPoolSize: 1,
+      });
+      const onAbort = (): void => void client.close(true).catch(() => undefined);
+      input.signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        await client.connect();
+        return await listAll(client);
+      } catch (error) {
+        if (input.signal.aborted) throw cancelledError(input.signal.reason);
+        throw driverError(error);
+      } finally {
+        input.signal.removeEventListener('abort', onAbort);
+        await client.close().catch(() => undefined);
+      }
+    },
+  };
+}

@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resourceKeyFor } from '../../src/adapters/database-access/project-scope.js';
+import { usernameFor } from '../../src/adapters/database-access/user-model.js';
+import {
+  deepFixture,
+  platform,
+} from '../../src/adapters/atlas-org-deep-discovery/deep-discovery-test-kit.js';
+import type { SubIntegrationRecord } from '../../src/adapters/atlas-org-deep-discovery/sub-integration.js';
+import { sandboxIds } from '../../src/sandbox/atlas/index.js';
+import { payments, startSandbox, type Sandbox } from './sandbox-harness.js';
+
+const integrationId = 'org';
+const requester = { id: 'user-dora', email: 'dora@example.com' };
+const username = usernameFor('per-requester', requester);
+
+function grantJob(subIntegrationId: string, grantId: string, extra: Record<string, unknown> = {}) {
+  return {
+    type: 'grant',
+    integrationId,
+    resourceKey: resourceKeyFor(subIntegrationId.slice(0, 24), username),
+    payload: {
+      subIntegrationId,
+      grantId,
+      requester,
+      access: [{ role: 'read', database: 'sales' }],
+      ttlSeconds: 3600,
+    },
+    ...extra,
+  };
+}
+
+/** The latest snapshot each connector committed for the integration, as sub-integration records. */
+function reported(s: Sandbox, connectorId: string): SubIntegrationRecord[] {
+  const snapshot = s.cp.store
+    .snapshots(integrationId)
+    .filter((view) => view.connectorId === connectorId)
+    .at(-1);
+  return (snapshot?.records ?? []).filter(
+    (record): record is SubIntegrationRecord => (record as { type?: string }).type === 'subIntegration',
+  );
+}
+
+const servedBy = (records: SubIntegrationRecord[]) =>
+  records
+    .filter((r) => r.state !== 'elsewhere')
+    .map((r) => r.clusterName)
+    .sort();
+
+describe('atlas-org-deep-discovery end to end: two connectors, one organization', () => {
+  let s: Sandbox;
+  beforeAll(async () => {
+    s = await startSandbox({ fixture: deepFixture() });
+    s.cp.store.putIntegration({
+      id: integrationId,
+      kind: 'atlas-org-deep-discovery',
+      config: { orgId: sandboxIds.org, connectorId: 'vpc-a' },
+      secretRef: 'env://E2E_ATLAS_SECRET',
+    });
+    await s.connector({ CONNECTOR_ID: 'vpc-a' });
+    await s.connector({ CONNECTOR_ID: 'vpc-b' });
+    for (const connectorId of ['vpc-a', 'vpc-b']) {
+      const job = await s.run({ type: 'discover', integrationId, connectorId });
+      expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    }
+  }, 60_000);
+  afterAll(async () => s.close());
+
+  it('has each connector report exactly the clusters it serves, and the others as elsewhere', () => {
+    const a = reported(s, 'vpc-a');
+    const b = reported(s, 'vpc-b');
+    expect(servedBy(b)).toEqual(['VpcB']);
+    expect(servedBy(a)).toEqual(
+      ['Analytics', 'Cluster0', 'Flex0', 'NoEndpoint', 'Paused', 'Peered', 'Private0'].sort(),
+    );
+    expect(a.map((r) => r.id).sort()).toEqual(b.map((r) => r.id).sort());
+  });
+
+  it('reports a paused cluster and a cluster without backups, without failing discovery', () => {
+    const a = new Map(reported(s, 'vpc-a').map((r) => [r.clusterName, r]));
+    expect(a.get('Paused')).toMatchObject({
+      state: 'unavailable',
+      reason: 'cluster is paused: nothing read',
+    });
+    expect(a.get('Private0')).toMatchObject({
+      state: 'degraded',
+      reason: 'Cloud Backup is off: no snapshot to list collections from',
+      databases: [{ name: 'ledger' }],
+    });
+    expect(a.get('Cluster0')).toMatchObject({ state: 'discovered', collectionsFrom: 'backup-snapshot' });
+  });
+
+  it('routes a sub-integration job to the connector discovery reported, which grants', async () => {
+    const job = await s.run(grantJob(`${platform}:VpcB`, 'g-vpcb'));
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    expect(job.connectorId).toBe('vpc-b');
+    expect(job.result).toMatchObject({ connectionString: 'mongodb+srv://vpcb.pl4tf.mongodb.net' });
+  });
+
+  it('fails a job forced onto the wrong connector at once with the routing code naming the right one', async () => {
+    const job = await s.run(grantJob(`${platform}:VpcB`, 'g-wrong', { connectorId: 'vpc-a' }));
+    expect(job.state).toBe('failed');
+    expect(job.attempts).toBe(1);
+    expect(job.error).toMatchObject({ code: 'wrong_connector', retryable: false });
+    expect(job.error?.message).toContain('served by connector vpc-b');
+  });
+
+  it.each([
+    ['standard', `${payments}:Cluster0`, 'mongodb+srv://cluster0.xq7ab.mongodb.net'],
+    ['private (VPC peering)', `${platform}:Peered`, 'mongodb+srv://peered-pri.pl4tf.mongodb.net'],
+    ['private endpoint', `${payments}:Private0`, 'mongodb+srv://private0-pl-0.xq7ab.mongodb.net'],
+  ])(
+    'grants through the %s connection type with its connection string',
+    async (_type, id, connectionString) => {
+      const job = await s.run(grantJob(id, `g-${id}`));
+      expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+      expect(job.connectorId).toBe('vpc-a');
+      expect(job.result).toMatchObject({ subIntegrationId: id, username, connectionString });
+    },
+  );
+
+  it('sweeps across every sub-integration of the organization', async () => {
+    const job = await s.run({ type: 'sweep', integrationId, connectorId: 'vpc-a' });
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    // One per-requester user per project the requester was granted in: payments and platform.
+    expect(job.result).toMatchObject({ projects: 3, usersChecked: 2 });
+  });
+});
