@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { createAdapterJobHandlers } from './adapter-job-handlers.js';
-import { alice, clusterName, harness, otherProjectId, projectId } from './database-access/grant-test-kit.js';
+import {
+  alice,
+  clusterName,
+  harness,
+  otherProjectId,
+  projectId,
+} from './database-access/grant/grant-test-kit.js';
 import { adapters, runtimeAdapters } from './registry.js';
-import { usernameFor } from './database-access/user-model.js';
+import { usernameFor } from './database-access/model/user-model.js';
 
 function handlersFor(h: ReturnType<typeof harness>) {
   return createAdapterJobHandlers({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AtlasMultiProjectConfig } from '../database-access/config.js';
-import { harness, otherProjectId, projectId } from '../database-access/grant-test-kit.js';
+import { AtlasMultiProjectConfig } from '../database-access/model/settings.js';
+import { harness, otherProjectId, projectId } from '../database-access/grant/grant-test-kit.js';
 import { atlasMultiProjectAdapter, atlasMultiProjectScope } from './atlas-multi-project-adapter.js';
 
 describe('atlas-multi-project adapter', () => {

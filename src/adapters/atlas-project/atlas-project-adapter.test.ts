@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeAtlasError } from '../../../test/fakes/fake-atlas-client.js';
-import { AtlasProjectConfig } from '../database-access/config.js';
-import { clusterName, harness, projectId } from '../database-access/grant-test-kit.js';
+import { AtlasProjectConfig } from '../database-access/model/settings.js';
+import { clusterName, harness, projectId } from '../database-access/grant/grant-test-kit.js';
 import { atlasProjectAdapter, atlasProjectScope } from './atlas-project-adapter.js';
 
 const config = AtlasProjectConfig.parse({ projectId, clusterName, clusterType: 'REPLICASET' });

@@ -1,15 +1,15 @@
 import { isConnectorError } from '../../errors/connector-error.js';
 import type { JobContext } from '../../worker/job-context.js';
 import type { AdapterDeps, ConnectionCheck, IntegrationAdapter } from '../adapter.js';
-import { AtlasProjectConfig, type DatabaseAccessConfig } from '../database-access/config.js';
-import { discoverOperation } from '../database-access/discover.js';
-import { grantOperation } from '../database-access/grant.js';
-import { findCluster } from '../database-access/grant-validation.js';
-import { scopedOperation } from '../database-access/project-scope.js';
-import { renewOperation } from '../database-access/renew.js';
-import { revokeOperation } from '../database-access/revoke.js';
-import { rotateOperation } from '../database-access/rotate.js';
-import { sweepOperation } from '../database-access/sweep.js';
+import { AtlasProjectConfig, type DatabaseAccessConfig } from '../database-access/model/settings.js';
+import { discoverOperation } from '../database-access/discover/discover.js';
+import { grantOperation } from '../database-access/grant/grant.js';
+import { findCluster } from '../database-access/grant/grant-validation.js';
+import { scopedOperation } from '../database-access/scope/project-scope.js';
+import { renewOperation } from '../database-access/renew/renew.js';
+import { revokeOperation } from '../database-access/revoke/revoke.js';
+import { rotateOperation } from '../database-access/rotate/rotate.js';
+import { sweepOperation } from '../database-access/sweep/sweep.js';
 
 /** One project, one cluster: the shared database-access scope with exactly that project and cluster. */
 export function atlasProjectScope(config: AtlasProjectConfig): DatabaseAccessConfig {
