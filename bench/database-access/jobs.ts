@@ -1,4 +1,4 @@
-import { resourceKeyFor } from '../../src/adapters/database-access/scope/project-scope.js';
+import { resourceKeyFor } from '../../src/adapters/database-access/model/user-model.js';
 import { usernameFor, type UserStrategy } from '../../src/adapters/database-access/model/user-model.js';
 import type { NewJobInput } from '../../src/sandbox/control-plane/control-plane-store.js';
 

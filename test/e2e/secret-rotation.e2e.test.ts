@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultFixture, sandboxIds } from '../../src/sandbox/atlas/index.js';
-import { resourceKeyFor } from '../../src/adapters/database-access/grant/grant.js';
+import { resourceKeyFor } from '../../src/adapters/database-access/model/user-model.js';
 import { usernameFor } from '../../src/adapters/database-access/model/user-model.js';
 import { atlasKey, enrollmentToken, payments, startSandbox, type Sandbox } from './sandbox-harness.js';
 

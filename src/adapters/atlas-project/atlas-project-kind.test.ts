@@ -1,33 +1,90 @@
 import { describe, expect, it } from 'vitest';
 import { fakeAtlasError } from '../../../test/fakes/fake-atlas-client.js';
-import { AtlasProjectConfig } from '../database-access/model/settings.js';
-import { clusterName, harness, projectId } from '../database-access/grant/grant-test-kit.js';
-import { atlasProjectAdapter, atlasProjectScope } from './atlas-project-adapter.js';
+import { settingsOf } from '../database-access/model/settings.js';
+import {
+  clusterName,
+  harness,
+  integrationId,
+  otherProjectId,
+  projectId,
+} from '../database-access/grant/grant-test-kit.js';
+import { AtlasProjectConfig } from './atlas-project-config.js';
+import { atlasProjectKind } from './atlas-project-kind.js';
+import { atlasProjectScope, resolveAtlasProjectScope } from './atlas-project-scope.js';
 
 const config = AtlasProjectConfig.parse({ projectId, clusterName, clusterType: 'REPLICASET' });
+const integration = { id: integrationId, kind: 'atlas-project', config, secretRef: 'env://K' };
 
-describe('atlas-project adapter', () => {
-  it('maps its config onto the shared database-access scope: one project, one cluster', () => {
-    expect(atlasProjectScope(config)).toEqual({
-      projectIds: [projectId],
-      clusterName,
+function adapterOf(h: ReturnType<typeof harness>) {
+  return atlasProjectKind.create(h.common);
+}
+
+describe('atlas-project kind', () => {
+  it('resolves every job to its one cluster of its one project, with its connection choice', async () => {
+    const expected = { kind: 'project-cluster', projectId, clusterName, connectionType: 'standard' };
+    expect(atlasProjectScope(config)).toEqual(expected);
+    await expect(resolveAtlasProjectScope({ config, payload: {}, integration })).resolves.toEqual(expected);
+    await expect(resolveAtlasProjectScope({ config, payload: { projectId }, integration })).resolves.toEqual(
+      expected,
+    );
+    expect(settingsOf(config)).toEqual({
       userStrategy: 'per-requester',
       userCleanupDays: 1,
-      connectionType: 'standard',
       ownerTagKey: 'owner',
     });
   });
 
-  it('offers every database-access capability and no secret config field', () => {
-    expect(Object.keys(atlasProjectAdapter.handlers).sort()).toEqual(
-      ['discover', 'grant', 'renew', 'revoke', 'rotate', 'sweep'].sort(),
-    );
-    expect(atlasProjectAdapter.secretFields).toEqual([]);
+  it('carries a private endpoint id into the scope', () => {
+    const endpoint = { ...config, connectionType: 'privateEndpoint' as const, privateEndpointId: 'vpce-1' };
+    expect(atlasProjectScope(endpoint)).toMatchObject({
+      connectionType: 'privateEndpoint',
+      privateEndpointId: 'vpce-1',
+    });
+  });
+
+  it('refuses a payload naming another project with invalid_request on projectId', async () => {
+    await expect(
+      resolveAtlasProjectScope({ config, payload: { projectId: otherProjectId }, integration }),
+    ).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: `projectId: ${otherProjectId} is not this integration's project ${projectId}`,
+    });
+  });
+
+  it('refuses a grant naming another cluster with invalid_request on the access entry, before any Atlas call', async () => {
+    const h = harness();
+    const grant = adapterOf(h).operations.grant;
+    const payload = {
+      grantId: 'g-1',
+      requester: { id: 'u-1' },
+      access: [{ cluster: 'Analytics', role: 'read', database: 'sales' }],
+      ttlSeconds: 3600,
+    };
+    await expect(
+      grant.run({ operation: 'grant', config, payload, integration }, h.credential, h.context().ctx),
+    ).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringMatching(/^access\[0\]\.cluster: cluster Analytics is not this integration's/),
+    });
+    expect(h.atlas.methods()).toEqual([]);
+  });
+
+  it('declares and builds every database-access operation, and no secret config field', () => {
+    const h = harness();
+    const operations = ['discover', 'grant', 'revoke', 'renew', 'rotate', 'sweep'];
+    expect([...atlasProjectKind.operations].sort()).toEqual(operations.sort());
+    expect(Object.keys(adapterOf(h).operations).sort()).toEqual(operations.sort());
+    expect(atlasProjectKind.redactFields).toEqual([]);
+    expect(atlasProjectKind.credential).toMatchObject({
+      level: 'project',
+      projects: 'one',
+      role: 'GROUP_OWNER',
+    });
   });
 
   it('checks the connection by reading the project and the cluster', async () => {
     const h = harness();
-    const check = await atlasProjectAdapter.checkConnection(config, h.deps, h.context().ctx);
+    const check = await adapterOf(h).checkConnection(config, h.credential, h.context().ctx);
     expect(check).toEqual({
       ok: true,
       detail: `project project-0d1e (${projectId}), cluster ${clusterName} (IDLE)`,
@@ -37,9 +94,9 @@ describe('atlas-project adapter', () => {
 
   it('reports a cluster it cannot see as a failed check', async () => {
     const h = harness();
-    const check = await atlasProjectAdapter.checkConnection(
+    const check = await adapterOf(h).checkConnection(
       { ...config, clusterName: 'Gone' },
-      h.deps,
+      h.credential,
       h.context().ctx,
     );
     expect(check).toEqual({
@@ -51,7 +108,7 @@ describe('atlas-project adapter', () => {
   it('reports a refused key as a failed check', async () => {
     const h = harness();
     h.atlas.failNext('projects.get', fakeAtlasError(401, 'UNAUTHORIZED', 'getGroup'));
-    const check = await atlasProjectAdapter.checkConnection(config, h.deps, h.context().ctx);
+    const check = await adapterOf(h).checkConnection(config, h.credential, h.context().ctx);
     expect(check).toMatchObject({ ok: false, detail: expect.stringMatching(/^getGroup: UNAUTHORIZED/) });
   });
 });

@@ -1,31 +1,25 @@
 import { isConnectorError } from '../../errors/connector-error.js';
 import type { JobContext } from '../../worker/job-context.js';
-import type { AdapterDeps, ConnectionCheck, IntegrationAdapter } from '../adapter.js';
-import { AtlasProjectConfig, type DatabaseAccessConfig } from '../database-access/model/settings.js';
-import { discoverOperation } from '../database-access/discover/discover.js';
-import { grantOperation } from '../database-access/grant/grant.js';
-import { findCluster } from '../database-access/grant/grant-validation.js';
-import { scopedOperation } from '../database-access/scope/project-scope.js';
-import { renewOperation } from '../database-access/renew/renew.js';
-import { revokeOperation } from '../database-access/revoke/revoke.js';
-import { rotateOperation } from '../database-access/rotate/rotate.js';
-import { sweepOperation } from '../database-access/sweep/sweep.js';
-
-/** One project, one cluster: the shared database-access scope with exactly that project and cluster. */
-export function atlasProjectScope(config: AtlasProjectConfig): DatabaseAccessConfig {
-  const { projectId, clusterName, clusterType: _clusterType, ...common } = config;
-  return { ...common, projectIds: [projectId], clusterName };
-}
+import type { AtlasCredential, ConnectionCheck, KindDefinition } from '../adapter.js';
+import {
+  databaseAccessOperationNames,
+  databaseAccessOperations,
+  type DatabaseAccessOperationName,
+} from '../database-access/database-access-operations.js';
+import { settingsOf } from '../database-access/model/settings.js';
+import { findCluster } from '../database-access/scope/cluster-lookup.js';
+import { AtlasProjectConfig } from './atlas-project-config.js';
+import { resolveAtlasProjectScope } from './atlas-project-scope.js';
 
 /** Reads the project and the cluster with the integration's key: proves access and the names. */
 async function checkConnection(
   config: AtlasProjectConfig,
-  deps: AdapterDeps,
+  credential: AtlasCredential,
   ctx: JobContext,
 ): Promise<ConnectionCheck> {
   try {
-    const project = await deps.atlas.projects.get(config.projectId, { signal: ctx.signal });
-    const cluster = await findCluster(deps, ctx, config.projectId, config.clusterName, 'clusterName');
+    const project = await credential.atlas.projects.get(config.projectId, { signal: ctx.signal });
+    const cluster = await findCluster(credential, ctx, config.projectId, config.clusterName, 'clusterName');
     return {
       ok: true,
       detail: `project ${project.name} (${project.id}), cluster ${cluster.name} (${cluster.stateName ?? 'state unknown'})`,
@@ -37,17 +31,26 @@ async function checkConnection(
 }
 
 /** `atlas-project`: database users on one cluster of one project (project API key, GROUP_OWNER). */
-export const atlasProjectAdapter: IntegrationAdapter<AtlasProjectConfig> = {
+export const atlasProjectKind: KindDefinition<AtlasProjectConfig, DatabaseAccessOperationName> = {
   kind: 'atlas-project',
+  summary: 'database users on one cluster of one project',
   configSchema: AtlasProjectConfig,
-  secretFields: [],
-  checkConnection,
-  handlers: {
-    discover: scopedOperation(discoverOperation, atlasProjectScope),
-    grant: scopedOperation(grantOperation, atlasProjectScope),
-    revoke: scopedOperation(revokeOperation, atlasProjectScope),
-    renew: scopedOperation(renewOperation, atlasProjectScope),
-    rotate: scopedOperation(rotateOperation, atlasProjectScope),
-    sweep: scopedOperation(sweepOperation, atlasProjectScope),
+  credential: {
+    level: 'project',
+    projects: 'one',
+    role: 'GROUP_OWNER',
+    leastPrivilege: ['GROUP_DATABASE_ACCESS_ADMIN', 'GROUP_READ_ONLY'],
+    create:
+      'atlas projects apiKeys create --projectId <projectId> --role GROUP_OWNER --desc atlas-jit-connector',
   },
+  operations: databaseAccessOperationNames,
+  redactFields: [],
+  create: (deps) => ({
+    operations: databaseAccessOperations(deps, {
+      settings: settingsOf,
+      user: resolveAtlasProjectScope,
+      inventory: resolveAtlasProjectScope,
+    }),
+    checkConnection,
+  }),
 };

@@ -5,7 +5,6 @@ import { connectorRolePrefix } from '../discover/discover-records.js';
 import type { AtlasCtx, AtlasDeps } from './user-store.js';
 import type { ActionsAccessEntry } from '../model/payloads.js';
 import { invalidRequest, isBuiltInRole } from '../model/policy.js';
-import { writeChange } from './readiness.js';
 import { rolesNeeded, type GrantedRole, type GrantRecord } from '../model/user-model.js';
 
 /**
@@ -82,7 +81,7 @@ function atlasCode(error: unknown): unknown {
 async function createRole(deps: AtlasDeps, ctx: AtlasCtx, projectId: string, spec: CustomRoleSpec) {
   ctx.beforeSideEffect();
   try {
-    await writeChange(deps, ctx, projectId, () =>
+    await deps.readiness.writeChange(ctx, projectId, () =>
       deps.atlas.customDbRoles.create(projectId, customRoleInput(spec), { signal: ctx.signal }),
     );
   } catch (error) {
@@ -118,7 +117,7 @@ async function restoreRole(deps: AtlasDeps, ctx: AtlasCtx, projectId: string, sp
   );
   ctx.beforeSideEffect();
   const { actions } = customRoleInput(spec);
-  await writeChange(deps, ctx, projectId, () =>
+  await deps.readiness.writeChange(ctx, projectId, () =>
     deps.atlas.customDbRoles.update(
       projectId,
       spec.roleName,

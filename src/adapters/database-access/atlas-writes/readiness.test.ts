@@ -2,20 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { FakeAtlasClient, fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
 import { FakeClock } from '../../../../test/fakes/fake-clock.js';
 import { clusterFixture, projectId, settle } from '../grant/grant-test-kit.js';
-import { fineStep, nextPollDelay, readinessPolling, waitUntilApplied, writeChange } from './readiness.js';
+import { fineStep, nextPollDelay, Readiness, readinessPolling } from './readiness.js';
 
 function setup(readyTimeoutMs = 60_000) {
   const clock = new FakeClock();
   const atlas = new FakeAtlasClient(clock).addProject(projectId);
   atlas.addCluster(projectId, clusterFixture('A')).addCluster(projectId, clusterFixture('B'));
   const controller = new AbortController();
+  const readiness = new Readiness({ atlas: atlas.client, clock, readyTimeoutMs });
   const wait = (clusters: string[]) =>
-    waitUntilApplied(
-      { atlas: atlas.client, clock, readyTimeoutMs },
-      { signal: controller.signal },
-      projectId,
-      clusters,
-    );
+    readiness.waitUntilApplied({ signal: controller.signal }, projectId, clusters);
   return { clock, atlas, controller, wait };
 }
 
@@ -153,7 +149,10 @@ describe('adaptive readiness polling', () => {
     for (let i = 0; i < 30; i += 1) {
       appliesAfter(clock, atlas, 300);
       const started = clock.monotonic();
-      await finely(clock, waitUntilApplied(deps, { signal: new AbortController().signal }, projectId, ['A']));
+      await finely(
+        clock,
+        new Readiness(deps).waitUntilApplied({ signal: new AbortController().signal }, projectId, ['A']),
+      );
       elapsed.push(clock.monotonic() - started);
     }
     // The change is seen by a read sent at most about one step after it applied, answered 60 ms later.
@@ -182,19 +181,20 @@ describe('jobs waiting in one project', () => {
     const atlas = new FakeAtlasClient(clock).addProject(projectId);
     atlas.addCluster(projectId, clusterFixture('A')).addCluster(projectId, clusterFixture('B'));
     const deps = { atlas: atlas.client, clock, readyTimeoutMs: 60_000 };
+    const readiness = new Readiness(deps);
     const events: string[] = [];
     const at = (what: string) => events.push(`${clock.monotonic()} ${what}`);
     /** A write that takes `ms` on the fake clock, through the project's write gate. */
     const write = (name: string, ms = 0) =>
-      writeChange(deps, { signal: new AbortController().signal }, projectId, async () => {
+      readiness.writeChange({ signal: new AbortController().signal }, projectId, async () => {
         at(`${name} writes`);
         if (ms > 0) await clock.sleep(ms);
       });
     const wait = (name: string, clusters: string[], ctx = { signal: new AbortController().signal }) =>
-      waitUntilApplied(deps, ctx, projectId, clusters).then(() => {
+      readiness.waitUntilApplied(ctx, projectId, clusters).then(() => {
         at(`${name} ready`);
       });
-    return { clock, atlas, deps, events, write, wait };
+    return { clock, atlas, deps, readiness, events, write, wait };
   }
 
   it('share each status read: one poll per cluster settles every job whose write came before it', async () => {
@@ -254,14 +254,14 @@ describe('jobs waiting in one project', () => {
   });
 
   it('give the slot back while a write is held, and write once the batch settled', async () => {
-    const { clock, atlas, deps, events, write, wait } = twoJobs();
+    const { clock, atlas, readiness, events, write, wait } = twoJobs();
     pendingTimes(atlas, 1);
     await write('x');
     const x = wait('x', ['A']);
     await clock.advance(10);
     let released = 0;
     const ctx = { signal: new AbortController().signal, releaseSlot: () => (released += 1) };
-    const y = writeChange(deps, ctx, projectId, async () => {
+    const y = readiness.writeChange(ctx, projectId, async () => {
       events.push(`${clock.monotonic()} y writes`);
     });
     await clock.advance(0);
@@ -282,8 +282,7 @@ describe('jobs waiting in one project', () => {
   it('cut a status read that hangs at the job’s deadline and end the job as not_ready', async () => {
     const { clock, atlas, deps } = twoJobs();
     atlas.stallNext('clusters.status');
-    const job = waitUntilApplied(
-      { ...deps, readyTimeoutMs: 2_000 },
+    const job = new Readiness({ ...deps, readyTimeoutMs: 2_000 }).waitUntilApplied(
       { signal: new AbortController().signal },
       projectId,
       ['A'],

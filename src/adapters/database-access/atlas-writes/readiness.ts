@@ -1,7 +1,7 @@
 import { cancelledError, ConnectorError } from '../../../errors/connector-error.js';
 import type { AtlasClient } from '../../../atlas/index.js';
 import type { JobContext } from '../../../worker/job-context.js';
-import type { AdapterDeps } from '../../adapter.js';
+import type { Clock } from '../../../runtime/clock.js';
 
 /**
  * Invariant 5, "ready means usable": Atlas returns a user before the clusters have applied it, and
@@ -50,8 +50,13 @@ export function fineStep(estimateMs: number): number {
   return Math.min(p.fineCapMs, Math.max(p.fineMs, Math.round(estimateMs / p.fineDivisor)));
 }
 
-export type ReadinessDeps = Pick<AdapterDeps, 'atlas' | 'clock' | 'readyTimeoutMs'>;
-type WaitCtx = Pick<JobContext, 'signal'> & Partial<Pick<JobContext, 'releaseSlot'>>;
+export interface ReadinessDeps {
+  readonly atlas: { readonly clusters: Pick<AtlasClient['clusters'], 'status'> };
+  readonly clock: Clock;
+  /** How long a job waits for its clusters to report APPLIED. */
+  readonly readyTimeoutMs: number;
+}
+export type WaitCtx = Pick<JobContext, 'signal'> & Partial<Pick<JobContext, 'releaseSlot'>>;
 
 /** How long to wait before the next poll, given the time since the last write and what was learned. */
 export function nextPollDelay(elapsedMs: number, estimateMs: number | undefined, polls: number): number {
@@ -289,35 +294,31 @@ class ProjectChanges {
   }
 }
 
-/** One tracker per Atlas client (one per credential) and project. */
-const trackers = new WeakMap<AtlasClient, Map<string, ProjectChanges>>();
+/**
+ * The changes made with one credential, tracked per project. One instance per credential, made by
+ * the Atlas client pool in the composition root (`credential-state.ts`): two credentials never
+ * share polls, and nothing lives at module level.
+ */
+export class Readiness {
+  private readonly projects = new Map<string, ProjectChanges>();
 
-function projectChanges(deps: ReadinessDeps, projectId: string): ProjectChanges {
-  const perClient = trackers.get(deps.atlas) ?? new Map<string, ProjectChanges>();
-  trackers.set(deps.atlas, perClient);
-  const existing = perClient.get(projectId);
-  if (existing) return existing;
-  const created = new ProjectChanges(deps, projectId);
-  perClient.set(projectId, created);
-  return created;
-}
+  constructor(private readonly deps: ReadinessDeps) {}
 
-/** Resolves once every cluster reports APPLIED; `not_ready` (retryable) after `readyTimeoutMs`. */
-export function waitUntilApplied(
-  deps: ReadinessDeps,
-  ctx: WaitCtx,
-  projectId: string,
-  clusters: readonly string[],
-): Promise<void> {
-  return projectChanges(deps, projectId).waitUntilApplied(ctx, [...new Set(clusters)]);
-}
+  /** Resolves once every cluster reports APPLIED; `not_ready` (retryable) after `readyTimeoutMs`. */
+  waitUntilApplied(ctx: WaitCtx, projectId: string, clusters: readonly string[]): Promise<void> {
+    return this.project(projectId).waitUntilApplied(ctx, [...new Set(clusters)]);
+  }
 
-/** Runs a write to the project's users or custom roles, taking turns with its readiness polls. */
-export function writeChange<T>(
-  deps: ReadinessDeps,
-  ctx: WaitCtx,
-  projectId: string,
-  perform: () => Promise<T>,
-): Promise<T> {
-  return projectChanges(deps, projectId).write(ctx, perform);
+  /** Runs a write to the project's users or custom roles, taking turns with its readiness polls. */
+  writeChange<T>(ctx: WaitCtx, projectId: string, perform: () => Promise<T>): Promise<T> {
+    return this.project(projectId).write(ctx, perform);
+  }
+
+  private project(projectId: string): ProjectChanges {
+    const existing = this.projects.get(projectId);
+    if (existing) return existing;
+    const created = new ProjectChanges(this.deps, projectId);
+    this.projects.set(projectId, created);
+    return created;
+  }
 }

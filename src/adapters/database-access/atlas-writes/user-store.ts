@@ -10,7 +10,6 @@ import {
 import { ConnectorError, isConnectorError } from '../../../errors/connector-error.js';
 import type { JobContext } from '../../../worker/job-context.js';
 import type { AdapterDeps } from '../../adapter.js';
-import { writeChange } from './readiness.js';
 import {
   buildLabels,
   clustersNeeded,
@@ -32,7 +31,7 @@ import {
  * wholesale on PATCH, so every write carries the complete roles, scopes and labels.
  */
 
-export type AtlasDeps = Pick<AdapterDeps, 'atlas' | 'clock' | 'readyTimeoutMs'>;
+export type AtlasDeps = Pick<AdapterDeps, 'atlas' | 'clock' | 'readiness'>;
 export type AtlasCtx = Pick<JobContext, 'signal' | 'beforeSideEffect' | 'log'> &
   Partial<Pick<JobContext, 'releaseSlot'>>;
 
@@ -118,10 +117,6 @@ export function toAtlasRoles(roles: readonly GrantedRole[]): DatabaseUserRole[] 
     databaseName,
     ...(collectionName === undefined ? {} : { collectionName }),
   }));
-}
-
-export function roleKey(role: DatabaseUserRole): string {
-  return `${role.roleName}@${role.databaseName}/${role.collectionName ?? ''}`;
 }
 
 /**
@@ -219,7 +214,7 @@ export function usersQuotaError(projectId: string, used?: number, limit?: number
 export async function createUser(deps: AtlasDeps, ctx: AtlasCtx, user: DatabaseUserInput): Promise<boolean> {
   ctx.beforeSideEffect();
   try {
-    await writeChange(deps, ctx, user.groupId, () =>
+    await deps.readiness.writeChange(ctx, user.groupId, () =>
       deps.atlas.databaseUsers.create(user.groupId, user, { signal: ctx.signal }),
     );
     return true;
@@ -239,7 +234,7 @@ export async function updateUser(
   update: DatabaseUserUpdate,
 ): Promise<void> {
   ctx.beforeSideEffect();
-  await writeChange(deps, ctx, projectId, () =>
+  await deps.readiness.writeChange(ctx, projectId, () =>
     deps.atlas.databaseUsers.update(projectId, 'admin', username, update, { signal: ctx.signal }),
   );
 }
@@ -253,7 +248,7 @@ export async function deleteUser(
 ): Promise<boolean> {
   ctx.beforeSideEffect();
   try {
-    await writeChange(deps, ctx, projectId, () =>
+    await deps.readiness.writeChange(ctx, projectId, () =>
       deps.atlas.databaseUsers.delete(projectId, 'admin', username, { signal: ctx.signal }),
     );
     return true;

@@ -6,7 +6,13 @@ import type { Policy } from '../../../config/env.js';
 import type { SnapshotCreateRequest } from '../../../control-plane/protocol.js';
 import { createJobContext, type JobContext } from '../../../worker/job-context.js';
 import { createSnapshotUploader, type SnapshotUploader } from '../../snapshot-uploader.js';
-import { AtlasMultiProjectConfig, type DatabaseAccessConfig } from '../model/settings.js';
+import { AtlasMultiProjectConfig } from '../../atlas-multi-project/atlas-multi-project-config.js';
+import { resolveMultiProjectInventoryScope } from '../../atlas-multi-project/atlas-multi-project-scope.js';
+import type { AtlasProjectConfig } from '../../atlas-project/atlas-project-config.js';
+import { resolveAtlasProjectScope } from '../../atlas-project/atlas-project-scope.js';
+import type { DatabaseScope } from '../../scope.js';
+import type { DatabaseJob, NamesProject } from '../database-operation.js';
+import { settingsOf } from '../model/settings.js';
 import { buildLabels, grantKey, type GrantedRole, type UserStrategy } from '../model/user-model.js';
 
 /** Shared fixtures for the discover and sweep suites: one valid baseline plus named tweaks. */
@@ -34,8 +40,39 @@ export function testPolicy(overrides: Partial<Policy> = {}): Policy {
   };
 }
 
-export function testConfig(overrides: Partial<DatabaseAccessConfig> = {}): DatabaseAccessConfig {
+/** An atlas-multi-project config (every visible project unless `projectIds` says otherwise). */
+export function testConfig(overrides: Partial<AtlasMultiProjectConfig> = {}): AtlasMultiProjectConfig {
   return { ...AtlasMultiProjectConfig.parse({}), ...overrides };
+}
+
+/** The scope the atlas-multi-project kind resolves for a discover or sweep job. */
+export function inventoryScope(config: AtlasMultiProjectConfig, projectId?: string): Promise<DatabaseScope> {
+  const payload = projectId === undefined ? {} : { projectId };
+  return resolveMultiProjectInventoryScope({ config, payload, integration });
+}
+
+/** A discover or sweep job of an atlas-multi-project integration, scope resolved as the kind does. */
+export async function multiProjectJob<P extends NamesProject>(
+  config: AtlasMultiProjectConfig,
+  payload: P,
+): Promise<DatabaseJob<DatabaseScope, P>> {
+  const scope = await resolveMultiProjectInventoryScope({ config, payload, integration });
+  return { scope, settings: settingsOf(config), payload, integrationId };
+}
+
+/** A discover or sweep job of an atlas-project integration on `clusterName` of `projectId`. */
+export async function atlasProjectJob<P extends NamesProject>(
+  target: { readonly projectId: string; readonly clusterName: string },
+  payload: P,
+): Promise<DatabaseJob<DatabaseScope, P>> {
+  const config: AtlasProjectConfig = { ...AtlasMultiProjectConfig.parse({}), ...target };
+  const request = { config, payload, integration: { ...integration, kind: 'atlas-project' } };
+  return {
+    scope: await resolveAtlasProjectScope(request),
+    settings: settingsOf(config),
+    payload,
+    integrationId,
+  };
 }
 
 /** The clock, the in-memory Atlas, and a job context whose side-effect gate is recorded. */

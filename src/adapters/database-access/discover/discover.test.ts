@@ -3,17 +3,18 @@ import { z } from 'zod';
 import { fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
 import type { SnapshotUpload } from '../../snapshot-uploader.js';
 import { discover, discoverOperation, type DiscoverDeps } from './discover.js';
-import type { DatabaseAccessConfig } from '../model/settings.js';
+import type { AtlasMultiProjectConfig } from '../../atlas-multi-project/atlas-multi-project-config.js';
 import { seedProjectA, seedProjectB } from './discover-seed-test-kit.js';
 import {
   dayMs,
   fakeSnapshots,
   harness,
   hourMs,
-  integration,
   projectA,
   projectB,
   testConfig,
+  atlasProjectJob,
+  multiProjectJob,
   testPolicy,
   type Harness,
 } from './discover-test-kit.js';
@@ -36,8 +37,8 @@ function setup(): Run {
   return { h, uploads, deps, created: snapshots.created };
 }
 
-const run = (r: Run, config: DatabaseAccessConfig = testConfig()) =>
-  discover({ config, payload: {}, integration }, r.deps, r.h.ctx);
+const run = async (r: Run, config: AtlasMultiProjectConfig = testConfig()) =>
+  discover(await multiProjectJob(config, {}), r.deps, r.h.ctx);
 
 /** Records leave as `unknown`; the suite reads them back through a schema, as a consumer would. */
 const recordShape = z.looseObject({
@@ -199,7 +200,8 @@ describe('discover', () => {
 
   it('limits an atlas-project integration to its one cluster', async () => {
     const r = setup();
-    const result = await run(r, testConfig({ projectIds: [projectA], clusterName: 'Private0' }));
+    const job = await atlasProjectJob({ projectId: projectA, clusterName: 'Private0' }, {});
+    const result = await discover(job, r.deps, r.h.ctx);
     expect(ofType(r, 'cluster').map((c) => c.name)).toEqual(['Private0']);
     expect(ofType(r, 'database').map((d) => d.name)).toEqual(['ledger']);
     expect(result.counts).toMatchObject({ projects: 1, managedUsers: 0 });
@@ -211,7 +213,7 @@ describe('discover', () => {
     const lost = '6602000000000000000000c3';
     const deps = { ...r.deps, policy: testPolicy({ allowedProjectIds: [projectA, lost] }) };
     await discover(
-      { config: testConfig({ projectIds: [projectA, projectB, lost] }), payload: {}, integration },
+      await multiProjectJob(testConfig({ projectIds: [projectA, projectB, lost] }), {}),
       deps,
       r.h.ctx,
     );

@@ -1,4 +1,3 @@
-import type { z } from 'zod';
 import {
   paginate,
   type AtlasClient,
@@ -8,8 +7,10 @@ import {
 } from '../../../atlas/index.js';
 import { isConnectorError } from '../../../errors/connector-error.js';
 import type { JobContext } from '../../../worker/job-context.js';
-import { operation, type AdapterDeps, type AdapterOperation, type OperationInput } from '../../adapter.js';
-import type { DatabaseAccessConfig } from '../model/settings.js';
+import type { AdapterDeps } from '../../adapter.js';
+import { clusterLimit, type DatabaseScope } from '../../scope.js';
+import { databaseOperation, type DatabaseJob } from '../database-operation.js';
+import type { DatabaseAccessSettings } from '../model/settings.js';
 import { matchProcessesToClusters, processesToQuery } from './discover-hosts.js';
 import {
   builtInRoleRecords,
@@ -48,7 +49,7 @@ export type DiscoverDeps = Pick<AdapterDeps, 'clock' | 'policy' | 'snapshots'> &
   readonly atlas: DiscoverAtlas;
 };
 
-export type DiscoverInput = OperationInput<DatabaseAccessConfig, z.output<typeof DiscoverPayload>>;
+export type DiscoverInput = DatabaseJob<DatabaseScope, DiscoverPayload>;
 
 export interface DiscoverCounts {
   readonly projects: number;
@@ -70,7 +71,9 @@ const processConcurrency = 4;
 
 interface ProjectScan {
   readonly projectId: string;
-  readonly config: DatabaseAccessConfig;
+  /** The one cluster the scope is limited to, if any. */
+  readonly onlyCluster: string | undefined;
+  readonly settings: DatabaseAccessSettings;
   readonly deps: DiscoverDeps;
   readonly signal: AbortSignal;
 }
@@ -136,7 +139,7 @@ async function discoverManagedUsers(scan: ProjectScan): Promise<DiscoveryRecord[
   for await (const user of paginate(list, { signal: scan.signal })) {
     if (!isManaged(user.labels)) continue;
     const record = managedUserRecord(scan.projectId, user, clock.now());
-    const cluster = scan.config.clusterName;
+    const cluster = scan.onlyCluster;
     if (cluster === undefined || touchesCluster(record, user, cluster)) records.push(record);
   }
   return records;
@@ -144,19 +147,18 @@ async function discoverManagedUsers(scan: ProjectScan): Promise<DiscoveryRecord[
 
 async function discoverProject(scoped: ScopedProject, scan: ProjectScan): Promise<DiscoveryRecord[]> {
   if ('unreachable' in scoped) return [unreachableProjectRecord(scoped.id, scoped.unreachable)];
-  const { config, projectId } = scan;
+  const { onlyCluster, projectId } = scan;
   const allClusters = await listClusters(scan);
   const inScope = allClusters.filter(
     (cluster) =>
-      cluster.stateName !== 'DELETING' &&
-      (config.clusterName === undefined || cluster.name === config.clusterName),
+      cluster.stateName !== 'DELETING' && (onlyCluster === undefined || cluster.name === onlyCluster),
   );
   const databases = await discoverDatabases(scan, allClusters, inScope);
   const customRoles = await scan.deps.atlas.customDbRoles.list(projectId, { signal: scan.signal });
   const managedUsers = await discoverManagedUsers(scan);
   return [
     projectRecord(scoped.project),
-    ...inScope.map((cluster) => clusterRecord(projectId, cluster, config.ownerTagKey)),
+    ...inScope.map((cluster) => clusterRecord(projectId, cluster, scan.settings.ownerTagKey)),
     ...databases,
     ...builtInRoleRecords(projectId),
     ...customRoles.map((role) => customRoleRecord(projectId, role)),
@@ -185,15 +187,16 @@ export async function discover(
   deps: DiscoverDeps,
   ctx: Pick<JobContext, 'jobId' | 'fencingToken' | 'signal'>,
 ): Promise<DiscoverResult> {
-  const { config, integration } = input;
+  const { scope, settings, integrationId } = input;
   const records: DiscoveryRecord[] = [];
-  const projects = scopedProjects(deps.atlas, config, deps.policy, ctx.signal);
+  const projects = scopedProjects(deps.atlas, scope, deps.policy, ctx.signal);
+  const onlyCluster = clusterLimit(scope);
   await forEachBounded(projects, projectConcurrency, async (scoped) => {
-    const scan: ProjectScan = { projectId: scoped.id, config, deps, signal: ctx.signal };
+    const scan: ProjectScan = { projectId: scoped.id, onlyCluster, settings, deps, signal: ctx.signal };
     records.push(...(await discoverProject(scoped, scan)));
   });
   const upload = await deps.snapshots.upload({
-    integrationId: integration.id,
+    integrationId,
     jobId: ctx.jobId,
     generation: ctx.fencingToken,
     records,
@@ -207,4 +210,4 @@ export async function discover(
   };
 }
 
-export const discoverOperation: AdapterOperation<DatabaseAccessConfig> = operation(DiscoverPayload, discover);
+export const discoverOperation = databaseOperation(DiscoverPayload, discover);

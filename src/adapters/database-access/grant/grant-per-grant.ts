@@ -47,7 +47,7 @@ export async function grantPerGrant(input: GrantInput, deps: GrantDeps, ctx: Atl
     requesterId: requester.id,
     strategy: 'per-grant',
   };
-  const plan = firstGrantPlan(identity, record, nowMs, input.config.userCleanupDays);
+  const plan = firstGrantPlan(identity, record, nowMs, input.settings.userCleanupDays);
   const user = newUserInput(projectId, username, requester, password, plan);
   if (!(await createOrFindOwn(deps, ctx, input, user))) {
     if (!(await adoptExisting(deps, ctx, input, username))) throw unreadableUserError(username);

@@ -1,5 +1,5 @@
 import type { AdapterDeps } from '../../adapter.js';
-import type { DatabaseAccessConfig } from '../model/settings.js';
+import type { DatabaseAccessSettings } from '../model/settings.js';
 import { issuePassword } from '../model/credential.js';
 import { prepareCustomRoles } from '../atlas-writes/custom-roles.js';
 import {
@@ -31,13 +31,13 @@ export interface GrantWrite {
 }
 
 export interface GrantInput {
-  readonly config: DatabaseAccessConfig;
+  readonly settings: DatabaseAccessSettings;
   readonly payload: GrantPayload;
   readonly integrationId: string;
   readonly grant: ValidatedGrant;
 }
 
-export type GrantDeps = Pick<AdapterDeps, 'atlas' | 'clock' | 'readyTimeoutMs' | 'random' | 'registerSecret'>;
+export type GrantDeps = Pick<AdapterDeps, 'atlas' | 'clock' | 'readiness' | 'random' | 'registerSecret'>;
 
 const dayMs = 86_400_000;
 
@@ -82,7 +82,7 @@ async function createNew(input: GrantInput, deps: GrantDeps, ctx: AtlasCtx, user
   const specs = input.grant.customRoles;
   await prepareCustomRoles(deps, ctx, { projectId, username, specs, grants: [record] });
   const password = issuePassword(deps);
-  const plan = firstGrantPlan(identityOf(input), record, nowMs, input.config.userCleanupDays);
+  const plan = firstGrantPlan(identityOf(input), record, nowMs, input.settings.userCleanupDays);
   const user = newUserInput(projectId, username, input.payload.requester, password, plan);
   return (await createUser(deps, ctx, user)) ? writeResult(username, password, plan) : undefined;
 }
@@ -94,7 +94,7 @@ async function addToExisting(input: GrantInput, deps: GrantDeps, ctx: AtlasCtx, 
   const username = managed.user.username;
   const grants = [...others, record];
   await prepareCustomRoles(deps, ctx, { projectId, username, specs: input.grant.customRoles, grants });
-  const rotationDays = input.config.credentialRotationDays;
+  const rotationDays = input.settings.credentialRotationDays;
   const issue = passwordDue({ others, book: managed.book, grantKey: record.key, nowMs, rotationDays });
   const password = issue ? issuePassword(deps) : undefined;
   const book = issue
@@ -105,7 +105,7 @@ async function addToExisting(input: GrantInput, deps: GrantDeps, ctx: AtlasCtx, 
     grants,
     book,
     nowMs,
-    cleanupDays: input.config.userCleanupDays,
+    cleanupDays: input.settings.userCleanupDays,
     fallbackClusters: [],
   });
   await updateUser(deps, ctx, projectId, username, {

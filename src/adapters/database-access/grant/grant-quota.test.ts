@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
 import { alice, harness, projectId } from './grant-test-kit.js';
-import { resourceKeyFor } from '../scope/project-scope.js';
+import { resourceKeyFor } from '../model/user-model.js';
 import { usernameFor } from '../model/user-model.js';
 
 const username = usernameFor('per-requester', alice);

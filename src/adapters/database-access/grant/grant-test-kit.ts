@@ -5,13 +5,15 @@ import { captureLogs, type LogCapture } from '../../../../test/fakes/log-capture
 import type { Cluster } from '../../../atlas/index.js';
 import type { Policy } from '../../../config/env.js';
 import { createJobContext, type JobContext } from '../../../worker/job-context.js';
-import type { AdapterDeps } from '../../adapter.js';
-import type { DatabaseAccessConfig } from '../model/settings.js';
-import { runGrant, type GrantResult } from './grant.js';
-import { GrantPayload, RenewPayload, RevokePayload, RotatePayload } from '../model/payloads.js';
-import { runRenew, type RenewResult } from '../renew/renew.js';
-import { runRevoke, type RevokeResult } from '../revoke/revoke.js';
-import { runRotate, type RotateResult } from '../rotate/rotate.js';
+import type { AdapterDeps, AtlasCredential, CommonDeps, JobOperation } from '../../adapter.js';
+import type { AtlasMultiProjectConfig } from '../../atlas-multi-project/atlas-multi-project-config.js';
+import type { AtlasProjectConfig } from '../../atlas-project/atlas-project-config.js';
+import { createCredentialState } from '../../credential-state.js';
+import { kindDefinition, type IntegrationKind } from '../../registry.js';
+import type { GrantResult } from './grant.js';
+import type { RenewResult } from '../renew/renew.js';
+import type { RevokeResult } from '../revoke/revoke.js';
+import type { RotateResult } from '../rotate/rotate.js';
 
 /** Test-only: one valid baseline (project, cluster, policy, payloads) and a harness around the fakes. */
 export const projectId = '5f1a2b3c4d5e6f7a8b9c0d1e';
@@ -33,21 +35,28 @@ export const basePolicy: Policy = {
   allowedJobTypes: [],
 };
 
-export function projectConfig(overrides: Partial<DatabaseAccessConfig> = {}): DatabaseAccessConfig {
-  return {
-    userStrategy: 'per-requester',
-    userCleanupDays: 1,
-    connectionType: 'standard',
-    ownerTagKey: 'owner',
-    projectIds: [projectId],
-    clusterName,
-    ...overrides,
-  };
+const settingsBaseline = {
+  userStrategy: 'per-requester',
+  userCleanupDays: 1,
+  connectionType: 'standard',
+  ownerTagKey: 'owner',
+} as const;
+
+/** The baseline atlas-project config: Cluster0 of the first project. */
+export function projectConfig(overrides: Partial<AtlasProjectConfig> = {}): AtlasProjectConfig {
+  return { ...settingsBaseline, projectId, clusterName, ...overrides };
 }
 
-export function multiConfig(overrides: Partial<DatabaseAccessConfig> = {}): DatabaseAccessConfig {
-  const { clusterName: _cluster, ...rest } = projectConfig({ projectIds: [projectId, otherProjectId] });
-  return { ...rest, ...overrides };
+/** The baseline atlas-multi-project config: both projects allow-listed. */
+export function multiConfig(overrides: Partial<AtlasMultiProjectConfig> = {}): AtlasMultiProjectConfig {
+  return { ...settingsBaseline, projectIds: [projectId, otherProjectId], ...overrides };
+}
+
+export type KindConfigOverrides = Partial<AtlasProjectConfig> | Partial<AtlasMultiProjectConfig>;
+
+/** A kind's baseline config with overrides (atlas-project unless `kind` says otherwise). */
+export function kindConfig(kind: IntegrationKind, overrides: KindConfigOverrides = {}) {
+  return kind === 'atlas-project' ? { ...projectConfig(), ...overrides } : { ...multiConfig(), ...overrides };
 }
 
 export function clusterFixture(name: string, overrides: Partial<Cluster> = {}): Cluster {
@@ -114,10 +123,14 @@ export function testContext(
 export interface Harness {
   readonly atlas: FakeAtlasClient;
   readonly clock: FakeClock;
+  /** What the kind factories get, and the one credential every job of the harness uses. */
+  readonly common: CommonDeps;
+  readonly credential: AtlasCredential;
+  /** Both together: what an operation runs with. */
   readonly deps: AdapterDeps;
   readonly secrets: string[];
   readonly logs: LogCapture;
-  readonly config: DatabaseAccessConfig;
+  readonly config: KindConfigOverrides;
   context(loseLeaseAfterWrites?: number): TestContext;
   /** Atlas writes not immediately preceded by `beforeSideEffect` (must stay empty). */
   ungatedWrites(): string[];
@@ -147,7 +160,9 @@ export async function settle<T>(clock: FakeClock, promise: Promise<T>, maxSteps 
 }
 
 export interface HarnessOptions {
-  readonly config?: Partial<DatabaseAccessConfig>;
+  /** The integration kind the jobs run through (scope resolver and all): atlas-project by default. */
+  readonly kind?: IntegrationKind;
+  readonly config?: KindConfigOverrides;
   readonly policy?: Partial<Policy>;
   readonly readyTimeoutMs?: number;
 }
@@ -163,19 +178,24 @@ function seededAtlas(clock: FakeClock): FakeAtlasClient {
 
 function testDeps(atlas: FakeAtlasClient, clock: FakeClock, logs: LogCapture, options: HarnessOptions) {
   const secrets: string[] = [];
-  const deps: AdapterDeps = {
-    atlas: atlas.client,
+  const common: CommonDeps = {
     clock,
     random: new FakeRandom(),
+    logger: logs.logger,
     policy: { ...basePolicy, ...options.policy },
-    readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
     snapshots: { upload: () => Promise.reject(new Error('grant tests upload no snapshot')) },
     registerSecret: (value) => {
       secrets.push(value);
       logs.scrubber.add(value);
     },
   };
-  return { deps, secrets };
+  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+  const credential: AtlasCredential = {
+    atlas: atlas.client,
+    ...createCredentialState(atlas.client, { clock, readyTimeoutMs }),
+  };
+  const deps: AdapterDeps = { ...common, ...credential };
+  return { common, credential, deps, secrets };
 }
 
 const baseGrant = { grantId: 'g-1', requester: alice };
@@ -201,24 +221,32 @@ export function harness(options: HarnessOptions = {}): Harness {
   const clock = new FakeClock();
   const atlas = seededAtlas(clock);
   const logs = captureLogs('info');
-  const { deps, secrets } = testDeps(atlas, clock, logs, options);
-  const config = projectConfig(options.config);
+  const { common, credential, deps, secrets } = testDeps(atlas, clock, logs, options);
+  const kind = options.kind ?? 'atlas-project';
+  const config = kindConfig(kind, options.config);
+  const adapter = kindDefinition(kind).create(common);
+  const integration = { id: integrationId, kind, config, secretRef: 'env://ATLAS_TEST' };
+  const job = (operation: JobOperation, payload: object) => (ctx: JobContext) => {
+    const run = adapter.operations[operation];
+    if (!run) throw new Error(`${kind} has no ${operation}`);
+    return run.run({ operation, config, payload, integration }, credential, ctx);
+  };
   const { gates, ungatedWrites, clearCalls } = gateTracker(atlas);
   const context = (loseLeaseAfterWrites?: number) => testContext(clock, logs, loseLeaseAfterWrites, gates);
   const run = <T>(job: (ctx: JobContext) => Promise<T>, ctx?: JobContext) =>
     settle(clock, job(ctx ?? context().ctx));
   const payloads = {
-    grant: (o: object) =>
-      GrantPayload.parse({ ...baseGrant, access: [readSalesEntry], ttlSeconds: 3600, ...o }),
-    revoke: (o: object) => RevokePayload.parse({ ...baseGrant, ...o }),
-    renew: (o: object) => RenewPayload.parse({ ...baseGrant, ttlSeconds: 7200, ...o }),
-    rotate: (o: object) => RotatePayload.parse({ requester: alice, ...o }),
+    grant: (o: object) => ({ ...baseGrant, access: [readSalesEntry], ttlSeconds: 3600, ...o }),
+    revoke: (o: object) => ({ ...baseGrant, ...o }),
+    renew: (o: object) => ({ ...baseGrant, ttlSeconds: 7200, ...o }),
+    rotate: (o: object) => ({ requester: alice, ...o }),
   };
+  // Results are the operations' own (typed by what each returns); the harness only routes jobs.
   return {
-    ...{ atlas, clock, deps, secrets, logs, config, context, ungatedWrites, clearCalls },
-    grant: (o = {}, ctx) => run((c) => runGrant(config, payloads.grant(o), integrationId, deps, c), ctx),
-    revoke: (o = {}, ctx) => run((c) => runRevoke(config, payloads.revoke(o), integrationId, deps, c), ctx),
-    renew: (o = {}, ctx) => run((c) => runRenew(config, payloads.renew(o), integrationId, deps, c), ctx),
-    rotate: (o = {}, ctx) => run((c) => runRotate(config, payloads.rotate(o), integrationId, deps, c), ctx),
+    ...{ atlas, clock, common, credential, deps, secrets, logs, config, context, ungatedWrites, clearCalls },
+    grant: (o = {}, ctx) => run(job('grant', payloads.grant(o)), ctx) as Promise<GrantResult>,
+    revoke: (o = {}, ctx) => run(job('revoke', payloads.revoke(o)), ctx) as Promise<RevokeResult>,
+    renew: (o = {}, ctx) => run(job('renew', payloads.renew(o)), ctx) as Promise<RenewResult>,
+    rotate: (o = {}, ctx) => run(job('rotate', payloads.rotate(o)), ctx) as Promise<RotateResult>,
   };
 }

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../../../errors/error-codes.js';
-import type { DatabaseAccessConfig } from '../model/settings.js';
 import {
   clusterFixture,
   clusterName,
   dayMs,
   endpointId,
   harness,
+  type HarnessOptions,
   otherProjectId,
   projectId,
   type Harness,
@@ -15,9 +15,9 @@ import type { Policy } from '../../../config/env.js';
 
 const unknownProject = 'aaaaaaaaaaaaaaaaaaaaaaaa';
 const readSales = { cluster: clusterName, role: 'read', database: 'sales' };
-const multi: Partial<DatabaseAccessConfig> = {
-  clusterName: undefined,
-  projectIds: [projectId, otherProjectId],
+const multi: HarnessOptions = {
+  kind: 'atlas-multi-project',
+  config: { projectIds: [projectId, otherProjectId] },
 };
 
 function writes(h: Harness): string[] {
@@ -27,7 +27,7 @@ function writes(h: Harness): string[] {
 interface BadCase {
   readonly name: string;
   readonly payload: Record<string, unknown>;
-  readonly config?: Partial<DatabaseAccessConfig>;
+  readonly options?: HarnessOptions;
   readonly policy?: Partial<Policy>;
   readonly prepare?: (h: Harness) => void;
   readonly code: ErrorCode;
@@ -44,14 +44,14 @@ const badCases: BadCase[] = [
   {
     name: 'no project for an atlas-multi-project integration',
     payload: {},
-    config: multi,
+    options: multi,
     code: 'invalid_request',
     message: /^projectId: is required for an atlas-multi-project integration/,
   },
   {
     name: 'a project outside the multi-project allow-list',
     payload: { projectId: unknownProject },
-    config: multi,
+    options: multi,
     code: 'invalid_request',
     message: /^projectId: project a{24} is not in this integration's projectIds allow-list/,
   },
@@ -119,14 +119,14 @@ const badCases: BadCase[] = [
   {
     name: 'an unknown cluster',
     payload: { projectId, access: [readSales, { ...readSales, cluster: 'Nope' }] },
-    config: multi,
+    options: multi,
     code: 'invalid_request',
     message: /^access\[1\]\.cluster: cluster Nope not found in project 5f1a2b3c4d5e6f7a8b9c0d1e$/,
   },
   {
     name: 'an unknown project',
     payload: { projectId: unknownProject },
-    config: { ...multi, projectIds: undefined },
+    options: { kind: 'atlas-multi-project', config: { projectIds: undefined } },
     code: 'invalid_request',
     message: /^projectId: project a{24} not found/,
   },
@@ -146,7 +146,7 @@ const badCases: BadCase[] = [
   {
     name: 'a private connection type on a cluster without peering',
     payload: {},
-    config: { connectionType: 'private' },
+    options: { config: { connectionType: 'private' } },
     prepare: (h) =>
       h.atlas.addCluster(projectId, { name: clusterName, connectionStrings: { standardSrv: 'x' } }),
     code: 'invalid_request',
@@ -155,7 +155,7 @@ const badCases: BadCase[] = [
   {
     name: 'a private endpoint the cluster does not have',
     payload: {},
-    config: { connectionType: 'privateEndpoint', privateEndpointId: 'vpce-other' },
+    options: { config: { connectionType: 'privateEndpoint', privateEndpointId: 'vpce-other' } },
     code: 'invalid_request',
     message:
       /^access\[0\]\.cluster: cluster Cluster0 has no connection string for private endpoint vpce-other$/,
@@ -176,7 +176,7 @@ const badCases: BadCase[] = [
 
 describe('grant validation', () => {
   it.each(badCases)('rejects $name before any Atlas write', async (bad) => {
-    const h = harness({ config: bad.config, policy: bad.policy });
+    const h = harness({ ...bad.options, policy: bad.policy });
     bad.prepare?.(h);
 
     const failure = h.grant(bad.payload);
@@ -220,7 +220,7 @@ describe('grant validation', () => {
   });
 
   it('finds a Flex cluster through its own endpoint', async () => {
-    const h = harness({ config: multi });
+    const h = harness(multi);
     h.atlas.addCluster(projectId, clusterFixture('Flex0'), { flex: true });
     const result = await h.grant({ projectId, access: [{ ...readSales, cluster: 'Flex0' }] });
     expect(h.atlas.methods().slice(0, 2)).toEqual(['clusters.get', 'flexClusters.get']);

@@ -264,7 +264,7 @@ describe('per-requester grant', () => {
   });
 
   it('scopes the user to every cluster its active grants name', async () => {
-    const h = harness({ config: { clusterName: undefined, projectIds: [projectId] } });
+    const h = harness({ kind: 'atlas-multi-project', config: { projectIds: [projectId] } });
     await h.grant({
       projectId,
       access: [readSales, { cluster: analyticsCluster, role: 'read', database: 'events' }],

@@ -1,18 +1,16 @@
 import type { DatabaseUserRole } from '../../../atlas/index.js';
 import { ConnectorError, isConnectorError } from '../../../errors/connector-error.js';
 import type { JobContext } from '../../../worker/job-context.js';
-import { operation, type AdapterDeps } from '../../adapter.js';
-import type { DatabaseAccessConfig } from '../model/settings.js';
+import type { AdapterDeps } from '../../adapter.js';
+import type { OneProjectScope } from '../../scope.js';
+import { databaseOperation, type DatabaseJob } from '../database-operation.js';
 import { credentialFields, type CredentialFields } from '../model/credential.js';
 import { grantPerGrant } from './grant-per-grant.js';
 import { grantPerRequester, type GrantInput } from './grant-per-requester.js';
 import { toAtlasRoles } from '../atlas-writes/user-store.js';
 import { validateGrant } from './grant-validation.js';
 import { GrantPayload } from '../model/payloads.js';
-import { waitUntilApplied } from '../atlas-writes/readiness.js';
 import { rolesNeeded } from '../model/user-model.js';
-
-export { resourceKeyFor } from '../scope/project-scope.js';
 
 /**
  * What a grant returns. The credential is `password` (plaintext), `credential` (a compact JWE
@@ -39,16 +37,15 @@ export type GrantResult = CredentialFields & {
  * is retryable and a redelivery converges on the same user, roles and labels (invariant 6).
  */
 export async function runGrant(
-  config: DatabaseAccessConfig,
-  payload: GrantPayload,
-  integrationId: string,
+  job: DatabaseJob<OneProjectScope, GrantPayload>,
   deps: AdapterDeps,
   ctx: JobContext,
 ): Promise<GrantResult> {
-  const grant = await validateGrant(config, payload, deps, ctx);
-  const input: GrantInput = { config, payload, integrationId, grant };
+  const { settings, payload, integrationId } = job;
+  const grant = await validateGrant(job.scope, payload, deps, ctx);
+  const input: GrantInput = { settings, payload, integrationId, grant };
   const written = await writeGrant(input, deps, ctx);
-  await waitUntilApplied(deps, ctx, grant.projectId, written.clusters);
+  await deps.readiness.waitUntilApplied(ctx, grant.projectId, written.clusters);
   ctx.log.info(
     {
       projectId: grant.projectId,
@@ -65,7 +62,9 @@ export async function runGrant(
     roles: toAtlasRoles(rolesNeeded([grant.record])),
     expiresAt: new Date(grant.record.expiresAtMs).toISOString(),
     deleteAfterDate: written.deleteAfterDate,
-    ...(config.customAccessDetails === undefined ? {} : { customAccessDetails: config.customAccessDetails }),
+    ...(settings.customAccessDetails === undefined
+      ? {}
+      : { customAccessDetails: settings.customAccessDetails }),
   };
 }
 
@@ -77,7 +76,7 @@ export async function runGrant(
  */
 async function writeGrant(input: GrantInput, deps: AdapterDeps, ctx: JobContext) {
   const write = () =>
-    input.config.userStrategy === 'per-grant'
+    input.settings.userStrategy === 'per-grant'
       ? grantPerGrant(input, deps, ctx)
       : grantPerRequester(input, deps, ctx);
   if (input.grant.customRoles.length === 0) return write();
@@ -107,7 +106,4 @@ function isRoleGone(error: unknown): boolean {
   return isConnectorError(error) && error.details['atlasErrorCode'] === 'ATLAS_INVALID_ROLE';
 }
 
-export const grantOperation = operation<DatabaseAccessConfig, typeof GrantPayload>(
-  GrantPayload,
-  ({ config, payload, integration }, deps, ctx) => runGrant(config, payload, integration.id, deps, ctx),
-);
+export const grantOperation = databaseOperation(GrantPayload, runGrant);

@@ -1,17 +1,16 @@
 import type { Cluster } from '../../../atlas/index.js';
-import type { DatabaseAccessConfig } from './settings.js';
+import type { ConnectionChoice } from '../../scope.js';
 import { invalidRequest } from './policy.js';
 
-export type ConnectionSettings = Pick<DatabaseAccessConfig, 'connectionType' | 'privateEndpointId'>;
-
 /**
- * The connection string a grant returns for the integration's connection type: standard SRV,
- * private (network peering) SRV, or the private endpoint whose id the integration names. Computed
- * before any write, so a cluster that cannot serve the type fails the grant cleanly.
+ * The connection string a grant returns, from the resolved scope's connection choice (every
+ * one-project scope carries one: from the config, or from a discovered cluster's tags) and the
+ * cluster: standard SRV, private (network peering) SRV, or the private endpoint with that id.
+ * Computed before any write, so a cluster that cannot serve the choice fails the grant cleanly.
  */
 export function connectionStringFor(
   cluster: Pick<Cluster, 'name' | 'connectionStrings'>,
-  settings: ConnectionSettings,
+  settings: ConnectionChoice,
   field: string,
 ): string {
   const strings = cluster.connectionStrings ?? {};
@@ -31,7 +30,7 @@ export function connectionStringFor(
     }
     return peered;
   }
-  const endpointId = settings.privateEndpointId ?? '';
+  const endpointId = settings.privateEndpointId;
   const entry = strings.privateEndpoint?.find((candidate) =>
     candidate.endpoints?.some((endpoint) => endpoint.endpointId === endpointId),
   );

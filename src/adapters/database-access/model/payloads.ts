@@ -140,4 +140,6 @@ export const RotatePayload = z
 export type RotatePayload = z.infer<typeof RotatePayload>;
 
 export const DiscoverPayload = z.object({}).strict();
+export type DiscoverPayload = z.infer<typeof DiscoverPayload>;
 export const SweepPayload = z.object({ projectId: projectIdSchema.optional() }).strict();
+export type SweepPayload = z.infer<typeof SweepPayload>;

@@ -1,13 +1,12 @@
 import type { Policy } from '../../../config/env.js';
 import { ConnectorError } from '../../../errors/connector-error.js';
-import type { DatabaseAccessConfig } from './settings.js';
 import {
   isActionsEntry,
   type AccessEntry,
   type ActionsAccessEntry,
   type RoleAccessEntry,
 } from './payloads.js';
-import type { GrantedRole } from './user-model.js';
+import { roleKey, type GrantedRole } from './user-model.js';
 
 /**
  * Validation that needs no Atlas call: the connector's local policy (ARCHITECTURE §6, which no job
@@ -218,25 +217,25 @@ function roleFor(entry: RoleAccessEntry, field: string): GrantedRole {
 
 /**
  * Atlas's role rules, applied before any write: cluster-wide and custom roles live on `admin`,
- * database roles need a database, collections only narrow read/readWrite, and an atlas-project
- * integration grants on its one cluster. Identical entries collapse into one role; an `actions`
+ * database roles need a database, collections only narrow read/readWrite, and a scope limited to
+ * one cluster (`clusterLimit`) grants on that cluster only. Identical entries collapse into one role; an `actions`
  * entry becomes the connector-made custom role `customRoleFor` names (on `admin`).
  */
 export function normalizeAccess(
-  config: DatabaseAccessConfig,
+  onlyCluster: string | undefined,
   access: readonly AccessEntry[],
   customRoleFor: (entry: ActionsAccessEntry) => GrantedRole,
 ): GrantedRole[] {
   const roles = new Map<string, GrantedRole>();
   access.forEach((entry, i) => {
-    if (config.clusterName !== undefined && entry.cluster !== config.clusterName) {
+    if (onlyCluster !== undefined && entry.cluster !== onlyCluster) {
       throw invalidRequest(
         `access[${i}].cluster`,
-        `cluster ${entry.cluster} is not this integration's; it grants access to cluster ${config.clusterName} only`,
+        `cluster ${entry.cluster} is not this integration's; it grants access to cluster ${onlyCluster} only`,
       );
     }
     const role = isActionsEntry(entry) ? customRoleFor(entry) : roleFor(entry, `access[${i}]`);
-    roles.set(`${role.cluster}:${role.roleName}@${role.databaseName}/${role.collectionName ?? ''}`, role);
+    roles.set(`${role.cluster}:${roleKey(role)}`, role);
   });
   return [...roles.values()];
 }

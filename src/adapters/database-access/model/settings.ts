@@ -8,8 +8,11 @@ export const clusterNameSchema = z
   .regex(/^[a-zA-Z0-9][a-zA-Z0-9-]*$/, 'must be an Atlas cluster name (letters, digits and dashes)')
   .max(64);
 
-/** Settings shared by the database-access kinds (the product docs' common integration settings). */
-const commonShape = {
+/**
+ * Config fields every database-access kind shares (the product docs' common integration settings).
+ * A kind spreads them into its own config schema, next to the fields that define its scope.
+ */
+export const databaseAccessShape = {
   userStrategy: z
     .enum(['per-requester', 'per-grant'])
     .default('per-requester')
@@ -57,7 +60,8 @@ const commonShape = {
     .describe('Cluster tag key reported as the resource owner in discovery.'),
 } as const;
 
-function requireEndpointId(
+/** With connectionType privateEndpoint the endpoint id is required (a `superRefine` for kind configs). */
+export function requireEndpointId(
   config: { connectionType: string; privateEndpointId?: string },
   ctx: z.RefinementCtx,
 ): void {
@@ -70,37 +74,23 @@ function requireEndpointId(
   }
 }
 
-export const AtlasProjectConfig = z
-  .object({
-    projectId: projectIdSchema.describe('The Atlas project (group) id.'),
-    clusterName: clusterNameSchema.describe('The cluster this integration grants access to.'),
-    clusterType: z
-      .enum(['REPLICASET', 'SHARDED', 'GEOSHARDED', 'FLEX'])
-      .optional()
-      .describe('The cluster type, as discovered; informational.'),
-    ...commonShape,
-  })
-  .strict()
-  .superRefine(requireEndpointId);
-export type AtlasProjectConfig = z.infer<typeof AtlasProjectConfig>;
+/**
+ * How database access behaves for an integration, apart from its scope (the connection choice is
+ * part of the resolved scope: a discovered cluster's tags may set it).
+ */
+export type DatabaseAccessSettings = Omit<
+  z.output<z.ZodObject<typeof databaseAccessShape>>,
+  'connectionType' | 'privateEndpointId'
+>;
 
-export const AtlasMultiProjectConfig = z
-  .object({
-    projectIds: z
-      .array(projectIdSchema)
-      .max(500)
-      .optional()
-      .describe('Allow-list of project ids; omitted means every project the key can see.'),
-    ...commonShape,
-  })
-  .strict()
-  .superRefine(requireEndpointId);
-export type AtlasMultiProjectConfig = z.infer<typeof AtlasMultiProjectConfig>;
-
-/** What the shared database-access logic needs from either kind's config. */
-export type DatabaseAccessConfig = Omit<AtlasProjectConfig, 'projectId' | 'clusterName' | 'clusterType'> & {
-  /** Projects this integration may touch; undefined means any the key can see. */
-  readonly projectIds?: readonly string[];
-  /** atlas-project: the one cluster grants may name. */
-  readonly clusterName?: string;
-};
+/** The settings part of a kind's config (the config keeps its scope fields for the resolver). */
+export function settingsOf(config: DatabaseAccessSettings): DatabaseAccessSettings {
+  const { userStrategy, credentialRotationDays, userCleanupDays, customAccessDetails, ownerTagKey } = config;
+  return {
+    userStrategy,
+    userCleanupDays,
+    ownerTagKey,
+    ...(credentialRotationDays === undefined ? {} : { credentialRotationDays }),
+    ...(customAccessDetails === undefined ? {} : { customAccessDetails }),
+  };
+}

@@ -163,12 +163,24 @@ export function buildLabels(input: {
   return labels;
 }
 
+/**
+ * A role's identity in sets and reports: `role@database`, or `role@database.collection` (a
+ * database name holds no dot, so the form is unambiguous). The one encoding for comparing roles.
+ */
+export function roleKey(role: {
+  readonly roleName: string;
+  readonly databaseName: string;
+  readonly collectionName?: string | undefined;
+}): string {
+  const collection = role.collectionName === undefined ? '' : `.${role.collectionName}`;
+  return `${role.roleName}@${role.databaseName}${collection}`;
+}
+
 /** The roles a set of grants needs, deduplicated: reference counting falls out of the union. */
 export function rolesNeeded(grants: readonly GrantRecord[]): GrantedRole[] {
   const seen = new Map<string, GrantedRole>();
   for (const grant of grants) {
-    for (const role of grant.roles)
-      seen.set(`${role.roleName}@${role.databaseName}/${role.collectionName ?? ''}`, role);
+    for (const role of grant.roles) seen.set(roleKey(role), role);
   }
   return [...seen.values()].sort((a, b) => encodeRole(a).localeCompare(encodeRole(b)));
 }
@@ -190,4 +202,18 @@ export function deleteAfterFor(latestNeededMs: number, nowMs: number): string {
   const capped = Math.min(latestNeededMs, nowMs + maxDeleteAfterMs - deleteAfterMarginMs);
   // Atlas refuses a date in the past; a minute ahead is the earliest we ask for.
   return new Date(Math.max(capped, nowMs + 60_000)).toISOString();
+}
+
+/**
+ * The resource key the control plane leases on, and the worker serializes by, for every job that
+ * reads-modifies-writes one database user (invariant 7): `<projectId>/<username>`. Two jobs with
+ * the same key never run at once, so a user's role set is never written from two stale reads.
+ */
+export function resourceKeyFor(projectId: string, username: string): string {
+  return `${projectId}/${username}`;
+}
+
+/** The database user a job for this requester (and grant, per-grant) reads and writes. */
+export function usernameForJob(strategy: UserStrategy, requester: Requester, grantId?: string): string {
+  return usernameFor(strategy, requester, strategy === 'per-grant' ? grantId : undefined);
 }

@@ -1,11 +1,11 @@
 import type { JobContext } from '../../../worker/job-context.js';
-import { operation, type AdapterDeps } from '../../adapter.js';
-import type { DatabaseAccessConfig } from '../model/settings.js';
+import type { AdapterDeps } from '../../adapter.js';
+import type { OneProjectScope } from '../../scope.js';
+import { databaseOperation, type DatabaseJob } from '../database-operation.js';
 import { managedUser, planUserWrite, readUser, updateUser } from '../atlas-writes/user-store.js';
 import { RenewPayload } from '../model/payloads.js';
-import { checkRolePolicy, grantExpiryMs, invalidRequest } from '../model/policy.js';
-import { projectForAccess, usernameForJob } from '../scope/project-scope.js';
-import { activeGrants, grantKey } from '../model/user-model.js';
+import { checkProjectPolicy, checkRolePolicy, grantExpiryMs, invalidRequest } from '../model/policy.js';
+import { activeGrants, grantKey, usernameForJob } from '../model/user-model.js';
 
 export interface RenewResult {
   readonly username: string;
@@ -20,19 +20,19 @@ export interface RenewResult {
  * tightened since the grant. An unknown or expired grant is a non-retryable `invalid_request`.
  */
 export async function runRenew(
-  config: DatabaseAccessConfig,
-  payload: RenewPayload,
-  integrationId: string,
+  job: DatabaseJob<OneProjectScope, RenewPayload>,
   deps: AdapterDeps,
   ctx: JobContext,
 ): Promise<RenewResult> {
+  const { settings, payload, integrationId } = job;
   const nowMs = deps.clock.now();
-  const projectId = projectForAccess(config, deps.policy, payload.projectId);
+  const projectId = job.scope.projectId;
+  checkProjectPolicy(deps.policy, projectId);
   const expiresAtMs = grantExpiryMs(payload, nowMs, deps.policy);
-  const username = usernameForJob(config, payload.requester, payload.grantId);
+  const username = usernameForJob(settings.userStrategy, payload.requester, payload.grantId);
   const user = await readUser(deps, ctx, projectId, username);
   const managed =
-    user && managedUser(user, { requesterId: payload.requester.id, strategy: config.userStrategy });
+    user && managedUser(user, { requesterId: payload.requester.id, strategy: settings.userStrategy });
   const active = managed ? activeGrants(managed.grants, nowMs) : [];
   const key = grantKey(payload.grantId);
   const target = active.find((grant) => grant.key === key);
@@ -44,11 +44,11 @@ export async function runRenew(
   }
   target.roles.forEach((role) => checkRolePolicy(deps.policy, role.roleName, 'grantId'));
   const plan = planUserWrite({
-    identity: { integrationId, requesterId: payload.requester.id, strategy: config.userStrategy },
+    identity: { integrationId, requesterId: payload.requester.id, strategy: settings.userStrategy },
     grants: active.map((grant) => (grant === target ? { ...grant, expiresAtMs } : grant)),
     book: managed.book,
     nowMs,
-    cleanupDays: config.userCleanupDays,
+    cleanupDays: settings.userCleanupDays,
     fallbackClusters: [],
   });
   await updateUser(deps, ctx, projectId, username, plan);
@@ -56,7 +56,4 @@ export async function runRenew(
   return { username, expiresAt: new Date(expiresAtMs).toISOString(), deleteAfterDate: plan.deleteAfterDate };
 }
 
-export const renewOperation = operation<DatabaseAccessConfig, typeof RenewPayload>(
-  RenewPayload,
-  ({ config, payload, integration }, deps, ctx) => runRenew(config, payload, integration.id, deps, ctx),
-);
+export const renewOperation = databaseOperation(RenewPayload, runRenew);

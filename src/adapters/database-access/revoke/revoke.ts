@@ -7,28 +7,27 @@ import {
 } from '../../../atlas/index.js';
 import { isConnectorError } from '../../../errors/connector-error.js';
 import type { JobContext } from '../../../worker/job-context.js';
-import { operation, type AdapterDeps } from '../../adapter.js';
-import type { DatabaseAccessConfig } from '../model/settings.js';
+import type { AdapterDeps } from '../../adapter.js';
+import type { OneProjectScope } from '../../scope.js';
+import { databaseOperation, type DatabaseJob } from '../database-operation.js';
 import {
   deleteUser,
   managedUser,
   ownedBy,
   planUserWrite,
   readUser,
-  roleKey,
   scopeNames,
   updateUser,
   type ManagedUser,
   type UserWrite,
 } from '../atlas-writes/user-store.js';
 import { RevokePayload } from '../model/payloads.js';
-import { resolveProjectId } from '../scope/project-scope.js';
-import { waitUntilApplied } from '../atlas-writes/readiness.js';
 import {
   activeGrants,
   clustersNeeded,
   grantKey,
   readGrants,
+  roleKey,
   usernameFor,
   type GrantRecord,
   type UserStrategy,
@@ -47,10 +46,9 @@ export type RevokeResult =
       readonly deleteAfterDate?: string;
     };
 
-interface RevokeInput {
-  readonly config: DatabaseAccessConfig;
-  readonly payload: RevokePayload;
-  readonly integrationId: string;
+type RevokeJob = DatabaseJob<OneProjectScope, RevokePayload>;
+
+interface RevokeInput extends Omit<RevokeJob, 'scope'> {
   readonly projectId: string;
 }
 
@@ -58,7 +56,7 @@ const alreadyRevoked = (username: string): RevokeResult => ({ outcome: 'already_
 
 async function removeUser(deps: AdapterDeps, ctx: JobContext, input: RevokeInput, user: DatabaseUser) {
   if (!(await deleteUser(deps, ctx, input.projectId, user.username))) return alreadyRevoked(user.username);
-  await waitUntilApplied(deps, ctx, input.projectId, scopeNames(user));
+  await deps.readiness.waitUntilApplied(ctx, input.projectId, scopeNames(user));
   const result: RevokeResult = {
     outcome: 'revoked',
     username: user.username,
@@ -134,7 +132,7 @@ function planWithout(
     grants: remaining,
     book: { ...managed.book, lastRevokedAt: new Date(nowMs).toISOString() },
     nowMs,
-    cleanupDays: input.config.userCleanupDays,
+    cleanupDays: input.settings.userCleanupDays,
     fallbackClusters: lastScopes.length > 0 ? lastScopes : clustersNeeded([target]),
   });
 }
@@ -156,11 +154,10 @@ async function revokePerRequester(
   const target = managed.grants.find((grant) => grant.key === grantKey(input.payload.grantId));
   if (target === undefined) return alreadyRevoked(user.username);
   const plan = planWithout(input, managed, target, deps.clock.now());
-  if (plan.roles.length === 0 && input.config.userCleanupDays === 0)
+  if (plan.roles.length === 0 && input.settings.userCleanupDays === 0)
     return removeUser(deps, ctx, input, user);
   if (!(await writeRemaining(deps, ctx, input, user, plan))) return removeUser(deps, ctx, input, user);
-  await waitUntilApplied(
-    deps,
+  await deps.readiness.waitUntilApplied(
     ctx,
     input.projectId,
     plan.scopes.map((scope) => scope.name),
@@ -190,21 +187,11 @@ async function revokePerGrant(deps: AdapterDeps, ctx: JobContext, input: RevokeI
  * Revoke is never blocked by the local policy (taking access away must always be possible) and
  * works after expiry. A user or grant that is already gone is an outcome, not a failure.
  */
-export async function runRevoke(
-  config: DatabaseAccessConfig,
-  payload: RevokePayload,
-  integrationId: string,
-  deps: AdapterDeps,
-  ctx: JobContext,
-): Promise<RevokeResult> {
-  const input: RevokeInput = {
-    config,
-    payload,
-    integrationId,
-    projectId: resolveProjectId(config, payload.projectId),
-  };
+export async function runRevoke(job: RevokeJob, deps: AdapterDeps, ctx: JobContext): Promise<RevokeResult> {
+  const { scope, ...rest } = job;
+  const input: RevokeInput = { ...rest, projectId: scope.projectId };
   const result =
-    config.userStrategy === 'per-grant'
+    job.settings.userStrategy === 'per-grant'
       ? await revokePerGrant(deps, ctx, input)
       : await revokePerRequester(deps, ctx, input);
   ctx.log.info(
@@ -214,7 +201,4 @@ export async function runRevoke(
   return result;
 }
 
-export const revokeOperation = operation<DatabaseAccessConfig, typeof RevokePayload>(
-  RevokePayload,
-  ({ config, payload, integration }, deps, ctx) => runRevoke(config, payload, integration.id, deps, ctx),
-);
+export const revokeOperation = databaseOperation(RevokePayload, runRevoke);

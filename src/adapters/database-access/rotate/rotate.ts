@@ -1,7 +1,8 @@
 import { ConnectorError } from '../../../errors/connector-error.js';
 import type { JobContext } from '../../../worker/job-context.js';
-import { operation, type AdapterDeps } from '../../adapter.js';
-import type { DatabaseAccessConfig } from '../model/settings.js';
+import type { AdapterDeps } from '../../adapter.js';
+import type { OneProjectScope } from '../../scope.js';
+import { databaseOperation, type DatabaseJob } from '../database-operation.js';
 import {
   credentialFields,
   importRecipientKey,
@@ -10,9 +11,7 @@ import {
 } from '../model/credential.js';
 import { managedUser, readUser, scopeNames, updateUser } from '../atlas-writes/user-store.js';
 import { RotatePayload } from '../model/payloads.js';
-import { invalidRequest } from '../model/policy.js';
-import { projectForAccess } from '../scope/project-scope.js';
-import { waitUntilApplied } from '../atlas-writes/readiness.js';
+import { checkProjectPolicy, invalidRequest } from '../model/policy.js';
 import { buildLabels, usernameFor } from '../model/user-model.js';
 
 export type RotateResult = CredentialFields & { readonly username: string };
@@ -22,19 +21,19 @@ export type RotateResult = CredentialFields & { readonly username: string };
  * returns it once every scoped cluster has applied it. Grants, roles and expiry are unchanged.
  */
 export async function runRotate(
-  config: DatabaseAccessConfig,
-  payload: RotatePayload,
-  integrationId: string,
+  job: DatabaseJob<OneProjectScope, RotatePayload>,
   deps: AdapterDeps,
   ctx: JobContext,
 ): Promise<RotateResult> {
-  if (config.userStrategy !== 'per-requester') {
+  const { payload, integrationId } = job;
+  if (job.settings.userStrategy !== 'per-requester') {
     throw invalidRequest(
       'userStrategy',
       'rotate applies to per-requester users; per-grant users get a fresh password per grant',
     );
   }
-  const projectId = projectForAccess(config, deps.policy, payload.projectId);
+  const projectId = job.scope.projectId;
+  checkProjectPolicy(deps.policy, projectId);
   const recipient = payload.recipientPublicKey && (await importRecipientKey(payload.recipientPublicKey));
   const username = usernameFor('per-requester', payload.requester);
   const user = await readUser(deps, ctx, projectId, username);
@@ -56,12 +55,9 @@ export async function runRotate(
     passwordRotatedAt: new Date(deps.clock.now()).toISOString(),
   });
   await updateUser(deps, ctx, projectId, username, { password, labels });
-  await waitUntilApplied(deps, ctx, projectId, scopeNames(user));
+  await deps.readiness.waitUntilApplied(ctx, projectId, scopeNames(user));
   ctx.log.info({ projectId, username }, 'database user password rotated');
   return { username, ...(await credentialFields(username, password, recipient)) };
 }
 
-export const rotateOperation = operation<DatabaseAccessConfig, typeof RotatePayload>(
-  RotatePayload,
-  ({ config, payload, integration }, deps, ctx) => runRotate(config, payload, integration.id, deps, ctx),
-);
+export const rotateOperation = databaseOperation(RotatePayload, runRotate);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
-import { harness, projectA, projectB, testConfig, testPolicy } from '../discover/discover-test-kit.js';
+import {
+  harness,
+  inventoryScope,
+  projectA,
+  projectB,
+  testConfig,
+  testPolicy,
+} from '../discover/discover-test-kit.js';
 import { forEachBounded, scopedProjectIds, scopedProjects } from './projects-in-scope.js';
 
 async function drain<T>(items: AsyncIterable<T>): Promise<T[]> {
@@ -59,11 +66,12 @@ describe('scopedProjects', () => {
   it('lists every project the key sees when the config has no allow-list, narrowed by policy', async () => {
     const { fake, abort } = harness();
     fake.addProject(projectA).addProject(projectB);
-    const all = await drain(scopedProjects(fake.client, testConfig(), testPolicy(), abort.signal));
+    const every = await inventoryScope(testConfig());
+    const all = await drain(scopedProjects(fake.client, every, testPolicy(), abort.signal));
     expect(all.map((p) => p.id)).toEqual([projectA, projectB]);
     const narrowed = scopedProjects(
       fake.client,
-      testConfig(),
+      every,
       testPolicy({ allowedProjectIds: [projectB] }),
       abort.signal,
     );
@@ -76,7 +84,7 @@ describe('scopedProjects', () => {
     const scoped = await drain(
       scopedProjects(
         fake.client,
-        testConfig({ projectIds: [projectA, projectB] }),
+        await inventoryScope(testConfig({ projectIds: [projectA, projectB] })),
         testPolicy(),
         abort.signal,
       ),
@@ -90,9 +98,8 @@ describe('scopedProjects', () => {
   it('fails on an error that is not about visibility', async () => {
     const { fake, abort } = harness();
     fake.addProject(projectA).failNext('projects.get', fakeAtlasError(500, 'UNEXPECTED_ERROR'));
-    const scoped = drain(
-      scopedProjects(fake.client, testConfig({ projectIds: [projectA] }), testPolicy(), abort.signal),
-    );
+    const scope = await inventoryScope(testConfig({ projectIds: [projectA] }));
+    const scoped = drain(scopedProjects(fake.client, scope, testPolicy(), abort.signal));
     await expect(scoped).rejects.toMatchObject({ code: 'upstream_unavailable' });
   });
 });
@@ -102,18 +109,17 @@ describe('scopedProjectIds', () => {
     const { fake, abort } = harness();
     const signal = abort.signal;
     const config = testConfig({ projectIds: [projectA] });
-    expect(
-      await drain(scopedProjectIds(fake.client, config, testPolicy(), { only: projectA, signal })),
-    ).toEqual([projectA]);
-    await expect(
-      drain(scopedProjectIds(fake.client, config, testPolicy(), { only: projectB, signal })),
-    ).rejects.toMatchObject({
+    // The integration's check is the kind's scope resolver; the policy's is scopedProjectIds'.
+    const named = (projectId: string, policy = testPolicy()) =>
+      inventoryScope(config, projectId).then((scope) =>
+        drain(scopedProjectIds(fake.client, scope, policy, { requested: projectId, signal })),
+      );
+    expect(await named(projectA)).toEqual([projectA]);
+    await expect(named(projectB)).rejects.toMatchObject({
       code: 'invalid_request',
     });
     const policy = testPolicy({ allowedProjectIds: [projectB] });
-    await expect(
-      drain(scopedProjectIds(fake.client, config, policy, { only: projectA, signal })),
-    ).rejects.toMatchObject({
+    await expect(named(projectA, policy)).rejects.toMatchObject({
       code: 'policy_denied',
     });
     expect(fake.methods()).toEqual([]);

@@ -1,8 +1,8 @@
 import { paginate, type AtlasClient, type Project } from '../../../atlas/index.js';
 import type { Policy } from '../../../config/env.js';
 import { isConnectorError } from '../../../errors/connector-error.js';
-import type { DatabaseAccessConfig } from '../model/settings.js';
-import { projectForAccess } from './project-scope.js';
+import type { DatabaseScope } from '../../scope.js';
+import { checkProjectPolicy } from '../model/policy.js';
 
 /** How many projects discover and sweep work on at once. */
 export const projectConcurrency = 4;
@@ -61,24 +61,39 @@ function unreachableCode(error: unknown): 'not_found' | 'forbidden' | undefined 
   return error.code === 'not_found' || error.code === 'forbidden' ? error.code : undefined;
 }
 
+/** The projects an inventory scope names: an allow-list, every visible project, or its one project. */
+function namedProjects(scope: DatabaseScope): readonly string[] | 'every-visible-project' {
+  switch (scope.kind) {
+    case 'projects':
+      return scope.projects === 'every-visible-project'
+        ? scope.projects
+        : [...new Set(scope.projects.allowList)];
+    case 'project':
+    case 'project-cluster':
+    case 'org-cluster':
+      return [scope.projectId];
+  }
+}
+
 /**
- * Discovery's scope: the config's allow-list (each read with `projects.get`, so a project the
- * key lost is reported rather than silently dropped), or every project the key sees; both
- * narrowed by the local policy.
+ * Discovery's projects: each one the scope names read with `projects.get` (so a project the key
+ * lost is reported rather than silently dropped), or every project the key sees; both narrowed
+ * by the local policy.
  */
 export async function* scopedProjects(
   atlas: ProjectsPort,
-  config: Pick<DatabaseAccessConfig, 'projectIds'>,
+  scope: DatabaseScope,
   policy: Pick<Policy, 'allowedProjectIds'>,
   signal: AbortSignal,
 ): AsyncGenerator<ScopedProject, void, undefined> {
-  if (config.projectIds === undefined) {
+  const named = namedProjects(scope);
+  if (named === 'every-visible-project') {
     for await (const project of paginate((page) => atlas.projects.list(page), { signal })) {
       if (allowedByPolicy(project.id, policy)) yield { id: project.id, project };
     }
     return;
   }
-  for (const id of new Set(config.projectIds)) {
+  for (const id of named) {
     if (!allowedByPolicy(id, policy)) continue;
     try {
       yield { id, project: await atlas.projects.get(id, { signal }) };
@@ -90,20 +105,25 @@ export async function* scopedProjects(
   }
 }
 
-/** Sweep's scope: one named project (checked against config and policy) or every project in scope. */
+/**
+ * Sweep's projects. A job that names its project (`requested`, already checked against the
+ * integration by the scope resolver) gets the local policy's verdict as an error; otherwise the
+ * scope's projects are narrowed by the policy silently.
+ */
 export async function* scopedProjectIds(
   atlas: { readonly projects: Pick<AtlasClient['projects'], 'list'> },
-  config: DatabaseAccessConfig,
+  scope: DatabaseScope,
   policy: Policy,
-  options: { readonly only?: string | undefined; readonly signal: AbortSignal },
+  options: { readonly requested?: string | undefined; readonly signal: AbortSignal },
 ): AsyncGenerator<string, void, undefined> {
-  if (options.only !== undefined) {
-    // The same checks a grant's projectId gets: the integration's projects, then the local policy.
-    yield projectForAccess(config, policy, options.only);
+  if (options.requested !== undefined && scope.kind !== 'projects') {
+    checkProjectPolicy(policy, scope.projectId);
+    yield scope.projectId;
     return;
   }
-  if (config.projectIds !== undefined) {
-    for (const id of new Set(config.projectIds)) if (allowedByPolicy(id, policy)) yield id;
+  const named = namedProjects(scope);
+  if (named !== 'every-visible-project') {
+    for (const id of named) if (allowedByPolicy(id, policy)) yield id;
     return;
   }
   for await (const project of paginate((page) => atlas.projects.list(page), { signal: options.signal })) {

@@ -1,9 +1,10 @@
-import type { z } from 'zod';
 import type { AtlasClient } from '../../../atlas/index.js';
 import { isConnectorError, toConnectorError } from '../../../errors/connector-error.js';
 import type { JobContext } from '../../../worker/job-context.js';
-import type { AdapterDeps, OperationInput } from '../../adapter.js';
-import type { DatabaseAccessConfig } from '../model/settings.js';
+import type { AdapterDeps } from '../../adapter.js';
+import type { DatabaseScope } from '../../scope.js';
+import type { DatabaseJob } from '../database-operation.js';
+import type { DatabaseAccessSettings } from '../model/settings.js';
 import type { SweepPayload } from '../model/payloads.js';
 import type { SweepReport } from './sweep-report.js';
 
@@ -15,12 +16,12 @@ export interface SweepAtlas {
 }
 
 export type SweepDeps = Pick<AdapterDeps, 'clock' | 'policy'> & { readonly atlas: SweepAtlas };
-export type SweepInput = OperationInput<DatabaseAccessConfig, z.output<typeof SweepPayload>>;
+export type SweepInput = DatabaseJob<DatabaseScope, SweepPayload>;
 export type SweepContext = Pick<JobContext, 'signal' | 'beforeSideEffect'>;
 
 export interface SweepEnv {
   readonly projectId: string;
-  readonly config: DatabaseAccessConfig;
+  readonly settings: DatabaseAccessSettings;
   readonly deps: SweepDeps;
   readonly ctx: SweepContext;
   readonly report: SweepReport;

@@ -14,6 +14,7 @@ import {
   labelKeys,
   labelValue,
   readGrants,
+  roleKey,
   rolesNeeded,
   type GrantRecord,
   type GrantedRole,
@@ -69,11 +70,6 @@ interface Identity {
   readonly passwordRotatedAt?: string;
   readonly passwordGrant?: string;
   readonly lastRevokedAtMs?: number;
-}
-
-export function roleKey(role: DatabaseUserRole): string {
-  const collection = role.collectionName === undefined ? '' : `.${role.collectionName}`;
-  return `${role.roleName}@${role.databaseName}${collection}`;
 }
 
 function toUserRole(role: GrantedRole): DatabaseUserRole {

@@ -2,16 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
 import type { CustomDbRole } from '../../../atlas/index.js';
 import { leaseLostError } from '../../../worker/job-context.js';
-import type { DatabaseAccessConfig } from '../model/settings.js';
+import type { AtlasMultiProjectConfig } from '../../atlas-multi-project/atlas-multi-project-config.js';
 import {
   harness,
   hourMs,
-  integration,
   managedUser,
   projectA,
   projectB,
   readSales,
   testConfig,
+  multiProjectJob,
   testPolicy,
   ungatedWrites,
   type Harness,
@@ -33,9 +33,9 @@ function setup(): Harness {
   return h;
 }
 
-const run = (h: Harness, config: DatabaseAccessConfig = testConfig(), projectId?: string) =>
+const run = async (h: Harness, config: AtlasMultiProjectConfig = testConfig(), projectId?: string) =>
   sweep(
-    { config, payload: projectId === undefined ? {} : { projectId }, integration },
+    await multiProjectJob(config, projectId === undefined ? {} : { projectId }),
     { atlas: h.fake.client, clock: h.clock, policy: testPolicy() },
     h.ctx,
   );

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { DatabaseAccessConfig } from '../model/settings.js';
+import type { AtlasMultiProjectConfig } from '../../atlas-multi-project/atlas-multi-project-config.js';
 import {
   dayMs,
   harness,
   hourMs,
-  integration,
   managedUser,
   projectA,
   readSales,
   testConfig,
+  multiProjectJob,
   testPolicy,
   ungatedWrites,
   unsignalledCalls,
@@ -29,9 +29,9 @@ function setup(...users: UserSpec[]): Harness {
   return h;
 }
 
-const run = (h: Harness, config: DatabaseAccessConfig = testConfig()) =>
+const run = async (h: Harness, config: AtlasMultiProjectConfig = testConfig()) =>
   sweep(
-    { config, payload: {}, integration },
+    await multiProjectJob(config, {}),
     { atlas: h.fake.client, clock: h.clock, policy: testPolicy() },
     h.ctx,
   );

@@ -7,8 +7,7 @@ import {
   type PageOptions,
 } from '../../../atlas/index.js';
 import { cancelledError, isConnectorError } from '../../../errors/connector-error.js';
-import { operation, type AdapterOperation } from '../../adapter.js';
-import type { DatabaseAccessConfig } from '../model/settings.js';
+import { databaseOperation } from '../database-operation.js';
 import { forEachBounded, projectConcurrency, scopedProjectIds } from '../scope/projects-in-scope.js';
 import { SweepPayload } from '../model/payloads.js';
 import { planUser, type DeleteReason, type ManagedPlan, type UserPlan } from './sweep-plan.js';
@@ -30,7 +29,7 @@ function authDatabase(name: string): AuthDatabase | undefined {
 }
 
 function plan(env: SweepEnv, user: DatabaseUser): UserPlan {
-  return planUser(user, { nowMs: env.deps.clock.now(), userCleanupDays: env.config.userCleanupDays });
+  return planUser(user, { nowMs: env.deps.clock.now(), userCleanupDays: env.settings.userCleanupDays });
 }
 
 /** Reports what a plan says about a user; writes are reported by `apply` once they succeed. */
@@ -172,14 +171,14 @@ async function sweepProject(env: SweepEnv): Promise<void> {
  */
 export async function sweep(input: SweepInput, deps: SweepDeps, ctx: SweepContext): Promise<SweepResult> {
   const report = emptySweepReport();
-  const projectIds = scopedProjectIds(deps.atlas, input.config, deps.policy, {
-    only: input.payload.projectId,
+  const projectIds = scopedProjectIds(deps.atlas, input.scope, deps.policy, {
+    requested: input.payload.projectId,
     signal: ctx.signal,
   });
   await forEachBounded(projectIds, projectConcurrency, (projectId) =>
-    sweepProject({ projectId, config: input.config, deps, ctx, report }),
+    sweepProject({ projectId, settings: input.settings, deps, ctx, report }),
   );
   return sortSweepReport(report);
 }
 
-export const sweepOperation: AdapterOperation<DatabaseAccessConfig> = operation(SweepPayload, sweep);
+export const sweepOperation = databaseOperation(SweepPayload, sweep);
