@@ -1,15 +1,15 @@
 import type { CustomDbRole } from '../../atlas/index.js';
 import { isConnectorError } from '../../errors/connector-error.js';
 import type { JobContext } from '../../worker/job-context.js';
-import { connectionStringFor } from '../database-access/connection-string.js';
+import { connectionStringFor } from '../database-access/model/connection-string.js';
 import type { CallGate } from './call-gate.js';
-import type { DeepDiscoveryConfig } from './config.js';
+import type { DeepDiscoveryConfig } from './atlas-org-deep-discovery-config.js';
 import { withDiscoveryUser, type DiscoveryUserDeps } from './discovery-user.js';
 import { liveDatabases } from './live-databases.js';
 import type { NamespaceReader } from './namespace-reader.js';
 import type { OrgCluster } from './org-cluster.js';
 import type { OrgDiscoveryAtlas } from './org-atlas.js';
-import type { Route } from './routing.js';
+import { choiceOf, type Route } from './routing.js';
 import { snapshotNamespaces } from './snapshot-namespaces.js';
 import type { ClusterFindings, DatabaseEntry } from './sub-integration.js';
 
@@ -43,7 +43,7 @@ async function driverNamespaces(
   const { reader } = walk;
   if (!reader) return { problem: 'collectionDiscovery driver is not available in this connector build' };
   const { cluster, route } = served;
-  const connectionString = connectionStringFor(cluster, route, 'cluster');
+  const connectionString = connectionStringFor(cluster, choiceOf(route), 'cluster');
   const target = { projectId, clusterName: cluster.name, integrationId: walk.integrationId };
   const databases = await withDiscoveryUser(walk.user, walk.ctx, target, (login) =>
     reader.listNamespaces({

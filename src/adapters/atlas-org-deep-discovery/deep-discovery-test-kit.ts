@@ -11,10 +11,13 @@ import {
   type AtlasSimulator,
 } from '../../sandbox/atlas/index.js';
 import { createJobContext, type JobContext } from '../../worker/job-context.js';
-import type { AdapterDeps } from '../adapter.js';
+import type { AtlasCredential, CommonDeps, JobOperation } from '../adapter.js';
+import { createCredentialState } from '../credential-state.js';
+import { atlasOrgDeepDiscoveryKind } from './atlas-org-deep-discovery-kind.js';
+import type { NamespaceReader } from './namespace-reader.js';
 import { canonicalJson, type SnapshotUploader } from '../snapshot-uploader.js';
-import { testPolicy } from '../database-access/discover-test-kit.js';
-import { DeepDiscoveryConfig } from './config.js';
+import { testPolicy } from '../database-access/discover/discover-test-kit.js';
+import { DeepDiscoveryConfig } from './atlas-org-deep-discovery-config.js';
 import type { DeepDiscoveryRecord } from './sub-integration.js';
 
 /** Shared set-up for the deep-discovery suites: the simulator (the one model of Atlas) + the real client. */
@@ -121,8 +124,15 @@ export interface Kit {
   readonly secrets: string[];
   /** `METHOD path?query` of every request the simulator answered. */
   readonly requested: string[];
-  deps(): AdapterDeps;
+  readonly common: CommonDeps;
+  readonly credential: AtlasCredential;
   ctx(): JobContext;
+  /** Builds the kind for `connectorId` and runs one operation of it, the payload raw. */
+  run(
+    operation: JobOperation,
+    payload: unknown,
+    options?: { connectorId?: string; reader?: NamespaceReader; config?: Record<string, unknown> },
+  ): Promise<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
@@ -149,30 +159,56 @@ export async function startKit(fixture: AtlasFixtureInput = deepFixture()): Prom
   });
   const snapshots = new CapturingSnapshots();
   const secrets: string[] = [];
+  const common: CommonDeps = {
+    clock: systemClock,
+    random: cryptoRandom,
+    logger: captureLogs().logger,
+    policy: testPolicy(),
+    snapshots,
+    registerSecret: (value) => void secrets.push(value),
+  };
+  const credential: AtlasCredential = {
+    atlas,
+    ...createCredentialState(atlas, { clock: systemClock, readyTimeoutMs: 10_000 }),
+  };
+  const ctx = (): JobContext =>
+    createJobContext({
+      jobId: 'job-1',
+      attempt: 1,
+      fencingToken: 1,
+      log: pino({ level: 'silent' }),
+      clock: systemClock,
+      signal: new AbortController().signal,
+    });
   return {
     sim,
     atlas,
     snapshots,
     secrets,
     requested,
-    deps: () => ({
-      atlas,
-      clock: systemClock,
-      random: cryptoRandom,
-      policy: testPolicy(),
-      readyTimeoutMs: 10_000,
-      snapshots,
-      registerSecret: (value) => secrets.push(value),
-    }),
-    ctx: () =>
-      createJobContext({
-        jobId: 'job-1',
-        attempt: 1,
-        fencingToken: 1,
-        log: pino({ level: 'silent' }),
-        clock: systemClock,
-        signal: new AbortController().signal,
-      }),
+    common,
+    credential,
+    ctx,
+    async run(operation, payload, options = {}) {
+      const adapter = atlasOrgDeepDiscoveryKind.create({
+        ...common,
+        connectorId: options.connectorId ?? 'vpc-a',
+        reader: options.reader,
+      });
+      const config = deepConfig(options.config ?? {});
+      const integration = {
+        id: 'org-int',
+        kind: 'atlas-org-deep-discovery',
+        config: {},
+        secretRef: 'env://X',
+      };
+      const result = await adapter.operations[operation].run(
+        { operation, config, payload, integration },
+        credential,
+        ctx(),
+      );
+      return result as Record<string, unknown>;
+    },
     close: () => sim.close(),
   };
 }

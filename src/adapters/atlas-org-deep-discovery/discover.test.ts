@@ -1,8 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createDeepDiscoveryAdapter } from './atlas-org-deep-discovery-adapter.js';
 import {
   analytics,
-  deepConfig,
   payments,
   platform,
   startKit,
@@ -10,17 +8,8 @@ import {
   type Kit,
 } from './deep-discovery-test-kit.js';
 
-const integration = { id: 'org-int', kind: 'atlas-org-deep-discovery', config: {}, secretRef: 'env://X' };
-
-async function discover(kit: Kit, connectorId: string, overrides: Record<string, unknown> = {}) {
-  const adapter = createDeepDiscoveryAdapter({ connectorId });
-  const handler = adapter.handlers.discover;
-  if (!handler) throw new Error('no discover');
-  const result = await handler.run(
-    { config: deepConfig(overrides), payload: {}, integration },
-    kit.deps(),
-    kit.ctx(),
-  );
+async function discover(kit: Kit, connectorId: string, config: Record<string, unknown> = {}) {
+  const result = await kit.run('discover', {}, { connectorId, config });
   return {
     result: result as { counts: Record<string, number>; skipped: boolean },
     subs: subIntegrations(kit.snapshots.last()),

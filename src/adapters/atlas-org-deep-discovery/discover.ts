@@ -2,10 +2,10 @@ import { paginate, type Project } from '../../atlas/index.js';
 import { isConnectorError } from '../../errors/connector-error.js';
 import type { JobContext } from '../../worker/job-context.js';
 import type { AdapterDeps } from '../adapter.js';
-import { allowedByPolicy, forEachBounded } from '../database-access/discover-scope.js';
+import { allowedByPolicy, forEachBounded } from '../database-access/scope/projects-in-scope.js';
 import { createCallGate } from './call-gate.js';
 import { readServedClusters, type ProjectWalk } from './cluster-findings.js';
-import type { DeepDiscoveryConfig } from './config.js';
+import type { DeepDiscoveryConfig } from './atlas-org-deep-discovery-config.js';
 import type { DiscoveryUserAtlas } from './discovery-user.js';
 import type { NamespaceReader } from './namespace-reader.js';
 import { bigPage, collectAll, type OrgDiscoveryAtlas } from './org-atlas.js';
@@ -20,7 +20,7 @@ import {
 
 export type DeepDiscoverDeps = Pick<
   AdapterDeps,
-  'clock' | 'random' | 'policy' | 'snapshots' | 'registerSecret' | 'readyTimeoutMs'
+  'clock' | 'random' | 'policy' | 'snapshots' | 'registerSecret' | 'readiness'
 > & {
   readonly atlas: OrgDiscoveryAtlas & DiscoveryUserAtlas;
   /** This connector's CONNECTOR_ID; untagged clusters go to the config's `connectorId` (default: this). */

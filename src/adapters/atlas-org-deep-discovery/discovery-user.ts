@@ -1,9 +1,10 @@
 import type { AtlasClient } from '../../atlas/index.js';
-import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
+import { isConnectorError } from '../../errors/connector-error.js';
+import type { Readiness } from '../database-access/atlas-writes/readiness.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { Random } from '../../runtime/random.js';
 import type { JobContext } from '../../worker/job-context.js';
-import { labelKeys, managedByValue } from '../database-access/user-model.js';
+import { labelKeys, managedByValue } from '../database-access/model/user-model.js';
 
 /**
  * The short-lived user the driver path logs in with: `readAnyDatabase@admin`, scoped to the one
@@ -11,39 +12,23 @@ import { labelKeys, managedByValue } from '../database-access/user-model.js';
  * dies mid-way), used only once the project reports APPLIED, and deleted right after use.
  */
 export const discoveryUserTtlMs = 30 * 60_000;
-const pollMs = 250;
 
 export type DiscoveryUserAtlas = {
   readonly databaseUsers: Pick<AtlasClient['databaseUsers'], 'create' | 'delete'>;
-  readonly clusters: Pick<AtlasClient['clusters'], 'status'>;
 };
 
 export interface DiscoveryUserDeps {
   readonly atlas: DiscoveryUserAtlas;
   readonly clock: Clock;
   readonly random: Random;
-  readonly readyTimeoutMs: number;
+  /** The credential's readiness tracker: the write takes turns with polls, then waits for APPLIED. */
+  readonly readiness: Pick<Readiness, 'writeChange' | 'waitUntilApplied'>;
   readonly registerSecret: (value: string) => void;
 }
 
 export interface DiscoveryLogin {
   readonly username: string;
   readonly password: string;
-}
-
-async function waitApplied(deps: DiscoveryUserDeps, projectId: string, cluster: string, signal: AbortSignal) {
-  const deadline = deps.clock.monotonic() + deps.readyTimeoutMs;
-  for (;;) {
-    const status = await deps.atlas.clusters.status(projectId, cluster, { signal });
-    if (status.changeStatus === 'APPLIED') return;
-    if (deps.clock.monotonic() >= deadline) {
-      throw new ConnectorError({
-        code: 'not_ready',
-        message: `the discovery user on ${cluster} was not APPLIED within ${deps.readyTimeoutMs} ms`,
-      });
-    }
-    await deps.clock.sleep(pollMs, signal);
-  }
 }
 
 async function deleteQuietly(deps: DiscoveryUserDeps, projectId: string, username: string): Promise<void> {
@@ -64,34 +49,34 @@ export async function withDiscoveryUser<T>(
   target: { readonly projectId: string; readonly clusterName: string; readonly integrationId: string },
   use: (login: DiscoveryLogin) => Promise<T>,
 ): Promise<T> {
+  const { projectId, clusterName } = target;
   const username = `jit-discovery-${deps.random.hex(6)}`;
   const password = deps.random.password(32);
   deps.registerSecret(password);
   const deleteAfterDate = new Date(deps.clock.now() + discoveryUserTtlMs).toISOString();
-  ctx.beforeSideEffect();
-  await deps.atlas.databaseUsers.create(
-    target.projectId,
-    {
-      groupId: target.projectId,
-      username,
-      databaseName: 'admin',
-      password,
-      roles: [{ roleName: 'readAnyDatabase', databaseName: 'admin' }],
-      scopes: [{ name: target.clusterName, type: 'CLUSTER' }],
-      labels: [
-        { key: labelKeys.managedBy, value: managedByValue },
-        { key: labelKeys.integration, value: target.integrationId.slice(0, 255) },
-        { key: 'jit-purpose', value: 'discovery' },
-      ],
-      deleteAfterDate,
-      description: 'atlas-jit-connector deep discovery; deleted after use',
-    },
-    { signal: ctx.signal },
-  );
+  const user = {
+    groupId: projectId,
+    username,
+    databaseName: 'admin' as const,
+    password,
+    roles: [{ roleName: 'readAnyDatabase', databaseName: 'admin' }],
+    scopes: [{ name: clusterName, type: 'CLUSTER' as const }],
+    labels: [
+      { key: labelKeys.managedBy, value: managedByValue },
+      { key: labelKeys.integration, value: target.integrationId.slice(0, 255) },
+      { key: 'jit-purpose', value: 'discovery' },
+    ],
+    deleteAfterDate,
+    description: 'atlas-jit-connector deep discovery; deleted after use',
+  };
+  await deps.readiness.writeChange(ctx, projectId, () => {
+    ctx.beforeSideEffect();
+    return deps.atlas.databaseUsers.create(projectId, user, { signal: ctx.signal });
+  });
   try {
-    await waitApplied(deps, target.projectId, target.clusterName, ctx.signal);
+    await deps.readiness.waitUntilApplied(ctx, projectId, [clusterName]);
     return await use({ username, password });
   } finally {
-    await deleteQuietly(deps, target.projectId, username);
+    await deleteQuietly(deps, projectId, username);
   }
 }

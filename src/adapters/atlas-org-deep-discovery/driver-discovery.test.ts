@@ -1,18 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectorError } from '../../errors/connector-error.js';
-import { createDeepDiscoveryAdapter } from './atlas-org-deep-discovery-adapter.js';
-import {
-  deepConfig,
-  payments,
-  platform,
-  startKit,
-  subIntegrations,
-  type Kit,
-} from './deep-discovery-test-kit.js';
+import { payments, platform, startKit, subIntegrations, type Kit } from './deep-discovery-test-kit.js';
 import { discoveryUserTtlMs } from './discovery-user.js';
 import type { NamespaceReader } from './namespace-reader.js';
-
-const integration = { id: 'org-int', kind: 'atlas-org-deep-discovery', config: {}, secretRef: 'env://X' };
 
 interface Login {
   readonly connectionString: string;
@@ -41,15 +31,9 @@ function recordingReader(kit: Kit, logins: Login[]): NamespaceReader {
 }
 
 async function discoverWithDriver(kit: Kit, reader: NamespaceReader) {
-  const handler = createDeepDiscoveryAdapter({ connectorId: 'vpc-a', reader }).handlers.discover;
-  if (!handler) throw new Error('no discover');
-  const config = deepConfig({
-    collectionDiscovery: 'driver',
-    projectIds: [payments],
-    clusterNames: ['Cluster0'],
-  });
+  const config = { collectionDiscovery: 'driver', projectIds: [payments], clusterNames: ['Cluster0'] };
   const started = Date.now();
-  await handler.run({ config, payload: {}, integration }, kit.deps(), kit.ctx());
+  await kit.run('discover', {}, { reader, config });
   return { started, subs: subIntegrations(kit.snapshots.last()) };
 }
 

@@ -1,18 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isConnectorError } from '../../errors/connector-error.js';
 import type { JobOperation } from '../adapter.js';
-import { createDeepDiscoveryAdapter } from './atlas-org-deep-discovery-adapter.js';
-import { analytics, deepConfig, payments, platform, startKit, type Kit } from './deep-discovery-test-kit.js';
+import { atlasOrgDeepDiscoveryKind } from './atlas-org-deep-discovery-kind.js';
+import { analytics, payments, platform, startKit, type Kit } from './deep-discovery-test-kit.js';
 
-const integration = { id: 'org-int', kind: 'atlas-org-deep-discovery', config: {}, secretRef: 'env://X' };
 const requester = { id: 'alice', email: 'alice@example.com' };
 
-async function run(kit: Kit, type: JobOperation, payload: object, connectorId = 'vpc-a') {
-  const handler = createDeepDiscoveryAdapter({ connectorId }).handlers[type];
-  if (!handler) throw new Error(`no ${type}`);
-  const parsed = handler.payloadSchema.parse(payload);
-  const input = { config: deepConfig({ connectorId: 'vpc-a' }), payload: parsed, integration };
-  return (await handler.run(input, kit.deps(), kit.ctx())) as Record<string, unknown>;
+function run(kit: Kit, type: JobOperation, payload: object) {
+  return kit.run(type, payload, { connectorId: 'vpc-a', config: { connectorId: 'vpc-a' } });
 }
 
 function grant(subIntegrationId: string, extra: object = {}) {
@@ -78,9 +73,13 @@ describe('grants on a sub-integration', () => {
   });
 
   it('names the field of a malformed sub-integration id', () => {
-    const handler = createDeepDiscoveryAdapter({ connectorId: 'vpc-a' }).handlers.grant;
-    const parsed = handler?.payloadSchema.safeParse(grant('Cluster0'));
-    expect(parsed?.error?.issues[0]?.path).toEqual(['subIntegrationId']);
+    const adapter = atlasOrgDeepDiscoveryKind.create({
+      ...kit.common,
+      connectorId: 'vpc-a',
+      reader: undefined,
+    });
+    const parsed = adapter.operations.grant.payloadSchema.safeParse(grant('Cluster0'));
+    expect(parsed.error?.issues[0]?.path).toEqual(['subIntegrationId']);
   });
 
   it('revokes, renews and rotates through the same scope', async () => {

@@ -1,6 +1,6 @@
 import type { AtlasProcess } from '../../atlas/index.js';
 import { isConnectorError } from '../../errors/connector-error.js';
-import { matchProcessesToClusters, processesToQuery } from '../database-access/discover-hosts.js';
+import { matchProcessesToClusters, processesToQuery } from '../database-access/discover/discover-hosts.js';
 import type { CallGate } from './call-gate.js';
 import type { OrgCluster } from './org-cluster.js';
 import { collectAll, type OrgDiscoveryAtlas } from './org-atlas.js';

@@ -3,7 +3,7 @@ import {
   dedicatedClusterView,
   flexClusterView,
   type ClusterView,
-} from '../database-access/discover-records.js';
+} from '../database-access/discover/discover-records.js';
 
 /** A cluster of the organization as deep discovery sees it: dedicated or flex, with its backup flag. */
 export interface OrgCluster extends ClusterView {

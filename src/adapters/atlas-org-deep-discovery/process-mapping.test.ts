@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AtlasProcess } from '../../atlas/index.js';
-import { matchProcessesToClusters, processesToQuery } from '../database-access/discover-hosts.js';
-import type { ClusterHosts } from '../database-access/discover-hosts.js';
+import { matchProcessesToClusters, processesToQuery } from '../database-access/discover/discover-hosts.js';
+import type { ClusterHosts } from '../database-access/discover/discover-hosts.js';
 
 /**
  * The rule deep discovery relies on to read databases without a driver (docs/deep-discovery.md):

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ConnectionStrings, KeyValue } from '../../atlas/index.js';
-import { DeepDiscoveryConfig } from './config.js';
+import { DeepDiscoveryConfig } from './atlas-org-deep-discovery-config.js';
 import { routeCluster, type RoutableCluster } from './routing.js';
 
 const keys = DeepDiscoveryConfig.parse({ orgId: '660100000000000000000001' }).tagKeys;

@@ -1,8 +1,8 @@
 import type { ConnectionStrings, KeyValue } from '../../atlas/index.js';
 import { isConnectorError } from '../../errors/connector-error.js';
-import type { DatabaseAccessConfig } from '../database-access/config.js';
-import { connectionStringFor } from '../database-access/connection-string.js';
-import type { TagKeys } from './config.js';
+import { connectionStringFor } from '../database-access/model/connection-string.js';
+import type { ConnectionChoice } from '../scope.js';
+import type { TagKeys } from './atlas-org-deep-discovery-config.js';
 
 /**
  * The tag routing table (ARCHITECTURE §3). A cluster's tags decide which connector serves it and
@@ -22,7 +22,17 @@ import type { TagKeys } from './config.js';
  * The connection string is chosen by the same function grants use (database-access
  * `connectionStringFor`), so discovery never reports a route a grant would then refuse.
  */
-export type ConnectionType = DatabaseAccessConfig['connectionType'];
+export type ConnectionType = ConnectionChoice['connectionType'];
+
+/** The served route's connection as a scope's connection choice. */
+export function choiceOf(route: {
+  connectionType: ConnectionType;
+  privateEndpointId?: string;
+}): ConnectionChoice {
+  return route.connectionType === 'privateEndpoint'
+    ? { connectionType: 'privateEndpoint', privateEndpointId: route.privateEndpointId ?? '' }
+    : { connectionType: route.connectionType };
+}
 
 export type Route =
   | {
@@ -89,7 +99,7 @@ export function routeCluster(cluster: RoutableCluster, keys: TagKeys, routing: R
   try {
     connectionStringFor(
       cluster,
-      { connectionType: connection.type, privateEndpointId: connection.privateEndpointId },
+      choiceOf({ connectionType: connection.type, privateEndpointId: connection.privateEndpointId }),
       'cluster',
     );
   } catch (error) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterView } from '../database-access/discover-records.js';
+import type { ClusterView } from '../database-access/discover/discover-records.js';
 import type { Route } from './routing.js';
 import {
   normalizeDatabases,

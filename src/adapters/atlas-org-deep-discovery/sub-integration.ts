@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import type { CustomDbRole, KeyValue, Project } from '../../atlas/index.js';
-import { builtInRoleNames, systemDatabases, type ClusterView } from '../database-access/discover-records.js';
+import {
+  builtInRoleNames,
+  systemDatabases,
+  type ClusterView,
+} from '../database-access/discover/discover-records.js';
 import type { ConnectionType, Route } from './routing.js';
 import { tagValue } from './routing.js';
 
