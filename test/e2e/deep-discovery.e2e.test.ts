@@ -1,3 +1,4 @@
+import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resourceKeyFor, usernameFor } from '../../src/adapters/database-access/model/user-model.js';
 import {
@@ -92,7 +93,7 @@ describe('atlas-org-deep-discovery end to end: two connectors, one organization'
     const job = await s.run(grantJob(`${platform}:VpcB`, 'g-vpcb'));
     expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
     expect(job.connectorId).toBe('vpc-b');
-    expect(job.result).toMatchObject({ connectionString: 'mongodb+srv://vpcb.pl4tf.mongodb.net' });
+    expect(job.result).toMatchObject({ connectionString: s.sim.connectionString(platform, 'VpcB') });
   });
 
   it('fails a job forced onto the wrong connector at once with the routing code naming the right one', async () => {
@@ -104,7 +105,6 @@ describe('atlas-org-deep-discovery end to end: two connectors, one organization'
   });
 
   it.each([
-    ['standard', `${payments}:Cluster0`, 'mongodb+srv://cluster0.xq7ab.mongodb.net'],
     ['private (VPC peering)', `${platform}:Peered`, 'mongodb+srv://peered-pri.pl4tf.mongodb.net'],
     ['private endpoint', `${payments}:Private0`, 'mongodb+srv://private0-pl-0.xq7ab.mongodb.net'],
   ])(
@@ -117,10 +117,40 @@ describe('atlas-org-deep-discovery end to end: two connectors, one organization'
     },
   );
 
+  it('grants through the standard connection type, and the credential logs in with the driver', async () => {
+    const id = `${payments}:Cluster0`;
+    const erin = { id: 'user-erin', email: 'erin@example.com' };
+    const job = await s.run({
+      type: 'grant',
+      integrationId,
+      resourceKey: resourceKeyFor(payments, usernameFor('per-requester', erin)),
+      payload: {
+        subIntegrationId: id,
+        grantId: 'g-erin',
+        requester: erin,
+        access: [{ role: 'read', database: 'sales' }],
+        ttlSeconds: 600,
+      },
+    });
+    expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+    const result = job.result as { connectionString: string; username: string; password: string };
+    expect(result.connectionString).toBe(s.sim.connectionString(payments, 'Cluster0'));
+    const client = new MongoClient(result.connectionString, {
+      auth: { username: result.username, password: result.password },
+      serverSelectionTimeoutMS: 5_000,
+    });
+    try {
+      const orders = await client.db('sales').collection('orders').find({}).toArray();
+      expect(orders.length).toBeGreaterThan(0);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('sweeps across every sub-integration of the organization', async () => {
     const job = await s.run({ type: 'sweep', integrationId, connectorId: 'vpc-a' });
     expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
-    // One per-requester user per project the requester was granted in: payments and platform.
-    expect(job.result).toMatchObject({ projects: 3, usersChecked: 2 });
+    // One per-requester user per requester and project: dora in payments and platform, erin in payments.
+    expect(job.result).toMatchObject({ projects: 3, usersChecked: 3 });
   });
 });

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectorError } from '../../errors/connector-error.js';
+import { createMongoNamespaceReader } from '../../runtime/mongodb-namespace-reader.js';
 import { payments, platform, startKit, subIntegrations, type Kit } from './deep-discovery-test-kit.js';
 import { discoveryUserTtlMs } from './discovery-user.js';
 import type { NamespaceReader } from './namespace-reader.js';
@@ -19,7 +20,7 @@ interface Login {
 function recordingReader(kit: Kit, logins: Login[]): NamespaceReader {
   return {
     listNamespaces: async (input) => {
-      const projectId = input.connectionString.includes('cluster0') ? payments : platform;
+      const projectId = kit.sim.state.databaseUser(payments, input.username) ? payments : platform;
       const user = kit.sim.state.databaseUser(projectId, input.username);
       const applied = kit.sim.state.changeStatus(projectId) === 'APPLIED';
       logins.push({ ...input, applied, user });
@@ -50,7 +51,7 @@ describe('collection discovery by driver', () => {
 
     expect(logins).toHaveLength(1);
     const [login] = logins;
-    expect(login?.connectionString).toBe('mongodb+srv://cluster0.xq7ab.mongodb.net');
+    expect(login?.connectionString).toBe(kit.sim.connectionString(payments, 'Cluster0'));
     expect(login?.applied).toBe(true);
     expect(login?.user).toMatchObject({
       roles: [{ roleName: 'readAnyDatabase', databaseName: 'admin' }],
@@ -93,5 +94,23 @@ describe('collection discovery by driver', () => {
     const logins: Login[] = [];
     await discoverWithDriver(kit, recordingReader(kit, logins));
     expect(kit.secrets).toContain(logins[0]?.password);
+  });
+
+  it('lists databases and collections live through the real driver, then removes the user', async () => {
+    const reader = createMongoNamespaceReader({ appName: 'deep-discovery-test' });
+    const { subs } = await discoverWithDriver(kit, reader);
+
+    expect(subs.get(`${payments}:Cluster0`)).toMatchObject({
+      state: 'discovered',
+      collectionsFrom: 'driver',
+      databases: [
+        { name: 'inventory', collections: ['items', 'stock_levels', 'warehouses'] },
+        { name: 'sales', collections: ['customers', 'invoices', 'orders'] },
+      ],
+    });
+    const leftovers = kit.sim.state
+      .databaseUsers(payments)
+      .filter((u) => u.username.startsWith('jit-discovery-'));
+    expect(leftovers).toEqual([]);
   });
 });

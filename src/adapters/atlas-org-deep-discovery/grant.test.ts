@@ -1,3 +1,4 @@
+import { MongoClient } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isConnectorError } from '../../errors/connector-error.js';
 import type { JobOperation } from '../adapter.js';
@@ -29,14 +30,12 @@ describe('grants on a sub-integration', () => {
   afterEach(async () => kit.close());
 
   it.each([
-    ['untagged → standard SRV', `${payments}:Cluster0`, 'mongodb+srv://cluster0.xq7ab.mongodb.net'],
     ['Private → the peering SRV string', `${platform}:Peered`, 'mongodb+srv://peered-pri.pl4tf.mongodb.net'],
     [
       'PrivateEndpoint → the endpoint named by the tag',
       `${payments}:Private0`,
       'mongodb+srv://private0-pl-0.xq7ab.mongodb.net',
     ],
-    ['a flex cluster → its standard SRV', `${analytics}:Flex0`, 'mongodb+srv://flex0.mq2cd.mongodb.net'],
   ])('%s', async (_name, id, connectionString) => {
     const result = await run(kit, 'grant', grant(id));
     const { projectId, clusterName } = { projectId: id.slice(0, 24), clusterName: id.slice(25) };
@@ -47,6 +46,30 @@ describe('grants on a sub-integration', () => {
     expect(kit.sim.state.checkPassword(projectId, String(result.username), String(result.password))).toBe(
       true,
     );
+  });
+
+  // The sandbox publishes a loopback `standard` string (no SRV without DNS): the driver logs in.
+  it.each([
+    ['untagged → standard, a replica set', payments, 'Cluster0', 'sales'],
+    ['a flex cluster → standard', analytics, 'Flex0', 'scratch'],
+  ])('%s: the returned string and password log in with the driver', async (_name, projectId, cluster, db) => {
+    const id = `${projectId}:${cluster}`;
+    const result = await run(kit, 'grant', grant(id, { access: [{ role: 'read', database: db }] }));
+    expect(result.connectionString).toBe(kit.sim.connectionString(projectId, cluster));
+
+    const client = new MongoClient(String(result.connectionString), {
+      auth: { username: String(result.username), password: String(result.password) },
+      serverSelectionTimeoutMS: 5_000,
+    });
+    try {
+      const listed = await client
+        .db('admin')
+        .admin()
+        .listDatabases({ nameOnly: true, authorizedDatabases: true });
+      expect(listed.databases.map((d) => d.name)).toEqual([db]);
+    } finally {
+      await client.close();
+    }
   });
 
   it('fills each access entry cluster from the sub-integration, and refuses another cluster', async () => {

@@ -36,6 +36,25 @@ function problemOf(error: unknown): string {
   return `databases could not be listed: ${error.message}`;
 }
 
+/**
+ * One more rule after the matcher's: processes it could not place belong to some cluster of the
+ * project; when exactly one dedicated cluster got none, they are that cluster's. (A sharded
+ * cluster whose seed list names only mongos hosts of another domain, or — in the sandbox — only a
+ * loopback address, is placed this way.) Two or more such clusters: still unplaced.
+ */
+export function withLeftovers(
+  clusters: readonly OrgCluster[],
+  processes: readonly AtlasProcess[],
+  matched: Map<string, AtlasProcess[]>,
+): Map<string, AtlasProcess[]> {
+  const placed = new Set([...matched.values()].flat());
+  const leftovers = processes.filter((process) => !placed.has(process));
+  const empty = clusters.filter((cluster) => !cluster.flex && (matched.get(cluster.name) ?? []).length === 0);
+  const [only] = empty;
+  if (leftovers.length > 0 && only && empty.length === 1) matched.set(only.name, leftovers);
+  return matched;
+}
+
 /** `allClusters`: every cluster of the project (the domain tier is decided against all of them). */
 export async function liveDatabases(
   scan: Scan,
@@ -57,7 +76,7 @@ export async function liveDatabases(
     for (const cluster of dedicated) result.set(cluster.name, { problem });
     return result;
   }
-  const byCluster = matchProcessesToClusters(allClusters, processes);
+  const byCluster = withLeftovers(allClusters, processes, matchProcessesToClusters(allClusters, processes));
   await Promise.all(
     dedicated.map(async (cluster) => {
       const targets = processesToQuery(byCluster.get(cluster.name) ?? []);

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { AtlasProcess } from '../../atlas/index.js';
 import { matchProcessesToClusters, processesToQuery } from '../database-access/discover/discover-hosts.js';
 import type { ClusterHosts } from '../database-access/discover/discover-hosts.js';
+import { withLeftovers } from './live-databases.js';
+import type { OrgCluster } from './org-cluster.js';
 
 /**
  * The rule deep discovery relies on to read databases without a driver (docs/deep-discovery.md):
@@ -99,5 +101,29 @@ describe('process → cluster mapping', () => {
       process('atlas-x-shard-00-00.same1.mongodb.net', 'REPLICA_PRIMARY'),
     ]);
     expect(matched.size).toBe(0);
+  });
+
+  it('gives unplaced processes to the one dedicated cluster that got none (a loopback seed list)', () => {
+    const loopback = (name: string, flex = false): OrgCluster => ({
+      name,
+      flex,
+      backupEnabled: false,
+      paused: false,
+      tags: [],
+      connectionStrings: { standard: 'mongodb://127.0.0.1:40001/?authSource=admin' },
+    });
+    const clusters = [loopback('Big'), loopback('Fx', true)];
+    const shardProcesses = processes.filter((p) => p.id.startsWith('big-'));
+    const placed = withLeftovers(
+      clusters,
+      shardProcesses,
+      matchProcessesToClusters(clusters, shardProcesses),
+    );
+    expect(processesToQuery(placed.get('Big') ?? []).map((p) => p.id)).toEqual([
+      'big-shard-00-00.ab1cd.mongodb.net:27017',
+      'big-shard-01-00.ab1cd.mongodb.net:27017',
+    ]);
+    const twoEmpty = [loopback('A'), loopback('B')];
+    expect(withLeftovers(twoEmpty, shardProcesses, new Map()).size).toBe(0);
   });
 });
