@@ -52,6 +52,8 @@ export interface SandboxOptions {
   readonly connectorId: string;
   /** `MAX_CONCURRENT_JOBS`, `ATLAS_*_REQUESTS_PER_MINUTE`, … on top of the defaults below. */
   readonly daemonEnv: Readonly<Record<string, string>>;
+  /** Wire-protocol endpoints per cluster (default on); off for thousands of generated clusters. */
+  readonly wireProtocol?: boolean;
 }
 
 async function withDaemon(plane: Plane, sim: AtlasSimulator, options: SandboxOptions): Promise<Sandbox> {
@@ -81,7 +83,12 @@ async function withDaemon(plane: Plane, sim: AtlasSimulator, options: SandboxOpt
 }
 
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
-  const sim = await startAtlasSimulator({ ...benchKey, fixture: options.fixture, knobs: options.knobs });
+  const sim = await startAtlasSimulator({
+    ...benchKey,
+    fixture: options.fixture,
+    knobs: options.knobs,
+    ...(options.wireProtocol === undefined ? {} : { wireProtocol: options.wireProtocol }),
+  });
   let plane: Plane;
   try {
     plane = await startPlane();

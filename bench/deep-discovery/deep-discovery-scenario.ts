@@ -86,6 +86,8 @@ async function run(progress: (line: string) => void): Promise<Figure[]> {
       },
     ],
     connectorId: 'bench-deep',
+    // 3,000 loopback listeners would measure the sandbox, not discovery (which never connects here).
+    wireProtocol: false,
     daemonEnv: {
       ATLAS_ORG_REQUESTS_PER_MINUTE: '6000',
       ATLAS_PROJECT_REQUESTS_PER_MINUTE: '6000',
