@@ -7,7 +7,7 @@ import { cancelledError, ConnectorError } from '../errors/connector-error.js';
  * the `auth` option, never into the URI, so no driver message can carry them; errors become
  * ConnectorErrors with a fixed message naming only the failure's kind (codeName, error name).
  */
-const authFailed = new Set([18, 13]);
+const authFailed: ReadonlySet<number> = new Set([18, 13]);
 
 function driverError(error: unknown): ConnectorError {
   if (error instanceof MongoServerError) {
