@@ -19,12 +19,19 @@ describe('schema command', () => {
         config: { properties: Record<string, { description?: string }>; required?: string[] };
       }
     >;
-    expect(Object.keys(schemas).sort()).toEqual(['atlas-multi-project', 'atlas-project']);
+    expect(Object.keys(schemas).sort()).toEqual([
+      'atlas-multi-project',
+      'atlas-org-deep-discovery',
+      'atlas-project',
+    ]);
     const project = schemas['atlas-project']!;
     expect(project.operations).toEqual(['discover', 'grant', 'revoke', 'renew', 'rotate', 'sweep']);
     expect(project.config.required).toEqual(expect.arrayContaining(['projectId', 'clusterName']));
     expect(project.config.properties.userStrategy?.description).toMatch(/per-requester/);
     expect(project.config.properties.customAccessDetails?.description).toMatch(/400/);
+    const deep = schemas['atlas-org-deep-discovery']!;
+    expect(deep.config.required).toEqual(['orgId']);
+    expect(deep.config.properties.collectionDiscovery?.description).toMatch(/backup-snapshot/);
   });
 
   it('prints one kind when asked and refuses an unknown one', () => {
