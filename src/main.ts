@@ -13,6 +13,7 @@ import { protocolVersion } from './control-plane/protocol.js';
 import { ConnectorError } from './errors/connector-error.js';
 import { systemClock, type Clock } from './runtime/clock.js';
 import { configureOutboundHttp, type Fetch } from './runtime/http.js';
+import { createOutboundAgent } from './runtime/outbound-agent.js';
 import type { Logger } from './runtime/logger.js';
 import { cryptoRandom, type Random } from './runtime/random.js';
 import type { SecretScrubber } from './runtime/secret-scrubber.js';
@@ -74,6 +75,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
   const enrollmentToken = enrollmentTokenSource(config, ports.scrubber);
   await enrollmentToken(); // fail fast on an unreadable token, before anything listens
   await configureOutboundHttp(config.http);
+  const outboundAgent = createOutboundAgent(config.http);
   const metrics = createMetrics(version);
   const fetch = ports.fetch ?? globalThis.fetch;
   const client = new ControlPlaneClient({
@@ -95,6 +97,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
     scrubber: ports.scrubber,
     logger,
     ttlMs: config.secretCacheTtlMs,
+    ...(outboundAgent ? { agent: outboundAgent } : {}),
   });
   const atlasClients = createAtlasClientPool(secrets, {
     baseUrl: config.atlas.baseUrl,

@@ -1,3 +1,4 @@
+import type { Agent } from 'node:http';
 import type {
   AtlasClient,
   AtlasCredentials,
@@ -32,6 +33,8 @@ export interface DoctorContext {
   readonly scrubber: SecretScrubber;
   readonly checkTimeoutMs: number;
   config?: AppConfig;
+  /** The cloud SDKs' proxy and CA bundle, as the daemon builds it (real CLI only). */
+  agent?: Agent;
   resolver?: SecretResolver;
   credentialSource?: CredentialSource;
   credentials?: AtlasCredentials;
