@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { builtIntegrationKinds } from '../../src/adapters/built-kinds.js';
+import { tableEnd, tableStart, valuesTable } from './values-table.js';
+
+const chartDir = join(import.meta.dirname, '../../helm/atlas-jit-connector');
+const read = (file: string) => readFileSync(join(chartDir, file), 'utf8');
+
+/** The kinds a text names, from the fixed phrase each file uses to list them. */
+function kindsNamed(text: string, phrase: RegExp): string[] {
+  const sentence = phrase.exec(text.replace(/\s+/g, ' '))?.[1] ?? '';
+  return [...sentence.matchAll(/atlas-[a-z-]+/g)].map((m) => m[0]).sort();
+}
+
+describe('the chart README', () => {
+  it('holds the values table generated from values.yaml', () => {
+    const readme = read('README.md');
+    const table = readme
+      .slice(readme.indexOf(tableStart) + tableStart.length, readme.indexOf(tableEnd))
+      .trim();
+    expect(table).toBe(valuesTable(read('values.yaml')));
+  });
+
+  it('names exactly the integration kinds the adapter registry builds', () => {
+    expect(kindsNamed(read('README.md'), /serves the integration kinds ([^(.]*)/)).toEqual(
+      builtIntegrationKinds(),
+    );
+  });
+});
+
+describe('the chart NOTES', () => {
+  it('offer exactly the integration kinds the adapter registry builds', () => {
+    const notes = read('templates/NOTES.txt');
+    expect(kindsNamed(notes, /Integration kinds this version serves: ([^(]*)/)).toEqual(
+      builtIntegrationKinds(),
+    );
+    expect(notes).not.toMatch(/atlas-org-/);
+  });
+});
