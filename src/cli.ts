@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { loadConfig, type AppConfig } from './config/env.js';
 import { isConnectorError } from './errors/connector-error.js';
-import { createLogger, type Logger } from './runtime/logger.js';
+import { chooseLogFormat, createLogger, prettyDestination, type Logger } from './runtime/logger.js';
 import { createSecretScrubber } from './runtime/secret-scrubber.js';
 import type { Sandbox } from './sandbox/start-sandbox.js';
 import { startDaemon, type Daemon } from './main.js';
@@ -85,14 +85,15 @@ async function run(mode: RunMode): Promise<number> {
   if (typeof config === 'number') return config;
   const scrubber = createSecretScrubber();
   scrubber.add(config.controlPlane.token);
-  const logger = createLogger({
-    level: config.logLevel,
-    base: {
-      connectorId: config.connectorId,
-      version,
-      ...(config.instance.podName ? { pod: config.instance.podName } : {}),
-    },
-    scrubber,
+  const logFormat = chooseLogFormat(config.logFormat, process.stdout.isTTY);
+  const destination =
+    logFormat === 'pretty' ? await prettyDestination({ colorize: process.stdout.isTTY }) : undefined;
+  const loggerWith = (base: Record<string, string>) =>
+    createLogger({ ...(destination ? { destination } : {}), level: config.logLevel, base, scrubber });
+  const logger = loggerWith({
+    connectorId: config.connectorId,
+    version,
+    ...(config.instance.podName ? { pod: config.instance.podName } : {}),
   });
   // The sandbox's servers are loaded only when it runs: a production daemon never pays for them.
   let sandbox: Sandbox | undefined;
@@ -100,7 +101,9 @@ async function run(mode: RunMode): Promise<number> {
     sandbox =
       config.mode === 'sandbox'
         ? await import('./sandbox/start-sandbox.js').then(({ startSandbox }) =>
-            startSandbox(config, { logger, scrubber }),
+            // Its own root logger: the sandbox's servers are not the connector, and the lines they
+            // write name the connectors they serve (a connectorId base would repeat that key).
+            startSandbox(config, { logger: loggerWith({ service: 'sandbox' }), scrubber }),
           )
         : undefined;
   } catch (error) {

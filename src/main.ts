@@ -97,6 +97,10 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
     scrubber: ports.scrubber,
     logger,
     ttlMs: config.secretCacheTtlMs,
+    onFetch: ({ backend, outcome, durationMs }) => {
+      metrics.secretFetches.inc({ backend, outcome });
+      metrics.secretFetchDuration.observe({ backend, outcome }, durationMs / 1000);
+    },
     ...(outboundAgent ? { agent: outboundAgent } : {}),
   });
   const atlasClients = createAtlasClientPool(secrets, {
@@ -116,6 +120,8 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
       metrics.atlasRequests.inc({ operation: info.operation, code: String(info.status) });
       metrics.atlasDuration.observe({ operation: info.operation }, info.durationMs / 1000);
     },
+    onPaced: (info) => metrics.atlasRateLimitWait.observe({ scope: info.scope }, info.waitedMs / 1000),
+    onRetry: (info) => metrics.atlasRetries.inc({ operation: info.operation, code: info.code }),
   });
   const atlasHandlers = createAdapterJobHandlers({
     adapters,

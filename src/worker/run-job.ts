@@ -157,6 +157,9 @@ export class RunningJob {
     };
     const delivery = await this.deps.outbox.deliver(this.envelope.jobId, this.envelope.attempt, body);
     this.deps.metrics.jobsCompleted.inc({ type: this.envelope.type, outcome: outcome.outcome });
+    if (outcome.outcome === 'failed') {
+      this.deps.metrics.jobsFailed.inc({ type: this.envelope.type, code: outcome.error.code });
+    }
     this.log.info(
       {
         outcome: outcome.outcome,
