@@ -15,6 +15,7 @@ export const RouteName = z.enum([
   'snapshots',
   'snapshotPart',
   'snapshotCommit',
+  'integrations',
 ]);
 export type RouteName = z.infer<typeof RouteName>;
 
