@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { loadConfig, type AppConfig } from './config/env.js';
+import { addressInUseMessage } from './cli/address-in-use.js';
 import { isConnectorError } from './errors/connector-error.js';
 import { chooseLogFormat, createLogger, prettyDestination, type Logger } from './runtime/logger.js';
 import { createSecretScrubber } from './runtime/secret-scrubber.js';
@@ -107,8 +108,9 @@ async function run(mode: RunMode): Promise<number> {
           )
         : undefined;
   } catch (error) {
-    if (!isConnectorError(error) || error.code !== 'config_invalid') throw error;
-    console.error(error.message);
+    const inUse = addressInUseMessage(error, config);
+    if (inUse === undefined && (!isConnectorError(error) || error.code !== 'config_invalid')) throw error;
+    console.error(inUse ?? (error as Error).message);
     return 78;
   }
   const daemonConfig = sandbox ? sandbox.daemonConfig : config;
@@ -116,8 +118,13 @@ async function run(mode: RunMode): Promise<number> {
   try {
     daemon = await startDaemon(daemonConfig, { env: { ...process.env, ...sandbox?.env }, logger, scrubber });
   } catch (error) {
-    logger.fatal({ err: error }, 'connector failed to start');
     await sandbox?.close();
+    const inUse = addressInUseMessage(error, daemonConfig);
+    if (inUse !== undefined) {
+      console.error(inUse);
+      return 78;
+    }
+    logger.fatal({ err: error }, 'connector failed to start');
     return isConnectorError(error) && error.code === 'config_invalid' ? 78 : 1;
   }
   if (sandbox) {
