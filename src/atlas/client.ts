@@ -53,7 +53,7 @@ export interface AtlasClientOptions {
   readonly userAgent: string;
   /** Retries after the first attempt, for idempotent operations only. Default 4. */
   readonly maxRetries?: number;
-  /** Client-side pace per organization / project. Default 100 requests per minute each. */
+  /** Client-side pace per organization / project. Default 300 requests per minute each (ATLAS_*_REQUESTS_PER_MINUTE). */
   readonly limits?: { readonly orgRequestsPerMinute: number; readonly projectRequestsPerMinute: number };
   /** Replaces the limiter built from `limits` (tests pass `unlimitedRateLimiter` or a fake). */
   readonly rateLimiter?: RateLimiter;

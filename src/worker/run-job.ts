@@ -119,6 +119,7 @@ export class RunningJob {
       jobId: this.envelope.jobId,
       attempt: this.envelope.attempt,
       fencingToken: this.envelope.fencingToken,
+      resourceKey: this.envelope.resourceKey,
       log: this.log,
       clock: this.deps.clock,
       signal: this.abort.signal,

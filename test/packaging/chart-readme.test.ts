@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { builtIntegrationKinds } from '../../src/adapters/built-kinds.js';
 import { tableEnd, tableStart, valuesTable } from './values-table.js';
 
@@ -26,6 +27,16 @@ describe('the chart README', () => {
     expect(kindsNamed(read('README.md'), /serves the integration kinds ([^(.]*)/)).toEqual(
       builtIntegrationKinds(),
     );
+  });
+});
+
+describe('the PrometheusRule alerts', () => {
+  it('are the alerts docs/operations.md suggests, rule for rule', () => {
+    const docs = readFileSync(join(chartDir, '../../docs/operations.md'), 'utf8');
+    const block =
+      /```yaml\n(apiVersion: monitoring\.coreos\.com\/v1\nkind: PrometheusRule\n[\s\S]*?)```/.exec(docs)?.[1];
+    const documented = parse(block ?? '') as { spec: { groups: { rules: unknown[] }[] } };
+    expect(documented.spec.groups[0]?.rules).toEqual(parse(read('files/alerts.yaml')));
   });
 });
 

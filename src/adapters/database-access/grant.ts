@@ -12,6 +12,7 @@ import { GrantPayload } from './payloads.js';
 import { waitUntilApplied } from './readiness.js';
 import { rolesNeeded } from './user-model.js';
 
+import { checkResourceKey, usernameForJob } from './project-scope.js';
 export { resourceKeyFor } from './project-scope.js';
 
 /**
@@ -46,6 +47,7 @@ export async function runGrant(
   ctx: JobContext,
 ): Promise<GrantResult> {
   const grant = await validateGrant(config, payload, deps, ctx);
+  checkResourceKey(ctx, grant.projectId, usernameForJob(config, payload.requester, payload.grantId));
   const input: GrantInput = { config, payload, integrationId, grant };
   const written = await writeGrant(input, deps, ctx);
   await waitUntilApplied(deps, ctx, grant.projectId, written.clusters);

@@ -4,7 +4,7 @@ import type { DatabaseAccessConfig } from './config.js';
 import { managedUser, planUserWrite, readUser, updateUser } from './grant-user.js';
 import { RenewPayload } from './payloads.js';
 import { checkRolePolicy, grantExpiryMs, invalidRequest } from './policy.js';
-import { projectForAccess, usernameForJob } from './project-scope.js';
+import { checkResourceKey, projectForAccess, usernameForJob } from './project-scope.js';
 import { activeGrants, grantKey } from './user-model.js';
 
 export interface RenewResult {
@@ -30,6 +30,7 @@ export async function runRenew(
   const projectId = projectForAccess(config, deps.policy, payload.projectId);
   const expiresAtMs = grantExpiryMs(payload, nowMs, deps.policy);
   const username = usernameForJob(config, payload.requester, payload.grantId);
+  checkResourceKey(ctx, projectId, username);
   const user = await readUser(deps, ctx, projectId, username);
   const managed =
     user && managedUser(user, { requesterId: payload.requester.id, strategy: config.userStrategy });

@@ -22,7 +22,7 @@ import {
   type UserWrite,
 } from './grant-user.js';
 import { RevokePayload } from './payloads.js';
-import { resolveProjectId } from './project-scope.js';
+import { checkResourceKey, resolveProjectId, usernameForJob } from './project-scope.js';
 import { waitUntilApplied } from './readiness.js';
 import {
   activeGrants,
@@ -203,6 +203,7 @@ export async function runRevoke(
     integrationId,
     projectId: resolveProjectId(config, payload.projectId),
   };
+  checkResourceKey(ctx, input.projectId, usernameForJob(config, payload.requester, payload.grantId));
   const result =
     config.userStrategy === 'per-grant'
       ? await revokePerGrant(deps, ctx, input)

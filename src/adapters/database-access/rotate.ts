@@ -6,7 +6,7 @@ import { credentialFields, importRecipientKey, issuePassword, type CredentialFie
 import { managedUser, readUser, scopeNames, updateUser } from './grant-user.js';
 import { RotatePayload } from './payloads.js';
 import { invalidRequest } from './policy.js';
-import { projectForAccess } from './project-scope.js';
+import { checkResourceKey, projectForAccess } from './project-scope.js';
 import { waitUntilApplied } from './readiness.js';
 import { buildLabels, usernameFor } from './user-model.js';
 
@@ -32,6 +32,7 @@ export async function runRotate(
   const projectId = projectForAccess(config, deps.policy, payload.projectId);
   const recipient = payload.recipientPublicKey && (await importRecipientKey(payload.recipientPublicKey));
   const username = usernameFor('per-requester', payload.requester);
+  checkResourceKey(ctx, projectId, username);
   const user = await readUser(deps, ctx, projectId, username);
   if (user === undefined) {
     throw new ConnectorError({
