@@ -18,6 +18,7 @@ import { TokenBuckets } from './rate-limit.js';
 import type { AtlasExchange } from './recorder.js';
 import { createRequestHandler } from './request-handler.js';
 import { Router } from './router.js';
+import { acceptInvitation } from './handlers/ui-user-rules.js';
 import { atlasRoutes } from './routes.js';
 import { SimState } from './state.js';
 import { SimulatorStats } from './stats.js';
@@ -62,6 +63,11 @@ export interface AtlasSimulator {
    * from then on its requests get 401 (until `reset`). For key-rotation tests.
    */
   revokeApiKey(publicKey: string): void;
+  /**
+   * The invited person clicks the e-mail link: their PENDING membership (in any organization)
+   * becomes ACTIVE with the roles the invitation carried. Returns false when none is pending.
+   */
+  acceptInvitation(username: string): boolean;
   close(): Promise<void>;
 }
 
@@ -102,6 +108,7 @@ interface Core {
   readonly inspector: SimulatorInspector;
   readonly reset: () => void;
   readonly revokeApiKey: (publicKey: string) => void;
+  readonly acceptInvitation: (username: string) => boolean;
 }
 
 function buildCore(options: AtlasSimulatorOptions): Core {
@@ -110,7 +117,7 @@ function buildCore(options: AtlasSimulatorOptions): Core {
   const fixture = parseFixture(options.fixture ?? defaultFixture());
   const knobs = applyKnobsPatch(defaultKnobs(), options.knobs ?? {});
   const credentials = credentialsFromOptions(options, fixture.organizations[0]?.id ?? '');
-  const state = new SimState(fixture, credentials, objectIdGenerator(clock));
+  const state = new SimState(fixture, credentials, objectIdGenerator(clock), () => clock.now());
   const sim: SimContext = {
     state,
     knobs,
@@ -139,17 +146,32 @@ function buildCore(options: AtlasSimulatorOptions): Core {
   const revokeApiKey = (publicKey: string): void => {
     state.credentials = state.credentials.filter((c) => c.kind !== 'apiKey' || c.name !== publicKey);
   };
-  return { deps, stats, inspector: new SimulatorInspector(state, clock, knobs), reset, revokeApiKey };
+  const acceptPending = (username: string): boolean => {
+    state.sweepExpired(clock.now());
+    const pending = [...state.orgUsers.values()].filter(
+      (u) => u.status === 'PENDING' && u.username.toLowerCase() === username.toLowerCase(),
+    );
+    pending.forEach(acceptInvitation);
+    return pending.length > 0;
+  };
+  return {
+    deps,
+    stats,
+    inspector: new SimulatorInspector(state, clock, knobs),
+    reset,
+    revokeApiKey,
+    acceptInvitation: acceptPending,
+  };
 }
 
 /** Starts the Atlas Administration API simulator on `host:port` (default 127.0.0.1, any free port). */
 export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promise<AtlasSimulator> {
-  const { deps, stats, inspector, reset, revokeApiKey } = buildCore(options);
+  const { deps, stats, inspector, reset, revokeApiKey, acceptInvitation } = buildCore(options);
   const { knobs } = deps.sim;
   const handler = createRequestHandler({
     deps,
     stats,
-    control: { inspector, stats, knobs, reset },
+    control: { inspector, stats, knobs, reset, acceptInvitation },
     onExchange: options.onExchange,
   });
   const server = createServer((req, res) => {
@@ -161,7 +183,16 @@ export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promi
   });
   const url = await listen(server, options.host ?? '127.0.0.1', options.port ?? 0);
   deps.sim.baseUrl = url;
-  return { url, state: inspector, knobs, stats, reset, revokeApiKey, close: () => closeServer(server) };
+  return {
+    url,
+    state: inspector,
+    knobs,
+    stats,
+    reset,
+    revokeApiKey,
+    acceptInvitation,
+    close: () => closeServer(server),
+  };
 }
 
 function reportInternalError(error: unknown): void {
