@@ -80,7 +80,7 @@ describe('grant to an active member', () => {
   it('converges on a redelivery: the earlier delivery’s record keeps its roles as added', async () => {
     const h = portalHarness([bob]);
     const first = await grantAccess({ config: baseConfig, payload: payload() }, h.deps, h.ctx);
-    const grants = [record({ grantId: 'g-1', added: first.added, created: first.created })];
+    const grants = [record({ grantId: 'g-1', added: [...first.added], created: first.created })];
     const again = await grantAccess({ config: baseConfig, payload: payload({ grants }) }, h.deps, h.ctx);
     expect(h.fake.writes()).toHaveLength(1);
     expect(again.added).toEqual(first.added);
