@@ -19,6 +19,7 @@ import type { SecretScrubber } from './runtime/secret-scrubber.js';
 import { version, userAgent } from './version.js';
 import { createJobRouter, pingHandler, type JobHandler } from './worker/job-handlers.js';
 import { Worker } from './worker/worker.js';
+import { InvitationPacer } from './adapters/atlas-org-portal/invitation-pacer.js';
 
 export interface DaemonPorts {
   /** The environment `env://` secret references and the cloud SDKs' defaults are read from. */
@@ -123,6 +124,10 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
     readyTimeoutMs: config.atlas.readyTimeoutMs,
     snapshots: createSnapshotUploader(client, config.connectorId),
     registerSecret: (value) => ports.scrubber.add(value),
+    invitations: new InvitationPacer(clock, {
+      limit: config.atlas.invitationsPerWindow,
+      windowMs: config.atlas.invitationWindowMs,
+    }),
   });
   const worker = new Worker({
     client,
@@ -144,7 +149,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
       hostname: hostname(),
       podName: config.instance.podName,
       podNamespace: config.instance.podNamespace,
-      features: ['lease-extend', 'result-idempotency', 'discovery-snapshots'],
+      features: ['lease-extend', 'result-idempotency', 'discovery-snapshots', 'grant-ledger'],
     },
   });
   const admin = await startAdminServer({

@@ -5,6 +5,7 @@ import type { IntegrationRef } from '../control-plane/protocol.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Random } from '../runtime/random.js';
 import type { JobContext } from '../worker/job-context.js';
+import type { InvitationPacer } from './atlas-org-portal/invitation-pacer.js';
 import type { SnapshotUploader } from './snapshot-uploader.js';
 
 /** The job operations an integration kind may support. */
@@ -23,6 +24,11 @@ export interface AdapterDeps {
   readonly snapshots: SnapshotUploader;
   /** Registers a value (an issued password) that must never appear in any log line. */
   readonly registerSecret: (value: string) => void;
+  /**
+   * Paces organization invitations across the daemon (atlas-org-portal); one instance, built in
+   * the composition root. Kinds that never invite leave it out.
+   */
+  readonly invitations?: Pick<InvitationPacer, 'acquire' | 'holdOff'>;
 }
 
 export interface OperationInput<C, P> {

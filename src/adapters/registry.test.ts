@@ -25,8 +25,12 @@ const grant = {
 };
 
 describe('adapter registry', () => {
-  it('registers exactly the database-access kinds, each under its own kind', () => {
-    expect(Object.keys(adapters).sort()).toEqual(['atlas-multi-project', 'atlas-project']);
+  it('registers exactly the implemented kinds, each under its own kind', () => {
+    expect(Object.keys(adapters).sort()).toEqual([
+      'atlas-multi-project',
+      'atlas-org-portal',
+      'atlas-project',
+    ]);
     for (const [kind, adapter] of Object.entries(adapters)) expect(adapter.kind).toBe(kind);
   });
 
@@ -56,6 +60,16 @@ describe('adapter registry', () => {
 
     expect(h.atlas.usersIn(otherProjectId)).toHaveLength(1);
     expect(h.atlas.usersIn(projectId)).toHaveLength(0);
+  });
+
+  it('gives atlas-org-portal no rotate capability (absent, not a stub)', () => {
+    expect(Object.keys(adapters['atlas-org-portal'].handlers).sort()).toEqual([
+      'discover',
+      'grant',
+      'renew',
+      'revoke',
+      'sweep',
+    ]);
   });
 
   it('rejects a payload that does not match the grant schema as an invalid job', async () => {
