@@ -88,13 +88,13 @@ export function refuseLastProjectOwner(
   if (owners.length <= 1) throw atlasError(code);
 }
 
-/** Atlas sends at most `invitationsPerMinute` invitations per organization per minute. */
+/** Atlas sends at most `invitationsPerMinute` invitations per organization per window (a minute). */
 export function takeInvitation(ctx: RequestContext, orgId: string): void {
   const { invitations, knobs } = ctx.sim;
-  const recent = (invitations.get(orgId) ?? []).filter((t) => t > ctx.now - 60_000);
+  const recent = (invitations.get(orgId) ?? []).filter((t) => t > ctx.now - knobs.invitationWindowMs);
   if (recent.length >= knobs.invitationsPerMinute) {
     invitations.set(orgId, recent);
-    throw atlasError('INVITATIONS_RATE_LIMITED_IP', knobs.invitationsPerMinute, 1);
+    throw atlasError('INVITATIONS_RATE_LIMITED_IP', knobs.invitationsPerMinute, Math.ceil(knobs.invitationWindowMs / 60_000));
   }
   invitations.set(orgId, [...recent, ctx.now]);
 }
