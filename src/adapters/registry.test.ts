@@ -1,18 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { createAdapterJobHandlers } from './adapter-job-handlers.js';
-import { alice, clusterName, harness, otherProjectId, projectId } from './database-access/grant-test-kit.js';
-import { adapters, runtimeAdapters } from './registry.js';
-import { usernameFor } from './database-access/user-model.js';
+import {
+  alice,
+  clusterName,
+  harness,
+  otherProjectId,
+  projectId,
+} from './database-access/grant/grant-test-kit.js';
+import { buildAdapters, integrationKinds, kindRegistry } from './registry.js';
+import { usernameFor } from './database-access/model/user-model.js';
 
 function handlersFor(h: ReturnType<typeof harness>) {
   return createAdapterJobHandlers({
-    adapters: runtimeAdapters,
-    clients: { clientFor: () => h.atlas.client },
-    clock: h.clock,
-    random: h.deps.random,
-    policy: h.deps.policy,
-    readyTimeoutMs: h.deps.readyTimeoutMs,
-    snapshots: h.deps.snapshots,
+    kinds: buildAdapters(h.common, {
+      'atlas-org-portal': { invitations: { acquire: async () => undefined, holdOff: () => undefined } },
+    }),
+    clients: { credentialFor: () => h.credential },
     registerSecret: h.deps.registerSecret,
   });
 }
@@ -26,12 +29,25 @@ const grant = {
 
 describe('adapter registry', () => {
   it('registers exactly the implemented kinds, each under its own kind', () => {
-    expect(Object.keys(adapters).sort()).toEqual([
+    expect([...integrationKinds].sort()).toEqual([
       'atlas-multi-project',
       'atlas-org-portal',
       'atlas-project',
     ]);
-    for (const [kind, adapter] of Object.entries(adapters)) expect(adapter.kind).toBe(kind);
+    for (const [kind, definition] of Object.entries(kindRegistry)) expect(definition.kind).toBe(kind);
+  });
+
+  it('gives atlas-org-portal no rotate capability (absent, not a stub)', () => {
+    const built = buildAdapters(harness().common, {
+      'atlas-org-portal': { invitations: { acquire: async () => undefined, holdOff: () => undefined } },
+    });
+    expect(Object.keys(built['atlas-org-portal'].adapter.operations).sort()).toEqual([
+      'discover',
+      'grant',
+      'renew',
+      'revoke',
+      'sweep',
+    ]);
   });
 
   it('runs an atlas-project grant job end to end through the job handlers', async () => {
@@ -60,16 +76,6 @@ describe('adapter registry', () => {
 
     expect(h.atlas.usersIn(otherProjectId)).toHaveLength(1);
     expect(h.atlas.usersIn(projectId)).toHaveLength(0);
-  });
-
-  it('gives atlas-org-portal no rotate capability (absent, not a stub)', () => {
-    expect(Object.keys(adapters['atlas-org-portal'].handlers).sort()).toEqual([
-      'discover',
-      'grant',
-      'renew',
-      'revoke',
-      'sweep',
-    ]);
   });
 
   it('rejects a payload that does not match the grant schema as an invalid job', async () => {

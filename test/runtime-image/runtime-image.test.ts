@@ -128,11 +128,12 @@ afterEach(async () => {
   controlPlane = undefined;
 });
 
+// Removing two copies of the production node_modules takes tens of seconds on a loaded machine.
 afterAll(() => {
   if (!root || !existsSync(root)) return;
   execFileSync('chmod', ['-R', 'u+w', root]);
   rmSync(root, { recursive: true, force: true });
-});
+}, 120_000);
 
 describe('the runtime image reproduced without Docker', () => {
   it('holds exactly the paths the runtime stage copies, with every production and no dev-only package', () => {

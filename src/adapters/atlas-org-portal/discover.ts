@@ -1,6 +1,6 @@
 import { maxItemsPerPage, paginate, type AtlasClient } from '../../atlas/index.js';
 import type { SnapshotUploader } from '../snapshot-uploader.js';
-import type { AtlasOrgPortalConfig } from './config.js';
+import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
 import type { PortalCtx, PortalDeps } from './person.js';
 import { knownProjectRoles, orgRoles, ownerRoles } from './roles.js';
 

@@ -1,7 +1,7 @@
 import type { OrgUser } from '../../atlas/index.js';
 import { invitationRetryAfterMs } from '../../atlas/atlas-error.js';
 import { isConnectorError } from '../../errors/connector-error.js';
-import type { AtlasOrgPortalConfig } from './config.js';
+import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
 import { addedKeys, classify, mergeCreated, recordsOf } from './ledger.js';
 import type { Created, GrantPayload, GrantResult } from './payloads.js';
 import {

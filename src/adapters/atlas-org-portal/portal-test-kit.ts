@@ -1,7 +1,7 @@
 import type { OrgUser, OrgUserInvite, Page } from '../../atlas/index.js';
 import type { Policy } from '../../config/env.js';
 import { fakeAtlasError } from '../../../test/fakes/fake-atlas-client.js';
-import type { AtlasOrgPortalConfig } from './config.js';
+import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
 import type { GrantRecord } from './payloads.js';
 import type { PortalCtx, PortalDeps } from './person.js';
 

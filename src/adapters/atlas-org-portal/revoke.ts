@@ -1,4 +1,4 @@
-import type { AtlasOrgPortalConfig } from './config.js';
+import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
 import { isActive, recordsOf } from './ledger.js';
 import type { RevokePayload } from './payloads.js';
 import { findPerson, type PortalCtx, type PortalDeps } from './person.js';

@@ -1,6 +1,6 @@
 import type { OrgUser } from '../../atlas/index.js';
 import { isConnectorError, toConnectorError } from '../../errors/connector-error.js';
-import type { AtlasOrgPortalConfig } from './config.js';
+import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
 import { isActive } from './ledger.js';
 import type { GrantRecord, SweepPayload } from './payloads.js';
 import { findPerson, heldAccess, type PortalCtx, type PortalDeps } from './person.js';

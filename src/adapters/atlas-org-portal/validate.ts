@@ -1,4 +1,4 @@
-import type { AtlasOrgPortalConfig } from './config.js';
+import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
 import type { GrantPayload } from './payloads.js';
 import { fieldError, type PortalDeps } from './person.js';
 import { distinctAccess, knownProjectRoles, ownerRoles, type Access } from './roles.js';
