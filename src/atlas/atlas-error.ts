@@ -88,8 +88,7 @@ function retryAfterMs(failure: HttpFailure, envelope: AtlasErrorEnvelope): numbe
     envelope.errorCode !== undefined && invitationLimitCodes.has(envelope.errorCode)
       ? invitationRetryAfterMs
       : undefined;
-  const fromBody =
-    typeof hinted === 'number' && hinted >= 0 ? Math.round(hinted * 1000) : invitationHint;
+  const fromBody = typeof hinted === 'number' && hinted >= 0 ? Math.round(hinted * 1000) : invitationHint;
   if (fromHeader === undefined) return fromBody;
   return fromBody === undefined ? fromHeader : Math.max(fromHeader, fromBody);
 }

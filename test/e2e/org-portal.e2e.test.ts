@@ -276,7 +276,9 @@ describe('atlas-org-portal under the default policy and the invitation limit', (
       60_000,
       'the burst of 25 grants',
     ).catch((error: unknown) => {
-      console.log(JSON.stringify(ids.map((id) => sb.cp.store.job(id)).map((j) => [j?.state, j?.attempts, j?.error])));
+      console.log(
+        JSON.stringify(ids.map((id) => sb.cp.store.job(id)).map((j) => [j?.state, j?.attempts, j?.error])),
+      );
       throw error;
     });
     expect(views.map((j) => [j?.state, j?.attempts])).toEqual(ids.map(() => ['succeeded', 1]));

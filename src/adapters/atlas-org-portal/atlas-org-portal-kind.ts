@@ -51,7 +51,9 @@ async function checkConnection(
   }
 }
 
-function create(deps: CommonDeps & OrgPortalExtras): IntegrationAdapter<AtlasOrgPortalConfig, OrgPortalOperation> {
+function create(
+  deps: CommonDeps & OrgPortalExtras,
+): IntegrationAdapter<AtlasOrgPortalConfig, OrgPortalOperation> {
   const ports = (credential: AtlasCredential): PortalDeps => ({
     atlas: credential.atlas,
     clock: deps.clock,

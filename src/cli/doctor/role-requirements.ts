@@ -108,7 +108,8 @@ export function createOrgKeyCommand(orgId: string): string {
 export function grantRemedy(verdicts: readonly RoleVerdict[], identity: CredentialIdentity): string {
   const lines = verdicts.map((v) => grantCommand(v.target, identity, v.direct.length > 0));
   for (const v of verdicts) {
-    if (v.target.scope === 'org') lines.push(`or create a dedicated key: ${createOrgKeyCommand(v.target.orgId)}`);
+    if (v.target.scope === 'org')
+      lines.push(`or create a dedicated key: ${createOrgKeyCommand(v.target.orgId)}`);
   }
   if (identity.type === 'api-key' && identity.apiKeyId === undefined) {
     lines.push('(atlas organizations apiKeys list shows the key id for the public key)');

@@ -106,7 +106,10 @@ describe('last owners', () => {
   it('refuses to demote or remove a project’s only GROUP_OWNER', async () => {
     const users = `/groups/${payments}/users/${bob}`;
     await h.client.call('POST', `${users}:addRole`, { ...v, body: { groupRole: 'GROUP_OWNER' } });
-    const demote = await h.client.call('POST', `${users}:removeRole`, { ...v, body: { groupRole: 'GROUP_OWNER' } });
+    const demote = await h.client.call('POST', `${users}:removeRole`, {
+      ...v,
+      body: { groupRole: 'GROUP_OWNER' },
+    });
     expect(demote.json).toMatchObject({ errorCode: 'CANNOT_DEMOTE_LAST_OWNER' });
     const remove = await h.client.call('DELETE', users, v);
     expect(remove.json).toMatchObject({ errorCode: 'CANNOT_DELETE_LAST_OWNER' });

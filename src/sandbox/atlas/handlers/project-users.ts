@@ -90,7 +90,8 @@ function changeGroupRole(ctx: RequestContext, add: boolean): HandlerResult {
   const current = user.groupRoles.get(project.id) ?? [];
   const next = add ? [...new Set([...current, groupRole])] : current.filter((r) => r !== groupRole);
   refuseLastRole(next);
-  if (!add && groupRole === 'GROUP_OWNER') refuseLastProjectOwner(ctx, project.id, user, 'CANNOT_DEMOTE_LAST_OWNER');
+  if (!add && groupRole === 'GROUP_OWNER')
+    refuseLastProjectOwner(ctx, project.id, user, 'CANNOT_DEMOTE_LAST_OWNER');
   user.groupRoles.set(project.id, next);
   recordEvent(ctx, project, user, 'USER_ROLES_CHANGED_AUDIT');
   return { status: 200, body: groupUserView(user, next) };

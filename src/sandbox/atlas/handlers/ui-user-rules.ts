@@ -94,7 +94,11 @@ export function takeInvitation(ctx: RequestContext, orgId: string): void {
   const recent = (invitations.get(orgId) ?? []).filter((t) => t > ctx.now - knobs.invitationWindowMs);
   if (recent.length >= knobs.invitationsPerMinute) {
     invitations.set(orgId, recent);
-    throw atlasError('INVITATIONS_RATE_LIMITED_IP', knobs.invitationsPerMinute, Math.ceil(knobs.invitationWindowMs / 60_000));
+    throw atlasError(
+      'INVITATIONS_RATE_LIMITED_IP',
+      knobs.invitationsPerMinute,
+      Math.ceil(knobs.invitationWindowMs / 60_000),
+    );
   }
   invitations.set(orgId, [...recent, ctx.now]);
 }
@@ -134,7 +138,8 @@ export function findByUsername(ctx: RequestContext, orgId: string, username: str
     .orgUsersOf(orgId)
     .find(
       (u) =>
-        (u.status === 'ACTIVE' || u.status === 'PENDING') && u.username.toLowerCase() === username.toLowerCase(),
+        (u.status === 'ACTIVE' || u.status === 'PENDING') &&
+        u.username.toLowerCase() === username.toLowerCase(),
     );
 }
 
