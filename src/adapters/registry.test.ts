@@ -13,7 +13,7 @@ import { usernameFor } from './database-access/model/user-model.js';
 function handlersFor(h: ReturnType<typeof harness>) {
   return createAdapterJobHandlers({
     kinds: buildAdapters(h.common, {
-      'atlas-org-portal': { invitations: { acquire: async () => undefined, holdOff: () => undefined } },
+      'atlas-org-portal': { invitations: { acquire: async () => () => undefined, holdOff: () => undefined } },
     }),
     clients: { credentialFor: () => h.credential },
     registerSecret: h.deps.registerSecret,
@@ -39,7 +39,7 @@ describe('adapter registry', () => {
 
   it('gives atlas-org-portal no rotate capability (absent, not a stub)', () => {
     const built = buildAdapters(harness().common, {
-      'atlas-org-portal': { invitations: { acquire: async () => undefined, holdOff: () => undefined } },
+      'atlas-org-portal': { invitations: { acquire: async () => () => undefined, holdOff: () => undefined } },
     });
     expect(Object.keys(built['atlas-org-portal'].adapter.operations).sort()).toEqual([
       'discover',

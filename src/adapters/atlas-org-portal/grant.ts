@@ -40,9 +40,9 @@ async function invite(deps: PortalDeps, ctx: PortalCtx, orgId: string, grant: Va
     groupId,
     groupRoles,
   }));
-  await deps.invitations.acquire(orgId, ctx.signal);
-  ctx.beforeSideEffect();
+  const done = await deps.invitations.acquire(orgId, ctx.signal);
   try {
+    ctx.beforeSideEffect();
     const roles = { orgRoles: [...new Set(orgRoles)], groupRoleAssignments };
     return await deps.atlas.orgUsers.invite(orgId, { username: grant.email, roles }, { signal: ctx.signal });
   } catch (error) {
@@ -50,6 +50,8 @@ async function invite(deps: PortalDeps, ctx: PortalCtx, orgId: string, grant: Va
     if (isConnectorError(error) && error.code === 'rate_limited')
       deps.invitations.holdOff(orgId, invitationRetryAfterMs);
     throw error;
+  } finally {
+    done();
   }
 }
 

@@ -6,7 +6,7 @@ describe('invitation pacer', () => {
   it('lets `limit` invitations through per window per organization and holds the next until the window passes', async () => {
     const clock = new FakeClock();
     const pacer = new InvitationPacer(clock, { limit: 10, windowMs: 60_000 });
-    for (let i = 0; i < 10; i += 1) await pacer.acquire('org-a');
+    for (let i = 0; i < 10; i += 1) (await pacer.acquire('org-a'))();
     let eleventh = false;
     const waiting = pacer.acquire('org-a').then(() => (eleventh = true));
     await pacer.acquire('org-b');
@@ -30,10 +30,25 @@ describe('invitation pacer', () => {
     expect(sent).toBe(true);
   });
 
+  it('dates a window from when the invitation’s answer came back, not from when it was sent', async () => {
+    const clock = new FakeClock();
+    const pacer = new InvitationPacer(clock, { limit: 1, windowMs: 60_000 });
+    const done = await pacer.acquire('org-a');
+    let second = false;
+    const waiting = pacer.acquire('org-a').then(() => (second = true));
+    await clock.advance(5_000);
+    done();
+    await clock.advance(60_000);
+    expect(second).toBe(false);
+    await clock.advance(1_300);
+    await waiting;
+    expect(second).toBe(true);
+  });
+
   it('stops waiting when the job is cancelled', async () => {
     const clock = new FakeClock();
     const pacer = new InvitationPacer(clock, { limit: 1, windowMs: 60_000 });
-    await pacer.acquire('org-a');
+    (await pacer.acquire('org-a'))();
     const abort = new AbortController();
     const waiting = pacer.acquire('org-a', abort.signal);
     abort.abort();

@@ -9,13 +9,14 @@ export interface InvitationPacerOptions {
 
 /**
  * Paces organization invitations: at most `limit` per `windowMs` per organization, across every job
- * of the daemon (one instance, built in the composition root). Atlas counts invitations when they
- * arrive, which is later than when they are sent here; each window is therefore 2 % longer (at
- * least 50 ms) so that round-trip jitter cannot land an invitation inside Atlas's previous minute.
+ * of the daemon (one instance, built in the composition root). Atlas counts an invitation when it
+ * arrives, which is before its answer comes back but after it was sent: a slot is therefore taken
+ * when the invitation is sent and dated when its answer has come back (`done`), so the window here
+ * never starts earlier than Atlas's. Each window is also 2 % longer (at least 50 ms).
  */
 export class InvitationPacer {
-  /** Monotonic send times of the recent invitations, per organization. */
-  private readonly sent = new Map<string, number[]>();
+  /** Per organization: when each recent invitation's answer came back (Infinity while in flight). */
+  private readonly sent = new Map<string, { at: number }[]>();
   private readonly spacingMs: number;
 
   constructor(
@@ -25,27 +26,34 @@ export class InvitationPacer {
     this.spacingMs = options.windowMs + Math.max(50, Math.ceil(options.windowMs * 0.02));
   }
 
-  /** Resolves when one more invitation may be sent to `orgId`, and counts it as sent. */
-  async acquire(orgId: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves when one more invitation may be sent to `orgId`; call the returned `done` once its
+   * answer (or failure) has come back, in a `finally`.
+   */
+  async acquire(orgId: string, signal?: AbortSignal): Promise<() => void> {
     for (;;) {
       const now = this.clock.monotonic();
-      const recent = (this.sent.get(orgId) ?? []).filter((t) => t > now - this.spacingMs);
+      const recent = (this.sent.get(orgId) ?? []).filter((slot) => slot.at > now - this.spacingMs);
       this.sent.set(orgId, recent);
-      const oldest = recent[0];
-      if (recent.length < this.options.limit || oldest === undefined) {
-        recent.push(now);
-        return;
+      if (recent.length < this.options.limit) {
+        const slot = { at: Number.POSITIVE_INFINITY };
+        recent.push(slot);
+        return () => {
+          slot.at = this.clock.monotonic();
+        };
       }
-      await this.clock.sleep(oldest + this.spacingMs - now, signal);
+      const oldest = Math.min(...recent.map((slot) => slot.at));
+      // Every slot in flight: look again shortly (an answer dates its slot).
+      await this.clock.sleep(Number.isFinite(oldest) ? oldest + this.spacingMs - now : 100, signal);
     }
   }
 
   /** Atlas refused an invitation anyway (another client shares the org): hold the org off for `ms`. */
   holdOff(orgId: string, ms: number): void {
-    const until = this.clock.monotonic() + ms - this.spacingMs;
+    const at = this.clock.monotonic() + ms - this.spacingMs;
     this.sent.set(
       orgId,
-      Array.from({ length: this.options.limit }, () => until),
+      Array.from({ length: this.options.limit }, () => ({ at })),
     );
   }
 }

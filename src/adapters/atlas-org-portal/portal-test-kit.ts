@@ -199,6 +199,7 @@ export function portalHarness(
     invitations: {
       acquire: async (org) => {
         invitations.acquired.push(org);
+        return () => undefined;
       },
       holdOff: (org, ms) => {
         invitations.heldOff.push([org, ms]);
