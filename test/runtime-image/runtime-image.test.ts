@@ -128,7 +128,7 @@ afterEach(async () => {
   controlPlane = undefined;
 });
 
-// Removing two copies of the production node_modules takes tens of seconds on a loaded machine.
+// Two copies of the runtime tree (~27k files) to make writable and delete: slow on a loaded machine.
 afterAll(() => {
   if (!root || !existsSync(root)) return;
   execFileSync('chmod', ['-R', 'u+w', root]);
@@ -206,5 +206,6 @@ describe('the runtime image reproduced without Docker', () => {
     expect(daemon.stderr()).toContain('ERR_MODULE_NOT_FOUND');
     expect(daemon.stderr()).toMatch(/Cannot find package 'pino'/);
     expect(daemon.logLines().some((line) => line.msg === 'connector started')).toBe(false);
-  });
+    // Copying the runtime tree (~27k files) takes tens of seconds on a loaded machine.
+  }, 120_000);
 });
