@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { createAdapterJobHandlers } from './adapters/adapter-job-handlers.js';
 import { createAtlasClientPool, type AtlasClientPool } from './adapters/atlas-client-pool.js';
 import { createCredentialState } from './adapters/credential-state.js';
+import { InvitationPacer } from './adapters/atlas-org-portal/invitation-pacer.js';
 import { buildAdapters } from './adapters/registry.js';
 import { createSnapshotUploader } from './adapters/snapshot-uploader.js';
 import { createMetrics, type Metrics } from './admin/metrics.js';
@@ -138,7 +139,14 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
       snapshots: createSnapshotUploader(client, config.connectorId),
       registerSecret,
     },
-    {},
+    {
+      'atlas-org-portal': {
+        invitations: new InvitationPacer(clock, {
+          limit: config.atlas.invitationsPerWindow,
+          windowMs: config.atlas.invitationWindowMs,
+        }),
+      },
+    },
   );
   const atlasHandlers = createAdapterJobHandlers({ kinds, clients: atlasClients, registerSecret });
   const worker = new Worker({
@@ -161,7 +169,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
       hostname: hostname(),
       podName: config.instance.podName,
       podNamespace: config.instance.podNamespace,
-      features: ['lease-extend', 'result-idempotency', 'discovery-snapshots'],
+      features: ['lease-extend', 'result-idempotency', 'discovery-snapshots', 'grant-ledger'],
     },
   });
   const admin = await startAdminServer({

@@ -12,7 +12,9 @@ import { usernameFor } from './database-access/model/user-model.js';
 
 function handlersFor(h: ReturnType<typeof harness>) {
   return createAdapterJobHandlers({
-    kinds: buildAdapters(h.common, {}),
+    kinds: buildAdapters(h.common, {
+      'atlas-org-portal': { invitations: { acquire: async () => () => undefined, holdOff: () => undefined } },
+    }),
     clients: { credentialFor: () => h.credential },
     registerSecret: h.deps.registerSecret,
   });
@@ -26,9 +28,26 @@ const grant = {
 };
 
 describe('adapter registry', () => {
-  it('registers exactly the database-access kinds, each under its own kind', () => {
-    expect([...integrationKinds].sort()).toEqual(['atlas-multi-project', 'atlas-project']);
+  it('registers exactly the implemented kinds, each under its own kind', () => {
+    expect([...integrationKinds].sort()).toEqual([
+      'atlas-multi-project',
+      'atlas-org-portal',
+      'atlas-project',
+    ]);
     for (const [kind, definition] of Object.entries(kindRegistry)) expect(definition.kind).toBe(kind);
+  });
+
+  it('gives atlas-org-portal no rotate capability (absent, not a stub)', () => {
+    const built = buildAdapters(harness().common, {
+      'atlas-org-portal': { invitations: { acquire: async () => () => undefined, holdOff: () => undefined } },
+    });
+    expect(Object.keys(built['atlas-org-portal'].adapter.operations).sort()).toEqual([
+      'discover',
+      'grant',
+      'renew',
+      'revoke',
+      'sweep',
+    ]);
   });
 
   it('runs an atlas-project grant job end to end through the job handlers', async () => {

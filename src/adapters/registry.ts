@@ -1,5 +1,6 @@
 import type { AnyKindDefinition, CommonDeps } from './adapter.js';
 import { atlasMultiProjectKind } from './atlas-multi-project/atlas-multi-project-kind.js';
+import { atlasOrgPortalKind } from './atlas-org-portal/atlas-org-portal-kind.js';
 import { atlasProjectKind } from './atlas-project/atlas-project-kind.js';
 
 /**
@@ -10,6 +11,7 @@ import { atlasProjectKind } from './atlas-project/atlas-project-kind.js';
 export const kindRegistry = {
   'atlas-project': atlasProjectKind,
   'atlas-multi-project': atlasMultiProjectKind,
+  'atlas-org-portal': atlasOrgPortalKind,
 } as const satisfies Record<string, AnyKindDefinition>;
 
 export type IntegrationKind = keyof typeof kindRegistry;

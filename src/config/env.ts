@@ -69,6 +69,8 @@ export const EnvSchema = z.object({
     z.array(z.string().regex(/^[a-f0-9]{24}$/, 'each project id must be 24 lowercase hex characters')),
   ),
   POLICY_ALLOWED_ROLES: csv,
+  POLICY_ALLOWED_ORG_ROLES: csv,
+  POLICY_ALLOWED_PROJECT_ROLES: csv,
   POLICY_MAX_GRANT_TTL: duration('12h'),
   POLICY_ALLOW_ADMIN_ROLES: bool,
   POLICY_ALLOWED_JOB_TYPES: csv,
@@ -82,6 +84,8 @@ export const EnvSchema = z.object({
   ATLAS_ORG_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(300),
   ATLAS_PROJECT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(300),
   ATLAS_RATE_LIMITS_FROM_API: bool,
+  ATLAS_INVITATIONS_PER_WINDOW: z.coerce.number().int().min(1).max(1000).default(10),
+  ATLAS_INVITATION_WINDOW: duration('60s'),
   ATLAS_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(4),
   ATLAS_READY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
 
@@ -106,6 +110,10 @@ export type Env = z.infer<typeof EnvSchema>;
 export interface Policy {
   readonly allowedProjectIds: readonly string[];
   readonly allowedRoles: readonly string[];
+  /** Atlas UI org roles (atlas-org-portal); empty: every org role except ORG_OWNER. */
+  readonly allowedOrgRoles: readonly string[];
+  /** Atlas UI project roles (atlas-org-portal); empty: every documented role except GROUP_OWNER. */
+  readonly allowedProjectRoles: readonly string[];
   readonly maxGrantTtlMs: number;
   readonly allowAdminRoles: boolean;
   readonly allowedJobTypes: readonly string[];
@@ -141,6 +149,9 @@ export interface AppConfig {
     readonly orgRequestsPerMinute: number;
     readonly projectRequestsPerMinute: number;
     readonly rateLimitsFromApi: boolean;
+    /** Org invitations per window (Atlas: 10 per minute per organization). */
+    readonly invitationsPerWindow: number;
+    readonly invitationWindowMs: number;
     readonly maxRetries: number;
     readonly readyTimeoutMs: number;
   };
@@ -226,6 +237,8 @@ function toAppConfig(env: Env): AppConfig {
     policy: {
       allowedProjectIds: env.POLICY_ALLOWED_PROJECT_IDS,
       allowedRoles: env.POLICY_ALLOWED_ROLES,
+      allowedOrgRoles: env.POLICY_ALLOWED_ORG_ROLES,
+      allowedProjectRoles: env.POLICY_ALLOWED_PROJECT_ROLES,
       maxGrantTtlMs: env.POLICY_MAX_GRANT_TTL,
       allowAdminRoles: env.POLICY_ALLOW_ADMIN_ROLES,
       allowedJobTypes: env.POLICY_ALLOWED_JOB_TYPES,
@@ -241,6 +254,8 @@ function toAppConfig(env: Env): AppConfig {
       orgRequestsPerMinute: env.ATLAS_ORG_REQUESTS_PER_MINUTE,
       projectRequestsPerMinute: env.ATLAS_PROJECT_REQUESTS_PER_MINUTE,
       rateLimitsFromApi: env.ATLAS_RATE_LIMITS_FROM_API,
+      invitationsPerWindow: env.ATLAS_INVITATIONS_PER_WINDOW,
+      invitationWindowMs: env.ATLAS_INVITATION_WINDOW,
       maxRetries: env.ATLAS_MAX_RETRIES,
       readyTimeoutMs: env.ATLAS_READY_TIMEOUT_SECONDS * 1000,
     },

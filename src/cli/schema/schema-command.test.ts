@@ -19,12 +19,16 @@ describe('schema command', () => {
         config: { properties: Record<string, { description?: string }>; required?: string[] };
       }
     >;
-    expect(Object.keys(schemas).sort()).toEqual(['atlas-multi-project', 'atlas-project']);
+    expect(Object.keys(schemas).sort()).toEqual(['atlas-multi-project', 'atlas-org-portal', 'atlas-project']);
     const project = schemas['atlas-project']!;
     expect(project.operations).toEqual(['discover', 'grant', 'revoke', 'renew', 'rotate', 'sweep']);
     expect(project.config.required).toEqual(expect.arrayContaining(['projectId', 'clusterName']));
     expect(project.config.properties.userStrategy?.description).toMatch(/per-requester/);
     expect(project.config.properties.customAccessDetails?.description).toMatch(/400/);
+    const portal = schemas['atlas-org-portal']!;
+    expect(portal.operations).toEqual(['discover', 'grant', 'revoke', 'renew', 'sweep']);
+    expect(portal.config.required).toEqual(expect.arrayContaining(['orgId']));
+    expect(portal.config.properties.inviteUnknownUsers?.description).toMatch(/Invite/);
   });
 
   it('prints one kind when asked and refuses an unknown one', () => {

@@ -126,6 +126,11 @@ const routes: readonly AdminRoute[] = [
     },
   },
   {
+    method: 'GET',
+    pattern: /^\/integrations\/([^/]+)\/grants$/,
+    handle: async (ctx) => ({ status: 200, body: { grants: ctx.store.grants(param(ctx)) } }),
+  },
+  {
     method: 'PUT',
     pattern: /^\/intervals$/,
     handle: async (ctx) => ({
