@@ -3,6 +3,7 @@ import { atlasClientScenario } from './atlas/atlas-scenario.js';
 import { databaseAccessScenario } from './database-access/database-access-scenario.js';
 import { deepDiscoveryScenario } from './deep-discovery/deep-discovery-scenario.js';
 import type { Figure } from './figures.js';
+import { orgPortalScenario } from './org-portal/org-portal-scenario.js';
 import { jsonReport, renderTables } from './report.js';
 import type { Scenario } from './scenario.js';
 import { workerScenario } from './worker/worker-scenario.js';
@@ -15,6 +16,7 @@ const scenarios: readonly Scenario[] = [
   workerScenario,
   atlasClientScenario,
   databaseAccessScenario,
+  orgPortalScenario,
   deepDiscoveryScenario,
 ];
 

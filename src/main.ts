@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { createAdapterJobHandlers } from './adapters/adapter-job-handlers.js';
 import { createAtlasClientPool, type AtlasClientPool } from './adapters/atlas-client-pool.js';
 import { createCredentialState } from './adapters/credential-state.js';
+import { InvitationPacer } from './adapters/atlas-org-portal/invitation-pacer.js';
 import { buildAdapters } from './adapters/registry.js';
 import { createSnapshotUploader } from './adapters/snapshot-uploader.js';
 import { createMetrics, type Metrics } from './admin/metrics.js';
@@ -14,6 +15,7 @@ import { protocolVersion } from './control-plane/protocol.js';
 import { ConnectorError } from './errors/connector-error.js';
 import { systemClock, type Clock } from './runtime/clock.js';
 import { configureOutboundHttp, type Fetch } from './runtime/http.js';
+import { createOutboundAgent } from './runtime/outbound-agent.js';
 import type { Logger } from './runtime/logger.js';
 import { createMongoNamespaceReader } from './runtime/mongodb-namespace-reader.js';
 import { cryptoRandom, type Random } from './runtime/random.js';
@@ -76,6 +78,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
   const enrollmentToken = enrollmentTokenSource(config, ports.scrubber);
   await enrollmentToken(); // fail fast on an unreadable token, before anything listens
   await configureOutboundHttp(config.http);
+  const outboundAgent = createOutboundAgent(config.http);
   const metrics = createMetrics(version);
   const fetch = ports.fetch ?? globalThis.fetch;
   const client = new ControlPlaneClient({
@@ -97,6 +100,11 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
     scrubber: ports.scrubber,
     logger,
     ttlMs: config.secretCacheTtlMs,
+    onFetch: ({ backend, outcome, durationMs }) => {
+      metrics.secretFetches.inc({ backend, outcome });
+      metrics.secretFetchDuration.observe({ backend, outcome }, durationMs / 1000);
+    },
+    ...(outboundAgent ? { agent: outboundAgent } : {}),
   });
   const atlasClients = createAtlasClientPool(
     secrets,
@@ -117,6 +125,8 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
         metrics.atlasRequests.inc({ operation: info.operation, code: String(info.status) });
         metrics.atlasDuration.observe({ operation: info.operation }, info.durationMs / 1000);
       },
+      onPaced: (info) => metrics.atlasRateLimitWait.observe({ scope: info.scope }, info.waitedMs / 1000),
+      onRetry: (info) => metrics.atlasRetries.inc({ operation: info.operation, code: info.code }),
     },
     (atlas) => createCredentialState(atlas, { clock, readyTimeoutMs: config.atlas.readyTimeoutMs }),
   );
@@ -134,6 +144,12 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
       'atlas-org-deep-discovery': {
         connectorId: config.connectorId,
         reader: createMongoNamespaceReader({ appName: userAgent }),
+      },
+      'atlas-org-portal': {
+        invitations: new InvitationPacer(clock, {
+          limit: config.atlas.invitationsPerWindow,
+          windowMs: config.atlas.invitationWindowMs,
+        }),
       },
     },
   );
@@ -158,7 +174,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
       hostname: hostname(),
       podName: config.instance.podName,
       podNamespace: config.instance.podNamespace,
-      features: ['lease-extend', 'result-idempotency', 'discovery-snapshots'],
+      features: ['lease-extend', 'result-idempotency', 'discovery-snapshots', 'grant-ledger'],
     },
   });
   const admin = await startAdminServer({

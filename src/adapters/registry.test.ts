@@ -13,6 +13,7 @@ import { usernameFor } from './database-access/model/user-model.js';
 function handlersFor(h: ReturnType<typeof harness>) {
   return createAdapterJobHandlers({
     kinds: buildAdapters(h.common, {
+      'atlas-org-portal': { invitations: { acquire: async () => () => undefined, holdOff: () => undefined } },
       'atlas-org-deep-discovery': { connectorId: 'connector-1', reader: undefined },
     }),
     clients: { credentialFor: () => h.credential },
@@ -28,13 +29,28 @@ const grant = {
 };
 
 describe('adapter registry', () => {
-  it('registers exactly the database-access kinds, each under its own kind', () => {
+  it('registers exactly the implemented kinds, each under its own kind', () => {
     expect([...integrationKinds].sort()).toEqual([
       'atlas-multi-project',
       'atlas-org-deep-discovery',
+      'atlas-org-portal',
       'atlas-project',
     ]);
     for (const [kind, definition] of Object.entries(kindRegistry)) expect(definition.kind).toBe(kind);
+  });
+
+  it('gives atlas-org-portal no rotate capability (absent, not a stub)', () => {
+    const built = buildAdapters(harness().common, {
+      'atlas-org-portal': { invitations: { acquire: async () => () => undefined, holdOff: () => undefined } },
+      'atlas-org-deep-discovery': { connectorId: 'connector-1', reader: undefined },
+    });
+    expect(Object.keys(built['atlas-org-portal'].adapter.operations).sort()).toEqual([
+      'discover',
+      'grant',
+      'renew',
+      'revoke',
+      'sweep',
+    ]);
   });
 
   it('runs an atlas-project grant job end to end through the job handlers', async () => {

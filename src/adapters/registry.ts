@@ -1,5 +1,6 @@
 import type { AnyKindDefinition, CommonDeps } from './adapter.js';
 import { atlasMultiProjectKind } from './atlas-multi-project/atlas-multi-project-kind.js';
+import { atlasOrgPortalKind } from './atlas-org-portal/atlas-org-portal-kind.js';
 import { atlasOrgDeepDiscoveryKind } from './atlas-org-deep-discovery/atlas-org-deep-discovery-kind.js';
 import { atlasProjectKind } from './atlas-project/atlas-project-kind.js';
 
@@ -11,6 +12,7 @@ import { atlasProjectKind } from './atlas-project/atlas-project-kind.js';
 export const kindRegistry = {
   'atlas-project': atlasProjectKind,
   'atlas-multi-project': atlasMultiProjectKind,
+  'atlas-org-portal': atlasOrgPortalKind,
   'atlas-org-deep-discovery': atlasOrgDeepDiscoveryKind,
 } as const satisfies Record<string, AnyKindDefinition>;
 

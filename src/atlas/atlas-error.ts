@@ -24,6 +24,13 @@ const quotaErrorCodes: ReadonlySet<string> = new Set([
   'COLLECTION_ROLES_LIMIT_EXCEEDED',
 ]);
 
+/**
+ * Atlas refuses an 11th invitation within a minute with HTTP 400 (not 429): `RATE_LIMITED_IP`, seen
+ * as `INVITATIONS_RATE_LIMITED_IP`. It is a rate limit — retryable after the minute has passed.
+ */
+const invitationLimitCodes: ReadonlySet<string> = new Set(['INVITATIONS_RATE_LIMITED_IP', 'RATE_LIMITED_IP']);
+export const invitationRetryAfterMs = 60_000;
+
 const maxDetailLength = 300;
 
 export interface HttpFailure {
@@ -61,6 +68,9 @@ export function atlasHttpError(failure: HttpFailure): ConnectorError {
 }
 
 function refineCode(status: number, atlasErrorCode: string | undefined): ErrorCode {
+  if (status === 400 && atlasErrorCode !== undefined && invitationLimitCodes.has(atlasErrorCode)) {
+    return 'rate_limited';
+  }
   if (status === 403 && atlasErrorCode !== undefined && quotaErrorCodes.has(atlasErrorCode)) {
     return 'quota_exceeded';
   }
@@ -74,7 +84,11 @@ function refineCode(status: number, atlasErrorCode: string | undefined): ErrorCo
 function retryAfterMs(failure: HttpFailure, envelope: AtlasErrorEnvelope): number | undefined {
   const fromHeader = parseRetryAfter(failure.headers.get('retry-after'), failure.nowMs);
   const hinted = envelope.errorCode === 'RATE_LIMITED_TOKEN_BUCKET' ? envelope.parameters?.[1] : undefined;
-  const fromBody = typeof hinted === 'number' && hinted >= 0 ? Math.round(hinted * 1000) : undefined;
+  const invitationHint =
+    envelope.errorCode !== undefined && invitationLimitCodes.has(envelope.errorCode)
+      ? invitationRetryAfterMs
+      : undefined;
+  const fromBody = typeof hinted === 'number' && hinted >= 0 ? Math.round(hinted * 1000) : invitationHint;
   if (fromHeader === undefined) return fromBody;
   return fromBody === undefined ? fromHeader : Math.max(fromHeader, fromBody);
 }

@@ -10,6 +10,7 @@ import {
   createTestClient,
   groupId,
   mockTokenMint,
+  orgId,
   rejectionOf,
   visibleOutput,
 } from './testing/atlas-test-kit.js';
@@ -71,6 +72,28 @@ describe('Atlas error mapping', () => {
     expect(error.details).toMatchObject({ httpStatus: status, atlasErrorCode: atlasCode });
     expect(requests).toHaveLength(1);
   });
+
+  it.each(['INVITATIONS_RATE_LIMITED_IP', 'RATE_LIMITED_IP'])(
+    'treats an invitation answered 400 %s as a retryable rate limit with a 60 s hint, sent once',
+    async (atlasCode) => {
+      mockTokenMint();
+      atlas()
+        .post(`${api}/orgs/${orgId}/users`)
+        .reply(400, atlasError(400, atlasCode, 'Rate limit of 10 invitations per 1 minutes exceeded.'));
+      const { client, requests } = createTestClient();
+
+      const error = await connectorError(
+        client.orgUsers.invite(orgId, { username: 'bob@example.com', roles: { orgRoles: ['ORG_MEMBER'] } }),
+      );
+
+      expect(error.toSafeJSON()).toMatchObject({
+        code: 'rate_limited',
+        retryable: true,
+        retryAfterMs: 60_000,
+      });
+      expect(requests).toHaveLength(1);
+    },
+  );
 
   it('names the HTTP status when the error body is not an Atlas envelope', async () => {
     mockTokenMint();

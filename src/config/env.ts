@@ -51,6 +51,12 @@ export const EnvSchema = z.object({
   ADMIN_PORT: port.default(8081),
   ADMIN_HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z
+    .enum(['json', 'pretty', ''], {
+      message: 'must be json or pretty (unset: pretty on a terminal, else json)',
+    })
+    .optional()
+    .transform((v) => (v === '' ? undefined : v)),
   DRAIN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(90),
   MAX_PAYLOAD_BYTES: z.coerce
     .number()
@@ -63,6 +69,8 @@ export const EnvSchema = z.object({
     z.array(z.string().regex(/^[a-f0-9]{24}$/, 'each project id must be 24 lowercase hex characters')),
   ),
   POLICY_ALLOWED_ROLES: csv,
+  POLICY_ALLOWED_ORG_ROLES: csv,
+  POLICY_ALLOWED_PROJECT_ROLES: csv,
   POLICY_MAX_GRANT_TTL: duration('12h'),
   POLICY_ALLOW_ADMIN_ROLES: bool,
   POLICY_ALLOWED_JOB_TYPES: csv,
@@ -76,6 +84,8 @@ export const EnvSchema = z.object({
   ATLAS_ORG_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(300),
   ATLAS_PROJECT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(300),
   ATLAS_RATE_LIMITS_FROM_API: bool,
+  ATLAS_INVITATIONS_PER_WINDOW: z.coerce.number().int().min(1).max(1000).default(10),
+  ATLAS_INVITATION_WINDOW: duration('60s'),
   ATLAS_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(4),
   ATLAS_READY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
 
@@ -100,6 +110,10 @@ export type Env = z.infer<typeof EnvSchema>;
 export interface Policy {
   readonly allowedProjectIds: readonly string[];
   readonly allowedRoles: readonly string[];
+  /** Atlas UI org roles (atlas-org-portal); empty: every org role except ORG_OWNER. */
+  readonly allowedOrgRoles: readonly string[];
+  /** Atlas UI project roles (atlas-org-portal); empty: every documented role except GROUP_OWNER. */
+  readonly allowedProjectRoles: readonly string[];
   readonly maxGrantTtlMs: number;
   readonly allowAdminRoles: boolean;
   readonly allowedJobTypes: readonly string[];
@@ -119,6 +133,8 @@ export interface AppConfig {
   readonly maxWaitingJobs: number;
   readonly admin: { readonly host: string; readonly port: number };
   readonly logLevel: Env['LOG_LEVEL'];
+  /** Unset: `pretty` when stdout is a terminal, `json` otherwise (containers, pipes). */
+  readonly logFormat: 'json' | 'pretty' | undefined;
   readonly drainTimeoutMs: number;
   readonly maxPayloadBytes: number;
   readonly policy: Policy;
@@ -133,6 +149,9 @@ export interface AppConfig {
     readonly orgRequestsPerMinute: number;
     readonly projectRequestsPerMinute: number;
     readonly rateLimitsFromApi: boolean;
+    /** Org invitations per window (Atlas: 10 per minute per organization). */
+    readonly invitationsPerWindow: number;
+    readonly invitationWindowMs: number;
     readonly maxRetries: number;
     readonly readyTimeoutMs: number;
   };
@@ -212,11 +231,14 @@ function toAppConfig(env: Env): AppConfig {
     maxWaitingJobs: env.MAX_WAITING_JOBS,
     admin: { host: env.ADMIN_HOST, port: env.ADMIN_PORT },
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
     drainTimeoutMs: env.DRAIN_TIMEOUT_SECONDS * 1000,
     maxPayloadBytes: env.MAX_PAYLOAD_BYTES,
     policy: {
       allowedProjectIds: env.POLICY_ALLOWED_PROJECT_IDS,
       allowedRoles: env.POLICY_ALLOWED_ROLES,
+      allowedOrgRoles: env.POLICY_ALLOWED_ORG_ROLES,
+      allowedProjectRoles: env.POLICY_ALLOWED_PROJECT_ROLES,
       maxGrantTtlMs: env.POLICY_MAX_GRANT_TTL,
       allowAdminRoles: env.POLICY_ALLOW_ADMIN_ROLES,
       allowedJobTypes: env.POLICY_ALLOWED_JOB_TYPES,
@@ -232,6 +254,8 @@ function toAppConfig(env: Env): AppConfig {
       orgRequestsPerMinute: env.ATLAS_ORG_REQUESTS_PER_MINUTE,
       projectRequestsPerMinute: env.ATLAS_PROJECT_REQUESTS_PER_MINUTE,
       rateLimitsFromApi: env.ATLAS_RATE_LIMITS_FROM_API,
+      invitationsPerWindow: env.ATLAS_INVITATIONS_PER_WINDOW,
+      invitationWindowMs: env.ATLAS_INVITATION_WINDOW,
       maxRetries: env.ATLAS_MAX_RETRIES,
       readyTimeoutMs: env.ATLAS_READY_TIMEOUT_SECONDS * 1000,
     },

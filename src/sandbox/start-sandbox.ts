@@ -10,6 +10,7 @@ import {
   type ReferenceControlPlane,
 } from './control-plane/reference-control-plane.js';
 import { playDemo, registerDemoIntegrations } from './demo.js';
+import { playPortalDemo, registerPortalDemo } from './demo-portal.js';
 
 export interface Sandbox {
   readonly controlPlane: ReferenceControlPlane;
@@ -53,11 +54,12 @@ export async function startSandbox(
   const enrollmentToken = `sandbox-${cryptoRandom.hex(16)}`;
   deps.scrubber.add(enrollmentToken);
   const fixture = await loadFixture(config.sandbox.atlasFixture);
-  const logger = deps.logger.child({ component: 'sandbox' });
   const controlPlane = await startReferenceControlPlane({
     port: config.sandbox.controlPlanePort,
     enrollmentToken,
-    logger: logger.child({ server: 'control-plane' }),
+    // The root logger: the control plane binds its own `component`, and a second one from this
+    // sandbox child would repeat the key in every line (strict JSON parsers reject that).
+    logger: deps.logger,
     intervals: { heartbeatMs: 5_000, pollWaitMs: 25_000, leaseTtlMs: 30_000 },
   });
   let atlas: AtlasSimulator;
@@ -76,6 +78,7 @@ export async function startSandbox(
     throw error;
   }
   registerDemoIntegrations(controlPlane.store, `env://${sandboxSecretVariable}`);
+  registerPortalDemo(controlPlane.store, `env://${sandboxSecretVariable}`);
   const daemonConfig: AppConfig = {
     ...config,
     mode: 'sandbox',
@@ -94,7 +97,9 @@ export async function startSandbox(
     banner: (adminPort) => sandboxBanner(controlPlane.url, atlas.url, adminPort, config),
     demo: async (print) => {
       if (!config.sandbox.demo) return;
-      await playDemo(controlPlane.store, print, (ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+      const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+      await playDemo(controlPlane.store, print, sleep);
+      await playPortalDemo(controlPlane.store, atlas.state, print, sleep);
     },
     async close() {
       await Promise.allSettled([controlPlane.close(), atlas.close()]);
@@ -113,6 +118,7 @@ function sandboxBanner(cpUrl: string, atlasUrl: string, adminPort: number, confi
     '',
     '  Demo integrations: demo-project (atlas-project, payments/Cluster0, per-requester)',
     '                     demo-multi (atlas-multi-project, payments + analytics, per-grant)',
+    '                     demo-portal (atlas-org-portal, Atlas UI roles in the sandbox organization)',
     '',
     '  Try it:',
     `    curl -s -X POST ${cpUrl}/admin/jobs -H 'content-type: application/json' \\`,

@@ -19,7 +19,8 @@ export const orgUserSchema = z.object({
     })
     .default({ orgRoles: [], groupRoleAssignments: [] }),
   teamIds: z.array(z.string()).default([]),
-  invitationExpiresAt: z.string().optional(),
+  // Absent for ACTIVE users, null for a REJECTED invitation.
+  invitationExpiresAt: z.string().nullish(),
 });
 export type OrgUser = z.infer<typeof orgUserSchema>;
 

@@ -144,6 +144,9 @@ describe('doctor with a credential that falls short', () => {
     expect(tableCheck(run, 'atlas roles').block).toContain(
       `fix: atlas organizations apiKeys assign ${sandboxIds.readOnlyApiKey} --orgId ${sandboxIds.org} --role ORG_OWNER`,
     );
+    expect(tableCheck(run, 'atlas roles').block).toContain(
+      `or create a dedicated key: atlas organizations apiKeys create --orgId ${sandboxIds.org} --desc atlas-jit-connector --role ORG_OWNER`,
+    );
   });
 
   it('fails visibility for a project the key has no role in', async () => {

@@ -96,9 +96,21 @@ export function grantCommand(target: RoleTarget, identity: CredentialIdentity, i
   return `echo '{"roles":["GROUP_OWNER"]}' | atlas api serviceAccounts ${operation} --groupId ${target.projectId} --clientId ${clientId}`;
 }
 
+/**
+ * A dedicated organization key for the org kinds: atlas-org-portal changes people's Atlas UI roles,
+ * which only Organization Owner may do, so an existing lower key is better replaced than widened.
+ */
+export function createOrgKeyCommand(orgId: string): string {
+  return `atlas organizations apiKeys create --orgId ${orgId} --desc atlas-jit-connector --role ORG_OWNER`;
+}
+
 /** The fix for every target that falls short, one command per line. */
 export function grantRemedy(verdicts: readonly RoleVerdict[], identity: CredentialIdentity): string {
   const lines = verdicts.map((v) => grantCommand(v.target, identity, v.direct.length > 0));
+  for (const v of verdicts) {
+    if (v.target.scope === 'org')
+      lines.push(`or create a dedicated key: ${createOrgKeyCommand(v.target.orgId)}`);
+  }
   if (identity.type === 'api-key' && identity.apiKeyId === undefined) {
     lines.push('(atlas organizations apiKeys list shows the key id for the public key)');
   }

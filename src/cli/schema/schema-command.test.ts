@@ -22,6 +22,7 @@ describe('schema command', () => {
     expect(Object.keys(schemas).sort()).toEqual([
       'atlas-multi-project',
       'atlas-org-deep-discovery',
+      'atlas-org-portal',
       'atlas-project',
     ]);
     const project = schemas['atlas-project']!;
@@ -29,6 +30,10 @@ describe('schema command', () => {
     expect(project.config.required).toEqual(expect.arrayContaining(['projectId', 'clusterName']));
     expect(project.config.properties.userStrategy?.description).toMatch(/per-requester/);
     expect(project.config.properties.customAccessDetails?.description).toMatch(/400/);
+    const portal = schemas['atlas-org-portal']!;
+    expect(portal.operations).toEqual(['discover', 'grant', 'revoke', 'renew', 'sweep']);
+    expect(portal.config.required).toEqual(expect.arrayContaining(['orgId']));
+    expect(portal.config.properties.inviteUnknownUsers?.description).toMatch(/Invite/);
     const deep = schemas['atlas-org-deep-discovery']!;
     expect(deep.config.required).toEqual(['orgId']);
     expect(deep.config.properties.collectionDiscovery?.description).toMatch(/backup-snapshot/);

@@ -10,6 +10,8 @@ export interface ControlDeps {
   readonly stats: SimulatorStats;
   readonly knobs: Knobs;
   readonly reset: () => void;
+  /** The invited person accepts (see `AtlasSimulator.acceptInvitation`); false when nobody is pending. */
+  readonly acceptInvitation: (username: string) => boolean;
 }
 
 const json = (status: number, body: unknown): SimResponse => ({
@@ -32,9 +34,21 @@ function patchKnobs(deps: ControlDeps, body: string): SimResponse {
   }
 }
 
+function accept(deps: ControlDeps, body: string): SimResponse {
+  let username: unknown;
+  try {
+    username = (JSON.parse(body) as { username?: unknown }).username;
+  } catch {
+    return json(400, { error: 'body must be JSON {"username": "<email>"}' });
+  }
+  if (typeof username !== 'string' || username === '') return json(400, { error: 'username: required' });
+  if (!deps.acceptInvitation(username)) return json(404, { error: `no pending invitation for ${username}` });
+  return { status: 204, headers: {} };
+}
+
 /**
  * The simulator's own control surface (not part of the Atlas API, no authentication: it is only
- * ever bound to loopback in tests and the sandbox). `GET state|stats|knobs`, `POST knobs|reset`.
+ * ever bound to loopback in tests and the sandbox). `GET state|stats|knobs`, `POST knobs|reset|invitations:accept`.
  */
 export function serveControl(deps: ControlDeps, method: string, path: string, body: string): SimResponse {
   const action = `${method} ${path.slice(controlPrefix.length).replace(/\/$/, '')}`;
@@ -47,6 +61,8 @@ export function serveControl(deps: ControlDeps, method: string, path: string, bo
       return json(200, deps.knobs);
     case 'POST knobs':
       return patchKnobs(deps, body);
+    case 'POST invitations:accept':
+      return accept(deps, body);
     case 'POST reset':
       deps.reset();
       return { status: 204, headers: {} };

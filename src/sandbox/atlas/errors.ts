@@ -65,6 +65,9 @@ const catalog = {
   USER_UNAUTHORIZED: [401, 'Current user is not authorized to perform this action.'],
   // 403
   CANNOT_DEMOTE_LAST_ORG_OWNER: [403, 'Cannot demote the last owner of the organization.'],
+  CANNOT_DELETE_LAST_ADMIN: [403, 'An organization or project needs to have at least one owner.'],
+  CANNOT_DEMOTE_LAST_OWNER: [403, 'Cannot demote the last owner of the project.'],
+  CANNOT_DELETE_LAST_OWNER: [403, 'Cannot delete the last owner of the project.'],
   COLLECTION_ROLES_LIMIT_EXCEEDED: [
     403,
     'Exceeded maximum number of collection level permissions. This group can define at most %d collection level roles.',

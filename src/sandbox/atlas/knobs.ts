@@ -38,8 +38,10 @@ export const knobsSchema = z.strictObject({
   tokenLifetimeSeconds: z.number().int().min(1),
   /** Atlas allows 10 token requests per minute per client and IP. */
   tokenRequestsPerMinute: z.number().int().min(1),
-  /** Atlas allows 10 invitations per minute. */
+  /** Atlas allows 10 invitations per minute (per window below). */
   invitationsPerMinute: z.number().int().min(1),
+  /** The invitation window; Atlas's is one minute. Tests shorten it to keep a burst fast. */
+  invitationWindowMs: z.number().int().min(1),
   /** Collection-level role grants per project (COLLECTION_ROLES_LIMIT_EXCEEDED beyond it). */
   collectionRolesLimit: z.number().int().min(1),
   /**
@@ -85,6 +87,7 @@ export function defaultKnobs(): Knobs {
     tokenLifetimeSeconds: 3600,
     tokenRequestsPerMinute: 10,
     invitationsPerMinute: 10,
+    invitationWindowMs: 60_000,
     collectionRolesLimit: 100,
     customRoleDeletion: 'refuseIfAssigned',
   };

@@ -76,15 +76,16 @@ export interface ClusterRec extends Omit<FixtureCluster, 'processes'> {
   readonly processes: ProcessRec[];
 }
 
-export type MembershipStatus = 'ACTIVE' | 'PENDING';
+/** EXPIRED/REJECTED invitations stay listed (when asked) until a new invitation replaces them. */
+export type MembershipStatus = 'ACTIVE' | 'PENDING' | 'INVITATION_EXPIRED' | 'INVITATION_REJECTED';
 
 export interface OrgUserRec {
   readonly id: string;
   readonly orgId: string;
   readonly username: string;
   status: MembershipStatus;
-  readonly firstName: string;
-  readonly lastName: string;
+  firstName: string;
+  lastName: string;
   readonly createdAt: string;
   invitationCreatedAt?: string;
   invitationExpiresAt?: string;

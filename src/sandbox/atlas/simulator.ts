@@ -18,6 +18,7 @@ import { TokenBuckets } from './rate-limit.js';
 import type { AtlasExchange } from './recorder.js';
 import { createRequestHandler } from './request-handler.js';
 import { Router } from './router.js';
+import { acceptInvitation } from './handlers/ui-user-rules.js';
 import { atlasRoutes } from './routes.js';
 import { SimState } from './state.js';
 import { SimulatorStats } from './stats.js';
@@ -79,6 +80,11 @@ export interface AtlasSimulator {
    * from then on its requests get 401 (until `reset`). For key-rotation tests.
    */
   revokeApiKey(publicKey: string): void;
+  /**
+   * The invited person clicks the e-mail link: their PENDING membership (in any organization)
+   * becomes ACTIVE with the roles the invitation carried. Returns false when none is pending.
+   */
+  acceptInvitation(username: string): boolean;
   close(): Promise<void>;
 }
 
@@ -119,6 +125,7 @@ interface Core {
   readonly inspector: SimulatorInspector;
   readonly reset: () => void;
   readonly revokeApiKey: (publicKey: string) => void;
+  readonly acceptInvitation: (username: string) => boolean;
 }
 
 function buildCore(options: AtlasSimulatorOptions): Core {
@@ -127,7 +134,7 @@ function buildCore(options: AtlasSimulatorOptions): Core {
   const fixture = parseFixture(options.fixture ?? defaultFixture());
   const knobs = applyKnobsPatch(defaultKnobs(), options.knobs ?? {});
   const credentials = credentialsFromOptions(options, fixture.organizations[0]?.id ?? '');
-  const state = new SimState(fixture, credentials, objectIdGenerator(clock));
+  const state = new SimState(fixture, credentials, objectIdGenerator(clock), () => clock.now());
   const sim: SimContext = {
     state,
     knobs,
@@ -157,17 +164,32 @@ function buildCore(options: AtlasSimulatorOptions): Core {
   const revokeApiKey = (publicKey: string): void => {
     state.credentials = state.credentials.filter((c) => c.kind !== 'apiKey' || c.name !== publicKey);
   };
-  return { deps, stats, inspector: new SimulatorInspector(state, clock, knobs), reset, revokeApiKey };
+  const acceptPending = (username: string): boolean => {
+    state.sweepExpired(clock.now());
+    const pending = [...state.orgUsers.values()].filter(
+      (u) => u.status === 'PENDING' && u.username.toLowerCase() === username.toLowerCase(),
+    );
+    pending.forEach(acceptInvitation);
+    return pending.length > 0;
+  };
+  return {
+    deps,
+    stats,
+    inspector: new SimulatorInspector(state, clock, knobs),
+    reset,
+    revokeApiKey,
+    acceptInvitation: acceptPending,
+  };
 }
 
 /** Starts the Atlas Administration API simulator on `host:port` (default 127.0.0.1, any free port). */
 export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promise<AtlasSimulator> {
-  const { deps, stats, inspector, reset, revokeApiKey } = buildCore(options);
+  const { deps, stats, inspector, reset, revokeApiKey, acceptInvitation } = buildCore(options);
   const { knobs } = deps.sim;
   const handler = createRequestHandler({
     deps,
     stats,
-    control: { inspector, stats, knobs, reset },
+    control: { inspector, stats, knobs, reset, acceptInvitation },
     onExchange: options.onExchange,
   });
   const server = createServer((req, res) => {
@@ -196,6 +218,7 @@ export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promi
     connectionString: (projectId, clusterName) => standardString(deps.sim, projectId, clusterName),
     reset,
     revokeApiKey,
+    acceptInvitation,
     close: async () => {
       await Promise.all([closeServer(server), wire.close()]);
     },

@@ -36,6 +36,8 @@ export class SimState {
     private readonly fixture: AtlasFixture,
     private readonly extraCredentials: readonly CredentialRec[],
     readonly ids: IdGenerator,
+    /** Seeded invitations count as sent when the simulator (re)loads, so they stay PENDING 30 days. */
+    private readonly now: () => number = () => 0,
   ) {
     this.load();
   }
@@ -62,7 +64,7 @@ export class SimState {
       })),
     }));
     this.clusterData = new Map(this.clusters.map((c) => [c.id, new ClusterData(c)]));
-    this.orgUsers = new Map(f.orgUsers.map((u) => [u.id, orgUserFromFixture(u)]));
+    this.orgUsers = new Map(f.orgUsers.map((u) => [u.id, orgUserFromFixture(u, this.now())]));
     this.teams = new Map(
       f.teams.map((t) => [
         t.id,
@@ -136,6 +138,7 @@ export class SimState {
    * the next request happens to arrive.
    */
   sweepExpired(now: number): void {
+    this.expireInvitations(now);
     for (const project of this.projects.values()) {
       for (const [key, user] of project.dbUsers) {
         if (user.deleteAfter === undefined || user.deleteAfter > now) continue;
@@ -155,14 +158,23 @@ export class SimState {
     }
   }
 
+  /** An invitation not accepted within its 30 days turns INVITATION_EXPIRED and grants nothing. */
+  private expireInvitations(now: number): void {
+    for (const user of this.orgUsers.values()) {
+      if (user.status !== 'PENDING' || user.invitationExpiresAt === undefined) continue;
+      if (Date.parse(user.invitationExpiresAt) > now) continue;
+      user.status = 'INVITATION_EXPIRED';
+    }
+  }
+
   findDbUser(projectId: string, databaseName: string, username: string): DbUserRec | undefined {
     return this.projects.get(projectId)?.dbUsers.get(`${databaseName}/${username}`);
   }
 }
 
-function orgUserFromFixture(u: AtlasFixture['orgUsers'][number]): OrgUserRec {
+function orgUserFromFixture(u: AtlasFixture['orgUsers'][number], loadedAt: number): OrgUserRec {
   const pending = u.status === 'PENDING';
-  const invitedAt = Date.parse(u.createdAt);
+  const invitedAt = Math.max(Date.parse(u.createdAt), loadedAt);
   return {
     id: u.id,
     orgId: u.orgId,
@@ -173,7 +185,7 @@ function orgUserFromFixture(u: AtlasFixture['orgUsers'][number]): OrgUserRec {
     createdAt: u.createdAt,
     ...(pending
       ? {
-          invitationCreatedAt: u.createdAt,
+          invitationCreatedAt: isoSeconds(invitedAt),
           invitationExpiresAt: isoSeconds(invitedAt + 30 * 86_400_000),
           inviterUsername: u.inviterUsername ?? 'owner@example.com',
         }

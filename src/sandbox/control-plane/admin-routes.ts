@@ -11,13 +11,14 @@ import type { Logger } from '../../runtime/logger.js';
 
 const maxAdminBodyBytes = 16 * 1024 * 1024;
 
-const IntegrationBody = z.object({
+// Strict objects: a misspelt key (integrationID) is a 400 naming it, not a silently ignored field.
+const IntegrationBody = z.strictObject({
   kind: z.string().min(1),
   config: z.record(z.string(), z.unknown()),
   secretRef: z.string().min(1),
 });
 
-const NewJobBody = z.object({
+const NewJobBody = z.strictObject({
   type: z.string().min(1),
   integrationId: z.string().min(1).optional(),
   resourceKey: z.string().min(1).optional(),
@@ -28,7 +29,7 @@ const NewJobBody = z.object({
   connectorId: z.string().min(1).optional(),
 });
 
-const ActionBody = z.object({ action: HeartbeatAction });
+const ActionBody = z.strictObject({ action: HeartbeatAction });
 
 export interface AdminDeps {
   readonly store: ReferenceControlPlaneStore;
@@ -124,6 +125,11 @@ const routes: readonly AdminRoute[] = [
       const integrationId = ctx.url.searchParams.get('integrationId') ?? undefined;
       return { status: 200, body: { snapshots: ctx.store.snapshots(integrationId) } };
     },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/integrations\/([^/]+)\/grants$/,
+    handle: async (ctx) => ({ status: 200, body: { grants: ctx.store.grants(param(ctx)) } }),
   },
   {
     method: 'PUT',

@@ -1,6 +1,7 @@
 import type { HeartbeatAction, IntegrationRef, Intervals, JobState } from '../../control-plane/protocol.js';
 import type { ControlPlaneCore } from './core.js';
 import type { RouteName } from './faults.js';
+import type { LedgerEntry } from './grant-ledger.js';
 import { protocolError } from './protocol-errors.js';
 import type { JobView } from './types.js';
 import {
@@ -53,6 +54,8 @@ export interface ReferenceControlPlaneStore {
   /** Committed snapshots, oldest first. */
   snapshots(integrationId?: string): SnapshotView[];
   requestCounts(): Partial<Record<RouteName, number>>;
+  /** The grant ledger: unrevoked grants of a ledger-kind integration (grant-ledger.ts). */
+  grants(integrationId: string): LedgerEntry[];
   /** Claims currently held open. */
   waitingClaims(): number;
   /** Applies lease expiry and `notAfter` now (the sweep does it every second) and wakes held claims. */
@@ -96,6 +99,7 @@ export function createStoreFacade(core: ControlPlaneCore): ReferenceControlPlane
     results: () => jobs.list().flatMap(resultViews),
     snapshots: (integrationId) => snapshots.committed(integrationId).map(snapshotView),
     requestCounts: () => Object.fromEntries(core.requestCounts),
+    grants: (integrationId) => core.ledger.grants(integrationId),
     waitingClaims: () => waiters.size,
     tick: () => {
       jobs.tick();

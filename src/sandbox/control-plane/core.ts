@@ -3,6 +3,7 @@ import type { Logger } from '../../runtime/logger.js';
 import type { Random } from '../../runtime/random.js';
 import { ClaimWaiters } from './claim-waiters.js';
 import { FaultInjector, type RouteName } from './faults.js';
+import { GrantLedger } from './grant-ledger.js';
 import { JobStore } from './job-store.js';
 import { SessionStore } from './session-store.js';
 import { SnapshotStore } from './snapshot-store.js';
@@ -15,6 +16,7 @@ export interface ControlPlaneCore {
   readonly logger: Logger;
   readonly settings: Settings;
   readonly jobs: JobStore;
+  readonly ledger: GrantLedger;
   readonly sessions: SessionStore;
   readonly snapshots: SnapshotStore;
   readonly waiters: ClaimWaiters;
@@ -32,7 +34,8 @@ export interface CoreOptions {
 
 export function createCore(options: CoreOptions): ControlPlaneCore {
   const { clock, random, settings } = options;
-  const jobs = new JobStore({ clock, random, settings, onChange: () => waiters.wake() });
+  const ledger = new GrantLedger();
+  const jobs = new JobStore({ clock, random, settings, ledger, onChange: () => waiters.wake() });
   const sessions = new SessionStore({ clock, random, settings, enrollmentToken: options.enrollmentToken });
   const waiters = new ClaimWaiters((waiter) =>
     jobs.claim(waiter.sessionId, waiter.request, sessions.get(waiter.sessionId)?.registration.connectorId),
@@ -43,6 +46,7 @@ export function createCore(options: CoreOptions): ControlPlaneCore {
     logger: options.logger,
     settings,
     jobs,
+    ledger,
     waiters,
     sessions,
     snapshots: new SnapshotStore({ clock, random }),

@@ -25,6 +25,11 @@ export interface JobStoreDeps {
   readonly settings: Settings;
   /** Called whenever a job may have become claimable, so waiting claims can be woken. */
   readonly onChange?: () => void;
+  /** The grant ledger (grant-ledger.ts): told of each success, and may extend a payload at lease time. */
+  readonly ledger?: {
+    succeeded(job: JobRecord, integration: IntegrationRef | undefined): void;
+    payloadFor(job: JobRecord, integration: IntegrationRef | undefined): string;
+  };
 }
 
 /**
@@ -43,6 +48,10 @@ export class JobStore {
 
   putIntegration(integration: IntegrationRef): void {
     this.integrations.set(integration.id, integration);
+  }
+
+  allIntegrations(): IntegrationRef[] {
+    return [...this.integrations.values()];
   }
 
   integration(id: string): IntegrationRef | undefined {
@@ -189,7 +198,12 @@ export class JobStore {
     job.lease = undefined;
     if (error) job.error = error;
     this.active.delete(job.jobId);
+    if (state === 'succeeded') this.deps.ledger?.succeeded(job, this.integrationOf(job));
     this.changed();
+  }
+
+  private integrationOf(job: JobRecord): IntegrationRef | undefined {
+    return job.integrationId === null ? undefined : this.integrations.get(job.integrationId);
   }
 
   /** Queues a job for another attempt, or dead-letters it when its charged attempts are used up. */
@@ -259,8 +273,9 @@ export class JobStore {
       notAfter: new Date(job.notAfterMs).toISOString(),
       resourceKey: job.resourceKey,
       // Resolved now, not at enqueue: the job runs with the integration as it is configured today.
-      integration: job.integrationId === null ? null : (this.integrations.get(job.integrationId) ?? null),
-      payload: job.payload,
+      integration: this.integrationOf(job) ?? null,
+      // Ledger kinds get the unrevoked grants as they stand at this lease (docs/protocol.md).
+      payload: this.deps.ledger?.payloadFor(job, this.integrationOf(job)) ?? job.payload,
     };
   }
 

@@ -33,6 +33,8 @@ export function testPolicy(overrides: Partial<Policy> = {}): Policy {
   return {
     allowedProjectIds: [],
     allowedRoles: [],
+    allowedOrgRoles: [],
+    allowedProjectRoles: [],
     maxGrantTtlMs: 30 * dayMs,
     allowAdminRoles: false,
     allowedJobTypes: [],

@@ -30,6 +30,8 @@ export const endpointId = 'vpce-0a1b2c3d4e5f';
 export const basePolicy: Policy = {
   allowedProjectIds: [],
   allowedRoles: [],
+  allowedOrgRoles: [],
+  allowedProjectRoles: [],
   maxGrantTtlMs: 30 * dayMs,
   allowAdminRoles: false,
   allowedJobTypes: [],

@@ -35,6 +35,9 @@ export function requireOrgUser(ctx: RequestContext, orgId: string, userId: strin
   const user = ctx.sim.state.orgUsers.get(userId);
   if (!user) throw atlasError('USER_NOT_FOUND', userId);
   if (user.orgId !== orgId) throw atlasError('USER_NOT_IN_ORG', userId, orgId);
+  // The spec: a user whose only invitation EXPIRED or was REJECTED does not belong to the org.
+  if (user.status !== 'ACTIVE' && user.status !== 'PENDING')
+    throw atlasError('USER_NOT_IN_ORG', userId, orgId);
   return user;
 }
 

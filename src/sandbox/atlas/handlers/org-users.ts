@@ -9,6 +9,7 @@ import { requireOrg, requireOrgUser, requireTeam } from './lookup.js';
 import {
   checkGroupRole,
   checkOrgRole,
+  dropLapsedInvitations,
   findByUsername,
   newPendingUser,
   refuseLastOrgOwner,
@@ -51,6 +52,7 @@ function createOrgUser(ctx: RequestContext): HandlerResult {
   const teams = (body.teamIds ?? []).map((id) => requireTeam(ctx, org.id, id));
   if (findByUsername(ctx, org.id, body.username)) throw atlasError('USER_ALREADY_EXISTS', body.username);
   takeInvitation(ctx, org.id);
+  dropLapsedInvitations(ctx, org.id, body.username);
   const user = newPendingUser(ctx, org.id, body.username, [...new Set(body.roles.orgRoles)]);
   for (const a of assignments)
     if (a.groupRoles.length > 0) user.groupRoles.set(a.groupId, [...new Set(a.groupRoles)]);
@@ -82,7 +84,7 @@ function changeOrgRole(ctx: RequestContext, add: boolean): HandlerResult {
 function removeOrgUser(ctx: RequestContext): HandlerResult {
   const org = requireOrg(ctx);
   const user = requireOrgUser(ctx, org.id, param(ctx, 'userId'));
-  refuseLastOrgOwner(ctx, user);
+  refuseLastOrgOwner(ctx, user, 'CANNOT_DELETE_LAST_ADMIN');
   for (const teamId of user.teamIds) ctx.sim.state.teams.get(teamId)?.userIds.delete(user.id);
   ctx.sim.state.orgUsers.delete(user.id);
   recordUserEvent(ctx, user, user.status === 'PENDING' ? 'ORG_INVITATION_DELETED' : 'REMOVED_FROM_ORG');

@@ -8,8 +8,10 @@ import { groupUserView } from '../views.js';
 import { requireOrgUser, requireProject } from './lookup.js';
 import {
   checkGroupRole,
+  dropLapsedInvitations,
   findByUsername,
   newPendingUser,
+  refuseLastProjectOwner,
   refuseLastRole,
   statusFilter,
   takeInvitation,
@@ -69,7 +71,10 @@ function addGroupUser(ctx: RequestContext): HandlerResult {
   body.roles.forEach((r) => checkGroupRole(r, project.id));
   const existing = findByUsername(ctx, project.orgId, body.username);
   if (existing?.groupRoles.has(project.id)) throw atlasError('USER_ALREADY_EXISTS', body.username);
-  if (!existing) takeInvitation(ctx, project.orgId);
+  if (!existing) {
+    takeInvitation(ctx, project.orgId);
+    dropLapsedInvitations(ctx, project.orgId, body.username);
+  }
   const user = existing ?? newPendingUser(ctx, project.orgId, body.username, ['ORG_MEMBER']);
   user.groupRoles.set(project.id, [...new Set(body.roles)]);
   ctx.sim.state.orgUsers.set(user.id, user);
@@ -85,6 +90,8 @@ function changeGroupRole(ctx: RequestContext, add: boolean): HandlerResult {
   const current = user.groupRoles.get(project.id) ?? [];
   const next = add ? [...new Set([...current, groupRole])] : current.filter((r) => r !== groupRole);
   refuseLastRole(next);
+  if (!add && groupRole === 'GROUP_OWNER')
+    refuseLastProjectOwner(ctx, project.id, user, 'CANNOT_DEMOTE_LAST_OWNER');
   user.groupRoles.set(project.id, next);
   recordEvent(ctx, project, user, 'USER_ROLES_CHANGED_AUDIT');
   return { status: 200, body: groupUserView(user, next) };
@@ -131,6 +138,7 @@ export const projectUserRoutes: RouteDef[] = [
     handler: (ctx) => {
       const project = requireProject(ctx);
       const user = requireProjectUser(ctx, project);
+      refuseLastProjectOwner(ctx, project.id, user, 'CANNOT_DELETE_LAST_OWNER');
       user.groupRoles.delete(project.id);
       recordEvent(ctx, project, user, 'REMOVED_FROM_GROUP');
       return { status: 204 };

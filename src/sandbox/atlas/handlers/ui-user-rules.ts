@@ -61,21 +61,44 @@ export function refuseLastRole(remaining: readonly string[]): void {
     throw atlasError('VALIDATION_ERROR', 'a user must have at least one role at all times');
 }
 
-export function refuseLastOrgOwner(ctx: RequestContext, user: OrgUserRec): void {
+/** Demoting (`:removeRole`) or deleting the organization's only active owner is refused. */
+export function refuseLastOrgOwner(
+  ctx: RequestContext,
+  user: OrgUserRec,
+  code: 'CANNOT_DEMOTE_LAST_ORG_OWNER' | 'CANNOT_DELETE_LAST_ADMIN' = 'CANNOT_DEMOTE_LAST_ORG_OWNER',
+): void {
   if (!user.orgRoles.includes('ORG_OWNER')) return;
   const owners = ctx.sim.state
     .orgUsersOf(user.orgId)
     .filter((u) => u.status === 'ACTIVE' && u.orgRoles.includes('ORG_OWNER'));
-  if (owners.length <= 1 && user.status === 'ACTIVE') throw atlasError('CANNOT_DEMOTE_LAST_ORG_OWNER');
+  if (owners.length <= 1 && user.status === 'ACTIVE') throw atlasError(code);
 }
 
-/** Atlas sends at most `invitationsPerMinute` invitations per organization per minute. */
+/** The same rule for a project's only active `GROUP_OWNER`. */
+export function refuseLastProjectOwner(
+  ctx: RequestContext,
+  projectId: string,
+  user: OrgUserRec,
+  code: 'CANNOT_DEMOTE_LAST_OWNER' | 'CANNOT_DELETE_LAST_OWNER',
+): void {
+  if (user.status !== 'ACTIVE' || !user.groupRoles.get(projectId)?.includes('GROUP_OWNER')) return;
+  const owners = ctx.sim.state
+    .orgUsersOf(user.orgId)
+    .filter((u) => u.status === 'ACTIVE' && u.groupRoles.get(projectId)?.includes('GROUP_OWNER'));
+  if (owners.length <= 1) throw atlasError(code);
+}
+
+/** Atlas sends at most `invitationsPerMinute` invitations per organization per window (a minute). */
 export function takeInvitation(ctx: RequestContext, orgId: string): void {
   const { invitations, knobs } = ctx.sim;
-  const recent = (invitations.get(orgId) ?? []).filter((t) => t > ctx.now - 60_000);
+  const recent = (invitations.get(orgId) ?? []).filter((t) => t > ctx.now - knobs.invitationWindowMs);
   if (recent.length >= knobs.invitationsPerMinute) {
     invitations.set(orgId, recent);
-    throw atlasError('INVITATIONS_RATE_LIMITED_IP', knobs.invitationsPerMinute, 1);
+    throw atlasError(
+      'INVITATIONS_RATE_LIMITED_IP',
+      knobs.invitationsPerMinute,
+      Math.ceil(knobs.invitationWindowMs / 60_000),
+    );
   }
   invitations.set(orgId, [...recent, ctx.now]);
 }
@@ -109,8 +132,38 @@ export function newPendingUser(
   };
 }
 
+/** The ACTIVE or PENDING user with that e-mail; lapsed invitations do not count as members. */
 export function findByUsername(ctx: RequestContext, orgId: string, username: string): OrgUserRec | undefined {
-  return ctx.sim.state.orgUsersOf(orgId).find((u) => u.username.toLowerCase() === username.toLowerCase());
+  return ctx.sim.state
+    .orgUsersOf(orgId)
+    .find(
+      (u) =>
+        (u.status === 'ACTIVE' || u.status === 'PENDING') &&
+        u.username.toLowerCase() === username.toLowerCase(),
+    );
+}
+
+/** "Replaces INVITATION_EXPIRED and INVITATION_REJECTED user with the same email" (createOrgUser). */
+export function dropLapsedInvitations(ctx: RequestContext, orgId: string, username: string): void {
+  for (const u of ctx.sim.state.orgUsersOf(orgId)) {
+    if (u.status === 'ACTIVE' || u.status === 'PENDING') continue;
+    if (u.username.toLowerCase() !== username.toLowerCase()) continue;
+    for (const teamId of u.teamIds) ctx.sim.state.teams.get(teamId)?.userIds.delete(u.id);
+    ctx.sim.state.orgUsers.delete(u.id);
+  }
+}
+
+/**
+ * What the invited person does by clicking the e-mail link: PENDING becomes ACTIVE with the roles
+ * the invitation carried. Not an API call; tests and the sandbox demo use it (`/__sim/invitations:accept`).
+ */
+export function acceptInvitation(user: OrgUserRec): void {
+  user.status = 'ACTIVE';
+  user.firstName = user.username.split('@')[0] ?? 'Invited';
+  user.lastName = 'User';
+  delete user.invitationCreatedAt;
+  delete user.invitationExpiresAt;
+  delete user.inviterUsername;
 }
 
 /** `orgMembershipStatus(es)` query filter; Atlas defaults to ACTIVE and PENDING. */

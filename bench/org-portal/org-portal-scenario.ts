@@ -1,0 +1,195 @@
+import type { NewJobInput } from '../../src/sandbox/control-plane/control-plane-store.js';
+import { defaultFixture, sandboxIds, type AtlasFixtureInput } from '../../src/sandbox/atlas/index.js';
+import {
+  countCalls,
+  meanCounts,
+  SimulatorRequestLog,
+  type CallCounts,
+} from '../database-access/atlas-calls.js';
+import { AtlasCallTimer, BareRoundTrips } from '../database-access/bound-samplers.js';
+import {
+  enrollmentToken,
+  intervals,
+  startPlane,
+  startSandbox,
+  stopPlane,
+  type Sandbox,
+} from '../database-access/sandbox.js';
+import { figuresFor, type Figure } from '../figures.js';
+import type { Scenario } from '../scenario.js';
+import { mean, percentile, until } from '../stats.js';
+
+const name = 'org-portal';
+const figure = figuresFor(name);
+
+const settings = {
+  simulatedLatencyMs: 10,
+  grants: 20,
+  warmup: 5,
+  atlasSamplesPerJob: 3,
+  bareSamplesPerJob: 1,
+};
+
+/** The default seed plus active members with ORG_MEMBER only, one per grant. */
+function fixture(people: number): AtlasFixtureInput {
+  const base = defaultFixture();
+  const members = Array.from({ length: people }, (_, i) => ({
+    id: `66aa${i.toString(16).padStart(20, '0')}`,
+    orgId: sandboxIds.org,
+    username: `member${i}@example.com`,
+    status: 'ACTIVE' as const,
+    orgRoles: ['ORG_MEMBER' as const],
+  }));
+  return { ...base, orgUsers: [...(base.orgUsers ?? []), ...members] };
+}
+
+interface Sample {
+  readonly latencyMs: number;
+  readonly calls: CallCounts;
+  readonly sequentialCalls: number;
+}
+
+const job = (type: 'grant' | 'revoke', i: number): NewJobInput => ({
+  type,
+  integrationId: 'portal',
+  resourceKey: `org-portal/member${i}@example.com`,
+  payload:
+    type === 'grant'
+      ? {
+          grantId: `g-${i}`,
+          requester: { email: `member${i}@example.com` },
+          access: [{ level: 'org', role: 'ORG_READ_ONLY' }],
+          ttlSeconds: 3600,
+        }
+      : { grantId: `g-${i}` },
+});
+
+async function one(sb: Sandbox, input: NewJobInput): Promise<{ jobId: string; calls: CallCounts }> {
+  const before = sb.sim.stats.snapshot();
+  const jobId = sb.cp.store.enqueueJob(input);
+  await sb.probe.allAccepted([jobId], 30_000);
+  await until(() => sb.cp.store.job(jobId)?.state !== 'leased', 5_000, `job ${jobId} to settle`);
+  const view = sb.cp.store.job(jobId);
+  if (view?.state !== 'succeeded' || view.attempts !== 1) {
+    throw new Error(
+      `${input.type} job ${jobId} did not succeed at once: ${JSON.stringify(view)}\n${sb.daemon.tail()}`,
+    );
+  }
+  return { jobId, calls: countCalls(before, sb.sim.stats.snapshot()) };
+}
+
+/** Grants (then revokes) one at a time; the two bound parts are sampled after every timed job. */
+async function measure(sb: Sandbox, atlas: AtlasCallTimer, bare: BareRoundTrips) {
+  const log = new SimulatorRequestLog(Number(new URL(sb.sim.url).port));
+  const timed = async (type: 'grant' | 'revoke'): Promise<Sample[]> => {
+    for (let i = 0; i < settings.warmup; i += 1) await one(sb, job(type, settings.grants + i));
+    const done: { jobId: string; calls: CallCounts }[] = [];
+    for (let i = 0; i < settings.grants; i += 1) {
+      done.push(await one(sb, job(type, i)));
+      await atlas.sample(settings.atlasSamplesPerJob);
+      await bare.sample(settings.bareSamplesPerJob);
+    }
+    const times = sb.probe.times(done.map((d) => d.jobId));
+    return done.map((d, i) => {
+      const t = times[i];
+      if (!t) throw new Error(`no timings for job ${d.jobId}`);
+      return {
+        latencyMs: t.acceptedAt - t.leasedAt,
+        calls: d.calls,
+        sequentialCalls: log.sequentialCalls(t.leasedAt, t.acceptedAt),
+      };
+    });
+  };
+  try {
+    return { grants: await timed('grant'), revokes: await timed('revoke') };
+  } finally {
+    log.close();
+  }
+}
+
+function figures(
+  kind: 'grant' | 'revoke',
+  samples: readonly Sample[],
+  callMs: number,
+  bareMs: number,
+): Figure[] {
+  const latency = samples.map((s) => s.latencyMs);
+  const bound = percentile(
+    samples.map((s) => s.sequentialCalls * callMs + bareMs),
+    50,
+  );
+  const c = meanCounts(samples.map((s) => s.calls));
+  return [
+    figure({
+      name: `${kind} claim→result p50, active member, one org role`,
+      unit: 'ms',
+      value: percentile(latency, 50),
+      bound,
+      boundLabel: 'sequential Atlas calls × call + bare CP',
+      ...(kind === 'grant' ? { target: { op: '<=', value: 1.05, on: 'ratio' } as const } : {}),
+      details: {
+        jobs: samples.length,
+        p95Ms: percentile(latency, 95),
+        sequentialCallsMean: mean(samples.map((s) => s.sequentialCalls)),
+        atlasCallP50Ms: callMs,
+        bareControlPlaneRoundTripP50Ms: bareMs,
+      },
+    }),
+    figure({
+      name: `${kind} Atlas calls, one role`,
+      unit: 'calls',
+      value: c.reads + c.writes,
+      bound: 2,
+      boundLabel: 'issue: one read + one write per role',
+      target: { op: '<=', value: 2, on: 'value' },
+      details: { reads: c.reads, writes: c.writes, calls: c.breakdown, digestChallenges: c.challenges },
+    }),
+  ];
+}
+
+export const orgPortalScenario: Scenario = {
+  name,
+  description:
+    'atlas-org-portal grants and revokes to active members through the daemon: latency vs its bound, Atlas calls per job (issue #11)',
+  async run({ progress }) {
+    progress(
+      `${name}: ${settings.grants} grants then revokes, one at a time (${settings.simulatedLatencyMs} ms simulated latency)`,
+    );
+    const twin = await startPlane();
+    try {
+      const bare = await BareRoundTrips.start(twin.cp, twin.probe, enrollmentToken, intervals.pollWaitMs);
+      try {
+        const sb = await startSandbox({
+          fixture: fixture(settings.grants + settings.warmup),
+          knobs: {
+            latency: { fixedMs: settings.simulatedLatencyMs, jitterMs: 0 },
+            rateLimit: { enabled: false },
+          },
+          integrations: [{ id: 'portal', kind: 'atlas-org-portal', config: { orgId: sandboxIds.org } }],
+          connectorId: 'bench-org-portal',
+          daemonEnv: {
+            MAX_CONCURRENT_JOBS: '4',
+            ATLAS_ORG_REQUESTS_PER_MINUTE: '100000',
+            ATLAS_PROJECT_REQUESTS_PER_MINUTE: '100000',
+          },
+        });
+        try {
+          const atlas = AtlasCallTimer.forSimulator(sb.sim.url);
+          const r = await measure(sb, atlas, bare);
+          const callMs = percentile(atlas.samplesMs, 50);
+          const bareMs = percentile(bare.samplesMs, 50);
+          return [
+            ...figures('grant', r.grants, callMs, bareMs),
+            ...figures('revoke', r.revokes, callMs, bareMs),
+          ];
+        } finally {
+          await sb.close();
+        }
+      } finally {
+        await bare.close();
+      }
+    } finally {
+      await stopPlane(twin);
+    }
+  },
+};

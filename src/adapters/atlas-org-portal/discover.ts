@@ -1,0 +1,102 @@
+import { maxItemsPerPage, paginate, type AtlasClient } from '../../atlas/index.js';
+import type { SnapshotUploader } from '../snapshot-uploader.js';
+import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
+import type { PortalCtx, PortalDeps } from './person.js';
+import { knownProjectRoles, orgRoles, ownerRoles } from './roles.js';
+
+export interface DiscoverDeps extends Pick<PortalDeps, 'policy'> {
+  readonly atlas: Pick<AtlasClient, 'organizations' | 'projects' | 'teams' | 'orgUsers'>;
+  readonly snapshots: SnapshotUploader;
+}
+
+export interface DiscoverJob {
+  readonly integrationId: string;
+  readonly jobId: string;
+  readonly generation: number;
+}
+
+/** The roles a grant may ask for at each level under the local policy (validate.ts applies the same rule). */
+export function grantableRoles(policy: PortalDeps['policy']): { org: string[]; project: string[] } {
+  const pick = (all: readonly string[], allowed: readonly string[]) =>
+    allowed.length > 0 ? [...allowed] : all.filter((r) => !ownerRoles.has(r));
+  return {
+    org: pick(orgRoles, policy.allowedOrgRoles),
+    project: pick(knownProjectRoles, policy.allowedProjectRoles),
+  };
+}
+
+async function projectRecords(deps: DiscoverDeps, ctx: PortalCtx, config: AtlasOrgPortalConfig) {
+  const records: Record<string, unknown>[] = [];
+  const list = (page: object) =>
+    deps.atlas.projects.listForOrg(config.orgId, {
+      ...page,
+      itemsPerPage: maxItemsPerPage,
+      signal: ctx.signal,
+    });
+  for await (const p of paginate(list)) {
+    if (config.projectIds !== undefined && !config.projectIds.includes(p.id)) continue;
+    const tags = p.tags ?? [];
+    const owners = tags.filter((t) => t.key === config.ownerTagKey).map((t) => t.value);
+    records.push({ type: 'project', id: p.id, name: p.name, tags, owners });
+  }
+  return records;
+}
+
+async function peopleRecords(deps: DiscoverDeps, ctx: PortalCtx, orgId: string) {
+  const records: Record<string, unknown>[] = [];
+  const teams = (page: object) =>
+    deps.atlas.teams.list(orgId, { ...page, itemsPerPage: maxItemsPerPage, signal: ctx.signal });
+  for await (const t of paginate(teams)) records.push({ type: 'team', id: t.id, name: t.name });
+  const users = (page: object) =>
+    deps.atlas.orgUsers.list(orgId, {
+      ...page,
+      itemsPerPage: maxItemsPerPage,
+      orgMembershipStatuses: ['ACTIVE', 'PENDING'],
+      signal: ctx.signal,
+    });
+  for await (const u of paginate(users)) {
+    records.push({
+      type: 'user',
+      id: u.id,
+      username: u.username,
+      membership: u.orgMembershipStatus,
+      orgRoles: u.roles.orgRoles,
+      projectRoles: u.roles.groupRoleAssignments.map((a) => ({ projectId: a.groupId, roles: a.groupRoles })),
+      teamIds: u.teamIds,
+      ...(u.invitationExpiresAt ? { invitationExpiresAt: u.invitationExpiresAt } : {}),
+    });
+  }
+  return records;
+}
+
+/**
+ * The organization, its projects (tags, owners from the owner tag), teams, users with roles and
+ * membership, and the grantable roles per level — uploaded as one content-hashed snapshot, which
+ * the control plane skips when unchanged. Listings go page by page through the rate-limited client.
+ */
+export async function discoverOrg(
+  input: { readonly config: AtlasOrgPortalConfig; readonly job: DiscoverJob },
+  deps: DiscoverDeps,
+  ctx: PortalCtx,
+) {
+  const { config, job } = input;
+  const org = await deps.atlas.organizations.get(config.orgId, { signal: ctx.signal });
+  const roles = grantableRoles(deps.policy);
+  const records = [
+    { type: 'organization', id: org.id, name: org.name },
+    ...(await projectRecords(deps, ctx, config)),
+    ...(await peopleRecords(deps, ctx, config.orgId)),
+    { type: 'grantable-roles', level: 'org', roles: roles.org },
+    { type: 'grantable-roles', level: 'project', roles: roles.project },
+  ];
+  const upload = await deps.snapshots.upload({ ...job, records, signal: ctx.signal });
+  const count = (type: string) => records.filter((r) => r.type === type).length;
+  return {
+    snapshotId: upload.snapshotId,
+    skipped: upload.skipped,
+    sha256: upload.sha256,
+    projects: count('project'),
+    teams: count('team'),
+    users: count('user'),
+  };
+}

@@ -1,0 +1,265 @@
+import { describe, expect, it } from 'vitest';
+import { isConnectorError } from '../../errors/connector-error.js';
+import { grantAccess } from './grant.js';
+import { GrantPayload } from './payloads.js';
+import {
+  analytics,
+  baseConfig,
+  orgId,
+  payments,
+  portalHarness,
+  record,
+  type PersonSeed,
+} from './portal-test-kit.js';
+
+const bob: PersonSeed = {
+  id: 'bob1',
+  email: 'bob@example.com',
+  projects: { [payments]: ['GROUP_READ_ONLY'] },
+};
+
+function payload(overrides: Record<string, unknown> = {}): GrantPayload {
+  return GrantPayload.parse({
+    grantId: 'g-1',
+    requester: { email: 'bob@example.com' },
+    access: [{ level: 'project', projectId: payments, role: 'GROUP_DATA_ACCESS_READ_WRITE' }],
+    ttlSeconds: 7200,
+    ...overrides,
+  });
+}
+
+describe('grant to an active member', () => {
+  it('reads the person once and adds exactly the roles they lack', async () => {
+    const h = portalHarness([bob]);
+    const access = [
+      { level: 'org', role: 'ORG_BILLING_ADMIN' },
+      { level: 'project', projectId: payments, role: 'GROUP_READ_ONLY' },
+      { level: 'project', projectId: payments, role: 'GROUP_DATA_ACCESS_READ_WRITE' },
+    ];
+    const result = await grantAccess({ config: baseConfig, payload: payload({ access }) }, h.deps, h.ctx);
+    expect(h.fake.calls).toEqual([
+      ['orgUsers.list', orgId, 'bob@example.com'],
+      ['orgUsers.addRole', orgId, 'bob1', 'ORG_BILLING_ADMIN'],
+      ['projectUsers.addRole', payments, 'bob1', 'GROUP_DATA_ACCESS_READ_WRITE'],
+    ]);
+    expect(result).toMatchObject({
+      userId: 'bob1',
+      username: 'bob@example.com',
+      membership: 'active',
+      added: [access[0], access[2]],
+      alreadyHeld: [access[1]],
+      created: { invitation: false, projectMemberships: [] },
+      expiresAt: new Date(Date.UTC(2026, 11, 4, 14)).toISOString(),
+    });
+  });
+
+  it('adds a first role in a project with addGroupUsers and records the membership as created', async () => {
+    const h = portalHarness([bob]);
+    const access = [{ level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' }];
+    const result = await grantAccess({ config: baseConfig, payload: payload({ access }) }, h.deps, h.ctx);
+    expect(h.fake.writes()).toEqual([
+      ['projectUsers.add', analytics, 'bob@example.com', ['GROUP_READ_ONLY']],
+    ]);
+    expect(result.created.projectMemberships).toEqual([analytics]);
+  });
+
+  it('records a role another active grant of ours added as added (shared), without writing', async () => {
+    const h = portalHarness([{ ...bob, orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'] }]);
+    const access = [{ level: 'org', role: 'ORG_READ_ONLY' }];
+    const grants = [record({ grantId: 'g-0', added: [{ level: 'org', role: 'ORG_READ_ONLY' }] })];
+    const result = await grantAccess(
+      { config: baseConfig, payload: payload({ access, grants }) },
+      h.deps,
+      h.ctx,
+    );
+    expect(h.fake.writes()).toEqual([]);
+    expect(result.added).toEqual(access);
+    expect(result.alreadyHeld).toEqual([]);
+  });
+
+  it('converges on a redelivery: the earlier delivery’s record keeps its roles as added', async () => {
+    const h = portalHarness([bob]);
+    const first = await grantAccess({ config: baseConfig, payload: payload() }, h.deps, h.ctx);
+    const grants = [record({ grantId: 'g-1', added: [...first.added], created: first.created })];
+    const again = await grantAccess({ config: baseConfig, payload: payload({ grants }) }, h.deps, h.ctx);
+    expect(h.fake.writes()).toHaveLength(1);
+    expect(again.added).toEqual(first.added);
+  });
+
+  it('falls back to :addRole when addGroupUsers answers 409', async () => {
+    const h = portalHarness([bob]);
+    h.fake.failNext('projectUsers.add', 409, 'USER_ALREADY_EXISTS');
+    const access = [{ level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' }];
+    const result = await grantAccess({ config: baseConfig, payload: payload({ access }) }, h.deps, h.ctx);
+    expect(h.fake.writes().map(([m]) => m)).toEqual(['projectUsers.add', 'projectUsers.addRole']);
+    expect(result.created.projectMemberships).toEqual([]);
+  });
+});
+
+describe('grant to someone who is not an active member', () => {
+  it('invites an unknown person with every requested role plus ORG_MEMBER, paced per organization', async () => {
+    const h = portalHarness();
+    const access = [
+      { level: 'org', role: 'ORG_READ_ONLY' },
+      { level: 'project', projectId: payments, role: 'GROUP_READ_ONLY' },
+    ];
+    const result = await grantAccess(
+      { config: baseConfig, payload: payload({ access, requester: { email: 'Erin@Example.com' } }) },
+      h.deps,
+      h.ctx,
+    );
+    expect(h.invitations.acquired).toEqual([orgId]);
+    expect(h.fake.writes()).toEqual([
+      [
+        'orgUsers.invite',
+        orgId,
+        {
+          username: 'erin@example.com',
+          roles: {
+            orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'],
+            groupRoleAssignments: [{ groupId: payments, groupRoles: ['GROUP_READ_ONLY'] }],
+          },
+        },
+      ],
+    ]);
+    expect(result).toMatchObject({
+      membership: 'invited',
+      added: access,
+      created: { invitation: true, projectMemberships: [payments] },
+    });
+    expect(result.note).toMatch(/accepts the Atlas invitation/);
+  });
+
+  it('adds the roles to a pending invitation instead of inviting again', async () => {
+    const h = portalHarness([{ id: 'erin1', email: 'bob@example.com', status: 'PENDING' }]);
+    const result = await grantAccess(
+      { config: baseConfig, payload: payload({ access: [{ level: 'org', role: 'ORG_READ_ONLY' }] }) },
+      h.deps,
+      h.ctx,
+    );
+    expect(h.fake.writes()).toEqual([['orgUsers.addRole', orgId, 'erin1', 'ORG_READ_ONLY']]);
+    expect(result).toMatchObject({ membership: 'invited', invitationExpiresAt: '2027-01-03T12:00:00Z' });
+  });
+
+  it('refuses an unknown person when inviteUnknownUsers is false, before any write', async () => {
+    const h = portalHarness();
+    const config = { ...baseConfig, inviteUnknownUsers: false };
+    await expect(grantAccess({ config, payload: payload() }, h.deps, h.ctx)).rejects.toMatchObject({
+      code: 'policy_denied',
+      message: expect.stringMatching(/^requester\.email: /),
+    });
+    expect(h.fake.writes()).toEqual([]);
+  });
+
+  it('treats INVITATIONS_RATE_LIMITED_IP as a retryable rate limit and holds the org off for 60 s', async () => {
+    const h = portalHarness();
+    h.fake.failNext('orgUsers.invite', 400, 'INVITATIONS_RATE_LIMITED_IP');
+    const error: unknown = await grantAccess({ config: baseConfig, payload: payload() }, h.deps, h.ctx).catch(
+      (e: unknown) => e,
+    );
+    expect(isConnectorError(error) && error.toSafeJSON()).toMatchObject({
+      code: 'rate_limited',
+      retryable: true,
+      retryAfterMs: 60_000,
+    });
+    expect(h.invitations.heldOff).toEqual([[orgId, 60_000]]);
+  });
+});
+
+describe('grant validation (before any Atlas call)', () => {
+  it.each([
+    [
+      'an unknown project role',
+      { access: [{ level: 'project', projectId: payments, role: 'GROUP_EMPEROR' }] },
+      {},
+      'invalid_request',
+      'access[0].role',
+    ],
+    [
+      'ORG_OWNER under the default policy',
+      { access: [{ level: 'org', role: 'ORG_OWNER' }] },
+      {},
+      'policy_denied',
+      'access[0].role',
+    ],
+    [
+      'GROUP_OWNER under the default policy',
+      { access: [{ level: 'project', projectId: payments, role: 'GROUP_OWNER' }] },
+      {},
+      'policy_denied',
+      'access[0].role',
+    ],
+    [
+      'a role outside POLICY_ALLOWED_ORG_ROLES',
+      { access: [{ level: 'org', role: 'ORG_BILLING_ADMIN' }] },
+      { allowedOrgRoles: ['ORG_READ_ONLY'] },
+      'policy_denied',
+      'access[0].role',
+    ],
+    ['a TTL over the maximum', { ttlSeconds: 13 * 3600 }, {}, 'policy_denied', 'ttlSeconds'],
+    [
+      'an expiry in the past',
+      { ttlSeconds: undefined, expiresAt: '2026-01-01T00:00:00Z' },
+      {},
+      'policy_denied',
+      'expiresAt',
+    ],
+    [
+      'a project outside POLICY_ALLOWED_PROJECT_IDS',
+      {},
+      { allowedProjectIds: [analytics] },
+      'policy_denied',
+      'access[0].projectId',
+    ],
+  ])('refuses %s', async (_name, tweak, policy, code, field) => {
+    const h = portalHarness([bob], policy);
+    const error: unknown = await grantAccess(
+      { config: baseConfig, payload: payload(tweak) },
+      h.deps,
+      h.ctx,
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code, details: { field } });
+    expect(h.fake.calls).toEqual([]);
+  });
+
+  it('refuses a project outside the integration’s projectIds allow-list', async () => {
+    const h = portalHarness([bob]);
+    const config = { ...baseConfig, projectIds: [analytics] };
+    await expect(grantAccess({ config, payload: payload() }, h.deps, h.ctx)).rejects.toMatchObject({
+      code: 'policy_denied',
+      details: { field: 'access[0].projectId' },
+    });
+    expect(h.fake.calls).toEqual([]);
+  });
+
+  it('grants an owner role the policy names explicitly', async () => {
+    const h = portalHarness([bob], { allowedOrgRoles: ['ORG_OWNER'] });
+    await grantAccess(
+      { config: baseConfig, payload: payload({ access: [{ level: 'org', role: 'ORG_OWNER' }] }) },
+      h.deps,
+      h.ctx,
+    );
+    expect(h.fake.writes()).toEqual([['orgUsers.addRole', orgId, 'bob1', 'ORG_OWNER']]);
+  });
+
+  it.each([
+    ['a malformed e-mail', { requester: { email: 'not-an-email' } }, 'requester.email'],
+    ['an unknown org role', { access: [{ level: 'org', role: 'ORG_KING' }] }, 'access.0.role'],
+    ['both ttlSeconds and expiresAt', { expiresAt: '2026-12-04T13:00:00Z' }, 'ttlSeconds'],
+    [
+      'a project id that is not 24-hex',
+      { access: [{ level: 'project', projectId: 'p1', role: 'GROUP_READ_ONLY' }] },
+      'access.0.projectId',
+    ],
+  ])('rejects a payload with %s, naming the field', (_name, tweak, path) => {
+    const parsed = GrantPayload.safeParse({
+      grantId: 'g',
+      requester: { email: 'bob@example.com' },
+      access: [{ level: 'org', role: 'ORG_READ_ONLY' }],
+      ttlSeconds: 60,
+      ...tweak,
+    });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((i) => i.path.join('.'))).toContain(path);
+  });
+});

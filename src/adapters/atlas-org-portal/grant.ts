@@ -1,0 +1,173 @@
+import type { OrgUser } from '../../atlas/index.js';
+import { invitationRetryAfterMs } from '../../atlas/atlas-error.js';
+import { isConnectorError } from '../../errors/connector-error.js';
+import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
+import { addedKeys, classify, mergeCreated, recordsOf } from './ledger.js';
+import type { Created, GrantPayload, GrantResult } from './payloads.js';
+import {
+  fieldError,
+  findPerson,
+  heldAccess,
+  membershipOf,
+  projectRolesOf,
+  type PortalCtx,
+  type PortalDeps,
+} from './person.js';
+import { baselineOrgRole, type Access } from './roles.js';
+import { validateGrant, type ValidatedGrant } from './validate.js';
+
+interface GrantInput {
+  readonly config: AtlasOrgPortalConfig;
+  readonly payload: GrantPayload;
+}
+
+function byProject(access: readonly Access[]): Map<string, string[]> {
+  const projects = new Map<string, string[]>();
+  for (const a of access) {
+    if (a.level === 'project') projects.set(a.projectId, [...(projects.get(a.projectId) ?? []), a.role]);
+  }
+  return projects;
+}
+
+/**
+ * `createOrgUser` with every requested role: one write, one invitation e-mail. ORG_MEMBER is always
+ * among the org roles, so revoking the granted org roles later never meets the last-role rule.
+ * Returns undefined when Atlas answers 409 (someone invited or added the person meanwhile).
+ */
+async function invite(deps: PortalDeps, ctx: PortalCtx, orgId: string, grant: ValidatedGrant) {
+  const orgRoles = [baselineOrgRole, ...grant.access.flatMap((a) => (a.level === 'org' ? [a.role] : []))];
+  const groupRoleAssignments = [...byProject(grant.access)].map(([groupId, groupRoles]) => ({
+    groupId,
+    groupRoles,
+  }));
+  const done = await deps.invitations.acquire(orgId, ctx.signal);
+  try {
+    ctx.beforeSideEffect();
+    const roles = { orgRoles: [...new Set(orgRoles)], groupRoleAssignments };
+    return await deps.atlas.orgUsers.invite(orgId, { username: grant.email, roles }, { signal: ctx.signal });
+  } catch (error) {
+    if (isConnectorError(error) && error.code === 'conflict') return undefined;
+    if (isConnectorError(error) && error.code === 'rate_limited')
+      deps.invitations.holdOff(orgId, invitationRetryAfterMs);
+    throw error;
+  } finally {
+    done();
+  }
+}
+
+/** Adds one project's missing roles; a first role in the project creates the membership. */
+async function addProjectRoles(
+  deps: PortalDeps,
+  ctx: PortalCtx,
+  person: OrgUser,
+  projectId: string,
+  roles: readonly string[],
+): Promise<boolean> {
+  if (projectRolesOf(person, projectId).length === 0) {
+    ctx.beforeSideEffect();
+    try {
+      await deps.atlas.projectUsers.add(
+        projectId,
+        { username: person.username, roles },
+        { signal: ctx.signal },
+      );
+      return true;
+    } catch (error) {
+      // 409: the person is in the project after all (a concurrent change); fall back to :addRole.
+      if (!(isConnectorError(error) && error.code === 'conflict')) throw error;
+    }
+  }
+  for (const role of roles) {
+    ctx.beforeSideEffect();
+    await deps.atlas.projectUsers.addRole(projectId, person.id, role, { signal: ctx.signal });
+  }
+  return false;
+}
+
+async function addMissing(
+  deps: PortalDeps,
+  ctx: PortalCtx,
+  orgId: string,
+  person: OrgUser,
+  toAdd: readonly Access[],
+) {
+  for (const a of toAdd) {
+    if (a.level !== 'org') continue;
+    ctx.beforeSideEffect();
+    await deps.atlas.orgUsers.addRole(orgId, person.id, a.role, { signal: ctx.signal });
+  }
+  const projectMemberships: string[] = [];
+  for (const [projectId, roles] of byProject(toAdd)) {
+    if (await addProjectRoles(deps, ctx, person, projectId, roles)) projectMemberships.push(projectId);
+  }
+  return { invitation: false, projectMemberships } satisfies Created;
+}
+
+function resultOf(
+  input: GrantInput,
+  grant: ValidatedGrant,
+  person: OrgUser,
+  parts: { added: readonly Access[]; alreadyHeld: readonly Access[]; created: Created },
+): GrantResult {
+  const membership = membershipOf(person);
+  const invitationExpiresAt = person.invitationExpiresAt ?? undefined;
+  return {
+    grantId: input.payload.grantId,
+    userId: person.id,
+    username: person.username,
+    membership,
+    added: parts.added,
+    alreadyHeld: parts.alreadyHeld,
+    created: parts.created,
+    expiresAt: new Date(grant.expiresAtMs).toISOString(),
+    ...(membership === 'invited'
+      ? {
+          ...(invitationExpiresAt ? { invitationExpiresAt } : {}),
+          note: `access starts once ${person.username} accepts the Atlas invitation e-mail${invitationExpiresAt ? `; the invitation expires at ${invitationExpiresAt}` : ''}`,
+        }
+      : {}),
+    ...(input.config.customAccessDetails === undefined
+      ? {}
+      : { customAccessDetails: input.config.customAccessDetails }),
+  };
+}
+
+/**
+ * Grants Atlas UI roles: an ACTIVE or PENDING member gets exactly the roles they lack (`:addRole`,
+ * or `addGroupUsers` for a first role in a project); an unknown person is invited with all of them.
+ * Roles held independently are reported, never recorded as added, so no revoke can take them away.
+ */
+export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: PortalCtx): Promise<GrantResult> {
+  const { config, payload } = input;
+  const grant = validateGrant(payload, config, deps);
+  const mine = recordsOf(payload.grants, grant.email);
+  const previous = mine.find((g) => g.grantId === payload.grantId)?.created;
+  let person = await findPerson(deps, ctx, config.orgId, grant.email);
+  if (!person) {
+    if (!config.inviteUnknownUsers) {
+      throw fieldError(
+        'policy_denied',
+        'requester.email',
+        `${grant.email} is not a member of the organization and inviteUnknownUsers is false`,
+      );
+    }
+    const invited = await invite(deps, ctx, config.orgId, grant);
+    if (invited) {
+      const created = mergeCreated(
+        { invitation: true, projectMemberships: [...byProject(grant.access).keys()] },
+        previous,
+      );
+      return resultOf(input, grant, invited, { added: grant.access, alreadyHeld: [], created });
+    }
+    person = await findPerson(deps, ctx, config.orgId, grant.email);
+    if (!person)
+      throw fieldError(
+        'invalid_request',
+        'requester.email',
+        'Atlas reports the person both present (409) and absent',
+      );
+  }
+  const { toAdd, shared, alreadyHeld } = classify(grant.access, heldAccess(person), addedKeys(mine));
+  const created = mergeCreated(await addMissing(deps, ctx, config.orgId, person, toAdd), previous);
+  return resultOf(input, grant, person, { added: [...toAdd, ...shared], alreadyHeld, created });
+}

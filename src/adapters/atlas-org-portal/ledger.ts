@@ -1,0 +1,60 @@
+import type { Created, GrantRecord } from './payloads.js';
+import { accessKey, type Access } from './roles.js';
+
+/**
+ * Reading the control plane's ledger (the unrevoked grants a job carries). A role is the
+ * connector's while some unrevoked grant of the same person lists it in `added`; roles the person
+ * held before any grant never appear there, so nothing here can ever remove them.
+ */
+
+export function sameEmail(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+export function recordsOf(grants: readonly GrantRecord[], email: string): GrantRecord[] {
+  return grants.filter((g) => sameEmail(g.email, email));
+}
+
+/** Access keys the given grants added (the connector's share of the person's roles). */
+export function addedKeys(grants: readonly GrantRecord[]): Set<string> {
+  return new Set(grants.flatMap((g) => g.added.map(accessKey)));
+}
+
+export function isActive(grant: GrantRecord, nowMs: number): boolean {
+  return Date.parse(grant.expiresAt) > nowMs;
+}
+
+/** What an earlier delivery of the same grant created, carried into the new result. */
+export function mergeCreated(a: Created, b: Created | undefined): Created {
+  if (!b) return a;
+  return {
+    invitation: a.invitation || b.invitation,
+    projectMemberships: [...new Set([...a.projectMemberships, ...b.projectMemberships])],
+  };
+}
+
+export interface Classified {
+  /** Requested roles the person lacks: the grant writes these. */
+  readonly toAdd: readonly Access[];
+  /** Requested roles the person holds only because another grant of ours added them. */
+  readonly shared: readonly Access[];
+  /** Requested roles the person held independently of the connector. */
+  readonly alreadyHeld: readonly Access[];
+}
+
+export function classify(
+  access: readonly Access[],
+  held: ReadonlySet<string>,
+  owned: ReadonlySet<string>,
+): Classified {
+  const toAdd: Access[] = [];
+  const shared: Access[] = [];
+  const alreadyHeld: Access[] = [];
+  for (const a of access) {
+    const key = accessKey(a);
+    if (!held.has(key)) toAdd.push(a);
+    else if (owned.has(key)) shared.push(a);
+    else alreadyHeld.push(a);
+  }
+  return { toAdd, shared, alreadyHeld };
+}

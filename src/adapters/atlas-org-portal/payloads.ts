@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { Access, projectIdSchema } from './roles.js';
+
+/**
+ * Job payloads of `atlas-org-portal` (docs/org-portal.md). The control plane is the ledger: a
+ * grant's result says what it added, and every later job about that person carries the control
+ * plane's records of the integration's unrevoked grants (`grants`), so the connector stays stateless.
+ */
+
+const grantId = z.string().min(1).max(200);
+const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time' });
+
+/** What a grant created besides roles: removed on revoke only while still pending/needed. */
+export const Created = z.object({
+  /** The org invitation (createOrgUser, or addGroupUsers for an outsider). */
+  invitation: z.boolean().default(false),
+  /** Projects the person had no membership in before the grant. */
+  projectMemberships: z.array(projectIdSchema).default([]),
+});
+export type Created = z.infer<typeof Created>;
+
+/** One unrevoked grant as the control plane recorded it (its payload's requester, its result). */
+export const GrantRecord = z.object({
+  grantId,
+  email: z.email({ message: 'must be an e-mail address' }),
+  userId: z.string().optional(),
+  expiresAt: isoTime,
+  added: z.array(Access),
+  created: Created.default({ invitation: false, projectMemberships: [] }),
+});
+export type GrantRecord = z.infer<typeof GrantRecord>;
+
+/** The person's other unrevoked grants (grant, revoke, renew); all of them for a sweep. */
+const grants = z.array(GrantRecord).max(10_000).default([]);
+
+const ttl = {
+  ttlSeconds: z.number().int().positive().optional(),
+  expiresAt: isoTime.optional(),
+};
+
+function oneExpiry(value: { ttlSeconds?: number | undefined; expiresAt?: string | undefined }): boolean {
+  return (value.ttlSeconds === undefined) !== (value.expiresAt === undefined);
+}
+const expiryMessage = { message: 'give exactly one of ttlSeconds and expiresAt', path: ['ttlSeconds'] };
+
+export const GrantPayload = z
+  .object({
+    grantId,
+    requester: z.object({
+      email: z.email({ message: 'must be an e-mail address' }),
+      id: z.string().min(1).max(200).optional(),
+    }),
+    access: z.array(Access).min(1).max(50),
+    ...ttl,
+    grants,
+  })
+  .refine(oneExpiry, expiryMessage);
+export type GrantPayload = z.infer<typeof GrantPayload>;
+
+export const RevokePayload = z.object({ grantId, grants });
+export type RevokePayload = z.infer<typeof RevokePayload>;
+
+export const RenewPayload = z.object({ grantId, ...ttl, grants }).refine(oneExpiry, expiryMessage);
+export type RenewPayload = z.infer<typeof RenewPayload>;
+
+/** A sweep must carry the ledger: without it the connector cannot know what it added. */
+export const SweepPayload = z.object({ grants: z.array(GrantRecord).max(10_000) });
+export type SweepPayload = z.infer<typeof SweepPayload>;
+
+export interface GrantResult {
+  readonly grantId: string;
+  readonly userId: string;
+  readonly username: string;
+  readonly membership: 'active' | 'invited';
+  /** The authoritative record of what this grant changed: revoke and sweep remove exactly these. */
+  readonly added: readonly Access[];
+  /** Requested roles the person already held independently of this connector. */
+  readonly alreadyHeld: readonly Access[];
+  readonly created: Created;
+  readonly expiresAt: string;
+  /** For an invitation: when it lapses if not accepted. */
+  readonly invitationExpiresAt?: string;
+  readonly note?: string;
+  readonly customAccessDetails?: string;
+}

@@ -1,0 +1,74 @@
+import type { AtlasClient, OrgUser } from '../../atlas/index.js';
+import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
+import type { Clock } from '../../runtime/clock.js';
+import type { Policy } from '../../config/env.js';
+import type { InvitationPacer } from './invitation-pacer.js';
+import { accessKey } from './roles.js';
+
+/** The narrow ports every org-portal operation takes (Atlas resources, clock, policy, pacer). */
+export interface PortalDeps {
+  readonly atlas: Pick<AtlasClient, 'orgUsers' | 'projectUsers'>;
+  readonly clock: Pick<Clock, 'now'>;
+  readonly policy: Pick<
+    Policy,
+    'allowedProjectIds' | 'allowedOrgRoles' | 'allowedProjectRoles' | 'maxGrantTtlMs'
+  >;
+  readonly invitations: Pick<InvitationPacer, 'acquire' | 'holdOff'>;
+}
+
+/** The job-side context: abort signal and the fence check before every Atlas write. */
+export interface PortalCtx {
+  readonly signal: AbortSignal;
+  beforeSideEffect(): void;
+}
+
+/**
+ * The person's ACTIVE or PENDING membership, found by e-mail (`listOrgUsers?username=`, one read).
+ * EXPIRED or REJECTED invitations grant nothing and are replaced by a new invitation, so they
+ * count as "not a member".
+ */
+export async function findPerson(
+  deps: Pick<PortalDeps, 'atlas'>,
+  ctx: PortalCtx,
+  orgId: string,
+  email: string,
+): Promise<OrgUser | undefined> {
+  const page = await deps.atlas.orgUsers.list(orgId, {
+    username: email,
+    orgMembershipStatuses: ['ACTIVE', 'PENDING'],
+    signal: ctx.signal,
+  });
+  return page.results.find((u) => u.username.toLowerCase() === email.toLowerCase());
+}
+
+/** Every role the person holds directly, as access keys. */
+export function heldAccess(user: OrgUser): Set<string> {
+  const held = new Set(user.roles.orgRoles.map((role) => accessKey({ level: 'org', role: role as never })));
+  for (const assignment of user.roles.groupRoleAssignments) {
+    for (const role of assignment.groupRoles) {
+      held.add(accessKey({ level: 'project', projectId: assignment.groupId, role }));
+    }
+  }
+  return held;
+}
+
+export function projectRolesOf(user: OrgUser, projectId: string): string[] {
+  return user.roles.groupRoleAssignments.find((a) => a.groupId === projectId)?.groupRoles ?? [];
+}
+
+export function membershipOf(user: OrgUser): 'active' | 'invited' {
+  return user.orgMembershipStatus === 'ACTIVE' ? 'active' : 'invited';
+}
+
+export function isAtlasCode(error: unknown, ...codes: string[]): boolean {
+  return isConnectorError(error) && codes.includes(String(error.details.atlasErrorCode));
+}
+
+/** The person is gone from the org (left, removed, invitation lapsed): nothing left to remove. */
+export function isPersonGone(error: unknown): boolean {
+  return isAtlasCode(error, 'USER_NOT_FOUND', 'USER_NOT_IN_ORG', 'INVALID_USER_ID', 'RESOURCE_NOT_FOUND');
+}
+
+export function fieldError(code: 'invalid_request' | 'policy_denied', field: string, message: string) {
+  return new ConnectorError({ code, message: `${field}: ${message}`, details: { field } });
+}

@@ -1,0 +1,211 @@
+import type { OrgUser, OrgUserInvite, Page } from '../../atlas/index.js';
+import type { Policy } from '../../config/env.js';
+import { fakeAtlasError } from '../../../test/fakes/fake-atlas-client.js';
+import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
+import type { GrantRecord } from './payloads.js';
+import type { PortalCtx, PortalDeps } from './person.js';
+
+/** Ids and a baseline for the org-portal unit tests. */
+export const orgId = '6601000000000000000000aa';
+export const payments = '6602000000000000000000aa';
+export const analytics = '6602000000000000000000bb';
+export const nowMs = Date.UTC(2026, 11, 4, 12, 0, 0);
+export const hourMs = 3_600_000;
+
+export const baseConfig: AtlasOrgPortalConfig = { orgId, inviteUnknownUsers: true, ownerTagKey: 'owner' };
+
+export const basePolicy: PortalDeps['policy'] = {
+  allowedProjectIds: [],
+  allowedOrgRoles: [],
+  allowedProjectRoles: [],
+  maxGrantTtlMs: 12 * hourMs,
+} satisfies Partial<Policy>;
+
+export interface PersonSeed {
+  readonly id: string;
+  readonly email: string;
+  readonly status?: 'ACTIVE' | 'PENDING';
+  readonly orgRoles?: string[];
+  readonly projects?: Record<string, string[]>;
+}
+
+export function person(seed: PersonSeed): OrgUser {
+  return {
+    id: seed.id,
+    username: seed.email,
+    orgMembershipStatus: seed.status ?? 'ACTIVE',
+    roles: {
+      orgRoles: seed.orgRoles ?? ['ORG_MEMBER'],
+      groupRoleAssignments: Object.entries(seed.projects ?? {}).map(([groupId, groupRoles]) => ({
+        groupId,
+        groupRoles,
+      })),
+    },
+    teamIds: [],
+    ...(seed.status === 'PENDING' ? { invitationExpiresAt: '2027-01-03T12:00:00Z' } : {}),
+  };
+}
+
+export function record(
+  overrides: Partial<GrantRecord> & Pick<GrantRecord, 'grantId' | 'added'>,
+): GrantRecord {
+  return {
+    email: 'bob@example.com',
+    expiresAt: new Date(nowMs + hourMs).toISOString(),
+    created: { invitation: false, projectMemberships: [] },
+    ...overrides,
+  };
+}
+
+/** One recorded Atlas call: `resource.method` and its arguments (options left out). */
+export type Call = readonly [string, ...unknown[]];
+
+/**
+ * A recording fake of the two Atlas resources the adapter writes through. It holds the people as
+ * plain records and applies each write literally; Atlas's rules (last role, last owner, 409s) are
+ * not re-implemented here — a test scripts the answer it needs with `failNext`. The simulator is
+ * the model of those rules, and the end-to-end suite runs against it.
+ */
+export class FakePortalAtlas {
+  readonly calls: Call[] = [];
+  readonly people = new Map<string, OrgUser>();
+  private readonly failures = new Map<string, Error[]>();
+  private nextId = 1;
+
+  constructor(seeds: readonly PersonSeed[] = []) {
+    for (const s of seeds) this.people.set(s.id, person(s));
+  }
+
+  failNext(method: string, status: number, atlasErrorCode: string): void {
+    this.failures.set(method, [
+      ...(this.failures.get(method) ?? []),
+      fakeAtlasError(status, atlasErrorCode, method),
+    ]);
+  }
+
+  writes(): Call[] {
+    return this.calls.filter(([m]) => !m.endsWith('.list'));
+  }
+
+  private record(method: string, ...args: unknown[]): void {
+    this.calls.push([method, ...args]);
+    const failure = this.failures.get(method)?.shift();
+    if (failure) throw failure;
+  }
+
+  private require(userId: string): OrgUser {
+    const user = this.people.get(userId);
+    if (!user) throw fakeAtlasError(404, 'USER_NOT_FOUND');
+    return user;
+  }
+
+  private setProject(user: OrgUser, projectId: string, roles: string[]): void {
+    const others = user.roles.groupRoleAssignments.filter((a) => a.groupId !== projectId);
+    user.roles.groupRoleAssignments =
+      roles.length > 0 ? [...others, { groupId: projectId, groupRoles: roles }] : others;
+  }
+
+  readonly atlas: PortalDeps['atlas'] = {
+    orgUsers: {
+      list: async (org, options = {}) => {
+        this.record('orgUsers.list', org, options.username);
+        const results = [...this.people.values()].filter((u) => u.username === options.username);
+        return { results: structuredClone(results), pageNum: 1, hasNext: false } satisfies Page<OrgUser>;
+      },
+      get: async () => Promise.reject(new Error('not used')),
+      invite: async (org, invite: OrgUserInvite) => {
+        this.record('orgUsers.invite', org, invite);
+        const user = person({ id: `u${this.nextId++}`, email: invite.username, status: 'PENDING' });
+        user.roles.orgRoles = [...invite.roles.orgRoles];
+        for (const a of invite.roles.groupRoleAssignments ?? [])
+          this.setProject(user, a.groupId, [...a.groupRoles]);
+        this.people.set(user.id, user);
+        return structuredClone(user);
+      },
+      addRole: async (org, userId, role) => {
+        this.record('orgUsers.addRole', org, userId, role);
+        const user = this.require(userId);
+        user.roles.orgRoles = [...new Set([...user.roles.orgRoles, role])];
+        return structuredClone(user);
+      },
+      removeRole: async (org, userId, role) => {
+        this.record('orgUsers.removeRole', org, userId, role);
+        const user = this.require(userId);
+        user.roles.orgRoles = user.roles.orgRoles.filter((r) => r !== role);
+        return structuredClone(user);
+      },
+      remove: async (org, userId) => {
+        this.record('orgUsers.remove', org, userId);
+        this.people.delete(userId);
+      },
+    },
+    projectUsers: {
+      list: async () => Promise.reject(new Error('not used')),
+      get: async () => Promise.reject(new Error('not used')),
+      add: async (projectId, body) => {
+        this.record('projectUsers.add', projectId, body.username, body.roles);
+        const user = [...this.people.values()].find((u) => u.username === body.username);
+        if (!user) throw fakeAtlasError(404, 'USER_NOT_FOUND');
+        this.setProject(user, projectId, [...body.roles]);
+        return {
+          id: user.id,
+          username: user.username,
+          orgMembershipStatus: user.orgMembershipStatus,
+          roles: [...body.roles],
+        };
+      },
+      addRole: async (projectId, userId, role) => this.changeProjectRole('addRole', projectId, userId, role),
+      removeRole: async (projectId, userId, role) =>
+        this.changeProjectRole('removeRole', projectId, userId, role),
+      remove: async (projectId, userId) => {
+        this.record('projectUsers.remove', projectId, userId);
+        this.setProject(this.require(userId), projectId, []);
+      },
+    },
+  };
+
+  private changeProjectRole(op: 'addRole' | 'removeRole', projectId: string, userId: string, role: string) {
+    this.record(`projectUsers.${op}`, projectId, userId, role);
+    const user = this.require(userId);
+    const current = user.roles.groupRoleAssignments.find((a) => a.groupId === projectId)?.groupRoles ?? [];
+    const next = op === 'addRole' ? [...new Set([...current, role])] : current.filter((r) => r !== role);
+    this.setProject(user, projectId, next);
+    return Promise.resolve({
+      id: user.id,
+      username: user.username,
+      orgMembershipStatus: user.orgMembershipStatus,
+      roles: next,
+    });
+  }
+}
+
+export interface PortalHarness {
+  readonly fake: FakePortalAtlas;
+  readonly deps: PortalDeps;
+  readonly ctx: PortalCtx;
+  readonly invitations: { acquired: string[]; heldOff: [string, number][] };
+}
+
+export function portalHarness(
+  seeds: readonly PersonSeed[] = [],
+  policy: Partial<PortalDeps['policy']> = {},
+): PortalHarness {
+  const fake = new FakePortalAtlas(seeds);
+  const invitations = { acquired: [] as string[], heldOff: [] as [string, number][] };
+  const deps: PortalDeps = {
+    atlas: fake.atlas,
+    clock: { now: () => nowMs },
+    policy: { ...basePolicy, ...policy },
+    invitations: {
+      acquire: async (org) => {
+        invitations.acquired.push(org);
+        return () => undefined;
+      },
+      holdOff: (org, ms) => {
+        invitations.heldOff.push([org, ms]);
+      },
+    },
+  };
+  const ctx: PortalCtx = { signal: new AbortController().signal, beforeSideEffect: () => undefined };
+  return { fake, deps, ctx, invitations };
+}

@@ -1,0 +1,186 @@
+import type { OrgUser } from '../../atlas/index.js';
+import { addedKeys } from './ledger.js';
+import type { GrantRecord } from './payloads.js';
+import {
+  heldAccess,
+  isAtlasCode,
+  isPersonGone,
+  projectRolesOf,
+  type PortalCtx,
+  type PortalDeps,
+} from './person.js';
+import { accessKey, baselineOrgRole, distinctAccess, type Access } from './roles.js';
+
+/** Why a connector-added role stays: Atlas's invariants, reported as an outcome, never retried. */
+export type KeptReason = 'last_org_role' | 'last_org_owner' | 'last_project_role' | 'last_project_owner';
+
+export interface RemovalOutcome {
+  readonly removed: Access[];
+  /** Added by the ending grants, still needed by another active grant of the same person. */
+  readonly stillNeeded: Access[];
+  readonly kept: { access: Access; reason: KeptReason }[];
+  invitationDeleted: boolean;
+  readonly projectMembershipsDeleted: string[];
+  /** The person left the organization (or the invitation lapsed) while we worked. */
+  personGone: boolean;
+}
+
+export interface Removal {
+  readonly orgId: string;
+  readonly person: OrgUser;
+  /** The grants that end now (a revoke's one, a sweep's expired ones). */
+  readonly ending: readonly GrantRecord[];
+  /** The same person's other active grants: what they added stays. */
+  readonly keeping: readonly GrantRecord[];
+}
+
+function emptyOutcome(): RemovalOutcome {
+  return {
+    removed: [],
+    stillNeeded: [],
+    kept: [],
+    invitationDeleted: false,
+    projectMembershipsDeleted: [],
+    personGone: false,
+  };
+}
+
+/** Runs one Atlas write; a "person is gone" answer ends the removal instead of failing it. */
+async function write(out: RemovalOutcome, ctx: PortalCtx, call: () => Promise<unknown>): Promise<boolean> {
+  if (out.personGone) return false;
+  ctx.beforeSideEffect();
+  try {
+    await call();
+    return true;
+  } catch (error) {
+    if (!isPersonGone(error)) throw error;
+    out.personGone = true;
+    return false;
+  }
+}
+
+async function removeOrgRole(
+  deps: PortalDeps,
+  ctx: PortalCtx,
+  r: Removal,
+  out: RemovalOutcome,
+  access: Access & { level: 'org' },
+) {
+  const { orgId, person } = r;
+  const remaining = person.roles.orgRoles.filter(
+    (role) => role !== access.role && !out.removed.some((a) => a.level === 'org' && a.role === role),
+  );
+  if (remaining.length === 0) {
+    // A person keeps at least one org role: ORG_MEMBER goes in first, unless it is the role itself.
+    if (access.role === baselineOrgRole) return void out.kept.push({ access, reason: 'last_org_role' });
+    if (
+      !(await write(out, ctx, () =>
+        deps.atlas.orgUsers.addRole(orgId, person.id, baselineOrgRole, { signal: ctx.signal }),
+      ))
+    )
+      return;
+  }
+  try {
+    if (
+      await write(out, ctx, () =>
+        deps.atlas.orgUsers.removeRole(orgId, person.id, access.role, { signal: ctx.signal }),
+      )
+    )
+      out.removed.push(access);
+  } catch (error) {
+    if (!isAtlasCode(error, 'CANNOT_DEMOTE_LAST_ORG_OWNER', 'CANNOT_DELETE_LAST_ADMIN')) throw error;
+    out.kept.push({ access, reason: 'last_org_owner' });
+  }
+}
+
+async function removeProjectRoles(
+  deps: PortalDeps,
+  ctx: PortalCtx,
+  r: Removal,
+  out: RemovalOutcome,
+  projectId: string,
+  roles: Access[],
+) {
+  const { person } = r;
+  const current = projectRolesOf(person, projectId);
+  const leaving = new Set(roles.map((a) => (a.level === 'project' ? a.role : '')));
+  const createdHere = r.ending.some((g) => g.created.projectMemberships.includes(projectId));
+  const neededHere = r.keeping.some((g) =>
+    g.added.some((a) => a.level === 'project' && a.projectId === projectId),
+  );
+  if (current.every((role) => leaving.has(role)) && createdHere && !neededHere) {
+    try {
+      if (
+        await write(out, ctx, () =>
+          deps.atlas.projectUsers.remove(projectId, person.id, { signal: ctx.signal }),
+        )
+      ) {
+        out.removed.push(...roles);
+        out.projectMembershipsDeleted.push(projectId);
+      }
+    } catch (error) {
+      if (!isAtlasCode(error, 'CANNOT_DELETE_LAST_OWNER', 'CANNOT_DELETE_LAST_ADMIN')) throw error;
+      out.kept.push(...roles.map((access) => ({ access, reason: 'last_project_owner' as const })));
+    }
+    return;
+  }
+  let left = current.length;
+  for (const access of roles) {
+    if (access.level !== 'project') continue;
+    if (left <= 1) {
+      out.kept.push({ access, reason: 'last_project_role' });
+      continue;
+    }
+    try {
+      const done = await write(out, ctx, () =>
+        deps.atlas.projectUsers.removeRole(projectId, person.id, access.role, { signal: ctx.signal }),
+      );
+      if (done) {
+        out.removed.push(access);
+        left -= 1;
+      }
+    } catch (error) {
+      if (isAtlasCode(error, 'USER_NOT_IN_GROUP')) continue;
+      if (!isAtlasCode(error, 'CANNOT_DEMOTE_LAST_OWNER')) throw error;
+      out.kept.push({ access, reason: 'last_project_owner' });
+    }
+  }
+}
+
+/** A pending invitation this connector sent, and no other active grant of the person: delete it. */
+function ownsWholeInvitation(r: Removal): boolean {
+  return (
+    r.person.orgMembershipStatus === 'PENDING' &&
+    r.ending.some((g) => g.created.invitation) &&
+    r.keeping.length === 0
+  );
+}
+
+/**
+ * Removes what the ending grants added and no kept grant still needs, as far as the person still
+ * holds it: never a role held before (it is in no `added`), never the last org role, and a project
+ * membership or invitation only when one of the ending grants created it.
+ */
+export async function removeGrants(deps: PortalDeps, ctx: PortalCtx, r: Removal): Promise<RemovalOutcome> {
+  const out = emptyOutcome();
+  const needed = addedKeys(r.keeping);
+  const ending = distinctAccess(r.ending.flatMap((g) => g.added));
+  out.stillNeeded.push(...ending.filter((a) => needed.has(accessKey(a))));
+  const held = heldAccess(r.person);
+  const toRemove = ending.filter((a) => !needed.has(accessKey(a)) && held.has(accessKey(a)));
+  if (ownsWholeInvitation(r)) {
+    if (
+      await write(out, ctx, () => deps.atlas.orgUsers.remove(r.orgId, r.person.id, { signal: ctx.signal }))
+    ) {
+      out.invitationDeleted = true;
+      out.removed.push(...toRemove);
+    }
+    return out;
+  }
+  for (const a of toRemove) if (a.level === 'org') await removeOrgRole(deps, ctx, r, out, a);
+  const projects = new Map<string, Access[]>();
+  for (const a of toRemove)
+    if (a.level === 'project') projects.set(a.projectId, [...(projects.get(a.projectId) ?? []), a]);
+  for (const [projectId, roles] of projects) await removeProjectRoles(deps, ctx, r, out, projectId, roles);
+  return out;
+}

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { SweepPayload } from './payloads.js';
+import { baseConfig, hourMs, nowMs, orgId, payments, portalHarness, record } from './portal-test-kit.js';
+import { sweepAccess } from './sweep.js';
+
+const billing = { level: 'org', role: 'ORG_BILLING_ADMIN' } as const;
+const readOnly = { level: 'org', role: 'ORG_READ_ONLY' } as const;
+const readWrite = { level: 'project', projectId: payments, role: 'GROUP_DATA_ACCESS_READ_WRITE' } as const;
+const past = new Date(nowMs - 2 * hourMs).toISOString();
+
+describe('sweep', () => {
+  it('removes what an expired grant added, reports it overdue, and leaves active grants untouched', async () => {
+    const h = portalHarness([
+      {
+        id: 'bob1',
+        email: 'bob@example.com',
+        orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN', 'ORG_READ_ONLY'],
+      },
+      {
+        id: 'al1',
+        email: 'alice@example.com',
+        projects: { [payments]: ['GROUP_READ_ONLY', 'GROUP_DATA_ACCESS_READ_WRITE'] },
+      },
+    ]);
+    const grants = [
+      record({ grantId: 'g-old', added: [billing], expiresAt: past }),
+      record({ grantId: 'g-live', added: [readOnly] }),
+      record({ grantId: 'g-alice', email: 'alice@example.com', added: [readWrite] }),
+    ];
+    const result = await sweepAccess(
+      { config: baseConfig, payload: SweepPayload.parse({ grants }) },
+      h.deps,
+      h.ctx,
+    );
+    expect(h.fake.writes()).toEqual([['orgUsers.removeRole', orgId, 'bob1', 'ORG_BILLING_ADMIN']]);
+    expect(result).toMatchObject({
+      people: 2,
+      clearedGrants: ['g-old'],
+      overdue: [{ grantId: 'g-old', email: 'bob@example.com', overdueSeconds: 7200 }],
+      removed: [{ email: 'bob@example.com', access: billing }],
+      drift: [],
+      failures: [],
+    });
+  });
+
+  it('keeps a role an expired grant shares with an active one', async () => {
+    const h = portalHarness([
+      { id: 'bob1', email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
+    ]);
+    const grants = [
+      record({ grantId: 'g-old', added: [billing], expiresAt: past }),
+      record({ grantId: 'g-new', added: [billing] }),
+    ];
+    const result = await sweepAccess({ config: baseConfig, payload: { grants } }, h.deps, h.ctx);
+    expect(h.fake.writes()).toEqual([]);
+    expect(result.clearedGrants).toEqual(['g-old']);
+  });
+
+  it('reports drift when a role an active grant added was removed by someone in Atlas', async () => {
+    const h = portalHarness([{ id: 'bob1', email: 'bob@example.com' }]);
+    const result = await sweepAccess(
+      { config: baseConfig, payload: { grants: [record({ grantId: 'g-1', added: [billing] })] } },
+      h.deps,
+      h.ctx,
+    );
+    expect(result.drift).toEqual([
+      { grantId: 'g-1', email: 'bob@example.com', access: billing, change: 'removed' },
+    ]);
+    expect(h.fake.writes()).toEqual([]);
+  });
+
+  it('goes on with the next person when one fails, and reports the failure', async () => {
+    const h = portalHarness([
+      { id: 'bob1', email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
+      { id: 'al1', email: 'alice@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
+    ]);
+    h.fake.failNext('orgUsers.removeRole', 500, 'UNEXPECTED_ERROR');
+    const grants = [
+      record({ grantId: 'g-b', added: [billing], expiresAt: past }),
+      record({ grantId: 'g-a', email: 'alice@example.com', added: [billing], expiresAt: past }),
+    ];
+    const result = await sweepAccess({ config: baseConfig, payload: { grants } }, h.deps, h.ctx);
+    expect(result.failures).toMatchObject([{ email: 'bob@example.com', code: 'upstream_unavailable' }]);
+    expect(result.clearedGrants).toEqual(['g-a']);
+  });
+
+  it('requires the ledger in the payload', () => {
+    expect(SweepPayload.safeParse({}).success).toBe(false);
+  });
+});

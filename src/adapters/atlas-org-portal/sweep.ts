@@ -1,0 +1,106 @@
+import type { OrgUser } from '../../atlas/index.js';
+import { isConnectorError, toConnectorError } from '../../errors/connector-error.js';
+import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
+import { isActive } from './ledger.js';
+import type { GrantRecord, SweepPayload } from './payloads.js';
+import { findPerson, heldAccess, type PortalCtx, type PortalDeps } from './person.js';
+import { removeGrants, type RemovalOutcome } from './removal.js';
+import { accessKey, type Access } from './roles.js';
+
+export interface SweepResult {
+  readonly people: number;
+  /** Expired grants whose roles this sweep removed (or found gone): the control plane closes them. */
+  readonly clearedGrants: string[];
+  readonly overdue: { grantId: string; email: string; expiresAt: string; overdueSeconds: number }[];
+  readonly removed: { email: string; access: Access }[];
+  readonly kept: { email: string; access: Access; reason: string }[];
+  /** A role an active grant added that is no longer there: a person changed it in Atlas. */
+  readonly drift: { grantId: string; email: string; access: Access; change: 'removed' }[];
+  readonly failures: { email: string; code: string; message: string }[];
+}
+
+function byPerson(grants: readonly GrantRecord[]): Map<string, GrantRecord[]> {
+  const people = new Map<string, GrantRecord[]>();
+  for (const g of grants)
+    people.set(g.email.toLowerCase(), [...(people.get(g.email.toLowerCase()) ?? []), g]);
+  return people;
+}
+
+function recordDrift(
+  out: SweepResult,
+  email: string,
+  person: OrgUser | undefined,
+  active: readonly GrantRecord[],
+) {
+  const held = person ? heldAccess(person) : new Set<string>();
+  for (const g of active) {
+    for (const access of g.added) {
+      if (!held.has(accessKey(access)))
+        out.drift.push({ grantId: g.grantId, email, access, change: 'removed' });
+    }
+  }
+}
+
+function recordRemoval(out: SweepResult, email: string, removal: RemovalOutcome) {
+  out.removed.push(...removal.removed.map((access) => ({ email, access })));
+  out.kept.push(...removal.kept.map(({ access, reason }) => ({ email, access, reason })));
+}
+
+async function sweepPerson(
+  deps: PortalDeps,
+  ctx: PortalCtx,
+  orgId: string,
+  email: string,
+  grants: GrantRecord[],
+  out: SweepResult,
+) {
+  const now = deps.clock.now();
+  const expired = grants.filter((g) => !isActive(g, now));
+  const active = grants.filter((g) => isActive(g, now));
+  const person = await findPerson(deps, ctx, orgId, email);
+  recordDrift(out, email, person, active);
+  if (expired.length === 0) return;
+  for (const g of expired) {
+    const overdueSeconds = Math.floor((now - Date.parse(g.expiresAt)) / 1000);
+    out.overdue.push({ grantId: g.grantId, email, expiresAt: g.expiresAt, overdueSeconds });
+  }
+  if (person)
+    recordRemoval(
+      out,
+      email,
+      await removeGrants(deps, ctx, { orgId, person, ending: expired, keeping: active }),
+    );
+  out.clearedGrants.push(...expired.map((g) => g.grantId));
+}
+
+/**
+ * The expiry backstop (Atlas UI roles have no `deleteAfterDate`): for every person in the control
+ * plane's ledger, removes what expired grants added and no active grant still needs, reports
+ * those grants as overdue, and reports drift on active ones. One person failing does not stop the rest.
+ */
+export async function sweepAccess(
+  input: { readonly config: AtlasOrgPortalConfig; readonly payload: SweepPayload },
+  deps: PortalDeps,
+  ctx: PortalCtx,
+): Promise<SweepResult> {
+  const people = byPerson(input.payload.grants);
+  const out: SweepResult = {
+    people: people.size,
+    clearedGrants: [],
+    overdue: [],
+    removed: [],
+    kept: [],
+    drift: [],
+    failures: [],
+  };
+  for (const [email, grants] of people) {
+    try {
+      await sweepPerson(deps, ctx, input.config.orgId, email, grants, out);
+    } catch (error) {
+      if (isConnectorError(error) && (error.code === 'cancelled' || error.code === 'lease_lost')) throw error;
+      const safe = toConnectorError(error).toSafeJSON();
+      out.failures.push({ email, code: safe.code, message: safe.message });
+    }
+  }
+  return out;
+}

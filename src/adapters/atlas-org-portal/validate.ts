@@ -1,0 +1,126 @@
+import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
+import type { GrantPayload } from './payloads.js';
+import { fieldError, type PortalDeps } from './person.js';
+import { distinctAccess, knownProjectRoles, ownerRoles, type Access } from './roles.js';
+
+/**
+ * Everything a grant checks before its first Atlas call: the integration's project allow-list and
+ * the connector's local policy (ARCHITECTURE §6: no job can override it). Each error names the
+ * payload field and the rule, so the requester can fix the request.
+ */
+
+const documentedProjectRoles: ReadonlySet<string> = new Set(knownProjectRoles);
+
+/** Empty list: the default set minus owners; a non-empty list is exact (and may name an owner role). */
+function roleAllowed(
+  role: string,
+  allowList: readonly string[],
+  defaults: (role: string) => boolean,
+): boolean {
+  if (allowList.length > 0) return allowList.includes(role);
+  return defaults(role) && !ownerRoles.has(role);
+}
+
+function checkOrgAccess(role: string, field: string, deps: Pick<PortalDeps, 'policy'>): void {
+  if (roleAllowed(role, deps.policy.allowedOrgRoles, () => true)) return;
+  throw fieldError(
+    'policy_denied',
+    field,
+    ownerRoles.has(role) && deps.policy.allowedOrgRoles.length === 0
+      ? `${role} is denied unless POLICY_ALLOWED_ORG_ROLES names it`
+      : `${role} is not in the connector policy's allowed org roles (POLICY_ALLOWED_ORG_ROLES)`,
+  );
+}
+
+function checkProjectRole(role: string, field: string, deps: Pick<PortalDeps, 'policy'>): void {
+  const { allowedProjectRoles } = deps.policy;
+  if (roleAllowed(role, allowedProjectRoles, (r) => documentedProjectRoles.has(r))) return;
+  if (allowedProjectRoles.length === 0 && !documentedProjectRoles.has(role)) {
+    throw fieldError('invalid_request', field, `${role} is not a known Atlas project role`);
+  }
+  throw fieldError(
+    'policy_denied',
+    field,
+    ownerRoles.has(role) && allowedProjectRoles.length === 0
+      ? `${role} is denied unless POLICY_ALLOWED_PROJECT_ROLES names it`
+      : `${role} is not in the connector policy's allowed project roles (POLICY_ALLOWED_PROJECT_ROLES)`,
+  );
+}
+
+function checkProject(
+  projectId: string,
+  field: string,
+  config: AtlasOrgPortalConfig,
+  deps: Pick<PortalDeps, 'policy'>,
+) {
+  if (config.projectIds !== undefined && !config.projectIds.includes(projectId)) {
+    throw fieldError(
+      'policy_denied',
+      field,
+      `project ${projectId} is outside the integration's projectIds allow-list`,
+    );
+  }
+  const allowed = deps.policy.allowedProjectIds;
+  if (allowed.length > 0 && !allowed.includes(projectId)) {
+    throw fieldError('policy_denied', field, `project ${projectId} is not in POLICY_ALLOWED_PROJECT_IDS`);
+  }
+}
+
+export function checkAccess(
+  access: readonly Access[],
+  config: AtlasOrgPortalConfig,
+  deps: Pick<PortalDeps, 'policy'>,
+) {
+  access.forEach((a, i) => {
+    if (a.level === 'org') {
+      checkOrgAccess(a.role, `access[${i}].role`, deps);
+      return;
+    }
+    checkProject(a.projectId, `access[${i}].projectId`, config, deps);
+    checkProjectRole(a.role, `access[${i}].role`, deps);
+  });
+}
+
+/** The grant's end, bounded by POLICY_MAX_GRANT_TTL (also for renew). */
+export function expiryOf(
+  timing: { readonly ttlSeconds?: number | undefined; readonly expiresAt?: string | undefined },
+  nowMs: number,
+  deps: Pick<PortalDeps, 'policy'>,
+): number {
+  const field = timing.ttlSeconds === undefined ? 'expiresAt' : 'ttlSeconds';
+  const end =
+    timing.ttlSeconds === undefined ? Date.parse(timing.expiresAt ?? '') : nowMs + timing.ttlSeconds * 1000;
+  if (!Number.isFinite(end))
+    throw fieldError('invalid_request', field, 'one of ttlSeconds or expiresAt is required');
+  const ttlMs = end - nowMs;
+  if (ttlMs <= 0) throw fieldError('policy_denied', field, 'the grant must end in the future');
+  const maxMs = deps.policy.maxGrantTtlMs;
+  if (ttlMs > maxMs) {
+    throw fieldError(
+      'policy_denied',
+      field,
+      `a TTL of ${Math.ceil(ttlMs / 1000)} s exceeds the connector policy's maximum of ${Math.floor(maxMs / 1000)} s (POLICY_MAX_GRANT_TTL)`,
+    );
+  }
+  return end;
+}
+
+export interface ValidatedGrant {
+  readonly email: string;
+  readonly access: readonly Access[];
+  readonly expiresAtMs: number;
+}
+
+export function validateGrant(
+  payload: GrantPayload,
+  config: AtlasOrgPortalConfig,
+  deps: Pick<PortalDeps, 'policy' | 'clock'>,
+): ValidatedGrant {
+  checkAccess(payload.access, config, deps);
+  const expiresAtMs = expiryOf(payload, deps.clock.now(), deps);
+  return {
+    email: payload.requester.email.toLowerCase(),
+    access: distinctAccess(payload.access),
+    expiresAtMs,
+  };
+}

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import type { IntegrationRef } from '../../control-plane/protocol.js';
+import type { JobRecord } from './types.js';
+
+/**
+ * The reference control plane's grant ledger (docs/protocol.md, "Grant ledger"). For kinds whose
+ * Atlas objects cannot record intent (Atlas UI roles carry no labels and no expiry), the control
+ * plane keeps each grant's result — what it `added` and `created` — until a revoke or a sweep
+ * closes it, and hands the person's unrevoked grants (all of them, for a sweep) to every job as
+ * `payload.grants`, read at lease time so a revoke queued behind its grant sees the grant's result.
+ */
+export const ledgerKinds: ReadonlySet<string> = new Set(['atlas-org-portal']);
+
+export interface LedgerEntry {
+  readonly grantId: string;
+  readonly email: string;
+  readonly userId?: string;
+  expiresAt: string;
+  readonly added: unknown[];
+  readonly created: unknown;
+}
+
+const grantJob = z.object({ grantId: z.string(), requester: z.object({ email: z.string() }) });
+const grantResult = z.object({
+  userId: z.string().optional(),
+  expiresAt: z.string(),
+  added: z.array(z.unknown()),
+  created: z.unknown().optional(),
+});
+const byGrantId = z.object({ grantId: z.string() });
+const renewResult = z.object({ grantId: z.string(), expiresAt: z.string() });
+const sweepResult = z.object({ clearedGrants: z.array(z.string()) });
+
+function parseText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+export class GrantLedger {
+  /** Per integration id, per grant id. */
+  private readonly byIntegration = new Map<string, Map<string, LedgerEntry>>();
+
+  private entries(integrationId: string): Map<string, LedgerEntry> {
+    const found = this.byIntegration.get(integrationId) ?? new Map<string, LedgerEntry>();
+    this.byIntegration.set(integrationId, found);
+    return found;
+  }
+
+  /** Unrevoked grants of an integration, optionally of one person (e-mail, case-insensitive). */
+  grants(integrationId: string, email?: string): LedgerEntry[] {
+    const all = [...this.entries(integrationId).values()];
+    return email === undefined ? all : all.filter((g) => g.email.toLowerCase() === email.toLowerCase());
+  }
+
+  succeeded(job: JobRecord, integration: IntegrationRef | undefined): void {
+    if (!integration || !ledgerKinds.has(integration.kind)) return;
+    const entries = this.entries(integration.id);
+    const payload = parseText(job.payload);
+    if (job.type === 'grant') {
+      const request = grantJob.safeParse(payload);
+      const result = grantResult.safeParse(job.result);
+      if (!request.success || !result.success) return;
+      const { userId, expiresAt, added, created } = result.data;
+      entries.set(request.data.grantId, {
+        grantId: request.data.grantId,
+        email: request.data.requester.email.toLowerCase(),
+        ...(userId === undefined ? {} : { userId }),
+        expiresAt,
+        added,
+        created: created ?? {},
+      });
+    } else if (job.type === 'revoke') {
+      const request = byGrantId.safeParse(payload);
+      if (request.success) entries.delete(request.data.grantId);
+    } else if (job.type === 'renew') {
+      const result = renewResult.safeParse(job.result);
+      const entry = result.success ? entries.get(result.data.grantId) : undefined;
+      if (entry && result.success) entry.expiresAt = result.data.expiresAt;
+    } else if (job.type === 'sweep') {
+      const result = sweepResult.safeParse(job.result);
+      for (const grantId of result.success ? result.data.clearedGrants : []) entries.delete(grantId);
+    }
+  }
+
+  /** The payload as leased: `grants` added for ledger kinds, unless the job already carries them. */
+  payloadFor(job: JobRecord, integration: IntegrationRef | undefined): string {
+    if (!integration || !ledgerKinds.has(integration.kind)) return job.payload;
+    const payload = parseText(job.payload);
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload) || 'grants' in payload) {
+      return job.payload;
+    }
+    const grants = this.grantsForJob(job.type, integration.id, payload);
+    return grants === undefined ? job.payload : JSON.stringify({ ...payload, grants });
+  }
+
+  private grantsForJob(type: string, integrationId: string, payload: object): LedgerEntry[] | undefined {
+    if (type === 'sweep') return this.grants(integrationId);
+    if (type === 'grant') {
+      const request = grantJob.safeParse(payload);
+      return request.success ? this.grants(integrationId, request.data.requester.email) : undefined;
+    }
+    if (type === 'revoke' || type === 'renew') {
+      const request = byGrantId.safeParse(payload);
+      if (!request.success) return undefined;
+      const entry = this.entries(integrationId).get(request.data.grantId);
+      return entry ? this.grants(integrationId, entry.email) : [];
+    }
+    return undefined;
+  }
+}
