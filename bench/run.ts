@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { atlasClientScenario } from './atlas/atlas-scenario.js';
+import { credentialLoginScenario } from './credential-login/credential-login-scenario.js';
 import { databaseAccessScenario } from './database-access/database-access-scenario.js';
 import type { Figure } from './figures.js';
 import { jsonReport, renderTables } from './report.js';
@@ -10,7 +11,12 @@ import { workerScenario } from './worker/worker-scenario.js';
  * `node dist/bench/run.js [--json] [--only <scenario>]` (or `npm run bench -- …`, which builds
  * first). A new scenario is a module exporting a `Scenario`, added to this list.
  */
-const scenarios: readonly Scenario[] = [workerScenario, atlasClientScenario, databaseAccessScenario];
+const scenarios: readonly Scenario[] = [
+  workerScenario,
+  atlasClientScenario,
+  databaseAccessScenario,
+  credentialLoginScenario,
+];
 
 const usage = `usage: node dist/bench/run.js [--json] [--only <${scenarios.map((s) => s.name).join('|')}>]`;
 
