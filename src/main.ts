@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { createAdapterJobHandlers } from './adapters/adapter-job-handlers.js';
 import { createAtlasClientPool, type AtlasClientPool } from './adapters/atlas-client-pool.js';
-import { adapters } from './adapters/registry.js';
+import { createCredentialState } from './adapters/credential-state.js';
+import { buildAdapters } from './adapters/registry.js';
 import { createSnapshotUploader } from './adapters/snapshot-uploader.js';
 import { createMetrics, type Metrics } from './admin/metrics.js';
 import { createSecretResolver } from './secrets/secret-resolver.js';
@@ -96,34 +97,41 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
     logger,
     ttlMs: config.secretCacheTtlMs,
   });
-  const atlasClients = createAtlasClientPool(secrets, {
-    baseUrl: config.atlas.baseUrl,
-    fetch,
-    clock,
-    random,
-    logger,
-    userAgent,
-    maxRetries: config.atlas.maxRetries,
-    sizeRateLimitsFromApi: config.atlas.rateLimitsFromApi,
-    limits: {
-      orgRequestsPerMinute: config.atlas.orgRequestsPerMinute,
-      projectRequestsPerMinute: config.atlas.projectRequestsPerMinute,
+  const atlasClients = createAtlasClientPool(
+    secrets,
+    {
+      baseUrl: config.atlas.baseUrl,
+      fetch,
+      clock,
+      random,
+      logger,
+      userAgent,
+      maxRetries: config.atlas.maxRetries,
+      sizeRateLimitsFromApi: config.atlas.rateLimitsFromApi,
+      limits: {
+        orgRequestsPerMinute: config.atlas.orgRequestsPerMinute,
+        projectRequestsPerMinute: config.atlas.projectRequestsPerMinute,
+      },
+      onRequest: (info) => {
+        metrics.atlasRequests.inc({ operation: info.operation, code: String(info.status) });
+        metrics.atlasDuration.observe({ operation: info.operation }, info.durationMs / 1000);
+      },
     },
-    onRequest: (info) => {
-      metrics.atlasRequests.inc({ operation: info.operation, code: String(info.status) });
-      metrics.atlasDuration.observe({ operation: info.operation }, info.durationMs / 1000);
+    (atlas) => createCredentialState(atlas, { clock, readyTimeoutMs: config.atlas.readyTimeoutMs }),
+  );
+  const registerSecret = (value: string): void => ports.scrubber.add(value);
+  const kinds = buildAdapters(
+    {
+      clock,
+      random,
+      logger,
+      policy: config.policy,
+      snapshots: createSnapshotUploader(client, config.connectorId),
+      registerSecret,
     },
-  });
-  const atlasHandlers = createAdapterJobHandlers({
-    adapters,
-    clients: atlasClients,
-    clock,
-    random,
-    policy: config.policy,
-    readyTimeoutMs: config.atlas.readyTimeoutMs,
-    snapshots: createSnapshotUploader(client, config.connectorId),
-    registerSecret: (value) => ports.scrubber.add(value),
-  });
+    {},
+  );
+  const atlasHandlers = createAdapterJobHandlers({ kinds, clients: atlasClients, registerSecret });
   const worker = new Worker({
     client,
     router: createJobRouter({ ping: pingHandler, ...atlasHandlers, ...ports.handlers }),

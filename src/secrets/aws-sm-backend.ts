@@ -52,9 +52,11 @@ const OutputSchema = z.object({
  * AWS Secrets Manager through the official SDK. One client per region, created on first use and
  * kept, so connections and the credential chain's cached session are reused between reads.
  */
-/** The SDK is loaded on first use: it costs ~15 MB of memory, and an Azure-only install never needs it. */
-let awsSdk: Promise<typeof AwsSdk> | undefined;
-const loadAwsSdk = () => (awsSdk ??= import('@aws-sdk/client-secrets-manager'));
+/**
+ * The SDK is loaded on first use: it costs ~15 MB of memory, and an Azure-only install never needs
+ * it. The module loader caches it, so later calls cost nothing and no module state is needed.
+ */
+const loadAwsSdk = (): Promise<typeof AwsSdk> => import('@aws-sdk/client-secrets-manager');
 
 export const createAwsSmBackend: SecretBackendFactory<'aws-sm'> = (settings) => {
   const endpoint = awsEndpoint(settings);

@@ -19,10 +19,12 @@ const defaultClientOptions: SecretClientOptions = {
   retryOptions: { maxRetries: 2, retryDelayInMs: 500, maxRetryDelayInMs: 4_000 },
 };
 
-/** The SDKs are loaded on first use: together they cost ~15 MB, and an AWS-only install never needs them. */
-let azureSdks: Promise<[typeof AzureKeyVault, typeof AzureIdentity]> | undefined;
-const loadAzureSdks = () =>
-  (azureSdks ??= Promise.all([import('@azure/keyvault-secrets'), import('@azure/identity')]));
+/**
+ * The SDKs are loaded on first use: together they cost ~15 MB, and an AWS-only install never needs
+ * them. The module loader caches them, so later calls cost nothing and no module state is needed.
+ */
+const loadAzureSdks = (): Promise<[typeof AzureKeyVault, typeof AzureIdentity]> =>
+  Promise.all([import('@azure/keyvault-secrets'), import('@azure/identity')]);
 
 /**
  * Azure Key Vault through the official SDK. The SDK performs Key Vault's challenge flow: an

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resourceKeyFor } from '../../src/adapters/database-access/project-scope.js';
-import { usernameFor } from '../../src/adapters/database-access/user-model.js';
+import { resourceKeyFor } from '../../src/adapters/database-access/model/user-model.js';
+import { usernameFor } from '../../src/adapters/database-access/model/user-model.js';
 import { expectLoginRefused, loginOnce, proveGrant, type IssuedCredential } from './driver-login.js';
 import { analytics, payments, startSandbox, type Sandbox } from './sandbox-harness.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { resourceKeyFor } from '../../src/adapters/database-access/project-scope.js';
-import { usernameFor } from '../../src/adapters/database-access/user-model.js';
+import { resourceKeyFor } from '../../src/adapters/database-access/model/user-model.js';
+import { usernameFor } from '../../src/adapters/database-access/model/user-model.js';
 import { DigestClient } from '../contract/digest-client.js';
 import { eventually } from './daemon-process.js';
 import { expectLoginRefused, proveGrant } from './driver-login.js';

@@ -206,5 +206,6 @@ describe('the runtime image reproduced without Docker', () => {
     expect(daemon.stderr()).toContain('ERR_MODULE_NOT_FOUND');
     expect(daemon.stderr()).toMatch(/Cannot find package 'pino'/);
     expect(daemon.logLines().some((line) => line.msg === 'connector started')).toBe(false);
-  });
+    // Copying the runtime tree (~27k files) takes tens of seconds on a loaded machine.
+  }, 120_000);
 });
