@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { atlasClientScenario } from './atlas/atlas-scenario.js';
+import { credentialLoginScenario } from './credential-login/credential-login-scenario.js';
 import { databaseAccessScenario } from './database-access/database-access-scenario.js';
 import type { Figure } from './figures.js';
 import { orgPortalScenario } from './org-portal/org-portal-scenario.js';
@@ -16,6 +17,7 @@ const scenarios: readonly Scenario[] = [
   atlasClientScenario,
   databaseAccessScenario,
   orgPortalScenario,
+  credentialLoginScenario,
 ];
 
 const usage = `usage: node dist/bench/run.js [--json] [--only <${scenarios.map((s) => s.name).join('|')}>]`;
