@@ -11,7 +11,7 @@ import { isOk, renderJson, renderTable } from './render.js';
 import { roleCheck } from './role-check.js';
 import { secretCheck, secretReferenceCheck } from './secret-checks.js';
 
-export type { CheckResult, CheckStatus, DoctorIo, IntegrationKind } from './doctor-types.js';
+export type { CheckResult, CheckStatus, DoctorIo } from './doctor-types.js';
 
 /** In report order; each names the checks it depends on. */
 export const doctorChecks: readonly CheckStep[] = [
@@ -32,7 +32,7 @@ export const doctorChecks: readonly CheckStep[] = [
 export async function runDoctor(argv: readonly string[], io: DoctorIo): Promise<number> {
   let command: DoctorCommand;
   try {
-    command = await parseDoctorArgs(argv);
+    command = await parseDoctorArgs(argv, undefined, io.kinds);
   } catch (error) {
     if (!isConnectorError(error)) throw error;
     io.stderr(error.message);
@@ -40,7 +40,7 @@ export async function runDoctor(argv: readonly string[], io: DoctorIo): Promise<
     return 2;
   }
   if (command.help) {
-    io.stdout(doctorUsage);
+    io.stdout(doctorUsage(io.kinds));
     return 0;
   }
   const scrubber = createSecretScrubber();
