@@ -3,13 +3,7 @@ import { doctorUsage, parseDoctorArgs } from '../cli/doctor/doctor-args.js';
 import { integrationSchemas } from '../cli/schema/schema-command.js';
 import { jobOperations } from './adapter.js';
 import { createAdapterJobHandlers } from './adapter-job-handlers.js';
-import {
-  alice,
-  clusterName,
-  harness,
-  otherProjectId,
-  projectId,
-} from './database-access/grant/grant-test-kit.js';
+import { alice, clusterName, harness, otherProjectId, projectId } from '../../test/kits/grant-test-kit.js';
 import { buildAdapters, integrationKinds, kindRegistry } from './registry.js';
 import { usernameFor } from './database-access/model/user-model.js';
 

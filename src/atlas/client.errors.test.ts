@@ -12,7 +12,7 @@ import {
   mockTokenMint,
   rejectionOf,
   visibleOutput,
-} from './testing/atlas-test-kit.js';
+} from '../../test/kits/atlas-test-kit.js';
 
 const usersPath = `${api}/groups/${groupId}/databaseUsers`;
 const newUser: DatabaseUserInput = {

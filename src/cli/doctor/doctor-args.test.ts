@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sandboxIds } from '../../sandbox/atlas/index.js';
 import { parseDoctorArgs, type ReadText } from './doctor-args.js';
 import { registeredKinds } from './doctor-types.js';
-import { doctor, expectNoSecretPrinted, orgKind, testKinds } from './doctor-test-kit.js';
+import { doctor, expectNoSecretPrinted, orgKind, testKinds } from '../../../test/kits/doctor-test-kit.js';
 
 afterEach(expectNoSecretPrinted);
 

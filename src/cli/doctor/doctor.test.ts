@@ -16,7 +16,7 @@ import {
   startSimulator,
   statuses,
   tableCheck,
-} from './doctor-test-kit.js';
+} from '../../../test/kits/doctor-test-kit.js';
 
 let sim: AtlasSimulator;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
-import { alice, harness, projectId } from './grant-test-kit.js';
+import { alice, harness, projectId } from '../../../../test/kits/grant-test-kit.js';
 import { resourceKeyFor } from '../model/user-model.js';
 import { usernameFor } from '../model/user-model.js';
 

@@ -1,14 +1,14 @@
 import { expect } from 'vitest';
 import { z } from 'zod';
-import { readOnlyApiKey, startAtlasSimulator, type AtlasSimulator } from '../../sandbox/atlas/index.js';
-import { runDoctor } from './doctor.js';
+import { readOnlyApiKey, startAtlasSimulator, type AtlasSimulator } from '../../src/sandbox/atlas/index.js';
+import { runDoctor } from '../../src/cli/doctor/doctor.js';
 import {
   registeredKinds,
   type CheckResult,
   type CheckStatus,
   type DoctorKind,
   type DoctorKinds,
-} from './doctor-types.js';
+} from '../../src/cli/doctor/doctor-types.js';
 
 /** Test-only helpers for the doctor suites: a simulator, a baseline environment, captured output. */
 export const sandboxKey = { publicKey: 'sandboxp', privateKey: 'doctor-e2e-private-7c41d2f9-aa03' } as const;
