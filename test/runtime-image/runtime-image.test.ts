@@ -128,7 +128,7 @@ afterEach(async () => {
   controlPlane = undefined;
 });
 
-// Removing two copies of the production node_modules takes tens of seconds on a loaded machine.
+// Two copies of the runtime tree (~27k files) to make writable and delete: slow on a loaded machine.
 afterAll(() => {
   if (!root || !existsSync(root)) return;
   execFileSync('chmod', ['-R', 'u+w', root]);
