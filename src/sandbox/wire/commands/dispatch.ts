@@ -16,7 +16,7 @@ const commands: Readonly<Record<string, CommandDef>> = {
   ...crudCommands,
 };
 
-const legacyHandshake = new Set(['hello', 'isMaster', 'ismaster']);
+const legacyHandshake: ReadonlySet<string> = new Set(['hello', 'isMaster', 'ismaster']);
 
 function run(request: CommandRequest): Document {
   const def = Object.hasOwn(commands, request.name) ? commands[request.name] : undefined;
