@@ -14,6 +14,7 @@ import { protocolVersion } from './control-plane/protocol.js';
 import { ConnectorError } from './errors/connector-error.js';
 import { systemClock, type Clock } from './runtime/clock.js';
 import { configureOutboundHttp, type Fetch } from './runtime/http.js';
+import { createOutboundAgent } from './runtime/outbound-agent.js';
 import type { Logger } from './runtime/logger.js';
 import { cryptoRandom, type Random } from './runtime/random.js';
 import type { SecretScrubber } from './runtime/secret-scrubber.js';
@@ -75,6 +76,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
   const enrollmentToken = enrollmentTokenSource(config, ports.scrubber);
   await enrollmentToken(); // fail fast on an unreadable token, before anything listens
   await configureOutboundHttp(config.http);
+  const outboundAgent = createOutboundAgent(config.http);
   const metrics = createMetrics(version);
   const fetch = ports.fetch ?? globalThis.fetch;
   const client = new ControlPlaneClient({
@@ -96,6 +98,11 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
     scrubber: ports.scrubber,
     logger,
     ttlMs: config.secretCacheTtlMs,
+    onFetch: ({ backend, outcome, durationMs }) => {
+      metrics.secretFetches.inc({ backend, outcome });
+      metrics.secretFetchDuration.observe({ backend, outcome }, durationMs / 1000);
+    },
+    ...(outboundAgent ? { agent: outboundAgent } : {}),
   });
   const atlasClients = createAtlasClientPool(
     secrets,
@@ -116,6 +123,8 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
         metrics.atlasRequests.inc({ operation: info.operation, code: String(info.status) });
         metrics.atlasDuration.observe({ operation: info.operation }, info.durationMs / 1000);
       },
+      onPaced: (info) => metrics.atlasRateLimitWait.observe({ scope: info.scope }, info.waitedMs / 1000),
+      onRetry: (info) => metrics.atlasRetries.inc({ operation: info.operation, code: info.code }),
     },
     (atlas) => createCredentialState(atlas, { clock, readyTimeoutMs: config.atlas.readyTimeoutMs }),
   );

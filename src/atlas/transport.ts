@@ -59,6 +59,21 @@ export interface TransportOptions {
   readonly maxRetries: number;
   readonly backoff: BackoffPolicy;
   readonly onRequest?: (info: RequestInfo) => void;
+  /** Called when a paced call leaves the pacer, with the time it spent queued there. */
+  readonly onPaced?: (info: PacedInfo) => void;
+  /** Called before each retry of a failed attempt, with the failed attempt's error code. */
+  readonly onRetry?: (info: RetryInfo) => void;
+}
+
+export interface PacedInfo {
+  readonly operation: OperationId;
+  readonly scope: 'project' | 'org';
+  readonly waitedMs: number;
+}
+
+export interface RetryInfo {
+  readonly operation: OperationId;
+  readonly code: string;
 }
 
 /** The one place that turns an operation id into an HTTP exchange; resources only describe calls. */
@@ -126,8 +141,15 @@ class AtlasTransport implements Transport {
     const body = request.body === undefined ? undefined : JSON.stringify(request.body);
     const scope = rateScopeOf(operation, request.params);
     const paced = async (): Promise<Exchange> => {
+      const queuedAt = options.clock.monotonic();
+      const task = () => {
+        if (scope) {
+          options.onPaced?.({ operation, scope: scope.kind, waitedMs: options.clock.monotonic() - queuedAt });
+        }
+        return this.attempt(request, url, body);
+      };
       try {
-        return await options.limiter.schedule(scope, () => this.attempt(request, url, body), signal);
+        return await options.limiter.schedule(scope, task, signal);
       } catch (error) {
         // The limiter rejects an aborted wait with the signal's raw reason.
         throw transportError(error, operation, signal);
@@ -139,7 +161,8 @@ class AtlasTransport implements Transport {
       random: options.random,
       signal,
       maxAttempts: atlasOperations[operation].idempotent ? options.maxRetries + 1 : 1,
-      onRetry: (error: ConnectorError, retry: number, delayMs: number) =>
+      onRetry: (error: ConnectorError, retry: number, delayMs: number) => {
+        options.onRetry?.({ operation, code: error.code });
         options.logger.warn(
           {
             operation,
@@ -149,7 +172,8 @@ class AtlasTransport implements Transport {
             delayMs,
           },
           'atlas call failed; retrying',
-        ),
+        );
+      },
     });
   }
 

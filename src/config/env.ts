@@ -51,6 +51,12 @@ export const EnvSchema = z.object({
   ADMIN_PORT: port.default(8081),
   ADMIN_HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z
+    .enum(['json', 'pretty', ''], {
+      message: 'must be json or pretty (unset: pretty on a terminal, else json)',
+    })
+    .optional()
+    .transform((v) => (v === '' ? undefined : v)),
   DRAIN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(90),
   MAX_PAYLOAD_BYTES: z.coerce
     .number()
@@ -119,6 +125,8 @@ export interface AppConfig {
   readonly maxWaitingJobs: number;
   readonly admin: { readonly host: string; readonly port: number };
   readonly logLevel: Env['LOG_LEVEL'];
+  /** Unset: `pretty` when stdout is a terminal, `json` otherwise (containers, pipes). */
+  readonly logFormat: 'json' | 'pretty' | undefined;
   readonly drainTimeoutMs: number;
   readonly maxPayloadBytes: number;
   readonly policy: Policy;
@@ -212,6 +220,7 @@ function toAppConfig(env: Env): AppConfig {
     maxWaitingJobs: env.MAX_WAITING_JOBS,
     admin: { host: env.ADMIN_HOST, port: env.ADMIN_PORT },
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
     drainTimeoutMs: env.DRAIN_TIMEOUT_SECONDS * 1000,
     maxPayloadBytes: env.MAX_PAYLOAD_BYTES,
     policy: {

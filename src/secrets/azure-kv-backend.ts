@@ -38,9 +38,12 @@ export const createAzureKvBackend: SecretBackendFactory<'azure-kv'> = (settings)
     let client = clients.get(vaultUrl);
     if (!client) {
       const [{ SecretClient }, { DefaultAzureCredential }] = await loadAzureSdks();
-      credential ??= new DefaultAzureCredential();
+      // The agent carries proxy and CA bundle to Key Vault and to Entra ID's token endpoint alike.
+      const agent = settings.agent ? { agent: settings.agent } : {};
+      credential ??= new DefaultAzureCredential(agent);
       client = new SecretClient(vaultUrl, credential, {
         ...defaultClientOptions,
+        ...agent,
         ...settings.azure?.clientOptions,
       });
       clients.set(vaultUrl, client);

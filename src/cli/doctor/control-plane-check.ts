@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { AppConfig } from '../../config/env.js';
 import { basePath, headers, paths, protocolVersion } from '../../control-plane/protocol.js';
 import { userAgent } from '../../version.js';
-import type { CheckStep } from './check-runner.js';
+import { innermostCause, type CheckStep } from './check-runner.js';
 import { displayUrl, provided, type DoctorContext } from './doctor-context.js';
 import type { CheckOutcome } from './doctor-types.js';
 
@@ -97,12 +97,13 @@ async function tokenFileProblem(ctx: DoctorContext, config: AppConfig): Promise<
   return undefined;
 }
 
-/** `fetch failed` says nothing; undici's cause carries ECONNREFUSED, ENOTFOUND, CERT_HAS_EXPIRED… */
+/**
+ * `fetch failed` says nothing; the innermost cause carries it (ECONNREFUSED, ENOTFOUND,
+ * CERT_HAS_EXPIRED, a proxy's refusal…), with its message.
+ */
 function networkErrorKind(error: unknown): string {
-  if (!(error instanceof Error)) return 'unknown error';
-  const cause: unknown = error.cause;
-  if (typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string') {
-    return cause.code;
-  }
-  return error.message;
+  const inner = innermostCause(error);
+  if (!(inner instanceof Error)) return 'unknown error';
+  const code = 'code' in inner && typeof inner.code === 'string' ? inner.code : undefined;
+  return code && !inner.message.includes(code) ? `${code}: ${inner.message}` : inner.message;
 }

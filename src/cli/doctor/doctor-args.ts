@@ -11,11 +11,14 @@ export function doctorUsage(kinds: DoctorKinds = registeredKinds): string {
   const orgLine =
     orgKinds.length > 0 ? `\n  --org-id <id>           24-hex organization id (${orgKinds.join(', ')})` : '';
   return `Usage:
+  atlas-jit-connector doctor [--json]
   atlas-jit-connector doctor --kind <kind> --secret-ref <ref> [--project-id <id> ...] [--org-id <id>] [--json]
   atlas-jit-connector doctor --integration <file.json> [--json]
 
 Checks, in order: configuration, control plane reachability, the secret reference, reading the
 secret, Atlas authentication, what the credential can see, and its roles against what the kind needs.
+Without --kind or --integration it checks the daemon's own environment: the control plane, then
+every integration the control plane lists for CONNECTOR_ID.
 
 Options:
   --kind <kind>           ${names.join(' | ')}
@@ -29,8 +32,9 @@ Options:
 Exit status: 0 when nothing failed (warnings allowed), 1 when a check failed, 2 on bad arguments.`;
 }
 
+/** `target` absent: check every integration the control plane knows for this connector. */
 export type DoctorCommand =
-  { readonly help: true } | { readonly help: false; readonly target: DoctorTarget; readonly json: boolean };
+  { readonly help: true } | { readonly help: false; readonly target?: DoctorTarget; readonly json: boolean };
 
 export type ReadText = (path: string) => Promise<string>;
 
@@ -82,7 +86,8 @@ export async function parseDoctorArgs(
     }
     return { help: false, json, target: await readIntegrationFile(values.integration, readText, kinds) };
   }
-  return { help: false, json, target: targetFromFlags(values, kinds) };
+  const targeted = ['kind', 'secret-ref', 'project-id', 'org-id'].some((name) => name in values);
+  return targeted ? { help: false, json, target: targetFromFlags(values, kinds) } : { help: false, json };
 }
 
 type FlagValues = ReturnType<typeof parseFlags>['values'];

@@ -10,7 +10,7 @@ import { grantPerRequester, type GrantInput } from './grant-per-requester.js';
 import { toAtlasRoles } from '../atlas-writes/user-store.js';
 import { validateGrant } from './grant-validation.js';
 import { GrantPayload } from '../model/payloads.js';
-import { rolesNeeded } from '../model/user-model.js';
+import { checkResourceKey, rolesNeeded, usernameForJob } from '../model/user-model.js';
 
 /**
  * What a grant returns. The credential is `password` (plaintext), `credential` (a compact JWE
@@ -43,6 +43,11 @@ export async function runGrant(
 ): Promise<GrantResult> {
   const { settings, payload, integrationId } = job;
   const grant = await validateGrant(job.scope, payload, deps, ctx);
+  checkResourceKey(
+    ctx,
+    grant.projectId,
+    usernameForJob(settings.userStrategy, payload.requester, payload.grantId),
+  );
   const input: GrantInput = { settings, payload, integrationId, grant };
   const written = await writeGrant(input, deps, ctx);
   await deps.readiness.waitUntilApplied(ctx, grant.projectId, written.clusters);

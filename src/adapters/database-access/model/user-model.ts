@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ConnectorError } from '../../../errors/connector-error.js';
 import type { KeyValue } from '../../../atlas/index.js';
 
 /**
@@ -211,6 +212,25 @@ export function deleteAfterFor(latestNeededMs: number, nowMs: number): string {
  */
 export function resourceKeyFor(projectId: string, username: string): string {
   return `${projectId}/${username}`;
+}
+
+/**
+ * The control plane leases by resource key, and serializes only what it keys alike: a job keyed
+ * other than `<projectId>/<username>` could run beside another job on the same user and write
+ * roles from a stale read. So a mismatched key is refused before any write (`invalid_job`).
+ */
+export function checkResourceKey(
+  ctx: { readonly resourceKey?: string },
+  projectId: string,
+  username: string,
+): void {
+  const expected = resourceKeyFor(projectId, username);
+  if (ctx.resourceKey === undefined || ctx.resourceKey === expected) return;
+  throw new ConnectorError({
+    code: 'invalid_job',
+    message: `resourceKey: "${ctx.resourceKey}" is not this job's database user; expected "${expected}" (<projectId>/<username>, the username computed from the requester as documented in the README)`,
+    details: { field: 'resourceKey', expected },
+  });
 }
 
 /** The database user a job for this requester (and grant, per-grant) reads and writes. */

@@ -5,7 +5,7 @@ import { databaseOperation, type DatabaseJob } from '../database-operation.js';
 import { managedUser, planUserWrite, readUser, updateUser } from '../atlas-writes/user-store.js';
 import { RenewPayload } from '../model/payloads.js';
 import { checkProjectPolicy, checkRolePolicy, grantExpiryMs, invalidRequest } from '../model/policy.js';
-import { activeGrants, grantKey, usernameForJob } from '../model/user-model.js';
+import { activeGrants, checkResourceKey, grantKey, usernameForJob } from '../model/user-model.js';
 
 export interface RenewResult {
   readonly username: string;
@@ -30,6 +30,7 @@ export async function runRenew(
   checkProjectPolicy(deps.policy, projectId);
   const expiresAtMs = grantExpiryMs(payload, nowMs, deps.policy);
   const username = usernameForJob(settings.userStrategy, payload.requester, payload.grantId);
+  checkResourceKey(ctx, projectId, username);
   const user = await readUser(deps, ctx, projectId, username);
   const managed =
     user && managedUser(user, { requesterId: payload.requester.id, strategy: settings.userStrategy });

@@ -28,7 +28,9 @@ import {
   grantKey,
   readGrants,
   roleKey,
+  checkResourceKey,
   usernameFor,
+  usernameForJob,
   type GrantRecord,
   type UserStrategy,
 } from '../model/user-model.js';
@@ -190,6 +192,8 @@ async function revokePerGrant(deps: AdapterDeps, ctx: JobContext, input: RevokeI
 export async function runRevoke(job: RevokeJob, deps: AdapterDeps, ctx: JobContext): Promise<RevokeResult> {
   const { scope, ...rest } = job;
   const input: RevokeInput = { ...rest, projectId: scope.projectId };
+  const { requester, grantId } = job.payload;
+  checkResourceKey(ctx, scope.projectId, usernameForJob(job.settings.userStrategy, requester, grantId));
   const result =
     job.settings.userStrategy === 'per-grant'
       ? await revokePerGrant(deps, ctx, input)

@@ -12,7 +12,7 @@ import {
 import { managedUser, readUser, scopeNames, updateUser } from '../atlas-writes/user-store.js';
 import { RotatePayload } from '../model/payloads.js';
 import { checkProjectPolicy, invalidRequest } from '../model/policy.js';
-import { buildLabels, usernameFor } from '../model/user-model.js';
+import { buildLabels, checkResourceKey, usernameFor } from '../model/user-model.js';
 
 export type RotateResult = CredentialFields & { readonly username: string };
 
@@ -36,6 +36,7 @@ export async function runRotate(
   checkProjectPolicy(deps.policy, projectId);
   const recipient = payload.recipientPublicKey && (await importRecipientKey(payload.recipientPublicKey));
   const username = usernameFor('per-requester', payload.requester);
+  checkResourceKey(ctx, projectId, username);
   const user = await readUser(deps, ctx, projectId, username);
   if (user === undefined) {
     throw new ConnectorError({
