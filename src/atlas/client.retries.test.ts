@@ -9,7 +9,7 @@ import {
   groupId,
   mockTokenMint,
   rejectionOf,
-} from './testing/atlas-test-kit.js';
+} from '../../test/kits/atlas-test-kit.js';
 
 const clustersPath = `${api}/groups/${groupId}/clusters`;
 const emptyPage = { results: [], totalCount: 0 };

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mongoshCommand, nodeSnippet, tryLogin } from './demo-login.js';
-import { password, startWireHarness, type WireHarness } from './wire/wire-test-kit.js';
+import { password, startWireHarness, type WireHarness } from '../../test/kits/wire-test-kit.js';
 
 describe('the demo login lines', () => {
   let h: WireHarness;

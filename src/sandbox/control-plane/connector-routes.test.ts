@@ -12,7 +12,12 @@ import {
   type HeartbeatRequest,
   type ResultRequest,
 } from '../../control-plane/protocol.js';
-import { registration, type Call, type TestSession, startTestPlane } from './http-test-kit.js';
+import {
+  registration,
+  type Call,
+  type TestSession,
+  startTestPlane,
+} from '../../../test/kits/control-plane-http-test-kit.js';
 import type { ReferenceControlPlane } from './reference-control-plane.js';
 
 const enrollmentToken = 'enroll-secret';

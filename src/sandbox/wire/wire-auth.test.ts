@@ -13,7 +13,7 @@ import {
   readReply,
   startWireHarness,
   type WireHarness,
-} from './wire-test-kit.js';
+} from '../../../test/kits/wire-test-kit.js';
 
 async function loginError(h: WireHarness, username: string, secret: string): Promise<unknown> {
   return h.login(username, secret).then(
