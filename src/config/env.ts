@@ -154,16 +154,22 @@ function isLoopback(url: URL): boolean {
   return loopbackHosts.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
 }
 
+/** The one rule for outbound URLs: https://, or plain http:// to a loopback host only. */
+function cleartextUrlProblem(name: string, value: string | undefined): string | undefined {
+  const url = value && URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url))) return undefined;
+  return `${name}: must use https:// (plain http:// is accepted only for loopback addresses)`;
+}
+
 /** Rules that involve more than one variable. Each problem names the variable it is about. */
 function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): string[] {
   const problems: string[] = [];
+  // Both carry secrets (enrollment token; issued passwords and OAuth client secrets): never in clear text.
+  for (const name of ['CONTROL_PLANE_URL', 'ATLAS_BASE_URL'] as const) {
+    const problem = cleartextUrlProblem(name, env[name]);
+    if (problem) problems.push(problem);
+  }
   if (env.CONTROL_PLANE_URL) {
-    const url = URL.canParse(env.CONTROL_PLANE_URL) ? new URL(env.CONTROL_PLANE_URL) : undefined;
-    if (url && url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
-      problems.push(
-        'CONTROL_PLANE_URL: must use https:// (plain http:// is accepted only for loopback addresses)',
-      );
-    }
     if (!env.CONTROL_PLANE_TOKEN && !env.CONTROL_PLANE_TOKEN_FILE) {
       problems.push('CONTROL_PLANE_TOKEN: set it or CONTROL_PLANE_TOKEN_FILE when CONTROL_PLANE_URL is set');
     }
