@@ -192,8 +192,9 @@ export class JobStore {
       this.finish(job, 'dead', { code: 'cancelled', message: 'cancelled by an operator', retryable: false });
     } else if (job.attempts - job.releasedAttempts >= job.maxAttempts) {
       const message = `gave up after ${job.maxAttempts} attempts; last error ${error.code}: ${error.message}`;
+      // A rate limit that outlasted every attempt is the real cause: name it, not the attempt count.
       this.finish(job, 'dead', {
-        code: 'max_attempts_exceeded',
+        code: error.code === 'rate_limited' ? 'rate_limited' : 'max_attempts_exceeded',
         message: message.slice(0, 1024),
         retryable: false,
       });
