@@ -162,7 +162,7 @@ describe('429 Too Many Requests', () => {
   });
 
   const usersPath = `${api}/groups/${groupId}/databaseUsers`;
-  const newUser = { groupId, username: 'u', databaseName: 'admin', roles: [] };
+  const newUser = { groupId, username: 'u', databaseName: 'admin' as const, roles: [] };
 
   it('retries a throttled create after Retry-After plus full jitter, then succeeds', async () => {
     mockTokenMint();
