@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { projectLimitNames, type CustomDbRole, type CustomDbRoleInput } from '../../atlas/index.js';
 import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import { connectorRolePrefix } from './discover-records.js';
-import type { AtlasCtx, AtlasDeps } from './grant-user.js';
+import { convergingCreate, type AtlasCtx, type AtlasDeps } from './grant-user.js';
 import type { ActionsAccessEntry } from './payloads.js';
 import { invalidRequest, isBuiltInRole } from './policy.js';
 import { writeChange } from './readiness.js';
@@ -82,8 +82,10 @@ function atlasCode(error: unknown): unknown {
 async function createRole(deps: AtlasDeps, ctx: AtlasCtx, projectId: string, spec: CustomRoleSpec) {
   ctx.beforeSideEffect();
   try {
-    await writeChange(deps, ctx, projectId, () =>
-      deps.atlas.customDbRoles.create(projectId, customRoleInput(spec), { signal: ctx.signal }),
+    await convergingCreate(ctx, () =>
+      writeChange(deps, ctx, projectId, () =>
+        deps.atlas.customDbRoles.create(projectId, customRoleInput(spec), { signal: ctx.signal }),
+      ),
     );
   } catch (error) {
     const code = atlasCode(error);
