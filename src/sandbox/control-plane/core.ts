@@ -32,7 +32,14 @@ export interface CoreOptions {
 
 export function createCore(options: CoreOptions): ControlPlaneCore {
   const { clock, random, settings } = options;
-  const jobs = new JobStore({ clock, random, settings, onChange: () => waiters.wake() });
+  const sessions = new SessionStore({ clock, random, settings, enrollmentToken: options.enrollmentToken });
+  const jobs = new JobStore({
+    clock,
+    random,
+    settings,
+    onChange: () => waiters.wake(),
+    holdsPastTtl: (lease) => sessions.holdsPastTtl(lease),
+  });
   const waiters = new ClaimWaiters((waiter) => jobs.claim(waiter.sessionId, waiter.request));
   return {
     clock,
@@ -41,7 +48,7 @@ export function createCore(options: CoreOptions): ControlPlaneCore {
     settings,
     jobs,
     waiters,
-    sessions: new SessionStore({ clock, random, settings, enrollmentToken: options.enrollmentToken }),
+    sessions,
     snapshots: new SnapshotStore({ clock, random }),
     faults: new FaultInjector({ clock, random }),
     requestCounts: new Map(),

@@ -25,6 +25,8 @@ export interface JobStoreDeps {
   readonly settings: Settings;
   /** Called whenever a job may have become claimable, so waiting claims can be woken. */
   readonly onChange?: () => void;
+  /** Whether a lease past its TTL is still held by a live session (§5.1). Absent: never. */
+  readonly holdsPastTtl?: (lease: LeaseRecord) => boolean;
 }
 
 /**
@@ -153,7 +155,8 @@ export class JobStore {
     const mono = this.deps.clock.monotonic();
     const wall = this.deps.clock.now();
     for (const job of [...this.active.values()]) {
-      if (job.lease && job.lease.expiresAt <= mono) this.endLease(job, job.lease, 'expired');
+      if (job.lease && job.lease.expiresAt <= mono && !this.deps.holdsPastTtl?.(job.lease))
+        this.endLease(job, job.lease, 'expired');
       if (job.state === 'queued' && wall >= job.notAfterMs) {
         const message = `notAfter ${new Date(job.notAfterMs).toISOString()} passed before the job finished`;
         this.finish(job, 'dead', { code: 'not_after_passed', message, retryable: false });
