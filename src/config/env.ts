@@ -50,6 +50,9 @@ export const EnvSchema = z.object({
   MAX_WAITING_JOBS: z.coerce.number().int().min(0).max(1024).default(32),
   ADMIN_PORT: port.default(8081),
   ADMIN_HOST: z.string().min(1).default('0.0.0.0'),
+  ADMIN_METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), port.optional()),
+  ADMIN_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  ADMIN_TOKEN_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DRAIN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(90),
   MAX_PAYLOAD_BYTES: z.coerce
@@ -117,7 +120,15 @@ export interface AppConfig {
   readonly maxConcurrentJobs: number;
   /** Jobs that may wait on Atlas off-slot at once, on top of `maxConcurrentJobs`; 0: none. */
   readonly maxWaitingJobs: number;
-  readonly admin: { readonly host: string; readonly port: number };
+  readonly admin: {
+    readonly host: string;
+    readonly port: number;
+    /** When set, `/status` and `/metrics` are served on this port only (the probes stay on `port`). */
+    readonly metricsPort: number | undefined;
+    readonly metricsHost: string;
+    /** A file holding the bearer token `/status` and `/metrics` require. */
+    readonly tokenFile: string | undefined;
+  };
   readonly logLevel: Env['LOG_LEVEL'];
   readonly drainTimeoutMs: number;
   readonly maxPayloadBytes: number;
@@ -216,7 +227,13 @@ function toAppConfig(env: Env): AppConfig {
     connectorId: env.CONNECTOR_ID ?? 'sandbox-connector',
     maxConcurrentJobs: env.MAX_CONCURRENT_JOBS,
     maxWaitingJobs: env.MAX_WAITING_JOBS,
-    admin: { host: env.ADMIN_HOST, port: env.ADMIN_PORT },
+    admin: {
+      host: env.ADMIN_HOST,
+      port: env.ADMIN_PORT,
+      metricsPort: env.ADMIN_METRICS_PORT,
+      metricsHost: env.ADMIN_METRICS_HOST,
+      tokenFile: env.ADMIN_TOKEN_FILE || undefined,
+    },
     logLevel: env.LOG_LEVEL,
     drainTimeoutMs: env.DRAIN_TIMEOUT_SECONDS * 1000,
     maxPayloadBytes: env.MAX_PAYLOAD_BYTES,
