@@ -1,3 +1,4 @@
+import { describeCauses } from './cause-chain.js';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import type { SecretScrubber } from './secret-scrubber.js';
 
@@ -72,7 +73,11 @@ export function createLogger(settings: LoggerSettings): Logger {
   return settings.destination ? pino(options, settings.destination) : pino(options);
 }
 
-/** A plain, scrubbed view of an error: type, message, code and safe details, stack, one level of cause. */
+/**
+ * A plain, scrubbed view of an error: type, message, code and safe details, the stack (outermost
+ * level only), every level of `cause` (bounded), and `causes`: the whole chain on one line, code
+ * and message of each level, so a TLS or DNS failure is named in the line itself.
+ */
 export function serializeError(error: unknown, scrubber: SecretScrubber, depth = 0): unknown {
   if (!(error instanceof Error)) return scrubber.scrubDeep(error);
   const fields = error as Error & { code?: unknown; retryable?: unknown; details?: unknown };
@@ -80,7 +85,8 @@ export function serializeError(error: unknown, scrubber: SecretScrubber, depth =
   if (fields.code !== undefined) out.code = fields.code;
   if (fields.retryable !== undefined) out.retryable = fields.retryable;
   if (fields.details !== undefined) out.details = scrubber.scrubDeep(fields.details);
-  if (error.stack) out.stack = scrubber.scrub(error.stack);
-  if (error.cause !== undefined && depth < 1) out.cause = serializeError(error.cause, scrubber, depth + 1);
+  if (error.stack && depth === 0) out.stack = scrubber.scrub(error.stack);
+  if (error.cause !== undefined && depth < 7) out.cause = serializeError(error.cause, scrubber, depth + 1);
+  if (depth === 0 && error.cause !== undefined) out.causes = scrubber.scrub(describeCauses(error));
   return out;
 }

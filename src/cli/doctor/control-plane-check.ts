@@ -1,3 +1,4 @@
+import { innermostCause } from '../../runtime/cause-chain.js';
 import { readFile } from 'node:fs/promises';
 import type { AppConfig } from '../../config/env.js';
 import { basePath, headers, paths, protocolVersion } from '../../control-plane/protocol.js';
@@ -52,7 +53,7 @@ async function probe(ctx: DoctorContext, baseUrl: string, signal: AbortSignal): 
     if (signal.aborted) throw error;
     return {
       status: 'fail',
-      detail: `cannot reach the control plane at ${origin} (${networkErrorKind(error)})`,
+      detail: `cannot reach the control plane at ${origin} (${innermostCause(error)})`,
       remedy:
         'check DNS and egress from this host to the control plane (firewall, NetworkPolicy); behind a proxy set HTTPS_PROXY and NO_PROXY, and CA_BUNDLE_FILE for a TLS-intercepting proxy',
     };
@@ -95,14 +96,4 @@ async function tokenFileProblem(ctx: DoctorContext, config: AppConfig): Promise<
     };
   }
   return undefined;
-}
-
-/** `fetch failed` says nothing; undici's cause carries ECONNREFUSED, ENOTFOUND, CERT_HAS_EXPIRED… */
-function networkErrorKind(error: unknown): string {
-  if (!(error instanceof Error)) return 'unknown error';
-  const cause: unknown = error.cause;
-  if (typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string') {
-    return cause.code;
-  }
-  return error.message;
 }
