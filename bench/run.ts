@@ -3,6 +3,7 @@ import { atlasClientScenario } from './atlas/atlas-scenario.js';
 import { databaseAccessScenario } from './database-access/database-access-scenario.js';
 import type { Figure } from './figures.js';
 import { jsonReport, renderTables } from './report.js';
+import { outageScenario } from './outage/outage-scenario.js';
 import type { Scenario } from './scenario.js';
 import { workerScenario } from './worker/worker-scenario.js';
 
@@ -10,7 +11,12 @@ import { workerScenario } from './worker/worker-scenario.js';
  * `node dist/bench/run.js [--json] [--only <scenario>]` (or `npm run bench -- …`, which builds
  * first). A new scenario is a module exporting a `Scenario`, added to this list.
  */
-const scenarios: readonly Scenario[] = [workerScenario, atlasClientScenario, databaseAccessScenario];
+const scenarios: readonly Scenario[] = [
+  workerScenario,
+  atlasClientScenario,
+  databaseAccessScenario,
+  outageScenario,
+];
 
 const usage = `usage: node dist/bench/run.js [--json] [--only <${scenarios.map((s) => s.name).join('|')}>]`;
 
