@@ -92,7 +92,9 @@ describe('doctor against a control plane', () => {
     expect(run.code).toBe(1);
     const check = tableCheck(run, 'control plane');
     expect(check.status).toBe('fail');
-    expect(check.block).toContain(`cannot reach the control plane at ${url} (ECONNREFUSED: connect ECONNREFUSED`);
+    expect(check.block).toContain(
+      `cannot reach the control plane at ${url} (ECONNREFUSED: connect ECONNREFUSED`,
+    );
     expect(check.block).toContain('fix: check DNS and egress');
   });
 
