@@ -84,4 +84,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 # and SIGINT handlers, drains within DRAIN_TIMEOUT_SECONDS and exits 0, and it spawns no child
 # processes, so there are no zombies to reap and nothing for an init process to forward.
 ENTRYPOINT ["/nodejs/bin/node", "/app/dist/src/cli.js"]
+# `run` serves CONTROL_PLANE_URL and exits 78 when it is unset, so a misconfigured pod fails
+# instead of running the demo sandbox and reporting ready; `docker run <image> sandbox` runs the
+# sandbox on purpose. (`npm start`, with no command, keeps falling back to the sandbox.)
 CMD ["run"]

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { loadConfig, type AppConfig } from './config/env.js';
+import { addressInUseMessage } from './cli/address-in-use.js';
 import { isConnectorError } from './errors/connector-error.js';
-import { createLogger, type Logger } from './runtime/logger.js';
+import { chooseLogFormat, createLogger, prettyDestination, type Logger } from './runtime/logger.js';
 import { createSecretScrubber } from './runtime/secret-scrubber.js';
 import type { Sandbox } from './sandbox/start-sandbox.js';
 import { startDaemon, type Daemon } from './main.js';
@@ -10,7 +11,11 @@ import { version } from './version.js';
 const usage = `atlas-jit-connector ${version}
 
 Usage:
-  atlas-jit-connector [run]     Run the connector (the embedded sandbox when CONTROL_PLANE_URL is unset)
+  atlas-jit-connector           Run the connector; the embedded sandbox when CONTROL_PLANE_URL is
+                                unset (what \`npm start\` does)
+  atlas-jit-connector run       Run against CONTROL_PLANE_URL; refuses to start without it (the
+                                container image's default command)
+  atlas-jit-connector sandbox   Run the embedded sandbox on purpose (control plane + Atlas simulator)
   atlas-jit-connector schema    Print each integration kind's config as JSON Schema
   atlas-jit-connector doctor    Check configuration, secret access, Atlas auth and the key's roles
                                 (doctor --help for its options; run it first on every install)
@@ -19,8 +24,13 @@ Usage:
 
 Configuration comes from environment variables: see .env.example and the README.`;
 
+/** How the daemon finds its control plane: `auto` is the bare command (npm start). */
+type RunMode = 'auto' | 'remote' | 'sandbox';
+const runModes: Readonly<Record<string, RunMode>> = { run: 'remote', sandbox: 'sandbox' };
+
 async function main(argv: readonly string[]): Promise<number> {
-  const [command = 'run'] = argv;
+  const [command] = argv;
+  if (command === undefined) return run('auto');
   if (command === '--help' || command === '-h' || command === 'help') {
     console.log(usage);
     return 0;
@@ -44,31 +54,47 @@ async function main(argv: readonly string[]): Promise<number> {
       stderr: (line) => console.error(line),
     });
   }
-  if (command !== 'run') {
+  const mode = runModes[command];
+  if (mode === undefined) {
     console.error(`unknown command "${command}"\n\n${usage}`);
     return 2;
   }
-  return run();
+  return run(mode);
 }
 
-async function run(): Promise<number> {
-  let config: AppConfig;
+const missingControlPlane = `CONTROL_PLANE_URL is not set: the "run" command (the container image's default) serves a real control plane and will not fall back to the demo sandbox.
+Set CONTROL_PLANE_URL (and CONTROL_PLANE_TOKEN_FILE or CONTROL_PLANE_TOKEN) to the control plane's HTTPS URL.
+To run the embedded sandbox on purpose, use the "sandbox" command: docker run <image> sandbox, or npm start from a clone.`;
+
+/** The configuration for `mode`, or the exit code 78 (EX_CONFIG) with the reason on stderr. */
+function configFor(mode: RunMode): AppConfig | number {
   try {
-    config = loadConfig(process.env);
+    const config = loadConfig(mode === 'sandbox' ? { ...process.env, CONTROL_PLANE_URL: '' } : process.env);
+    if (mode === 'remote' && config.mode !== 'remote') {
+      console.error(missingControlPlane);
+      return 78;
+    }
+    return config;
   } catch (error) {
     console.error(isConnectorError(error) ? error.message : String(error));
     return 78; // EX_CONFIG
   }
+}
+
+async function run(mode: RunMode): Promise<number> {
+  const config = configFor(mode);
+  if (typeof config === 'number') return config;
   const scrubber = createSecretScrubber();
   scrubber.add(config.controlPlane.token);
-  const logger = createLogger({
-    level: config.logLevel,
-    base: {
-      connectorId: config.connectorId,
-      version,
-      ...(config.instance.podName ? { pod: config.instance.podName } : {}),
-    },
-    scrubber,
+  const logFormat = chooseLogFormat(config.logFormat, process.stdout.isTTY);
+  const destination =
+    logFormat === 'pretty' ? await prettyDestination({ colorize: process.stdout.isTTY }) : undefined;
+  const loggerWith = (base: Record<string, string>) =>
+    createLogger({ ...(destination ? { destination } : {}), level: config.logLevel, base, scrubber });
+  const logger = loggerWith({
+    connectorId: config.connectorId,
+    version,
+    ...(config.instance.podName ? { pod: config.instance.podName } : {}),
   });
   // The sandbox's servers are loaded only when it runs: a production daemon never pays for them.
   let sandbox: Sandbox | undefined;
@@ -76,12 +102,15 @@ async function run(): Promise<number> {
     sandbox =
       config.mode === 'sandbox'
         ? await import('./sandbox/start-sandbox.js').then(({ startSandbox }) =>
-            startSandbox(config, { logger, scrubber }),
+            // Its own root logger: the sandbox's servers are not the connector, and the lines they
+            // write name the connectors they serve (a connectorId base would repeat that key).
+            startSandbox(config, { logger: loggerWith({ service: 'sandbox' }), scrubber }),
           )
         : undefined;
   } catch (error) {
-    if (!isConnectorError(error) || error.code !== 'config_invalid') throw error;
-    console.error(error.message);
+    const inUse = addressInUseMessage(error, config);
+    if (inUse === undefined && (!isConnectorError(error) || error.code !== 'config_invalid')) throw error;
+    console.error(inUse ?? (error as Error).message);
     return 78;
   }
   const daemonConfig = sandbox ? sandbox.daemonConfig : config;
@@ -89,8 +118,13 @@ async function run(): Promise<number> {
   try {
     daemon = await startDaemon(daemonConfig, { env: { ...process.env, ...sandbox?.env }, logger, scrubber });
   } catch (error) {
-    logger.fatal({ err: error }, 'connector failed to start');
     await sandbox?.close();
+    const inUse = addressInUseMessage(error, daemonConfig);
+    if (inUse !== undefined) {
+      console.error(inUse);
+      return 78;
+    }
+    logger.fatal({ err: error }, 'connector failed to start');
     return isConnectorError(error) && error.code === 'config_invalid' ? 78 : 1;
   }
   if (sandbox) {

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { createAdapterJobHandlers } from './adapters/adapter-job-handlers.js';
 import { createAtlasClientPool, type AtlasClientPool } from './adapters/atlas-client-pool.js';
-import { adapters } from './adapters/registry.js';
+import { createCredentialState } from './adapters/credential-state.js';
+import { buildAdapters } from './adapters/registry.js';
 import { createSnapshotUploader } from './adapters/snapshot-uploader.js';
 import { createMetrics, type Metrics } from './admin/metrics.js';
 import { createSecretResolver } from './secrets/secret-resolver.js';
@@ -14,6 +15,7 @@ import { protocolVersion } from './control-plane/protocol.js';
 import { ConnectorError } from './errors/connector-error.js';
 import { systemClock, type Clock } from './runtime/clock.js';
 import { configureOutboundHttp, type Fetch } from './runtime/http.js';
+import { createOutboundAgent } from './runtime/outbound-agent.js';
 import type { Logger } from './runtime/logger.js';
 import { cryptoRandom, type Random } from './runtime/random.js';
 import type { SecretScrubber } from './runtime/secret-scrubber.js';
@@ -75,6 +77,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
   const enrollmentToken = enrollmentTokenSource(config, ports.scrubber);
   await enrollmentToken(); // fail fast on an unreadable token, before anything listens
   await configureOutboundHttp(config.http);
+  const outboundAgent = createOutboundAgent(config.http);
   const metrics = createMetrics(version);
   const fetch = ports.fetch ?? globalThis.fetch;
   const client = new ControlPlaneClient({
@@ -96,35 +99,49 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
     scrubber: ports.scrubber,
     logger,
     ttlMs: config.secretCacheTtlMs,
-  });
-  const atlasClients = createAtlasClientPool(secrets, {
-    baseUrl: config.atlas.baseUrl,
-    fetch,
-    clock,
-    random,
-    logger,
-    userAgent,
-    maxRetries: config.atlas.maxRetries,
-    sizeRateLimitsFromApi: config.atlas.rateLimitsFromApi,
-    limits: {
-      orgRequestsPerMinute: config.atlas.orgRequestsPerMinute,
-      projectRequestsPerMinute: config.atlas.projectRequestsPerMinute,
+    onFetch: ({ backend, outcome, durationMs }) => {
+      metrics.secretFetches.inc({ backend, outcome });
+      metrics.secretFetchDuration.observe({ backend, outcome }, durationMs / 1000);
     },
-    onRequest: (info) => {
-      metrics.atlasRequests.inc({ operation: info.operation, code: String(info.status) });
-      metrics.atlasDuration.observe({ operation: info.operation }, info.durationMs / 1000);
+    ...(outboundAgent ? { agent: outboundAgent } : {}),
+  });
+  const atlasClients = createAtlasClientPool(
+    secrets,
+    {
+      baseUrl: config.atlas.baseUrl,
+      fetch,
+      clock,
+      random,
+      logger,
+      userAgent,
+      maxRetries: config.atlas.maxRetries,
+      sizeRateLimitsFromApi: config.atlas.rateLimitsFromApi,
+      limits: {
+        orgRequestsPerMinute: config.atlas.orgRequestsPerMinute,
+        projectRequestsPerMinute: config.atlas.projectRequestsPerMinute,
+      },
+      onRequest: (info) => {
+        metrics.atlasRequests.inc({ operation: info.operation, code: String(info.status) });
+        metrics.atlasDuration.observe({ operation: info.operation }, info.durationMs / 1000);
+      },
+      onPaced: (info) => metrics.atlasRateLimitWait.observe({ scope: info.scope }, info.waitedMs / 1000),
+      onRetry: (info) => metrics.atlasRetries.inc({ operation: info.operation, code: info.code }),
     },
-  });
-  const atlasHandlers = createAdapterJobHandlers({
-    adapters,
-    clients: atlasClients,
-    clock,
-    random,
-    policy: config.policy,
-    readyTimeoutMs: config.atlas.readyTimeoutMs,
-    snapshots: createSnapshotUploader(client, config.connectorId),
-    registerSecret: (value) => ports.scrubber.add(value),
-  });
+    (atlas) => createCredentialState(atlas, { clock, readyTimeoutMs: config.atlas.readyTimeoutMs }),
+  );
+  const registerSecret = (value: string): void => ports.scrubber.add(value);
+  const kinds = buildAdapters(
+    {
+      clock,
+      random,
+      logger,
+      policy: config.policy,
+      snapshots: createSnapshotUploader(client, config.connectorId),
+      registerSecret,
+    },
+    {},
+  );
+  const atlasHandlers = createAdapterJobHandlers({ kinds, clients: atlasClients, registerSecret });
   const worker = new Worker({
     client,
     router: createJobRouter({ ping: pingHandler, ...atlasHandlers, ...ports.handlers }),

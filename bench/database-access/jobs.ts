@@ -1,5 +1,5 @@
-import { resourceKeyFor } from '../../src/adapters/database-access/project-scope.js';
-import { usernameFor, type UserStrategy } from '../../src/adapters/database-access/user-model.js';
+import { resourceKeyFor } from '../../src/adapters/database-access/model/user-model.js';
+import { usernameFor, type UserStrategy } from '../../src/adapters/database-access/model/user-model.js';
 import type { NewJobInput } from '../../src/sandbox/control-plane/control-plane-store.js';
 
 /**

@@ -1,5 +1,4 @@
-import { resourceKeyFor } from '../../src/adapters/database-access/project-scope.js';
-import { usernameFor } from '../../src/adapters/database-access/user-model.js';
+import { resourceKeyFor, usernameFor } from '../../src/adapters/database-access/model/user-model.js';
 import { sandboxIds, startAtlasSimulator } from '../../src/sandbox/atlas/index.js';
 import type { NewJobInput } from '../../src/sandbox/control-plane/control-plane-store.js';
 import { startReferenceControlPlane } from '../../src/sandbox/control-plane/reference-control-plane.js';
@@ -24,7 +23,7 @@ const { analytics } = sandboxIds;
 
 function grant(tag: string, i: number): NewJobInput {
   const requester = { id: `bench-${tag}-${i}`, email: `${tag}${i}@example.com` };
-  const username = usernameFor('per-requester', requester, `g-${tag}-${i}`);
+  const username = usernameFor('per-requester', requester);
   return {
     type: 'grant',
     integrationId: 'multi',

@@ -1,18 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { createAdapterJobHandlers } from './adapter-job-handlers.js';
-import { alice, clusterName, harness, otherProjectId, projectId } from './database-access/grant-test-kit.js';
-import { adapters, runtimeAdapters } from './registry.js';
-import { usernameFor } from './database-access/user-model.js';
+import {
+  alice,
+  clusterName,
+  harness,
+  otherProjectId,
+  projectId,
+} from './database-access/grant/grant-test-kit.js';
+import { buildAdapters, integrationKinds, kindRegistry } from './registry.js';
+import { usernameFor } from './database-access/model/user-model.js';
 
 function handlersFor(h: ReturnType<typeof harness>) {
   return createAdapterJobHandlers({
-    adapters: runtimeAdapters,
-    clients: { clientFor: () => h.atlas.client },
-    clock: h.clock,
-    random: h.deps.random,
-    policy: h.deps.policy,
-    readyTimeoutMs: h.deps.readyTimeoutMs,
-    snapshots: h.deps.snapshots,
+    kinds: buildAdapters(h.common, {}),
+    clients: { credentialFor: () => h.credential },
     registerSecret: h.deps.registerSecret,
   });
 }
@@ -26,8 +27,8 @@ const grant = {
 
 describe('adapter registry', () => {
   it('registers exactly the database-access kinds, each under its own kind', () => {
-    expect(Object.keys(adapters).sort()).toEqual(['atlas-multi-project', 'atlas-project']);
-    for (const [kind, adapter] of Object.entries(adapters)) expect(adapter.kind).toBe(kind);
+    expect([...integrationKinds].sort()).toEqual(['atlas-multi-project', 'atlas-project']);
+    for (const [kind, definition] of Object.entries(kindRegistry)) expect(definition.kind).toBe(kind);
   });
 
   it('runs an atlas-project grant job end to end through the job handlers', async () => {

@@ -1,20 +1,64 @@
-import type { IntegrationAdapter } from './adapter.js';
-import type { AdapterRuntime } from './adapter-job-handlers.js';
-import { atlasMultiProjectAdapter } from './atlas-multi-project/atlas-multi-project-adapter.js';
-import { atlasProjectAdapter } from './atlas-project/atlas-project-adapter.js';
-
-/** The integration kinds this connector serves. The organization kinds join when they exist. */
-export type IntegrationKind = 'atlas-project' | 'atlas-multi-project';
+import type { AnyKindDefinition, CommonDeps } from './adapter.js';
+import { atlasMultiProjectKind } from './atlas-multi-project/atlas-multi-project-kind.js';
+import { atlasProjectKind } from './atlas-project/atlas-project-kind.js';
 
 /**
- * Every adapter, by kind: the one exhaustive map (a kind missing here fails to compile). Each
- * keeps its own config type; `IntegrationAdapter` takes its config in method parameters, so the
- * map is assignable to the runtime's `Record<string, IntegrationAdapter<unknown>>` without a cast.
+ * THE list of integration kinds: the job dispatcher, `schema`, `doctor`, the Helm NOTES and the
+ * README table all read it (a test keeps the last two in step). A kind that is not built is not
+ * here, and then appears nowhere. Adding a kind: docs/architecture.md.
  */
-export const adapters = {
-  'atlas-project': atlasProjectAdapter,
-  'atlas-multi-project': atlasMultiProjectAdapter,
-} as const satisfies Record<IntegrationKind, IntegrationAdapter<unknown>>;
+export const kindRegistry = {
+  'atlas-project': atlasProjectKind,
+  'atlas-multi-project': atlasMultiProjectKind,
+} as const satisfies Record<string, AnyKindDefinition>;
 
-/** What `createAdapterJobHandlers` takes (checked here, so a variance change breaks the build). */
-export const runtimeAdapters: AdapterRuntime['adapters'] = adapters;
+export type IntegrationKind = keyof typeof kindRegistry;
+
+/** The registered kinds in registry order. */
+export const integrationKinds: readonly IntegrationKind[] = Object.freeze(
+  Object.keys(kindRegistry).filter((kind): kind is IntegrationKind => Object.hasOwn(kindRegistry, kind)),
+);
+
+export function isIntegrationKind(kind: string): kind is IntegrationKind {
+  return Object.hasOwn(kindRegistry, kind);
+}
+
+export function kindDefinition(kind: IntegrationKind): AnyKindDefinition {
+  return kindRegistry[kind];
+}
+
+/** What a kind's factory takes beyond the common deps (declared by its `create` parameter). */
+type ExtrasOf<K extends IntegrationKind> = Omit<
+  Parameters<(typeof kindRegistry)[K]['create']>[0],
+  keyof CommonDeps
+>;
+
+/** The per-kind extras the composition root must supply: one entry per kind that declares any. */
+export type KindExtras = {
+  readonly [K in IntegrationKind as keyof ExtrasOf<K> extends never ? never : K]: ExtrasOf<K>;
+};
+
+/** A kind ready to run: its definition and the adapter its factory built. */
+export interface BuiltKind {
+  readonly definition: AnyKindDefinition;
+  readonly adapter: ReturnType<AnyKindDefinition['create']>;
+}
+
+function extrasFor(extras: KindExtras, kind: IntegrationKind): object {
+  return Object.hasOwn(extras, kind) ? ((extras as Readonly<Record<string, object>>)[kind] ?? {}) : {};
+}
+
+/** Builds every registered kind's adapter (the composition root calls this once). */
+export function buildAdapters(
+  common: CommonDeps,
+  extras: KindExtras,
+): Readonly<Record<IntegrationKind, BuiltKind>> {
+  const built = integrationKinds.map((kind) => {
+    const definition = kindDefinition(kind);
+    return [
+      kind,
+      { definition, adapter: definition.create({ ...common, ...extrasFor(extras, kind) }) },
+    ] as const;
+  });
+  return Object.fromEntries(built) as Record<IntegrationKind, BuiltKind>;
+}

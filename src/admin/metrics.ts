@@ -47,6 +47,12 @@ export function createMetrics(version: string) {
       labelNames: ['type', 'outcome'],
       registers: r,
     }),
+    jobsFailed: new Counter({
+      name: 'atlas_connector_jobs_failed_total',
+      help: 'Jobs that finished failed, by type and error code (the code reported to the control plane).',
+      labelNames: ['type', 'code'],
+      registers: r,
+    }),
     jobsInFlight: new Gauge({
       name: 'atlas_connector_jobs_in_flight',
       help: 'Jobs running now.',
@@ -109,6 +115,32 @@ export function createMetrics(version: string) {
       help: 'Atlas Admin API request duration by operation.',
       labelNames: ['operation'],
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      registers: r,
+    }),
+    atlasRetries: new Counter({
+      name: 'atlas_connector_atlas_api_retries_total',
+      help: 'Atlas Admin API calls retried, by operation and the error code of the failed attempt.',
+      labelNames: ['operation', 'code'],
+      registers: r,
+    }),
+    atlasRateLimitWait: new Histogram({
+      name: 'atlas_connector_atlas_rate_limit_wait_seconds',
+      help: "Time an Atlas call spent queued in the client's pacer before it was sent, by scope (project, org).",
+      labelNames: ['scope'],
+      buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      registers: r,
+    }),
+    secretFetches: new Counter({
+      name: 'atlas_connector_secret_fetches_total',
+      help: 'Reads of the secret store (cache misses), by backend and outcome (success or the error code).',
+      labelNames: ['backend', 'outcome'],
+      registers: r,
+    }),
+    secretFetchDuration: new Histogram({
+      name: 'atlas_connector_secret_fetch_duration_seconds',
+      help: 'Duration of a secret-store read, by backend and outcome.',
+      labelNames: ['backend', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: r,
     }),
     discoveryLastSuccess: new Gauge({

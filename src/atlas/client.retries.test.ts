@@ -271,3 +271,48 @@ describe('observability', () => {
     ]);
   });
 });
+
+describe('retry and pacing reports (metrics)', () => {
+  it('reports each retry with the operation and the failed attempt’s error code', async () => {
+    mockTokenMint();
+    atlas().get(clustersPath).query(true).reply(503, atlasError(503, 'SERVICE_UNAVAILABLE'));
+    atlas().get(clustersPath).query(true).reply(429, atlasError(429, 'RATE_LIMITED'));
+    atlas().get(clustersPath).query(true).reply(200, emptyPage);
+    const retries: unknown[] = [];
+    const { client, clock } = createTestClient({ onRetry: (info) => retries.push(info) });
+
+    const call = client.clusters.list(groupId);
+    await sleeping(clock);
+    await clock.advance(60_000);
+    await sleeping(clock);
+    await clock.advance(60_000);
+    await call;
+
+    expect(retries).toEqual([
+      { operation: 'listGroupClusters', code: 'upstream_unavailable' },
+      { operation: 'listGroupClusters', code: 'rate_limited' },
+    ]);
+  });
+
+  it('reports how long a paced call waited in the pacer, by scope', async () => {
+    mockTokenMint();
+    atlas().get(clustersPath).query(true).reply(200, emptyPage);
+    const paced: unknown[] = [];
+    let release: () => void = () => undefined;
+    const { client, clock } = createTestClient({
+      onPaced: (info) => paced.push(info),
+      rateLimiter: {
+        // Holds every call until the test lets it go, like a pacer whose window is full.
+        schedule: (_scope, task) => new Promise<void>((resolve) => (release = resolve)).then(task),
+        resize: () => undefined,
+      },
+    });
+
+    const call = client.clusters.list(groupId);
+    await clock.advance(1_250);
+    release();
+    await call;
+
+    expect(paced).toEqual([{ operation: 'listGroupClusters', scope: 'project', waitedMs: 1_250 }]);
+  });
+});

@@ -28,7 +28,13 @@ import { createProjectsApi, type ProjectsApi } from './resources/projects.js';
 import { createRateLimitsApi, type RateLimitsApi } from './resources/rate-limits.js';
 import { rateScopeKey, type RateScope } from './operations.js';
 import { createTeamsApi, type TeamsApi } from './resources/teams.js';
-import { createTransport, type RateLimitObservation, type RequestInfo } from './transport.js';
+import {
+  createTransport,
+  type PacedInfo,
+  type RateLimitObservation,
+  type RequestInfo,
+  type RetryInfo,
+} from './transport.js';
 
 export const defaultAtlasBaseUrl = 'https://cloud.mongodb.com';
 
@@ -49,13 +55,17 @@ export interface AtlasClientOptions {
   readonly maxRetries?: number;
   /** How long one call keeps retrying 429s, for every operation (Atlas ran none of them). Default 120 s. */
   readonly rateLimitBudgetMs?: number;
-  /** Client-side pace per organization / project. Default 100 requests per minute each. */
+  /** Client-side pace per organization / project. Default 300 requests per minute each (ATLAS_*_REQUESTS_PER_MINUTE). */
   readonly limits?: { readonly orgRequestsPerMinute: number; readonly projectRequestsPerMinute: number };
   /** Replaces the limiter built from `limits` (tests pass `unlimitedRateLimiter` or a fake). */
   readonly rateLimiter?: RateLimiter;
   readonly backoff?: BackoffPolicy;
   /** Called once per HTTP attempt, for metrics. */
   readonly onRequest?: (info: RequestInfo) => void;
+  /** Called when a paced call leaves the pacer, with its time queued (metrics). */
+  readonly onPaced?: (info: PacedInfo) => void;
+  /** Called before each retry (metrics). */
+  readonly onRetry?: (info: RetryInfo) => void;
   /**
    * Size each project's and organization's pace from `GET /rateLimits` the first time the client
    * works in it (in the background; the configured pace applies until the answer arrives).
@@ -123,6 +133,8 @@ export function createAtlasClient(options: AtlasClientOptions): AtlasClient {
     rateLimitBudgetMs: options.rateLimitBudgetMs ?? 120_000,
     backoff: options.backoff ?? defaultAtlasBackoff,
     onRequest: options.onRequest,
+    onPaced: options.onPaced,
+    onRetry: options.onRetry,
   });
 
   const rateLimitsApi = createRateLimitsApi(transport, baseLimiter);

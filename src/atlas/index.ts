@@ -9,7 +9,7 @@ export { paginate, defaultItemsPerPage, maxItemsPerPage } from './pagination.js'
 export type { CallOptions, Page, PageOptions } from './pagination.js';
 export { createRateLimiter, unlimitedRateLimiter } from './rate-limiter.js';
 export type { RateLimiter, RateLimiterSettings } from './rate-limiter.js';
-export type { RateLimitObservation, RequestInfo } from './transport.js';
+export type { PacedInfo, RateLimitObservation, RequestInfo, RetryInfo } from './transport.js';
 export type { Cluster, ClusterStatus, ConnectionStrings, FlexCluster } from './resources/clusters.js';
 export type { KeyValue } from './resources/common.js';
 export type { CustomDbRole, CustomDbRoleInput, CustomDbRoleUpdate } from './resources/custom-db-roles.js';

@@ -64,6 +64,21 @@ export interface TransportOptions {
    */
   readonly rateLimitBudgetMs: number;
   readonly onRequest?: (info: RequestInfo) => void;
+  /** Called when a paced call leaves the pacer, with the time it spent queued there. */
+  readonly onPaced?: (info: PacedInfo) => void;
+  /** Called before each retry of a failed attempt, with the failed attempt's error code. */
+  readonly onRetry?: (info: RetryInfo) => void;
+}
+
+export interface PacedInfo {
+  readonly operation: OperationId;
+  readonly scope: 'project' | 'org';
+  readonly waitedMs: number;
+}
+
+export interface RetryInfo {
+  readonly operation: OperationId;
+  readonly code: string;
 }
 
 /** The one place that turns an operation id into an HTTP exchange; resources only describe calls. */
@@ -135,8 +150,15 @@ class AtlasTransport implements Transport {
     const body = request.body === undefined ? undefined : JSON.stringify(request.body);
     const scope = rateScopeOf(operation, request.params);
     const paced = async (): Promise<Exchange> => {
+      const queuedAt = options.clock.monotonic();
+      const task = () => {
+        if (scope) {
+          options.onPaced?.({ operation, scope: scope.kind, waitedMs: options.clock.monotonic() - queuedAt });
+        }
+        return this.attempt(request, url, body);
+      };
       try {
-        return await options.limiter.schedule(scope, () => this.attempt(request, url, body), signal);
+        return await options.limiter.schedule(scope, task, signal);
       } catch (error) {
         // The limiter rejects an aborted wait with the signal's raw reason.
         throw transportError(error, operation, signal);
@@ -160,7 +182,8 @@ class AtlasTransport implements Transport {
         throttled(error)
           ? jitterAfterHint(options.backoff, attempt, options.random, error.retryAfterMs)
           : fullJitterDelay(options.backoff, attempt, options.random, error.retryAfterMs),
-      onRetry: (error: ConnectorError, retry: number, delayMs: number) =>
+      onRetry: (error: ConnectorError, retry: number, delayMs: number) => {
+        options.onRetry?.({ operation, code: error.code });
         options.logger.warn(
           {
             operation,
@@ -170,7 +193,8 @@ class AtlasTransport implements Transport {
             delayMs,
           },
           'atlas call failed; retrying',
-        ),
+        );
+      },
     });
   }
 

@@ -54,6 +54,12 @@ export const EnvSchema = z.object({
   ADMIN_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   ADMIN_TOKEN_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z
+    .enum(['json', 'pretty', ''], {
+      message: 'must be json or pretty (unset: pretty on a terminal, else json)',
+    })
+    .optional()
+    .transform((v) => (v === '' ? undefined : v)),
   DRAIN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(90),
   MAX_PAYLOAD_BYTES: z.coerce
     .number()
@@ -130,6 +136,8 @@ export interface AppConfig {
     readonly tokenFile: string | undefined;
   };
   readonly logLevel: Env['LOG_LEVEL'];
+  /** Unset: `pretty` when stdout is a terminal, `json` otherwise (containers, pipes). */
+  readonly logFormat: 'json' | 'pretty' | undefined;
   readonly drainTimeoutMs: number;
   readonly maxPayloadBytes: number;
   readonly policy: Policy;
@@ -159,7 +167,7 @@ export interface AppConfig {
   readonly instance: { readonly podName?: string; readonly podNamespace?: string };
 }
 
-const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+const loopbackHosts: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 function isLoopback(url: URL): boolean {
   return loopbackHosts.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
@@ -235,6 +243,7 @@ function toAppConfig(env: Env): AppConfig {
       tokenFile: env.ADMIN_TOKEN_FILE || undefined,
     },
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
     drainTimeoutMs: env.DRAIN_TIMEOUT_SECONDS * 1000,
     maxPayloadBytes: env.MAX_PAYLOAD_BYTES,
     policy: {

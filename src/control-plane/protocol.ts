@@ -17,6 +17,8 @@ export const paths = {
   extend: (jobId: string) => `/jobs/${enc(jobId)}/lease:extend`,
   release: (jobId: string) => `/jobs/${enc(jobId)}/lease:release`,
   result: (jobId: string, attempt: number) => `/jobs/${enc(jobId)}/attempts/${attempt}/result`,
+  /** Read-only, enrollment-token auth: the integrations this connector serves (doctor's checklist). */
+  integrations: (connectorId: string) => `/connectors/${enc(connectorId)}/integrations`,
   snapshots: (connectorId: string) => `/connectors/${enc(connectorId)}/discovery/snapshots`,
   snapshotPart: (connectorId: string, snapshotId: string, part: number) =>
     `/connectors/${enc(connectorId)}/discovery/snapshots/${enc(snapshotId)}/parts/${part}`,
@@ -132,6 +134,10 @@ export const IntegrationRef = z.object({
   secretRef: z.string().min(1),
 });
 export type IntegrationRef = z.infer<typeof IntegrationRef>;
+
+// integrations (doctor): GET with the enrollment token; no session is created
+export const IntegrationsResponse = z.object({ integrations: z.array(IntegrationRef) });
+export type IntegrationsResponse = z.infer<typeof IntegrationsResponse>;
 
 /**
  * The envelope the server vouches for. `payload` is JSON *text*: its size is checked before it

@@ -1,4 +1,4 @@
-import { usernameFor } from '../adapters/database-access/user-model.js';
+import { usernameFor } from '../adapters/database-access/model/user-model.js';
 import { sandboxIds } from './atlas/index.js';
 import type { ReferenceControlPlaneStore } from './control-plane/control-plane-store.js';
 

@@ -53,11 +53,12 @@ export async function startSandbox(
   const enrollmentToken = `sandbox-${cryptoRandom.hex(16)}`;
   deps.scrubber.add(enrollmentToken);
   const fixture = await loadFixture(config.sandbox.atlasFixture);
-  const logger = deps.logger.child({ component: 'sandbox' });
   const controlPlane = await startReferenceControlPlane({
     port: config.sandbox.controlPlanePort,
     enrollmentToken,
-    logger: logger.child({ server: 'control-plane' }),
+    // The root logger: the control plane binds its own `component`, and a second one from this
+    // sandbox child would repeat the key in every line (strict JSON parsers reject that).
+    logger: deps.logger,
     intervals: { heartbeatMs: 5_000, pollWaitMs: 25_000, leaseTtlMs: 30_000 },
   });
   let atlas: AtlasSimulator;

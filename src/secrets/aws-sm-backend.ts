@@ -52,9 +52,23 @@ const OutputSchema = z.object({
  * AWS Secrets Manager through the official SDK. One client per region, created on first use and
  * kept, so connections and the credential chain's cached session are reused between reads.
  */
-/** The SDK is loaded on first use: it costs ~15 MB of memory, and an Azure-only install never needs it. */
-let awsSdk: Promise<typeof AwsSdk> | undefined;
-const loadAwsSdk = () => (awsSdk ??= import('@aws-sdk/client-secrets-manager'));
+/**
+ * The SDK is loaded on first use: it costs ~15 MB of memory, and an Azure-only install never needs
+ * it. The module loader caches it, so later calls cost nothing and no module state is needed.
+ */
+const loadAwsSdk = (): Promise<typeof AwsSdk> => import('@aws-sdk/client-secrets-manager');
+
+/**
+ * The handler every request of the client goes through, the credential chain's STS call
+ * included: the SDK hands the parent client's request handler to the STS client it builds for
+ * IRSA web identity. With an outbound agent, that is proxy and CA bundle for both.
+ */
+async function requestHandler(settings: SecretBackendSettings) {
+  const timeouts = { connectionTimeout: 5_000, requestTimeout: settings.aws?.requestTimeoutMs ?? 15_000 };
+  if (!settings.agent) return timeouts;
+  const { NodeHttpHandler } = await import('@smithy/node-http-handler');
+  return new NodeHttpHandler({ ...timeouts, httpAgent: settings.agent, httpsAgent: settings.agent });
+}
 
 export const createAwsSmBackend: SecretBackendFactory<'aws-sm'> = (settings) => {
   const endpoint = awsEndpoint(settings);
@@ -68,10 +82,7 @@ export const createAwsSmBackend: SecretBackendFactory<'aws-sm'> = (settings) => 
         ...(endpoint ? { endpoint } : {}),
         ...(settings.aws?.credentials ? { credentials: settings.aws.credentials } : {}),
         maxAttempts: settings.aws?.maxAttempts ?? 3,
-        requestHandler: {
-          connectionTimeout: 5_000,
-          requestTimeout: settings.aws?.requestTimeoutMs ?? 15_000,
-        },
+        requestHandler: await requestHandler(settings),
       });
       clients.set(region, client);
     }

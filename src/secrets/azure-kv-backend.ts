@@ -19,10 +19,12 @@ const defaultClientOptions: SecretClientOptions = {
   retryOptions: { maxRetries: 2, retryDelayInMs: 500, maxRetryDelayInMs: 4_000 },
 };
 
-/** The SDKs are loaded on first use: together they cost ~15 MB, and an AWS-only install never needs them. */
-let azureSdks: Promise<[typeof AzureKeyVault, typeof AzureIdentity]> | undefined;
-const loadAzureSdks = () =>
-  (azureSdks ??= Promise.all([import('@azure/keyvault-secrets'), import('@azure/identity')]));
+/**
+ * The SDKs are loaded on first use: together they cost ~15 MB, and an AWS-only install never needs
+ * them. The module loader caches them, so later calls cost nothing and no module state is needed.
+ */
+const loadAzureSdks = (): Promise<[typeof AzureKeyVault, typeof AzureIdentity]> =>
+  Promise.all([import('@azure/keyvault-secrets'), import('@azure/identity')]);
 
 /**
  * Azure Key Vault through the official SDK. The SDK performs Key Vault's challenge flow: an
@@ -36,9 +38,12 @@ export const createAzureKvBackend: SecretBackendFactory<'azure-kv'> = (settings)
     let client = clients.get(vaultUrl);
     if (!client) {
       const [{ SecretClient }, { DefaultAzureCredential }] = await loadAzureSdks();
-      credential ??= new DefaultAzureCredential();
+      // The agent carries proxy and CA bundle to Key Vault and to Entra ID's token endpoint alike.
+      const agent = settings.agent ? { agent: settings.agent } : {};
+      credential ??= new DefaultAzureCredential(agent);
       client = new SecretClient(vaultUrl, credential, {
         ...defaultClientOptions,
+        ...agent,
         ...settings.azure?.clientOptions,
       });
       clients.set(vaultUrl, client);

@@ -27,7 +27,7 @@ type AzureErrorFacts = z.infer<typeof AzureErrorFactsSchema>;
 type Outcome = { readonly code: ErrorCode; readonly message: string };
 type Rule = (facts: AzureErrorFacts, reference: AzureKvReference) => Outcome;
 
-const identityErrors = new Set([
+const identityErrors: ReadonlySet<string> = new Set([
   'CredentialUnavailableError',
   'AuthenticationError',
   'AggregateAuthenticationError',

@@ -31,7 +31,7 @@ const apiKeyFields = ['public_key', 'private_key'] as const;
 const serviceAccountFields = ['client_id', 'client_secret'] as const;
 const camelCaseFields = ['publicKey', 'privateKey', 'clientId', 'clientSecret'];
 /** Fields that identify a credential without being secret; everything else may be. */
-const identifierFields = new Set(['public_key', 'client_id']);
+const identifierFields: ReadonlySet<string> = new Set(['public_key', 'client_id']);
 
 /**
  * Turns the text stored in a secret into Atlas credentials. Extra fields are ignored (teams keep

@@ -1,3 +1,4 @@
+import type { Agent } from 'node:http';
 import type { Clock } from '../runtime/clock.js';
 import type { AwsSmSettings } from './aws-sm-backend.js';
 import type { AzureKvSettings } from './azure-kv-backend.js';
@@ -21,6 +22,8 @@ export interface SecretBackendSettings {
   /** The process environment as seen by the composition root: `env://` reads it, AWS defaults come from it. */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly clock: Pick<Clock, 'now'>;
+  /** Proxy and CA bundle for the cloud SDKs (`createOutboundAgent`); absent: the SDKs' defaults. */
+  readonly agent?: Agent;
   readonly aws?: AwsSmSettings;
   readonly azure?: AzureKvSettings;
   readonly file?: FileSettings;

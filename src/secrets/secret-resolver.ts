@@ -21,6 +21,15 @@ export interface SecretResolverOptions extends SecretBackendSettings {
   readonly ttlMs?: number;
   /** Replace registered backends; tests pass a fake. */
   readonly backends?: Partial<SecretBackends>;
+  /** Called after every read of the secret store (cache hits are not reads), for metrics. */
+  readonly onFetch?: (info: SecretFetchInfo) => void;
+}
+
+export interface SecretFetchInfo {
+  readonly backend: SecretReference['kind'];
+  /** `success`, or the error code of the failed read. */
+  readonly outcome: string;
+  readonly durationMs: number;
 }
 
 export interface SecretResolver {
@@ -81,12 +90,24 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
 }
 
 async function loadCredentials(
-  options: Pick<SecretResolverOptions, 'scrubber' | 'logger'>,
+  options: Pick<SecretResolverOptions, 'scrubber' | 'logger' | 'onFetch' | 'clock'>,
   backends: LazySecretBackends,
   reference: SecretReference,
   signal: AbortSignal,
 ): Promise<AtlasCredentials> {
-  const text = await readSecret(backends, reference, signal);
+  const started = options.clock.monotonic();
+  const report = (outcome: string) =>
+    options.onFetch?.({ backend: reference.kind, outcome, durationMs: options.clock.monotonic() - started });
+  const text = await readSecret(backends, reference, signal).then(
+    (value) => {
+      report('success');
+      return value;
+    },
+    (error: unknown) => {
+      report(isConnectorError(error) ? error.code : 'internal');
+      throw error;
+    },
+  );
   // Registered before validation: a payload that fails it may still hold a real key.
   for (const value of possibleSecretsIn(text)) options.scrubber.add(value);
   const credentials = parseCredentialsPayload(text, reference.reference);

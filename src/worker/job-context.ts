@@ -12,6 +12,8 @@ export interface JobContext {
   readonly clock: Clock;
   /** Aborts on lease loss, cancellation, or a forced shutdown. Pass it to every Atlas call. */
   readonly signal: AbortSignal;
+  /** The key the control plane leased this job under (absent in unit tests that do not care). */
+  readonly resourceKey?: string;
   /**
    * Call immediately before every side effect (every Atlas write). Throws if the lease is lost
    * or the job was cancelled, so a stale holder never writes after another took over.

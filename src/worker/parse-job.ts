@@ -1,3 +1,4 @@
+import { describeIssues, invalidJob } from '../errors/invalid-job.js';
 import { ConnectorError } from '../errors/connector-error.js';
 import { JobEnvelope, type IntegrationRef, type JobEnvelope as Envelope } from '../control-plane/protocol.js';
 import type { Policy } from '../config/env.js';
@@ -32,10 +33,6 @@ export function parseEnvelope(raw: unknown): Envelope | UnreadableJob {
 
 export function isUnreadable(value: Envelope | UnreadableJob): value is UnreadableJob {
   return 'problem' in value;
-}
-
-function invalidJob(message: string): ConnectorError {
-  return new ConnectorError({ code: 'invalid_job', message });
 }
 
 /**
@@ -73,10 +70,8 @@ export function parseJob(
   }
   const parsed = handler.payloadSchema.safeParse(json);
   if (!parsed.success) {
-    const problems = parsed.error.issues
-      .slice(0, 5)
-      .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(payload)'}: ${issue.message}`);
-    throw invalidJob(`payload does not match the ${envelope.type} schema: ${problems.join('; ')}`);
+    const problems = describeIssues(parsed.error, '(payload)');
+    throw invalidJob(`payload does not match the ${envelope.type} schema: ${problems}`);
   }
   if (handler.needsIntegration && !envelope.integration) {
     throw invalidJob(`a ${envelope.type} job must name an integration`);

@@ -122,6 +122,7 @@ export class RunningJob {
       jobId: this.envelope.jobId,
       attempt: this.envelope.attempt,
       fencingToken: this.envelope.fencingToken,
+      resourceKey: this.envelope.resourceKey,
       log: this.log,
       clock: this.deps.clock,
       signal: this.abort.signal,
@@ -160,6 +161,9 @@ export class RunningJob {
     };
     const delivery = await this.deps.outbox.deliver(this.envelope.jobId, this.envelope.attempt, body);
     this.deps.metrics.jobsCompleted.inc({ type: this.envelope.type, outcome: outcome.outcome });
+    if (outcome.outcome === 'failed') {
+      this.deps.metrics.jobsFailed.inc({ type: this.envelope.type, code: outcome.error.code });
+    }
     this.log.info(
       {
         outcome: outcome.outcome,

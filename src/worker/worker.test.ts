@@ -339,3 +339,21 @@ describe('Worker: jobs waiting off-slot', () => {
     expect(worker.state).toBe('stopped');
   });
 });
+
+describe('Worker: failed jobs', () => {
+  it('counts a failed job by type and error code, and logs the expected failure without a stack', async () => {
+    const { clock, cp, worker, metrics, logs } = setup();
+    cp.queue.push(
+      envelope({ type: 'ping', jobId: 'bad', leaseId: 'lease-bad', payload: '{"delayMs":"soon"}' }),
+    );
+    worker.start();
+    await clock.advance(1_000);
+
+    const failed = (await metrics.jobsFailed.get()).values.map(({ labels, value }) => ({ labels, value }));
+    expect(failed).toEqual([{ labels: { type: 'ping', code: 'invalid_job' }, value: 1 }]);
+    const line = logs.lines().find((l) => l.msg === 'job failed');
+    expect(line).toMatchObject({ level: 'warn', code: 'invalid_job' });
+    expect(JSON.stringify(line)).not.toContain('"stack"');
+    await worker.drain();
+  });
+});

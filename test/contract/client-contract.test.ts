@@ -16,7 +16,7 @@ import {
 } from '../../src/sandbox/atlas/index.js';
 import { captureLogs } from '../fakes/log-capture.js';
 import { loadAtlasSpec, validateExchange, type AtlasSpec } from './openapi-validator.js';
-import { defaultSpecPath } from './spec-loader.js';
+import { defaultSpecPath, specSuiteTitle } from './spec-loader.js';
 import { testKey, testServiceAccount } from './sim-harness.js';
 
 const spec = loadAtlasSpec();
@@ -127,43 +127,46 @@ async function exerciseEveryOperation(atlas: AtlasClient, suffix: string): Promi
   await atlas.events.listForOrg(org);
 }
 
-describe.skipIf(!spec)('the Atlas client against the official OpenAPI spec', () => {
-  const theSpec = spec as AtlasSpec;
-  const recorder = createExchangeRecorder();
-  let sim: AtlasSimulator;
+describe.skipIf(!spec)(
+  specSuiteTitle('the Atlas client against the official OpenAPI spec', Boolean(spec)),
+  () => {
+    const theSpec = spec as AtlasSpec;
+    const recorder = createExchangeRecorder();
+    let sim: AtlasSimulator;
 
-  beforeAll(async () => {
-    sim = await startAtlasSimulator({
-      ...testKey,
-      serviceAccounts: [testServiceAccount],
-      onExchange: recorder.onExchange,
+    beforeAll(async () => {
+      sim = await startAtlasSimulator({
+        ...testKey,
+        serviceAccounts: [testServiceAccount],
+        onExchange: recorder.onExchange,
+      });
     });
-  });
-  afterAll(async () => sim.close());
+    afterAll(async () => sim.close());
 
-  it('sends only requests the spec declares, with declared versions and valid bodies (API key)', async () => {
-    recorder.exchanges.length = 0;
-    await exerciseEveryOperation(clientFor(sim, { type: 'api-key', ...testKey }), 'key');
-    const exchanges = recorder.exchanges.filter((e) => e.url.includes('/api/atlas/v2'));
-    expect(exchanges.length).toBeGreaterThan(50);
-    expect(
-      exchanges.flatMap((e) =>
-        validateExchange(theSpec, e).map((v) => `${e.method} ${e.url} → ${e.status}: ${v}`),
-      ),
-    ).toEqual([]);
-  }, 60_000);
+    it('sends only requests the spec declares, with declared versions and valid bodies (API key)', async () => {
+      recorder.exchanges.length = 0;
+      await exerciseEveryOperation(clientFor(sim, { type: 'api-key', ...testKey }), 'key');
+      const exchanges = recorder.exchanges.filter((e) => e.url.includes('/api/atlas/v2'));
+      expect(exchanges.length).toBeGreaterThan(50);
+      expect(
+        exchanges.flatMap((e) =>
+          validateExchange(theSpec, e).map((v) => `${e.method} ${e.url} → ${e.status}: ${v}`),
+        ),
+      ).toEqual([]);
+    }, 60_000);
 
-  it('does the same with a service account over OAuth', async () => {
-    recorder.exchanges.length = 0;
-    const atlas = clientFor(sim, { type: 'service-account', ...testServiceAccount });
-    await exerciseEveryOperation(atlas, 'sa');
-    await atlas.close();
-    const exchanges = recorder.exchanges.filter((e) => e.url.includes('/api/atlas/v2'));
-    expect(
-      exchanges.flatMap((e) =>
-        validateExchange(theSpec, e).map((v) => `${e.method} ${e.url} → ${e.status}: ${v}`),
-      ),
-    ).toEqual([]);
-    expect(recorder.exchanges.some((e) => e.url.endsWith('/api/oauth/revoke'))).toBe(true);
-  }, 60_000);
-});
+    it('does the same with a service account over OAuth', async () => {
+      recorder.exchanges.length = 0;
+      const atlas = clientFor(sim, { type: 'service-account', ...testServiceAccount });
+      await exerciseEveryOperation(atlas, 'sa');
+      await atlas.close();
+      const exchanges = recorder.exchanges.filter((e) => e.url.includes('/api/atlas/v2'));
+      expect(
+        exchanges.flatMap((e) =>
+          validateExchange(theSpec, e).map((v) => `${e.method} ${e.url} → ${e.status}: ${v}`),
+        ),
+      ).toEqual([]);
+      expect(recorder.exchanges.some((e) => e.url.endsWith('/api/oauth/revoke'))).toBe(true);
+    }, 60_000);
+  },
+);

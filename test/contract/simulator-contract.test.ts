@@ -17,7 +17,7 @@ import {
   validateResponse,
   type AtlasSpec,
 } from './openapi-validator.js';
-import { defaultSpecPath } from './spec-loader.js';
+import { defaultSpecPath, specSuiteTitle } from './spec-loader.js';
 import { testKey } from './sim-harness.js';
 
 const spec = loadAtlasSpec();
@@ -31,123 +31,128 @@ function label(e: AtlasExchange): string {
   return `${e.method} ${e.url} → ${e.status}`;
 }
 
-describe.skipIf(!spec)('the Atlas simulator against the official OpenAPI spec', () => {
-  const theSpec = spec as AtlasSpec;
-  const recorder = createExchangeRecorder();
-  let sim: AtlasSimulator;
+describe.skipIf(!spec)(
+  specSuiteTitle('the Atlas simulator against the official OpenAPI spec', Boolean(spec)),
+  () => {
+    const theSpec = spec as AtlasSpec;
+    const recorder = createExchangeRecorder();
+    let sim: AtlasSimulator;
 
-  beforeAll(async () => {
-    const clock = new FakeClock();
-    sim = await startAtlasSimulator({
-      ...testKey,
-      clock,
-      random: new FakeRandom(),
-      onExchange: recorder.onExchange,
-    });
-    await runScenario(new DigestClient(sim.url, testKey.publicKey, testKey.privateKey), sim, clock);
-  }, 60_000);
-  afterAll(async () => sim.close());
+    beforeAll(async () => {
+      const clock = new FakeClock();
+      sim = await startAtlasSimulator({
+        ...testKey,
+        clock,
+        random: new FakeRandom(),
+        onExchange: recorder.onExchange,
+      });
+      await runScenario(new DigestClient(sim.url, testKey.publicKey, testKey.privateKey), sim, clock);
+    }, 60_000);
+    afterAll(async () => sim.close());
 
-  it('answers every request of the scenario in a way the spec allows', () => {
-    const violations = recorder.exchanges.flatMap((e) =>
-      validateResponse(theSpec, e).map((v) => `${label(e)}: ${v}`),
-    );
-    expect(violations).toEqual([]);
-  });
-
-  it('was driven only by spec-conforming requests, except the deliberately bad ones', () => {
-    const violations = recorder.exchanges
-      .filter((e) => !isBadByDesign(e))
-      .flatMap((e) => validateRequest(theSpec, e).map((v) => `${label(e)}: ${v}`));
-    expect(violations).toEqual([]);
-  });
-
-  it('flags every deliberately bad request', () => {
-    const bad = recorder.exchanges.filter(isBadByDesign);
-    expect(bad.length).toBeGreaterThan(0);
-    expect(bad.filter((e) => validateRequest(theSpec, e).length === 0).map(label)).toEqual([]);
-  });
-
-  it('covers every operation it serves with at least one successful answer', () => {
-    const succeeded = new Set(
-      recorder.exchanges.filter((e) => e.status >= 200 && e.status < 300).map((e) => e.operationId),
-    );
-    expect(atlasRoutes.map((r) => r.operationId).filter((id) => !succeeded.has(id))).toEqual([]);
-  });
-
-  it('exercises the error statuses: 400, 401, 403, 404, 406, 409, 410, 415, 429 and 503', () => {
-    const statuses = new Set(recorder.exchanges.map((e) => e.status));
-    for (const status of [400, 401, 403, 404, 406, 409, 410, 415, 429, 503])
-      expect(statuses, `status ${status}`).toContain(status);
-  });
-
-  it('declares the same operations, versions and sunset dates as the spec', () => {
-    const mismatches: string[] = [];
-    for (const route of atlasRoutes) {
-      const op = theSpec.loaded.operations.find(
-        (o) => o.method === route.method && o.template === `/api/atlas/v2${route.path}`,
+    it('answers every request of the scenario in a way the spec allows', () => {
+      const violations = recorder.exchanges.flatMap((e) =>
+        validateResponse(theSpec, e).map((v) => `${label(e)}: ${v}`),
       );
-      if (!op) {
-        mismatches.push(`${route.method} ${route.path}: not in the spec`);
-        continue;
-      }
-      if (op.operationId !== route.operationId)
-        mismatches.push(`${route.path}: operationId ${route.operationId} ≠ ${op.operationId}`);
-      const declared = new Map<string, string | undefined>();
-      for (const [status, content] of op.responses) {
-        if (!status.startsWith('2')) continue;
-        for (const [type, c] of Object.entries(content)) {
-          const date = /^application\/vnd\.atlas\.([^+]+)\+json$/.exec(type)?.[1];
-          if (date) declared.set(date, c['x-sunset']);
+      expect(violations).toEqual([]);
+    });
+
+    it('was driven only by spec-conforming requests, except the deliberately bad ones', () => {
+      const violations = recorder.exchanges
+        .filter((e) => !isBadByDesign(e))
+        .flatMap((e) => validateRequest(theSpec, e).map((v) => `${label(e)}: ${v}`));
+      expect(violations).toEqual([]);
+    });
+
+    it('flags every deliberately bad request', () => {
+      const bad = recorder.exchanges.filter(isBadByDesign);
+      expect(bad.length).toBeGreaterThan(0);
+      expect(bad.filter((e) => validateRequest(theSpec, e).length === 0).map(label)).toEqual([]);
+    });
+
+    it('covers every operation it serves with at least one successful answer', () => {
+      const succeeded = new Set(
+        recorder.exchanges.filter((e) => e.status >= 200 && e.status < 300).map((e) => e.operationId),
+      );
+      expect(atlasRoutes.map((r) => r.operationId).filter((id) => !succeeded.has(id))).toEqual([]);
+    });
+
+    it('exercises the error statuses: 400, 401, 403, 404, 406, 409, 410, 415, 429 and 503', () => {
+      const statuses = new Set(recorder.exchanges.map((e) => e.status));
+      for (const status of [400, 401, 403, 404, 406, 409, 410, 415, 429, 503])
+        expect(statuses, `status ${status}`).toContain(status);
+    });
+
+    it('declares the same operations, versions and sunset dates as the spec', () => {
+      const mismatches: string[] = [];
+      for (const route of atlasRoutes) {
+        const op = theSpec.loaded.operations.find(
+          (o) => o.method === route.method && o.template === `/api/atlas/v2${route.path}`,
+        );
+        if (!op) {
+          mismatches.push(`${route.method} ${route.path}: not in the spec`);
+          continue;
+        }
+        if (op.operationId !== route.operationId)
+          mismatches.push(`${route.path}: operationId ${route.operationId} ≠ ${op.operationId}`);
+        const declared = new Map<string, string | undefined>();
+        for (const [status, content] of op.responses) {
+          if (!status.startsWith('2')) continue;
+          for (const [type, c] of Object.entries(content)) {
+            const date = /^application\/vnd\.atlas\.([^+]+)\+json$/.exec(type)?.[1];
+            if (date) declared.set(date, c['x-sunset']);
+          }
+        }
+        for (const v of route.versions) {
+          if (!declared.has(v.date)) mismatches.push(`${route.operationId}: version ${v.date} not declared`);
+          else if (declared.get(v.date) !== v.sunset)
+            mismatches.push(`${route.operationId}: ${v.date} sunset ${v.sunset} ≠ ${declared.get(v.date)}`);
         }
       }
-      for (const v of route.versions) {
-        if (!declared.has(v.date)) mismatches.push(`${route.operationId}: version ${v.date} not declared`);
-        else if (declared.get(v.date) !== v.sunset)
-          mismatches.push(`${route.operationId}: ${v.date} sunset ${v.sunset} ≠ ${declared.get(v.date)}`);
-      }
-    }
-    expect(mismatches).toEqual([]);
-  });
+      expect(mismatches).toEqual([]);
+    });
 
-  it('catches a response that breaks the spec', () => {
-    const good = recorder.exchanges.find((e) => e.operationId === 'getGroupDatabaseUser' && e.status === 200);
-    expect(good).toBeDefined();
-    if (!good) return;
-    expect(validateExchange(theSpec, good)).toEqual([]);
-    const body = good.responseBody as Record<string, unknown>;
-    const tampered = (changes: Partial<AtlasExchange>): string[] =>
-      validateResponse(theSpec, { ...good, ...changes });
-    expect(tampered({ responseBody: { ...body, roles: 'read' } }).join('\n')).toMatch(
-      /response body\/roles must be array/,
-    );
-    expect(tampered({ responseBody: { ...body, password: 'leaked' } }).join('\n')).toMatch(
-      /password is writeOnly/,
-    );
-    expect(tampered({ responseBody: { ...body, databaseName: 'local' } }).join('\n')).toMatch(
-      /allowed values/,
-    );
-    expect(tampered({ responseBody: { ...body, nickname: 'al' } }).join('\n')).toMatch(
-      /nickname is not declared/,
-    );
-    expect(tampered({ status: 201 }).join('\n')).toMatch(/status 201 is not declared/);
-    expect(tampered({ responseHeaders: { 'content-type': 'application/json' } }).join('\n')).toMatch(
-      /should be application\/vnd\.atlas\.2023-01-01\+json/,
-    );
-    const clusters = recorder.exchanges.find(
-      (e) => e.operationId === 'listGroupClusters' && e.status === 200,
-    );
-    const page = clusters?.responseBody as { results: Record<string, unknown>[] } | undefined;
-    const badCluster = { ...page, results: [{ ...page?.results[0], clusterType: 'RING' }] };
-    expect(
-      clusters && validateResponse(theSpec, { ...clusters, responseBody: badCluster }).join('\n'),
-    ).toMatch(/results\/0\/clusterType/);
-    const orgUser = recorder.exchanges.find((e) => e.operationId === 'getOrgUser' && e.status === 200);
-    const { firstName: _dropped, ...withoutName } = orgUser?.responseBody as Record<string, unknown>;
-    expect(orgUser && validateResponse(theSpec, { ...orgUser, responseBody: withoutName })).not.toEqual([]);
-    const error = recorder.exchanges.find((e) => e.status === 404);
-    expect(error && validateResponse(theSpec, { ...error, responseBody: { error: 404 } }).join('\n')).toMatch(
-      /errorCode/,
-    );
-  });
-});
+    it('catches a response that breaks the spec', () => {
+      const good = recorder.exchanges.find(
+        (e) => e.operationId === 'getGroupDatabaseUser' && e.status === 200,
+      );
+      expect(good).toBeDefined();
+      if (!good) return;
+      expect(validateExchange(theSpec, good)).toEqual([]);
+      const body = good.responseBody as Record<string, unknown>;
+      const tampered = (changes: Partial<AtlasExchange>): string[] =>
+        validateResponse(theSpec, { ...good, ...changes });
+      expect(tampered({ responseBody: { ...body, roles: 'read' } }).join('\n')).toMatch(
+        /response body\/roles must be array/,
+      );
+      expect(tampered({ responseBody: { ...body, password: 'leaked' } }).join('\n')).toMatch(
+        /password is writeOnly/,
+      );
+      expect(tampered({ responseBody: { ...body, databaseName: 'local' } }).join('\n')).toMatch(
+        /allowed values/,
+      );
+      expect(tampered({ responseBody: { ...body, nickname: 'al' } }).join('\n')).toMatch(
+        /nickname is not declared/,
+      );
+      expect(tampered({ status: 201 }).join('\n')).toMatch(/status 201 is not declared/);
+      expect(tampered({ responseHeaders: { 'content-type': 'application/json' } }).join('\n')).toMatch(
+        /should be application\/vnd\.atlas\.2023-01-01\+json/,
+      );
+      const clusters = recorder.exchanges.find(
+        (e) => e.operationId === 'listGroupClusters' && e.status === 200,
+      );
+      const page = clusters?.responseBody as { results: Record<string, unknown>[] } | undefined;
+      const badCluster = { ...page, results: [{ ...page?.results[0], clusterType: 'RING' }] };
+      expect(
+        clusters && validateResponse(theSpec, { ...clusters, responseBody: badCluster }).join('\n'),
+      ).toMatch(/results\/0\/clusterType/);
+      const orgUser = recorder.exchanges.find((e) => e.operationId === 'getOrgUser' && e.status === 200);
+      const { firstName: _dropped, ...withoutName } = orgUser?.responseBody as Record<string, unknown>;
+      expect(orgUser && validateResponse(theSpec, { ...orgUser, responseBody: withoutName })).not.toEqual([]);
+      const error = recorder.exchanges.find((e) => e.status === 404);
+      expect(
+        error && validateResponse(theSpec, { ...error, responseBody: { error: 404 } }).join('\n'),
+      ).toMatch(/errorCode/);
+    });
+  },
+);

@@ -230,3 +230,13 @@ export function loadSpecFile(specPath: string): LoadedSpec | undefined {
     schemas: { request: convert('request'), response: convert('response') },
   };
 }
+
+/**
+ * The title of a suite that needs the spec. When the spec is missing the suite is skipped, and the
+ * title says so and why, so the skip shows in the test report instead of passing unnoticed.
+ */
+export function specSuiteTitle(title: string, specFound: boolean): string {
+  return specFound
+    ? title
+    : `${title} [SKIPPED: the official Atlas OpenAPI spec is not at ${defaultSpecPath}; see README "Tests"]`;
+}

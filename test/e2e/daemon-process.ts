@@ -21,7 +21,7 @@ export interface DaemonProcess {
 
 /** Variables a developer's shell may carry that must not leak into a daemon under test. */
 const scrubbed =
-  /^(CONTROL_PLANE_|CONNECTOR_ID|POLICY_|SANDBOX_|ATLAS_|ADMIN_|LOG_LEVEL|HTTPS?_PROXY|NO_PROXY|MAX_|DRAIN_)/;
+  /^(CONTROL_PLANE_|CONNECTOR_ID|POLICY_|SANDBOX_|ATLAS_|ADMIN_|LOG_|HTTPS?_PROXY|NO_PROXY|MAX_|DRAIN_)/;
 
 /** Spawns the built daemon (`dist/src/cli.js`) with a clean environment and waits until it listens. */
 export async function spawnDaemon(

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { resourceKeyFor } from '../../src/adapters/database-access/project-scope.js';
-import { usernameFor } from '../../src/adapters/database-access/user-model.js';
+import { resourceKeyFor } from '../../src/adapters/database-access/model/user-model.js';
+import { usernameFor } from '../../src/adapters/database-access/model/user-model.js';
 import { DigestClient } from '../contract/digest-client.js';
 import { eventually } from './daemon-process.js';
 import {
@@ -92,7 +92,7 @@ describe('database access end to end (daemon + reference control plane + Atlas s
     ]);
     const result = succeeded(await sb.run(job));
     expect(result.username).toBe(username);
-    expect(result.connectionString).toMatch(/^mongodb\+srv:\/\/cluster0\./);
+    expect(result.connectionString).toBe(sb.sim.connectionString(payments, 'Cluster0'));
     expect(result.roles).toContainEqual({ roleName: 'readWrite', databaseName: 'sales' });
     expect(sb.sim.state.canAuthenticate(payments, 'Cluster0', username, result.password ?? '')).toBe('ok');
     const user = sb.sim.state.databaseUser(payments, username);

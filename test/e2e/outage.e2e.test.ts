@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resourceKeyFor } from '../../src/adapters/database-access/project-scope.js';
-import { usernameFor } from '../../src/adapters/database-access/user-model.js';
+import { resourceKeyFor, usernameFor } from '../../src/adapters/database-access/model/user-model.js';
 import { startPausableProxy, type PausableProxy } from '../../src/sandbox/net/pausable-proxy.js';
 import { eventually } from './daemon-process.js';
 import { analytics, startSandbox, type Sandbox } from './sandbox-harness.js';
@@ -11,7 +10,7 @@ const jobs = 30;
 function grantJob(i: number) {
   const requester = { id: `user-outage${i}`, email: `outage${i}@example.com` };
   const grantId = `g-outage-${i}`;
-  const username = usernameFor('per-requester', requester, grantId);
+  const username = usernameFor('per-requester', requester);
   return {
     username,
     job: {

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resourceKeyFor } from '../../src/adapters/database-access/project-scope.js';
-import { usernameFor } from '../../src/adapters/database-access/user-model.js';
+import { resourceKeyFor, usernameFor } from '../../src/adapters/database-access/model/user-model.js';
 import { analytics, atlasKey, startSandbox, type Sandbox } from './sandbox-harness.js';
 
 const grants = 24;
@@ -8,7 +7,7 @@ const grants = 24;
 function grantJob(i: number) {
   const requester = { id: `user-burst${i}`, email: `burst${i}@example.com` };
   const grantId = `g-burst-${i}`;
-  const username = usernameFor('per-requester', requester, grantId);
+  const username = usernameFor('per-requester', requester);
   return {
     type: 'grant',
     integrationId: 'multi',

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultFixture, sandboxIds } from '../../src/sandbox/atlas/index.js';
-import { resourceKeyFor } from '../../src/adapters/database-access/grant.js';
-import { usernameFor } from '../../src/adapters/database-access/user-model.js';
+import { resourceKeyFor } from '../../src/adapters/database-access/model/user-model.js';
+import { usernameFor } from '../../src/adapters/database-access/model/user-model.js';
 import { atlasKey, enrollmentToken, payments, startSandbox, type Sandbox } from './sandbox-harness.js';
 
 /**

@@ -1,12 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import { EnvSchema } from '../../src/config/env.js';
-import { checkBlocks, lexTemplate, templateNames, valuesReferences, yamlSkeleton } from './go-template.js';
 import type { Problem } from './problem.js';
 import {
-  hasSchemaPath,
-  hasValuesPath,
   isObject,
   mergeValues,
   schemaViolations,
@@ -16,8 +13,8 @@ import {
 import { securityProblems } from './security-check.js';
 
 /**
- * Static checks of a Helm chart, for a machine without Helm: Chart.yaml, values against the
- * schema, template syntax and structure, the values templates read, helm-docs comments, the
+ * What `helm lint` does not check (helm.test.ts runs the real helm for syntax, rendering and the
+ * values the templates read): Chart.yaml conventions, schema strictness, helm-docs comments, the
  * environment the chart gives the daemon, and the security defaults. Returns every problem found;
  * an empty list means the chart passed.
  */
@@ -109,67 +106,6 @@ function valuesProblems(chart: LoadedChart): Problem[] {
   return [...problems, ...undocumentedKeys(chart.valuesText, 'values.yaml')];
 }
 
-function yamlProblems(template: Template, skeleton: string): Problem[] {
-  const problems: Problem[] = [];
-  const problem = (line: number | undefined, message: string) =>
-    problems.push({ check: 'template-yaml', file: template.file, line, message });
-  for (const doc of parseAllDocuments(skeleton, { uniqueKeys: false })) {
-    for (const error of doc.errors) problem(error.linePos?.[0].line, error.message.split('\n')[0] ?? '');
-    if (doc.errors.length > 0 || doc.contents === null) continue;
-    const line = skeleton.slice(0, doc.range[0]).split('\n').length;
-    for (const field of ['apiVersion', 'kind']) {
-      if (!doc.has(field)) problem(line, `document has no ${field}`);
-    }
-  }
-  return problems;
-}
-
-function templateProblems(chart: LoadedChart): Problem[] {
-  const problems: Problem[] = [];
-  const defined = new Set<string>();
-  const used: { file: string; name: string; line: number }[] = [];
-  for (const template of chart.templates) {
-    const { actions, findings } = lexTemplate(template.text);
-    for (const finding of [...findings, ...checkBlocks(actions)]) {
-      problems.push({ check: 'template-syntax', file: template.file, ...finding });
-    }
-    if (template.file.endsWith('.yaml') && findings.length === 0) {
-      problems.push(...yamlProblems(template, yamlSkeleton(template.text, actions)));
-    }
-    const names = templateNames(actions);
-    names.defined.forEach((name) => defined.add(name));
-    used.push(...names.used.map((use) => ({ file: template.file, ...use })));
-    for (const { path, line } of valuesReferences(actions)) {
-      const name = `.Values.${path.join('.')}`;
-      if (!hasValuesPath(chart.values, path)) {
-        problems.push({
-          check: 'values-paths',
-          file: template.file,
-          line,
-          message: `${name} is not in values.yaml`,
-        });
-      }
-      if (!hasSchemaPath(chart.schema, path)) {
-        problems.push({
-          check: 'values-paths',
-          file: template.file,
-          line,
-          message: `${name} is not in values.schema.json`,
-        });
-      }
-    }
-  }
-  for (const use of used.filter((u) => !defined.has(u.name))) {
-    problems.push({
-      check: 'template-includes',
-      file: use.file,
-      line: use.line,
-      message: `"${use.name}" is not defined`,
-    });
-  }
-  return problems;
-}
-
 /** Environment variable names a template sets: ConfigMap data keys and container `env` names. */
 export function envVarsSetBy(template: Template): { name: string; line: number }[] {
   const pattern = template.file.endsWith('configmap.yaml')
@@ -221,7 +157,6 @@ export function checkChart(dir: string, options: ChartCheckOptions = {}): Proble
   return [
     ...chartYamlProblems(chart.chartYaml),
     ...valuesProblems(chart),
-    ...templateProblems(chart),
     ...envProblems(chart, known),
     ...securityProblems(chart),
   ];

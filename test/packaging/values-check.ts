@@ -29,38 +29,6 @@ export function mergeValues(base: unknown, override: unknown): unknown {
   return merged;
 }
 
-export function hasValuesPath(values: unknown, path: readonly string[]): boolean {
-  let node = values;
-  for (const key of path) {
-    if (!isObject(node) || !(key in node)) return false;
-    node = node[key];
-  }
-  return true;
-}
-
-function deref(root: SchemaNode, node: unknown): SchemaNode | undefined {
-  if (!isObject(node)) return undefined;
-  const ref = node.$ref;
-  if (typeof ref !== 'string' || !ref.startsWith('#/')) return node;
-  const target = ref
-    .slice(2)
-    .split('/')
-    .reduce<unknown>((at, key) => (isObject(at) ? at[key] : undefined), root);
-  return deref(root, target);
-}
-
-/** Whether the schema declares the path: named properties, or a free-form map above it. */
-export function hasSchemaPath(schema: SchemaNode, path: readonly string[]): boolean {
-  let node = deref(schema, schema);
-  for (const key of path) {
-    if (!node) return false;
-    const properties = isObject(node.properties) ? node.properties : {};
-    if (key in properties) node = deref(schema, properties[key]);
-    else return node.additionalProperties === true || isObject(node.additionalProperties);
-  }
-  return node !== undefined;
-}
-
 /**
  * Every object schema that names its properties must also say whether others are allowed
  * (`additionalProperties`), so that a typo in a value is rejected rather than ignored.

@@ -9,7 +9,6 @@ import {
   chownSync,
   cpSync,
   existsSync,
-  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -55,8 +54,7 @@ const asImageUser = () => process.getuid?.() === 0 && stage.user !== undefined &
 
 /** A fresh directory standing for the image's /tmp (the only writable path), owned by the runtime user. */
 function scratchDir(name: string): string {
-  const dir = join(root, name);
-  mkdirSync(dir);
+  const dir = mkdtempSync(join(root, `${name}-`));
   if (asImageUser() && stage.user) chownSync(dir, stage.user.uid, stage.user.gid);
   return dir;
 }
@@ -128,11 +126,12 @@ afterEach(async () => {
   controlPlane = undefined;
 });
 
+// Two copies of the runtime tree (~27k files) to make writable and delete: slow on a loaded machine.
 afterAll(() => {
   if (!root || !existsSync(root)) return;
   execFileSync('chmod', ['-R', 'u+w', root]);
   rmSync(root, { recursive: true, force: true });
-});
+}, 120_000);
 
 describe('the runtime image reproduced without Docker', () => {
   it('holds exactly the paths the runtime stage copies, with every production and no dev-only package', () => {
@@ -191,6 +190,16 @@ describe('the runtime image reproduced without Docker', () => {
     expect(treeChanges(before, treeSnapshot(appDir)), 'writes under the application directory').toEqual([]);
   });
 
+  it('refuses to start without CONTROL_PLANE_URL (exit 78), naming the variable and the sandbox command', async () => {
+    const daemon = launch(appDir, {});
+
+    const exit = await daemon.exited;
+    expect(exit).toEqual({ code: 78, signal: null });
+    expect(daemon.stderr()).toContain('CONTROL_PLANE_URL is not set');
+    expect(daemon.stderr()).toContain('use the "sandbox" command');
+    expect(daemon.logLines().some((line) => line.msg === 'connector started')).toBe(false);
+  });
+
   it('fails to start, naming the package, when a production dependency is missing', async () => {
     const broken = join(root, 'app-without-pino');
     const pino = join(appDir, 'node_modules', 'pino');
@@ -205,5 +214,6 @@ describe('the runtime image reproduced without Docker', () => {
     expect(daemon.stderr()).toContain('ERR_MODULE_NOT_FOUND');
     expect(daemon.stderr()).toMatch(/Cannot find package 'pino'/);
     expect(daemon.logLines().some((line) => line.msg === 'connector started')).toBe(false);
-  });
+    // Copying the runtime tree (~27k files) takes tens of seconds on a loaded machine.
+  }, 120_000);
 });

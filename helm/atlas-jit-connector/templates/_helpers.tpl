@@ -97,7 +97,17 @@ token
 /etc/atlas-jit-connector/ca
 {{- end }}
 
-{{/* Whether the admin Service is rendered (explicitly, or because a ServiceMonitor needs it). */}}
+{{/* Whether the admin Service is rendered (explicitly, or because a ServiceMonitor or the helm test needs it). */}}
 {{- define "atlas-jit-connector.serviceEnabled" -}}
-{{- if or .Values.service.enabled .Values.metrics.serviceMonitor.enabled }}true{{ end }}
+{{- if or .Values.service.enabled .Values.metrics.serviceMonitor.enabled .Values.tests.enabled }}true{{ end }}
+{{- end }}
+
+{{/*
+Labels of the `helm test` pod: deliberately not the selector labels, so that the Deployment, the
+Service, the PodDisruptionBudget and the NetworkPolicy never select it.
+*/}}
+{{- define "atlas-jit-connector.testSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "atlas-jit-connector.name" . }}-test
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: test
 {{- end }}

@@ -52,8 +52,30 @@ async function runOne(step: CheckStep, ctx: DoctorContext): Promise<CheckOutcome
   }
 }
 
-/** A failure in one line: the ConnectorError message (never a secret) or the error's name. */
+/**
+ * A failure in one line: the ConnectorError message (never a secret) or the error's name, then
+ * the innermost cause, which is where the reason is (`fetch failed` → `connect ECONNREFUSED …`).
+ */
 export function describeError(error: unknown): string {
-  if (isConnectorError(error)) return error.message;
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const outer = isConnectorError(error)
+    ? error.message
+    : error instanceof Error
+      ? `${error.name}: ${error.message}`
+      : String(error);
+  const inner = innermostCause(error);
+  return inner === error || !(inner instanceof Error) ? outer : `${outer} (cause: ${causeText(inner)})`;
+}
+
+/** The last error of the `cause` chain (bounded, in case of a cycle). */
+export function innermostCause(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 10 && current instanceof Error && current.cause instanceof Error; depth += 1) {
+    current = current.cause;
+  }
+  return current;
+}
+
+function causeText(error: Error): string {
+  const code = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+  return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
 }

@@ -93,7 +93,7 @@ describe('doctor against a control plane', () => {
     const check = tableCheck(run, 'control plane');
     expect(check.status).toBe('fail');
     expect(check.block).toContain(
-      `cannot reach the control plane at ${url} (ECONNREFUSED: connect ECONNREFUSED`,
+      `cannot reach the control plane at ${url} (connect ECONNREFUSED ${new URL(url).host})`,
     );
     expect(check.block).toContain('fix: check DNS and egress');
   });

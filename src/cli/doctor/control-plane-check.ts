@@ -1,9 +1,8 @@
-import { innermostCause } from '../../runtime/cause-chain.js';
 import { readFile } from 'node:fs/promises';
 import type { AppConfig } from '../../config/env.js';
 import { basePath, headers, paths, protocolVersion } from '../../control-plane/protocol.js';
 import { userAgent } from '../../version.js';
-import type { CheckStep } from './check-runner.js';
+import { innermostCause, type CheckStep } from './check-runner.js';
 import { displayUrl, provided, type DoctorContext } from './doctor-context.js';
 import type { CheckOutcome } from './doctor-types.js';
 
@@ -53,7 +52,7 @@ async function probe(ctx: DoctorContext, baseUrl: string, signal: AbortSignal): 
     if (signal.aborted) throw error;
     return {
       status: 'fail',
-      detail: `cannot reach the control plane at ${origin} (${innermostCause(error)})`,
+      detail: `cannot reach the control plane at ${origin} (${networkErrorKind(error)})`,
       remedy:
         'check DNS and egress from this host to the control plane (firewall, NetworkPolicy); behind a proxy set HTTPS_PROXY and NO_PROXY, and CA_BUNDLE_FILE for a TLS-intercepting proxy',
     };
@@ -96,4 +95,15 @@ async function tokenFileProblem(ctx: DoctorContext, config: AppConfig): Promise<
     };
   }
   return undefined;
+}
+
+/**
+ * `fetch failed` says nothing; the innermost cause carries it (ECONNREFUSED, ENOTFOUND,
+ * CERT_HAS_EXPIRED, a proxy's refusal…), with its message.
+ */
+function networkErrorKind(error: unknown): string {
+  const inner = innermostCause(error);
+  if (!(inner instanceof Error)) return 'unknown error';
+  const code = 'code' in inner && typeof inner.code === 'string' ? inner.code : undefined;
+  return code && !inner.message.includes(code) ? `${code}: ${inner.message}` : inner.message;
 }

@@ -18,8 +18,14 @@ function files(contents: Record<string, unknown>): ReadText {
 }
 
 describe('doctor arguments', () => {
+  it.each([[[]], [['--json']]])(
+    '%j names no target: doctor checks the daemon’s own environment',
+    async (argv) => {
+      await expect(parseDoctorArgs(argv)).resolves.toEqual({ help: false, json: argv.length > 0 });
+    },
+  );
+
   it.each([
-    ['no arguments at all', [], '--kind is required'],
     ['an unknown kind', ['--kind', 'atlas-cluster', ...ref], '--kind "atlas-cluster" is not one of'],
     ['no secret reference', ['--kind', 'atlas-org-portal', '--org-id', org], '--secret-ref is required'],
     [

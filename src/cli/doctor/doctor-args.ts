@@ -1,30 +1,36 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { builtIntegrationKinds } from '../../adapters/built-kinds.js';
 import { ConnectorError } from '../../errors/connector-error.js';
 import { integrationKinds, isProjectKind, type DoctorTarget, type IntegrationKind } from './doctor-types.js';
 
 export const doctorUsage = `Usage:
-  atlas-jit-connector doctor --kind <kind> --secret-ref <ref> [--project-id <id> ...] [--org-id <id>] [--json]
+  atlas-jit-connector doctor [--json]
+  atlas-jit-connector doctor --kind <kind> --secret-ref <ref> [--project-id <id> ...] [--json]
   atlas-jit-connector doctor --integration <file.json> [--json]
 
 Checks, in order: configuration, control plane reachability, the secret reference, reading the
 secret, Atlas authentication, what the credential can see, and its roles against what the kind needs.
+Without --kind or --integration it checks the daemon's own environment: the control plane, then
+every integration the control plane lists for CONNECTOR_ID.
 
 Options:
-  --kind <kind>           ${integrationKinds.join(' | ')}
+  --kind <kind>           ${builtIntegrationKinds().join(' | ')}
   --secret-ref <ref>      aws-sm://…, azure-kv://…, env://NAME or file:///path
   --project-id <id>       24-hex project id: exactly one for atlas-project; any number for
                           atlas-multi-project (none = every project the credential can see)
-  --org-id <id>           24-hex organization id (atlas-org-portal, atlas-org-deep-discovery)
+  --org-id <id>           24-hex organization id, to pre-check a credential for the organization
+                          kinds (${integrationKinds.filter((k) => !builtIntegrationKinds().includes(k)).join(', ')}), which this version does not serve yet
   --integration <file>    JSON {"kind", "secretRef", "config": {"projectId" | "projectIds" | "orgId"}}
   --json                  print {"ok", "checks": [{"name", "status", "detail", "remedy"}]}
   -h, --help              show this help
 
 Exit status: 0 when nothing failed (warnings allowed), 1 when a check failed, 2 on bad arguments.`;
 
+/** `target` absent: check every integration the control plane knows for this connector. */
 export type DoctorCommand =
-  { readonly help: true } | { readonly help: false; readonly target: DoctorTarget; readonly json: boolean };
+  { readonly help: true } | { readonly help: false; readonly target?: DoctorTarget; readonly json: boolean };
 
 export type ReadText = (path: string) => Promise<string>;
 
@@ -72,7 +78,8 @@ export async function parseDoctorArgs(
     }
     return { help: false, json, target: await readIntegrationFile(values.integration, readText) };
   }
-  return { help: false, json, target: targetFromFlags(values) };
+  const targeted = ['kind', 'secret-ref', 'project-id', 'org-id'].some((name) => name in values);
+  return targeted ? { help: false, json, target: targetFromFlags(values) } : { help: false, json };
 }
 
 type FlagValues = ReturnType<typeof parseFlags>['values'];

@@ -1,3 +1,4 @@
+import type { Agent } from 'node:http';
 import type {
   AtlasClient,
   AtlasCredentials,
@@ -7,6 +8,7 @@ import type {
   SystemStatus,
 } from '../../atlas/index.js';
 import type { AppConfig } from '../../config/env.js';
+import type { IntegrationRef } from '../../control-plane/protocol.js';
 import { ConnectorError } from '../../errors/connector-error.js';
 import { systemClock, type Clock } from '../../runtime/clock.js';
 import type { Fetch } from '../../runtime/http.js';
@@ -32,6 +34,10 @@ export interface DoctorContext {
   readonly scrubber: SecretScrubber;
   readonly checkTimeoutMs: number;
   config?: AppConfig;
+  /** The cloud SDKs' proxy and CA bundle, as the daemon builds it (real CLI only). */
+  agent?: Agent;
+  /** What the control plane says this connector serves (doctor without target flags). */
+  integrations?: readonly IntegrationRef[];
   resolver?: SecretResolver;
   credentialSource?: CredentialSource;
   credentials?: AtlasCredentials;

@@ -1,27 +1,42 @@
+import type { IntegrationRef } from '../../control-plane/protocol.js';
 import { isConnectorError } from '../../errors/connector-error.js';
+import type { SecretScrubber } from '../../runtime/secret-scrubber.js';
 import { createSecretScrubber } from '../../runtime/secret-scrubber.js';
 import { atlasAuthenticationCheck, atlasVisibilityCheck } from './atlas-checks.js';
 import { runChecks, type CheckStep } from './check-runner.js';
 import { configurationCheck } from './configuration-check.js';
 import { controlPlaneCheck } from './control-plane-check.js';
 import { parseDoctorArgs, doctorUsage, type DoctorCommand } from './doctor-args.js';
-import { closeDoctorContext, createDoctorContext } from './doctor-context.js';
-import type { DoctorIo } from './doctor-types.js';
-import { isOk, renderJson, renderTable } from './render.js';
+import { closeDoctorContext, createDoctorContext, type DoctorContext } from './doctor-context.js';
+import { integrationListCheck, targetOf } from './integration-list.js';
+import type { DoctorIo, DoctorTarget } from './doctor-types.js';
+import {
+  isOk,
+  renderJson,
+  renderSections,
+  renderSectionsJson,
+  renderTable,
+  type ReportSection,
+} from './render.js';
 import { roleCheck } from './role-check.js';
 import { secretCheck, secretReferenceCheck } from './secret-checks.js';
 
 export type { CheckResult, CheckStatus, DoctorIo, IntegrationKind } from './doctor-types.js';
 
-/** In report order; each names the checks it depends on. */
-export const doctorChecks: readonly CheckStep[] = [
-  configurationCheck,
-  controlPlaneCheck,
+/** The checks of one integration, after the shared ones; each names the checks it depends on. */
+export const integrationChecks: readonly CheckStep[] = [
   secretReferenceCheck,
   secretCheck,
   atlasAuthenticationCheck,
   atlasVisibilityCheck,
   roleCheck,
+];
+
+/** In report order. */
+export const doctorChecks: readonly CheckStep[] = [
+  configurationCheck,
+  controlPlaneCheck,
+  ...integrationChecks,
 ];
 
 /**
@@ -44,6 +59,7 @@ export async function runDoctor(argv: readonly string[], io: DoctorIo): Promise<
     return 0;
   }
   const scrubber = createSecretScrubber();
+  if (!command.target) return runForEnvironment(command.json, io, scrubber);
   const ctx = createDoctorContext(command.target, io, scrubber);
   try {
     const results = await runChecks(doctorChecks, ctx);
@@ -52,6 +68,54 @@ export async function runDoctor(argv: readonly string[], io: DoctorIo): Promise<
       : renderTable(command.target, results);
     for (const line of lines) io.stdout(scrubber.scrub(line));
     return isOk(results) ? 0 : 1;
+  } finally {
+    await closeDoctorContext(ctx);
+  }
+}
+
+/**
+ * `doctor` with no target: the daemon's own environment. Configuration and control plane once,
+ * then the integrations the control plane lists for CONNECTOR_ID, each checked like `--kind`.
+ */
+async function runForEnvironment(json: boolean, io: DoctorIo, scrubber: SecretScrubber): Promise<number> {
+  const shared = createDoctorContext(environmentTarget, io, scrubber);
+  const sections: ReportSection[] = [];
+  try {
+    const base = await runChecks([configurationCheck, controlPlaneCheck, integrationListCheck], shared);
+    sections.push({ title: 'connector', results: base });
+    for (const integration of shared.integrations ?? []) {
+      sections.push(await checkIntegration(integration, shared, io, scrubber));
+    }
+  } finally {
+    await closeDoctorContext(shared);
+  }
+  const connectorId = shared.config?.connectorId ?? '(unknown connector)';
+  const lines = json
+    ? [renderSectionsJson(scrubber.scrubDeep(sections))]
+    : renderSections(connectorId, sections);
+  for (const line of lines) io.stdout(scrubber.scrub(line));
+  return sections.every((section) => isOk(section.results)) ? 0 : 1;
+}
+
+/** Unused by the shared checks; each integration gets its own target. */
+const environmentTarget: DoctorTarget = { kind: 'atlas-project', secretRef: '', projectIds: [] };
+
+async function checkIntegration(
+  integration: IntegrationRef,
+  shared: DoctorContext,
+  io: DoctorIo,
+  scrubber: SecretScrubber,
+): Promise<ReportSection> {
+  const title = `integration ${integration.id} (${integration.kind})`;
+  const target = targetOf(integration);
+  if (typeof target === 'string') {
+    return { title, results: [{ name: 'integration', status: 'fail', detail: target }] };
+  }
+  const ctx = createDoctorContext(target, io, scrubber);
+  ctx.config = shared.config;
+  ctx.agent = shared.agent;
+  try {
+    return { title, results: await runChecks(integrationChecks, ctx) };
   } finally {
     await closeDoctorContext(ctx);
   }

@@ -9,9 +9,9 @@ const labels: Readonly<Record<CheckStatus, string>> = {
 };
 
 /** The human report: one line per check, continuation lines aligned, an indented `fix:` per remedy. */
-export function renderTable(target: DoctorTarget, results: readonly CheckResult[]): string[] {
+export function renderTable(target: DoctorTarget | undefined, results: readonly CheckResult[]): string[] {
   const width = Math.max(...results.map((r) => r.name.length));
-  const lines: string[] = [heading(target), ''];
+  const lines: string[] = [target ? heading(target) : '', ''];
   for (const result of results) {
     const [first = '', ...rest] = result.detail.split('\n');
     const indent = ' '.repeat(4 + 2 + width + 2);
@@ -24,6 +24,33 @@ export function renderTable(target: DoctorTarget, results: readonly CheckResult[
   }
   lines.push('', summary(results));
   return lines;
+}
+
+/** One block of the environment report: the connector's shared checks, or one integration's. */
+export interface ReportSection {
+  readonly title: string;
+  readonly results: readonly CheckResult[];
+}
+
+/** The report of `doctor` without a target: one table per section, one summary at the end. */
+export function renderSections(connectorId: string, sections: readonly ReportSection[]): string[] {
+  const lines = [
+    `atlas-jit-connector ${version} doctor: connector ${connectorId}, from the daemon's environment`,
+  ];
+  for (const section of sections) {
+    lines.push('', `== ${section.title}`, ...renderTable(undefined, section.results).slice(2, -2));
+  }
+  lines.push('', summary(sections.flatMap((section) => section.results)));
+  return lines;
+}
+
+/** `--json` without a target: `{ok, sections: [{title, ok, checks}]}` on one line. */
+export function renderSectionsJson(sections: readonly ReportSection[]): string {
+  const all = sections.flatMap((section) => section.results);
+  return JSON.stringify({
+    ok: isOk(all),
+    sections: sections.map((s) => ({ title: s.title, ok: isOk(s.results), checks: s.results })),
+  });
 }
 
 /** `--json`: `{ok, checks}` on one line, for scripts and CI. */

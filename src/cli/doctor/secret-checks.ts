@@ -20,6 +20,7 @@ export const secretReferenceCheck: CheckStep = {
       env: ctx.env,
       clock: ctx.clock,
       scrubber: ctx.scrubber,
+      ...(ctx.agent ? { agent: ctx.agent } : {}),
       ...(ctx.config ? { ttlMs: ctx.config.secretCacheTtlMs } : {}),
     });
     ctx.resolver = resolver;

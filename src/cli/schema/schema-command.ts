@@ -1,6 +1,10 @@
 import { z } from 'zod';
-import { jobOperations } from '../../adapters/adapter.js';
-import { adapters, type IntegrationKind } from '../../adapters/registry.js';
+import {
+  integrationKinds,
+  isIntegrationKind,
+  kindDefinition,
+  type IntegrationKind,
+} from '../../adapters/registry.js';
 
 export interface SchemaIo {
   readonly stdout: (text: string) => void;
@@ -11,20 +15,18 @@ const usage = `Usage: atlas-jit-connector schema [<kind>]
 
 Prints the JSON Schema (draft 2020-12) of each integration kind's config, with the description of
 every field, and the job operations the kind supports. With <kind>, prints that kind only.
-Kinds: ${Object.keys(adapters).join(', ')}`;
+Kinds: ${integrationKinds.join(', ')}`;
 
 /** The JSON Schema a control plane (or an operator) validates an integration's config against. */
-export function integrationSchemas(
-  kinds: readonly IntegrationKind[] = Object.keys(adapters) as IntegrationKind[],
-) {
+export function integrationSchemas(kinds: readonly IntegrationKind[] = integrationKinds) {
   return Object.fromEntries(
     kinds.map((kind) => {
-      const adapter = adapters[kind];
+      const definition = kindDefinition(kind);
       return [
         kind,
         {
-          operations: jobOperations.filter((op) => adapter.handlers[op] !== undefined),
-          config: z.toJSONSchema(adapter.configSchema, { io: 'input', unrepresentable: 'any' }),
+          operations: [...definition.operations],
+          config: z.toJSONSchema(definition.configSchema, { io: 'input', unrepresentable: 'any' }),
         },
       ];
     }),
@@ -37,11 +39,10 @@ export function runSchema(argv: readonly string[], io: SchemaIo): number {
     io.stdout(usage);
     return 0;
   }
-  if (extra.length > 0 || (kind !== undefined && !Object.hasOwn(adapters, kind))) {
+  if (extra.length > 0 || (kind !== undefined && !isIntegrationKind(kind))) {
     io.stderr(`${kind === undefined ? '' : `unknown integration kind "${kind}"\n\n`}${usage}`);
     return 2;
   }
-  const kinds = kind === undefined ? undefined : [kind as IntegrationKind];
-  io.stdout(JSON.stringify(integrationSchemas(kinds), null, 2));
+  io.stdout(JSON.stringify(integrationSchemas(kind === undefined ? undefined : [kind]), null, 2));
   return 0;
 }

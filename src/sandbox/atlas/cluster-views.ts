@@ -1,4 +1,5 @@
 import type { SimContext } from './context.js';
+import { publishedConnectionStrings } from './loopback-strings.js';
 import type { ClusterRec, ProcessRec } from './model.js';
 import { selfLinks } from './views.js';
 
@@ -16,7 +17,7 @@ function commonFields(sim: SimContext, c: ClusterRec): Record<string, unknown> {
   return {
     backupEnabled: false,
     clusterType: c.clusterType,
-    connectionStrings: c.connectionStrings,
+    connectionStrings: publishedConnectionStrings(sim, c),
     createDate: c.createDate,
     groupId: c.projectId,
     id: c.id,
@@ -53,7 +54,7 @@ export function clusterView(sim: SimContext, c: ClusterRec, version: string): ob
   if (version === '2023-01-01') {
     return {
       ...base,
-      mongoURI: c.connectionStrings.standard,
+      mongoURI: publishedConnectionStrings(sim, c).standard,
       numShards: c.numShards,
       providerSettings: {
         instanceSizeName: c.instanceSize,
@@ -61,7 +62,7 @@ export function clusterView(sim: SimContext, c: ClusterRec, version: string): ob
         regionName: c.regionName,
       },
       replicationFactor: 3,
-      srvAddress: c.connectionStrings.standardSrv,
+      srvAddress: publishedConnectionStrings(sim, c).standardSrv,
     };
   }
   if (version === '2023-02-01') {
@@ -83,10 +84,18 @@ export function clusterView(sim: SimContext, c: ClusterRec, version: string): ob
   };
 }
 
+/** Flex clusters publish only the public strings. */
+function flexConnectionStrings(strings: ClusterRec['connectionStrings']): object {
+  return {
+    ...(strings.standard !== undefined ? { standard: strings.standard } : {}),
+    ...(strings.standardSrv !== undefined ? { standardSrv: strings.standardSrv } : {}),
+  };
+}
+
 export function flexClusterView(sim: SimContext, c: ClusterRec): object {
   return {
     clusterType: 'REPLICASET',
-    connectionStrings: { standardSrv: c.connectionStrings.standardSrv },
+    connectionStrings: flexConnectionStrings(publishedConnectionStrings(sim, c)),
     createDate: c.createDate,
     groupId: c.projectId,
     id: c.id,

@@ -112,7 +112,7 @@ describe('control endpoints', () => {
     const response = await fetch(`${h.sim.url}/__sim/state`);
     const text = await response.text();
     expect(text).not.toContain('correct-horse-battery');
-    expect(text).not.toContain('passwordHash');
+    expect(text).not.toContain('storedKey');
     const state: unknown = JSON.parse(text);
     expect(field(state, 'databaseUsers', 0, 'username')).toBe('jit-alice-1');
     expect(field(state, 'projects', 0, 'changeStatus')).toBe('PENDING');

@@ -38,8 +38,13 @@ const privateEndpoint = z.strictObject({
 
 const database = z.strictObject({
   name: z.string().min(1),
-  /** Not served by any Atlas endpoint (there is none); kept for the later driver-based discovery. */
+  /** Served over the cluster's wire-protocol endpoint (no Atlas Admin API endpoint lists them). */
   collections: z.array(z.string().min(1)).default([]),
+  /**
+   * Documents per collection, as plain JSON, served by `find` on the wire endpoint. A collection
+   * without an entry gets three sample documents (`_id` 1 to 3).
+   */
+  documents: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))).optional(),
 });
 
 const processSchema = z.strictObject({

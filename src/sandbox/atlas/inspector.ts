@@ -2,7 +2,9 @@ import type { Clock } from '../../runtime/clock.js';
 import { isoSeconds } from './ids.js';
 import type { Knobs } from './knobs.js';
 import type { CustomRoleRec, DbUserRec, EventRec } from './model.js';
-import { hashPassword, type SimState } from './state.js';
+import { checkLogin } from './login-rules.js';
+import { scramPasswordMatches } from './scram-credentials.js';
+import type { SimState } from './state.js';
 
 export interface DatabaseUserSnapshot {
   readonly groupId: string;
@@ -49,7 +51,7 @@ export interface SimSnapshot {
 }
 
 export type AuthenticationCheck =
-  'ok' | 'pending' | 'unknown-user' | 'wrong-password' | 'out-of-scope' | 'unknown-cluster';
+  'ok' | 'pending' | 'expired' | 'unknown-user' | 'wrong-password' | 'out-of-scope' | 'unknown-cluster';
 
 function userSnapshot(u: DbUserRec): DatabaseUserSnapshot {
   return {
@@ -104,7 +106,7 @@ export class SimulatorInspector {
 
   checkPassword(groupId: string, username: string, password: string): boolean {
     const user = this.fresh().findDbUser(groupId, 'admin', username);
-    return user?.passwordHash !== undefined && user.passwordHash === hashPassword(password);
+    return user?.scram !== undefined && scramPasswordMatches(user.scram, username, password);
   }
 
   /** Whether a SCRAM login to `clusterName` would succeed now (PENDING changes cannot log in yet). */
@@ -115,18 +117,12 @@ export class SimulatorInspector {
     password: string,
   ): AuthenticationCheck {
     const state = this.fresh();
-    if (!state.findCluster(groupId, clusterName)) return 'unknown-cluster';
-    const user = state.findDbUser(groupId, 'admin', username);
-    if (!user) return 'unknown-user';
+    const cluster = state.findCluster(groupId, clusterName);
+    if (!cluster) return 'unknown-cluster';
+    if (!state.findDbUser(groupId, 'admin', username)) return 'unknown-user';
     if (!this.checkPassword(groupId, username, password)) return 'wrong-password';
-    const clusterScopes = user.scopes.filter((s) => s.type === 'CLUSTER');
-    if (
-      clusterScopes.length > 0 &&
-      !clusterScopes.some((s) => s.name.toLowerCase() === clusterName.toLowerCase())
-    ) {
-      return 'out-of-scope';
-    }
-    return this.changeStatus(groupId) === 'PENDING' ? 'pending' : 'ok';
+    const check = checkLogin(state, cluster, username, this.clock.now(), this.knobs.propagationDelayMs);
+    return 'refusal' in check ? check.refusal : 'ok';
   }
 
   snapshot(): SimSnapshot {

@@ -1,3 +1,4 @@
+import type { ScramCredentials } from './scram-credentials.js';
 import type { FixtureCluster, FixtureDatabase, FixtureProcess, FixtureRoleAssignment } from './fixture.js';
 
 /** The simulator's in-memory records. Plain data; rules live in the handlers. */
@@ -24,7 +25,10 @@ export interface DbUserRec {
   readonly groupId: string;
   readonly username: string;
   readonly databaseName: AuthDatabase;
-  passwordHash?: string;
+  /** SCRAM credentials derived from the password when it was set; never the password itself. */
+  scram?: ScramCredentials;
+  /** Epoch ms of the user's last change: it can log in once that change has propagated. */
+  changedAt: number;
   roles: DbUserRole[];
   scopes: DbUserScope[];
   labels: DbUserLabel[];

@@ -21,6 +21,9 @@ import { Router } from './router.js';
 import { atlasRoutes } from './routes.js';
 import { SimState } from './state.js';
 import { SimulatorStats } from './stats.js';
+import { loopbackConnectionString } from './loopback-strings.js';
+import { startWireEndpoints, type WireEndpoints } from '../wire/cluster-endpoints.js';
+import type { ConnectionDrop } from '../wire/connection.js';
 
 export interface ServiceAccountOption {
   /** `mdb_sa_id_` followed by 24 hex digits, as Atlas issues them. */
@@ -46,6 +49,13 @@ export interface AtlasSimulatorOptions {
   readonly onExchange?: (exchange: AtlasExchange) => void;
   /** Called when a handler throws something that is not an Atlas error (a simulator bug). */
   readonly onInternalError?: (error: unknown) => void;
+  /**
+   * Whether every simulated cluster gets a MongoDB wire-protocol endpoint on loopback (default
+   * true); its `standard` connection string then points there.
+   */
+  readonly wireProtocol?: boolean;
+  /** Told when a wire connection is dropped for garbage bytes or OP_COMPRESSED. */
+  readonly onWireDrop?: (clusterId: string, drop: ConnectionDrop) => void;
 }
 
 export interface AtlasSimulator {
@@ -55,6 +65,13 @@ export interface AtlasSimulator {
   /** Live knobs: mutate fields directly or use `POST /__sim/knobs`. */
   readonly knobs: Knobs;
   readonly stats: SimulatorStats;
+  /** Cluster id → `host:port` of the cluster's wire-protocol endpoint. */
+  readonly wireAddresses: ReadonlyMap<string, string>;
+  /**
+   * The `mongodb://` string that reaches a cluster's wire endpoint (what the cluster publishes as
+   * `standard`); throws for an unknown cluster or when the endpoints are off.
+   */
+  connectionString(projectId: string, clusterName: string): string;
   /** Back to the fixture: data, stats, buckets, nonces and tokens (knobs are kept). */
   reset(): void;
   /**
@@ -117,6 +134,7 @@ function buildCore(options: AtlasSimulatorOptions): Core {
     clock,
     random,
     baseUrl: '',
+    wireAddresses: new Map(),
     invitations: new Map(),
     routes: atlasRoutes,
   };
@@ -161,7 +179,46 @@ export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promi
   });
   const url = await listen(server, options.host ?? '127.0.0.1', options.port ?? 0);
   deps.sim.baseUrl = url;
-  return { url, state: inspector, knobs, stats, reset, revokeApiKey, close: () => closeServer(server) };
+  let wire: WireEndpoints;
+  try {
+    wire = await startWire(deps.sim, options);
+  } catch (error) {
+    await closeServer(server);
+    throw error;
+  }
+  deps.sim.wireAddresses = wire.addresses;
+  return {
+    url,
+    state: inspector,
+    knobs,
+    stats,
+    wireAddresses: wire.addresses,
+    connectionString: (projectId, clusterName) => standardString(deps.sim, projectId, clusterName),
+    reset,
+    revokeApiKey,
+    close: async () => {
+      await Promise.all([closeServer(server), wire.close()]);
+    },
+  };
+}
+
+function startWire(sim: SimContext, options: AtlasSimulatorOptions): Promise<WireEndpoints> {
+  if (options.wireProtocol === false) return Promise.resolve({ addresses: new Map(), close: async () => {} });
+  const { state, knobs, clock, random } = sim;
+  const onDrop = options.onWireDrop;
+  return startWireEndpoints(
+    { state, knobs, clock, random, ...(onDrop ? { onDrop } : {}) },
+    state.clusters.map((c) => c.id),
+  );
+}
+
+function standardString(sim: SimContext, projectId: string, clusterName: string): string {
+  const cluster = sim.state.findCluster(projectId, clusterName);
+  const address = cluster && sim.wireAddresses.get(cluster.id);
+  if (!cluster || address === undefined) {
+    throw new Error(`no wire endpoint for cluster ${clusterName} of project ${projectId}`);
+  }
+  return loopbackConnectionString(cluster, address);
 }
 
 function reportInternalError(error: unknown): void {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { ClusterData } from './cluster-data.js';
 import type { AtlasFixture } from './fixture.js';
 import type { IdGenerator } from './ids.js';
 import { isoSeconds } from './ids.js';
@@ -29,6 +29,8 @@ export class SimState {
   teams = new Map<string, TeamRec>();
   credentials: CredentialRec[] = [];
   events: EventRec[] = [];
+  /** Cluster id → the documents its wire endpoint serves. */
+  clusterData = new Map<string, ClusterData>();
 
   constructor(
     private readonly fixture: AtlasFixture,
@@ -59,6 +61,7 @@ export class SimState {
         databases: p.databases ?? c.databases,
       })),
     }));
+    this.clusterData = new Map(this.clusters.map((c) => [c.id, new ClusterData(c)]));
     this.orgUsers = new Map(f.orgUsers.map((u) => [u.id, orgUserFromFixture(u)]));
     this.teams = new Map(
       f.teams.map((t) => [
@@ -155,10 +158,6 @@ export class SimState {
   findDbUser(projectId: string, databaseName: string, username: string): DbUserRec | undefined {
     return this.projects.get(projectId)?.dbUsers.get(`${databaseName}/${username}`);
   }
-}
-
-export function hashPassword(password: string): string {
-  return createHash('sha256').update(`atlas-sim:${password}`).digest('hex');
 }
 
 function orgUserFromFixture(u: AtlasFixture['orgUsers'][number]): OrgUserRec {

@@ -43,7 +43,7 @@ describe('versioned media types', () => {
       expect(result.status).toBe(200);
       expect(result.json).toMatchObject({
         name: 'Cluster0',
-        srvAddress: 'mongodb+srv://cluster0.xq7ab.mongodb.net',
+        mongoURI: h.sim.connectionString(sandboxIds.payments, 'Cluster0'),
       });
     });
 

@@ -79,6 +79,21 @@ describe('admin API', () => {
     });
   });
 
+  it.each([
+    ['POST', '/admin/jobs', { type: 'grant', integrationID: 'int-1' }, 'integrationID'],
+    [
+      'PUT',
+      '/admin/integrations/int-1',
+      { kind: 'atlas-project', config: {}, secretRef: 'env://A', secretref: 'x' },
+      'secretref',
+    ],
+    ['POST', '/admin/faults', { unavailableForMS: 10 }, 'unavailableForMS'],
+  ] as const)('answers 400 naming an unknown key: %s %s', async (method, path, body, key) => {
+    const answer = await admin(method, path, { body });
+    expect(errorOf(answer)).toEqual([400, 'invalid_request']);
+    expect(ProtocolErrorBody.parse(answer.body).error.message).toContain(`"${key}"`);
+  });
+
   it('refuses a job for an unknown integration', async () => {
     expect(
       errorOf(await admin('POST', '/admin/jobs', { body: { type: 'grant', integrationId: 'x' } })),

@@ -11,13 +11,14 @@ import type { Logger } from '../../runtime/logger.js';
 
 const maxAdminBodyBytes = 16 * 1024 * 1024;
 
-const IntegrationBody = z.object({
+// Strict objects: a misspelt key (integrationID) is a 400 naming it, not a silently ignored field.
+const IntegrationBody = z.strictObject({
   kind: z.string().min(1),
   config: z.record(z.string(), z.unknown()),
   secretRef: z.string().min(1),
 });
 
-const NewJobBody = z.object({
+const NewJobBody = z.strictObject({
   type: z.string().min(1),
   integrationId: z.string().min(1).optional(),
   resourceKey: z.string().min(1).optional(),
@@ -27,7 +28,7 @@ const NewJobBody = z.object({
   maxAttempts: z.number().int().positive().optional(),
 });
 
-const ActionBody = z.object({ action: HeartbeatAction });
+const ActionBody = z.strictObject({ action: HeartbeatAction });
 
 export interface AdminDeps {
   readonly store: ReferenceControlPlaneStore;

@@ -15,10 +15,11 @@ export const RouteName = z.enum([
   'snapshots',
   'snapshotPart',
   'snapshotCommit',
+  'integrations',
 ]);
 export type RouteName = z.infer<typeof RouteName>;
 
-export const FaultSettings = z.object({
+export const FaultSettings = z.strictObject({
   /** Every matching request has its connection destroyed, for this long from now. */
   unavailableForMs: z.number().int().nonnegative().optional(),
   /** Probability of answering `503 unavailable` with `Retry-After: 1`. */

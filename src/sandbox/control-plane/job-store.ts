@@ -47,6 +47,10 @@ export class JobStore {
     this.integrations.set(integration.id, integration);
   }
 
+  allIntegrations(): IntegrationRef[] {
+    return [...this.integrations.values()];
+  }
+
   integration(id: string): IntegrationRef | undefined {
     return this.integrations.get(id);
   }

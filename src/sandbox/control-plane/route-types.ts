@@ -22,7 +22,7 @@ export type Answer = { readonly status: number; readonly body?: unknown } | unde
 
 interface RouteBase {
   readonly name: RouteName;
-  readonly method: 'POST' | 'PUT' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Matched against the path below `/connector/v1`; capture groups are the parameters. */
   readonly pattern: RegExp;
 }

@@ -1,4 +1,9 @@
-import { HeartbeatRequest, RegisterRequest, type RegisterResponse } from '../../control-plane/protocol.js';
+import {
+  HeartbeatRequest,
+  RegisterRequest,
+  type IntegrationsResponse,
+  type RegisterResponse,
+} from '../../control-plane/protocol.js';
 import { bearerToken, parseJson, readBody } from './http-io.js';
 import { protocolError } from './protocol-errors.js';
 import {
@@ -30,6 +35,17 @@ async function register(ctx: RouteContext): Promise<{ status: number; body: Regi
       serverTime: new Date(core.clock.now()).toISOString(),
     },
   };
+}
+
+/**
+ * The integrations a connector serves, for `doctor` to check without registering a session. The
+ * reference control plane has one set of integrations for every connector id.
+ */
+async function listIntegrations(ctx: RouteContext): Promise<{ status: number; body: IntegrationsResponse }> {
+  if (!ctx.core.sessions.isEnrollmentToken(bearerToken(ctx.req))) {
+    throw protocolError('unauthorized', 'Authorization: not a valid enrollment token');
+  }
+  return { status: 200, body: { integrations: ctx.core.jobs.allIntegrations() } };
 }
 
 async function refreshToken(ctx: SessionContext): Promise<{ status: number; body: unknown }> {
@@ -69,6 +85,13 @@ export const sessionRoutes: readonly ConnectorRoute[] = [
     pattern: /^\/connectors\/register$/,
     auth: 'enrollment',
     handle: register,
+  },
+  {
+    name: 'integrations',
+    method: 'GET',
+    pattern: /^\/connectors\/([^/]+)\/integrations$/,
+    auth: 'enrollment',
+    handle: listIntegrations,
   },
   {
     name: 'refreshToken',

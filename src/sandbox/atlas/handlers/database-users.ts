@@ -4,7 +4,7 @@ import { atlasError, fieldError } from '../errors.js';
 import { dbUserKey, type DbUserRec, type ProjectRec } from '../model.js';
 import { paginate } from '../pagination.js';
 import { createDbUserSchema, parseBody, updateDbUserSchema, type DbUserBody } from '../request-schemas.js';
-import { hashPassword } from '../state.js';
+import { deriveScramCredentials } from '../scram-credentials.js';
 import { dbUserView } from '../views.js';
 import {
   authTypesOf,
@@ -69,7 +69,10 @@ function createDbUser(ctx: RequestContext): HandlerResult {
     groupId: project.id,
     username: body.username,
     databaseName: body.databaseName,
-    ...(body.password !== undefined ? { passwordHash: hashPassword(body.password) } : {}),
+    ...(body.password !== undefined
+      ? { scram: deriveScramCredentials(body.username, body.password, ctx.sim.random) }
+      : {}),
+    changedAt: ctx.now,
     roles: body.roles,
     scopes: body.scopes ?? [],
     labels: body.labels ?? [],
@@ -115,12 +118,14 @@ function updateDbUser(ctx: RequestContext): HandlerResult {
   if (body.roles !== undefined) {
     checkCollectionRoles(project, user, body.roles, ctx.sim.knobs.collectionRolesLimit);
   }
-  if (body.password !== undefined) user.passwordHash = hashPassword(body.password);
+  if (body.password !== undefined)
+    user.scram = deriveScramCredentials(user.username, body.password, ctx.sim.random);
   if (body.roles !== undefined) user.roles = body.roles;
   if (body.scopes !== undefined) user.scopes = body.scopes;
   if (body.labels !== undefined) user.labels = body.labels;
   if (body.description !== undefined) user.description = body.description;
   if (deleteAfter !== undefined) user.deleteAfter = deleteAfter;
+  user.changedAt = ctx.now;
   recordChange(ctx, project, 'MONGODB_USER_UPDATED', user.username);
   return { status: 200, body: dbUserView(ctx.sim, user) };
 }

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import {
+  harness,
+  integrationId,
+  otherProjectId,
+  projectId,
+} from '../database-access/grant/grant-test-kit.js';
+import { AtlasMultiProjectConfig } from './atlas-multi-project-config.js';
+import { atlasMultiProjectKind } from './atlas-multi-project-kind.js';
+import {
+  resolveMultiProjectInventoryScope,
+  resolveMultiProjectUserScope,
+} from './atlas-multi-project-scope.js';
+
+const listed = AtlasMultiProjectConfig.parse({ projectIds: [projectId] });
+const unlisted = AtlasMultiProjectConfig.parse({});
+const integration = { id: integrationId, kind: 'atlas-multi-project', config: listed, secretRef: 'env://K' };
+
+describe('atlas-multi-project kind', () => {
+  it('resolves a user job to the one project its payload names, any cluster', async () => {
+    await expect(
+      resolveMultiProjectUserScope({ config: listed, payload: { projectId }, integration }),
+    ).resolves.toEqual({ kind: 'project', projectId, connectionType: 'standard' });
+  });
+
+  it.each([
+    {
+      name: 'no project',
+      config: listed,
+      payload: {},
+      message: /^projectId: is required for an atlas-multi-project/,
+    },
+    {
+      name: 'a project outside the allow-list',
+      config: listed,
+      payload: { projectId: otherProjectId },
+      message:
+        /^projectId: project 5f1a2b3c4d5e6f7a8b9c0d2f is not in this integration's projectIds allow-list$/,
+    },
+  ])(
+    'refuses a user job naming $name with invalid_request on projectId',
+    async ({ config, payload, message }) => {
+      const failure = resolveMultiProjectUserScope({ config, payload, integration });
+      await expect(failure).rejects.toMatchObject({ code: 'invalid_request' });
+      await expect(failure).rejects.toThrow(message);
+    },
+  );
+
+  it('resolves inventory jobs to the allow-list, every visible project, or the one project named', async () => {
+    const inventory = (config: AtlasMultiProjectConfig, payload: { projectId?: string }) =>
+      resolveMultiProjectInventoryScope({ config, payload, integration });
+    await expect(inventory(listed, {})).resolves.toEqual({
+      kind: 'projects',
+      projects: { allowList: [projectId] },
+    });
+    await expect(inventory(unlisted, {})).resolves.toEqual({
+      kind: 'projects',
+      projects: 'every-visible-project',
+    });
+    await expect(inventory(unlisted, { projectId: otherProjectId })).resolves.toMatchObject({
+      kind: 'project',
+      projectId: otherProjectId,
+    });
+    await expect(inventory(listed, { projectId: otherProjectId })).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringMatching(/^projectId: /),
+    });
+  });
+
+  it('checks the connection by reading every allow-listed project', async () => {
+    const h = harness();
+    const config = AtlasMultiProjectConfig.parse({ projectIds: [projectId, otherProjectId] });
+    const check = await atlasMultiProjectKind
+      .create(h.common)
+      .checkConnection(config, h.credential, h.context().ctx);
+    expect(check).toEqual({
+      ok: true,
+      detail: `projects project-0d1e (${projectId}), project-0d2f (${otherProjectId})`,
+    });
+  });
+
+  it('without an allow-list, checks that the key sees at least one project', async () => {
+    const h = harness();
+    const check = await atlasMultiProjectKind
+      .create(h.common)
+      .checkConnection(unlisted, h.credential, h.context().ctx);
+    expect(check).toEqual({ ok: true, detail: '2 project(s) visible to the API key' });
+  });
+
+  it('fails the check for an allow-listed project the key cannot read', async () => {
+    const h = harness();
+    const config = AtlasMultiProjectConfig.parse({ projectIds: ['aaaaaaaaaaaaaaaaaaaaaaaa'] });
+    const check = await atlasMultiProjectKind
+      .create(h.common)
+      .checkConnection(config, h.credential, h.context().ctx);
+    expect(check).toMatchObject({ ok: false, detail: expect.stringMatching(/GROUP_NOT_FOUND/) });
+  });
+});

@@ -1,0 +1,350 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
+import { customRoleSpec, maxCustomRolesPerUser } from './custom-roles.js';
+import { alice, bob, clusterName, harness, projectId } from '../grant/grant-test-kit.js';
+import { GrantPayload } from '../model/payloads.js';
+import { labelKeys, readGrants, usernameFor } from '../model/user-model.js';
+
+const customRolesLimit = 'atlas.project.security.databaseAccess.customRoles';
+const ordersEntry = {
+  cluster: clusterName,
+  actions: ['INSERT', 'FIND'],
+  database: 'sales',
+  collection: 'orders',
+};
+const roleName = `jit-r-${createHash('sha256')
+  .update(JSON.stringify({ actions: ['FIND', 'INSERT'], db: 'sales', collection: 'orders' }))
+  .digest('hex')
+  .slice(0, 16)}`;
+const ordersRole = {
+  roleName,
+  actions: [
+    { action: 'FIND', resources: [{ cluster: false, db: 'sales', collection: 'orders' }] },
+    { action: 'INSERT', resources: [{ cluster: false, db: 'sales', collection: 'orders' }] },
+  ],
+};
+const aliceUser = usernameFor('per-requester', alice);
+const bobUser = usernameFor('per-requester', bob);
+
+describe('customRoleSpec', () => {
+  it('names the role by a hash of its sorted actions, database and collection', () => {
+    const spec = customRoleSpec({ actions: ['INSERT', 'FIND'], database: 'sales', collection: 'orders' });
+    expect(spec).toEqual({ roleName, actions: ['FIND', 'INSERT'], db: 'sales', collection: 'orders' });
+    expect(customRoleSpec({ actions: ['FIND', 'INSERT'], database: 'sales', collection: 'orders' })).toEqual(
+      spec,
+    );
+    expect(customRoleSpec({ actions: ['FIND', 'INSERT'], database: 'sales' }).roleName).not.toBe(roleName);
+    expect(customRoleSpec({ actions: ['FIND'], database: 'sales', collection: 'orders' }).roleName).not.toBe(
+      roleName,
+    );
+  });
+});
+
+describe('grant with actions (connector-made custom roles)', () => {
+  it('creates exactly one jit-r- role with the privileges and assigns it on admin', async () => {
+    const h = harness();
+
+    const result = await h.grant({ access: [ordersEntry] });
+
+    expect(h.atlas.methods()).toEqual([
+      'clusters.get',
+      'databaseUsers.get',
+      'customDbRoles.list',
+      'projectLimits.get',
+      'customDbRoles.create',
+      'databaseUsers.create',
+      'clusters.status',
+    ]);
+    expect(h.atlas.callsTo('customDbRoles.list')).toEqual([[projectId]]);
+    expect(h.atlas.callsTo('projectLimits.get')).toEqual([[projectId, customRolesLimit]]);
+    expect(h.atlas.callsTo('customDbRoles.create')).toEqual([[projectId, ordersRole]]);
+    expect(h.atlas.customRolesIn(projectId)).toEqual([{ ...ordersRole, inheritedRoles: [] }]);
+    const created = h.atlas.callsTo('databaseUsers.create')[0]?.[1];
+    expect(created).toMatchObject({ username: aliceUser, roles: [{ roleName, databaseName: 'admin' }] });
+    expect(result.roles).toEqual([{ roleName, databaseName: 'admin' }]);
+    const labels = h.atlas.user(projectId, aliceUser)?.labels ?? [];
+    expect(readGrants(labels)[0]?.roles).toEqual([{ cluster: clusterName, roleName, databaseName: 'admin' }]);
+    expect(labels.some((l) => l.key.startsWith(labelKeys.grantPrefix))).toBe(true);
+    expect(h.ungatedWrites()).toEqual([]);
+  });
+
+  it('reuses the role for an identical grant of another requester without creating it again', async () => {
+    const h = harness();
+    await h.grant({ access: [ordersEntry] });
+    h.clearCalls();
+
+    await h.grant({
+      grantId: 'g-2',
+      requester: bob,
+      access: [{ ...ordersEntry, actions: ['FIND', 'INSERT'] }],
+    });
+
+    expect(h.atlas.callsTo('customDbRoles.list')).toEqual([[projectId]]);
+    expect(h.atlas.callsTo('customDbRoles.create')).toEqual([]);
+    // Reusing a role needs no quota read at all.
+    expect(h.atlas.callsTo('projectLimits.get')).toEqual([]);
+    expect(h.atlas.customRolesIn(projectId).map((r) => r.roleName)).toEqual([roleName]);
+    expect(h.atlas.user(projectId, bobUser)?.roles).toEqual([{ roleName, databaseName: 'admin' }]);
+  });
+
+  it('merges a custom role into an existing per-requester user next to its built-in roles', async () => {
+    const h = harness();
+    await h.grant();
+    h.clearCalls();
+
+    await h.grant({ grantId: 'g-2', access: [ordersEntry] });
+
+    expect(h.atlas.methods()).toEqual([
+      // the cluster was read by the first grant, less than a minute ago
+      'databaseUsers.get',
+      'customDbRoles.list',
+      'projectLimits.get',
+      'customDbRoles.create',
+      'databaseUsers.update',
+      'clusters.status',
+    ]);
+    expect(h.atlas.callsTo('databaseUsers.update')[0]?.[3]).toMatchObject({
+      roles: [
+        { roleName, databaseName: 'admin' },
+        { roleName: 'read', databaseName: 'sales' },
+      ],
+    });
+  });
+
+  it('fails with quota_exceeded naming the limit when the project has no room: no create, no user write', async () => {
+    const h = harness();
+    h.atlas.addCustomRole(projectId, { roleName: 'analyst', actions: [], inheritedRoles: [] });
+    h.atlas.setLimit(projectId, customRolesLimit, 1);
+
+    const failure = h.grant({ access: [ordersEntry] });
+
+    await expect(failure).rejects.toMatchObject({ code: 'quota_exceeded', retryable: false });
+    await expect(failure).rejects.toThrow(
+      'custom roles quota reached in project 5f1a2b3c4d5e6f7a8b9c0d1e (1/1); raise atlas.project.security.databaseAccess.customRoles (up to 1400) or let sweep remove unused jit-r- roles',
+    );
+    expect(h.atlas.callsTo('customDbRoles.create')).toEqual([]);
+    expect(h.atlas.callsTo('databaseUsers.create')).toEqual([]);
+    expect(h.atlas.callsTo('databaseUsers.update')).toEqual([]);
+    expect(h.atlas.usersIn(projectId)).toEqual([]);
+  });
+
+  it('reuses an existing role even when the quota is full', async () => {
+    const h = harness();
+    h.atlas.addCustomRole(projectId, { ...ordersRole, inheritedRoles: [] });
+    h.atlas.setLimit(projectId, customRolesLimit, 1);
+
+    await h.grant({ access: [ordersEntry] });
+
+    expect(h.atlas.callsTo('customDbRoles.create')).toEqual([]);
+    expect(h.atlas.user(projectId, aliceUser)?.roles).toEqual([{ roleName, databaseName: 'admin' }]);
+  });
+
+  it('restores a connector role someone widened, before giving it to anyone', async () => {
+    const h = harness();
+    const widened = {
+      roleName,
+      actions: [
+        ...ordersRole.actions,
+        { action: 'DROP_DATABASE', resources: [{ cluster: false, db: 'sales', collection: '' }] },
+      ],
+      inheritedRoles: [{ db: 'admin', role: 'readWriteAnyDatabase' }],
+    };
+    h.atlas.addCustomRole(projectId, widened);
+
+    await h.grant({ access: [ordersEntry] });
+
+    expect(h.atlas.callsTo('customDbRoles.update')).toEqual([
+      [projectId, roleName, { actions: ordersRole.actions, inheritedRoles: [] }],
+    ]);
+    expect(h.atlas.customRolesIn(projectId)).toEqual([{ ...ordersRole, inheritedRoles: [] }]);
+    expect(h.atlas.callsTo('customDbRoles.create')).toEqual([]);
+    expect(h.atlas.user(projectId, aliceUser)?.roles).toEqual([{ roleName, databaseName: 'admin' }]);
+    expect(h.logs.lines().some((line) => String(line.msg).includes('restoring its privileges'))).toBe(true);
+  });
+
+  it('writes once more when a sweep removed the role between its check and the user write', async () => {
+    const h = harness();
+    h.atlas.beforeNext('databaseUsers.create', () => h.atlas.removeCustomRole(projectId, roleName));
+    h.atlas.failNext('databaseUsers.create', fakeAtlasError(400, 'ATLAS_INVALID_ROLE'));
+
+    await h.grant({ access: [ordersEntry] });
+
+    expect(h.atlas.callsTo('customDbRoles.create')).toHaveLength(2);
+    expect(h.atlas.callsTo('databaseUsers.create')).toHaveLength(2);
+    expect(h.atlas.customRolesIn(projectId).map((r) => r.roleName)).toEqual([roleName]);
+    expect(h.atlas.user(projectId, aliceUser)?.roles).toEqual([{ roleName, databaseName: 'admin' }]);
+  });
+
+  it('gives up with a retryable conflict when the role vanishes twice', async () => {
+    const h = harness({ config: { userStrategy: 'per-grant' } });
+    h.atlas.failNext('databaseUsers.create', fakeAtlasError(400, 'ATLAS_INVALID_ROLE'), 2);
+
+    await expect(h.grant({ access: [ordersEntry] })).rejects.toMatchObject({
+      code: 'conflict',
+      retryable: true,
+      message: expect.stringContaining('retried and recreates it'),
+    });
+  });
+
+  it('leaves an unchanged connector role alone: no write', async () => {
+    const h = harness();
+    h.atlas.addCustomRole(projectId, { ...ordersRole, inheritedRoles: [] });
+
+    await h.grant({ access: [ordersEntry] });
+
+    expect(h.atlas.callsTo('customDbRoles.update')).toEqual([]);
+  });
+
+  it('maps a CUSTOM_ROLES_LIMIT_EXCEEDED refusal of the create to the same quota error', async () => {
+    const h = harness();
+    h.atlas.failNext('customDbRoles.create', fakeAtlasError(403, 'CUSTOM_ROLES_LIMIT_EXCEEDED'));
+
+    await expect(h.grant({ access: [ordersEntry] })).rejects.toMatchObject({
+      code: 'quota_exceeded',
+      message: expect.stringContaining('atlas.project.security.databaseAccess.customRoles'),
+    });
+    expect(h.atlas.callsTo('databaseUsers.create')).toEqual([]);
+  });
+
+  it('treats a 409 on create (a racing grant made the role) as reuse', async () => {
+    const h = harness();
+    h.atlas.beforeNext('customDbRoles.create', () => {
+      h.atlas.addCustomRole(projectId, { ...ordersRole, inheritedRoles: [] });
+    });
+
+    await h.grant({ access: [ordersEntry] });
+
+    expect(h.atlas.callsTo('customDbRoles.create')).toEqual([[projectId, ordersRole]]);
+    expect(h.atlas.customRolesIn(projectId)).toHaveLength(1);
+    expect(h.atlas.user(projectId, aliceUser)?.roles).toEqual([{ roleName, databaseName: 'admin' }]);
+  });
+
+  it('creates the role for a per-grant user too', async () => {
+    const h = harness({ config: { userStrategy: 'per-grant' } });
+
+    const result = await h.grant({ access: [{ ...ordersEntry, collection: undefined }] });
+
+    const wholeDb = customRoleSpec({ actions: ['FIND', 'INSERT'], database: 'sales' });
+    expect(h.atlas.methods()).toEqual([
+      'clusters.get',
+      'customDbRoles.list',
+      'projectLimits.get',
+      'customDbRoles.create',
+      'databaseUsers.create',
+      'clusters.status',
+    ]);
+    expect(h.atlas.callsTo('customDbRoles.create')[0]?.[1]).toEqual({
+      roleName: wholeDb.roleName,
+      actions: [
+        { action: 'FIND', resources: [{ cluster: false, db: 'sales', collection: '' }] },
+        { action: 'INSERT', resources: [{ cluster: false, db: 'sales', collection: '' }] },
+      ],
+    });
+    expect(result.roles).toEqual([{ roleName: wholeDb.roleName, databaseName: 'admin' }]);
+  });
+
+  it(`refuses a grant that would give one user more than ${maxCustomRolesPerUser} custom roles`, async () => {
+    const h = harness();
+    const entries = Array.from({ length: 20 }, (_, i) => ({ ...ordersEntry, database: `db${i}` }));
+    await h.grant({ access: entries });
+    h.clearCalls();
+
+    const failure = h.grant({ grantId: 'g-2', access: [ordersEntry] });
+
+    await expect(failure).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(failure).rejects.toThrow(
+      `access: database user ${aliceUser} would hold 21 custom roles with this grant; Atlas allows at most 20 custom roles per user`,
+    );
+    expect(h.atlas.callsTo('customDbRoles.create')).toEqual([]);
+    expect(h.atlas.callsTo('databaseUsers.update')).toEqual([]);
+  });
+
+  it('leaves the role on revoke (sweep deletes unused jit-r- roles later)', async () => {
+    const h = harness();
+    await h.grant({ access: [ordersEntry] });
+    h.clearCalls();
+
+    const revoked = await h.revoke();
+
+    expect(revoked).toMatchObject({
+      outcome: 'revoked',
+      removedRoles: [{ roleName, databaseName: 'admin' }],
+      remainingRoles: [],
+    });
+    expect(h.atlas.methods()).not.toContain('customDbRoles.delete');
+    expect(h.atlas.customRolesIn(projectId).map((r) => r.roleName)).toEqual([roleName]);
+    expect(h.atlas.user(projectId, aliceUser)?.roles).toEqual([]);
+  });
+});
+
+describe('actions access entries: validation', () => {
+  const base = { grantId: 'g-1', requester: alice, ttlSeconds: 3600 };
+  const issues = (access: unknown[]) =>
+    GrantPayload.safeParse({ ...base, access }).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+
+  it('refuses role and actions together, naming both fields', () => {
+    expect(issues([{ ...ordersEntry, role: 'read' }])).toEqual([
+      'access.0: role and actions are mutually exclusive: give role (a built-in or project custom role) or actions (privileges), not both',
+    ]);
+  });
+
+  it('names the failing field of the chosen form', () => {
+    expect(issues([{ cluster: clusterName }])).toEqual(['access.0: role or actions is required']);
+    expect(issues([{ ...ordersEntry, actions: ['FIND', 'FIND'] }])).toEqual([
+      'access.0.actions: must not repeat an action',
+    ]);
+    expect(issues([{ cluster: clusterName, actions: ['FIND'] }])?.[0]).toMatch(/^access\.0: database: /);
+    expect(issues([{ ...ordersEntry, actions: [] }])?.[0]).toMatch(/^access\.0(\.|: )actions: /);
+    expect(
+      issues([{ ...ordersEntry, actions: Array.from({ length: 21 }, (_, i) => `A_${i}`) }])?.[0],
+    ).toMatch(/^access\.0(\.|: )actions: /);
+    expect(issues([{ ...ordersEntry, extra: 1 }])?.[0]).toMatch(/^access\.0: .*extra/);
+    expect(issues([{ cluster: clusterName, role: 5 }])?.[0]).toMatch(/^access\.0: role: /);
+    expect(issues([ordersEntry])).toBeUndefined();
+  });
+
+  it('denies an admin-class action with policy_denied naming it, before any Atlas call', async () => {
+    const h = harness();
+    const failure = h.grant({ access: [{ ...ordersEntry, actions: ['FIND', 'DROP_DATABASE'] }] });
+
+    await expect(failure).rejects.toMatchObject({ code: 'policy_denied', retryable: false });
+    await expect(failure).rejects.toThrow(
+      'access[0].actions[1]: DROP_DATABASE is not a data-plane action (admin-class), denied unless the connector policy sets POLICY_ALLOW_ADMIN_ROLES=true',
+    );
+    expect(h.atlas.calls).toEqual([]);
+  });
+
+  it('lets an admin-class action through when the policy allows admin roles', async () => {
+    const h = harness({ policy: { allowAdminRoles: true } });
+    await h.grant({ access: [{ ...ordersEntry, actions: ['DROP_DATABASE'], collection: undefined }] });
+    expect(h.atlas.customRolesIn(projectId)[0]?.actions).toEqual([
+      { action: 'DROP_DATABASE', resources: [{ cluster: false, db: 'sales', collection: '' }] },
+    ]);
+  });
+
+  it('refuses an action Atlas does not know with invalid_request', async () => {
+    const h = harness({ policy: { allowAdminRoles: true } });
+    await expect(h.grant({ access: [{ ...ordersEntry, actions: ['SHUTDOWN'] }] })).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: 'access[0].actions[0]: SHUTDOWN is not an Atlas privilege action',
+    });
+    expect(h.atlas.calls).toEqual([]);
+  });
+
+  it('denies custom privileges while POLICY_ALLOWED_ROLES restricts roles', async () => {
+    const h = harness({ policy: { allowedRoles: ['read'] } });
+    await expect(h.grant({ access: [ordersEntry] })).rejects.toMatchObject({
+      code: 'policy_denied',
+      message: expect.stringMatching(/^access\[0\]\.actions: .*POLICY_ALLOWED_ROLES/),
+    });
+  });
+
+  it('refuses an actions entry on another cluster of an atlas-project integration', async () => {
+    const h = harness();
+    await expect(h.grant({ access: [{ ...ordersEntry, cluster: 'Analytics' }] })).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringMatching(/^access\[0\]\.cluster: /),
+    });
+  });
+});

@@ -1,0 +1,293 @@
+import { describe, expect, it } from 'vitest';
+import { FakeAtlasClient, fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
+import { FakeClock } from '../../../../test/fakes/fake-clock.js';
+import { clusterFixture, projectId, settle } from '../grant/grant-test-kit.js';
+import { fineStep, nextPollDelay, Readiness, readinessPolling } from './readiness.js';
+
+function setup(readyTimeoutMs = 60_000) {
+  const clock = new FakeClock();
+  const atlas = new FakeAtlasClient(clock).addProject(projectId);
+  atlas.addCluster(projectId, clusterFixture('A')).addCluster(projectId, clusterFixture('B'));
+  const controller = new AbortController();
+  const readiness = new Readiness({ atlas: atlas.client, clock, readyTimeoutMs });
+  const wait = (clusters: string[]) =>
+    readiness.waitUntilApplied({ signal: controller.signal }, projectId, clusters);
+  return { clock, atlas, controller, wait };
+}
+
+/** Status answers PENDING `n` times (whatever cluster asks), then APPLIED. */
+function pendingTimes(atlas: FakeAtlasClient, n: number): void {
+  let left = n;
+  const step = (): void => {
+    atlas.neverApplied = left > 0;
+    left -= 1;
+    atlas.beforeNext('clusters.status', step);
+  };
+  atlas.beforeNext('clusters.status', step);
+}
+
+describe('waitUntilApplied', () => {
+  it('returns after one status read per cluster when the change already applied, without sleeping', async () => {
+    const { clock, atlas, wait } = setup();
+    await wait(['A', 'B', 'A']);
+    expect(atlas.callsTo('clusters.status')).toEqual([
+      [projectId, 'A'],
+      [projectId, 'B'],
+    ]);
+    expect(clock.monotonic()).toBe(0);
+  });
+
+  it('polls every 100 ms for the first 3 s, then every 500 ms', async () => {
+    const { clock, atlas, wait } = setup();
+    pendingTimes(atlas, 33);
+    await settle(clock, wait(['A']));
+    // 31 reads fall in [0, 3000] ms at 100 ms spacing; the 32nd and 33rd come 500 ms apart after that.
+    expect(atlas.callsTo('clusters.status')).toHaveLength(34);
+    expect(clock.monotonic()).toBe(3_000 + 3 * 500);
+  });
+
+  it('re-reads only the clusters still pending', async () => {
+    const { clock, atlas, wait } = setup();
+    pendingTimes(atlas, 1);
+    await settle(clock, wait(['A', 'B']));
+    expect(atlas.callsTo('clusters.status').map(([, c]) => c)).toEqual(['A', 'B', 'A']);
+  });
+
+  it('gives up with a retryable not_ready after readyTimeoutMs', async () => {
+    const { clock, atlas, wait } = setup(2_000);
+    atlas.neverApplied = true;
+    const failure = settle(clock, wait(['A']));
+    await expect(failure).rejects.toMatchObject({ code: 'not_ready', retryable: true });
+    await expect(failure).rejects.toThrow(/cluster A in project .* did not apply the change within 2 s/);
+    expect(clock.monotonic()).toBe(2_000);
+  });
+
+  it('stops at once when the job is cancelled', async () => {
+    const { clock, atlas, controller, wait } = setup();
+    atlas.neverApplied = true;
+    const failure = wait(['A']);
+    await settle(clock, Promise.resolve());
+    controller.abort(new Error('lease lost'));
+    await expect(failure).rejects.toMatchObject({ code: 'cancelled' });
+  });
+
+  it('passes an Atlas failure through', async () => {
+    const { atlas, wait } = setup();
+    atlas.failNext('clusters.status', fakeAtlasError(503, 'SERVICE_UNAVAILABLE'));
+    await expect(wait(['A'])).rejects.toMatchObject({ code: 'upstream_unavailable' });
+  });
+});
+
+/** When the change in flight applies, per Atlas client: one status hook per client reads it. */
+const applyRules = new WeakMap<FakeAtlasClient, () => boolean>();
+
+/** Makes the next change apply `ms` after now (a status poll from then on sees APPLIED). */
+function appliesAfter(clock: FakeClock, atlas: FakeAtlasClient, ms: number): void {
+  const started = clock.monotonic();
+  const installed = applyRules.has(atlas);
+  applyRules.set(atlas, () => clock.monotonic() - started >= ms);
+  if (installed) return;
+  const check = (): void => {
+    atlas.neverApplied = !(applyRules.get(atlas)?.() ?? true);
+    atlas.beforeNext('clusters.status', check);
+  };
+  atlas.beforeNext('clusters.status', check);
+}
+
+/** Steps the clock 5 ms at a time so poll times are observed exactly. */
+async function finely<T>(clock: FakeClock, promise: Promise<T>): Promise<T> {
+  let done = false;
+  const tracked = promise.finally(() => (done = true));
+  while (!done) await clock.advance(5);
+  return tracked;
+}
+
+describe('adaptive readiness polling', () => {
+  it('learns how long changes take and then waits about that long before the first poll', async () => {
+    const { clock, atlas, wait } = setup();
+    appliesAfter(clock, atlas, 800);
+    await finely(clock, wait(['A'])); // cold: polls at 0, 100, …, 800 ms
+    expect(atlas.callsTo('clusters.status')).toHaveLength(9);
+    const before = atlas.callsTo('clusters.status').length;
+    const started = clock.monotonic();
+    appliesAfter(clock, atlas, 800);
+    await finely(clock, wait(['A'])); // one poll, sent at the learned 800 ms
+    const polls = atlas.callsTo('clusters.status').length - before;
+    expect(polls).toBe(1);
+    expect(clock.monotonic() - started).toBe(800);
+  });
+
+  it('steps in proportion to a long apply time, so a slow project is not polled 40 times a second', async () => {
+    const { clock, atlas, wait } = setup();
+    appliesAfter(clock, atlas, 5_000);
+    await finely(clock, wait(['A'])); // cold: 100 ms, then 500 ms after 3 s
+    const before = atlas.callsTo('clusters.status').length;
+    const started = clock.monotonic();
+    appliesAfter(clock, atlas, 5_600);
+    await finely(clock, wait(['A']));
+    // Learned about 5 s: the first poll one 250 ms step before it, then 250 ms steps.
+    const polls = atlas.callsTo('clusters.status').length - before;
+    expect(polls).toBeLessThanOrEqual(5);
+    expect(clock.monotonic() - started).toBeLessThan(5_600 + 260);
+    expect(nextPollDelay(5_000, 5_000, 1)).toBe(fineStep(5_000));
+    expect(fineStep(5_000)).toBe(250);
+    expect(fineStep(300)).toBe(readinessPolling.fineMs);
+  });
+
+  it('does not drift later when the round trip to Atlas is longer than the fine step', async () => {
+    const { clock, atlas } = setup();
+    // 30 ms each way: a status read answers 60 ms after it is sent, more than the 25 ms step.
+    const status: typeof atlas.client.clusters.status = async (groupId, cluster, options) => {
+      await clock.sleep(30);
+      const answer = await atlas.client.clusters.status(groupId, cluster, options);
+      await clock.sleep(30);
+      return answer;
+    };
+    const slow = { ...atlas.client, clusters: { ...atlas.client.clusters, status } };
+    const deps = { atlas: slow, clock, readyTimeoutMs: 60_000 };
+    const elapsed: number[] = [];
+    for (let i = 0; i < 30; i += 1) {
+      appliesAfter(clock, atlas, 300);
+      const started = clock.monotonic();
+      await finely(
+        clock,
+        new Readiness(deps).waitUntilApplied({ signal: new AbortController().signal }, projectId, ['A']),
+      );
+      elapsed.push(clock.monotonic() - started);
+    }
+    // The change is seen by a read sent at most about one step after it applied, answered 60 ms later.
+    for (const ms of elapsed.slice(10))
+      expect(ms).toBeLessThanOrEqual(300 + 30 + readinessPolling.fineMs + 30 + 5);
+  });
+
+  it('converges to one or two polls per change when changes take the same time', async () => {
+    const { clock, atlas, wait } = setup();
+    for (let i = 0; i < 8; i += 1) {
+      appliesAfter(clock, atlas, 400);
+      await finely(clock, wait(['A']));
+    }
+    const before = atlas.callsTo('clusters.status').length;
+    const started = clock.monotonic();
+    appliesAfter(clock, atlas, 400);
+    await finely(clock, wait(['A']));
+    expect(atlas.callsTo('clusters.status').length - before).toBeLessThanOrEqual(2);
+    expect(clock.monotonic() - started).toBeLessThan(400 + readinessPolling.fineMs + 10);
+  });
+});
+
+describe('jobs waiting in one project', () => {
+  function twoJobs() {
+    const clock = new FakeClock();
+    const atlas = new FakeAtlasClient(clock).addProject(projectId);
+    atlas.addCluster(projectId, clusterFixture('A')).addCluster(projectId, clusterFixture('B'));
+    const deps = { atlas: atlas.client, clock, readyTimeoutMs: 60_000 };
+    const readiness = new Readiness(deps);
+    const events: string[] = [];
+    const at = (what: string) => events.push(`${clock.monotonic()} ${what}`);
+    /** A write that takes `ms` on the fake clock, through the project's write gate. */
+    const write = (name: string, ms = 0) =>
+      readiness.writeChange({ signal: new AbortController().signal }, projectId, async () => {
+        at(`${name} writes`);
+        if (ms > 0) await clock.sleep(ms);
+      });
+    const wait = (name: string, clusters: string[], ctx = { signal: new AbortController().signal }) =>
+      readiness.waitUntilApplied(ctx, projectId, clusters).then(() => {
+        at(`${name} ready`);
+      });
+    return { clock, atlas, deps, readiness, events, write, wait };
+  }
+
+  it('share each status read: one poll per cluster settles every job whose write came before it', async () => {
+    const { clock, atlas, write, wait } = twoJobs();
+    await Promise.all([write('x'), write('y')]);
+    await settle(clock, Promise.all([wait('x', ['A']), wait('y', ['A', 'B'])]));
+    expect(atlas.callsTo('clusters.status')).toEqual([
+      [projectId, 'A'],
+      [projectId, 'B'],
+    ]);
+  });
+
+  it('hold a new write back until the waiting batch is settled, so the project can report APPLIED', async () => {
+    const { clock, atlas, events, write, wait } = twoJobs();
+    pendingTimes(atlas, 1);
+    await write('x');
+    const x = wait('x', ['A']); // polls at 0 (PENDING) and 100 ms (APPLIED)
+    await clock.advance(10);
+    const y = write('y', 50).then(() => wait('y', ['A']));
+    await settle(clock, Promise.all([x, y]));
+    // x taught the project 100 ms, so y's first poll comes 100 ms after its write ended (and applies).
+    expect(events).toEqual(['0 x writes', '100 x ready', '100 y writes', '250 y ready']);
+  });
+
+  it('let a held write go after holdMs when the project never settles', async () => {
+    const { clock, atlas, events, write, wait } = twoJobs();
+    atlas.neverApplied = true;
+    await write('x');
+    const x = wait('x', ['A']).catch(() => undefined);
+    await clock.advance(10);
+    const y = write('y');
+    await settle(clock, y);
+    // Cold: holdMs is 2 × 100 ms + 500 ms from the write's arrival at 10 ms.
+    expect(events).toEqual(['0 x writes', '710 y writes']);
+    atlas.neverApplied = false;
+    await settle(clock, x);
+  });
+
+  it('fail only the jobs waiting on a cluster whose status read failed', async () => {
+    const { clock, atlas, write, wait } = twoJobs();
+    await write('x');
+    atlas.failNext('clusters.status', fakeAtlasError(503, 'SERVICE_UNAVAILABLE'));
+    const onA = wait('x', ['A']);
+    const onB = wait('y', ['B']);
+    await expect(settle(clock, onA)).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    await expect(settle(clock, onB)).resolves.toBeUndefined();
+  });
+
+  it('give the job’s worker slot back while it waits', async () => {
+    const { clock, wait } = twoJobs();
+    let released = 0;
+    await settle(
+      clock,
+      wait('x', ['A'], { signal: new AbortController().signal, releaseSlot: () => (released += 1) } as never),
+    );
+    expect(released).toBe(1);
+  });
+
+  it('give the slot back while a write is held, and write once the batch settled', async () => {
+    const { clock, atlas, readiness, events, write, wait } = twoJobs();
+    pendingTimes(atlas, 1);
+    await write('x');
+    const x = wait('x', ['A']);
+    await clock.advance(10);
+    let released = 0;
+    const ctx = { signal: new AbortController().signal, releaseSlot: () => (released += 1) };
+    const y = readiness.writeChange(ctx, projectId, async () => {
+      events.push(`${clock.monotonic()} y writes`);
+    });
+    await clock.advance(0);
+    expect(released, 'released while held').toBe(1);
+    await settle(clock, Promise.all([x, y]));
+    expect(events).toEqual(['0 x writes', '100 x ready', '100 y writes']);
+  });
+
+  it('keep serving jobs that start waiting just as the poller stops', async () => {
+    const { clock, atlas, wait } = twoJobs();
+    // y begins waiting inside x's settlement, before the first poller has wound down; z later.
+    const chain = wait('x', ['A']).then(() => wait('y', ['A']));
+    await settle(clock, chain);
+    await settle(clock, wait('z', ['A']));
+    expect(atlas.callsTo('clusters.status')).toHaveLength(3);
+  });
+
+  it('cut a status read that hangs at the job’s deadline and end the job as not_ready', async () => {
+    const { clock, atlas, deps } = twoJobs();
+    atlas.stallNext('clusters.status');
+    const job = new Readiness({ ...deps, readyTimeoutMs: 2_000 }).waitUntilApplied(
+      { signal: new AbortController().signal },
+      projectId,
+      ['A'],
+    );
+    await expect(settle(clock, job)).rejects.toMatchObject({ code: 'not_ready' });
+    expect(clock.monotonic()).toBe(2_000);
+  });
+});

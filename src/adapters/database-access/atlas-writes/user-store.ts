@@ -1,0 +1,278 @@
+import {
+  projectLimitNames,
+  type DatabaseUser,
+  type DatabaseUserInput,
+  type DatabaseUserRole,
+  type DatabaseUserScope,
+  type DatabaseUserUpdate,
+  type KeyValue,
+} from '../../../atlas/index.js';
+import { ConnectorError, isConnectorError } from '../../../errors/connector-error.js';
+import type { JobContext } from '../../../worker/job-context.js';
+import type { AdapterDeps } from '../../adapter.js';
+import {
+  buildLabels,
+  clustersNeeded,
+  deleteAfterFor,
+  isManaged,
+  labelKeys,
+  labelValue,
+  readGrants,
+  rolesNeeded,
+  type GrantedRole,
+  type GrantRecord,
+  type Requester,
+  type UserStrategy,
+} from '../model/user-model.js';
+
+/**
+ * The database-user plumbing grant, revoke, renew and rotate share: read a user and prove it is
+ * ours, compute the full next state from the grants it keeps, and write it. Atlas replaces arrays
+ * wholesale on PATCH, so every write carries the complete roles, scopes and labels.
+ */
+
+export type AtlasDeps = Pick<AdapterDeps, 'atlas' | 'clock' | 'readiness'>;
+export type AtlasCtx = Pick<JobContext, 'signal' | 'beforeSideEffect' | 'log'> &
+  Partial<Pick<JobContext, 'releaseSlot'>>;
+
+const dayMs = 86_400_000;
+
+/** Password and revocation bookkeeping kept in labels next to the grant records. */
+export interface Bookkeeping {
+  readonly passwordRotatedAt?: string | undefined;
+  readonly passwordGrant?: string | undefined;
+  readonly lastRevokedAt?: string | undefined;
+}
+
+export interface ManagedUser {
+  readonly user: DatabaseUser;
+  readonly grants: GrantRecord[];
+  readonly book: Bookkeeping;
+}
+
+export interface UserWrite {
+  readonly roles: DatabaseUserRole[];
+  readonly scopes: DatabaseUserScope[];
+  readonly labels: KeyValue[];
+  readonly deleteAfterDate: string;
+}
+
+export interface UserIdentity {
+  readonly integrationId: string;
+  readonly requesterId: string;
+  readonly strategy: UserStrategy;
+}
+
+/** The user, or undefined when Atlas has none by that name (404 is an outcome, not a failure). */
+export async function readUser(
+  deps: AtlasDeps,
+  ctx: AtlasCtx,
+  projectId: string,
+  username: string,
+): Promise<DatabaseUser | undefined> {
+  try {
+    return await deps.atlas.databaseUsers.get(projectId, 'admin', username, { signal: ctx.signal });
+  } catch (error) {
+    if (isConnectorError(error) && error.code === 'not_found') return undefined;
+    throw error;
+  }
+}
+
+function requesterLabel(requesterId: string): string | undefined {
+  const labels = buildLabels({ requesterId, strategy: 'per-requester', integrationId: '-', grants: [] });
+  return labelValue(labels, labelKeys.requester);
+}
+
+/** Whether the connector created this user for this requester and strategy. */
+export function ownedBy(user: DatabaseUser, identity: Omit<UserIdentity, 'integrationId'>): boolean {
+  const labels = user.labels ?? [];
+  return (
+    isManaged(labels) &&
+    labelValue(labels, labelKeys.requester) === requesterLabel(identity.requesterId) &&
+    labelValue(labels, labelKeys.strategy) === identity.strategy
+  );
+}
+
+/** Never touch a user the connector did not create for this requester and strategy. */
+export function managedUser(user: DatabaseUser, identity: Omit<UserIdentity, 'integrationId'>): ManagedUser {
+  const labels = user.labels ?? [];
+  if (!ownedBy(user, identity)) {
+    throw new ConnectorError({
+      code: 'conflict',
+      message: `database user ${user.username} exists but was not created by atlas-jit-connector for this requester (${identity.strategy}); it is left untouched`,
+      details: { username: user.username },
+    });
+  }
+  const book: Bookkeeping = {
+    passwordRotatedAt: labelValue(labels, labelKeys.passwordRotatedAt),
+    passwordGrant: labelValue(labels, labelKeys.passwordGrant),
+    lastRevokedAt: labelValue(labels, labelKeys.lastRevokedAt),
+  };
+  return { user, grants: readGrants(labels), book };
+}
+
+export function toAtlasRoles(roles: readonly GrantedRole[]): DatabaseUserRole[] {
+  return roles.map(({ roleName, databaseName, collectionName }) => ({
+    roleName,
+    databaseName,
+    ...(collectionName === undefined ? {} : { collectionName }),
+  }));
+}
+
+/**
+ * The complete next state of a user that keeps `grants` (already filtered to the active ones):
+ * roles are their union (reference counting), scopes their clusters (never empty: with no grant
+ * left the user stays scoped to `fallbackClusters`), `deleteAfterDate` the latest expiry, or
+ * `userCleanupDays` from now when nothing is left, capped by Atlas's 7-day window (invariant 1).
+ */
+export function planUserWrite(input: {
+  readonly identity: UserIdentity;
+  readonly grants: readonly GrantRecord[];
+  readonly book: Bookkeeping;
+  readonly nowMs: number;
+  readonly cleanupDays: number;
+  readonly fallbackClusters: readonly string[];
+}): UserWrite {
+  const { identity, grants, book, nowMs } = input;
+  const needed = clustersNeeded(grants);
+  const clusters = needed.length > 0 ? needed : [...new Set(input.fallbackClusters)].sort();
+  const latest =
+    grants.length > 0 ? Math.max(...grants.map((g) => g.expiresAtMs)) : nowMs + input.cleanupDays * dayMs;
+  return {
+    roles: toAtlasRoles(rolesNeeded(grants)),
+    scopes: clusters.map((name) => ({ name, type: 'CLUSTER' })),
+    labels: buildLabels({ ...identity, grants, ...book }),
+    deleteAfterDate: deleteAfterFor(latest, nowMs),
+  };
+}
+
+/** A brand-new user's state: this one grant, and a password set now by this grant. */
+export function firstGrantPlan(
+  identity: UserIdentity,
+  record: GrantRecord,
+  nowMs: number,
+  cleanupDays: number,
+) {
+  return planUserWrite({
+    identity,
+    grants: [record],
+    book: { passwordRotatedAt: new Date(nowMs).toISOString(), passwordGrant: record.key },
+    nowMs,
+    cleanupDays,
+    fallbackClusters: [],
+  });
+}
+
+export function newUserInput(
+  projectId: string,
+  username: string,
+  requester: Requester,
+  password: string,
+  plan: UserWrite,
+): DatabaseUserInput {
+  return {
+    groupId: projectId,
+    username,
+    databaseName: 'admin',
+    password,
+    description: describeUser(requester),
+    ...plan,
+  };
+}
+
+/** Atlas said the user exists (409) but reading it found none: retry rather than guess. */
+export function unreadableUserError(username: string): ConnectorError {
+  return new ConnectorError({
+    code: 'conflict',
+    retryable: true,
+    message: `database user ${username} was reported to exist but cannot be read yet; the grant is retried`,
+  });
+}
+
+export function scopeNames(user: DatabaseUser): string[] {
+  return (user.scopes ?? []).filter((scope) => scope.type === 'CLUSTER').map((scope) => scope.name);
+}
+
+/** Readable in the Atlas UI; at most 100 characters as Atlas requires. */
+export function describeUser(requester: Requester): string {
+  return `JIT access for ${requester.email ?? requester.name ?? requester.id} (atlas-jit-connector)`.slice(
+    0,
+    100,
+  );
+}
+
+export function usersQuotaError(projectId: string, used?: number, limit?: number): ConnectorError {
+  const usage = used === undefined || limit === undefined ? '' : ` (${used}/${limit})`;
+  return new ConnectorError({
+    code: 'quota_exceeded',
+    message: `database users quota reached in project ${projectId}${usage}: ${projectLimitNames.databaseUsers}; revoke unused access or ask MongoDB Support to raise the limit`,
+    details: { projectId, quota: projectLimitNames.databaseUsers },
+  });
+}
+
+/**
+ * A create the client sends once (not idempotent), tried again in this attempt when it failed
+ * without an answer Atlas meant (5xx, lost response): a create that did run answers 409 the second
+ * time, which every caller already converges from by reading back. Saves a whole job attempt.
+ */
+export async function convergingCreate<T>(ctx: AtlasCtx, create: () => Promise<T>, tries = 3): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await create();
+    } catch (error) {
+      const retry = isConnectorError(error) && error.code === 'upstream_unavailable' && !ctx.signal.aborted;
+      if (!retry || attempt >= tries) throw error;
+      ctx.log.warn({ err: error, attempt }, 'create failed without an answer; trying again, 409 converges');
+    }
+  }
+}
+
+/** Creates the user; false when it already exists (a racing or redelivered attempt made it). */
+export async function createUser(deps: AtlasDeps, ctx: AtlasCtx, user: DatabaseUserInput): Promise<boolean> {
+  ctx.beforeSideEffect();
+  try {
+    await convergingCreate(ctx, () =>
+      deps.readiness.writeChange(ctx, user.groupId, () =>
+        deps.atlas.databaseUsers.create(user.groupId, user, { signal: ctx.signal }),
+      ),
+    );
+    return true;
+  } catch (error) {
+    if (!isConnectorError(error)) throw error;
+    if (error.code === 'conflict') return false;
+    if (error.details['atlasErrorCode'] === 'GROUP_USERS_LIMIT_EXCEEDED') throw usersQuotaError(user.groupId);
+    throw error;
+  }
+}
+
+export async function updateUser(
+  deps: AtlasDeps,
+  ctx: AtlasCtx,
+  projectId: string,
+  username: string,
+  update: DatabaseUserUpdate,
+): Promise<void> {
+  ctx.beforeSideEffect();
+  await deps.readiness.writeChange(ctx, projectId, () =>
+    deps.atlas.databaseUsers.update(projectId, 'admin', username, update, { signal: ctx.signal }),
+  );
+}
+
+/** Deletes the user; false when it was already gone. */
+export async function deleteUser(
+  deps: AtlasDeps,
+  ctx: AtlasCtx,
+  projectId: string,
+  username: string,
+): Promise<boolean> {
+  ctx.beforeSideEffect();
+  try {
+    await deps.readiness.writeChange(ctx, projectId, () =>
+      deps.atlas.databaseUsers.delete(projectId, 'admin', username, { signal: ctx.signal }),
+    );
+    return true;
+  } catch (error) {
+    if (isConnectorError(error) && error.code === 'not_found') return false;
+    throw error;
+  }
+}

@@ -1,0 +1,250 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
+import type { SnapshotUpload } from '../../snapshot-uploader.js';
+import { discover, discoverOperation, type DiscoverDeps } from './discover.js';
+import type { AtlasMultiProjectConfig } from '../../atlas-multi-project/atlas-multi-project-config.js';
+import { seedProjectA, seedProjectB } from './discover-seed-test-kit.js';
+import {
+  dayMs,
+  fakeSnapshots,
+  harness,
+  hourMs,
+  projectA,
+  projectB,
+  testConfig,
+  atlasProjectJob,
+  multiProjectJob,
+  testPolicy,
+  type Harness,
+} from './discover-test-kit.js';
+
+interface Run {
+  readonly h: Harness;
+  readonly uploads: SnapshotUpload[];
+  readonly deps: DiscoverDeps;
+  readonly created: ReturnType<typeof fakeSnapshots>['created'];
+}
+
+function setup(): Run {
+  const h = harness(11);
+  seedProjectA(h.fake, h.clock.now());
+  seedProjectB(h.fake);
+  const snapshots = fakeSnapshots();
+  const uploads: SnapshotUpload[] = [];
+  const uploader = { upload: (s: SnapshotUpload) => (uploads.push(s), snapshots.uploader.upload(s)) };
+  const deps = { atlas: h.fake.client, clock: h.clock, policy: testPolicy(), snapshots: uploader };
+  return { h, uploads, deps, created: snapshots.created };
+}
+
+const run = async (r: Run, config: AtlasMultiProjectConfig = testConfig()) =>
+  discover(await multiProjectJob(config, {}), r.deps, r.h.ctx);
+
+/** Records leave as `unknown`; the suite reads them back through a schema, as a consumer would. */
+const recordShape = z.looseObject({
+  type: z.string(),
+  id: z.string().optional(),
+  name: z.string().optional(),
+  cluster: z.string().optional(),
+  projectId: z.string().optional(),
+});
+
+const ofType = (r: Run, type: string, index = 0) =>
+  (r.uploads[index]?.records ?? [])
+    .map((record) => recordShape.parse(record))
+    .filter((record) => record.type === type);
+
+describe('discover', () => {
+  it('reports projects and live clusters with owner, tags and connection kinds only', async () => {
+    const r = setup();
+    await run(r);
+    expect(
+      ofType(r, 'project')
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(['analytics', 'payments']);
+    const clusters = ofType(r, 'cluster');
+    expect(clusters.map((c) => c.name).sort()).toEqual(['Analytics', 'Cluster0', 'Flex0', 'Private0']);
+    expect(clusters).toContainEqual({
+      type: 'cluster',
+      projectId: projectA,
+      name: 'Cluster0',
+      clusterType: 'REPLICASET',
+      state: 'IDLE',
+      paused: false,
+      mongoDBVersion: '8.0.4',
+      owner: 'payments-team',
+      connectionTypes: ['standard', 'standardSrv', 'privateSrv'],
+      privateEndpointIds: [],
+      tags: [
+        { key: 'env', value: 'production' },
+        { key: 'owner', value: 'payments-team' },
+      ],
+    });
+    expect(clusters).toContainEqual(
+      expect.objectContaining({
+        name: 'Private0',
+        connectionTypes: ['standardSrv', 'privateEndpoint'],
+        privateEndpointIds: ['vpce-0a1b'],
+      }),
+    );
+    expect(clusters).toContainEqual(expect.objectContaining({ name: 'Flex0', clusterType: 'FLEX' }));
+  });
+
+  it('lists databases from one primary per replica set or shard, matched to clusters by hostname', async () => {
+    const r = setup();
+    await run(r);
+    const databases = ofType(r, 'database').map((d) => {
+      const { cluster, name } = d;
+      return `${cluster}/${name}`;
+    });
+    expect(databases.sort()).toEqual([
+      'Analytics/events',
+      'Analytics/reports',
+      'Cluster0/inventory',
+      'Cluster0/sales',
+      'Private0/ledger',
+    ]);
+    const queried = r.h.fake.callsTo('processes.listDatabases').map(([, id]) => id);
+    expect(queried.sort()).toEqual([
+      'analytics-shard-00-00.mq2cd.mongodb.net:27017',
+      'analytics-shard-01-00.mq2cd.mongodb.net:27017',
+      'atlas-p4y-shard-00-00.xq7ab.mongodb.net:27017',
+      'atlas-pr1-shard-00-00.xq7ab.mongodb.net:27017',
+    ]);
+  });
+
+  it('reports built-in roles with the admin class flagged, and the custom roles', async () => {
+    const r = setup();
+    await run(r);
+    const roles = ofType(r, 'role').filter((role) => role.projectId === projectA);
+    expect(roles).toContainEqual({
+      type: 'role',
+      projectId: projectA,
+      name: 'read',
+      builtIn: true,
+      adminClass: false,
+      level: 'collection',
+    });
+    expect(roles).toContainEqual(
+      expect.objectContaining({ name: 'atlasAdmin', builtIn: true, adminClass: true, level: 'cluster' }),
+    );
+    expect(roles).toContainEqual(
+      expect.objectContaining({
+        name: 'jit-r-1a2b',
+        builtIn: false,
+        connectorManaged: true,
+        actions: ['FIND'],
+      }),
+    );
+    expect(roles).toContainEqual(
+      expect.objectContaining({ name: 'reporting', connectorManaged: false, inheritedRoles: ['read@sales'] }),
+    );
+  });
+
+  it('reports managed users from their labels and leaves unmanaged users out', async () => {
+    const r = setup();
+    const now = r.h.clock.now();
+    await run(r);
+    expect(ofType(r, 'managedUser')).toEqual([
+      {
+        type: 'managedUser',
+        projectId: projectA,
+        username: 'jit-alice-example-com-3f9a',
+        strategy: 'per-requester',
+        requester: 'req-alice',
+        integrationId: 'int-db-1',
+        clusters: ['Cluster0'],
+        activeGrants: 1,
+        earliestExpiry: new Date(now + 2 * hourMs).toISOString(),
+        latestExpiry: new Date(now + 2 * hourMs).toISOString(),
+        deleteAfterDate: new Date(now + 6 * dayMs).toISOString(),
+      },
+    ]);
+  });
+
+  it('puts no connection string, host or password into the snapshot', async () => {
+    const r = setup();
+    await run(r);
+    const text = JSON.stringify(r.uploads[0]?.records);
+    for (const secretish of ['mongodb://', 'mongodb+srv', 'xq7ab', 'Secret-pw', 'app-service'])
+      expect(text).not.toContain(secretish);
+  });
+
+  it('uploads with the fencing token as generation and counts what it found', async () => {
+    const r = setup();
+    const result = await run(r);
+    expect(r.created[0]).toMatchObject({ integrationId: 'int-db-1', jobId: 'job-1', generation: 11 });
+    expect(result).toMatchObject({
+      skipped: false,
+      counts: { projects: 2, clusters: 4, databases: 5, roles: 26, managedUsers: 1 },
+    });
+  });
+
+  it('is skipped when nothing changed, and uploaded again once something did', async () => {
+    const r = setup();
+    const first = await run(r);
+    const second = await run(r);
+    expect(second).toMatchObject({ skipped: true, sha256: first.sha256 });
+    r.h.fake.addCustomRole(projectB, { roleName: 'jit-r-new', actions: [], inheritedRoles: [] });
+    expect(await run(r)).toMatchObject({ skipped: false });
+  });
+
+  it('only reads: no Atlas write, no side-effect gate, every call carries the job signal', async () => {
+    const r = setup();
+    await run(r);
+    const writes = r.h.fake.methods().filter((m) => /create|update|delete|gate/.test(m));
+    expect(writes).toEqual([]);
+    expect(r.h.fake.calls.every((call) => call.signalled)).toBe(true);
+  });
+
+  it('limits an atlas-project integration to its one cluster', async () => {
+    const r = setup();
+    const job = await atlasProjectJob({ projectId: projectA, clusterName: 'Private0' }, {});
+    const result = await discover(job, r.deps, r.h.ctx);
+    expect(ofType(r, 'cluster').map((c) => c.name)).toEqual(['Private0']);
+    expect(ofType(r, 'database').map((d) => d.name)).toEqual(['ledger']);
+    expect(result.counts).toMatchObject({ projects: 1, managedUsers: 0 });
+    expect(r.h.fake.callsTo('clusters.list')).toEqual([[projectA]]);
+  });
+
+  it('reports an allow-listed project the key cannot see, and skips projects the policy denies', async () => {
+    const r = setup();
+    const lost = '6602000000000000000000c3';
+    const deps = { ...r.deps, policy: testPolicy({ allowedProjectIds: [projectA, lost] }) };
+    await discover(
+      await multiProjectJob(testConfig({ projectIds: [projectA, projectB, lost] }), {}),
+      deps,
+      r.h.ctx,
+    );
+    expect(ofType(r, 'project')).toContainEqual({
+      type: 'project',
+      id: lost,
+      reachable: false,
+      error: 'not_found',
+    });
+    expect(ofType(r, 'project').map((p) => p.id)).not.toContain(projectB);
+  });
+
+  it('reports a cluster without the databases of a process that vanished, but fails on an outage', async () => {
+    const gone = setup();
+    gone.h.fake.failNext('processes.listDatabases', fakeAtlasError(404, 'HOSTNAME_AND_PORT_NOT_FOUND'), 4);
+    expect((await run(gone)).counts).toMatchObject({ clusters: 4, databases: 0 });
+    const down = setup();
+    down.h.fake.failNext('processes.listDatabases', fakeAtlasError(503, 'SERVICE_UNAVAILABLE'));
+    await expect(run(down)).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    expect(down.uploads).toEqual([]);
+  });
+
+  it('stops when the job is aborted, uploading nothing', async () => {
+    const r = setup();
+    r.h.abort.abort();
+    await expect(run(r)).rejects.toMatchObject({ code: 'cancelled' });
+    expect(r.uploads).toEqual([]);
+  });
+
+  it('parses its payload: an empty object, nothing else', () => {
+    expect(discoverOperation.payloadSchema.safeParse({}).success).toBe(true);
+    expect(discoverOperation.payloadSchema.safeParse({ projectId: projectA }).success).toBe(false);
+  });
+});

@@ -1,0 +1,114 @@
+import type { DatabaseUserRole } from '../../../atlas/index.js';
+import { ConnectorError, isConnectorError } from '../../../errors/connector-error.js';
+import type { JobContext } from '../../../worker/job-context.js';
+import type { AdapterDeps } from '../../adapter.js';
+import type { OneProjectScope } from '../../scope.js';
+import { databaseOperation, type DatabaseJob } from '../database-operation.js';
+import { credentialFields, type CredentialFields } from '../model/credential.js';
+import { grantPerGrant } from './grant-per-grant.js';
+import { grantPerRequester, type GrantInput } from './grant-per-requester.js';
+import { toAtlasRoles } from '../atlas-writes/user-store.js';
+import { validateGrant } from './grant-validation.js';
+import { GrantPayload } from '../model/payloads.js';
+import { checkResourceKey, rolesNeeded, usernameForJob } from '../model/user-model.js';
+
+/**
+ * What a grant returns. The credential is `password` (plaintext), `credential` (a compact JWE
+ * of `{username, password}` when the job carried a recipient key; the password then appears
+ * nowhere else) or `passwordUnchanged: true` (per-requester, when the requester keeps theirs).
+ */
+export type GrantResult = CredentialFields & {
+  readonly username: string;
+  /** For the integration's connection type, of the first access entry's cluster. */
+  readonly connectionString: string;
+  /** Per cluster named in the grant. */
+  readonly connectionStrings: Readonly<Record<string, string>>;
+  /** The roles this grant gives. */
+  readonly roles: readonly DatabaseUserRole[];
+  readonly expiresAt: string;
+  /** When Atlas deletes the user unless a renew or sweep rolls it forward (at most 7 days out). */
+  readonly deleteAfterDate: string;
+  readonly customAccessDetails?: string;
+};
+
+/**
+ * validate (no writes) → write the user (per strategy) → wait until every scoped cluster says
+ * APPLIED → the result. Any failure before the write leaves Atlas untouched; any failure after it
+ * is retryable and a redelivery converges on the same user, roles and labels (invariant 6).
+ */
+export async function runGrant(
+  job: DatabaseJob<OneProjectScope, GrantPayload>,
+  deps: AdapterDeps,
+  ctx: JobContext,
+): Promise<GrantResult> {
+  const { settings, payload, integrationId } = job;
+  const grant = await validateGrant(job.scope, payload, deps, ctx);
+  checkResourceKey(
+    ctx,
+    grant.projectId,
+    usernameForJob(settings.userStrategy, payload.requester, payload.grantId),
+  );
+  const input: GrantInput = { settings, payload, integrationId, grant };
+  const written = await writeGrant(input, deps, ctx);
+  await deps.readiness.waitUntilApplied(ctx, grant.projectId, written.clusters);
+  ctx.log.info(
+    {
+      projectId: grant.projectId,
+      username: written.username,
+      passwordIssued: written.password !== undefined,
+    },
+    'database access granted',
+  );
+  return {
+    username: written.username,
+    ...(await credentialFields(written.username, written.password, grant.recipient)),
+    connectionString: grant.connectionString,
+    connectionStrings: grant.connectionStrings,
+    roles: toAtlasRoles(rolesNeeded([grant.record])),
+    expiresAt: new Date(grant.record.expiresAtMs).toISOString(),
+    deleteAfterDate: written.deleteAfterDate,
+    ...(settings.customAccessDetails === undefined
+      ? {}
+      : { customAccessDetails: settings.customAccessDetails }),
+  };
+}
+
+/**
+ * The strategy's user write. A sweep may delete a connector role no user holds yet between this
+ * grant's role check and its user write; Atlas then refuses the write (`ATLAS_INVALID_ROLE`). The
+ * write is idempotent, so it runs once more, which recreates the role; a second refusal is a
+ * retryable conflict.
+ */
+async function writeGrant(input: GrantInput, deps: AdapterDeps, ctx: JobContext) {
+  const write = () =>
+    input.settings.userStrategy === 'per-grant'
+      ? grantPerGrant(input, deps, ctx)
+      : grantPerRequester(input, deps, ctx);
+  if (input.grant.customRoles.length === 0) return write();
+  try {
+    return await write();
+  } catch (error) {
+    if (!isRoleGone(error)) throw error;
+    ctx.log.warn(
+      { projectId: input.grant.projectId },
+      'a connector role vanished during the grant; writing again',
+    );
+  }
+  try {
+    return await write();
+  } catch (error) {
+    if (!isRoleGone(error)) throw error;
+    throw new ConnectorError({
+      code: 'conflict',
+      retryable: true,
+      message: `a custom role of this grant was removed again while it was assigned in project ${input.grant.projectId}; the job is retried and recreates it`,
+      details: { projectId: input.grant.projectId },
+    });
+  }
+}
+
+function isRoleGone(error: unknown): boolean {
+  return isConnectorError(error) && error.details['atlasErrorCode'] === 'ATLAS_INVALID_ROLE';
+}
+
+export const grantOperation = databaseOperation(GrantPayload, runGrant);

@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ConnectorError } from '../../../errors/connector-error.js';
+import type { JobContext } from '../../../worker/job-context.js';
+import { alice, harness, projectId, type Harness } from '../grant/grant-test-kit.js';
+import { resourceKeyFor, usernameFor } from './user-model.js';
+
+const aliceKey = resourceKeyFor(projectId, usernameFor('per-requester', alice));
+const keyed = (h: Harness, resourceKey: string): JobContext => ({ ...h.context().ctx, resourceKey });
+
+async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  if (error instanceof ConnectorError) return error;
+  throw new Error(`expected a ConnectorError, got ${String(error)}`);
+}
+
+describe('the resource key of a database-access job', () => {
+  it('is <projectId>/<username>, with the username computable from the requester as documented', () => {
+    expect(usernameFor('per-requester', { id: 'bob', email: 'bob@example.com' })).toBe(
+      'jit-bob-example-com-81b6',
+    );
+    const hash = createHash('sha256').update(alice.id).digest('hex').slice(0, 4);
+    expect(aliceKey).toBe(`${projectId}/jit-alice-example-com-${hash}`);
+  });
+
+  it.each(['grant', 'revoke', 'renew', 'rotate'] as const)(
+    'refuses a %s keyed other than its user, before any Atlas write, naming the expected key',
+    async (job) => {
+      const h = harness();
+      const error = await failure(h[job]({}, keyed(h, `${projectId}/jit-someone-else-0000`)));
+
+      expect(error.code).toBe('invalid_job');
+      expect(error.message).toContain(`expected "${aliceKey}"`);
+      expect(h.atlas.methods().filter((m: string) => /\.(create|update|delete)$/.test(m))).toEqual([]);
+    },
+  );
+
+  it('accepts a grant keyed by its user', async () => {
+    const h = harness();
+    await expect(h.grant({}, keyed(h, aliceKey))).resolves.toMatchObject({
+      username: aliceKey.split('/')[1],
+    });
+  });
+});

@@ -1,0 +1,239 @@
+import { createHash } from 'node:crypto';
+import { ConnectorError } from '../../../errors/connector-error.js';
+import type { KeyValue } from '../../../atlas/index.js';
+
+/**
+ * How the connector records intent on the Atlas objects it manages (ARCHITECTURE §4, invariant 2).
+ * Atlas is the source of truth: everything revoke, renew and sweep need is in these labels, so the
+ * connector keeps no state of its own. Label keys and values are 1..255 characters.
+ */
+export const labelKeys = {
+  managedBy: 'managed-by',
+  requester: 'jit-requester',
+  strategy: 'jit-strategy',
+  integration: 'jit-integration',
+  passwordRotatedAt: 'jit-pw-rotated-at',
+  passwordGrant: 'jit-pw-grant',
+  lastRevokedAt: 'jit-last-revoked-at',
+  grantPrefix: 'jit-grant.',
+} as const;
+
+export const managedByValue = 'atlas-jit-connector';
+export const maxDeleteAfterMs = 7 * 86_400_000;
+/** Stay clear of Atlas's 7-day ceiling: the request reaches Atlas a little after we compute it. */
+export const deleteAfterMarginMs = 3_600_000;
+const maxLabelValue = 255;
+
+export type UserStrategy = 'per-requester' | 'per-grant';
+
+/** One role a grant gives, on one cluster. `roleName` may be a connector-made custom role. */
+export interface GrantedRole {
+  readonly cluster: string;
+  readonly roleName: string;
+  readonly databaseName: string;
+  readonly collectionName?: string;
+}
+
+export interface GrantRecord {
+  /** sha256(grantId) prefix: grant ids are the control plane's and may be long. */
+  readonly key: string;
+  readonly expiresAtMs: number;
+  readonly roles: readonly GrantedRole[];
+}
+
+export function shortHash(value: string, hexChars: number): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex').slice(0, hexChars);
+}
+
+export function grantKey(grantId: string): string {
+  return shortHash(grantId, 16);
+}
+
+function slug(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/g, '');
+}
+
+export interface Requester {
+  readonly id: string;
+  readonly email?: string;
+  readonly name?: string;
+}
+
+/**
+ * Readable, stable usernames (the audit trail peers lack): `jit-alice-example-com-3f9a` per
+ * requester, `jit-alice-example-com-g-0c1d2e3f` per grant. The hash keeps two requesters with the
+ * same e-mail local part apart.
+ */
+export function usernameFor(strategy: UserStrategy, requester: Requester, grantId?: string): string {
+  const base = slug(requester.email ?? requester.name ?? requester.id) || 'user';
+  if (strategy === 'per-requester') return `jit-${base}-${shortHash(requester.id, 4)}`;
+  if (!grantId) throw new Error('a per-grant username needs the grant id');
+  return `jit-${base}-g-${shortHash(grantId, 8)}`;
+}
+
+function encodeRole(role: GrantedRole): string {
+  const collection = role.collectionName === undefined ? '' : `/${encodeURIComponent(role.collectionName)}`;
+  return `${role.cluster}:${role.roleName}@${role.databaseName}${collection}`;
+}
+
+function decodeRole(text: string): GrantedRole | undefined {
+  const match = /^([A-Za-z0-9][A-Za-z0-9-]*):([^@]+)@([^/]+)(?:\/(.*))?$/.exec(text);
+  if (!match) return undefined;
+  const [, cluster = '', roleName = '', databaseName = '', collection] = match;
+  return {
+    cluster,
+    roleName,
+    databaseName,
+    ...(collection === undefined ? {} : { collectionName: decodeURIComponent(collection) }),
+  };
+}
+
+/** `jit-grant.<key>` = `<expiry epoch s>|<role>,<role>…`, continued in `jit-grant.<key>~2`… when long. */
+export function grantLabels(record: GrantRecord): KeyValue[] {
+  const value = `${Math.floor(record.expiresAtMs / 1000)}|${record.roles.map(encodeRole).join(',')}`;
+  const labels: KeyValue[] = [];
+  for (let offset = 0, part = 1; offset < value.length; offset += maxLabelValue, part += 1) {
+    const key = `${labelKeys.grantPrefix}${record.key}${part === 1 ? '' : `~${part}`}`;
+    labels.push({ key, value: value.slice(offset, offset + maxLabelValue) });
+  }
+  return labels;
+}
+
+/** Reads every grant record back from a user's labels; malformed ones are skipped (sweep reports them). */
+export function readGrants(labels: readonly KeyValue[]): GrantRecord[] {
+  const chunks = new Map<string, Map<number, string>>();
+  for (const { key, value } of labels) {
+    if (!key.startsWith(labelKeys.grantPrefix)) continue;
+    const [grant = '', partText] = key.slice(labelKeys.grantPrefix.length).split('~');
+    const parts = chunks.get(grant) ?? new Map<number, string>();
+    parts.set(partText ? Number(partText) : 1, value);
+    chunks.set(grant, parts);
+  }
+  const records: GrantRecord[] = [];
+  for (const [key, parts] of chunks) {
+    const value = [...parts.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([, text]) => text)
+      .join('');
+    const [expiry = '', roleText = ''] = value.split('|');
+    const roles = roleText === '' ? [] : roleText.split(',').map(decodeRole);
+    if (!/^\d+$/.test(expiry) || roles.some((role) => role === undefined)) continue;
+    records.push({ key, expiresAtMs: Number(expiry) * 1000, roles: roles as GrantedRole[] });
+  }
+  return records.sort((a, b) => a.key.localeCompare(b.key));
+}
+
+export function labelValue(labels: readonly KeyValue[] | undefined, key: string): string | undefined {
+  return labels?.find((label) => label.key === key)?.value;
+}
+
+export function isManaged(labels: readonly KeyValue[] | undefined): boolean {
+  return labelValue(labels, labelKeys.managedBy) === managedByValue;
+}
+
+/** Rebuilds the label set: fixed identity labels, the given grants, and the bookkeeping values. */
+export function buildLabels(input: {
+  readonly requesterId: string;
+  readonly strategy: UserStrategy;
+  readonly integrationId: string;
+  readonly grants: readonly GrantRecord[];
+  readonly passwordRotatedAt?: string;
+  readonly passwordGrant?: string;
+  readonly lastRevokedAt?: string;
+}): KeyValue[] {
+  const requester =
+    input.requesterId.length <= maxLabelValue
+      ? input.requesterId
+      : `sha256:${shortHash(input.requesterId, 64)}`;
+  const labels: KeyValue[] = [
+    { key: labelKeys.managedBy, value: managedByValue },
+    { key: labelKeys.requester, value: requester },
+    { key: labelKeys.strategy, value: input.strategy },
+    { key: labelKeys.integration, value: input.integrationId.slice(0, maxLabelValue) },
+  ];
+  if (input.passwordRotatedAt)
+    labels.push({ key: labelKeys.passwordRotatedAt, value: input.passwordRotatedAt });
+  if (input.passwordGrant) labels.push({ key: labelKeys.passwordGrant, value: input.passwordGrant });
+  if (input.lastRevokedAt) labels.push({ key: labelKeys.lastRevokedAt, value: input.lastRevokedAt });
+  for (const grant of input.grants) labels.push(...grantLabels(grant));
+  return labels;
+}
+
+/**
+ * A role's identity in sets and reports: `role@database`, or `role@database.collection` (a
+ * database name holds no dot, so the form is unambiguous). The one encoding for comparing roles.
+ */
+export function roleKey(role: {
+  readonly roleName: string;
+  readonly databaseName: string;
+  readonly collectionName?: string | undefined;
+}): string {
+  const collection = role.collectionName === undefined ? '' : `.${role.collectionName}`;
+  return `${role.roleName}@${role.databaseName}${collection}`;
+}
+
+/** The roles a set of grants needs, deduplicated: reference counting falls out of the union. */
+export function rolesNeeded(grants: readonly GrantRecord[]): GrantedRole[] {
+  const seen = new Map<string, GrantedRole>();
+  for (const grant of grants) {
+    for (const role of grant.roles) seen.set(roleKey(role), role);
+  }
+  return [...seen.values()].sort((a, b) => encodeRole(a).localeCompare(encodeRole(b)));
+}
+
+/** The clusters a set of grants needs the user scoped to. */
+export function clustersNeeded(grants: readonly GrantRecord[]): string[] {
+  return [...new Set(grants.flatMap((grant) => grant.roles.map((role) => role.cluster)))].sort();
+}
+
+export function activeGrants(grants: readonly GrantRecord[], nowMs: number): GrantRecord[] {
+  return grants.filter((grant) => grant.expiresAtMs > nowMs);
+}
+
+/**
+ * Invariant 1: the latest moment the user must exist, capped at now + 7 days − margin. Renew and
+ * sweep roll it forward for longer needs.
+ */
+export function deleteAfterFor(latestNeededMs: number, nowMs: number): string {
+  const capped = Math.min(latestNeededMs, nowMs + maxDeleteAfterMs - deleteAfterMarginMs);
+  // Atlas refuses a date in the past; a minute ahead is the earliest we ask for.
+  return new Date(Math.max(capped, nowMs + 60_000)).toISOString();
+}
+
+/**
+ * The resource key the control plane leases on, and the worker serializes by, for every job that
+ * reads-modifies-writes one database user (invariant 7): `<projectId>/<username>`. Two jobs with
+ * the same key never run at once, so a user's role set is never written from two stale reads.
+ */
+export function resourceKeyFor(projectId: string, username: string): string {
+  return `${projectId}/${username}`;
+}
+
+/**
+ * The control plane leases by resource key, and serializes only what it keys alike: a job keyed
+ * other than `<projectId>/<username>` could run beside another job on the same user and write
+ * roles from a stale read. So a mismatched key is refused before any write (`invalid_job`).
+ */
+export function checkResourceKey(
+  ctx: { readonly resourceKey?: string },
+  projectId: string,
+  username: string,
+): void {
+  const expected = resourceKeyFor(projectId, username);
+  if (ctx.resourceKey === undefined || ctx.resourceKey === expected) return;
+  throw new ConnectorError({
+    code: 'invalid_job',
+    message: `resourceKey: "${ctx.resourceKey}" is not this job's database user; expected "${expected}" (<projectId>/<username>, the username computed from the requester as documented in the README)`,
+    details: { field: 'resourceKey', expected },
+  });
+}
+
+/** The database user a job for this requester (and grant, per-grant) reads and writes. */
+export function usernameForJob(strategy: UserStrategy, requester: Requester, grantId?: string): string {
+  return usernameFor(strategy, requester, strategy === 'per-grant' ? grantId : undefined);
+}

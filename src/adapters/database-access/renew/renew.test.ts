@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { alice, clusterName, dayMs, harness, hourMs, projectId } from '../grant/grant-test-kit.js';
+import { grantKey, readGrants, usernameFor } from '../model/user-model.js';
+
+const username = usernameFor('per-requester', alice);
+const iso = (ms: number) => new Date(ms).toISOString();
+
+describe('renew', () => {
+  it('moves the grant’s expiry and rolls deleteAfterDate forward with one PATCH', async () => {
+    const h = harness();
+    await h.grant();
+    await h.clock.advance(30 * 60_000);
+    h.clearCalls();
+    const now = h.clock.now();
+
+    const result = await h.renew({ ttlSeconds: 4 * 3600 });
+
+    expect(h.atlas.methods()).toEqual(['databaseUsers.get', 'databaseUsers.update']);
+    expect(h.ungatedWrites()).toEqual([]);
+    expect(result).toEqual({
+      username,
+      expiresAt: iso(now + 4 * hourMs),
+      deleteAfterDate: iso(now + 4 * hourMs),
+    });
+    const user = h.atlas.user(projectId, username);
+    expect(user?.deleteAfterDate).toBe(iso(now + 4 * hourMs));
+    expect(readGrants(user?.labels ?? [])).toEqual([
+      {
+        key: grantKey('g-1'),
+        expiresAtMs: now + 4 * hourMs,
+        roles: [{ cluster: clusterName, roleName: 'read', databaseName: 'sales' }],
+      },
+    ]);
+  });
+
+  it('keeps a long grant alive past Atlas’s 7-day window by rolling the clamped date', async () => {
+    const h = harness();
+    await h.grant({ ttlSeconds: 20 * 24 * 3600 });
+    await h.clock.advance(6 * dayMs);
+    const now = h.clock.now();
+
+    const result = await h.renew({ ttlSeconds: 14 * 24 * 3600 });
+
+    expect(result.deleteAfterDate).toBe(iso(now + 7 * dayMs - hourMs));
+    expect(h.atlas.user(projectId, username)?.deleteAfterDate).toBe(iso(now + 7 * dayMs - hourMs));
+  });
+
+  it('applies the policy maximum from now', async () => {
+    const h = harness({ policy: { maxGrantTtlMs: 2 * hourMs } });
+    await h.grant();
+    await expect(h.renew({ ttlSeconds: 3 * 3600 })).rejects.toMatchObject({
+      code: 'policy_denied',
+      message: expect.stringMatching(/^ttlSeconds: .*POLICY_MAX_GRANT_TTL/),
+    });
+  });
+
+  it('re-checks the grant’s roles against a policy that tightened since', async () => {
+    const h = harness({ policy: { allowedRoles: ['readWrite'] } });
+    await h.grant({ access: [{ cluster: clusterName, role: 'readWrite', database: 'sales' }] });
+    const strict = harness({ policy: { allowedRoles: ['read'] } });
+    const user = h.atlas.user(projectId, username);
+    if (user) strict.atlas.addUser(projectId, user);
+
+    await expect(strict.renew()).rejects.toMatchObject({ code: 'policy_denied' });
+    expect(strict.atlas.callsTo('databaseUsers.update')).toEqual([]);
+  });
+
+  it('rejects an unknown or expired grant as invalid_request', async () => {
+    const h = harness();
+    await expect(h.renew()).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: `grantId: grant g-1 is not active on user ${username} in project ${projectId}`,
+    });
+    await h.grant({ ttlSeconds: 60 });
+    await h.grant({ grantId: 'g-2', ttlSeconds: 3600 });
+    await h.clock.advance(120_000);
+    await expect(h.renew()).rejects.toMatchObject({ code: 'invalid_request' });
+  });
+
+  it('renews a per-grant user', async () => {
+    const h = harness({ config: { userStrategy: 'per-grant' } });
+    await h.grant();
+    const result = await h.renew();
+    expect(result.username).toBe(usernameFor('per-grant', alice, 'g-1'));
+  });
+});

@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { alice, clusterName, dayMs, harness, hourMs, projectId } from '../grant/grant-test-kit.js';
+import { grantKey, labelKeys, labelValue, readGrants, usernameFor } from '../model/user-model.js';
+
+const username = usernameFor('per-requester', alice);
+const iso = (ms: number) => new Date(ms).toISOString();
+const readSales = { cluster: clusterName, role: 'read', database: 'sales' };
+const writeOrders = { cluster: clusterName, role: 'readWrite', database: 'orders' };
+
+describe('per-requester revoke', () => {
+  it('grant → APPLIED → revoke leaves the user role-less, scoped, labelled and due for cleanup', async () => {
+    const h = harness();
+    await h.grant();
+    h.atlas.propagationPolls = 2;
+    h.clearCalls();
+    const now = h.clock.now();
+
+    const result = await h.revoke();
+
+    expect(h.atlas.methods()).toEqual([
+      'databaseUsers.get',
+      'databaseUsers.update',
+      ...Array<string>(3).fill('clusters.status'),
+    ]);
+    expect(result).toEqual({
+      outcome: 'revoked',
+      username,
+      removedRoles: [{ roleName: 'read', databaseName: 'sales' }],
+      remainingRoles: [],
+      deleteAfterDate: iso(now + dayMs),
+    });
+    const user = h.atlas.user(projectId, username);
+    expect(user?.roles).toEqual([]);
+    expect(user?.scopes).toEqual([{ name: clusterName, type: 'CLUSTER' }]);
+    expect(readGrants(user?.labels ?? [])).toEqual([]);
+    expect(labelValue(user?.labels, labelKeys.lastRevokedAt)).toBe(iso(now));
+    expect(labelValue(user?.labels, labelKeys.managedBy)).toBe('atlas-jit-connector');
+    expect(h.atlas.calls.every((call) => call.signalled)).toBe(true);
+    expect(h.ungatedWrites()).toEqual([]);
+  });
+
+  it('keeps a role another active grant still needs', async () => {
+    const h = harness();
+    await h.grant({ access: [readSales, writeOrders] });
+    await h.grant({ grantId: 'g-2', access: [readSales], ttlSeconds: 3 * 3600 });
+
+    const result = await h.revoke();
+
+    expect(result).toMatchObject({
+      outcome: 'revoked',
+      removedRoles: [{ roleName: 'readWrite', databaseName: 'orders' }],
+      remainingRoles: [{ roleName: 'read', databaseName: 'sales' }],
+      deleteAfterDate: iso(h.clock.now() + 3 * hourMs),
+    });
+    expect(h.atlas.user(projectId, username)?.roles).toEqual([{ roleName: 'read', databaseName: 'sales' }]);
+    expect(readGrants(h.atlas.user(projectId, username)?.labels ?? []).map((g) => g.key)).toEqual([
+      grantKey('g-2'),
+    ]);
+  });
+
+  it('is an outcome, not a failure, when the grant or the user is already gone', async () => {
+    const h = harness();
+    expect(await h.revoke()).toEqual({ outcome: 'already_revoked', username });
+    await h.grant();
+    await h.revoke();
+    h.clearCalls();
+
+    expect(await h.revoke()).toEqual({ outcome: 'already_revoked', username });
+    expect(h.atlas.methods()).toEqual(['databaseUsers.get', 'databaseUsers.list']);
+  });
+
+  it('finds the grant by its labels when the revoke names the requester differently than the grant did', async () => {
+    const h = harness();
+    await h.grant();
+
+    const result = await h.revoke({ requester: { id: alice.id, name: 'Alice A.' } });
+
+    expect(result).toMatchObject({
+      outcome: 'revoked',
+      username,
+      removedRoles: [{ roleName: 'read', databaseName: 'sales' }],
+    });
+    expect(h.atlas.user(projectId, username)?.roles).toEqual([]);
+  });
+
+  it('works after the grant expired', async () => {
+    const h = harness();
+    await h.grant({ access: [readSales], ttlSeconds: 3 * 3600 });
+    await h.grant({ grantId: 'g-2', access: [writeOrders], ttlSeconds: 600 });
+    await h.clock.advance(3_600_000);
+
+    const result = await h.revoke({ grantId: 'g-2' });
+
+    expect(result).toMatchObject({
+      outcome: 'revoked',
+      removedRoles: [{ roleName: 'readWrite', databaseName: 'orders' }],
+    });
+    expect(h.atlas.user(projectId, username)?.roles).toEqual([{ roleName: 'read', databaseName: 'sales' }]);
+  });
+
+  it('deletes the user at once when userCleanupDays is 0', async () => {
+    const h = harness({ config: { userCleanupDays: 0 } });
+    await h.grant();
+
+    const result = await h.revoke();
+
+    expect(result).toMatchObject({ outcome: 'revoked', userDeleted: true, remainingRoles: [] });
+    expect(h.atlas.usersIn(projectId)).toEqual([]);
+  });
+
+  it('deletes the user when Atlas refuses to leave it without roles', async () => {
+    const h = harness();
+    await h.grant();
+    h.atlas.rejectEmptyRolesOnUpdate = true;
+
+    const result = await h.revoke();
+
+    expect(h.atlas.methods().slice(-3)).toEqual([
+      'databaseUsers.update',
+      'databaseUsers.delete',
+      'clusters.status',
+    ]);
+    expect(result).toMatchObject({ outcome: 'revoked', userDeleted: true });
+    expect(h.atlas.usersIn(projectId)).toEqual([]);
+    expect(h.ungatedWrites()).toEqual([]);
+  });
+
+  it('is not blocked by the local policy: taking access away must always work', async () => {
+    const h = harness();
+    await h.grant();
+    const strict = harness({
+      policy: { allowedProjectIds: ['ffffffffffffffffffffffff'], allowedRoles: ['none'] },
+    });
+    strict.atlas.addUser(
+      projectId,
+      h.atlas.user(projectId, username) ?? { username, databaseName: 'admin', roles: [] },
+    );
+
+    await expect(strict.revoke()).resolves.toMatchObject({ outcome: 'revoked' });
+  });
+
+  it('never touches a same-named user the connector does not manage', async () => {
+    const h = harness();
+    h.atlas.addUser(projectId, {
+      username,
+      databaseName: 'admin',
+      roles: [{ roleName: 'read', databaseName: 'x' }],
+    });
+
+    await expect(h.revoke()).rejects.toMatchObject({ code: 'conflict' });
+    expect(h.atlas.user(projectId, username)?.roles).toEqual([{ roleName: 'read', databaseName: 'x' }]);
+  });
+
+  it('waits for the revoke to apply and reports not_ready when it does not', async () => {
+    const h = harness({ readyTimeoutMs: 2_000 });
+    await h.grant();
+    h.atlas.neverApplied = true;
+
+    await expect(h.revoke()).rejects.toMatchObject({ code: 'not_ready', retryable: true });
+  });
+});

@@ -1,0 +1,208 @@
+import {
+  maxItemsPerPage,
+  paginate,
+  type DatabaseUser,
+  type DatabaseUserRole,
+  type PageOptions,
+} from '../../../atlas/index.js';
+import { isConnectorError } from '../../../errors/connector-error.js';
+import type { JobContext } from '../../../worker/job-context.js';
+import type { AdapterDeps } from '../../adapter.js';
+import type { OneProjectScope } from '../../scope.js';
+import { databaseOperation, type DatabaseJob } from '../database-operation.js';
+import {
+  deleteUser,
+  managedUser,
+  ownedBy,
+  planUserWrite,
+  readUser,
+  scopeNames,
+  updateUser,
+  type ManagedUser,
+  type UserWrite,
+} from '../atlas-writes/user-store.js';
+import { RevokePayload } from '../model/payloads.js';
+import {
+  activeGrants,
+  clustersNeeded,
+  grantKey,
+  readGrants,
+  roleKey,
+  checkResourceKey,
+  usernameFor,
+  usernameForJob,
+  type GrantRecord,
+  type UserStrategy,
+} from '../model/user-model.js';
+
+export type RevokeResult =
+  | { readonly outcome: 'already_revoked'; readonly username: string }
+  | {
+      readonly outcome: 'revoked';
+      readonly username: string;
+      readonly removedRoles: readonly DatabaseUserRole[];
+      /** Roles the user keeps for its other active grants. */
+      readonly remainingRoles: readonly DatabaseUserRole[];
+      /** Set when the user itself is gone (per-grant, or no grant left and no cleanup delay). */
+      readonly userDeleted?: true;
+      readonly deleteAfterDate?: string;
+    };
+
+type RevokeJob = DatabaseJob<OneProjectScope, RevokePayload>;
+
+interface RevokeInput extends Omit<RevokeJob, 'scope'> {
+  readonly projectId: string;
+}
+
+const alreadyRevoked = (username: string): RevokeResult => ({ outcome: 'already_revoked', username });
+
+async function removeUser(deps: AdapterDeps, ctx: JobContext, input: RevokeInput, user: DatabaseUser) {
+  if (!(await deleteUser(deps, ctx, input.projectId, user.username))) return alreadyRevoked(user.username);
+  await deps.readiness.waitUntilApplied(ctx, input.projectId, scopeNames(user));
+  const result: RevokeResult = {
+    outcome: 'revoked',
+    username: user.username,
+    removedRoles: user.roles,
+    remainingRoles: [],
+    userDeleted: true,
+  };
+  return result;
+}
+
+/** The PATCH that drops the grant; a role-less user Atlas refuses is deleted instead (stricter). */
+async function writeRemaining(
+  deps: AdapterDeps,
+  ctx: JobContext,
+  input: RevokeInput,
+  user: DatabaseUser,
+  plan: UserWrite,
+) {
+  try {
+    await updateUser(deps, ctx, input.projectId, user.username, plan);
+    return true;
+  } catch (error) {
+    const refused = isConnectorError(error) && error.code === 'invalid_request';
+    if (plan.roles.length > 0 || !refused) throw error;
+    return false;
+  }
+}
+
+/**
+ * The user holding this grant. Usernames derive from the requester's e-mail or name, so a revoke
+ * whose requester details differ from its grant's would miss the user by name and report
+ * `already_revoked` while access remains. When the name finds no holder, the project's users are
+ * searched by their labels (requester, strategy, grant key): one listing, only on that path.
+ */
+async function findHolder(
+  deps: AdapterDeps,
+  ctx: JobContext,
+  input: RevokeInput,
+  strategy: UserStrategy,
+  username: string,
+): Promise<DatabaseUser | undefined> {
+  const key = grantKey(input.payload.grantId);
+  const identity = { requesterId: input.payload.requester.id, strategy };
+  const holds = (user: DatabaseUser) =>
+    ownedBy(user, identity) && readGrants(user.labels ?? []).some((grant) => grant.key === key);
+  const byName = await readUser(deps, ctx, input.projectId, username);
+  if (byName !== undefined && holds(byName)) return byName;
+  const list = (page: PageOptions) =>
+    deps.atlas.databaseUsers.list(input.projectId, { ...page, signal: ctx.signal });
+  for await (const user of paginate(list, { itemsPerPage: maxItemsPerPage })) {
+    if (holds(user)) return user;
+  }
+  return byName;
+}
+
+function planWithout(
+  input: RevokeInput,
+  managed: ManagedUser,
+  target: GrantRecord,
+  nowMs: number,
+): UserWrite {
+  const remaining = activeGrants(
+    managed.grants.filter((grant) => grant !== target),
+    nowMs,
+  );
+  const lastScopes = scopeNames(managed.user);
+  return planUserWrite({
+    identity: {
+      integrationId: input.integrationId,
+      requesterId: input.payload.requester.id,
+      strategy: 'per-requester',
+    },
+    grants: remaining,
+    book: { ...managed.book, lastRevokedAt: new Date(nowMs).toISOString() },
+    nowMs,
+    cleanupDays: input.settings.userCleanupDays,
+    fallbackClusters: lastScopes.length > 0 ? lastScopes : clustersNeeded([target]),
+  });
+}
+
+/**
+ * per-requester: drop this grant's record and recompute roles and scopes from the grants still
+ * active, so a role another grant needs stays. With no grant left the user keeps no roles and is
+ * deleted `userCleanupDays` later (at once when that is 0).
+ */
+async function revokePerRequester(
+  deps: AdapterDeps,
+  ctx: JobContext,
+  input: RevokeInput,
+): Promise<RevokeResult> {
+  const username = usernameFor('per-requester', input.payload.requester);
+  const user = await findHolder(deps, ctx, input, 'per-requester', username);
+  if (user === undefined) return alreadyRevoked(username);
+  const managed = managedUser(user, { requesterId: input.payload.requester.id, strategy: 'per-requester' });
+  const target = managed.grants.find((grant) => grant.key === grantKey(input.payload.grantId));
+  if (target === undefined) return alreadyRevoked(user.username);
+  const plan = planWithout(input, managed, target, deps.clock.now());
+  if (plan.roles.length === 0 && input.settings.userCleanupDays === 0)
+    return removeUser(deps, ctx, input, user);
+  if (!(await writeRemaining(deps, ctx, input, user, plan))) return removeUser(deps, ctx, input, user);
+  await deps.readiness.waitUntilApplied(
+    ctx,
+    input.projectId,
+    plan.scopes.map((scope) => scope.name),
+  );
+  const kept = new Set(plan.roles.map(roleKey));
+  return {
+    outcome: 'revoked',
+    username: user.username,
+    removedRoles: user.roles.filter((role) => !kept.has(roleKey(role))),
+    remainingRoles: plan.roles,
+    deleteAfterDate: plan.deleteAfterDate,
+  };
+}
+
+/** per-grant: the user is the grant; deleting it is the revoke. */
+async function revokePerGrant(deps: AdapterDeps, ctx: JobContext, input: RevokeInput): Promise<RevokeResult> {
+  const username = usernameFor('per-grant', input.payload.requester, input.payload.grantId);
+  const user = await findHolder(deps, ctx, input, 'per-grant', username);
+  if (user === undefined) return alreadyRevoked(username);
+  const managed = managedUser(user, { requesterId: input.payload.requester.id, strategy: 'per-grant' });
+  if (!managed.grants.some((grant) => grant.key === grantKey(input.payload.grantId)))
+    return alreadyRevoked(user.username);
+  return removeUser(deps, ctx, input, user);
+}
+
+/**
+ * Revoke is never blocked by the local policy (taking access away must always be possible) and
+ * works after expiry. A user or grant that is already gone is an outcome, not a failure.
+ */
+export async function runRevoke(job: RevokeJob, deps: AdapterDeps, ctx: JobContext): Promise<RevokeResult> {
+  const { scope, ...rest } = job;
+  const input: RevokeInput = { ...rest, projectId: scope.projectId };
+  const { requester, grantId } = job.payload;
+  checkResourceKey(ctx, scope.projectId, usernameForJob(job.settings.userStrategy, requester, grantId));
+  const result =
+    job.settings.userStrategy === 'per-grant'
+      ? await revokePerGrant(deps, ctx, input)
+      : await revokePerRequester(deps, ctx, input);
+  ctx.log.info(
+    { projectId: input.projectId, username: result.username, outcome: result.outcome },
+    'database access revoked',
+  );
+  return result;
+}
+
+export const revokeOperation = databaseOperation(RevokePayload, runRevoke);

@@ -1,0 +1,57 @@
+import { compactDecrypt, exportJWK, generateKeyPair } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { alice, harness, projectId } from '../grant/grant-test-kit.js';
+import { labelKeys, labelValue, readGrants, usernameFor } from '../model/user-model.js';
+
+const username = usernameFor('per-requester', alice);
+
+describe('rotate', () => {
+  it('issues a new password, records when, and returns it once applied', async () => {
+    const h = harness();
+    const granted = await h.grant();
+    await h.clock.advance(60_000);
+    h.atlas.propagationPolls = 1;
+    h.clearCalls();
+    const grantsBefore = readGrants(h.atlas.user(projectId, username)?.labels ?? []);
+
+    const result = await h.rotate();
+
+    expect(h.atlas.methods()).toEqual([
+      'databaseUsers.get',
+      'databaseUsers.update',
+      'clusters.status',
+      'clusters.status',
+    ]);
+    const password = h.atlas.passwordOf(projectId, username);
+    expect(result).toEqual({ username, password });
+    expect(password).not.toBe('password' in granted ? granted.password : undefined);
+    expect(h.secrets).toContain(password);
+    const labels = h.atlas.user(projectId, username)?.labels ?? [];
+    expect(labelValue(labels, labelKeys.passwordRotatedAt)).toBe(new Date(h.clock.now() - 100).toISOString());
+    expect(labelValue(labels, labelKeys.passwordGrant)).toBeUndefined();
+    expect(readGrants(labels)).toEqual(grantsBefore);
+    expect(h.ungatedWrites()).toEqual([]);
+  });
+
+  it('encrypts the new credential to the recipient key', async () => {
+    const h = harness();
+    await h.grant();
+    const pair = await generateKeyPair('RSA-OAEP-256', { extractable: true });
+
+    const result = await h.rotate({ recipientPublicKey: await exportJWK(pair.publicKey) });
+
+    const jwe = 'credential' in result ? result.credential : '';
+    const { plaintext } = await compactDecrypt(jwe, pair.privateKey);
+    expect(JSON.parse(new TextDecoder().decode(plaintext))).toEqual({
+      username,
+      password: h.atlas.passwordOf(projectId, username),
+    });
+    expect(result).not.toHaveProperty('password');
+  });
+
+  it('fails with not_found when the requester has no user', async () => {
+    const h = harness();
+    await expect(h.rotate()).rejects.toMatchObject({ code: 'not_found' });
+    expect(h.atlas.callsTo('databaseUsers.update')).toEqual([]);
+  });
+});

@@ -1,0 +1,94 @@
+import type { AtlasClient, Cluster } from '../../../atlas/index.js';
+import { isConnectorError } from '../../../errors/connector-error.js';
+import type { Clock } from '../../../runtime/clock.js';
+import type { JobContext } from '../../../worker/job-context.js';
+import { invalidRequest } from '../model/policy.js';
+
+export type ClusterView = Pick<Cluster, 'name' | 'stateName' | 'connectionStrings'>;
+
+/** How long a cluster read stays good for the grants that follow it. */
+export const clusterCacheTtlMs = 60_000;
+
+/**
+ * Clusters seen recently with one credential (part of the per-credential state made by the Atlas
+ * client pool): grants on a busy cluster do not each spend a read of the project's rate budget on
+ * it. A cluster deleted within the window makes Atlas refuse the user's scope, so nothing is
+ * granted on a stale answer.
+ */
+export class RecentClusters {
+  private readonly seen = new Map<string, { readonly at: number; readonly cluster: ClusterView }>();
+
+  constructor(private readonly clock: Pick<Clock, 'monotonic'>) {}
+
+  get(projectId: string, name: string): ClusterView | undefined {
+    const hit = this.seen.get(`${projectId}/${name}`);
+    return hit && this.clock.monotonic() - hit.at < clusterCacheTtlMs ? hit.cluster : undefined;
+  }
+
+  remember(projectId: string, name: string, cluster: ClusterView): void {
+    this.seen.set(`${projectId}/${name}`, { at: this.clock.monotonic(), cluster });
+  }
+}
+
+export interface ClusterLookupDeps {
+  readonly atlas: {
+    readonly clusters: Pick<AtlasClient['clusters'], 'get'>;
+    readonly flexClusters: Pick<AtlasClient['flexClusters'], 'get'>;
+  };
+  readonly recentClusters: RecentClusters;
+}
+
+const projectMissingCodes: ReadonlySet<unknown> = new Set(['GROUP_NOT_FOUND', 'INVALID_GROUP_ID']);
+
+function isNotFound(error: unknown): boolean {
+  return isConnectorError(error) && error.code === 'not_found';
+}
+
+/**
+ * The cluster a job names (`field` is the payload or config field that named it). Dedicated
+ * clusters first; a 404 there may still be a Flex cluster, served by its own endpoint. Unknown
+ * project or cluster, or one being deleted: `invalid_request`.
+ */
+export async function findCluster(
+  deps: ClusterLookupDeps,
+  ctx: Pick<JobContext, 'signal'>,
+  projectId: string,
+  name: string,
+  field: string,
+): Promise<ClusterView> {
+  const hit = deps.recentClusters.get(projectId, name);
+  if (hit) return hit;
+  const cluster = await readCluster(deps, ctx.signal, projectId, name, field);
+  deps.recentClusters.remember(projectId, name, cluster);
+  return cluster;
+}
+
+async function readCluster(
+  deps: ClusterLookupDeps,
+  signal: AbortSignal,
+  projectId: string,
+  name: string,
+  field: string,
+): Promise<ClusterView> {
+  let cluster: ClusterView;
+  try {
+    cluster = await deps.atlas.clusters.get(projectId, name, { signal });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    if (isConnectorError(error) && projectMissingCodes.has(error.details['atlasErrorCode'])) {
+      throw invalidRequest(
+        'projectId',
+        `project ${projectId} not found (or not visible to this integration's API key)`,
+      );
+    }
+    cluster = await deps.atlas.flexClusters.get(projectId, name, { signal }).catch((flexError: unknown) => {
+      throw isNotFound(flexError)
+        ? invalidRequest(field, `cluster ${name} not found in project ${projectId}`)
+        : flexError;
+    });
+  }
+  if (cluster.stateName === 'DELETING') {
+    throw invalidRequest(field, `cluster ${name} in project ${projectId} is being deleted`);
+  }
+  return cluster;
+}

@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
+import {
+  harness,
+  inventoryScope,
+  projectA,
+  projectB,
+  testConfig,
+  testPolicy,
+} from '../discover/discover-test-kit.js';
+import { forEachBounded, scopedProjectIds, scopedProjects } from './projects-in-scope.js';
+
+async function drain<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+/** Items whose work finishes only when the test says so. */
+function gatedWork() {
+  const release = new Map<number, () => void>();
+  let active = 0;
+  let peak = 0;
+  const run = (item: number) =>
+    new Promise<void>((resolve) => {
+      active += 1;
+      peak = Math.max(peak, active);
+      release.set(item, () => {
+        active -= 1;
+        resolve();
+      });
+    });
+  return { run, release, peak: () => peak };
+}
+
+describe('forEachBounded', () => {
+  it('never has more than the limit in flight, and finishes every item', async () => {
+    const work = gatedWork();
+    const done = forEachBounded([1, 2, 3, 4, 5, 6], 2, work.run);
+    for (let i = 1; i <= 6; i += 1) {
+      await new Promise((resolve) => setImmediate(resolve));
+      work.release.get(i)?.();
+    }
+    await done;
+    expect(work.peak()).toBe(2);
+    expect(work.release.size).toBe(6);
+  });
+
+  it('stops pulling after a failure and rethrows it', async () => {
+    const pulled: number[] = [];
+    async function* source() {
+      for (let i = 1; i <= 10; i += 1) {
+        pulled.push(i);
+        yield i;
+      }
+    }
+    const run = async (item: number) => {
+      if (item === 2) throw new Error('boom');
+    };
+    await expect(forEachBounded(source(), 1, run)).rejects.toThrow('boom');
+    expect(pulled).toEqual([1, 2]);
+  });
+});
+
+describe('scopedProjects', () => {
+  it('lists every project the key sees when the config has no allow-list, narrowed by policy', async () => {
+    const { fake, abort } = harness();
+    fake.addProject(projectA).addProject(projectB);
+    const every = await inventoryScope(testConfig());
+    const all = await drain(scopedProjects(fake.client, every, testPolicy(), abort.signal));
+    expect(all.map((p) => p.id)).toEqual([projectA, projectB]);
+    const narrowed = scopedProjects(
+      fake.client,
+      every,
+      testPolicy({ allowedProjectIds: [projectB] }),
+      abort.signal,
+    );
+    expect((await drain(narrowed)).map((p) => p.id)).toEqual([projectB]);
+  });
+
+  it('reports an allow-listed project the key cannot see instead of dropping it', async () => {
+    const { fake, abort } = harness();
+    fake.addProject(projectA);
+    const scoped = await drain(
+      scopedProjects(
+        fake.client,
+        await inventoryScope(testConfig({ projectIds: [projectA, projectB] })),
+        testPolicy(),
+        abort.signal,
+      ),
+    );
+    expect(scoped).toEqual([
+      { id: projectA, project: expect.objectContaining({ id: projectA }) },
+      { id: projectB, unreachable: 'not_found' },
+    ]);
+  });
+
+  it('fails on an error that is not about visibility', async () => {
+    const { fake, abort } = harness();
+    fake.addProject(projectA).failNext('projects.get', fakeAtlasError(500, 'UNEXPECTED_ERROR'));
+    const scope = await inventoryScope(testConfig({ projectIds: [projectA] }));
+    const scoped = drain(scopedProjects(fake.client, scope, testPolicy(), abort.signal));
+    await expect(scoped).rejects.toMatchObject({ code: 'upstream_unavailable' });
+  });
+});
+
+describe('scopedProjectIds', () => {
+  it('takes a named project only when the integration and the policy allow it', async () => {
+    const { fake, abort } = harness();
+    const signal = abort.signal;
+    const config = testConfig({ projectIds: [projectA] });
+    // The integration's check is the kind's scope resolver; the policy's is scopedProjectIds'.
+    const named = (projectId: string, policy = testPolicy()) =>
+      inventoryScope(config, projectId).then((scope) =>
+        drain(scopedProjectIds(fake.client, scope, policy, { requested: projectId, signal })),
+      );
+    expect(await named(projectA)).toEqual([projectA]);
+    await expect(named(projectB)).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    const policy = testPolicy({ allowedProjectIds: [projectB] });
+    await expect(named(projectA, policy)).rejects.toMatchObject({
+      code: 'policy_denied',
+    });
+    expect(fake.methods()).toEqual([]);
+  });
+});

@@ -1,0 +1,132 @@
+import { paginate, type AtlasClient, type Project } from '../../../atlas/index.js';
+import type { Policy } from '../../../config/env.js';
+import { isConnectorError } from '../../../errors/connector-error.js';
+import type { DatabaseScope } from '../../scope.js';
+import { checkProjectPolicy } from '../model/policy.js';
+
+/** How many projects discover and sweep work on at once. */
+export const projectConcurrency = 4;
+
+export type ProjectsPort = { readonly projects: Pick<AtlasClient['projects'], 'list' | 'get'> };
+
+/** A project in scope, or one the allow-list names but the key cannot see. */
+export type ScopedProject =
+  | { readonly id: string; readonly project: Project }
+  | { readonly id: string; readonly unreachable: 'not_found' | 'forbidden' };
+
+/** The local policy's allow-list wins over any integration config; empty means unrestricted. */
+export function allowedByPolicy(projectId: string, policy: Pick<Policy, 'allowedProjectIds'>): boolean {
+  return policy.allowedProjectIds.length === 0 || policy.allowedProjectIds.includes(projectId);
+}
+
+/**
+ * Calls `run` for every item with at most `limit` in flight, pulling lazily (an async listing is
+ * read one page at a time). The first failure stops further pulls; it is rethrown once the items
+ * already started have settled.
+ */
+export async function forEachBounded<T>(
+  items: AsyncIterable<T> | Iterable<T>,
+  limit: number,
+  run: (item: T) => Promise<void>,
+): Promise<void> {
+  const iterator = (async function* () {
+    yield* items;
+  })();
+  let failure: { readonly error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (!failure) {
+      let next: IteratorResult<T>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        failure ??= { error };
+        return;
+      }
+      if (next.done) return;
+      try {
+        await run(next.value);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, limit) }, worker));
+  if (!failure) return;
+  await iterator.return(undefined).catch(() => undefined);
+  throw failure.error;
+}
+
+function unreachableCode(error: unknown): 'not_found' | 'forbidden' | undefined {
+  if (!isConnectorError(error)) return undefined;
+  return error.code === 'not_found' || error.code === 'forbidden' ? error.code : undefined;
+}
+
+/** The projects an inventory scope names: an allow-list, every visible project, or its one project. */
+function namedProjects(scope: DatabaseScope): readonly string[] | 'every-visible-project' {
+  switch (scope.kind) {
+    case 'projects':
+      return scope.projects === 'every-visible-project'
+        ? scope.projects
+        : [...new Set(scope.projects.allowList)];
+    case 'project':
+    case 'project-cluster':
+    case 'org-cluster':
+      return [scope.projectId];
+  }
+}
+
+/**
+ * Discovery's projects: each one the scope names read with `projects.get` (so a project the key
+ * lost is reported rather than silently dropped), or every project the key sees; both narrowed
+ * by the local policy.
+ */
+export async function* scopedProjects(
+  atlas: ProjectsPort,
+  scope: DatabaseScope,
+  policy: Pick<Policy, 'allowedProjectIds'>,
+  signal: AbortSignal,
+): AsyncGenerator<ScopedProject, void, undefined> {
+  const named = namedProjects(scope);
+  if (named === 'every-visible-project') {
+    for await (const project of paginate((page) => atlas.projects.list(page), { signal })) {
+      if (allowedByPolicy(project.id, policy)) yield { id: project.id, project };
+    }
+    return;
+  }
+  for (const id of named) {
+    if (!allowedByPolicy(id, policy)) continue;
+    try {
+      yield { id, project: await atlas.projects.get(id, { signal }) };
+    } catch (error) {
+      const code = unreachableCode(error);
+      if (code === undefined) throw error;
+      yield { id, unreachable: code };
+    }
+  }
+}
+
+/**
+ * Sweep's projects. A job that names its project (`requested`, already checked against the
+ * integration by the scope resolver) gets the local policy's verdict as an error; otherwise the
+ * scope's projects are narrowed by the policy silently.
+ */
+export async function* scopedProjectIds(
+  atlas: { readonly projects: Pick<AtlasClient['projects'], 'list'> },
+  scope: DatabaseScope,
+  policy: Policy,
+  options: { readonly requested?: string | undefined; readonly signal: AbortSignal },
+): AsyncGenerator<string, void, undefined> {
+  if (options.requested !== undefined && scope.kind !== 'projects') {
+    checkProjectPolicy(policy, scope.projectId);
+    yield scope.projectId;
+    return;
+  }
+  const named = namedProjects(scope);
+  if (named !== 'every-visible-project') {
+    for (const id of named) if (allowedByPolicy(id, policy)) yield id;
+    return;
+  }
+  for await (const project of paginate((page) => atlas.projects.list(page), { signal: options.signal })) {
+    if (allowedByPolicy(project.id, policy)) yield project.id;
+  }
+}

@@ -1,0 +1,40 @@
+import type { AtlasClient } from '../../../atlas/index.js';
+import { isConnectorError, toConnectorError } from '../../../errors/connector-error.js';
+import type { JobContext } from '../../../worker/job-context.js';
+import type { AdapterDeps } from '../../adapter.js';
+import type { DatabaseScope } from '../../scope.js';
+import type { DatabaseJob } from '../database-operation.js';
+import type { DatabaseAccessSettings } from '../model/settings.js';
+import type { SweepPayload } from '../model/payloads.js';
+import type { SweepReport } from './sweep-report.js';
+
+/** The slice of the Atlas client sweep uses. */
+export interface SweepAtlas {
+  readonly projects: Pick<AtlasClient['projects'], 'list'>;
+  readonly databaseUsers: Pick<AtlasClient['databaseUsers'], 'list' | 'get' | 'update' | 'delete'>;
+  readonly customDbRoles: Pick<AtlasClient['customDbRoles'], 'list' | 'delete'>;
+}
+
+export type SweepDeps = Pick<AdapterDeps, 'clock' | 'policy'> & { readonly atlas: SweepAtlas };
+export type SweepInput = DatabaseJob<DatabaseScope, SweepPayload>;
+export type SweepContext = Pick<JobContext, 'signal' | 'beforeSideEffect'>;
+
+export interface SweepEnv {
+  readonly projectId: string;
+  readonly settings: DatabaseAccessSettings;
+  readonly deps: SweepDeps;
+  readonly ctx: SweepContext;
+  readonly report: SweepReport;
+}
+
+/** A lost lease or an abort ends the sweep; any other failure is one user's (or role's) problem. */
+export function isStopping(error: unknown, ctx: SweepContext): boolean {
+  if (ctx.signal.aborted) return true;
+  return isConnectorError(error) && (error.code === 'lease_lost' || error.code === 'cancelled');
+}
+
+export function recordError(env: SweepEnv, error: unknown, subject: Record<string, string>): void {
+  if (isStopping(error, env.ctx)) throw error;
+  const { code, message } = toConnectorError(error);
+  env.report.errors.push({ projectId: env.projectId, ...subject, code, message });
+}

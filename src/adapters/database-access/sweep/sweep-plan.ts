@@ -1,0 +1,287 @@
+import type {
+  DatabaseUser,
+  DatabaseUserRole,
+  DatabaseUserScope,
+  DatabaseUserUpdate,
+  KeyValue,
+} from '../../../atlas/index.js';
+import {
+  activeGrants,
+  buildLabels,
+  clustersNeeded,
+  deleteAfterFor,
+  isManaged,
+  labelKeys,
+  labelValue,
+  readGrants,
+  roleKey,
+  rolesNeeded,
+  type GrantRecord,
+  type GrantedRole,
+  type UserStrategy,
+} from '../model/user-model.js';
+
+/**
+ * What sweep would do to one database user, decided from a copy of it and the time alone (no
+ * I/O), so the same function runs on the listed copy and again on the fresh copy before a write.
+ */
+
+const dayMs = 86_400_000;
+
+export interface PlanOptions {
+  readonly nowMs: number;
+  readonly userCleanupDays: number;
+}
+
+export type DeleteReason = 'grant-ended' | 'idle' | 'no-active-grant';
+
+/** Where Atlas disagreed with the user's labels (beyond grants that merely expired). */
+export interface RoleDrift {
+  /** Roles no grant record (active or expired) accounts for. */
+  readonly unexpectedRoles: readonly string[];
+  /** Roles an active grant needs that the user lacks. */
+  readonly missingRoles: readonly string[];
+  readonly unexpectedScopes: readonly string[];
+  readonly missingScopes: readonly string[];
+  /** No scope at all: Atlas then grants every cluster of the project. */
+  readonly unscoped: boolean;
+}
+
+export interface ManagedPlan {
+  readonly kind: 'managed';
+  readonly action: 'none' | 'update' | 'delete';
+  readonly deleteReason?: DeleteReason;
+  readonly update?: DatabaseUserUpdate;
+  /** Roles the update takes away, as `role@db[.collection]`. */
+  readonly rolesRemoved: readonly string[];
+  readonly drift?: RoleDrift;
+  /** The new `deleteAfterDate` when the update rolls it forward. */
+  readonly rolledTo?: string;
+  readonly warnings: readonly string[];
+}
+
+export type UserPlan =
+  { readonly kind: 'unmanaged' } | { readonly kind: 'malformed'; readonly reason: string } | ManagedPlan;
+
+interface Identity {
+  readonly requesterId: string;
+  readonly strategy: UserStrategy;
+  readonly integrationId: string;
+  readonly passwordRotatedAt?: string;
+  readonly passwordGrant?: string;
+  readonly lastRevokedAtMs?: number;
+}
+
+function toUserRole(role: GrantedRole): DatabaseUserRole {
+  const { roleName, databaseName, collectionName } = role;
+  return { roleName, databaseName, ...(collectionName === undefined ? {} : { collectionName }) };
+}
+
+function readIdentity(labels: readonly KeyValue[]): Identity | string {
+  const requesterId = labelValue(labels, labelKeys.requester);
+  const strategy = labelValue(labels, labelKeys.strategy);
+  const integrationId = labelValue(labels, labelKeys.integration);
+  const revoked = labelValue(labels, labelKeys.lastRevokedAt);
+  const lastRevokedAtMs = revoked === undefined ? undefined : Date.parse(revoked);
+  if (!requesterId) return `label ${labelKeys.requester} is missing`;
+  if (strategy !== 'per-requester' && strategy !== 'per-grant')
+    return `label ${labelKeys.strategy} is ${strategy === undefined ? 'missing' : `"${strategy}"`}`;
+  if (!integrationId) return `label ${labelKeys.integration} is missing`;
+  if (lastRevokedAtMs !== undefined && Number.isNaN(lastRevokedAtMs))
+    return `label ${labelKeys.lastRevokedAt} is not a date`;
+  return {
+    requesterId,
+    strategy,
+    integrationId,
+    passwordRotatedAt: labelValue(labels, labelKeys.passwordRotatedAt),
+    passwordGrant: labelValue(labels, labelKeys.passwordGrant),
+    ...(lastRevokedAtMs === undefined ? {} : { lastRevokedAtMs }),
+  };
+}
+
+/** `readGrants` skips what it cannot parse; sweep must not act on a user with such a grant. */
+function grantProblem(labels: readonly KeyValue[], grants: readonly GrantRecord[]): string | undefined {
+  const keys = new Set(
+    labels
+      .filter((label) => label.key.startsWith(labelKeys.grantPrefix))
+      .map((label) => label.key.slice(labelKeys.grantPrefix.length).split('~')[0] ?? ''),
+  );
+  const parsed = new Set(grants.map((grant) => grant.key));
+  const unreadable = [...keys].filter((key) => !parsed.has(key)).sort();
+  if (unreadable.length > 0) return `unreadable grant label(s): ${unreadable.join(', ')}`;
+  const empty = grants.filter((grant) => grant.roles.length === 0).map((grant) => grant.key);
+  return empty.length > 0 ? `grant(s) without roles: ${empty.join(', ')}` : undefined;
+}
+
+function driftOf(user: DatabaseUser, grants: readonly GrantRecord[], active: readonly GrantRecord[]) {
+  const actual = user.roles.map(roleKey);
+  const justified = new Set(rolesNeeded(grants).map((role) => roleKey(toUserRole(role))));
+  const desired = rolesNeeded(active).map((role) => roleKey(toUserRole(role)));
+  const scopes = user.scopes ?? [];
+  const clusters = scopes.filter((scope) => scope.type === 'CLUSTER').map((scope) => scope.name);
+  const justifiedClusters = new Set(clustersNeeded(grants));
+  const drift: RoleDrift = {
+    unexpectedRoles: actual.filter((key) => !justified.has(key)),
+    missingRoles: desired.filter((key) => !actual.includes(key)),
+    unexpectedScopes: [
+      ...scopes.filter((scope) => scope.type !== 'CLUSTER').map((scope) => `${scope.type}:${scope.name}`),
+      ...clusters.filter((name) => !justifiedClusters.has(name)),
+    ],
+    missingScopes:
+      scopes.length === 0 ? [] : clustersNeeded(active).filter((name) => !clusters.includes(name)),
+    unscoped: scopes.length === 0,
+  };
+  const drifted =
+    drift.unscoped ||
+    [drift.unexpectedRoles, drift.missingRoles, drift.unexpectedScopes, drift.missingScopes].some(
+      (list) => list.length > 0,
+    );
+  return drifted ? drift : undefined;
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  const left = new Set(a);
+  const right = new Set(b);
+  return left.size === right.size && [...left].every((item) => right.has(item));
+}
+
+function clusterScopes(names: readonly string[]): DatabaseUserScope[] {
+  return names.map((name): DatabaseUserScope => ({ name, type: 'CLUSTER' }));
+}
+
+function scopesMatch(user: DatabaseUser, clusters: readonly string[]): boolean {
+  const actual = (user.scopes ?? []).map((scope) => `${scope.type}:${scope.name}`);
+  return sameSet(
+    actual,
+    clusters.map((name) => `CLUSTER:${name}`),
+  );
+}
+
+/** Labels without expired grants; labels the connector does not own are kept as they are. */
+function rebuildLabels(
+  user: DatabaseUser,
+  identity: Identity,
+  grants: readonly GrantRecord[],
+  lastRevokedAtMs: number | undefined,
+): KeyValue[] {
+  const foreign = (user.labels ?? []).filter(
+    (label) => label.key !== labelKeys.managedBy && !label.key.startsWith('jit-'),
+  );
+  const lastRevokedAt = lastRevokedAtMs === undefined ? undefined : new Date(lastRevokedAtMs).toISOString();
+  return [...foreign, ...buildLabels({ ...identity, grants, lastRevokedAt })];
+}
+
+/** Rolls forward only when the current date is more than a day short of what is needed. */
+function rollTarget(user: DatabaseUser, latestNeededMs: number, nowMs: number): string | undefined {
+  const current = user.deleteAfterDate === undefined ? Number.NaN : Date.parse(user.deleteAfterDate);
+  // A user without one is permanent, and Atlas cannot make a permanent user temporary.
+  if (Number.isNaN(current)) return undefined;
+  const target = deleteAfterFor(latestNeededMs, nowMs);
+  return current < Date.parse(target) - dayMs ? target : undefined;
+}
+
+function warningsOf(user: DatabaseUser): string[] {
+  return user.deleteAfterDate === undefined
+    ? ['no deleteAfterDate: Atlas will not remove this user by itself']
+    : [];
+}
+
+function finish(
+  user: DatabaseUser,
+  update: DatabaseUserUpdate,
+  drift: RoleDrift | undefined,
+  rolesRemoved: readonly string[],
+): ManagedPlan {
+  const changed = Object.keys(update).length > 0;
+  return {
+    kind: 'managed',
+    action: changed ? 'update' : 'none',
+    ...(changed ? { update } : {}),
+    rolesRemoved: update.roles ? rolesRemoved : [],
+    ...(drift ? { drift } : {}),
+    ...(update.deleteAfterDate ? { rolledTo: update.deleteAfterDate } : {}),
+    warnings: warningsOf(user),
+  };
+}
+
+function planActive(
+  user: DatabaseUser,
+  identity: Identity,
+  grants: readonly GrantRecord[],
+  active: readonly GrantRecord[],
+  options: PlanOptions,
+): ManagedPlan {
+  const roles = rolesNeeded(active).map(toUserRole);
+  const clusters = clustersNeeded(active);
+  const latest = Math.max(...active.map((grant) => grant.expiresAtMs));
+  const roll = rollTarget(user, latest, options.nowMs);
+  const keep = new Set(roles.map(roleKey));
+  const update: DatabaseUserUpdate = {
+    ...(sameSet(user.roles.map(roleKey), [...keep]) ? {} : { roles }),
+    ...(scopesMatch(user, clusters) ? {} : { scopes: clusterScopes(clusters) }),
+    ...(grants.length > active.length
+      ? { labels: rebuildLabels(user, identity, active, identity.lastRevokedAtMs) }
+      : {}),
+    ...(roll ? { deleteAfterDate: roll } : {}),
+  };
+  const removed = user.roles.map(roleKey).filter((key) => !keep.has(key));
+  return finish(user, update, driftOf(user, grants, active), removed);
+}
+
+function deletion(user: DatabaseUser, reason: DeleteReason, drift: RoleDrift | undefined): ManagedPlan {
+  return {
+    kind: 'managed',
+    action: 'delete',
+    deleteReason: reason,
+    rolesRemoved: [],
+    ...(drift ? { drift } : {}),
+    warnings: warningsOf(user),
+  };
+}
+
+/**
+ * No active grant. A per-grant user is done. A per-requester user is parked without roles until
+ * `userCleanupDays` after it went idle (the moment it was last revoked, or its last grant ended).
+ */
+function planIdle(
+  user: DatabaseUser,
+  identity: Identity,
+  grants: readonly GrantRecord[],
+  options: PlanOptions,
+): ManagedPlan {
+  const drift = driftOf(user, grants, []);
+  if (identity.strategy === 'per-grant') return deletion(user, 'grant-ended', drift);
+  const ends = [identity.lastRevokedAtMs, ...grants.map((grant) => grant.expiresAtMs)];
+  const known = ends.filter((ms): ms is number => ms !== undefined);
+  const idleSince = known.length > 0 ? Math.max(...known) : undefined;
+  if (idleSince === undefined) return deletion(user, 'idle', drift);
+  const cleanupAt = idleSince + options.userCleanupDays * dayMs;
+  if (options.nowMs >= cleanupAt) return deletion(user, 'idle', drift);
+  const lastClusters = clustersNeeded(grants);
+  const roll = rollTarget(user, cleanupAt, options.nowMs);
+  const update: DatabaseUserUpdate = {
+    ...(user.roles.length > 0 ? { roles: [] } : {}),
+    // Never unscoped: an idle user keeps the clusters its last grants named.
+    ...((user.scopes ?? []).length === 0 && lastClusters.length > 0
+      ? { scopes: clusterScopes(lastClusters) }
+      : {}),
+    // Expired records go; the moment they ended is kept so the cleanup clock does not reset.
+    ...(grants.length > 0 ? { labels: rebuildLabels(user, identity, [], idleSince) } : {}),
+    ...(roll ? { deleteAfterDate: roll } : {}),
+  };
+  return finish(user, update, drift, user.roles.map(roleKey));
+}
+
+export function planUser(user: DatabaseUser, options: PlanOptions): UserPlan {
+  if (!isManaged(user.labels)) return { kind: 'unmanaged' };
+  const labels = user.labels ?? [];
+  const identity = readIdentity(labels);
+  if (typeof identity === 'string') return { kind: 'malformed', reason: identity };
+  const grants = readGrants(labels);
+  const problem = grantProblem(labels, grants);
+  if (problem !== undefined) return { kind: 'malformed', reason: problem };
+  const active = activeGrants(grants, options.nowMs);
+  return active.length > 0
+    ? planActive(user, identity, grants, active, options)
+    : planIdle(user, identity, grants, options);
+}

@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
+import type { CustomDbRole } from '../../../atlas/index.js';
+import { leaseLostError } from '../../../worker/job-context.js';
+import type { AtlasMultiProjectConfig } from '../../atlas-multi-project/atlas-multi-project-config.js';
+import {
+  harness,
+  hourMs,
+  managedUser,
+  projectA,
+  projectB,
+  readSales,
+  testConfig,
+  multiProjectJob,
+  testPolicy,
+  ungatedWrites,
+  type Harness,
+} from '../discover/discover-test-kit.js';
+import { sweep } from './sweep.js';
+import type { GrantedRole } from '../model/user-model.js';
+
+const role = (roleName: string, inheritedRoles: CustomDbRole['inheritedRoles'] = []): CustomDbRole => ({
+  roleName,
+  actions: [{ action: 'FIND', resources: [{ cluster: false, db: 'sales', collection: '' }] }],
+  inheritedRoles,
+});
+const custom = (roleName: string): GrantedRole => ({ cluster: 'Cluster0', roleName, databaseName: 'admin' });
+
+function setup(): Harness {
+  const h = harness();
+  h.fake.addProject(projectA).addProject(projectB);
+  h.fake.addCluster(projectA, { name: 'Cluster0' }).addCluster(projectB, { name: 'Cluster0' });
+  return h;
+}
+
+const run = async (h: Harness, config: AtlasMultiProjectConfig = testConfig(), projectId?: string) =>
+  sweep(
+    await multiProjectJob(config, projectId === undefined ? {} : { projectId }),
+    { atlas: h.fake.client, clock: h.clock, policy: testPolicy() },
+    h.ctx,
+  );
+
+const live = (h: Harness, username: string, roles: GrantedRole[], hours = 2) =>
+  h.fake.addUser(
+    projectA,
+    managedUser(
+      { username, grants: [{ id: username, expiresAtMs: h.clock.now() + hours * hourMs, roles }] },
+      h.clock.now(),
+    ),
+  );
+
+const names = (h: Harness, projectId = projectA) =>
+  h.fake
+    .customRolesIn(projectId)
+    .map((r) => r.roleName)
+    .sort();
+
+describe('sweep: connector-made custom roles', () => {
+  it('deletes jit-r- roles nobody holds or inherits, and leaves the rest', async () => {
+    const h = setup();
+    for (const name of ['jit-r-unused', 'jit-r-held', 'jit-r-parent', 'reporting'])
+      h.fake.addCustomRole(projectA, role(name));
+    h.fake.addCustomRole(projectA, role('customer-child', [{ db: 'admin', role: 'jit-r-parent' }]));
+    live(h, 'jit-bob-1a2b', [custom('jit-r-held')]);
+    const result = await run(h);
+    expect(result.customRolesDeleted).toEqual([{ projectId: projectA, roleName: 'jit-r-unused' }]);
+    expect(names(h)).toEqual(['customer-child', 'jit-r-held', 'jit-r-parent', 'reporting']);
+    expect(ungatedWrites(h.fake)).toEqual([]);
+  });
+
+  it('deletes a role in the same sweep that took it from its last holder', async () => {
+    const h = setup();
+    h.fake.addCustomRole(projectA, role('jit-r-temp'));
+    live(h, 'jit-bob-1a2b', [custom('jit-r-temp'), readSales], -1);
+    h.fake.rejectEmptyRolesOnUpdate = true;
+    const result = await run(h);
+    expect(result.usersDeleted).toHaveLength(1);
+    expect(result.customRolesDeleted).toEqual([{ projectId: projectA, roleName: 'jit-r-temp' }]);
+  });
+
+  it('keeps a role Atlas reports in use (assigned after the listing) and says so', async () => {
+    const h = setup();
+    h.fake.addCustomRole(projectA, role('jit-r-racing'));
+    h.fake.beforeNext('customDbRoles.delete', () => live(h, 'jit-carol-9f8e', [custom('jit-r-racing')]));
+    const result = await run(h);
+    expect(result.customRolesDeleted).toEqual([]);
+    expect(result.customRolesKept).toEqual([
+      { projectId: projectA, roleName: 'jit-r-racing', reason: 'ATLAS_CUSTOM_ROLE_IN_USE_BY_USERS' },
+    ]);
+    expect(names(h)).toEqual(['jit-r-racing']);
+  });
+});
+
+describe('sweep: failures', () => {
+  it('collects one user’s failure and carries on with the next', async () => {
+    const h = setup();
+    h.fake.addCustomRole(projectA, role('jit-r-first'));
+    live(h, 'jit-a-first', [custom('jit-r-first')], -1);
+    live(h, 'jit-b-second', [readSales], -1);
+    h.fake.failNext('databaseUsers.update', fakeAtlasError(500, 'UNEXPECTED_ERROR'));
+    const result = await run(h);
+    expect(result.errors).toEqual([
+      {
+        projectId: projectA,
+        username: 'jit-a-first',
+        code: 'upstream_unavailable',
+        message: expect.any(String),
+      },
+    ]);
+    expect(h.fake.user(projectA, 'jit-b-second')?.roles).toEqual([]);
+    // The failed user may still hold its role, so the role is not collected from under it.
+    expect(names(h)).toEqual(['jit-r-first']);
+  });
+
+  it('stops at once when the lease is lost, making no further write', async () => {
+    const h = setup();
+    live(h, 'jit-a-first', [readSales], -1);
+    live(h, 'jit-b-second', [readSales], -1);
+    h.fake.addCustomRole(projectA, role('jit-r-unused'));
+    h.fake.beforeNext('databaseUsers.update', () => h.abort.abort(leaseLostError('job-1', 'test')));
+    await expect(run(h, testConfig({ projectIds: [projectA] }))).rejects.toMatchObject({
+      code: 'lease_lost',
+    });
+    expect(h.fake.callsTo('databaseUsers.update')).toHaveLength(1);
+    expect(h.fake.callsTo('customDbRoles.delete')).toEqual([]);
+  });
+
+  it('reports a project it cannot list and sweeps the others', async () => {
+    const h = setup();
+    const lost = '6602000000000000000000c3';
+    live(h, 'jit-a-first', [readSales], -1);
+    const result = await run(h, testConfig({ projectIds: [lost, projectA] }));
+    expect(result.errors).toEqual([{ projectId: lost, code: 'not_found', message: expect.any(String) }]);
+    expect(result).toMatchObject({ projects: 1, usersChecked: 1 });
+  });
+});
+
+describe('sweep: scope', () => {
+  it('sweeps only the project the payload names', async () => {
+    const h = setup();
+    h.fake.addCustomRole(projectB, role('jit-r-b'));
+    const result = await run(h, testConfig(), projectB);
+    expect(result.projects).toBe(1);
+    expect(h.fake.callsTo('databaseUsers.list')).toEqual([[projectB]]);
+    expect(result.customRolesDeleted).toEqual([{ projectId: projectB, roleName: 'jit-r-b' }]);
+  });
+
+  it('refuses a named project outside the integration before any Atlas call', async () => {
+    const h = setup();
+    await expect(run(h, testConfig({ projectIds: [projectA] }), projectB)).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    expect(h.fake.methods()).toEqual([]);
+  });
+});

@@ -1,0 +1,184 @@
+import {
+  paginate,
+  type AuthDatabase,
+  type CustomDbRole,
+  type DatabaseUser,
+  type DatabaseUserRole,
+  type PageOptions,
+} from '../../../atlas/index.js';
+import { cancelledError, isConnectorError } from '../../../errors/connector-error.js';
+import { databaseOperation } from '../database-operation.js';
+import { forEachBounded, projectConcurrency, scopedProjectIds } from '../scope/projects-in-scope.js';
+import { SweepPayload } from '../model/payloads.js';
+import { planUser, type DeleteReason, type ManagedPlan, type UserPlan } from './sweep-plan.js';
+import {
+  recordError,
+  type SweepDeps,
+  type SweepEnv,
+  type SweepInput,
+  type SweepContext,
+} from './sweep-env.js';
+import { collectCustomRoles } from './sweep-roles.js';
+import { emptySweepReport, sortSweepReport, type SweepResult } from './sweep-report.js';
+
+export type { SweepResult } from './sweep-report.js';
+export type { SweepAtlas, SweepContext, SweepDeps, SweepInput } from './sweep-env.js';
+
+function authDatabase(name: string): AuthDatabase | undefined {
+  return name === 'admin' || name === '$external' ? name : undefined;
+}
+
+function plan(env: SweepEnv, user: DatabaseUser): UserPlan {
+  return planUser(user, { nowMs: env.deps.clock.now(), userCleanupDays: env.settings.userCleanupDays });
+}
+
+/** Reports what a plan says about a user; writes are reported by `apply` once they succeed. */
+function classify(env: SweepEnv, username: string, userPlan: UserPlan): void {
+  const { report, projectId } = env;
+  if (userPlan.kind === 'unmanaged') report.drift.unmanaged.push({ projectId, username });
+  if (userPlan.kind === 'malformed')
+    report.drift.malformed.push({ projectId, username, reason: userPlan.reason });
+  if (userPlan.kind === 'managed')
+    for (const reason of userPlan.warnings) report.drift.malformed.push({ projectId, username, reason });
+}
+
+function ignoreNotFound(error: unknown): void {
+  if (!isConnectorError(error) || error.code !== 'not_found') throw error;
+}
+
+const roleNames = (roles: readonly DatabaseUserRole[]): string[] => roles.map((role) => role.roleName);
+
+/**
+ * Carries out a plan; returns why the user was deleted, or undefined when it was updated.
+ * Parking a user needs `roles: []`, which Atlas may refuse (400: a user must hold a role there);
+ * the user is then deleted instead — access goes either way, and the next grant recreates it.
+ */
+async function write(
+  env: SweepEnv,
+  authDb: AuthDatabase,
+  username: string,
+  decided: ManagedPlan,
+): Promise<DeleteReason | undefined> {
+  const { atlas } = env.deps;
+  const options = { signal: env.ctx.signal };
+  env.ctx.beforeSideEffect();
+  if (decided.action === 'update') {
+    const update = decided.update ?? {};
+    try {
+      await atlas.databaseUsers.update(env.projectId, authDb, username, update, options);
+      return undefined;
+    } catch (error) {
+      const refusedEmpty =
+        update.roles?.length === 0 && isConnectorError(error) && error.code === 'invalid_request';
+      if (!refusedEmpty) throw error;
+    }
+    env.ctx.beforeSideEffect();
+  }
+  await atlas.databaseUsers.delete(env.projectId, authDb, username, options).catch(ignoreNotFound);
+  return decided.deleteReason ?? 'no-active-grant';
+}
+
+function reportWrite(
+  env: SweepEnv,
+  fresh: DatabaseUser,
+  decided: ManagedPlan,
+  deleted: DeleteReason | undefined,
+): void {
+  const { projectId, report } = env;
+  const { username } = fresh;
+  if (deleted !== undefined) report.usersDeleted.push({ projectId, username, reason: deleted });
+  if (deleted === undefined && decided.rolesRemoved.length > 0)
+    report.rolesRemoved.push({ projectId, username, roles: [...decided.rolesRemoved].sort() });
+  if (deleted === undefined && decided.rolledTo !== undefined)
+    report.deleteAfterRolled.push({ projectId, username, from: fresh.deleteAfterDate, to: decided.rolledTo });
+  if (decided.drift) report.drift.repaired.push({ projectId, username, ...decided.drift });
+}
+
+/** Re-reads the user and carries out what the fresh copy calls for; returns the roles it keeps. */
+async function apply(env: SweepEnv, listed: DatabaseUser, authDb: AuthDatabase): Promise<readonly string[]> {
+  const { username } = listed;
+  let fresh: DatabaseUser;
+  try {
+    fresh = await env.deps.atlas.databaseUsers.get(env.projectId, authDb, username, {
+      signal: env.ctx.signal,
+    });
+  } catch (error) {
+    if (isConnectorError(error) && error.code === 'not_found') return [];
+    throw error;
+  }
+  const decided = plan(env, fresh);
+  classify(env, username, decided);
+  if (decided.kind !== 'managed' || decided.action === 'none') return roleNames(fresh.roles);
+  const deleted = await write(env, authDb, username, decided);
+  reportWrite(env, fresh, decided, deleted);
+  return deleted === undefined ? roleNames(decided.update?.roles ?? fresh.roles) : [];
+}
+
+/**
+ * One user: plan from the listed copy (most users need nothing, at no extra call); when a write
+ * is due, `apply` re-reads and re-plans so a grant that landed since the listing is respected.
+ */
+async function sweepUser(env: SweepEnv, listed: DatabaseUser): Promise<readonly string[]> {
+  const listedRoles = roleNames(listed.roles);
+  const first = plan(env, listed);
+  const authDb = authDatabase(listed.databaseName);
+  if (first.kind !== 'managed' || first.action === 'none' || authDb === undefined) {
+    classify(env, listed.username, first);
+    return listedRoles;
+  }
+  try {
+    return await apply(env, listed, authDb);
+  } catch (error) {
+    recordError(env, error, { username: listed.username });
+    // Unknown outcome: keep counting the roles it had so none is collected from under it.
+    return listedRoles;
+  }
+}
+
+/** Buffers the project's users before writing: deleting while paging would shift later pages. */
+async function listUsers(env: SweepEnv): Promise<DatabaseUser[]> {
+  const users: DatabaseUser[] = [];
+  const list = (page: PageOptions) => env.deps.atlas.databaseUsers.list(env.projectId, page);
+  for await (const user of paginate(list, { signal: env.ctx.signal })) users.push(user);
+  return users;
+}
+
+async function sweepProject(env: SweepEnv): Promise<void> {
+  let roles: CustomDbRole[];
+  let users: DatabaseUser[];
+  try {
+    // Roles first: a role created after this listing is never a deletion candidate.
+    roles = await env.deps.atlas.customDbRoles.list(env.projectId, { signal: env.ctx.signal });
+    users = await listUsers(env);
+  } catch (error) {
+    recordError(env, error, {});
+    return;
+  }
+  env.report.projects += 1;
+  const referenced = new Set<string>();
+  for (const user of users) {
+    if (env.ctx.signal.aborted) throw cancelledError(env.ctx.signal.reason);
+    env.report.usersChecked += 1;
+    for (const roleName of await sweepUser(env, user)) referenced.add(roleName);
+  }
+  await collectCustomRoles(env, roles, referenced);
+}
+
+/**
+ * Reconciles every managed user in scope with its labels (expired roles out, drift repaired,
+ * idle users deleted, `deleteAfterDate` rolled forward), reports unmanaged users without touching
+ * them, and deletes connector-made custom roles nobody uses.
+ */
+export async function sweep(input: SweepInput, deps: SweepDeps, ctx: SweepContext): Promise<SweepResult> {
+  const report = emptySweepReport();
+  const projectIds = scopedProjectIds(deps.atlas, input.scope, deps.policy, {
+    requested: input.payload.projectId,
+    signal: ctx.signal,
+  });
+  await forEachBounded(projectIds, projectConcurrency, (projectId) =>
+    sweepProject({ projectId, settings: input.settings, deps, ctx, report }),
+  );
+  return sortSweepReport(report);
+}
+
+export const sweepOperation = databaseOperation(SweepPayload, sweep);

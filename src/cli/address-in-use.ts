@@ -1,0 +1,22 @@
+import type { AppConfig } from '../config/env.js';
+
+/**
+ * A listener that cannot bind, told in terms of the variable that chose its port. A second
+ * `npm start` in another terminal is the usual cause: its admin server and sandbox ports collide
+ * with the first one's. `undefined` when `error` is not EADDRINUSE.
+ */
+export function addressInUseMessage(error: unknown, config: AppConfig): string | undefined {
+  const failure = error as { code?: unknown; port?: unknown } | undefined;
+  if (typeof failure !== 'object' || failure === null || failure.code !== 'EADDRINUSE') return undefined;
+  const port = typeof failure.port === 'number' ? failure.port : undefined;
+  const owners: readonly [string, number][] = [
+    ['ADMIN_PORT', config.admin.port],
+    ['SANDBOX_CONTROL_PLANE_PORT', config.sandbox.controlPlanePort],
+    ['SANDBOX_ATLAS_PORT', config.sandbox.atlasPort],
+  ];
+  const variable = owners.find(([, value]) => value === port)?.[0];
+  const which = variable
+    ? `set ${variable} to a free port (0 picks any)`
+    : 'set ADMIN_PORT (and in sandbox mode SANDBOX_CONTROL_PLANE_PORT, SANDBOX_ATLAS_PORT) to free ports';
+  return `port ${port ?? '(unknown)'} is already in use, perhaps by another atlas-jit-connector (a second npm start?): stop it, or ${which}`;
+}

@@ -1,0 +1,102 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readOnlyApiKey, sandboxIds, type AtlasSimulator } from '../../sandbox/atlas/index.js';
+import {
+  startReferenceControlPlane,
+  type ReferenceControlPlane,
+} from '../../sandbox/control-plane/reference-control-plane.js';
+import {
+  apiKeyPayload,
+  doctor,
+  expectNoSecretPrinted,
+  sandboxKey,
+  startSimulator,
+} from './doctor-test-kit.js';
+
+const enrollmentToken = 'doctor-environment-enrollment-3e9a';
+let sim: AtlasSimulator;
+let plane: ReferenceControlPlane;
+
+beforeAll(async () => {
+  sim = await startSimulator();
+  plane = await startReferenceControlPlane({ enrollmentToken });
+  plane.store.putIntegration({
+    id: 'payments',
+    kind: 'atlas-project',
+    config: { projectId: sandboxIds.payments },
+    secretRef: 'env://ATLAS_KEY',
+  });
+  plane.store.putIntegration({
+    id: 'read-only',
+    kind: 'atlas-multi-project',
+    config: { projectIds: [sandboxIds.payments] },
+    secretRef: 'env://READ_ONLY_KEY',
+  });
+});
+afterAll(async () => {
+  await plane.close();
+  await sim.close();
+});
+afterEach(expectNoSecretPrinted);
+
+/** The daemon's environment, as its pod has it: nothing names an integration. */
+const daemonEnv = () => ({
+  CONTROL_PLANE_URL: plane.url,
+  CONTROL_PLANE_TOKEN: enrollmentToken,
+  CONNECTOR_ID: 'prod-eu-1',
+  ATLAS_BASE_URL: sim.url,
+  ATLAS_KEY: apiKeyPayload(sandboxKey),
+  READ_ONLY_KEY: apiKeyPayload(readOnlyApiKey),
+});
+
+describe('doctor with no flags: the daemon’s own environment', () => {
+  it('checks the control plane, then every integration the control plane lists for the connector', async () => {
+    const run = await doctor([], daemonEnv());
+
+    expect(run.stderr).toEqual([]);
+    expect(run.text).toContain('doctor: connector prod-eu-1, from the daemon');
+    expect(run.text).toMatch(/PASS {2}control plane/);
+    expect(run.text).toMatch(
+      /PASS {2}integrations +2 integration\(s\): payments \(atlas-project\), read-only \(atlas-multi-project\)/,
+    );
+    const payments = run.text.slice(
+      run.text.indexOf('== integration payments'),
+      run.text.indexOf('== integration read-only'),
+    );
+    expect(payments).toMatch(/PASS {2}secret reference +env:\/\/ATLAS_KEY/);
+    expect(payments).toMatch(/PASS {2}atlas roles/);
+    const readOnly = run.text.slice(run.text.indexOf('== integration read-only'));
+    expect(readOnly).toMatch(/FAIL {2}atlas roles/);
+    expect(run.code).toBe(1);
+  });
+
+  it('fails the integration list, naming the reason, when the enrollment token is wrong', async () => {
+    const run = await doctor([], { ...daemonEnv(), CONTROL_PLANE_TOKEN: 'not-the-token' });
+
+    expect(run.code).toBe(1);
+    expect(run.text).toMatch(
+      /FAIL {2}integrations +cannot list the integrations of connector "prod-eu-1": .*401/,
+    );
+  });
+
+  it('says there is nothing to ask without CONTROL_PLANE_URL, and how to name an integration instead', async () => {
+    const run = await doctor([], { ATLAS_BASE_URL: sim.url });
+
+    expect(run.code).toBe(1);
+    expect(run.text).toContain('CONTROL_PLANE_URL is not set');
+    expect(run.text).toContain('doctor --kind <kind> --secret-ref <ref>');
+  });
+
+  it('prints one JSON object with a section per integration', async () => {
+    const run = await doctor(['--json'], daemonEnv());
+    const report = JSON.parse(run.stdout[0] ?? '') as {
+      ok: boolean;
+      sections: { title: string; ok: boolean }[];
+    };
+
+    expect(report.sections.map((s) => [s.title, s.ok])).toEqual([
+      ['connector', true],
+      ['integration payments (atlas-project)', true],
+      ['integration read-only (atlas-multi-project)', false],
+    ]);
+  });
+});

@@ -1,0 +1,98 @@
+import { readFile } from 'node:fs/promises';
+import {
+  basePath,
+  headers,
+  IntegrationsResponse,
+  paths,
+  protocolVersion,
+} from '../../control-plane/protocol.js';
+import type { IntegrationRef } from '../../control-plane/protocol.js';
+import { userAgent } from '../../version.js';
+import { describeError, type CheckStep } from './check-runner.js';
+import { provided, type DoctorContext } from './doctor-context.js';
+import { integrationKinds, type DoctorTarget, type IntegrationKind } from './doctor-types.js';
+
+/**
+ * `doctor` with no target flags: asks the control plane which integrations this connector serves
+ * (`GET /connectors/{id}/integrations` with the enrollment token; no session is created) and
+ * stores them on the context for the per-integration checks.
+ */
+export const integrationListCheck: CheckStep = {
+  name: 'integrations',
+  needs: ['configuration', 'control plane'],
+  async run(ctx, signal) {
+    const config = provided(ctx.config, 'the configuration');
+    if (!config.controlPlane.url) {
+      return {
+        status: 'fail',
+        detail: 'CONTROL_PLANE_URL is not set, so there is no control plane to ask for integrations',
+        remedy:
+          'set CONTROL_PLANE_URL and CONTROL_PLANE_TOKEN(_FILE) as the daemon has them, or name one integration: doctor --kind <kind> --secret-ref <ref> --project-id <id>',
+      };
+    }
+    let integrations: IntegrationRef[];
+    try {
+      integrations = await fetchIntegrations(ctx, config.controlPlane, config.connectorId, signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      return {
+        status: 'fail',
+        detail: `cannot list the integrations of connector "${config.connectorId}": ${describeError(error)}`,
+        remedy: 'check CONTROL_PLANE_TOKEN(_FILE), or name one integration with --kind and --secret-ref',
+      };
+    }
+    ctx.integrations = integrations;
+    if (integrations.length === 0) {
+      return {
+        status: 'warn',
+        detail: `the control plane knows no integration for connector "${config.connectorId}"`,
+        remedy: 'add the integration in the control plane, then run doctor again',
+      };
+    }
+    const listed = integrations.map((i) => `${i.id} (${i.kind})`).join(', ');
+    return { status: 'pass', detail: `${integrations.length} integration(s): ${listed}` };
+  },
+};
+
+async function fetchIntegrations(
+  ctx: DoctorContext,
+  controlPlane: { url?: string; token?: string; tokenFile?: string },
+  connectorId: string,
+  signal: AbortSignal,
+): Promise<IntegrationRef[]> {
+  const token = controlPlane.tokenFile
+    ? (await readFile(controlPlane.tokenFile, 'utf8')).trim()
+    : (controlPlane.token ?? '');
+  ctx.scrubber.add(token);
+  const url = `${(controlPlane.url ?? '').replace(/\/+$/, '')}${basePath}${paths.integrations(connectorId)}`;
+  const response = await ctx.fetch(url, {
+    headers: {
+      authorization: `Bearer ${token}`,
+      [headers.protocol]: String(protocolVersion),
+      'user-agent': userAgent,
+      accept: 'application/json',
+    },
+    signal,
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`HTTP ${response.status}: ${text.slice(0, 300)}`);
+  return IntegrationsResponse.parse(JSON.parse(text)).integrations;
+}
+
+/** What doctor checks for one integration, or why it cannot. */
+export function targetOf(integration: IntegrationRef): DoctorTarget | string {
+  if (!integrationKinds.includes(integration.kind as IntegrationKind)) {
+    return `kind "${integration.kind}" is not one doctor knows (${integrationKinds.join(', ')})`;
+  }
+  const kind = integration.kind as IntegrationKind;
+  const { projectId, projectIds, orgId } = integration.config;
+  const ids = [projectId, ...(Array.isArray(projectIds) ? projectIds : [])].filter(
+    (id): id is string => typeof id === 'string',
+  );
+  return {
+    kind,
+    secretRef: integration.secretRef,
+    projectIds: ids,
+    ...(typeof orgId === 'string' ? { orgId } : {}),
+  };
+}

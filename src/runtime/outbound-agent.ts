@@ -1,0 +1,81 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import type { ClientRequest } from 'node:http';
+import { Agent as RoutingAgent, type AgentConnectOpts } from 'agent-base';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import type { OutboundHttpSettings } from './http.js';
+
+/**
+ * The Node `http.Agent` for the cloud SDKs (AWS Secrets Manager and STS, Azure Key Vault and
+ * Entra ID): they use Node's http/https modules, not `fetch`, so the undici dispatcher that
+ * `configureOutboundHttp` installs does not reach them. Same rules: HTTPS_PROXY/HTTP_PROXY with
+ * NO_PROXY, and CA_BUNDLE_FILE trusted on top of the system roots, for the proxy and the target.
+ * `undefined` when nothing is configured: the SDKs then keep their own defaults.
+ */
+export function createOutboundAgent(settings: OutboundHttpSettings): HttpAgent | undefined {
+  const usesProxy = Boolean(settings.httpsProxy || settings.httpProxy);
+  if (!usesProxy && !settings.caBundleFile) return undefined;
+  const ca = settings.caBundleFile
+    ? [...rootCertificates, readFileSync(settings.caBundleFile, 'utf8')]
+    : undefined;
+  const tls = ca ? { ca } : {};
+  const direct = {
+    http: new HttpAgent({ keepAlive: true }),
+    https: new HttpsAgent({ keepAlive: true, ...tls }),
+  };
+  const proxied = {
+    http: settings.httpProxy
+      ? new HttpProxyAgent(settings.httpProxy, { keepAlive: true, ...tls })
+      : undefined,
+    https: settings.httpsProxy ? new TrustingHttpsProxyAgent(settings.httpsProxy, tls) : undefined,
+  };
+  return new (class extends RoutingAgent {
+    connect(_req: ClientRequest, options: AgentConnectOpts): HttpAgent {
+      const scheme = options.secureEndpoint ? 'https' : 'http';
+      const proxy = proxied[scheme];
+      if (proxy && !bypassesProxy(options.host ?? '', options.port, settings.noProxy)) return proxy;
+      return direct[scheme];
+    }
+  })();
+}
+
+/**
+ * NO_PROXY as curl and undici read it: comma- or space-separated hosts, `*` for all, a leading
+ * `.` or `*.` for a domain and its subdomains, an optional `:port`.
+ */
+export function bypassesProxy(host: string, port: number, noProxy: string | undefined): boolean {
+  const target = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return (noProxy ?? '')
+    .split(/[\s,]+/)
+    .filter((entry) => entry.length > 0)
+    .some((entry) => {
+      if (entry === '*') return true;
+      const [, rawHost = entry, entryPort] = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(entry) ?? [];
+      if (entryPort !== undefined && Number(entryPort) !== port) return false;
+      const domain = rawHost
+        .replace(/^\[|\]$/g, '')
+        .replace(/^\*?\./, '')
+        .toLowerCase();
+      return target === domain || target.endsWith(`.${domain}`);
+    });
+}
+
+/**
+ * HttpsProxyAgent applies its constructor's TLS options to the proxy connection only; the
+ * target's handshake inside the tunnel takes the request's options, so the CA is added there.
+ */
+class TrustingHttpsProxyAgent extends HttpsProxyAgent<string> {
+  constructor(
+    proxy: string,
+    private readonly tls: { readonly ca?: string[] },
+  ) {
+    super(proxy, { keepAlive: true, ...tls });
+  }
+
+  override connect(req: ClientRequest, options: AgentConnectOpts) {
+    return super.connect(req, { ...options, ...this.tls });
+  }
+}

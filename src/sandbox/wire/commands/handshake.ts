@@ -1,0 +1,76 @@
+import { Int32, ObjectId, type Document } from 'bson';
+import { checkLogin } from '../../atlas/login-rules.js';
+import { replicaSetNameOf } from '../../atlas/loopback-strings.js';
+import { scramMechanisms } from '../../atlas/scram-credentials.js';
+import { currentCluster, type EndpointContext } from '../endpoint-context.js';
+import { maxBsonObjectSize, maxMessageBytes } from '../protocol.js';
+import { speculativeAuthenticate } from './auth.js';
+import type { CommandDef, CommandRequest } from './command.js';
+
+/** MongoDB 8.0's wire version; drivers of the current major accept 9 (4.4) and later. */
+export const maxWireVersion = 25;
+/** Fixed, so a driver's stale-primary check sees one steady election. */
+const electionId = new ObjectId('7fffffff0000000000000001');
+
+/**
+ * The topology part of `hello`: a replica set answers as its only member and primary (so the
+ * driver's SDAM sees a ReplicaSetWithPrimary of one), a sharded cluster as a mongos. No
+ * `topologyVersion`, so drivers poll instead of streaming; no `compression`, so none is used.
+ */
+function topology(ctx: EndpointContext): Document {
+  const setName = replicaSetNameOf(currentCluster(ctx));
+  if (setName === undefined) return { msg: 'isdbgrid' };
+  return {
+    setName,
+    setVersion: new Int32(1),
+    hosts: [ctx.address],
+    primary: ctx.address,
+    me: ctx.address,
+    secondary: false,
+    electionId,
+  };
+}
+
+/** `saslSupportedMechs: "admin.<user>"` lists the user's mechanisms when it could log in. */
+function supportedMechanisms(ctx: EndpointContext, value: unknown): Document {
+  if (typeof value !== 'string' || !value.startsWith('admin.')) return {};
+  const check = checkLogin(
+    ctx.state,
+    currentCluster(ctx),
+    value.slice(6),
+    ctx.clock.now(),
+    ctx.knobs.propagationDelayMs,
+  );
+  return 'user' in check ? { saslSupportedMechs: [...scramMechanisms] } : {};
+}
+
+function hello(request: CommandRequest, legacy: boolean): Document {
+  const { ctx, session, body } = request;
+  const speculative =
+    typeof body['speculativeAuthenticate'] === 'object' && body['speculativeAuthenticate'] !== null
+      ? speculativeAuthenticate(request, body['speculativeAuthenticate'] as Document)
+      : undefined;
+  return {
+    helloOk: true,
+    [legacy ? 'ismaster' : 'isWritablePrimary']: true,
+    ...topology(ctx),
+    maxBsonObjectSize: new Int32(maxBsonObjectSize),
+    maxMessageSizeBytes: new Int32(maxMessageBytes),
+    maxWriteBatchSize: new Int32(100_000),
+    localTime: new Date(ctx.clock.now()),
+    logicalSessionTimeoutMinutes: new Int32(30),
+    connectionId: new Int32(session.connectionId),
+    minWireVersion: new Int32(0),
+    maxWireVersion: new Int32(maxWireVersion),
+    readOnly: false,
+    ...supportedMechanisms(ctx, body['saslSupportedMechs']),
+    ...(speculative ? { speculativeAuthenticate: speculative } : {}),
+    ok: 1,
+  };
+}
+
+export const handshakeCommands: Record<string, CommandDef> = {
+  hello: { open: true, run: (r) => hello(r, false) },
+  isMaster: { open: true, run: (r) => hello(r, true) },
+  ismaster: { open: true, run: (r) => hello(r, true) },
+};

@@ -1,0 +1,48 @@
+import { Int32, type Document } from 'bson';
+import { currentCluster } from '../endpoint-context.js';
+import { maxBsonObjectSize } from '../protocol.js';
+import type { CommandDef, CommandRequest } from './command.js';
+import { requireAuthority } from './authority.js';
+
+function buildInfo(request: CommandRequest): Document {
+  const version = currentCluster(request.ctx).mongoDBVersion;
+  return {
+    version,
+    gitVersion: 'atlas-simulator',
+    versionArray: [...version.split('.').map((n) => new Int32(Number(n))), new Int32(0)],
+    modules: ['enterprise'],
+    bits: new Int32(64),
+    debug: false,
+    maxBsonObjectSize: new Int32(maxBsonObjectSize),
+    ok: 1,
+  };
+}
+
+/**
+ * connectionStatus: who is logged in, with which roles and (with `showPrivileges`) which
+ * privileges — enough for a test to assert least privilege exactly.
+ */
+function connectionStatus(request: CommandRequest): Document {
+  const user = request.session.user;
+  if (!user) {
+    return { authInfo: { authenticatedUsers: [], authenticatedUserRoles: [] }, ok: 1 };
+  }
+  const authority = requireAuthority(request);
+  const showPrivileges = request.body['showPrivileges'] === true;
+  return {
+    authInfo: {
+      authenticatedUsers: [{ user: user.username, db: 'admin' }],
+      authenticatedUserRoles: authority.roles,
+      ...(showPrivileges ? { authenticatedUserPrivileges: authority.privileges } : {}),
+    },
+    ok: 1,
+  };
+}
+
+export const infoCommands: Record<string, CommandDef> = {
+  ping: { open: true, run: () => ({ ok: 1 }) },
+  buildInfo: { open: true, run: buildInfo },
+  buildinfo: { open: true, run: buildInfo },
+  connectionStatus: { open: true, run: connectionStatus },
+  endSessions: { run: () => ({ ok: 1 }) },
+};

