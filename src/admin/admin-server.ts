@@ -55,8 +55,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   };
 }
 
-const probePaths = new Set(['/livez', '/readyz']);
-const observabilityPaths = new Set(['/status', '/metrics']);
+const probePaths: ReadonlySet<string> = new Set(['/livez', '/readyz']);
+const observabilityPaths: ReadonlySet<string> = new Set(['/status', '/metrics']);
 
 function served(path: string, routes: AdminRoutes): boolean {
   if (routes === 'probes') return probePaths.has(path);
