@@ -84,6 +84,13 @@ async function outageFigures(progress: ScenarioOptions['progress']): Promise<Fig
     await Promise.all([w.spawn('bench-outage-a'), w.spawn('bench-outage-b')]);
     const ids = Array.from({ length: 30 }, (_, i) => w.cp.store.enqueueJob(grant('outage', i)));
     await until(() => ids.every((id) => w.cp.store.job(id)?.state === 'leased'), 30_000, '30 jobs leased');
+    // Cut off once every user is written: the grants then wait ~3 s for the cluster and finish
+    // while the control plane is unreachable.
+    const creates = () =>
+      Object.entries(w.sim.stats.snapshot().byRoute)
+        .filter(([route]) => route.startsWith('POST') && route.endsWith('/databaseUsers'))
+        .reduce((sum, [, byStatus]) => sum + (byStatus['201'] ?? 0), 0);
+    await until(() => creates() >= ids.length, 60_000, '30 users created');
     progress(`outage: control plane cut off for ${outageMs / 1000} s with 30 jobs leased`);
     w.proxy.pause();
     await new Promise((resolve) => setTimeout(resolve, outageMs));
