@@ -5,6 +5,7 @@ import { databaseAccessScenario } from './database-access/database-access-scenar
 import type { Figure } from './figures.js';
 import { orgPortalScenario } from './org-portal/org-portal-scenario.js';
 import { jsonReport, renderTables } from './report.js';
+import { outageScenario } from './outage/outage-scenario.js';
 import type { Scenario } from './scenario.js';
 import { workerScenario } from './worker/worker-scenario.js';
 
@@ -18,6 +19,7 @@ const scenarios: readonly Scenario[] = [
   databaseAccessScenario,
   orgPortalScenario,
   credentialLoginScenario,
+  outageScenario,
 ];
 
 const usage = `usage: node dist/bench/run.js [--json] [--only <${scenarios.map((s) => s.name).join('|')}>]`;

@@ -26,6 +26,8 @@ export interface JobRunnerDeps {
   readonly metrics: Metrics;
   /** Parks the job off its worker slot; false when the worker refuses. Absent: never parks. */
   readonly releaseSlot?: (jobId: string) => boolean;
+  /** See `LeaseKeeperOptions.sessionHeldUntil`. */
+  readonly sessionHeldUntil?: () => number | undefined;
 }
 
 /** One leased job, from lease to delivered result. The worker keeps these in its in-flight map. */
@@ -66,6 +68,7 @@ export class RunningJob {
           new ConnectorError({ code: 'cancelled', message: 'the control plane cancelled the job' }),
         ),
       onExtension: (result) => deps.metrics.leaseExtensions.inc({ result }),
+      sessionHeldUntil: deps.sessionHeldUntil,
     });
   }
 

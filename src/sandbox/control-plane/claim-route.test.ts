@@ -23,7 +23,7 @@ let session: TestSession;
 
 beforeEach(async () => {
   ({ plane, clock, protocol, admin, session } = await startTestPlane(enrollmentToken, {
-    intervals: { pollWaitMs, leaseTtlMs },
+    intervals: { pollWaitMs, leaseTtlMs, sessionGraceMs: 0 },
   }));
 });
 

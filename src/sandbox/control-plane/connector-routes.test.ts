@@ -30,7 +30,8 @@ let session: TestSession;
 
 beforeEach(async () => {
   ({ plane, clock, protocol, session } = await startTestPlane(enrollmentToken, {
-    intervals: { leaseTtlMs, pollWaitMs: 0 },
+    // Leases end at their TTL here; session-grace.test.ts covers the grace period.
+    intervals: { leaseTtlMs, pollWaitMs: 0, sessionGraceMs: 0 },
     accessTokenTtlMs: 600_000,
   }));
 });

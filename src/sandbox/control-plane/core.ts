@@ -35,7 +35,15 @@ export interface CoreOptions {
 export function createCore(options: CoreOptions): ControlPlaneCore {
   const { clock, random, settings } = options;
   const ledger = new GrantLedger();
-  const jobs = new JobStore({ clock, random, settings, ledger, onChange: () => waiters.wake() });
+  const sessions = new SessionStore({ clock, random, settings, enrollmentToken: options.enrollmentToken });
+  const jobs = new JobStore({
+    clock,
+    random,
+    settings,
+    ledger,
+    onChange: () => waiters.wake(),
+    holdsPastTtl: (lease) => sessions.holdsPastTtl(lease),
+  });
   const waiters = new ClaimWaiters((waiter) => jobs.claim(waiter.sessionId, waiter.request));
   return {
     clock,
@@ -45,7 +53,7 @@ export function createCore(options: CoreOptions): ControlPlaneCore {
     jobs,
     ledger,
     waiters,
-    sessions: new SessionStore({ clock, random, settings, enrollmentToken: options.enrollmentToken }),
+    sessions,
     snapshots: new SnapshotStore({ clock, random }),
     faults: new FaultInjector({ clock, random }),
     requestCounts: new Map(),
