@@ -31,6 +31,36 @@ export default tseslint.config(
       'no-restricted-globals': ['error', { name: 'fetch', message: 'Use the injected Fetch port.' }],
     },
   },
+  // Import boundaries (docs/architecture.md): the layers below never reach up. Tests (and test/kits/)
+  // may use the sandbox and the fakes; production code may not.
+  ...[
+    {
+      files: ['src/worker/**/*.ts'],
+      banned: ['adapters'],
+      why: 'the worker runs job handlers; it never knows an adapter',
+    },
+    {
+      files: ['src/atlas/**/*.ts'],
+      banned: ['adapters', 'worker', 'secrets', 'sandbox'],
+      why: 'the Atlas client knows HTTP and Atlas only; credentials come in through its CredentialSource port',
+    },
+    {
+      files: ['src/adapters/**/*.ts'],
+      banned: ['sandbox'],
+      why: 'adapters talk to Atlas through the client, never to the simulator',
+    },
+  ].map(({ files, banned, why }) => ({
+    files,
+    ignores: ['src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: banned.map((folder) => ({ group: [`**/${folder}/**`, `../${folder}/*`], message: why })),
+        },
+      ],
+    },
+  })),
   {
     files: ['src/cli.ts', 'src/cli/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', 'src/sandbox/demo*.ts'],
     rules: { 'no-console': 'off' },

@@ -1,10 +1,12 @@
 import { parseArgs } from 'node:util';
 import { atlasClientScenario } from './atlas/atlas-scenario.js';
+import { credentialLoginScenario } from './credential-login/credential-login-scenario.js';
 import { databaseAccessScenario } from './database-access/database-access-scenario.js';
 import { deepDiscoveryScenario } from './deep-discovery/deep-discovery-scenario.js';
 import type { Figure } from './figures.js';
 import { orgPortalScenario } from './org-portal/org-portal-scenario.js';
 import { jsonReport, renderTables } from './report.js';
+import { outageScenario } from './outage/outage-scenario.js';
 import type { Scenario } from './scenario.js';
 import { workerScenario } from './worker/worker-scenario.js';
 
@@ -18,6 +20,8 @@ const scenarios: readonly Scenario[] = [
   databaseAccessScenario,
   orgPortalScenario,
   deepDiscoveryScenario,
+  credentialLoginScenario,
+  outageScenario,
 ];
 
 const usage = `usage: node dist/bench/run.js [--json] [--only <${scenarios.map((s) => s.name).join('|')}>]`;

@@ -8,7 +8,8 @@ import { buildAdapters } from './adapters/registry.js';
 import { createSnapshotUploader } from './adapters/snapshot-uploader.js';
 import { createMetrics, type Metrics } from './admin/metrics.js';
 import { createSecretResolver } from './secrets/secret-resolver.js';
-import { startAdminServer, type AdminServer } from './admin/admin-server.js';
+import { startAdminListeners } from './admin/admin-listeners.js';
+import type { AdminServer } from './admin/admin-server.js';
 import type { AppConfig } from './config/env.js';
 import { ControlPlaneClient } from './control-plane/control-plane-client.js';
 import { protocolVersion } from './control-plane/protocol.js';
@@ -177,15 +178,16 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
       features: ['lease-extend', 'result-idempotency', 'discovery-snapshots', 'grant-ledger'],
     },
   });
-  const admin = await startAdminServer({
-    ...config.admin,
+  const admin = await startAdminListeners(config.admin, {
     health: worker,
     registry: metrics.registry,
     logger,
+    scrubber: ports.scrubber,
   });
   logger.info(
     {
       adminPort: admin.port,
+      metricsPort: admin.metricsPort,
       controlPlane: config.controlPlane.url,
       maxConcurrentJobs: config.maxConcurrentJobs,
       maxWaitingJobs: config.maxWaitingJobs,

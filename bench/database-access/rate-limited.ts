@@ -42,12 +42,18 @@ export interface RateLimitedResult {
   readonly firstError: string;
 }
 
-/** Time of the last accepted (200) result PUT of every job on one control plane. */
-class AcceptanceLog {
+/**
+ * Time of the last accepted (200) result PUT of every job on one control plane; `onAccepted` is
+ * told right after the answer is sent, when the job's result is already in the store.
+ */
+export class AcceptanceLog {
   readonly lastAccepted = new Map<string, number>();
   private readonly listener = (message: unknown): void => this.observe(message);
 
-  constructor(private readonly port: number) {
+  constructor(
+    private readonly port: number,
+    private readonly onAccepted: (jobId: string, at: number) => void = () => {},
+  ) {
     diagnostics.subscribe('http.server.request.start', this.listener);
   }
 
@@ -65,10 +71,15 @@ class AcceptanceLog {
     )?.[1];
     if (jobId === undefined) return;
     const log = this.lastAccepted;
+    const onAccepted = this.onAccepted;
     const end = response.end;
     response.end = function (this: ServerResponse, ...args: unknown[]) {
-      if (response.statusCode === 200) log.set(decodeURIComponent(jobId), performance.now());
-      return Reflect.apply(end, this, args) as ServerResponse;
+      const accepted = response.statusCode === 200;
+      const at = performance.now();
+      if (accepted) log.set(decodeURIComponent(jobId), at);
+      const sent = Reflect.apply(end, this, args) as ServerResponse;
+      if (accepted) onAccepted(decodeURIComponent(jobId), at);
+      return sent;
     } as typeof end;
   }
 }

@@ -75,14 +75,14 @@ export function defineOperation<C, P>(
 ): AdapterOperation<C> {
   return {
     payloadSchema,
-    run(job, credential, ctx) {
+    async run(job, credential, ctx) {
       const parsed = payloadSchema.safeParse(job.payload);
       if (!parsed.success) {
         throw invalidJob(
           `payload does not match the ${job.operation} schema: ${describeIssues(parsed.error)}`,
         );
       }
-      return run({ ...job, payload: parsed.data }, credential, ctx);
+      return await run({ ...job, payload: parsed.data }, credential, ctx);
     },
   };
 }

@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { doctorUsage, parseDoctorArgs } from '../cli/doctor/doctor-args.js';
+import { integrationSchemas } from '../cli/schema/schema-command.js';
+import { jobOperations } from './adapter.js';
 import { createAdapterJobHandlers } from './adapter-job-handlers.js';
-import {
-  alice,
-  clusterName,
-  harness,
-  otherProjectId,
-  projectId,
-} from './database-access/grant/grant-test-kit.js';
+import { alice, clusterName, harness, otherProjectId, projectId } from '../../test/kits/grant-test-kit.js';
 import { buildAdapters, integrationKinds, kindRegistry } from './registry.js';
 import { usernameFor } from './database-access/model/user-model.js';
 
@@ -51,6 +48,27 @@ describe('adapter registry', () => {
       'revoke',
       'sweep',
     ]);
+  });
+
+  it('is the one list of kinds: the dispatcher, schema and doctor offer exactly the registered kinds', async () => {
+    const registered = [...integrationKinds];
+    expect(registered).toEqual(Object.keys(kindRegistry));
+    // The dispatcher: one handler per operation, and an unknown kind is refused naming exactly these.
+    const h = harness();
+    const handlers = handlersFor(h);
+    expect(Object.keys(handlers)).toEqual([...jobOperations]);
+    const stranger = { id: 'int-9', kind: 'atlas-org-catalog', config: {}, secretRef: 'env://K' };
+    await expect(handlers.discover.run({}, h.context().ctx, stranger)).rejects.toMatchObject({
+      code: 'invalid_job',
+      message: expect.stringContaining(`(supported: ${registered.join(', ')})`),
+    });
+    // schema prints every registered kind and nothing else.
+    expect(Object.keys(integrationSchemas())).toEqual(registered);
+    // doctor offers exactly the registered kinds.
+    expect(doctorUsage()).toContain(`--kind <kind>           ${registered.join(' | ')}`);
+    await expect(
+      parseDoctorArgs(['--kind', 'atlas-org-catalog', '--secret-ref', 'env://K', '--org-id', 'a'.repeat(24)]),
+    ).rejects.toThrow(`--kind "atlas-org-catalog" is not one of ${registered.join(', ')}`);
   });
 
   it('runs an atlas-project grant job end to end through the job handlers', async () => {

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -15,17 +16,27 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-/**
- * `/livez` (loops ticking; never depends on the control plane, or an outage would restart every
- * pod), `/readyz` (registered, recent contact, not draining), `/metrics`, `/status` (no payloads).
- */
-export async function startAdminServer(options: {
+/** Which routes one listener serves: probes are `/livez` `/readyz`; observability `/status` `/metrics`. */
+export type AdminRoutes = 'all' | 'probes' | 'observability';
+
+export interface AdminServerOptions {
   readonly host: string;
   readonly port: number;
   readonly health: HealthSource;
   readonly registry: Registry;
   readonly logger: Logger;
-}): Promise<AdminServer> {
+  /** Default `all`. */
+  readonly routes?: AdminRoutes;
+  /** When set, `/status` and `/metrics` answer 401 without `Authorization: Bearer <token>`. */
+  readonly token?: string;
+}
+
+/**
+ * `/livez` (loops ticking; never depends on the control plane, or an outage would restart every
+ * pod), `/readyz` (registered, recent contact, not draining), `/metrics`, `/status` (ids, no
+ * payloads). Probes are always open: the kubelet carries no token.
+ */
+export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const server = createServer((req, res) => {
     void route(req, res, options).catch((error: unknown) => {
       options.logger.error({ err: error }, 'admin request failed');
@@ -44,14 +55,37 @@ export async function startAdminServer(options: {
   };
 }
 
-async function route(
-  req: IncomingMessage,
-  res: ServerResponse,
-  options: { health: HealthSource; registry: Registry },
-): Promise<void> {
+const probePaths: ReadonlySet<string> = new Set(['/livez', '/readyz']);
+const observabilityPaths: ReadonlySet<string> = new Set(['/status', '/metrics']);
+
+function served(path: string, routes: AdminRoutes): boolean {
+  if (routes === 'probes') return probePaths.has(path);
+  if (routes === 'observability') return observabilityPaths.has(path);
+  return true;
+}
+
+function authorized(req: IncomingMessage, token: string | undefined): boolean {
+  if (token === undefined) return true;
+  const header = req.headers.authorization ?? '';
+  const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7).trim() : '');
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, options: AdminServerOptions): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD')
     return send(res, 405, 'text/plain', 'method not allowed\n');
-  const path = (req.url ?? '/').split('?')[0];
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  if (!served(path, options.routes ?? 'all')) return send(res, 404, 'text/plain', 'not found\n');
+  if (observabilityPaths.has(path) && !authorized(req, options.token)) {
+    res.setHeader('www-authenticate', 'Bearer');
+    return send(
+      res,
+      401,
+      'text/plain',
+      'unauthorized: ADMIN_TOKEN_FILE is set; send Authorization: Bearer <token>\n',
+    );
+  }
   switch (path) {
     case '/livez':
       return options.health.isLive()

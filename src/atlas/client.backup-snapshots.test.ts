@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { api, atlas, createTestClient, groupId, mockTokenMint } from './testing/atlas-test-kit.js';
-import { page } from './testing/atlas-fixtures.js';
+import { api, atlas, createTestClient, groupId, mockTokenMint } from '../../test/kits/atlas-test-kit.js';
+import { page } from '../../test/kits/atlas-fixtures-test-kit.js';
 
 const snapshotId = '65f0aa11bb22cc33dd44ee55';
 const v2023 = 'application/vnd.atlas.2023-01-01+json';

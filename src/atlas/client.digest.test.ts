@@ -1,7 +1,7 @@
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { isConnectorError } from '../errors/connector-error.js';
-import { createDigestServer, type DigestServer } from './testing/digest-server.js';
+import { createDigestServer, type DigestServer } from '../../test/kits/digest-server-test-kit.js';
 import {
   api,
   apiKey,
@@ -12,7 +12,7 @@ import {
   rejectionOf,
   rotatedApiKey,
   visibleOutput,
-} from './testing/atlas-test-kit.js';
+} from '../../test/kits/atlas-test-kit.js';
 
 const usersPath = `${api}/groups/${groupId}/databaseUsers`;
 

@@ -13,7 +13,7 @@ import {
   orgId,
   rejectionOf,
   visibleOutput,
-} from './testing/atlas-test-kit.js';
+} from '../../test/kits/atlas-test-kit.js';
 
 const usersPath = `${api}/groups/${groupId}/databaseUsers`;
 const newUser: DatabaseUserInput = {

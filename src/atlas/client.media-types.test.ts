@@ -8,8 +8,8 @@ import {
   groupId,
   mockTokenMint,
   orgId,
-} from './testing/atlas-test-kit.js';
-import { dbUser, orgUser, page, projectUser, role } from './testing/atlas-fixtures.js';
+} from '../../test/kits/atlas-test-kit.js';
+import { dbUser, orgUser, page, projectUser, role } from '../../test/kits/atlas-fixtures-test-kit.js';
 
 interface Case {
   readonly name: string;

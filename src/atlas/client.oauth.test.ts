@@ -14,7 +14,7 @@ import {
   rejectionOf,
   serviceAccount,
   visibleOutput,
-} from './testing/atlas-test-kit.js';
+} from '../../test/kits/atlas-test-kit.js';
 
 const clustersPath = `${api}/groups/${groupId}/clusters`;
 const emptyPage = { results: [], totalCount: 0 };

@@ -9,8 +9,8 @@ import {
   mockTokenMint,
   orgId,
   rejectionOf,
-} from './testing/atlas-test-kit.js';
-import { dbUser, orgUser, page, role } from './testing/atlas-fixtures.js';
+} from '../../test/kits/atlas-test-kit.js';
+import { dbUser, orgUser, page, role } from '../../test/kits/atlas-fixtures-test-kit.js';
 
 describe('resource calls', () => {
   it('URL-encodes a username that is an ARN', async () => {

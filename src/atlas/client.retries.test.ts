@@ -9,7 +9,7 @@ import {
   groupId,
   mockTokenMint,
   rejectionOf,
-} from './testing/atlas-test-kit.js';
+} from '../../test/kits/atlas-test-kit.js';
 
 const clustersPath = `${api}/groups/${groupId}/clusters`;
 const emptyPage = { results: [], totalCount: 0 };
@@ -107,7 +107,7 @@ describe('retries', () => {
 });
 
 describe('429 Too Many Requests', () => {
-  it('waits exactly the Retry-After header before retrying', async () => {
+  it('waits the Retry-After header plus a full-jitter window before retrying', async () => {
     mockTokenMint();
     atlas().get(clustersPath).query(true).reply(429, atlasError(429, 'RATE_LIMITED'), { 'Retry-After': '7' });
     atlas().get(clustersPath).query(true).reply(200, emptyPage);
@@ -115,8 +115,8 @@ describe('429 Too Many Requests', () => {
 
     const call = client.clusters.list(groupId);
     await sleeping(clock);
-    await clock.advance(6_999);
-    expect(clock.pending, 'still waiting').toBe(1);
+    await clock.advance(7_499);
+    expect(clock.pending, 'still waiting: 7 s hint + 500 ms jitter').toBe(1);
     expect(requests).toHaveLength(1);
     await clock.advance(1);
     await call;
@@ -138,8 +138,8 @@ describe('429 Too Many Requests', () => {
 
     const call = client.clusters.list(groupId);
     await sleeping(clock);
-    await clock.advance(54_999);
-    expect(clock.pending, 'still waiting').toBe(1);
+    await clock.advance(55_499);
+    expect(clock.pending, 'still waiting: 55 s hint + 500 ms jitter').toBe(1);
     expect(requests).toHaveLength(1);
     await clock.advance(1);
     await call;
@@ -161,19 +161,73 @@ describe('429 Too Many Requests', () => {
     expect(requests).toHaveLength(2);
   });
 
-  it('reports rate_limited with the hint when a create is throttled', async () => {
+  const usersPath = `${api}/groups/${groupId}/databaseUsers`;
+  const newUser = { groupId, username: 'u', databaseName: 'admin' as const, roles: [] };
+
+  it('retries a throttled create after Retry-After plus full jitter, then succeeds', async () => {
+    mockTokenMint();
+    atlas().post(usersPath).reply(429, atlasError(429, 'RATE_LIMITED'), { 'Retry-After': '12' });
+    atlas().post(usersPath).reply(201, { username: 'u', databaseName: 'admin', roles: [] });
+    const { client, clock, requests, logs } = createTestClient();
+
+    const call = client.databaseUsers.create(groupId, newUser);
+    await sleeping(clock);
+    await clock.advance(12_499);
+    expect(requests, 'not before the hint and its jitter').toHaveLength(1);
+    await clock.advance(1);
+    await call;
+
+    expect(requests.map((info) => info.status)).toEqual([429, 201]);
+    const retries = logs.lines().filter((line) => line.msg === 'atlas call failed; retrying');
+    expect(retries.map((line) => line.delayMs)).toEqual([12_500]);
+  });
+
+  it('retries 429 on a create role too (Atlas ran nothing it refused with 429)', async () => {
+    mockTokenMint();
+    const rolesPath = `${api}/groups/${groupId}/customDBRoles/roles`;
+    atlas().post(rolesPath).reply(429, atlasError(429, 'RATE_LIMITED_TOKEN_BUCKET'));
+    atlas().post(rolesPath).reply(200, { roleName: 'r', actions: [], inheritedRoles: [] });
+    const { client, clock, requests } = createTestClient();
+
+    const call = client.customDbRoles.create(groupId, { roleName: 'r', actions: [], inheritedRoles: [] });
+    await sleeping(clock);
+    await clock.advance(500);
+    await call;
+
+    expect(requests.map((info) => info.status)).toEqual([429, 200]);
+  });
+
+  it('gives up on a throttled create when the rate-limit budget runs out, as rate_limited with the Atlas detail', async () => {
     mockTokenMint();
     atlas()
-      .post(`${api}/groups/${groupId}/databaseUsers`)
-      .reply(429, atlasError(429, 'RATE_LIMITED'), { 'Retry-After': '12' });
-    const { client } = createTestClient();
+      .post(usersPath)
+      .times(3)
+      .reply(429, atlasError(429, 'RATE_LIMITED', 'Resource usersPerGroup exceeded'), { 'Retry-After': '4' });
+    const { client, clock, requests } = createTestClient({ rateLimitBudgetMs: 10_000 });
 
-    const error = await rejectionOf(
-      client.databaseUsers.create(groupId, { groupId, username: 'u', databaseName: 'admin', roles: [] }),
-    );
+    const call = rejectionOf(client.databaseUsers.create(groupId, newUser));
+    await sleeping(clock);
+    await clock.advance(4_500);
+    await sleeping(clock);
+    await clock.advance(5_000);
+    const error = await call;
 
+    expect(requests.map((info) => info.status)).toEqual([429, 429, 429]);
     expect(isConnectorError(error) && error.code).toBe('rate_limited');
-    expect(isConnectorError(error) && error.retryAfterMs).toBe(12_000);
+    expect(isConnectorError(error) && error.message).toContain(
+      'RATE_LIMITED: Resource usersPerGroup exceeded',
+    );
+  });
+
+  it('keeps a create single-shot on a 5xx (it may have run; the adapters converge)', async () => {
+    mockTokenMint();
+    atlas().post(usersPath).reply(503, atlasError(503, 'SERVICE_UNAVAILABLE'));
+    const { client, requests } = createTestClient();
+
+    const error = await rejectionOf(client.databaseUsers.create(groupId, newUser));
+
+    expect(isConnectorError(error) && error.code).toBe('upstream_unavailable');
+    expect(requests.map((info) => info.status)).toEqual([503]);
   });
 });
 

@@ -54,6 +54,8 @@ export interface AtlasClientOptions {
   readonly userAgent: string;
   /** Retries after the first attempt, for idempotent operations only. Default 4. */
   readonly maxRetries?: number;
+  /** How long one call keeps retrying 429s, for every operation (Atlas ran none of them). Default 120 s. */
+  readonly rateLimitBudgetMs?: number;
   /** Client-side pace per organization / project. Default 300 requests per minute each (ATLAS_*_REQUESTS_PER_MINUTE). */
   readonly limits?: { readonly orgRequestsPerMinute: number; readonly projectRequestsPerMinute: number };
   /** Replaces the limiter built from `limits` (tests pass `unlimitedRateLimiter` or a fake). */
@@ -130,6 +132,7 @@ export function createAtlasClient(options: AtlasClientOptions): AtlasClient {
     logger,
     userAgent: options.userAgent,
     maxRetries: options.maxRetries ?? 4,
+    rateLimitBudgetMs: options.rateLimitBudgetMs ?? 120_000,
     backoff: options.backoff ?? defaultAtlasBackoff,
     onRequest: options.onRequest,
     onPaced: options.onPaced,

@@ -10,7 +10,7 @@ import {
   mockTokenMint,
   orgId,
   rejectionOf,
-} from './testing/atlas-test-kit.js';
+} from '../../test/kits/atlas-test-kit.js';
 
 const projectA: RateScope = { kind: 'project', id: 'a' };
 const projectB: RateScope = { kind: 'project', id: 'b' };

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ConnectorError } from '../errors/connector-error.js';
-import { withRetry, type BackoffPolicy } from '../runtime/backoff.js';
+import { fullJitterDelay, jitterAfterHint, withRetry, type BackoffPolicy } from '../runtime/backoff.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
@@ -58,6 +58,11 @@ export interface TransportOptions {
   readonly userAgent: string;
   readonly maxRetries: number;
   readonly backoff: BackoffPolicy;
+  /**
+   * How long one call may keep retrying 429s (every operation: Atlas executed nothing it refused
+   * with 429). The job's signal ends it sooner when the lease is lost or the job cancelled.
+   */
+  readonly rateLimitBudgetMs: number;
   readonly onRequest?: (info: RequestInfo) => void;
   /** Called when a paced call leaves the pacer, with the time it spent queued there. */
   readonly onPaced?: (info: PacedInfo) => void;
@@ -133,7 +138,11 @@ class AtlasTransport implements Transport {
     return [...this.observations.values()];
   }
 
-  /** Paced, retried (idempotent operations only) and mapped to ConnectorError. */
+  /**
+   * Paced, retried and mapped to ConnectorError. 429s are retried for every operation within
+   * `rateLimitBudgetMs`; other retryable failures only for idempotent operations (a non-idempotent
+   * write that may have run is left to the adapters' read-after-write convergence).
+   */
   private exchange(request: AtlasRequest): Promise<Exchange> {
     const { operation, signal } = request;
     const { options } = this;
@@ -155,12 +164,24 @@ class AtlasTransport implements Transport {
         throw transportError(error, operation, signal);
       }
     };
+    const idempotent = atlasOperations[operation].idempotent;
+    const rateLimitDeadline = options.clock.monotonic() + options.rateLimitBudgetMs;
+    const throttled = (error: ConnectorError): boolean => error.details.httpStatus === 429;
     return withRetry(paced, {
       ...options.backoff,
       clock: options.clock,
       random: options.random,
       signal,
-      maxAttempts: atlasOperations[operation].idempotent ? options.maxRetries + 1 : 1,
+      maxAttempts: Number.POSITIVE_INFINITY,
+      shouldRetry: (error, attempt) =>
+        error.retryable &&
+        (throttled(error)
+          ? options.clock.monotonic() + (error.retryAfterMs ?? 0) < rateLimitDeadline
+          : idempotent && attempt < options.maxRetries),
+      delayFor: (error, attempt) =>
+        throttled(error)
+          ? jitterAfterHint(options.backoff, attempt, options.random, error.retryAfterMs)
+          : fullJitterDelay(options.backoff, attempt, options.random, error.retryAfterMs),
       onRetry: (error: ConnectorError, retry: number, delayMs: number) => {
         options.onRetry?.({ operation, code: error.code });
         options.logger.warn(

@@ -80,6 +80,22 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...remote, CONTROL_PLANE_URL: 'http://localhost:8780' }).mode).toBe('remote');
   });
 
+  it.each([
+    ['http://10.0.0.5', false],
+    ['ftp://x', false],
+    ['http://atlas.example.com', false],
+    ['https://cloud.mongodb.com', true],
+    ['http://127.0.0.1:8790', true],
+    ['http://localhost:8790', true],
+    ['http://[::1]:8790', true],
+  ])('ATLAS_BASE_URL=%s is accepted: %s (https://, or http:// to loopback only)', (url, accepted) => {
+    if (accepted) expect(loadConfig({ ATLAS_BASE_URL: url }).atlas.baseUrl).toBe(url);
+    else
+      expect(problemsOf({ ATLAS_BASE_URL: url })).toContain(
+        'ATLAS_BASE_URL: must use https:// (plain http:// is accepted only for loopback addresses)',
+      );
+  });
+
   it('requires a token and a connector id with a control plane, and never echoes the token', () => {
     const message = problemsOf({ CONTROL_PLANE_URL: 'https://cp.example.com' });
     expect(message).toContain('CONTROL_PLANE_TOKEN');

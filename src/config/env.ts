@@ -50,6 +50,9 @@ export const EnvSchema = z.object({
   MAX_WAITING_JOBS: z.coerce.number().int().min(0).max(1024).default(32),
   ADMIN_PORT: port.default(8081),
   ADMIN_HOST: z.string().min(1).default('0.0.0.0'),
+  ADMIN_METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), port.optional()),
+  ADMIN_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  ADMIN_TOKEN_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z
     .enum(['json', 'pretty', ''], {
@@ -131,7 +134,15 @@ export interface AppConfig {
   readonly maxConcurrentJobs: number;
   /** Jobs that may wait on Atlas off-slot at once, on top of `maxConcurrentJobs`; 0: none. */
   readonly maxWaitingJobs: number;
-  readonly admin: { readonly host: string; readonly port: number };
+  readonly admin: {
+    readonly host: string;
+    readonly port: number;
+    /** When set, `/status` and `/metrics` are served on this port only (the probes stay on `port`). */
+    readonly metricsPort: number | undefined;
+    readonly metricsHost: string;
+    /** A file holding the bearer token `/status` and `/metrics` require. */
+    readonly tokenFile: string | undefined;
+  };
   readonly logLevel: Env['LOG_LEVEL'];
   /** Unset: `pretty` when stdout is a terminal, `json` otherwise (containers, pipes). */
   readonly logFormat: 'json' | 'pretty' | undefined;
@@ -173,16 +184,22 @@ function isLoopback(url: URL): boolean {
   return loopbackHosts.has(url.hostname) || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
 }
 
+/** The one rule for outbound URLs: https://, or plain http:// to a loopback host only. */
+function cleartextUrlProblem(name: string, value: string | undefined): string | undefined {
+  const url = value && URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url))) return undefined;
+  return `${name}: must use https:// (plain http:// is accepted only for loopback addresses)`;
+}
+
 /** Rules that involve more than one variable. Each problem names the variable it is about. */
 function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): string[] {
   const problems: string[] = [];
+  // Both carry secrets (enrollment token; issued passwords and OAuth client secrets): never in clear text.
+  for (const name of ['CONTROL_PLANE_URL', 'ATLAS_BASE_URL'] as const) {
+    const problem = cleartextUrlProblem(name, env[name]);
+    if (problem) problems.push(problem);
+  }
   if (env.CONTROL_PLANE_URL) {
-    const url = URL.canParse(env.CONTROL_PLANE_URL) ? new URL(env.CONTROL_PLANE_URL) : undefined;
-    if (url && url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
-      problems.push(
-        'CONTROL_PLANE_URL: must use https:// (plain http:// is accepted only for loopback addresses)',
-      );
-    }
     if (!env.CONTROL_PLANE_TOKEN && !env.CONTROL_PLANE_TOKEN_FILE) {
       problems.push('CONTROL_PLANE_TOKEN: set it or CONTROL_PLANE_TOKEN_FILE when CONTROL_PLANE_URL is set');
     }
@@ -229,7 +246,13 @@ function toAppConfig(env: Env): AppConfig {
     connectorId: env.CONNECTOR_ID ?? 'sandbox-connector',
     maxConcurrentJobs: env.MAX_CONCURRENT_JOBS,
     maxWaitingJobs: env.MAX_WAITING_JOBS,
-    admin: { host: env.ADMIN_HOST, port: env.ADMIN_PORT },
+    admin: {
+      host: env.ADMIN_HOST,
+      port: env.ADMIN_PORT,
+      metricsPort: env.ADMIN_METRICS_PORT,
+      metricsHost: env.ADMIN_METRICS_HOST,
+      tokenFile: env.ADMIN_TOKEN_FILE || undefined,
+    },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
     drainTimeoutMs: env.DRAIN_TIMEOUT_SECONDS * 1000,

@@ -1,3 +1,4 @@
+import { innermostCause } from '../runtime/cause-chain.js';
 import type { z } from 'zod';
 import { ConnectorError } from '../errors/connector-error.js';
 import { errorCodeForStatus, parseRetryAfter } from '../errors/from-http-status.js';
@@ -380,7 +381,8 @@ function networkError<T>(options: CallOptions<T>, error: unknown): ConnectorErro
   const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
   return new ConnectorError({
     code: timedOut ? 'timeout' : 'upstream_unavailable',
-    message: `control plane ${options.endpoint}: ${timedOut ? 'timed out' : 'unreachable'}`,
+    // The innermost cause names the reason (a certificate error, ECONNREFUSED, ENOTFOUND…).
+    message: `control plane ${options.endpoint}: ${timedOut ? 'timed out' : `unreachable (${innermostCause(error)})`}`,
     details: { endpoint: options.endpoint },
     cause: error,
   });

@@ -46,6 +46,11 @@ export const Intervals = z.object({
   /** How long the server holds a claim open when nothing is ready. */
   pollWaitMs: z.number().int().nonnegative(),
   leaseTtlMs: z.number().int().positive(),
+  /**
+   * How long the server keeps a silent session's leases past their TTL before declaring the
+   * session dead and redelivering them (docs/protocol.md §5.1). Absent or 0: leases end at TTL.
+   */
+  sessionGraceMs: z.number().int().nonnegative().optional(),
 });
 export type Intervals = z.infer<typeof Intervals>;
 

@@ -35,6 +35,21 @@ export interface RetryOptions extends BackoffPolicy {
   /** Defaults to the error's own retry flag. */
   readonly shouldRetry?: (error: ConnectorError, attempt: number) => boolean;
   readonly onRetry?: (error: ConnectorError, attempt: number, delayMs: number) => void;
+  /** Replaces `fullJitterDelay` for one failure (e.g. jitter on top of a rate limit's hint). */
+  readonly delayFor?: (error: ConnectorError, attempt: number) => number;
+}
+
+/**
+ * After a `Retry-After` hint, full jitter *on top of* the hint: every client told "60 s" must not
+ * come back in the same millisecond (the token bucket would refuse most of them again).
+ */
+export function jitterAfterHint(
+  policy: BackoffPolicy,
+  attempt: number,
+  random: Pick<Random, 'float'>,
+  retryAfterMs: number | undefined,
+): number {
+  return (retryAfterMs ?? 0) + fullJitterDelay(policy, attempt, random);
 }
 
 /** The one cancellable retry helper: full jitter on the injected clock, honouring `Retry-After`. */
@@ -50,7 +65,9 @@ export async function withRetry<T>(
       if (options.signal?.aborted) throw error;
       const retry = options.shouldRetry ? options.shouldRetry(error, attempt) : error.retryable;
       if (!retry || attempt + 1 >= options.maxAttempts) throw error;
-      const delay = fullJitterDelay(options, attempt, options.random, error.retryAfterMs);
+      const delay =
+        options.delayFor?.(error, attempt) ??
+        fullJitterDelay(options, attempt, options.random, error.retryAfterMs);
       if (options.deadlineMs !== undefined && options.clock.monotonic() + delay >= options.deadlineMs)
         throw error;
       options.onRetry?.(error, attempt, delay);

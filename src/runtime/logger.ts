@@ -1,3 +1,4 @@
+import { describeCauses } from './cause-chain.js';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { isConnectorError } from '../errors/connector-error.js';
 import { errorCodeTable } from '../errors/error-codes.js';
@@ -101,10 +102,12 @@ export function createLogger(settings: LoggerSettings): Logger {
 }
 
 /**
- * A plain, scrubbed view of an error: type, message, code and safe details, one level of cause,
- * and the stack of an unexpected failure. An expected one (a ConnectorError whose code is logged
- * below `error`: a bad payload, a denied policy, a missing secret) is fully described by its code
- * and message; its stack would only bury them.
+ * A plain, scrubbed view of an error: type, message, code and safe details, every level of `cause`
+ * (bounded), `causes` — the whole chain on one line, code and message of each level, so a TLS or
+ * DNS failure is named in the line itself — and the stack of an unexpected failure (outermost
+ * level only). An expected one (a ConnectorError whose code is logged below `error`: a bad payload,
+ * a denied policy, a missing secret) is fully described by its code and message; its stack would
+ * only bury them.
  */
 export function serializeError(
   error: unknown,
@@ -118,10 +121,11 @@ export function serializeError(
   if (fields.code !== undefined) out.code = fields.code;
   if (fields.retryable !== undefined) out.retryable = fields.retryable;
   if (fields.details !== undefined) out.details = scrubber.scrubDeep(fields.details);
-  if (error.stack && !expected) out.stack = scrubber.scrub(error.stack);
-  if (error.cause !== undefined && depth < 1) {
+  if (error.stack && !expected && depth === 0) out.stack = scrubber.scrub(error.stack);
+  if (error.cause !== undefined && depth < 7) {
     out.cause = serializeError(error.cause, scrubber, depth + 1, expected);
   }
+  if (depth === 0 && error.cause !== undefined) out.causes = scrubber.scrub(describeCauses(error));
   return out;
 }
 

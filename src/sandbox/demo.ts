@@ -1,6 +1,7 @@
 import { usernameFor } from '../adapters/database-access/model/user-model.js';
 import { sandboxIds } from './atlas/index.js';
 import type { ReferenceControlPlaneStore } from './control-plane/control-plane-store.js';
+import { mongoshCommand, nodeSnippet, tryLogin, type DemoCredential } from './demo-login.js';
 
 export const demoRequester = { id: 'sandbox-user-alice', email: 'alice@example.com', name: 'Alice' } as const;
 
@@ -13,7 +14,8 @@ export function registerDemoIntegrations(store: ReferenceControlPlaneStore, secr
       projectId: sandboxIds.payments,
       clusterName: 'Cluster0',
       clusterType: 'REPLICASET',
-      customAccessDetails: 'Sandbox cluster: any driver works against the simulator URL, not a real cluster.',
+      customAccessDetails:
+        'Sandbox cluster: the simulator speaks the MongoDB wire protocol on loopback; mongosh and the drivers log in.',
     },
     secretRef,
   });
@@ -47,14 +49,27 @@ async function runJob(
 
 const show = (value: unknown): string => JSON.stringify(value, null, 2).replace(/^/gm, '    ');
 
+function credentialOf(settled: Settled): DemoCredential | undefined {
+  const r = settled.result as Partial<DemoCredential> | undefined;
+  return r?.connectionString && r.username && r.password
+    ? { connectionString: r.connectionString, username: r.username, password: r.password }
+    : undefined;
+}
+
+/** The demo's login port: the official driver by default, a fake in tests. */
+export type DemoLogin = (credential: DemoCredential, db: string, collection: string) => Promise<string>;
+
 /**
- * The short visible scenario of `npm start`: discover, grant (printing the credentials and the
- * connection string — sandbox credentials for a simulated cluster), revoke.
+ * The short visible scenario of `npm start`: discover; grant (printing the credentials, a working
+ * `mongosh` line and a Node one-liner, and logging in with the driver to show they work — the
+ * grant stays active for an hour so the printed lines can be tried); then a second, per-grant
+ * user that logs in and is refused once revoked.
  */
 export async function playDemo(
   store: ReferenceControlPlaneStore,
   print: (text: string) => void,
   sleep: (ms: number) => Promise<void>,
+  login: DemoLogin = tryLogin,
 ): Promise<void> {
   const discovered = await runJob(
     store,
@@ -65,7 +80,6 @@ export async function playDemo(
     `\n  demo 1/3  discover demo-project → ${discovered.state}\n${show(discovered.result ?? discovered.error)}`,
   );
   const username = usernameFor('per-requester', demoRequester);
-  const resourceKey = `${sandboxIds.payments}/${username}`;
   const grant = {
     grantId: 'demo-grant-1',
     requester: demoRequester,
@@ -74,21 +88,69 @@ export async function playDemo(
   };
   const granted = await runJob(
     store,
-    { type: 'grant', integrationId: 'demo-project', resourceKey, payload: grant },
+    {
+      type: 'grant',
+      integrationId: 'demo-project',
+      resourceKey: `${sandboxIds.payments}/${username}`,
+      payload: grant,
+    },
     sleep,
   );
   print(
     `\n  demo 2/3  grant alice readWrite on sales (1 h) → ${granted.state}\n${show(granted.result ?? granted.error)}`,
   );
-  const revoked = await runJob(
+  const credential = credentialOf(granted);
+  if (credential) {
+    print(`\n  first use: ${await login(credential, 'sales', 'orders')}`);
+    print(
+      [
+        '',
+        '  Log in yourself (sandbox credentials, valid for the next hour):',
+        `    ${mongoshCommand(credential)}`,
+        `    ${nodeSnippet(credential, 'sales', 'orders')}`,
+      ].join('\n'),
+    );
+  }
+  await revokeDemo(store, print, sleep, login);
+}
+
+/** A per-grant user on the multi-project integration: logs in, is revoked, is refused. */
+async function revokeDemo(
+  store: ReferenceControlPlaneStore,
+  print: (text: string) => void,
+  sleep: (ms: number) => Promise<void>,
+  login: DemoLogin,
+): Promise<void> {
+  const bob = { id: 'sandbox-user-bob', email: 'bob@example.com', name: 'Bob' };
+  const username = usernameFor('per-grant', bob, 'demo-grant-2');
+  const resourceKey = `${sandboxIds.analytics}/${username}`;
+  const base = { grantId: 'demo-grant-2', requester: bob, projectId: sandboxIds.analytics };
+  const access = [{ cluster: 'Analytics', role: 'read', database: 'events' }];
+  const granted = await runJob(
     store,
     {
-      type: 'revoke',
-      integrationId: 'demo-project',
+      type: 'grant',
+      integrationId: 'demo-multi',
       resourceKey,
-      payload: { grantId: grant.grantId, requester: demoRequester },
+      payload: { ...base, access, ttlSeconds: 600 },
     },
     sleep,
   );
-  print(`\n  demo 3/3  revoke → ${revoked.state}\n${show(revoked.result ?? revoked.error)}\n`);
+  const credential = credentialOf(granted);
+  const before = credential ? await login(credential, 'events', 'clicks') : `grant ${granted.state}`;
+  const revoked = await runJob(
+    store,
+    { type: 'revoke', integrationId: 'demo-multi', resourceKey, payload: base },
+    sleep,
+  );
+  const after = credential ? await login(credential, 'events', 'clicks') : '';
+  print(
+    [
+      `\n  demo 3/3  grant bob read on events (Analytics, per-grant user), then revoke → ${revoked.state}`,
+      `    after the grant:  ${before}`,
+      `    after the revoke: ${after}`,
+      show(revoked.result ?? revoked.error),
+      '',
+    ].join('\n'),
+  );
 }

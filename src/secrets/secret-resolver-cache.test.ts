@@ -9,7 +9,7 @@ import {
   rotatedKey,
   scripted,
   setup,
-} from './testing/resolver-test-kit.js';
+} from '../../test/kits/resolver-test-kit.js';
 
 describe('createSecretResolver: cache', () => {
   it('serves the cached credentials until the TTL has passed on the monotonic clock', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { settleUntil } from '../../test/fakes/fake-clock.js';
 import { ConnectorError } from '../errors/connector-error.js';
 import type { SecretFetchInfo } from './secret-resolver.js';
-import { apiKey, FakeBackend, ref, rejection, setup } from './testing/resolver-test-kit.js';
+import { apiKey, FakeBackend, ref, rejection, setup } from '../../test/kits/resolver-test-kit.js';
 
 describe('createSecretResolver: fetch reports (metrics)', () => {
   it('reports each read of the store with its backend, outcome and duration; cache hits are not reads', async () => {

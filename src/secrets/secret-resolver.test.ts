@@ -9,7 +9,7 @@ import {
   rejection,
   scripted,
   setup,
-} from './testing/resolver-test-kit.js';
+} from '../../test/kits/resolver-test-kit.js';
 
 describe('createSecretResolver: resolving', () => {
   it('hands the parsed reference to the backend for its scheme and returns the credentials', async () => {

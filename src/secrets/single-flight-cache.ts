@@ -1,3 +1,4 @@
+import { abortable } from '../runtime/abortable.js';
 import { cancelledError } from '../errors/connector-error.js';
 import type { Clock } from '../runtime/clock.js';
 
@@ -79,23 +80,9 @@ class TtlSingleFlightCache<T> implements SingleFlightCache<T> {
 
   private wait(flight: Flight<T>, signal?: AbortSignal): Promise<T> {
     flight.waiters += 1;
-    if (!signal) return flight.promise;
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.leave(flight, signal.reason);
-        reject(cancelledError(signal.reason));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      flight.promise.then(
-        (value) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(value);
-        },
-        (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      );
+    return abortable(flight.promise, signal, (reason) => {
+      this.leave(flight, reason);
+      return cancelledError(reason);
     });
   }
 

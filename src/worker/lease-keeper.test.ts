@@ -8,7 +8,7 @@ import { LeaseKeeper, leaseDeadline, safetyMarginMs } from './lease-keeper.js';
 
 const lease = { jobId: 'job-1', leaseId: 'lease-1', fencingToken: 3 };
 
-function setup(grantedAt = 0) {
+function setup(grantedAt = 0, sessionHeldUntil?: () => number | undefined) {
   const clock = new FakeClock();
   const cp = new FakeControlPlane(clock);
   const lost: ConnectorError[] = [];
@@ -23,6 +23,7 @@ function setup(grantedAt = 0) {
     log: captureLogs().logger,
     onLost: (error) => lost.push(error),
     onCancelRequested: () => (cancelled += 1),
+    sessionHeldUntil,
   });
   return { clock, cp, lost, keeper, cancelled: () => cancelled };
 }
@@ -48,6 +49,36 @@ describe('LeaseKeeper', () => {
     expect(keeper.deadlineMs).toBe(35_000);
     await clock.advance(10_000);
     expect(cp.calls.extend).toHaveLength(2);
+    keeper.stop();
+  });
+
+  it('keeps the job through an outage while the server still holds a silent session’s leases', async () => {
+    const heldUntil = 80_000;
+    const { clock, cp, keeper, lost } = setup(0, () => heldUntil);
+    cp.extendBehaviour = () => httpError('upstream_unavailable');
+    keeper.start();
+    await clock.advance(79_000);
+    expect(lost, 'past the lease TTL, within the session grace').toHaveLength(0);
+
+    await clock.advance(1_000);
+
+    expect(lost).toHaveLength(1);
+    expect(lost[0]?.code).toBe('lease_lost');
+    keeper.stop();
+  });
+
+  it('extends again as soon as the control plane answers after the TTL ran out', async () => {
+    const { clock, cp, keeper, lost } = setup(0, () => 80_000);
+    let reachable = false;
+    cp.extendBehaviour = () =>
+      reachable ? { leaseTtlMs: 30_000, cancelRequested: false } : httpError('upstream_unavailable');
+    keeper.start();
+    await clock.advance(60_000);
+    reachable = true;
+    await clock.advance(5_000);
+
+    expect(lost).toHaveLength(0);
+    expect(keeper.deadlineMs).toBeGreaterThan(60_000);
     keeper.stop();
   });
 

@@ -19,6 +19,12 @@ export interface LeaseKeeperOptions {
   readonly onLost: (error: ConnectorError, reason: 'deadline' | 'revoked') => void;
   readonly onCancelRequested: () => void;
   readonly onExtension?: (result: 'ok' | 'error' | 'lost') => void;
+  /**
+   * Until when (monotonic) the server keeps this session's leases past their TTL: the last
+   * successful contact's send time + the advertised `sessionGraceMs`, less a margin
+   * (docs/protocol.md §5.1). Undefined: the server ends leases at TTL.
+   */
+  readonly sessionHeldUntil?: () => number | undefined;
 }
 
 /** Stop before the server would consider the lease expired. */
@@ -54,6 +60,12 @@ export class LeaseKeeper {
     return this.deadline;
   }
 
+  /** The lease's own deadline, pushed out while the server still keeps a silent session's leases. */
+  private effectiveDeadline(): number {
+    const held = this.options.sessionHeldUntil?.();
+    return held === undefined ? this.deadline : Math.max(this.deadline, held);
+  }
+
   start(): void {
     void this.loop().catch((error: unknown) => {
       if (!this.stopper.signal.aborted)
@@ -72,9 +84,10 @@ export class LeaseKeeper {
     while (!this.stopper.signal.aborted) {
       const now = clock.monotonic();
       const renewAt = failures === 0 ? lastConfirmed + Math.floor(this.ttlMs / 3) : now;
-      const wait = Math.min(Math.max(0, renewAt - now), Math.max(0, this.deadline - now));
+      const wait = Math.min(Math.max(0, renewAt - now), Math.max(0, this.effectiveDeadline() - now));
       if (wait > 0) await clock.sleep(wait, this.stopper.signal);
-      if (clock.monotonic() >= this.deadline)
+      const deadline = this.effectiveDeadline();
+      if (clock.monotonic() >= deadline)
         return this.markLost('local deadline passed without an extension', 'deadline');
       const sentAt = clock.monotonic();
       try {
@@ -82,7 +95,7 @@ export class LeaseKeeper {
           this.options.lease,
           AbortSignal.any([
             this.stopper.signal,
-            AbortSignal.timeout(Math.max(1, Math.ceil(this.deadline - sentAt))),
+            AbortSignal.timeout(Math.max(1, Math.ceil(Math.min(deadline - sentAt, this.ttlMs)))),
           ]),
         );
         this.ttlMs = answer.leaseTtlMs;
@@ -112,7 +125,7 @@ export class LeaseKeeper {
           'lease extension failed; retrying until the local deadline',
         );
         await clock.sleep(
-          Math.min(delay, Math.max(0, this.deadline - clock.monotonic())),
+          Math.min(delay, Math.max(0, this.effectiveDeadline() - clock.monotonic())),
           this.stopper.signal,
         );
       }

@@ -57,6 +57,43 @@ describe('ResultOutbox', () => {
     await expect(delivered).resolves.toBe('accepted');
   });
 
+  it('retries every held result at once when woken (contact is back), not after its backoff', async () => {
+    const { clock, cp, outbox } = setup();
+    let reachable = false;
+    cp.resultBehaviour = () =>
+      reachable ? { accepted: true, jobState: 'succeeded' } : httpError('upstream_unavailable');
+    const first = outbox.deliver('job-1', 1, body);
+    const second = outbox.deliver('job-2', 1, body);
+    await clock.advance(30_000);
+    const failedCalls = cp.calls.results.length;
+    reachable = true;
+
+    outbox.wake();
+
+    await expect(Promise.all([first, second])).resolves.toEqual(['accepted', 'accepted']);
+    expect(cp.calls.results.length - failedCalls).toBe(2);
+    await expect(outbox.whenEmpty()).resolves.toBeUndefined();
+  });
+
+  it('wakes the other held results when one of them gets through', async () => {
+    const { clock, cp, outbox } = setup();
+    let reachable = false;
+    cp.resultBehaviour = () =>
+      reachable ? { accepted: true, jobState: 'succeeded' } : httpError('upstream_unavailable');
+    const longHeld = outbox.deliver('job-2', 1, body);
+    // Five failures: job-2 now sleeps 0.5 × 16 s.
+    await clock.advance(500 + 1_000 + 2_000 + 4_000);
+    const fresh = outbox.deliver('job-1', 1, body);
+    await clock.advance(0);
+    reachable = true;
+
+    await clock.advance(500);
+
+    await expect(fresh).resolves.toBe('accepted');
+    await expect(longHeld).resolves.toBe('accepted');
+    expect(clock.monotonic()).toBeLessThan(10_000);
+  });
+
   it('stops at once when the server refuses the result for good', async () => {
     const { cp, outbox } = setup();
     cp.resultBehaviour = () => httpError('conflict', 'stale_fence');

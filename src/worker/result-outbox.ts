@@ -27,19 +27,39 @@ interface Entry {
 
 /**
  * Results wait here until the control plane accepts them. Each is retried with full jitter
- * (base 1 s, cap 60 s, never below `Retry-After`) while the control plane is unreachable; the
- * caller keeps the lease extended meanwhile. A result leaves only when accepted, when the server
+ * (base 1 s, cap 60 s, never below `Retry-After`) while the control plane is unreachable, and at
+ * once when contact returns (`wake`); the caller keeps the lease meanwhile and claims nothing new
+ * until the outbox is empty (docs/protocol.md §5.1). A result leaves only when accepted, when the server
  * refuses it for good (stale fence, job gone, key mismatch), or when the outbox is aborted at the
  * end of a drain — then the control plane redelivers the job and the idempotent handler rebuilds it.
  */
 export class ResultOutbox {
   private readonly pending = new Set<Entry>();
   private readonly stopper = new AbortController();
+  /** Aborted (and replaced) to end every backoff at once: contact is back. */
+  private waker = new AbortController();
+  private emptied: (() => void)[] = [];
 
   constructor(private readonly options: OutboxOptions) {}
 
   get depth(): number {
     return this.pending.size;
+  }
+
+  /**
+   * Contact with the control plane is back: every held result is retried now, not after its
+   * backoff (up to 60 s), so it reaches the server before the lease could go to another replica.
+   */
+  wake(): void {
+    const previous = this.waker;
+    this.waker = new AbortController();
+    previous.abort();
+  }
+
+  /** Resolves when no result is held (at once if none is). */
+  whenEmpty(): Promise<void> {
+    if (this.pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptied.push(resolve));
   }
 
   /** Gives up on every pending result now (the end of a drain, or a forced stop). */
@@ -56,6 +76,7 @@ export class ResultOutbox {
     } finally {
       this.pending.delete(entry);
       this.options.onDepth?.(this.pending.size);
+      if (this.pending.size === 0) for (const resolve of this.emptied.splice(0)) resolve();
     }
   }
 
@@ -67,6 +88,8 @@ export class ResultOutbox {
       try {
         await this.options.client.submitResult(entry.jobId, entry.attempt, entry.body, this.stopper.signal);
         this.options.onAttempt?.('accepted');
+        // This result got through after failing: the others waiting on their backoff go now too.
+        if (failures > 0) this.wake();
         return 'accepted';
       } catch (error) {
         if (this.stopper.signal.aborted) return this.dropped(entry);
@@ -90,7 +113,8 @@ export class ResultOutbox {
           { err: error, jobId: entry.jobId, failures: failures + 1, delayMs: delay },
           'result not delivered; will retry',
         );
-        await clock.sleep(delay, this.stopper.signal).catch(() => undefined);
+        const sleeping = AbortSignal.any([this.stopper.signal, this.waker.signal]);
+        await clock.sleep(delay, sleeping).catch(() => undefined);
       }
     }
   }

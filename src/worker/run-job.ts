@@ -3,6 +3,7 @@ import type { ControlPlaneClient } from '../control-plane/control-plane-client.j
 import type { JobEnvelope, LeaseRef } from '../control-plane/protocol.js';
 import { cancelledError, ConnectorError } from '../errors/connector-error.js';
 import type { Metrics } from '../admin/metrics.js';
+import { abortable } from '../runtime/abortable.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
@@ -25,6 +26,8 @@ export interface JobRunnerDeps {
   readonly metrics: Metrics;
   /** Parks the job off its worker slot; false when the worker refuses. Absent: never parks. */
   readonly releaseSlot?: (jobId: string) => boolean;
+  /** See `LeaseKeeperOptions.sessionHeldUntil`. */
+  readonly sessionHeldUntil?: () => number | undefined;
 }
 
 /** One leased job, from lease to delivered result. The worker keeps these in its in-flight map. */
@@ -65,6 +68,7 @@ export class RunningJob {
           new ConnectorError({ code: 'cancelled', message: 'the control plane cancelled the job' }),
         ),
       onExtension: (result) => deps.metrics.leaseExtensions.inc({ result }),
+      sessionHeldUntil: deps.sessionHeldUntil,
     });
   }
 
@@ -82,7 +86,7 @@ export class RunningJob {
     const started = clock.monotonic();
     const startedAt = new Date(clock.now()).toISOString();
     try {
-      await raceAbort(turn, this.abort.signal);
+      await abortable(turn, this.abort.signal);
       const outcome = await this.execute();
       metrics.jobDuration.observe({ type, outcome: outcome.outcome }, (clock.monotonic() - started) / 1000);
       await this.report(outcome, startedAt, clock.monotonic() - started);
@@ -181,22 +185,4 @@ export class RunningJob {
       'job finished without a result; the control plane will redeliver it',
     );
   }
-}
-
-function raceAbort(promise: Promise<void>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
-  });
 }

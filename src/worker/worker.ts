@@ -15,6 +15,7 @@ import type { Random } from '../runtime/random.js';
 import { jitteredInterval, sendHeartbeat } from './heartbeat.js';
 import type { JobRouter } from './job-handlers.js';
 import { JobSlots } from './job-slots.js';
+import { safetyMarginMs } from './lease-keeper.js';
 import { isUnreadable, parseEnvelope } from './parse-job.js';
 import { ResultOutbox } from './result-outbox.js';
 import { RunningJob } from './run-job.js';
@@ -64,6 +65,12 @@ export class Worker {
   private claimAbort = new AbortController();
   private registeredAt: number | undefined;
   private lastContact: number | undefined;
+  /** Send time of the last request the control plane answered: the server's silence clock starts no earlier. */
+  private lastAnsweredSentAt: number | undefined;
+  /** Set by a failed control-plane call; the next answer is a return of contact. */
+  private outOfContact = false;
+  /** Aborted (and replaced) when contact returns, to end the claim loop's backoff. */
+  private contactBack = new AbortController();
   private skewMs: number | undefined;
   private readonly ticks = { heartbeat: 0, claim: 0 };
   private loops: Promise<unknown> | undefined;
@@ -209,11 +216,12 @@ export class Worker {
       startedAt: new Date(clock.now()).toISOString(),
     };
     for (let attempt = 0; !this.stopLoops.signal.aborted && this.stateValue !== 'draining'; attempt += 1) {
+      const sentAt = clock.monotonic();
       try {
         const session = await client.register(request, this.claimAbort.signal);
         this.applyIntervals(session.registration.intervals);
         this.registeredAt = clock.monotonic();
-        this.contact();
+        this.contact(sentAt);
         logger.info(
           { sessionId: session.sessionId, intervals: this.intervals },
           'registered with the control plane',
@@ -245,12 +253,39 @@ export class Worker {
       heartbeatMs: clampInterval(next.heartbeatMs ?? this.intervals.heartbeatMs, 500, 60_000),
       pollWaitMs: clampInterval(next.pollWaitMs ?? this.intervals.pollWaitMs, 0, 50_000),
       leaseTtlMs: next.leaseTtlMs ?? this.intervals.leaseTtlMs,
+      ...((next.sessionGraceMs ?? this.intervals.sessionGraceMs) === undefined
+        ? {}
+        : { sessionGraceMs: next.sessionGraceMs ?? this.intervals.sessionGraceMs }),
     };
   }
 
-  private contact(): void {
+  /** An answer from the control plane to a request sent at `sentAt` (monotonic). */
+  private contact(sentAt: number): void {
     this.lastContact = this.options.clock.monotonic();
+    this.lastAnsweredSentAt = Math.max(this.lastAnsweredSentAt ?? sentAt, sentAt);
     this.options.metrics.lastContact.set(this.options.clock.now() / 1000);
+    if (!this.outOfContact) return;
+    // Contact is back: held results go first (the claim loop waits for the outbox to empty).
+    this.outOfContact = false;
+    this.options.logger.info({ outboxDepth: this.outbox.depth }, 'control plane reachable again');
+    this.outbox.wake();
+    const previous = this.contactBack;
+    this.contactBack = new AbortController();
+    previous.abort();
+  }
+
+  private contactFailed(): void {
+    this.outOfContact = true;
+  }
+
+  /**
+   * Until when the server keeps this session's leases though they are past their TTL
+   * (docs/protocol.md §5.1): its silence clock starts at our last answered send, at the latest.
+   */
+  private sessionHeldUntil(): number | undefined {
+    const graceMs = this.intervals.sessionGraceMs;
+    if (!graceMs || this.lastAnsweredSentAt === undefined) return undefined;
+    return this.lastAnsweredSentAt + graceMs - safetyMarginMs(this.intervals.leaseTtlMs);
   }
 
   private connectorState(): ConnectorState {
@@ -261,6 +296,7 @@ export class Worker {
 
   private async beat(): Promise<void> {
     const { client, clock, logger, metrics } = this.options;
+    const sentAt = clock.monotonic();
     const outcome = await sendHeartbeat(
       client,
       {
@@ -273,7 +309,7 @@ export class Worker {
       () => clock.now(),
       AbortSignal.any([this.stopLoops.signal, AbortSignal.timeout(10_000)]),
     );
-    this.contact();
+    this.contact(sentAt);
     if (outcome.skew) {
       this.skewMs = outcome.skew.skewMs;
       metrics.clockSkew.set(outcome.skew.skewMs / 1000);
@@ -319,6 +355,7 @@ export class Worker {
           ),
         );
         failures += 1;
+        this.contactFailed();
         logger.warn({ err: error, failures }, 'heartbeat failed');
       }
       await clock.sleep(delay, this.stopLoops.signal).catch(() => undefined);
@@ -342,6 +379,10 @@ export class Worker {
       }
       await this.slots.whenFree(this.claimAbort.signal);
       if (this.stateValue !== 'running') continue;
+      if (this.outbox.depth > 0) {
+        await this.heldResultsFirst();
+        continue;
+      }
       const sentAt = clock.monotonic();
       try {
         const waitMs = this.intervals.pollWaitMs;
@@ -352,7 +393,7 @@ export class Worker {
         );
         idempotencyKey = random.uuid();
         failures = 0;
-        this.contact();
+        this.contact(sentAt);
         metrics.claims.inc({ result: jobs.length > 0 ? 'jobs' : 'empty' });
         for (const raw of jobs) this.accept(raw, sentAt);
         fastEmpties = jobs.length === 0 && clock.monotonic() - sentAt < waitMs / 2 ? fastEmpties + 1 : 0;
@@ -371,10 +412,27 @@ export class Worker {
           isConnectorError(error) ? error.retryAfterMs : undefined,
         );
         failures += 1;
+        this.contactFailed();
         logger.warn({ err: error, delayMs: delay, failures }, 'claim failed, backing off');
-        await clock.sleep(delay, this.claimAbort.signal).catch(() => undefined);
+        const wake = AbortSignal.any([this.claimAbort.signal, this.contactBack.signal]);
+        await clock.sleep(delay, wake).catch(() => undefined);
       }
     }
+  }
+
+  /**
+   * Held results go first: no claim while the outbox holds results for leases that may still be
+   * valid, so a replica back from an outage delivers before it takes more work (§5.1). Waits in
+   * short steps so liveness keeps ticking through a long outage.
+   */
+  private async heldResultsFirst(): Promise<void> {
+    const { clock, logger } = this.options;
+    logger.debug({ outboxDepth: this.outbox.depth }, 'results held: claiming after they are delivered');
+    const step = new AbortController();
+    const stop = AbortSignal.any([this.claimAbort.signal, step.signal]);
+    await Promise.race([this.outbox.whenEmpty(), clock.sleep(1_000, stop).catch(() => undefined)]);
+    step.abort();
+    this.ticks.claim = clock.monotonic();
   }
 
   /** Starts one claimed job: local per-resource ordering on top of the server's. */
@@ -391,6 +449,7 @@ export class Worker {
       ...this.options,
       outbox: this.outbox,
       releaseSlot: (jobId) => this.slots.park(jobId),
+      sessionHeldUntil: () => this.sessionHeldUntil(),
     });
     this.inFlight.set(job.jobId, job);
     const previous = this.keyChains.get(envelope.resourceKey) ?? Promise.resolve();

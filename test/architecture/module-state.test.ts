@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 /**
  * No module-level mutable state under src/ (STYLE habit 9): state lives in instances made by the
  * composition root. A top-level `let`/`var`, or a top-level `const` holding a fresh Map, Set,
- * WeakMap, WeakSet, array or object that is not declared read-only, is a finding. Tests and test
- * kits are exempt (they build their own fixtures at module level).
+ * WeakMap, WeakSet, array or object that is not declared read-only, is a finding. Test files are
+ * exempt (they build their own fixtures at module level); test kits live in test/kits/.
  */
 
 const srcRoot = path.resolve(import.meta.dirname, '../../src');
@@ -16,7 +16,7 @@ function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) return sourceFiles(full);
-    const exempt = /\.test\.ts$|-test-kit\.ts$|\/testing\//.test(full);
+    const exempt = full.endsWith('.test.ts');
     return entry.name.endsWith('.ts') && !exempt ? [full] : [];
   });
 }

@@ -3,6 +3,7 @@ import { resourceKeyFor } from '../../src/adapters/database-access/model/user-mo
 import { usernameFor } from '../../src/adapters/database-access/model/user-model.js';
 import { DigestClient } from '../contract/digest-client.js';
 import { eventually } from './daemon-process.js';
+import { expectLoginRefused, proveGrant } from './driver-login.js';
 import {
   analytics,
   atlasKey,
@@ -94,7 +95,10 @@ describe('database access end to end (daemon + reference control plane + Atlas s
     expect(result.username).toBe(username);
     expect(result.connectionString).toBe(sb.sim.connectionString(payments, 'Cluster0'));
     expect(result.roles).toContainEqual({ roleName: 'readWrite', databaseName: 'sales' });
-    expect(sb.sim.state.canAuthenticate(payments, 'Cluster0', username, result.password ?? '')).toBe('ok');
+    await proveGrant(result, {
+      reads: { db: 'sales', collection: 'orders' },
+      refusedRead: { db: 'inventory', collection: 'items' },
+    });
     const user = sb.sim.state.databaseUser(payments, username);
     expect(user?.deleteAfterDate).toBeDefined();
     expect(user?.scopes).toEqual([{ name: 'Cluster0', type: 'CLUSTER' }]);
@@ -104,6 +108,7 @@ describe('database access end to end (daemon + reference control plane + Atlas s
     expect(after?.roles ?? []).not.toContainEqual(
       expect.objectContaining({ roleName: 'readWrite', databaseName: 'sales' }),
     );
+    await expectLoginRefused(result);
   });
 
   it('creates a fresh user per grant and deletes it on revoke', async () => {
@@ -112,10 +117,15 @@ describe('database access end to end (daemon + reference control plane + Atlas s
       { cluster: 'Cluster0', role: 'read', database: 'inventory', collection: 'items' },
     ]);
     const result = succeeded(await sb.run(job));
-    expect(sb.sim.state.canAuthenticate(payments, 'Cluster0', username, result.password ?? '')).toBe('ok');
     expect(result.roles).toEqual([{ roleName: 'read', databaseName: 'inventory', collectionName: 'items' }]);
+    await proveGrant(result, {
+      reads: { db: 'inventory', collection: 'items' },
+      refusedRead: { db: 'inventory', collection: 'warehouses' },
+      refusedWrite: { db: 'inventory', collection: 'items' },
+    });
     await sb.run(revokeJob('project-per-grant', 'g-bob-1', bob, username));
     expect(sb.sim.state.databaseUser(payments, username)).toBeUndefined();
+    await expectLoginRefused(result);
     const again = await sb.run(revokeJob('project-per-grant', 'g-bob-1', bob, username));
     expect(again).toMatchObject({ state: 'succeeded', result: { outcome: 'already_revoked' } });
   });
@@ -125,6 +135,10 @@ describe('database access end to end (daemon + reference control plane + Atlas s
     const readSales = { cluster: 'Cluster0', role: 'read', database: 'sales' };
     const first = grantJob('project', 'g-carol-1', carol, [readSales]);
     const firstResult = succeeded(await sb.run(first.job));
+    await proveGrant(firstResult, {
+      reads: { db: 'sales', collection: 'orders' },
+      refusedWrite: { db: 'sales', collection: 'orders' },
+    });
     const second = grantJob('project', 'g-carol-2', carol, [
       readSales,
       { cluster: 'Cluster0', role: 'readWrite', database: 'inventory' },
@@ -137,9 +151,12 @@ describe('database access end to end (daemon + reference control plane + Atlas s
     expect(roles).not.toContainEqual(
       expect.objectContaining({ roleName: 'readWrite', databaseName: 'inventory' }),
     );
-    expect(
-      sb.sim.state.canAuthenticate(payments, 'Cluster0', first.username, firstResult.password ?? ''),
-    ).toBe('ok');
+    // The first password still logs in, now with the one role left.
+    await proveGrant(firstResult, {
+      reads: { db: 'sales', collection: 'orders' },
+      refusedRead: { db: 'inventory', collection: 'items' },
+      roles: [{ roleName: 'read', databaseName: 'sales' }],
+    });
   });
 
   it('converges when the same grant and revoke are delivered twice', async () => {
@@ -152,7 +169,7 @@ describe('database access end to end (daemon + reference control plane + Atlas s
     expect(replay.username).toBe(username);
     expect(sb.sim.state.databaseUsers(payments).filter((u) => u.username === username)).toHaveLength(1);
     // The first delivery's result may have been lost, so the replay issues a password that works.
-    expect(sb.sim.state.canAuthenticate(payments, 'Cluster0', username, replay.password ?? '')).toBe('ok');
+    await proveGrant(replay, { reads: { db: 'sales', collection: 'orders' } });
     await sb.run(revokeJob('project', 'g-dave-1', dave, username));
     const second = await sb.run(revokeJob('project', 'g-dave-1', dave, username));
     expect(second).toMatchObject({ state: 'succeeded', result: { outcome: 'already_revoked' } });
@@ -181,9 +198,10 @@ describe('database access end to end (daemon + reference control plane + Atlas s
     expect(spent).toBeGreaterThan(0);
     expect(spent).toBeLessThan(25);
     for (const result of results) {
-      expect(
-        sb.sim.state.canAuthenticate(analytics, 'Analytics', result.username, result.password ?? ''),
-      ).toBe('ok');
+      await proveGrant(result, {
+        reads: { db: 'events', collection: 'clicks' },
+        refusedRead: { db: 'reports', collection: 'daily' },
+      });
     }
   }, 120_000);
 
@@ -194,6 +212,10 @@ describe('database access end to end (daemon + reference control plane + Atlas s
     const first = succeeded(await sb.run(grantJob('project', 'g-act-1', person('acta'), access).job));
     const [role] = sb.sim.state.customRoles(payments).filter((r) => r.roleName.startsWith('jit-r-'));
     expect(first.roles).toEqual([{ roleName: role?.roleName, databaseName: 'admin' }]);
+    await proveGrant(first, {
+      reads: { db: 'sales', collection: 'orders' },
+      refusedRead: { db: 'sales', collection: 'customers' },
+    });
     const admin = new DigestClient(sb.sim.url, atlasKey.publicKey, atlasKey.privateKey);
     const widened = await admin.call('PATCH', `/groups/${payments}/customDBRoles/roles/${role?.roleName}`, {
       body: {
@@ -228,6 +250,7 @@ describe('database access end to end (daemon + reference control plane + Atlas s
     );
     const before = Date.now();
     const result = succeeded(await sb.run(job));
+    await proveGrant(result, { reads: { db: 'sales', collection: 'orders' } });
     expect(Date.parse(result.expiresAt)).toBeGreaterThanOrEqual(before + 10 * 86_400_000 - 5_000);
     const deleteAfter = Date.parse(result.deleteAfterDate);
     expect(deleteAfter).toBeLessThanOrEqual(Date.now() + 7 * 86_400_000);
@@ -239,7 +262,7 @@ describe('database access end to end (daemon + reference control plane + Atlas s
     const { username, job } = grantJob('project', 'g-kim-1', kim, [
       { cluster: 'Cluster0', role: 'read', database: 'sales' },
     ]);
-    succeeded(await sb.run(job));
+    const granted = succeeded(await sb.run(job));
     const renewed = await sb.run({
       type: 'renew',
       integrationId: 'project',
@@ -249,6 +272,7 @@ describe('database access end to end (daemon + reference control plane + Atlas s
     expect(renewed.state, JSON.stringify(renewed.error)).toBe('succeeded');
     const deleteAfter = Date.parse(sb.sim.state.databaseUser(payments, username)?.deleteAfterDate ?? '');
     expect(deleteAfter).toBeGreaterThan(Date.now() + 6 * 86_400_000);
+    await proveGrant(granted, { reads: { db: 'sales', collection: 'orders' } });
     const swept = await sb.run({
       type: 'sweep',
       integrationId: 'project',
@@ -363,7 +387,7 @@ describe('database access when things fail', () => {
     expect(view?.attempts).toBe(2);
     const result = view?.result as GrantResult;
     expect(sb.sim.state.databaseUsers(payments).filter((u) => u.username === username)).toHaveLength(1);
-    expect(sb.sim.state.canAuthenticate(payments, 'Cluster0', username, result.password ?? '')).toBe('ok');
+    await proveGrant(result, { reads: { db: 'sales', collection: 'orders' } });
   }, 60_000);
 
   it('fails a grant with quota_exceeded naming the quota when the project is full', async () => {
@@ -401,12 +425,14 @@ describe('database access when things fail', () => {
       [{ cluster: 'Cluster0', role: 'read', database: 'sales' }],
       { ttlSeconds: 300 },
     );
-    succeeded(await sb.run(job));
+    const result = succeeded(await sb.run(job));
+    await proveGrant(result, { reads: { db: 'sales', collection: 'orders' } });
     daemon.kill('SIGKILL');
     await daemon.exited;
     await sb.cp.close();
     expect(sb.sim.state.databaseUser(payments, username)).toBeDefined();
     sb.simClock.shift(301_000);
     expect(sb.sim.state.databaseUser(payments, username)).toBeUndefined();
+    await expectLoginRefused(result);
   });
 });

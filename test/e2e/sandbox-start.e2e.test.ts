@@ -35,6 +35,19 @@ describe('starting the connector', () => {
     expect(output).not.toMatch(/\n\s+at /);
   });
 
+  it('exits 78 naming ATLAS_BASE_URL when it is plain http:// to a non-loopback host', async () => {
+    // Configuration parsing refuses it before any socket is opened: nothing is sent to 10.0.0.5.
+    const { code, output } = await runCli({
+      ATLAS_BASE_URL: 'http://10.0.0.5',
+      SANDBOX_CONTROL_PLANE_PORT: '0',
+      SANDBOX_ATLAS_PORT: '0',
+      ADMIN_PORT: '0',
+    });
+    expect(code).toBe(78);
+    expect(output).toContain('ATLAS_BASE_URL: must use https://');
+    expect(output).not.toMatch(/\n\s+at /);
+  });
+
   it('exits 78 naming SANDBOX_ATLAS_FIXTURE when the sandbox fixture is invalid', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fixture-'));
     const file = join(dir, 'fixture.json');

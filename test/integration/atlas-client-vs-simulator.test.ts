@@ -107,6 +107,8 @@ interface ClientOptions {
   readonly clock?: Clock;
   readonly random?: Random;
   readonly maxRetries?: number;
+  /** How long a call keeps retrying 429s (every operation); 0: it never does. */
+  readonly rateLimitBudgetMs?: number;
   readonly backoff?: BackoffPolicy;
 }
 
@@ -136,6 +138,7 @@ function clientFor(sim: AtlasSimulator, options: ClientOptions = {}): AtlasClien
     rateLimiter: unlimitedRateLimiter,
     backoff: options.backoff ?? fastBackoff,
     ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
+    ...(options.rateLimitBudgetMs === undefined ? {} : { rateLimitBudgetMs: options.rateLimitBudgetMs }),
   });
 }
 
@@ -698,7 +701,7 @@ describe('token-bucket rate limiting through the real client', () => {
   it('surfaces rate_limited with retryAfterMs from Retry-After when the client may not retry', async () => {
     const clock = new FakeClock();
     const { sim, exchanges } = await startSim({ clock, knobs: tinyBucket });
-    const atlas = clientFor(sim, { maxRetries: 0 });
+    const atlas = clientFor(sim, { maxRetries: 0, rateLimitBudgetMs: 0 });
     await atlas.identity.status(); // answers the Digest challenge outside the project bucket
 
     const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => atlas.clusters.list(payments)));
@@ -724,7 +727,12 @@ describe('token-bucket rate limiting through the real client', () => {
   it('gets a whole burst through once the client may retry and its clock can wait out Retry-After', async () => {
     const clock = new FakeClock();
     const { sim } = await startSim({ clock, knobs: tinyBucket });
-    const atlas = clientFor(sim, { clock, random: new FakeRandom(), maxRetries: 4 });
+    const atlas = clientFor(sim, {
+      clock,
+      random: new FakeRandom(),
+      maxRetries: 4,
+      rateLimitBudgetMs: 10 * minuteMs,
+    });
     await atlas.identity.status();
 
     let unsettled = 6;

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  harness,
-  integrationId,
-  otherProjectId,
-  projectId,
-} from '../database-access/grant/grant-test-kit.js';
+import { harness, integrationId, otherProjectId, projectId } from '../../../test/kits/grant-test-kit.js';
 import { AtlasMultiProjectConfig } from './atlas-multi-project-config.js';
 import { atlasMultiProjectKind } from './atlas-multi-project-kind.js';
 import {

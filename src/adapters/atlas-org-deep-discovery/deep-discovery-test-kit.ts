@@ -16,7 +16,7 @@ import { createCredentialState } from '../credential-state.js';
 import { atlasOrgDeepDiscoveryKind } from './atlas-org-deep-discovery-kind.js';
 import type { NamespaceReader } from './namespace-reader.js';
 import { canonicalJson, type SnapshotUploader } from '../snapshot-uploader.js';
-import { testPolicy } from '../database-access/discover/discover-test-kit.js';
+import { testPolicy } from '../../../test/kits/discover-test-kit.js';
 import { DeepDiscoveryConfig } from './atlas-org-deep-discovery-config.js';
 import type { DeepDiscoveryRecord } from './sub-integration.js';
 

@@ -7,7 +7,7 @@ import {
   integrationId,
   otherProjectId,
   projectId,
-} from '../database-access/grant/grant-test-kit.js';
+} from '../../../test/kits/grant-test-kit.js';
 import { AtlasProjectConfig } from './atlas-project-config.js';
 import { atlasProjectKind } from './atlas-project-kind.js';
 import { atlasProjectScope, resolveAtlasProjectScope } from './atlas-project-scope.js';

@@ -1,7 +1,8 @@
 import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { AtlasCredentials, CredentialSource } from '../credentials.js';
-import { abortable, discardBody, type Authenticator, type OutgoingRequest } from './authenticator.js';
+import { abortable } from '../../runtime/abortable.js';
+import { discardBody, type Authenticator, type OutgoingRequest } from './authenticator.js';
 
 export interface AuthSession {
   /**

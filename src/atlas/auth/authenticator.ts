@@ -20,26 +20,6 @@ export interface Authenticator {
   close(signal?: AbortSignal): Promise<void>;
 }
 
-/** Resolves with `promise`, or rejects with the signal's reason as soon as `signal` aborts. */
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason as unknown);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as unknown);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
 /** Frees the connection behind a response whose body we will not read. */
 export async function discardBody(response: Response): Promise<void> {
   try {

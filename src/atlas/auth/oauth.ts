@@ -5,7 +5,8 @@ import type { Clock } from '../../runtime/clock.js';
 import type { Fetch } from '../../runtime/http.js';
 import type { Logger } from '../../runtime/logger.js';
 import { transportError } from '../atlas-error.js';
-import { abortable, discardBody, type Authenticator, type OutgoingRequest } from './authenticator.js';
+import { abortable } from '../../runtime/abortable.js';
+import { discardBody, type Authenticator, type OutgoingRequest } from './authenticator.js';
 
 /** Tokens are replaced this long before Atlas would reject them, to cover clock skew and latency. */
 export const tokenRefreshMarginMs = 60_000;

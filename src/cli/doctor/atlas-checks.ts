@@ -6,7 +6,8 @@ import { userAgent } from '../../version.js';
 import { atlasCode, credentialIdentity } from './atlas-facts.js';
 import type { CheckStep } from './check-runner.js';
 import { displayUrl, provided, type DoctorContext } from './doctor-context.js';
-import { isProjectKind, type CheckOutcome } from './doctor-types.js';
+import { kindConnection } from './kind-connection.js';
+import { isProjectLevel, type CheckOutcome } from './doctor-types.js';
 import { grantCommand } from './role-requirements.js';
 
 const pageSize = 500;
@@ -74,8 +75,15 @@ function atlasClientFor(ctx: DoctorContext): AtlasClient {
 export const atlasVisibilityCheck: CheckStep = {
   name: 'atlas visibility',
   needs: ['atlas authentication'],
-  run: (ctx, signal) =>
-    isProjectKind(ctx.target.kind) ? projectVisibility(ctx, signal) : orgVisibility(ctx, signal),
+  async run(ctx, signal) {
+    const seen = isProjectLevel(ctx.target)
+      ? await projectVisibility(ctx, signal)
+      : await orgVisibility(ctx, signal);
+    // With the whole config (--integration), the kind's own connection check runs too.
+    if (seen.status === 'fail' || ctx.target.config === undefined) return seen;
+    const own = await kindConnection(ctx, signal);
+    return own.status === 'pass' ? { ...seen, detail: `${seen.detail}\n${own.detail}` } : own;
+  },
 };
 
 async function projectVisibility(ctx: DoctorContext, signal: AbortSignal): Promise<CheckOutcome> {

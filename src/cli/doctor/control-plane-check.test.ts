@@ -18,7 +18,7 @@ import {
   startSimulator,
   statuses,
   tableCheck,
-} from './doctor-test-kit.js';
+} from '../../../test/kits/doctor-test-kit.js';
 
 const enrollmentToken = 'doctor-enrollment-token-81f0c2';
 

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { sandboxIds } from '../../sandbox/atlas/index.js';
 import { parseDoctorArgs, type ReadText } from './doctor-args.js';
-import { doctor, expectNoSecretPrinted } from './doctor-test-kit.js';
+import { registeredKinds } from './doctor-types.js';
+import { doctor, expectNoSecretPrinted, orgKind, testKinds } from '../../../test/kits/doctor-test-kit.js';
 
 afterEach(expectNoSecretPrinted);
 
@@ -27,7 +28,7 @@ describe('doctor arguments', () => {
 
   it.each([
     ['an unknown kind', ['--kind', 'atlas-cluster', ...ref], '--kind "atlas-cluster" is not one of'],
-    ['no secret reference', ['--kind', 'atlas-org-portal', '--org-id', org], '--secret-ref is required'],
+    ['no secret reference', ['--kind', orgKind.kind, '--org-id', org], '--secret-ref is required'],
     [
       'atlas-project without a project',
       ['--kind', 'atlas-project', ...ref],
@@ -43,11 +44,11 @@ describe('doctor arguments', () => {
       ['--kind', 'atlas-project', ...ref, '--project-id', '12ab'],
       'must be 24 hexadecimal',
     ],
-    ['an org kind without --org-id', ['--kind', 'atlas-org-deep-discovery', ...ref], 'needs --org-id'],
+    ['an org kind without --org-id', ['--kind', orgKind.kind, ...ref], 'needs --org-id'],
     [
       'an org kind with a project',
-      ['--kind', 'atlas-org-portal', ...ref, '--org-id', org, '--project-id', payments],
-      '--project-id is not used by atlas-org-portal',
+      ['--kind', orgKind.kind, ...ref, '--org-id', org, '--project-id', payments],
+      `--project-id is not used by ${orgKind.kind}`,
     ],
     ['an unknown flag', ['--frobnicate'], "Unknown option '--frobnicate'"],
     ['a flag without its value', ['--kind'], "Option '--kind <value>' argument missing"],
@@ -91,6 +92,7 @@ describe('doctor arguments', () => {
       json: true,
       target: {
         kind: 'atlas-multi-project',
+        definition: registeredKinds['atlas-multi-project'],
         secretRef: 'env://ATLAS_KEY',
         projectIds: [payments, analytics],
       },
@@ -109,12 +111,18 @@ describe('doctor --integration', () => {
       },
     });
 
-    const command = await parseDoctorArgs(['--integration', 'i.json'], read);
+    const command = await parseDoctorArgs(['--integration', 'i.json'], read, testKinds);
 
     expect(command).toEqual({
       help: false,
       json: false,
-      target: { kind: 'atlas-project', secretRef: 'env://K', projectIds: [payments] },
+      target: {
+        kind: 'atlas-project',
+        definition: registeredKinds['atlas-project'],
+        secretRef: 'env://K',
+        projectIds: [payments],
+        config: { projectId: payments, clusterName: 'Cluster0' },
+      },
     });
   });
 
@@ -125,14 +133,14 @@ describe('doctor --integration', () => {
         secretRef: 'env://K',
         config: { projectIds: [payments, analytics] },
       },
-      'org.json': { kind: 'atlas-org-deep-discovery', secretRef: 'env://K', config: { orgId: org } },
+      'org.json': { kind: orgKind.kind, secretRef: 'env://K', config: { orgId: org } },
     });
 
-    await expect(parseDoctorArgs(['--integration', 'multi.json'], read)).resolves.toMatchObject({
+    await expect(parseDoctorArgs(['--integration', 'multi.json'], read, testKinds)).resolves.toMatchObject({
       target: { projectIds: [payments, analytics] },
     });
-    await expect(parseDoctorArgs(['--integration', 'org.json'], read)).resolves.toMatchObject({
-      target: { kind: 'atlas-org-deep-discovery', projectIds: [], orgId: org },
+    await expect(parseDoctorArgs(['--integration', 'org.json'], read, testKinds)).resolves.toMatchObject({
+      target: { kind: orgKind.kind, projectIds: [], orgId: org },
     });
   });
 
@@ -146,19 +154,19 @@ describe('doctor --integration', () => {
       'project.json',
       'atlas-project needs exactly one config.projectId',
     ],
-    ['an org kind without config.orgId', 'org.json', 'atlas-org-portal needs config.orgId'],
+    ['an org kind without config.orgId', 'org.json', `${orgKind.kind} needs config.orgId`],
     ['a malformed id', 'id.json', 'config.orgId must be a 24-hex Atlas id'],
   ])('rejects %s as a usage error', async (_case, path, message) => {
     const read = files({
       'text.json': 'kind: atlas-project',
       'kind.json': { kind: 'atlas-cluster', secretRef: 'env://K', config: {} },
-      'ref.json': { kind: 'atlas-org-portal', config: { orgId: org } },
+      'ref.json': { kind: orgKind.kind, config: { orgId: org } },
       'project.json': { kind: 'atlas-project', secretRef: 'env://K', config: {} },
-      'org.json': { kind: 'atlas-org-portal', secretRef: 'env://K' },
-      'id.json': { kind: 'atlas-org-portal', secretRef: 'env://K', config: { orgId: 'acme' } },
+      'org.json': { kind: orgKind.kind, secretRef: 'env://K' },
+      'id.json': { kind: orgKind.kind, secretRef: 'env://K', config: { orgId: 'acme' } },
     });
 
-    await expect(parseDoctorArgs(['--integration', path], read)).rejects.toMatchObject({
+    await expect(parseDoctorArgs(['--integration', path], read, testKinds)).rejects.toMatchObject({
       code: 'invalid_request',
       message: expect.stringContaining(message) as string,
     });

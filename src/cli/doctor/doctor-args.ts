@@ -1,13 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { builtIntegrationKinds } from '../../adapters/built-kinds.js';
 import { ConnectorError } from '../../errors/connector-error.js';
-import { integrationKinds, isProjectKind, type DoctorTarget, type IntegrationKind } from './doctor-types.js';
+import { registeredKinds, type DoctorKind, type DoctorKinds, type DoctorTarget } from './doctor-types.js';
 
-export const doctorUsage = `Usage:
+/** The usage text, naming exactly the kinds doctor offers. */
+export function doctorUsage(kinds: DoctorKinds = registeredKinds): string {
+  const names = Object.keys(kinds);
+  const orgKinds = names.filter((kind) => kinds[kind]?.credential.level === 'organization');
+  const orgLine =
+    orgKinds.length > 0 ? `\n  --org-id <id>           24-hex organization id (${orgKinds.join(', ')})` : '';
+  return `Usage:
   atlas-jit-connector doctor [--json]
-  atlas-jit-connector doctor --kind <kind> --secret-ref <ref> [--project-id <id> ...] [--json]
+  atlas-jit-connector doctor --kind <kind> --secret-ref <ref> [--project-id <id> ...] [--org-id <id>] [--json]
   atlas-jit-connector doctor --integration <file.json> [--json]
 
 Checks, in order: configuration, control plane reachability, the secret reference, reading the
@@ -16,17 +21,16 @@ Without --kind or --integration it checks the daemon's own environment: the cont
 every integration the control plane lists for CONNECTOR_ID.
 
 Options:
-  --kind <kind>           ${builtIntegrationKinds().join(' | ')}
+  --kind <kind>           ${names.join(' | ')}
   --secret-ref <ref>      aws-sm://…, azure-kv://…, env://NAME or file:///path
   --project-id <id>       24-hex project id: exactly one for atlas-project; any number for
-                          atlas-multi-project (none = every project the credential can see)
-  --org-id <id>           24-hex organization id, to pre-check a credential for the organization
-                          kinds (${integrationKinds.filter((k) => !builtIntegrationKinds().includes(k)).join(', ')}), which this version does not serve yet
+                          atlas-multi-project (none = every project the credential can see)${orgLine}
   --integration <file>    JSON {"kind", "secretRef", "config": {"projectId" | "projectIds" | "orgId"}}
   --json                  print {"ok", "checks": [{"name", "status", "detail", "remedy"}]}
   -h, --help              show this help
 
 Exit status: 0 when nothing failed (warnings allowed), 1 when a check failed, 2 on bad arguments.`;
+}
 
 /** `target` absent: check every integration the control plane knows for this connector. */
 export type DoctorCommand =
@@ -40,17 +44,20 @@ const atlasId = z
   .regex(atlasIdPattern, 'must be a 24-hex Atlas id')
   .transform((id) => id.toLowerCase());
 
-const IntegrationFileSchema = z.looseObject({
-  kind: z.enum(integrationKinds, { error: `must be one of ${integrationKinds.join(', ')}` }),
-  secretRef: z.string({ error: 'is missing' }).trim().min(1, 'must not be empty'),
-  config: z
-    .looseObject({
-      projectId: atlasId.optional(),
-      projectIds: z.array(atlasId).optional(),
-      orgId: atlasId.optional(),
-    })
-    .default({}),
-});
+const integrationFileSchema = (kinds: DoctorKinds) =>
+  z.looseObject({
+    kind: z.string().refine((kind) => Object.hasOwn(kinds, kind), {
+      error: `must be one of ${Object.keys(kinds).join(', ')}`,
+    }),
+    secretRef: z.string({ error: 'is missing' }).trim().min(1, 'must not be empty'),
+    config: z
+      .looseObject({
+        projectId: atlasId.optional(),
+        projectIds: z.array(atlasId).optional(),
+        orgId: atlasId.optional(),
+      })
+      .default({}),
+  });
 
 const options = {
   kind: { type: 'string' },
@@ -66,6 +73,7 @@ const options = {
 export async function parseDoctorArgs(
   argv: readonly string[],
   readText: ReadText = (path) => readFile(path, 'utf8'),
+  kinds: DoctorKinds = registeredKinds,
 ): Promise<DoctorCommand> {
   const { values, positionals } = parseFlags(argv);
   if (values.help) return { help: true };
@@ -76,10 +84,10 @@ export async function parseDoctorArgs(
     if (flagged.length > 0) {
       throw usageError(`--integration cannot be combined with --${flagged.join(', --')}`);
     }
-    return { help: false, json, target: await readIntegrationFile(values.integration, readText) };
+    return { help: false, json, target: await readIntegrationFile(values.integration, readText, kinds) };
   }
   const targeted = ['kind', 'secret-ref', 'project-id', 'org-id'].some((name) => name in values);
-  return targeted ? { help: false, json, target: targetFromFlags(values) } : { help: false, json };
+  return targeted ? { help: false, json, target: targetFromFlags(values, kinds) } : { help: false, json };
 }
 
 type FlagValues = ReturnType<typeof parseFlags>['values'];
@@ -94,24 +102,31 @@ function parseFlags(argv: readonly string[]) {
   }
 }
 
-function targetFromFlags(values: FlagValues): DoctorTarget {
+function targetFromFlags(values: FlagValues, kinds: DoctorKinds): DoctorTarget {
   const problems: string[] = [];
   const kind = values.kind;
+  const definition = kind === undefined ? undefined : kindOf(kinds, kind);
   if (kind === undefined) problems.push('--kind is required (or use --integration <file.json>)');
-  else if (!isKind(kind)) problems.push(`--kind "${kind}" is not one of ${integrationKinds.join(', ')}`);
+  else if (!definition) problems.push(`--kind "${kind}" is not one of ${Object.keys(kinds).join(', ')}`);
   const secretRef = values['secret-ref']?.trim() ?? '';
   if (secretRef === '')
     problems.push('--secret-ref is required, e.g. env://ATLAS_KEY or aws-sm://prod/atlas');
   const projectIds = (values['project-id'] ?? []).map((id) => flagId('--project-id', id, problems));
   const orgId = values['org-id'] === undefined ? undefined : flagId('--org-id', values['org-id'], problems);
-  if (kind !== undefined && isKind(kind)) {
-    problems.push(...shapeProblems(kind, projectIds, orgId, { project: '--project-id', org: '--org-id' }));
+  if (definition) {
+    problems.push(
+      ...shapeProblems(definition, projectIds, orgId, { project: '--project-id', org: '--org-id' }),
+    );
   }
-  if (problems.length > 0 || kind === undefined || !isKind(kind)) throw usageError(problems.join('; '));
-  return { kind, secretRef, projectIds: unique(projectIds), ...(orgId ? { orgId } : {}) };
+  if (problems.length > 0 || kind === undefined || !definition) throw usageError(problems.join('; '));
+  return { kind, definition, secretRef, projectIds: unique(projectIds), ...(orgId ? { orgId } : {}) };
 }
 
-async function readIntegrationFile(path: string, readText: ReadText): Promise<DoctorTarget> {
+async function readIntegrationFile(
+  path: string,
+  readText: ReadText,
+  kinds: DoctorKinds,
+): Promise<DoctorTarget> {
   let text: string;
   try {
     text = await readText(path);
@@ -125,7 +140,7 @@ async function readIntegrationFile(path: string, readText: ReadText): Promise<Do
   } catch {
     throw usageError(`--integration ${path}: not valid JSON`);
   }
-  const parsed = IntegrationFileSchema.safeParse(json);
+  const parsed = integrationFileSchema(kinds).safeParse(json);
   if (!parsed.success) {
     const problems = parsed.error.issues.map(
       (issue) => `${issue.path.join('.') || '(file)'} ${issue.message}`,
@@ -133,39 +148,61 @@ async function readIntegrationFile(path: string, readText: ReadText): Promise<Do
     throw usageError(`--integration ${path}: ${problems.join('; ')}`);
   }
   const { kind, secretRef, config } = parsed.data;
-  const problems: string[] = [];
-  if (kind === 'atlas-project' && config.projectIds)
-    problems.push('config.projectIds is for atlas-multi-project');
-  if (kind === 'atlas-multi-project' && config.projectId)
-    problems.push('config.projectId is for atlas-project');
+  const definition = kindOf(kinds, kind);
+  if (!definition)
+    throw usageError(`--integration ${path}: kind must be one of ${Object.keys(kinds).join(', ')}`);
+  const problems = projectFieldProblems(kinds, definition, config);
   const projectIds = [...(config.projectId ? [config.projectId] : []), ...(config.projectIds ?? [])];
-  const naming = {
-    project: kind === 'atlas-project' ? 'config.projectId' : 'config.projectIds',
-    org: 'config.orgId',
-  };
-  problems.push(...shapeProblems(kind, projectIds, config.orgId, naming));
+  const one = definition.credential.level === 'project' && definition.credential.projects === 'one';
+  const naming = { project: one ? 'config.projectId' : 'config.projectIds', org: 'config.orgId' };
+  problems.push(...shapeProblems(definition, projectIds, config.orgId, naming));
   if (problems.length > 0) throw usageError(`--integration ${path}: ${problems.join('; ')}`);
+  const raw: unknown = Object.getOwnPropertyDescriptor(json, 'config')?.value;
   return {
     kind,
+    definition,
     secretRef,
     projectIds: unique(projectIds),
     ...(config.orgId ? { orgId: config.orgId } : {}),
+    ...(raw === undefined ? {} : { config: raw }),
   };
+}
+
+/** A one-project kind takes `projectId`, a several-projects kind `projectIds`: naming the other is a mistake. */
+function projectFieldProblems(
+  kinds: DoctorKinds,
+  definition: DoctorKind,
+  config: { readonly projectId?: string | undefined; readonly projectIds?: readonly string[] | undefined },
+): string[] {
+  const { credential } = definition;
+  if (credential.level !== 'project') return [];
+  const takers = (projects: 'one' | 'several') =>
+    Object.values(kinds)
+      .filter((k) => k.credential.level === 'project' && k.credential.projects === projects)
+      .map((k) => k.kind)
+      .join(', ');
+  if (credential.projects === 'one' && config.projectIds)
+    return [`config.projectIds is for ${takers('several')}`];
+  if (credential.projects === 'several' && config.projectId)
+    return [`config.projectId is for ${takers('one')}`];
+  return [];
 }
 
 /** Which scope each kind works on: one project, some projects, or one organization. */
 function shapeProblems(
-  kind: IntegrationKind,
+  definition: DoctorKind,
   projectIds: readonly string[],
   orgId: string | undefined,
   naming: { readonly project: string; readonly org: string },
 ): string[] {
+  const { kind, credential } = definition;
   const problems: string[] = [];
-  if (kind === 'atlas-project' && projectIds.length !== 1) {
-    problems.push(`atlas-project needs exactly one ${naming.project}`);
+  if (credential.level === 'project' && credential.projects === 'one' && projectIds.length !== 1) {
+    problems.push(`${kind} needs exactly one ${naming.project}`);
   }
-  if (isProjectKind(kind) && orgId !== undefined) problems.push(`${naming.org} is not used by ${kind}`);
-  if (!isProjectKind(kind)) {
+  if (credential.level === 'project' && orgId !== undefined)
+    problems.push(`${naming.org} is not used by ${kind}`);
+  if (credential.level === 'organization') {
     if (orgId === undefined) problems.push(`${kind} needs ${naming.org}`);
     if (projectIds.length > 0) problems.push(`${naming.project} is not used by ${kind}`);
   }
@@ -177,8 +214,8 @@ function flagId(flag: string, value: string, problems: string[]): string {
   return value.toLowerCase();
 }
 
-function isKind(value: string): value is IntegrationKind {
-  return (integrationKinds as readonly string[]).includes(value);
+function kindOf(kinds: DoctorKinds, kind: string): DoctorKind | undefined {
+  return Object.hasOwn(kinds, kind) ? kinds[kind] : undefined;
 }
 
 function unique(ids: readonly string[]): string[] {

@@ -10,7 +10,7 @@ import {
   expectNoSecretPrinted,
   sandboxKey,
   startSimulator,
-} from './doctor-test-kit.js';
+} from '../../../test/kits/doctor-test-kit.js';
 
 const enrollmentToken = 'doctor-environment-enrollment-3e9a';
 let sim: AtlasSimulator;

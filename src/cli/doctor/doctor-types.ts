@@ -1,3 +1,5 @@
+import type { AnyKindDefinition } from '../../adapters/adapter.js';
+import { kindRegistry } from '../../adapters/registry.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { Fetch } from '../../runtime/http.js';
 import type { Random } from '../../runtime/random.js';
@@ -15,27 +17,29 @@ export interface CheckResult {
 
 export type CheckOutcome = Omit<CheckResult, 'name'>;
 
-export const integrationKinds = [
-  'atlas-project',
-  'atlas-multi-project',
-  'atlas-org-portal',
-  'atlas-org-deep-discovery',
-] as const;
+/** What doctor uses of a kind: its registry row (the credential it needs, its config, its factory). */
+export type DoctorKind = Pick<AnyKindDefinition, 'kind' | 'credential' | 'configSchema' | 'create'>;
+export type DoctorKinds = Readonly<Record<string, DoctorKind>>;
 
-export type IntegrationKind = (typeof integrationKinds)[number];
+/** The kinds doctor offers: exactly the registry's. */
+export const registeredKinds: DoctorKinds = kindRegistry;
 
-export function isProjectKind(kind: IntegrationKind): boolean {
-  return kind === 'atlas-project' || kind === 'atlas-multi-project';
+/** Whether the kind's credential works on projects (else on an organization). */
+export function isProjectLevel(target: Pick<DoctorTarget, 'definition'>): boolean {
+  return target.definition.credential.level === 'project';
 }
 
 /** The integration doctor checks, from the command line or an integration file. */
 export interface DoctorTarget {
-  readonly kind: IntegrationKind;
+  readonly kind: string;
+  readonly definition: DoctorKind;
   readonly secretRef: string;
   /** Empty for org kinds, and for `atlas-multi-project` meaning "every project the key can see". */
   readonly projectIds: readonly string[];
   /** Set for org kinds only. */
   readonly orgId?: string;
+  /** The whole integration config, when it came from `--integration`: the kind's `checkConnection` runs on it. */
+  readonly config?: unknown;
 }
 
 /** What the CLI hands to `runDoctor`: the environment, output sinks and optional runtime ports. */
@@ -47,4 +51,6 @@ export interface DoctorIo {
   readonly fetch?: Fetch;
   readonly clock?: Clock;
   readonly random?: Random;
+  /** Absent in the real CLI: the registry's kinds. */
+  readonly kinds?: DoctorKinds;
 }

@@ -10,12 +10,13 @@ import {
   doctor,
   expectNoSecretPrinted,
   jsonReport,
+  orgKind,
   sandboxKey,
   serviceAccount,
   startSimulator,
   statuses,
   tableCheck,
-} from './doctor-test-kit.js';
+} from '../../../test/kits/doctor-test-kit.js';
 
 let sim: AtlasSimulator;
 
@@ -38,7 +39,7 @@ const projectArgs = (projectId: string = sandboxIds.payments): string[] => [
   '--project-id',
   projectId,
 ];
-const orgArgs = ['--kind', 'atlas-org-portal', '--secret-ref', 'env://ATLAS_KEY', '--org-id', sandboxIds.org];
+const orgArgs = ['--kind', orgKind.kind, '--secret-ref', 'env://ATLAS_KEY', '--org-id', sandboxIds.org];
 
 describe('doctor with a credential that has what the kind needs', () => {
   it('passes every check for atlas-project with the sandbox key, skipping the control plane in sandbox mode', async () => {
@@ -65,7 +66,7 @@ describe('doctor with a credential that has what the kind needs', () => {
     expect(run.stderr).toEqual([]);
   });
 
-  it('passes every check for atlas-org-portal on the sandbox organization', async () => {
+  it('passes every check for an organization-level kind on the sandbox organization', async () => {
     const run = await doctor(orgArgs, env());
 
     expect(run.code).toBe(0);
@@ -88,7 +89,7 @@ describe('doctor with a credential that has what the kind needs', () => {
   it('reads the integration from --integration <file.json>', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'doctor-'));
     const file = join(dir, 'integration.json');
-    const config = { projectIds: [sandboxIds.payments, sandboxIds.analytics], clusterName: 'Cluster0' };
+    const config = { projectIds: [sandboxIds.payments, sandboxIds.analytics] };
     await writeFile(
       file,
       JSON.stringify({ kind: 'atlas-multi-project', secretRef: 'env://ATLAS_KEY', config }),
@@ -98,6 +99,40 @@ describe('doctor with a credential that has what the kind needs', () => {
 
       expect(run.code).toBe(0);
       expect(tableCheck(run, 'atlas roles').block).toContain(`project analytics (${sandboxIds.analytics})`);
+      expect(tableCheck(run, 'atlas visibility').block).toContain(
+        `atlas-multi-project connection check: projects payments (${sandboxIds.payments}), analytics (${sandboxIds.analytics})`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    {
+      name: 'a config the kind refuses',
+      integration: {
+        kind: 'atlas-multi-project',
+        config: { projectIds: [sandboxIds.payments], clusterName: 'Cluster0' },
+      },
+      detail: 'the atlas-multi-project config is invalid: (root): Unrecognized key: "clusterName"',
+    },
+    {
+      name: 'a cluster the project does not have',
+      integration: { kind: 'atlas-project', config: { projectId: sandboxIds.payments, clusterName: 'Gone' } },
+      detail: `atlas-project connection check: clusterName: cluster Gone not found in project ${sandboxIds.payments}`,
+    },
+  ])('fails visibility with the kind’s own check for $name', async ({ integration, detail }) => {
+    const dir = await mkdtemp(join(tmpdir(), 'doctor-'));
+    const file = join(dir, 'integration.json');
+    await writeFile(file, JSON.stringify({ ...integration, secretRef: 'env://ATLAS_KEY' }));
+    try {
+      const run = await doctor(['--integration', file], env());
+
+      expect(run.code).toBe(1);
+      expect(tableCheck(run, 'atlas visibility')).toMatchObject({
+        status: 'fail',
+        block: expect.stringContaining(detail),
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -137,7 +172,7 @@ describe('doctor with a credential that falls short', () => {
     expect(run.stdout.at(-1)).toContain('1 failed');
   });
 
-  it('fails the role check for a read-only key on atlas-org-portal with the organization assign command', async () => {
+  it('fails the role check for a read-only key on an organization-level kind with the organization assign command', async () => {
     const run = await doctor(orgArgs, readOnly());
 
     expect(run.code).toBe(1);

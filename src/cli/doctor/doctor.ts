@@ -1,3 +1,4 @@
+import { kindRegistry } from '../../adapters/registry.js';
 import type { IntegrationRef } from '../../control-plane/protocol.js';
 import { isConnectorError } from '../../errors/connector-error.js';
 import type { SecretScrubber } from '../../runtime/secret-scrubber.js';
@@ -21,7 +22,7 @@ import {
 import { roleCheck } from './role-check.js';
 import { secretCheck, secretReferenceCheck } from './secret-checks.js';
 
-export type { CheckResult, CheckStatus, DoctorIo, IntegrationKind } from './doctor-types.js';
+export type { CheckResult, CheckStatus, DoctorIo } from './doctor-types.js';
 
 /** The checks of one integration, after the shared ones; each names the checks it depends on. */
 export const integrationChecks: readonly CheckStep[] = [
@@ -47,7 +48,7 @@ export const doctorChecks: readonly CheckStep[] = [
 export async function runDoctor(argv: readonly string[], io: DoctorIo): Promise<number> {
   let command: DoctorCommand;
   try {
-    command = await parseDoctorArgs(argv);
+    command = await parseDoctorArgs(argv, undefined, io.kinds);
   } catch (error) {
     if (!isConnectorError(error)) throw error;
     io.stderr(error.message);
@@ -55,7 +56,7 @@ export async function runDoctor(argv: readonly string[], io: DoctorIo): Promise<
     return 2;
   }
   if (command.help) {
-    io.stdout(doctorUsage);
+    io.stdout(doctorUsage(io.kinds));
     return 0;
   }
   const scrubber = createSecretScrubber();
@@ -98,7 +99,12 @@ async function runForEnvironment(json: boolean, io: DoctorIo, scrubber: SecretSc
 }
 
 /** Unused by the shared checks; each integration gets its own target. */
-const environmentTarget: DoctorTarget = { kind: 'atlas-project', secretRef: '', projectIds: [] };
+const environmentTarget: DoctorTarget = {
+  kind: 'atlas-project',
+  definition: kindRegistry['atlas-project'],
+  secretRef: '',
+  projectIds: [],
+};
 
 async function checkIntegration(
   integration: IntegrationRef,
@@ -107,7 +113,7 @@ async function checkIntegration(
   scrubber: SecretScrubber,
 ): Promise<ReportSection> {
   const title = `integration ${integration.id} (${integration.kind})`;
-  const target = targetOf(integration);
+  const target = targetOf(integration, io.kinds);
   if (typeof target === 'string') {
     return { title, results: [{ name: 'integration', status: 'fail', detail: target }] };
   }

@@ -10,7 +10,7 @@ import type { IntegrationRef } from '../../control-plane/protocol.js';
 import { userAgent } from '../../version.js';
 import { describeError, type CheckStep } from './check-runner.js';
 import { provided, type DoctorContext } from './doctor-context.js';
-import { integrationKinds, type DoctorTarget, type IntegrationKind } from './doctor-types.js';
+import { registeredKinds, type DoctorKinds, type DoctorTarget } from './doctor-types.js';
 
 /**
  * `doctor` with no target flags: asks the control plane which integrations this connector serves
@@ -80,17 +80,22 @@ async function fetchIntegrations(
 }
 
 /** What doctor checks for one integration, or why it cannot. */
-export function targetOf(integration: IntegrationRef): DoctorTarget | string {
-  if (!integrationKinds.includes(integration.kind as IntegrationKind)) {
-    return `kind "${integration.kind}" is not one doctor knows (${integrationKinds.join(', ')})`;
+export function targetOf(
+  integration: IntegrationRef,
+  kinds: DoctorKinds = registeredKinds,
+): DoctorTarget | string {
+  const kind = integration.kind;
+  const definition = Object.hasOwn(kinds, kind) ? kinds[kind] : undefined;
+  if (!definition) {
+    return `kind "${kind}" is not one this connector serves (${Object.keys(kinds).join(', ')})`;
   }
-  const kind = integration.kind as IntegrationKind;
   const { projectId, projectIds, orgId } = integration.config;
   const ids = [projectId, ...(Array.isArray(projectIds) ? projectIds : [])].filter(
     (id): id is string => typeof id === 'string',
   );
   return {
     kind,
+    definition,
     secretRef: integration.secretRef,
     projectIds: ids,
     ...(typeof orgId === 'string' ? { orgId } : {}),

@@ -9,7 +9,7 @@ import type {
 import { ConnectorError } from '../../errors/connector-error.js';
 import { createSecretScrubber } from '../../runtime/secret-scrubber.js';
 import { createDoctorContext, type DoctorContext } from './doctor-context.js';
-import type { DoctorTarget } from './doctor-types.js';
+import { registeredKinds, type DoctorTarget } from './doctor-types.js';
 import { roleCheck } from './role-check.js';
 
 const orgId = '6a1b2c3d4e5f6a7b8c9d0e1f';
@@ -75,7 +75,14 @@ function fakeAtlas(answers: {
 
 /** A project integration whose root call (`GET /api/atlas/v2`) named no API key roles. */
 function context(credentials: AtlasCredentials, atlas: AtlasClient): DoctorContext {
-  const target: DoctorTarget = { kind: 'atlas-project', secretRef: 'env://K', projectIds: [projectId] };
+  const definition = registeredKinds['atlas-project'];
+  if (!definition) throw new Error('atlas-project is not registered');
+  const target: DoctorTarget = {
+    kind: 'atlas-project',
+    definition,
+    secretRef: 'env://K',
+    projectIds: [projectId],
+  };
   const ctx = createDoctorContext(
     target,
     { env: {}, stdout: () => undefined, stderr: () => undefined, fetch: globalThis.fetch },

@@ -3,7 +3,7 @@ import { isConnectorError } from '../../errors/connector-error.js';
 import { atlasCode, credentialIdentity } from './atlas-facts.js';
 import type { CheckStep } from './check-runner.js';
 import { provided, type DoctorContext } from './doctor-context.js';
-import { isProjectKind, type CheckOutcome } from './doctor-types.js';
+import { isProjectLevel, type CheckOutcome } from './doctor-types.js';
 import {
   describeVerdict,
   evaluateRoles,
@@ -51,7 +51,7 @@ function judge(targets: readonly RoleTarget[], reading: Extract<RoleReading, { k
 /** Every project (or the organization) the integration will act on, with its org when known. */
 export function roleTargets(ctx: DoctorContext): RoleTarget[] {
   const { target } = ctx;
-  if (!isProjectKind(target.kind)) {
+  if (!isProjectLevel(target)) {
     const orgId = provided(target.orgId, 'the organization id');
     const name = ctx.organization?.id === orgId ? ctx.organization.name : undefined;
     return [{ scope: 'org', orgId, ...(name ? { name } : {}) }];

@@ -109,7 +109,7 @@ export class SimulatorInspector {
     return user?.scram !== undefined && scramPasswordMatches(user.scram, username, password);
   }
 
-  /** Whether a SCRAM login to `clusterName` would succeed now (PENDING changes cannot log in yet). */
+  /** Whether a SCRAM login to `clusterName` would succeed now, by the endpoint's login rules. */
   canAuthenticate(
     groupId: string,
     clusterName: string,
@@ -119,10 +119,9 @@ export class SimulatorInspector {
     const state = this.fresh();
     const cluster = state.findCluster(groupId, clusterName);
     if (!cluster) return 'unknown-cluster';
-    if (!state.findDbUser(groupId, 'admin', username)) return 'unknown-user';
-    if (!this.checkPassword(groupId, username, password)) return 'wrong-password';
     const check = checkLogin(state, cluster, username, this.clock.now(), this.knobs.propagationDelayMs);
-    return 'refusal' in check ? check.refusal : 'ok';
+    if ('refusal' in check) return check.refusal;
+    return scramPasswordMatches(check.credentials, username, password) ? 'ok' : 'wrong-password';
   }
 
   snapshot(): SimSnapshot {

@@ -1,16 +1,20 @@
 import type { ClusterRec, DbUserRec } from './model.js';
+import type { ScramCredentials } from './scram-credentials.js';
 import type { SimState } from './state.js';
 
 /** Why a SCRAM login to a simulated cluster is refused (the client only ever sees AuthenticationFailed). */
 export type LoginRefusal = 'unknown-user' | 'out-of-scope' | 'pending' | 'expired';
 
-export type LoginCheck = { readonly user: DbUserRec } | { readonly refusal: LoginRefusal };
+export type LoginCheck =
+  { readonly user: DbUserRec; readonly credentials: ScramCredentials } | { readonly refusal: LoginRefusal };
 
 /**
  * Who may log in to `cluster` as `username` at `now`, the password aside (SCRAM proves that):
- * a password (SCRAM) user of the cluster's project, scoped to this cluster or to none, whose last
- * change has propagated (the project read APPLIED after it; later changes to other users do not
- * hold it back, as on Atlas) and whose `deleteAfterDate` has not passed.
+ * a password (SCRAM) user of the cluster's project, scoped to this cluster or to none, whose
+ * `deleteAfterDate` has not passed, and which the cluster already knows: a new user only once its
+ * creation has propagated (the project read APPLIED after it). A password change takes effect when
+ * it has propagated; until then the previous password stays in force, as on Atlas, and later
+ * changes to other users hold nobody back.
  */
 export function checkLogin(
   state: SimState,
@@ -24,8 +28,9 @@ export function checkLogin(
   if (!user || user.scram === undefined) return { refusal: 'unknown-user' };
   if (user.deleteAfter !== undefined && user.deleteAfter <= now) return { refusal: 'expired' };
   if (!scopedTo(user, cluster.name)) return { refusal: 'out-of-scope' };
-  if (now < user.changedAt + propagationDelayMs) return { refusal: 'pending' };
-  return { user };
+  const applied = now >= user.passwordSetAt + propagationDelayMs;
+  const credentials = applied ? user.scram : user.priorScram;
+  return credentials ? { user, credentials } : { refusal: 'pending' };
 }
 
 /** Unscoped users reach every cluster of the project; scoped ones only the clusters they name. */

@@ -27,8 +27,10 @@ export interface DbUserRec {
   readonly databaseName: AuthDatabase;
   /** SCRAM credentials derived from the password when it was set; never the password itself. */
   scram?: ScramCredentials;
-  /** Epoch ms of the user's last change: it can log in once that change has propagated. */
-  changedAt: number;
+  /** The credentials before the last password change: still in force until that change propagates. */
+  priorScram?: ScramCredentials;
+  /** Epoch ms the user was created or its password last set. */
+  passwordSetAt: number;
   roles: DbUserRole[];
   scopes: DbUserScope[];
   labels: DbUserLabel[];

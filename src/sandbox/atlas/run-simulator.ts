@@ -7,7 +7,7 @@ import { startAtlasSimulator } from './simulator.js';
  * SANDBOX_ATLAS_PORT (default 0 = any free port), SANDBOX_ATLAS_HOST (default 127.0.0.1),
  * SANDBOX_ATLAS_PUBLIC_KEY / SANDBOX_ATLAS_PRIVATE_KEY (the ORG_OWNER Digest key) and
  * SANDBOX_ATLAS_FIXTURE (path to a fixture JSON file; default: the built-in seed).
- * Prints one JSON line with the URL, then serves until SIGINT/SIGTERM.
+ * Prints one JSON line with the URL and each cluster's wire-protocol connection string, then serves until SIGINT/SIGTERM.
  */
 async function main(env: NodeJS.ProcessEnv): Promise<void> {
   const fixturePath = env.SANDBOX_ATLAS_FIXTURE;
@@ -19,7 +19,14 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
     privateKey: env.SANDBOX_ATLAS_PRIVATE_KEY ?? '00000000-0000-4000-8000-000000000000',
     ...(fixture !== undefined ? { fixture } : {}),
   });
-  process.stdout.write(`${JSON.stringify({ atlasSimulator: sim.url, api: `${sim.url}/api/atlas/v2` })}\n`);
+  const clusters = Object.fromEntries(
+    sim.state
+      .snapshot()
+      .clusters.map((c) => [`${c.projectId}/${c.name}`, sim.connectionString(c.projectId, c.name)]),
+  );
+  process.stdout.write(
+    `${JSON.stringify({ atlasSimulator: sim.url, api: `${sim.url}/api/atlas/v2`, clusters })}\n`,
+  );
   const stop = (): void => {
     sim.close().then(
       () => (process.exitCode ??= 0),

@@ -68,6 +68,8 @@ export interface AtlasSimulator {
   readonly stats: SimulatorStats;
   /** Cluster id → `host:port` of the cluster's wire-protocol endpoint. */
   readonly wireAddresses: ReadonlyMap<string, string>;
+  /** Wire-protocol requests answered so far, all clusters together (one per client round trip). */
+  wireRequests(): number;
   /**
    * The `mongodb://` string that reaches a cluster's wire endpoint (what the cluster publishes as
    * `standard`); throws for an unknown cluster or when the endpoints are off.
@@ -215,6 +217,7 @@ export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promi
     knobs,
     stats,
     wireAddresses: wire.addresses,
+    wireRequests: () => wire.requests(),
     connectionString: (projectId, clusterName) => standardString(deps.sim, projectId, clusterName),
     reset,
     revokeApiKey,
@@ -226,7 +229,9 @@ export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promi
 }
 
 function startWire(sim: SimContext, options: AtlasSimulatorOptions): Promise<WireEndpoints> {
-  if (options.wireProtocol === false) return Promise.resolve({ addresses: new Map(), close: async () => {} });
+  if (options.wireProtocol === false) {
+    return Promise.resolve({ addresses: new Map(), requests: () => 0, close: async () => {} });
+  }
   const { state, knobs, clock, random } = sim;
   const onDrop = options.onWireDrop;
   return startWireEndpoints(

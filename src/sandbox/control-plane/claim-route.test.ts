@@ -2,7 +2,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { FakeClock } from '../../../test/fakes/fake-clock.js';
 import { ClaimResponse, JobEnvelope, paths } from '../../control-plane/protocol.js';
-import { eventually, type Call, type TestSession, startTestPlane } from './http-test-kit.js';
+import {
+  eventually,
+  type Call,
+  type TestSession,
+  startTestPlane,
+} from '../../../test/kits/control-plane-http-test-kit.js';
 import type { ReferenceControlPlane } from './reference-control-plane.js';
 
 const enrollmentToken = 'enroll-secret';
@@ -18,7 +23,7 @@ let session: TestSession;
 
 beforeEach(async () => {
   ({ plane, clock, protocol, admin, session } = await startTestPlane(enrollmentToken, {
-    intervals: { pollWaitMs, leaseTtlMs },
+    intervals: { pollWaitMs, leaseTtlMs, sessionGraceMs: 0 },
   }));
 });
 

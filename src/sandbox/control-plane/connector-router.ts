@@ -76,7 +76,9 @@ function checkProtocolVersion(req: IncomingMessage): void {
 
 function invoke(route: ConnectorRoute, ctx: RouteContext): Promise<Answer> {
   if (route.auth === 'enrollment') return route.handle(ctx);
-  return route.handle({ ...ctx, session: authenticate(route.auth, ctx) });
+  const session = authenticate(route.auth, ctx);
+  ctx.core.sessions.touch(session);
+  return route.handle({ ...ctx, session });
 }
 
 function authenticate(mode: 'sessionPath' | 'session', ctx: RouteContext): SessionRecord {

@@ -12,7 +12,12 @@ import {
   type HeartbeatRequest,
   type ResultRequest,
 } from '../../control-plane/protocol.js';
-import { registration, type Call, type TestSession, startTestPlane } from './http-test-kit.js';
+import {
+  registration,
+  type Call,
+  type TestSession,
+  startTestPlane,
+} from '../../../test/kits/control-plane-http-test-kit.js';
 import type { ReferenceControlPlane } from './reference-control-plane.js';
 
 const enrollmentToken = 'enroll-secret';
@@ -25,7 +30,8 @@ let session: TestSession;
 
 beforeEach(async () => {
   ({ plane, clock, protocol, session } = await startTestPlane(enrollmentToken, {
-    intervals: { leaseTtlMs, pollWaitMs: 0 },
+    // Leases end at their TTL here; session-grace.test.ts covers the grace period.
+    intervals: { leaseTtlMs, pollWaitMs: 0, sessionGraceMs: 0 },
     accessTokenTtlMs: 600_000,
   }));
 });

@@ -35,8 +35,15 @@ export interface CoreOptions {
 export function createCore(options: CoreOptions): ControlPlaneCore {
   const { clock, random, settings } = options;
   const ledger = new GrantLedger();
-  const jobs = new JobStore({ clock, random, settings, ledger, onChange: () => waiters.wake() });
   const sessions = new SessionStore({ clock, random, settings, enrollmentToken: options.enrollmentToken });
+  const jobs = new JobStore({
+    clock,
+    random,
+    settings,
+    ledger,
+    onChange: () => waiters.wake(),
+    holdsPastTtl: (lease) => sessions.holdsPastTtl(lease),
+  });
   const waiters = new ClaimWaiters((waiter) =>
     jobs.claim(waiter.sessionId, waiter.request, sessions.get(waiter.sessionId)?.registration.connectorId),
   );

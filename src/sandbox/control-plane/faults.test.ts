@@ -2,7 +2,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeClock } from '../../../test/fakes/fake-clock.js';
 import { FakeRandom } from '../../../test/fakes/fake-random.js';
 import { paths, ProtocolErrorBody, type HeartbeatRequest } from '../../control-plane/protocol.js';
-import { eventually, type Call, type TestSession, startTestPlane } from './http-test-kit.js';
+import {
+  eventually,
+  type Call,
+  type TestSession,
+  startTestPlane,
+} from '../../../test/kits/control-plane-http-test-kit.js';
 import type { ReferenceControlPlane } from './reference-control-plane.js';
 
 const enrollmentToken = 'enroll-secret';

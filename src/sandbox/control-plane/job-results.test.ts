@@ -136,6 +136,21 @@ describe('acceptResult', () => {
     expect(jobs.record(jobId)?.error?.code).toBe('max_attempts_exceeded');
   });
 
+  it('dead-letters a job whose last attempt was rate limited as rate_limited, keeping the Atlas detail', () => {
+    const { jobs, jobId, claim, submit } = setup(1);
+    const throttled = {
+      code: 'rate_limited',
+      message: 'createGroupDatabaseUser: RATE_LIMITED: Resource usersPerGroup exceeded',
+      retryable: true,
+    };
+    expect(submit(claim(), { outcome: 'failed', error: throttled }).jobState).toBe('dead');
+    expect(jobs.record(jobId)?.error).toMatchObject({
+      code: 'rate_limited',
+      message: expect.stringContaining('RATE_LIMITED: Resource usersPerGroup exceeded'),
+      retryable: false,
+    });
+  });
+
   it('fails the job for good on a non-retryable failure', () => {
     const { jobs, jobId, claim, submit } = setup();
     const error = { code: 'policy_denied', message: 'role not allowed', retryable: false };

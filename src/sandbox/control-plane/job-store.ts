@@ -30,6 +30,8 @@ export interface JobStoreDeps {
     succeeded(job: JobRecord, integration: IntegrationRef | undefined): void;
     payloadFor(job: JobRecord, integration: IntegrationRef | undefined): string;
   };
+  /** Whether a lease past its TTL is still held by a live session (§5.1). Absent: never. */
+  readonly holdsPastTtl?: (lease: LeaseRecord) => boolean;
 }
 
 /**
@@ -170,7 +172,8 @@ export class JobStore {
     const mono = this.deps.clock.monotonic();
     const wall = this.deps.clock.now();
     for (const job of [...this.active.values()]) {
-      if (job.lease && job.lease.expiresAt <= mono) this.endLease(job, job.lease, 'expired');
+      if (job.lease && job.lease.expiresAt <= mono && !this.deps.holdsPastTtl?.(job.lease))
+        this.endLease(job, job.lease, 'expired');
       if (job.state === 'queued' && wall >= job.notAfterMs) {
         const message = `notAfter ${new Date(job.notAfterMs).toISOString()} passed before the job finished`;
         this.finish(job, 'dead', { code: 'not_after_passed', message, retryable: false });
@@ -214,8 +217,9 @@ export class JobStore {
       this.finish(job, 'dead', { code: 'cancelled', message: 'cancelled by an operator', retryable: false });
     } else if (job.attempts - job.releasedAttempts >= job.maxAttempts) {
       const message = `gave up after ${job.maxAttempts} attempts; last error ${error.code}: ${error.message}`;
+      // A rate limit that outlasted every attempt is the real cause: name it, not the attempt count.
       this.finish(job, 'dead', {
-        code: 'max_attempts_exceeded',
+        code: error.code === 'rate_limited' ? 'rate_limited' : 'max_attempts_exceeded',
         message: message.slice(0, 1024),
         retryable: false,
       });

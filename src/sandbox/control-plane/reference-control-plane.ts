@@ -98,8 +98,10 @@ function settingsFrom(options: ReferenceControlPlaneOptions): Settings {
       message: `reference control plane: intervals.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
     });
   }
+  // Like Buildkite's lost-agent timeout: a silent session keeps its leases this long (§5.1).
+  const sessionGraceMs = intervals.data.sessionGraceMs ?? 3 * intervals.data.leaseTtlMs;
   return {
-    intervals: intervals.data,
+    intervals: { ...intervals.data, sessionGraceMs },
     maxAttempts: options.maxAttempts ?? 5,
     maxPayloadBytes: options.maxPayloadBytes ?? 256 * 1024,
     accessTokenTtlMs: options.accessTokenTtlMs ?? 30 * 60_000,

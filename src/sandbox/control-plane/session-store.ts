@@ -40,6 +40,10 @@ export interface SessionRecord {
   /** Claim `Idempotency-Key` → the leases that claim handed out. */
   readonly claims: Map<string, readonly ClaimedLease[]>;
   intervalsSent: string;
+  /** Monotonic ms of the last authenticated request: the session is dead `sessionGraceMs` after it. */
+  lastSeenMono: number;
+  /** Monotonic ms of the last heartbeat (whose `inFlight` lists the leases the session still holds). */
+  lastHeartbeatMono: number | undefined;
 }
 
 export interface IssuedToken {
@@ -85,6 +89,8 @@ export class SessionStore {
       releaseRequests: new Map(),
       claims: new Map(),
       intervalsSent: canonicalJson(this.deps.settings.intervals),
+      lastSeenMono: this.deps.clock.monotonic(),
+      lastHeartbeatMono: undefined,
     };
     this.sessions.set(session.sessionId, session);
     return { session, token: this.issueToken(session) };
@@ -97,6 +103,29 @@ export class SessionStore {
     const session = sessionId === undefined ? undefined : this.sessions.get(sessionId);
     if (!session || session.deregisteredAt !== null) return undefined;
     return session.tokenExpiresAt > this.deps.clock.monotonic() ? session : undefined;
+  }
+
+  /** Every authenticated request is a sign of life. */
+  touch(session: SessionRecord): void {
+    session.lastSeenMono = this.deps.clock.monotonic();
+  }
+
+  /**
+   * Whether a lease past its TTL is still held (docs/protocol.md §5.1): its session is registered,
+   * not silent for `sessionGraceMs`, and has not heartbeaten since the TTL ran out without listing it.
+   */
+  holdsPastTtl(lease: {
+    readonly sessionId: string;
+    readonly leaseId: string;
+    readonly expiresAt: number;
+  }): boolean {
+    const graceMs = this.deps.settings.intervals.sessionGraceMs ?? 0;
+    const session = this.sessions.get(lease.sessionId);
+    if (graceMs <= 0 || !session || session.deregisteredAt !== null) return false;
+    if (this.deps.clock.monotonic() >= session.lastSeenMono + graceMs) return false;
+    const reportedSince =
+      session.lastHeartbeatMono !== undefined && session.lastHeartbeatMono >= lease.expiresAt;
+    return !reportedSince || session.inFlight.some((held) => held.leaseId === lease.leaseId);
   }
 
   get(sessionId: string): SessionRecord | undefined {
@@ -129,6 +158,7 @@ export class SessionStore {
     session.outboxDepth = request.outboxDepth;
     session.freeSlots = request.freeSlots;
     session.lastHeartbeatAt = receivedAt;
+    session.lastHeartbeatMono = this.deps.clock.monotonic();
     const releaseLeases = new Set<string>();
     for (const [leaseId, jobId] of session.releaseRequests) {
       if (isCurrent(session, { jobId, leaseId })) releaseLeases.add(leaseId);

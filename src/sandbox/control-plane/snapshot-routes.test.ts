@@ -8,7 +8,12 @@ import {
   SnapshotCreateResponse,
   type SnapshotCreateRequest,
 } from '../../control-plane/protocol.js';
-import { callers, registerSession, type Call, type TestSession } from './http-test-kit.js';
+import {
+  callers,
+  registerSession,
+  type Call,
+  type TestSession,
+} from '../../../test/kits/control-plane-http-test-kit.js';
 import { startReferenceControlPlane, type ReferenceControlPlane } from './reference-control-plane.js';
 
 const enrollmentToken = 'enroll-secret';

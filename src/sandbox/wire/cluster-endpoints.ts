@@ -22,6 +22,8 @@ export interface WireEndpointDeps {
 /** The running endpoints: cluster id → `host:port` a driver dials. */
 export interface WireEndpoints {
   readonly addresses: ReadonlyMap<string, string>;
+  /** Requests answered so far by all endpoints (one per client round trip): for benchmarks. */
+  requests(): number;
   close(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ async function startOne(
   deps: WireEndpointDeps,
   clusterId: string,
   index: number,
+  onRequest: () => void,
 ): Promise<{ address: string; close: () => Promise<void> }> {
   const sockets = new Set<Socket>();
   // The context needs the bound port, so it is filled in once listening; no client can come earlier.
@@ -50,7 +53,7 @@ async function startOne(
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     connections += 1;
-    serveConnection(socket, ctx, connections, (drop) => deps.onDrop?.(clusterId, drop));
+    serveConnection(socket, ctx, connections, (drop) => deps.onDrop?.(clusterId, drop), onRequest);
   });
   const bound = await listen(server, deps.host ?? '127.0.0.1');
   const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
@@ -75,9 +78,13 @@ export async function startWireEndpoints(
   clusterIds: readonly string[],
 ): Promise<WireEndpoints> {
   const started: { clusterId: string; address: string; close: () => Promise<void> }[] = [];
+  let requests = 0;
+  const onRequest = (): void => {
+    requests += 1;
+  };
   try {
     for (const [index, clusterId] of clusterIds.entries()) {
-      started.push({ clusterId, ...(await startOne(deps, clusterId, index)) });
+      started.push({ clusterId, ...(await startOne(deps, clusterId, index, onRequest)) });
     }
   } catch (error) {
     await Promise.allSettled(started.map((s) => s.close()));
@@ -85,6 +92,7 @@ export async function startWireEndpoints(
   }
   return {
     addresses: new Map(started.map((s) => [s.clusterId, s.address])),
+    requests: () => requests,
     close: async () => {
       await Promise.allSettled(started.map((s) => s.close()));
     },

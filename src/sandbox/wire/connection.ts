@@ -31,6 +31,7 @@ export function serveConnection(
   ctx: EndpointContext,
   connectionId: number,
   onDrop: (drop: ConnectionDrop) => void,
+  onRequest: () => void = () => {},
 ): void {
   const reader = new FrameReader();
   const session: Session = { connectionId };
@@ -55,6 +56,7 @@ export function serveConnection(
           } else drop('protocol', `unsupported op code ${decoded.header.opCode}`);
           return;
         }
+        onRequest();
         const name = Object.keys(decoded.command)[0] ?? '';
         const answer = dispatch(
           { ctx, session, name, body: decoded.command, db: databaseOf(decoded) },

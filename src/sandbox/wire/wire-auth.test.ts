@@ -13,7 +13,7 @@ import {
   readReply,
   startWireHarness,
   type WireHarness,
-} from './wire-test-kit.js';
+} from '../../../test/kits/wire-test-kit.js';
 
 async function loginError(h: WireHarness, username: string, secret: string): Promise<unknown> {
   return h.login(username, secret).then(
@@ -154,14 +154,26 @@ describe('SCRAM authentication against the simulator state', () => {
     expectAuthenticationFailed(await loginError(h, 'jit-alice-1', password));
   });
 
-  it('refuses the old password after a rotation and accepts the new one', async () => {
+  it('keeps the old password until a rotation propagates, then only the new one', async () => {
     await h.createUser();
+    await h.clock.advance(500);
     const path = `/groups/${payments}/databaseUsers/admin/jit-alice-1`;
     const patched = await h.client.call('PATCH', path, { body: { password: 'new-horse-battery' } });
     expect(patched.status).toBe(200);
+    expectAuthenticationFailed(await loginError(h, 'jit-alice-1', 'new-horse-battery'));
+    await expect(h.login()).resolves.toBeInstanceOf(MongoClient);
     await h.clock.advance(500);
     expectAuthenticationFailed(await loginError(h, 'jit-alice-1', password));
     await expect(h.login('jit-alice-1', 'new-horse-battery')).resolves.toBeInstanceOf(MongoClient);
+  });
+
+  it('keeps a user logging in through an update that leaves its password alone', async () => {
+    await h.createUser();
+    await h.clock.advance(500);
+    const path = `/groups/${payments}/databaseUsers/admin/jit-alice-1`;
+    const body = { deleteAfterDate: new Date(h.clock.now() + 2 * hourMs).toISOString() };
+    expect((await h.client.call('PATCH', path, { body })).status).toBe(200);
+    await expect(h.login()).resolves.toBeInstanceOf(MongoClient);
   });
 
   it('takes authority away from a connection whose user was deleted', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { payments, startWireHarness, type WireHarness } from './wire-test-kit.js';
+import { payments, startWireHarness, type WireHarness } from '../../../test/kits/wire-test-kit.js';
 
 interface Order {
   _id: number | string;

@@ -7,7 +7,7 @@ import {
   readReply,
   startWireHarness,
   type WireHarness,
-} from './wire-test-kit.js';
+} from '../../../test/kits/wire-test-kit.js';
 
 interface Order {
   _id: number | string;

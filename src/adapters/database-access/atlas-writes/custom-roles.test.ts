@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
 import { customRoleSpec, maxCustomRolesPerUser } from './custom-roles.js';
-import { alice, bob, clusterName, harness, projectId } from '../grant/grant-test-kit.js';
+import { alice, bob, clusterName, harness, projectId } from '../../../../test/kits/grant-test-kit.js';
 import { GrantPayload } from '../model/payloads.js';
 import { labelKeys, readGrants, usernameFor } from '../model/user-model.js';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { projectLimitNames, type CustomDbRole, type CustomDbRoleInput } from '../../../atlas/index.js';
 import { ConnectorError, isConnectorError } from '../../../errors/connector-error.js';
 import { connectorRolePrefix } from '../discover/discover-records.js';
-import type { AtlasCtx, AtlasDeps } from './user-store.js';
+import { convergingCreate, type AtlasCtx, type AtlasDeps } from './user-store.js';
 import type { ActionsAccessEntry } from '../model/payloads.js';
 import { invalidRequest, isBuiltInRole } from '../model/policy.js';
 import { rolesNeeded, type GrantedRole, type GrantRecord } from '../model/user-model.js';
@@ -81,8 +81,10 @@ function atlasCode(error: unknown): unknown {
 async function createRole(deps: AtlasDeps, ctx: AtlasCtx, projectId: string, spec: CustomRoleSpec) {
   ctx.beforeSideEffect();
   try {
-    await deps.readiness.writeChange(ctx, projectId, () =>
-      deps.atlas.customDbRoles.create(projectId, customRoleInput(spec), { signal: ctx.signal }),
+    await convergingCreate(ctx, () =>
+      deps.readiness.writeChange(ctx, projectId, () =>
+        deps.atlas.customDbRoles.create(projectId, customRoleInput(spec), { signal: ctx.signal }),
+      ),
     );
   } catch (error) {
     const code = atlasCode(error);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeAtlasClient, fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
 import { FakeClock } from '../../../../test/fakes/fake-clock.js';
-import { clusterFixture, projectId, settle } from '../grant/grant-test-kit.js';
+import { clusterFixture, projectId, settle } from '../../../../test/kits/grant-test-kit.js';
 import { fineStep, nextPollDelay, Readiness, readinessPolling } from './readiness.js';
 
 function setup(readyTimeoutMs = 60_000) {

@@ -210,12 +210,31 @@ export function usersQuotaError(projectId: string, used?: number, limit?: number
   });
 }
 
+/**
+ * A create the client sends once (not idempotent), tried again in this attempt when it failed
+ * without an answer Atlas meant (5xx, lost response): a create that did run answers 409 the second
+ * time, which every caller already converges from by reading back. Saves a whole job attempt.
+ */
+export async function convergingCreate<T>(ctx: AtlasCtx, create: () => Promise<T>, tries = 3): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await create();
+    } catch (error) {
+      const retry = isConnectorError(error) && error.code === 'upstream_unavailable' && !ctx.signal.aborted;
+      if (!retry || attempt >= tries) throw error;
+      ctx.log.warn({ err: error, attempt }, 'create failed without an answer; trying again, 409 converges');
+    }
+  }
+}
+
 /** Creates the user; false when it already exists (a racing or redelivered attempt made it). */
 export async function createUser(deps: AtlasDeps, ctx: AtlasCtx, user: DatabaseUserInput): Promise<boolean> {
   ctx.beforeSideEffect();
   try {
-    await deps.readiness.writeChange(ctx, user.groupId, () =>
-      deps.atlas.databaseUsers.create(user.groupId, user, { signal: ctx.signal }),
+    await convergingCreate(ctx, () =>
+      deps.readiness.writeChange(ctx, user.groupId, () =>
+        deps.atlas.databaseUsers.create(user.groupId, user, { signal: ctx.signal }),
+      ),
     );
     return true;
   } catch (error) {

@@ -4,7 +4,7 @@ import { fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
 import type { SnapshotUpload } from '../../snapshot-uploader.js';
 import { discover, discoverOperation, type DiscoverDeps } from './discover.js';
 import type { AtlasMultiProjectConfig } from '../../atlas-multi-project/atlas-multi-project-config.js';
-import { seedProjectA, seedProjectB } from './discover-seed-test-kit.js';
+import { seedProjectA, seedProjectB } from '../../../../test/kits/discover-seed-test-kit.js';
 import {
   dayMs,
   fakeSnapshots,
@@ -17,7 +17,7 @@ import {
   multiProjectJob,
   testPolicy,
   type Harness,
-} from './discover-test-kit.js';
+} from '../../../../test/kits/discover-test-kit.js';
 
 interface Run {
   readonly h: Harness;

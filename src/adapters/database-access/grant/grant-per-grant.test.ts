@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alice, clusterName, harness, hourMs, projectId } from './grant-test-kit.js';
+import { alice, clusterName, harness, hourMs, projectId } from '../../../../test/kits/grant-test-kit.js';
 import { grantKey, labelKeys, labelValue, readGrants, usernameFor } from '../model/user-model.js';
 
 const perGrant = { config: { userStrategy: 'per-grant' as const } };

@@ -1,16 +1,30 @@
 import { describe, expect, it } from 'vitest';
 import { fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
-import { alice, harness, projectId } from './grant-test-kit.js';
-import { resourceKeyFor } from '../model/user-model.js';
-import { usernameFor } from '../model/user-model.js';
+import { alice, harness, projectId, type Harness } from '../../../../test/kits/grant-test-kit.js';
+import { resourceKeyFor, usernameFor } from '../model/user-model.js';
 
 const username = usernameFor('per-requester', alice);
 
 describe('users quota', () => {
-  it('fails with quota_exceeded naming the quota in a full project, and no user is created', async () => {
+  it.each([
+    {
+      name: 'in a full project, and no user is created',
+      prepare: (h: Harness) => {
+        h.atlas.setLimit(projectId, 'atlas.project.security.databaseAccess.users', 1);
+        h.atlas.addUser(projectId, { username: 'app', databaseName: 'admin', roles: [] });
+      },
+      usersAfter: ['app'],
+    },
+    {
+      name: 'when Atlas refuses the create with GROUP_USERS_LIMIT_EXCEEDED',
+      prepare: (h: Harness) => {
+        h.atlas.failNext('databaseUsers.create', fakeAtlasError(403, 'GROUP_USERS_LIMIT_EXCEEDED'));
+      },
+      usersAfter: [],
+    },
+  ])('fails with a non-retryable quota_exceeded naming the quota $name', async ({ prepare, usersAfter }) => {
     const h = harness();
-    h.atlas.setLimit(projectId, 'atlas.project.security.databaseAccess.users', 1);
-    h.atlas.addUser(projectId, { username: 'app', databaseName: 'admin', roles: [] });
+    prepare(h);
 
     const failure = h.grant();
 
@@ -18,16 +32,7 @@ describe('users quota', () => {
     await expect(failure).rejects.toThrow(
       /database users quota reached in project 5f1a2b3c4d5e6f7a8b9c0d1e: atlas\.project\.security\.databaseAccess\.users/,
     );
-    expect(h.atlas.usersIn(projectId).map((user) => user.username)).toEqual(['app']);
-  });
-
-  it('maps a GROUP_USERS_LIMIT_EXCEEDED refusal of the create to the same clear error', async () => {
-    const h = harness();
-    h.atlas.failNext('databaseUsers.create', fakeAtlasError(403, 'GROUP_USERS_LIMIT_EXCEEDED'));
-
-    await expect(h.grant()).rejects.toThrow(
-      /database users quota reached in project 5f1a2b3c4d5e6f7a8b9c0d1e: atlas\.project\.security\.databaseAccess\.users/,
-    );
+    expect(h.atlas.usersIn(projectId).map((user) => user.username)).toEqual(usersAfter);
   });
 });
 

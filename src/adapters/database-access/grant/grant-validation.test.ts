@@ -10,7 +10,7 @@ import {
   otherProjectId,
   projectId,
   type Harness,
-} from './grant-test-kit.js';
+} from '../../../../test/kits/grant-test-kit.js';
 import type { Policy } from '../../../config/env.js';
 
 const unknownProject = 'aaaaaaaaaaaaaaaaaaaaaaaa';

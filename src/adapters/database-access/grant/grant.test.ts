@@ -10,7 +10,7 @@ import {
   integrationId,
   projectId,
   type Harness,
-} from './grant-test-kit.js';
+} from '../../../../test/kits/grant-test-kit.js';
 import {
   buildLabels,
   grantKey,

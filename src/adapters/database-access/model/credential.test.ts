@@ -1,7 +1,7 @@
 import { compactDecrypt, decodeProtectedHeader, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { importRecipientKey } from './credential.js';
-import { alice, harness, projectId } from '../grant/grant-test-kit.js';
+import { alice, harness, projectId } from '../../../../test/kits/grant-test-kit.js';
 import { usernameFor } from './user-model.js';
 
 const username = usernameFor('per-requester', alice);

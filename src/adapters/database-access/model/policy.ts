@@ -1,5 +1,6 @@
 import type { Policy } from '../../../config/env.js';
 import { ConnectorError } from '../../../errors/connector-error.js';
+import { checkAdminDatabaseActions, checkAdminDatabaseRule } from './admin-databases.js';
 import {
   isActionsEntry,
   type AccessEntry,
@@ -116,8 +117,11 @@ export function checkProjectPolicy(policy: Policy, projectId: string): void {
 }
 
 /** POLICY_ALLOWED_ROLES, when set, lists every role a grant may give; admin-class roles need an opt-in. */
-export function checkRolePolicy(policy: Policy, roleName: string, field: string): void {
-  if (policy.allowedRoles.length > 0 && !policy.allowedRoles.includes(roleName)) {
+export function checkRolePolicy(policy: Policy, roleName: string, field: string, database?: string): void {
+  const named =
+    policy.allowedRoles.includes(roleName) ||
+    (database !== undefined && policy.allowedRoles.includes(`${roleName}@${database}`));
+  if (policy.allowedRoles.length > 0 && !named) {
     throw policyDenied(
       field,
       `role ${roleName} is not in the connector policy's allowed roles (POLICY_ALLOWED_ROLES)`,
@@ -129,6 +133,7 @@ export function checkRolePolicy(policy: Policy, roleName: string, field: string)
       `${roleName} is an admin-class role, denied unless the connector policy sets POLICY_ALLOW_ADMIN_ROLES=true`,
     );
   }
+  checkAdminDatabaseRule(policy, roleName, database, field);
 }
 
 export interface GrantTiming {
@@ -174,6 +179,7 @@ function checkActionsPolicy(policy: Policy, entry: ActionsAccessEntry, field: st
       "custom privileges are denied while the connector policy's allowed roles (POLICY_ALLOWED_ROLES) are set",
     );
   }
+  checkAdminDatabaseActions(policy, entry.database, `${field}.database`);
   entry.actions.forEach((action, j) => {
     if (!dataPlaneActions.has(action) && !policy.allowAdminRoles) {
       throw policyDenied(
@@ -188,7 +194,7 @@ function checkActionsPolicy(policy: Policy, entry: ActionsAccessEntry, field: st
 export function checkAccessPolicy(policy: Policy, access: readonly AccessEntry[]): void {
   access.forEach((entry, i) => {
     if (isActionsEntry(entry)) checkActionsPolicy(policy, entry, `access[${i}]`);
-    else checkRolePolicy(policy, entry.role, `access[${i}].role`);
+    else checkRolePolicy(policy, entry.role, `access[${i}].role`, entry.database);
   });
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConnectorError } from '../../../errors/connector-error.js';
 import type { JobContext } from '../../../worker/job-context.js';
-import { alice, harness, projectId, type Harness } from '../grant/grant-test-kit.js';
+import { alice, harness, projectId, type Harness } from '../../../../test/kits/grant-test-kit.js';
 import { resourceKeyFor, usernameFor } from './user-model.js';
 
 const aliceKey = resourceKeyFor(projectId, usernameFor('per-requester', alice));

@@ -43,7 +43,7 @@ export async function runRenew(
       `grant ${payload.grantId} is not active on user ${username} in project ${projectId}`,
     );
   }
-  target.roles.forEach((role) => checkRolePolicy(deps.policy, role.roleName, 'grantId'));
+  target.roles.forEach((role) => checkRolePolicy(deps.policy, role.roleName, 'grantId', role.databaseName));
   const plan = planUserWrite({
     identity: { integrationId, requesterId: payload.requester.id, strategy: settings.userStrategy },
     grants: active.map((grant) => (grant === target ? { ...grant, expiresAtMs } : grant)),

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { alice, clusterName, dayMs, harness, hourMs, projectId } from '../grant/grant-test-kit.js';
+import {
+  alice,
+  clusterName,
+  dayMs,
+  harness,
+  hourMs,
+  projectId,
+} from '../../../../test/kits/grant-test-kit.js';
 import { grantKey, labelKeys, labelValue, readGrants, usernameFor } from '../model/user-model.js';
 
 const username = usernameFor('per-requester', alice);

@@ -1,6 +1,6 @@
 import { compactDecrypt, exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { alice, harness, projectId } from '../grant/grant-test-kit.js';
+import { alice, harness, projectId } from '../../../../test/kits/grant-test-kit.js';
 import { labelKeys, labelValue, readGrants, usernameFor } from '../model/user-model.js';
 
 const username = usernameFor('per-requester', alice);

@@ -7,7 +7,7 @@ import {
   projectB,
   testConfig,
   testPolicy,
-} from '../discover/discover-test-kit.js';
+} from '../../../../test/kits/discover-test-kit.js';
 import { forEachBounded, scopedProjectIds, scopedProjects } from './projects-in-scope.js';
 
 async function drain<T>(items: AsyncIterable<T>): Promise<T[]> {

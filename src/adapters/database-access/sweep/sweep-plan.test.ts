@@ -6,7 +6,7 @@ import {
   readSales,
   writeHr,
   type UserSpec,
-} from '../discover/discover-test-kit.js';
+} from '../../../../test/kits/discover-test-kit.js';
 import { planUser } from './sweep-plan.js';
 import { labelKeys } from '../model/user-model.js';
 

@@ -15,7 +15,7 @@ import {
   testPolicy,
   ungatedWrites,
   type Harness,
-} from '../discover/discover-test-kit.js';
+} from '../../../../test/kits/discover-test-kit.js';
 import { sweep } from './sweep.js';
 import type { GrantedRole } from '../model/user-model.js';
 

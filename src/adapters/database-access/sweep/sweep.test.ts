@@ -15,7 +15,7 @@ import {
   writeHr,
   type Harness,
   type UserSpec,
-} from '../discover/discover-test-kit.js';
+} from '../../../../test/kits/discover-test-kit.js';
 import { sweep } from './sweep.js';
 import { grantKey, labelKeys, labelValue, readGrants } from '../model/user-model.js';
 

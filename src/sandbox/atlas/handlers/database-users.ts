@@ -72,7 +72,7 @@ function createDbUser(ctx: RequestContext): HandlerResult {
     ...(body.password !== undefined
       ? { scram: deriveScramCredentials(body.username, body.password, ctx.sim.random) }
       : {}),
-    changedAt: ctx.now,
+    passwordSetAt: ctx.now,
     roles: body.roles,
     scopes: body.scopes ?? [],
     labels: body.labels ?? [],
@@ -118,14 +118,17 @@ function updateDbUser(ctx: RequestContext): HandlerResult {
   if (body.roles !== undefined) {
     checkCollectionRoles(project, user, body.roles, ctx.sim.knobs.collectionRolesLimit);
   }
-  if (body.password !== undefined)
+  if (body.password !== undefined) {
+    // Clusters keep accepting the old password until the change propagates, as on Atlas.
+    if (user.scram !== undefined) user.priorScram = user.scram;
     user.scram = deriveScramCredentials(user.username, body.password, ctx.sim.random);
+    user.passwordSetAt = ctx.now;
+  }
   if (body.roles !== undefined) user.roles = body.roles;
   if (body.scopes !== undefined) user.scopes = body.scopes;
   if (body.labels !== undefined) user.labels = body.labels;
   if (body.description !== undefined) user.description = body.description;
   if (deleteAfter !== undefined) user.deleteAfter = deleteAfter;
-  user.changedAt = ctx.now;
   recordChange(ctx, project, 'MONGODB_USER_UPDATED', user.username);
   return { status: 200, body: dbUserView(ctx.sim, user) };
 }

@@ -36,8 +36,8 @@ function saslStart(request: CommandRequest, body: Document, db: string): Documen
   if (db !== 'admin') throw commandErrors.authenticationFailed();
   const now = ctx.clock.now();
   const check = checkLogin(ctx.state, currentCluster(ctx), first.username, now, ctx.knobs.propagationDelayMs);
-  if (!('user' in check) || !check.user.scram) throw commandErrors.authenticationFailed();
-  const scram = new ScramConversation(mechanism, first, check.user.scram[mechanism], ctx.random);
+  if (!('user' in check)) throw commandErrors.authenticationFailed();
+  const scram = new ScramConversation(mechanism, first, check.credentials[mechanism], ctx.random);
   const id = 1;
   session.conversation = { id, scram, skipEmptyExchange: skipsEmptyExchange(body), finished: false };
   return {

@@ -1,10 +1,10 @@
 import { connect, type Socket } from 'node:net';
 import { deserialize, serialize, type Document } from 'bson';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
-import { dbUserBody, isoIn, dayMs, startHarness, type Harness } from '../../../test/contract/sim-harness.js';
-import { sandboxIds } from '../atlas/default-fixture.js';
-import type { ConnectionDrop } from './connection.js';
-import { opCodes } from './protocol.js';
+import { dbUserBody, isoIn, dayMs, startHarness, type Harness } from '../contract/sim-harness.js';
+import { sandboxIds } from '../../src/sandbox/atlas/default-fixture.js';
+import type { ConnectionDrop } from '../../src/sandbox/wire/connection.js';
+import { opCodes } from '../../src/sandbox/wire/protocol.js';
 
 export const payments = sandboxIds.payments;
 export const password = 'correct-horse-battery';

@@ -1,9 +1,9 @@
-import { FakeClock } from '../../../test/fakes/fake-clock.js';
-import { captureLogs } from '../../../test/fakes/log-capture.js';
-import { ConnectorError } from '../../errors/connector-error.js';
-import type { SecretBackend } from '../secret-backend.js';
-import type { SecretReference } from '../secret-reference.js';
-import { createSecretResolver, type SecretResolverOptions } from '../secret-resolver.js';
+import { FakeClock } from '../fakes/fake-clock.js';
+import { captureLogs } from '../fakes/log-capture.js';
+import { ConnectorError } from '../../src/errors/connector-error.js';
+import type { SecretBackend } from '../../src/secrets/secret-backend.js';
+import type { SecretReference } from '../../src/secrets/secret-reference.js';
+import { createSecretResolver, type SecretResolverOptions } from '../../src/secrets/secret-resolver.js';
 
 /** Test-only helpers for the resolver suites: a controllable backend, fake clock, captured logs. */
 export const privateKey = '3f2c8a1e-5b7d-4c9e-a1f0-7e6d5c4b3a21';

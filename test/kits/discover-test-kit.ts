@@ -1,19 +1,24 @@
 import { pino } from 'pino';
-import { FakeAtlasClient } from '../../../../test/fakes/fake-atlas-client.js';
-import { FakeClock } from '../../../../test/fakes/fake-clock.js';
-import type { DatabaseUser, DatabaseUserRole, DatabaseUserScope } from '../../../atlas/index.js';
-import type { Policy } from '../../../config/env.js';
-import type { SnapshotCreateRequest } from '../../../control-plane/protocol.js';
-import { createJobContext, type JobContext } from '../../../worker/job-context.js';
-import { createSnapshotUploader, type SnapshotUploader } from '../../snapshot-uploader.js';
-import { AtlasMultiProjectConfig } from '../../atlas-multi-project/atlas-multi-project-config.js';
-import { resolveMultiProjectInventoryScope } from '../../atlas-multi-project/atlas-multi-project-scope.js';
-import type { AtlasProjectConfig } from '../../atlas-project/atlas-project-config.js';
-import { resolveAtlasProjectScope } from '../../atlas-project/atlas-project-scope.js';
-import type { DatabaseScope } from '../../scope.js';
-import type { DatabaseJob, NamesProject } from '../database-operation.js';
-import { settingsOf } from '../model/settings.js';
-import { buildLabels, grantKey, type GrantedRole, type UserStrategy } from '../model/user-model.js';
+import { FakeAtlasClient } from '../fakes/fake-atlas-client.js';
+import { FakeClock } from '../fakes/fake-clock.js';
+import type { DatabaseUser, DatabaseUserRole, DatabaseUserScope } from '../../src/atlas/index.js';
+import type { Policy } from '../../src/config/env.js';
+import type { SnapshotCreateRequest } from '../../src/control-plane/protocol.js';
+import { createJobContext, type JobContext } from '../../src/worker/job-context.js';
+import { createSnapshotUploader, type SnapshotUploader } from '../../src/adapters/snapshot-uploader.js';
+import { AtlasMultiProjectConfig } from '../../src/adapters/atlas-multi-project/atlas-multi-project-config.js';
+import { resolveMultiProjectInventoryScope } from '../../src/adapters/atlas-multi-project/atlas-multi-project-scope.js';
+import type { AtlasProjectConfig } from '../../src/adapters/atlas-project/atlas-project-config.js';
+import { resolveAtlasProjectScope } from '../../src/adapters/atlas-project/atlas-project-scope.js';
+import type { DatabaseScope } from '../../src/adapters/scope.js';
+import type { DatabaseJob, NamesProject } from '../../src/adapters/database-access/database-operation.js';
+import { settingsOf } from '../../src/adapters/database-access/model/settings.js';
+import {
+  buildLabels,
+  grantKey,
+  type GrantedRole,
+  type UserStrategy,
+} from '../../src/adapters/database-access/model/user-model.js';
 
 /** Shared fixtures for the discover and sweep suites: one valid baseline plus named tweaks. */
 

@@ -1,13 +1,41 @@
 import { expect } from 'vitest';
-import { readOnlyApiKey, startAtlasSimulator, type AtlasSimulator } from '../../sandbox/atlas/index.js';
-import { runDoctor } from './doctor.js';
-import type { CheckResult, CheckStatus } from './doctor-types.js';
+import { z } from 'zod';
+import { readOnlyApiKey, startAtlasSimulator, type AtlasSimulator } from '../../src/sandbox/atlas/index.js';
+import { runDoctor } from '../../src/cli/doctor/doctor.js';
+import {
+  registeredKinds,
+  type CheckResult,
+  type CheckStatus,
+  type DoctorKind,
+  type DoctorKinds,
+} from '../../src/cli/doctor/doctor-types.js';
 
 /** Test-only helpers for the doctor suites: a simulator, a baseline environment, captured output. */
 export const sandboxKey = { publicKey: 'sandboxp', privateKey: 'doctor-e2e-private-7c41d2f9-aa03' } as const;
 
 /** Strings that must never appear in doctor's output, whatever the test does. */
 export const neverPrinted: readonly string[] = [sandboxKey.privateKey, readOnlyApiKey.privateKey];
+
+/**
+ * An organization-level kind, for doctor's organization paths (no registered kind works at that
+ * level yet): the registry row shape with an organization credential.
+ */
+export const orgKind: DoctorKind = {
+  kind: 'test-org-kind',
+  credential: {
+    level: 'organization',
+    role: 'ORG_OWNER',
+    create: 'atlas organizations apiKeys create --orgId <orgId> --role ORG_OWNER --desc atlas-jit-connector',
+  },
+  configSchema: z.object({ orgId: z.string() }).strict(),
+  create: () => ({
+    operations: {},
+    checkConnection: () => Promise.resolve({ ok: true, detail: 'the organization answers' }),
+  }),
+};
+
+/** The registered kinds plus the organization-level test kind. */
+export const testKinds: DoctorKinds = { ...registeredKinds, [orgKind.kind]: orgKind };
 
 export const checkNames = [
   'configuration',
@@ -60,6 +88,7 @@ export async function doctor(
     stdout: (line) => stdout.push(line),
     stderr: (line) => stderr.push(line),
     ...(realCli ? {} : { fetch: globalThis.fetch }),
+    kinds: testKinds,
   });
   const text = [...stdout, ...stderr].join('\n');
   capturedOutput.push(text);

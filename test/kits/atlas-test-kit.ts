@@ -1,11 +1,11 @@
 import nock from 'nock';
-import { FakeClock } from '../../../test/fakes/fake-clock.js';
-import { FakeRandom } from '../../../test/fakes/fake-random.js';
-import { captureLogs, type LogCapture } from '../../../test/fakes/log-capture.js';
-import { createAtlasClient, type AtlasClient, type AtlasClientOptions } from '../client.js';
-import type { AtlasCredentials, CredentialSource } from '../credentials.js';
-import { unlimitedRateLimiter } from '../rate-limiter.js';
-import type { RequestInfo } from '../transport.js';
+import { FakeClock } from '../fakes/fake-clock.js';
+import { FakeRandom } from '../fakes/fake-random.js';
+import { captureLogs, type LogCapture } from '../fakes/log-capture.js';
+import { createAtlasClient, type AtlasClient, type AtlasClientOptions } from '../../src/atlas/client.js';
+import type { AtlasCredentials, CredentialSource } from '../../src/atlas/credentials.js';
+import { unlimitedRateLimiter } from '../../src/atlas/rate-limiter.js';
+import type { RequestInfo } from '../../src/atlas/transport.js';
 
 /** Test-only helpers for the Atlas client suites (strict nock, fake clock, captured logs). */
 export const atlasBaseUrl = 'https://cloud.mongodb.com';

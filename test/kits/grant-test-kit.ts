@@ -1,19 +1,19 @@
-import { FakeAtlasClient } from '../../../../test/fakes/fake-atlas-client.js';
-import { FakeClock, flushMicrotasks } from '../../../../test/fakes/fake-clock.js';
-import { FakeRandom } from '../../../../test/fakes/fake-random.js';
-import { captureLogs, type LogCapture } from '../../../../test/fakes/log-capture.js';
-import type { Cluster } from '../../../atlas/index.js';
-import type { Policy } from '../../../config/env.js';
-import { createJobContext, type JobContext } from '../../../worker/job-context.js';
-import type { AdapterDeps, AtlasCredential, CommonDeps, JobOperation } from '../../adapter.js';
-import type { AtlasMultiProjectConfig } from '../../atlas-multi-project/atlas-multi-project-config.js';
-import type { AtlasProjectConfig } from '../../atlas-project/atlas-project-config.js';
-import { createCredentialState } from '../../credential-state.js';
-import { kindDefinition, type IntegrationKind } from '../../registry.js';
-import type { GrantResult } from './grant.js';
-import type { RenewResult } from '../renew/renew.js';
-import type { RevokeResult } from '../revoke/revoke.js';
-import type { RotateResult } from '../rotate/rotate.js';
+import { FakeAtlasClient } from '../fakes/fake-atlas-client.js';
+import { FakeClock, flushMicrotasks } from '../fakes/fake-clock.js';
+import { FakeRandom } from '../fakes/fake-random.js';
+import { captureLogs, type LogCapture } from '../fakes/log-capture.js';
+import type { Cluster } from '../../src/atlas/index.js';
+import type { Policy } from '../../src/config/env.js';
+import { createJobContext, type JobContext } from '../../src/worker/job-context.js';
+import type { AdapterDeps, AtlasCredential, CommonDeps, JobOperation } from '../../src/adapters/adapter.js';
+import type { AtlasMultiProjectConfig } from '../../src/adapters/atlas-multi-project/atlas-multi-project-config.js';
+import type { AtlasProjectConfig } from '../../src/adapters/atlas-project/atlas-project-config.js';
+import { createCredentialState } from '../../src/adapters/credential-state.js';
+import { kindDefinition, type IntegrationKind } from '../../src/adapters/registry.js';
+import type { GrantResult } from '../../src/adapters/database-access/grant/grant.js';
+import type { RenewResult } from '../../src/adapters/database-access/renew/renew.js';
+import type { RevokeResult } from '../../src/adapters/database-access/revoke/revoke.js';
+import type { RotateResult } from '../../src/adapters/database-access/rotate/rotate.js';
 
 /** Test-only: one valid baseline (project, cluster, policy, payloads) and a harness around the fakes. */
 export const projectId = '5f1a2b3c4d5e6f7a8b9c0d1e';

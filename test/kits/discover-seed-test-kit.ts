@@ -1,4 +1,4 @@
-import type { FakeAtlasClient } from '../../../../test/fakes/fake-atlas-client.js';
+import type { FakeAtlasClient } from '../fakes/fake-atlas-client.js';
 import { hourMs, managedUser, projectA, projectB, readSales } from './discover-test-kit.js';
 
 /** The discover suite's Atlas: two projects covering every cluster shape and matching tier. */

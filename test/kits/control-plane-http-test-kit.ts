@@ -1,11 +1,11 @@
-import { basePath, paths, RegisterResponse, type RegisterRequest } from '../../control-plane/protocol.js';
+import { basePath, paths, RegisterResponse, type RegisterRequest } from '../../src/control-plane/protocol.js';
 import {
   startReferenceControlPlane,
   type ReferenceControlPlane,
   type ReferenceControlPlaneOptions,
-} from './reference-control-plane.js';
-import { FakeClock, settleUntil } from '../../../test/fakes/fake-clock.js';
-import { FakeRandom } from '../../../test/fakes/fake-random.js';
+} from '../../src/sandbox/control-plane/reference-control-plane.js';
+import { FakeClock, settleUntil } from '../fakes/fake-clock.js';
+import { FakeRandom } from '../fakes/fake-random.js';
 
 /** Helpers for tests that talk to a reference control plane over loopback with `fetch`. */
 export interface CallOptions {
