@@ -1,5 +1,6 @@
 import type { Policy } from '../../../config/env.js';
 import { ConnectorError } from '../../../errors/connector-error.js';
+import { adminClassRoles, databaseRoles } from './role-classes.js';
 
 /**
  * The admin-database rule (docs/database-access.md "Admin-class roles"): roles that act on the
@@ -24,38 +25,14 @@ export const privilegedRoles: ReadonlyMap<string, string> = new Map([
   ['dbOwner', 'includes userAdmin on its database: escalates'],
 ]);
 
-/** Built-in roles Atlas places on `admin` (cluster-wide): a grant of one is a role on admin. */
-const clusterWideRoles: ReadonlySet<string> = new Set([
-  'atlasAdmin',
-  'readAnyDatabase',
-  'readWriteAnyDatabase',
-  'dbAdminAnyDatabase',
-  'userAdminAnyDatabase',
-  'clusterMonitor',
-  'clusterManager',
-  'clusterAdmin',
-  'backup',
-  'restore',
-  'enableSharding',
-  'root',
-]);
-
-const databaseScopedRoles: ReadonlySet<string> = new Set([
-  'read',
-  'readWrite',
-  'dbAdmin',
-  'dbOwner',
-  'userAdmin',
-]);
-
 /** Why the role is admin-class under this rule, or undefined when the rule does not apply. */
 export function adminDatabaseReason(roleName: string, database: string | undefined): string | undefined {
   const privileged = privilegedRoles.get(roleName);
   if (privileged !== undefined) return privileged;
-  if (clusterWideRoles.has(roleName) && !readOnlyClusterRoles.has(roleName)) {
+  if (adminClassRoles.has(roleName) && !readOnlyClusterRoles.has(roleName)) {
     return 'a cluster-wide role on the admin database';
   }
-  if (databaseScopedRoles.has(roleName) && database !== undefined && adminDatabases.has(database)) {
+  if (databaseRoles.has(roleName) && database !== undefined && adminDatabases.has(database)) {
     return `a role on the ${database} system database`;
   }
   return undefined;
@@ -68,8 +45,7 @@ export function adminDatabaseReason(roleName: string, database: string | undefin
 export function namedInPolicy(policy: Policy, roleName: string, database: string | undefined): boolean {
   const qualified = database === undefined ? undefined : `${roleName}@${database}`;
   if (qualified !== undefined && policy.allowedRoles.includes(qualified)) return true;
-  const onSystemDb =
-    database !== undefined && adminDatabases.has(database) && databaseScopedRoles.has(roleName);
+  const onSystemDb = database !== undefined && adminDatabases.has(database) && databaseRoles.has(roleName);
   return !onSystemDb && policy.allowedRoles.includes(roleName);
 }
 

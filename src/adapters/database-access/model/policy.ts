@@ -1,6 +1,7 @@
 import type { Policy } from '../../../config/env.js';
 import { ConnectorError } from '../../../errors/connector-error.js';
 import { checkAdminDatabaseActions, checkAdminDatabaseRule } from './admin-databases.js';
+import { adminClassRoles, databaseRoles } from './role-classes.js';
 import {
   isActionsEntry,
   type AccessEntry,
@@ -9,36 +10,13 @@ import {
 } from './payloads.js';
 import { roleKey, type GrantedRole } from './user-model.js';
 
+export { adminClassRoles, databaseRoles } from './role-classes.js';
+
 /**
  * Validation that needs no Atlas call: the connector's local policy (ARCHITECTURE §6, which no job
  * can override) and the role rules Atlas would otherwise reject half-way through a grant. Every
  * error names the rule and the payload field, so the requester can fix the request.
  */
-
-/** Roles that reach every database or the cluster itself: denied unless the policy allows them. */
-export const adminClassRoles: ReadonlySet<string> = new Set([
-  'atlasAdmin',
-  'readAnyDatabase',
-  'readWriteAnyDatabase',
-  'dbAdminAnyDatabase',
-  'userAdminAnyDatabase',
-  'clusterMonitor',
-  'clusterManager',
-  'clusterAdmin',
-  'backup',
-  'restore',
-  'enableSharding',
-  'root',
-]);
-
-/** Built-in roles that act on one database, so the grant must name it. */
-export const databaseRoles: ReadonlySet<string> = new Set([
-  'read',
-  'readWrite',
-  'dbAdmin',
-  'dbOwner',
-  'userAdmin',
-]);
 
 /** The only roles Atlas lets a grant narrow to one collection. */
 const collectionRoles: ReadonlySet<string> = new Set(['read', 'readWrite']);
