@@ -1,10 +1,7 @@
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resourceKeyFor, usernameFor } from '../../src/adapters/database-access/model/user-model.js';
-import {
-  deepFixture,
-  platform,
-} from '../../src/adapters/atlas-org-deep-discovery/deep-discovery-test-kit.js';
+import { deepFixture, platform } from '../kits/deep-discovery-test-kit.js';
 import type { SubIntegrationRecord } from '../../src/adapters/atlas-org-deep-discovery/sub-integration.js';
 import { sandboxIds } from '../../src/sandbox/atlas/index.js';
 import { payments, startSandbox, type Sandbox } from './sandbox-harness.js';

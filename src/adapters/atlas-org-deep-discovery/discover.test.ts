@@ -6,7 +6,7 @@ import {
   startKit,
   subIntegrations,
   type Kit,
-} from './deep-discovery-test-kit.js';
+} from '../../../test/kits/deep-discovery-test-kit.js';
 
 async function discover(kit: Kit, connectorId: string, config: Record<string, unknown> = {}) {
   const result = await kit.run('discover', {}, { connectorId, config });

@@ -1,7 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectorError } from '../../errors/connector-error.js';
 import { createMongoNamespaceReader } from '../../runtime/mongodb-namespace-reader.js';
-import { payments, platform, startKit, subIntegrations, type Kit } from './deep-discovery-test-kit.js';
+import {
+  payments,
+  platform,
+  startKit,
+  subIntegrations,
+  type Kit,
+} from '../../../test/kits/deep-discovery-test-kit.js';
 import { discoveryUserTtlMs } from './discovery-user.js';
 import type { NamespaceReader } from './namespace-reader.js';
 

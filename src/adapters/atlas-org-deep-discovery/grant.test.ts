@@ -3,7 +3,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isConnectorError } from '../../errors/connector-error.js';
 import type { JobOperation } from '../adapter.js';
 import { atlasOrgDeepDiscoveryKind } from './atlas-org-deep-discovery-kind.js';
-import { analytics, payments, platform, startKit, type Kit } from './deep-discovery-test-kit.js';
+import {
+  analytics,
+  payments,
+  platform,
+  startKit,
+  type Kit,
+} from '../../../test/kits/deep-discovery-test-kit.js';
 
 const requester = { id: 'alice', email: 'alice@example.com' };
 

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { OrgUser, Page, Project } from '../../atlas/index.js';
 import type { SnapshotUpload } from '../snapshot-uploader.js';
 import { discoverOrg, type DiscoverDeps } from './discover.js';
-import { analytics, baseConfig, basePolicy, orgId, payments, person } from './portal-test-kit.js';
+import {
+  analytics,
+  baseConfig,
+  basePolicy,
+  orgId,
+  payments,
+  person,
+} from '../../../test/kits/portal-test-kit.js';
 
 function pages<T>(items: readonly T[], size: number) {
   return (options: { pageNum?: number } = {}): Promise<Page<T>> => {

@@ -10,7 +10,7 @@ import {
   portalHarness,
   record,
   type PersonSeed,
-} from './portal-test-kit.js';
+} from '../../../test/kits/portal-test-kit.js';
 
 const bob: PersonSeed = {
   id: 'bob1',

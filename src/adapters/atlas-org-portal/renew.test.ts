@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RenewPayload } from './payloads.js';
-import { hourMs, nowMs, portalHarness, record } from './portal-test-kit.js';
+import { hourMs, nowMs, portalHarness, record } from '../../../test/kits/portal-test-kit.js';
 import { renewAccess } from './renew.js';
 
 describe('renew', () => {

@@ -9,7 +9,7 @@ import {
   analytics,
   portalHarness,
   record,
-} from './portal-test-kit.js';
+} from '../../../test/kits/portal-test-kit.js';
 import { revokeAccess } from './revoke.js';
 
 const billing = { level: 'org', role: 'ORG_BILLING_ADMIN' } as const;

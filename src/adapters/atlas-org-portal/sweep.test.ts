@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { SweepPayload } from './payloads.js';
-import { baseConfig, hourMs, nowMs, orgId, payments, portalHarness, record } from './portal-test-kit.js';
+import {
+  baseConfig,
+  hourMs,
+  nowMs,
+  orgId,
+  payments,
+  portalHarness,
+  record,
+} from '../../../test/kits/portal-test-kit.js';
 import { sweepAccess } from './sweep.js';
 
 const billing = { level: 'org', role: 'ORG_BILLING_ADMIN' } as const;

@@ -1,9 +1,9 @@
-import type { OrgUser, OrgUserInvite, Page } from '../../atlas/index.js';
-import type { Policy } from '../../config/env.js';
-import { fakeAtlasError } from '../../../test/fakes/fake-atlas-client.js';
-import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
-import type { GrantRecord } from './payloads.js';
-import type { PortalCtx, PortalDeps } from './person.js';
+import type { OrgUser, OrgUserInvite, Page } from '../../src/atlas/index.js';
+import type { Policy } from '../../src/config/env.js';
+import { fakeAtlasError } from '../fakes/fake-atlas-client.js';
+import type { AtlasOrgPortalConfig } from '../../src/adapters/atlas-org-portal/atlas-org-portal-config.js';
+import type { GrantRecord } from '../../src/adapters/atlas-org-portal/payloads.js';
+import type { PortalCtx, PortalDeps } from '../../src/adapters/atlas-org-portal/person.js';
 
 /** Ids and a baseline for the org-portal unit tests. */
 export const orgId = '6601000000000000000000aa';

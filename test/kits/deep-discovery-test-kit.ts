@@ -1,24 +1,24 @@
 import { pino } from 'pino';
-import { captureLogs } from '../../../test/fakes/log-capture.js';
-import { createAtlasClient, unlimitedRateLimiter, type AtlasClient } from '../../atlas/index.js';
-import { systemClock } from '../../runtime/clock.js';
-import { cryptoRandom } from '../../runtime/random.js';
+import { captureLogs } from '../fakes/log-capture.js';
+import { createAtlasClient, unlimitedRateLimiter, type AtlasClient } from '../../src/atlas/index.js';
+import { systemClock } from '../../src/runtime/clock.js';
+import { cryptoRandom } from '../../src/runtime/random.js';
 import {
   defaultFixture,
   sandboxIds,
   startAtlasSimulator,
   type AtlasFixtureInput,
   type AtlasSimulator,
-} from '../../sandbox/atlas/index.js';
-import { createJobContext, type JobContext } from '../../worker/job-context.js';
-import type { AtlasCredential, CommonDeps, JobOperation } from '../adapter.js';
-import { createCredentialState } from '../credential-state.js';
-import { atlasOrgDeepDiscoveryKind } from './atlas-org-deep-discovery-kind.js';
-import type { NamespaceReader } from './namespace-reader.js';
-import { canonicalJson, type SnapshotUploader } from '../snapshot-uploader.js';
-import { testPolicy } from '../../../test/kits/discover-test-kit.js';
-import { DeepDiscoveryConfig } from './atlas-org-deep-discovery-config.js';
-import type { DeepDiscoveryRecord } from './sub-integration.js';
+} from '../../src/sandbox/atlas/index.js';
+import { createJobContext, type JobContext } from '../../src/worker/job-context.js';
+import type { AtlasCredential, CommonDeps, JobOperation } from '../../src/adapters/adapter.js';
+import { createCredentialState } from '../../src/adapters/credential-state.js';
+import { atlasOrgDeepDiscoveryKind } from '../../src/adapters/atlas-org-deep-discovery/atlas-org-deep-discovery-kind.js';
+import type { NamespaceReader } from '../../src/adapters/atlas-org-deep-discovery/namespace-reader.js';
+import { canonicalJson, type SnapshotUploader } from '../../src/adapters/snapshot-uploader.js';
+import { testPolicy } from './discover-test-kit.js';
+import { DeepDiscoveryConfig } from '../../src/adapters/atlas-org-deep-discovery/atlas-org-deep-discovery-config.js';
+import type { DeepDiscoveryRecord } from '../../src/adapters/atlas-org-deep-discovery/sub-integration.js';
 
 /** Shared set-up for the deep-discovery suites: the simulator (the one model of Atlas) + the real client. */
 export const platform = '660200000000000000000003';
