@@ -1,5 +1,11 @@
-import type { AdapterOperation, CommonDeps } from '../adapter.js';
-import { bindDatabaseOperation, type DatabaseAccessScopes } from './database-operation.js';
+import type { AdapterOperation, CommonDeps, ScopeResolver } from '../adapter.js';
+import type { DatabaseScope } from '../scope.js';
+import {
+  bindDatabaseOperation,
+  type DatabaseAccessScopes,
+  type DatabaseOperation,
+  type NamesProject,
+} from './database-operation.js';
 import { discoverOperation } from './discover/discover.js';
 import { grantOperation } from './grant/grant.js';
 import { renewOperation } from './renew/renew.js';
@@ -27,32 +33,23 @@ export function databaseAccessOperations<C>(
   scopes: DatabaseAccessScopes<C>,
 ): Record<DatabaseAccessOperationName, AdapterOperation<C>> {
   const { settings } = scopes;
-  const user = { settings, resolveScope: scopes.user };
-  const inventory = { settings, resolveScope: scopes.inventory };
+  // Each operation is parsed by its own payload schema and resolved by the kind's user or
+  // inventory resolver (NamesProject is all either resolver reads of a payload).
+  const bind = <S extends DatabaseScope, P extends NamesProject>(
+    operation: DatabaseOperation<S, P>,
+    resolveScope: ScopeResolver<C, P, S>,
+  ): AdapterOperation<C> =>
+    bindDatabaseOperation(common, operation, {
+      settings,
+      resolveScope,
+      payloadSchema: operation.payloadSchema,
+    });
   return {
-    discover: bindDatabaseOperation(common, discoverOperation, {
-      ...inventory,
-      payloadSchema: discoverOperation.payloadSchema,
-    }),
-    grant: bindDatabaseOperation(common, grantOperation, {
-      ...user,
-      payloadSchema: grantOperation.payloadSchema,
-    }),
-    revoke: bindDatabaseOperation(common, revokeOperation, {
-      ...user,
-      payloadSchema: revokeOperation.payloadSchema,
-    }),
-    renew: bindDatabaseOperation(common, renewOperation, {
-      ...user,
-      payloadSchema: renewOperation.payloadSchema,
-    }),
-    rotate: bindDatabaseOperation(common, rotateOperation, {
-      ...user,
-      payloadSchema: rotateOperation.payloadSchema,
-    }),
-    sweep: bindDatabaseOperation(common, sweepOperation, {
-      ...inventory,
-      payloadSchema: sweepOperation.payloadSchema,
-    }),
+    discover: bind(discoverOperation, scopes.inventory),
+    grant: bind(grantOperation, scopes.user),
+    revoke: bind(revokeOperation, scopes.user),
+    renew: bind(renewOperation, scopes.user),
+    rotate: bind(rotateOperation, scopes.user),
+    sweep: bind(sweepOperation, scopes.inventory),
   };
 }
