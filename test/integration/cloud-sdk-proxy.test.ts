@@ -215,4 +215,66 @@ describe('Azure SDK behind HTTPS_PROXY with CA_BUNDLE_FILE', () => {
     expect(calls).toEqual(['challenge', 'read with Bearer kv-token']);
     expect(new Set(seen)).toEqual(new Set([`CONNECT ${new URL(vaultUrl).host}`]));
   });
+
+  it('asks Entra ID for the workload-identity token through the proxy, trusting the extra CA', async () => {
+    const calls: string[] = [];
+    const seen: string[] = [];
+    // Entra ID's real host name: the proxy stands in for DNS, the test CA's certificate names it.
+    const entra = await servers.tls(entraTokenEndpoint(calls));
+    const vaultUrl = await servers.tls(keyVault(calls));
+    const proxy = await servers.proxy(seen, { [entraHost]: new URL(entra).host });
+    const dir = mkdtempSync(join(tmpdir(), 'workload-identity-'));
+    writeFileSync(join(dir, 'token'), 'projected-federated-token');
+    for (const [name, value] of Object.entries({
+      AZURE_TENANT_ID: tenantId,
+      AZURE_CLIENT_ID: '11111111-2222-3333-4444-555555555555',
+      AZURE_FEDERATED_TOKEN_FILE: join(dir, 'token'),
+      AZURE_AUTHORITY_HOST: '',
+      AZURE_CLIENT_SECRET: '',
+    })) {
+      vi.stubEnv(name, value);
+    }
+    const backend = createAzureKvBackend({
+      env: {},
+      clock: new FakeClock(),
+      agent: createOutboundAgent({ httpsProxy: proxy, noProxy: '', caBundleFile: testCaFile }),
+      azure: {
+        clientOptions: { retryOptions: { maxRetries: 0 }, disableChallengeResourceVerification: true },
+      },
+    });
+    const reference = referenceOf('azure-kv://myvault/atlas-api-key', 'azure-kv');
+
+    await expect(backend.read({ ...reference, vaultUrl }, signal())).resolves.toBe(payload);
+    expect(calls).toEqual([
+      'challenge',
+      `token for 11111111-2222-3333-4444-555555555555 with projected-federated-token`,
+      'read with Bearer entra-access-token',
+    ]);
+    expect(new Set(seen)).toEqual(new Set([`CONNECT ${new URL(vaultUrl).host}`, `CONNECT ${entraHost}`]));
+    backend.close?.();
+  });
 });
+
+const tenantId = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const entraHost = 'login.microsoftonline.com:443';
+
+/** Entra ID's token endpoint for a federated client assertion (the workload-identity exchange). */
+function entraTokenEndpoint(calls: string[]) {
+  return (req: IncomingMessage, body: string, res: ServerResponse) => {
+    const form = new URLSearchParams(body);
+    if (req.method !== 'POST' || !req.url?.startsWith(`/${tenantId}/oauth2/v2.0/token`)) {
+      res.writeHead(404).end('{}');
+      return;
+    }
+    calls.push(`token for ${form.get('client_id')} with ${form.get('client_assertion')}`);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        token_type: 'Bearer',
+        expires_in: 3599,
+        ext_expires_in: 3599,
+        access_token: 'entra-access-token',
+      }),
+    );
+  };
+}

@@ -5,14 +5,17 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 
 const tlsDir = join(import.meta.dirname, '../fixtures/tls');
-/** A private test CA (never a real one) and a server certificate it signed for 127.0.0.1 and localhost. */
+/** A private test CA (never a real one) and a server certificate it signed (names: fixtures/tls/README.md). */
 export const testCaFile = join(tlsDir, 'ca.pem');
 
 export interface LoopbackServers {
   /** Listens on 127.0.0.1, port 0; returns the base URL. */
   listen(server: Server, scheme?: 'http' | 'https'): Promise<string>;
-  /** A forward proxy (absolute-form requests and CONNECT tunnels) recording what it was asked for. */
-  proxy(seen: string[]): Promise<string>;
+  /**
+   * A forward proxy (absolute-form requests and CONNECT tunnels) recording what it was asked for.
+   * `hosts` stands in for DNS at the proxy: a tunnel to `name:port` goes to `hosts[name:port]`.
+   */
+  proxy(seen: string[], hosts?: Readonly<Record<string, string>>): Promise<string>;
   /** An HTTPS server whose certificate only the test CA vouches for. */
   tls(handler: (req: IncomingMessage, body: string, res: ServerResponse) => void): Promise<string>;
   closeAll(): Promise<void>;
@@ -34,7 +37,7 @@ export function loopbackServers(): LoopbackServers {
   };
   return {
     listen,
-    proxy: (seen) => listen(forwardProxy(seen, track)),
+    proxy: (seen, hosts = {}) => listen(forwardProxy(seen, hosts, track)),
     tls: (handler) =>
       listen(
         createTlsServer(
@@ -62,7 +65,11 @@ export function loopbackServers(): LoopbackServers {
   };
 }
 
-function forwardProxy(seen: string[], track: (socket: Socket) => void): Server {
+function forwardProxy(
+  seen: string[],
+  hosts: Readonly<Record<string, string>>,
+  track: (socket: Socket) => void,
+): Server {
   const server = createServer((req, res) => {
     seen.push(req.url ?? '');
     const upstream = request(req.url ?? '', { method: req.method, headers: req.headers }, (answer) => {
@@ -73,7 +80,8 @@ function forwardProxy(seen: string[], track: (socket: Socket) => void): Server {
   });
   server.on('connect', (req, client, head) => {
     seen.push(`CONNECT ${req.url ?? ''}`);
-    const [host = '', port = '80'] = (req.url ?? '').split(':');
+    const target = req.url ?? '';
+    const [host = '', port = '80'] = (hosts[target] ?? target).split(':');
     const upstream = connect(Number(port), host, () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       upstream.write(head);
