@@ -173,6 +173,41 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
 
   it.each([
     [
+      'a field its kind does not have',
+      'enableServiceLinks: false',
+      'enableServiceLink: false',
+      /"enableServiceLink"/,
+    ],
+    [
+      'a misspelled container field',
+      'terminationMessagePolicy:',
+      'terminationMesagePolicy:',
+      /terminationMesagePolicy/,
+    ],
+    [
+      'a value of the wrong type',
+      'enableServiceLinks: false',
+      'enableServiceLinks: "no"',
+      /enableServiceLinks/,
+    ],
+  ] as const)(
+    'rejects a rendered Deployment with %s (strict field validation)',
+    async (_name, from, to, says) => {
+      const copy = join(scratch, `strict-${to.replace(/\W+/g, '-')}`);
+      cpSync(chartDir, copy, { recursive: true });
+      const file = join(copy, 'templates/deployment.yaml');
+      const before = readFileSync(file, 'utf8');
+      writeFileSync(file, before.replace(from, to));
+      expect(readFileSync(file, 'utf8')).not.toBe(before);
+      const violations = schemaViolations(await template(copy, valuesFile('required', required)));
+      expect(violations.length).toBeGreaterThan(0);
+      for (const line of violations) expect(line).toMatch(/^Deployment\/rel-atlas-jit-connector: /);
+      expect(violations.join('\n')).toMatch(says);
+    },
+  );
+
+  it.each([
+    [
       'a value neither values.yaml nor the schema defines',
       'templates/servicemonitor.yaml',
       'interval: {{ $sm.interval }}',
