@@ -1,10 +1,13 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { AcceptanceLog } from '../database-access/rate-limited.js';
 import type { RateLimitedSettings } from '../database-access/rate-limited.js';
-import { tenProjectFixture, type BenchProject } from '../database-access/fixture.js';
-import { grantJob, requester } from '../database-access/jobs.js';
-import { startSandbox, type Sandbox } from '../database-access/sandbox.js';
-import { sleep } from '../stats.js';
+import {
+  enqueueGrants,
+  refillPause,
+  settleJobs,
+  startLoadSandbox,
+} from '../database-access/rate-limited-load.js';
+import type { Sandbox } from '../database-access/sandbox.js';
 import { LoginProcess } from './login-process.js';
 import { timedLogin, type LoginCredential, type LoginOutcome } from './timed-login.js';
 
@@ -35,36 +38,11 @@ export interface FirstUseResult {
   readonly loopDelayP99Ms: number;
 }
 
-const terminal = new Set(['succeeded', 'failed', 'dead', 'cancelled']);
-
 function credentialOf(result: unknown): LoginCredential | undefined {
   const r = result as Partial<LoginCredential> | undefined;
   return r?.connectionString && r.username && r.password
     ? { connectionString: r.connectionString, username: r.username, password: r.password }
     : undefined;
-}
-
-function enqueue(sb: Sandbox, projects: readonly BenchProject[], prefix: string, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => {
-    const project = projects[i % projects.length] as BenchProject;
-    const name = `${prefix}${i}`;
-    const spec = {
-      integrationId: 'multi',
-      strategy: 'per-grant' as const,
-      grantId: `g-${name}`,
-      requester: requester(name),
-      ...project,
-      multiProject: true,
-    };
-    return sb.cp.store.enqueueJob(grantJob(spec));
-  });
-}
-
-async function settle(sb: Sandbox, ids: readonly string[], deadlineMs: number): Promise<void> {
-  const deadline = performance.now() + deadlineMs;
-  while (performance.now() < deadline && ids.some((id) => !terminal.has(sb.cp.store.job(id)?.state ?? ''))) {
-    await sleep(50);
-  }
 }
 
 async function roundTrip(sb: Sandbox, credential: LoginCredential, auth: boolean): Promise<RoundTripSample> {
@@ -79,36 +57,8 @@ async function roundTrip(sb: Sandbox, credential: LoginCredential, auth: boolean
  * credential used the moment the control plane accepts its result: one driver login, no retry.
  */
 export async function runFirstUse(settings: FirstUseSettings): Promise<FirstUseResult> {
-  const { fixture, projects } = tenProjectFixture();
-  const perMinute = String(
-    Math.round((settings.bucket.refillAmount * 60) / settings.bucket.refillIntervalSeconds),
-  );
-  const sb = await startSandbox({
-    fixture,
-    knobs: {
-      latency: { fixedMs: settings.simulatedLatencyMs, jitterMs: 0 },
-      propagationDelayMs: settings.propagationDelayMs,
-      rateLimit: {
-        enabled: true,
-        project: settings.bucket,
-        organization: { capacity: 100_000, refillAmount: 100_000, refillIntervalSeconds: 60 },
-      },
-    },
-    integrations: [
-      {
-        id: 'multi',
-        kind: 'atlas-multi-project',
-        config: { projectIds: projects.map((p) => p.projectId), userStrategy: 'per-grant' },
-      },
-    ],
-    connectorId: 'bench-credential-login',
-    daemonEnv: {
-      MAX_CONCURRENT_JOBS: String(settings.concurrency),
-      MAX_WAITING_JOBS: String(settings.waiting),
-      ATLAS_PROJECT_REQUESTS_PER_MINUTE: perMinute,
-      ATLAS_ORG_REQUESTS_PER_MINUTE: perMinute,
-    },
-  });
+  const load = await startLoadSandbox(settings, 'bench-credential-login');
+  const { sb, projects } = load;
   const logger = new LoginProcess();
   const sampled = new Set<string>();
   const logins: Promise<LoginOutcome>[] = [];
@@ -126,20 +76,15 @@ export async function runFirstUse(settings: FirstUseSettings): Promise<FirstUseR
     );
   });
   try {
-    const warm = enqueue(sb, projects, 'warm', projects.length);
-    await settle(sb, warm, 30_000);
-    await sleep(
-      settings.bucket.refillIntervalSeconds *
-        1000 *
-        Math.ceil(settings.bucket.capacity / settings.bucket.refillAmount) +
-        500,
-    );
+    const warm = enqueueGrants(load, 'warm', projects.length);
+    await settleJobs(sb, warm, 30_000);
+    await refillPause(settings.bucket);
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
-    const ids = enqueue(sb, projects, 'load', settings.grants);
+    const ids = enqueueGrants(load, 'load', settings.grants);
     const every = settings.grants / settings.sampled;
     for (let i = 0; i < settings.sampled; i += 1) sampled.add(ids[Math.floor(i * every)] ?? '');
-    await settle(sb, ids, settings.deadlineMs);
+    await settleJobs(sb, ids, settings.deadlineMs);
     const outcomes = await Promise.all(logins);
     const bareUnderLoad = await Promise.all(bareLogins);
     loop.disable();

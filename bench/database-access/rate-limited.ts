@@ -1,25 +1,23 @@
 import diagnostics from 'node:diagnostics_channel';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { BucketSpec } from '../../src/sandbox/atlas/knobs.js';
-import { sleep } from '../stats.js';
 import { countCalls, type CallCounts } from './atlas-calls.js';
-import { tenProjectFixture, type BenchProject } from './fixture.js';
-import { grantJob, requester, type GrantSpec } from './jobs.js';
-import { startSandbox, type Sandbox } from './sandbox.js';
+import {
+  enqueueGrants,
+  refillPause,
+  settleJobs,
+  startLoadSandbox,
+  terminalStates,
+  type LoadSettings,
+} from './rate-limited-load.js';
+import type { Sandbox } from './sandbox.js';
 
 /**
  * Item 3: many per-grant grants spread over 10 projects, all enqueued at once, against the
  * simulator's per-project token buckets, with the daemon's own pacing set to the buckets' rate.
  */
-export interface RateLimitedSettings {
+export interface RateLimitedSettings extends LoadSettings {
   readonly grants: number;
-  readonly concurrency: number;
-  /** `MAX_WAITING_JOBS`: jobs that wait for readiness off-slot. */
-  readonly waiting: number;
-  readonly bucket: BucketSpec;
-  readonly simulatedLatencyMs: number;
-  readonly propagationDelayMs: number;
   /** Whatever is not done by then counts as unfinished; keeps the run inside its budget. */
   readonly deadlineMs: number;
 }
@@ -84,39 +82,6 @@ export class AcceptanceLog {
   }
 }
 
-const terminal = new Set(['succeeded', 'failed', 'dead', 'cancelled']);
-
-function spec(project: BenchProject, name: string): GrantSpec {
-  return {
-    integrationId: 'multi',
-    strategy: 'per-grant',
-    grantId: `g-${name}`,
-    requester: requester(name),
-    ...project,
-    multiProject: true,
-  };
-}
-
-/** Enqueues `count` grants round-robin over the projects and waits until all end or the deadline. */
-async function runBatch(
-  sb: Sandbox,
-  projects: readonly BenchProject[],
-  prefix: string,
-  count: number,
-  deadlineMs: number,
-): Promise<string[]> {
-  const ids = Array.from({ length: count }, (_, i) =>
-    sb.cp.store.enqueueJob(grantJob(spec(projects[i % projects.length] as BenchProject, `${prefix}${i}`))),
-  );
-  const deadline = performance.now() + deadlineMs;
-  let pending = ids;
-  while (pending.length > 0 && performance.now() < deadline) {
-    await sleep(100);
-    pending = pending.filter((id) => !terminal.has(sb.cp.store.job(id)?.state ?? ''));
-  }
-  return ids;
-}
-
 function summarize(
   sb: Sandbox,
   ids: readonly string[],
@@ -134,7 +99,7 @@ function summarize(
     if (view?.state === 'succeeded') {
       succeeded += 1;
       lastSuccess = Math.max(lastSuccess, log.lastAccepted.get(id) ?? started);
-    } else if (view && terminal.has(view.state)) {
+    } else if (view && terminalStates.has(view.state)) {
       failed += 1;
       firstError ||= `${view.error?.code ?? view.state}: ${view.error?.message ?? ''}`.slice(0, 300);
     }
@@ -150,51 +115,24 @@ function summarize(
 }
 
 export async function runRateLimited(settings: RateLimitedSettings): Promise<RateLimitedResult> {
-  const { fixture, projects } = tenProjectFixture();
-  const perMinute = Math.round((settings.bucket.refillAmount * 60) / settings.bucket.refillIntervalSeconds);
-  const sb = await startSandbox({
-    fixture,
-    knobs: {
-      latency: { fixedMs: settings.simulatedLatencyMs, jitterMs: 0 },
-      propagationDelayMs: settings.propagationDelayMs,
-      rateLimit: {
-        enabled: true,
-        project: settings.bucket,
-        // Every call of a grant is project-scoped; the organization bucket never limits them.
-        organization: { capacity: 100_000, refillAmount: 100_000, refillIntervalSeconds: 60 },
-      },
-    },
-    integrations: [
-      {
-        id: 'multi',
-        kind: 'atlas-multi-project',
-        config: { projectIds: projects.map((p) => p.projectId), userStrategy: 'per-grant' },
-      },
-    ],
-    connectorId: 'bench-database-access-rate',
-    daemonEnv: {
-      MAX_CONCURRENT_JOBS: String(settings.concurrency),
-      MAX_WAITING_JOBS: String(settings.waiting),
-      ATLAS_PROJECT_REQUESTS_PER_MINUTE: String(perMinute),
-      ATLAS_ORG_REQUESTS_PER_MINUTE: String(perMinute),
-    },
-  });
+  const load = await startLoadSandbox(settings, 'bench-database-access-rate');
+  const { sb, projects } = load;
   const log = new AcceptanceLog(Number(new URL(sb.cp.url).port));
+  const runBatch = async (prefix: string, count: number, deadlineMs: number) => {
+    const ids = enqueueGrants(load, prefix, count);
+    await settleJobs(sb, ids, deadlineMs);
+    return ids;
+  };
   try {
     // One grant per project first (JIT, connections, each project's learned propagation time),
     // then a pause so every bucket is full again when timing starts.
-    const warm = await runBatch(sb, projects, 'warm', projects.length, 30_000);
+    const warm = await runBatch('warm', projects.length, 30_000);
     const warmed = summarize(sb, warm, log, 0);
     if (warmed.succeeded !== warm.length) throw new Error(`warm-up grants failed: ${warmed.firstError}`);
-    await sleep(
-      settings.bucket.refillIntervalSeconds *
-        1000 *
-        Math.ceil(settings.bucket.capacity / settings.bucket.refillAmount) +
-        500,
-    );
+    await refillPause(settings.bucket);
     const before = sb.sim.stats.snapshot();
     const started = performance.now();
-    const ids = await runBatch(sb, projects, 'load', settings.grants, settings.deadlineMs);
+    const ids = await runBatch('load', settings.grants, settings.deadlineMs);
     const calls = countCalls(before, sb.sim.stats.snapshot());
     const once = ids.filter((id) => {
       const view = sb.cp.store.job(id);

@@ -1,32 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resourceKeyFor, usernameFor } from '../../src/adapters/database-access/model/user-model.js';
 import { startPausableProxy, type PausableProxy } from '../../src/sandbox/net/pausable-proxy.js';
 import { eventually } from './daemon-process.js';
+import { analyticsReadGrant } from './grant-jobs.js';
 import { analytics, startSandbox, type Sandbox } from './sandbox-harness.js';
 
 const leaseTtlMs = 5_000;
 const jobs = 30;
-
-function grantJob(i: number) {
-  const requester = { id: `user-outage${i}`, email: `outage${i}@example.com` };
-  const grantId = `g-outage-${i}`;
-  const username = usernameFor('per-requester', requester);
-  return {
-    username,
-    job: {
-      type: 'grant',
-      integrationId: 'multi',
-      resourceKey: resourceKeyFor(analytics, username),
-      payload: {
-        grantId,
-        requester,
-        projectId: analytics,
-        access: [{ cluster: 'Analytics', role: 'read', database: 'events' }],
-        ttlSeconds: 3600,
-      },
-    },
-  };
-}
 
 const creates = (sb: Sandbox): number =>
   Object.entries(sb.sim.stats.snapshot().byRoute)
@@ -50,7 +29,7 @@ describe('a control-plane outage with two replicas (daemons as child processes)'
   });
 
   it('redoes nothing when the control plane is unreachable for 2 × the lease TTL while 30 jobs finish', async () => {
-    const grants = Array.from({ length: jobs }, (_, i) => grantJob(i));
+    const grants = Array.from({ length: jobs }, (_, i) => analyticsReadGrant('outage', i));
     const createsBefore = creates(sb);
     const ids = grants.map(({ job }) => sb.cp.store.enqueueJob(job));
     await eventually(

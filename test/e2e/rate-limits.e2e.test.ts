@@ -1,26 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resourceKeyFor, usernameFor } from '../../src/adapters/database-access/model/user-model.js';
-import { analytics, atlasKey, startSandbox, type Sandbox } from './sandbox-harness.js';
+import { analyticsReadGrant } from './grant-jobs.js';
+import { atlasKey, startSandbox, type Sandbox } from './sandbox-harness.js';
 
 const grants = 24;
-
-function grantJob(i: number) {
-  const requester = { id: `user-burst${i}`, email: `burst${i}@example.com` };
-  const grantId = `g-burst-${i}`;
-  const username = usernameFor('per-requester', requester);
-  return {
-    type: 'grant',
-    integrationId: 'multi',
-    resourceKey: resourceKeyFor(analytics, username),
-    payload: {
-      grantId,
-      requester,
-      projectId: analytics,
-      access: [{ cluster: 'Analytics', role: 'read', database: 'events' }],
-      ttlSeconds: 3600,
-    },
-  };
-}
 
 describe('Atlas rate limits end to end (daemon + reference control plane + Atlas simulator)', () => {
   let sb: Sandbox;
@@ -42,7 +24,9 @@ describe('Atlas rate limits end to end (daemon + reference control plane + Atlas
 
   it('lets every grant under 429 bursts succeed on its first attempt or fail rate_limited', async () => {
     const rateLimitedBefore = sb.sim.stats.snapshot().rateLimited;
-    const views = await Promise.all(Array.from({ length: grants }, (_, i) => sb.run(grantJob(i), 150_000)));
+    const views = await Promise.all(
+      Array.from({ length: grants }, (_, i) => sb.run(analyticsReadGrant('burst', i).job, 150_000)),
+    );
 
     expect(sb.sim.stats.snapshot().rateLimited - rateLimitedBefore, '429 bursts happened').toBeGreaterThan(0);
     for (const view of views) {
