@@ -30,7 +30,8 @@ ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian13:nonroot
 # ---- build: compile TypeScript to dist/ ---------------------------------------------------------
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
+# .npmrc: omit=peer skips the dev-only helm layer package's unused aws-cdk-lib peer (~160 MB).
+COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src

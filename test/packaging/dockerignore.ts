@@ -73,6 +73,7 @@ export const mustExclude: readonly string[] = [
 export const mustInclude: readonly string[] = [
   'package.json',
   'package-lock.json',
+  '.npmrc',
   'tsconfig.json',
   'tsconfig.build.json',
   'src/cli.ts',
