@@ -12,10 +12,11 @@ import { fullJitterDelay } from '../runtime/backoff.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
+import { ControlPlaneContact } from './contact.js';
+import { registerUntilAccepted } from './registration.js';
 import { jitteredInterval, sendHeartbeat } from './heartbeat.js';
 import type { JobRouter } from './job-handlers.js';
 import { JobSlots } from './job-slots.js';
-import { safetyMarginMs } from './lease-keeper.js';
 import { isUnreadable, parseEnvelope } from './parse-job.js';
 import { ResultOutbox } from './result-outbox.js';
 import { RunningJob } from './run-job.js';
@@ -46,8 +47,6 @@ export interface WorkerOptions {
 export type WorkerState = 'running' | 'paused' | 'draining' | 'stopped';
 
 const backoff = { baseMs: 1_000, capMs: 60_000 };
-const clampInterval = (value: number, min: number, max: number): number =>
-  Math.min(max, Math.max(min, value));
 
 /**
  * The job loop: register, then three independent loops — heartbeat, claim, and one lease keeper
@@ -56,7 +55,7 @@ const clampInterval = (value: number, min: number, max: number): number =>
  */
 export class Worker {
   private stateValue: WorkerState = 'running';
-  private intervals: Intervals = { heartbeatMs: 15_000, pollWaitMs: 25_000, leaseTtlMs: 60_000 };
+  private readonly contact: ControlPlaneContact;
   private readonly slots: JobSlots;
   private readonly inFlight = new Map<string, RunningJob>();
   private readonly keyChains = new Map<string, Promise<void>>();
@@ -64,13 +63,6 @@ export class Worker {
   private readonly stopLoops = new AbortController();
   private claimAbort = new AbortController();
   private registeredAt: number | undefined;
-  private lastContact: number | undefined;
-  /** Send time of the last request the control plane answered: the server's silence clock starts no earlier. */
-  private lastAnsweredSentAt: number | undefined;
-  /** Set by a failed control-plane call; the next answer is a return of contact. */
-  private outOfContact = false;
-  /** Aborted (and replaced) when contact returns, to end the claim loop's backoff. */
-  private contactBack = new AbortController();
   private skewMs: number | undefined;
   private readonly ticks = { heartbeat: 0, claim: 0 };
   private loops: Promise<unknown> | undefined;
@@ -89,6 +81,19 @@ export class Worker {
       onDepth: (depth) => options.metrics.outboxDepth.set(depth),
       onAttempt: (result) => options.metrics.resultReports.inc({ result }),
     });
+    this.contact = new ControlPlaneContact(
+      options.clock,
+      () => options.metrics.lastContact.set(options.clock.now() / 1000),
+      () => {
+        // Contact is back: held results go first (the claim loop waits for the outbox to empty).
+        options.logger.info({ outboxDepth: this.outbox.depth }, 'control plane reachable again');
+        this.outbox.wake();
+      },
+    );
+  }
+
+  private get intervals(): Intervals {
+    return this.contact.intervals;
   }
 
   get state(): WorkerState {
@@ -107,8 +112,7 @@ export class Worker {
       outboxDepth: this.outbox.depth,
       freeSlots: this.freeSlots(),
       clockSkewMs: this.skewMs ?? null,
-      lastContactAgoMs:
-        this.lastContact === undefined ? null : this.options.clock.monotonic() - this.lastContact,
+      lastContactAgoMs: this.contact.agoMs(),
       intervals: this.intervals,
     };
   }
@@ -207,7 +211,7 @@ export class Worker {
   }
 
   private async registerLoop(): Promise<void> {
-    const { client, clock, logger, random } = this.options;
+    const { clock, logger } = this.options;
     const request: RegisterRequest = {
       ...this.options.registration,
       // Slots, not a lease cap: jobs waiting off-slot hold leases beyond it (docs/protocol.md §4.1).
@@ -215,77 +219,21 @@ export class Worker {
       jobTypes: [...this.options.router.types],
       startedAt: new Date(clock.now()).toISOString(),
     };
-    for (let attempt = 0; !this.stopLoops.signal.aborted && this.stateValue !== 'draining'; attempt += 1) {
-      const sentAt = clock.monotonic();
-      try {
-        const session = await client.register(request, this.claimAbort.signal);
-        this.applyIntervals(session.registration.intervals);
-        this.registeredAt = clock.monotonic();
-        this.contact(sentAt);
-        logger.info(
-          { sessionId: session.sessionId, intervals: this.intervals },
-          'registered with the control plane',
-        );
-        return;
-      } catch (error) {
-        if (this.claimAbort.signal.aborted) return;
-        const fatal = isConnectorError(error) && (error.code === 'auth_failed' || error.code === 'forbidden');
-        const delay = fullJitterDelay(
-          backoff,
-          fatal ? 10 : attempt,
-          random,
-          isConnectorError(error) ? error.retryAfterMs : undefined,
-        );
-        logger[fatal ? 'error' : 'warn'](
-          { err: error, delayMs: delay },
-          fatal
-            ? 'control plane refused the enrollment token; check CONTROL_PLANE_TOKEN'
-            : 'control plane unreachable, backing off',
-        );
-        this.ticks.heartbeat = this.ticks.claim = clock.monotonic();
-        await clock.sleep(delay, this.claimAbort.signal).catch(() => undefined);
-      }
-    }
-  }
-
-  private applyIntervals(next: Partial<Intervals>): void {
-    this.intervals = {
-      heartbeatMs: clampInterval(next.heartbeatMs ?? this.intervals.heartbeatMs, 500, 60_000),
-      pollWaitMs: clampInterval(next.pollWaitMs ?? this.intervals.pollWaitMs, 0, 50_000),
-      leaseTtlMs: next.leaseTtlMs ?? this.intervals.leaseTtlMs,
-      ...((next.sessionGraceMs ?? this.intervals.sessionGraceMs) === undefined
-        ? {}
-        : { sessionGraceMs: next.sessionGraceMs ?? this.intervals.sessionGraceMs }),
-    };
-  }
-
-  /** An answer from the control plane to a request sent at `sentAt` (monotonic). */
-  private contact(sentAt: number): void {
-    this.lastContact = this.options.clock.monotonic();
-    this.lastAnsweredSentAt = Math.max(this.lastAnsweredSentAt ?? sentAt, sentAt);
-    this.options.metrics.lastContact.set(this.options.clock.now() / 1000);
-    if (!this.outOfContact) return;
-    // Contact is back: held results go first (the claim loop waits for the outbox to empty).
-    this.outOfContact = false;
-    this.options.logger.info({ outboxDepth: this.outbox.depth }, 'control plane reachable again');
-    this.outbox.wake();
-    const previous = this.contactBack;
-    this.contactBack = new AbortController();
-    previous.abort();
-  }
-
-  private contactFailed(): void {
-    this.outOfContact = true;
-  }
-
-  /**
-   * Until when the server keeps this session's leases though they are past their TTL
-   * (docs/protocol.md §5.1): its silence clock starts at our last answered send, at the latest.
-   */
-  private sessionHeldUntil(): number | undefined {
-    const graceMs = this.intervals.sessionGraceMs;
-    if (!graceMs || this.lastAnsweredSentAt === undefined) return undefined;
-    return this.lastAnsweredSentAt + graceMs - safetyMarginMs(this.intervals.leaseTtlMs);
+    const accepted = await registerUntilAccepted(
+      { ...this.options, backoff },
+      request,
+      this.claimAbort.signal,
+      () => !this.stopLoops.signal.aborted && this.stateValue !== 'draining',
+      () => (this.ticks.heartbeat = this.ticks.claim = clock.monotonic()),
+    );
+    if (!accepted) return;
+    this.contact.applyIntervals(accepted.session.registration.intervals);
+    this.registeredAt = clock.monotonic();
+    this.contact.answered(accepted.sentAt);
+    logger.info(
+      { sessionId: accepted.session.sessionId, intervals: this.intervals },
+      'registered with the control plane',
+    );
   }
 
   private connectorState(): ConnectorState {
@@ -309,14 +257,14 @@ export class Worker {
       () => clock.now(),
       AbortSignal.any([this.stopLoops.signal, AbortSignal.timeout(10_000)]),
     );
-    this.contact(sentAt);
+    this.contact.answered(sentAt);
     if (outcome.skew) {
       this.skewMs = outcome.skew.skewMs;
       metrics.clockSkew.set(outcome.skew.skewMs / 1000);
       if (Math.abs(outcome.skew.skewMs) > 60_000)
         logger.warn({ skewMs: Math.round(outcome.skew.skewMs) }, 'clock skew over 60 s');
     }
-    if (outcome.response.intervals) this.applyIntervals(outcome.response.intervals);
+    if (outcome.response.intervals) this.contact.applyIntervals(outcome.response.intervals);
     for (const leaseId of outcome.response.releaseLeases) {
       const job = [...this.inFlight.values()].find((candidate) => candidate.lease.leaseId === leaseId);
       if (job) void job.releaseLease('lease_lost');
@@ -355,7 +303,7 @@ export class Worker {
           ),
         );
         failures += 1;
-        this.contactFailed();
+        this.contact.failed();
         logger.warn({ err: error, failures }, 'heartbeat failed');
       }
       await clock.sleep(delay, this.stopLoops.signal).catch(() => undefined);
@@ -393,7 +341,7 @@ export class Worker {
         );
         idempotencyKey = random.uuid();
         failures = 0;
-        this.contact(sentAt);
+        this.contact.answered(sentAt);
         metrics.claims.inc({ result: jobs.length > 0 ? 'jobs' : 'empty' });
         for (const raw of jobs) this.accept(raw, sentAt);
         fastEmpties = jobs.length === 0 && clock.monotonic() - sentAt < waitMs / 2 ? fastEmpties + 1 : 0;
@@ -412,9 +360,9 @@ export class Worker {
           isConnectorError(error) ? error.retryAfterMs : undefined,
         );
         failures += 1;
-        this.contactFailed();
+        this.contact.failed();
         logger.warn({ err: error, delayMs: delay, failures }, 'claim failed, backing off');
-        const wake = AbortSignal.any([this.claimAbort.signal, this.contactBack.signal]);
+        const wake = AbortSignal.any([this.claimAbort.signal, this.contact.backSignal]);
         await clock.sleep(delay, wake).catch(() => undefined);
       }
     }
@@ -449,7 +397,7 @@ export class Worker {
       ...this.options,
       outbox: this.outbox,
       releaseSlot: (jobId) => this.slots.park(jobId),
-      sessionHeldUntil: () => this.sessionHeldUntil(),
+      sessionHeldUntil: () => this.contact.sessionHeldUntil(),
     });
     this.inFlight.set(job.jobId, job);
     const previous = this.keyChains.get(envelope.resourceKey) ?? Promise.resolve();

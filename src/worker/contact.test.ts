@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../test/fakes/fake-clock.js';
+import { ControlPlaneContact } from './contact.js';
+
+function contactOn(clock = new FakeClock()) {
+  const events: string[] = [];
+  const contact = new ControlPlaneContact(
+    clock,
+    () => events.push('answer'),
+    () => events.push('back'),
+  );
+  return { clock, contact, events };
+}
+
+describe('ControlPlaneContact', () => {
+  it('knows no contact before the first answer, then counts time since it', async () => {
+    const { clock, contact } = contactOn();
+    expect(contact.agoMs()).toBeNull();
+    contact.answered(clock.monotonic());
+    await clock.advance(1_500);
+    expect(contact.agoMs()).toBe(1_500);
+  });
+
+  it('announces a return of contact once after a failure and ends the backoff waiting on it', () => {
+    const { clock, contact, events } = contactOn();
+    contact.answered(clock.monotonic());
+    const before = contact.backSignal;
+    contact.failed();
+    contact.answered(clock.monotonic());
+    contact.answered(clock.monotonic());
+    expect(events).toEqual(['answer', 'answer', 'back', 'answer']);
+    expect(before.aborted).toBe(true);
+    expect(contact.backSignal.aborted).toBe(false);
+  });
+
+  it.each([
+    [
+      { heartbeatMs: 10, pollWaitMs: -5, leaseTtlMs: 30_000 },
+      { heartbeatMs: 500, pollWaitMs: 0, leaseTtlMs: 30_000 },
+    ],
+    [
+      { heartbeatMs: 600_000, pollWaitMs: 600_000, leaseTtlMs: 60_000, sessionGraceMs: 90_000 },
+      { heartbeatMs: 60_000, pollWaitMs: 50_000, leaseTtlMs: 60_000, sessionGraceMs: 90_000 },
+    ],
+  ])('clamps the server intervals %j to %j', (given, kept) => {
+    const { contact } = contactOn();
+    contact.applyIntervals(given);
+    expect(contact.intervals).toEqual(kept);
+  });
+
+  it('keeps leases past their TTL only within the session grace, counted from the last answered send', () => {
+    const { clock, contact } = contactOn();
+    contact.answered(clock.monotonic());
+    expect(contact.sessionHeldUntil()).toBeUndefined();
+    contact.applyIntervals({ leaseTtlMs: 60_000, sessionGraceMs: 90_000 });
+    const sentAt = clock.monotonic();
+    contact.answered(sentAt);
+    // An older request answered later never moves the silence clock back.
+    contact.answered(sentAt - 10_000);
+    expect(contact.sessionHeldUntil()).toBe(sentAt + 90_000 - 5_000);
+  });
+});

@@ -1,0 +1,78 @@
+import type { Intervals } from '../control-plane/protocol.js';
+import type { Clock } from '../runtime/clock.js';
+import { safetyMarginMs } from './lease-keeper.js';
+
+const clampInterval = (value: number, min: number, max: number): number =>
+  Math.min(max, Math.max(min, value));
+
+/**
+ * What the worker knows of its contact with the control plane: when it last answered, whether a
+ * call has failed since (an outage), and the intervals the server asked for. A return of contact
+ * after a failure is announced once, through `onBack`, and ends any backoff waiting on
+ * `backSignal`.
+ */
+export class ControlPlaneContact {
+  intervals: Intervals = { heartbeatMs: 15_000, pollWaitMs: 25_000, leaseTtlMs: 60_000 };
+  private lastContact: number | undefined;
+  /** Send time of the last request the control plane answered: the server's silence clock starts no earlier. */
+  private lastAnsweredSentAt: number | undefined;
+  /** Set by a failed control-plane call; the next answer is a return of contact. */
+  private outOfContact = false;
+  /** Aborted (and replaced) when contact returns, to end the claim loop's backoff. */
+  private contactBack = new AbortController();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly onAnswer: () => void,
+    private readonly onBack: () => void,
+  ) {}
+
+  /** Aborted when contact returns after a failure. */
+  get backSignal(): AbortSignal {
+    return this.contactBack.signal;
+  }
+
+  /** Monotonic ms since the last answer, or null before the first. */
+  agoMs(): number | null {
+    return this.lastContact === undefined ? null : this.clock.monotonic() - this.lastContact;
+  }
+
+  /** An answer from the control plane to a request sent at `sentAt` (monotonic). */
+  answered(sentAt: number): void {
+    this.lastContact = this.clock.monotonic();
+    this.lastAnsweredSentAt = Math.max(this.lastAnsweredSentAt ?? sentAt, sentAt);
+    this.onAnswer();
+    if (!this.outOfContact) return;
+    this.outOfContact = false;
+    this.onBack();
+    const previous = this.contactBack;
+    this.contactBack = new AbortController();
+    previous.abort();
+  }
+
+  failed(): void {
+    this.outOfContact = true;
+  }
+
+  /** Takes the server's intervals, clamped to what the worker can honour. */
+  applyIntervals(next: Partial<Intervals>): void {
+    const current = this.intervals;
+    const sessionGraceMs = next.sessionGraceMs ?? current.sessionGraceMs;
+    this.intervals = {
+      heartbeatMs: clampInterval(next.heartbeatMs ?? current.heartbeatMs, 500, 60_000),
+      pollWaitMs: clampInterval(next.pollWaitMs ?? current.pollWaitMs, 0, 50_000),
+      leaseTtlMs: next.leaseTtlMs ?? current.leaseTtlMs,
+      ...(sessionGraceMs === undefined ? {} : { sessionGraceMs }),
+    };
+  }
+
+  /**
+   * Until when the server keeps this session's leases though they are past their TTL
+   * (docs/protocol.md §5.1): its silence clock starts at our last answered send, at the latest.
+   */
+  sessionHeldUntil(): number | undefined {
+    const graceMs = this.intervals.sessionGraceMs;
+    if (!graceMs || this.lastAnsweredSentAt === undefined) return undefined;
+    return this.lastAnsweredSentAt + graceMs - safetyMarginMs(this.intervals.leaseTtlMs);
+  }
+}

@@ -1,0 +1,54 @@
+import type { ControlPlaneClient, Session } from '../control-plane/control-plane-client.js';
+import type { RegisterRequest } from '../control-plane/protocol.js';
+import { isConnectorError } from '../errors/connector-error.js';
+import { fullJitterDelay, type BackoffPolicy } from '../runtime/backoff.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Random } from '../runtime/random.js';
+
+export interface RegistrationDeps {
+  readonly client: Pick<ControlPlaneClient, 'register'>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly random: Random;
+  readonly backoff: BackoffPolicy;
+}
+
+/**
+ * Registers until the control plane accepts, backing off with full jitter (long after a refused
+ * token, which only an operator can fix). Returns the session with the monotonic send time of the
+ * accepted request, or undefined when `signal` ends the attempts or `keepTrying` turns false.
+ */
+export async function registerUntilAccepted(
+  deps: RegistrationDeps,
+  request: RegisterRequest,
+  signal: AbortSignal,
+  keepTrying: () => boolean,
+  onFailedAttempt: () => void,
+): Promise<{ session: Session; sentAt: number } | undefined> {
+  const { client, clock, logger, random } = deps;
+  for (let attempt = 0; keepTrying(); attempt += 1) {
+    const sentAt = clock.monotonic();
+    try {
+      return { session: await client.register(request, signal), sentAt };
+    } catch (error) {
+      if (signal.aborted) return undefined;
+      const fatal = isConnectorError(error) && (error.code === 'auth_failed' || error.code === 'forbidden');
+      const delay = fullJitterDelay(
+        deps.backoff,
+        fatal ? 10 : attempt,
+        random,
+        isConnectorError(error) ? error.retryAfterMs : undefined,
+      );
+      logger[fatal ? 'error' : 'warn'](
+        { err: error, delayMs: delay },
+        fatal
+          ? 'control plane refused the enrollment token; check CONTROL_PLANE_TOKEN'
+          : 'control plane unreachable, backing off',
+      );
+      onFailedAttempt();
+      await clock.sleep(delay, signal).catch(() => undefined);
+    }
+  }
+  return undefined;
+}
