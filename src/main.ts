@@ -175,7 +175,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
       hostname: hostname(),
       podName: config.instance.podName,
       podNamespace: config.instance.podNamespace,
-      features: ['lease-extend', 'result-idempotency', 'discovery-snapshots', 'grant-ledger'],
+      features: ['lease-extend', 'result-idempotency', 'discovery-snapshots', 'grant-ledger', 'job-intent'],
     },
   });
   const admin = await startAdminListeners(config.admin, {

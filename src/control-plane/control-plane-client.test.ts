@@ -149,6 +149,25 @@ describe('ControlPlaneClient', () => {
     });
   });
 
+  it('records an intent with a fenced PUT and maps a lost lease to a non-retryable conflict', async () => {
+    const { cp } = await registered();
+    const lease = { jobId: 'j1', leaseId: 'l-2', fencingToken: 9 };
+    const intent = { added: [{ level: 'org', role: 'ORG_READ_ONLY' }], expiresAt: '2026-12-04T18:00:00.000Z' };
+    nock(base)
+      .put(`${api}/jobs/j1/attempts/2/intent`, { leaseId: 'l-2', fencingToken: 9, intent })
+      .matchHeader('authorization', 'Bearer access-1')
+      .reply(200, { recorded: true });
+    await expect(cp.recordIntent(lease, 2, intent)).resolves.toBeUndefined();
+    nock(base)
+      .put(`${api}/jobs/j1/attempts/2/intent`)
+      .reply(409, { error: { code: 'lease_lost', message: 'not the current lease' } });
+    await expect(cp.recordIntent(lease, 2, intent)).rejects.toMatchObject({
+      code: 'conflict',
+      retryable: false,
+      details: { endpoint: 'intent', protocolCode: 'lease_lost' },
+    });
+  });
+
   it('treats a proxy error page and 503 with Retry-After as retryable', async () => {
     const { cp } = await registered();
     nock(base).post(`${api}/jobs/j1/lease:extend`).reply(502, '<html>bad gateway</html>');

@@ -11,6 +11,7 @@ import {
   ExtendResponse,
   headers,
   HeartbeatResponse,
+  IntentResponse,
   paths,
   ProtocolErrorBody,
   protocolVersion,
@@ -160,6 +161,22 @@ export class ControlPlaneClient {
       schema: ResultResponse,
       idempotencyKey: `${jobId}:${attempt}`,
       signal,
+    }));
+  }
+
+  /**
+   * Feature `job-intent` (docs/protocol.md §4.7a): records what this attempt is about to change,
+   * fenced by its lease. Called before the attempt's first Atlas write; a failure means no write.
+   */
+  async recordIntent(lease: LeaseRef, attempt: number, intent: unknown, signal?: AbortSignal): Promise<void> {
+    await this.sessionCall(() => ({
+      endpoint: 'intent',
+      method: 'PUT',
+      path: paths.intent(lease.jobId, attempt),
+      body: { leaseId: lease.leaseId, fencingToken: lease.fencingToken, intent },
+      schema: IntentResponse,
+      signal,
+      timeoutMs: 10_000,
     }));
   }
 

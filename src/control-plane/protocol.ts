@@ -17,6 +17,8 @@ export const paths = {
   extend: (jobId: string) => `/jobs/${enc(jobId)}/lease:extend`,
   release: (jobId: string) => `/jobs/${enc(jobId)}/lease:release`,
   result: (jobId: string, attempt: number) => `/jobs/${enc(jobId)}/attempts/${attempt}/result`,
+  /** Feature `job-intent`: what an attempt is about to change, recorded before its first write. */
+  intent: (jobId: string, attempt: number) => `/jobs/${enc(jobId)}/attempts/${attempt}/intent`,
   /** Read-only, enrollment-token auth: the integrations this connector serves (doctor's checklist). */
   integrations: (connectorId: string) => `/connectors/${enc(connectorId)}/integrations`,
   snapshots: (connectorId: string) => `/connectors/${enc(connectorId)}/discovery/snapshots`,
@@ -154,6 +156,11 @@ export const JobEnvelope = z.object({
   resourceKey: z.string().min(1),
   integration: IntegrationRef.nullable(),
   payload: z.string(),
+  /**
+   * Feature `job-intent`: the latest intent an earlier attempt of this job recorded (any JSON), or
+   * null. Absent from a server without the feature; read as null.
+   */
+  intent: z.unknown().optional(),
 });
 export type JobEnvelope = z.infer<typeof JobEnvelope>;
 
@@ -198,6 +205,13 @@ export type JobState = z.infer<typeof JobState>;
 
 export const ResultResponse = z.object({ accepted: z.literal(true), jobState: JobState });
 export type ResultResponse = z.infer<typeof ResultResponse>;
+
+// 7a. intent (feature `job-intent`), fenced like extend
+export const IntentRequest = ExtendRequest.extend({ intent: z.unknown() });
+export type IntentRequest = z.infer<typeof IntentRequest>;
+
+export const IntentResponse = z.object({ recorded: z.literal(true) });
+export type IntentResponse = z.infer<typeof IntentResponse>;
 
 // 8. discovery snapshots
 export const SnapshotCreateRequest = z.object({

@@ -27,14 +27,32 @@ export interface JobContext {
    * no-op when the worker's waiting allowance (MAX_WAITING_JOBS) is used up.
    */
   releaseSlot(): void;
+  /**
+   * Feature `job-intent`: the latest intent an earlier attempt of this job recorded, or null (a
+   * first attempt, or a server without the feature).
+   */
+  readonly intent: unknown;
+  /**
+   * Records, fenced by this attempt's lease, what the job is about to change (docs/protocol.md
+   * §4.7a). Await it before the first write it covers: when it throws, do not write.
+   */
+  recordIntent(intent: unknown): Promise<void>;
 }
 
-export type JobContextOptions = Omit<JobContext, 'beforeSideEffect' | 'releaseSlot'> &
-  Partial<Pick<JobContext, 'releaseSlot'>>;
+export type JobContextOptions = Omit<JobContext, 'beforeSideEffect' | 'releaseSlot' | 'intent' | 'recordIntent'> &
+  Partial<Pick<JobContext, 'releaseSlot' | 'intent' | 'recordIntent'>>;
+
+function noIntentStore(): Promise<void> {
+  return Promise.reject(
+    new ConnectorError({ code: 'internal', message: 'this job context cannot record an intent' }),
+  );
+}
 
 export function createJobContext(options: JobContextOptions): JobContext {
   return {
     ...options,
+    intent: options.intent ?? null,
+    recordIntent: options.recordIntent ?? noIntentStore,
     releaseSlot: options.releaseSlot ?? (() => undefined),
     beforeSideEffect() {
       if (!options.signal.aborted) return;

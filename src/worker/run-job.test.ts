@@ -37,6 +37,19 @@ const parkTwiceHandler: JobHandler<Record<string, never>> = {
   },
 };
 
+/** Records an intent naming the earlier one, then "writes". */
+function intentHandler(writes: string[]): JobHandler<Record<string, never>> {
+  return {
+    payloadSchema: z.object({}).strict(),
+    needsIntegration: false,
+    async run(_payload, ctx) {
+      await ctx.recordIntent({ after: ctx.intent });
+      writes.push('write');
+      return { earlier: ctx.intent };
+    },
+  };
+}
+
 function setup(writes: string[]) {
   const clock = new FakeClock();
   const cp = new FakeControlPlane(clock);
@@ -49,6 +62,7 @@ function setup(writes: string[]) {
     router: createJobRouter({
       write: twoWriteHandler(writes) as JobHandler,
       park: parkTwiceHandler as JobHandler,
+      intent: intentHandler(writes) as JobHandler,
     }),
     policy: loadConfig({}).policy,
     maxPayloadBytes: 4096,
@@ -154,5 +168,33 @@ describe('RunningJob', () => {
       Promise.resolve(),
     );
     expect(asked).toEqual(['job-1', 'job-1']);
+  });
+
+  it('hands the envelope intent to the handler and records a new one under this lease and attempt', async () => {
+    const writes: string[] = [];
+    const { cp, deps } = setup(writes);
+    const earlier = { added: ['x'] };
+    await new RunningJob(
+      envelope({ type: 'intent', payload: '{}', attempt: 3, intent: earlier }),
+      0,
+      deps,
+    ).run(Promise.resolve());
+    expect(cp.calls.intents).toEqual([
+      { lease: { jobId: 'job-1', leaseId: 'lease-1', fencingToken: 7 }, attempt: 3, intent: { after: earlier } },
+    ]);
+    expect(writes).toEqual(['write']);
+    expect(cp.calls.results[0]?.body).toMatchObject({ outcome: 'succeeded', result: { earlier } });
+  });
+
+  it('does not write when the intent cannot be recorded, and reports the failure', async () => {
+    const writes: string[] = [];
+    const { cp, deps } = setup(writes);
+    cp.intentBehaviour = () => httpError('upstream_unavailable');
+    await new RunningJob(envelope({ type: 'intent', payload: '{}' }), 0, deps).run(Promise.resolve());
+    expect(writes).toEqual([]);
+    expect(cp.calls.results[0]?.body).toMatchObject({
+      outcome: 'failed',
+      error: { code: 'upstream_unavailable', retryable: true },
+    });
   });
 });

@@ -15,7 +15,7 @@ import { parseJob } from './parse-job.js';
 import type { ResultOutbox } from './result-outbox.js';
 
 export interface JobRunnerDeps {
-  readonly client: Pick<ControlPlaneClient, 'extend' | 'release'>;
+  readonly client: Pick<ControlPlaneClient, 'extend' | 'release' | 'recordIntent'>;
   readonly outbox: ResultOutbox;
   readonly router: JobRouter;
   readonly policy: Policy;
@@ -118,6 +118,12 @@ export class RunningJob {
     this.log.debug('slot released; the job waits off-slot');
   }
 
+  /** Fenced by this lease; a stale holder never records (its signal is aborted, or the server says 409). */
+  private async recordIntent(intent: unknown): Promise<void> {
+    if (this.abort.signal.aborted) throw this.abort.signal.reason;
+    await this.deps.client.recordIntent(this.lease, this.envelope.attempt, intent, this.abort.signal);
+  }
+
   private async execute(): Promise<JobOutcome> {
     const ctx = createJobContext({
       jobId: this.envelope.jobId,
@@ -128,6 +134,8 @@ export class RunningJob {
       clock: this.deps.clock,
       signal: this.abort.signal,
       releaseSlot: () => this.releaseSlot(),
+      intent: this.envelope.intent ?? null,
+      recordIntent: (intent) => this.recordIntent(intent),
     });
     try {
       if (this.deps.clock.now() > Date.parse(this.envelope.notAfter)) {

@@ -24,7 +24,15 @@ import { RunningJob } from './run-job.js';
 /** The part of the control-plane client the worker uses (a fake implements it in tests). */
 export type ControlPlanePort = Pick<
   ControlPlaneClient,
-  'current' | 'register' | 'heartbeat' | 'claim' | 'extend' | 'release' | 'submitResult' | 'deregister'
+  | 'current'
+  | 'register'
+  | 'heartbeat'
+  | 'claim'
+  | 'extend'
+  | 'release'
+  | 'recordIntent'
+  | 'submitResult'
+  | 'deregister'
 >;
 
 export interface WorkerOptions {

@@ -26,6 +26,7 @@ export class FakeControlPlane implements ControlPlanePort {
     extend: [] as LeaseRef[],
     release: [] as { lease: LeaseRef; reason: string }[],
     results: [] as { jobId: string; attempt: number; body: ResultRequest }[],
+    intents: [] as { lease: LeaseRef; attempt: number; intent: unknown }[],
     deregister: 0,
   };
   readonly queue: unknown[] = [];
@@ -37,6 +38,7 @@ export class FakeControlPlane implements ControlPlanePort {
     accepted: true,
     jobState: 'succeeded',
   });
+  intentBehaviour: Behaviour<void> = () => undefined;
   heartbeatBehaviour: Behaviour<Partial<HeartbeatResponse>> = () => ({});
   current: Session | undefined;
 
@@ -83,6 +85,12 @@ export class FakeControlPlane implements ControlPlanePort {
 
   async release(lease: LeaseRef, reason: string): Promise<void> {
     this.calls.release.push({ lease, reason });
+  }
+
+  async recordIntent(lease: LeaseRef, attempt: number, intent: unknown): Promise<void> {
+    this.calls.intents.push({ lease, attempt, intent });
+    const answer = this.intentBehaviour(this.calls.intents.length);
+    if (answer instanceof Error) throw answer;
   }
 
   async submitResult(jobId: string, attempt: number, body: ResultRequest) {
