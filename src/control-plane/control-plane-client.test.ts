@@ -152,7 +152,10 @@ describe('ControlPlaneClient', () => {
   it('records an intent with a fenced PUT and maps a lost lease to a non-retryable conflict', async () => {
     const { cp } = await registered();
     const lease = { jobId: 'j1', leaseId: 'l-2', fencingToken: 9 };
-    const intent = { added: [{ level: 'org', role: 'ORG_READ_ONLY' }], expiresAt: '2026-12-04T18:00:00.000Z' };
+    const intent = {
+      added: [{ level: 'org', role: 'ORG_READ_ONLY' }],
+      expiresAt: '2026-12-04T18:00:00.000Z',
+    };
     nock(base)
       .put(`${api}/jobs/j1/attempts/2/intent`, { leaseId: 'l-2', fencingToken: 9, intent })
       .matchHeader('authorization', 'Bearer access-1')

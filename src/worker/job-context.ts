@@ -39,7 +39,10 @@ export interface JobContext {
   recordIntent(intent: unknown): Promise<void>;
 }
 
-export type JobContextOptions = Omit<JobContext, 'beforeSideEffect' | 'releaseSlot' | 'intent' | 'recordIntent'> &
+export type JobContextOptions = Omit<
+  JobContext,
+  'beforeSideEffect' | 'releaseSlot' | 'intent' | 'recordIntent'
+> &
   Partial<Pick<JobContext, 'releaseSlot' | 'intent' | 'recordIntent'>>;
 
 function noIntentStore(): Promise<void> {

@@ -180,7 +180,11 @@ describe('RunningJob', () => {
       deps,
     ).run(Promise.resolve());
     expect(cp.calls.intents).toEqual([
-      { lease: { jobId: 'job-1', leaseId: 'lease-1', fencingToken: 7 }, attempt: 3, intent: { after: earlier } },
+      {
+        lease: { jobId: 'job-1', leaseId: 'lease-1', fencingToken: 7 },
+        attempt: 3,
+        intent: { after: earlier },
+      },
     ]);
     expect(writes).toEqual(['write']);
     expect(cp.calls.results[0]?.body).toMatchObject({ outcome: 'succeeded', result: { earlier } });

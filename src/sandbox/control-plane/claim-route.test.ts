@@ -81,6 +81,7 @@ describe('jobs:claim long-poll', () => {
         resourceKey: 'p/alice',
         integration: { id: 'int-1', kind: 'atlas-project', config: { projectId: 'p' }, secretRef: 'env://K' },
         payload: '{"a":1}',
+        intent: null,
       },
     ]);
   });

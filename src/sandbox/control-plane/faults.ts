@@ -11,6 +11,7 @@ export const RouteName = z.enum([
   'deregister',
   'extend',
   'release',
+  'intent',
   'result',
   'snapshots',
   'snapshotPart',

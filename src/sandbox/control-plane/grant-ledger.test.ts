@@ -36,7 +36,7 @@ function setup() {
     }
     return JSON.parse(envelope.payload) as unknown;
   };
-  return { ledger, run };
+  return { ledger, run, jobs, clock };
 }
 
 const grantResult = (expiresAt: string) => ({
@@ -108,5 +108,118 @@ describe('grant ledger', () => {
     const { run } = setup();
     expect(run('sweep', {}, undefined, 'db')).toEqual({});
     expect(run('sweep', { grants: [] })).toEqual({ grants: [] });
+  });
+
+  describe('job intents (feature job-intent)', () => {
+    const grantPayload = { grantId: 'g-1', requester: { email: 'bob@example.com' } };
+    const intent = {
+      userId: 'u1',
+      expiresAt: '2026-11-24T14:00:00.000Z',
+      added: [billing],
+      created: { invitation: false, projectMemberships: [] },
+    };
+
+    function leasedGrant(h: ReturnType<typeof setup>, maxAttempts = 5) {
+      const { jobId } = h.jobs.enqueue({
+        type: 'grant',
+        payload: JSON.stringify(grantPayload),
+        integrationId: 'portal',
+        maxAttempts,
+      });
+      const [first] = h.jobs.claim('s1', { maxJobs: 1 });
+      if (!first) throw new Error('not leased');
+      return { jobId, first };
+    }
+
+    it('hands the next attempt the intent of the earlier one, never an attempt its own', async () => {
+      const h = setup();
+      const { jobId, first } = leasedGrant(h);
+      expect(first.intent).toBeNull();
+      h.jobs.recordIntent(jobId, 1, first, intent);
+      await h.clock.advance(60_000);
+      const [second] = h.jobs.claim('s2', { maxJobs: 1 });
+      expect(second).toMatchObject({ attempt: 2, intent });
+      h.jobs.recordIntent(jobId, 2, second!, { ...intent, added: [] });
+      expect(h.jobs.reclaim('s2', jobId, second!.leaseId)?.intent).toEqual(intent);
+    });
+
+    it('refuses an intent from a stale lease or under another attempt number, keeping the newer one', async () => {
+      const h = setup();
+      const { jobId, first } = leasedGrant(h);
+      await h.clock.advance(60_000);
+      const [second] = h.jobs.claim('s2', { maxJobs: 1 });
+      h.jobs.recordIntent(jobId, 2, second!, intent);
+      expect(() => h.jobs.recordIntent(jobId, 1, first, { ...intent, added: [] })).toThrow(
+        expect.objectContaining({ code: 'lease_lost' }),
+      );
+      expect(() => h.jobs.recordIntent(jobId, 1, second!, { ...intent, added: [] })).toThrow(
+        expect.objectContaining({ code: 'lease_lost' }),
+      );
+      expect(h.jobs.record(jobId)?.intent).toMatchObject({ attempt: 2, value: intent });
+    });
+
+    it('turns the intent of a grant that died into a fromIntent record that the revoke receives', async () => {
+      const h = setup();
+      const { jobId, first } = leasedGrant(h, 1);
+      h.jobs.recordIntent(jobId, 1, first, intent);
+      await h.clock.advance(60_000);
+      h.jobs.tick();
+      expect(h.jobs.record(jobId)?.state).toBe('dead');
+      const revoke = h.run('revoke', { grantId: 'g-1' }) as { grants: unknown[] };
+      expect(revoke.grants).toEqual([
+        {
+          grantId: 'g-1',
+          email: 'bob@example.com',
+          userId: 'u1',
+          expiresAt: intent.expiresAt,
+          added: [billing],
+          created: { invitation: false, projectMemberships: [] },
+          fromIntent: true,
+        },
+      ]);
+    });
+
+    it('records nothing from the intent when the grant succeeds (its result is the record) or never wrote', () => {
+      const h = setup();
+      const { jobId, first } = leasedGrant(h);
+      h.jobs.recordIntent(jobId, 1, first, {
+        ...intent,
+        added: [billing, { level: 'org', role: 'ORG_READ_ONLY' }],
+      });
+      acceptResult(h.jobs, h.clock, {
+        jobId,
+        attempt: 1,
+        idempotencyKey: `${jobId}:1`,
+        body: {
+          ...first,
+          outcome: 'succeeded',
+          result: grantResult(intent.expiresAt),
+          startedAt: 'a',
+          finishedAt: 'b',
+        },
+        canonical: 'x',
+      });
+      expect(h.ledger.grants('portal').map((g) => [g.added, g.fromIntent])).toEqual([[[billing], undefined]]);
+      const failed = h.jobs.enqueue({
+        type: 'grant',
+        payload: JSON.stringify({ ...grantPayload, grantId: 'g-2' }),
+        integrationId: 'portal',
+      });
+      const [lease] = h.jobs.claim('s1', { maxJobs: 1 });
+      acceptResult(h.jobs, h.clock, {
+        jobId: failed.jobId,
+        attempt: 1,
+        idempotencyKey: `${failed.jobId}:1`,
+        body: {
+          ...lease!,
+          outcome: 'failed',
+          error: { code: 'policy_denied', message: 'no', retryable: false },
+          startedAt: 'a',
+          finishedAt: 'b',
+        },
+        canonical: 'y',
+      });
+      expect(h.ledger.grants('portal').map((g) => g.grantId)).toEqual(['g-1']);
+    });
   });
 });

@@ -18,6 +18,8 @@ export interface LedgerEntry {
   expiresAt: string;
   readonly added: unknown[];
   readonly created: unknown;
+  /** Made from a recorded intent of a grant job that ended failed/dead (feature `job-intent`). */
+  readonly fromIntent?: true;
 }
 
 const grantJob = z.object({ grantId: z.string(), requester: z.object({ email: z.string() }) });
@@ -37,6 +39,25 @@ function parseText(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+function unionByJson(a: readonly unknown[], b: readonly unknown[]): unknown[] {
+  const seen = new Map<string, unknown>();
+  for (const item of [...a, ...b]) seen.set(JSON.stringify(item), item);
+  return [...seen.values()];
+}
+
+const createdShape = z
+  .object({ invitation: z.boolean().optional(), projectMemberships: z.array(z.string()).optional() })
+  .catch({});
+
+function mergeCreated(a: unknown, b: unknown): unknown {
+  const x = createdShape.parse(a ?? {});
+  const y = createdShape.parse(b ?? {});
+  return {
+    invitation: Boolean(x.invitation) || Boolean(y.invitation),
+    projectMemberships: [...new Set([...(x.projectMemberships ?? []), ...(y.projectMemberships ?? [])])],
+  };
 }
 
 export class GrantLedger {
@@ -83,6 +104,31 @@ export class GrantLedger {
       const result = sweepResult.safeParse(job.result);
       for (const grantId of result.success ? result.data.clearedGrants : []) entries.delete(grantId);
     }
+  }
+
+  /**
+   * A grant job ended `failed` or `dead` after an attempt recorded an intent: its Atlas writes may
+   * have landed, so the intent becomes a record (`fromIntent`) and a revoke or a sweep removes them.
+   * An existing record of the same grant (an earlier job that succeeded) is widened, never narrowed.
+   */
+  ended(job: JobRecord, integration: IntegrationRef | undefined): void {
+    if (!integration || !ledgerKinds.has(integration.kind) || job.type !== 'grant' || !job.intent) return;
+    const request = grantJob.safeParse(parseText(job.payload));
+    const intent = grantResult.safeParse(job.intent.value);
+    if (!request.success || !intent.success) return;
+    const entries = this.entries(integration.id);
+    const earlier = entries.get(request.data.grantId);
+    const { userId, expiresAt, added, created } = intent.data;
+    const recordedUserId = userId ?? earlier?.userId;
+    entries.set(request.data.grantId, {
+      grantId: request.data.grantId,
+      email: request.data.requester.email.toLowerCase(),
+      ...(recordedUserId === undefined ? {} : { userId: recordedUserId }),
+      expiresAt: earlier && earlier.expiresAt > expiresAt ? earlier.expiresAt : expiresAt,
+      added: unionByJson(earlier?.added ?? [], added),
+      created: mergeCreated(earlier?.created, created),
+      fromIntent: true,
+    });
   }
 
   /** The payload as leased: `grants` added for ledger kinds, unless the job already carries them. */

@@ -1,4 +1,10 @@
-import { ExtendRequest, headers, ReleaseRequest, ResultRequest } from '../../control-plane/protocol.js';
+import {
+  ExtendRequest,
+  headers,
+  IntentRequest,
+  ReleaseRequest,
+  ResultRequest,
+} from '../../control-plane/protocol.js';
 import { canonicalJson } from './canonical-json.js';
 import { headerValue, jsonValue, parseJson, parseValue, readBody } from './http-io.js';
 import { acceptResult } from './job-results.js';
@@ -19,11 +25,25 @@ async function release(ctx: SessionContext): Promise<Answer> {
   return { status: 204 };
 }
 
+function attemptOf(text: string): number {
+  if (!/^[1-9]\d{0,8}$/.test(text))
+    throw protocolError('invalid_request', 'attempt: must be a positive integer');
+  return Number(text);
+}
+
+async function intent(ctx: SessionContext): Promise<Answer> {
+  const [jobId = '', attemptText = ''] = ctx.params;
+  const attempt = attemptOf(attemptText);
+  const request = parseJson(IntentRequest, await readBody(ctx.req, maxJsonBodyBytes));
+  if (request.intent === undefined) throw protocolError('invalid_request', 'intent: required');
+  ctx.core.jobs.recordIntent(jobId, attempt, request, request.intent);
+  ctx.core.logger.info({ jobId, attempt }, 'intent recorded');
+  return { status: 200, body: { recorded: true } };
+}
+
 async function result(ctx: SessionContext): Promise<Answer> {
   const [jobId = '', attemptText = ''] = ctx.params;
-  const attempt = Number(attemptText);
-  if (!/^[1-9]\d{0,8}$/.test(attemptText))
-    throw protocolError('invalid_request', 'attempt: must be a positive integer');
+  const attempt = attemptOf(attemptText);
   const value = jsonValue(await readBody(ctx.req, maxJsonBodyBytes));
   const body = parseValue(ResultRequest, value, 'body');
   const response = acceptResult(ctx.core.jobs, ctx.core.clock, {
@@ -54,6 +74,13 @@ export const jobRoutes: readonly ConnectorRoute[] = [
     pattern: /^\/jobs\/([^/]+)\/lease:release$/,
     auth: 'session',
     handle: release,
+  },
+  {
+    name: 'intent',
+    method: 'PUT',
+    pattern: /^\/jobs\/([^/]+)\/attempts\/([^/]+)\/intent$/,
+    auth: 'session',
+    handle: intent,
   },
   {
     name: 'result',

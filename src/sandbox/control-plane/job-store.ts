@@ -28,6 +28,8 @@ export interface JobStoreDeps {
   /** The grant ledger (grant-ledger.ts): told of each success, and may extend a payload at lease time. */
   readonly ledger?: {
     succeeded(job: JobRecord, integration: IntegrationRef | undefined): void;
+    /** A job ended `failed` or `dead`: a recorded intent may become a record (§4.7a). */
+    ended(job: JobRecord, integration: IntegrationRef | undefined): void;
     payloadFor(job: JobRecord, integration: IntegrationRef | undefined): string;
   };
   /** Whether a lease past its TTL is still held by a live session (§5.1). Absent: never. */
@@ -129,6 +131,19 @@ export class JobStore {
     return { leaseTtlMs, cancelRequested: job.cancelRequested };
   }
 
+  /**
+   * Feature `job-intent`: keeps what the current attempt is about to change. Fenced like extend,
+   * and the attempt must be the lease's: a stale attempt can never overwrite a newer intent.
+   */
+  recordIntent(jobId: string, attempt: number, fence: Fence, intent: unknown): void {
+    const { job, lease } = this.currentLease(jobId, fence);
+    if (lease.attempt !== attempt) {
+      throw protocolError('lease_lost', `lease ${fence.leaseId} is attempt ${lease.attempt}, not ${attempt}`);
+    }
+    if (job.intent && job.intent.attempt < attempt) job.earlierIntent = job.intent;
+    job.intent = { attempt, value: intent, recordedAt: this.isoNow() };
+  }
+
   /** Gives a lease back: the job is queued again at once and the attempt is not charged. */
   release(jobId: string, fence: Fence): void {
     const { job, lease } = this.currentLease(jobId, fence);
@@ -202,6 +217,7 @@ export class JobStore {
     if (error) job.error = error;
     this.active.delete(job.jobId);
     if (state === 'succeeded') this.deps.ledger?.succeeded(job, this.integrationOf(job));
+    else this.deps.ledger?.ended(job, this.integrationOf(job));
     this.changed();
   }
 
@@ -280,7 +296,15 @@ export class JobStore {
       integration: this.integrationOf(job) ?? null,
       // Ledger kinds get the unrevoked grants as they stand at this lease (docs/protocol.md).
       payload: this.deps.ledger?.payloadFor(job, this.integrationOf(job)) ?? job.payload,
+      // Only an earlier attempt's intent: a retried claim of this lease must not see its own.
+      intent: this.intentBefore(job, lease.attempt),
     };
+  }
+
+  /** The latest intent recorded by an attempt before `attempt`, or null. */
+  private intentBefore(job: JobRecord, attempt: number): unknown {
+    const found = [job.intent, job.earlierIntent].find((i) => i !== undefined && i.attempt < attempt);
+    return found ? found.value : null;
   }
 
   private currentLease(jobId: string, fence: Fence): { job: JobRecord; lease: LeaseRecord } {

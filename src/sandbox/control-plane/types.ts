@@ -67,8 +67,18 @@ export interface JobRecord {
   cancelRequested: boolean;
   result?: unknown;
   error?: JobErrorBody;
+  /** Feature `job-intent`: the latest intent an attempt recorded (§4.7a). */
+  intent?: RecordedIntent;
+  /** The intent it replaced when that one came from an earlier attempt (what a retried claim hands out). */
+  earlierIntent?: RecordedIntent;
   readonly history: AttemptRecord[];
   readonly results: Map<number, StoredResult>;
+}
+
+export interface RecordedIntent {
+  readonly attempt: number;
+  readonly value: unknown;
+  readonly recordedAt: string;
 }
 
 export interface NewJob {
@@ -97,5 +107,7 @@ export interface JobView {
   readonly cancelRequested: boolean;
   readonly result?: unknown;
   readonly error?: JobErrorBody;
+  /** The latest intent an attempt recorded (feature `job-intent`). */
+  readonly intent?: RecordedIntent;
   readonly history: readonly AttemptRecord[];
 }

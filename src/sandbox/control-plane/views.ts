@@ -22,6 +22,7 @@ export function jobView(job: JobRecord): JobView {
     notAfter: new Date(job.notAfterMs).toISOString(),
     cancelRequested: job.cancelRequested,
     ...(job.result === undefined ? {} : { result: job.result }),
+    ...(job.intent === undefined ? {} : { intent: { ...job.intent } }),
     ...(job.error === undefined ? {} : { error: job.error }),
     history: job.history.map((entry) => ({ ...entry })),
   };
