@@ -2,8 +2,8 @@ import type { OrgUser, OrgUserInvite, Page } from '../../src/atlas/index.js';
 import type { Policy } from '../../src/config/env.js';
 import { fakeAtlasError } from '../fakes/fake-atlas-client.js';
 import type { AtlasOrgPortalConfig } from '../../src/adapters/atlas-org-portal/atlas-org-portal-config.js';
-import type { GrantRecord } from '../../src/adapters/atlas-org-portal/payloads.js';
-import type { PortalCtx, PortalDeps } from '../../src/adapters/atlas-org-portal/person.js';
+import type { GrantIntent, GrantRecord } from '../../src/adapters/atlas-org-portal/payloads.js';
+import type { GrantCtx, PortalDeps } from '../../src/adapters/atlas-org-portal/person.js';
 
 /** Ids and a baseline for the org-portal unit tests. */
 export const orgId = '6601000000000000000000aa';
@@ -182,8 +182,11 @@ export class FakePortalAtlas {
 export interface PortalHarness {
   readonly fake: FakePortalAtlas;
   readonly deps: PortalDeps;
-  readonly ctx: PortalCtx;
+  /** No earlier intent; `recordIntent` succeeds and is recorded in `intents`. */
+  readonly ctx: GrantCtx;
   readonly invitations: { acquired: string[]; heldOff: [string, number][] };
+  /** Each recorded intent with the number of Atlas writes made before it. */
+  readonly intents: { intent: GrantIntent; writesBefore: number }[];
 }
 
 export function portalHarness(
@@ -206,6 +209,14 @@ export function portalHarness(
       },
     },
   };
-  const ctx: PortalCtx = { signal: new AbortController().signal, beforeSideEffect: () => undefined };
-  return { fake, deps, ctx, invitations };
+  const intents: PortalHarness['intents'] = [];
+  const ctx: GrantCtx = {
+    signal: new AbortController().signal,
+    beforeSideEffect: () => undefined,
+    intent: null,
+    recordIntent: async (intent) => {
+      intents.push({ intent: structuredClone(intent), writesBefore: fake.writes().length });
+    },
+  };
+  return { fake, deps, ctx, invitations, intents };
 }

@@ -263,3 +263,108 @@ describe('grant validation (before any Atlas call)', () => {
     expect(parsed.error?.issues.map((i) => i.path.join('.'))).toContain(path);
   });
 });
+
+describe('grant intent (write-ahead record in the control plane)', () => {
+  const readWrite = { level: 'project', projectId: payments, role: 'GROUP_DATA_ACCESS_READ_WRITE' } as const;
+  const billing = { level: 'org', role: 'ORG_BILLING_ADMIN' } as const;
+
+  it('records the roles and memberships it is about to add before its first Atlas write', async () => {
+    const h = portalHarness([bob]);
+    const access = [billing, { level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' }];
+    await grantAccess({ config: baseConfig, payload: payload({ access }) }, h.deps, h.ctx);
+    expect(h.intents).toEqual([
+      {
+        writesBefore: 0,
+        intent: {
+          userId: 'bob1',
+          expiresAt: new Date(Date.UTC(2026, 11, 4, 14)).toISOString(),
+          added: access,
+          created: { invitation: false, projectMemberships: [analytics] },
+        },
+      },
+    ]);
+    expect(h.fake.writes()).toHaveLength(2);
+  });
+
+  it('records the invitation it is about to send before inviting', async () => {
+    const h = portalHarness();
+    await grantAccess({ config: baseConfig, payload: payload({ access: [readWrite] }) }, h.deps, h.ctx);
+    expect(h.intents).toMatchObject([
+      {
+        writesBefore: 0,
+        intent: { added: [readWrite], created: { invitation: true, projectMemberships: [payments] } },
+      },
+    ]);
+    expect(h.fake.writes().map(([m]) => m)).toEqual(['orgUsers.invite']);
+  });
+
+  it('writes nothing to Atlas when the intent cannot be recorded', async () => {
+    const h = portalHarness([bob]);
+    const refused = new Error('control plane unreachable');
+    const ctx = { ...h.ctx, recordIntent: () => Promise.reject(refused) };
+    await expect(grantAccess({ config: baseConfig, payload: payload() }, h.deps, ctx)).rejects.toBe(refused);
+    expect(h.fake.writes()).toEqual([]);
+  });
+
+  it('records no intent when there is nothing to write', async () => {
+    const h = portalHarness([{ ...bob, projects: { [payments]: ['GROUP_DATA_ACCESS_READ_WRITE'] } }]);
+    const result = await grantAccess({ config: baseConfig, payload: payload() }, h.deps, h.ctx);
+    expect(h.intents).toEqual([]);
+    expect(result.alreadyHeld).toEqual([readWrite]);
+  });
+
+  it('a redelivered attempt counts the intended roles it finds held as added, not alreadyHeld', async () => {
+    // Attempt 1 wrote the role and died before its result: the role is held, no ledger record exists.
+    const h = portalHarness([
+      { ...bob, projects: { [payments]: ['GROUP_READ_ONLY', 'GROUP_DATA_ACCESS_READ_WRITE'] } },
+    ]);
+    const earlier = {
+      userId: 'bob1',
+      expiresAt: new Date(Date.UTC(2026, 11, 4, 14)).toISOString(),
+      added: [readWrite],
+      created: { invitation: false, projectMemberships: [] },
+    };
+    const access = [readWrite, { level: 'project', projectId: payments, role: 'GROUP_READ_ONLY' }];
+    const result = await grantAccess({ config: baseConfig, payload: payload({ access }) }, h.deps, {
+      ...h.ctx,
+      intent: earlier,
+    });
+    expect(h.fake.writes()).toEqual([]);
+    expect(result.added).toEqual([readWrite]);
+    expect(result.alreadyHeld).toEqual([access[1]]);
+  });
+
+  it('a redelivered attempt keeps the earlier intent’s roles and creations in its own intent and result', async () => {
+    const h = portalHarness([
+      { ...bob, projects: { [payments]: ['GROUP_READ_ONLY'], [analytics]: ['GROUP_READ_ONLY'] } },
+    ]);
+    const analyticsRole = { level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' } as const;
+    const earlier = {
+      expiresAt: new Date(Date.UTC(2026, 11, 4, 14)).toISOString(),
+      added: [analyticsRole, billing],
+      created: { invitation: false, projectMemberships: [analytics] },
+    };
+    const result = await grantAccess(
+      { config: baseConfig, payload: payload({ access: [analyticsRole, billing] }) },
+      h.deps,
+      { ...h.ctx, intent: earlier },
+    );
+    expect(h.intents.map((i) => i.intent)).toMatchObject([
+      { added: [billing, analyticsRole], created: { projectMemberships: [analytics] } },
+    ]);
+    expect(h.fake.writes()).toEqual([['orgUsers.addRole', orgId, 'bob1', 'ORG_BILLING_ADMIN']]);
+    expect(result.added).toEqual([billing, analyticsRole]);
+    expect(result.created.projectMemberships).toEqual([analytics]);
+  });
+
+  it('ignores an intent that is not a grant intent', async () => {
+    const h = portalHarness([
+      { ...bob, projects: { [payments]: ['GROUP_READ_ONLY', 'GROUP_DATA_ACCESS_READ_WRITE'] } },
+    ]);
+    const result = await grantAccess({ config: baseConfig, payload: payload() }, h.deps, {
+      ...h.ctx,
+      intent: { something: 'else' },
+    });
+    expect(result.alreadyHeld).toEqual([readWrite]);
+  });
+});

@@ -3,17 +3,18 @@ import { invitationRetryAfterMs } from '../../atlas/atlas-error.js';
 import { isConnectorError } from '../../errors/connector-error.js';
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
 import { addedKeys, classify, mergeCreated, recordsOf } from './ledger.js';
-import type { Created, GrantPayload, GrantResult } from './payloads.js';
+import { GrantIntent, type Created, type GrantPayload, type GrantResult } from './payloads.js';
 import {
   fieldError,
   findPerson,
   heldAccess,
   membershipOf,
   projectRolesOf,
+  type GrantCtx,
   type PortalCtx,
   type PortalDeps,
 } from './person.js';
-import { baselineOrgRole, type Access } from './roles.js';
+import { accessKey, baselineOrgRole, type Access } from './roles.js';
 import { validateGrant, type ValidatedGrant } from './validate.js';
 
 interface GrantInput {
@@ -132,16 +133,33 @@ function resultOf(
   };
 }
 
+const nothingCreated: Created = { invitation: false, projectMemberships: [] };
+
+/** The earlier attempt's intent; one that does not parse (another kind's, a corrupted one) is none. */
+function earlierIntent(ctx: GrantCtx): GrantIntent | undefined {
+  if (ctx.intent === null || ctx.intent === undefined) return undefined;
+  const parsed = GrantIntent.safeParse(ctx.intent);
+  return parsed.success ? parsed.data : undefined;
+}
+
 /**
  * Grants Atlas UI roles: an ACTIVE or PENDING member gets exactly the roles they lack (`:addRole`,
  * or `addGroupUsers` for a first role in a project); an unknown person is invited with all of them.
- * Roles held independently are reported, never recorded as added, so no revoke can take them away.
+ * Before its first write it records an intent in the control plane (nothing is written when that
+ * fails), so a grant that dies between its write and its result still leaves a ledger record. Roles
+ * held independently are reported, never recorded as added, so no revoke can take them away; roles
+ * an earlier attempt of this job intended and that are now held count as this grant's (`added`).
  */
-export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: PortalCtx): Promise<GrantResult> {
+export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: GrantCtx): Promise<GrantResult> {
   const { config, payload } = input;
   const grant = validateGrant(payload, config, deps);
   const mine = recordsOf(payload.grants, grant.email);
-  const previous = mine.find((g) => g.grantId === payload.grantId)?.created;
+  const earlier = earlierIntent(ctx);
+  const previous = mergeCreated(
+    mine.find((g) => g.grantId === payload.grantId)?.created ?? nothingCreated,
+    earlier?.created,
+  );
+  const expiresAt = new Date(grant.expiresAtMs).toISOString();
   let person = await findPerson(deps, ctx, config.orgId, grant.email);
   if (!person) {
     if (!config.inviteUnknownUsers) {
@@ -151,14 +169,13 @@ export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: Port
         `${grant.email} is not a member of the organization and inviteUnknownUsers is false`,
       );
     }
+    const created = mergeCreated(
+      { invitation: true, projectMemberships: [...byProject(grant.access).keys()] },
+      previous,
+    );
+    await ctx.recordIntent({ expiresAt, added: [...grant.access], created });
     const invited = await invite(deps, ctx, config.orgId, grant);
-    if (invited) {
-      const created = mergeCreated(
-        { invitation: true, projectMemberships: [...byProject(grant.access).keys()] },
-        previous,
-      );
-      return resultOf(input, grant, invited, { added: grant.access, alreadyHeld: [], created });
-    }
+    if (invited) return resultOf(input, grant, invited, { added: grant.access, alreadyHeld: [], created });
     person = await findPerson(deps, ctx, config.orgId, grant.email);
     if (!person)
       throw fieldError(
@@ -167,7 +184,15 @@ export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: Port
         'Atlas reports the person both present (409) and absent',
       );
   }
-  const { toAdd, shared, alreadyHeld } = classify(grant.access, heldAccess(person), addedKeys(mine));
+  const owned = new Set([...addedKeys(mine), ...(earlier?.added ?? []).map(accessKey)]);
+  const { toAdd, shared, alreadyHeld } = classify(grant.access, heldAccess(person), owned);
+  const added = [...toAdd, ...shared];
+  if (toAdd.length > 0) {
+    const member = person;
+    const firstInProject = [...byProject(toAdd).keys()].filter((p) => projectRolesOf(member, p).length === 0);
+    const intended = mergeCreated({ invitation: false, projectMemberships: firstInProject }, previous);
+    await ctx.recordIntent({ userId: person.id, expiresAt, added, created: intended });
+  }
   const created = mergeCreated(await addMissing(deps, ctx, config.orgId, person, toAdd), previous);
-  return resultOf(input, grant, person, { added: [...toAdd, ...shared], alreadyHeld, created });
+  return resultOf(input, grant, person, { added, alreadyHeld, created });
 }

@@ -27,8 +27,26 @@ export const GrantRecord = z.object({
   expiresAt: isoTime,
   added: z.array(Access),
   created: Created.default({ invitation: false, projectMemberships: [] }),
+  /** The control plane made this record from a grant's intent: the grant never reported a result. */
+  fromIntent: z.boolean().optional(),
 });
 export type GrantRecord = z.infer<typeof GrantRecord>;
+
+/**
+ * What a grant attempt is about to change, recorded in the control plane before its first Atlas
+ * write (protocol feature `job-intent`). A later attempt of the same job gets it back and counts the
+ * intended roles it finds held as its own; a grant job that ends without a result becomes a ledger
+ * record from it, so a revoke or a sweep still removes what may have landed.
+ */
+export const GrantIntent = z.object({
+  userId: z.string().optional(),
+  expiresAt: isoTime,
+  /** Every role the grant's result would list in `added`: the roles about to be written and its share. */
+  added: z.array(Access),
+  /** The invitation and project memberships about to be created (and those an earlier attempt intended). */
+  created: Created,
+});
+export type GrantIntent = z.infer<typeof GrantIntent>;
 
 /** The person's other unrevoked grants (grant, revoke, renew); all of them for a sweep. */
 const grants = z.array(GrantRecord).max(10_000).default([]);

@@ -3,6 +3,7 @@ import { ConnectorError, isConnectorError } from '../../errors/connector-error.j
 import type { Clock } from '../../runtime/clock.js';
 import type { Policy } from '../../config/env.js';
 import type { InvitationPacer } from './invitation-pacer.js';
+import type { GrantIntent } from './payloads.js';
 import { accessKey } from './roles.js';
 
 /** The narrow ports every org-portal operation takes (Atlas resources, clock, policy, pacer). */
@@ -20,6 +21,13 @@ export interface PortalDeps {
 export interface PortalCtx {
   readonly signal: AbortSignal;
   beforeSideEffect(): void;
+}
+
+/** A grant also reads the earlier attempt's intent and records its own before writing. */
+export interface GrantCtx extends PortalCtx {
+  /** The latest intent an earlier attempt of this job recorded (JobContext.intent), or null. */
+  readonly intent: unknown;
+  recordIntent(intent: GrantIntent): Promise<void>;
 }
 
 /**
