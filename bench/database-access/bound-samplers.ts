@@ -61,14 +61,26 @@ export class BareRoundTrips {
     return new BareRoundTrips(twin, probe, bare);
   }
 
-  /** `count` ping jobs through the bare client; their server-side claim→result times are kept. */
-  async sample(count: number): Promise<void> {
+  /** Claim→intent→result times of pings that record an intent first (`sample(n, {intent: true})`). */
+  readonly intentSamplesMs: number[] = [];
+
+  /**
+   * `count` ping jobs through the bare client; their server-side claim→result times are kept. With
+   * `intent`, each ping also PUTs a job intent before its result (one more fenced round trip).
+   */
+  async sample(count: number, options: { intent?: boolean } = {}): Promise<void> {
+    const intent = options.intent === true;
     const ids = Array.from({ length: count }, () =>
-      this.twin.store.enqueueJob({ type: 'ping', payload: { echo: `bare-${(this.sequence += 1)}` } }),
+      this.twin.store.enqueueJob({
+        type: 'ping',
+        payload: { echo: `bare-${(this.sequence += 1)}`, ...(intent ? { intent } : {}) },
+      }),
     );
     await this.bare.send({ cmd: 'work', jobs: count });
     await this.probe.allAccepted(ids, 10_000);
-    this.samplesMs.push(...this.probe.times(ids).map((t) => t.acceptedAt - t.leasedAt));
+    (intent ? this.intentSamplesMs : this.samplesMs).push(
+      ...this.probe.times(ids).map((t) => t.acceptedAt - t.leasedAt),
+    );
   }
 
   close(): Promise<void> {

@@ -4,17 +4,18 @@ import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import type { JobEnvelope, ResultRequest } from '../../src/control-plane/protocol.js';
 import { BareCommand, BareConfig, type BareReply } from './bare-client-process.js';
-import { claim, deregister, putResult, register, type BareSession } from './bare-protocol.js';
+import { claim, deregister, putIntent, putResult, register, type BareSession } from './bare-protocol.js';
 
 /**
  * Child-process entry (`node dist/bench/worker/bare-client.js '<config json>'`): the smallest
  * client that runs ping jobs the way the connector does — one claim loop asking for as many jobs
- * as it has free slots, one result PUT per job, no other work — and replays accepted results to
+ * as it has free slots, one result PUT per job (after an intent PUT when the ping asks), no other work — and replays accepted results to
  * time bare round trips. It runs in its own process, like the daemon, so both share the two cores
  * with the control plane in the same way. Commands arrive one per stdin line (`BareCommand`).
  */
 
-const PingPayload = z.object({ echo: z.string() });
+/** `intent: true`: record an intent before the result, as an org-portal grant does before its write. */
+const PingPayload = z.object({ echo: z.string(), intent: z.boolean().optional() });
 
 interface Completed {
   readonly jobId: string;
@@ -25,7 +26,8 @@ interface Completed {
 
 async function complete(session: BareSession, job: JobEnvelope): Promise<Completed> {
   const startedAt = new Date().toISOString();
-  const { echo } = PingPayload.parse(JSON.parse(job.payload));
+  const { echo, intent } = PingPayload.parse(JSON.parse(job.payload));
+  if (intent) await putIntent(session, job, { echo });
   const body: ResultRequest = {
     leaseId: job.leaseId,
     fencingToken: job.fencingToken,

@@ -108,6 +108,16 @@ export async function putResult(
   await expectStatus(response, [200], 'result');
 }
 
+/** Records a job intent (feature `job-intent`), fenced by the lease, as a grant does before writing. */
+export async function putIntent(session: BareSession, job: JobEnvelope, intent: unknown): Promise<void> {
+  const response = await fetch(`${session.baseUrl}${basePath}${paths.intent(job.jobId, job.attempt)}`, {
+    method: 'PUT',
+    headers: { ...commonHeaders(session.accessToken, 10_000), [headers.session]: session.sessionId },
+    body: JSON.stringify({ leaseId: job.leaseId, fencingToken: job.fencingToken, intent }),
+  });
+  await expectStatus(response, [200], 'intent');
+}
+
 export async function deregister(session: BareSession): Promise<void> {
   const response = await fetch(`${session.baseUrl}${basePath}${paths.deregister(session.sessionId)}`, {
     method: 'DELETE',
