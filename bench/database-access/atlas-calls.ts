@@ -141,6 +141,14 @@ export class SimulatorRequestLog {
     return chain;
   }
 
+  /** Start and end (performance.now ms) of each finished non-poll request inside `[from, to]`, in order. */
+  spans(from: number, to: number): { start: number; end: number }[] {
+    return this.exchanges
+      .filter((e) => !e.poll && e.start >= from && e.end <= to && Number.isFinite(e.end))
+      .sort((a, b) => a.start - b.start)
+      .map((e) => ({ start: e.start, end: e.end }));
+  }
+
   private observe(message: unknown): void {
     if (typeof message !== 'object' || message === null) return;
     const { request, response } = message as { request?: unknown; response?: unknown };

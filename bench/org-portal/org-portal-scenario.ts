@@ -45,6 +45,8 @@ function fixture(people: number): AtlasFixtureInput {
 
 interface Sample {
   readonly latencyMs: number;
+  /** Lease → first Atlas request, between Atlas calls (summed), last Atlas answer → result accepted. */
+  readonly gapsMs: { beforeAtlas: number; betweenAtlas: number; afterAtlas: number };
   readonly calls: CallCounts;
   readonly sequentialCalls: number;
 }
@@ -94,8 +96,15 @@ async function measure(sb: Sandbox, atlas: AtlasCallTimer, bare: BareRoundTrips)
     return done.map((d, i) => {
       const t = times[i];
       if (!t) throw new Error(`no timings for job ${d.jobId}`);
+      const spans = log.spans(t.leasedAt, t.acceptedAt);
+      const between = spans.slice(1).reduce((sum, s, k) => sum + (s.start - (spans[k]?.end ?? s.start)), 0);
       return {
         latencyMs: t.acceptedAt - t.leasedAt,
+        gapsMs: {
+          beforeAtlas: (spans[0]?.start ?? t.acceptedAt) - t.leasedAt,
+          betweenAtlas: between,
+          afterAtlas: t.acceptedAt - (spans.at(-1)?.end ?? t.leasedAt),
+        },
         calls: d.calls,
         sequentialCalls: log.sequentialCalls(t.leasedAt, t.acceptedAt),
       };
@@ -134,6 +143,9 @@ function figures(
         sequentialCallsMean: mean(samples.map((s) => s.sequentialCalls)),
         atlasCallP50Ms: callMs,
         bareControlPlaneRoundTripP50Ms: bareMs,
+        leaseToFirstAtlasP50Ms: percentile(samples.map((s) => s.gapsMs.beforeAtlas), 50),
+        betweenAtlasCallsP50Ms: percentile(samples.map((s) => s.gapsMs.betweenAtlas), 50),
+        lastAtlasToResultP50Ms: percentile(samples.map((s) => s.gapsMs.afterAtlas), 50),
       },
     }),
     figure({

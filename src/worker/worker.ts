@@ -352,6 +352,9 @@ export class Worker {
         this.contact.answered(sentAt);
         metrics.claims.inc({ result: jobs.length > 0 ? 'jobs' : 'empty' });
         for (const raw of jobs) this.accept(raw, sentAt);
+        // Let the jobs just accepted reach their first I/O before the next claim's request is
+        // built: that fetch's synchronous work otherwise runs ahead of every job's first call.
+        if (jobs.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
         fastEmpties = jobs.length === 0 && clock.monotonic() - sentAt < waitMs / 2 ? fastEmpties + 1 : 0;
         if (fastEmpties > 50) {
           fastEmpties = 0;
