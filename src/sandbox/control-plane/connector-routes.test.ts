@@ -259,6 +259,35 @@ describe('leases and results over HTTP', () => {
     expect([gone.status, errorCode(gone.body)]).toEqual([410, 'job_gone']);
   });
 
+  it('records an intent under the current lease, hands it to the next attempt, and refuses a stale one', async () => {
+    const jobId = plane.store.enqueueJob({ type: 'grant' });
+    const first = await claimOne();
+    const fence = { leaseId: first.leaseId, fencingToken: first.fencingToken };
+    const intent = { added: ['x'] };
+    const recorded = await protocol('PUT', paths.intent(jobId, 1), {
+      token: session.accessToken,
+      body: { ...fence, intent },
+    });
+    const missing = await protocol('PUT', paths.intent(jobId, 1), { token: session.accessToken, body: fence });
+    const badAttempt = await protocol('PUT', `/jobs/${jobId}/attempts/0/intent`, {
+      token: session.accessToken,
+      body: { ...fence, intent },
+    });
+    await clock.advance(leaseTtlMs);
+    const second = await claimOne();
+    const stale = await protocol('PUT', paths.intent(jobId, 1), {
+      token: session.accessToken,
+      body: { ...fence, intent: { added: [] } },
+    });
+
+    expect([recorded.status, recorded.body]).toEqual([200, { recorded: true }]);
+    expect([missing.status, errorCode(missing.body)]).toEqual([400, 'invalid_request']);
+    expect([badAttempt.status, errorCode(badAttempt.body)]).toEqual([400, 'invalid_request']);
+    expect([stale.status, errorCode(stale.body)]).toEqual([409, 'lease_lost']);
+    expect(second).toMatchObject({ attempt: 2, intent });
+    expect(plane.store.requestCounts().intent).toBe(4);
+  });
+
   it('releases a lease with 204 and puts the job back in the queue', async () => {
     const jobId = plane.store.enqueueJob({ type: 'revoke' });
     const lease = await claimOne();
