@@ -143,9 +143,18 @@ function figures(
         sequentialCallsMean: mean(samples.map((s) => s.sequentialCalls)),
         atlasCallP50Ms: callMs,
         bareControlPlaneRoundTripP50Ms: bareMs,
-        leaseToFirstAtlasP50Ms: percentile(samples.map((s) => s.gapsMs.beforeAtlas), 50),
-        betweenAtlasCallsP50Ms: percentile(samples.map((s) => s.gapsMs.betweenAtlas), 50),
-        lastAtlasToResultP50Ms: percentile(samples.map((s) => s.gapsMs.afterAtlas), 50),
+        leaseToFirstAtlasP50Ms: percentile(
+          samples.map((s) => s.gapsMs.beforeAtlas),
+          50,
+        ),
+        betweenAtlasCallsP50Ms: percentile(
+          samples.map((s) => s.gapsMs.betweenAtlas),
+          50,
+        ),
+        lastAtlasToResultP50Ms: percentile(
+          samples.map((s) => s.gapsMs.afterAtlas),
+          50,
+        ),
       },
     }),
     figure({

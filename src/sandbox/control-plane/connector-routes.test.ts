@@ -268,7 +268,10 @@ describe('leases and results over HTTP', () => {
       token: session.accessToken,
       body: { ...fence, intent },
     });
-    const missing = await protocol('PUT', paths.intent(jobId, 1), { token: session.accessToken, body: fence });
+    const missing = await protocol('PUT', paths.intent(jobId, 1), {
+      token: session.accessToken,
+      body: fence,
+    });
     const badAttempt = await protocol('PUT', `/jobs/${jobId}/attempts/0/intent`, {
       token: session.accessToken,
       body: { ...fence, intent },
