@@ -117,6 +117,23 @@ describe('Worker', () => {
     await worker.drain();
   });
 
+  it('lets the jobs it just leased start before it sends the next claim', async () => {
+    const { clock, cp, worker, gated } = setup();
+    cp.queue.push(gatedJob('a', false));
+    const startedBeforeClaim: string[][] = [];
+    const claim = cp.claim.bind(cp);
+    cp.claim = (...args) => {
+      startedBeforeClaim.push([...gated.seen.started]);
+      return claim(...args);
+    };
+    worker.start();
+    await clock.advance(100);
+    expect(startedBeforeClaim.slice(0, 2)).toEqual([[], ['a']]);
+    gated.open('a');
+    await clock.advance(1_000);
+    await worker.drain();
+  });
+
   it('claims only as many jobs as it has free slots', async () => {
     const { clock, cp, worker } = setup();
     cp.queue.push(ping('a', 5_000), ping('b', 5_000), ping('c', 5_000));
