@@ -11,6 +11,8 @@ import {
 } from './control-plane/reference-control-plane.js';
 import { playDemo, registerDemoIntegrations } from './demo.js';
 import { playPortalDemo, registerPortalDemo } from './demo-portal.js';
+import { tryLogin } from './demo-login.js';
+import { playOrgDemo, registerOrgDemo } from './demo-org.js';
 
 export interface Sandbox {
   readonly controlPlane: ReferenceControlPlane;
@@ -79,6 +81,7 @@ export async function startSandbox(
   }
   registerDemoIntegrations(controlPlane.store, `env://${sandboxSecretVariable}`);
   registerPortalDemo(controlPlane.store, `env://${sandboxSecretVariable}`);
+  registerOrgDemo(controlPlane.store, `env://${sandboxSecretVariable}`);
   const daemonConfig: AppConfig = {
     ...config,
     mode: 'sandbox',
@@ -100,6 +103,7 @@ export async function startSandbox(
       const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
       await playDemo(controlPlane.store, print, sleep);
       await playPortalDemo(controlPlane.store, atlas.state, print, sleep);
+      await playOrgDemo(controlPlane.store, print, sleep, tryLogin);
     },
     async close() {
       await Promise.allSettled([controlPlane.close(), atlas.close()]);
@@ -119,6 +123,7 @@ function sandboxBanner(cpUrl: string, atlasUrl: string, adminPort: number, confi
     '  Demo integrations: demo-project (atlas-project, payments/Cluster0, per-requester)',
     '                     demo-multi (atlas-multi-project, payments + analytics, per-grant)',
     '                     demo-portal (atlas-org-portal, Atlas UI roles in the sandbox organization)',
+    '                     demo-org (atlas-org-deep-discovery, a sub-integration per cluster of the organization)',
     '',
     '  Try it:',
     `    curl -s -X POST ${cpUrl}/admin/jobs -H 'content-type: application/json' \\`,

@@ -102,15 +102,43 @@ describe('atlas-org-deep-discovery end to end: two connectors, one organization'
   });
 
   it.each([
-    ['private (VPC peering)', `${platform}:Peered`, 'mongodb+srv://peered-pri.pl4tf.mongodb.net'],
-    ['private endpoint', `${payments}:Private0`, 'mongodb+srv://private0-pl-0.xq7ab.mongodb.net'],
-  ])(
-    'grants through the %s connection type with its connection string',
-    async (_type, id, connectionString) => {
-      const job = await s.run(grantJob(id, `g-${id}`));
+    ['private (VPC peering)', platform, 'Peered', 'private'],
+    ['private endpoint', payments, 'Private0', 'privateEndpoint'],
+  ] as const)(
+    'grants through the %s connection type with its own connection string, and the driver logs in through it',
+    async (_type, projectId, cluster, via) => {
+      const id = `${projectId}:${cluster}`;
+      // A requester of their own: dora already holds a password in these projects (passwordUnchanged).
+      const pia = { id: `user-pia-${via}`, email: 'pia@example.com' };
+      const piaName = usernameFor('per-requester', pia);
+      const job = await s.run({
+        type: 'grant',
+        integrationId,
+        resourceKey: resourceKeyFor(projectId, piaName),
+        payload: {
+          subIntegrationId: id,
+          grantId: `g-${id}`,
+          requester: pia,
+          access: [{ role: 'read', database: 'sales' }],
+          ttlSeconds: 600,
+        },
+      });
       expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
       expect(job.connectorId).toBe('vpc-a');
-      expect(job.result).toMatchObject({ subIntegrationId: id, username, connectionString });
+      const connectionString = s.sim.connectionString(projectId, cluster, via);
+      expect(connectionString).not.toBe(s.sim.connectionString(projectId, cluster));
+      expect(job.result).toMatchObject({ subIntegrationId: id, username: piaName, connectionString });
+      const result = job.result as { connectionString: string; username: string; password: string };
+      const client = new MongoClient(result.connectionString, {
+        auth: { username: result.username, password: result.password },
+        serverSelectionTimeoutMS: 5_000,
+      });
+      try {
+        const status = await client.db('admin').command({ connectionStatus: 1 });
+        expect(status['authInfo']).toMatchObject({ authenticatedUsers: [{ user: piaName, db: 'admin' }] });
+      } finally {
+        await client.close();
+      }
     },
   );
 
@@ -147,7 +175,8 @@ describe('atlas-org-deep-discovery end to end: two connectors, one organization'
   it('sweeps across every sub-integration of the organization', async () => {
     const job = await s.run({ type: 'sweep', integrationId, connectorId: 'vpc-a' });
     expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
-    // One per-requester user per requester and project: dora in payments and platform, erin in payments.
-    expect(job.result).toMatchObject({ projects: 3, usersChecked: 3 });
+    // One per-requester user per requester and project: dora in platform (VpcB), pia in platform
+    // (Peered) and another pia in payments (Private0), erin in payments.
+    expect(job.result).toMatchObject({ projects: 3, usersChecked: 4 });
   });
 });

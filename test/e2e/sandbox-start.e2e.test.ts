@@ -89,6 +89,68 @@ describe('starting the connector', () => {
   });
 });
 
+/** Runs `npm start`'s program (the CLI, no command, no config) until `done` matches its output. */
+function runSandboxUntil(done: RegExp, boundMs: number): Promise<{ output: string; matched: boolean }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliPath], {
+      cwd: repoRoot,
+      env: {
+        PATH: process.env.PATH ?? '',
+        SANDBOX_CONTROL_PLANE_PORT: '0',
+        SANDBOX_ATLAS_PORT: '0',
+        ADMIN_PORT: '0',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let matched = false;
+    const timer = setTimeout(() => child.kill('SIGINT'), boundMs);
+    const collect = (d: Buffer): void => {
+      output += d.toString();
+      if (!matched && done.test(output)) {
+        matched = true;
+        child.kill('SIGINT');
+      }
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve({ output, matched });
+    });
+  });
+}
+
+describe('npm start plays the demo-org (deep discovery) scenario', () => {
+  it('discovers the sandbox organization, grants into a sub-integration, logs in, and is refused after revoke', async () => {
+    const { output, matched } = await runSandboxUntil(/org 3\/3[^]*after the revoke: .*\n/, 90_000);
+    expect(matched, output).toBe(true);
+    expect(output).toContain('demo-org (atlas-org-deep-discovery');
+    expect(output).toContain('org 1/3  discover demo-org (the sandbox organization) → succeeded');
+    // Every cluster of the sandbox organization is listed, one line each, with its route and state.
+    for (const line of [
+      /660200000000000000000001:Cluster0 +REPLICASET standard +discovered +dbs: inventory,sales/,
+      /660200000000000000000001:Private0 +REPLICASET privateEndpoint +degraded/,
+      /660200000000000000000002:Analytics +SHARDED +standard +discovered +dbs: events,reports/,
+      /660200000000000000000002:Flex0 +FLEX +standard +unavailable/,
+    ]) {
+      expect(output).toMatch(line);
+    }
+    expect(output).toContain(
+      'org 2/3  grant dora read on sales in sub-integration 660200000000000000000001:Cluster0 → succeeded',
+    );
+    expect(output).toMatch(
+      /logged in with the official driver as jit-dora-example-com-[0-9a-f]{4} \(roles: read@sales\); sales\.orders holds [1-9]\d* documents/,
+    );
+    expect(output).toContain('org 3/3  revoke → succeeded');
+    expect(output).toContain(
+      'after the revoke: login refused: Authentication failed. (AuthenticationFailed, code 18)',
+    );
+    expect(output).not.toContain('MaxListenersExceededWarning');
+  }, 120_000);
+});
+
 const servers: Server[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));

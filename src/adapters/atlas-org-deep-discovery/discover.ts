@@ -1,3 +1,4 @@
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import { paginate, type Project } from '../../atlas/index.js';
 import { isConnectorError } from '../../errors/connector-error.js';
 import type { JobContext } from '../../worker/job-context.js';
@@ -144,6 +145,9 @@ export async function deepDiscover(
   ctx: Pick<JobContext, 'jobId' | 'fencingToken' | 'signal' | 'beforeSideEffect'>,
 ): Promise<DeepDiscoverResult> {
   const { config } = input;
+  // Each call in flight (up to discoveryConcurrency, plus pacing waits) holds one abort listener
+  // on the job's signal, removed when it settles: more than Node's default warning threshold of 10.
+  setMaxListeners(Math.max(getMaxListeners(ctx.signal), config.discoveryConcurrency * 2 + 10), ctx.signal);
   const routing: Routing = {
     self: deps.connectorId,
     integrationConnectorId: config.connectorId ?? deps.connectorId,

@@ -35,23 +35,31 @@ describe('grants on a sub-integration', () => {
   });
   afterEach(async () => kit.close());
 
+  // Each connection type has its own loopback listener in the sandbox (no SRV without DNS).
   it.each([
-    ['Private → the peering SRV string', `${platform}:Peered`, 'mongodb+srv://peered-pri.pl4tf.mongodb.net'],
-    [
-      'PrivateEndpoint → the endpoint named by the tag',
-      `${payments}:Private0`,
-      'mongodb+srv://private0-pl-0.xq7ab.mongodb.net',
-    ],
-  ])('%s', async (_name, id, connectionString) => {
+    ['Private → the peering string', `${platform}:Peered`, 'private'],
+    ['PrivateEndpoint → the endpoint named by the tag', `${payments}:Private0`, 'privateEndpoint'],
+  ] as const)('%s, and the credential logs in through it', async (_name, id, via) => {
     const result = await run(kit, 'grant', grant(id));
     const { projectId, clusterName } = { projectId: id.slice(0, 24), clusterName: id.slice(25) };
 
+    const connectionString = kit.sim.connectionString(projectId, clusterName, via);
+    expect(connectionString).not.toBe(kit.sim.connectionString(projectId, clusterName));
     expect(result).toMatchObject({ subIntegrationId: id, connectionString });
     const user = kit.sim.state.databaseUser(projectId, String(result.username));
     expect(user?.scopes).toEqual([{ name: clusterName, type: 'CLUSTER' }]);
-    expect(kit.sim.state.checkPassword(projectId, String(result.username), String(result.password))).toBe(
-      true,
-    );
+    const client = new MongoClient(connectionString, {
+      auth: { username: String(result.username), password: String(result.password) },
+      serverSelectionTimeoutMS: 5_000,
+    });
+    try {
+      const status = await client.db('admin').command({ connectionStatus: 1 });
+      expect(status['authInfo']).toMatchObject({
+        authenticatedUsers: [{ user: result.username, db: 'admin' }],
+      });
+    } finally {
+      await client.close();
+    }
   });
 
   // The sandbox publishes a loopback `standard` string (no SRV without DNS): the driver logs in.

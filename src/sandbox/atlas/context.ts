@@ -28,6 +28,8 @@ export interface SimContext {
   baseUrl: string;
   /** Cluster id → `host:port` of its wire-protocol endpoint (empty when none is running). */
   wireAddresses: ReadonlyMap<string, string>;
+  /** `wireKey(cluster id, via)` → `host:port` of every wire listener, private ones too. */
+  wireByVia: ReadonlyMap<string, string>;
   /** Invitation timestamps per organization, for the 10-per-minute limit. */
   readonly invitations: Map<string, number[]>;
   /** Every operation served, for `GET /rateLimits`. */

@@ -1,3 +1,4 @@
+import { wireKey, type WireTarget, type WireVia } from '../wire/cluster-endpoints.js';
 import type { SimContext } from './context.js';
 import type { ClusterRec } from './model.js';
 
@@ -17,14 +18,48 @@ export function loopbackConnectionString(cluster: ClusterRec, address: string): 
 }
 
 /**
- * The connection strings a cluster publishes. A cluster served by a wire endpoint publishes a
- * loopback `standard` string, and no `standardSrv`: SRV needs DNS records the sandbox cannot serve,
- * and a client given both prefers SRV. Private, private-SRV and private-endpoint strings keep their
- * Atlas shape, so the connector's connection-type routing is still exercised.
+ * The wire listeners a cluster gets: `standard` always, `private` when it publishes a peering
+ * string, and one per `privateEndpoint[]` element.
+ */
+export function wireTargetsOf(cluster: ClusterRec): WireTarget[] {
+  const strings = cluster.connectionStrings;
+  const targets: WireTarget[] = [{ clusterId: cluster.id, via: 'standard' }];
+  if (strings.private !== undefined || strings.privateSrv !== undefined) {
+    targets.push({ clusterId: cluster.id, via: 'private' });
+  }
+  for (const index of (strings.privateEndpoint ?? []).keys()) {
+    targets.push({ clusterId: cluster.id, via: `privateEndpoint:${index}` });
+  }
+  return targets;
+}
+
+/**
+ * The connection strings a cluster publishes. A cluster served by wire endpoints publishes a
+ * loopback `mongodb://` string per connection type, each naming its own listener: `standard`,
+ * `private` (VPC peering) and each `privateEndpoint[].connectionString`, and no SRV form
+ * (`standardSrv`, `privateSrv`, `srvConnectionString`): SRV needs DNS records the sandbox cannot
+ * serve, and a client given both prefers SRV. The fields' structure (`privateEndpoint[]` with
+ * `type` and `endpoints[]`) is Atlas's; only the strings are loopback.
  */
 export function publishedConnectionStrings(sim: SimContext, cluster: ClusterRec): ConnectionStrings {
-  const address = sim.wireAddresses.get(cluster.id);
-  if (address === undefined) return cluster.connectionStrings;
-  const { standardSrv: _srv, ...others } = cluster.connectionStrings;
-  return { ...others, standard: loopbackConnectionString(cluster, address) };
+  const address = (via: WireVia): string | undefined => sim.wireByVia.get(wireKey(cluster.id, via));
+  const standard = address('standard');
+  if (standard === undefined) return cluster.connectionStrings;
+  const { standardSrv: _srv, privateSrv: _privateSrv, ...others } = cluster.connectionStrings;
+  const peered = address('private');
+  const published: ConnectionStrings = {
+    ...others,
+    standard: loopbackConnectionString(cluster, standard),
+    ...(peered !== undefined ? { private: loopbackConnectionString(cluster, peered) } : {}),
+  };
+  if (others.privateEndpoint === undefined) return published;
+  return {
+    ...published,
+    privateEndpoint: others.privateEndpoint.map((entry, index) => {
+      const listener = address(`privateEndpoint:${index}`);
+      if (listener === undefined) return entry;
+      const { srvConnectionString: _srvEntry, ...rest } = entry;
+      return { ...rest, connectionString: loopbackConnectionString(cluster, listener) };
+    }),
+  };
 }

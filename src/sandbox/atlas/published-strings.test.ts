@@ -9,25 +9,37 @@ describe('connection strings of clusters served by a wire endpoint', () => {
   });
   afterEach(async () => h.close());
 
-  it('publishes a loopback standard string and no SRV string, keeping the private ones Atlas-shaped', async () => {
+  it('publishes a loopback string per connection type, each on its own port, and no SRV string', async () => {
     const result = await h.client.call('GET', `/groups/${sandboxIds.payments}/clusters/Cluster0`);
     const strings = (result.json as { connectionStrings: Record<string, unknown> }).connectionStrings;
+    const loopback = /^mongodb:\/\/127\.0\.0\.1:(\d+)\/\?authSource=admin&replicaSet=atlas-p4y0m3-shard-0$/;
     expect(strings).toEqual({
-      standard: expect.stringMatching(
-        /^mongodb:\/\/127\.0\.0\.1:\d+\/\?authSource=admin&replicaSet=atlas-p4y0m3-shard-0$/,
-      ) as unknown,
-      private: expect.stringContaining('-pri.xq7ab.mongodb.net:27017') as unknown,
-      privateSrv: 'mongodb+srv://cluster0-pri.xq7ab.mongodb.net',
+      standard: h.sim.connectionString(sandboxIds.payments, 'Cluster0'),
+      private: h.sim.connectionString(sandboxIds.payments, 'Cluster0', 'private'),
     });
-    expect(strings['standard']).toBe(h.sim.connectionString(sandboxIds.payments, 'Cluster0'));
+    const ports = [strings['standard'], strings['private']].map((s) => loopback.exec(String(s))?.[1]);
+    expect(ports.every((port) => port !== undefined)).toBe(true);
+    expect(new Set(ports).size).toBe(2);
+    expect(() => h.sim.connectionString(sandboxIds.payments, 'Cluster0', 'privateEndpoint')).toThrow(
+      'no privateEndpoint:0 wire endpoint for cluster Cluster0',
+    );
   });
 
-  it('keeps the private-endpoint strings of a private-endpoint cluster', async () => {
+  it('keeps the private-endpoint elements Atlas-shaped, with a loopback connectionString of their own', async () => {
     const result = await h.client.call('GET', `/groups/${sandboxIds.payments}/clusters/Private0`);
     const strings = (result.json as { connectionStrings: Record<string, unknown> }).connectionStrings;
+    const viaEndpoint = h.sim.connectionString(sandboxIds.payments, 'Private0', 'privateEndpoint');
     expect(strings['privateEndpoint']).toEqual([
-      expect.objectContaining({ srvConnectionString: 'mongodb+srv://private0-pl-0.xq7ab.mongodb.net' }),
+      {
+        connectionString: viaEndpoint,
+        type: 'MONGOD',
+        endpoints: [{ endpointId: 'vpce-0a1b2c3d4e5f67890', providerName: 'AWS', region: 'US_EAST_1' }],
+      },
     ]);
+    expect(viaEndpoint).not.toBe(strings['standard']);
+    expect(viaEndpoint).toMatch(
+      /^mongodb:\/\/127\.0\.0\.1:\d+\/\?authSource=admin&replicaSet=atlas-pr1v4t-shard-0$/,
+    );
   });
 
   it('gives a sharded cluster a string without a replica-set name and a flex cluster a standard string', async () => {

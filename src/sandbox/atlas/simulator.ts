@@ -22,8 +22,8 @@ import { acceptInvitation } from './handlers/ui-user-rules.js';
 import { atlasRoutes } from './routes.js';
 import { SimState } from './state.js';
 import { SimulatorStats } from './stats.js';
-import { loopbackConnectionString } from './loopback-strings.js';
-import { startWireEndpoints, type WireEndpoints } from '../wire/cluster-endpoints.js';
+import { loopbackConnectionString, wireTargetsOf } from './loopback-strings.js';
+import { startWireEndpoints, wireKey, type WireEndpoints, type WireVia } from '../wire/cluster-endpoints.js';
 import type { ConnectionDrop } from '../wire/connection.js';
 
 export interface ServiceAccountOption {
@@ -71,10 +71,16 @@ export interface AtlasSimulator {
   /** Wire-protocol requests answered so far, all clusters together (one per client round trip). */
   wireRequests(): number;
   /**
-   * The `mongodb://` string that reaches a cluster's wire endpoint (what the cluster publishes as
-   * `standard`); throws for an unknown cluster or when the endpoints are off.
+   * The `mongodb://` string that reaches a cluster's wire endpoint through one connection type:
+   * what the cluster publishes as `standard` (default), `private`, or `privateEndpoint[i]`
+   * `.connectionString` (`privateEndpoint` is element 0). Throws for an unknown cluster, a
+   * connection type the cluster does not publish, or when the endpoints are off.
    */
-  connectionString(projectId: string, clusterName: string): string;
+  connectionString(
+    projectId: string,
+    clusterName: string,
+    via?: 'standard' | 'private' | 'privateEndpoint' | WireVia,
+  ): string;
   /** Back to the fixture: data, stats, buckets, nonces and tokens (knobs are kept). */
   reset(): void;
   /**
@@ -144,6 +150,7 @@ function buildCore(options: AtlasSimulatorOptions): Core {
     random,
     baseUrl: '',
     wireAddresses: new Map(),
+    wireByVia: new Map(),
     invitations: new Map(),
     routes: atlasRoutes,
   };
@@ -211,6 +218,7 @@ export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promi
     throw error;
   }
   deps.sim.wireAddresses = wire.addresses;
+  deps.sim.wireByVia = wire.byVia;
   return {
     url,
     state: inspector,
@@ -218,7 +226,8 @@ export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promi
     stats,
     wireAddresses: wire.addresses,
     wireRequests: () => wire.requests(),
-    connectionString: (projectId, clusterName) => standardString(deps.sim, projectId, clusterName),
+    connectionString: (projectId, clusterName, via = 'standard') =>
+      loopbackString(deps.sim, projectId, clusterName, via === 'privateEndpoint' ? 'privateEndpoint:0' : via),
     reset,
     revokeApiKey,
     acceptInvitation,
@@ -230,21 +239,26 @@ export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promi
 
 function startWire(sim: SimContext, options: AtlasSimulatorOptions): Promise<WireEndpoints> {
   if (options.wireProtocol === false) {
-    return Promise.resolve({ addresses: new Map(), requests: () => 0, close: async () => {} });
+    return Promise.resolve({
+      addresses: new Map(),
+      byVia: new Map(),
+      requests: () => 0,
+      close: async () => {},
+    });
   }
   const { state, knobs, clock, random } = sim;
   const onDrop = options.onWireDrop;
   return startWireEndpoints(
     { state, knobs, clock, random, ...(onDrop ? { onDrop } : {}) },
-    state.clusters.map((c) => c.id),
+    state.clusters.flatMap(wireTargetsOf),
   );
 }
 
-function standardString(sim: SimContext, projectId: string, clusterName: string): string {
+function loopbackString(sim: SimContext, projectId: string, clusterName: string, via: WireVia): string {
   const cluster = sim.state.findCluster(projectId, clusterName);
-  const address = cluster && sim.wireAddresses.get(cluster.id);
+  const address = cluster && sim.wireByVia.get(wireKey(cluster.id, via));
   if (!cluster || address === undefined) {
-    throw new Error(`no wire endpoint for cluster ${clusterName} of project ${projectId}`);
+    throw new Error(`no ${via} wire endpoint for cluster ${clusterName} of project ${projectId}`);
   }
   return loopbackConnectionString(cluster, address);
 }

@@ -19,9 +19,27 @@ export interface WireEndpointDeps {
   readonly onDrop?: (clusterId: string, drop: ConnectionDrop) => void;
 }
 
+/**
+ * Which of a cluster's published connection strings a listener stands for: `standard`, `private`
+ * (VPC peering) or `privateEndpoint:<i>` (the i-th `privateEndpoint[]` element).
+ */
+export type WireVia = 'standard' | 'private' | `privateEndpoint:${number}`;
+
+/** One listener to start: a cluster, reached through one connection type. */
+export interface WireTarget {
+  readonly clusterId: string;
+  readonly via: WireVia;
+}
+
+/** The listener key of a cluster's connection type in {@link WireEndpoints.byVia}. */
+export const wireKey = (clusterId: string, via: WireVia): string => `${clusterId}|${via}`;
+
 /** The running endpoints: cluster id → `host:port` a driver dials. */
 export interface WireEndpoints {
+  /** Cluster id → the `standard` listener's `host:port`. */
   readonly addresses: ReadonlyMap<string, string>;
+  /** {@link wireKey}(cluster id, via) → `host:port`, every listener (standard ones too). */
+  readonly byVia: ReadonlyMap<string, string>;
   /** Requests answered so far by all endpoints (one per client round trip): for benchmarks. */
   requests(): number;
   close(): Promise<void>;
@@ -69,29 +87,31 @@ async function startOne(
 }
 
 /**
- * One loopback listener per simulated cluster, each speaking the MongoDB wire protocol for that
- * cluster only, so a cluster's standard connection string names its own port (as each Atlas
- * cluster has its own hosts). Connections are served from the simulator's live state.
+ * One loopback listener per simulated cluster and connection type, each speaking the MongoDB wire
+ * protocol for that cluster only, so a cluster's standard, private and private-endpoint strings
+ * each name their own port (as each Atlas cluster has its own hosts per network path).
+ * Connections are served from the simulator's live state.
  */
 export async function startWireEndpoints(
   deps: WireEndpointDeps,
-  clusterIds: readonly string[],
+  targets: readonly WireTarget[],
 ): Promise<WireEndpoints> {
-  const started: { clusterId: string; address: string; close: () => Promise<void> }[] = [];
+  const started: { clusterId: string; via: WireVia; address: string; close: () => Promise<void> }[] = [];
   let requests = 0;
   const onRequest = (): void => {
     requests += 1;
   };
   try {
-    for (const [index, clusterId] of clusterIds.entries()) {
-      started.push({ clusterId, ...(await startOne(deps, clusterId, index, onRequest)) });
+    for (const [index, { clusterId, via }] of targets.entries()) {
+      started.push({ clusterId, via, ...(await startOne(deps, clusterId, index, onRequest)) });
     }
   } catch (error) {
     await Promise.allSettled(started.map((s) => s.close()));
     throw error;
   }
   return {
-    addresses: new Map(started.map((s) => [s.clusterId, s.address])),
+    addresses: new Map(started.filter((s) => s.via === 'standard').map((s) => [s.clusterId, s.address])),
+    byVia: new Map(started.map((s) => [wireKey(s.clusterId, s.via), s.address])),
     requests: () => requests,
     close: async () => {
       await Promise.allSettled(started.map((s) => s.close()));
