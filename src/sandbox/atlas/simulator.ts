@@ -23,6 +23,7 @@ import { atlasRoutes } from './routes.js';
 import { SimState } from './state.js';
 import { SimulatorStats } from './stats.js';
 import { loopbackConnectionString } from './loopback-strings.js';
+import { TestHooks } from './test-hooks.js';
 import { startWireEndpoints, type WireEndpoints } from '../wire/cluster-endpoints.js';
 import type { ConnectionDrop } from '../wire/connection.js';
 
@@ -87,6 +88,8 @@ export interface AtlasSimulator {
    * becomes ACTIVE with the roles the invitation carried. Returns false when none is pending.
    */
   acceptInvitation(username: string): boolean;
+  /** Test surface: scripted Atlas refusals and held requests (`test-hooks.ts`); `reset` clears it. */
+  readonly hooks: TestHooks;
   close(): Promise<void>;
 }
 
@@ -188,11 +191,17 @@ function buildCore(options: AtlasSimulatorOptions): Core {
 export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promise<AtlasSimulator> {
   const { deps, stats, inspector, reset, revokeApiKey, acceptInvitation } = buildCore(options);
   const { knobs } = deps.sim;
+  const hooks = new TestHooks(new Set(atlasRoutes.map((r) => r.operationId)));
+  const resetAll = (): void => {
+    reset();
+    hooks.reset();
+  };
   const handler = createRequestHandler({
     deps,
     stats,
-    control: { inspector, stats, knobs, reset, acceptInvitation },
+    control: { inspector, stats, knobs, reset: resetAll, acceptInvitation },
     onExchange: options.onExchange,
+    hooks,
   });
   const server = createServer((req, res) => {
     handler(req, res).catch((error: unknown) => {
@@ -219,10 +228,12 @@ export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promi
     wireAddresses: wire.addresses,
     wireRequests: () => wire.requests(),
     connectionString: (projectId, clusterName) => standardString(deps.sim, projectId, clusterName),
-    reset,
+    reset: resetAll,
     revokeApiKey,
     acceptInvitation,
+    hooks,
     close: async () => {
+      hooks.release();
       await Promise.all([closeServer(server), wire.close()]);
     },
   };
