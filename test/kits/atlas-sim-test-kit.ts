@@ -31,6 +31,7 @@ import {
   projectId,
   testContext,
   type KindConfigOverrides,
+  type TestContext,
 } from './grant-test-kit.js';
 
 /**
@@ -90,12 +91,16 @@ export interface SimAtlas {
   readonly client: AtlasClient;
   readonly clock: FakeClock;
   readonly logs: LogCapture;
-  /** Every answered request, in order. */
+  /** Every answered request, in order (Digest challenges included). */
   readonly exchanges: readonly AtlasExchange[];
+  /** The API calls the connector made: answered requests without the unauthenticated Digest challenge round trips. */
+  apiCalls(): AtlasExchange[];
   /** Answered requests of one spec operation (e.g. `createDatabaseUser`). */
   calls(operationId: string): AtlasExchange[];
   /** The next `times` requests matching `match` are refused with `errorCode`. */
   failNext(match: HookMatch, errorCode: ScriptedFailure['errorCode'], times?: number): void;
+  /** The connector's API key is deleted in Atlas: from now on every call answers 401. */
+  revokeConnector(): void;
   /** How many HTTP exchanges are in flight right now. */
   inFlight(): number;
   close(): Promise<void>;
@@ -158,12 +163,18 @@ export async function startSimAtlas(options: SimAtlasOptions = {}): Promise<SimA
     clock,
     logs,
     exchanges,
-    calls: (operationId) => exchanges.filter((e) => e.operationId === operationId),
+    apiCalls: () => exchanges.filter(isApiCall),
+    calls: (operationId) => exchanges.filter((e) => isApiCall(e) && e.operationId === operationId),
     failNext: (match, errorCode, times = 1) => sim.hooks.failNext({ ...match, errorCode, times }),
+    revokeConnector: () => sim.revokeApiKey(apiKey.publicKey),
     inFlight: () => inFlight,
     close: () => sim.close(),
   };
 }
+
+/** A Digest challenge is the 401 that answers a request sent without credentials. */
+const isApiCall = (e: AtlasExchange): boolean =>
+  e.operationId !== undefined && !(e.status === 401 && e.requestHeaders['authorization'] === undefined);
 
 const wallBoundMs = 10_000;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -190,6 +201,10 @@ export async function settleWith<T>(atlas: SimAtlas, promise: Promise<T>): Promi
 
 export interface SimHarness {
   readonly atlas: SimAtlas;
+  /** What the kind factories get. */
+  readonly common: CommonDeps;
+  /** A fresh job context on the shared clock. */
+  context(): TestContext;
   readonly credential: AtlasCredential;
   readonly deps: AdapterDeps;
   readonly secrets: string[];
@@ -238,6 +253,8 @@ export function simHarness(atlas: SimAtlas, options: SimHarnessOptions = {}): Si
   const readSales = { cluster: clusterName, role: 'read', database: 'sales' };
   return {
     atlas,
+    common,
+    context: () => testContext(clock, logs),
     credential,
     deps: { ...common, ...credential },
     secrets,
