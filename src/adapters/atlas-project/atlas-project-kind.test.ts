@@ -1,13 +1,13 @@
-import { describe, expect, it } from 'vitest';
-import { fakeAtlasError } from '../../../test/fakes/fake-atlas-client.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import { settingsOf } from '../database-access/model/settings.js';
+import { clusterName, integrationId, otherProjectId, projectId } from '../../../test/kits/grant-test-kit.js';
 import {
-  clusterName,
-  harness,
-  integrationId,
-  otherProjectId,
-  projectId,
-} from '../../../test/kits/grant-test-kit.js';
+  settleWith,
+  simHarness,
+  startSimAtlas,
+  type SimAtlas,
+  type SimHarness,
+} from '../../../test/kits/atlas-sim-test-kit.js';
 import { AtlasProjectConfig } from './atlas-project-config.js';
 import { atlasProjectKind } from './atlas-project-kind.js';
 import { atlasProjectScope, resolveAtlasProjectScope } from './atlas-project-scope.js';
@@ -15,8 +15,25 @@ import { atlasProjectScope, resolveAtlasProjectScope } from './atlas-project-sco
 const config = AtlasProjectConfig.parse({ projectId, clusterName, clusterType: 'REPLICASET' });
 const integration = { id: integrationId, kind: 'atlas-project', config, secretRef: 'env://K' };
 
-function adapterOf(h: ReturnType<typeof harness>) {
+const open: SimAtlas[] = [];
+
+async function harness(): Promise<SimHarness> {
+  const atlas = await startSimAtlas();
+  open.push(atlas);
+  return simHarness(atlas);
+}
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((a) => a.close()));
+});
+
+function adapterOf(h: SimHarness) {
   return atlasProjectKind.create(h.common);
+}
+
+/** Checks the connection the way `doctor` does, letting the simulator answer. */
+function check(h: SimHarness, checked = config) {
+  return settleWith(h.atlas, adapterOf(h).checkConnection(checked, h.credential, h.context().ctx));
 }
 
 describe('atlas-project kind', () => {
@@ -52,7 +69,7 @@ describe('atlas-project kind', () => {
   });
 
   it('refuses a grant naming another cluster with invalid_request on the access entry, before any Atlas call', async () => {
-    const h = harness();
+    const h = await harness();
     const grant = adapterOf(h).operations.grant;
     const payload = {
       grantId: 'g-1',
@@ -66,11 +83,11 @@ describe('atlas-project kind', () => {
       code: 'invalid_request',
       message: expect.stringMatching(/^access\[0\]\.cluster: cluster Analytics is not this integration's/),
     });
-    expect(h.atlas.methods()).toEqual([]);
+    expect(h.atlas.exchanges).toEqual([]);
   });
 
-  it('declares and builds every database-access operation, and no secret config field', () => {
-    const h = harness();
+  it('declares and builds every database-access operation, and no secret config field', async () => {
+    const h = await harness();
     const operations = ['discover', 'grant', 'revoke', 'renew', 'rotate', 'sweep'];
     expect([...atlasProjectKind.operations].sort()).toEqual(operations.sort());
     expect(Object.keys(adapterOf(h).operations).sort()).toEqual(operations.sort());
@@ -83,32 +100,29 @@ describe('atlas-project kind', () => {
   });
 
   it('checks the connection by reading the project and the cluster', async () => {
-    const h = harness();
-    const check = await adapterOf(h).checkConnection(config, h.credential, h.context().ctx);
-    expect(check).toEqual({
+    const h = await harness();
+    expect(await check(h)).toEqual({
       ok: true,
       detail: `project project-0d1e (${projectId}), cluster ${clusterName} (IDLE)`,
     });
-    expect(h.atlas.methods()).toEqual(['projects.get', 'clusters.get']);
+    expect(h.atlas.apiCalls().map((e) => e.operationId)).toEqual(['getGroup', 'getGroupCluster']);
   });
 
   it('reports a cluster it cannot see as a failed check', async () => {
-    const h = harness();
-    const check = await adapterOf(h).checkConnection(
-      { ...config, clusterName: 'Gone' },
-      h.credential,
-      h.context().ctx,
-    );
-    expect(check).toEqual({
+    const h = await harness();
+    expect(await check(h, { ...config, clusterName: 'Gone' })).toEqual({
       ok: false,
       detail: `clusterName: cluster Gone not found in project ${projectId}`,
     });
   });
 
   it('reports a refused key as a failed check', async () => {
-    const h = harness();
-    h.atlas.failNext('projects.get', fakeAtlasError(401, 'UNAUTHORIZED', 'getGroup'));
-    const check = await adapterOf(h).checkConnection(config, h.credential, h.context().ctx);
-    expect(check).toMatchObject({ ok: false, detail: expect.stringMatching(/^getGroup: UNAUTHORIZED/) });
+    const h = await harness();
+    h.atlas.revokeConnector();
+    expect(await check(h)).toMatchObject({ ok: false, detail: expect.stringMatching(/^getGroup: /) });
+    // The client reads its credential again once after a 401 before giving up; no cluster read follows.
+    const calls = h.atlas.apiCalls().map((e) => [e.operationId, e.status]);
+    expect(calls.length).toBeGreaterThan(0);
+    expect(new Set(calls.map((c) => c.join(' ')))).toEqual(new Set(['getGroup 401']));
   });
 });

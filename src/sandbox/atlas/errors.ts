@@ -225,3 +225,8 @@ export function fieldError(
   const [status, template] = catalog[code];
   return new AtlasHttpError(status, code, fill(template, [param]), [param], {}, [{ field, description }]);
 }
+
+/** Whether `code` is one of the Atlas error codes this simulator knows. */
+export function isAtlasErrorCode(code: string): code is AtlasErrorCode {
+  return Object.hasOwn(catalog, code);
+}

@@ -15,12 +15,15 @@ import { serveApi, type ApiDeps } from './pipeline.js';
 import type { AtlasExchange } from './recorder.js';
 import { apiPrefix } from './router.js';
 import type { SimulatorStats } from './stats.js';
+import { serveHookControl, type TestHooks } from './test-hooks.js';
 
 export interface HandlerDeps {
   readonly deps: ApiDeps;
   readonly stats: SimulatorStats;
   readonly control: ControlDeps;
   readonly onExchange: ((exchange: AtlasExchange) => void) | undefined;
+  /** Scripted failures and holds (the test surface, see test-hooks.ts). */
+  readonly hooks: TestHooks;
 }
 
 interface Incoming {
@@ -107,7 +110,9 @@ export function createRequestHandler(
       body: await readBody(req),
     };
     if (incoming.url.pathname.startsWith(controlPrefix)) {
-      writeResponse(res, serveControl(h.control, incoming.method, incoming.url.pathname, incoming.body));
+      const { method, url, body } = incoming;
+      const hooked = serveHookControl(h.hooks, method, url.pathname, body);
+      writeResponse(res, hooked ?? serveControl(h.control, method, url.pathname, body));
       return;
     }
     await serveTraffic(h, incoming, res);
@@ -120,9 +125,10 @@ async function serveTraffic(h: HandlerDeps, incoming: Incoming, res: ServerRespo
   const { pathname } = incoming.url;
   const route = deps.router.match(incoming.method, pathname)?.route;
   const isApi = pathname === apiPrefix || pathname.startsWith(`${apiPrefix}/`);
-  const fault: FaultDecision = isApi
-    ? decideFault(knobs, random, route?.operationId)
-    : { kind: 'none', extraDelayMs: 0 };
+  if (isApi) await h.hooks.waitIfHeld(incoming.method, pathname, route?.operationId);
+  const scripted = isApi ? h.hooks.takeFailure(incoming.method, route?.operationId) : undefined;
+  const fault: FaultDecision =
+    isApi && !scripted ? decideFault(knobs, random, route?.operationId) : { kind: 'none', extraDelayMs: 0 };
   const record = (status: number, response?: SimResponse): void =>
     recordExchange(h, incoming, route?.operationId, route?.path, status, response);
   if (fault.kind === 'reset') {
@@ -130,7 +136,7 @@ async function serveTraffic(h: HandlerDeps, incoming: Incoming, res: ServerRespo
     record(0);
     return;
   }
-  const response = fault.kind === 'error' ? faultResponse(fault) : serve(deps, incoming);
+  const response = scripted ?? (fault.kind === 'error' ? faultResponse(fault) : serve(deps, incoming));
   const delay = latencyMs(knobs, random) + fault.extraDelayMs;
   if (delay > 0) await clock.sleep(delay);
   if (fault.kind === 'resetAfterCommit') {

@@ -23,6 +23,7 @@ import { atlasRoutes } from './routes.js';
 import { SimState } from './state.js';
 import { SimulatorStats } from './stats.js';
 import { loopbackConnectionString, wireTargetsOf } from './loopback-strings.js';
+import { TestHooks } from './test-hooks.js';
 import { startWireEndpoints, wireKey, type WireEndpoints, type WireVia } from '../wire/cluster-endpoints.js';
 import type { ConnectionDrop } from '../wire/connection.js';
 
@@ -93,6 +94,8 @@ export interface AtlasSimulator {
    * becomes ACTIVE with the roles the invitation carried. Returns false when none is pending.
    */
   acceptInvitation(username: string): boolean;
+  /** Test surface: scripted Atlas refusals and held requests (`test-hooks.ts`); `reset` clears it. */
+  readonly hooks: TestHooks;
   close(): Promise<void>;
 }
 
@@ -195,11 +198,17 @@ function buildCore(options: AtlasSimulatorOptions): Core {
 export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promise<AtlasSimulator> {
   const { deps, stats, inspector, reset, revokeApiKey, acceptInvitation } = buildCore(options);
   const { knobs } = deps.sim;
+  const hooks = new TestHooks(new Set(atlasRoutes.map((r) => r.operationId)));
+  const resetAll = (): void => {
+    reset();
+    hooks.reset();
+  };
   const handler = createRequestHandler({
     deps,
     stats,
-    control: { inspector, stats, knobs, reset, acceptInvitation },
+    control: { inspector, stats, knobs, reset: resetAll, acceptInvitation },
     onExchange: options.onExchange,
+    hooks,
   });
   const server = createServer((req, res) => {
     handler(req, res).catch((error: unknown) => {
@@ -228,10 +237,12 @@ export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promi
     wireRequests: () => wire.requests(),
     connectionString: (projectId, clusterName, via = 'standard') =>
       loopbackString(deps.sim, projectId, clusterName, via === 'privateEndpoint' ? 'privateEndpoint:0' : via),
-    reset,
+    reset: resetAll,
     revokeApiKey,
     acceptInvitation,
+    hooks,
     close: async () => {
+      hooks.release();
       await Promise.all([closeServer(server), wire.close()]);
     },
   };
