@@ -235,9 +235,10 @@ describe('database access end to end (daemon + reference control plane + Atlas s
     const { job } = grantJob('private-endpoint', 'g-pe-1', person('erin'), [
       { cluster: 'Private0', role: 'read', database: 'ledger' },
     ]);
-    expect(succeeded(await sb.run(job)).connectionString).toBe(
-      'mongodb+srv://private0-pl-0.xq7ab.mongodb.net',
-    );
+    // The simulator serves each connection type on its own loopback listener (docs/atlas-simulator.md).
+    const viaEndpoint = sb.sim.connectionString(payments, 'Private0', 'privateEndpoint');
+    expect(viaEndpoint).not.toBe(sb.sim.connectionString(payments, 'Private0'));
+    expect(succeeded(await sb.run(job)).connectionString).toBe(viaEndpoint);
   });
 
   it("clamps deleteAfterDate to Atlas's 7-day limit for a longer grant", async () => {
