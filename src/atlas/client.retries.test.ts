@@ -58,6 +58,32 @@ describe('retries', () => {
     expect(delays.map((line) => line.delayMs)).toEqual([500, 1_000]);
   });
 
+  it('keeps the 5xx allowance apart from 429 retries: a 503 after a 429 burst is still retried', async () => {
+    mockTokenMint();
+    atlas()
+      .get(clustersPath)
+      .query(true)
+      .times(2)
+      .reply(429, atlasError(429, 'RATE_LIMITED'), { 'Retry-After': '1' });
+    atlas().get(clustersPath).query(true).reply(503, atlasError(503, 'SERVICE_UNAVAILABLE'));
+    atlas().get(clustersPath).query(true).reply(200, emptyPage);
+    const { client, clock, requests, logs } = createTestClient({ maxRetries: 1 });
+
+    const call = client.clusters.list(groupId);
+    for (let retry = 0; retry < 3; retry += 1) {
+      await sleeping(clock);
+      await clock.advance(5_000);
+    }
+    await call;
+
+    expect(requests.map((info) => info.status)).toEqual([429, 429, 503, 200]);
+    const retries = logs.lines().filter((line) => line.msg === 'atlas call failed; retrying');
+    expect(retries.at(-1), "the 503's wait is the first 5xx window").toMatchObject({
+      code: 'upstream_unavailable',
+      delayMs: 500,
+    });
+  });
+
   it('never retries a create', async () => {
     mockTokenMint();
     atlas().post(`${api}/groups/${groupId}/databaseUsers`).reply(503, atlasError(503, 'SERVICE_UNAVAILABLE'));

@@ -167,21 +167,27 @@ class AtlasTransport implements Transport {
     const idempotent = atlasOperations[operation].idempotent;
     const rateLimitDeadline = options.clock.monotonic() + options.rateLimitBudgetMs;
     const throttled = (error: ConnectorError): boolean => error.details.httpStatus === 429;
+    // The ATLAS_MAX_RETRIES allowance and its backoff belong to the other retryable failures
+    // (5xx, network) alone: 429s spent under a rate-limit burst must not use it up, or one 503
+    // after a few 429s would fail a call that the allowance is there to carry.
+    let failures = 0;
     return withRetry(paced, {
       ...options.backoff,
       clock: options.clock,
       random: options.random,
       signal,
       maxAttempts: Number.POSITIVE_INFINITY,
-      shouldRetry: (error, attempt) =>
-        error.retryable &&
-        (throttled(error)
-          ? options.clock.monotonic() + (error.retryAfterMs ?? 0) < rateLimitDeadline
-          : idempotent && attempt < options.maxRetries),
+      shouldRetry: (error) => {
+        if (!error.retryable) return false;
+        if (throttled(error))
+          return options.clock.monotonic() + (error.retryAfterMs ?? 0) < rateLimitDeadline;
+        failures += 1;
+        return idempotent && failures <= options.maxRetries;
+      },
       delayFor: (error, attempt) =>
         throttled(error)
           ? jitterAfterHint(options.backoff, attempt, options.random, error.retryAfterMs)
-          : fullJitterDelay(options.backoff, attempt, options.random, error.retryAfterMs),
+          : fullJitterDelay(options.backoff, failures - 1, options.random, error.retryAfterMs),
       onRetry: (error: ConnectorError, retry: number, delayMs: number) => {
         options.onRetry?.({ operation, code: error.code });
         options.logger.warn(
