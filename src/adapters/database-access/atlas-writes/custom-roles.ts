@@ -81,7 +81,7 @@ function atlasCode(error: unknown): unknown {
 async function createRole(deps: AtlasDeps, ctx: AtlasCtx, projectId: string, spec: CustomRoleSpec) {
   ctx.beforeSideEffect();
   try {
-    await convergingCreate(ctx, () =>
+    await convergingCreate(deps, ctx, () =>
       deps.readiness.writeChange(ctx, projectId, () =>
         deps.atlas.customDbRoles.create(projectId, customRoleInput(spec), { signal: ctx.signal }),
       ),

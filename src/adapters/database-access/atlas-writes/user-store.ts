@@ -8,6 +8,7 @@ import {
   type KeyValue,
 } from '../../../atlas/index.js';
 import { ConnectorError, isConnectorError } from '../../../errors/connector-error.js';
+import { withRetry } from '../../../runtime/backoff.js';
 import type { JobContext } from '../../../worker/job-context.js';
 import type { AdapterDeps } from '../../adapter.js';
 import {
@@ -31,7 +32,7 @@ import {
  * wholesale on PATCH, so every write carries the complete roles, scopes and labels.
  */
 
-export type AtlasDeps = Pick<AdapterDeps, 'atlas' | 'clock' | 'readiness'>;
+export type AtlasDeps = Pick<AdapterDeps, 'atlas' | 'clock' | 'random' | 'readiness'>;
 export type AtlasCtx = Pick<JobContext, 'signal' | 'beforeSideEffect' | 'log'> &
   Partial<Pick<JobContext, 'releaseSlot'>>;
 
@@ -210,28 +211,42 @@ export function usersQuotaError(projectId: string, used?: number, limit?: number
   });
 }
 
+/** Tries of a create that failed without an answer: one send and as many re-sends as a read gets retries by default. */
+export const createTries = 5;
+/** Backoff between those re-sends: a 5xx storm is given time to pass, and a herd is spread. */
+const createBackoff = { baseMs: 500, capMs: 8_000 } as const;
+
 /**
  * A create the client sends once (not idempotent), tried again in this attempt when it failed
- * without an answer Atlas meant (5xx, lost response): a create that did run answers 409 the second
- * time, which every caller already converges from by reading back. Saves a whole job attempt.
+ * without an answer Atlas meant (5xx, lost response), after a full-jitter wait: a create that did
+ * run answers 409 the next time, which every caller already converges from by reading back. Saves
+ * a whole job attempt.
  */
-export async function convergingCreate<T>(ctx: AtlasCtx, create: () => Promise<T>, tries = 3): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await create();
-    } catch (error) {
-      const retry = isConnectorError(error) && error.code === 'upstream_unavailable' && !ctx.signal.aborted;
-      if (!retry || attempt >= tries) throw error;
-      ctx.log.warn({ err: error, attempt }, 'create failed without an answer; trying again, 409 converges');
-    }
-  }
+export function convergingCreate<T>(
+  deps: Pick<AtlasDeps, 'clock' | 'random'>,
+  ctx: AtlasCtx,
+  create: () => Promise<T>,
+): Promise<T> {
+  return withRetry(create, {
+    ...createBackoff,
+    clock: deps.clock,
+    random: deps.random,
+    signal: ctx.signal,
+    maxAttempts: createTries,
+    shouldRetry: (error) => error.code === 'upstream_unavailable',
+    onRetry: (error, attempt, delayMs) =>
+      ctx.log.warn(
+        { err: error, attempt: attempt + 1, delayMs },
+        'create failed without an answer; trying again, 409 converges',
+      ),
+  });
 }
 
 /** Creates the user; false when it already exists (a racing or redelivered attempt made it). */
 export async function createUser(deps: AtlasDeps, ctx: AtlasCtx, user: DatabaseUserInput): Promise<boolean> {
   ctx.beforeSideEffect();
   try {
-    await convergingCreate(ctx, () =>
+    await convergingCreate(deps, ctx, () =>
       deps.readiness.writeChange(ctx, user.groupId, () =>
         deps.atlas.databaseUsers.create(user.groupId, user, { signal: ctx.signal }),
       ),

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { alice, projectId } from '../../../../test/kits/grant-test-kit.js';
 import { simHarness, startSimAtlas, type SimAtlas } from '../../../../test/kits/atlas-sim-test-kit.js';
+import { createTries } from '../atlas-writes/user-store.js';
 import { usernameFor } from '../model/user-model.js';
 
 const username = usernameFor('per-requester', alice);
@@ -32,12 +33,29 @@ describe('a create that failed without an answer', () => {
     expect(JSON.stringify(result)).toContain(accepted?.password ?? 'no password sent');
   });
 
-  it('gives up after three tries with the upstream error, for the next attempt to converge', async () => {
+  it('waits a growing full-jitter window before each re-send', async () => {
     const h = await setup();
-    h.atlas.failNext(createUser, 'SERVICE_UNAVAILABLE', 3);
+    h.atlas.failNext(createUser, 'SERVICE_UNAVAILABLE', 2);
+
+    await h.grant();
+
+    expect(h.atlas.calls('createGroupDatabaseUser').map((c) => c.status)).toEqual([503, 503, 201]);
+    const waits = h.atlas.logs
+      .lines()
+      .filter((line) => line.msg === 'create failed without an answer; trying again, 409 converges')
+      .map((line) => line.delayMs as number);
+    expect(waits).toHaveLength(2);
+    expect(waits[0]).toBeLessThan(500);
+    expect(waits[1]).toBeLessThan(1_000);
+    expect(waits[1]).toBeGreaterThan(waits[0] ?? Number.POSITIVE_INFINITY);
+  });
+
+  it(`gives up after ${createTries} tries with the upstream error, for the next attempt to converge`, async () => {
+    const h = await setup();
+    h.atlas.failNext(createUser, 'SERVICE_UNAVAILABLE', createTries);
 
     await expect(h.grant()).rejects.toMatchObject({ code: 'upstream_unavailable' });
-    expect(h.atlas.calls('createGroupDatabaseUser')).toHaveLength(3);
+    expect(h.atlas.calls('createGroupDatabaseUser')).toHaveLength(createTries);
     expect(h.atlas.sim.state.databaseUsers(projectId)).toEqual([]);
   });
 
