@@ -1,6 +1,7 @@
 import { resourceKeyFor, usernameFor } from '../adapters/database-access/model/user-model.js';
 import { sandboxIds } from './atlas/index.js';
 import type { ReferenceControlPlaneStore } from './control-plane/control-plane-store.js';
+import { credentialOf, runDemoJob } from './demo-job.js';
 import type { DemoCredential } from './demo-login.js';
 
 type Store = Pick<ReferenceControlPlaneStore, 'putIntegration' | 'enqueueJob' | 'job' | 'snapshots'>;
@@ -19,20 +20,6 @@ export function registerOrgDemo(store: Pick<Store, 'putIntegration'>, secretRef:
     },
     secretRef,
   });
-}
-
-async function settle(
-  store: Store,
-  job: Parameters<Store['enqueueJob']>[0],
-  sleep: (ms: number) => Promise<void>,
-) {
-  const jobId = store.enqueueJob(job);
-  for (let waited = 0; waited < 60_000; waited += 100) {
-    const view = store.job(jobId);
-    if (view && ['succeeded', 'failed', 'dead'].includes(view.state)) return view;
-    await sleep(100);
-  }
-  return { state: 'timed out', result: undefined, error: undefined };
 }
 
 interface RecordLine {
@@ -58,13 +45,6 @@ function subIntegrationLines(store: Store): string[] {
     });
 }
 
-function credentialOf(result: unknown): DemoCredential | undefined {
-  const r = result as Partial<DemoCredential> | undefined;
-  return r?.connectionString && r.username && r.password
-    ? { connectionString: r.connectionString, username: r.username, password: r.password }
-    : undefined;
-}
-
 /**
  * The deep-discovery part of `npm start`: discover the sandbox organization, list the
  * sub-integrations found, grant dora read on sales in `payments:Cluster0`, log in with the driver,
@@ -76,7 +56,7 @@ export async function playOrgDemo(
   sleep: (ms: number) => Promise<void>,
   login: OrgDemoLogin,
 ): Promise<void> {
-  const discovered = await settle(
+  const discovered = await runDemoJob(
     store,
     { type: 'discover', integrationId: 'demo-org', resourceKey: 'discovery/demo-org', payload: {} },
     sleep,
@@ -88,7 +68,7 @@ export async function playOrgDemo(
   const dora = { id: 'sandbox-user-dora', email: 'dora@example.com', name: 'Dora' };
   const resourceKey = resourceKeyFor(sandboxIds.payments, usernameFor('per-requester', dora));
   const base = { subIntegrationId, grantId: 'demo-org-grant-1', requester: dora };
-  const granted = await settle(
+  const granted = await runDemoJob(
     store,
     {
       type: 'grant',
@@ -98,13 +78,13 @@ export async function playOrgDemo(
     },
     sleep,
   );
-  const credential = credentialOf(granted.result);
+  const credential = credentialOf(granted);
   const before = credential
     ? await login(credential, 'sales', 'orders')
     : `grant ${granted.state}: ${JSON.stringify(granted.error)}`;
   print(`\n  org 2/3  grant dora read on sales in sub-integration ${subIntegrationId} → ${granted.state}`);
   print(`    ${before}`);
-  const revoked = await settle(
+  const revoked = await runDemoJob(
     store,
     { type: 'revoke', integrationId: 'demo-org', resourceKey, payload: base },
     sleep,

@@ -1,5 +1,6 @@
 import { sandboxIds, type SimulatorInspector } from './atlas/index.js';
 import type { ReferenceControlPlaneStore } from './control-plane/control-plane-store.js';
+import { runDemoJob, show } from './demo-job.js';
 
 type Store = Pick<ReferenceControlPlaneStore, 'putIntegration' | 'enqueueJob' | 'job'>;
 
@@ -17,28 +18,12 @@ export function registerPortalDemo(store: Store, secretRef: string): void {
   });
 }
 
-async function settle(
-  store: Store,
-  job: Parameters<Store['enqueueJob']>[0],
-  sleep: (ms: number) => Promise<void>,
-) {
-  const jobId = store.enqueueJob(job);
-  for (let waited = 0; waited < 60_000; waited += 100) {
-    const view = store.job(jobId);
-    if (view && ['succeeded', 'failed', 'dead'].includes(view.state)) return view;
-    await sleep(100);
-  }
-  return { state: 'timed out', result: undefined, error: undefined };
-}
-
 /** What the simulated Atlas shows of bob: his org roles and his payments roles. */
 function bobInAtlas(atlas: Pick<SimulatorInspector, 'snapshot'>): string {
   const bob = atlas.snapshot().orgUsers.find((u) => u.username === 'bob@example.com');
   if (!bob) return 'bob@example.com is not in the organization';
   return `org roles ${bob.orgRoles.join(', ')}; payments roles ${(bob.projectRoles[sandboxIds.payments] ?? []).join(', ')}`;
 }
-
-const show = (value: unknown): string => JSON.stringify(value, null, 2).replace(/^/gm, '    ');
 
 /**
  * The Atlas UI part of `npm start`: bob (an active member who already reads payments) gets
@@ -59,7 +44,7 @@ export async function playPortalDemo(
     access: [{ level: 'project', projectId: sandboxIds.payments, role: 'GROUP_DATA_ACCESS_READ_WRITE' }],
     ttlSeconds: 3600,
   };
-  const granted = await settle(
+  const granted = await runDemoJob(
     store,
     { type: 'grant', integrationId: 'demo-portal', resourceKey, payload },
     sleep,
@@ -68,7 +53,7 @@ export async function playPortalDemo(
     `\n  portal 2/3  grant bob GROUP_DATA_ACCESS_READ_WRITE on payments (1 h) → ${granted.state}\n${show(granted.result ?? granted.error)}`,
   );
   print(`    bob in Atlas now: ${bobInAtlas(atlas)}`);
-  const revoked = await settle(
+  const revoked = await runDemoJob(
     store,
     { type: 'revoke', integrationId: 'demo-portal', resourceKey, payload: { grantId: payload.grantId } },
     sleep,

@@ -1,6 +1,7 @@
 import { usernameFor } from '../adapters/database-access/model/user-model.js';
 import { sandboxIds } from './atlas/index.js';
 import type { ReferenceControlPlaneStore } from './control-plane/control-plane-store.js';
+import { credentialOf, runDemoJob, show } from './demo-job.js';
 import { mongoshCommand, nodeSnippet, tryLogin, type DemoCredential } from './demo-login.js';
 
 export const demoRequester = { id: 'sandbox-user-alice', email: 'alice@example.com', name: 'Alice' } as const;
@@ -27,35 +28,6 @@ export function registerDemoIntegrations(store: ReferenceControlPlaneStore, secr
   });
 }
 
-interface Settled {
-  readonly state: string;
-  readonly result?: unknown;
-  readonly error?: { code: string; message: string };
-}
-
-async function runJob(
-  store: ReferenceControlPlaneStore,
-  job: Parameters<ReferenceControlPlaneStore['enqueueJob']>[0],
-  sleep: (ms: number) => Promise<void>,
-): Promise<Settled> {
-  const jobId = store.enqueueJob(job);
-  for (let waited = 0; waited < 60_000; waited += 100) {
-    const view = store.job(jobId);
-    if (view && ['succeeded', 'failed', 'dead'].includes(view.state)) return view as Settled;
-    await sleep(100);
-  }
-  return { state: 'timed out' };
-}
-
-const show = (value: unknown): string => JSON.stringify(value, null, 2).replace(/^/gm, '    ');
-
-function credentialOf(settled: Settled): DemoCredential | undefined {
-  const r = settled.result as Partial<DemoCredential> | undefined;
-  return r?.connectionString && r.username && r.password
-    ? { connectionString: r.connectionString, username: r.username, password: r.password }
-    : undefined;
-}
-
 /** The demo's login port: the official driver by default, a fake in tests. */
 export type DemoLogin = (credential: DemoCredential, db: string, collection: string) => Promise<string>;
 
@@ -71,7 +43,7 @@ export async function playDemo(
   sleep: (ms: number) => Promise<void>,
   login: DemoLogin = tryLogin,
 ): Promise<void> {
-  const discovered = await runJob(
+  const discovered = await runDemoJob(
     store,
     { type: 'discover', integrationId: 'demo-project', resourceKey: 'discovery/demo-project', payload: {} },
     sleep,
@@ -86,7 +58,7 @@ export async function playDemo(
     access: [{ cluster: 'Cluster0', role: 'readWrite', database: 'sales' }],
     ttlSeconds: 3600,
   };
-  const granted = await runJob(
+  const granted = await runDemoJob(
     store,
     {
       type: 'grant',
@@ -126,7 +98,7 @@ async function revokeDemo(
   const resourceKey = `${sandboxIds.analytics}/${username}`;
   const base = { grantId: 'demo-grant-2', requester: bob, projectId: sandboxIds.analytics };
   const access = [{ cluster: 'Analytics', role: 'read', database: 'events' }];
-  const granted = await runJob(
+  const granted = await runDemoJob(
     store,
     {
       type: 'grant',
@@ -138,7 +110,7 @@ async function revokeDemo(
   );
   const credential = credentialOf(granted);
   const before = credential ? await login(credential, 'events', 'clicks') : `grant ${granted.state}`;
-  const revoked = await runJob(
+  const revoked = await runDemoJob(
     store,
     { type: 'revoke', integrationId: 'demo-multi', resourceKey, payload: base },
     sleep,
