@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { ControlPlaneClient } from '../control-plane/control-plane-client.js';
 
 export interface SnapshotUpload {
@@ -12,13 +13,22 @@ export interface SnapshotUpload {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * The same upload with its records already held as canonical lines: what a large discovery uses,
+ * so it never holds every record as an object graph.
+ */
+export type SnapshotLinesUpload = Omit<SnapshotUpload, 'records'> & { readonly lines: SnapshotLines };
+
 export interface SnapshotUploader {
   upload(
-    snapshot: SnapshotUpload,
+    snapshot: SnapshotUpload | SnapshotLinesUpload,
   ): Promise<{ snapshotId: string; skipped: boolean; sha256: string; lines: number }>;
 }
 
+/** The protocol's limit on one part, before compression (agent-protocols §7.9). */
 const maxPartBytes = 5 * 1024 * 1024;
+
+const gzipAsync = promisify(gzip);
 
 /** JSON with object keys sorted, so equal content always hashes equal. */
 export function canonicalJson(value: unknown): string {
@@ -33,19 +43,90 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
+ * A snapshot's records kept as canonical JSON lines as they are found: a line is a third smaller
+ * than the record it came from and is one flat string, so an organization-wide discovery holds a
+ * few MB of strings instead of thousands of nested objects until the upload.
+ */
+export class SnapshotLines {
+  private readonly lines: string[] = [];
+
+  add(record: unknown): void {
+    this.lines.push(canonicalJson(record));
+  }
+
+  get size(): number {
+    return this.lines.length;
+  }
+
+  /** The lines, sorted in place (the canonical order); the collector is not used after this. */
+  sorted(): readonly string[] {
+    return this.lines.sort();
+  }
+}
+
+/** One part: lines `[from, to)`, or the bytes `[start, end)` of one line longer than a part. */
+type PartPlan =
+  | { readonly from: number; readonly to: number }
+  | { readonly line: number; readonly start: number; readonly end: number };
+
+/**
+ * Parts of at most `limit` bytes (each line with its `\n`), cut on line boundaries; only a line
+ * longer than a part is cut inside, by bytes; no lines → one empty part. Computed from lengths alone, so the snapshot text is
+ * never built whole: each part is assembled, compressed and sent in turn.
+ */
+export function planParts(lineBytes: readonly number[], limit: number): PartPlan[] {
+  const parts: PartPlan[] = [];
+  let from = 0;
+  let bytes = 0;
+  lineBytes.forEach((length, index) => {
+    if (bytes > 0 && bytes + length > limit) {
+      parts.push({ from, to: index });
+      from = index;
+      bytes = 0;
+    }
+    if (length > limit) {
+      for (let start = 0; start < length; start += limit) {
+        parts.push({ line: index, start, end: Math.min(length, start + limit) });
+      }
+      from = index + 1;
+      return;
+    }
+    bytes += length;
+  });
+  if (bytes > 0 || parts.length === 0) parts.push({ from, to: lineBytes.length });
+  return parts;
+}
+
+function partBytes(plan: PartPlan, lines: readonly string[]): Buffer {
+  if ('line' in plan)
+    return Buffer.from(`${lines[plan.line] ?? ''}\n`, 'utf8').subarray(plan.start, plan.end);
+  if (plan.from === plan.to) return Buffer.alloc(0);
+  return Buffer.from(`${lines.slice(plan.from, plan.to).join('\n')}\n`, 'utf8');
+}
+
+/**
  * Content-hashed discovery upload (agent-protocols §7.9): canonical sorted NDJSON, hashed; when
- * the control plane already has that hash it answers `skip` and nothing else is sent.
+ * the control plane already has that hash it answers `skip` and nothing else is sent. The hash and
+ * size are computed line by line, and parts are built, gzipped (off the event loop) and sent one
+ * at a time, so memory beyond the lines themselves is one part, however large the snapshot.
  */
 export function createSnapshotUploader(
   client: Pick<ControlPlaneClient, 'createSnapshot' | 'putSnapshotPart' | 'commitSnapshot'>,
   connectorId: string,
+  options: { readonly maxPartBytes?: number } = {},
 ): SnapshotUploader {
+  const limit = options.maxPartBytes ?? maxPartBytes;
   return {
     async upload(snapshot) {
-      const lines = snapshot.records.map(canonicalJson).sort();
-      const text = lines.length > 0 ? `${lines.join('\n')}\n` : '';
-      const sha256 = createHash('sha256').update(text).digest('hex');
-      const parts = splitParts(Buffer.from(text, 'utf8'));
+      const lines =
+        'lines' in snapshot ? snapshot.lines.sorted() : snapshot.records.map(canonicalJson).sort();
+      const hash = createHash('sha256');
+      const lineBytes = lines.map((line) => {
+        hash.update(line, 'utf8').update('\n');
+        return Buffer.byteLength(line, 'utf8') + 1;
+      });
+      const sha256 = hash.digest('hex');
+      const parts = planParts(lineBytes, limit);
       const created = await client.createSnapshot(
         connectorId,
         {
@@ -54,36 +135,17 @@ export function createSnapshotUploader(
           generation: snapshot.generation,
           contentSha256: sha256,
           parts: parts.length,
-          sizeBytes: Buffer.byteLength(text),
+          sizeBytes: lineBytes.reduce((sum, bytes) => sum + bytes, 0),
         },
         snapshot.signal,
       );
       if (created.skip) return { snapshotId: created.snapshotId, skipped: true, sha256, lines: lines.length };
-      for (const [index, part] of parts.entries()) {
-        await client.putSnapshotPart(
-          connectorId,
-          created.snapshotId,
-          index + 1,
-          gzipSync(part),
-          snapshot.signal,
-        );
+      for (const [index, plan] of parts.entries()) {
+        const body = await gzipAsync(partBytes(plan, lines));
+        await client.putSnapshotPart(connectorId, created.snapshotId, index + 1, body, snapshot.signal);
       }
       await client.commitSnapshot(connectorId, created.snapshotId, snapshot.signal);
       return { snapshotId: created.snapshotId, skipped: false, sha256, lines: lines.length };
     },
   };
-}
-
-/** Splits on line boundaries so each part stays under the 5 MiB limit before compression. */
-function splitParts(bytes: Buffer): Buffer[] {
-  if (bytes.length <= maxPartBytes) return [bytes];
-  const parts: Buffer[] = [];
-  let start = 0;
-  while (start < bytes.length) {
-    let end = Math.min(bytes.length, start + maxPartBytes);
-    if (end < bytes.length) end = bytes.lastIndexOf(0x0a, end - 1) + 1 || end;
-    parts.push(bytes.subarray(start, end));
-    start = end;
-  }
-  return parts;
 }

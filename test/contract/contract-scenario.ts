@@ -1,5 +1,6 @@
 import { readOnlyApiKey, sandboxIds } from '../../src/sandbox/atlas/index.js';
 import { DigestClient } from './digest-client.js';
+import { testServiceAccount } from './sim-harness.js';
 import type { FakeClock } from '../fakes/fake-clock.js';
 import type { AtlasSimulator } from '../../src/sandbox/atlas/index.js';
 
@@ -55,6 +56,9 @@ async function discovery(c: DigestClient): Promise<void> {
   }
   await c.call('GET', `/groups/${'a'.repeat(24)}`);
   await c.call('GET', `/orgs/${org}/apiKeys`);
+  const account = `/orgs/${org}/serviceAccounts/${testServiceAccount.clientId}`;
+  await c.call('GET', account, { version: '2024-08-05' });
+  await c.call('GET', `${account}/groups`, { version: '2024-08-05' });
   await c.call('GET', '/rateLimits', { version: '2025-03-12' });
   await c.call('GET', `/groups?itemsPerPage=1&pageNum=2&includeCount=true`);
 }

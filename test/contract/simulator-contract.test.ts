@@ -18,7 +18,7 @@ import {
   type AtlasSpec,
 } from './openapi-validator.js';
 import { defaultSpecPath, specSuiteTitle } from './spec-loader.js';
-import { testKey } from './sim-harness.js';
+import { testKey, testServiceAccount } from './sim-harness.js';
 
 const spec = loadAtlasSpec();
 if (!spec) console.warn(`skipping the Atlas contract test: the OpenAPI spec is not at ${defaultSpecPath}`);
@@ -42,6 +42,7 @@ describe.skipIf(!spec)(
       const clock = new FakeClock();
       sim = await startAtlasSimulator({
         ...testKey,
+        serviceAccounts: [testServiceAccount],
         clock,
         random: new FakeRandom(),
         onExchange: recorder.onExchange,

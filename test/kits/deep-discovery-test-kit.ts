@@ -99,11 +99,12 @@ export class CapturingSnapshots implements SnapshotUploader {
   private readonly seen = new Set<string>();
 
   upload(snapshot: Parameters<SnapshotUploader['upload']>[0]) {
-    const lines = snapshot.records.map(canonicalJson).sort();
+    const lines = 'lines' in snapshot ? snapshot.lines.sorted() : snapshot.records.map(canonicalJson).sort();
     const sha256 = lines.join('\n');
     const skipped = this.seen.has(sha256);
     this.seen.add(sha256);
-    this.uploads.push({ records: snapshot.records as DeepDiscoveryRecord[], skipped });
+    const records = lines.map((line) => JSON.parse(line) as DeepDiscoveryRecord);
+    this.uploads.push({ records, skipped });
     return Promise.resolve({
       snapshotId: `s-${this.uploads.length}`,
       skipped,

@@ -17,8 +17,9 @@ export const sandboxKey = { publicKey: 'sandboxp', privateKey: 'doctor-e2e-priva
 export const neverPrinted: readonly string[] = [sandboxKey.privateKey, readOnlyApiKey.privateKey];
 
 /**
- * An organization-level kind, for doctor's organization paths (no registered kind works at that
- * level yet): the registry row shape with an organization credential.
+ * A stub organization-level kind, for doctor's organization paths without any kind's own calls:
+ * the registry row shape with an organization credential. The registered org kinds are checked
+ * in `src/cli/doctor/doctor-org-kinds.test.ts`.
  */
 export const orgKind: DoctorKind = {
   kind: 'test-org-kind',

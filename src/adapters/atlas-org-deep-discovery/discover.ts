@@ -1,6 +1,7 @@
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import { paginate, type Project } from '../../atlas/index.js';
 import { isConnectorError } from '../../errors/connector-error.js';
+import { SnapshotLines } from '../snapshot-uploader.js';
 import type { JobContext } from '../../worker/job-context.js';
 import type { AdapterDeps } from '../adapter.js';
 import { allowedByPolicy, forEachBounded } from '../database-access/scope/projects-in-scope.js';
@@ -117,19 +118,34 @@ async function* orgProjects(
   }
 }
 
-function countsOf(records: readonly DeepDiscoveryRecord[], projects: number): DeepDiscoverCounts {
-  const subs = records.filter((record) => record.type === 'subIntegration');
-  const count = (state: string): number => subs.filter((record) => record.state === state).length;
-  return {
-    projects,
-    subIntegrations: subs.length,
-    served: subs.length - count('elsewhere'),
-    elsewhere: count('elsewhere'),
-    unroutable: count('unroutable'),
-    degraded: count('degraded'),
-    unavailable: count('unavailable'),
-    projectFailures: records.length - subs.length,
-  };
+/** Counts records as they are found, so the records themselves need not be kept. */
+class Tally {
+  private readonly states = new Map<string, number>();
+  private subs = 0;
+  private failures = 0;
+
+  add(record: DeepDiscoveryRecord): void {
+    if (record.type !== 'subIntegration') {
+      this.failures += 1;
+      return;
+    }
+    this.subs += 1;
+    this.states.set(record.state, (this.states.get(record.state) ?? 0) + 1);
+  }
+
+  counts(projects: number): DeepDiscoverCounts {
+    const count = (state: string): number => this.states.get(state) ?? 0;
+    return {
+      projects,
+      subIntegrations: this.subs,
+      served: this.subs - count('elsewhere'),
+      elsewhere: count('elsewhere'),
+      unroutable: count('unroutable'),
+      degraded: count('degraded'),
+      unavailable: count('unavailable'),
+      projectFailures: this.failures,
+    };
+  }
 }
 
 /**
@@ -161,23 +177,29 @@ export async function deepDiscover(
     reader: deps.reader,
     ctx,
   };
-  const records: DeepDiscoveryRecord[] = [];
+  // Each record becomes its canonical snapshot line as soon as its project is done: the job holds
+  // flat strings, not thousands of nested objects, until the upload.
+  const lines = new SnapshotLines();
+  const tally = new Tally();
+  const keep = (record: DeepDiscoveryRecord): void => {
+    lines.add(record);
+    tally.add(record);
+  };
   const seen = new Set<string>();
   let projects = 0;
   await forEachBounded(orgProjects(walk, deps, seen), config.discoveryConcurrency * 2, async (project) => {
     projects += 1;
-    records.push(...(await discoverProject(walk, routing, project)));
+    for (const record of await discoverProject(walk, routing, project)) keep(record);
   });
   for (const id of config.projectIds ?? []) {
-    if (!seen.has(id))
-      records.push({ type: 'project', id, reason: `not a project of organization ${config.orgId}` });
+    if (!seen.has(id)) keep({ type: 'project', id, reason: `not a project of organization ${config.orgId}` });
   }
   const upload = await deps.snapshots.upload({
     integrationId: input.integration.id,
     jobId: ctx.jobId,
     generation: ctx.fencingToken,
-    records,
+    lines,
     signal: ctx.signal,
   });
-  return { ...upload, connectorId: deps.connectorId, counts: countsOf(records, projects) };
+  return { ...upload, connectorId: deps.connectorId, counts: tally.counts(projects) };
 }

@@ -52,6 +52,7 @@ function harness() {
     },
     snapshots: {
       upload: async (s) => {
+        if (!('records' in s)) throw new Error('the portal uploads records, not lines');
         uploads.push(s);
         return { snapshotId: 'snap-1', skipped: false, sha256: 'x', lines: s.records.length };
       },

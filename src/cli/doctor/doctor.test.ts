@@ -138,7 +138,7 @@ describe('doctor with a credential that has what the kind needs', () => {
     }
   });
 
-  it('does not fail a service account whose roles the simulator cannot report', async () => {
+  it('passes a service account, reading its organization roles by client id', async () => {
     const payload = JSON.stringify({
       client_id: serviceAccount.clientId,
       client_secret: serviceAccount.clientSecret,
@@ -149,7 +149,12 @@ describe('doctor with a credential that has what the kind needs', () => {
     expect(tableCheck(run, 'atlas authentication').block).toContain(
       `the service account ${serviceAccount.clientId}`,
     );
-    expect(tableCheck(run, 'atlas roles').status).not.toBe('fail');
+    expect(tableCheck(run, 'atlas roles')).toMatchObject({
+      status: 'pass',
+      block: expect.stringContaining(
+        `roles read from GET /orgs/${sandboxIds.org}/serviceAccounts/${serviceAccount.clientId}[/groups]`,
+      ),
+    });
   });
 });
 

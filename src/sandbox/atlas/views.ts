@@ -139,6 +139,38 @@ export function apiKeyView(sim: SimContext, orgId: string, key: CredentialRec): 
   };
 }
 
+/**
+ * `OrgServiceAccount`: `roles` are the organization role names only (project roles are listed
+ * per project by `/groups`); the secret is masked, as Atlas shows it after creation.
+ */
+export function serviceAccountView(orgId: string, account: CredentialRec): object {
+  return {
+    clientId: account.name,
+    createdAt: '2025-01-10T08:00:00Z',
+    description: account.desc,
+    name: account.desc,
+    roles: account.roles.flatMap((role) => ('orgId' in role && role.orgId === orgId ? [role.roleName] : [])),
+    secrets: [
+      {
+        createdAt: '2025-01-10T08:00:00Z',
+        expiresAt: '2026-01-10T08:00:00Z',
+        id: account.id,
+        maskedSecretValue: maskedSecret(account.secret),
+      },
+    ],
+  };
+}
+
+/** `ServiceAccountGroup`s: the projects of the organization the account holds a role in. */
+export function serviceAccountGroupViews(state: SimState, orgId: string, account: CredentialRec): object[] {
+  const byGroup = new Map<string, string[]>();
+  for (const role of account.roles) {
+    if (!('groupId' in role) || state.projects.get(role.groupId)?.orgId !== orgId) continue;
+    byGroup.set(role.groupId, [...(byGroup.get(role.groupId) ?? []), role.roleName]);
+  }
+  return [...byGroup].map(([groupId, roles]) => ({ groupId, roles }));
+}
+
 /** `SystemStatus.apiKey` for the caller; a service account shows its client id's last 8 chars. */
 export function callerKeyView(key: CredentialRec): object {
   return {

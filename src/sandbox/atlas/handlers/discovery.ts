@@ -2,9 +2,17 @@ import { canSeeGroup, canSeeOrg, orgRolesOf } from '../authz.js';
 import type { RequestContext, RouteDef } from '../context.js';
 import { param, v20230101 } from '../context.js';
 import { atlasError } from '../errors.js';
-import type { ProjectRec } from '../model.js';
+import type { CredentialRec, ProjectRec } from '../model.js';
 import { paginate } from '../pagination.js';
-import { apiKeyView, callerKeyView, groupView, orgView, selfLinks } from '../views.js';
+import {
+  apiKeyView,
+  callerKeyView,
+  groupView,
+  orgView,
+  selfLinks,
+  serviceAccountGroupViews,
+  serviceAccountView,
+} from '../views.js';
 import { requireOrg, requireProject } from './lookup.js';
 
 function nameFilter(ctx: RequestContext): (name: string) => boolean {
@@ -35,6 +43,18 @@ function getGroupByName(ctx: RequestContext): object {
   if (matches.length > 1) throw atlasError('MULTIPLE_GROUPS');
   return groupView(ctx.sim, first);
 }
+
+/** A service account of the organization by client id (one with a role in it). */
+function requireServiceAccount(ctx: RequestContext, orgId: string): CredentialRec {
+  const clientId = param(ctx, 'clientId');
+  const account = ctx.sim.state.credentials.find(
+    (c) => c.kind === 'serviceAccount' && c.name === clientId && orgRolesOf(c, orgId).length > 0,
+  );
+  if (!account) throw atlasError('RESOURCE_NOT_FOUND', `service account ${clientId}`);
+  return account;
+}
+
+const v20240805 = [{ date: '2024-08-05' }];
 
 /** Endpoint sets as `GET /rateLimits` describes them: one per bucket scope the simulator runs. */
 function rateLimitSets(ctx: RequestContext): object[] {
@@ -148,6 +168,30 @@ export const discoveryRoutes: RouteDef[] = [
         (c) => c.kind === 'apiKey' && orgRolesOf(c, org.id).length > 0,
       );
       return { status: 200, body: paginate(ctx, keys, (k) => apiKeyView(ctx.sim, org.id, k)) };
+    },
+  },
+  {
+    operationId: 'getOrgServiceAccount',
+    method: 'GET',
+    path: '/orgs/{orgId}/serviceAccounts/{clientId}',
+    versions: v20240805,
+    access: 'orgMember',
+    handler: (ctx) => {
+      const org = requireOrg(ctx);
+      return { status: 200, body: serviceAccountView(org.id, requireServiceAccount(ctx, org.id)) };
+    },
+  },
+  {
+    operationId: 'getOrgServiceAccountGroups',
+    method: 'GET',
+    path: '/orgs/{orgId}/serviceAccounts/{clientId}/groups',
+    versions: v20240805,
+    access: 'orgMember',
+    handler: (ctx) => {
+      const org = requireOrg(ctx);
+      const account = requireServiceAccount(ctx, org.id);
+      const groups = serviceAccountGroupViews(ctx.sim.state, org.id, account);
+      return { status: 200, body: paginate(ctx, groups, (g) => g) };
     },
   },
   {
