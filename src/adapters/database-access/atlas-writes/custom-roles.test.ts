@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
 import { customRoleSpec, maxCustomRolesPerUser } from './custom-roles.js';
 import { alice, bob, clusterName, harness, projectId } from '../../../../test/kits/grant-test-kit.js';
 import { GrantPayload } from '../model/payloads.js';
@@ -114,7 +113,11 @@ describe('grant with actions (connector-made custom roles)', () => {
 
   it('fails with quota_exceeded naming the limit when the project has no room: no create, no user write', async () => {
     const h = harness();
-    h.atlas.addCustomRole(projectId, { roleName: 'analyst', actions: [], inheritedRoles: [] });
+    h.atlas.addCustomRole(projectId, {
+      roleName: 'analyst',
+      actions: [],
+      inheritedRoles: [{ db: 'sales', role: 'read' }],
+    });
     h.atlas.setLimit(projectId, customRolesLimit, 1);
 
     const failure = h.grant({ access: [ordersEntry] });
@@ -165,8 +168,8 @@ describe('grant with actions (connector-made custom roles)', () => {
 
   it('writes once more when a sweep removed the role between its check and the user write', async () => {
     const h = harness();
+    // Atlas itself refuses the create: the role it names no longer exists.
     h.atlas.beforeNext('databaseUsers.create', () => h.atlas.removeCustomRole(projectId, roleName));
-    h.atlas.failNext('databaseUsers.create', fakeAtlasError(400, 'ATLAS_INVALID_ROLE'));
 
     await h.grant({ access: [ordersEntry] });
 
@@ -178,7 +181,7 @@ describe('grant with actions (connector-made custom roles)', () => {
 
   it('gives up with a retryable conflict when the role vanishes twice', async () => {
     const h = harness({ config: { userStrategy: 'per-grant' } });
-    h.atlas.failNext('databaseUsers.create', fakeAtlasError(400, 'ATLAS_INVALID_ROLE'), 2);
+    h.atlas.failNext('databaseUsers.create', 'ATLAS_INVALID_ROLE', 2);
 
     await expect(h.grant({ access: [ordersEntry] })).rejects.toMatchObject({
       code: 'conflict',
@@ -198,7 +201,7 @@ describe('grant with actions (connector-made custom roles)', () => {
 
   it('maps a CUSTOM_ROLES_LIMIT_EXCEEDED refusal of the create to the same quota error', async () => {
     const h = harness();
-    h.atlas.failNext('customDbRoles.create', fakeAtlasError(403, 'CUSTOM_ROLES_LIMIT_EXCEEDED'));
+    h.atlas.failNext('customDbRoles.create', 'CUSTOM_ROLES_LIMIT_EXCEEDED');
 
     await expect(h.grant({ access: [ordersEntry] })).rejects.toMatchObject({
       code: 'quota_exceeded',
