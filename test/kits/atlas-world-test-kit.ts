@@ -6,6 +6,7 @@ import {
   unlimitedRateLimiter,
   type AtlasClient,
   type AtlasProcess,
+  type AuthDatabase,
   type CallOptions,
   type Cluster,
   type CustomDbRole,
@@ -197,7 +198,8 @@ export class AtlasWorld {
       c.projectId === groupId && c.name.toLowerCase() === cluster.name.toLowerCase();
     const kept = this.fixture.clusters.filter((c) => !same(c));
     this.fixture.clusters.splice(0, Infinity, ...kept);
-    this.fixture.clusters.push(fixtureCluster(hex24(this.ids), groupId, cluster, options.flex ?? false));
+    const id = cluster.id ?? hex24(this.ids);
+    this.fixture.clusters.push(fixtureCluster(id, groupId, cluster, options.flex ?? false));
     return this;
   }
 
@@ -210,13 +212,14 @@ export class AtlasWorld {
     return this;
   }
 
-  /** A database user created through Atlas's API (so Atlas's rules apply), before the test's calls. */
+  /**
+   * A database user made through Atlas's API (so Atlas's rules apply): created, or updated when
+   * it exists (a racing writer). A role-less user is created with a role and then PATCHed to none,
+   * as the connector parks users (needs the knob `databaseUserEmptyRoles: 'accept'`).
+   */
   addUser(groupId: string, user: DatabaseUser, password = seedPassword): this {
     const { username, databaseName, roles, scopes, labels, description, deleteAfterDate } = user;
-    const input = {
-      groupId,
-      username,
-      databaseName: databaseName as 'admin',
+    const fields = {
       password,
       roles,
       ...(scopes ? { scopes: scopes as DatabaseUserScope[] } : {}),
@@ -225,11 +228,33 @@ export class AtlasWorld {
       ...(deleteAfterDate !== undefined ? { deleteAfterDate } : {}),
     };
     this.passwords.set(`${groupId}/${username}`, password);
-    return this.seed((admin) => admin.databaseUsers.create(groupId, input));
+    const placeholder = [{ roleName: 'read', databaseName: 'admin' }];
+    return this.seed(async (admin) => {
+      const exists = this.simulator?.state.databaseUser(groupId, username, databaseName) !== undefined;
+      const db = databaseName as AuthDatabase;
+      if (exists) return admin.databaseUsers.update(groupId, db, username, fields);
+      const input = { groupId, username, databaseName: db, ...fields };
+      if (roles.length > 0) return admin.databaseUsers.create(groupId, input);
+      await admin.databaseUsers.create(groupId, { ...input, roles: placeholder });
+      return admin.databaseUsers.update(groupId, db, username, { roles: [] });
+    });
   }
 
-  addCustomRole(groupId: string, role: CustomDbRoleInput): this {
-    return this.seed((admin) => admin.customDbRoles.create(groupId, role));
+  /** A custom role created through Atlas's API (a resource's omitted fields are sent as Atlas reads them: false / ''). */
+  addCustomRole(groupId: string, role: CustomDbRole | CustomDbRoleInput): this {
+    const input: CustomDbRoleInput = {
+      roleName: role.roleName,
+      actions: (role.actions ?? []).map((a) => ({
+        action: a.action,
+        resources: a.resources.map((r) => ({
+          cluster: r.cluster ?? false,
+          db: r.db ?? '',
+          collection: r.collection ?? '',
+        })),
+      })),
+      inheritedRoles: (role.inheritedRoles ?? []).map((r) => ({ db: r.db, role: r.role })),
+    };
+    return this.seed((admin) => admin.customDbRoles.create(groupId, input));
   }
 
   /** Removes a role behind the connector's back (a concurrent sweep, say). */
@@ -390,7 +415,7 @@ export class AtlasWorld {
       clock: this.clock,
       random: new FakeRandom(),
       wireProtocol: false,
-      knobs: { rateLimit: { enabled: false }, propagationDelayMs: 0 },
+      knobs: { rateLimit: { enabled: false }, propagationDelayMs: 0, ...this.knobs },
     });
     this.simulator = sim;
     try {
@@ -403,7 +428,6 @@ export class AtlasWorld {
     const seeds = this.seeds.splice(0);
     this.ready = (async () => {
       for (const step of seeds) await step(admin);
-      Object.assign(sim.knobs, this.knobs);
     })();
     await this.ready;
     return sim;
