@@ -16,6 +16,7 @@ import {
 } from '../../src/atlas/index.js';
 import {
   startAtlasSimulator,
+  type AtlasExchange,
   type AtlasFixtureInput,
   type AtlasSimulator,
   type KnobsPatch,
@@ -76,6 +77,8 @@ const orgId = '6a1b2c3d4e5f6a7b8c9d0e1f';
 const connectorKey = { publicKey: 'worldtst', privateKey: 'priv-7c2d-atlas-world-connector' } as const;
 /** A second key, for the world's own seeding and racing writes (not recorded). */
 const adminKey = { publicKey: 'worldadm', privateKey: 'priv-9e4f-atlas-world-admin' } as const;
+const connectorAgent = 'atlas-jit-connector/atlas-world-test-kit';
+const adminAgent = 'atlas-world-test-kit/seeding';
 const seedPassword = 'seeded-Passw0rd';
 /** A propagation delay no test outlives. */
 const neverMs = 1e12;
@@ -159,6 +162,8 @@ type Scripted = { errorCode: ScriptedFailure['errorCode'] } | { status: number; 
 
 export class AtlasWorld {
   readonly calls: WorldCall[] = [];
+  /** Every request of the connector's client the simulator answered, in order (Digest challenges included). */
+  readonly exchanges: AtlasExchange[] = [];
   /** The real Atlas client the connector uses; the simulator starts on its first request. */
   readonly client: AtlasClient;
   private readonly fixture: Required<Pick<AtlasFixtureInput, 'organizations' | 'projects'>> & {
@@ -365,6 +370,24 @@ export class AtlasWorld {
     return this.calls.map((call) => call.method);
   }
 
+  /** The connector's answered API requests, without the unauthenticated Digest challenge round trips. */
+  apiCalls(): AtlasExchange[] {
+    return this.exchanges.filter(isApiCall);
+  }
+
+  /** The connector's answered requests of one spec operation (e.g. `createGroupDatabaseUser`). */
+  requests(operationId: string): AtlasExchange[] {
+    return this.apiCalls().filter((e) => e.operationId === operationId);
+  }
+
+  /** The connector's API key is deleted in Atlas: from the next request on, every call answers 401. */
+  revokeConnector(): this {
+    return this.seed(() => {
+      this.sim.revokeApiKey(connectorKey.publicKey);
+      return Promise.resolve();
+    });
+  }
+
   /** How many requests the simulator is answering right now (a stalled one waits on the clock, so it is not counted). */
   inFlight(): number {
     return this.inFlightCount - (this.simulator?.hooks.held().length ?? 0);
@@ -416,6 +439,9 @@ export class AtlasWorld {
       random: new FakeRandom(),
       wireProtocol: false,
       knobs: { rateLimit: { enabled: false }, propagationDelayMs: 0, ...this.knobs },
+      onExchange: (exchange) => {
+        if (exchange.requestHeaders['user-agent'] === connectorAgent) this.exchanges.push(exchange);
+      },
     });
     this.simulator = sim;
     try {
@@ -463,7 +489,7 @@ export class AtlasWorld {
       clock: this.clock,
       random: new FakeRandom([0.5]),
       logger: pino({ level: 'silent' }),
-      userAgent: 'atlas-jit-connector/atlas-world-test-kit',
+      userAgent: key === connectorKey ? connectorAgent : adminAgent,
       rateLimiter: unlimitedRateLimiter,
       maxRetries: 0,
     });
@@ -540,6 +566,10 @@ export class AtlasWorld {
     }
   }
 }
+
+/** A Digest challenge is the 401 that answers a request sent without credentials. */
+const isApiCall = (e: AtlasExchange): boolean =>
+  e.operationId !== undefined && !(e.status === 401 && e.requestHeaders['authorization'] === undefined);
 
 const wallBoundMs = 10_000;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
