@@ -63,13 +63,16 @@ describe('loadConfig', () => {
     }
   });
 
-  it('reads MAX_WAITING_JOBS: 32 by default, 0 turns parking off, above 1024 is refused', () => {
-    expect(loadConfig({}).maxWaitingJobs).toBe(32);
-    expect(loadConfig({ MAX_WAITING_JOBS: '0' }).maxWaitingJobs).toBe(0);
-    expect(loadConfig({ MAX_WAITING_JOBS: '1024' }).maxWaitingJobs).toBe(1024);
-    for (const value of ['1025', '-1', '2.5', 'many']) {
-      expect(problemsOf({ MAX_WAITING_JOBS: value })).toMatch(/^ {2}- MAX_WAITING_JOBS: /m);
-    }
+  it.each([
+    ['32 by default', {}, 32],
+    ['0, which turns parking off', { MAX_WAITING_JOBS: '0' }, 0],
+    ['1024 at most', { MAX_WAITING_JOBS: '1024' }, 1024],
+  ])('reads MAX_WAITING_JOBS: %s', (_case, env, expected) => {
+    expect(loadConfig(env).maxWaitingJobs).toBe(expected);
+  });
+
+  it.each(['1025', '-1', '2.5', 'many'])('refuses MAX_WAITING_JOBS=%s, naming the variable', (value) => {
+    expect(problemsOf({ MAX_WAITING_JOBS: value })).toMatch(/^ {2}- MAX_WAITING_JOBS: /m);
   });
 
   it('refuses a plain-http control plane unless it is loopback', () => {
@@ -107,13 +110,15 @@ describe('loadConfig', () => {
 });
 
 describe('parseDurationMs', () => {
-  it('accepts unit suffixes, compound forms and bare seconds, and rejects the rest', () => {
-    expect(parseDurationMs('90s')).toBe(90_000);
-    expect(parseDurationMs('7d')).toBe(604_800_000);
-    expect(parseDurationMs('1h30m')).toBe(5_400_000);
-    expect(parseDurationMs('45')).toBe(45_000);
-    expect(parseDurationMs('8 hours')).toBeUndefined();
-    expect(parseDurationMs('')).toBeUndefined();
+  it.each([
+    ['a unit suffix', '90s', 90_000],
+    ['days', '7d', 604_800_000],
+    ['a compound form', '1h30m', 5_400_000],
+    ['bare seconds', '45', 45_000],
+    ['words (rejected)', '8 hours', undefined],
+    ['nothing (rejected)', '', undefined],
+  ])('reads %s: %j', (_case, text, expected) => {
+    expect(parseDurationMs(text)).toBe(expected);
   });
 });
 

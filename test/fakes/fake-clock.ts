@@ -35,6 +35,12 @@ export class FakeClock implements Clock {
     return this.timers.length;
   }
 
+  /** Milliseconds until the earliest sleep is due (undefined when none waits). */
+  nextDue(): number | undefined {
+    if (this.timers.length === 0) return undefined;
+    return Math.max(0, Math.min(...this.timers.map((t) => t.at)) - this.time);
+  }
+
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (signal?.aborted) {

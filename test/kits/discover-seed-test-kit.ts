@@ -1,4 +1,4 @@
-import type { FakeAtlasClient } from '../fakes/fake-atlas-client.js';
+import type { AtlasWorld } from './atlas-world-test-kit.js';
 import { hourMs, managedUser, projectA, projectB, readSales } from './discover-test-kit.js';
 
 /** The discover suite's Atlas: two projects covering every cluster shape and matching tier. */
@@ -7,10 +7,13 @@ const xq7ab = (name: string) => `${name}.xq7ab.mongodb.net`;
 const seedList = (hosts: string[], rs: string) =>
   `mongodb://${hosts.map((h) => `${h}:27017`).join(',')}/?ssl=true&authSource=admin&replicaSet=${rs}`;
 
+export const cluster0Id = '66020000000000000000c001';
+
 /** Project A: a tagged replica set, an SRV-only private-endpoint cluster, one being deleted, a flex. */
-export function seedProjectA(fake: FakeAtlasClient, nowMs: number): void {
-  fake.addProject(projectA, 'payments');
-  fake.addCluster(projectA, {
+export function seedProjectA(atlas: AtlasWorld, nowMs: number): void {
+  atlas.addProject(projectA, 'payments');
+  atlas.addCluster(projectA, {
+    id: cluster0Id,
     name: 'Cluster0',
     clusterType: 'REPLICASET',
     stateName: 'IDLE',
@@ -25,7 +28,7 @@ export function seedProjectA(fake: FakeAtlasClient, nowMs: number): void {
       privateSrv: `mongodb+srv://${xq7ab('cluster0-pri')}`,
     },
   });
-  fake.addCluster(projectA, {
+  atlas.addCluster(projectA, {
     name: 'Private0',
     clusterType: 'REPLICASET',
     stateName: 'IDLE',
@@ -36,8 +39,8 @@ export function seedProjectA(fake: FakeAtlasClient, nowMs: number): void {
       ],
     },
   });
-  fake.addCluster(projectA, { name: 'Old0', stateName: 'DELETING', connectionStrings: {} });
-  fake.addCluster(
+  atlas.addCluster(projectA, { name: 'Old0', stateName: 'DELETING', connectionStrings: {} });
+  atlas.addCluster(
     projectA,
     {
       name: 'Flex0',
@@ -54,37 +57,37 @@ export function seedProjectA(fake: FakeAtlasClient, nowMs: number): void {
     typeName,
     replicaSetName: host.split('-shard')[0],
   });
-  fake.addProcess(
+  atlas.addProcess(
     projectA,
     node(xq7ab('atlas-p4y-shard-00-00'), xq7ab('cluster0-shard-00-00'), 'REPLICA_PRIMARY'),
     ['sales', 'inventory', 'admin', 'local'],
   );
-  fake.addProcess(
+  atlas.addProcess(
     projectA,
     node(xq7ab('atlas-p4y-shard-00-01'), xq7ab('cluster0-shard-00-01'), 'REPLICA_SECONDARY'),
     ['sales'],
   );
-  fake.addProcess(
+  atlas.addProcess(
     projectA,
     node(xq7ab('atlas-pr1-shard-00-00'), xq7ab('private0-shard-00-00'), 'REPLICA_PRIMARY'),
     ['ledger'],
   );
-  fake.addCustomRole(projectA, {
+  atlas.addCustomRole(projectA, {
     roleName: 'jit-r-1a2b',
     actions: [{ action: 'FIND', resources: [] }],
     inheritedRoles: [],
   });
-  fake.addCustomRole(projectA, {
+  atlas.addCustomRole(projectA, {
     roleName: 'reporting',
     actions: [],
     inheritedRoles: [{ db: 'sales', role: 'read' }],
   });
-  fake.addUser(
+  atlas.addUser(
     projectA,
     managedUser({ grants: [{ id: 'g-1', expiresAtMs: nowMs + 2 * hourMs, roles: [readSales] }] }, nowMs),
     'Sup3r-Secret-pw',
   );
-  fake.addUser(
+  atlas.addUser(
     projectA,
     {
       username: 'app-service',
@@ -96,9 +99,9 @@ export function seedProjectA(fake: FakeAtlasClient, nowMs: number): void {
 }
 
 /** Project B: a sharded cluster with mongos and config servers. */
-export function seedProjectB(fake: FakeAtlasClient): void {
-  fake.addProject(projectB, 'analytics');
-  fake.addCluster(projectB, {
+export function seedProjectB(atlas: AtlasWorld): void {
+  atlas.addProject(projectB, 'analytics');
+  atlas.addCluster(projectB, {
     name: 'Analytics',
     clusterType: 'SHARDED',
     stateName: 'IDLE',
@@ -112,8 +115,8 @@ export function seedProjectB(fake: FakeAtlasClient): void {
     typeName,
     replicaSetName,
   });
-  fake.addProcess(projectB, shard('shard-00-00', 'SHARD_MONGOS', 'mongos', 27016));
-  fake.addProcess(projectB, shard('shard-00-00', 'SHARD_PRIMARY', 'shard-0'), ['events']);
-  fake.addProcess(projectB, shard('shard-01-00', 'SHARD_PRIMARY', 'shard-1'), ['events', 'reports']);
-  fake.addProcess(projectB, shard('config-00-00', 'SHARD_CONFIG', 'config-0'), ['config']);
+  atlas.addProcess(projectB, shard('shard-00-00', 'SHARD_MONGOS', 'mongos', 27016));
+  atlas.addProcess(projectB, shard('shard-00-00', 'SHARD_PRIMARY', 'shard-0'), ['events']);
+  atlas.addProcess(projectB, shard('shard-01-00', 'SHARD_PRIMARY', 'shard-1'), ['events', 'reports']);
+  atlas.addProcess(projectB, shard('config-00-00', 'SHARD_CONFIG', 'config-0'), ['config']);
 }

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
-import { FakeAtlasClient } from '../fakes/fake-atlas-client.js';
 import { FakeClock } from '../fakes/fake-clock.js';
+import { AtlasWorld } from './atlas-world-test-kit.js';
 import type { DatabaseUser, DatabaseUserRole, DatabaseUserScope } from '../../src/atlas/index.js';
 import type { Policy } from '../../src/config/env.js';
 import type { SnapshotCreateRequest } from '../../src/control-plane/protocol.js';
@@ -82,21 +82,22 @@ export async function atlasProjectJob<P extends NamesProject>(
   };
 }
 
-/** The clock, the in-memory Atlas, and a job context whose side-effect gate is recorded. */
+/** The clock, the simulated Atlas (see `AtlasWorld`), and a job context whose side-effect gate is recorded. */
 export interface Harness {
   readonly clock: FakeClock;
-  readonly fake: FakeAtlasClient;
+  readonly atlas: AtlasWorld;
   readonly abort: AbortController;
   readonly ctx: JobContext;
 }
 
 /**
- * `beforeSideEffect` calls land in `fake.calls` as `gate`, so a test can check that every Atlas
- * write directly follows one.
+ * `beforeSideEffect` calls land in `atlas.calls` as `gate`, so a test can check that every Atlas
+ * write directly follows one. Role-less users are kept (the connector parks them so); a test of
+ * Atlas refusing that sets the knob `databaseUserEmptyRoles: 'refuse'`.
  */
 export function harness(fencingToken = 7): Harness {
   const clock = new FakeClock();
-  const fake = new FakeAtlasClient(clock);
+  const atlas = new AtlasWorld(clock).setKnobs({ databaseUserEmptyRoles: 'accept' });
   const abort = new AbortController();
   const base = createJobContext({
     jobId: 'job-1',
@@ -109,11 +110,11 @@ export function harness(fencingToken = 7): Harness {
   const ctx: JobContext = {
     ...base,
     beforeSideEffect() {
-      fake.calls.push({ method: 'gate', args: [], signalled: true });
+      atlas.calls.push({ method: 'gate', args: [], signalled: true });
       base.beforeSideEffect();
     },
   };
-  return { clock, fake, abort, ctx };
+  return { clock, atlas, abort, ctx };
 }
 
 const writeMethods = new Set([
@@ -126,14 +127,14 @@ const writeMethods = new Set([
 ]);
 
 /** Atlas writes not directly preceded by the side-effect gate (should be none). */
-export function ungatedWrites(fake: FakeAtlasClient): string[] {
-  const methods = fake.methods();
+export function ungatedWrites(atlas: AtlasWorld): string[] {
+  const methods = atlas.methods();
   return methods.filter((method, i) => writeMethods.has(method) && methods[i - 1] !== 'gate');
 }
 
 /** Calls made without the job's abort signal (should be none). */
-export function unsignalledCalls(fake: FakeAtlasClient): string[] {
-  return fake.calls.filter((call) => call.method !== 'gate' && !call.signalled).map((call) => call.method);
+export function unsignalledCalls(atlas: AtlasWorld): string[] {
+  return atlas.calls.filter((call) => call.method !== 'gate' && !call.signalled).map((call) => call.method);
 }
 
 /**

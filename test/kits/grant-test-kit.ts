@@ -1,5 +1,5 @@
-import { FakeAtlasClient } from '../fakes/fake-atlas-client.js';
-import { FakeClock, flushMicrotasks } from '../fakes/fake-clock.js';
+import { FakeClock } from '../fakes/fake-clock.js';
+import { AtlasWorld, settleWorld } from './atlas-world-test-kit.js';
 import { FakeRandom } from '../fakes/fake-random.js';
 import { captureLogs, type LogCapture } from '../fakes/log-capture.js';
 import type { Cluster } from '../../src/atlas/index.js';
@@ -15,7 +15,10 @@ import type { RenewResult } from '../../src/adapters/database-access/renew/renew
 import type { RevokeResult } from '../../src/adapters/database-access/revoke/revoke.js';
 import type { RotateResult } from '../../src/adapters/database-access/rotate/rotate.js';
 
-/** Test-only: one valid baseline (project, cluster, policy, payloads) and a harness around the fakes. */
+/**
+ * Test-only: one valid baseline (project, cluster, policy, payloads) and a harness that runs the
+ * kinds' operations against the sandbox Atlas simulator (through `AtlasWorld`).
+ */
 export const projectId = '5f1a2b3c4d5e6f7a8b9c0d1e';
 export const otherProjectId = '5f1a2b3c4d5e6f7a8b9c0d2f';
 export const clusterName = 'Cluster0';
@@ -97,7 +100,7 @@ export function testContext(
   clock: FakeClock,
   logs: LogCapture,
   loseLeaseAfterWrites?: number,
-  gates?: { readonly atlas: FakeAtlasClient; readonly at: Set<number> },
+  gates?: { readonly atlas: AtlasWorld; readonly at: Set<number> },
 ): TestContext {
   const controller = new AbortController();
   const inner = createJobContext({
@@ -123,7 +126,7 @@ export function testContext(
 }
 
 export interface Harness {
-  readonly atlas: FakeAtlasClient;
+  readonly atlas: AtlasWorld;
   readonly clock: FakeClock;
   /** What the kind factories get, and the one credential every job of the harness uses. */
   readonly common: CommonDeps;
@@ -145,20 +148,12 @@ export interface Harness {
 }
 
 /**
- * Lets a promise that sleeps on the fake clock finish: time moves (100 ms at a time) only while
- * something sleeps on it, so a run without polling leaves the clock where it was.
+ * Lets a promise finish that talks to the world's simulator and sleeps on its fake clock: time
+ * moves (100 ms at a time) only while nothing is on the wire and something sleeps on the clock,
+ * so a run without polling leaves the clock where it was.
  */
-export async function settle<T>(clock: FakeClock, promise: Promise<T>, maxSteps = 100_000): Promise<T> {
-  let done = false;
-  const tracked = promise.finally(() => {
-    done = true;
-  });
-  tracked.catch(() => undefined);
-  for (let step = 0; step < maxSteps && !done; step += 1) {
-    if (clock.pending > 0) await clock.advance(100);
-    else await flushMicrotasks(1);
-  }
-  return tracked;
+export function settle<T>(atlas: AtlasWorld, promise: Promise<T>): Promise<T> {
+  return settleWorld(atlas, promise);
 }
 
 export interface HarnessOptions {
@@ -170,15 +165,17 @@ export interface HarnessOptions {
 }
 
 /** Two projects; the first with two clusters, the second with one. */
-function seededAtlas(clock: FakeClock): FakeAtlasClient {
-  const atlas = new FakeAtlasClient(clock).addProject(projectId).addProject(otherProjectId);
+export function seededAtlas(clock: FakeClock): AtlasWorld {
+  // Role-less users are kept (the connector parks them so); tests of Atlas refusing that say so.
+  const atlas = new AtlasWorld(clock).setKnobs({ databaseUserEmptyRoles: 'accept' });
+  atlas.addProject(projectId).addProject(otherProjectId);
   atlas
     .addCluster(projectId, clusterFixture(clusterName))
     .addCluster(projectId, clusterFixture(analyticsCluster));
   return atlas.addCluster(otherProjectId, clusterFixture(clusterName));
 }
 
-function testDeps(atlas: FakeAtlasClient, clock: FakeClock, logs: LogCapture, options: HarnessOptions) {
+function testDeps(atlas: AtlasWorld, clock: FakeClock, logs: LogCapture, options: HarnessOptions) {
   const secrets: string[] = [];
   const common: CommonDeps = {
     clock,
@@ -204,7 +201,7 @@ const baseGrant = { grantId: 'g-1', requester: alice };
 const readSalesEntry = { cluster: clusterName, role: 'read', database: 'sales' };
 
 /** Remembers which Atlas calls a `beforeSideEffect` preceded, to find writes that skipped it. */
-function gateTracker(atlas: FakeAtlasClient) {
+function gateTracker(atlas: AtlasWorld) {
   const gates = { atlas, at: new Set<number>() };
   const isWrite = (method: string) => /\.(create|update|delete)$/.test(method);
   return {
@@ -236,7 +233,7 @@ export function harness(options: HarnessOptions = {}): Harness {
   const { gates, ungatedWrites, clearCalls } = gateTracker(atlas);
   const context = (loseLeaseAfterWrites?: number) => testContext(clock, logs, loseLeaseAfterWrites, gates);
   const run = <T>(job: (ctx: JobContext) => Promise<T>, ctx?: JobContext) =>
-    settle(clock, job(ctx ?? context().ctx));
+    settle(atlas, job(ctx ?? context().ctx));
   const payloads = {
     grant: (o: object) => ({ ...baseGrant, access: [readSalesEntry], ttlSeconds: 3600, ...o }),
     revoke: (o: object) => ({ ...baseGrant, ...o }),

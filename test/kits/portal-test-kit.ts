@@ -1,6 +1,8 @@
 import type { OrgUser, OrgUserInvite, Page } from '../../src/atlas/index.js';
 import type { Policy } from '../../src/config/env.js';
-import { fakeAtlasError } from '../fakes/fake-atlas-client.js';
+import { atlasHttpError } from '../../src/atlas/atlas-error.js';
+import type { ConnectorError } from '../../src/errors/connector-error.js';
+import { atlasError, type AtlasErrorCode } from '../../src/sandbox/atlas/errors.js';
 import type { AtlasOrgPortalConfig } from '../../src/adapters/atlas-org-portal/atlas-org-portal-config.js';
 import type { GrantIntent, GrantRecord } from '../../src/adapters/atlas-org-portal/payloads.js';
 import type { GrantCtx, PortalDeps } from '../../src/adapters/atlas-org-portal/person.js';
@@ -57,6 +59,22 @@ export function record(
   };
 }
 
+/**
+ * Atlas's refusal `code` exactly as the real client throws it: status, headers and envelope come
+ * from the simulator's error table (one table of Atlas's errors), parsed by the client's own code.
+ */
+export function atlasRefusal(code: AtlasErrorCode, operation: string): ConnectorError {
+  const error = atlasError(code);
+  return atlasHttpError({
+    operation,
+    status: error.status,
+    headers: new Headers(error.headers),
+    bodyText: JSON.stringify(error.toBody()),
+    nowMs: 0,
+    redact: (t) => t,
+  });
+}
+
 /** One recorded Atlas call: `resource.method` and its arguments (options left out). */
 export type Call = readonly [string, ...unknown[]];
 
@@ -76,11 +94,8 @@ export class FakePortalAtlas {
     for (const s of seeds) this.people.set(s.id, person(s));
   }
 
-  failNext(method: string, status: number, atlasErrorCode: string): void {
-    this.failures.set(method, [
-      ...(this.failures.get(method) ?? []),
-      fakeAtlasError(status, atlasErrorCode, method),
-    ]);
+  failNext(method: string, code: AtlasErrorCode): void {
+    this.failures.set(method, [...(this.failures.get(method) ?? []), atlasRefusal(code, method)]);
   }
 
   writes(): Call[] {
@@ -95,7 +110,7 @@ export class FakePortalAtlas {
 
   private require(userId: string): OrgUser {
     const user = this.people.get(userId);
-    if (!user) throw fakeAtlasError(404, 'USER_NOT_FOUND');
+    if (!user) throw atlasRefusal('USER_NOT_FOUND', 'orgUsers.get');
     return user;
   }
 
@@ -145,7 +160,7 @@ export class FakePortalAtlas {
       add: async (projectId, body) => {
         this.record('projectUsers.add', projectId, body.username, body.roles);
         const user = [...this.people.values()].find((u) => u.username === body.username);
-        if (!user) throw fakeAtlasError(404, 'USER_NOT_FOUND');
+        if (!user) throw atlasRefusal('USER_NOT_FOUND', 'projectUsers.add');
         this.setProject(user, projectId, [...body.roles]);
         return {
           id: user.id,

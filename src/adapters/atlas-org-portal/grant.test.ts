@@ -88,7 +88,7 @@ describe('grant to an active member', () => {
 
   it('falls back to :addRole when addGroupUsers answers 409', async () => {
     const h = portalHarness([bob]);
-    h.fake.failNext('projectUsers.add', 409, 'USER_ALREADY_EXISTS');
+    h.fake.failNext('projectUsers.add', 'USER_ALREADY_EXISTS');
     const access = [{ level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' }];
     const result = await grantAccess({ config: baseConfig, payload: payload({ access }) }, h.deps, h.ctx);
     expect(h.fake.writes().map(([m]) => m)).toEqual(['projectUsers.add', 'projectUsers.addRole']);
@@ -153,7 +153,7 @@ describe('grant to someone who is not an active member', () => {
 
   it('treats INVITATIONS_RATE_LIMITED_IP as a retryable rate limit and holds the org off for 60 s', async () => {
     const h = portalHarness();
-    h.fake.failNext('orgUsers.invite', 400, 'INVITATIONS_RATE_LIMITED_IP');
+    h.fake.failNext('orgUsers.invite', 'INVITATIONS_RATE_LIMITED_IP');
     const error: unknown = await grantAccess({ config: baseConfig, payload: payload() }, h.deps, h.ctx).catch(
       (e: unknown) => e,
     );

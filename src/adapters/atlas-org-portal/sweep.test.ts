@@ -82,7 +82,7 @@ describe('sweep', () => {
       { id: 'bob1', email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
       { id: 'al1', email: 'alice@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
     ]);
-    h.fake.failNext('orgUsers.removeRole', 500, 'UNEXPECTED_ERROR');
+    h.fake.failNext('orgUsers.removeRole', 'UNEXPECTED_ERROR');
     const grants = [
       record({ grantId: 'g-b', added: [billing], expiresAt: past }),
       record({ grantId: 'g-a', email: 'alice@example.com', added: [billing], expiresAt: past }),

@@ -1,13 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { settingsOf } from '../database-access/model/settings.js';
-import { clusterName, integrationId, otherProjectId, projectId } from '../../../test/kits/grant-test-kit.js';
 import {
-  settleWith,
-  simHarness,
-  startSimAtlas,
-  type SimAtlas,
-  type SimHarness,
-} from '../../../test/kits/atlas-sim-test-kit.js';
+  clusterName,
+  harness,
+  integrationId,
+  otherProjectId,
+  projectId,
+  settle,
+  type Harness,
+} from '../../../test/kits/grant-test-kit.js';
 import { AtlasProjectConfig } from './atlas-project-config.js';
 import { atlasProjectKind } from './atlas-project-kind.js';
 import { atlasProjectScope, resolveAtlasProjectScope } from './atlas-project-scope.js';
@@ -15,25 +16,13 @@ import { atlasProjectScope, resolveAtlasProjectScope } from './atlas-project-sco
 const config = AtlasProjectConfig.parse({ projectId, clusterName, clusterType: 'REPLICASET' });
 const integration = { id: integrationId, kind: 'atlas-project', config, secretRef: 'env://K' };
 
-const open: SimAtlas[] = [];
-
-async function harness(): Promise<SimHarness> {
-  const atlas = await startSimAtlas();
-  open.push(atlas);
-  return simHarness(atlas);
-}
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((a) => a.close()));
-});
-
-function adapterOf(h: SimHarness) {
+function adapterOf(h: Harness) {
   return atlasProjectKind.create(h.common);
 }
 
 /** Checks the connection the way `doctor` does, letting the simulator answer. */
-function check(h: SimHarness, checked = config) {
-  return settleWith(h.atlas, adapterOf(h).checkConnection(checked, h.credential, h.context().ctx));
+function check(h: Harness, checked = config) {
+  return settle(h.atlas, adapterOf(h).checkConnection(checked, h.credential, h.context().ctx));
 }
 
 describe('atlas-project kind', () => {
@@ -69,7 +58,7 @@ describe('atlas-project kind', () => {
   });
 
   it('refuses a grant naming another cluster with invalid_request on the access entry, before any Atlas call', async () => {
-    const h = await harness();
+    const h = harness();
     const grant = adapterOf(h).operations.grant;
     const payload = {
       grantId: 'g-1',
@@ -84,10 +73,11 @@ describe('atlas-project kind', () => {
       message: expect.stringMatching(/^access\[0\]\.cluster: cluster Analytics is not this integration's/),
     });
     expect(h.atlas.exchanges).toEqual([]);
+    expect(h.atlas.calls).toEqual([]);
   });
 
   it('declares and builds every database-access operation, and no secret config field', async () => {
-    const h = await harness();
+    const h = harness();
     const operations = ['discover', 'grant', 'revoke', 'renew', 'rotate', 'sweep'];
     expect([...atlasProjectKind.operations].sort()).toEqual(operations.sort());
     expect(Object.keys(adapterOf(h).operations).sort()).toEqual(operations.sort());
@@ -100,7 +90,7 @@ describe('atlas-project kind', () => {
   });
 
   it('checks the connection by reading the project and the cluster', async () => {
-    const h = await harness();
+    const h = harness();
     expect(await check(h)).toEqual({
       ok: true,
       detail: `project project-0d1e (${projectId}), cluster ${clusterName} (IDLE)`,
@@ -109,7 +99,7 @@ describe('atlas-project kind', () => {
   });
 
   it('reports a cluster it cannot see as a failed check', async () => {
-    const h = await harness();
+    const h = harness();
     expect(await check(h, { ...config, clusterName: 'Gone' })).toEqual({
       ok: false,
       detail: `clusterName: cluster Gone not found in project ${projectId}`,
@@ -117,7 +107,7 @@ describe('atlas-project kind', () => {
   });
 
   it('reports a refused key as a failed check', async () => {
-    const h = await harness();
+    const h = harness();
     h.atlas.revokeConnector();
     expect(await check(h)).toMatchObject({ ok: false, detail: expect.stringMatching(/^getGroup: /) });
     // The client reads its credential again once after a 401 before giving up; no cluster read follows.

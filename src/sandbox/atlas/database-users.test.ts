@@ -187,6 +187,17 @@ describe('database users', () => {
     expect(field(result.json, 'deleteAfterDate')).toBeDefined();
   });
 
+  it('refuses a PATCH that leaves the user without roles, unless knob databaseUserEmptyRoles accepts it', async () => {
+    await create();
+    const refused = await h.client.call('PATCH', user(), { body: { roles: [] } });
+    expect(refused.status).toBe(400);
+    expect(refused.json).toMatchObject({ errorCode: 'INVALID_ATTRIBUTE' });
+    h.sim.knobs.databaseUserEmptyRoles = 'accept';
+    const kept = await h.client.call('PATCH', user(), { body: { roles: [] } });
+    expect(kept.status).toBe(200);
+    expect(h.sim.state.databaseUser(groupId, 'jit-alice-1')?.roles).toEqual([]);
+  });
+
   it('answers 409 DATABASE_USERNAME_CANNOT_BE_CHANGED when a PATCH renames the user', async () => {
     await create();
     const result = await h.client.call('PATCH', user(), { body: { username: 'someone-else' } });

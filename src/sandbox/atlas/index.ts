@@ -1,6 +1,6 @@
 export { startAtlasSimulator } from './simulator.js';
 export type { AtlasSimulator, AtlasSimulatorOptions, ServiceAccountOption } from './simulator.js';
-export type { HookMatch, ScriptedFailure, TestHooks } from './test-hooks.js';
+export type { HookMatch, ScriptedAnswer, ScriptedFailure, TestHooks } from './test-hooks.js';
 export { defaultFixture, readOnlyApiKey, sandboxIds } from './default-fixture.js';
 export { atlasFixtureSchema, parseFixture } from './fixture.js';
 export { largeOrgFixture } from './large-org-fixture.js';

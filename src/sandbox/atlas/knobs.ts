@@ -50,6 +50,12 @@ export const knobsSchema = z.strictObject({
    * only when it is some user's last role, as the spec and error text word it.
    */
   customRoleDeletion: z.enum(['refuseIfAssigned', 'refuseIfStranding']),
+  /**
+   * A PATCH that leaves a database user with no roles: `refuse` (default, the spec's `roles`
+   * needs one item) answers 400 INVALID_ATTRIBUTE; `accept` keeps the user, role-less (the
+   * connector parks users that way and must handle both).
+   */
+  databaseUserEmptyRoles: z.enum(['refuse', 'accept']),
 });
 
 export type Knobs = z.infer<typeof knobsSchema>;
@@ -90,6 +96,7 @@ export function defaultKnobs(): Knobs {
     invitationWindowMs: 60_000,
     collectionRolesLimit: 100,
     customRoleDeletion: 'refuseIfAssigned',
+    databaseUserEmptyRoles: 'refuse',
   };
 }
 

@@ -126,6 +126,10 @@ export const createDbUserSchema = z
   .partial()
   .required({ username: true, databaseName: true, groupId: true, roles: true });
 export const updateDbUserSchema = z.strictObject(dbUserFields).partial();
+/** The PATCH body where a role-less user is accepted (knob `databaseUserEmptyRoles: 'accept'`). */
+export const updateDbUserAllowingNoRolesSchema = z
+  .strictObject({ ...dbUserFields, roles: z.array(dbUserRole) })
+  .partial();
 export type DbUserBody = z.infer<typeof updateDbUserSchema>;
 
 const privilegeAction = z.strictObject({

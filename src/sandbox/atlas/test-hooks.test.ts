@@ -46,6 +46,26 @@ describe('test hooks', () => {
     expect((await h.client.call('GET', users)).status).toBe(200);
   });
 
+  it('answers the next matching request with a scripted status and body, without serving it', async () => {
+    const status = `/groups/${groupId}/clusters/Cluster0/status`;
+    const scripted = { changeStatus: 'PENDING' };
+    expect(
+      (
+        await control(h, 'POST', 'answer', {
+          operationId: 'getGroupClusterStatus',
+          status: 200,
+          body: scripted,
+        })
+      ).status,
+    ).toBe(204);
+    const first = await h.client.call('GET', status);
+    expect([first.status, first.json]).toEqual([200, scripted]);
+    expect((await h.client.call('GET', status)).json).toMatchObject({ changeStatus: 'APPLIED' });
+    expect((await control(h, 'POST', 'answer', { status: 99 })).json).toEqual({
+      error: 'status: must be an HTTP status, not 99',
+    });
+  });
+
   it('holds a matching request until released, and lists it meanwhile', async () => {
     await control(h, 'POST', 'hold', { method: 'POST', operationId: 'createGroupDatabaseUser' });
     const create = h.client.call('POST', users, { body: dbUserBody(groupId) });

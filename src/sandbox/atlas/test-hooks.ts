@@ -16,6 +16,17 @@ export interface ScriptedFailure extends HookMatch {
   readonly times?: number;
 }
 
+/**
+ * A scripted answer: the next `times` matching requests get this status and JSON body instead of
+ * being served (the body must be one Atlas could send — e.g. a cluster whose change status lags
+ * behind its project's, `{"changeStatus": "PENDING"}`).
+ */
+export interface ScriptedAnswer extends HookMatch {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly times?: number;
+}
+
 interface Held {
   readonly label: string;
   readonly release: () => void;
@@ -31,7 +42,7 @@ const matches = (match: HookMatch, method: string, operationId: string | undefin
  * releases it (to observe what a client does while a call is in flight). Reset clears both.
  */
 export class TestHooks {
-  private readonly failures: { match: ScriptedFailure; left: number }[] = [];
+  private readonly failures: { match: ScriptedFailure | ScriptedAnswer; left: number }[] = [];
   private readonly holds: { match: HookMatch; left: number }[] = [];
   private readonly heldNow: Held[] = [];
 
@@ -50,14 +61,25 @@ export class TestHooks {
     this.failures.push({ match: failure, left: failure.times ?? 1 });
   }
 
-  /** The scripted answer for this request, if one matches (consumed). */
+  answerNext(answer: ScriptedAnswer): void {
+    this.check(answer);
+    if (!Number.isInteger(answer.status) || answer.status < 200 || answer.status > 599)
+      throw new Error(`status: must be an HTTP status, not ${String(answer.status)}`);
+    this.failures.push({ match: answer, left: answer.times ?? 1 });
+  }
+
+  /** The scripted refusal or answer for this request, if one matches (consumed). */
   takeFailure(method: string, operationId: string | undefined): SimResponse | undefined {
     const index = this.failures.findIndex((f) => matches(f.match, method, operationId));
     const entry = this.failures[index];
     if (!entry) return undefined;
     entry.left -= 1;
     if (entry.left <= 0) this.failures.splice(index, 1);
-    return errorResponse(atlasError(entry.match.errorCode));
+    const { match } = entry;
+    if ('errorCode' in match) return errorResponse(atlasError(match.errorCode));
+    return match.body === undefined
+      ? { status: match.status, headers: {} }
+      : { status: match.status, headers: { 'content-type': 'application/json' }, body: match.body };
   }
 
   /** The next `times` matching requests wait (before they are served) until `release()`. */
@@ -129,7 +151,8 @@ function timesFrom(body: Record<string, unknown>): number | string {
 }
 
 /**
- * `POST /__sim/fail` `{method?, operationId?, errorCode, times?}`, `POST /__sim/hold`
+ * `POST /__sim/fail` `{method?, operationId?, errorCode, times?}`, `POST /__sim/answer`
+ * `{method?, operationId?, status, body?, times?}`, `POST /__sim/hold`
  * `{method?, operationId?, times?}`, `GET /__sim/held`, `POST /__sim/release`; undefined for
  * any other control path.
  */
@@ -142,7 +165,7 @@ export function serveHookControl(
   const action = `${method} ${path.slice(hooksPrefix.length).replace(/\/$/, '')}`;
   if (action === 'GET held') return json(200, { held: hooks.held() });
   if (action === 'POST release') return json(200, { released: hooks.release() });
-  if (action !== 'POST fail' && action !== 'POST hold') return undefined;
+  if (action !== 'POST fail' && action !== 'POST hold' && action !== 'POST answer') return undefined;
   const body = parseBody(rawBody);
   if (!body) return json(400, { error: 'body must be a JSON object' });
   const match = matchFrom(body);
@@ -152,6 +175,8 @@ export function serveHookControl(
   const { errorCode } = body;
   try {
     if (action === 'POST hold') hooks.holdNext(match, times);
+    else if (action === 'POST answer')
+      hooks.answerNext({ ...match, status: body['status'] as number, body: body['body'], times });
     else if (typeof errorCode !== 'string' || !isAtlasErrorCode(errorCode))
       return json(400, { error: 'errorCode: must be an Atlas error code the simulator knows' });
     else hooks.failNext({ ...match, errorCode, times });

@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
 import { customRoleSpec, maxCustomRolesPerUser } from './custom-roles.js';
-import { alice, bob, clusterName, harness, projectId } from '../../../../test/kits/grant-test-kit.js';
+import {
+  alice,
+  bob,
+  clusterName,
+  harness,
+  projectId,
+  type HarnessOptions,
+} from '../../../../test/kits/grant-test-kit.js';
 import { GrantPayload } from '../model/payloads.js';
 import { labelKeys, readGrants, usernameFor } from '../model/user-model.js';
 
@@ -114,7 +120,11 @@ describe('grant with actions (connector-made custom roles)', () => {
 
   it('fails with quota_exceeded naming the limit when the project has no room: no create, no user write', async () => {
     const h = harness();
-    h.atlas.addCustomRole(projectId, { roleName: 'analyst', actions: [], inheritedRoles: [] });
+    h.atlas.addCustomRole(projectId, {
+      roleName: 'analyst',
+      actions: [],
+      inheritedRoles: [{ db: 'sales', role: 'read' }],
+    });
     h.atlas.setLimit(projectId, customRolesLimit, 1);
 
     const failure = h.grant({ access: [ordersEntry] });
@@ -165,8 +175,8 @@ describe('grant with actions (connector-made custom roles)', () => {
 
   it('writes once more when a sweep removed the role between its check and the user write', async () => {
     const h = harness();
+    // Atlas itself refuses the create: the role it names no longer exists.
     h.atlas.beforeNext('databaseUsers.create', () => h.atlas.removeCustomRole(projectId, roleName));
-    h.atlas.failNext('databaseUsers.create', fakeAtlasError(400, 'ATLAS_INVALID_ROLE'));
 
     await h.grant({ access: [ordersEntry] });
 
@@ -178,7 +188,7 @@ describe('grant with actions (connector-made custom roles)', () => {
 
   it('gives up with a retryable conflict when the role vanishes twice', async () => {
     const h = harness({ config: { userStrategy: 'per-grant' } });
-    h.atlas.failNext('databaseUsers.create', fakeAtlasError(400, 'ATLAS_INVALID_ROLE'), 2);
+    h.atlas.failNext('databaseUsers.create', 'ATLAS_INVALID_ROLE', 2);
 
     await expect(h.grant({ access: [ordersEntry] })).rejects.toMatchObject({
       code: 'conflict',
@@ -198,7 +208,7 @@ describe('grant with actions (connector-made custom roles)', () => {
 
   it('maps a CUSTOM_ROLES_LIMIT_EXCEEDED refusal of the create to the same quota error', async () => {
     const h = harness();
-    h.atlas.failNext('customDbRoles.create', fakeAtlasError(403, 'CUSTOM_ROLES_LIMIT_EXCEEDED'));
+    h.atlas.failNext('customDbRoles.create', 'CUSTOM_ROLES_LIMIT_EXCEEDED');
 
     await expect(h.grant({ access: [ordersEntry] })).rejects.toMatchObject({
       code: 'quota_exceeded',
@@ -283,36 +293,32 @@ describe('actions access entries: validation', () => {
   const issues = (access: unknown[]) =>
     GrantPayload.safeParse({ ...base, access }).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
 
-  it('refuses role and actions together, naming both fields', () => {
-    expect(issues([{ ...ordersEntry, role: 'read' }])).toEqual([
+  const twentyOne = Array.from({ length: 21 }, (_, i) => `A_${i}`);
+  it.each<[string, Record<string, unknown>, string | RegExp]>([
+    [
+      'role and actions together, naming both fields',
+      { ...ordersEntry, role: 'read' },
       'access.0: role and actions are mutually exclusive: give role (a built-in or project custom role) or actions (privileges), not both',
-    ]);
-  });
-
-  it('names the failing field of the chosen form', () => {
-    expect(issues([{ cluster: clusterName }])).toEqual(['access.0: role or actions is required']);
-    expect(issues([{ ...ordersEntry, actions: ['FIND', 'FIND'] }])).toEqual([
+    ],
+    ['neither role nor actions', { cluster: clusterName }, 'access.0: role or actions is required'],
+    [
+      'a repeated action',
+      { ...ordersEntry, actions: ['FIND', 'FIND'] },
       'access.0.actions: must not repeat an action',
-    ]);
-    expect(issues([{ cluster: clusterName, actions: ['FIND'] }])?.[0]).toMatch(/^access\.0: database: /);
-    expect(issues([{ ...ordersEntry, actions: [] }])?.[0]).toMatch(/^access\.0(\.|: )actions: /);
-    expect(
-      issues([{ ...ordersEntry, actions: Array.from({ length: 21 }, (_, i) => `A_${i}`) }])?.[0],
-    ).toMatch(/^access\.0(\.|: )actions: /);
-    expect(issues([{ ...ordersEntry, extra: 1 }])?.[0]).toMatch(/^access\.0: .*extra/);
-    expect(issues([{ cluster: clusterName, role: 5 }])?.[0]).toMatch(/^access\.0: role: /);
-    expect(issues([ordersEntry])).toBeUndefined();
+    ],
+    ['actions without a database', { cluster: clusterName, actions: ['FIND'] }, /^access\.0: database: /],
+    ['no actions', { ...ordersEntry, actions: [] }, /^access\.0(\.|: )actions: /],
+    ['more than 20 actions', { ...ordersEntry, actions: twentyOne }, /^access\.0(\.|: )actions: /],
+    ['an unknown field', { ...ordersEntry, extra: 1 }, /^access\.0: .*extra/],
+    ['a role that is not a string', { cluster: clusterName, role: 5 }, /^access\.0: role: /],
+  ])('refuses %s, naming the failing field of the chosen form', (_case, entry, expected) => {
+    const found = issues([entry]);
+    if (typeof expected === 'string') expect(found).toEqual([expected]);
+    else expect(found?.[0]).toMatch(expected);
   });
 
-  it('denies an admin-class action with policy_denied naming it, before any Atlas call', async () => {
-    const h = harness();
-    const failure = h.grant({ access: [{ ...ordersEntry, actions: ['FIND', 'DROP_DATABASE'] }] });
-
-    await expect(failure).rejects.toMatchObject({ code: 'policy_denied', retryable: false });
-    await expect(failure).rejects.toThrow(
-      'access[0].actions[1]: DROP_DATABASE is not a data-plane action (admin-class), denied unless the connector policy sets POLICY_ALLOW_ADMIN_ROLES=true',
-    );
-    expect(h.atlas.calls).toEqual([]);
+  it('accepts a complete actions entry', () => {
+    expect(issues([ordersEntry])).toBeUndefined();
   });
 
   it('lets an admin-class action through when the policy allows admin roles', async () => {
@@ -323,28 +329,38 @@ describe('actions access entries: validation', () => {
     ]);
   });
 
-  it('refuses an action Atlas does not know with invalid_request', async () => {
-    const h = harness({ policy: { allowAdminRoles: true } });
-    await expect(h.grant({ access: [{ ...ordersEntry, actions: ['SHUTDOWN'] }] })).rejects.toMatchObject({
-      code: 'invalid_request',
-      message: 'access[0].actions[0]: SHUTDOWN is not an Atlas privilege action',
-    });
+  it.each<[string, HarnessOptions, Record<string, unknown>, string, unknown]>([
+    [
+      'denies an admin-class action with policy_denied naming it',
+      {},
+      { ...ordersEntry, actions: ['FIND', 'DROP_DATABASE'] },
+      'policy_denied',
+      'access[0].actions[1]: DROP_DATABASE is not a data-plane action (admin-class), denied unless the connector policy sets POLICY_ALLOW_ADMIN_ROLES=true',
+    ],
+    [
+      'refuses an action Atlas does not know with invalid_request',
+      { policy: { allowAdminRoles: true } },
+      { ...ordersEntry, actions: ['SHUTDOWN'] },
+      'invalid_request',
+      'access[0].actions[0]: SHUTDOWN is not an Atlas privilege action',
+    ],
+    [
+      'denies custom privileges while POLICY_ALLOWED_ROLES restricts roles',
+      { policy: { allowedRoles: ['read'] } },
+      ordersEntry,
+      'policy_denied',
+      expect.stringMatching(/^access\[0\]\.actions: .*POLICY_ALLOWED_ROLES/),
+    ],
+    [
+      'refuses an actions entry on another cluster of an atlas-project integration',
+      {},
+      { ...ordersEntry, cluster: 'Analytics' },
+      'invalid_request',
+      expect.stringMatching(/^access\[0\]\.cluster: /),
+    ],
+  ])('%s, before any Atlas call', async (_case, options, entry, code, message) => {
+    const h = harness(options);
+    await expect(h.grant({ access: [entry] })).rejects.toMatchObject({ code, retryable: false, message });
     expect(h.atlas.calls).toEqual([]);
-  });
-
-  it('denies custom privileges while POLICY_ALLOWED_ROLES restricts roles', async () => {
-    const h = harness({ policy: { allowedRoles: ['read'] } });
-    await expect(h.grant({ access: [ordersEntry] })).rejects.toMatchObject({
-      code: 'policy_denied',
-      message: expect.stringMatching(/^access\[0\]\.actions: .*POLICY_ALLOWED_ROLES/),
-    });
-  });
-
-  it('refuses an actions entry on another cluster of an atlas-project integration', async () => {
-    const h = harness();
-    await expect(h.grant({ access: [{ ...ordersEntry, cluster: 'Analytics' }] })).rejects.toMatchObject({
-      code: 'invalid_request',
-      message: expect.stringMatching(/^access\[0\]\.cluster: /),
-    });
   });
 });

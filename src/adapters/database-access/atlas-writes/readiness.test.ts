@@ -1,13 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { FakeAtlasClient, fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
-import { FakeClock } from '../../../../test/fakes/fake-clock.js';
-import { clusterFixture, projectId, settle } from '../../../../test/kits/grant-test-kit.js';
+import { AtlasWorld, settleWorld } from '../../../../test/kits/atlas-world-test-kit.js';
+import { clusterFixture, projectId } from '../../../../test/kits/grant-test-kit.js';
 import { fineStep, nextPollDelay, Readiness, readinessPolling } from './readiness.js';
 
+/** A project with clusters A and B in the simulator; status reads go through the real client. */
+function world(): AtlasWorld {
+  const atlas = new AtlasWorld().addProject(projectId);
+  return atlas.addCluster(projectId, clusterFixture('A')).addCluster(projectId, clusterFixture('B'));
+}
+
 function setup(readyTimeoutMs = 60_000) {
-  const clock = new FakeClock();
-  const atlas = new FakeAtlasClient(clock).addProject(projectId);
-  atlas.addCluster(projectId, clusterFixture('A')).addCluster(projectId, clusterFixture('B'));
+  const atlas = world();
+  const { clock } = atlas;
   const controller = new AbortController();
   const readiness = new Readiness({ atlas: atlas.client, clock, readyTimeoutMs });
   const wait = (clusters: string[]) =>
@@ -15,16 +19,8 @@ function setup(readyTimeoutMs = 60_000) {
   return { clock, atlas, controller, wait };
 }
 
-/** Status answers PENDING `n` times (whatever cluster asks), then APPLIED. */
-function pendingTimes(atlas: FakeAtlasClient, n: number): void {
-  let left = n;
-  const step = (): void => {
-    atlas.neverApplied = left > 0;
-    left -= 1;
-    atlas.beforeNext('clusters.status', step);
-  };
-  atlas.beforeNext('clusters.status', step);
-}
+/** Lets `promise` finish, moving the fake clock only while no request is on the wire. */
+const settle = <T>(atlas: AtlasWorld, promise: Promise<T>) => settleWorld(atlas, promise);
 
 describe('waitUntilApplied', () => {
   it('returns after one status read per cluster when the change already applied, without sleeping', async () => {
@@ -39,79 +35,63 @@ describe('waitUntilApplied', () => {
 
   it('polls every 100 ms for the first 3 s, then every 500 ms', async () => {
     const { clock, atlas, wait } = setup();
-    pendingTimes(atlas, 33);
-    await settle(clock, wait(['A']));
+    atlas.changeAppliesAfter(projectId, 4_500);
+    await settle(atlas, wait(['A']));
     // 31 reads fall in [0, 3000] ms at 100 ms spacing; the 32nd and 33rd come 500 ms apart after that.
     expect(atlas.callsTo('clusters.status')).toHaveLength(34);
     expect(clock.monotonic()).toBe(3_000 + 3 * 500);
   });
 
   it('re-reads only the clusters still pending', async () => {
-    const { clock, atlas, wait } = setup();
-    pendingTimes(atlas, 1);
-    await settle(clock, wait(['A', 'B']));
+    const { atlas, wait } = setup();
+    atlas.pendingNext(1); // the first read (A's) lags; B's is APPLIED
+    await settle(atlas, wait(['A', 'B']));
     expect(atlas.callsTo('clusters.status').map(([, c]) => c)).toEqual(['A', 'B', 'A']);
   });
 
   it('gives up with a retryable not_ready after readyTimeoutMs', async () => {
     const { clock, atlas, wait } = setup(2_000);
     atlas.neverApplied = true;
-    const failure = settle(clock, wait(['A']));
+    const failure = settle(atlas, wait(['A']));
     await expect(failure).rejects.toMatchObject({ code: 'not_ready', retryable: true });
     await expect(failure).rejects.toThrow(/cluster A in project .* did not apply the change within 2 s/);
     expect(clock.monotonic()).toBe(2_000);
   });
 
   it('stops at once when the job is cancelled', async () => {
-    const { clock, atlas, controller, wait } = setup();
+    const { atlas, controller, wait } = setup();
     atlas.neverApplied = true;
     const failure = wait(['A']);
-    await settle(clock, Promise.resolve());
+    await settle(atlas, Promise.resolve());
     controller.abort(new Error('lease lost'));
     await expect(failure).rejects.toMatchObject({ code: 'cancelled' });
   });
 
   it('passes an Atlas failure through', async () => {
     const { atlas, wait } = setup();
-    atlas.failNext('clusters.status', fakeAtlasError(503, 'SERVICE_UNAVAILABLE'));
+    atlas.failNext('clusters.status', 'SERVICE_UNAVAILABLE');
     await expect(wait(['A'])).rejects.toMatchObject({ code: 'upstream_unavailable' });
   });
 });
 
-/** When the change in flight applies, per Atlas client: one status hook per client reads it. */
-const applyRules = new WeakMap<FakeAtlasClient, () => boolean>();
-
-/** Makes the next change apply `ms` after now (a status poll from then on sees APPLIED). */
-function appliesAfter(clock: FakeClock, atlas: FakeAtlasClient, ms: number): void {
-  const started = clock.monotonic();
-  const installed = applyRules.has(atlas);
-  applyRules.set(atlas, () => clock.monotonic() - started >= ms);
-  if (installed) return;
-  const check = (): void => {
-    atlas.neverApplied = !(applyRules.get(atlas)?.() ?? true);
-    atlas.beforeNext('clusters.status', check);
-  };
-  atlas.beforeNext('clusters.status', check);
+/** Makes a change to the project now whose propagation takes `ms` (a status poll from then on sees APPLIED). */
+function appliesAfter(atlas: AtlasWorld, ms: number): void {
+  atlas.changeAppliesAfter(projectId, ms);
 }
 
-/** Steps the clock 5 ms at a time so poll times are observed exactly. */
-async function finely<T>(clock: FakeClock, promise: Promise<T>): Promise<T> {
-  let done = false;
-  const tracked = promise.finally(() => (done = true));
-  while (!done) await clock.advance(5);
-  return tracked;
-}
+/** Moves the clock to each sleep as it falls due (5 ms at most), so poll times are observed exactly. */
+const finely = <T>(atlas: AtlasWorld, promise: Promise<T>) => settleWorld(atlas, promise, 5);
 
 describe('adaptive readiness polling', () => {
   it('learns how long changes take and then waits about that long before the first poll', async () => {
     const { clock, atlas, wait } = setup();
-    appliesAfter(clock, atlas, 800);
-    await finely(clock, wait(['A'])); // cold: polls at 0, 100, …, 800 ms
+    appliesAfter(atlas, 800);
+    await finely(atlas, wait(['A'])); // cold: polls at 0, 100, …, 800 ms
     expect(atlas.callsTo('clusters.status')).toHaveLength(9);
     const before = atlas.callsTo('clusters.status').length;
     const started = clock.monotonic();
-    appliesAfter(clock, atlas, 800);
-    await finely(clock, wait(['A'])); // one poll, sent at the learned 800 ms
+    appliesAfter(atlas, 800);
+    await finely(atlas, wait(['A'])); // one poll, sent at the learned 800 ms
     const polls = atlas.callsTo('clusters.status').length - before;
     expect(polls).toBe(1);
     expect(clock.monotonic() - started).toBe(800);
@@ -119,12 +99,12 @@ describe('adaptive readiness polling', () => {
 
   it('steps in proportion to a long apply time, so a slow project is not polled 40 times a second', async () => {
     const { clock, atlas, wait } = setup();
-    appliesAfter(clock, atlas, 5_000);
-    await finely(clock, wait(['A'])); // cold: 100 ms, then 500 ms after 3 s
+    appliesAfter(atlas, 5_000);
+    await finely(atlas, wait(['A'])); // cold: 100 ms, then 500 ms after 3 s
     const before = atlas.callsTo('clusters.status').length;
     const started = clock.monotonic();
-    appliesAfter(clock, atlas, 5_600);
-    await finely(clock, wait(['A']));
+    appliesAfter(atlas, 5_600);
+    await finely(atlas, wait(['A']));
     // Learned about 5 s: the first poll one 250 ms step before it, then 250 ms steps.
     const polls = atlas.callsTo('clusters.status').length - before;
     expect(polls).toBeLessThanOrEqual(5);
@@ -147,10 +127,10 @@ describe('adaptive readiness polling', () => {
     const deps = { atlas: slow, clock, readyTimeoutMs: 60_000 };
     const elapsed: number[] = [];
     for (let i = 0; i < 30; i += 1) {
-      appliesAfter(clock, atlas, 300);
+      appliesAfter(atlas, 300);
       const started = clock.monotonic();
       await finely(
-        clock,
+        atlas,
         new Readiness(deps).waitUntilApplied({ signal: new AbortController().signal }, projectId, ['A']),
       );
       elapsed.push(clock.monotonic() - started);
@@ -163,13 +143,13 @@ describe('adaptive readiness polling', () => {
   it('converges to one or two polls per change when changes take the same time', async () => {
     const { clock, atlas, wait } = setup();
     for (let i = 0; i < 8; i += 1) {
-      appliesAfter(clock, atlas, 400);
-      await finely(clock, wait(['A']));
+      appliesAfter(atlas, 400);
+      await finely(atlas, wait(['A']));
     }
     const before = atlas.callsTo('clusters.status').length;
     const started = clock.monotonic();
-    appliesAfter(clock, atlas, 400);
-    await finely(clock, wait(['A']));
+    appliesAfter(atlas, 400);
+    await finely(atlas, wait(['A']));
     expect(atlas.callsTo('clusters.status').length - before).toBeLessThanOrEqual(2);
     expect(clock.monotonic() - started).toBeLessThan(400 + readinessPolling.fineMs + 10);
   });
@@ -177,9 +157,8 @@ describe('adaptive readiness polling', () => {
 
 describe('jobs waiting in one project', () => {
   function twoJobs() {
-    const clock = new FakeClock();
-    const atlas = new FakeAtlasClient(clock).addProject(projectId);
-    atlas.addCluster(projectId, clusterFixture('A')).addCluster(projectId, clusterFixture('B'));
+    const atlas = world();
+    const { clock } = atlas;
     const deps = { atlas: atlas.client, clock, readyTimeoutMs: 60_000 };
     const readiness = new Readiness(deps);
     const events: string[] = [];
@@ -198,9 +177,9 @@ describe('jobs waiting in one project', () => {
   }
 
   it('share each status read: one poll per cluster settles every job whose write came before it', async () => {
-    const { clock, atlas, write, wait } = twoJobs();
+    const { atlas, write, wait } = twoJobs();
     await Promise.all([write('x'), write('y')]);
-    await settle(clock, Promise.all([wait('x', ['A']), wait('y', ['A', 'B'])]));
+    await settle(atlas, Promise.all([wait('x', ['A']), wait('y', ['A', 'B'])]));
     expect(atlas.callsTo('clusters.status')).toEqual([
       [projectId, 'A'],
       [projectId, 'B'],
@@ -209,12 +188,12 @@ describe('jobs waiting in one project', () => {
 
   it('hold a new write back until the waiting batch is settled, so the project can report APPLIED', async () => {
     const { clock, atlas, events, write, wait } = twoJobs();
-    pendingTimes(atlas, 1);
+    atlas.pendingNext(1);
     await write('x');
     const x = wait('x', ['A']); // polls at 0 (PENDING) and 100 ms (APPLIED)
     await clock.advance(10);
     const y = write('y', 50).then(() => wait('y', ['A']));
-    await settle(clock, Promise.all([x, y]));
+    await settle(atlas, Promise.all([x, y]));
     // x taught the project 100 ms, so y's first poll comes 100 ms after its write ended (and applies).
     expect(events).toEqual(['0 x writes', '100 x ready', '100 y writes', '250 y ready']);
   });
@@ -226,28 +205,28 @@ describe('jobs waiting in one project', () => {
     const x = wait('x', ['A']).catch(() => undefined);
     await clock.advance(10);
     const y = write('y');
-    await settle(clock, y);
+    await settle(atlas, y);
     // Cold: holdMs is 2 × 100 ms + 500 ms from the write's arrival at 10 ms.
     expect(events).toEqual(['0 x writes', '710 y writes']);
     atlas.neverApplied = false;
-    await settle(clock, x);
+    await settle(atlas, x);
   });
 
   it('fail only the jobs waiting on a cluster whose status read failed', async () => {
-    const { clock, atlas, write, wait } = twoJobs();
+    const { atlas, write, wait } = twoJobs();
     await write('x');
-    atlas.failNext('clusters.status', fakeAtlasError(503, 'SERVICE_UNAVAILABLE'));
+    atlas.failNext('clusters.status', 'SERVICE_UNAVAILABLE');
     const onA = wait('x', ['A']);
     const onB = wait('y', ['B']);
-    await expect(settle(clock, onA)).rejects.toMatchObject({ code: 'upstream_unavailable' });
-    await expect(settle(clock, onB)).resolves.toBeUndefined();
+    await expect(settle(atlas, onA)).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    await expect(settle(atlas, onB)).resolves.toBeUndefined();
   });
 
   it('give the job’s worker slot back while it waits', async () => {
-    const { clock, wait } = twoJobs();
+    const { atlas, wait } = twoJobs();
     let released = 0;
     await settle(
-      clock,
+      atlas,
       wait('x', ['A'], { signal: new AbortController().signal, releaseSlot: () => (released += 1) } as never),
     );
     expect(released).toBe(1);
@@ -255,7 +234,7 @@ describe('jobs waiting in one project', () => {
 
   it('give the slot back while a write is held, and write once the batch settled', async () => {
     const { clock, atlas, readiness, events, write, wait } = twoJobs();
-    pendingTimes(atlas, 1);
+    atlas.pendingNext(1);
     await write('x');
     const x = wait('x', ['A']);
     await clock.advance(10);
@@ -266,16 +245,16 @@ describe('jobs waiting in one project', () => {
     });
     await clock.advance(0);
     expect(released, 'released while held').toBe(1);
-    await settle(clock, Promise.all([x, y]));
+    await settle(atlas, Promise.all([x, y]));
     expect(events).toEqual(['0 x writes', '100 x ready', '100 y writes']);
   });
 
   it('keep serving jobs that start waiting just as the poller stops', async () => {
-    const { clock, atlas, wait } = twoJobs();
+    const { atlas, wait } = twoJobs();
     // y begins waiting inside x's settlement, before the first poller has wound down; z later.
     const chain = wait('x', ['A']).then(() => wait('y', ['A']));
-    await settle(clock, chain);
-    await settle(clock, wait('z', ['A']));
+    await settle(atlas, chain);
+    await settle(atlas, wait('z', ['A']));
     expect(atlas.callsTo('clusters.status')).toHaveLength(3);
   });
 
@@ -287,7 +266,7 @@ describe('jobs waiting in one project', () => {
       projectId,
       ['A'],
     );
-    await expect(settle(clock, job)).rejects.toMatchObject({ code: 'not_ready' });
+    await expect(settle(atlas, job)).rejects.toMatchObject({ code: 'not_ready' });
     expect(clock.monotonic()).toBe(2_000);
   });
 });

@@ -23,32 +23,36 @@ const names = (matched: Map<string, AtlasProcess[]>): Record<string, string[]> =
   Object.fromEntries([...matched].map(([cluster, list]) => [cluster, list.map((p) => p.id).sort()]));
 
 describe('parseSeedList', () => {
-  it('reads hosts without ports and the replica set, ignoring any userinfo', () => {
-    expect(parseSeedList(seed(['A.example.net', 'b.example.net'], 'rs0'))).toEqual({
-      hosts: ['a.example.net', 'b.example.net'],
-      replicaSet: 'rs0',
-    });
-    expect(parseSeedList('mongodb://u:p@h1.example.net:27017/db')).toEqual({ hosts: ['h1.example.net'] });
-    expect(parseSeedList('mongodb://[::1]:27017')).toEqual({ hosts: ['::1'] });
-  });
-
-  it('refuses what is not a seed list', () => {
-    expect(parseSeedList('mongodb+srv://cluster0.abcde.mongodb.net')).toBeUndefined();
-    expect(parseSeedList('https://example.net')).toBeUndefined();
+  it.each([
+    [
+      'hosts without ports, lower-cased, and the replica set',
+      seed(['A.example.net', 'b.example.net'], 'rs0'),
+      { hosts: ['a.example.net', 'b.example.net'], replicaSet: 'rs0' },
+    ],
+    ['a host, ignoring any userinfo', 'mongodb://u:p@h1.example.net:27017/db', { hosts: ['h1.example.net'] }],
+    ['an IPv6 host', 'mongodb://[::1]:27017', { hosts: ['::1'] }],
+    ['nothing from an SRV string (not a seed list)', 'mongodb+srv://cluster0.abcde.mongodb.net', undefined],
+    ['nothing from another scheme', 'https://example.net', undefined],
+  ])('reads %s', (_case, connectionString, expected) => {
+    expect(parseSeedList(connectionString)).toEqual(expected);
   });
 });
 
 describe('parseSrvHost', () => {
-  it('splits the SRV name into its first label and the domain after it', () => {
-    expect(parseSrvHost('mongodb+srv://Cluster0.abcde.mongodb.net/?retryWrites=true')).toEqual({
-      label: 'cluster0',
-      domain: 'abcde.mongodb.net',
-    });
-  });
-
-  it('refuses a domain so short it would match every Atlas host', () => {
-    expect(parseSrvHost('mongodb+srv://cluster0.mongodb')).toBeUndefined();
-    expect(parseSrvHost('mongodb://cluster0.abcde.mongodb.net')).toBeUndefined();
+  it.each([
+    [
+      'splits the SRV name into its first label and the domain after it',
+      'mongodb+srv://Cluster0.abcde.mongodb.net/?retryWrites=true',
+      { label: 'cluster0', domain: 'abcde.mongodb.net' },
+    ],
+    [
+      'refuses a domain so short it would match every Atlas host',
+      'mongodb+srv://cluster0.mongodb',
+      undefined,
+    ],
+    ['refuses what is not an SRV string', 'mongodb://cluster0.abcde.mongodb.net', undefined],
+  ])('%s', (_case, connectionString, expected) => {
+    expect(parseSrvHost(connectionString)).toEqual(expected);
   });
 });
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
 import type { SnapshotUpload } from '../../snapshot-uploader.js';
 import { discover, discoverOperation, type DiscoverDeps } from './discover.js';
 import type { AtlasMultiProjectConfig } from '../../atlas-multi-project/atlas-multi-project-config.js';
-import { seedProjectA, seedProjectB } from '../../../../test/kits/discover-seed-test-kit.js';
+import { cluster0Id, seedProjectA, seedProjectB } from '../../../../test/kits/discover-seed-test-kit.js';
+import { atlasIso } from '../../../../test/kits/atlas-world-test-kit.js';
 import {
   dayMs,
   fakeSnapshots,
@@ -28,12 +28,12 @@ interface Run {
 
 function setup(): Run {
   const h = harness(11);
-  seedProjectA(h.fake, h.clock.now());
-  seedProjectB(h.fake);
+  seedProjectA(h.atlas, h.clock.now());
+  seedProjectB(h.atlas);
   const snapshots = fakeSnapshots();
   const uploads: SnapshotUpload[] = [];
   const uploader = { upload: (s: SnapshotUpload) => (uploads.push(s), snapshots.uploader.upload(s)) };
-  const deps = { atlas: h.fake.client, clock: h.clock, policy: testPolicy(), snapshots: uploader };
+  const deps = { atlas: h.atlas.client, clock: h.clock, policy: testPolicy(), snapshots: uploader };
   return { h, uploads, deps, created: snapshots.created };
 }
 
@@ -67,6 +67,7 @@ describe('discover', () => {
     expect(clusters.map((c) => c.name).sort()).toEqual(['Analytics', 'Cluster0', 'Flex0', 'Private0']);
     expect(clusters).toContainEqual({
       type: 'cluster',
+      id: cluster0Id,
       projectId: projectA,
       name: 'Cluster0',
       clusterType: 'REPLICASET',
@@ -105,7 +106,7 @@ describe('discover', () => {
       'Cluster0/sales',
       'Private0/ledger',
     ]);
-    const queried = r.h.fake.callsTo('processes.listDatabases').map(([, id]) => id);
+    const queried = r.h.atlas.callsTo('processes.listDatabases').map(([, id]) => id);
     expect(queried.sort()).toEqual([
       'analytics-shard-00-00.mq2cd.mongodb.net:27017',
       'analytics-shard-01-00.mq2cd.mongodb.net:27017',
@@ -158,7 +159,7 @@ describe('discover', () => {
         activeGrants: 1,
         earliestExpiry: new Date(now + 2 * hourMs).toISOString(),
         latestExpiry: new Date(now + 2 * hourMs).toISOString(),
-        deleteAfterDate: new Date(now + 6 * dayMs).toISOString(),
+        deleteAfterDate: atlasIso(now + 6 * dayMs),
       },
     ]);
   });
@@ -186,16 +187,20 @@ describe('discover', () => {
     const first = await run(r);
     const second = await run(r);
     expect(second).toMatchObject({ skipped: true, sha256: first.sha256 });
-    r.h.fake.addCustomRole(projectB, { roleName: 'jit-r-new', actions: [], inheritedRoles: [] });
+    r.h.atlas.addCustomRole(projectB, {
+      roleName: 'jit-r-new',
+      actions: [],
+      inheritedRoles: [{ db: 'sales', role: 'read' }],
+    });
     expect(await run(r)).toMatchObject({ skipped: false });
   });
 
   it('only reads: no Atlas write, no side-effect gate, every call carries the job signal', async () => {
     const r = setup();
     await run(r);
-    const writes = r.h.fake.methods().filter((m) => /create|update|delete|gate/.test(m));
+    const writes = r.h.atlas.methods().filter((m) => /create|update|delete|gate/.test(m));
     expect(writes).toEqual([]);
-    expect(r.h.fake.calls.every((call) => call.signalled)).toBe(true);
+    expect(r.h.atlas.calls.every((call) => call.signalled)).toBe(true);
   });
 
   it('limits an atlas-project integration to its one cluster', async () => {
@@ -205,7 +210,7 @@ describe('discover', () => {
     expect(ofType(r, 'cluster').map((c) => c.name)).toEqual(['Private0']);
     expect(ofType(r, 'database').map((d) => d.name)).toEqual(['ledger']);
     expect(result.counts).toMatchObject({ projects: 1, managedUsers: 0 });
-    expect(r.h.fake.callsTo('clusters.list')).toEqual([[projectA]]);
+    expect(r.h.atlas.callsTo('clusters.list')).toEqual([[projectA]]);
   });
 
   it('reports an allow-listed project the key cannot see, and skips projects the policy denies', async () => {
@@ -228,10 +233,10 @@ describe('discover', () => {
 
   it('reports a cluster without the databases of a process that vanished, but fails on an outage', async () => {
     const gone = setup();
-    gone.h.fake.failNext('processes.listDatabases', fakeAtlasError(404, 'HOSTNAME_AND_PORT_NOT_FOUND'), 4);
+    gone.h.atlas.failNext('processes.listDatabases', 'HOSTNAME_AND_PORT_NOT_FOUND', 4);
     expect((await run(gone)).counts).toMatchObject({ clusters: 4, databases: 0 });
     const down = setup();
-    down.h.fake.failNext('processes.listDatabases', fakeAtlasError(503, 'SERVICE_UNAVAILABLE'));
+    down.h.atlas.failNext('processes.listDatabases', 'SERVICE_UNAVAILABLE');
     await expect(run(down)).rejects.toMatchObject({ code: 'upstream_unavailable' });
     expect(down.uploads).toEqual([]);
   });

@@ -1,31 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { alice, projectId } from '../../../../test/kits/grant-test-kit.js';
-import { simHarness, startSimAtlas, type SimAtlas } from '../../../../test/kits/atlas-sim-test-kit.js';
+import { describe, expect, it } from 'vitest';
+import { alice, harness, projectId } from '../../../../test/kits/grant-test-kit.js';
 import { createTries } from '../atlas-writes/user-store.js';
 import { usernameFor } from '../model/user-model.js';
 
 const username = usernameFor('per-requester', alice);
-const createUser = { method: 'POST', operationId: 'createGroupDatabaseUser' };
-const open: SimAtlas[] = [];
-
-async function setup() {
-  const atlas = await startSimAtlas();
-  open.push(atlas);
-  return simHarness(atlas);
-}
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((a) => a.close()));
-});
 
 describe('a create that failed without an answer', () => {
   it('is tried again in the same attempt, and the grant reports the one password Atlas holds', async () => {
-    const h = await setup();
-    h.atlas.failNext(createUser, 'SERVICE_UNAVAILABLE');
+    const h = harness();
+    h.atlas.failNext('databaseUsers.create', 'SERVICE_UNAVAILABLE');
 
     const result = await h.grant();
 
-    const creates = h.atlas.calls('createGroupDatabaseUser');
+    const creates = h.atlas.requests('createGroupDatabaseUser');
     expect(creates.map((c) => c.status)).toEqual([503, 201]);
     expect(h.atlas.sim.state.databaseUsers(projectId).map((u) => u.username)).toEqual([username]);
     const accepted = creates[1]?.requestBody as { password?: string } | undefined;
@@ -34,13 +21,13 @@ describe('a create that failed without an answer', () => {
   });
 
   it('waits a growing full-jitter window before each re-send', async () => {
-    const h = await setup();
-    h.atlas.failNext(createUser, 'SERVICE_UNAVAILABLE', 2);
+    const h = harness();
+    h.atlas.failNext('databaseUsers.create', 'SERVICE_UNAVAILABLE', 2);
 
     await h.grant();
 
-    expect(h.atlas.calls('createGroupDatabaseUser').map((c) => c.status)).toEqual([503, 503, 201]);
-    const waits = h.atlas.logs
+    expect(h.atlas.requests('createGroupDatabaseUser').map((c) => c.status)).toEqual([503, 503, 201]);
+    const waits = h.logs
       .lines()
       .filter((line) => line.msg === 'create failed without an answer; trying again, 409 converges')
       .map((line) => line.delayMs as number);
@@ -51,19 +38,19 @@ describe('a create that failed without an answer', () => {
   });
 
   it(`gives up after ${createTries} tries with the upstream error, for the next attempt to converge`, async () => {
-    const h = await setup();
-    h.atlas.failNext(createUser, 'SERVICE_UNAVAILABLE', createTries);
+    const h = harness();
+    h.atlas.failNext('databaseUsers.create', 'SERVICE_UNAVAILABLE', createTries);
 
     await expect(h.grant()).rejects.toMatchObject({ code: 'upstream_unavailable' });
-    expect(h.atlas.calls('createGroupDatabaseUser')).toHaveLength(createTries);
+    expect(h.atlas.requests('createGroupDatabaseUser')).toHaveLength(createTries);
     expect(h.atlas.sim.state.databaseUsers(projectId)).toEqual([]);
   });
 
   it('is not tried again when Atlas refused it for a reason (400)', async () => {
-    const h = await setup();
-    h.atlas.failNext(createUser, 'INVALID_ATTRIBUTE');
+    const h = harness();
+    h.atlas.failNext('databaseUsers.create', 'INVALID_ATTRIBUTE');
 
     await expect(h.grant()).rejects.toMatchObject({ code: 'invalid_request' });
-    expect(h.atlas.calls('createGroupDatabaseUser')).toHaveLength(1);
+    expect(h.atlas.requests('createGroupDatabaseUser')).toHaveLength(1);
   });
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { alice, clusterName, harness, hourMs, projectId } from '../../../../test/kits/grant-test-kit.js';
 import { grantKey, labelKeys, labelValue, readGrants, usernameFor } from '../model/user-model.js';
+import { atlasIso } from '../../../../test/kits/atlas-world-test-kit.js';
 
 const perGrant = { config: { userStrategy: 'per-grant' as const } };
-const iso = (ms: number) => new Date(ms).toISOString();
 
 describe('per-grant strategy', () => {
   it('creates a fresh user per grant with the whole spec, then deletes it on revoke', async () => {
@@ -18,7 +18,7 @@ describe('per-grant strategy', () => {
     expect(user).toMatchObject({
       roles: [{ roleName: 'read', databaseName: 'sales' }],
       scopes: [{ name: clusterName, type: 'CLUSTER' }],
-      deleteAfterDate: iso(now + hourMs),
+      deleteAfterDate: atlasIso(now + hourMs),
     });
     expect(labelValue(user?.labels, labelKeys.strategy)).toBe('per-grant');
     expect(result).toMatchObject({ username, password: h.atlas.passwordOf(projectId, username) });

@@ -1,61 +1,35 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { alice, projectId } from '../../../../test/kits/grant-test-kit.js';
-import {
-  settleWith,
-  simHarness,
-  startSimAtlas,
-  type SimAtlas,
-  type SimHarness,
-} from '../../../../test/kits/atlas-sim-test-kit.js';
+import { describe, expect, it } from 'vitest';
+import { alice, harness, projectId, type Harness } from '../../../../test/kits/grant-test-kit.js';
 import { resourceKeyFor, usernameFor } from '../model/user-model.js';
 
 const username = usernameFor('per-requester', alice);
-const open: SimAtlas[] = [];
 
-async function setup(options: Parameters<typeof simHarness>[1] = {}, knobs = {}) {
-  const atlas = await startSimAtlas({ knobs });
-  open.push(atlas);
-  return simHarness(atlas, options);
-}
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((a) => a.close()));
-});
-
-const usernames = (h: SimHarness) => h.atlas.sim.state.databaseUsers(projectId).map((u) => u.username);
+const usernames = (h: Harness) => h.atlas.sim.state.databaseUsers(projectId).map((u) => u.username);
 
 describe('users quota', () => {
   it.each([
     {
       name: 'in a full project, and no user is created',
-      prepare: async (h: SimHarness) => {
-        const { client } = h.atlas;
-        const usersLimit = 'atlas.project.security.databaseAccess.users';
-        await settleWith(h.atlas, client.projectLimits.set(projectId, usersLimit, 1));
-        await settleWith(
-          h.atlas,
-          client.databaseUsers.create(projectId, {
-            groupId: projectId,
-            username: 'app',
-            databaseName: 'admin',
-            password: 'app-password-0123456789',
-            roles: [{ roleName: 'read', databaseName: 'sales' }],
-          }),
-        );
+      prepare: (h: Harness) => {
+        h.atlas.setLimit(projectId, 'atlas.project.security.databaseAccess.users', 1);
+        h.atlas.addUser(projectId, {
+          username: 'app',
+          databaseName: 'admin',
+          roles: [{ roleName: 'read', databaseName: 'sales' }],
+        });
       },
       usersAfter: ['app'],
     },
     {
       name: 'when Atlas refuses the create with GROUP_USERS_LIMIT_EXCEEDED',
-      prepare: (h: SimHarness) => {
-        h.atlas.failNext({ operationId: 'createGroupDatabaseUser' }, 'GROUP_USERS_LIMIT_EXCEEDED');
-        return Promise.resolve();
+      prepare: (h: Harness) => {
+        h.atlas.failNext('databaseUsers.create', 'GROUP_USERS_LIMIT_EXCEEDED');
       },
       usersAfter: [],
     },
   ])('fails with a non-retryable quota_exceeded naming the quota $name', async ({ prepare, usersAfter }) => {
-    const h = await setup();
-    await prepare(h);
+    const h = harness();
+    prepare(h);
 
     const failure = h.grant();
 
@@ -76,15 +50,16 @@ describe('resourceKeyFor', () => {
 describe('grant readiness', () => {
   it('fails with a retryable not_ready when the cluster never applies, and the redelivery converges', async () => {
     // Changes take an hour to apply: the 2 s readiness bound is hit first.
-    const h = await setup({ readyTimeoutMs: 2_000 }, { propagationDelayMs: 3_600_000 });
+    const h = harness({ readyTimeoutMs: 2_000 });
+    h.atlas.setKnobs({ propagationDelayMs: 3_600_000 });
 
     await expect(h.grant()).rejects.toMatchObject({ code: 'not_ready', retryable: true });
-    h.atlas.sim.knobs.propagationDelayMs = 0;
+    h.atlas.setKnobs({ propagationDelayMs: 0 });
     const redelivered = await h.grant();
 
     expect(usernames(h)).toEqual([username]);
-    const creates = h.atlas.calls('createGroupDatabaseUser').filter((c) => c.status === 201);
-    const updates = h.atlas.calls('updateGroupDatabaseUser').filter((c) => c.status === 200);
+    const creates = h.atlas.requests('createGroupDatabaseUser').filter((c) => c.status === 201);
+    const updates = h.atlas.requests('updateGroupDatabaseUser').filter((c) => c.status === 200);
     const lastPassword = [...creates, ...updates]
       .map((c) => (c.requestBody as { password?: string } | undefined)?.password)
       .filter((p): p is string => p !== undefined)

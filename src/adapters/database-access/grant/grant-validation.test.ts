@@ -194,7 +194,11 @@ describe('grant validation', () => {
 
   it('grants an existing custom role of the project on admin', async () => {
     const h = harness();
-    h.atlas.addCustomRole(projectId, { roleName: 'salesAnalyst', actions: [], inheritedRoles: [] });
+    h.atlas.addCustomRole(projectId, {
+      roleName: 'salesAnalyst',
+      actions: [],
+      inheritedRoles: [{ db: 'sales', role: 'read' }],
+    });
     const result = await h.grant({ access: [{ cluster: clusterName, role: 'salesAnalyst' }] });
     expect(result.roles).toEqual([{ roleName: 'salesAnalyst', databaseName: 'admin' }]);
     expect(h.atlas.callsTo('customDbRoles.list')).toEqual([[projectId]]);

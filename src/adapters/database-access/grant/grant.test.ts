@@ -36,7 +36,7 @@ function labelsOf(h: Harness): { key: string; value: string }[] {
 describe('per-requester grant', () => {
   it('creates a scoped, labelled, temporary user and reports success only once the cluster applied it', async () => {
     const h = harness();
-    h.atlas.propagationPolls = 3;
+    h.atlas.setKnobs({ propagationDelayMs: 300 }); // three polls PENDING (cold: every 100 ms)
     const now = h.clock.now();
 
     const result = await h.grant();
@@ -235,7 +235,7 @@ describe('per-requester grant', () => {
 
   it('leaves nothing half-granted when the lease is lost after the write: the redelivery converges', async () => {
     const h = harness();
-    h.atlas.propagationPolls = 2;
+    h.atlas.setKnobs({ propagationDelayMs: 200 }); // two polls PENDING (cold: every 100 ms)
     const lost = h.context(1);
 
     await expect(h.grant({}, lost.ctx)).rejects.toMatchObject({ code: 'cancelled' });

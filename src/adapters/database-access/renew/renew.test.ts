@@ -8,6 +8,7 @@ import {
   projectId,
 } from '../../../../test/kits/grant-test-kit.js';
 import { grantKey, readGrants, usernameFor } from '../model/user-model.js';
+import { atlasIso } from '../../../../test/kits/atlas-world-test-kit.js';
 
 const username = usernameFor('per-requester', alice);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -30,7 +31,7 @@ describe('renew', () => {
       deleteAfterDate: iso(now + 4 * hourMs),
     });
     const user = h.atlas.user(projectId, username);
-    expect(user?.deleteAfterDate).toBe(iso(now + 4 * hourMs));
+    expect(user?.deleteAfterDate).toBe(atlasIso(now + 4 * hourMs));
     expect(readGrants(user?.labels ?? [])).toEqual([
       {
         key: grantKey('g-1'),
@@ -49,7 +50,7 @@ describe('renew', () => {
     const result = await h.renew({ ttlSeconds: 14 * 24 * 3600 });
 
     expect(result.deleteAfterDate).toBe(iso(now + 7 * dayMs - hourMs));
-    expect(h.atlas.user(projectId, username)?.deleteAfterDate).toBe(iso(now + 7 * dayMs - hourMs));
+    expect(h.atlas.user(projectId, username)?.deleteAfterDate).toBe(atlasIso(now + 7 * dayMs - hourMs));
   });
 
   it('applies the policy maximum from now', async () => {

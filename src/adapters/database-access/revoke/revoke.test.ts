@@ -18,7 +18,7 @@ describe('per-requester revoke', () => {
   it('grant → APPLIED → revoke leaves the user role-less, scoped, labelled and due for cleanup', async () => {
     const h = harness();
     await h.grant();
-    h.atlas.propagationPolls = 2;
+    h.atlas.setKnobs({ propagationDelayMs: 50 }); // two polls PENDING: the learned 0 ms, then 25 ms steps
     h.clearCalls();
     const now = h.clock.now();
 
@@ -118,7 +118,7 @@ describe('per-requester revoke', () => {
   it('deletes the user when Atlas refuses to leave it without roles', async () => {
     const h = harness();
     await h.grant();
-    h.atlas.rejectEmptyRolesOnUpdate = true;
+    h.atlas.setKnobs({ databaseUserEmptyRoles: 'refuse' });
 
     const result = await h.revoke();
 

@@ -10,9 +10,10 @@ describe('rotate', () => {
     const h = harness();
     const granted = await h.grant();
     await h.clock.advance(60_000);
-    h.atlas.propagationPolls = 1;
+    h.atlas.setKnobs({ propagationDelayMs: 25 }); // one poll PENDING: the learned 0 ms, then 25 ms steps
     h.clearCalls();
     const grantsBefore = readGrants(h.atlas.user(projectId, username)?.labels ?? []);
+    const rotatedAt = h.clock.now(); // the write comes first; only the readiness wait sleeps
 
     const result = await h.rotate();
 
@@ -27,7 +28,8 @@ describe('rotate', () => {
     expect(password).not.toBe('password' in granted ? granted.password : undefined);
     expect(h.secrets).toContain(password);
     const labels = h.atlas.user(projectId, username)?.labels ?? [];
-    expect(labelValue(labels, labelKeys.passwordRotatedAt)).toBe(new Date(h.clock.now() - 100).toISOString());
+    expect(labelValue(labels, labelKeys.passwordRotatedAt)).toBe(new Date(rotatedAt).toISOString());
+    expect(h.clock.now() - rotatedAt).toBe(25);
     expect(labelValue(labels, labelKeys.passwordGrant)).toBeUndefined();
     expect(readGrants(labels)).toEqual(grantsBefore);
     expect(h.ungatedWrites()).toEqual([]);

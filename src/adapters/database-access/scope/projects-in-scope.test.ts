@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
 import {
   harness,
   inventoryScope,
@@ -64,13 +63,13 @@ describe('forEachBounded', () => {
 
 describe('scopedProjects', () => {
   it('lists every project the key sees when the config has no allow-list, narrowed by policy', async () => {
-    const { fake, abort } = harness();
-    fake.addProject(projectA).addProject(projectB);
+    const { atlas, abort } = harness();
+    atlas.addProject(projectA).addProject(projectB);
     const every = await inventoryScope(testConfig());
-    const all = await drain(scopedProjects(fake.client, every, testPolicy(), abort.signal));
+    const all = await drain(scopedProjects(atlas.client, every, testPolicy(), abort.signal));
     expect(all.map((p) => p.id)).toEqual([projectA, projectB]);
     const narrowed = scopedProjects(
-      fake.client,
+      atlas.client,
       every,
       testPolicy({ allowedProjectIds: [projectB] }),
       abort.signal,
@@ -79,11 +78,11 @@ describe('scopedProjects', () => {
   });
 
   it('reports an allow-listed project the key cannot see instead of dropping it', async () => {
-    const { fake, abort } = harness();
-    fake.addProject(projectA);
+    const { atlas, abort } = harness();
+    atlas.addProject(projectA);
     const scoped = await drain(
       scopedProjects(
-        fake.client,
+        atlas.client,
         await inventoryScope(testConfig({ projectIds: [projectA, projectB] })),
         testPolicy(),
         abort.signal,
@@ -96,23 +95,23 @@ describe('scopedProjects', () => {
   });
 
   it('fails on an error that is not about visibility', async () => {
-    const { fake, abort } = harness();
-    fake.addProject(projectA).failNext('projects.get', fakeAtlasError(500, 'UNEXPECTED_ERROR'));
+    const { atlas, abort } = harness();
+    atlas.addProject(projectA).failNext('projects.get', 'UNEXPECTED_ERROR');
     const scope = await inventoryScope(testConfig({ projectIds: [projectA] }));
-    const scoped = drain(scopedProjects(fake.client, scope, testPolicy(), abort.signal));
+    const scoped = drain(scopedProjects(atlas.client, scope, testPolicy(), abort.signal));
     await expect(scoped).rejects.toMatchObject({ code: 'upstream_unavailable' });
   });
 });
 
 describe('scopedProjectIds', () => {
   it('takes a named project only when the integration and the policy allow it', async () => {
-    const { fake, abort } = harness();
+    const { atlas, abort } = harness();
     const signal = abort.signal;
     const config = testConfig({ projectIds: [projectA] });
     // The integration's check is the kind's scope resolver; the policy's is scopedProjectIds'.
     const named = (projectId: string, policy = testPolicy()) =>
       inventoryScope(config, projectId).then((scope) =>
-        drain(scopedProjectIds(fake.client, scope, policy, { requested: projectId, signal })),
+        drain(scopedProjectIds(atlas.client, scope, policy, { requested: projectId, signal })),
       );
     expect(await named(projectA)).toEqual([projectA]);
     await expect(named(projectB)).rejects.toMatchObject({
@@ -122,6 +121,6 @@ describe('scopedProjectIds', () => {
     await expect(named(projectA, policy)).rejects.toMatchObject({
       code: 'policy_denied',
     });
-    expect(fake.methods()).toEqual([]);
+    expect(atlas.methods()).toEqual([]);
   });
 });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { fakeAtlasError } from '../../../../test/fakes/fake-atlas-client.js';
 import type { CustomDbRole } from '../../../atlas/index.js';
 import { leaseLostError } from '../../../worker/job-context.js';
 import type { AtlasMultiProjectConfig } from '../../atlas-multi-project/atlas-multi-project-config.js';
@@ -28,20 +27,20 @@ const custom = (roleName: string): GrantedRole => ({ cluster: 'Cluster0', roleNa
 
 function setup(): Harness {
   const h = harness();
-  h.fake.addProject(projectA).addProject(projectB);
-  h.fake.addCluster(projectA, { name: 'Cluster0' }).addCluster(projectB, { name: 'Cluster0' });
+  h.atlas.addProject(projectA).addProject(projectB);
+  h.atlas.addCluster(projectA, { name: 'Cluster0' }).addCluster(projectB, { name: 'Cluster0' });
   return h;
 }
 
 const run = async (h: Harness, config: AtlasMultiProjectConfig = testConfig(), projectId?: string) =>
   sweep(
     await multiProjectJob(config, projectId === undefined ? {} : { projectId }),
-    { atlas: h.fake.client, clock: h.clock, policy: testPolicy() },
+    { atlas: h.atlas.client, clock: h.clock, policy: testPolicy() },
     h.ctx,
   );
 
 const live = (h: Harness, username: string, roles: GrantedRole[], hours = 2) =>
-  h.fake.addUser(
+  h.atlas.addUser(
     projectA,
     managedUser(
       { username, grants: [{ id: username, expiresAtMs: h.clock.now() + hours * hourMs, roles }] },
@@ -50,7 +49,7 @@ const live = (h: Harness, username: string, roles: GrantedRole[], hours = 2) =>
   );
 
 const names = (h: Harness, projectId = projectA) =>
-  h.fake
+  h.atlas
     .customRolesIn(projectId)
     .map((r) => r.roleName)
     .sort();
@@ -59,20 +58,20 @@ describe('sweep: connector-made custom roles', () => {
   it('deletes jit-r- roles nobody holds or inherits, and leaves the rest', async () => {
     const h = setup();
     for (const name of ['jit-r-unused', 'jit-r-held', 'jit-r-parent', 'reporting'])
-      h.fake.addCustomRole(projectA, role(name));
-    h.fake.addCustomRole(projectA, role('customer-child', [{ db: 'admin', role: 'jit-r-parent' }]));
+      h.atlas.addCustomRole(projectA, role(name));
+    h.atlas.addCustomRole(projectA, role('customer-child', [{ db: 'admin', role: 'jit-r-parent' }]));
     live(h, 'jit-bob-1a2b', [custom('jit-r-held')]);
     const result = await run(h);
     expect(result.customRolesDeleted).toEqual([{ projectId: projectA, roleName: 'jit-r-unused' }]);
     expect(names(h)).toEqual(['customer-child', 'jit-r-held', 'jit-r-parent', 'reporting']);
-    expect(ungatedWrites(h.fake)).toEqual([]);
+    expect(ungatedWrites(h.atlas)).toEqual([]);
   });
 
   it('deletes a role in the same sweep that took it from its last holder', async () => {
     const h = setup();
-    h.fake.addCustomRole(projectA, role('jit-r-temp'));
+    h.atlas.addCustomRole(projectA, role('jit-r-temp'));
     live(h, 'jit-bob-1a2b', [custom('jit-r-temp'), readSales], -1);
-    h.fake.rejectEmptyRolesOnUpdate = true;
+    h.atlas.setKnobs({ databaseUserEmptyRoles: 'refuse' });
     const result = await run(h);
     expect(result.usersDeleted).toHaveLength(1);
     expect(result.customRolesDeleted).toEqual([{ projectId: projectA, roleName: 'jit-r-temp' }]);
@@ -80,8 +79,8 @@ describe('sweep: connector-made custom roles', () => {
 
   it('keeps a role Atlas reports in use (assigned after the listing) and says so', async () => {
     const h = setup();
-    h.fake.addCustomRole(projectA, role('jit-r-racing'));
-    h.fake.beforeNext('customDbRoles.delete', () => live(h, 'jit-carol-9f8e', [custom('jit-r-racing')]));
+    h.atlas.addCustomRole(projectA, role('jit-r-racing'));
+    h.atlas.beforeNext('customDbRoles.delete', () => live(h, 'jit-carol-9f8e', [custom('jit-r-racing')]));
     const result = await run(h);
     expect(result.customRolesDeleted).toEqual([]);
     expect(result.customRolesKept).toEqual([
@@ -94,10 +93,10 @@ describe('sweep: connector-made custom roles', () => {
 describe('sweep: failures', () => {
   it('collects one user’s failure and carries on with the next', async () => {
     const h = setup();
-    h.fake.addCustomRole(projectA, role('jit-r-first'));
+    h.atlas.addCustomRole(projectA, role('jit-r-first'));
     live(h, 'jit-a-first', [custom('jit-r-first')], -1);
     live(h, 'jit-b-second', [readSales], -1);
-    h.fake.failNext('databaseUsers.update', fakeAtlasError(500, 'UNEXPECTED_ERROR'));
+    h.atlas.failNext('databaseUsers.update', 'UNEXPECTED_ERROR');
     const result = await run(h);
     expect(result.errors).toEqual([
       {
@@ -107,7 +106,7 @@ describe('sweep: failures', () => {
         message: expect.any(String),
       },
     ]);
-    expect(h.fake.user(projectA, 'jit-b-second')?.roles).toEqual([]);
+    expect(h.atlas.user(projectA, 'jit-b-second')?.roles).toEqual([]);
     // The failed user may still hold its role, so the role is not collected from under it.
     expect(names(h)).toEqual(['jit-r-first']);
   });
@@ -116,13 +115,13 @@ describe('sweep: failures', () => {
     const h = setup();
     live(h, 'jit-a-first', [readSales], -1);
     live(h, 'jit-b-second', [readSales], -1);
-    h.fake.addCustomRole(projectA, role('jit-r-unused'));
-    h.fake.beforeNext('databaseUsers.update', () => h.abort.abort(leaseLostError('job-1', 'test')));
+    h.atlas.addCustomRole(projectA, role('jit-r-unused'));
+    h.atlas.beforeNext('databaseUsers.update', () => h.abort.abort(leaseLostError('job-1', 'test')));
     await expect(run(h, testConfig({ projectIds: [projectA] }))).rejects.toMatchObject({
       code: 'lease_lost',
     });
-    expect(h.fake.callsTo('databaseUsers.update')).toHaveLength(1);
-    expect(h.fake.callsTo('customDbRoles.delete')).toEqual([]);
+    expect(h.atlas.callsTo('databaseUsers.update')).toHaveLength(1);
+    expect(h.atlas.callsTo('customDbRoles.delete')).toEqual([]);
   });
 
   it('reports a project it cannot list and sweeps the others', async () => {
@@ -138,10 +137,10 @@ describe('sweep: failures', () => {
 describe('sweep: scope', () => {
   it('sweeps only the project the payload names', async () => {
     const h = setup();
-    h.fake.addCustomRole(projectB, role('jit-r-b'));
+    h.atlas.addCustomRole(projectB, role('jit-r-b'));
     const result = await run(h, testConfig(), projectB);
     expect(result.projects).toBe(1);
-    expect(h.fake.callsTo('databaseUsers.list')).toEqual([[projectB]]);
+    expect(h.atlas.callsTo('databaseUsers.list')).toEqual([[projectB]]);
     expect(result.customRolesDeleted).toEqual([{ projectId: projectB, roleName: 'jit-r-b' }]);
   });
 
@@ -150,6 +149,6 @@ describe('sweep: scope', () => {
     await expect(run(h, testConfig({ projectIds: [projectA] }), projectB)).rejects.toMatchObject({
       code: 'invalid_request',
     });
-    expect(h.fake.methods()).toEqual([]);
+    expect(h.atlas.methods()).toEqual([]);
   });
 });

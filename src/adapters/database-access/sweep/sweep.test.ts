@@ -23,27 +23,27 @@ const alice = 'jit-alice-example-com-3f9a';
 
 function setup(...users: UserSpec[]): Harness {
   const h = harness();
-  h.fake.addProject(projectA);
-  h.fake.addCluster(projectA, { name: 'Cluster0' }).addCluster(projectA, { name: 'Cluster1' });
-  for (const spec of users) h.fake.addUser(projectA, managedUser(spec, h.clock.now()));
+  h.atlas.addProject(projectA);
+  h.atlas.addCluster(projectA, { name: 'Cluster0' }).addCluster(projectA, { name: 'Cluster1' });
+  for (const spec of users) h.atlas.addUser(projectA, managedUser(spec, h.clock.now()));
   return h;
 }
 
 const run = async (h: Harness, config: AtlasMultiProjectConfig = testConfig()) =>
   sweep(
     await multiProjectJob(config, {}),
-    { atlas: h.fake.client, clock: h.clock, policy: testPolicy() },
+    { atlas: h.atlas.client, clock: h.clock, policy: testPolicy() },
     h.ctx,
   );
 
 const roleKeys = (h: Harness, username = alice) =>
-  (h.fake.user(projectA, username)?.roles ?? []).map((r) => `${r.roleName}@${r.databaseName}`).sort();
+  (h.atlas.user(projectA, username)?.roles ?? []).map((r) => `${r.roleName}@${r.databaseName}`).sort();
 
 describe('sweep: managed users', () => {
   it('removes the roles of expired grants and keeps those active grants still need', async () => {
     const h = setup();
     const now = h.clock.now();
-    h.fake.addUser(
+    h.atlas.addUser(
       projectA,
       managedUser(
         {
@@ -57,19 +57,19 @@ describe('sweep: managed users', () => {
     );
     const result = await run(h);
     expect(roleKeys(h)).toEqual(['readWrite@hr']);
-    expect(readGrants(h.fake.user(projectA, alice)?.labels ?? []).map((g) => g.key)).toEqual([
+    expect(readGrants(h.atlas.user(projectA, alice)?.labels ?? []).map((g) => g.key)).toEqual([
       grantKey('g-new'),
     ]);
     expect(result.rolesRemoved).toEqual([{ projectId: projectA, username: alice, roles: ['read@sales'] }]);
     expect(result.drift.repaired).toEqual([]);
-    expect(ungatedWrites(h.fake)).toEqual([]);
-    expect(unsignalledCalls(h.fake)).toEqual([]);
+    expect(ungatedWrites(h.atlas)).toEqual([]);
+    expect(unsignalledCalls(h.atlas)).toEqual([]);
   });
 
   it('re-reads each user right before writing and writes nothing when nothing is due', async () => {
     const h = setup({ grants: [{ id: 'g-1', expiresAtMs: Date.UTC(2026, 10, 25), roles: [readSales] }] });
     const result = await run(h);
-    expect(h.fake.methods()).toEqual(['projects.list', 'customDbRoles.list', 'databaseUsers.list']);
+    expect(h.atlas.methods()).toEqual(['projects.list', 'customDbRoles.list', 'databaseUsers.list']);
     expect(result).toMatchObject({
       projects: 1,
       usersChecked: 1,
@@ -93,7 +93,7 @@ describe('sweep: managed users', () => {
     });
     const result = await run(h);
     expect(roleKeys(h)).toEqual(['read@sales']);
-    expect(h.fake.user(projectA, alice)?.scopes).toEqual([{ name: 'Cluster0', type: 'CLUSTER' }]);
+    expect(h.atlas.user(projectA, alice)?.scopes).toEqual([{ name: 'Cluster0', type: 'CLUSTER' }]);
     expect(result.drift.repaired).toEqual([
       {
         projectId: projectA,
@@ -105,7 +105,7 @@ describe('sweep: managed users', () => {
         unscoped: false,
       },
     ]);
-    expect(h.fake.methods()).toEqual([
+    expect(h.atlas.methods()).toEqual([
       'projects.list',
       'customDbRoles.list',
       'databaseUsers.list',
@@ -121,19 +121,19 @@ describe('sweep: managed users', () => {
       scopes: [],
     });
     const result = await run(h);
-    expect(h.fake.user(projectA, alice)?.scopes).toEqual([{ name: 'Cluster0', type: 'CLUSTER' }]);
+    expect(h.atlas.user(projectA, alice)?.scopes).toEqual([{ name: 'Cluster0', type: 'CLUSTER' }]);
     expect(result.drift.repaired[0]).toMatchObject({ unscoped: true });
   });
 
   it('parks a per-requester user whose last grant ended, and deletes it userCleanupDays later, not before', async () => {
     const h = setup();
     const ended = h.clock.now() - hourMs;
-    h.fake.addUser(
+    h.atlas.addUser(
       projectA,
       managedUser({ grants: [{ id: 'g-1', expiresAtMs: ended, roles: [readSales] }] }, h.clock.now()),
     );
     const parked = await run(h);
-    const user = h.fake.user(projectA, alice);
+    const user = h.atlas.user(projectA, alice);
     expect(user?.roles).toEqual([]);
     expect(user?.scopes).toEqual([{ name: 'Cluster0', type: 'CLUSTER' }]);
     expect(labelValue(user?.labels, labelKeys.lastRevokedAt)).toBe(new Date(ended).toISOString());
@@ -143,7 +143,7 @@ describe('sweep: managed users', () => {
     expect((await run(h)).usersDeleted).toEqual([]);
     await h.clock.advance(120_000);
     expect((await run(h)).usersDeleted).toEqual([{ projectId: projectA, username: alice, reason: 'idle' }]);
-    expect(h.fake.user(projectA, alice)).toBeUndefined();
+    expect(h.atlas.user(projectA, alice)).toBeUndefined();
   });
 
   it('honours a longer userCleanupDays', async () => {
@@ -154,13 +154,13 @@ describe('sweep: managed users', () => {
 
   it('deletes the user instead when Atlas refuses a user without roles', async () => {
     const h = setup({ grants: [{ id: 'g-1', expiresAtMs: Date.UTC(2026, 10, 24, 11), roles: [readSales] }] });
-    h.fake.rejectEmptyRolesOnUpdate = true;
+    h.atlas.setKnobs({ databaseUserEmptyRoles: 'refuse' });
     const result = await run(h);
     expect(result.usersDeleted).toEqual([
       { projectId: projectA, username: alice, reason: 'no-active-grant' },
     ]);
-    expect(h.fake.user(projectA, alice)).toBeUndefined();
-    expect(ungatedWrites(h.fake)).toEqual([]);
+    expect(h.atlas.user(projectA, alice)).toBeUndefined();
+    expect(ungatedWrites(h.atlas)).toEqual([]);
   });
 
   it('deletes a per-grant user once its grant ended and leaves a live one alone', async () => {
@@ -181,7 +181,7 @@ describe('sweep: managed users', () => {
     expect(result.usersDeleted).toEqual([
       { projectId: projectA, username: 'jit-a-g-1', reason: 'grant-ended' },
     ]);
-    expect(h.fake.user(projectA, 'jit-a-g-2')).toBeDefined();
+    expect(h.atlas.user(projectA, 'jit-a-g-2')).toBeDefined();
   });
 
   it('rolls deleteAfterDate forward so a 10-day grant outlives the 7-day limit', async () => {
@@ -194,7 +194,7 @@ describe('sweep: managed users', () => {
     for (let day = 1; day <= 9; day += 1) {
       await h.clock.advance(dayMs);
       rolled.push(...(await run(h)).deleteAfterRolled.map((entry) => entry.to));
-      expect(h.fake.user(projectA, alice), `day ${day}`).toBeDefined();
+      expect(h.atlas.user(projectA, alice), `day ${day}`).toBeDefined();
     }
     expect(rolled).toEqual([
       new Date(start + 9 * dayMs - hourMs).toISOString(),
@@ -204,14 +204,14 @@ describe('sweep: managed users', () => {
 
   it('reports unmanaged users by name and never touches them', async () => {
     const h = setup();
-    h.fake.addUser(projectA, {
+    h.atlas.addUser(projectA, {
       username: 'app-service',
       databaseName: 'admin',
       roles: [{ roleName: 'atlasAdmin', databaseName: 'admin' }],
     });
     const result = await run(h);
     expect(result.drift.unmanaged).toEqual([{ projectId: projectA, username: 'app-service' }]);
-    expect(h.fake.methods()).toEqual(['projects.list', 'customDbRoles.list', 'databaseUsers.list']);
+    expect(h.atlas.methods()).toEqual(['projects.list', 'customDbRoles.list', 'databaseUsers.list']);
   });
 
   it('reports a managed user with unreadable labels and leaves it untouched', async () => {
@@ -220,12 +220,12 @@ describe('sweep: managed users', () => {
     const labels = (user.labels ?? []).map((l) =>
       l.key === labelKeys.strategy ? { ...l, value: 'weird' } : l,
     );
-    h.fake.addUser(projectA, { ...user, labels });
+    h.atlas.addUser(projectA, { ...user, labels });
     const result = await run(h);
     expect(result.drift.malformed).toEqual([
       { projectId: projectA, username: alice, reason: 'label jit-strategy is "weird"' },
     ]);
-    expect(h.fake.methods()).toEqual(['projects.list', 'customDbRoles.list', 'databaseUsers.list']);
+    expect(h.atlas.methods()).toEqual(['projects.list', 'customDbRoles.list', 'databaseUsers.list']);
   });
 
   it('re-plans from a fresh read, so a grant that landed after the listing keeps its role', async () => {
@@ -233,12 +233,12 @@ describe('sweep: managed users', () => {
       grants: [{ id: 'g-old', expiresAtMs: Date.UTC(2026, 10, 24, 11), roles: [readSales] }],
     });
     const now = h.clock.now();
-    h.fake.beforeNext('databaseUsers.get', () => {
+    h.atlas.beforeNext('databaseUsers.get', () => {
       const grants = [
         { id: 'g-old', expiresAtMs: now - hourMs, roles: [readSales] },
         { id: 'g-race', expiresAtMs: now + hourMs, roles: [writeHr] },
       ];
-      h.fake.addUser(projectA, managedUser({ grants }, now));
+      h.atlas.addUser(projectA, managedUser({ grants }, now));
     });
     const result = await run(h);
     expect(roleKeys(h)).toEqual(['readWrite@hr']);

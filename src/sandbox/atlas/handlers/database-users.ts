@@ -3,7 +3,13 @@ import { param, v20230101 } from '../context.js';
 import { atlasError, fieldError } from '../errors.js';
 import { dbUserKey, type DbUserRec, type ProjectRec } from '../model.js';
 import { paginate } from '../pagination.js';
-import { createDbUserSchema, parseBody, updateDbUserSchema, type DbUserBody } from '../request-schemas.js';
+import {
+  createDbUserSchema,
+  parseBody,
+  updateDbUserSchema,
+  updateDbUserAllowingNoRolesSchema,
+  type DbUserBody,
+} from '../request-schemas.js';
 import { deriveScramCredentials } from '../scram-credentials.js';
 import { dbUserView } from '../views.js';
 import {
@@ -105,7 +111,8 @@ function checkImmutableFields(body: DbUserBody, user: DbUserRec): void {
 function updateDbUser(ctx: RequestContext): HandlerResult {
   const project = requireProject(ctx);
   const user = requireDbUser(ctx, project);
-  const body = parseBody(updateDbUserSchema, ctx.body);
+  const acceptsNoRoles = ctx.sim.knobs.databaseUserEmptyRoles === 'accept';
+  const body = parseBody(acceptsNoRoles ? updateDbUserAllowingNoRolesSchema : updateDbUserSchema, ctx.body);
   checkGroupId(body, project);
   checkImmutableFields(body, user);
   if (body.roles !== undefined) checkRoles(project, user.username, body.roles);
