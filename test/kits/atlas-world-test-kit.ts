@@ -36,10 +36,14 @@ import { pino } from 'pino';
  * Atlas's API just before the call reaches it). Simulator and connector share one FakeClock.
  */
 
-/** One recorded connector call: the client method, its inputs (call options left out), whether it carried a signal. */
+/**
+ * One recorded connector call: the client method, its inputs, its call options other than the
+ * signal (e.g. a list's `username` filter or `pageNum`; `{}` when none), whether it carried a signal.
+ */
 export interface WorldCall {
   readonly method: string;
   readonly args: readonly unknown[];
+  readonly options: Readonly<Record<string, unknown>>;
   readonly signalled: boolean;
 }
 
@@ -65,6 +69,21 @@ const methodTable: Record<string, { readonly operationId: string; readonly arity
   'customDbRoles.update': { operationId: 'updateGroupCustomDbRoleRole', arity: 3 },
   'customDbRoles.delete': { operationId: 'deleteGroupCustomDbRoleRole', arity: 2 },
   'projectLimits.get': { operationId: 'getGroupLimit', arity: 2 },
+  'organizations.get': { operationId: 'getOrg', arity: 1 },
+  'projects.listForOrg': { operationId: 'getOrgGroups', arity: 1 },
+  'teams.list': { operationId: 'listOrgTeams', arity: 1 },
+  'orgUsers.list': { operationId: 'listOrgUsers', arity: 1 },
+  'orgUsers.get': { operationId: 'getOrgUser', arity: 2 },
+  'orgUsers.invite': { operationId: 'createOrgUser', arity: 2 },
+  'orgUsers.addRole': { operationId: 'addOrgUserRole', arity: 3 },
+  'orgUsers.removeRole': { operationId: 'removeOrgUserRole', arity: 3 },
+  'orgUsers.remove': { operationId: 'removeOrgUser', arity: 2 },
+  'projectUsers.list': { operationId: 'listGroupUsers', arity: 1 },
+  'projectUsers.get': { operationId: 'getGroupUser', arity: 2 },
+  'projectUsers.add': { operationId: 'addGroupUsers', arity: 2 },
+  'projectUsers.addRole': { operationId: 'addGroupUserRole', arity: 3 },
+  'projectUsers.removeRole': { operationId: 'removeGroupUserRole', arity: 3 },
+  'projectUsers.remove': { operationId: 'removeGroupUser', arity: 2 },
 };
 
 function operationOf(method: string): string {
@@ -73,7 +92,9 @@ function operationOf(method: string): string {
   return entry.operationId;
 }
 
-const orgId = '6a1b2c3d4e5f6a7b8c9d0e1f';
+/** The world's one organization. */
+export const worldOrgId = '6a1b2c3d4e5f6a7b8c9d0e1f';
+const orgId = worldOrgId;
 const connectorKey = { publicKey: 'worldtst', privateKey: 'priv-7c2d-atlas-world-connector' } as const;
 /** A second key, for the world's own seeding and racing writes (not recorded). */
 const adminKey = { publicKey: 'worldadm', privateKey: 'priv-9e4f-atlas-world-admin' } as const;
@@ -85,6 +106,9 @@ const neverMs = 1e12;
 const hex24 = (n: number) => `5e00000000000000000${String(n).padStart(5, '0')}`;
 
 type FixtureCluster = NonNullable<AtlasFixtureInput['clusters']>[number];
+/** An organization member or invitee as the fixture seeds it (24-hex id, the world's org). */
+export type WorldOrgUser = Omit<NonNullable<AtlasFixtureInput['orgUsers']>[number], 'orgId'>;
+type FixtureTeam = NonNullable<AtlasFixtureInput['teams']>[number];
 type FixtureProcess = NonNullable<FixtureCluster['processes']>[number];
 
 function fixtureCluster(id: string, projectId: string, cluster: Cluster, flex: boolean): FixtureCluster {
@@ -168,6 +192,8 @@ export class AtlasWorld {
   readonly client: AtlasClient;
   private readonly fixture: Required<Pick<AtlasFixtureInput, 'organizations' | 'projects'>> & {
     clusters: FixtureCluster[];
+    orgUsers: NonNullable<AtlasFixtureInput['orgUsers']>;
+    teams: FixtureTeam[];
   };
   private readonly seeds: ((admin: AtlasClient) => Promise<unknown>)[] = [];
   private readonly passwords = new Map<string, string>();
@@ -184,16 +210,47 @@ export class AtlasWorld {
   private ids = 0;
 
   constructor(readonly clock: FakeClock = new FakeClock()) {
-    this.fixture = { organizations: [{ id: orgId, name: 'World Org' }], projects: [], clusters: [] };
+    this.fixture = {
+      organizations: [{ id: orgId, name: 'World Org' }],
+      projects: [],
+      clusters: [],
+      orgUsers: [],
+      teams: [],
+    };
     this.client = this.recording(this.realClient('http://atlas-world.invalid', connectorKey, true));
   }
 
   // ── building the world ────────────────────────────────────────────────────────────────────
 
-  addProject(id: string, name = `project-${id.slice(-4)}`): this {
+  addProject(
+    id: string,
+    name = `project-${id.slice(-4)}`,
+    tags: readonly { key: string; value: string }[] = [],
+  ): this {
     this.beforeStart('addProject');
-    this.fixture.projects.push({ id, orgId, name });
+    this.fixture.projects.push({ id, orgId, name, tags: [...tags] });
     return this;
+  }
+
+  /**
+   * A member (ACTIVE) or invitee (PENDING) of the world's organization, seeded by the fixture; a
+   * PENDING one's invitation was sent when the simulator starts (it expires 30 days later).
+   */
+  addOrgUser(user: WorldOrgUser): this {
+    this.beforeStart('addOrgUser');
+    this.fixture.orgUsers.push({ ...user, orgId });
+    return this;
+  }
+
+  addTeam(team: Omit<FixtureTeam, 'orgId'>): this {
+    this.beforeStart('addTeam');
+    this.fixture.teams.push({ ...team, orgId });
+    return this;
+  }
+
+  /** Puts `username` in a project through Atlas's API (addGroupUsers) — a racing admin, say. */
+  joinProject(groupId: string, username: string, roles: readonly string[]): this {
+    return this.seed((admin) => admin.projectUsers.add(groupId, { username, roles: [...roles] }));
   }
 
   addCluster(groupId: string, cluster: Cluster, options: { flex?: boolean } = {}): this {
@@ -358,6 +415,14 @@ export class AtlasWorld {
     return sent !== undefined && this.sim.state.checkPassword(groupId, username, sent) ? sent : undefined;
   }
 
+  /** An organization user as Atlas holds it now (org roles, project roles by project id), if it exists. */
+  orgUser(
+    userId: string,
+  ): { status: string; orgRoles: string[]; projectRoles: Record<string, string[]> } | undefined {
+    const found = this.sim.state.snapshot().orgUsers.find((u) => u.id === userId);
+    return found && { status: found.status, orgRoles: found.orgRoles, projectRoles: found.projectRoles };
+  }
+
   customRolesIn(groupId: string): CustomDbRole[] {
     return this.sim.state.customRoles(groupId).filter((r) => !r.roleName.startsWith('world-touch-'));
   }
@@ -518,10 +583,12 @@ export class AtlasWorld {
   private async call(method: string, fn: (...a: unknown[]) => Promise<unknown>, all: unknown[]) {
     const arity = methodTable[method]?.arity ?? all.length;
     const options = all[arity] as CallOptions | undefined;
+    const { signal, ...rest } = (options ?? {}) as CallOptions & Record<string, unknown>;
     this.calls.push({
       method,
       args: structuredClone(all.slice(0, arity)),
-      signalled: options?.signal !== undefined,
+      options: structuredClone(rest),
+      signalled: signal !== undefined,
     });
     await this.start();
     const hook = this.hooks.get(method)?.shift();

@@ -110,7 +110,7 @@ export function harness(fencingToken = 7): Harness {
   const ctx: JobContext = {
     ...base,
     beforeSideEffect() {
-      atlas.calls.push({ method: 'gate', args: [], signalled: true });
+      atlas.calls.push({ method: 'gate', args: [], options: {}, signalled: true });
       base.beforeSideEffect();
     },
   };

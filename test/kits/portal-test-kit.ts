@@ -6,9 +6,11 @@ import { atlasError, type AtlasErrorCode } from '../../src/sandbox/atlas/errors.
 import type { AtlasOrgPortalConfig } from '../../src/adapters/atlas-org-portal/atlas-org-portal-config.js';
 import type { GrantIntent, GrantRecord } from '../../src/adapters/atlas-org-portal/payloads.js';
 import type { GrantCtx, PortalDeps } from '../../src/adapters/atlas-org-portal/person.js';
+import { FakeClock } from '../fakes/fake-clock.js';
+import { AtlasWorld, worldOrgId } from './atlas-world-test-kit.js';
 
 /** Ids and a baseline for the org-portal unit tests. */
-export const orgId = '6601000000000000000000aa';
+export const orgId = worldOrgId;
 export const payments = '6602000000000000000000aa';
 export const analytics = '6602000000000000000000bb';
 export const nowMs = Date.UTC(2026, 11, 4, 12, 0, 0);
@@ -22,6 +24,12 @@ export const basePolicy: PortalDeps['policy'] = {
   allowedProjectRoles: [],
   maxGrantTtlMs: 12 * hourMs,
 } satisfies Partial<Policy>;
+
+/** Org user ids (Atlas's are 24-hex). */
+export const bobId = '6603000000000000000000b0';
+export const aliceId = '6603000000000000000000a1';
+export const erinId = '6603000000000000000000e1';
+export const otherId = '6603000000000000000000f0';
 
 export interface PersonSeed {
   readonly id: string;
@@ -234,4 +242,81 @@ export function portalHarness(
     },
   };
   return { fake, deps, ctx, invitations, intents };
+}
+
+/** One Atlas call the connector made: `resource.method`, its inputs, then its call options when it had any besides the signal. */
+function asCall(call: {
+  method: string;
+  args: readonly unknown[];
+  options: Readonly<Record<string, unknown>>;
+}): Call {
+  return Object.keys(call.options).length > 0
+    ? [call.method, ...call.args, call.options]
+    : [call.method, ...call.args];
+}
+
+const isWrite = ([method]: Call): boolean => !/\.(list|get)$/.test(method);
+
+export interface PortalWorld {
+  /** The sandbox Atlas simulator with the org, projects `payments` and `analytics`, and the seeded people. */
+  readonly world: AtlasWorld;
+  readonly deps: PortalDeps;
+  /** No earlier intent; `recordIntent` succeeds and is recorded in `intents`. */
+  readonly ctx: GrantCtx;
+  readonly invitations: { acquired: string[]; heldOff: [string, number][] };
+  /** Each recorded intent with the number of Atlas writes made before it. */
+  readonly intents: { intent: GrantIntent; writesBefore: number }[];
+  /** Every Atlas call the connector made, in order. */
+  calls(): Call[];
+  /** The calls that change Atlas (neither `list` nor `get`). */
+  writes(): Call[];
+}
+
+/**
+ * The org-portal operations' harness: the REAL Atlas client against the sandbox simulator (one
+ * model of Atlas's rules — last role, last owner, 409s, invitations), seeded with `seeds`.
+ */
+export function portalWorld(
+  seeds: readonly PersonSeed[] = [],
+  policy: Partial<PortalDeps['policy']> = {},
+): PortalWorld {
+  const world = new AtlasWorld(new FakeClock(nowMs))
+    .addProject(payments, 'payments')
+    .addProject(analytics, 'analytics');
+  for (const seed of seeds) {
+    world.addOrgUser({
+      id: seed.id,
+      username: seed.email,
+      status: seed.status ?? 'ACTIVE',
+      orgRoles: (seed.orgRoles ?? ['ORG_MEMBER']) as ['ORG_MEMBER'],
+      projectRoles: Object.entries(seed.projects ?? {}).map(([projectId, roles]) => ({ projectId, roles })),
+    });
+  }
+  const calls = () => world.calls.map(asCall);
+  const writes = () => calls().filter(isWrite);
+  const invitations = { acquired: [] as string[], heldOff: [] as [string, number][] };
+  const deps: PortalDeps = {
+    atlas: world.client,
+    clock: world.clock,
+    policy: { ...basePolicy, ...policy },
+    invitations: {
+      acquire: async (org) => {
+        invitations.acquired.push(org);
+        return () => undefined;
+      },
+      holdOff: (org, ms) => {
+        invitations.heldOff.push([org, ms]);
+      },
+    },
+  };
+  const intents: PortalWorld['intents'] = [];
+  const ctx: GrantCtx = {
+    signal: new AbortController().signal,
+    beforeSideEffect: () => undefined,
+    intent: null,
+    recordIntent: async (intent) => {
+      intents.push({ intent: structuredClone(intent), writesBefore: writes().length });
+    },
+  };
+  return { world, deps, ctx, invitations, intents, calls, writes };
 }

@@ -7,13 +7,15 @@ import {
   baseConfig,
   orgId,
   payments,
-  portalHarness,
+  bobId,
+  erinId,
+  portalWorld,
   record,
   type PersonSeed,
 } from '../../../test/kits/portal-test-kit.js';
 
 const bob: PersonSeed = {
-  id: 'bob1',
+  id: bobId,
   email: 'bob@example.com',
   projects: { [payments]: ['GROUP_READ_ONLY'] },
 };
@@ -30,20 +32,20 @@ function payload(overrides: Record<string, unknown> = {}): GrantPayload {
 
 describe('grant to an active member', () => {
   it('reads the person once and adds exactly the roles they lack', async () => {
-    const h = portalHarness([bob]);
+    const h = portalWorld([bob]);
     const access = [
       { level: 'org', role: 'ORG_BILLING_ADMIN' },
       { level: 'project', projectId: payments, role: 'GROUP_READ_ONLY' },
       { level: 'project', projectId: payments, role: 'GROUP_DATA_ACCESS_READ_WRITE' },
     ];
     const result = await grantAccess({ config: baseConfig, payload: payload({ access }) }, h.deps, h.ctx);
-    expect(h.fake.calls).toEqual([
-      ['orgUsers.list', orgId, 'bob@example.com'],
-      ['orgUsers.addRole', orgId, 'bob1', 'ORG_BILLING_ADMIN'],
-      ['projectUsers.addRole', payments, 'bob1', 'GROUP_DATA_ACCESS_READ_WRITE'],
+    expect(h.calls()).toEqual([
+      ['orgUsers.list', orgId, { username: 'bob@example.com', orgMembershipStatuses: ['ACTIVE', 'PENDING'] }],
+      ['orgUsers.addRole', orgId, bobId, 'ORG_BILLING_ADMIN'],
+      ['projectUsers.addRole', payments, bobId, 'GROUP_DATA_ACCESS_READ_WRITE'],
     ]);
     expect(result).toMatchObject({
-      userId: 'bob1',
+      userId: bobId,
       username: 'bob@example.com',
       membership: 'active',
       added: [access[0], access[2]],
@@ -54,17 +56,17 @@ describe('grant to an active member', () => {
   });
 
   it('adds a first role in a project with addGroupUsers and records the membership as created', async () => {
-    const h = portalHarness([bob]);
+    const h = portalWorld([bob]);
     const access = [{ level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' }];
     const result = await grantAccess({ config: baseConfig, payload: payload({ access }) }, h.deps, h.ctx);
-    expect(h.fake.writes()).toEqual([
-      ['projectUsers.add', analytics, 'bob@example.com', ['GROUP_READ_ONLY']],
+    expect(h.writes()).toEqual([
+      ['projectUsers.add', analytics, { username: 'bob@example.com', roles: ['GROUP_READ_ONLY'] }],
     ]);
     expect(result.created.projectMemberships).toEqual([analytics]);
   });
 
   it('records a role another active grant of ours added as added (shared), without writing', async () => {
-    const h = portalHarness([{ ...bob, orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'] }]);
+    const h = portalWorld([{ ...bob, orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'] }]);
     const access = [{ level: 'org', role: 'ORG_READ_ONLY' }];
     const grants = [record({ grantId: 'g-0', added: [{ level: 'org', role: 'ORG_READ_ONLY' }] })];
     const result = await grantAccess(
@@ -72,33 +74,36 @@ describe('grant to an active member', () => {
       h.deps,
       h.ctx,
     );
-    expect(h.fake.writes()).toEqual([]);
+    expect(h.writes()).toEqual([]);
     expect(result.added).toEqual(access);
     expect(result.alreadyHeld).toEqual([]);
   });
 
   it('converges on a redelivery: the earlier delivery’s record keeps its roles as added', async () => {
-    const h = portalHarness([bob]);
+    const h = portalWorld([bob]);
     const first = await grantAccess({ config: baseConfig, payload: payload() }, h.deps, h.ctx);
     const grants = [record({ grantId: 'g-1', added: [...first.added], created: first.created })];
     const again = await grantAccess({ config: baseConfig, payload: payload({ grants }) }, h.deps, h.ctx);
-    expect(h.fake.writes()).toHaveLength(1);
+    expect(h.writes()).toHaveLength(1);
     expect(again.added).toEqual(first.added);
   });
 
   it('falls back to :addRole when addGroupUsers answers 409', async () => {
-    const h = portalHarness([bob]);
-    h.fake.failNext('projectUsers.add', 'USER_ALREADY_EXISTS');
+    const h = portalWorld([bob]);
+    // Someone adds bob to the project just before the connector does: Atlas answers 409.
+    h.world.beforeNext('projectUsers.add', () =>
+      h.world.joinProject(analytics, 'bob@example.com', ['GROUP_CLUSTER_MANAGER']),
+    );
     const access = [{ level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' }];
     const result = await grantAccess({ config: baseConfig, payload: payload({ access }) }, h.deps, h.ctx);
-    expect(h.fake.writes().map(([m]) => m)).toEqual(['projectUsers.add', 'projectUsers.addRole']);
+    expect(h.writes().map(([m]) => m)).toEqual(['projectUsers.add', 'projectUsers.addRole']);
     expect(result.created.projectMemberships).toEqual([]);
   });
 });
 
 describe('grant to someone who is not an active member', () => {
   it('invites an unknown person with every requested role plus ORG_MEMBER, paced per organization', async () => {
-    const h = portalHarness();
+    const h = portalWorld();
     const access = [
       { level: 'org', role: 'ORG_READ_ONLY' },
       { level: 'project', projectId: payments, role: 'GROUP_READ_ONLY' },
@@ -109,7 +114,7 @@ describe('grant to someone who is not an active member', () => {
       h.ctx,
     );
     expect(h.invitations.acquired).toEqual([orgId]);
-    expect(h.fake.writes()).toEqual([
+    expect(h.writes()).toEqual([
       [
         'orgUsers.invite',
         orgId,
@@ -131,29 +136,29 @@ describe('grant to someone who is not an active member', () => {
   });
 
   it('adds the roles to a pending invitation instead of inviting again', async () => {
-    const h = portalHarness([{ id: 'erin1', email: 'bob@example.com', status: 'PENDING' }]);
+    const h = portalWorld([{ id: erinId, email: 'bob@example.com', status: 'PENDING' }]);
     const result = await grantAccess(
       { config: baseConfig, payload: payload({ access: [{ level: 'org', role: 'ORG_READ_ONLY' }] }) },
       h.deps,
       h.ctx,
     );
-    expect(h.fake.writes()).toEqual([['orgUsers.addRole', orgId, 'erin1', 'ORG_READ_ONLY']]);
+    expect(h.writes()).toEqual([['orgUsers.addRole', orgId, erinId, 'ORG_READ_ONLY']]);
     expect(result).toMatchObject({ membership: 'invited', invitationExpiresAt: '2027-01-03T12:00:00Z' });
   });
 
   it('refuses an unknown person when inviteUnknownUsers is false, before any write', async () => {
-    const h = portalHarness();
+    const h = portalWorld();
     const config = { ...baseConfig, inviteUnknownUsers: false };
     await expect(grantAccess({ config, payload: payload() }, h.deps, h.ctx)).rejects.toMatchObject({
       code: 'policy_denied',
       message: expect.stringMatching(/^requester\.email: /),
     });
-    expect(h.fake.writes()).toEqual([]);
+    expect(h.writes()).toEqual([]);
   });
 
   it('treats INVITATIONS_RATE_LIMITED_IP as a retryable rate limit and holds the org off for 60 s', async () => {
-    const h = portalHarness();
-    h.fake.failNext('orgUsers.invite', 'INVITATIONS_RATE_LIMITED_IP');
+    const h = portalWorld();
+    h.world.failNext('orgUsers.invite', 'INVITATIONS_RATE_LIMITED_IP');
     const error: unknown = await grantAccess({ config: baseConfig, payload: payload() }, h.deps, h.ctx).catch(
       (e: unknown) => e,
     );
@@ -212,34 +217,34 @@ describe('grant validation (before any Atlas call)', () => {
       'access[0].projectId',
     ],
   ])('refuses %s', async (_name, tweak, policy, code, field) => {
-    const h = portalHarness([bob], policy);
+    const h = portalWorld([bob], policy);
     const error: unknown = await grantAccess(
       { config: baseConfig, payload: payload(tweak) },
       h.deps,
       h.ctx,
     ).catch((e: unknown) => e);
     expect(error).toMatchObject({ code, details: { field } });
-    expect(h.fake.calls).toEqual([]);
+    expect(h.calls()).toEqual([]);
   });
 
   it('refuses a project outside the integration’s projectIds allow-list', async () => {
-    const h = portalHarness([bob]);
+    const h = portalWorld([bob]);
     const config = { ...baseConfig, projectIds: [analytics] };
     await expect(grantAccess({ config, payload: payload() }, h.deps, h.ctx)).rejects.toMatchObject({
       code: 'policy_denied',
       details: { field: 'access[0].projectId' },
     });
-    expect(h.fake.calls).toEqual([]);
+    expect(h.calls()).toEqual([]);
   });
 
   it('grants an owner role the policy names explicitly', async () => {
-    const h = portalHarness([bob], { allowedOrgRoles: ['ORG_OWNER'] });
+    const h = portalWorld([bob], { allowedOrgRoles: ['ORG_OWNER'] });
     await grantAccess(
       { config: baseConfig, payload: payload({ access: [{ level: 'org', role: 'ORG_OWNER' }] }) },
       h.deps,
       h.ctx,
     );
-    expect(h.fake.writes()).toEqual([['orgUsers.addRole', orgId, 'bob1', 'ORG_OWNER']]);
+    expect(h.writes()).toEqual([['orgUsers.addRole', orgId, bobId, 'ORG_OWNER']]);
   });
 
   it.each([
@@ -269,25 +274,25 @@ describe('grant intent (write-ahead record in the control plane)', () => {
   const billing = { level: 'org', role: 'ORG_BILLING_ADMIN' } as const;
 
   it('records the roles and memberships it is about to add before its first Atlas write', async () => {
-    const h = portalHarness([bob]);
+    const h = portalWorld([bob]);
     const access = [billing, { level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' }];
     await grantAccess({ config: baseConfig, payload: payload({ access }) }, h.deps, h.ctx);
     expect(h.intents).toEqual([
       {
         writesBefore: 0,
         intent: {
-          userId: 'bob1',
+          userId: bobId,
           expiresAt: new Date(Date.UTC(2026, 11, 4, 14)).toISOString(),
           added: access,
           created: { invitation: false, projectMemberships: [analytics] },
         },
       },
     ]);
-    expect(h.fake.writes()).toHaveLength(2);
+    expect(h.writes()).toHaveLength(2);
   });
 
   it('records the invitation it is about to send before inviting', async () => {
-    const h = portalHarness();
+    const h = portalWorld();
     await grantAccess({ config: baseConfig, payload: payload({ access: [readWrite] }) }, h.deps, h.ctx);
     expect(h.intents).toMatchObject([
       {
@@ -295,19 +300,19 @@ describe('grant intent (write-ahead record in the control plane)', () => {
         intent: { added: [readWrite], created: { invitation: true, projectMemberships: [payments] } },
       },
     ]);
-    expect(h.fake.writes().map(([m]) => m)).toEqual(['orgUsers.invite']);
+    expect(h.writes().map(([m]) => m)).toEqual(['orgUsers.invite']);
   });
 
   it('writes nothing to Atlas when the intent cannot be recorded', async () => {
-    const h = portalHarness([bob]);
+    const h = portalWorld([bob]);
     const refused = new Error('control plane unreachable');
     const ctx = { ...h.ctx, recordIntent: () => Promise.reject(refused) };
     await expect(grantAccess({ config: baseConfig, payload: payload() }, h.deps, ctx)).rejects.toBe(refused);
-    expect(h.fake.writes()).toEqual([]);
+    expect(h.writes()).toEqual([]);
   });
 
   it('records no intent when there is nothing to write', async () => {
-    const h = portalHarness([{ ...bob, projects: { [payments]: ['GROUP_DATA_ACCESS_READ_WRITE'] } }]);
+    const h = portalWorld([{ ...bob, projects: { [payments]: ['GROUP_DATA_ACCESS_READ_WRITE'] } }]);
     const result = await grantAccess({ config: baseConfig, payload: payload() }, h.deps, h.ctx);
     expect(h.intents).toEqual([]);
     expect(result.alreadyHeld).toEqual([readWrite]);
@@ -315,11 +320,11 @@ describe('grant intent (write-ahead record in the control plane)', () => {
 
   it('a redelivered attempt counts the intended roles it finds held as added, not alreadyHeld', async () => {
     // Attempt 1 wrote the role and died before its result: the role is held, no ledger record exists.
-    const h = portalHarness([
+    const h = portalWorld([
       { ...bob, projects: { [payments]: ['GROUP_READ_ONLY', 'GROUP_DATA_ACCESS_READ_WRITE'] } },
     ]);
     const earlier = {
-      userId: 'bob1',
+      userId: bobId,
       expiresAt: new Date(Date.UTC(2026, 11, 4, 14)).toISOString(),
       added: [readWrite],
       created: { invitation: false, projectMemberships: [] },
@@ -329,13 +334,13 @@ describe('grant intent (write-ahead record in the control plane)', () => {
       ...h.ctx,
       intent: earlier,
     });
-    expect(h.fake.writes()).toEqual([]);
+    expect(h.writes()).toEqual([]);
     expect(result.added).toEqual([readWrite]);
     expect(result.alreadyHeld).toEqual([access[1]]);
   });
 
   it('a redelivered attempt keeps the earlier intent’s roles and creations in its own intent and result', async () => {
-    const h = portalHarness([
+    const h = portalWorld([
       { ...bob, projects: { [payments]: ['GROUP_READ_ONLY'], [analytics]: ['GROUP_READ_ONLY'] } },
     ]);
     const analyticsRole = { level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' } as const;
@@ -352,13 +357,13 @@ describe('grant intent (write-ahead record in the control plane)', () => {
     expect(h.intents.map((i) => i.intent)).toMatchObject([
       { added: [billing, analyticsRole], created: { projectMemberships: [analytics] } },
     ]);
-    expect(h.fake.writes()).toEqual([['orgUsers.addRole', orgId, 'bob1', 'ORG_BILLING_ADMIN']]);
+    expect(h.writes()).toEqual([['orgUsers.addRole', orgId, bobId, 'ORG_BILLING_ADMIN']]);
     expect(result.added).toEqual([billing, analyticsRole]);
     expect(result.created.projectMemberships).toEqual([analytics]);
   });
 
   it('ignores an intent that is not a grant intent', async () => {
-    const h = portalHarness([
+    const h = portalWorld([
       { ...bob, projects: { [payments]: ['GROUP_READ_ONLY', 'GROUP_DATA_ACCESS_READ_WRITE'] } },
     ]);
     const result = await grantAccess({ config: baseConfig, payload: payload() }, h.deps, {
