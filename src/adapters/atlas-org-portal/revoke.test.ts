@@ -7,7 +7,11 @@ import {
   orgId,
   payments,
   analytics,
-  portalHarness,
+  aliceId,
+  bobId,
+  erinId,
+  otherId,
+  portalWorld,
   record,
 } from '../../../test/kits/portal-test-kit.js';
 import { revokeAccess } from './revoke.js';
@@ -15,7 +19,7 @@ import { revokeAccess } from './revoke.js';
 const billing = { level: 'org', role: 'ORG_BILLING_ADMIN' } as const;
 const readWrite = { level: 'project', projectId: payments, role: 'GROUP_DATA_ACCESS_READ_WRITE' } as const;
 
-function revoke(h: ReturnType<typeof portalHarness>, grants: GrantRecord[], grantId = 'g-1') {
+function revoke(h: ReturnType<typeof portalWorld>, grants: GrantRecord[], grantId = 'g-1') {
   return revokeAccess(
     { config: baseConfig, payload: RevokePayload.parse({ grantId, grants }) },
     h.deps,
@@ -25,42 +29,43 @@ function revoke(h: ReturnType<typeof portalHarness>, grants: GrantRecord[], gran
 
 describe('revoke', () => {
   it('removes exactly what the grant added and leaves the roles held before', async () => {
-    const h = portalHarness([
+    const h = portalWorld([
       {
-        id: 'bob1',
+        id: bobId,
         email: 'bob@example.com',
         orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'],
         projects: { [payments]: ['GROUP_READ_ONLY', 'GROUP_DATA_ACCESS_READ_WRITE'] },
       },
     ]);
     const result = await revoke(h, [record({ grantId: 'g-1', added: [billing, readWrite] })]);
-    expect(h.fake.calls).toEqual([
-      ['orgUsers.list', orgId, 'bob@example.com'],
-      ['orgUsers.removeRole', orgId, 'bob1', 'ORG_BILLING_ADMIN'],
-      ['projectUsers.removeRole', payments, 'bob1', 'GROUP_DATA_ACCESS_READ_WRITE'],
+    expect(h.calls()).toEqual([
+      ['orgUsers.list', orgId, { username: 'bob@example.com', orgMembershipStatuses: ['ACTIVE', 'PENDING'] }],
+      ['orgUsers.removeRole', orgId, bobId, 'ORG_BILLING_ADMIN'],
+      ['projectUsers.removeRole', payments, bobId, 'GROUP_DATA_ACCESS_READ_WRITE'],
     ]);
     expect(result).toMatchObject({ outcome: 'revoked', removed: [billing, readWrite], kept: [] });
-    expect(h.fake.people.get('bob1')?.roles).toEqual({
+    expect(h.world.orgUser(bobId)).toEqual({
+      status: 'ACTIVE',
       orgRoles: ['ORG_MEMBER'],
-      groupRoleAssignments: [{ groupId: payments, groupRoles: ['GROUP_READ_ONLY'] }],
+      projectRoles: { [payments]: ['GROUP_READ_ONLY'] },
     });
   });
 
   it('keeps a role another active grant of the same person still needs, and removes it with the last one', async () => {
-    const h = portalHarness([
-      { id: 'bob1', email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
+    const h = portalWorld([
+      { id: bobId, email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
     ]);
     const first = record({ grantId: 'g-1', added: [billing] });
     const second = record({ grantId: 'g-2', added: [billing] });
     expect(await revoke(h, [first, second], 'g-1')).toMatchObject({ removed: [], stillNeeded: [billing] });
-    expect(h.fake.writes()).toEqual([]);
+    expect(h.writes()).toEqual([]);
     expect(await revoke(h, [second], 'g-2')).toMatchObject({ removed: [billing] });
-    expect(h.fake.writes()).toEqual([['orgUsers.removeRole', orgId, 'bob1', 'ORG_BILLING_ADMIN']]);
+    expect(h.writes()).toEqual([['orgUsers.removeRole', orgId, bobId, 'ORG_BILLING_ADMIN']]);
   });
 
   it('does not hold a role for another grant of the same person that has already expired', async () => {
-    const h = portalHarness([
-      { id: 'bob1', email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
+    const h = portalWorld([
+      { id: bobId, email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
     ]);
     const expired = record({
       grantId: 'g-0',
@@ -76,18 +81,18 @@ describe('revoke', () => {
     ['the control plane holds no record of the grant', [], []],
     [
       'the person left the organization',
-      [{ id: 'x', email: 'someone-else@example.com' }],
+      [{ id: otherId, email: 'someone-else@example.com' }],
       [record({ grantId: 'g-1', added: [billing] })],
     ],
   ])('answers already_revoked when %s, without writing', async (_name, seeds, grants) => {
-    const h = portalHarness(seeds);
+    const h = portalWorld(seeds);
     expect(await revoke(h, grants)).toMatchObject({ outcome: 'already_revoked', grantId: 'g-1' });
-    expect(h.fake.writes()).toEqual([]);
+    expect(h.writes()).toEqual([]);
   });
 
   it('deletes a still-pending invitation the grant created', async () => {
-    const h = portalHarness([
-      { id: 'erin1', email: 'bob@example.com', status: 'PENDING', orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'] },
+    const h = portalWorld([
+      { id: erinId, email: 'bob@example.com', status: 'PENDING', orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'] },
     ]);
     const grant = record({
       grantId: 'g-1',
@@ -95,12 +100,12 @@ describe('revoke', () => {
       created: { invitation: true, projectMemberships: [] },
     });
     expect(await revoke(h, [grant])).toMatchObject({ outcome: 'revoked', invitationDeleted: true });
-    expect(h.fake.writes()).toEqual([['orgUsers.remove', orgId, 'erin1']]);
+    expect(h.writes()).toEqual([['orgUsers.remove', orgId, erinId]]);
   });
 
   it('removes roles from an accepted invitation but keeps the person a member', async () => {
-    const h = portalHarness([
-      { id: 'erin1', email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'] },
+    const h = portalWorld([
+      { id: erinId, email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'] },
     ]);
     const grant = record({
       grantId: 'g-1',
@@ -108,28 +113,28 @@ describe('revoke', () => {
       created: { invitation: true, projectMemberships: [] },
     });
     await revoke(h, [grant]);
-    expect(h.fake.writes()).toEqual([['orgUsers.removeRole', orgId, 'erin1', 'ORG_READ_ONLY']]);
+    expect(h.writes()).toEqual([['orgUsers.removeRole', orgId, erinId, 'ORG_READ_ONLY']]);
   });
 
   it('adds ORG_MEMBER before removing what would be the last org role, and never removes ORG_MEMBER as the last one', async () => {
-    const h = portalHarness([{ id: 'bob1', email: 'bob@example.com', orgRoles: ['ORG_BILLING_ADMIN'] }]);
+    const h = portalWorld([{ id: bobId, email: 'bob@example.com', orgRoles: ['ORG_BILLING_ADMIN'] }]);
     await revoke(h, [record({ grantId: 'g-1', added: [billing] })]);
-    expect(h.fake.writes()).toEqual([
-      ['orgUsers.addRole', orgId, 'bob1', 'ORG_MEMBER'],
-      ['orgUsers.removeRole', orgId, 'bob1', 'ORG_BILLING_ADMIN'],
+    expect(h.writes()).toEqual([
+      ['orgUsers.addRole', orgId, bobId, 'ORG_MEMBER'],
+      ['orgUsers.removeRole', orgId, bobId, 'ORG_BILLING_ADMIN'],
     ]);
     const member = { level: 'org', role: 'ORG_MEMBER' } as const;
-    const last = portalHarness([{ id: 'bob1', email: 'bob@example.com', orgRoles: ['ORG_MEMBER'] }]);
+    const last = portalWorld([{ id: bobId, email: 'bob@example.com', orgRoles: ['ORG_MEMBER'] }]);
     expect(await revoke(last, [record({ grantId: 'g-1', added: [member] })])).toMatchObject({
       kept: [{ access: member, reason: 'last_org_role' }],
     });
-    expect(last.fake.writes()).toEqual([]);
+    expect(last.writes()).toEqual([]);
   });
 
   it('reports the last organization owner as kept instead of failing', async () => {
     const owner = { level: 'org', role: 'ORG_OWNER' } as const;
-    const h = portalHarness([{ id: 'al1', email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_OWNER'] }]);
-    h.fake.failNext('orgUsers.removeRole', 'CANNOT_DEMOTE_LAST_ORG_OWNER');
+    const h = portalWorld([{ id: aliceId, email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_OWNER'] }]);
+    // No scripted refusal: the person is the organization's only owner, so Atlas's own rule refuses.
     expect(await revoke(h, [record({ grantId: 'g-1', added: [owner] })])).toMatchObject({
       outcome: 'revoked',
       removed: [],
@@ -139,8 +144,8 @@ describe('revoke', () => {
 
   it('deletes a project membership the grant created once its roles are all the grant’s', async () => {
     const readOnly = { level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' } as const;
-    const h = portalHarness([
-      { id: 'bob1', email: 'bob@example.com', projects: { [analytics]: ['GROUP_READ_ONLY'] } },
+    const h = portalWorld([
+      { id: bobId, email: 'bob@example.com', projects: { [analytics]: ['GROUP_READ_ONLY'] } },
     ]);
     const grant = record({
       grantId: 'g-1',
@@ -151,24 +156,24 @@ describe('revoke', () => {
       removed: [readOnly],
       projectMembershipsDeleted: [analytics],
     });
-    expect(h.fake.writes()).toEqual([['projectUsers.remove', analytics, 'bob1']]);
+    expect(h.writes()).toEqual([['projectUsers.remove', analytics, bobId]]);
   });
 
   it('keeps the only project role of a membership the grant did not create', async () => {
-    const h = portalHarness([
-      { id: 'bob1', email: 'bob@example.com', projects: { [payments]: ['GROUP_DATA_ACCESS_READ_WRITE'] } },
+    const h = portalWorld([
+      { id: bobId, email: 'bob@example.com', projects: { [payments]: ['GROUP_DATA_ACCESS_READ_WRITE'] } },
     ]);
     expect(await revoke(h, [record({ grantId: 'g-1', added: [readWrite] })])).toMatchObject({
       kept: [{ access: readWrite, reason: 'last_project_role' }],
     });
-    expect(h.fake.writes()).toEqual([]);
+    expect(h.writes()).toEqual([]);
   });
 
   it('stops without failing when the person leaves the organization mid-revoke', async () => {
-    const h = portalHarness([
-      { id: 'bob1', email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
+    const h = portalWorld([
+      { id: bobId, email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
     ]);
-    h.fake.failNext('orgUsers.removeRole', 'USER_NOT_IN_ORG');
+    h.world.failNext('orgUsers.removeRole', 'USER_NOT_IN_ORG');
     expect(await revoke(h, [record({ grantId: 'g-1', added: [billing] })])).toMatchObject({
       outcome: 'already_revoked',
     });
