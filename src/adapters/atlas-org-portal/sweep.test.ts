@@ -6,7 +6,9 @@ import {
   nowMs,
   orgId,
   payments,
-  portalHarness,
+  aliceId,
+  bobId,
+  portalWorld,
   record,
 } from '../../../test/kits/portal-test-kit.js';
 import { sweepAccess } from './sweep.js';
@@ -18,14 +20,14 @@ const past = new Date(nowMs - 2 * hourMs).toISOString();
 
 describe('sweep', () => {
   it('removes what an expired grant added, reports it overdue, and leaves active grants untouched', async () => {
-    const h = portalHarness([
+    const h = portalWorld([
       {
-        id: 'bob1',
+        id: bobId,
         email: 'bob@example.com',
         orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN', 'ORG_READ_ONLY'],
       },
       {
-        id: 'al1',
+        id: aliceId,
         email: 'alice@example.com',
         projects: { [payments]: ['GROUP_READ_ONLY', 'GROUP_DATA_ACCESS_READ_WRITE'] },
       },
@@ -40,7 +42,7 @@ describe('sweep', () => {
       h.deps,
       h.ctx,
     );
-    expect(h.fake.writes()).toEqual([['orgUsers.removeRole', orgId, 'bob1', 'ORG_BILLING_ADMIN']]);
+    expect(h.writes()).toEqual([['orgUsers.removeRole', orgId, bobId, 'ORG_BILLING_ADMIN']]);
     expect(result).toMatchObject({
       people: 2,
       clearedGrants: ['g-old'],
@@ -52,20 +54,20 @@ describe('sweep', () => {
   });
 
   it('keeps a role an expired grant shares with an active one', async () => {
-    const h = portalHarness([
-      { id: 'bob1', email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
+    const h = portalWorld([
+      { id: bobId, email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
     ]);
     const grants = [
       record({ grantId: 'g-old', added: [billing], expiresAt: past }),
       record({ grantId: 'g-new', added: [billing] }),
     ];
     const result = await sweepAccess({ config: baseConfig, payload: { grants } }, h.deps, h.ctx);
-    expect(h.fake.writes()).toEqual([]);
+    expect(h.writes()).toEqual([]);
     expect(result.clearedGrants).toEqual(['g-old']);
   });
 
   it('reports drift when a role an active grant added was removed by someone in Atlas', async () => {
-    const h = portalHarness([{ id: 'bob1', email: 'bob@example.com' }]);
+    const h = portalWorld([{ id: bobId, email: 'bob@example.com' }]);
     const result = await sweepAccess(
       { config: baseConfig, payload: { grants: [record({ grantId: 'g-1', added: [billing] })] } },
       h.deps,
@@ -74,15 +76,15 @@ describe('sweep', () => {
     expect(result.drift).toEqual([
       { grantId: 'g-1', email: 'bob@example.com', access: billing, change: 'removed' },
     ]);
-    expect(h.fake.writes()).toEqual([]);
+    expect(h.writes()).toEqual([]);
   });
 
   it('goes on with the next person when one fails, and reports the failure', async () => {
-    const h = portalHarness([
-      { id: 'bob1', email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
-      { id: 'al1', email: 'alice@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
+    const h = portalWorld([
+      { id: bobId, email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
+      { id: aliceId, email: 'alice@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
     ]);
-    h.fake.failNext('orgUsers.removeRole', 'UNEXPECTED_ERROR');
+    h.world.failNext('orgUsers.removeRole', 'UNEXPECTED_ERROR');
     const grants = [
       record({ grantId: 'g-b', added: [billing], expiresAt: past }),
       record({ grantId: 'g-a', email: 'alice@example.com', added: [billing], expiresAt: past }),
