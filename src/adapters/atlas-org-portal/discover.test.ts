@@ -1,55 +1,48 @@
 import { describe, expect, it } from 'vitest';
-import type { OrgUser, Page, Project } from '../../atlas/index.js';
 import type { SnapshotUpload } from '../snapshot-uploader.js';
 import { discoverOrg, type DiscoverDeps } from './discover.js';
 import {
+  aliceId,
   analytics,
   baseConfig,
   basePolicy,
+  bobId,
+  nowMs,
   orgId,
   payments,
-  person,
 } from '../../../test/kits/portal-test-kit.js';
+import { AtlasWorld } from '../../../test/kits/atlas-world-test-kit.js';
+import { FakeClock } from '../../../test/fakes/fake-clock.js';
 
-function pages<T>(items: readonly T[], size: number) {
-  return (options: { pageNum?: number } = {}): Promise<Page<T>> => {
-    const pageNum = options.pageNum ?? 1;
-    const results = items.slice((pageNum - 1) * size, pageNum * size);
-    return Promise.resolve({ results, pageNum, hasNext: pageNum * size < items.length });
-  };
-}
+const carolId = '6603000000000000000000c1';
+
+/** Atlas answers at most 500 items a page: 498 more members make the user listing two pages. */
+const fillers = Array.from({ length: 498 }, (_, i) => ({
+  id: `6604${String(i).padStart(20, '0')}`,
+  username: `member-${i}@example.com`,
+  status: 'ACTIVE' as const,
+  orgRoles: ['ORG_MEMBER' as const],
+}));
 
 function harness() {
   const uploads: SnapshotUpload[] = [];
-  const calls: string[] = [];
-  const projects: Project[] = [
-    { id: payments, orgId, name: 'payments', tags: [{ key: 'owner', value: 'payments-team' }] },
-    { id: analytics, orgId, name: 'analytics', tags: [] },
-  ];
-  const users: OrgUser[] = [
-    person({ id: 'u1', email: 'alice@example.com', orgRoles: ['ORG_OWNER'] }),
-    person({ id: 'u2', email: 'bob@example.com', projects: { [payments]: ['GROUP_READ_ONLY'] } }),
-    person({ id: 'u3', email: 'carol@example.com', status: 'PENDING' }),
-  ];
-  const listUsers = pages(users, 2);
+  const world = new AtlasWorld(new FakeClock(nowMs))
+    .addProject(payments, 'payments', [{ key: 'owner', value: 'payments-team' }])
+    .addProject(analytics, 'analytics')
+    .addOrgUser({ id: aliceId, username: 'alice@example.com', status: 'ACTIVE', orgRoles: ['ORG_OWNER'] })
+    .addOrgUser({
+      id: bobId,
+      username: 'bob@example.com',
+      status: 'ACTIVE',
+      orgRoles: ['ORG_MEMBER'],
+      projectRoles: [{ projectId: payments, roles: ['GROUP_READ_ONLY'] }],
+    })
+    .addOrgUser({ id: carolId, username: 'carol@example.com', status: 'PENDING', orgRoles: ['ORG_MEMBER'] })
+    .addTeam({ id: '6605000000000000000000a1', name: 'oncall', userIds: [bobId] });
+  for (const filler of fillers) world.addOrgUser(filler);
   const deps: DiscoverDeps = {
     policy: basePolicy,
-    atlas: {
-      organizations: {
-        list: () => Promise.reject(new Error('not used')),
-        get: async (id) => ({ id, name: 'Org' }),
-      },
-      projects: { listForOrg: async (_org, o) => pages(projects, 1)(o) } as DiscoverDeps['atlas']['projects'],
-      teams: {
-        list: async () => ({ results: [{ id: 't1', name: 'oncall' }], pageNum: 1, hasNext: false }),
-      } as unknown as DiscoverDeps['atlas']['teams'],
-      orgUsers: {
-        list: async (_org, o = {}) => {
-          calls.push(`orgUsers.list page ${o.pageNum ?? 1}`);
-          return listUsers(o);
-        },
-      } as DiscoverDeps['atlas']['orgUsers'],
-    },
+    atlas: world.client,
     snapshots: {
       upload: async (s) => {
         if (!('records' in s)) throw new Error('the portal uploads records, not lines');
@@ -58,6 +51,10 @@ function harness() {
       },
     },
   };
+  const calls = () =>
+    world.calls
+      .filter((c) => c.method === 'orgUsers.list')
+      .map((c) => `orgUsers.list page ${String(c.options['pageNum'] ?? 1)}`);
   return { deps, uploads, calls };
 }
 
@@ -68,11 +65,11 @@ describe('discover', () => {
   it('uploads the organization, projects with owners, teams, users and grantable roles as one snapshot, page by page', async () => {
     const h = harness();
     const result = await discoverOrg({ config: { ...baseConfig, projectIds: [payments] }, job }, h.deps, ctx);
-    expect(result).toMatchObject({ snapshotId: 'snap-1', projects: 1, teams: 1, users: 3 });
-    expect(h.calls).toEqual(['orgUsers.list page 1', 'orgUsers.list page 2']);
+    expect(result).toMatchObject({ snapshotId: 'snap-1', projects: 1, teams: 1, users: 3 + fillers.length });
+    expect(h.calls()).toEqual(['orgUsers.list page 1', 'orgUsers.list page 2']);
     const records = h.uploads[0]?.records ?? [];
     expect(h.uploads[0]).toMatchObject({ integrationId: 'portal', jobId: 'j1', generation: 7 });
-    expect(records).toContainEqual({ type: 'organization', id: orgId, name: 'Org' });
+    expect(records).toContainEqual({ type: 'organization', id: orgId, name: 'World Org' });
     expect(records).toContainEqual({
       type: 'project',
       id: payments,
