@@ -10,7 +10,10 @@ import { acceptHeader, benchKey, userAgent } from './atlas-setup.js';
  * Digest by hand, for the two comparisons the real client is measured against: a naive client
  * that answers a fresh challenge on every call, and bare requests signed ahead of time.
  */
-const baseHeaders = { accept: acceptHeader, 'user-agent': userAgent };
+export const baseHeaders: Readonly<Record<string, string>> = {
+  accept: acceptHeader,
+  'user-agent': userAgent,
+};
 
 async function challengeFor(url: string): Promise<DigestChallenge> {
   const response = await fetch(url, { headers: baseHeaders });
@@ -21,12 +24,12 @@ async function challengeFor(url: string): Promise<DigestChallenge> {
   return challenge;
 }
 
-function sign(url: string, challenge: DigestChallenge, nc: number): string {
+function sign(url: string, challenge: DigestChallenge, nc: number, method = 'GET'): string {
   const { pathname, search } = new URL(url);
   return digestAuthorization({
     username: benchKey.publicKey,
     password: benchKey.privateKey,
-    method: 'GET',
+    method,
     uri: `${pathname}${search}`,
     challenge,
     nc,
@@ -46,8 +49,17 @@ export async function naiveDigestGet(url: string): Promise<void> {
   await signedGet(url, sign(url, await challengeFor(url), 1));
 }
 
-/** `count` valid headers for `url` on one nonce (nc 1…count), computed before any timing starts. */
-export async function presignedHeaders(url: string, count: number): Promise<string[]> {
-  const challenge = await challengeFor(url);
-  return Array.from({ length: count }, (_, i) => sign(url, challenge, i + 1));
+/**
+ * `count` valid headers for `method url` on one nonce (nc 1…count), computed before any timing
+ * starts. The challenge is asked with a GET of `challengeUrl` (default `url`): a nonce is not tied
+ * to a path, and a write must not be sent just to be refused.
+ */
+export async function presignedHeaders(
+  url: string,
+  count: number,
+  method = 'GET',
+  challengeUrl = url,
+): Promise<string[]> {
+  const challenge = await challengeFor(challengeUrl);
+  return Array.from({ length: count }, (_, i) => sign(url, challenge, i + 1, method));
 }

@@ -44,6 +44,11 @@ export class BareRoundTrips {
     private readonly bare: BareClientProcess,
   ) {}
 
+  /** The bare client's child process (it also times bare Atlas calls: `bench/org-portal/bare-atlas-calls.ts`). */
+  get process(): BareClientProcess {
+    return this.bare;
+  }
+
   /** The bare client registers on `twin` only: the daemon's control plane never sees it. */
   static async start(
     twin: ReferenceControlPlane,

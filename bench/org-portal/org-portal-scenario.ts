@@ -7,6 +7,7 @@ import {
   type CallCounts,
 } from '../database-access/atlas-calls.js';
 import { AtlasCallTimer, BareRoundTrips } from '../database-access/bound-samplers.js';
+import { BareAtlasCalls, type BareCallSpec } from './bare-atlas-calls.js';
 import {
   enrollmentToken,
   intervals,
@@ -26,9 +27,40 @@ const settings = {
   simulatedLatencyMs: 10,
   grants: 20,
   warmup: 5,
-  atlasSamplesPerJob: 3,
+  atlasSamplesPerJob: 2,
   bareSamplesPerJob: 1,
 };
+
+/** A member (ORG_MEMBER only) that no job touches: the bare Atlas calls are made on them. */
+const probe = { id: '66bb00000000000000000000', email: 'bound-probe@example.com' };
+
+/**
+ * The adapter's calls, bare: the same operation, query and body, on the probe member and changing
+ * nothing (adding a role they hold, removing one they do not hold), so they can be repeated.
+ */
+const bareCalls = {
+  read: {
+    operation: 'listOrgUsers',
+    params: { orgId: sandboxIds.org },
+    query: new URLSearchParams([
+      ['username', probe.email],
+      ['orgMembershipStatuses', 'ACTIVE'],
+      ['orgMembershipStatuses', 'PENDING'],
+      ['pageNum', '1'],
+      ['itemsPerPage', '100'],
+    ]).toString(),
+  },
+  grant: {
+    operation: 'addOrgUserRole',
+    params: { orgId: sandboxIds.org, userId: probe.id },
+    body: { orgRole: 'ORG_MEMBER' },
+  },
+  revoke: {
+    operation: 'removeOrgUserRole',
+    params: { orgId: sandboxIds.org, userId: probe.id },
+    body: { orgRole: 'ORG_READ_ONLY' },
+  },
+} satisfies Record<string, BareCallSpec>;
 
 /** The default seed plus active members with ORG_MEMBER only, one per grant. */
 function fixture(people: number): AtlasFixtureInput {
@@ -40,7 +72,11 @@ function fixture(people: number): AtlasFixtureInput {
     status: 'ACTIVE' as const,
     orgRoles: ['ORG_MEMBER' as const],
   }));
-  return { ...base, orgUsers: [...(base.orgUsers ?? []), ...members] };
+  const bound = { id: probe.id, orgId: sandboxIds.org, username: probe.email, status: 'ACTIVE' as const };
+  return {
+    ...base,
+    orgUsers: [...(base.orgUsers ?? []), ...members, { ...bound, orgRoles: ['ORG_MEMBER' as const] }],
+  };
 }
 
 interface Sample {
@@ -80,15 +116,26 @@ async function one(sb: Sandbox, input: NewJobInput): Promise<{ jobId: string; ca
   return { jobId, calls: countCalls(before, sb.sim.stats.snapshot()) };
 }
 
-/** Grants (then revokes) one at a time; the two bound parts are sampled after every timed job. */
-async function measure(sb: Sandbox, atlas: AtlasCallTimer, bare: BareRoundTrips) {
+interface AtlasTimers {
+  /** The adapter's read and each kind's write, bare, from the bare client's process. */
+  readonly read: BareAtlasCalls;
+  readonly grant: BareAtlasCalls;
+  readonly revoke: BareAtlasCalls;
+  /** The bound's former Atlas part: a `getGroup` GET from this process (kept for comparison). */
+  readonly former: AtlasCallTimer;
+}
+
+/** Grants (then revokes) one at a time; the bound parts are sampled after every timed job. */
+async function measure(sb: Sandbox, atlas: AtlasTimers, bare: BareRoundTrips) {
   const log = new SimulatorRequestLog(Number(new URL(sb.sim.url).port));
   const timed = async (type: 'grant' | 'revoke'): Promise<Sample[]> => {
     for (let i = 0; i < settings.warmup; i += 1) await one(sb, job(type, settings.grants + i));
     const done: { jobId: string; calls: CallCounts }[] = [];
     for (let i = 0; i < settings.grants; i += 1) {
       done.push(await one(sb, job(type, i)));
-      await atlas.sample(settings.atlasSamplesPerJob);
+      await atlas.read.sample(settings.atlasSamplesPerJob);
+      await atlas[type].sample(settings.atlasSamplesPerJob);
+      await atlas.former.sample(settings.atlasSamplesPerJob);
       // A grant necessarily makes one more control-plane round trip: its intent, before its write.
       await bare.sample(settings.bareSamplesPerJob, { intent: type === 'grant' });
     }
@@ -117,15 +164,25 @@ async function measure(sb: Sandbox, atlas: AtlasCallTimer, bare: BareRoundTrips)
   }
 }
 
-function figures(
-  kind: 'grant' | 'revoke',
-  samples: readonly Sample[],
-  callMs: number,
-  bareMs: number,
-): Figure[] {
+interface BoundParts {
+  /** Bare p50 of the adapter's read and of this kind's write (`BareAtlasCalls`). */
+  readonly readMs: number;
+  readonly writeMs: number;
+  readonly bareMs: number;
+  /** The former Atlas part: a `getGroup` GET timed from the bench process. */
+  readonly formerCallMs: number;
+}
+
+function figures(kind: 'grant' | 'revoke', samples: readonly Sample[], parts: BoundParts): Figure[] {
+  const { readMs, writeMs, bareMs, formerCallMs } = parts;
   const latency = samples.map((s) => s.latencyMs);
+  // Each call is charged the bare time of its own kind; the calls of one job run one after another.
   const bound = percentile(
-    samples.map((s) => s.sequentialCalls * callMs + bareMs),
+    samples.map((s) => s.calls.reads * readMs + s.calls.writes * writeMs + bareMs),
+    50,
+  );
+  const formerBound = percentile(
+    samples.map((s) => s.sequentialCalls * formerCallMs + bareMs),
     50,
   );
   const c = meanCounts(samples.map((s) => s.calls));
@@ -135,14 +192,17 @@ function figures(
       unit: 'ms',
       value: percentile(latency, 50),
       bound,
-      boundLabel: `sequential Atlas calls × call + bare CP${kind === 'grant' ? ' (claim→intent→result)' : ''}`,
+      boundLabel: `bare read + bare write (same calls, own process) + bare CP${kind === 'grant' ? ' (claim→intent→result)' : ''}`,
       ...(kind === 'grant' ? { target: { op: '<=', value: 1.05, on: 'ratio' } as const } : {}),
       details: {
         jobs: samples.length,
         p95Ms: percentile(latency, 95),
         sequentialCallsMean: mean(samples.map((s) => s.sequentialCalls)),
-        atlasCallP50Ms: callMs,
+        bareReadP50Ms: readMs,
+        bareWriteP50Ms: writeMs,
         bareControlPlaneRoundTripP50Ms: bareMs,
+        formerBoundMs: formerBound,
+        formerGetGroupInBenchProcessP50Ms: formerCallMs,
         leaseToFirstAtlasP50Ms: percentile(
           samples.map((s) => s.gapsMs.beforeAtlas),
           50,
@@ -196,12 +256,29 @@ export const orgPortalScenario: Scenario = {
           },
         });
         try {
-          const atlas = AtlasCallTimer.forSimulator(sb.sim.url);
+          const timer = (spec: BareCallSpec) => new BareAtlasCalls(sb.sim.url, spec, bare.process);
+          const atlas: AtlasTimers = {
+            read: timer(bareCalls.read),
+            grant: timer(bareCalls.grant),
+            revoke: timer(bareCalls.revoke),
+            former: AtlasCallTimer.forSimulator(sb.sim.url),
+          };
           const r = await measure(sb, atlas, bare);
-          const callMs = percentile(atlas.samplesMs, 50);
+          const readMs = percentile(atlas.read.samplesMs, 50);
+          const formerCallMs = percentile(atlas.former.samplesMs, 50);
           return [
-            ...figures('grant', r.grants, callMs, percentile(bare.intentSamplesMs, 50)),
-            ...figures('revoke', r.revokes, callMs, percentile(bare.samplesMs, 50)),
+            ...figures('grant', r.grants, {
+              readMs,
+              writeMs: percentile(atlas.grant.samplesMs, 50),
+              bareMs: percentile(bare.intentSamplesMs, 50),
+              formerCallMs,
+            }),
+            ...figures('revoke', r.revokes, {
+              readMs,
+              writeMs: percentile(atlas.revoke.samplesMs, 50),
+              bareMs: percentile(bare.samplesMs, 50),
+              formerCallMs,
+            }),
           ];
         } finally {
           await sb.close();

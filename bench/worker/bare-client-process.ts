@@ -25,11 +25,24 @@ export const BareCommand = z.discriminatedUnion('cmd', [
   z.object({ cmd: z.literal('work'), jobs: z.number().int().positive() }),
   /** Replays `count` seeded results, one at a time. */
   z.object({ cmd: z.literal('replay'), count: z.number().int().positive() }),
+  /**
+   * One `method url` (with `body`) per header in `authorizations` (each a Digest answer signed beforehand),
+   * sequentially, each timed from send to body read: a bare Atlas call made from a process of its
+   * own, as the daemon makes its calls, rather than from the process that hosts the simulator.
+   */
+  z.object({
+    cmd: z.literal('atlas'),
+    method: z.enum(['GET', 'POST']),
+    url: z.string(),
+    headers: z.record(z.string(), z.string()),
+    body: z.string().optional(),
+    authorizations: z.array(z.string()).min(1),
+  }),
   z.object({ cmd: z.literal('exit') }),
 ]);
 export type BareCommand = z.infer<typeof BareCommand>;
 
-/** Client-side round trips (ms) of the result PUTs the command sent. */
+/** Client-side round trips (ms) of the result PUTs (or, for `atlas`, the GETs) the command sent. */
 export const BareReply = z.object({ rttMs: z.array(z.number()) });
 export type BareReply = z.infer<typeof BareReply>;
 

@@ -84,6 +84,20 @@ async function replay(session: BareSession, seeded: readonly Completed[], count:
   return rtts;
 }
 
+/** Sequential pre-signed Atlas requests (as `bench/atlas/bare-digest.ts` sends them), each timed from send to body read. */
+async function atlasCalls(command: Extract<BareCommand, { cmd: 'atlas' }>): Promise<number[]> {
+  const { method, url, body } = command;
+  const rtts: number[] = [];
+  for (const authorization of command.authorizations) {
+    const sent = performance.now();
+    const response = await fetch(url, { method, headers: { ...command.headers, authorization }, body });
+    await response.text();
+    rtts.push(performance.now() - sent);
+    if (!response.ok) throw new Error(`${method} ${url}: HTTP ${response.status}`);
+  }
+  return rtts;
+}
+
 async function main(): Promise<void> {
   const config = BareConfig.parse(JSON.parse(process.argv[2] ?? '{}'));
   const onDaemonPlane = await register(config.daemonUrl, config.token, 'bench-bare', config.concurrency);
@@ -94,6 +108,10 @@ async function main(): Promise<void> {
   for await (const line of createInterface({ input: process.stdin })) {
     const command = BareCommand.parse(JSON.parse(line));
     if (command.cmd === 'exit') break;
+    if (command.cmd === 'atlas') {
+      reply({ rttMs: await atlasCalls(command) });
+      continue;
+    }
     if (command.cmd === 'replay') {
       reply({ rttMs: await replay(onDaemonPlane, seeded, command.count) });
       continue;

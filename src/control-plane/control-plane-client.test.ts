@@ -207,6 +207,26 @@ describe('ControlPlaneClient', () => {
     expect(logs.text()).not.toContain(enrollment);
   });
 
+  it('ends a call at its deadline as timeout, and a call its caller aborts as cancelled', async () => {
+    const { cp } = await registered();
+    // Deregister's deadline is 1 s; the server answers after 3 s.
+    nock(base).delete(`${api}/sessions/s1`).delay(3_000).reply(204);
+    await expect(cp.deregister()).rejects.toMatchObject({ code: 'timeout' });
+
+    const caller = new AbortController();
+    // Aborted once the request is out, long before the 30 s deadline.
+    nock(base)
+      .post(`${api}/sessions/s1/heartbeat`)
+      .delay(3_000)
+      .reply(200, {})
+      .on('request', () => caller.abort());
+    const beat = cp.heartbeat(
+      { sentAt: 'x', state: 'idle', inFlight: [], outboxDepth: 0, freeSlots: 1 },
+      caller.signal,
+    );
+    await expect(beat).rejects.toMatchObject({ code: 'cancelled' });
+  });
+
   it('refuses a wrong enrollment token with auth_failed', async () => {
     const { cp } = client();
     nock(base)
