@@ -6,9 +6,15 @@ import { fileURLToPath } from 'node:url';
 const cliPath = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
+/**
+ * The V8 flags the container image runs the daemon with (`NODE_OPTIONS` in the Dockerfile; a
+ * packaging test keeps the two equal): the benchmarks measure the daemon as it is deployed.
+ */
+export const productionNodeOptions = '--max-old-space-size=160';
+
 /** Variables a developer's shell may carry that must not leak into the daemon under test. */
 const scrubbed =
-  /^(CONTROL_PLANE_|CONNECTOR_ID|POLICY_|SANDBOX_|ATLAS_|ADMIN_|LOG_LEVEL|HTTPS?_PROXY|NO_PROXY|MAX_|DRAIN_)/i;
+  /^(CONTROL_PLANE_|CONNECTOR_ID|POLICY_|SANDBOX_|ATLAS_|ADMIN_|LOG_LEVEL|HTTPS?_PROXY|NO_PROXY|MAX_|DRAIN_|NODE_OPTIONS)/i;
 
 export interface DaemonProcess {
   readonly pid: number;
@@ -33,7 +39,14 @@ export async function spawnDaemon(
   const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !scrubbed.test(key)));
   const child = spawn(process.execPath, [cliPath], {
     cwd: repoRoot,
-    env: { ...baseEnv, ADMIN_PORT: '0', ADMIN_HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: {
+      ...baseEnv,
+      NODE_OPTIONS: productionNodeOptions,
+      ADMIN_PORT: '0',
+      ADMIN_HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let tail = '';

@@ -10,6 +10,7 @@ import {
 } from './dockerfile-check.js';
 import { checkDockerignore, DockerIgnore } from './dockerignore.js';
 import { formatProblem } from './problem.js';
+import { productionNodeOptions } from '../../bench/worker/daemon-process.js';
 
 const root = join(import.meta.dirname, '../..');
 const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
@@ -24,6 +25,12 @@ const problemsAfter = (from: string | RegExp, to: string) => {
 describe('the shipped Dockerfile', () => {
   it('passes every Dockerfile check', () => {
     expect(checkDockerfile(dockerfile).map(formatProblem)).toEqual([]);
+  });
+
+  it('runs the daemon with the V8 flags the benchmarks measure it with', () => {
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    const options = /^\s*NODE_OPTIONS=(\S+)/m.exec(runtime)?.[1];
+    expect(options, 'the runtime stage sets NODE_OPTIONS').toBe(productionNodeOptions);
   });
 
   it('builds on pinned Node 24 images and runs on distroless as a non-root user', () => {
