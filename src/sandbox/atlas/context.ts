@@ -26,9 +26,10 @@ export interface SimContext {
   readonly random: Random;
   /** Where links point: the simulator's own origin, e.g. `http://127.0.0.1:41234`. */
   baseUrl: string;
-  /** Cluster id → `host:port` of its wire-protocol endpoint (empty when none is running). */
-  wireAddresses: ReadonlyMap<string, string>;
-  /** `wireKey(cluster id, via)` → `host:port` of every wire listener, private ones too. */
+  /**
+   * `wireKey(cluster id, via)` → `host:port` of every wire listener, standard and private ones
+   * (empty when none is running).
+   */
   wireByVia: ReadonlyMap<string, string>;
   /** Invitation timestamps per organization, for the 10-per-minute limit. */
   readonly invitations: Map<string, number[]>;

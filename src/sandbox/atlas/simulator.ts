@@ -152,7 +152,6 @@ function buildCore(options: AtlasSimulatorOptions): Core {
     clock,
     random,
     baseUrl: '',
-    wireAddresses: new Map(),
     wireByVia: new Map(),
     invitations: new Map(),
     routes: atlasRoutes,
@@ -226,7 +225,6 @@ export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promi
     await closeServer(server);
     throw error;
   }
-  deps.sim.wireAddresses = wire.addresses;
   deps.sim.wireByVia = wire.byVia;
   return {
     url,
