@@ -1,4 +1,5 @@
-import { MongoClient, MongoServerError } from 'mongodb';
+import type * as MongoDriver from 'mongodb';
+import type { MongoClient } from 'mongodb';
 import type { NamespaceReader } from '../adapters/atlas-org-deep-discovery/namespace-reader.js';
 import { cancelledError, ConnectorError } from '../errors/connector-error.js';
 
@@ -9,8 +10,10 @@ import { cancelledError, ConnectorError } from '../errors/connector-error.js';
  */
 const authFailed: ReadonlySet<number> = new Set([18, 13]);
 
-function driverError(error: unknown): ConnectorError {
-  if (error instanceof MongoServerError) {
+type Driver = typeof MongoDriver;
+
+function driverError(driver: Driver, error: unknown): ConnectorError {
+  if (error instanceof driver.MongoServerError) {
     const code =
       typeof error.code === 'number' && authFailed.has(error.code) ? 'auth_failed' : 'upstream_unavailable';
     return new ConnectorError({
@@ -41,11 +44,19 @@ async function listAll(client: MongoClient) {
   return result;
 }
 
+/**
+ * The driver is loaded on the first listing, not at start-up: loading it costs about 24 MB of
+ * RSS, and only a deep discovery with `collectionDiscovery: driver` ever uses it.
+ */
 export function createMongoNamespaceReader(options: { readonly appName: string }): NamespaceReader {
+  let loading: Promise<Driver> | undefined;
+  const loadDriver = (): Promise<Driver> => (loading ??= import('mongodb'));
   return {
     async listNamespaces(input) {
       if (input.signal.aborted) throw cancelledError(input.signal.reason);
-      const client = new MongoClient(input.connectionString, {
+      const driver = await loadDriver();
+      if (input.signal.aborted) throw cancelledError(input.signal.reason);
+      const client = new driver.MongoClient(input.connectionString, {
         auth: { username: input.username, password: input.password },
         authSource: 'admin',
         appName: options.appName,
@@ -60,7 +71,7 @@ export function createMongoNamespaceReader(options: { readonly appName: string }
         return await listAll(client);
       } catch (error) {
         if (input.signal.aborted) throw cancelledError(input.signal.reason);
-        throw driverError(error);
+        throw driverError(driver, error);
       } finally {
         input.signal.removeEventListener('abort', onAbort);
         await client.close().catch(() => undefined);
