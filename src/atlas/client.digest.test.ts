@@ -71,6 +71,21 @@ describe('HTTP Digest with an API key', () => {
     expect(credentials.invalidations).toBe(0);
   });
 
+  it('signs with the realm of each new challenge (the H(A1) kept per challenge is renewed)', async () => {
+    const server = createDigestServer(apiKey);
+    serveDigest(server, 2 + 2 + 1);
+    const { client, credentials } = apiKeyClient();
+    await client.databaseUsers.list(groupId);
+
+    server.rotateNonce('nonce-2', 'Another Realm');
+    await client.databaseUsers.list(groupId);
+    await client.databaseUsers.list(groupId);
+
+    expect(server.stats.challenges).toBe(2);
+    expect(server.stats.accepted).toBe(3);
+    expect(credentials.invalidations).toBe(0);
+  });
+
   it('fails a wrong key as auth_failed after re-reading the credential once, without looping', async () => {
     const server = createDigestServer(apiKey);
     serveDigest(server, 4);

@@ -10,8 +10,8 @@ export interface DigestServer {
     uri: string,
     authorization: string | undefined,
   ): [number, object, Record<string, string>];
-  /** The next request signed with the old nonce gets `stale=true`. */
-  rotateNonce(nonce: string): void;
+  /** The next request signed with the old nonce gets `stale=true` (and the new realm, if given). */
+  rotateNonce(nonce: string, realm?: string): void;
   readonly stats: { challenges: number; accepted: number; ncs: number[] };
 }
 
@@ -29,7 +29,7 @@ export function createDigestServer(
   key: { publicKey: string; privateKey: string },
   firstNonce = 'nonce-1',
 ): DigestServer {
-  const realm = 'MMS Public API';
+  let realm = 'MMS Public API';
   let nonce = firstNonce;
   let usedNcs = new Set<number>();
   const stats = { challenges: 0, accepted: 0, ncs: [] as number[] };
@@ -46,8 +46,9 @@ export function createDigestServer(
 
   return {
     stats,
-    rotateNonce(next) {
+    rotateNonce(next, nextRealm) {
       nonce = next;
+      realm = nextRealm ?? realm;
       usedNcs = new Set<number>();
     },
     handle(method, uri, authorization) {

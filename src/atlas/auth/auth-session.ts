@@ -37,7 +37,8 @@ class CredentialAuthSession implements AuthSession {
   async send(request: OutgoingRequest, signal?: AbortSignal): Promise<Response> {
     signal?.throwIfAborted();
     this.assertOpen();
-    const auth = await this.authenticator(signal);
+    // Once loaded, the authenticator is used as is: no abort race around a settled load per call.
+    const auth = this.current ?? (await this.authenticator(signal));
     const first = await this.attempt(auth, request, signal);
     if ('response' in first && first.response.status !== 401) return first.response;
     if ('response' in first) await discardBody(first.response);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as digestOf } from 'node:crypto';
 import type { Fetch } from '../../runtime/http.js';
 import type { Random } from '../../runtime/random.js';
 import { discardBody, type Authenticator, type OutgoingRequest } from './authenticator.js';
@@ -59,16 +59,15 @@ export interface DigestInput {
   readonly cnonce: string;
 }
 
-export function digestAuthorization(input: DigestInput): string {
+export function digestAuthorization(input: DigestInput, ha1?: string): string {
   const { challenge } = input;
-  const hash = (value: string): string =>
-    createHash(hashNames[challenge.algorithm]).update(value, 'utf8').digest('hex');
-  const ha1 = hash(`${input.username}:${challenge.realm}:${input.password}`);
+  const hash = (value: string): string => digestOf(hashNames[challenge.algorithm], value, 'hex');
+  const a1 = ha1 ?? digestHa1(input.username, input.password, challenge);
   const ha2 = hash(`${input.method.toUpperCase()}:${input.uri}`);
   const nc = input.nc.toString(16).padStart(8, '0');
   const response = challenge.qop
-    ? hash(`${ha1}:${challenge.nonce}:${nc}:${input.cnonce}:${challenge.qop}:${ha2}`)
-    : hash(`${ha1}:${challenge.nonce}:${ha2}`);
+    ? hash(`${a1}:${challenge.nonce}:${nc}:${input.cnonce}:${challenge.qop}:${ha2}`)
+    : hash(`${a1}:${challenge.nonce}:${ha2}`);
   const parts = [
     `username=${quote(input.username)}`,
     `realm=${quote(challenge.realm)}`,
@@ -80,6 +79,11 @@ export function digestAuthorization(input: DigestInput): string {
   if (challenge.qop) parts.push(`qop=${challenge.qop}`, `nc=${nc}`, `cnonce=${quote(input.cnonce)}`);
   if (challenge.opaque !== undefined) parts.push(`opaque=${quote(challenge.opaque)}`);
   return `Digest ${parts.join(', ')}`;
+}
+
+/** H(username:realm:password): the same for every request on one challenge, so kept with it. */
+export function digestHa1(username: string, password: string, challenge: DigestChallenge): string {
+  return digestOf(hashNames[challenge.algorithm], `${username}:${challenge.realm}:${password}`, 'hex');
 }
 
 function quote(value: string): string {
@@ -96,6 +100,7 @@ export function createDigestAuthenticator(
   deps: DigestDeps,
 ): Authenticator {
   let challenge: DigestChallenge | undefined;
+  let ha1 = '';
   let nc = 0;
 
   const sendSigned = (request: OutgoingRequest, signal?: AbortSignal): Promise<Response> => {
@@ -103,15 +108,18 @@ export function createDigestAuthenticator(
     if (challenge) {
       nc += 1;
       const url = new URL(request.url);
-      headers.authorization = digestAuthorization({
-        username: key.publicKey,
-        password: key.privateKey,
-        method: request.method,
-        uri: `${url.pathname}${url.search}`,
-        challenge,
-        nc,
-        cnonce: deps.random.hex(16),
-      });
+      headers.authorization = digestAuthorization(
+        {
+          username: key.publicKey,
+          password: key.privateKey,
+          method: request.method,
+          uri: `${url.pathname}${url.search}`,
+          challenge,
+          nc,
+          cnonce: deps.random.hex(16),
+        },
+        ha1,
+      );
     }
     return deps.fetch(request.url, { method: request.method, headers, body: request.body, signal });
   };
@@ -128,6 +136,7 @@ export function createDigestAuthenticator(
       await discardBody(first);
       if (challenge?.nonce !== next.nonce) {
         challenge = next;
+        ha1 = digestHa1(key.publicKey, key.privateKey, next);
         nc = 0;
       }
       return sendSigned(request, signal);
