@@ -112,3 +112,12 @@ export async function scrapeMemoryMb(adminPort: number): Promise<Record<string, 
     externalMb: metric('nodejs_external_memory_bytes'),
   };
 }
+
+/** Major (mark-compact) collections the daemon has run, from prom-client's GC histogram. */
+export async function scrapeMajorGcs(adminPort: number): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${adminPort}/metrics`);
+  const text = await response.text();
+  const value = /^nodejs_gc_duration_seconds_count\{kind="major"\} (\S+)/m.exec(text)?.[1];
+  if (value === undefined) throw new Error("the daemon's /metrics has no major GC count");
+  return Number(value);
+}

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Intervals } from '../../src/control-plane/protocol.js';
 import {
   startReferenceControlPlane,
@@ -6,14 +7,21 @@ import {
 import { sleep, until } from '../stats.js';
 import { startBareClient, type BareClientProcess } from './bare-client-process.js';
 import { ControlPlaneProbe } from './control-plane-probe.js';
-import { scrapeMemoryMb, spawnDaemon, type DaemonProcess } from './daemon-process.js';
+import { scrapeMajorGcs, scrapeMemoryMb, spawnDaemon, type DaemonProcess } from './daemon-process.js';
 import { readCpuMs, readRssMb, sampleRss } from './proc-stats.js';
 
 /** Production-like intervals: a claim is held up to 25 s, so the daemon never polls in a loop. */
 export const intervals: Intervals = { heartbeatMs: 5_000, pollWaitMs: 25_000, leaseTtlMs: 30_000 };
 const enrollmentToken = 'bench-enrollment-token-7c1e5a90d2';
-/** How long a freshly started process is left alone before its idle RSS is read. */
+/** How long a freshly started process is left alone before its first idle RSS is read. */
 export const settleMs = 1_000;
+/**
+ * How long a level with `steadyIdle` waits, at most, for V8's memory reducer: after a few seconds
+ * with little allocation, V8 runs major GCs that give back the young generation and old-space
+ * pages start-up grew (`--trace-gc` shows it ~10-16 s after start).
+ */
+const steadyIdleTimeoutMs = 45_000;
+const steadyIdlePollMs = 2_000;
 /** Results accepted on the daemon's control plane before it starts; replays cycle through them. */
 const seededResults = 50;
 const replaysPerRound = 25;
@@ -25,6 +33,8 @@ export interface Level {
   /** Untimed jobs for each side before the first round, so no JIT is cold when timing starts. */
   readonly warmup: number;
   readonly rounds: number;
+  /** Also read the idle RSS once V8 has shrunk the heap start-up grew (`steadyIdleTimeoutMs`). */
+  readonly steadyIdle?: boolean;
 }
 
 /** Server-side view of a batch of jobs (see ControlPlaneProbe), plus the client's CPU time. */
@@ -45,9 +55,47 @@ export interface LevelResult {
   /** Client-side round trips of idempotent result replays on the daemon's control plane, one at a time. */
   readonly replayMs: readonly number[];
   readonly memory: {
+    /** `settleMs` after the first claim is held: start-up's garbage and grown heap included. */
     readonly idleMb: number;
     readonly loadMaxMb: number;
     readonly idleBreakdownMb: Readonly<Record<string, number>>;
+    /** With `steadyIdle`: the same daemon, still idle, after V8's idle-time major GCs. */
+    readonly steady?: SteadyIdle;
+  };
+}
+
+export interface SteadyIdle {
+  readonly rssMb: number;
+  readonly breakdownMb: Readonly<Record<string, number>>;
+  /** Seconds from the first idle reading until V8's next major GC was seen. */
+  readonly waitedS: number;
+  /** False when no major GC came within `steadyIdleTimeoutMs` (the RSS is then read anyway). */
+  readonly gcSeen: boolean;
+}
+
+/**
+ * Waits, with a wall-time bound, for the idle daemon's next major GC (V8's memory reducer), then
+ * reads its RSS. Scrapes are `steadyIdlePollMs` apart so they barely add to the allocation rate
+ * the reducer watches.
+ */
+async function steadyIdle(daemon: DaemonProcess): Promise<SteadyIdle> {
+  const started = performance.now();
+  const before = await scrapeMajorGcs(daemon.adminPort);
+  let gcSeen = false;
+  while (performance.now() - started < steadyIdleTimeoutMs) {
+    await sleep(steadyIdlePollMs);
+    if ((await scrapeMajorGcs(daemon.adminPort)) > before) {
+      gcSeen = true;
+      break;
+    }
+  }
+  // The reducer runs up to three GCs in a row; let them finish before reading.
+  await sleep(steadyIdlePollMs);
+  return {
+    rssMb: readRssMb(daemon.pid),
+    breakdownMb: await scrapeMemoryMb(daemon.adminPort),
+    waitedS: (performance.now() - started) / 1000,
+    gcSeen,
   };
 }
 
@@ -168,9 +216,14 @@ async function withDaemon(
     await sleep(settleMs);
     const idleMb = readRssMb(daemon.pid);
     const idleBreakdownMb = await scrapeMemoryMb(daemon.adminPort);
+    const steady = level.steadyIdle ? await steadyIdle(daemon) : undefined;
     const sampler = sampleRss(daemon.pid, 25);
     const measured = await measure({ daemonPlane, twin, daemon, bare }, level);
-    return { ...measured, level, memory: { idleMb, loadMaxMb: sampler.stop(), idleBreakdownMb } };
+    return {
+      ...measured,
+      level,
+      memory: { idleMb, loadMaxMb: sampler.stop(), idleBreakdownMb, ...(steady ? { steady } : {}) },
+    };
   } finally {
     await daemon.stop();
   }

@@ -10,7 +10,7 @@ const figure = figuresFor(name);
 const levels: readonly Level[] = [
   { concurrency: 1, jobs: 200, warmup: 50, rounds: 8 },
   { concurrency: 4, jobs: 400, warmup: 50, rounds: 8 },
-  { concurrency: 16, jobs: 800, warmup: 100, rounds: 8 },
+  { concurrency: 16, jobs: 800, warmup: 100, rounds: 8, steadyIdle: true },
 ];
 
 /** Issue #2's target for what the worker adds to a job beyond the result round trip. */
@@ -75,21 +75,31 @@ function levelFigures(result: LevelResult): Figure[] {
 function memoryFigures(loaded: LevelResult, bareNodeMb: number): Figure[] {
   const c = loaded.level.concurrency;
   const { memory } = loaded;
+  const { steady } = memory;
+  if (!steady) throw new Error(`the c=${c} level did not read its steady idle RSS`);
   return [
     figure({
-      name: `daemon RSS idle (c=${c} daemon)`,
+      name: `daemon RSS idle (c=${c} daemon, after V8's idle GC)`,
+      unit: 'MB',
+      value: steady.rssMb,
+      bound: bareNodeMb,
+      boundLabel: 'bare node process',
+      target: { op: '<=', value: idleRssTargetMb, on: 'value' },
+      details: { ...steady.breakdownMb, waitedS: steady.waitedS, idleGcSeen: String(steady.gcSeen) },
+    }),
+    figure({
+      name: `daemon RSS ${settleMs / 1000} s after start (c=${c} daemon)`,
       unit: 'MB',
       value: memory.idleMb,
       bound: bareNodeMb,
       boundLabel: 'bare node process',
-      target: { op: '<=', value: idleRssTargetMb, on: 'value' },
       details: memory.idleBreakdownMb,
     }),
     figure({
       name: `daemon RSS max under load (c=${c})`,
       unit: 'MB',
       value: memory.loadMaxMb,
-      bound: memory.idleMb,
+      bound: steady.rssMb,
       boundLabel: 'same daemon idle',
     }),
   ];
