@@ -25,7 +25,7 @@ const figure = figuresFor(name);
 
 const settings = {
   simulatedLatencyMs: 10,
-  grants: 20,
+  grants: 40,
   warmup: 5,
   atlasSamplesPerJob: 2,
   bareSamplesPerJob: 1,
