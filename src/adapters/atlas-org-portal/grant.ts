@@ -2,8 +2,14 @@ import type { OrgUser } from '../../atlas/index.js';
 import { invitationRetryAfterMs } from '../../atlas/atlas-error.js';
 import { isConnectorError } from '../../errors/connector-error.js';
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
-import { addedKeys, classify, mergeCreated, recordsOf } from './ledger.js';
-import { GrantIntent, type Created, type GrantPayload, type GrantResult } from './payloads.js';
+import { addedKeys, classify, mergeCreated, recordsOf, sharedCreated } from './ledger.js';
+import {
+  GrantIntent,
+  type Created,
+  type GrantPayload,
+  type GrantRecord,
+  type GrantResult,
+} from './payloads.js';
 import {
   fieldError,
   findPerson,
@@ -183,16 +189,48 @@ export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: Gran
         'requester.email',
         'Atlas reports the person both present (409) and absent',
       );
+    // The intent just recorded claims every role and the invitation; Atlas says someone else
+    // invited the person. It is replaced below even when nothing is left to write, or a later
+    // attempt would count the other invitation and its roles as this grant's.
+    return grantToMember(input, grant, { deps, ctx, mine, earlier, previous }, person, true);
   }
+  return grantToMember(input, grant, { deps, ctx, mine, earlier, previous }, person, false);
+}
+
+interface MemberGrant {
+  readonly deps: PortalDeps;
+  readonly ctx: GrantCtx;
+  /** The person's unrevoked grants (the control plane's records). */
+  readonly mine: readonly GrantRecord[];
+  readonly earlier: GrantIntent | undefined;
+  /** What this grant's earlier deliveries created. */
+  readonly previous: Created;
+}
+
+/** An ACTIVE or PENDING member gets the roles they lack; `staleIntent`: record one even if none. */
+async function grantToMember(
+  input: GrantInput,
+  grant: ValidatedGrant,
+  m: MemberGrant,
+  person: OrgUser,
+  staleIntent: boolean,
+): Promise<GrantResult> {
+  const { deps, ctx, mine, earlier, previous } = m;
+  const { config } = input;
+  const expiresAt = new Date(grant.expiresAtMs).toISOString();
   const owned = new Set([...addedKeys(mine), ...(earlier?.added ?? []).map(accessKey)]);
   const { toAdd, shared, alreadyHeld } = classify(grant.access, heldAccess(person), owned);
   const added = [...toAdd, ...shared];
-  if (toAdd.length > 0) {
-    const member = person;
-    const firstInProject = [...byProject(toAdd).keys()].filter((p) => projectRolesOf(member, p).length === 0);
-    const intended = mergeCreated({ invitation: false, projectMemberships: firstInProject }, previous);
+  const others = mine.filter((g) => g.grantId !== input.payload.grantId);
+  const inherited = mergeCreated(
+    sharedCreated(others, added, person.orgMembershipStatus === 'PENDING'),
+    previous,
+  );
+  if (toAdd.length > 0 || staleIntent) {
+    const firstInProject = [...byProject(toAdd).keys()].filter((p) => projectRolesOf(person, p).length === 0);
+    const intended = mergeCreated({ invitation: false, projectMemberships: firstInProject }, inherited);
     await ctx.recordIntent({ userId: person.id, expiresAt, added, created: intended });
   }
-  const created = mergeCreated(await addMissing(deps, ctx, config.orgId, person, toAdd), previous);
+  const created = mergeCreated(await addMissing(deps, ctx, config.orgId, person, toAdd), inherited);
   return resultOf(input, grant, person, { added, alreadyHeld, created });
 }

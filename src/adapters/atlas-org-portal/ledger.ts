@@ -24,6 +24,27 @@ export function isActive(grant: GrantRecord, nowMs: number): boolean {
   return Date.parse(grant.expiresAt) > nowMs;
 }
 
+/**
+ * What other unrevoked grants of the person created and this grant now puts roles into: a
+ * connector-made project membership where it adds or shares a role, and a connector-made
+ * invitation the person has not accepted yet. The creation is shared from then on, so whichever
+ * of the grants ends last may still delete the membership or the invitation; without it, the
+ * last grant's roles would be kept forever as "the last role of a membership we did not make".
+ */
+export function sharedCreated(
+  mine: readonly GrantRecord[],
+  access: readonly Access[],
+  pending: boolean,
+): Created {
+  const projects = new Set(access.flatMap((a) => (a.level === 'project' ? [a.projectId] : [])));
+  return {
+    invitation: pending && access.length > 0 && mine.some((g) => g.created.invitation),
+    projectMemberships: [
+      ...new Set(mine.flatMap((g) => g.created.projectMemberships.filter((p) => projects.has(p)))),
+    ],
+  };
+}
+
 /** What an earlier delivery of the same grant created, carried into the new result. */
 export function mergeCreated(a: Created, b: Created | undefined): Created {
   if (!b) return a;

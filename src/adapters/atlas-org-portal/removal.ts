@@ -105,8 +105,9 @@ async function removeProjectRoles(
   const current = projectRolesOf(person, projectId);
   const leaving = new Set(roles.map((a) => (a.level === 'project' ? a.role : '')));
   const createdHere = r.ending.some((g) => g.created.projectMemberships.includes(projectId));
+  // Only roles still held here pin the membership: one someone removed in Atlas needs nothing.
   const neededHere = r.keeping.some((g) =>
-    g.added.some((a) => a.level === 'project' && a.projectId === projectId),
+    g.added.some((a) => a.level === 'project' && a.projectId === projectId && current.includes(a.role)),
   );
   if (current.every((role) => leaving.has(role)) && createdHere && !neededHere) {
     try {
@@ -147,14 +148,21 @@ async function removeProjectRoles(
   }
 }
 
-/** A pending invitation this connector sent, and no other active grant of the person: delete it. */
-function ownsWholeInvitation(r: Removal): boolean {
-  return (
-    r.person.orgMembershipStatus === 'PENDING' &&
-    r.ending.some((g) => g.created.invitation) &&
-    r.keeping.length === 0
-  );
+/**
+ * A pending invitation this connector sent, no other active grant of the person, and nothing on it
+ * but ORG_MEMBER and the roles being removed: delete it. A role someone else added to the
+ * invitation keeps it (the ending grants' roles then go one by one).
+ */
+function ownsWholeInvitation(r: Removal, toRemove: readonly Access[]): boolean {
+  if (r.person.orgMembershipStatus !== 'PENDING' || r.keeping.length > 0) return false;
+  if (!r.ending.some((g) => g.created.invitation)) return false;
+  const ours = new Set([...toRemove.map(accessKey), accessKey({ level: 'org', role: baselineOrgRole })]);
+  return [...heldAccess(r.person)].every((key) => ours.has(key));
 }
+
+/** The baseline role last: by then it is known whether it is the person's last org role. */
+const baselineLast = (a: Access, b: Access): number =>
+  Number(a.role === baselineOrgRole) - Number(b.role === baselineOrgRole);
 
 /**
  * Removes what the ending grants added and no kept grant still needs, as far as the person still
@@ -168,7 +176,7 @@ export async function removeGrants(deps: PortalDeps, ctx: PortalCtx, r: Removal)
   out.stillNeeded.push(...ending.filter((a) => needed.has(accessKey(a))));
   const held = heldAccess(r.person);
   const toRemove = ending.filter((a) => !needed.has(accessKey(a)) && held.has(accessKey(a)));
-  if (ownsWholeInvitation(r)) {
+  if (ownsWholeInvitation(r, toRemove)) {
     if (
       await write(out, ctx, () => deps.atlas.orgUsers.remove(r.orgId, r.person.id, { signal: ctx.signal }))
     ) {
@@ -177,7 +185,8 @@ export async function removeGrants(deps: PortalDeps, ctx: PortalCtx, r: Removal)
     }
     return out;
   }
-  for (const a of toRemove) if (a.level === 'org') await removeOrgRole(deps, ctx, r, out, a);
+  for (const a of toRemove.filter((x) => x.level === 'org').sort(baselineLast))
+    if (a.level === 'org') await removeOrgRole(deps, ctx, r, out, a);
   const projects = new Map<string, Access[]>();
   for (const a of toRemove)
     if (a.level === 'project') projects.set(a.projectId, [...(projects.get(a.projectId) ?? []), a]);
