@@ -11,6 +11,7 @@ import { createSecretResolver } from './secrets/secret-resolver.js';
 import { startAdminListeners } from './admin/admin-listeners.js';
 import type { AdminServer } from './admin/admin-server.js';
 import type { AppConfig } from './config/env.js';
+import { enrollmentTokenProblem } from './config/enrollment-token.js';
 import { ControlPlaneClient } from './control-plane/control-plane-client.js';
 import { protocolVersion } from './control-plane/protocol.js';
 import { ConnectorError } from './errors/connector-error.js';
@@ -59,12 +60,13 @@ function enrollmentTokenSource(config: AppConfig, scrubber: SecretScrubber): () 
           })
         ).trim()
       : (config.controlPlane.token ?? '');
-    if (!token)
+    scrubber.add(token);
+    const problem = enrollmentTokenProblem(token);
+    if (problem)
       throw new ConnectorError({
         code: 'config_invalid',
-        message: 'CONTROL_PLANE_TOKEN: empty enrollment token',
+        message: `${config.controlPlane.tokenFile ? 'CONTROL_PLANE_TOKEN_FILE' : 'CONTROL_PLANE_TOKEN'}: ${problem}`,
       });
-    scrubber.add(token);
     return token;
   };
 }

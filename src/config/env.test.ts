@@ -107,6 +107,17 @@ describe('loadConfig', () => {
     expect(both).toContain('CONTROL_PLANE_TOKEN_FILE: set either');
     expect(both).not.toContain('tok-123456');
   });
+
+  it.each([
+    ['a line break (two tokens)', 'cpe_old_4f9a8b7c\ncpe_new_0a1b2c3d'],
+    ['a space', 'cpe_old_4f9a8b7c cpe_new_0a1b2c3d'],
+    ['a control character', 'cpe_old_4f9a8b7c\u0000cpe_new_0a1b2c3d'],
+  ])('refuses a CONTROL_PLANE_TOKEN with %s, naming the variable and not the value', (_case, token) => {
+    const message = problemsOf({ ...remote, CONTROL_PLANE_TOKEN: token });
+    expect(message).toContain('CONTROL_PLANE_TOKEN: the enrollment token contains whitespace');
+    expect(message).not.toContain('cpe_old_4f9a8b7c');
+    expect(message).not.toContain('cpe_new_0a1b2c3d');
+  });
 });
 
 describe('parseDurationMs', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { enrollmentTokenProblem } from './enrollment-token.js';
 import { ConnectorError } from '../errors/connector-error.js';
 import { parseDurationMs } from './duration.js';
 
@@ -205,6 +206,8 @@ function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): 
     }
     if (!env.CONNECTOR_ID) problems.push('CONNECTOR_ID: required when CONTROL_PLANE_URL is set');
   }
+  const tokenProblem = env.CONTROL_PLANE_TOKEN ? enrollmentTokenProblem(env.CONTROL_PLANE_TOKEN) : undefined;
+  if (tokenProblem) problems.push(`CONTROL_PLANE_TOKEN: ${tokenProblem}`);
   if (env.CONTROL_PLANE_TOKEN && env.CONTROL_PLANE_TOKEN_FILE) {
     problems.push(
       'CONTROL_PLANE_TOKEN_FILE: set either CONTROL_PLANE_TOKEN or CONTROL_PLANE_TOKEN_FILE, not both',

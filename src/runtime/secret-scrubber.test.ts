@@ -19,6 +19,14 @@ describe('secret scrubber', () => {
     expect(scrubber.scrub('basic dXNlcjpwYXNz')).toBe('basic [REDACTED]');
   });
 
+  it('removes a registered value whole even where an authorization pattern would cut it at a line break', () => {
+    const scrubber = createSecretScrubber();
+    scrubber.add('cpe_old_4f9a8b7c6d5e\ncpe_new_0a1b2c3d4e5f');
+    const text =
+      'Headers.append: "Bearer cpe_old_4f9a8b7c6d5e\ncpe_new_0a1b2c3d4e5f" is an invalid header value.';
+    expect(scrubber.scrub(text)).toBe('Headers.append: "Bearer [REDACTED]" is an invalid header value.');
+  });
+
   it('removes every registered secret value, wherever it appears', () => {
     const scrubber = createSecretScrubber();
     scrubber.add('enroll-token-123456');

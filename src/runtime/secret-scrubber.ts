@@ -19,11 +19,13 @@ export function createSecretScrubber(): SecretScrubber {
   let ordered: string[] = [];
 
   const scrub = (text: string): string => {
-    let out = text.replace(uriCredentials, '$1[REDACTED]@').replace(authorizationValue, '$1 [REDACTED]');
+    // Registered values first: a pattern that redacts only part of one (a bearer value ending at
+    // a line break inside it) would leave the rest unmatched and in clear.
+    let out = text;
     for (const secret of ordered) {
       if (out.includes(secret)) out = out.split(secret).join('[REDACTED]');
     }
-    return out;
+    return out.replace(uriCredentials, '$1[REDACTED]@').replace(authorizationValue, '$1 [REDACTED]');
   };
 
   const scrubDeep = <T>(value: T, depth = 0): T => {

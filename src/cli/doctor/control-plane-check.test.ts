@@ -126,6 +126,23 @@ describe('doctor against a control plane', () => {
     );
   });
 
+  it('fails a token file holding two tokens on two lines without printing either', async () => {
+    const path = join(tempDir, 'two-tokens');
+    await writeFile(path, 'cpe_old_4f9a8b7c6d5e\ncpe_new_0a1b2c3d4e5f\n');
+
+    const run = await doctor(
+      args,
+      remoteEnv({ CONTROL_PLANE_TOKEN: undefined, CONTROL_PLANE_TOKEN_FILE: path }),
+    );
+
+    expect(run.code).toBe(1);
+    expect(tableCheck(run, 'control plane').block).toContain(
+      `CONTROL_PLANE_TOKEN_FILE: ${path}: the enrollment token contains whitespace`,
+    );
+    expect(run.text).not.toContain('cpe_old_4f9a8b7c6d5e');
+    expect(run.text).not.toContain('cpe_new_0a1b2c3d4e5f');
+  });
+
   it('passes with a readable token file and never prints the token it read', async () => {
     const path = join(tempDir, 'token');
     await writeFile(path, `${enrollmentToken}\n`);

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { enrollmentTokenProblem } from '../../config/enrollment-token.js';
 import type { AppConfig } from '../../config/env.js';
 import { basePath, headers, paths, protocolVersion } from '../../control-plane/protocol.js';
 import { userAgent } from '../../version.js';
@@ -71,7 +72,7 @@ async function probe(ctx: DoctorContext, baseUrl: string, signal: AbortSignal): 
   };
 }
 
-/** The daemon refuses to start on an unreadable or empty token file; doctor says so first. */
+/** The daemon refuses to start on an unreadable, empty or malformed token file; doctor says so first. */
 async function tokenFileProblem(ctx: DoctorContext, config: AppConfig): Promise<CheckOutcome | undefined> {
   const path = config.controlPlane.tokenFile;
   if (!path) return undefined;
@@ -87,11 +88,12 @@ async function tokenFileProblem(ctx: DoctorContext, config: AppConfig): Promise<
     };
   }
   ctx.scrubber.add(token);
-  if (token === '') {
+  const problem = enrollmentTokenProblem(token);
+  if (problem) {
     return {
       status: 'fail',
-      detail: `CONTROL_PLANE_TOKEN_FILE: ${path} is empty`,
-      remedy: 'put the enrollment token from the control plane in that file',
+      detail: `CONTROL_PLANE_TOKEN_FILE: ${path}: ${problem}`,
+      remedy: 'put the one enrollment token from the control plane in that file, on one line',
     };
   }
   return undefined;

@@ -43,7 +43,8 @@ export const doctorChecks: readonly CheckStep[] = [
 /**
  * `atlas-jit-connector doctor …`: checks that this connector can serve one integration, prints a
  * report and returns the exit status (0 nothing failed, 1 a check failed, 2 bad arguments).
- * Every printed line goes through the secret scrubber, which holds whatever the secret held.
+ * Every result is scrubbed before it is laid out (a detail split over lines could otherwise hide a
+ * secret from the scrubber), and every printed line again.
  */
 export async function runDoctor(argv: readonly string[], io: DoctorIo): Promise<number> {
   let command: DoctorCommand;
@@ -66,7 +67,7 @@ export async function runDoctor(argv: readonly string[], io: DoctorIo): Promise<
     const results = await runChecks(doctorChecks, ctx);
     const lines = command.json
       ? [renderJson(scrubber.scrubDeep(results))]
-      : renderTable(command.target, results);
+      : renderTable(command.target, scrubber.scrubDeep(results));
     for (const line of lines) io.stdout(scrubber.scrub(line));
     return isOk(results) ? 0 : 1;
   } finally {
@@ -93,7 +94,7 @@ async function runForEnvironment(json: boolean, io: DoctorIo, scrubber: SecretSc
   const connectorId = shared.config?.connectorId ?? '(unknown connector)';
   const lines = json
     ? [renderSectionsJson(scrubber.scrubDeep(sections))]
-    : renderSections(connectorId, sections);
+    : renderSections(connectorId, scrubber.scrubDeep(sections));
   for (const line of lines) io.stdout(scrubber.scrub(line));
   return sections.every((section) => isOk(section.results)) ? 0 : 1;
 }
