@@ -108,6 +108,15 @@ describe('loadConfig', () => {
     expect(both).not.toContain('tok-123456');
   });
 
+  it.each(['CONTROL_PLANE_URL', 'ATLAS_BASE_URL'])(
+    'refuses %s with user:password@ in it, without echoing the password',
+    (name) => {
+      const message = problemsOf({ ...remote, [name]: 'https://ops:pw-secret-123456@cp.example.com' });
+      expect(message).toContain(`${name}: must not carry a user name or password`);
+      expect(message).not.toContain('pw-secret-123456');
+    },
+  );
+
   it.each([
     ['a line break (two tokens)', 'cpe_old_4f9a8b7c\ncpe_new_0a1b2c3d'],
     ['a space', 'cpe_old_4f9a8b7c cpe_new_0a1b2c3d'],

@@ -192,13 +192,23 @@ function cleartextUrlProblem(name: string, value: string | undefined): string | 
   return `${name}: must use https:// (plain http:// is accepted only for loopback addresses)`;
 }
 
+/**
+ * `user:password@` in the control-plane or Atlas URL: `fetch` refuses such URLs, and the URL is
+ * logged at start-up, so it is refused here, by name only.
+ */
+function urlCredentialsProblem(name: string, value: string | undefined): string | undefined {
+  const url = value && URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || (url.username === '' && url.password === '')) return undefined;
+  return `${name}: must not carry a user name or password (user:password@); credentials go in their own variables`;
+}
+
 /** Rules that involve more than one variable. Each problem names the variable it is about. */
 function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): string[] {
   const problems: string[] = [];
   // Both carry secrets (enrollment token; issued passwords and OAuth client secrets): never in clear text.
   for (const name of ['CONTROL_PLANE_URL', 'ATLAS_BASE_URL'] as const) {
-    const problem = cleartextUrlProblem(name, env[name]);
-    if (problem) problems.push(problem);
+    for (const problem of [cleartextUrlProblem(name, env[name]), urlCredentialsProblem(name, env[name])])
+      if (problem) problems.push(problem);
   }
   if (env.CONTROL_PLANE_URL) {
     if (!env.CONTROL_PLANE_TOKEN && !env.CONTROL_PLANE_TOKEN_FILE) {
