@@ -56,14 +56,20 @@ export function createMongoNamespaceReader(options: { readonly appName: string }
       if (input.signal.aborted) throw cancelledError(input.signal.reason);
       const driver = await loadDriver();
       if (input.signal.aborted) throw cancelledError(input.signal.reason);
-      const client = new driver.MongoClient(input.connectionString, {
-        auth: { username: input.username, password: input.password },
-        authSource: 'admin',
-        appName: options.appName,
-        serverSelectionTimeoutMS: input.timeoutMs,
-        connectTimeoutMS: input.timeoutMs,
-        maxPoolSize: 1,
-      });
+      let client: MongoClient;
+      try {
+        client = new driver.MongoClient(input.connectionString, {
+          auth: { username: input.username, password: input.password },
+          authSource: 'admin',
+          appName: options.appName,
+          serverSelectionTimeoutMS: input.timeoutMs,
+          connectTimeoutMS: input.timeoutMs,
+          maxPoolSize: 1,
+        });
+      } catch (error) {
+        // A connection string the driver cannot parse: the same fixed-message error as the rest.
+        throw driverError(driver, error);
+      }
       const onAbort = (): void => void client.close(true).catch(() => undefined);
       input.signal.addEventListener('abort', onAbort, { once: true });
       try {
