@@ -147,6 +147,23 @@ describe('OAuth client credentials with a service account', () => {
     expect(visibleOutput([error], logs)).not.toContain(serviceAccount.clientSecret);
   });
 
+  it('removes the client secret from a token endpoint error that echoes it', async () => {
+    nock(atlasBaseUrl)
+      .post('/api/oauth/token')
+      .times(2)
+      .reply(401, {
+        error: 'invalid_client',
+        error_description: `no client with secret ${serviceAccount.clientSecret}`,
+      });
+    const { client } = createTestClient();
+
+    const error = await rejectionOf(client.clusters.list(groupId));
+
+    expect(isConnectorError(error) && error.message).toBe(
+      'oauthToken: invalid_client: no client with secret [REDACTED]',
+    );
+  });
+
   it('fails a token response without a token as invalid_response', async () => {
     nock(atlasBaseUrl).post('/api/oauth/token').reply(200, { token_type: 'Bearer' });
     const { client } = createTestClient();

@@ -98,7 +98,7 @@ class OAuthAuthenticator implements Authenticator {
       throw transportError(error, 'oauthToken');
     }
     const text = await response.text().catch(() => '');
-    if (!response.ok) throw tokenEndpointError(response.status, text);
+    if (!response.ok) throw tokenEndpointError(response.status, text, this.secrets());
     const parsed = tokenResponse.safeParse(safeJson(text));
     if (!parsed.success) {
       throw new ConnectorError({
@@ -152,10 +152,12 @@ class OAuthAuthenticator implements Authenticator {
   }
 }
 
-function tokenEndpointError(status: number, text: string): ConnectorError {
+/** `secrets`: removed from the endpoint's own words before they become a job error. */
+function tokenEndpointError(status: number, text: string, secrets: readonly string[]): ConnectorError {
   const parsed = oauthErrorBody.safeParse(safeJson(text));
   const oauthError = parsed.success ? (parsed.data.error ?? `HTTP_${status}`) : `HTTP_${status}`;
-  const description = parsed.success ? (parsed.data.error_description ?? '') : '';
+  const said = parsed.success ? (parsed.data.error_description ?? '') : '';
+  const description = secrets.reduce((out, secret) => out.split(secret).join('[REDACTED]'), said);
   // The token endpoint answers a bad client id or secret with 400 invalid_client as often as 401.
   const code = status === 400 || status === 401 ? 'auth_failed' : errorCodeForStatus(status);
   return new ConnectorError({
