@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { createAdapterJobHandlers } from './adapters/adapter-job-handlers.js';
 import { createAtlasClientPool, type AtlasClientPool } from './adapters/atlas-client-pool.js';
@@ -11,7 +10,7 @@ import { createSecretResolver } from './secrets/secret-resolver.js';
 import { startAdminListeners } from './admin/admin-listeners.js';
 import type { AdminServer } from './admin/admin-server.js';
 import type { AppConfig } from './config/env.js';
-import { enrollmentTokenProblem } from './config/enrollment-token.js';
+import { enrollmentTokenProblem, readEnrollmentToken } from './config/enrollment-token.js';
 import { ControlPlaneClient } from './control-plane/control-plane-client.js';
 import { protocolVersion } from './control-plane/protocol.js';
 import { ConnectorError } from './errors/connector-error.js';
@@ -49,17 +48,13 @@ export interface Daemon {
 /** Reads the enrollment token from the variable or the file (re-read each registration, so a rotated file is used). */
 function enrollmentTokenSource(config: AppConfig, scrubber: SecretScrubber): () => Promise<string> {
   return async () => {
-    const token = config.controlPlane.tokenFile
-      ? (
-          await readFile(config.controlPlane.tokenFile, 'utf8').catch((error: unknown) => {
-            throw new ConnectorError({
-              code: 'config_invalid',
-              message: `CONTROL_PLANE_TOKEN_FILE: cannot read ${config.controlPlane.tokenFile}`,
-              cause: error,
-            });
-          })
-        ).trim()
-      : (config.controlPlane.token ?? '');
+    const token = await readEnrollmentToken(config.controlPlane).catch((error: unknown) => {
+      throw new ConnectorError({
+        code: 'config_invalid',
+        message: `CONTROL_PLANE_TOKEN_FILE: cannot read ${config.controlPlane.tokenFile}`,
+        cause: error,
+      });
+    });
     scrubber.add(token);
     const problem = enrollmentTokenProblem(token);
     if (problem)

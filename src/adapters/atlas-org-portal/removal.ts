@@ -153,11 +153,11 @@ async function removeProjectRoles(
  * but ORG_MEMBER and the roles being removed: delete it. A role someone else added to the
  * invitation keeps it (the ending grants' roles then go one by one).
  */
-function ownsWholeInvitation(r: Removal, toRemove: readonly Access[]): boolean {
+function ownsWholeInvitation(r: Removal, held: ReadonlySet<string>, toRemove: readonly Access[]): boolean {
   if (r.person.orgMembershipStatus !== 'PENDING' || r.keeping.length > 0) return false;
   if (!r.ending.some((g) => g.created.invitation)) return false;
   const ours = new Set([...toRemove.map(accessKey), accessKey({ level: 'org', role: baselineOrgRole })]);
-  return [...heldAccess(r.person)].every((key) => ours.has(key));
+  return [...held].every((key) => ours.has(key));
 }
 
 /** The baseline role last: by then it is known whether it is the person's last org role. */
@@ -176,7 +176,7 @@ export async function removeGrants(deps: PortalDeps, ctx: PortalCtx, r: Removal)
   out.stillNeeded.push(...ending.filter((a) => needed.has(accessKey(a))));
   const held = heldAccess(r.person);
   const toRemove = ending.filter((a) => !needed.has(accessKey(a)) && held.has(accessKey(a)));
-  if (ownsWholeInvitation(r, toRemove)) {
+  if (ownsWholeInvitation(r, held, toRemove)) {
     if (
       await write(out, ctx, () => deps.atlas.orgUsers.remove(r.orgId, r.person.id, { signal: ctx.signal }))
     ) {
@@ -185,8 +185,8 @@ export async function removeGrants(deps: PortalDeps, ctx: PortalCtx, r: Removal)
     }
     return out;
   }
-  for (const a of toRemove.filter((x) => x.level === 'org').sort(baselineLast))
-    if (a.level === 'org') await removeOrgRole(deps, ctx, r, out, a);
+  const orgRemovals = toRemove.filter((a): a is Access & { level: 'org' } => a.level === 'org');
+  for (const a of orgRemovals.sort(baselineLast)) await removeOrgRole(deps, ctx, r, out, a);
   const projects = new Map<string, Access[]>();
   for (const a of toRemove)
     if (a.level === 'project') projects.set(a.projectId, [...(projects.get(a.projectId) ?? []), a]);

@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { enrollmentTokenProblem } from '../../config/enrollment-token.js';
+import { enrollmentTokenProblem, readEnrollmentToken } from '../../config/enrollment-token.js';
 import type { AppConfig } from '../../config/env.js';
 import { basePath, headers, paths, protocolVersion } from '../../control-plane/protocol.js';
 import { userAgent } from '../../version.js';
@@ -78,7 +77,7 @@ async function tokenFileProblem(ctx: DoctorContext, config: AppConfig): Promise<
   if (!path) return undefined;
   let token: string;
   try {
-    token = (await readFile(path, 'utf8')).trim();
+    token = await readEnrollmentToken({ tokenFile: path });
   } catch (error) {
     const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
     return {

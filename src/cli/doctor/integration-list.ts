@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readEnrollmentToken } from '../../config/enrollment-token.js';
 import {
   basePath,
   headers,
@@ -60,9 +60,7 @@ async function fetchIntegrations(
   connectorId: string,
   signal: AbortSignal,
 ): Promise<IntegrationRef[]> {
-  const token = controlPlane.tokenFile
-    ? (await readFile(controlPlane.tokenFile, 'utf8')).trim()
-    : (controlPlane.token ?? '');
+  const token = await readEnrollmentToken(controlPlane);
   ctx.scrubber.add(token);
   const url = `${(controlPlane.url ?? '').replace(/\/+$/, '')}${basePath}${paths.integrations(connectorId)}`;
   const response = await ctx.fetch(url, {
