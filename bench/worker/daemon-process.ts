@@ -95,29 +95,32 @@ async function stop(child: ChildProcess, exited: Promise<void>, graceMs: number)
   clearTimeout(timer);
 }
 
-/**
- * Heap figures from the daemon's own `/metrics` (prom-client's default metrics), in MB: what of
- * its RSS is JavaScript heap and what is external (buffers, native).
- */
-export async function scrapeMemoryMb(adminPort: number): Promise<Record<string, number>> {
+/** One sample's value from the daemon's own `/metrics` (prom-client's default metrics). */
+async function scrapeMetrics(adminPort: number): Promise<(series: string) => number | undefined> {
   const response = await fetch(`http://127.0.0.1:${adminPort}/metrics`);
   const text = await response.text();
-  const metric = (name: string): number => {
-    const value = new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1];
-    return value === undefined ? Number.NaN : Number(value) / 2 ** 20;
-  };
-  return {
-    heapUsedMb: metric('nodejs_heap_size_used_bytes'),
-    heapTotalMb: metric('nodejs_heap_size_total_bytes'),
-    externalMb: metric('nodejs_external_memory_bytes'),
+  return (series) => {
+    const escaped = series.replace(/[{}]/g, '\\$&');
+    const value = new RegExp(`^${escaped} (\\S+)`, 'm').exec(text)?.[1];
+    return value === undefined ? undefined : Number(value);
   };
 }
 
-/** Major (mark-compact) collections the daemon has run, from prom-client's GC histogram. */
+/** Heap figures in MB: what of the daemon's RSS is JavaScript heap and what is external. */
+export async function scrapeMemoryMb(adminPort: number): Promise<Record<string, number>> {
+  const metric = await scrapeMetrics(adminPort);
+  const mb = (name: string): number => (metric(name) ?? Number.NaN) / 2 ** 20;
+  return {
+    heapUsedMb: mb('nodejs_heap_size_used_bytes'),
+    heapTotalMb: mb('nodejs_heap_size_total_bytes'),
+    externalMb: mb('nodejs_external_memory_bytes'),
+  };
+}
+
+/**
+ * Major (mark-compact) collections the daemon has run, from prom-client's GC histogram, which
+ * has no `kind="major"` series until the first one: absent means none yet.
+ */
 export async function scrapeMajorGcs(adminPort: number): Promise<number> {
-  const response = await fetch(`http://127.0.0.1:${adminPort}/metrics`);
-  const text = await response.text();
-  const value = /^nodejs_gc_duration_seconds_count\{kind="major"\} (\S+)/m.exec(text)?.[1];
-  if (value === undefined) throw new Error("the daemon's /metrics has no major GC count");
-  return Number(value);
+  return (await scrapeMetrics(adminPort))('nodejs_gc_duration_seconds_count{kind="major"}') ?? 0;
 }
