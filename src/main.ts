@@ -15,7 +15,7 @@ import { ControlPlaneClient } from './control-plane/control-plane-client.js';
 import { protocolVersion } from './control-plane/protocol.js';
 import { ConnectorError } from './errors/connector-error.js';
 import { systemClock, type Clock } from './runtime/clock.js';
-import { configureOutboundHttp, type Fetch } from './runtime/http.js';
+import { createHttpClient, type Fetch } from './runtime/http.js';
 import { createOutboundAgent } from './runtime/outbound-agent.js';
 import type { Logger } from './runtime/logger.js';
 import { createMongoNamespaceReader } from './runtime/mongodb-namespace-reader.js';
@@ -75,10 +75,9 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
   const logger = ports.logger;
   const enrollmentToken = enrollmentTokenSource(config, ports.scrubber);
   await enrollmentToken(); // fail fast on an unreadable token, before anything listens
-  await configureOutboundHttp(config.http);
   const outboundAgent = createOutboundAgent(config.http);
   const metrics = createMetrics(version);
-  const fetch = ports.fetch ?? globalThis.fetch;
+  const fetch = ports.fetch ?? createHttpClient(outboundAgent ? { agent: outboundAgent } : {});
   const client = new ControlPlaneClient({
     baseUrl: config.controlPlane.url.replace(/\/+$/, ''),
     enrollmentToken,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { cancelledError, ConnectorError, isConnectorError } from '../errors/connector-error.js';
 import type { ErrorCode } from '../errors/error-codes.js';
 import { errorCodeForStatus, parseRetryAfter } from '../errors/from-http-status.js';
+import type { HttpHeaders } from '../runtime/http.js';
 
 /**
  * Atlas's error body (`ApiError`). Every field is optional and tolerant, because the body of a
@@ -36,7 +37,7 @@ const maxDetailLength = 300;
 export interface HttpFailure {
   readonly operation: string;
   readonly status: number;
-  readonly headers: Headers;
+  readonly headers: HttpHeaders;
   readonly bodyText: string;
   readonly nowMs: number;
   /** Removes secrets the detail may echo back (a password in a validation message, say). */
@@ -113,7 +114,7 @@ export function transportError(error: unknown, operation: string, signal?: Abort
   });
 }
 
-/** `fetch failed` says nothing; the undici cause carries ECONNRESET, ENOTFOUND, UND_ERR_SOCKET… */
+/** The code that says what failed: ECONNRESET, ENOTFOUND, CERT_HAS_EXPIRED… (the error's own or its cause's). */
 function networkErrorKind(error: unknown): string {
   if (!(error instanceof Error)) return 'unknown';
   const cause: unknown = error.cause;

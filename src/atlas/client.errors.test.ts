@@ -133,13 +133,15 @@ describe('Atlas error mapping', () => {
 
   it('maps a network failure to upstream_unavailable', async () => {
     mockTokenMint();
-    atlas().post(usersPath).replyWithError({ code: 'ECONNRESET', message: 'socket hang up' });
+    atlas()
+      .post(usersPath)
+      .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
     const { client } = createTestClient();
 
     const error = await connectorError(client.databaseUsers.create(groupId, newUser));
 
     expect(error.code).toBe('upstream_unavailable');
-    expect(error.message).toMatch(/^createGroupDatabaseUser: network error/);
+    expect(error.message).toBe('createGroupDatabaseUser: network error (ECONNRESET)');
   });
 
   it('fails a 2xx body that does not match its schema as invalid_response', async () => {

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { ConnectorError } from '../errors/connector-error.js';
 import { fullJitterDelay, jitterAfterHint, withRetry, type BackoffPolicy } from '../runtime/backoff.js';
 import type { Clock } from '../runtime/clock.js';
+import type { HttpHeaders } from '../runtime/http.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
 import { atlasHttpError, invalidResponseError, transportError } from './atlas-error.js';
@@ -249,7 +250,7 @@ class AtlasTransport implements Transport {
     this.options.onRequest?.(info);
   }
 
-  private observeRateLimit(scope: string, headers: Headers): void {
+  private observeRateLimit(scope: string, headers: HttpHeaders): void {
     const limit = headerNumber(headers, 'ratelimit-limit');
     const remaining = headerNumber(headers, 'ratelimit-remaining');
     if (limit === undefined && remaining === undefined) return;
@@ -298,7 +299,7 @@ function buildUrl(baseUrl: string, path: string, query: QueryParams | undefined)
   return url.toString();
 }
 
-function headerNumber(headers: Headers, name: string): number | undefined {
+function headerNumber(headers: HttpHeaders, name: string): number | undefined {
   const raw = headers.get(name);
   if (raw === null || raw.trim() === '') return undefined;
   const value = Number(raw);

@@ -4,6 +4,7 @@ import { FakeClock } from '../../test/fakes/fake-clock.js';
 import { captureLogs } from '../../test/fakes/log-capture.js';
 import { ControlPlaneClient } from './control-plane-client.js';
 import type { RegisterRequest } from './protocol.js';
+import { createHttpClient } from '../runtime/http.js';
 
 const base = 'https://cp.example.test';
 const api = '/connector/v1';
@@ -35,7 +36,7 @@ function client() {
   const cp = new ControlPlaneClient({
     baseUrl: base,
     enrollmentToken: async () => enrollment,
-    fetch: globalThis.fetch,
+    fetch: createHttpClient(),
     clock: new FakeClock(),
     logger: logs.logger,
     userAgent: 'atlas-jit-connector/test',

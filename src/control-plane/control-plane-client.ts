@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { ConnectorError } from '../errors/connector-error.js';
 import { errorCodeForStatus, parseRetryAfter } from '../errors/from-http-status.js';
 import type { Clock } from '../runtime/clock.js';
-import type { Fetch } from '../runtime/http.js';
+import type { Fetch, HttpReply } from '../runtime/http.js';
 import type { Logger } from '../runtime/logger.js';
 import {
   basePath,
@@ -307,7 +307,7 @@ export class ControlPlaneClient {
     }
   }
 
-  private async send<T>(options: CallOptions<T>, signal: AbortSignal): Promise<Response> {
+  private async send<T>(options: CallOptions<T>, signal: AbortSignal): Promise<HttpReply> {
     const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
     const token = options.auth === 'enrollment' ? await this.options.enrollmentToken() : this.accessToken;
     const requestHeaders: Record<string, string> = {
@@ -339,7 +339,7 @@ export class ControlPlaneClient {
     }
   }
 
-  private async readResponse<T>(options: CallOptions<T>, response: Response): Promise<T> {
+  private async readResponse<T>(options: CallOptions<T>, response: HttpReply): Promise<T> {
     const text = await response.text().catch(() => '');
     if (!response.ok) throw this.httpError(options.endpoint, response, text);
     if (!options.schema || response.status === 204 || text.length === 0) return undefined as T;
@@ -362,7 +362,7 @@ export class ControlPlaneClient {
     return parsed.data;
   }
 
-  private httpError(endpoint: string, response: Response, text: string): ConnectorError {
+  private httpError(endpoint: string, response: HttpReply, text: string): ConnectorError {
     let protocolCode: string | undefined;
     let message = response.statusText;
     try {

@@ -8,8 +8,8 @@ const maxDepth = 8;
 
 /**
  * The error and each `cause` below it, outermost first (bounded: a cycle or a deep chain must not
- * hang a log call). `fetch failed` alone says nothing; undici's cause carries
- * UNABLE_TO_VERIFY_LEAF_SIGNATURE, ECONNREFUSED, CERT_HAS_EXPIRED…
+ * hang a log call). A wrapper (`control plane register: unreachable`, an SDK's own error) says
+ * little; the cause below it carries UNABLE_TO_VERIFY_LEAF_SIGNATURE, ECONNREFUSED, CERT_HAS_EXPIRED…
  */
 export function causeChain(error: unknown): CauseLevel[] {
   const levels: CauseLevel[] = [];

@@ -9,9 +9,9 @@ import { HttpsProxyAgent } from 'https-proxy-agent';
 import type { OutboundHttpSettings } from './http.js';
 
 /**
- * The Node `http.Agent` for the cloud SDKs (AWS Secrets Manager and STS, Azure Key Vault and
- * Entra ID): they use Node's http/https modules, not `fetch`, so the undici dispatcher that
- * `configureOutboundHttp` installs does not reach them. Same rules: HTTPS_PROXY/HTTP_PROXY with
+ * The one Node `http.Agent` for every outbound call: the connector's HTTP client (control plane,
+ * Atlas; `src/runtime/http.ts`) and the cloud SDKs (AWS Secrets Manager and STS, Azure Key Vault
+ * and Entra ID), which all use Node's http/https modules. Rules: HTTPS_PROXY/HTTP_PROXY with
  * NO_PROXY, and CA_BUNDLE_FILE trusted on top of the system roots, for the proxy and the target.
  * `undefined` when nothing is configured: the SDKs then keep their own defaults.
  */
@@ -43,7 +43,7 @@ export function createOutboundAgent(settings: OutboundHttpSettings): HttpAgent |
 }
 
 /**
- * NO_PROXY as curl and undici read it: comma- or space-separated hosts, `*` for all, a leading
+ * NO_PROXY as curl reads it: comma- or space-separated hosts, `*` for all, a leading
  * `.` or `*.` for a domain and its subdomains, an optional `:port`.
  */
 export function bypassesProxy(host: string, port: number, noProxy: string | undefined): boolean {

@@ -18,6 +18,7 @@ import { captureLogs } from '../fakes/log-capture.js';
 import { loadAtlasSpec, validateExchange, type AtlasSpec } from './openapi-validator.js';
 import { defaultSpecPath, specSuiteTitle } from './spec-loader.js';
 import { testKey, testServiceAccount } from './sim-harness.js';
+import { createHttpClient } from '../../src/runtime/http.js';
 
 const spec = loadAtlasSpec();
 if (!spec) console.warn(`skipping the client contract test: the OpenAPI spec is not at ${defaultSpecPath}`);
@@ -28,7 +29,7 @@ function clientFor(sim: AtlasSimulator, credentials: AtlasCredentials, logs = ca
   return createAtlasClient({
     baseUrl: sim.url,
     credentials: { get: async () => credentials, invalidate: () => undefined },
-    fetch: globalThis.fetch,
+    fetch: createHttpClient(),
     clock: systemClock,
     random: cryptoRandom,
     logger: logs.logger,

@@ -33,6 +33,7 @@ import {
 import { FakeClock } from '../fakes/fake-clock.js';
 import { FakeRandom } from '../fakes/fake-random.js';
 import { captureLogs, type LogCapture } from '../fakes/log-capture.js';
+import { createHttpClient } from '../../src/runtime/http.js';
 
 const { payments, analytics } = sandboxIds;
 
@@ -130,7 +131,7 @@ function clientFor(sim: AtlasSimulator, options: ClientOptions = {}): AtlasClien
         if (options.credentialUse) options.credentialUse.invalidations += 1;
       },
     },
-    fetch: globalThis.fetch,
+    fetch: createHttpClient(),
     clock: options.clock ?? systemClock,
     random: options.random ?? cryptoRandom,
     logger: logs.logger,

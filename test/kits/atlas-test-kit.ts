@@ -6,6 +6,7 @@ import { createAtlasClient, type AtlasClient, type AtlasClientOptions } from '..
 import type { AtlasCredentials, CredentialSource } from '../../src/atlas/credentials.js';
 import { unlimitedRateLimiter } from '../../src/atlas/rate-limiter.js';
 import type { RequestInfo } from '../../src/atlas/transport.js';
+import { createHttpClient } from '../../src/runtime/http.js';
 
 /** Test-only helpers for the Atlas client suites (strict nock, fake clock, captured logs). */
 export const atlasBaseUrl = 'https://cloud.mongodb.com';
@@ -70,7 +71,7 @@ export function createTestClient(
   const requests: RequestInfo[] = [];
   const client = createAtlasClient({
     baseUrl: atlasBaseUrl,
-    fetch: globalThis.fetch,
+    fetch: createHttpClient(),
     clock,
     random: new FakeRandom([0.5]),
     logger: logs.logger,

@@ -19,6 +19,7 @@ import { canonicalJson, type SnapshotUploader } from '../../src/adapters/snapsho
 import { testPolicy } from './discover-test-kit.js';
 import { DeepDiscoveryConfig } from '../../src/adapters/atlas-org-deep-discovery/atlas-org-deep-discovery-config.js';
 import type { DeepDiscoveryRecord } from '../../src/adapters/atlas-org-deep-discovery/sub-integration.js';
+import { createHttpClient } from '../../src/runtime/http.js';
 
 /** Shared set-up for the deep-discovery suites: the simulator (the one model of Atlas) + the real client. */
 export const platform = '660200000000000000000003';
@@ -149,7 +150,7 @@ export async function startKit(fixture: AtlasFixtureInput = deepFixture()): Prom
   const atlas = createAtlasClient({
     baseUrl: sim.url,
     credentials: { get: async () => ({ type: 'api-key', ...key }), invalidate: () => undefined },
-    fetch: globalThis.fetch,
+    fetch: createHttpClient(),
     clock: systemClock,
     random: cryptoRandom,
     logger: captureLogs().logger,

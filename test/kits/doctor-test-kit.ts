@@ -9,6 +9,7 @@ import {
   type DoctorKind,
   type DoctorKinds,
 } from '../../src/cli/doctor/doctor-types.js';
+import { createHttpClient } from '../../src/runtime/http.js';
 
 /** Test-only helpers for the doctor suites: a simulator, a baseline environment, captured output. */
 export const sandboxKey = { publicKey: 'sandboxp', privateKey: 'doctor-e2e-private-7c41d2f9-aa03' } as const;
@@ -88,7 +89,7 @@ export async function doctor(
     env,
     stdout: (line) => stdout.push(line),
     stderr: (line) => stderr.push(line),
-    ...(realCli ? {} : { fetch: globalThis.fetch }),
+    ...(realCli ? {} : { fetch: createHttpClient() }),
     kinds: testKinds,
   });
   const text = [...stdout, ...stderr].join('\n');

@@ -3,6 +3,7 @@ import type { Logger } from '../../runtime/logger.js';
 import type { AtlasCredentials, CredentialSource } from '../credentials.js';
 import { abortable } from '../../runtime/abortable.js';
 import { discardBody, type Authenticator, type OutgoingRequest } from './authenticator.js';
+import type { HttpReply } from '../../runtime/http.js';
 
 export interface AuthSession {
   /**
@@ -10,7 +11,7 @@ export interface AuthSession {
    * session invalidate the credential, read it again and send once more; the response of that
    * second try is returned as is (a 401 included) for the transport to map.
    */
-  send(request: OutgoingRequest, signal?: AbortSignal): Promise<Response>;
+  send(request: OutgoingRequest, signal?: AbortSignal): Promise<HttpReply>;
   secrets(): readonly string[];
   close(signal?: AbortSignal): Promise<void>;
 }
@@ -21,7 +22,7 @@ export interface AuthSessionDeps {
   readonly logger: Logger;
 }
 
-type Attempt = { readonly response: Response } | { readonly refused: ConnectorError };
+type Attempt = { readonly response: HttpReply } | { readonly refused: ConnectorError };
 
 export function createAuthSession(deps: AuthSessionDeps): AuthSession {
   return new CredentialAuthSession(deps);
@@ -34,7 +35,7 @@ class CredentialAuthSession implements AuthSession {
 
   constructor(private readonly deps: AuthSessionDeps) {}
 
-  async send(request: OutgoingRequest, signal?: AbortSignal): Promise<Response> {
+  async send(request: OutgoingRequest, signal?: AbortSignal): Promise<HttpReply> {
     signal?.throwIfAborted();
     this.assertOpen();
     // Once loaded, the authenticator is used as is: no abort race around a settled load per call.

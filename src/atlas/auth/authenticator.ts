@@ -1,3 +1,4 @@
+import type { HttpReply } from '../../runtime/http.js';
 /** One HTTP request as the transport built it, before any credential is attached. */
 export interface OutgoingRequest {
   readonly method: string;
@@ -13,18 +14,17 @@ export interface OutgoingRequest {
  * 401 included: deciding that a credential is bad, and re-reading it, is the session's job.
  */
 export interface Authenticator {
-  send(request: OutgoingRequest, signal?: AbortSignal): Promise<Response>;
+  send(request: OutgoingRequest, signal?: AbortSignal): Promise<HttpReply>;
   /** Values that must never appear in a message or a log line: the key, the secret, the token. */
   secrets(): readonly string[];
   /** Releases what the credential holds upstream (the OAuth token); idempotent. */
   close(signal?: AbortSignal): Promise<void>;
 }
 
-/** Frees the connection behind a response whose body we will not read. */
-export async function discardBody(response: Response): Promise<void> {
-  try {
-    await response.body?.cancel();
-  } catch {
-    // Nothing useful to do: the body was already consumed or the socket is gone.
-  }
+/**
+ * Drops a body we will not use. The connector's client has read it already (free); a `fetch`
+ * `Response` (tests may inject one) is drained so its connection goes back to the pool.
+ */
+export async function discardBody(response: HttpReply): Promise<void> {
+  await response.text().catch(() => undefined);
 }

@@ -1,5 +1,5 @@
 import { hash as digestOf } from 'node:crypto';
-import type { Fetch } from '../../runtime/http.js';
+import type { Fetch, HttpReply } from '../../runtime/http.js';
 import type { Random } from '../../runtime/random.js';
 import { discardBody, type Authenticator, type OutgoingRequest } from './authenticator.js';
 
@@ -103,7 +103,7 @@ export function createDigestAuthenticator(
   let ha1 = '';
   let nc = 0;
 
-  const sendSigned = (request: OutgoingRequest, signal?: AbortSignal): Promise<Response> => {
+  const sendSigned = (request: OutgoingRequest, signal?: AbortSignal): Promise<HttpReply> => {
     const headers: Record<string, string> = { ...request.headers };
     if (challenge) {
       nc += 1;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConnectorError } from '../../errors/connector-error.js';
 import { errorCodeForStatus } from '../../errors/from-http-status.js';
 import type { Clock } from '../../runtime/clock.js';
-import type { Fetch } from '../../runtime/http.js';
+import type { Fetch, HttpReply } from '../../runtime/http.js';
 import type { Logger } from '../../runtime/logger.js';
 import { transportError } from '../atlas-error.js';
 import { abortable } from '../../runtime/abortable.js';
@@ -57,7 +57,7 @@ class OAuthAuthenticator implements Authenticator {
     this.basic = `Basic ${Buffer.from(`${account.clientId}:${account.clientSecret}`).toString('base64')}`;
   }
 
-  async send(request: OutgoingRequest, signal?: AbortSignal): Promise<Response> {
+  async send(request: OutgoingRequest, signal?: AbortSignal): Promise<HttpReply> {
     const used = await this.currentToken(signal);
     const first = await this.sendWith(request, used, signal);
     if (first.status !== 401) return first;
@@ -91,7 +91,7 @@ class OAuthAuthenticator implements Authenticator {
   private async mint(): Promise<Token> {
     // Expiry counts from when the request left, so a slow answer cannot stretch the token's life.
     const sentAt = this.deps.clock.monotonic();
-    let response: Response;
+    let response: HttpReply;
     try {
       response = await this.postForm('/api/oauth/token', { grant_type: 'client_credentials' });
     } catch (error) {
@@ -129,7 +129,7 @@ class OAuthAuthenticator implements Authenticator {
     }
   }
 
-  private sendWith(request: OutgoingRequest, bearer: Token, signal?: AbortSignal): Promise<Response> {
+  private sendWith(request: OutgoingRequest, bearer: Token, signal?: AbortSignal): Promise<HttpReply> {
     return this.deps.fetch(request.url, {
       method: request.method,
       headers: { ...request.headers, authorization: `Bearer ${bearer.value}` },
@@ -138,7 +138,7 @@ class OAuthAuthenticator implements Authenticator {
     });
   }
 
-  private postForm(path: string, form: Record<string, string>): Promise<Response> {
+  private postForm(path: string, form: Record<string, string>): Promise<HttpReply> {
     return this.deps.fetch(`${this.deps.baseUrl}${path}`, {
       method: 'POST',
       headers: {

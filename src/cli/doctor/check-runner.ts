@@ -54,7 +54,7 @@ async function runOne(step: CheckStep, ctx: DoctorContext): Promise<CheckOutcome
 
 /**
  * A failure in one line: the ConnectorError message (never a secret) or the error's name, then
- * the innermost cause, which is where the reason is (`fetch failed` → `connect ECONNREFUSED …`).
+ * the innermost cause, which is where the reason is (`unreachable` → `connect ECONNREFUSED …`).
  */
 export function describeError(error: unknown): string {
   const outer = isConnectorError(error)

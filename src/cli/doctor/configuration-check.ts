@@ -1,6 +1,6 @@
 import { loadConfig, type AppConfig } from '../../config/env.js';
 import { isConnectorError } from '../../errors/connector-error.js';
-import { configureOutboundHttp } from '../../runtime/http.js';
+import { createHttpClient } from '../../runtime/http.js';
 import { createOutboundAgent } from '../../runtime/outbound-agent.js';
 import type { CheckStep } from './check-runner.js';
 import { displayUrl, type DoctorContext } from './doctor-context.js';
@@ -26,17 +26,17 @@ async function checkConfiguration(ctx: DoctorContext): Promise<CheckOutcome> {
     };
   }
   ctx.scrubber.add(config.controlPlane.token);
-  const proxyProblem = ctx.configureHttp ? await applyOutboundHttp(ctx, config) : undefined;
+  const proxyProblem = ctx.configureHttp ? applyOutboundHttp(ctx, config) : undefined;
   if (proxyProblem) return proxyProblem;
   ctx.config = config;
   return { status: 'pass', detail: describeConfig(config) };
 }
 
 /** Doctor takes the daemon's network path: the same proxy and extra CA bundle. */
-async function applyOutboundHttp(ctx: DoctorContext, config: AppConfig): Promise<CheckOutcome | undefined> {
+function applyOutboundHttp(ctx: DoctorContext, config: AppConfig): CheckOutcome | undefined {
   try {
-    await configureOutboundHttp(config.http);
     ctx.agent = createOutboundAgent(config.http);
+    if (ctx.agent) ctx.fetch = createHttpClient({ agent: ctx.agent });
     return undefined;
   } catch (error) {
     const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';

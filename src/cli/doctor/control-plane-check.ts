@@ -4,6 +4,7 @@ import { basePath, headers, paths, protocolVersion } from '../../control-plane/p
 import { userAgent } from '../../version.js';
 import { innermostCause, type CheckStep } from './check-runner.js';
 import { displayUrl, provided, type DoctorContext } from './doctor-context.js';
+import type { HttpReply } from '../../runtime/http.js';
 import type { CheckOutcome } from './doctor-types.js';
 
 const tokenNotVerified =
@@ -36,7 +37,7 @@ export const controlPlaneCheck: CheckStep = {
 
 async function probe(ctx: DoctorContext, baseUrl: string, signal: AbortSignal): Promise<CheckOutcome> {
   const origin = displayUrl(baseUrl);
-  let response: Response;
+  let response: HttpReply;
   try {
     response = await ctx.fetch(`${baseUrl.replace(/\/+$/, '')}${basePath}${paths.register}`, {
       method: 'GET',
@@ -45,7 +46,6 @@ async function probe(ctx: DoctorContext, baseUrl: string, signal: AbortSignal): 
         'user-agent': userAgent,
         accept: 'application/json',
       },
-      redirect: 'manual',
       signal,
     });
   } catch (error) {
@@ -57,7 +57,6 @@ async function probe(ctx: DoctorContext, baseUrl: string, signal: AbortSignal): 
         'check DNS and egress from this host to the control plane (firewall, NetworkPolicy); behind a proxy set HTTPS_PROXY and NO_PROXY, and CA_BUNDLE_FILE for a TLS-intercepting proxy',
     };
   }
-  await response.body?.cancel().catch(() => undefined);
   if (response.headers.get(headers.protocol) !== String(protocolVersion)) {
     return {
       status: 'warn',
@@ -99,7 +98,7 @@ async function tokenFileProblem(ctx: DoctorContext, config: AppConfig): Promise<
 }
 
 /**
- * `fetch failed` says nothing; the innermost cause carries it (ECONNREFUSED, ENOTFOUND,
+ * A wrapper says little; the innermost cause carries the reason (ECONNREFUSED, ENOTFOUND,
  * CERT_HAS_EXPIRED, a proxy's refusal…), with its message.
  */
 function networkErrorKind(error: unknown): string {

@@ -11,7 +11,7 @@ import type { AppConfig } from '../../config/env.js';
 import type { IntegrationRef } from '../../control-plane/protocol.js';
 import { ConnectorError } from '../../errors/connector-error.js';
 import { systemClock, type Clock } from '../../runtime/clock.js';
-import type { Fetch } from '../../runtime/http.js';
+import { createHttpClient, type Fetch } from '../../runtime/http.js';
 import { cryptoRandom, type Random } from '../../runtime/random.js';
 import type { SecretScrubber } from '../../runtime/secret-scrubber.js';
 import type { SecretResolver } from '../../secrets/secret-resolver.js';
@@ -26,7 +26,8 @@ export const defaultCheckTimeoutMs = 30_000;
 export interface DoctorContext {
   readonly target: DoctorTarget;
   readonly env: Readonly<Record<string, string | undefined>>;
-  readonly fetch: Fetch;
+  /** The real CLI replaces it once the config is read, to apply the proxy and CA bundle. */
+  fetch: Fetch;
   /** True in the real CLI: apply HTTPS_PROXY / CA_BUNDLE_FILE like the daemon does. */
   readonly configureHttp: boolean;
   readonly clock: Clock;
@@ -58,7 +59,7 @@ export function createDoctorContext(
   return {
     target,
     env: io.env,
-    fetch: io.fetch ?? globalThis.fetch,
+    fetch: io.fetch ?? createHttpClient(),
     configureHttp: io.fetch === undefined,
     clock: io.clock ?? systemClock,
     random: io.random ?? cryptoRandom,

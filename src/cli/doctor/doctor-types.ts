@@ -47,7 +47,7 @@ export interface DoctorIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdout: (line: string) => void;
   readonly stderr: (line: string) => void;
-  /** Absent in the real CLI: doctor then configures proxy / CA bundle like the daemon and uses Node's fetch. */
+  /** Absent in the real CLI: doctor then uses the daemon's HTTP client, with its proxy and CA bundle. */
   readonly fetch?: Fetch;
   readonly clock?: Clock;
   readonly random?: Random;

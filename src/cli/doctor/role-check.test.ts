@@ -11,6 +11,7 @@ import { createSecretScrubber } from '../../runtime/secret-scrubber.js';
 import { createDoctorContext, type DoctorContext } from './doctor-context.js';
 import { registeredKinds, type DoctorTarget } from './doctor-types.js';
 import { roleCheck } from './role-check.js';
+import { createHttpClient } from '../../runtime/http.js';
 
 const orgId = '6a1b2c3d4e5f6a7b8c9d0e1f';
 const projectId = '5f1a2b3c4d5e6f7a8b9c0d1e';
@@ -85,7 +86,7 @@ function context(credentials: AtlasCredentials, atlas: AtlasClient): DoctorConte
   };
   const ctx = createDoctorContext(
     target,
-    { env: {}, stdout: () => undefined, stderr: () => undefined, fetch: globalThis.fetch },
+    { env: {}, stdout: () => undefined, stderr: () => undefined, fetch: createHttpClient() },
     createSecretScrubber(),
   );
   ctx.credentials = credentials;
