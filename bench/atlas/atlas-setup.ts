@@ -11,6 +11,7 @@ import {
   type KnobsPatch,
 } from '../../src/sandbox/atlas/index.js';
 import { userAgent } from '../../src/version.js';
+import { createHttpClient } from '../../src/runtime/http.js';
 
 /** The simulator's programmatic API key (Digest): 8 lowercase letters, like an Atlas public key. */
 export const benchKey = {
@@ -42,7 +43,7 @@ export function benchClient(
       get: () => Promise.resolve({ type: 'api-key', ...benchKey }),
       invalidate: () => undefined,
     },
-    fetch: globalThis.fetch,
+    fetch: createHttpClient(),
     clock: systemClock,
     random: cryptoRandom,
     logger: createLogger({ level: 'silent', base: {}, scrubber: createSecretScrubber() }),

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { benchClient, projectId, projectUrlPath, startBenchSimulator, unpaced } from './atlas-setup.js';
-import { presignedHeaders, signedGet } from './bare-digest.js';
+import { createBareDigest } from './bare-digest.js';
 
 export interface CallOverhead {
   readonly latencyMs: number;
@@ -29,6 +29,7 @@ export async function measureCallOverhead(calls: number, latencyMs: number): Pro
   try {
     const client = benchClient(sim.url, unpaced);
     const url = `${sim.url}${projectUrlPath}`;
+    const { presignedHeaders, signedGet } = createBareDigest();
     const headers = await presignedHeaders(url, warmupCalls + calls);
     for (let i = 0; i < warmupCalls; i += 1) {
       await client.projects.get(projectId);

@@ -1,7 +1,7 @@
 import type { AtlasSimulator } from '../../src/sandbox/atlas/index.js';
 import { mean } from '../stats.js';
 import { benchClient, projectId, projectUrlPath, startBenchSimulator, unpaced } from './atlas-setup.js';
-import { naiveDigestGet } from './bare-digest.js';
+import { createBareDigest } from './bare-digest.js';
 
 export interface RoundTrips {
   /** HTTP requests the simulator saw for the client's first call (challenge + signed request). */
@@ -34,6 +34,7 @@ export async function measureRoundTrips(calls: number): Promise<RoundTrips> {
   try {
     const client = benchClient(sim.url, unpaced);
     const counts = await countPerCall(sim, calls, () => client.projects.get(projectId));
+    const { naiveDigestGet } = createBareDigest();
     const naive = await countPerCall(sim, calls, () => naiveDigestGet(`${sim.url}${projectUrlPath}`));
     await client.close();
     return {

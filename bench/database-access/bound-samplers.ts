@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { presignedHeaders, signedGet } from '../atlas/bare-digest.js';
+import { createBareDigest } from '../atlas/bare-digest.js';
 import { projectUrlPath } from '../atlas/atlas-setup.js';
 import { startBareClient, type BareClientProcess } from '../worker/bare-client-process.js';
 import type { ControlPlaneProbe } from '../worker/control-plane-probe.js';
@@ -13,6 +13,7 @@ import type { ReferenceControlPlane } from '../../src/sandbox/control-plane/refe
  */
 export class AtlasCallTimer {
   private headers: string[] = [];
+  private readonly digest = createBareDigest();
   readonly samplesMs: number[] = [];
 
   constructor(private readonly url: string) {}
@@ -25,10 +26,10 @@ export class AtlasCallTimer {
   async sample(count: number): Promise<void> {
     for (let i = 0; i < count; i += 1) {
       // Signed in batches, before timing, each batch on a fresh nonce.
-      if (this.headers.length === 0) this.headers = await presignedHeaders(this.url, 200);
+      if (this.headers.length === 0) this.headers = await this.digest.presignedHeaders(this.url, 200);
       const header = this.headers.shift() ?? '';
       const started = performance.now();
-      await signedGet(this.url, header);
+      await this.digest.signedGet(this.url, header);
       this.samplesMs.push(performance.now() - started);
     }
   }

@@ -1,4 +1,4 @@
-import { presignedHeaders } from '../atlas/bare-digest.js';
+import { createBareDigest } from '../atlas/bare-digest.js';
 import { projectUrlPath, userAgent } from '../atlas/atlas-setup.js';
 import {
   apiPrefix,
@@ -47,12 +47,13 @@ export class BareAtlasCalls {
   }
 
   private readonly media: string;
+  private readonly digest = createBareDigest();
 
   /** `count` sequential calls, each timed (in the bare client) from send to body read. */
   async sample(count: number): Promise<void> {
     // Signed in batches, before timing, each batch on a fresh nonce (asked with a harmless GET).
     if (this.headers.length < count)
-      this.headers = await presignedHeaders(
+      this.headers = await this.digest.presignedHeaders(
         this.url,
         Math.max(200, count),
         this.method,

@@ -3,15 +3,18 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import type { JobEnvelope, ResultRequest } from '../../src/control-plane/protocol.js';
+import { createBareHttp, type BareHttp } from '../bare-http.js';
 import { BareCommand, BareConfig, type BareReply } from './bare-client-process.js';
 import { claim, deregister, putIntent, putResult, register, type BareSession } from './bare-protocol.js';
 
 /**
  * Child-process entry (`node dist/bench/worker/bare-client.js '<config json>'`): the smallest
  * client that runs ping jobs the way the connector does — one claim loop asking for as many jobs
- * as it has free slots, one result PUT per job (after an intent PUT when the ping asks), no other work — and replays accepted results to
- * time bare round trips. It runs in its own process, like the daemon, so both share the two cores
- * with the control plane in the same way. Commands arrive one per stdin line (`BareCommand`).
+ * as it has free slots, one result PUT per job (after an intent PUT when the ping asks), no other
+ * work — and replays accepted results to time bare round trips. Its HTTP is raw node:http with a
+ * keep-alive agent (`bench/bare-http.ts`), the cheapest client, as the daemon now uses. It runs in
+ * its own process, like the daemon, so both share the two cores with the control plane in the
+ * same way. Commands arrive one per stdin line (`BareCommand`).
  */
 
 /** `intent: true`: record an intent before the result, as an org-portal grant does before its write. */
@@ -84,24 +87,39 @@ async function replay(session: BareSession, seeded: readonly Completed[], count:
   return rtts;
 }
 
-/** Sequential pre-signed Atlas requests (as `bench/atlas/bare-digest.ts` sends them), each timed from send to body read. */
-async function atlasCalls(command: Extract<BareCommand, { cmd: 'atlas' }>): Promise<number[]> {
+/**
+ * Sequential pre-signed Atlas requests (as `bench/atlas/bare-digest.ts` sends them, on raw
+ * node:http with a keep-alive agent), each timed from send to body read.
+ */
+async function atlasCalls(
+  http: BareHttp,
+  command: Extract<BareCommand, { cmd: 'atlas' }>,
+): Promise<number[]> {
   const { method, url, body } = command;
   const rtts: number[] = [];
   for (const authorization of command.authorizations) {
     const sent = performance.now();
-    const response = await fetch(url, { method, headers: { ...command.headers, authorization }, body });
-    await response.text();
+    const response = await http(url, { method, headers: { ...command.headers, authorization }, body });
     rtts.push(performance.now() - sent);
-    if (!response.ok) throw new Error(`${method} ${url}: HTTP ${response.status}`);
+    if (response.status < 200 || response.status > 299) {
+      throw new Error(`${method} ${url}: HTTP ${response.status}`);
+    }
   }
   return rtts;
 }
 
 async function main(): Promise<void> {
   const config = BareConfig.parse(JSON.parse(process.argv[2] ?? '{}'));
-  const onDaemonPlane = await register(config.daemonUrl, config.token, 'bench-bare', config.concurrency);
-  const onTwin = await register(config.twinUrl, config.token, 'bench-bare', config.concurrency);
+  // One keep-alive agent for the process: both control planes and the Atlas calls.
+  const http = createBareHttp();
+  const onDaemonPlane = await register(
+    http,
+    config.daemonUrl,
+    config.token,
+    'bench-bare',
+    config.concurrency,
+  );
+  const onTwin = await register(http, config.twinUrl, config.token, 'bench-bare', config.concurrency);
   const seeded: Completed[] = [];
   const reply = (answer: BareReply): boolean => process.stdout.write(`${JSON.stringify(answer)}\n`);
   reply({ rttMs: [] });
@@ -109,7 +127,7 @@ async function main(): Promise<void> {
     const command = BareCommand.parse(JSON.parse(line));
     if (command.cmd === 'exit') break;
     if (command.cmd === 'atlas') {
-      reply({ rttMs: await atlasCalls(command) });
+      reply({ rttMs: await atlasCalls(http, command) });
       continue;
     }
     if (command.cmd === 'replay') {

@@ -9,12 +9,17 @@ import {
   type RegisterRequest,
   type ResultRequest,
 } from '../../src/control-plane/protocol.js';
+import type { BareHttp, BareResponse } from '../bare-http.js';
 
 /**
- * The control-plane protocol as bare `fetch` calls, with the headers the connector sends and
- * nothing else: no retries, no outbox, no lease keeping. It is the floor the worker is compared to.
+ * The control-plane protocol as bare HTTP calls — raw node:http with a keep-alive agent
+ * (`bench/bare-http.ts`), the cheapest client, as the daemon now uses — with the headers the
+ * connector sends and nothing else: no retries, no outbox, no lease keeping. It is the floor the
+ * worker is compared to.
  */
 export interface BareSession {
+  /** The process's one bare client, given to `register`. */
+  readonly http: BareHttp;
   readonly baseUrl: string;
   readonly sessionId: string;
   readonly accessToken: string;
@@ -33,15 +38,15 @@ function commonHeaders(token: string, timeoutMs: number): Record<string, string>
   };
 }
 
-async function expectStatus(response: Response, allowed: readonly number[], what: string): Promise<string> {
-  const text = await response.text();
+function expectStatus(response: BareResponse, allowed: readonly number[], what: string): string {
   if (!allowed.includes(response.status)) {
-    throw new Error(`${what}: HTTP ${response.status} ${text.slice(0, 300)}`);
+    throw new Error(`${what}: HTTP ${response.status} ${response.text.slice(0, 300)}`);
   }
-  return text;
+  return response.text;
 }
 
 export async function register(
+  http: BareHttp,
   baseUrl: string,
   enrollmentToken: string,
   connectorId: string,
@@ -57,13 +62,13 @@ export async function register(
     jobTypes: ['ping'],
     startedAt: new Date().toISOString(),
   };
-  const response = await fetch(`${baseUrl}${basePath}${paths.register}`, {
+  const response = await http(`${baseUrl}${basePath}${paths.register}`, {
     method: 'POST',
     headers: commonHeaders(enrollmentToken, 10_000),
     body: JSON.stringify(request),
   });
-  const answer = RegisterResponse.parse(JSON.parse(await expectStatus(response, [201], 'register')));
-  return { baseUrl, sessionId: answer.sessionId, accessToken: answer.accessToken };
+  const answer = RegisterResponse.parse(JSON.parse(expectStatus(response, [201], 'register')));
+  return { http, baseUrl, sessionId: answer.sessionId, accessToken: answer.accessToken };
 }
 
 /** One long-poll claim; an empty list is the server's 204. */
@@ -72,9 +77,8 @@ export async function claim(
   maxJobs: number,
   waitMs: number,
   idempotencyKey: string,
-  signal?: AbortSignal,
 ): Promise<JobEnvelope[]> {
-  const response = await fetch(`${session.baseUrl}${basePath}${paths.claim(session.sessionId)}`, {
+  const response = await session.http(`${session.baseUrl}${basePath}${paths.claim(session.sessionId)}`, {
     method: 'POST',
     headers: {
       ...commonHeaders(session.accessToken, waitMs + 10_000),
@@ -82,9 +86,8 @@ export async function claim(
       [headers.idempotencyKey]: idempotencyKey,
     },
     body: JSON.stringify({ maxJobs, waitMs }),
-    signal,
   });
-  const text = await expectStatus(response, [200, 204], 'claim');
+  const text = expectStatus(response, [200, 204], 'claim');
   if (response.status === 204) return [];
   return ClaimResponse.parse(JSON.parse(text)).jobs.map((job) => JobEnvelope.parse(job));
 }
@@ -96,7 +99,7 @@ export async function putResult(
   attempt: number,
   body: ResultRequest,
 ): Promise<void> {
-  const response = await fetch(`${session.baseUrl}${basePath}${paths.result(jobId, attempt)}`, {
+  const response = await session.http(`${session.baseUrl}${basePath}${paths.result(jobId, attempt)}`, {
     method: 'PUT',
     headers: {
       ...commonHeaders(session.accessToken, 30_000),
@@ -105,23 +108,26 @@ export async function putResult(
     },
     body: JSON.stringify(body),
   });
-  await expectStatus(response, [200], 'result');
+  expectStatus(response, [200], 'result');
 }
 
 /** Records a job intent (feature `job-intent`), fenced by the lease, as a grant does before writing. */
 export async function putIntent(session: BareSession, job: JobEnvelope, intent: unknown): Promise<void> {
-  const response = await fetch(`${session.baseUrl}${basePath}${paths.intent(job.jobId, job.attempt)}`, {
-    method: 'PUT',
-    headers: { ...commonHeaders(session.accessToken, 10_000), [headers.session]: session.sessionId },
-    body: JSON.stringify({ leaseId: job.leaseId, fencingToken: job.fencingToken, intent }),
-  });
-  await expectStatus(response, [200], 'intent');
+  const response = await session.http(
+    `${session.baseUrl}${basePath}${paths.intent(job.jobId, job.attempt)}`,
+    {
+      method: 'PUT',
+      headers: { ...commonHeaders(session.accessToken, 10_000), [headers.session]: session.sessionId },
+      body: JSON.stringify({ leaseId: job.leaseId, fencingToken: job.fencingToken, intent }),
+    },
+  );
+  expectStatus(response, [200], 'intent');
 }
 
 export async function deregister(session: BareSession): Promise<void> {
-  const response = await fetch(`${session.baseUrl}${basePath}${paths.deregister(session.sessionId)}`, {
+  const response = await session.http(`${session.baseUrl}${basePath}${paths.deregister(session.sessionId)}`, {
     method: 'DELETE',
     headers: { ...commonHeaders(session.accessToken, 1_000), [headers.session]: session.sessionId },
   });
-  await expectStatus(response, [204], 'deregister');
+  expectStatus(response, [204], 'deregister');
 }

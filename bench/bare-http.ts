@@ -1,0 +1,58 @@
+import { Agent, request, type IncomingHttpHeaders } from 'node:http';
+
+/**
+ * The bare clients' HTTP: raw `node:http` `request()` on one keep-alive `Agent`, the cheapest
+ * honest client (the daemon uses node:http/https with keep-alive agents too, not `fetch`). Only
+ * `http:` URLs: the bench talks to loopback servers. No redirects, no decompression, no abort:
+ * the body is read whole, as received, before the promise settles.
+ */
+export interface BareInit {
+  readonly method?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+}
+
+/** Node lower-cases header names; a repeated header is a `string[]` (`set-cookie` always is). */
+export interface BareResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly text: string;
+}
+
+export type BareHttp = (url: string, init?: BareInit) => Promise<BareResponse>;
+
+/** A request function with its own keep-alive agent: create one per process (entry point or class). */
+export function createBareHttp(): BareHttp {
+  const agent = new Agent({ keepAlive: true });
+  return (url, init = {}) =>
+    new Promise<BareResponse>((resolve, reject) => {
+      const target = new URL(url);
+      if (target.protocol !== 'http:') throw new Error(`bare-http: only http: URLs, got ${url}`);
+      const headers: Record<string, string> = { ...init.headers };
+      if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
+      const req = request(
+        {
+          hostname: target.hostname.replace(/^\[|\]$/g, ''),
+          port: target.port,
+          path: `${target.pathname}${target.search}`,
+          method: init.method ?? 'GET',
+          headers,
+          agent,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', reject);
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              text: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(init.body);
+    });
+}
