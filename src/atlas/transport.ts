@@ -326,8 +326,8 @@ function redact(text: string, secrets: readonly string[]): string {
 }
 
 /**
- * A signal per HTTP attempt that follows the caller's. `fetch` keeps its abort listener on the
- * signal it was given until that signal is garbage-collected, so thousands of calls under one
+ * A signal per HTTP attempt that follows the caller's. An HTTP client may keep its abort listener
+ * on the signal it was given until that signal is garbage-collected, so thousands of calls under one
  * job's signal (an organization-wide discovery) would pile listeners onto it; each attempt's own
  * signal dies with the attempt, and the one listener on the job's signal is removed here.
  */

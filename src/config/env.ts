@@ -193,8 +193,9 @@ function cleartextUrlProblem(name: string, value: string | undefined): string | 
 }
 
 /**
- * `user:password@` in the control-plane or Atlas URL: `fetch` refuses such URLs, and the URL is
- * logged at start-up, so it is refused here, by name only.
+ * `user:password@` in the control-plane or Atlas URL: the HTTP client does not send them (the
+ * credential would be silently ignored), and the URL is logged at start-up, so it is refused
+ * here, by name only.
  */
 function urlCredentialsProblem(name: string, value: string | undefined): string | undefined {
   const url = value && URL.canParse(value) ? new URL(value) : undefined;
