@@ -114,7 +114,10 @@ export function transportError(error: unknown, operation: string, signal?: Abort
   });
 }
 
-/** The code that says what failed: ECONNRESET, ENOTFOUND, CERT_HAS_EXPIRED… (the error's own or its cause's). */
+/**
+ * The code that says what failed (the cause's, else the error's own): ECONNRESET, ENOTFOUND,
+ * CERT_HAS_EXPIRED…
+ */
 function networkErrorKind(error: unknown): string {
   if (!(error instanceof Error)) return 'unknown';
   const cause: unknown = error.cause;
