@@ -214,10 +214,9 @@ class AtlasTransport implements Transport {
     const headers: Record<string, string> = { accept: media, 'user-agent': this.options.userAgent };
     if (body !== undefined) headers['content-type'] = media;
     const started = clock.monotonic();
-    const attemptSignal = linkedSignal(signal);
     let status = 0;
     try {
-      const response = await session.send({ method: spec.method, url, headers, body }, attemptSignal.signal);
+      const response = await session.send({ method: spec.method, url, headers, body }, signal);
       status = response.status;
       this.observeRateLimit(rateScopeKey(rateScopeOf(operation, request.params)), response.headers);
       const text = await response.text();
@@ -234,7 +233,6 @@ class AtlasTransport implements Transport {
     } catch (error) {
       throw transportError(error, operation, signal);
     } finally {
-      attemptSignal.release();
       this.report({
         operation,
         method: spec.method,
@@ -323,19 +321,4 @@ function redact(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) if (secret.length > 0) out = out.split(secret).join('[REDACTED]');
   return out;
-}
-
-/**
- * A signal per HTTP attempt that follows the caller's. An HTTP client may keep its abort listener
- * on the signal it was given until that signal is garbage-collected, so thousands of calls under one
- * job's signal (an organization-wide discovery) would pile listeners onto it; each attempt's own
- * signal dies with the attempt, and the one listener on the job's signal is removed here.
- */
-function linkedSignal(parent: AbortSignal | undefined): { signal: AbortSignal | undefined; release(): void } {
-  if (!parent) return { signal: undefined, release: () => undefined };
-  const controller = new AbortController();
-  if (parent.aborted) controller.abort(parent.reason);
-  const onAbort = (): void => controller.abort(parent.reason);
-  parent.addEventListener('abort', onAbort, { once: true });
-  return { signal: controller.signal, release: () => parent.removeEventListener('abort', onAbort) };
 }

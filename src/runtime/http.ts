@@ -30,8 +30,11 @@ export interface HttpReply {
 
 /**
  * The HTTP port: every client takes one, so tests can intercept it (strict nock) or replace it.
- * It is the part of `fetch` the clients use, so `globalThis.fetch` (and a fake returning a
- * `Response`) satisfies it; the daemon and `doctor` use `createHttpClient`.
+ * It is the part of `fetch` the clients use, so a fake returning a `Response` satisfies it; the
+ * daemon and `doctor` use `createHttpClient`. An implementation drops its abort listener once the
+ * call settles: thousands of calls share one job's signal (an organization-wide discovery), so a
+ * listener left behind per call would pile up on it (`fetch` keeps its listener until the signal
+ * is collected).
  */
 export type Fetch = (url: string, init?: HttpRequestInit) => Promise<HttpReply>;
 

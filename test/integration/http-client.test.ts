@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { gzipSync, brotliCompressSync, deflateSync } from 'node:zlib';
 import nock from 'nock';
@@ -134,6 +135,18 @@ describe('createHttpClient (the daemon and doctor HTTP client)', () => {
     const pending = http(`${base}/`, { signal: controller.signal });
     setTimeout(() => controller.abort(reason), 20);
     await expect(pending).rejects.toBe(reason);
+  });
+
+  it("leaves no abort listener on the caller's signal once a call has settled", async () => {
+    const base = await target((req, _body, res) => {
+      if (req.url === '/fail') req.socket.destroy();
+      else res.end('ok');
+    });
+    const http = createHttpClient();
+    const signal = new AbortController().signal;
+    expect(await (await http(`${base}/`, { signal })).text()).toBe('ok');
+    await expect(http(`${base}/fail`, { signal })).rejects.toMatchObject({ code: 'ECONNRESET' });
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
   });
 
   it('rejects with the signal reason when aborted while the body is arriving', async () => {
