@@ -4,7 +4,8 @@ import { Agent, request, type IncomingHttpHeaders } from 'node:http';
  * The bare clients' HTTP: raw `node:http` `request()` on one keep-alive `Agent`, the cheapest
  * honest client (the daemon uses node:http/https with keep-alive agents too, not `fetch`). Only
  * `http:` URLs: the bench talks to loopback servers. No redirects, no decompression, no abort:
- * the body is read whole, as received, before the promise settles.
+ * the body is read whole, as received, before the promise settles. Not `createHttpClient`: a
+ * bound must not contain the client code it is there to measure.
  */
 export interface BareInit {
   readonly method?: string;

@@ -50,10 +50,8 @@ export function createBareDigest(http: BareHttp = createBareHttp()): BareDigest 
 
 async function challengeFor(http: BareHttp, url: string): Promise<DigestChallenge> {
   const response = await http(url, { headers: baseHeaders });
-  // Node lower-cases names and joins a repeated `www-authenticate` with ', ' (as fetch's `get`
-  // does); an array is handled anyway, since `IncomingHttpHeaders` allows one for other names.
-  const header: string | string[] | undefined = response.headers['www-authenticate'];
-  const challenge = parseDigestChallenge(Array.isArray(header) ? header.join(', ') : (header ?? null));
+  // Node joins a repeated `www-authenticate` with ', ', as fetch's `get` does.
+  const challenge = parseDigestChallenge(response.headers['www-authenticate'] ?? null);
   if (response.status !== 401 || !challenge)
     throw new Error(`expected a Digest challenge, got ${response.status}`);
   return challenge;
