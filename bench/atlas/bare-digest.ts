@@ -10,8 +10,8 @@ import { acceptHeader, benchKey, userAgent } from './atlas-setup.js';
 /**
  * Digest by hand, for the two comparisons the real client is measured against: a naive client
  * that answers a fresh challenge on every call, and bare requests signed ahead of time. Requests
- * go out on raw node:http with a keep-alive agent (`bench/bare-http.ts`), the cheapest client, as
- * the daemon now uses.
+ * go out on raw node:http with a keep-alive agent (`bench/bare-http.ts`), the cheapest client, on
+ * the same Node modules as the daemon.
  */
 export const baseHeaders: Readonly<Record<string, string>> = {
   accept: acceptHeader,

@@ -12,9 +12,9 @@ import { claim, deregister, putIntent, putResult, register, type BareSession } f
  * client that runs ping jobs the way the connector does — one claim loop asking for as many jobs
  * as it has free slots, one result PUT per job (after an intent PUT when the ping asks), no other
  * work — and replays accepted results to time bare round trips. Its HTTP is raw node:http with a
- * keep-alive agent (`bench/bare-http.ts`), the cheapest client, as the daemon now uses. It runs in
- * its own process, like the daemon, so both share the two cores with the control plane in the
- * same way. Commands arrive one per stdin line (`BareCommand`).
+ * keep-alive agent (`bench/bare-http.ts`), the cheapest client, on the same Node modules as the
+ * daemon. It runs in its own process, like the daemon, so both share the two cores with the
+ * control plane in the same way. Commands arrive one per stdin line (`BareCommand`).
  */
 
 /** `intent: true`: record an intent before the result, as an org-portal grant does before its write. */

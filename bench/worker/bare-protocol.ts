@@ -13,9 +13,9 @@ import type { BareHttp, BareResponse } from '../bare-http.js';
 
 /**
  * The control-plane protocol as bare HTTP calls — raw node:http with a keep-alive agent
- * (`bench/bare-http.ts`), the cheapest client, as the daemon now uses — with the headers the
- * connector sends and nothing else: no retries, no outbox, no lease keeping. It is the floor the
- * worker is compared to.
+ * (`bench/bare-http.ts`), the cheapest client, on the same Node modules as the daemon — with the
+ * headers the connector sends and nothing else: no retries, no outbox, no lease keeping. It is
+ * the floor the worker is compared to.
  */
 export interface BareSession {
   /** The process's one bare client, given to `register`. */
