@@ -16,6 +16,8 @@ export interface BareInit {
 /** Node lower-cases header names; a repeated header is a `string[]` (`set-cookie` always is). */
 export interface BareResponse {
   readonly status: number;
+  /** A 2xx status, as `fetch`'s `ok`. */
+  readonly ok: boolean;
   readonly headers: IncomingHttpHeaders;
   readonly text: string;
 }
@@ -41,12 +43,14 @@ export function createBareHttp(): BareHttp {
           agent,
         },
         (res) => {
+          const status = res.statusCode ?? 0;
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('error', reject);
           res.on('end', () =>
             resolve({
-              status: res.statusCode ?? 0,
+              status,
+              ok: status >= 200 && status < 300,
               headers: res.headers,
               text: Buffer.concat(chunks).toString('utf8'),
             }),

@@ -35,8 +35,7 @@ export interface BareDigest {
 export function createBareDigest(http: BareHttp = createBareHttp()): BareDigest {
   const signedGet = async (url: string, authorization: string): Promise<void> => {
     const response = await http(url, { headers: { ...baseHeaders, authorization } });
-    if (response.status < 200 || response.status > 299)
-      throw new Error(`GET ${url}: HTTP ${response.status}`);
+    if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
   };
   return {
     signedGet,

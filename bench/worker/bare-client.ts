@@ -101,9 +101,7 @@ async function atlasCalls(
     const sent = performance.now();
     const response = await http(url, { method, headers: { ...command.headers, authorization }, body });
     rtts.push(performance.now() - sent);
-    if (response.status < 200 || response.status > 299) {
-      throw new Error(`${method} ${url}: HTTP ${response.status}`);
-    }
+    if (!response.ok) throw new Error(`${method} ${url}: HTTP ${response.status}`);
   }
   return rtts;
 }
