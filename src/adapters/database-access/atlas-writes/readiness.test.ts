@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AtlasWorld, settleWorld } from '../../../../test/kits/atlas-world-test-kit.js';
 import { clusterFixture, projectId } from '../../../../test/kits/grant-test-kit.js';
-import { fineStep, nextPollDelay, Readiness, readinessPolling } from './readiness.js';
+import { fineStep, nextPollDelay, probeEarlierBy, Readiness, readinessPolling } from './readiness.js';
 
 /** A project with clusters A and B in the simulator; status reads go through the real client. */
 function world(): AtlasWorld {
@@ -152,6 +152,51 @@ describe('adaptive readiness polling', () => {
     await finely(atlas, wait(['A']));
     expect(atlas.callsTo('clusters.status').length - before).toBeLessThanOrEqual(2);
     expect(clock.monotonic() - started).toBeLessThan(400 + readinessPolling.fineMs + 10);
+  });
+
+  /** Runs `changes` changes that each apply after `ms`; returns the polls and wait of each. */
+  async function changesTaking(h: ReturnType<typeof setup>, ms: number, changes: number) {
+    const out: { polls: number; waitedMs: number }[] = [];
+    for (let i = 0; i < changes; i += 1) {
+      const before = h.atlas.callsTo('clusters.status').length;
+      const started = h.clock.monotonic();
+      appliesAfter(h.atlas, ms);
+      await finely(h.atlas, h.wait(['A']));
+      out.push({
+        polls: h.atlas.callsTo('clusters.status').length - before,
+        waitedMs: h.clock.monotonic() - started,
+      });
+    }
+    return out;
+  }
+
+  it('keeps most first polls on time while changes take the same time (probing earlier costs few second polls)', async () => {
+    const h = setup();
+    await changesTaking(h, 300, 10);
+    const steady = await changesTaking(h, 300, 60);
+    // A fixed half-step probe sent every third first poll too early: 20 of 60 changes polled twice.
+    const twice = steady.filter((c) => c.polls > 1).length;
+    expect(twice).toBeGreaterThan(0); // it still probes: a project that gets faster is noticed
+    expect(twice).toBeLessThanOrEqual(12);
+    for (const c of steady) expect(c.polls).toBeLessThanOrEqual(2);
+    for (const c of steady) expect(c.waitedMs).toBeLessThanOrEqual(300 + readinessPolling.fineMs + 5);
+  });
+
+  it('catches up within tens of changes when the project gets faster (3 s → 300 ms)', async () => {
+    const h = setup();
+    await changesTaking(h, 3_000, 6);
+    const faster = await changesTaking(h, 300, 40);
+    // The fixed half-step probe moved the first poll 22 ms earlier per change: 2.1 s after 40.
+    expect(faster.at(-1)?.waitedMs).toBeLessThanOrEqual(300 + 2 * readinessPolling.fineMs + 5);
+    for (const c of faster.slice(-10)) expect(c.polls).toBeLessThanOrEqual(2);
+  });
+
+  it('probes earlier by a small part of a step, growing while first polls keep seeing APPLIED, at most half the estimate', () => {
+    const step = fineStep(300);
+    expect(probeEarlierBy(300, 0)).toBeCloseTo(step / readinessPolling.probeDivisor);
+    expect(probeEarlierBy(300, 2)).toBeCloseTo((step / readinessPolling.probeDivisor) * 2);
+    expect(probeEarlierBy(300, 1_000)).toBe(150);
+    expect(probeEarlierBy(0, 5)).toBe(0);
   });
 });
 

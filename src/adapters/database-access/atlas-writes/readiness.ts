@@ -35,6 +35,15 @@ export const readinessPolling = {
   fineDivisor: 20,
   fineCapMs: 1_000,
   fineWindowMs: 1_000,
+  /**
+   * A first poll that already saw APPLIED only bounds the change from above, so the next first
+   * poll probes earlier: by step ÷ `probeDivisor`, times `probeGrowth` for each earlier first poll
+   * in a row that saw APPLIED too (at most half the estimate); a poll that had to wait resets it.
+   * Small probes keep most first polls on time while changes take the same time; growing ones
+   * catch up in tens of changes when they get faster (see `probeEarlierBy`).
+   */
+  probeDivisor: 16,
+  probeGrowth: Math.SQRT2,
   /** Until 3 s have passed, then `slowMs` (a change that takes long is not worth a fast poll). */
   mediumMs: 100,
   mediumWindowMs: 3_000,
@@ -48,6 +57,19 @@ export const readinessPolling = {
 export function fineStep(estimateMs: number): number {
   const p = readinessPolling;
   return Math.min(p.fineCapMs, Math.max(p.fineMs, Math.round(estimateMs / p.fineDivisor)));
+}
+
+/**
+ * How much earlier than the estimate the next first poll probes, after `firstHits` first polls in a
+ * row that saw APPLIED. A fixed half-step probe made every third first poll miss while changes
+ * took the same time (and, with jobs of three kinds taking turns, always the same kind's), and
+ * needed ~290 changes to follow a drop from 3 s to 300 ms; this one misses about one in seven and
+ * follows that drop in about 25.
+ */
+export function probeEarlierBy(estimateMs: number, firstHits: number): number {
+  const p = readinessPolling;
+  const grown = (fineStep(estimateMs) / p.probeDivisor) * p.probeGrowth ** Math.min(firstHits, 40);
+  return Math.min(estimateMs / 2, grown);
 }
 
 export interface ReadinessDeps {
@@ -94,6 +116,8 @@ class ProjectChanges {
   private writing = 0;
   private lastWriteEnd = Number.NEGATIVE_INFINITY;
   private estimate: number | undefined;
+  /** First polls in a row that already saw APPLIED: how far the next one probes earlier. */
+  private firstHits = 0;
   private readonly waiters = new Set<Waiter>();
   private gate: ReturnType<typeof latch> | undefined;
   private loop: Promise<void> | undefined;
@@ -277,10 +301,11 @@ class ProjectChanges {
    * APPLIED. Send times, not answer times: a rule fed with answer times drifts later by the round
    * trip on every change whenever the round trip exceeds the fine step (tens of ms to Atlas), and
    * never comes back. A first poll that already saw APPLIED only bounds the change from above, so
-   * the next one probes half a step earlier.
+   * the next one probes earlier (`probeEarlierBy`).
    */
   private learn(sentAfterMs: number, first: boolean): void {
-    const probe = first && this.estimate !== undefined ? fineStep(this.estimate) / 2 : 0;
+    const probe = first && this.estimate !== undefined ? probeEarlierBy(this.estimate, this.firstHits) : 0;
+    this.firstHits = first ? this.firstHits + 1 : 0;
     const observed = Math.max(0, sentAfterMs - probe);
     this.estimate = this.estimate === undefined ? observed : 0.7 * this.estimate + 0.3 * observed;
   }
