@@ -186,7 +186,7 @@ describe('adaptive readiness polling', () => {
     const h = setup();
     await changesTaking(h, 3_000, 6);
     const faster = await changesTaking(h, 300, 40);
-    // The fixed half-step probe moved the first poll 22 ms earlier per change: 2.1 s after 40.
+    // The fixed half-step probe moved the first poll about 20 ms earlier per change: 2.25 s after 40.
     expect(faster.at(-1)?.waitedMs).toBeLessThanOrEqual(300 + 2 * readinessPolling.fineMs + 5);
     for (const c of faster.slice(-10)) expect(c.polls).toBeLessThanOrEqual(2);
   });
