@@ -56,13 +56,20 @@ describe('a control plane with a certificate nobody trusts', () => {
     );
     logs.logger.warn({ err: error }, 'control plane unreachable, backing off');
 
+    // Node 24 (the image's runtime) appends its own hint to certificate errors: `; if the root CA
+    // is installed locally, try running Node.js with --use-system-ca`. Node 20 does not.
+    const nodeHint = '(; if the root CA is installed locally, try running Node\\.js with --use-system-ca)?';
     expect(String((error as Error).message)).toMatch(
-      /control plane register: unreachable \((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN): self[- ]signed certificate\)$/,
+      new RegExp(
+        `control plane register: unreachable \\((DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN): self[- ]signed certificate${nodeHint}\\)$`,
+      ),
     );
     const line = logs.lines().find((l) => l.msg === 'control plane unreachable, backing off');
     const err = line?.err as { causes?: string; cause?: { cause?: { code?: string } } };
     expect(err.causes).toMatch(
-      /control plane register: unreachable .* <- DEPTH_ZERO_SELF_SIGNED_CERT: self[- ]signed certificate$/,
+      new RegExp(
+        `control plane register: unreachable .* <- DEPTH_ZERO_SELF_SIGNED_CERT: self[- ]signed certificate${nodeHint}$`,
+      ),
     );
     expect((err.cause as { code?: string } | undefined)?.code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
     expect(logs.text()).not.toContain('enrollment-token-abcdef');
