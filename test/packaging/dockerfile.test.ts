@@ -29,7 +29,8 @@ describe('the shipped Dockerfile', () => {
 
   it('runs the daemon with the V8 flags the benchmarks measure it with', () => {
     const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-    const options = /^\s*NODE_OPTIONS=(\S+)/m.exec(runtime)?.[1];
+    const match = /^\s*NODE_OPTIONS=(?:"([^"]*)"|(\S+))/m.exec(runtime);
+    const options = match?.[1] ?? match?.[2];
     expect(options, 'the runtime stage sets NODE_OPTIONS').toBe(productionNodeOptions);
   });
 
