@@ -31,6 +31,31 @@ export default tseslint.config(
       'no-restricted-globals': ['error', { name: 'fetch', message: 'Use the injected Fetch port.' }],
     },
   },
+  {
+    // An ES-module import of node:http makes Node 24 load undici, http2 and web streams that the
+    // daemon never uses (src/runtime/node-http.ts says why and by how much).
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/*.test.ts', 'src/sandbox/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'node:http',
+              allowTypeImports: true,
+              message: "Take `http` from src/runtime/node-http.ts; `import type` from 'node:http' is fine.",
+            },
+            {
+              name: 'http',
+              allowTypeImports: true,
+              message: "Take `http` from src/runtime/node-http.ts; `import type` from 'node:http' is fine.",
+            },
+          ],
+        },
+      ],
+    },
+  },
   // Import boundaries (docs/architecture.md): the layers below never reach up. Tests (and test/kits/)
   // may use the sandbox and the fakes; production code may not.
   ...[

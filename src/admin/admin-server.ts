@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { http } from '../runtime/node-http.js';
 import type { Logger } from '../runtime/logger.js';
 
 /** What the admin server reads from the worker. */
@@ -37,7 +38,7 @@ export interface AdminServerOptions {
  * payloads). Probes are always open: the kubelet carries no token.
  */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
-  const server = createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     void route(req, res, options).catch((error: unknown) => {
       options.logger.error({ err: error }, 'admin request failed');
       if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n');

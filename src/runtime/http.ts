@@ -1,8 +1,8 @@
 // Namespaces, not named imports: `request` is looked up per call, as CommonJS callers do, so an
 // interceptor installed or removed later (nock in tests) is seen.
-import http, { Agent as HttpAgent, STATUS_CODES } from 'node:http';
-import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Agent as HttpAgent, ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import https, { Agent as HttpsAgent } from 'node:https';
+import { http } from './node-http.js';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
 
@@ -82,7 +82,7 @@ const decoders = {
 export function createHttpClient(options: HttpClientOptions = {}): Fetch {
   const agents = options.agent
     ? { http: options.agent, https: options.agent }
-    : { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+    : { http: new http.Agent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
 
   return (url, init = {}) =>
@@ -209,7 +209,7 @@ function reply(
   return {
     status,
     ok: status >= 200 && status < 300,
-    statusText: statusText ?? STATUS_CODES[status] ?? '',
+    statusText: statusText ?? http.STATUS_CODES[status] ?? '',
     headers: {
       get(name) {
         const value = headers[name.toLowerCase()];

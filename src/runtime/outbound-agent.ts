@@ -1,12 +1,12 @@
-import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import type { ClientRequest } from 'node:http';
+import type { Agent as HttpAgent, ClientRequest } from 'node:http';
 import { Agent as RoutingAgent, type AgentConnectOpts } from 'agent-base';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import type { OutboundHttpSettings } from './http.js';
+import { http } from './node-http.js';
 
 /**
  * The one Node `http.Agent` for every outbound call: the connector's HTTP client (control plane,
@@ -23,7 +23,7 @@ export function createOutboundAgent(settings: OutboundHttpSettings): HttpAgent |
     : undefined;
   const tls = ca ? { ca } : {};
   const direct = {
-    http: new HttpAgent({ keepAlive: true }),
+    http: new http.Agent({ keepAlive: true }),
     https: new HttpsAgent({ keepAlive: true, ...tls }),
   };
   const proxied = {

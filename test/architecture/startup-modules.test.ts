@@ -1,0 +1,51 @@
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The Node built-ins the daemon loads at start-up. On Node 24 an ES-module import of `node:http`
+ * builds the namespace from every export, including the lazy `WebSocket` getter, which loads undici,
+ * http2 and web streams (about 2 MB of heap and 1 MB of external memory in the idle daemon;
+ * docs/benchmarks.md). Production code takes `http` from src/runtime/node-http.ts, and
+ * eslint.config.js rejects a value import of `node:http`. This test checks the built daemon itself.
+ */
+
+const run = promisify(execFile);
+const cliPath = path.resolve(import.meta.dirname, '../../dist/src/cli.js');
+const unused = ['NativeModule internal/deps/undici/undici', 'NativeModule http2'];
+
+/** Writes `process.moduleLoadList` to stdout as the process exits. */
+const reportModules = `data:text/javascript,${encodeURIComponent(
+  "process.on('exit', () => process.stdout.write('\\nMODULES ' + JSON.stringify(process.moduleLoadList)));",
+)}`;
+
+async function modulesLoadedBy(args: readonly string[]): Promise<string[]> {
+  const { stdout } = await run(process.execPath, ['--import', reportModules, ...args], {
+    env: { PATH: process.env.PATH ?? '' },
+    timeout: 30_000,
+  });
+  const line = stdout.split('\n').find((l) => l.startsWith('MODULES '));
+  expect(line, `no module list in:\n${stdout}`).toBeDefined();
+  return JSON.parse(line!.slice('MODULES '.length)) as string[];
+}
+
+describe("the daemon's start-up built-ins", () => {
+  it('do not include undici or http2 (the daemon loads every module statically before it parses its command)', async () => {
+    const loaded = await modulesLoadedBy([cliPath, '--version']);
+    expect(loaded, 'the probe sees the daemon load node:http').toContain('NativeModule http');
+    expect(loaded.filter((m) => unused.includes(m))).toEqual([]);
+  });
+
+  it('are checked by a probe that sees the leak wherever the runtime has it', async () => {
+    const httpModule = createRequire(import.meta.url)('node:http') as object;
+    const runtimeHasLazyGetter =
+      typeof Object.getOwnPropertyDescriptor(httpModule, 'WebSocket')?.get === 'function';
+    const loaded = await modulesLoadedBy(['--input-type=module', '-e', "import 'node:http';"]);
+    // Node 20 has no lazy getter, so a plain import loads no undici there; Node 22+ does.
+    expect(loaded.includes(unused[0]!), `lazy WebSocket getter: ${runtimeHasLazyGetter}`).toBe(
+      runtimeHasLazyGetter,
+    );
+  });
+});
