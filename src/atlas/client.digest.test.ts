@@ -44,6 +44,30 @@ describe('HTTP Digest with an API key', () => {
     expect(server.stats.ncs).toEqual([1, 2, 3, 4]);
   });
 
+  it('draws a fresh cnonce for every signed request from the random port (a UUID, as hex)', async () => {
+    const server = createDigestServer(apiKey);
+    const cnonces: string[] = [];
+    nock(atlasBaseUrl)
+      .get(usersPath)
+      .query(true)
+      .times(2 + 2)
+      .reply(function (uri) {
+        const authorization = this.req.headers.authorization;
+        const header = typeof authorization === 'string' ? authorization : undefined;
+        const cnonce = /cnonce="([^"]*)"/.exec(header ?? '')?.[1];
+        if (cnonce) cnonces.push(cnonce);
+        return server.handle('GET', uri, header);
+      });
+    const { client } = apiKeyClient();
+
+    for (let call = 0; call < 3; call += 1) await client.databaseUsers.list(groupId);
+
+    expect(server.stats.accepted).toBe(3);
+    expect(cnonces).toHaveLength(3);
+    expect(new Set(cnonces).size).toBe(3);
+    for (const cnonce of cnonces) expect(cnonce).toMatch(/^[0-9a-f]{8}0{4}40{3}80{3}[0-9]{12}$/);
+  });
+
   it('gives concurrent calls on one nonce distinct request counters', async () => {
     const server = createDigestServer(apiKey);
     serveDigest(server, 2 + 4);
