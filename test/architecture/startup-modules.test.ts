@@ -32,7 +32,7 @@ async function modulesLoadedBy(args: readonly string[]): Promise<string[]> {
 }
 
 describe("the daemon's start-up built-ins", () => {
-  it('do not include undici or http2 (the daemon loads every module statically before it parses its command)', async () => {
+  it('do not include undici or http2 (`cli.js --version` loads the whole static import graph first)', async () => {
     const loaded = await modulesLoadedBy([cliPath, '--version']);
     expect(loaded, 'the probe sees the daemon load node:http').toContain('NativeModule http');
     expect(loaded.filter((m) => unused.includes(m))).toEqual([]);
@@ -43,7 +43,7 @@ describe("the daemon's start-up built-ins", () => {
     const runtimeHasLazyGetter =
       typeof Object.getOwnPropertyDescriptor(httpModule, 'WebSocket')?.get === 'function';
     const loaded = await modulesLoadedBy(['--input-type=module', '-e', "import 'node:http';"]);
-    // Node 20 has no lazy getter, so a plain import loads no undici there; Node 22+ does.
+    // Node 20 has no lazy getter, so a plain import loads no undici there; Node 24 does.
     expect(loaded.includes(unused[0]!), `lazy WebSocket getter: ${runtimeHasLazyGetter}`).toBe(
       runtimeHasLazyGetter,
     );
