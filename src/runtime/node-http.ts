@@ -6,8 +6,8 @@ import type * as NodeHttp from 'node:http';
  * module, it builds the namespace from every export. That reads the lazy `WebSocket`, `CloseEvent`
  * and `MessageEvent` getters, which load undici, http2 and web streams the daemon never uses: 13 MB
  * of RSS in a bare process, and 2 MB in the idle daemon 12 s after start (heap -1.8 MB, external
- * -1.1 MB; docs/benchmarks.md). `require` returns the same module object, so nock's interceptors are still
- * seen, and leaves the getters lazy. Node 20 has no such getters. Production code takes `http` from
- * here (eslint.config.js enforces it); `import type` from `node:http` is still fine.
+ * -1.1 MB; docs/benchmarks.md). `require` returns the same module object, so nock's interceptors
+ * are still seen, and leaves the getters lazy. Node 20 has no such getters. Production code takes
+ * `http` from here (eslint.config.js enforces it); `import type` from `node:http` is still fine.
  */
 export const http: typeof NodeHttp = createRequire(import.meta.url)('node:http');
