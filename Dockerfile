@@ -70,8 +70,11 @@ LABEL org.opencontainers.image.title="atlas-jit-connector" \
 # It also caps each of the young generation's two semi-spaces at 8 MB. Node 24's V8 let them grow
 # to 64 MB each (24 GB host), so the same discovery peaked at 228 MB RSS with the old-space
 # cap alone; with both caps it peaks at 126-128 MB (111.5 MB on Node 20) and takes no longer.
+# --expose-gc lets the daemon run one full, memory-reducing GC when start-up is done
+# (src/runtime/heap-compaction.ts): start-up grows the young generation to its cap and Node 24
+# keeps it resident while idle, so an idle replica held 88-92 MB RSS; after the GC, 76-82 MB.
 ENV NODE_ENV=production \
-    NODE_OPTIONS="--max-old-space-size=160 --max-semi-space-size=8" \
+    NODE_OPTIONS="--max-old-space-size=160 --max-semi-space-size=8 --expose-gc" \
     TMPDIR=/tmp \
     PATH=/nodejs/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 

@@ -3,6 +3,7 @@ import { loadConfig, type AppConfig } from './config/env.js';
 import { addressInUseMessage } from './cli/address-in-use.js';
 import { isConnectorError } from './errors/connector-error.js';
 import { chooseLogFormat, createLogger, prettyDestination, type Logger } from './runtime/logger.js';
+import { collectorFrom } from './runtime/heap-compaction.js';
 import { createSecretScrubber } from './runtime/secret-scrubber.js';
 import type { Sandbox } from './sandbox/start-sandbox.js';
 import { startDaemon, type Daemon } from './main.js';
@@ -116,7 +117,13 @@ async function run(mode: RunMode): Promise<number> {
   const daemonConfig = sandbox ? sandbox.daemonConfig : config;
   let daemon: Daemon;
   try {
-    daemon = await startDaemon(daemonConfig, { env: { ...process.env, ...sandbox?.env }, logger, scrubber });
+    daemon = await startDaemon(daemonConfig, {
+      env: { ...process.env, ...sandbox?.env },
+      logger,
+      scrubber,
+      // Present only under --expose-gc, which the container image sets (Dockerfile NODE_OPTIONS).
+      collectGarbage: collectorFrom(globalThis.gc),
+    });
   } catch (error) {
     await sandbox?.close();
     const inUse = addressInUseMessage(error, daemonConfig);

@@ -16,6 +16,7 @@ import { protocolVersion } from './control-plane/protocol.js';
 import { ConnectorError } from './errors/connector-error.js';
 import { systemClock, type Clock } from './runtime/clock.js';
 import { createHttpClient, type Fetch } from './runtime/http.js';
+import { compactAfterStartup, type CollectGarbage } from './runtime/heap-compaction.js';
 import { createOutboundAgent } from './runtime/outbound-agent.js';
 import type { Logger } from './runtime/logger.js';
 import { createMongoNamespaceReader } from './runtime/mongodb-namespace-reader.js';
@@ -35,6 +36,8 @@ export interface DaemonPorts {
   readonly fetch?: Fetch;
   /** Extra job types beyond ping and the Atlas operations. */
   readonly handlers?: Readonly<Record<string, JobHandler>>;
+  /** A full GC (`globalThis.gc` under `--expose-gc`), run once when start-up is done. */
+  readonly collectGarbage?: CollectGarbage;
 }
 
 export interface Daemon {
@@ -180,6 +183,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
     logger,
     scrubber: ports.scrubber,
   });
+  compactAfterStartup(ports.collectGarbage, { logger, monotonic: () => clock.monotonic() });
   logger.info(
     {
       adminPort: admin.port,

@@ -10,7 +10,7 @@ const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
  * The V8 flags the container image runs the daemon with (`NODE_OPTIONS` in the Dockerfile; a
  * packaging test keeps the two equal): the benchmarks measure the daemon as it is deployed.
  */
-export const productionNodeOptions = '--max-old-space-size=160 --max-semi-space-size=8';
+export const productionNodeOptions = '--max-old-space-size=160 --max-semi-space-size=8 --expose-gc';
 
 /** Variables a developer's shell may carry that must not leak into the daemon under test. */
 const scrubbed =

@@ -1,7 +1,9 @@
 // Every line `npm start` prints through a whole sandbox run (startup, the demo's discover, grant
 // and revoke, a job with a bad payload, shutdown) goes through a strict JSON parser that rejects
-// duplicate keys, because log pipelines downstream do.
+// duplicate keys, because log pipelines downstream do. The process runs with the image's
+// NODE_OPTIONS, so the start-up heap compaction (which needs --expose-gc) is among them.
 import { afterEach, describe, expect, it } from 'vitest';
+import { productionNodeOptions } from '../../bench/worker/daemon-process.js';
 import { parseStrictJson } from '../fakes/strict-json.js';
 import { eventually, spawnDaemon, type DaemonProcess } from './daemon-process.js';
 
@@ -15,7 +17,10 @@ afterEach(async () => {
 
 describe('log lines of a sandbox run', () => {
   it('are JSON by default off a terminal, each with unique keys; the expected failure has no stack', async () => {
-    const daemon = await spawnDaemon({ SANDBOX_CONTROL_PLANE_PORT: '0', SANDBOX_ATLAS_PORT: '0' }, 30_000);
+    const daemon = await spawnDaemon(
+      { SANDBOX_CONTROL_PLANE_PORT: '0', SANDBOX_ATLAS_PORT: '0', NODE_OPTIONS: productionNodeOptions },
+      30_000,
+    );
     daemons.push(daemon);
     await eventually(() => (daemon.output().includes('demo 3/3') ? true : undefined), 60_000, 'the demo');
     const controlPlane = /control plane\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(daemon.output())?.[1];
@@ -34,6 +39,12 @@ describe('log lines of a sandbox run', () => {
     expect((await daemon.exited).code).toBe(0);
 
     expect(JSON.stringify(failed)).not.toContain('"stack"');
+    const compacted = daemon.lines().find((line) => line.msg === 'heap compacted after start-up');
+    expect(compacted, 'the image runs with --expose-gc, so the daemon compacts once').toMatchObject({
+      rssBeforeMb: expect.any(Number),
+      rssAfterMb: expect.any(Number),
+      durationMs: expect.any(Number),
+    });
     const lines = daemon
       .output()
       .split('\n')
