@@ -11,7 +11,8 @@ export const processRssMb: ReadRssMb = () => process.memoryUsage.rss() / 2 ** 20
 /**
  * The collection to run, from `globalThis.gc` (undefined without `--expose-gc`). A regular full GC
  * right after start-up shrinks nothing: V8 still sees the start-up's allocation rate. The
- * "last-resort" flavour collects with the reduce-memory flag, so V8 also shrinks the young generation.
+ * "last-resort" flavour collects with the reduce-memory flag, so V8 also shrinks the young
+ * generation.
  */
 export function collectorFrom(gc: NodeJS.GCFunction | undefined): CollectGarbage | undefined {
   return gc ? () => gc({ type: 'major', execution: 'sync', flavor: 'last-resort' }) : undefined;
