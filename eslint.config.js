@@ -40,18 +40,11 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: [
-            {
-              name: 'node:http',
-              allowTypeImports: true,
-              message: "Take `http` from src/runtime/node-http.ts; `import type` from 'node:http' is fine.",
-            },
-            {
-              name: 'http',
-              allowTypeImports: true,
-              message: "Take `http` from src/runtime/node-http.ts; `import type` from 'node:http' is fine.",
-            },
-          ],
+          paths: ['node:http', 'http'].map((name) => ({
+            name,
+            allowTypeImports: true,
+            message: "Take `http` from src/runtime/node-http.ts; `import type` from 'node:http' is fine.",
+          })),
         },
       ],
     },

@@ -37,11 +37,12 @@ export function compactAfterStartup(
   const before = rssMb();
   const started = deps.monotonic();
   collect();
+  const tenths = (value: number): number => Math.round(value * 10) / 10;
   deps.logger.info(
     {
-      rssBeforeMb: Math.round(before * 10) / 10,
-      rssAfterMb: Math.round(rssMb() * 10) / 10,
-      durationMs: Math.round((deps.monotonic() - started) * 10) / 10,
+      rssBeforeMb: tenths(before),
+      rssAfterMb: tenths(rssMb()),
+      durationMs: tenths(deps.monotonic() - started),
     },
     'heap compacted after start-up',
   );
