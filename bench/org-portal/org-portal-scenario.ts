@@ -171,10 +171,36 @@ interface BoundParts {
   readonly bareMs: number;
   /** The former Atlas part: a `getGroup` GET timed from the bench process. */
   readonly formerCallMs: number;
+  /** The host's cold-path penalty, read in the bare client's process (`ColdPath`). */
+  readonly coldPath: ColdPath;
+}
+
+/**
+ * A job envelope's validation (µs, p50) back to back and after a pause as long as the simulated
+ * Atlas latency. Every step of a job runs after such a pause, so its code runs as cold as the host
+ * leaves it; the factor between the two says what a microsecond of warm work costs the job on this
+ * host (docs/benchmarks.md, "Session 15").
+ */
+interface ColdPath {
+  readonly backToBackUs: number;
+  readonly afterPauseUs: number;
+}
+
+async function measureColdPath(bare: BareRoundTrips): Promise<ColdPath> {
+  const reply = await bare.process.send({
+    cmd: 'coldPath',
+    pauseMs: settings.simulatedLatencyMs,
+    samples: settings.grants,
+  });
+  if (!reply.afterPauseMs) throw new Error('the bare client answered coldPath without afterPauseMs');
+  return {
+    backToBackUs: percentile(reply.rttMs, 50) * 1000,
+    afterPauseUs: percentile(reply.afterPauseMs, 50) * 1000,
+  };
 }
 
 function figures(kind: 'grant' | 'revoke', samples: readonly Sample[], parts: BoundParts): Figure[] {
-  const { readMs, writeMs, bareMs, formerCallMs } = parts;
+  const { readMs, writeMs, bareMs, formerCallMs, coldPath } = parts;
   const latency = samples.map((s) => s.latencyMs);
   // Each call is charged the bare time of its own kind; the calls of one job run one after another.
   const bound = percentile(
@@ -215,6 +241,9 @@ function figures(kind: 'grant' | 'revoke', samples: readonly Sample[], parts: Bo
           samples.map((s) => s.gapsMs.afterAtlas),
           50,
         ),
+        envelopeCheckBackToBackUs: coldPath.backToBackUs,
+        envelopeCheckAfterPauseUs: coldPath.afterPauseUs,
+        coldPathFactor: coldPath.afterPauseUs / coldPath.backToBackUs,
       },
     }),
     figure({
@@ -264,6 +293,7 @@ export const orgPortalScenario: Scenario = {
             former: AtlasCallTimer.forSimulator(sb.sim.url),
           };
           const r = await measure(sb, atlas, bare);
+          const coldPath = await measureColdPath(bare);
           const readMs = percentile(atlas.read.samplesMs, 50);
           const formerCallMs = percentile(atlas.former.samplesMs, 50);
           return [
@@ -272,12 +302,14 @@ export const orgPortalScenario: Scenario = {
               writeMs: percentile(atlas.grant.samplesMs, 50),
               bareMs: percentile(bare.intentSamplesMs, 50),
               formerCallMs,
+              coldPath,
             }),
             ...figures('revoke', r.revokes, {
               readMs,
               writeMs: percentile(atlas.revoke.samplesMs, 50),
               bareMs: percentile(bare.samplesMs, 50),
               formerCallMs,
+              coldPath,
             }),
           ];
         } finally {

@@ -38,12 +38,28 @@ export const BareCommand = z.discriminatedUnion('cmd', [
     body: z.string().optional(),
     authorizations: z.array(z.string()).min(1),
   }),
+  /**
+   * The host's cold-path penalty: the same small piece of the daemon's per-job work (validating a
+   * job envelope) timed `samples` times back to back, then `samples` times each after a pause of
+   * `pauseMs`, as the daemon's code runs after every simulated Atlas wait.
+   */
+  z.object({
+    cmd: z.literal('coldPath'),
+    pauseMs: z.number().int().positive(),
+    samples: z.number().int().positive(),
+  }),
   z.object({ cmd: z.literal('exit') }),
 ]);
 export type BareCommand = z.infer<typeof BareCommand>;
 
-/** Client-side round trips (ms) of the result PUTs (or, for `atlas`, the GETs) the command sent. */
-export const BareReply = z.object({ rttMs: z.array(z.number()) });
+/**
+ * Client-side round trips (ms) of the result PUTs (or, for `atlas`, the GETs) the command sent;
+ * for `coldPath`, the back-to-back times in `rttMs` and the after-a-pause times in `afterPauseMs`.
+ */
+export const BareReply = z.object({
+  rttMs: z.array(z.number()),
+  afterPauseMs: z.array(z.number()).optional(),
+});
 export type BareReply = z.infer<typeof BareReply>;
 
 const entry = fileURLToPath(new URL('./bare-client.js', import.meta.url));

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import type { JobEnvelope, ResultRequest } from '../../src/control-plane/protocol.js';
+import { JobEnvelope, type ResultRequest } from '../../src/control-plane/protocol.js';
 import { createBareHttp, type BareHttp } from '../bare-http.js';
 import { BareCommand, BareConfig, type BareReply } from './bare-client-process.js';
 import { claim, deregister, putIntent, putResult, register, type BareSession } from './bare-protocol.js';
@@ -106,6 +106,47 @@ async function atlasCalls(
   return rtts;
 }
 
+/** A claimed job's envelope, as the daemon validates it before anything else on every job. */
+const referenceEnvelope = {
+  jobId: 'job-cold-path',
+  type: 'grant',
+  attempt: 1,
+  leaseId: 'lease-cold-path',
+  fencingToken: 7,
+  leaseTtlMs: 30_000,
+  notAfter: '2030-01-01T00:00:00.000Z',
+  resourceKey: 'org-portal/member0@example.com',
+  integration: {
+    id: 'portal',
+    kind: 'atlas-org-portal',
+    config: { orgId: 'a'.repeat(24) },
+    secretRef: 'sandbox',
+  },
+  payload: '{}',
+};
+
+/** `JobEnvelope` validation, timed back to back and after pauses (see the `coldPath` command). */
+async function coldPath(
+  command: Extract<BareCommand, { cmd: 'coldPath' }>,
+): Promise<{ rttMs: number[]; afterPauseMs: number[] }> {
+  const once = (): number => {
+    const started = performance.now();
+    const parsed = JobEnvelope.safeParse(referenceEnvelope);
+    const elapsed = performance.now() - started;
+    if (!parsed.success) throw new Error(`the reference envelope is invalid: ${parsed.error.message}`);
+    return elapsed;
+  };
+  // Warm enough for V8 to optimise the parse, so only the pause differs between the two series.
+  for (let i = 0; i < 500; i += 1) once();
+  const rttMs = Array.from({ length: command.samples }, once);
+  const afterPauseMs: number[] = [];
+  for (let i = 0; i < command.samples; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, command.pauseMs));
+    afterPauseMs.push(once());
+  }
+  return { rttMs, afterPauseMs };
+}
+
 async function main(): Promise<void> {
   const config = BareConfig.parse(JSON.parse(process.argv[2] ?? '{}'));
   // One keep-alive agent for the process: both control planes and the Atlas calls.
@@ -126,6 +167,10 @@ async function main(): Promise<void> {
     if (command.cmd === 'exit') break;
     if (command.cmd === 'atlas') {
       reply({ rttMs: await atlasCalls(http, command) });
+      continue;
+    }
+    if (command.cmd === 'coldPath') {
+      reply(await coldPath(command));
       continue;
     }
     if (command.cmd === 'replay') {
