@@ -75,6 +75,8 @@ export interface PortalWorld {
   readonly invitations: { acquired: string[]; heldOff: [string, number][] };
   /** Each recorded intent with the number of Atlas writes made before it. */
   readonly intents: { intent: GrantIntent; writesBefore: number }[];
+  /** The arguments of each `ctx.log.warn` call. */
+  readonly warnings: unknown[][];
   /** Every Atlas call the connector made, in order. */
   calls(): Call[];
   /** The calls that change Atlas (neither `list` nor `get`). */
@@ -119,13 +121,15 @@ export function portalWorld(
     },
   };
   const intents: PortalWorld['intents'] = [];
+  const warnings: unknown[][] = [];
   const ctx: GrantCtx = {
     signal: new AbortController().signal,
     beforeSideEffect: () => undefined,
     intent: null,
+    log: { warn: (...args: unknown[]) => void warnings.push(args) },
     recordIntent: async (intent) => {
       intents.push({ intent: structuredClone(intent), writesBefore: writes().length });
     },
   };
-  return { world, deps, ctx, invitations, intents, calls, writes };
+  return { world, deps, ctx, invitations, intents, warnings, calls, writes };
 }

@@ -362,6 +362,84 @@ describe('grant intent (write-ahead record in the control plane)', () => {
     expect(result.created.projectMemberships).toEqual([analytics]);
   });
 
+  const invitationClaim = { invitation: true, projectMemberships: [payments] };
+
+  it('withdraws its claim when Atlas refuses the invitation, so a retry takes no one else’s invitation', async () => {
+    const h = portalWorld();
+    h.world.failNext('orgUsers.invite', 'INVITATIONS_RATE_LIMITED_IP');
+    await expect(
+      grantAccess({ config: baseConfig, payload: payload({ access: [readWrite] }) }, h.deps, h.ctx),
+    ).rejects.toMatchObject({ code: 'rate_limited' });
+    expect(h.intents.map((i) => i.intent)).toEqual([
+      { expiresAt: expect.any(String), added: [readWrite], created: invitationClaim },
+      { expiresAt: expect.any(String), added: [], created: { invitation: false, projectMemberships: [] } },
+    ]);
+
+    // Before the retry (at least 60 s later), an admin invites bob to payments with the same role.
+    h.world.joinProject(payments, 'bob@example.com', ['GROUP_DATA_ACCESS_READ_WRITE']);
+    const retry = await grantAccess(
+      { config: baseConfig, payload: payload({ access: [readWrite] }) },
+      h.deps,
+      { ...h.ctx, intent: h.intents.at(-1)?.intent ?? null },
+    );
+    // The only write is the refused invitation: bob already holds the role through the admin's.
+    expect(h.writes().map(([method]) => method)).toEqual(['orgUsers.invite']);
+    expect(retry).toMatchObject({
+      membership: 'invited',
+      added: [],
+      alreadyHeld: [readWrite],
+      created: { invitation: false, projectMemberships: [] },
+    });
+  });
+
+  it('keeps its claim when it cannot tell whether the invitation was created (a 5xx)', async () => {
+    const h = portalWorld();
+    h.world.failNext('orgUsers.invite', 'SERVICE_UNAVAILABLE');
+    await expect(
+      grantAccess({ config: baseConfig, payload: payload({ access: [readWrite] }) }, h.deps, h.ctx),
+    ).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    expect(h.intents.map((i) => i.intent)).toEqual([
+      { expiresAt: expect.any(String), added: [readWrite], created: invitationClaim },
+    ]);
+  });
+
+  it('withdraws its claim right after a 409, before anything else can fail', async () => {
+    const h = portalWorld();
+    // An admin invites bob just before the connector does; then reading bob again fails.
+    h.world.beforeNext('orgUsers.invite', () => {
+      h.world.joinProject(payments, 'bob@example.com', ['GROUP_READ_ONLY']);
+      h.world.failNext('orgUsers.list', 'CANNOT_DEMOTE_LAST_ORG_OWNER'); // any refusal will do
+    });
+    await expect(
+      grantAccess({ config: baseConfig, payload: payload({ access: [readWrite] }) }, h.deps, h.ctx),
+    ).rejects.toMatchObject({ code: 'forbidden' });
+    expect(h.intents.map((i) => i.intent)).toEqual([
+      { expiresAt: expect.any(String), added: [readWrite], created: invitationClaim },
+      { expiresAt: expect.any(String), added: [], created: { invitation: false, projectMemberships: [] } },
+    ]);
+  });
+
+  it('still reports the refusal, and warns, when withdrawing its claim fails too', async () => {
+    const h = portalWorld();
+    h.world.failNext('orgUsers.invite', 'INVITATIONS_RATE_LIMITED_IP');
+    let recorded = 0;
+    const ctx = {
+      ...h.ctx,
+      recordIntent: () =>
+        (recorded += 1) === 1 ? Promise.resolve() : Promise.reject(new Error('control plane unreachable')),
+    };
+    await expect(
+      grantAccess({ config: baseConfig, payload: payload({ access: [readWrite] }) }, h.deps, ctx),
+    ).rejects.toMatchObject({ code: 'rate_limited' });
+    expect(recorded).toBe(2);
+    expect(h.warnings).toEqual([
+      [
+        { err: new Error('control plane unreachable') },
+        'could not withdraw the intent of a refused invitation',
+      ],
+    ]);
+  });
+
   it('ignores an intent that is not a grant intent', async () => {
     const h = portalWorld([
       { ...bob, projects: { [payments]: ['GROUP_READ_ONLY', 'GROUP_DATA_ACCESS_READ_WRITE'] } },

@@ -141,6 +141,29 @@ function resultOf(
 
 const nothingCreated: Created = { invitation: false, projectMemberships: [] };
 
+/**
+ * Atlas refused the invitation (a 4xx: the invitation rate limit, an unknown role, a domain outside
+ * the allow-list, a restricted organization) and created nothing. A 5xx, a timeout or a broken
+ * connection leaves it unknown whether the invitation exists.
+ */
+function refusedOutright(error: unknown): boolean {
+  const status = isConnectorError(error) ? error.details.httpStatus : undefined;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
+/**
+ * Records `unclaimed` after a refused invitation. When that fails too (the control plane is
+ * unreachable, the lease is lost), the refusal is still what the job reports; the broader intent
+ * then stays, the case docs/org-portal.md describes.
+ */
+async function withdrawClaim(ctx: GrantCtx, unclaimed: GrantIntent): Promise<void> {
+  try {
+    await ctx.recordIntent(unclaimed);
+  } catch (error) {
+    ctx.log.warn({ err: error }, 'could not withdraw the intent of a refused invitation');
+  }
+}
+
 /** The earlier attempt's intent; one that does not parse (another kind's, a corrupted one) is none. */
 function earlierIntent(ctx: GrantCtx): GrantIntent | undefined {
   if (ctx.intent === null || ctx.intent === undefined) return undefined;
@@ -180,8 +203,21 @@ export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: Gran
       previous,
     );
     await ctx.recordIntent({ expiresAt, added: [...grant.access], created });
-    const invited = await invite(deps, ctx, config.orgId, grant);
+    // What this attempt claims once Atlas has created nothing for it: no more than the earlier
+    // attempts did. Left in place, the claim above would let a later attempt, or the record a
+    // failed job leaves (fromIntent), take an invitation or roles someone else gives the person
+    // meanwhile as this grant's, and its revoke or the sweep would remove them.
+    const unclaimed: GrantIntent = { expiresAt, added: [...(earlier?.added ?? [])], created: previous };
+    let invited: OrgUser | undefined;
+    try {
+      invited = await invite(deps, ctx, config.orgId, grant);
+    } catch (error) {
+      if (refusedOutright(error)) await withdrawClaim(ctx, unclaimed);
+      throw error;
+    }
     if (invited) return resultOf(input, grant, invited, { added: grant.access, alreadyHeld: [], created });
+    // 409: someone else invited or added the person. Withdrawn before anything else can fail.
+    await ctx.recordIntent(unclaimed);
     person = await findPerson(deps, ctx, config.orgId, grant.email);
     if (!person)
       throw fieldError(

@@ -1,6 +1,7 @@
 import type { AtlasClient, OrgUser } from '../../atlas/index.js';
 import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import type { Clock } from '../../runtime/clock.js';
+import type { Logger } from '../../runtime/logger.js';
 import type { Policy } from '../../config/env.js';
 import type { InvitationPacer } from './invitation-pacer.js';
 import type { GrantIntent } from './payloads.js';
@@ -27,6 +28,7 @@ export interface PortalCtx {
 export interface GrantCtx extends PortalCtx {
   /** The latest intent an earlier attempt of this job recorded (JobContext.intent), or null. */
   readonly intent: unknown;
+  readonly log: Pick<Logger, 'warn'>;
   recordIntent(intent: GrantIntent): Promise<void>;
 }
 
