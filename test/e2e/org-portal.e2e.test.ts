@@ -203,6 +203,41 @@ describe('atlas-org-portal end to end', () => {
     expect(sb.cp.store.grants('portal').map((g) => g.grantId)).not.toContain('g-short');
   });
 
+  it('renews a grant past its first end, so a sweep keeps it, and refuses to renew an expired one', async () => {
+    const renew = (grantId: string, email: string) => ({
+      type: 'renew',
+      integrationId: 'portal',
+      resourceKey: key(email),
+      payload: { grantId, ttlSeconds: 3600 },
+    });
+    const before = person(sb, 'bob@example.com')?.orgRoles ?? [];
+    await succeed(sb, grant('g-renewed', 'bob@example.com', [billing], { ttlSeconds: 1 }));
+    const renewed = await succeed(sb, renew('g-renewed', 'bob@example.com'));
+    expect(Date.parse(String(renewed.expiresAt)) - Date.now()).toBeGreaterThan(3_000_000);
+    await succeed(sb, grant('g-lapsed', 'bob@example.com', [readOnlyOrg], { ttlSeconds: 1 }));
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+
+    const refused = await sb.run(renew('g-lapsed', 'bob@example.com'));
+    expect(refused.state).toBe('failed');
+    expect(refused.error).toMatchObject({
+      code: 'gone',
+      message: expect.stringMatching(/^grantId: .*expired at/),
+    });
+    const swept = await succeed(sb, {
+      type: 'sweep',
+      integrationId: 'portal',
+      resourceKey: 'org-portal/sweep',
+      payload: {},
+    });
+    expect(swept).toMatchObject({ clearedGrants: ['g-lapsed'], removed: [{ access: readOnlyOrg }] });
+    expect(person(sb, 'bob@example.com')?.orgRoles).toEqual([...before, 'ORG_BILLING_ADMIN'].sort());
+    expect(sb.cp.store.grants('portal').find((g) => g.grantId === 'g-renewed')?.expiresAt).toBe(
+      renewed.expiresAt,
+    );
+    await succeed(sb, revoke('g-renewed', 'bob@example.com'));
+    expect(person(sb, 'bob@example.com')?.orgRoles).toEqual(before);
+  });
+
   it.each([
     [
       'an unknown role',

@@ -21,6 +21,11 @@ describe('renew', () => {
   it.each([
     ['beyond the policy maximum', { ttlSeconds: 13 * 3600 }, 'policy_denied'],
     ['of a grant the control plane no longer holds', { grants: [] }, 'gone'],
+    [
+      'of a grant that has expired',
+      { grants: [record({ grantId: 'g-1', added: [], expiresAt: new Date(nowMs - 1).toISOString() })] },
+      'gone',
+    ],
   ])('refuses a renewal %s', (_name, tweak, code) => {
     const h = portalWorld();
     const payload = RenewPayload.parse({

@@ -53,6 +53,28 @@ describe('sweep', () => {
     });
   });
 
+  it('judges expiry when it starts: a grant that expires while it runs is the next sweep’s', async () => {
+    const h = portalWorld([
+      { id: aliceId, email: 'alice@example.com', orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'] },
+      { id: bobId, email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
+    ]);
+    const soon = new Date(nowMs + hourMs).toISOString();
+    const grants = [
+      record({ grantId: 'g-alice', email: 'alice@example.com', added: [readOnly], expiresAt: soon }),
+      // Renewed after this sweep was leased, bob's grant would still show this expiry here.
+      record({ grantId: 'g-bob', added: [billing], expiresAt: soon }),
+    ];
+    // The sweep is slow: by the time it reaches bob, his grant's old expiry has passed.
+    h.world.beforeNext('orgUsers.list', () => h.world.clock.advance(2 * hourMs));
+    const result = await sweepAccess(
+      { config: baseConfig, payload: SweepPayload.parse({ grants }) },
+      h.deps,
+      h.ctx,
+    );
+    expect(h.writes()).toEqual([]);
+    expect(result).toMatchObject({ clearedGrants: [], overdue: [], removed: [] });
+  });
+
   it('keeps a role an expired grant shares with an active one', async () => {
     const h = portalWorld([
       { id: bobId, email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },

@@ -49,26 +49,25 @@ function recordRemoval(out: SweepResult, email: string, removal: RemovalOutcome)
 async function sweepPerson(
   deps: PortalDeps,
   ctx: PortalCtx,
-  orgId: string,
-  email: string,
-  grants: GrantRecord[],
+  person: { readonly orgId: string; readonly email: string; readonly grants: GrantRecord[] },
+  now: number,
   out: SweepResult,
 ) {
-  const now = deps.clock.now();
+  const { orgId, email, grants } = person;
   const expired = grants.filter((g) => !isActive(g, now));
   const active = grants.filter((g) => isActive(g, now));
-  const person = await findPerson(deps, ctx, orgId, email);
-  recordDrift(out, email, person, active);
+  const found = await findPerson(deps, ctx, orgId, email);
+  recordDrift(out, email, found, active);
   if (expired.length === 0) return;
   for (const g of expired) {
     const overdueSeconds = Math.floor((now - Date.parse(g.expiresAt)) / 1000);
     out.overdue.push({ grantId: g.grantId, email, expiresAt: g.expiresAt, overdueSeconds });
   }
-  if (person)
+  if (found)
     recordRemoval(
       out,
       email,
-      await removeGrants(deps, ctx, { orgId, person, ending: expired, keeping: active }),
+      await removeGrants(deps, ctx, { orgId, person: found, ending: expired, keeping: active }),
     );
   out.clearedGrants.push(...expired.map((g) => g.grantId));
 }
@@ -77,6 +76,12 @@ async function sweepPerson(
  * The expiry backstop (Atlas UI roles have no `deleteAfterDate`): for every person in the control
  * plane's ledger, removes what expired grants added and no active grant still needs, reports
  * those grants as overdue, and reports drift on active ones. One person failing does not stop the rest.
+ *
+ * "Expired" means expired when the sweep started, not when it reaches the person: the ledger it
+ * carries was read at its lease, and a grant renewed since then still shows its old expiry here.
+ * Only a grant already expired at the start is past renewing (renew refuses expired grants), so
+ * the sweep does not remove access a renewal extended (but for the narrow case docs/org-portal.md
+ * describes). A grant that expires while the sweep runs is the next sweep's.
  */
 export async function sweepAccess(
   input: { readonly config: AtlasOrgPortalConfig; readonly payload: SweepPayload },
@@ -93,9 +98,10 @@ export async function sweepAccess(
     drift: [],
     failures: [],
   };
+  const startedAt = deps.clock.now();
   for (const [email, grants] of people) {
     try {
-      await sweepPerson(deps, ctx, input.config.orgId, email, grants, out);
+      await sweepPerson(deps, ctx, { orgId: input.config.orgId, email, grants }, startedAt, out);
     } catch (error) {
       if (isConnectorError(error) && (error.code === 'cancelled' || error.code === 'lease_lost')) throw error;
       const safe = toConnectorError(error).toSafeJSON();

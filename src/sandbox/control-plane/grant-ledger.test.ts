@@ -104,6 +104,47 @@ describe('grant ledger', () => {
     expect(ledger.grants('portal').map((g) => g.grantId)).toEqual(['g-2']);
   });
 
+  it('keeps a grant renewed after the sweep was leased, though the sweep cleared it', () => {
+    const { ledger, run, jobs, clock } = setup();
+    const before = '2026-11-24T14:00:00.000Z';
+    run('grant', { grantId: 'g-1', requester: { email: 'bob@example.com' } }, grantResult(before));
+    run('grant', { grantId: 'g-2', requester: { email: 'eve@example.com' } }, grantResult(before));
+    const { jobId } = jobs.enqueue({ type: 'sweep', payload: '{}', integrationId: 'portal' });
+    const [sweep] = jobs.claim('s1', { maxJobs: 1 });
+    if (sweep?.jobId !== jobId) throw new Error('the sweep was not leased');
+    // g-1 is renewed while the sweep runs on the ledger as it was leased.
+    run(
+      'renew',
+      { grantId: 'g-1', ttlSeconds: 60 },
+      { grantId: 'g-1', expiresAt: '2026-11-24T18:00:00.000Z' },
+    );
+    const overdue = (grantId: string, email: string) => ({
+      grantId,
+      email,
+      expiresAt: before,
+      overdueSeconds: 1,
+    });
+    acceptResult(jobs, clock, {
+      jobId,
+      attempt: sweep.attempt,
+      idempotencyKey: `${jobId}:${sweep.attempt}`,
+      body: {
+        ...sweep,
+        outcome: 'succeeded',
+        result: {
+          clearedGrants: ['g-1', 'g-2'],
+          overdue: [overdue('g-1', 'bob@example.com'), overdue('g-2', 'eve@example.com')],
+        },
+        startedAt: 'a',
+        finishedAt: 'b',
+      },
+      canonical: sweep.leaseId,
+    });
+    expect(ledger.grants('portal').map((g) => [g.grantId, g.expiresAt])).toEqual([
+      ['g-1', '2026-11-24T18:00:00.000Z'],
+    ]);
+  });
+
   it('leaves the payloads of other kinds, and payloads that already carry grants, as they are', () => {
     const { run } = setup();
     expect(run('sweep', {}, undefined, 'db')).toEqual({});

@@ -31,7 +31,10 @@ const grantResult = z.object({
 });
 const byGrantId = z.object({ grantId: z.string() });
 const renewResult = z.object({ grantId: z.string(), expiresAt: z.string() });
-const sweepResult = z.object({ clearedGrants: z.array(z.string()) });
+const sweepResult = z.object({
+  clearedGrants: z.array(z.string()),
+  overdue: z.array(z.object({ grantId: z.string(), expiresAt: z.string() })).default([]),
+});
 
 function parseText(text: string): unknown {
   try {
@@ -102,7 +105,13 @@ export class GrantLedger {
       if (entry && result.success) entry.expiresAt = result.data.expiresAt;
     } else if (job.type === 'sweep') {
       const result = sweepResult.safeParse(job.result);
-      for (const grantId of result.success ? result.data.clearedGrants : []) entries.delete(grantId);
+      if (!result.success) return;
+      const seen = new Map(result.data.overdue.map((o) => [o.grantId, o.expiresAt]));
+      for (const grantId of result.data.clearedGrants) {
+        // A grant renewed after the sweep was leased is no longer the one it found expired: kept.
+        const saw = seen.get(grantId);
+        if (saw === undefined || saw === entries.get(grantId)?.expiresAt) entries.delete(grantId);
+      }
     }
   }
 
