@@ -12,9 +12,16 @@ const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
  */
 export const productionNodeOptions = '--max-old-space-size=160 --max-semi-space-size=8 --expose-gc';
 
+/**
+ * glibc's malloc arena cap the image sets (`MALLOC_ARENA_MAX` in the Dockerfile; the same packaging
+ * test keeps it equal): without it every thread that mallocs (V8's platform workers, libuv's pool)
+ * gets an arena of its own, about 2 MB of resident memory in the idle daemon (docs/benchmarks.md).
+ */
+export const productionMallocArenaMax = '2';
+
 /** Variables a developer's shell may carry that must not leak into the daemon under test. */
 const scrubbed =
-  /^(CONTROL_PLANE_|CONNECTOR_ID|POLICY_|SANDBOX_|ATLAS_|ADMIN_|LOG_LEVEL|HTTPS?_PROXY|NO_PROXY|MAX_|DRAIN_|NODE_OPTIONS)/i;
+  /^(CONTROL_PLANE_|CONNECTOR_ID|POLICY_|SANDBOX_|ATLAS_|ADMIN_|LOG_LEVEL|HTTPS?_PROXY|NO_PROXY|MAX_|DRAIN_|NODE_OPTIONS|MALLOC_)/i;
 
 export interface DaemonProcess {
   readonly pid: number;
@@ -42,6 +49,7 @@ export async function spawnDaemon(
     env: {
       ...baseEnv,
       NODE_OPTIONS: productionNodeOptions,
+      MALLOC_ARENA_MAX: productionMallocArenaMax,
       ADMIN_PORT: '0',
       ADMIN_HOST: '127.0.0.1',
       LOG_LEVEL: 'info',

@@ -10,7 +10,7 @@ import {
 } from './dockerfile-check.js';
 import { checkDockerignore, DockerIgnore } from './dockerignore.js';
 import { formatProblem } from './problem.js';
-import { productionNodeOptions } from '../../bench/worker/daemon-process.js';
+import { productionMallocArenaMax, productionNodeOptions } from '../../bench/worker/daemon-process.js';
 
 const root = join(import.meta.dirname, '../..');
 const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
@@ -27,11 +27,14 @@ describe('the shipped Dockerfile', () => {
     expect(checkDockerfile(dockerfile).map(formatProblem)).toEqual([]);
   });
 
-  it('runs the daemon with the V8 flags the benchmarks measure it with', () => {
+  it('runs the daemon with the V8 flags and malloc settings the benchmarks measure it with', () => {
     const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-    const match = /^\s*NODE_OPTIONS=(?:"([^"]*)"|(\S+))/m.exec(runtime);
-    const options = match?.[1] ?? match?.[2];
-    expect(options, 'the runtime stage sets NODE_OPTIONS').toBe(productionNodeOptions);
+    const env = (name: string): string | undefined => {
+      const match = new RegExp(`^\\s*${name}=(?:"([^"]*)"|(\\S+))`, 'm').exec(runtime);
+      return match?.[1] ?? match?.[2];
+    };
+    expect(env('NODE_OPTIONS'), 'the runtime stage sets NODE_OPTIONS').toBe(productionNodeOptions);
+    expect(env('MALLOC_ARENA_MAX'), 'the runtime stage sets MALLOC_ARENA_MAX').toBe(productionMallocArenaMax);
   });
 
   it('builds on pinned Node 24 images and runs on distroless as a non-root user', () => {
