@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isConnectorError } from '../../errors/connector-error.js';
 import { grantAccess } from './grant.js';
 import { GrantPayload } from './payloads.js';
+import type { GrantCtx } from './person.js';
 import {
   analytics,
   baseConfig,
@@ -362,26 +363,28 @@ describe('grant intent (write-ahead record in the control plane)', () => {
     expect(result.created.projectMemberships).toEqual([analytics]);
   });
 
-  const invitationClaim = { invitation: true, projectMemberships: [payments] };
+  const claimed = {
+    expiresAt: expect.any(String),
+    added: [readWrite],
+    created: { invitation: true, projectMemberships: [payments] },
+  };
+  const withdrawn = {
+    expiresAt: expect.any(String),
+    added: [],
+    created: { invitation: false, projectMemberships: [] },
+  };
+  const grantReadWrite = (h: ReturnType<typeof portalWorld>, ctx: GrantCtx = h.ctx) =>
+    grantAccess({ config: baseConfig, payload: payload({ access: [readWrite] }) }, h.deps, ctx);
 
   it('withdraws its claim when Atlas refuses the invitation, so a retry takes no one else’s invitation', async () => {
     const h = portalWorld();
     h.world.failNext('orgUsers.invite', 'INVITATIONS_RATE_LIMITED_IP');
-    await expect(
-      grantAccess({ config: baseConfig, payload: payload({ access: [readWrite] }) }, h.deps, h.ctx),
-    ).rejects.toMatchObject({ code: 'rate_limited' });
-    expect(h.intents.map((i) => i.intent)).toEqual([
-      { expiresAt: expect.any(String), added: [readWrite], created: invitationClaim },
-      { expiresAt: expect.any(String), added: [], created: { invitation: false, projectMemberships: [] } },
-    ]);
+    await expect(grantReadWrite(h)).rejects.toMatchObject({ code: 'rate_limited' });
+    expect(h.intents.map((i) => i.intent)).toEqual([claimed, withdrawn]);
 
     // Before the retry (at least 60 s later), an admin invites bob to payments with the same role.
     h.world.joinProject(payments, 'bob@example.com', ['GROUP_DATA_ACCESS_READ_WRITE']);
-    const retry = await grantAccess(
-      { config: baseConfig, payload: payload({ access: [readWrite] }) },
-      h.deps,
-      { ...h.ctx, intent: h.intents.at(-1)?.intent ?? null },
-    );
+    const retry = await grantReadWrite(h, { ...h.ctx, intent: h.intents.at(-1)?.intent ?? null });
     // The only write is the refused invitation: bob already holds the role through the admin's.
     expect(h.writes().map(([method]) => method)).toEqual(['orgUsers.invite']);
     expect(retry).toMatchObject({
@@ -395,12 +398,8 @@ describe('grant intent (write-ahead record in the control plane)', () => {
   it('keeps its claim when it cannot tell whether the invitation was created (a 5xx)', async () => {
     const h = portalWorld();
     h.world.failNext('orgUsers.invite', 'SERVICE_UNAVAILABLE');
-    await expect(
-      grantAccess({ config: baseConfig, payload: payload({ access: [readWrite] }) }, h.deps, h.ctx),
-    ).rejects.toMatchObject({ code: 'upstream_unavailable' });
-    expect(h.intents.map((i) => i.intent)).toEqual([
-      { expiresAt: expect.any(String), added: [readWrite], created: invitationClaim },
-    ]);
+    await expect(grantReadWrite(h)).rejects.toMatchObject({ code: 'upstream_unavailable' });
+    expect(h.intents.map((i) => i.intent)).toEqual([claimed]);
   });
 
   it('withdraws its claim right after a 409, before anything else can fail', async () => {
@@ -410,13 +409,8 @@ describe('grant intent (write-ahead record in the control plane)', () => {
       h.world.joinProject(payments, 'bob@example.com', ['GROUP_READ_ONLY']);
       h.world.failNext('orgUsers.list', 'CANNOT_DEMOTE_LAST_ORG_OWNER'); // any refusal will do
     });
-    await expect(
-      grantAccess({ config: baseConfig, payload: payload({ access: [readWrite] }) }, h.deps, h.ctx),
-    ).rejects.toMatchObject({ code: 'forbidden' });
-    expect(h.intents.map((i) => i.intent)).toEqual([
-      { expiresAt: expect.any(String), added: [readWrite], created: invitationClaim },
-      { expiresAt: expect.any(String), added: [], created: { invitation: false, projectMemberships: [] } },
-    ]);
+    await expect(grantReadWrite(h)).rejects.toMatchObject({ code: 'forbidden' });
+    expect(h.intents.map((i) => i.intent)).toEqual([claimed, withdrawn]);
   });
 
   it('still reports the refusal, and warns, when withdrawing its claim fails too', async () => {
@@ -428,9 +422,7 @@ describe('grant intent (write-ahead record in the control plane)', () => {
       recordIntent: () =>
         (recorded += 1) === 1 ? Promise.resolve() : Promise.reject(new Error('control plane unreachable')),
     };
-    await expect(
-      grantAccess({ config: baseConfig, payload: payload({ access: [readWrite] }) }, h.deps, ctx),
-    ).rejects.toMatchObject({ code: 'rate_limited' });
+    await expect(grantReadWrite(h, ctx)).rejects.toMatchObject({ code: 'rate_limited' });
     expect(recorded).toBe(2);
     expect(h.warnings).toEqual([
       [
