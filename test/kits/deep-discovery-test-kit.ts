@@ -17,6 +17,7 @@ import { atlasOrgDeepDiscoveryKind } from '../../src/adapters/atlas-org-deep-dis
 import type { NamespaceReader } from '../../src/adapters/atlas-org-deep-discovery/namespace-reader.js';
 import { canonicalJson, type SnapshotUploader } from '../../src/adapters/snapshot-uploader.js';
 import { testPolicy } from './discover-test-kit.js';
+import type { Policy } from '../../src/config/env.js';
 import { DeepDiscoveryConfig } from '../../src/adapters/atlas-org-deep-discovery/atlas-org-deep-discovery-config.js';
 import type { DeepDiscoveryRecord } from '../../src/adapters/atlas-org-deep-discovery/sub-integration.js';
 import { createHttpClient } from '../../src/runtime/http.js';
@@ -133,7 +134,13 @@ export interface Kit {
   run(
     operation: JobOperation,
     payload: unknown,
-    options?: { connectorId?: string; reader?: NamespaceReader; config?: Record<string, unknown> },
+    options?: {
+      connectorId?: string;
+      reader?: NamespaceReader;
+      config?: Record<string, unknown>;
+      /** The connector's local policy for this job (default: `testPolicy()`). */
+      policy?: Partial<Policy>;
+    },
   ): Promise<Record<string, unknown>>;
   close(): Promise<void>;
 }
@@ -194,6 +201,7 @@ export async function startKit(fixture: AtlasFixtureInput = deepFixture()): Prom
     async run(operation, payload, options = {}) {
       const adapter = atlasOrgDeepDiscoveryKind.create({
         ...common,
+        ...(options.policy ? { policy: testPolicy(options.policy) } : {}),
         connectorId: options.connectorId ?? 'vpc-a',
         reader: options.reader,
       });

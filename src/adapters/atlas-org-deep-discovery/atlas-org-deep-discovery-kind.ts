@@ -28,7 +28,7 @@ import { allowedByPolicy } from '../database-access/scope/projects-in-scope.js';
 import { sweepOperation } from '../database-access/sweep/sweep.js';
 import type { OneProjectScope, OrgClusterScope, ProjectsScope } from '../scope.js';
 import { DeepDiscoveryConfig } from './atlas-org-deep-discovery-config.js';
-import { resolveSubIntegration } from './atlas-org-deep-discovery-scope.js';
+import { resolveSubIntegration, type SubIntegrationPurpose } from './atlas-org-deep-discovery-scope.js';
 import { deepDiscover } from './discover.js';
 import type { NamespaceReader } from './namespace-reader.js';
 import { DeepSweepPayload, subIntegrationPayload } from './payloads.js';
@@ -57,12 +57,12 @@ type SubIntegrationJob = NamesProject & { readonly subIntegrationId: string };
 /**
  * grant / revoke / renew / rotate on one sub-integration: the payload names it; the resolver
  * makes it an `org-cluster` scope; the database-access operation runs unchanged on that scope.
- * `allowGone`: a revoke still cleans up after a deleted cluster.
+ * `purpose`: a revoke is not blocked by what only matters for handing access out (`resolveSubIntegration`).
  */
 function onSubIntegration<P extends NamesProject>(
   deps: CommonDeps & DeepDiscoveryExtras,
   operation: DatabaseOperation<OneProjectScope, P>,
-  allowGone: boolean,
+  purpose: SubIntegrationPurpose,
 ) {
   const resolveScope = async (
     request: ScopeRequest<DeepDiscoveryConfig, P & SubIntegrationJob>,
@@ -75,7 +75,7 @@ function onSubIntegration<P extends NamesProject>(
       request.config,
       { ...credential, connectorId: deps.connectorId },
       ctx,
-      { allowGone },
+      purpose,
     );
     if (projectId !== undefined && projectId !== scope.projectId) {
       throw invalidRequest(
@@ -135,7 +135,7 @@ function sweepOn(deps: CommonDeps & DeepDiscoveryExtras) {
     const id = request.payload.subIntegrationId;
     if (id !== undefined) {
       const scoped = { ...credential, connectorId: deps.connectorId };
-      return resolveSubIntegration(id, request.config, scoped, ctx, { allowGone: true });
+      return resolveSubIntegration(id, request.config, scoped, ctx, 'sweep');
     }
     return {
       kind: 'projects',
@@ -178,10 +178,10 @@ function create(deps: CommonDeps & DeepDiscoveryExtras) {
             ctx,
           ),
       ),
-      grant: onSubIntegration(deps, grantOperation, false),
-      revoke: onSubIntegration(deps, revokeOperation, true),
-      renew: onSubIntegration(deps, renewOperation, false),
-      rotate: onSubIntegration(deps, rotateOperation, false),
+      grant: onSubIntegration(deps, grantOperation, 'access'),
+      revoke: onSubIntegration(deps, revokeOperation, 'revoke'),
+      renew: onSubIntegration(deps, renewOperation, 'access'),
+      rotate: onSubIntegration(deps, rotateOperation, 'access'),
       sweep: sweepOn(deps),
     },
     checkConnection,

@@ -52,20 +52,31 @@ export function wrongConnector(id: string, servedBy: string, own: string): Conne
 }
 
 /**
+ * What a job does on the sub-integration: `access` (grant, renew, rotate) hands out a connection;
+ * `revoke` and `sweep` only take access away through the Admin API.
+ */
+export type SubIntegrationPurpose = 'access' | 'revoke' | 'sweep';
+
+/**
  * The explicit scope of a job on a sub-integration (`org-cluster`): one cluster of one project
  * of the organization, with the connection its tags choose. Checked in order: the id's shape (by
  * the payload schema), the allow-lists, the local policy, that it is a customer cluster, that
  * THIS connector serves it (another connector's → `wrong_connector`, non-retryable, naming it)
- * and that its tags name a usable connection. `allowGone`: revoke and sweep still clean up after
- * a deleted cluster (standard connection; nothing is returned to connect with).
+ * and that its tags name a usable connection.
+ *
+ * Taking access away is not blocked by what only matters for handing it out: a revoke passes the
+ * local policy (docs/database-access.md: revoke is never blocked by it, even after it was
+ * tightened), and a revoke or sweep still runs on a deleted cluster or one whose tags no longer
+ * name a usable connection (standard; nothing is returned to connect with).
  */
 export async function resolveSubIntegration(
   id: string,
   config: DeepDiscoveryConfig,
   deps: Pick<AdapterDeps, 'atlas' | 'policy'> & { readonly connectorId: string },
   ctx: Pick<JobContext, 'signal'>,
-  options: { readonly allowGone: boolean },
+  purpose: SubIntegrationPurpose,
 ): Promise<OrgClusterScope> {
+  const removing = purpose !== 'access';
   const { projectId, clusterName } = parseSubIntegrationId(id);
   if (config.projectIds !== undefined && !config.projectIds.includes(projectId)) {
     throw invalidRequest(field, `project ${projectId} is not in this integration's projectIds allow-list`);
@@ -76,16 +87,19 @@ export async function resolveSubIntegration(
       `cluster ${clusterName} is not in this integration's clusterNames allow-list`,
     );
   }
-  checkProjectPolicy(deps.policy, projectId);
+  if (purpose !== 'revoke') checkProjectPolicy(deps.policy, projectId);
   const base = { kind: 'org-cluster', orgId: config.orgId, projectId, clusterName } as const;
   const cluster = await readCluster(deps, ctx, projectId, clusterName);
   if (!cluster) {
-    if (options.allowGone) return { ...base, connectionType: 'standard' };
+    if (removing) return { ...base, connectionType: 'standard' };
     throw invalidRequest(field, `cluster ${clusterName} not found in project ${projectId}`);
   }
   const routing = { self: deps.connectorId, integrationConnectorId: config.connectorId ?? deps.connectorId };
   const route = routeCluster(cluster, config.tagKeys, routing);
   if (route.kind === 'elsewhere') throw wrongConnector(id, route.connectorId, deps.connectorId);
-  if (route.kind === 'unroutable') throw invalidRequest(field, `${id}: ${route.reason}`);
+  if (route.kind === 'unroutable') {
+    if (removing) return { ...base, connectionType: 'standard' };
+    throw invalidRequest(field, `${id}: ${route.reason}`);
+  }
   return { ...base, ...choiceOf(route) };
 }

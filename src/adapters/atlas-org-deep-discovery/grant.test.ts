@@ -130,6 +130,32 @@ describe('grants on a sub-integration', () => {
     expect(user?.roles ?? []).toEqual([]);
   });
 
+  it('revokes although the local policy no longer allows the project', async () => {
+    const id = `${payments}:Cluster0`;
+    const granted = await run(kit, 'grant', grant(id));
+    const tightened = {
+      connectorId: 'vpc-a',
+      config: { connectorId: 'vpc-a' },
+      policy: { allowedProjectIds: [platform] },
+    };
+    await expect(kit.run('grant', grant(id, { grantId: 'g-2' }), tightened)).rejects.toMatchObject({
+      code: 'policy_denied',
+    });
+    await kit.run('revoke', { subIntegrationId: id, grantId: `g-${id}`, requester }, tightened);
+    expect(kit.sim.state.databaseUser(payments, String(granted.username))?.roles ?? []).toEqual([]);
+  });
+
+  it('revokes on a cluster whose tags no longer name a usable connection', async () => {
+    const id = `${platform}:NoEndpoint`;
+    // Granted while its connection-type tag was not read (as if the tag came later): standard.
+    const untagged = { connectorId: 'vpc-a', tagKeys: { connectionType: 'not-set-on-any-cluster' } };
+    const granted = await kit.run('grant', grant(id), { connectorId: 'vpc-a', config: untagged });
+    // Now the tag says PrivateEndpoint, with no endpoint id: no grant can route, a revoke still runs.
+    await expect(run(kit, 'grant', grant(id, { grantId: 'g-2' }))).rejects.toThrow(/needs tag/);
+    await run(kit, 'revoke', { subIntegrationId: id, grantId: `g-${id}`, requester });
+    expect(kit.sim.state.databaseUser(platform, String(granted.username))?.roles ?? []).toEqual([]);
+  });
+
   it('sweeps every project of the organization when no sub-integration is named', async () => {
     await run(kit, 'grant', grant(`${payments}:Cluster0`));
     await run(kit, 'grant', grant(`${platform}:Peered`));
