@@ -214,6 +214,41 @@ describe('Worker', () => {
     expect(cp.calls.deregister).toBe(1);
   });
 
+  it('tracks each lease of a job: a later attempt stays in flight when the earlier one ends', async () => {
+    const { clock, cp, worker } = setup({ drainTimeoutMs: 3_000 });
+    const second = envelope({ ...ping('a', 60_000), attempt: 2, leaseId: 'lease-a2', fencingToken: 8 });
+    cp.queue.push(ping('a', 500), second);
+    worker.start();
+    await clock.advance(1_000);
+    // The first attempt has reported; the second runs (its turn came after the first, same key).
+    expect(cp.calls.results.map((r) => r.attempt)).toEqual([1]);
+    expect(worker.status().inFlightJobIds).toEqual(['a']);
+    const beats = cp.calls.heartbeat.length;
+    await clock.advance(20_000);
+    expect(cp.calls.heartbeat.length).toBeGreaterThan(beats);
+    expect(cp.calls.heartbeat.at(-1)?.inFlight).toEqual([
+      { jobId: 'a', leaseId: 'lease-a2', fencingToken: 8 },
+    ]);
+    // The drain deadline releases the running attempt by its own lease.
+    const drained = worker.drain();
+    await clock.advance(3_000);
+    await drained;
+    expect(cp.calls.release.map((r) => r.lease.leaseId)).toEqual(['lease-a2']);
+  });
+
+  it('keeps claiming after a pause and a resume in the same heartbeat answer', async () => {
+    const { clock, cp, worker } = setup();
+    cp.heartbeatBehaviour = (call) => (call === 2 ? { actions: ['pause', 'resume'] } : {});
+    worker.start();
+    await clock.advance(12_000);
+    expect(cp.calls.heartbeat.length).toBeGreaterThanOrEqual(2);
+    cp.queue.push(ping('after', 10));
+    await clock.advance(60_000);
+    expect(worker.state).toBe('running');
+    expect(cp.calls.results.map((r) => r.jobId)).toEqual(['after']);
+    await worker.drain();
+  });
+
   it('estimates clock skew from heartbeats', async () => {
     const { clock, cp, worker } = setup();
     cp.heartbeatBehaviour = () => ({ serverTime: new Date(clock.now() + 90_000).toISOString() });

@@ -65,6 +65,10 @@ export class Worker {
   private stateValue: WorkerState = 'running';
   private readonly contact: ControlPlaneContact;
   private readonly slots: JobSlots;
+  /**
+   * By lease, not by job: a job released or expired here may be leased to this replica again
+   * while the earlier attempt still finishes (its result retried in the outbox).
+   */
   private readonly inFlight = new Map<string, RunningJob>();
   private readonly keyChains = new Map<string, Promise<void>>();
   private readonly outbox: ResultOutbox;
@@ -114,7 +118,7 @@ export class Worker {
       state: this.stateValue,
       sessionId: this.options.client.current?.sessionId ?? null,
       registered: this.registeredAt !== undefined,
-      inFlightJobIds: [...this.inFlight.keys()],
+      inFlightJobIds: [...this.inFlight.values()].map((job) => job.jobId),
       /** In flight but off-slot: they gave their slot back to wait on Atlas. */
       waitingJobIds: this.slots.waitingJobIds,
       outboxDepth: this.outbox.depth,
@@ -191,7 +195,8 @@ export class Worker {
     const how = this.forced ? 'forced' : await Promise.race([finished, timer]);
     deadline.abort();
     if (how !== 'idle') {
-      logger.warn({ how, remaining: [...this.inFlight.keys()] }, 'drain deadline: releasing unfinished jobs');
+      const remaining = [...this.inFlight.values()].map((job) => job.jobId);
+      logger.warn({ how, remaining }, 'drain deadline: releasing unfinished jobs');
       this.outbox.abandonAll();
       await Promise.all([...this.inFlight.values()].map((job) => job.releaseLease('shutdown')));
       await this.slots.onIdle();
@@ -274,7 +279,7 @@ export class Worker {
     }
     if (outcome.response.intervals) this.contact.applyIntervals(outcome.response.intervals);
     for (const leaseId of outcome.response.releaseLeases) {
-      const job = [...this.inFlight.values()].find((candidate) => candidate.lease.leaseId === leaseId);
+      const job = this.inFlight.get(leaseId);
       if (job) void job.releaseLease('lease_lost');
     }
     for (const action of outcome.response.actions) this.onAction(action);
@@ -326,12 +331,12 @@ export class Worker {
     while (this.stateValue === 'running' || this.stateValue === 'paused') {
       this.ticks.claim = clock.monotonic();
       if (this.stateValue === 'paused' || this.claimAbort.signal.aborted) {
-        if (this.stateValue === 'paused') {
+        if (this.stateValue === 'paused')
           await clock.sleep(1_000, this.stopLoops.signal).catch(() => undefined);
-          this.claimAbort = new AbortController();
-          continue;
-        }
-        return;
+        // Paused, or paused and resumed again before this loop looked (one heartbeat answer can
+        // carry both): claim with a fresh signal. A drain leaves `running` before it aborts.
+        this.claimAbort = new AbortController();
+        continue;
       }
       await this.slots.whenFree(this.claimAbort.signal);
       if (this.stateValue !== 'running') continue;
@@ -410,12 +415,12 @@ export class Worker {
       releaseSlot: (jobId) => this.slots.park(jobId),
       sessionHeldUntil: () => this.contact.sessionHeldUntil(),
     });
-    this.inFlight.set(job.jobId, job);
+    this.inFlight.set(envelope.leaseId, job);
     const previous = this.keyChains.get(envelope.resourceKey) ?? Promise.resolve();
     const link: Promise<void> = this.slots
       .run(job.jobId, () => job.run(previous))
       .finally(() => {
-        this.inFlight.delete(job.jobId);
+        this.inFlight.delete(envelope.leaseId);
         if (this.keyChains.get(envelope.resourceKey) === link) this.keyChains.delete(envelope.resourceKey);
       })
       .then(
