@@ -146,9 +146,14 @@ async function run(mode: RunMode): Promise<number> {
   return 0;
 }
 
-/** First SIGTERM/SIGINT drains; a second one forces. The handler never exits the process itself. */
+/**
+ * First SIGTERM/SIGINT drains; a second one forces. The handler never exits the process itself:
+ * this resolves once the daemon has stopped, after a signal or after a drain the control plane
+ * asked for (the replica then exits 0 and its orchestrator replaces it).
+ */
 function waitForSignals(daemon: Daemon, logger: Logger): Promise<void> {
   return new Promise((resolve) => {
+    void daemon.stopped.then(resolve);
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
       signals += 1;
@@ -156,7 +161,7 @@ function waitForSignals(daemon: Daemon, logger: Logger): Promise<void> {
         { signal, forced: signals > 1 },
         signals > 1 ? 'second signal: forcing shutdown' : 'signal received: draining',
       );
-      void daemon.shutdown().then(resolve);
+      void daemon.shutdown();
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

@@ -44,8 +44,13 @@ export interface Daemon {
   readonly worker: Worker;
   readonly admin: AdminServer;
   readonly metrics: Metrics;
-  /** Staged shutdown; a second call forces. Resolves when drained and deregistered. */
+  /** Staged shutdown; a second call forces. Resolves as `stopped` does. */
   shutdown(): Promise<void>;
+  /**
+   * Resolves once the worker has drained and deregistered and the daemon's servers and clients
+   * are closed: after `shutdown()`, or on its own when the control plane asked for a drain.
+   */
+  readonly stopped: Promise<void>;
 }
 
 /** Reads the enrollment token from the variable or the file (re-read each registration, so a rotated file is used). */
@@ -195,15 +200,15 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
     'connector started',
   );
   worker.start();
-  let stopping: Promise<void> | undefined;
+  const stopped = worker.stopped.then(() => closeAll(admin, atlasClients, secrets));
   return {
     worker,
     admin,
     metrics,
+    stopped,
     shutdown() {
-      const drained = worker.drain();
-      stopping ??= drained.then(() => closeAll(admin, atlasClients, secrets));
-      return stopping;
+      void worker.drain();
+      return stopped;
     },
   };
 }

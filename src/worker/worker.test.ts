@@ -207,11 +207,15 @@ describe('Worker', () => {
   it('drains when a heartbeat asks it to', async () => {
     const { clock, cp, worker } = setup();
     cp.heartbeatBehaviour = (call) => (call === 2 ? { actions: ['drain'] } : {});
+    let stopped = false;
+    void worker.stopped.then(() => (stopped = true));
     worker.start();
     await clock.advance(12_000);
     await clock.advance(1_000);
     expect(worker.state).toBe('stopped');
     expect(cp.calls.deregister).toBe(1);
+    // What the process waits on before it exits.
+    expect(stopped).toBe(true);
   });
 
   it('tracks each lease of a job: a later attempt stays in flight when the earlier one ends', async () => {

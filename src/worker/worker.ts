@@ -82,6 +82,13 @@ export class Worker {
   private forced = false;
   /** Ends the drain's wait at once: set while a drain waits for in-flight jobs. */
   private forceEnd: (() => void) | undefined;
+  private markStopped: () => void = () => undefined;
+  /**
+   * Resolves once the worker has drained and deregistered, whoever asked for the drain: the
+   * process (a signal) or the control plane (a heartbeat `drain` action), after which the
+   * process should exit.
+   */
+  readonly stopped = new Promise<void>((resolve) => (this.markStopped = resolve));
 
   constructor(private readonly options: WorkerOptions) {
     this.slots = new JobSlots(options, (count) => options.metrics.jobsWaiting.set(count));
@@ -205,6 +212,7 @@ export class Worker {
     await this.deregister();
     this.stateValue = 'stopped';
     logger.info({ how }, 'drained');
+    this.markStopped();
   }
 
   private async deregister(): Promise<void> {

@@ -113,6 +113,18 @@ describe('connector daemon against the reference control plane', () => {
     expect(cp.store.sessions().every((s) => s.deregisteredAt !== null)).toBe(true);
   });
 
+  it('drains, deregisters and exits 0 when the control plane asks it to drain', async () => {
+    const cp = await startControlPlane();
+    const daemon = await connector(cp, 'e2e-drain-action', { DRAIN_TIMEOUT_SECONDS: '2' });
+    const quick = cp.store.enqueueJob({ type: 'ping', payload: { echo: 'quick', delayMs: 300 } });
+    await eventually(() => (cp.store.jobs('leased').length === 1 ? true : undefined));
+    const [session] = cp.store.sessions();
+    cp.store.queueAction(String(session?.sessionId), 'drain');
+    expect(await daemon.exited).toEqual({ code: 0, signal: null });
+    expect(cp.store.job(quick)).toMatchObject({ state: 'succeeded', result: { echo: 'quick' } });
+    expect(cp.store.sessions().every((s) => s.deregisteredAt !== null)).toBe(true);
+  });
+
   it('fails malformed jobs with invalid_job and keeps running', async () => {
     const cp = await startControlPlane();
     await connector(cp, 'e2e-malformed', { MAX_PAYLOAD_BYTES: '2048' });
