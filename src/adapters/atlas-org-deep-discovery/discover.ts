@@ -11,7 +11,7 @@ import type { DeepDiscoveryConfig } from './atlas-org-deep-discovery-config.js';
 import type { DiscoveryUserAtlas } from './discovery-user.js';
 import type { NamespaceReader } from './namespace-reader.js';
 import { bigPage, collectAll, type OrgDiscoveryAtlas } from './org-atlas.js';
-import { fromDedicated, fromFlex, isCustomerCluster, isLive, type OrgCluster } from './org-cluster.js';
+import { projectClusters, type OrgCluster } from './org-cluster.js';
 import { routeCluster, type Route, type Routing } from './routing.js';
 import {
   subIntegrationRecord,
@@ -61,13 +61,13 @@ function failure(project: Pick<Project, 'id' | 'name'>, error: unknown): Project
   };
 }
 
-async function clustersOf(walk: ProjectWalk, projectId: string): Promise<OrgCluster[]> {
+async function clustersOf(walk: ProjectWalk, projectId: string): Promise<ReturnType<typeof projectClusters>> {
   const { atlas, gate, ctx } = walk;
   const [dedicated, flex] = await Promise.all([
     collectAll(gate, (page) => atlas.clusters.list(projectId, page), ctx.signal),
     collectAll(gate, (page) => atlas.flexClusters.list(projectId, page), ctx.signal),
   ]);
-  return [...dedicated.filter(isCustomerCluster).map(fromDedicated), ...flex.map(fromFlex)].filter(isLive);
+  return projectClusters(dedicated, flex);
 }
 
 const pausedFindings: ClusterFindings = { problems: ['cluster is paused: nothing read'], unavailable: true };
@@ -77,20 +77,20 @@ async function discoverProject(
   routing: Routing,
   project: Project,
 ): Promise<DeepDiscoveryRecord[]> {
-  let all: OrgCluster[];
+  let clusters: ReturnType<typeof projectClusters>;
   try {
-    all = await clustersOf(walk, project.id);
+    clusters = await clustersOf(walk, project.id);
   } catch (error) {
     return [failure(project, error)];
   }
   const allowed = walk.config.clusterNames;
-  const routed = all
+  const routed = clusters.subIntegrations
     .filter((cluster) => allowed === undefined || allowed.includes(cluster.name))
     .map((cluster) => ({ cluster, route: routeCluster(cluster, walk.config.tagKeys, routing) }));
   const served = routed.filter((entry): entry is Served => entry.route.kind === 'served');
   const readable = served.filter((entry) => !entry.cluster.paused);
   const findings =
-    readable.length > 0 ? await readServedClusters(walk, project.id, all, readable) : new Map();
+    readable.length > 0 ? await readServedClusters(walk, project.id, clusters.all, readable) : new Map();
   return routed.map(({ cluster, route }) =>
     subIntegrationRecord({
       project,

@@ -34,3 +34,21 @@ export function isCustomerCluster(cluster: Cluster): boolean {
 export function isLive(cluster: OrgCluster): boolean {
   return cluster.stateName !== 'DELETING';
 }
+
+/**
+ * A project's clusters as discovery needs them. `all`: every cluster the project lists, internal
+ * ones and those being deleted included, which processes are matched against — the matcher also
+ * decides by elimination ("the only cluster of the project with this domain"), so a cluster left
+ * out would have its mongods, and their databases, credited to another. `subIntegrations`: the
+ * customer clusters not being deleted, the ones that become records.
+ */
+export function projectClusters(
+  dedicated: readonly Cluster[],
+  flex: readonly FlexCluster[],
+): { readonly all: OrgCluster[]; readonly subIntegrations: OrgCluster[] } {
+  const flexViews = flex.map(fromFlex);
+  return {
+    all: [...dedicated.map(fromDedicated), ...flexViews],
+    subIntegrations: [...dedicated.filter(isCustomerCluster).map(fromDedicated), ...flexViews].filter(isLive),
+  };
+}

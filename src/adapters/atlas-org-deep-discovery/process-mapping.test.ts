@@ -3,7 +3,7 @@ import type { AtlasProcess } from '../../atlas/index.js';
 import { matchProcessesToClusters, processesToQuery } from '../database-access/discover/discover-hosts.js';
 import type { ClusterHosts } from '../database-access/discover/discover-hosts.js';
 import { withLeftovers } from './live-databases.js';
-import type { OrgCluster } from './org-cluster.js';
+import { projectClusters, type OrgCluster } from './org-cluster.js';
 
 /**
  * The rule deep discovery relies on to read databases without a driver (docs/deep-discovery.md):
@@ -101,6 +101,36 @@ describe('process → cluster mapping', () => {
       process('atlas-x-shard-00-00.same1.mongodb.net', 'REPLICA_PRIMARY'),
     ]);
     expect(matched.size).toBe(0);
+  });
+
+  it('matches against every cluster the project lists: one being deleted keeps its own mongods', () => {
+    const replicaSetOf = (name: string, extra: object = {}) => {
+      const label = name.toLowerCase();
+      return {
+        name,
+        stateName: 'IDLE',
+        // Atlas's shape; the deleting cluster's seed list is gone, its SRV name is not.
+        connectionStrings: {
+          ...(name === 'Old' ? {} : { standard: `mongodb://${label}-shard-00-00.ab12c.mongodb.net:27017/` }),
+          standardSrv: `mongodb+srv://${label}.ab12c.mongodb.net`,
+        },
+        ...extra,
+      };
+    };
+    const clusters = projectClusters(
+      [replicaSetOf('Live'), replicaSetOf('Old', { stateName: 'DELETING' })],
+      [],
+    );
+    expect(clusters.subIntegrations.map((c) => c.name)).toEqual(['Live']);
+    const old = [process('old-shard-00-00.ab12c.mongodb.net', 'REPLICA_PRIMARY')];
+    const live = [process('live-shard-00-00.ab12c.mongodb.net', 'REPLICA_PRIMARY')];
+    const placed = (list: readonly OrgCluster[]) =>
+      withLeftovers(list, [...live, ...old], matchProcessesToClusters(list, [...live, ...old]));
+
+    expect(placed(clusters.all).get('Live')).toEqual(live);
+    expect(placed(clusters.all).get('Old')).toEqual(old);
+    // Matched against the records alone, the only cluster with the domain would take Old's mongod.
+    expect(placed(clusters.subIntegrations).get('Live')).toEqual([...live, ...old]);
   });
 
   it('gives unplaced processes to the one dedicated cluster that got none (a loopback seed list)', () => {
