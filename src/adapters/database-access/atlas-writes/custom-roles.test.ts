@@ -308,6 +308,13 @@ describe('actions access entries: validation', () => {
     ],
     ['actions without a database', { cluster: clusterName, actions: ['FIND'] }, /^access\.0: database: /],
     ['no actions', { ...ordersEntry, actions: [] }, /^access\.0(\.|: )actions: /],
+    // The grant label separates roles with commas: such a grant could not be read back to revoke.
+    ['a comma in the database name', { ...ordersEntry, database: 'a,b' }, /^access\.0\.database: /],
+    [
+      'a lone surrogate in the collection name',
+      { ...ordersEntry, collection: 'x\ud800' },
+      'access.0.collection: must be well-formed Unicode (it has a lone surrogate)',
+    ],
     ['more than 20 actions', { ...ordersEntry, actions: twentyOne }, /^access\.0(\.|: )actions: /],
     ['an unknown field', { ...ordersEntry, extra: 1 }, /^access\.0: .*extra/],
     ['a role that is not a string', { cluster: clusterName, role: 5 }, /^access\.0: role: /],

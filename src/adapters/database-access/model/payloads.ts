@@ -14,17 +14,25 @@ export const RequesterSchema = z
   })
   .strict();
 
-/** Names MongoDB accepts for databases; collections additionally may contain dots. */
+/**
+ * Names MongoDB accepts for databases, less `,`: the grant label lists roles as `role@database`
+ * separated by commas (model/user-model.ts), so a comma in a name would make the grant unreadable
+ * to its revoke. Collections additionally may contain dots (they are percent-encoded in labels).
+ * Both must be well-formed Unicode (no lone surrogate), which labels and Atlas need.
+ */
+const wellFormed = (text: string): boolean => !/\p{Surrogate}/u.test(text);
 const databaseName = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[^/\\. "$*<>:|?]+$/, 'is not a valid MongoDB database name');
+  .regex(/^[^/\\. "$*<>:|?,]+$/, 'is not a database name the connector accepts (no / \\ . " $ * < > : | ? ,)')
+  .refine(wellFormed, 'must be well-formed Unicode (it has a lone surrogate)');
 const collectionName = z
   .string()
   .min(1)
   .max(255)
-  .regex(/^[^$\0]+$/, 'is not a valid MongoDB collection name');
+  .regex(/^[^$\0]+$/, 'is not a valid MongoDB collection name')
+  .refine(wellFormed, 'must be well-formed Unicode (it has a lone surrogate)');
 
 /** An access entry naming a role: a built-in role, or a custom role that already exists in the project. */
 export const RoleAccessEntry = z
