@@ -1,7 +1,10 @@
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { isConnectorError } from '../errors/connector-error.js';
-import { tokenRefreshMarginMs } from './auth/oauth.js';
+import { createOAuthAuthenticator, tokenRefreshMarginMs } from './auth/oauth.js';
+import type { Fetch } from '../runtime/http.js';
+import { FakeClock } from '../../test/fakes/fake-clock.js';
+import { captureLogs } from '../../test/fakes/log-capture.js';
 import {
   api,
   atlas,
@@ -173,5 +176,38 @@ describe('OAuth client credentials with a service account', () => {
     );
 
     expect(isConnectorError(error) && error.code).toBe('invalid_response');
+  });
+});
+
+describe('OAuth token requests that never answer', () => {
+  it('give up after the request timeout, so the next call mints again instead of waiting for good', async () => {
+    const calls: string[] = [];
+    const fetch: Fetch = (url, init) => {
+      calls.push(url);
+      if (calls.length === 1) {
+        // Accepts the connection and never answers: only the request's own signal ends it.
+        return new Promise((_resolve, reject) =>
+          init?.signal?.addEventListener('abort', () => reject(init.signal?.reason as Error)),
+        );
+      }
+      const body = JSON.stringify({ access_token: 'tok-2', expires_in: 3600 });
+      return Promise.resolve(new Response(url.endsWith('/api/oauth/token') ? body : '{}'));
+    };
+    const auth = createOAuthAuthenticator(serviceAccount, {
+      baseUrl: atlasBaseUrl,
+      fetch,
+      clock: new FakeClock(),
+      userAgent: 'test',
+      logger: captureLogs().logger,
+      requestTimeoutMs: 50,
+    });
+    const request = { method: 'GET', url: `${atlasBaseUrl}${clustersPath}`, headers: {} };
+    const stuck = await rejectionOf(auth.send(request, AbortSignal.timeout(5_000)));
+    expect(stuck).toMatchObject({
+      code: 'upstream_unavailable',
+      message: expect.stringMatching(/^oauthToken: /),
+    });
+    expect((await auth.send(request)).ok).toBe(true);
+    expect(calls.filter((url) => url.endsWith('/api/oauth/token'))).toHaveLength(2);
   });
 });

@@ -11,6 +11,13 @@ import { discardBody, type Authenticator, type OutgoingRequest } from './authent
 /** Tokens are replaced this long before Atlas would reject them, to cover clock skew and latency. */
 export const tokenRefreshMarginMs = 60_000;
 
+/**
+ * The longest a token (or revoke) request may take. Every call waits on the one shared mint, so
+ * a token endpoint (or proxy) that accepts the connection and never answers would otherwise hold
+ * every later call of this credential for the life of the process.
+ */
+export const tokenRequestTimeoutMs = 30_000;
+
 const tokenResponse = z.object({
   access_token: z.string().min(1),
   token_type: z.string().optional(),
@@ -31,6 +38,8 @@ export interface OAuthDeps {
   readonly clock: Pick<Clock, 'monotonic'>;
   readonly userAgent: string;
   readonly logger: Logger;
+  /** Default `tokenRequestTimeoutMs`. */
+  readonly requestTimeoutMs?: number;
 }
 
 /**
@@ -148,6 +157,7 @@ class OAuthAuthenticator implements Authenticator {
         'user-agent': this.deps.userAgent,
       },
       body: new URLSearchParams(form).toString(),
+      signal: AbortSignal.timeout(this.deps.requestTimeoutMs ?? tokenRequestTimeoutMs),
     });
   }
 }
