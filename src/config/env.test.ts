@@ -29,6 +29,30 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config.policy)).toBe(true);
   });
 
+  it('reads a numeric variable set to nothing as unset: its default, not 0', () => {
+    const config = loadConfig({
+      ADMIN_PORT: '',
+      MAX_WAITING_JOBS: ' ',
+      ATLAS_MAX_RETRIES: '',
+      SECRET_CACHE_TTL_SECONDS: '',
+      ADMIN_METRICS_PORT: ' ',
+    });
+    expect(config.admin.port).toBe(8081);
+    expect(config.maxWaitingJobs).toBe(32);
+    expect(config.atlas.maxRetries).toBe(4);
+    expect(config.secretCacheTtlMs).toBe(300_000);
+    expect(config.admin.metricsPort).toBeUndefined();
+  });
+
+  it('refuses a proxy without a scheme, naming the variable', () => {
+    const message = problemsOf({ HTTPS_PROXY: 'proxy.corp:3128', HTTP_PROXY: '10.0.0.1:3128' });
+    expect(message).toMatch(/HTTPS_PROXY: must be an absolute http:\/\/ or https:\/\/ URL/);
+    expect(message).toMatch(/HTTP_PROXY: must be an absolute http:\/\/ or https:\/\/ URL/);
+    expect(loadConfig({ HTTPS_PROXY: 'http://proxy.corp:3128', HTTP_PROXY: '' }).http).toEqual({
+      httpsProxy: 'http://proxy.corp:3128',
+    });
+  });
+
   it('parses a remote configuration with policy lists and durations', () => {
     const config = loadConfig({
       ...remote,

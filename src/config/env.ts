@@ -3,7 +3,13 @@ import { enrollmentTokenProblem } from './enrollment-token.js';
 import { ConnectorError } from '../errors/connector-error.js';
 import { parseDurationMs } from './duration.js';
 
+/** A variable set to nothing (or blanks) counts as unset, so its default applies, not 0. */
+const blankIsUnset = (value: unknown): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
 const port = z.coerce.number().int().min(0).max(65_535);
+const integer = (min: number, max: number, fallback: number) =>
+  z.preprocess(blankIsUnset, z.coerce.number().int().min(min).max(max).default(fallback));
+const portOr = (fallback: number) => z.preprocess(blankIsUnset, port.default(fallback));
 const csv = z
   .string()
   .optional()
@@ -29,6 +35,16 @@ const duration = (fallback: string) =>
       }
       return ms;
     });
+/** A forward proxy: `proxy.corp:3128` without a scheme would be read as a scheme with no host. */
+const proxyUrl = z.preprocess(
+  blankIsUnset,
+  z
+    .url({
+      protocol: /^https?$/,
+      message: 'must be an absolute http:// or https:// URL, such as http://proxy.example.com:3128',
+    })
+    .optional(),
+);
 const optionalUrl = z
   .string()
   .optional()
@@ -47,11 +63,11 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, dot, dash or underscore')
     .optional(),
-  MAX_CONCURRENT_JOBS: z.coerce.number().int().min(1).max(64).default(4),
-  MAX_WAITING_JOBS: z.coerce.number().int().min(0).max(1024).default(32),
-  ADMIN_PORT: port.default(8081),
+  MAX_CONCURRENT_JOBS: integer(1, 64, 4),
+  MAX_WAITING_JOBS: integer(0, 1024, 32),
+  ADMIN_PORT: portOr(8081),
   ADMIN_HOST: z.string().min(1).default('0.0.0.0'),
-  ADMIN_METRICS_PORT: z.preprocess((v) => (v === '' ? undefined : v), port.optional()),
+  ADMIN_METRICS_PORT: z.preprocess(blankIsUnset, port.optional()),
   ADMIN_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   ADMIN_TOKEN_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -61,13 +77,8 @@ export const EnvSchema = z.object({
     })
     .optional()
     .transform((v) => (v === '' ? undefined : v)),
-  DRAIN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(90),
-  MAX_PAYLOAD_BYTES: z.coerce
-    .number()
-    .int()
-    .min(1024)
-    .max(16 * 1024 * 1024)
-    .default(256 * 1024),
+  DRAIN_TIMEOUT_SECONDS: integer(1, 3600, 90),
+  MAX_PAYLOAD_BYTES: integer(1024, 16 * 1024 * 1024, 256 * 1024),
 
   POLICY_ALLOWED_PROJECT_IDS: csv.pipe(
     z.array(z.string().regex(/^[a-f0-9]{24}$/, 'each project id must be 24 lowercase hex characters')),
@@ -79,24 +90,24 @@ export const EnvSchema = z.object({
   POLICY_ALLOW_ADMIN_ROLES: bool,
   POLICY_ALLOWED_JOB_TYPES: csv,
 
-  HTTPS_PROXY: z.string().optional(),
-  HTTP_PROXY: z.string().optional(),
+  HTTPS_PROXY: proxyUrl,
+  HTTP_PROXY: proxyUrl,
   NO_PROXY: z.string().optional(),
   CA_BUNDLE_FILE: z.string().optional(),
 
   ATLAS_BASE_URL: z.url({ message: 'must be an absolute URL' }).default('https://cloud.mongodb.com'),
-  ATLAS_ORG_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(300),
-  ATLAS_PROJECT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(300),
+  ATLAS_ORG_REQUESTS_PER_MINUTE: integer(1, 100_000, 300),
+  ATLAS_PROJECT_REQUESTS_PER_MINUTE: integer(1, 100_000, 300),
   ATLAS_RATE_LIMITS_FROM_API: bool,
-  ATLAS_INVITATIONS_PER_WINDOW: z.coerce.number().int().min(1).max(1000).default(10),
+  ATLAS_INVITATIONS_PER_WINDOW: integer(1, 1000, 10),
   ATLAS_INVITATION_WINDOW: duration('60s'),
-  ATLAS_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(4),
-  ATLAS_READY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+  ATLAS_MAX_RETRIES: integer(0, 10, 4),
+  ATLAS_READY_TIMEOUT_SECONDS: integer(1, 3600, 120),
 
-  SECRET_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  SECRET_CACHE_TTL_SECONDS: integer(0, 86_400, 300),
 
-  SANDBOX_CONTROL_PLANE_PORT: port.default(8780),
-  SANDBOX_ATLAS_PORT: port.default(8790),
+  SANDBOX_CONTROL_PLANE_PORT: portOr(8780),
+  SANDBOX_ATLAS_PORT: portOr(8790),
   SANDBOX_ATLAS_PUBLIC_KEY: z
     .string()
     .regex(/^[a-z]{8}$/, 'must be 8 lowercase letters, like an Atlas public key')
