@@ -145,7 +145,11 @@ export function grantExpiryMs(timing: GrantTiming, nowMs: number, policy: Policy
  * unless the policy allows admin roles. POLICY_ALLOWED_ROLES, when set, bounds what a grant may
  * give to the listed roles, so it also refuses connector-made custom roles.
  */
-function checkActionsPolicy(policy: Policy, entry: ActionsAccessEntry, field: string): void {
+export function checkActionsPolicy(
+  policy: Policy,
+  entry: Pick<ActionsAccessEntry, 'actions' | 'database'>,
+  field: string,
+): void {
   entry.actions.forEach((action, j) => {
     if (!atlasPrivilegeActions.has(action)) {
       throw invalidRequest(`${field}.actions[${j}]`, `${action} is not an Atlas privilege action`);

@@ -73,6 +73,25 @@ describe('renew', () => {
     expect(strict.atlas.callsTo('databaseUsers.update')).toEqual([]);
   });
 
+  it('re-checks the privileges of an actions grant against a policy that tightened since', async () => {
+    const h = harness({ policy: { allowAdminRoles: true } });
+    const access = [{ cluster: clusterName, actions: ['SERVER_STATUS', 'FIND'], database: 'sales' }];
+    await h.grant({ access });
+    const strict = harness({ policy: { allowAdminRoles: false } });
+    // The same project under the tightened policy: the connector's role first, then the user holding it.
+    for (const role of h.atlas.customRolesIn(projectId)) strict.atlas.addCustomRole(projectId, role);
+    const user = h.atlas.user(projectId, username);
+    if (user) strict.atlas.addUser(projectId, user);
+
+    await expect(strict.renew()).rejects.toMatchObject({
+      code: 'policy_denied',
+      message: expect.stringMatching(/^grantId\.actions\[\d\]: SERVER_STATUS is not a data-plane action/),
+    });
+    expect(strict.atlas.callsTo('databaseUsers.update')).toEqual([]);
+    // The same grant renews under the policy it was made under.
+    await expect(h.renew()).resolves.toMatchObject({ username });
+  });
+
   it('rejects an unknown or expired grant as invalid_request', async () => {
     const h = harness();
     await expect(h.renew()).rejects.toMatchObject({

@@ -4,8 +4,23 @@ import type { OneProjectScope } from '../../scope.js';
 import { databaseOperation, type DatabaseJob } from '../database-operation.js';
 import { managedUser, planUserWrite, readUser, updateUser } from '../atlas-writes/user-store.js';
 import { RenewPayload } from '../model/payloads.js';
-import { checkProjectPolicy, checkRolePolicy, grantExpiryMs, invalidRequest } from '../model/policy.js';
-import { activeGrants, checkResourceKey, grantKey, usernameForJob } from '../model/user-model.js';
+import type { CustomDbRole } from '../../../atlas/index.js';
+import { isConnectorError } from '../../../errors/connector-error.js';
+import { connectorRolePrefix } from '../discover/discover-records.js';
+import {
+  checkActionsPolicy,
+  checkProjectPolicy,
+  checkRolePolicy,
+  grantExpiryMs,
+  invalidRequest,
+} from '../model/policy.js';
+import {
+  activeGrants,
+  checkResourceKey,
+  grantKey,
+  usernameForJob,
+  type GrantedRole,
+} from '../model/user-model.js';
 
 export interface RenewResult {
   readonly username: string;
@@ -43,7 +58,10 @@ export async function runRenew(
       `grant ${payload.grantId} is not active on user ${username} in project ${projectId}`,
     );
   }
-  target.roles.forEach((role) => checkRolePolicy(deps.policy, role.roleName, 'grantId', role.databaseName));
+  for (const role of target.roles) {
+    if (role.roleName.startsWith(connectorRolePrefix)) await checkConnectorRole(deps, ctx, projectId, role);
+    else checkRolePolicy(deps.policy, role.roleName, 'grantId', role.databaseName);
+  }
   const plan = planUserWrite({
     identity: { integrationId, requesterId: payload.requester.id, strategy: settings.userStrategy },
     grants: active.map((grant) => (grant === target ? { ...grant, expiresAtMs } : grant)),
@@ -55,6 +73,37 @@ export async function runRenew(
   await updateUser(deps, ctx, projectId, username, plan);
   ctx.log.info({ projectId, username, deleteAfterDate: plan.deleteAfterDate }, 'database access renewed');
   return { username, expiresAt: new Date(expiresAtMs).toISOString(), deleteAfterDate: plan.deleteAfterDate };
+}
+
+/**
+ * A connector-made role (`jit-r-…`, an `actions` grant) is named by a hash of its privileges, so
+ * its name alone says nothing the policy can judge: its definition is read back and checked as
+ * the grant's `actions` were (known actions, data-plane only unless admin roles are allowed, the
+ * admin-database rule, none while POLICY_ALLOWED_ROLES is set). A role that is gone gives nothing
+ * to check here.
+ */
+async function checkConnectorRole(deps: AdapterDeps, ctx: JobContext, projectId: string, role: GrantedRole) {
+  let defined: CustomDbRole;
+  try {
+    defined = await deps.atlas.customDbRoles.get(projectId, role.roleName, { signal: ctx.signal });
+  } catch (error) {
+    if (isConnectorError(error) && error.code === 'not_found') return;
+    throw error;
+  }
+  const byDatabase = new Map<string, string[]>();
+  for (const { action, resources } of defined.actions) {
+    for (const resource of resources) {
+      if (resource.cluster === true) {
+        checkActionsPolicy(deps.policy, { actions: [action], database: 'admin' }, 'grantId');
+        continue;
+      }
+      const db = resource.db ?? 'admin';
+      byDatabase.set(db, [...(byDatabase.get(db) ?? []), action]);
+    }
+  }
+  for (const [database, actions] of byDatabase) {
+    checkActionsPolicy(deps.policy, { actions, database }, 'grantId');
+  }
 }
 
 export const renewOperation = databaseOperation(RenewPayload, runRenew);
