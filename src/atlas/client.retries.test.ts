@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FakeRandom } from '../../test/fakes/fake-random.js';
 import { isConnectorError } from '../errors/connector-error.js';
 import { settleUntil, type FakeClock } from '../../test/fakes/fake-clock.js';
 import {
@@ -243,6 +244,30 @@ describe('429 Too Many Requests', () => {
     expect(isConnectorError(error) && error.message).toContain(
       'RATE_LIMITED: Resource usersPerGroup exceeded',
     );
+  });
+
+  it('never waits past the rate-limit budget, jitter included', async () => {
+    mockTokenMint();
+    atlas()
+      .post(usersPath)
+      .times(3)
+      .reply(429, atlasError(429, 'RATE_LIMITED', 'Resource usersPerGroup exceeded'), { 'Retry-After': '4' });
+    const { client, clock, requests, logs } = createTestClient({
+      rateLimitBudgetMs: 10_000,
+      random: new FakeRandom([0.999]),
+    });
+
+    const call = rejectionOf(client.databaseUsers.create(groupId, newUser));
+    for (let i = 0; i < 2; i += 1) {
+      await sleeping(clock);
+      await clock.advance(clock.nextDue() ?? 0);
+    }
+    const error = await call;
+
+    expect(requests.map((info) => info.status)).toEqual([429, 429, 429]);
+    expect(isConnectorError(error) && error.code).toBe('rate_limited');
+    const waits = logs.lines().filter((line) => line.msg === 'atlas call failed; retrying');
+    expect(waits.reduce((sum, line) => sum + Number(line.delayMs), 0)).toBeLessThanOrEqual(10_000);
   });
 
   it('keeps a create single-shot on a 5xx (it may have run; the adapters converge)', async () => {

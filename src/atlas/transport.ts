@@ -187,7 +187,11 @@ class AtlasTransport implements Transport {
       },
       delayFor: (error, attempt) =>
         throttled(error)
-          ? jitterAfterHint(options.backoff, attempt, options.random, error.retryAfterMs)
+          ? // The hint fits the budget (shouldRetry); its jitter may not, and is cut to the budget's end.
+            Math.min(
+              jitterAfterHint(options.backoff, attempt, options.random, error.retryAfterMs),
+              Math.max(0, rateLimitDeadline - options.clock.monotonic()),
+            )
           : fullJitterDelay(options.backoff, failures - 1, options.random, error.retryAfterMs),
       onRetry: (error: ConnectorError, retry: number, delayMs: number) => {
         options.onRetry?.({ operation, code: error.code });
