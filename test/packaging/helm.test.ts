@@ -121,6 +121,35 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
     });
   });
 
+  it.each([
+    [
+      'a token set both in values and as an existing Secret',
+      { ...required, controlPlane: { ...required.controlPlane, token: 'dev-token-123' } },
+      /controlPlane\.token and controlPlane\.existingSecret\.name are both set/,
+    ],
+    ['a proxy without its scheme', { ...required, proxy: { httpsProxy: 'proxy.corp:3128' } }, /httpsProxy/],
+  ])('refuses %s before anything is applied', async (name, values, says) => {
+    const result = await helmRun(['template', 'rel', chartDir, '-f', valuesFile(`refuse-${name}`, values)]);
+    expect(result.ok, result.output).toBe(false);
+    expect(result.output).toMatch(says);
+  });
+
+  it('sets aws.region in the container env, where the EKS pod identity webhook does not override it', async () => {
+    const objects = await template(
+      chartDir,
+      valuesFile('region', { ...required, aws: { region: 'eu-west-1' } }),
+    );
+    const deployment = objects.find((o) => o.kind === 'Deployment') as
+      | { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } }
+      | undefined;
+    const env = deployment?.spec.template.spec.containers[0]?.env ?? [];
+    expect(env.filter((e) => e.name === 'AWS_REGION')).toEqual([{ name: 'AWS_REGION', value: 'eu-west-1' }]);
+    const configMap = objects.find((o) => o.kind === 'ConfigMap') as
+      { data: Record<string, string> } | undefined;
+    expect(configMap?.data).toBeDefined();
+    expect(configMap?.data).not.toHaveProperty('AWS_REGION');
+  });
+
   it('renders a helm test hook that calls /readyz through the Service and is selected by nothing else', async () => {
     const objects = await template(chartDir, valuesFile('required', required));
     const hook = objects.find((o) => o.metadata.annotations?.['helm.sh/hook'] === 'test') as
