@@ -126,6 +126,22 @@ describe('RunningJob', () => {
     expect(cp.calls.results[0]?.body.error?.code).toBe('gone');
   });
 
+  it('judges notAfter by the control plane’s clock, not a replica clock that runs ahead', async () => {
+    const writes: string[] = [];
+    const { clock, cp, deps } = setup(writes);
+    // This replica's clock runs 60 s ahead of the server's; the job's notAfter is 30 s away there.
+    const serverNow = () => clock.now() - 60_000;
+    const notAfter = new Date(serverNow() + 30_000).toISOString();
+    const done = new RunningJob(envelope({ type: 'write', payload: '{"gapMs":1}', notAfter }), 0, {
+      ...deps,
+      serverNow,
+    }).run(Promise.resolve());
+    await clock.advance(10);
+    await done;
+    expect(writes).toEqual(['first', 'second']);
+    expect(cp.calls.results[0]?.body.outcome).toBe('succeeded');
+  });
+
   it('keeps extending the lease while the result waits in the outbox', async () => {
     const { clock, cp, deps } = setup([]);
     // Seven refusals: 0.5 × (1+2+4+8+16+32+60) s ≈ 61 s, twice the 30 s lease.

@@ -28,6 +28,11 @@ export interface JobRunnerDeps {
   readonly releaseSlot?: (jobId: string) => boolean;
   /** See `LeaseKeeperOptions.sessionHeldUntil`. */
   readonly sessionHeldUntil?: () => number | undefined;
+  /**
+   * The control plane's wall clock as this replica estimates it (its own plus the skew measured
+   * on heartbeats): `notAfter` is the server's time. Absent: the replica's own clock.
+   */
+  readonly serverNow?: () => number;
 }
 
 /** One leased job, from lease to delivered result. The worker keeps these in its in-flight map. */
@@ -138,7 +143,8 @@ export class RunningJob {
       recordIntent: (intent) => this.recordIntent(intent),
     });
     try {
-      if (this.deps.clock.now() > Date.parse(this.envelope.notAfter)) {
+      const now = this.deps.serverNow?.() ?? this.deps.clock.now();
+      if (now > Date.parse(this.envelope.notAfter)) {
         throw new ConnectorError({
           code: 'gone',
           message: `job notAfter ${this.envelope.notAfter} has passed; not executed`,

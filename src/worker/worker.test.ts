@@ -253,6 +253,18 @@ describe('Worker', () => {
     await worker.drain();
   });
 
+  it('runs a job whose notAfter has not passed on the server, though this replica’s clock runs ahead', async () => {
+    const { clock, cp, worker } = setup();
+    cp.heartbeatBehaviour = () => ({ serverTime: new Date(clock.now() - 60_000).toISOString() });
+    worker.start();
+    await clock.advance(100);
+    expect(worker.status().clockSkewMs).toBe(-60_000);
+    cp.queue.push(envelope({ ...ping('late', 10), notAfter: new Date(clock.now() - 30_000).toISOString() }));
+    await clock.advance(30_000);
+    expect(cp.calls.results.map((r) => [r.jobId, r.body.outcome])).toEqual([['late', 'succeeded']]);
+    await worker.drain();
+  });
+
   it('estimates clock skew from heartbeats', async () => {
     const { clock, cp, worker } = setup();
     cp.heartbeatBehaviour = () => ({ serverTime: new Date(clock.now() + 90_000).toISOString() });

@@ -422,6 +422,7 @@ export class Worker {
       outbox: this.outbox,
       releaseSlot: (jobId) => this.slots.park(jobId),
       sessionHeldUntil: () => this.contact.sessionHeldUntil(),
+      serverNow: () => this.options.clock.now() + (this.skewMs ?? 0),
     });
     this.inFlight.set(envelope.leaseId, job);
     const previous = this.keyChains.get(envelope.resourceKey) ?? Promise.resolve();
