@@ -127,11 +127,36 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
       { ...required, controlPlane: { ...required.controlPlane, token: 'dev-token-123' } },
       /controlPlane\.token and controlPlane\.existingSecret\.name are both set/,
     ],
+    [
+      'a ServiceMonitor on /metrics that admin.metricsPort moved elsewhere',
+      {
+        ...required,
+        admin: { metricsPort: 9090 },
+        metrics: { serviceMonitor: { enabled: true, renderMode: 'alwaysRender' } },
+      },
+      /admin\.metricsPort moves \/metrics to its own listener/,
+    ],
     ['a proxy without its scheme', { ...required, proxy: { httpsProxy: 'proxy.corp:3128' } }, /httpsProxy/],
   ])('refuses %s before anything is applied', async (name, values, says) => {
     const result = await helmRun(['template', 'rel', chartDir, '-f', valuesFile(`refuse-${name}`, values)]);
     expect(result.ok, result.output).toBe(false);
     expect(result.output).toMatch(says);
+  });
+
+  it('gives the ServiceMonitor the admin token when /metrics requires one', async () => {
+    const values = {
+      ...required,
+      admin: { tokenSecret: { name: 'admin-token', key: 'bearer' } },
+      metrics: { serviceMonitor: { enabled: true, renderMode: 'alwaysRender' } },
+    };
+    const objects = await template(chartDir, valuesFile('monitor-token', values));
+    const monitor = objects.find((o) => o.kind === 'ServiceMonitor') as
+      { spec: { endpoints: Record<string, unknown>[] } } | undefined;
+    expect(monitor?.spec.endpoints[0]?.authorization).toEqual({
+      type: 'Bearer',
+      credentials: { name: 'admin-token', key: 'bearer' },
+    });
+    expect(schemaViolations(objects)).toEqual([]);
   });
 
   it('sets aws.region in the container env, where the EKS pod identity webhook does not override it', async () => {
