@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { compactDecrypt, decodeProtectedHeader, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { importRecipientKey } from './credential.js';
@@ -75,6 +76,27 @@ describe('credential encryption', () => {
       code: 'invalid_request',
       message: 'recipientPublicKey: is not a complete EC public JWK',
     });
+  });
+
+  it('refuses an RSA key under 2048 bits before any Atlas write, naming the field', async () => {
+    const h = harness();
+    // jose will not generate one; Node will.
+    const jwk = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+    await expect(h.grant({ recipientPublicKey: jwk })).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringMatching(/^recipientPublicKey: cannot be used to encrypt \(.*2048/),
+    });
+    expect(h.atlas.methods()).toEqual([]);
+  });
+
+  it('refuses an RSA public exponent that would leave the credential readable', async () => {
+    const h = harness();
+    const { jwk } = await recipient('RSA-OAEP-256');
+    await expect(h.grant({ recipientPublicKey: { ...jwk, e: 'AQ' } })).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: 'recipientPublicKey.e: must be an odd RSA public exponent of at least 65537 ("AQAB")',
+    });
+    expect(h.atlas.methods()).toEqual([]);
   });
 
   it('rejects a key that cannot be imported as invalid_request', async () => {

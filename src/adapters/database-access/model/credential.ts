@@ -48,9 +48,20 @@ function chooseAlgorithm(jwk: RecipientJwkInput): string {
   return alg;
 }
 
+/** An RSA public exponent below 65537 (e = 1 leaves the padded key in the clear) or even is refused. */
+function checkRsaExponent(e: string, field: string): void {
+  const hex = Buffer.from(e, 'base64url').toString('hex');
+  const exponent = BigInt(`0x${hex || '0'}`);
+  if (exponent < 65_537n || exponent % 2n === 0n) {
+    throw invalidRequest(`${field}.e`, 'must be an odd RSA public exponent of at least 65537 ("AQAB")');
+  }
+}
+
 /**
  * Parses and imports the recipient key before anything is written to Atlas: a key that cannot
- * encrypt must fail the grant while nothing has changed yet.
+ * encrypt must fail the grant (or rotation) while nothing has changed yet. Importing is not enough
+ * (jose checks an RSA key's size only when it encrypts), so a throw-away credential is encrypted
+ * to it here.
  */
 export async function importRecipientKey(jwk: RecipientJwkInput): Promise<RecipientKey> {
   const field = 'recipientPublicKey';
@@ -60,13 +71,16 @@ export async function importRecipientKey(jwk: RecipientJwkInput): Promise<Recipi
   if (jwk['use'] !== undefined && jwk['use'] !== 'enc') throw invalidRequest(`${field}.use`, 'must be "enc"');
   const parts = publicParts.safeParse(jwk);
   if (!parts.success) throw invalidRequest(field, `is not a complete ${jwk.kty} public JWK`);
+  if (parts.data.kty === 'RSA') checkRsaExponent(parts.data.e, field);
   const alg = chooseAlgorithm(jwk);
   const material: JWK = { ...parts.data, alg };
   try {
     const { importJWK } = await loadJose();
     const key = await importJWK(material, alg);
     if (key instanceof Uint8Array) throw new Error('a symmetric key');
-    return { key, alg, ...(jwk.kid === undefined ? {} : { kid: jwk.kid }) };
+    const recipient = { key, alg, ...(jwk.kid === undefined ? {} : { kid: jwk.kid }) };
+    await encryptCredential(recipient, { username: 'probe', password: 'probe' });
+    return recipient;
   } catch (error) {
     const reason = error instanceof Error ? error.message : 'unknown reason';
     throw invalidRequest(field, `cannot be used to encrypt (${reason.slice(0, 200)})`);
