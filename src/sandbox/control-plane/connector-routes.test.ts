@@ -187,6 +187,29 @@ describe('heartbeat and deregistration', () => {
     });
   });
 
+  it('keeps a lease claimed under an earlier session current after the connector registers again', async () => {
+    const jobId = plane.store.enqueueJob({ type: 'revoke' });
+    const lease = await claimOne();
+    // The access token lapsed and could not be refreshed: the connector registers again (§3.6).
+    const again = await protocol('POST', paths.register, { token: enrollmentToken, body: registration() });
+    const next = again.body as { sessionId: string; accessToken: string };
+    const inFlight = [{ jobId, leaseId: lease.leaseId, fencingToken: lease.fencingToken }];
+    const beat = async () =>
+      HeartbeatResponse.parse(
+        (
+          await protocol('POST', paths.heartbeat(next.sessionId), {
+            token: next.accessToken,
+            body: { ...heartbeatBody, state: 'busy', inFlight },
+          })
+        ).body,
+      );
+
+    expect((await beat()).releaseLeases).toEqual([]);
+    // An operator's release request, recorded on the claiming session, reaches the new one.
+    plane.store.requestLeaseRelease(jobId);
+    expect((await beat()).releaseLeases).toEqual([lease.leaseId]);
+  });
+
   it('tells a session to let go of an in-flight lease the server has moved on from', async () => {
     const jobId = plane.store.enqueueJob({ type: 'revoke' });
     const lost = await claimOne();

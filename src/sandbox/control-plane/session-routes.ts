@@ -58,9 +58,11 @@ async function heartbeat(ctx: SessionContext): Promise<{ status: number; body: u
   const { core, session } = ctx;
   const request = parseJson(HeartbeatRequest, await readBody(ctx.req, maxJsonBodyBytes));
   core.jobs.tick();
-  const body = core.sessions.heartbeat(session, request, ctx.receivedAt, (owner, lease) => {
+  // Leases are not bound to sessions (§3.6): a lease claimed under an earlier session of this
+  // connector (before it had to register again) is still current, and must not be released.
+  const body = core.sessions.heartbeat(session, request, ctx.receivedAt, (lease) => {
     const job = core.jobs.record(lease.jobId);
-    return job?.lease?.leaseId === lease.leaseId && job.lease.sessionId === owner.sessionId;
+    return job?.lease?.leaseId === lease.leaseId;
   });
   if (request.state === 'draining' || request.state === 'paused') {
     core.waiters.endWhere((waiter) => waiter.sessionId === session.sessionId);

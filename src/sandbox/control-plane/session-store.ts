@@ -151,7 +151,7 @@ export class SessionStore {
     session: SessionRecord,
     request: HeartbeatRequest,
     receivedAt: string,
-    isCurrent: (session: SessionRecord, lease: ClaimedLease) => boolean,
+    isCurrent: (lease: ClaimedLease) => boolean,
   ): HeartbeatResponse {
     session.state = request.state;
     session.inFlight = request.inFlight;
@@ -161,11 +161,16 @@ export class SessionStore {
     session.lastHeartbeatMono = this.deps.clock.monotonic();
     const releaseLeases = new Set<string>();
     for (const [leaseId, jobId] of session.releaseRequests) {
-      if (isCurrent(session, { jobId, leaseId })) releaseLeases.add(leaseId);
+      if (isCurrent({ jobId, leaseId })) releaseLeases.add(leaseId);
       else session.releaseRequests.delete(leaseId);
     }
-    // Leases the connector believes it holds but the server has moved on from: let go of them.
-    for (const lease of request.inFlight) if (!isCurrent(session, lease)) releaseLeases.add(lease.leaseId);
+    for (const lease of request.inFlight) {
+      // Leases the connector believes it holds but the server has moved on from: let go of them.
+      if (!isCurrent(lease)) releaseLeases.add(lease.leaseId);
+      // An operator's release request went to the session that claimed the lease; the connector
+      // may have registered again since, and now reports the lease under this session.
+      else if (this.releaseRequested(lease.leaseId)) releaseLeases.add(lease.leaseId);
+    }
     const intervals = this.intervalsUpdate(session);
     return {
       serverTime: this.isoNow(),
@@ -180,6 +185,11 @@ export class SessionStore {
     const session = this.requireLive(sessionId);
     session.pendingActions.push(action);
     return session;
+  }
+
+  private releaseRequested(leaseId: string): boolean {
+    for (const other of this.sessions.values()) if (other.releaseRequests.has(leaseId)) return true;
+    return false;
   }
 
   requestRelease(sessionId: string, lease: ClaimedLease): void {
