@@ -33,16 +33,17 @@ const registration = (sessionId: string, accessToken: string) => ({
 function client() {
   const logs = captureLogs();
   const secrets: string[] = [];
+  const clock = new FakeClock();
   const cp = new ControlPlaneClient({
     baseUrl: base,
     enrollmentToken: async () => enrollment,
     fetch: createHttpClient(),
-    clock: new FakeClock(),
+    clock,
     logger: logs.logger,
     userAgent: 'atlas-jit-connector/test',
     onSecret: (s) => secrets.push(s),
   });
-  return { cp, logs, secrets };
+  return { cp, logs, secrets, clock };
 }
 
 async function registered() {
@@ -106,6 +107,36 @@ describe('ControlPlaneClient', () => {
       leaseTtlMs: 60_000,
       cancelRequested: false,
     });
+  });
+
+  it('refreshes the access token while it still works, a minute before it expires, keeping the session', async () => {
+    const { cp, clock, secrets } = await registered();
+    await clock.advance(1_800_000 - 60_000);
+    nock(base)
+      .post(`${api}/sessions/s1/token:refresh`)
+      .matchHeader('authorization', 'Bearer access-1')
+      .reply(200, { accessToken: 'access-2', expiresInMs: 1_800_000 });
+    nock(base)
+      .post(`${api}/jobs/j1/lease:extend`)
+      .matchHeader('authorization', 'Bearer access-2')
+      .reply(200, { leaseTtlMs: 60_000, cancelRequested: false });
+    await cp.extend({ jobId: 'j1', leaseId: 'l1', fencingToken: 1 });
+    expect(cp.current?.sessionId).toBe('s1');
+    expect(secrets).toEqual(['access-1', 'access-2']);
+  });
+
+  it('keeps using a token it could not refresh ahead of time while it still works', async () => {
+    const { cp, clock } = await registered();
+    await clock.advance(1_800_000 - 60_000);
+    nock(base)
+      .post(`${api}/sessions/s1/token:refresh`)
+      .reply(503, { error: { code: 'unavailable', message: 'busy' } });
+    nock(base)
+      .post(`${api}/jobs/j1/lease:extend`)
+      .matchHeader('authorization', 'Bearer access-1')
+      .reply(200, { leaseTtlMs: 60_000, cancelRequested: false });
+    await cp.extend({ jobId: 'j1', leaseId: 'l1', fencingToken: 1 });
+    expect(cp.current?.sessionId).toBe('s1');
   });
 
   it('registers again when the session is unknown', async () => {

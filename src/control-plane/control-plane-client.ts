@@ -72,6 +72,12 @@ const defaultTimeoutMs = 30_000;
 export class ControlPlaneClient {
   private session: Session | undefined;
   private accessToken: string | undefined;
+  /**
+   * Monotonic time after which the access token is refreshed before the next call, while it still
+   * works: an expired token cannot be refreshed (§3), and registering again would start a new
+   * session every token lifetime (30 min on the reference server).
+   */
+  private refreshAt: number | undefined;
   private lastRegisterRequest: RegisterRequest | undefined;
   private renewing: Promise<void> | undefined;
 
@@ -93,9 +99,15 @@ export class ControlPlaneClient {
       signal,
     });
     this.options.onSecret?.(registration.accessToken);
-    this.accessToken = registration.accessToken;
+    this.useToken(registration.accessToken, registration.expiresInMs);
     this.session = { sessionId: registration.sessionId, registration };
     return this.session;
+  }
+
+  /** A token is refreshed when a fifth of its life, at most a minute, is left. */
+  private useToken(token: string, expiresInMs: number): void {
+    this.accessToken = token;
+    this.refreshAt = this.options.clock.monotonic() + expiresInMs - Math.min(60_000, expiresInMs / 5);
   }
 
   heartbeat(request: HeartbeatRequest, signal?: AbortSignal): Promise<z.infer<typeof HeartbeatResponse>> {
@@ -240,6 +252,9 @@ export class ControlPlaneClient {
 
   /** Runs a session-scoped call; on 401 refreshes (or re-registers) once and tries again. */
   private async sessionCall<T>(build: (sessionId: string) => Omit<CallOptions<T>, 'auth'>): Promise<T> {
+    if (this.refreshAt !== undefined && this.options.clock.monotonic() >= this.refreshAt) {
+      await this.refreshAhead(build(this.requireSession().sessionId).signal);
+    }
     const session = this.requireSession();
     try {
       return await this.call({ ...build(session.sessionId), auth: 'session' });
@@ -257,15 +272,39 @@ export class ControlPlaneClient {
     return this.session;
   }
 
+  /**
+   * Refreshes a token that is about to expire. A failure here is not the call's: the token still
+   * works, and a 401 later takes the usual path (refresh, else register again).
+   */
+  private async refreshAhead(signal?: AbortSignal): Promise<void> {
+    const due = new ConnectorError({
+      code: 'auth_failed',
+      message: 'control-plane access token due for refresh',
+    });
+    try {
+      await this.renewSession(due, signal, { registerIfRefused: false });
+    } catch (error) {
+      this.options.logger.debug({ err: error }, 'access token refresh ahead of expiry failed');
+    }
+  }
+
   /** Single-flight: concurrent 401s lead to one refresh. */
-  private renewSession(cause: ConnectorError, signal?: AbortSignal): Promise<void> {
-    this.renewing ??= this.doRenew(cause, signal).finally(() => {
+  private renewSession(
+    cause: ConnectorError,
+    signal?: AbortSignal,
+    options: { readonly registerIfRefused: boolean } = { registerIfRefused: true },
+  ): Promise<void> {
+    this.renewing ??= this.doRenew(cause, signal, options).finally(() => {
       this.renewing = undefined;
     });
     return this.renewing;
   }
 
-  private async doRenew(cause: ConnectorError, signal?: AbortSignal): Promise<void> {
+  private async doRenew(
+    cause: ConnectorError,
+    signal: AbortSignal | undefined,
+    options: { readonly registerIfRefused: boolean },
+  ): Promise<void> {
     const session = this.requireSession();
     if (cause.details.protocolCode !== 'session_unknown') {
       try {
@@ -279,10 +318,11 @@ export class ControlPlaneClient {
           signal,
         });
         this.options.onSecret?.(refreshed.accessToken);
-        this.accessToken = refreshed.accessToken;
+        this.useToken(refreshed.accessToken, refreshed.expiresInMs);
         return;
       } catch (error) {
         if (!(error instanceof ConnectorError) || !needsNewCredentials(error)) throw error;
+        if (!options.registerIfRefused) throw error;
       }
     }
     this.options.logger.warn(
