@@ -93,6 +93,7 @@ describe('admin API', () => {
       'secretref',
     ],
     ['POST', '/admin/faults', { unavailableForMS: 10 }, 'unavailableForMS'],
+    ['PUT', '/admin/intervals', { leaseTTLMs: 1_000 }, 'leaseTTLMs'],
   ] as const)('answers 400 naming an unknown key: %s %s', async (method, path, body, key) => {
     const answer = await admin(method, path, { body });
     expect(errorOf(answer)).toEqual([400, 'invalid_request']);

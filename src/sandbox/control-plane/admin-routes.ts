@@ -136,7 +136,7 @@ const routes: readonly AdminRoute[] = [
     pattern: /^\/intervals$/,
     handle: async (ctx) => ({
       status: 200,
-      body: { intervals: ctx.store.setIntervals(parseJson(Intervals.partial(), await body(ctx))) },
+      body: { intervals: ctx.store.setIntervals(parseJson(Intervals.partial().strict(), await body(ctx))) },
     }),
   },
   {

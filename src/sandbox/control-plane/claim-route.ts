@@ -11,6 +11,10 @@ import { maxJsonBodyBytes, type ConnectorRoute, type SessionContext } from './ro
 async function claim(ctx: SessionContext): Promise<void> {
   const { core, session } = ctx;
   const body = parseJson(ClaimRequest, await readBody(ctx.req, maxJsonBodyBytes));
+  // The session may have deregistered while the body arrived: nothing may be leased to it (§4.9).
+  if (session.deregisteredAt !== null) {
+    throw protocolError('session_unknown', `session ${session.sessionId} is not registered`);
+  }
   if (session.state === 'draining' || session.state === 'paused') {
     throw protocolError('session_draining', `session ${session.sessionId} is ${session.state}`);
   }

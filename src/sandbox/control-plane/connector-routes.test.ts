@@ -1,6 +1,9 @@
+import http from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventually } from '../../../test/e2e/daemon-process.js';
 import type { FakeClock } from '../../../test/fakes/fake-clock.js';
 import {
+  basePath,
   ClaimResponse,
   ExtendResponse,
   HeartbeatResponse,
@@ -242,6 +245,36 @@ describe('heartbeat and deregistration', () => {
     expect(deleted.status).toBe(204);
     expect(plane.store.job(jobId)?.state).toBe('queued');
     expect([after.status, errorCode(after.body)]).toEqual([404, 'session_unknown']);
+  });
+
+  it('leases nothing to a session that deregistered while its claim body was arriving', async () => {
+    const jobId = plane.store.enqueueJob({ type: 'revoke' });
+    const body = JSON.stringify({ maxJobs: 1, waitMs: 0 });
+    const answer = new Promise<number>((resolve, reject) => {
+      const request = http.request(
+        `${plane.url}${basePath}${paths.claim(session.sessionId)}`,
+        {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${session.accessToken}`,
+            'content-type': 'application/json',
+            'content-length': String(Buffer.byteLength(body)),
+          },
+        },
+        (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode ?? 0));
+        },
+      );
+      request.on('error', reject);
+      request.write(body.slice(0, 5));
+      // The rest of the body goes once the session is gone.
+      void eventually(() => (plane.store.requestCounts().claim === 1 ? true : undefined), 5_000, 'the claim')
+        .then(() => protocol('DELETE', paths.deregister(session.sessionId), { token: session.accessToken }))
+        .then(() => request.end(body.slice(5)), reject);
+    });
+    expect(await answer).toBe(404);
+    expect(plane.store.job(jobId)?.state).toBe('queued');
   });
 
   it('refuses to hand jobs to a draining session', async () => {

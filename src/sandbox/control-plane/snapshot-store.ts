@@ -7,6 +7,8 @@ import { protocolError } from './protocol-errors.js';
 
 /** Largest decoded part; a defence against a gzip bomb in a sandbox that holds everything in memory. */
 const maxDecodedPartBytes = 64 * 1024 * 1024;
+/** Largest decoded snapshot, all parts together: many parts just under the part cap are a bomb too. */
+export const maxDecodedSnapshotBytes = 256 * 1024 * 1024;
 
 export type SnapshotStatus = 'open' | 'skipped' | 'committed';
 
@@ -33,6 +35,8 @@ interface Committed {
 export interface SnapshotStoreDeps {
   readonly clock: Pick<Clock, 'now'>;
   readonly random: Pick<Random, 'uuid'>;
+  /** Default `maxDecodedSnapshotBytes`. */
+  readonly maxDecodedBytes?: number;
 }
 
 /**
@@ -88,7 +92,7 @@ export class SnapshotStore {
     const { request } = snapshot;
     const key = viewKey(connectorId, request.integrationId);
     this.refuseStale(request, this.lastCommitted.get(key));
-    const content = decodeParts(snapshot);
+    const content = decodeParts(snapshot, this.deps.maxDecodedBytes ?? maxDecodedSnapshotBytes);
     const sha = createHash('sha256').update(content).digest('hex');
     if (sha !== request.contentSha256) {
       throw protocolError('invalid_request', `contentSha256: parts hash to ${sha}`, 422);
@@ -175,16 +179,23 @@ function subIntegrationIndex(lines: readonly string[]): Map<string, string> {
   return index;
 }
 
-function decodeParts(snapshot: SnapshotRecord): Buffer {
+function decodeParts(snapshot: SnapshotRecord, maxDecodedBytes: number): Buffer {
   const decoded: Buffer[] = [];
+  let total = 0;
   for (let part = 1; part <= snapshot.request.parts; part += 1) {
     const gzipped = snapshot.parts.get(part);
     if (!gzipped) throw protocolError('invalid_request', `part ${part} was not uploaded`, 422);
+    const left = maxDecodedBytes - total;
+    let content: Buffer;
     try {
-      decoded.push(gunzipSync(gzipped, { maxOutputLength: maxDecodedPartBytes }));
+      content = gunzipSync(gzipped, { maxOutputLength: Math.min(maxDecodedPartBytes, left) });
     } catch {
-      throw protocolError('invalid_request', `part ${part} is not valid gzip`, 422);
+      const why =
+        left < maxDecodedPartBytes ? `takes the snapshot over ${maxDecodedBytes} bytes decoded or ` : '';
+      throw protocolError('invalid_request', `part ${part} ${why}is not valid gzip`, 422);
     }
+    total += content.length;
+    decoded.push(content);
   }
   return Buffer.concat(decoded);
 }
