@@ -137,6 +137,22 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
       /admin\.metricsPort moves \/metrics to its own listener/,
     ],
     ['a proxy without its scheme', { ...required, proxy: { httpsProxy: 'proxy.corp:3128' } }, /httpsProxy/],
+    [
+      'credentials in the control-plane URL',
+      { ...required, controlPlane: { ...required.controlPlane, url: 'https://user:pw@connect.example.com' } },
+      /controlPlane/,
+    ],
+    ['a plain-http Atlas base URL', { ...required, atlas: { baseUrl: 'http://atlas.internal' } }, /baseUrl/],
+    [
+      'a metrics listener on the admin port',
+      { ...required, admin: { metricsPort: 8081 } },
+      /admin\.metricsPort \(8081\) must differ from admin\.port/,
+    ],
+    [
+      'a common label that would change the selector',
+      { ...required, commonLabels: { 'app.kubernetes.io/name': 'other' } },
+      /commonLabels may not set app\.kubernetes\.io\/name/,
+    ],
   ])('refuses %s before anything is applied', async (name, values, says) => {
     const result = await helmRun(['template', 'rel', chartDir, '-f', valuesFile(`refuse-${name}`, values)]);
     expect(result.ok, result.output).toBe(false);
