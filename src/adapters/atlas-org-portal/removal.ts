@@ -120,6 +120,12 @@ async function removeProjectRoles(
         out.projectMembershipsDeleted.push(projectId);
       }
     } catch (error) {
+      // Already gone: this delete's retry after a lost answer (removeGroupUser is idempotent), or
+      // a sweep that got there first. The roles are no longer held: the revoke has converged.
+      if (isAtlasCode(error, 'USER_NOT_IN_GROUP')) {
+        out.removed.push(...roles);
+        return;
+      }
       if (!isAtlasCode(error, 'CANNOT_DELETE_LAST_OWNER', 'CANNOT_DELETE_LAST_ADMIN')) throw error;
       out.kept.push(...roles.map((access) => ({ access, reason: 'last_project_owner' as const })));
     }

@@ -159,6 +159,20 @@ describe('revoke', () => {
     expect(h.writes()).toEqual([['projectUsers.remove', analytics, bobId]]);
   });
 
+  it('converges when the membership it deletes is already gone (a retried delete, a sweep first)', async () => {
+    const readOnly = { level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' } as const;
+    const h = portalWorld([
+      { id: bobId, email: 'bob@example.com', projects: { [analytics]: ['GROUP_READ_ONLY'] } },
+    ]);
+    h.world.failNext('projectUsers.remove', 'USER_NOT_IN_GROUP');
+    const grant = record({
+      grantId: 'g-1',
+      added: [readOnly],
+      created: { invitation: false, projectMemberships: [analytics] },
+    });
+    expect(await revoke(h, [grant])).toMatchObject({ outcome: 'revoked', removed: [readOnly] });
+  });
+
   it('keeps the only project role of a membership the grant did not create', async () => {
     const h = portalWorld([
       { id: bobId, email: 'bob@example.com', projects: { [payments]: ['GROUP_DATA_ACCESS_READ_WRITE'] } },
