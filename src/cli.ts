@@ -60,6 +60,18 @@ async function main(argv: readonly string[]): Promise<number> {
     console.error(`unknown command "${command}"\n\n${usage}`);
     return 2;
   }
+  // `run --help` must not start a daemon that registers and claims jobs.
+  const [extra] = argv.slice(1);
+  if (extra === '--help' || extra === '-h') {
+    console.log(usage);
+    return 0;
+  }
+  if (extra !== undefined) {
+    console.error(
+      `"${command}" takes no arguments (got "${extra}"); configuration comes from environment variables\n\n${usage}`,
+    );
+    return 2;
+  }
   return run(mode);
 }
 
@@ -135,7 +147,7 @@ async function run(mode: RunMode): Promise<number> {
     return isConnectorError(error) && error.code === 'config_invalid' ? 78 : 1;
   }
   if (sandbox) {
-    console.log(sandbox.banner(daemon.admin.port));
+    console.log(sandbox.banner(daemon.admin.port, daemon.admin.metricsPort));
     void sandbox
       .demo((text) => console.log(text))
       .catch((error: unknown) => logger.error({ err: error }, 'sandbox demo failed'));

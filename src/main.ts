@@ -7,7 +7,7 @@ import { buildAdapters } from './adapters/registry.js';
 import { createSnapshotUploader } from './adapters/snapshot-uploader.js';
 import { createMetrics, type Metrics } from './admin/metrics.js';
 import { createSecretResolver } from './secrets/secret-resolver.js';
-import { startAdminListeners } from './admin/admin-listeners.js';
+import { startAdminListeners, type AdminListeners } from './admin/admin-listeners.js';
 import type { AdminServer } from './admin/admin-server.js';
 import type { AppConfig } from './config/env.js';
 import { enrollmentTokenProblem, readEnrollmentToken } from './config/enrollment-token.js';
@@ -42,7 +42,7 @@ export interface DaemonPorts {
 
 export interface Daemon {
   readonly worker: Worker;
-  readonly admin: AdminServer;
+  readonly admin: AdminListeners;
   readonly metrics: Metrics;
   /** Staged shutdown; a second call forces. Resolves as `stopped` does. */
   shutdown(): Promise<void>;

@@ -11,6 +11,7 @@ export function addressInUseMessage(error: unknown, config: AppConfig): string |
   const port = typeof failure.port === 'number' ? failure.port : undefined;
   const owners: readonly [string, number][] = [
     ['ADMIN_PORT', config.admin.port],
+    ['ADMIN_METRICS_PORT', config.admin.metricsPort ?? -1],
     ['SANDBOX_CONTROL_PLANE_PORT', config.sandbox.controlPlanePort],
     ['SANDBOX_ATLAS_PORT', config.sandbox.atlasPort],
   ];

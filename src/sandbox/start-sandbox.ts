@@ -21,7 +21,8 @@ export interface Sandbox {
   readonly daemonConfig: AppConfig;
   /** Extra process environment for `env://` secret references (the sandbox Atlas key). */
   readonly env: Readonly<Record<string, string>>;
-  banner(adminPort: number): string;
+  /** `metricsPort`: where /status and /metrics answer (the admin port unless ADMIN_METRICS_PORT). */
+  banner(adminPort: number, metricsPort?: number): string;
   /** Plays the discover / grant / revoke demo when SANDBOX_DEMO is on. */
   demo(print: (text: string) => void): Promise<void>;
   close(): Promise<void>;
@@ -97,7 +98,8 @@ export async function startSandbox(
     atlas,
     daemonConfig,
     env: { [sandboxSecretVariable]: secret },
-    banner: (adminPort) => sandboxBanner(controlPlane.url, atlas.url, adminPort, config),
+    banner: (adminPort, metricsPort = adminPort) =>
+      sandboxBanner(controlPlane.url, atlas.url, { adminPort, metricsPort }, config),
     demo: async (print) => {
       if (!config.sandbox.demo) return;
       const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -111,14 +113,21 @@ export async function startSandbox(
   };
 }
 
-function sandboxBanner(cpUrl: string, atlasUrl: string, adminPort: number, config: AppConfig): string {
+function sandboxBanner(
+  cpUrl: string,
+  atlasUrl: string,
+  { adminPort, metricsPort }: { readonly adminPort: number; readonly metricsPort: number },
+  config: AppConfig,
+): string {
   return [
     '',
     '  atlas-jit-connector — embedded sandbox (no CONTROL_PLANE_URL set)',
     '',
     `  reference control plane  ${cpUrl}   (admin API: ${cpUrl}/admin/jobs)`,
     `  Atlas simulator          ${atlasUrl}/api/atlas/v2   (key ${config.sandbox.atlasPublicKey} / SANDBOX_ATLAS_PRIVATE_KEY; inspect: ${atlasUrl}/__sim/state)`,
-    `  connector admin          http://127.0.0.1:${adminPort}/status   /readyz /livez /metrics`,
+    metricsPort === adminPort
+      ? `  connector admin          http://127.0.0.1:${adminPort}/status   /readyz /livez /metrics`
+      : `  connector admin          http://127.0.0.1:${metricsPort}/status   /metrics; http://127.0.0.1:${adminPort}/readyz /livez`,
     '',
     '  Demo integrations: demo-project (atlas-project, payments/Cluster0, per-requester)',
     '                     demo-multi (atlas-multi-project, payments + analytics, per-grant)',

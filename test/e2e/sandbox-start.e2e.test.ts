@@ -63,7 +63,7 @@ describe('starting the connector', () => {
     expect(output).not.toMatch(/\n\s+at /);
   });
 
-  it.each(['ADMIN_PORT', 'SANDBOX_CONTROL_PLANE_PORT', 'SANDBOX_ATLAS_PORT'])(
+  it.each(['ADMIN_PORT', 'ADMIN_METRICS_PORT', 'SANDBOX_CONTROL_PLANE_PORT', 'SANDBOX_ATLAS_PORT'])(
     'exits 78 naming %s, without a stack trace, when its port is taken (a second npm start)',
     async (variable) => {
       const taken = await occupyPort();
@@ -81,6 +81,19 @@ describe('starting the connector', () => {
     },
   );
 
+  it('prints the usage for run --help without starting anything, and refuses an extra argument', async () => {
+    // With CONTROL_PLANE_URL set, a started daemon would register and claim jobs.
+    const help = await runCli({ CONTROL_PLANE_URL: 'https://cp.invalid', CONTROL_PLANE_TOKEN: 'x' }, [
+      'run',
+      '--help',
+    ]);
+    expect([help.code, help.output]).toEqual([0, expect.stringContaining('Usage:')]);
+    expect(help.output).not.toContain('connector started');
+    const extra = await runCli({}, ['sandbox', 'now']);
+    expect(extra.code).toBe(2);
+    expect(extra.output).toContain('"sandbox" takes no arguments (got "now")');
+  });
+
   it('refuses the run command without CONTROL_PLANE_URL, pointing at the sandbox command', async () => {
     const refused = await runCli({}, ['run']);
     expect(refused.code).toBe(78);
@@ -90,7 +103,12 @@ describe('starting the connector', () => {
 });
 
 /** Runs `npm start`'s program (the CLI, no command, no config) until `done` matches its output. */
-function runSandboxUntil(done: RegExp, boundMs: number): Promise<{ output: string; matched: boolean }> {
+function runSandboxUntil(
+  done: RegExp,
+  boundMs: number,
+  env: Record<string, string> = {},
+  onMatch?: (output: string) => Promise<void>,
+): Promise<{ output: string; matched: boolean }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [cliPath], {
       cwd: repoRoot,
@@ -100,6 +118,7 @@ function runSandboxUntil(done: RegExp, boundMs: number): Promise<{ output: strin
         SANDBOX_ATLAS_PORT: '0',
         ADMIN_PORT: '0',
         LOG_LEVEL: 'warn',
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -110,7 +129,7 @@ function runSandboxUntil(done: RegExp, boundMs: number): Promise<{ output: strin
       output += d.toString();
       if (!matched && done.test(output)) {
         matched = true;
-        child.kill('SIGINT');
+        void (onMatch ?? (() => Promise.resolve()))(output).finally(() => child.kill('SIGINT'));
       }
     };
     child.stdout.on('data', collect);
@@ -121,6 +140,23 @@ function runSandboxUntil(done: RegExp, boundMs: number): Promise<{ output: strin
     });
   });
 }
+
+describe('the sandbox banner', () => {
+  it('points /status at the listener that serves it when ADMIN_METRICS_PORT splits it off', async () => {
+    let status = 0;
+    const { output, matched } = await runSandboxUntil(
+      /connector admin .*\n/,
+      30_000,
+      { ADMIN_METRICS_PORT: '0', SANDBOX_DEMO: 'off' },
+      async (text) => {
+        const url = /connector admin\s+(http:\/\/127\.0\.0\.1:\d+\/status)/.exec(text)?.[1] ?? '';
+        status = (await fetch(url)).status;
+      },
+    );
+    expect(matched, output).toBe(true);
+    expect(status, output).toBe(200);
+  });
+});
 
 describe('npm start plays the demo-org (deep discovery) scenario', () => {
   it('discovers the sandbox organization, grants into a sub-integration, logs in, and is refused after revoke', async () => {

@@ -1,5 +1,7 @@
+import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readOnlyApiKey, sandboxIds, type AtlasSimulator } from '../../sandbox/atlas/index.js';
+import { loopbackServers } from '../../../test/integration/loopback-servers.js';
 import {
   startReferenceControlPlane,
   type ReferenceControlPlane,
@@ -49,6 +51,22 @@ const daemonEnv = () => ({
 });
 
 describe('doctor with no flags: the daemon’s own environment', () => {
+  it('sends the integrations’ Atlas checks through HTTP_PROXY, as the daemon does', async () => {
+    const servers = loopbackServers();
+    // Real sockets through a real proxy: nock's interceptor would hand the proxy agent no socket.
+    nock.restore();
+    try {
+      const seen: string[] = [];
+      const proxy = await servers.proxy(seen);
+      const run = await doctor([], { ...daemonEnv(), HTTP_PROXY: proxy }, { realCli: true });
+      expect(run.text).toContain('PASS  atlas authentication');
+      expect(seen.filter((url) => url.startsWith(sim.url)).length).toBeGreaterThan(0);
+    } finally {
+      nock.activate();
+      await servers.closeAll();
+    }
+  });
+
   it('checks the control plane, then every integration the control plane lists for the connector', async () => {
     const run = await doctor([], daemonEnv());
 

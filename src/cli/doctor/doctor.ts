@@ -121,6 +121,8 @@ async function checkIntegration(
   const ctx = createDoctorContext(target, io, scrubber);
   ctx.config = shared.config;
   ctx.agent = shared.agent;
+  // The proxy and CA bundle the configuration check applied, as the daemon uses them for Atlas.
+  ctx.fetch = shared.fetch;
   try {
     return { title, results: await runChecks(integrationChecks, ctx) };
   } finally {
