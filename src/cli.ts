@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { loadConfig, type AppConfig } from './config/env.js';
-import { addressInUseMessage } from './cli/address-in-use.js';
+import { addressInUseMessage, listenProblemMessage } from './cli/address-in-use.js';
 import { isConnectorError } from './errors/connector-error.js';
 import { chooseLogFormat, createLogger, prettyDestination, type Logger } from './runtime/logger.js';
 import { collectorFrom } from './runtime/heap-compaction.js';
@@ -138,7 +138,7 @@ async function run(mode: RunMode): Promise<number> {
     });
   } catch (error) {
     await sandbox?.close();
-    const inUse = addressInUseMessage(error, daemonConfig);
+    const inUse = addressInUseMessage(error, daemonConfig) ?? listenProblemMessage(error, daemonConfig);
     if (inUse !== undefined) {
       console.error(inUse);
       return 78;

@@ -21,3 +21,23 @@ export function addressInUseMessage(error: unknown, config: AppConfig): string |
     : 'set ADMIN_PORT (and in sandbox mode SANDBOX_CONTROL_PLANE_PORT, SANDBOX_ATLAS_PORT) to free ports';
   return `port ${port ?? '(unknown)'} is already in use, perhaps by another atlas-jit-connector (a second npm start?): stop it, or ${which}`;
 }
+
+/**
+ * The admin listeners' other bind failures, told in terms of the variables that chose them: an
+ * address this host does not have (EADDRNOTAVAIL) or cannot resolve (ENOTFOUND) in ADMIN_HOST or
+ * ADMIN_METRICS_HOST, or a port below 1024 for a user without the privilege (EACCES; the image
+ * runs as UID 65532). `undefined` for anything else.
+ */
+export function listenProblemMessage(error: unknown, config: AppConfig): string | undefined {
+  const failure = error as { code?: unknown; port?: unknown; hostname?: unknown } | undefined;
+  if (typeof failure !== 'object' || failure === null) return undefined;
+  const hosts = `ADMIN_HOST (${config.admin.host}) or ADMIN_METRICS_HOST (${config.admin.metricsHost})`;
+  if (failure.code === 'EADDRNOTAVAIL' || failure.code === 'ENOTFOUND') {
+    return `cannot listen on ${hosts}: not an address of this host (${failure.code}); use one it has, such as 0.0.0.0 or 127.0.0.1`;
+  }
+  if (failure.code === 'EACCES') {
+    const port = typeof failure.port === 'number' ? failure.port : '(unknown)';
+    return `cannot listen on port ${port}: permission denied (EACCES); ports below 1024 need a privilege the connector does not have: set ADMIN_PORT and ADMIN_METRICS_PORT to 1024 or above`;
+  }
+  return undefined;
+}

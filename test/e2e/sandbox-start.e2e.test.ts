@@ -81,6 +81,19 @@ describe('starting the connector', () => {
     },
   );
 
+  it('exits 78 naming ADMIN_HOST, without a stack trace, when this host does not have that address', async () => {
+    const { code, output } = await runCli({
+      SANDBOX_CONTROL_PLANE_PORT: '0',
+      SANDBOX_ATLAS_PORT: '0',
+      ADMIN_PORT: '0',
+      SANDBOX_DEMO: 'off',
+      ADMIN_HOST: '192.0.2.10',
+    });
+    expect(code, output).toBe(78);
+    expect(output).toContain('cannot listen on ADMIN_HOST (192.0.2.10)');
+    expect(output).not.toMatch(/\n\s+at /);
+  });
+
   it('prints the usage for run --help without starting anything, and refuses an extra argument', async () => {
     // With CONTROL_PLANE_URL set, a started daemon would register and claim jobs.
     const help = await runCli({ CONTROL_PLANE_URL: 'https://cp.invalid', CONTROL_PLANE_TOKEN: 'x' }, [
