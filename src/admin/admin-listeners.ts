@@ -11,7 +11,8 @@ export interface AdminListeners extends AdminServer {
   readonly metricsPort: number;
 }
 
-async function readToken(file: string, scrubber: SecretScrubber): Promise<string> {
+/** Reads ADMIN_TOKEN_FILE as the daemon does at start (doctor checks it the same way). */
+export async function readAdminToken(file: string, scrubber: Pick<SecretScrubber, 'add'>): Promise<string> {
   const token = (
     await readFile(file, 'utf8').catch((error: unknown) => {
       throw new ConnectorError({
@@ -39,7 +40,8 @@ export async function startAdminListeners(
   admin: AppConfig['admin'],
   deps: { health: HealthSource; registry: Registry; logger: Logger; scrubber: SecretScrubber },
 ): Promise<AdminListeners> {
-  const token = admin.tokenFile === undefined ? undefined : await readToken(admin.tokenFile, deps.scrubber);
+  const token =
+    admin.tokenFile === undefined ? undefined : await readAdminToken(admin.tokenFile, deps.scrubber);
   const common = { health: deps.health, registry: deps.registry, logger: deps.logger, token };
   if (admin.metricsPort === undefined) {
     const all = await startAdminServer({ ...common, host: admin.host, port: admin.port, routes: 'all' });

@@ -1,3 +1,4 @@
+import { readAdminToken } from '../../admin/admin-listeners.js';
 import { loadConfig, type AppConfig } from '../../config/env.js';
 import { isConnectorError } from '../../errors/connector-error.js';
 import { createHttpClient } from '../../runtime/http.js';
@@ -28,8 +29,27 @@ async function checkConfiguration(ctx: DoctorContext): Promise<CheckOutcome> {
   ctx.scrubber.add(config.controlPlane.token);
   const proxyProblem = ctx.configureHttp ? applyOutboundHttp(ctx, config) : undefined;
   if (proxyProblem) return proxyProblem;
+  const tokenProblem = await checkAdminToken(ctx, config);
+  if (tokenProblem) return tokenProblem;
   ctx.config = config;
   return { status: 'pass', detail: describeConfig(config) };
+}
+
+/** ADMIN_TOKEN_FILE as the daemon reads it at start: unreadable or short, the daemon exits 78. */
+async function checkAdminToken(ctx: DoctorContext, config: AppConfig): Promise<CheckOutcome | undefined> {
+  if (config.admin.tokenFile === undefined) return undefined;
+  try {
+    await readAdminToken(config.admin.tokenFile, ctx.scrubber);
+    return undefined;
+  } catch (error) {
+    if (!isConnectorError(error)) throw error;
+    return {
+      status: 'fail',
+      detail: error.message,
+      remedy:
+        'mount a Secret holding a token of 16 or more characters at that path, or unset ADMIN_TOKEN_FILE',
+    };
+  }
 }
 
 /** Doctor takes the daemon's network path: the same proxy and extra CA bundle. */

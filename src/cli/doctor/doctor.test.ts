@@ -66,6 +66,15 @@ describe('doctor with a credential that has what the kind needs', () => {
     expect(run.stderr).toEqual([]);
   });
 
+  it('fails the configuration when ADMIN_TOKEN_FILE cannot be read, as the daemon would at start', async () => {
+    const run = await doctor(projectArgs(), env({ ADMIN_TOKEN_FILE: '/nonexistent/admin-token' }));
+    expect(run.code).toBe(1);
+    expect(statuses(run).configuration).toBe('fail');
+    expect(tableCheck(run, 'configuration').block).toContain(
+      'ADMIN_TOKEN_FILE: cannot read /nonexistent/admin-token',
+    );
+  });
+
   it('passes every check for an organization-level kind on the sandbox organization', async () => {
     const run = await doctor(orgArgs, env());
 
