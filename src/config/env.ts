@@ -9,7 +9,7 @@ const blankIsUnset = (value: unknown): unknown =>
 const port = z.coerce.number().int().min(0).max(65_535);
 const integer = (min: number, max: number, fallback: number) =>
   z.preprocess(blankIsUnset, z.coerce.number().int().min(min).max(max).default(fallback));
-const portOr = (fallback: number) => z.preprocess(blankIsUnset, port.default(fallback));
+const portOr = (fallback: number) => integer(0, 65_535, fallback);
 const csv = z
   .string()
   .optional()

@@ -273,56 +273,50 @@ export class ControlPlaneClient {
   }
 
   /**
-   * Refreshes a token that is about to expire. A failure here is not the call's: the token still
-   * works, and a 401 later takes the usual path (refresh, else register again).
+   * Refreshes a token that is about to expire, single-flight with the 401 path. A failure here is
+   * not the call's: the token still works, and a 401 later takes the usual path.
    */
   private async refreshAhead(signal?: AbortSignal): Promise<void> {
-    const due = new ConnectorError({
-      code: 'auth_failed',
-      message: 'control-plane access token due for refresh',
+    this.renewing ??= this.refreshToken(signal).finally(() => {
+      this.renewing = undefined;
     });
     try {
-      await this.renewSession(due, signal, { registerIfRefused: false });
+      await this.renewing;
     } catch (error) {
       this.options.logger.debug({ err: error }, 'access token refresh ahead of expiry failed');
     }
   }
 
   /** Single-flight: concurrent 401s lead to one refresh. */
-  private renewSession(
-    cause: ConnectorError,
-    signal?: AbortSignal,
-    options: { readonly registerIfRefused: boolean } = { registerIfRefused: true },
-  ): Promise<void> {
-    this.renewing ??= this.doRenew(cause, signal, options).finally(() => {
+  private renewSession(cause: ConnectorError, signal?: AbortSignal): Promise<void> {
+    this.renewing ??= this.doRenew(cause, signal).finally(() => {
       this.renewing = undefined;
     });
     return this.renewing;
   }
 
-  private async doRenew(
-    cause: ConnectorError,
-    signal: AbortSignal | undefined,
-    options: { readonly registerIfRefused: boolean },
-  ): Promise<void> {
+  private async refreshToken(signal?: AbortSignal): Promise<void> {
+    const refreshed = await this.call({
+      endpoint: 'refresh',
+      method: 'POST',
+      path: paths.refreshToken(this.requireSession().sessionId),
+      body: {},
+      schema: RefreshResponse,
+      auth: 'session',
+      signal,
+    });
+    this.options.onSecret?.(refreshed.accessToken);
+    this.useToken(refreshed.accessToken, refreshed.expiresInMs);
+  }
+
+  private async doRenew(cause: ConnectorError, signal?: AbortSignal): Promise<void> {
     const session = this.requireSession();
     if (cause.details.protocolCode !== 'session_unknown') {
       try {
-        const refreshed = await this.call({
-          endpoint: 'refresh',
-          method: 'POST',
-          path: paths.refreshToken(session.sessionId),
-          body: {},
-          schema: RefreshResponse,
-          auth: 'session',
-          signal,
-        });
-        this.options.onSecret?.(refreshed.accessToken);
-        this.useToken(refreshed.accessToken, refreshed.expiresInMs);
+        await this.refreshToken(signal);
         return;
       } catch (error) {
         if (!(error instanceof ConnectorError) || !needsNewCredentials(error)) throw error;
-        if (!options.registerIfRefused) throw error;
       }
     }
     this.options.logger.warn(

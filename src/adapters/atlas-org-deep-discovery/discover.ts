@@ -11,7 +11,7 @@ import type { DeepDiscoveryConfig } from './atlas-org-deep-discovery-config.js';
 import type { DiscoveryUserAtlas } from './discovery-user.js';
 import type { NamespaceReader } from './namespace-reader.js';
 import { bigPage, collectAll, type OrgDiscoveryAtlas } from './org-atlas.js';
-import { projectClusters, type OrgCluster } from './org-cluster.js';
+import { projectClusters, type OrgCluster, type ProjectClusters } from './org-cluster.js';
 import { routeCluster, type Route, type Routing } from './routing.js';
 import {
   subIntegrationRecord,
@@ -61,7 +61,7 @@ function failure(project: Pick<Project, 'id' | 'name'>, error: unknown): Project
   };
 }
 
-async function clustersOf(walk: ProjectWalk, projectId: string): Promise<ReturnType<typeof projectClusters>> {
+async function clustersOf(walk: ProjectWalk, projectId: string): Promise<ProjectClusters> {
   const { atlas, gate, ctx } = walk;
   const [dedicated, flex] = await Promise.all([
     collectAll(gate, (page) => atlas.clusters.list(projectId, page), ctx.signal),
@@ -77,7 +77,7 @@ async function discoverProject(
   routing: Routing,
   project: Project,
 ): Promise<DeepDiscoveryRecord[]> {
-  let clusters: ReturnType<typeof projectClusters>;
+  let clusters: ProjectClusters;
   try {
     clusters = await clustersOf(walk, project.id);
   } catch (error) {

@@ -42,10 +42,15 @@ export function isLive(cluster: OrgCluster): boolean {
  * out would have its mongods, and their databases, credited to another. `subIntegrations`: the
  * customer clusters not being deleted, the ones that become records.
  */
+export interface ProjectClusters {
+  readonly all: OrgCluster[];
+  readonly subIntegrations: OrgCluster[];
+}
+
 export function projectClusters(
   dedicated: readonly Cluster[],
   flex: readonly FlexCluster[],
-): { readonly all: OrgCluster[]; readonly subIntegrations: OrgCluster[] } {
+): ProjectClusters {
   const flexViews = flex.map(fromFlex);
   return {
     all: [...dedicated.map(fromDedicated), ...flexViews],
