@@ -77,5 +77,10 @@ function summary(results: readonly CheckResult[]): string {
   const [failed, warned, skipped] = [count('fail'), count('warn'), count('skip')];
   const tally = `${count('pass')} passed, ${failed} failed, ${warned} warning(s), ${skipped} skipped`;
   if (failed > 0) return `${tally}: fix the FAIL lines above, then run doctor again.`;
-  return warned > 0 ? `${tally}: ready, but read the WARN lines.` : `${tally}: ready.`;
+  // A skipped check proved nothing (e.g. no control plane configured): "ready" covers only the rest.
+  const caveats = [
+    ...(warned > 0 ? ['read the WARN lines'] : []),
+    ...(skipped > 0 ? ['the SKIP lines were not checked'] : []),
+  ];
+  return caveats.length > 0 ? `${tally}: ready, but ${caveats.join(' and ')}.` : `${tally}: ready.`;
 }

@@ -47,4 +47,12 @@ describe('schema command', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.err).toContain('unknown integration kind "atlas-nope"');
   });
+
+  it('blames an extra argument, not the valid kind before it', () => {
+    const extra = run(['atlas-project', '--json']);
+    expect(extra.code).toBe(2);
+    expect(extra.out).toBe('');
+    expect(extra.err).toContain('unexpected argument "--json": schema takes at most one kind');
+    expect(extra.err).not.toContain('unknown integration kind');
+  });
 });

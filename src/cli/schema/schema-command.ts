@@ -39,8 +39,12 @@ export function runSchema(argv: readonly string[], io: SchemaIo): number {
     io.stdout(usage);
     return 0;
   }
-  if (extra.length > 0 || (kind !== undefined && !isIntegrationKind(kind))) {
-    io.stderr(`${kind === undefined ? '' : `unknown integration kind "${kind}"\n\n`}${usage}`);
+  if (kind !== undefined && !isIntegrationKind(kind)) {
+    io.stderr(`unknown integration kind "${kind}"\n\n${usage}`);
+    return 2;
+  }
+  if (extra.length > 0) {
+    io.stderr(`unexpected argument "${extra.join(' ')}": schema takes at most one kind\n\n${usage}`);
     return 2;
   }
   io.stdout(JSON.stringify(integrationSchemas(kind === undefined ? undefined : [kind]), null, 2));
