@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { parseDurationMs } from '../../src/config/duration.js';
 import { EnvSchema } from '../../src/config/env.js';
 import { checkChart, envVarsSetBy, loadChart } from './chart-check.js';
 import { formatProblem, type Problem } from './problem.js';
@@ -76,12 +77,34 @@ describe('the values schema', () => {
     ['a project id that is not 24 hex characters', 'policy.allowedProjectIds', ['not-a-project']],
     ['a log level the daemon does not know', 'connector.logLevel', 'verbose'],
     ['a grant TTL that is not a duration', 'policy.maxGrantTtl', '12 hours'],
+    ['a zero grant TTL', 'policy.maxGrantTtl', '0h0m'],
+    ['a zero invitation window', 'atlas.invitationWindow', '0s'],
     ['a digest that is not sha256', 'image.digest', 'latest'],
     ['an unknown ServiceMonitor render mode', 'metrics.serviceMonitor.renderMode', 'sometimes'],
     ['an env var without a name', 'extraEnv', [{ value: 'x' }]],
   ])('rejects %s', (_name, path, value) => {
     expect(schemaViolations(schema, withTweak(path, value))).not.toEqual([]);
   });
+});
+
+describe("the values schema's durations", () => {
+  // The daemon refuses a duration parseDurationMs cannot read or reads as 0: the chart must agree,
+  // so a bad value fails `helm install`, not the pod's start.
+  const cases = ['1', '0010', '90s', '1h30m', '0h0m1s', '10ms', '7d', '0', '00', '0s', '0m0s', '0d0h'];
+  const more = ['', 's', '1x', '1h 30m', '-1s', '1.5h', '12 hours'];
+  it.each(['policy.maxGrantTtl', 'atlas.invitationWindow'])(
+    '%s accepts exactly what the daemon does',
+    (path) => {
+      for (const text of [...cases, ...more]) {
+        const ms = parseDurationMs(text);
+        const daemonTakes = ms !== undefined && ms > 0;
+        expect(
+          schemaViolations(schema, withTweak(path, text)).length === 0,
+          `${path}: ${JSON.stringify(text)}`,
+        ).toBe(daemonTakes);
+      }
+    },
+  );
 });
 
 describe('the chart check, on a copy of the chart with a planted error,', () => {
