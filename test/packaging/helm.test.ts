@@ -159,6 +159,30 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
     expect(result.output).toMatch(says);
   });
 
+  it('opens egress to the port of every configured URL, not 443 alone', async () => {
+    const egressPorts = async (values: Record<string, unknown>): Promise<unknown[]> => {
+      const name = `egress-${Object.keys(values).length}-${JSON.stringify(values).length}`;
+      const objects = await template(
+        chartDir,
+        valuesFile(name, { ...values, networkPolicy: { enabled: true } }),
+      );
+      expect(schemaViolations(objects)).toEqual([]);
+      const policy = objects.find((o) => o.kind === 'NetworkPolicy') as
+        { spec: { egress: { ports: { port: unknown; protocol: string }[] }[] } } | undefined;
+      // The first rule is DNS; the second is HTTPS.
+      return policy?.spec.egress[1]?.ports.map((p) => p.port) ?? [];
+    };
+    expect(await egressPorts(required)).toEqual([443]);
+    expect(
+      await egressPorts({
+        ...required,
+        controlPlane: { ...required.controlPlane, url: 'https://connect.example.com:8443/agents' },
+        atlas: { baseUrl: 'https://atlas-gateway.internal:9443' },
+        proxy: { httpsProxy: 'http://proxy.internal:3128', httpProxy: 'http://[fd00::1]' },
+      }),
+    ).toEqual([443, 8443, 9443, 3128, 80]);
+  });
+
   it('gives the ServiceMonitor the admin token when /metrics requires one', async () => {
     const values = {
       ...required,

@@ -111,3 +111,24 @@ app.kubernetes.io/name: {{ include "atlas-jit-connector.name" . }}-test
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: test
 {{- end }}
+
+{{/* The TCP port a URL connects to: its explicit port, else 80 for http and 443 otherwise. */}}
+{{- define "atlas-jit-connector.urlPort" -}}
+{{- $url := urlParse . -}}
+{{- $port := regexFind ":[0-9]+$" $url.host | trimPrefix ":" -}}
+{{- if $port }}{{ $port }}{{ else if eq $url.scheme "http" }}80{{ else }}443{{ end -}}
+{{- end }}
+
+{{/*
+The egress ports of the NetworkPolicy's HTTPS rule, as a JSON list: 443 (Atlas, the cloud identity
+and secret endpoints) and the port of each configured control-plane, Atlas and proxy URL.
+*/}}
+{{- define "atlas-jit-connector.egressPorts" -}}
+{{- $ports := list 443 -}}
+{{- range (list .Values.controlPlane.url .Values.atlas.baseUrl .Values.proxy.httpsProxy .Values.proxy.httpProxy) }}
+{{- if . }}
+{{- $ports = append $ports (include "atlas-jit-connector.urlPort" . | atoi) }}
+{{- end }}
+{{- end }}
+{{- toJson (uniq $ports) }}
+{{- end }}
