@@ -248,6 +248,11 @@ export class AtlasWorld {
     return this;
   }
 
+  /** Removes a member or invitee through Atlas's API (removeOrgUser) — an earlier delete that landed, say. */
+  removeOrgUser(userId: string): this {
+    return this.seed((admin) => admin.orgUsers.remove(orgId, userId));
+  }
+
   /** Puts `username` in a project through Atlas's API (addGroupUsers) — a racing admin, say. */
   joinProject(groupId: string, username: string, roles: readonly string[]): this {
     return this.seed((admin) => admin.projectUsers.add(groupId, { username, roles: [...roles] }));

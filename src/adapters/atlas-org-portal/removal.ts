@@ -183,12 +183,17 @@ export async function removeGrants(deps: PortalDeps, ctx: PortalCtx, r: Removal)
   const held = heldAccess(r.person);
   const toRemove = ending.filter((a) => !needed.has(accessKey(a)) && held.has(accessKey(a)));
   if (ownsWholeInvitation(r, held, toRemove)) {
-    if (
-      await write(out, ctx, () => deps.atlas.orgUsers.remove(r.orgId, r.person.id, { signal: ctx.signal }))
-    ) {
-      out.invitationDeleted = true;
-      out.removed.push(...toRemove);
+    ctx.beforeSideEffect();
+    try {
+      await deps.atlas.orgUsers.remove(r.orgId, r.person.id, { signal: ctx.signal });
+    } catch (error) {
+      // Already gone: this delete's retry after a lost answer (the client retries an idempotent
+      // DELETE), or the invitation lapsed or was declined meanwhile. Either way the invitation and
+      // the roles on it are gone: the revoke has converged, as for a membership below.
+      if (!isPersonGone(error)) throw error;
     }
+    out.invitationDeleted = true;
+    out.removed.push(...toRemove);
     return out;
   }
   const orgRemovals = toRemove.filter((a): a is Access & { level: 'org' } => a.level === 'org');

@@ -103,6 +103,41 @@ describe('revoke', () => {
     expect(h.writes()).toEqual([['orgUsers.remove', orgId, erinId]]);
   });
 
+  it('converges when the invitation it deletes is already gone (a retried delete after a lost answer)', async () => {
+    const h = portalWorld([
+      { id: erinId, email: 'bob@example.com', status: 'PENDING', orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'] },
+    ]);
+    // The first DELETE landed but its answer was lost; the client's retry meets 404 USER_NOT_IN_ORG.
+    h.world.beforeNext('orgUsers.remove', () => h.world.removeOrgUser(erinId));
+    const readOnly = { level: 'org', role: 'ORG_READ_ONLY' } as const;
+    const grant = record({
+      grantId: 'g-1',
+      added: [readOnly],
+      created: { invitation: true, projectMemberships: [] },
+    });
+    expect(await revoke(h, [grant])).toMatchObject({
+      outcome: 'revoked',
+      invitationDeleted: true,
+      removed: [readOnly],
+    });
+    expect(h.world.orgUser(erinId)).toBeUndefined();
+  });
+
+  it('says why when a later attempt finds the invitation it sent gone', async () => {
+    const grant = record({
+      grantId: 'g-1',
+      added: [{ level: 'org', role: 'ORG_READ_ONLY' }],
+      created: { invitation: true, projectMemberships: [] },
+    });
+    const h = portalWorld([]);
+    const result = await revoke(h, [grant]);
+    expect(result).toMatchObject({ outcome: 'already_revoked' });
+    expect(result.outcome === 'already_revoked' && result.reason).toMatch(
+      /the invitation this grant sent is gone: deleted by an earlier attempt of this revoke/,
+    );
+    expect(h.writes()).toEqual([]);
+  });
+
   it('removes roles from an accepted invitation but keeps the person a member', async () => {
     const h = portalWorld([
       { id: erinId, email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'] },

@@ -34,7 +34,12 @@ export async function revokeAccess(
   if (!record)
     return alreadyRevoked(payload.grantId, 'the control plane holds no unrevoked record of this grant');
   const person = await findPerson(deps, ctx, config.orgId, record.email);
-  if (!person) return alreadyRevoked(payload.grantId, 'the person is no longer a member of the organization');
+  if (!person) {
+    const reason = record.created.invitation
+      ? 'the person is neither a member nor invited any more (the invitation this grant sent is gone: deleted by an earlier attempt of this revoke, or declined, lapsed or cancelled in Atlas)'
+      : 'the person is no longer a member of the organization';
+    return alreadyRevoked(payload.grantId, reason);
+  }
   const now = deps.clock.now();
   const keeping = recordsOf(payload.grants, record.email).filter(
     (g) => g.grantId !== record.grantId && isActive(g, now),
