@@ -10,7 +10,7 @@ const billing = { level: 'org', role: 'ORG_BILLING_ADMIN' };
 
 function setup() {
   const clock = new FakeClock();
-  const ledger = new GrantLedger();
+  const ledger = new GrantLedger(clock);
   const settings = {
     intervals: { heartbeatMs: 15_000, pollWaitMs: 25_000, leaseTtlMs: 60_000 },
     maxAttempts: 5,
@@ -218,6 +218,42 @@ describe('grant ledger', () => {
           fromIntent: true,
         },
       ]);
+    });
+
+    it('keeps the late result of a grant whose revoke already ran as expired at the revoke, so it pins nothing', async () => {
+      const h = setup();
+      const { jobId, first } = leasedGrant(h, 1);
+      h.jobs.recordIntent(jobId, 1, first, intent);
+      await h.clock.advance(60_000);
+      h.jobs.tick();
+      expect(h.jobs.record(jobId)?.state).toBe('dead');
+      h.run('revoke', { grantId: 'g-1' }, { outcome: 'revoked' });
+      const revokedAt = new Date(h.clock.now()).toISOString();
+      expect(h.ledger.grants('portal')).toEqual([]);
+      await h.clock.advance(5_000);
+      // The dead grant's held result comes in after its revoke (§4.7 takes it: nobody leased the job since).
+      acceptResult(h.jobs, h.clock, {
+        jobId,
+        attempt: 1,
+        idempotencyKey: `${jobId}:1`,
+        body: {
+          ...first,
+          outcome: 'succeeded',
+          result: grantResult(intent.expiresAt),
+          startedAt: 'a',
+          finishedAt: 'b',
+        },
+        canonical: 'late',
+      });
+      expect(h.ledger.grants('portal')).toEqual([
+        expect.objectContaining({ grantId: 'g-1', expiresAt: revokedAt, revokedAt, added: [billing] }),
+      ]);
+      // A new grant of the same id, enqueued after the revoke, is a grant like any other.
+      h.run('grant', grantPayload, grantResult(intent.expiresAt));
+      expect(h.ledger.grants('portal')).toEqual([
+        expect.objectContaining({ grantId: 'g-1', expiresAt: intent.expiresAt }),
+      ]);
+      expect(h.ledger.grants('portal')[0]).not.toHaveProperty('revokedAt');
     });
 
     it('records nothing from the intent when the grant succeeds (its result is the record) or never wrote', () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { IntegrationRef } from '../../control-plane/protocol.js';
+import type { Clock } from '../../runtime/clock.js';
 import type { JobRecord } from './types.js';
 
 /**
@@ -20,6 +21,14 @@ export interface LedgerEntry {
   readonly created: unknown;
   /** Made from a recorded intent of a grant job that ended failed/dead (feature `job-intent`). */
   readonly fromIntent?: true;
+  /** A revoke of this grant succeeded before its record arrived: kept as expired at that time. */
+  readonly revokedAt?: string;
+}
+
+/** A succeeded revoke: when, and its job's place in the queue (a grant enqueued before it is older). */
+interface Revoked {
+  readonly at: string;
+  readonly seq: number;
 }
 
 const grantJob = z.object({ grantId: z.string(), requester: z.object({ email: z.string() }) });
@@ -66,11 +75,36 @@ function mergeCreated(a: unknown, b: unknown): unknown {
 export class GrantLedger {
   /** Per integration id, per grant id. */
   private readonly byIntegration = new Map<string, Map<string, LedgerEntry>>();
+  /** Per integration id, per grant id: the revokes that succeeded. */
+  private readonly revokes = new Map<string, Map<string, Revoked>>();
+
+  constructor(private readonly clock: Pick<Clock, 'now'>) {}
 
   private entries(integrationId: string): Map<string, LedgerEntry> {
     const found = this.byIntegration.get(integrationId) ?? new Map<string, LedgerEntry>();
     this.byIntegration.set(integrationId, found);
     return found;
+  }
+
+  private revoked(integrationId: string): Map<string, Revoked> {
+    const found = this.revokes.get(integrationId) ?? new Map<string, Revoked>();
+    this.revokes.set(integrationId, found);
+    return found;
+  }
+
+  /**
+   * A grant job enqueued before a revoke of its grant that already succeeded reports late (its job
+   * died, then its held result came in, §4.7): what it added may even have landed after the revoke.
+   * Its record is kept as expired at the revoke's time, so it keeps nothing of other grants alive
+   * and the next sweep removes what it added.
+   */
+  private closedEarlier(job: JobRecord, integrationId: string, grantId: string, expiresAt: string) {
+    const revoke = this.revoked(integrationId).get(grantId);
+    if (!revoke || revoke.seq < job.seq) return { expiresAt };
+    return {
+      expiresAt: Date.parse(revoke.at) < Date.parse(expiresAt) ? revoke.at : expiresAt,
+      revokedAt: revoke.at,
+    };
   }
 
   /** Unrevoked grants of an integration, optionally of one person (e-mail, case-insensitive). */
@@ -88,17 +122,23 @@ export class GrantLedger {
       const result = grantResult.safeParse(job.result);
       if (!request.success || !result.success) return;
       const { userId, expiresAt, added, created } = result.data;
-      entries.set(request.data.grantId, {
-        grantId: request.data.grantId,
+      const { grantId } = request.data;
+      entries.set(grantId, {
+        grantId,
         email: request.data.requester.email.toLowerCase(),
         ...(userId === undefined ? {} : { userId }),
-        expiresAt,
+        ...this.closedEarlier(job, integration.id, grantId, expiresAt),
         added,
         created: created ?? {},
       });
     } else if (job.type === 'revoke') {
       const request = byGrantId.safeParse(payload);
-      if (request.success) entries.delete(request.data.grantId);
+      if (!request.success) return;
+      entries.delete(request.data.grantId);
+      this.revoked(integration.id).set(request.data.grantId, {
+        at: new Date(this.clock.now()).toISOString(),
+        seq: job.seq,
+      });
     } else if (job.type === 'renew') {
       const result = renewResult.safeParse(job.result);
       const entry = result.success ? entries.get(result.data.grantId) : undefined;
@@ -129,11 +169,13 @@ export class GrantLedger {
     const earlier = entries.get(request.data.grantId);
     const { userId, expiresAt, added, created } = intent.data;
     const recordedUserId = userId ?? earlier?.userId;
-    entries.set(request.data.grantId, {
-      grantId: request.data.grantId,
+    const { grantId } = request.data;
+    const latest = earlier && earlier.expiresAt > expiresAt ? earlier.expiresAt : expiresAt;
+    entries.set(grantId, {
+      grantId,
       email: request.data.requester.email.toLowerCase(),
       ...(recordedUserId === undefined ? {} : { userId: recordedUserId }),
-      expiresAt: earlier && earlier.expiresAt > expiresAt ? earlier.expiresAt : expiresAt,
+      ...this.closedEarlier(job, integration.id, grantId, latest),
       added: unionByJson(earlier?.added ?? [], added),
       created: mergeCreated(earlier?.created, created),
       fromIntent: true,
