@@ -141,6 +141,57 @@ describe('an invitation carrying someone else’s role is not deleted', () => {
   });
 });
 
+describe('an invitation is deleted only when it is the one the grant sent, with nothing of anyone else on it', () => {
+  it('keeps a pending invitation an admin put on a team, and removes only the grant’s role', async () => {
+    const teamId = '6604000000000000000000c1';
+    const h = portalWorld();
+    h.world.addTeam({
+      id: teamId,
+      name: 'oncall',
+      projectRoles: [{ projectId: analytics, roles: ['GROUP_READ_ONLY'] }],
+    });
+    const first = recordOf(await grant(h, 'g-1', [orgReadOnly], []));
+    const userId = first.userId ?? '';
+    // While the invitation is pending, an admin adds the invitee to a team (Atlas allows it).
+    await h.world.client.teams.addUser(orgId, teamId, userId);
+
+    const result = await revoke(h, 'g-1', [first]);
+    // Deleting the invitation would take the team membership with it.
+    expect(result).toMatchObject({ outcome: 'revoked', removed: [orgReadOnly], invitationDeleted: false });
+    expect(h.world.orgUser(userId)).toMatchObject({ status: 'PENDING', orgRoles: ['ORG_MEMBER'] });
+    const team = await h.world.client.teams.listUsers(orgId, teamId);
+    expect(team.results.map((u) => u.id)).toEqual([userId]);
+  });
+
+  it('leaves alone an invitation someone else sent after the grant’s own was withdrawn', async () => {
+    const h = portalWorld();
+    const first = recordOf(await grant(h, 'g-1', [orgReadOnly], []));
+    // The grant's invitation is withdrawn, and an admin invites the person again (a new user id).
+    await h.world.client.orgUsers.remove(orgId, first.userId ?? '');
+    const theirs = await h.world.client.orgUsers.invite(orgId, {
+      username: email,
+      roles: { orgRoles: ['ORG_MEMBER'] },
+    });
+    expect(theirs.id).not.toBe(first.userId);
+
+    expect(await revoke(h, 'g-1', [first])).toMatchObject({ removed: [], invitationDeleted: false });
+    expect(h.world.orgUser(theirs.id)).toMatchObject({ status: 'PENDING' });
+    expect(h.writes().filter(([method]) => method === 'orgUsers.remove')).toHaveLength(1);
+  });
+
+  it('leaves alone an admin’s invitation that replaced the grant’s lapsed one, at the sweep', async () => {
+    const h = portalWorld();
+    const first = recordOf(await grant(h, 'g-1', [orgReadOnly], []));
+    await h.world.clock.advance(31 * 24 * hourMs);
+    const theirs = await h.world.client.orgUsers.invite(orgId, {
+      username: email,
+      roles: { orgRoles: ['ORG_MEMBER'] },
+    });
+    expect(await sweep(h, [first])).toMatchObject({ clearedGrants: ['g-1'], removed: [] });
+    expect(h.world.orgUser(theirs.id)).toMatchObject({ status: 'PENDING' });
+  });
+});
+
 describe('redelivery after an invitation 409', () => {
   it('a redelivered grant keeps a role the first attempt found held independently out of added and created', async () => {
     const h = portalWorld();

@@ -156,12 +156,20 @@ async function removeProjectRoles(
 
 /**
  * A pending invitation this connector sent, no other active grant of the person, and nothing on it
- * but ORG_MEMBER and the roles being removed: delete it. A role someone else added to the
- * invitation keeps it (the ending grants' roles then go one by one).
+ * but ORG_MEMBER and the roles being removed: delete it. A role or a team someone else added to the
+ * invitation keeps it (the ending grants' roles then go one by one; deleting it would take the team
+ * membership too). So does another invitation than the one the grant recorded: someone re-invited
+ * the person after the grant's own was withdrawn, declined or lapsed. (A pending invitation has not
+ * been accepted, so its user id is the one the grant saw; a record made from an intent may carry
+ * none, and then the roles decide alone.)
  */
 function ownsWholeInvitation(r: Removal, held: ReadonlySet<string>, toRemove: readonly Access[]): boolean {
-  if (r.person.orgMembershipStatus !== 'PENDING' || r.keeping.length > 0) return false;
-  if (!r.ending.some((g) => g.created.invitation)) return false;
+  const { person } = r;
+  if (person.orgMembershipStatus !== 'PENDING' || r.keeping.length > 0) return false;
+  if ((person.teamIds ?? []).length > 0) return false;
+  const sentIt = (g: GrantRecord) =>
+    g.created.invitation && (g.userId === undefined || g.userId === person.id);
+  if (!r.ending.some(sentIt)) return false;
   const ours = new Set([...toRemove.map(accessKey), accessKey({ level: 'org', role: baselineOrgRole })]);
   return [...held].every((key) => ours.has(key));
 }
