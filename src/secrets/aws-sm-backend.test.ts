@@ -1,5 +1,6 @@
 import nock from 'nock';
-import { describe, expect, it } from 'vitest';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { describe, expect, it, vi } from 'vitest';
 import { FakeClock } from '../../test/fakes/fake-clock.js';
 import { ConnectorError } from '../errors/connector-error.js';
 import { createAwsSmBackend, type AwsSmSettings } from './aws-sm-backend.js';
@@ -70,6 +71,26 @@ async function readError(promise: Promise<unknown>): Promise<ConnectorError> {
 const signal = () => new AbortController().signal;
 
 describe('aws-sm backend: reading', () => {
+  it('shares one client per region between two first reads at once', async () => {
+    secretsManager()
+      .post('/')
+      .twice()
+      .reply(200, { ARN: secretArn, Name: 'prod/atlas', SecretString: payload });
+    const send = vi.spyOn(SecretsManagerClient.prototype, 'send');
+    try {
+      const b = backend();
+      await Promise.all([
+        b.read(reference('aws-sm://team-a/atlas?region=us-east-1'), new AbortController().signal),
+        b.read(reference('aws-sm://team-b/atlas?region=us-east-1'), new AbortController().signal),
+      ]);
+      expect(send.mock.contexts).toHaveLength(2);
+      // Two clients would mean one that close() never destroys, with its own connections.
+      expect(new Set(send.mock.contexts).size).toBe(1);
+    } finally {
+      send.mockRestore();
+    }
+  });
+
   it('reads SecretString through the real SDK client, signed with SigV4', async () => {
     secretsManager()
       .post('/', { SecretId: 'prod/atlas' })
@@ -157,6 +178,25 @@ describe('aws-sm backend: reading', () => {
 });
 
 describe('aws-sm backend: errors', () => {
+  it.each([
+    ['cn-north-1', 'aws-cn'],
+    ['us-gov-west-1', 'aws-us-gov'],
+    ['us-iso-east-1', 'aws-iso'],
+    ['us-isob-east-1', 'aws-iso-b'],
+    ['eusc-de-east-1', 'aws-eusc'],
+  ])('names the secret in %s with its partition %s in the IAM hint', async (region, partition) => {
+    const endpoint = 'https://vpce-sm.internal.example';
+    const denied = awsError('AccessDeniedException', 'not authorized', 400);
+    secretsManager(region, endpoint).post('/').reply(denied.status, denied.body, denied.headers);
+    const read = backend({}, { AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint }).read(
+      reference(`aws-sm://prod/atlas?region=${region}`),
+      signal(),
+    );
+    expect((await readError(read)).message).toContain(
+      `secretsmanager:GetSecretValue on arn:${partition}:secretsmanager:${region}:<account-id>:secret:prod/atlas-??????`,
+    );
+  });
+
   const denial =
     'User: arn:aws:sts::123456789012:assumed-role/atlas-jit-connector/session is not authorized to perform: secretsmanager:GetSecretValue on resource: prod/atlas because no identity-based policy allows the secretsmanager:GetSecretValue action';
 
@@ -240,7 +280,7 @@ describe('aws-sm backend: errors', () => {
     for (const text of says) expect(error.message).toContain(text);
   });
 
-  it.each(['ECONNRESET', 'ENOTFOUND'])(
+  it.each(['ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN'])(
     'maps the network failure %s to retryable upstream_unavailable',
     async (code) => {
       // nock 14 needs an Error instance to fail the request the way a socket does.

@@ -64,7 +64,13 @@ const loadAwsSdk = (): Promise<typeof AwsSdk> => import('@aws-sdk/client-secrets
  * IRSA web identity. With an outbound agent, that is proxy and CA bundle for both.
  */
 async function requestHandler(settings: SecretBackendSettings) {
-  const timeouts = { connectionTimeout: 5_000, requestTimeout: settings.aws?.requestTimeoutMs ?? 15_000 };
+  // Without throwOnRequestTimeout the handler only logs (to console) when requestTimeout passes,
+  // and a stalled TLS handshake or answer then holds the read, and every job waiting on it, for good.
+  const timeouts = {
+    connectionTimeout: 5_000,
+    requestTimeout: settings.aws?.requestTimeoutMs ?? 15_000,
+    throwOnRequestTimeout: true,
+  };
   if (!settings.agent) return timeouts;
   const { NodeHttpHandler } = await import('@smithy/node-http-handler');
   return new NodeHttpHandler({ ...timeouts, httpAgent: settings.agent, httpsAgent: settings.agent });
@@ -72,19 +78,26 @@ async function requestHandler(settings: SecretBackendSettings) {
 
 export const createAwsSmBackend: SecretBackendFactory<'aws-sm'> = (settings) => {
   const endpoint = awsEndpoint(settings);
-  const clients = new Map<string, SecretsManagerClient>();
-  const clientFor = async (region: string): Promise<SecretsManagerClient> => {
+  // The promise is stored before its first await: two first reads in one region share one client.
+  const clients = new Map<string, Promise<SecretsManagerClient>>();
+  const createClient = async (region: string): Promise<SecretsManagerClient> => {
+    const { SecretsManagerClient } = await loadAwsSdk();
+    return new SecretsManagerClient({
+      region,
+      ...(endpoint ? { endpoint } : {}),
+      ...(settings.aws?.credentials ? { credentials: settings.aws.credentials } : {}),
+      maxAttempts: settings.aws?.maxAttempts ?? 3,
+      requestHandler: await requestHandler(settings),
+    });
+  };
+  const clientFor = (region: string): Promise<SecretsManagerClient> => {
     let client = clients.get(region);
     if (!client) {
-      const { SecretsManagerClient } = await loadAwsSdk();
-      client = new SecretsManagerClient({
-        region,
-        ...(endpoint ? { endpoint } : {}),
-        ...(settings.aws?.credentials ? { credentials: settings.aws.credentials } : {}),
-        maxAttempts: settings.aws?.maxAttempts ?? 3,
-        requestHandler: await requestHandler(settings),
-      });
+      client = createClient(region);
       clients.set(region, client);
+      // A failed load (the SDK not installed) is not kept: the next read tries again.
+      const created = client;
+      created.catch(() => clients.get(region) === created && clients.delete(region));
     }
     return client;
   };
@@ -107,7 +120,12 @@ export const createAwsSmBackend: SecretBackendFactory<'aws-sm'> = (settings) => 
       return secretText(output, reference);
     },
     close() {
-      for (const client of clients.values()) client.destroy();
+      for (const client of clients.values()) {
+        client.then(
+          (c) => c.destroy(),
+          () => undefined,
+        );
+      }
       clients.clear();
     },
   };

@@ -3,7 +3,7 @@ import { cancelledError, ConnectorError } from '../errors/connector-error.js';
 import type { ErrorCode } from '../errors/error-codes.js';
 import { errorCodeForStatus } from '../errors/from-http-status.js';
 import { quoteReference, type AwsSmReference } from './secret-reference.js';
-import { sanitizeUpstreamMessage } from './upstream-message.js';
+import { isNetworkErrno, sanitizeUpstreamMessage } from './upstream-message.js';
 
 /**
  * The few facts read from an SDK error. Deliberately not the error itself: it carries the request
@@ -122,7 +122,7 @@ function classify(facts: AwsErrorFacts, reference: AwsSmReference): Outcome {
       : { code, message: `Secrets Manager answered HTTP ${status} (${facts.name})` };
   }
   // Socket errors keep their errno code; the SDK renames some of them TimeoutError.
-  if (facts.code && /^E[A-Z]+$/.test(facts.code) && facts.code !== 'ETIMEDOUT') {
+  if (facts.code && isNetworkErrno(facts.code) && facts.code !== 'ETIMEDOUT') {
     return {
       code: 'upstream_unavailable',
       message: `could not reach Secrets Manager in ${reference.region} (${facts.code})`,
@@ -143,11 +143,14 @@ function grantHint(reference: AwsSmReference, kms: boolean): string {
 /** The ARN to put in a policy; for a name, with the `-??????` wildcard for AWS's random suffix. */
 function secretArn(reference: AwsSmReference): string {
   if (reference.secretId.startsWith('arn:')) return reference.secretId;
-  const partition = reference.region.startsWith('cn-')
-    ? 'aws-cn'
-    : reference.region.startsWith('us-gov-')
-      ? 'aws-us-gov'
-      : 'aws';
+  const prefixes: readonly (readonly [string, string])[] = [
+    ['cn-', 'aws-cn'],
+    ['us-gov-', 'aws-us-gov'],
+    ['us-isob-', 'aws-iso-b'],
+    ['us-iso-', 'aws-iso'],
+    ['eusc-', 'aws-eusc'],
+  ];
+  const partition = prefixes.find(([prefix]) => reference.region.startsWith(prefix))?.[1] ?? 'aws';
   return `arn:${partition}:secretsmanager:${reference.region}:<account-id>:secret:${reference.secretId}-??????`;
 }
 

@@ -243,19 +243,20 @@ describe('azure-kv backend: errors', () => {
     expect(error.message).toContain('AZURE_FEDERATED_TOKEN_FILE is not set');
   });
 
-  it('maps an unreachable vault to retryable upstream_unavailable', async () => {
-    nock(vault)
-      .get(secretPath('atlas-api-key'))
-      .query(true)
-      .replyWithError(
-        Object.assign(new Error('getaddrinfo ENOTFOUND myvault.vault.azure.net'), { code: 'ENOTFOUND' }),
-      );
+  it.each(['ENOTFOUND', 'EAI_AGAIN'])(
+    'maps an unreachable vault (%s) to retryable upstream_unavailable',
+    async (code) => {
+      nock(vault)
+        .get(secretPath('atlas-api-key'))
+        .query(true)
+        .replyWithError(Object.assign(new Error(`getaddrinfo ${code} myvault.vault.azure.net`), { code }));
 
-    const error = await readError(backend(new FakeTokenCredential()).read(reference(), signal()));
-    expect(error.code).toBe('upstream_unavailable');
-    expect(error.retryable).toBe(true);
-    expect(error.message).toContain(`could not reach Key Vault ${vault} (ENOTFOUND)`);
-  });
+      const error = await readError(backend(new FakeTokenCredential()).read(reference(), signal()));
+      expect(error.code).toBe('upstream_unavailable');
+      expect(error.retryable).toBe(true);
+      expect(error.message).toContain(`could not reach Key Vault ${vault} (${code})`);
+    },
+  );
 
   it('reports an abort as cancelled', async () => {
     const controller = new AbortController();

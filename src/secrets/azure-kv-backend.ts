@@ -12,6 +12,8 @@ export interface AzureKvSettings {
   readonly credential?: TokenCredential;
   /** Merged over the connector's defaults for every SecretClient (retry policy, API version). */
   readonly clientOptions?: SecretClientOptions;
+  /** Each Key Vault request's timeout (default 15 s), retries aside. */
+  readonly requestTimeoutMs?: number;
 }
 
 // A couple of quick retries inside the SDK; longer waits belong to the caller's retry loop.
@@ -33,20 +35,27 @@ const loadAzureSdks = (): Promise<[typeof AzureKeyVault, typeof AzureIdentity]> 
  */
 export const createAzureKvBackend: SecretBackendFactory<'azure-kv'> = (settings) => {
   let credential = settings.azure?.credential;
-  const clients = new Map<string, SecretClient>();
-  const clientFor = async (vaultUrl: string): Promise<SecretClient> => {
+  // The promise is stored before its first await: two first reads of one vault share one client.
+  const clients = new Map<string, Promise<SecretClient>>();
+  const createClient = async (vaultUrl: string): Promise<SecretClient> => {
+    const [{ SecretClient }, { DefaultAzureCredential }] = await loadAzureSdks();
+    // The agent carries proxy and CA bundle to Key Vault and to Entra ID's token endpoint alike.
+    const agent = settings.agent ? { agent: settings.agent } : {};
+    credential ??= new DefaultAzureCredential(agent);
+    return new SecretClient(vaultUrl, credential, {
+      ...defaultClientOptions,
+      ...agent,
+      ...settings.azure?.clientOptions,
+    });
+  };
+  const clientFor = (vaultUrl: string): Promise<SecretClient> => {
     let client = clients.get(vaultUrl);
     if (!client) {
-      const [{ SecretClient }, { DefaultAzureCredential }] = await loadAzureSdks();
-      // The agent carries proxy and CA bundle to Key Vault and to Entra ID's token endpoint alike.
-      const agent = settings.agent ? { agent: settings.agent } : {};
-      credential ??= new DefaultAzureCredential(agent);
-      client = new SecretClient(vaultUrl, credential, {
-        ...defaultClientOptions,
-        ...agent,
-        ...settings.azure?.clientOptions,
-      });
-      clients.set(vaultUrl, client);
+      const created = createClient(vaultUrl);
+      client = created;
+      clients.set(vaultUrl, created);
+      // A failed load (the SDK not installed) is not kept: the next read tries again.
+      created.catch(() => clients.get(vaultUrl) === created && clients.delete(vaultUrl));
     }
     return client;
   };
@@ -59,6 +68,9 @@ export const createAzureKvBackend: SecretBackendFactory<'azure-kv'> = (settings)
         const secret = await client.getSecret(reference.secretName, {
           version: reference.version,
           abortSignal: signal,
+          // Per attempt; the pipeline's default is none, and a vault that accepts the connection
+          // and never answers would hold the read, and every job waiting on it, for good.
+          requestOptions: { timeout: settings.azure?.requestTimeoutMs ?? 15_000 },
         });
         value = secret.value;
       } catch (error) {

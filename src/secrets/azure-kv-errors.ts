@@ -4,7 +4,7 @@ import type { ErrorCode } from '../errors/error-codes.js';
 import { errorCodeForStatus, parseRetryAfter } from '../errors/from-http-status.js';
 import type { Clock } from '../runtime/clock.js';
 import { quoteReference, type AzureKvReference } from './secret-reference.js';
-import { sanitizeUpstreamMessage } from './upstream-message.js';
+import { isNetworkErrno, sanitizeUpstreamMessage } from './upstream-message.js';
 
 // z.custom keeps the object itself: headers.get() needs its own `this`, which a parsed copy loses.
 const Headers = z.custom<{ get(name: string): unknown }>(
@@ -104,7 +104,7 @@ function classify(facts: AzureErrorFacts, reference: AzureKvReference): Outcome 
     const rule = rulesByStatusCode[code];
     return rule ? rule(facts, reference) : { code, message: `Key Vault answered HTTP ${facts.statusCode}` };
   }
-  if (facts.code && (/^E[A-Z]+$/.test(facts.code) || facts.code === 'REQUEST_SEND_ERROR')) {
+  if (facts.code && (isNetworkErrno(facts.code) || facts.code === 'REQUEST_SEND_ERROR')) {
     return {
       code: 'upstream_unavailable',
       message: `could not reach Key Vault ${reference.vaultUrl} (${facts.code}): check the vault name or URL and the network path`,

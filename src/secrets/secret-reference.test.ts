@@ -29,6 +29,15 @@ describe('parseSecretReference: aws-sm', () => {
     expect(parsed).toMatchObject({ kind: 'aws-sm', secretId: arn, region: 'eu-west-1' });
   });
 
+  it('takes the regions of the other partitions, the European Sovereign Cloud included', () => {
+    const sovereign = 'arn:aws-eusc:secretsmanager:eusc-de-east-1:111122223333:secret:prod/atlas-AbCdEf';
+    expect(parseSecretReference(`aws-sm://${sovereign}`)).toMatchObject({ region: 'eusc-de-east-1' });
+    for (const region of ['cn-north-1', 'us-gov-west-1', 'us-iso-east-1', 'us-isob-east-1']) {
+      expect(parseSecretReference(`aws-sm://prod/atlas?region=${region}`)).toMatchObject({ region });
+    }
+    expect(() => parseSecretReference('aws-sm://prod/atlas?region=europe-1')).toThrow(/region/);
+  });
+
   it('falls back to the default region for a bare name', () => {
     expect(parseSecretReference('aws-sm://atlas', { defaultAwsRegion: 'ap-south-1' })).toMatchObject({
       region: 'ap-south-1',

@@ -2,7 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConnectorError } from '../errors/connector-error.js';
 
-const awsRegion = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as us-east-1');
+// Two letters for most partitions (us-east-1, us-iso-east-1), four for the European Sovereign Cloud (eusc-de-east-1).
+const awsRegion = z.string().regex(/^[a-z]{2,4}(-[a-z]+)+-\d+$/, 'must be an AWS region such as us-east-1');
 const awsSecretName = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 // arn:<partition>:secretsmanager:<region>:<account>:secret:<name>-<6 random characters>
 const awsSecretArn = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;

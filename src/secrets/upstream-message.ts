@@ -23,3 +23,11 @@ export function sanitizeUpstreamMessage(text: string, maxLength = 400): string {
   out = out.replace(/\s{2,}/g, ' ').trim();
   return out.length > maxLength ? `${out.slice(0, maxLength)}…` : out;
 }
+
+/**
+ * A socket or resolver errno (ECONNRESET, ENOTFOUND, EAI_AGAIN, …): the network path, worth a
+ * retry. Not Node's own ERR_* codes (ERR_TLS_CERT_ALTNAME_INVALID needs a fix, not a retry).
+ */
+export function isNetworkErrno(code: string): boolean {
+  return /^E[A-Z]+$/.test(code) || /^EAI_[A-Z]+$/.test(code);
+}

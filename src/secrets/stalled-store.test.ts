@@ -1,0 +1,95 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AccessToken, TokenCredential } from '@azure/identity';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../test/fakes/fake-clock.js';
+import { isConnectorError } from '../errors/connector-error.js';
+import { createSecretScrubber } from '../runtime/secret-scrubber.js';
+import { createSecretResolver } from './secret-resolver.js';
+
+/**
+ * A secret store that accepts the TCP connection and then never says anything (a stalled proxy, a
+ * half-broken private endpoint). The read must end on its own: the Atlas client waits on the
+ * credential without a deadline of its own, and every job of that secret joins the same read.
+ */
+let server: Server;
+let port = 0;
+let connections = 0;
+const sockets: Socket[] = [];
+
+beforeAll(async () => {
+  server = createServer((socket) => {
+    connections += 1;
+    sockets.push(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as { port: number }).port;
+});
+afterAll(async () => {
+  for (const socket of sockets) socket.destroy();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const credential: TokenCredential = {
+  getToken: (): Promise<AccessToken> =>
+    Promise.resolve({ token: 'eyJ.stalled.test', expiresOnTimestamp: Date.now() + 3_600_000 }),
+};
+
+/** The outcome of `read`, or 'pending' when it is still open after `boundMs` (a liveness bound). */
+async function outcome(read: Promise<unknown>, boundMs: number): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const pending = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve('pending'), boundMs);
+  });
+  const settled = read.then(
+    () => 'resolved',
+    (error: unknown) => (isConnectorError(error) ? `${error.code} (retryable: ${error.retryable})` : 'bug'),
+  );
+  try {
+    return await Promise.race([settled, pending]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('a secret store that never answers', () => {
+  it('ends an AWS Secrets Manager read at its request timeout, and the next read connects again', async () => {
+    const resolver = createSecretResolver({
+      env: { AWS_ENDPOINT_URL_SECRETS_MANAGER: `https://localhost:${port}` },
+      clock: new FakeClock(),
+      scrubber: createSecretScrubber(),
+      aws: {
+        credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'x'.repeat(40) },
+        maxAttempts: 1,
+        requestTimeoutMs: 300,
+      },
+    });
+    try {
+      const before = connections;
+      // As the Atlas client waits: no signal of its own.
+      const source = resolver.credentialSourceFor('aws-sm://prod/atlas?region=us-east-1');
+      expect(await outcome(source.get(), 10_000)).toBe('timeout (retryable: true)');
+      expect(await outcome(source.get(), 10_000)).toBe('timeout (retryable: true)');
+      expect(connections - before).toBe(2);
+    } finally {
+      resolver.close();
+    }
+  }, 30_000);
+
+  it('ends an Azure Key Vault read at its request timeout, and the next read connects again', async () => {
+    const resolver = createSecretResolver({
+      env: {},
+      clock: new FakeClock(),
+      scrubber: createSecretScrubber(),
+      azure: { credential, requestTimeoutMs: 300, clientOptions: { retryOptions: { maxRetries: 0 } } },
+    });
+    try {
+      const before = connections;
+      const source = resolver.credentialSourceFor(`azure-kv://https://localhost:${port}/atlas`);
+      expect(await outcome(source.get(), 10_000)).toBe('upstream_unavailable (retryable: true)');
+      expect(await outcome(source.get(), 10_000)).toBe('upstream_unavailable (retryable: true)');
+      expect(connections - before).toBe(2);
+    } finally {
+      resolver.close();
+    }
+  }, 30_000);
+});
