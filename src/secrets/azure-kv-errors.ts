@@ -104,6 +104,13 @@ function classify(facts: AzureErrorFacts, reference: AzureKvReference): Outcome 
     const rule = rulesByStatusCode[code];
     return rule ? rule(facts, reference) : { code, message: `Key Vault answered HTTP ${facts.statusCode}` };
   }
+  // The caller's own abort is handled before this: an AbortError here is the request timeout.
+  if (facts.name === 'AbortError') {
+    return {
+      code: 'timeout',
+      message: `Key Vault ${reference.vaultUrl} did not answer in time: check the network path (private endpoint, proxy, firewall)`,
+    };
+  }
   if (facts.code && (isNetworkErrno(facts.code) || facts.code === 'REQUEST_SEND_ERROR')) {
     return {
       code: 'upstream_unavailable',
