@@ -425,3 +425,45 @@ describe('Worker: failed jobs', () => {
     await worker.drain();
   });
 });
+
+describe('Worker: liveness while jobs hold every slot', () => {
+  it('stays live while a long job holds the only slot, for longer than the claim budget', async () => {
+    const { clock, cp, worker, gated } = setup({ maxConcurrentJobs: 1, maxWaitingJobs: 0 });
+    cp.queue.push(gatedJob('long', false));
+    worker.start();
+    await clock.advance(1_000);
+    expect(gated.seen.started).toEqual(['long']);
+    const samples: [number, boolean][] = [];
+    for (let t = 50; t <= 400; t += 50) {
+      await clock.advance(50_000);
+      samples.push([t, worker.isLive()]);
+    }
+    expect(samples.filter(([, live]) => !live)).toEqual([]);
+    gated.open('long');
+    await clock.advance(1_000);
+    await worker.drain();
+  });
+
+  it('stays live while a drain waits for an in-flight job', async () => {
+    const { clock, cp, worker, gated } = setup({
+      maxConcurrentJobs: 4,
+      maxWaitingJobs: 0,
+      drainTimeoutMs: 600_000,
+    });
+    cp.queue.push(gatedJob('long', false));
+    worker.start();
+    await clock.advance(1_000);
+    expect(gated.seen.started).toEqual(['long']);
+    const drained = worker.drain();
+    const samples: [number, boolean, string][] = [];
+    for (let t = 50; t <= 400; t += 50) {
+      await clock.advance(50_000);
+      samples.push([t, worker.isLive(), worker.state]);
+    }
+    expect(samples.filter(([, live]) => !live)).toEqual([]);
+    expect(samples.every(([, , state]) => state === 'draining')).toBe(true);
+    gated.open('long');
+    await clock.advance(1_000);
+    await drained;
+  });
+});

@@ -77,6 +77,8 @@ export class Worker {
   private registeredAt: number | undefined;
   private skewMs: number | undefined;
   private readonly ticks = { heartbeat: 0, claim: 0 };
+  /** The claim loop is waiting for a job slot to free up (see isLive). */
+  private claimWaitsForSlot = false;
   private loops: Promise<unknown> | undefined;
   private draining: Promise<void> | undefined;
   private forced = false;
@@ -148,14 +150,20 @@ export class Worker {
     );
   }
 
-  /** Live: every loop ticked within 3× its interval (never depends on the control plane answering). */
+  /**
+   * Live: every loop ticked within 3× its interval (never depends on the control plane answering).
+   * A claim loop that waits for a free slot, or that a drain ended, is not stuck: every slot held by
+   * a long job (a discovery, a grant waiting on Atlas, a long drain) must not get the pod restarted
+   * and its jobs killed.
+   */
   isLive(): boolean {
     if (this.stateValue === 'stopped') return true;
     const now = this.options.clock.monotonic();
     const claimBudget = 3 * (this.intervals.pollWaitMs + 10_000 + backoff.capMs);
+    const claimIdle = this.claimWaitsForSlot || this.stateValue === 'draining';
     return (
       now - this.ticks.heartbeat < 3 * Math.max(this.intervals.heartbeatMs, backoff.capMs) &&
-      now - this.ticks.claim < claimBudget
+      (claimIdle || now - this.ticks.claim < claimBudget)
     );
   }
 
@@ -346,7 +354,13 @@ export class Worker {
         this.claimAbort = new AbortController();
         continue;
       }
-      await this.slots.whenFree(this.claimAbort.signal);
+      this.claimWaitsForSlot = true;
+      try {
+        await this.slots.whenFree(this.claimAbort.signal);
+      } finally {
+        this.claimWaitsForSlot = false;
+        this.ticks.claim = clock.monotonic();
+      }
       if (this.stateValue !== 'running') continue;
       if (this.outbox.depth > 0) {
         await this.heldResultsFirst();
