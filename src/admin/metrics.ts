@@ -145,7 +145,7 @@ export function createMetrics(version: string) {
     }),
     discoveryLastSuccess: new Gauge({
       name: 'atlas_connector_discovery_last_success_timestamp_seconds',
-      help: 'Unix time of the last successful discovery upload.',
+      help: 'Unix time of the last discover job that succeeded (0 until one does).',
       registers: r,
     }),
     policyDenials: new Counter({

@@ -63,6 +63,8 @@ function setup(writes: string[]) {
       write: twoWriteHandler(writes) as JobHandler,
       park: parkTwiceHandler as JobHandler,
       intent: intentHandler(writes) as JobHandler,
+      // A stand-in discover: the gauge follows the job type and its outcome, not the handler.
+      discover: twoWriteHandler(writes) as JobHandler,
     }),
     policy: loadConfig({}).policy,
     maxPayloadBytes: 4096,
@@ -103,6 +105,25 @@ describe('RunningJob', () => {
       outcome: 'succeeded',
       result: { done: true },
     });
+  });
+
+  it('stamps the last successful discovery, and only that', async () => {
+    const { clock, deps } = setup([]);
+    const gauge = async () => (await deps.metrics.discoveryLastSuccess.get()).values.map((v) => v.value);
+    const run = async (type: string, payload: string) => {
+      const done = new RunningJob(envelope({ type, payload }), 0, deps).run(Promise.resolve());
+      await clock.advance(1);
+      await done;
+    };
+    expect(await gauge()).toEqual([0]);
+    await run('discover', 'not json');
+    await run('write', '{"gapMs":0}');
+    expect(await gauge()).toEqual([0]);
+    const before = clock.now() / 1000;
+    await run('discover', '{"gapMs":0}');
+    const [stamp = 0] = await gauge();
+    expect(stamp).toBeGreaterThanOrEqual(before);
+    expect(stamp).toBeLessThanOrEqual(clock.now() / 1000);
   });
 
   it('turns an invalid payload into a failed invalid_job result', async () => {

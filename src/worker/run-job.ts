@@ -176,6 +176,9 @@ export class RunningJob {
     };
     const delivery = await this.deps.outbox.deliver(this.envelope.jobId, this.envelope.attempt, body);
     this.deps.metrics.jobsCompleted.inc({ type: this.envelope.type, outcome: outcome.outcome });
+    if (this.envelope.type === 'discover' && outcome.outcome === 'succeeded') {
+      this.deps.metrics.discoveryLastSuccess.set(this.deps.clock.now() / 1000);
+    }
     if (outcome.outcome === 'failed') {
       this.deps.metrics.jobsFailed.inc({ type: this.envelope.type, code: outcome.error.code });
     }
