@@ -1,7 +1,7 @@
 import type { Policy } from '../config/env.js';
 import type { ControlPlaneClient } from '../control-plane/control-plane-client.js';
 import type { JobEnvelope, LeaseRef } from '../control-plane/protocol.js';
-import { cancelledError, ConnectorError } from '../errors/connector-error.js';
+import { cancelledError, ConnectorError, isConnectorError } from '../errors/connector-error.js';
 import type { Metrics } from '../admin/metrics.js';
 import { abortable } from '../runtime/abortable.js';
 import type { Clock } from '../runtime/clock.js';
@@ -42,6 +42,10 @@ export class RunningJob {
   private readonly abort = new AbortController();
   private readonly keeper: LeaseKeeper;
   private released = false;
+  /** The release call made by releaseLease, while or once it is answered. */
+  private releasing: Promise<void> | undefined;
+  /** The server answered the release 409/410: the lease was already gone there. */
+  private lostOnServer = false;
   private waiting = false;
 
   constructor(
@@ -97,7 +101,7 @@ export class RunningJob {
       await this.report(outcome, startedAt, clock.monotonic() - started);
     } catch (error) {
       // Only an abort while waiting for the turn lands here.
-      this.finish(this.keeper.lost ? 'lease_lost' : 'released', clock.monotonic() - started, error);
+      this.finish(await this.endedWithoutResult(), clock.monotonic() - started, error);
     } finally {
       this.keeper.stop();
       metrics.jobsInFlight.dec({ type });
@@ -105,16 +109,34 @@ export class RunningJob {
   }
 
   /** Drain deadline or a server request: stop the handler and hand the job back. */
-  async releaseLease(reason: 'shutdown' | 'lease_lost'): Promise<void> {
-    if (this.released) return;
+  releaseLease(reason: 'shutdown' | 'lease_lost'): Promise<void> {
+    if (this.releasing) return this.releasing;
     this.released = true;
     this.abort.abort(cancelledError(`lease released (${reason})`));
     this.keeper.stop();
+    this.releasing = this.release(reason);
+    return this.releasing;
+  }
+
+  private async release(reason: 'shutdown' | 'lease_lost'): Promise<void> {
     try {
       await this.deps.client.release(this.lease, reason, AbortSignal.timeout(2_000));
     } catch (error) {
+      // 409/410: the server had already moved on from this lease (protocol §4.3): it was lost.
+      if (isConnectorError(error) && (error.code === 'conflict' || error.code === 'gone')) {
+        this.lostOnServer = true;
+        this.deps.metrics.leasesLost.inc({ reason: 'revoked' });
+        this.log.warn({ reason: 'revoked' }, 'lease lost');
+        return;
+      }
       this.log.debug({ err: error }, 'lease release not confirmed; it will expire on the server');
     }
+  }
+
+  /** How a job that delivers no result ended: its release's answer decides, once it is in. */
+  private async endedWithoutResult(): Promise<'lease_lost' | 'released'> {
+    await this.releasing;
+    return this.keeper.lost || this.lostOnServer ? 'lease_lost' : 'released';
   }
 
   private releaseSlot(): void {
@@ -162,7 +184,7 @@ export class RunningJob {
 
   private async report(outcome: JobOutcome, startedAt: string, durationMs: number): Promise<void> {
     if (this.keeper.lost || this.released) {
-      this.finish(this.keeper.lost ? 'lease_lost' : 'released', durationMs);
+      this.finish(await this.endedWithoutResult(), durationMs);
       return;
     }
     const body = {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { FakeClock } from '../../test/fakes/fake-clock.js';
 import { FakeRandom } from '../../test/fakes/fake-random.js';
-import { envelope, FakeControlPlane } from '../../test/fakes/fake-control-plane.js';
+import { envelope, FakeControlPlane, httpError } from '../../test/fakes/fake-control-plane.js';
 import { captureLogs } from '../../test/fakes/log-capture.js';
 import { createMetrics } from '../admin/metrics.js';
 import { loadConfig } from '../config/env.js';
@@ -465,5 +465,43 @@ describe('Worker: liveness while jobs hold every slot', () => {
     gated.open('long');
     await clock.advance(1_000);
     await drained;
+  });
+});
+
+describe('Worker: a lease the heartbeat lists for release', () => {
+  const completed = (text: string) =>
+    text
+      .split('\n')
+      .filter((line) => /^atlas_connector_(leases_lost_total|jobs_completed_total)\{/.test(line));
+
+  it('counts it lost when the release answers 409: the server had moved on', async () => {
+    const { clock, cp, worker, gated, metrics } = setup({ maxConcurrentJobs: 1, maxWaitingJobs: 0 });
+    cp.queue.push(gatedJob('long', false));
+    cp.releaseBehaviour = () => httpError('conflict', 'lease_lost');
+    worker.start();
+    await clock.advance(2_000);
+    expect(gated.seen.started).toEqual(['long']);
+    cp.heartbeatBehaviour = () => ({ releaseLeases: ['lease-long'] });
+    await clock.advance(15_000);
+    expect(cp.calls.release.map((r) => r.reason)).toEqual(['lease_lost']);
+    expect(completed(await metrics.registry.metrics()).sort()).toEqual([
+      'atlas_connector_jobs_completed_total{type="gated",outcome="lease_lost"} 1',
+      'atlas_connector_leases_lost_total{reason="revoked"} 1',
+    ]);
+    await worker.drain();
+  });
+
+  it('counts it released when the server takes it back (an operator asked)', async () => {
+    const { clock, cp, worker, gated, metrics } = setup({ maxConcurrentJobs: 1, maxWaitingJobs: 0 });
+    cp.queue.push(gatedJob('long', false));
+    worker.start();
+    await clock.advance(2_000);
+    expect(gated.seen.started).toEqual(['long']);
+    cp.heartbeatBehaviour = () => ({ releaseLeases: ['lease-long'] });
+    await clock.advance(15_000);
+    expect(completed(await metrics.registry.metrics())).toEqual([
+      'atlas_connector_jobs_completed_total{type="gated",outcome="released"} 1',
+    ]);
+    await worker.drain();
   });
 });

@@ -39,6 +39,7 @@ export class FakeControlPlane implements ControlPlanePort {
     jobState: 'succeeded',
   });
   intentBehaviour: Behaviour<void> = () => undefined;
+  releaseBehaviour: Behaviour<void> = () => undefined;
   heartbeatBehaviour: Behaviour<Partial<HeartbeatResponse>> = () => ({});
   current: Session | undefined;
 
@@ -85,6 +86,8 @@ export class FakeControlPlane implements ControlPlanePort {
 
   async release(lease: LeaseRef, reason: string): Promise<void> {
     this.calls.release.push({ lease, reason });
+    const answer = this.releaseBehaviour(this.calls.release.length);
+    if (answer instanceof Error) throw answer;
   }
 
   async recordIntent(lease: LeaseRef, attempt: number, intent: unknown): Promise<void> {
