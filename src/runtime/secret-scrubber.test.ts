@@ -35,6 +35,43 @@ describe('secret scrubber', () => {
       b: { c: '[REDACTED]' },
     });
   });
+
+  describe.each([
+    ['a few registered values', 0],
+    ['tens of thousands of registered values (the indexed scan)', 20_000],
+  ])('with %s', (_name, filler) => {
+    function scrubberWith(...values: string[]) {
+      const scrubber = createSecretScrubber();
+      for (let i = 0; i < filler; i += 1) scrubber.add(`issued-password-${i.toString(36).padStart(8, '0')}`);
+      for (const value of values) scrubber.add(value);
+      return scrubber;
+    }
+
+    it('removes each value wherever it appears, and leaves other text alone', () => {
+      const scrubber = scrubberWith('enroll-token-123456', 'pw-Zq81xYt0');
+      expect(scrubber.scrub('a enroll-token-123456 b pw-Zq81xYt0c pw-Zq81xYt0 enroll-token-12345')).toBe(
+        'a [REDACTED] b [REDACTED]c [REDACTED] enroll-token-12345',
+      );
+      expect(scrubber.scrub('nothing registered here')).toBe('nothing registered here');
+    });
+
+    it('leaves no part of a value that overlaps or contains another', () => {
+      // "zzabcdef" starts first and overlaps the longer "abcdefXYZ123": neither part may survive.
+      const scrubber = scrubberWith('abcdefXYZ123', 'zzabcdef', 'XYZ123');
+      expect(scrubber.scrub('<zzabcdefXYZ123>')).toBe('<[REDACTED]>');
+      expect(scrubber.scrub('<abcdefXYZ123>')).toBe('<[REDACTED]>');
+      expect(scrubber.scrub('<XYZ123 zzabcdef>')).toBe('<[REDACTED] [REDACTED]>');
+    });
+
+    if (filler > 0) {
+      it('still removes the earliest registered values', () => {
+        const scrubber = scrubberWith();
+        expect(scrubber.scrub('x issued-password-00000000 y issued-password-00000abc')).toBe(
+          'x [REDACTED] y [REDACTED]',
+        );
+      });
+    }
+  });
 });
 
 describe('logger', () => {

@@ -14,17 +14,79 @@ export interface SecretScrubber {
 const uriCredentials = /(mongodb(?:\+srv)?:\/\/)[^@/\s]+@/gi;
 const authorizationValue = /\b(Bearer|Basic|Digest)\s+[^\s"',]+/gi;
 
+/** Registered values shorter than this are ignored; it is also the prefix length of the index. */
+const minSecretLength = 6;
+/** Up to this many registered values, each is looked for with `includes`; beyond, the index scans. */
+const linearScanLimit = 64;
+
+/**
+ * The registered values, findable in a text at a cost that does not grow with their number: a
+ * long-lived connector registers every password it issues, tens of thousands of them.
+ */
+class SecretIndex {
+  private readonly all = new Set<string>();
+  /** By the first `minSecretLength` characters, for the scan. */
+  private readonly byPrefix = new Map<string, string[]>();
+
+  add(value: string): void {
+    if (this.all.has(value)) return;
+    this.all.add(value);
+    const prefix = value.slice(0, minSecretLength);
+    this.byPrefix.set(prefix, [...(this.byPrefix.get(prefix) ?? []), value]);
+  }
+
+  /**
+   * Every occurrence of every registered value, overlapping ones included, is covered; the covered
+   * stretches are redacted as a whole, so no part of a value survives an overlap with another.
+   */
+  redact(text: string): string {
+    const spans = this.all.size <= linearScanLimit ? this.spansBySearch(text) : this.spansByScan(text);
+    if (spans.length === 0) return text;
+    spans.sort((a, b) => a[0] - b[0]);
+    let out = '';
+    let from = 0;
+    let end = -1;
+    for (const [start, stop] of spans) {
+      if (start > end) {
+        if (end >= 0) out += '[REDACTED]';
+        out += text.slice(from, start);
+      }
+      end = Math.max(end, stop);
+      from = end;
+    }
+    return `${out}[REDACTED]${text.slice(from)}`;
+  }
+
+  private spansBySearch(text: string): [number, number][] {
+    const spans: [number, number][] = [];
+    for (const secret of this.all) {
+      for (let at = text.indexOf(secret); at >= 0; at = text.indexOf(secret, at + 1)) {
+        spans.push([at, at + secret.length]);
+      }
+    }
+    return spans;
+  }
+
+  private spansByScan(text: string): [number, number][] {
+    const spans: [number, number][] = [];
+    for (let i = 0; i + minSecretLength <= text.length; i += 1) {
+      const candidates = this.byPrefix.get(text.slice(i, i + minSecretLength));
+      if (!candidates) continue;
+      for (const secret of candidates) {
+        if (text.startsWith(secret, i)) spans.push([i, i + secret.length]);
+      }
+    }
+    return spans;
+  }
+}
+
 export function createSecretScrubber(): SecretScrubber {
-  const secrets = new Set<string>();
-  let ordered: string[] = [];
+  const secrets = new SecretIndex();
 
   const scrub = (text: string): string => {
     // Registered values first: a pattern that redacts only part of one (a bearer value ending at
     // a line break inside it) would leave the rest unmatched and in clear.
-    let out = text;
-    for (const secret of ordered) {
-      if (out.includes(secret)) out = out.split(secret).join('[REDACTED]');
-    }
+    const out = secrets.redact(text);
     return out.replace(uriCredentials, '$1[REDACTED]@').replace(authorizationValue, '$1 [REDACTED]');
   };
 
@@ -40,10 +102,8 @@ export function createSecretScrubber(): SecretScrubber {
 
   return {
     add(value) {
-      if (!value || value.length < 6 || secrets.has(value)) return;
+      if (!value || value.length < minSecretLength) return;
       secrets.add(value);
-      // Longest first, so a secret that contains another is removed whole.
-      ordered = [...secrets].sort((a, b) => b.length - a.length);
     },
     scrub,
     scrubDeep: (value) => scrubDeep(value),
