@@ -6,7 +6,12 @@ import type { ParsedJob } from './parse-job.js';
 
 export type JobOutcome =
   | { readonly outcome: 'succeeded'; readonly result: unknown }
-  | { readonly outcome: 'failed'; readonly error: JobErrorBody };
+  | {
+      readonly outcome: 'failed';
+      readonly error: JobErrorBody;
+      /** For `policy_denied`: the policy rule that refused (a metric label; not reported). */
+      readonly policyRule?: string;
+    };
 
 /**
  * The only place where errors become job outcomes. Anything that is not a ConnectorError is an
@@ -25,5 +30,11 @@ export function failure(caught: unknown, ctx: Pick<JobContext, 'log'>): JobOutco
   const error = toConnectorError(caught);
   const level = errorCodeTable[error.code].level;
   ctx.log[level]({ err: error, code: error.code, retryable: error.retryable }, 'job failed');
-  return { outcome: 'failed', error: error.toSafeJSON() };
+  if (error.code !== 'policy_denied') return { outcome: 'failed', error: error.toSafeJSON() };
+  const rule = error.details.rule;
+  return {
+    outcome: 'failed',
+    error: error.toSafeJSON(),
+    policyRule: typeof rule === 'string' ? rule : 'other',
+  };
 }

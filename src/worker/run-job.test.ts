@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { policyDenial } from '../errors/policy-denial.js';
 import { z } from 'zod';
 import { FakeClock } from '../../test/fakes/fake-clock.js';
 import { FakeRandom } from '../../test/fakes/fake-random.js';
@@ -50,6 +51,15 @@ function intentHandler(writes: string[]): JobHandler<Record<string, never>> {
   };
 }
 
+/** Refuses as an adapter's policy check does: field and message from the payload. */
+const denyHandler: JobHandler<{ field: string }> = {
+  payloadSchema: z.object({ field: z.string() }).strict(),
+  needsIntegration: false,
+  run(payload) {
+    return Promise.reject(policyDenial(payload.field, 'not allowed by the test policy'));
+  },
+};
+
 function setup(writes: string[]) {
   const clock = new FakeClock();
   const cp = new FakeControlPlane(clock);
@@ -65,6 +75,7 @@ function setup(writes: string[]) {
       intent: intentHandler(writes) as JobHandler,
       // A stand-in discover: the gauge follows the job type and its outcome, not the handler.
       discover: twoWriteHandler(writes) as JobHandler,
+      deny: denyHandler as JobHandler,
     }),
     policy: loadConfig({}).policy,
     maxPayloadBytes: 4096,
@@ -124,6 +135,29 @@ describe('RunningJob', () => {
     const [stamp = 0] = await gauge();
     expect(stamp).toBeGreaterThanOrEqual(before);
     expect(stamp).toBeLessThanOrEqual(clock.now() / 1000);
+  });
+
+  it('counts every policy denial by its rule, the handler’s as well as the job type’s', async () => {
+    const { cp, deps } = setup([]);
+    const denials = async () =>
+      (await deps.metrics.policyDenials.get()).values.map((v) => [v.labels.rule, v.value]);
+    for (const field of ['ttlSeconds', 'access[1].projectId', 'access[0].role', 'requester.email']) {
+      await new RunningJob(envelope({ type: 'deny', payload: JSON.stringify({ field }) }), 0, deps).run(
+        Promise.resolve(),
+      );
+    }
+    const onlyPings = { ...deps, policy: { ...deps.policy, allowedJobTypes: ['ping'] } };
+    await new RunningJob(envelope({ type: 'deny', payload: '{"field":"x"}' }), 0, onlyPings).run(
+      Promise.resolve(),
+    );
+    expect(cp.calls.results.map((r) => r.body.error?.code)).toEqual(Array(5).fill('policy_denied'));
+    expect(await denials()).toEqual([
+      ['ttl', 1],
+      ['project', 1],
+      ['role', 1],
+      ['membership', 1],
+      ['job_type', 1],
+    ]);
   });
 
   it('turns an invalid payload into a failed invalid_job result', async () => {

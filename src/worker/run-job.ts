@@ -173,13 +173,18 @@ export class RunningJob {
         });
       }
       const job = parseJob(this.envelope, this.deps.router, this.deps.policy, this.deps.maxPayloadBytes);
-      return await dispatch(job, ctx);
+      return this.counted(await dispatch(job, ctx));
     } catch (error) {
-      if (error instanceof ConnectorError && error.code === 'policy_denied') {
-        this.deps.metrics.policyDenials.inc({ rule: String(error.details.rule ?? 'other') });
-      }
-      return failure(error, ctx);
+      return this.counted(failure(error, ctx));
     }
+  }
+
+  /** Every policy denial counts, whether parsing the job or its handler refused it. */
+  private counted(outcome: JobOutcome): JobOutcome {
+    if (outcome.outcome === 'failed' && outcome.policyRule !== undefined) {
+      this.deps.metrics.policyDenials.inc({ rule: outcome.policyRule });
+    }
+    return outcome;
   }
 
   private async report(outcome: JobOutcome, startedAt: string, durationMs: number): Promise<void> {

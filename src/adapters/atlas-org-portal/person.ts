@@ -1,4 +1,5 @@
 import type { AtlasClient, OrgUser } from '../../atlas/index.js';
+import { policyDenial, type PolicyRule } from '../../errors/policy-denial.js';
 import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { Logger } from '../../runtime/logger.js';
@@ -79,6 +80,12 @@ export function isPersonGone(error: unknown): boolean {
   return isAtlasCode(error, 'USER_NOT_FOUND', 'USER_NOT_IN_ORG', 'INVALID_USER_ID', 'RESOURCE_NOT_FOUND');
 }
 
-export function fieldError(code: 'invalid_request' | 'policy_denied', field: string, message: string) {
+export function fieldError(
+  code: 'invalid_request' | 'policy_denied',
+  field: string,
+  message: string,
+  rule?: PolicyRule,
+) {
+  if (code === 'policy_denied') return policyDenial(field, message, rule);
   return new ConnectorError({ code, message: `${field}: ${message}`, details: { field } });
 }

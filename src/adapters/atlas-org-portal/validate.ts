@@ -23,12 +23,14 @@ function roleAllowed(
 
 function checkOrgAccess(role: string, field: string, deps: Pick<PortalDeps, 'policy'>): void {
   if (roleAllowed(role, deps.policy.allowedOrgRoles, () => true)) return;
+  const owner = ownerRoles.has(role) && deps.policy.allowedOrgRoles.length === 0;
   throw fieldError(
     'policy_denied',
     field,
-    ownerRoles.has(role) && deps.policy.allowedOrgRoles.length === 0
+    owner
       ? `${role} is denied unless POLICY_ALLOWED_ORG_ROLES names it`
       : `${role} is not in the connector policy's allowed org roles (POLICY_ALLOWED_ORG_ROLES)`,
+    owner ? 'admin_role' : 'role',
   );
 }
 
@@ -38,12 +40,14 @@ function checkProjectRole(role: string, field: string, deps: Pick<PortalDeps, 'p
   if (allowedProjectRoles.length === 0 && !documentedProjectRoles.has(role)) {
     throw fieldError('invalid_request', field, `${role} is not a known Atlas project role`);
   }
+  const owner = ownerRoles.has(role) && allowedProjectRoles.length === 0;
   throw fieldError(
     'policy_denied',
     field,
-    ownerRoles.has(role) && allowedProjectRoles.length === 0
+    owner
       ? `${role} is denied unless POLICY_ALLOWED_PROJECT_ROLES names it`
       : `${role} is not in the connector policy's allowed project roles (POLICY_ALLOWED_PROJECT_ROLES)`,
+    owner ? 'admin_role' : 'role',
   );
 }
 
@@ -58,11 +62,17 @@ function checkProject(
       'policy_denied',
       field,
       `project ${projectId} is outside the integration's projectIds allow-list`,
+      'project',
     );
   }
   const allowed = deps.policy.allowedProjectIds;
   if (allowed.length > 0 && !allowed.includes(projectId)) {
-    throw fieldError('policy_denied', field, `project ${projectId} is not in POLICY_ALLOWED_PROJECT_IDS`);
+    throw fieldError(
+      'policy_denied',
+      field,
+      `project ${projectId} is not in POLICY_ALLOWED_PROJECT_IDS`,
+      'project',
+    );
   }
 }
 

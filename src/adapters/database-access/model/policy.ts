@@ -1,4 +1,5 @@
 import type { Policy } from '../../../config/env.js';
+import { policyDenial, type PolicyRule } from '../../../errors/policy-denial.js';
 import { ConnectorError } from '../../../errors/connector-error.js';
 import { checkAdminDatabaseActions, checkAdminDatabaseRule } from './admin-databases.js';
 import { adminClassRoles, databaseRoles } from './role-classes.js';
@@ -76,8 +77,8 @@ export function isBuiltInRole(roleName: string): boolean {
   return adminClassRoles.has(roleName) || databaseRoles.has(roleName);
 }
 
-export function policyDenied(field: string, message: string): ConnectorError {
-  return new ConnectorError({ code: 'policy_denied', message: `${field}: ${message}`, details: { field } });
+export function policyDenied(field: string, message: string, rule?: PolicyRule): ConnectorError {
+  return policyDenial(field, message, rule);
 }
 
 export function invalidRequest(field: string, message: string): ConnectorError {
@@ -109,6 +110,7 @@ export function checkRolePolicy(policy: Policy, roleName: string, field: string,
     throw policyDenied(
       field,
       `${roleName} is an admin-class role, denied unless the connector policy sets POLICY_ALLOW_ADMIN_ROLES=true`,
+      'admin_role',
     );
   }
   checkAdminDatabaseRule(policy, roleName, database, field);
@@ -167,6 +169,7 @@ export function checkActionsPolicy(
       throw policyDenied(
         `${field}.actions[${j}]`,
         `${action} is not a data-plane action (admin-class), denied unless the connector policy sets POLICY_ALLOW_ADMIN_ROLES=true`,
+        'admin_role',
       );
     }
   });
