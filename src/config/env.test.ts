@@ -174,4 +174,14 @@ describe('.env.example', () => {
       .map((line) => line.split('=')[0]);
     expect(documented.sort()).toEqual(Object.keys(EnvSchema.shape).sort());
   });
+
+  it('loads as it ships (docker --env-file, set -a; . ./.env.example), and means the defaults', () => {
+    const env = Object.fromEntries(
+      readFileSync(new URL('../../.env.example', import.meta.url), 'utf8')
+        .split('\n')
+        .filter((line) => /^[A-Z][A-Z0-9_]*=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+    expect(loadConfig(env)).toEqual(loadConfig({}));
+  });
 });

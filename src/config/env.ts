@@ -55,21 +55,27 @@ const optionalUrl = z
  * Every environment variable the daemon reads. `.env.example` documents each one; a test keeps
  * the two in step.
  */
+/** A text variable set to nothing (`X=` in an env file) is unset, as for the numeric ones. */
+const optionalText = z.preprocess(blankIsUnset, z.string().optional());
+
 export const EnvSchema = z.object({
   CONTROL_PLANE_URL: optionalUrl,
-  CONTROL_PLANE_TOKEN: z.string().optional(),
-  CONTROL_PLANE_TOKEN_FILE: z.string().optional(),
-  CONNECTOR_ID: z
-    .string()
-    .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, dot, dash or underscore')
-    .optional(),
+  CONTROL_PLANE_TOKEN: optionalText,
+  CONTROL_PLANE_TOKEN_FILE: optionalText,
+  CONNECTOR_ID: z.preprocess(
+    blankIsUnset,
+    z
+      .string()
+      .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, dot, dash or underscore')
+      .optional(),
+  ),
   MAX_CONCURRENT_JOBS: integer(1, 64, 4),
   MAX_WAITING_JOBS: integer(0, 1024, 32),
   ADMIN_PORT: portOr(8081),
   ADMIN_HOST: z.string().min(1).default('0.0.0.0'),
   ADMIN_METRICS_PORT: z.preprocess(blankIsUnset, port.optional()),
   ADMIN_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
-  ADMIN_TOKEN_FILE: z.string().optional(),
+  ADMIN_TOKEN_FILE: optionalText,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z
     .enum(['json', 'pretty', ''], {
@@ -92,8 +98,8 @@ export const EnvSchema = z.object({
 
   HTTPS_PROXY: proxyUrl,
   HTTP_PROXY: proxyUrl,
-  NO_PROXY: z.string().optional(),
-  CA_BUNDLE_FILE: z.string().optional(),
+  NO_PROXY: optionalText,
+  CA_BUNDLE_FILE: optionalText,
 
   ATLAS_BASE_URL: z.url({ message: 'must be an absolute URL' }).default('https://cloud.mongodb.com'),
   ATLAS_ORG_REQUESTS_PER_MINUTE: integer(1, 100_000, 300),
@@ -113,11 +119,11 @@ export const EnvSchema = z.object({
     .regex(/^[a-z]{8}$/, 'must be 8 lowercase letters, like an Atlas public key')
     .default('sandboxp'),
   SANDBOX_ATLAS_PRIVATE_KEY: z.string().min(1).default('00000000-0000-4000-8000-000000000000'),
-  SANDBOX_ATLAS_FIXTURE: z.string().optional(),
+  SANDBOX_ATLAS_FIXTURE: optionalText,
   SANDBOX_DEMO: z.enum(['on', 'off']).default('on'),
 
-  POD_NAME: z.string().optional(),
-  POD_NAMESPACE: z.string().optional(),
+  POD_NAME: optionalText,
+  POD_NAMESPACE: optionalText,
 });
 
 export type Env = z.infer<typeof EnvSchema>;
