@@ -70,6 +70,11 @@ describe('admin listeners', () => {
     const allowed = await get(port, '/status', { authorization: `Bearer ${token}` });
     expect(allowed.status).toBe(200);
     expect(allowed.body).toContain('session-1');
+    // The scheme is case-insensitive; the token is not.
+    expect((await get(port, '/metrics', { authorization: `bearer ${token}` })).status).toBe(200);
+    expect((await get(port, '/metrics', { authorization: `Bearer ${token.toUpperCase()}` })).status).toBe(
+      401,
+    );
   });
 
   it.each(['/livez', '/readyz'])('keeps %s open for probes when a token is set', async (path) => {

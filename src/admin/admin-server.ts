@@ -68,7 +68,8 @@ function served(path: string, routes: AdminRoutes): boolean {
 function authorized(req: IncomingMessage, token: string | undefined): boolean {
   if (token === undefined) return true;
   const header = req.headers.authorization ?? '';
-  const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7).trim() : '');
+  // The scheme is case-insensitive (RFC 9110 §11.1): `bearer <token>` is the same credential.
+  const given = Buffer.from(/^bearer /i.test(header) ? header.slice(7).trim() : '');
   const expected = Buffer.from(token);
   return given.length === expected.length && timingSafeEqual(given, expected);
 }

@@ -44,6 +44,15 @@ describe('loadConfig', () => {
     expect(config.admin.metricsPort).toBeUndefined();
   });
 
+  it('refuses a metrics port equal to the admin port, which would fail the start with a port clash', () => {
+    expect(problemsOf({ ADMIN_METRICS_PORT: '8081' })).toMatch(
+      /ADMIN_METRICS_PORT: must differ from ADMIN_PORT \(8081\)/,
+    );
+    expect(problemsOf({ ADMIN_PORT: '9000', ADMIN_METRICS_PORT: '9000' })).toMatch(/ADMIN_METRICS_PORT/);
+    expect(loadConfig({ ADMIN_PORT: '0', ADMIN_METRICS_PORT: '0' }).admin.metricsPort).toBe(0);
+    expect(loadConfig({ ADMIN_METRICS_PORT: '9090' }).admin.metricsPort).toBe(9090);
+  });
+
   it('refuses a proxy without a scheme, naming the variable', () => {
     const message = problemsOf({ HTTPS_PROXY: 'proxy.corp:3128', HTTP_PROXY: '10.0.0.1:3128' });
     expect(message).toMatch(/HTTPS_PROXY: must be an absolute http:\/\/ or https:\/\/ URL/);

@@ -241,6 +241,13 @@ function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): 
       'CONTROL_PLANE_TOKEN_FILE: set either CONTROL_PLANE_TOKEN or CONTROL_PLANE_TOKEN_FILE, not both',
     );
   }
+  const metricsPort = env.ADMIN_METRICS_PORT?.trim() ? Number(env.ADMIN_METRICS_PORT) : undefined;
+  const adminPort = env.ADMIN_PORT?.trim() ? Number(env.ADMIN_PORT) : 8081;
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === adminPort) {
+    problems.push(
+      `ADMIN_METRICS_PORT: must differ from ADMIN_PORT (${adminPort}); unset it to serve /status and /metrics on ADMIN_PORT`,
+    );
+  }
   return problems;
 }
 
