@@ -13,8 +13,8 @@ export type LoginCheck =
  * a password (SCRAM) user of the cluster's project, scoped to this cluster or to none, whose
  * `deleteAfterDate` has not passed, and which the cluster already knows: a new user only once its
  * creation has propagated (the project read APPLIED after it). A password change takes effect when
- * it has propagated; until then the previous password stays in force, as on Atlas, and later
- * changes to other users hold nobody back.
+ * it has propagated; until then the last password that had propagated stays in force (none for a
+ * user whose creation has not), as on Atlas, and later changes to other users hold nobody back.
  */
 export function checkLogin(
   state: SimState,
@@ -28,9 +28,21 @@ export function checkLogin(
   if (!user || user.scram === undefined) return { refusal: 'unknown-user' };
   if (user.deleteAfter !== undefined && user.deleteAfter <= now) return { refusal: 'expired' };
   if (!scopedTo(user, cluster.name)) return { refusal: 'out-of-scope' };
-  const applied = now >= user.passwordSetAt + propagationDelayMs;
-  const credentials = applied ? user.scram : user.priorScram;
+  const credentials = credentialsInForce(user, now, propagationDelayMs);
   return credentials ? { user, credentials } : { refusal: 'pending' };
+}
+
+/**
+ * The credentials the clusters know at `now`: the current ones once their change has propagated,
+ * else those in force before it. Taken at a password change as the new prior, so a password that
+ * never reached the clusters never becomes one they accept.
+ */
+export function credentialsInForce(
+  user: DbUserRec,
+  now: number,
+  propagationDelayMs: number,
+): ScramCredentials | undefined {
+  return now >= user.passwordSetAt + propagationDelayMs ? user.scram : user.priorScram;
 }
 
 /** Unscoped users reach every cluster of the project; scoped ones only the clusters they name. */

@@ -27,7 +27,10 @@ export interface DbUserRec {
   readonly databaseName: AuthDatabase;
   /** SCRAM credentials derived from the password when it was set; never the password itself. */
   scram?: ScramCredentials;
-  /** The credentials before the last password change: still in force until that change propagates. */
+  /**
+   * The credentials the clusters knew when the password last changed (none if no password had
+   * propagated yet): still in force until that change propagates.
+   */
   priorScram?: ScramCredentials;
   /** Epoch ms the user was created or its password last set. */
   passwordSetAt: number;

@@ -167,6 +167,38 @@ describe('SCRAM authentication against the simulator state', () => {
     await expect(h.login('jit-alice-1', 'new-horse-battery')).resolves.toBeInstanceOf(MongoClient);
   });
 
+  it('lets a new user whose password changed before its creation propagated in only with the new password, once that change has', async () => {
+    await h.createUser();
+    await h.clock.advance(100);
+    const path = `/groups/${payments}/databaseUsers/admin/jit-alice-1`;
+    const patched = await h.client.call('PATCH', path, { body: { password: 'new-horse-battery' } });
+    expect(patched.status).toBe(200);
+    expectAuthenticationFailed(await loginError(h, 'jit-alice-1', password));
+    await h.clock.advance(400);
+    expectAuthenticationFailed(await loginError(h, 'jit-alice-1', password));
+    expectAuthenticationFailed(await loginError(h, 'jit-alice-1', 'new-horse-battery'));
+    await h.clock.advance(100);
+    expectAuthenticationFailed(await loginError(h, 'jit-alice-1', password));
+    await expect(h.login('jit-alice-1', 'new-horse-battery')).resolves.toBeInstanceOf(MongoClient);
+  });
+
+  it('keeps the propagated password through two rotations in one window, never the one that did not propagate', async () => {
+    await h.createUser();
+    await h.clock.advance(500);
+    const path = `/groups/${payments}/databaseUsers/admin/jit-alice-1`;
+    for (const next of ['second-horse-battery', 'third-horse-battery']) {
+      expect((await h.client.call('PATCH', path, { body: { password: next } })).status).toBe(200);
+      await h.clock.advance(100);
+    }
+    await expect(h.login()).resolves.toBeInstanceOf(MongoClient);
+    expectAuthenticationFailed(await loginError(h, 'jit-alice-1', 'second-horse-battery'));
+    expectAuthenticationFailed(await loginError(h, 'jit-alice-1', 'third-horse-battery'));
+    await h.clock.advance(400);
+    expectAuthenticationFailed(await loginError(h, 'jit-alice-1', password));
+    expectAuthenticationFailed(await loginError(h, 'jit-alice-1', 'second-horse-battery'));
+    await expect(h.login('jit-alice-1', 'third-horse-battery')).resolves.toBeInstanceOf(MongoClient);
+  });
+
   it('keeps a user logging in through an update that leaves its password alone', async () => {
     await h.createUser();
     await h.clock.advance(500);

@@ -1,6 +1,7 @@
 import type { HandlerResult, RequestContext, RouteDef } from '../context.js';
 import { param, v20230101 } from '../context.js';
 import { atlasError, fieldError } from '../errors.js';
+import { credentialsInForce } from '../login-rules.js';
 import { dbUserKey, type DbUserRec, type ProjectRec } from '../model.js';
 import { paginate } from '../pagination.js';
 import {
@@ -126,8 +127,8 @@ function updateDbUser(ctx: RequestContext): HandlerResult {
     checkCollectionRoles(project, user, body.roles, ctx.sim.knobs.collectionRolesLimit);
   }
   if (body.password !== undefined) {
-    // Clusters keep accepting the old password until the change propagates, as on Atlas.
-    if (user.scram !== undefined) user.priorScram = user.scram;
+    // Clusters keep accepting the password they know until the change propagates, as on Atlas.
+    user.priorScram = credentialsInForce(user, ctx.now, ctx.sim.knobs.propagationDelayMs);
     user.scram = deriveScramCredentials(user.username, body.password, ctx.sim.random);
     user.passwordSetAt = ctx.now;
   }
