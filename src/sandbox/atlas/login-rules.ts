@@ -1,4 +1,4 @@
-import type { ClusterRec, DbUserRec } from './model.js';
+import type { ClusterRec, DbUserRec, DbUserScope } from './model.js';
 import type { ScramCredentials } from './scram-credentials.js';
 import type { SimState } from './state.js';
 
@@ -45,8 +45,12 @@ export function credentialsInForce(
   return now >= user.passwordSetAt + propagationDelayMs ? user.scram : user.priorScram;
 }
 
-/** Unscoped users reach every cluster of the project; scoped ones only the clusters they name. */
+/**
+ * Unscoped users (no scopes at all) reach every cluster of the project; scoped ones only the
+ * clusters they name, so a user scoped only to Data Lakes or Stream instances reaches none.
+ */
 export function scopedTo(user: DbUserRec, clusterName: string): boolean {
-  const clusters = user.scopes.filter((s) => s.type === 'CLUSTER');
-  return clusters.length === 0 || clusters.some((s) => s.name.toLowerCase() === clusterName.toLowerCase());
+  const named = (s: DbUserScope): boolean =>
+    s.type === 'CLUSTER' && s.name.toLowerCase() === clusterName.toLowerCase();
+  return user.scopes.length === 0 || user.scopes.some(named);
 }

@@ -136,10 +136,25 @@ describe('SCRAM authentication against the simulator state', () => {
     await expect(h.login()).resolves.toBeInstanceOf(MongoClient);
   });
 
-  it('refuses a user scoped to another cluster of the project', async () => {
-    await h.createUser({ scopes: [{ name: 'Private0', type: 'CLUSTER' }] });
+  it.each([
+    ['another cluster of the project', { name: 'Private0', type: 'CLUSTER' }],
+    ['a Data Lake only', { name: 'lake0', type: 'DATA_LAKE' }],
+    ['a Stream instance only', { name: 'stream0', type: 'STREAM' }],
+  ] as const)('refuses a user scoped to %s', async (_case, scope) => {
+    await h.createUser({ scopes: [scope] });
     await h.clock.advance(500);
     expectAuthenticationFailed(await loginError(h, 'jit-alice-1', password));
+  });
+
+  it('lets a user scoped to this cluster and a Data Lake in', async () => {
+    await h.createUser({
+      scopes: [
+        { name: 'lake0', type: 'DATA_LAKE' },
+        { name: 'Cluster0', type: 'CLUSTER' },
+      ],
+    });
+    await h.clock.advance(500);
+    await expect(h.login()).resolves.toBeInstanceOf(MongoClient);
   });
 
   it('lets an unscoped user in', async () => {
