@@ -3,6 +3,7 @@ import { deserialize, serialize, type Document } from 'bson';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 import { dbUserBody, isoIn, dayMs, startHarness, type Harness } from '../contract/sim-harness.js';
 import { sandboxIds } from '../../src/sandbox/atlas/default-fixture.js';
+import type { AtlasFixtureInput } from '../../src/sandbox/atlas/fixture.js';
 import type { ConnectionDrop } from '../../src/sandbox/wire/connection.js';
 import { opCodes } from '../../src/sandbox/wire/protocol.js';
 
@@ -19,12 +20,17 @@ export interface WireHarness extends Harness {
 }
 
 /**
- * A simulator (FakeClock, no propagation delay unless asked) whose Cluster0 endpoint tests reach
- * with the real driver; every client it hands out is closed with it.
+ * A simulator (FakeClock, no propagation delay unless asked, the default fixture unless given)
+ * whose Cluster0 endpoint tests reach with the real driver; every client it hands out is closed
+ * with it.
  */
-export async function startWireHarness(propagationDelayMs = 0): Promise<WireHarness> {
+export async function startWireHarness(
+  propagationDelayMs = 0,
+  fixture?: AtlasFixtureInput,
+): Promise<WireHarness> {
   const drops: ConnectionDrop[] = [];
   const h = await startHarness({
+    ...(fixture ? { fixture } : {}),
     knobs: { propagationDelayMs },
     onWireDrop: (_id, drop) => drops.push(drop),
   });

@@ -51,7 +51,14 @@ export interface SimSnapshot {
 }
 
 export type AuthenticationCheck =
-  'ok' | 'pending' | 'expired' | 'unknown-user' | 'wrong-password' | 'out-of-scope' | 'unknown-cluster';
+  | 'ok'
+  | 'paused'
+  | 'pending'
+  | 'expired'
+  | 'unknown-user'
+  | 'wrong-password'
+  | 'out-of-scope'
+  | 'unknown-cluster';
 
 function userSnapshot(u: DbUserRec): DatabaseUserSnapshot {
   return {

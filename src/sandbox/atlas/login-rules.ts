@@ -3,14 +3,14 @@ import type { ScramCredentials } from './scram-credentials.js';
 import type { SimState } from './state.js';
 
 /** Why a SCRAM login to a simulated cluster is refused (the client only ever sees AuthenticationFailed). */
-export type LoginRefusal = 'unknown-user' | 'out-of-scope' | 'pending' | 'expired';
+export type LoginRefusal = 'paused' | 'unknown-user' | 'out-of-scope' | 'pending' | 'expired';
 
 export type LoginCheck =
   { readonly user: DbUserRec; readonly credentials: ScramCredentials } | { readonly refusal: LoginRefusal };
 
 /**
  * Who may log in to `cluster` as `username` at `now`, the password aside (SCRAM proves that):
- * a password (SCRAM) user of the cluster's project, scoped to this cluster or to none, whose
+ * nobody while the cluster is paused; otherwise a password (SCRAM) user of the cluster's project, scoped to this cluster or to none, whose
  * `deleteAfterDate` has not passed, and which the cluster already knows: a new user only once its
  * creation has propagated (the project read APPLIED after it). A password change takes effect when
  * it has propagated; until then the last password that had propagated stays in force (none for a
@@ -24,6 +24,7 @@ export function checkLogin(
   propagationDelayMs: number,
 ): LoginCheck {
   state.sweepExpired(now);
+  if (cluster.paused) return { refusal: 'paused' };
   const user = state.findDbUser(cluster.projectId, 'admin', username);
   if (!user || user.scram === undefined) return { refusal: 'unknown-user' };
   if (user.deleteAfter !== undefined && user.deleteAfter <= now) return { refusal: 'expired' };

@@ -55,6 +55,9 @@ function listen(server: Server, host: string): Promise<AddressInfo> {
   });
 }
 
+const isPaused = (ctx: EndpointContext): boolean =>
+  ctx.state.clusters.find((c) => c.id === ctx.clusterId)?.paused === true;
+
 async function startOne(
   deps: WireEndpointDeps,
   clusterId: string,
@@ -67,7 +70,8 @@ async function startOne(
   let connections = 0;
   const server = createServer((socket) => {
     const ctx = holder.ctx;
-    if (!ctx) return void socket.destroy();
+    // A paused Atlas cluster has no running hosts: the connection is refused, nothing is served.
+    if (!ctx || isPaused(ctx)) return void socket.destroy();
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     connections += 1;

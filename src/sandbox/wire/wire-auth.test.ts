@@ -1,10 +1,12 @@
 import { Binary } from 'bson';
-import { MongoClient, MongoServerError } from 'mongodb';
+import { MongoClient, MongoServerError, MongoServerSelectionError } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hourMs } from '../../../test/contract/sim-harness.js';
+import { defaultFixture } from '../atlas/default-fixture.js';
 import { maxWireVersion } from './commands/handshake.js';
 import { opCodes } from './protocol.js';
 import {
+  closedWithin,
   opMsg,
   opQuery,
   password,
@@ -230,5 +232,28 @@ describe('SCRAM authentication against the simulator state', () => {
     const deleted = await h.client.call('DELETE', `/groups/${payments}/databaseUsers/admin/jit-alice-1`);
     expect(deleted.status).toBe(204);
     await expect(client.db('sales').collection('orders').findOne()).rejects.toMatchObject({ code: 13 });
+  });
+});
+
+describe('a paused cluster', () => {
+  let h: WireHarness;
+  beforeEach(async () => {
+    const fixture = defaultFixture();
+    fixture.clusters = fixture.clusters?.map((c) => (c.name === 'Cluster0' ? { ...c, paused: true } : c));
+    h = await startWireHarness(0, fixture);
+    await h.createUser();
+  });
+  afterEach(async () => h.close());
+
+  it('closes every connection at once, so the driver finds no server', async () => {
+    const socket = await rawSocket(h.url);
+    await closedWithin(socket, 5_000);
+    await expect(
+      h.login('jit-alice-1', password, { serverSelectionTimeoutMS: 1_000 }),
+    ).rejects.toBeInstanceOf(MongoServerSelectionError);
+  });
+
+  it('refuses every login by the login rules too', () => {
+    expect(h.sim.state.canAuthenticate(payments, 'Cluster0', 'jit-alice-1', password)).toBe('paused');
   });
 });
