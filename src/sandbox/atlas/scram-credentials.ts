@@ -1,4 +1,5 @@
 import { createHash, createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
+import { saslprep } from '@mongodb-js/saslprep';
 import type { Random } from '../../runtime/random.js';
 
 /**
@@ -46,13 +47,23 @@ export function scramHash(mechanism: ScramMechanism): MechanismParams['hash'] {
 }
 
 /**
- * The password as SCRAM hashes it: SCRAM-SHA-256 takes the SASLprep'd password (NFKC stands in
- * for SASLprep; the connector's generated passwords are ASCII), SCRAM-SHA-1 takes MongoDB's
- * legacy digest hex(MD5("user:mongo:password")).
+ * The password as SCRAM hashes it: SCRAM-SHA-256 takes the SASLprep'd password (RFC 4013, by the
+ * implementation the driver uses, so both sides prepare it alike), SCRAM-SHA-1 takes MongoDB's
+ * legacy digest hex(MD5("user:mongo:password")). A password SASLprep refuses (prohibited or
+ * unassigned code points) is hashed as given rather than failing the request: the driver will not
+ * send it over SCRAM-SHA-256, and SCRAM-SHA-1 does not prepare passwords.
  */
 function preparedPassword(mechanism: ScramMechanism, username: string, password: string): string {
-  if (mechanism === 'SCRAM-SHA-256') return password.normalize('NFKC');
+  if (mechanism === 'SCRAM-SHA-256') return saslprepOrAsGiven(password);
   return createHash('md5').update(`${username}:mongo:${password}`).digest('hex');
+}
+
+function saslprepOrAsGiven(password: string): string {
+  try {
+    return saslprep(password);
+  } catch {
+    return password;
+  }
 }
 
 function keysFrom(
