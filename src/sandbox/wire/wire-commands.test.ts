@@ -32,6 +32,18 @@ describe('cluster endpoint commands, authorized from the user roles', () => {
     });
   });
 
+  it('answers connectionStatus with nobody logged in once the user is deleted', async () => {
+    await h.createUser(readSales);
+    const client = await h.login();
+    const deleted = await h.client.call('DELETE', `/groups/${payments}/databaseUsers/admin/jit-alice-1`);
+    expect(deleted.status).toBe(204);
+    const status = await client.db('admin').command({ connectionStatus: 1, showPrivileges: true });
+    expect(status).toMatchObject({
+      authInfo: { authenticatedUsers: [], authenticatedUserRoles: [], authenticatedUserPrivileges: [] },
+      ok: 1,
+    });
+  });
+
   it('reads a granted collection and refuses a collection of another database', async () => {
     await h.createUser(readSales);
     const client = await h.login();

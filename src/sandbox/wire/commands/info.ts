@@ -2,7 +2,7 @@ import { Int32, type Document } from 'bson';
 import { currentCluster } from '../endpoint-context.js';
 import { maxBsonObjectSize } from '../protocol.js';
 import type { CommandDef, CommandRequest } from './command.js';
-import { requireAuthority } from './authority.js';
+import { currentAuthority } from './authority.js';
 
 function buildInfo(request: CommandRequest): Document {
   const version = currentCluster(request.ctx).mongoDBVersion;
@@ -20,20 +20,18 @@ function buildInfo(request: CommandRequest): Document {
 
 /**
  * connectionStatus: who is logged in, with which roles and (with `showPrivileges`) which
- * privileges — enough for a test to assert least privilege exactly.
+ * privileges — enough for a test to assert least privilege exactly. Always answered, as by a
+ * server: nobody is logged in before a login or once the user has lost its authority.
  */
 function connectionStatus(request: CommandRequest): Document {
-  const user = request.session.user;
-  if (!user) {
-    return { authInfo: { authenticatedUsers: [], authenticatedUserRoles: [] }, ok: 1 };
-  }
-  const authority = requireAuthority(request);
+  const authority = currentAuthority(request);
+  const user = authority ? request.session.user : undefined;
   const showPrivileges = request.body['showPrivileges'] === true;
   return {
     authInfo: {
-      authenticatedUsers: [{ user: user.username, db: 'admin' }],
-      authenticatedUserRoles: authority.roles,
-      ...(showPrivileges ? { authenticatedUserPrivileges: authority.privileges } : {}),
+      authenticatedUsers: user ? [{ user: user.username, db: 'admin' }] : [],
+      authenticatedUserRoles: authority?.roles ?? [],
+      ...(showPrivileges ? { authenticatedUserPrivileges: authority?.privileges ?? [] } : {}),
     },
     ok: 1,
   };
