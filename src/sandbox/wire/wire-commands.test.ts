@@ -91,6 +91,25 @@ describe('cluster endpoint commands, authorized from the user roles', () => {
     ).rejects.toMatchObject({ code: 43, codeName: 'CursorNotFound' });
   });
 
+  it('lets a user kill its own cursor without the killCursors action, and nobody kill it for them', async () => {
+    const role = {
+      roleName: 'jit-find-orders',
+      actions: [{ action: 'FIND', resources: [{ cluster: false, db: 'sales', collection: 'orders' }] }],
+    };
+    const created = await h.client.call('POST', `/groups/${payments}/customDBRoles/roles`, { body: role });
+    expect(created.status).toBe(202);
+    await h.createUser({ roles: [{ roleName: 'jit-find-orders', databaseName: 'admin' }] });
+    await h.createUser({ username: 'jit-bob-1', ...readSales });
+    const owner = await h.login();
+    const other = await h.login('jit-bob-1');
+    const first = await owner.db('sales').command({ find: 'orders', batchSize: 1 });
+    const id = (first['cursor'] as { id: unknown }).id;
+    const byOther = await other.db('sales').command({ killCursors: 'orders', cursors: [id] });
+    expect(byOther).toMatchObject({ cursorsKilled: [], cursorsNotFound: [id] });
+    const byOwner = await owner.db('sales').command({ killCursors: 'orders', cursors: [id] });
+    expect(byOwner).toMatchObject({ cursorsKilled: [id], cursorsNotFound: [], ok: 1 });
+  });
+
   it('lists only authorized databases without listDatabases, and all of them with readAnyDatabase', async () => {
     await h.createUser(readSales);
     await h.createUser({
