@@ -265,8 +265,12 @@ export function managedUserRecord(projectId: string, user: DatabaseUser, nowMs: 
   };
 }
 
-/** atlas-project: a managed user belongs to the integration's cluster if scoped to it or unscoped. */
+/**
+ * atlas-project: a managed user belongs to the integration's cluster if scoped to it, unscoped (no
+ * scopes at all: Atlas's every-cluster case; one scoped only to Data Lakes reaches no cluster), or
+ * granted on it by its labels.
+ */
 export function touchesCluster(record: ManagedUserRecord, user: DatabaseUser, cluster: string): boolean {
-  if (record.clusters.length === 0) return true;
+  if ((user.scopes ?? []).length === 0) return true;
   return record.clusters.includes(cluster) || clustersNeeded(readGrants(user.labels ?? [])).includes(cluster);
 }

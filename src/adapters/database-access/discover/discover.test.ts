@@ -10,6 +10,7 @@ import {
   fakeSnapshots,
   harness,
   hourMs,
+  managedUser,
   projectA,
   projectB,
   testConfig,
@@ -211,6 +212,31 @@ describe('discover', () => {
     expect(ofType(r, 'database').map((d) => d.name)).toEqual(['ledger']);
     expect(result.counts).toMatchObject({ projects: 1, managedUsers: 0 });
     expect(r.h.atlas.callsTo('clusters.list')).toEqual([[projectA]]);
+  });
+
+  it("does not count a user scoped only to a Data Lake as one of the cluster's users", async () => {
+    const r = setup();
+    const now = r.h.clock.now();
+    const ledgerOnPrivate0 = { cluster: 'Private0', roleName: 'read', databaseName: 'ledger' } as const;
+    r.h.atlas.addUser(
+      projectA,
+      managedUser(
+        {
+          username: 'jit-bob-example-com-7c1d',
+          grants: [{ id: 'g-2', expiresAtMs: now + hourMs, roles: [ledgerOnPrivate0] }],
+          scopes: [{ name: 'lake0', type: 'DATA_LAKE' }],
+        },
+        now,
+      ),
+      'Other-Secret-pw',
+    );
+    // Atlas gives every cluster only to a user with no scopes at all; this one reaches no cluster.
+    await discover(
+      await atlasProjectJob({ projectId: projectA, clusterName: 'Cluster0' }, {}),
+      r.deps,
+      r.h.ctx,
+    );
+    expect(ofType(r, 'managedUser').map((u) => u.username)).toEqual(['jit-alice-example-com-3f9a']);
   });
 
   it('reports an allow-listed project the key cannot see, and skips projects the policy denies', async () => {
