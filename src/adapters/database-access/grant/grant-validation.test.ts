@@ -144,6 +144,20 @@ const badCases: BadCase[] = [
     message: /^access\[0\]\.role: salesAnalyst is neither a built-in role nor a custom role of project/,
   },
   {
+    // An existing connector role named directly would escape the actions policy it was made under.
+    name: 'a connector-made jit-r- role named as a role, though it exists in the project',
+    payload: { access: [{ cluster: clusterName, role: 'jit-r-0123456789abcdef' }] },
+    prepare: (h) =>
+      h.atlas.addCustomRole(projectId, {
+        roleName: 'jit-r-0123456789abcdef',
+        actions: [{ action: 'DROP_DATABASE', resources: [{ db: 'admin', collection: '' }] }],
+        inheritedRoles: [],
+      }),
+    code: 'invalid_request',
+    message:
+      /^access\[0\]\.role: jit-r-0123456789abcdef is a role this connector makes for an `actions` grant/,
+  },
+  {
     name: 'a private connection type on a cluster without peering',
     payload: {},
     options: { config: { connectionType: 'private' } },

@@ -1,4 +1,5 @@
 import type { AdapterDeps } from '../../adapter.js';
+import { connectorRolePrefix } from '../discover/discover-records.js';
 import { clusterLimit, type OneProjectScope } from '../../scope.js';
 import { findCluster } from '../scope/cluster-lookup.js';
 import { connectionStringFor } from '../model/connection-string.js';
@@ -64,6 +65,16 @@ async function checkCustomRoles(
   const custom = access.flatMap((entry, i) =>
     isActionsEntry(entry) || isBuiltInRole(entry.role) ? [] : [{ role: entry.role, i }],
   );
+  for (const { role, i } of custom) {
+    // The connector's own roles carry `actions` grants; named directly, their privileges would
+    // escape the actions policy (data-plane only, no system database) they were made under.
+    if (role.startsWith(connectorRolePrefix)) {
+      throw invalidRequest(
+        `access[${i}].role`,
+        `${role} is a role this connector makes for an \`actions\` grant; ask for the privileges with \`actions\` instead`,
+      );
+    }
+  }
   if (custom.length === 0) return;
   const roles = await deps.atlas.customDbRoles.list(projectId, { signal: ctx.signal });
   const existing = new Set(roles.map((role) => role.roleName));
