@@ -75,7 +75,9 @@ function create(
       revoke: defineOperation(RevokePayload, ({ config, payload }, credential, ctx) =>
         revokeAccess({ config, payload }, ports(credential), ctx),
       ),
-      renew: defineOperation(RenewPayload, async ({ payload }) => renewAccess({ payload }, deps)),
+      renew: defineOperation(RenewPayload, async ({ config, payload }) =>
+        renewAccess({ config, payload }, deps),
+      ),
       sweep: defineOperation(SweepPayload, ({ config, payload }, credential, ctx) =>
         sweepAccess({ config, payload }, ports(credential), ctx),
       ),

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { RenewPayload } from './payloads.js';
-import { hourMs, nowMs, portalWorld, record } from '../../../test/kits/portal-test-kit.js';
+import {
+  baseConfig,
+  hourMs,
+  nowMs,
+  payments,
+  portalWorld,
+  record,
+} from '../../../test/kits/portal-test-kit.js';
 import { renewAccess } from './renew.js';
 
 describe('renew', () => {
@@ -11,7 +18,7 @@ describe('renew', () => {
       ttlSeconds: 3 * 3600,
       grants: [record({ grantId: 'g-1', added: [] })],
     });
-    expect(renewAccess({ payload }, h.deps)).toEqual({
+    expect(renewAccess({ config: baseConfig, payload }, h.deps)).toEqual({
       grantId: 'g-1',
       expiresAt: new Date(nowMs + 3 * hourMs).toISOString(),
     });
@@ -34,6 +41,43 @@ describe('renew', () => {
       grants: [record({ grantId: 'g-1', added: [] })],
       ...tweak,
     });
-    expect(() => renewAccess({ payload }, h.deps)).toThrow(expect.objectContaining({ code }));
+    expect(() => renewAccess({ config: baseConfig, payload }, h.deps)).toThrow(
+      expect.objectContaining({ code }),
+    );
+  });
+
+  it.each([
+    [
+      'an ORG_OWNER grant, which the default policy denies',
+      [{ level: 'org', role: 'ORG_OWNER' }],
+      {},
+      'admin_role',
+    ],
+    [
+      'a project role in a project no longer in POLICY_ALLOWED_PROJECT_IDS',
+      [{ level: 'project', projectId: payments, role: 'GROUP_READ_ONLY' }],
+      { allowedProjectIds: ['f'.repeat(24)] },
+      'project',
+    ],
+    [
+      'an org role the allowed org roles no longer name',
+      [{ level: 'org', role: 'ORG_BILLING_ADMIN' }],
+      { allowedOrgRoles: ['ORG_READ_ONLY'] },
+      'role',
+    ],
+  ] as const)('refuses to extend %s', (_name, added, policy, rule) => {
+    const h = portalWorld([], policy);
+    const payload = RenewPayload.parse({
+      grantId: 'g-1',
+      ttlSeconds: 3600,
+      grants: [record({ grantId: 'g-1', added: [...added] })],
+    });
+    expect(() => renewAccess({ config: baseConfig, payload }, h.deps)).toThrow(
+      expect.objectContaining({
+        code: 'policy_denied',
+        message: expect.stringMatching(/^grantId: grant g-1 gives what the connector's policy now refuses/),
+        details: { field: 'grantId', rule },
+      }),
+    );
   });
 });

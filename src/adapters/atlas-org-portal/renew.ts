@@ -1,8 +1,10 @@
-import { ConnectorError } from '../../errors/connector-error.js';
+import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
+import { policyDenial, type PolicyRule } from '../../errors/policy-denial.js';
+import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
 import { isActive } from './ledger.js';
-import type { RenewPayload } from './payloads.js';
+import type { GrantRecord, RenewPayload } from './payloads.js';
 import type { PortalDeps } from './person.js';
-import { expiryOf } from './validate.js';
+import { checkAccess, expiryOf } from './validate.js';
 
 export interface RenewResult {
   readonly grantId: string;
@@ -13,10 +15,12 @@ export interface RenewResult {
  * Extends a grant within POLICY_MAX_GRANT_TTL (counted from now). Atlas UI roles carry no expiry,
  * so nothing changes in Atlas: the new end lives in the control plane's ledger, which every later
  * sweep carries. An unknown or revoked grant cannot be renewed, and neither can an expired one: its
- * access is due for removal (a sweep may be removing it now), so it takes a new grant.
+ * access is due for removal (a sweep may be removing it now), so it takes a new grant. Nor can a
+ * grant whose roles or projects the local policy (or the integration's allow-list) has since come
+ * to refuse: renewing it would extend, without end, access no new grant could get.
  */
 export function renewAccess(
-  input: { readonly payload: RenewPayload },
+  input: { readonly config: AtlasOrgPortalConfig; readonly payload: RenewPayload },
   deps: Pick<PortalDeps, 'clock' | 'policy'>,
 ): RenewResult {
   const { payload } = input;
@@ -36,6 +40,26 @@ export function renewAccess(
       details: { field: 'grantId' },
     });
   }
+  checkStillAllowed(record, input.config, deps);
   const expiresAtMs = expiryOf(payload, now, deps);
   return { grantId: payload.grantId, expiresAt: new Date(expiresAtMs).toISOString() };
+}
+
+/** The record's roles against today's policy; a refusal names the grant, not the record's fields. */
+function checkStillAllowed(
+  record: GrantRecord,
+  config: AtlasOrgPortalConfig,
+  deps: Pick<PortalDeps, 'policy'>,
+): void {
+  try {
+    checkAccess(record.added, config, deps);
+  } catch (error) {
+    if (!isConnectorError(error)) throw error;
+    const rule = typeof error.details.rule === 'string' ? (error.details.rule as PolicyRule) : 'other';
+    throw policyDenial(
+      'grantId',
+      `grant ${record.grantId} gives what the connector's policy now refuses, so it cannot be renewed (its ${error.message})`,
+      rule,
+    );
+  }
 }
