@@ -34,7 +34,7 @@ export interface Removal {
   readonly keeping: readonly GrantRecord[];
 }
 
-function emptyOutcome(): RemovalOutcome {
+export function emptyOutcome(): RemovalOutcome {
   return {
     removed: [],
     stillNeeded: [],
@@ -181,10 +181,15 @@ const baselineLast = (a: Access, b: Access): number =>
 /**
  * Removes what the ending grants added and no kept grant still needs, as far as the person still
  * holds it: never a role held before (it is in no `added`), never the last org role, and a project
- * membership or invitation only when one of the ending grants created it.
+ * membership or invitation only when one of the ending grants created it. `out` collects what was
+ * done as it is done, so a caller still has it when a later write fails.
  */
-export async function removeGrants(deps: PortalDeps, ctx: PortalCtx, r: Removal): Promise<RemovalOutcome> {
-  const out = emptyOutcome();
+export async function removeGrants(
+  deps: PortalDeps,
+  ctx: PortalCtx,
+  r: Removal,
+  out: RemovalOutcome = emptyOutcome(),
+): Promise<RemovalOutcome> {
   const needed = addedKeys(r.keeping);
   const ending = distinctAccess(r.ending.flatMap((g) => g.added));
   out.stillNeeded.push(...ending.filter((a) => needed.has(accessKey(a))));

@@ -116,6 +116,24 @@ describe('sweep', () => {
     expect(result.clearedGrants).toEqual(['g-a']);
   });
 
+  it('reports the roles it removed before a later write for the same person failed', async () => {
+    const h = portalWorld([
+      { id: bobId, email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN', 'ORG_READ_ONLY'] },
+    ]);
+    // The first removal lands; the second fails.
+    h.world.beforeNext('orgUsers.removeRole', () => undefined);
+    h.world.beforeNext('orgUsers.removeRole', () =>
+      h.world.failNext('orgUsers.removeRole', 'UNEXPECTED_ERROR'),
+    );
+    const grants = [record({ grantId: 'g-b', added: [billing, readOnly], expiresAt: past })];
+    const result = await sweepAccess({ config: baseConfig, payload: { grants } }, h.deps, h.ctx);
+    expect(h.world.orgUser(bobId)?.orgRoles.slice().sort()).toEqual(['ORG_MEMBER', 'ORG_READ_ONLY']);
+    expect(result.removed).toEqual([{ email: 'bob@example.com', access: billing }]);
+    expect(result.failures).toMatchObject([{ email: 'bob@example.com', code: 'upstream_unavailable' }]);
+    // Not cleared: the next sweep retries what is left.
+    expect(result.clearedGrants).toEqual([]);
+  });
+
   it('requires the ledger in the payload', () => {
     expect(SweepPayload.safeParse({}).success).toBe(false);
   });

@@ -4,7 +4,7 @@ import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
 import { isActive } from './ledger.js';
 import type { GrantRecord, SweepPayload } from './payloads.js';
 import { findPerson, heldAccess, type PortalCtx, type PortalDeps } from './person.js';
-import { removeGrants, type RemovalOutcome } from './removal.js';
+import { emptyOutcome, removeGrants, type RemovalOutcome } from './removal.js';
 import { accessKey, type Access } from './roles.js';
 
 export interface SweepResult {
@@ -63,12 +63,15 @@ async function sweepPerson(
     const overdueSeconds = Math.floor((now - Date.parse(g.expiresAt)) / 1000);
     out.overdue.push({ grantId: g.grantId, email, expiresAt: g.expiresAt, overdueSeconds });
   }
-  if (found)
-    recordRemoval(
-      out,
-      email,
-      await removeGrants(deps, ctx, { orgId, person: found, ending: expired, keeping: active }),
-    );
+  if (found) {
+    // Reported even when a later write fails: the next sweep no longer sees what already went.
+    const removal = emptyOutcome();
+    try {
+      await removeGrants(deps, ctx, { orgId, person: found, ending: expired, keeping: active }, removal);
+    } finally {
+      recordRemoval(out, email, removal);
+    }
+  }
   out.clearedGrants.push(...expired.map((g) => g.grantId));
 }
 
