@@ -34,7 +34,7 @@ export interface CoreOptions {
 
 export function createCore(options: CoreOptions): ControlPlaneCore {
   const { clock, random, settings } = options;
-  const ledger = new GrantLedger(clock);
+  const ledger = new GrantLedger({ clock, maxPayloadBytes: settings.maxPayloadBytes });
   const sessions = new SessionStore({ clock, random, settings, enrollmentToken: options.enrollmentToken });
   const jobs = new JobStore({
     clock,

@@ -8,13 +8,13 @@ import { JobStore } from './job-store.js';
 const portal = { id: 'portal', kind: 'atlas-org-portal', config: {}, secretRef: 'env://X' };
 const billing = { level: 'org', role: 'ORG_BILLING_ADMIN' };
 
-function setup() {
+function setup(maxPayloadBytes = 262_144) {
   const clock = new FakeClock();
-  const ledger = new GrantLedger(clock);
+  const ledger = new GrantLedger({ clock, maxPayloadBytes });
   const settings = {
     intervals: { heartbeatMs: 15_000, pollWaitMs: 25_000, leaseTtlMs: 60_000 },
     maxAttempts: 5,
-    maxPayloadBytes: 262_144,
+    maxPayloadBytes,
     accessTokenTtlMs: 1_800_000,
   };
   const jobs = new JobStore({ clock, random: new FakeRandom(), settings, ledger });
@@ -102,6 +102,37 @@ describe('grant ledger', () => {
       ['g-2', '2026-11-24T18:00:00.000Z'],
     ]);
     expect(ledger.grants('portal').map((g) => g.grantId)).toEqual(['g-2']);
+  });
+
+  it('hands a sweep what fits the payload limit: everyone with an expired grant first, then the rest in turn', () => {
+    const limit = 8_192;
+    const { run, clock } = setup(limit);
+    const expired = new Date(clock.now() - 60_000).toISOString();
+    const active = new Date(clock.now() + 3_600_000).toISOString();
+    // 60 people with an active grant (about 9 KB of records), then 3 with an expired one too.
+    for (let i = 0; i < 60; i += 1) {
+      const email = `p${String(i).padStart(2, '0')}@example.com`;
+      run('grant', { grantId: `a-${i}`, requester: { email } }, grantResult(active));
+    }
+    for (const i of [7, 30, 51]) {
+      const email = `p${String(i).padStart(2, '0')}@example.com`;
+      run('grant', { grantId: `x-${i}`, requester: { email } }, grantResult(expired));
+    }
+    const swept = new Set<string>();
+    // Each sweep: within the limit, every expired grant with its person's other grants, then others.
+    const sweeps = [0, 1, 2, 3].map(
+      () => run('sweep', {}, { clearedGrants: [] }) as { grants: { grantId: string; email: string }[] },
+    );
+    for (const sweep of sweeps) {
+      expect(Buffer.byteLength(JSON.stringify(sweep))).toBeLessThanOrEqual(limit);
+      const ids = sweep.grants.map((g) => g.grantId);
+      expect(ids.slice(0, 6).sort()).toEqual(['a-30', 'a-51', 'a-7', 'x-30', 'x-51', 'x-7']);
+      expect(ids.length).toBeGreaterThan(6);
+      expect(ids.length).toBeLessThan(63);
+      for (const id of ids) swept.add(id);
+    }
+    // Successive sweeps reach every person for drift.
+    expect(swept.size).toBe(63);
   });
 
   it('keeps a grant renewed after the sweep was leased, though the sweep cleared it', () => {

@@ -72,13 +72,27 @@ function mergeCreated(a: unknown, b: unknown): unknown {
   };
 }
 
+export interface GrantLedgerOptions {
+  readonly clock: Pick<Clock, 'now'>;
+  /** The payload limit connectors are told (`limits.maxPayloadBytes`): a sweep's records fit in it. */
+  readonly maxPayloadBytes: number;
+}
+
+/** Room a sweep payload keeps for its other fields and the JSON around the records. */
+const sweepPayloadMarginBytes = 1024;
+
 export class GrantLedger {
   /** Per integration id, per grant id. */
   private readonly byIntegration = new Map<string, Map<string, LedgerEntry>>();
   /** Per integration id, per grant id: the revokes that succeeded. */
   private readonly revokes = new Map<string, Map<string, Revoked>>();
+  /** Per integration id: where the next sweep starts among the people with nothing expired. */
+  private readonly sweepCursors = new Map<string, number>();
+  private readonly clock: Pick<Clock, 'now'>;
 
-  constructor(private readonly clock: Pick<Clock, 'now'>) {}
+  constructor(private readonly options: GrantLedgerOptions) {
+    this.clock = options.clock;
+  }
 
   private entries(integrationId: string): Map<string, LedgerEntry> {
     const found = this.byIntegration.get(integrationId) ?? new Map<string, LedgerEntry>();
@@ -193,8 +207,48 @@ export class GrantLedger {
     return grants === undefined ? job.payload : JSON.stringify({ ...payload, grants });
   }
 
+  /**
+   * A sweep's records, within the payload limit however large the ledger grows (an oversized payload
+   * is refused, and a sweep that always fails would leave every expired role in place): every record
+   * of each person with an expired one first, most overdue first, then the other people's (for
+   * drift) in turn from where the last sweep stopped, whole people only, as many as fit.
+   */
+  private sweepGrants(integrationId: string, payload: object): LedgerEntry[] {
+    const now = this.clock.now();
+    const people = new Map<string, LedgerEntry[]>();
+    for (const entry of this.grants(integrationId)) {
+      people.set(entry.email, [...(people.get(entry.email) ?? []), entry]);
+    }
+    const firstExpiry = (records: readonly LedgerEntry[]): number =>
+      Math.min(...records.map((r) => Date.parse(r.expiresAt)).filter((at) => !(at > now)));
+    const due = [...people.values()]
+      .filter((records) => Number.isFinite(firstExpiry(records)))
+      .sort((a, b) => firstExpiry(a) - firstExpiry(b));
+    const others = [...people.values()].filter((records) => !Number.isFinite(firstExpiry(records)));
+    const start = (this.sweepCursors.get(integrationId) ?? 0) % Math.max(1, others.length);
+    const rotated = [...others.slice(start), ...others.slice(0, start)];
+    let room =
+      this.options.maxPayloadBytes - Buffer.byteLength(JSON.stringify(payload)) - sweepPayloadMarginBytes;
+    const chosen: LedgerEntry[] = [];
+    const take = (records: readonly LedgerEntry[]): boolean => {
+      const size = Buffer.byteLength(JSON.stringify(records));
+      if (size > room) return false;
+      chosen.push(...records);
+      room -= size;
+      return true;
+    };
+    for (const records of due) take(records);
+    let taken = 0;
+    for (const records of rotated) {
+      if (!take(records)) break;
+      taken += 1;
+    }
+    this.sweepCursors.set(integrationId, start + taken);
+    return chosen;
+  }
+
   private grantsForJob(type: string, integrationId: string, payload: object): LedgerEntry[] | undefined {
-    if (type === 'sweep') return this.grants(integrationId);
+    if (type === 'sweep') return this.sweepGrants(integrationId, payload);
     if (type === 'grant') {
       const request = grantJob.safeParse(payload);
       return request.success ? this.grants(integrationId, request.data.requester.email) : undefined;
