@@ -122,6 +122,20 @@ describe('discovery snapshots', () => {
     ]);
   });
 
+  it('fences by the generation a skip confirmed: an older open attempt and an older create are refused', async () => {
+    const unchanged = [ndjson([{ v: 1 }])];
+    await upload(unchanged, 4);
+    const zombie = SnapshotCreateResponse.parse(
+      (await create(describeContent([ndjson([{ v: 2 }])], 5))).body,
+    );
+    await putPart(zombie.snapshotId, 1, ndjson([{ v: 2 }]));
+    const confirmed = await create(describeContent(unchanged, 6));
+
+    expect(SnapshotCreateResponse.parse(confirmed.body).skip).toBe(true);
+    expect(errorOf(await commit(zombie.snapshotId))).toEqual([409, 'stale_generation']);
+    expect(errorOf(await create(describeContent(unchanged, 5)))).toEqual([409, 'stale_generation']);
+  });
+
   it('refuses to commit parts that do not hash to contentSha256 or leave a part out', async () => {
     const request = describeContent([ndjson([{ v: 1 }]), ndjson([{ v: 2 }])], 1);
     const { snapshotId } = SnapshotCreateResponse.parse((await create(request)).body);

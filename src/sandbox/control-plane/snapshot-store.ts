@@ -40,8 +40,9 @@ export interface SnapshotStoreDeps {
 }
 
 /**
- * Discovery snapshots: content-hashed (an unchanged hash is skipped) and fenced by generation per
- * connector and integration (a commit older than that connector's last committed one is refused).
+ * Discovery snapshots: content-hashed (an unchanged hash is skipped, which confirms the committed
+ * content at the new generation) and fenced by generation per connector and integration (a create
+ * or commit older than that connector's last committed or confirmed one is refused).
  * Each connector reports its own view of an integration: with deep discovery, several connectors
  * (one per network) discover the same organization and each reports the clusters it serves.
  */
@@ -52,9 +53,13 @@ export class SnapshotStore {
   constructor(private readonly deps: SnapshotStoreDeps) {}
 
   create(connectorId: string, request: SnapshotCreateRequest): SnapshotCreateResponse {
-    const last = this.lastCommitted.get(viewKey(connectorId, request.integrationId));
+    const key = viewKey(connectorId, request.integrationId);
+    const last = this.lastCommitted.get(key);
+    this.refuseStale(request, last);
     const skip = last?.contentSha256 === request.contentSha256;
-    if (!skip) this.refuseStale(request, last);
+    // A skip confirms the committed content at this generation: routing ranks views by it, and an
+    // older attempt still open must now be refused at commit as it would be after a newer commit.
+    if (skip) this.lastCommitted.set(key, { ...last, generation: request.generation });
     const snapshot: SnapshotRecord = {
       snapshotId: this.deps.random.uuid(),
       connectorId,

@@ -104,6 +104,20 @@ describe('sub-integration job routing in the reference control plane', () => {
     expect(core.snapshots.connectorFor('org', 'p9:Z')).toBeUndefined();
   });
 
+  it('routes by the newest discovery, also when that discovery was skipped as unchanged', () => {
+    const { store, report } = setup();
+    report('vpc-a', 1, [sub('p1:X', 'vpc-a')]);
+    report('vpc-b', 2, [sub('p1:X', 'vpc-b')]);
+    report('vpc-a', 3, [sub('p1:X', 'vpc-a')]);
+
+    const job = store.enqueueJob({
+      type: 'grant',
+      integrationId: 'org',
+      payload: { subIntegrationId: 'p1:X' },
+    });
+    expect(store.job(job)?.connectorId).toBe('vpc-a');
+  });
+
   it('takes an explicit connectorId over the discovered one (an operator override)', () => {
     const { store, report } = setup();
     report('vpc-a', 1, [sub('p1:B', 'vpc-b')]);
