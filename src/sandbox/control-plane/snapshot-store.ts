@@ -22,7 +22,10 @@ export interface SnapshotRecord {
   committedAt: string | null;
   /** Decoded NDJSON lines, once committed. */
   lines: readonly string[];
-  /** Sub-integration id → the connector serving it, from the lines of type `subIntegration`. */
+  /**
+   * Sub-integration id → the connector serving it, from the lines of type `subIntegration`, plus
+   * the previous commit's entries for projects a `project` line says could not be listed.
+   */
   subIntegrations: ReadonlyMap<string, string>;
 }
 
@@ -103,7 +106,8 @@ export class SnapshotStore {
       throw protocolError('invalid_request', `contentSha256: parts hash to ${sha}`, 422);
     }
     snapshot.lines = ndjsonLines(content.toString('utf8'));
-    snapshot.subIntegrations = subIntegrationIndex(snapshot.lines);
+    const previous = this.snapshots.get(this.lastCommitted.get(key)?.snapshotId ?? '');
+    snapshot.subIntegrations = subIntegrationIndex(snapshot.lines, previous?.subIntegrations);
     snapshot.status = 'committed';
     snapshot.committedAt = this.isoNow();
     snapshot.parts.clear();
@@ -170,16 +174,29 @@ function viewKey(connectorId: string, integrationId: string): string {
   return `${connectorId}\u0000${integrationId}`;
 }
 
-function subIntegrationIndex(lines: readonly string[]): Map<string, string> {
+/**
+ * A `project` line says that project's clusters could not be listed: its sub-integrations are
+ * unknown, not absent, so those the connector's previous commit listed keep their routing.
+ */
+function subIntegrationIndex(
+  lines: readonly string[],
+  previous: ReadonlyMap<string, string> = new Map(),
+): Map<string, string> {
   const index = new Map<string, string>();
+  const unlistedProjects = new Set<string>();
   for (const line of lines) {
-    if (!line.includes('"subIntegration"')) continue;
+    if (!line.includes('"subIntegration"') && !line.includes('"project"')) continue;
     const record: unknown = JSON.parse(line);
     if (typeof record !== 'object' || record === null) continue;
     const { type, id, connectorId } = record as Record<string, unknown>;
-    if (type === 'subIntegration' && typeof id === 'string' && typeof connectorId === 'string') {
-      index.set(id, connectorId);
-    }
+    if (typeof id !== 'string') continue;
+    if (type === 'project') unlistedProjects.add(id);
+    if (type === 'subIntegration' && typeof connectorId === 'string') index.set(id, connectorId);
+  }
+  for (const [id, connectorId] of previous) {
+    // Ids are `<projectId>:<cluster>` (protocol §4.8).
+    const projectId = id.split(':', 1)[0] ?? '';
+    if (unlistedProjects.has(projectId) && !index.has(id)) index.set(id, connectorId);
   }
   return index;
 }

@@ -57,6 +57,7 @@ function setup() {
 }
 
 const sub = (id: string, connectorId: string) => ({ type: 'subIntegration', id, connectorId });
+const unlisted = (projectId: string) => ({ type: 'project', id: projectId, reason: 'clusters: 503' });
 
 describe('sub-integration job routing in the reference control plane', () => {
   it('addresses a job naming a sub-integration to the connector discovery reported for it', () => {
@@ -116,6 +117,17 @@ describe('sub-integration job routing in the reference control plane', () => {
       payload: { subIntegrationId: 'p1:X' },
     });
     expect(store.job(job)?.connectorId).toBe('vpc-a');
+  });
+
+  it('keeps routing the clusters of a project that could not be listed, as the last listing said', () => {
+    const { core, report } = setup();
+    report('vpc-b', 1, [sub('p1:X', 'vpc-b')]);
+    report('vpc-a', 2, [sub('p1:X', 'vpc-a'), sub('p2:Y', 'vpc-a')]);
+    report('vpc-a', 3, [unlisted('p1')]);
+    report('vpc-a', 4, [unlisted('p1'), sub('p3:Z', 'vpc-a')]);
+
+    expect(core.snapshots.connectorFor('org', 'p1:X')).toBe('vpc-a');
+    expect(core.snapshots.connectorFor('org', 'p2:Y')).toBeUndefined();
   });
 
   it('takes an explicit connectorId over the discovered one (an operator override)', () => {
