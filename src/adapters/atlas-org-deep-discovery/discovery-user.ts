@@ -42,41 +42,60 @@ async function deleteQuietly(deps: DiscoveryUserDeps, projectId: string, usernam
   }
 }
 
-/** Creates the user, waits for APPLIED, runs `use`, and deletes the user whatever happened. */
-export async function withDiscoveryUser<T>(
-  deps: DiscoveryUserDeps,
-  ctx: Pick<JobContext, 'signal' | 'beforeSideEffect'>,
-  target: { readonly projectId: string; readonly clusterName: string; readonly integrationId: string },
-  use: (login: DiscoveryLogin) => Promise<T>,
-): Promise<T> {
-  const { projectId, clusterName } = target;
-  const username = `jit-discovery-${deps.random.hex(6)}`;
-  const password = deps.random.password(32);
-  deps.registerSecret(password);
-  const deleteAfterDate = new Date(deps.clock.now() + discoveryUserTtlMs).toISOString();
-  const user = {
-    groupId: projectId,
-    username,
+interface DiscoveryTarget {
+  readonly projectId: string;
+  readonly clusterName: string;
+  readonly integrationId: string;
+}
+
+function discoveryUser(
+  deps: Pick<DiscoveryUserDeps, 'clock'>,
+  target: DiscoveryTarget,
+  login: DiscoveryLogin,
+) {
+  return {
+    groupId: target.projectId,
+    username: login.username,
     databaseName: 'admin' as const,
-    password,
+    password: login.password,
     roles: [{ roleName: 'readAnyDatabase', databaseName: 'admin' }],
-    scopes: [{ name: clusterName, type: 'CLUSTER' as const }],
+    scopes: [{ name: target.clusterName, type: 'CLUSTER' as const }],
     labels: [
       { key: labelKeys.managedBy, value: managedByValue },
       { key: labelKeys.integration, value: target.integrationId.slice(0, 255) },
       { key: 'jit-purpose', value: 'discovery' },
     ],
-    deleteAfterDate,
+    deleteAfterDate: new Date(deps.clock.now() + discoveryUserTtlMs).toISOString(),
     description: 'atlas-jit-connector deep discovery; deleted after use',
   };
-  await deps.readiness.writeChange(ctx, projectId, () => {
-    ctx.beforeSideEffect();
-    return deps.atlas.databaseUsers.create(projectId, user, { signal: ctx.signal });
-  });
+}
+
+/**
+ * Creates the user, waits for APPLIED, runs `use`, and deletes the user whatever happened, also
+ * when the create failed after it was sent.
+ */
+export async function withDiscoveryUser<T>(
+  deps: DiscoveryUserDeps,
+  ctx: Pick<JobContext, 'signal' | 'beforeSideEffect'>,
+  target: DiscoveryTarget,
+  use: (login: DiscoveryLogin) => Promise<T>,
+): Promise<T> {
+  const { projectId, clusterName } = target;
+  const login = { username: `jit-discovery-${deps.random.hex(6)}`, password: deps.random.password(32) };
+  deps.registerSecret(login.password);
+  const user = discoveryUser(deps, target, login);
+  // Once sent, a create whose answer is lost (timeout, reset, cancel) may still have made the
+  // user: from then on it is deleted whatever happens (a 404 means it was never made).
+  let sent = false;
   try {
+    await deps.readiness.writeChange(ctx, projectId, () => {
+      ctx.beforeSideEffect();
+      sent = true;
+      return deps.atlas.databaseUsers.create(projectId, user, { signal: ctx.signal });
+    });
     await deps.readiness.waitUntilApplied(ctx, projectId, [clusterName]);
-    return await use({ username, password });
+    return await use(login);
   } finally {
-    await deleteQuietly(deps, projectId, username);
+    if (sent) await deleteQuietly(deps, projectId, login.username);
   }
 }

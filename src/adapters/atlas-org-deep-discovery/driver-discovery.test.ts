@@ -96,6 +96,32 @@ describe('collection discovery by driver', () => {
     });
   });
 
+  it('deletes the discovery user whose create reached Atlas though its answer was lost', async () => {
+    kit.sim.knobs.faults.script.push({
+      operationId: 'createGroupDatabaseUser',
+      kind: 'resetAfterCommit',
+      status: 500,
+      delayMs: 0,
+      times: 1,
+    });
+    const logins: Login[] = [];
+    const { subs } = await discoverWithDriver(kit, recordingReader(kit, logins));
+
+    const leftovers = kit.sim.state
+      .databaseUsers(payments)
+      .filter((u) => u.username.startsWith('jit-discovery-'));
+    expect(kit.requested.filter((r) => r.includes('/databaseUsers'))).toEqual([
+      expect.stringMatching(/^POST /),
+      expect.stringMatching(/^DELETE .*\/admin\/jit-discovery-/),
+    ]);
+    expect(leftovers).toEqual([]);
+    expect(logins).toEqual([]);
+    expect(subs.get(`${payments}:Cluster0`)).toMatchObject({
+      state: 'degraded',
+      reason: expect.stringMatching(/^collections could not be listed \(driver\): /),
+    });
+  });
+
   it('never logs the discovery password: it is registered as a secret before use', async () => {
     const logins: Login[] = [];
     await discoverWithDriver(kit, recordingReader(kit, logins));
