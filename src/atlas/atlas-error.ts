@@ -115,6 +115,19 @@ export function transportError(error: unknown, operation: string, signal?: Abort
 }
 
 /**
+ * An attempt that got no complete answer within `timeoutMs`: retryable, because whether Atlas ran
+ * it is unknown, which the idempotent retry and the adapters' read-after-write convergence cover.
+ */
+export function attemptTimeoutError(operation: string, timeoutMs: number, cause: unknown): ConnectorError {
+  return new ConnectorError({
+    code: 'timeout',
+    message: `${operation}: no answer within ${timeoutMs} ms`,
+    details: { operation },
+    cause,
+  });
+}
+
+/**
  * The code that says what failed (the cause's, else the error's own): ECONNRESET, ENOTFOUND,
  * CERT_HAS_EXPIRED…
  */

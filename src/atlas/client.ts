@@ -42,6 +42,12 @@ export const defaultAtlasBaseUrl = 'https://cloud.mongodb.com';
 /** Retry windows double from 1 s to a 60 s cap; a `Retry-After` raises the floor. */
 export const defaultAtlasBackoff: BackoffPolicy = { baseMs: 1_000, capMs: 60_000 };
 
+/**
+ * How long one HTTP attempt may go unanswered (docs/atlas-client.md, "Timeouts"): Atlas answers in
+ * well under 5 s, and its slowest calls in this client (a large page of events or users) in seconds.
+ */
+export const defaultAtlasAttemptTimeoutMs = 60_000;
+
 export interface AtlasClientOptions {
   /** Defaults to https://cloud.mongodb.com; the sandbox simulator points it at loopback. */
   readonly baseUrl?: string;
@@ -61,6 +67,8 @@ export interface AtlasClientOptions {
   /** Replaces the limiter built from `limits` (tests pass `unlimitedRateLimiter` or a fake). */
   readonly rateLimiter?: RateLimiter;
   readonly backoff?: BackoffPolicy;
+  /** How long one HTTP attempt may take before it fails as a retryable `timeout`. Default 60 s. */
+  readonly attemptTimeoutMs?: number;
   /** Called once per HTTP attempt, for metrics. */
   readonly onRequest?: (info: RequestInfo) => void;
   /** Called when a paced call leaves the pacer, with its time queued (metrics). */
@@ -134,6 +142,7 @@ export function createAtlasClient(options: AtlasClientOptions): AtlasClient {
     maxRetries: options.maxRetries ?? 4,
     rateLimitBudgetMs: options.rateLimitBudgetMs ?? 120_000,
     backoff: options.backoff ?? defaultAtlasBackoff,
+    attemptTimeoutMs: options.attemptTimeoutMs ?? defaultAtlasAttemptTimeoutMs,
     onRequest: options.onRequest,
     onPaced: options.onPaced,
     onRetry: options.onRetry,

@@ -5,7 +5,8 @@ import type { Clock } from '../runtime/clock.js';
 import type { HttpHeaders } from '../runtime/http.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
-import { atlasHttpError, invalidResponseError, transportError } from './atlas-error.js';
+import { deadlineSignal } from '../runtime/deadline-signal.js';
+import { atlasHttpError, attemptTimeoutError, invalidResponseError, transportError } from './atlas-error.js';
 import type { AuthSession } from './auth/auth-session.js';
 import {
   apiPrefix,
@@ -59,6 +60,11 @@ export interface TransportOptions {
   readonly userAgent: string;
   readonly maxRetries: number;
   readonly backoff: BackoffPolicy;
+  /**
+   * How long one HTTP attempt (with its auth round trips) may take before it is abandoned as a
+   * retryable `timeout`; the retry rules then apply as to any other failure.
+   */
+  readonly attemptTimeoutMs: number;
   /**
    * How long one call may keep retrying 429s (every operation: Atlas executed nothing it refused
    * with 429). The job's signal ends it sooner when the lease is lost or the job cancelled.
@@ -218,9 +224,12 @@ class AtlasTransport implements Transport {
     const headers: Record<string, string> = { accept: media, 'user-agent': this.options.userAgent };
     if (body !== undefined) headers['content-type'] = media;
     const started = clock.monotonic();
+    // The caller's signal ends only with the lease, a cancel or shutdown: without a deadline of its
+    // own, a peer that accepts and never answers would hold the job and its resource's turn for good.
+    const deadline = deadlineSignal(this.options.attemptTimeoutMs, signal);
     let status = 0;
     try {
-      const response = await session.send({ method: spec.method, url, headers, body }, signal);
+      const response = await session.send({ method: spec.method, url, headers, body }, deadline.signal);
       status = response.status;
       this.observeRateLimit(rateScopeKey(rateScopeOf(operation, request.params)), response.headers);
       const text = await response.text();
@@ -235,8 +244,10 @@ class AtlasTransport implements Transport {
         redact: (value) => redact(value, secrets),
       });
     } catch (error) {
+      if (deadline.timedOut()) throw attemptTimeoutError(operation, this.options.attemptTimeoutMs, error);
       throw transportError(error, operation, signal);
     } finally {
+      deadline.release();
       this.report({
         operation,
         method: spec.method,

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { ConnectorError } from '../errors/connector-error.js';
 import { errorCodeForStatus, parseRetryAfter } from '../errors/from-http-status.js';
 import type { Clock } from '../runtime/clock.js';
+import { deadlineSignal } from '../runtime/deadline-signal.js';
 import type { Fetch, HttpReply } from '../runtime/http.js';
 import type { Logger } from '../runtime/logger.js';
 import {
@@ -416,36 +417,6 @@ export class ControlPlaneClient {
       details: { endpoint, httpStatus: response.status, protocolCode },
     });
   }
-}
-
-/**
- * The call's own signal: aborted by its deadline (a `TimeoutError`, as `AbortSignal.timeout` would)
- * or by the caller's signal, and released when the call ends. One controller, one timer and one
- * listener, all gone with the call: `AbortSignal.any([AbortSignal.timeout(…), signal])` cost about
- * 45 us per call here, kept a 30 s timer alive per request, and tied every call to the caller's
- * long-lived signal (the outbox's, the claim loop's) until garbage collection.
- */
-function deadlineSignal(
-  timeoutMs: number,
-  parent: AbortSignal | undefined,
-): { signal: AbortSignal; release(): void } {
-  const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
-    timeoutMs,
-  );
-  // Like AbortSignal.timeout's, the deadline alone never keeps the process alive.
-  timer.unref();
-  const onAbort = (): void => controller.abort(parent?.reason);
-  if (parent?.aborted) onAbort();
-  else parent?.addEventListener('abort', onAbort, { once: true });
-  return {
-    signal: controller.signal,
-    release: () => {
-      clearTimeout(timer);
-      parent?.removeEventListener('abort', onAbort);
-    },
-  };
 }
 
 function needsNewCredentials(error: ConnectorError): boolean {
