@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FakeRandom } from '../../test/fakes/fake-random.js';
 import { isConnectorError } from '../errors/connector-error.js';
-import { settleUntil, type FakeClock } from '../../test/fakes/fake-clock.js';
+import { FakeClock, settleUntil } from '../../test/fakes/fake-clock.js';
+import type { RateLimiter } from './rate-limiter.js';
 import {
   api,
   atlas,
@@ -268,6 +269,40 @@ describe('429 Too Many Requests', () => {
     expect(isConnectorError(error) && error.code).toBe('rate_limited');
     const waits = logs.lines().filter((line) => line.msg === 'atlas call failed; retrying');
     expect(waits.reduce((sum, line) => sum + Number(line.delayMs), 0)).toBeLessThanOrEqual(10_000);
+  });
+
+  it('starts the rate-limit budget at the first 429, not while the call waits in the client-side pacer', async () => {
+    mockTokenMint();
+    atlas().post(usersPath).reply(429, atlasError(429, 'RATE_LIMITED'), { 'Retry-After': '4' });
+    atlas()
+      .post(usersPath)
+      .reply(201, { ...newUser, roles: [] });
+    const clock = new FakeClock();
+    let scheduled = 0;
+    // The first attempt waits 30 s behind other calls of its project; the retry does not wait.
+    const pacer: RateLimiter = {
+      schedule: async (_scope, task, signal) => {
+        if (scheduled++ === 0) await clock.sleep(30_000, signal);
+        return task();
+      },
+      resize: () => undefined,
+    };
+    const { client, requests } = createTestClient({ clock, rateLimiter: pacer, rateLimitBudgetMs: 10_000 });
+
+    let settled = false;
+    const call = client.databaseUsers.create(groupId, newUser).then(
+      () => 'created',
+      (error: unknown) => error,
+    );
+    void call.finally(() => (settled = true));
+    await sleeping(clock);
+    await clock.advance(30_000);
+    await settleUntil(() => clock.pending === 1 || settled, 'a retry wait or the end of the call');
+    expect(settled, 'the 429 is retried, 30 s after the call was made').toBe(false);
+    await clock.advance(clock.nextDue() ?? 0);
+
+    expect(await call).toBe('created');
+    expect(requests.map((info) => info.status)).toEqual([429, 201]);
   });
 
   it('keeps a create single-shot on a 5xx (it may have run; the adapters converge)', async () => {

@@ -172,7 +172,11 @@ class AtlasTransport implements Transport {
       }
     };
     const idempotent = atlasOperations[operation].idempotent;
-    const rateLimitDeadline = options.clock.monotonic() + options.rateLimitBudgetMs;
+    // The budget starts at the first 429, not here: time queued in the client's own pacer is not
+    // time Atlas spent refusing the call.
+    let rateLimitDeadline: number | undefined;
+    const budgetEnd = (): number =>
+      (rateLimitDeadline ??= options.clock.monotonic() + options.rateLimitBudgetMs);
     const throttled = (error: ConnectorError): boolean => error.details.httpStatus === 429;
     // The ATLAS_MAX_RETRIES allowance and its backoff belong to the other retryable failures
     // (5xx, network) alone: 429s spent under a rate-limit burst must not use it up, or one 503
@@ -186,8 +190,7 @@ class AtlasTransport implements Transport {
       maxAttempts: Number.POSITIVE_INFINITY,
       shouldRetry: (error) => {
         if (!error.retryable) return false;
-        if (throttled(error))
-          return options.clock.monotonic() + (error.retryAfterMs ?? 0) < rateLimitDeadline;
+        if (throttled(error)) return options.clock.monotonic() + (error.retryAfterMs ?? 0) < budgetEnd();
         failures += 1;
         return idempotent && failures <= options.maxRetries;
       },
@@ -196,7 +199,7 @@ class AtlasTransport implements Transport {
           ? // The hint fits the budget (shouldRetry); its jitter may not, and is cut to the budget's end.
             Math.min(
               jitterAfterHint(options.backoff, attempt, options.random, error.retryAfterMs),
-              Math.max(0, rateLimitDeadline - options.clock.monotonic()),
+              Math.max(0, budgetEnd() - options.clock.monotonic()),
             )
           : fullJitterDelay(options.backoff, failures - 1, options.random, error.retryAfterMs),
       onRetry: (error: ConnectorError, retry: number, delayMs: number) => {
