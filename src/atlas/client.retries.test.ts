@@ -86,6 +86,25 @@ describe('retries', () => {
     });
   });
 
+  it('waits at most the backoff cap for a 5xx Retry-After, and keeps the hint on the error it ends with', async () => {
+    mockTokenMint();
+    atlas()
+      .get(clustersPath)
+      .query(true)
+      .times(2)
+      .reply(503, atlasError(503, 'SERVICE_UNAVAILABLE'), { 'Retry-After': '86400' });
+    const { client, clock, requests } = createTestClient({ maxRetries: 1 });
+
+    const call = rejectionOf(client.clusters.list(groupId));
+    await sleeping(clock);
+    expect(clock.nextDue(), 'the 60 s backoff cap, not a day').toBe(60_000);
+    await clock.advance(60_000);
+    const error = await call;
+
+    expect(requests.map((info) => info.status)).toEqual([503, 503]);
+    expect(error).toMatchObject({ code: 'upstream_unavailable', retryAfterMs: 86_400_000 });
+  });
+
   it('never retries a create', async () => {
     mockTokenMint();
     atlas().post(`${api}/groups/${groupId}/databaseUsers`).reply(503, atlasError(503, 'SERVICE_UNAVAILABLE'));

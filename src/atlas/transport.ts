@@ -201,7 +201,14 @@ class AtlasTransport implements Transport {
               jitterAfterHint(options.backoff, attempt, options.random, error.retryAfterMs),
               Math.max(0, budgetEnd() - options.clock.monotonic()),
             )
-          : fullJitterDelay(options.backoff, failures - 1, options.random, error.retryAfterMs),
+          : // A 5xx's hint raises the floor up to the backoff cap only: a longer one (a day's
+            // maintenance) must not park the job here; the error that ends the call keeps it.
+            fullJitterDelay(
+              options.backoff,
+              failures - 1,
+              options.random,
+              Math.min(error.retryAfterMs ?? 0, options.backoff.capMs),
+            ),
       onRetry: (error: ConnectorError, retry: number, delayMs: number) => {
         options.onRetry?.({ operation, code: error.code });
         options.logger.warn(

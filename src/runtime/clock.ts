@@ -13,6 +13,9 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** setTimeout's largest delay: a longer one overflows and fires after 1 ms. */
+const maxTimerDelayMs = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
@@ -22,17 +25,23 @@ export const systemClock: Clock = {
         reject(cancelledError(signal.reason));
         return;
       }
+      let remaining = ms > 0 ? ms : 0;
+      let timer: NodeJS.Timeout | undefined;
       const onAbort = (): void => {
         clearTimeout(timer);
         reject(cancelledError(signal?.reason));
       };
-      const timer = setTimeout(
-        () => {
+      // Longer sleeps are chained in steps a timer can hold.
+      const arm = (): void => {
+        const step = Math.min(remaining, maxTimerDelayMs);
+        remaining -= step;
+        timer = setTimeout(() => {
+          if (remaining > 0) return arm();
           signal?.removeEventListener('abort', onAbort);
           resolve();
-        },
-        Math.max(0, ms),
-      );
+        }, step);
+      };
+      arm();
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
 };
