@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isConnectorError } from '../errors/connector-error.js';
 import type { RateScope } from './operations.js';
-import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
+import { burstFor, createRateLimiter, windowFor, type RateLimiter } from './rate-limiter.js';
 import {
   api,
   atlas,
@@ -26,6 +26,21 @@ function startTasks(limiter: RateLimiter, scope: RateScope | undefined, count: n
     }),
   );
   return { started, done };
+}
+
+interface Start {
+  readonly at: number;
+  readonly pace: 'before' | 'after';
+}
+
+/** The most starts in any window of `windowMs` that holds at least one start at `pace`. */
+function busiestWindow(starts: readonly Start[], windowMs: number, pace: Start['pace']): number {
+  let busiest = 0;
+  for (const anchor of starts) {
+    const inWindow = starts.filter((start) => start.at >= anchor.at && start.at < anchor.at + windowMs);
+    if (inWindow.some((start) => start.pace === pace)) busiest = Math.max(busiest, inWindow.length);
+  }
+  return busiest;
 }
 
 describe('createRateLimiter (p-queue on fake timers)', () => {
@@ -109,6 +124,36 @@ describe('createRateLimiter (p-queue on fake timers)', () => {
     await vi.advanceTimersByTimeAsync(60_000);
     await Promise.all(done);
   });
+
+  it.each([
+    [600, 600],
+    [600, 100],
+    [100, 600],
+  ])(
+    'starts at most one burst per window across a resize from %i to %i per minute',
+    async (before, after) => {
+      const limiter = createRateLimiter({ orgRequestsPerMinute: 1, projectRequestsPerMinute: before });
+      const starts: Start[] = [];
+      const run = (count: number, pace: Start['pace']) =>
+        Array.from({ length: count }, () =>
+          limiter.schedule(projectA, async () => {
+            starts.push({ at: Date.now(), pace });
+          }),
+        );
+
+      const first = run(15, 'before');
+      await vi.advanceTimersByTimeAsync(0);
+      // As sizeOnFirstUse does once GET /rateLimits answers, while the first burst is out.
+      limiter.resize(projectA, after);
+      const second = run(15, 'after');
+      await vi.advanceTimersByTimeAsync(60_000);
+      await Promise.all([...first, ...second]);
+
+      expect(starts).toHaveLength(30);
+      expect(busiestWindow(starts, windowFor(before), 'before')).toBeLessThanOrEqual(burstFor(before));
+      expect(busiestWindow(starts, windowFor(after), 'after')).toBeLessThanOrEqual(burstFor(after));
+    },
+  );
 
   it('gives up a queued call when its signal aborts', async () => {
     const limiter = createRateLimiter({ orgRequestsPerMinute: 10, projectRequestsPerMinute: 1 });

@@ -39,46 +39,75 @@ export function windowFor(requestsPerMinute: number, intervalMs = 60_000): numbe
   return Math.max(1, Math.round(windowMs + Math.max(20, windowMs * 0.02)));
 }
 
+/** One scope's queue at one pace; `opened` resolves once it may start calls. */
+interface Lane {
+  readonly requestsPerMinute: number;
+  readonly queue: PQueue;
+  readonly windowMs: number;
+  readonly opened: Promise<void>;
+}
+
 export function createRateLimiter(settings: RateLimiterSettings): RateLimiter {
   const intervalMs = settings.intervalMs ?? 60_000;
-  const queues = new Map<string, PQueue>();
+  const lanes = new Map<string, Lane>();
   const overrides = new Map<string, number>();
 
   // Token-bucket pacing: at most `burst` starts in any sliding window of burst/rate. The long-run
   // rate is `rate`, and no burst is larger than a small Atlas bucket holds. (A cap of `rate` per
   // minute would send a whole minute's calls at once into a bucket of 10 and collect 429s.)
-  const newQueue = (requestsPerMinute: number): PQueue =>
-    new PQueue({
+  // p-queue's cap is fixed at construction, so a new pace is a new queue. It opens only once the
+  // queue it replaces has started all it holds and one window (the longer of the two) has passed:
+  // no window then holds starts of both, and a resize never lets a second burst follow the first.
+  const newLane = (requestsPerMinute: number, previous: Lane | undefined): Lane => {
+    const windowMs = windowFor(requestsPerMinute, intervalMs);
+    const queue = new PQueue({
       intervalCap: burstFor(Math.max(1, requestsPerMinute)),
-      interval: windowFor(requestsPerMinute, intervalMs),
+      interval: windowMs,
       strict: true,
+      autoStart: previous === undefined,
     });
+    if (!previous) return { requestsPerMinute, queue, windowMs, opened: Promise.resolve() };
+    const opened = previous.opened
+      .then(() => previous.queue.onEmpty())
+      .then(() => wait(Math.max(previous.windowMs, windowMs)))
+      .then(() => {
+        queue.start();
+      });
+    return { requestsPerMinute, queue, windowMs, opened };
+  };
 
-  const queueFor = (scope: RateScope): PQueue => {
+  const laneFor = (scope: RateScope): Lane => {
     const key = rateScopeKey(scope);
-    let queue = queues.get(key);
-    if (!queue) {
+    let lane = lanes.get(key);
+    if (!lane) {
       const fallback =
         scope.kind === 'org' ? settings.orgRequestsPerMinute : settings.projectRequestsPerMinute;
-      queue = newQueue(overrides.get(key) ?? fallback);
-      queues.set(key, queue);
+      lane = newLane(overrides.get(key) ?? fallback, undefined);
+      lanes.set(key, lane);
     }
-    return queue;
+    return lane;
   };
 
   return {
     schedule(scope, task, signal) {
       if (!scope) return task();
-      return queueFor(scope).add(() => task(), { signal });
+      return laneFor(scope).queue.add(() => task(), { signal });
     },
     resize(scope, requestsPerMinute) {
       const key = rateScopeKey(scope);
       overrides.set(key, requestsPerMinute);
-      // p-queue's cap is fixed at construction: new calls go to a fresh queue while the old one
-      // drains what it already holds.
-      queues.delete(key);
+      const previous = lanes.get(key);
+      // Nothing paced yet: the first call builds its queue at the new pace. The same pace keeps
+      // its queue (and costs no wait).
+      if (previous && previous.requestsPerMinute !== requestsPerMinute)
+        lanes.set(key, newLane(requestsPerMinute, previous));
     },
   };
+}
+
+/** A plain timer, like p-queue's own: the limiter runs on real time, not the injected clock. */
+function wait(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** No pacing at all: for unit tests and for callers that pace themselves. */
