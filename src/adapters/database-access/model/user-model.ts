@@ -136,6 +136,12 @@ export function isManaged(labels: readonly KeyValue[] | undefined): boolean {
   return labelValue(labels, labelKeys.managedBy) === managedByValue;
 }
 
+/** The strategy that made a user, from its own label; undefined when absent or unknown. */
+export function strategyOf(labels: readonly KeyValue[] | undefined): UserStrategy | undefined {
+  const strategy = labelValue(labels, labelKeys.strategy);
+  return strategy === 'per-requester' || strategy === 'per-grant' ? strategy : undefined;
+}
+
 /** Rebuilds the label set: fixed identity labels, the given grants, and the bookkeeping values. */
 export function buildLabels(input: {
   readonly requesterId: string;

@@ -7,7 +7,7 @@ import {
   hourMs,
   projectId,
 } from '../../../../test/kits/grant-test-kit.js';
-import { grantKey, readGrants, usernameFor } from '../model/user-model.js';
+import { grantKey, labelKeys, labelValue, readGrants, usernameFor } from '../model/user-model.js';
 import { atlasIso } from '../../../../test/kits/atlas-world-test-kit.js';
 
 const username = usernameFor('per-requester', alice);
@@ -110,4 +110,27 @@ describe('renew', () => {
     const result = await h.renew();
     expect(result.username).toBe(usernameFor('per-grant', alice, 'g-1'));
   });
+
+  it.each([
+    { from: 'per-requester', holder: username },
+    { from: 'per-grant', holder: usernameFor('per-grant', alice, 'g-1') },
+  ] as const)(
+    'renews on the $from user holding the grant after userStrategy changed',
+    async ({ from, holder }) => {
+      const before = harness({ config: { userStrategy: from } });
+      await before.grant();
+      const to = from === 'per-grant' ? 'per-requester' : 'per-grant';
+      const h = harness({ config: { userStrategy: to } });
+      for (const user of before.atlas.usersIn(projectId)) h.atlas.addUser(projectId, user);
+      const now = h.clock.now();
+
+      const result = await h.renew({ ttlSeconds: 4 * 3600 });
+
+      expect(result).toMatchObject({ username: holder, expiresAt: iso(now + 4 * hourMs) });
+      const user = h.atlas.user(projectId, holder);
+      expect(readGrants(user?.labels ?? []).map((g) => g.expiresAtMs)).toEqual([now + 4 * hourMs]);
+      expect(labelValue(user?.labels, labelKeys.strategy)).toBe(from);
+      expect(h.atlas.usersIn(projectId).map((u) => u.username)).toEqual([holder]);
+    },
+  );
 });

@@ -2,7 +2,8 @@ import type { JobContext } from '../../../worker/job-context.js';
 import type { AdapterDeps } from '../../adapter.js';
 import type { OneProjectScope } from '../../scope.js';
 import { databaseOperation, type DatabaseJob } from '../database-operation.js';
-import { managedUser, planUserWrite, readUser, updateUser } from '../atlas-writes/user-store.js';
+import { findGrantHolder } from '../atlas-writes/grant-holder.js';
+import { managedUser, planUserWrite, updateUser } from '../atlas-writes/user-store.js';
 import { RenewPayload } from '../model/payloads.js';
 import type { CustomDbRole } from '../../../atlas/index.js';
 import { isConnectorError } from '../../../errors/connector-error.js';
@@ -18,9 +19,12 @@ import {
   activeGrants,
   checkResourceKey,
   grantKey,
+  strategyOf,
   usernameForJob,
   type GrantedRole,
 } from '../model/user-model.js';
+
+type RenewJob = DatabaseJob<OneProjectScope, RenewPayload>;
 
 export interface RenewResult {
   readonly username: string;
@@ -29,47 +33,55 @@ export interface RenewResult {
 }
 
 /**
+ * The user holding the grant, read along the strategy that made it (its own `jit-strategy`
+ * label): after the integration's `userStrategy` changed, the grants made before still renew.
+ */
+async function activeGrantOf(job: RenewJob, deps: AdapterDeps, ctx: JobContext, username: string) {
+  const { settings, payload } = job;
+  const { requester, grantId } = payload;
+  const projectId = job.scope.projectId;
+  const user = await findGrantHolder(deps, ctx, { projectId, requesterId: requester.id, grantId, username });
+  const strategy = strategyOf(user?.labels) ?? settings.userStrategy;
+  const managed = user && managedUser(user, { requesterId: requester.id, strategy });
+  const active = managed ? activeGrants(managed.grants, deps.clock.now()) : [];
+  const target = active.find((grant) => grant.key === grantKey(grantId));
+  if (managed === undefined || target === undefined) {
+    throw invalidRequest(
+      'grantId',
+      `grant ${grantId} is not active on user ${username} in project ${projectId}`,
+    );
+  }
+  return { managed, active, target, strategy };
+}
+
+/**
  * Moves an active grant's expiry (the policy maximum counts from now) and rolls the user's
  * `deleteAfterDate` forward with it: the only way a grant outlives Atlas's 7-day window
  * (invariant 1). The grant's roles are re-checked against the local policy, which may have
  * tightened since the grant. An unknown or expired grant is a non-retryable `invalid_request`.
  */
-export async function runRenew(
-  job: DatabaseJob<OneProjectScope, RenewPayload>,
-  deps: AdapterDeps,
-  ctx: JobContext,
-): Promise<RenewResult> {
+export async function runRenew(job: RenewJob, deps: AdapterDeps, ctx: JobContext): Promise<RenewResult> {
   const { settings, payload, integrationId } = job;
   const nowMs = deps.clock.now();
   const projectId = job.scope.projectId;
   checkProjectPolicy(deps.policy, projectId);
   const expiresAtMs = grantExpiryMs(payload, nowMs, deps.policy);
-  const username = usernameForJob(settings.userStrategy, payload.requester, payload.grantId);
-  checkResourceKey(ctx, projectId, username);
-  const user = await readUser(deps, ctx, projectId, username);
-  const managed =
-    user && managedUser(user, { requesterId: payload.requester.id, strategy: settings.userStrategy });
-  const active = managed ? activeGrants(managed.grants, nowMs) : [];
-  const key = grantKey(payload.grantId);
-  const target = active.find((grant) => grant.key === key);
-  if (managed === undefined || target === undefined) {
-    throw invalidRequest(
-      'grantId',
-      `grant ${payload.grantId} is not active on user ${username} in project ${projectId}`,
-    );
-  }
+  const jobUsername = usernameForJob(settings.userStrategy, payload.requester, payload.grantId);
+  checkResourceKey(ctx, projectId, jobUsername);
+  const { managed, active, target, strategy } = await activeGrantOf(job, deps, ctx, jobUsername);
   for (const role of target.roles) {
     if (role.roleName.startsWith(connectorRolePrefix)) await checkConnectorRole(deps, ctx, projectId, role);
     else checkRolePolicy(deps.policy, role.roleName, 'grantId', role.databaseName);
   }
   const plan = planUserWrite({
-    identity: { integrationId, requesterId: payload.requester.id, strategy: settings.userStrategy },
+    identity: { integrationId, requesterId: payload.requester.id, strategy },
     grants: active.map((grant) => (grant === target ? { ...grant, expiresAtMs } : grant)),
     book: managed.book,
     nowMs,
     cleanupDays: settings.userCleanupDays,
     fallbackClusters: [],
   });
+  const { username } = managed.user;
   await updateUser(deps, ctx, projectId, username, plan);
   ctx.log.info({ projectId, username, deleteAfterDate: plan.deleteAfterDate }, 'database access renewed');
   return { username, expiresAt: new Date(expiresAtMs).toISOString(), deleteAfterDate: plan.deleteAfterDate };

@@ -6,10 +6,19 @@ import {
   harness,
   hourMs,
   projectId,
+  type KindConfigOverrides,
 } from '../../../../test/kits/grant-test-kit.js';
-import { grantKey, labelKeys, labelValue, readGrants, usernameFor } from '../model/user-model.js';
+import {
+  grantKey,
+  labelKeys,
+  labelValue,
+  readGrants,
+  usernameFor,
+  type UserStrategy,
+} from '../model/user-model.js';
 
 const username = usernameFor('per-requester', alice);
+const perGrantUser = (grantId: string) => usernameFor('per-grant', alice, grantId);
 const iso = (ms: number) => new Date(ms).toISOString();
 const readSales = { cluster: clusterName, role: 'read', database: 'sales' };
 const writeOrders = { cluster: clusterName, role: 'readWrite', database: 'orders' };
@@ -164,5 +173,59 @@ describe('per-requester revoke', () => {
     h.atlas.neverApplied = true;
 
     await expect(h.revoke()).rejects.toMatchObject({ code: 'not_ready', retryable: true });
+  });
+});
+
+/** Grants made under one `userStrategy`, then the same Atlas users seen by the integration configured with the other. */
+async function afterStrategySwitch(
+  from: UserStrategy,
+  grants: readonly Record<string, unknown>[],
+  config: KindConfigOverrides = {},
+) {
+  const before = harness({ config: { userStrategy: from } });
+  for (const grant of grants) await before.grant(grant);
+  const after = harness({
+    config: { ...config, userStrategy: from === 'per-grant' ? 'per-requester' : 'per-grant' },
+  });
+  for (const user of before.atlas.usersIn(projectId)) after.atlas.addUser(projectId, user);
+  return after;
+}
+
+describe('revoke after the integration changed userStrategy', () => {
+  it('takes the grant from the per-requester user holding it and keeps what another grant needs', async () => {
+    const h = await afterStrategySwitch('per-requester', [
+      { access: [readSales, writeOrders] },
+      { grantId: 'g-2', access: [readSales], ttlSeconds: 3 * 3600 },
+    ]);
+
+    const result = await h.revoke();
+
+    expect(result).toMatchObject({
+      outcome: 'revoked',
+      username,
+      removedRoles: [{ roleName: 'readWrite', databaseName: 'orders' }],
+      remainingRoles: [{ roleName: 'read', databaseName: 'sales' }],
+    });
+    const user = h.atlas.user(projectId, username);
+    expect(user?.roles).toEqual([{ roleName: 'read', databaseName: 'sales' }]);
+    expect(readGrants(user?.labels ?? []).map((g) => g.key)).toEqual([grantKey('g-2')]);
+    expect(labelValue(user?.labels, labelKeys.strategy)).toBe('per-requester');
+    expect(h.ungatedWrites()).toEqual([]);
+  });
+
+  it('deletes the per-grant user holding the grant', async () => {
+    const h = await afterStrategySwitch('per-grant', [{}, { grantId: 'g-2' }]);
+
+    const result = await h.revoke();
+
+    expect(result).toMatchObject({ outcome: 'revoked', username: perGrantUser('g-1'), userDeleted: true });
+    expect(h.atlas.usersIn(projectId).map((u) => u.username)).toEqual([perGrantUser('g-2')]);
+  });
+
+  it('deletes the per-requester user at once when its last grant goes and userCleanupDays is 0', async () => {
+    const h = await afterStrategySwitch('per-requester', [{}], { userCleanupDays: 0 });
+
+    expect(await h.revoke()).toMatchObject({ outcome: 'revoked', username, userDeleted: true });
+    expect(h.atlas.usersIn(projectId)).toEqual([]);
   });
 });

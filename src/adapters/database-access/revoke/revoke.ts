@@ -1,21 +1,14 @@
-import {
-  maxItemsPerPage,
-  paginate,
-  type DatabaseUser,
-  type DatabaseUserRole,
-  type PageOptions,
-} from '../../../atlas/index.js';
+import type { DatabaseUser, DatabaseUserRole } from '../../../atlas/index.js';
 import { isConnectorError } from '../../../errors/connector-error.js';
 import type { JobContext } from '../../../worker/job-context.js';
 import type { AdapterDeps } from '../../adapter.js';
 import type { OneProjectScope } from '../../scope.js';
 import { databaseOperation, type DatabaseJob } from '../database-operation.js';
+import { findGrantHolder } from '../atlas-writes/grant-holder.js';
 import {
   deleteUser,
   managedUser,
-  ownedBy,
   planUserWrite,
-  readUser,
   scopeNames,
   updateUser,
   type ManagedUser,
@@ -26,13 +19,11 @@ import {
   activeGrants,
   clustersNeeded,
   grantKey,
-  readGrants,
   roleKey,
   checkResourceKey,
-  usernameFor,
+  strategyOf,
   usernameForJob,
   type GrantRecord,
-  type UserStrategy,
 } from '../model/user-model.js';
 
 export type RevokeResult =
@@ -87,33 +78,6 @@ async function writeRemaining(
   }
 }
 
-/**
- * The user holding this grant. Usernames derive from the requester's e-mail or name, so a revoke
- * whose requester details differ from its grant's would miss the user by name and report
- * `already_revoked` while access remains. When the name finds no holder, the project's users are
- * searched by their labels (requester, strategy, grant key): one listing, only on that path.
- */
-async function findHolder(
-  deps: AdapterDeps,
-  ctx: JobContext,
-  input: RevokeInput,
-  strategy: UserStrategy,
-  username: string,
-): Promise<DatabaseUser | undefined> {
-  const key = grantKey(input.payload.grantId);
-  const identity = { requesterId: input.payload.requester.id, strategy };
-  const holds = (user: DatabaseUser) =>
-    ownedBy(user, identity) && readGrants(user.labels ?? []).some((grant) => grant.key === key);
-  const byName = await readUser(deps, ctx, input.projectId, username);
-  if (byName !== undefined && holds(byName)) return byName;
-  const list = (page: PageOptions) =>
-    deps.atlas.databaseUsers.list(input.projectId, { ...page, signal: ctx.signal });
-  for await (const user of paginate(list, { itemsPerPage: maxItemsPerPage })) {
-    if (holds(user)) return user;
-  }
-  return byName;
-}
-
 function planWithout(
   input: RevokeInput,
   managed: ManagedUser,
@@ -148,13 +112,10 @@ async function revokePerRequester(
   deps: AdapterDeps,
   ctx: JobContext,
   input: RevokeInput,
+  managed: ManagedUser,
+  target: GrantRecord,
 ): Promise<RevokeResult> {
-  const username = usernameFor('per-requester', input.payload.requester);
-  const user = await findHolder(deps, ctx, input, 'per-requester', username);
-  if (user === undefined) return alreadyRevoked(username);
-  const managed = managedUser(user, { requesterId: input.payload.requester.id, strategy: 'per-requester' });
-  const target = managed.grants.find((grant) => grant.key === grantKey(input.payload.grantId));
-  if (target === undefined) return alreadyRevoked(user.username);
+  const { user } = managed;
   const plan = planWithout(input, managed, target, deps.clock.now());
   if (plan.roles.length === 0 && input.settings.userCleanupDays === 0)
     return removeUser(deps, ctx, input, user);
@@ -174,15 +135,25 @@ async function revokePerRequester(
   };
 }
 
-/** per-grant: the user is the grant; deleting it is the revoke. */
-async function revokePerGrant(deps: AdapterDeps, ctx: JobContext, input: RevokeInput): Promise<RevokeResult> {
-  const username = usernameFor('per-grant', input.payload.requester, input.payload.grantId);
-  const user = await findHolder(deps, ctx, input, 'per-grant', username);
-  if (user === undefined) return alreadyRevoked(username);
-  const managed = managedUser(user, { requesterId: input.payload.requester.id, strategy: 'per-grant' });
-  if (!managed.grants.some((grant) => grant.key === grantKey(input.payload.grantId)))
-    return alreadyRevoked(user.username);
-  return removeUser(deps, ctx, input, user);
+/**
+ * Revokes from the user holding the grant, along the strategy that user was made with (its own
+ * `jit-strategy` label), not the integration's current one: per-grant, the user is the grant and
+ * is deleted; per-requester, the grant's record goes and the rest is recomputed. A user by that
+ * name that is not ours is refused (`conflict`) by `managedUser`.
+ */
+async function revokeFrom(
+  deps: AdapterDeps,
+  ctx: JobContext,
+  input: RevokeInput,
+  user: DatabaseUser,
+): Promise<RevokeResult> {
+  const strategy = strategyOf(user.labels) ?? input.settings.userStrategy;
+  const managed = managedUser(user, { requesterId: input.payload.requester.id, strategy });
+  const target = managed.grants.find((grant) => grant.key === grantKey(input.payload.grantId));
+  if (target === undefined) return alreadyRevoked(user.username);
+  return strategy === 'per-grant'
+    ? removeUser(deps, ctx, input, user)
+    : revokePerRequester(deps, ctx, input, managed, target);
 }
 
 /**
@@ -193,11 +164,11 @@ export async function runRevoke(job: RevokeJob, deps: AdapterDeps, ctx: JobConte
   const { scope, ...rest } = job;
   const input: RevokeInput = { ...rest, projectId: scope.projectId };
   const { requester, grantId } = job.payload;
-  checkResourceKey(ctx, scope.projectId, usernameForJob(job.settings.userStrategy, requester, grantId));
-  const result =
-    job.settings.userStrategy === 'per-grant'
-      ? await revokePerGrant(deps, ctx, input)
-      : await revokePerRequester(deps, ctx, input);
+  const username = usernameForJob(job.settings.userStrategy, requester, grantId);
+  checkResourceKey(ctx, scope.projectId, username);
+  const query = { projectId: scope.projectId, requesterId: requester.id, grantId, username };
+  const holder = await findGrantHolder(deps, ctx, query);
+  const result = holder === undefined ? alreadyRevoked(username) : await revokeFrom(deps, ctx, input, holder);
   ctx.log.info(
     { projectId: input.projectId, username: result.username, outcome: result.outcome },
     'database access revoked',

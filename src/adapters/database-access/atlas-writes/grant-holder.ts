@@ -1,0 +1,46 @@
+import { maxItemsPerPage, paginate, type DatabaseUser, type PageOptions } from '../../../atlas/index.js';
+import { grantKey, readGrants, strategyOf } from '../model/user-model.js';
+import { ownedBy, readUser, type AtlasCtx, type AtlasDeps } from './user-store.js';
+
+export interface HolderQuery {
+  readonly projectId: string;
+  readonly requesterId: string;
+  readonly grantId: string;
+  /** The user the job's own strategy and requester details name (its lease key). */
+  readonly username: string;
+}
+
+/** Ours, this requester's, made by either strategy (its own `jit-strategy` label), and holding the grant. */
+function holdsGrant(user: DatabaseUser, query: HolderQuery): boolean {
+  const strategy = strategyOf(user.labels);
+  const key = grantKey(query.grantId);
+  return (
+    strategy !== undefined &&
+    ownedBy(user, { requesterId: query.requesterId, strategy }) &&
+    readGrants(user.labels ?? []).some((grant) => grant.key === key)
+  );
+}
+
+/**
+ * The user holding this grant, read by the job's username first. Usernames derive from the
+ * requester's e-mail or name and from the integration's `userStrategy`, so a job whose requester
+ * details differ from its grant's, or one that runs after the strategy changed (per-requester ⇄
+ * per-grant), would miss the holder by name and act as if the grant were gone while access
+ * remains. When the name finds no holder, the project's users are searched by their labels
+ * (managed, requester, grant key; any strategy): one listing, only on that path. Nothing holds
+ * the grant: the user by name (which may not be ours: the caller refuses it), or undefined.
+ */
+export async function findGrantHolder(
+  deps: AtlasDeps,
+  ctx: AtlasCtx,
+  query: HolderQuery,
+): Promise<DatabaseUser | undefined> {
+  const byName = await readUser(deps, ctx, query.projectId, query.username);
+  if (byName !== undefined && holdsGrant(byName, query)) return byName;
+  const list = (page: PageOptions) =>
+    deps.atlas.databaseUsers.list(query.projectId, { ...page, signal: ctx.signal });
+  for await (const user of paginate(list, { itemsPerPage: maxItemsPerPage })) {
+    if (holdsGrant(user, query)) return user;
+  }
+  return byName;
+}
