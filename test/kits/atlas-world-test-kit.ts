@@ -458,6 +458,15 @@ export class AtlasWorld {
     });
   }
 
+  /** The cluster is deleted behind the connector's back (users keep scopes naming it): Atlas refuses such a scope from then on. */
+  deleteCluster(groupId: string, name: string): this {
+    return this.seed(() => {
+      if (!this.sim.deleteCluster(groupId, name))
+        throw new Error(`atlas world: no cluster ${name} in ${groupId}`);
+      return Promise.resolve();
+    });
+  }
+
   /** How many requests the simulator is answering right now (a stalled one waits on the clock, so it is not counted). */
   inFlight(): number {
     return this.inFlightCount - (this.simulator?.hooks.held().length ?? 0);

@@ -130,6 +130,22 @@ describe('database users', () => {
     expect(result.json).toMatchObject({ errorCode: 'CLUSTER_NOT_FOUND' });
   });
 
+  it('refuses a scope naming a deleted cluster, and leaves the scopes users already have', async () => {
+    await create();
+    expect(h.sim.deleteCluster(groupId, 'Cluster0')).toBe(true);
+
+    expect((await h.client.call('GET', `/groups/${groupId}/clusters/Cluster0`)).status).toBe(404);
+    const patch = await h.client.call('PATCH', user(), {
+      body: { scopes: [{ name: 'Cluster0', type: 'CLUSTER' }] },
+    });
+    expect(patch.status).toBe(404);
+    expect(patch.json).toMatchObject({ errorCode: 'CLUSTER_NOT_FOUND' });
+    expect((await h.client.call('GET', user())).json).toMatchObject({
+      scopes: [{ name: 'Cluster0', type: 'CLUSTER' }],
+    });
+    expect(h.sim.deleteCluster(groupId, 'Cluster0')).toBe(false);
+  });
+
   it('deletes a temporary user once its deleteAfterDate passes, with an event', async () => {
     await create({ deleteAfterDate: isoIn(h.clock, 2 * hourMs) });
     await h.clock.advance(2 * hourMs - 1000);

@@ -90,6 +90,13 @@ export interface AtlasSimulator {
    */
   revokeApiKey(publicKey: string): void;
   /**
+   * Terminates a cluster (dedicated or Flex) at once, as Atlas has once its deletion finishes:
+   * reads and listings no longer show it and a database-user scope naming it is refused with 404
+   * `CLUSTER_NOT_FOUND`; users keep the scopes they had. False when there is no such cluster.
+   * Until `reset`. For tests of clusters deleted under live grants.
+   */
+  deleteCluster(projectId: string, name: string): boolean;
+  /**
    * The invited person clicks the e-mail link: their PENDING membership (in any organization)
    * becomes ACTIVE with the roles the invitation carried. Returns false when none is pending.
    */
@@ -136,6 +143,7 @@ interface Core {
   readonly inspector: SimulatorInspector;
   readonly reset: () => void;
   readonly revokeApiKey: (publicKey: string) => void;
+  readonly deleteCluster: (projectId: string, name: string) => boolean;
   readonly acceptInvitation: (username: string) => boolean;
 }
 
@@ -189,13 +197,14 @@ function buildCore(options: AtlasSimulatorOptions): Core {
     inspector: new SimulatorInspector(state, clock, knobs),
     reset,
     revokeApiKey,
+    deleteCluster: (projectId, name) => state.removeCluster(projectId, name),
     acceptInvitation: acceptPending,
   };
 }
 
 /** Starts the Atlas Administration API simulator on `host:port` (default 127.0.0.1, any free port). */
 export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promise<AtlasSimulator> {
-  const { deps, stats, inspector, reset, revokeApiKey, acceptInvitation } = buildCore(options);
+  const { deps, stats, inspector, reset, revokeApiKey, deleteCluster, acceptInvitation } = buildCore(options);
   const { knobs } = deps.sim;
   const hooks = new TestHooks(new Set(atlasRoutes.map((r) => r.operationId)));
   const resetAll = (): void => {
@@ -237,6 +246,7 @@ export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promi
       loopbackString(deps.sim, projectId, clusterName, via === 'privateEndpoint' ? 'privateEndpoint:0' : via),
     reset: resetAll,
     revokeApiKey,
+    deleteCluster,
     acceptInvitation,
     hooks,
     close: async () => {

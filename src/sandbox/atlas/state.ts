@@ -101,6 +101,18 @@ export class SimState {
     return this.clustersOf(projectId, kind).find((c) => c.name.toLowerCase() === name.toLowerCase());
   }
 
+  /**
+   * The cluster is gone, as once Atlas finishes a `DELETE /groups/{groupId}/clusters/{name}`: no
+   * listing or read shows it, and a user scope naming it is refused. Database users keep the scope
+   * they had (what Atlas does to them is unconfirmed). False when there was no such cluster.
+   */
+  removeCluster(projectId: string, name: string): boolean {
+    const cluster = this.findCluster(projectId, name);
+    if (!cluster) return false;
+    this.clusters = this.clusters.filter((c) => c !== cluster);
+    return true;
+  }
+
   orgUsersOf(orgId: string): OrgUserRec[] {
     return [...this.orgUsers.values()].filter((u) => u.orgId === orgId);
   }

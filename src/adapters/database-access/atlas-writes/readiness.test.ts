@@ -67,6 +67,13 @@ describe('waitUntilApplied', () => {
     await expect(failure).rejects.toMatchObject({ code: 'cancelled' });
   });
 
+  it('has nothing to wait for on a cluster deleted since the write', async () => {
+    const { atlas, wait } = setup();
+    atlas.deleteCluster(projectId, 'B');
+    await settle(atlas, wait(['A', 'B']));
+    expect(atlas.callsTo('clusters.status').map(([, c]) => c)).toEqual(['A', 'B']);
+  });
+
   it('passes an Atlas failure through', async () => {
     const { atlas, wait } = setup();
     atlas.failNext('clusters.status', 'SERVICE_UNAVAILABLE');

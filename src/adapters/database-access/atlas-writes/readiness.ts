@@ -2,6 +2,7 @@ import { cancelledError, ConnectorError } from '../../../errors/connector-error.
 import type { AtlasClient } from '../../../atlas/index.js';
 import type { JobContext } from '../../../worker/job-context.js';
 import type { Clock } from '../../../runtime/clock.js';
+import { isClusterGone } from './gone-clusters.js';
 
 /**
  * Invariant 5, "ready means usable": Atlas returns a user before the clusters have applied it, and
@@ -275,9 +276,11 @@ class ProjectChanges {
           const status = await this.deps.atlas.clusters.status(this.projectId, cluster, {
             signal: cut.signal,
           });
-          return { cluster, applied: status.changeStatus === 'APPLIED' };
+          return { cluster, applied: status.changeStatus === 'APPLIED', gone: false };
         } catch (error) {
-          return { cluster, applied: false, error: cut.signal.aborted ? undefined : error };
+          // A cluster deleted since the write holds nobody any more: nothing is left to apply there.
+          if (isClusterGone(error)) return { cluster, applied: true, gone: true };
+          return { cluster, applied: false, gone: false, error: cut.signal.aborted ? undefined : error };
         }
       }),
     );
@@ -292,7 +295,7 @@ class ProjectChanges {
       }
     }
     for (const waiter of eligible) if (waiter.pending.size === 0) waiter.settle();
-    if (allApplied && outcomes.length > 0) this.learn(sentAt - since, first);
+    if (allApplied && outcomes.some((outcome) => !outcome.gone)) this.learn(sentAt - since, first);
     if (![...this.waiters].some((w) => w.after <= sentAt)) this.openGate();
   }
 

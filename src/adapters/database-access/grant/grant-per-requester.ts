@@ -19,7 +19,9 @@ import {
 } from '../atlas-writes/user-store.js';
 import type { ValidatedGrant } from './grant-validation.js';
 import type { GrantPayload } from '../model/payloads.js';
-import { activeGrants, usernameFor, type GrantRecord } from '../model/user-model.js';
+import { activeGrants, clustersNeeded, usernameFor, type GrantRecord } from '../model/user-model.js';
+import { invalidRequest } from '../model/policy.js';
+import { writeScoped } from '../atlas-writes/gone-clusters.js';
 
 /** What a strategy wrote: the caller waits for these clusters and builds the result. */
 export interface GrantWrite {
@@ -108,11 +110,27 @@ async function addToExisting(input: GrantInput, deps: GrantDeps, ctx: AtlasCtx, 
     cleanupDays: input.settings.userCleanupDays,
     fallbackClusters: [],
   });
-  await updateUser(deps, ctx, projectId, username, {
-    ...plan,
-    ...(password === undefined ? {} : { password }),
+  const clusters = await writeScoped(deps.atlas, ctx.signal, {
+    projectId,
+    clusters: plan.scopes.map((scope) => scope.name),
+    send: (scopes) =>
+      updateUser(deps, ctx, projectId, username, {
+        ...plan,
+        scopes,
+        ...(password === undefined ? {} : { password }),
+      }),
+    onGone: (gone) => refuseGoneOwnCluster(record, projectId, gone),
   });
-  return writeResult(username, password, plan);
+  return { ...writeResult(username, password, plan), clusters };
+}
+
+/**
+ * Another grant's cluster that was deleted is dropped from the scopes; this grant's own (deleted
+ * since it was looked up, within the cluster cache's minute) ends the grant as an unknown cluster.
+ */
+function refuseGoneOwnCluster(record: GrantRecord, projectId: string, gone: readonly string[]): void {
+  const own = clustersNeeded([record]).find((name) => gone.includes(name));
+  if (own !== undefined) throw invalidRequest('access', `cluster ${own} not found in project ${projectId}`);
 }
 
 /**

@@ -3,6 +3,7 @@ import type { AdapterDeps } from '../../adapter.js';
 import type { OneProjectScope } from '../../scope.js';
 import { databaseOperation, type DatabaseJob } from '../database-operation.js';
 import { findGrantHolder } from '../atlas-writes/grant-holder.js';
+import { writeScoped } from '../atlas-writes/gone-clusters.js';
 import { managedUser, planUserWrite, updateUser } from '../atlas-writes/user-store.js';
 import { RenewPayload } from '../model/payloads.js';
 import type { CustomDbRole } from '../../../atlas/index.js';
@@ -18,6 +19,7 @@ import {
 import {
   activeGrants,
   checkResourceKey,
+  clustersNeeded,
   grantKey,
   strategyOf,
   usernameForJob,
@@ -82,9 +84,28 @@ export async function runRenew(job: RenewJob, deps: AdapterDeps, ctx: JobContext
     fallbackClusters: [],
   });
   const { username } = managed.user;
-  await updateUser(deps, ctx, projectId, username, plan);
+  await writeScoped(deps.atlas, ctx.signal, {
+    projectId,
+    clusters: plan.scopes.map((scope) => scope.name),
+    send: (scopes) => updateUser(deps, ctx, projectId, username, { ...plan, scopes }),
+    onGone: (gone) => refuseGoneGrant(payload.grantId, clustersNeeded([target]), projectId, gone),
+  });
   ctx.log.info({ projectId, username, deleteAfterDate: plan.deleteAfterDate }, 'database access renewed');
   return { username, expiresAt: new Date(expiresAtMs).toISOString(), deleteAfterDate: plan.deleteAfterDate };
+}
+
+/** Other grants' deleted clusters are dropped from the scopes; a grant whose own are all gone has nothing to renew. */
+function refuseGoneGrant(
+  grantId: string,
+  own: readonly string[],
+  projectId: string,
+  gone: readonly string[],
+) {
+  if (!own.every((name) => gone.includes(name))) return;
+  throw invalidRequest(
+    'grantId',
+    `grant ${grantId}'s cluster ${own.join(', ')} no longer exists in project ${projectId}`,
+  );
 }
 
 /**

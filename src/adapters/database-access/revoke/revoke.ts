@@ -5,6 +5,7 @@ import type { AdapterDeps } from '../../adapter.js';
 import type { OneProjectScope } from '../../scope.js';
 import { databaseOperation, type DatabaseJob } from '../database-operation.js';
 import { findGrantHolder } from '../atlas-writes/grant-holder.js';
+import { writeScoped } from '../atlas-writes/gone-clusters.js';
 import {
   deleteUser,
   managedUser,
@@ -60,21 +61,29 @@ async function removeUser(deps: AdapterDeps, ctx: JobContext, input: RevokeInput
   return result;
 }
 
-/** The PATCH that drops the grant; a role-less user Atlas refuses is deleted instead (stricter). */
+/**
+ * The PATCH that drops the grant, scoped to the clusters that still exist; the clusters written,
+ * or undefined when the user is deleted instead: Atlas refuses it role-less (stricter), or none of
+ * its clusters exists any more (a user without scopes would reach every cluster).
+ */
 async function writeRemaining(
   deps: AdapterDeps,
   ctx: JobContext,
   input: RevokeInput,
   user: DatabaseUser,
   plan: UserWrite,
-) {
+): Promise<string[] | undefined> {
   try {
-    await updateUser(deps, ctx, input.projectId, user.username, plan);
-    return true;
+    const clusters = await writeScoped(deps.atlas, ctx.signal, {
+      projectId: input.projectId,
+      clusters: plan.scopes.map((scope) => scope.name),
+      send: (scopes) => updateUser(deps, ctx, input.projectId, user.username, { ...plan, scopes }),
+    });
+    return clusters.length > 0 ? clusters : undefined;
   } catch (error) {
     const refused = isConnectorError(error) && error.code === 'invalid_request';
     if (plan.roles.length > 0 || !refused) throw error;
-    return false;
+    return undefined;
   }
 }
 
@@ -119,12 +128,9 @@ async function revokePerRequester(
   const plan = planWithout(input, managed, target, deps.clock.now());
   if (plan.roles.length === 0 && input.settings.userCleanupDays === 0)
     return removeUser(deps, ctx, input, user);
-  if (!(await writeRemaining(deps, ctx, input, user, plan))) return removeUser(deps, ctx, input, user);
-  await deps.readiness.waitUntilApplied(
-    ctx,
-    input.projectId,
-    plan.scopes.map((scope) => scope.name),
-  );
+  const clusters = await writeRemaining(deps, ctx, input, user, plan);
+  if (clusters === undefined) return removeUser(deps, ctx, input, user);
+  await deps.readiness.waitUntilApplied(ctx, input.projectId, clusters);
   const kept = new Set(plan.roles.map(roleKey));
   return {
     outcome: 'revoked',

@@ -13,6 +13,9 @@ export interface SweepAtlas {
   readonly projects: Pick<AtlasClient['projects'], 'list'>;
   readonly databaseUsers: Pick<AtlasClient['databaseUsers'], 'list' | 'get' | 'update' | 'delete'>;
   readonly customDbRoles: Pick<AtlasClient['customDbRoles'], 'list' | 'delete'>;
+  /** Read only when Atlas refuses a user's scope: which of its clusters are gone. */
+  readonly clusters: Pick<AtlasClient['clusters'], 'get'>;
+  readonly flexClusters: Pick<AtlasClient['flexClusters'], 'get'>;
 }
 
 export type SweepDeps = Pick<AdapterDeps, 'clock' | 'policy'> & { readonly atlas: SweepAtlas };

@@ -33,7 +33,8 @@ export interface PlanOptions {
   readonly userCleanupDays: number;
 }
 
-export type DeleteReason = 'grant-ended' | 'idle' | 'no-active-grant';
+/** `clusters-gone`: every cluster the user's grants name was deleted, and no scope may be left empty. */
+export type DeleteReason = 'grant-ended' | 'idle' | 'no-active-grant' | 'clusters-gone';
 
 /** Where Atlas disagreed with the user's labels (beyond grants that merely expired). */
 export interface RoleDrift {

@@ -17,7 +17,7 @@ import {
   type UserSpec,
 } from '../../../../test/kits/discover-test-kit.js';
 import { sweep } from './sweep.js';
-import { grantKey, labelKeys, labelValue, readGrants } from '../model/user-model.js';
+import { grantKey, labelKeys, labelValue, readGrants, type GrantedRole } from '../model/user-model.js';
 
 const alice = 'jit-alice-example-com-3f9a';
 
@@ -243,5 +243,47 @@ describe('sweep: managed users', () => {
     const result = await run(h);
     expect(roleKeys(h)).toEqual(['readWrite@hr']);
     expect(result.rolesRemoved).toEqual([{ projectId: projectA, username: alice, roles: ['read@sales'] }]);
+  });
+});
+
+describe('sweep: a cluster deleted while grants on it are active', () => {
+  const onCluster1 = (role: GrantedRole): GrantedRole => ({ ...role, cluster: 'Cluster1' });
+
+  it('still removes an expired grant’s role, scoping the user to the clusters that remain', async () => {
+    const now = Date.UTC(2026, 10, 24, 12);
+    const h = setup({
+      grants: [
+        { id: 'g-gone', expiresAtMs: now + 3 * dayMs, roles: [onCluster1(readSales)] },
+        { id: 'g-ended', expiresAtMs: now - hourMs, roles: [{ ...writeHr, cluster: 'Cluster2' }] },
+        { id: 'g-live', expiresAtMs: now + dayMs, roles: [{ ...writeHr, databaseName: 'ops' }] },
+      ],
+    });
+    h.atlas.addCluster(projectA, { name: 'Cluster2' });
+    h.atlas.deleteCluster(projectA, 'Cluster1');
+
+    const result = await run(h);
+
+    expect(result.errors).toEqual([]);
+    expect(roleKeys(h)).toEqual(['read@sales', 'readWrite@ops']);
+    expect(h.atlas.user(projectA, alice)?.scopes).toEqual([{ name: 'Cluster0', type: 'CLUSTER' }]);
+    expect(ungatedWrites(h.atlas)).toEqual([]);
+  });
+
+  it('deletes the user when no active grant is left on a cluster that exists', async () => {
+    const now = Date.UTC(2026, 10, 24, 12);
+    const h = setup({
+      grants: [
+        { id: 'g-gone', expiresAtMs: now + 3 * dayMs, roles: [onCluster1(readSales)] },
+        { id: 'g-ended', expiresAtMs: now - hourMs, roles: [writeHr] },
+      ],
+    });
+    h.atlas.deleteCluster(projectA, 'Cluster1');
+
+    const result = await run(h);
+
+    expect(result.errors).toEqual([]);
+    expect(result.usersDeleted).toEqual([{ projectId: projectA, username: alice, reason: 'clusters-gone' }]);
+    expect(h.atlas.user(projectA, alice)).toBeUndefined();
+    expect(ungatedWrites(h.atlas)).toEqual([]);
   });
 });

@@ -4,10 +4,12 @@ import {
   type CustomDbRole,
   type DatabaseUser,
   type DatabaseUserRole,
+  type DatabaseUserUpdate,
   type PageOptions,
 } from '../../../atlas/index.js';
 import { cancelledError, isConnectorError } from '../../../errors/connector-error.js';
 import { databaseOperation } from '../database-operation.js';
+import { writeScoped } from '../atlas-writes/gone-clusters.js';
 import { forEachBounded, projectConcurrency, scopedProjectIds } from '../scope/projects-in-scope.js';
 import { SweepPayload } from '../model/payloads.js';
 import { planUser, type DeleteReason, type ManagedPlan, type UserPlan } from './sweep-plan.js';
@@ -49,9 +51,29 @@ function ignoreNotFound(error: unknown): void {
 const roleNames = (roles: readonly DatabaseUserRole[]): string[] => roles.map((role) => role.roleName);
 
 /**
+ * The update, scoped to the clusters that still exist (`writeScoped`); false when it was not sent
+ * because none of them exists any more: the user must then go, not be left reaching every cluster.
+ */
+async function sendUpdate(env: SweepEnv, authDb: AuthDatabase, username: string, update: DatabaseUserUpdate) {
+  const { atlas } = env.deps;
+  const send = (scoped: DatabaseUserUpdate) => {
+    env.ctx.beforeSideEffect();
+    return atlas.databaseUsers.update(env.projectId, authDb, username, scoped, { signal: env.ctx.signal });
+  };
+  if (update.scopes === undefined) return send(update).then(() => true);
+  const clusters = await writeScoped(atlas, env.ctx.signal, {
+    projectId: env.projectId,
+    clusters: update.scopes.map((scope) => scope.name),
+    send: (scopes) => send({ ...update, scopes }).then(() => undefined),
+  });
+  return clusters.length > 0;
+}
+
+/**
  * Carries out a plan; returns why the user was deleted, or undefined when it was updated.
  * Parking a user needs `roles: []`, which Atlas may refuse (400: a user must hold a role there);
- * the user is then deleted instead — access goes either way, and the next grant recreates it.
+ * the user is then deleted instead — access goes either way, and the next grant recreates it. A
+ * user whose every cluster is gone is deleted too.
  */
 async function write(
   env: SweepEnv,
@@ -60,22 +82,23 @@ async function write(
   decided: ManagedPlan,
 ): Promise<DeleteReason | undefined> {
   const { atlas } = env.deps;
-  const options = { signal: env.ctx.signal };
-  env.ctx.beforeSideEffect();
+  let reason = decided.deleteReason ?? 'no-active-grant';
   if (decided.action === 'update') {
     const update = decided.update ?? {};
     try {
-      await atlas.databaseUsers.update(env.projectId, authDb, username, update, options);
-      return undefined;
+      if (await sendUpdate(env, authDb, username, update)) return undefined;
+      reason = 'clusters-gone';
     } catch (error) {
       const refusedEmpty =
         update.roles?.length === 0 && isConnectorError(error) && error.code === 'invalid_request';
       if (!refusedEmpty) throw error;
     }
-    env.ctx.beforeSideEffect();
   }
-  await atlas.databaseUsers.delete(env.projectId, authDb, username, options).catch(ignoreNotFound);
-  return decided.deleteReason ?? 'no-active-grant';
+  env.ctx.beforeSideEffect();
+  await atlas.databaseUsers
+    .delete(env.projectId, authDb, username, { signal: env.ctx.signal })
+    .catch(ignoreNotFound);
+  return reason;
 }
 
 function reportWrite(
