@@ -161,7 +161,12 @@ function readBody(
   maxBodyBytes: number,
   done: (error: Error | undefined, body?: string) => void,
 ): void {
-  const encoding = (res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  // A response without a body (204, 304, Content-Length: 0) has nothing to decode, whatever its
+  // Content-Encoding says: a decoder given no bytes fails with "unexpected end of file".
+  const bodiless = res.statusCode === 204 || res.statusCode === 304 || res.headers['content-length'] === '0';
+  const encoding = bodiless
+    ? 'identity'
+    : (res.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   let source: Readable = res;
   if (encoding !== 'identity') {
     const decoder = decoders[encoding as keyof typeof decoders];
@@ -185,7 +190,11 @@ function readBody(
     }
     chunks.push(chunk);
   });
-  source.on('error', (error) => done(error));
+  source.on('error', (error) => {
+    // A decoder that failed leaves the response unread: release its socket.
+    if (source !== res) res.destroy();
+    done(error);
+  });
   source.on('end', () => {
     ended = true;
     done(

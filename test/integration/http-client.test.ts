@@ -89,6 +89,22 @@ describe('createHttpClient (the daemon and doctor HTTP client)', () => {
     expect(await (await createHttpClient()(`${base}/`)).text()).toBe(text);
   });
 
+  it.each([
+    ['204 No Content', 204, {}],
+    ['an empty 200 (Content-Length: 0)', 200, { 'content-length': '0' }],
+  ] as const)(
+    'answers %s labelled gzip with an empty body, not a decoding error',
+    async (_name, status, extra) => {
+      const base = await target((_req, _body, res) => {
+        res.writeHead(status, { 'content-encoding': 'gzip', ...extra });
+        res.end();
+      });
+      const reply = await createHttpClient()(`${base}/`, { method: 'DELETE' });
+      expect(reply.status).toBe(status);
+      expect(await reply.text()).toBe('');
+    },
+  );
+
   it('refuses a body in an encoding it cannot decode, naming it', async () => {
     const base = await target((_req, _body, res) => {
       res.writeHead(200, { 'content-encoding': 'zstd-ish' });
