@@ -75,8 +75,8 @@ function create(
       revoke: defineOperation(RevokePayload, ({ config, payload }, credential, ctx) =>
         revokeAccess({ config, payload }, ports(credential), ctx),
       ),
-      renew: defineOperation(RenewPayload, async ({ config, payload }) =>
-        renewAccess({ config, payload }, deps),
+      renew: defineOperation(RenewPayload, async ({ config, payload }, _credential, ctx) =>
+        renewAccess({ config, payload }, deps, ctx),
       ),
       sweep: defineOperation(SweepPayload, ({ config, payload }, credential, ctx) =>
         sweepAccess({ config, payload }, ports(credential), ctx),

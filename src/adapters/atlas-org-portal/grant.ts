@@ -11,6 +11,7 @@ import {
   type GrantResult,
 } from './payloads.js';
 import {
+  checkPersonKey,
   fieldError,
   findPerson,
   heldAccess,
@@ -182,6 +183,7 @@ function earlierIntent(ctx: GrantCtx): GrantIntent | undefined {
 export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: GrantCtx): Promise<GrantResult> {
   const { config, payload } = input;
   const grant = validateGrant(payload, config, deps);
+  checkPersonKey(ctx, grant.email);
   const mine = recordsOf(payload.grants, grant.email);
   const earlier = earlierIntent(ctx);
   const previous = mergeCreated(
@@ -259,7 +261,7 @@ async function grantToMember(
   const added = [...toAdd, ...shared];
   const others = mine.filter((g) => g.grantId !== input.payload.grantId);
   const inherited = mergeCreated(
-    sharedCreated(others, added, person.orgMembershipStatus === 'PENDING'),
+    sharedCreated(others, added, person.orgMembershipStatus === 'PENDING' ? person.id : undefined),
     previous,
   );
   if (toAdd.length > 0 || staleIntent) {

@@ -30,15 +30,19 @@ export function isActive(grant: GrantRecord, nowMs: number): boolean {
  * invitation the person has not accepted yet. The creation is shared from then on, so whichever
  * of the grants ends last may still delete the membership or the invitation; without it, the
  * last grant's roles would be kept forever as "the last role of a membership we did not make".
+ * `invitationId` is the pending person's user id (undefined for an active member): only the very
+ * invitation another grant sent is shared, never one someone else sent after it was gone.
  */
 export function sharedCreated(
   mine: readonly GrantRecord[],
   access: readonly Access[],
-  pending: boolean,
+  invitationId: string | undefined,
 ): Created {
   const projects = new Set(access.flatMap((a) => (a.level === 'project' ? [a.projectId] : [])));
+  const sentIt = (g: GrantRecord): boolean =>
+    g.created.invitation && (g.userId === undefined || g.userId === invitationId);
   return {
-    invitation: pending && access.length > 0 && mine.some((g) => g.created.invitation),
+    invitation: invitationId !== undefined && access.length > 0 && mine.some(sentIt),
     projectMemberships: [
       ...new Set(mine.flatMap((g) => g.created.projectMemberships.filter((p) => projects.has(p)))),
     ],

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { grantAccess } from './grant.js';
 import { revokeAccess } from './revoke.js';
 import { sweepAccess } from './sweep.js';
-import { GrantPayload, RevokePayload, SweepPayload, type GrantRecord, type GrantResult } from './payloads.js';
+import {
+  GrantPayload,
+  RenewPayload,
+  RevokePayload,
+  SweepPayload,
+  type GrantRecord,
+  type GrantResult,
+} from './payloads.js';
+import { renewAccess } from './renew.js';
 import type { GrantCtx } from './person.js';
 import type { Access } from './roles.js';
 import {
@@ -189,6 +197,94 @@ describe('an invitation is deleted only when it is the one the grant sent, with 
     });
     expect(await sweep(h, [first])).toMatchObject({ clearedGrants: ['g-1'], removed: [] });
     expect(h.world.orgUser(theirs.id)).toMatchObject({ status: 'PENDING' });
+  });
+});
+
+describe('an invitation the connector sent goes with the last grant that holds something on it', () => {
+  it('a re-sent invitation is not kept alive by an older grant that holds nothing on it', async () => {
+    const h = portalWorld();
+    const g1 = recordOf(await grant(h, 'g-1', [orgReadOnly], []));
+    // g-1's invitation is withdrawn (or declined); g-2 invites bob again (a new user id).
+    await h.world.client.orgUsers.remove(orgId, g1.userId ?? '');
+    const g2 = recordOf(await grant(h, 'g-2', [billing], [g1]));
+    expect(g2).toMatchObject({ created: { invitation: true } });
+    expect(g2.userId).not.toBe(g1.userId);
+
+    expect(await revoke(h, 'g-2', [g1, g2])).toMatchObject({ invitationDeleted: true });
+    await revoke(h, 'g-1', [g1]);
+    // Every grant is revoked: no invitation the connector sent is left for bob to accept.
+    expect(h.world.orgUser(g2.userId ?? '')).toBeUndefined();
+  });
+
+  it('a grant does not share an invitation someone else sent after the connector’s was gone', async () => {
+    const h = portalWorld();
+    const g1 = recordOf(await grant(h, 'g-1', [orgReadOnly], []));
+    await h.world.client.orgUsers.remove(orgId, g1.userId ?? '');
+    const theirs = await h.world.client.orgUsers.invite(orgId, {
+      username: email,
+      roles: { orgRoles: ['ORG_MEMBER'] },
+    });
+    const g2 = recordOf(await grant(h, 'g-2', [billing], [g1]));
+    expect(g2).toMatchObject({ userId: theirs.id, created: { invitation: false } });
+
+    await revoke(h, 'g-1', [g1, g2]);
+    expect(await revoke(h, 'g-2', [g2])).toMatchObject({ removed: [billing], invitationDeleted: false });
+    // Only g-2's role went; the admin's invitation, with its ORG_MEMBER, stays.
+    expect(h.world.orgUser(theirs.id)).toMatchObject({ status: 'PENDING', orgRoles: ['ORG_MEMBER'] });
+  });
+});
+
+describe('every job about a person runs under the person’s one key', () => {
+  const wrongKeys = ['org-portal/Bob@example.com', 'job/7f3c', 'org-portal/alice@example.com'];
+
+  it.each(wrongKeys)(
+    'refuses a grant, revoke or renew under %s before any Atlas call',
+    async (resourceKey) => {
+      const h = portalWorld([{ id: bobId, email }]);
+      const first = recordOf(await grant(h, 'g-1', [orgReadOnly], []));
+      const callsBefore = h.calls().length;
+      const refused = {
+        code: 'invalid_job',
+        details: { field: 'resourceKey', expected: 'org-portal/bob@example.com' },
+      };
+      await expect(
+        grant(h, 'g-2', [billing], [first], { ctx: { ...h.ctx, resourceKey } }),
+      ).rejects.toMatchObject(refused);
+      await expect(
+        revokeAccess(
+          { config: baseConfig, payload: RevokePayload.parse({ grantId: 'g-1', grants: [first] }) },
+          h.deps,
+          { ...h.ctx, resourceKey },
+        ),
+      ).rejects.toMatchObject(refused);
+      expect(() =>
+        renewAccess(
+          {
+            config: baseConfig,
+            payload: RenewPayload.parse({ grantId: 'g-1', ttlSeconds: 60, grants: [first] }),
+          },
+          h.deps,
+          { resourceKey },
+        ),
+      ).toThrow(expect.objectContaining(refused));
+      expect(h.calls().length).toBe(callsBefore);
+    },
+  );
+
+  it('runs them under org-portal/<e-mail, lower-cased>, whatever the requester’s case', async () => {
+    const h = portalWorld([{ id: bobId, email }]);
+    const payload = GrantPayload.parse({
+      grantId: 'g-1',
+      requester: { email: 'Bob@Example.com' },
+      access: [orgReadOnly],
+      ttlSeconds: 3600,
+      grants: [],
+    });
+    const result = await grantAccess({ config: baseConfig, payload }, h.deps, {
+      ...h.ctx,
+      resourceKey: 'org-portal/bob@example.com',
+    });
+    expect(result).toMatchObject({ added: [orgReadOnly] });
   });
 });
 

@@ -22,7 +22,30 @@ export interface PortalDeps {
 /** The job-side context: abort signal and the fence check before every Atlas write. */
 export interface PortalCtx {
   readonly signal: AbortSignal;
+  /** The job's serialisation key (JobContext.resourceKey); absent outside a job. */
+  readonly resourceKey?: string;
   beforeSideEffect(): void;
+}
+
+/** The one key every job about a person runs under, so the control plane serialises them. */
+export function personKey(email: string): string {
+  return `org-portal/${email.toLowerCase()}`;
+}
+
+/**
+ * Refuses a job about `email` that runs under another key: two jobs of one person under different
+ * keys (a differently cased e-mail, the control plane's default `job/<jobId>`) could run at once,
+ * and a grant that reads the person while another one writes would take that one's membership or
+ * invitation for someone else's and leave a role no record covers.
+ */
+export function checkPersonKey(ctx: Pick<PortalCtx, 'resourceKey'>, email: string): void {
+  const expected = personKey(email);
+  if (ctx.resourceKey === undefined || ctx.resourceKey === expected) return;
+  throw new ConnectorError({
+    code: 'invalid_job',
+    message: `resourceKey: "${ctx.resourceKey}" is not this person's key; expected "${expected}" (org-portal/<e-mail, lower-cased>)`,
+    details: { field: 'resourceKey', expected },
+  });
 }
 
 /** A grant also reads the earlier attempt's intent and records its own before writing. */

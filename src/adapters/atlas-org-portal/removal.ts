@@ -155,8 +155,8 @@ async function removeProjectRoles(
 }
 
 /**
- * A pending invitation this connector sent, no other active grant of the person, and nothing on it
- * but ORG_MEMBER and the roles being removed: delete it. A role or a team someone else added to the
+ * A pending invitation this connector sent with nothing on it but ORG_MEMBER and the roles being
+ * removed (so no role another unrevoked grant still needs): delete it. A role or a team someone else added to the
  * invitation keeps it (the ending grants' roles then go one by one; deleting it would take the team
  * membership too). So does another invitation than the one the grant recorded: someone re-invited
  * the person after the grant's own was withdrawn, declined or lapsed. (A pending invitation has not
@@ -165,7 +165,10 @@ async function removeProjectRoles(
  */
 function ownsWholeInvitation(r: Removal, held: ReadonlySet<string>, toRemove: readonly Access[]): boolean {
   const { person } = r;
-  if (person.orgMembershipStatus !== 'PENDING' || r.keeping.length > 0) return false;
+  // Another unrevoked grant pins the invitation only through a role of its own still on it, which
+  // the check below refuses (as `neededHere` does for a membership): one that holds nothing there
+  // must not keep an invitation alive that no revoke could then delete.
+  if (person.orgMembershipStatus !== 'PENDING') return false;
   if ((person.teamIds ?? []).length > 0) return false;
   const sentIt = (g: GrantRecord) =>
     g.created.invitation && (g.userId === undefined || g.userId === person.id);

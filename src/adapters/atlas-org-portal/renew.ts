@@ -3,7 +3,7 @@ import { policyDenial, type PolicyRule } from '../../errors/policy-denial.js';
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
 import { isActive } from './ledger.js';
 import type { GrantRecord, RenewPayload } from './payloads.js';
-import type { PortalDeps } from './person.js';
+import { checkPersonKey, type PortalCtx, type PortalDeps } from './person.js';
 import { checkAccess, expiryOf } from './validate.js';
 
 export interface RenewResult {
@@ -22,6 +22,7 @@ export interface RenewResult {
 export function renewAccess(
   input: { readonly config: AtlasOrgPortalConfig; readonly payload: RenewPayload },
   deps: Pick<PortalDeps, 'clock' | 'policy'>,
+  ctx: Pick<PortalCtx, 'resourceKey'> = {},
 ): RenewResult {
   const { payload } = input;
   const record = payload.grants.find((g) => g.grantId === payload.grantId);
@@ -32,6 +33,7 @@ export function renewAccess(
       details: { field: 'grantId' },
     });
   }
+  checkPersonKey(ctx, record.email);
   const now = deps.clock.now();
   if (!isActive(record, now)) {
     throw new ConnectorError({

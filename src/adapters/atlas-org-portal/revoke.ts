@@ -1,7 +1,7 @@
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
 import { isActive, recordsOf } from './ledger.js';
 import type { RevokePayload } from './payloads.js';
-import { findPerson, type PortalCtx, type PortalDeps } from './person.js';
+import { checkPersonKey, findPerson, type PortalCtx, type PortalDeps } from './person.js';
 import { removeGrants, type RemovalOutcome } from './removal.js';
 
 export type RevokeResult =
@@ -33,6 +33,7 @@ export async function revokeAccess(
   const record = payload.grants.find((g) => g.grantId === payload.grantId);
   if (!record)
     return alreadyRevoked(payload.grantId, 'the control plane holds no unrevoked record of this grant');
+  checkPersonKey(ctx, record.email);
   const person = await findPerson(deps, ctx, config.orgId, record.email);
   if (!person) {
     const reason = record.created.invitation
