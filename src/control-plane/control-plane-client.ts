@@ -251,17 +251,25 @@ export class ControlPlaneClient {
     this.session = undefined;
   }
 
-  /** Runs a session-scoped call; on 401 refreshes (or re-registers) once and tries again. */
+  /**
+   * Runs a session-scoped call; on 401 refreshes (or re-registers) once and tries again. A 401 for
+   * a token another call has already replaced only needs the retry: renewing again would revoke
+   * the token every other call in flight is using, and their retries would meet 401 in turn.
+   */
   private async sessionCall<T>(build: (sessionId: string) => Omit<CallOptions<T>, 'auth'>): Promise<T> {
     if (this.refreshAt !== undefined && this.options.clock.monotonic() >= this.refreshAt) {
       await this.refreshAhead(build(this.requireSession().sessionId).signal);
     }
     const session = this.requireSession();
+    const usedToken = this.accessToken;
     try {
       return await this.call({ ...build(session.sessionId), auth: 'session' });
     } catch (error) {
       if (!(error instanceof ConnectorError) || !needsNewCredentials(error)) throw error;
-      await this.renewSession(error, build(session.sessionId).signal);
+      // A renewal in flight (another call's 401, or a refresh ahead of expiry) is awaited, not
+      // joined: if it fails (a refresh meeting an expired token), this call still renews its own way.
+      await this.renewing?.catch(() => undefined);
+      if (this.accessToken === usedToken) await this.renewSession(error, build(session.sessionId).signal);
       return this.call({ ...build(this.requireSession().sessionId), auth: 'session' });
     }
   }

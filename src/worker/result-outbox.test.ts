@@ -101,6 +101,17 @@ describe('ResultOutbox', () => {
     expect(cp.calls.results).toHaveLength(1);
   });
 
+  it('keeps a result the control plane would not take for want of credentials, and retries it', async () => {
+    const { clock, cp, outbox } = setup();
+    // auth_failed says nothing about the result: the lease may be valid, and the token fixable.
+    cp.resultBehaviour = (call) =>
+      call === 1 ? httpError('auth_failed', 'unauthorized') : { accepted: true, jobState: 'succeeded' };
+    const delivered = outbox.deliver('job-1', 1, body);
+    await clock.advance(500);
+    await expect(delivered).resolves.toBe('accepted');
+    expect(cp.calls.results).toHaveLength(2);
+  });
+
   it('drops pending results only when abandoned', async () => {
     const { clock, cp, outbox } = setup();
     cp.resultBehaviour = () => httpError('upstream_unavailable');

@@ -93,7 +93,9 @@ export class ResultOutbox {
         return 'accepted';
       } catch (error) {
         if (this.stopper.signal.aborted) return this.dropped(entry);
-        if (isConnectorError(error) && !error.retryable) {
+        // A refusal of the result itself ends it; one of the connector's credentials (auth_failed:
+        // the session could not be renewed yet) says nothing about the result, which is kept.
+        if (isConnectorError(error) && !error.retryable && error.code !== 'auth_failed') {
           this.options.onAttempt?.('rejected');
           log.warn(
             { err: error, jobId: entry.jobId, attempt: entry.attempt },
