@@ -505,3 +505,83 @@ describe('Worker: a lease the heartbeat lists for release', () => {
     await worker.drain();
   });
 });
+
+describe('Worker: the drain deadline', () => {
+  it('flushes a finished job’s held result instead of dropping it and handing its lease back', async () => {
+    const { clock, cp, worker } = setup({ drainTimeoutMs: 5_000 });
+    cp.queue.push(ping('done', 100));
+    // The first send meets a 503 asking to come back in 30 s: the result waits in the outbox.
+    cp.resultBehaviour = (call) =>
+      call === 1
+        ? httpError('upstream_unavailable', 'unavailable', 30_000)
+        : { accepted: true, jobState: 'succeeded' };
+    worker.start();
+    await clock.advance(1_000);
+    expect(cp.calls.results).toHaveLength(1);
+    expect(worker.status().outboxDepth).toBe(1);
+    const drained = worker.drain();
+    await clock.advance(5_000);
+    await drained;
+    expect(cp.calls.release).toEqual([]);
+    expect(cp.calls.results).toHaveLength(2);
+    expect(worker.state).toBe('stopped');
+  });
+
+  it('ends even when a released handler ignores its signal, and a second request ends it at once', async () => {
+    const clock = new FakeClock();
+    const cp = new FakeControlPlane(clock);
+    const stuck: JobHandler<Record<string, never>> = {
+      payloadSchema: z.object({}),
+      needsIntegration: false,
+      run: () => new Promise(() => undefined), // an await that was not given ctx.signal
+    };
+    const worker = new Worker({
+      client: cp,
+      router: createJobRouter({ stuck: stuck as JobHandler }),
+      policy: loadConfig({}).policy,
+      clock,
+      random: new FakeRandom([0.5]),
+      logger: captureLogs().logger,
+      metrics: createMetrics('test'),
+      maxConcurrentJobs: 1,
+      maxWaitingJobs: 0,
+      drainTimeoutMs: 3_000,
+      maxPayloadBytes: 4096,
+      registration: { connectorId: 'c1', instanceId: 'i1', version: 'test', protocol: 1, features: [] },
+    });
+    cp.queue.push(envelope({ type: 'stuck', payload: '{}' }));
+    worker.start();
+    await clock.advance(100);
+    let done = false;
+    const drained = worker.drain().then(() => (done = true));
+    await clock.advance(3_000);
+    expect(cp.calls.release).toHaveLength(1);
+    void worker.drain(); // the second SIGTERM
+    await clock.advance(10);
+    await drained;
+    expect(done).toBe(true);
+    expect(cp.calls.deregister).toBe(1);
+  });
+});
+
+describe('Worker: per-resource ordering', () => {
+  it('does not start a job while an earlier one of its key runs, though a job between them was released', async () => {
+    const { clock, cp, worker, gated } = setup({ maxConcurrentJobs: 4 });
+    const keyed = (id: string) => ({ ...gatedJob(id, false), resourceKey: 'p/u' });
+    cp.queue.push(keyed('a'), keyed('b'), keyed('c'));
+    worker.start();
+    await clock.advance(2_000);
+    expect(gated.seen.started).toEqual(['a']);
+    // The server takes b back (an operator's release request) while b waits for its turn.
+    cp.heartbeatBehaviour = () => ({ releaseLeases: ['lease-b'] });
+    await clock.advance(12_000);
+    expect(cp.calls.release.map((r) => r.lease.jobId)).toEqual(['b']);
+    expect(gated.seen.started).toEqual(['a']);
+    gated.open('a');
+    await clock.advance(2_000);
+    expect(gated.seen.started).toEqual(['a', 'c']);
+    gated.open('c');
+    await clock.advance(2_000);
+    await worker.drain();
+  });
+});

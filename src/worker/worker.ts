@@ -56,6 +56,9 @@ export type WorkerState = 'running' | 'paused' | 'draining' | 'stopped';
 
 const backoff = { baseMs: 1_000, capMs: 60_000 };
 
+/** After the drain deadline: how long held results and released handlers get to finish. */
+const drainFlushMs = 5_000;
+
 /**
  * The job loop: register, then three independent loops — heartbeat, claim, and one lease keeper
  * per job — so a slow job never starves liveness. Shutdown is staged: stop claiming, let jobs
@@ -210,17 +213,33 @@ export class Worker {
     const how = this.forced ? 'forced' : await Promise.race([finished, timer]);
     deadline.abort();
     if (how !== 'idle') {
-      const remaining = [...this.inFlight.values()].map((job) => job.jobId);
-      logger.warn({ how, remaining }, 'drain deadline: releasing unfinished jobs');
+      // Only handlers still running are handed back; a job that finished keeps its lease while
+      // its result, held in the outbox (a backoff after a failed send), gets one more chance.
+      const running = [...this.inFlight.values()].filter((job) => !job.reporting);
+      logger.warn(
+        { how, remaining: running.map((job) => job.jobId) },
+        'drain deadline: releasing unfinished jobs',
+      );
+      await Promise.all(running.map((job) => job.releaseLease('shutdown')));
+      this.outbox.wake();
+      await this.within(drainFlushMs, this.outbox.whenEmpty());
       this.outbox.abandonAll();
-      await Promise.all([...this.inFlight.values()].map((job) => job.releaseLease('shutdown')));
-      await this.slots.onIdle();
+      // A handler that ignores its signal must not hold the process: the leases are released.
+      await this.within(drainFlushMs, this.slots.onIdle());
     }
     this.stopLoops.abort();
     await this.deregister();
     this.stateValue = 'stopped';
     logger.info({ how }, 'drained');
     this.markStopped();
+  }
+
+  /** Waits for `work`, at most `ms` (or until a second drain request forces the end). */
+  private async within(ms: number, work: Promise<unknown>): Promise<void> {
+    const stop = new AbortController();
+    this.forceEnd = () => stop.abort();
+    await Promise.race([work, this.options.clock.sleep(ms, stop.signal).catch(() => undefined)]);
+    stop.abort();
   }
 
   private async deregister(): Promise<void> {
@@ -440,16 +459,14 @@ export class Worker {
     });
     this.inFlight.set(envelope.leaseId, job);
     const previous = this.keyChains.get(envelope.resourceKey) ?? Promise.resolve();
-    const link: Promise<void> = this.slots
+    const ran = this.slots
       .run(job.jobId, () => job.run(previous))
-      .finally(() => {
-        this.inFlight.delete(envelope.leaseId);
-        if (this.keyChains.get(envelope.resourceKey) === link) this.keyChains.delete(envelope.resourceKey);
-      })
-      .then(
-        () => undefined,
-        () => undefined,
-      );
+      .finally(() => this.inFlight.delete(envelope.leaseId));
+    // The next job of this key waits for this one AND everything before it: a job that ends early
+    // (released or cancelled while it waited for its turn) must not let its successor overtake.
+    const link: Promise<void> = Promise.allSettled([previous, ran]).then(() => {
+      if (this.keyChains.get(envelope.resourceKey) === link) this.keyChains.delete(envelope.resourceKey);
+    });
     this.keyChains.set(envelope.resourceKey, link);
   }
 }
