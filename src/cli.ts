@@ -95,6 +95,17 @@ function configFor(mode: RunMode): AppConfig | number {
 }
 
 async function run(mode: RunMode): Promise<number> {
+  // Listening from the first moment: as PID 1 (the container) a signal without a listener is
+  // dropped by the kernel, and one sent while the daemon starts would otherwise be lost.
+  const signals = signalLatch();
+  try {
+    return await runWith(mode, signals);
+  } finally {
+    signals.close();
+  }
+}
+
+async function runWith(mode: RunMode, signals: SignalLatch): Promise<number> {
   const config = configFor(mode);
   if (typeof config === 'number') return config;
   const scrubber = createSecretScrubber();
@@ -121,7 +132,7 @@ async function run(mode: RunMode): Promise<number> {
           )
         : undefined;
   } catch (error) {
-    const inUse = addressInUseMessage(error, config);
+    const inUse = addressInUseMessage(error, config) ?? listenProblemMessage(error, config);
     if (inUse === undefined && (!isConnectorError(error) || error.code !== 'config_invalid')) throw error;
     console.error(inUse ?? (error as Error).message);
     return 78;
@@ -152,31 +163,55 @@ async function run(mode: RunMode): Promise<number> {
       .demo((text) => console.log(text))
       .catch((error: unknown) => logger.error({ err: error }, 'sandbox demo failed'));
   }
-  await waitForSignals(daemon, logger);
+  await waitForSignals(daemon, logger, signals);
   await sandbox?.close();
   logger.info('exiting');
   return 0;
 }
 
+/** SIGTERM/SIGINT counted from the start; `handle` gets those already received, then each new one. */
+interface SignalLatch {
+  handle(onSignal: (signal: NodeJS.Signals, count: number) => void): void;
+  close(): void;
+}
+
+function signalLatch(): SignalLatch {
+  const received: NodeJS.Signals[] = [];
+  let handler: ((signal: NodeJS.Signals, count: number) => void) | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    received.push(signal);
+    handler?.(signal, received.length);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return {
+    handle(next) {
+      handler = next;
+      received.forEach((signal, i) => next(signal, i + 1));
+    },
+    close() {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    },
+  };
+}
+
 /**
- * First SIGTERM/SIGINT drains; a second one forces. The handler never exits the process itself:
- * this resolves once the daemon has stopped, after a signal or after a drain the control plane
- * asked for (the replica then exits 0 and its orchestrator replaces it).
+ * First SIGTERM/SIGINT drains; a second one forces (signals received while the daemon started
+ * count too). The handler never exits the process itself: this resolves once the daemon has
+ * stopped, after a signal or after a drain the control plane asked for (the replica then exits 0
+ * and its orchestrator replaces it).
  */
-function waitForSignals(daemon: Daemon, logger: Logger): Promise<void> {
+function waitForSignals(daemon: Daemon, logger: Logger, signals: SignalLatch): Promise<void> {
   return new Promise((resolve) => {
     void daemon.stopped.then(resolve);
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      signals += 1;
+    signals.handle((signal, count) => {
       logger.info(
-        { signal, forced: signals > 1 },
-        signals > 1 ? 'second signal: forcing shutdown' : 'signal received: draining',
+        { signal, forced: count > 1 },
+        count > 1 ? 'second signal: forcing shutdown' : 'signal received: draining',
       );
-      void daemon.shutdown();
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+      void daemon.shutdown(count > 1);
+    });
   });
 }
 

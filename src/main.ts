@@ -44,8 +44,8 @@ export interface Daemon {
   readonly worker: Worker;
   readonly admin: AdminListeners;
   readonly metrics: Metrics;
-  /** Staged shutdown; a second call forces. Resolves as `stopped` does. */
-  shutdown(): Promise<void>;
+  /** Staged shutdown (`force`: a second signal, release in-flight jobs now). Resolves as `stopped` does. */
+  shutdown(force?: boolean): Promise<void>;
   /**
    * Resolves once the worker has drained and deregistered and the daemon's servers and clients
    * are closed: after `shutdown()`, or on its own when the control plane asked for a drain.
@@ -206,8 +206,8 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
     admin,
     metrics,
     stopped,
-    shutdown() {
-      void worker.drain();
+    shutdown(force = false) {
+      void (force ? worker.force() : worker.drain());
       return stopped;
     },
   };

@@ -5,17 +5,22 @@ import type { AppConfig } from '../config/env.js';
  * `npm start` in another terminal is the usual cause: its admin server and sandbox ports collide
  * with the first one's. `undefined` when `error` is not EADDRINUSE.
  */
-export function addressInUseMessage(error: unknown, config: AppConfig): string | undefined {
-  const failure = error as { code?: unknown; port?: unknown } | undefined;
-  if (typeof failure !== 'object' || failure === null || failure.code !== 'EADDRINUSE') return undefined;
-  const port = typeof failure.port === 'number' ? failure.port : undefined;
+/** The variable that chose `port`, among the listeners this process opens. */
+function portVariable(config: AppConfig, port: number | undefined): string | undefined {
   const owners: readonly [string, number][] = [
     ['ADMIN_PORT', config.admin.port],
     ['ADMIN_METRICS_PORT', config.admin.metricsPort ?? -1],
     ['SANDBOX_CONTROL_PLANE_PORT', config.sandbox.controlPlanePort],
     ['SANDBOX_ATLAS_PORT', config.sandbox.atlasPort],
   ];
-  const variable = owners.find(([, value]) => value === port)?.[0];
+  return owners.find(([, value]) => value === port)?.[0];
+}
+
+export function addressInUseMessage(error: unknown, config: AppConfig): string | undefined {
+  const failure = error as { code?: unknown; port?: unknown } | undefined;
+  if (typeof failure !== 'object' || failure === null || failure.code !== 'EADDRINUSE') return undefined;
+  const port = typeof failure.port === 'number' ? failure.port : undefined;
+  const variable = portVariable(config, port);
   const which = variable
     ? `set ${variable} to a free port (0 picks any)`
     : 'set ADMIN_PORT (and in sandbox mode SANDBOX_CONTROL_PLANE_PORT, SANDBOX_ATLAS_PORT) to free ports';
@@ -36,8 +41,9 @@ export function listenProblemMessage(error: unknown, config: AppConfig): string 
     return `cannot listen on ${hosts}: not an address of this host (${failure.code}); use one it has, such as 0.0.0.0 or 127.0.0.1`;
   }
   if (failure.code === 'EACCES') {
-    const port = typeof failure.port === 'number' ? failure.port : '(unknown)';
-    return `cannot listen on port ${port}: permission denied (EACCES); ports below 1024 need a privilege the connector does not have: set ADMIN_PORT and ADMIN_METRICS_PORT to 1024 or above`;
+    const port = typeof failure.port === 'number' ? failure.port : undefined;
+    const variable = portVariable(config, port) ?? 'ADMIN_PORT and ADMIN_METRICS_PORT';
+    return `cannot listen on port ${port ?? '(unknown)'}: permission denied (EACCES); ports below 1024 need a privilege the connector does not have: set ${variable} to 1024 or above`;
   }
   return undefined;
 }

@@ -26,6 +26,11 @@ describe('createOutboundAgent', () => {
   });
 
   it('refuses an unreadable CA bundle instead of silently trusting only the system roots', () => {
-    expect(() => createOutboundAgent({ caBundleFile: '/nonexistent/ca.pem' })).toThrow(/ENOENT/);
+    expect(() => createOutboundAgent({ caBundleFile: '/nonexistent/ca.pem' })).toThrow(
+      expect.objectContaining({
+        code: 'config_invalid',
+        message: expect.stringMatching(/^CA_BUNDLE_FILE: cannot read \/nonexistent\/ca\.pem \(ENOENT\)/),
+      }),
+    );
   });
 });

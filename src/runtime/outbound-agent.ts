@@ -1,4 +1,5 @@
 import { Agent as HttpsAgent } from 'node:https';
+import { ConnectorError } from '../errors/connector-error.js';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { Agent as HttpAgent, ClientRequest } from 'node:http';
@@ -18,9 +19,7 @@ import { http } from './node-http.js';
 export function createOutboundAgent(settings: OutboundHttpSettings): HttpAgent | undefined {
   const usesProxy = Boolean(settings.httpsProxy || settings.httpProxy);
   if (!usesProxy && !settings.caBundleFile) return undefined;
-  const ca = settings.caBundleFile
-    ? [...rootCertificates, readFileSync(settings.caBundleFile, 'utf8')]
-    : undefined;
+  const ca = settings.caBundleFile ? [...rootCertificates, readCaBundle(settings.caBundleFile)] : undefined;
   const tls = ca ? { ca } : {};
   const direct = {
     http: new http.Agent({ keepAlive: true }),
@@ -77,5 +76,19 @@ class TrustingHttpsProxyAgent extends HttpsProxyAgent<string> {
 
   override connect(req: ClientRequest, options: AgentConnectOpts) {
     return super.connect(req, { ...options, ...this.tls });
+  }
+}
+
+/** The extra CA bundle; one that cannot be read is a configuration problem naming the variable. */
+function readCaBundle(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
+    throw new ConnectorError({
+      code: 'config_invalid',
+      message: `CA_BUNDLE_FILE: cannot read ${path} (${code}); mount the PEM bundle at that path or unset CA_BUNDLE_FILE`,
+      cause: error,
+    });
   }
 }

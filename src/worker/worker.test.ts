@@ -192,16 +192,31 @@ describe('Worker', () => {
     expect(cp.calls.deregister).toBe(1);
   });
 
-  it('forces the drain on a second request', async () => {
+  it('forces the drain when asked to (a second signal)', async () => {
     const { clock, cp, worker } = setup({ drainTimeoutMs: 600_000 });
     cp.queue.push(ping('slow', 600_000));
     worker.start();
     await clock.advance(100);
     void worker.drain();
     await clock.advance(100);
-    await worker.drain();
+    await worker.force();
     expect(cp.calls.release.map((r) => r.lease.jobId)).toEqual(['slow']);
     expect(worker.state).toBe('stopped');
+  });
+
+  it('does not force a drain asked for twice: the control plane’s drain action, then a SIGTERM', async () => {
+    const { clock, cp, worker } = setup({ drainTimeoutMs: 60_000 });
+    cp.queue.push(ping('slow', 30_000));
+    cp.heartbeatBehaviour = (call) => (call === 2 ? { actions: ['drain'] } : {});
+    worker.start();
+    await clock.advance(16_000);
+    expect(worker.state).toBe('draining');
+    const drained = worker.drain(); // the rollout's SIGTERM
+    await clock.advance(20_000);
+    await drained;
+    // The job had its time: it finished and reported, nothing was released.
+    expect(cp.calls.release).toEqual([]);
+    expect(cp.calls.results.map((r) => r.body.outcome)).toEqual(['succeeded']);
   });
 
   it('drains when a heartbeat asks it to', async () => {
@@ -556,7 +571,7 @@ describe('Worker: the drain deadline', () => {
     const drained = worker.drain().then(() => (done = true));
     await clock.advance(3_000);
     expect(cp.calls.release).toHaveLength(1);
-    void worker.drain(); // the second SIGTERM
+    void worker.force(); // the second SIGTERM
     await clock.advance(10);
     await drained;
     expect(done).toBe(true);

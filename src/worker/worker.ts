@@ -181,17 +181,20 @@ export class Worker {
   }
 
   /**
-   * Staged, idempotent drain. Calling it again (a second signal) forces: in-flight jobs are
-   * aborted and released at once instead of waiting for the drain timeout.
+   * Staged, idempotent drain: in-flight jobs get the drain timeout. A drain asked for again (the
+   * control plane's `drain` action, then a rollout's SIGTERM, in either order) is the same drain;
+   * only `force()` cuts it short.
    */
   drain(): Promise<void> {
-    if (this.draining) {
-      this.forced = true;
-      this.forceEnd?.();
-      return this.draining;
-    }
-    this.draining = this.runDrain();
+    this.draining ??= this.runDrain();
     return this.draining;
+  }
+
+  /** A second signal: in-flight jobs are aborted and released at once, not at the drain timeout. */
+  force(): Promise<void> {
+    this.forced = true;
+    this.forceEnd?.();
+    return this.drain();
   }
 
   private async runDrain(): Promise<void> {

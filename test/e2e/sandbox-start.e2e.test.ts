@@ -35,6 +35,53 @@ describe('starting the connector', () => {
     expect(output).not.toMatch(/\n\s+at /);
   });
 
+  it('acts on a SIGTERM sent while it starts: drains once started and exits 0', async () => {
+    // The signal is sent as the first server starts listening, long before the daemon runs. As
+    // PID 1 (the image) a signal without a listener is dropped; here it would kill the process.
+    const dir = mkdtempSync(join(tmpdir(), 'early-signal-'));
+    const preload = join(dir, 'term-on-first-listen.mjs');
+    writeFileSync(
+      preload,
+      [
+        "import net from 'node:net';",
+        'const listen = net.Server.prototype.listen;',
+        'let sent = false;',
+        'net.Server.prototype.listen = function (...args) {',
+        "  if (!sent) { sent = true; process.kill(process.pid, 'SIGTERM'); }",
+        '  return listen.apply(this, args);',
+        '};',
+      ].join('\n'),
+    );
+    const { code, output } = await runCli(
+      {
+        NODE_OPTIONS: `--import=${preload}`,
+        SANDBOX_CONTROL_PLANE_PORT: '0',
+        SANDBOX_ATLAS_PORT: '0',
+        SANDBOX_DEMO: 'off',
+        ADMIN_PORT: '0',
+      },
+      ['sandbox'],
+    );
+    expect(output).toContain('signal received: draining');
+    expect(output).toContain('"msg":"drained"');
+    expect(code).toBe(0);
+  });
+
+  it('exits 78 naming CA_BUNDLE_FILE when the bundle cannot be read', async () => {
+    const { code, output } = await runCli(
+      {
+        CA_BUNDLE_FILE: '/nonexistent/ca.pem',
+        SANDBOX_CONTROL_PLANE_PORT: '0',
+        SANDBOX_ATLAS_PORT: '0',
+        SANDBOX_DEMO: 'off',
+        ADMIN_PORT: '0',
+      },
+      ['sandbox'],
+    );
+    expect(code).toBe(78);
+    expect(output).toContain('CA_BUNDLE_FILE: cannot read /nonexistent/ca.pem (ENOENT)');
+  });
+
   it('exits 78 naming ATLAS_BASE_URL when it is plain http:// to a non-loopback host', async () => {
     // Configuration parsing refuses it before any socket is opened: nothing is sent to 10.0.0.5.
     const { code, output } = await runCli({

@@ -59,10 +59,10 @@ function applyOutboundHttp(ctx: DoctorContext, config: AppConfig): CheckOutcome 
     if (ctx.agent) ctx.fetch = createHttpClient({ agent: ctx.agent });
     return undefined;
   } catch (error) {
-    const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
+    if (!isConnectorError(error) || error.code !== 'config_invalid') throw error;
     return {
       status: 'fail',
-      detail: `CA_BUNDLE_FILE: cannot read ${config.http.caBundleFile ?? '(unset)'} (${reason})`,
+      detail: error.message,
       remedy: 'mount the PEM bundle at that path (a ConfigMap or Secret volume) or unset CA_BUNDLE_FILE',
     };
   }

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../../../test/e2e/daemon-process.js';
 import type { FakeClock } from '../../../test/fakes/fake-clock.js';
@@ -62,6 +63,23 @@ async function claimOne(): Promise<JobEnvelope> {
   });
   return JobEnvelope.parse(ClaimResponse.parse(answer.body).jobs[0]);
 }
+
+describe('requests it cannot take apart', () => {
+  it('answers a path no URL parser accepts (//) with 400 and keeps serving', async () => {
+    // A raw socket: HTTP clients (and nock's interceptor) refuse to send such a path at all.
+    const port = Number(new URL(plane.url).port);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.end('GET // HTTP/1.1\r\nHost: x\r\n\r\n'));
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    const health = await fetch(`${plane.url}/admin/health`);
+    expect(health.status).toBe(200);
+  });
+});
 
 describe('register and authentication', () => {
   it('exchanges the enrollment token for a session, an access token and the server intervals', async () => {

@@ -70,7 +70,14 @@ export async function startReferenceControlPlane(
   });
   const store = createStoreFacade(core);
   const server = createServer((req, res) => {
-    void serve(core, store, req, res);
+    // A request it cannot take apart (a path such as `//`) answers 400; nothing ends the process.
+    serve(core, store, req, res).catch((error: unknown) => {
+      logger.warn({ err: error, method: req.method }, 'reference control plane: request failed');
+      if (!res.headersSent) {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'invalid_request', message: 'request not understood' } }));
+      } else res.destroy();
+    });
   });
   await listen(server, options.host ?? '127.0.0.1', options.port ?? 0);
   const stopSweep = startSweep(core, store, options.sweepIntervalMs ?? 1_000);
