@@ -248,7 +248,7 @@ describe('createHttpClient on the outbound agent (HTTPS_PROXY, NO_PROXY, CA_BUND
 
   it('refuses an unreadable CA bundle instead of silently trusting only the system roots', () => {
     expect(() => createOutboundAgent({ caBundleFile: '/nonexistent/ca.pem' })).toThrow(
-      expect.objectContaining({ code: 'ENOENT' }),
+      expect.objectContaining({ code: 'config_invalid', message: expect.stringContaining('(ENOENT)') }),
     );
   });
 });
