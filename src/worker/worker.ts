@@ -239,6 +239,7 @@ export class Worker {
 
   /** Waits for `work`, at most `ms` (or until a second drain request forces the end). */
   private async within(ms: number, work: Promise<unknown>): Promise<void> {
+    if (this.forced) return;
     const stop = new AbortController();
     this.forceEnd = () => stop.abort();
     await Promise.race([work, this.options.clock.sleep(ms, stop.signal).catch(() => undefined)]);
