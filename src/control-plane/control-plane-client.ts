@@ -252,6 +252,14 @@ export class ControlPlaneClient {
   }
 
   /**
+   * The control plane's `refresh_token` action (an operator rotating sessions): the next session
+   * call refreshes the access token first, as it does ahead of expiry.
+   */
+  refreshSoon(): void {
+    if (this.session) this.refreshAt = this.options.clock.monotonic();
+  }
+
+  /**
    * Runs a session-scoped call; on 401 refreshes (or re-registers) once and tries again. A 401 for
    * a token another call has already replaced only needs the retry: renewing again would revoke
    * the token every other call in flight is using, and their retries would meet 401 in turn.

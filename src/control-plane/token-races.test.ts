@@ -156,4 +156,16 @@ describe('control-plane calls that overlap a token change', () => {
     expect(await delivered).toBe('accepted');
     expect(cp.seen.filter((line) => line.startsWith('register'))).toHaveLength(2);
   });
+
+  it('refreshes the token before its next call when the control plane asks (refresh_token)', async () => {
+    const clock = new FakeClock();
+    const cp = controlPlane();
+    const { client, heartbeat } = await registered(cp, clock);
+    client.refreshSoon();
+    const beat = heartbeat();
+    await cp.arrive('token:refresh');
+    await cp.arrive('/heartbeat');
+    await beat;
+    expect(cp.seen.slice(1)).toEqual(['token:refresh with t1', 'heartbeat with t2']);
+  });
 });

@@ -600,3 +600,15 @@ describe('Worker: per-resource ordering', () => {
     await worker.drain();
   });
 });
+
+describe('Worker: the refresh_token action', () => {
+  it('has the client refresh its token before its next call', async () => {
+    const { clock, cp, worker } = setup();
+    cp.heartbeatBehaviour = (call) => (call === 2 ? { actions: ['refresh_token'] } : {});
+    worker.start();
+    await clock.advance(16_000);
+    expect(cp.calls.refreshSoon).toBe(1);
+    expect(worker.state).toBe('running');
+    await worker.drain();
+  });
+});

@@ -33,6 +33,7 @@ export type ControlPlanePort = Pick<
   | 'recordIntent'
   | 'submitResult'
   | 'deregister'
+  | 'refreshSoon'
 >;
 
 export interface WorkerOptions {
@@ -332,6 +333,7 @@ export class Worker {
       this.claimAbort.abort();
     }
     if (action === 'resume' && this.stateValue === 'paused') this.stateValue = 'running';
+    if (action === 'refresh_token') this.options.client.refreshSoon();
   }
 
   private async heartbeatLoop(): Promise<void> {

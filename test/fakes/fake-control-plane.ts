@@ -25,6 +25,7 @@ export class FakeControlPlane implements ControlPlanePort {
     claim: [] as { request: ClaimRequest; key: string }[],
     extend: [] as LeaseRef[],
     release: [] as { lease: LeaseRef; reason: string }[],
+    refreshSoon: 0,
     results: [] as { jobId: string; attempt: number; body: ResultRequest }[],
     intents: [] as { lease: LeaseRef; attempt: number; intent: unknown }[],
     deregister: 0,
@@ -105,6 +106,10 @@ export class FakeControlPlane implements ControlPlanePort {
 
   async deregister(): Promise<void> {
     this.calls.deregister += 1;
+  }
+
+  refreshSoon(): void {
+    this.calls.refreshSoon += 1;
   }
 }
 
