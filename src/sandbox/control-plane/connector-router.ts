@@ -77,6 +77,8 @@ function checkProtocolVersion(req: IncomingMessage): void {
 function invoke(route: ConnectorRoute, ctx: RouteContext): Promise<Answer> {
   if (route.auth === 'enrollment') return route.handle(ctx);
   const session = authenticate(route.auth, ctx);
+  // What the silence before this request made true (a session declared dead) is applied first.
+  ctx.core.jobs.tick();
   ctx.core.sessions.touch(session);
   return route.handle({ ...ctx, session });
 }

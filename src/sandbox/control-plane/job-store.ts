@@ -156,7 +156,9 @@ export class JobStore {
     let count = 0;
     for (const job of [...this.active.values()]) {
       if (job.lease?.sessionId !== sessionId) continue;
-      this.endLease(job, job.lease, 'released');
+      // A lease held only by the grace (§5.1) expires, charged, when its session deregisters.
+      const pastTtl = job.lease.expiresAt <= this.deps.clock.monotonic();
+      this.endLease(job, job.lease, pastTtl ? 'expired' : 'released');
       count += 1;
     }
     return count;

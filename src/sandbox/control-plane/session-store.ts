@@ -122,10 +122,23 @@ export class SessionStore {
     const graceMs = this.deps.settings.intervals.sessionGraceMs ?? 0;
     const session = this.sessions.get(lease.sessionId);
     if (graceMs <= 0 || !session || session.deregisteredAt !== null) return false;
-    if (this.deps.clock.monotonic() >= session.lastSeenMono + graceMs) return false;
+    const alive = (s: SessionRecord): boolean =>
+      s.deregisteredAt === null && this.deps.clock.monotonic() < s.lastSeenMono + graceMs;
+    const lists = (s: SessionRecord): boolean => s.inFlight.some((held) => held.leaseId === lease.leaseId);
+    // A later session of the connector that lists the lease holds it too (§3.6: leases are not bound to sessions).
+    for (const other of this.sessions.values()) {
+      if (
+        other !== session &&
+        other.registration.connectorId === session.registration.connectorId &&
+        alive(other) &&
+        lists(other)
+      )
+        return true;
+    }
+    if (!alive(session)) return false;
     const reportedSince =
       session.lastHeartbeatMono !== undefined && session.lastHeartbeatMono >= lease.expiresAt;
-    return !reportedSince || session.inFlight.some((held) => held.leaseId === lease.leaseId);
+    return !reportedSince || lists(session);
   }
 
   get(sessionId: string): SessionRecord | undefined {
