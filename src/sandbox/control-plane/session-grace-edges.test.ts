@@ -62,6 +62,7 @@ describe('the grace period at its edges (protocol §5.1)', () => {
     expect(clock.monotonic()).toBe(30_600);
     const answer = await extend(session, lease!);
     expect(answer.status).toBe(409);
+    expect(plane.store.job(jobId)?.history[0]?.outcome).toBe('expired');
   });
 
   it("does not bring a dead session's lease back on its late heartbeat: the job is redelivered", async () => {
@@ -96,6 +97,7 @@ describe('the grace period at its edges (protocol §5.1)', () => {
       stolen,
       'the connector believes the server holds this lease until lastAnswered + grace',
     ).toBeUndefined();
+    expect(plane.store.job(jobId)).toMatchObject({ state: 'leased', attempts: 1 });
   });
 
   it('charges a lease held only by the grace as expired when its session deregisters', async () => {
