@@ -120,6 +120,7 @@ async function runWith(mode: RunMode, signals: SignalLatch): Promise<number> {
     version,
     ...(config.instance.podName ? { pod: config.instance.podName } : {}),
   });
+  exitOnStrayErrors(logger);
   // The sandbox's servers are loaded only when it runs: a production daemon never pays for them.
   let sandbox: Sandbox | undefined;
   try {
@@ -167,6 +168,21 @@ async function runWith(mode: RunMode, signals: SignalLatch): Promise<number> {
   await sandbox?.close();
   logger.info('exiting');
   return 0;
+}
+
+/**
+ * A throw nothing caught (in a timer, a promise nobody awaited) leaves the process in an unknown
+ * state: it ends it, as Node would, but as one scrubbed JSON line through the logger rather than a
+ * raw stack on stderr that could carry a secret. Leases are not released: they expire and the
+ * control plane redelivers the jobs.
+ */
+function exitOnStrayErrors(logger: Logger): void {
+  const exit = (message: string) => (error: unknown) => {
+    logger.fatal({ err: error }, message);
+    process.exit(1);
+  };
+  process.on('uncaughtException', exit('uncaught exception; exiting'));
+  process.on('unhandledRejection', exit('unhandled promise rejection; exiting'));
 }
 
 /** SIGTERM/SIGINT counted from the start; `handle` gets those already received, then each new one. */

@@ -67,6 +67,42 @@ describe('starting the connector', () => {
     expect(code).toBe(0);
   });
 
+  it('ends on a stray rejection with one scrubbed JSON line, not a raw stack', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stray-rejection-'));
+    const preload = join(dir, 'reject-once-started.mjs');
+    // Once the daemon's admin server listens, a promise nobody awaits rejects, naming the sandbox's
+    // enrollment token: a value the logger's scrubber holds from the start.
+    writeFileSync(
+      preload,
+      [
+        "import net from 'node:net';",
+        'const listen = net.Server.prototype.listen;',
+        'let listens = 0;',
+        'net.Server.prototype.listen = function (...args) {',
+        '  listens += 1;',
+        '  if (listens === 3) setTimeout(() => Promise.reject(new Error(`boom ${process.env.CONTROL_PLANE_TOKEN}`)), 200);',
+        '  return listen.apply(this, args);',
+        '};',
+      ].join('\n'),
+    );
+    const token = 'stray-rejection-token-0123456789';
+    const { code, output } = await runCli(
+      {
+        NODE_OPTIONS: `--import=${preload}`,
+        CONTROL_PLANE_TOKEN: token,
+        SANDBOX_CONTROL_PLANE_PORT: '0',
+        SANDBOX_ATLAS_PORT: '0',
+        SANDBOX_DEMO: 'off',
+        ADMIN_PORT: '0',
+      },
+      ['sandbox'],
+    );
+    expect(code).toBe(1);
+    expect(output).toContain('"msg":"unhandled promise rejection; exiting"');
+    expect(output).not.toContain(token);
+    expect(output).not.toMatch(/\n\s+at /);
+  });
+
   it('exits 78 naming CA_BUNDLE_FILE when the bundle cannot be read', async () => {
     const { code, output } = await runCli(
       {
