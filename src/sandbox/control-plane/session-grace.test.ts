@@ -114,3 +114,79 @@ describe('a silent session keeps its leases for the grace period', () => {
     expect((await claimOne(other))?.attempt, 'not listed after its TTL: redelivered').toBe(2);
   });
 });
+
+function heartbeatAs(by: TestSession, inFlight: HeartbeatRequest['inFlight']) {
+  return protocol('POST', paths.heartbeat(by.sessionId), {
+    token: by.accessToken,
+    body: { sentAt: '2026-11-24T12:00:00.000Z', state: 'busy', inFlight, outboxDepth: 0, freeSlots: 3 },
+  });
+}
+
+function extendAs(by: TestSession, lease: JobEnvelope) {
+  return protocol('POST', paths.extend(lease.jobId), {
+    token: by.accessToken,
+    body: { leaseId: lease.leaseId, fencingToken: lease.fencingToken },
+  });
+}
+
+describe('the grace period at its edges (protocol §5.1)', () => {
+  it('refuses an extend once the session was declared dead, though no sweep has run since', async () => {
+    const jobId = plane.store.enqueueJob({ type: 'revoke' });
+    await clock.advance(300); // sweeps run at whole seconds; the claim is at t=300
+    const lease = await claimOne();
+    // Silent from t=300: declared dead at t=30_300. The last sweep before now ran at t=30_000.
+    await clock.advance(30_300);
+    expect(clock.monotonic()).toBe(30_600);
+    const answer = await extendAs(session, lease!);
+    expect(answer.status).toBe(409);
+    expect(plane.store.job(jobId)?.history[0]?.outcome).toBe('expired');
+  });
+
+  it("does not bring a dead session's lease back on its late heartbeat: the job is redelivered", async () => {
+    const other = await registerSession(protocol, enrollmentToken, { instanceId: 'pod-2:boot-1' });
+    const jobId = plane.store.enqueueJob({ type: 'revoke' });
+    await clock.advance(300);
+    const lease = await claimOne();
+    await clock.advance(30_300);
+    await heartbeatAs(session, [ref(lease!)]);
+    await clock.advance(5_000); // sweeps run
+    const got = await claimOne(other);
+    expect(got?.jobId, 'the session was dead at t=30_300: its lease must have been redelivered').toBe(jobId);
+  });
+
+  it("keeps the grace for a lease claimed under an earlier session that the connector's new session still lists", async () => {
+    const jobId = plane.store.enqueueJob({ type: 'revoke' });
+    const lease = await claimOne(); // under session S1
+    // The connector registers again (S1 not deregistered: e.g. its refresh answer was lost).
+    const s2 = await registerSession(protocol, enrollmentToken);
+    const replica2 = await registerSession(protocol, enrollmentToken, { instanceId: 'pod-2:boot-1' });
+    // S2 keeps the lease alive and lists it in every heartbeat for longer than the grace.
+    for (let i = 0; i < 8; i += 1) {
+      await clock.advance(5_000);
+      expect((await extendAs(s2, lease!)).status).toBe(200);
+      expect((await heartbeatAs(s2, [ref(lease!)])).body).toMatchObject({ releaseLeases: [] });
+      await heartbeatAs(replica2, []);
+    }
+    // Outage of TTL + 1 s: far less than sessionGraceMs since the connector's last answered request.
+    await clock.advance(leaseTtlMs + 1_000);
+    const stolen = await claimOne(replica2);
+    expect(
+      stolen,
+      'the connector believes the server holds this lease until lastAnswered + grace',
+    ).toBeUndefined();
+    expect(plane.store.job(jobId)).toMatchObject({ state: 'leased', attempts: 1 });
+  });
+
+  it('charges a lease held only by the grace as expired when its session deregisters', async () => {
+    const jobId = plane.store.enqueueJob({ type: 'revoke' });
+    await claimOne();
+    await clock.advance(leaseTtlMs + 1_000); // past TTL, within grace: held
+    expect(plane.store.job(jobId)?.state).toBe('leased');
+    const answer = await protocol('DELETE', paths.deregister(session.sessionId), {
+      token: session.accessToken,
+    });
+    expect(answer.status).toBe(204);
+    const job = plane.store.job(jobId);
+    expect(job?.history[0]?.outcome).toBe('expired');
+  });
+});
