@@ -215,18 +215,19 @@ export class GrantLedger {
    */
   private sweepGrants(integrationId: string, payload: object): LedgerEntry[] {
     const now = this.clock.now();
-    const people = new Map<string, LedgerEntry[]>();
+    const people = new Map<string, { records: LedgerEntry[]; firstExpiry: number }>();
     for (const entry of this.grants(integrationId)) {
-      people.set(entry.email, [...(people.get(entry.email) ?? []), entry]);
+      const person = people.get(entry.email) ?? { records: [], firstExpiry: Infinity };
+      person.records.push(entry);
+      const at = Date.parse(entry.expiresAt);
+      if (at <= now) person.firstExpiry = Math.min(person.firstExpiry, at);
+      people.set(entry.email, person);
     }
-    const firstExpiry = (records: readonly LedgerEntry[]): number =>
-      Math.min(...records.map((r) => Date.parse(r.expiresAt)).filter((at) => !(at > now)));
-    const due = [...people.values()]
-      .filter((records) => Number.isFinite(firstExpiry(records)))
-      .sort((a, b) => firstExpiry(a) - firstExpiry(b));
-    const others = [...people.values()].filter((records) => !Number.isFinite(firstExpiry(records)));
+    const all = [...people.values()];
+    const due = all.filter((p) => p.firstExpiry !== Infinity).sort((a, b) => a.firstExpiry - b.firstExpiry);
+    const others = all.filter((p) => p.firstExpiry === Infinity);
     const start = (this.sweepCursors.get(integrationId) ?? 0) % Math.max(1, others.length);
-    const rotated = [...others.slice(start), ...others.slice(0, start)];
+    const rotated = [...others.slice(start), ...others.slice(0, start)].map((p) => p.records);
     let room =
       this.options.maxPayloadBytes - Buffer.byteLength(JSON.stringify(payload)) - sweepPayloadMarginBytes;
     const chosen: LedgerEntry[] = [];
@@ -237,7 +238,7 @@ export class GrantLedger {
       room -= size;
       return true;
     };
-    for (const records of due) take(records);
+    for (const person of due) take(person.records);
     let taken = 0;
     for (const records of rotated) {
       if (!take(records)) break;
