@@ -1,5 +1,5 @@
 import type { Policy } from '../../../config/env.js';
-import { policyDenial, type PolicyRule } from '../../../errors/policy-denial.js';
+import { policyDenial } from '../../../errors/policy-denial.js';
 import { ConnectorError } from '../../../errors/connector-error.js';
 import { checkAdminDatabaseActions, checkAdminDatabaseRule } from './admin-databases.js';
 import { adminClassRoles, databaseRoles } from './role-classes.js';
@@ -77,10 +77,6 @@ export function isBuiltInRole(roleName: string): boolean {
   return adminClassRoles.has(roleName) || databaseRoles.has(roleName);
 }
 
-export function policyDenied(field: string, message: string, rule?: PolicyRule): ConnectorError {
-  return policyDenial(field, message, rule);
-}
-
 export function invalidRequest(field: string, message: string): ConnectorError {
   return new ConnectorError({ code: 'invalid_request', message: `${field}: ${message}`, details: { field } });
 }
@@ -88,7 +84,7 @@ export function invalidRequest(field: string, message: string): ConnectorError {
 /** POLICY_ALLOWED_PROJECT_IDS, when set, bounds every project a grant, renew or rotate may touch. */
 export function checkProjectPolicy(policy: Policy, projectId: string): void {
   if (policy.allowedProjectIds.length > 0 && !policy.allowedProjectIds.includes(projectId)) {
-    throw policyDenied(
+    throw policyDenial(
       'projectId',
       `project ${projectId} is not in the connector policy's allowed projects (POLICY_ALLOWED_PROJECT_IDS)`,
     );
@@ -101,13 +97,13 @@ export function checkRolePolicy(policy: Policy, roleName: string, field: string,
     policy.allowedRoles.includes(roleName) ||
     (database !== undefined && policy.allowedRoles.includes(`${roleName}@${database}`));
   if (policy.allowedRoles.length > 0 && !named) {
-    throw policyDenied(
+    throw policyDenial(
       field,
       `role ${roleName} is not in the connector policy's allowed roles (POLICY_ALLOWED_ROLES)`,
     );
   }
   if (adminClassRoles.has(roleName) && !policy.allowAdminRoles) {
-    throw policyDenied(
+    throw policyDenial(
       field,
       `${roleName} is an admin-class role, denied unless the connector policy sets POLICY_ALLOW_ADMIN_ROLES=true`,
       'admin_role',
@@ -132,9 +128,9 @@ export function grantExpiryMs(timing: GrantTiming, nowMs: number, policy: Policy
   if (!Number.isFinite(expiresAtMs))
     throw invalidRequest(field, 'one of ttlSeconds or expiresAt is required');
   const ttlMs = expiresAtMs - nowMs;
-  if (ttlMs <= 0) throw policyDenied(field, 'the grant must end in the future');
+  if (ttlMs <= 0) throw policyDenial(field, 'the grant must end in the future');
   if (ttlMs > policy.maxGrantTtlMs) {
-    throw policyDenied(
+    throw policyDenial(
       field,
       `a TTL of ${Math.ceil(ttlMs / 1000)} s exceeds the connector policy's maximum of ${Math.floor(policy.maxGrantTtlMs / 1000)} s (POLICY_MAX_GRANT_TTL)`,
     );
@@ -158,7 +154,7 @@ export function checkActionsPolicy(
     }
   });
   if (policy.allowedRoles.length > 0) {
-    throw policyDenied(
+    throw policyDenial(
       `${field}.actions`,
       "custom privileges are denied while the connector policy's allowed roles (POLICY_ALLOWED_ROLES) are set",
     );
@@ -166,7 +162,7 @@ export function checkActionsPolicy(
   checkAdminDatabaseActions(policy, entry.database, `${field}.database`);
   entry.actions.forEach((action, j) => {
     if (!dataPlaneActions.has(action) && !policy.allowAdminRoles) {
-      throw policyDenied(
+      throw policyDenial(
         `${field}.actions[${j}]`,
         `${action} is not a data-plane action (admin-class), denied unless the connector policy sets POLICY_ALLOW_ADMIN_ROLES=true`,
         'admin_role',
