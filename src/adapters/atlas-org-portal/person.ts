@@ -1,4 +1,5 @@
 import type { AtlasClient, OrgUser } from '../../atlas/index.js';
+import { requireResourceKey } from '../resource-key.js';
 import { policyDenial, type PolicyRule } from '../../errors/policy-denial.js';
 import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import type { Clock } from '../../runtime/clock.js';
@@ -39,12 +40,9 @@ export function personKey(email: string): string {
  * invitation for someone else's and leave a role no record covers.
  */
 export function checkPersonKey(ctx: Pick<PortalCtx, 'resourceKey'>, email: string): void {
-  const expected = personKey(email);
-  if (ctx.resourceKey === undefined || ctx.resourceKey === expected) return;
-  throw new ConnectorError({
-    code: 'invalid_job',
-    message: `resourceKey: "${ctx.resourceKey}" is not this person's key; expected "${expected}" (org-portal/<e-mail, lower-cased>)`,
-    details: { field: 'resourceKey', expected },
+  requireResourceKey(ctx, personKey(email), {
+    what: "this person's key",
+    shape: 'org-portal/<e-mail, lower-cased>',
   });
 }
 

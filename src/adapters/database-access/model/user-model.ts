@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConnectorError } from '../../../errors/connector-error.js';
+import { requireResourceKey } from '../../resource-key.js';
 import type { KeyValue } from '../../../atlas/index.js';
 
 /**
@@ -230,12 +230,9 @@ export function checkResourceKey(
   projectId: string,
   username: string,
 ): void {
-  const expected = resourceKeyFor(projectId, username);
-  if (ctx.resourceKey === undefined || ctx.resourceKey === expected) return;
-  throw new ConnectorError({
-    code: 'invalid_job',
-    message: `resourceKey: "${ctx.resourceKey}" is not this job's database user; expected "${expected}" (<projectId>/<username>, the username computed from the requester as documented in the README)`,
-    details: { field: 'resourceKey', expected },
+  requireResourceKey(ctx, resourceKeyFor(projectId, username), {
+    what: "this job's database user",
+    shape: '<projectId>/<username>, the username computed from the requester as documented in the README',
   });
 }
 
