@@ -2,11 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../test/fakes/fake-clock.js';
 import { FakeRandom } from '../../../test/fakes/fake-random.js';
 import { GrantLedger } from './grant-ledger.js';
+import type { JobEnvelope } from '../../control-plane/protocol.js';
 import { acceptResult } from './job-results.js';
 import { JobStore } from './job-store.js';
 
 const portal = { id: 'portal', kind: 'atlas-org-portal', config: {}, secretRef: 'env://X' };
 const billing = { level: 'org', role: 'ORG_BILLING_ADMIN' };
+
+type Outcome =
+  | { readonly outcome: 'succeeded'; readonly result: unknown }
+  | {
+      readonly outcome: 'failed';
+      readonly error: { code: 'policy_denied'; message: string; retryable: false };
+    };
 
 function setup(maxPayloadBytes = 262_144) {
   const clock = new FakeClock();
@@ -20,23 +28,25 @@ function setup(maxPayloadBytes = 262_144) {
   const jobs = new JobStore({ clock, random: new FakeRandom(), settings, ledger });
   jobs.putIntegration(portal);
   jobs.putIntegration({ ...portal, id: 'db', kind: 'atlas-project' });
+  /** Reports the outcome of a leased attempt, as the connector's result would. */
+  const report = (lease: JobEnvelope, outcome: Outcome): void => {
+    acceptResult(jobs, clock, {
+      jobId: lease.jobId,
+      attempt: lease.attempt,
+      idempotencyKey: `${lease.jobId}:${lease.attempt}`,
+      body: { ...lease, ...outcome, startedAt: 'a', finishedAt: 'b' },
+      canonical: lease.leaseId,
+    });
+  };
   /** Enqueues, leases and (with a result) completes one job; returns the payload it was leased with. */
   const run = (type: string, payload: object, result?: unknown, integrationId = 'portal'): unknown => {
     const { jobId } = jobs.enqueue({ type, payload: JSON.stringify(payload), integrationId });
     const [envelope] = jobs.claim('s1', { maxJobs: 1 });
     if (!envelope || envelope.jobId !== jobId) throw new Error('job was not leased');
-    if (result !== undefined) {
-      acceptResult(jobs, clock, {
-        jobId,
-        attempt: envelope.attempt,
-        idempotencyKey: `${jobId}:${envelope.attempt}`,
-        body: { ...envelope, outcome: 'succeeded', result, startedAt: 'a', finishedAt: 'b' },
-        canonical: envelope.leaseId,
-      });
-    }
+    if (result !== undefined) report(envelope, { outcome: 'succeeded', result });
     return JSON.parse(envelope.payload) as unknown;
   };
-  return { ledger, run, jobs, clock };
+  return { ledger, run, report, jobs, clock };
 }
 
 const grantResult = (expiresAt: string) => ({
@@ -136,7 +146,7 @@ describe('grant ledger', () => {
   });
 
   it('keeps a grant renewed after the sweep was leased, though the sweep cleared it', () => {
-    const { ledger, run, jobs, clock } = setup();
+    const { ledger, run, report, jobs } = setup();
     const before = '2026-11-24T14:00:00.000Z';
     run('grant', { grantId: 'g-1', requester: { email: 'bob@example.com' } }, grantResult(before));
     run('grant', { grantId: 'g-2', requester: { email: 'eve@example.com' } }, grantResult(before));
@@ -155,21 +165,12 @@ describe('grant ledger', () => {
       expiresAt: before,
       overdueSeconds: 1,
     });
-    acceptResult(jobs, clock, {
-      jobId,
-      attempt: sweep.attempt,
-      idempotencyKey: `${jobId}:${sweep.attempt}`,
-      body: {
-        ...sweep,
-        outcome: 'succeeded',
-        result: {
-          clearedGrants: ['g-1', 'g-2'],
-          overdue: [overdue('g-1', 'bob@example.com'), overdue('g-2', 'eve@example.com')],
-        },
-        startedAt: 'a',
-        finishedAt: 'b',
+    report(sweep, {
+      outcome: 'succeeded',
+      result: {
+        clearedGrants: ['g-1', 'g-2'],
+        overdue: [overdue('g-1', 'bob@example.com'), overdue('g-2', 'eve@example.com')],
       },
-      canonical: sweep.leaseId,
     });
     expect(ledger.grants('portal').map((g) => [g.grantId, g.expiresAt])).toEqual([
       ['g-1', '2026-11-24T18:00:00.000Z'],
@@ -263,19 +264,7 @@ describe('grant ledger', () => {
       expect(h.ledger.grants('portal')).toEqual([]);
       await h.clock.advance(5_000);
       // The dead grant's held result comes in after its revoke (§4.7 takes it: nobody leased the job since).
-      acceptResult(h.jobs, h.clock, {
-        jobId,
-        attempt: 1,
-        idempotencyKey: `${jobId}:1`,
-        body: {
-          ...first,
-          outcome: 'succeeded',
-          result: grantResult(intent.expiresAt),
-          startedAt: 'a',
-          finishedAt: 'b',
-        },
-        canonical: 'late',
-      });
+      h.report(first, { outcome: 'succeeded', result: grantResult(intent.expiresAt) });
       expect(h.ledger.grants('portal')).toEqual([
         expect.objectContaining({ grantId: 'g-1', expiresAt: revokedAt, revokedAt, added: [billing] }),
       ]);
@@ -294,19 +283,7 @@ describe('grant ledger', () => {
         ...intent,
         added: [billing, { level: 'org', role: 'ORG_READ_ONLY' }],
       });
-      acceptResult(h.jobs, h.clock, {
-        jobId,
-        attempt: 1,
-        idempotencyKey: `${jobId}:1`,
-        body: {
-          ...first,
-          outcome: 'succeeded',
-          result: grantResult(intent.expiresAt),
-          startedAt: 'a',
-          finishedAt: 'b',
-        },
-        canonical: 'x',
-      });
+      h.report(first, { outcome: 'succeeded', result: grantResult(intent.expiresAt) });
       expect(h.ledger.grants('portal').map((g) => [g.added, g.fromIntent])).toEqual([[[billing], undefined]]);
       const failed = h.jobs.enqueue({
         type: 'grant',
@@ -314,18 +291,10 @@ describe('grant ledger', () => {
         integrationId: 'portal',
       });
       const [lease] = h.jobs.claim('s1', { maxJobs: 1 });
-      acceptResult(h.jobs, h.clock, {
-        jobId: failed.jobId,
-        attempt: 1,
-        idempotencyKey: `${failed.jobId}:1`,
-        body: {
-          ...lease!,
-          outcome: 'failed',
-          error: { code: 'policy_denied', message: 'no', retryable: false },
-          startedAt: 'a',
-          finishedAt: 'b',
-        },
-        canonical: 'y',
+      if (lease?.jobId !== failed.jobId) throw new Error('the failing grant was not leased');
+      h.report(lease, {
+        outcome: 'failed',
+        error: { code: 'policy_denied', message: 'no', retryable: false },
       });
       expect(h.ledger.grants('portal').map((g) => g.grantId)).toEqual(['g-1']);
     });
