@@ -23,6 +23,33 @@ function runCli(
   });
 }
 
+/** The sandbox on free ports, without its demo. */
+const quietSandbox = {
+  SANDBOX_CONTROL_PLANE_PORT: '0',
+  SANDBOX_ATLAS_PORT: '0',
+  SANDBOX_DEMO: 'off',
+  ADMIN_PORT: '0',
+};
+
+/** A module for `--import` that runs `action` (JavaScript) as the process's `nth` server starts listening. */
+function onNthListen(nth: number, action: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'on-listen-')), 'on-listen.mjs');
+  writeFileSync(
+    file,
+    [
+      "import net from 'node:net';",
+      'const listen = net.Server.prototype.listen;',
+      'let listens = 0;',
+      'net.Server.prototype.listen = function (...args) {',
+      '  listens += 1;',
+      `  if (listens === ${nth}) { ${action} }`,
+      '  return listen.apply(this, args);',
+      '};',
+    ].join('\n'),
+  );
+  return file;
+}
+
 describe('starting the connector', () => {
   it('exits 78 with every configuration problem listed and no stack trace', async () => {
     const { code, output } = await runCli({
@@ -38,63 +65,25 @@ describe('starting the connector', () => {
   it('acts on a SIGTERM sent while it starts: drains once started and exits 0', async () => {
     // The signal is sent as the first server starts listening, long before the daemon runs. As
     // PID 1 (the image) a signal without a listener is dropped; here it would kill the process.
-    const dir = mkdtempSync(join(tmpdir(), 'early-signal-'));
-    const preload = join(dir, 'term-on-first-listen.mjs');
-    writeFileSync(
-      preload,
-      [
-        "import net from 'node:net';",
-        'const listen = net.Server.prototype.listen;',
-        'let sent = false;',
-        'net.Server.prototype.listen = function (...args) {',
-        "  if (!sent) { sent = true; process.kill(process.pid, 'SIGTERM'); }",
-        '  return listen.apply(this, args);',
-        '};',
-      ].join('\n'),
-    );
-    const { code, output } = await runCli(
-      {
-        NODE_OPTIONS: `--import=${preload}`,
-        SANDBOX_CONTROL_PLANE_PORT: '0',
-        SANDBOX_ATLAS_PORT: '0',
-        SANDBOX_DEMO: 'off',
-        ADMIN_PORT: '0',
-      },
-      ['sandbox'],
-    );
+    const preload = onNthListen(1, "process.kill(process.pid, 'SIGTERM');");
+    const { code, output } = await runCli({ NODE_OPTIONS: `--import=${preload}`, ...quietSandbox }, [
+      'sandbox',
+    ]);
     expect(output).toContain('signal received: draining');
     expect(output).toContain('"msg":"drained"');
     expect(code).toBe(0);
   });
 
   it('ends on a stray rejection with one scrubbed JSON line, not a raw stack', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'stray-rejection-'));
-    const preload = join(dir, 'reject-once-started.mjs');
-    // Once the daemon's admin server listens, a promise nobody awaits rejects, naming the sandbox's
-    // enrollment token: a value the logger's scrubber holds from the start.
-    writeFileSync(
-      preload,
-      [
-        "import net from 'node:net';",
-        'const listen = net.Server.prototype.listen;',
-        'let listens = 0;',
-        'net.Server.prototype.listen = function (...args) {',
-        '  listens += 1;',
-        '  if (listens === 3) setTimeout(() => Promise.reject(new Error(`boom ${process.env.CONTROL_PLANE_TOKEN}`)), 200);',
-        '  return listen.apply(this, args);',
-        '};',
-      ].join('\n'),
+    // Once the daemon's admin server listens, a promise nobody awaits rejects, naming the
+    // control-plane token: a value the logger's scrubber holds from the start.
+    const preload = onNthListen(
+      3,
+      'setTimeout(() => Promise.reject(new Error(`boom ${process.env.CONTROL_PLANE_TOKEN}`)), 200);',
     );
     const token = 'stray-rejection-token-0123456789';
     const { code, output } = await runCli(
-      {
-        NODE_OPTIONS: `--import=${preload}`,
-        CONTROL_PLANE_TOKEN: token,
-        SANDBOX_CONTROL_PLANE_PORT: '0',
-        SANDBOX_ATLAS_PORT: '0',
-        SANDBOX_DEMO: 'off',
-        ADMIN_PORT: '0',
-      },
+      { NODE_OPTIONS: `--import=${preload}`, CONTROL_PLANE_TOKEN: token, ...quietSandbox },
       ['sandbox'],
     );
     expect(code).toBe(1);
@@ -104,16 +93,9 @@ describe('starting the connector', () => {
   });
 
   it('exits 78 naming CA_BUNDLE_FILE when the bundle cannot be read', async () => {
-    const { code, output } = await runCli(
-      {
-        CA_BUNDLE_FILE: '/nonexistent/ca.pem',
-        SANDBOX_CONTROL_PLANE_PORT: '0',
-        SANDBOX_ATLAS_PORT: '0',
-        SANDBOX_DEMO: 'off',
-        ADMIN_PORT: '0',
-      },
-      ['sandbox'],
-    );
+    const { code, output } = await runCli({ CA_BUNDLE_FILE: '/nonexistent/ca.pem', ...quietSandbox }, [
+      'sandbox',
+    ]);
     expect(code).toBe(78);
     expect(output).toContain('CA_BUNDLE_FILE: cannot read /nonexistent/ca.pem (ENOENT)');
   });
