@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../test/fakes/fake-clock.js';
 import { isConnectorError } from '../errors/connector-error.js';
 import { createSecretScrubber } from '../runtime/secret-scrubber.js';
-import { createSecretResolver } from './secret-resolver.js';
+import { createSecretResolver, type SecretResolverOptions } from './secret-resolver.js';
 
 /**
  * A secret store that accepts the TCP connection and then never says anything (a stalled proxy, a
@@ -55,45 +55,49 @@ async function outcome(read: Promise<unknown>, boundMs: number): Promise<string>
   }
 }
 
-describe('a secret store that never answers', () => {
-  it('ends an AWS Secrets Manager read at its request timeout, and the next read connects again', async () => {
-    const resolver = createSecretResolver({
-      env: { AWS_ENDPOINT_URL_SECRETS_MANAGER: `https://localhost:${port}` },
-      clock: new FakeClock(),
-      scrubber: createSecretScrubber(),
-      aws: {
-        credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'x'.repeat(40) },
-        maxAttempts: 1,
-        requestTimeoutMs: 300,
-      },
-    });
-    try {
-      const before = connections;
-      // As the Atlas client waits: no signal of its own.
-      const source = resolver.credentialSourceFor('aws-sm://prod/atlas?region=us-east-1');
-      expect(await outcome(source.get(), 10_000)).toBe('timeout (retryable: true)');
-      expect(await outcome(source.get(), 10_000)).toBe('timeout (retryable: true)');
-      expect(connections - before).toBe(2);
-    } finally {
-      resolver.close();
-    }
-  }, 30_000);
+type StoreSettings = Omit<SecretResolverOptions, 'clock' | 'scrubber'>;
 
-  it('ends an Azure Key Vault read at its request timeout, and the next read connects again', async () => {
-    const resolver = createSecretResolver({
-      env: {},
-      clock: new FakeClock(),
-      scrubber: createSecretScrubber(),
-      azure: { credential, requestTimeoutMs: 300, clientOptions: { retryOptions: { maxRetries: 0 } } },
-    });
-    try {
-      const before = connections;
-      const source = resolver.credentialSourceFor(`azure-kv://https://localhost:${port}/atlas`);
-      expect(await outcome(source.get(), 10_000)).toBe('timeout (retryable: true)');
-      expect(await outcome(source.get(), 10_000)).toBe('timeout (retryable: true)');
-      expect(connections - before).toBe(2);
-    } finally {
-      resolver.close();
-    }
-  }, 30_000);
+describe('a secret store that never answers', () => {
+  it.each([
+    [
+      'AWS Secrets Manager',
+      (): StoreSettings => ({
+        env: { AWS_ENDPOINT_URL_SECRETS_MANAGER: `https://localhost:${port}` },
+        aws: {
+          credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'x'.repeat(40) },
+          maxAttempts: 1,
+          requestTimeoutMs: 300,
+        },
+      }),
+      () => 'aws-sm://prod/atlas?region=us-east-1',
+    ],
+    [
+      'Azure Key Vault',
+      (): StoreSettings => ({
+        env: {},
+        azure: { credential, requestTimeoutMs: 300, clientOptions: { retryOptions: { maxRetries: 0 } } },
+      }),
+      () => `azure-kv://https://localhost:${port}/atlas`,
+    ],
+  ])(
+    'ends a %s read at its request timeout, and the next read connects again',
+    async (_store, settings, ref) => {
+      const resolver = createSecretResolver({
+        clock: new FakeClock(),
+        scrubber: createSecretScrubber(),
+        ...settings(),
+      });
+      try {
+        const before = connections;
+        // As the Atlas client waits: no signal of its own.
+        const source = resolver.credentialSourceFor(ref());
+        expect(await outcome(source.get(), 10_000)).toBe('timeout (retryable: true)');
+        expect(await outcome(source.get(), 10_000)).toBe('timeout (retryable: true)');
+        expect(connections - before).toBe(2);
+      } finally {
+        resolver.close();
+      }
+    },
+    30_000,
+  );
 });
