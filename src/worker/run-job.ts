@@ -47,8 +47,7 @@ export class RunningJob {
   /** The server answered the release 409/410: the lease was already gone there. */
   private lostOnServer = false;
   private waiting = false;
-  /** The handler has finished; its result is being delivered (the drain does not release it). */
-  reporting = false;
+  private handlerDone = false;
 
   constructor(
     readonly envelope: JobEnvelope,
@@ -81,6 +80,11 @@ export class RunningJob {
       onExtension: (result) => deps.metrics.leaseExtensions.inc({ result }),
       sessionHeldUntil: deps.sessionHeldUntil,
     });
+  }
+
+  /** The handler has finished; its result is being delivered (the drain does not release it). */
+  get reporting(): boolean {
+    return this.handlerDone;
   }
 
   get jobId(): string {
@@ -203,7 +207,7 @@ export class RunningJob {
         ? { outcome: 'succeeded' as const, result: outcome.result }
         : { outcome: 'failed' as const, error: outcome.error }),
     };
-    this.reporting = true;
+    this.handlerDone = true;
     const delivery = await this.deps.outbox.deliver(this.envelope.jobId, this.envelope.attempt, body);
     this.deps.metrics.jobsCompleted.inc({ type: this.envelope.type, outcome: outcome.outcome });
     if (this.envelope.type === 'discover' && outcome.outcome === 'succeeded') {
