@@ -144,6 +144,18 @@ describe('doctor --integration', () => {
     });
   });
 
+  it.each(['atlas-org-portal', 'atlas-org-deep-discovery'])(
+    'takes the projectIds allow-list of %s as part of its config, not as doctor targets',
+    async (kind) => {
+      const config = { orgId: org, projectIds: [payments] };
+      const read = files({ 'org.json': { kind, secretRef: 'env://K', config } });
+
+      await expect(parseDoctorArgs(['--integration', 'org.json'], read)).resolves.toMatchObject({
+        target: { kind, projectIds: [], orgId: org, config },
+      });
+    },
+  );
+
   it.each([
     ['a missing file', 'absent.json', 'cannot read the file (ENOENT)'],
     ['a file that is not JSON', 'text.json', 'not valid JSON'],

@@ -152,7 +152,12 @@ async function readIntegrationFile(
   if (!definition)
     throw usageError(`--integration ${path}: kind must be one of ${Object.keys(kinds).join(', ')}`);
   const problems = projectFieldProblems(kinds, definition, config);
-  const projectIds = [...(config.projectId ? [config.projectId] : []), ...(config.projectIds ?? [])];
+  // An organization kind's `projectIds` is an allow-list inside its config (checked by the kind's
+  // own schema below), not a set of projects for doctor to check.
+  const projectIds =
+    definition.credential.level === 'organization'
+      ? []
+      : [...(config.projectId ? [config.projectId] : []), ...(config.projectIds ?? [])];
   const one = definition.credential.level === 'project' && definition.credential.projects === 'one';
   const naming = { project: one ? 'config.projectId' : 'config.projectIds', org: 'config.orgId' };
   problems.push(...shapeProblems(definition, projectIds, config.orgId, naming));
