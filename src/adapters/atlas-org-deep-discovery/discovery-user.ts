@@ -1,5 +1,5 @@
 import type { AtlasClient } from '../../atlas/index.js';
-import { isConnectorError } from '../../errors/connector-error.js';
+import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import type { Readiness } from '../database-access/atlas-writes/readiness.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { Random } from '../../runtime/random.js';
@@ -31,14 +31,25 @@ export interface DiscoveryLogin {
   readonly password: string;
 }
 
+const deleteTimeoutMs = 30_000;
+
 async function deleteQuietly(deps: DiscoveryUserDeps, projectId: string, username: string): Promise<void> {
   // Its own signal: a job cancelled mid-listing still removes the user (deleteAfterDate is the backstop).
   try {
     await deps.atlas.databaseUsers.delete(projectId, 'admin', username, {
-      signal: AbortSignal.timeout(30_000),
+      signal: AbortSignal.timeout(deleteTimeoutMs),
     });
   } catch (error) {
-    if (!isConnectorError(error) || error.code !== 'not_found') throw error;
+    if (!isConnectorError(error)) throw error;
+    if (error.code === 'not_found') return;
+    // That signal is the delete's own deadline (Atlas kept answering 429, say), never the job's:
+    // reported as 'cancelled' it would end the whole discovery instead of this cluster's reading.
+    if (error.code !== 'cancelled') throw error;
+    throw new ConnectorError({
+      code: 'timeout',
+      message: `discovery user ${username} in project ${projectId} could not be deleted within ${deleteTimeoutMs / 1000} s; Atlas removes it at its deleteAfterDate`,
+      details: { projectId },
+    });
   }
 }
 
