@@ -77,6 +77,21 @@ describe('loadConfig', () => {
     expect(config.drainTimeoutMs).toBe(30_000);
   });
 
+  it('refuses an org or project role list an atlas-org-portal grant could never match, naming the variable', () => {
+    const message = problemsOf({
+      POLICY_ALLOWED_ORG_ROLES: 'ORG_READ_ONLY,ORG_BILING_ADMIN',
+      POLICY_ALLOWED_PROJECT_ROLES: 'group_read_only',
+    });
+    expect(message).toMatch(/POLICY_ALLOWED_ORG_ROLES\.1: each org role must be one of ORG_OWNER, /);
+    expect(message).toMatch(/POLICY_ALLOWED_PROJECT_ROLES\.0: each project role must be an Atlas role name/);
+    const config = loadConfig({
+      POLICY_ALLOWED_ORG_ROLES: 'ORG_READ_ONLY, ORG_OWNER',
+      POLICY_ALLOWED_PROJECT_ROLES: 'GROUP_READ_ONLY,GROUP_FUTURE_ROLE',
+    });
+    expect(config.policy.allowedOrgRoles).toEqual(['ORG_READ_ONLY', 'ORG_OWNER']);
+    expect(config.policy.allowedProjectRoles).toEqual(['GROUP_READ_ONLY', 'GROUP_FUTURE_ROLE']);
+  });
+
   it('reports every problem at once, each with its variable name', () => {
     const message = problemsOf({
       ADMIN_PORT: 'eighty',

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { enrollmentTokenProblem } from './enrollment-token.js';
 import { ConnectorError } from '../errors/connector-error.js';
 import { parseDurationMs } from './duration.js';
+import { orgRoles } from '../adapters/atlas-org-portal/roles.js';
 
 /** A variable set to nothing (or blanks) counts as unset, so its default applies, not 0. */
 const blankIsUnset = (value: unknown): unknown =>
@@ -90,8 +91,12 @@ export const EnvSchema = z.object({
     z.array(z.string().regex(/^[a-f0-9]{24}$/, 'each project id must be 24 lowercase hex characters')),
   ),
   POLICY_ALLOWED_ROLES: csv,
-  POLICY_ALLOWED_ORG_ROLES: csv,
-  POLICY_ALLOWED_PROJECT_ROLES: csv,
+  POLICY_ALLOWED_ORG_ROLES: csv.pipe(
+    z.array(z.enum(orgRoles, { message: `each org role must be one of ${orgRoles.join(', ')}` })),
+  ),
+  POLICY_ALLOWED_PROJECT_ROLES: csv.pipe(
+    z.array(z.string().regex(/^GROUP_[A-Z_]+$/, 'each project role must be an Atlas role name (GROUP_…)')),
+  ),
   POLICY_MAX_GRANT_TTL: duration('12h'),
   POLICY_ALLOW_ADMIN_ROLES: bool,
   POLICY_ALLOWED_JOB_TYPES: csv,
