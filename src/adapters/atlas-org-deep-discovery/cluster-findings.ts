@@ -98,6 +98,13 @@ function merge(live: { names: string[] } | { problem: string } | undefined, foun
   return { databases, namespaces, problems };
 }
 
+/** Why a cluster whose reads all succeeded still has no database list. */
+function noSource(cluster: OrgCluster): string {
+  return cluster.flex
+    ? 'flex clusters have no Admin API database listing (collectionDiscovery driver lists them)'
+    : 'no database source listed this cluster';
+}
+
 /** Reads every cluster this connector serves in one project; never throws for one cluster. */
 export async function readServedClusters(
   walk: ProjectWalk,
@@ -122,12 +129,15 @@ export async function readServedClusters(
   served.forEach(({ cluster }, index) => {
     const merged = merge(live.get(cluster.name), namespaces[index]);
     const roleProblem = 'problem' in roles ? [roles.problem] : [];
+    // Nothing failed, yet nothing listed its databases: a flex cluster without the driver.
+    const unlisted =
+      merged.databases === undefined && merged.problems.length === 0 ? [noSource(cluster)] : [];
     findings.set(cluster.name, {
       ...(merged.databases === undefined ? {} : { databases: merged.databases }),
       ...(merged.namespaces ? { collectionsFrom: merged.namespaces.from } : {}),
       ...(merged.namespaces?.at ? { snapshotCreatedAt: merged.namespaces.at } : {}),
       ...('problem' in roles ? {} : { customRoles: roles }),
-      problems: [...merged.problems, ...roleProblem],
+      problems: [...merged.problems, ...unlisted, ...roleProblem],
       unavailable: merged.databases === undefined,
     });
   });

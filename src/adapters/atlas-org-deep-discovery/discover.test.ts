@@ -95,6 +95,15 @@ describe('deep discovery of an organization', () => {
     });
   });
 
+  it('says why a flex cluster is unavailable when collections are not listed (collectionDiscovery off)', async () => {
+    const { subs } = await discover(kit, 'vpc-a', { collectionDiscovery: 'off' });
+    expect(subs.get(`${analytics}:Flex0`)).toMatchObject({
+      state: 'unavailable',
+      reason: 'flex clusters have no Admin API database listing (collectionDiscovery driver lists them)',
+      databases: [],
+    });
+  });
+
   it("lists another connector's cluster with its connector id and reads nothing from it", async () => {
     const { subs } = await discover(kit, 'vpc-a');
     expect(subs.get(`${platform}:VpcB`)).toEqual(
