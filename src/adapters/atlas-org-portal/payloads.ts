@@ -48,7 +48,7 @@ export const GrantIntent = z.object({
 });
 export type GrantIntent = z.infer<typeof GrantIntent>;
 
-/** The person's other unrevoked grants (grant, revoke, renew); all of them for a sweep. */
+/** The person's other unrevoked grants (grant, renew; required on revoke and sweep). */
 const grants = z.array(GrantRecord).max(10_000).default([]);
 
 const ttl = {
@@ -75,7 +75,12 @@ export const GrantPayload = z
   .refine(oneExpiry, expiryMessage);
 export type GrantPayload = z.infer<typeof GrantPayload>;
 
-export const RevokePayload = z.object({ grantId, grants });
+/**
+ * A revoke must carry the ledger too: without it the connector cannot tell "no record" (already
+ * revoked) from "this control plane sent none", and answering already_revoked would leave the
+ * roles in place with nothing in Atlas to remove them.
+ */
+export const RevokePayload = z.object({ grantId, grants: z.array(GrantRecord).max(10_000) });
 export type RevokePayload = z.infer<typeof RevokePayload>;
 
 export const RenewPayload = z.object({ grantId, ...ttl, grants }).refine(oneExpiry, expiryMessage);

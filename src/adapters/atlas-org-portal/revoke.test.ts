@@ -90,6 +90,11 @@ describe('revoke', () => {
     expect(h.writes()).toEqual([]);
   });
 
+  it('requires the ledger in the payload: a revoke without it is not "already revoked"', () => {
+    expect(RevokePayload.safeParse({ grantId: 'g-1' }).success).toBe(false);
+    expect(RevokePayload.safeParse({ grantId: 'g-1', grants: [] }).success).toBe(true);
+  });
+
   it('deletes a still-pending invitation the grant created', async () => {
     const h = portalWorld([
       { id: erinId, email: 'bob@example.com', status: 'PENDING', orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'] },
