@@ -181,6 +181,9 @@ export const ReleaseRequest = ExtendRequest.extend({ reason: ReleaseReason });
 export type ReleaseRequest = z.infer<typeof ReleaseRequest>;
 
 // 7. result (`Idempotency-Key: <jobId>:<attempt>`)
+/** Largest JSON request body a control plane accepts (docs/protocol.md §1); a larger one gets 413. */
+export const maxJsonBodyBytes = 1024 * 1024;
+
 export const JobErrorBody = z.object({
   code: z.string(),
   message: z.string().max(1024),

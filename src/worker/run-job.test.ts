@@ -51,6 +51,15 @@ function intentHandler(writes: string[]): JobHandler<Record<string, never>> {
   };
 }
 
+/** Succeeds with a result of about `bytes` bytes (a sweep's report over a large organization). */
+const bigResultHandler: JobHandler<{ bytes: number }> = {
+  payloadSchema: z.object({ bytes: z.number() }).strict(),
+  needsIntegration: false,
+  run(payload) {
+    return Promise.resolve({ unmanaged: 'x'.repeat(payload.bytes) });
+  },
+};
+
 /** Refuses as an adapter's policy check does: field and message from the payload. */
 const denyHandler: JobHandler<{ field: string }> = {
   payloadSchema: z.object({ field: z.string() }).strict(),
@@ -76,6 +85,7 @@ function setup(writes: string[]) {
       // A stand-in discover: the gauge follows the job type and its outcome, not the handler.
       discover: twoWriteHandler(writes) as JobHandler,
       deny: denyHandler as JobHandler,
+      big: bigResultHandler as JobHandler,
     }),
     policy: loadConfig({}).policy,
     maxPayloadBytes: 4096,
@@ -116,6 +126,26 @@ describe('RunningJob', () => {
       outcome: 'succeeded',
       result: { done: true },
     });
+  });
+
+  it('reports a result over the protocol body limit as a failure saying so, not a body the server refuses', async () => {
+    const { clock, cp, deps } = setup([]);
+    const run = async (bytes: number) => {
+      const done = new RunningJob(envelope({ type: 'big', payload: JSON.stringify({ bytes }) }), 0, deps).run(
+        Promise.resolve(),
+      );
+      await clock.advance(1);
+      await done;
+    };
+    await run(1_000);
+    await run(1024 * 1024);
+    expect(cp.calls.results.map((r) => r.body.outcome)).toEqual(['succeeded', 'failed']);
+    const body = cp.calls.results[1]?.body;
+    expect(body?.error).toMatchObject({ code: 'internal', retryable: false });
+    expect(body?.error?.message).toMatch(
+      /^the big result is \d+ bytes, over the control-plane protocol's limit of 1048576 bytes/,
+    );
+    expect(JSON.stringify(body).length).toBeLessThan(2_000);
   });
 
   it('stamps the last successful discovery, and only that', async () => {

@@ -1,6 +1,11 @@
 import type { Policy } from '../config/env.js';
 import type { ControlPlaneClient } from '../control-plane/control-plane-client.js';
-import type { JobEnvelope, LeaseRef } from '../control-plane/protocol.js';
+import {
+  maxJsonBodyBytes,
+  type JobEnvelope,
+  type LeaseRef,
+  type ResultRequest,
+} from '../control-plane/protocol.js';
 import { cancelledError, ConnectorError, isConnectorError } from '../errors/connector-error.js';
 import type { Metrics } from '../admin/metrics.js';
 import { abortable } from '../runtime/abortable.js';
@@ -193,12 +198,8 @@ export class RunningJob {
     return outcome;
   }
 
-  private async report(outcome: JobOutcome, startedAt: string, durationMs: number): Promise<void> {
-    if (this.keeper.lost || this.released) {
-      this.finish(await this.endedWithoutResult(), durationMs);
-      return;
-    }
-    const body = {
+  private resultBody(outcome: JobOutcome, startedAt: string): ResultRequest {
+    return {
       leaseId: this.lease.leaseId,
       fencingToken: this.lease.fencingToken,
       startedAt,
@@ -207,6 +208,32 @@ export class RunningJob {
         ? { outcome: 'succeeded' as const, result: outcome.result }
         : { outcome: 'failed' as const, error: outcome.error }),
     };
+  }
+
+  /**
+   * A result over the protocol's body limit would be refused (413) and dropped, and the job run
+   * again until it dead-letters as `lease_expired`: it is reported as the failure it is instead.
+   */
+  private reportable(outcome: JobOutcome, startedAt: string): { outcome: JobOutcome; body: ResultRequest } {
+    const body = this.resultBody(outcome, startedAt);
+    const size = Buffer.byteLength(JSON.stringify(body), 'utf8');
+    if (size <= maxJsonBodyBytes) return { outcome, body };
+    const tooLarge = failure(
+      new ConnectorError({
+        code: 'internal',
+        message: `the ${this.envelope.type} result is ${size} bytes, over the control-plane protocol's limit of ${maxJsonBodyBytes} bytes; it cannot be reported`,
+      }),
+      { log: this.log },
+    );
+    return { outcome: tooLarge, body: this.resultBody(tooLarge, startedAt) };
+  }
+
+  private async report(handled: JobOutcome, startedAt: string, durationMs: number): Promise<void> {
+    if (this.keeper.lost || this.released) {
+      this.finish(await this.endedWithoutResult(), durationMs);
+      return;
+    }
+    const { outcome, body } = this.reportable(handled, startedAt);
     this.handlerDone = true;
     const delivery = await this.deps.outbox.deliver(this.envelope.jobId, this.envelope.attempt, body);
     this.deps.metrics.jobsCompleted.inc({ type: this.envelope.type, outcome: outcome.outcome });

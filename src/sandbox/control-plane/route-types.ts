@@ -36,6 +36,6 @@ export type ConnectorRoute =
   | (RouteBase & { readonly auth: 'sessionPath' | 'session'; handle(ctx: SessionContext): Promise<Answer> });
 
 /** Largest JSON request body on the protocol routes. */
-export const maxJsonBodyBytes = 1024 * 1024;
+export { maxJsonBodyBytes } from '../../control-plane/protocol.js';
 /** Largest snapshot part. */
 export const maxPartBytes = 5 * 1024 * 1024;
