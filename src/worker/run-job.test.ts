@@ -291,6 +291,19 @@ describe('RunningJob', () => {
     expect(cp.calls.results[0]?.body).toMatchObject({ outcome: 'succeeded', result: { earlier } });
   });
 
+  it('reports an intent refused 409 as a lost lease, retryable, so a lapsed lease the server still reports on requeues the job', async () => {
+    const writes: string[] = [];
+    const { cp, deps } = setup(writes);
+    cp.intentBehaviour = () => httpError('conflict', 'lease_lost');
+    await new RunningJob(envelope({ type: 'intent', payload: '{}' }), 0, deps).run(Promise.resolve());
+    expect(writes).toEqual([]);
+    expect(cp.calls.results[0]?.body).toMatchObject({
+      outcome: 'failed',
+      error: { code: 'lease_lost', retryable: true },
+    });
+    expect(cp.calls.results[0]?.body.error?.message).toContain('refused the intent (lease_lost)');
+  });
+
   it('does not write when the intent cannot be recorded, and reports the failure', async () => {
     const writes: string[] = [];
     const { cp, deps } = setup(writes);

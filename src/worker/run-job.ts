@@ -13,7 +13,7 @@ import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
 import { dispatch, failure, type JobOutcome } from './dispatch.js';
-import { createJobContext } from './job-context.js';
+import { createJobContext, leaseLostError } from './job-context.js';
 import type { JobRouter } from './job-handlers.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { parseJob } from './parse-job.js';
@@ -156,10 +156,23 @@ export class RunningJob {
     this.log.debug('slot released; the job waits off-slot');
   }
 
-  /** Fenced by this lease; a stale holder never records (its signal is aborted, or the server says 409). */
+  /**
+   * Fenced by this lease; a stale holder never records (its signal is aborted, or the server says
+   * 409/410). That refusal is a lost lease, retryable: the server still takes this attempt's report
+   * when its lease lapsed and nobody has leased the job since (§4.7), and a `conflict` would then
+   * fail the job for good although nothing was written.
+   */
   private async recordIntent(intent: unknown): Promise<void> {
     if (this.abort.signal.aborted) throw this.abort.signal.reason;
-    await this.deps.client.recordIntent(this.lease, this.envelope.attempt, intent, this.abort.signal);
+    try {
+      await this.deps.client.recordIntent(this.lease, this.envelope.attempt, intent, this.abort.signal);
+    } catch (error) {
+      if (isConnectorError(error) && (error.code === 'conflict' || error.code === 'gone')) {
+        const answer = String(error.details.protocolCode ?? error.code);
+        throw leaseLostError(this.jobId, `the control plane refused the intent (${answer})`);
+      }
+      throw error;
+    }
   }
 
   private async execute(): Promise<JobOutcome> {
