@@ -155,6 +155,17 @@ describe('project users', () => {
     expect(again.status).toBe(409);
   });
 
+  it('answers a project invitation with the roles it stored, each once (GroupUserResponse.roles is a set)', async () => {
+    const added = await h.client.call('POST', projectUsers, {
+      ...v,
+      body: { username: 'erin@example.com', roles: ['GROUP_READ_ONLY', 'GROUP_READ_ONLY'] },
+    });
+    expect(added.status).toBe(201);
+    expect(field(added.json, 'roles')).toEqual(['GROUP_READ_ONLY']);
+    const stored = await h.client.call('GET', `${projectUsers}/${String(field(added.json, 'id'))}`, v);
+    expect(field(stored.json, 'roles')).toEqual(field(added.json, 'roles'));
+  });
+
   it('adds a role before removing the only one, as Atlas requires', async () => {
     const onlyRole = await h.client.call('POST', `${projectUsers}/${bob}:removeRole`, {
       ...v,

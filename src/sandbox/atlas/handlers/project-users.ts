@@ -76,10 +76,11 @@ function addGroupUser(ctx: RequestContext): HandlerResult {
     dropLapsedInvitations(ctx, project.orgId, body.username);
   }
   const user = existing ?? newPendingUser(ctx, project.orgId, body.username, ['ORG_MEMBER']);
-  user.groupRoles.set(project.id, [...new Set(body.roles)]);
+  const roles = [...new Set(body.roles)];
+  user.groupRoles.set(project.id, roles);
   ctx.sim.state.orgUsers.set(user.id, user);
   recordEvent(ctx, project, user, user.status === 'ACTIVE' ? 'JOINED_GROUP' : 'INVITED_TO_GROUP');
-  return { status: 201, body: groupUserView(user, body.roles) };
+  return { status: 201, body: groupUserView(user, roles) };
 }
 
 function changeGroupRole(ctx: RequestContext, add: boolean): HandlerResult {
