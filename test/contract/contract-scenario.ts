@@ -245,6 +245,11 @@ async function projectUsersAndTeams(c: DigestClient): Promise<void> {
   await c.call('DELETE', `${projectUsers}/${alice}`, v0219);
   await c.call('GET', `/orgs/${org}/teams`);
   await c.call('GET', `/orgs/${org}/teams/${oncallTeam}/users`, v0219);
+  await c.call(
+    'GET',
+    `/orgs/${org}/teams/${oncallTeam}/users?username=bob%40example.com&userId=${bob}&orgMembershipStatuses=ACTIVE`,
+    v0219,
+  );
   await c.call('POST', `/orgs/${org}/teams/${oncallTeam}:addUser`, { ...v0219, body: { id: alice } });
   await c.call('POST', `/orgs/${org}/teams/${oncallTeam}:removeUser`, { ...v0219, body: { id: alice } });
   await c.call('GET', `/groups/${payments}/teams`);

@@ -244,6 +244,31 @@ describe('teams and events', () => {
     expect(field(events.json, 'results', 0, 'publicKey')).toBe('testpubk');
   });
 
+  it('lists a team’s ACTIVE and PENDING members by default, and filters by username, userId and status', async () => {
+    const teamUsers = `/orgs/${org}/teams/${oncallTeam}/users`;
+    const invited = await h.client.call('POST', orgUsers, {
+      ...v,
+      body: { username: 'erin@example.com', roles: { orgRoles: ['ORG_MEMBER'] }, teamIds: [oncallTeam] },
+    });
+    expect(names((await h.client.call('GET', teamUsers, v)).json)).toEqual([
+      'bob@example.com',
+      'erin@example.com',
+    ]);
+    expect(names((await h.client.call('GET', `${teamUsers}?username=erin%40example.com`, v)).json)).toEqual([
+      'erin@example.com',
+    ]);
+    expect(names((await h.client.call('GET', `${teamUsers}?userId=${bob}`, v)).json)).toEqual([
+      'bob@example.com',
+    ]);
+    await h.clock.advance(31 * 86_400_000);
+    expect(names((await h.client.call('GET', teamUsers, v)).json)).toEqual(['bob@example.com']);
+    const lapsed = await h.client.call('GET', `${teamUsers}?orgMembershipStatuses=INVITATION_EXPIRED`, v);
+    expect(field(lapsed.json, 'results', 0)).toMatchObject({
+      id: field(invited.json, 'id'),
+      orgMembershipStatus: 'INVITATION_EXPIRED',
+    });
+  });
+
   it('answers TEAM_NOT_FOUND for an unknown team', async () => {
     const result = await h.client.call('GET', `/orgs/${org}/teams/${'e'.repeat(24)}/users`, v);
     expect(result.json).toMatchObject({ errorCode: 'TEAM_NOT_FOUND' });

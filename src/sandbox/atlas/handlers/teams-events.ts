@@ -6,6 +6,7 @@ import { paginate } from '../pagination.js';
 import { parseBody, teamUserBodySchema } from '../request-schemas.js';
 import { eventsFor, eventView, orgUserView, teamRoleView, teamView } from '../views.js';
 import { requireOrg, requireOrgUser, requireProject, requireTeam } from './lookup.js';
+import { statusFilter, usernameFilter } from './ui-user-rules.js';
 
 /**
  * `:addUser`/`:removeUser` are idempotent here: the spec declares no 409 for them, so adding a
@@ -88,7 +89,13 @@ export const teamAndEventRoutes: RouteDef[] = [
     handler: (ctx) => {
       const org = requireOrg(ctx);
       const team = requireTeam(ctx, org.id, param(ctx, 'teamId'));
-      const users = [...team.userIds].flatMap((id) => ctx.sim.state.orgUsers.get(id) ?? []);
+      // The same filters as listOrgUsers (ACTIVE and PENDING by default), plus `userId`.
+      const statusOk = statusFilter(ctx.query);
+      const nameOk = usernameFilter(ctx.query);
+      const userId = ctx.query.get('userId');
+      const users = [...team.userIds]
+        .flatMap((id) => ctx.sim.state.orgUsers.get(id) ?? [])
+        .filter((u) => statusOk(u.status) && nameOk(u.username) && (userId === null || u.id === userId));
       return { status: 200, body: paginate(ctx, users, orgUserView) };
     },
   },
