@@ -64,6 +64,16 @@ describe('invitations', () => {
       body: { orgRole: 'ORG_READ_ONLY' },
     });
     expect(addRole.json).toMatchObject({ errorCode: 'USER_NOT_IN_ORG' });
+    // getOrgUser takes orgMembershipStatuses too: ACTIVE and PENDING unless asked for more.
+    expect((await h.client.call('GET', `${orgUsers}/${firstId}`, v)).json).toMatchObject({
+      errorCode: 'USER_NOT_IN_ORG',
+    });
+    const asked = await h.client.call(
+      'GET',
+      `${orgUsers}/${firstId}?orgMembershipStatuses=INVITATION_EXPIRED`,
+      v,
+    );
+    expect(asked.json).toMatchObject({ id: firstId, orgMembershipStatus: 'INVITATION_EXPIRED' });
     const again = await invite(h, 'erin@example.com');
     expect(again.status).toBe(201);
     expect(field(again.json, 'id')).not.toBe(firstId);

@@ -1,7 +1,7 @@
 import type { RequestContext } from '../context.js';
 import { param } from '../context.js';
 import { atlasError } from '../errors.js';
-import type { ClusterRec, OrgUserRec, ProjectRec, TeamRec } from '../model.js';
+import type { ClusterRec, MembershipStatus, OrgUserRec, ProjectRec, TeamRec } from '../model.js';
 
 /**
  * Lookups that turn a missing entity into Atlas's 404. The pipeline has already checked the
@@ -29,15 +29,23 @@ export function requireCluster(ctx: RequestContext, kind: 'dedicated' | 'flex', 
   return cluster;
 }
 
-/** An Atlas UI user of this organization: unknown id → USER_NOT_FOUND, other org → USER_NOT_IN_ORG. */
-export function requireOrgUser(ctx: RequestContext, orgId: string, userId: string): OrgUserRec {
+/**
+ * An Atlas UI user of this organization: unknown id → USER_NOT_FOUND, other org → USER_NOT_IN_ORG.
+ * `listed`: the membership statuses the call asked for (`getOrgUser`/`getGroupUser` take
+ * `orgMembershipStatuses`); every other operation acts on ACTIVE and PENDING users only.
+ */
+export function requireOrgUser(
+  ctx: RequestContext,
+  orgId: string,
+  userId: string,
+  listed: (status: MembershipStatus) => boolean = (status) => status === 'ACTIVE' || status === 'PENDING',
+): OrgUserRec {
   if (!/^[a-f0-9]{24}$/.test(userId)) throw atlasError('INVALID_USER_ID', userId);
   const user = ctx.sim.state.orgUsers.get(userId);
   if (!user) throw atlasError('USER_NOT_FOUND', userId);
   if (user.orgId !== orgId) throw atlasError('USER_NOT_IN_ORG', userId, orgId);
   // The spec: a user whose only invitation EXPIRED or was REJECTED does not belong to the org.
-  if (user.status !== 'ACTIVE' && user.status !== 'PENDING')
-    throw atlasError('USER_NOT_IN_ORG', userId, orgId);
+  if (!listed(user.status)) throw atlasError('USER_NOT_IN_ORG', userId, orgId);
   return user;
 }
 

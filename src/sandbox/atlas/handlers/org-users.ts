@@ -119,7 +119,9 @@ export const orgUserRoutes: RouteDef[] = [
     access: 'orgMember',
     handler: (ctx) => ({
       status: 200,
-      body: orgUserView(requireOrgUser(ctx, requireOrg(ctx).id, param(ctx, 'userId'))),
+      body: orgUserView(
+        requireOrgUser(ctx, requireOrg(ctx).id, param(ctx, 'userId'), statusFilter(ctx.query)),
+      ),
     }),
   },
   {

@@ -1,7 +1,7 @@
 import type { HandlerResult, RequestContext, RouteDef } from '../context.js';
 import { param, v20250219 } from '../context.js';
 import { atlasError } from '../errors.js';
-import type { OrgUserRec, ProjectRec } from '../model.js';
+import type { MembershipStatus, OrgUserRec, ProjectRec } from '../model.js';
 import { paginate } from '../pagination.js';
 import { groupRoleBodySchema, groupUserRequestSchema, parseBody } from '../request-schemas.js';
 import { groupUserView } from '../views.js';
@@ -46,9 +46,13 @@ function rolesIn(ctx: RequestContext, project: ProjectRec, user: OrgUserRec): st
   return [...roles];
 }
 
-function requireProjectUser(ctx: RequestContext, project: ProjectRec): OrgUserRec {
+function requireProjectUser(
+  ctx: RequestContext,
+  project: ProjectRec,
+  listed?: (status: MembershipStatus) => boolean,
+): OrgUserRec {
   const userId = param(ctx, 'userId');
-  const user = requireOrgUser(ctx, project.orgId, userId);
+  const user = requireOrgUser(ctx, project.orgId, userId, listed);
   if (!user.groupRoles.has(project.id)) throw atlasError('USER_NOT_IN_GROUP', userId, project.id);
   return user;
 }
@@ -126,7 +130,7 @@ export const projectUserRoutes: RouteDef[] = [
     access: 'groupRead',
     handler: (ctx) => {
       const project = requireProject(ctx);
-      const user = requireProjectUser(ctx, project);
+      const user = requireProjectUser(ctx, project, statusFilter(ctx.query));
       return { status: 200, body: groupUserView(user, user.groupRoles.get(project.id) ?? []) };
     },
   },
