@@ -21,7 +21,7 @@ import {
   type PortalCtx,
   type PortalDeps,
 } from './person.js';
-import { accessKey, baselineOrgRole, type Access } from './roles.js';
+import { accessKey, baselineOrgRole, distinctAccess, type Access } from './roles.js';
 import { validateGrant, type ValidatedGrant } from './validate.js';
 
 interface GrantInput {
@@ -63,6 +63,17 @@ async function invite(deps: PortalDeps, ctx: PortalCtx, orgId: string, grant: Va
   }
 }
 
+/**
+ * What an attempt's writes did, filled in as each one lands, so that the caller still has it when
+ * a later write fails.
+ */
+interface Landed {
+  /** Roles written. */
+  readonly roles: Access[];
+  /** Projects whose membership `addGroupUsers` created. */
+  readonly projectMemberships: string[];
+}
+
 /** Adds one project's missing roles; a first role in the project creates the membership. */
 async function addProjectRoles(
   deps: PortalDeps,
@@ -70,7 +81,9 @@ async function addProjectRoles(
   person: OrgUser,
   projectId: string,
   roles: readonly string[],
-): Promise<boolean> {
+  landed: Landed,
+): Promise<void> {
+  const access = (role: string): Access => ({ level: 'project', projectId, role });
   if (projectRolesOf(person, projectId).length === 0) {
     ctx.beforeSideEffect();
     try {
@@ -79,7 +92,9 @@ async function addProjectRoles(
         { username: person.username, roles },
         { signal: ctx.signal },
       );
-      return true;
+      landed.roles.push(...roles.map(access));
+      landed.projectMemberships.push(projectId);
+      return;
     } catch (error) {
       // 409: the person is in the project after all (a concurrent change); fall back to :addRole.
       if (!(isConnectorError(error) && error.code === 'conflict')) throw error;
@@ -88,8 +103,8 @@ async function addProjectRoles(
   for (const role of roles) {
     ctx.beforeSideEffect();
     await deps.atlas.projectUsers.addRole(projectId, person.id, role, { signal: ctx.signal });
+    landed.roles.push(access(role));
   }
-  return false;
 }
 
 async function addMissing(
@@ -98,17 +113,17 @@ async function addMissing(
   orgId: string,
   person: OrgUser,
   toAdd: readonly Access[],
-) {
+  landed: Landed,
+): Promise<void> {
   for (const a of toAdd) {
     if (a.level !== 'org') continue;
     ctx.beforeSideEffect();
     await deps.atlas.orgUsers.addRole(orgId, person.id, a.role, { signal: ctx.signal });
+    landed.roles.push(a);
   }
-  const projectMemberships: string[] = [];
   for (const [projectId, roles] of byProject(toAdd)) {
-    if (await addProjectRoles(deps, ctx, person, projectId, roles)) projectMemberships.push(projectId);
+    await addProjectRoles(deps, ctx, person, projectId, roles, landed);
   }
-  return { invitation: false, projectMemberships } satisfies Created;
 }
 
 function resultOf(
@@ -153,15 +168,19 @@ function refusedOutright(error: unknown): boolean {
 }
 
 /**
- * Records `unclaimed` after a refused invitation. When that fails too (the control plane is
- * unreachable, the lease is lost), the refusal is still what the job reports; the broader intent
- * then stays, the case docs/org-portal.md describes.
+ * Records `unclaimed` after a refused write (the invitation, or a role or membership). When that
+ * fails too (the control plane is unreachable, the lease is lost), the refusal is still what the
+ * job reports; the broader intent then stays, the case docs/org-portal.md describes.
  */
-async function withdrawClaim(ctx: GrantCtx, unclaimed: GrantIntent): Promise<void> {
+async function withdrawClaim(
+  ctx: GrantCtx,
+  unclaimed: GrantIntent,
+  warning = 'could not withdraw the intent of a refused invitation',
+): Promise<void> {
   try {
     await ctx.recordIntent(unclaimed);
   } catch (error) {
-    ctx.log.warn({ err: error }, 'could not withdraw the intent of a refused invitation');
+    ctx.log.warn({ err: error }, warning);
   }
 }
 
@@ -269,6 +288,25 @@ async function grantToMember(
     const intended = mergeCreated({ invitation: false, projectMemberships: firstInProject }, inherited);
     await ctx.recordIntent({ userId: person.id, expiresAt, added, created: intended });
   }
-  const created = mergeCreated(await addMissing(deps, ctx, config.orgId, person, toAdd), inherited);
-  return resultOf(input, grant, person, { added, alreadyHeld, created });
+  const landed: Landed = { roles: [], projectMemberships: [] };
+  const createdBy = (l: Landed) =>
+    mergeCreated({ invitation: false, projectMemberships: l.projectMemberships }, inherited);
+  try {
+    await addMissing(deps, ctx, config.orgId, person, toAdd, landed);
+  } catch (error) {
+    // Atlas refused a write outright: it and every write after it never happened. Left in place,
+    // the intent would claim them, and the record a failed job leaves (fromIntent) would have its
+    // revoke or the sweep remove a role or membership someone else gives the person later.
+    if (refusedOutright(error)) {
+      const unclaimed: GrantIntent = {
+        userId: person.id,
+        expiresAt,
+        added: distinctAccess([...landed.roles, ...shared, ...(earlier?.added ?? [])]),
+        created: createdBy(landed),
+      };
+      await withdrawClaim(ctx, unclaimed, 'could not narrow the intent of a refused grant write');
+    }
+    throw error;
+  }
+  return resultOf(input, grant, person, { added, alreadyHeld, created: createdBy(landed) });
 }
