@@ -1,4 +1,5 @@
 import type { OrgUser } from '../../atlas/index.js';
+import { isConnectorError } from '../../errors/connector-error.js';
 import { addedKeys } from './ledger.js';
 import type { GrantRecord } from './payloads.js';
 import {
@@ -59,6 +60,9 @@ async function write(out: RemovalOutcome, ctx: PortalCtx, call: () => Promise<un
   }
 }
 
+/** Runs one role's removal: an unexpected failure is kept for later, so the other roles still go. */
+type Step = (remove: () => Promise<void>) => Promise<void>;
+
 async function removeOrgRole(
   deps: PortalDeps,
   ctx: PortalCtx,
@@ -100,6 +104,7 @@ async function removeProjectRoles(
   out: RemovalOutcome,
   projectId: string,
   roles: Access[],
+  step: Step,
 ) {
   const { person } = r;
   const current = projectRolesOf(person, projectId);
@@ -138,19 +143,21 @@ async function removeProjectRoles(
       out.kept.push({ access, reason: 'last_project_role' });
       continue;
     }
-    try {
-      const done = await write(out, ctx, () =>
-        deps.atlas.projectUsers.removeRole(projectId, person.id, access.role, { signal: ctx.signal }),
-      );
-      if (done) {
-        out.removed.push(access);
-        left -= 1;
+    await step(async () => {
+      try {
+        const done = await write(out, ctx, () =>
+          deps.atlas.projectUsers.removeRole(projectId, person.id, access.role, { signal: ctx.signal }),
+        );
+        if (done) {
+          out.removed.push(access);
+          left -= 1;
+        }
+      } catch (error) {
+        if (isAtlasCode(error, 'USER_NOT_IN_GROUP')) return;
+        if (!isAtlasCode(error, 'CANNOT_DEMOTE_LAST_OWNER', 'CANNOT_DELETE_LAST_ADMIN')) throw error;
+        out.kept.push({ access, reason: 'last_project_owner' });
       }
-    } catch (error) {
-      if (isAtlasCode(error, 'USER_NOT_IN_GROUP')) continue;
-      if (!isAtlasCode(error, 'CANNOT_DEMOTE_LAST_OWNER')) throw error;
-      out.kept.push({ access, reason: 'last_project_owner' });
-    }
+    });
   }
 }
 
@@ -212,11 +219,26 @@ export async function removeGrants(
     out.removed.push(...toRemove);
     return out;
   }
+  // One role Atlas refuses unexpectedly does not keep the person's other roles in place (a sweep
+  // would otherwise meet the same refusal every time and never remove the rest): every removal
+  // runs, and the first failure is rethrown at the end, with `out` saying what went.
+  const failures: unknown[] = [];
+  const step: Step = async (remove) => {
+    try {
+      await remove();
+    } catch (error) {
+      if (ctx.signal.aborted || !isConnectorError(error)) throw error;
+      if (error.code === 'cancelled' || error.code === 'lease_lost') throw error;
+      failures.push(error);
+    }
+  };
   const orgRemovals = toRemove.filter((a): a is Access & { level: 'org' } => a.level === 'org');
-  for (const a of orgRemovals.sort(baselineLast)) await removeOrgRole(deps, ctx, r, out, a);
+  for (const a of orgRemovals.sort(baselineLast)) await step(() => removeOrgRole(deps, ctx, r, out, a));
   const projects = new Map<string, Access[]>();
   for (const a of toRemove)
     if (a.level === 'project') projects.set(a.projectId, [...(projects.get(a.projectId) ?? []), a]);
-  for (const [projectId, roles] of projects) await removeProjectRoles(deps, ctx, r, out, projectId, roles);
+  for (const [projectId, roles] of projects)
+    await step(() => removeProjectRoles(deps, ctx, r, out, projectId, roles, step));
+  if (failures.length > 0) throw failures[0];
   return out;
 }

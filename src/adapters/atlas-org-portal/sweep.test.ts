@@ -6,6 +6,7 @@ import {
   nowMs,
   orgId,
   payments,
+  analytics,
   aliceId,
   bobId,
   portalWorld,
@@ -132,6 +133,74 @@ describe('sweep', () => {
     expect(result.failures).toMatchObject([{ email: 'bob@example.com', code: 'upstream_unavailable' }]);
     // Not cleared: the next sweep retries what is left.
     expect(result.clearedGrants).toEqual([]);
+  });
+
+  it('keeps a project role Atlas refuses as the last owner (CANNOT_DELETE_LAST_ADMIN) and clears the grant', async () => {
+    const owner = { level: 'project', projectId: payments, role: 'GROUP_OWNER' } as const;
+    const analyticsRole = { level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' } as const;
+    const h = portalWorld([
+      {
+        id: bobId,
+        email: 'bob@example.com',
+        projects: { [payments]: ['GROUP_OWNER', 'GROUP_READ_ONLY'], [analytics]: ['GROUP_READ_ONLY'] },
+      },
+    ]);
+    h.world.failNext('projectUsers.removeRole', 'CANNOT_DELETE_LAST_ADMIN');
+    const grants = [
+      record({
+        grantId: 'g-b',
+        added: [owner, analyticsRole],
+        created: { invitation: false, projectMemberships: [analytics] },
+        expiresAt: past,
+      }),
+    ];
+    const result = await sweepAccess({ config: baseConfig, payload: { grants } }, h.deps, h.ctx);
+    expect(result).toMatchObject({
+      removed: [{ email: 'bob@example.com', access: analyticsRole }],
+      kept: [{ email: 'bob@example.com', access: owner, reason: 'last_project_owner' }],
+      failures: [],
+      clearedGrants: ['g-b'],
+    });
+  });
+
+  it('still removes the person’s other roles when Atlas refuses one of them unexpectedly', async () => {
+    const analyticsRole = { level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' } as const;
+    const h = portalWorld([
+      {
+        id: bobId,
+        email: 'bob@example.com',
+        orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN', 'ORG_READ_ONLY'],
+        projects: {
+          [payments]: ['GROUP_READ_ONLY', 'GROUP_DATA_ACCESS_READ_WRITE'],
+          [analytics]: ['GROUP_READ_ONLY'],
+        },
+      },
+    ]);
+    // The first removal (billing) is refused with a code nothing maps; the others must still go.
+    h.world.failNext('orgUsers.removeRole', 'USER_CANNOT_ACCESS_ORG');
+    const grants = [
+      record({
+        grantId: 'g-b',
+        added: [billing, readOnly, readWrite, analyticsRole],
+        created: { invitation: false, projectMemberships: [analytics] },
+        expiresAt: past,
+      }),
+    ];
+    const sweep = () => sweepAccess({ config: baseConfig, payload: { grants } }, h.deps, h.ctx);
+    const first = await sweep();
+    expect(first.removed.map((r) => r.access)).toEqual([readOnly, readWrite, analyticsRole]);
+    expect(first.failures).toMatchObject([{ email: 'bob@example.com', code: 'forbidden' }]);
+    // Not cleared: the next sweep retries what is left.
+    expect(first.clearedGrants).toEqual([]);
+    expect(h.world.orgUser(bobId)).toMatchObject({
+      orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'],
+      projectRoles: { [payments]: ['GROUP_READ_ONLY'] },
+    });
+    expect(await sweep()).toMatchObject({
+      removed: [{ access: billing }],
+      failures: [],
+      clearedGrants: ['g-b'],
+    });
   });
 
   it('requires the ledger in the payload', () => {
