@@ -432,6 +432,27 @@ describe('grant intent (write-ahead record in the control plane)', () => {
     ]);
   });
 
+  it.each([
+    ['an org role', 'orgUsers.addRole', billing],
+    ['a project role', 'projectUsers.addRole', readWrite],
+  ] as const)(
+    'counts %s whose :addRole answers 409 (someone added it meanwhile) as alreadyHeld, not added',
+    async (_name, method, access) => {
+      const h = portalWorld([bob]);
+      const conflict = { error: 409, errorCode: 'CONFLICT', detail: 'conflict', reason: 'Conflict' };
+      h.world.answerNext(method, 409, conflict);
+      const other = { level: 'org', role: 'ORG_READ_ONLY' } as const;
+      const result = await grantAccess(
+        { config: baseConfig, payload: payload({ access: [access, other] }) },
+        h.deps,
+        h.ctx,
+      );
+      expect(result).toMatchObject({ added: [other], alreadyHeld: [access] });
+      // The intent that claimed the role before the write no longer does.
+      expect(h.intents.map((i) => i.intent.added)).toEqual([[access, other], [other]]);
+    },
+  );
+
   it('ignores an intent that is not a grant intent', async () => {
     const h = portalWorld([
       { ...bob, projects: { [payments]: ['GROUP_READ_ONLY', 'GROUP_DATA_ACCESS_READ_WRITE'] } },

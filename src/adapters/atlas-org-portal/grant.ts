@@ -72,6 +72,22 @@ interface Landed {
   readonly roles: Access[];
   /** Projects whose membership `addGroupUsers` created. */
   readonly projectMemberships: string[];
+  /** Roles someone else gave the person between the read and the write (`:addRole` answered 409). */
+  readonly raced: Access[];
+}
+
+const isConflict = (error: unknown): boolean => isConnectorError(error) && error.code === 'conflict';
+
+/** One `:addRole`; a 409 (the person holds the role after all: someone added it meanwhile) is noted. */
+async function addRole(ctx: PortalCtx, landed: Landed, access: Access, call: () => Promise<unknown>) {
+  ctx.beforeSideEffect();
+  try {
+    await call();
+    landed.roles.push(access);
+  } catch (error) {
+    if (!isConflict(error)) throw error;
+    landed.raced.push(access);
+  }
 }
 
 /** Adds one project's missing roles; a first role in the project creates the membership. */
@@ -97,13 +113,13 @@ async function addProjectRoles(
       return;
     } catch (error) {
       // 409: the person is in the project after all (a concurrent change); fall back to :addRole.
-      if (!(isConnectorError(error) && error.code === 'conflict')) throw error;
+      if (!isConflict(error)) throw error;
     }
   }
   for (const role of roles) {
-    ctx.beforeSideEffect();
-    await deps.atlas.projectUsers.addRole(projectId, person.id, role, { signal: ctx.signal });
-    landed.roles.push(access(role));
+    await addRole(ctx, landed, access(role), () =>
+      deps.atlas.projectUsers.addRole(projectId, person.id, role, { signal: ctx.signal }),
+    );
   }
 }
 
@@ -117,9 +133,9 @@ async function addMissing(
 ): Promise<void> {
   for (const a of toAdd) {
     if (a.level !== 'org') continue;
-    ctx.beforeSideEffect();
-    await deps.atlas.orgUsers.addRole(orgId, person.id, a.role, { signal: ctx.signal });
-    landed.roles.push(a);
+    await addRole(ctx, landed, a, () =>
+      deps.atlas.orgUsers.addRole(orgId, person.id, a.role, { signal: ctx.signal }),
+    );
   }
   for (const [projectId, roles] of byProject(toAdd)) {
     await addProjectRoles(deps, ctx, person, projectId, roles, landed);
@@ -288,9 +304,19 @@ async function grantToMember(
     const intended = mergeCreated({ invitation: false, projectMemberships: firstInProject }, inherited);
     await ctx.recordIntent({ userId: person.id, expiresAt, added, created: intended });
   }
-  const landed: Landed = { roles: [], projectMemberships: [] };
-  const createdBy = (l: Landed) =>
-    mergeCreated({ invitation: false, projectMemberships: l.projectMemberships }, inherited);
+  const landed: Landed = { roles: [], projectMemberships: [], raced: [] };
+  // What the grant may claim once its writes are done or refused: no role someone else added
+  // between its read and its write, and only the memberships it did create.
+  const claim = (list: readonly Access[]) => {
+    const raced = new Set(landed.raced.map(accessKey));
+    return distinctAccess(list.filter((a) => !raced.has(accessKey(a))));
+  };
+  const narrowed = (claimed: readonly Access[]): GrantIntent => ({
+    userId: person.id,
+    expiresAt,
+    added: claim(claimed),
+    created: mergeCreated({ invitation: false, projectMemberships: landed.projectMemberships }, inherited),
+  });
   try {
     await addMissing(deps, ctx, config.orgId, person, toAdd, landed);
   } catch (error) {
@@ -298,15 +324,19 @@ async function grantToMember(
     // the intent would claim them, and the record a failed job leaves (fromIntent) would have its
     // revoke or the sweep remove a role or membership someone else gives the person later.
     if (refusedOutright(error)) {
-      const unclaimed: GrantIntent = {
-        userId: person.id,
-        expiresAt,
-        added: distinctAccess([...landed.roles, ...shared, ...(earlier?.added ?? [])]),
-        created: createdBy(landed),
-      };
+      const unclaimed = narrowed([...landed.roles, ...shared, ...(earlier?.added ?? [])]);
       await withdrawClaim(ctx, unclaimed, 'could not narrow the intent of a refused grant write');
     }
     throw error;
   }
-  return resultOf(input, grant, person, { added, alreadyHeld, created: createdBy(landed) });
+  const final = narrowed(added);
+  // A role someone else added meanwhile is theirs: held independently, never removed by a revoke.
+  // The intent recorded above claims it; a record made from it (the result lost) must not.
+  if (landed.raced.length > 0)
+    await withdrawClaim(ctx, final, 'could not narrow the intent of a grant that met a 409');
+  return resultOf(input, grant, person, {
+    added: final.added,
+    alreadyHeld: [...alreadyHeld, ...landed.raced],
+    created: final.created,
+  });
 }
