@@ -48,8 +48,21 @@ export const GrantIntent = z.object({
 });
 export type GrantIntent = z.infer<typeof GrantIntent>;
 
-/** The person's other unrevoked grants (grant, renew; required on revoke and sweep). */
+/** The person's other unrevoked grants on a grant (required on revoke, renew and sweep). */
 const grants = z.array(GrantRecord).max(10_000).default([]);
+
+/**
+ * A revoke or renew must carry the ledger: without it every grant would look unknown, so a revoke
+ * would answer `already_revoked` and leave the access in place for good.
+ */
+const requiredGrants = z
+  .array(GrantRecord, {
+    error: (issue) =>
+      issue.input === undefined
+        ? "is required for this kind: the control plane's records of the person's unrevoked grants (docs/protocol.md §4.10)"
+        : undefined,
+  })
+  .max(10_000);
 
 const ttl = {
   ttlSeconds: z.number().int().positive().optional(),
@@ -75,19 +88,16 @@ export const GrantPayload = z
   .refine(oneExpiry, expiryMessage);
 export type GrantPayload = z.infer<typeof GrantPayload>;
 
-/**
- * A revoke must carry the ledger too: without it the connector cannot tell "no record" (already
- * revoked) from "this control plane sent none", and answering already_revoked would leave the
- * roles in place with nothing in Atlas to remove them.
- */
-export const RevokePayload = z.object({ grantId, grants: z.array(GrantRecord).max(10_000) });
+export const RevokePayload = z.object({ grantId, grants: requiredGrants });
 export type RevokePayload = z.infer<typeof RevokePayload>;
 
-export const RenewPayload = z.object({ grantId, ...ttl, grants }).refine(oneExpiry, expiryMessage);
+export const RenewPayload = z
+  .object({ grantId, ...ttl, grants: requiredGrants })
+  .refine(oneExpiry, expiryMessage);
 export type RenewPayload = z.infer<typeof RenewPayload>;
 
 /** A sweep must carry the ledger: without it the connector cannot know what it added. */
-export const SweepPayload = z.object({ grants: z.array(GrantRecord).max(10_000) });
+export const SweepPayload = z.object({ grants: requiredGrants });
 export type SweepPayload = z.infer<typeof SweepPayload>;
 
 export interface GrantResult {

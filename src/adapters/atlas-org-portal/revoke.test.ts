@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RevokePayload, type GrantRecord } from './payloads.js';
+import { RenewPayload, RevokePayload, type GrantRecord } from './payloads.js';
 import {
   baseConfig,
   hourMs,
@@ -28,6 +28,22 @@ function revoke(h: ReturnType<typeof portalWorld>, grants: GrantRecord[], grantI
 }
 
 describe('revoke', () => {
+  it.each([
+    ['revoke', RevokePayload, { grantId: 'g-1' }],
+    ['renew', RenewPayload, { grantId: 'g-1', ttlSeconds: 3600 }],
+  ] as const)(
+    'refuses a %s payload without the ledger (grants), naming the field',
+    (_op, schema, payload) => {
+      // Without it every grant would look unknown: a revoke would answer already_revoked and leave
+      // the access in place for good.
+      const parsed = schema.safeParse(payload);
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues).toMatchObject([
+        { path: ['grants'], message: expect.stringMatching(/^is required for this kind/) },
+      ]);
+    },
+  );
+
   it('removes exactly what the grant added and leaves the roles held before', async () => {
     const h = portalWorld([
       {
