@@ -453,6 +453,26 @@ describe('grant intent (write-ahead record in the control plane)', () => {
     },
   );
 
+  it('retries a grant whose person left between the read and the write, and the retry invites them', async () => {
+    const h = portalWorld([bob]);
+    h.world.beforeNext('orgUsers.addRole', () => h.world.removeOrgUser(bobId));
+    const grantBilling = (ctx: GrantCtx) =>
+      grantAccess({ config: baseConfig, payload: payload({ access: [billing] }) }, h.deps, ctx);
+    const error: unknown = await grantBilling(h.ctx).catch((e: unknown) => e);
+    expect(isConnectorError(error) && error.toSafeJSON()).toMatchObject({
+      code: 'conflict',
+      retryable: true,
+      message: expect.stringMatching(/^requester\.email: /),
+    });
+    // Nothing landed: the intent claims nothing any more.
+    expect(h.intents.at(-1)?.intent).toMatchObject({
+      added: [],
+      created: { invitation: false, projectMemberships: [] },
+    });
+    const retry = await grantBilling({ ...h.ctx, intent: h.intents.at(-1)?.intent ?? null });
+    expect(retry).toMatchObject({ membership: 'invited', added: [billing], created: { invitation: true } });
+  });
+
   it('ignores an intent that is not a grant intent', async () => {
     const h = portalWorld([
       { ...bob, projects: { [payments]: ['GROUP_READ_ONLY', 'GROUP_DATA_ACCESS_READ_WRITE'] } },

@@ -1,6 +1,6 @@
 import type { OrgUser } from '../../atlas/index.js';
 import { invitationRetryAfterMs } from '../../atlas/atlas-error.js';
-import { isConnectorError } from '../../errors/connector-error.js';
+import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
 import { addedKeys, classify, mergeCreated, recordsOf, sharedCreated } from './ledger.js';
 import {
@@ -15,6 +15,7 @@ import {
   fieldError,
   findPerson,
   heldAccess,
+  isAtlasCode,
   membershipOf,
   projectRolesOf,
   type GrantCtx,
@@ -200,6 +201,23 @@ async function withdrawClaim(
   }
 }
 
+/**
+ * The person left the organization (or their invitation lapsed) or the project between the read
+ * and the write: a race, not a lasting refusal. The retry reads the person again and invites them
+ * (or refuses under `inviteUnknownUsers: false`), or adds them to the project.
+ */
+function leftMeanwhile(error: unknown, email: string): ConnectorError | undefined {
+  if (!isAtlasCode(error, 'USER_NOT_IN_ORG', 'USER_NOT_FOUND', 'USER_NOT_IN_GROUP')) return undefined;
+  const atlasErrorCode = isConnectorError(error) ? error.details.atlasErrorCode : undefined;
+  return new ConnectorError({
+    code: 'conflict',
+    retryable: true,
+    message: `requester.email: ${email} left the organization or a project between the read and the write (${String(atlasErrorCode)}); the job is retried and reads the person again`,
+    details: { field: 'requester.email', atlasErrorCode },
+    cause: error,
+  });
+}
+
 /** The earlier attempt's intent; one that does not parse (another kind's, a corrupted one) is none. */
 function earlierIntent(ctx: GrantCtx): GrantIntent | undefined {
   if (ctx.intent === null || ctx.intent === undefined) return undefined;
@@ -327,7 +345,7 @@ async function grantToMember(
       const unclaimed = narrowed([...landed.roles, ...shared, ...(earlier?.added ?? [])]);
       await withdrawClaim(ctx, unclaimed, 'could not narrow the intent of a refused grant write');
     }
-    throw error;
+    throw leftMeanwhile(error, grant.email) ?? error;
   }
   const final = narrowed(added);
   // A role someone else added meanwhile is theirs: held independently, never removed by a revoke.
