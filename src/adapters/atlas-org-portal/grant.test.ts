@@ -170,6 +170,19 @@ describe('grant to someone who is not an active member', () => {
     });
     expect(h.invitations.heldOff).toEqual([[orgId, 60_000]]);
   });
+
+  it('holds the org off for 60 s too when addGroupUsers for a pending invitee meets the invitation limit', async () => {
+    const h = portalWorld([{ id: bobId, email: 'bob@example.com', status: 'PENDING' }]);
+    h.world.failNext('projectUsers.add', 'INVITATIONS_RATE_LIMITED_IP');
+    const error: unknown = await grantAccess({ config: baseConfig, payload: payload() }, h.deps, h.ctx).catch(
+      (e: unknown) => e,
+    );
+    expect(isConnectorError(error) && error.toSafeJSON()).toMatchObject({
+      code: 'rate_limited',
+      retryAfterMs: 60_000,
+    });
+    expect(h.invitations.heldOff).toEqual([[orgId, 60_000]]);
+  });
 });
 
 describe('grant validation (before any Atlas call)', () => {

@@ -38,6 +38,11 @@ function byProject(access: readonly Access[]): Map<string, string[]> {
   return projects;
 }
 
+/** Atlas refused an invitation for its rate limit: hold the organization's invitations off. */
+function holdOffInvitations(deps: PortalDeps, orgId: string): void {
+  deps.invitations.holdOff(orgId, invitationRetryAfterMs);
+}
+
 /**
  * `createOrgUser` with every requested role: one write, one invitation e-mail. ORG_MEMBER is always
  * among the org roles, so revoking the granted org roles later never meets the last-role rule.
@@ -56,8 +61,7 @@ async function invite(deps: PortalDeps, ctx: PortalCtx, orgId: string, grant: Va
     return await deps.atlas.orgUsers.invite(orgId, { username: grant.email, roles }, { signal: ctx.signal });
   } catch (error) {
     if (isConnectorError(error) && error.code === 'conflict') return undefined;
-    if (isConnectorError(error) && error.code === 'rate_limited')
-      deps.invitations.holdOff(orgId, invitationRetryAfterMs);
+    if (isConnectorError(error) && error.code === 'rate_limited') holdOffInvitations(deps, orgId);
     throw error;
   } finally {
     done();
@@ -95,6 +99,7 @@ async function addRole(ctx: PortalCtx, landed: Landed, access: Access, call: () 
 async function addProjectRoles(
   deps: PortalDeps,
   ctx: PortalCtx,
+  orgId: string,
   person: OrgUser,
   projectId: string,
   roles: readonly string[],
@@ -113,6 +118,9 @@ async function addProjectRoles(
       landed.projectMemberships.push(projectId);
       return;
     } catch (error) {
+      // A pending invitee's addGroupUsers counts as an invitation: Atlas's limit holds them all off.
+      if (isAtlasCode(error, 'INVITATIONS_RATE_LIMITED_IP', 'RATE_LIMITED_IP'))
+        holdOffInvitations(deps, orgId);
       // 409: the person is in the project after all (a concurrent change); fall back to :addRole.
       if (!isConflict(error)) throw error;
     }
@@ -139,7 +147,7 @@ async function addMissing(
     );
   }
   for (const [projectId, roles] of byProject(toAdd)) {
-    await addProjectRoles(deps, ctx, person, projectId, roles, landed);
+    await addProjectRoles(deps, ctx, orgId, person, projectId, roles, landed);
   }
 }
 
