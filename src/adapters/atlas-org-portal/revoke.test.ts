@@ -106,9 +106,9 @@ describe('revoke', () => {
     expect(h.writes()).toEqual([]);
   });
 
-  it('requires the ledger in the payload: a revoke without it is not "already revoked"', () => {
-    expect(RevokePayload.safeParse({ grantId: 'g-1' }).success).toBe(false);
+  it('accepts an empty ledger: the person has no other unrevoked grant', () => {
     expect(RevokePayload.safeParse({ grantId: 'g-1', grants: [] }).success).toBe(true);
+    expect(RenewPayload.safeParse({ grantId: 'g-1', ttlSeconds: 3600, grants: [] }).success).toBe(true);
   });
 
   it('deletes a still-pending invitation the grant created', async () => {
