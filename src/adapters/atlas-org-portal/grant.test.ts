@@ -13,6 +13,7 @@ import {
   portalWorld,
   record,
   type PersonSeed,
+  type PortalWorld,
 } from '../../../test/kits/portal-test-kit.js';
 
 const bob: PersonSeed = {
@@ -182,6 +183,23 @@ describe('grant to someone who is not an active member', () => {
       retryAfterMs: 60_000,
     });
     expect(h.invitations.heldOff).toEqual([[orgId, 60_000]]);
+  });
+
+  it("paces addGroupUsers for a pending invitee as an invitation, and an active member's not at all", async () => {
+    const toAnalytics = payload({
+      access: [{ level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' }],
+    });
+    const methods = (h: PortalWorld) => h.calls().map(([method]) => method);
+
+    const pending = portalWorld([{ id: bobId, email: 'bob@example.com', status: 'PENDING' }]);
+    await grantAccess({ config: baseConfig, payload: toAnalytics }, pending.deps, pending.ctx);
+    expect(methods(pending)).toContain('projectUsers.add');
+    expect(pending.invitations.acquired).toEqual([orgId]);
+
+    const active = portalWorld([{ id: bobId, email: 'bob@example.com', status: 'ACTIVE' }]);
+    await grantAccess({ config: baseConfig, payload: toAnalytics }, active.deps, active.ctx);
+    expect(methods(active)).toContain('projectUsers.add');
+    expect(active.invitations.acquired).toEqual([]);
   });
 });
 

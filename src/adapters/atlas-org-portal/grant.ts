@@ -107,6 +107,12 @@ async function addProjectRoles(
 ): Promise<void> {
   const access = (role: string): Access => ({ level: 'project', projectId, role });
   if (projectRolesOf(person, projectId).length === 0) {
+    // For a pending invitee this adds the project to the invitation, which Atlas counts against
+    // the invitation limit: it takes a slot of the pacer as createOrgUser does.
+    const done =
+      person.orgMembershipStatus === 'PENDING'
+        ? await deps.invitations.acquire(orgId, ctx.signal)
+        : undefined;
     ctx.beforeSideEffect();
     try {
       await deps.atlas.projectUsers.add(
@@ -123,6 +129,8 @@ async function addProjectRoles(
         holdOffInvitations(deps, orgId);
       // 409: the person is in the project after all (a concurrent change); fall back to :addRole.
       if (!isConflict(error)) throw error;
+    } finally {
+      done?.();
     }
   }
   for (const role of roles) {
