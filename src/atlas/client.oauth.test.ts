@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isConnectorError } from '../errors/connector-error.js';
 import { createOAuthAuthenticator, tokenRefreshMarginMs } from './auth/oauth.js';
 import type { Fetch } from '../runtime/http.js';
-import { FakeClock } from '../../test/fakes/fake-clock.js';
+import { FakeClock, settleUntil } from '../../test/fakes/fake-clock.js';
 import { captureLogs } from '../../test/fakes/log-capture.js';
 import {
   api,
@@ -165,6 +165,22 @@ describe('OAuth client credentials with a service account', () => {
     expect(isConnectorError(error) && error.message).toBe(
       'oauthToken: invalid_client: no client with secret [REDACTED]',
     );
+  });
+
+  it('waits the Retry-After of a throttled token request before minting again', async () => {
+    // Atlas allows 10 token requests per minute per client and address, and says when to return.
+    nock(atlasBaseUrl)
+      .post('/api/oauth/token')
+      .reply(429, atlasError(429, 'RATE_LIMITED'), { 'Retry-After': '30' });
+    mockTokenMint('tok-1');
+    atlas('tok-1').get(clustersPath).query(true).reply(200, emptyPage);
+    const { client, clock } = createTestClient();
+
+    const call = client.clusters.list(groupId);
+    await settleUntil(() => clock.pending > 0, 'the retry loop to sleep');
+    expect(clock.nextDue(), '30 s hint + 500 ms jitter').toBe(30_500);
+    await clock.advance(30_500);
+    await call;
   });
 
   it('fails a token response without a token as invalid_response', async () => {

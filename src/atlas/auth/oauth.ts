@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConnectorError } from '../../errors/connector-error.js';
-import { errorCodeForStatus } from '../../errors/from-http-status.js';
+import { errorCodeForStatus, parseRetryAfter } from '../../errors/from-http-status.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { Fetch, HttpReply } from '../../runtime/http.js';
 import type { Logger } from '../../runtime/logger.js';
@@ -35,7 +35,7 @@ interface Token {
 export interface OAuthDeps {
   readonly baseUrl: string;
   readonly fetch: Fetch;
-  readonly clock: Pick<Clock, 'monotonic'>;
+  readonly clock: Pick<Clock, 'monotonic' | 'now'>;
   readonly userAgent: string;
   readonly logger: Logger;
   /** Default `tokenRequestTimeoutMs`. */
@@ -107,7 +107,11 @@ class OAuthAuthenticator implements Authenticator {
       throw transportError(error, 'oauthToken');
     }
     const text = await response.text().catch(() => '');
-    if (!response.ok) throw tokenEndpointError(response.status, text, this.secrets());
+    if (!response.ok) {
+      // Atlas takes 10 token requests a minute per client and address; its 429 says when to return.
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.deps.clock.now());
+      throw tokenEndpointError(response.status, text, this.secrets(), retryAfterMs);
+    }
     const parsed = tokenResponse.safeParse(safeJson(text));
     if (!parsed.success) {
       throw new ConnectorError({
@@ -163,7 +167,12 @@ class OAuthAuthenticator implements Authenticator {
 }
 
 /** `secrets`: removed from the endpoint's own words before they become a job error. */
-function tokenEndpointError(status: number, text: string, secrets: readonly string[]): ConnectorError {
+function tokenEndpointError(
+  status: number,
+  text: string,
+  secrets: readonly string[],
+  retryAfterMs: number | undefined,
+): ConnectorError {
   const parsed = oauthErrorBody.safeParse(safeJson(text));
   const oauthError = parsed.success ? (parsed.data.error ?? `HTTP_${status}`) : `HTTP_${status}`;
   const said = parsed.success ? (parsed.data.error_description ?? '') : '';
@@ -173,6 +182,7 @@ function tokenEndpointError(status: number, text: string, secrets: readonly stri
   return new ConnectorError({
     code,
     message: `oauthToken: ${oauthError}: ${description.slice(0, 300)}`,
+    retryAfterMs,
     details: { httpStatus: status, atlasErrorCode: oauthError, operation: 'oauthToken' },
   });
 }
