@@ -82,7 +82,8 @@ describe('per-requester revoke', () => {
     h.clearCalls();
 
     expect(await h.revoke()).toEqual({ outcome: 'already_revoked', username });
-    expect(h.atlas.methods()).toEqual(['databaseUsers.get', 'databaseUsers.list']);
+    // The user is still there: its clusters are read once, in case an earlier attempt's write is pending.
+    expect(h.atlas.methods()).toEqual(['databaseUsers.get', 'databaseUsers.list', 'clusters.status']);
   });
 
   it('finds the grant by its labels when the revoke names the requester differently than the grant did', async () => {
@@ -173,6 +174,21 @@ describe('per-requester revoke', () => {
     h.atlas.neverApplied = true;
 
     await expect(h.revoke()).rejects.toMatchObject({ code: 'not_ready', retryable: true });
+  });
+
+  it('answers the redelivery of a revoke that ended not_ready only once the clusters applied it', async () => {
+    const h = harness({ readyTimeoutMs: 2_000 });
+    await h.grant();
+    h.atlas.neverApplied = true;
+    await expect(h.revoke()).rejects.toMatchObject({ code: 'not_ready' });
+
+    // The record is gone, but the clusters still honour the role: not done yet.
+    await expect(h.revoke()).rejects.toMatchObject({ code: 'not_ready', retryable: true });
+
+    h.atlas.neverApplied = false;
+    h.clearCalls();
+    expect(await h.revoke()).toEqual({ outcome: 'already_revoked', username });
+    expect(h.atlas.methods()).toEqual(['databaseUsers.get', 'databaseUsers.list', 'clusters.status']);
   });
 });
 

@@ -48,6 +48,22 @@ interface RevokeInput extends Omit<RevokeJob, 'scope'> {
 
 const alreadyRevoked = (username: string): RevokeResult => ({ outcome: 'already_revoked', username });
 
+/**
+ * The grant is gone from a user that is still there. An earlier attempt of this revoke may have
+ * written that and ended `not_ready` while the clusters still honoured the roles: like that write,
+ * the answer waits until the user's clusters report APPLIED, so `already_revoked` never reports
+ * access gone that a cluster still grants.
+ */
+async function alreadyRevokedFrom(
+  deps: AdapterDeps,
+  ctx: JobContext,
+  input: RevokeInput,
+  user: DatabaseUser,
+) {
+  await deps.readiness.waitUntilApplied(ctx, input.projectId, scopeNames(user));
+  return alreadyRevoked(user.username);
+}
+
 async function removeUser(deps: AdapterDeps, ctx: JobContext, input: RevokeInput, user: DatabaseUser) {
   if (!(await deleteUser(deps, ctx, input.projectId, user.username))) return alreadyRevoked(user.username);
   await deps.readiness.waitUntilApplied(ctx, input.projectId, scopeNames(user));
@@ -156,7 +172,7 @@ async function revokeFrom(
   const strategy = strategyOf(user.labels) ?? input.settings.userStrategy;
   const managed = managedUser(user, { requesterId: input.payload.requester.id, strategy });
   const target = managed.grants.find((grant) => grant.key === grantKey(input.payload.grantId));
-  if (target === undefined) return alreadyRevoked(user.username);
+  if (target === undefined) return alreadyRevokedFrom(deps, ctx, input, user);
   return strategy === 'per-grant'
     ? removeUser(deps, ctx, input, user)
     : revokePerRequester(deps, ctx, input, managed, target);
