@@ -196,10 +196,10 @@ export function scopeNames(user: DatabaseUser): string[] {
 
 /** Readable in the Atlas UI; at most 100 characters as Atlas requires. */
 export function describeUser(requester: Requester): string {
-  return `JIT access for ${requester.email ?? requester.name ?? requester.id} (atlas-jit-connector)`.slice(
-    0,
-    100,
-  );
+  const text = `JIT access for ${requester.email ?? requester.name ?? requester.id} (atlas-jit-connector)`;
+  const cut = text.slice(0, 100);
+  // Never the first half of a character a name cut in two (a lone surrogate is not text).
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
 }
 
 export function usersQuotaError(projectId: string, used?: number, limit?: number): ConnectorError {

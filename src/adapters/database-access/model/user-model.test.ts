@@ -61,6 +61,19 @@ describe('grant labels', () => {
     expect(readGrants(labels)[0]?.roles).toEqual(roles);
   });
 
+  it('never cuts a continuation label between the two halves of a surrogate pair', () => {
+    // Database names may hold any Unicode; 28 emoji each put a pair across the 255th character.
+    const roles = [0, 1, 2, 3].map((i) => ({
+      cluster: 'Cluster0',
+      roleName: 'read',
+      databaseName: `d${i}${'\u{1F600}'.repeat(28)}`,
+    }));
+    const labels = grantLabels(grant('g-emoji', roles));
+    expect(labels.length).toBeGreaterThan(1);
+    expect(labels.every((l) => l.value.length <= 255 && !/\p{Surrogate}/u.test(l.value))).toBe(true);
+    expect(readGrants(labels)[0]?.roles).toEqual(roles);
+  });
+
   it('skips a malformed grant label instead of failing the whole user', () => {
     expect(readGrants([{ key: 'jit-grant.abc', value: 'not-a-record' }])).toEqual([]);
   });

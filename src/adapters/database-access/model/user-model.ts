@@ -93,13 +93,20 @@ function decodeRole(text: string): GrantedRole | undefined {
   };
 }
 
+const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
+
 /** `jit-grant.<key>` = `<expiry epoch s>|<role>,<role>…`, continued in `jit-grant.<key>~2`… when long. */
 export function grantLabels(record: GrantRecord): KeyValue[] {
   const value = `${Math.floor(record.expiresAtMs / 1000)}|${record.roles.map(encodeRole).join(',')}`;
   const labels: KeyValue[] = [];
-  for (let offset = 0, part = 1; offset < value.length; offset += maxLabelValue, part += 1) {
+  for (let offset = 0, part = 1; offset < value.length; part += 1) {
+    let end = Math.min(offset + maxLabelValue, value.length);
+    // A database name may hold any Unicode: a chunk never ends on the first half of a surrogate
+    // pair, which would send Atlas two ill-formed label values instead of one character.
+    if (end < value.length && isHighSurrogate(value.charCodeAt(end - 1))) end -= 1;
     const key = `${labelKeys.grantPrefix}${record.key}${part === 1 ? '' : `~${part}`}`;
-    labels.push({ key, value: value.slice(offset, offset + maxLabelValue) });
+    labels.push({ key, value: value.slice(offset, end) });
+    offset = end;
   }
   return labels;
 }
