@@ -1,3 +1,4 @@
+import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import { Binary } from 'bson';
 import { MongoClient, MongoServerError, MongoServerSelectionError } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -16,6 +17,25 @@ import {
   startWireHarness,
   type WireHarness,
 } from '../../../test/kits/wire-test-kit.js';
+
+/** The SCRAM-SHA-256 client-final message for `serverFirst` (RFC 5802 §3, RFC 7677). */
+function scramClientFinal(clientFirstBare: string, serverFirst: string, secret: string): Buffer {
+  const attrs = new Map(serverFirst.split(',').map((part) => [part.slice(0, 1), part.slice(2)]));
+  const salted = pbkdf2Sync(
+    secret,
+    Buffer.from(attrs.get('s') ?? '', 'base64'),
+    Number(attrs.get('i')),
+    32,
+    'sha256',
+  );
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const withoutProof = `c=biws,r=${attrs.get('r') ?? ''}`;
+  const authMessage = `${clientFirstBare},${serverFirst},${withoutProof}`;
+  const signature = createHmac('sha256', storedKey).update(authMessage).digest();
+  const proof = Buffer.from(clientKey.map((byte, i) => byte ^ (signature[i] ?? 0)));
+  return Buffer.from(`${withoutProof},p=${proof.toString('base64')}`);
+}
 
 async function loginError(h: WireHarness, username: string, secret: string): Promise<unknown> {
   return h.login(username, secret).then(
@@ -223,6 +243,33 @@ describe('SCRAM authentication against the simulator state', () => {
     const body = { deleteAfterDate: new Date(h.clock.now() + 2 * hourMs).toISOString() };
     expect((await h.client.call('PATCH', path, { body })).status).toBe(200);
     await expect(h.login()).resolves.toBeInstanceOf(MongoClient);
+  });
+
+  it('refuses a SCRAM conversation whose user was deleted between saslStart and saslContinue', async () => {
+    await h.createUser();
+    await h.clock.advance(500);
+    const socket = await rawSocket(h.url);
+    const clientFirstBare = 'n=jit-alice-1,r=clientnonce';
+    const started = readReply(socket);
+    const payload = new Binary(Buffer.from(`n,,${clientFirstBare}`));
+    socket.write(opMsg(1, { saslStart: 1, mechanism: 'SCRAM-SHA-256', payload, $db: 'admin' }));
+    const first = (await started).doc as { conversationId: number; payload: Binary };
+    const deleted = await h.client.call('DELETE', `/groups/${payments}/databaseUsers/admin/jit-alice-1`);
+    expect(deleted.status).toBe(204);
+    const serverFirst = Buffer.from(first.payload.buffer).toString();
+    const final = scramClientFinal(clientFirstBare, serverFirst, password);
+    const finished = readReply(socket);
+    socket.write(
+      opMsg(2, {
+        saslContinue: 1,
+        conversationId: first.conversationId,
+        payload: new Binary(final),
+        $db: 'admin',
+      }),
+    );
+    const { doc } = await finished;
+    socket.destroy();
+    expect(doc).toMatchObject({ ok: 0, code: 18, codeName: 'AuthenticationFailed' });
   });
 
   it('takes authority away from a connection whose user was deleted', async () => {

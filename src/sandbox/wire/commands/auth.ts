@@ -61,6 +61,11 @@ function saslContinue(request: CommandRequest): Document {
   let serverFinal: Buffer;
   try {
     serverFinal = conversation.scram.finish(bytesOf(body['payload']));
+    // As a server acquires the user once the proof checks out: one deleted, expired or moved out
+    // of scope since saslStart is not logged in (its credential from saslStart no longer counts).
+    const cluster = currentCluster(ctx);
+    const check = checkLogin(ctx.state, cluster, conversation.scram.username, ctx.clock.now(), 0);
+    if (!('user' in check)) throw commandErrors.authenticationFailed();
   } catch (error) {
     session.conversation = undefined;
     throw error;
