@@ -33,6 +33,17 @@ describe('cluster endpoint under hostile or unusual traffic', () => {
     expect(found?.['big']).toBe(big);
   });
 
+  it('answers a find over more than 16 MiB of documents in batches of at most 16 MiB, as a server does', async () => {
+    const client = await h.login();
+    const orders = client.db('sales').collection<Order>('orders');
+    const big = 'x'.repeat(9 * 1024 * 1024);
+    await orders.insertOne({ _id: 'big-1', big });
+    await orders.insertOne({ _id: 'big-2', big });
+    const found = await orders.find({ _id: { $in: ['big-1', 'big-2'] } }).toArray();
+    expect(found.map((d) => d._id)).toEqual(['big-1', 'big-2']);
+    expect(h.drops).toEqual([]);
+  });
+
   it('takes a message split across writes and two messages in one write', async () => {
     const socket = await rawSocket(h.url);
     const message = opMsg(1, { ping: 1, $db: 'admin' });

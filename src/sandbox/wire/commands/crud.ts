@@ -1,6 +1,7 @@
-import { Int32, Long, ObjectId, type Document } from 'bson';
+import { calculateObjectSize, Int32, Long, ObjectId, type Document } from 'bson';
 import type { StoredDocument } from '../../atlas/cluster-data.js';
 import { commandErrors } from '../command-error.js';
+import { maxBsonObjectSize } from '../protocol.js';
 import { allows } from '../privileges.js';
 import { demand, requireAuthority } from './authority.js';
 import type { CommandDef, CommandRequest } from './command.js';
@@ -24,6 +25,22 @@ function count(value: unknown, fallback: number): number {
   return n;
 }
 
+/**
+ * How many of `docs` (at most `most`) one batch carries: a server stops filling a batch before
+ * 16 MiB of documents, though the first document always goes in, so the reply stays one BSON
+ * object and the rest waits for getMore.
+ */
+function batchLength(docs: readonly StoredDocument[], most: number): number {
+  let bytes = 0;
+  let n = 0;
+  while (n < Math.min(most, docs.length)) {
+    bytes += calculateObjectSize(docs[n]!);
+    if (n > 0 && bytes > maxBsonObjectSize) break;
+    n += 1;
+  }
+  return n;
+}
+
 function ownerOf(request: CommandRequest): string {
   const user = request.session.user;
   return user ? `${user.projectId}/${user.username}` : '';
@@ -41,7 +58,7 @@ function find(request: CommandRequest): Document {
     .filter((d) => matches(d, filter));
   const limit = count(body['limit'], 0);
   const selected = all.slice(count(body['skip'], 0), limit > 0 ? count(body['skip'], 0) + limit : undefined);
-  const batchSize = count(body['batchSize'], defaultBatchSize);
+  const batchSize = batchLength(selected, count(body['batchSize'], defaultBatchSize));
   const firstBatch = selected.slice(0, batchSize);
   const ns = `${request.db}.${collection}`;
   const rest = body['singleBatch'] === true ? [] : selected.slice(batchSize);
@@ -60,10 +77,8 @@ function getMore(request: CommandRequest): Document {
     throw commandErrors.unauthorized(request.db, 'getMore', id.toString());
   }
   demand(allows(authority, 'find', request.db, collection), request);
-  const { batch, id: next } = request.ctx.cursors.take(
-    id,
-    count(request.body['batchSize'], Number.MAX_SAFE_INTEGER),
-  );
+  const most = count(request.body['batchSize'], Number.MAX_SAFE_INTEGER);
+  const { batch, id: next } = request.ctx.cursors.take(id, batchLength(cursor.remaining, most));
   return { cursor: { nextBatch: batch, id: next, ns }, ok: 1 };
 }
 
