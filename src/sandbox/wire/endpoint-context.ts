@@ -1,6 +1,6 @@
 import type { Clock } from '../../runtime/clock.js';
 import type { Random } from '../../runtime/random.js';
-import type { ClusterRec } from '../atlas/model.js';
+import type { ClusterRec, DbUserRec } from '../atlas/model.js';
 import type { Knobs } from '../atlas/knobs.js';
 import type { SimState } from '../atlas/state.js';
 import type { CursorStore } from './cursors.js';
@@ -22,6 +22,11 @@ export interface EndpointContext {
 export interface SessionUser {
   readonly projectId: string;
   readonly username: string;
+  /**
+   * The user record it logged in as: a user dropped and created again under the same name is
+   * another user, whose authority this connection does not get (a server compares user ids).
+   */
+  readonly record: DbUserRec;
 }
 
 /** One client connection's state. */
@@ -31,6 +36,8 @@ export interface Session {
   conversation?: {
     readonly id: number;
     readonly scram: ScramConversation;
+    /** The user record whose credential the proof is checked against. */
+    readonly user: DbUserRec;
     /** The client asked to skip the final empty saslContinue round trip. */
     readonly skipEmptyExchange: boolean;
     finished: boolean;

@@ -272,6 +272,20 @@ describe('SCRAM authentication against the simulator state', () => {
     expect(doc).toMatchObject({ ok: 0, code: 18, codeName: 'AuthenticationFailed' });
   });
 
+  it('logs out a connection whose user was deleted and created again under the same name, as a server does', async () => {
+    await h.createUser();
+    await h.clock.advance(500);
+    const client = await h.login();
+    await client.db('sales').collection('orders').findOne();
+    const deleted = await h.client.call('DELETE', `/groups/${payments}/databaseUsers/admin/jit-alice-1`);
+    expect(deleted.status).toBe(204);
+    await h.createUser({ roles: [{ roleName: 'readAnyDatabase', databaseName: 'admin' }] });
+    await h.clock.advance(500);
+    await expect(client.db('sales').collection('orders').findOne()).rejects.toMatchObject({ code: 13 });
+    const again = await h.login();
+    await expect(again.db('sales').collection('orders').findOne()).resolves.toMatchObject({ _id: 1 });
+  });
+
   it('takes authority away from a connection whose user was deleted', async () => {
     await h.createUser();
     await h.clock.advance(500);

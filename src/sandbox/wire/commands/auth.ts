@@ -39,7 +39,13 @@ function saslStart(request: CommandRequest, body: Document, db: string): Documen
   if (!('user' in check)) throw commandErrors.authenticationFailed();
   const scram = new ScramConversation(mechanism, first, check.credentials[mechanism], ctx.random);
   const id = 1;
-  session.conversation = { id, scram, skipEmptyExchange: skipsEmptyExchange(body), finished: false };
+  session.conversation = {
+    id,
+    scram,
+    user: check.user,
+    skipEmptyExchange: skipsEmptyExchange(body),
+    finished: false,
+  };
   return {
     conversationId: new Int32(id),
     done: false,
@@ -61,16 +67,20 @@ function saslContinue(request: CommandRequest): Document {
   let serverFinal: Buffer;
   try {
     serverFinal = conversation.scram.finish(bytesOf(body['payload']));
-    // As a server acquires the user once the proof checks out: one deleted, expired or moved out
-    // of scope since saslStart is not logged in (its credential from saslStart no longer counts).
+    // As a server acquires the user once the proof checks out: one deleted (or deleted and created
+    // again), expired or moved out of scope since saslStart is not logged in.
     const cluster = currentCluster(ctx);
     const check = checkLogin(ctx.state, cluster, conversation.scram.username, ctx.clock.now(), 0);
-    if (!('user' in check)) throw commandErrors.authenticationFailed();
+    if (!('user' in check) || check.user !== conversation.user) throw commandErrors.authenticationFailed();
   } catch (error) {
     session.conversation = undefined;
     throw error;
   }
-  session.user = { projectId: currentCluster(ctx).projectId, username: conversation.scram.username };
+  session.user = {
+    projectId: currentCluster(ctx).projectId,
+    username: conversation.scram.username,
+    record: conversation.user,
+  };
   conversation.finished = true;
   if (conversation.skipEmptyExchange) session.conversation = undefined;
   return { conversationId, done: conversation.skipEmptyExchange, payload: new Binary(serverFinal), ok: 1 };

@@ -5,9 +5,10 @@ import { authorityOf, type UserAuthority } from '../privileges.js';
 import type { CommandRequest } from './command.js';
 
 /**
- * The connection's user with their roles as they stand now, if any: a user deleted, expired or
- * moved out of this cluster's scope since logging in has no authority left and the connection is
- * logged out, as after a server's user-cache invalidation.
+ * The connection's user with their roles as they stand now, if any: a user deleted (or deleted and
+ * created again under the same name), expired or moved out of this cluster's scope since logging
+ * in has no authority left and the connection is logged out, as after a server's user-cache
+ * invalidation.
  */
 export function currentAuthority(request: CommandRequest): UserAuthority | undefined {
   const { ctx, session } = request;
@@ -16,7 +17,7 @@ export function currentAuthority(request: CommandRequest): UserAuthority | undef
   const cluster = currentCluster(ctx);
   const check = checkLogin(ctx.state, cluster, user.username, ctx.clock.now(), 0);
   const project = ctx.state.project(cluster.projectId);
-  if (!('user' in check) || !project) {
+  if (!('user' in check) || check.user !== user.record || !project) {
     session.user = undefined;
     return undefined;
   }
