@@ -52,17 +52,17 @@ export type GrantIntent = z.infer<typeof GrantIntent>;
 const grants = z.array(GrantRecord).max(10_000).default([]);
 
 /**
- * A revoke or renew must carry the ledger: without it every grant would look unknown, so a revoke
- * would answer `already_revoked` and leave the access in place for good.
+ * A revoke, renew or sweep must carry the ledger: without it every grant would look unknown, so a
+ * revoke would answer `already_revoked` and leave the access in place for good. A person's records
+ * (revoke, renew) are capped; a sweep's are bounded by the payload limit (below).
  */
-const requiredGrants = z
-  .array(GrantRecord, {
-    error: (issue) =>
-      issue.input === undefined
-        ? "is required for this kind: the control plane's records of the person's unrevoked grants (docs/protocol.md §4.10)"
-        : undefined,
-  })
-  .max(10_000);
+const ledger = z.array(GrantRecord, {
+  error: (issue) =>
+    issue.input === undefined
+      ? "is required for this kind: the control plane's records of the person's unrevoked grants (docs/protocol.md §4.10)"
+      : undefined,
+});
+const requiredGrants = ledger.max(10_000);
 
 const ttl = {
   ttlSeconds: z.number().int().positive().optional(),
@@ -96,8 +96,12 @@ export const RenewPayload = z
   .refine(oneExpiry, expiryMessage);
 export type RenewPayload = z.infer<typeof RenewPayload>;
 
-/** A sweep must carry the ledger: without it the connector cannot know what it added. */
-export const SweepPayload = z.object({ grants: requiredGrants });
+/**
+ * A sweep must carry the ledger: without it the connector cannot know what it added. Its size is
+ * bounded by MAX_PAYLOAD_BYTES alone, as the control plane fills it (protocol §4.10): under a limit
+ * of a few MiB a ledger hands more than 10 000 records, and a count cap would refuse every sweep.
+ */
+export const SweepPayload = z.object({ grants: ledger });
 export type SweepPayload = z.infer<typeof SweepPayload>;
 
 export interface GrantResult {

@@ -206,4 +206,17 @@ describe('sweep', () => {
   it('requires the ledger in the payload', () => {
     expect(SweepPayload.safeParse({}).success).toBe(false);
   });
+
+  it('takes a ledger of more than 10 000 records that fits the payload limit (MAX_PAYLOAD_BYTES up to 16 MiB)', () => {
+    // The control plane fills a sweep up to the payload limit (protocol §4.10): 4 MiB holds about
+    // 20 000 of these records. A count cap would fail every sweep invalid_job, and no expired role
+    // would ever be removed again.
+    const grants = Array.from({ length: 12_000 }, (_, i) =>
+      record({ grantId: `g-${i}`, email: `p${i}@example.com`, expiresAt: past, added: [billing] }),
+    );
+    const payload = JSON.stringify({ grants });
+    expect(Buffer.byteLength(payload)).toBeLessThan(4 * 1024 * 1024);
+    const parsed = SweepPayload.safeParse(JSON.parse(payload));
+    expect(parsed.success, parsed.error?.message).toBe(true);
+  });
 });
