@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { maxJsonBodyBytes } from '../../control-plane/protocol.js';
 import { SweepPayload } from './payloads.js';
 import {
   baseConfig,
@@ -201,6 +202,36 @@ describe('sweep', () => {
       failures: [],
       clearedGrants: ['g-b'],
     });
+  });
+
+  it('stops taking people before its result outgrows the protocol body limit; the next sweep takes the rest', async () => {
+    // 8 000 people whose grants expired (a large MAX_PAYLOAD_BYTES after sweeps were down): reporting
+    // all of them at once is over 1 MiB, a result the control plane refuses. Such a sweep would fail
+    // every time, and its grants would never close.
+    const h = portalWorld();
+    const grantIdOf = (i: number) => `grant-${String(i).padStart(6, '0')}-4f7e-9b1a-2c3d4e5f6a7b`;
+    let grants = Array.from({ length: 8_000 }, (_, i) =>
+      record({
+        grantId: grantIdOf(i),
+        email: `firstname.lastname.${i}@example.com`,
+        expiresAt: past,
+        added: [billing],
+      }),
+    );
+    const deferred: number[] = [];
+    // As the control plane does: each sweep carries the grants the earlier ones did not clear.
+    for (let sweeps = 0; grants.length > 0 && sweeps < 6; sweeps += 1) {
+      const result = await sweepAccess({ config: baseConfig, payload: { grants } }, h.deps, h.ctx);
+      expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(maxJsonBodyBytes);
+      expect(result.failures).toEqual([]);
+      expect(result.clearedGrants.length + result.deferred).toBe(grants.length);
+      deferred.push(result.deferred);
+      const cleared = new Set(result.clearedGrants);
+      grants = grants.filter((g) => !cleared.has(g.grantId));
+    }
+    expect(grants).toEqual([]);
+    expect(deferred[0]).toBeGreaterThan(0);
+    expect(deferred.at(-1)).toBe(0);
   });
 
   it('requires the ledger in the payload', () => {

@@ -1,4 +1,5 @@
 import type { OrgUser } from '../../atlas/index.js';
+import { maxJsonBodyBytes } from '../../control-plane/protocol.js';
 import { isConnectorError, toConnectorError } from '../../errors/connector-error.js';
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
 import { isActive } from './ledger.js';
@@ -17,7 +18,26 @@ export interface SweepResult {
   /** A role an active grant added that is no longer there: a person changed it in Atlas. */
   readonly drift: { grantId: string; email: string; access: Access; change: 'removed' }[];
   readonly failures: { email: string; code: string; message: string }[];
+  /** People not reached: the result had reached its size budget. The next sweep takes them. */
+  deferred: number;
 }
+
+/**
+ * A result over the protocol's body limit cannot be reported: the sweep would fail, its cleared
+ * grants would never close, and every later sweep would carry them and fail the same way. Past
+ * half the limit it takes no more people (one person's entries are far smaller than the rest).
+ */
+const resultBudgetBytes = maxJsonBodyBytes / 2;
+
+/** The result's lists, to measure what one person added to them. */
+const lists = (out: SweepResult): readonly (readonly unknown[])[] => [
+  out.clearedGrants,
+  out.overdue,
+  out.removed,
+  out.kept,
+  out.drift,
+  out.failures,
+];
 
 function byPerson(grants: readonly GrantRecord[]): Map<string, GrantRecord[]> {
   const people = new Map<string, GrantRecord[]>();
@@ -84,7 +104,9 @@ async function sweepPerson(
  * carries was read at its lease, and a grant renewed since then still shows its old expiry here.
  * Only a grant already expired at the start is past renewing (renew refuses expired grants), so
  * the sweep does not remove access a renewal extended (but for the narrow case docs/org-portal.md
- * describes). A grant that expires while the sweep runs is the next sweep's.
+ * describes). A grant that expires while the sweep runs is the next sweep's. Once the result
+ * reaches its size budget, the people left are counted in `deferred`, neither read nor cleared, and
+ * the next sweep (which gets the unclosed expired ones first) takes them.
  */
 export async function sweepAccess(
   input: { readonly config: AtlasOrgPortalConfig; readonly payload: SweepPayload },
@@ -100,9 +122,16 @@ export async function sweepAccess(
     kept: [],
     drift: [],
     failures: [],
+    deferred: 0,
   };
   const startedAt = deps.clock.now();
+  let resultBytes = Buffer.byteLength(JSON.stringify(out));
   for (const [email, grants] of people) {
+    if (resultBytes >= resultBudgetBytes) {
+      out.deferred += 1;
+      continue;
+    }
+    const marks = lists(out).map((list) => list.length);
     try {
       await sweepPerson(deps, ctx, { orgId: input.config.orgId, email, grants }, startedAt, out);
     } catch (error) {
@@ -110,6 +139,9 @@ export async function sweepAccess(
       const safe = toConnectorError(error).toSafeJSON();
       out.failures.push({ email, code: safe.code, message: safe.message });
     }
+    lists(out).forEach((list, i) => {
+      resultBytes += Buffer.byteLength(JSON.stringify(list.slice(marks[i])));
+    });
   }
   return out;
 }
