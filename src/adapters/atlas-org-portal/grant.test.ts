@@ -484,6 +484,31 @@ describe('grant intent (write-ahead record in the control plane)', () => {
     },
   );
 
+  it("keeps a role as added when its 409 may be an earlier attempt's own write, landed after this attempt's read", async () => {
+    // Attempt 1 sent :addRole, lost the answer and failed; its write reached Atlas only after
+    // attempt 2 had read bob, so attempt 2's own :addRole meets 409. Counted as someone else's,
+    // the role would leave every record, and no revoke or sweep would ever remove it.
+    const h = portalWorld([bob]);
+    const earlier = {
+      userId: bobId,
+      expiresAt: new Date(Date.UTC(2026, 11, 4, 14)).toISOString(),
+      added: [billing],
+      created: { invitation: false, projectMemberships: [] },
+    };
+    const conflict = { error: 409, errorCode: 'CONFLICT', detail: 'conflict', reason: 'Conflict' };
+    h.world.answerNext('orgUsers.addRole', 409, conflict);
+    const result = await grantAccess(
+      { config: baseConfig, payload: payload({ access: [billing] }) },
+      h.deps,
+      {
+        ...h.ctx,
+        intent: earlier,
+      },
+    );
+    expect(result).toMatchObject({ added: [billing], alreadyHeld: [] });
+    expect(h.intents.map((i) => i.intent.added)).toEqual([[billing]]);
+  });
+
   it('retries a grant whose person left between the read and the write, and the retry invites them', async () => {
     const h = portalWorld([bob]);
     h.world.beforeNext('orgUsers.addRole', () => h.world.removeOrgUser(bobId));

@@ -339,10 +339,14 @@ async function grantToMember(
     await ctx.recordIntent({ userId: person.id, expiresAt, added, created: intended });
   }
   const landed: Landed = { roles: [], projectMemberships: [], raced: [] };
+  // A 409 on a role an earlier attempt of this grant claimed may be that attempt's own write,
+  // landed after this attempt's read: it stays the grant's, or no record would ever remove it.
+  const claimedBefore = new Set((earlier?.added ?? []).map(accessKey));
+  const racedByOthers = () => landed.raced.filter((a) => !claimedBefore.has(accessKey(a)));
   // What the grant may claim once its writes are done or refused: no role someone else added
   // between its read and its write, and only the memberships it did create.
   const claim = (list: readonly Access[]) => {
-    const raced = new Set(landed.raced.map(accessKey));
+    const raced = new Set(racedByOthers().map(accessKey));
     return distinctAccess(list.filter((a) => !raced.has(accessKey(a))));
   };
   const narrowed = (claimed: readonly Access[]): GrantIntent => ({
@@ -366,11 +370,11 @@ async function grantToMember(
   const final = narrowed(added);
   // A role someone else added meanwhile is theirs: held independently, never removed by a revoke.
   // The intent recorded above claims it; a record made from it (the result lost) must not.
-  if (landed.raced.length > 0)
+  if (racedByOthers().length > 0)
     await withdrawClaim(ctx, final, 'could not narrow the intent of a grant that met a 409');
   return resultOf(input, grant, person, {
     added: final.added,
-    alreadyHeld: [...alreadyHeld, ...landed.raced],
+    alreadyHeld: [...alreadyHeld, ...racedByOthers()],
     created: final.created,
   });
 }
