@@ -304,11 +304,29 @@ describe('RunningJob', () => {
     expect(cp.calls.results[0]?.body.error?.message).toContain('refused the intent (lease_lost)');
   });
 
-  it('does not write when the intent cannot be recorded, and reports the failure', async () => {
+  it('retries an intent call that failed on a blip within the attempt, then writes', async () => {
     const writes: string[] = [];
-    const { cp, deps } = setup(writes);
+    const { clock, cp, deps, logs } = setup(writes);
+    cp.intentBehaviour = (n) => (n <= 2 ? httpError('upstream_unavailable') : undefined);
+    const done = new RunningJob(envelope({ type: 'intent', payload: '{}' }), 0, deps).run(Promise.resolve());
+    for (let waited = 0; cp.calls.results.length === 0 && waited < 10_000; waited += 250)
+      await clock.advance(250);
+    await done;
+    expect(cp.calls.intents).toHaveLength(3);
+    expect(writes).not.toEqual([]);
+    expect(cp.calls.results[0]?.body).toMatchObject({ outcome: 'succeeded' });
+    expect(logs.lines().filter((l) => l.msg === 'recording the intent failed; retrying')).toHaveLength(2);
+  });
+
+  it('does not write when the intent cannot be recorded after its tries, and reports the failure', async () => {
+    const writes: string[] = [];
+    const { clock, cp, deps } = setup(writes);
     cp.intentBehaviour = () => httpError('upstream_unavailable');
-    await new RunningJob(envelope({ type: 'intent', payload: '{}' }), 0, deps).run(Promise.resolve());
+    const done = new RunningJob(envelope({ type: 'intent', payload: '{}' }), 0, deps).run(Promise.resolve());
+    for (let waited = 0; cp.calls.results.length === 0 && waited < 10_000; waited += 250)
+      await clock.advance(250);
+    await done;
+    expect(cp.calls.intents).toHaveLength(4);
     expect(writes).toEqual([]);
     expect(cp.calls.results[0]?.body).toMatchObject({
       outcome: 'failed',

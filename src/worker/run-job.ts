@@ -9,6 +9,7 @@ import {
 import { cancelledError, ConnectorError, isConnectorError } from '../errors/connector-error.js';
 import type { Metrics } from '../admin/metrics.js';
 import { abortable } from '../runtime/abortable.js';
+import { withRetry } from '../runtime/backoff.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
@@ -39,6 +40,9 @@ export interface JobRunnerDeps {
    */
   readonly serverNow?: () => number;
 }
+
+/** Tries of an intent call within one attempt (about 3.5 s at most between them, plus any Retry-After). */
+const intentRetry = { baseMs: 500, capMs: 2_000, maxAttempts: 4 };
 
 /** One leased job, from lease to delivered result. The worker keeps these in its in-flight map. */
 export class RunningJob {
@@ -165,7 +169,22 @@ export class RunningJob {
   private async recordIntent(intent: unknown): Promise<void> {
     if (this.abort.signal.aborted) throw this.abort.signal.reason;
     try {
-      await this.deps.client.recordIntent(this.lease, this.envelope.attempt, intent, this.abort.signal);
+      // A blip (a reset, a 503 while the control plane rolls) is retried within the attempt: failed
+      // at once, the job would be requeued at once, and a few seconds of it used up every attempt.
+      await withRetry(
+        () => this.deps.client.recordIntent(this.lease, this.envelope.attempt, intent, this.abort.signal),
+        {
+          ...intentRetry,
+          clock: this.deps.clock,
+          random: this.deps.random,
+          signal: this.abort.signal,
+          onRetry: (error, attempt, delayMs) =>
+            this.log.warn(
+              { err: error, attempt: attempt + 1, delayMs },
+              'recording the intent failed; retrying',
+            ),
+        },
+      );
     } catch (error) {
       if (isConnectorError(error) && (error.code === 'conflict' || error.code === 'gone')) {
         const answer = String(error.details.protocolCode ?? error.code);
