@@ -142,7 +142,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
       random,
       logger,
       policy: config.policy,
-      snapshots: createSnapshotUploader(client, config.connectorId),
+      snapshots: createSnapshotUploader(client, config.connectorId, { retry: { clock, random } }),
       registerSecret,
     },
     {

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { ConnectorError } from '../errors/connector-error.js';
+import { FakeClock } from '../../test/fakes/fake-clock.js';
+import { FakeRandom } from '../../test/fakes/fake-random.js';
 import { canonicalJson, createSnapshotUploader, planParts, SnapshotLines } from './snapshot-uploader.js';
 
 interface Created {
@@ -93,6 +96,67 @@ describe('createSnapshotUploader', () => {
     await createSnapshotUploader(sent.client as never, 'c-1').upload({ ...job, records: [] });
     expect(sent.created[0]).toMatchObject({ parts: 1, sizeBytes: 0, contentSha256: sha('') });
     expect(sent.parts.map((part) => part.length)).toEqual([0]);
+  });
+});
+
+describe('the upload on a blip', () => {
+  const blip = () => new ConnectorError({ code: 'upstream_unavailable', message: 'connection reset' });
+
+  /** Fails each part's first try and the commit's first `commitFailures` tries with `error`. */
+  function flaky(error: () => ConnectorError, commitFailures: number) {
+    const sent = fakeControlPlane();
+    const tried = new Set<number>();
+    let commits = 0;
+    const client = {
+      ...sent.client,
+      putSnapshotPart: (connector: string, id: string, part: number, body: Buffer) => {
+        if (!tried.has(part)) {
+          tried.add(part);
+          return Promise.reject(error());
+        }
+        return sent.client.putSnapshotPart(connector, id, part, body);
+      },
+      commitSnapshot: () => {
+        commits += 1;
+        return commits <= commitFailures ? Promise.reject(error()) : sent.client.commitSnapshot();
+      },
+    };
+    return { sent, client, commits: () => commits };
+  }
+
+  async function uploadWithRetry(client: unknown) {
+    const clock = new FakeClock();
+    const uploader = createSnapshotUploader(client as never, 'c-1', {
+      maxPartBytes: 64,
+      retry: { clock, random: new FakeRandom([0.5]) },
+    });
+    const done = uploader.upload({ ...job, records }).then(
+      (result) => ({ result }),
+      (error: unknown) => ({ error }),
+    );
+    let outcome: Awaited<typeof done> | undefined;
+    void done.then((value) => (outcome = value));
+    for (let waited = 0; outcome === undefined && waited < 60_000; waited += 100) await clock.advance(100);
+    return done;
+  }
+
+  it('sends a part or the commit again after a retryable failure, so one reset does not redo the discovery', async () => {
+    const { sent, client, commits } = flaky(blip, 2);
+    const outcome = await uploadWithRetry(client);
+    expect(outcome).toMatchObject({ result: { skipped: false } });
+    expect(sent.created[0]?.parts).toBeGreaterThan(1);
+    expect(Buffer.concat(sent.parts).toString('utf8')).toBe(expectedText);
+    expect(commits()).toBe(3);
+    expect(sent.committed()).toBe(1);
+  });
+
+  it('does not send again what the control plane refused for good', async () => {
+    const refused = () =>
+      new ConnectorError({ code: 'conflict', message: 'stale_generation: a newer snapshot is committed' });
+    const { sent, client } = flaky(refused, 0);
+    const outcome = await uploadWithRetry(client);
+    expect(outcome).toMatchObject({ error: { code: 'conflict' } });
+    expect(sent.parts).toEqual([]);
   });
 });
 

@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { ControlPlaneClient } from '../control-plane/control-plane-client.js';
+import { withRetry } from '../runtime/backoff.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Random } from '../runtime/random.js';
 
 export interface SnapshotUpload {
   readonly integrationId: string;
@@ -110,12 +113,31 @@ function partBytes(plan: PartPlan, lines: readonly string[]): Buffer {
  * size are computed line by line, and parts are built, gzipped (off the event loop) and sent one
  * at a time, so memory beyond the lines themselves is one part, however large the snapshot.
  */
+export interface SnapshotUploaderOptions {
+  readonly maxPartBytes?: number;
+  /**
+   * Retries a part or the commit that failed on a blip (both are idempotent: a part can be sent
+   * again until the commit, and a commit again answers 200). Without it, a reset during a large
+   * organization's upload would redo the whole discovery. Absent: one try each.
+   */
+  readonly retry?: {
+    readonly clock: Pick<Clock, 'sleep' | 'monotonic'>;
+    readonly random: Pick<Random, 'float'>;
+  };
+}
+
+/** Tries of one part or commit: full jitter over 0.5, 1 and 2 s, never sooner than Retry-After. */
+const sendRetry = { baseMs: 500, capMs: 2_000, maxAttempts: 4 };
+
 export function createSnapshotUploader(
   client: Pick<ControlPlaneClient, 'createSnapshot' | 'putSnapshotPart' | 'commitSnapshot'>,
   connectorId: string,
-  options: { readonly maxPartBytes?: number } = {},
+  options: SnapshotUploaderOptions = {},
 ): SnapshotUploader {
   const limit = options.maxPartBytes ?? maxPartBytes;
+  const { retry } = options;
+  const send = (call: () => Promise<void>, signal: AbortSignal | undefined): Promise<void> =>
+    retry ? withRetry(call, { ...sendRetry, ...retry, ...(signal ? { signal } : {}) }) : call();
   return {
     async upload(snapshot) {
       const lines =
@@ -142,9 +164,15 @@ export function createSnapshotUploader(
       if (created.skip) return { snapshotId: created.snapshotId, skipped: true, sha256, lines: lines.length };
       for (const [index, plan] of parts.entries()) {
         const body = await gzipAsync(partBytes(plan, lines));
-        await client.putSnapshotPart(connectorId, created.snapshotId, index + 1, body, snapshot.signal);
+        await send(
+          () => client.putSnapshotPart(connectorId, created.snapshotId, index + 1, body, snapshot.signal),
+          snapshot.signal,
+        );
       }
-      await client.commitSnapshot(connectorId, created.snapshotId, snapshot.signal);
+      await send(
+        () => client.commitSnapshot(connectorId, created.snapshotId, snapshot.signal),
+        snapshot.signal,
+      );
       return { snapshotId: created.snapshotId, skipped: false, sha256, lines: lines.length };
     },
   };
