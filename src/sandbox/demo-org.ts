@@ -66,7 +66,9 @@ export async function playOrgDemo(
   for (const line of subIntegrationLines(store)) print(line);
   const subIntegrationId = `${sandboxIds.payments}:Cluster0`;
   const dora = { id: 'sandbox-user-dora', email: 'dora@example.com', name: 'Dora' };
-  const resourceKey = resourceKeyFor(sandboxIds.payments, usernameFor('per-requester', dora));
+  // A sub-integration's per-requester user is per cluster (docs/deep-discovery.md).
+  const username = usernameFor('per-requester', dora, undefined, 'Cluster0');
+  const resourceKey = resourceKeyFor(sandboxIds.payments, username);
   const base = { subIntegrationId, grantId: 'demo-org-grant-1', requester: dora };
   const granted = await runDemoJob(
     store,

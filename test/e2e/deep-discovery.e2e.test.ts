@@ -1,20 +1,26 @@
-import { MongoClient } from 'mongodb';
+import { MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resourceKeyFor, usernameFor } from '../../src/adapters/database-access/model/user-model.js';
 import { deepFixture, platform } from '../kits/deep-discovery-test-kit.js';
 import type { SubIntegrationRecord } from '../../src/adapters/atlas-org-deep-discovery/sub-integration.js';
 import { sandboxIds } from '../../src/sandbox/atlas/index.js';
 import { payments, startSandbox, type Sandbox } from './sandbox-harness.js';
+import { expectLoginRefused, loginOnce, type IssuedCredential } from './driver-login.js';
 
 const integrationId = 'org';
 const requester = { id: 'user-dora', email: 'dora@example.com' };
-const username = usernameFor('per-requester', requester);
+
+/** The job's lease key: a sub-integration's per-requester user is per cluster (`<projectId>:<cluster>`). */
+function keyOn(subIntegrationId: string, who: { id: string; email: string } = requester): string {
+  const [projectId = '', cluster] = subIntegrationId.split(':');
+  return resourceKeyFor(projectId, usernameFor('per-requester', who, undefined, cluster));
+}
 
 function grantJob(subIntegrationId: string, grantId: string, extra: Record<string, unknown> = {}) {
   return {
     type: 'grant',
     integrationId,
-    resourceKey: resourceKeyFor(subIntegrationId.slice(0, 24), username),
+    resourceKey: keyOn(subIntegrationId),
     payload: {
       subIntegrationId,
       grantId,
@@ -110,11 +116,11 @@ describe('atlas-org-deep-discovery end to end: two connectors, one organization'
       const id = `${projectId}:${cluster}`;
       // A requester of their own: dora already holds a password in these projects (passwordUnchanged).
       const pia = { id: `user-pia-${via}`, email: 'pia@example.com' };
-      const piaName = usernameFor('per-requester', pia);
+      const piaName = usernameFor('per-requester', pia, undefined, cluster);
       const job = await s.run({
         type: 'grant',
         integrationId,
-        resourceKey: resourceKeyFor(projectId, piaName),
+        resourceKey: keyOn(id, pia),
         payload: {
           subIntegrationId: id,
           grantId: `g-${id}`,
@@ -148,7 +154,7 @@ describe('atlas-org-deep-discovery end to end: two connectors, one organization'
     const job = await s.run({
       type: 'grant',
       integrationId,
-      resourceKey: resourceKeyFor(payments, usernameFor('per-requester', erin)),
+      resourceKey: keyOn(id, erin),
       payload: {
         subIntegrationId: id,
         grantId: 'g-erin',
@@ -175,8 +181,52 @@ describe('atlas-org-deep-discovery end to end: two connectors, one organization'
   it('sweeps across every sub-integration of the organization', async () => {
     const job = await s.run({ type: 'sweep', integrationId, connectorId: 'vpc-a' });
     expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
-    // One per-requester user per requester and project: dora in platform (VpcB), pia in platform
-    // (Peered) and another pia in payments (Private0), erin in payments.
+    // One per-requester user per requester and sub-integration: dora on platform:VpcB, pia on
+    // platform:Peered and another pia on payments:Private0, erin on payments:Cluster0.
     expect(job.result).toMatchObject({ projects: 3, usersChecked: 4 });
+  });
+
+  it('keeps each cluster its own boundary: read on one cluster, readWrite on another, one requester', async () => {
+    const quinn = { id: 'user-quinn', email: 'quinn@example.com' };
+    const grantOn = async (cluster: string, role: string) => {
+      const id = `${payments}:${cluster}`;
+      const job = await s.run({
+        type: 'grant',
+        integrationId,
+        resourceKey: keyOn(id, quinn),
+        payload: {
+          subIntegrationId: id,
+          grantId: `g-quinn-${cluster}`,
+          requester: quinn,
+          access: [{ role, database: 'sales' }],
+          ttlSeconds: 600,
+        },
+      });
+      expect(job.state, JSON.stringify(job.error)).toBe('succeeded');
+      return job.result as IssuedCredential;
+    };
+    const read = await grantOn('Cluster0', 'read');
+    const readWrite = await grantOn('Private0', 'readWrite');
+
+    // readWrite on sales, approved for Private0, is no write on Cluster0's sales.
+    const onCluster0 = await loginOnce(read);
+    try {
+      await expect(onCluster0.db('sales').collection('orders').findOne()).resolves.not.toBeNull();
+      const write = onCluster0.db('sales').collection('orders').insertOne({ probe: 'quinn' });
+      await expect(write).rejects.toBeInstanceOf(MongoServerError);
+      await expect(write).rejects.toMatchObject({ code: 13, codeName: 'Unauthorized' });
+    } finally {
+      await onCluster0.close();
+    }
+    // The readWrite credential is another user: it writes on its own cluster, and does not log in
+    // to Cluster0 at all.
+    expect(readWrite.username).not.toBe(read.username);
+    const onPrivate0 = await loginOnce(readWrite);
+    try {
+      await onPrivate0.db('sales').collection('probes').insertOne({ probe: 'quinn' });
+    } finally {
+      await onPrivate0.close();
+    }
+    await expectLoginRefused({ ...readWrite, connectionString: read.connectionString });
   });
 });

@@ -255,7 +255,7 @@ describe('npm start plays the demo-org (deep discovery) scenario', () => {
       'org 2/3  grant dora read on sales in sub-integration 660200000000000000000001:Cluster0 → succeeded',
     );
     expect(output).toMatch(
-      /logged in with the official driver as jit-dora-example-com-[0-9a-f]{4} \(roles: read@sales\); sales\.orders holds [1-9]\d* documents/,
+      /logged in with the official driver as jit-dora-example-com-3eee-c-2bd74152 \(roles: read@sales\); sales\.orders holds [1-9]\d* documents/,
     );
     expect(output).toContain('org 3/3  revoke → succeeded');
     expect(output).toContain(

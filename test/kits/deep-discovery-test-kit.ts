@@ -129,7 +129,7 @@ export interface Kit {
   readonly requested: string[];
   readonly common: CommonDeps;
   readonly credential: AtlasCredential;
-  ctx(): JobContext;
+  ctx(resourceKey?: string): JobContext;
   /** Builds the kind for `connectorId` and runs one operation of it, the payload raw. */
   run(
     operation: JobOperation,
@@ -140,6 +140,8 @@ export interface Kit {
       config?: Record<string, unknown>;
       /** The connector's local policy for this job (default: `testPolicy()`). */
       policy?: Partial<Policy>;
+      /** The job's lease key (default: none, nothing checked). */
+      resourceKey?: string;
     },
   ): Promise<Record<string, unknown>>;
   close(): Promise<void>;
@@ -180,7 +182,7 @@ export async function startKit(fixture: AtlasFixtureInput = deepFixture()): Prom
     atlas,
     ...createCredentialState(atlas, { clock: systemClock, readyTimeoutMs: 10_000 }),
   };
-  const ctx = (): JobContext =>
+  const ctx = (resourceKey?: string): JobContext =>
     createJobContext({
       jobId: 'job-1',
       attempt: 1,
@@ -188,6 +190,7 @@ export async function startKit(fixture: AtlasFixtureInput = deepFixture()): Prom
       log: pino({ level: 'silent' }),
       clock: systemClock,
       signal: new AbortController().signal,
+      ...(resourceKey === undefined ? {} : { resourceKey }),
     });
   return {
     sim,
@@ -215,7 +218,7 @@ export async function startKit(fixture: AtlasFixtureInput = deepFixture()): Prom
       const result = await adapter.operations[operation].run(
         { operation, config, payload, integration },
         credential,
-        ctx(),
+        ctx(options.resourceKey),
       );
       return result as Record<string, unknown>;
     },

@@ -2,6 +2,11 @@ import { MongoClient } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isConnectorError } from '../../errors/connector-error.js';
 import type { JobOperation } from '../adapter.js';
+import { resourceKeyFor, usernameFor } from '../database-access/model/user-model.js';
+import { grantOperation } from '../database-access/grant/grant.js';
+import { GrantPayload } from '../database-access/model/payloads.js';
+import { deepDiscoverySettings } from './atlas-org-deep-discovery-kind.js';
+import { deepConfig } from '../../../test/kits/deep-discovery-test-kit.js';
 import { atlasOrgDeepDiscoveryKind } from './atlas-org-deep-discovery-kind.js';
 import {
   analytics,
@@ -162,5 +167,117 @@ describe('grants on a sub-integration', () => {
     const swept = await run(kit, 'sweep', {});
     expect(swept.projects).toBe(3);
     expect(swept.usersChecked).toBe(2);
+  });
+});
+
+describe('a per-requester user per sub-integration', () => {
+  let kit: Kit;
+  beforeEach(async () => {
+    kit = await startKit();
+  });
+  afterEach(async () => kit.close());
+
+  // Atlas gives a user every role on every cluster it is scoped to: one user on both clusters
+  // would carry readWrite on hr, approved for Private0 only, to Cluster0.
+  const onA = `${payments}:Cluster0`;
+  const onB = `${payments}:Private0`;
+  const grantA = grant(onA, { grantId: 'g-a' });
+  const grantB = grant(onB, { grantId: 'g-b', access: [{ role: 'readWrite', database: 'hr' }] });
+  const keyOf = (cluster: string) =>
+    resourceKeyFor(payments, usernameFor('per-requester', requester, undefined, cluster));
+  const keyed = (cluster: string) => ({
+    connectorId: 'vpc-a',
+    config: { connectorId: 'vpc-a' },
+    resourceKey: keyOf(cluster),
+  });
+
+  it('gives one requester two users on two clusters of one project, each scoped to its cluster only', async () => {
+    const a = await kit.run('grant', grantA, keyed('Cluster0'));
+    const b = await kit.run('grant', grantB, keyed('Private0'));
+
+    expect(a.username).not.toBe(b.username);
+    expect(a.username).toBe(usernameFor('per-requester', requester, undefined, 'Cluster0'));
+    const userA = kit.sim.state.databaseUser(payments, String(a.username));
+    const userB = kit.sim.state.databaseUser(payments, String(b.username));
+    expect(userA?.scopes).toEqual([{ name: 'Cluster0', type: 'CLUSTER' }]);
+    expect(userA?.roles).toEqual([{ roleName: 'read', databaseName: 'sales' }]);
+    expect(userB?.scopes).toEqual([{ name: 'Private0', type: 'CLUSTER' }]);
+    expect(userB?.roles).toEqual([{ roleName: 'readWrite', databaseName: 'hr' }]);
+    // Each user had its own first grant: each got its own password.
+    expect(a.password).toEqual(expect.any(String));
+    expect(b.password).toEqual(expect.any(String));
+  });
+
+  it("revokes one cluster's grant and leaves the other cluster's user as it was", async () => {
+    const a = await kit.run('grant', grantA, keyed('Cluster0'));
+    const b = await kit.run('grant', grantB, keyed('Private0'));
+    const before = kit.sim.state.databaseUser(payments, String(a.username));
+
+    const revoked = await kit.run(
+      'revoke',
+      { subIntegrationId: onB, grantId: 'g-b', requester },
+      keyed('Private0'),
+    );
+
+    expect(revoked).toMatchObject({ outcome: 'revoked', username: b.username, remainingRoles: [] });
+    expect(kit.sim.state.databaseUser(payments, String(b.username))?.roles ?? []).toEqual([]);
+    const after = kit.sim.state.databaseUser(payments, String(a.username));
+    expect(after?.roles).toEqual(before?.roles);
+    expect(after?.scopes).toEqual([{ name: 'Cluster0', type: 'CLUSTER' }]);
+    expect(after?.labels).toEqual(before?.labels);
+  });
+
+  it.each([
+    ['grant', grantA],
+    ['revoke', { subIntegrationId: onA, grantId: 'g-a', requester }],
+    ['renew', { subIntegrationId: onA, grantId: 'g-a', requester, ttlSeconds: 7200 }],
+    ['rotate', { subIntegrationId: onA, requester }],
+  ] as const)(
+    'refuses a %s keyed by the project-wide (cluster-less) user, naming the expected key',
+    async (type, payload) => {
+      const oldKey = resourceKeyFor(payments, usernameFor('per-requester', requester));
+      const options = { connectorId: 'vpc-a', config: { connectorId: 'vpc-a' }, resourceKey: oldKey };
+      const error: unknown = await kit.run(type, payload, options).catch((e: unknown) => e);
+
+      expect(isConnectorError(error) && error.code).toBe('invalid_job');
+      expect(String((error as Error).message)).toContain(`expected "${keyOf('Cluster0')}"`);
+      expect(kit.sim.state.databaseUsers(payments)).toEqual([]);
+    },
+  );
+
+  // Before per-cluster users, this kind's per-requester user was the project's `jit-<slug>-<h>`.
+  it('revokes and renews a grant still held by a project-wide user made before per-cluster users', async () => {
+    const projectWide = usernameFor('per-requester', requester);
+    const payload = GrantPayload.parse({
+      grantId: 'g-a',
+      requester,
+      access: [{ cluster: 'Cluster0', role: 'read', database: 'sales' }],
+      ttlSeconds: 3600,
+    });
+    await grantOperation.run(
+      {
+        scope: { kind: 'project', projectId: payments, connectionType: 'standard' },
+        settings: deepDiscoverySettings(deepConfig()),
+        payload,
+        integrationId: 'org-int',
+      },
+      { ...kit.common, ...kit.credential },
+      kit.ctx(),
+    );
+    expect(kit.sim.state.databaseUser(payments, projectWide)?.roles).toHaveLength(1);
+
+    const renewed = await kit.run(
+      'renew',
+      { subIntegrationId: onA, grantId: 'g-a', requester, ttlSeconds: 7200 },
+      keyed('Cluster0'),
+    );
+    expect(renewed.username).toBe(projectWide);
+    const revoked = await kit.run(
+      'revoke',
+      { subIntegrationId: onA, grantId: 'g-a', requester },
+      keyed('Cluster0'),
+    );
+    expect(revoked).toMatchObject({ outcome: 'revoked', username: projectWide });
+    expect(kit.sim.state.databaseUser(payments, projectWide)?.roles ?? []).toEqual([]);
   });
 });

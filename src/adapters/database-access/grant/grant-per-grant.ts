@@ -13,7 +13,6 @@ import {
   type AtlasCtx,
   type UserIdentity,
 } from '../atlas-writes/user-store.js';
-import { usernameFor } from '../model/user-model.js';
 
 /** The user a redelivered per-grant job finds must be this grant's; anything else is not ours. */
 async function adoptExisting(deps: GrantDeps, ctx: AtlasCtx, input: GrantInput, username: string) {
@@ -37,8 +36,8 @@ async function adoptExisting(deps: GrantDeps, ctx: AtlasCtx, input: GrantInput, 
  */
 export async function grantPerGrant(input: GrantInput, deps: GrantDeps, ctx: AtlasCtx): Promise<GrantWrite> {
   const { projectId, record, nowMs } = input.grant;
-  const { requester, grantId } = input.payload;
-  const username = usernameFor('per-grant', requester, grantId);
+  const { requester } = input.payload;
+  const username = input.username;
   const specs = input.grant.customRoles;
   await prepareCustomRoles(deps, ctx, { projectId, username, specs, grants: [record] });
   const password = issuePassword(deps);

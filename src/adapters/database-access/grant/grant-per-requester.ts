@@ -19,7 +19,7 @@ import {
 } from '../atlas-writes/user-store.js';
 import type { ValidatedGrant } from './grant-validation.js';
 import type { GrantPayload } from '../model/payloads.js';
-import { activeGrants, clustersNeeded, usernameFor, type GrantRecord } from '../model/user-model.js';
+import { activeGrants, clustersNeeded, type GrantRecord } from '../model/user-model.js';
 import { invalidRequest } from '../model/policy.js';
 import { writeScoped } from '../atlas-writes/gone-clusters.js';
 
@@ -37,6 +37,8 @@ export interface GrantInput {
   readonly payload: GrantPayload;
   readonly integrationId: string;
   readonly grant: ValidatedGrant;
+  /** The job's user (`usernameForJob`), the one its resource key names. */
+  readonly username: string;
 }
 
 export type GrantDeps = Pick<AdapterDeps, 'atlas' | 'clock' | 'readiness' | 'random' | 'registerSecret'>;
@@ -134,7 +136,8 @@ function refuseGoneOwnCluster(record: GrantRecord, projectId: string, gone: read
 }
 
 /**
- * per-requester: one stable user per requester and project. A missing user is created with this
+ * per-requester: one stable user per requester and project (and cluster, on a deep-discovery
+ * sub-integration: `usernameForJob`). A missing user is created with this
  * grant; an existing one (including one a racing or redelivered attempt just created: 409) gets
  * this grant merged in, replacing any earlier record of the same grant, so redelivery converges.
  */
@@ -144,7 +147,7 @@ export async function grantPerRequester(
   ctx: AtlasCtx,
 ): Promise<GrantWrite> {
   const { projectId } = input.grant;
-  const username = usernameFor('per-requester', input.payload.requester);
+  const username = input.username;
   let existing = await readUser(deps, ctx, projectId, username);
   if (existing === undefined) {
     const created = await createNew(input, deps, ctx, username);

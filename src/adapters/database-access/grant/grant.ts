@@ -43,12 +43,9 @@ export async function runGrant(
 ): Promise<GrantResult> {
   const { settings, payload, integrationId } = job;
   const grant = await validateGrant(job.scope, payload, deps, ctx);
-  checkResourceKey(
-    ctx,
-    grant.projectId,
-    usernameForJob(settings.userStrategy, payload.requester, payload.grantId),
-  );
-  const input: GrantInput = { settings, payload, integrationId, grant };
+  const username = usernameForJob(settings.userStrategy, payload.requester, payload.grantId, job.scope);
+  checkResourceKey(ctx, grant.projectId, username);
+  const input: GrantInput = { settings, payload, integrationId, grant, username };
   const written = await writeGrant(input, deps, ctx);
   await deps.readiness.waitUntilApplied(ctx, grant.projectId, written.clusters);
   ctx.log.info(

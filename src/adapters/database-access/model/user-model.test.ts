@@ -8,8 +8,12 @@ import {
   readGrants,
   rolesNeeded,
   usernameFor,
+  usernameForJob,
   type GrantRecord,
 } from './user-model.js';
+
+const projectId = '660200000000000000000001';
+const orgId = '660100000000000000000001';
 
 const now = Date.UTC(2026, 10, 24, 12);
 const grant = (id: string, roles: GrantRecord['roles'], hours = 2): GrantRecord => ({
@@ -27,6 +31,56 @@ describe('usernameFor', () => {
       usernameFor('per-requester', alice),
     );
     expect(usernameFor('per-grant', alice, 'g-1')).toMatch(/^jit-alice-smith-example-com-g-[0-9a-f]{8}$/);
+  });
+
+  // Existing users and control planes depend on these exact names: they never change.
+  it('keeps the single- and multi-project names byte for byte', () => {
+    const bob = { id: 'bob', email: 'bob@example.com' };
+    expect(usernameFor('per-requester', bob)).toBe('jit-bob-example-com-81b6');
+    expect(usernameFor('per-grant', bob, 'my-grant-1')).toBe('jit-bob-example-com-g-c605213c');
+    expect(usernameFor('per-grant', bob, 'my-grant-1', 'Cluster0')).toBe('jit-bob-example-com-g-c605213c');
+    const projectScope = { kind: 'project', projectId, connectionType: 'standard' } as const;
+    const clusterScope = { ...projectScope, kind: 'project-cluster', clusterName: 'Cluster0' } as const;
+    for (const scope of [projectScope, clusterScope]) {
+      expect(usernameForJob('per-requester', bob, 'my-grant-1', scope)).toBe('jit-bob-example-com-81b6');
+      expect(usernameForJob('per-grant', bob, 'my-grant-1', scope)).toBe('jit-bob-example-com-g-c605213c');
+    }
+  });
+
+  it('gives a deep-discovery sub-integration a per-requester user per cluster, stable and distinct', () => {
+    const bob = { id: 'bob', email: 'bob@example.com' };
+    const onCluster = (clusterName: string) =>
+      ({ kind: 'org-cluster', orgId, projectId, clusterName, connectionType: 'standard' }) as const;
+    // `-c-` and the first 8 hex digits of SHA-256 of the cluster name.
+    expect(usernameForJob('per-requester', bob, 'g-1', onCluster('Cluster0'))).toBe(
+      'jit-bob-example-com-81b6-c-2bd74152',
+    );
+    expect(usernameForJob('per-requester', bob, 'g-2', onCluster('Cluster0'))).toBe(
+      usernameFor('per-requester', bob, undefined, 'Cluster0'),
+    );
+    expect(usernameForJob('per-requester', bob, 'g-1', onCluster('Cluster1'))).toBe(
+      'jit-bob-example-com-81b6-c-0257a91f',
+    );
+    // per-grant is one user per grant already: the same name as for the other kinds.
+    expect(usernameForJob('per-grant', bob, 'my-grant-1', onCluster('Cluster0'))).toBe(
+      'jit-bob-example-com-g-c605213c',
+    );
+  });
+
+  it('never gives a per-cluster name that another form could also give', () => {
+    // A requester whose slug ends like a per-requester name's hash: the forms still differ by shape.
+    const perCluster = usernameFor('per-requester', { id: 'bob', email: 'bob@example.com' }, undefined, 'A');
+    const shapes = {
+      perRequester: /^jit-[a-z0-9-]+-[0-9a-f]{4}$/,
+      perGrant: /^jit-[a-z0-9-]+-g-[0-9a-f]{8}$/,
+      perCluster: /^jit-[a-z0-9-]+-[0-9a-f]{4}-c-[0-9a-f]{8}$/,
+    };
+    expect(perCluster).toMatch(shapes.perCluster);
+    expect(perCluster).not.toMatch(shapes.perRequester);
+    expect(perCluster).not.toMatch(shapes.perGrant);
+    const lookalike = { id: 'x', name: perCluster.slice(4, -5) };
+    expect(usernameFor('per-requester', lookalike)).not.toMatch(shapes.perCluster);
+    expect(usernameFor('per-grant', lookalike, 'g')).not.toMatch(shapes.perCluster);
   });
 });
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { requireResourceKey } from '../../resource-key.js';
 import type { KeyValue } from '../../../atlas/index.js';
+import type { OneProjectScope } from '../../scope.js';
 
 /**
  * How the connector records intent on the Atlas objects it manages (ARCHITECTURE §4, invariant 2).
@@ -66,14 +67,36 @@ export interface Requester {
 
 /**
  * Readable, stable usernames (the audit trail peers lack): `jit-alice-example-com-3f9a` per
- * requester, `jit-alice-example-com-g-0c1d2e3f` per grant. The hash keeps two requesters with the
- * same e-mail local part apart.
+ * requester, `jit-alice-example-com-3f9a-c-5e6f7a8b` per requester and cluster (`cluster` given:
+ * a deep-discovery sub-integration), `jit-alice-example-com-g-0c1d2e3f` per grant. The hash keeps
+ * two requesters with the same e-mail local part apart. The forms cannot meet: the slug holds only
+ * `a-z0-9-`, so the last dash-separated part tells them apart (4 hex; `c` then 8 hex; `g` then 8
+ * hex), and the per-grant form ignores `cluster` (that user is already its grant's alone).
  */
-export function usernameFor(strategy: UserStrategy, requester: Requester, grantId?: string): string {
+export function usernameFor(
+  strategy: UserStrategy,
+  requester: Requester,
+  grantId?: string,
+  cluster?: string,
+): string {
   const base = slug(requester.email ?? requester.name ?? requester.id) || 'user';
-  if (strategy === 'per-requester') return `jit-${base}-${shortHash(requester.id, 4)}`;
+  if (strategy === 'per-requester') {
+    const perRequester = `jit-${base}-${shortHash(requester.id, 4)}`;
+    return cluster === undefined ? perRequester : `${perRequester}-c-${shortHash(cluster, 8)}`;
+  }
   if (!grantId) throw new Error('a per-grant username needs the grant id');
   return `jit-${base}-g-${shortHash(grantId, 8)}`;
+}
+
+/**
+ * The cluster a per-requester user is its own to, besides its project: a deep-discovery
+ * sub-integration's (`org-cluster`). Each such cluster is its own sub-integration, with its own
+ * owners and approvals, and Atlas gives a user every one of its roles on every cluster it is
+ * scoped to: one user per requester and project would carry a role approved on one cluster to
+ * the others. The other kinds' per-requester user spans its project (none).
+ */
+export function userClusterOf(scope: OneProjectScope): string | undefined {
+  return scope.kind === 'org-cluster' ? scope.clusterName : undefined;
 }
 
 function encodeRole(role: GrantedRole): string {
@@ -239,11 +262,22 @@ export function checkResourceKey(
 ): void {
   requireResourceKey(ctx, resourceKeyFor(projectId, username), {
     what: "this job's database user",
-    shape: '<projectId>/<username>, the username computed from the requester as documented in the README',
+    shape:
+      "<projectId>/<username>, the username computed from the requester (and a deep-discovery sub-integration's cluster) as documented in the README",
   });
 }
 
-/** The database user a job for this requester (and grant, per-grant) reads and writes. */
-export function usernameForJob(strategy: UserStrategy, requester: Requester, grantId?: string): string {
-  return usernameFor(strategy, requester, strategy === 'per-grant' ? grantId : undefined);
+/**
+ * The database user a job for this requester (and grant, per-grant; and cluster, per-requester on
+ * a deep-discovery sub-integration) reads and writes.
+ */
+export function usernameForJob(
+  strategy: UserStrategy,
+  requester: Requester,
+  grantId: string | undefined,
+  scope: OneProjectScope,
+): string {
+  return strategy === 'per-grant'
+    ? usernameFor(strategy, requester, grantId)
+    : usernameFor(strategy, requester, undefined, userClusterOf(scope));
 }

@@ -68,7 +68,7 @@ export async function runRenew(job: RenewJob, deps: AdapterDeps, ctx: JobContext
   const projectId = job.scope.projectId;
   checkProjectPolicy(deps.policy, projectId);
   const expiresAtMs = grantExpiryMs(payload, nowMs, deps.policy);
-  const jobUsername = usernameForJob(settings.userStrategy, payload.requester, payload.grantId);
+  const jobUsername = usernameForJob(settings.userStrategy, payload.requester, payload.grantId, job.scope);
   checkResourceKey(ctx, projectId, jobUsername);
   const { managed, active, target, strategy } = await activeGrantOf(job, deps, ctx, jobUsername);
   for (const role of target.roles) {

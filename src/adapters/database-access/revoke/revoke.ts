@@ -186,7 +186,7 @@ export async function runRevoke(job: RevokeJob, deps: AdapterDeps, ctx: JobConte
   const { scope, ...rest } = job;
   const input: RevokeInput = { ...rest, projectId: scope.projectId };
   const { requester, grantId } = job.payload;
-  const username = usernameForJob(job.settings.userStrategy, requester, grantId);
+  const username = usernameForJob(job.settings.userStrategy, requester, grantId, scope);
   checkResourceKey(ctx, scope.projectId, username);
   const query = { projectId: scope.projectId, requesterId: requester.id, grantId, username };
   const holder = await findGrantHolder(deps, ctx, query);

@@ -12,7 +12,7 @@ import {
 import { managedUser, readUser, scopeNames, updateUser } from '../atlas-writes/user-store.js';
 import { RotatePayload } from '../model/payloads.js';
 import { checkProjectPolicy, invalidRequest } from '../model/policy.js';
-import { buildLabels, checkResourceKey, usernameFor } from '../model/user-model.js';
+import { buildLabels, checkResourceKey, userClusterOf, usernameFor } from '../model/user-model.js';
 
 export type RotateResult = CredentialFields & { readonly username: string };
 
@@ -35,7 +35,7 @@ export async function runRotate(
   const projectId = job.scope.projectId;
   checkProjectPolicy(deps.policy, projectId);
   const recipient = payload.recipientPublicKey && (await importRecipientKey(payload.recipientPublicKey));
-  const username = usernameFor('per-requester', payload.requester);
+  const username = usernameFor('per-requester', payload.requester, undefined, userClusterOf(job.scope));
   checkResourceKey(ctx, projectId, username);
   const user = await readUser(deps, ctx, projectId, username);
   if (user === undefined) {
