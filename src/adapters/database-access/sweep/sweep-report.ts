@@ -28,8 +28,12 @@ export interface SweepResult {
     readonly repaired: DriftRepaired[];
     /** Managed users whose labels cannot be read (left untouched), or that lack deleteAfterDate. */
     readonly malformed: (UserRef & { readonly reason: string })[];
-    /** Users the connector does not manage: reported by name, never touched. */
-    readonly unmanaged: UserRef[];
+    /**
+     * Users the connector does not manage: reported by name, never touched. The first
+     * `maxUnmanagedListed` by project and name; `unmanagedTotal` counts them all.
+     */
+    unmanaged: UserRef[];
+    unmanagedTotal: number;
   };
   readonly customRolesDeleted: { readonly projectId: string; readonly roleName: string }[];
   /** Connector-made roles Atlas refused to delete because something still uses them. */
@@ -51,7 +55,7 @@ export function emptySweepReport(): SweepReport {
     rolesRemoved: [],
     usersDeleted: [],
     deleteAfterRolled: [],
-    drift: { repaired: [], malformed: [], unmanaged: [] },
+    drift: { repaired: [], malformed: [], unmanaged: [], unmanagedTotal: 0 },
     customRolesDeleted: [],
     customRolesKept: [],
     errors: [],
@@ -66,7 +70,17 @@ function byRef(a: { projectId: string; username?: string; roleName?: string }, b
   );
 }
 
-/** Projects run concurrently, so entries arrive in any order; the result is sorted. */
+/**
+ * How many unmanaged users a result names. Every other user of an organization's projects is one
+ * (applications, people): listed in full, a large organization's sweep result would pass the
+ * protocol's 1 MiB body limit, and every sweep would fail although its removals were done.
+ */
+export const maxUnmanagedListed = 1_000;
+
+/**
+ * Projects run concurrently, so entries arrive in any order; the result is sorted, and the
+ * unmanaged users are cut to `maxUnmanagedListed`, counted in full.
+ */
 export function sortSweepReport(report: SweepReport): SweepResult {
   const lists = [
     report.rolesRemoved,
@@ -80,5 +94,7 @@ export function sortSweepReport(report: SweepReport): SweepResult {
     report.errors,
   ];
   for (const list of lists) list.sort(byRef);
+  report.drift.unmanagedTotal = report.drift.unmanaged.length;
+  report.drift.unmanaged = report.drift.unmanaged.slice(0, maxUnmanagedListed);
   return report;
 }

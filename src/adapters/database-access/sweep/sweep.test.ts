@@ -17,6 +17,8 @@ import {
   type UserSpec,
 } from '../../../../test/kits/discover-test-kit.js';
 import { sweep } from './sweep.js';
+import { emptySweepReport, maxUnmanagedListed, sortSweepReport } from './sweep-report.js';
+import { maxJsonBodyBytes } from '../../../control-plane/protocol.js';
 import { grantKey, labelKeys, labelValue, readGrants, type GrantedRole } from '../model/user-model.js';
 
 const alice = 'jit-alice-example-com-3f9a';
@@ -211,7 +213,21 @@ describe('sweep: managed users', () => {
     });
     const result = await run(h);
     expect(result.drift.unmanaged).toEqual([{ projectId: projectA, username: 'app-service' }]);
+    expect(result.drift.unmanagedTotal).toBe(1);
     expect(h.atlas.methods()).toEqual(['projects.list', 'customDbRoles.list', 'databaseUsers.list']);
+  });
+
+  it('names at most the first 1 000 unmanaged users and counts them all, so a large organization still reports', () => {
+    // Every application and person user of an organization's projects is unmanaged: listed in full,
+    // 20 000 of them make a result over the protocol's 1 MiB body limit, and every sweep fails.
+    const report = emptySweepReport();
+    for (let i = 20_000; i > 0; i -= 1)
+      report.drift.unmanaged.push({ projectId: projectA, username: `app-${String(i).padStart(5, '0')}` });
+    const result = sortSweepReport(report);
+    expect(result.drift.unmanagedTotal).toBe(20_000);
+    expect(result.drift.unmanaged).toHaveLength(maxUnmanagedListed);
+    expect(result.drift.unmanaged[0]).toEqual({ projectId: projectA, username: 'app-00001' });
+    expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(maxJsonBodyBytes / 4);
   });
 
   it('reports a managed user with unreadable labels and leaves it untouched', async () => {
