@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isConnectorError } from '../../errors/connector-error.js';
+import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import { grantAccess } from './grant.js';
 import { GrantPayload } from './payloads.js';
 import type { GrantCtx } from './person.js';
@@ -200,6 +200,36 @@ describe('grant to someone who is not an active member', () => {
     await grantAccess({ config: baseConfig, payload: toAnalytics }, active.deps, active.ctx);
     expect(methods(active)).toContain('projectUsers.add');
     expect(active.invitations.acquired).toEqual([]);
+  });
+
+  it('gives back the pacer slot of a pending invitee’s addGroupUsers that the lost lease stops', async () => {
+    // A slot never given back stays "in flight" for good: after a few such jobs the pacer sends no
+    // invitation to the organization again until a restart.
+    const h = portalWorld([{ id: bobId, email: 'bob@example.com', status: 'PENDING' }]);
+    let outstanding = 0;
+    const deps = {
+      ...h.deps,
+      invitations: {
+        ...h.deps.invitations,
+        acquire: async () => {
+          outstanding += 1;
+          return () => void (outstanding -= 1);
+        },
+      },
+    };
+    const lost = new ConnectorError({ code: 'lease_lost', message: 'lease lost' });
+    const ctx: GrantCtx = {
+      ...h.ctx,
+      beforeSideEffect: () => {
+        throw lost;
+      },
+    };
+    const toAnalytics = payload({
+      access: [{ level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' }],
+    });
+    await expect(grantAccess({ config: baseConfig, payload: toAnalytics }, deps, ctx)).rejects.toBe(lost);
+    expect(h.writes()).toEqual([]);
+    expect(outstanding).toBe(0);
   });
 });
 

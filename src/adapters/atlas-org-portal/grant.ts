@@ -113,8 +113,8 @@ async function addProjectRoles(
       person.orgMembershipStatus === 'PENDING'
         ? await deps.invitations.acquire(orgId, ctx.signal)
         : undefined;
-    ctx.beforeSideEffect();
     try {
+      ctx.beforeSideEffect();
       await deps.atlas.projectUsers.add(
         projectId,
         { username: person.username, roles },
