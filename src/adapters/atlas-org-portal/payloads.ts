@@ -53,8 +53,9 @@ const grants = z.array(GrantRecord).max(10_000).default([]);
 
 /**
  * A revoke, renew or sweep must carry the ledger: without it every grant would look unknown, so a
- * revoke would answer `already_revoked` and leave the access in place for good. A person's records
- * (revoke, renew) are capped; a sweep's are bounded by the payload limit (below).
+ * revoke would answer `already_revoked` and leave the access in place for good. A renew's records
+ * are capped (refusing one takes no access away); a revoke's and a sweep's are bounded by the
+ * payload limit alone (MAX_PAYLOAD_BYTES): refused for its size, a revoke could never run.
  */
 const ledger = z.array(GrantRecord, {
   error: (issue) =>
@@ -88,7 +89,7 @@ export const GrantPayload = z
   .refine(oneExpiry, expiryMessage);
 export type GrantPayload = z.infer<typeof GrantPayload>;
 
-export const RevokePayload = z.object({ grantId, grants: requiredGrants });
+export const RevokePayload = z.object({ grantId, grants: ledger });
 export type RevokePayload = z.infer<typeof RevokePayload>;
 
 export const RenewPayload = z

@@ -111,6 +111,15 @@ describe('revoke', () => {
     expect(RenewPayload.safeParse({ grantId: 'g-1', ttlSeconds: 3600, grants: [] }).success).toBe(true);
   });
 
+  it('takes a person ledger of more than 10 000 records: a revoke is never refused for its size', async () => {
+    // Bounded by MAX_PAYLOAD_BYTES (up to 16 MiB) alone, as a sweep's: refused invalid_job, the
+    // revoke could never run and the access would stay until its expiry and the next sweep.
+    const billing = { level: 'org', role: 'ORG_BILLING_ADMIN' } as const;
+    const grants = Array.from({ length: 10_001 }, (_, i) => record({ grantId: `g-${i}`, added: [billing] }));
+    const parsed = RevokePayload.safeParse({ grantId: 'g-0', grants });
+    expect(parsed.success, parsed.error?.message).toBe(true);
+  });
+
   it('deletes a still-pending invitation the grant created', async () => {
     const h = portalWorld([
       { id: erinId, email: 'bob@example.com', status: 'PENDING', orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'] },
