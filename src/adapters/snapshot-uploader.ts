@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { ControlPlaneClient } from '../control-plane/control-plane-client.js';
-import { withRetry } from '../runtime/backoff.js';
+import { blipRetry, withRetry } from '../runtime/backoff.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Random } from '../runtime/random.js';
 
@@ -126,9 +126,6 @@ export interface SnapshotUploaderOptions {
   };
 }
 
-/** Tries of one part or commit: full jitter over 0.5, 1 and 2 s, never sooner than Retry-After. */
-const sendRetry = { baseMs: 500, capMs: 2_000, maxAttempts: 4 };
-
 export function createSnapshotUploader(
   client: Pick<ControlPlaneClient, 'createSnapshot' | 'putSnapshotPart' | 'commitSnapshot'>,
   connectorId: string,
@@ -137,7 +134,7 @@ export function createSnapshotUploader(
   const limit = options.maxPartBytes ?? maxPartBytes;
   const { retry } = options;
   const send = (call: () => Promise<void>, signal: AbortSignal | undefined): Promise<void> =>
-    retry ? withRetry(call, { ...sendRetry, ...retry, ...(signal ? { signal } : {}) }) : call();
+    retry ? withRetry(call, { ...blipRetry, ...retry, ...(signal ? { signal } : {}) }) : call();
   return {
     async upload(snapshot) {
       const lines =

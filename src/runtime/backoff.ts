@@ -75,3 +75,15 @@ export async function withRetry<T>(
     }
   }
 }
+
+/**
+ * A control-plane call that failed on a blip (a reset, a 503 while it rolls), tried again in place
+ * up to 4 times: full jitter over 0.5, 1 and 2 s. A `Retry-After` over 5 s is no blip: the call
+ * fails with its hint at once, and the job's attempt with it, rather than hold its slot that long.
+ */
+export const blipRetry = {
+  baseMs: 500,
+  capMs: 2_000,
+  maxAttempts: 4,
+  shouldRetry: (error: ConnectorError): boolean => error.retryable && (error.retryAfterMs ?? 0) <= 5_000,
+} as const;

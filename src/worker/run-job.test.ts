@@ -318,6 +318,22 @@ describe('RunningJob', () => {
     expect(logs.lines().filter((l) => l.msg === 'recording the intent failed; retrying')).toHaveLength(2);
   });
 
+  it('fails the attempt at once, with the hint, when the intent call says to come back in more than 5 s', async () => {
+    const writes: string[] = [];
+    const { clock, cp, deps } = setup(writes);
+    cp.intentBehaviour = () => httpError('upstream_unavailable', undefined, 3_600_000);
+    const done = new RunningJob(envelope({ type: 'intent', payload: '{}' }), 0, deps).run(Promise.resolve());
+    for (let waited = 0; cp.calls.results.length === 0 && waited < 10_000; waited += 250)
+      await clock.advance(250);
+    await done;
+    expect(cp.calls.intents).toHaveLength(1);
+    expect(writes).toEqual([]);
+    expect(cp.calls.results[0]?.body).toMatchObject({
+      outcome: 'failed',
+      error: { code: 'upstream_unavailable', retryable: true, retryAfterMs: 3_600_000 },
+    });
+  });
+
   it('does not write when the intent cannot be recorded after its tries, and reports the failure', async () => {
     const writes: string[] = [];
     const { clock, cp, deps } = setup(writes);

@@ -9,7 +9,7 @@ import {
 import { cancelledError, ConnectorError, isConnectorError } from '../errors/connector-error.js';
 import type { Metrics } from '../admin/metrics.js';
 import { abortable } from '../runtime/abortable.js';
-import { withRetry } from '../runtime/backoff.js';
+import { blipRetry, withRetry } from '../runtime/backoff.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
@@ -40,9 +40,6 @@ export interface JobRunnerDeps {
    */
   readonly serverNow?: () => number;
 }
-
-/** Tries of an intent call within one attempt (about 3.5 s at most between them, plus any Retry-After). */
-const intentRetry = { baseMs: 500, capMs: 2_000, maxAttempts: 4 };
 
 /** One leased job, from lease to delivered result. The worker keeps these in its in-flight map. */
 export class RunningJob {
@@ -174,7 +171,7 @@ export class RunningJob {
       await withRetry(
         () => this.deps.client.recordIntent(this.lease, this.envelope.attempt, intent, this.abort.signal),
         {
-          ...intentRetry,
+          ...blipRetry,
           clock: this.deps.clock,
           random: this.deps.random,
           signal: this.abort.signal,
