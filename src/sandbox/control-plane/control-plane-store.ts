@@ -3,7 +3,7 @@ import type { ControlPlaneCore } from './core.js';
 import type { RouteName } from './faults.js';
 import type { LedgerEntry } from './grant-ledger.js';
 import { protocolError } from './protocol-errors.js';
-import type { JobView } from './types.js';
+import { defaultSessionGraceMs, type JobView } from './types.js';
 import {
   jobView,
   resultViews,
@@ -87,8 +87,14 @@ export function createStoreFacade(core: ControlPlaneCore): ReferenceControlPlane
       sessions.queueAction(sessionId, action);
     },
     setIntervals: (intervals) => {
-      core.settings.intervals = { ...core.settings.intervals, ...intervals };
-      return { ...core.settings.intervals };
+      const { settings } = core;
+      if (intervals.sessionGraceMs !== undefined) settings.sessionGraceFollowsTtl = false;
+      const next = { ...settings.intervals, ...intervals };
+      // An unconfigured grace stays 3 × the TTL: a shorter TTL must shorten a dead session's hold too.
+      settings.intervals = settings.sessionGraceFollowsTtl
+        ? { ...next, sessionGraceMs: defaultSessionGraceMs(next.leaseTtlMs) }
+        : next;
+      return { ...settings.intervals };
     },
     job: (jobId) => {
       const job = jobs.record(jobId);

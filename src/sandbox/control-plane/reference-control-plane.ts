@@ -12,7 +12,7 @@ import { createStoreFacade, type ReferenceControlPlaneStore } from './control-pl
 import { createCore, type ControlPlaneCore } from './core.js';
 import type { FaultSettings, FaultView } from './faults.js';
 import { sendError } from './http-io.js';
-import type { Settings } from './types.js';
+import { defaultSessionGraceMs, type Settings } from './types.js';
 
 export const defaultIntervals: Intervals = { heartbeatMs: 15_000, pollWaitMs: 25_000, leaseTtlMs: 60_000 };
 
@@ -105,10 +105,12 @@ function settingsFrom(options: ReferenceControlPlaneOptions): Settings {
       message: `reference control plane: intervals.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
     });
   }
-  // Like Buildkite's lost-agent timeout: a silent session keeps its leases this long (§5.1).
-  const sessionGraceMs = intervals.data.sessionGraceMs ?? 3 * intervals.data.leaseTtlMs;
+  // A silent session keeps its leases this long (§5.1).
+  const configuredGraceMs = intervals.data.sessionGraceMs;
+  const sessionGraceMs = configuredGraceMs ?? defaultSessionGraceMs(intervals.data.leaseTtlMs);
   return {
     intervals: { ...intervals.data, sessionGraceMs },
+    sessionGraceFollowsTtl: configuredGraceMs === undefined,
     maxAttempts: options.maxAttempts ?? 5,
     maxPayloadBytes: options.maxPayloadBytes ?? 256 * 1024,
     accessTokenTtlMs: options.accessTokenTtlMs ?? 30 * 60_000,

@@ -190,3 +190,32 @@ describe('the grace period at its edges (protocol §5.1)', () => {
     expect(job?.history[0]?.outcome).toBe('expired');
   });
 });
+
+describe('the default grace when an operator changes the lease TTL', () => {
+  it('stays three lease TTLs when PUT /admin/intervals changes the TTL, unless the grace was set', async () => {
+    const own = await startTestPlane(enrollmentToken, { intervals: { leaseTtlMs: 30_000, pollWaitMs: 0 } });
+    try {
+      const changed = await own.admin('PUT', '/admin/intervals', { body: { leaseTtlMs: 2_000 } });
+      expect(changed.body).toMatchObject({ intervals: { leaseTtlMs: 2_000, sessionGraceMs: 6_000 } });
+      const jobId = own.plane.store.enqueueJob({ type: 'revoke' });
+      const claimed = await own.protocol('POST', paths.claim(own.session.sessionId), {
+        token: own.session.accessToken,
+        body: { maxJobs: 1, waitMs: 0 },
+      });
+      expect(claimed.status).toBe(200);
+      await own.clock.advance(6_000);
+      expect(own.plane.store.job(jobId), 'a silent session is dead after 3 × the new TTL').toMatchObject({
+        state: 'queued',
+        history: [{ outcome: 'expired' }],
+      });
+
+      await own.admin('PUT', '/admin/intervals', { body: { sessionGraceMs: 10_000 } });
+      const again = await own.admin('PUT', '/admin/intervals', { body: { leaseTtlMs: 1_000 } });
+      expect(again.body, 'an explicit grace is kept').toMatchObject({
+        intervals: { leaseTtlMs: 1_000, sessionGraceMs: 10_000 },
+      });
+    } finally {
+      await own.plane.close();
+    }
+  });
+});

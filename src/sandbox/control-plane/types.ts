@@ -12,6 +12,16 @@ export interface Settings {
   readonly maxAttempts: number;
   readonly maxPayloadBytes: number;
   readonly accessTokenTtlMs: number;
+  /**
+   * The grace was not configured: it is 3 × `leaseTtlMs` (docs/protocol.md §5.1) and follows a TTL
+   * changed at run time, until an operator sets it.
+   */
+  sessionGraceFollowsTtl?: boolean;
+}
+
+/** The reference control plane's default `sessionGraceMs`, like Buildkite's lost-agent timeout. */
+export function defaultSessionGraceMs(leaseTtlMs: number): number {
+  return 3 * leaseTtlMs;
 }
 
 export interface LeaseRecord {
