@@ -318,6 +318,22 @@ describe('RunningJob', () => {
     expect(logs.lines().filter((l) => l.msg === 'recording the intent failed; retrying')).toHaveLength(2);
   });
 
+  it('does not send an intent again after a timeout: the first may still land after a narrower one', async () => {
+    const writes: string[] = [];
+    const { clock, cp, deps } = setup(writes);
+    cp.intentBehaviour = () => httpError('timeout');
+    const done = new RunningJob(envelope({ type: 'intent', payload: '{}' }), 0, deps).run(Promise.resolve());
+    for (let waited = 0; cp.calls.results.length === 0 && waited < 10_000; waited += 250)
+      await clock.advance(250);
+    await done;
+    expect(cp.calls.intents).toHaveLength(1);
+    expect(writes).toEqual([]);
+    expect(cp.calls.results[0]?.body).toMatchObject({
+      outcome: 'failed',
+      error: { code: 'timeout', retryable: true },
+    });
+  });
+
   it('fails the attempt at once, with the hint, when the intent call says to come back in more than 5 s', async () => {
     const writes: string[] = [];
     const { clock, cp, deps } = setup(writes);
