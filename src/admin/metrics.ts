@@ -1,8 +1,15 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { policyRules } from '../errors/policy-denial.js';
+
+/** The `reason` label of `atlas_connector_leases_lost_total`. */
+export const leaseLossReasons = ['deadline', 'revoked'] as const;
 
 /**
  * The `atlas_connector_*` families of agent-protocols.md §7.11, on a registry owned by this
  * instance (never prom-client's global one). Labels are bounded sets: no job ids, users or projects.
+ * Counters the shipped alerts watch for any increase start at 0 for each label value they can
+ * take: a series that first appears at 1 has no increase for Prometheus, so the first lease lost
+ * or policy denial of a pod would never alert.
  */
 export function createMetrics(version: string) {
   const registry = new Registry();
@@ -156,6 +163,8 @@ export function createMetrics(version: string) {
     }),
   };
   metrics.info.set({ version }, 1);
+  for (const reason of leaseLossReasons) metrics.leasesLost.inc({ reason }, 0);
+  for (const rule of policyRules) metrics.policyDenials.inc({ rule }, 0);
   return metrics;
 }
 

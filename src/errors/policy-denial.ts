@@ -1,8 +1,17 @@
 import { ConnectorError } from './connector-error.js';
 
 /** The `rule` label of `atlas_connector_policy_denials_total`: which part of the local policy refused. */
-export type PolicyRule =
-  'job_type' | 'project' | 'role' | 'admin_role' | 'admin_database' | 'ttl' | 'membership' | 'other';
+export const policyRules = [
+  'job_type',
+  'project',
+  'role',
+  'admin_role',
+  'admin_database',
+  'ttl',
+  'membership',
+  'other',
+] as const;
+export type PolicyRule = (typeof policyRules)[number];
 
 /** The rule a denial about `field` falls under, when its site does not name one. */
 function ruleForField(field: string): PolicyRule {
