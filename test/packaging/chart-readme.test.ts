@@ -39,4 +39,18 @@ describe('the PrometheusRule alerts', () => {
     const documented = parse(block ?? '') as { spec: { groups: { rules: unknown[] }[] } };
     expect(documented.spec.groups[0]?.rules).toEqual(parse(read('files/alerts.yaml')));
   });
+
+  it('remember a discovery that succeeded on a replica since replaced', () => {
+    // A restarted or rolled-out replica exports 0 until its own first success; a stale-discovery
+    // alert reading only the live series forgets the earlier success and never fires after a rollout.
+    const rules = parse(read('files/alerts.yaml')) as { alert: string; expr: string }[];
+    const stale = rules.find((rule) => rule.alert === 'AtlasConnectorDiscoveryStale')?.expr ?? '';
+    const gauge = 'atlas_connector_discovery_last_success_timestamp_seconds';
+    const reads = [...stale.matchAll(new RegExp(`(\\w*)\\(${gauge}(\\[[^\\]]+\\])?\\)`, 'g'))];
+    expect(reads.length, stale).toBeGreaterThan(0);
+    for (const [text, fn, range] of reads) {
+      expect(fn, text).toBe('max_over_time');
+      expect(range, text).toMatch(/^\[\d+[dw]\]$/);
+    }
+  });
 });
