@@ -24,7 +24,8 @@ export async function registerUntilAccepted(
   request: RegisterRequest,
   signal: AbortSignal,
   keepTrying: () => boolean,
-  onFailedAttempt: () => void,
+  /** After a failed attempt, with the delay before the next one (a Retry-After may make it long). */
+  onFailedAttempt: (delayMs: number) => void,
 ): Promise<{ session: Session; sentAt: number } | undefined> {
   const { client, clock, logger, random } = deps;
   for (let attempt = 0; keepTrying(); attempt += 1) {
@@ -46,7 +47,7 @@ export async function registerUntilAccepted(
           ? 'control plane refused the enrollment token; check CONTROL_PLANE_TOKEN'
           : 'control plane unreachable, backing off',
       );
-      onFailedAttempt();
+      onFailedAttempt(delay);
       await clock.sleep(delay, signal).catch(() => undefined);
     }
   }

@@ -441,6 +441,46 @@ describe('Worker: failed jobs', () => {
   });
 });
 
+describe('Worker: liveness while the control plane asks for a long Retry-After', () => {
+  // A maintenance window answered `503 Retry-After: 600` (by the control plane or a load balancer
+  // in front of it) is an outage: the loops wait as asked, and /livez must not restart the pod.
+  const maintenance = () => httpError('upstream_unavailable', undefined, 600_000);
+  const liveness = async (worker: Worker, clock: FakeClock) => {
+    const samples: [number, boolean][] = [];
+    for (let t = 50; t <= 550; t += 50) {
+      await clock.advance(50_000);
+      samples.push([t, worker.isLive()]);
+    }
+    return samples.filter(([, live]) => !live);
+  };
+
+  it('stays live while registration waits out the hint', async () => {
+    const { clock, cp, worker } = setup();
+    const register = cp.register.bind(cp);
+    let refusals = 0;
+    cp.register = async (request) => {
+      if (refusals++ === 0) throw maintenance();
+      return register(request);
+    };
+    worker.start();
+    expect(await liveness(worker, clock)).toEqual([]);
+    await clock.advance(60_000);
+    expect(worker.status().registered).toBe(true);
+    await worker.drain();
+  });
+
+  it('stays live while the claim loop waits out the hint', async () => {
+    const { clock, cp, worker } = setup();
+    worker.start();
+    await clock.advance(1_000);
+    expect(worker.isReady()).toBe(true);
+    cp.claim = () => Promise.reject(maintenance());
+    cp.heartbeatBehaviour = () => maintenance();
+    expect(await liveness(worker, clock)).toEqual([]);
+    await worker.drain();
+  });
+});
+
 describe('Worker: liveness while jobs hold every slot', () => {
   it('stays live while a long job holds the only slot, for longer than the claim budget', async () => {
     const { clock, cp, worker, gated } = setup({ maxConcurrentJobs: 1, maxWaitingJobs: 0 });

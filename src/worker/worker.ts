@@ -80,6 +80,10 @@ export class Worker {
   private claimAbort = new AbortController();
   private registeredAt: number | undefined;
   private skewMs: number | undefined;
+  /**
+   * Monotonic time each loop last ticked, or when it is due back from a wait the control plane
+   * asked for: a loop honouring a long `Retry-After` (a maintenance window) is not stuck.
+   */
   private readonly ticks = { heartbeat: 0, claim: 0 };
   /** The claim loop is waiting for a job slot to free up (see isLive). */
   private claimWaitsForSlot = false;
@@ -277,7 +281,7 @@ export class Worker {
       request,
       this.claimAbort.signal,
       () => !this.stopLoops.signal.aborted && this.stateValue !== 'draining',
-      () => (this.ticks.heartbeat = this.ticks.claim = clock.monotonic()),
+      (delayMs) => (this.ticks.heartbeat = this.ticks.claim = clock.monotonic() + delayMs),
     );
     if (!accepted) return;
     this.contact.applyIntervals(accepted.session.registration.intervals);
@@ -425,6 +429,7 @@ export class Worker {
         failures += 1;
         this.contact.failed();
         logger.warn({ err: error, delayMs: delay, failures }, 'claim failed, backing off');
+        this.ticks.claim = clock.monotonic() + delay;
         const wake = AbortSignal.any([this.claimAbort.signal, this.contact.backSignal]);
         await clock.sleep(delay, wake).catch(() => undefined);
       }
