@@ -32,4 +32,17 @@ describe('createSecretResolver: fetch reports (metrics)', () => {
 
     expect(fetches).toEqual([{ backend: 'env', outcome: 'secret_not_found', durationMs: 0 }]);
   });
+
+  it('reports a secret that was read but is not a credential as secret_invalid, not success', async () => {
+    const fetches: SecretFetchInfo[] = [];
+    const env = new FakeBackend();
+    const { resolver } = setup({ backends: { env }, onFetch: (info) => fetches.push(info) });
+
+    const read = rejection(resolver.resolve(ref));
+    await settleUntil(() => env.count() === 1, 'the read to reach the backend');
+    env.answer('{"public_key": "abc"}');
+    expect((await read).code).toBe('secret_invalid');
+
+    expect(fetches).toEqual([{ backend: 'env', outcome: 'secret_invalid', durationMs: 0 }]);
+  });
 });

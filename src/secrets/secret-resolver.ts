@@ -98,19 +98,21 @@ async function loadCredentials(
   const started = options.clock.monotonic();
   const report = (outcome: string) =>
     options.onFetch?.({ backend: reference.kind, outcome, durationMs: options.clock.monotonic() - started });
-  const text = await readSecret(backends, reference, signal).then(
-    (value) => {
-      report('success');
-      return value;
-    },
-    (error: unknown) => {
-      report(isConnectorError(error) ? error.code : 'internal');
-      throw error;
-    },
-  );
+  const failed = (error: unknown): never => {
+    report(isConnectorError(error) ? error.code : 'internal');
+    throw error;
+  };
+  const text = await readSecret(backends, reference, signal).catch(failed);
   // Registered before validation: a payload that fails it may still hold a real key.
   for (const value of possibleSecretsIn(text)) options.scrubber.add(value);
-  const credentials = parseCredentialsPayload(text, reference.reference);
+  // A secret read but unusable (secret_invalid) is a failed fetch too: the store's alert names it.
+  let credentials: AtlasCredentials;
+  try {
+    credentials = parseCredentialsPayload(text, reference.reference);
+  } catch (error) {
+    return failed(error);
+  }
+  report('success');
   for (const value of credentialSecrets(credentials)) options.scrubber.add(value);
   options.logger?.debug(
     { secretRef: reference.reference, backend: reference.kind, credentialType: credentials.type },
