@@ -134,7 +134,11 @@ async function runWith(mode: RunMode, signals: SignalLatch): Promise<number> {
         : undefined;
   } catch (error) {
     const inUse = addressInUseMessage(error, config) ?? listenProblemMessage(error, config);
-    if (inUse === undefined && (!isConnectorError(error) || error.code !== 'config_invalid')) throw error;
+    if (inUse === undefined && (!isConnectorError(error) || error.code !== 'config_invalid')) {
+      // Through the scrubbing logger, as the daemon's own start-up failure: never a raw stack.
+      logger.fatal({ err: error }, 'sandbox failed to start');
+      return 1;
+    }
     console.error(inUse ?? (error as Error).message);
     return 78;
   }
