@@ -302,65 +302,49 @@ describe('RunningJob', () => {
     expect(cp.calls.results[0]?.body.error?.message).toContain('refused the intent (lease_lost)');
   });
 
-  it('retries an intent call that failed on a blip within the attempt, then writes', async () => {
+  /** Runs an intent job whose intent calls answer `behaviour`, moving the fake clock until it reports. */
+  async function runIntentJob(behaviour: FakeControlPlane['intentBehaviour']) {
     const writes: string[] = [];
     const { clock, cp, deps, logs } = setup(writes);
-    cp.intentBehaviour = (n) => (n <= 2 ? httpError('upstream_unavailable') : undefined);
+    cp.intentBehaviour = behaviour;
     const done = new RunningJob(envelope({ type: 'intent', payload: '{}' }), 0, deps).run(Promise.resolve());
     for (let waited = 0; cp.calls.results.length === 0 && waited < 10_000; waited += 250)
       await clock.advance(250);
     await done;
-    expect(cp.calls.intents).toHaveLength(3);
-    expect(writes).not.toEqual([]);
-    expect(cp.calls.results[0]?.body).toMatchObject({ outcome: 'succeeded' });
-    expect(logs.lines().filter((l) => l.msg === 'recording the intent failed; retrying')).toHaveLength(2);
+    const retries = logs.lines().filter((l) => l.msg === 'recording the intent failed; retrying');
+    return { writes, intents: cp.calls.intents.length, result: cp.calls.results[0]?.body, retries };
+  }
+
+  it('retries an intent call that failed on a blip within the attempt, then writes', async () => {
+    const run = await runIntentJob((n) => (n <= 2 ? httpError('upstream_unavailable') : undefined));
+    expect(run.intents).toBe(3);
+    expect(run.writes).not.toEqual([]);
+    expect(run.result).toMatchObject({ outcome: 'succeeded' });
+    expect(run.retries).toHaveLength(2);
   });
 
-  it('does not send an intent again after a timeout: the first may still land after a narrower one', async () => {
-    const writes: string[] = [];
-    const { clock, cp, deps } = setup(writes);
-    cp.intentBehaviour = () => httpError('timeout');
-    const done = new RunningJob(envelope({ type: 'intent', payload: '{}' }), 0, deps).run(Promise.resolve());
-    for (let waited = 0; cp.calls.results.length === 0 && waited < 10_000; waited += 250)
-      await clock.advance(250);
-    await done;
-    expect(cp.calls.intents).toHaveLength(1);
-    expect(writes).toEqual([]);
-    expect(cp.calls.results[0]?.body).toMatchObject({
-      outcome: 'failed',
-      error: { code: 'timeout', retryable: true },
-    });
-  });
-
-  it('fails the attempt at once, with the hint, when the intent call says to come back in more than 5 s', async () => {
-    const writes: string[] = [];
-    const { clock, cp, deps } = setup(writes);
-    cp.intentBehaviour = () => httpError('upstream_unavailable', undefined, 3_600_000);
-    const done = new RunningJob(envelope({ type: 'intent', payload: '{}' }), 0, deps).run(Promise.resolve());
-    for (let waited = 0; cp.calls.results.length === 0 && waited < 10_000; waited += 250)
-      await clock.advance(250);
-    await done;
-    expect(cp.calls.intents).toHaveLength(1);
-    expect(writes).toEqual([]);
-    expect(cp.calls.results[0]?.body).toMatchObject({
-      outcome: 'failed',
-      error: { code: 'upstream_unavailable', retryable: true, retryAfterMs: 3_600_000 },
-    });
-  });
-
-  it('does not write when the intent cannot be recorded after its tries, and reports the failure', async () => {
-    const writes: string[] = [];
-    const { clock, cp, deps } = setup(writes);
-    cp.intentBehaviour = () => httpError('upstream_unavailable');
-    const done = new RunningJob(envelope({ type: 'intent', payload: '{}' }), 0, deps).run(Promise.resolve());
-    for (let waited = 0; cp.calls.results.length === 0 && waited < 10_000; waited += 250)
-      await clock.advance(250);
-    await done;
-    expect(cp.calls.intents).toHaveLength(4);
-    expect(writes).toEqual([]);
-    expect(cp.calls.results[0]?.body).toMatchObject({
-      outcome: 'failed',
-      error: { code: 'upstream_unavailable', retryable: true },
-    });
-  });
+  it.each([
+    [
+      'after its tries',
+      () => httpError('upstream_unavailable'),
+      4,
+      { code: 'upstream_unavailable', retryable: true },
+    ],
+    // That call may still reach the server after a later, narrower intent of the same lease.
+    ['after a timeout, at once', () => httpError('timeout'), 1, { code: 'timeout', retryable: true }],
+    [
+      'at once, with the hint, when told to come back in more than 5 s',
+      () => httpError('upstream_unavailable', undefined, 3_600_000),
+      1,
+      { code: 'upstream_unavailable', retryable: true, retryAfterMs: 3_600_000 },
+    ],
+  ] as const)(
+    'does not write when the intent cannot be recorded, and fails the attempt %s',
+    async (_when, behaviour, intents, error) => {
+      const run = await runIntentJob(behaviour);
+      expect(run.intents).toBe(intents);
+      expect(run.writes).toEqual([]);
+      expect(run.result).toMatchObject({ outcome: 'failed', error });
+    },
+  );
 });
