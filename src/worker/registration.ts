@@ -15,6 +15,19 @@ export interface RegistrationDeps {
 }
 
 /**
+ * The longest a control-plane `Retry-After` is honoured. A longer hint (a misconfigured load
+ * balancer's `Retry-After: 86400`, an HTTP date read on a skewed clock) is taken as this long: the
+ * loop asks again then, and the liveness it keeps while it waits (worker.ts) stays bounded.
+ */
+export const maxControlPlaneHintMs = 15 * 60_000;
+
+/** An error's `Retry-After`, capped at `maxControlPlaneHintMs`. */
+export function controlPlaneHint(error: unknown): number | undefined {
+  const hint = isConnectorError(error) ? error.retryAfterMs : undefined;
+  return hint === undefined ? undefined : Math.min(hint, maxControlPlaneHintMs);
+}
+
+/**
  * Registers until the control plane accepts, backing off with full jitter (long after a refused
  * token, which only an operator can fix). Returns the session with the monotonic send time of the
  * accepted request, or undefined when `signal` ends the attempts or `keepTrying` turns false.
@@ -35,12 +48,7 @@ export async function registerUntilAccepted(
     } catch (error) {
       if (signal.aborted) return undefined;
       const fatal = isConnectorError(error) && (error.code === 'auth_failed' || error.code === 'forbidden');
-      const delay = fullJitterDelay(
-        deps.backoff,
-        fatal ? 10 : attempt,
-        random,
-        isConnectorError(error) ? error.retryAfterMs : undefined,
-      );
+      const delay = fullJitterDelay(deps.backoff, fatal ? 10 : attempt, random, controlPlaneHint(error));
       logger[fatal ? 'error' : 'warn'](
         { err: error, delayMs: delay },
         fatal

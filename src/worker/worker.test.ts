@@ -479,6 +479,24 @@ describe('Worker: liveness while the control plane asks for a long Retry-After',
     expect(await liveness(worker, clock)).toEqual([]);
     await worker.drain();
   });
+
+  it('asks again after 15 minutes when a hint is far longer, so /livez stays bounded', async () => {
+    // A load balancer's `Retry-After: 86400` (or an HTTP date on a skewed clock): waited out in
+    // full, the replica would sit unregistered for a day while /livez stayed green.
+    const { clock, cp, worker } = setup();
+    const register = cp.register.bind(cp);
+    let refusals = 0;
+    cp.register = async (request) => {
+      if (refusals++ === 0) throw httpError('upstream_unavailable', undefined, 86_400_000);
+      return register(request);
+    };
+    worker.start();
+    for (let waited = 0; !worker.status().registered && waited < 3_600_000; waited += 60_000)
+      await clock.advance(60_000);
+    expect(worker.status().registered).toBe(true);
+    expect(clock.monotonic()).toBeLessThanOrEqual(16 * 60_000);
+    await worker.drain();
+  });
 });
 
 describe('Worker: liveness while jobs hold every slot', () => {

@@ -13,7 +13,7 @@ import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
 import { ControlPlaneContact } from './contact.js';
-import { registerUntilAccepted } from './registration.js';
+import { controlPlaneHint, registerUntilAccepted } from './registration.js';
 import { jitteredInterval, sendHeartbeat } from './heartbeat.js';
 import type { JobRouter } from './job-handlers.js';
 import { JobSlots } from './job-slots.js';
@@ -420,12 +420,7 @@ export class Worker {
       } catch (error) {
         if (this.claimAbort.signal.aborted) continue;
         metrics.claims.inc({ result: 'error' });
-        const delay = fullJitterDelay(
-          backoff,
-          failures,
-          random,
-          isConnectorError(error) ? error.retryAfterMs : undefined,
-        );
+        const delay = fullJitterDelay(backoff, failures, random, controlPlaneHint(error));
         failures += 1;
         this.contact.failed();
         logger.warn({ err: error, delayMs: delay, failures }, 'claim failed, backing off');
