@@ -59,16 +59,17 @@ const optionalUrl = z
 /** A text variable set to nothing (`X=` in an env file) is unset, as for the numeric ones. */
 const optionalText = z.preprocess(blankIsUnset, z.string().optional());
 
-/** A connector's id (CONNECTOR_ID), as every place that names one checks it. */
-export const connectorIdSchema = z
-  .string()
-  .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, dot, dash or underscore');
-
 export const EnvSchema = z.object({
   CONTROL_PLANE_URL: optionalUrl,
   CONTROL_PLANE_TOKEN: optionalText,
   CONTROL_PLANE_TOKEN_FILE: optionalText,
-  CONNECTOR_ID: z.preprocess(blankIsUnset, connectorIdSchema.optional()),
+  CONNECTOR_ID: z.preprocess(
+    blankIsUnset,
+    z
+      .string()
+      .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, dot, dash or underscore')
+      .optional(),
+  ),
   MAX_CONCURRENT_JOBS: integer(1, 64, 4),
   MAX_WAITING_JOBS: integer(0, 1024, 32),
   ADMIN_PORT: portOr(8081),

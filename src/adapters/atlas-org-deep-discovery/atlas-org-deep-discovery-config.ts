@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { connectorIdSchema } from '../../config/env.js';
 import { clusterNameSchema, projectIdSchema } from '../database-access/model/settings.js';
 
 /** Atlas organization ids are 24-hex, like project ids. */
@@ -16,9 +15,10 @@ const tagKey = z.string().min(1).max(255);
 export const DeepDiscoveryConfig = z
   .object({
     orgId: orgIdSchema.describe('The Atlas organization whose projects and clusters are discovered.'),
-    // As CONNECTOR_ID is checked: an id no connector can have would send every untagged cluster
-    // "elsewhere" without a word.
-    connectorId: connectorIdSchema
+    connectorId: z
+      .string()
+      .min(1)
+      .max(128)
       .optional()
       .describe(
         "The integration's own connector: serves the clusters without a connector-id tag. Defaults to the CONNECTOR_ID of the connector running the job; set it when several connectors (one per network) serve one organization.",
