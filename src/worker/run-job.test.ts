@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ConnectorError } from '../errors/connector-error.js';
 import { policyDenial } from '../errors/policy-denial.js';
 import { z } from 'zod';
 import { FakeClock } from '../../test/fakes/fake-clock.js';
@@ -332,6 +333,17 @@ describe('RunningJob', () => {
     ],
     // That call may still reach the server after a later, narrower intent of the same lease.
     ['after a timeout, at once', () => httpError('timeout'), 1, { code: 'timeout', retryable: true }],
+    [
+      "after a gateway's timeout (504), at once",
+      () =>
+        new ConnectorError({
+          code: 'upstream_unavailable',
+          message: 'HTTP 504',
+          details: { httpStatus: 504 },
+        }),
+      1,
+      { code: 'upstream_unavailable', retryable: true },
+    ],
     [
       'at once, with the hint, when told to come back in more than 5 s',
       () => httpError('upstream_unavailable', undefined, 3_600_000),

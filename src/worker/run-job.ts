@@ -168,13 +168,15 @@ export class RunningJob {
     try {
       // A blip (a reset, a 503 while the control plane rolls) is retried within the attempt: failed
       // at once, the job would be requeued at once, and a few seconds of it used up every attempt.
-      // Not a timeout: that call may still reach the server after a later, narrower intent of this
-      // lease and put its wider claim back; the next attempt's lease fences it off instead.
+      // Not a timeout, ours or a gateway's (504): that call may still reach the server after a
+      // later, narrower intent of this lease and put its wider claim back; the next attempt's
+      // lease fences it off instead.
       await withRetry(
         () => this.deps.client.recordIntent(this.lease, this.envelope.attempt, intent, this.abort.signal),
         {
           ...blipRetry,
-          shouldRetry: (error) => error.code !== 'timeout' && blipRetry.shouldRetry(error),
+          shouldRetry: (error) =>
+            error.code !== 'timeout' && error.details.httpStatus !== 504 && blipRetry.shouldRetry(error),
           clock: this.deps.clock,
           random: this.deps.random,
           signal: this.abort.signal,
