@@ -17,6 +17,7 @@ export interface GrantSpec {
   readonly grantId: string;
   readonly requester: Requester;
   readonly projectId: string;
+  /** The access entry's cluster; for an atlas-project integration, its one cluster. */
   readonly cluster: string;
   /** atlas-multi-project integrations need the project in the payload. */
   readonly multiProject: boolean;
@@ -24,8 +25,10 @@ export interface GrantSpec {
 
 export const requester = (name: string): Requester => ({ id: `user-${name}`, email: `${name}@example.com` });
 
+/** An atlas-project integration's per-requester user is per cluster (its one); multi-project's per project. */
 function key(spec: GrantSpec): string {
-  return resourceKeyFor(spec.projectId, usernameFor(spec.strategy, spec.requester, spec.grantId));
+  const cluster = spec.multiProject ? undefined : spec.cluster;
+  return resourceKeyFor(spec.projectId, usernameFor(spec.strategy, spec.requester, spec.grantId, cluster));
 }
 
 export function grantJob(spec: GrantSpec): NewJobInput {

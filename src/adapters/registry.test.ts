@@ -3,9 +3,15 @@ import { doctorUsage, parseDoctorArgs } from '../cli/doctor/doctor-args.js';
 import { integrationSchemas } from '../cli/schema/schema-command.js';
 import { jobOperations } from './adapter.js';
 import { createAdapterJobHandlers } from './adapter-job-handlers.js';
-import { alice, clusterName, harness, otherProjectId, projectId } from '../../test/kits/grant-test-kit.js';
+import {
+  alice,
+  clusterName,
+  harness,
+  otherProjectId,
+  perRequesterUser,
+  projectId,
+} from '../../test/kits/grant-test-kit.js';
 import { buildAdapters, integrationKinds, kindRegistry } from './registry.js';
-import { usernameFor } from './database-access/model/user-model.js';
 
 function handlersFor(h: ReturnType<typeof harness>) {
   return createAdapterJobHandlers({
@@ -83,7 +89,7 @@ describe('adapter registry', () => {
     const result = await handlersFor(h).grant.run(grant, h.context().ctx, integration);
 
     expect(result).toMatchObject({
-      username: usernameFor('per-requester', alice),
+      username: perRequesterUser(alice),
       password: expect.any(String),
     });
     expect(h.atlas.usersIn(projectId)).toHaveLength(1);

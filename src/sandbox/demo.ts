@@ -6,6 +6,9 @@ import { mongoshCommand, nodeSnippet, tryLogin, type DemoCredential } from './de
 
 export const demoRequester = { id: 'sandbox-user-alice', email: 'alice@example.com', name: 'Alice' } as const;
 
+/** The one cluster of `demo-project`. */
+const demoCluster = 'Cluster0';
+
 /** The demo integrations `npm start` registers, both reading the sandbox Atlas key from env://. */
 export function registerDemoIntegrations(store: ReferenceControlPlaneStore, secretRef: string): void {
   store.putIntegration({
@@ -13,7 +16,7 @@ export function registerDemoIntegrations(store: ReferenceControlPlaneStore, secr
     kind: 'atlas-project',
     config: {
       projectId: sandboxIds.payments,
-      clusterName: 'Cluster0',
+      clusterName: demoCluster,
       clusterType: 'REPLICASET',
       customAccessDetails:
         'Sandbox cluster: the simulator speaks the MongoDB wire protocol on loopback; mongosh and the drivers log in.',
@@ -51,11 +54,12 @@ export async function playDemo(
   print(
     `\n  demo 1/3  discover demo-project → ${discovered.state}\n${show(discovered.result ?? discovered.error)}`,
   );
-  const username = usernameFor('per-requester', demoRequester);
+  // An atlas-project per-requester user is per cluster (docs/database-access.md §3).
+  const username = usernameFor('per-requester', demoRequester, undefined, demoCluster);
   const grant = {
     grantId: 'demo-grant-1',
     requester: demoRequester,
-    access: [{ cluster: 'Cluster0', role: 'readWrite', database: 'sales' }],
+    access: [{ cluster: demoCluster, role: 'readWrite', database: 'sales' }],
     ttlSeconds: 3600,
   };
   const granted = await runDemoJob(

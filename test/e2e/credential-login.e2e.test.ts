@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resourceKeyFor } from '../../src/adapters/database-access/model/user-model.js';
-import { usernameFor } from '../../src/adapters/database-access/model/user-model.js';
 import { expectLoginRefused, loginOnce, proveGrant, type IssuedCredential } from './driver-login.js';
-import { analytics, payments, startSandbox, type Sandbox } from './sandbox-harness.js';
+import { analytics, payments, startSandbox, usernameOn, type Sandbox } from './sandbox-harness.js';
 
 const person = (n: string) => ({ id: `user-${n}`, email: `${n}@example.com` });
 
@@ -21,7 +20,7 @@ describe('issued credentials log in with the official driver (daemon + sandbox)'
 
   it('proves a multi-project grant on a sharded cluster of the second project, and its revoke', async () => {
     const requester = person('mona');
-    const username = usernameFor('per-requester', requester);
+    const username = usernameOn('multi', 'per-requester', requester);
     const resourceKey = resourceKeyFor(analytics, username);
     const payload = {
       grantId: 'g-mona-1',
@@ -44,7 +43,7 @@ describe('issued credentials log in with the official driver (daemon + sandbox)'
 
   it('logs in with a rotated password at once and refuses the old one', async () => {
     const requester = person('rita');
-    const username = usernameFor('per-requester', requester);
+    const username = usernameOn('project', 'per-requester', requester);
     const resourceKey = resourceKeyFor(payments, username);
     const grant = {
       grantId: 'g-rita-1',
@@ -68,7 +67,7 @@ describe('issued credentials log in with the official driver (daemon + sandbox)'
 
   it('keeps a renewed grant logging in, with its roles unchanged', async () => {
     const requester = person('otto');
-    const username = usernameFor('per-grant', requester, 'g-otto-1');
+    const username = usernameOn('project-per-grant', 'per-grant', requester, 'g-otto-1');
     const resourceKey = resourceKeyFor(payments, username);
     const access = [
       { cluster: 'Cluster0', role: 'readWrite', database: 'inventory', collection: 'stock_levels' },

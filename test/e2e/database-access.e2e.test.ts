@@ -1,15 +1,16 @@
+import { MongoServerError } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { resourceKeyFor } from '../../src/adapters/database-access/model/user-model.js';
-import { usernameFor } from '../../src/adapters/database-access/model/user-model.js';
+import { resourceKeyFor, usernameFor } from '../../src/adapters/database-access/model/user-model.js';
 import { DigestClient } from '../contract/digest-client.js';
 import { eventually } from './daemon-process.js';
-import { expectLoginRefused, proveGrant } from './driver-login.js';
+import { expectLoginRefused, loginOnce, proveGrant } from './driver-login.js';
 import {
   analytics,
   atlasKey,
   enrollmentToken,
   payments,
   startSandbox,
+  usernameOn,
   type Sandbox,
 } from './sandbox-harness.js';
 
@@ -35,7 +36,7 @@ function grantJob(
 ) {
   const strategy = integrationId === 'project-per-grant' ? 'per-grant' : 'per-requester';
   const projectId = typeof extra.projectId === 'string' ? extra.projectId : payments;
-  const username = usernameFor(strategy, requester, grantId);
+  const username = usernameOn(integrationId, strategy, requester, grantId);
   return {
     username,
     job: {
@@ -241,6 +242,53 @@ describe('database access end to end (daemon + reference control plane + Atlas s
     expect(succeeded(await sb.run(job)).connectionString).toBe(viaEndpoint);
   });
 
+  // Two atlas-project integrations on different clusters of one project, each with its own
+  // approvals: Atlas gives a user every role on every cluster it is scoped to, so the requester's
+  // per-requester user is per integration cluster.
+  it('keeps each atlas-project integration its own boundary: read through one, readWrite through another', async () => {
+    const quinn = person('quinn');
+    const read = succeeded(
+      await sb.run(
+        grantJob('project', 'g-quinn-read', quinn, [{ cluster: 'Cluster0', role: 'read', database: 'sales' }])
+          .job,
+      ),
+    );
+    const readWrite = succeeded(
+      await sb.run(
+        grantJob('private-endpoint', 'g-quinn-write', quinn, [
+          { cluster: 'Private0', role: 'readWrite', database: 'sales' },
+        ]).job,
+      ),
+    );
+    expect(readWrite.username).not.toBe(read.username);
+    expect(sb.sim.state.databaseUser(payments, read.username)?.scopes).toEqual([
+      { name: 'Cluster0', type: 'CLUSTER' },
+    ]);
+    expect(sb.sim.state.databaseUser(payments, readWrite.username)?.scopes).toEqual([
+      { name: 'Private0', type: 'CLUSTER' },
+    ]);
+
+    // readWrite on sales, approved through private-endpoint, is no write on Cluster0's sales.
+    const onCluster0 = await loginOnce(read);
+    try {
+      await expect(onCluster0.db('sales').collection('orders').findOne()).resolves.not.toBeNull();
+      const write = onCluster0.db('sales').collection('orders').insertOne({ probe: 'quinn' });
+      await expect(write).rejects.toBeInstanceOf(MongoServerError);
+      await expect(write).rejects.toMatchObject({ code: 13, codeName: 'Unauthorized' });
+    } finally {
+      await onCluster0.close();
+    }
+    // The readWrite credential is another user: it writes on its own cluster, and does not log in
+    // to Cluster0 at all.
+    const onPrivate0 = await loginOnce(readWrite);
+    try {
+      await onPrivate0.db('sales').collection('probes').insertOne({ probe: 'quinn' });
+    } finally {
+      await onPrivate0.close();
+    }
+    await expectLoginRefused({ ...readWrite, connectionString: read.connectionString });
+  });
+
   it("clamps deleteAfterDate to Atlas's 7-day limit for a longer grant", async () => {
     const { job } = grantJob(
       'project',
@@ -349,7 +397,12 @@ describe('database access end to end (daemon + reference control plane + Atlas s
       expect(view.error?.code).toBe(code);
       expect(view.error?.message).toMatch(message);
     }
-    expect(sb.sim.state.databaseUser(payments, usernameFor('per-requester', grace))).toBeUndefined();
+    for (const username of [
+      usernameOn('project', 'per-requester', grace),
+      usernameFor('per-requester', grace),
+    ]) {
+      expect(sb.sim.state.databaseUser(payments, username)).toBeUndefined();
+    }
   });
 });
 

@@ -10,12 +10,39 @@ import {
 } from '../../src/sandbox/control-plane/reference-control-plane.js';
 import type { NewJobInput } from '../../src/sandbox/control-plane/control-plane-store.js';
 import type { JobView } from '../../src/sandbox/control-plane/types.js';
+import {
+  usernameFor,
+  type Requester,
+  type UserStrategy,
+} from '../../src/adapters/database-access/model/user-model.js';
 import { ShiftedClock } from '../fakes/shifted-clock.js';
 import { eventually, spawnDaemon, type DaemonProcess } from './daemon-process.js';
 
 export const enrollmentToken = 'e2e-enrollment-token-9d1c77aa';
 export const atlasKey = { publicKey: 'eetwoeek', privateKey: 'e2e-private-key-5b0e-4000-8000-0000000000aa' };
 export const { payments, analytics } = sandboxIds;
+
+/** The one cluster of each `atlas-project` integration `startSandbox` registers (`multi` has none). */
+export const integrationClusters = {
+  project: 'Cluster0',
+  'project-per-grant': 'Cluster0',
+  'private-endpoint': 'Private0',
+} as const;
+
+/**
+ * The database user a job of `requester` through one of `startSandbox`'s integrations names, as the
+ * connector computes it: per requester and cluster on an atlas-project integration (per-requester),
+ * per requester and project on `multi`, per grant with `per-grant`.
+ */
+export function usernameOn(
+  integrationId: string,
+  strategy: UserStrategy,
+  requester: Requester,
+  grantId?: string,
+): string {
+  const clusters: Readonly<Record<string, string>> = integrationClusters;
+  return usernameFor(strategy, requester, grantId, clusters[integrationId]);
+}
 
 export interface Sandbox {
   readonly cp: ReferenceControlPlane;
@@ -48,13 +75,17 @@ export async function startSandbox(
   cp.store.putIntegration({
     id: 'project',
     kind: 'atlas-project',
-    config: { projectId: payments, clusterName: 'Cluster0' },
+    config: { projectId: payments, clusterName: integrationClusters.project },
     secretRef,
   });
   cp.store.putIntegration({
     id: 'project-per-grant',
     kind: 'atlas-project',
-    config: { projectId: payments, clusterName: 'Cluster0', userStrategy: 'per-grant' },
+    config: {
+      projectId: payments,
+      clusterName: integrationClusters['project-per-grant'],
+      userStrategy: 'per-grant',
+    },
     secretRef,
   });
   cp.store.putIntegration({
@@ -62,7 +93,7 @@ export async function startSandbox(
     kind: 'atlas-project',
     config: {
       projectId: payments,
-      clusterName: 'Private0',
+      clusterName: integrationClusters['private-endpoint'],
       connectionType: 'privateEndpoint',
       privateEndpointId: 'vpce-0a1b2c3d4e5f67890',
     },

@@ -240,6 +240,12 @@ describe('npm start plays the demo-org (deep discovery) scenario', () => {
   it('discovers the sandbox organization, grants into a sub-integration, logs in, and is refused after revoke', async () => {
     const { output, matched } = await runSandboxUntil(/org 3\/3[^]*after the revoke: .*\n/, 90_000);
     expect(matched, output).toBe(true);
+    // The demo-project (atlas-project) scenario played before it: alice's per-requester user is
+    // per cluster, and its printed key is the one the connector accepts.
+    expect(output).toContain('demo 2/3  grant alice readWrite on sales (1 h) → succeeded');
+    expect(output).toMatch(
+      /first use: logged in with the official driver as jit-alice-example-com-8e8d-c-2bd74152 \(roles: readWrite@sales\)/,
+    );
     expect(output).toContain('demo-org (atlas-org-deep-discovery');
     expect(output).toContain('org 1/3  discover demo-org (the sandbox organization) → succeeded');
     // Every cluster of the sandbox organization is listed, one line each, with its route and state.

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultFixture, sandboxIds } from '../../src/sandbox/atlas/index.js';
-import { resourceKeyFor } from '../../src/adapters/database-access/model/user-model.js';
-import { usernameFor } from '../../src/adapters/database-access/model/user-model.js';
+import { resourceKeyFor, usernameFor } from '../../src/adapters/database-access/model/user-model.js';
 import { atlasKey, enrollmentToken, payments, startSandbox, type Sandbox } from './sandbox-harness.js';
 
 /**
@@ -65,7 +64,8 @@ describe('Atlas key rotation through the secret store (daemon + control plane + 
     return {
       type: 'grant',
       integrationId: 'rotating',
-      resourceKey: resourceKeyFor(payments, usernameFor('per-requester', requester)),
+      // An atlas-project per-requester user is per cluster (the integration's Cluster0).
+      resourceKey: resourceKeyFor(payments, usernameFor('per-requester', requester, undefined, 'Cluster0')),
       payload: {
         grantId: `g-${name}`,
         requester,

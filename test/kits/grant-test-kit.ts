@@ -14,6 +14,8 @@ import type { GrantResult } from '../../src/adapters/database-access/grant/grant
 import type { RenewResult } from '../../src/adapters/database-access/renew/renew.js';
 import type { RevokeResult } from '../../src/adapters/database-access/revoke/revoke.js';
 import type { RotateResult } from '../../src/adapters/database-access/rotate/rotate.js';
+import { usernameForJob, type Requester } from '../../src/adapters/database-access/model/user-model.js';
+import { atlasProjectScope } from '../../src/adapters/atlas-project/atlas-project-scope.js';
 
 /**
  * Test-only: one valid baseline (project, cluster, policy, payloads) and a harness that runs the
@@ -55,6 +57,19 @@ export function projectConfig(overrides: Partial<AtlasProjectConfig> = {}): Atla
 /** The baseline atlas-multi-project config: both projects allow-listed. */
 export function multiConfig(overrides: Partial<AtlasMultiProjectConfig> = {}): AtlasMultiProjectConfig {
   return { ...settingsBaseline, projectIds: [projectId, otherProjectId], ...overrides };
+}
+
+/**
+ * The per-requester user a job through the baseline integration of `kind` names (`usernameForJob`):
+ * per requester and cluster (Cluster0) in atlas-project, per requester and project in
+ * atlas-multi-project.
+ */
+export function perRequesterUser(requester: Requester, kind: IntegrationKind = 'atlas-project'): string {
+  const scope =
+    kind === 'atlas-project'
+      ? atlasProjectScope(projectConfig())
+      : ({ kind: 'project', projectId, connectionType: 'standard' } as const);
+  return usernameForJob('per-requester', requester, undefined, scope);
 }
 
 export type KindConfigOverrides = Partial<AtlasProjectConfig> | Partial<AtlasMultiProjectConfig>;
@@ -145,7 +160,12 @@ export interface Harness {
   revoke(overrides?: Record<string, unknown>, ctx?: JobContext): Promise<RevokeResult>;
   renew(overrides?: Record<string, unknown>, ctx?: JobContext): Promise<RenewResult>;
   rotate(overrides?: Record<string, unknown>, ctx?: JobContext): Promise<RotateResult>;
+  /** Another integration of the same kind on the same Atlas (its own id and config overrides). */
+  through(id: string, config: KindConfigOverrides): IntegrationJobs;
 }
+
+/** The jobs of one integration of a harness. */
+export type IntegrationJobs = Pick<Harness, 'grant' | 'revoke' | 'renew' | 'rotate'>;
 
 /**
  * Lets a promise finish that talks to the world's simulator and sleeps on its fake clock: time
@@ -224,28 +244,34 @@ export function harness(options: HarnessOptions = {}): Harness {
   const kind = options.kind ?? 'atlas-project';
   const config = kindConfig(kind, options.config);
   const adapter = kindDefinition(kind).create(common);
-  const integration = { id: integrationId, kind, config, secretRef: 'env://ATLAS_TEST' };
-  const job = (operation: JobOperation, payload: object) => (ctx: JobContext) => {
-    const run = adapter.operations[operation];
-    if (!run) throw new Error(`${kind} has no ${operation}`);
-    return run.run({ operation, config, payload, integration }, credential, ctx);
-  };
   const { gates, ungatedWrites, clearCalls } = gateTracker(atlas);
   const context = (loseLeaseAfterWrites?: number) => testContext(clock, logs, loseLeaseAfterWrites, gates);
-  const run = <T>(job: (ctx: JobContext) => Promise<T>, ctx?: JobContext) =>
-    settle(atlas, job(ctx ?? context().ctx));
   const payloads = {
     grant: (o: object) => ({ ...baseGrant, access: [readSalesEntry], ttlSeconds: 3600, ...o }),
     revoke: (o: object) => ({ ...baseGrant, ...o }),
     renew: (o: object) => ({ ...baseGrant, ttlSeconds: 7200, ...o }),
     rotate: (o: object) => ({ requester: alice, ...o }),
   };
-  // Results are the operations' own (typed by what each returns); the harness only routes jobs.
+  const jobsOf = (id: string, jobConfig: ReturnType<typeof kindConfig>): IntegrationJobs => {
+    const integration = { id, kind, config: jobConfig, secretRef: 'env://ATLAS_TEST' };
+    const job = (operation: JobOperation, payload: object) => (ctx: JobContext) => {
+      const run = adapter.operations[operation];
+      if (!run) throw new Error(`${kind} has no ${operation}`);
+      return run.run({ operation, config: jobConfig, payload, integration }, credential, ctx);
+    };
+    const run = <T>(job: (ctx: JobContext) => Promise<T>, ctx?: JobContext) =>
+      settle(atlas, job(ctx ?? context().ctx));
+    // Results are the operations' own (typed by what each returns); the harness only routes jobs.
+    return {
+      grant: (o = {}, ctx) => run(job('grant', payloads.grant(o)), ctx) as Promise<GrantResult>,
+      revoke: (o = {}, ctx) => run(job('revoke', payloads.revoke(o)), ctx) as Promise<RevokeResult>,
+      renew: (o = {}, ctx) => run(job('renew', payloads.renew(o)), ctx) as Promise<RenewResult>,
+      rotate: (o = {}, ctx) => run(job('rotate', payloads.rotate(o)), ctx) as Promise<RotateResult>,
+    };
+  };
   return {
     ...{ atlas, clock, common, credential, deps, secrets, logs, config, context, ungatedWrites, clearCalls },
-    grant: (o = {}, ctx) => run(job('grant', payloads.grant(o)), ctx) as Promise<GrantResult>,
-    revoke: (o = {}, ctx) => run(job('revoke', payloads.revoke(o)), ctx) as Promise<RevokeResult>,
-    renew: (o = {}, ctx) => run(job('renew', payloads.renew(o)), ctx) as Promise<RenewResult>,
-    rotate: (o = {}, ctx) => run(job('rotate', payloads.rotate(o)), ctx) as Promise<RotateResult>,
+    ...jobsOf(integrationId, config),
+    through: (id, overrides) => jobsOf(id, kindConfig(kind, { ...options.config, ...overrides })),
   };
 }

@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import { isConnectorError } from '../../errors/connector-error.js';
+import { grantOperation } from '../database-access/grant/grant.js';
+import { GrantPayload } from '../database-access/model/payloads.js';
 import { settingsOf } from '../database-access/model/settings.js';
+import { resourceKeyFor, usernameFor } from '../database-access/model/user-model.js';
 import {
+  alice,
+  analyticsCluster,
   clusterName,
   harness,
   integrationId,
   otherProjectId,
+  perRequesterUser,
+  projectConfig,
   projectId,
   settle,
   type Harness,
@@ -114,5 +122,141 @@ describe('atlas-project kind', () => {
     const calls = h.atlas.apiCalls().map((e) => [e.operationId, e.status]);
     expect(calls.length).toBeGreaterThan(0);
     expect(new Set(calls.map((c) => c.join(' ')))).toEqual(new Set(['getGroup 401']));
+  });
+});
+
+/**
+ * Two atlas-project integrations on different clusters of one project (each with its own owners
+ * and approvals): Atlas gives a user every one of its roles on every cluster it is scoped to, so
+ * a requester's per-requester user is per integration cluster, never shared between the two.
+ */
+describe('atlas-project: a per-requester user per integration cluster', () => {
+  const onAnalytics = (h: Harness) => h.through('int-analytics', { clusterName: analyticsCluster });
+  const readSales = { cluster: clusterName, role: 'read', database: 'sales' };
+  const writeSales = { cluster: analyticsCluster, role: 'readWrite', database: 'sales' };
+  const analyticsUser = usernameFor('per-requester', alice, undefined, analyticsCluster);
+
+  async function grantBoth(h: Harness) {
+    const a = await h.grant({ grantId: 'g-a', access: [readSales] });
+    const b = await onAnalytics(h).grant({ grantId: 'g-b', access: [writeSales] });
+    return { a, b };
+  }
+
+  it('gives one requester two users through two integrations, each scoped to its own cluster', async () => {
+    const h = harness();
+    const { a, b } = await grantBoth(h);
+
+    expect(a.username).toBe(perRequesterUser(alice));
+    expect(b.username).toBe(analyticsUser);
+    expect(a.username).not.toBe(b.username);
+    const userA = h.atlas.user(projectId, a.username);
+    const userB = h.atlas.user(projectId, b.username);
+    expect(userA?.scopes).toEqual([{ name: clusterName, type: 'CLUSTER' }]);
+    expect(userA?.roles).toEqual([{ roleName: 'read', databaseName: 'sales' }]);
+    expect(userB?.scopes).toEqual([{ name: analyticsCluster, type: 'CLUSTER' }]);
+    expect(userB?.roles).toEqual([{ roleName: 'readWrite', databaseName: 'sales' }]);
+    // Each user had its own first grant: each got its own password.
+    expect(a).toMatchObject({ password: expect.any(String) });
+    expect(b).toMatchObject({ password: expect.any(String) });
+  });
+
+  it("revokes one integration's grant and leaves the other integration's user as it was", async () => {
+    const h = harness();
+    const { a, b } = await grantBoth(h);
+    const before = h.atlas.user(projectId, a.username);
+
+    const revoked = await onAnalytics(h).revoke({ grantId: 'g-b' });
+
+    expect(revoked).toMatchObject({ outcome: 'revoked', username: b.username, remainingRoles: [] });
+    expect(h.atlas.user(projectId, b.username)?.roles ?? []).toEqual([]);
+    const after = h.atlas.user(projectId, a.username);
+    expect(after?.roles).toEqual(before?.roles);
+    expect(after?.scopes).toEqual([{ name: clusterName, type: 'CLUSTER' }]);
+    expect(after?.labels).toEqual(before?.labels);
+  });
+
+  it.each(['grant', 'revoke', 'renew', 'rotate'] as const)(
+    'refuses a %s keyed by the project-wide (cluster-less) user, naming the expected key',
+    async (job) => {
+      const h = harness();
+      const oldKey = resourceKeyFor(projectId, usernameFor('per-requester', alice));
+      const error: unknown = await h[job]({}, { ...h.context().ctx, resourceKey: oldKey }).catch(
+        (caught: unknown) => caught,
+      );
+
+      expect(isConnectorError(error) && error.code).toBe('invalid_job');
+      expect(String((error as Error).message)).toContain(
+        `expected "${resourceKeyFor(projectId, perRequesterUser(alice))}"`,
+      );
+      expect(h.atlas.methods().filter((m: string) => /\.(create|update|delete)$/.test(m))).toEqual([]);
+    },
+  );
+
+  // Before per-cluster users, an atlas-project per-requester user was the project's `jit-<slug>-<h>`,
+  // shared by every atlas-project integration of the project.
+  describe('a project-wide user made before per-cluster users', () => {
+    const projectWide = usernameFor('per-requester', alice);
+
+    /** The user as the connector made it then: g-a through int-1 (Cluster0), g-b through int-analytics. */
+    async function oldUser(h: Harness) {
+      const grant = (integrationId: string, grantId: string, access: object) =>
+        settle(
+          h.atlas,
+          grantOperation.run(
+            {
+              scope: { kind: 'project', projectId, connectionType: 'standard' },
+              settings: settingsOf(projectConfig()),
+              payload: GrantPayload.parse({ grantId, requester: alice, access: [access], ttlSeconds: 3600 }),
+              integrationId,
+            },
+            h.deps,
+            h.context().ctx,
+          ),
+        );
+      await grant(integrationId, 'g-a', readSales);
+      await grant('int-analytics', 'g-b', writeSales);
+      expect(h.atlas.user(projectId, projectWide)?.scopes).toHaveLength(2);
+    }
+
+    it('renews and revokes its grant through the new per-cluster key, leaving the other grant', async () => {
+      const h = harness();
+      await oldUser(h);
+      const keyed = { ...h.context().ctx, resourceKey: resourceKeyFor(projectId, perRequesterUser(alice)) };
+
+      expect(await h.renew({ grantId: 'g-a' }, keyed)).toMatchObject({ username: projectWide });
+      const revoked = await h.revoke({ grantId: 'g-a' }, keyed);
+
+      expect(revoked).toMatchObject({ outcome: 'revoked', username: projectWide });
+      expect(h.atlas.user(projectId, projectWide)?.roles).toEqual([
+        { roleName: 'readWrite', databaseName: 'sales' },
+      ]);
+      expect(h.atlas.user(projectId, perRequesterUser(alice))).toBeUndefined();
+    });
+
+    it('is not rotated: rotate acts on the per-cluster user only, and answers not_found without one', async () => {
+      const h = harness();
+      await oldUser(h);
+      const password = h.atlas.passwordOf(projectId, projectWide);
+
+      await expect(h.rotate()).rejects.toMatchObject({
+        code: 'not_found',
+        message: expect.stringContaining(perRequesterUser(alice)),
+      });
+      expect(h.atlas.passwordOf(projectId, projectWide)).toBe(password);
+    });
+
+    it('leaves it alone when a new grant comes: the grant makes the per-cluster user', async () => {
+      const h = harness();
+      await oldUser(h);
+      const before = h.atlas.user(projectId, projectWide);
+
+      const granted = await h.grant({ grantId: 'g-c', access: [readSales] });
+
+      expect(granted.username).toBe(perRequesterUser(alice));
+      expect(h.atlas.user(projectId, granted.username)?.scopes).toEqual([
+        { name: clusterName, type: 'CLUSTER' },
+      ]);
+      expect(h.atlas.user(projectId, projectWide)).toEqual(before);
+    });
   });
 });

@@ -6,11 +6,12 @@ import {
   bob,
   clusterName,
   harness,
+  perRequesterUser,
   projectId,
   type HarnessOptions,
 } from '../../../../test/kits/grant-test-kit.js';
 import { GrantPayload } from '../model/payloads.js';
-import { labelKeys, readGrants, usernameFor } from '../model/user-model.js';
+import { labelKeys, readGrants } from '../model/user-model.js';
 
 const customRolesLimit = 'atlas.project.security.databaseAccess.customRoles';
 const ordersEntry = {
@@ -30,8 +31,8 @@ const ordersRole = {
     { action: 'INSERT', resources: [{ cluster: false, db: 'sales', collection: 'orders' }] },
   ],
 };
-const aliceUser = usernameFor('per-requester', alice);
-const bobUser = usernameFor('per-requester', bob);
+const aliceUser = perRequesterUser(alice);
+const bobUser = perRequesterUser(bob);
 
 describe('customRoleSpec', () => {
   it('names the role by a hash of its sorted actions, database and collection', () => {

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { alice, harness, projectId } from '../../../../test/kits/grant-test-kit.js';
+import { alice, harness, perRequesterUser, projectId } from '../../../../test/kits/grant-test-kit.js';
 import { createTries } from '../atlas-writes/user-store.js';
-import { usernameFor } from '../model/user-model.js';
 
-const username = usernameFor('per-requester', alice);
+const username = perRequesterUser(alice);
 
 describe('a create that failed without an answer', () => {
   it('is tried again in the same attempt, and the grant reports the one password Atlas holds', async () => {

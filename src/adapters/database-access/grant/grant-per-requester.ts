@@ -136,10 +136,11 @@ function refuseGoneOwnCluster(record: GrantRecord, projectId: string, gone: read
 }
 
 /**
- * per-requester: one stable user per requester and project (and cluster, on a deep-discovery
- * sub-integration: `usernameForJob`). A missing user is created with this
- * grant; an existing one (including one a racing or redelivered attempt just created: 409) gets
- * this grant merged in, replacing any earlier record of the same grant, so redelivery converges.
+ * per-requester: one stable user per requester and project (and cluster, on an atlas-project
+ * integration or a deep-discovery sub-integration: `usernameForJob`). A missing user is created
+ * with this grant; an existing one (including one a racing or redelivered attempt just created:
+ * 409) gets this grant merged in, replacing any earlier record of the same grant, so redelivery
+ * converges.
  */
 export async function grantPerRequester(
   input: GrantInput,

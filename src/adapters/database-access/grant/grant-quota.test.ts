@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { alice, harness, projectId, type Harness } from '../../../../test/kits/grant-test-kit.js';
-import { resourceKeyFor, usernameFor } from '../model/user-model.js';
+import {
+  alice,
+  harness,
+  perRequesterUser,
+  projectId,
+  type Harness,
+} from '../../../../test/kits/grant-test-kit.js';
+import { resourceKeyFor } from '../model/user-model.js';
 
-const username = usernameFor('per-requester', alice);
+const username = perRequesterUser(alice);
 
 const usernames = (h: Harness) => h.atlas.sim.state.databaseUsers(projectId).map((u) => u.username);
 

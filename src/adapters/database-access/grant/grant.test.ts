@@ -8,19 +8,13 @@ import {
   harness,
   hourMs,
   integrationId,
+  perRequesterUser,
   projectId,
   type Harness,
 } from '../../../../test/kits/grant-test-kit.js';
-import {
-  buildLabels,
-  grantKey,
-  labelKeys,
-  labelValue,
-  readGrants,
-  usernameFor,
-} from '../model/user-model.js';
+import { buildLabels, grantKey, labelKeys, labelValue, readGrants } from '../model/user-model.js';
 
-const username = usernameFor('per-requester', alice);
+const username = perRequesterUser(alice);
 const iso = (ms: number) => new Date(ms).toISOString();
 const readSales = { cluster: clusterName, role: 'read', database: 'sales' };
 const writeOrders = { cluster: clusterName, role: 'readWrite', database: 'orders' };
@@ -270,7 +264,7 @@ describe('per-requester grant', () => {
       access: [readSales, { cluster: analyticsCluster, role: 'read', database: 'events' }],
     });
 
-    expect(h.atlas.user(projectId, username)?.scopes).toEqual([
+    expect(h.atlas.user(projectId, perRequesterUser(alice, 'atlas-multi-project'))?.scopes).toEqual([
       { name: analyticsCluster, type: 'CLUSTER' },
       { name: clusterName, type: 'CLUSTER' },
     ]);

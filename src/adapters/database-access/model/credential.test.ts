@@ -2,10 +2,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { compactDecrypt, decodeProtectedHeader, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { importRecipientKey } from './credential.js';
-import { alice, harness, projectId } from '../../../../test/kits/grant-test-kit.js';
-import { usernameFor } from './user-model.js';
+import { alice, harness, perRequesterUser, projectId } from '../../../../test/kits/grant-test-kit.js';
 
-const username = usernameFor('per-requester', alice);
+const username = perRequesterUser(alice);
 
 async function recipient(alg: string, options: { crv?: string } = {}) {
   const pair = await generateKeyPair(alg, { extractable: true, ...options });

@@ -2,10 +2,18 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConnectorError } from '../../../errors/connector-error.js';
 import type { JobContext } from '../../../worker/job-context.js';
-import { alice, harness, projectId, type Harness } from '../../../../test/kits/grant-test-kit.js';
+import {
+  alice,
+  clusterName,
+  harness,
+  perRequesterUser,
+  projectId,
+  type Harness,
+} from '../../../../test/kits/grant-test-kit.js';
 import { resourceKeyFor, usernameFor } from './user-model.js';
 
-const aliceKey = resourceKeyFor(projectId, usernameFor('per-requester', alice));
+// An atlas-project integration (the harness's, on Cluster0): its per-requester user is per cluster.
+const aliceKey = resourceKeyFor(projectId, perRequesterUser(alice));
 const keyed = (h: Harness, resourceKey: string): JobContext => ({ ...h.context().ctx, resourceKey });
 
 async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
@@ -19,11 +27,15 @@ async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
 
 describe('the resource key of a database-access job', () => {
   it('is <projectId>/<username>, with the username computable from the requester as documented', () => {
-    expect(usernameFor('per-requester', { id: 'bob', email: 'bob@example.com' })).toBe(
-      'jit-bob-example-com-81b6',
+    const bob = { id: 'bob', email: 'bob@example.com' };
+    expect(usernameFor('per-requester', bob)).toBe('jit-bob-example-com-81b6');
+    expect(usernameFor('per-requester', bob, undefined, 'Cluster0')).toBe(
+      'jit-bob-example-com-81b6-c-2bd74152',
     );
-    const hash = createHash('sha256').update(alice.id).digest('hex').slice(0, 4);
-    expect(aliceKey).toBe(`${projectId}/jit-alice-example-com-${hash}`);
+    const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+    const hash = sha256(alice.id).slice(0, 4);
+    const cluster = sha256(clusterName).slice(0, 8);
+    expect(aliceKey).toBe(`${projectId}/jit-alice-example-com-${hash}-c-${cluster}`);
   });
 
   it.each(['grant', 'revoke', 'renew', 'rotate'] as const)(

@@ -17,7 +17,7 @@ export const databaseAccessShape = {
     .enum(['per-requester', 'per-grant'])
     .default('per-requester')
     .describe(
-      'per-requester: one stable user per requester and project (and cluster, in atlas-org-deep-discovery), grants add roles; per-grant: a fresh user per grant, deleted on revoke.',
+      'per-requester: one stable user per requester and project (and cluster, in atlas-project and atlas-org-deep-discovery), grants add roles; per-grant: a fresh user per grant, deleted on revoke.',
     ),
   credentialRotationDays: z
     .number()

@@ -8,6 +8,7 @@ import {
   readGrants,
   rolesNeeded,
   usernameFor,
+  userClusterOf,
   usernameForJob,
   type GrantRecord,
 } from './user-model.js';
@@ -34,17 +35,36 @@ describe('usernameFor', () => {
   });
 
   // Existing users and control planes depend on these exact names: they never change.
-  it('keeps the single- and multi-project names byte for byte', () => {
+  it('keeps the multi-project and every per-grant name byte for byte', () => {
     const bob = { id: 'bob', email: 'bob@example.com' };
     expect(usernameFor('per-requester', bob)).toBe('jit-bob-example-com-81b6');
     expect(usernameFor('per-grant', bob, 'my-grant-1')).toBe('jit-bob-example-com-g-c605213c');
     expect(usernameFor('per-grant', bob, 'my-grant-1', 'Cluster0')).toBe('jit-bob-example-com-g-c605213c');
     const projectScope = { kind: 'project', projectId, connectionType: 'standard' } as const;
     const clusterScope = { ...projectScope, kind: 'project-cluster', clusterName: 'Cluster0' } as const;
-    for (const scope of [projectScope, clusterScope]) {
-      expect(usernameForJob('per-requester', bob, 'my-grant-1', scope)).toBe('jit-bob-example-com-81b6');
+    const orgClusterScope = { ...clusterScope, kind: 'org-cluster', orgId } as const;
+    expect(usernameForJob('per-requester', bob, 'my-grant-1', projectScope)).toBe('jit-bob-example-com-81b6');
+    for (const scope of [projectScope, clusterScope, orgClusterScope]) {
       expect(usernameForJob('per-grant', bob, 'my-grant-1', scope)).toBe('jit-bob-example-com-g-c605213c');
     }
+  });
+
+  it('gives an atlas-project integration a per-requester user per cluster, stable and distinct', () => {
+    const bob = { id: 'bob', email: 'bob@example.com' };
+    const onCluster = (clusterName: string) =>
+      ({ kind: 'project-cluster', projectId, clusterName, connectionType: 'standard' }) as const;
+    // `-c-` and the first 8 hex digits of SHA-256 of the cluster name, as in deep discovery.
+    expect(usernameForJob('per-requester', bob, 'g-1', onCluster('Cluster0'))).toBe(
+      'jit-bob-example-com-81b6-c-2bd74152',
+    );
+    expect(usernameForJob('per-requester', bob, 'g-2', onCluster('Cluster0'))).toBe(
+      usernameFor('per-requester', bob, undefined, 'Cluster0'),
+    );
+    expect(usernameForJob('per-requester', bob, 'g-1', onCluster('Cluster1'))).toBe(
+      'jit-bob-example-com-81b6-c-0257a91f',
+    );
+    expect(userClusterOf(onCluster('Private0'))).toBe('Private0');
+    expect(userClusterOf({ kind: 'project', projectId, connectionType: 'standard' })).toBeUndefined();
   });
 
   it('gives a deep-discovery sub-integration a per-requester user per cluster, stable and distinct', () => {

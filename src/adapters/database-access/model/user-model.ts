@@ -68,10 +68,11 @@ export interface Requester {
 /**
  * Readable, stable usernames (the audit trail peers lack): `jit-alice-example-com-3f9a` per
  * requester, `jit-alice-example-com-3f9a-c-5e6f7a8b` per requester and cluster (`cluster` given:
- * a deep-discovery sub-integration), `jit-alice-example-com-g-0c1d2e3f` per grant. The hash keeps
- * two requesters with the same e-mail local part apart. The forms cannot meet: the slug holds only
- * `a-z0-9-`, so the last dash-separated part tells them apart (4 hex; `c` then 8 hex; `g` then 8
- * hex), and the per-grant form ignores `cluster` (that user is already its grant's alone).
+ * an `atlas-project` integration or a deep-discovery sub-integration, `userClusterOf`),
+ * `jit-alice-example-com-g-0c1d2e3f` per grant. The hash keeps two requesters with the same e-mail
+ * local part apart. The forms cannot meet: the slug holds only `a-z0-9-`, so the last
+ * dash-separated part tells them apart (4 hex; `c` then 8 hex; `g` then 8 hex), and the per-grant
+ * form ignores `cluster` (that user is already its grant's alone).
  */
 export function usernameFor(
   strategy: UserStrategy,
@@ -89,14 +90,22 @@ export function usernameFor(
 }
 
 /**
- * The cluster a per-requester user is its own to, besides its project: a deep-discovery
- * sub-integration's (`org-cluster`). Each such cluster is its own sub-integration, with its own
- * owners and approvals, and Atlas gives a user every one of its roles on every cluster it is
- * scoped to: one user per requester and project would carry a role approved on one cluster to
- * the others. The other kinds' per-requester user spans its project (none).
+ * The cluster a per-requester user is its own to, besides its project: the one cluster of an
+ * `atlas-project` integration (`project-cluster`) or of a deep-discovery sub-integration
+ * (`org-cluster`). Each is its own integration, with its own owners and approvals, and several may
+ * sit on different clusters of one project; Atlas gives a user every one of its roles on every
+ * cluster it is scoped to, so one user per requester and project would carry a role approved
+ * through one integration to another's cluster. `atlas-multi-project` (`project`), whose grants
+ * may name several clusters of a project, keeps one user per requester and project (none).
  */
 export function userClusterOf(scope: OneProjectScope): string | undefined {
-  return scope.kind === 'org-cluster' ? scope.clusterName : undefined;
+  switch (scope.kind) {
+    case 'project-cluster':
+    case 'org-cluster':
+      return scope.clusterName;
+    case 'project':
+      return undefined;
+  }
 }
 
 function encodeRole(role: GrantedRole): string {
@@ -263,13 +272,14 @@ export function checkResourceKey(
   requireResourceKey(ctx, resourceKeyFor(projectId, username), {
     what: "this job's database user",
     shape:
-      "<projectId>/<username>, the username computed from the requester (and a deep-discovery sub-integration's cluster) as documented in the README",
+      '<projectId>/<username>, the username computed from the requester (and the cluster of an atlas-project integration or deep-discovery sub-integration) as documented in the README',
   });
 }
 
 /**
  * The database user a job for this requester (and grant, per-grant; and cluster, per-requester on
- * a deep-discovery sub-integration) reads and writes.
+ * an atlas-project integration or a deep-discovery sub-integration: `userClusterOf`) reads and
+ * writes.
  */
 export function usernameForJob(
   strategy: UserStrategy,

@@ -5,12 +5,13 @@ import {
   dayMs,
   harness,
   hourMs,
+  perRequesterUser,
   projectId,
 } from '../../../../test/kits/grant-test-kit.js';
 import { grantKey, labelKeys, labelValue, readGrants, usernameFor } from '../model/user-model.js';
 import { atlasIso } from '../../../../test/kits/atlas-world-test-kit.js';
 
-const username = usernameFor('per-requester', alice);
+const username = perRequesterUser(alice);
 const iso = (ms: number) => new Date(ms).toISOString();
 
 describe('renew', () => {

@@ -5,6 +5,7 @@ import {
   dayMs,
   harness,
   hourMs,
+  perRequesterUser,
   projectId,
   type KindConfigOverrides,
 } from '../../../../test/kits/grant-test-kit.js';
@@ -17,7 +18,7 @@ import {
   type UserStrategy,
 } from '../model/user-model.js';
 
-const username = usernameFor('per-requester', alice);
+const username = perRequesterUser(alice);
 const perGrantUser = (grantId: string) => usernameFor('per-grant', alice, grantId);
 const iso = (ms: number) => new Date(ms).toISOString();
 const readSales = { cluster: clusterName, role: 'read', database: 'sales' };

@@ -1,9 +1,9 @@
 import { compactDecrypt, exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { alice, harness, projectId } from '../../../../test/kits/grant-test-kit.js';
-import { labelKeys, labelValue, readGrants, usernameFor } from '../model/user-model.js';
+import { alice, harness, perRequesterUser, projectId } from '../../../../test/kits/grant-test-kit.js';
+import { labelKeys, labelValue, readGrants } from '../model/user-model.js';
 
-const username = usernameFor('per-requester', alice);
+const username = perRequesterUser(alice);
 
 describe('rotate', () => {
   it('issues a new password, records when, and returns it once applied', async () => {
