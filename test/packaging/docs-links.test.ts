@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { shortHash, usernameFor } from '../../src/adapters/database-access/model/user-model.js';
 
 const root = join(import.meta.dirname, '../..');
 const read = (file: string): string => readFileSync(join(root, file), 'utf8');
@@ -44,5 +45,28 @@ describe('links between the docs', () => {
       }
     }
     expect(broken).toEqual([]);
+  });
+});
+
+describe('the usernames the docs show', () => {
+  // Each doc's example requester: its per-requester usernames must be the ones usernameFor computes.
+  const examples = [
+    { file: 'README.md', requester: { id: 'bob', email: 'bob@example.com' } },
+    { file: 'README.md', requester: { id: 'sandbox-user-alice', email: 'alice@example.com' } },
+    { file: 'README.md', requester: { id: 'sandbox-user-dora', email: 'dora@example.com' } },
+    { file: 'docs/database-access.md', requester: { id: 'u-123', email: 'alice@example.com' } },
+    { file: 'docs/deep-discovery.md', requester: { id: 'sandbox-user-dora', email: 'dora@example.com' } },
+    { file: 'docs/discovery-and-sweep.md', requester: { id: 'req-alice', email: 'alice@example.com' } },
+  ];
+
+  it.each(examples)('$file: $requester.id', ({ file, requester }) => {
+    const perRequester = usernameFor('per-requester', requester);
+    const prefix = perRequester.slice(0, perRequester.lastIndexOf('-') + 1);
+    const shown = [...read(file).matchAll(new RegExp(`${prefix}[0-9a-f]{4}(?:-c-[0-9a-f]{8})?`, 'g'))].map(
+      (match) => match[0],
+    );
+    expect(shown.length).toBeGreaterThan(0);
+    const cluster = `-c-${shortHash('Cluster0', 8)}`;
+    expect(shown.filter((name) => name !== perRequester && name !== `${perRequester}${cluster}`)).toEqual([]);
   });
 });
