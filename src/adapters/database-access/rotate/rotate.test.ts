@@ -1,7 +1,7 @@
 import { compactDecrypt, exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { alice, harness, perRequesterUser, projectId } from '../../../../test/kits/grant-test-kit.js';
-import { labelKeys, labelValue, readGrants } from '../model/user-model.js';
+import { labelKeys, labelValue, readGrants, usernameFor } from '../model/user-model.js';
 
 const username = perRequesterUser(alice);
 
@@ -55,5 +55,27 @@ describe('rotate', () => {
     const h = harness();
     await expect(h.rotate()).rejects.toMatchObject({ code: 'not_found' });
     expect(h.atlas.callsTo('databaseUsers.update')).toEqual([]);
+  });
+
+  // An atlas-project requester may hold only a project-wide user made before per-cluster users.
+  it('says, through a per-cluster integration, that an older project-wide user is not rotated and what to do', async () => {
+    const h = harness();
+    const error: unknown = await h.rotate().catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ code: 'not_found' });
+    const message = String((error as Error).message);
+    expect(message).toContain(username);
+    expect(message).toContain(`(${usernameFor('per-requester', alice)}) is not rotated`);
+    expect(message).toContain('revoke its grants and grant again');
+  });
+
+  it('names only the one user where users are per project (atlas-multi-project)', async () => {
+    const h = harness({ kind: 'atlas-multi-project' });
+    const error: unknown = await h.rotate({ projectId }).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({
+      code: 'not_found',
+      message: `requester has no database user ${usernameFor('per-requester', alice)} in project ${projectId} to rotate`,
+    });
   });
 });

@@ -12,9 +12,33 @@ import {
 import { managedUser, readUser, scopeNames, updateUser } from '../atlas-writes/user-store.js';
 import { RotatePayload } from '../model/payloads.js';
 import { checkProjectPolicy, invalidRequest } from '../model/policy.js';
-import { buildLabels, checkResourceKey, userClusterOf, usernameFor } from '../model/user-model.js';
+import {
+  buildLabels,
+  checkResourceKey,
+  userClusterOf,
+  usernameFor,
+  type Requester,
+} from '../model/user-model.js';
 
 export type RotateResult = CredentialFields & { readonly username: string };
+
+/**
+ * Rotate acts on the job's own user only. Through an integration whose users are per cluster, a
+ * requester may still hold a project-wide user made before per-cluster users: it is not rotated,
+ * and the message says so and what takes its password out of use.
+ */
+function noUserError(projectId: string, username: string, cluster: string | undefined, requester: Requester) {
+  const projectWide = cluster === undefined ? undefined : usernameFor('per-requester', requester);
+  const older =
+    projectWide === undefined
+      ? ''
+      : `; a user made before per-cluster users (${projectWide}) is not rotated: revoke its grants and grant again through this integration, which creates ${username} with a new password`;
+  return new ConnectorError({
+    code: 'not_found',
+    message: `requester has no database user ${username} in project ${projectId} to rotate${older}`,
+    details: { projectId, username },
+  });
+}
 
 /**
  * Issues a new password for a per-requester user (on demand, e.g. after a leak), records when, and
@@ -35,16 +59,11 @@ export async function runRotate(
   const projectId = job.scope.projectId;
   checkProjectPolicy(deps.policy, projectId);
   const recipient = payload.recipientPublicKey && (await importRecipientKey(payload.recipientPublicKey));
-  const username = usernameFor('per-requester', payload.requester, undefined, userClusterOf(job.scope));
+  const cluster = userClusterOf(job.scope);
+  const username = usernameFor('per-requester', payload.requester, undefined, cluster);
   checkResourceKey(ctx, projectId, username);
   const user = await readUser(deps, ctx, projectId, username);
-  if (user === undefined) {
-    throw new ConnectorError({
-      code: 'not_found',
-      message: `requester has no database user ${username} in project ${projectId} to rotate`,
-      details: { projectId, username },
-    });
-  }
+  if (user === undefined) throw noUserError(projectId, username, cluster, payload.requester);
   const managed = managedUser(user, { requesterId: payload.requester.id, strategy: 'per-requester' });
   const password = issuePassword(deps);
   const labels = buildLabels({
