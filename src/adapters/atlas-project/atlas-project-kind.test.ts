@@ -233,6 +233,41 @@ describe('atlas-project: a per-requester user per integration cluster', () => {
       expect(h.atlas.user(projectId, perRequesterUser(alice))).toBeUndefined();
     });
 
+    // The grant's result named the old user: a control plane that keys the revoke or renew by it has
+    // the job serialized with every other job on the user it writes.
+    it('renews and revokes its grant keyed by the old user that holds it', async () => {
+      const h = harness();
+      await oldUser(h);
+      const keyed = { ...h.context().ctx, resourceKey: resourceKeyFor(projectId, projectWide) };
+
+      expect(await h.renew({ grantId: 'g-a' }, keyed)).toMatchObject({ username: projectWide });
+      const revoked = await h.revoke({ grantId: 'g-a' }, keyed);
+
+      expect(revoked).toMatchObject({ outcome: 'revoked', username: projectWide });
+      expect(h.atlas.user(projectId, projectWide)?.roles).toEqual([
+        { roleName: 'readWrite', databaseName: 'sales' },
+      ]);
+    });
+
+    it.each(['revoke', 'renew'] as const)(
+      'still refuses a %s keyed by the old user when the per-cluster user holds the grant',
+      async (job) => {
+        const h = harness();
+        await oldUser(h);
+        await h.grant({ grantId: 'g-c', access: [readSales] });
+        h.clearCalls();
+        const keyed = { ...h.context().ctx, resourceKey: resourceKeyFor(projectId, projectWide) };
+
+        const error: unknown = await h[job]({ grantId: 'g-c' }, keyed).catch((caught: unknown) => caught);
+
+        expect(isConnectorError(error) && error.code).toBe('invalid_job');
+        expect(String((error as Error).message)).toContain(
+          `expected "${resourceKeyFor(projectId, perRequesterUser(alice))}"`,
+        );
+        expect(h.atlas.methods().filter((m: string) => /\.(create|update|delete)$/.test(m))).toEqual([]);
+      },
+    );
+
     it('is not rotated: rotate acts on the per-cluster user only, and answers not_found without one', async () => {
       const h = harness();
       await oldUser(h);

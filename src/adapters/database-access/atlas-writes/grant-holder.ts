@@ -1,5 +1,5 @@
 import { maxItemsPerPage, paginate, type DatabaseUser, type PageOptions } from '../../../atlas/index.js';
-import { grantKey, readGrants, strategyOf } from '../model/user-model.js';
+import { checkResourceKey, grantKey, readGrants, resourceKeyFor, strategyOf } from '../model/user-model.js';
 import { ownedBy, readUser, type AtlasCtx, type AtlasDeps } from './user-store.js';
 
 export interface HolderQuery {
@@ -43,4 +43,28 @@ export async function findGrantHolder(
     if (holdsGrant(user, query)) return user;
   }
   return byName;
+}
+
+/**
+ * `findGrantHolder` under the job's lease key, checked (`invalid_job` before any write) against
+ * the job's own user (`checkResourceKey`) or, when another user holds the grant (one made before
+ * per-cluster users, or by the other `userStrategy`), that holder: the username the grant's result
+ * named, so a control plane that keys the revoke or renew by it has the job serialized with every
+ * other job on the user it writes. Any other key is refused, naming the job's own user's key.
+ */
+export async function findKeyedGrantHolder(
+  deps: AtlasDeps,
+  ctx: AtlasCtx & { readonly resourceKey?: string },
+  query: HolderQuery,
+): Promise<DatabaseUser | undefined> {
+  const { projectId, username } = query;
+  if (ctx.resourceKey === undefined || ctx.resourceKey === resourceKeyFor(projectId, username))
+    return findGrantHolder(deps, ctx, query);
+  const holder = await findGrantHolder(deps, ctx, query);
+  const keyedByHolder =
+    holder !== undefined &&
+    holdsGrant(holder, query) &&
+    ctx.resourceKey === resourceKeyFor(projectId, holder.username);
+  if (!keyedByHolder) checkResourceKey(ctx, projectId, username);
+  return holder;
 }

@@ -2,7 +2,7 @@ import type { JobContext } from '../../../worker/job-context.js';
 import type { AdapterDeps } from '../../adapter.js';
 import type { OneProjectScope } from '../../scope.js';
 import { databaseOperation, type DatabaseJob } from '../database-operation.js';
-import { findGrantHolder } from '../atlas-writes/grant-holder.js';
+import { findKeyedGrantHolder } from '../atlas-writes/grant-holder.js';
 import { writeScoped } from '../atlas-writes/gone-clusters.js';
 import { managedUser, planUserWrite, updateUser } from '../atlas-writes/user-store.js';
 import { RenewPayload } from '../model/payloads.js';
@@ -18,7 +18,6 @@ import {
 } from '../model/policy.js';
 import {
   activeGrants,
-  checkResourceKey,
   clustersNeeded,
   grantKey,
   strategyOf,
@@ -42,7 +41,8 @@ async function activeGrantOf(job: RenewJob, deps: AdapterDeps, ctx: JobContext, 
   const { settings, payload } = job;
   const { requester, grantId } = payload;
   const projectId = job.scope.projectId;
-  const user = await findGrantHolder(deps, ctx, { projectId, requesterId: requester.id, grantId, username });
+  const query = { projectId, requesterId: requester.id, grantId, username };
+  const user = await findKeyedGrantHolder(deps, ctx, query);
   const strategy = strategyOf(user?.labels) ?? settings.userStrategy;
   const managed = user && managedUser(user, { requesterId: requester.id, strategy });
   const active = managed ? activeGrants(managed.grants, deps.clock.now()) : [];
@@ -69,7 +69,6 @@ export async function runRenew(job: RenewJob, deps: AdapterDeps, ctx: JobContext
   checkProjectPolicy(deps.policy, projectId);
   const expiresAtMs = grantExpiryMs(payload, nowMs, deps.policy);
   const jobUsername = usernameForJob(settings.userStrategy, payload.requester, payload.grantId, job.scope);
-  checkResourceKey(ctx, projectId, jobUsername);
   const { managed, active, target, strategy } = await activeGrantOf(job, deps, ctx, jobUsername);
   for (const role of target.roles) {
     if (role.roleName.startsWith(connectorRolePrefix)) await checkConnectorRole(deps, ctx, projectId, role);

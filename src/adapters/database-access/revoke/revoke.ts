@@ -4,7 +4,7 @@ import type { JobContext } from '../../../worker/job-context.js';
 import type { AdapterDeps } from '../../adapter.js';
 import type { OneProjectScope } from '../../scope.js';
 import { databaseOperation, type DatabaseJob } from '../database-operation.js';
-import { findGrantHolder } from '../atlas-writes/grant-holder.js';
+import { findKeyedGrantHolder } from '../atlas-writes/grant-holder.js';
 import { writeScoped } from '../atlas-writes/gone-clusters.js';
 import {
   deleteUser,
@@ -21,7 +21,6 @@ import {
   clustersNeeded,
   grantKey,
   roleKey,
-  checkResourceKey,
   strategyOf,
   usernameForJob,
   type GrantRecord,
@@ -187,9 +186,8 @@ export async function runRevoke(job: RevokeJob, deps: AdapterDeps, ctx: JobConte
   const input: RevokeInput = { ...rest, projectId: scope.projectId };
   const { requester, grantId } = job.payload;
   const username = usernameForJob(job.settings.userStrategy, requester, grantId, scope);
-  checkResourceKey(ctx, scope.projectId, username);
   const query = { projectId: scope.projectId, requesterId: requester.id, grantId, username };
-  const holder = await findGrantHolder(deps, ctx, query);
+  const holder = await findKeyedGrantHolder(deps, ctx, query);
   const result = holder === undefined ? alreadyRevoked(username) : await revokeFrom(deps, ctx, input, holder);
   ctx.log.info(
     { projectId: input.projectId, username: result.username, outcome: result.outcome },
