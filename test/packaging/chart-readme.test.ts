@@ -53,4 +53,13 @@ describe('the PrometheusRule alerts', () => {
       expect(range, text).toMatch(/^\[\d+[dw]\]$/);
     }
   });
+
+  it('page only for a credential Atlas rejects (401), not for the 403s its rules give (last owner, quota)', () => {
+    // An org-portal revoke that meets the last owner, or a grant over a project's user quota, is
+    // answered 403 and handled as an outcome: a critical page for it would wake someone for nothing.
+    const rules = parse(read('files/alerts.yaml')) as { expr: string; labels: { severity: string } }[];
+    const critical = rules.filter((rule) => rule.labels.severity === 'critical').map((rule) => rule.expr);
+    expect(critical.some((expr) => expr.includes('atlas_api_requests_total{code="401"}'))).toBe(true);
+    for (const expr of critical) expect(expr).not.toMatch(/atlas_api_requests_total\{[^}]*403/);
+  });
 });
