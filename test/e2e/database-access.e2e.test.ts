@@ -1,9 +1,8 @@
-import { MongoServerError } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resourceKeyFor, usernameFor } from '../../src/adapters/database-access/model/user-model.js';
 import { DigestClient } from '../contract/digest-client.js';
 import { eventually } from './daemon-process.js';
-import { expectLoginRefused, loginOnce, proveGrant } from './driver-login.js';
+import { expectLoginRefused, expectSeparateClusterUsers, proveGrant } from './driver-login.js';
 import {
   analytics,
   atlasKey,
@@ -269,24 +268,7 @@ describe('database access end to end (daemon + reference control plane + Atlas s
     ]);
 
     // readWrite on sales, approved through private-endpoint, is no write on Cluster0's sales.
-    const onCluster0 = await loginOnce(read);
-    try {
-      await expect(onCluster0.db('sales').collection('orders').findOne()).resolves.not.toBeNull();
-      const write = onCluster0.db('sales').collection('orders').insertOne({ probe: 'quinn' });
-      await expect(write).rejects.toBeInstanceOf(MongoServerError);
-      await expect(write).rejects.toMatchObject({ code: 13, codeName: 'Unauthorized' });
-    } finally {
-      await onCluster0.close();
-    }
-    // The readWrite credential is another user: it writes on its own cluster, and does not log in
-    // to Cluster0 at all.
-    const onPrivate0 = await loginOnce(readWrite);
-    try {
-      await onPrivate0.db('sales').collection('probes').insertOne({ probe: 'quinn' });
-    } finally {
-      await onPrivate0.close();
-    }
-    await expectLoginRefused({ ...readWrite, connectionString: read.connectionString });
+    await expectSeparateClusterUsers(read, readWrite);
   });
 
   it("clamps deleteAfterDate to Atlas's 7-day limit for a longer grant", async () => {

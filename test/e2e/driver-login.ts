@@ -101,3 +101,31 @@ export async function proveGrant(credential: IssuedCredential, proof: GrantProof
     await client.close();
   }
 }
+
+/**
+ * Two grants of one requester on two clusters stay two boundaries: the `read` credential reads its
+ * cluster's `sales.orders` and may not write it (13), and the `readWrite` one, another user, writes
+ * on its own cluster and does not log in to the first at all (18).
+ */
+export async function expectSeparateClusterUsers(
+  read: IssuedCredential,
+  readWrite: IssuedCredential,
+): Promise<void> {
+  expect(readWrite.username).not.toBe(read.username);
+  const onReadCluster = await loginOnce(read);
+  try {
+    await expect(onReadCluster.db('sales').collection('orders').findOne()).resolves.not.toBeNull();
+    const write = onReadCluster.db('sales').collection('orders').insertOne({ probe: 'boundary' });
+    await expect(write).rejects.toBeInstanceOf(MongoServerError);
+    await expect(write).rejects.toMatchObject({ code: 13, codeName: 'Unauthorized' });
+  } finally {
+    await onReadCluster.close();
+  }
+  const onItsOwn = await loginOnce(readWrite);
+  try {
+    await onItsOwn.db('sales').collection('probes').insertOne({ probe: 'boundary' });
+  } finally {
+    await onItsOwn.close();
+  }
+  await expectLoginRefused({ ...readWrite, connectionString: read.connectionString });
+}
