@@ -49,28 +49,19 @@ describe('usernameFor', () => {
     }
   });
 
-  it('gives an atlas-project integration a per-requester user per cluster, stable and distinct', () => {
+  it.each([
+    [
+      'an atlas-project integration',
+      (clusterName: string) =>
+        ({ kind: 'project-cluster', projectId, clusterName, connectionType: 'standard' }) as const,
+    ],
+    [
+      'a deep-discovery sub-integration',
+      (clusterName: string) =>
+        ({ kind: 'org-cluster', orgId, projectId, clusterName, connectionType: 'standard' }) as const,
+    ],
+  ])('gives %s a per-requester user per cluster, stable and distinct', (_kind, onCluster) => {
     const bob = { id: 'bob', email: 'bob@example.com' };
-    const onCluster = (clusterName: string) =>
-      ({ kind: 'project-cluster', projectId, clusterName, connectionType: 'standard' }) as const;
-    // `-c-` and the first 8 hex digits of SHA-256 of the cluster name, as in deep discovery.
-    expect(usernameForJob('per-requester', bob, 'g-1', onCluster('Cluster0'))).toBe(
-      'jit-bob-example-com-81b6-c-2bd74152',
-    );
-    expect(usernameForJob('per-requester', bob, 'g-2', onCluster('Cluster0'))).toBe(
-      usernameFor('per-requester', bob, undefined, 'Cluster0'),
-    );
-    expect(usernameForJob('per-requester', bob, 'g-1', onCluster('Cluster1'))).toBe(
-      'jit-bob-example-com-81b6-c-0257a91f',
-    );
-    expect(userClusterOf(onCluster('Private0'))).toBe('Private0');
-    expect(userClusterOf({ kind: 'project', projectId, connectionType: 'standard' })).toBeUndefined();
-  });
-
-  it('gives a deep-discovery sub-integration a per-requester user per cluster, stable and distinct', () => {
-    const bob = { id: 'bob', email: 'bob@example.com' };
-    const onCluster = (clusterName: string) =>
-      ({ kind: 'org-cluster', orgId, projectId, clusterName, connectionType: 'standard' }) as const;
     // `-c-` and the first 8 hex digits of SHA-256 of the cluster name.
     expect(usernameForJob('per-requester', bob, 'g-1', onCluster('Cluster0'))).toBe(
       'jit-bob-example-com-81b6-c-2bd74152',
@@ -81,10 +72,15 @@ describe('usernameFor', () => {
     expect(usernameForJob('per-requester', bob, 'g-1', onCluster('Cluster1'))).toBe(
       'jit-bob-example-com-81b6-c-0257a91f',
     );
+    expect(userClusterOf(onCluster('Private0'))).toBe('Private0');
     // per-grant is one user per grant already: the same name as for the other kinds.
     expect(usernameForJob('per-grant', bob, 'my-grant-1', onCluster('Cluster0'))).toBe(
       'jit-bob-example-com-g-c605213c',
     );
+  });
+
+  it('keeps an atlas-multi-project user per requester and project', () => {
+    expect(userClusterOf({ kind: 'project', projectId, connectionType: 'standard' })).toBeUndefined();
   });
 
   it('never gives a per-cluster name that another form could also give', () => {
