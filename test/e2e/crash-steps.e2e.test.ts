@@ -4,7 +4,7 @@ import { deepFixture } from '../kits/deep-discovery-test-kit.js';
 import type { NewJobInput } from '../../src/sandbox/control-plane/control-plane-store.js';
 import type { JobView } from '../../src/sandbox/control-plane/types.js';
 import { eventually, type DaemonProcess } from './daemon-process.js';
-import { analytics, payments, startSandbox, type Sandbox } from './sandbox-harness.js';
+import { analytics, payments, startSandbox, type Sandbox, putPortalIntegration } from './sandbox-harness.js';
 
 /**
  * Crash steps of the org-portal and deep-discovery kinds that no other e2e test covers
@@ -84,12 +84,7 @@ describe('atlas-org-portal: a daemon killed after each Atlas write, before its a
   let sb: Sandbox;
   beforeAll(async () => {
     sb = await startSandbox({ leaseTtlMs: 2_000 });
-    sb.cp.store.putIntegration({
-      id: 'portal',
-      kind: 'atlas-org-portal',
-      config: { orgId: org, projectIds: [payments, analytics] },
-      secretRef: 'env://E2E_ATLAS_SECRET',
-    });
+    putPortalIntegration(sb, { projectIds: [payments, analytics] });
     await sb.connector(env);
   });
   afterAll(async () => sb.close());

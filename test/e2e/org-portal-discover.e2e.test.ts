@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxIds } from '../../src/sandbox/atlas/index.js';
-import { analytics, payments, startSandbox, type Sandbox } from './sandbox-harness.js';
+import { analytics, payments, startSandbox, type Sandbox, putPortalIntegration } from './sandbox-harness.js';
 
 const { org, alice, bob, carol, oncallTeam } = sandboxIds;
 
@@ -12,13 +12,8 @@ describe('atlas-org-portal discover end to end', () => {
   let sb: Sandbox;
   beforeAll(async () => {
     sb = await startSandbox();
-    sb.cp.store.putIntegration({
-      id: 'portal',
-      kind: 'atlas-org-portal',
-      // The seed tags projects with `env`; using it as the owner tag shows owners end to end.
-      config: { orgId: org, ownerTagKey: 'env' },
-      secretRef: 'env://E2E_ATLAS_SECRET',
-    });
+    // The seed tags projects with `env`; using it as the owner tag shows owners end to end.
+    putPortalIntegration(sb, { ownerTagKey: 'env' });
     await sb.connector({ POLICY_ALLOWED_ORG_ROLES: 'ORG_READ_ONLY,ORG_BILLING_ADMIN' });
   });
   afterAll(async () => sb.close());

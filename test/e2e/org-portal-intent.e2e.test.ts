@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxIds } from '../../src/sandbox/atlas/index.js';
 import type { DaemonProcess } from './daemon-process.js';
 import { eventually } from './daemon-process.js';
-import { analytics, payments, startSandbox, type Sandbox } from './sandbox-harness.js';
+import { analytics, payments, startSandbox, type Sandbox, putPortalIntegration } from './sandbox-harness.js';
 
 /**
  * The ledger gap (docs/org-portal.md): a grant whose Atlas write landed but whose result was never
@@ -54,12 +54,7 @@ describe('org-portal grant intent: a daemon killed between the Atlas write and t
   const env = { POLICY_ALLOWED_ORG_ROLES: 'ORG_READ_ONLY,ORG_MEMBER' };
   beforeAll(async () => {
     sb = await startSandbox({ leaseTtlMs: 2_000 });
-    sb.cp.store.putIntegration({
-      id: 'portal',
-      kind: 'atlas-org-portal',
-      config: { orgId: org, projectIds: [payments, analytics] },
-      secretRef: 'env://E2E_ATLAS_SECRET',
-    });
+    putPortalIntegration(sb, { projectIds: [payments, analytics] });
   });
   afterAll(async () => sb.close());
 

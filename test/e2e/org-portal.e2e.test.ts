@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxIds } from '../../src/sandbox/atlas/index.js';
 import { DigestClient } from '../contract/digest-client.js';
 import { eventually } from './daemon-process.js';
-import { analytics, atlasKey, payments, startSandbox, type Sandbox } from './sandbox-harness.js';
+import {
+  analytics,
+  atlasKey,
+  payments,
+  startSandbox,
+  type Sandbox,
+  putPortalIntegration,
+} from './sandbox-harness.js';
 
 const { org } = sandboxIds;
 const v = { version: '2025-02-19' } as const;
@@ -47,15 +54,9 @@ describe('atlas-org-portal end to end', () => {
   let atlas: DigestClient;
   beforeAll(async () => {
     sb = await startSandbox();
-    sb.cp.store.putIntegration({
-      id: 'portal',
-      kind: 'atlas-org-portal',
-      config: {
-        orgId: org,
-        projectIds: [payments, analytics],
-        customAccessDetails: 'https://cloud.mongodb.com',
-      },
-      secretRef: 'env://E2E_ATLAS_SECRET',
+    putPortalIntegration(sb, {
+      projectIds: [payments, analytics],
+      customAccessDetails: 'https://cloud.mongodb.com',
     });
     await sb.connector({ POLICY_ALLOWED_ORG_ROLES: 'ORG_OWNER,ORG_BILLING_ADMIN,ORG_READ_ONLY,ORG_MEMBER' });
     atlas = new DigestClient(sb.sim.url, atlasKey.publicKey, atlasKey.privateKey);
@@ -280,12 +281,7 @@ describe('atlas-org-portal under the default policy and the invitation limit', (
   beforeAll(async () => {
     sb = await startSandbox();
     sb.sim.knobs.invitationWindowMs = 2_000;
-    sb.cp.store.putIntegration({
-      id: 'portal',
-      kind: 'atlas-org-portal',
-      config: { orgId: org },
-      secretRef: 'env://E2E_ATLAS_SECRET',
-    });
+    putPortalIntegration(sb, {});
     await sb.connector({ ATLAS_INVITATION_WINDOW: '2s' });
   });
   afterAll(async () => sb.close());

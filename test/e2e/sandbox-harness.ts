@@ -54,6 +54,16 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
+/** The org-portal integration `portal` on the sandbox organization, with `config` besides its `orgId`. */
+export function putPortalIntegration(sb: Pick<Sandbox, 'cp'>, config: Record<string, unknown>): void {
+  sb.cp.store.putIntegration({
+    id: 'portal',
+    kind: 'atlas-org-portal',
+    config: { orgId: sandboxIds.org, ...config },
+    secretRef: 'env://E2E_ATLAS_SECRET',
+  });
+}
+
 /** Reference control plane + Atlas simulator in the test process; daemons as child processes. */
 export async function startSandbox(
   options: { leaseTtlMs?: number; propagationDelayMs?: number; fixture?: AtlasFixtureInput } = {},
