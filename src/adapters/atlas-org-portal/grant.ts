@@ -2,7 +2,7 @@ import type { OrgUser } from '../../atlas/index.js';
 import { invitationRetryAfterMs } from '../../atlas/atlas-error.js';
 import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
-import { addedKeys, classify, mergeCreated, recordsOf, sharedCreated } from './ledger.js';
+import { addedKeys, classify, mergeCreated, onMembership, recordsOf, sharedCreated } from './ledger.js';
 import {
   GrantIntent,
   type Created,
@@ -325,10 +325,12 @@ async function grantToMember(
   const { deps, ctx, mine, earlier, previous } = m;
   const { config } = input;
   const expiresAt = new Date(grant.expiresAtMs).toISOString();
-  const owned = new Set([...addedKeys(mine), ...(earlier?.added ?? []).map(accessKey)]);
+  // A record made on an invitation that is gone owns nothing the person's current one carries.
+  const ours = mine.filter((g) => onMembership(g, person));
+  const owned = new Set([...addedKeys(ours), ...(earlier?.added ?? []).map(accessKey)]);
   const { toAdd, shared, alreadyHeld } = classify(grant.access, heldAccess(person), owned);
   const added = [...toAdd, ...shared];
-  const others = mine.filter((g) => g.grantId !== input.payload.grantId);
+  const others = ours.filter((g) => g.grantId !== input.payload.grantId);
   const inherited = mergeCreated(
     sharedCreated(others, added, person.orgMembershipStatus === 'PENDING' ? person.id : undefined),
     previous,

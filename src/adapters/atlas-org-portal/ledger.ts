@@ -1,3 +1,4 @@
+import type { OrgUser } from '../../atlas/index.js';
 import type { Created, GrantRecord } from './payloads.js';
 import { accessKey, type Access } from './roles.js';
 
@@ -13,6 +14,18 @@ export function sameEmail(a: string, b: string): boolean {
 
 export function recordsOf(grants: readonly GrantRecord[], email: string): GrantRecord[] {
   return grants.filter((g) => sameEmail(g.email, email));
+}
+
+/**
+ * Whether what `grant` added can be on the membership `person` is now: a pending invitation keeps
+ * the user id the grant saw, so a record of another id was made on a membership that is gone
+ * (withdrawn, declined, lapsed, or left), and whatever this invitation carries someone else gave.
+ */
+export function onMembership(
+  grant: GrantRecord,
+  person: Pick<OrgUser, 'id' | 'orgMembershipStatus'>,
+): boolean {
+  return grant.userId === undefined || person.orgMembershipStatus !== 'PENDING' || grant.userId === person.id;
 }
 
 /** Access keys the given grants added (the connector's share of the person's roles). */

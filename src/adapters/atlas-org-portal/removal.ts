@@ -1,6 +1,6 @@
 import type { OrgUser } from '../../atlas/index.js';
 import { isConnectorError } from '../../errors/connector-error.js';
-import { addedKeys } from './ledger.js';
+import { addedKeys, onMembership } from './ledger.js';
 import type { GrantRecord } from './payloads.js';
 import {
   heldAccess,
@@ -197,9 +197,11 @@ const baselineLast = (a: Access, b: Access): number =>
 export async function removeGrants(
   deps: PortalDeps,
   ctx: PortalCtx,
-  r: Removal,
+  removal: Removal,
   out: RemovalOutcome = emptyOutcome(),
 ): Promise<RemovalOutcome> {
+  // A grant made on an invitation that is gone added nothing to this one: its roles here are not ours.
+  const r = { ...removal, ending: removal.ending.filter((g) => onMembership(g, removal.person)) };
   const needed = addedKeys(r.keeping);
   const ending = distinctAccess(r.ending.flatMap((g) => g.added));
   out.stillNeeded.push(...ending.filter((a) => needed.has(accessKey(a))));
