@@ -288,8 +288,10 @@ describe('atlas-org-portal under the default policy and the invitation limit', (
 
   it('refuses ORG_OWNER unless the policy names it', async () => {
     const view = await sb.run(grant('g-owner', 'bob@example.com', [{ level: 'org', role: 'ORG_OWNER' }]));
+    expect(view.state).toBe('failed');
     expect(view.error).toMatchObject({
       code: 'policy_denied',
+      retryable: false,
       message: expect.stringMatching(/access\[0\]\.role: ORG_OWNER/),
     });
     expect(person(sb, 'bob@example.com')?.orgRoles).toEqual(['ORG_MEMBER']);
