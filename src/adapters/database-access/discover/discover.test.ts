@@ -257,6 +257,36 @@ describe('discover', () => {
     expect(ofType(r, 'project').map((p) => p.id)).not.toContain(projectB);
   });
 
+  it('reports a project Atlas refuses with 401 USER_CANNOT_ACCESS_GROUP (the key lost it) and uploads the others', async () => {
+    // Atlas answers a key without a role in the project 401 USER_CANNOT_ACCESS_GROUP (the simulator
+    // says 403), to the first try and to the one after the client re-reads the credential.
+    const refuseTwice = (r: Run, body: unknown) =>
+      r.h.atlas.beforeNext('projects.get', async () => {
+        r.h.atlas.sim.hooks.answerNext({ operationId: 'getGroup', status: 401, body, times: 2 });
+      });
+    const lost = setup();
+    refuseTwice(lost, {
+      error: 401,
+      errorCode: 'USER_CANNOT_ACCESS_GROUP',
+      detail: 'User cannot access this group.',
+    });
+    await run(lost, testConfig({ projectIds: [projectB, projectA] }));
+    expect(ofType(lost, 'project')).toContainEqual({
+      type: 'project',
+      id: projectB,
+      reachable: false,
+      error: 'forbidden',
+    });
+    expect(ofType(lost, 'cluster').map((c) => c.projectId)).toContain(projectA);
+    // Any other 401 is about the credential itself: the job fails and nothing is uploaded.
+    const rejected = setup();
+    refuseTwice(rejected, { error: 401, errorCode: 'USER_UNAUTHORIZED' });
+    await expect(run(rejected, testConfig({ projectIds: [projectB] }))).rejects.toMatchObject({
+      code: 'auth_failed',
+    });
+    expect(rejected.uploads).toEqual([]);
+  });
+
   it('reports a cluster without the databases of a process that vanished, but fails on an outage', async () => {
     const gone = setup();
     gone.h.atlas.failNext('processes.listDatabases', 'HOSTNAME_AND_PORT_NOT_FOUND', 4);

@@ -56,8 +56,15 @@ export async function forEachBounded<T>(
   throw failure.error;
 }
 
+/**
+ * Atlas's answer to a key without a role in the project. Atlas sends it as 401 (the simulator as
+ * 403): by its code it is that one project, not a credential Atlas rejects everywhere.
+ */
+const projectAccessCodes: ReadonlySet<unknown> = new Set(['USER_CANNOT_ACCESS_GROUP', 'NOT_IN_GROUP']);
+
 function unreachableCode(error: unknown): 'not_found' | 'forbidden' | undefined {
   if (!isConnectorError(error)) return undefined;
+  if (projectAccessCodes.has(error.details['atlasErrorCode'])) return 'forbidden';
   return error.code === 'not_found' || error.code === 'forbidden' ? error.code : undefined;
 }
 
