@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   alice,
   analyticsCluster,
+  bob,
   clusterName,
   harness,
   projectId,
@@ -84,6 +85,23 @@ describe('a cluster deleted while a grant on it is active', () => {
     });
     expect(h.atlas.user(projectId, username)).toEqual(before);
   });
+
+  it.each(['per-requester', 'per-grant'] as const)(
+    'refuses a %s grant that creates its user on a cluster deleted while its read is cached, naming it',
+    async (userStrategy) => {
+      const h = harness({ kind: 'atlas-multi-project', config: { userStrategy } });
+      await h.grant({ grantId: 'g-bob', requester: bob, projectId, access: [readHr] });
+      h.atlas.deleteCluster(projectId, analyticsCluster);
+
+      await expect(h.grant({ grantId: 'g-alice', projectId, access: [readHr] })).rejects.toMatchObject({
+        code: 'invalid_request',
+        message: expect.stringContaining(`cluster ${analyticsCluster} not found in project ${projectId}`),
+      });
+      expect(h.atlas.usersIn(projectId).map((user) => user.username)).not.toContain(
+        usernameFor(userStrategy, alice, 'g-alice'),
+      );
+    },
+  );
 
   it('renews a grant on a cluster that exists, and refuses one whose cluster is gone', async () => {
     const h = await analyticsDeleted([writeSales]);

@@ -130,7 +130,7 @@ async function addToExisting(input: GrantInput, deps: GrantDeps, ctx: AtlasCtx, 
  * Another grant's cluster that was deleted is dropped from the scopes; this grant's own (deleted
  * since it was looked up, within the cluster cache's minute) ends the grant as an unknown cluster.
  */
-function refuseGoneOwnCluster(record: GrantRecord, projectId: string, gone: readonly string[]): void {
+export function refuseGoneOwnCluster(record: GrantRecord, projectId: string, gone: readonly string[]): void {
   const own = clustersNeeded([record]).find((name) => gone.includes(name));
   if (own !== undefined) throw invalidRequest('access', `cluster ${own} not found in project ${projectId}`);
 }

@@ -6,11 +6,12 @@ import type { OneProjectScope } from '../../scope.js';
 import { databaseOperation, type DatabaseJob } from '../database-operation.js';
 import { credentialFields, type CredentialFields } from '../model/credential.js';
 import { grantPerGrant } from './grant-per-grant.js';
-import { grantPerRequester, type GrantInput } from './grant-per-requester.js';
+import { grantPerRequester, refuseGoneOwnCluster, type GrantInput } from './grant-per-requester.js';
+import { goneClusters, isClusterGone } from '../atlas-writes/gone-clusters.js';
 import { toAtlasRoles } from '../atlas-writes/user-store.js';
 import { validateGrant } from './grant-validation.js';
 import { GrantPayload } from '../model/payloads.js';
-import { checkResourceKey, rolesNeeded, usernameForJob } from '../model/user-model.js';
+import { checkResourceKey, clustersNeeded, rolesNeeded, usernameForJob } from '../model/user-model.js';
 
 /**
  * What a grant returns. The credential is `password` (plaintext), `credential` (a compact JWE
@@ -78,9 +79,11 @@ export async function runGrant(
  */
 async function writeGrant(input: GrantInput, deps: AdapterDeps, ctx: JobContext) {
   const write = () =>
-    input.settings.userStrategy === 'per-grant'
-      ? grantPerGrant(input, deps, ctx)
-      : grantPerRequester(input, deps, ctx);
+    refusingGoneCluster(input, deps, ctx, () =>
+      input.settings.userStrategy === 'per-grant'
+        ? grantPerGrant(input, deps, ctx)
+        : grantPerRequester(input, deps, ctx),
+    );
   if (input.grant.customRoles.length === 0) return write();
   try {
     return await write();
@@ -101,6 +104,28 @@ async function writeGrant(input: GrantInput, deps: AdapterDeps, ctx: JobContext)
       message: `a custom role of this grant was removed again while it was assigned in project ${input.grant.projectId}; the job is retried and recreates it`,
       details: { projectId: input.grant.projectId },
     });
+  }
+}
+
+/**
+ * A write scoped to this grant's clusters alone (a new user; a per-grant user's redelivery) that
+ * Atlas refuses because one of them was deleted since its cached read (the cluster cache's minute)
+ * is refused as an unknown cluster, naming it, as when the cluster read itself answers 404.
+ */
+async function refusingGoneCluster<T>(
+  input: GrantInput,
+  deps: AdapterDeps,
+  ctx: JobContext,
+  write: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (!isClusterGone(error)) throw error;
+    const { projectId, record } = input.grant;
+    const gone = await goneClusters(deps.atlas, projectId, clustersNeeded([record]), ctx.signal);
+    refuseGoneOwnCluster(record, projectId, gone);
+    throw error;
   }
 }
 
