@@ -38,6 +38,29 @@ describe('the resource key of a database-access job', () => {
     expect(aliceKey).toBe(`${projectId}/jit-alice-example-com-${hash}-c-${cluster}`);
   });
 
+  it.each([
+    {
+      name: 'a 40-character cut that ends in a dash',
+      requester: { id: 'r1', email: `${'a'.repeat(39)}.b@x.com` },
+    },
+    { name: 'no character a-z0-9 at all', requester: { id: 'r2', email: '测试@例子.中国' } },
+    { name: 'a name, no e-mail', requester: { id: 'r3', name: '--Zoë O’Brien--' } },
+  ])('follows the documented username recipe for $name', ({ requester }) => {
+    // database-access.md §7 and the README's sandbox section, as a control plane would code them.
+    const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+    const cut = (requester.email ?? requester.name ?? requester.id)
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40)
+      .replace(/-+$/, '');
+    const slug = cut === '' ? 'user' : cut;
+    expect(usernameFor('per-requester', requester)).toBe(`jit-${slug}-${sha256(requester.id).slice(0, 4)}`);
+    expect(usernameFor('per-grant', requester, 'g-7d2c')).toBe(
+      `jit-${slug}-g-${sha256('g-7d2c').slice(0, 8)}`,
+    );
+  });
+
   it.each(['grant', 'revoke', 'renew', 'rotate'] as const)(
     'refuses a %s keyed other than its user, before any Atlas write, naming the expected key',
     async (job) => {
