@@ -187,16 +187,20 @@ describe('an invitation is deleted only when it is the one the grant sent, with 
     expect(h.writes().filter(([method]) => method === 'orgUsers.remove')).toHaveLength(1);
   });
 
-  it('leaves an admin’s new invitation its own role, though the grant’s withdrawn one carried it too', async () => {
+  /** The grant's invitation is withdrawn, and an admin invites the person again with the same role. */
+  async function reinvitedByAnAdmin() {
     const h = portalWorld();
     const first = recordOf(await grant(h, 'g-1', [orgReadOnly], []));
-    // The grant's invitation is withdrawn, and an admin invites the person again with the same role.
     await h.world.client.orgUsers.remove(orgId, first.userId ?? '');
     const theirs = await h.world.client.orgUsers.invite(orgId, {
       username: email,
       roles: { orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'] },
     });
+    return { h, first, theirs };
+  }
 
+  it('leaves an admin’s new invitation its own role, though the grant’s withdrawn one carried it too', async () => {
+    const { h, first, theirs } = await reinvitedByAnAdmin();
     expect(await revoke(h, 'g-1', [first])).toMatchObject({ removed: [], invitationDeleted: false });
     expect(await sweep(h, [{ ...first, expiresAt: new Date(0).toISOString() }])).toMatchObject({
       clearedGrants: ['g-1'],
@@ -209,14 +213,7 @@ describe('an invitation is deleted only when it is the one the grant sent, with 
   });
 
   it('does not take the role an admin’s new invitation carries as shared with the grant’s withdrawn one', async () => {
-    const h = portalWorld();
-    const first = recordOf(await grant(h, 'g-1', [orgReadOnly], []));
-    await h.world.client.orgUsers.remove(orgId, first.userId ?? '');
-    const theirs = await h.world.client.orgUsers.invite(orgId, {
-      username: email,
-      roles: { orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'] },
-    });
-
+    const { h, first, theirs } = await reinvitedByAnAdmin();
     const second = await grant(h, 'g-2', [orgReadOnly], [first]);
     expect(second).toMatchObject({ userId: theirs.id, added: [], alreadyHeld: [orgReadOnly] });
     await revoke(h, 'g-2', [first, recordOf(second)]);
