@@ -117,4 +117,27 @@ describe('doctor with no flags: the daemon’s own environment', () => {
       ['integration read-only (atlas-multi-project)', false],
     ]);
   });
+
+  it('warns when two atlas-org-portal integrations share an organization, naming both', async () => {
+    // Each keeps its own ledger: one can remove a role the other granted, or leave one for good.
+    const shared = await startReferenceControlPlane({ enrollmentToken });
+    try {
+      for (const id of ['portal-a', 'portal-b'])
+        shared.store.putIntegration({
+          id,
+          kind: 'atlas-org-portal',
+          config: { orgId: sandboxIds.org },
+          secretRef: 'env://ATLAS_KEY',
+        });
+      const run = await doctor([], { ...daemonEnv(), CONTROL_PLANE_URL: shared.url });
+      expect(run.text).toMatch(
+        new RegExp(
+          `WARN {2}integrations +2 integration\\(s\\): .*; portal-a and portal-b are atlas-org-portal integrations of one organization \\(${sandboxIds.org}\\)`,
+        ),
+      );
+      expect(run.text).toContain('keep one atlas-org-portal integration per organization');
+    } finally {
+      await shared.close();
+    }
+  });
 });

@@ -50,9 +50,38 @@ export const integrationListCheck: CheckStep = {
       };
     }
     const listed = integrations.map((i) => `${i.id} (${i.kind})`).join(', ');
+    const shared = sharedOrgPortals(integrations);
+    if (shared !== undefined) {
+      return {
+        status: 'warn',
+        detail: `${integrations.length} integration(s): ${listed}; ${shared}`,
+        remedy:
+          'keep one atlas-org-portal integration per organization: each keeps its own grant ledger, so one can remove a role the other granted, or leave one for good (docs/org-portal.md)',
+      };
+    }
     return { status: 'pass', detail: `${integrations.length} integration(s): ${listed}` };
   },
 };
+
+/**
+ * Two `atlas-org-portal` integrations on one organization, said in words, or undefined. Their
+ * ledgers are separate: a role one added looks held independently to the other.
+ */
+export function sharedOrgPortals(integrations: readonly IntegrationRef[]): string | undefined {
+  const byOrg = new Map<string, string[]>();
+  for (const { id, kind, config } of integrations) {
+    if (kind !== 'atlas-org-portal' || typeof config.orgId !== 'string') continue;
+    byOrg.set(config.orgId, [...(byOrg.get(config.orgId) ?? []), id]);
+  }
+  const shared = [...byOrg].filter(([, ids]) => ids.length > 1);
+  if (shared.length === 0) return undefined;
+  return shared
+    .map(
+      ([orgId, ids]) =>
+        `${ids.join(' and ')} are atlas-org-portal integrations of one organization (${orgId})`,
+    )
+    .join('; ');
+}
 
 async function fetchIntegrations(
   ctx: DoctorContext,
