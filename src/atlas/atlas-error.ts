@@ -32,6 +32,11 @@ const quotaErrorCodes: ReadonlySet<string> = new Set([
 const invitationLimitCodes: ReadonlySet<string> = new Set(['INVITATIONS_RATE_LIMITED_IP', 'RATE_LIMITED_IP']);
 export const invitationRetryAfterMs = 60_000;
 
+/** Whether Atlas refused this call for its invitation limit (so every invitation waits a minute). */
+export function isInvitationLimit(error: unknown): boolean {
+  return isConnectorError(error) && invitationLimitCodes.has(String(error.details.atlasErrorCode));
+}
+
 const maxDetailLength = 300;
 
 export interface HttpFailure {

@@ -1,5 +1,5 @@
 import type { OrgUser } from '../../atlas/index.js';
-import { invitationRetryAfterMs } from '../../atlas/atlas-error.js';
+import { invitationRetryAfterMs, isInvitationLimit } from '../../atlas/atlas-error.js';
 import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
 import { addedKeys, classify, mergeCreated, onMembership, recordsOf, sharedCreated } from './ledger.js';
@@ -38,9 +38,29 @@ function byProject(access: readonly Access[]): Map<string, string[]> {
   return projects;
 }
 
-/** Atlas refused an invitation for its rate limit: hold the organization's invitations off. */
-function holdOffInvitations(deps: PortalDeps, orgId: string): void {
-  deps.invitations.holdOff(orgId, invitationRetryAfterMs);
+const isConflict = (error: unknown): boolean => isConnectorError(error) && error.code === 'conflict';
+
+/**
+ * A write Atlas counts as an invitation (`createOrgUser`; `addGroupUsers` for a pending invitee):
+ * it takes a slot of the organization's pacer, and Atlas's invitation limit holds every invitation
+ * to the organization off for a minute.
+ */
+async function asInvitation<T>(
+  deps: PortalDeps,
+  ctx: PortalCtx,
+  orgId: string,
+  write: () => Promise<T>,
+): Promise<T> {
+  const done = await deps.invitations.acquire(orgId, ctx.signal);
+  try {
+    ctx.beforeSideEffect();
+    return await write();
+  } catch (error) {
+    if (isInvitationLimit(error)) deps.invitations.holdOff(orgId, invitationRetryAfterMs);
+    throw error;
+  } finally {
+    done();
+  }
 }
 
 /**
@@ -54,17 +74,14 @@ async function invite(deps: PortalDeps, ctx: PortalCtx, orgId: string, grant: Va
     groupId,
     groupRoles,
   }));
-  const done = await deps.invitations.acquire(orgId, ctx.signal);
+  const roles = { orgRoles: [...new Set(orgRoles)], groupRoleAssignments };
   try {
-    ctx.beforeSideEffect();
-    const roles = { orgRoles: [...new Set(orgRoles)], groupRoleAssignments };
-    return await deps.atlas.orgUsers.invite(orgId, { username: grant.email, roles }, { signal: ctx.signal });
+    return await asInvitation(deps, ctx, orgId, () =>
+      deps.atlas.orgUsers.invite(orgId, { username: grant.email, roles }, { signal: ctx.signal }),
+    );
   } catch (error) {
-    if (isConnectorError(error) && error.code === 'conflict') return undefined;
-    if (isConnectorError(error) && error.code === 'rate_limited') holdOffInvitations(deps, orgId);
+    if (isConflict(error)) return undefined;
     throw error;
-  } finally {
-    done();
   }
 }
 
@@ -80,8 +97,6 @@ interface Landed {
   /** Roles someone else gave the person between the read and the write (`:addRole` answered 409). */
   readonly raced: Access[];
 }
-
-const isConflict = (error: unknown): boolean => isConnectorError(error) && error.code === 'conflict';
 
 /** One `:addRole`; a 409 (the person holds the role after all: someone added it meanwhile) is noted. */
 async function addRole(ctx: PortalCtx, landed: Landed, access: Access, call: () => Promise<unknown>) {
@@ -107,30 +122,21 @@ async function addProjectRoles(
 ): Promise<void> {
   const access = (role: string): Access => ({ level: 'project', projectId, role });
   if (projectRolesOf(person, projectId).length === 0) {
-    // For a pending invitee this adds the project to the invitation, which Atlas counts against
-    // the invitation limit: it takes a slot of the pacer as createOrgUser does.
-    const done =
-      person.orgMembershipStatus === 'PENDING'
-        ? await deps.invitations.acquire(orgId, ctx.signal)
-        : undefined;
+    const add = () =>
+      deps.atlas.projectUsers.add(projectId, { username: person.username, roles }, { signal: ctx.signal });
     try {
-      ctx.beforeSideEffect();
-      await deps.atlas.projectUsers.add(
-        projectId,
-        { username: person.username, roles },
-        { signal: ctx.signal },
-      );
+      // For a pending invitee this adds the project to the invitation: an invitation to Atlas.
+      if (person.orgMembershipStatus === 'PENDING') await asInvitation(deps, ctx, orgId, add);
+      else {
+        ctx.beforeSideEffect();
+        await add();
+      }
       landed.roles.push(...roles.map(access));
       landed.projectMemberships.push(projectId);
       return;
     } catch (error) {
-      // A pending invitee's addGroupUsers counts as an invitation: Atlas's limit holds them all off.
-      if (isAtlasCode(error, 'INVITATIONS_RATE_LIMITED_IP', 'RATE_LIMITED_IP'))
-        holdOffInvitations(deps, orgId);
       // 409: the person is in the project after all (a concurrent change); fall back to :addRole.
       if (!isConflict(error)) throw error;
-    } finally {
-      done?.();
     }
   }
   for (const role of roles) {
