@@ -12,4 +12,11 @@ describe('createMetrics', () => {
     for (const rule of policyRules)
       expect(text).toContain(`atlas_connector_policy_denials_total{rule="${rule}"} 0\n`);
   });
+
+  it('exposes atlas_connector_info in every scrape, which the alerts tell a failed scrape by', async () => {
+    // The any-increase alerts take a series missing one window ago as new, except on a pod whose
+    // info was missing then too: without info in every scrape, every old counter would look new.
+    const text = await createMetrics('1.2.3').registry.metrics();
+    expect(text).toContain('atlas_connector_info{version="1.2.3"} 1\n');
+  });
 });

@@ -7,9 +7,11 @@ export const leaseLossReasons = ['deadline', 'revoked'] as const;
 /**
  * The `atlas_connector_*` families of agent-protocols.md §7.11, on a registry owned by this
  * instance (never prom-client's global one). Labels are bounded sets: no job ids, users or projects.
- * Counters the shipped alerts watch for any increase start at 0 for each label value they can
- * take: a series that first appears at 1 has no increase for Prometheus, so the first lease lost
- * or policy denial of a pod would never alert.
+ * A series that first appears at 1 shows Prometheus no increase: the shipped alerts on any
+ * increase also take a series that is new and above 0 (docs/operations.md, "Metrics and alerts"),
+ * and the counters among them with few label values start at 0 for each, so that a loss or denial
+ * after the first scrape is an increase too. `info` is in every scrape: the alerts tell a failed
+ * scrape from a new series by it.
  */
 export function createMetrics(version: string) {
   const registry = new Registry();
