@@ -267,6 +267,40 @@ describe('an invitation the connector sent goes with the last grant that holds s
   });
 });
 
+describe('a grant made on an invitation that is gone pins nothing on the current one', () => {
+  /** g-1's invitation is withdrawn; an admin invites bob again; g-2 adds the role g-1 had. */
+  async function sameRoleOnTheAdminsInvitation() {
+    const h = portalWorld();
+    const g1 = recordOf(await grant(h, 'g-1', [orgReadOnly], []));
+    await h.world.client.orgUsers.remove(orgId, g1.userId ?? '');
+    const theirs = await h.world.client.orgUsers.invite(orgId, {
+      username: email,
+      roles: { orgRoles: ['ORG_MEMBER'] },
+    });
+    const g2 = recordOf(await grant(h, 'g-2', [orgReadOnly], [g1]));
+    expect(g2).toMatchObject({ userId: theirs.id, added: [orgReadOnly] });
+    return { h, g1, g2, theirs };
+  }
+
+  it('the revoke of the grant that added the role removes it, though the older grant lists it too', async () => {
+    const { h, g1, g2, theirs } = await sameRoleOnTheAdminsInvitation();
+    expect(await revoke(h, 'g-2', [g1, g2])).toMatchObject({ removed: [orgReadOnly], stillNeeded: [] });
+    await revoke(h, 'g-1', [g1]);
+    // Both grants are revoked: nothing the connector added is left for bob to accept.
+    expect(h.world.orgUser(theirs.id)).toMatchObject({ status: 'PENDING', orgRoles: ['ORG_MEMBER'] });
+  });
+
+  it('the sweep removes it too when the older grant is still unexpired', async () => {
+    const { h, g1, g2, theirs } = await sameRoleOnTheAdminsInvitation();
+    const expired = { ...g2, expiresAt: new Date(0).toISOString() };
+    expect(await sweep(h, [g1, expired])).toMatchObject({
+      clearedGrants: ['g-2'],
+      removed: [{ email, access: orgReadOnly }],
+    });
+    expect(h.world.orgUser(theirs.id)).toMatchObject({ orgRoles: ['ORG_MEMBER'] });
+  });
+});
+
 describe('every job about a person runs under the person’s one key', () => {
   const wrongKeys = ['org-portal/Bob@example.com', 'job/7f3c', 'org-portal/alice@example.com'];
 

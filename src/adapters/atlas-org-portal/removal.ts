@@ -200,8 +200,10 @@ export async function removeGrants(
   removal: Removal,
   out: RemovalOutcome = emptyOutcome(),
 ): Promise<RemovalOutcome> {
-  // A grant made on an invitation that is gone added nothing to this one: its roles here are not ours.
-  const r = { ...removal, ending: removal.ending.filter((g) => onMembership(g, removal.person)) };
+  // A grant made on an invitation that is gone added nothing to this one: its roles here are not
+  // ours to remove, nor ours to keep (kept for it, a role no revoke could ever remove would stay).
+  const onIt = (g: GrantRecord) => onMembership(g, removal.person);
+  const r = { ...removal, ending: removal.ending.filter(onIt), keeping: removal.keeping.filter(onIt) };
   const needed = addedKeys(r.keeping);
   const ending = distinctAccess(r.ending.flatMap((g) => g.added));
   out.stillNeeded.push(...ending.filter((a) => needed.has(accessKey(a))));
