@@ -90,4 +90,12 @@ describe('discover', () => {
     const orgRoles = records.find((r) => (r as { level?: string }).level === 'org') as { roles: string[] };
     expect(orgRoles.roles).not.toContain('ORG_OWNER');
   });
+
+  it('reports only the projects POLICY_ALLOWED_PROJECT_IDS lets a grant name, as the other kinds do', async () => {
+    const h = harness();
+    const deps = { ...h.deps, policy: { ...basePolicy, allowedProjectIds: [analytics] } };
+    expect(await discoverOrg({ config: baseConfig, job }, deps, ctx)).toMatchObject({ projects: 1 });
+    const projects = (h.uploads[0]?.records ?? []).filter((r) => (r as { type: string }).type === 'project');
+    expect(projects).toEqual([expect.objectContaining({ id: analytics })]);
+  });
 });

@@ -33,8 +33,11 @@ async function projectRecords(deps: DiscoverDeps, ctx: PortalCtx, config: AtlasO
       itemsPerPage: maxItemsPerPage,
       signal: ctx.signal,
     });
+  // Both allow-lists, as a grant applies them: a project no grant may name is not offered.
+  const policyIds = deps.policy.allowedProjectIds;
   for await (const p of paginate(list)) {
     if (config.projectIds !== undefined && !config.projectIds.includes(p.id)) continue;
+    if (policyIds.length > 0 && !policyIds.includes(p.id)) continue;
     const tags = p.tags ?? [];
     const owners = tags.filter((t) => t.key === config.ownerTagKey).map((t) => t.value);
     records.push({ type: 'project', id: p.id, name: p.name, tags, owners });
