@@ -234,6 +234,67 @@ describe('sweep', () => {
     expect(deferred.at(-1)).toBe(0);
   });
 
+  it('bounds one person’s share of the result: thousands of expired grants close over a few sweeps, none forgotten', async () => {
+    // One person's 8 000 expired records (sweeps were down, MAX_PAYLOAD_BYTES is large): their ids
+    // and overdue entries alone are over 1 MiB. The budget is checked between people, so such a
+    // result used to go out whole, be refused, and the next sweep carried the same person again.
+    const h = portalWorld([
+      { id: bobId, email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN', 'ORG_READ_ONLY'] },
+      { id: aliceId, email: 'alice@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
+    ]);
+    const all = Array.from({ length: 8_000 }, (_, i) =>
+      record({
+        grantId: `grant-${String(i).padStart(6, '0')}-4f7e-9b1a-2c3d4e5f6a7b`,
+        expiresAt: new Date(nowMs - (9_000 - i) * 1000).toISOString(),
+        added: [i % 2 === 0 ? billing : readOnly],
+      }),
+    );
+    let grants = [
+      ...all,
+      record({ grantId: 'g-alice', email: 'alice@example.com', added: [billing], expiresAt: past }),
+    ];
+    const results = [];
+    // As the control plane does: each sweep carries the grants the earlier ones did not clear.
+    for (let sweeps = 0; grants.length > 0 && sweeps < 30; sweeps += 1) {
+      const result = await sweepAccess({ config: baseConfig, payload: { grants } }, h.deps, h.ctx);
+      expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(maxJsonBodyBytes);
+      expect(result.clearedGrants.length + result.truncated.clearedGrants).toBe(
+        grants.filter((g) => g.email === 'bob@example.com').length + (sweeps === 0 ? 1 : 0),
+      );
+      expect(result.overdue.map((o) => o.grantId)).toEqual(result.clearedGrants);
+      results.push(result);
+      const cleared = new Set(result.clearedGrants);
+      grants = grants.filter((g) => !cleared.has(g.grantId));
+    }
+    expect(grants).toEqual([]);
+    const [first] = results;
+    // The first sweep removed both roles and closed alice's grant and bob's most overdue ones.
+    expect(first?.removed).toEqual([
+      { email: 'bob@example.com', access: billing },
+      { email: 'bob@example.com', access: readOnly },
+      { email: 'alice@example.com', access: billing },
+    ]);
+    expect(first?.clearedGrants.slice(0, 2)).toEqual([all[0]?.grantId, all[1]?.grantId]);
+    expect(first?.clearedGrants).toContain('g-alice');
+    expect(first?.truncated.clearedGrants).toBeGreaterThan(0);
+    expect(h.world.orgUser(bobId)?.orgRoles).toEqual(['ORG_MEMBER']);
+    // The later sweeps only close what is left: nothing more to remove.
+    expect(results.slice(1).flatMap((r) => r.removed)).toEqual([]);
+    expect(results.flatMap((r) => r.failures)).toEqual([]);
+  });
+
+  it('bounds one person’s drift: what is left out is counted, and reported again while it lasts', async () => {
+    const h = portalWorld([{ id: bobId, email: 'bob@example.com' }]);
+    const grants = Array.from({ length: 8_000 }, (_, i) =>
+      record({ grantId: `grant-${String(i).padStart(6, '0')}-4f7e-9b1a-2c3d4e5f6a7b`, added: [billing] }),
+    );
+    const result = await sweepAccess({ config: baseConfig, payload: { grants } }, h.deps, h.ctx);
+    expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(maxJsonBodyBytes);
+    expect(result.drift.length).toBeGreaterThan(0);
+    expect(result.drift.length + result.truncated.drift).toBe(8_000);
+    expect(h.writes()).toEqual([]);
+  });
+
   it('requires the ledger in the payload', () => {
     expect(SweepPayload.safeParse({}).success).toBe(false);
   });

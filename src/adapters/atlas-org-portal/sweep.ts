@@ -20,6 +20,18 @@ export interface SweepResult {
   readonly failures: { email: string; code: string; message: string }[];
   /** People not reached: the result had reached its size budget. The next sweep takes them. */
   deferred: number;
+  /**
+   * Entries left out of the lists above to keep one person's share of the result bounded. A grant
+   * left out of `clearedGrants` (with its `overdue` entry) stays open and the next sweep clears it;
+   * drift left out is reported again while it lasts; `removed` and `kept` are summarised by count.
+   */
+  readonly truncated: {
+    overdue: number;
+    clearedGrants: number;
+    removed: number;
+    kept: number;
+    drift: number;
+  };
 }
 
 /**
@@ -28,6 +40,13 @@ export interface SweepResult {
  * half the limit it takes no more people (one person's entries are far smaller than the rest).
  */
 const resultBudgetBytes = maxJsonBodyBytes / 2;
+
+/**
+ * One person's share of the result. The budget is checked between people, so without a bound one
+ * person with thousands of records (their expired grants' ids, their active grants' drift) could
+ * take a result over the body limit alone, and every later sweep would carry them and fail too.
+ */
+const personBudgetBytes = resultBudgetBytes / 4;
 
 /** The result's lists, to measure what one person added to them. */
 const lists = (out: SweepResult): readonly (readonly unknown[])[] => [
@@ -66,6 +85,37 @@ function recordRemoval(out: SweepResult, email: string, removal: RemovalOutcome)
   out.kept.push(...removal.kept.map(({ access, reason }) => ({ email, access, reason })));
 }
 
+const entryBytes = (entry: unknown): number => Buffer.byteLength(JSON.stringify(entry)) + 1;
+
+/**
+ * Trims what one person added to the result (each list beyond its mark) to `personBudgetBytes`,
+ * counting what it leaves out. Drift goes first (the next sweep finds it again), then the grants
+ * to close, most recent first, with their `overdue` entries (left open, the next sweep clears them:
+ * their roles are already gone), then `removed` and `kept` (done either way, reported by count).
+ */
+function boundPerson(out: SweepResult, marks: readonly number[], bytes: number): number {
+  const [cleared = 0, overdue = 0, removed = 0, kept = 0, drift = 0] = marks;
+  let left = bytes;
+  const trim = <T>(list: T[], mark: number, key: keyof SweepResult['truncated'], also?: () => void) => {
+    while (left > personBudgetBytes && list.length > mark) {
+      left -= entryBytes(list.pop());
+      out.truncated[key] += 1;
+      also?.();
+    }
+  };
+  trim(out.drift, drift, 'drift');
+  // A cleared grant and its overdue entry go together: the control plane checks one against the other.
+  trim(out.clearedGrants, cleared, 'clearedGrants', () => {
+    if (out.overdue.length <= overdue) return;
+    left -= entryBytes(out.overdue.pop());
+    out.truncated.overdue += 1;
+  });
+  trim(out.overdue, overdue, 'overdue');
+  trim(out.removed, removed, 'removed');
+  trim(out.kept, kept, 'kept');
+  return left;
+}
+
 async function sweepPerson(
   deps: PortalDeps,
   ctx: PortalCtx,
@@ -74,7 +124,10 @@ async function sweepPerson(
   out: SweepResult,
 ) {
   const { orgId, email, grants } = person;
-  const expired = grants.filter((g) => !isActive(g, now));
+  // Most overdue first: what does not fit in the result (boundPerson) is the most recent.
+  const expired = grants
+    .filter((g) => !isActive(g, now))
+    .sort((a, b) => Date.parse(a.expiresAt) - Date.parse(b.expiresAt));
   const active = grants.filter((g) => isActive(g, now));
   const found = await findPerson(deps, ctx, orgId, email);
   recordDrift(out, email, found, active);
@@ -123,6 +176,7 @@ export async function sweepAccess(
     drift: [],
     failures: [],
     deferred: 0,
+    truncated: { overdue: 0, clearedGrants: 0, removed: 0, kept: 0, drift: 0 },
   };
   const startedAt = deps.clock.now();
   let resultBytes = Buffer.byteLength(JSON.stringify(out));
@@ -139,9 +193,11 @@ export async function sweepAccess(
       const safe = toConnectorError(error).toSafeJSON();
       out.failures.push({ email, code: safe.code, message: safe.message });
     }
-    lists(out).forEach((list, i) => {
-      resultBytes += Buffer.byteLength(JSON.stringify(list.slice(marks[i])));
-    });
+    const added = lists(out).reduce(
+      (sum, list, i) => sum + Buffer.byteLength(JSON.stringify(list.slice(marks[i]))),
+      0,
+    );
+    resultBytes += boundPerson(out, marks, added);
   }
   return out;
 }
