@@ -320,3 +320,47 @@ describe('atlas-org-portal under the default policy and the invitation limit', (
     expect(sb.sim.state.snapshot().orgUsers.filter((u) => u.username.startsWith('burst'))).toHaveLength(25);
   }, 90_000);
 });
+
+describe('atlas-org-portal sweeps under a small payload limit', () => {
+  // Room for four people's records in a sweep, not six (a record is some 200 bytes).
+  const limit = 1_024 + 2 + 4 * 230;
+  let sb: Sandbox;
+  beforeAll(async () => {
+    sb = await startSandbox({ maxPayloadBytes: limit });
+    putPortalIntegration(sb, { projectIds: [payments, analytics] });
+    await sb.connector({ POLICY_ALLOWED_ORG_ROLES: 'ORG_READ_ONLY,ORG_MEMBER', ATLAS_MAX_RETRIES: '0' });
+  });
+  afterAll(async () => sb.close());
+
+  const sweep = () =>
+    succeed(sb, { type: 'sweep', integrationId: 'portal', resourceKey: 'org-portal/sweep', payload: {} });
+
+  it('hands the people a sweep failed after the others due, so they cannot take the room every time', async () => {
+    // The three most overdue people's reads fail (Atlas answers 500 for them); three others wait.
+    const stuck = ['f0', 'f1', 'f2'];
+    const waiting = ['o0', 'o1', 'o2'];
+    for (const name of [...stuck, ...waiting])
+      await succeed(sb, grant(`g-${name}`, `${name}@example.com`, [readOnlyOrg], { ttlSeconds: 1 }));
+    const records = sb.cp.store.grants('portal').map((g) => Buffer.byteLength(JSON.stringify([g])));
+    expect(Math.min(...records) * 6).toBeGreaterThan(limit - 1_026);
+    expect(Math.max(...records) * 3).toBeLessThan(limit - 1_026);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+
+    sb.sim.knobs.faults.script.push({
+      operationId: 'listOrgUsers',
+      kind: 'error',
+      status: 500,
+      delayMs: 0,
+      times: 3,
+    });
+    const first = await sweep();
+    expect(first.failures).toMatchObject(stuck.map((name) => ({ email: `${name}@example.com` })));
+    // Atlas would now answer for everyone: the next sweep takes those not tried yet first.
+    const second = (await sweep()) as { overdue: { email: string }[]; clearedGrants: string[] };
+    expect(second.overdue[0]?.email).toMatch(/^o/);
+    const open = () => sb.cp.store.grants('portal').map((g) => g.grantId);
+    expect(open().filter((id) => id.startsWith('g-o'))).toEqual([]);
+    await sweep();
+    expect(open()).toEqual([]);
+  });
+});

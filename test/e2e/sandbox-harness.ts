@@ -66,7 +66,13 @@ export function putPortalIntegration(sb: Pick<Sandbox, 'cp'>, config: Record<str
 
 /** Reference control plane + Atlas simulator in the test process; daemons as child processes. */
 export async function startSandbox(
-  options: { leaseTtlMs?: number; propagationDelayMs?: number; fixture?: AtlasFixtureInput } = {},
+  options: {
+    leaseTtlMs?: number;
+    propagationDelayMs?: number;
+    fixture?: AtlasFixtureInput;
+    /** The control plane's payload limit (a small one fits few people in a sweep). */
+    maxPayloadBytes?: number;
+  } = {},
 ): Promise<Sandbox> {
   const simClock = new ShiftedClock();
   const sim = await startAtlasSimulator({
@@ -80,6 +86,7 @@ export async function startSandbox(
     enrollmentToken,
     intervals: { heartbeatMs: 1_000, pollWaitMs: 2_000, leaseTtlMs: options.leaseTtlMs ?? 10_000 },
     sweepIntervalMs: 100,
+    ...(options.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.maxPayloadBytes }),
   });
   const secretRef = 'env://E2E_ATLAS_SECRET';
   cp.store.putIntegration({

@@ -145,6 +145,46 @@ describe('grant ledger', () => {
     expect(swept.size).toBe(63);
   });
 
+  it('puts a person the last sweep failed after the others due, so failing removals cannot take the room every time', () => {
+    const expiresAt = '2026-11-24T12:00:00.000Z';
+    const sample = { grantId: 'g-f0', email: 'f0@example.com', ...grantResult(expiresAt) };
+    // Room for four people's records (each alike in size), no more.
+    const person = Buffer.byteLength(JSON.stringify([sample]));
+    const { run, report, jobs, clock } = setup(1_024 + 2 + 4 * person + 10);
+    const at = (minutesAgo: number) => new Date(clock.now() - minutesAgo * 60_000).toISOString();
+    // Five people whose removal Atlas refuses every time, the most overdue, then three others.
+    const names = ['f0', 'f1', 'f2', 'f3', 'f4', 'o0', 'o1', 'o2'];
+    for (const [i, name] of names.entries())
+      run(
+        'grant',
+        { grantId: `g-${name}`, requester: { email: `${name}@example.com` } },
+        grantResult(at(90 - i)),
+      );
+    /** One sweep as the connector runs it: the `f` people fail, the others' grants are cleared. */
+    const sweep = (): string[] => {
+      const { jobId } = jobs.enqueue({ type: 'sweep', payload: '{}', integrationId: 'portal' });
+      const [lease] = jobs.claim('s1', { maxJobs: 1 });
+      if (lease?.jobId !== jobId) throw new Error('the sweep was not leased');
+      const { grants } = JSON.parse(lease.payload) as { grants: { grantId: string; email: string }[] };
+      report(lease, {
+        outcome: 'succeeded',
+        result: {
+          clearedGrants: grants.filter((g) => g.email.startsWith('o')).map((g) => g.grantId),
+          failures: grants
+            .filter((g) => g.email.startsWith('f'))
+            .map((g) => ({ email: g.email, code: 'forbidden', message: 'refused' })),
+        },
+      });
+      return grants.map((g) => g.email.slice(0, 2));
+    };
+    expect(sweep()).toEqual(['f0', 'f1', 'f2', 'f3']);
+    // f0–f3 failed: those not tried yet go first, so the others are no longer starved.
+    expect(sweep()).toEqual(['f4', 'o0', 'o1', 'o2']);
+    // Then the failing ones in turn, the longest failed first.
+    expect(sweep()).toEqual(['f0', 'f1', 'f2', 'f3']);
+    expect(sweep()).toEqual(['f4', 'f0', 'f1', 'f2']);
+  });
+
   it('keeps a grant renewed after the sweep was leased, though the sweep cleared it', () => {
     const { ledger, run, report, jobs } = setup();
     const before = '2026-11-24T14:00:00.000Z';

@@ -43,6 +43,8 @@ const renewResult = z.object({ grantId: z.string(), expiresAt: z.string() });
 const sweepResult = z.object({
   clearedGrants: z.array(z.string()),
   overdue: z.array(z.object({ grantId: z.string(), expiresAt: z.string() })).default([]),
+  // Only orders later sweeps: a malformed list must not keep the cleared grants open.
+  failures: z.array(z.object({ email: z.string() })).catch([]),
 });
 
 function parseText(text: string): unknown {
@@ -88,6 +90,8 @@ export class GrantLedger {
   private readonly revokes = new Map<string, Map<string, Revoked>>();
   /** Per integration id: where the next sweep starts among the people with nothing expired. */
   private readonly sweepCursors = new Map<string, number>();
+  /** Per integration id, per e-mail: the queue place of the last sweep that failed the person. */
+  private readonly sweepFailures = new Map<string, Map<string, number>>();
   private readonly clock: Pick<Clock, 'now'>;
 
   constructor(private readonly options: GrantLedgerOptions) {
@@ -97,6 +101,12 @@ export class GrantLedger {
   private entries(integrationId: string): Map<string, LedgerEntry> {
     const found = this.byIntegration.get(integrationId) ?? new Map<string, LedgerEntry>();
     this.byIntegration.set(integrationId, found);
+    return found;
+  }
+
+  private failedInSweep(integrationId: string): Map<string, number> {
+    const found = this.sweepFailures.get(integrationId) ?? new Map<string, number>();
+    this.sweepFailures.set(integrationId, found);
     return found;
   }
 
@@ -161,11 +171,16 @@ export class GrantLedger {
       const result = sweepResult.safeParse(job.result);
       if (!result.success) return;
       const seen = new Map(result.data.overdue.map((o) => [o.grantId, o.expiresAt]));
+      const failed = this.failedInSweep(integration.id);
       for (const grantId of result.data.clearedGrants) {
+        // A person the sweep cleared a grant of went through: no longer held back.
+        const email = entries.get(grantId)?.email;
+        if (email !== undefined) failed.delete(email);
         // A grant renewed after the sweep was leased is no longer the one it found expired: kept.
         const saw = seen.get(grantId);
         if (saw === undefined || saw === entries.get(grantId)?.expiresAt) entries.delete(grantId);
       }
+      for (const { email } of result.data.failures) failed.set(email.toLowerCase(), job.seq);
     }
   }
 
@@ -211,10 +226,13 @@ export class GrantLedger {
    * A sweep's records, within the payload limit however large the ledger grows (an oversized payload
    * is refused, and a sweep that always fails would leave every expired role in place): every record
    * of each person with an expired one first, most overdue first, then the other people's (for
-   * drift) in turn from where the last sweep stopped, whole people only, as many as fit.
+   * drift) in turn from where the last sweep stopped, whole people only, as many as fit. A person
+   * the last sweep that reached them failed (Atlas refusing a removal every time) goes after the
+   * others due, the longest failed first: stuck in front, they would take the room every sweep.
    */
   private sweepGrants(integrationId: string, payload: object): LedgerEntry[] {
     const now = this.clock.now();
+    const failed = this.failedInSweep(integrationId);
     const people = new Map<string, { records: LedgerEntry[]; firstExpiry: number }>();
     for (const entry of this.grants(integrationId)) {
       const person = people.get(entry.email) ?? { records: [], firstExpiry: Infinity };
@@ -223,8 +241,13 @@ export class GrantLedger {
       if (at <= now) person.firstExpiry = Math.min(person.firstExpiry, at);
       people.set(entry.email, person);
     }
-    const all = [...people.values()];
-    const due = all.filter((p) => p.firstExpiry !== Infinity).sort((a, b) => a.firstExpiry - b.firstExpiry);
+    // Held back only while something of theirs is due: a person revoked since is forgotten.
+    for (const email of [...failed.keys()])
+      if ((people.get(email)?.firstExpiry ?? Infinity) === Infinity) failed.delete(email);
+    const all = [...people.entries()].map(([email, p]) => ({ ...p, failedAt: failed.get(email) ?? -1 }));
+    const due = all
+      .filter((p) => p.firstExpiry !== Infinity)
+      .sort((a, b) => a.failedAt - b.failedAt || a.firstExpiry - b.firstExpiry);
     const others = all.filter((p) => p.firstExpiry === Infinity);
     const start = (this.sweepCursors.get(integrationId) ?? 0) % Math.max(1, others.length);
     const rotated = [...others.slice(start), ...others.slice(0, start)].map((p) => p.records);
