@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { harness, integrationId, otherProjectId, projectId } from '../../../test/kits/grant-test-kit.js';
+import {
+  alice,
+  harness,
+  integrationId,
+  otherProjectId,
+  perRequesterUser,
+  projectId,
+} from '../../../test/kits/grant-test-kit.js';
+import { isConnectorError } from '../../errors/connector-error.js';
 import { AtlasMultiProjectConfig } from './atlas-multi-project-config.js';
 import { atlasMultiProjectKind } from './atlas-multi-project-kind.js';
 import {
@@ -89,5 +97,39 @@ describe('atlas-multi-project kind', () => {
       .create(h.common)
       .checkConnection(config, h.credential, h.context().ctx);
     expect(check).toMatchObject({ ok: false, detail: expect.stringMatching(/GROUP_NOT_FOUND/) });
+  });
+
+  describe('a project taken off the allow-list after a grant', () => {
+    const username = perRequesterUser(alice, 'atlas-multi-project');
+    const inOther = { projectId: otherProjectId };
+    const access = [{ cluster: 'Cluster0', role: 'read', database: 'sales' }];
+
+    it('still revokes there (access is taken away), while renew and new grants are refused', async () => {
+      const h = harness({ kind: 'atlas-multi-project' });
+      await h.grant({ ...inOther, access });
+      const narrowed = h.through(integrationId, { projectIds: [projectId] });
+
+      await expect(narrowed.renew(inOther)).rejects.toMatchObject({ code: 'invalid_request' });
+      await expect(narrowed.grant({ ...inOther, grantId: 'g-2', access })).rejects.toMatchObject({
+        code: 'invalid_request',
+      });
+      const result = await narrowed.revoke(inOther);
+
+      expect(result).toMatchObject({ outcome: 'revoked', username, remainingRoles: [] });
+      expect(h.atlas.user(otherProjectId, username)?.roles).toEqual([]);
+      expect(h.ungatedWrites()).toEqual([]);
+    });
+
+    it('fails the revoke at once, naming what Atlas said, when the key lost the project too', async () => {
+      const h = harness({ kind: 'atlas-multi-project' });
+      await h.grant({ ...inOther, access });
+      h.atlas.failNext('databaseUsers.get', 'USER_CANNOT_ACCESS_GROUP');
+      const narrowed = h.through(integrationId, { projectIds: [projectId] });
+
+      const error: unknown = await narrowed.revoke(inOther).catch((e: unknown) => e);
+
+      expect(isConnectorError(error) && error.retryable).toBe(false);
+      expect(String((error as Error).message)).toMatch(/USER_CANNOT_ACCESS_GROUP/);
+    });
   });
 });

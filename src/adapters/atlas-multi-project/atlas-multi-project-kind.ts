@@ -10,6 +10,7 @@ import { settingsOf } from '../database-access/model/settings.js';
 import { AtlasMultiProjectConfig } from './atlas-multi-project-config.js';
 import {
   resolveMultiProjectInventoryScope,
+  resolveMultiProjectRevokeScope,
   resolveMultiProjectUserScope,
 } from './atlas-multi-project-scope.js';
 
@@ -67,6 +68,7 @@ export const atlasMultiProjectKind: KindDefinition<AtlasMultiProjectConfig, Data
     operations: databaseAccessOperations(deps, {
       settings: settingsOf,
       user: resolveMultiProjectUserScope,
+      revoke: resolveMultiProjectRevokeScope,
       inventory: resolveMultiProjectInventoryScope,
     }),
     checkConnection,

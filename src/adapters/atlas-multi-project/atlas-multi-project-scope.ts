@@ -6,24 +6,41 @@ import type { AtlasMultiProjectConfig } from './atlas-multi-project-config.js';
 
 type Request = ScopeRequest<AtlasMultiProjectConfig, NamesProject>;
 
-/** The project a user job names: required, and inside the integration's allow-list when it has one. */
-function namedProject({ config, payload }: Request): ProjectScope {
+/** The project a job names: required. */
+function requestedProject({ config, payload }: Request): ProjectScope {
   const requested = payload.projectId;
   if (requested === undefined) {
     throw invalidRequest('projectId', 'is required for an atlas-multi-project integration');
   }
-  if (config.projectIds !== undefined && !config.projectIds.includes(requested)) {
-    throw invalidRequest(
-      'projectId',
-      `project ${requested} is not in this integration's projectIds allow-list`,
-    );
-  }
   return { kind: 'project', projectId: requested, ...connectionChoice(config) };
 }
 
-/** grant, revoke, renew, rotate: the one project the payload names, any of its clusters. */
+/** The project a user job names: required, and inside the integration's allow-list when it has one. */
+function namedProject(request: Request): ProjectScope {
+  const scope = requestedProject(request);
+  const { projectIds } = request.config;
+  if (projectIds !== undefined && !projectIds.includes(scope.projectId)) {
+    throw invalidRequest(
+      'projectId',
+      `project ${scope.projectId} is not in this integration's projectIds allow-list`,
+    );
+  }
+  return scope;
+}
+
+/** grant, renew, rotate: the one project the payload names, any of its clusters. */
 export async function resolveMultiProjectUserScope(request: Request): Promise<ProjectScope> {
   return namedProject(request);
+}
+
+/**
+ * revoke: the one project the payload names, allow-listed or not. The allow-list limits where
+ * access may be handed out; a project taken off it keeps the users its grants made, and taking
+ * that access away must stay possible (as the local policy never blocks a revoke). A key that
+ * lost the project fails the revoke with Atlas's answer (non-retryable), not a loop.
+ */
+export async function resolveMultiProjectRevokeScope(request: Request): Promise<ProjectScope> {
+  return requestedProject(request);
 }
 
 /** discover and sweep: the project the payload names, else the allow-list or every visible project. */

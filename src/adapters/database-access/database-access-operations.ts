@@ -47,7 +47,7 @@ export function databaseAccessOperations<C>(
   return {
     discover: bind(discoverOperation, scopes.inventory),
     grant: bind(grantOperation, scopes.user),
-    revoke: bind(revokeOperation, scopes.user),
+    revoke: bind(revokeOperation, scopes.revoke ?? scopes.user),
     renew: bind(renewOperation, scopes.user),
     rotate: bind(rotateOperation, scopes.user),
     sweep: bind(sweepOperation, scopes.inventory),

@@ -76,6 +76,11 @@ export interface DatabaseAccessScopes<C> {
   readonly settings: (config: C) => DatabaseAccessSettings;
   /** grant, revoke, renew, rotate: the one project (and maybe cluster) the job's user lives in. */
   readonly user: ScopeResolver<C, NamesProject, OneProjectScope>;
+  /**
+   * revoke, when it may reach further than `user`: a revoke must still take away what a grant made
+   * after the configuration stopped allowing new grants there. Defaults to `user`.
+   */
+  readonly revoke?: ScopeResolver<C, NamesProject, OneProjectScope>;
   /** discover and sweep: the projects to read or reconcile. */
   readonly inventory: ScopeResolver<C, NamesProject, DatabaseScope>;
 }
