@@ -66,8 +66,10 @@ export type SubIntegrationPurpose = 'access' | 'revoke' | 'sweep';
  *
  * Taking access away is not blocked by what only matters for handing it out: a revoke passes the
  * local policy (docs/database-access.md: revoke is never blocked by it, even after it was
- * tightened), and a revoke or sweep still runs on a deleted cluster or one whose tags no longer
- * name a usable connection (standard; nothing is returned to connect with).
+ * tightened), and a revoke or sweep still runs on a deleted cluster, one whose tags no longer
+ * name a usable connection, or one re-tagged to another connector (standard; nothing is returned
+ * to connect with, and only the Admin API is used). Refusing the last would fail, for good, a
+ * revoke the control plane routed here on a snapshot taken before the re-tag.
  */
 export async function resolveSubIntegration(
   id: string,
@@ -96,9 +98,11 @@ export async function resolveSubIntegration(
   }
   const routing = { self: deps.connectorId, integrationConnectorId: config.connectorId ?? deps.connectorId };
   const route = routeCluster(cluster, config.tagKeys, routing);
+  // Taking access away is Admin API work any connector of the organization's key can do: a
+  // revoke or sweep routed here on a snapshot older than the cluster's re-tag runs here.
+  if (route.kind !== 'served' && removing) return { ...base, connectionType: 'standard' };
   if (route.kind === 'elsewhere') throw wrongConnector(id, route.connectorId, deps.connectorId);
   if (route.kind === 'unroutable') {
-    if (removing) return { ...base, connectionType: 'standard' };
     throw invalidRequest(field, `${id}: ${route.reason}`);
   }
   return { ...base, ...choiceOf(route) };

@@ -161,6 +161,24 @@ describe('grants on a sub-integration', () => {
     expect(kit.sim.state.databaseUser(platform, String(granted.username))?.roles ?? []).toEqual([]);
   });
 
+  it('revokes on a cluster re-tagged to another connector since the grant (routed here on an older snapshot)', async () => {
+    const id = `${platform}:VpcB`;
+    // Granted by vpc-b, which its tag names; the revoke reaches vpc-a, as one routed on a snapshot
+    // from before the tag moved the cluster would. Only the Admin API is needed to take access away.
+    const granted = await kit.run('grant', grant(id), {
+      connectorId: 'vpc-b',
+      config: { connectorId: 'vpc-a' },
+    });
+    await expect(run(kit, 'grant', grant(id, { grantId: 'g-2' }))).rejects.toMatchObject({
+      code: 'wrong_connector',
+    });
+
+    const revoked = await run(kit, 'revoke', { subIntegrationId: id, grantId: `g-${id}`, requester });
+
+    expect(revoked).toMatchObject({ outcome: 'revoked', subIntegrationId: id });
+    expect(kit.sim.state.databaseUser(platform, String(granted.username))?.roles ?? []).toEqual([]);
+  });
+
   it('sweeps every project of the organization when no sub-integration is named', async () => {
     await run(kit, 'grant', grant(`${payments}:Cluster0`));
     await run(kit, 'grant', grant(`${platform}:Peered`));
