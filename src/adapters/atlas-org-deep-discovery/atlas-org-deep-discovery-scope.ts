@@ -65,8 +65,8 @@ export type SubIntegrationPurpose = 'access' | 'revoke' | 'sweep';
  * and that its tags name a usable connection.
  *
  * Taking access away is not blocked by what only matters for handing it out: a revoke passes the
- * local policy (docs/database-access.md: revoke is never blocked by it, even after it was
- * tightened), and a revoke or sweep still runs on a deleted cluster, one whose tags no longer
+ * integration's allow-lists and the local policy (docs/database-access.md: revoke is never blocked
+ * by them, even after they were tightened), and a revoke or sweep still runs on a deleted cluster, one whose tags no longer
  * name a usable connection, or one re-tagged to another connector (standard; nothing is returned
  * to connect with, and only the Admin API is used). Refusing the last would fail, for good, a
  * revoke the control plane routed here on a snapshot taken before the re-tag.
@@ -80,16 +80,17 @@ export async function resolveSubIntegration(
 ): Promise<OrgClusterScope> {
   const removing = purpose !== 'access';
   const { projectId, clusterName } = parseSubIntegrationId(id);
-  if (config.projectIds !== undefined && !config.projectIds.includes(projectId)) {
+  const revoking = purpose === 'revoke';
+  if (!revoking && config.projectIds !== undefined && !config.projectIds.includes(projectId)) {
     throw invalidRequest(field, `project ${projectId} is not in this integration's projectIds allow-list`);
   }
-  if (config.clusterNames !== undefined && !config.clusterNames.includes(clusterName)) {
+  if (!revoking && config.clusterNames !== undefined && !config.clusterNames.includes(clusterName)) {
     throw invalidRequest(
       field,
       `cluster ${clusterName} is not in this integration's clusterNames allow-list`,
     );
   }
-  if (purpose !== 'revoke') checkProjectPolicy(deps.policy, projectId);
+  if (!revoking) checkProjectPolicy(deps.policy, projectId);
   const base = { kind: 'org-cluster', orgId: config.orgId, projectId, clusterName } as const;
   const cluster = await readCluster(deps, ctx, projectId, clusterName);
   if (!cluster) {

@@ -150,6 +150,20 @@ describe('grants on a sub-integration', () => {
     expect(kit.sim.state.databaseUser(payments, String(granted.username))?.roles ?? []).toEqual([]);
   });
 
+  it.each([
+    ['projectIds', { projectIds: [platform] }],
+    ['clusterNames', { clusterNames: ['Peered'] }],
+  ])('revokes although the integration took the cluster off its %s allow-list', async (_name, narrowed) => {
+    const id = `${payments}:Cluster0`;
+    const granted = await run(kit, 'grant', grant(id));
+    const tightened = { connectorId: 'vpc-a', config: { connectorId: 'vpc-a', ...narrowed } };
+    await expect(kit.run('grant', grant(id, { grantId: 'g-2' }), tightened)).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    await kit.run('revoke', { subIntegrationId: id, grantId: `g-${id}`, requester }, tightened);
+    expect(kit.sim.state.databaseUser(payments, String(granted.username))?.roles ?? []).toEqual([]);
+  });
+
   it('revokes on a cluster whose tags no longer name a usable connection', async () => {
     const id = `${platform}:NoEndpoint`;
     // Granted while its connection-type tag was not read (as if the tag came later): standard.
