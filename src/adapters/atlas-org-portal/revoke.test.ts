@@ -15,6 +15,7 @@ import {
   record,
 } from '../../../test/kits/portal-test-kit.js';
 import { revokeAccess } from './revoke.js';
+import { sweepAccess } from './sweep.js';
 
 const billing = { level: 'org', role: 'ORG_BILLING_ADMIN' } as const;
 const readWrite = { level: 'project', projectId: payments, role: 'GROUP_DATA_ACCESS_READ_WRITE' } as const;
@@ -66,6 +67,43 @@ describe('revoke', () => {
       projectRoles: { [payments]: ['GROUP_READ_ONLY'] },
     });
   });
+
+  it.each(['revoke', 'sweep'] as const)(
+    '%s removes what a grant added after the allow-list and the policy stopped allowing it',
+    async (job) => {
+      const bob = {
+        id: bobId,
+        email: 'bob@example.com',
+        orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'],
+        projects: { [payments]: ['GROUP_READ_ONLY', 'GROUP_DATA_ACCESS_READ_WRITE'] },
+      };
+      // Tightened since the grant: payments is off both project lists, neither role is allowed.
+      const h = portalWorld([bob], {
+        allowedProjectIds: [analytics],
+        allowedOrgRoles: ['ORG_READ_ONLY'],
+        allowedProjectRoles: ['GROUP_READ_ONLY'],
+      });
+      const config = { ...baseConfig, projectIds: [analytics] };
+      const expiresAt = new Date(nowMs - (job === 'sweep' ? hourMs : -hourMs)).toISOString();
+      const grants = [record({ grantId: 'g-1', expiresAt, added: [billing, readWrite] })];
+
+      const result =
+        job === 'revoke'
+          ? await revokeAccess(
+              { config, payload: RevokePayload.parse({ grantId: 'g-1', grants }) },
+              h.deps,
+              h.ctx,
+            )
+          : await sweepAccess({ config, payload: { grants } }, h.deps, h.ctx);
+
+      expect(result).toMatchObject({ removed: expect.arrayContaining([expect.anything()]) });
+      expect(h.world.orgUser(bobId)).toEqual({
+        status: 'ACTIVE',
+        orgRoles: ['ORG_MEMBER'],
+        projectRoles: { [payments]: ['GROUP_READ_ONLY'] },
+      });
+    },
+  );
 
   it('keeps a role another active grant of the same person still needs, and removes it with the last one', async () => {
     const h = portalWorld([
