@@ -13,6 +13,7 @@ import {
   otherId,
   portalWorld,
   record,
+  type PersonSeed,
 } from '../../../test/kits/portal-test-kit.js';
 import { revokeAccess } from './revoke.js';
 import { sweepAccess } from './sweep.js';
@@ -71,7 +72,7 @@ describe('revoke', () => {
   it.each(['revoke', 'sweep'] as const)(
     '%s removes what a grant added after the allow-list and the policy stopped allowing it',
     async (job) => {
-      const bob = {
+      const bob: PersonSeed = {
         id: bobId,
         email: 'bob@example.com',
         orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'],
