@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { DatabaseUser } from '../../../atlas/index.js';
 import {
   alice,
   clusterName,
@@ -14,6 +15,7 @@ import {
   labelKeys,
   labelValue,
   readGrants,
+  resourceKeyFor,
   usernameFor,
   type UserStrategy,
 } from '../model/user-model.js';
@@ -227,6 +229,30 @@ describe('revoke after the integration changed userStrategy', () => {
     expect(user?.roles).toEqual([{ roleName: 'read', databaseName: 'sales' }]);
     expect(readGrants(user?.labels ?? []).map((g) => g.key)).toEqual([grantKey('g-2')]);
     expect(labelValue(user?.labels, labelKeys.strategy)).toBe('per-requester');
+    expect(h.ungatedWrites()).toEqual([]);
+  });
+
+  it('keeps the grant off the per-requester user when a write from a stale read puts it back meanwhile', async () => {
+    // Keyed by the per-grant name the control plane computes now: the holder is outside the job's
+    // lease, so a job on another of its grants (keyed by its own per-grant name) may run at once
+    // and write back the label set it read before this revoke, grant record and roles included.
+    const h = await afterStrategySwitch('per-requester', [
+      { access: [readSales, writeOrders] },
+      { grantId: 'g-2', access: [readSales], ttlSeconds: 3 * 3600 },
+    ]);
+    let stale: DatabaseUser | undefined;
+    h.atlas.beforeNext('databaseUsers.update', () => {
+      stale = h.atlas.user(projectId, username);
+    });
+    h.atlas.beforeNext('clusters.status', () => stale && h.atlas.addUser(projectId, stale));
+    const ctx = { ...h.context().ctx, resourceKey: resourceKeyFor(projectId, perGrantUser('g-1')) };
+
+    const result = await h.revoke({}, ctx);
+
+    expect(result).toMatchObject({ outcome: 'revoked', username });
+    const user = h.atlas.user(projectId, username);
+    expect(readGrants(user?.labels ?? []).map((g) => g.key)).toEqual([grantKey('g-2')]);
+    expect(user?.roles).toEqual([{ roleName: 'read', databaseName: 'sales' }]);
     expect(h.ungatedWrites()).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 import type { DatabaseUser, DatabaseUserRole } from '../../../atlas/index.js';
-import { isConnectorError } from '../../../errors/connector-error.js';
+import { ConnectorError, isConnectorError } from '../../../errors/connector-error.js';
 import type { JobContext } from '../../../worker/job-context.js';
 import type { AdapterDeps } from '../../adapter.js';
 import type { OneProjectScope } from '../../scope.js';
@@ -10,6 +10,7 @@ import {
   deleteUser,
   managedUser,
   planUserWrite,
+  readUser,
   scopeNames,
   updateUser,
   type ManagedUser,
@@ -20,6 +21,8 @@ import {
   activeGrants,
   clustersNeeded,
   grantKey,
+  readGrants,
+  resourceKeyFor,
   roleKey,
   strategyOf,
   usernameForJob,
@@ -177,6 +180,46 @@ async function revokeFrom(
     : revokePerRequester(deps, ctx, input, managed, target);
 }
 
+/** How often a revoke outside its lease takes its grant off the holder again before it gives up. */
+const maxOutsideLeaseRounds = 3;
+
+/**
+ * `revokeFrom`, and, when the holder is not the user the job's lease names (found by its labels
+ * after `userStrategy` or the requester's details changed), again until a fresh read shows the
+ * grant gone. Such a holder may be written at the same moment by a job on another of its grants
+ * keyed by another name (after a switch to per-grant every grant has its own key); one written
+ * from a read older than this revoke puts the record and its roles back, and `revoked` would be
+ * reported with the access in place. Read once more after the write applied, the grant found
+ * again is revoked again; still back after that, the revoke fails retryable (`conflict`) rather
+ * than report it gone. A deleted user cannot be written back (an update of it is a 404).
+ */
+async function revokeHolder(
+  deps: AdapterDeps,
+  ctx: JobContext,
+  input: RevokeInput,
+  holder: DatabaseUser,
+): Promise<RevokeResult> {
+  let result = await revokeFrom(deps, ctx, input, holder);
+  const leased =
+    ctx.resourceKey === undefined || ctx.resourceKey === resourceKeyFor(input.projectId, holder.username);
+  if (leased) return result;
+  const key = grantKey(input.payload.grantId);
+  for (let round = 1; result.outcome === 'revoked' && result.userDeleted !== true; round += 1) {
+    const fresh = await readUser(deps, ctx, input.projectId, holder.username);
+    if (fresh === undefined || !readGrants(fresh.labels ?? []).some((grant) => grant.key === key)) break;
+    if (round >= maxOutsideLeaseRounds) {
+      throw new ConnectorError({
+        code: 'conflict',
+        retryable: true,
+        message: `grant ${input.payload.grantId} was written back to database user ${holder.username} (outside this job's resource key) by another job after each revoke; key the revoke by "${resourceKeyFor(input.projectId, holder.username)}" (the grant's own user)`,
+      });
+    }
+    const again = await revokeFrom(deps, ctx, input, fresh);
+    if (again.outcome === 'revoked') result = again;
+  }
+  return result;
+}
+
 /**
  * Revoke is never blocked by the local policy (taking access away must always be possible) and
  * works after expiry. A user or grant that is already gone is an outcome, not a failure.
@@ -188,7 +231,8 @@ export async function runRevoke(job: RevokeJob, deps: AdapterDeps, ctx: JobConte
   const username = usernameForJob(job.settings.userStrategy, requester, grantId, scope);
   const query = { projectId: scope.projectId, requesterId: requester.id, grantId, username };
   const holder = await findKeyedGrantHolder(deps, ctx, query);
-  const result = holder === undefined ? alreadyRevoked(username) : await revokeFrom(deps, ctx, input, holder);
+  const result =
+    holder === undefined ? alreadyRevoked(username) : await revokeHolder(deps, ctx, input, holder);
   ctx.log.info(
     { projectId: input.projectId, username: result.username, outcome: result.outcome },
     'database access revoked',
