@@ -236,8 +236,8 @@ describe('the sandbox banner', () => {
   });
 });
 
-describe('npm start plays the demo-org (deep discovery) scenario', () => {
-  it('discovers the sandbox organization, grants into a sub-integration, logs in, and is refused after revoke', async () => {
+describe('npm start plays the demo-portal and demo-org scenarios', () => {
+  it('takes back exactly the Atlas UI role it granted; discovers the sandbox organization, grants into a sub-integration, logs in, and is refused after revoke', async () => {
     const { output, matched } = await runSandboxUntil(/org 3\/3[^]*after the revoke: .*\n/, 90_000);
     expect(matched, output).toBe(true);
     // The demo-project (atlas-project) scenario played before it: alice's per-requester user is
@@ -245,6 +245,24 @@ describe('npm start plays the demo-org (deep discovery) scenario', () => {
     expect(output).toContain('demo 2/3  grant alice readWrite on sales (1 h) → succeeded');
     expect(output).toMatch(
       /first use: logged in with the official driver as jit-alice-example-com-8e8d-c-2bd74152 \(roles: readWrite@sales\)/,
+    );
+    // The demo-portal (atlas-org-portal) scenario: bob gets one project role and loses exactly it;
+    // the role he held before stays.
+    expect(output).toContain(
+      'portal 1/3  bob in Atlas before: org roles ORG_MEMBER; payments roles GROUP_READ_ONLY\n',
+    );
+    expect(output).toContain(
+      'portal 2/3  grant bob GROUP_DATA_ACCESS_READ_WRITE on payments (1 h) → succeeded',
+    );
+    expect(output).toContain(
+      'bob in Atlas now: org roles ORG_MEMBER; payments roles GROUP_READ_ONLY, GROUP_DATA_ACCESS_READ_WRITE\n',
+    );
+    expect(output).toContain('portal 3/3  revoke → succeeded');
+    expect(output).toMatch(
+      /"outcome": "revoked",[^]*"removed": \[\s*\{[^}]*"role": "GROUP_DATA_ACCESS_READ_WRITE"/,
+    );
+    expect(output).toContain(
+      'bob in Atlas after: org roles ORG_MEMBER; payments roles GROUP_READ_ONLY (his own GROUP_READ_ONLY stays)',
     );
     expect(output).toContain('demo-org (atlas-org-deep-discovery');
     expect(output).toContain('org 1/3  discover demo-org (the sandbox organization) → succeeded');
