@@ -24,6 +24,7 @@ import { cryptoRandom, type Random } from './runtime/random.js';
 import type { SecretScrubber } from './runtime/secret-scrubber.js';
 import { version, userAgent } from './version.js';
 import { createJobRouter, pingHandler, type JobHandler } from './worker/job-handlers.js';
+import { ShutdownBudget } from './worker/shutdown-budget.js';
 import { Worker } from './worker/worker.js';
 
 export interface DaemonPorts {
@@ -159,6 +160,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
     },
   );
   const atlasHandlers = createAdapterJobHandlers({ kinds, clients: atlasClients, registerSecret });
+  const shutdown = new ShutdownBudget(clock);
   const worker = new Worker({
     client,
     router: createJobRouter({ ping: pingHandler, ...atlasHandlers, ...ports.handlers }),
@@ -170,6 +172,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
     maxConcurrentJobs: config.maxConcurrentJobs,
     maxWaitingJobs: config.maxWaitingJobs,
     drainTimeoutMs: config.drainTimeoutMs,
+    shutdown,
     maxPayloadBytes: config.maxPayloadBytes,
     registration: {
       connectorId: config.connectorId,
@@ -200,7 +203,15 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
     'connector started',
   );
   worker.start();
-  const stopped = worker.stopped.then(() => closeAll(admin, atlasClients, secrets));
+  const stopped = worker.stopped.then(async () => {
+    await closeAll(admin, atlasClients, secrets, shutdown);
+    const abandoned = shutdown.steps();
+    if (Object.keys(abandoned).length > 0)
+      logger.warn(
+        { abandoned, budgetMs: shutdown.totalMs },
+        'shutdown budget spent: exiting with these steps unfinished',
+      );
+  });
   return {
     worker,
     admin,
@@ -213,12 +224,16 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
   };
 }
 
+/** Within what is left of the shutdown budget: the process exits when it runs out. */
 async function closeAll(
   admin: AdminServer,
   atlasClients: AtlasClientPool,
   secrets: { close(): void },
+  shutdown: ShutdownBudget,
 ): Promise<void> {
   // Each step is independent: one failing must not skip the others.
-  await Promise.allSettled([admin.close(), atlasClients.closeAll(AbortSignal.timeout(5_000))]);
+  const timeoutMs = Math.max(1, shutdown.leftMs());
+  const closing = Promise.allSettled([admin.close(), atlasClients.closeAll(AbortSignal.timeout(timeoutMs))]);
+  if (!(await shutdown.within(closing))) shutdown.abandon('close', true);
   secrets.close();
 }

@@ -56,6 +56,11 @@ export class ResultOutbox {
     previous.abort();
   }
 
+  /** The jobs whose results are held (ids only: a shutdown logs the ones it gives up on). */
+  heldJobIds(): string[] {
+    return [...this.pending].map((entry) => entry.jobId);
+  }
+
   /** Resolves when no result is held (at once if none is). */
   whenEmpty(): Promise<void> {
     if (this.pending.size === 0) return Promise.resolve();

@@ -48,8 +48,8 @@ export class RunningJob {
   private readonly abort = new AbortController();
   private readonly keeper: LeaseKeeper;
   private released = false;
-  /** The release call made by releaseLease, while or once it is answered. */
-  private releasing: Promise<void> | undefined;
+  /** The release call made by releaseLease, while or once it is answered (true: it was). */
+  private releasing: Promise<boolean> | undefined;
   /** The server answered the release 409/410: the lease was already gone there. */
   private lostOnServer = false;
   private waiting = false;
@@ -120,8 +120,11 @@ export class RunningJob {
     }
   }
 
-  /** Drain deadline or a server request: stop the handler and hand the job back. */
-  releaseLease(reason: 'shutdown' | 'lease_lost'): Promise<void> {
+  /**
+   * Drain deadline or a server request: stop the handler and hand the job back. Resolves true once
+   * the control plane answered the release, false when it did not (the lease expires there).
+   */
+  releaseLease(reason: 'shutdown' | 'lease_lost'): Promise<boolean> {
     if (this.releasing) return this.releasing;
     this.released = true;
     this.abort.abort(cancelledError(`lease released (${reason})`));
@@ -130,18 +133,20 @@ export class RunningJob {
     return this.releasing;
   }
 
-  private async release(reason: 'shutdown' | 'lease_lost'): Promise<void> {
+  private async release(reason: 'shutdown' | 'lease_lost'): Promise<boolean> {
     try {
       await this.deps.client.release(this.lease, reason, AbortSignal.timeout(2_000));
+      return true;
     } catch (error) {
       // 409/410: the server had already moved on from this lease (protocol §4.3): it was lost.
       if (isConnectorError(error) && (error.code === 'conflict' || error.code === 'gone')) {
         this.lostOnServer = true;
         this.deps.metrics.leasesLost.inc({ reason: 'revoked' });
         this.log.warn({ reason: 'revoked' }, 'lease lost');
-        return;
+        return true;
       }
       this.log.debug({ err: error }, 'lease release not confirmed; it will expire on the server');
+      return false;
     }
   }
 

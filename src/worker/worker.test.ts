@@ -7,6 +7,7 @@ import { captureLogs } from '../../test/fakes/log-capture.js';
 import { createMetrics } from '../admin/metrics.js';
 import { loadConfig } from '../config/env.js';
 import { createJobRouter, type JobHandler, pingHandler } from './job-handlers.js';
+import { ShutdownBudget, shutdownTailMs } from './shutdown-budget.js';
 import { Worker, type WorkerOptions } from './worker.js';
 
 type Tweaks = Partial<Pick<WorkerOptions, 'drainTimeoutMs' | 'maxConcurrentJobs' | 'maxWaitingJobs'>>;
@@ -17,9 +18,14 @@ function setup(tweaks: Tweaks = {}) {
   const logs = captureLogs();
   const metrics = createMetrics('test');
   const gated = gatedJobs(() => worker.status().waitingJobIds);
+  const shutdown = new ShutdownBudget(clock);
   const worker = new Worker({
     client: cp,
-    router: createJobRouter({ ping: pingHandler, gated: gated.handler as JobHandler }),
+    router: createJobRouter({
+      ping: pingHandler,
+      gated: gated.handler as JobHandler,
+      stuck: stuckHandler as JobHandler,
+    }),
     policy: loadConfig({}).policy,
     clock,
     random: new FakeRandom([0.5]),
@@ -28,12 +34,20 @@ function setup(tweaks: Tweaks = {}) {
     maxConcurrentJobs: 2,
     maxWaitingJobs: 32,
     drainTimeoutMs: 30_000,
+    shutdown,
     maxPayloadBytes: 4096,
     registration: { connectorId: 'c1', instanceId: 'i1', version: 'test', protocol: 1, features: [] },
     ...tweaks,
   });
-  return { clock, cp, worker, logs, gated, metrics };
+  return { clock, cp, worker, logs, gated, metrics, shutdown };
 }
+
+/** A handler with an await that was not given ctx.signal: only the process's exit ends it. */
+const stuckHandler: JobHandler<Record<string, never>> = {
+  payloadSchema: z.object({}),
+  needsIntegration: false,
+  run: () => new Promise(() => undefined),
+};
 
 /**
  * Jobs that "write" for 1 s, give their slot back when their payload says so, then hold until
@@ -110,7 +124,7 @@ describe('Worker', () => {
     worker.start();
     await clock.advance(1_000);
     expect(cp.calls.register).toHaveLength(1);
-    expect(cp.calls.register[0]?.jobTypes).toEqual(['ping', 'gated']);
+    expect(cp.calls.register[0]?.jobTypes).toEqual(['ping', 'gated', 'stuck']);
     expect(cp.calls.heartbeat.length).toBeGreaterThanOrEqual(1);
     expect(worker.isReady()).toBe(true);
     expect(cp.calls.results.map((r) => r.body.result)).toEqual([{ echo: 'a' }]);
@@ -620,6 +634,7 @@ describe('Worker: the drain deadline', () => {
       maxConcurrentJobs: 1,
       maxWaitingJobs: 0,
       drainTimeoutMs: 3_000,
+      shutdown: new ShutdownBudget(clock),
       maxPayloadBytes: 4096,
       registration: { connectorId: 'c1', instanceId: 'i1', version: 'test', protocol: 1, features: [] },
     });
@@ -635,6 +650,37 @@ describe('Worker: the drain deadline', () => {
     await drained;
     expect(done).toBe(true);
     expect(cp.calls.deregister).toBe(1);
+  });
+});
+
+describe('Worker: the shutdown tail after the drain deadline', () => {
+  it('fits the shutdown budget when the control plane stops answering and a handler ignores its abort', async () => {
+    const { clock, cp, worker, shutdown } = setup({ drainTimeoutMs: 3_000 });
+    cp.queue.push(envelope({ jobId: 'stuck', leaseId: 'lease-stuck', type: 'stuck', payload: '{}' }));
+    cp.queue.push(ping('done', 1_000));
+    worker.start();
+    await clock.advance(100);
+    expect(worker.status().inFlightJobIds).toEqual(['stuck', 'done']);
+    cp.silent = true; // every call from here waits for its own (real-time) timeout, or forever
+    let stopped = false;
+    void worker.drain().then(() => (stopped = true));
+    await clock.advance(3_000);
+    // `done` finished during the drain: its result is held, `stuck` is handed back.
+    expect(cp.calls.results.map((r) => r.jobId)).toEqual(['done']);
+    expect(cp.calls.release.map((r) => r.lease.jobId)).toEqual(['stuck']);
+    expect(stopped).toBe(false);
+
+    await clock.advance(shutdownTailMs);
+
+    expect(stopped).toBe(true);
+    expect(worker.state).toBe('stopped');
+    expect(cp.calls.deregister).toBeGreaterThan(0);
+    expect(shutdown.steps()).toEqual({
+      releases: ['stuck'],
+      results: ['done'],
+      handlers: ['stuck'],
+      deregister: true,
+    });
   });
 });
 

@@ -20,6 +20,7 @@ import { JobSlots } from './job-slots.js';
 import { isUnreadable, parseEnvelope } from './parse-job.js';
 import { ResultOutbox } from './result-outbox.js';
 import { RunningJob } from './run-job.js';
+import type { ShutdownBudget } from './shutdown-budget.js';
 
 /** The part of the control-plane client the worker uses (a fake implements it in tests). */
 export type ControlPlanePort = Pick<
@@ -48,6 +49,8 @@ export interface WorkerOptions {
   /** Jobs that may wait off-slot at once (`JobContext.releaseSlot`); 0 turns parking off. */
   readonly maxWaitingJobs: number;
   readonly drainTimeoutMs: number;
+  /** Bounds everything after the drain wait; the caller closes its own clients within it too. */
+  readonly shutdown: ShutdownBudget;
   readonly maxPayloadBytes: number;
   readonly registration: Omit<RegisterRequest, 'capacity' | 'jobTypes' | 'startedAt'>;
 }
@@ -57,8 +60,12 @@ export type WorkerState = 'running' | 'paused' | 'draining' | 'stopped';
 
 const backoff = { baseMs: 1_000, capMs: 60_000 };
 
-/** After the drain deadline: how long held results and released handlers get to finish. */
-const drainFlushMs = 5_000;
+/** After the drain deadline: the longest the lease releases are waited for (their own timeout). */
+const releaseWaitMs = 2_000;
+/** Kept back from the result flush and the handlers' wait, for deregistering and closing clients. */
+const closingReserveMs = 3_000;
+/** Kept back from deregistering, for closing the daemon's clients (main.ts). */
+const clientCloseReserveMs = 1_000;
 
 /**
  * The job loop: register, then three independent loops — heartbeat, claim, and one lease keeper
@@ -89,9 +96,8 @@ export class Worker {
   private claimWaitsForSlot = false;
   private loops: Promise<unknown> | undefined;
   private draining: Promise<void> | undefined;
-  private forced = false;
-  /** Ends the drain's wait at once: set while a drain waits for in-flight jobs. */
-  private forceEnd: (() => void) | undefined;
+  /** Aborted by a second drain request that forces: ends the drain's waits at once. */
+  private readonly forcing = new AbortController();
   private markStopped: () => void = () => undefined;
   /**
    * Resolves once the worker has drained and deregistered, whoever asked for the drain: the
@@ -197,13 +203,12 @@ export class Worker {
 
   /** A second signal: in-flight jobs are aborted and released at once, not at the drain timeout. */
   force(): Promise<void> {
-    this.forced = true;
-    this.forceEnd?.();
+    this.forcing.abort();
     return this.drain();
   }
 
   private async runDrain(): Promise<void> {
-    const { logger, clock } = this.options;
+    const { logger, clock, shutdown } = this.options;
     this.stateValue = 'draining';
     this.claimAbort.abort();
     logger.info(
@@ -211,30 +216,18 @@ export class Worker {
       'draining: no new jobs',
     );
     void this.beat().catch(() => undefined);
-    const deadline = new AbortController();
-    this.forceEnd = () => deadline.abort();
-    const timer = clock.sleep(this.options.drainTimeoutMs, deadline.signal).then(
+    const waited = new AbortController();
+    const deadline = AbortSignal.any([waited.signal, this.forcing.signal]);
+    const timer = clock.sleep(this.options.drainTimeoutMs, deadline).then(
       () => 'timeout' as const,
       () => 'forced' as const,
     );
     const finished = this.slots.onIdle().then(() => 'idle' as const);
-    const how = this.forced ? 'forced' : await Promise.race([finished, timer]);
-    deadline.abort();
-    if (how !== 'idle') {
-      // Only handlers still running are handed back; a job that finished keeps its lease while
-      // its result, held in the outbox (a backoff after a failed send), gets one more chance.
-      const running = [...this.inFlight.values()].filter((job) => !job.reporting);
-      logger.warn(
-        { how, remaining: running.map((job) => job.jobId) },
-        'drain deadline: releasing unfinished jobs',
-      );
-      await Promise.all(running.map((job) => job.releaseLease('shutdown')));
-      this.outbox.wake();
-      await this.within(drainFlushMs, this.outbox.whenEmpty());
-      this.outbox.abandonAll();
-      // A handler that ignores its signal must not hold the process: the leases are released.
-      await this.within(drainFlushMs, this.slots.onIdle());
-    }
+    const how = this.forcing.signal.aborted ? 'forced' : await Promise.race([finished, timer]);
+    waited.abort();
+    // Everything from here shares one budget, so the whole tail fits the pod's grace period.
+    shutdown.start();
+    if (how !== 'idle') await this.releaseUnfinished(how);
     this.stopLoops.abort();
     await this.deregister();
     this.stateValue = 'stopped';
@@ -242,25 +235,50 @@ export class Worker {
     this.markStopped();
   }
 
-  /** Waits for `work`, at most `ms` (or until a second drain request forces the end). */
-  private async within(ms: number, work: Promise<unknown>): Promise<void> {
-    if (this.forced) return;
-    const stop = new AbortController();
-    this.forceEnd = () => stop.abort();
-    await Promise.race([work, this.options.clock.sleep(ms, stop.signal).catch(() => undefined)]);
-    stop.abort();
+  /**
+   * Only handlers still running are handed back; a job that finished keeps its lease while its
+   * result, held in the outbox (a backoff after a failed send), gets one more chance.
+   */
+  private async releaseUnfinished(how: 'timeout' | 'forced'): Promise<void> {
+    const { logger, shutdown } = this.options;
+    const running = [...this.inFlight.values()].filter((job) => !job.reporting);
+    logger.warn(
+      { how, remaining: running.map((job) => job.jobId) },
+      'drain deadline: releasing unfinished jobs',
+    );
+    const unanswered = new Set(running.map((job) => job.jobId));
+    const releases = running.map(async (job) => {
+      if (await job.releaseLease('shutdown')) unanswered.delete(job.jobId);
+    });
+    await shutdown.within(Promise.all(releases), { capMs: releaseWaitMs, reserveMs: closingReserveMs });
+    if (unanswered.size > 0) shutdown.abandon('releases', [...unanswered]);
+    this.outbox.wake();
+    const stop = this.forcing.signal;
+    await shutdown.within(this.outbox.whenEmpty(), { reserveMs: closingReserveMs, stop });
+    if (this.outbox.depth > 0) shutdown.abandon('results', this.outbox.heldJobIds());
+    this.outbox.abandonAll();
+    // A handler that ignores its signal must not hold the process: the leases are released.
+    await shutdown.within(this.slots.onIdle(), { reserveMs: closingReserveMs, stop });
+    const stillRunning = [...this.inFlight.values()].map((job) => job.jobId);
+    if (stillRunning.length > 0) shutdown.abandon('handlers', stillRunning);
   }
 
+  /** Best effort (the server reaps dead sessions), while the budget lasts. */
   private async deregister(): Promise<void> {
-    for (let attempt = 0; attempt < 4; attempt += 1) {
-      try {
-        await this.options.client.deregister(AbortSignal.timeout(1_000));
-        return;
-      } catch (error) {
-        this.options.logger.debug({ err: error, attempt }, 'deregister failed');
-        if (attempt < 3) await this.options.clock.sleep(1_000).catch(() => undefined);
-      }
+    const { client, clock, logger, shutdown } = this.options;
+    for (let attempt = 0; attempt < 4 && shutdown.leftMs(clientCloseReserveMs) > 0; attempt += 1) {
+      const timeoutMs = Math.min(1_000, shutdown.leftMs(clientCloseReserveMs));
+      let done = false;
+      const call = client.deregister(AbortSignal.timeout(timeoutMs)).then(
+        () => (done = true),
+        (error: unknown) => logger.debug({ err: error, attempt }, 'deregister failed'),
+      );
+      await shutdown.within(call, { capMs: timeoutMs, reserveMs: clientCloseReserveMs });
+      if (done) return;
+      const pause = Math.min(1_000, shutdown.leftMs(clientCloseReserveMs));
+      if (attempt < 3 && pause > 0) await clock.sleep(pause).catch(() => undefined);
     }
+    shutdown.abandon('deregister', true);
   }
 
   private freeSlots(): number {

@@ -113,6 +113,28 @@ describe('connector daemon against the reference control plane', () => {
     expect(cp.store.sessions().every((s) => s.deregisteredAt !== null)).toBe(true);
   });
 
+  it('exits 0 within the drain timeout + 10 s (the chart’s margin) when the control plane stops answering', async () => {
+    const cp = await startControlPlane();
+    const drainSeconds = 2;
+    const daemon = await connector(cp, 'e2e-drain-silent', { DRAIN_TIMEOUT_SECONDS: String(drainSeconds) });
+    const quick = cp.store.enqueueJob({ type: 'ping', payload: { echo: 'quick', delayMs: 1_000 } });
+    const slow = cp.store.enqueueJob({ type: 'ping', payload: { echo: 'slow', delayMs: 120_000 } });
+    await eventually(() => (cp.store.jobs('leased').length === 2 ? true : undefined));
+    // From here the control plane takes every request and answers none within a client timeout:
+    // the quick job's result, the slow job's release and the deregistration all hang.
+    cp.faults.set({ delayMs: 30_000 });
+    const signalledAt = Date.now();
+    daemon.kill('SIGTERM');
+    expect(await daemon.exited).toEqual({ code: 0, signal: null });
+    // Kubernetes sends SIGKILL at terminationGracePeriodSeconds, which the chart requires to exceed
+    // the drain timeout + 10 s; before the shutdown budget the tail alone took about 16 s here.
+    expect(Date.now() - signalledAt).toBeLessThan((drainSeconds + 10) * 1000);
+    const summary = await daemon.waitForLog(
+      (line) => line.msg === 'shutdown budget spent: exiting with these steps unfinished',
+    );
+    expect(summary.abandoned).toEqual({ releases: [slow], results: [quick], deregister: true });
+  }, 60_000);
+
   it('drains, deregisters and exits 0 when the control plane asks it to drain', async () => {
     const cp = await startControlPlane();
     const daemon = await connector(cp, 'e2e-drain-action', { DRAIN_TIMEOUT_SECONDS: '2' });

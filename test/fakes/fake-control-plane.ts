@@ -42,6 +42,11 @@ export class FakeControlPlane implements ControlPlanePort {
   intentBehaviour: Behaviour<void> = () => undefined;
   releaseBehaviour: Behaviour<void> = () => undefined;
   heartbeatBehaviour: Behaviour<Partial<HeartbeatResponse>> = () => ({});
+  /**
+   * The control plane stopped answering: heartbeats, extends, releases, results and deregisters
+   * are recorded, then wait until their caller's signal aborts (a peer that never replies).
+   */
+  silent = false;
   current: Session | undefined;
 
   constructor(private readonly clock: FakeClock) {}
@@ -62,8 +67,9 @@ export class FakeControlPlane implements ControlPlanePort {
     return this.current;
   }
 
-  async heartbeat(request: HeartbeatRequest): Promise<HeartbeatResponse> {
+  async heartbeat(request: HeartbeatRequest, signal?: AbortSignal): Promise<HeartbeatResponse> {
     this.calls.heartbeat.push(request);
+    if (this.silent) await this.unanswered(signal);
     const answer = this.heartbeatBehaviour(this.calls.heartbeat.length);
     if (answer instanceof Error) throw answer;
     const now = new Date(this.clock.now()).toISOString();
@@ -78,15 +84,17 @@ export class FakeControlPlane implements ControlPlanePort {
     return [];
   }
 
-  async extend(lease: LeaseRef) {
+  async extend(lease: LeaseRef, signal?: AbortSignal) {
     this.calls.extend.push(lease);
+    if (this.silent) await this.unanswered(signal);
     const answer = this.extendBehaviour(this.calls.extend.length);
     if (answer instanceof Error) throw answer;
     return answer;
   }
 
-  async release(lease: LeaseRef, reason: string): Promise<void> {
+  async release(lease: LeaseRef, reason: string, signal?: AbortSignal): Promise<void> {
     this.calls.release.push({ lease, reason });
+    if (this.silent) await this.unanswered(signal);
     const answer = this.releaseBehaviour(this.calls.release.length);
     if (answer instanceof Error) throw answer;
   }
@@ -97,19 +105,29 @@ export class FakeControlPlane implements ControlPlanePort {
     if (answer instanceof Error) throw answer;
   }
 
-  async submitResult(jobId: string, attempt: number, body: ResultRequest) {
+  async submitResult(jobId: string, attempt: number, body: ResultRequest, signal?: AbortSignal) {
     this.calls.results.push({ jobId, attempt, body });
+    if (this.silent) await this.unanswered(signal);
     const answer = this.resultBehaviour(this.calls.results.length);
     if (answer instanceof Error) throw answer;
     return answer;
   }
 
-  async deregister(): Promise<void> {
+  async deregister(signal?: AbortSignal): Promise<void> {
     this.calls.deregister += 1;
+    if (this.silent) await this.unanswered(signal);
   }
 
   refreshSoon(): void {
     this.calls.refreshSoon += 1;
+  }
+
+  /** Only the caller's signal ends the wait (it rejects); without one it never ends. */
+  private unanswered(signal?: AbortSignal): Promise<never> {
+    return new Promise((_resolve, reject) => {
+      if (signal?.aborted) reject(signal.reason);
+      signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+    });
   }
 }
 
