@@ -208,8 +208,9 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
     const abandoned = shutdown.steps();
     if (Object.keys(abandoned).length > 0)
       logger.warn(
+        // The budget ran out, or a second signal gave up the waits at once.
         { abandoned, budgetMs: shutdown.totalMs },
-        'shutdown budget spent: exiting with these steps unfinished',
+        'shutdown: exiting with these steps unfinished',
       );
   });
   return {
