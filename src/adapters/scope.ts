@@ -27,6 +27,13 @@ export type ProjectScope = {
 export interface ProjectsScope {
   readonly kind: 'projects';
   readonly projects: { readonly allowList: readonly string[] } | 'every-visible-project';
+  /**
+   * Sweep only: projects outside `projects` (taken off the integration's allow-list since its
+   * grants there) where the sweep still reconciles this integration's own users, so an ended
+   * grant loses its roles; nothing else is done or reported there. Every project the key sees,
+   * or the ones named.
+   */
+  readonly removalReach?: { readonly projectIds: readonly string[] } | 'every-visible-project';
 }
 
 /** One cluster of one project of an organization, found by discovery (a deep-discovery sub-integration). */

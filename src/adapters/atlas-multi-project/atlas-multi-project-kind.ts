@@ -11,6 +11,7 @@ import { AtlasMultiProjectConfig } from './atlas-multi-project-config.js';
 import {
   resolveMultiProjectInventoryScope,
   resolveMultiProjectRevokeScope,
+  resolveMultiProjectSweepScope,
   resolveMultiProjectUserScope,
 } from './atlas-multi-project-scope.js';
 
@@ -70,6 +71,7 @@ export const atlasMultiProjectKind: KindDefinition<AtlasMultiProjectConfig, Data
       user: resolveMultiProjectUserScope,
       revoke: resolveMultiProjectRevokeScope,
       inventory: resolveMultiProjectInventoryScope,
+      sweep: resolveMultiProjectSweepScope,
     }),
     checkConnection,
   }),

@@ -54,3 +54,20 @@ export async function resolveMultiProjectInventoryScope(
     projects: projectIds === undefined ? 'every-visible-project' : { allowList: projectIds },
   };
 }
+
+/**
+ * sweep: as discover, except that a project taken off `projectIds` is still reached (for this
+ * integration's own users only, `removalReach`): the allow-list limits where access is handed
+ * out, and an ended grant made there before must still lose its roles. A scheduled sweep then
+ * also looks at every project the key sees; a sweep naming such a project reaches that one.
+ */
+export async function resolveMultiProjectSweepScope(request: Request): Promise<ProjectScope | ProjectsScope> {
+  const { projectIds } = request.config;
+  const requested = request.payload.projectId;
+  if (projectIds === undefined) return resolveMultiProjectInventoryScope(request);
+  if (requested === undefined) {
+    return { kind: 'projects', projects: { allowList: projectIds }, removalReach: 'every-visible-project' };
+  }
+  if (projectIds.includes(requested)) return requestedProject(request);
+  return { kind: 'projects', projects: { allowList: [] }, removalReach: { projectIds: [requested] } };
+}

@@ -24,7 +24,6 @@ import type { DatabaseAccessSettings } from '../database-access/model/settings.j
 import { renewOperation } from '../database-access/renew/renew.js';
 import { revokeOperation } from '../database-access/revoke/revoke.js';
 import { rotateOperation } from '../database-access/rotate/rotate.js';
-import { allowedByPolicy } from '../database-access/scope/projects-in-scope.js';
 import { sweepOperation } from '../database-access/sweep/sweep.js';
 import type { OneProjectScope, OrgClusterScope, ProjectsScope } from '../scope.js';
 import { DeepDiscoveryConfig } from './atlas-org-deep-discovery-config.js';
@@ -32,6 +31,7 @@ import { resolveSubIntegration, type SubIntegrationPurpose } from './atlas-org-d
 import { deepDiscover } from './discover.js';
 import type { NamespaceReader } from './namespace-reader.js';
 import { DeepSweepPayload, subIntegrationPayload } from './payloads.js';
+import { parseSubIntegrationId } from './sub-integration.js';
 
 /** What the kind needs beyond the common deps; `src/main.ts` supplies it. */
 export interface DeepDiscoveryExtras {
@@ -110,22 +110,32 @@ function withSubIntegrationId(
   };
 }
 
-async function orgProjectIds(
+/**
+ * The organization's projects split by the integration's `projectIds`: those in it are swept in
+ * full (the sweep applies the local policy), the others are reached for this integration's own
+ * users only, so a grant made before a project left the list still loses its roles.
+ */
+async function orgSweepScope(
   config: DeepDiscoveryConfig,
   deps: AdapterDeps,
   ctx: JobContext,
-): Promise<string[]> {
-  const ids: string[] = [];
+): Promise<ProjectsScope> {
+  const allowList: string[] = [];
+  const outside: string[] = [];
   const list = (page: { pageNum?: number; itemsPerPage?: number }) =>
     deps.atlas.projects.listForOrg(config.orgId, { ...page, signal: ctx.signal });
   for await (const project of paginate(list, { itemsPerPage: 500, signal: ctx.signal })) {
     const listed = config.projectIds === undefined || config.projectIds.includes(project.id);
-    if (listed && allowedByPolicy(project.id, deps.policy)) ids.push(project.id);
+    (listed ? allowList : outside).push(project.id);
   }
-  return ids;
+  return { kind: 'projects', projects: { allowList }, removalReach: { projectIds: outside } };
 }
 
-/** Sweep one sub-integration's project, or every project of the organization in scope. */
+/**
+ * Sweep one sub-integration's project, or every project of the organization in scope. A project
+ * the integration's `projectIds` (or the local policy) no longer names is still reached for this
+ * integration's own users: ended grants there lose their roles.
+ */
 function sweepOn(deps: CommonDeps & DeepDiscoveryExtras) {
   const resolveScope = async (
     request: ScopeRequest<DeepDiscoveryConfig, DeepSweepPayload>,
@@ -133,14 +143,14 @@ function sweepOn(deps: CommonDeps & DeepDiscoveryExtras) {
     ctx: JobContext,
   ): Promise<OrgClusterScope | ProjectsScope> => {
     const id = request.payload.subIntegrationId;
-    if (id !== undefined) {
-      const scoped = { ...credential, connectorId: deps.connectorId };
-      return resolveSubIntegration(id, request.config, scoped, ctx, 'sweep');
+    if (id === undefined) return orgSweepScope(request.config, credential, ctx);
+    const { projectIds } = request.config;
+    const { projectId } = parseSubIntegrationId(id);
+    if (projectIds !== undefined && !projectIds.includes(projectId)) {
+      return { kind: 'projects', projects: { allowList: [] }, removalReach: { projectIds: [projectId] } };
     }
-    return {
-      kind: 'projects',
-      projects: { allowList: await orgProjectIds(request.config, credential, ctx) },
-    };
+    const scoped = { ...credential, connectorId: deps.connectorId };
+    return resolveSubIntegration(id, request.config, scoped, ctx, 'sweep');
   };
   return bindDatabaseOperation(deps, sweepOperation, {
     payloadSchema: DeepSweepPayload,

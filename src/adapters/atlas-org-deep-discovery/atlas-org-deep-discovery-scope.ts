@@ -64,12 +64,14 @@ export type SubIntegrationPurpose = 'access' | 'revoke' | 'sweep';
  * THIS connector serves it (another connector's → `wrong_connector`, non-retryable, naming it)
  * and that its tags name a usable connection.
  *
- * Taking access away is not blocked by what only matters for handing it out: a revoke passes the
- * integration's allow-lists and the local policy (docs/database-access.md: revoke is never blocked
- * by them, even after they were tightened), and a revoke or sweep still runs on a deleted cluster, one whose tags no longer
- * name a usable connection, or one re-tagged to another connector (standard; nothing is returned
- * to connect with, and only the Admin API is used). Refusing the last would fail, for good, a
- * revoke the control plane routed here on a snapshot taken before the re-tag.
+ * Taking access away is not blocked by what only matters for handing it out: a revoke or sweep
+ * passes the integration's allow-lists and the local policy (docs/database-access.md: revoke is
+ * never blocked by them, even after they were tightened; where they no longer allow the project,
+ * the sweep reconciles only this integration's own users), and a revoke or sweep still runs on a
+ * deleted cluster, one whose tags no longer name a usable connection, or one re-tagged to another
+ * connector (standard; nothing is returned to connect with, and only the Admin API is used).
+ * Refusing the last would fail, for good, a revoke the control plane routed here on a snapshot
+ * taken before the re-tag.
  */
 export async function resolveSubIntegration(
   id: string,
@@ -80,17 +82,16 @@ export async function resolveSubIntegration(
 ): Promise<OrgClusterScope> {
   const removing = purpose !== 'access';
   const { projectId, clusterName } = parseSubIntegrationId(id);
-  const revoking = purpose === 'revoke';
-  if (!revoking && config.projectIds !== undefined && !config.projectIds.includes(projectId)) {
+  if (!removing && config.projectIds !== undefined && !config.projectIds.includes(projectId)) {
     throw invalidRequest(field, `project ${projectId} is not in this integration's projectIds allow-list`);
   }
-  if (!revoking && config.clusterNames !== undefined && !config.clusterNames.includes(clusterName)) {
+  if (!removing && config.clusterNames !== undefined && !config.clusterNames.includes(clusterName)) {
     throw invalidRequest(
       field,
       `cluster ${clusterName} is not in this integration's clusterNames allow-list`,
     );
   }
-  if (!revoking) checkProjectPolicy(deps.policy, projectId);
+  if (!removing) checkProjectPolicy(deps.policy, projectId);
   const base = { kind: 'org-cluster', orgId: config.orgId, projectId, clusterName } as const;
   const cluster = await readCluster(deps, ctx, projectId, clusterName);
   if (!cluster) {

@@ -2,7 +2,13 @@ import { MongoClient } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isConnectorError } from '../../errors/connector-error.js';
 import type { JobOperation } from '../adapter.js';
-import { resourceKeyFor, usernameFor } from '../database-access/model/user-model.js';
+import {
+  buildLabels,
+  grantKey,
+  resourceKeyFor,
+  usernameFor,
+  type GrantedRole,
+} from '../database-access/model/user-model.js';
 import { grantOperation } from '../database-access/grant/grant.js';
 import { GrantPayload } from '../database-access/model/payloads.js';
 import { deepDiscoverySettings } from './atlas-org-deep-discovery-kind.js';
@@ -17,6 +23,8 @@ import {
 } from '../../../test/kits/deep-discovery-test-kit.js';
 
 const requester = { id: 'alice', email: 'alice@example.com' };
+const readSales: GrantedRole = { cluster: 'Cluster0', roleName: 'read', databaseName: 'sales' };
+const writeHr: GrantedRole = { cluster: 'Cluster0', roleName: 'readWrite', databaseName: 'hr' };
 
 function run(kit: Kit, type: JobOperation, payload: object) {
   return kit.run(type, payload, { connectorId: 'vpc-a', config: { connectorId: 'vpc-a' } });
@@ -191,6 +199,69 @@ describe('grants on a sub-integration', () => {
 
     expect(revoked).toMatchObject({ outcome: 'revoked', subIntegrationId: id });
     expect(kit.sim.state.databaseUser(platform, String(granted.username))?.roles ?? []).toEqual([]);
+  });
+
+  describe('a sweep after the configuration stopped naming the project', () => {
+    type Narrowed = { config?: Record<string, unknown>; policy?: { allowedProjectIds: string[] } };
+    const username = 'jit-alice-example-com-5eed';
+    /** A user of this integration on payments:Cluster0 whose read@sales grant ended an hour ago. */
+    async function seedEndedGrant(): Promise<void> {
+      const now = Date.now();
+      const grants = [
+        { key: grantKey('g-ended'), expiresAtMs: now - 3_600_000, roles: [readSales] },
+        { key: grantKey('g-live'), expiresAtMs: now + 7_200_000, roles: [writeHr] },
+      ];
+      await kit.atlas.databaseUsers.create(payments, {
+        groupId: payments,
+        username,
+        databaseName: 'admin',
+        password: 'Seeded-password-1234',
+        roles: [
+          { roleName: 'read', databaseName: 'sales' },
+          { roleName: 'readWrite', databaseName: 'hr' },
+        ],
+        scopes: [{ name: 'Cluster0', type: 'CLUSTER' }],
+        labels: buildLabels({
+          requesterId: 'alice',
+          strategy: 'per-requester',
+          integrationId: 'org-int',
+          grants,
+        }),
+        deleteAfterDate: new Date(now + 6 * 86_400_000).toISOString(),
+      });
+    }
+    const rolesLeft = () =>
+      (kit.sim.state.databaseUser(payments, username)?.roles ?? []).map(
+        (r) => `${r.roleName}@${r.databaseName}`,
+      );
+
+    it.each<[string, Narrowed, object]>([
+      ['projectIds, scheduled', { config: { projectIds: [platform] } }, {}],
+      [
+        'projectIds, naming it',
+        { config: { projectIds: [platform] } },
+        { subIntegrationId: `${payments}:Cluster0` },
+      ],
+      [
+        'clusterNames, naming it',
+        { config: { clusterNames: ['Peered'] } },
+        { subIntegrationId: `${payments}:Cluster0` },
+      ],
+      [
+        'the local policy, naming it',
+        { policy: { allowedProjectIds: [platform] } },
+        { subIntegrationId: `${payments}:Cluster0` },
+      ],
+    ])('%s: the ended grant still loses its role', async (_name, narrowed, payload) => {
+      await seedEndedGrant();
+      const swept = await kit.run('sweep', payload, {
+        connectorId: 'vpc-a',
+        config: { connectorId: 'vpc-a', ...narrowed.config },
+        ...(narrowed.policy ? { policy: narrowed.policy } : {}),
+      });
+      expect(swept.errors).toEqual([]);
+      expect(rolesLeft()).toEqual(['readWrite@hr']);
+    });
   });
 
   it('sweeps every project of the organization when no sub-integration is named', async () => {

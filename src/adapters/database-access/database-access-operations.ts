@@ -50,6 +50,6 @@ export function databaseAccessOperations<C>(
     revoke: bind(revokeOperation, scopes.revoke ?? scopes.user),
     renew: bind(renewOperation, scopes.user),
     rotate: bind(rotateOperation, scopes.user),
-    sweep: bind(sweepOperation, scopes.inventory),
+    sweep: bind(sweepOperation, scopes.sweep ?? scopes.inventory),
   };
 }

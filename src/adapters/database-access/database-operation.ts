@@ -83,4 +83,9 @@ export interface DatabaseAccessScopes<C> {
   readonly revoke?: ScopeResolver<C, NamesProject, OneProjectScope>;
   /** discover and sweep: the projects to read or reconcile. */
   readonly inventory: ScopeResolver<C, NamesProject, DatabaseScope>;
+  /**
+   * sweep, when it must reach further than `inventory`: projects taken off the allow-list keep the
+   * users their grants made, whose ended grants must still lose their roles. Defaults to `inventory`.
+   */
+  readonly sweep?: ScopeResolver<C, NamesProject, DatabaseScope>;
 }

@@ -7,7 +7,8 @@ import {
   testConfig,
   testPolicy,
 } from '../../../../test/kits/discover-test-kit.js';
-import { forEachBounded, scopedProjectIds, scopedProjects } from './projects-in-scope.js';
+import type { DatabaseScope } from '../../scope.js';
+import { forEachBounded, scopedProjects, sweepTargets } from './projects-in-scope.js';
 
 async function drain<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -103,24 +104,37 @@ describe('scopedProjects', () => {
   });
 });
 
-describe('scopedProjectIds', () => {
-  it('takes a named project only when the integration and the policy allow it', async () => {
+describe('sweepTargets', () => {
+  it('sweeps the scope in full where the policy allows it, and reaches the rest for removal only', async () => {
     const { atlas, abort } = harness();
-    const signal = abort.signal;
+    atlas.addProject(projectA).addProject(projectB);
+    const onReachFailure = (error: unknown) => {
+      throw error;
+    };
+    const targets = (scope: DatabaseScope, policy = testPolicy()) =>
+      drain(sweepTargets(atlas.client, scope, policy, { signal: abort.signal, onReachFailure }));
     const config = testConfig({ projectIds: [projectA] });
-    // The integration's check is the kind's scope resolver; the policy's is scopedProjectIds'.
-    const named = (projectId: string, policy = testPolicy()) =>
-      inventoryScope(config, projectId).then((scope) =>
-        drain(scopedProjectIds(atlas.client, scope, policy, { requested: projectId, signal })),
-      );
-    expect(await named(projectA)).toEqual([projectA]);
-    await expect(named(projectB)).rejects.toMatchObject({
-      code: 'invalid_request',
-    });
-    const policy = testPolicy({ allowedProjectIds: [projectB] });
-    await expect(named(projectA, policy)).rejects.toMatchObject({
-      code: 'policy_denied',
-    });
+    const namedA = await inventoryScope(config, projectA);
+    // The integration's check is the kind's scope resolver (discover's refuses another project).
+    await expect(inventoryScope(config, projectB)).rejects.toMatchObject({ code: 'invalid_request' });
+    expect(await targets(namedA)).toEqual([{ projectId: projectA, reach: 'full' }]);
+    // The policy limits where access is handed out, never its removal: no policy_denied.
+    const onlyB = testPolicy({ allowedProjectIds: [projectB] });
+    expect(await targets(namedA, onlyB)).toEqual([{ projectId: projectA, reach: 'named' }]);
     expect(atlas.methods()).toEqual([]);
+
+    const reaching: DatabaseScope = {
+      kind: 'projects',
+      projects: { allowList: [projectA] },
+      removalReach: 'every-visible-project',
+    };
+    expect(await targets(reaching)).toEqual([
+      { projectId: projectA, reach: 'full' },
+      { projectId: projectB, reach: 'listed' },
+    ]);
+    expect(await targets({ kind: 'projects', projects: 'every-visible-project' }, onlyB)).toEqual([
+      { projectId: projectA, reach: 'listed' },
+      { projectId: projectB, reach: 'full' },
+    ]);
   });
 });

@@ -2,7 +2,6 @@ import { paginate, type AtlasClient, type Project } from '../../../atlas/index.j
 import type { Policy } from '../../../config/env.js';
 import { isConnectorError } from '../../../errors/connector-error.js';
 import type { DatabaseScope } from '../../scope.js';
-import { checkProjectPolicy } from '../model/policy.js';
 
 /** How many projects discover and sweep work on at once. */
 export const projectConcurrency = 4;
@@ -62,7 +61,8 @@ export async function forEachBounded<T>(
  */
 const projectAccessCodes: ReadonlySet<unknown> = new Set(['USER_CANNOT_ACCESS_GROUP', 'NOT_IN_GROUP']);
 
-function unreachableCode(error: unknown): 'not_found' | 'forbidden' | undefined {
+/** Why the key cannot read a project (404; 403; its no-role 401), or undefined for any other failure. */
+export function unreachableCode(error: unknown): 'not_found' | 'forbidden' | undefined {
   if (!isConnectorError(error)) return undefined;
   if (projectAccessCodes.has(error.details['atlasErrorCode'])) return 'forbidden';
   return error.code === 'not_found' || error.code === 'forbidden' ? error.code : undefined;
@@ -113,27 +113,54 @@ export async function* scopedProjects(
 }
 
 /**
- * Sweep's projects. A job that names its project (`requested`, already checked against the
- * integration by the scope resolver) gets the local policy's verdict as an error; otherwise the
- * scope's projects are narrowed by the policy silently.
+ * Where a sweep works. `full`: a project of the integration the local policy allows, reconciled
+ * in full. Otherwise the project left the integration's allow-list or the policy's since grants
+ * were made there: only this integration's own users are reconciled (ended grants lose their
+ * roles). `listed`: found by listing the key's projects, so one whose users the key cannot read
+ * is skipped quietly; `named`: named by the scope, so that is reported.
  */
-export async function* scopedProjectIds(
+export interface SweepTarget {
+  readonly projectId: string;
+  readonly reach: 'full' | 'named' | 'listed';
+}
+
+/**
+ * Sweep's projects: the scope's, each `full` when the local policy allows it and reached for
+ * removal only when it does not (the policy limits where access is handed out, never its
+ * removal); then the scope's `removalReach`. Each project once. A failed listing of the key's
+ * projects for `removalReach` goes to `onReachFailure` and ends the targets there: it must not
+ * fail the sweep of the projects in scope.
+ */
+export async function* sweepTargets(
   atlas: { readonly projects: Pick<AtlasClient['projects'], 'list'> },
   scope: DatabaseScope,
-  policy: Policy,
-  options: { readonly requested?: string | undefined; readonly signal: AbortSignal },
-): AsyncGenerator<string, void, undefined> {
-  if (options.requested !== undefined && scope.kind !== 'projects') {
-    checkProjectPolicy(policy, scope.projectId);
-    yield scope.projectId;
-    return;
-  }
+  policy: Pick<Policy, 'allowedProjectIds'>,
+  options: { readonly signal: AbortSignal; readonly onReachFailure: (error: unknown) => void },
+): AsyncGenerator<SweepTarget, void, undefined> {
+  const { signal } = options;
+  const seen = new Set<string>();
+  const target = (projectId: string, inScope: boolean, found: 'named' | 'listed'): SweepTarget[] => {
+    if (seen.has(projectId)) return [];
+    seen.add(projectId);
+    return [{ projectId, reach: inScope && allowedByPolicy(projectId, policy) ? 'full' : found }];
+  };
+  const visible = () => paginate((page) => atlas.projects.list(page), { signal });
   const named = namedProjects(scope);
-  if (named !== 'every-visible-project') {
-    for (const id of named) if (allowedByPolicy(id, policy)) yield id;
+  if (named === 'every-visible-project') {
+    for await (const project of visible()) yield* target(project.id, true, 'listed');
     return;
   }
-  for await (const project of paginate((page) => atlas.projects.list(page), { signal: options.signal })) {
-    if (allowedByPolicy(project.id, policy)) yield project.id;
+  for (const id of named) yield* target(id, true, 'named');
+  const reach = scope.kind === 'projects' ? scope.removalReach : undefined;
+  if (reach === undefined) return;
+  if (reach !== 'every-visible-project') {
+    for (const id of reach.projectIds) yield* target(id, false, 'named');
+    return;
+  }
+  try {
+    for await (const project of visible()) yield* target(project.id, false, 'listed');
+  } catch (error) {
+    if (signal.aborted) throw error;
+    options.onReachFailure(error);
   }
 }

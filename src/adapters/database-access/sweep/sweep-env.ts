@@ -5,6 +5,7 @@ import type { AdapterDeps } from '../../adapter.js';
 import type { DatabaseScope } from '../../scope.js';
 import type { DatabaseJob } from '../database-operation.js';
 import type { DatabaseAccessSettings } from '../model/settings.js';
+import type { SweepTarget } from '../scope/projects-in-scope.js';
 import type { SweepPayload } from '../model/payloads.js';
 import type { SweepReport } from './sweep-report.js';
 
@@ -24,6 +25,9 @@ export type SweepContext = Pick<JobContext, 'signal' | 'beforeSideEffect'>;
 
 export interface SweepEnv {
   readonly projectId: string;
+  /** `full`, or a project outside the integration's scope reached for this integration's users only. */
+  readonly reach: SweepTarget['reach'];
+  readonly integrationId: string;
   readonly settings: DatabaseAccessSettings;
   readonly deps: SweepDeps;
   readonly ctx: SweepContext;

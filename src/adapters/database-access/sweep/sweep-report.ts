@@ -19,6 +19,11 @@ export interface SweepError {
 export interface SweepResult {
   /** Projects whose users were listed and reconciled. */
   projects: number;
+  /**
+   * Projects outside the integration's allow-list or the local policy's whose users were listed
+   * to reconcile this integration's own users there (docs/discovery-and-sweep.md).
+   */
+  projectsOutsideScope: number;
   usersChecked: number;
   readonly rolesRemoved: (UserRef & { readonly roles: readonly string[] })[];
   readonly usersDeleted: (UserRef & { readonly reason: DeleteReason })[];
@@ -51,6 +56,7 @@ export type SweepReport = SweepResult;
 export function emptySweepReport(): SweepReport {
   return {
     projects: 0,
+    projectsOutsideScope: 0,
     usersChecked: 0,
     rolesRemoved: [],
     usersDeleted: [],

@@ -10,10 +10,17 @@ import {
 import { cancelledError, isConnectorError } from '../../../errors/connector-error.js';
 import { databaseOperation } from '../database-operation.js';
 import { writeScoped } from '../atlas-writes/gone-clusters.js';
-import { forEachBounded, projectConcurrency, scopedProjectIds } from '../scope/projects-in-scope.js';
+import {
+  forEachBounded,
+  projectConcurrency,
+  sweepTargets,
+  unreachableCode,
+} from '../scope/projects-in-scope.js';
+import { isManaged, labelKeys, labelValue } from '../model/user-model.js';
 import { SweepPayload } from '../model/payloads.js';
 import { planUser, type DeleteReason, type ManagedPlan, type UserPlan } from './sweep-plan.js';
 import {
+  isStopping,
   recordError,
   type SweepDeps,
   type SweepEnv,
@@ -42,6 +49,15 @@ function classify(env: SweepEnv, username: string, userPlan: UserPlan): void {
     report.drift.malformed.push({ projectId, username, reason: userPlan.reason });
   if (userPlan.kind === 'managed')
     for (const reason of userPlan.warnings) report.drift.malformed.push({ projectId, username, reason });
+}
+
+/**
+ * Whether the sweep may act on this user here: anyone in scope; outside it (a project the
+ * configuration stopped allowing), only a user this integration's grants made.
+ */
+function inReach(env: SweepEnv, user: DatabaseUser): boolean {
+  if (env.reach === 'full') return true;
+  return isManaged(user.labels) && labelValue(user.labels, labelKeys.integration) === env.integrationId;
 }
 
 function ignoreNotFound(error: unknown): void {
@@ -129,6 +145,8 @@ async function apply(env: SweepEnv, listed: DatabaseUser, authDb: AuthDatabase):
     if (isConnectorError(error) && error.code === 'not_found') return [];
     throw error;
   }
+  // Outside the scope, a user that has since become another integration's is left alone.
+  if (!inReach(env, fresh)) return roleNames(fresh.roles);
   const decided = plan(env, fresh);
   classify(env, username, decided);
   if (decided.kind !== 'managed' || decided.action === 'none') return roleNames(fresh.roles);
@@ -170,36 +188,49 @@ async function sweepProject(env: SweepEnv): Promise<void> {
   let roles: CustomDbRole[];
   let users: DatabaseUser[];
   try {
-    // Roles first: a role created after this listing is never a deletion candidate.
-    roles = await env.deps.atlas.customDbRoles.list(env.projectId, { signal: env.ctx.signal });
+    // Roles first: a role created after this listing is never a deletion candidate. Outside the
+    // scope no role is collected: roles carry no integration, and an unused one grants nothing.
+    roles =
+      env.reach === 'full'
+        ? await env.deps.atlas.customDbRoles.list(env.projectId, { signal: env.ctx.signal })
+        : [];
     users = await listUsers(env);
   } catch (error) {
+    // A project found by listing the key's projects whose users the key cannot read: not ours.
+    if (env.reach === 'listed' && unreachableCode(error) !== undefined && !isStopping(error, env.ctx)) return;
     recordError(env, error, {});
     return;
   }
-  env.report.projects += 1;
+  if (env.reach === 'full') env.report.projects += 1;
+  else env.report.projectsOutsideScope += 1;
   const referenced = new Set<string>();
   for (const user of users) {
     if (env.ctx.signal.aborted) throw cancelledError(env.ctx.signal.reason);
+    if (!inReach(env, user)) continue;
     env.report.usersChecked += 1;
     for (const roleName of await sweepUser(env, user)) referenced.add(roleName);
   }
-  await collectCustomRoles(env, roles, referenced);
+  if (env.reach === 'full') await collectCustomRoles(env, roles, referenced);
 }
 
 /**
  * Reconciles every managed user in scope with its labels (expired roles out, drift repaired,
  * idle users deleted, `deleteAfterDate` rolled forward), reports unmanaged users without touching
- * them, and deletes connector-made custom roles nobody uses.
+ * them, and deletes connector-made custom roles nobody uses. In a project the configuration no
+ * longer allows (the scope's `removalReach`, or one the local policy refuses) it reconciles this
+ * integration's own users only: tightening the configuration never leaves ended grants' roles.
  */
 export async function sweep(input: SweepInput, deps: SweepDeps, ctx: SweepContext): Promise<SweepResult> {
   const report = emptySweepReport();
-  const projectIds = scopedProjectIds(deps.atlas, input.scope, deps.policy, {
-    requested: input.payload.projectId,
+  const { settings, integrationId } = input;
+  const targets = sweepTargets(deps.atlas, input.scope, deps.policy, {
     signal: ctx.signal,
+    // Listing the key's projects to reach beyond the scope failed: reported, with no project.
+    onReachFailure: (error) =>
+      recordError({ projectId: '', reach: 'listed', integrationId, settings, deps, ctx, report }, error, {}),
   });
-  await forEachBounded(projectIds, projectConcurrency, (projectId) =>
-    sweepProject({ projectId, settings: input.settings, deps, ctx, report }),
+  await forEachBounded(targets, projectConcurrency, ({ projectId, reach }) =>
+    sweepProject({ projectId, reach, integrationId, settings, deps, ctx, report }),
   );
   return sortSweepReport(report);
 }

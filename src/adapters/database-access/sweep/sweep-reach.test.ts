@@ -1,0 +1,201 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import {
+  harness,
+  hourMs,
+  integration,
+  managedUser,
+  projectA,
+  projectB,
+  readSales,
+  testPolicy,
+  ungatedWrites,
+  writeHr,
+  type Harness,
+} from '../../../../test/kits/discover-test-kit.js';
+import { FakeRandom } from '../../../../test/fakes/fake-random.js';
+import type { Policy } from '../../../config/env.js';
+import type { KindDefinition } from '../../adapter.js';
+import { AtlasMultiProjectConfig } from '../../atlas-multi-project/atlas-multi-project-config.js';
+import { atlasMultiProjectKind } from '../../atlas-multi-project/atlas-multi-project-kind.js';
+import { atlasProjectKind } from '../../atlas-project/atlas-project-kind.js';
+import { createCredentialState } from '../../credential-state.js';
+import type { DatabaseAccessOperationName } from '../database-access-operations.js';
+import { buildLabels, grantKey, readGrants } from '../model/user-model.js';
+import type { SweepResult } from './sweep.js';
+
+/**
+ * Tightening the configuration must never leave access in place: a project taken off the
+ * integration's `projectIds` or out of `POLICY_ALLOWED_PROJECT_IDS` still holds users this
+ * integration's grants made, and the sweep still takes their ended grants' roles away there,
+ * touching nothing else.
+ */
+
+const alice = 'jit-alice-example-com-3f9a';
+
+/** projectA holds alice (one grant ended, one active), another integration's user, an app user and an unused connector role. */
+function world(): Harness {
+  const h = harness();
+  h.atlas.addProject(projectA).addProject(projectB);
+  h.atlas.addCluster(projectA, { name: 'Cluster0' }).addCluster(projectB, { name: 'Cluster0' });
+  const now = h.clock.now();
+  const grants = [
+    { id: 'g-old', expiresAtMs: now - hourMs, roles: [readSales] },
+    { id: 'g-new', expiresAtMs: now + 2 * hourMs, roles: [writeHr] },
+  ];
+  h.atlas.addUser(projectA, managedUser({ grants }, now));
+  const others = managedUser(
+    {
+      username: 'jit-bob-example-com-0b0b',
+      grants: [{ id: 'g-b', expiresAtMs: now - hourMs, roles: [readSales] }],
+    },
+    now,
+  );
+  const otherLabels = buildLabels({
+    requesterId: 'req-bob',
+    strategy: 'per-requester',
+    integrationId: 'int-other',
+    grants: [{ key: grantKey('g-b'), expiresAtMs: now - hourMs, roles: [readSales] }],
+  });
+  h.atlas.addUser(projectA, { ...others, labels: otherLabels });
+  h.atlas.addUser(projectA, {
+    username: 'app-service',
+    databaseName: 'admin',
+    roles: [{ roleName: 'readWrite', databaseName: 'sales' }],
+  });
+  h.atlas.addCustomRole(projectA, {
+    roleName: 'jit-r-unused',
+    actions: [{ action: 'FIND', resources: [{ db: 'sales', collection: '' }] }],
+    inheritedRoles: [],
+  });
+  return h;
+}
+
+async function sweepThrough<C>(
+  h: Harness,
+  kind: KindDefinition<C, DatabaseAccessOperationName>,
+  config: C,
+  payload: object,
+  policy: Partial<Policy> = {},
+): Promise<SweepResult> {
+  const adapter = kind.create({
+    clock: h.clock,
+    random: new FakeRandom(),
+    logger: pino({ level: 'silent' }),
+    policy: testPolicy(policy),
+    snapshots: { upload: () => Promise.reject(new Error('a sweep uploads no snapshot')) },
+    registerSecret: () => undefined,
+  });
+  const credential = {
+    atlas: h.atlas.client,
+    ...createCredentialState(h.atlas.client, { clock: h.clock, readyTimeoutMs: 60_000 }),
+  };
+  const sweep = adapter.operations['sweep'];
+  if (!sweep) throw new Error(`${kind.kind} has no sweep`);
+  const job = {
+    operation: 'sweep' as const,
+    config,
+    payload,
+    integration: { ...integration, kind: kind.kind },
+  };
+  return (await sweep.run(job, credential, h.ctx)) as SweepResult;
+}
+
+const multi = (overrides: Partial<AtlasMultiProjectConfig> = {}) => ({
+  ...AtlasMultiProjectConfig.parse({}),
+  ...overrides,
+});
+
+/** Alice lost the ended grant's role and record, kept the active one; nobody else was touched. */
+function expectOnlyEndedGrantRemoved(h: Harness, result: SweepResult): void {
+  const user = h.atlas.user(projectA, alice);
+  expect(user?.roles).toEqual([{ roleName: 'readWrite', databaseName: 'hr' }]);
+  expect(readGrants(user?.labels ?? []).map((grant) => grant.key)).toEqual([grantKey('g-new')]);
+  expect(result.rolesRemoved).toEqual([{ projectId: projectA, username: alice, roles: ['read@sales'] }]);
+  // Another integration's user, an application user and the connector's unused role: untouched, unreported.
+  expect(h.atlas.user(projectA, 'jit-bob-example-com-0b0b')?.roles).toEqual([
+    { roleName: 'read', databaseName: 'sales' },
+  ]);
+  expect(result.drift.unmanaged.filter((ref) => ref.projectId === projectA)).toEqual([]);
+  expect(result.customRolesDeleted).toEqual([]);
+  expect(h.atlas.methods()).not.toContain('customDbRoles.delete');
+  expect(result.errors).toEqual([]);
+  expect(ungatedWrites(h.atlas)).toEqual([]);
+}
+
+describe('sweep after the configuration narrowed: ended grants still lose their roles', () => {
+  it('atlas-multi-project, scheduled: a project taken off projectIds that the key still sees', async () => {
+    const h = world();
+    const result = await sweepThrough(h, atlasMultiProjectKind, multi({ projectIds: [projectB] }), {});
+    expectOnlyEndedGrantRemoved(h, result);
+    expect(result.projects).toBe(1);
+    expect(result.projectsOutsideScope).toBe(1);
+  });
+
+  it('atlas-multi-project, a sweep naming a project taken off projectIds runs instead of invalid_request', async () => {
+    const h = world();
+    const config = multi({ projectIds: [projectB] });
+    const result = await sweepThrough(h, atlasMultiProjectKind, config, { projectId: projectA });
+    expectOnlyEndedGrantRemoved(h, result);
+    expect(result.projects).toBe(0);
+  });
+
+  it('atlas-multi-project, scheduled: a visible project POLICY_ALLOWED_PROJECT_IDS no longer allows', async () => {
+    const h = world();
+    const result = await sweepThrough(
+      h,
+      atlasMultiProjectKind,
+      multi(),
+      {},
+      { allowedProjectIds: [projectB] },
+    );
+    expectOnlyEndedGrantRemoved(h, result);
+  });
+
+  it('atlas-multi-project, a sweep naming a project the policy no longer allows runs instead of policy_denied', async () => {
+    const h = world();
+    const policy = { allowedProjectIds: [projectB] };
+    const result = await sweepThrough(h, atlasMultiProjectKind, multi(), { projectId: projectA }, policy);
+    expectOnlyEndedGrantRemoved(h, result);
+  });
+
+  it.each([
+    ['scheduled', {}],
+    ['naming its project', { projectId: projectA }],
+  ])('atlas-project, %s: its project no longer allowed by the policy', async (_name, payload) => {
+    const h = world();
+    const config = { ...multi(), projectId: projectA, clusterName: 'Cluster0' };
+    const policy = { allowedProjectIds: [projectB] };
+    expectOnlyEndedGrantRemoved(h, await sweepThrough(h, atlasProjectKind, config, payload, policy));
+  });
+
+  it('quietly skips a project found by listing whose users the key cannot read', async () => {
+    const h = world();
+    h.atlas.failNext('databaseUsers.list', 'USER_CANNOT_ACCESS_GROUP', 2);
+    const policy = { allowedProjectIds: ['6602000000000000000000c3'] };
+    const result = await sweepThrough(h, atlasMultiProjectKind, multi(), {}, policy);
+    expect(result).toMatchObject({ projects: 0, projectsOutsideScope: 0, errors: [] });
+  });
+
+  it('still sweeps the projects in scope when listing the key’s projects fails, and reports it', async () => {
+    const h = world();
+    h.atlas.failNext('projects.list', 'UNEXPECTED_ERROR');
+    const result = await sweepThrough(h, atlasMultiProjectKind, multi({ projectIds: [projectA] }), {});
+    expect(result).toMatchObject({ projects: 1, projectsOutsideScope: 0 });
+    expect(result.rolesRemoved).toContainEqual({
+      projectId: projectA,
+      username: alice,
+      roles: ['read@sales'],
+    });
+    expect(result.errors).toEqual([
+      { projectId: '', code: 'upstream_unavailable', message: expect.any(String) },
+    ]);
+  });
+
+  it('reconciles the integration’s own users there only, and counts them', async () => {
+    const h = world();
+    const result = await sweepThrough(h, atlasMultiProjectKind, multi({ projectIds: [projectB] }), {});
+    expect(result.usersChecked).toBe(1);
+    expect(h.atlas.methods().filter((method) => method === 'customDbRoles.list')).toHaveLength(1);
+  });
+});
