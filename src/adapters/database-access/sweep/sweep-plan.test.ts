@@ -99,3 +99,128 @@ describe('planUser', () => {
     });
   });
 });
+
+/** A project the configuration no longer allows: the plan only takes away. */
+describe('planUser, remove-only', () => {
+  const removeOnly = (spec: UserSpec) =>
+    planUser(managedUser(spec, now), { nowMs: now, userCleanupDays: 1, removeOnly: true });
+  const ended = (roles = [readSales]) => ({ id: 'g-old', expiresAtMs: now - hourMs, roles });
+  const cluster = (name: string) => ({ name, type: 'CLUSTER' as const });
+  const onCluster1 = { ...writeHr, cluster: 'Cluster1' };
+
+  it('does not add back a role an active grant records but the user lacks, and reports it', () => {
+    const result = removeOnly({
+      grants: [active(2, [readSales, writeHr])],
+      roles: [{ roleName: 'read', databaseName: 'sales' }],
+    });
+    expect(result).toMatchObject({ action: 'none', drift: { missingRoles: ['readWrite@hr'] } });
+  });
+
+  it('does not add a cluster scope an active grant names but the user lacks, and reports it', () => {
+    const result = removeOnly({
+      grants: [active(2, [readSales, onCluster1])],
+      scopes: [cluster('Cluster0')],
+    });
+    expect(result).toMatchObject({ action: 'none', drift: { missingScopes: ['Cluster1'] } });
+  });
+
+  it('never rolls deleteAfterDate forward, for an active grant or a parked user', () => {
+    const short = new Date(now + hourMs).toISOString();
+    expect(removeOnly({ grants: [active(9 * 24)], deleteAfterDate: short })).toMatchObject({
+      action: 'none',
+    });
+    // Parked since now, cleanup in 5 days: in scope, the date would be rolled to then.
+    const parked = managedUser(
+      { grants: [], roles: [], lastRevokedAt: new Date(now).toISOString(), deleteAfterDate: short },
+      now,
+    );
+    const options = { nowMs: now, userCleanupDays: 5 };
+    expect(planUser(parked, options)).toMatchObject({ action: 'update', rolledTo: expect.any(String) });
+    const result = planUser(parked, { ...options, removeOnly: true });
+    expect(result).toMatchObject({ action: 'none' });
+    expect(result).not.toHaveProperty('rolledTo');
+  });
+
+  it('removes an ended grant’s roles and record, keeping the roles it holds for an active one', () => {
+    const result = removeOnly({
+      grants: [ended(), active(2, [writeHr, { ...readSales, databaseName: 'orders' }])],
+      roles: [
+        { roleName: 'read', databaseName: 'sales' },
+        { roleName: 'readWrite', databaseName: 'hr' },
+      ],
+      deleteAfterDate: new Date(now + hourMs).toISOString(),
+    });
+    expect(result).toMatchObject({
+      action: 'update',
+      update: { roles: [{ roleName: 'readWrite', databaseName: 'hr' }] },
+      rolesRemoved: ['read@sales'],
+      drift: { missingRoles: ['read@orders'] },
+    });
+    const update = result.kind === 'managed' ? result.update : undefined;
+    expect(Object.keys(update ?? {}).sort()).toEqual(['labels', 'roles']);
+  });
+
+  it('removes roles no grant accounts for', () => {
+    const result = removeOnly({
+      grants: [active(2)],
+      roles: [
+        { roleName: 'read', databaseName: 'sales' },
+        { roleName: 'dbAdmin', databaseName: 'sales' },
+      ],
+    });
+    expect(result).toMatchObject({
+      action: 'update',
+      update: { roles: [{ roleName: 'read', databaseName: 'sales' }] },
+      rolesRemoved: ['dbAdmin@sales'],
+    });
+  });
+
+  it('narrows scopes to the clusters it holds that an active grant names', () => {
+    const result = removeOnly({
+      grants: [ended([onCluster1]), active(2)],
+      scopes: [cluster('Cluster0'), cluster('Cluster1'), { name: 'lake', type: 'DATA_LAKE' }],
+    });
+    expect(result).toMatchObject({
+      action: 'update',
+      update: { roles: [{ roleName: 'read', databaseName: 'sales' }], scopes: [cluster('Cluster0')] },
+    });
+  });
+
+  it('narrows an unscoped user (every cluster) to the active grants’ clusters', () => {
+    expect(removeOnly({ grants: [active(2)], scopes: [] })).toMatchObject({
+      action: 'update',
+      update: { scopes: [cluster('Cluster0')] },
+      drift: { unscoped: true },
+    });
+  });
+
+  it('never empties scopes: when none it holds is one an active grant names, it loses its roles', () => {
+    const result = removeOnly({
+      grants: [ended([onCluster1]), active(2)],
+      roles: [
+        { roleName: 'read', databaseName: 'sales' },
+        { roleName: 'readWrite', databaseName: 'hr' },
+      ],
+      scopes: [cluster('Cluster1')],
+    });
+    expect(result).toMatchObject({
+      action: 'update',
+      update: { roles: [] },
+      rolesRemoved: ['read@sales', 'readWrite@hr'],
+      drift: { missingScopes: ['Cluster0'] },
+    });
+    expect(result.kind === 'managed' ? result.update : undefined).not.toHaveProperty('scopes');
+  });
+
+  it('parks or deletes idle users as in scope', () => {
+    expect(removeOnly({ grants: [ended()], strategy: 'per-grant' })).toMatchObject({
+      action: 'delete',
+      deleteReason: 'grant-ended',
+    });
+    expect(removeOnly({ grants: [ended()] })).toMatchObject({
+      action: 'update',
+      update: { roles: [] },
+      rolesRemoved: ['read@sales'],
+    });
+  });
+});

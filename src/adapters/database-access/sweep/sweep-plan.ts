@@ -31,6 +31,14 @@ const dayMs = 86_400_000;
 export interface PlanOptions {
   readonly nowMs: number;
   readonly userCleanupDays: number;
+  /**
+   * A project the configuration no longer allows (outside the integration's allow-list or the
+   * local policy's): the plan only takes away. Ended grants' roles and unexpected roles or
+   * scopes go and idle users are parked or deleted as usual, but no role or cluster is added
+   * back, scopes are never emptied (in Atlas that reaches every cluster), and `deleteAfterDate`
+   * is never rolled forward. Drift is still reported.
+   */
+  readonly removeOnly?: boolean;
 }
 
 /** `clusters-gone`: every cluster the user's grants name was deleted, and no scope may be left empty. */
@@ -205,6 +213,45 @@ function finish(
   };
 }
 
+/** The roles the user ends with, and its scopes when they change. */
+interface PlannedAccess {
+  readonly roles: DatabaseUserRole[];
+  readonly scopes?: DatabaseUserScope[];
+}
+
+/** In scope: roles and scopes become exactly what the active grants need (drift repaired both ways). */
+function repairedAccess(user: DatabaseUser, active: readonly GrantRecord[]): PlannedAccess {
+  const clusters = clustersNeeded(active);
+  const roles = rolesNeeded(active).map(toUserRole);
+  return scopesMatch(user, clusters) ? { roles } : { roles, scopes: clusterScopes(clusters) };
+}
+
+/**
+ * Remove-only: the user keeps just the roles it holds that an active grant needs, and its scopes
+ * narrow to the clusters it has that an active grant names; nothing it lacks is added. An
+ * unscoped user (every cluster) is narrowed to the active grants' clusters. When none of its
+ * scopes is such a cluster, emptying them would reach every cluster: they stay, and it loses
+ * every role instead (parked, or deleted if Atlas refuses that), since nothing it reaches is what
+ * a grant was given for.
+ */
+function removedAccess(user: DatabaseUser, active: readonly GrantRecord[]): PlannedAccess {
+  const held = user.scopes ?? [];
+  const named = clustersNeeded(active);
+  if (held.length === 0) return { roles: keptRoles(user, active), scopes: clusterScopes(named) };
+  const narrowed = held
+    .filter((scope) => scope.type === 'CLUSTER' && named.includes(scope.name))
+    .map((scope) => scope.name);
+  if (narrowed.length === 0) return { roles: [] };
+  const roles = keptRoles(user, active);
+  return narrowed.length === held.length ? { roles } : { roles, scopes: clusterScopes(narrowed) };
+}
+
+/** The roles the user holds that an active grant needs, in its own order. */
+function keptRoles(user: DatabaseUser, active: readonly GrantRecord[]): DatabaseUserRole[] {
+  const needed = new Set(rolesNeeded(active).map((role) => roleKey(toUserRole(role))));
+  return user.roles.filter((role) => needed.has(roleKey(role)));
+}
+
 function planActive(
   user: DatabaseUser,
   identity: Identity,
@@ -212,14 +259,13 @@ function planActive(
   active: readonly GrantRecord[],
   options: PlanOptions,
 ): ManagedPlan {
-  const roles = rolesNeeded(active).map(toUserRole);
-  const clusters = clustersNeeded(active);
+  const { roles, scopes } = options.removeOnly ? removedAccess(user, active) : repairedAccess(user, active);
   const latest = Math.max(...active.map((grant) => grant.expiresAtMs));
-  const roll = rollTarget(user, latest, options.nowMs);
+  const roll = options.removeOnly ? undefined : rollTarget(user, latest, options.nowMs);
   const keep = new Set(roles.map(roleKey));
   const update: DatabaseUserUpdate = {
     ...(sameSet(user.roles.map(roleKey), [...keep]) ? {} : { roles }),
-    ...(scopesMatch(user, clusters) ? {} : { scopes: clusterScopes(clusters) }),
+    ...(scopes === undefined ? {} : { scopes }),
     ...(grants.length > active.length
       ? { labels: rebuildLabels(user, identity, active, identity.lastRevokedAtMs) }
       : {}),
@@ -259,7 +305,7 @@ function planIdle(
   const cleanupAt = idleSince + options.userCleanupDays * dayMs;
   if (options.nowMs >= cleanupAt) return deletion(user, 'idle', drift);
   const lastClusters = clustersNeeded(grants);
-  const roll = rollTarget(user, cleanupAt, options.nowMs);
+  const roll = options.removeOnly ? undefined : rollTarget(user, cleanupAt, options.nowMs);
   const update: DatabaseUserUpdate = {
     ...(user.roles.length > 0 ? { roles: [] } : {}),
     // Never unscoped: an idle user keeps the clusters its last grants named.

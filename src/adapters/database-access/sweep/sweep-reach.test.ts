@@ -199,3 +199,61 @@ describe('sweep after the configuration narrowed: ended grants still lose their 
     expect(h.atlas.methods().filter((method) => method === 'customDbRoles.list')).toHaveLength(1);
   });
 });
+
+describe('outside the scope the sweep only takes away', () => {
+  const readReports = { cluster: 'Cluster0', roleName: 'read', databaseName: 'reports' };
+  /** Alice's ended grant still holds read@sales; her active one lost read@reports by hand; her date is short. */
+  function drifted(): { h: Harness; deleteAfterDate: string } {
+    const h = harness();
+    h.atlas.addProject(projectA).addProject(projectB);
+    h.atlas.addCluster(projectA, { name: 'Cluster0' }).addCluster(projectB, { name: 'Cluster0' });
+    const now = h.clock.now();
+    const deleteAfterDate = new Date(now + 3 * hourMs).toISOString();
+    const grants = [
+      { id: 'g-old', expiresAtMs: now - hourMs, roles: [readSales] },
+      { id: 'g-new', expiresAtMs: now + 48 * hourMs, roles: [writeHr, readReports] },
+    ];
+    const roles = [
+      { roleName: 'read', databaseName: 'sales' },
+      { roleName: 'readWrite', databaseName: 'hr' },
+    ];
+    h.atlas.addUser(projectA, managedUser({ grants, roles, deleteAfterDate }, now));
+    return { h, deleteAfterDate };
+  }
+
+  it.each<[string, Partial<AtlasMultiProjectConfig>, Partial<Policy>]>([
+    ['taken off projectIds', { projectIds: [projectB] }, {}],
+    ['refused by the policy', {}, { allowedProjectIds: [projectB] }],
+  ])(
+    '%s: a role removed by hand is not restored, the ended grant’s role goes, no roll',
+    async (_name, config, policy) => {
+      const { h, deleteAfterDate } = drifted();
+      const result = await sweepThrough(h, atlasMultiProjectKind, multi(config), {}, policy);
+      const user = h.atlas.user(projectA, alice);
+      expect(user?.roles).toEqual([{ roleName: 'readWrite', databaseName: 'hr' }]);
+      expect(readGrants(user?.labels ?? []).map((grant) => grant.key)).toEqual([grantKey('g-new')]);
+      expect(Date.parse(user?.deleteAfterDate ?? '')).toBe(Date.parse(deleteAfterDate));
+      expect(result.rolesRemoved).toEqual([{ projectId: projectA, username: alice, roles: ['read@sales'] }]);
+      expect(result.deleteAfterRolled).toEqual([]);
+      expect(result.drift.repaired).toEqual([]);
+      expect(result.drift.outsideScope).toEqual([
+        expect.objectContaining({ projectId: projectA, username: alice, missingRoles: ['read@reports'] }),
+      ]);
+      expect(result.errors).toEqual([]);
+      expect(ungatedWrites(h.atlas)).toEqual([]);
+    },
+  );
+
+  it('in scope the same user is repaired as before: the role is restored and the date rolled', async () => {
+    const { h, deleteAfterDate } = drifted();
+    const result = await sweepThrough(h, atlasMultiProjectKind, multi({ projectIds: [projectA] }), {});
+    const user = h.atlas.user(projectA, alice);
+    expect(user?.roles).toEqual([
+      { roleName: 'read', databaseName: 'reports' },
+      { roleName: 'readWrite', databaseName: 'hr' },
+    ]);
+    expect(Date.parse(user?.deleteAfterDate ?? '')).toBeGreaterThan(Date.parse(deleteAfterDate));
+    expect(result.drift.repaired).toHaveLength(1);
+    expect(result.drift.outsideScope).toEqual([]);
+  });
+});

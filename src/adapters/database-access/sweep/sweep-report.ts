@@ -31,6 +31,12 @@ export interface SweepResult {
   readonly drift: {
     /** Managed users whose roles or scopes disagreed with their labels, now matching them. */
     readonly repaired: DriftRepaired[];
+    /**
+     * The same disagreement found on this integration's users in a project reached outside the
+     * scope, where the sweep only takes away: unexpected roles and scopes are removed, but a
+     * missing role or cluster stays missing (reported again each sweep).
+     */
+    readonly outsideScope: DriftRepaired[];
     /** Managed users whose labels cannot be read (left untouched), or that lack deleteAfterDate. */
     readonly malformed: (UserRef & { readonly reason: string })[];
     /**
@@ -61,7 +67,7 @@ export function emptySweepReport(): SweepReport {
     rolesRemoved: [],
     usersDeleted: [],
     deleteAfterRolled: [],
-    drift: { repaired: [], malformed: [], unmanaged: [], unmanagedTotal: 0 },
+    drift: { repaired: [], outsideScope: [], malformed: [], unmanaged: [], unmanagedTotal: 0 },
     customRolesDeleted: [],
     customRolesKept: [],
     errors: [],
@@ -93,6 +99,7 @@ export function sortSweepReport(report: SweepReport): SweepResult {
     report.usersDeleted,
     report.deleteAfterRolled,
     report.drift.repaired,
+    report.drift.outsideScope,
     report.drift.malformed,
     report.drift.unmanaged,
     report.customRolesDeleted,

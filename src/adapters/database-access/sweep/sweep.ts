@@ -37,18 +37,29 @@ function authDatabase(name: string): AuthDatabase | undefined {
   return name === 'admin' || name === '$external' ? name : undefined;
 }
 
+/** Outside the scope (a project the configuration no longer allows) the plan only takes away. */
 function plan(env: SweepEnv, user: DatabaseUser): UserPlan {
-  return planUser(user, { nowMs: env.deps.clock.now(), userCleanupDays: env.settings.userCleanupDays });
+  return planUser(user, {
+    nowMs: env.deps.clock.now(),
+    userCleanupDays: env.settings.userCleanupDays,
+    removeOnly: env.reach !== 'full',
+  });
 }
 
-/** Reports what a plan says about a user; writes are reported by `apply` once they succeed. */
+/**
+ * Reports what a plan says about a user; writes are reported by `apply` once they succeed. Drift
+ * outside the scope is reported as found, written or not: there a missing role or cluster is
+ * never added back, so it is not `repaired`.
+ */
 function classify(env: SweepEnv, username: string, userPlan: UserPlan): void {
   const { report, projectId } = env;
   if (userPlan.kind === 'unmanaged') report.drift.unmanaged.push({ projectId, username });
   if (userPlan.kind === 'malformed')
     report.drift.malformed.push({ projectId, username, reason: userPlan.reason });
-  if (userPlan.kind === 'managed')
-    for (const reason of userPlan.warnings) report.drift.malformed.push({ projectId, username, reason });
+  if (userPlan.kind !== 'managed') return;
+  for (const reason of userPlan.warnings) report.drift.malformed.push({ projectId, username, reason });
+  if (env.reach !== 'full' && userPlan.drift)
+    report.drift.outsideScope.push({ projectId, username, ...userPlan.drift });
 }
 
 /**
@@ -130,7 +141,8 @@ function reportWrite(
     report.rolesRemoved.push({ projectId, username, roles: [...decided.rolesRemoved].sort() });
   if (deleted === undefined && decided.rolledTo !== undefined)
     report.deleteAfterRolled.push({ projectId, username, from: fresh.deleteAfterDate, to: decided.rolledTo });
-  if (decided.drift) report.drift.repaired.push({ projectId, username, ...decided.drift });
+  if (decided.drift && env.reach === 'full')
+    report.drift.repaired.push({ projectId, username, ...decided.drift });
 }
 
 /** Re-reads the user and carries out what the fresh copy calls for; returns the roles it keeps. */
@@ -218,7 +230,8 @@ async function sweepProject(env: SweepEnv): Promise<void> {
  * idle users deleted, `deleteAfterDate` rolled forward), reports unmanaged users without touching
  * them, and deletes connector-made custom roles nobody uses. In a project the configuration no
  * longer allows (the scope's `removalReach`, or one the local policy refuses) it reconciles this
- * integration's own users only: tightening the configuration never leaves ended grants' roles.
+ * integration's own users only, and only takes away (`removeOnly`: no role or cluster added back,
+ * no roll): tightening the configuration never leaves ended grants' roles, nor hands out access.
  */
 export async function sweep(input: SweepInput, deps: SweepDeps, ctx: SweepContext): Promise<SweepResult> {
   const report = emptySweepReport();
