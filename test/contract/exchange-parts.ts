@@ -62,9 +62,11 @@ export function coerce(raw: string[], schema: Record<string, unknown> | undefine
     if (type === 'boolean') return value === 'true' ? true : value === 'false' ? false : value;
     return value;
   };
+  // Every array parameter of the spec is `style: form, explode: true` (the OpenAPI default): one
+  // value per repetition (`s=A&s=B`). A comma-joined `s=A,B` is one value, as Atlas reads it.
   if (schema?.type === 'array') {
     const items = schema.items as Record<string, unknown> | undefined;
-    return raw.flatMap((v) => v.split(',')).map((v) => single(v, items?.type));
+    return raw.map((v) => single(v, items?.type));
   }
   return single(raw[0] ?? '', schema?.type);
 }

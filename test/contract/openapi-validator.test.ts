@@ -107,6 +107,22 @@ describe.skipIf(!spec)(specSuiteTitle('validating exchanges against the Atlas sp
     expect(validateRequest(s, list).join('\n')).toMatch(/itemsPerPage must be <= 500/);
   });
 
+  it('reads an array query parameter repeated, as the spec declares it, never comma-joined', () => {
+    const list = (query: string): HttpExchange =>
+      baseline({
+        method: 'GET',
+        url: `/api/atlas/v2/orgs/${groupId}/users?${query}`,
+        requestHeaders: { accept: 'application/vnd.atlas.2025-02-19+json' },
+        requestBody: undefined,
+      });
+    expect(validateRequest(s, list('orgMembershipStatuses=ACTIVE&orgMembershipStatuses=PENDING'))).toEqual(
+      [],
+    );
+    expect(validateRequest(s, list('orgMembershipStatuses=ACTIVE,PENDING')).join('\n')).toMatch(
+      /orgMembershipStatuses\/0 must be equal to one of the allowed values/,
+    );
+  });
+
   it.each([
     ['an undeclared success status', { status: 200 }, /status 200 is not declared/],
     [
