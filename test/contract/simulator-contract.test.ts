@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Access } from '../../src/sandbox/atlas/context.js';
 import {
   atlasRoutes,
   createExchangeRecorder,
@@ -110,6 +111,30 @@ describe.skipIf(!spec)(
             mismatches.push(`${route.operationId}: ${v.date} sunset ${v.sunset} ≠ ${declared.get(v.date)}`);
         }
       }
+      expect(mismatches).toEqual([]);
+    });
+
+    it("requires the role the spec's x-rolesRequirements names for every operation", () => {
+      // What each simulator access level stands for, in the spec's words.
+      const roleNames: Record<Access, readonly string[]> = {
+        public: [],
+        orgMember: ['Organization Member'],
+        orgReadOnly: ['Organization Read Only'],
+        orgOwner: ['Organization Owner'],
+        groupRead: ['Project Read Only'],
+        groupDbAdmin: ['Project Database Access Admin', 'Project Stream Processing Owner'],
+        groupAccessManager: ['Project Access Manager'],
+        groupBackupManager: ['Project Backup Manager'],
+        groupOwner: ['Project Owner'],
+      };
+      const mismatches = atlasRoutes.flatMap((route) => {
+        const op = theSpec.loaded.operations.find(
+          (o) => o.method === route.method && o.template === `/api/atlas/v2${route.path}`,
+        );
+        const wanted = [...(op?.rolesRequirements ?? [])].sort().join(', ');
+        const served = [...roleNames[route.access]].sort().join(', ');
+        return op && wanted !== served ? [`${route.operationId}: ${route.access} ≠ ${wanted}`] : [];
+      });
       expect(mismatches).toEqual([]);
     });
 

@@ -33,6 +33,7 @@ const contentSchema = z.record(
 );
 const operationSchema = z.object({
   operationId: z.string(),
+  'x-rolesRequirements': z.array(z.string()).optional(),
   parameters: z.array(z.union([z.object({ $ref: z.string() }), parameterSchema])).optional(),
   requestBody: z.object({ content: contentSchema.optional(), required: z.boolean().optional() }).optional(),
   responses: z.record(
@@ -56,6 +57,8 @@ export interface SpecOperation {
   readonly method: string;
   readonly template: string;
   readonly operationId: string;
+  /** The spec's `x-rolesRequirements`: the least roles that may call it (empty: any credential). */
+  readonly rolesRequirements: readonly string[];
   readonly parameters: readonly Parameter[];
   readonly requestBody?: { readonly content: Content; readonly required: boolean };
   /** Status (or `default`) → media type → schema. */
@@ -202,6 +205,7 @@ function indexOperations(doc: z.infer<typeof specSchema>): SpecOperation[] {
         method: method.toUpperCase(),
         template,
         operationId: op.data.operationId,
+        rolesRequirements: op.data['x-rolesRequirements'] ?? [],
         parameters,
         ...(body?.content
           ? { requestBody: { content: body.content, required: body.required ?? false } }

@@ -286,6 +286,17 @@ describe('credential roles', () => {
     expect(result.json).toMatchObject({ error: 403, errorCode: 'USER_CANNOT_ACCESS_GROUP' });
   });
 
+  it('reads a service account for Organization Read Only, not for a mere Organization Member', async () => {
+    const ro = new DigestClient(h.sim.url, readOnlyApiKey.publicKey, readOnlyApiKey.privateKey);
+    const account = `/orgs/${sandboxIds.org}/serviceAccounts/${testServiceAccount.clientId}`;
+    const v = { version: '2024-08-05' } as const;
+    for (const path of [account, `${account}/groups`]) {
+      expect((await h.client.call('GET', path, v)).status).toBe(200);
+      const refused = await ro.call('GET', path, v);
+      expect([refused.status, field(refused.json, 'errorCode')]).toEqual([401, 'USER_UNAUTHORIZED']);
+    }
+  });
+
   it('lists only the projects a key can see', async () => {
     const ro = new DigestClient(h.sim.url, readOnlyApiKey.publicKey, readOnlyApiKey.privateKey);
     const groups = await ro.call('GET', '/groups');

@@ -5,13 +5,20 @@ import type { SimState } from './state.js';
 
 /** Project roles that satisfy each project-level requirement (Atlas roles are not hierarchical). */
 const groupAccess: Record<
-  'groupRead' | 'groupDbAdmin' | 'groupAccessManager' | 'groupOwner',
+  'groupRead' | 'groupDbAdmin' | 'groupAccessManager' | 'groupBackupManager' | 'groupOwner',
   ReadonlySet<string> | 'any'
 > = {
   groupRead: 'any',
   groupDbAdmin: new Set(['GROUP_OWNER', 'GROUP_DATABASE_ACCESS_ADMIN', 'GROUP_STREAM_PROCESSING_OWNER']),
   groupAccessManager: new Set(['GROUP_OWNER', 'GROUP_ACCESS_MANAGER', 'GROUP_USER_ADMIN']),
+  groupBackupManager: new Set(['GROUP_OWNER', 'GROUP_BACKUP_MANAGER']),
   groupOwner: new Set(['GROUP_OWNER']),
+};
+
+/** Organization roles that satisfy each org-level requirement beyond membership. */
+const orgAccess: Record<'orgReadOnly' | 'orgOwner', ReadonlySet<string>> = {
+  orgReadOnly: new Set(['ORG_OWNER', 'ORG_READ_ONLY']),
+  orgOwner: new Set(['ORG_OWNER']),
 };
 
 export function orgRolesOf(credential: CredentialRec, orgId: string): string[] {
@@ -56,10 +63,11 @@ export function authorize(
   scope: { orgId?: string; groupId?: string },
 ): void {
   if (access === 'public') return;
-  if (access === 'orgMember' || access === 'orgOwner') {
+  if (access === 'orgMember' || access === 'orgReadOnly' || access === 'orgOwner') {
     const orgId = scope.orgId ?? '';
     if (!canSeeOrg(state, credential, orgId)) throw atlasError('USER_CANNOT_ACCESS_ORG');
-    if (access === 'orgOwner' && !orgRolesOf(credential, orgId).includes('ORG_OWNER')) {
+    const required = access === 'orgMember' ? undefined : orgAccess[access];
+    if (required && !orgRolesOf(credential, orgId).some((r) => required.has(r))) {
       throw atlasError('USER_UNAUTHORIZED');
     }
     return;

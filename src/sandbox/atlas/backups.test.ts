@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../../../test/contract/sim-harness.js';
-import { sandboxIds } from './default-fixture.js';
+import { DigestClient } from '../../../test/contract/digest-client.js';
+import { defaultFixture, readOnlyApiKey, sandboxIds } from './default-fixture.js';
 import { largeOrgFixture } from './large-org-fixture.js';
 
 const { payments, analytics } = sandboxIds;
@@ -50,6 +51,39 @@ describe('backup snapshots in the simulator', () => {
     expect(names(databases.json)).toEqual(['sales', 'inventory']);
     expect(names(collections.json)).toEqual(['orders', 'customers', 'invoices']);
     expect(oldVersion.status).toBe(406);
+  });
+
+  it('lists snapshot namespaces for Project Backup Manager, as the spec requires, not for Read Only', async () => {
+    await h.close();
+    const fixture = defaultFixture();
+    const backupKey = { publicKey: 'backupmg', privateKey: 'c0ffee00-0000-4000-8000-00000000b4c7' };
+    h = await startHarness({
+      fixture: {
+        ...fixture,
+        apiKeys: [
+          ...(fixture.apiKeys ?? []),
+          {
+            id: '660900000000000000000077',
+            ...backupKey,
+            desc: 'Backup manager of payments',
+            roles: [
+              { orgId: sandboxIds.org, roleName: 'ORG_MEMBER' },
+              { groupId: payments, roleName: 'GROUP_BACKUP_MANAGER' },
+            ],
+          },
+        ],
+      },
+    });
+    h.sim.knobs.rateLimit.enabled = false;
+    const snapshot = `/groups/${payments}/clusters/Cluster0/backup/snapshots/660700000000000000000001`;
+    const as = (key: { publicKey: string; privateKey: string }) =>
+      new DigestClient(h.sim.url, key.publicKey, key.privateKey);
+    const databases = await as(backupKey).call('GET', `${snapshot}/databases`, v2025);
+    const collections = await as(backupKey).call('GET', `${snapshot}/databases/sales/collections`, v2025);
+    expect([databases.status, collections.status]).toEqual([200, 200]);
+    expect(names(databases.json)).toEqual(['sales', 'inventory']);
+    const readOnly = await as(readOnlyApiKey).call('GET', `${snapshot}/databases`, v2025);
+    expect(readOnly.status).toBe(401);
   });
 
   it('answers 404 for an unknown snapshot or database', async () => {

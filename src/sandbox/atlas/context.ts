@@ -5,7 +5,15 @@ import type { Actor, SimState } from './state.js';
 
 /** Who may call an operation, after Atlas's `x-rolesRequirements` (least-privileged role). */
 export type Access =
-  'public' | 'orgMember' | 'orgOwner' | 'groupRead' | 'groupDbAdmin' | 'groupAccessManager' | 'groupOwner';
+  | 'public'
+  | 'orgMember'
+  | 'orgReadOnly'
+  | 'orgOwner'
+  | 'groupRead'
+  | 'groupDbAdmin'
+  | 'groupAccessManager'
+  | 'groupBackupManager'
+  | 'groupOwner';
 
 /** One media-type version an operation declares; `sunset` is the spec's `x-sunset` (YYYY-MM-DD). */
 export interface VersionDef {

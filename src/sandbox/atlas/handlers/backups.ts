@@ -84,8 +84,7 @@ export const backupRoutes: RouteDef[] = [
     method: 'GET',
     path: '/groups/{groupId}/clusters/{clusterName}/backup/snapshots/{snapshotId}/databases',
     versions: v20250312,
-    // Project Backup Manager in Atlas; the simulator's closest role check is the owner's.
-    access: 'groupOwner',
+    access: 'groupBackupManager',
     handler: (ctx) => {
       const { databases } = requireSnapshot(ctx);
       return { status: 200, body: paginate(ctx, databases, (d) => ({ name: d.name })) };
@@ -96,8 +95,7 @@ export const backupRoutes: RouteDef[] = [
     method: 'GET',
     path: '/groups/{groupId}/clusters/{clusterName}/backup/snapshots/{snapshotId}/databases/{databaseName}/collections',
     versions: v20250312,
-    // Project Backup Manager in Atlas; the simulator's closest role check is the owner's.
-    access: 'groupOwner',
+    access: 'groupBackupManager',
     handler: (ctx) => {
       const { databases } = requireSnapshot(ctx);
       const name = param(ctx, 'databaseName');

@@ -175,7 +175,7 @@ export const discoveryRoutes: RouteDef[] = [
     method: 'GET',
     path: '/orgs/{orgId}/serviceAccounts/{clientId}',
     versions: v20240805,
-    access: 'orgMember',
+    access: 'orgReadOnly',
     handler: (ctx) => {
       const org = requireOrg(ctx);
       return { status: 200, body: serviceAccountView(org.id, requireServiceAccount(ctx, org.id)) };
@@ -186,7 +186,7 @@ export const discoveryRoutes: RouteDef[] = [
     method: 'GET',
     path: '/orgs/{orgId}/serviceAccounts/{clientId}/groups',
     versions: v20240805,
-    access: 'orgMember',
+    access: 'orgReadOnly',
     handler: (ctx) => {
       const org = requireOrg(ctx);
       const account = requireServiceAccount(ctx, org.id);
