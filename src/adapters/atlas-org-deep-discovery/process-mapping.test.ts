@@ -133,6 +133,22 @@ describe('process → cluster mapping', () => {
     expect(placed(clusters.subIntegrations).get('Live')).toEqual([...live, ...old]);
   });
 
+  it('keeps one record of a flex cluster that /clusters lists too (the spec: until January 2026)', () => {
+    const srv = { standardSrv: 'mongodb+srv://fx.zz9yy.mongodb.net' };
+    const clusters = projectClusters(
+      [
+        { name: 'Main', stateName: 'IDLE', connectionStrings: replicaSet.connectionStrings },
+        { name: 'Fx', stateName: 'IDLE', connectionStrings: srv },
+      ],
+      [{ name: 'Fx', stateName: 'IDLE', connectionStrings: srv }],
+    );
+    expect(clusters.subIntegrations.map((c) => [c.name, c.flex])).toEqual([
+      ['Main', false],
+      ['Fx', true],
+    ]);
+    expect(clusters.all.map((c) => c.name)).toEqual(['Main', 'Fx']);
+  });
+
   it('gives unplaced processes to the one dedicated cluster that got none (a loopback seed list)', () => {
     const loopback = (name: string, flex = false): OrgCluster => ({
       name,
