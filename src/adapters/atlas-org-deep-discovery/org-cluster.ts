@@ -1,6 +1,7 @@
 import type { Cluster, FlexCluster } from '../../atlas/index.js';
 import {
   dedicatedClusterView,
+  dedicatedOnly,
   flexClusterView,
   type ClusterView,
 } from '../database-access/discover/discover-records.js';
@@ -52,10 +53,7 @@ export function projectClusters(
   flex: readonly FlexCluster[],
 ): ProjectClusters {
   const flexViews = flex.map(fromFlex);
-  // The spec says `/clusters` also lists flex clusters (made with createCluster, or migrated from
-  // M2/M5) "until January 2026": a name is unique in a project, and the flex listing describes them.
-  const flexNames = new Set(flex.map((cluster) => cluster.name));
-  const own = dedicated.filter((cluster) => !flexNames.has(cluster.name));
+  const own = dedicatedOnly(dedicated, flex);
   return {
     all: [...own.map(fromDedicated), ...flexViews],
     subIntegrations: [...own.filter(isCustomerCluster).map(fromDedicated), ...flexViews].filter(isLive),

@@ -163,6 +163,19 @@ export function dedicatedClusterView(cluster: Cluster): ClusterView {
   };
 }
 
+/**
+ * A project's dedicated clusters without those its flex listing also has: the spec says
+ * `/clusters` lists flex clusters too (made with createCluster, or migrated from M2/M5) "until
+ * January 2026". A name is unique in a project, and the flex listing describes them.
+ */
+export function dedicatedOnly<C extends { readonly name: string }>(
+  dedicated: readonly C[],
+  flex: readonly { readonly name: string }[],
+): C[] {
+  const flexNames = new Set(flex.map((cluster) => cluster.name));
+  return dedicated.filter((cluster) => !flexNames.has(cluster.name));
+}
+
 export function flexClusterView(cluster: FlexCluster): ClusterView {
   const { name, id, stateName, mongoDBVersion, connectionStrings } = cluster;
   return {

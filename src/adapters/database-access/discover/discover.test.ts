@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { SnapshotUpload } from '../../snapshot-uploader.js';
+import { dedicatedOnly } from './discover-records.js';
 import { discover, discoverOperation, type DiscoverDeps } from './discover.js';
 import type { AtlasMultiProjectConfig } from '../../atlas-multi-project/atlas-multi-project-config.js';
 import { cluster0Id, seedProjectA, seedProjectB } from '../../../../test/kits/discover-seed-test-kit.js';
@@ -307,5 +308,13 @@ describe('discover', () => {
   it('parses its payload: an empty object, nothing else', () => {
     expect(discoverOperation.payloadSchema.safeParse({}).success).toBe(true);
     expect(discoverOperation.payloadSchema.safeParse({ projectId: projectA }).success).toBe(false);
+  });
+});
+
+describe('dedicatedOnly', () => {
+  it('drops a flex cluster that /clusters lists too (the spec: until January 2026), keeping the flex record', () => {
+    const dedicated = [{ name: 'Cluster0' }, { name: 'Flex0' }];
+    expect(dedicatedOnly(dedicated, [{ name: 'Flex0' }])).toEqual([{ name: 'Cluster0' }]);
+    expect(dedicatedOnly(dedicated, [])).toEqual(dedicated);
   });
 });

@@ -18,6 +18,7 @@ import {
   customRoleRecord,
   databaseRecords,
   dedicatedClusterView,
+  dedicatedOnly,
   flexClusterView,
   managedUserRecord,
   projectRecord,
@@ -92,7 +93,7 @@ async function listClusters(scan: ProjectScan): Promise<ClusterView[]> {
   const { atlas } = scan.deps;
   const dedicated = await collect((page) => atlas.clusters.list(scan.projectId, page), scan.signal);
   const flex = await collect((page) => atlas.flexClusters.list(scan.projectId, page), scan.signal);
-  return [...dedicated.map(dedicatedClusterView), ...flex.map(flexClusterView)];
+  return [...dedicatedOnly(dedicated, flex).map(dedicatedClusterView), ...flex.map(flexClusterView)];
 }
 
 async function databasesOf(scan: ProjectScan, process: AtlasProcess, into: Set<string>): Promise<void> {
