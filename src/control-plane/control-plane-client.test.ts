@@ -228,6 +228,17 @@ describe('ControlPlaneClient', () => {
     });
   });
 
+  it('treats a 200 claim answer with no body as retryable, not as "no jobs" (the jobs were leased)', async () => {
+    const { cp } = await registered();
+    // A 200 carries `{"jobs": […]}`: an empty one (an intermediary's) is no protocol body, and taking
+    // it for an empty claim would leave the leased jobs unrun and the claim's key unused for them.
+    nock(base).post(`${api}/sessions/s1/jobs:claim`).reply(200, '');
+    await expect(cp.claim({ maxJobs: 2, waitMs: 100 }, 'claim-1')).rejects.toMatchObject({
+      code: 'invalid_response',
+      retryable: true,
+    });
+  });
+
   it('maps a network failure to upstream_unavailable and never puts a token in an error', async () => {
     const { cp, logs } = await registered();
     nock(base).post(`${api}/sessions/s1/heartbeat`).replyWithError('socket hang up');

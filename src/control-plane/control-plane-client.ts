@@ -393,7 +393,9 @@ export class ControlPlaneClient {
   private async readResponse<T>(options: CallOptions<T>, response: HttpReply): Promise<T> {
     const text = await response.text().catch(() => '');
     if (!response.ok) throw this.httpError(options.endpoint, response, text);
-    if (!options.schema || response.status === 204 || text.length === 0) return undefined as T;
+    // Only a 204 has no body: an empty 200 is no protocol answer (an intermediary's), and a claim
+    // taken for "no jobs" would leave the jobs it leased unrun until their leases expire.
+    if (!options.schema || response.status === 204) return undefined as T;
     let json: unknown;
     try {
       json = JSON.parse(text);
