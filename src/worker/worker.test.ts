@@ -282,6 +282,38 @@ describe('Worker', () => {
     await worker.drain();
   });
 
+  it('tells the control plane it resumed before it claims again, so no claim meets session_draining', async () => {
+    const { clock, cp, worker, metrics } = setup();
+    // Heartbeat 2 pauses; heartbeat 3 (which reports `paused`) resumes.
+    cp.heartbeatBehaviour = (call) =>
+      call === 2 ? { actions: ['pause'] } : call === 3 ? { actions: ['resume'] } : {};
+    // As the reference control plane does (§4.3): no claim while the last heartbeat said paused.
+    const refused: string[] = [];
+    const claim = cp.claim.bind(cp);
+    cp.claim = async (request, key, signal) => {
+      if (cp.calls.heartbeat.at(-1)?.state === 'paused') {
+        refused.push(key);
+        throw httpError('conflict', 'session_draining');
+      }
+      return claim(request, key, signal);
+    };
+    worker.start();
+    await clock.advance(15_000);
+    expect(worker.state).toBe('paused');
+    cp.queue.push(ping('resumed', 10));
+    await clock.advance(5_500);
+    expect(cp.calls.heartbeat.slice(0, 3).map((beat) => beat.state)).toEqual(['idle', 'idle', 'paused']);
+    expect(worker.state).toBe('running');
+    // Well before the next scheduled heartbeat (30 s).
+    await clock.advance(3_000);
+    expect(cp.calls.results.map((r) => r.jobId)).toEqual(['resumed']);
+    expect(refused).toEqual([]);
+    expect(await metrics.registry.getSingleMetricAsString('atlas_connector_claims_total')).not.toContain(
+      'result="error"',
+    );
+    await worker.drain();
+  });
+
   it('runs a job whose notAfter has not passed on the server, though this replica’s clock runs ahead', async () => {
     const { clock, cp, worker } = setup();
     cp.heartbeatBehaviour = () => ({ serverTime: new Date(clock.now() - 60_000).toISOString() });

@@ -394,8 +394,11 @@ export class Worker {
     while (this.stateValue === 'running' || this.stateValue === 'paused') {
       this.ticks.claim = clock.monotonic();
       if (this.stateValue === 'paused' || this.claimAbort.signal.aborted) {
-        if (this.stateValue === 'paused')
-          await clock.sleep(1_000, this.stopLoops.signal).catch(() => undefined);
+        const wasPaused = this.stateValue === 'paused';
+        if (wasPaused) await clock.sleep(1_000, this.stopLoops.signal).catch(() => undefined);
+        // Resumed: the control plane refuses claims (409 session_draining) until a heartbeat
+        // reports another state than `paused` (§4.3), so one goes first.
+        if (wasPaused && this.stateValue === 'running') await this.beat().catch(() => undefined);
         // Paused, or paused and resumed again before this loop looked (one heartbeat answer can
         // carry both): claim with a fresh signal. A drain leaves `running` before it aborts.
         this.claimAbort = new AbortController();
