@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { FakeClock } from '../../test/fakes/fake-clock.js';
+import { FakeClock, flushMicrotasks, settleUntil } from '../../test/fakes/fake-clock.js';
 import { FakeRandom } from '../../test/fakes/fake-random.js';
 import { envelope, FakeControlPlane, httpError } from '../../test/fakes/fake-control-plane.js';
 import { captureLogs } from '../../test/fakes/log-capture.js';
@@ -311,6 +311,33 @@ describe('Worker', () => {
     expect(await metrics.registry.getSingleMetricAsString('atlas_connector_claims_total')).not.toContain(
       'result="error"',
     );
+    await worker.drain();
+  });
+
+  it('does not claim in a tight loop when the control plane asks for no long-poll (pollWaitMs 0)', async () => {
+    const { cp, worker, logs } = setup();
+    const register = cp.register.bind(cp);
+    cp.register = async (request) => {
+      const session = await register(request);
+      const intervals = { ...session.registration.intervals, pollWaitMs: 0 };
+      cp.current = { ...session, registration: { ...session.registration, intervals } };
+      return cp.current;
+    };
+    // Every empty claim is answered at once, as a hold of 0 makes the reference control plane do.
+    cp.claim = async (request, key) => {
+      cp.calls.claim.push({ request, key });
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      return [];
+    };
+    const paused = () => logs.text().includes('control plane answers empty claims instantly; pausing claims');
+    worker.start();
+    await settleUntil(() => cp.calls.claim.length >= 200 || paused(), 'the claim guard or 200 claims');
+    const claims = cp.calls.claim.length;
+    await flushMicrotasks(50);
+    expect(paused()).toBe(true);
+    // Paused on the (fake) clock: not one more claim while it stands still.
+    expect(cp.calls.claim.length).toBe(claims);
+    expect(claims).toBe(51);
     await worker.drain();
   });
 

@@ -432,7 +432,9 @@ export class Worker {
         // Let the jobs just accepted reach their first I/O before the next claim's request is
         // built: that fetch's synchronous work otherwise runs ahead of every job's first call.
         if (jobs.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-        fastEmpties = jobs.length === 0 && clock.monotonic() - sentAt < waitMs / 2 ? fastEmpties + 1 : 0;
+        // With a hold of 0 (pollWaitMs 0) every empty answer is instant: still no tight loop.
+        const instant = waitMs === 0 || clock.monotonic() - sentAt < waitMs / 2;
+        fastEmpties = jobs.length === 0 && instant ? fastEmpties + 1 : 0;
         if (fastEmpties > 50) {
           fastEmpties = 0;
           logger.warn('control plane answers empty claims instantly; pausing claims');
