@@ -57,6 +57,19 @@ describe('ResultOutbox', () => {
     await expect(delivered).resolves.toBe('accepted');
   });
 
+  it('takes a Retry-After far beyond the result’s life as 15 minutes, and drops the result after 1 h', async () => {
+    const { clock, cp, outbox } = setup();
+    // A misconfigured load balancer's day-long hint: the worker claims nothing while a result is held.
+    cp.resultBehaviour = () => httpError('upstream_unavailable', 'unavailable', 86_400_000);
+    let settled: string | undefined;
+    void outbox.deliver('job-1', 1, body).then((result) => (settled = result));
+    await clock.advance(15 * 60_000);
+    expect(cp.calls.results).toHaveLength(2);
+    await clock.advance(45 * 60_000);
+    expect(settled).toBe('dropped');
+    expect(outbox.depth).toBe(0);
+  });
+
   it('retries every held result at once when woken (contact is back), not after its backoff', async () => {
     const { clock, cp, outbox } = setup();
     let reachable = false;

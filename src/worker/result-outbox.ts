@@ -5,6 +5,7 @@ import { fullJitterDelay } from '../runtime/backoff.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
+import { controlPlaneHint } from './registration.js';
 
 export type DeliveryResult = 'accepted' | 'rejected' | 'dropped';
 
@@ -109,12 +110,16 @@ export class ResultOutbox {
           return 'rejected';
         }
         this.options.onAttempt?.('retry');
-        const retryAfterMs = isConnectorError(error) ? error.retryAfterMs : undefined;
-        const delay = fullJitterDelay(
-          { baseMs: 1_000, capMs: 60_000 },
-          failures,
-          this.options.random,
-          retryAfterMs,
+        // A hint is capped as the claim loop caps it, and the wait never outlasts the result's life:
+        // a day-long `Retry-After` would otherwise hold the result, and every claim, for a day.
+        const delay = Math.min(
+          fullJitterDelay(
+            { baseMs: 1_000, capMs: 60_000 },
+            failures,
+            this.options.random,
+            controlPlaneHint(error),
+          ),
+          Math.max(0, giveUpAt - clock.monotonic()),
         );
         log.warn(
           { err: error, jobId: entry.jobId, failures: failures + 1, delayMs: delay },
