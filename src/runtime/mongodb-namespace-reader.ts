@@ -65,6 +65,9 @@ export function createMongoNamespaceReader(options: { readonly appName: string }
           serverSelectionTimeoutMS: input.timeoutMs,
           connectTimeoutMS: input.timeoutMs,
           maxPoolSize: 1,
+          // Each reply too: a cluster whose path goes silent after the login would otherwise hold
+          // the listing, the discovery user and the whole organization's discovery for ever.
+          socketTimeoutMS: input.timeoutMs,
         });
       } catch (error) {
         // A connection string the driver cannot parse: the same fixed-message error as the rest.

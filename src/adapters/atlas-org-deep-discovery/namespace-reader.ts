@@ -12,6 +12,7 @@ export interface NamespaceReader {
     readonly connectionString: string;
     readonly username: string;
     readonly password: string;
+    /** Bounds server selection, the connect, and the wait for each reply (a silent cluster fails). */
     readonly timeoutMs: number;
     readonly signal: AbortSignal;
   }): Promise<DatabaseEntry[]>;
