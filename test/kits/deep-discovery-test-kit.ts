@@ -129,7 +129,7 @@ export interface Kit {
   readonly requested: string[];
   readonly common: CommonDeps;
   readonly credential: AtlasCredential;
-  ctx(resourceKey?: string): JobContext;
+  ctx(resourceKey?: string, releaseSlot?: () => void): JobContext;
   /** Builds the kind for `connectorId` and runs one operation of it, the payload raw. */
   run(
     operation: JobOperation,
@@ -142,6 +142,8 @@ export interface Kit {
       policy?: Partial<Policy>;
       /** The job's lease key (default: none, nothing checked). */
       resourceKey?: string;
+      /** Told when the job gives its worker slot back (`JobContext.releaseSlot`). */
+      releaseSlot?: () => void;
     },
   ): Promise<Record<string, unknown>>;
   close(): Promise<void>;
@@ -182,7 +184,7 @@ export async function startKit(fixture: AtlasFixtureInput = deepFixture()): Prom
     atlas,
     ...createCredentialState(atlas, { clock: systemClock, readyTimeoutMs: 10_000 }),
   };
-  const ctx = (resourceKey?: string): JobContext =>
+  const ctx = (resourceKey?: string, releaseSlot?: () => void): JobContext =>
     createJobContext({
       jobId: 'job-1',
       attempt: 1,
@@ -191,6 +193,7 @@ export async function startKit(fixture: AtlasFixtureInput = deepFixture()): Prom
       clock: systemClock,
       signal: new AbortController().signal,
       ...(resourceKey === undefined ? {} : { resourceKey }),
+      ...(releaseSlot === undefined ? {} : { releaseSlot }),
     });
   return {
     sim,
@@ -218,7 +221,7 @@ export async function startKit(fixture: AtlasFixtureInput = deepFixture()): Prom
       const result = await adapter.operations[operation].run(
         { operation, config, payload, integration },
         credential,
-        ctx(options.resourceKey),
+        ctx(options.resourceKey, options.releaseSlot),
       );
       return result as Record<string, unknown>;
     },

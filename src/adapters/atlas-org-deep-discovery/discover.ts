@@ -175,7 +175,9 @@ export async function deepDiscover(
     gate: createCallGate(config.discoveryConcurrency),
     user: { ...deps, atlas: deps.atlas },
     reader: deps.reader,
-    ctx,
+    // Not the job's context itself: readiness waits give the worker slot back (releaseSlot), which
+    // only a job that merely waits may do; discovery walks on across the organization after each.
+    ctx: { signal: ctx.signal, beforeSideEffect: () => ctx.beforeSideEffect() },
   };
   // Each record becomes its canonical snapshot line as soon as its project is done: the job holds
   // flat strings, not thousands of nested objects, until the upload.

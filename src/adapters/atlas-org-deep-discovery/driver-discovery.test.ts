@@ -122,6 +122,23 @@ describe('collection discovery by driver', () => {
     });
   });
 
+  it('keeps its worker slot while it waits for a discovery user: the walk goes on after the wait', async () => {
+    const logins: Login[] = [];
+    let released = 0;
+    await kit.run(
+      'discover',
+      {},
+      {
+        reader: recordingReader(kit, logins),
+        config: { collectionDiscovery: 'driver', projectIds: [payments], clusterNames: ['Cluster0'] },
+        releaseSlot: () => (released += 1),
+      },
+    );
+
+    expect(logins).toHaveLength(1);
+    expect(released).toBe(0);
+  });
+
   it('never logs the discovery password: it is registered as a secret before use', async () => {
     const logins: Login[] = [];
     await discoverWithDriver(kit, recordingReader(kit, logins));
