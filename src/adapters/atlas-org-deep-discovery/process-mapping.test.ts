@@ -133,22 +133,6 @@ describe('process → cluster mapping', () => {
     expect(placed(clusters.subIntegrations).get('Live')).toEqual([...live, ...old]);
   });
 
-  it('keeps one record of a flex cluster that /clusters lists too (the spec: until January 2026)', () => {
-    const srv = { standardSrv: 'mongodb+srv://fx.zz9yy.mongodb.net' };
-    const clusters = projectClusters(
-      [
-        { name: 'Main', stateName: 'IDLE', connectionStrings: replicaSet.connectionStrings },
-        { name: 'Fx', stateName: 'IDLE', connectionStrings: srv },
-      ],
-      [{ name: 'Fx', stateName: 'IDLE', connectionStrings: srv }],
-    );
-    expect(clusters.subIntegrations.map((c) => [c.name, c.flex])).toEqual([
-      ['Main', false],
-      ['Fx', true],
-    ]);
-    expect(clusters.all.map((c) => c.name)).toEqual(['Main', 'Fx']);
-  });
-
   it('gives unplaced processes to the one dedicated cluster that got none (a loopback seed list)', () => {
     const loopback = (name: string, flex = false): OrgCluster => ({
       name,
@@ -171,5 +155,33 @@ describe('process → cluster mapping', () => {
     ]);
     const twoEmpty = [loopback('A'), loopback('B')];
     expect(withLeftovers(twoEmpty, shardProcesses, new Map()).size).toBe(0);
+  });
+
+  it('takes a flex cluster /clusters also lists (created through it, or a migrated M2/M5) once, as flex', () => {
+    const big: Parameters<typeof projectClusters>[0][number] = {
+      name: 'Big',
+      stateName: 'IDLE',
+      clusterType: 'SHARDED',
+      connectionStrings: { standard: 'mongodb://127.0.0.1:40001/?authSource=admin' },
+    };
+    const flexStrings = { standardSrv: 'mongodb+srv://fx.zz9yy.mongodb.net' };
+    const clusters = projectClusters(
+      [big, { name: 'Fx', stateName: 'IDLE', clusterType: 'REPLICASET', connectionStrings: flexStrings }],
+      [{ name: 'Fx', stateName: 'IDLE', connectionStrings: flexStrings }],
+    );
+
+    expect(clusters.subIntegrations.map((c) => [c.name, c.flex])).toEqual([
+      ['Big', false],
+      ['Fx', true],
+    ]);
+    expect(clusters.all.map((c) => c.name)).toEqual(['Big', 'Fx']);
+    // The dedicated copy of Fx would be a second dedicated cluster without mongods: Big lost its shards.
+    const shardProcesses = processes.filter((p) => p.id.startsWith('big-'));
+    const placed = withLeftovers(
+      clusters.all,
+      shardProcesses,
+      matchProcessesToClusters(clusters.all, shardProcesses),
+    );
+    expect(processesToQuery(placed.get('Big') ?? [])).toHaveLength(2);
   });
 });
