@@ -1,12 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Page, PageOptions, Project } from '../../atlas/index.js';
 import {
   analytics,
+  deepConfig,
+  org,
   payments,
   platform,
   startKit,
   subIntegrations,
   type Kit,
 } from '../../../test/kits/deep-discovery-test-kit.js';
+import { deepDiscover } from './discover.js';
 
 async function discover(kit: Kit, connectorId: string, config: Record<string, unknown> = {}) {
   const result = await kit.run('discover', {}, { connectorId, config });
@@ -163,5 +167,30 @@ describe('deep discovery of an organization', () => {
   it('honours the project and cluster allow-lists', async () => {
     const { subs } = await discover(kit, 'vpc-a', { projectIds: [payments], clusterNames: ['Cluster0'] });
     expect([...subs.keys()]).toEqual([`${payments}:Cluster0`]);
+  });
+  it('walks a project once when a project created mid-listing shifts it onto the next page too', async () => {
+    const { atlas } = kit.credential;
+    const all = (await atlas.projects.listForOrg(org, { itemsPerPage: 500 })).results;
+    // Offset pages read while a project is created ahead of the cursor: page 2 starts one early.
+    const pages = [all.slice(0, 2), all.slice(1)];
+    const listForOrg = (_orgId: string, page: PageOptions = {}): Promise<Page<Project>> => {
+      const pageNum = page.pageNum ?? 1;
+      return Promise.resolve({ results: pages[pageNum - 1] ?? [], pageNum, hasNext: pageNum < pages.length });
+    };
+    const result = await deepDiscover(
+      { config: deepConfig({}), integration: { id: 'org-int' } },
+      {
+        ...kit.common,
+        ...kit.credential,
+        atlas: { ...atlas, projects: { listForOrg } },
+        connectorId: 'vpc-a',
+        reader: undefined,
+      },
+      kit.ctx(),
+    );
+
+    const ids = kit.snapshots.last().map((record) => record.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(result.counts.projects).toBe(all.length);
   });
 });
