@@ -150,6 +150,26 @@ describe('cluster endpoint commands, authorized from the user roles', () => {
     expect(authorized).toEqual([{ name: 'invoices', type: 'collection' }]);
   });
 
+  it('applies the filter of listCollections and listDatabases, as a server does', async () => {
+    await h.createUser({
+      username: 'jit-bob-1',
+      roles: [{ roleName: 'readAnyDatabase', databaseName: 'admin' }],
+    });
+    const client = await h.login('jit-bob-1');
+    const invoices = await client.db('sales').listCollections({ name: 'invoices' }).toArray();
+    expect(invoices.map((c) => c.name)).toEqual(['invoices']);
+    const named = await client
+      .db('sales')
+      .listCollections({ name: { $in: ['orders', 'missing'] } }, { nameOnly: true })
+      .toArray();
+    expect(named).toEqual([{ name: 'orders', type: 'collection' }]);
+    const databases = await client
+      .db('admin')
+      .admin()
+      .listDatabases({ nameOnly: true, filter: { name: 'inventory' } });
+    expect(databases.databases).toEqual([{ name: 'inventory' }]);
+  });
+
   it('applies a custom role: its actions on its resources and nothing more', async () => {
     const role = {
       roleName: 'jit-r-orders',

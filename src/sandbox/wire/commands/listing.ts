@@ -5,6 +5,7 @@ import { currentCluster } from '../endpoint-context.js';
 import { allows, allowsOnCluster, hasAnyPrivilegeOn } from '../privileges.js';
 import { demand, requireAuthority } from './authority.js';
 import type { CommandDef, CommandRequest } from './command.js';
+import { matches } from './matching.js';
 
 /** System databases every mongod reports alongside the data. */
 const systemDatabases = ['admin', 'config', 'local'];
@@ -15,13 +16,22 @@ export function clusterData(request: CommandRequest): ClusterData {
   return data;
 }
 
+/** The command's `filter`, applied to each entry of the answer as the server does (the sandbox's subset). */
+function filterOf(request: CommandRequest): (entry: Document) => boolean {
+  const filter = request.body['filter'];
+  if (filter === undefined || filter === null) return () => true;
+  if (typeof filter !== 'object' || Array.isArray(filter))
+    throw commandErrors.typeMismatch("BSON field 'filter' is the wrong type, expected type 'object'");
+  return (entry) => matches(entry, filter as Document);
+}
+
 function sizeOf(data: ClusterData, db: string): number {
   const docs = data.collectionNames(db).flatMap((c) => data.documents(db, c));
   return docs.length === 0 ? 0 : 8192 * (1 + Math.ceil(docs.length / 100));
 }
 
 /**
- * listDatabases: everything with the cluster-wide listDatabases action (unless
+ * listDatabases (its `filter` applied to the entries): everything with the cluster-wide listDatabases action (unless
  * `authorizedDatabases: true`); otherwise only databases the user has some privilege on, unless
  * `authorizedDatabases: false` asks for all, which is refused.
  */
@@ -37,11 +47,14 @@ function listDatabases(request: CommandRequest): Document {
   const names = [...data.databaseNames(), ...systemDatabases].filter(
     (db) => !authorizedOnly || hasAnyPrivilegeOn(authority, db),
   );
-  if (body['nameOnly'] === true) return { databases: names.map((name) => ({ name })), ok: 1 };
-  const databases = names.map((name) => {
-    const size = sizeOf(data, name);
-    return { name, sizeOnDisk: Long.fromNumber(size), empty: size === 0 };
-  });
+  const keep = filterOf(request);
+  if (body['nameOnly'] === true) return { databases: names.map((name) => ({ name })).filter(keep), ok: 1 };
+  const databases = names
+    .map((name) => {
+      const size = sizeOf(data, name);
+      return { name, sizeOnDisk: Long.fromNumber(size), empty: size === 0 };
+    })
+    .filter(keep);
   const totalSize = databases.reduce((sum, d) => sum + d.sizeOnDisk.toNumber(), 0);
   return {
     databases,
@@ -52,7 +65,7 @@ function listDatabases(request: CommandRequest): Document {
 }
 
 /**
- * listCollections: needs listCollections on the database, or `authorizedCollections: true` with
+ * listCollections (its `filter` applied to the entries): needs listCollections on the database, or `authorizedCollections: true` with
  * `nameOnly: true`, which lists only the collections the user has a privilege on.
  */
 function listCollections(request: CommandRequest): Document {
@@ -65,17 +78,19 @@ function listCollections(request: CommandRequest): Document {
   const names = clusterData(request)
     .collectionNames(db)
     .filter((c) => !authorizedOnly || hasAnyPrivilegeOn(authority, db, c));
-  const firstBatch = names.map((name) =>
-    nameOnly
-      ? { name, type: 'collection' }
-      : {
-          name,
-          type: 'collection',
-          options: {},
-          info: { readOnly: false },
-          idIndex: { v: new Int32(2), key: { _id: new Int32(1) }, name: '_id_' },
-        },
-  );
+  const firstBatch = names
+    .map((name) =>
+      nameOnly
+        ? { name, type: 'collection' }
+        : {
+            name,
+            type: 'collection',
+            options: {},
+            info: { readOnly: false },
+            idIndex: { v: new Int32(2), key: { _id: new Int32(1) }, name: '_id_' },
+          },
+    )
+    .filter(filterOf(request));
   return { cursor: { id: Long.ZERO, ns: `${db}.$cmd.listCollections`, firstBatch }, ok: 1 };
 }
 
