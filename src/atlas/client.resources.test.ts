@@ -145,6 +145,20 @@ describe('pagination', () => {
     expect(seen).toEqual(names);
   });
 
+  it('yields an item listed again on the next page once (offset pages shift when one is created mid-listing)', async () => {
+    const ids = ['66aa00000000000000000001', '66aa00000000000000000002', '66aa00000000000000000003'];
+    // Page 2 read after a project was created ahead of the cursor: it starts one item early.
+    const pages = [ids.slice(0, 2), ids.slice(1)];
+    const list = (options: { pageNum?: number }) => {
+      const pageNum = options.pageNum ?? 1;
+      const results = (pages[pageNum - 1] ?? []).map((id) => ({ id, name: `p-${id.slice(-1)}` }));
+      return Promise.resolve({ results, pageNum, hasNext: pageNum < pages.length });
+    };
+    const seen: string[] = [];
+    for await (const project of paginate(list, { itemsPerPage: 2 })) seen.push(project.id);
+    expect(seen).toEqual(ids);
+  });
+
   it('drops and logs an invalid item without ending the listing early', async () => {
     mockTokenMint();
     atlas()

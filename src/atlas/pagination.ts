@@ -72,18 +72,35 @@ export function toPage<T>(
   };
 }
 
+/** An Atlas resource's `id`, when the item has one. */
+function idOf(item: unknown): string | undefined {
+  if (typeof item !== 'object' || item === null || !('id' in item)) return undefined;
+  return typeof item.id === 'string' ? item.id : undefined;
+}
+
 /**
  * Every item of a listing, one page at a time (never buffered):
  * `for await (const user of paginate((page) => atlas.databaseUsers.list(groupId, page)))`.
+ * Atlas pages by offset, so an item created mid-listing ahead of the cursor shifts the next page
+ * back by one and lists an item again: an item whose `id` was already yielded is not yielded twice
+ * (items without an `id` are yielded as they come).
  */
 export async function* paginate<T>(
   list: (options: PageOptions) => Promise<Page<T>>,
   options: PageOptions = {},
 ): AsyncGenerator<T, void, undefined> {
   let pageNum = options.pageNum ?? 1;
+  const seen = new Set<string>();
   for (;;) {
     const page = await list({ ...options, pageNum });
-    yield* page.results;
+    for (const item of page.results) {
+      const id = idOf(item);
+      if (id !== undefined) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+      }
+      yield item;
+    }
     if (!page.hasNext) return;
     pageNum += 1;
   }
