@@ -111,6 +111,27 @@ describe('loadConfig', () => {
     }
   });
 
+  it('refuses a job type the connector does not run in POLICY_ALLOWED_JOB_TYPES, naming the variable', () => {
+    // A typo such as "revok" would have refused every revoke job (policy_denied) and left the access in place.
+    expect(problemsOf({ POLICY_ALLOWED_JOB_TYPES: 'grant, revok' })).toMatch(
+      /POLICY_ALLOWED_JOB_TYPES\.1: each job type must be one of ping, discover, grant, revoke, renew, rotate, sweep/,
+    );
+    expect(loadConfig({ POLICY_ALLOWED_JOB_TYPES: 'grant, revoke,sweep' }).policy.allowedJobTypes).toEqual([
+      'grant',
+      'revoke',
+      'sweep',
+    ]);
+  });
+
+  it('refuses POLICY_ALLOWED_JOB_TYPES that allows grant but not revoke: no grant could be taken back', () => {
+    expect(problemsOf({ POLICY_ALLOWED_JOB_TYPES: 'discover,grant' })).toMatch(
+      /POLICY_ALLOWED_JOB_TYPES: allows grant but not revoke/,
+    );
+    expect(
+      loadConfig({ POLICY_ALLOWED_JOB_TYPES: 'discover,revoke,sweep' }).policy.allowedJobTypes,
+    ).toHaveLength(3);
+  });
+
   it.each([
     ['32 by default', {}, 32],
     ['0, which turns parking off', { MAX_WAITING_JOBS: '0' }, 0],

@@ -3,6 +3,7 @@ import { enrollmentTokenProblem } from './enrollment-token.js';
 import { ConnectorError } from '../errors/connector-error.js';
 import { parseDurationMs } from './duration.js';
 import { orgRoles } from '../adapters/atlas-org-portal/roles.js';
+import { jobOperations } from '../adapters/adapter.js';
 
 /** A variable set to nothing (or blanks) counts as unset, so its default applies, not 0. */
 const blankIsUnset = (value: unknown): unknown =>
@@ -36,6 +37,9 @@ const duration = (fallback: string) =>
       }
       return ms;
     });
+/** Every job type the daemon runs: any other name in POLICY_ALLOWED_JOB_TYPES is a typo. */
+const jobTypes = ['ping', ...jobOperations] as const;
+
 /** A forward proxy: `proxy.corp:3128` without a scheme would be read as a scheme with no host. */
 const proxyUrl = z.preprocess(
   blankIsUnset,
@@ -99,7 +103,9 @@ export const EnvSchema = z.object({
   ),
   POLICY_MAX_GRANT_TTL: duration('12h'),
   POLICY_ALLOW_ADMIN_ROLES: bool,
-  POLICY_ALLOWED_JOB_TYPES: csv,
+  POLICY_ALLOWED_JOB_TYPES: csv.pipe(
+    z.array(z.enum(jobTypes, { message: `each job type must be one of ${jobTypes.join(', ')}` })),
+  ),
 
   HTTPS_PROXY: proxyUrl,
   HTTP_PROXY: proxyUrl,
@@ -244,6 +250,13 @@ function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): 
   if (env.CONTROL_PLANE_TOKEN && env.CONTROL_PLANE_TOKEN_FILE) {
     problems.push(
       'CONTROL_PLANE_TOKEN_FILE: set either CONTROL_PLANE_TOKEN or CONTROL_PLANE_TOKEN_FILE, not both',
+    );
+  }
+  // A grant the connector may not revoke stays until Atlas expires it (a UI role: never).
+  const allowedJobTypes = (env.POLICY_ALLOWED_JOB_TYPES ?? '').split(',').map((type) => type.trim());
+  if (allowedJobTypes.includes('grant') && !allowedJobTypes.includes('revoke')) {
+    problems.push(
+      'POLICY_ALLOWED_JOB_TYPES: allows grant but not revoke; every grant would outlive its expiry and its revoke (add revoke, or leave the variable empty for every type)',
     );
   }
   const metricsPort = env.ADMIN_METRICS_PORT?.trim() ? Number(env.ADMIN_METRICS_PORT) : undefined;
