@@ -44,6 +44,23 @@ describe('loadConfig', () => {
     expect(config.admin.metricsPort).toBeUndefined();
   });
 
+  it('reads a text variable with a default set to nothing as unset, as .env.example promises', () => {
+    // `LOG_LEVEL: ${LOG_LEVEL}` in a compose file, or `X=` in an env file, hands the daemon "".
+    const blanks = [
+      'ADMIN_HOST',
+      'ADMIN_METRICS_HOST',
+      'LOG_LEVEL',
+      'POLICY_MAX_GRANT_TTL',
+      'ATLAS_BASE_URL',
+      'ATLAS_INVITATION_WINDOW',
+      'SANDBOX_ATLAS_PUBLIC_KEY',
+      'SANDBOX_ATLAS_PRIVATE_KEY',
+      'SANDBOX_DEMO',
+    ];
+    expect(loadConfig(Object.fromEntries(blanks.map((name) => [name, ''])))).toEqual(loadConfig({}));
+    expect(loadConfig({ ADMIN_HOST: '  ', LOG_LEVEL: ' ' }).admin.host).toBe('0.0.0.0');
+  });
+
   it('refuses a metrics port equal to the admin port, which would fail the start with a port clash', () => {
     expect(problemsOf({ ADMIN_METRICS_PORT: '8081' })).toMatch(
       /ADMIN_METRICS_PORT: must differ from ADMIN_PORT \(8081\)/,

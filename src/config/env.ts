@@ -26,17 +26,20 @@ const bool = z
   .optional()
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((text, ctx) => {
-      const ms = parseDurationMs(text);
-      if (ms === undefined || ms <= 0) {
-        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration such as 90s, 30m, 8h or 7d` });
-        return z.NEVER;
-      }
-      return ms;
-    });
+  z.preprocess(
+    blankIsUnset,
+    z
+      .string()
+      .default(fallback)
+      .transform((text, ctx) => {
+        const ms = parseDurationMs(text);
+        if (ms === undefined || ms <= 0) {
+          ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration such as 90s, 30m, 8h or 7d` });
+          return z.NEVER;
+        }
+        return ms;
+      }),
+  );
 /** Every job type the daemon runs: any other name in POLICY_ALLOWED_JOB_TYPES is a typo. */
 const jobTypes = ['ping', ...jobOperations] as const;
 
@@ -77,11 +80,14 @@ export const EnvSchema = z.object({
   MAX_CONCURRENT_JOBS: integer(1, 64, 4),
   MAX_WAITING_JOBS: integer(0, 1024, 32),
   ADMIN_PORT: portOr(8081),
-  ADMIN_HOST: z.string().min(1).default('0.0.0.0'),
+  ADMIN_HOST: z.preprocess(blankIsUnset, z.string().default('0.0.0.0')),
   ADMIN_METRICS_PORT: z.preprocess(blankIsUnset, port.optional()),
-  ADMIN_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  ADMIN_METRICS_HOST: z.preprocess(blankIsUnset, z.string().default('127.0.0.1')),
   ADMIN_TOKEN_FILE: optionalText,
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.preprocess(
+    blankIsUnset,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
   LOG_FORMAT: z
     .enum(['json', 'pretty', ''], {
       message: 'must be json or pretty (unset: pretty on a terminal, else json)',
@@ -112,7 +118,10 @@ export const EnvSchema = z.object({
   NO_PROXY: optionalText,
   CA_BUNDLE_FILE: optionalText,
 
-  ATLAS_BASE_URL: z.url({ message: 'must be an absolute URL' }).default('https://cloud.mongodb.com'),
+  ATLAS_BASE_URL: z.preprocess(
+    blankIsUnset,
+    z.url({ message: 'must be an absolute URL' }).default('https://cloud.mongodb.com'),
+  ),
   ATLAS_ORG_REQUESTS_PER_MINUTE: integer(1, 100_000, 300),
   ATLAS_PROJECT_REQUESTS_PER_MINUTE: integer(1, 100_000, 300),
   ATLAS_RATE_LIMITS_FROM_API: bool,
@@ -125,13 +134,19 @@ export const EnvSchema = z.object({
 
   SANDBOX_CONTROL_PLANE_PORT: portOr(8780),
   SANDBOX_ATLAS_PORT: portOr(8790),
-  SANDBOX_ATLAS_PUBLIC_KEY: z
-    .string()
-    .regex(/^[a-z]{8}$/, 'must be 8 lowercase letters, like an Atlas public key')
-    .default('sandboxp'),
-  SANDBOX_ATLAS_PRIVATE_KEY: z.string().min(1).default('00000000-0000-4000-8000-000000000000'),
+  SANDBOX_ATLAS_PUBLIC_KEY: z.preprocess(
+    blankIsUnset,
+    z
+      .string()
+      .regex(/^[a-z]{8}$/, 'must be 8 lowercase letters, like an Atlas public key')
+      .default('sandboxp'),
+  ),
+  SANDBOX_ATLAS_PRIVATE_KEY: z.preprocess(
+    blankIsUnset,
+    z.string().default('00000000-0000-4000-8000-000000000000'),
+  ),
   SANDBOX_ATLAS_FIXTURE: optionalText,
-  SANDBOX_DEMO: z.enum(['on', 'off']).default('on'),
+  SANDBOX_DEMO: z.preprocess(blankIsUnset, z.enum(['on', 'off']).default('on')),
 
   POD_NAME: optionalText,
   POD_NAMESPACE: optionalText,
