@@ -185,6 +185,22 @@ describe('loadConfig', () => {
       );
   });
 
+  it.each([
+    'https://cloud.mongodb.com/api/atlas/v2',
+    'https://cloud.mongodb.com/?envelope=true',
+    'https://cloud.mongodb.com#x',
+  ])('refuses ATLAS_BASE_URL=%s: an origin only, the client adds /api/atlas/v2', (url) => {
+    expect(problemsOf({ ATLAS_BASE_URL: url })).toContain(
+      'ATLAS_BASE_URL: must be an origin such as https://cloud.mongodb.com, with no path, query or fragment',
+    );
+  });
+
+  it('accepts ATLAS_BASE_URL with a trailing slash, which it drops', () => {
+    expect(loadConfig({ ATLAS_BASE_URL: 'https://cloud.mongodb.com/' }).atlas.baseUrl).toBe(
+      'https://cloud.mongodb.com',
+    );
+  });
+
   it('requires a token and a connector id with a control plane, and never echoes the token', () => {
     const message = problemsOf({ CONTROL_PLANE_URL: 'https://cp.example.com' });
     expect(message).toContain('CONTROL_PLANE_TOKEN');

@@ -246,6 +246,17 @@ function urlCredentialsProblem(name: string, value: string | undefined): string 
   return `${name}: must not carry a user name or password (user:password@); credentials go in their own variables`;
 }
 
+/**
+ * ATLAS_BASE_URL is an origin: the client appends `/api/atlas/v2/…`. The Admin API's documented
+ * base URL (`…/api/atlas/v2`) pasted here doubles the prefix, and a 404 for such a path would read
+ * as "no such database user" to a revoke, reporting access gone that is still in place.
+ */
+function originOnlyProblem(name: string, value: string | undefined): string | undefined {
+  const url = value && URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || (/^\/*$/.test(url.pathname) && url.search === '' && url.hash === '')) return undefined;
+  return `${name}: must be an origin such as https://cloud.mongodb.com, with no path, query or fragment (the connector adds /api/atlas/v2)`;
+}
+
 /** Rules that involve more than one variable. Each problem names the variable it is about. */
 function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): string[] {
   const problems: string[] = [];
@@ -254,6 +265,8 @@ function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): 
     for (const problem of [cleartextUrlProblem(name, env[name]), urlCredentialsProblem(name, env[name])])
       if (problem) problems.push(problem);
   }
+  const atlasOriginProblem = originOnlyProblem('ATLAS_BASE_URL', env.ATLAS_BASE_URL);
+  if (atlasOriginProblem) problems.push(atlasOriginProblem);
   if (env.CONTROL_PLANE_URL) {
     if (!env.CONTROL_PLANE_TOKEN && !env.CONTROL_PLANE_TOKEN_FILE) {
       problems.push('CONTROL_PLANE_TOKEN: set it or CONTROL_PLANE_TOKEN_FILE when CONTROL_PLANE_URL is set');
