@@ -228,6 +228,30 @@ describe('azure-kv backend: errors', () => {
     if (status === 429) expect(error.retryAfterMs).toBe(7_000);
   });
 
+  it.each([
+    [
+      'SecretDisabled',
+      'Operation get is not allowed on a disabled secret.',
+      'the secret is disabled in Key Vault',
+    ],
+    [
+      'ForbiddenByFirewall',
+      'Client address is not authorized and caller is not a trusted service.',
+      "Key Vault's network rules refused the connector",
+    ],
+  ])('tells a 403 Forbidden with inner code %s from a missing role', async (innerCode, message, says) => {
+    challengeFirst(secretPath('atlas-api-key'));
+    authorized(secretPath('atlas-api-key')).reply(403, {
+      error: { code: 'Forbidden', message, innererror: { code: innerCode } },
+    });
+
+    const error = await readError(backend(new FakeTokenCredential()).read(reference(), signal()));
+    expect(error.code).toBe('forbidden');
+    expect(error.message).toContain(says);
+    expect(error.message).not.toContain('Key Vault Secrets User');
+    expect(error.details.azureError).toBe(innerCode);
+  });
+
   it('maps a credential that cannot produce a token to auth_failed with the workload identity hint', async () => {
     const unavailable = Object.assign(
       new Error('WorkloadIdentityCredential: AZURE_FEDERATED_TOKEN_FILE is not set'),

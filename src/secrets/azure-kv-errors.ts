@@ -21,6 +21,11 @@ const AzureErrorFactsSchema = z.object({
   statusCode: z.number().optional().catch(undefined),
   code: z.string().optional().catch(undefined),
   response: z.object({ headers: Headers }).optional().catch(undefined),
+  // Key Vault's specific reason sits under the generic `Forbidden`: SecretDisabled, ForbiddenByFirewall…
+  details: z
+    .object({ error: z.object({ innerError: z.object({ code: z.string() }) }) })
+    .optional()
+    .catch(undefined),
 });
 
 type AzureErrorFacts = z.infer<typeof AzureErrorFactsSchema>;
@@ -44,13 +49,23 @@ const notFound: Rule = (_facts, ref) => ({
   message: `not found in Key Vault ${ref.vaultUrl} (check the secret name${ref.version ? ' and version' : ''}; a deleted secret must be recovered first)`,
 });
 
-const forbidden: Rule = (facts, ref) => ({
-  code: 'forbidden',
-  message:
-    facts.code === 'ForbiddenByFirewall' || facts.code === 'ForbiddenByConnection'
+const networkRefusals: ReadonlySet<string> = new Set(['ForbiddenByFirewall', 'ForbiddenByConnection']);
+
+const forbidden: Rule = (facts, ref) => {
+  const reason = azureErrorCode(facts);
+  if (reason === 'SecretDisabled') {
+    return {
+      code: 'forbidden',
+      message: `${ref.version ? `version ${ref.version} of the secret` : 'the secret'} is disabled in Key Vault ${ref.vaultUrl}: enable it (az keyvault secret set-attributes --enabled true), or point the reference at an enabled version`,
+    };
+  }
+  return {
+    code: 'forbidden',
+    message: networkRefusals.has(reason)
       ? `Key Vault's network rules refused the connector${azureSaid(facts)}: allow the connector's network (private endpoint or firewall rule)`
       : `access denied by Key Vault${azureSaid(facts)}. Assign the connector's identity the "Key Vault Secrets User" role on the secret (scope <vault resource id>/secrets/${ref.secretName}), or, on a vault using access policies, the "get" secret permission`,
-});
+  };
+};
 
 const tokenRejected: Rule = (facts) => ({
   code: 'auth_failed',
@@ -91,7 +106,7 @@ export function azureKvError(
       secretRef: reference.reference,
       backend: 'azure-kv',
       vault: reference.vaultUrl,
-      azureError: facts.code ?? facts.name,
+      azureError: azureErrorCode(facts),
       httpStatus: facts.statusCode,
     },
   });
@@ -121,6 +136,11 @@ function classify(facts: AzureErrorFacts, reference: AzureKvReference): Outcome 
     code: 'internal',
     message: `unexpected error from the Azure SDK: ${facts.name}${azureSaid(facts)}`,
   };
+}
+
+/** The most specific code Key Vault gave: the inner one (SecretDisabled) over the outer (Forbidden). */
+function azureErrorCode(facts: Pick<AzureErrorFacts, 'name' | 'code' | 'details'>): string {
+  return facts.details?.error.innerError.code ?? facts.code ?? facts.name;
 }
 
 /** Azure's own wording, sanitised; it names the denied principal or the failing credential. */

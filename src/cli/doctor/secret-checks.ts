@@ -1,5 +1,5 @@
 import type { AtlasCredentials } from '../../atlas/index.js';
-import { isConnectorError } from '../../errors/connector-error.js';
+import { isConnectorError, type ConnectorError } from '../../errors/connector-error.js';
 import type { ErrorCode } from '../../errors/error-codes.js';
 import { createSecretResolver } from '../../secrets/secret-resolver.js';
 import type { SecretReference } from '../../secrets/secret-reference.js';
@@ -51,7 +51,7 @@ export const secretCheck: CheckStep = {
     } catch (error) {
       if (!isConnectorError(error) || signal.aborted) throw error;
       const reference = provided(ctx.resolver, 'the secret resolver').parse(ctx.target.secretRef);
-      const remedy = secretRemedy(error.code, reference);
+      const remedy = secretRemedy(error, reference);
       return { status: 'fail', detail: describeError(error), ...(remedy ? { remedy } : {}) };
     }
   },
@@ -76,7 +76,7 @@ function describeReference(reference: SecretReference): string {
   }
 }
 
-type RemedyFor = (reference: SecretReference) => string | undefined;
+type RemedyFor = (reference: SecretReference, error: ConnectorError) => string | undefined;
 
 const transient: RemedyFor = () =>
   'usually transient: run doctor again; if it persists, check egress to the secret store (HTTPS_PROXY, NO_PROXY, a VPC / private endpoint)';
@@ -96,12 +96,12 @@ const secretRemedies: Partial<Record<ErrorCode, RemedyFor>> = {
     }
   },
   secret_invalid: () => payloadShape,
-  forbidden: (reference) => {
+  forbidden: (reference, error) => {
     switch (reference.kind) {
       case 'aws-sm':
         return "grant the connector's IAM role secretsmanager:GetSecretValue on the secret, and kms:Decrypt on its KMS key if it uses a customer-managed key";
       case 'azure-kv':
-        return `assign the connector's identity the "Key Vault Secrets User" role on the secret (or the "get" secret permission on a vault that uses access policies)`;
+        return azureForbiddenRemedy(reference, error.details.azureError);
       case 'file':
         return `make ${reference.path} readable by the user the connector runs as (the volume's defaultMode, the pod's fsGroup)`;
       case 'env':
@@ -123,6 +123,21 @@ const secretRemedies: Partial<Record<ErrorCode, RemedyFor>> = {
   timeout: transient,
 };
 
-function secretRemedy(code: ErrorCode, reference: SecretReference): string | undefined {
-  return secretRemedies[code]?.(reference);
+/** Key Vault answers 403 for a disabled secret and for its network rules too, not only for a missing role. */
+function azureForbiddenRemedy(
+  reference: SecretReference & { kind: 'azure-kv' },
+  azureError: unknown,
+): string {
+  if (azureError === 'SecretDisabled') {
+    const id = `${reference.vaultUrl}/secrets/${reference.secretName}${reference.version ? `/${reference.version}` : ''}`;
+    return `enable the secret${reference.version ? ' version the reference names' : ''}: az keyvault secret set-attributes --enabled true --id ${id}, or point the reference at an enabled version`;
+  }
+  if (azureError === 'ForbiddenByFirewall' || azureError === 'ForbiddenByConnection') {
+    return "allow the connector's network in the vault's networking settings: a private endpoint, or a firewall rule for its egress address";
+  }
+  return `assign the connector's identity the "Key Vault Secrets User" role on the secret (or the "get" secret permission on a vault that uses access policies)`;
+}
+
+function secretRemedy(error: ConnectorError, reference: SecretReference): string | undefined {
+  return secretRemedies[error.code]?.(reference, error);
 }

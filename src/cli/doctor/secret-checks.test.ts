@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../../test/fakes/fake-clock.js';
+import { kindRegistry } from '../../adapters/registry.js';
+import { createSecretScrubber } from '../../runtime/secret-scrubber.js';
+import { azureKvError } from '../../secrets/azure-kv-errors.js';
+import { parseSecretReference, type AzureKvReference } from '../../secrets/secret-reference.js';
+import { createSecretResolver } from '../../secrets/secret-resolver.js';
+import { createDoctorContext } from './doctor-context.js';
+import { secretCheck } from './secret-checks.js';
+
+const secretRef = 'azure-kv://myvault/atlas-api-key';
+
+/** A Key Vault 403 as the SDK throws it: the generic code outside, Key Vault's reason inside. */
+function keyVault403(innerCode: string, message: string) {
+  return Object.assign(new Error(message), {
+    name: 'RestError',
+    code: 'Forbidden',
+    statusCode: 403,
+    details: { error: { code: 'Forbidden', message, innerError: { code: innerCode } } },
+  });
+}
+
+async function secretCheckWith(sdkError: Error) {
+  const clock = new FakeClock();
+  const scrubber = createSecretScrubber();
+  const ctx = createDoctorContext(
+    { kind: 'atlas-project', definition: kindRegistry['atlas-project'], secretRef, projectIds: [] },
+    { env: {}, stdout: () => undefined, stderr: () => undefined, clock },
+    scrubber,
+  );
+  ctx.resolver = createSecretResolver({ env: {}, clock, scrubber });
+  const reference = parseSecretReference(secretRef) as AzureKvReference;
+  ctx.credentialSource = {
+    get: () => Promise.reject(azureKvError(sdkError, reference, clock)),
+    invalidate: () => undefined,
+  };
+  return secretCheck.run(ctx, new AbortController().signal);
+}
+
+describe('doctor secret check: Key Vault 403s', () => {
+  it('says a disabled secret is disabled, and how to enable it, rather than to assign a role', async () => {
+    const outcome = await secretCheckWith(
+      keyVault403('SecretDisabled', 'Operation get is not allowed on a disabled secret.'),
+    );
+    expect(outcome.status).toBe('fail');
+    expect(outcome.detail).toContain('the secret is disabled in Key Vault https://myvault.vault.azure.net');
+    expect(outcome.remedy).toContain(
+      'az keyvault secret set-attributes --enabled true --id https://myvault.vault.azure.net/secrets/atlas-api-key',
+    );
+    expect(`${outcome.detail} ${outcome.remedy}`).not.toContain('Key Vault Secrets User');
+  });
+
+  it("points at the vault's network rules for a firewall refusal, not at a role", async () => {
+    const outcome = await secretCheckWith(
+      keyVault403(
+        'ForbiddenByFirewall',
+        'Client address is not authorized and caller is not a trusted service. Client address: 203.0.113.7',
+      ),
+    );
+    expect(outcome.detail).toContain("Key Vault's network rules refused the connector");
+    expect(outcome.remedy).toContain("allow the connector's network");
+    expect(`${outcome.detail} ${outcome.remedy}`).not.toContain('Key Vault Secrets User');
+  });
+
+  it('still names the role for an RBAC refusal', async () => {
+    const outcome = await secretCheckWith(
+      keyVault403('ForbiddenByRbac', 'Caller is not authorized to perform action on resource.'),
+    );
+    expect(outcome.detail).toContain('access denied by Key Vault');
+    expect(outcome.remedy).toContain('"Key Vault Secrets User" role');
+  });
+});
