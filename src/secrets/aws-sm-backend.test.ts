@@ -169,6 +169,17 @@ describe('aws-sm backend: reading', () => {
     );
   });
 
+  it.each(['AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ENDPOINT_URL'])(
+    'names %s, the variable the bad endpoint came from (LocalStack users write localhost:4566)',
+    (name) => {
+      expect(() => backend({}, { [name]: 'localhost:4566' })).toThrow(
+        expect.objectContaining({
+          message: expect.stringMatching(new RegExp(`^${name}: must be an absolute`)),
+        }),
+      );
+    },
+  );
+
   it('reports an abort as cancelled without sending anything', async () => {
     const controller = new AbortController();
     controller.abort();

@@ -29,14 +29,18 @@ export function defaultAwsRegion(settings: Pick<SecretBackendSettings, 'env' | '
 const EndpointSchema = z.url({ protocol: /^https?$/ }).optional();
 
 function awsEndpoint(settings: SecretBackendSettings): string | undefined {
-  const endpoint =
-    nonEmpty(settings.aws?.endpoint) ??
-    nonEmpty(settings.env.AWS_ENDPOINT_URL_SECRETS_MANAGER) ??
-    nonEmpty(settings.env.AWS_ENDPOINT_URL);
+  // The first source set wins; a bad value is reported under the name it came from.
+  const [name, endpoint] = (
+    [
+      ['the Secrets Manager endpoint setting', nonEmpty(settings.aws?.endpoint)],
+      ['AWS_ENDPOINT_URL_SECRETS_MANAGER', nonEmpty(settings.env.AWS_ENDPOINT_URL_SECRETS_MANAGER)],
+      ['AWS_ENDPOINT_URL', nonEmpty(settings.env.AWS_ENDPOINT_URL)],
+    ] as const
+  ).find(([, value]) => value !== undefined) ?? [undefined, undefined];
   if (!EndpointSchema.safeParse(endpoint).success) {
     throw new ConnectorError({
       code: 'config_invalid',
-      message: 'AWS_ENDPOINT_URL_SECRETS_MANAGER: must be an absolute http(s) URL',
+      message: `${name ?? 'AWS_ENDPOINT_URL_SECRETS_MANAGER'}: must be an absolute http(s) URL, such as https://secretsmanager.eu-west-1.amazonaws.com`,
     });
   }
   return endpoint;
