@@ -82,8 +82,20 @@ describe('the values schema', () => {
     ['a digest that is not sha256', 'image.digest', 'latest'],
     ['an unknown ServiceMonitor render mode', 'metrics.serviceMonitor.renderMode', 'sometimes'],
     ['an env var without a name', 'extraEnv', [{ value: 'x' }]],
+    // The daemon refuses user:password@ in ATLAS_BASE_URL (exit 78), and the ConfigMap would hold it.
+    ['credentials in the Atlas base URL', 'atlas.baseUrl', 'https://user:pw@cloud.mongodb.com'],
+    // The client adds /api/atlas/v2 itself: the URL the API docs give would double it (404s).
+    ['a path in the Atlas base URL', 'atlas.baseUrl', 'https://cloud.mongodb.com/api/atlas/v2'],
   ])('rejects %s', (_name, path, value) => {
     expect(schemaViolations(schema, withTweak(path, value))).not.toEqual([]);
+  });
+
+  it.each([
+    ['an Atlas base URL with a port', 'atlas.baseUrl', 'https://atlas-gateway.internal:9443/'],
+    ['an HTTPS proxy URL with a port', 'proxy.httpsProxy', 'http://proxy.internal:3128'],
+    ['an IPv6 HTTP proxy URL', 'proxy.httpProxy', 'http://[fd00::1]:3128/'],
+  ])('accepts %s', (_name, path, value) => {
+    expect(schemaViolations(schema, withTweak(path, value))).toEqual([]);
   });
 });
 
