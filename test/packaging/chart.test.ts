@@ -86,6 +86,9 @@ describe('the values schema', () => {
     ['credentials in the Atlas base URL', 'atlas.baseUrl', 'https://user:pw@cloud.mongodb.com'],
     // The client adds /api/atlas/v2 itself: the URL the API docs give would double it (404s).
     ['a path in the Atlas base URL', 'atlas.baseUrl', 'https://cloud.mongodb.com/api/atlas/v2'],
+    // A proxy password would sit in clear text in the ConfigMap (see proxy.httpsProxy in values.yaml).
+    ['credentials in the HTTPS proxy URL', 'proxy.httpsProxy', 'http://user:pw@proxy.internal:3128'],
+    ['credentials in the HTTP proxy URL', 'proxy.httpProxy', 'http://user@proxy.internal:3128'],
   ])('rejects %s', (_name, path, value) => {
     expect(schemaViolations(schema, withTweak(path, value))).not.toEqual([]);
   });

@@ -138,6 +138,11 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
     ],
     ['a proxy without its scheme', { ...required, proxy: { httpsProxy: 'proxy.corp:3128' } }, /httpsProxy/],
     [
+      'a proxy password, which the ConfigMap would hold in clear text',
+      { ...required, proxy: { httpsProxy: 'http://svc:s3cret@proxy.internal:3128' } },
+      /httpsProxy/,
+    ],
+    [
       'credentials in the control-plane URL',
       { ...required, controlPlane: { ...required.controlPlane, url: 'https://user:pw@connect.example.com' } },
       /controlPlane/,
@@ -213,6 +218,31 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
       { data: Record<string, string> } | undefined;
     expect(configMap?.data).toBeDefined();
     expect(configMap?.data).not.toHaveProperty('AWS_REGION');
+  });
+
+  it('takes a proxy URL with credentials from a Secret, as docs/operations.md shows, never into the ConfigMap', async () => {
+    const objects = await template(
+      chartDir,
+      valuesFile('proxy-secret', {
+        ...required,
+        proxy: { httpsProxy: 'http://proxy.internal:3128' },
+        extraEnv: [
+          { name: 'HTTPS_PROXY', valueFrom: { secretKeyRef: { name: 'egress-proxy', key: 'url' } } },
+        ],
+        networkPolicy: { enabled: true },
+      }),
+    );
+    expect(schemaViolations(objects)).toEqual([]);
+    const deployment = objects.find((o) => o.kind === 'Deployment') as
+      { spec: { template: { spec: { containers: { env: { name: string }[] }[] } } } } | undefined;
+    const env = deployment?.spec.template.spec.containers[0]?.env ?? [];
+    // A container env entry wins over the envFrom ConfigMap's HTTPS_PROXY.
+    expect(env.filter((e) => e.name === 'HTTPS_PROXY')).toEqual([
+      { name: 'HTTPS_PROXY', valueFrom: { secretKeyRef: { name: 'egress-proxy', key: 'url' } } },
+    ]);
+    const policy = objects.find((o) => o.kind === 'NetworkPolicy') as
+      { spec: { egress: { ports: { port: unknown }[] }[] } } | undefined;
+    expect(policy?.spec.egress[1]?.ports.map((p) => p.port)).toEqual([443, 3128]);
   });
 
   it('renders a helm test hook that calls /readyz through the Service and is selected by nothing else', async () => {
