@@ -80,6 +80,23 @@ async function template(chart: string, values: string): Promise<RenderedObject[]
 
 const kindsOf = (objects: readonly RenderedObject[]) => objects.map((o) => o.kind).sort();
 
+interface Alert {
+  alert: string;
+  expr: string;
+  labels: Record<string, string>;
+  [key: string]: unknown;
+}
+
+/** A rendered alert with the release's namespace scoping taken out again: files/alerts.yaml's rule. */
+function unscoped({ expr, labels, ...rest }: Alert): Alert {
+  const { namespace: _namespace, ...others } = labels;
+  return {
+    ...rest,
+    expr: expr.replace(/namespace="[^"]*",?/g, '').replace(/\{\}/g, ''),
+    labels: others,
+  } as Alert;
+}
+
 describe.skipIf('skip' in helm)('the chart under a real helm', () => {
   it('uses helm v3 or later from the devDependency', () => {
     expect('version' in helm && helm.version).toMatch(/^v[34]\./);
@@ -109,9 +126,9 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
       valuesFile('irsa', valueSets['EKS with IRSA behind a proxy, with Prometheus rules']),
     );
     const rule = objects.find((o) => o.kind === 'PrometheusRule') as
-      { spec: { groups: { rules: unknown[] }[] } } | undefined;
-    const alerts = parse(readFileSync(join(chartDir, 'files/alerts.yaml'), 'utf8')) as unknown[];
-    expect(rule?.spec.groups[0]?.rules).toEqual(alerts);
+      { spec: { groups: { rules: Alert[] }[] } } | undefined;
+    const alerts = parse(readFileSync(join(chartDir, 'files/alerts.yaml'), 'utf8')) as Alert[];
+    expect(rule?.spec.groups[0]?.rules.map(unscoped)).toEqual(alerts);
     const monitor = objects.find((o) => o.kind === 'ServiceMonitor') as
       { spec: { endpoints: Record<string, unknown>[] } } | undefined;
     expect(monitor?.spec.endpoints[0]).toMatchObject({
@@ -119,6 +136,30 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
       relabelings: [{ targetLabel: 'node' }],
       metricRelabelings: [{ action: 'drop' }],
     });
+  });
+
+  it("scopes every alert to the release's namespace, so another release's pods never mask it", async () => {
+    // One Prometheus evaluates every release's PrometheusRule over every release's series: unscoped,
+    // max() of the contact time and absent() in one release's rules would read the other's pods.
+    const values = {
+      ...required,
+      metrics: { prometheusRule: { enabled: true, renderMode: 'alwaysRender' } },
+    };
+    const objects = await template(chartDir, valuesFile('rule-scope', values));
+    const rule = objects.find((o) => o.kind === 'PrometheusRule') as
+      { spec: { groups: { rules: Alert[] }[] } } | undefined;
+    const rules = rule?.spec.groups[0]?.rules ?? [];
+    expect(rules.length).toBeGreaterThan(0);
+    for (const { alert, expr, labels } of rules) {
+      const selectors = [...expr.matchAll(/atlas_connector_\w+(\{[^}]*\})?/g)];
+      expect(selectors.length, alert).toBeGreaterThan(0);
+      for (const [selector, matchers] of selectors)
+        expect(matchers ?? '', `${alert}: ${selector}`).toMatch(/^\{namespace="atlas-jit"[,}]/);
+      expect(labels, alert).toMatchObject({ namespace: 'atlas-jit' });
+    }
+    expect(rules.find((r) => r.alert === 'AtlasConnectorNoPodsReporting')?.expr).toBe(
+      'absent(atlas_connector_last_successful_contact_timestamp_seconds{namespace="atlas-jit"})',
+    );
   });
 
   it.each([
