@@ -286,6 +286,44 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
     expect(policy?.spec.egress[1]?.ports.map((p) => p.port)).toEqual([443, 3128]);
   });
 
+  it.each([
+    [
+      'on the admin port, open',
+      {},
+      'deployment/rel-atlas-jit-connector 8081:admin',
+      'curl -s localhost:8081/status',
+      undefined,
+    ],
+    [
+      'on admin.metricsPort, behind the admin token',
+      { admin: { metricsPort: 9090, tokenSecret: { name: 'admin-token', key: 'bearer' } } },
+      'deployment/rel-atlas-jit-connector 9090:9090',
+      'curl -s -H "Authorization: Bearer $TOKEN" localhost:9090/status',
+      "TOKEN=$(kubectl -n atlas-jit get secret admin-token -o jsonpath='{.data.bearer}' | base64 -d)",
+    ],
+  ] as const)(
+    'has NOTES whose status commands reach /status %s',
+    async (name, extra, forward, curl, token) => {
+      const values = valuesFile(`notes-${name}`, { ...required, ...extra });
+      const result = await helmRun([
+        'install',
+        'rel',
+        chartDir,
+        '--dry-run=client',
+        '-n',
+        'atlas-jit',
+        '-f',
+        values,
+      ]);
+      expect(result.ok, result.output).toBe(true);
+      const notes = result.output.slice(result.output.indexOf('NOTES:'));
+      expect(notes).toContain(`kubectl -n atlas-jit port-forward ${forward}\n`);
+      expect(notes).toContain(curl);
+      if (token) expect(notes).toContain(token);
+      else expect(notes).not.toContain('TOKEN');
+    },
+  );
+
   it('renders a helm test hook that calls /readyz through the Service and is selected by nothing else', async () => {
     const objects = await template(chartDir, valuesFile('required', required));
     const hook = objects.find((o) => o.metadata.annotations?.['helm.sh/hook'] === 'test') as
