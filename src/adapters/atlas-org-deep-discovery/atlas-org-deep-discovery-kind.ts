@@ -43,10 +43,12 @@ export interface DeepDiscoveryExtras {
 
 export function deepDiscoverySettings(config: DeepDiscoveryConfig): DatabaseAccessSettings {
   const { userStrategy, userCleanupDays, credentialRotationDays, customAccessDetails, tagKeys } = config;
+  const { clusterNames } = config;
   return {
     userStrategy,
     userCleanupDays,
     ownerTagKey: tagKeys.owner,
+    ...(clusterNames === undefined ? {} : { clusterNames }),
     ...(credentialRotationDays === undefined ? {} : { credentialRotationDays }),
     ...(customAccessDetails === undefined ? {} : { customAccessDetails }),
   };

@@ -264,6 +264,72 @@ describe('grants on a sub-integration', () => {
     });
   });
 
+  // Grants on a cluster off clusterNames are refused: the sweep must not hand back what they may not.
+  describe('a sweep after clusterNames stopped naming the cluster', () => {
+    const username = 'jit-alice-example-com-d41f';
+    /** Alice's active grant on payments:Cluster0 gave read@sales and readWrite@hr; read@sales was removed by hand. */
+    async function seedDrifted(): Promise<string> {
+      const now = Date.now();
+      // Whole seconds: Atlas keeps no milliseconds.
+      const deleteAfterDate = new Date(Math.floor(now / 1000) * 1000 + 3 * 3_600_000).toISOString();
+      await kit.atlas.databaseUsers.create(payments, {
+        groupId: payments,
+        username,
+        databaseName: 'admin',
+        password: 'Seeded-password-1234',
+        roles: [{ roleName: 'readWrite', databaseName: 'hr' }],
+        scopes: [{ name: 'Cluster0', type: 'CLUSTER' }],
+        labels: buildLabels({
+          requesterId: 'alice',
+          strategy: 'per-requester',
+          integrationId: 'org-int',
+          grants: [
+            { key: grantKey('g-live'), expiresAtMs: now + 48 * 3_600_000, roles: [readSales, writeHr] },
+          ],
+        }),
+        deleteAfterDate,
+      });
+      return deleteAfterDate;
+    }
+    const sweep = (clusterNames: string[], payload: object) =>
+      kit.run('sweep', payload, { connectorId: 'vpc-a', config: { connectorId: 'vpc-a', clusterNames } });
+    const user = () => kit.sim.state.databaseUser(payments, username);
+
+    it.each([
+      ['scheduled', {}],
+      ['naming it', { subIntegrationId: `${payments}:Cluster0` }],
+    ])('%s: the role is not added back, the date not rolled, the drift reported', async (_name, payload) => {
+      const deleteAfterDate = await seedDrifted();
+      const swept = await sweep(['Peered'], payload);
+      expect(swept.errors).toEqual([]);
+      expect(user()?.roles).toEqual([{ roleName: 'readWrite', databaseName: 'hr' }]);
+      expect(Date.parse(user()?.deleteAfterDate ?? '')).toBe(Date.parse(deleteAfterDate));
+      expect(swept.deleteAfterRolled).toEqual([]);
+      expect(swept.drift).toMatchObject({
+        repaired: [],
+        outsideScope: [
+          expect.objectContaining({ projectId: payments, username, missingRoles: ['read@sales'] }),
+        ],
+      });
+    });
+
+    it('with the cluster still named, the same user is repaired and its date rolled', async () => {
+      const deleteAfterDate = await seedDrifted();
+      const swept = await sweep(['Cluster0'], { subIntegrationId: `${payments}:Cluster0` });
+      expect(user()?.roles).toEqual(
+        expect.arrayContaining([
+          { roleName: 'read', databaseName: 'sales' },
+          { roleName: 'readWrite', databaseName: 'hr' },
+        ]),
+      );
+      expect(Date.parse(user()?.deleteAfterDate ?? '')).toBeGreaterThan(Date.parse(deleteAfterDate));
+      expect(swept.drift).toMatchObject({
+        repaired: [expect.objectContaining({ username })],
+        outsideScope: [],
+      });
+    });
+  });
+
   it('sweeps every project of the organization when no sub-integration is named', async () => {
     await run(kit, 'grant', grant(`${payments}:Cluster0`));
     await run(kit, 'grant', grant(`${platform}:Peered`));

@@ -47,7 +47,9 @@ export const atlasProjectKind: KindDefinition<AtlasProjectConfig, DatabaseAccess
   redactFields: [],
   create: (deps) => ({
     operations: databaseAccessOperations(deps, {
-      settings: settingsOf,
+      // Its grants name its one cluster: after `clusterName` changed, sweep only takes away from
+      // the users its grants made on the old one.
+      settings: (config) => ({ ...settingsOf(config), clusterNames: [config.clusterName] }),
       user: resolveAtlasProjectScope,
       inventory: resolveAtlasProjectScope,
     }),

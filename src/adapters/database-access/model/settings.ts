@@ -74,17 +74,27 @@ export function requireEndpointId(
   }
 }
 
-/**
- * How database access behaves for an integration, apart from its scope (the connection choice is
- * part of the resolved scope: a discovered cluster's tags may set it).
- */
-export type DatabaseAccessSettings = Omit<
+/** The shared config fields a kind's config carries (`databaseAccessShape`), connection aside. */
+export type SharedSettings = Omit<
   z.output<z.ZodObject<typeof databaseAccessShape>>,
   'connectionType' | 'privateEndpointId'
 >;
 
+/**
+ * How database access behaves for an integration, apart from its scope (the connection choice is
+ * part of the resolved scope: a discovered cluster's tags may set it).
+ */
+export type DatabaseAccessSettings = SharedSettings & {
+  /**
+   * The clusters this integration's grants may name, when its configuration limits them
+   * (`atlas-org-deep-discovery`'s `clusterNames`, an `atlas-project`'s `clusterName`); absent:
+   * any. Sweep only takes away from this integration's users whose grants name another cluster.
+   */
+  readonly clusterNames?: readonly string[];
+};
+
 /** The settings part of a kind's config (the config keeps its scope fields for the resolver). */
-export function settingsOf(config: DatabaseAccessSettings): DatabaseAccessSettings {
+export function settingsOf(config: SharedSettings): DatabaseAccessSettings {
   const { userStrategy, credentialRotationDays, userCleanupDays, customAccessDetails, ownerTagKey } = config;
   return {
     userStrategy,

@@ -224,3 +224,80 @@ describe('planUser, remove-only', () => {
     });
   });
 });
+
+/** A cluster the integration's configuration no longer allows (deep discovery's `clusterNames`). */
+describe('planUser, a grant on a cluster off allowedClusters', () => {
+  const onCluster1 = (role = writeHr) => ({ ...role, cluster: 'Cluster1' });
+  const short = new Date(now + hourMs).toISOString();
+  const planAllowing = (allowedClusters: readonly string[], spec: UserSpec) =>
+    planUser(managedUser(spec, now), { nowMs: now, userCleanupDays: 5, allowedClusters });
+
+  it('does not add back a role removed by hand, nor roll the date, and says it planned remove-only', () => {
+    const spec = {
+      grants: [active(48, [onCluster1(readSales), onCluster1()])],
+      roles: [],
+      deleteAfterDate: short,
+    };
+    const result = planAllowing(['Cluster0'], spec);
+    expect(result).toMatchObject({
+      action: 'none',
+      removeOnly: true,
+      drift: { missingRoles: ['read@sales', 'readWrite@hr'] },
+    });
+    // The same user on an allowed cluster is repaired as before.
+    expect(planAllowing(['Cluster1'], spec)).toMatchObject({
+      action: 'update',
+      removeOnly: false,
+      update: {
+        roles: [
+          { roleName: 'read', databaseName: 'sales' },
+          { roleName: 'readWrite', databaseName: 'hr' },
+        ],
+      },
+      rolledTo: expect.any(String),
+    });
+  });
+
+  it('still removes an ended grant’s role there', () => {
+    const result = planAllowing(['Cluster0'], {
+      grants: [
+        { id: 'g-old', expiresAtMs: now - hourMs, roles: [onCluster1(readSales)] },
+        active(2, [onCluster1()]),
+      ],
+    });
+    expect(result).toMatchObject({
+      action: 'update',
+      update: { roles: [{ roleName: 'readWrite', databaseName: 'hr' }] },
+      rolesRemoved: ['read@sales'],
+      removeOnly: true,
+    });
+  });
+
+  // Roles reach every cluster the user is scoped to: one added back for the allowed cluster's
+  // grant would reach the refused cluster too, and a roll would keep the refused grant alive.
+  it('plans a user whose active grants name an allowed and a refused cluster remove-only as a whole', () => {
+    const result = planAllowing(['Cluster0'], {
+      grants: [active(48, [readSales]), active(49, [onCluster1()])],
+      roles: [{ roleName: 'readWrite', databaseName: 'hr' }],
+      deleteAfterDate: short,
+    });
+    expect(result).toMatchObject({
+      action: 'none',
+      removeOnly: true,
+      drift: { missingRoles: ['read@sales'] },
+    });
+  });
+
+  it('does not roll the date of a parked user whose last grants were on a refused cluster', () => {
+    const spec = {
+      grants: [{ id: 'g-old', expiresAtMs: now - hourMs, roles: [onCluster1()] }],
+      roles: [],
+      lastRevokedAt: new Date(now).toISOString(),
+      deleteAfterDate: short,
+    };
+    expect(planAllowing(['Cluster1'], spec)).toMatchObject({ rolledTo: expect.any(String) });
+    const result = planAllowing(['Cluster0'], spec);
+    expect(result).toMatchObject({ action: 'update', removeOnly: true });
+    expect(result).not.toHaveProperty('rolledTo');
+  });
+});

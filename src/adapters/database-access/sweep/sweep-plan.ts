@@ -39,6 +39,14 @@ export interface PlanOptions {
    * is never rolled forward. Drift is still reported.
    */
   readonly removeOnly?: boolean;
+  /**
+   * The clusters this user's integration may still grant on, when its configuration limits them
+   * (deep discovery's `clusterNames`, an `atlas-project`'s one cluster). A user whose active grants
+   * (or, idle, whose grants) name another cluster is planned `removeOnly` as a whole: its roles
+   * reach every cluster it is scoped to, so a role added back for a grant on an allowed cluster
+   * would reach the refused one too, and a rolled date would keep the refused grant alive.
+   */
+  readonly allowedClusters?: readonly string[];
 }
 
 /** `clusters-gone`: every cluster the user's grants name was deleted, and no scope may be left empty. */
@@ -66,6 +74,8 @@ export interface ManagedPlan {
   readonly drift?: RoleDrift;
   /** The new `deleteAfterDate` when the update rolls it forward. */
   readonly rolledTo?: string;
+  /** Planned remove-only (`PlanOptions.removeOnly`, or a cluster off `allowedClusters`): its drift is not repaired. */
+  readonly removeOnly: boolean;
   readonly warnings: readonly string[];
 }
 
@@ -200,6 +210,7 @@ function finish(
   update: DatabaseUserUpdate,
   drift: RoleDrift | undefined,
   rolesRemoved: readonly string[],
+  removeOnly: boolean,
 ): ManagedPlan {
   const changed = Object.keys(update).length > 0;
   return {
@@ -209,8 +220,17 @@ function finish(
     rolesRemoved: update.roles ? rolesRemoved : [],
     ...(drift ? { drift } : {}),
     ...(update.deleteAfterDate ? { rolledTo: update.deleteAfterDate } : {}),
+    removeOnly,
     warnings: warningsOf(user),
   };
+}
+
+/** Remove-only: outside the scope, or some of these clusters are off the integration's allow-list. */
+function removingOnly(clusters: readonly string[], options: PlanOptions): boolean {
+  const allowed = options.allowedClusters;
+  return (
+    options.removeOnly === true || (allowed !== undefined && clusters.some((name) => !allowed.includes(name)))
+  );
 }
 
 /** The roles the user ends with, and its scopes when they change. */
@@ -259,9 +279,10 @@ function planActive(
   active: readonly GrantRecord[],
   options: PlanOptions,
 ): ManagedPlan {
-  const { roles, scopes } = options.removeOnly ? removedAccess(user, active) : repairedAccess(user, active);
+  const removeOnly = removingOnly(clustersNeeded(active), options);
+  const { roles, scopes } = removeOnly ? removedAccess(user, active) : repairedAccess(user, active);
   const latest = Math.max(...active.map((grant) => grant.expiresAtMs));
-  const roll = options.removeOnly ? undefined : rollTarget(user, latest, options.nowMs);
+  const roll = removeOnly ? undefined : rollTarget(user, latest, options.nowMs);
   const keep = new Set(roles.map(roleKey));
   const update: DatabaseUserUpdate = {
     ...(sameSet(user.roles.map(roleKey), [...keep]) ? {} : { roles }),
@@ -272,16 +293,22 @@ function planActive(
     ...(roll ? { deleteAfterDate: roll } : {}),
   };
   const removed = user.roles.map(roleKey).filter((key) => !keep.has(key));
-  return finish(user, update, driftOf(user, grants, active), removed);
+  return finish(user, update, driftOf(user, grants, active), removed, removeOnly);
 }
 
-function deletion(user: DatabaseUser, reason: DeleteReason, drift: RoleDrift | undefined): ManagedPlan {
+function deletion(
+  user: DatabaseUser,
+  reason: DeleteReason,
+  drift: RoleDrift | undefined,
+  removeOnly: boolean,
+): ManagedPlan {
   return {
     kind: 'managed',
     action: 'delete',
     deleteReason: reason,
     rolesRemoved: [],
     ...(drift ? { drift } : {}),
+    removeOnly,
     warnings: warningsOf(user),
   };
 }
@@ -297,15 +324,16 @@ function planIdle(
   options: PlanOptions,
 ): ManagedPlan {
   const drift = driftOf(user, grants, []);
-  if (identity.strategy === 'per-grant') return deletion(user, 'grant-ended', drift);
+  const lastClusters = clustersNeeded(grants);
+  const removeOnly = removingOnly(lastClusters, options);
+  if (identity.strategy === 'per-grant') return deletion(user, 'grant-ended', drift, removeOnly);
   const ends = [identity.lastRevokedAtMs, ...grants.map((grant) => grant.expiresAtMs)];
   const known = ends.filter((ms): ms is number => ms !== undefined);
   const idleSince = known.length > 0 ? Math.max(...known) : undefined;
-  if (idleSince === undefined) return deletion(user, 'idle', drift);
+  if (idleSince === undefined) return deletion(user, 'idle', drift, removeOnly);
   const cleanupAt = idleSince + options.userCleanupDays * dayMs;
-  if (options.nowMs >= cleanupAt) return deletion(user, 'idle', drift);
-  const lastClusters = clustersNeeded(grants);
-  const roll = options.removeOnly ? undefined : rollTarget(user, cleanupAt, options.nowMs);
+  if (options.nowMs >= cleanupAt) return deletion(user, 'idle', drift, removeOnly);
+  const roll = removeOnly ? undefined : rollTarget(user, cleanupAt, options.nowMs);
   const update: DatabaseUserUpdate = {
     ...(user.roles.length > 0 ? { roles: [] } : {}),
     // Never unscoped: an idle user keeps the clusters its last grants named.
@@ -316,7 +344,7 @@ function planIdle(
     ...(grants.length > 0 ? { labels: rebuildLabels(user, identity, [], idleSince) } : {}),
     ...(roll ? { deleteAfterDate: roll } : {}),
   };
-  return finish(user, update, drift, user.roles.map(roleKey));
+  return finish(user, update, drift, user.roles.map(roleKey), removeOnly);
 }
 
 export function planUser(user: DatabaseUser, options: PlanOptions): UserPlan {

@@ -256,4 +256,28 @@ describe('outside the scope the sweep only takes away', () => {
     expect(result.drift.repaired).toHaveLength(1);
     expect(result.drift.outsideScope).toEqual([]);
   });
+  // An atlas-project integration's grants name its one cluster: after clusterName moved to
+  // another, grants on the old one are refused, and so is handing their access back.
+  it('atlas-project whose clusterName moved on: its users on the old cluster only lose access', async () => {
+    const { h, deleteAfterDate } = drifted();
+    h.atlas.addCluster(projectA, { name: 'Cluster1' });
+    const config = { ...multi(), projectId: projectA, clusterName: 'Cluster1' };
+    const result = await sweepThrough(h, atlasProjectKind, config, {});
+    const user = h.atlas.user(projectA, alice);
+    expect(user?.roles).toEqual([{ roleName: 'readWrite', databaseName: 'hr' }]);
+    expect(Date.parse(user?.deleteAfterDate ?? '')).toBe(Date.parse(deleteAfterDate));
+    expect(result.rolesRemoved).toEqual([{ projectId: projectA, username: alice, roles: ['read@sales'] }]);
+    expect(result.drift).toMatchObject({
+      repaired: [],
+      outsideScope: [expect.objectContaining({ username: alice, missingRoles: ['read@reports'] })],
+    });
+    // Its own cluster's users are still repaired in full.
+    const unchanged = drifted();
+    const config0 = { ...multi(), projectId: projectA, clusterName: 'Cluster0' };
+    await sweepThrough(unchanged.h, atlasProjectKind, config0, {});
+    expect(unchanged.h.atlas.user(projectA, alice)?.roles).toContainEqual({
+      roleName: 'read',
+      databaseName: 'reports',
+    });
+  });
 });

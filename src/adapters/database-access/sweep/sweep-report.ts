@@ -33,8 +33,9 @@ export interface SweepResult {
     readonly repaired: DriftRepaired[];
     /**
      * The same disagreement found on this integration's users in a project reached outside the
-     * scope, where the sweep only takes away: unexpected roles and scopes are removed, but a
-     * missing role or cluster stays missing (reported again each sweep).
+     * scope, or whose grants name a cluster its configuration no longer allows (`clusterNames`),
+     * where the sweep only takes away: unexpected roles and scopes are removed, but a missing
+     * role or cluster stays missing (reported again each sweep).
      */
     readonly outsideScope: DriftRepaired[];
     /** Managed users whose labels cannot be read (left untouched), or that lack deleteAfterDate. */

@@ -37,19 +37,31 @@ function authDatabase(name: string): AuthDatabase | undefined {
   return name === 'admin' || name === '$external' ? name : undefined;
 }
 
-/** Outside the scope (a project the configuration no longer allows) the plan only takes away. */
+/** This integration's own user (its `jit-integration` label is the job's integration). */
+function isOwn(env: SweepEnv, user: DatabaseUser): boolean {
+  return isManaged(user.labels) && labelValue(user.labels, labelKeys.integration) === env.integrationId;
+}
+
+/**
+ * Outside the scope (a project the configuration no longer allows) the plan only takes away; so
+ * it does for this integration's users whose grants name a cluster its configuration no longer
+ * allows (`clusterNames`). Another integration's users are judged by their own configuration.
+ */
 function plan(env: SweepEnv, user: DatabaseUser): UserPlan {
+  const { clusterNames } = env.settings;
   return planUser(user, {
     nowMs: env.deps.clock.now(),
     userCleanupDays: env.settings.userCleanupDays,
     removeOnly: env.reach !== 'full',
+    ...(clusterNames !== undefined && isOwn(env, user) ? { allowedClusters: clusterNames } : {}),
   });
 }
 
 /**
  * Reports what a plan says about a user; writes are reported by `apply` once they succeed. Drift
- * outside the scope is reported as found, written or not: there a missing role or cluster is
- * never added back, so it is not `repaired`.
+ * on a user planned remove-only (outside the scope, or on a cluster off `clusterNames`) is
+ * reported as found, written or not: a missing role or cluster is never added back there, so it
+ * is not `repaired`.
  */
 function classify(env: SweepEnv, username: string, userPlan: UserPlan): void {
   const { report, projectId } = env;
@@ -58,7 +70,7 @@ function classify(env: SweepEnv, username: string, userPlan: UserPlan): void {
     report.drift.malformed.push({ projectId, username, reason: userPlan.reason });
   if (userPlan.kind !== 'managed') return;
   for (const reason of userPlan.warnings) report.drift.malformed.push({ projectId, username, reason });
-  if (env.reach !== 'full' && userPlan.drift)
+  if (userPlan.removeOnly && userPlan.drift)
     report.drift.outsideScope.push({ projectId, username, ...userPlan.drift });
 }
 
@@ -67,8 +79,7 @@ function classify(env: SweepEnv, username: string, userPlan: UserPlan): void {
  * configuration stopped allowing), only a user this integration's grants made.
  */
 function inReach(env: SweepEnv, user: DatabaseUser): boolean {
-  if (env.reach === 'full') return true;
-  return isManaged(user.labels) && labelValue(user.labels, labelKeys.integration) === env.integrationId;
+  return env.reach === 'full' || isOwn(env, user);
 }
 
 function ignoreNotFound(error: unknown): void {
@@ -141,7 +152,7 @@ function reportWrite(
     report.rolesRemoved.push({ projectId, username, roles: [...decided.rolesRemoved].sort() });
   if (deleted === undefined && decided.rolledTo !== undefined)
     report.deleteAfterRolled.push({ projectId, username, from: fresh.deleteAfterDate, to: decided.rolledTo });
-  if (decided.drift && env.reach === 'full')
+  if (decided.drift && !decided.removeOnly)
     report.drift.repaired.push({ projectId, username, ...decided.drift });
 }
 
