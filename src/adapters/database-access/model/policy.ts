@@ -1,3 +1,4 @@
+import type { CustomDbRole } from '../../../atlas/index.js';
 import type { Policy } from '../../../config/env.js';
 import { policyDenial } from '../../../errors/policy-denial.js';
 import { ConnectorError } from '../../../errors/connector-error.js';
@@ -169,6 +170,31 @@ export function checkActionsPolicy(
       );
     }
   });
+}
+
+/**
+ * A connector-made role (`jit-r-…`, an `actions` grant) is named by a hash of its privileges, so
+ * its name alone says nothing the policy can judge: its definition, read back from Atlas, is
+ * checked as the grant's `actions` were (known actions, data-plane only unless admin roles are
+ * allowed, the admin-database rule, none while POLICY_ALLOWED_ROLES is set).
+ */
+export function checkConnectorRoleDefinition(
+  policy: Policy,
+  defined: Pick<CustomDbRole, 'actions'>,
+  field: string,
+): void {
+  const byDatabase = new Map<string, string[]>();
+  for (const { action, resources } of defined.actions) {
+    for (const resource of resources) {
+      if (resource.cluster === true) {
+        checkActionsPolicy(policy, { actions: [action], database: 'admin' }, field);
+        continue;
+      }
+      const db = resource.db ?? 'admin';
+      byDatabase.set(db, [...(byDatabase.get(db) ?? []), action]);
+    }
+  }
+  for (const [database, actions] of byDatabase) checkActionsPolicy(policy, { actions, database }, field);
 }
 
 /** The local policy over every access entry of a grant. */

@@ -10,7 +10,7 @@ import type { CustomDbRole } from '../../../atlas/index.js';
 import { isConnectorError } from '../../../errors/connector-error.js';
 import { connectorRolePrefix } from '../discover/discover-records.js';
 import {
-  checkActionsPolicy,
+  checkConnectorRoleDefinition,
   checkProjectPolicy,
   checkRolePolicy,
   grantExpiryMs,
@@ -107,13 +107,7 @@ function refuseGoneGrant(
   );
 }
 
-/**
- * A connector-made role (`jit-r-…`, an `actions` grant) is named by a hash of its privileges, so
- * its name alone says nothing the policy can judge: its definition is read back and checked as
- * the grant's `actions` were (known actions, data-plane only unless admin roles are allowed, the
- * admin-database rule, none while POLICY_ALLOWED_ROLES is set). A role that is gone gives nothing
- * to check here.
- */
+/** A connector role's definition is checked as a grant's `actions`; a role that is gone gives nothing to check. */
 async function checkConnectorRole(deps: AdapterDeps, ctx: JobContext, projectId: string, role: GrantedRole) {
   let defined: CustomDbRole;
   try {
@@ -122,20 +116,7 @@ async function checkConnectorRole(deps: AdapterDeps, ctx: JobContext, projectId:
     if (isConnectorError(error) && error.code === 'not_found') return;
     throw error;
   }
-  const byDatabase = new Map<string, string[]>();
-  for (const { action, resources } of defined.actions) {
-    for (const resource of resources) {
-      if (resource.cluster === true) {
-        checkActionsPolicy(deps.policy, { actions: [action], database: 'admin' }, 'grantId');
-        continue;
-      }
-      const db = resource.db ?? 'admin';
-      byDatabase.set(db, [...(byDatabase.get(db) ?? []), action]);
-    }
-  }
-  for (const [database, actions] of byDatabase) {
-    checkActionsPolicy(deps.policy, { actions, database }, 'grantId');
-  }
+  checkConnectorRoleDefinition(deps.policy, defined, 'grantId');
 }
 
 export const renewOperation = databaseOperation(RenewPayload, runRenew);

@@ -1,4 +1,4 @@
-import type { AtlasClient } from '../../../atlas/index.js';
+import type { AtlasClient, CustomDbRole } from '../../../atlas/index.js';
 import { isConnectorError, toConnectorError } from '../../../errors/connector-error.js';
 import type { JobContext } from '../../../worker/job-context.js';
 import type { AdapterDeps } from '../../adapter.js';
@@ -32,6 +32,11 @@ export interface SweepEnv {
   readonly deps: SweepDeps;
   readonly ctx: SweepContext;
   readonly report: SweepReport;
+  /**
+   * In scope, the project's custom roles as listed before its users: drift repair judges a
+   * connector role (`jit-r-…`) against the local policy by its definition.
+   */
+  readonly customRoles?: readonly CustomDbRole[];
 }
 
 /** A lost lease or an abort ends the sweep; any other failure is one user's (or role's) problem. */

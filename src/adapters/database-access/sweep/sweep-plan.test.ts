@@ -301,3 +301,58 @@ describe('planUser, a grant on a cluster off allowedClusters', () => {
     expect(result).not.toHaveProperty('rolledTo');
   });
 });
+
+/** In scope, drift repair gives back only what the local policy would give a grant now. */
+describe('planUser, a role the policy now refuses', () => {
+  const dbAdminSales = { cluster: 'Cluster0', roleName: 'dbAdmin', databaseName: 'sales' };
+  const noDbAdmin = (role: { roleName: string }) => role.roleName !== 'dbAdmin';
+  const planWith = (spec: UserSpec) =>
+    planUser(managedUser(spec, now), { nowMs: now, userCleanupDays: 1, mayAdd: noDbAdmin });
+
+  it('does not add it back when the user lacks it, reports it apart, and repairs the rest', () => {
+    const result = planWith({ grants: [active(2, [readSales, writeHr, dbAdminSales])], roles: [] });
+    expect(result).toMatchObject({
+      action: 'update',
+      update: {
+        roles: [
+          { roleName: 'read', databaseName: 'sales' },
+          { roleName: 'readWrite', databaseName: 'hr' },
+        ],
+      },
+      refusedRoles: ['dbAdmin@sales'],
+      drift: { missingRoles: ['read@sales', 'readWrite@hr'] },
+    });
+  });
+
+  it('keeps it while the user holds it: a revoke or the grant’s end takes it away', () => {
+    const result = planWith({ grants: [active(2, [readSales, dbAdminSales])] });
+    expect(result).toMatchObject({ action: 'none' });
+    expect(result).not.toHaveProperty('refusedRoles');
+  });
+
+  it('adds no cluster scope only a refused role needs', () => {
+    const result = planWith({
+      grants: [active(2, [readSales]), active(3, [{ ...dbAdminSales, cluster: 'Cluster1' }])],
+      roles: [{ roleName: 'read', databaseName: 'sales' }],
+      scopes: [{ name: 'Cluster0', type: 'CLUSTER' }],
+    });
+    expect(result).toMatchObject({ action: 'none', refusedRoles: ['dbAdmin@sales'] });
+    expect(result).not.toHaveProperty('drift');
+  });
+
+  it('with every role refused and missing, removes the rest and never empties the scopes', () => {
+    const result = planWith({
+      grants: [active(2, [dbAdminSales])],
+      roles: [{ roleName: 'dbOwner', databaseName: 'sales' }],
+    });
+    expect(result).toMatchObject({
+      action: 'update',
+      update: { roles: [] },
+      rolesRemoved: ['dbOwner@sales'],
+      refusedRoles: ['dbAdmin@sales'],
+    });
+    expect(result.kind === 'managed' ? result.update : undefined).not.toHaveProperty('scopes');
+    const unscoped = planWith({ grants: [active(2, [dbAdminSales])], roles: [], scopes: [] });
+    expect(unscoped).toMatchObject({ update: { scopes: [{ name: 'Cluster0', type: 'CLUSTER' }] } });
+  });
+});

@@ -47,6 +47,13 @@ export interface PlanOptions {
    * would reach the refused one too, and a rolled date would keep the refused grant alive.
    */
   readonly allowedClusters?: readonly string[];
+  /**
+   * Whether drift repair may give this role back: the local policy would give it to a grant now.
+   * A role an active grant records that the user lacks and the policy now refuses is not added
+   * (`refusedRoles`); one the user still holds is kept (the grant was given it; a revoke or its
+   * end takes it away). Absent: every role may be added.
+   */
+  readonly mayAdd?: (role: GrantedRole) => boolean;
 }
 
 /** `clusters-gone`: every cluster the user's grants name was deleted, and no scope may be left empty. */
@@ -76,6 +83,8 @@ export interface ManagedPlan {
   readonly rolledTo?: string;
   /** Planned remove-only (`PlanOptions.removeOnly`, or a cluster off `allowedClusters`): its drift is not repaired. */
   readonly removeOnly: boolean;
+  /** Roles an active grant records, the user lacks, and `mayAdd` refuses: left missing, not in `drift`. */
+  readonly refusedRoles?: readonly string[];
   readonly warnings: readonly string[];
 }
 
@@ -239,10 +248,38 @@ interface PlannedAccess {
   readonly scopes?: DatabaseUserScope[];
 }
 
-/** In scope: roles and scopes become exactly what the active grants need (drift repaired both ways). */
-function repairedAccess(user: DatabaseUser, active: readonly GrantRecord[]): PlannedAccess {
-  const clusters = clustersNeeded(active);
-  const roles = rolesNeeded(active).map(toUserRole);
+/**
+ * What drift repair works towards: the active grants with only the roles it may give them, those
+ * the user holds and those `mayAdd` allows (the others are `refused`). A grant left without roles
+ * names no cluster either: its cluster scope is not added back for the user's other roles.
+ */
+function repairTarget(user: DatabaseUser, active: readonly GrantRecord[], options: PlanOptions) {
+  const { mayAdd } = options;
+  if (mayAdd === undefined) return { target: active, refused: [] };
+  const held = new Set(user.roles.map(roleKey));
+  const given = (role: GrantedRole) => held.has(roleKey(role)) || mayAdd(role);
+  const target = active
+    .map((grant) => ({ ...grant, roles: grant.roles.filter(given) }))
+    .filter((grant) => grant.roles.length > 0);
+  const refused = rolesNeeded(active)
+    .filter((role) => !given(role))
+    .map(roleKey);
+  return { target, refused };
+}
+
+/**
+ * In scope: roles and scopes become exactly what the target grants need (drift repaired both
+ * ways). With none (every role refused and missing) the user keeps no role, and its scopes only
+ * narrow as remove-only would have them: never written empty.
+ */
+function repairedAccess(
+  user: DatabaseUser,
+  active: readonly GrantRecord[],
+  target: readonly GrantRecord[],
+): PlannedAccess {
+  if (target.length === 0) return { ...removedAccess(user, active), roles: [] };
+  const clusters = clustersNeeded(target);
+  const roles = rolesNeeded(target).map(toUserRole);
   return scopesMatch(user, clusters) ? { roles } : { roles, scopes: clusterScopes(clusters) };
 }
 
@@ -280,7 +317,10 @@ function planActive(
   options: PlanOptions,
 ): ManagedPlan {
   const removeOnly = removingOnly(clustersNeeded(active), options);
-  const { roles, scopes } = removeOnly ? removedAccess(user, active) : repairedAccess(user, active);
+  const { target, refused } = removeOnly
+    ? { target: active, refused: [] }
+    : repairTarget(user, active, options);
+  const { roles, scopes } = removeOnly ? removedAccess(user, active) : repairedAccess(user, active, target);
   const latest = Math.max(...active.map((grant) => grant.expiresAtMs));
   const roll = removeOnly ? undefined : rollTarget(user, latest, options.nowMs);
   const keep = new Set(roles.map(roleKey));
@@ -293,7 +333,8 @@ function planActive(
     ...(roll ? { deleteAfterDate: roll } : {}),
   };
   const removed = user.roles.map(roleKey).filter((key) => !keep.has(key));
-  return finish(user, update, driftOf(user, grants, active), removed, removeOnly);
+  const plan = finish(user, update, driftOf(user, grants, target), removed, removeOnly);
+  return refused.length > 0 ? { ...plan, refusedRoles: refused } : plan;
 }
 
 function deletion(

@@ -281,3 +281,96 @@ describe('outside the scope the sweep only takes away', () => {
     });
   });
 });
+
+/** In scope, drift repair must not give back a role the local policy now refuses a grant. */
+describe('drift repair after the policy narrowed the roles', () => {
+  const readReports = { cluster: 'Cluster0', roleName: 'read', databaseName: 'reports' };
+  const spy = { cluster: 'Cluster0', roleName: 'jit-r-0000000000000001', databaseName: 'admin' };
+  const finder = { cluster: 'Cluster0', roleName: 'jit-r-0000000000000002', databaseName: 'admin' };
+  /** Alice's active grant gave readWrite@hr, read@reports and two connector roles; she holds readWrite@hr only. */
+  function drifted(held: readonly { roleName: string; databaseName: string }[] = []): Harness {
+    const h = harness();
+    h.atlas.addProject(projectA).addCluster(projectA, { name: 'Cluster0' });
+    h.atlas.addCustomRole(projectA, {
+      roleName: spy.roleName,
+      actions: [{ action: 'SERVER_STATUS', resources: [{ cluster: true }] }],
+      inheritedRoles: [],
+    });
+    h.atlas.addCustomRole(projectA, {
+      roleName: finder.roleName,
+      actions: [{ action: 'FIND', resources: [{ db: 'sales', collection: '' }] }],
+      inheritedRoles: [],
+    });
+    const now = h.clock.now();
+    const grants = [
+      { id: 'g-new', expiresAtMs: now + 48 * hourMs, roles: [writeHr, readReports, spy, finder] },
+    ];
+    const roles = [{ roleName: 'readWrite', databaseName: 'hr' }, ...held];
+    h.atlas.addUser(projectA, managedUser({ grants, roles }, now));
+    return h;
+  }
+  const roleKeys = (h: Harness) =>
+    (h.atlas.user(projectA, alice)?.roles ?? []).map((r) => `${r.roleName}@${r.databaseName}`).sort();
+
+  it('POLICY_ALLOWED_ROLES no longer names read: read@reports stays missing, and is reported', async () => {
+    const h = drifted();
+    const policy = { allowedRoles: ['readWrite'] };
+    const result = await sweepThrough(h, atlasMultiProjectKind, multi(), {}, policy);
+    // Custom privileges are refused while POLICY_ALLOWED_ROLES is set: neither connector role comes back.
+    expect(roleKeys(h)).toEqual(['readWrite@hr']);
+    expect(result.drift.refusedByPolicy).toEqual([
+      {
+        projectId: projectA,
+        username: alice,
+        roles: [`${spy.roleName}@admin`, `${finder.roleName}@admin`, 'read@reports'].sort(),
+      },
+    ]);
+    expect(result.drift.repaired).toEqual([]);
+    expect(result.errors).toEqual([]);
+  });
+
+  it('POLICY_ALLOW_ADMIN_ROLES off: the admin-class connector role stays missing, the others come back', async () => {
+    const h = drifted();
+    const result = await sweepThrough(h, atlasMultiProjectKind, multi(), {});
+    expect(roleKeys(h)).toEqual([`${finder.roleName}@admin`, 'read@reports', 'readWrite@hr'].sort());
+    expect(result.drift.refusedByPolicy).toEqual([
+      { projectId: projectA, username: alice, roles: [`${spy.roleName}@admin`] },
+    ]);
+    expect(result.drift.repaired).toEqual([
+      expect.objectContaining({
+        username: alice,
+        missingRoles: [`${finder.roleName}@admin`, 'read@reports'],
+      }),
+    ]);
+  });
+
+  it('a role the user still holds is kept although the policy now refuses it', async () => {
+    const h = drifted([{ roleName: spy.roleName, databaseName: 'admin' }]);
+    const result = await sweepThrough(h, atlasMultiProjectKind, multi(), {});
+    expect(roleKeys(h)).toContain(`${spy.roleName}@admin`);
+    expect(result.drift.refusedByPolicy).toEqual([]);
+    expect(result.rolesRemoved).toEqual([]);
+  });
+});
+
+it('a connector role no longer defined in the project is not put back, so the rest of the repair lands', async () => {
+  const h = harness();
+  h.atlas.addProject(projectA).addCluster(projectA, { name: 'Cluster0' });
+  const gone = { cluster: 'Cluster0', roleName: 'jit-r-00000000000000ff', databaseName: 'admin' };
+  const now = h.clock.now();
+  const grants = [
+    { id: 'g-old', expiresAtMs: now - hourMs, roles: [readSales] },
+    { id: 'g-new', expiresAtMs: now + 2 * hourMs, roles: [writeHr, gone] },
+  ];
+  const roles = [
+    { roleName: 'read', databaseName: 'sales' },
+    { roleName: 'readWrite', databaseName: 'hr' },
+  ];
+  h.atlas.addUser(projectA, managedUser({ grants, roles }, now));
+  const result = await sweepThrough(h, atlasMultiProjectKind, multi(), {});
+  expect(result.errors).toEqual([]);
+  expect(h.atlas.user(projectA, alice)?.roles).toEqual([{ roleName: 'readWrite', databaseName: 'hr' }]);
+  expect(result.drift.refusedByPolicy).toEqual([
+    { projectId: projectA, username: alice, roles: [`${gone.roleName}@admin`] },
+  ]);
+});

@@ -38,6 +38,12 @@ export interface SweepResult {
      * role or cluster stays missing (reported again each sweep).
      */
     readonly outsideScope: DriftRepaired[];
+    /**
+     * Roles an active grant records and the user lacks (removed by hand, say) that the local
+     * policy now refuses (POLICY_ALLOWED_ROLES, POLICY_ALLOW_ADMIN_ROLES, the admin-database
+     * rule): drift repair does not add them back (reported again each sweep until the grant ends).
+     */
+    readonly refusedByPolicy: (UserRef & { readonly roles: readonly string[] })[];
     /** Managed users whose labels cannot be read (left untouched), or that lack deleteAfterDate. */
     readonly malformed: (UserRef & { readonly reason: string })[];
     /**
@@ -68,7 +74,14 @@ export function emptySweepReport(): SweepReport {
     rolesRemoved: [],
     usersDeleted: [],
     deleteAfterRolled: [],
-    drift: { repaired: [], outsideScope: [], malformed: [], unmanaged: [], unmanagedTotal: 0 },
+    drift: {
+      repaired: [],
+      outsideScope: [],
+      refusedByPolicy: [],
+      malformed: [],
+      unmanaged: [],
+      unmanagedTotal: 0,
+    },
     customRolesDeleted: [],
     customRolesKept: [],
     errors: [],
@@ -101,6 +114,7 @@ export function sortSweepReport(report: SweepReport): SweepResult {
     report.deleteAfterRolled,
     report.drift.repaired,
     report.drift.outsideScope,
+    report.drift.refusedByPolicy,
     report.drift.malformed,
     report.drift.unmanaged,
     report.customRolesDeleted,

@@ -16,7 +16,9 @@ import {
   sweepTargets,
   unreachableCode,
 } from '../scope/projects-in-scope.js';
-import { isManaged, labelKeys, labelValue } from '../model/user-model.js';
+import { connectorRolePrefix } from '../discover/discover-records.js';
+import { checkConnectorRoleDefinition, checkRolePolicy } from '../model/policy.js';
+import { isManaged, labelKeys, labelValue, type GrantedRole } from '../model/user-model.js';
 import { SweepPayload } from '../model/payloads.js';
 import { planUser, type DeleteReason, type ManagedPlan, type UserPlan } from './sweep-plan.js';
 import {
@@ -43,6 +45,29 @@ function isOwn(env: SweepEnv, user: DatabaseUser): boolean {
 }
 
 /**
+ * Whether the local policy would give this recorded role to a grant now, as renew re-checks it: a
+ * connector role by its definition among the listed custom roles (one not listed cannot be
+ * judged, nor assigned: no), any other role by name.
+ */
+function policyGives(env: SweepEnv, role: GrantedRole): boolean {
+  const { policy } = env.deps;
+  try {
+    if (!role.roleName.startsWith(connectorRolePrefix)) {
+      checkRolePolicy(policy, role.roleName, 'role', role.databaseName);
+      return true;
+    }
+    const defined = env.customRoles?.find((custom) => custom.roleName === role.roleName);
+    if (defined === undefined) return false;
+    checkConnectorRoleDefinition(policy, defined, 'role');
+    return true;
+  } catch (error) {
+    // Refused by the policy, or a definition it cannot judge (an action it does not know).
+    if (isConnectorError(error)) return false;
+    throw error;
+  }
+}
+
+/**
  * Outside the scope (a project the configuration no longer allows) the plan only takes away; so
  * it does for this integration's users whose grants name a cluster its configuration no longer
  * allows (`clusterNames`). Another integration's users are judged by their own configuration.
@@ -54,6 +79,7 @@ function plan(env: SweepEnv, user: DatabaseUser): UserPlan {
     userCleanupDays: env.settings.userCleanupDays,
     removeOnly: env.reach !== 'full',
     ...(clusterNames !== undefined && isOwn(env, user) ? { allowedClusters: clusterNames } : {}),
+    mayAdd: (role) => policyGives(env, role),
   });
 }
 
@@ -72,6 +98,8 @@ function classify(env: SweepEnv, username: string, userPlan: UserPlan): void {
   for (const reason of userPlan.warnings) report.drift.malformed.push({ projectId, username, reason });
   if (userPlan.removeOnly && userPlan.drift)
     report.drift.outsideScope.push({ projectId, username, ...userPlan.drift });
+  if (userPlan.refusedRoles !== undefined)
+    report.drift.refusedByPolicy.push({ projectId, username, roles: userPlan.refusedRoles });
 }
 
 /**
@@ -227,18 +255,19 @@ async function sweepProject(env: SweepEnv): Promise<void> {
   if (env.reach === 'full') env.report.projects += 1;
   else env.report.projectsOutsideScope += 1;
   const referenced = new Set<string>();
+  const withRoles: SweepEnv = { ...env, customRoles: roles };
   for (const user of users) {
     if (env.ctx.signal.aborted) throw cancelledError(env.ctx.signal.reason);
     if (!inReach(env, user)) continue;
     env.report.usersChecked += 1;
-    for (const roleName of await sweepUser(env, user)) referenced.add(roleName);
+    for (const roleName of await sweepUser(withRoles, user)) referenced.add(roleName);
   }
   if (env.reach === 'full') await collectCustomRoles(env, roles, referenced);
 }
 
 /**
- * Reconciles every managed user in scope with its labels (expired roles out, drift repaired,
- * idle users deleted, `deleteAfterDate` rolled forward), reports unmanaged users without touching
+ * Reconciles every managed user in scope with its labels (expired roles out, drift repaired
+ * short of a role the local policy now refuses, idle users deleted, `deleteAfterDate` rolled forward), reports unmanaged users without touching
  * them, and deletes connector-made custom roles nobody uses. In a project the configuration no
  * longer allows (the scope's `removalReach`, or one the local policy refuses) it reconciles this
  * integration's own users only, and only takes away (`removeOnly`: no role or cluster added back,
