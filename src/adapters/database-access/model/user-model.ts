@@ -181,6 +181,11 @@ export function strategyOf(labels: readonly KeyValue[] | undefined): UserStrateg
   return strategy === 'per-requester' || strategy === 'per-grant' ? strategy : undefined;
 }
 
+/** The `jit-integration` label value an integration's users carry: its id, cut to a label's length. */
+export function integrationLabel(integrationId: string): string {
+  return integrationId.slice(0, maxLabelValue);
+}
+
 /** Rebuilds the label set: fixed identity labels, the given grants, and the bookkeeping values. */
 export function buildLabels(input: {
   readonly requesterId: string;
@@ -199,7 +204,7 @@ export function buildLabels(input: {
     { key: labelKeys.managedBy, value: managedByValue },
     { key: labelKeys.requester, value: requester },
     { key: labelKeys.strategy, value: input.strategy },
-    { key: labelKeys.integration, value: input.integrationId.slice(0, maxLabelValue) },
+    { key: labelKeys.integration, value: integrationLabel(input.integrationId) },
   ];
   if (input.passwordRotatedAt)
     labels.push({ key: labelKeys.passwordRotatedAt, value: input.passwordRotatedAt });

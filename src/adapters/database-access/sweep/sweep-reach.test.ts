@@ -77,6 +77,7 @@ async function sweepThrough<C>(
   config: C,
   payload: object,
   policy: Partial<Policy> = {},
+  integrationId = integration.id,
 ): Promise<SweepResult> {
   const adapter = kind.create({
     clock: h.clock,
@@ -96,7 +97,7 @@ async function sweepThrough<C>(
     operation: 'sweep' as const,
     config,
     payload,
-    integration: { ...integration, kind: kind.kind },
+    integration: { ...integration, id: integrationId, kind: kind.kind },
   };
   return (await sweep.run(job, credential, h.ctx)) as SweepResult;
 }
@@ -373,4 +374,71 @@ it('a connector role no longer defined in the project is not put back, so the re
   expect(result.drift.refusedByPolicy).toEqual([
     { projectId: projectA, username: alice, roles: [`${gone.roleName}@admin`] },
   ]);
+});
+
+// Another integration (say, one whose projectIds no longer name projectA) made bob: only its
+// configuration says whether his grants may still be handed out, so this sweep only takes away.
+it('another integration’s user in scope: its ended grant’s role goes, nothing is added back, no roll', async () => {
+  const h = harness();
+  h.atlas.addProject(projectA).addCluster(projectA, { name: 'Cluster0' });
+  const now = h.clock.now();
+  const deleteAfterDate = new Date(now + 3 * hourMs).toISOString();
+  const readReports = { cluster: 'Cluster0', roleName: 'read', databaseName: 'reports' };
+  const grants = [
+    { key: grantKey('g-old'), expiresAtMs: now - hourMs, roles: [readSales] },
+    { key: grantKey('g-new'), expiresAtMs: now + 48 * hourMs, roles: [writeHr, readReports] },
+  ];
+  const bob = 'jit-bob-example-com-0b0b';
+  h.atlas.addUser(projectA, {
+    ...managedUser({ username: bob, deleteAfterDate }, now),
+    roles: [
+      { roleName: 'read', databaseName: 'sales' },
+      { roleName: 'readWrite', databaseName: 'hr' },
+    ],
+    scopes: [{ name: 'Cluster0', type: 'CLUSTER' }],
+    labels: buildLabels({
+      requesterId: 'req-bob',
+      strategy: 'per-requester',
+      integrationId: 'int-other',
+      grants,
+    }),
+  });
+  const result = await sweepThrough(h, atlasMultiProjectKind, multi({ projectIds: [projectA] }), {});
+  const user = h.atlas.user(projectA, bob);
+  expect(user?.roles).toEqual([{ roleName: 'readWrite', databaseName: 'hr' }]);
+  expect(Date.parse(user?.deleteAfterDate ?? '')).toBe(Date.parse(deleteAfterDate));
+  expect(result.rolesRemoved).toEqual([{ projectId: projectA, username: bob, roles: ['read@sales'] }]);
+  expect(result.deleteAfterRolled).toEqual([]);
+  expect(result.drift).toMatchObject({
+    repaired: [],
+    outsideScope: [expect.objectContaining({ username: bob, missingRoles: ['read@reports'] })],
+  });
+  expect(result.errors).toEqual([]);
+});
+
+// A label holds at most 255 characters: a longer integration id is cut there on its users.
+it('an integration id longer than a label still finds its own users, in scope and outside it', async () => {
+  const longId = `int-${'x'.repeat(300)}`;
+  for (const config of [multi({ projectIds: [projectA] }), multi({ projectIds: [projectB] })]) {
+    const h = harness();
+    h.atlas.addProject(projectA).addProject(projectB);
+    h.atlas.addCluster(projectA, { name: 'Cluster0' }).addCluster(projectB, { name: 'Cluster0' });
+    const now = h.clock.now();
+    const grants = [
+      { key: grantKey('g-old'), expiresAtMs: now - hourMs, roles: [readSales] },
+      { key: grantKey('g-new'), expiresAtMs: now + 48 * hourMs, roles: [writeHr] },
+    ];
+    const roles = [{ roleName: 'read', databaseName: 'sales' }];
+    const labels = buildLabels({
+      requesterId: 'req-alice',
+      strategy: 'per-requester',
+      integrationId: longId,
+      grants,
+    });
+    h.atlas.addUser(projectA, { ...managedUser({}, now), roles, labels });
+    const result = await sweepThrough(h, atlasMultiProjectKind, config, {}, {}, longId);
+    const expected = config.projectIds?.includes(projectA) ? ['readWrite'] : [];
+    expect(h.atlas.user(projectA, alice)?.roles.map((role) => role.roleName)).toEqual(expected);
+    expect(result.usersChecked).toBe(1);
+  }
 });

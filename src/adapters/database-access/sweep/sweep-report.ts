@@ -34,7 +34,7 @@ export interface SweepResult {
     /**
      * The same disagreement found on this integration's users in a project reached outside the
      * scope, or whose grants name a cluster its configuration no longer allows (`clusterNames`),
-     * where the sweep only takes away: unexpected roles and scopes are removed, but a missing
+     * and on other integrations' users, where the sweep only takes away: unexpected roles and scopes are removed, but a missing
      * role or cluster stays missing (reported again each sweep).
      */
     readonly outsideScope: DriftRepaired[];

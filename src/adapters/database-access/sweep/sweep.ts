@@ -18,7 +18,7 @@ import {
 } from '../scope/projects-in-scope.js';
 import { connectorRolePrefix } from '../discover/discover-records.js';
 import { checkConnectorRoleDefinition, checkRolePolicy } from '../model/policy.js';
-import { isManaged, labelKeys, labelValue, type GrantedRole } from '../model/user-model.js';
+import { integrationLabel, isManaged, labelKeys, labelValue, type GrantedRole } from '../model/user-model.js';
 import { SweepPayload } from '../model/payloads.js';
 import { planUser, type DeleteReason, type ManagedPlan, type UserPlan } from './sweep-plan.js';
 import {
@@ -41,7 +41,8 @@ function authDatabase(name: string): AuthDatabase | undefined {
 
 /** This integration's own user (its `jit-integration` label is the job's integration). */
 function isOwn(env: SweepEnv, user: DatabaseUser): boolean {
-  return isManaged(user.labels) && labelValue(user.labels, labelKeys.integration) === env.integrationId;
+  const label = labelValue(user.labels, labelKeys.integration);
+  return isManaged(user.labels) && label === integrationLabel(env.integrationId);
 }
 
 /**
@@ -70,14 +71,16 @@ function policyGives(env: SweepEnv, role: GrantedRole): boolean {
 /**
  * Outside the scope (a project the configuration no longer allows) the plan only takes away; so
  * it does for this integration's users whose grants name a cluster its configuration no longer
- * allows (`clusterNames`). Another integration's users are judged by their own configuration.
+ * allows (`clusterNames`), and for another integration's users: only that integration's
+ * configuration says whether their grants' access may still be handed out (its own sweep repairs
+ * them where it still may), so here ended grants lose their roles but nothing is added back.
  */
 function plan(env: SweepEnv, user: DatabaseUser): UserPlan {
   const { clusterNames } = env.settings;
   return planUser(user, {
     nowMs: env.deps.clock.now(),
     userCleanupDays: env.settings.userCleanupDays,
-    removeOnly: env.reach !== 'full',
+    removeOnly: env.reach !== 'full' || !isOwn(env, user),
     ...(clusterNames !== undefined && isOwn(env, user) ? { allowedClusters: clusterNames } : {}),
     mayAdd: (role) => policyGives(env, role),
   });
@@ -266,9 +269,10 @@ async function sweepProject(env: SweepEnv): Promise<void> {
 }
 
 /**
- * Reconciles every managed user in scope with its labels (expired roles out, drift repaired
- * short of a role the local policy now refuses, idle users deleted, `deleteAfterDate` rolled forward), reports unmanaged users without touching
- * them, and deletes connector-made custom roles nobody uses. In a project the configuration no
+ * Reconciles every managed user in scope with its labels (expired roles out, idle users deleted;
+ * on this integration's own users, drift repaired short of a role the local policy now refuses and
+ * `deleteAfterDate` rolled forward; other integrations' users only lose access), reports
+ * unmanaged users without touching them, and deletes connector-made custom roles nobody uses. In a project the configuration no
  * longer allows (the scope's `removalReach`, or one the local policy refuses) it reconciles this
  * integration's own users only, and only takes away (`removeOnly`: no role or cluster added back,
  * no roll): tightening the configuration never leaves ended grants' roles, nor hands out access.
