@@ -233,6 +233,18 @@ describe('an invitation is deleted only when it is the one the grant sent, with 
   });
 });
 
+/** g-1 invites bob with ORG_READ_ONLY; that invitation is withdrawn; an admin invites bob again. */
+async function adminReinvitesAfterWithdrawal() {
+  const h = portalWorld();
+  const g1 = recordOf(await grant(h, 'g-1', [orgReadOnly], []));
+  await h.world.client.orgUsers.remove(orgId, g1.userId ?? '');
+  const theirs = await h.world.client.orgUsers.invite(orgId, {
+    username: email,
+    roles: { orgRoles: ['ORG_MEMBER'] },
+  });
+  return { h, g1, theirs };
+}
+
 describe('an invitation the connector sent goes with the last grant that holds something on it', () => {
   it('a re-sent invitation is not kept alive by an older grant that holds nothing on it', async () => {
     const h = portalWorld();
@@ -250,13 +262,7 @@ describe('an invitation the connector sent goes with the last grant that holds s
   });
 
   it('a grant does not share an invitation someone else sent after the connector’s was gone', async () => {
-    const h = portalWorld();
-    const g1 = recordOf(await grant(h, 'g-1', [orgReadOnly], []));
-    await h.world.client.orgUsers.remove(orgId, g1.userId ?? '');
-    const theirs = await h.world.client.orgUsers.invite(orgId, {
-      username: email,
-      roles: { orgRoles: ['ORG_MEMBER'] },
-    });
+    const { h, g1, theirs } = await adminReinvitesAfterWithdrawal();
     const g2 = recordOf(await grant(h, 'g-2', [billing], [g1]));
     expect(g2).toMatchObject({ userId: theirs.id, created: { invitation: false } });
 
@@ -270,13 +276,7 @@ describe('an invitation the connector sent goes with the last grant that holds s
 describe('a grant made on an invitation that is gone pins nothing on the current one', () => {
   /** g-1's invitation is withdrawn; an admin invites bob again; g-2 adds the role g-1 had. */
   async function sameRoleOnTheAdminsInvitation() {
-    const h = portalWorld();
-    const g1 = recordOf(await grant(h, 'g-1', [orgReadOnly], []));
-    await h.world.client.orgUsers.remove(orgId, g1.userId ?? '');
-    const theirs = await h.world.client.orgUsers.invite(orgId, {
-      username: email,
-      roles: { orgRoles: ['ORG_MEMBER'] },
-    });
+    const { h, g1, theirs } = await adminReinvitesAfterWithdrawal();
     const g2 = recordOf(await grant(h, 'g-2', [orgReadOnly], [g1]));
     expect(g2).toMatchObject({ userId: theirs.id, added: [orgReadOnly] });
     return { h, g1, g2, theirs };
