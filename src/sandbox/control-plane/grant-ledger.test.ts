@@ -316,6 +316,81 @@ describe('grant ledger', () => {
       expect(h.ledger.grants('portal')[0]).not.toHaveProperty('revokedAt');
     });
 
+    it('keeps the end a later renew set when the dead grant reports late, whether it succeeded or failed', async () => {
+      const h = setup();
+      const { jobId, first } = leasedGrant(h, 1);
+      h.jobs.recordIntent(jobId, 1, first, intent);
+      await h.clock.advance(60_000);
+      h.jobs.tick();
+      expect(h.jobs.record(jobId)?.state).toBe('dead');
+      // The fromIntent record is renewed to end sooner than the grant asked.
+      const shortened = '2026-11-24T12:30:00.000Z';
+      h.run('renew', { grantId: 'g-1', expiresAt: shortened }, { grantId: 'g-1', expiresAt: shortened });
+      // The dead grant's held result comes in (§4.7 takes it: nobody leased the job since).
+      h.report(first, { outcome: 'succeeded', result: grantResult(intent.expiresAt) });
+      expect(h.ledger.grants('portal')).toEqual([
+        expect.objectContaining({ grantId: 'g-1', expiresAt: shortened, added: [billing] }),
+      ]);
+
+      const second = leasedGrant(h, 1);
+      const g2 = { ...intent, expiresAt: '2026-11-24T15:00:00.000Z' };
+      h.jobs.recordIntent(second.jobId, 1, second.first, g2);
+      await h.clock.advance(60_000);
+      h.jobs.tick();
+      const sooner = '2026-11-24T13:30:00.000Z';
+      h.run('renew', { grantId: 'g-1', expiresAt: sooner }, { grantId: 'g-1', expiresAt: sooner });
+      // A late non-retryable failure ends the dead job again: its intent must not move the end back.
+      h.report(second.first, {
+        outcome: 'failed',
+        error: { code: 'policy_denied', message: 'no', retryable: false },
+      });
+      expect(h.ledger.grants('portal')).toEqual([
+        expect.objectContaining({ grantId: 'g-1', expiresAt: sooner }),
+      ]);
+    });
+
+    it('ignores a late renew result once a later renew has set the end', async () => {
+      const h = setup();
+      h.run('grant', grantPayload, grantResult(intent.expiresAt));
+      const { jobId } = h.jobs.enqueue({
+        type: 'renew',
+        payload: JSON.stringify({ grantId: 'g-1', ttlSeconds: 60 }),
+        integrationId: 'portal',
+        maxAttempts: 1,
+      });
+      const [stale] = h.jobs.claim('s1', { maxJobs: 1 });
+      if (stale?.jobId !== jobId) throw new Error('the renew was not leased');
+      await h.clock.advance(60_000);
+      h.jobs.tick();
+      expect(h.jobs.record(jobId)?.state).toBe('dead');
+      const shortened = '2026-11-24T12:30:00.000Z';
+      h.run('renew', { grantId: 'g-1', expiresAt: shortened }, { grantId: 'g-1', expiresAt: shortened });
+      h.report(stale, {
+        outcome: 'succeeded',
+        result: { grantId: 'g-1', expiresAt: '2026-11-24T19:00:00.000Z' },
+      });
+      expect(h.ledger.grants('portal')).toEqual([
+        expect.objectContaining({ grantId: 'g-1', expiresAt: shortened }),
+      ]);
+    });
+
+    it('widens, never narrows, a record a later grant of the same id made when the older grant reports late', async () => {
+      const h = setup();
+      const readOnly = { level: 'org', role: 'ORG_READ_ONLY' };
+      const { jobId, first } = leasedGrant(h, 1);
+      h.jobs.recordIntent(jobId, 1, first, intent);
+      await h.clock.advance(60_000);
+      h.jobs.tick();
+      expect(h.jobs.record(jobId)?.state).toBe('dead');
+      // The requester grants again under the same id, with one more role.
+      const later = '2026-11-24T15:00:00.000Z';
+      h.run('grant', grantPayload, { ...grantResult(later), added: [billing, readOnly] });
+      h.report(first, { outcome: 'succeeded', result: grantResult(intent.expiresAt) });
+      expect(h.ledger.grants('portal')).toEqual([
+        expect.objectContaining({ grantId: 'g-1', expiresAt: later, added: [billing, readOnly] }),
+      ]);
+    });
+
     it('records nothing from the intent when the grant succeeds (its result is the record) or never wrote', () => {
       const h = setup();
       const { jobId, first } = leasedGrant(h);

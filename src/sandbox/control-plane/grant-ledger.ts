@@ -31,6 +31,17 @@ interface Revoked {
   readonly seq: number;
 }
 
+/**
+ * The queue places of the jobs that last set a grant's record: its roles (a grant's result or
+ * intent) and its end (those, or a renew), with that end. Kept after the record closes, so a late
+ * report of an older job still finds them.
+ */
+interface SetBy {
+  readonly rolesSeq: number;
+  readonly endSeq: number;
+  readonly expiresAt: string;
+}
+
 const grantJob = z.object({ grantId: z.string(), requester: z.object({ email: z.string() }) });
 const grantResult = z.object({
   userId: z.string().optional(),
@@ -88,6 +99,8 @@ export class GrantLedger {
   private readonly byIntegration = new Map<string, Map<string, LedgerEntry>>();
   /** Per integration id, per grant id: the revokes that succeeded. */
   private readonly revokes = new Map<string, Map<string, Revoked>>();
+  /** Per integration id, per grant id: which jobs last set the record (SetBy). */
+  private readonly setBys = new Map<string, Map<string, SetBy>>();
   /** Per integration id: where the next sweep starts among the people with nothing expired. */
   private readonly sweepCursors = new Map<string, number>();
   /** Per integration id, per e-mail: the queue place of the last sweep that failed the person. */
@@ -116,19 +129,63 @@ export class GrantLedger {
     return found;
   }
 
+  private setBy(integrationId: string): Map<string, SetBy> {
+    const found = this.setBys.get(integrationId) ?? new Map<string, SetBy>();
+    this.setBys.set(integrationId, found);
+    return found;
+  }
+
   /**
    * A grant job enqueued before a revoke of its grant that already succeeded reports late (its job
    * died, then its held result came in, §4.7): what it added may even have landed after the revoke.
    * Its record is kept as expired at the revoke's time, so it keeps nothing of other grants alive
-   * and the next sweep removes what it added.
+   * and the next sweep removes what it added. `seq`: the queue place of the job whose end stands.
    */
-  private closedEarlier(job: JobRecord, integrationId: string, grantId: string, expiresAt: string) {
+  private closedEarlier(seq: number, integrationId: string, grantId: string, expiresAt: string) {
     const revoke = this.revoked(integrationId).get(grantId);
-    if (!revoke || revoke.seq < job.seq) return { expiresAt };
+    if (!revoke || revoke.seq < seq) return { expiresAt };
     return {
       expiresAt: Date.parse(revoke.at) < Date.parse(expiresAt) ? revoke.at : expiresAt,
       revokedAt: revoke.at,
     };
+  }
+
+  /**
+   * A grant job's record (from its result or its intent) over what jobs enqueued after it set
+   * already: a late report (the job died, then its held result came in, §4.7, or it failed again)
+   * neither moves the end a later renew or grant set, nor narrows the roles a later grant of the
+   * same id recorded (those are widened). Otherwise the record is the job's own.
+   */
+  private placed(job: JobRecord, integrationId: string, record: LedgerEntry): LedgerEntry {
+    const setBy = this.setBy(integrationId);
+    const before = setBy.get(record.grantId);
+    const laterEnd = before !== undefined && before.endSeq > job.seq ? before : undefined;
+    const laterRoles = before !== undefined && before.rolesSeq > job.seq;
+    const expiresAt = laterEnd?.expiresAt ?? record.expiresAt;
+    const endSeq = laterEnd?.endSeq ?? job.seq;
+    setBy.set(record.grantId, { rolesSeq: laterRoles ? before.rolesSeq : job.seq, endSeq, expiresAt });
+    const current = laterRoles ? this.entries(integrationId).get(record.grantId) : undefined;
+    return {
+      ...record,
+      ...this.closedEarlier(endSeq, integrationId, record.grantId, expiresAt),
+      ...(current === undefined
+        ? {}
+        : {
+            // The later grant read the person later: its user id says which membership they have.
+            ...(current.userId === undefined ? {} : { userId: current.userId }),
+            added: unionByJson(current.added, record.added),
+            created: mergeCreated(current.created, record.created),
+          }),
+    };
+  }
+
+  /** A renew's new end, unless a job enqueued after it (a renew, a grant of the same id) set one. */
+  private renewed(job: JobRecord, integrationId: string, entry: LedgerEntry, expiresAt: string): void {
+    const setBy = this.setBy(integrationId);
+    const before = setBy.get(entry.grantId);
+    if (before !== undefined && before.endSeq > job.seq) return;
+    setBy.set(entry.grantId, { rolesSeq: before?.rolesSeq ?? -1, endSeq: job.seq, expiresAt });
+    entry.expiresAt = expiresAt;
   }
 
   /** Unrevoked grants of an integration, optionally of one person (e-mail, case-insensitive). */
@@ -147,14 +204,17 @@ export class GrantLedger {
       if (!request.success || !result.success) return;
       const { userId, expiresAt, added, created } = result.data;
       const { grantId } = request.data;
-      entries.set(grantId, {
+      entries.set(
         grantId,
-        email: request.data.requester.email.toLowerCase(),
-        ...(userId === undefined ? {} : { userId }),
-        ...this.closedEarlier(job, integration.id, grantId, expiresAt),
-        added,
-        created: created ?? {},
-      });
+        this.placed(job, integration.id, {
+          grantId,
+          email: request.data.requester.email.toLowerCase(),
+          ...(userId === undefined ? {} : { userId }),
+          expiresAt,
+          added,
+          created: created ?? {},
+        }),
+      );
     } else if (job.type === 'revoke') {
       const request = byGrantId.safeParse(payload);
       if (!request.success) return;
@@ -166,7 +226,7 @@ export class GrantLedger {
     } else if (job.type === 'renew') {
       const result = renewResult.safeParse(job.result);
       const entry = result.success ? entries.get(result.data.grantId) : undefined;
-      if (entry && result.success) entry.expiresAt = result.data.expiresAt;
+      if (entry && result.success) this.renewed(job, integration.id, entry, result.data.expiresAt);
     } else if (job.type === 'sweep') {
       const result = sweepResult.safeParse(job.result);
       if (!result.success) return;
@@ -200,15 +260,18 @@ export class GrantLedger {
     const recordedUserId = userId ?? earlier?.userId;
     const { grantId } = request.data;
     const latest = earlier && earlier.expiresAt > expiresAt ? earlier.expiresAt : expiresAt;
-    entries.set(grantId, {
+    entries.set(
       grantId,
-      email: request.data.requester.email.toLowerCase(),
-      ...(recordedUserId === undefined ? {} : { userId: recordedUserId }),
-      ...this.closedEarlier(job, integration.id, grantId, latest),
-      added: unionByJson(earlier?.added ?? [], added),
-      created: mergeCreated(earlier?.created, created),
-      fromIntent: true,
-    });
+      this.placed(job, integration.id, {
+        grantId,
+        email: request.data.requester.email.toLowerCase(),
+        ...(recordedUserId === undefined ? {} : { userId: recordedUserId }),
+        expiresAt: latest,
+        added: unionByJson(earlier?.added ?? [], added),
+        created: mergeCreated(earlier?.created, created),
+        fromIntent: true,
+      }),
+    );
   }
 
   /** The payload as leased: `grants` added for ledger kinds, unless the job already carries them. */
