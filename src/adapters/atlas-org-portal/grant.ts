@@ -334,8 +334,15 @@ async function grantToMember(
   // A record made on an invitation that is gone owns nothing the person's current one carries.
   const ours = mine.filter((g) => onMembership(g, person));
   const owned = new Set([...addedKeys(ours), ...(earlier?.added ?? []).map(accessKey)]);
-  const { toAdd, shared, alreadyHeld } = classify(grant.access, heldAccess(person), owned);
-  const added = [...toAdd, ...shared];
+  const held = heldAccess(person);
+  const { toAdd, shared, alreadyHeld } = classify(grant.access, held, owned);
+  // A grant id granted again with fewer roles: what its earlier delivery added and the person
+  // still holds stays this grant's (a grant never removes), or no record would ever remove it.
+  const requested = new Set(grant.access.map(accessKey));
+  const carried = (ours.find((g) => g.grantId === input.payload.grantId)?.added ?? []).filter(
+    (a) => held.has(accessKey(a)) && !requested.has(accessKey(a)),
+  );
+  const added = distinctAccess([...toAdd, ...shared, ...carried]);
   const others = ours.filter((g) => g.grantId !== input.payload.grantId);
   const inherited = mergeCreated(
     sharedCreated(others, added, person.orgMembershipStatus === 'PENDING' ? person.id : undefined),

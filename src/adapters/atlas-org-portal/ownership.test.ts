@@ -301,6 +301,25 @@ describe('a grant made on an invitation that is gone pins nothing on the current
   });
 });
 
+describe('a grant id granted again', () => {
+  it('keeps what its earlier delivery added when asked for fewer roles, so its revoke still removes it', async () => {
+    const h = portalWorld([{ id: bobId, email }]);
+    const first = recordOf(await grant(h, 'g-1', [orgReadOnly, billing], []));
+    expect(first.added).toEqual([orgReadOnly, billing]);
+    const again = recordOf(await grant(h, 'g-1', [orgReadOnly], [first]));
+    expect(again.added).toEqual([orgReadOnly, billing]);
+    await revoke(h, 'g-1', [again]);
+    expect(h.world.orgUser(bobId)).toMatchObject({ orgRoles: ['ORG_MEMBER'] });
+  });
+
+  it('does not take a role the person lost since as its own', async () => {
+    const h = portalWorld([{ id: bobId, email }]);
+    const first = recordOf(await grant(h, 'g-1', [orgReadOnly, billing], []));
+    await h.world.client.orgUsers.removeRole(orgId, bobId, 'ORG_BILLING_ADMIN');
+    expect((await grant(h, 'g-1', [orgReadOnly], [first])).added).toEqual([orgReadOnly]);
+  });
+});
+
 describe('every job about a person runs under the person’s one key', () => {
   const wrongKeys = ['org-portal/Bob@example.com', 'job/7f3c', 'org-portal/alice@example.com'];
 
