@@ -43,7 +43,13 @@ export type JobContextOptions = Omit<
   JobContext,
   'beforeSideEffect' | 'releaseSlot' | 'intent' | 'recordIntent'
 > &
-  Partial<Pick<JobContext, 'releaseSlot' | 'intent' | 'recordIntent'>>;
+  Partial<Pick<JobContext, 'releaseSlot' | 'intent' | 'recordIntent'>> & {
+    /**
+     * Run first by `beforeSideEffect`: aborts `signal` when the lease has lapsed although its
+     * keeper has not run yet to say so (an event-loop stall).
+     */
+    readonly checkLease?: () => void;
+  };
 
 function noIntentStore(): Promise<void> {
   return Promise.reject(
@@ -51,13 +57,14 @@ function noIntentStore(): Promise<void> {
   );
 }
 
-export function createJobContext(options: JobContextOptions): JobContext {
+export function createJobContext({ checkLease, ...options }: JobContextOptions): JobContext {
   return {
     ...options,
     intent: options.intent ?? null,
     recordIntent: options.recordIntent ?? noIntentStore,
     releaseSlot: options.releaseSlot ?? (() => undefined),
     beforeSideEffect() {
+      checkLease?.();
       if (!options.signal.aborted) return;
       const reason: unknown = options.signal.reason;
       throw isConnectorError(reason) ? reason : cancelledError(reason);

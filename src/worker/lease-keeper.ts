@@ -77,6 +77,16 @@ export class LeaseKeeper {
     this.stopper.abort();
   }
 
+  /**
+   * Declares the lease lost now if its deadline has passed: the loop notices only when its timer
+   * fires, which an event-loop stall (a long synchronous parse, a GC pause) delays past the point
+   * where the handler resumes and writes. Called before every side effect.
+   */
+  checkDeadline(): void {
+    if (this.options.clock.monotonic() >= this.effectiveDeadline())
+      this.markLost('local deadline passed without an extension', 'deadline');
+  }
+
   private async loop(): Promise<void> {
     const { clock } = this.options;
     let lastConfirmed = this.options.grantedAt;

@@ -28,6 +28,25 @@ function twoWriteHandler(writes: string[]): JobHandler<{ gapMs: number }> {
   };
 }
 
+/**
+ * Writes, then blocks the event loop for `stallMs` (a long synchronous parse, a GC pause), then
+ * writes again: no timer can fire in between, so only the lease's deadline can stop the second.
+ */
+function stallingHandler(writes: string[], stall: (ms: number) => void): JobHandler<{ stallMs: number }> {
+  return {
+    payloadSchema: z.object({ stallMs: z.number() }),
+    needsIntegration: false,
+    run(payload, ctx) {
+      ctx.beforeSideEffect();
+      writes.push('first');
+      stall(payload.stallMs);
+      ctx.beforeSideEffect();
+      writes.push('second');
+      return Promise.resolve({ done: true });
+    },
+  };
+}
+
 /** Asks for its slot back twice, as a handler reaching two readiness polls might. */
 const parkTwiceHandler: JobHandler<Record<string, never>> = {
   payloadSchema: z.object({}).strict(),
@@ -70,8 +89,26 @@ const denyHandler: JobHandler<{ field: string }> = {
   },
 };
 
+/** A fake clock whose time can also jump at once, as it does for a process whose event loop was blocked. */
+class StallingClock extends FakeClock {
+  private stalledMs = 0;
+
+  override now(): number {
+    return super.now() + this.stalledMs;
+  }
+
+  override monotonic(): number {
+    return super.monotonic() + this.stalledMs;
+  }
+
+  /** Time passes; no sleep is woken (they are, late, on the next `advance`). */
+  stall(ms: number): void {
+    this.stalledMs += ms;
+  }
+}
+
 function setup(writes: string[]) {
-  const clock = new FakeClock();
+  const clock = new StallingClock();
   const cp = new FakeControlPlane(clock);
   const logs = captureLogs();
   const random = new FakeRandom([0.5]);
@@ -87,6 +124,7 @@ function setup(writes: string[]) {
       discover: twoWriteHandler(writes) as JobHandler,
       deny: denyHandler as JobHandler,
       big: bigResultHandler as JobHandler,
+      stall: stallingHandler(writes, (ms) => clock.stall(ms)) as JobHandler,
     }),
     policy: loadConfig({}).policy,
     maxPayloadBytes: 4096,
@@ -107,6 +145,19 @@ describe('RunningJob', () => {
     const done = job.run(Promise.resolve());
     await clock.advance(10_000); // first extension at TTL/3 answers 409
     await clock.advance(60_000);
+    await done;
+    expect(writes).toEqual(['first']);
+    expect(cp.calls.results).toEqual([]);
+  });
+
+  it('refuses a write once the lease deadline has passed, though an event-loop stall kept the keeper from noticing', async () => {
+    const writes: string[] = [];
+    const { clock, cp, deps } = setup(writes);
+    // 30 s lease granted at 0, never extended: the local deadline is 25 s, the server's TTL 30 s.
+    const done = new RunningJob(envelope({ type: 'stall', payload: '{"stallMs":31000}' }), 0, deps).run(
+      Promise.resolve(),
+    );
+    await clock.advance(1);
     await done;
     expect(writes).toEqual(['first']);
     expect(cp.calls.results).toEqual([]);

@@ -210,6 +210,7 @@ export class RunningJob {
       log: this.log,
       clock: this.deps.clock,
       signal: this.abort.signal,
+      checkLease: () => this.keeper.checkDeadline(),
       releaseSlot: () => this.releaseSlot(),
       intent: this.envelope.intent ?? null,
       recordIntent: (intent) => this.recordIntent(intent),
