@@ -94,6 +94,18 @@ describe('LeaseKeeper', () => {
     expect(cp.calls.extend).toHaveLength(1);
   });
 
+  it('declares the lease lost when the control plane no longer knows the job, though the session is held', async () => {
+    // Heartbeats are answered: the session's hold keeps moving 80 s ahead.
+    const { clock, cp, keeper, lost } = setup(0, () => clock.monotonic() + 80_000);
+    cp.extendBehaviour = () => httpError('not_found', 'not_found');
+    keeper.start();
+    await clock.advance(10_000);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]?.message).toContain('not_found');
+    await clock.advance(60_000);
+    expect(cp.calls.extend).toHaveLength(1);
+  });
+
   it('retries transient failures and declares the lease lost when the local deadline passes unconfirmed', async () => {
     const { clock, cp, keeper, lost } = setup();
     cp.extendBehaviour = () => httpError('upstream_unavailable');

@@ -38,7 +38,7 @@ export function leaseDeadline(sentAt: number, leaseTtlMs: number): number {
 
 /**
  * Keeps one job's lease alive: extends every TTL/3, retries transient failures with full jitter
- * until the local deadline, and declares the lease lost on 409/410 or when the deadline passes
+ * until the local deadline, and declares the lease lost on 409/410 (or a 404 for an unknown job) or when the deadline passes
  * unconfirmed. The deadline is computed on the monotonic clock from each request's send time.
  */
 export class LeaseKeeper {
@@ -116,7 +116,13 @@ export class LeaseKeeper {
         if (answer.cancelRequested) this.options.onCancelRequested();
       } catch (error) {
         if (this.stopper.signal.aborted) return;
-        if (isConnectorError(error) && (error.code === 'conflict' || error.code === 'gone')) {
+        // 404 `not_found` is the control plane's own answer that it knows no such job (§4.5): no
+        // lease of it can be valid, and its session's hold (which heartbeats keep moving) is no
+        // reason to retry until the job ends. A proxy's 404 carries no protocol code.
+        if (
+          isConnectorError(error) &&
+          (error.code === 'conflict' || error.code === 'gone' || error.details.protocolCode === 'not_found')
+        ) {
           return this.markLost(
             `control plane answered ${String(error.details.protocolCode ?? error.code)}`,
             'revoked',
