@@ -10,6 +10,7 @@ import type {
 import { isConnectorError } from '../errors/connector-error.js';
 import { fullJitterDelay } from '../runtime/backoff.js';
 import type { Clock } from '../runtime/clock.js';
+import { deadlineSignal } from '../runtime/deadline-signal.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
 import { ControlPlaneContact } from './contact.js';
@@ -320,6 +321,9 @@ export class Worker {
   private async beat(): Promise<void> {
     const { client, clock, logger, metrics } = this.options;
     const sentAt = clock.monotonic();
+    // Its timer and its listener on the long-lived stop signal go with the call (on Node 20 an
+    // AbortSignal.any over that signal kept an entry for every heartbeat of the process's life).
+    const deadline = deadlineSignal(10_000, this.stopLoops.signal);
     const outcome = await sendHeartbeat(
       client,
       {
@@ -330,8 +334,8 @@ export class Worker {
         freeSlots: this.freeSlots(),
       },
       () => clock.now(),
-      AbortSignal.any([this.stopLoops.signal, AbortSignal.timeout(10_000)]),
-    );
+      deadline.signal,
+    ).finally(() => deadline.release());
     this.contact.answered(sentAt);
     if (outcome.skew) {
       this.skewMs = outcome.skew.skewMs;
