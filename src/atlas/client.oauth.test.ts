@@ -66,6 +66,32 @@ describe('OAuth client credentials with a service account', () => {
     expect(credentials.invalidations).toBe(0);
   });
 
+  it('hands every minted token to onSecret (the log scrubber) before Atlas sees it', async () => {
+    const registered: string[] = [];
+    const registeredWhenSent: string[][] = [];
+    mockTokenMint('tok-minted-1');
+    atlas('tok-minted-1')
+      .get(clustersPath)
+      .query(true)
+      .reply(() => {
+        registeredWhenSent.push([...registered]);
+        return [401, atlasError(401, 'UNAUTHORIZED')];
+      });
+    mockTokenMint('tok-minted-2');
+    atlas('tok-minted-2')
+      .get(clustersPath)
+      .query(true)
+      .reply(() => {
+        registeredWhenSent.push([...registered]);
+        return [200, emptyPage];
+      });
+    const { client } = createTestClient({ onSecret: (value) => registered.push(value) });
+
+    await client.clusters.list(groupId);
+
+    expect(registeredWhenSent).toEqual([['tok-minted-1'], ['tok-minted-1', 'tok-minted-2']]);
+  });
+
   it('shares one mint between concurrent calls', async () => {
     mockTokenMint('tok-1');
     atlas('tok-1').get(clustersPath).query(true).times(3).reply(200, emptyPage);

@@ -75,6 +75,8 @@ export interface AtlasClientOptions {
   readonly onPaced?: (info: PacedInfo) => void;
   /** Called before each retry (metrics). */
   readonly onRetry?: (info: RetryInfo) => void;
+  /** Called with every OAuth access token minted, before its first use (the log scrubber). */
+  readonly onSecret?: (value: string) => void;
   /**
    * Size each project's and organization's pace from `GET /rateLimits` the first time the client
    * works in it (in the background; the configured pace applies until the answer arrives).
@@ -117,6 +119,7 @@ export function createAtlasClient(options: AtlasClientOptions): AtlasClient {
           clock: options.clock,
           userAgent: options.userAgent,
           logger,
+          ...(options.onSecret ? { onSecret: options.onSecret } : {}),
         });
   const session = createAuthSession({ credentials: options.credentials, authenticatorFor, logger });
   const baseLimiter =

@@ -40,6 +40,8 @@ export interface OAuthDeps {
   readonly logger: Logger;
   /** Default `tokenRequestTimeoutMs`. */
   readonly requestTimeoutMs?: number;
+  /** Called with every minted token before it is used, so the log scrubber knows it. */
+  readonly onSecret?: (value: string) => void;
 }
 
 /**
@@ -120,6 +122,7 @@ class OAuthAuthenticator implements Authenticator {
         details: { httpStatus: response.status, operation: 'oauthToken' },
       });
     }
+    this.deps.onSecret?.(parsed.data.access_token);
     this.token = { value: parsed.data.access_token, renewAt: sentAt + parsed.data.expires_in * 1000 };
     this.deps.logger.debug({ expiresInSeconds: parsed.data.expires_in }, 'atlas oauth token minted');
     return this.token;

@@ -64,6 +64,7 @@ function atlasClientFor(ctx: DoctorContext): AtlasClient {
     random: ctx.random,
     logger: createLogger({ level: 'silent', base: {}, scrubber: ctx.scrubber }),
     userAgent,
+    onSecret: (value) => ctx.scrubber.add(value),
     maxRetries: Math.min(config.atlas.maxRetries, 1),
     limits: {
       orgRequestsPerMinute: config.atlas.orgRequestsPerMinute,
