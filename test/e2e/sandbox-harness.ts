@@ -3,6 +3,7 @@ import {
   sandboxIds,
   type AtlasFixtureInput,
   type AtlasSimulator,
+  type AtlasSimulatorOptions,
 } from '../../src/sandbox/atlas/index.js';
 import {
   startReferenceControlPlane,
@@ -72,12 +73,18 @@ export async function startSandbox(
     fixture?: AtlasFixtureInput;
     /** The control plane's payload limit (a small one fits few people in a sweep). */
     maxPayloadBytes?: number;
+    /** Service accounts the simulator knows besides the API key (OAuth client credentials). */
+    serviceAccounts?: AtlasSimulatorOptions['serviceAccounts'];
+    /** The simulator's randomness (its OAuth tokens among others); a test may watch what it draws. */
+    random?: AtlasSimulatorOptions['random'];
   } = {},
 ): Promise<Sandbox> {
   const simClock = new ShiftedClock();
   const sim = await startAtlasSimulator({
     ...atlasKey,
     ...(options.fixture === undefined ? {} : { fixture: options.fixture }),
+    ...(options.serviceAccounts === undefined ? {} : { serviceAccounts: options.serviceAccounts }),
+    ...(options.random === undefined ? {} : { random: options.random }),
     clock: simClock,
     knobs: { propagationDelayMs: options.propagationDelayMs ?? 150 },
   });
