@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   alice,
+  analyticsCluster,
   clusterName,
   dayMs,
   harness,
   hourMs,
+  integrationId,
   perRequesterUser,
   projectId,
 } from '../../../../test/kits/grant-test-kit.js';
@@ -103,6 +105,24 @@ describe('renew', () => {
     await h.grant({ grantId: 'g-2', ttlSeconds: 3600 });
     await h.clock.advance(120_000);
     await expect(h.renew()).rejects.toMatchObject({ code: 'invalid_request' });
+  });
+
+  // The grant was made on Cluster0; the integration's clusterName has since moved to Analytics.
+  // The holder is found by its labels, but its grant is no longer one this integration may give.
+  it('refuses a grant on a cluster that is no longer the integration’s (clusterName changed)', async () => {
+    const h = harness();
+    await h.grant();
+    const before = h.atlas.user(projectId, username);
+    const moved = h.through(integrationId, { clusterName: analyticsCluster });
+    h.clearCalls();
+
+    await expect(moved.renew({ ttlSeconds: 4 * 3600 })).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: `grantId: grant g-1 names cluster ${clusterName}, which is not this integration's; it grants access to cluster ${analyticsCluster} only`,
+    });
+    expect(h.atlas.callsTo('databaseUsers.update')).toEqual([]);
+    expect(h.atlas.user(projectId, username)?.labels).toEqual(before?.labels);
+    expect(h.atlas.user(projectId, username)?.deleteAfterDate).toBe(before?.deleteAfterDate);
   });
 
   it('renews a per-grant user', async () => {

@@ -1,6 +1,6 @@
 import type { JobContext } from '../../../worker/job-context.js';
 import type { AdapterDeps } from '../../adapter.js';
-import type { OneProjectScope } from '../../scope.js';
+import { clusterLimit, type OneProjectScope } from '../../scope.js';
 import { databaseOperation, type DatabaseJob } from '../database-operation.js';
 import { findKeyedGrantHolder } from '../atlas-writes/grant-holder.js';
 import { writeScoped } from '../atlas-writes/gone-clusters.js';
@@ -70,6 +70,7 @@ export async function runRenew(job: RenewJob, deps: AdapterDeps, ctx: JobContext
   const expiresAtMs = grantExpiryMs(payload, nowMs, deps.policy);
   const jobUsername = usernameForJob(settings.userStrategy, payload.requester, payload.grantId, job.scope);
   const { managed, active, target, strategy } = await activeGrantOf(job, deps, ctx, jobUsername);
+  checkGrantClusters(payload.grantId, clustersNeeded([target]), clusterLimit(job.scope));
   for (const role of target.roles) {
     if (role.roleName.startsWith(connectorRolePrefix)) await checkConnectorRole(deps, ctx, projectId, role);
     else checkRolePolicy(deps.policy, role.roleName, 'grantId', role.databaseName);
@@ -91,6 +92,21 @@ export async function runRenew(job: RenewJob, deps: AdapterDeps, ctx: JobContext
   });
   ctx.log.info({ projectId, username, deleteAfterDate: plan.deleteAfterDate }, 'database access renewed');
   return { username, expiresAt: new Date(expiresAtMs).toISOString(), deleteAfterDate: plan.deleteAfterDate };
+}
+
+/**
+ * A scope limited to one cluster renews grants on that cluster only, as it grants them: the
+ * holder is found by its labels, so after an `atlas-project`'s `clusterName` changed (or a job
+ * routed through another sub-integration) it may hold a grant on a cluster this integration no
+ * longer gives access to.
+ */
+function checkGrantClusters(grantId: string, clusters: readonly string[], onlyCluster: string | undefined) {
+  const other = clusters.find((name) => onlyCluster !== undefined && name !== onlyCluster);
+  if (other === undefined) return;
+  throw invalidRequest(
+    'grantId',
+    `grant ${grantId} names cluster ${other}, which is not this integration's; it grants access to cluster ${onlyCluster} only`,
+  );
 }
 
 /** Other grants' deleted clusters are dropped from the scopes; a grant whose own are all gone has nothing to renew. */
