@@ -19,6 +19,7 @@ import {
   labelKeys,
   labelValue,
   readGrants,
+  roleKey,
   rolesNeeded,
   type GrantedRole,
   type GrantRecord,
@@ -122,8 +123,9 @@ export function toAtlasRoles(roles: readonly GrantedRole[]): DatabaseUserRole[] 
 
 /**
  * The complete next state of a user that keeps `grants` (already filtered to the active ones):
- * roles are their union (reference counting), scopes their clusters (never empty: with no grant
- * left the user stays scoped to `fallbackClusters`), `deleteAfterDate` the latest expiry, or
+ * roles are their union (reference counting) less the `withheld` ones (`withheldRoles`; their
+ * records stay in the labels), scopes the clusters of the roles written (never empty: with none
+ * the user stays scoped to `fallbackClusters`, else to its grants'), `deleteAfterDate` the latest expiry, or
  * `userCleanupDays` from now when nothing is left, capped by Atlas's 7-day window (invariant 1).
  */
 export function planUserWrite(input: {
@@ -133,14 +135,19 @@ export function planUserWrite(input: {
   readonly nowMs: number;
   readonly cleanupDays: number;
   readonly fallbackClusters: readonly string[];
+  readonly withheld?: ReadonlySet<string>;
 }): UserWrite {
   const { identity, grants, book, nowMs } = input;
-  const needed = clustersNeeded(grants);
-  const clusters = needed.length > 0 ? needed : [...new Set(input.fallbackClusters)].sort();
+  const withheld = input.withheld ?? new Set<string>();
+  const given = grants.map((g) => ({ ...g, roles: g.roles.filter((role) => !withheld.has(roleKey(role))) }));
+  const needed = clustersNeeded(given);
+  const fallback = [...new Set(input.fallbackClusters)].sort();
+  // Every role withheld: the user stays scoped to its grants' clusters, never unscoped.
+  const clusters = needed.length > 0 ? needed : fallback.length > 0 ? fallback : clustersNeeded(grants);
   const latest =
     grants.length > 0 ? Math.max(...grants.map((g) => g.expiresAtMs)) : nowMs + input.cleanupDays * dayMs;
   return {
-    roles: toAtlasRoles(rolesNeeded(grants)),
+    roles: toAtlasRoles(rolesNeeded(given)),
     scopes: clusters.map((name) => ({ name, type: 'CLUSTER' })),
     labels: buildLabels({ ...identity, grants, ...book }),
     deleteAfterDate: deleteAfterFor(latest, nowMs),

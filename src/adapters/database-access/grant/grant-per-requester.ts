@@ -22,6 +22,7 @@ import type { GrantPayload } from '../model/payloads.js';
 import { activeGrants, clustersNeeded, type GrantRecord } from '../model/user-model.js';
 import { invalidRequest } from '../model/policy.js';
 import { writeScoped } from '../atlas-writes/gone-clusters.js';
+import { withheldRoles } from '../atlas-writes/withheld-roles.js';
 
 /** What a strategy wrote: the caller waits for these clusters and builds the result. */
 export interface GrantWrite {
@@ -41,7 +42,10 @@ export interface GrantInput {
   readonly username: string;
 }
 
-export type GrantDeps = Pick<AdapterDeps, 'atlas' | 'clock' | 'readiness' | 'random' | 'registerSecret'>;
+export type GrantDeps = Pick<
+  AdapterDeps,
+  'atlas' | 'clock' | 'policy' | 'readiness' | 'random' | 'registerSecret'
+>;
 
 const dayMs = 86_400_000;
 
@@ -100,6 +104,7 @@ async function addToExisting(input: GrantInput, deps: GrantDeps, ctx: AtlasCtx, 
   await prepareCustomRoles(deps, ctx, { projectId, username, specs: input.grant.customRoles, grants });
   const rotationDays = input.settings.credentialRotationDays;
   const issue = passwordDue({ others, book: managed.book, grantKey: record.key, nowMs, rotationDays });
+  const withheld = await withheldRoles(deps, ctx, projectId, managed.user, others);
   const password = issue ? issuePassword(deps) : undefined;
   const book = issue
     ? { ...managed.book, passwordRotatedAt: new Date(nowMs).toISOString(), passwordGrant: record.key }
@@ -111,6 +116,7 @@ async function addToExisting(input: GrantInput, deps: GrantDeps, ctx: AtlasCtx, 
     nowMs,
     cleanupDays: input.settings.userCleanupDays,
     fallbackClusters: [],
+    withheld,
   });
   const clusters = await writeScoped(deps.atlas, ctx.signal, {
     projectId,

@@ -4,6 +4,7 @@ import { clusterLimit, type OneProjectScope } from '../../scope.js';
 import { databaseOperation, type DatabaseJob } from '../database-operation.js';
 import { findKeyedGrantHolder } from '../atlas-writes/grant-holder.js';
 import { writeScoped } from '../atlas-writes/gone-clusters.js';
+import { withheldRoles } from '../atlas-writes/withheld-roles.js';
 import { managedUser, planUserWrite, updateUser } from '../atlas-writes/user-store.js';
 import { RenewPayload } from '../model/payloads.js';
 import type { CustomDbRole } from '../../../atlas/index.js';
@@ -75,6 +76,7 @@ export async function runRenew(job: RenewJob, deps: AdapterDeps, ctx: JobContext
     if (role.roleName.startsWith(connectorRolePrefix)) await checkConnectorRole(deps, ctx, projectId, role);
     else checkRolePolicy(deps.policy, role.roleName, 'grantId', role.databaseName);
   }
+  const others = active.filter((grant) => grant !== target);
   const plan = planUserWrite({
     identity: { integrationId, requesterId: payload.requester.id, strategy },
     grants: active.map((grant) => (grant === target ? { ...grant, expiresAtMs } : grant)),
@@ -82,6 +84,7 @@ export async function runRenew(job: RenewJob, deps: AdapterDeps, ctx: JobContext
     nowMs,
     cleanupDays: settings.userCleanupDays,
     fallbackClusters: [],
+    withheld: await withheldRoles(deps, ctx, projectId, managed.user, others),
   });
   const { username } = managed.user;
   await writeScoped(deps.atlas, ctx.signal, {

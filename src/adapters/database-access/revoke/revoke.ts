@@ -6,6 +6,7 @@ import type { OneProjectScope } from '../../scope.js';
 import { databaseOperation, type DatabaseJob } from '../database-operation.js';
 import { findKeyedGrantHolder } from '../atlas-writes/grant-holder.js';
 import { writeScoped } from '../atlas-writes/gone-clusters.js';
+import { withheldRoles } from '../atlas-writes/withheld-roles.js';
 import {
   deleteUser,
   managedUser,
@@ -105,17 +106,20 @@ async function writeRemaining(
   }
 }
 
-function planWithout(
+async function planWithout(
+  deps: AdapterDeps,
+  ctx: JobContext,
   input: RevokeInput,
   managed: ManagedUser,
   target: GrantRecord,
-  nowMs: number,
-): UserWrite {
+): Promise<UserWrite> {
+  const nowMs = deps.clock.now();
   const remaining = activeGrants(
     managed.grants.filter((grant) => grant !== target),
     nowMs,
   );
   const lastScopes = scopeNames(managed.user);
+  const withheld = await withheldRoles(deps, ctx, input.projectId, managed.user, remaining);
   return planUserWrite({
     identity: {
       integrationId: input.integrationId,
@@ -127,6 +131,7 @@ function planWithout(
     nowMs,
     cleanupDays: input.settings.userCleanupDays,
     fallbackClusters: lastScopes.length > 0 ? lastScopes : clustersNeeded([target]),
+    withheld,
   });
 }
 
@@ -143,7 +148,7 @@ async function revokePerRequester(
   target: GrantRecord,
 ): Promise<RevokeResult> {
   const { user } = managed;
-  const plan = planWithout(input, managed, target, deps.clock.now());
+  const plan = await planWithout(deps, ctx, input, managed, target);
   if (plan.roles.length === 0 && input.settings.userCleanupDays === 0)
     return removeUser(deps, ctx, input, user);
   const clusters = await writeRemaining(deps, ctx, input, user, plan);

@@ -16,9 +16,8 @@ import {
   sweepTargets,
   unreachableCode,
 } from '../scope/projects-in-scope.js';
-import { connectorRolePrefix } from '../discover/discover-records.js';
-import { checkConnectorRoleDefinition, checkRolePolicy } from '../model/policy.js';
-import { integrationLabel, isManaged, labelKeys, labelValue, type GrantedRole } from '../model/user-model.js';
+import { policyGives } from '../atlas-writes/withheld-roles.js';
+import { integrationLabel, isManaged, labelKeys, labelValue } from '../model/user-model.js';
 import { SweepPayload } from '../model/payloads.js';
 import { planUser, type DeleteReason, type ManagedPlan, type UserPlan } from './sweep-plan.js';
 import {
@@ -46,29 +45,6 @@ function isOwn(env: SweepEnv, user: DatabaseUser): boolean {
 }
 
 /**
- * Whether the local policy would give this recorded role to a grant now, as renew re-checks it: a
- * connector role by its definition among the listed custom roles (one not listed cannot be
- * judged, nor assigned: no), any other role by name.
- */
-function policyGives(env: SweepEnv, role: GrantedRole): boolean {
-  const { policy } = env.deps;
-  try {
-    if (!role.roleName.startsWith(connectorRolePrefix)) {
-      checkRolePolicy(policy, role.roleName, 'role', role.databaseName);
-      return true;
-    }
-    const defined = env.customRoles?.find((custom) => custom.roleName === role.roleName);
-    if (defined === undefined) return false;
-    checkConnectorRoleDefinition(policy, defined, 'role');
-    return true;
-  } catch (error) {
-    // Refused by the policy, or a definition it cannot judge (an action it does not know).
-    if (isConnectorError(error)) return false;
-    throw error;
-  }
-}
-
-/**
  * Outside the scope (a project the configuration no longer allows) the plan only takes away; so
  * it does for this integration's users whose grants name a cluster its configuration no longer
  * allows (`clusterNames`), and for another integration's users: only that integration's
@@ -82,7 +58,7 @@ function plan(env: SweepEnv, user: DatabaseUser): UserPlan {
     userCleanupDays: env.settings.userCleanupDays,
     removeOnly: env.reach !== 'full' || !isOwn(env, user),
     ...(clusterNames !== undefined && isOwn(env, user) ? { allowedClusters: clusterNames } : {}),
-    mayAdd: (role) => policyGives(env, role),
+    mayAdd: (role) => policyGives(env.deps.policy, role, env.customRoles),
   });
 }
 

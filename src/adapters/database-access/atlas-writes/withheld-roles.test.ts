@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import type { DatabaseUser } from '../../../atlas/index.js';
+import {
+  alice,
+  clusterName,
+  harness,
+  perRequesterUser,
+  projectId,
+  type Harness,
+} from '../../../../test/kits/grant-test-kit.js';
+import { customRoleSpec } from './custom-roles.js';
+import { grantKey, readGrants } from '../model/user-model.js';
+
+/**
+ * Alice's per-requester user holds g-admin (an admin-class role, given while the policy allowed
+ * it) and g-sales. The operator then turned POLICY_ALLOW_ADMIN_ROLES off and took the admin-class
+ * role off the user by hand, to cut that grant short. A grant, renew or revoke on her other grants
+ * rewrites her roles from the grant labels: it must not hand the refused role back, as the sweep
+ * does not (docs/database-access.md, "Sweep never hands out a role the policy now refuses").
+ */
+const username = perRequesterUser(alice);
+const readSales = { cluster: clusterName, role: 'read', database: 'sales' };
+const writeOrders = { cluster: clusterName, role: 'readWrite', database: 'orders' };
+const spyActions = { cluster: clusterName, actions: ['SERVER_STATUS', 'FIND'], database: 'sales' };
+const spyRole = customRoleSpec(spyActions).roleName;
+
+type Setup = { readonly access: object; readonly held: string; readonly deleteRole?: boolean };
+
+const cases: readonly (Setup & { readonly name: string })[] = [
+  {
+    name: 'a built-in admin-class role',
+    access: { cluster: clusterName, role: 'readAnyDatabase' },
+    held: 'readAnyDatabase@admin',
+  },
+  { name: 'an admin-class connector role', access: spyActions, held: `${spyRole}@admin` },
+  // Sweep deletes a connector role no user holds: the user's other writes must not name it.
+  { name: 'a connector role since deleted', access: spyActions, held: `${spyRole}@admin`, deleteRole: true },
+];
+
+const roleKeys = (user: DatabaseUser | undefined) =>
+  (user?.roles ?? []).map((r) => `${r.roleName}@${r.databaseName}`).sort();
+
+/** The project as the lenient connector left it, the admin role removed by hand; the strict connector on it. */
+async function drifted(setup: Setup): Promise<Harness> {
+  const lenient = harness({ policy: { allowAdminRoles: true } });
+  await lenient.grant({ grantId: 'g-admin', access: [setup.access] });
+  await lenient.grant({ grantId: 'g-sales', access: [readSales] });
+  const strict = harness();
+  for (const role of lenient.atlas.customRolesIn(projectId)) strict.atlas.addCustomRole(projectId, role);
+  const user = lenient.atlas.user(projectId, username);
+  if (user === undefined) throw new Error('the lenient grants made no user');
+  expect(roleKeys(user)).toContain(setup.held);
+  const kept = user.roles.filter((r) => `${r.roleName}@${r.databaseName}` !== setup.held);
+  strict.atlas.addUser(projectId, { ...user, roles: kept });
+  if (setup.deleteRole) strict.atlas.removeCustomRole(projectId, spyRole);
+  return strict;
+}
+
+describe('a role the policy now refuses, removed by hand, is not handed back by a write on the user', () => {
+  it.each(cases)('grant, with $name', async (setup) => {
+    const h = await drifted(setup);
+
+    await h.grant({ grantId: 'g-orders', access: [writeOrders] });
+
+    const user = h.atlas.user(projectId, username);
+    expect(roleKeys(user)).toEqual(['read@sales', 'readWrite@orders']);
+    // The record stays: its revoke or end still takes it away, and sweep reports it refused.
+    expect(readGrants(user?.labels ?? []).map((g) => g.key)).toContain(grantKey('g-admin'));
+  });
+
+  it.each(cases)('renew, with $name', async (setup) => {
+    const h = await drifted(setup);
+
+    await h.renew({ grantId: 'g-sales' });
+
+    expect(roleKeys(h.atlas.user(projectId, username))).toEqual(['read@sales']);
+  });
+
+  it.each(cases)('revoke, with $name', async (setup) => {
+    const h = await drifted(setup);
+    await h.grant({ grantId: 'g-orders', access: [writeOrders] });
+
+    const result = await h.revoke({ grantId: 'g-orders' });
+
+    expect(result).toMatchObject({ outcome: 'revoked' });
+    expect(roleKeys(h.atlas.user(projectId, username))).toEqual(['read@sales']);
+  });
+
+  it('still gives back a role the policy allows (drift repaired, as sweep does)', async () => {
+    const h = await drifted({ access: writeOrders, held: 'readWrite@orders' });
+
+    await h.renew({ grantId: 'g-sales' });
+
+    expect(roleKeys(h.atlas.user(projectId, username))).toEqual(['read@sales', 'readWrite@orders']);
+  });
+});
+
+// Both grants record the one connector role (same privileges, same role); sweep deleted it once the
+// user no longer held it. A renew then gives no role at all: the user stays scoped to its cluster,
+// never unscoped (which would reach every cluster of the project).
+it('never writes the scopes empty when every role is withheld', async () => {
+  const lenient = harness({ policy: { allowAdminRoles: true } });
+  await lenient.grant({ grantId: 'g-admin', access: [spyActions] });
+  await lenient.grant({ grantId: 'g-again', access: [spyActions] });
+  const h = harness();
+  const user = lenient.atlas.user(projectId, username);
+  if (user === undefined) throw new Error('the lenient grants made no user');
+  h.atlas.addUser(projectId, { ...user, roles: [] });
+
+  const renewed = await h.renew({ grantId: 'g-again', ttlSeconds: 4 * 3600 });
+
+  expect(h.atlas.callsTo('databaseUsers.update')).toHaveLength(1);
+
+  const after = h.atlas.user(projectId, username);
+  expect(after?.roles).toEqual([]);
+  expect(after?.scopes).toEqual([{ name: clusterName, type: 'CLUSTER' }]);
+  const again = readGrants(after?.labels ?? []).find((g) => g.key === grantKey('g-again'));
+  expect(again?.expiresAtMs).toBe(Date.parse(renewed.expiresAt));
+});
