@@ -20,11 +20,12 @@ export interface JobContext {
    */
   beforeSideEffect(): void;
   /**
-   * Call when the rest of the job is mostly waiting (readiness polls after the last write), so
-   * the worker may start another job in this one's slot. The job keeps its lease, its lease
-   * extensions, its abort signal and its place in per-resourceKey ordering. The slot is not
-   * re-acquired: what follows must be small (polls, then building the result). Idempotent; a
-   * no-op when the worker's waiting allowance (MAX_WAITING_JOBS) is used up.
+   * Call when the job is about to wait on Atlas (readiness polls after the last write, or a write
+   * held back while its project's waiting batch settles), so the worker may start another job in
+   * this one's slot. The job keeps its lease, its lease extensions, its abort signal and its place
+   * in per-resourceKey ordering. The slot is not re-acquired: what follows runs off-slot, so it must
+   * be paced by something else (a held job's writes are paced by the project's Atlas rate limit).
+   * Idempotent; a no-op when the worker's waiting allowance (MAX_WAITING_JOBS) is used up.
    */
   releaseSlot(): void;
   /**
