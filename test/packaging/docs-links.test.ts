@@ -70,3 +70,40 @@ describe('the usernames the docs show', () => {
     expect(shown.filter((name) => name !== perRequester && name !== `${perRequester}${cluster}`)).toEqual([]);
   });
 });
+
+describe('what the docs quote from the code', () => {
+  const sources = (dir: string): string[] =>
+    readdirSync(join(root, dir), { withFileTypes: true, recursive: true })
+      .filter((entry) => entry.isFile() && entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts'))
+      .map((entry) => read(join(entry.parentPath.slice(root.length + 1), entry.name)));
+
+  it('every log message of operations.md’s troubleshooting table is one the daemon logs', () => {
+    const code = sources('src').join('\n');
+    const section =
+      read('docs/operations.md').split('## Troubleshooting by log message')[1]?.split('\n## ')[0] ?? '';
+    const quoted = section
+      .split('\n')
+      .filter((line) => line.startsWith('| `'))
+      .flatMap((line) => (line.split('|')[1] ?? '').split(' / '))
+      .map((part) => /^\s*`([^`]+)`/.exec(part)?.[1] ?? '');
+    expect(quoted.length).toBeGreaterThan(20);
+    // As the start of a string literal, not merely somewhere in a comment.
+    expect(
+      quoted.filter((message) => !["'", '"', '`'].some((quote) => code.includes(quote + message))),
+    ).toEqual([]);
+  });
+
+  it('the README’s environment table lists every variable env.ts reads, with .env.example’s default', () => {
+    const example = new Map(
+      read('.env.example')
+        .split('\n')
+        .filter((line) => /^[A-Z][A-Z0-9_]*=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+    const rows = [...read('README.md').matchAll(/^\| `([A-Z][A-Z0-9_]*)` \| (?:`([^`]*)`|—) \|/gm)].map(
+      (match) => [match[1] ?? '', match[2] ?? ''] as const,
+    );
+    expect(rows.map(([name]) => name).sort()).toEqual([...example.keys()].sort());
+    expect(rows.filter(([name, shown]) => example.get(name) !== shown)).toEqual([]);
+  });
+});
