@@ -117,3 +117,48 @@ it('never writes the scopes empty when every role is withheld', async () => {
   const again = readGrants(after?.labels ?? []).find((g) => g.key === grantKey('g-again'));
   expect(again?.expiresAtMs).toBe(Date.parse(renewed.expiresAt));
 });
+
+/**
+ * Alice's g-analyst gave her the project's custom role `analyst`. Atlas refuses to delete a custom
+ * role a user holds, so the operator took it off her by hand, then deleted it. Atlas refuses a
+ * write naming a role the project does not define (400 ATLAS_INVALID_ROLE): a grant, renew or
+ * revoke of her other grants must leave it out, or it fails and, for a revoke, leaves the access
+ * it was to take away.
+ */
+describe('a custom role the project no longer defines, removed by hand, is not named by a write on the user', () => {
+  const analyst = {
+    roleName: 'analyst',
+    actions: [{ action: 'FIND', resources: [{ db: 'sales', collection: '' }] }],
+    inheritedRoles: [],
+  };
+  async function deleted(): Promise<Harness> {
+    const h = harness();
+    h.atlas.addCustomRole(projectId, analyst);
+    await h.grant({ grantId: 'g-analyst', access: [{ cluster: clusterName, role: 'analyst' }] });
+    await h.grant({ grantId: 'g-sales', access: [readSales] });
+    const user = h.atlas.user(projectId, username);
+    if (user === undefined) throw new Error('the grants made no user');
+    h.atlas.addUser(projectId, { ...user, roles: user.roles.filter((r) => r.roleName !== 'analyst') });
+    h.atlas.removeCustomRole(projectId, 'analyst');
+    return h;
+  }
+
+  it('grant', async () => {
+    const h = await deleted();
+    await h.grant({ grantId: 'g-orders', access: [writeOrders] });
+    expect(roleKeys(h.atlas.user(projectId, username))).toEqual(['read@sales', 'readWrite@orders']);
+  });
+
+  it('renew', async () => {
+    const h = await deleted();
+    await h.renew({ grantId: 'g-sales' });
+    expect(roleKeys(h.atlas.user(projectId, username))).toEqual(['read@sales']);
+  });
+
+  it('revoke', async () => {
+    const h = await deleted();
+    const result = await h.revoke({ grantId: 'g-sales' });
+    expect(result).toMatchObject({ outcome: 'revoked' });
+    expect(roleKeys(h.atlas.user(projectId, username))).toEqual([]);
+  });
+});

@@ -3,14 +3,15 @@ import type { Policy } from '../../../config/env.js';
 import { isConnectorError } from '../../../errors/connector-error.js';
 import type { AdapterDeps } from '../../adapter.js';
 import { connectorRolePrefix } from '../discover/discover-records.js';
-import { checkConnectorRoleDefinition, checkRolePolicy } from '../model/policy.js';
+import { checkConnectorRoleDefinition, checkRolePolicy, isBuiltInRole } from '../model/policy.js';
 import { roleKey, rolesNeeded, type GrantedRole, type GrantRecord } from '../model/user-model.js';
 import type { AtlasCtx } from './user-store.js';
 
 /**
  * Whether the local policy would give this recorded role to a grant now, as renew re-checks it: a
- * connector role by its definition among the project's custom roles (one not there cannot be
- * judged, nor assigned: no), any other role by name.
+ * connector role by its definition among the project's custom roles, any other role by name. A
+ * custom role (the connector's or the project's own) the project no longer defines cannot be
+ * assigned (Atlas refuses the whole write, 400 `ATLAS_INVALID_ROLE`): no.
  */
 export function policyGives(
   policy: Policy,
@@ -18,12 +19,12 @@ export function policyGives(
   customRoles: readonly CustomDbRole[] | undefined,
 ): boolean {
   try {
-    if (!role.roleName.startsWith(connectorRolePrefix)) {
+    const defined = customRoles?.find((custom) => custom.roleName === role.roleName);
+    if (!isBuiltInRole(role.roleName) && defined === undefined) return false;
+    if (defined === undefined || !role.roleName.startsWith(connectorRolePrefix)) {
       checkRolePolicy(policy, role.roleName, 'role', role.databaseName);
       return true;
     }
-    const defined = customRoles?.find((custom) => custom.roleName === role.roleName);
-    if (defined === undefined) return false;
     checkConnectorRoleDefinition(policy, defined, 'role');
     return true;
   } catch (error) {
@@ -38,9 +39,10 @@ export function policyGives(
  * and the policy would not give a grant now (`policyGives`), by `roleKey`. A grant, renew or
  * revoke rewrites the user's roles from its grant labels; it leaves these out, as sweep's drift
  * repair does, so a role cut short by hand after the policy was tightened is not handed back by
- * the next write on the user (and a connector role sweep has since deleted is not named, which
- * Atlas refuses, failing the write). The project's custom roles are read only when a connector
- * role is missing.
+ * the next write on the user (and a custom role the project no longer defines, a connector role
+ * sweep has since deleted or one an operator took off the user to delete it, is not named, which
+ * Atlas refuses, failing the write). The project's custom roles are read only when a custom role
+ * is missing.
  */
 export async function withheldRoles(
   deps: Pick<AdapterDeps, 'atlas' | 'policy'>,
@@ -52,7 +54,7 @@ export async function withheldRoles(
   const held = new Set(user.roles.map(roleKey));
   const missing = rolesNeeded(others).filter((role) => !held.has(roleKey(role)));
   if (missing.length === 0) return new Set();
-  const customRoles = missing.some((role) => role.roleName.startsWith(connectorRolePrefix))
+  const customRoles = missing.some((role) => !isBuiltInRole(role.roleName))
     ? await deps.atlas.customDbRoles.list(projectId, { signal: ctx.signal })
     : undefined;
   return new Set(missing.filter((role) => !policyGives(deps.policy, role, customRoles)).map(roleKey));

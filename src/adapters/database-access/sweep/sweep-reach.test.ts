@@ -442,3 +442,29 @@ it('an integration id longer than a label still finds its own users, in scope an
     expect(result.usersChecked).toBe(1);
   }
 });
+
+// Atlas refuses to delete a custom role a user holds (409 ATLAS_CUSTOM_ROLE_IN_USE_BY_USERS), so an
+// operator takes it off the user by hand first: an active grant may still record it. Atlas refuses
+// a write naming a role the project no longer defines (400 ATLAS_INVALID_ROLE), and that write
+// would have taken the ended grant's role away.
+it('a custom role of the project since deleted is not put back, so the ended grant’s role still goes', async () => {
+  const h = harness();
+  h.atlas.addProject(projectA).addCluster(projectA, { name: 'Cluster0' });
+  const analyst = { cluster: 'Cluster0', roleName: 'analyst', databaseName: 'admin' };
+  const now = h.clock.now();
+  const grants = [
+    { id: 'g-old', expiresAtMs: now - hourMs, roles: [readSales] },
+    { id: 'g-new', expiresAtMs: now + 2 * hourMs, roles: [writeHr, analyst] },
+  ];
+  const roles = [
+    { roleName: 'read', databaseName: 'sales' },
+    { roleName: 'readWrite', databaseName: 'hr' },
+  ];
+  h.atlas.addUser(projectA, managedUser({ grants, roles }, now));
+  const result = await sweepThrough(h, atlasMultiProjectKind, multi(), {});
+  expect(result.errors).toEqual([]);
+  expect(h.atlas.user(projectA, alice)?.roles).toEqual([{ roleName: 'readWrite', databaseName: 'hr' }]);
+  expect(result.drift.refusedByPolicy).toEqual([
+    { projectId: projectA, username: alice, roles: ['analyst@admin'] },
+  ]);
+});
