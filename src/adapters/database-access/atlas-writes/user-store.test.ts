@@ -35,7 +35,7 @@ describe('convergingCreate', () => {
       sends += 1;
       return Promise.reject(unavailable(dayMs));
     };
-    const ctx = { signal: new AbortController().signal, log: logs.logger };
+    const ctx = { signal: new AbortController().signal, log: logs.logger, beforeSideEffect: () => undefined };
 
     const outcome = convergingCreate({ clock, random: new FakeRandom([0.5]) }, ctx, create).catch(
       (error: unknown) => error,
