@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { describeIssues, invalidJob } from '../errors/invalid-job.js';
 import { ConnectorError } from '../errors/connector-error.js';
 import { JobEnvelope, type IntegrationRef, type JobEnvelope as Envelope } from '../control-plane/protocol.js';
@@ -11,10 +12,30 @@ export interface ParsedJob {
   readonly integration: IntegrationRef | null;
 }
 
-/** A job whose envelope cannot even be read: it cannot be reported, only logged. */
+/**
+ * What a result needs (its path and fence): an envelope that has them can be reported, not only
+ * logged. Its type (a metric label) and TTL (to keep the lease meanwhile) are taken when readable.
+ */
+const ReportableFields = JobEnvelope.pick({
+  jobId: true,
+  attempt: true,
+  leaseId: true,
+  fencingToken: true,
+}).extend({
+  type: JobEnvelope.shape.type.optional().catch(undefined),
+  leaseTtlMs: JobEnvelope.shape.leaseTtlMs.optional().catch(undefined),
+});
+type ReportableFields = z.infer<typeof ReportableFields>;
+
+/**
+ * A job whose envelope does not match the schema. With `lease` (its result's fence is readable) it
+ * is reported failed `invalid_job`; without, it cannot be reported, only logged. `problem` names
+ * the field and never quotes its value.
+ */
 export interface UnreadableJob {
   readonly problem: string;
   readonly jobId?: string;
+  readonly lease?: ReportableFields;
 }
 
 export function parseEnvelope(raw: unknown): Envelope | UnreadableJob {
@@ -25,9 +46,27 @@ export function parseEnvelope(raw: unknown): Envelope | UnreadableJob {
     typeof raw === 'object' && raw !== null && typeof (raw as { jobId?: unknown }).jobId === 'string'
       ? (raw as { jobId: string }).jobId
       : undefined;
+  const problem = `job envelope field ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`;
+  const lease = ReportableFields.safeParse(raw);
+  return lease.success ? { problem, jobId, lease: lease.data } : { problem, jobId };
+}
+
+/**
+ * The envelope a reportable unreadable job runs under, to keep its lease and report its failure:
+ * only the lease fields (and its type and TTL when readable) are the server's.
+ */
+export function standInEnvelope(lease: ReportableFields, leaseTtlMs: number): Envelope {
   return {
-    problem: `job envelope field ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
-    jobId,
+    jobId: lease.jobId,
+    attempt: lease.attempt,
+    leaseId: lease.leaseId,
+    fencingToken: lease.fencingToken,
+    type: lease.type ?? 'unreadable',
+    leaseTtlMs: lease.leaseTtlMs ?? leaseTtlMs,
+    notAfter: '',
+    resourceKey: `job/${lease.jobId}`,
+    integration: null,
+    payload: '',
   };
 }
 

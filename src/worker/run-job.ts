@@ -59,6 +59,8 @@ export class RunningJob {
     readonly envelope: JobEnvelope,
     grantedAt: number,
     private readonly deps: JobRunnerDeps,
+    /** Set for an envelope the connector cannot read: the attempt is reported failed with it. */
+    private readonly refused?: ConnectorError,
   ) {
     this.lease = { jobId: envelope.jobId, leaseId: envelope.leaseId, fencingToken: envelope.fencingToken };
     this.log = deps.logger.child({
@@ -216,6 +218,7 @@ export class RunningJob {
       recordIntent: (intent) => this.recordIntent(intent),
     });
     try {
+      if (this.refused) throw this.refused;
       const now = this.deps.serverNow?.() ?? this.deps.clock.now();
       if (now > Date.parse(this.envelope.notAfter)) {
         throw new ConnectorError({

@@ -776,3 +776,71 @@ describe('Worker: the refresh_token action', () => {
     await worker.drain();
   });
 });
+
+describe('Worker: a job envelope that does not match the protocol schema', () => {
+  /** A newer control plane's integration shape: `secretRef` became an object (with a value in it). */
+  const newerShape = () => ({
+    ...envelope({ jobId: 'odd', leaseId: 'lease-odd', fencingToken: 41, attempt: 2 }),
+    integration: { id: 'i1', kind: 'atlas', config: {}, secretRef: { path: 'alice@example.com' } },
+  });
+
+  it('reports it failed invalid_job, fenced and naming the field, instead of leaving it to expire', async () => {
+    const { clock, cp, worker, metrics } = setup();
+    cp.queue.push(newerShape());
+    worker.start();
+    await clock.advance(1_000);
+
+    expect(cp.calls.results).toHaveLength(1);
+    const [sent] = cp.calls.results;
+    expect(sent).toMatchObject({
+      jobId: 'odd',
+      attempt: 2,
+      body: { leaseId: 'lease-odd', fencingToken: 41, outcome: 'failed' },
+    });
+    expect(sent?.body.error).toMatchObject({ code: 'invalid_job', retryable: false });
+    expect(sent?.body.error?.message).toContain('integration.secretRef');
+    expect(sent?.body.error?.message).not.toContain('alice@example.com');
+    const failed = (await metrics.jobsFailed.get()).values.map(({ labels, value }) => ({ labels, value }));
+    expect(failed).toEqual([{ labels: { type: 'ping', code: 'invalid_job' }, value: 1 }]);
+    await worker.drain();
+  });
+
+  it('keeps its lease while the failure waits in the outbox, and lists it in heartbeats', async () => {
+    const { clock, cp, worker } = setup();
+    cp.queue.push(newerShape());
+    cp.resultBehaviour = (call) =>
+      call < 4
+        ? httpError('upstream_unavailable', undefined, 20_000)
+        : { accepted: true, jobState: 'succeeded' };
+    worker.start();
+    await clock.advance(45_000);
+    expect(cp.calls.extend.map((lease) => lease.leaseId)).toContain('lease-odd');
+    expect(cp.calls.heartbeat.at(-1)?.inFlight.map((lease) => lease.leaseId)).toEqual(['lease-odd']);
+    await clock.advance(60_000);
+    expect(cp.calls.results).toHaveLength(4);
+    expect(worker.status().inFlightJobIds).toEqual([]);
+    await worker.drain();
+  });
+
+  it('still runs a job whose envelope only carries fields this connector does not know', async () => {
+    const { clock, cp, worker } = setup();
+    cp.queue.push({ ...ping('newer', 100), priority: 'high', integrationHints: { region: 'eu' } });
+    worker.start();
+    await clock.advance(1_000);
+    expect(cp.calls.results.map((r) => [r.jobId, r.body.outcome])).toEqual([['newer', 'succeeded']]);
+    await worker.drain();
+  });
+
+  it('only logs a job whose lease fields cannot be read: no result can be fenced', async () => {
+    const { clock, cp, worker, logs } = setup();
+    const { fencingToken: _unread, ...noFence } = envelope({ jobId: 'nofence', leaseId: 'lease-nofence' });
+    cp.queue.push({ ...noFence, fencingToken: 'seven' });
+    worker.start();
+    await clock.advance(1_000);
+    expect(cp.calls.results).toEqual([]);
+    const line = logs.lines().find((l) => l.msg === 'unreadable job envelope ignored; its lease will expire');
+    expect(line).toMatchObject({ level: 'error', jobId: 'nofence' });
+    expect(String(line?.problem)).toContain('fencingToken');
+    await worker.drain();
+  });
+});

@@ -8,6 +8,7 @@ import type {
   RegisterRequest,
 } from '../control-plane/protocol.js';
 import { isConnectorError } from '../errors/connector-error.js';
+import { invalidJob } from '../errors/invalid-job.js';
 import { fullJitterDelay } from '../runtime/backoff.js';
 import type { Clock } from '../runtime/clock.js';
 import { deadlineSignal } from '../runtime/deadline-signal.js';
@@ -18,9 +19,9 @@ import { controlPlaneHint, registerUntilAccepted } from './registration.js';
 import { jitteredInterval, sendHeartbeat } from './heartbeat.js';
 import type { JobRouter } from './job-handlers.js';
 import { JobSlots } from './job-slots.js';
-import { isUnreadable, parseEnvelope } from './parse-job.js';
+import { isUnreadable, parseEnvelope, standInEnvelope } from './parse-job.js';
 import { ResultOutbox } from './result-outbox.js';
-import { RunningJob } from './run-job.js';
+import { RunningJob, type JobRunnerDeps } from './run-job.js';
 import type { ShutdownBudget } from './shutdown-budget.js';
 
 /** The part of the control-plane client the worker uses (a fake implements it in tests). */
@@ -476,20 +477,35 @@ export class Worker {
   /** Starts one claimed job: local per-resource ordering on top of the server's. */
   private accept(raw: unknown, grantedAt: number): void {
     const envelope = parseEnvelope(raw);
-    if (isUnreadable(envelope)) {
+    if (!isUnreadable(envelope)) {
+      this.launch(new RunningJob(envelope, grantedAt, this.jobDeps()));
+      return;
+    }
+    if (!envelope.lease) {
       this.options.logger.error(
         { jobId: envelope.jobId, problem: envelope.problem },
         'unreadable job envelope ignored; its lease will expire',
       );
       return;
     }
-    const job = new RunningJob(envelope, grantedAt, {
+    // Its fence is readable: the attempt is reported failed, not left to expire TTL after TTL until
+    // the job dead-letters as max_attempts_exceeded with its cause only in this log.
+    const standIn = standInEnvelope(envelope.lease, this.intervals.leaseTtlMs);
+    this.launch(new RunningJob(standIn, grantedAt, this.jobDeps(), invalidJob(envelope.problem)));
+  }
+
+  private jobDeps(): JobRunnerDeps {
+    return {
       ...this.options,
       outbox: this.outbox,
       releaseSlot: (jobId) => this.slots.park(jobId),
       sessionHeldUntil: () => this.contact.sessionHeldUntil(),
       serverNow: () => this.options.clock.now() + (this.skewMs ?? 0),
-    });
+    };
+  }
+
+  private launch(job: RunningJob): void {
+    const { envelope } = job;
     this.inFlight.set(envelope.leaseId, job);
     const previous = this.keyChains.get(envelope.resourceKey) ?? Promise.resolve();
     const ran = this.slots
