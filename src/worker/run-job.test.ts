@@ -80,6 +80,18 @@ const bigResultHandler: JobHandler<{ bytes: number }> = {
   },
 };
 
+/** Succeeds with a result JSON cannot encode: a BigInt, or a structure that refers to itself. */
+const unserialisableHandler: JobHandler<{ shape: 'bigint' | 'circular' }> = {
+  payloadSchema: z.object({ shape: z.enum(['bigint', 'circular']) }).strict(),
+  needsIntegration: false,
+  run(payload) {
+    if (payload.shape === 'bigint') return Promise.resolve({ count: 10n });
+    const report: Record<string, unknown> = { user: 'alice@example.com' };
+    report.self = report;
+    return Promise.resolve(report);
+  },
+};
+
 /** Refuses as an adapter's policy check does: field and message from the payload. */
 const denyHandler: JobHandler<{ field: string }> = {
   payloadSchema: z.object({ field: z.string() }).strict(),
@@ -124,6 +136,7 @@ function setup(writes: string[]) {
       discover: twoWriteHandler(writes) as JobHandler,
       deny: denyHandler as JobHandler,
       big: bigResultHandler as JobHandler,
+      unserialisable: unserialisableHandler as JobHandler,
       stall: stallingHandler(writes, (ms) => clock.stall(ms)) as JobHandler,
     }),
     policy: loadConfig({}).policy,
@@ -199,6 +212,27 @@ describe('RunningJob', () => {
     );
     expect(JSON.stringify(body).length).toBeLessThan(2_000);
   });
+
+  it.each(['bigint', 'circular'])(
+    'reports a %s result JSON cannot encode as a failure saying so, not a lease left to expire',
+    async (shape) => {
+      const { clock, cp, deps } = setup([]);
+      const job = new RunningJob(
+        envelope({ type: 'unserialisable', payload: JSON.stringify({ shape }) }),
+        0,
+        deps,
+      );
+      const done = job.run(Promise.resolve());
+      await clock.advance(1);
+      await done;
+      expect(cp.calls.results).toHaveLength(1);
+      const body = cp.calls.results[0]?.body;
+      expect(body).toMatchObject({ leaseId: 'lease-1', fencingToken: 7, outcome: 'failed' });
+      expect(body?.error).toMatchObject({ code: 'internal', retryable: false });
+      expect(body?.error?.message).toMatch(/^the unserialisable result could not be serialised/);
+      expect(JSON.stringify(body)).not.toContain('alice@example.com');
+    },
+  );
 
   it('stamps the last successful discovery, and only that', async () => {
     const { clock, deps } = setup([]);

@@ -254,21 +254,30 @@ export class RunningJob {
   }
 
   /**
-   * A result over the protocol's body limit would be refused (413) and dropped, and the job run
-   * again until it dead-letters as `lease_expired`: it is reported as the failure it is instead.
+   * A result over the protocol's body limit would be refused (413) and dropped, and one JSON cannot
+   * encode (a BigInt, a cycle) would never be sent: either way the job would run again until it
+   * dead-letters as `lease_expired`. It is reported as the failure it is instead.
    */
   private reportable(outcome: JobOutcome, startedAt: string): { outcome: JobOutcome; body: ResultRequest } {
     const body = this.resultBody(outcome, startedAt);
-    const size = Buffer.byteLength(JSON.stringify(body), 'utf8');
-    if (size <= maxJsonBodyBytes) return { outcome, body };
-    const tooLarge = failure(
-      new ConnectorError({
+    let problem: ConnectorError;
+    try {
+      const size = Buffer.byteLength(JSON.stringify(body), 'utf8');
+      if (size <= maxJsonBodyBytes) return { outcome, body };
+      problem = new ConnectorError({
         code: 'internal',
         message: `the ${this.envelope.type} result is ${size} bytes, over the control-plane protocol's limit of ${maxJsonBodyBytes} bytes; it cannot be reported`,
-      }),
-      { log: this.log },
-    );
-    return { outcome: tooLarge, body: this.resultBody(tooLarge, startedAt) };
+      });
+    } catch (error) {
+      // The cause (kept local) may name the result's fields; the message that leaves does not.
+      problem = new ConnectorError({
+        code: 'internal',
+        message: `the ${this.envelope.type} result could not be serialised to JSON; it cannot be reported`,
+        cause: error,
+      });
+    }
+    const unreportable = failure(problem, { log: this.log });
+    return { outcome: unreportable, body: this.resultBody(unreportable, startedAt) };
   }
 
   private async report(handled: JobOutcome, startedAt: string, durationMs: number): Promise<void> {
