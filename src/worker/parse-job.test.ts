@@ -28,6 +28,13 @@ describe('parseJob', () => {
     expect(error.message).toMatch(/payload is not valid JSON/);
   });
 
+  it('does not quote the payload text when it is not valid JSON (it may hold personal data)', () => {
+    const error = refusal(envelope({ payload: '{"requester": alice@example.com}' }));
+    expect(error.code).toBe('invalid_job');
+    expect(error.message).toMatch(/^payload is not valid JSON/);
+    expect(error.message).not.toContain('alice');
+  });
+
   it('refuses a payload over the size limit before parsing it', () => {
     const error = refusal(envelope({ payload: JSON.stringify({ echo: 'x'.repeat(2000) }) }));
     expect(error.code).toBe('invalid_job');

@@ -105,7 +105,11 @@ export function parseJob(
   try {
     json = JSON.parse(envelope.payload);
   } catch (error) {
-    throw invalidJob(`payload is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    // V8 quotes the text around a bad token, and a payload may hold personal data: position only.
+    const position = error instanceof Error ? /at position (\d+)/.exec(error.message)?.[1] : undefined;
+    throw invalidJob(
+      `payload is not valid JSON${position === undefined ? '' : ` (at position ${position})`}`,
+    );
   }
   const parsed = handler.payloadSchema.safeParse(json);
   if (!parsed.success) {
