@@ -172,8 +172,13 @@ export function fakeSnapshots(): { uploader: SnapshotUploader; created: Snapshot
 export interface UserSpec {
   readonly username?: string;
   readonly strategy?: UserStrategy;
-  /** Grants: id, end, and roles on a cluster. */
-  readonly grants?: readonly { id: string; expiresAtMs: number; roles: readonly GrantedRole[] }[];
+  /** Grants: id, end, and roles on a cluster; the integration that made it (`integrationKey`) when named. */
+  readonly grants?: readonly {
+    id: string;
+    expiresAtMs: number;
+    roles: readonly GrantedRole[];
+    integration?: string;
+  }[];
   /** Atlas's actual roles; defaults to what the grants say. */
   readonly roles?: readonly DatabaseUserRole[];
   readonly scopes?: readonly DatabaseUserScope[];
@@ -187,6 +192,7 @@ export function managedUser(spec: UserSpec, nowMs: number): DatabaseUser {
     key: grantKey(g.id),
     expiresAtMs: g.expiresAtMs,
     roles: g.roles,
+    ...(g.integration === undefined ? {} : { integration: g.integration }),
   }));
   const fromGrants = grants.flatMap((g) =>
     g.roles.map(({ roleName, databaseName, collectionName }) => ({

@@ -14,6 +14,7 @@ import type { GrantResult } from '../../src/adapters/database-access/grant/grant
 import type { RenewResult } from '../../src/adapters/database-access/renew/renew.js';
 import type { RevokeResult } from '../../src/adapters/database-access/revoke/revoke.js';
 import type { RotateResult } from '../../src/adapters/database-access/rotate/rotate.js';
+import type { SweepResult } from '../../src/adapters/database-access/sweep/sweep.js';
 import { usernameForJob, type Requester } from '../../src/adapters/database-access/model/user-model.js';
 import { atlasProjectScope } from '../../src/adapters/atlas-project/atlas-project-scope.js';
 
@@ -160,12 +161,14 @@ export interface Harness {
   revoke(overrides?: Record<string, unknown>, ctx?: JobContext): Promise<RevokeResult>;
   renew(overrides?: Record<string, unknown>, ctx?: JobContext): Promise<RenewResult>;
   rotate(overrides?: Record<string, unknown>, ctx?: JobContext): Promise<RotateResult>;
+  /** A sweep job (payload `{}` unless given). */
+  sweep(payload?: Record<string, unknown>, ctx?: JobContext): Promise<SweepResult>;
   /** Another integration of the same kind on the same Atlas (its own id and config overrides). */
   through(id: string, config: KindConfigOverrides): IntegrationJobs;
 }
 
 /** The jobs of one integration of a harness. */
-export type IntegrationJobs = Pick<Harness, 'grant' | 'revoke' | 'renew' | 'rotate'>;
+export type IntegrationJobs = Pick<Harness, 'grant' | 'revoke' | 'renew' | 'rotate' | 'sweep'>;
 
 /**
  * Lets a promise finish that talks to the world's simulator and sleeps on its fake clock: time
@@ -267,6 +270,7 @@ export function harness(options: HarnessOptions = {}): Harness {
       revoke: (o = {}, ctx) => run(job('revoke', payloads.revoke(o)), ctx) as Promise<RevokeResult>,
       renew: (o = {}, ctx) => run(job('renew', payloads.renew(o)), ctx) as Promise<RenewResult>,
       rotate: (o = {}, ctx) => run(job('rotate', payloads.rotate(o)), ctx) as Promise<RotateResult>,
+      sweep: (o = {}, ctx) => run(job('sweep', o), ctx) as Promise<SweepResult>,
     };
   };
   return {

@@ -12,7 +12,14 @@ import {
   projectId,
   type Harness,
 } from '../../../../test/kits/grant-test-kit.js';
-import { buildLabels, grantKey, labelKeys, labelValue, readGrants } from '../model/user-model.js';
+import {
+  buildLabels,
+  grantKey,
+  integrationKey,
+  labelKeys,
+  labelValue,
+  readGrants,
+} from '../model/user-model.js';
 
 const username = perRequesterUser(alice);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -47,6 +54,7 @@ describe('per-requester grant', () => {
       key: grantKey('g-1'),
       expiresAtMs: now + hourMs,
       roles: [{ cluster: clusterName, roleName: 'read', databaseName: 'sales' }],
+      integration: integrationKey(integrationId),
     };
     expect(h.atlas.callsTo('databaseUsers.create')).toEqual([
       [

@@ -11,7 +11,13 @@ import { goneClusters, isClusterGone } from '../atlas-writes/gone-clusters.js';
 import { toAtlasRoles } from '../atlas-writes/user-store.js';
 import { validateGrant } from './grant-validation.js';
 import { GrantPayload } from '../model/payloads.js';
-import { checkResourceKey, clustersNeeded, rolesNeeded, usernameForJob } from '../model/user-model.js';
+import {
+  checkResourceKey,
+  clustersNeeded,
+  integrationKey,
+  rolesNeeded,
+  usernameForJob,
+} from '../model/user-model.js';
 
 /**
  * What a grant returns. The credential is `password` (plaintext), `credential` (a compact JWE
@@ -43,7 +49,10 @@ export async function runGrant(
   ctx: JobContext,
 ): Promise<GrantResult> {
   const { settings, payload, integrationId } = job;
-  const grant = await validateGrant(job.scope, payload, deps, ctx);
+  const validated = await validateGrant(job.scope, payload, deps, ctx);
+  // The record names this integration: each sweep rolls and repairs its own integration's grants.
+  const record = { ...validated.record, integration: integrationKey(integrationId) };
+  const grant = { ...validated, record };
   const username = usernameForJob(settings.userStrategy, payload.requester, payload.grantId, job.scope);
   checkResourceKey(ctx, grant.projectId, username);
   const input: GrantInput = { settings, payload, integrationId, grant, username };

@@ -4,6 +4,7 @@ import {
   deleteAfterFor,
   grantKey,
   grantLabels,
+  integrationKey,
   isManaged,
   readGrants,
   rolesNeeded,
@@ -115,7 +116,43 @@ describe('grant labels', () => {
       grants: records,
     });
     expect(isManaged(labels)).toBe(true);
+    // Records that name no integration (written before records did) are the label's integration's.
+    const named = records.map((record) => ({ ...record, integration: integrationKey('i') }));
+    expect(readGrants(labels)).toEqual([...named].sort((a, b) => a.key.localeCompare(b.key)));
+  });
+
+  it('names the integration that made each grant, whichever integration wrote the user last', () => {
+    const records = [
+      {
+        ...grant('g-1', [{ cluster: 'Cluster0', roleName: 'read', databaseName: 'sales' }]),
+        integration: integrationKey('int-a'),
+      },
+      {
+        ...grant('g-2', [{ cluster: 'Cluster0', roleName: 'read', databaseName: 'hr' }]),
+        integration: integrationKey('int-b'),
+      },
+    ];
+    const labels = buildLabels({
+      requesterId: 'u-1',
+      strategy: 'per-requester',
+      integrationId: 'int-b',
+      grants: records,
+    });
     expect(readGrants(labels)).toEqual([...records].sort((a, b) => a.key.localeCompare(b.key)));
+    // A long id is named as its users' label carries it, cut at 255 characters.
+    const long = `int-${'x'.repeat(300)}`;
+    expect(integrationKey(long)).toBe(integrationKey(long.slice(0, 255)));
+    expect(integrationKey(long)).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('skips a grant label whose integration part is not an integration key', () => {
+    for (const value of [
+      '1795539600|Cluster0:read@sales|int-a',
+      '1795539600|Cluster0:read@sales|',
+      '1795539600|Cluster0:read@sales|0123456789abcdef|x',
+    ]) {
+      expect(readGrants([{ key: `jit-grant.${grantKey('g-1')}`, value }])).toEqual([]);
+    }
   });
 
   it('splits a long grant over continuation labels of at most 255 characters', () => {

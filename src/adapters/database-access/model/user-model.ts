@@ -40,6 +40,13 @@ export interface GrantRecord {
   readonly key: string;
   readonly expiresAtMs: number;
   readonly roles: readonly GrantedRole[];
+  /**
+   * The integration that made the grant, or last renewed it (`integrationKey`). A per-requester
+   * user may carry several integrations' grants (`userClusterOf`), while its `jit-integration`
+   * label names only the last writer; each sweep vouches for its own integration's grants only.
+   * A record written before records named one is read as the label's (`readGrants`).
+   */
+  readonly integration?: string;
 }
 
 export function shortHash(value: string, hexChars: number): string {
@@ -127,9 +134,13 @@ function decodeRole(text: string): GrantedRole | undefined {
 
 const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
 
-/** `jit-grant.<key>` = `<expiry epoch s>|<role>,<role>…`, continued in `jit-grant.<key>~2`… when long. */
+/**
+ * `jit-grant.<key>` = `<expiry epoch s>|<role>,<role>…|<integration key>`, continued in
+ * `jit-grant.<key>~2`… when long. (Neither a role name nor a database name holds `|`.)
+ */
 export function grantLabels(record: GrantRecord): KeyValue[] {
-  const value = `${Math.floor(record.expiresAtMs / 1000)}|${record.roles.map(encodeRole).join(',')}`;
+  const integration = record.integration === undefined ? '' : `|${record.integration}`;
+  const value = `${Math.floor(record.expiresAtMs / 1000)}|${record.roles.map(encodeRole).join(',')}${integration}`;
   const labels: KeyValue[] = [];
   for (let offset = 0, part = 1; offset < value.length; part += 1) {
     let end = Math.min(offset + maxLabelValue, value.length);
@@ -143,8 +154,16 @@ export function grantLabels(record: GrantRecord): KeyValue[] {
   return labels;
 }
 
-/** Reads every grant record back from a user's labels; malformed ones are skipped (sweep reports them). */
+const integrationKeyPattern = /^[0-9a-f]{16}$/;
+
+/**
+ * Reads every grant record back from a user's labels; malformed ones are skipped (sweep reports
+ * them). A record that names no integration (written before records did) is the integration's its
+ * user's `jit-integration` label names, as it was taken to be then.
+ */
 export function readGrants(labels: readonly KeyValue[]): GrantRecord[] {
+  const labelled = labelValue(labels, labelKeys.integration);
+  const fallback = labelled === undefined ? undefined : integrationKey(labelled);
   const chunks = new Map<string, Map<number, string>>();
   for (const { key, value } of labels) {
     if (!key.startsWith(labelKeys.grantPrefix)) continue;
@@ -159,10 +178,17 @@ export function readGrants(labels: readonly KeyValue[]): GrantRecord[] {
       .sort(([a], [b]) => a - b)
       .map(([, text]) => text)
       .join('');
-    const [expiry = '', roleText = ''] = value.split('|');
+    const [expiry = '', roleText = '', named, ...rest] = value.split('|');
     const roles = roleText === '' ? [] : roleText.split(',').map(decodeRole);
     if (!/^\d+$/.test(expiry) || roles.some((role) => role === undefined)) continue;
-    records.push({ key, expiresAtMs: Number(expiry) * 1000, roles: roles as GrantedRole[] });
+    if (rest.length > 0 || (named !== undefined && !integrationKeyPattern.test(named))) continue;
+    const integration = named ?? fallback;
+    records.push({
+      key,
+      expiresAtMs: Number(expiry) * 1000,
+      roles: roles as GrantedRole[],
+      ...(integration === undefined ? {} : { integration }),
+    });
   }
   return records.sort((a, b) => a.key.localeCompare(b.key));
 }
@@ -184,6 +210,14 @@ export function strategyOf(labels: readonly KeyValue[] | undefined): UserStrateg
 /** The `jit-integration` label value an integration's users carry: its id, cut to a label's length. */
 export function integrationLabel(integrationId: string): string {
   return integrationId.slice(0, maxLabelValue);
+}
+
+/**
+ * What a grant record names its integration by: a hash of the label form of its id (16 hex), so a
+ * record stays short and parseable whatever characters the id holds.
+ */
+export function integrationKey(integrationId: string): string {
+  return shortHash(integrationLabel(integrationId), 16);
 }
 
 /** Rebuilds the label set: fixed identity labels, the given grants, and the bookkeeping values. */

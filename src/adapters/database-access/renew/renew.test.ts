@@ -10,7 +10,14 @@ import {
   perRequesterUser,
   projectId,
 } from '../../../../test/kits/grant-test-kit.js';
-import { grantKey, labelKeys, labelValue, readGrants, usernameFor } from '../model/user-model.js';
+import {
+  grantKey,
+  integrationKey,
+  labelKeys,
+  labelValue,
+  readGrants,
+  usernameFor,
+} from '../model/user-model.js';
 import { atlasIso } from '../../../../test/kits/atlas-world-test-kit.js';
 
 const username = perRequesterUser(alice);
@@ -40,6 +47,7 @@ describe('renew', () => {
         key: grantKey('g-1'),
         expiresAtMs: now + 4 * hourMs,
         roles: [{ cluster: clusterName, roleName: 'read', databaseName: 'sales' }],
+        integration: integrationKey(integrationId),
       },
     ]);
   });

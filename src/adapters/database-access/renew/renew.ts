@@ -21,6 +21,7 @@ import {
   activeGrants,
   clustersNeeded,
   grantKey,
+  integrationKey,
   strategyOf,
   usernameForJob,
   type GrantedRole,
@@ -79,7 +80,10 @@ export async function runRenew(job: RenewJob, deps: AdapterDeps, ctx: JobContext
   const others = active.filter((grant) => grant !== target);
   const plan = planUserWrite({
     identity: { integrationId, requesterId: payload.requester.id, strategy },
-    grants: active.map((grant) => (grant === target ? { ...grant, expiresAtMs } : grant)),
+    // This integration checked and extends the grant: its sweep now rolls the user for it.
+    grants: active.map((grant) =>
+      grant === target ? { ...grant, expiresAtMs, integration: integrationKey(integrationId) } : grant,
+    ),
     book: managed.book,
     nowMs,
     cleanupDays: settings.userCleanupDays,

@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import {
   dayMs,
   hourMs,
+  integrationId,
   managedUser,
   readSales,
   writeHr,
   type UserSpec,
 } from '../../../../test/kits/discover-test-kit.js';
 import { planUser } from './sweep-plan.js';
-import { labelKeys } from '../model/user-model.js';
+import { integrationKey, labelKeys } from '../model/user-model.js';
 
 const now = Date.UTC(2026, 10, 24, 12);
 const plan = (spec: UserSpec, nowMs = now) => planUser(managedUser(spec, now), { nowMs, userCleanupDays: 1 });
@@ -354,5 +355,71 @@ describe('planUser, a role the policy now refuses', () => {
     expect(result.kind === 'managed' ? result.update : undefined).not.toHaveProperty('scopes');
     const unscoped = planWith({ grants: [active(2, [dbAdminSales])], roles: [], scopes: [] });
     expect(unscoped).toMatchObject({ update: { scopes: [{ name: 'Cluster0', type: 'CLUSTER' }] } });
+  });
+});
+
+// Two integrations' grants on one per-requester user (an atlas-project and a deep-discovery
+// sub-integration on one cluster; two atlas-multi-project integrations on one project).
+describe('planUser, a user holding another integration’s grant', () => {
+  const mine = integrationKey(integrationId);
+  const theirs = integrationKey('int-other');
+  const short = new Date(now + hourMs).toISOString();
+  const planAs = (spec: UserSpec, allowedClusters?: readonly string[]) =>
+    planUser(managedUser(spec, now), {
+      nowMs: now,
+      userCleanupDays: 5,
+      integration: mine,
+      ...(allowedClusters === undefined ? {} : { allowedClusters }),
+    });
+  const grantOf = (integration: string, id: string, hours: number, roles = [readSales]) => ({
+    id,
+    expiresAtMs: now + hours * hourMs,
+    roles,
+    integration,
+  });
+
+  it('adds nothing back, and rolls deleteAfterDate to the end of this integration’s own grants only', () => {
+    const result = planAs({
+      grants: [grantOf(mine, 'g-mine', 48), grantOf(theirs, 'g-theirs', 9 * 24, [writeHr])],
+      roles: [],
+      deleteAfterDate: short,
+    });
+    expect(result).toMatchObject({
+      action: 'update',
+      removeOnly: true,
+      rolledTo: new Date(now + 48 * hourMs).toISOString(),
+      drift: { missingRoles: ['read@sales', 'readWrite@hr'] },
+    });
+    expect(result).not.toHaveProperty('update.roles');
+  });
+
+  it('does not roll for its own grant on a cluster off allowedClusters, nor for another’s grants alone', () => {
+    const onCluster1 = { ...readSales, cluster: 'Cluster1' };
+    const refused = planAs(
+      {
+        grants: [grantOf(mine, 'g-mine', 48, [onCluster1]), grantOf(theirs, 'g-theirs', 48)],
+        deleteAfterDate: short,
+      },
+      ['Cluster0'],
+    );
+    expect(refused).toMatchObject({ action: 'none', removeOnly: true });
+    const alone = planAs({ grants: [grantOf(theirs, 'g-theirs', 48)], deleteAfterDate: short });
+    expect(alone).toMatchObject({ action: 'none', removeOnly: true });
+    // Its own grants alone: repaired and rolled as before, whichever integration wrote it last.
+    expect(
+      planAs({ grants: [grantOf(mine, 'g-mine', 48)], roles: [], deleteAfterDate: short }),
+    ).toMatchObject({
+      action: 'update',
+      removeOnly: false,
+      update: { roles: [{ roleName: 'read', databaseName: 'sales' }] },
+      rolledTo: new Date(now + 48 * hourMs).toISOString(),
+    });
+  });
+
+  it('does not roll the cleanup of a parked user whose last grants were another integration’s', () => {
+    const ended = { ...grantOf(theirs, 'g-theirs', 0), expiresAtMs: now - hourMs };
+    const result = planAs({ grants: [ended], roles: [], deleteAfterDate: short });
+    expect(result).toMatchObject({ action: 'update', removeOnly: true });
+    expect(result).not.toHaveProperty('rolledTo');
   });
 });

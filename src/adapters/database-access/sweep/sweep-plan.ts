@@ -10,6 +10,7 @@ import {
   buildLabels,
   clustersNeeded,
   deleteAfterFor,
+  integrationKey,
   isManaged,
   labelKeys,
   labelValue,
@@ -54,6 +55,19 @@ export interface PlanOptions {
    * end takes it away). Absent: every role may be added.
    */
   readonly mayAdd?: (role: GrantedRole) => boolean;
+  /**
+   * The sweeping integration (`integrationKey`). A per-requester user may carry grants of several
+   * integrations (an `atlas-project` and a deep-discovery sub-integration on one cluster, two
+   * `atlas-multi-project` integrations on one project); only its own grants' integration may say
+   * whether their access may still be handed out. So a user with another integration's active
+   * grant is planned remove-only (nothing added back), but its `deleteAfterDate` is still rolled
+   * to the latest end of this integration's own active grants, when `allowedClusters` allows
+   * their clusters: keeping an approved grant alive hands out nothing new, and every integration
+   * rolls for its own grants, whichever wrote the user last. `allowedClusters` judges only this
+   * integration's grants. An idle user is this integration's when all its records are. Absent:
+   * every grant is the sweep's own.
+   */
+  readonly integration?: string;
 }
 
 /** `clusters-gone`: every cluster the user's grants name was deleted, and no scope may be left empty. */
@@ -81,7 +95,10 @@ export interface ManagedPlan {
   readonly drift?: RoleDrift;
   /** The new `deleteAfterDate` when the update rolls it forward. */
   readonly rolledTo?: string;
-  /** Planned remove-only (`PlanOptions.removeOnly`, or a cluster off `allowedClusters`): its drift is not repaired. */
+  /**
+   * Planned remove-only (`PlanOptions.removeOnly`, a cluster off `allowedClusters`, or another
+   * integration's grant on the user): its drift is not repaired.
+   */
   readonly removeOnly: boolean;
   /** Roles an active grant records, the user lacks, and `mayAdd` refuses: left missing, not in `drift`. */
   readonly refusedRoles?: readonly string[];
@@ -234,6 +251,12 @@ function finish(
   };
 }
 
+/** Those of these grants this sweep's integration made (`PlanOptions.integration`). */
+function ownGrants(grants: readonly GrantRecord[], options: PlanOptions): readonly GrantRecord[] {
+  const mine = options.integration;
+  return mine === undefined ? grants : grants.filter((grant) => grant.integration === mine);
+}
+
 /** Remove-only: outside the scope, or some of these clusters are off the integration's allow-list. */
 function removingOnly(clusters: readonly string[], options: PlanOptions): boolean {
   const allowed = options.allowedClusters;
@@ -316,13 +339,16 @@ function planActive(
   active: readonly GrantRecord[],
   options: PlanOptions,
 ): ManagedPlan {
-  const removeOnly = removingOnly(clustersNeeded(active), options);
+  const own = ownGrants(active, options);
+  const removeOnly = own.length < active.length || removingOnly(clustersNeeded(active), options);
   const { target, refused } = removeOnly
     ? { target: active, refused: [] }
     : repairTarget(user, active, options);
   const { roles, scopes } = removeOnly ? removedAccess(user, active) : repairedAccess(user, active, target);
-  const latest = Math.max(...active.map((grant) => grant.expiresAtMs));
-  const roll = removeOnly ? undefined : rollTarget(user, latest, options.nowMs);
+  // Rolled for this integration's own grants, where it may still give them.
+  const rollable = own.length > 0 && !removingOnly(clustersNeeded(own), options);
+  const latest = Math.max(...own.map((grant) => grant.expiresAtMs));
+  const roll = rollable ? rollTarget(user, latest, options.nowMs) : undefined;
   const keep = new Set(roles.map(roleKey));
   const update: DatabaseUserUpdate = {
     ...(sameSet(user.roles.map(roleKey), [...keep]) ? {} : { roles }),
@@ -366,7 +392,13 @@ function planIdle(
 ): ManagedPlan {
   const drift = driftOf(user, grants, []);
   const lastClusters = clustersNeeded(grants);
-  const removeOnly = removingOnly(lastClusters, options);
+  const mine = options.integration;
+  const others =
+    mine !== undefined &&
+    (grants.length > 0
+      ? ownGrants(grants, options).length < grants.length
+      : integrationKey(identity.integrationId) !== mine);
+  const removeOnly = others || removingOnly(lastClusters, options);
   if (identity.strategy === 'per-grant') return deletion(user, 'grant-ended', drift, removeOnly);
   const ends = [identity.lastRevokedAtMs, ...grants.map((grant) => grant.expiresAtMs)];
   const known = ends.filter((ms): ms is number => ms !== undefined);

@@ -17,7 +17,14 @@ import {
   unreachableCode,
 } from '../scope/projects-in-scope.js';
 import { policyGives } from '../atlas-writes/withheld-roles.js';
-import { integrationLabel, isManaged, labelKeys, labelValue } from '../model/user-model.js';
+import {
+  integrationKey,
+  integrationLabel,
+  isManaged,
+  labelKeys,
+  labelValue,
+  readGrants,
+} from '../model/user-model.js';
 import { SweepPayload } from '../model/payloads.js';
 import { planUser, type DeleteReason, type ManagedPlan, type UserPlan } from './sweep-plan.js';
 import {
@@ -38,27 +45,35 @@ function authDatabase(name: string): AuthDatabase | undefined {
   return name === 'admin' || name === '$external' ? name : undefined;
 }
 
-/** This integration's own user (its `jit-integration` label is the job's integration). */
+/**
+ * A user this integration has a stake in: its `jit-integration` label (the last writer) is the
+ * job's integration, or one of its grant records is this integration's (a per-requester user
+ * another integration wrote since).
+ */
 function isOwn(env: SweepEnv, user: DatabaseUser): boolean {
-  const label = labelValue(user.labels, labelKeys.integration);
-  return isManaged(user.labels) && label === integrationLabel(env.integrationId);
+  if (!isManaged(user.labels)) return false;
+  if (labelValue(user.labels, labelKeys.integration) === integrationLabel(env.integrationId)) return true;
+  const mine = integrationKey(env.integrationId);
+  return readGrants(user.labels ?? []).some((grant) => grant.integration === mine);
 }
 
 /**
  * Outside the scope (a project the configuration no longer allows) the plan only takes away; so
- * it does for this integration's users whose grants name a cluster its configuration no longer
- * allows (`clusterNames`), and for another integration's users: only that integration's
- * configuration says whether their grants' access may still be handed out (its own sweep repairs
- * them where it still may), so here ended grants lose their roles but nothing is added back.
+ * it does for a user whose grants of this integration name a cluster its configuration no longer
+ * allows (`clusterNames`), and for a user holding another integration's active grant: only that
+ * integration's configuration says whether its grant's access may still be handed out, so there
+ * ended grants lose their roles but nothing is added back, and `deleteAfterDate` is rolled for
+ * this integration's own grants only (`PlanOptions.integration`).
  */
 function plan(env: SweepEnv, user: DatabaseUser): UserPlan {
   const { clusterNames } = env.settings;
   return planUser(user, {
     nowMs: env.deps.clock.now(),
     userCleanupDays: env.settings.userCleanupDays,
-    removeOnly: env.reach !== 'full' || !isOwn(env, user),
-    ...(clusterNames !== undefined && isOwn(env, user) ? { allowedClusters: clusterNames } : {}),
+    removeOnly: env.reach !== 'full',
+    ...(clusterNames === undefined ? {} : { allowedClusters: clusterNames }),
     mayAdd: (role) => policyGives(env.deps.policy, role, env.customRoles),
+    integration: integrationKey(env.integrationId),
   });
 }
 
@@ -83,7 +98,7 @@ function classify(env: SweepEnv, username: string, userPlan: UserPlan): void {
 
 /**
  * Whether the sweep may act on this user here: anyone in scope; outside it (a project the
- * configuration stopped allowing), only a user this integration's grants made.
+ * configuration stopped allowing), only a user this integration wrote last or holds a grant of.
  */
 function inReach(env: SweepEnv, user: DatabaseUser): boolean {
   return env.reach === 'full' || isOwn(env, user);
@@ -246,8 +261,9 @@ async function sweepProject(env: SweepEnv): Promise<void> {
 
 /**
  * Reconciles every managed user in scope with its labels (expired roles out, idle users deleted;
- * on this integration's own users, drift repaired short of a role the local policy now refuses and
- * `deleteAfterDate` rolled forward; other integrations' users only lose access), reports
+ * on users whose active grants are all this integration's, drift repaired short of a role the
+ * local policy now refuses; `deleteAfterDate` rolled forward for this integration's own grants;
+ * another integration's grants only lose access), reports
  * unmanaged users without touching them, and deletes connector-made custom roles nobody uses. In a project the configuration no
  * longer allows (the scope's `removalReach`, or one the local policy refuses) it reconciles this
  * integration's own users only, and only takes away (`removeOnly`: no role or cluster added back,
