@@ -6,6 +6,7 @@ import {
   grantLabels,
   integrationKey,
   isManaged,
+  labelKeys,
   readGrants,
   rolesNeeded,
   usernameFor,
@@ -145,13 +146,25 @@ describe('grant labels', () => {
     expect(integrationKey(long)).toMatch(/^[0-9a-f]{16}$/);
   });
 
-  it('skips a grant label whose integration part is not an integration key', () => {
-    for (const value of [
-      '1795539600|Cluster0:read@sales|int-a',
-      '1795539600|Cluster0:read@sales|',
-      '1795539600|Cluster0:read@sales|0123456789abcdef|x',
-    ]) {
-      expect(readGrants([{ key: `jit-grant.${grantKey('g-1')}`, value }])).toEqual([]);
+  it('reads a grant whose later fields it does not know, taking the integration from the label then', () => {
+    const labelled = integrationKey('int-label');
+    for (const [value, integration] of [
+      ['1795539600|Cluster0:read@sales|int-a', labelled],
+      ['1795539600|Cluster0:read@sales|', labelled],
+      ['1795539600|Cluster0:read@sales|0123456789abcdef|x', '0123456789abcdef'],
+    ] as const) {
+      const labels = [
+        { key: labelKeys.integration, value: 'int-label' },
+        { key: `jit-grant.${grantKey('g-1')}`, value },
+      ];
+      expect(readGrants(labels)).toEqual([
+        {
+          key: grantKey('g-1'),
+          expiresAtMs: 1_795_539_600_000,
+          roles: [{ cluster: 'Cluster0', roleName: 'read', databaseName: 'sales' }],
+          integration,
+        },
+      ]);
     }
   });
 

@@ -178,11 +178,13 @@ export function readGrants(labels: readonly KeyValue[]): GrantRecord[] {
       .sort(([a], [b]) => a - b)
       .map(([, text]) => text)
       .join('');
-    const [expiry = '', roleText = '', named, ...rest] = value.split('|');
+    // Fields after the roles that are not an integration key (a later version's) are ignored, as
+    // this version's third field is by earlier ones: a record skipped would make a revoke answer
+    // already_revoked with the role in place.
+    const [expiry = '', roleText = '', named] = value.split('|');
     const roles = roleText === '' ? [] : roleText.split(',').map(decodeRole);
     if (!/^\d+$/.test(expiry) || roles.some((role) => role === undefined)) continue;
-    if (rest.length > 0 || (named !== undefined && !integrationKeyPattern.test(named))) continue;
-    const integration = named ?? fallback;
+    const integration = named !== undefined && integrationKeyPattern.test(named) ? named : fallback;
     records.push({
       key,
       expiresAtMs: Number(expiry) * 1000,
