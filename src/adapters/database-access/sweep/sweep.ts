@@ -263,9 +263,9 @@ async function sweepProject(env: SweepEnv): Promise<void> {
  * Reconciles every managed user in scope with its labels (expired roles out, idle users deleted;
  * on users whose active grants are all this integration's, drift repaired short of a role the
  * local policy now refuses; `deleteAfterDate` rolled forward for this integration's own grants;
- * another integration's grants only lose access), reports
- * unmanaged users without touching them, and deletes connector-made custom roles nobody uses. In a project the configuration no
- * longer allows (the scope's `removalReach`, or one the local policy refuses) it reconciles this
+ * another integration's grants only lose access), reports unmanaged users without touching them,
+ * and deletes connector-made custom roles nobody uses. In a project the configuration no longer
+ * allows (the scope's `removalReach`, or one the local policy refuses) it reconciles this
  * integration's own users only, and only takes away (`removeOnly`: no role or cluster added back,
  * no roll): tightening the configuration never leaves ended grants' roles, nor hands out access.
  */
