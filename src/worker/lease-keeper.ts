@@ -38,8 +38,9 @@ export function leaseDeadline(sentAt: number, leaseTtlMs: number): number {
 
 /**
  * Keeps one job's lease alive: extends every TTL/3, retries transient failures with full jitter
- * until the local deadline, and declares the lease lost on 409/410 (or a 404 for an unknown job) or when the deadline passes
- * unconfirmed. The deadline is computed on the monotonic clock from each request's send time.
+ * until the local deadline, and declares the lease lost on 409/410 (or a 404 for an unknown job)
+ * or when the deadline passes unconfirmed. The deadline is computed on the monotonic clock from
+ * each request's send time.
  */
 export class LeaseKeeper {
   private deadline: number;

@@ -31,9 +31,9 @@ function sizeOf(data: ClusterData, db: string): number {
 }
 
 /**
- * listDatabases (its `filter` applied to the entries): everything with the cluster-wide listDatabases action (unless
- * `authorizedDatabases: true`); otherwise only databases the user has some privilege on, unless
- * `authorizedDatabases: false` asks for all, which is refused.
+ * listDatabases (its `filter` applied to the entries): everything with the cluster-wide
+ * listDatabases action (unless `authorizedDatabases: true`); otherwise only databases the user has
+ * some privilege on, unless `authorizedDatabases: false` asks for all, which is refused.
  */
 function listDatabases(request: CommandRequest): Document {
   const authority = requireAuthority(request);
@@ -65,8 +65,9 @@ function listDatabases(request: CommandRequest): Document {
 }
 
 /**
- * listCollections (its `filter` applied to the entries): needs listCollections on the database, or `authorizedCollections: true` with
- * `nameOnly: true`, which lists only the collections the user has a privilege on.
+ * listCollections (its `filter` applied to the entries): needs listCollections on the database,
+ * or `authorizedCollections: true` with `nameOnly: true`, which lists only the collections the
+ * user has a privilege on.
  */
 function listCollections(request: CommandRequest): Document {
   const authority = requireAuthority(request);
