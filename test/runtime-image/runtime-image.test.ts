@@ -49,8 +49,16 @@ function searchableByOthers(dir: string): boolean {
   }
 }
 
-/** As root we can also drop to the image's numeric USER, which makes the read-only mode binding. */
-const asImageUser = () => process.getuid?.() === 0 && stage.user !== undefined && searchableByOthers(root);
+/**
+ * As root we can also drop to the image's numeric USER, which makes the read-only mode binding;
+ * that user must reach both the scratch directory and this Node (one under root's home it cannot).
+ */
+const asImageUser = () =>
+  process.getuid?.() === 0 &&
+  stage.user !== undefined &&
+  searchableByOthers(root) &&
+  searchableByOthers(dirname(process.execPath)) &&
+  (statSync(process.execPath).mode & 0o001) !== 0;
 
 /** A fresh directory standing for the image's /tmp (the only writable path), owned by the runtime user. */
 function scratchDir(name: string): string {
