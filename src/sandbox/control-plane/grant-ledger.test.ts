@@ -244,6 +244,16 @@ describe('grant ledger', () => {
       return { jobId, first };
     }
 
+    /** A one-attempt grant that recorded its intent, then let its lease expire: dead. */
+    async function deadAfterIntent(h: ReturnType<typeof setup>) {
+      const { jobId, first } = leasedGrant(h, 1);
+      h.jobs.recordIntent(jobId, 1, first, intent);
+      await h.clock.advance(60_000);
+      h.jobs.tick();
+      expect(h.jobs.record(jobId)?.state).toBe('dead');
+      return { jobId, first };
+    }
+
     it('hands the next attempt the intent of the earlier one, never an attempt its own', async () => {
       const h = setup();
       const { jobId, first } = leasedGrant(h);
@@ -273,11 +283,7 @@ describe('grant ledger', () => {
 
     it('turns the intent of a grant that died into a fromIntent record that the revoke receives', async () => {
       const h = setup();
-      const { jobId, first } = leasedGrant(h, 1);
-      h.jobs.recordIntent(jobId, 1, first, intent);
-      await h.clock.advance(60_000);
-      h.jobs.tick();
-      expect(h.jobs.record(jobId)?.state).toBe('dead');
+      await deadAfterIntent(h);
       const revoke = h.run('revoke', { grantId: 'g-1' }) as { grants: unknown[] };
       expect(revoke.grants).toEqual([
         {
@@ -294,11 +300,7 @@ describe('grant ledger', () => {
 
     it('keeps the late result of a grant whose revoke already ran as expired at the revoke, so it pins nothing', async () => {
       const h = setup();
-      const { jobId, first } = leasedGrant(h, 1);
-      h.jobs.recordIntent(jobId, 1, first, intent);
-      await h.clock.advance(60_000);
-      h.jobs.tick();
-      expect(h.jobs.record(jobId)?.state).toBe('dead');
+      const { first } = await deadAfterIntent(h);
       h.run('revoke', { grantId: 'g-1' }, { outcome: 'revoked' });
       const revokedAt = new Date(h.clock.now()).toISOString();
       expect(h.ledger.grants('portal')).toEqual([]);
@@ -318,11 +320,7 @@ describe('grant ledger', () => {
 
     it('keeps the end a later renew set when the dead grant reports late, whether it succeeded or failed', async () => {
       const h = setup();
-      const { jobId, first } = leasedGrant(h, 1);
-      h.jobs.recordIntent(jobId, 1, first, intent);
-      await h.clock.advance(60_000);
-      h.jobs.tick();
-      expect(h.jobs.record(jobId)?.state).toBe('dead');
+      const { first } = await deadAfterIntent(h);
       // The fromIntent record is renewed to end sooner than the grant asked.
       const shortened = '2026-11-24T12:30:00.000Z';
       h.run('renew', { grantId: 'g-1', expiresAt: shortened }, { grantId: 'g-1', expiresAt: shortened });
@@ -377,11 +375,7 @@ describe('grant ledger', () => {
     it('widens, never narrows, a record a later grant of the same id made when the older grant reports late', async () => {
       const h = setup();
       const readOnly = { level: 'org', role: 'ORG_READ_ONLY' };
-      const { jobId, first } = leasedGrant(h, 1);
-      h.jobs.recordIntent(jobId, 1, first, intent);
-      await h.clock.advance(60_000);
-      h.jobs.tick();
-      expect(h.jobs.record(jobId)?.state).toBe('dead');
+      const { first } = await deadAfterIntent(h);
       // The requester grants again under the same id, with one more role.
       const later = '2026-11-24T15:00:00.000Z';
       h.run('grant', grantPayload, { ...grantResult(later), added: [billing, readOnly] });
