@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { cancelledError, ConnectorError, isConnectorError } from '../errors/connector-error.js';
 import type { ErrorCode } from '../errors/error-codes.js';
-import { errorCodeForStatus, parseRetryAfter } from '../errors/from-http-status.js';
+import { cappedHint, errorCodeForStatus, parseRetryAfter } from '../errors/from-http-status.js';
 import type { HttpHeaders } from '../runtime/http.js';
 
 /**
@@ -94,7 +94,7 @@ function retryAfterMs(failure: HttpFailure, envelope: AtlasErrorEnvelope): numbe
     envelope.errorCode !== undefined && invitationLimitCodes.has(envelope.errorCode)
       ? invitationRetryAfterMs
       : undefined;
-  const fromBody = typeof hinted === 'number' && hinted >= 0 ? Math.round(hinted * 1000) : invitationHint;
+  const fromBody = typeof hinted === 'number' && hinted >= 0 ? cappedHint(hinted * 1000) : invitationHint;
   if (fromHeader === undefined) return fromBody;
   return fromBody === undefined ? fromHeader : Math.max(fromHeader, fromBody);
 }

@@ -28,12 +28,27 @@ export function errorCodeForStatus(status: number): ErrorCode {
   return 'invalid_response';
 }
 
-/** Parses `Retry-After` (delta-seconds or an HTTP date) into milliseconds from `nowMs`. */
+/**
+ * The longest server hint taken as given (a day). A hint travels on in a job's failure as
+ * `retryAfterMs`, a safe integer in the protocol: an absurd one (`Retry-After: 1e30` seconds, a
+ * body's 1e308) would make the result one the control plane refuses, and the job run again.
+ */
+export const maxRetryHintMs = 86_400_000;
+
+/** A hint in milliseconds, capped at `maxRetryHintMs` (an infinite one included). */
+export function cappedHint(ms: number): number {
+  return Math.min(Math.max(0, Math.round(ms)), maxRetryHintMs);
+}
+
+/**
+ * Parses `Retry-After` (delta-seconds or an HTTP date) into milliseconds from `nowMs`, at most
+ * `maxRetryHintMs`.
+ */
 export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return cappedHint(Number(trimmed) * 1000);
   const date = Date.parse(trimmed);
   if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - nowMs);
+  return cappedHint(date - nowMs);
 }
