@@ -112,8 +112,7 @@ async function* orgProjects(
   const list = (page: { pageNum?: number; itemsPerPage?: number }) =>
     gate(() => atlas.projects.listForOrg(config.orgId, { ...page, signal: ctx.signal }));
   for await (const project of paginate(list, { itemsPerPage: bigPage, signal: ctx.signal })) {
-    // Offset pages shift when a project is created mid-listing: one seen again is walked once.
-    if (seen.has(project.id)) continue;
+    // paginate yields a project listed again on a shifted page once.
     seen.add(project.id);
     if (config.projectIds !== undefined && !config.projectIds.includes(project.id)) continue;
     if (allowedByPolicy(project.id, deps.policy)) yield project;
