@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ConnectorError } from '../errors/connector-error.js';
-import { fullJitterDelay, jitterAfterHint, withRetry, type BackoffPolicy } from '../runtime/backoff.js';
+import { hintUpToCapDelay, jitterAfterHint, withRetry, type BackoffPolicy } from '../runtime/backoff.js';
 import type { Clock } from '../runtime/clock.js';
 import type { HttpHeaders } from '../runtime/http.js';
 import type { Logger } from '../runtime/logger.js';
@@ -201,14 +201,7 @@ class AtlasTransport implements Transport {
               jitterAfterHint(options.backoff, attempt, options.random, error.retryAfterMs),
               Math.max(0, budgetEnd() - options.clock.monotonic()),
             )
-          : // A 5xx's hint raises the floor up to the backoff cap only: a longer one (a day's
-            // maintenance) must not park the job here; the error that ends the call keeps it.
-            fullJitterDelay(
-              options.backoff,
-              failures - 1,
-              options.random,
-              Math.min(error.retryAfterMs ?? 0, options.backoff.capMs),
-            ),
+          : hintUpToCapDelay(options.backoff, failures - 1, options.random, error.retryAfterMs),
       onRetry: (error: ConnectorError, retry: number, delayMs: number) => {
         options.onRetry?.({ operation, code: error.code });
         options.logger.warn(

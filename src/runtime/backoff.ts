@@ -24,6 +24,20 @@ export function fullJitterDelay(
   return Math.max(jittered, retryAfterMs ?? 0);
 }
 
+/**
+ * `fullJitterDelay` with the hint raising the floor up to the policy's cap only: a failure other
+ * than a rate limit whose `Retry-After` is long (a 503 for a day's maintenance) must not park the
+ * job in place; the error it ends with keeps the whole hint for the redelivery.
+ */
+export function hintUpToCapDelay(
+  policy: BackoffPolicy,
+  attempt: number,
+  random: Pick<Random, 'float'>,
+  retryAfterMs: number | undefined,
+): number {
+  return fullJitterDelay(policy, attempt, random, Math.min(retryAfterMs ?? 0, policy.capMs));
+}
+
 export interface RetryOptions extends BackoffPolicy {
   readonly clock: Pick<Clock, 'sleep' | 'monotonic'>;
   readonly random: Pick<Random, 'float'>;

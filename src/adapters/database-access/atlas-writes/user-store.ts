@@ -8,7 +8,7 @@ import {
   type KeyValue,
 } from '../../../atlas/index.js';
 import { ConnectorError, isConnectorError } from '../../../errors/connector-error.js';
-import { fullJitterDelay, withRetry } from '../../../runtime/backoff.js';
+import { hintUpToCapDelay, withRetry } from '../../../runtime/backoff.js';
 import type { JobContext } from '../../../worker/job-context.js';
 import type { AdapterDeps } from '../../adapter.js';
 import {
@@ -241,16 +241,8 @@ export function convergingCreate<T>(
     signal: ctx.signal,
     maxAttempts: createTries,
     shouldRetry: (error) => error.code === 'upstream_unavailable',
-    // A 503's Retry-After raises the wait up to the cap only, as in the client: a longer one (a
-    // day's maintenance) must not park the job and its project's turn; the error it ends with
-    // keeps the whole hint for the redelivery.
-    delayFor: (error, attempt) =>
-      fullJitterDelay(
-        createBackoff,
-        attempt,
-        deps.random,
-        Math.min(error.retryAfterMs ?? 0, createBackoff.capMs),
-      ),
+    // As in the client: a 503's long Retry-After must not park the job and its project's turn.
+    delayFor: (error, attempt) => hintUpToCapDelay(createBackoff, attempt, deps.random, error.retryAfterMs),
     onRetry: (error, attempt, delayMs) =>
       ctx.log.warn(
         { err: error, attempt: attempt + 1, delayMs },
