@@ -166,6 +166,11 @@ export interface Policy {
   readonly allowedJobTypes: readonly string[];
 }
 
+/** POLICY_ALLOWED_PROJECT_IDS, which wins over any integration config; empty means unrestricted. */
+export function allowedByPolicy(projectId: string, policy: Pick<Policy, 'allowedProjectIds'>): boolean {
+  return policy.allowedProjectIds.length === 0 || policy.allowedProjectIds.includes(projectId);
+}
+
 export interface AppConfig {
   /** `sandbox` when no control plane is configured: `npm start` then runs the embedded sandbox. */
   readonly mode: 'sandbox' | 'remote';

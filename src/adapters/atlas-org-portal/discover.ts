@@ -1,4 +1,5 @@
 import { maxItemsPerPage, paginate, type AtlasClient } from '../../atlas/index.js';
+import { allowedByPolicy } from '../../config/env.js';
 import type { SnapshotUploader } from '../snapshot-uploader.js';
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
 import type { PortalCtx, PortalDeps } from './person.js';
@@ -33,11 +34,10 @@ async function projectRecords(deps: DiscoverDeps, ctx: PortalCtx, config: AtlasO
       itemsPerPage: maxItemsPerPage,
       signal: ctx.signal,
     });
-  // Both allow-lists, as a grant applies them: a project no grant may name is not offered.
-  const policyIds = deps.policy.allowedProjectIds;
   for await (const p of paginate(list)) {
+    // Both allow-lists, as a grant applies them: a project no grant may name is not offered.
     if (config.projectIds !== undefined && !config.projectIds.includes(p.id)) continue;
-    if (policyIds.length > 0 && !policyIds.includes(p.id)) continue;
+    if (!allowedByPolicy(p.id, deps.policy)) continue;
     const tags = p.tags ?? [];
     const owners = tags.filter((t) => t.key === config.ownerTagKey).map((t) => t.value);
     records.push({ type: 'project', id: p.id, name: p.name, tags, owners });

@@ -1,3 +1,4 @@
+import { allowedByPolicy } from '../../config/env.js';
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
 import type { GrantPayload } from './payloads.js';
 import { fieldError, type PortalDeps } from './person.js';
@@ -65,8 +66,7 @@ function checkProject(
       'project',
     );
   }
-  const allowed = deps.policy.allowedProjectIds;
-  if (allowed.length > 0 && !allowed.includes(projectId)) {
+  if (!allowedByPolicy(projectId, deps.policy)) {
     throw fieldError(
       'policy_denied',
       field,

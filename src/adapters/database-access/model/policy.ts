@@ -1,5 +1,5 @@
 import type { CustomDbRole } from '../../../atlas/index.js';
-import type { Policy } from '../../../config/env.js';
+import { allowedByPolicy, type Policy } from '../../../config/env.js';
 import { policyDenial } from '../../../errors/policy-denial.js';
 import { ConnectorError } from '../../../errors/connector-error.js';
 import { checkAdminDatabaseActions, checkAdminDatabaseRule } from './admin-databases.js';
@@ -84,7 +84,7 @@ export function invalidRequest(field: string, message: string): ConnectorError {
 
 /** POLICY_ALLOWED_PROJECT_IDS, when set, bounds every project a grant, renew or rotate may touch. */
 export function checkProjectPolicy(policy: Policy, projectId: string): void {
-  if (policy.allowedProjectIds.length > 0 && !policy.allowedProjectIds.includes(projectId)) {
+  if (!allowedByPolicy(projectId, policy)) {
     throw policyDenial(
       'projectId',
       `project ${projectId} is not in the connector policy's allowed projects (POLICY_ALLOWED_PROJECT_IDS)`,

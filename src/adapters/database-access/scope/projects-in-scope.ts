@@ -1,5 +1,5 @@
 import { paginate, type AtlasClient, type Project } from '../../../atlas/index.js';
-import type { Policy } from '../../../config/env.js';
+import { allowedByPolicy, type Policy } from '../../../config/env.js';
 import { isConnectorError } from '../../../errors/connector-error.js';
 import type { DatabaseScope } from '../../scope.js';
 
@@ -12,11 +12,6 @@ export type ProjectsPort = { readonly projects: Pick<AtlasClient['projects'], 'l
 export type ScopedProject =
   | { readonly id: string; readonly project: Project }
   | { readonly id: string; readonly unreachable: 'not_found' | 'forbidden' };
-
-/** The local policy's allow-list wins over any integration config; empty means unrestricted. */
-export function allowedByPolicy(projectId: string, policy: Pick<Policy, 'allowedProjectIds'>): boolean {
-  return policy.allowedProjectIds.length === 0 || policy.allowedProjectIds.includes(projectId);
-}
 
 /**
  * Calls `run` for every item with at most `limit` in flight, pulling lazily (an async listing is
