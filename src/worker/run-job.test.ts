@@ -311,6 +311,35 @@ describe('RunningJob', () => {
     expect(cp.calls.results[0]?.body.outcome).toBe('succeeded');
   });
 
+  it('ends a job the control plane cancels while it waits for its turn: reported cancelled at once, nothing run', async () => {
+    const writes: string[] = [];
+    const { clock, cp, deps, logs } = setup(writes);
+    cp.extendBehaviour = () => ({ leaseTtlMs: 30_000, cancelRequested: true });
+    // An earlier job of its resource key never ends.
+    const done = new RunningJob(envelope({ type: 'write', payload: '{"gapMs":0}' }), 0, deps).run(
+      new Promise(() => undefined),
+    );
+    await clock.advance(10_000); // the first extension carries the cancellation
+    await done;
+    expect(writes).toEqual([]);
+    // Not left to expire: the server ends the job now (§5 Cancellation), nothing is redelivered.
+    expect(cp.calls.results).toHaveLength(1);
+    expect(cp.calls.results[0]?.body).toMatchObject({
+      leaseId: 'lease-1',
+      fencingToken: 7,
+      outcome: 'failed',
+      error: { code: 'cancelled', retryable: true },
+    });
+    expect(
+      logs
+        .lines()
+        .filter((l) => l.msg === 'job finished without a result; the control plane will redeliver it'),
+    ).toEqual([]);
+    const extendsAfter = cp.calls.extend.length;
+    await clock.advance(60_000);
+    expect(cp.calls.extend).toHaveLength(extendsAfter);
+  });
+
   it('keeps extending the lease while the result waits in the outbox', async () => {
     const { clock, cp, deps } = setup([]);
     // Seven refusals: 0.5 × (1+2+4+8+16+32+60) s ≈ 61 s, twice the 30 s lease.

@@ -54,6 +54,8 @@ export class RunningJob {
   private lostOnServer = false;
   private waiting = false;
   private handlerDone = false;
+  /** An extend answered `cancelRequested`: the abort is the control plane's cancellation. */
+  private cancelRequested = false;
 
   constructor(
     readonly envelope: JobEnvelope,
@@ -81,10 +83,12 @@ export class RunningJob {
         deps.metrics.leasesLost.inc({ reason });
         this.abort.abort(error);
       },
-      onCancelRequested: () =>
+      onCancelRequested: () => {
+        this.cancelRequested = true;
         this.abort.abort(
           new ConnectorError({ code: 'cancelled', message: 'the control plane cancelled the job' }),
-        ),
+        );
+      },
       onExtension: (result) => deps.metrics.leaseExtensions.inc({ result }),
       sessionHeldUntil: deps.sessionHeldUntil,
     });
@@ -114,8 +118,14 @@ export class RunningJob {
       metrics.jobDuration.observe({ type, outcome: outcome.outcome }, (clock.monotonic() - started) / 1000);
       await this.report(outcome, startedAt, clock.monotonic() - started);
     } catch (error) {
-      // Only an abort while waiting for the turn lands here.
-      this.finish(await this.endedWithoutResult(), clock.monotonic() - started, error);
+      // Only an abort while waiting for the turn lands here: nothing ran. A cancellation is reported
+      // `cancelled` (§4.5) under the lease still held, so the job ends now instead of at the lease's
+      // expiry; a release or a lost lease delivers no result.
+      if (this.cancelRequested) {
+        await this.report(failure(error, { log: this.log }), startedAt, clock.monotonic() - started);
+      } else {
+        this.finish(await this.endedWithoutResult(), clock.monotonic() - started, error);
+      }
     } finally {
       this.keeper.stop();
       metrics.jobsInFlight.dec({ type });
