@@ -145,6 +145,25 @@ describe('jobs:claim long-poll', () => {
     expect(plane.store.jobs('queued')).toEqual([]);
   });
 
+  it('never answers a claim with more jobs than it asked for, held or retried with a smaller maxJobs', async () => {
+    const pending = claim({ maxJobs: 2, waitMs: pollWaitMs }, 'claim-1');
+    await held();
+    const ids = [1, 2, 3].map((n) => plane.store.enqueueJob({ type: 'revoke', resourceKey: `p/u${n}` }));
+    const first = jobsOf((await pending).body);
+    expect(first.map((job) => job.jobId)).toEqual(ids.slice(0, 2));
+
+    // The answer was lost; the retry has fewer free slots to offer.
+    const retried = jobsOf((await claim({ maxJobs: 1, waitMs: 0 }, 'claim-1')).body);
+    expect(retried).toEqual([{ ...first[0], leaseTtlMs }]);
+    // The surplus lease is taken back, uncharged, not left with a session that never saw it.
+    expect(plane.store.job(ids[1]!)).toMatchObject({
+      state: 'queued',
+      history: [{ outcome: 'undelivered' }],
+    });
+    const next = jobsOf((await claim({ maxJobs: 5, waitMs: 0 }, 'claim-2')).body);
+    expect(next.map((job) => job.jobId)).toEqual([ids[1], ids[2]]);
+  });
+
   it('never leases a job to a claim whose client has gone away', async () => {
     const aborted = new AbortController();
     const pending = claim({ maxJobs: 1, waitMs: pollWaitMs }, undefined, aborted.signal);

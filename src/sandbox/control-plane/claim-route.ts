@@ -24,7 +24,7 @@ async function claim(ctx: SessionContext): Promise<void> {
   const key = headerValue(ctx.req, headers.idempotencyKey);
   if (key !== undefined) {
     const recalled = core.sessions.recallClaim(session, key);
-    if (recalled) return replay(ctx, recalled);
+    if (recalled) return replay(ctx, request, recalled);
     // A retry with the key of a claim still held: that earlier request is presumed dead.
     core.waiters.endWhere((w) => w.sessionId === session.sessionId && w.idempotencyKey === key);
   }
@@ -35,11 +35,21 @@ async function claim(ctx: SessionContext): Promise<void> {
   return hold(ctx, request, key, holdMs);
 }
 
-/** A retried claim gets the jobs the first one leased, if this session still holds them. */
-function replay(ctx: SessionContext, recalled: readonly { jobId: string; leaseId: string }[]): void {
-  const jobs = recalled
+/**
+ * A retried claim gets the jobs the first one leased, if this session still holds them, and never
+ * more than it asks for now: the rest are taken back (queued again, uncharged), since the client
+ * never saw them.
+ */
+function replay(
+  ctx: SessionContext,
+  request: ClaimRequest,
+  recalled: readonly { jobId: string; leaseId: string }[],
+): void {
+  const held = recalled
     .map((lease) => ctx.core.jobs.reclaim(ctx.session.sessionId, lease.jobId, lease.leaseId))
     .filter((job): job is JobEnvelope => job !== undefined);
+  const jobs = held.slice(0, request.maxJobs);
+  if (held.length > jobs.length) ctx.core.jobs.undeliver(held.slice(jobs.length));
   if (jobs.length === 0) return sendEmpty(ctx.res, 204);
   return sendJson(ctx.res, 200, { jobs });
 }
