@@ -363,6 +363,44 @@ describe('Worker', () => {
   });
 });
 
+describe('Worker: a claim answered with more jobs than it asked for', () => {
+  it('runs what it asked for, releases the rest at once for redelivery, and warns once naming the counts', async () => {
+    const { clock, cp, worker, gated, logs } = setup({ maxConcurrentJobs: 2, maxWaitingJobs: 0 });
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const claim = cp.claim.bind(cp);
+    let answered = false;
+    // A buggy or hostile control plane: five jobs for a claim of two.
+    cp.claim = (request, key, signal) => {
+      if (answered) return claim(request, key, signal);
+      answered = true;
+      cp.calls.claim.push({ request, key });
+      return Promise.resolve([...ids.map((id) => gatedJob(id, false)), { jobId: 'f', leaseId: 7 }]);
+    };
+    worker.start();
+    await clock.advance(100);
+    expect(cp.calls.claim[0]?.request.maxJobs).toBe(2);
+    expect(gated.seen.started).toEqual(['a', 'b']);
+    expect(worker.status().inFlightJobIds).toEqual(['a', 'b']);
+    expect(cp.calls.release.map((r) => [r.lease.jobId, r.lease.leaseId, r.reason])).toEqual([
+      ['c', 'lease-c', 'capacity'],
+      ['d', 'lease-d', 'capacity'],
+      ['e', 'lease-e', 'capacity'],
+    ]);
+    const warnings = logs
+      .lines()
+      .filter((l) => l.msg === 'claim answered with more jobs than asked for; releasing the surplus');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ asked: 2, received: 6, released: 3 });
+    // The surplus never runs here, not even once a slot frees up.
+    gated.open('a');
+    gated.open('b');
+    await clock.advance(3_000);
+    expect(gated.seen.started).toEqual(['a', 'b']);
+    expect(cp.calls.results.map((r) => r.jobId)).toEqual(['a', 'b']);
+    await worker.drain();
+  });
+});
+
 describe('Worker: jobs waiting off-slot', () => {
   const resultsOf = (cp: FakeControlPlane) => cp.calls.results.map((r) => r.jobId);
 

@@ -424,16 +424,19 @@ export class Worker {
       const sentAt = clock.monotonic();
       try {
         const waitMs = this.intervals.pollWaitMs;
-        const jobs = await this.options.client.claim(
-          { maxJobs: this.freeSlots(), waitMs },
+        const maxJobs = this.freeSlots();
+        const answered = await this.options.client.claim(
+          { maxJobs, waitMs },
           idempotencyKey,
           this.claimAbort.signal,
         );
         idempotencyKey = random.uuid();
         failures = 0;
         this.contact.answered(sentAt);
+        const jobs = answered.slice(0, maxJobs);
         metrics.claims.inc({ result: jobs.length > 0 ? 'jobs' : 'empty' });
         for (const raw of jobs) this.accept(raw, sentAt);
+        if (answered.length > maxJobs) this.releaseSurplus(answered.slice(maxJobs), maxJobs);
         // Let the jobs just accepted reach their first I/O before the next claim's request is
         // built: that fetch's synchronous work otherwise runs ahead of every job's first call.
         if (jobs.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -472,6 +475,36 @@ export class Worker {
     await Promise.race([this.outbox.whenEmpty(), clock.sleep(1_000, stop).catch(() => undefined)]);
     step.abort();
     this.ticks.claim = clock.monotonic();
+  }
+
+  /**
+   * A control plane (buggy or hostile) answered a claim with more jobs than it asked for: running
+   * them would go past MAX_CONCURRENT_JOBS. Each one whose fence is readable is released at once
+   * (reason `capacity`: redelivered now, uncharged); one without can only expire. A lease the
+   * answer repeated from the jobs taken is not released: it runs here.
+   */
+  private releaseSurplus(surplus: readonly unknown[], asked: number): void {
+    const { client, logger } = this.options;
+    const leases = surplus.flatMap((raw) => {
+      const envelope = parseEnvelope(raw);
+      const lease = isUnreadable(envelope) ? envelope.lease : envelope;
+      if (!lease || this.inFlight.has(lease.leaseId)) return [];
+      return [{ jobId: lease.jobId, leaseId: lease.leaseId, fencingToken: lease.fencingToken }];
+    });
+    logger.warn(
+      { asked, received: asked + surplus.length, released: leases.length },
+      'claim answered with more jobs than asked for; releasing the surplus',
+    );
+    for (const lease of leases) {
+      client
+        .release(lease, 'capacity', AbortSignal.timeout(releaseWaitMs))
+        .catch((error: unknown) =>
+          logger.debug(
+            { err: error, jobId: lease.jobId },
+            'surplus lease release not confirmed; it will expire on the server',
+          ),
+        );
+    }
   }
 
   /** Starts one claimed job: local per-resource ordering on top of the server's. */
