@@ -96,26 +96,34 @@ describe('a role the policy now refuses, removed by hand, is not handed back by 
 });
 
 // Both grants record the one connector role (same privileges, same role); sweep deleted it once the
-// user no longer held it. A renew then gives no role at all: the user stays scoped to its cluster,
-// never unscoped (which would reach every cluster of the project).
+// user no longer held it. A revoke of her third grant then leaves her no role at all: the user
+// stays scoped to its cluster, never unscoped (which would reach every cluster of the project).
+// A renew of either grant is refused (its own role is gone: renew.test.ts), so writes nothing.
 it('never writes the scopes empty when every role is withheld', async () => {
   const lenient = harness({ policy: { allowAdminRoles: true } });
   await lenient.grant({ grantId: 'g-admin', access: [spyActions] });
   await lenient.grant({ grantId: 'g-again', access: [spyActions] });
+  await lenient.grant({ grantId: 'g-sales', access: [readSales] });
   const h = harness();
   const user = lenient.atlas.user(projectId, username);
   if (user === undefined) throw new Error('the lenient grants made no user');
-  h.atlas.addUser(projectId, { ...user, roles: [] });
+  h.atlas.addUser(projectId, { ...user, roles: user.roles.filter((r) => r.roleName !== spyRole) });
 
-  const renewed = await h.renew({ grantId: 'g-again', ttlSeconds: 4 * 3600 });
+  await expect(h.renew({ grantId: 'g-again', ttlSeconds: 4 * 3600 })).rejects.toMatchObject({
+    code: 'invalid_request',
+  });
+  const revoked = await h.revoke({ grantId: 'g-sales' });
 
+  expect(revoked).toMatchObject({ outcome: 'revoked' });
   expect(h.atlas.callsTo('databaseUsers.update')).toHaveLength(1);
-
   const after = h.atlas.user(projectId, username);
   expect(after?.roles).toEqual([]);
   expect(after?.scopes).toEqual([{ name: clusterName, type: 'CLUSTER' }]);
-  const again = readGrants(after?.labels ?? []).find((g) => g.key === grantKey('g-again'));
-  expect(again?.expiresAtMs).toBe(Date.parse(renewed.expiresAt));
+  expect(
+    readGrants(after?.labels ?? [])
+      .map((g) => g.key)
+      .sort(),
+  ).toEqual([grantKey('g-admin'), grantKey('g-again')].sort());
 });
 
 /**

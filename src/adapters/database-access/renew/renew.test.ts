@@ -133,6 +133,46 @@ describe('renew', () => {
     expect(h.atlas.user(projectId, username)?.deleteAfterDate).toBe(before?.deleteAfterDate);
   });
 
+  /**
+   * Atlas refuses to delete a custom role a user holds, so an operator took the grant's role off
+   * the user and then deleted it. The renew cannot give it back (a write naming it is refused,
+   * 400 ATLAS_INVALID_ROLE, and the role is not the connector's to recreate): it is refused with
+   * a non-retryable error naming the role, before any write.
+   */
+  it.each([
+    {
+      name: 'a project custom role',
+      access: { cluster: clusterName, role: 'analyst' },
+      roleName: 'analyst',
+    },
+    {
+      name: 'a connector role',
+      access: { cluster: clusterName, actions: ['FIND'], database: 'sales' },
+      roleName: undefined,
+    },
+  ])('refuses, naming it, to renew a grant whose own $name was deleted', async ({ access, roleName }) => {
+    const h = harness();
+    h.atlas.addCustomRole(projectId, {
+      roleName: 'analyst',
+      actions: [{ action: 'FIND', resources: [{ db: 'sales', collection: '' }] }],
+      inheritedRoles: [],
+    });
+    await h.grant({ access: [access] });
+    const user = h.atlas.user(projectId, username);
+    if (user === undefined) throw new Error('the grant made no user');
+    const gone = roleName ?? user.roles[0]?.roleName ?? '';
+    h.atlas.addUser(projectId, { ...user, roles: [] });
+    h.atlas.removeCustomRole(projectId, gone);
+    h.clearCalls();
+
+    await expect(h.renew({ ttlSeconds: 4 * 3600 })).rejects.toMatchObject({
+      code: 'invalid_request',
+      retryable: false,
+      message: `grantId: grant g-1's custom role ${gone}@admin is no longer defined in project ${projectId} (deleted outside the connector); a renew cannot give it back: request the access again`,
+    });
+    expect(h.atlas.callsTo('databaseUsers.update')).toEqual([]);
+  });
+
   it('renews a per-grant user', async () => {
     const h = harness({ config: { userStrategy: 'per-grant' } });
     await h.grant();

@@ -16,12 +16,14 @@ import {
   checkRolePolicy,
   grantExpiryMs,
   invalidRequest,
+  isBuiltInRole,
 } from '../model/policy.js';
 import {
   activeGrants,
   clustersNeeded,
   grantKey,
   integrationKey,
+  roleKey,
   strategyOf,
   usernameForJob,
   type GrantedRole,
@@ -73,10 +75,7 @@ export async function runRenew(job: RenewJob, deps: AdapterDeps, ctx: JobContext
   const jobUsername = usernameForJob(settings.userStrategy, payload.requester, payload.grantId, job.scope);
   const { managed, active, target, strategy } = await activeGrantOf(job, deps, ctx, jobUsername);
   checkGrantClusters(payload.grantId, clustersNeeded([target]), clusterLimit(job.scope));
-  for (const role of target.roles) {
-    if (role.roleName.startsWith(connectorRolePrefix)) await checkConnectorRole(deps, ctx, projectId, role);
-    else checkRolePolicy(deps.policy, role.roleName, 'grantId', role.databaseName);
-  }
+  await checkGrantRoles(deps, ctx, projectId, payload.grantId, target.roles);
   const others = active.filter((grant) => grant !== target);
   const plan = planUserWrite({
     identity: { integrationId, requesterId: payload.requester.id, strategy },
@@ -130,16 +129,53 @@ function refuseGoneGrant(
   );
 }
 
-/** A connector role's definition is checked as a grant's `actions`; a role that is gone gives nothing to check. */
-async function checkConnectorRole(deps: AdapterDeps, ctx: JobContext, projectId: string, role: GrantedRole) {
-  let defined: CustomDbRole;
-  try {
-    defined = await deps.atlas.customDbRoles.get(projectId, role.roleName, { signal: ctx.signal });
-  } catch (error) {
-    if (isConnectorError(error) && error.code === 'not_found') return;
-    throw error;
+/**
+ * The grant's roles, re-checked against the local policy (which may have tightened since the
+ * grant): a connector role by its definition, as a grant's `actions`; any other by name, and a
+ * project custom role must still be defined.
+ */
+async function checkGrantRoles(
+  deps: AdapterDeps,
+  ctx: JobContext,
+  projectId: string,
+  grantId: string,
+  roles: readonly GrantedRole[],
+) {
+  for (const role of roles) {
+    if (role.roleName.startsWith(connectorRolePrefix)) {
+      const defined = await definedRole(deps, ctx, projectId, grantId, role);
+      checkConnectorRoleDefinition(deps.policy, defined, 'grantId');
+      continue;
+    }
+    checkRolePolicy(deps.policy, role.roleName, 'grantId', role.databaseName);
+    if (!isBuiltInRole(role.roleName)) await definedRole(deps, ctx, projectId, grantId, role);
   }
-  checkConnectorRoleDefinition(deps.policy, defined, 'grantId');
+}
+
+/**
+ * The project's definition of a custom role the grant records (the connector's `jit-r-` or the
+ * project's own). One deleted outside the connector (Atlas refuses to delete a role a user holds,
+ * so it was taken off the user first) cannot be given back: a write naming it is refused (400
+ * `ATLAS_INVALID_ROLE`), and neither its privileges (the connector's role is named by a hash of
+ * them) nor the project's own role are the connector's to recreate. The renew is refused, naming
+ * the role, so the requester asks for the access again.
+ */
+async function definedRole(
+  deps: AdapterDeps,
+  ctx: JobContext,
+  projectId: string,
+  grantId: string,
+  role: GrantedRole,
+): Promise<CustomDbRole> {
+  try {
+    return await deps.atlas.customDbRoles.get(projectId, role.roleName, { signal: ctx.signal });
+  } catch (error) {
+    if (!isConnectorError(error) || error.code !== 'not_found') throw error;
+    throw invalidRequest(
+      'grantId',
+      `grant ${grantId}'s custom role ${roleKey(role)} is no longer defined in project ${projectId} (deleted outside the connector); a renew cannot give it back: request the access again`,
+    );
+  }
 }
 
 export const renewOperation = databaseOperation(RenewPayload, runRenew);
