@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FakeRandom } from '../../test/fakes/fake-random.js';
-import { isConnectorError } from '../errors/connector-error.js';
+import { ConnectorError, isConnectorError } from '../errors/connector-error.js';
+import { guardWrites } from '../runtime/write-guard.js';
+import type { AtlasClient } from './client.js';
 import { FakeClock, settleUntil } from '../../test/fakes/fake-clock.js';
 import type { RateLimiter } from './rate-limiter.js';
 import {
@@ -419,5 +421,80 @@ describe('retry and pacing reports (metrics)', () => {
     await call;
 
     expect(paced).toEqual([{ operation: 'listGroupClusters', scope: 'project', waitedMs: 1_250 }]);
+  });
+});
+
+describe("the job's pre-write check on retries", () => {
+  const usersPath = `${api}/groups/${groupId}/databaseUsers`;
+  const newUser = { groupId, username: 'u', databaseName: 'admin' as const, roles: [] };
+
+  /**
+   * A job's signal with its pre-write check, as the job context attaches it: once `lapse()` is
+   * called (the lease deadline passed during an event-loop stall, its keeper not run yet), the
+   * check aborts the signal as lease lost and throws, as `beforeSideEffect` does.
+   */
+  function jobSignal() {
+    const abort = new AbortController();
+    const state = { lapsed: false, checks: 0 };
+    guardWrites(abort.signal, () => {
+      state.checks += 1;
+      if (state.lapsed && !abort.signal.aborted)
+        abort.abort(new ConnectorError({ code: 'lease_lost', message: 'lease on job job-1 lost' }));
+      if (abort.signal.aborted) throw abort.signal.reason as Error;
+    });
+    return { signal: abort.signal, state };
+  }
+
+  it.each([
+    {
+      what: 'a create retried after a 429',
+      mock: () =>
+        atlas().post(usersPath).reply(429, atlasError(429, 'RATE_LIMITED'), { 'Retry-After': '12' }),
+      call: (client: AtlasClient, signal: AbortSignal) =>
+        client.databaseUsers.create(groupId, newUser, { signal }),
+      status: 429,
+    },
+    {
+      what: 'a delete retried after a 503',
+      mock: () => atlas().delete(`${usersPath}/admin/u`).reply(503, atlasError(503, 'SERVICE_UNAVAILABLE')),
+      call: (client: AtlasClient, signal: AbortSignal) =>
+        client.databaseUsers.delete(groupId, 'admin', 'u', { signal }),
+      status: 503,
+    },
+  ])(
+    'runs before every attempt: $what sends nothing once the lease lapsed, and fails as lease lost',
+    async ({ mock, call, status }) => {
+      mockTokenMint();
+      mock();
+      const { client, clock, requests } = createTestClient();
+      const job = jobSignal();
+
+      const failed = rejectionOf(call(client, job.signal));
+      await sleeping(clock);
+      job.state.lapsed = true;
+      await clock.advance(60_000);
+      const error = await failed;
+
+      expect(isConnectorError(error) && error.code).toBe('lease_lost');
+      expect(requests.map((info) => info.status)).toEqual([status]);
+      expect(job.state.checks).toBe(2);
+    },
+  );
+
+  it('leaves reads alone: a read retried after the lease lapsed still goes out', async () => {
+    mockTokenMint();
+    atlas().get(clustersPath).query(true).reply(503, atlasError(503, 'SERVICE_UNAVAILABLE'));
+    atlas().get(clustersPath).query(true).reply(200, emptyPage);
+    const { client, clock, requests } = createTestClient();
+    const job = jobSignal();
+    job.state.lapsed = true;
+
+    const listed = client.clusters.list(groupId, { signal: job.signal });
+    await sleeping(clock);
+    await clock.advance(500);
+    await listed;
+
+    expect(requests.map((info) => info.status)).toEqual([503, 200]);
+    expect(job.state.checks).toBe(0);
   });
 });

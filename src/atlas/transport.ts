@@ -6,6 +6,7 @@ import type { HttpHeaders } from '../runtime/http.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
 import { deadlineSignal } from '../runtime/deadline-signal.js';
+import { runWriteGuard } from '../runtime/write-guard.js';
 import { atlasHttpError, attemptTimeoutError, invalidResponseError, transportError } from './atlas-error.js';
 import type { AuthSession } from './auth/auth-session.js';
 import {
@@ -223,6 +224,9 @@ class AtlasTransport implements Transport {
     const { operation, signal } = request;
     const { clock, session } = this.options;
     const spec = atlasOperations[operation];
+    // Before every attempt of a write, retries included: the job's lease may have lapsed while it
+    // waited (a refusal is the job's own error: lease lost, or cancelled).
+    if (spec.method !== 'GET') runWriteGuard(signal);
     const media = mediaType(spec.version);
     const headers: Record<string, string> = { accept: media, 'user-agent': this.options.userAgent };
     if (body !== undefined) headers['content-type'] = media;

@@ -1,6 +1,7 @@
 import { cancelledError, ConnectorError, isConnectorError } from '../errors/connector-error.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
+import { guardWrites } from '../runtime/write-guard.js';
 
 /** What a handler gets besides its payload. */
 export interface JobContext {
@@ -10,7 +11,10 @@ export interface JobContext {
   readonly fencingToken: number;
   readonly log: Logger;
   readonly clock: Clock;
-  /** Aborts on lease loss, cancellation, or a forced shutdown. Pass it to every Atlas call. */
+  /**
+   * Aborts on lease loss, cancellation, or a forced shutdown. Pass it to every Atlas call: it also
+   * carries `beforeSideEffect`, which the Atlas transport runs before each attempt of a write.
+   */
   readonly signal: AbortSignal;
   /** The key the control plane leased this job under (absent in unit tests that do not care). */
   readonly resourceKey?: string;
@@ -59,7 +63,7 @@ function noIntentStore(): Promise<void> {
 }
 
 export function createJobContext({ checkLease, ...options }: JobContextOptions): JobContext {
-  return {
+  const ctx: JobContext = {
     ...options,
     intent: options.intent ?? null,
     recordIntent: options.recordIntent ?? noIntentStore,
@@ -71,6 +75,9 @@ export function createJobContext({ checkLease, ...options }: JobContextOptions):
       throw isConnectorError(reason) ? reason : cancelledError(reason);
     },
   };
+  // Every attempt of an Atlas write given this signal, a retry after a wait included, is checked too.
+  guardWrites(options.signal, () => ctx.beforeSideEffect());
+  return ctx;
 }
 
 export function leaseLostError(jobId: string, why: string): ConnectorError {

@@ -8,6 +8,7 @@ import { envelope, FakeControlPlane, httpError } from '../../test/fakes/fake-con
 import { captureLogs } from '../../test/fakes/log-capture.js';
 import { createMetrics } from '../admin/metrics.js';
 import { loadConfig } from '../config/env.js';
+import { runWriteGuard } from '../runtime/write-guard.js';
 import { createJobRouter, type JobHandler } from './job-handlers.js';
 import { ResultOutbox } from './result-outbox.js';
 import { RunningJob } from './run-job.js';
@@ -42,6 +43,28 @@ function stallingHandler(writes: string[], stall: (ms: number) => void): JobHand
       stall(payload.stallMs);
       ctx.beforeSideEffect();
       writes.push('second');
+      return Promise.resolve({ done: true });
+    },
+  };
+}
+
+/**
+ * Writes, then stalls the event loop inside an Atlas call's retry wait and writes again as the
+ * transport's retry does: with only the check the transport runs on the job's signal.
+ */
+function retryingWriteHandler(
+  writes: string[],
+  stall: (ms: number) => void,
+): JobHandler<{ stallMs: number }> {
+  return {
+    payloadSchema: z.object({ stallMs: z.number() }),
+    needsIntegration: false,
+    run(payload, ctx) {
+      ctx.beforeSideEffect();
+      writes.push('first');
+      stall(payload.stallMs);
+      runWriteGuard(ctx.signal);
+      writes.push('retry');
       return Promise.resolve({ done: true });
     },
   };
@@ -138,6 +161,7 @@ function setup(writes: string[]) {
       big: bigResultHandler as JobHandler,
       unserialisable: unserialisableHandler as JobHandler,
       stall: stallingHandler(writes, (ms) => clock.stall(ms)) as JobHandler,
+      retry: retryingWriteHandler(writes, (ms) => clock.stall(ms)) as JobHandler,
     }),
     policy: loadConfig({}).policy,
     maxPayloadBytes: 4096,
@@ -174,6 +198,19 @@ describe('RunningJob', () => {
     await done;
     expect(writes).toEqual(['first']);
     expect(cp.calls.results).toEqual([]);
+  });
+
+  it('has the Atlas transport check the lease before a retried write too, not only before the first', async () => {
+    const writes: string[] = [];
+    const { clock, cp, deps, logs } = setup(writes);
+    const done = new RunningJob(envelope({ type: 'retry', payload: '{"stallMs":31000}' }), 0, deps).run(
+      Promise.resolve(),
+    );
+    await clock.advance(1);
+    await done;
+    expect(writes).toEqual(['first']);
+    expect(cp.calls.results).toEqual([]);
+    expect(logs.lines().filter((l) => l.msg === 'lease lost')).toMatchObject([{ reason: 'deadline' }]);
   });
 
   it('reports a fenced result with the lease it ran under', async () => {
