@@ -25,7 +25,15 @@ export interface LeaseKeeperOptions {
    * (docs/protocol.md §5.1). Undefined: the server ends leases at TTL.
    */
   readonly sessionHeldUntil?: () => number | undefined;
+  /**
+   * The job's result is being delivered. A refused extend then says nothing of a lost lease: the
+   * server may have just taken that result (410 `job_gone`), and whether the lease still fenced it
+   * is the result's answer to tell (docs/protocol.md §4.7). The keeper stops without declaring it.
+   */
+  readonly resultPending?: () => boolean;
 }
+
+const resultDecides = 'lease extension refused while the result is delivered; its answer decides';
 
 /** Stop before the server would consider the lease expired. */
 export function safetyMarginMs(leaseTtlMs: number): number {
@@ -124,6 +132,7 @@ export class LeaseKeeper {
           isConnectorError(error) &&
           (error.code === 'conflict' || error.code === 'gone' || error.details.protocolCode === 'not_found')
         ) {
+          if (this.options.resultPending?.()) return this.options.log.debug({ err: error }, resultDecides);
           return this.markLost(
             `control plane answered ${String(error.details.protocolCode ?? error.code)}`,
             'revoked',

@@ -394,6 +394,59 @@ describe('RunningJob', () => {
     expect(cp.calls.extend).toHaveLength(extendsAfterDelivery);
   });
 
+  /** The server accepts the result at once, but its answer takes 10 s to come back. */
+  function slowlyAnsweredResults(cp: FakeControlPlane, clock: StallingClock): void {
+    cp.submitResult = async (jobId, attempt, body) => {
+      cp.calls.results.push({ jobId, attempt, body });
+      await clock.sleep(10_000);
+      return { accepted: true, jobState: 'succeeded' };
+    };
+  }
+
+  it('logs no lost lease when the control plane answers an extend job_gone because it took the result', async () => {
+    const { clock, cp, deps, logs } = setup([]);
+    slowlyAnsweredResults(cp, clock);
+    // Finished there: the result was accepted before this extend arrived.
+    cp.extendBehaviour = () =>
+      cp.calls.results.length > 0
+        ? httpError('gone', 'job_gone')
+        : { leaseTtlMs: 30_000, cancelRequested: false };
+    const done = new RunningJob(envelope({ type: 'write', payload: '{"gapMs":5000}' }), 0, deps).run(
+      Promise.resolve(),
+    );
+    await clock.advance(5_000); // the result goes out
+    await clock.advance(5_000); // the keeper's extend, at TTL/3, answers 410
+    await clock.advance(10_000); // the result's answer: accepted
+    await done;
+    expect(cp.calls.extend).toHaveLength(1);
+    expect(logs.lines().filter((l) => l.msg === 'lease lost')).toEqual([]);
+    expect(logs.lines().filter((l) => l.msg === 'job finished')).toMatchObject([
+      { outcome: 'succeeded', delivery: 'accepted' },
+    ]);
+    expect((await deps.metrics.leasesLost.get()).values.filter((v) => v.value > 0)).toEqual([]);
+    await clock.advance(60_000);
+    expect(cp.calls.extend).toHaveLength(1);
+  });
+
+  it('keeps a finished job’s lease when a heartbeat lists it for release while its result is delivered', async () => {
+    const { clock, cp, deps, logs } = setup([]);
+    slowlyAnsweredResults(cp, clock);
+    cp.releaseBehaviour = () => httpError('gone', 'job_gone');
+    const job = new RunningJob(envelope({ type: 'write', payload: '{"gapMs":0}' }), 0, deps);
+    const done = job.run(Promise.resolve());
+    await clock.advance(1);
+    expect(cp.calls.results).toHaveLength(1);
+    // The heartbeat was answered after the server took the result: the lease is no longer current.
+    await job.releaseLease('lease_lost');
+    await clock.advance(10_000);
+    await done;
+    expect(cp.calls.release).toEqual([]);
+    expect(logs.lines().filter((l) => l.msg === 'lease lost')).toEqual([]);
+    expect(logs.lines().filter((l) => l.msg === 'job finished')).toMatchObject([
+      { outcome: 'succeeded', delivery: 'accepted' },
+    ]);
+  });
+
   it('asks the worker to park the job once, however often the handler releases its slot', async () => {
     const { cp, deps } = setup([]);
     const asked: string[] = [];

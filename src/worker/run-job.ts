@@ -91,6 +91,7 @@ export class RunningJob {
       },
       onExtension: (result) => deps.metrics.leaseExtensions.inc({ result }),
       sessionHeldUntil: deps.sessionHeldUntil,
+      resultPending: () => this.handlerDone,
     });
   }
 
@@ -134,9 +135,15 @@ export class RunningJob {
 
   /**
    * Drain deadline or a server request: stop the handler and hand the job back. Resolves true once
-   * the control plane answered the release, false when it did not (the lease expires there).
+   * the control plane answered the release, false when it did not (the lease expires there). A job
+   * whose handler has finished keeps its lease: its result is being delivered, and released, the
+   * job would run again (a heartbeat answered after the server took that result lists the lease).
    */
   releaseLease(reason: 'shutdown' | 'lease_lost'): Promise<boolean> {
+    if (this.handlerDone && !this.releasing) {
+      this.log.debug({ reason }, 'lease release skipped: the result is being delivered');
+      return Promise.resolve(false);
+    }
     if (this.releasing) return this.releasing;
     this.released = true;
     this.abort.abort(cancelledError(`lease released (${reason})`));
