@@ -9,7 +9,7 @@ import {
   type UserSpec,
 } from '../../../../test/kits/discover-test-kit.js';
 import { planUser } from './sweep-plan.js';
-import { integrationKey, labelKeys } from '../model/user-model.js';
+import { grantKey, integrationKey, labelKeys, readGrants } from '../model/user-model.js';
 
 const now = Date.UTC(2026, 10, 24, 12);
 const plan = (spec: UserSpec, nowMs = now) => planUser(managedUser(spec, now), { nowMs, userCleanupDays: 1 });
@@ -371,6 +371,7 @@ describe('planUser, a user holding another integration’s grant', () => {
       integration: mine,
       ...(allowedClusters === undefined ? {} : { allowedClusters }),
     });
+  const writeHrOn1 = { ...writeHr, cluster: 'Cluster1' };
   const grantOf = (integration: string, id: string, hours: number, roles = [readSales]) => ({
     id,
     expiresAtMs: now + hours * hourMs,
@@ -393,16 +394,43 @@ describe('planUser, a user holding another integration’s grant', () => {
     expect(result).not.toHaveProperty('update.roles');
   });
 
-  it('does not roll for its own grant on a cluster off allowedClusters, nor for another’s grants alone', () => {
+  // The other integration's sweep rolls the user for its grant: kept, this integration's grant its
+  // configuration refuses would keep its access until its own end, however far.
+  it('ends its own grant on a cluster off allowedClusters, keeping what the other grant needs, without a roll', () => {
     const onCluster1 = { ...readSales, cluster: 'Cluster1' };
     const refused = planAs(
       {
-        grants: [grantOf(mine, 'g-mine', 48, [onCluster1]), grantOf(theirs, 'g-theirs', 48)],
+        grants: [grantOf(mine, 'g-mine', 48, [onCluster1, writeHrOn1]), grantOf(theirs, 'g-theirs', 48)],
+        roles: [
+          { roleName: 'read', databaseName: 'sales' },
+          { roleName: 'readWrite', databaseName: 'hr' },
+        ],
         deleteAfterDate: short,
       },
       ['Cluster0'],
     );
-    expect(refused).toMatchObject({ action: 'none', removeOnly: true });
+    expect(refused).toMatchObject({
+      action: 'update',
+      removeOnly: true,
+      endedGrants: [grantKey('g-mine')],
+      rolesRemoved: ['readWrite@hr'],
+      update: {
+        roles: [{ roleName: 'read', databaseName: 'sales' }],
+        scopes: [{ name: 'Cluster0', type: 'CLUSTER' }],
+      },
+    });
+    expect(refused).not.toHaveProperty('rolledTo');
+    const labels = refused.kind === 'managed' ? (refused.update?.labels ?? []) : [];
+    expect(readGrants(labels).map((grant) => grant.key)).toEqual([grantKey('g-theirs')]);
+    // Alone on its user it is left to end at the user's deleteAfterDate (not rolled).
+    const unshared = planAs({ grants: [grantOf(mine, 'g-mine', 48, [onCluster1])], deleteAfterDate: short }, [
+      'Cluster0',
+    ]);
+    expect(unshared).toMatchObject({ action: 'none', removeOnly: true });
+    expect(unshared).not.toHaveProperty('endedGrants');
+  });
+
+  it('does not roll for another’s grants alone', () => {
     const alone = planAs({ grants: [grantOf(theirs, 'g-theirs', 48)], deleteAfterDate: short });
     expect(alone).toMatchObject({ action: 'none', removeOnly: true });
     // Its own grants alone: repaired and rolled as before, whichever integration wrote it last.

@@ -64,8 +64,9 @@ export interface PlanOptions {
    * to the latest end of this integration's own active grants, when `allowedClusters` allows
    * their clusters: keeping an approved grant alive hands out nothing new, and every integration
    * rolls for its own grants, whichever wrote the user last. `allowedClusters` judges only this
-   * integration's grants. An idle user is this integration's when all its records are. Absent:
-   * every grant is the sweep's own.
+   * integration's grants. There, this integration's own active grants that `removeOnly` or
+   * `allowedClusters` refuse are ended (`endedGrants`). An idle user is this integration's when
+   * all its records are. Absent: every grant is the sweep's own, and none is ended.
    */
   readonly integration?: string;
 }
@@ -102,6 +103,12 @@ export interface ManagedPlan {
   readonly removeOnly: boolean;
   /** Roles an active grant records, the user lacks, and `mayAdd` refuses: left missing, not in `drift`. */
   readonly refusedRoles?: readonly string[];
+  /**
+   * Keys of this integration's active grants its configuration no longer allows (the project
+   * outside the scope, or a cluster off `allowedClusters`), ended by this plan: planned as if they
+   * ended now, so their roles no other active grant needs go and their records are dropped.
+   */
+  readonly endedGrants?: readonly string[];
   readonly warnings: readonly string[];
 }
 
@@ -428,8 +435,31 @@ export function planUser(user: DatabaseUser, options: PlanOptions): UserPlan {
   const grants = readGrants(labels);
   const problem = grantProblem(labels, grants);
   if (problem !== undefined) return { kind: 'malformed', reason: problem };
-  const active = activeGrants(grants, options.nowMs);
-  return active.length > 0
-    ? planActive(user, identity, grants, active, options)
-    : planIdle(user, identity, grants, options);
+  const refused = refusedOwnGrants(activeGrants(grants, options.nowMs), options);
+  // Ended now: their records go like an expired grant's, and nothing keeps their roles.
+  const judged = grants.map((grant) =>
+    refused.includes(grant.key) ? { ...grant, expiresAtMs: options.nowMs } : grant,
+  );
+  const active = activeGrants(judged, options.nowMs);
+  const plan =
+    active.length > 0
+      ? planActive(user, identity, judged, active, options)
+      : planIdle(user, identity, judged, options);
+  return refused.length > 0 ? { ...plan, endedGrants: refused } : plan;
+}
+
+/**
+ * This integration's active grants its configuration no longer allows (every one in a project
+ * reached outside the scope, `removeOnly`; each naming a cluster off `allowedClusters`), on a user
+ * that also holds another integration's active grant. Alone on its user such a grant ends at the
+ * user's `deleteAfterDate` at the latest, which this sweep no longer rolls; but the other
+ * integration's sweep rolls the shared user for its own grants, so the refused grant would keep
+ * its access until its own end, however far. Narrowing the configuration is meant to end that
+ * access: it is ended now. Another integration's grants are its own sweep's to judge.
+ */
+function refusedOwnGrants(active: readonly GrantRecord[], options: PlanOptions): string[] {
+  if (options.integration === undefined) return [];
+  const own = ownGrants(active, options);
+  if (own.length === active.length) return [];
+  return own.filter((grant) => removingOnly(clustersNeeded([grant]), options)).map((grant) => grant.key);
 }

@@ -28,6 +28,13 @@ export interface SweepResult {
   readonly rolesRemoved: (UserRef & { readonly roles: readonly string[] })[];
   readonly usersDeleted: (UserRef & { readonly reason: DeleteReason })[];
   readonly deleteAfterRolled: (UserRef & { readonly from?: string | undefined; readonly to: string })[];
+  /**
+   * This integration's active grants ended because its configuration no longer allows them (the
+   * project or a cluster) while another integration's grant kept their user alive, by grant key
+   * (16 hex of sha256 of the grant id): their records are gone, their roles no other grant needs
+   * with them (docs/discovery-and-sweep.md, Shared users).
+   */
+  readonly grantsEnded: (UserRef & { readonly grants: readonly string[] })[];
   readonly drift: {
     /** Managed users whose roles or scopes disagreed with their labels, now matching them. */
     readonly repaired: DriftRepaired[];
@@ -74,6 +81,7 @@ export function emptySweepReport(): SweepReport {
     rolesRemoved: [],
     usersDeleted: [],
     deleteAfterRolled: [],
+    grantsEnded: [],
     drift: {
       repaired: [],
       outsideScope: [],
@@ -112,6 +120,7 @@ export function sortSweepReport(report: SweepReport): SweepResult {
     report.rolesRemoved,
     report.usersDeleted,
     report.deleteAfterRolled,
+    report.grantsEnded,
     report.drift.repaired,
     report.drift.outsideScope,
     report.drift.refusedByPolicy,

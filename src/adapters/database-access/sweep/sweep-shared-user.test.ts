@@ -89,6 +89,39 @@ describe('a per-requester user shared by two integrations', () => {
     expect(userOf(h)).toBeUndefined();
   });
 
+  // The shared-user window: the first integration's sweep rolls the user for its long grant, so
+  // the second's grant, refused by its narrowed configuration, would keep its role for 20 days.
+  it('ends this integration’s active grant its configuration no longer allows while another integration keeps the user alive', async () => {
+    const { h, second } = twoIntegrations();
+    await h.grant({ projectId, grantId: 'g-1', ttlSeconds: days(20) });
+    await second.grant({ projectId, grantId: 'g-2', ttlSeconds: days(20), access: hrAccess });
+    const narrowed = h.through(other, { projectIds: [otherProjectId] });
+
+    await h.clock.advance(dayMs);
+    const result = await narrowed.sweep();
+
+    expect(userOf(h)?.roles).toEqual([readSales]);
+    expect(result.grantsEnded).toEqual([{ projectId, username, grants: [grantKey('g-2')] }]);
+    expect(result.rolesRemoved).toEqual([{ projectId, username, roles: ['readWrite@hr'] }]);
+    expect(result.deleteAfterRolled).toEqual([]);
+    expect(readGrants(userOf(h)?.labels ?? []).map((grant) => grant.key)).toEqual([grantKey('g-1')]);
+    // The first integration keeps its own grant alive, and gives nothing of the ended one back.
+    for (let day = 2; day <= 10; day += 1) {
+      await h.clock.advance(dayMs);
+      expect((await h.sweep({ projectId })).errors).toEqual([]);
+      expect((await narrowed.sweep()).grantsEnded).toEqual([]);
+    }
+    expect(userOf(h)?.roles).toEqual([readSales]);
+    await expect(h.grant({ projectId, grantId: 'g-3', ttlSeconds: 3600 })).resolves.toMatchObject({
+      roles: [readSales],
+    });
+    expect(userOf(h)?.roles).toEqual([readSales]);
+    // Its revoke finds nothing left to take away.
+    await expect(narrowed.revoke({ projectId, grantId: 'g-2' })).resolves.toMatchObject({
+      outcome: 'already_revoked',
+    });
+  });
+
   it('outside the scope, this integration still takes its ended grant off a user another integration wrote last', async () => {
     const { h, second } = twoIntegrations();
     await h.grant({ projectId, grantId: 'g-1', ttlSeconds: 3600 });

@@ -170,6 +170,8 @@ function reportWrite(
   const { projectId, report } = env;
   const { username } = fresh;
   if (deleted !== undefined) report.usersDeleted.push({ projectId, username, reason: deleted });
+  if (decided.endedGrants !== undefined)
+    report.grantsEnded.push({ projectId, username, grants: [...decided.endedGrants].sort() });
   if (deleted === undefined && decided.rolesRemoved.length > 0)
     report.rolesRemoved.push({ projectId, username, roles: [...decided.rolesRemoved].sort() });
   if (deleted === undefined && decided.rolledTo !== undefined)
@@ -263,7 +265,8 @@ async function sweepProject(env: SweepEnv): Promise<void> {
  * Reconciles every managed user in scope with its labels (expired roles out, idle users deleted;
  * on users whose active grants are all this integration's, drift repaired short of a role the
  * local policy now refuses; `deleteAfterDate` rolled forward for this integration's own grants;
- * another integration's grants only lose access), reports unmanaged users without touching them,
+ * another integration's grants only lose access, and this integration's grants its configuration
+ * refuses on such a shared user end), reports unmanaged users without touching them,
  * and deletes connector-made custom roles nobody uses. In a project the configuration no longer
  * allows (the scope's `removalReach`, or one the local policy refuses) it reconciles this
  * integration's own users only, and only takes away (`removeOnly`: no role or cluster added back,
