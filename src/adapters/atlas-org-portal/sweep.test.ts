@@ -10,6 +10,7 @@ import {
   analytics,
   aliceId,
   bobId,
+  erinId,
   portalWorld,
   record,
 } from '../../../test/kits/portal-test-kit.js';
@@ -99,6 +100,27 @@ describe('sweep', () => {
     );
     expect(result.drift).toEqual([
       { grantId: 'g-1', email: 'bob@example.com', access: billing, change: 'removed' },
+    ]);
+    expect(h.writes()).toEqual([]);
+  });
+
+  it('reports no drift on a new invitation for a grant made on the person’s earlier, gone one', async () => {
+    // g-1 was granted on bob's invitation bobId; it was withdrawn and someone invited bob again
+    // (erinId) with ORG_MEMBER only. g-1's role is not missing from the new invitation: it was
+    // never on it.
+    const h = portalWorld([{ id: erinId, email: 'bob@example.com', status: 'PENDING' }]);
+    const grants = [
+      record({ grantId: 'g-1', userId: bobId, added: [billing] }),
+      record({ grantId: 'g-2', userId: erinId, added: [readOnly] }),
+    ];
+    const result = await sweepAccess(
+      { config: baseConfig, payload: SweepPayload.parse({ grants }) },
+      h.deps,
+      h.ctx,
+    );
+    // g-2 was granted on the current invitation: its missing role is drift.
+    expect(result.drift).toEqual([
+      { grantId: 'g-2', email: 'bob@example.com', access: readOnly, change: 'removed' },
     ]);
     expect(h.writes()).toEqual([]);
   });

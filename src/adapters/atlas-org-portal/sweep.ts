@@ -2,7 +2,7 @@ import type { OrgUser } from '../../atlas/index.js';
 import { maxJsonBodyBytes } from '../../control-plane/protocol.js';
 import { isConnectorError, toConnectorError } from '../../errors/connector-error.js';
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
-import { isActive } from './ledger.js';
+import { isActive, onMembership } from './ledger.js';
 import type { GrantRecord, SweepPayload } from './payloads.js';
 import { findPerson, heldAccess, type PortalCtx, type PortalDeps } from './person.js';
 import { emptyOutcome, removeGrants, type RemovalOutcome } from './removal.js';
@@ -65,6 +65,11 @@ function byPerson(grants: readonly GrantRecord[]): Map<string, GrantRecord[]> {
   return people;
 }
 
+/**
+ * Drift is reported on the record's own membership only: a grant made on an invitation that is gone
+ * (the person pending again under another user id) added nothing to the current one, so a role of
+ * it missing there is no change anyone made. A person gone altogether lost every role: drift.
+ */
 function recordDrift(
   out: SweepResult,
   email: string,
@@ -73,6 +78,7 @@ function recordDrift(
 ) {
   const held = person ? heldAccess(person) : new Set<string>();
   for (const g of active) {
+    if (person && !onMembership(g, person)) continue;
     for (const access of g.added) {
       if (!held.has(accessKey(access)))
         out.drift.push({ grantId: g.grantId, email, access, change: 'removed' });
