@@ -145,6 +145,35 @@ describe('grant ledger', () => {
     expect(swept.size).toBe(63);
   });
 
+  it('hands a sweep leased again (a retried claim, a redelivery after a lost lease) the same people, and moves on once it succeeds', async () => {
+    const sample = { grantId: 'g-p0', email: 'p0@example.com', ...grantResult('2026-11-24T14:00:00.000Z') };
+    // Room for two people's records (each alike in size), no more; nothing has expired.
+    const person = Buffer.byteLength(JSON.stringify([sample]));
+    const { run, report, jobs, clock } = setup(1_024 + 2 + 2 * person + 10);
+    for (let i = 0; i < 6; i += 1)
+      run('grant', { grantId: `g-p${i}`, requester: { email: `p${i}@example.com` } }, sample);
+    const people = (lease: JobEnvelope | undefined): string[] =>
+      (JSON.parse(lease?.payload ?? '{}') as { grants: { email: string }[] }).grants.map((g) =>
+        g.email.slice(0, 2),
+      );
+    const { jobId } = jobs.enqueue({ type: 'sweep', payload: '{}', integrationId: 'portal' });
+    const [first] = jobs.claim('s1', { maxJobs: 1 });
+    if (first?.jobId !== jobId) throw new Error('the sweep was not leased');
+    expect(people(first)).toEqual(['p0', 'p1']);
+    // The claim's answer was lost and the connector retries it: the same lease, the same people.
+    expect(people(jobs.reclaim('s1', jobId, first.leaseId))).toEqual(['p0', 'p1']);
+    // The lease is lost (the connector stalled) and the sweep is redelivered: still the same
+    // people, who were never reported on; moving on would skip them until the turn comes round.
+    await clock.advance(61_000);
+    const [again] = jobs.claim('s1', { maxJobs: 1 });
+    expect(again?.jobId).toBe(jobId);
+    expect(people(again)).toEqual(['p0', 'p1']);
+    if (again) report(again, { outcome: 'succeeded', result: { clearedGrants: [] } });
+    // It succeeded: the next sweep goes on from where it stopped.
+    const next = run('sweep', {}, { clearedGrants: [] }) as { grants: { email: string }[] };
+    expect(next.grants.map((g) => g.email.slice(0, 2))).toEqual(['p2', 'p3']);
+  });
+
   it('puts a person the last sweep failed after the others due, so failing removals cannot take the room every time', () => {
     const expiresAt = '2026-11-24T12:00:00.000Z';
     const sample = { grantId: 'g-f0', email: 'f0@example.com', ...grantResult(expiresAt) };

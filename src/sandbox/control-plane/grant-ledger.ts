@@ -103,6 +103,12 @@ export class GrantLedger {
   private readonly setBys = new Map<string, Map<string, SetBy>>();
   /** Per integration id: where the next sweep starts among the people with nothing expired. */
   private readonly sweepCursors = new Map<string, number>();
+  /**
+   * Per sweep job id: where the cursor goes once that sweep succeeds (set at each lease of it). The
+   * cursor moves on a success only: a sweep leased again (a retried claim, a redelivery after a
+   * lost lease) gets the same people, or those the lost attempt never reported on were skipped.
+   */
+  private readonly sweepStops = new Map<string, { readonly integrationId: string; readonly next: number }>();
   /** Per integration id, per e-mail: the queue place of the last sweep that failed the person. */
   private readonly sweepFailures = new Map<string, Map<string, number>>();
   private readonly clock: Pick<Clock, 'now'>;
@@ -194,7 +200,15 @@ export class GrantLedger {
     return email === undefined ? all : all.filter((g) => g.email.toLowerCase() === email.toLowerCase());
   }
 
+  /** The stop a sweep's lease set, forgotten now that the sweep has ended. */
+  private endSweep(job: JobRecord): { readonly integrationId: string; readonly next: number } | undefined {
+    const stop = job.type === 'sweep' ? this.sweepStops.get(job.jobId) : undefined;
+    this.sweepStops.delete(job.jobId);
+    return stop;
+  }
+
   succeeded(job: JobRecord, integration: IntegrationRef | undefined): void {
+    const stop = this.endSweep(job);
     if (!integration || !ledgerKinds.has(integration.kind)) return;
     const entries = this.entries(integration.id);
     const payload = parseText(job.payload);
@@ -230,6 +244,7 @@ export class GrantLedger {
     } else if (job.type === 'sweep') {
       const result = sweepResult.safeParse(job.result);
       if (!result.success) return;
+      if (stop?.integrationId === integration.id) this.sweepCursors.set(integration.id, stop.next);
       const seen = new Map(result.data.overdue.map((o) => [o.grantId, o.expiresAt]));
       const failed = this.failedInSweep(integration.id);
       for (const grantId of result.data.clearedGrants) {
@@ -250,6 +265,8 @@ export class GrantLedger {
    * An existing record of the same grant (an earlier job that succeeded) is widened, never narrowed.
    */
   ended(job: JobRecord, integration: IntegrationRef | undefined): void {
+    // A sweep that never succeeded reported on nobody: the next one starts where it did.
+    this.endSweep(job);
     if (!integration || !ledgerKinds.has(integration.kind) || job.type !== 'grant' || !job.intent) return;
     const request = grantJob.safeParse(parseText(job.payload));
     const intent = grantResult.safeParse(job.intent.value);
@@ -281,7 +298,7 @@ export class GrantLedger {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload) || 'grants' in payload) {
       return job.payload;
     }
-    const grants = this.grantsForJob(job.type, integration.id, payload);
+    const grants = this.grantsForJob(job, integration.id, payload);
     return grants === undefined ? job.payload : JSON.stringify({ ...payload, grants });
   }
 
@@ -289,11 +306,11 @@ export class GrantLedger {
    * A sweep's records, within the payload limit however large the ledger grows (an oversized payload
    * is refused, and a sweep that always fails would leave every expired role in place): every record
    * of each person with an expired one first, most overdue first, then the other people's (for
-   * drift) in turn from where the last sweep stopped, whole people only, as many as fit. A person
+   * drift) in turn from where the last successful sweep stopped, whole people only, as many as fit. A person
    * the last sweep that reached them failed (Atlas refusing a removal every time) goes after the
    * others due, the longest failed first: stuck in front, they would take the room every sweep.
    */
-  private sweepGrants(integrationId: string, payload: object): LedgerEntry[] {
+  private sweepGrants(jobId: string, integrationId: string, payload: object): LedgerEntry[] {
     const now = this.clock.now();
     const failed = this.failedInSweep(integrationId);
     const people = new Map<string, { records: LedgerEntry[]; firstExpiry: number }>();
@@ -330,12 +347,13 @@ export class GrantLedger {
       if (!take(records)) break;
       taken += 1;
     }
-    this.sweepCursors.set(integrationId, start + taken);
+    this.sweepStops.set(jobId, { integrationId, next: start + taken });
     return chosen;
   }
 
-  private grantsForJob(type: string, integrationId: string, payload: object): LedgerEntry[] | undefined {
-    if (type === 'sweep') return this.sweepGrants(integrationId, payload);
+  private grantsForJob(job: JobRecord, integrationId: string, payload: object): LedgerEntry[] | undefined {
+    const { type } = job;
+    if (type === 'sweep') return this.sweepGrants(job.jobId, integrationId, payload);
     if (type === 'grant') {
       const request = grantJob.safeParse(payload);
       return request.success ? this.grants(integrationId, request.data.requester.email) : undefined;
