@@ -353,16 +353,80 @@ describe('grant intent (write-ahead record in the control plane)', () => {
     expect(h.writes()).toHaveLength(2);
   });
 
-  it('records the invitation it is about to send before inviting', async () => {
+  it('records the invitation it is about to send before inviting, then the invitation’s user id', async () => {
     const h = portalWorld();
-    await grantAccess({ config: baseConfig, payload: payload({ access: [readWrite] }) }, h.deps, h.ctx);
-    expect(h.intents).toMatchObject([
-      {
-        writesBefore: 0,
-        intent: { added: [readWrite], created: { invitation: true, projectMemberships: [payments] } },
-      },
+    const result = await grantAccess(
+      { config: baseConfig, payload: payload({ access: [readWrite] }) },
+      h.deps,
+      h.ctx,
+    );
+    const intent = {
+      expiresAt: new Date(Date.UTC(2026, 11, 4, 14)).toISOString(),
+      added: [readWrite],
+      created: { invitation: true, projectMemberships: [payments] },
+    };
+    // Made into a record (the result lost), an intent with no user id could not tell the grant's
+    // invitation from one someone sends after it is gone: the id is recorded as soon as it is known.
+    expect(h.intents).toEqual([
+      { writesBefore: 0, intent },
+      { writesBefore: 1, intent: { userId: result.userId, ...intent } },
     ]);
     expect(h.writes().map(([m]) => m)).toEqual(['orgUsers.invite']);
+  });
+
+  it('still reports the invitation it sent, and warns, when recording its user id fails', async () => {
+    const h = portalWorld();
+    let recorded = 0;
+    const ctx: GrantCtx = {
+      ...h.ctx,
+      recordIntent: async (intent) => {
+        recorded += 1;
+        if (recorded > 1) throw new Error('control plane unreachable');
+        await h.ctx.recordIntent(intent);
+      },
+    };
+    const result = await grantAccess(
+      { config: baseConfig, payload: payload({ access: [readWrite] }) },
+      h.deps,
+      ctx,
+    );
+    expect(result).toMatchObject({
+      membership: 'invited',
+      added: [readWrite],
+      created: { invitation: true },
+    });
+    expect(h.warnings).toEqual([
+      [{ err: expect.any(Error) }, 'could not record the user id of the invitation the grant sent'],
+    ]);
+  });
+
+  it('a redelivered attempt stamps an earlier invitation intent with the invitation’s user id, though nothing is left to write', async () => {
+    // Attempt 1 invited bob and died before it recorded the invitation's user id.
+    const h = portalWorld();
+    const earlier = {
+      expiresAt: new Date(Date.UTC(2026, 11, 4, 14)).toISOString(),
+      added: [readWrite],
+      created: { invitation: true, projectMemberships: [payments] },
+    };
+    const invitation = await h.world.client.orgUsers.invite(orgId, {
+      username: 'bob@example.com',
+      roles: {
+        orgRoles: ['ORG_MEMBER'],
+        groupRoleAssignments: [{ groupId: payments, groupRoles: [readWrite.role] }],
+      },
+    });
+    const writes = h.writes().length;
+    const result = await grantAccess(
+      { config: baseConfig, payload: payload({ access: [readWrite] }) },
+      h.deps,
+      {
+        ...h.ctx,
+        intent: earlier,
+      },
+    );
+    expect(h.writes()).toHaveLength(writes);
+    expect(result).toMatchObject({ userId: invitation.id, added: [readWrite], created: earlier.created });
+    expect(h.intents.map((i) => i.intent)).toEqual([{ userId: invitation.id, ...earlier }]);
   });
 
   it('writes nothing to Atlas when the intent cannot be recorded', async () => {

@@ -196,6 +196,9 @@ function resultOf(
 
 const nothingCreated: Created = { invitation: false, projectMemberships: [] };
 
+const claimsAnything = (intent: GrantIntent): boolean =>
+  intent.added.length > 0 || intent.created.invitation || intent.created.projectMemberships.length > 0;
+
 /**
  * Atlas refused the invitation (a 4xx: the invitation rate limit, an unknown role, a domain outside
  * the allow-list, a restricted organization) and created nothing. A 5xx, a timeout or a broken
@@ -207,17 +210,18 @@ function refusedOutright(error: unknown): boolean {
 }
 
 /**
- * Records `unclaimed` after a refused write (the invitation, or a role or membership). When that
- * fails too (the control plane is unreachable, the lease is lost), the refusal is still what the
- * job reports; the broader intent then stays, the case docs/org-portal.md describes.
+ * Records `intent` where failing to changes nothing the attempt reports: after a refused write (the
+ * invitation, or a role or membership; the refusal is still what the job reports, and the broader
+ * intent stays, the case docs/org-portal.md describes), or after an invitation landed (the result
+ * carries its user id all the same).
  */
-async function withdrawClaim(
+async function recordOrWarn(
   ctx: GrantCtx,
-  unclaimed: GrantIntent,
+  intent: GrantIntent,
   warning = 'could not withdraw the intent of a refused invitation',
 ): Promise<void> {
   try {
-    await ctx.recordIntent(unclaimed);
+    await ctx.recordIntent(intent);
   } catch (error) {
     ctx.log.warn({ err: error }, warning);
   }
@@ -289,10 +293,17 @@ export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: Gran
     try {
       invited = await invite(deps, ctx, config.orgId, grant);
     } catch (error) {
-      if (refusedOutright(error)) await withdrawClaim(ctx, unclaimed);
+      if (refusedOutright(error)) await recordOrWarn(ctx, unclaimed);
       throw error;
     }
-    if (invited) return resultOf(input, grant, invited, { added: grant.access, alreadyHeld: [], created });
+    if (invited) {
+      // The intent above could name no user id: there was none yet. Made into a record (the result
+      // lost), it would not say which invitation is the grant's, and a revoke or the sweep could
+      // not tell it from one someone sends after it is gone. Nothing is written after this.
+      const sent: GrantIntent = { userId: invited.id, expiresAt, added: [...grant.access], created };
+      await recordOrWarn(ctx, sent, 'could not record the user id of the invitation the grant sent');
+      return resultOf(input, grant, invited, { added: grant.access, alreadyHeld: [], created });
+    }
     // 409: someone else invited or added the person. Withdrawn before anything else can fail.
     await ctx.recordIntent(unclaimed);
     person = await findPerson(deps, ctx, config.orgId, grant.email);
@@ -348,7 +359,11 @@ async function grantToMember(
     sharedCreated(others, added, person.orgMembershipStatus === 'PENDING' ? person.id : undefined),
     previous,
   );
-  if (toAdd.length > 0 || staleIntent) {
+  // An earlier attempt's intent that names no user id or another one (it invited the person and
+  // died before it learnt the invitation's id) is stamped with the person's, even with nothing left
+  // to write: made into a record, it would otherwise not say which invitation is the grant's.
+  const unstamped = earlier !== undefined && earlier.userId !== person.id && claimsAnything(earlier);
+  if (toAdd.length > 0 || staleIntent || unstamped) {
     const firstInProject = [...byProject(toAdd).keys()].filter((p) => projectRolesOf(person, p).length === 0);
     const intended = mergeCreated({ invitation: false, projectMemberships: firstInProject }, inherited);
     await ctx.recordIntent({ userId: person.id, expiresAt, added, created: intended });
@@ -378,7 +393,7 @@ async function grantToMember(
     // revoke or the sweep remove a role or membership someone else gives the person later.
     if (refusedOutright(error)) {
       const unclaimed = narrowed([...landed.roles, ...shared, ...(earlier?.added ?? [])]);
-      await withdrawClaim(ctx, unclaimed, 'could not narrow the intent of a refused grant write');
+      await recordOrWarn(ctx, unclaimed, 'could not narrow the intent of a refused grant write');
     }
     throw leftMeanwhile(error, grant.email) ?? error;
   }
@@ -386,7 +401,7 @@ async function grantToMember(
   // A role someone else added meanwhile is theirs: held independently, never removed by a revoke.
   // The intent recorded above claims it; a record made from it (the result lost) must not.
   if (racedByOthers().length > 0)
-    await withdrawClaim(ctx, final, 'could not narrow the intent of a grant that met a 409');
+    await recordOrWarn(ctx, final, 'could not narrow the intent of a grant that met a 409');
   return resultOf(input, grant, person, {
     added: final.added,
     alreadyHeld: [...alreadyHeld, ...racedByOthers()],

@@ -20,12 +20,25 @@ export function recordsOf(grants: readonly GrantRecord[], email: string): GrantR
  * Whether what `grant` added can be on the membership `person` is now: a pending invitation keeps
  * the user id the grant saw, so a record of another id was made on a membership that is gone
  * (withdrawn, declined, lapsed, or left), and whatever this invitation carries someone else gave.
+ * A record with no user id (see `undecided`) counts on no pending invitation.
  */
 export function onMembership(
   grant: GrantRecord,
   person: Pick<OrgUser, 'id' | 'orgMembershipStatus'>,
 ): boolean {
-  return grant.userId === undefined || person.orgMembershipStatus !== 'PENDING' || grant.userId === person.id;
+  return person.orgMembershipStatus !== 'PENDING' || grant.userId === person.id;
+}
+
+/**
+ * A record with no user id on a person who is pending: made from the intent of a grant that invited
+ * the person and ended before it recorded the invitation's id (docs/org-portal.md). The invitation
+ * may be the grant's, or one someone sent after the grant's was gone: removing its roles could take
+ * someone else's access, and closing the record could leave the grant's on an invitation the person
+ * accepts later. A pending invitation grants nothing yet, so the record is left open and untouched
+ * until the person accepts (the record then counts like any other) or the invitation is gone.
+ */
+export function undecided(grant: GrantRecord, person: Pick<OrgUser, 'orgMembershipStatus'>): boolean {
+  return grant.userId === undefined && person.orgMembershipStatus === 'PENDING';
 }
 
 /** Access keys the given grants added (the connector's share of the person's roles). */
@@ -52,8 +65,7 @@ export function sharedCreated(
   invitationId: string | undefined,
 ): Created {
   const projects = new Set(access.flatMap((a) => (a.level === 'project' ? [a.projectId] : [])));
-  const sentIt = (g: GrantRecord): boolean =>
-    g.created.invitation && (g.userId === undefined || g.userId === invitationId);
+  const sentIt = (g: GrantRecord): boolean => g.created.invitation && g.userId === invitationId;
   return {
     invitation: invitationId !== undefined && access.length > 0 && mine.some(sentIt),
     projectMemberships: [

@@ -464,3 +464,70 @@ describe('a grant write Atlas refuses outright', () => {
     });
   });
 });
+
+describe('a record with no user id: the grant invited the person and ended before it recorded the invitation’s id', () => {
+  const expired = new Date(Date.UTC(2026, 11, 4, 11)).toISOString();
+
+  /** g-1 invites bob; recording the invitation's id fails, and the job ends: its record has none. */
+  async function grantWithoutItsInvitationId() {
+    const h = portalWorld();
+    let recorded = 0;
+    const ctx: GrantCtx = {
+      ...h.ctx,
+      recordIntent: async (intent) => {
+        recorded += 1;
+        if (recorded > 1) throw new Error('control plane unreachable');
+        await h.ctx.recordIntent(intent);
+      },
+    };
+    const sent = await grant(h, 'g-1', [orgReadOnly], [], { ctx });
+    const failed = recordFromIntent(h, 'g-1', expired);
+    expect(failed).not.toHaveProperty('userId');
+    return { h, sent, failed };
+  }
+
+  it('takes nothing from an invitation an admin sent after the grant’s was withdrawn, and keeps the grant open', async () => {
+    const { h, sent, failed } = await grantWithoutItsInvitationId();
+    await h.world.client.orgUsers.remove(orgId, sent.userId);
+    const theirs = await h.world.client.orgUsers.invite(orgId, {
+      username: email,
+      roles: { orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'] },
+    });
+    const writes = h.writes().length;
+
+    await expect(revoke(h, 'g-1', [failed])).rejects.toMatchObject({
+      code: 'conflict',
+      retryable: false,
+      message: expect.stringMatching(/^grantId: /),
+    });
+    expect(await sweep(h, [failed])).toMatchObject({
+      clearedGrants: [],
+      overdue: [],
+      removed: [],
+      drift: [],
+      failures: [{ email, code: 'conflict' }],
+    });
+    expect(h.writes()).toHaveLength(writes);
+    expect(h.world.orgUser(theirs.id)).toMatchObject({
+      status: 'PENDING',
+      orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'],
+    });
+  });
+
+  it('removes the grant’s roles once its invitation is accepted', async () => {
+    const { h, failed } = await grantWithoutItsInvitationId();
+    expect(await sweep(h, [failed])).toMatchObject({ clearedGrants: [], removed: [] });
+    expect(h.world.sim.acceptInvitation(email)).toBe(true);
+    expect(await sweep(h, [failed])).toMatchObject({
+      clearedGrants: ['g-1'],
+      removed: [{ email, access: orgReadOnly }],
+      failures: [],
+    });
+  });
+
+  it('closes the grant once its invitation is gone', async () => {
+    const { h, failed } = await grantWithoutItsInvitationId();
+    await h.world.clock.advance(31 * 24 * hourMs);
+    expect(await sweep(h, [failed])).toMatchObject({ clearedGrants: ['g-1'], removed: [], failures: [] });
+  });
+});

@@ -167,8 +167,8 @@ async function removeProjectRoles(
  * invitation keeps it (the ending grants' roles then go one by one; deleting it would take the team
  * membership too). So does another invitation than the one the grant recorded: someone re-invited
  * the person after the grant's own was withdrawn, declined or lapsed. (A pending invitation has not
- * been accepted, so its user id is the one the grant saw; a record made from an intent may carry
- * none, and then the roles decide alone.)
+ * been accepted, so its user id is the one the grant saw; a record that carries none never gets
+ * here: `onMembership` leaves it out.)
  */
 function ownsWholeInvitation(r: Removal, held: ReadonlySet<string>, toRemove: readonly Access[]): boolean {
   const { person } = r;
@@ -177,8 +177,7 @@ function ownsWholeInvitation(r: Removal, held: ReadonlySet<string>, toRemove: re
   // must not keep an invitation alive that no revoke could then delete.
   if (person.orgMembershipStatus !== 'PENDING') return false;
   if ((person.teamIds ?? []).length > 0) return false;
-  const sentIt = (g: GrantRecord) =>
-    g.created.invitation && (g.userId === undefined || g.userId === person.id);
+  const sentIt = (g: GrantRecord) => g.created.invitation && g.userId === person.id;
   if (!r.ending.some(sentIt)) return false;
   const ours = new Set([...toRemove.map(accessKey), accessKey({ level: 'org', role: baselineOrgRole })]);
   return [...held].every((key) => ours.has(key));

@@ -165,6 +165,7 @@ describe('revoke', () => {
     ]);
     const grant = record({
       grantId: 'g-1',
+      userId: erinId,
       added: [{ level: 'org', role: 'ORG_READ_ONLY' }],
       created: { invitation: true, projectMemberships: [] },
     });
@@ -181,6 +182,7 @@ describe('revoke', () => {
     const readOnly = { level: 'org', role: 'ORG_READ_ONLY' } as const;
     const grant = record({
       grantId: 'g-1',
+      userId: erinId,
       added: [readOnly],
       created: { invitation: true, projectMemberships: [] },
     });

@@ -1,5 +1,6 @@
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
-import { isActive, recordsOf } from './ledger.js';
+import { ConnectorError } from '../../errors/connector-error.js';
+import { isActive, recordsOf, undecided } from './ledger.js';
 import type { RevokePayload } from './payloads.js';
 import { checkPersonKey, findPerson, type PortalCtx, type PortalDeps } from './person.js';
 import { removeGrants, type RemovalOutcome } from './removal.js';
@@ -40,6 +41,15 @@ export async function revokeAccess(
       ? 'the person is neither a member nor invited any more (the invitation this grant sent is gone: deleted by an earlier attempt of this revoke, or declined, lapsed or cancelled in Atlas)'
       : 'the person is no longer a member of the organization';
     return alreadyRevoked(payload.grantId, reason);
+  }
+  if (undecided(record, person)) {
+    // Removing could take access someone else gave, and answering would close the record and leave
+    // the grant's roles on an invitation the person may accept later: the record stays open.
+    throw new ConnectorError({
+      code: 'conflict',
+      message: `grantId: grant ${record.grantId} was recorded without the user id of the invitation it sent, and ${record.email} is invited under an invitation that may be someone else's; nothing was removed, and the grant stays open: the sweep removes its roles once the invitation is accepted, and closes it once the invitation is gone`,
+      details: { field: 'grantId' },
+    });
   }
   const now = deps.clock.now();
   const keeping = recordsOf(payload.grants, record.email).filter(

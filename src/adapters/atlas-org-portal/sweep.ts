@@ -2,7 +2,7 @@ import type { OrgUser } from '../../atlas/index.js';
 import { maxJsonBodyBytes } from '../../control-plane/protocol.js';
 import { isConnectorError, toConnectorError } from '../../errors/connector-error.js';
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
-import { isActive, onMembership } from './ledger.js';
+import { isActive, onMembership, undecided } from './ledger.js';
 import type { GrantRecord, SweepPayload } from './payloads.js';
 import { findPerson, heldAccess, type PortalCtx, type PortalDeps } from './person.js';
 import { emptyOutcome, removeGrants, type RemovalOutcome } from './removal.js';
@@ -137,8 +137,20 @@ async function sweepPerson(
   const active = grants.filter((g) => isActive(g, now));
   const found = await findPerson(deps, ctx, orgId, email);
   recordDrift(out, email, found, active);
-  if (expired.length === 0) return;
-  for (const g of expired) {
+  // Left open, neither removed nor cleared, while the invitation may be someone else's (`undecided`).
+  const held = found ? expired.filter((g) => undecided(g, found)) : [];
+  if (held.length > 0) {
+    const ids = held.slice(0, 5).map((g) => g.grantId);
+    const more = held.length > ids.length ? ` and ${held.length - ids.length} more` : '';
+    out.failures.push({
+      email,
+      code: 'conflict',
+      message: `grants ${ids.join(', ')}${more} were recorded without the user id of the invitation they sent, and the person is invited under an invitation that may be someone else's; they stay open until the invitation is accepted (their roles are then removed) or gone`,
+    });
+  }
+  const due = expired.filter((g) => !held.includes(g));
+  if (due.length === 0) return;
+  for (const g of due) {
     const overdueSeconds = Math.floor((now - Date.parse(g.expiresAt)) / 1000);
     out.overdue.push({ grantId: g.grantId, email, expiresAt: g.expiresAt, overdueSeconds });
   }
@@ -146,12 +158,12 @@ async function sweepPerson(
     // Reported even when a later write fails: the next sweep no longer sees what already went.
     const removal = emptyOutcome();
     try {
-      await removeGrants(deps, ctx, { orgId, person: found, ending: expired, keeping: active }, removal);
+      await removeGrants(deps, ctx, { orgId, person: found, ending: due, keeping: active }, removal);
     } finally {
       recordRemoval(out, email, removal);
     }
   }
-  out.clearedGrants.push(...expired.map((g) => g.grantId));
+  out.clearedGrants.push(...due.map((g) => g.grantId));
 }
 
 /**
