@@ -134,6 +134,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
       onPaced: (info) => metrics.atlasRateLimitWait.observe({ scope: info.scope }, info.waitedMs / 1000),
       onRetry: (info) => metrics.atlasRetries.inc({ operation: info.operation, code: info.code }),
       onSecret: (value) => ports.scrubber.add(value),
+      onTokenRevokeFailed: () => metrics.atlasTokenRevokeFailures.inc(),
     },
     (atlas) => createCredentialState(atlas, { clock, readyTimeoutMs: config.atlas.readyTimeoutMs }),
   );

@@ -11,6 +11,8 @@ describe('createMetrics', () => {
       expect(text).toContain(`atlas_connector_leases_lost_total{reason="${reason}"} 0\n`);
     for (const rule of policyRules)
       expect(text).toContain(`atlas_connector_policy_denials_total{rule="${rule}"} 0\n`);
+    // Unlabelled, so at 0 by itself: a first failed OAuth token revoke is an increase.
+    expect(text).toContain('atlas_connector_atlas_oauth_revoke_failures_total 0\n');
   });
 
   it('exposes atlas_connector_info in every scrape, which the alerts tell a failed scrape by', async () => {

@@ -132,6 +132,11 @@ export function createMetrics(version: string) {
       labelNames: ['operation', 'code'],
       registers: r,
     }),
+    atlasTokenRevokeFailures: new Counter({
+      name: 'atlas_connector_atlas_oauth_revoke_failures_total',
+      help: 'Revokes of a replaced or closing Atlas OAuth token that Atlas refused or that failed (not retried).',
+      registers: r,
+    }),
     atlasRateLimitWait: new Histogram({
       name: 'atlas_connector_atlas_rate_limit_wait_seconds',
       help: "Time an Atlas call spent queued in the client's pacer before it was sent, by scope (project, org).",

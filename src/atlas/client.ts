@@ -77,6 +77,8 @@ export interface AtlasClientOptions {
   readonly onRetry?: (info: RetryInfo) => void;
   /** Called with every OAuth access token minted, before its first use (the log scrubber). */
   readonly onSecret?: (value: string) => void;
+  /** Called when revoking a replaced (or, on close, the current) OAuth token fails (metrics). */
+  readonly onTokenRevokeFailed?: () => void;
   /**
    * Size each project's and organization's pace from `GET /rateLimits` the first time the client
    * works in it (in the background; the configured pace applies until the answer arrives).
@@ -120,6 +122,7 @@ export function createAtlasClient(options: AtlasClientOptions): AtlasClient {
           userAgent: options.userAgent,
           logger,
           ...(options.onSecret ? { onSecret: options.onSecret } : {}),
+          ...(options.onTokenRevokeFailed ? { onRevokeFailed: options.onTokenRevokeFailed } : {}),
         });
   const session = createAuthSession({ credentials: options.credentials, authenticatorFor, logger });
   const baseLimiter =

@@ -30,7 +30,8 @@ import {
   type AtlasSimulator,
   type KnobsPatch,
 } from '../../src/sandbox/atlas/index.js';
-import { FakeClock } from '../fakes/fake-clock.js';
+import { bearerCall } from '../contract/digest-client.js';
+import { FakeClock, settleUntil } from '../fakes/fake-clock.js';
 import { FakeRandom } from '../fakes/fake-random.js';
 import { captureLogs, type LogCapture } from '../fakes/log-capture.js';
 import { createHttpClient } from '../../src/runtime/http.js';
@@ -56,6 +57,7 @@ const routes = {
   createUser: `POST ${apiRoute('/groups/{groupId}/databaseUsers')}`,
   listUsers: `GET ${apiRoute('/groups/{groupId}/databaseUsers')}`,
   token: 'POST /api/oauth/token',
+  revoke: 'POST /api/oauth/revoke',
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -111,6 +113,8 @@ interface ClientOptions {
   /** How long a call keeps retrying 429s (every operation); 0: it never does. */
   readonly rateLimitBudgetMs?: number;
   readonly backoff?: BackoffPolicy;
+  /** Sees every OAuth token the client mints (each also joins the closing secrets check). */
+  readonly onSecret?: (value: string) => void;
 }
 
 /** Tiny retry windows: a retried 5xx costs milliseconds, while `Retry-After` still sets the floor. */
@@ -140,6 +144,10 @@ function clientFor(sim: AtlasSimulator, options: ClientOptions = {}): AtlasClien
     backoff: options.backoff ?? fastBackoff,
     ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
     ...(options.rateLimitBudgetMs === undefined ? {} : { rateLimitBudgetMs: options.rateLimitBudgetMs }),
+    onSecret: (value) => {
+      secrets.add(value);
+      options.onSecret?.(value);
+    },
   });
 }
 
@@ -263,6 +271,30 @@ describe('authentication through the real client', () => {
     expect(sim.stats.count(routes.project, 200)).toBe(2);
     // An expired token is not a bad credential: the secret is not read again.
     expect(credentialUse).toEqual({ gets: 1, invalidations: 0 });
+  });
+
+  it('revokes the token a re-mint replaced, so the simulator refuses it afterwards, and the last on close', async () => {
+    // One clock for both: the client re-mints a minute before the simulator would expire the token.
+    const clock = new FakeClock();
+    const { sim } = await startSim({ clock });
+    const minted: string[] = [];
+    const atlas = clientFor(sim, {
+      credentials: { type: 'service-account', ...serviceAccount },
+      clock,
+      onSecret: (value) => minted.push(value),
+    });
+    await atlas.projects.get(payments);
+    await clock.advance(hourMs - minuteMs);
+
+    expect((await atlas.projects.get(payments)).name).toBe('payments');
+    await settleUntil(() => sim.stats.count(routes.revoke, 200) === 1, 'the replaced token to be revoked');
+
+    const [replaced, current] = minted;
+    expect((await bearerCall(sim.url, String(replaced), 'GET', `/groups/${payments}`)).status).toBe(401);
+    expect((await bearerCall(sim.url, String(current), 'GET', `/groups/${payments}`)).status).toBe(200);
+    await atlas.close();
+    expect((await bearerCall(sim.url, String(current), 'GET', `/groups/${payments}`)).status).toBe(401);
+    expect(sim.stats.count(routes.revoke, 200)).toBe(2);
   });
 
   it('fails with auth_failed when the service account secret is wrong', async () => {

@@ -91,6 +91,28 @@ export function mockTokenMint(token = 'tok-1', expiresIn = 3600): nock.Scope {
     .reply(200, { access_token: token, token_type: 'Bearer', expires_in: expiresIn });
 }
 
+/** Basic client authentication for a service account, as the token and revoke endpoints take it. */
+export function basicAuth(account: { readonly clientId: string; readonly clientSecret: string }): string {
+  return `Basic ${Buffer.from(`${account.clientId}:${account.clientSecret}`).toString('base64')}`;
+}
+
+/**
+ * One revoke of `token` (RFC 7009): only matches the form body and the account's Basic client
+ * credentials (default: `serviceAccount`). Returns the interceptor for `reply`.
+ */
+export function expectTokenRevoke(
+  token: string,
+  account: { readonly clientId: string; readonly clientSecret: string } = serviceAccount,
+): nock.Interceptor {
+  return nock(atlasBaseUrl, {
+    reqheaders: {
+      authorization: basicAuth(account),
+      accept: 'application/json',
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+  }).post('/api/oauth/revoke', new URLSearchParams({ token, token_type_hint: 'access_token' }).toString());
+}
+
 /** An Atlas v2 mock that only answers requests carrying the given bearer token. */
 export function atlas(token = 'tok-1'): nock.Scope {
   return nock(atlasBaseUrl, { reqheaders: { authorization: `Bearer ${token}` } });

@@ -32,6 +32,12 @@ class CredentialAuthSession implements AuthSession {
   private loading: Promise<Authenticator> | undefined;
   private current: Authenticator | undefined;
   private closing: Promise<void> | undefined;
+  /** Attempts under way per authenticator, so a replaced one is closed once its last is done. */
+  private readonly inUse = new Map<Authenticator, number>();
+  /** Replaced authenticators that an attempt still uses: closed when it ends. */
+  private readonly replaced = new Set<Authenticator>();
+  /** Closes (an OAuth token's revoke) of replaced authenticators under way, for close to wait on. */
+  private readonly retiring = new Set<Promise<void>>();
 
   constructor(private readonly deps: AuthSessionDeps) {}
 
@@ -56,7 +62,8 @@ class CredentialAuthSession implements AuthSession {
   close(signal?: AbortSignal): Promise<void> {
     this.closing ??= (async () => {
       const auth = this.current ?? (await this.loading?.catch(() => undefined));
-      await auth?.close();
+      const stillUsed = [...this.replaced].map((replaced) => replaced.close());
+      await Promise.allSettled([auth?.close(), ...stillUsed, ...this.retiring]);
     })();
     return abortable(this.closing, signal);
   }
@@ -82,6 +89,9 @@ class CredentialAuthSession implements AuthSession {
       this.deps.credentials.invalidate();
       this.current = undefined;
       this.loading = undefined;
+      // Its OAuth token would otherwise stay valid upstream for up to an hour.
+      if (this.inUse.has(stale)) this.replaced.add(stale);
+      else this.retire(stale);
     }
     return this.authenticator(signal);
   }
@@ -91,13 +101,35 @@ class CredentialAuthSession implements AuthSession {
     request: OutgoingRequest,
     signal?: AbortSignal,
   ): Promise<Attempt> {
+    this.inUse.set(auth, (this.inUse.get(auth) ?? 0) + 1);
     try {
       return { response: await auth.send(request, signal) };
     } catch (error) {
       // A token endpoint refusing the client secret is the same signal as a 401 on the API.
       if (isConnectorError(error) && error.code === 'auth_failed') return { refused: error };
       throw error;
+    } finally {
+      this.release(auth);
     }
+  }
+
+  private release(auth: Authenticator): void {
+    const left = (this.inUse.get(auth) ?? 1) - 1;
+    if (left > 0) {
+      this.inUse.set(auth, left);
+      return;
+    }
+    this.inUse.delete(auth);
+    if (this.replaced.delete(auth)) this.retire(auth);
+  }
+
+  /** Closes a replaced authenticator off the caller's path; close() never rejects for this. */
+  private retire(auth: Authenticator): void {
+    const retiring: Promise<void> = auth
+      .close()
+      .catch(() => undefined)
+      .finally(() => this.retiring.delete(retiring));
+    this.retiring.add(retiring);
   }
 
   private assertOpen(): void {

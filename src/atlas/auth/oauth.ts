@@ -42,11 +42,14 @@ export interface OAuthDeps {
   readonly requestTimeoutMs?: number;
   /** Called with every minted token before it is used, so the log scrubber knows it. */
   readonly onSecret?: (value: string) => void;
+  /** Called once for each revoke that Atlas refused or that failed (metrics). */
+  readonly onRevokeFailed?: () => void;
 }
 
 /**
  * OAuth 2.0 client credentials for Atlas service accounts: one cached bearer token per client,
- * minted single-flight, re-minted once when Atlas answers 401, revoked on close.
+ * minted single-flight, re-minted once when Atlas answers 401. A token is revoked once it is
+ * replaced (in the background, after its successor is minted) and on close.
  */
 export function createOAuthAuthenticator(
   account: { readonly clientId: string; readonly clientSecret: string },
@@ -58,6 +61,13 @@ export function createOAuthAuthenticator(
 class OAuthAuthenticator implements Authenticator {
   private readonly basic: string;
   private token: Token | undefined;
+  /**
+   * The last token minted, kept after a 401 drops it from use: the next mint revokes it, or close
+   * does. A replaced token would otherwise stay valid upstream for up to an hour.
+   */
+  private issued: Token | undefined;
+  /** Revokes of replaced tokens still under way, for close to wait on. */
+  private readonly revoking = new Set<Promise<void>>();
   private minting: Promise<Token> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -83,7 +93,7 @@ class OAuthAuthenticator implements Authenticator {
   }
 
   close(signal?: AbortSignal): Promise<void> {
-    this.closing ??= this.revoke();
+    this.closing ??= this.revokeAll();
     return abortable(this.closing, signal);
   }
 
@@ -123,26 +133,43 @@ class OAuthAuthenticator implements Authenticator {
       });
     }
     this.deps.onSecret?.(parsed.data.access_token);
-    this.token = { value: parsed.data.access_token, renewAt: sentAt + parsed.data.expires_in * 1000 };
+    const replaced = this.issued;
+    const token = { value: parsed.data.access_token, renewAt: sentAt + parsed.data.expires_in * 1000 };
+    this.token = this.issued = token;
     this.deps.logger.debug({ expiresInSeconds: parsed.data.expires_in }, 'atlas oauth token minted');
-    return this.token;
+    // Off the caller's path: the call that needed the new token neither waits for this nor fails
+    // with it. A call still using the old one gets a 401 and is sent again with the new one.
+    if (replaced) this.revokeReplaced(replaced);
+    return token;
   }
 
-  private async revoke(): Promise<void> {
+  private revokeReplaced(replaced: Token): void {
+    const revoking: Promise<void> = this.revoke(replaced, 'replaced').finally(() =>
+      this.revoking.delete(revoking),
+    );
+    this.revoking.add(revoking);
+  }
+
+  private async revokeAll(): Promise<void> {
     await this.minting?.catch(() => undefined);
-    const held = this.token;
-    this.token = undefined;
-    if (!held) return;
+    const held = this.issued;
+    this.token = this.issued = undefined;
+    await Promise.all([...this.revoking, held && this.revoke(held, 'close')]);
+  }
+
+  /** One attempt, never retried; never rejects. The log line names the reason, never the token. */
+  private async revoke(held: Token, reason: 'replaced' | 'close'): Promise<void> {
     try {
       const form = { token: held.value, token_type_hint: 'access_token' };
       const response = await this.postForm('/api/oauth/revoke', form);
       await discardBody(response);
-      if (!response.ok)
-        this.deps.logger.warn({ httpStatus: response.status }, 'atlas oauth token revoke refused');
+      if (response.ok) return;
+      this.deps.logger.warn({ httpStatus: response.status, reason }, 'atlas oauth token revoke refused');
     } catch (error) {
       const code = transportError(error, 'oauthRevoke').code;
-      this.deps.logger.warn({ code }, 'atlas oauth token revoke failed');
+      this.deps.logger.warn({ code, reason }, 'atlas oauth token revoke failed');
     }
+    this.deps.onRevokeFailed?.();
   }
 
   private sendWith(request: OutgoingRequest, bearer: Token, signal?: AbortSignal): Promise<HttpReply> {
