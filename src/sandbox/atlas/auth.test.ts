@@ -236,6 +236,54 @@ describe('OAuth service accounts', () => {
     expect((await bearerCall(h.sim.url, token, 'GET', '/groups')).status).toBe(401);
   });
 
+  /** RFC 7009: form body `token` (+ `token_type_hint`), Basic client credentials. */
+  function revokeCall(token: string, secret: string = testServiceAccount.clientSecret): Promise<Response> {
+    return fetch(`${h.sim.url}/api/oauth/revoke`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${testServiceAccount.clientId}:${secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+      },
+      body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
+    });
+  }
+
+  it('revokes with token_type_hint=access_token, as the connector sends it, and only that token', async () => {
+    const [first, second] = await Promise.all(
+      [1, 2].map(async () => {
+        const minted = await mintToken(
+          h.sim.url,
+          testServiceAccount.clientId,
+          testServiceAccount.clientSecret,
+        );
+        return String(field(minted.json, 'access_token'));
+      }),
+    );
+    expect((await revokeCall(String(first))).status).toBe(200);
+    expect((await bearerCall(h.sim.url, String(first), 'GET', '/groups')).status).toBe(401);
+    expect((await bearerCall(h.sim.url, String(second), 'GET', '/groups')).status).toBe(200);
+  });
+
+  it('refuses a revoke with wrong client credentials with 401 invalid_client and keeps the token', async () => {
+    const minted = await mintToken(h.sim.url, testServiceAccount.clientId, testServiceAccount.clientSecret);
+    const token = String(field(minted.json, 'access_token'));
+
+    const refused = await revokeCall(token, 'wrong');
+
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ error: 'invalid_client' });
+    expect((await bearerCall(h.sim.url, token, 'GET', '/groups')).status).toBe(200);
+  });
+
+  it('answers a revoke of an unknown, or already revoked, token with 200 (RFC 7009)', async () => {
+    expect((await revokeCall('sim_never-issued')).status).toBe(200);
+    const minted = await mintToken(h.sim.url, testServiceAccount.clientId, testServiceAccount.clientSecret);
+    const token = String(field(minted.json, 'access_token'));
+    expect((await revokeCall(token)).status).toBe(200);
+    expect((await revokeCall(token)).status).toBe(200);
+  });
+
   it('limits token requests to ten per minute per client with RATE_LIMITED', async () => {
     for (let i = 0; i < 10; i += 1) {
       expect(
