@@ -170,6 +170,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
     clock,
     random,
     logger,
+    scrubber: ports.scrubber,
     metrics,
     maxConcurrentJobs: config.maxConcurrentJobs,
     maxWaitingJobs: config.maxWaitingJobs,

@@ -33,11 +33,20 @@ export class ConnectorError extends Error {
     this.details = options.details ?? {};
   }
 
-  /** What may leave the process: code, message and safe details. */
-  toSafeJSON(): { code: ErrorCode; message: string; retryable: boolean; retryAfterMs?: number } {
+  /**
+   * What may leave the process: code, message and retry hints. `scrub` (the logs' secret scrubber)
+   * runs on the whole message before it is cut to the protocol's 1024 characters, so a cut never
+   * leaves the start of a secret the scrubber would no longer recognise.
+   */
+  toSafeJSON(scrub: (text: string) => string = (text) => text): {
+    code: ErrorCode;
+    message: string;
+    retryable: boolean;
+    retryAfterMs?: number;
+  } {
     return {
       code: this.code,
-      message: this.message.slice(0, 1024),
+      message: scrub(this.message).slice(0, 1024),
       retryable: this.retryable,
       ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
     };

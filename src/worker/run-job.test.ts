@@ -124,6 +124,19 @@ const denyHandler: JobHandler<{ field: string }> = {
   },
 };
 
+/** Throws what a driver or an SDK might: its message echoes a secret and a connection string. */
+const leakyHandler: JobHandler<{ message: string; connectorError: boolean }> = {
+  payloadSchema: z.object({ message: z.string(), connectorError: z.boolean() }).strict(),
+  needsIntegration: false,
+  run(payload) {
+    return Promise.reject(
+      payload.connectorError
+        ? new ConnectorError({ code: 'upstream_unavailable', message: payload.message })
+        : new Error(payload.message),
+    );
+  },
+};
+
 /** A fake clock whose time can also jump at once, as it does for a process whose event loop was blocked. */
 class StallingClock extends FakeClock {
   private stalledMs = 0;
@@ -158,6 +171,7 @@ function setup(writes: string[]) {
       // A stand-in discover: the gauge follows the job type and its outcome, not the handler.
       discover: twoWriteHandler(writes) as JobHandler,
       deny: denyHandler as JobHandler,
+      leaky: leakyHandler as JobHandler,
       big: bigResultHandler as JobHandler,
       unserialisable: unserialisableHandler as JobHandler,
       stall: stallingHandler(writes, (ms) => clock.stall(ms)) as JobHandler,
@@ -168,6 +182,7 @@ function setup(writes: string[]) {
     clock,
     random,
     logger: logs.logger,
+    scrubber: logs.scrubber,
     metrics: createMetrics('test'),
   };
   return { clock, cp, deps, logs };
@@ -309,6 +324,49 @@ describe('RunningJob', () => {
     );
     expect(cp.calls.results.map((r) => r.body.error?.code)).toEqual(Array(5).fill('policy_denied'));
     expect(await denials()).toEqual({ ttl: 1, project: 1, role: 1, membership: 1, job_type: 1 });
+  });
+
+  describe('a failure whose message echoes a secret', () => {
+    // Test-only stand-ins: a value registered with the scrubber and a URI's password.
+    const registered = 'Qz9-registered-test-value';
+    const uriPassword = 'uri-test-password';
+    const uri = `mongodb+srv://jit-user:${uriPassword}@cluster0.example.net/admin`;
+
+    it.each([
+      ['an unexpected error', false],
+      ['a ConnectorError', true],
+    ])('reports %s to the control plane and logs it without either', async (_name, connectorError) => {
+      const { cp, deps, logs } = setup([]);
+      logs.scrubber.add(registered);
+      const message = `cannot connect to ${uri} with key ${registered}`;
+      await new RunningJob(
+        envelope({ type: 'leaky', payload: JSON.stringify({ message, connectorError }) }),
+        0,
+        deps,
+      ).run(Promise.resolve());
+      const reported = cp.calls.results[0]?.body;
+      expect(reported?.outcome).toBe('failed');
+      expect(reported?.error?.message).toContain('cannot connect to mongodb+srv://[REDACTED]@cluster0');
+      for (const text of [JSON.stringify(reported), logs.text()]) {
+        expect(text).not.toContain(registered);
+        expect(text).not.toContain(uriPassword);
+      }
+    });
+
+    it('scrubs the whole message before cutting it to the protocol’s 1024 characters', async () => {
+      const { cp, deps, logs } = setup([]);
+      logs.scrubber.add(registered);
+      // Cut first, the secret's first characters would be left, and no longer recognised.
+      const message = `${'x'.repeat(1018)} ${registered}`;
+      await new RunningJob(
+        envelope({ type: 'leaky', payload: JSON.stringify({ message, connectorError: true }) }),
+        0,
+        deps,
+      ).run(Promise.resolve());
+      const sent = cp.calls.results[0]?.body.error?.message ?? '';
+      expect(sent).toHaveLength(1024);
+      expect(sent).not.toContain(registered.slice(0, 5));
+    });
   });
 
   it('turns an invalid payload into a failed invalid_job result', async () => {

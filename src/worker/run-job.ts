@@ -13,6 +13,7 @@ import { blipRetry, withRetry } from '../runtime/backoff.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
+import type { SecretScrubber } from '../runtime/secret-scrubber.js';
 import { dispatch, failure, type JobOutcome } from './dispatch.js';
 import { createJobContext, leaseLostError } from './job-context.js';
 import type { JobRouter } from './job-handlers.js';
@@ -29,6 +30,8 @@ export interface JobRunnerDeps {
   readonly clock: Clock;
   readonly random: Random;
   readonly logger: Logger;
+  /** The logs' scrubber: a failure's message passes through it before it is reported. */
+  readonly scrubber: Pick<SecretScrubber, 'scrub'>;
   readonly metrics: Metrics;
   /** Parks the job off its worker slot; false when the worker refuses. Absent: never parks. */
   readonly releaseSlot?: (jobId: string) => boolean;
@@ -244,9 +247,9 @@ export class RunningJob {
         });
       }
       const job = parseJob(this.envelope, this.deps.router, this.deps.policy, this.deps.maxPayloadBytes);
-      return this.counted(await dispatch(job, ctx));
+      return this.counted(await dispatch(job, ctx, this.deps.scrubber));
     } catch (error) {
-      return this.counted(failure(error, ctx));
+      return this.counted(failure(error, ctx, this.deps.scrubber));
     }
   }
 
@@ -293,7 +296,7 @@ export class RunningJob {
         cause: error,
       });
     }
-    const unreportable = failure(problem, { log: this.log });
+    const unreportable = failure(problem, { log: this.log }, this.deps.scrubber);
     return { outcome: unreportable, body: this.resultBody(unreportable, startedAt) };
   }
 

@@ -30,6 +30,7 @@ function setup(tweaks: Tweaks = {}) {
     clock,
     random: new FakeRandom([0.5]),
     logger: logs.logger,
+    scrubber: logs.scrubber,
     metrics,
     maxConcurrentJobs: 2,
     maxWaitingJobs: 32,
@@ -715,6 +716,7 @@ describe('Worker: the drain deadline', () => {
   it('ends even when a released handler ignores its signal, and a second request ends it at once', async () => {
     const clock = new FakeClock();
     const cp = new FakeControlPlane(clock);
+    const logs = captureLogs();
     const stuck: JobHandler<Record<string, never>> = {
       payloadSchema: z.object({}),
       needsIntegration: false,
@@ -726,7 +728,8 @@ describe('Worker: the drain deadline', () => {
       policy: loadConfig({}).policy,
       clock,
       random: new FakeRandom([0.5]),
-      logger: captureLogs().logger,
+      logger: logs.logger,
+      scrubber: logs.scrubber,
       metrics: createMetrics('test'),
       maxConcurrentJobs: 1,
       maxWaitingJobs: 0,

@@ -13,6 +13,7 @@ import { fullJitterDelay } from '../runtime/backoff.js';
 import type { Clock } from '../runtime/clock.js';
 import { deadlineSignal } from '../runtime/deadline-signal.js';
 import type { Logger } from '../runtime/logger.js';
+import type { SecretScrubber } from '../runtime/secret-scrubber.js';
 import type { Random } from '../runtime/random.js';
 import { ControlPlaneContact } from './contact.js';
 import { controlPlaneHint, registerUntilAccepted } from './registration.js';
@@ -46,6 +47,8 @@ export interface WorkerOptions {
   readonly clock: Clock;
   readonly random: Random;
   readonly logger: Logger;
+  /** The logs' scrubber: job failures are reported through it (see `failure`). */
+  readonly scrubber: Pick<SecretScrubber, 'scrub'>;
   readonly metrics: Metrics;
   readonly maxConcurrentJobs: number;
   /** Jobs that may wait off-slot at once (`JobContext.releaseSlot`); 0 turns parking off. */
