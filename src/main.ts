@@ -11,6 +11,7 @@ import { startAdminListeners, type AdminListeners } from './admin/admin-listener
 import type { AdminServer } from './admin/admin-server.js';
 import type { AppConfig } from './config/env.js';
 import { enrollmentTokenProblem, readEnrollmentToken } from './config/enrollment-token.js';
+import { environmentSecrets } from './config/environment-secrets.js';
 import { ControlPlaneClient } from './control-plane/control-plane-client.js';
 import { protocolVersion } from './control-plane/protocol.js';
 import { ConnectorError } from './errors/connector-error.js';
@@ -77,6 +78,9 @@ function enrollmentTokenSource(config: AppConfig, scrubber: SecretScrubber): () 
 
 /** The composition root: real clock, randomness, HTTP, metrics and registries, passed down. */
 export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promise<Daemon> {
+  // Before anything can fail or log: an SDK or a proxy error may echo the proxy's password or a
+  // cloud credential the SDKs read from the environment.
+  for (const value of environmentSecrets(ports.env)) ports.scrubber.add(value);
   if (!config.controlPlane.url)
     throw new ConnectorError({ code: 'config_invalid', message: 'CONTROL_PLANE_URL is not set' });
   const clock = ports.clock ?? systemClock;

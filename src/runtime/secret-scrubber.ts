@@ -1,6 +1,6 @@
 /**
  * Removes secrets from text that may reach a log line or an error message: credentials inside
- * MongoDB URIs, bearer / basic / digest authorization values, and every secret value registered
+ * URLs (MongoDB connection strings, proxy URLs), bearer / basic / digest authorization values, and every secret value registered
  * at run time (the control-plane token, the Atlas private key once read, issued passwords).
  */
 export interface SecretScrubber {
@@ -11,7 +11,11 @@ export interface SecretScrubber {
   scrubDeep<T>(value: T): T;
 }
 
-const uriCredentials = /(mongodb(?:\+srv)?:\/\/)[^@/\s]+@/gi;
+/**
+ * The userinfo of any URL (a MongoDB connection string, a proxy's `http://user:password@`), up to
+ * the authority's last `@`: a password may hold an `@` a careless writer did not percent-encode.
+ */
+const uriCredentials = /([a-z][a-z0-9+.-]*:\/\/)[^/\s?#"'<>]+@/gi;
 const authorizationValue = /\b(Bearer|Basic|Digest)\s+[^\s"',]+/gi;
 
 /** Registered values shorter than this are ignored; it is also the prefix length of the index. */

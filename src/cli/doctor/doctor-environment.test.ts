@@ -12,7 +12,9 @@ import {
   expectNoSecretPrinted,
   sandboxKey,
   startSimulator,
+  testKinds,
 } from '../../../test/kits/doctor-test-kit.js';
+import { runDoctor } from './doctor.js';
 
 const enrollmentToken = 'doctor-environment-enrollment-3e9a';
 let sim: AtlasSimulator;
@@ -94,6 +96,36 @@ describe('doctor with no flags: the daemon’s own environment', () => {
     expect(run.text).toMatch(
       /FAIL {2}integrations +cannot list the integrations of connector "prod-eu-1": .*401/,
     );
+  });
+
+  it('never prints the proxy’s password or a cloud credential that a network error echoes', async () => {
+    // Test-only stand-ins, none a real credential; the error is what a proxy or an SDK might say.
+    const proxyPassword = 'test-proxy-password-77';
+    const cloud = ['test-aws-secret-value-0001', 'test-aws-session-value-0002', 'test-azure-secret-0003'];
+    const lines: string[] = [];
+    const code = await runDoctor([], {
+      env: {
+        ...daemonEnv(),
+        HTTPS_PROXY: `http://ops:${proxyPassword}@proxy.internal:3128`,
+        AWS_SECRET_ACCESS_KEY: cloud[0],
+        AWS_SESSION_TOKEN: cloud[1],
+        AZURE_CLIENT_SECRET: cloud[2],
+      },
+      stdout: (line) => lines.push(line),
+      stderr: (line) => lines.push(line),
+      fetch: () =>
+        Promise.reject(
+          new Error('fetch failed', {
+            cause: new Error(`proxy refused the password ${proxyPassword}; ${cloud.join(', ')}`),
+          }),
+        ),
+      kinds: testKinds,
+    });
+
+    const text = lines.join('\n');
+    expect(code).toBe(1);
+    expect(text).toContain('proxy refused the password [REDACTED]; [REDACTED], [REDACTED], [REDACTED]');
+    for (const value of [proxyPassword, ...cloud]) expect(text).not.toContain(value);
   });
 
   it('says there is nothing to ask without CONTROL_PLANE_URL, and how to name an integration instead', async () => {

@@ -3,6 +3,7 @@ import type { IntegrationRef } from '../../control-plane/protocol.js';
 import { isConnectorError } from '../../errors/connector-error.js';
 import type { SecretScrubber } from '../../runtime/secret-scrubber.js';
 import { createSecretScrubber } from '../../runtime/secret-scrubber.js';
+import { environmentSecrets } from '../../config/environment-secrets.js';
 import { atlasAuthenticationCheck, atlasVisibilityCheck } from './atlas-checks.js';
 import { runChecks, type CheckStep } from './check-runner.js';
 import { configurationCheck } from './configuration-check.js';
@@ -61,6 +62,8 @@ export async function runDoctor(argv: readonly string[], io: DoctorIo): Promise<
     return 0;
   }
   const scrubber = createSecretScrubber();
+  // As the daemon: a proxy's password or a cloud credential may be echoed by a failing check.
+  for (const value of environmentSecrets(io.env)) scrubber.add(value);
   if (!command.target) return runForEnvironment(command.json, io, scrubber);
   const ctx = createDoctorContext(command.target, io, scrubber);
   try {
