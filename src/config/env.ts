@@ -6,12 +6,12 @@ import { orgRoles } from '../adapters/atlas-org-portal/roles.js';
 import { jobOperations } from '../adapters/adapter.js';
 
 /** A variable set to nothing (or blanks) counts as unset, so its default applies, not 0. */
-const blankIsUnset = (value: unknown): unknown =>
+export const blankIsUnset = (value: unknown): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 const port = z.coerce.number().int().min(0).max(65_535);
 const integer = (min: number, max: number, fallback: number) =>
   z.preprocess(blankIsUnset, z.coerce.number().int().min(min).max(max).default(fallback));
-const portOr = (fallback: number) => integer(0, 65_535, fallback);
+export const portOr = (fallback: number) => integer(0, 65_535, fallback);
 const csv = z
   .string()
   .optional()

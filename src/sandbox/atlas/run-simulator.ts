@@ -1,24 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import { parseFixture } from './fixture.js';
 import { startAtlasSimulator } from './simulator.js';
+import { simulatorSettings } from './simulator-env.js';
 
 /**
  * Runs the Atlas simulator on its own: `node dist/src/sandbox/atlas/run-simulator.js`.
  * SANDBOX_ATLAS_PORT (default 0 = any free port), SANDBOX_ATLAS_HOST (default 127.0.0.1),
  * SANDBOX_ATLAS_PUBLIC_KEY / SANDBOX_ATLAS_PRIVATE_KEY (the ORG_OWNER Digest key) and
- * SANDBOX_ATLAS_FIXTURE (path to a fixture JSON file; default: the built-in seed).
+ * SANDBOX_ATLAS_FIXTURE (path to a fixture JSON file; default: the built-in seed). A variable set
+ * to nothing is unset, as for the daemon (src/sandbox/atlas/simulator-env.ts).
  * Prints one JSON line with the URL and each cluster's wire-protocol connection string, then serves until SIGINT/SIGTERM.
  */
 async function main(env: NodeJS.ProcessEnv): Promise<void> {
-  const fixturePath = env.SANDBOX_ATLAS_FIXTURE;
+  const { fixturePath, ...settings } = simulatorSettings(env);
   const fixture = fixturePath ? parseFixture(JSON.parse(await readFile(fixturePath, 'utf8'))) : undefined;
-  const sim = await startAtlasSimulator({
-    host: env.SANDBOX_ATLAS_HOST ?? '127.0.0.1',
-    port: Number(env.SANDBOX_ATLAS_PORT ?? '0'),
-    publicKey: env.SANDBOX_ATLAS_PUBLIC_KEY ?? 'sandboxp',
-    privateKey: env.SANDBOX_ATLAS_PRIVATE_KEY ?? '00000000-0000-4000-8000-000000000000',
-    ...(fixture !== undefined ? { fixture } : {}),
-  });
+  const sim = await startAtlasSimulator({ ...settings, ...(fixture !== undefined ? { fixture } : {}) });
   const clusters = Object.fromEntries(
     sim.state
       .snapshot()
