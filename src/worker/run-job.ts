@@ -126,7 +126,11 @@ export class RunningJob {
       // `cancelled` (§4.5) under the lease still held, so the job ends now instead of at the lease's
       // expiry; a release or a lost lease delivers no result.
       if (this.cancelRequested) {
-        await this.report(failure(error, { log: this.log }), startedAt, clock.monotonic() - started);
+        await this.report(
+          failure(error, { log: this.log }, this.deps.scrubber),
+          startedAt,
+          clock.monotonic() - started,
+        );
       } else {
         this.finish(await this.endedWithoutResult(), clock.monotonic() - started, error);
       }
