@@ -1,3 +1,4 @@
+import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { FakeRandom } from '../../test/fakes/fake-random.js';
 import { ConnectorError, isConnectorError } from '../errors/connector-error.js';
@@ -5,11 +6,16 @@ import { guardWrites } from '../runtime/write-guard.js';
 import type { AtlasClient } from './client.js';
 import { FakeClock, settleUntil } from '../../test/fakes/fake-clock.js';
 import type { RateLimiter } from './rate-limiter.js';
+import { createDigestServer } from '../../test/kits/digest-server-test-kit.js';
 import {
   api,
+  apiKey,
   atlas,
+  atlasBaseUrl,
   atlasError,
   createTestClient,
+  expectTokenRevoke,
+  FakeCredentialSource,
   groupId,
   mockTokenMint,
   rejectionOf,
@@ -480,6 +486,64 @@ describe("the job's pre-write check on retries", () => {
       expect(job.state.checks).toBe(2);
     },
   );
+
+  it('runs before a write re-sent after a 401: the create is not sent again with the re-minted token', async () => {
+    const job = jobSignal();
+    mockTokenMint('tok-1');
+    atlas('tok-1')
+      .post(usersPath)
+      .reply(() => {
+        job.state.lapsed = true;
+        return [401, atlasError(401, 'UNAUTHORIZED')];
+      });
+    mockTokenMint('tok-2');
+    const revoked = expectTokenRevoke('tok-1').reply(200);
+    const { client } = createTestClient();
+
+    const error = await rejectionOf(client.databaseUsers.create(groupId, newUser, { signal: job.signal }));
+
+    expect(isConnectorError(error) && error.code).toBe('lease_lost');
+    await settleUntil(() => revoked.isDone(), 'the rejected tok-1 to be revoked');
+  });
+
+  it('runs before a write re-sent with a credential read again: nothing is sent with it once the lease lapsed', async () => {
+    const job = jobSignal();
+    mockTokenMint('tok-1');
+    atlas('tok-1').post(usersPath).reply(401, atlasError(401, 'UNAUTHORIZED'));
+    mockTokenMint('tok-2');
+    atlas('tok-2')
+      .post(usersPath)
+      .reply(() => {
+        job.state.lapsed = true;
+        return [401, atlasError(401, 'UNAUTHORIZED')];
+      });
+    const revoked = [expectTokenRevoke('tok-1').reply(200), expectTokenRevoke('tok-2').reply(200)];
+    const { client, credentials } = createTestClient();
+
+    const error = await rejectionOf(client.databaseUsers.create(groupId, newUser, { signal: job.signal }));
+
+    expect(isConnectorError(error) && error.code).toBe('lease_lost');
+    expect(credentials.invalidations).toBe(1);
+    await settleUntil(() => revoked.every((r) => r.isDone()), 'the rejected tokens to be revoked');
+  });
+
+  it('runs before a write signed after a digest challenge: nothing is sent once the lease lapsed', async () => {
+    const job = jobSignal();
+    const server = createDigestServer(apiKey);
+    nock(atlasBaseUrl)
+      .post(usersPath)
+      .reply(function (uri) {
+        job.state.lapsed = true;
+        const authorization = this.req.headers.authorization;
+        return server.handle('POST', uri, typeof authorization === 'string' ? authorization : undefined);
+      });
+    const { client } = createTestClient({ credentials: new FakeCredentialSource([apiKey]) });
+
+    const error = await rejectionOf(client.databaseUsers.create(groupId, newUser, { signal: job.signal }));
+
+    expect(isConnectorError(error) && error.code).toBe('lease_lost');
+    expect(server.stats.challenges).toBe(1);
+  });
 
   it('leaves reads alone: a read retried after the lease lapsed still goes out', async () => {
     mockTokenMint();

@@ -6,7 +6,7 @@ import type { HttpHeaders } from '../runtime/http.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
 import { deadlineSignal } from '../runtime/deadline-signal.js';
-import { runWriteGuard } from '../runtime/write-guard.js';
+import { guardWrites, runWriteGuard } from '../runtime/write-guard.js';
 import { atlasHttpError, attemptTimeoutError, invalidResponseError, transportError } from './atlas-error.js';
 import type { AuthSession } from './auth/auth-session.js';
 import {
@@ -234,6 +234,9 @@ class AtlasTransport implements Transport {
     // The caller's signal ends only with the lease, a cancel or shutdown: without a deadline of its
     // own, a peer that accepts and never answers would hold the job and its resource's turn for good.
     const deadline = deadlineSignal(this.options.attemptTimeoutMs, signal);
+    // The auth layer may send a write again (after a 401 and a token re-mint or a credential read
+    // again): the attempt's own signal carries the job's check to it.
+    if (spec.method !== 'GET') guardWrites(deadline.signal, () => runWriteGuard(signal));
     let status = 0;
     try {
       const response = await session.send({ method: spec.method, url, headers, body }, deadline.signal);

@@ -4,7 +4,8 @@
  * waited (a 429, a 5xx, the pacer) through an event-loop stall past the lease deadline must not
  * write, and the keeper's timer may fire only after that retry's request went out. It rides on
  * the signal because every Atlas call of a job is already given that signal; a call without one
- * (a signal from elsewhere, or none) is not checked.
+ * (a signal from elsewhere, or none) is not checked. The transport hands the check on to each
+ * attempt's own signal, so the auth layer runs it too before it sends a write again after a 401.
  */
 const writeGuard = Symbol('writeGuard');
 

@@ -2,6 +2,7 @@ import { ConnectorError, isConnectorError } from '../../errors/connector-error.j
 import type { Logger } from '../../runtime/logger.js';
 import type { AtlasCredentials, CredentialSource } from '../credentials.js';
 import { abortable } from '../../runtime/abortable.js';
+import { runWriteGuard } from '../../runtime/write-guard.js';
 import { discardBody, type Authenticator, type OutgoingRequest } from './authenticator.js';
 import type { HttpReply } from '../../runtime/http.js';
 
@@ -50,7 +51,10 @@ class CredentialAuthSession implements AuthSession {
     if ('response' in first && first.response.status !== 401) return first.response;
     if ('response' in first) await discardBody(first.response);
     this.assertOpen();
-    const second = await this.attempt(await this.replace(auth, signal), request, signal);
+    const renewed = await this.replace(auth, signal);
+    // A write sent again after the credential was read again: the job's lease may have lapsed.
+    runWriteGuard(signal);
+    const second = await this.attempt(renewed, request, signal);
     if ('refused' in second) throw second.refused;
     return second.response;
   }

@@ -1,6 +1,7 @@
 import { hash as digestOf } from 'node:crypto';
 import type { Fetch, HttpReply } from '../../runtime/http.js';
 import type { Random } from '../../runtime/random.js';
+import { runWriteGuard } from '../../runtime/write-guard.js';
 import { discardBody, type Authenticator, type OutgoingRequest } from './authenticator.js';
 
 /**
@@ -143,6 +144,8 @@ export function createDigestAuthenticator(
         ha1 = digestHa1(key.publicKey, key.privateKey, next);
         nc = 0;
       }
+      // A write sent again after the challenge's round trip: the job's lease may have lapsed.
+      runWriteGuard(signal);
       return sendSigned(request, signal);
     },
     secrets: () => [key.privateKey],

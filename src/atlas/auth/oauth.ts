@@ -6,6 +6,7 @@ import type { Fetch, HttpReply } from '../../runtime/http.js';
 import type { Logger } from '../../runtime/logger.js';
 import { transportError } from '../atlas-error.js';
 import { abortable } from '../../runtime/abortable.js';
+import { runWriteGuard } from '../../runtime/write-guard.js';
 import { discardBody, type Authenticator, type OutgoingRequest } from './authenticator.js';
 
 /** Tokens are replaced this long before Atlas would reject them, to cover clock skew and latency. */
@@ -85,7 +86,10 @@ class OAuthAuthenticator implements Authenticator {
     await discardBody(first);
     // A concurrent call may already have replaced the rejected token; only drop our own.
     if (this.token === used) this.token = undefined;
-    return this.sendWith(request, await this.currentToken(signal), signal);
+    const token = await this.currentToken(signal);
+    // A write sent again after the mint: the job's lease may have lapsed meanwhile.
+    runWriteGuard(signal);
+    return this.sendWith(request, token, signal);
   }
 
   secrets(): readonly string[] {
