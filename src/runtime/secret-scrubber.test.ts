@@ -13,6 +13,16 @@ describe('secret scrubber', () => {
     );
   });
 
+  it("removes a URI's credentials whose password holds an apostrophe (a character userinfo may carry as is)", () => {
+    const scrubber = createSecretScrubber();
+    expect(scrubber.scrub("MongoServerError: bad auth for mongodb://alice:it's-h3r@h1:27017/db")).toBe(
+      'MongoServerError: bad auth for mongodb://[REDACTED]@h1:27017/db',
+    );
+    expect(scrubber.scrub("proxy http://proxy-user:o'k@proxy.internal:3128 refused")).toBe(
+      'proxy http://[REDACTED]@proxy.internal:3128 refused',
+    );
+  });
+
   it('removes bearer, basic and digest authorization values', () => {
     const scrubber = createSecretScrubber();
     expect(scrubber.scrub('Authorization: Bearer abc.def.ghi')).toBe('Authorization: Bearer [REDACTED]');

@@ -13,9 +13,11 @@ export interface SecretScrubber {
 
 /**
  * The userinfo of any URL (a MongoDB connection string, a proxy's `http://user:password@`), up to
- * the authority's last `@`: a password may hold an `@` a careless writer did not percent-encode.
+ * the authority's last `@`: a password may hold an `@` a careless writer did not percent-encode,
+ * and an apostrophe, which userinfo may carry as is. It stops at a character no URL holds as is
+ * (`"`, `<`, `>`: the end of a quoted or bracketed URL) so it never reaches an e-mail beyond it.
  */
-const uriCredentials = /([a-z][a-z0-9+.-]*:\/\/)[^/\s?#"'<>]+@/gi;
+const uriCredentials = /([a-z][a-z0-9+.-]*:\/\/)[^/\s?#"<>]+@/gi;
 const authorizationValue = /\b(Bearer|Basic|Digest)\s+[^\s"',]+/gi;
 
 /** Registered values shorter than this are ignored; it is also the prefix length of the index. */
