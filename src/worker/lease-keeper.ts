@@ -28,12 +28,15 @@ export interface LeaseKeeperOptions {
   /**
    * The job's result is being delivered. A refused extend then says nothing of a lost lease: the
    * server may have just taken that result (410 `job_gone`), and whether the lease still fenced it
-   * is the result's answer to tell (docs/protocol.md §4.7). The keeper stops without declaring it.
+   * is the result's answer to tell (docs/protocol.md §4.7). Nor does the local deadline passing (an
+   * outage): the server takes a result whose lease lapsed while nobody leased the job since. The
+   * keeper stops without declaring it.
    */
   readonly resultPending?: () => boolean;
 }
 
 const resultDecides = 'lease extension refused while the result is delivered; its answer decides';
+const resultDecidesAtDeadline = 'lease deadline passed while the result is delivered; its answer decides';
 
 /** Stop before the server would consider the lease expired. */
 export function safetyMarginMs(leaseTtlMs: number): number {
@@ -106,8 +109,11 @@ export class LeaseKeeper {
       const wait = Math.min(Math.max(0, renewAt - now), Math.max(0, this.effectiveDeadline() - now));
       if (wait > 0) await clock.sleep(wait, this.stopper.signal);
       const deadline = this.effectiveDeadline();
-      if (clock.monotonic() >= deadline)
+      if (clock.monotonic() >= deadline) {
+        // The server may still take the result (nobody leased the job since): its answer decides.
+        if (this.options.resultPending?.()) return this.options.log.debug(resultDecidesAtDeadline);
         return this.markLost('local deadline passed without an extension', 'deadline');
+      }
       const sentAt = clock.monotonic();
       try {
         const answer = await this.options.client.extend(

@@ -486,6 +486,26 @@ describe('RunningJob', () => {
     expect(cp.calls.extend).toHaveLength(1);
   });
 
+  it('logs no lost lease when the local deadline passes while the result waits out an outage and is then accepted', async () => {
+    const { clock, cp, deps, logs } = setup([]);
+    // The control plane is unreachable for 27 s, then takes the result (nobody leased the job since).
+    const down = () => clock.monotonic() < 27_000;
+    cp.extendBehaviour = () =>
+      down() ? httpError('upstream_unavailable') : { leaseTtlMs: 30_000, cancelRequested: false };
+    cp.resultBehaviour = () =>
+      down() ? httpError('upstream_unavailable') : { accepted: true, jobState: 'succeeded' };
+    const done = new RunningJob(envelope({ type: 'write', payload: '{"gapMs":0}' }), 0, deps).run(
+      Promise.resolve(),
+    );
+    for (let step = 0; step < 8; step += 1) await clock.advance(5_000);
+    await done;
+    expect(logs.lines().filter((l) => l.msg === 'job finished')).toMatchObject([
+      { outcome: 'succeeded', delivery: 'accepted' },
+    ]);
+    expect(logs.lines().filter((l) => l.msg === 'lease lost')).toEqual([]);
+    expect((await deps.metrics.leasesLost.get()).values.filter((v) => v.value > 0)).toEqual([]);
+  });
+
   it('keeps a finished job’s lease when a heartbeat lists it for release while its result is delivered', async () => {
     const { clock, cp, deps, logs } = setup([]);
     slowlyAnsweredResults(cp, clock);
