@@ -174,6 +174,23 @@ describe('grant ledger', () => {
     expect(next.grants.map((g) => g.email.slice(0, 2))).toEqual(['p2', 'p3']);
   });
 
+  it('starts the next sweep with the people a successful one deferred (its result was full), not past them', () => {
+    const sample = { grantId: 'g-p0', email: 'p0@example.com', ...grantResult('2026-11-24T14:00:00.000Z') };
+    // Room for three people's records (each alike in size), no more; nothing has expired.
+    const person = Buffer.byteLength(JSON.stringify([sample]));
+    const { run } = setup(1_024 + 2 + 3 * person + 10);
+    for (let i = 0; i < 6; i += 1)
+      run('grant', { grantId: `g-p${i}`, requester: { email: `p${i}@example.com` } }, sample);
+    const people = (payload: unknown): string[] =>
+      (payload as { grants: { email: string }[] }).grants.map((g) => g.email.slice(0, 2));
+    // The sweep's result reached its size budget after p0: p1 and p2 were not read (no drift report).
+    const first = run('sweep', {}, { clearedGrants: [], deferred: 2 });
+    expect(people(first)).toEqual(['p0', 'p1', 'p2']);
+    // The next sweep takes them first, as docs/org-portal.md says, not p3 to p5.
+    expect(people(run('sweep', {}, { clearedGrants: [] }))).toEqual(['p1', 'p2', 'p3']);
+    expect(people(run('sweep', {}, { clearedGrants: [] }))).toEqual(['p4', 'p5', 'p0']);
+  });
+
   it('puts a person the last sweep failed after the others due, so failing removals cannot take the room every time', () => {
     const expiresAt = '2026-11-24T12:00:00.000Z';
     const sample = { grantId: 'g-f0', email: 'f0@example.com', ...grantResult(expiresAt) };

@@ -56,6 +56,8 @@ const sweepResult = z.object({
   overdue: z.array(z.object({ grantId: z.string(), expiresAt: z.string() })).default([]),
   // Only orders later sweeps: a malformed list must not keep the cleared grants open.
   failures: z.array(z.object({ email: z.string() })).catch([]),
+  // The people it did not reach (the last ones of its payload): the next sweep starts with them.
+  deferred: z.number().int().nonnegative().catch(0),
 });
 
 function parseText(text: string): unknown {
@@ -91,6 +93,13 @@ export interface GrantLedgerOptions {
   readonly maxPayloadBytes: number;
 }
 
+/** Where a leased sweep's turn started, and how many people of the turn it carries. */
+interface SweepStop {
+  readonly integrationId: string;
+  readonly start: number;
+  readonly taken: number;
+}
+
 /** Room a sweep payload keeps for its other fields and the JSON around the records. */
 const sweepPayloadMarginBytes = 1024;
 
@@ -104,11 +113,13 @@ export class GrantLedger {
   /** Per integration id: where the next sweep starts among the people with nothing expired. */
   private readonly sweepCursors = new Map<string, number>();
   /**
-   * Per sweep job id: where the cursor goes once that sweep succeeds (set at each lease of it). The
-   * cursor moves on a success only: a sweep leased again (a retried claim, a redelivery after a
-   * lost lease) gets the same people, or those the lost attempt never reported on were skipped.
+   * Per sweep job id: where its turn started and how many people of the turn it carries (set at
+   * each lease of it). The cursor moves on a success only, past the people the sweep reached: a
+   * sweep leased again (a retried claim, a redelivery after a lost lease) gets the same people, or
+   * those the lost attempt never reported on were skipped; and those a sweep that succeeded left
+   * out of its result (`deferred`: the last of its payload) come first in the next one.
    */
-  private readonly sweepStops = new Map<string, { readonly integrationId: string; readonly next: number }>();
+  private readonly sweepStops = new Map<string, SweepStop>();
   /** Per integration id, per e-mail: the queue place of the last sweep that failed the person. */
   private readonly sweepFailures = new Map<string, Map<string, number>>();
   private readonly clock: Pick<Clock, 'now'>;
@@ -201,7 +212,7 @@ export class GrantLedger {
   }
 
   /** The stop a sweep's lease set, forgotten now that the sweep has ended. */
-  private endSweep(job: JobRecord): { readonly integrationId: string; readonly next: number } | undefined {
+  private endSweep(job: JobRecord): SweepStop | undefined {
     const stop = job.type === 'sweep' ? this.sweepStops.get(job.jobId) : undefined;
     this.sweepStops.delete(job.jobId);
     return stop;
@@ -244,7 +255,12 @@ export class GrantLedger {
     } else if (job.type === 'sweep') {
       const result = sweepResult.safeParse(job.result);
       if (!result.success) return;
-      if (stop?.integrationId === integration.id) this.sweepCursors.set(integration.id, stop.next);
+      // The connector takes people in the payload's order and defers the last ones (the turn's
+      // before anyone due): the cursor goes past those it reached only.
+      if (stop?.integrationId === integration.id) {
+        const reached = Math.max(0, stop.taken - result.data.deferred);
+        this.sweepCursors.set(integration.id, stop.start + reached);
+      }
       const seen = new Map(result.data.overdue.map((o) => [o.grantId, o.expiresAt]));
       const failed = this.failedInSweep(integration.id);
       for (const grantId of result.data.clearedGrants) {
@@ -306,7 +322,8 @@ export class GrantLedger {
    * A sweep's records, within the payload limit however large the ledger grows (an oversized payload
    * is refused, and a sweep that always fails would leave every expired role in place): every record
    * of each person with an expired one first, most overdue first, then the other people's (for
-   * drift) in turn from where the last successful sweep stopped, whole people only, as many as fit. A person
+   * drift) in turn from where the last successful sweep stopped (the people it deferred are its
+   * last: the next turn starts with them), whole people only, as many as fit. A person
    * the last sweep that reached them failed (Atlas refusing a removal every time) goes after the
    * others due, the longest failed first: stuck in front, they would take the room every sweep.
    */
@@ -347,7 +364,7 @@ export class GrantLedger {
       if (!take(records)) break;
       taken += 1;
     }
-    this.sweepStops.set(jobId, { integrationId, next: start + taken });
+    this.sweepStops.set(jobId, { integrationId, start, taken });
     return chosen;
   }
 
