@@ -42,8 +42,8 @@ const isConflict = (error: unknown): boolean => isConnectorError(error) && error
 
 /**
  * A write Atlas counts as an invitation (`createOrgUser`; `addGroupUsers` for a pending invitee):
- * it takes a slot of the organization's pacer, and Atlas's invitation limit holds every invitation
- * to the organization off for a minute.
+ * it takes a slot of the invitation pacer (the organization's and the daemon's), and Atlas's
+ * invitation limit (per IP) holds every invitation of the daemon off for a minute.
  */
 async function asInvitation<T>(
   deps: PortalDeps,
