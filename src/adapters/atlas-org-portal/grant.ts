@@ -252,6 +252,31 @@ function earlierIntent(ctx: GrantCtx): GrantIntent | undefined {
 }
 
 /**
+ * Whether what an earlier attempt or delivery of this grant did, on the membership it names
+ * (`userId`), can be on the person's membership now (`undefined`: the person is absent). As for a
+ * record (`onMembership`): a pending invitation keeps the user id the attempt saw, so one that named
+ * another id wrote to an invitation or membership that is gone, and whatever the person's current
+ * invitation carries, roles or the invitation itself, someone else gave; nor can anything be left
+ * of it on a person who is absent. Counted as this grant's, it would be removed by its revoke or
+ * the sweep. One that names no user id (it invited the person and ended before it learnt the
+ * invitation's id) may be this very invitation: it still counts, and is stamped with its id.
+ */
+function countsOn(userId: string | undefined, person: OrgUser | undefined): boolean {
+  if (userId === undefined) return true;
+  return person !== undefined && (person.orgMembershipStatus !== 'PENDING' || userId === person.id);
+}
+
+/** What this grant's earlier deliveries (its record) and attempts (`earlier`) created, on `person`. */
+function previouslyCreated(
+  own: GrantRecord | undefined,
+  earlier: GrantIntent | undefined,
+  person: OrgUser | undefined,
+): Created {
+  const recorded = own && countsOn(own.userId, person) ? own.created : nothingCreated;
+  return mergeCreated(recorded, earlier?.created);
+}
+
+/**
  * Grants Atlas UI roles: an ACTIVE or PENDING member gets exactly the roles they lack (`:addRole`,
  * or `addGroupUsers` for a first role in a project); an unknown person is invited with all of them.
  * Before its first write it records an intent in the control plane (nothing is written when that
@@ -264,14 +289,14 @@ export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: Gran
   const grant = validateGrant(payload, config, deps);
   checkPersonKey(ctx, grant.email);
   const mine = recordsOf(payload.grants, grant.email);
-  const earlier = earlierIntent(ctx);
-  const previous = mergeCreated(
-    mine.find((g) => g.grantId === payload.grantId)?.created ?? nothingCreated,
-    earlier?.created,
-  );
   const expiresAt = new Date(grant.expiresAtMs).toISOString();
   let person = await findPerson(deps, ctx, config.orgId, grant.email);
   if (!person) {
+    // An earlier attempt that named a membership wrote to one that is gone (countsOn).
+    const found = earlierIntent(ctx);
+    const earlier = found && countsOn(found.userId, undefined) ? found : undefined;
+    const own = mine.find((g) => g.grantId === payload.grantId);
+    const previous = previouslyCreated(own, earlier, undefined);
     if (!config.inviteUnknownUsers) {
       throw fieldError(
         'policy_denied',
@@ -316,9 +341,9 @@ export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: Gran
     // The intent just recorded claims every role and the invitation; Atlas says someone else
     // invited the person. It is replaced below even when nothing is left to write, or a later
     // attempt would count the other invitation and its roles as this grant's.
-    return grantToMember(input, grant, { deps, ctx, mine, earlier, previous }, person, true);
+    return grantToMember(input, grant, { deps, ctx, mine }, person, true);
   }
-  return grantToMember(input, grant, { deps, ctx, mine, earlier, previous }, person, false);
+  return grantToMember(input, grant, { deps, ctx, mine }, person, false);
 }
 
 interface MemberGrant {
@@ -326,9 +351,6 @@ interface MemberGrant {
   readonly ctx: GrantCtx;
   /** The person's unrevoked grants (the control plane's records). */
   readonly mine: readonly GrantRecord[];
-  readonly earlier: GrantIntent | undefined;
-  /** What this grant's earlier deliveries created. */
-  readonly previous: Created;
 }
 
 /** An ACTIVE or PENDING member gets the roles they lack; `staleIntent`: record one even if none. */
@@ -339,9 +361,15 @@ async function grantToMember(
   person: OrgUser,
   staleIntent: boolean,
 ): Promise<GrantResult> {
-  const { deps, ctx, mine, earlier, previous } = m;
+  const { deps, ctx, mine } = m;
   const { config } = input;
   const expiresAt = new Date(grant.expiresAtMs).toISOString();
+  // An earlier attempt's intent counts only if it can be on this membership (countsOn); one that
+  // cannot is still replaced below, so a record made from it claims none of this one.
+  const found = earlierIntent(ctx);
+  const earlier = found && countsOn(found.userId, person) ? found : undefined;
+  const own = mine.find((g) => g.grantId === input.payload.grantId);
+  const previous = previouslyCreated(own, earlier, person);
   // A record made on an invitation that is gone owns nothing the person's current one carries.
   const ours = mine.filter((g) => onMembership(g, person));
   const owned = new Set([...addedKeys(ours), ...(earlier?.added ?? []).map(accessKey)]);
@@ -359,10 +387,12 @@ async function grantToMember(
     sharedCreated(others, added, person.orgMembershipStatus === 'PENDING' ? person.id : undefined),
     previous,
   );
-  // An earlier attempt's intent that names no user id or another one (it invited the person and
-  // died before it learnt the invitation's id) is stamped with the person's, even with nothing left
-  // to write: made into a record, it would otherwise not say which invitation is the grant's.
-  const unstamped = earlier !== undefined && earlier.userId !== person.id && claimsAnything(earlier);
+  // An earlier attempt's intent that names no user id (it invited the person and died before it
+  // learnt the invitation's id) is stamped with the person's, even with nothing left to write: made
+  // into a record, it would otherwise not say which invitation is the grant's. One that names
+  // another id is replaced by what this attempt claims: on an active member it counts (`earlier`),
+  // on a pending one it was made on an invitation that is gone and claims nothing of this one.
+  const unstamped = found !== undefined && found.userId !== person.id && claimsAnything(found);
   if (toAdd.length > 0 || staleIntent || unstamped) {
     const firstInProject = [...byProject(toAdd).keys()].filter((p) => projectRolesOf(person, p).length === 0);
     const intended = mergeCreated({ invitation: false, projectMemberships: firstInProject }, inherited);

@@ -18,6 +18,7 @@ import {
   baseConfig,
   bobId,
   hourMs,
+  nowMs,
   orgId,
   payments,
   portalWorld,
@@ -529,5 +530,99 @@ describe('a record with no user id: the grant invited the person and ended befor
     const { h, failed } = await grantWithoutItsInvitationId();
     await h.world.clock.advance(31 * 24 * hourMs);
     expect(await sweep(h, [failed])).toMatchObject({ clearedGrants: ['g-1'], removed: [], failures: [] });
+  });
+});
+
+describe('an earlier attempt’s intent made on an invitation that is gone', () => {
+  /**
+   * Attempt 1 of g-1 invited bob with ORG_READ_ONLY, recorded the invitation's user id, and died
+   * before its result. Within the job's retry window, that invitation is withdrawn and an admin
+   * invites bob again (a new user id) with `adminRoles`.
+   */
+  async function retriedAfterTheAdminReinvited(adminRoles: ('ORG_MEMBER' | 'ORG_READ_ONLY')[]) {
+    const h = portalWorld();
+    const sent = await h.world.client.orgUsers.invite(orgId, {
+      username: email,
+      roles: { orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'] },
+    });
+    const earlier = {
+      userId: sent.id,
+      expiresAt: new Date(nowMs + hourMs).toISOString(),
+      added: [orgReadOnly],
+      created: { invitation: true, projectMemberships: [] },
+    };
+    await h.world.client.orgUsers.remove(orgId, sent.id);
+    const theirs = await h.world.client.orgUsers.invite(orgId, {
+      username: email,
+      roles: { orgRoles: adminRoles },
+    });
+    return { h, earlier, theirs, ctx: { ...h.ctx, intent: earlier } };
+  }
+
+  it('takes neither the admin’s invitation nor the role it carries as the grant’s, so the revoke leaves both', async () => {
+    const { h, theirs, ctx } = await retriedAfterTheAdminReinvited(['ORG_MEMBER', 'ORG_READ_ONLY']);
+    const retry = await grant(h, 'g-1', [orgReadOnly], [], { ctx });
+    expect(retry).toMatchObject({
+      userId: theirs.id,
+      added: [],
+      alreadyHeld: [orgReadOnly],
+      created: { invitation: false, projectMemberships: [] },
+    });
+    // The earlier intent's claims are replaced: a record made from it (the job failing) has none.
+    expect(h.intents.map((i) => i.intent)).toEqual([
+      { userId: theirs.id, expiresAt: retry.expiresAt, added: [], created: retry.created },
+    ]);
+    await revoke(h, 'g-1', [recordOf(retry)]);
+    expect(h.world.orgUser(theirs.id)).toMatchObject({
+      status: 'PENDING',
+      orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'],
+    });
+  });
+
+  it('does not delete the admin’s invitation at the revoke, only the role the retry added to it', async () => {
+    const { h, theirs, ctx } = await retriedAfterTheAdminReinvited(['ORG_MEMBER']);
+    const retry = await grant(h, 'g-1', [orgReadOnly], [], { ctx });
+    expect(retry).toMatchObject({ userId: theirs.id, added: [orgReadOnly], created: { invitation: false } });
+    expect(await revoke(h, 'g-1', [recordOf(retry)])).toMatchObject({
+      removed: [orgReadOnly],
+      invitationDeleted: false,
+    });
+    expect(h.world.orgUser(theirs.id)).toMatchObject({ status: 'PENDING', orgRoles: ['ORG_MEMBER'] });
+  });
+
+  it('nor does a redelivery of the grant whose record names the invitation that is gone', async () => {
+    const { h, earlier, theirs } = await retriedAfterTheAdminReinvited(['ORG_MEMBER']);
+    const record: GrantRecord = { grantId: 'g-1', email, ...earlier };
+    const again = await grant(h, 'g-1', [orgReadOnly], [record]);
+    expect(again).toMatchObject({ userId: theirs.id, added: [orgReadOnly], created: { invitation: false } });
+    expect(await revoke(h, 'g-1', [recordOf(again)])).toMatchObject({ invitationDeleted: false });
+    expect(h.world.orgUser(theirs.id)).toMatchObject({ status: 'PENDING', orgRoles: ['ORG_MEMBER'] });
+  });
+
+  it('claims nothing of it when bob is no longer invited at all and the new invitation is refused', async () => {
+    const h = portalWorld();
+    const sent = await h.world.client.orgUsers.invite(orgId, {
+      username: email,
+      roles: { orgRoles: ['ORG_MEMBER', 'ORG_READ_ONLY'] },
+    });
+    const earlier = {
+      userId: sent.id,
+      expiresAt: new Date(nowMs + hourMs).toISOString(),
+      added: [orgReadOnly],
+      created: { invitation: true, projectMemberships: [] },
+    };
+    await h.world.client.orgUsers.remove(orgId, sent.id);
+    h.world.failNext('orgUsers.invite', 'INVITATIONS_RATE_LIMITED_IP');
+    await expect(
+      grant(h, 'g-1', [orgReadOnly], [], { ctx: { ...h.ctx, intent: earlier } }),
+    ).rejects.toMatchObject({
+      code: 'rate_limited',
+    });
+    // Made into a record with no user id, the old claim would take an invitation an admin sends
+    // later, with its ORG_READ_ONLY, as the grant's once bob accepts it.
+    expect(h.intents.at(-1)?.intent).toMatchObject({
+      added: [],
+      created: { invitation: false, projectMemberships: [] },
+    });
   });
 });
