@@ -431,6 +431,34 @@ describe('grant ledger', () => {
       ]);
     });
 
+    it('does not carry the invitation an older record of the grant sent onto a record of another invitation', async () => {
+      // g-1 invited bob (user id u1); that invitation went, an admin invited bob again (u2), and a
+      // second grant job of g-1 added a role to the admin's invitation, then died.
+      const h = setup();
+      h.run('grant', grantPayload, { ...grantResult(intent.expiresAt), created: { invitation: true } });
+      const { jobId, first } = leasedGrant(h, 1);
+      h.jobs.recordIntent(jobId, 1, first, { ...intent, userId: 'u2' });
+      await h.clock.advance(60_000);
+      h.jobs.tick();
+      // The record names u2: claiming u2's invitation as the grant's, its revoke would delete it.
+      expect(h.ledger.grants('portal')).toEqual([
+        expect.objectContaining({ userId: 'u2', created: { invitation: false, projectMemberships: [] } }),
+      ]);
+    });
+
+    it('nor onto a later grant’s record of another invitation when the older grant reports late', async () => {
+      const h = setup();
+      const { first } = leasedGrant(h);
+      h.run('grant', grantPayload, { ...grantResult(intent.expiresAt), userId: 'u2' });
+      h.report(first, {
+        outcome: 'succeeded',
+        result: { ...grantResult(intent.expiresAt), created: { invitation: true } },
+      });
+      expect(h.ledger.grants('portal')).toEqual([
+        expect.objectContaining({ userId: 'u2', created: { invitation: false, projectMemberships: [] } }),
+      ]);
+    });
+
     it('records nothing from the intent when the grant succeeds (its result is the record) or never wrote', () => {
       const h = setup();
       const { jobId, first } = leasedGrant(h);

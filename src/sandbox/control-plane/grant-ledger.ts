@@ -78,6 +78,18 @@ const createdShape = z
   .object({ invitation: z.boolean().optional(), projectMemberships: z.array(z.string()).optional() })
   .catch({});
 
+/**
+ * What `from`, a record of `userId`, created, as far as it can be on the membership `to` names:
+ * an invitation is the one its record's user id names (a pending invitation keeps its id, and
+ * connectors delete an invitation only under that id), so one made on another invitation does not
+ * make the merged record's its own; without it, its revoke could delete an invitation someone
+ * else sent after the grant's was gone. One with no user id may be either: it stays.
+ */
+function createdOn(from: unknown, userId: string | undefined, to: string | undefined): unknown {
+  if (userId === undefined || to === undefined || userId === to) return from;
+  return { ...createdShape.parse(from ?? {}), invitation: false };
+}
+
 function mergeCreated(a: unknown, b: unknown): unknown {
   const x = createdShape.parse(a ?? {});
   const y = createdShape.parse(b ?? {});
@@ -182,6 +194,7 @@ export class GrantLedger {
     const endSeq = laterEnd?.endSeq ?? job.seq;
     setBy.set(record.grantId, { rolesSeq: laterRoles ? before.rolesSeq : job.seq, endSeq, expiresAt });
     const current = laterRoles ? this.entries(integrationId).get(record.grantId) : undefined;
+    const userId = current?.userId ?? record.userId;
     return {
       ...record,
       ...this.closedEarlier(endSeq, integrationId, record.grantId, expiresAt),
@@ -191,7 +204,7 @@ export class GrantLedger {
             // The later grant read the person later: its user id says which membership they have.
             ...(current.userId === undefined ? {} : { userId: current.userId }),
             added: unionByJson(current.added, record.added),
-            created: mergeCreated(current.created, record.created),
+            created: mergeCreated(current.created, createdOn(record.created, record.userId, userId)),
           }),
     };
   }
@@ -301,7 +314,7 @@ export class GrantLedger {
         ...(recordedUserId === undefined ? {} : { userId: recordedUserId }),
         expiresAt: latest,
         added: unionByJson(earlier?.added ?? [], added),
-        created: mergeCreated(earlier?.created, created),
+        created: mergeCreated(createdOn(earlier?.created, earlier?.userId, recordedUserId), created),
         fromIntent: true,
       }),
     );
