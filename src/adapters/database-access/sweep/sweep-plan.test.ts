@@ -213,6 +213,42 @@ describe('planUser, remove-only', () => {
     expect(result.kind === 'managed' ? result.update : undefined).not.toHaveProperty('scopes');
   });
 
+  // A parked user keeps the clusters its last grants named (never unscoped) after their records
+  // went: reported as drift, it showed up under drift.outsideScope at every sweep until deleted.
+  it('does not report a parked user’s kept cluster scope as drift, waiting or deleted, in scope or not', () => {
+    const parked = (idleHours: number) =>
+      managedUser(
+        {
+          grants: [],
+          roles: [],
+          scopes: [cluster('Cluster0')],
+          lastRevokedAt: new Date(now - idleHours * hourMs).toISOString(),
+        },
+        now,
+      );
+    for (const outside of [false, true]) {
+      const options = { nowMs: now, userCleanupDays: 1, removeOnly: outside };
+      const waiting = planUser(parked(1), options);
+      expect(waiting).toMatchObject({ action: 'none' });
+      expect(waiting).not.toHaveProperty('drift');
+      const due = planUser(parked(48), options);
+      expect(due).toMatchObject({ action: 'delete', deleteReason: 'idle' });
+      expect(due).not.toHaveProperty('drift');
+    }
+    // What it should not have is still drift: a role, or a scope that is not a cluster.
+    const lake = { ...parked(1), roles: [{ roleName: 'read', databaseName: 'sales' }] };
+    expect(
+      planUser(
+        { ...lake, scopes: [cluster('Cluster0'), { name: 'lake', type: 'DATA_LAKE' }] },
+        {
+          nowMs: now,
+          userCleanupDays: 1,
+          removeOnly: true,
+        },
+      ),
+    ).toMatchObject({ drift: { unexpectedRoles: ['read@sales'], unexpectedScopes: ['DATA_LAKE:lake'] } });
+  });
+
   it('parks or deletes idle users as in scope', () => {
     expect(removeOnly({ grants: [ended()], strategy: 'per-grant' })).toMatchObject({
       action: 'delete',

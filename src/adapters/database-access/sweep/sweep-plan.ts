@@ -165,13 +165,19 @@ function grantProblem(labels: readonly KeyValue[], grants: readonly GrantRecord[
   return empty.length > 0 ? `grant(s) without roles: ${empty.join(', ')}` : undefined;
 }
 
-function driftOf(user: DatabaseUser, grants: readonly GrantRecord[], active: readonly GrantRecord[]) {
+/** `kept`: clusters justified beyond what the grants name (a parked user's, `planIdle`). */
+function driftOf(
+  user: DatabaseUser,
+  grants: readonly GrantRecord[],
+  active: readonly GrantRecord[],
+  kept: readonly string[] = [],
+) {
   const actual = user.roles.map(roleKey);
   const justified = new Set(rolesNeeded(grants).map((role) => roleKey(toUserRole(role))));
   const desired = rolesNeeded(active).map((role) => roleKey(toUserRole(role)));
   const scopes = user.scopes ?? [];
   const clusters = scopes.filter((scope) => scope.type === 'CLUSTER').map((scope) => scope.name);
-  const justifiedClusters = new Set(clustersNeeded(grants));
+  const justifiedClusters = new Set([...clustersNeeded(grants), ...kept]);
   const drift: RoleDrift = {
     unexpectedRoles: actual.filter((key) => !justified.has(key)),
     missingRoles: desired.filter((key) => !actual.includes(key)),
@@ -397,7 +403,10 @@ function planIdle(
   grants: readonly GrantRecord[],
   options: PlanOptions,
 ): ManagedPlan {
-  const drift = driftOf(user, grants, []);
+  // Parked, it keeps the clusters its last grants named (never unscoped), also once their records
+  // are gone: without a role they reach nothing, and are not drift.
+  const scoped = (user.scopes ?? []).filter((scope) => scope.type === 'CLUSTER').map((scope) => scope.name);
+  const drift = driftOf(user, grants, [], grants.length > 0 ? [] : scoped);
   const lastClusters = clustersNeeded(grants);
   const mine = options.integration;
   const others =
