@@ -136,7 +136,7 @@ async function orgSweepScope(
 /**
  * Sweep one sub-integration's project, or every project of the organization in scope. A project
  * the integration's `projectIds` (or the local policy) no longer names is still reached for this
- * integration's own users: ended grants there lose their roles.
+ * integration's own users: its active grants there are ended, ended grants lose their roles.
  */
 function sweepOn(deps: CommonDeps & DeepDiscoveryExtras) {
   const resolveScope = async (

@@ -5,6 +5,7 @@ import type { JobOperation } from '../adapter.js';
 import {
   buildLabels,
   grantKey,
+  readGrants,
   resourceKeyFor,
   usernameFor,
   type GrantedRole,
@@ -204,7 +205,7 @@ describe('grants on a sub-integration', () => {
   describe('a sweep after the configuration stopped naming the project', () => {
     type Narrowed = { config?: Record<string, unknown>; policy?: { allowedProjectIds: string[] } };
     const username = 'jit-alice-example-com-5eed';
-    /** A user of this integration on payments:Cluster0 whose read@sales grant ended an hour ago. */
+    /** A user of this integration on payments:Cluster0 whose read@sales grant ended an hour ago, readWrite@hr one is active. */
     async function seedEndedGrant(): Promise<void> {
       const now = Date.now();
       const grants = [
@@ -252,16 +253,21 @@ describe('grants on a sub-integration', () => {
         { policy: { allowedProjectIds: [platform] } },
         { subIntegrationId: `${payments}:Cluster0` },
       ],
-    ])('%s: the ended grant still loses its role', async (_name, narrowed, payload) => {
-      await seedEndedGrant();
-      const swept = await kit.run('sweep', payload, {
-        connectorId: 'vpc-a',
-        config: { connectorId: 'vpc-a', ...narrowed.config },
-        ...(narrowed.policy ? { policy: narrowed.policy } : {}),
-      });
-      expect(swept.errors).toEqual([]);
-      expect(rolesLeft()).toEqual(['readWrite@hr']);
-    });
+    ])(
+      '%s: the ended grant loses its role, and the active one is ended with it',
+      async (_name, narrowed, payload) => {
+        await seedEndedGrant();
+        const swept = await kit.run('sweep', payload, {
+          connectorId: 'vpc-a',
+          config: { connectorId: 'vpc-a', ...narrowed.config },
+          ...(narrowed.policy ? { policy: narrowed.policy } : {}),
+        });
+        expect(swept.errors).toEqual([]);
+        expect(rolesLeft()).toEqual([]);
+        expect(swept.grantsEnded).toEqual([{ projectId: payments, username, grants: [grantKey('g-live')] }]);
+        expect(readGrants(kit.sim.state.databaseUser(payments, username)?.labels ?? [])).toEqual([]);
+      },
+    );
   });
 
   // Grants on a cluster off clusterNames are refused: the sweep must not hand back what they may not.
@@ -298,20 +304,20 @@ describe('grants on a sub-integration', () => {
     it.each([
       ['scheduled', {}],
       ['naming it', { subIntegrationId: `${payments}:Cluster0` }],
-    ])('%s: the role is not added back, the date not rolled, the drift reported', async (_name, payload) => {
-      const deleteAfterDate = await seedDrifted();
-      const swept = await sweep(['Peered'], payload);
-      expect(swept.errors).toEqual([]);
-      expect(user()?.roles).toEqual([{ roleName: 'readWrite', databaseName: 'hr' }]);
-      expect(Date.parse(user()?.deleteAfterDate ?? '')).toBe(Date.parse(deleteAfterDate));
-      expect(swept.deleteAfterRolled).toEqual([]);
-      expect(swept.drift).toMatchObject({
-        repaired: [],
-        outsideScope: [
-          expect.objectContaining({ projectId: payments, username, missingRoles: ['read@sales'] }),
-        ],
-      });
-    });
+    ])(
+      '%s: the grant is ended at once, its role not added back, the date not rolled',
+      async (_name, payload) => {
+        await seedDrifted();
+        const swept = await sweep(['Peered'], payload);
+        expect(swept.errors).toEqual([]);
+        expect(swept.grantsEnded).toEqual([{ projectId: payments, username, grants: [grantKey('g-live')] }]);
+        // Parking it without roles is refused here (as Atlas may): the user goes instead.
+        expect(user()).toBeUndefined();
+        expect(swept.usersDeleted).toEqual([{ projectId: payments, username, reason: 'no-active-grant' }]);
+        expect(swept.deleteAfterRolled).toEqual([]);
+        expect(swept.drift).toMatchObject({ repaired: [], outsideScope: [] });
+      },
+    );
 
     it('with the cluster still named, the same user is repaired and its date rolled', async () => {
       const deleteAfterDate = await seedDrifted();

@@ -110,8 +110,8 @@ export async function* scopedProjects(
 /**
  * Where a sweep works. `full`: a project of the integration the local policy allows, reconciled
  * in full. Otherwise the project left the integration's allow-list or the policy's since grants
- * were made there: only this integration's own users are reconciled (ended grants lose their
- * roles). `listed`: found by listing the key's projects, so one whose users the key cannot read
+ * were made there: only this integration's own users are reconciled (its active grants there
+ * are ended, ended grants lose their roles). `listed`: found by listing the key's projects, so one whose users the key cannot read
  * is skipped quietly; `named`: named by the scope, so that is reported.
  */
 export interface SweepTarget {

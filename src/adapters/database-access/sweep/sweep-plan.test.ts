@@ -101,17 +101,66 @@ describe('planUser', () => {
   });
 });
 
-/** A project the configuration no longer allows: the plan only takes away. */
+/**
+ * A project the configuration no longer allows: this integration's active grants there end, and
+ * the plan only takes away (another integration's active grants keep what they hold).
+ */
 describe('planUser, remove-only', () => {
+  const mine = integrationKey(integrationId);
   const removeOnly = (spec: UserSpec) =>
-    planUser(managedUser(spec, now), { nowMs: now, userCleanupDays: 1, removeOnly: true });
+    planUser(managedUser(spec, now), { nowMs: now, userCleanupDays: 1, removeOnly: true, integration: mine });
+  /** Another integration's active grant: only its own configuration may end it. */
+  const theirs = (hours: number, roles = [readSales]) => ({
+    id: `g-theirs-${hours}`,
+    expiresAtMs: now + hours * hourMs,
+    roles,
+    integration: integrationKey('int-other'),
+  });
   const ended = (roles = [readSales]) => ({ id: 'g-old', expiresAtMs: now - hourMs, roles });
   const cluster = (name: string) => ({ name, type: 'CLUSTER' as const });
   const onCluster1 = { ...writeHr, cluster: 'Cluster1' };
 
+  // Left active, such a grant kept its roles until the user's deleteAfterDate (up to 7 days).
+  it('ends this integration’s own active grants there, keeping what another’s grant needs, rolling nothing', () => {
+    const short = new Date(now + hourMs).toISOString();
+    const alone = removeOnly({ grants: [active(9 * 24, [readSales, writeHr])], deleteAfterDate: short });
+    expect(alone).toMatchObject({
+      action: 'update',
+      endedGrants: [grantKey('g-216')],
+      update: { roles: [] },
+      rolesRemoved: ['read@sales', 'readWrite@hr'],
+    });
+    expect(alone).not.toHaveProperty('rolledTo');
+    const parkedLabels = alone.kind === 'managed' ? (alone.update?.labels ?? []) : [];
+    expect(readGrants(parkedLabels)).toEqual([]);
+    expect(parkedLabels).toContainEqual({ key: labelKeys.lastRevokedAt, value: new Date(now).toISOString() });
+    expect(removeOnly({ grants: [active(2)], strategy: 'per-grant' })).toMatchObject({
+      action: 'delete',
+      deleteReason: 'grant-ended',
+      endedGrants: [grantKey('g-2')],
+    });
+    const shared = removeOnly({
+      grants: [active(48, [readSales, writeHr]), theirs(2)],
+      roles: [
+        { roleName: 'read', databaseName: 'sales' },
+        { roleName: 'readWrite', databaseName: 'hr' },
+      ],
+      deleteAfterDate: short,
+    });
+    expect(shared).toMatchObject({
+      action: 'update',
+      endedGrants: [grantKey('g-48')],
+      update: { roles: [{ roleName: 'read', databaseName: 'sales' }] },
+      rolesRemoved: ['readWrite@hr'],
+    });
+    expect(shared).not.toHaveProperty('rolledTo');
+    const sharedLabels = shared.kind === 'managed' ? (shared.update?.labels ?? []) : [];
+    expect(readGrants(sharedLabels).map((grant) => grant.key)).toEqual([grantKey('g-theirs-2')]);
+  });
+
   it('does not add back a role an active grant records but the user lacks, and reports it', () => {
     const result = removeOnly({
-      grants: [active(2, [readSales, writeHr])],
+      grants: [theirs(2, [readSales, writeHr])],
       roles: [{ roleName: 'read', databaseName: 'sales' }],
     });
     expect(result).toMatchObject({ action: 'none', drift: { missingRoles: ['readWrite@hr'] } });
@@ -119,7 +168,7 @@ describe('planUser, remove-only', () => {
 
   it('does not add a cluster scope an active grant names but the user lacks, and reports it', () => {
     const result = removeOnly({
-      grants: [active(2, [readSales, onCluster1])],
+      grants: [theirs(2, [readSales, onCluster1])],
       scopes: [cluster('Cluster0')],
     });
     expect(result).toMatchObject({ action: 'none', drift: { missingScopes: ['Cluster1'] } });
@@ -127,7 +176,7 @@ describe('planUser, remove-only', () => {
 
   it('never rolls deleteAfterDate forward, for an active grant or a parked user', () => {
     const short = new Date(now + hourMs).toISOString();
-    expect(removeOnly({ grants: [active(9 * 24)], deleteAfterDate: short })).toMatchObject({
+    expect(removeOnly({ grants: [theirs(9 * 24)], deleteAfterDate: short })).toMatchObject({
       action: 'none',
     });
     // Parked since now, cleanup in 5 days: in scope, the date would be rolled to then.
@@ -144,7 +193,7 @@ describe('planUser, remove-only', () => {
 
   it('removes an ended grant’s roles and record, keeping the roles it holds for an active one', () => {
     const result = removeOnly({
-      grants: [ended(), active(2, [writeHr, { ...readSales, databaseName: 'orders' }])],
+      grants: [ended(), theirs(2, [writeHr, { ...readSales, databaseName: 'orders' }])],
       roles: [
         { roleName: 'read', databaseName: 'sales' },
         { roleName: 'readWrite', databaseName: 'hr' },
@@ -163,7 +212,7 @@ describe('planUser, remove-only', () => {
 
   it('removes roles no grant accounts for', () => {
     const result = removeOnly({
-      grants: [active(2)],
+      grants: [theirs(2)],
       roles: [
         { roleName: 'read', databaseName: 'sales' },
         { roleName: 'dbAdmin', databaseName: 'sales' },
@@ -178,7 +227,7 @@ describe('planUser, remove-only', () => {
 
   it('narrows scopes to the clusters it holds that an active grant names', () => {
     const result = removeOnly({
-      grants: [ended([onCluster1]), active(2)],
+      grants: [ended([onCluster1]), theirs(2)],
       scopes: [cluster('Cluster0'), cluster('Cluster1'), { name: 'lake', type: 'DATA_LAKE' }],
     });
     expect(result).toMatchObject({
@@ -188,7 +237,7 @@ describe('planUser, remove-only', () => {
   });
 
   it('narrows an unscoped user (every cluster) to the active grants’ clusters', () => {
-    expect(removeOnly({ grants: [active(2)], scopes: [] })).toMatchObject({
+    expect(removeOnly({ grants: [theirs(2)], scopes: [] })).toMatchObject({
       action: 'update',
       update: { scopes: [cluster('Cluster0')] },
       drift: { unscoped: true },
@@ -197,7 +246,7 @@ describe('planUser, remove-only', () => {
 
   it('never empties scopes: when none it holds is one an active grant names, it loses its roles', () => {
     const result = removeOnly({
-      grants: [ended([onCluster1]), active(2)],
+      grants: [ended([onCluster1]), theirs(2)],
       roles: [
         { roleName: 'read', databaseName: 'sales' },
         { roleName: 'readWrite', databaseName: 'hr' },
@@ -269,18 +318,17 @@ describe('planUser, a grant on a cluster off allowedClusters', () => {
   const planAllowing = (allowedClusters: readonly string[], spec: UserSpec) =>
     planUser(managedUser(spec, now), { nowMs: now, userCleanupDays: 5, allowedClusters });
 
-  it('does not add back a role removed by hand, nor roll the date, and says it planned remove-only', () => {
+  it('ends an active grant there: its record goes, nothing is added back nor rolled', () => {
     const spec = {
       grants: [active(48, [onCluster1(readSales), onCluster1()])],
       roles: [],
       deleteAfterDate: short,
     };
     const result = planAllowing(['Cluster0'], spec);
-    expect(result).toMatchObject({
-      action: 'none',
-      removeOnly: true,
-      drift: { missingRoles: ['read@sales', 'readWrite@hr'] },
-    });
+    expect(result).toMatchObject({ action: 'update', removeOnly: true, endedGrants: [grantKey('g-48')] });
+    expect(result).not.toHaveProperty('rolledTo');
+    expect(result).not.toHaveProperty('update.roles');
+    expect(readGrants(result.kind === 'managed' ? (result.update?.labels ?? []) : [])).toEqual([]);
     // The same user on an allowed cluster is repaired as before.
     expect(planAllowing(['Cluster1'], spec)).toMatchObject({
       action: 'update',
@@ -295,7 +343,7 @@ describe('planUser, a grant on a cluster off allowedClusters', () => {
     });
   });
 
-  it('still removes an ended grant’s role there', () => {
+  it('still removes an ended grant’s role there, and ends the active one’s', () => {
     const result = planAllowing(['Cluster0'], {
       grants: [
         { id: 'g-old', expiresAtMs: now - hourMs, roles: [onCluster1(readSales)] },
@@ -304,23 +352,31 @@ describe('planUser, a grant on a cluster off allowedClusters', () => {
     });
     expect(result).toMatchObject({
       action: 'update',
-      update: { roles: [{ roleName: 'readWrite', databaseName: 'hr' }] },
-      rolesRemoved: ['read@sales'],
+      update: { roles: [] },
+      rolesRemoved: ['read@sales', 'readWrite@hr'],
       removeOnly: true,
+      endedGrants: [grantKey('g-2')],
     });
   });
 
-  // Roles reach every cluster the user is scoped to: one added back for the allowed cluster's
-  // grant would reach the refused cluster too, and a roll would keep the refused grant alive.
-  it('plans a user whose active grants name an allowed and a refused cluster remove-only as a whole', () => {
+  // Roles reach every cluster the user is scoped to: the refused cluster's grant ends and its
+  // scope goes in the same write that gives the allowed cluster's grant its role back.
+  it('ends the grant on the refused cluster, and repairs and rolls the one on the allowed cluster', () => {
     const result = planAllowing(['Cluster0'], {
       grants: [active(48, [readSales]), active(49, [onCluster1()])],
       roles: [{ roleName: 'readWrite', databaseName: 'hr' }],
       deleteAfterDate: short,
     });
     expect(result).toMatchObject({
-      action: 'none',
-      removeOnly: true,
+      action: 'update',
+      removeOnly: false,
+      endedGrants: [grantKey('g-49')],
+      update: {
+        roles: [{ roleName: 'read', databaseName: 'sales' }],
+        scopes: [{ name: 'Cluster0', type: 'CLUSTER' }],
+      },
+      rolesRemoved: ['readWrite@hr'],
+      rolledTo: new Date(now + 48 * hourMs).toISOString(),
       drift: { missingRoles: ['read@sales'] },
     });
   });
@@ -458,12 +514,18 @@ describe('planUser, a user holding another integration’s grant', () => {
     expect(refused).not.toHaveProperty('rolledTo');
     const labels = refused.kind === 'managed' ? (refused.update?.labels ?? []) : [];
     expect(readGrants(labels).map((grant) => grant.key)).toEqual([grantKey('g-theirs')]);
-    // Alone on its user it is left to end at the user's deleteAfterDate (not rolled).
+    // Alone on its user it is ended too, not left to the user's deleteAfterDate: the user is parked.
     const unshared = planAs({ grants: [grantOf(mine, 'g-mine', 48, [onCluster1])], deleteAfterDate: short }, [
       'Cluster0',
     ]);
-    expect(unshared).toMatchObject({ action: 'none', removeOnly: true });
-    expect(unshared).not.toHaveProperty('endedGrants');
+    expect(unshared).toMatchObject({
+      action: 'update',
+      removeOnly: true,
+      endedGrants: [grantKey('g-mine')],
+      update: { roles: [] },
+      rolesRemoved: ['read@sales'],
+    });
+    expect(unshared).not.toHaveProperty('rolledTo');
   });
 
   it('does not roll for another’s grants alone', () => {

@@ -34,18 +34,19 @@ export interface PlanOptions {
   readonly userCleanupDays: number;
   /**
    * A project the configuration no longer allows (outside the integration's allow-list or the
-   * local policy's): the plan only takes away. Ended grants' roles and unexpected roles or
-   * scopes go and idle users are parked or deleted as usual, but no role or cluster is added
-   * back, scopes are never emptied (in Atlas that reaches every cluster), and `deleteAfterDate`
-   * is never rolled forward. Drift is still reported.
+   * local policy's): the plan only takes away. This integration's active grants there are ended
+   * (`endedGrants`); ended grants' roles and unexpected roles or scopes go and idle users are
+   * parked or deleted as usual, but no role or cluster is added back, scopes are never emptied
+   * (in Atlas that reaches every cluster), and `deleteAfterDate` is never rolled forward. Drift
+   * is still reported.
    */
   readonly removeOnly?: boolean;
   /**
    * The clusters this user's integration may still grant on, when its configuration limits them
-   * (deep discovery's `clusterNames`, an `atlas-project`'s one cluster). A user whose active grants
-   * (or, idle, whose grants) name another cluster is planned `removeOnly` as a whole: its roles
-   * reach every cluster it is scoped to, so a role added back for a grant on an allowed cluster
-   * would reach the refused one too, and a rolled date would keep the refused grant alive.
+   * (deep discovery's `clusterNames`, an `atlas-project`'s one cluster). This integration's active
+   * grants naming another cluster are ended (`endedGrants`); the user is then planned from the
+   * grants left. An idle user whose last grants name another cluster is planned `removeOnly`: its
+   * cleanup moment is not rolled.
    */
   readonly allowedClusters?: readonly string[];
   /**
@@ -64,9 +65,9 @@ export interface PlanOptions {
    * to the latest end of this integration's own active grants, when `allowedClusters` allows
    * their clusters: keeping an approved grant alive hands out nothing new, and every integration
    * rolls for its own grants, whichever wrote the user last. `allowedClusters` judges only this
-   * integration's grants. There, this integration's own active grants that `removeOnly` or
-   * `allowedClusters` refuse are ended (`endedGrants`). An idle user is this integration's when
-   * all its records are. Absent: every grant is the sweep's own, and none is ended.
+   * integration's grants, and this integration's own active grants that `removeOnly` or
+   * `allowedClusters` refuse are ended (`endedGrants`) on any user. An idle user is this
+   * integration's when all its records are. Absent: every grant is the sweep's own.
    */
   readonly integration?: string;
 }
@@ -97,8 +98,8 @@ export interface ManagedPlan {
   /** The new `deleteAfterDate` when the update rolls it forward. */
   readonly rolledTo?: string;
   /**
-   * Planned remove-only (`PlanOptions.removeOnly`, a cluster off `allowedClusters`, or another
-   * integration's grant on the user): its drift is not repaired.
+   * Planned remove-only (`PlanOptions.removeOnly`, an idle user whose last grants name a cluster off
+   * `allowedClusters`, or another integration's grant on the user): its drift is not repaired.
    */
   readonly removeOnly: boolean;
   /** Roles an active grant records, the user lacks, and `mayAdd` refuses: left missing, not in `drift`. */
@@ -106,7 +107,8 @@ export interface ManagedPlan {
   /**
    * Keys of this integration's active grants its configuration no longer allows (the project
    * outside the scope, or a cluster off `allowedClusters`), ended by this plan: planned as if they
-   * ended now, so their roles no other active grant needs go and their records are dropped.
+   * ended now, so their roles no other active grant needs go, their records are dropped, and a
+   * user left without an active grant is parked or deleted as any idle user.
    */
   readonly endedGrants?: readonly string[];
   readonly warnings: readonly string[];
@@ -458,17 +460,16 @@ export function planUser(user: DatabaseUser, options: PlanOptions): UserPlan {
 }
 
 /**
- * This integration's active grants its configuration no longer allows (every one in a project
- * reached outside the scope, `removeOnly`; each naming a cluster off `allowedClusters`), on a user
- * that also holds another integration's active grant. Alone on its user such a grant ends at the
- * user's `deleteAfterDate` at the latest, which this sweep no longer rolls; but the other
- * integration's sweep rolls the shared user for its own grants, so the refused grant would keep
- * its access until its own end, however far. Narrowing the configuration is meant to end that
- * access: it is ended now. Another integration's grants are its own sweep's to judge.
+ * This integration's active grants its configuration no longer allows: every one in a project
+ * reached outside the scope (`removeOnly`), each naming a cluster off `allowedClusters`. Narrowing
+ * the configuration is meant to end that access at the next sweep, on any user: left active, such
+ * a grant would keep its roles until the user's `deleteAfterDate` (up to 7 days, this sweep no
+ * longer rolls it), or, on a user another integration's sweep keeps rolling for its own grants,
+ * until its own end, however far. So it is ended now. Another integration's grants are its own
+ * sweep's to judge.
  */
 function refusedOwnGrants(active: readonly GrantRecord[], options: PlanOptions): string[] {
-  if (options.integration === undefined) return [];
-  const own = ownGrants(active, options);
-  if (own.length === active.length) return [];
-  return own.filter((grant) => removingOnly(clustersNeeded([grant]), options)).map((grant) => grant.key);
+  return ownGrants(active, options)
+    .filter((grant) => removingOnly(clustersNeeded([grant]), options))
+    .map((grant) => grant.key);
 }

@@ -27,8 +27,8 @@ import type { SweepResult } from './sweep.js';
 /**
  * Tightening the configuration must never leave access in place: a project taken off the
  * integration's `projectIds` or out of `POLICY_ALLOWED_PROJECT_IDS` still holds users this
- * integration's grants made, and the sweep still takes their ended grants' roles away there,
- * touching nothing else.
+ * integration's grants made, and the sweep ends them there at once (ended grants' roles and the
+ * active grants' too), touching nothing else.
  */
 
 const alice = 'jit-alice-example-com-3f9a';
@@ -107,12 +107,19 @@ const multi = (overrides: Partial<AtlasMultiProjectConfig> = {}) => ({
   ...overrides,
 });
 
-/** Alice lost the ended grant's role and record, kept the active one; nobody else was touched. */
-function expectOnlyEndedGrantRemoved(h: Harness, result: SweepResult): void {
+/**
+ * Alice's active grant was ended with the sweep: she lost both grants' roles and records and is
+ * parked, her deleteAfterDate not rolled; nobody else was touched.
+ */
+function expectOwnGrantsEnded(h: Harness, result: SweepResult): void {
   const user = h.atlas.user(projectA, alice);
-  expect(user?.roles).toEqual([{ roleName: 'readWrite', databaseName: 'hr' }]);
-  expect(readGrants(user?.labels ?? []).map((grant) => grant.key)).toEqual([grantKey('g-new')]);
-  expect(result.rolesRemoved).toEqual([{ projectId: projectA, username: alice, roles: ['read@sales'] }]);
+  expect(user?.roles).toEqual([]);
+  expect(readGrants(user?.labels ?? [])).toEqual([]);
+  expect(result.grantsEnded).toEqual([{ projectId: projectA, username: alice, grants: [grantKey('g-new')] }]);
+  expect(result.rolesRemoved).toEqual([
+    { projectId: projectA, username: alice, roles: ['read@sales', 'readWrite@hr'] },
+  ]);
+  expect(result.deleteAfterRolled).toEqual([]);
   // Another integration's user, an application user and the connector's unused role: untouched, unreported.
   expect(h.atlas.user(projectA, 'jit-bob-example-com-0b0b')?.roles).toEqual([
     { roleName: 'read', databaseName: 'sales' },
@@ -124,11 +131,11 @@ function expectOnlyEndedGrantRemoved(h: Harness, result: SweepResult): void {
   expect(ungatedWrites(h.atlas)).toEqual([]);
 }
 
-describe('sweep after the configuration narrowed: ended grants still lose their roles', () => {
+describe('sweep after the configuration narrowed: this integration’s grants there end', () => {
   it('atlas-multi-project, scheduled: a project taken off projectIds that the key still sees', async () => {
     const h = world();
     const result = await sweepThrough(h, atlasMultiProjectKind, multi({ projectIds: [projectB] }), {});
-    expectOnlyEndedGrantRemoved(h, result);
+    expectOwnGrantsEnded(h, result);
     expect(result.projects).toBe(1);
     expect(result.projectsOutsideScope).toBe(1);
   });
@@ -137,7 +144,7 @@ describe('sweep after the configuration narrowed: ended grants still lose their 
     const h = world();
     const config = multi({ projectIds: [projectB] });
     const result = await sweepThrough(h, atlasMultiProjectKind, config, { projectId: projectA });
-    expectOnlyEndedGrantRemoved(h, result);
+    expectOwnGrantsEnded(h, result);
     expect(result.projects).toBe(0);
   });
 
@@ -150,14 +157,14 @@ describe('sweep after the configuration narrowed: ended grants still lose their 
       {},
       { allowedProjectIds: [projectB] },
     );
-    expectOnlyEndedGrantRemoved(h, result);
+    expectOwnGrantsEnded(h, result);
   });
 
   it('atlas-multi-project, a sweep naming a project the policy no longer allows runs instead of policy_denied', async () => {
     const h = world();
     const policy = { allowedProjectIds: [projectB] };
     const result = await sweepThrough(h, atlasMultiProjectKind, multi(), { projectId: projectA }, policy);
-    expectOnlyEndedGrantRemoved(h, result);
+    expectOwnGrantsEnded(h, result);
   });
 
   it.each([
@@ -167,7 +174,7 @@ describe('sweep after the configuration narrowed: ended grants still lose their 
     const h = world();
     const config = { ...multi(), projectId: projectA, clusterName: 'Cluster0' };
     const policy = { allowedProjectIds: [projectB] };
-    expectOnlyEndedGrantRemoved(h, await sweepThrough(h, atlasProjectKind, config, payload, policy));
+    expectOwnGrantsEnded(h, await sweepThrough(h, atlasProjectKind, config, payload, policy));
   });
 
   it('quietly skips a project found by listing whose users the key cannot read', async () => {
@@ -201,7 +208,7 @@ describe('sweep after the configuration narrowed: ended grants still lose their 
   });
 });
 
-describe('outside the scope the sweep only takes away', () => {
+describe('outside the scope the sweep only takes away, and ends this integration’s grants', () => {
   const readReports = { cluster: 'Cluster0', roleName: 'read', databaseName: 'reports' };
   /** Alice's ended grant still holds read@sales; her active one lost read@reports by hand; her date is short. */
   function drifted(): { h: Harness; deleteAfterDate: string } {
@@ -226,20 +233,28 @@ describe('outside the scope the sweep only takes away', () => {
     ['taken off projectIds', { projectIds: [projectB] }, {}],
     ['refused by the policy', {}, { allowedProjectIds: [projectB] }],
   ])(
-    '%s: a role removed by hand is not restored, the ended grant’s role goes, no roll',
+    '%s: a role removed by hand is not restored, the active grant ends, every role goes, no roll',
     async (_name, config, policy) => {
       const { h, deleteAfterDate } = drifted();
       const result = await sweepThrough(h, atlasMultiProjectKind, multi(config), {}, policy);
       const user = h.atlas.user(projectA, alice);
-      expect(user?.roles).toEqual([{ roleName: 'readWrite', databaseName: 'hr' }]);
-      expect(readGrants(user?.labels ?? []).map((grant) => grant.key)).toEqual([grantKey('g-new')]);
+      expect(user?.roles).toEqual([]);
+      expect(readGrants(user?.labels ?? [])).toEqual([]);
       expect(Date.parse(user?.deleteAfterDate ?? '')).toBe(Date.parse(deleteAfterDate));
-      expect(result.rolesRemoved).toEqual([{ projectId: projectA, username: alice, roles: ['read@sales'] }]);
+      expect(result.grantsEnded).toEqual([
+        { projectId: projectA, username: alice, grants: [grantKey('g-new')] },
+      ]);
+      expect(result.rolesRemoved).toEqual([
+        { projectId: projectA, username: alice, roles: ['read@sales', 'readWrite@hr'] },
+      ]);
       expect(result.deleteAfterRolled).toEqual([]);
       expect(result.drift.repaired).toEqual([]);
-      expect(result.drift.outsideScope).toEqual([
-        expect.objectContaining({ projectId: projectA, username: alice, missingRoles: ['read@reports'] }),
-      ]);
+      // Ended, the grant needs nothing: its hand-removed role is no drift any more.
+      expect(result.drift.outsideScope).toEqual([]);
+      // The next sweep finds nothing to do, and reports nothing.
+      const again = await sweepThrough(h, atlasMultiProjectKind, multi(config), {}, policy);
+      expect(again).toMatchObject({ grantsEnded: [], rolesRemoved: [], deleteAfterRolled: [] });
+      expect(again.drift.outsideScope).toEqual([]);
       expect(result.errors).toEqual([]);
       expect(ungatedWrites(h.atlas)).toEqual([]);
     },
@@ -259,19 +274,22 @@ describe('outside the scope the sweep only takes away', () => {
   });
   // An atlas-project integration's grants name its one cluster: after clusterName moved to
   // another, grants on the old one are refused, and so is handing their access back.
-  it('atlas-project whose clusterName moved on: its users on the old cluster only lose access', async () => {
+  it('atlas-project whose clusterName moved on: its grants on the old cluster end at once', async () => {
     const { h, deleteAfterDate } = drifted();
     h.atlas.addCluster(projectA, { name: 'Cluster1' });
     const config = { ...multi(), projectId: projectA, clusterName: 'Cluster1' };
     const result = await sweepThrough(h, atlasProjectKind, config, {});
     const user = h.atlas.user(projectA, alice);
-    expect(user?.roles).toEqual([{ roleName: 'readWrite', databaseName: 'hr' }]);
+    expect(user?.roles).toEqual([]);
+    expect(user?.scopes).toEqual([{ name: 'Cluster0', type: 'CLUSTER' }]);
     expect(Date.parse(user?.deleteAfterDate ?? '')).toBe(Date.parse(deleteAfterDate));
-    expect(result.rolesRemoved).toEqual([{ projectId: projectA, username: alice, roles: ['read@sales'] }]);
-    expect(result.drift).toMatchObject({
-      repaired: [],
-      outsideScope: [expect.objectContaining({ username: alice, missingRoles: ['read@reports'] })],
-    });
+    expect(result.grantsEnded).toEqual([
+      { projectId: projectA, username: alice, grants: [grantKey('g-new')] },
+    ]);
+    expect(result.rolesRemoved).toEqual([
+      { projectId: projectA, username: alice, roles: ['read@sales', 'readWrite@hr'] },
+    ]);
+    expect(result.drift).toMatchObject({ repaired: [], outsideScope: [] });
     // Its own cluster's users are still repaired in full.
     const unchanged = drifted();
     const config0 = { ...multi(), projectId: projectA, clusterName: 'Cluster0' };

@@ -30,9 +30,9 @@ export interface SweepResult {
   readonly deleteAfterRolled: (UserRef & { readonly from?: string | undefined; readonly to: string })[];
   /**
    * This integration's active grants ended because its configuration no longer allows them (the
-   * project or a cluster) while another integration's grant kept their user alive, by grant key
-   * (16 hex of sha256 of the grant id): their records are gone, their roles no other grant needs
-   * with them (docs/discovery-and-sweep.md, Shared users).
+   * project or a cluster), on any user, by grant key (16 hex of sha256 of the grant id): their
+   * records are gone, their roles no other active grant needs with them, and a user left idle is
+   * parked or deleted (docs/discovery-and-sweep.md, Grants the configuration no longer allows).
    */
   readonly grantsEnded: (UserRef & { readonly grants: readonly string[] })[];
   readonly drift: {
@@ -40,9 +40,10 @@ export interface SweepResult {
     readonly repaired: DriftRepaired[];
     /**
      * The same disagreement found on this integration's users in a project reached outside the
-     * scope, or whose grants name a cluster its configuration no longer allows (`clusterNames`),
-     * and on other integrations' users, where the sweep only takes away: unexpected roles and scopes are removed, but a missing
-     * role or cluster stays missing (reported again each sweep).
+     * scope, or whose last grants named a cluster its configuration no longer allows
+     * (`clusterNames`), and on users holding another integration's active grant, where the sweep
+     * only takes away: unexpected roles and scopes are removed, but a missing role or cluster
+     * stays missing (reported again each sweep).
      */
     readonly outsideScope: DriftRepaired[];
     /**

@@ -61,7 +61,7 @@ describe('a per-requester user shared by two integrations', () => {
     expect(byKey.get(grantKey('g-2'))?.integration).toBe(integrationKey(other));
   });
 
-  it('is not kept alive, nor repaired, for a grant whose integration stopped allowing the project', async () => {
+  it('ends, and neither keeps alive nor repairs, a grant whose integration stopped allowing the project', async () => {
     const { h, second } = twoIntegrations();
     await h.grant({ projectId, grantId: 'g-1', ttlSeconds: days(20) });
     await second.grant({ projectId, grantId: 'g-2', ttlSeconds: days(20), access: hrAccess });
@@ -73,20 +73,28 @@ describe('a per-requester user shared by two integrations', () => {
 
     const rolled: unknown[] = [];
     const repaired: unknown[] = [];
+    const ended: unknown[] = [];
     for (let day = 1; day <= 8; day += 1) {
       await h.clock.advance(dayMs);
       for (const result of [await second.sweep({ projectId }), await narrowed.sweep()]) {
         rolled.push(...result.deleteAfterRolled);
         repaired.push(...result.drift.repaired);
+        ended.push(...result.grantsEnded);
         expect(result.errors).toEqual([]);
       }
       expect(userOf(h)?.roles ?? []).toEqual([]);
+      // Its 20-day grant was ended by the first sweep after the narrowing, its record dropped.
+      expect(readGrants(userOf(h)?.labels ?? [])).toEqual([]);
     }
 
+    expect(ended).toEqual([{ projectId, username, grants: [grantKey('g-1')] }]);
     expect(rolled).toEqual([]);
     expect(repaired).toEqual([]);
-    // Atlas removed it at the deleteAfterDate its last grant set.
+    // Parked, then deleted once idle for userCleanupDays.
     expect(userOf(h)).toBeUndefined();
+    await expect(narrowed.revoke({ projectId, grantId: 'g-1' })).resolves.toMatchObject({
+      outcome: 'already_revoked',
+    });
   });
 
   // The shared-user window: the first integration's sweep rolls the user for its long grant, so
@@ -120,6 +128,36 @@ describe('a per-requester user shared by two integrations', () => {
     await expect(narrowed.revoke({ projectId, grantId: 'g-2' })).resolves.toMatchObject({
       outcome: 'already_revoked',
     });
+  });
+
+  // Alone on its user the refused grant is ended the same way: it is no longer left its roles
+  // until the user's deleteAfterDate (up to 7 days after the narrowing).
+  it('ends this integration’s refused active grant alone on its user at the next sweep too', async () => {
+    const { h } = twoIntegrations();
+    await h.grant({ projectId, grantId: 'g-1', ttlSeconds: days(20) });
+    const deleteAfterDate = userOf(h)?.deleteAfterDate;
+    const narrowed = h.through(integrationId, { projectIds: [otherProjectId] });
+
+    await h.clock.advance(3600 * 1000);
+    const result = await narrowed.sweep();
+
+    expect(result.errors).toEqual([]);
+    expect(result.grantsEnded).toEqual([{ projectId, username, grants: [grantKey('g-1')] }]);
+    expect(result.rolesRemoved).toEqual([{ projectId, username, roles: ['read@sales'] }]);
+    expect(result.deleteAfterRolled).toEqual([]);
+    expect(userOf(h)?.roles).toEqual([]);
+    expect(userOf(h)?.scopes).toEqual([{ name: 'Cluster0', type: 'CLUSTER' }]);
+    expect(userOf(h)?.deleteAfterDate).toBe(deleteAfterDate);
+    expect(readGrants(userOf(h)?.labels ?? [])).toEqual([]);
+    await expect(narrowed.revoke({ projectId, grantId: 'g-1' })).resolves.toMatchObject({
+      outcome: 'already_revoked',
+    });
+    // Parked until userCleanupDays (1) after the end, then deleted by the sweep.
+    await h.clock.advance(dayMs);
+    const later = await narrowed.sweep();
+    expect(later.usersDeleted).toEqual([{ projectId, username, reason: 'idle' }]);
+    expect(later.drift.outsideScope).toEqual([]);
+    expect(userOf(h)).toBeUndefined();
   });
 
   it('outside the scope, this integration still takes its ended grant off a user another integration wrote last', async () => {

@@ -58,12 +58,13 @@ function isOwn(env: SweepEnv, user: DatabaseUser): boolean {
 }
 
 /**
- * Outside the scope (a project the configuration no longer allows) the plan only takes away; so
- * it does for a user whose grants of this integration name a cluster its configuration no longer
- * allows (`clusterNames`), and for a user holding another integration's active grant: only that
- * integration's configuration says whether its grant's access may still be handed out, so there
- * ended grants lose their roles but nothing is added back, and `deleteAfterDate` is rolled for
- * this integration's own grants only (`PlanOptions.integration`).
+ * Outside the scope (a project the configuration no longer allows) this integration's active
+ * grants are ended and the plan only takes away; so it does for this integration's grants naming
+ * a cluster its configuration no longer allows (`clusterNames`). On a user holding another
+ * integration's active grant, only that integration's configuration says whether its grant's
+ * access may still be handed out, so there ended grants lose their roles but nothing is added
+ * back, and `deleteAfterDate` is rolled for this integration's own grants only
+ * (`PlanOptions.integration`).
  */
 function plan(env: SweepEnv, user: DatabaseUser): UserPlan {
   const { clusterNames } = env.settings;
@@ -265,12 +266,13 @@ async function sweepProject(env: SweepEnv): Promise<void> {
  * Reconciles every managed user in scope with its labels (expired roles out, idle users deleted;
  * on users whose active grants are all this integration's, drift repaired short of a role the
  * local policy now refuses; `deleteAfterDate` rolled forward for this integration's own grants;
- * another integration's grants only lose access, and this integration's grants its configuration
- * refuses on such a shared user end), reports unmanaged users without touching them,
+ * another integration's grants only lose access; this integration's active grants its
+ * configuration refuses end, on any user), reports unmanaged users without touching them,
  * and deletes connector-made custom roles nobody uses. In a project the configuration no longer
  * allows (the scope's `removalReach`, or one the local policy refuses) it reconciles this
- * integration's own users only, and only takes away (`removeOnly`: no role or cluster added back,
- * no roll): tightening the configuration never leaves ended grants' roles, nor hands out access.
+ * integration's own users only, and only takes away (`removeOnly`: its active grants ended, no
+ * role or cluster added back, no roll): tightening the configuration ends the access there at
+ * once, and never hands out access.
  */
 export async function sweep(input: SweepInput, deps: SweepDeps, ctx: SweepContext): Promise<SweepResult> {
   const report = emptySweepReport();
