@@ -402,6 +402,54 @@ describe('Worker: a claim answered with more jobs than it asked for', () => {
   });
 });
 
+describe('Worker: a claim answer that repeats a lease', () => {
+  const duplicateWarnings = (logs: ReturnType<typeof setup>['logs']) =>
+    logs
+      .lines()
+      .filter((l) => l.msg === 'claim answered with a lease already running here; the duplicate is ignored');
+
+  it('runs a lease listed twice in one answer once, keeps tracking it, and never releases it', async () => {
+    const { clock, cp, worker, gated, logs } = setup({ maxConcurrentJobs: 2, maxWaitingJobs: 0 });
+    cp.queue.push(gatedJob('a', false), gatedJob('a', false));
+    worker.start();
+    await clock.advance(100);
+    expect(gated.seen.started).toEqual(['a']);
+    expect(worker.status().inFlightJobIds).toEqual(['a']);
+    expect(cp.calls.release).toEqual([]);
+    gated.open('a');
+    await clock.advance(3_000);
+    expect(gated.seen.started).toEqual(['a']);
+    expect(cp.calls.results.map((r) => r.jobId)).toEqual(['a']);
+    expect(worker.status().inFlightJobIds).toEqual([]);
+    await worker.drain();
+    const warnings = duplicateWarnings(logs);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 'warn', jobId: 'a' });
+  });
+
+  it('ignores a later answer that hands out a lease already running here', async () => {
+    const { clock, cp, worker, gated, logs } = setup({ maxConcurrentJobs: 2, maxWaitingJobs: 0 });
+    const claim = cp.claim.bind(cp);
+    // The first two claims both hand out lease-a.
+    cp.claim = (request, key, signal) => {
+      if (cp.calls.claim.length >= 2) return claim(request, key, signal);
+      cp.calls.claim.push({ request, key });
+      return Promise.resolve([gatedJob('a', false)]);
+    };
+    worker.start();
+    await clock.advance(100);
+    expect(cp.calls.claim.length).toBeGreaterThanOrEqual(2);
+    expect(cp.calls.release).toEqual([]);
+    // The drain deadline still finds the one running copy and hands its lease back once.
+    const drained = worker.drain();
+    await clock.advance(30_000);
+    await drained;
+    expect(cp.calls.release.map((r) => [r.lease.leaseId, r.reason])).toEqual([['lease-a', 'shutdown']]);
+    expect(gated.seen.started).toEqual(['a']);
+    expect(duplicateWarnings(logs)).toHaveLength(1);
+  });
+});
+
 describe('Worker: jobs waiting off-slot', () => {
   const resultsOf = (cp: FakeControlPlane) => cp.calls.results.map((r) => r.jobId);
 

@@ -513,6 +513,16 @@ export class Worker {
   /** Starts one claimed job: local per-resource ordering on top of the server's. */
   private accept(raw: unknown, grantedAt: number): void {
     const envelope = parseEnvelope(raw);
+    const lease = isUnreadable(envelope) ? envelope.lease : envelope;
+    if (lease && this.inFlight.has(lease.leaseId)) {
+      // A control plane (buggy or hostile) handed out a lease that already runs here, twice in one
+      // answer or again later: one lease runs once. Not released either: the copy running holds it.
+      this.options.logger.warn(
+        { jobId: lease.jobId },
+        'claim answered with a lease already running here; the duplicate is ignored',
+      );
+      return;
+    }
     if (!isUnreadable(envelope)) {
       this.launch(new RunningJob(envelope, grantedAt, this.jobDeps()));
       return;
