@@ -404,6 +404,25 @@ describe('Revoking the OAuth tokens the client no longer uses', () => {
     await settleUntil(() => closedRevoked.isDone(), 'the old credential to be closed once unused');
   });
 
+  it('mints nothing for a call in flight at close that meets a 401: that token would never be revoked', async () => {
+    const slowCall = heldReply();
+    mockTokenMint('tok-1');
+    atlas('tok-1').get(clustersPath).query(true).reply(slowCall.reply);
+    const revoked = expectTokenRevoke('tok-1').reply(200);
+    // Strict nock: no second mint is declared, so one would be a request that matched nothing.
+    const { client } = createTestClient();
+
+    const inFlight = rejectionOf(client.clusters.list(groupId));
+    await settleUntil(slowCall.arrived, 'the call to reach Atlas');
+    const closing = client.close();
+    await settleUntil(() => revoked.isDone(), 'tok-1 to be revoked on close');
+    slowCall.release(401);
+
+    const error = await inFlight;
+    expect(isConnectorError(error) && [error.code, error.retryable]).toEqual(['cancelled', false]);
+    await closing;
+  });
+
   it('close waits for a replaced token revoke still under way', async () => {
     let releaseFirst: (() => void) | undefined;
     const minted = ['tok-1', 'tok-2'];

@@ -103,6 +103,14 @@ class OAuthAuthenticator implements Authenticator {
 
   private currentToken(signal?: AbortSignal): Promise<Token> {
     signal?.throwIfAborted();
+    // Closed: nothing is minted any more. A call in flight at close that meets a 401 would mint a
+    // token after close revoked the last one, and nothing would ever revoke it. Not retryable:
+    // waiting will not reopen a closed client.
+    if (this.closing) {
+      return Promise.reject(
+        new ConnectorError({ code: 'cancelled', message: 'atlas client is closed', retryable: false }),
+      );
+    }
     const { token } = this;
     if (token && this.deps.clock.monotonic() < token.renewAt - tokenRefreshMarginMs)
       return Promise.resolve(token);
