@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../test/fakes/fake-clock.js';
 import { captureLogs } from '../../test/fakes/log-capture.js';
 import { ControlPlaneClient } from './control-plane-client.js';
-import type { RegisterRequest } from './protocol.js';
+import { serialiseResult, type RegisterRequest } from './protocol.js';
 import { createHttpClient } from '../runtime/http.js';
 
 const base = 'https://cp.example.test';
@@ -158,8 +158,27 @@ describe('ControlPlaneClient', () => {
       startedAt: 'a',
       finishedAt: 'b',
     };
-    await expect(cp.submitResult('j1', 1, body)).resolves.toEqual({ accepted: true, jobState: 'succeeded' });
+    await expect(cp.submitResult('j1', 1, serialiseResult(body))).resolves.toEqual({
+      accepted: true,
+      jobState: 'succeeded',
+    });
     expect(cp.current?.sessionId).toBe('s2');
+  });
+
+  it('sends a serialised result as the text it was given, never serialising it again', async () => {
+    const { cp } = await registered();
+    // Not JSON.stringify's own spacing: a body serialised again would not match.
+    const json =
+      '{ "leaseId": "l1", "fencingToken": 1, "outcome": "succeeded", "startedAt": "a", "finishedAt": "b" }';
+    nock(base)
+      .put(`${api}/jobs/j1/attempts/1/result`, json)
+      .matchHeader('content-type', 'application/json')
+      .matchHeader('idempotency-key', 'j1:1')
+      .reply(200, { accepted: true, jobState: 'succeeded' });
+    await expect(cp.submitResult('j1', 1, { json })).resolves.toEqual({
+      accepted: true,
+      jobState: 'succeeded',
+    });
   });
 
   it('maps 409 stale_fence to a non-retryable conflict that names the protocol code', async () => {
@@ -174,7 +193,7 @@ describe('ControlPlaneClient', () => {
       startedAt: 'a',
       finishedAt: 'b',
     };
-    await expect(cp.submitResult('j1', 2, body)).rejects.toMatchObject({
+    await expect(cp.submitResult('j1', 2, serialiseResult(body))).rejects.toMatchObject({
       code: 'conflict',
       retryable: false,
       details: { protocolCode: 'stale_fence' },

@@ -26,7 +26,7 @@ import {
   type LeaseRef,
   type RegisterRequest,
   type ReleaseRequest,
-  type ResultRequest,
+  type SerialisedResult,
   type SnapshotCreateRequest,
 } from './protocol.js';
 
@@ -54,6 +54,8 @@ interface CallOptions<T> {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly path: string;
   readonly body?: unknown;
+  /** A JSON body serialised already (a result): sent as it is, never serialised again. */
+  readonly json?: string;
   readonly rawBody?: Uint8Array;
   readonly contentType?: string;
   readonly schema?: z.ZodType<T>;
@@ -160,17 +162,18 @@ export class ControlPlaneClient {
     }));
   }
 
+  /** Sends the text the caller measured; a retry of the same result sends the same bytes. */
   submitResult(
     jobId: string,
     attempt: number,
-    body: ResultRequest,
+    result: SerialisedResult,
     signal?: AbortSignal,
   ): Promise<z.infer<typeof ResultResponse>> {
     return this.sessionCall(() => ({
       endpoint: 'result',
       method: 'PUT',
       path: paths.result(jobId, attempt),
-      body,
+      json: result.json,
       schema: ResultResponse,
       idempotencyKey: `${jobId}:${attempt}`,
       signal,
@@ -374,6 +377,9 @@ export class ControlPlaneClient {
     if (options.rawBody) {
       body = options.rawBody;
       requestHeaders['content-type'] = options.contentType ?? 'application/octet-stream';
+    } else if (options.json !== undefined) {
+      body = options.json;
+      requestHeaders['content-type'] = 'application/json';
     } else if (options.body !== undefined) {
       body = JSON.stringify(options.body);
       requestHeaders['content-type'] = 'application/json';

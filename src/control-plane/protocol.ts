@@ -203,6 +203,19 @@ export const ResultRequest = z.object({
 });
 export type ResultRequest = z.infer<typeof ResultRequest>;
 
+/**
+ * A result request serialised once: its size is checked on this text, and every attempt to deliver
+ * it sends this very text under its idempotency key (§4.7).
+ */
+export interface SerialisedResult {
+  readonly json: string;
+}
+
+/** Throws what `JSON.stringify` throws (a BigInt, a cycle in the result). */
+export function serialiseResult(body: ResultRequest): SerialisedResult {
+  return { json: JSON.stringify(body) };
+}
+
 export const JobState = z.enum(['queued', 'leased', 'succeeded', 'failed', 'dead']);
 export type JobState = z.infer<typeof JobState>;
 

@@ -5,6 +5,7 @@ import { captureLogs } from '../../test/fakes/log-capture.js';
 import type { Fetch, HttpRequestInit } from '../runtime/http.js';
 import { ResultOutbox } from '../worker/result-outbox.js';
 import { ControlPlaneClient } from './control-plane-client.js';
+import { serialiseResult } from './protocol.js';
 
 /**
  * Calls that overlap a token change. The fake server checks a request's token when the test lets
@@ -104,14 +105,18 @@ async function registered(cp: ReturnType<typeof controlPlane>, clock: FakeClock)
   await registering;
   const outbox = new ResultOutbox({ client, clock, random: new FakeRandom([0.5]), log: logs.logger });
   const result = () =>
-    outbox.deliver('j1', 1, {
-      leaseId: 'l1',
-      fencingToken: 1,
-      outcome: 'succeeded',
-      result: {},
-      startedAt: serverTime,
-      finishedAt: serverTime,
-    });
+    outbox.deliver(
+      'j1',
+      1,
+      serialiseResult({
+        leaseId: 'l1',
+        fencingToken: 1,
+        outcome: 'succeeded',
+        result: {},
+        startedAt: serverTime,
+        finishedAt: serverTime,
+      }),
+    );
   const heartbeat = () =>
     client.heartbeat({ sentAt: serverTime, state: 'busy', inFlight: [], outboxDepth: 1, freeSlots: 3 });
   return { client, logs, result, heartbeat };

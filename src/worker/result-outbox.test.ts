@@ -3,16 +3,17 @@ import { FakeClock } from '../../test/fakes/fake-clock.js';
 import { FakeRandom } from '../../test/fakes/fake-random.js';
 import { FakeControlPlane, httpError } from '../../test/fakes/fake-control-plane.js';
 import { captureLogs } from '../../test/fakes/log-capture.js';
+import { serialiseResult } from '../control-plane/protocol.js';
 import { ResultOutbox } from './result-outbox.js';
 
-const body = {
+const body = serialiseResult({
   leaseId: 'lease-1',
   fencingToken: 1,
-  outcome: 'succeeded' as const,
+  outcome: 'succeeded',
   result: { echo: 'x' },
   startedAt: '2026-11-24T00:00:00.000Z',
   finishedAt: '2026-11-24T00:00:01.000Z',
-};
+});
 
 function setup() {
   const clock = new FakeClock();

@@ -1,5 +1,5 @@
 import type { ControlPlaneClient } from '../control-plane/control-plane-client.js';
-import type { ResultRequest } from '../control-plane/protocol.js';
+import type { SerialisedResult } from '../control-plane/protocol.js';
 import { isConnectorError } from '../errors/connector-error.js';
 import { fullJitterDelay } from '../runtime/backoff.js';
 import type { Clock } from '../runtime/clock.js';
@@ -23,7 +23,8 @@ export interface OutboxOptions {
 interface Entry {
   readonly jobId: string;
   readonly attempt: number;
-  readonly body: ResultRequest;
+  /** Serialised once: every attempt sends the same text under the same idempotency key. */
+  readonly result: SerialisedResult;
 }
 
 /**
@@ -73,8 +74,8 @@ export class ResultOutbox {
     this.stopper.abort();
   }
 
-  async deliver(jobId: string, attempt: number, body: ResultRequest): Promise<DeliveryResult> {
-    const entry: Entry = { jobId, attempt, body };
+  async deliver(jobId: string, attempt: number, result: SerialisedResult): Promise<DeliveryResult> {
+    const entry: Entry = { jobId, attempt, result };
     this.pending.add(entry);
     this.options.onDepth?.(this.pending.size);
     try {
@@ -92,7 +93,7 @@ export class ResultOutbox {
     for (let failures = 0; ; failures += 1) {
       if (this.stopper.signal.aborted || clock.monotonic() >= giveUpAt) return this.dropped(entry);
       try {
-        await this.options.client.submitResult(entry.jobId, entry.attempt, entry.body, this.stopper.signal);
+        await this.options.client.submitResult(entry.jobId, entry.attempt, entry.result, this.stopper.signal);
         this.options.onAttempt?.('accepted');
         // This result got through after failing: the others waiting on their backoff go now too.
         if (failures > 0) this.wake();

@@ -1,13 +1,16 @@
+import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { ConnectorError } from '../errors/connector-error.js';
 import { policyDenial } from '../errors/policy-denial.js';
 import { z } from 'zod';
-import { FakeClock } from '../../test/fakes/fake-clock.js';
+import { FakeClock, settleUntil } from '../../test/fakes/fake-clock.js';
 import { FakeRandom } from '../../test/fakes/fake-random.js';
 import { envelope, FakeControlPlane, httpError } from '../../test/fakes/fake-control-plane.js';
 import { captureLogs } from '../../test/fakes/log-capture.js';
 import { createMetrics } from '../admin/metrics.js';
 import { loadConfig } from '../config/env.js';
+import { ControlPlaneClient } from '../control-plane/control-plane-client.js';
+import { createHttpClient } from '../runtime/http.js';
 import { runWriteGuard } from '../runtime/write-guard.js';
 import { createJobRouter, type JobHandler } from './job-handlers.js';
 import { ResultOutbox } from './result-outbox.js';
@@ -454,8 +457,8 @@ describe('RunningJob', () => {
 
   /** The server accepts the result at once, but its answer takes 10 s to come back. */
   function slowlyAnsweredResults(cp: FakeControlPlane, clock: StallingClock): void {
-    cp.submitResult = async (jobId, attempt, body) => {
-      cp.calls.results.push({ jobId, attempt, body });
+    cp.submitResult = async (jobId, attempt, result) => {
+      cp.recordResult(jobId, attempt, result);
       await clock.sleep(10_000);
       return { accepted: true, jobState: 'succeeded' };
     };
@@ -641,4 +644,87 @@ describe('RunningJob', () => {
       expect(run.result).toMatchObject({ outcome: 'failed', error });
     },
   );
+});
+
+describe('RunningJob: the result body sent to the control plane', () => {
+  const base = 'https://cp.example.test';
+  const api = '/connector/v1';
+
+  /** Serialises to `{serialisation: n}`, n counting its serialisations: one sent twice shows. */
+  const countingResultHandler: JobHandler<Record<string, never>> = {
+    payloadSchema: z.object({}).strict(),
+    needsIntegration: false,
+    run() {
+      let serialisations = 0;
+      return Promise.resolve({ toJSON: () => ({ serialisation: (serialisations += 1) }) });
+    },
+  };
+
+  it('is the text its size was checked on, serialised once, and a retry sends the same bytes', async () => {
+    const { clock, deps, logs } = setup([]);
+    const http = createHttpClient();
+    const sent: unknown[] = [];
+    const client = new ControlPlaneClient({
+      baseUrl: base,
+      enrollmentToken: async () => 'enrollment-token',
+      fetch: (url, init) => {
+        if (url.endsWith('/result')) sent.push(init?.body);
+        return http(url, init);
+      },
+      clock,
+      logger: logs.logger,
+      userAgent: 'atlas-jit-connector/test',
+    });
+    nock(base)
+      .post(`${api}/connectors/register`)
+      .reply(201, {
+        sessionId: 's1',
+        accessToken: 'access-1',
+        expiresInMs: 1_800_000,
+        intervals: { heartbeatMs: 15_000, pollWaitMs: 25_000, leaseTtlMs: 60_000 },
+        limits: { maxPayloadBytes: 262_144 },
+        serverTime: new Date(clock.now()).toISOString(),
+      });
+    await client.register({
+      connectorId: 'c1',
+      instanceId: 'i1',
+      version: '0.1.0',
+      protocol: 1,
+      capacity: { maxJobs: 4 },
+      features: [],
+      jobTypes: ['counting'],
+      startedAt: new Date(clock.now()).toISOString(),
+    });
+    // Strict nock: each answer only matches the body serialised the first time, under its key.
+    const measured = (body: { result?: unknown }) =>
+      JSON.stringify(body.result) === JSON.stringify({ serialisation: 1 });
+    const result = nock(base)
+      .put(`${api}/jobs/job-1/attempts/1/result`, measured)
+      .matchHeader('idempotency-key', 'job-1:1')
+      .matchHeader('content-type', 'application/json')
+      .reply(503, { error: { code: 'unavailable', message: 'rolling' } })
+      .put(`${api}/jobs/job-1/attempts/1/result`, measured)
+      .matchHeader('idempotency-key', 'job-1:1')
+      .reply(200, { accepted: true, jobState: 'succeeded' });
+    const outbox = new ResultOutbox({ client, clock, random: deps.random, log: logs.logger });
+    const router = createJobRouter({ counting: countingResultHandler as JobHandler });
+    const job = new RunningJob(envelope({ type: 'counting', payload: '{}' }), 0, {
+      ...deps,
+      client,
+      outbox,
+      router,
+    });
+
+    const done = job.run(Promise.resolve());
+    const refused = () => logs.lines().some((l) => l.msg === 'result not delivered; will retry');
+    await settleUntil(refused, 'the first result attempt to be refused');
+    await clock.advance(1_000);
+    await done;
+
+    expect(result.isDone()).toBe(true);
+    expect(sent).toHaveLength(2);
+    expect(typeof sent[0]).toBe('string');
+    expect(sent[1]).toBe(sent[0]);
+    expect(JSON.parse(String(sent[0]))).toMatchObject({ leaseId: 'lease-1', result: { serialisation: 1 } });
+  });
 });

@@ -2,9 +2,11 @@ import type { Policy } from '../config/env.js';
 import type { ControlPlaneClient } from '../control-plane/control-plane-client.js';
 import {
   maxJsonBodyBytes,
+  serialiseResult,
   type JobEnvelope,
   type LeaseRef,
   type ResultRequest,
+  type SerialisedResult,
 } from '../control-plane/protocol.js';
 import { cancelledError, ConnectorError, isConnectorError } from '../errors/connector-error.js';
 import type { Metrics } from '../admin/metrics.js';
@@ -280,14 +282,19 @@ export class RunningJob {
   /**
    * A result over the protocol's body limit would be refused (413) and dropped, and one JSON cannot
    * encode (a BigInt, a cycle) would never be sent: either way the job would run again until it
-   * dead-letters as `lease_expired`. It is reported as the failure it is instead.
+   * dead-letters as `lease_expired`. It is reported as the failure it is instead. Serialised once,
+   * here: the text measured is the text sent, on every attempt.
    */
-  private reportable(outcome: JobOutcome, startedAt: string): { outcome: JobOutcome; body: ResultRequest } {
+  private reportable(
+    outcome: JobOutcome,
+    startedAt: string,
+  ): { outcome: JobOutcome; result: SerialisedResult } {
     const body = this.resultBody(outcome, startedAt);
     let problem: ConnectorError;
     try {
-      const size = Buffer.byteLength(JSON.stringify(body), 'utf8');
-      if (size <= maxJsonBodyBytes) return { outcome, body };
+      const result = serialiseResult(body);
+      const size = Buffer.byteLength(result.json, 'utf8');
+      if (size <= maxJsonBodyBytes) return { outcome, result };
       problem = new ConnectorError({
         code: 'internal',
         message: `the ${this.envelope.type} result is ${size} bytes, over the control-plane protocol's limit of ${maxJsonBodyBytes} bytes; it cannot be reported`,
@@ -301,7 +308,7 @@ export class RunningJob {
       });
     }
     const unreportable = failure(problem, { log: this.log }, this.deps.scrubber);
-    return { outcome: unreportable, body: this.resultBody(unreportable, startedAt) };
+    return { outcome: unreportable, result: serialiseResult(this.resultBody(unreportable, startedAt)) };
   }
 
   private async report(handled: JobOutcome, startedAt: string, durationMs: number): Promise<void> {
@@ -309,9 +316,9 @@ export class RunningJob {
       this.finish(await this.endedWithoutResult(), durationMs);
       return;
     }
-    const { outcome, body } = this.reportable(handled, startedAt);
+    const { outcome, result } = this.reportable(handled, startedAt);
     this.handlerDone = true;
-    const delivery = await this.deps.outbox.deliver(this.envelope.jobId, this.envelope.attempt, body);
+    const delivery = await this.deps.outbox.deliver(this.envelope.jobId, this.envelope.attempt, result);
     this.deps.metrics.jobsCompleted.inc({ type: this.envelope.type, outcome: outcome.outcome });
     if (this.envelope.type === 'discover' && outcome.outcome === 'succeeded') {
       this.deps.metrics.discoveryLastSuccess.set(this.deps.clock.now() / 1000);

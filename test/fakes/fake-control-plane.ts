@@ -8,6 +8,7 @@ import type {
   LeaseRef,
   RegisterRequest,
   ResultRequest,
+  SerialisedResult,
 } from '../../src/control-plane/protocol.js';
 import type { ControlPlanePort } from '../../src/worker/worker.js';
 import type { FakeClock } from './fake-clock.js';
@@ -26,7 +27,8 @@ export class FakeControlPlane implements ControlPlanePort {
     extend: [] as LeaseRef[],
     release: [] as { lease: LeaseRef; reason: string }[],
     refreshSoon: 0,
-    results: [] as { jobId: string; attempt: number; body: ResultRequest }[],
+    /** `json` is the text sent; `body` is that text read back, for assertions. */
+    results: [] as { jobId: string; attempt: number; body: ResultRequest; json: string }[],
     intents: [] as { lease: LeaseRef; attempt: number; intent: unknown }[],
     deregister: 0,
   };
@@ -105,8 +107,8 @@ export class FakeControlPlane implements ControlPlanePort {
     if (answer instanceof Error) throw answer;
   }
 
-  async submitResult(jobId: string, attempt: number, body: ResultRequest, signal?: AbortSignal) {
-    this.calls.results.push({ jobId, attempt, body });
+  async submitResult(jobId: string, attempt: number, result: SerialisedResult, signal?: AbortSignal) {
+    this.recordResult(jobId, attempt, result);
     if (this.silent) await this.unanswered(signal);
     const answer = this.resultBehaviour(this.calls.results.length);
     if (answer instanceof Error) throw answer;
@@ -116,6 +118,16 @@ export class FakeControlPlane implements ControlPlanePort {
   async deregister(signal?: AbortSignal): Promise<void> {
     this.calls.deregister += 1;
     if (this.silent) await this.unanswered(signal);
+  }
+
+  /** Records a result as `submitResult` does (for a test that replaces `submitResult`). */
+  recordResult(jobId: string, attempt: number, result: SerialisedResult): void {
+    this.calls.results.push({
+      jobId,
+      attempt,
+      body: JSON.parse(result.json) as ResultRequest,
+      json: result.json,
+    });
   }
 
   refreshSoon(): void {
