@@ -216,6 +216,8 @@ describe('RunningJob', () => {
     await done;
     expect(writes).toEqual(['first']);
     expect(cp.calls.results).toEqual([]);
+    // Its handler ran: not handed back, the rest of the server's TTL is its time to stop.
+    expect(cp.calls.release).toEqual([]);
   });
 
   it('has the Atlas transport check the lease before a retried write too, not only before the first', async () => {
@@ -436,6 +438,57 @@ describe('RunningJob', () => {
     const extendsAfter = cp.calls.extend.length;
     await clock.advance(60_000);
     expect(cp.calls.extend).toHaveLength(extendsAfter);
+  });
+
+  describe('a lease lost while the job waits for its turn', () => {
+    const lostLogs = (logs: ReturnType<typeof setup>['logs']) =>
+      logs.lines().filter((l) => l.msg === 'lease lost');
+    const lossCount = async (deps: ReturnType<typeof setup>['deps'], reason: string) =>
+      (await deps.metrics.leasesLost.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+
+    it('is released for redelivery when its local deadline passed: nothing ran, so nothing runs twice', async () => {
+      const writes: string[] = [];
+      const { clock, cp, deps, logs } = setup(writes);
+      cp.extendBehaviour = () => httpError('upstream_unavailable');
+      // An earlier job of its resource key never ends.
+      const done = new RunningJob(envelope({ type: 'write', payload: '{"gapMs":0}' }), 0, deps).run(
+        new Promise(() => undefined),
+      );
+      await clock.advance(25_000); // the local deadline: 30 s TTL less the 5 s margin
+      await done;
+      expect(writes).toEqual([]);
+      expect(cp.calls.results).toEqual([]);
+      expect(cp.calls.release).toEqual([
+        { lease: { jobId: 'job-1', leaseId: 'lease-1', fencingToken: 7 }, reason: 'lease_lost' },
+      ]);
+      expect(lostLogs(logs)).toMatchObject([{ reason: 'deadline' }]);
+    });
+
+    it('counts the loss once when the server had already let the lease go (409)', async () => {
+      const { clock, cp, deps, logs } = setup([]);
+      cp.extendBehaviour = () => httpError('upstream_unavailable');
+      cp.releaseBehaviour = () => httpError('conflict', 'lease_lost');
+      const done = new RunningJob(envelope({ type: 'write', payload: '{"gapMs":0}' }), 0, deps).run(
+        new Promise(() => undefined),
+      );
+      await clock.advance(25_000);
+      await done;
+      expect(cp.calls.release).toHaveLength(1);
+      expect(lostLogs(logs)).toMatchObject([{ reason: 'deadline' }]);
+      expect(await lossCount(deps, 'deadline')).toBe(1);
+      expect(await lossCount(deps, 'revoked')).toBe(0);
+    });
+
+    it('is not released when the server said it was lost', async () => {
+      const { clock, cp, deps } = setup([]);
+      cp.extendBehaviour = () => httpError('conflict', 'lease_lost');
+      const done = new RunningJob(envelope({ type: 'write', payload: '{"gapMs":0}' }), 0, deps).run(
+        new Promise(() => undefined),
+      );
+      await clock.advance(10_000);
+      await done;
+      expect(cp.calls.release).toEqual([]);
+    });
   });
 
   it('keeps extending the lease while the result waits in the outbox', async () => {

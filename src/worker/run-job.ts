@@ -46,6 +46,9 @@ export interface JobRunnerDeps {
   readonly serverNow?: () => number;
 }
 
+/** The longest a release is waited for; unanswered, the lease expires on the server. */
+const releaseTimeoutMs = 2_000;
+
 /** One leased job, from lease to delivered result. The worker keeps these in its in-flight map. */
 export class RunningJob {
   readonly lease: LeaseRef;
@@ -57,6 +60,8 @@ export class RunningJob {
   private releasing: Promise<boolean> | undefined;
   /** The server answered the release 409/410: the lease was already gone there. */
   private lostOnServer = false;
+  /** How the keeper lost the lease, once it has. */
+  private lostBy: 'deadline' | 'revoked' | undefined;
   private waiting = false;
   private handlerDone = false;
   /** An extend answered `cancelRequested`: the abort is the control plane's cancellation. */
@@ -85,6 +90,7 @@ export class RunningJob {
       random: deps.random,
       log: this.log,
       onLost: (error, reason) => {
+        this.lostBy = reason;
         deps.metrics.leasesLost.inc({ reason });
         this.abort.abort(error);
       },
@@ -134,6 +140,7 @@ export class RunningJob {
           clock.monotonic() - started,
         );
       } else {
+        if (this.lostBy === 'deadline') this.releasing ??= this.releaseExpiring();
         this.finish(await this.endedWithoutResult(), clock.monotonic() - started, error);
       }
     } finally {
@@ -163,7 +170,7 @@ export class RunningJob {
 
   private async release(reason: 'shutdown' | 'lease_lost'): Promise<boolean> {
     try {
-      await this.deps.client.release(this.lease, reason, AbortSignal.timeout(2_000));
+      await this.deps.client.release(this.lease, reason, AbortSignal.timeout(releaseTimeoutMs));
       return true;
     } catch (error) {
       // 409/410: the server had already moved on from this lease (protocol §4.3): it was lost.
@@ -174,6 +181,25 @@ export class RunningJob {
         return true;
       }
       this.log.debug({ err: error }, 'lease release not confirmed; it will expire on the server');
+      return false;
+    }
+  }
+
+  /**
+   * A lease its local deadline ended while the job waited for its turn: nothing ran, so it is handed
+   * back (best effort, bounded like any release) and the job is redelivered now, not after the
+   * server's TTL and the next heartbeat. Fenced: a lease already expired or leased again there is
+   * answered 409 and nothing changes (docs/protocol.md §4.6). The keeper has counted and logged the
+   * loss; this neither counts nor logs it again. A job whose handler ran is not released: its
+   * aborted work may still be under way, and the margin before the server's TTL is its time to stop.
+   */
+  private async releaseExpiring(): Promise<boolean> {
+    try {
+      await this.deps.client.release(this.lease, 'lease_lost', AbortSignal.timeout(releaseTimeoutMs));
+      this.log.debug('lease lost while the job waited for its turn; released for redelivery');
+      return true;
+    } catch (error) {
+      this.log.debug({ err: error }, 'release of the lost lease not confirmed; it expires on the server');
       return false;
     }
   }
