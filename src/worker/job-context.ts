@@ -1,6 +1,12 @@
-import { cancelledError, ConnectorError, isConnectorError } from '../errors/connector-error.js';
+import {
+  cancelledError,
+  ConnectorError,
+  isConnectorError,
+  toConnectorError,
+} from '../errors/connector-error.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
+import type { SecretScrubber } from '../runtime/secret-scrubber.js';
 import { guardWrites } from '../runtime/write-guard.js';
 
 /** What a handler gets besides its payload. */
@@ -42,13 +48,31 @@ export interface JobContext {
    * §4.7a). Await it before the first write it covers: when it throws, do not write.
    */
   recordIntent(intent: unknown): Promise<void>;
+  /**
+   * An error as a result, a snapshot record or a report may carry it (a sweep's per-user errors,
+   * a discovery's reasons): what a failure would report (`describeError`). Only the error's text
+   * is scrubbed, never a whole result: a grant's result carries its password on purpose.
+   */
+  describe(error: unknown): string;
+}
+
+/**
+ * The text that may leave the process for an error: its safe message (anything not a
+ * ConnectorError is `unexpected error: …`) through the logs' secret scrubber, then cut to the
+ * protocol's 1024 characters, exactly as `failure` reports it. An error's message is written by
+ * whatever code threw (Atlas echoing a request, a driver, a proxy) and may hold a secret.
+ */
+export function describeError(error: unknown, scrubber: Pick<SecretScrubber, 'scrub'>): string {
+  return toConnectorError(error).toSafeJSON((text) => scrubber.scrub(text)).message;
 }
 
 export type JobContextOptions = Omit<
   JobContext,
-  'beforeSideEffect' | 'releaseSlot' | 'intent' | 'recordIntent'
+  'beforeSideEffect' | 'releaseSlot' | 'intent' | 'recordIntent' | 'describe'
 > &
   Partial<Pick<JobContext, 'releaseSlot' | 'intent' | 'recordIntent'>> & {
+    /** The logs' scrubber (the daemon's one): `describe` passes error text through it. */
+    readonly scrubber: Pick<SecretScrubber, 'scrub'>;
     /**
      * Run first by `beforeSideEffect`: aborts `signal` when the lease has lapsed although its
      * keeper has not run yet to say so (an event-loop stall).
@@ -62,9 +86,10 @@ function noIntentStore(): Promise<void> {
   );
 }
 
-export function createJobContext({ checkLease, ...options }: JobContextOptions): JobContext {
+export function createJobContext({ checkLease, scrubber, ...options }: JobContextOptions): JobContext {
   const ctx: JobContext = {
     ...options,
+    describe: (error) => describeError(error, scrubber),
     intent: options.intent ?? null,
     recordIntent: options.recordIntent ?? noIntentStore,
     releaseSlot: options.releaseSlot ?? (() => undefined),

@@ -140,6 +140,19 @@ const leakyHandler: JobHandler<{ message: string; connectorError: boolean }> = {
   },
 };
 
+/**
+ * Succeeds with what a sweep or a grant returns: an error's text (a per-user failure) next to an
+ * issued password the result carries on purpose.
+ */
+const describingHandler: JobHandler<{ message: string; password: string }> = {
+  payloadSchema: z.object({ message: z.string(), password: z.string() }).strict(),
+  needsIntegration: false,
+  run(payload, ctx) {
+    const error = new ConnectorError({ code: 'upstream_unavailable', message: payload.message });
+    return Promise.resolve({ errors: [ctx.describe(error)], password: payload.password });
+  },
+};
+
 /** A fake clock whose time can also jump at once, as it does for a process whose event loop was blocked. */
 class StallingClock extends FakeClock {
   private stalledMs = 0;
@@ -175,6 +188,7 @@ function setup(writes: string[]) {
       discover: twoWriteHandler(writes) as JobHandler,
       deny: denyHandler as JobHandler,
       leaky: leakyHandler as JobHandler,
+      describing: describingHandler as JobHandler,
       big: bigResultHandler as JobHandler,
       unserialisable: unserialisableHandler as JobHandler,
       stall: stallingHandler(writes, (ms) => clock.stall(ms)) as JobHandler,
@@ -372,6 +386,33 @@ describe('RunningJob', () => {
       expect(sent).toHaveLength(1024);
       expect(sent).not.toContain(registered.slice(0, 5));
     });
+  });
+
+  it('reports a succeeded result whose error text is scrubbed, and only that text', async () => {
+    // Test-only stand-ins: a value registered with the scrubber, a URI's password, and the
+    // password a grant issued (registered too, and returned on purpose).
+    const registered = 'Qz9-registered-test-value';
+    const uriPassword = 'uri-test-password';
+    const issued = 'issued-test-password-0123';
+    const { cp, deps, logs } = setup([]);
+    logs.scrubber.add(registered);
+    logs.scrubber.add(issued);
+    const message = `cannot connect to mongodb+srv://jit-user:${uriPassword}@cluster0.example.net with ${registered}`;
+    await new RunningJob(
+      envelope({ type: 'describing', payload: JSON.stringify({ message, password: issued }) }),
+      0,
+      deps,
+    ).run(Promise.resolve());
+    const reported = cp.calls.results[0]?.body;
+    expect(reported).toMatchObject({
+      outcome: 'succeeded',
+      result: {
+        errors: ['cannot connect to mongodb+srv://[REDACTED]@cluster0.example.net with [REDACTED]'],
+        password: issued,
+      },
+    });
+    expect(JSON.stringify(reported)).not.toContain(registered);
+    expect(JSON.stringify(reported)).not.toContain(uriPassword);
   });
 
   it('turns an invalid payload into a failed invalid_job result', async () => {

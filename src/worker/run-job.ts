@@ -32,7 +32,10 @@ export interface JobRunnerDeps {
   readonly clock: Clock;
   readonly random: Random;
   readonly logger: Logger;
-  /** The logs' scrubber: a failure's message passes through it before it is reported. */
+  /**
+   * The logs' scrubber: a failure's message passes through it before it is reported, and so does
+   * the error text a result carries (`JobContext.describe`).
+   */
   readonly scrubber: Pick<SecretScrubber, 'scrub'>;
   readonly metrics: Metrics;
   /** Parks the job off its worker slot; false when the worker refuses. Absent: never parks. */
@@ -268,6 +271,7 @@ export class RunningJob {
       releaseSlot: () => this.releaseSlot(),
       intent: this.envelope.intent ?? null,
       recordIntent: (intent) => this.recordIntent(intent),
+      scrubber: this.deps.scrubber,
     });
     try {
       if (this.refused) throw this.refused;

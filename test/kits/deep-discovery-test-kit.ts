@@ -21,6 +21,7 @@ import type { Policy } from '../../src/config/env.js';
 import { DeepDiscoveryConfig } from '../../src/adapters/atlas-org-deep-discovery/atlas-org-deep-discovery-config.js';
 import type { DeepDiscoveryRecord } from '../../src/adapters/atlas-org-deep-discovery/sub-integration.js';
 import { createHttpClient } from '../../src/runtime/http.js';
+import { createSecretScrubber, type SecretScrubber } from '../../src/runtime/secret-scrubber.js';
 
 /** Shared set-up for the deep-discovery suites: the simulator (the one model of Atlas) + the real client. */
 export const platform = '660200000000000000000003';
@@ -125,6 +126,8 @@ export interface Kit {
   readonly atlas: AtlasClient;
   readonly snapshots: CapturingSnapshots;
   readonly secrets: string[];
+  /** The daemon's scrubber as the kit's jobs see it: issued secrets go into it, `ctx.describe` reads it. */
+  readonly scrubber: SecretScrubber;
   /** `METHOD path?query` of every request the simulator answered. */
   readonly requested: string[];
   readonly common: CommonDeps;
@@ -172,13 +175,17 @@ export async function startKit(fixture: AtlasFixtureInput = deepFixture()): Prom
   });
   const snapshots = new CapturingSnapshots();
   const secrets: string[] = [];
+  const scrubber = createSecretScrubber();
   const common: CommonDeps = {
     clock: systemClock,
     random: cryptoRandom,
     logger: captureLogs().logger,
     policy: testPolicy(),
     snapshots,
-    registerSecret: (value) => void secrets.push(value),
+    registerSecret: (value) => {
+      secrets.push(value);
+      scrubber.add(value);
+    },
   };
   const credential: AtlasCredential = {
     atlas,
@@ -192,6 +199,7 @@ export async function startKit(fixture: AtlasFixtureInput = deepFixture()): Prom
       log: pino({ level: 'silent' }),
       clock: systemClock,
       signal: new AbortController().signal,
+      scrubber,
       ...(resourceKey === undefined ? {} : { resourceKey }),
       ...(releaseSlot === undefined ? {} : { releaseSlot }),
     });
@@ -200,6 +208,7 @@ export async function startKit(fixture: AtlasFixtureInput = deepFixture()): Prom
     atlas,
     snapshots,
     secrets,
+    scrubber,
     requested,
     common,
     credential,

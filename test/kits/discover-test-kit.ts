@@ -4,6 +4,7 @@ import { AtlasWorld } from './atlas-world-test-kit.js';
 import type { DatabaseUser, DatabaseUserRole, DatabaseUserScope } from '../../src/atlas/index.js';
 import type { Policy } from '../../src/config/env.js';
 import type { SnapshotCreateRequest } from '../../src/control-plane/protocol.js';
+import { createSecretScrubber, type SecretScrubber } from '../../src/runtime/secret-scrubber.js';
 import { createJobContext, type JobContext } from '../../src/worker/job-context.js';
 import { createSnapshotUploader, type SnapshotUploader } from '../../src/adapters/snapshot-uploader.js';
 import { AtlasMultiProjectConfig } from '../../src/adapters/atlas-multi-project/atlas-multi-project-config.js';
@@ -88,6 +89,8 @@ export interface Harness {
   readonly atlas: AtlasWorld;
   readonly abort: AbortController;
   readonly ctx: JobContext;
+  /** The daemon's scrubber as the job sees it (`ctx.describe` reads it). */
+  readonly scrubber: SecretScrubber;
 }
 
 /**
@@ -99,6 +102,7 @@ export function harness(fencingToken = 7): Harness {
   const clock = new FakeClock();
   const atlas = new AtlasWorld(clock).setKnobs({ databaseUserEmptyRoles: 'accept' });
   const abort = new AbortController();
+  const scrubber = createSecretScrubber();
   const base = createJobContext({
     jobId: 'job-1',
     attempt: 1,
@@ -106,6 +110,7 @@ export function harness(fencingToken = 7): Harness {
     log: pino({ level: 'silent' }),
     clock,
     signal: abort.signal,
+    scrubber,
   });
   const ctx: JobContext = {
     ...base,
@@ -114,7 +119,7 @@ export function harness(fencingToken = 7): Harness {
       base.beforeSideEffect();
     },
   };
-  return { clock, atlas, abort, ctx };
+  return { clock, atlas, abort, ctx, scrubber };
 }
 
 const writeMethods = new Set([

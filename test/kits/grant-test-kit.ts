@@ -126,6 +126,7 @@ export function testContext(
     log: logs.logger,
     clock,
     signal: controller.signal,
+    scrubber: logs.scrubber,
   });
   let count = 0;
   const ctx: JobContext = {

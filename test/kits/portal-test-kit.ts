@@ -3,6 +3,8 @@ import type { AtlasOrgPortalConfig } from '../../src/adapters/atlas-org-portal/a
 import type { GrantIntent, GrantRecord } from '../../src/adapters/atlas-org-portal/payloads.js';
 import type { GrantCtx, PortalDeps } from '../../src/adapters/atlas-org-portal/person.js';
 import { FakeClock } from '../fakes/fake-clock.js';
+import { createSecretScrubber, type SecretScrubber } from '../../src/runtime/secret-scrubber.js';
+import { describeError, type JobContext } from '../../src/worker/job-context.js';
 import { AtlasWorld, worldOrgId, type WorldOrgUser } from './atlas-world-test-kit.js';
 
 /**
@@ -70,8 +72,10 @@ export interface PortalWorld {
   /** The sandbox Atlas simulator with the org, projects `payments` and `analytics`, and the seeded people. */
   readonly world: AtlasWorld;
   readonly deps: PortalDeps;
-  /** No earlier intent; `recordIntent` succeeds and is recorded in `intents`. */
-  readonly ctx: GrantCtx;
+  /** No earlier intent; `recordIntent` succeeds and is recorded in `intents`; `describe` scrubs with `scrubber`. */
+  readonly ctx: GrantCtx & Pick<JobContext, 'describe'>;
+  /** The daemon's scrubber as this world's jobs see it. */
+  readonly scrubber: SecretScrubber;
   readonly invitations: { acquired: string[]; heldOff: [string, number][] };
   /** Each recorded intent with the number of Atlas writes made before it. */
   readonly intents: { intent: GrantIntent; writesBefore: number }[];
@@ -122,8 +126,10 @@ export function portalWorld(
   };
   const intents: PortalWorld['intents'] = [];
   const warnings: unknown[][] = [];
-  const ctx: GrantCtx = {
+  const scrubber = createSecretScrubber();
+  const ctx: PortalWorld['ctx'] = {
     signal: new AbortController().signal,
+    describe: (error) => describeError(error, scrubber),
     beforeSideEffect: () => undefined,
     intent: null,
     log: { warn: (...args: unknown[]) => void warnings.push(args) },
@@ -131,5 +137,5 @@ export function portalWorld(
       intents.push({ intent: structuredClone(intent), writesBefore: writes().length });
     },
   };
-  return { world, deps, ctx, invitations, intents, warnings, calls, writes };
+  return { world, deps, ctx, scrubber, invitations, intents, warnings, calls, writes };
 }

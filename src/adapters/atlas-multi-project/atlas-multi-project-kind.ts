@@ -46,7 +46,7 @@ async function checkConnection(
     return await describeProjects(config, credential, ctx);
   } catch (error) {
     if (!isConnectorError(error) || error.code === 'cancelled') throw error;
-    return { ok: false, detail: error.message };
+    return { ok: false, detail: ctx.describe(error) };
   }
 }
 

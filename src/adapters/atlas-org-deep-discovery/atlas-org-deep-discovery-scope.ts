@@ -77,7 +77,7 @@ export async function resolveSubIntegration(
   id: string,
   config: DeepDiscoveryConfig,
   deps: Pick<AdapterDeps, 'atlas' | 'policy'> & { readonly connectorId: string },
-  ctx: Pick<JobContext, 'signal'>,
+  ctx: Pick<JobContext, 'signal' | 'describe'>,
   purpose: SubIntegrationPurpose,
 ): Promise<OrgClusterScope> {
   const removing = purpose !== 'access';
@@ -99,7 +99,7 @@ export async function resolveSubIntegration(
     throw invalidRequest(field, `cluster ${clusterName} not found in project ${projectId}`);
   }
   const routing = { self: deps.connectorId, integrationConnectorId: config.connectorId ?? deps.connectorId };
-  const route = routeCluster(cluster, config.tagKeys, routing);
+  const route = routeCluster(cluster, config.tagKeys, routing, ctx);
   // Taking access away is Admin API work any connector of the organization's key can do: a
   // revoke or sweep routed here on a snapshot older than the cluster's re-tag runs here.
   if (route.kind !== 'served' && removing) return { ...base, connectionType: 'standard' };

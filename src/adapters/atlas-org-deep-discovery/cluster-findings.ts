@@ -21,7 +21,7 @@ export interface ProjectWalk {
   readonly gate: CallGate;
   readonly user: DiscoveryUserDeps;
   readonly reader: NamespaceReader | undefined;
-  readonly ctx: Pick<JobContext, 'signal' | 'beforeSideEffect'>;
+  readonly ctx: Pick<JobContext, 'signal' | 'beforeSideEffect' | 'describe'>;
 }
 
 type Namespaces =
@@ -29,10 +29,13 @@ type Namespaces =
   | { readonly problem: string }
   | undefined;
 
-/** A failure inside one cluster becomes its problem; cancellation still ends the job. */
-function problem(what: string, error: unknown): { problem: string } {
+/**
+ * A failure inside one cluster becomes its problem (in the snapshot, so its text is scrubbed);
+ * cancellation still ends the job.
+ */
+function problem(walk: ProjectWalk, what: string, error: unknown): { problem: string } {
   if (!isConnectorError(error) || error.code === 'cancelled') throw error;
-  return { problem: `${what}: ${error.message}` };
+  return { problem: `${what}: ${walk.ctx.describe(error)}` };
 }
 
 async function driverNamespaces(
@@ -71,7 +74,7 @@ async function namespacesOf(
       ? found
       : { databases: found.databases, from: 'backup-snapshot', at: found.snapshotCreatedAt };
   } catch (error) {
-    return problem(`collections could not be listed (${mode})`, error);
+    return problem(walk, `collections could not be listed (${mode})`, error);
   }
 }
 
@@ -112,12 +115,13 @@ export async function readServedClusters(
   allClusters: readonly OrgCluster[],
   served: readonly { cluster: OrgCluster; route: Extract<Route, { kind: 'served' }> }[],
 ): Promise<Map<string, ClusterFindings>> {
-  const scan = { atlas: walk.atlas, gate: walk.gate, projectId, signal: walk.ctx.signal };
+  const { signal, describe } = walk.ctx;
+  const scan = { atlas: walk.atlas, gate: walk.gate, projectId, signal, describe };
   const [roles, live, namespaces] = await Promise.all([
     walk
       .gate(() => walk.atlas.customDbRoles.list(projectId, { signal: walk.ctx.signal }))
       .then((list): readonly CustomDbRole[] | { problem: string } => list)
-      .catch((error: unknown) => problem('custom roles could not be read', error)),
+      .catch((error: unknown) => problem(walk, 'custom roles could not be read', error)),
     liveDatabases(
       scan,
       allClusters,

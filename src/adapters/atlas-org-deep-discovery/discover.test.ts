@@ -164,6 +164,43 @@ describe('deep discovery of an organization', () => {
     expect(result.counts.projectFailures).toBe(2);
   });
 
+  describe('a reason whose error echoes a secret', () => {
+    // Test-only stand-ins: a value registered with the daemon's scrubber and a URI's password.
+    const registered = 'Qz9-registered-test-value';
+    const uriPassword = 'uri-test-password';
+    const echo = {
+      error: 500,
+      errorCode: 'UNEXPECTED_ERROR',
+      detail: `cannot reach mongodb+srv://jit-user:${uriPassword}@cluster0.example.net with ${registered}`,
+      reason: 'Internal Server Error',
+    };
+
+    it.each([
+      ['a project whose clusters could not be listed', 'listGroupFlexClusters', 'project', payments],
+      [
+        'a cluster whose databases could not be listed',
+        'listGroupProcesses',
+        'subIntegration',
+        `${payments}:Cluster0`,
+      ],
+      [
+        'a cluster whose custom roles could not be read',
+        'listGroupCustomDbRoleRoles',
+        'subIntegration',
+        `${payments}:Cluster0`,
+      ],
+    ])('is uploaded without either for %s', async (_name, operationId, type, id) => {
+      kit.scrubber.add(registered);
+      kit.sim.hooks.answerNext({ operationId, status: 500, body: echo });
+      await discover(kit, 'vpc-a', { projectIds: [payments] });
+      const records = kit.snapshots.last();
+      const record = records.find((r) => r.type === type && r.id === id);
+      expect(record?.reason).toContain('mongodb+srv://[REDACTED]@cluster0.example.net with [REDACTED]');
+      expect(JSON.stringify(records)).not.toContain(registered);
+      expect(JSON.stringify(records)).not.toContain(uriPassword);
+    });
+  });
+
   it('honours the project and cluster allow-lists', async () => {
     const { subs } = await discover(kit, 'vpc-a', { projectIds: [payments], clusterNames: ['Cluster0'] });
     expect([...subs.keys()]).toEqual([`${payments}:Cluster0`]);

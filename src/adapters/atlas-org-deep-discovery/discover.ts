@@ -52,13 +52,17 @@ export interface DeepDiscoverResult {
 
 type Served = { cluster: OrgCluster; route: Extract<Route, { kind: 'served' }> };
 
-function failure(project: Pick<Project, 'id' | 'name'>, error: unknown): ProjectFailureRecord {
+function failure(
+  walk: ProjectWalk,
+  project: Pick<Project, 'id' | 'name'>,
+  error: unknown,
+): ProjectFailureRecord {
   if (!isConnectorError(error) || error.code === 'cancelled') throw error;
   return {
     type: 'project',
     id: project.id,
     name: project.name,
-    reason: `clusters could not be listed: ${error.message}`,
+    reason: `clusters could not be listed: ${walk.ctx.describe(error)}`,
   };
 }
 
@@ -82,12 +86,12 @@ async function discoverProject(
   try {
     clusters = await clustersOf(walk, project.id);
   } catch (error) {
-    return [failure(project, error)];
+    return [failure(walk, project, error)];
   }
   const allowed = walk.config.clusterNames;
   const routed = clusters.subIntegrations
     .filter((cluster) => allowed === undefined || allowed.includes(cluster.name))
-    .map((cluster) => ({ cluster, route: routeCluster(cluster, walk.config.tagKeys, routing) }));
+    .map((cluster) => ({ cluster, route: routeCluster(cluster, walk.config.tagKeys, routing, walk.ctx) }));
   const served = routed.filter((entry): entry is Served => entry.route.kind === 'served');
   const readable = served.filter((entry) => !entry.cluster.paused);
   const findings =
@@ -160,7 +164,7 @@ class Tally {
 export async function deepDiscover(
   input: { readonly config: DeepDiscoveryConfig; readonly integration: { readonly id: string } },
   deps: DeepDiscoverDeps,
-  ctx: Pick<JobContext, 'jobId' | 'fencingToken' | 'signal' | 'beforeSideEffect'>,
+  ctx: Pick<JobContext, 'jobId' | 'fencingToken' | 'signal' | 'beforeSideEffect' | 'describe'>,
 ): Promise<DeepDiscoverResult> {
   const { config } = input;
   // Each call in flight (up to discoveryConcurrency, plus pacing waits) holds one abort listener
@@ -179,7 +183,11 @@ export async function deepDiscover(
     reader: deps.reader,
     // Not the job's context itself: readiness waits give the worker slot back (releaseSlot), which
     // only a job that merely waits may do; discovery walks on across the organization after each.
-    ctx: { signal: ctx.signal, beforeSideEffect: () => ctx.beforeSideEffect() },
+    ctx: {
+      signal: ctx.signal,
+      beforeSideEffect: () => ctx.beforeSideEffect(),
+      describe: (error) => ctx.describe(error),
+    },
   };
   // Each record becomes its canonical snapshot line as soon as its project is done: the job holds
   // flat strings, not thousands of nested objects, until the upload.

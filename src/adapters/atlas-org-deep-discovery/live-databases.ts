@@ -1,5 +1,6 @@
 import type { AtlasProcess } from '../../atlas/index.js';
 import { isConnectorError } from '../../errors/connector-error.js';
+import type { JobContext } from '../../worker/job-context.js';
 import { matchProcessesToClusters, processesToQuery } from '../database-access/discover/discover-hosts.js';
 import type { CallGate } from './call-gate.js';
 import type { OrgCluster } from './org-cluster.js';
@@ -19,6 +20,8 @@ interface Scan {
   readonly gate: CallGate;
   readonly projectId: string;
   readonly signal: AbortSignal;
+  /** A problem's error text goes into the snapshot: `JobContext.describe` scrubs it. */
+  readonly describe: JobContext['describe'];
 }
 
 async function namesFrom(scan: Scan, processes: readonly AtlasProcess[]): Promise<string[]> {
@@ -31,9 +34,9 @@ async function namesFrom(scan: Scan, processes: readonly AtlasProcess[]): Promis
   return [...new Set(lists.flat().map((database) => database.databaseName))];
 }
 
-function problemOf(error: unknown): string {
+function problemOf(scan: Scan, error: unknown): string {
   if (!isConnectorError(error) || error.code === 'cancelled') throw error;
-  return `databases could not be listed: ${error.message}`;
+  return `databases could not be listed: ${scan.describe(error)}`;
 }
 
 /**
@@ -72,7 +75,7 @@ export async function liveDatabases(
       scan.signal,
     );
   } catch (error) {
-    const problem = problemOf(error);
+    const problem = problemOf(scan, error);
     for (const cluster of dedicated) result.set(cluster.name, { problem });
     return result;
   }
@@ -87,7 +90,7 @@ export async function liveDatabases(
       try {
         result.set(cluster.name, { names: await namesFrom(scan, targets) });
       } catch (error) {
-        result.set(cluster.name, { problem: problemOf(error) });
+        result.set(cluster.name, { problem: problemOf(scan, error) });
       }
     }),
   );

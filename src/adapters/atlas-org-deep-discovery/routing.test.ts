@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { ConnectionStrings, KeyValue } from '../../atlas/index.js';
+import { createSecretScrubber } from '../../runtime/secret-scrubber.js';
+import { describeError } from '../../worker/job-context.js';
 import { DeepDiscoveryConfig } from './atlas-org-deep-discovery-config.js';
 import { routeCluster, type RoutableCluster } from './routing.js';
 
 const keys = DeepDiscoveryConfig.parse({ orgId: '660100000000000000000001' }).tagKeys;
 const own = 'vpc-a';
 const routing = { self: own, integrationConnectorId: own };
+const scrubber = createSecretScrubber();
+const job = { describe: (error: unknown) => describeError(error, scrubber) };
 
 const allStrings: ConnectionStrings = {
   standard: 'mongodb://c0-00.x.mongodb.net:27017/?replicaSet=rs0',
@@ -54,7 +58,7 @@ describe('the tag routing table', () => {
       { kind: 'elsewhere', connectorId: 'vpc-b' },
     ],
   ])('%s', (_name, tags, expected) => {
-    expect(routeCluster(cluster(tags), keys, routing)).toEqual(expected);
+    expect(routeCluster(cluster(tags), keys, routing, job)).toEqual(expected);
   });
 
   it.each([
@@ -84,7 +88,7 @@ describe('the tag routing table', () => {
     ],
     ['a cluster with no connection string yet', [], {}, 'cluster C0 has no connection string yet'],
   ])('%s → unroutable with a per-cluster reason', (_name, tags, strings, reason) => {
-    expect(routeCluster(cluster(tags, strings), keys, routing)).toEqual({
+    expect(routeCluster(cluster(tags, strings), keys, routing, job)).toEqual({
       kind: 'unroutable',
       connectorId: own,
       reason,
@@ -96,12 +100,13 @@ describe('the tag routing table', () => {
       cluster([tag('apono-connection-type', 'PrivateEndpoint'), tag('apono-private-endpoint-id', 'vpce-1')]),
       keys,
       routing,
+      job,
     );
     expect(route.kind).toBe('unroutable');
   });
 
   it("leaves an untagged cluster to the integration's own connector when this is another one", () => {
-    const route = routeCluster(cluster([]), keys, { self: 'vpc-b', integrationConnectorId: own });
+    const route = routeCluster(cluster([]), keys, { self: 'vpc-b', integrationConnectorId: own }, job);
     expect(route).toEqual({ kind: 'elsewhere', connectorId: own });
   });
 
@@ -114,6 +119,7 @@ describe('the tag routing table', () => {
       cluster([tag('jit/connector', own), tag('jit/network', 'Private'), tag('apono-connector-id', 'vpc-b')]),
       custom,
       routing,
+      job,
     );
     expect(route).toEqual({ kind: 'served', connectorId: own, connectionType: 'private' });
   });

@@ -1,5 +1,6 @@
 import type { ConnectionStrings, KeyValue } from '../../atlas/index.js';
 import { isConnectorError } from '../../errors/connector-error.js';
+import type { JobContext } from '../../worker/job-context.js';
 import { connectionStringFor } from '../database-access/model/connection-string.js';
 import type { ConnectionChoice } from '../scope.js';
 import type { TagKeys } from './atlas-org-deep-discovery-config.js';
@@ -90,8 +91,16 @@ export interface Routing {
   readonly integrationConnectorId: string;
 }
 
-/** Routes one cluster for the connector `routing.self`; never throws. */
-export function routeCluster(cluster: RoutableCluster, keys: TagKeys, routing: Routing): Route {
+/**
+ * Routes one cluster for the connector `routing.self`; never throws. `describe` is the job's
+ * (`JobContext.describe`): an unroutable reason goes into the snapshot, so its error text is scrubbed.
+ */
+export function routeCluster(
+  cluster: RoutableCluster,
+  keys: TagKeys,
+  routing: Routing,
+  { describe }: Pick<JobContext, 'describe'>,
+): Route {
   const connectorId = tagValue(cluster.tags, keys.connectorId) ?? routing.integrationConnectorId;
   if (connectorId !== routing.self) return { kind: 'elsewhere', connectorId };
   const connection = connectionOf(cluster, keys);
@@ -104,7 +113,7 @@ export function routeCluster(cluster: RoutableCluster, keys: TagKeys, routing: R
     );
   } catch (error) {
     if (!isConnectorError(error)) throw error;
-    return { kind: 'unroutable', connectorId, reason: error.message.replace(/^cluster: /, '') };
+    return { kind: 'unroutable', connectorId, reason: describe(error).replace(/^cluster: /, '') };
   }
   return {
     kind: 'served',

@@ -13,6 +13,7 @@ import {
   erinId,
   portalWorld,
   record,
+  type PortalWorld,
 } from '../../../test/kits/portal-test-kit.js';
 import { sweepAccess } from './sweep.js';
 
@@ -138,6 +139,45 @@ describe('sweep', () => {
     const result = await sweepAccess({ config: baseConfig, payload: { grants } }, h.deps, h.ctx);
     expect(result.failures).toMatchObject([{ email: 'bob@example.com', code: 'upstream_unavailable' }]);
     expect(result.clearedGrants).toEqual(['g-a']);
+  });
+
+  describe('a person’s failure whose error echoes a secret', () => {
+    // Test-only stand-ins: a value registered with the daemon's scrubber and a URI's password.
+    const registered = 'Qz9-registered-test-value';
+    const uriPassword = 'uri-test-password';
+    const echo = `cannot reach mongodb+srv://jit-user:${uriPassword}@cluster0.example.net with ${registered}`;
+
+    it.each([
+      [
+        'Atlas’s answer',
+        (h: PortalWorld) =>
+          h.world.answerNext('orgUsers.removeRole', 500, {
+            error: 500,
+            errorCode: 'UNEXPECTED_ERROR',
+            detail: echo,
+            reason: 'Internal Server Error',
+          }),
+      ],
+      [
+        'an unexpected error',
+        (h: PortalWorld) =>
+          h.world.beforeNext('orgUsers.removeRole', () => {
+            throw new Error(echo);
+          }),
+      ],
+    ])('is reported without either when it comes from %s', async (_name, fail) => {
+      const h = portalWorld([
+        { id: bobId, email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] },
+      ]);
+      h.scrubber.add(registered);
+      fail(h);
+      const grants = [record({ grantId: 'g-b', added: [billing], expiresAt: past })];
+      const result = await sweepAccess({ config: baseConfig, payload: { grants } }, h.deps, h.ctx);
+      expect(result.failures).toHaveLength(1);
+      expect(result.failures[0]?.message).toContain('mongodb+srv://[REDACTED]@cluster0.example.net');
+      expect(JSON.stringify(result)).not.toContain(registered);
+      expect(JSON.stringify(result)).not.toContain(uriPassword);
+    });
   });
 
   it('reports the roles it removed before a later write for the same person failed', async () => {

@@ -1,6 +1,7 @@
 import type { OrgUser } from '../../atlas/index.js';
 import { maxJsonBodyBytes } from '../../control-plane/protocol.js';
 import { isConnectorError, toConnectorError } from '../../errors/connector-error.js';
+import type { JobContext } from '../../worker/job-context.js';
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
 import { isActive, onMembership, undecided } from './ledger.js';
 import type { GrantRecord, SweepPayload } from './payloads.js';
@@ -182,7 +183,7 @@ async function sweepPerson(
 export async function sweepAccess(
   input: { readonly config: AtlasOrgPortalConfig; readonly payload: SweepPayload },
   deps: PortalDeps,
-  ctx: PortalCtx,
+  ctx: PortalCtx & Pick<JobContext, 'describe'>,
 ): Promise<SweepResult> {
   const people = byPerson(input.payload.grants);
   const out: SweepResult = {
@@ -208,8 +209,8 @@ export async function sweepAccess(
       await sweepPerson(deps, ctx, { orgId: input.config.orgId, email, grants }, startedAt, out);
     } catch (error) {
       if (isConnectorError(error) && (error.code === 'cancelled' || error.code === 'lease_lost')) throw error;
-      const safe = toConnectorError(error).toSafeJSON();
-      out.failures.push({ email, code: safe.code, message: safe.message });
+      // The message may echo what Atlas or a proxy said (a secret, a connection string): scrubbed.
+      out.failures.push({ email, code: toConnectorError(error).code, message: ctx.describe(error) });
     }
     const added = lists(out).reduce(
       (sum, list, i) => sum + Buffer.byteLength(JSON.stringify(list.slice(marks[i]))),

@@ -26,7 +26,7 @@ async function checkConnection(
     };
   } catch (error) {
     if (!isConnectorError(error) || error.code === 'cancelled') throw error;
-    return { ok: false, detail: error.message };
+    return { ok: false, detail: ctx.describe(error) };
   }
 }
 

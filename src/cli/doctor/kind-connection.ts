@@ -38,6 +38,7 @@ export async function kindConnection(ctx: DoctorContext, signal: AbortSignal): P
     log: logger,
     clock: ctx.clock,
     signal,
+    scrubber: ctx.scrubber,
   });
   try {
     const check = await adapter.checkConnection(parsed.data, credential, job);
@@ -49,6 +50,6 @@ export async function kindConnection(ctx: DoctorContext, signal: AbortSignal): P
     };
   } catch (error) {
     if (!isConnectorError(error) || signal.aborted) throw error;
-    return { status: 'fail', detail: `${kind} connection check: ${error.message}` };
+    return { status: 'fail', detail: `${kind} connection check: ${job.describe(error)}` };
   }
 }

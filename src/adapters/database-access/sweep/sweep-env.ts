@@ -21,7 +21,7 @@ export interface SweepAtlas {
 
 export type SweepDeps = Pick<AdapterDeps, 'clock' | 'policy'> & { readonly atlas: SweepAtlas };
 export type SweepInput = DatabaseJob<DatabaseScope, SweepPayload>;
-export type SweepContext = Pick<JobContext, 'signal' | 'beforeSideEffect'>;
+export type SweepContext = Pick<JobContext, 'signal' | 'beforeSideEffect' | 'describe'>;
 
 export interface SweepEnv {
   readonly projectId: string;
@@ -47,6 +47,7 @@ export function isStopping(error: unknown, ctx: SweepContext): boolean {
 
 export function recordError(env: SweepEnv, error: unknown, subject: Record<string, string>): void {
   if (isStopping(error, env.ctx)) throw error;
-  const { code, message } = toConnectorError(error);
-  env.report.errors.push({ projectId: env.projectId, ...subject, code, message });
+  // The message may echo what Atlas or a proxy said (a secret, a connection string): scrubbed.
+  const { code } = toConnectorError(error);
+  env.report.errors.push({ projectId: env.projectId, ...subject, code, message: env.ctx.describe(error) });
 }

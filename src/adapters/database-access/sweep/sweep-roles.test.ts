@@ -111,6 +111,32 @@ describe('sweep: failures', () => {
     expect(names(h)).toEqual(['jit-r-first']);
   });
 
+  it('reports a user’s failure without the secret or the connection-string password Atlas echoed', async () => {
+    // Test-only stand-ins: a value registered with the daemon's scrubber and a URI's password.
+    const registered = 'Qz9-registered-test-value';
+    const uriPassword = 'uri-test-password';
+    const h = setup();
+    h.scrubber.add(registered);
+    live(h, 'jit-a-first', [readSales], -1);
+    h.atlas.answerNext('databaseUsers.update', 500, {
+      error: 500,
+      errorCode: 'UNEXPECTED_ERROR',
+      detail: `cannot reach mongodb+srv://jit-user:${uriPassword}@cluster0.example.net with ${registered}`,
+      reason: 'Internal Server Error',
+    });
+    const result = await run(h);
+    expect(result.errors).toEqual([
+      {
+        projectId: projectA,
+        username: 'jit-a-first',
+        code: 'upstream_unavailable',
+        message: expect.stringContaining('mongodb+srv://[REDACTED]@cluster0.example.net with [REDACTED]'),
+      },
+    ]);
+    expect(JSON.stringify(result)).not.toContain(registered);
+    expect(JSON.stringify(result)).not.toContain(uriPassword);
+  });
+
   it('stops at once when the lease is lost, making no further write', async () => {
     const h = setup();
     live(h, 'jit-a-first', [readSales], -1);
