@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { loadConfig, type AppConfig } from './config/env.js';
+import { environmentSecrets } from './config/environment-secrets.js';
 import { addressInUseMessage, listenProblemMessage } from './cli/address-in-use.js';
 import { isConnectorError } from './errors/connector-error.js';
 import { chooseLogFormat, createLogger, prettyDestination, type Logger } from './runtime/logger.js';
@@ -109,6 +110,9 @@ async function runWith(mode: RunMode, signals: SignalLatch): Promise<number> {
   const config = configFor(mode);
   if (typeof config === 'number') return config;
   const scrubber = createSecretScrubber();
+  // From the logger's first line, in every mode: the sandbox starts (and may fail, or log) before
+  // the daemon, whose composition root registers them again (a value registered twice is kept once).
+  for (const value of environmentSecrets(process.env)) scrubber.add(value);
   scrubber.add(config.controlPlane.token);
   const logFormat = chooseLogFormat(config.logFormat, process.stdout.isTTY);
   const destination =

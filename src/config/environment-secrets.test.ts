@@ -73,4 +73,26 @@ describe('the scrubber with the environment’s secrets', () => {
       'via https://[REDACTED]@proxy.internal:3128/x',
     );
   });
+
+  it.each([0, 100])(
+    'redacts the same once they are registered twice (the CLI, then the daemon), with %i other values',
+    (others) => {
+      // The CLI registers them as its logger starts; the composition root registers them again.
+      const once = createSecretScrubber();
+      const twice = createSecretScrubber();
+      for (let i = 0; i < others; i += 1) {
+        once.add(`issued-test-value-${i}`);
+        twice.add(`issued-test-value-${i}`);
+      }
+      const env = {
+        HTTPS_PROXY: 'http://ops:test-proxy-pw-9@proxy.internal:3128',
+        AWS_SECRET_ACCESS_KEY: awsSecret,
+      };
+      for (const value of environmentSecrets(env)) once.add(value);
+      for (const value of [...environmentSecrets(env), ...environmentSecrets(env)]) twice.add(value);
+      const text = `signing with ${awsSecret} through ops:test-proxy-pw-9 (password test-proxy-pw-9)`;
+      expect(twice.scrub(text)).toBe(once.scrub(text));
+      expect(twice.scrub(text)).toBe('signing with [REDACTED] through [REDACTED] (password [REDACTED])');
+    },
+  );
 });

@@ -92,6 +92,31 @@ describe('starting the connector', () => {
     expect(output).not.toMatch(/\n\s+at /);
   });
 
+  it('logs a sandbox that fails to start without the secrets the environment holds', async () => {
+    // The sandbox starts before the daemon: its first server refuses, with an error echoing the
+    // AWS secret and the proxy's password (test-only stand-ins, none a real credential).
+    const awsSecret = 'test-aws-secret-value-0001';
+    const proxyPassword = 'test-proxy-password-41';
+    const preload = onNthListen(
+      1,
+      'throw new Error(`cannot listen: ${process.env.AWS_SECRET_ACCESS_KEY} via ${process.env.HTTPS_PROXY}`);',
+    );
+    const { code, output } = await runCli(
+      {
+        NODE_OPTIONS: `--import=${preload}`,
+        AWS_SECRET_ACCESS_KEY: awsSecret,
+        HTTPS_PROXY: `http://ops:${proxyPassword}@proxy.internal:3128`,
+        ...quietSandbox,
+      },
+      ['sandbox'],
+    );
+    expect(code, output).toBe(1);
+    expect(output).toContain('"msg":"sandbox failed to start"');
+    expect(output).toContain('cannot listen: [REDACTED] via http://[REDACTED]@proxy.internal:3128');
+    expect(output).not.toContain(awsSecret);
+    expect(output).not.toContain(proxyPassword);
+  });
+
   it('exits 78 naming CA_BUNDLE_FILE when the bundle cannot be read', async () => {
     const { code, output } = await runCli({ CA_BUNDLE_FILE: '/nonexistent/ca.pem', ...quietSandbox }, [
       'sandbox',
