@@ -75,7 +75,7 @@ export async function prettyDestination(options: {
 
 /**
  * pino JSON logger. Redaction is by path (cheap, exact) plus a value scrubber applied to every
- * string (MongoDB URI credentials, authorization values, registered secret values), because a
+ * string (credentials inside URLs, authorization values, registered secret values), because a
  * secret can hide in an error message as easily as in a field.
  */
 export function createLogger(settings: LoggerSettings): Logger {

@@ -1,7 +1,8 @@
 /**
  * Removes secrets from text that may reach a log line or an error message: credentials inside
- * URLs (MongoDB connection strings, proxy URLs), bearer / basic / digest authorization values, and every secret value registered
- * at run time (the control-plane token, the Atlas private key once read, issued passwords).
+ * URLs (MongoDB connection strings, proxy URLs), bearer / basic / digest authorization values, and
+ * every secret value registered at run time (the control-plane token, the proxy password and the
+ * cloud credentials in the environment, the Atlas private key once read, issued passwords).
  */
 export interface SecretScrubber {
   /** Registers a value that must never appear in output. Values shorter than 6 characters are ignored. */

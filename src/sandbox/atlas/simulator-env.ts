@@ -5,7 +5,8 @@ import { ConnectorError } from '../../errors/connector-error.js';
 /**
  * The standalone simulator's variables, read as the daemon reads its own: a variable set to
  * nothing (`X=` in an env file) is unset and takes its default. The key and fixture rules are the
- * daemon's sandbox ones; the port (any free one) and the host (loopback only) are its own.
+ * daemon's sandbox ones; the port (default: any free one) and the host (default: loopback) are
+ * its own.
  */
 const SimulatorEnv = EnvSchema.pick({
   SANDBOX_ATLAS_PUBLIC_KEY: true,
