@@ -39,7 +39,7 @@ export interface SimContext {
    * (empty when none is running).
    */
   wireByVia: ReadonlyMap<string, string>;
-  /** Invitation timestamps per organization, for the 10-per-minute limit. */
+  /** Invitation timestamps per client address (Atlas limits invitations per IP), for the 10-per-minute limit. */
   readonly invitations: Map<string, number[]>;
   /** Every operation served, for `GET /rateLimits`. */
   readonly routes: readonly RouteDef[];

@@ -50,6 +50,15 @@ export function remoteIpv4(req: IncomingMessage): string | undefined {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(address) ? address : undefined;
 }
 
+/**
+ * The client's address for per-IP limits (Atlas's invitation limit): the peer address without an
+ * IPv4-mapped prefix; every loopback client (127.0.0.0/8, `::1`) is one client, `loopback`.
+ */
+export function clientAddress(req: IncomingMessage): string {
+  const address = (req.socket.remoteAddress ?? '').replace(/^::ffff:/i, '');
+  return address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address) ? 'loopback' : address;
+}
+
 /** Lower-cased request headers with credentials reduced to their scheme, for recording. */
 export function redactedHeaders(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};

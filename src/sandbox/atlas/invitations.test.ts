@@ -1,7 +1,9 @@
+import type { IncomingMessage } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { field } from '../../../test/contract/digest-client.js';
+import { DigestClient, field } from '../../../test/contract/digest-client.js';
 import { dayMs, startHarness, type Harness } from '../../../test/contract/sim-harness.js';
-import { sandboxIds } from './default-fixture.js';
+import { defaultFixture, sandboxIds } from './default-fixture.js';
+import { clientAddress } from './http-io.js';
 
 const v = { version: '2025-02-19' } as const;
 const { org, payments, alice, bob } = sandboxIds;
@@ -97,6 +99,71 @@ describe('invitations', () => {
       body: { username: 'alice@example.com', roles: ['GROUP_READ_ONLY'] },
     });
     expect(member.status).toBe(201);
+  });
+});
+
+describe('the invitation limit, per client address as Atlas counts it', () => {
+  const otherOrg = 'b'.repeat(24);
+  const otherKey = { publicKey: 'otherkey', privateKey: 'e3d9a1f0-0000-4000-8000-00000000beef' } as const;
+  let h: Harness;
+  let other: DigestClient;
+  beforeEach(async () => {
+    const base = defaultFixture();
+    h = await startHarness({
+      fixture: {
+        ...base,
+        organizations: [...base.organizations, { id: otherOrg, name: 'Other Org' }],
+        apiKeys: [
+          ...(base.apiKeys ?? []),
+          {
+            id: 'e'.repeat(24),
+            ...otherKey,
+            desc: 'Owner of the other organization',
+            roles: [{ orgId: otherOrg, roleName: 'ORG_OWNER' }],
+          },
+        ],
+      },
+    });
+    other = new DigestClient(h.sim.url, otherKey.publicKey, otherKey.privateKey);
+  });
+  afterEach(async () => h.close());
+
+  const inviteTo = (client: DigestClient, orgId: string, username: string) =>
+    client.call('POST', `/orgs/${orgId}/users`, {
+      ...v,
+      body: { username, roles: { orgRoles: ['ORG_MEMBER'] } },
+    });
+
+  it('limits two organizations (and two keys) from one address together, not each on its own', async () => {
+    for (let i = 0; i < 5; i += 1) {
+      expect((await inviteTo(h.client, org, `a${i}@example.com`)).status).toBe(201);
+      expect((await inviteTo(other, otherOrg, `b${i}@example.com`)).status).toBe(201);
+    }
+    for (const [client, orgId, who] of [
+      [h.client, org, 'a5@example.com'],
+      [other, otherOrg, 'b5@example.com'],
+    ] as const) {
+      const over = await inviteTo(client, orgId, who);
+      expect(over.status).toBe(400);
+      expect(over.json).toMatchObject({ errorCode: 'INVITATIONS_RATE_LIMITED_IP', parameters: [10, 1] });
+    }
+    const invited = h.sim.state.snapshot().orgUsers.map((u) => u.username);
+    expect(invited.filter((u) => /^[ab]\d@/.test(u))).toHaveLength(10);
+    await h.clock.advance(60_000);
+    expect((await inviteTo(other, otherOrg, 'b5@example.com')).status).toBe(201);
+  });
+
+  it('counts every loopback client as one address and others by their own address', () => {
+    const from = (remoteAddress: string) => clientAddress({ socket: { remoteAddress } } as IncomingMessage);
+    expect(['127.0.0.1', '127.0.0.2', '::1', '::ffff:127.0.0.1'].map(from)).toEqual(
+      Array(4).fill('loopback'),
+    );
+    expect(['10.0.0.7', '::ffff:10.0.0.7', '10.0.0.8', '2001:db8::1'].map(from)).toEqual([
+      '10.0.0.7',
+      '10.0.0.7',
+      '10.0.0.8',
+      '2001:db8::1',
+    ]);
   });
 });
 

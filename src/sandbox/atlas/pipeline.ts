@@ -31,6 +31,8 @@ export interface ApiRequest {
   readonly authorization: string | undefined;
   readonly body: string;
   readonly remoteAddress: string | undefined;
+  /** The client's address for per-IP limits (`clientAddress` in http-io). */
+  readonly clientAddress: string;
 }
 
 type Authenticated = { readonly actor: Actor } | { readonly response: SimResponse };
@@ -54,7 +56,11 @@ function authenticate(deps: ApiDeps, req: ApiRequest): Authenticated {
   }
   if (!credential) return { response: unauthorized(deps, false) };
   return {
-    actor: { credential, ...(req.remoteAddress !== undefined ? { remoteAddress: req.remoteAddress } : {}) },
+    actor: {
+      credential,
+      clientAddress: req.clientAddress,
+      ...(req.remoteAddress !== undefined ? { remoteAddress: req.remoteAddress } : {}),
+    },
   };
 }
 

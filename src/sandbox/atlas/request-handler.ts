@@ -3,6 +3,7 @@ import { controlPrefix, serveControl, type ControlDeps } from './control.js';
 import { atlasError, type AtlasErrorCode } from './errors.js';
 import { decideFault, latencyMs, type FaultDecision } from './faults.js';
 import {
+  clientAddress,
   errorResponse,
   headerValue,
   readBody,
@@ -90,6 +91,7 @@ function serve(deps: ApiDeps, incoming: Incoming): SimResponse {
     authorization: headerValue(req, 'authorization'),
     body,
     remoteAddress,
+    clientAddress: clientAddress(req),
   });
 }
 

@@ -14,7 +14,10 @@ import type {
 
 export interface Actor {
   readonly credential: CredentialRec;
+  /** The IPv4 address events show (`remoteAddress`), when the client has one. */
   readonly remoteAddress?: string;
+  /** The client's address as per-IP limits count it; every loopback client is one (`loopback`). */
+  readonly clientAddress: string;
 }
 
 /**

@@ -51,7 +51,7 @@ function createOrgUser(ctx: RequestContext): HandlerResult {
   }
   const teams = (body.teamIds ?? []).map((id) => requireTeam(ctx, org.id, id));
   if (findByUsername(ctx, org.id, body.username)) throw atlasError('USER_ALREADY_EXISTS', body.username);
-  takeInvitation(ctx, org.id);
+  takeInvitation(ctx);
   dropLapsedInvitations(ctx, org.id, body.username);
   const user = newPendingUser(ctx, org.id, body.username, [...new Set(body.roles.orgRoles)]);
   for (const a of assignments)

@@ -76,7 +76,7 @@ function addGroupUser(ctx: RequestContext): HandlerResult {
   const existing = findByUsername(ctx, project.orgId, body.username);
   if (existing?.groupRoles.has(project.id)) throw atlasError('USER_ALREADY_EXISTS', body.username);
   if (!existing) {
-    takeInvitation(ctx, project.orgId);
+    takeInvitation(ctx);
     dropLapsedInvitations(ctx, project.orgId, body.username);
   }
   const user = existing ?? newPendingUser(ctx, project.orgId, body.username, ['ORG_MEMBER']);

@@ -88,19 +88,23 @@ export function refuseLastProjectOwner(
   if (owners.length <= 1) throw atlasError(code);
 }
 
-/** Atlas sends at most `invitationsPerMinute` invitations per organization per window (a minute). */
-export function takeInvitation(ctx: RequestContext, orgId: string): void {
+/**
+ * Atlas sends at most `invitationsPerMinute` invitations per client IP per window (a minute), whatever
+ * the organization or key (`INVITATIONS_RATE_LIMITED_IP`); every loopback client counts as one.
+ */
+export function takeInvitation(ctx: RequestContext): void {
   const { invitations, knobs } = ctx.sim;
-  const recent = (invitations.get(orgId) ?? []).filter((t) => t > ctx.now - knobs.invitationWindowMs);
+  const client = ctx.actor.clientAddress;
+  const recent = (invitations.get(client) ?? []).filter((t) => t > ctx.now - knobs.invitationWindowMs);
   if (recent.length >= knobs.invitationsPerMinute) {
-    invitations.set(orgId, recent);
+    invitations.set(client, recent);
     throw atlasError(
       'INVITATIONS_RATE_LIMITED_IP',
       knobs.invitationsPerMinute,
       Math.ceil(knobs.invitationWindowMs / 60_000),
     );
   }
-  invitations.set(orgId, [...recent, ctx.now]);
+  invitations.set(client, [...recent, ctx.now]);
 }
 
 /** The inviter an invitation shows; an API key has no e-mail, so it gets a recognisable stand-in. */
