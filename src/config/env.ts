@@ -209,7 +209,7 @@ export interface AppConfig {
     readonly orgRequestsPerMinute: number;
     readonly projectRequestsPerMinute: number;
     readonly rateLimitsFromApi: boolean;
-    /** Org invitations per window, per organization and for the whole daemon (Atlas: 10 per minute per IP). */
+    /** Org invitations per window for the whole daemon, every organization together (Atlas: 10 per minute per IP). */
     readonly invitationsPerWindow: number;
     readonly invitationWindowMs: number;
     readonly maxRetries: number;

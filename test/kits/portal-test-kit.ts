@@ -76,7 +76,8 @@ export interface PortalWorld {
   readonly ctx: GrantCtx & Pick<JobContext, 'describe'>;
   /** The daemon's scrubber as this world's jobs see it. */
   readonly scrubber: SecretScrubber;
-  readonly invitations: { acquired: string[]; heldOff: [string, number][] };
+  /** The daemon-wide invitation pacer as this world's jobs used it: slots taken, holds asked (ms). */
+  readonly invitations: { acquired: number; heldOff: number[] };
   /** Each recorded intent with the number of Atlas writes made before it. */
   readonly intents: { intent: GrantIntent; writesBefore: number }[];
   /** The arguments of each `ctx.log.warn` call. */
@@ -109,18 +110,18 @@ export function portalWorld(
   }
   const calls = () => world.calls.map(asCall);
   const writes = () => calls().filter(isWrite);
-  const invitations = { acquired: [] as string[], heldOff: [] as [string, number][] };
+  const invitations = { acquired: 0, heldOff: [] as number[] };
   const deps: PortalDeps = {
     atlas: world.client,
     clock: world.clock,
     policy: { ...basePolicy, ...policy },
     invitations: {
-      acquire: async (org) => {
-        invitations.acquired.push(org);
+      acquire: async () => {
+        invitations.acquired += 1;
         return () => undefined;
       },
-      holdOff: (org, ms) => {
-        invitations.heldOff.push([org, ms]);
+      holdOff: (ms) => {
+        invitations.heldOff.push(ms);
       },
     },
   };

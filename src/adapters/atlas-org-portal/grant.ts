@@ -42,21 +42,16 @@ const isConflict = (error: unknown): boolean => isConnectorError(error) && error
 
 /**
  * A write Atlas counts as an invitation (`createOrgUser`; `addGroupUsers` for a pending invitee):
- * it takes a slot of the invitation pacer (the organization's and the daemon's), and Atlas's
- * invitation limit (per IP) holds every invitation of the daemon off for a minute.
+ * it takes a slot of the daemon-wide invitation pacer, and Atlas's invitation limit (per IP) holds
+ * every invitation of the daemon off for a minute.
  */
-async function asInvitation<T>(
-  deps: PortalDeps,
-  ctx: PortalCtx,
-  orgId: string,
-  write: () => Promise<T>,
-): Promise<T> {
-  const done = await deps.invitations.acquire(orgId, ctx.signal);
+async function asInvitation<T>(deps: PortalDeps, ctx: PortalCtx, write: () => Promise<T>): Promise<T> {
+  const done = await deps.invitations.acquire(ctx.signal);
   try {
     ctx.beforeSideEffect();
     return await write();
   } catch (error) {
-    if (isInvitationLimit(error)) deps.invitations.holdOff(orgId, invitationRetryAfterMs);
+    if (isInvitationLimit(error)) deps.invitations.holdOff(invitationRetryAfterMs);
     throw error;
   } finally {
     done();
@@ -76,7 +71,7 @@ async function invite(deps: PortalDeps, ctx: PortalCtx, orgId: string, grant: Va
   }));
   const roles = { orgRoles: [...new Set(orgRoles)], groupRoleAssignments };
   try {
-    return await asInvitation(deps, ctx, orgId, () =>
+    return await asInvitation(deps, ctx, () =>
       deps.atlas.orgUsers.invite(orgId, { username: grant.email, roles }, { signal: ctx.signal }),
     );
   } catch (error) {
@@ -114,7 +109,6 @@ async function addRole(ctx: PortalCtx, landed: Landed, access: Access, call: () 
 async function addProjectRoles(
   deps: PortalDeps,
   ctx: PortalCtx,
-  orgId: string,
   person: OrgUser,
   projectId: string,
   roles: readonly string[],
@@ -126,7 +120,7 @@ async function addProjectRoles(
       deps.atlas.projectUsers.add(projectId, { username: person.username, roles }, { signal: ctx.signal });
     try {
       // For a pending invitee this adds the project to the invitation: an invitation to Atlas.
-      if (person.orgMembershipStatus === 'PENDING') await asInvitation(deps, ctx, orgId, add);
+      if (person.orgMembershipStatus === 'PENDING') await asInvitation(deps, ctx, add);
       else {
         ctx.beforeSideEffect();
         await add();
@@ -161,7 +155,7 @@ async function addMissing(
     );
   }
   for (const [projectId, roles] of byProject(toAdd)) {
-    await addProjectRoles(deps, ctx, orgId, person, projectId, roles, landed);
+    await addProjectRoles(deps, ctx, person, projectId, roles, landed);
   }
 }
 
