@@ -32,15 +32,15 @@ describe('JobSlots', () => {
     expect(slots.free).toBe(0);
     expect(slots.park('a')).toBe(true);
     expect(slots.park('a')).toBe(true);
-    expect(slots.waitingJobIds).toEqual(['a']);
+    expect(slots.waitingLeaseIds).toEqual(['a']);
     expect(slots.free).toBe(1);
     void slots.run('b', t.task('b'));
     await flushMicrotasks();
     expect(slots.park('b')).toBe(false);
-    expect(slots.waitingJobIds).toEqual(['a']);
+    expect(slots.waitingLeaseIds).toEqual(['a']);
     expect(slots.free).toBe(0);
     await t.end('a');
-    expect(slots.waitingJobIds).toEqual([]);
+    expect(slots.waitingLeaseIds).toEqual([]);
     expect(slots.free).toBe(0);
     await t.end('b');
     expect(slots.free).toBe(1);
@@ -54,7 +54,7 @@ describe('JobSlots', () => {
     expect(slots.park('unknown')).toBe(false);
     await t.end('a');
     expect(slots.park('a')).toBe(false);
-    expect(slots.waitingJobIds).toEqual([]);
+    expect(slots.waitingLeaseIds).toEqual([]);
     expect(slots.free).toBe(2);
     const none = new JobSlots({ maxConcurrentJobs: 2, maxWaitingJobs: 0 });
     void none.run('b', t.task('b'));

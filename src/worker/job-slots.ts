@@ -11,7 +11,9 @@ export interface SlotLimits {
  * Slot accounting for the worker. A job holds one of `maxConcurrentJobs` slots from the moment it
  * is accepted; a job that only waits may park, giving its slot back while it keeps its lease.
  * The queue's concurrency rises by one per parked job and falls back before that job's task
- * ends, so at most `maxConcurrentJobs` unparked jobs ever run.
+ * ends, so at most `maxConcurrentJobs` unparked jobs ever run. Keyed by lease, not by job: an
+ * earlier lease of a job may still be ending here (its release in flight) when a later lease of
+ * that job starts, and the earlier task's end must not take the later one's entries with it.
  */
 export class JobSlots {
   private readonly queue: PQueue;
@@ -27,7 +29,8 @@ export class JobSlots {
     this.queue = new PQueue({ concurrency: limits.maxConcurrentJobs });
   }
 
-  get waitingJobIds(): string[] {
+  /** The leases of the jobs parked off-slot. */
+  get waitingLeaseIds(): string[] {
     return [...this.parked];
   }
 
@@ -41,28 +44,28 @@ export class JobSlots {
     );
   }
 
-  /** Queues a job's task; it counts as in flight until the task ends. */
-  run(jobId: string, task: () => Promise<void>): Promise<void> {
+  /** Queues a lease's task; it counts as in flight until the task ends. */
+  run(leaseId: string, task: () => Promise<void>): Promise<void> {
     this.inFlight += 1;
     return this.queue.add(async () => {
-      this.running.add(jobId);
+      this.running.add(leaseId);
       try {
         await task();
       } finally {
-        this.running.delete(jobId);
+        this.running.delete(leaseId);
         // Before the queue sees the task end, or it would start a queued job in the parked slot.
-        if (this.parked.delete(jobId)) this.queue.concurrency -= 1;
+        if (this.parked.delete(leaseId)) this.queue.concurrency -= 1;
         this.inFlight -= 1;
         this.changed();
       }
     });
   }
 
-  /** Gives a running job's slot back; false (and nothing changes) when it may not park. */
-  park(jobId: string): boolean {
-    if (this.parked.has(jobId)) return true;
-    if (!this.running.has(jobId) || this.parked.size >= this.limits.maxWaitingJobs) return false;
-    this.parked.add(jobId);
+  /** Gives a running lease's slot back; false (and nothing changes) when it may not park. */
+  park(leaseId: string): boolean {
+    if (this.parked.has(leaseId)) return true;
+    if (!this.running.has(leaseId) || this.parked.size >= this.limits.maxWaitingJobs) return false;
+    this.parked.add(leaseId);
     this.queue.concurrency += 1;
     this.changed();
     return true;

@@ -622,31 +622,31 @@ describe('RunningJob', () => {
     ]);
   });
 
-  it('asks the worker to park the job once, however often the handler releases its slot', async () => {
+  it('asks the worker to park the job (by its lease) once, however often the handler releases its slot', async () => {
     const { cp, deps } = setup([]);
     const asked: string[] = [];
-    const releaseSlot = (jobId: string): boolean => {
-      asked.push(jobId);
+    const releaseSlot = (leaseId: string): boolean => {
+      asked.push(leaseId);
       return true;
     };
     await new RunningJob(envelope({ type: 'park', payload: '{}' }), 0, { ...deps, releaseSlot }).run(
       Promise.resolve(),
     );
-    expect(asked).toEqual(['job-1']);
+    expect(asked).toEqual(['lease-1']);
     expect(cp.calls.results[0]?.body).toMatchObject({ outcome: 'succeeded', result: { parked: true } });
   });
 
   it('asks again after a refusal, since the waiting allowance may have freed up', async () => {
     const { deps } = setup([]);
     const asked: string[] = [];
-    const releaseSlot = (jobId: string): boolean => {
-      asked.push(jobId);
+    const releaseSlot = (leaseId: string): boolean => {
+      asked.push(leaseId);
       return false;
     };
     await new RunningJob(envelope({ type: 'park', payload: '{}' }), 0, { ...deps, releaseSlot }).run(
       Promise.resolve(),
     );
-    expect(asked).toEqual(['job-1', 'job-1']);
+    expect(asked).toEqual(['lease-1', 'lease-1']);
   });
 
   it('hands the envelope intent to the handler and records a new one under this lease and attempt', async () => {

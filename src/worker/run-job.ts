@@ -38,8 +38,8 @@ export interface JobRunnerDeps {
    */
   readonly scrubber: Pick<SecretScrubber, 'scrub'>;
   readonly metrics: Metrics;
-  /** Parks the job off its worker slot; false when the worker refuses. Absent: never parks. */
-  readonly releaseSlot?: (jobId: string) => boolean;
+  /** Parks the job (by its lease) off its worker slot; false when the worker refuses. Absent: never parks. */
+  readonly releaseSlot?: (leaseId: string) => boolean;
   /** See `LeaseKeeperOptions.sessionHeldUntil`. */
   readonly sessionHeldUntil?: () => number | undefined;
   /**
@@ -214,7 +214,7 @@ export class RunningJob {
   }
 
   private releaseSlot(): void {
-    if (this.waiting || !this.deps.releaseSlot?.(this.jobId)) return;
+    if (this.waiting || !this.deps.releaseSlot?.(this.lease.leaseId)) return;
     this.waiting = true;
     this.log.debug('slot released; the job waits off-slot');
   }

@@ -270,6 +270,47 @@ describe('Worker', () => {
     expect(cp.calls.release.map((r) => r.lease.leaseId)).toEqual(['lease-a2']);
   });
 
+  it('keeps a later lease’s slot accounting when the earlier lease of its job ends after it started', async () => {
+    const { clock, cp, worker, gated } = setup({ maxConcurrentJobs: 2, maxWaitingJobs: 1 });
+    const first = gatedJob('a', false);
+    const second = { ...gatedJob('a', true), attempt: 2, leaseId: 'lease-a2', fencingToken: 8 };
+    // The release of the first lease stays unanswered until the test lets it through.
+    let answerRelease = (): void => undefined;
+    const releaseAnswered = new Promise<void>((resolve) => (answerRelease = resolve));
+    const release = cp.release.bind(cp);
+    cp.release = async (lease, reason, signal) => {
+      if (lease.leaseId === 'lease-a') {
+        cp.calls.release.push({ lease, reason });
+        await releaseAnswered;
+        return;
+      }
+      return release(lease, reason, signal);
+    };
+    cp.queue.push(first);
+    worker.start();
+    await clock.advance(2_000);
+    expect(gated.seen.started).toEqual(['a']);
+    // The server takes the first lease back; while its release is in flight, it leases the job
+    // here again.
+    cp.heartbeatBehaviour = () => ({ releaseLeases: ['lease-a'] });
+    await clock.advance(10_000);
+    cp.heartbeatBehaviour = () => ({});
+    expect(cp.calls.release.map((r) => r.lease.leaseId)).toEqual(['lease-a']);
+    cp.queue.push(second);
+    await clock.advance(20_000);
+    expect(worker.status().inFlightJobIds).toEqual(['a', 'a']);
+    // The first lease's task ends now, after the second lease's task started.
+    answerRelease();
+    await clock.advance(2_000);
+    expect(gated.seen.started).toEqual(['a', 'a']);
+    expect(worker.status()).toMatchObject({ inFlightJobIds: ['a'], waitingJobIds: ['a'], freeSlots: 2 });
+    gated.open('a');
+    await clock.advance(100);
+    expect(cp.calls.results.map((r) => [r.jobId, r.attempt, r.body.leaseId])).toEqual([['a', 2, 'lease-a2']]);
+    expect(worker.status()).toMatchObject({ inFlightJobIds: [], waitingJobIds: [], freeSlots: 2 });
+    await worker.drain();
+  });
+
   it('keeps claiming after a pause and a resume in the same heartbeat answer', async () => {
     const { clock, cp, worker } = setup();
     cp.heartbeatBehaviour = (call) => (call === 2 ? { actions: ['pause', 'resume'] } : {});

@@ -148,7 +148,7 @@ export class Worker {
       registered: this.registeredAt !== undefined,
       inFlightJobIds: [...this.inFlight.values()].map((job) => job.jobId),
       /** In flight but off-slot: they gave their slot back to wait on Atlas. */
-      waitingJobIds: this.slots.waitingJobIds,
+      waitingJobIds: this.slots.waitingLeaseIds.flatMap((leaseId) => this.inFlight.get(leaseId)?.jobId ?? []),
       outboxDepth: this.outbox.depth,
       freeSlots: this.freeSlots(),
       clockSkewMs: this.skewMs ?? null,
@@ -544,7 +544,7 @@ export class Worker {
     return {
       ...this.options,
       outbox: this.outbox,
-      releaseSlot: (jobId) => this.slots.park(jobId),
+      releaseSlot: (leaseId) => this.slots.park(leaseId),
       sessionHeldUntil: () => this.contact.sessionHeldUntil(),
       serverNow: () => this.options.clock.now() + (this.skewMs ?? 0),
     };
@@ -555,7 +555,7 @@ export class Worker {
     this.inFlight.set(envelope.leaseId, job);
     const previous = this.keyChains.get(envelope.resourceKey) ?? Promise.resolve();
     const ran = this.slots
-      .run(job.jobId, () => job.run(previous))
+      .run(envelope.leaseId, () => job.run(previous))
       .finally(() => this.inFlight.delete(envelope.leaseId));
     // The next job of this key waits for this one AND everything before it: a job that ends early
     // (released or cancelled while it waited for its turn) must not let its successor overtake.
