@@ -871,6 +871,39 @@ describe('Worker: the shutdown tail after the drain deadline', () => {
       deregister: true,
     });
   });
+
+  it('names a job whose earlier lease’s release went unanswered, though its later lease’s release was answered', async () => {
+    const { clock, cp, worker, shutdown } = setup({ drainTimeoutMs: 3_000 });
+    const later = { ...ping('a', 1_000), attempt: 2, leaseId: 'lease-a2', fencingToken: 8 };
+    // The earlier lease's release is never answered; the later lease's is.
+    const release = cp.release.bind(cp);
+    cp.release = (lease, reason, signal) => {
+      if (lease.leaseId !== 'lease-a') return release(lease, reason, signal);
+      cp.calls.release.push({ lease, reason });
+      return new Promise<void>(() => undefined);
+    };
+    cp.queue.push(ping('a', 60_000));
+    worker.start();
+    await clock.advance(100);
+    // The server takes the earlier lease back; its task waits for the release's answer.
+    cp.heartbeatBehaviour = () => ({ releaseLeases: ['lease-a'] });
+    await clock.advance(10_000);
+    cp.heartbeatBehaviour = () => ({});
+    expect(cp.calls.release.map((r) => r.lease.leaseId)).toEqual(['lease-a']);
+    // The job is leased here again: the later lease waits for its turn behind the earlier one.
+    cp.queue.push(later);
+    await clock.advance(20_000);
+    expect(worker.status().inFlightJobIds).toEqual(['a', 'a']);
+    let stopped = false;
+    void worker.drain().then(() => (stopped = true));
+    await clock.advance(3_000 + shutdownTailMs);
+    expect(stopped).toBe(true);
+    expect(cp.calls.release.map((r) => [r.lease.leaseId, r.reason])).toEqual([
+      ['lease-a', 'lease_lost'],
+      ['lease-a2', 'shutdown'],
+    ]);
+    expect(shutdown.steps()).toMatchObject({ releases: ['a'] });
+  });
 });
 
 describe('Worker: per-resource ordering', () => {

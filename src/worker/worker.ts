@@ -251,12 +251,18 @@ export class Worker {
       { how, remaining: running.map((job) => job.jobId) },
       'drain deadline: releasing unfinished jobs',
     );
-    const unanswered = new Set(running.map((job) => job.jobId));
+    // By lease: two leases of one job may both be here (an earlier one still ending), and the
+    // answer to one of them says nothing about the other.
+    const unanswered = new Set(running);
     const releases = running.map(async (job) => {
-      if (await job.releaseLease('shutdown')) unanswered.delete(job.jobId);
+      if (await job.releaseLease('shutdown')) unanswered.delete(job);
     });
     await shutdown.within(Promise.all(releases), { capMs: releaseWaitMs, reserveMs: closingReserveMs });
-    if (unanswered.size > 0) shutdown.abandon('releases', [...unanswered]);
+    if (unanswered.size > 0)
+      shutdown.abandon(
+        'releases',
+        [...unanswered].map((job) => job.jobId),
+      );
     this.outbox.wake();
     const stop = this.forcing.signal;
     await shutdown.within(this.outbox.whenEmpty(), { reserveMs: closingReserveMs, stop });
