@@ -441,6 +441,29 @@ describe('Worker: a claim answered with more jobs than it asked for', () => {
     expect(cp.calls.results.map((r) => r.jobId)).toEqual(['a', 'b']);
     await worker.drain();
   });
+
+  it('releases a surplus lease listed twice once', async () => {
+    const { clock, cp, worker, gated, logs } = setup({ maxConcurrentJobs: 1, maxWaitingJobs: 0 });
+    const claim = cp.claim.bind(cp);
+    let answered = false;
+    cp.claim = (request, key, signal) => {
+      if (answered) return claim(request, key, signal);
+      answered = true;
+      cp.calls.claim.push({ request, key });
+      return Promise.resolve([gatedJob('a', false), gatedJob('b', false), gatedJob('b', false)]);
+    };
+    worker.start();
+    await clock.advance(100);
+    expect(gated.seen.started).toEqual(['a']);
+    expect(cp.calls.release.map((r) => [r.lease.leaseId, r.reason])).toEqual([['lease-b', 'capacity']]);
+    const warnings = logs
+      .lines()
+      .filter((l) => l.msg === 'claim answered with more jobs than asked for; releasing the surplus');
+    expect(warnings).toMatchObject([{ asked: 1, received: 3, released: 1 }]);
+    gated.open('a');
+    await clock.advance(3_000);
+    await worker.drain();
+  });
 });
 
 describe('Worker: a claim answer that repeats a lease', () => {
@@ -1004,6 +1027,19 @@ describe('Worker: a job envelope that does not match the protocol schema', () =>
     const line = logs.lines().find((l) => l.msg === 'unreadable job envelope ignored; its lease will expire');
     expect(line).toMatchObject({ level: 'error', jobId: 'nofence' });
     expect(String(line?.problem)).toContain('fencingToken');
+    await worker.drain();
+  });
+
+  it('logs an unreadable job listed twice in one answer once', async () => {
+    const { clock, cp, worker, logs } = setup();
+    const { fencingToken: _unread, ...noFence } = envelope({ jobId: 'nofence', leaseId: 'lease-nofence' });
+    cp.queue.push({ ...noFence, fencingToken: 'seven' }, { ...noFence, fencingToken: 'seven' });
+    worker.start();
+    await clock.advance(1_000);
+    const lines = logs
+      .lines()
+      .filter((l) => l.msg === 'unreadable job envelope ignored; its lease will expire');
+    expect(lines).toMatchObject([{ level: 'error', jobId: 'nofence' }]);
     await worker.drain();
   });
 });

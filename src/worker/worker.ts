@@ -444,7 +444,8 @@ export class Worker {
         this.contact.answered(sentAt);
         const jobs = answered.slice(0, maxJobs);
         metrics.claims.inc({ result: jobs.length > 0 ? 'jobs' : 'empty' });
-        for (const raw of jobs) this.accept(raw, sentAt);
+        const ignored = new Set<string>();
+        for (const raw of jobs) this.accept(raw, sentAt, ignored);
         if (answered.length > maxJobs) this.releaseSurplus(answered.slice(maxJobs), maxJobs);
         // Let the jobs just accepted reach their first I/O before the next claim's request is
         // built: that fetch's synchronous work otherwise runs ahead of every job's first call.
@@ -490,14 +491,17 @@ export class Worker {
    * A control plane (buggy or hostile) answered a claim with more jobs than it asked for: running
    * them would go past MAX_CONCURRENT_JOBS. Each one whose fence is readable is released at once
    * (reason `capacity`: redelivered now, uncharged); one without can only expire. A lease the
-   * answer repeated from the jobs taken is not released: it runs here.
+   * answer repeated from the jobs taken is not released: it runs here. One the surplus repeats is
+   * released once.
    */
   private releaseSurplus(surplus: readonly unknown[], asked: number): void {
     const { client, logger } = this.options;
+    const seen = new Set<string>();
     const leases = surplus.flatMap((raw) => {
       const envelope = parseEnvelope(raw);
       const lease = isUnreadable(envelope) ? envelope.lease : envelope;
-      if (!lease || this.inFlight.has(lease.leaseId)) return [];
+      if (!lease || this.inFlight.has(lease.leaseId) || seen.has(lease.leaseId)) return [];
+      seen.add(lease.leaseId);
       return [{ jobId: lease.jobId, leaseId: lease.leaseId, fencingToken: lease.fencingToken }];
     });
     logger.warn(
@@ -516,8 +520,11 @@ export class Worker {
     }
   }
 
-  /** Starts one claimed job: local per-resource ordering on top of the server's. */
-  private accept(raw: unknown, grantedAt: number): void {
+  /**
+   * Starts one claimed job: local per-resource ordering on top of the server's. `ignored`: the job
+   * ids of this answer's envelopes already logged as unreadable (an answer repeating one logs it once).
+   */
+  private accept(raw: unknown, grantedAt: number, ignored: Set<string>): void {
     const envelope = parseEnvelope(raw);
     const lease = isUnreadable(envelope) ? envelope.lease : envelope;
     if (lease && this.inFlight.has(lease.leaseId)) {
@@ -534,6 +541,8 @@ export class Worker {
       return;
     }
     if (!envelope.lease) {
+      if (envelope.jobId !== undefined && ignored.has(envelope.jobId)) return;
+      if (envelope.jobId !== undefined) ignored.add(envelope.jobId);
       this.options.logger.error(
         { jobId: envelope.jobId, problem: envelope.problem },
         'unreadable job envelope ignored; its lease will expire',
