@@ -248,11 +248,6 @@ describe('grants on a sub-integration', () => {
         { config: { clusterNames: ['Peered'] } },
         { subIntegrationId: `${payments}:Cluster0` },
       ],
-      [
-        'the local policy, naming it',
-        { policy: { allowedProjectIds: [platform] } },
-        { subIntegrationId: `${payments}:Cluster0` },
-      ],
     ])(
       '%s: the ended grant loses its role, and the active one is ended with it',
       async (_name, narrowed, payload) => {
@@ -266,6 +261,28 @@ describe('grants on a sub-integration', () => {
         expect(rolesLeft()).toEqual([]);
         expect(swept.grantsEnded).toEqual([{ projectId: payments, username, grants: [grantKey('g-live')] }]);
         expect(readGrants(kit.sim.state.databaseUser(payments, username)?.labels ?? [])).toEqual([]);
+      },
+    );
+
+    // Another connector of the organisation (its own network, its own policy) may serve payments:
+    // this connector's POLICY_ALLOWED_PROJECT_IDS is no view of the grants made there.
+    it.each([
+      ['scheduled', {}],
+      ['naming it', { subIntegrationId: `${payments}:Cluster0` }],
+    ])(
+      'the local policy alone, %s: the ended grant loses its role, the active one is kept',
+      async (_name, payload) => {
+        await seedEndedGrant();
+        const swept = await kit.run('sweep', payload, {
+          connectorId: 'vpc-a',
+          config: { connectorId: 'vpc-a' },
+          policy: { allowedProjectIds: [platform] },
+        });
+        expect(swept.errors).toEqual([]);
+        expect(rolesLeft()).toEqual(['readWrite@hr']);
+        expect(swept.grantsEnded).toEqual([]);
+        const left = readGrants(kit.sim.state.databaseUser(payments, username)?.labels ?? []);
+        expect(left.map((grant) => grant.key)).toEqual([grantKey('g-live')]);
       },
     );
   });

@@ -117,10 +117,15 @@ describe('sweepTargets', () => {
     const namedA = await inventoryScope(config, projectA);
     // The integration's check is the kind's scope resolver (discover's refuses another project).
     await expect(inventoryScope(config, projectB)).rejects.toMatchObject({ code: 'invalid_request' });
-    expect(await targets(namedA)).toEqual([{ projectId: projectA, reach: 'full' }]);
+    expect(await targets(namedA)).toEqual([
+      { projectId: projectA, reach: 'full', outsideConfiguration: false },
+    ]);
     // The policy limits where access is handed out, never its removal: no policy_denied.
     const onlyB = testPolicy({ allowedProjectIds: [projectB] });
-    expect(await targets(namedA, onlyB)).toEqual([{ projectId: projectA, reach: 'named' }]);
+    // Refused by the policy alone, the project is still the integration's: its grants are not ended.
+    expect(await targets(namedA, onlyB)).toEqual([
+      { projectId: projectA, reach: 'named', outsideConfiguration: false },
+    ]);
     expect(atlas.methods()).toEqual([]);
 
     const reaching: DatabaseScope = {
@@ -129,12 +134,12 @@ describe('sweepTargets', () => {
       removalReach: 'every-visible-project',
     };
     expect(await targets(reaching)).toEqual([
-      { projectId: projectA, reach: 'full' },
-      { projectId: projectB, reach: 'listed' },
+      { projectId: projectA, reach: 'full', outsideConfiguration: false },
+      { projectId: projectB, reach: 'listed', outsideConfiguration: true },
     ]);
     expect(await targets({ kind: 'projects', projects: 'every-visible-project' }, onlyB)).toEqual([
-      { projectId: projectA, reach: 'listed' },
-      { projectId: projectB, reach: 'full' },
+      { projectId: projectA, reach: 'listed', outsideConfiguration: false },
+      { projectId: projectB, reach: 'full', outsideConfiguration: false },
     ]);
   });
 });

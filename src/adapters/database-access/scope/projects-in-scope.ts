@@ -110,13 +110,21 @@ export async function* scopedProjects(
 /**
  * Where a sweep works. `full`: a project of the integration the local policy allows, reconciled
  * in full. Otherwise the project left the integration's allow-list or the policy's since grants
- * were made there: only this integration's own users are reconciled (its active grants there
- * are ended, ended grants lose their roles). `listed`: found by listing the key's projects, so one whose users the key cannot read
- * is skipped quietly; `named`: named by the scope, so that is reported.
+ * were made there: only this integration's own users are reconciled, and only taken from (ended
+ * grants lose their roles). `listed`: found by listing the key's projects, so one whose users the
+ * key cannot read is skipped quietly; `named`: named by the scope, so that is reported.
  */
 export interface SweepTarget {
   readonly projectId: string;
   readonly reach: 'full' | 'named' | 'listed';
+  /**
+   * The integration's own configuration no longer allows the project (off its `projectIds`): its
+   * active grants there are ended. A project only the local policy (`POLICY_ALLOWED_PROJECT_IDS`)
+   * refuses is not: that policy is this connector's, and another connector on the organisation,
+   * with its own policy, may serve grants there (an organisation-wide sweep reaches every project
+   * whichever connector leased it).
+   */
+  readonly outsideConfiguration: boolean;
 }
 
 /**
@@ -137,7 +145,8 @@ export async function* sweepTargets(
   const target = (projectId: string, inScope: boolean, found: 'named' | 'listed'): SweepTarget[] => {
     if (seen.has(projectId)) return [];
     seen.add(projectId);
-    return [{ projectId, reach: inScope && allowedByPolicy(projectId, policy) ? 'full' : found }];
+    const reach = inScope && allowedByPolicy(projectId, policy) ? 'full' : found;
+    return [{ projectId, reach, outsideConfiguration: !inScope }];
   };
   const visible = () => paginate((page) => atlas.projects.list(page), { signal });
   const named = namedProjects(scope);

@@ -27,6 +27,8 @@ export interface SweepEnv {
   readonly projectId: string;
   /** `full`, or a project outside the integration's scope reached for this integration's users only. */
   readonly reach: SweepTarget['reach'];
+  /** Off the integration's own configuration: its active grants here are ended (`SweepTarget`). */
+  readonly outsideConfiguration: boolean;
   readonly integrationId: string;
   readonly settings: DatabaseAccessSettings;
   readonly deps: SweepDeps;

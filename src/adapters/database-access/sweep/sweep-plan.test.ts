@@ -107,8 +107,15 @@ describe('planUser', () => {
  */
 describe('planUser, remove-only', () => {
   const mine = integrationKey(integrationId);
+  // Off the integration's own configuration (`projectIds`): its grants there end.
   const removeOnly = (spec: UserSpec) =>
-    planUser(managedUser(spec, now), { nowMs: now, userCleanupDays: 1, removeOnly: true, integration: mine });
+    planUser(managedUser(spec, now), {
+      nowMs: now,
+      userCleanupDays: 1,
+      removeOnly: true,
+      endsGrants: true,
+      integration: mine,
+    });
   /** Another integration's active grant: only its own configuration may end it. */
   const theirs = (hours: number, roles = [readSales]) => ({
     id: `g-theirs-${hours}`,
@@ -156,6 +163,37 @@ describe('planUser, remove-only', () => {
     expect(shared).not.toHaveProperty('rolledTo');
     const sharedLabels = shared.kind === 'managed' ? (shared.update?.labels ?? []) : [];
     expect(readGrants(sharedLabels).map((grant) => grant.key)).toEqual([grantKey('g-theirs-2')]);
+  });
+
+  // Several connectors may serve one organisation, each with its own POLICY_ALLOWED_PROJECT_IDS:
+  // one's policy is no view of the grants another made there under its own.
+  it('a project only the local policy refuses: its own active grant is kept, without roll or repair', () => {
+    const short = new Date(now + hourMs).toISOString();
+    const result = planUser(
+      managedUser(
+        {
+          grants: [ended(), active(48, [writeHr, { ...readSales, databaseName: 'orders' }])],
+          roles: [
+            { roleName: 'read', databaseName: 'sales' },
+            { roleName: 'readWrite', databaseName: 'hr' },
+          ],
+          deleteAfterDate: short,
+        },
+        now,
+      ),
+      { nowMs: now, userCleanupDays: 1, removeOnly: true, integration: mine },
+    );
+    expect(result).toMatchObject({
+      action: 'update',
+      removeOnly: true,
+      update: { roles: [{ roleName: 'readWrite', databaseName: 'hr' }] },
+      rolesRemoved: ['read@sales'],
+      drift: { missingRoles: ['read@orders'] },
+    });
+    expect(result).not.toHaveProperty('endedGrants');
+    expect(result).not.toHaveProperty('rolledTo');
+    const labels = result.kind === 'managed' ? (result.update?.labels ?? []) : [];
+    expect(readGrants(labels).map((grant) => grant.key)).toEqual([grantKey('g-48')]);
   });
 
   it('does not add back a role an active grant records but the user lacks, and reports it', () => {

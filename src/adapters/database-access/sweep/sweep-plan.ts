@@ -34,13 +34,19 @@ export interface PlanOptions {
   readonly userCleanupDays: number;
   /**
    * A project the configuration no longer allows (outside the integration's allow-list or the
-   * local policy's): the plan only takes away. This integration's active grants there are ended
-   * (`endedGrants`); ended grants' roles and unexpected roles or scopes go and idle users are
-   * parked or deleted as usual, but no role or cluster is added back, scopes are never emptied
-   * (in Atlas that reaches every cluster), and `deleteAfterDate` is never rolled forward. Drift
-   * is still reported.
+   * local policy's): the plan only takes away. Ended grants' roles and unexpected roles or scopes
+   * go and idle users are parked or deleted as usual, but no role or cluster is added back,
+   * scopes are never emptied (in Atlas that reaches every cluster), and `deleteAfterDate` is
+   * never rolled forward. Drift is still reported.
    */
   readonly removeOnly?: boolean;
+  /**
+   * The project is off the integration's own configuration (`projectIds`), an authoritative view
+   * of where its grants may be: this integration's active grants there are ended too
+   * (`endedGrants`), and the plan is remove-only. Not set where only the local policy refuses the
+   * project: another connector, under its own policy, may serve grants there.
+   */
+  readonly endsGrants?: boolean;
   /**
    * The clusters this user's integration may still grant on, when its configuration limits them
    * (deep discovery's `clusterNames`, an `atlas-project`'s one cluster). This integration's active
@@ -65,7 +71,7 @@ export interface PlanOptions {
    * to the latest end of this integration's own active grants, when `allowedClusters` allows
    * their clusters: keeping an approved grant alive hands out nothing new, and every integration
    * rolls for its own grants, whichever wrote the user last. `allowedClusters` judges only this
-   * integration's grants, and this integration's own active grants that `removeOnly` or
+   * integration's grants, and this integration's own active grants that `endsGrants` or
    * `allowedClusters` refuse are ended (`endedGrants`) on any user. An idle user is this
    * integration's when all its records are. Absent: every grant is the sweep's own.
    */
@@ -272,12 +278,17 @@ function ownGrants(grants: readonly GrantRecord[], options: PlanOptions): readon
   return mine === undefined ? grants : grants.filter((grant) => grant.integration === mine);
 }
 
-/** Remove-only: outside the scope, or some of these clusters are off the integration's allow-list. */
-function removingOnly(clusters: readonly string[], options: PlanOptions): boolean {
+/** Off the integration's configuration: its project is outside it, or some of these clusters. */
+function refusedByConfiguration(clusters: readonly string[], options: PlanOptions): boolean {
   const allowed = options.allowedClusters;
   return (
-    options.removeOnly === true || (allowed !== undefined && clusters.some((name) => !allowed.includes(name)))
+    options.endsGrants === true || (allowed !== undefined && clusters.some((name) => !allowed.includes(name)))
   );
+}
+
+/** Remove-only: outside the scope or the local policy, or off the integration's configuration. */
+function removingOnly(clusters: readonly string[], options: PlanOptions): boolean {
+  return options.removeOnly === true || refusedByConfiguration(clusters, options);
 }
 
 /** The roles the user ends with, and its scopes when they change. */
@@ -460,8 +471,9 @@ export function planUser(user: DatabaseUser, options: PlanOptions): UserPlan {
 }
 
 /**
- * This integration's active grants its configuration no longer allows: every one in a project
- * reached outside the scope (`removeOnly`), each naming a cluster off `allowedClusters`. Narrowing
+ * This integration's active grants its configuration no longer allows: every one in a project off
+ * its configuration (`endsGrants`; not one the local policy alone refuses, which is no
+ * authoritative view of the integration's grants), each naming a cluster off `allowedClusters`. Narrowing
  * the configuration is meant to end that access at the next sweep, on any user: left active, such
  * a grant would keep its roles until the user's `deleteAfterDate` (up to 7 days, this sweep no
  * longer rolls it), or, on a user another integration's sweep keeps rolling for its own grants,
@@ -470,6 +482,6 @@ export function planUser(user: DatabaseUser, options: PlanOptions): UserPlan {
  */
 function refusedOwnGrants(active: readonly GrantRecord[], options: PlanOptions): string[] {
   return ownGrants(active, options)
-    .filter((grant) => removingOnly(clustersNeeded([grant]), options))
+    .filter((grant) => refusedByConfiguration(clustersNeeded([grant]), options))
     .map((grant) => grant.key);
 }

@@ -26,9 +26,10 @@ import type { SweepResult } from './sweep.js';
 
 /**
  * Tightening the configuration must never leave access in place: a project taken off the
- * integration's `projectIds` or out of `POLICY_ALLOWED_PROJECT_IDS` still holds users this
- * integration's grants made, and the sweep ends them there at once (ended grants' roles and the
- * active grants' too), touching nothing else.
+ * integration's `projectIds` still holds users this integration's grants made, and the sweep ends
+ * them there at once (ended grants' roles and the active grants' too), touching nothing else. A
+ * project only `POLICY_ALLOWED_PROJECT_IDS` refuses is reached remove-only: that policy is this
+ * connector's, and another connector may serve the integration's grants there.
  */
 
 const alice = 'jit-alice-example-com-3f9a';
@@ -131,6 +132,26 @@ function expectOwnGrantsEnded(h: Harness, result: SweepResult): void {
   expect(ungatedWrites(h.atlas)).toEqual([]);
 }
 
+/**
+ * A project only this connector's POLICY_ALLOWED_PROJECT_IDS refuses: another connector on the
+ * organisation (its own network, its own policy) may serve grants there, so its active grant is
+ * kept; only the ended grant's role goes, and nothing is rolled.
+ */
+function expectRemoveOnlyKept(h: Harness, result: SweepResult): void {
+  const user = h.atlas.user(projectA, alice);
+  expect(user?.roles).toEqual([{ roleName: 'readWrite', databaseName: 'hr' }]);
+  expect(readGrants(user?.labels ?? []).map((grant) => grant.key)).toEqual([grantKey('g-new')]);
+  expect(result.grantsEnded).toEqual([]);
+  expect(result.rolesRemoved).toEqual([{ projectId: projectA, username: alice, roles: ['read@sales'] }]);
+  expect(result.deleteAfterRolled).toEqual([]);
+  expect(h.atlas.user(projectA, 'jit-bob-example-com-0b0b')?.roles).toEqual([
+    { roleName: 'read', databaseName: 'sales' },
+  ]);
+  expect(result.customRolesDeleted).toEqual([]);
+  expect(result.errors).toEqual([]);
+  expect(ungatedWrites(h.atlas)).toEqual([]);
+}
+
 describe('sweep after the configuration narrowed: this integration’s grants there end', () => {
   it('atlas-multi-project, scheduled: a project taken off projectIds that the key still sees', async () => {
     const h = world();
@@ -148,7 +169,7 @@ describe('sweep after the configuration narrowed: this integration’s grants th
     expect(result.projects).toBe(0);
   });
 
-  it('atlas-multi-project, scheduled: a visible project POLICY_ALLOWED_PROJECT_IDS no longer allows', async () => {
+  it('atlas-multi-project, scheduled: a visible project POLICY_ALLOWED_PROJECT_IDS no longer allows is remove-only', async () => {
     const h = world();
     const result = await sweepThrough(
       h,
@@ -157,25 +178,41 @@ describe('sweep after the configuration narrowed: this integration’s grants th
       {},
       { allowedProjectIds: [projectB] },
     );
-    expectOwnGrantsEnded(h, result);
+    expectRemoveOnlyKept(h, result);
   });
 
-  it('atlas-multi-project, a sweep naming a project the policy no longer allows runs instead of policy_denied', async () => {
+  it('atlas-multi-project, a sweep naming a project the policy no longer allows runs (remove-only) instead of policy_denied', async () => {
     const h = world();
     const policy = { allowedProjectIds: [projectB] };
     const result = await sweepThrough(h, atlasMultiProjectKind, multi(), { projectId: projectA }, policy);
+    expectRemoveOnlyKept(h, result);
+  });
+
+  it('atlas-multi-project, a project off projectIds that the policy also refuses: its grants end', async () => {
+    const h = world();
+    const policy = { allowedProjectIds: [projectB] };
+    const result = await sweepThrough(
+      h,
+      atlasMultiProjectKind,
+      multi({ projectIds: [projectB] }),
+      {},
+      policy,
+    );
     expectOwnGrantsEnded(h, result);
   });
 
   it.each([
     ['scheduled', {}],
     ['naming its project', { projectId: projectA }],
-  ])('atlas-project, %s: its project no longer allowed by the policy', async (_name, payload) => {
-    const h = world();
-    const config = { ...multi(), projectId: projectA, clusterName: 'Cluster0' };
-    const policy = { allowedProjectIds: [projectB] };
-    expectOwnGrantsEnded(h, await sweepThrough(h, atlasProjectKind, config, payload, policy));
-  });
+  ])(
+    'atlas-project, %s: its project no longer allowed by the policy is remove-only',
+    async (_name, payload) => {
+      const h = world();
+      const config = { ...multi(), projectId: projectA, clusterName: 'Cluster0' };
+      const policy = { allowedProjectIds: [projectB] };
+      expectRemoveOnlyKept(h, await sweepThrough(h, atlasProjectKind, config, payload, policy));
+    },
+  );
 
   it('quietly skips a project found by listing whose users the key cannot read', async () => {
     const h = world();
@@ -231,7 +268,11 @@ describe('outside the scope the sweep only takes away, and ends this integration
 
   it.each<[string, Partial<AtlasMultiProjectConfig>, Partial<Policy>]>([
     ['taken off projectIds', { projectIds: [projectB] }, {}],
-    ['refused by the policy', {}, { allowedProjectIds: [projectB] }],
+    [
+      'taken off projectIds and refused by the policy',
+      { projectIds: [projectB] },
+      { allowedProjectIds: [projectB] },
+    ],
   ])(
     '%s: a role removed by hand is not restored, the active grant ends, every role goes, no roll',
     async (_name, config, policy) => {
@@ -259,6 +300,24 @@ describe('outside the scope the sweep only takes away, and ends this integration
       expect(ungatedWrites(h.atlas)).toEqual([]);
     },
   );
+
+  it('refused by the policy alone: a role removed by hand is not restored, the active grant is kept, no roll', async () => {
+    const { h, deleteAfterDate } = drifted();
+    const policy = { allowedProjectIds: [projectB] };
+    const result = await sweepThrough(h, atlasMultiProjectKind, multi(), {}, policy);
+    const user = h.atlas.user(projectA, alice);
+    expect(user?.roles).toEqual([{ roleName: 'readWrite', databaseName: 'hr' }]);
+    expect(readGrants(user?.labels ?? []).map((grant) => grant.key)).toEqual([grantKey('g-new')]);
+    expect(Date.parse(user?.deleteAfterDate ?? '')).toBe(Date.parse(deleteAfterDate));
+    expect(result.grantsEnded).toEqual([]);
+    expect(result.rolesRemoved).toEqual([{ projectId: projectA, username: alice, roles: ['read@sales'] }]);
+    expect(result.deleteAfterRolled).toEqual([]);
+    expect(result.drift.repaired).toEqual([]);
+    expect(result.drift.outsideScope).toEqual([
+      expect.objectContaining({ username: alice, missingRoles: ['read@reports'] }),
+    ]);
+    expect(result.errors).toEqual([]);
+  });
 
   it('in scope the same user is repaired as before: the role is restored and the date rolled', async () => {
     const { h, deleteAfterDate } = drifted();

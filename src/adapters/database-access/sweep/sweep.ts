@@ -58,8 +58,9 @@ function isOwn(env: SweepEnv, user: DatabaseUser): boolean {
 }
 
 /**
- * Outside the scope (a project the configuration no longer allows) this integration's active
- * grants are ended and the plan only takes away; so it does for this integration's grants naming
+ * Outside the scope the plan only takes away; in a project off the integration's own configuration
+ * (not one only the local policy refuses: another connector may serve grants there) this
+ * integration's active grants are ended too; so it does for this integration's grants naming
  * a cluster its configuration no longer allows (`clusterNames`). On a user holding another
  * integration's active grant, only that integration's configuration says whether its grant's
  * access may still be handed out, so there ended grants lose their roles but nothing is added
@@ -72,6 +73,7 @@ function plan(env: SweepEnv, user: DatabaseUser): UserPlan {
     nowMs: env.deps.clock.now(),
     userCleanupDays: env.settings.userCleanupDays,
     removeOnly: env.reach !== 'full',
+    endsGrants: env.outsideConfiguration,
     ...(clusterNames === undefined ? {} : { allowedClusters: clusterNames }),
     mayAdd: (role) => policyGives(env.deps.policy, role, env.customRoles),
     integration: integrationKey(env.integrationId),
@@ -270,9 +272,9 @@ async function sweepProject(env: SweepEnv): Promise<void> {
  * configuration refuses end, on any user), reports unmanaged users without touching them,
  * and deletes connector-made custom roles nobody uses. In a project the configuration no longer
  * allows (the scope's `removalReach`, or one the local policy refuses) it reconciles this
- * integration's own users only, and only takes away (`removeOnly`: its active grants ended, no
- * role or cluster added back, no roll): tightening the configuration ends the access there at
- * once, and never hands out access.
+ * integration's own users only, and only takes away (`removeOnly`: no role or cluster added back,
+ * no roll; off the integration's own configuration, `endsGrants`, its active grants ended):
+ * tightening the configuration ends the access there at once, and never hands out access.
  */
 export async function sweep(input: SweepInput, deps: SweepDeps, ctx: SweepContext): Promise<SweepResult> {
   const report = emptySweepReport();
@@ -281,10 +283,23 @@ export async function sweep(input: SweepInput, deps: SweepDeps, ctx: SweepContex
     signal: ctx.signal,
     // Listing the key's projects to reach beyond the scope failed: reported, with no project.
     onReachFailure: (error) =>
-      recordError({ projectId: '', reach: 'listed', integrationId, settings, deps, ctx, report }, error, {}),
+      recordError(
+        {
+          projectId: '',
+          reach: 'listed',
+          outsideConfiguration: true,
+          integrationId,
+          settings,
+          deps,
+          ctx,
+          report,
+        },
+        error,
+        {},
+      ),
   });
-  await forEachBounded(targets, projectConcurrency, ({ projectId, reach }) =>
-    sweepProject({ projectId, reach, integrationId, settings, deps, ctx, report }),
+  await forEachBounded(targets, projectConcurrency, (target) =>
+    sweepProject({ ...target, integrationId, settings, deps, ctx, report }),
   );
   return sortSweepReport(report);
 }
