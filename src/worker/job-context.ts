@@ -22,6 +22,12 @@ export interface JobContext {
    * carries `beforeSideEffect`, which the Atlas transport runs before each attempt of a write.
    */
   readonly signal: AbortSignal;
+  /**
+   * Wall-clock epoch ms at which the claim that leased this job was sent. The control plane
+   * resolves the job's integration configuration after that moment (docs/protocol.md), so what
+   * was written before it was written under a configuration no newer than the job's.
+   */
+  readonly claimedAtMs: number;
   /** The key the control plane leased this job under (absent in unit tests that do not care). */
   readonly resourceKey?: string;
   /**
@@ -68,9 +74,10 @@ export function describeError(error: unknown, scrubber: Pick<SecretScrubber, 'sc
 
 export type JobContextOptions = Omit<
   JobContext,
-  'beforeSideEffect' | 'releaseSlot' | 'intent' | 'recordIntent' | 'describe'
+  'beforeSideEffect' | 'releaseSlot' | 'intent' | 'recordIntent' | 'describe' | 'claimedAtMs'
 > &
-  Partial<Pick<JobContext, 'releaseSlot' | 'intent' | 'recordIntent'>> & {
+  /** `claimedAtMs` absent (a context made outside a claim: doctor, tests): the clock's now. */
+  Partial<Pick<JobContext, 'releaseSlot' | 'intent' | 'recordIntent' | 'claimedAtMs'>> & {
     /** The logs' scrubber (the daemon's one): `describe` passes error text through it. */
     readonly scrubber: Pick<SecretScrubber, 'scrub'>;
     /**
@@ -89,6 +96,7 @@ function noIntentStore(): Promise<void> {
 export function createJobContext({ checkLease, scrubber, ...options }: JobContextOptions): JobContext {
   const ctx: JobContext = {
     ...options,
+    claimedAtMs: options.claimedAtMs ?? options.clock.now(),
     describe: (error) => describeError(error, scrubber),
     intent: options.intent ?? null,
     recordIntent: options.recordIntent ?? noIntentStore,

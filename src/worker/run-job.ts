@@ -58,6 +58,8 @@ export class RunningJob {
   readonly log: Logger;
   private readonly abort = new AbortController();
   private readonly keeper: LeaseKeeper;
+  /** Wall-clock epoch ms at which the claim that leased this job was sent (`JobContext.claimedAtMs`). */
+  private readonly claimedAtMs: number;
   private released = false;
   /** The release call made by releaseLease, while or once it is answered (true: it was). */
   private releasing: Promise<boolean> | undefined;
@@ -78,6 +80,8 @@ export class RunningJob {
     private readonly refused?: ConnectorError,
   ) {
     this.lease = { jobId: envelope.jobId, leaseId: envelope.leaseId, fencingToken: envelope.fencingToken };
+    // `grantedAt` is monotonic: the wall clock then is now less the time since (a claim's round trip).
+    this.claimedAtMs = deps.clock.now() - Math.max(0, deps.clock.monotonic() - grantedAt);
     this.log = deps.logger.child({
       jobId: envelope.jobId,
       jobType: envelope.type,
@@ -264,6 +268,7 @@ export class RunningJob {
       attempt: this.envelope.attempt,
       fencingToken: this.envelope.fencingToken,
       resourceKey: this.envelope.resourceKey,
+      claimedAtMs: this.claimedAtMs,
       log: this.log,
       clock: this.deps.clock,
       signal: this.abort.signal,

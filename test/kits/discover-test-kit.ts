@@ -183,6 +183,8 @@ export interface UserSpec {
     expiresAtMs: number;
     roles: readonly GrantedRole[];
     integration?: string;
+    /** When the record was written (`GrantRecord.writtenAtMs`); absent: an earlier version's. */
+    writtenAtMs?: number;
   }[];
   /** Atlas's actual roles; defaults to what the grants say. */
   readonly roles?: readonly DatabaseUserRole[];
@@ -198,6 +200,7 @@ export function managedUser(spec: UserSpec, nowMs: number): DatabaseUser {
     expiresAtMs: g.expiresAtMs,
     roles: g.roles,
     ...(g.integration === undefined ? {} : { integration: g.integration }),
+    ...(g.writtenAtMs === undefined ? {} : { writtenAtMs: g.writtenAtMs }),
   }));
   const fromGrants = grants.flatMap((g) =>
     g.roles.map(({ roleName, databaseName, collectionName }) => ({

@@ -112,7 +112,9 @@ export async function validateGrant(
   return {
     projectId,
     nowMs,
-    record: { key: grantKey(payload.grantId), expiresAtMs, roles },
+    // Written now: a sweep claimed before this moment, whose configuration may predate this
+    // grant's, does not end it (`GrantRecord.writtenAtMs`).
+    record: { key: grantKey(payload.grantId), expiresAtMs, roles, writtenAtMs: nowMs },
     connectionStrings,
     connectionString: connectionStrings[firstCluster] ?? '',
     recipient,

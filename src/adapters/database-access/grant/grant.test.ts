@@ -55,6 +55,8 @@ describe('per-requester grant', () => {
       expiresAtMs: now + hourMs,
       roles: [{ cluster: clusterName, roleName: 'read', databaseName: 'sales' }],
       integration: integrationKey(integrationId),
+      // When it was written: a sweep claimed before then does not end it.
+      writtenAtMs: now,
     };
     expect(h.atlas.callsTo('databaseUsers.create')).toEqual([
       [

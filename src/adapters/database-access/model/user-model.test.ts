@@ -168,6 +168,45 @@ describe('grant labels', () => {
     }
   });
 
+  it('round-trips the time a record was written, which an earlier reader ignores', () => {
+    const written = {
+      ...grant('g-1', [{ cluster: 'Cluster0', roleName: 'read', databaseName: 'sales' }]),
+      integration: integrationKey('int-a'),
+      writtenAtMs: now - 90_000,
+    };
+    const [label] = grantLabels(written);
+    expect(label?.value).toBe(
+      `${(now + 2 * 3_600_000) / 1000}|Cluster0:read@sales|${integrationKey('int-a')}|${(now - 90_000) / 1000}`,
+    );
+    expect(readGrants(grantLabels(written))).toEqual([written]);
+    // What the previous version read of it (expiry, roles, integration; later fields ignored).
+    const [expiry, roles, integration] = (label?.value ?? '').split('|');
+    expect([expiry, roles, integration]).toEqual([
+      `${(now + 2 * 3_600_000) / 1000}`,
+      'Cluster0:read@sales',
+      integrationKey('int-a'),
+    ]);
+    // Without an integration the field stays empty: the label's integration is read, with the time.
+    const unnamed = { ...written, integration: undefined };
+    const labels = [{ key: labelKeys.integration, value: 'int-label' }, ...grantLabels(unnamed)];
+    expect(readGrants(labels)).toEqual([{ ...written, integration: integrationKey('int-label') }]);
+    // Written by an earlier version (no time), or by a later one with more fields: read as ever.
+    for (const [value, writtenAtMs] of [
+      ['1795539600|Cluster0:read@sales|0123456789abcdef', undefined],
+      ['1795539600|Cluster0:read@sales|0123456789abcdef|1795530000|later', 1_795_530_000_000],
+    ] as const) {
+      expect(readGrants([{ key: `jit-grant.${grantKey('g-1')}`, value }])).toEqual([
+        {
+          key: grantKey('g-1'),
+          expiresAtMs: 1_795_539_600_000,
+          roles: [{ cluster: 'Cluster0', roleName: 'read', databaseName: 'sales' }],
+          integration: '0123456789abcdef',
+          ...(writtenAtMs === undefined ? {} : { writtenAtMs }),
+        },
+      ]);
+    }
+  });
+
   it('splits a long grant over continuation labels of at most 255 characters', () => {
     const roles = Array.from({ length: 12 }, (_, i) => ({
       cluster: 'Cluster0',
@@ -175,10 +214,11 @@ describe('grant labels', () => {
       databaseName: `database_number_${i}`,
       collectionName: `collection_${i}`,
     }));
-    const labels = grantLabels(grant('g-long', roles));
+    const record = { ...grant('g-long', roles), integration: integrationKey('i'), writtenAtMs: now };
+    const labels = grantLabels(record);
     expect(labels.length).toBeGreaterThan(1);
     expect(labels.every((l) => l.value.length <= 255 && l.key.length <= 255)).toBe(true);
-    expect(readGrants(labels)[0]?.roles).toEqual(roles);
+    expect(readGrants(labels)).toEqual([record]);
   });
 
   it('never cuts a continuation label between the two halves of a surrogate pair', () => {

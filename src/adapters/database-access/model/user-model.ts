@@ -47,6 +47,13 @@ export interface GrantRecord {
    * A record written before records named one is read as the label's (`readGrants`).
    */
   readonly integration?: string;
+  /**
+   * When the grant or its last renewal wrote the record (epoch ms, whole seconds); other rewrites
+   * of the user (another grant's, a revoke's, a sweep's repair) keep it. The sweep ends a grant its
+   * configuration refuses only when the record is older than the sweep's claim (the configuration
+   * it works from may predate a grant made since). Absent: written by an earlier version, long ago.
+   */
+  readonly writtenAtMs?: number;
 }
 
 export function shortHash(value: string, hexChars: number): string {
@@ -135,12 +142,16 @@ function decodeRole(text: string): GrantedRole | undefined {
 const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
 
 /**
- * `jit-grant.<key>` = `<expiry epoch s>|<role>,<role>…|<integration key>`, continued in
- * `jit-grant.<key>~2`… when long. (Neither a role name nor a database name holds `|`.)
+ * `jit-grant.<key>` = `<expiry epoch s>|<role>,<role>…|<integration key>|<written epoch s>`,
+ * continued in `jit-grant.<key>~2`… when long. (Neither a role name nor a database name holds `|`.)
+ * Readers ignore the fields after the ones they know, so an earlier version reads this one.
  */
 export function grantLabels(record: GrantRecord): KeyValue[] {
-  const integration = record.integration === undefined ? '' : `|${record.integration}`;
-  const value = `${Math.floor(record.expiresAtMs / 1000)}|${record.roles.map(encodeRole).join(',')}${integration}`;
+  const fields = [`${Math.floor(record.expiresAtMs / 1000)}`, record.roles.map(encodeRole).join(',')];
+  if (record.integration !== undefined || record.writtenAtMs !== undefined)
+    fields.push(record.integration ?? '');
+  if (record.writtenAtMs !== undefined) fields.push(`${Math.floor(record.writtenAtMs / 1000)}`);
+  const value = fields.join('|');
   const labels: KeyValue[] = [];
   for (let offset = 0, part = 1; offset < value.length; part += 1) {
     let end = Math.min(offset + maxLabelValue, value.length);
@@ -178,18 +189,22 @@ export function readGrants(labels: readonly KeyValue[]): GrantRecord[] {
       .sort(([a], [b]) => a - b)
       .map(([, text]) => text)
       .join('');
-    // Fields after the roles that are not an integration key (a later version's) are ignored, as
-    // this version's third field is by earlier ones: a record skipped would make a revoke answer
-    // already_revoked with the role in place.
-    const [expiry = '', roleText = '', named] = value.split('|');
+    // A third field that is not an integration key, and fields after the time (a later
+    // version's), are ignored, as this version's third and fourth are by earlier ones: a record
+    // skipped would make a revoke answer already_revoked with the role in place.
+    const [expiry = '', roleText = '', named, written] = value.split('|');
     const roles = roleText === '' ? [] : roleText.split(',').map(decodeRole);
     if (!/^\d+$/.test(expiry) || roles.some((role) => role === undefined)) continue;
     const integration = named !== undefined && integrationKeyPattern.test(named) ? named : fallback;
+    // A time that is not one is read as none: written long ago, as by an earlier version.
+    const writtenAtMs =
+      written !== undefined && /^\d{1,12}$/.test(written) ? Number(written) * 1000 : undefined;
     records.push({
       key,
       expiresAtMs: Number(expiry) * 1000,
       roles: roles as GrantedRole[],
       ...(integration === undefined ? {} : { integration }),
+      ...(writtenAtMs === undefined ? {} : { writtenAtMs }),
     });
   }
   return records.sort((a, b) => a.key.localeCompare(b.key));

@@ -48,6 +48,8 @@ describe('renew', () => {
         expiresAtMs: now + 4 * hourMs,
         roles: [{ cluster: clusterName, roleName: 'read', databaseName: 'sales' }],
         integration: integrationKey(integrationId),
+        // Renewed now: the record's time moves with it (`GrantRecord.writtenAtMs`).
+        writtenAtMs: now,
       },
     ]);
   });

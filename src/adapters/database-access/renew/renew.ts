@@ -79,9 +79,12 @@ export async function runRenew(job: RenewJob, deps: AdapterDeps, ctx: JobContext
   const others = active.filter((grant) => grant !== target);
   const plan = planUserWrite({
     identity: { integrationId, requesterId: payload.requester.id, strategy },
-    // This integration checked and extends the grant: its sweep now rolls the user for it.
+    // This integration checked and extends the grant: its sweep now rolls the user for it, and a
+    // sweep claimed before now (its configuration maybe older) does not end it.
     grants: active.map((grant) =>
-      grant === target ? { ...grant, expiresAtMs, integration: integrationKey(integrationId) } : grant,
+      grant === target
+        ? { ...grant, expiresAtMs, integration: integrationKey(integrationId), writtenAtMs: nowMs }
+        : grant,
     ),
     book: managed.book,
     nowMs,

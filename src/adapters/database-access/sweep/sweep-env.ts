@@ -21,7 +21,7 @@ export interface SweepAtlas {
 
 export type SweepDeps = Pick<AdapterDeps, 'clock' | 'policy'> & { readonly atlas: SweepAtlas };
 export type SweepInput = DatabaseJob<DatabaseScope, SweepPayload>;
-export type SweepContext = Pick<JobContext, 'signal' | 'beforeSideEffect' | 'describe'>;
+export type SweepContext = Pick<JobContext, 'signal' | 'beforeSideEffect' | 'describe' | 'claimedAtMs'>;
 
 export interface SweepEnv {
   readonly projectId: string;

@@ -20,6 +20,20 @@ const active = (hours: number, roles = [readSales]) => ({
 });
 
 describe('planUser', () => {
+  // The time says under which configuration the grant was made: a rewrite of the user for another
+  // reason must not make it look newer (nor older).
+  it('keeps each remaining record’s written time when it rewrites the labels', () => {
+    const writtenAtMs = now - 3 * dayMs;
+    const result = plan({
+      grants: [
+        { id: 'g-old', expiresAtMs: now - hourMs, roles: [writeHr] },
+        { ...active(2), writtenAtMs },
+      ],
+    });
+    const labels = result.kind === 'managed' ? (result.update?.labels ?? []) : [];
+    expect(readGrants(labels)).toEqual([expect.objectContaining({ key: grantKey('g-2'), writtenAtMs })]);
+  });
+
   it('does nothing for a user that matches its labels', () => {
     expect(plan({ grants: [active(2)] })).toMatchObject({ kind: 'managed', action: 'none', warnings: [] });
   });
@@ -194,6 +208,42 @@ describe('planUser, remove-only', () => {
     expect(result).not.toHaveProperty('rolledTo');
     const labels = result.kind === 'managed' ? (result.update?.labels ?? []) : [];
     expect(readGrants(labels).map((grant) => grant.key)).toEqual([grantKey('g-48')]);
+  });
+
+  // The sweep's configuration was resolved when it was claimed: a grant written since may have been
+  // made under a configuration widened since (the project added back), and must not be ended.
+  it('ends only a grant written before the sweep’s claim (less the margin), or with no time', () => {
+    const claimed = now - 5 * 60_000;
+    const judge = (writtenAtMs?: number) =>
+      planUser(
+        managedUser(
+          {
+            grants: [{ ...active(48), ...(writtenAtMs === undefined ? {} : { writtenAtMs }) }],
+            deleteAfterDate: new Date(now + hourMs).toISOString(),
+          },
+          now,
+        ),
+        {
+          nowMs: now,
+          userCleanupDays: 1,
+          removeOnly: true,
+          endsGrants: true,
+          endsWrittenBeforeMs: claimed,
+          integration: mine,
+        },
+      );
+    for (const old of [undefined, claimed - 1000]) {
+      expect(judge(old)).toMatchObject({
+        action: 'update',
+        endedGrants: [grantKey('g-48')],
+        update: { roles: [] },
+      });
+    }
+    // Written since: left as remove-only leaves an active grant (its roles kept, nothing rolled).
+    const recent = judge(claimed);
+    expect(recent).toMatchObject({ action: 'none', removeOnly: true });
+    expect(recent).not.toHaveProperty('endedGrants');
+    expect(recent).not.toHaveProperty('rolledTo');
   });
 
   it('does not add back a role an active grant records but the user lacks, and reports it', () => {
@@ -378,6 +428,28 @@ describe('planUser, a grant on a cluster off allowedClusters', () => {
         ],
       },
       rolledTo: expect.any(String),
+    });
+  });
+
+  it('does not end a grant there written after the sweep’s claim (less the margin): remove-only, no roll', () => {
+    const claimed = now - 5 * 60_000;
+    const spec = (writtenAtMs: number) => ({
+      grants: [{ ...active(48, [onCluster1()]), writtenAtMs }],
+      deleteAfterDate: short,
+    });
+    const options = {
+      nowMs: now,
+      userCleanupDays: 5,
+      allowedClusters: ['Cluster0'],
+      endsWrittenBeforeMs: claimed,
+    };
+    const recent = planUser(managedUser(spec(now), now), options);
+    expect(recent).toMatchObject({ action: 'none', removeOnly: true });
+    expect(recent).not.toHaveProperty('endedGrants');
+    expect(recent).not.toHaveProperty('rolledTo');
+    expect(planUser(managedUser(spec(claimed - 1000), now), options)).toMatchObject({
+      action: 'update',
+      endedGrants: [grantKey('g-48')],
     });
   });
 

@@ -48,6 +48,14 @@ export interface PlanOptions {
    */
   readonly endsGrants?: boolean;
   /**
+   * Only a refused grant whose record was written before this moment (epoch ms) is ended: the
+   * sweep's configuration was resolved when its job was claimed (less a margin for clock skew),
+   * so a grant written after may have been made under a wider configuration than the sweep's. A
+   * later one is left remove-only, not ended (the next sweep judges it); a record without a time
+   * (an earlier version's) is old. Absent: every refused grant is ended.
+   */
+  readonly endsWrittenBeforeMs?: number;
+  /**
    * The clusters this user's integration may still grant on, when its configuration limits them
    * (deep discovery's `clusterNames`, an `atlas-project`'s one cluster). This integration's active
    * grants naming another cluster are ended (`endedGrants`); the user is then planned from the
@@ -478,10 +486,13 @@ export function planUser(user: DatabaseUser, options: PlanOptions): UserPlan {
  * a grant would keep its roles until the user's `deleteAfterDate` (up to 7 days, this sweep no
  * longer rolls it), or, on a user another integration's sweep keeps rolling for its own grants,
  * until its own end, however far. So it is ended now. Another integration's grants are its own
- * sweep's to judge.
+ * sweep's to judge, and so is one written after `endsWrittenBeforeMs` (a configuration newer than
+ * the sweep's may allow it): left active, remove-only, until the next sweep.
  */
 function refusedOwnGrants(active: readonly GrantRecord[], options: PlanOptions): string[] {
+  const before = options.endsWrittenBeforeMs;
+  const judged = (grant: GrantRecord) => before === undefined || (grant.writtenAtMs ?? 0) < before;
   return ownGrants(active, options)
-    .filter((grant) => refusedByConfiguration(clustersNeeded([grant]), options))
+    .filter((grant) => judged(grant) && refusedByConfiguration(clustersNeeded([grant]), options))
     .map((grant) => grant.key);
 }

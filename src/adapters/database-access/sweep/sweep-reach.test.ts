@@ -214,6 +214,39 @@ describe('sweep after the configuration narrowed: this integration’s grants th
     },
   );
 
+  // A sweep works from the configuration resolved when it was claimed: an operator may have added
+  // projectA back since, and a grant made there since must not be ended minutes after it succeeded.
+  it('does not end a grant written there after the sweep was claimed (less the clock-skew margin)', async () => {
+    for (const [writtenAgoMs, ended] of [
+      [60_000, false],
+      [10 * 60_000, true],
+    ] as const) {
+      const h = harness();
+      h.atlas.addProject(projectA).addProject(projectB);
+      h.atlas.addCluster(projectA, { name: 'Cluster0' }).addCluster(projectB, { name: 'Cluster0' });
+      const now = h.clock.now();
+      expect(h.ctx.claimedAtMs).toBe(now);
+      const grants = [
+        { id: 'g-new', expiresAtMs: now + 2 * hourMs, roles: [writeHr], writtenAtMs: now - writtenAgoMs },
+      ];
+      h.atlas.addUser(projectA, managedUser({ grants }, now));
+      const result = await sweepThrough(h, atlasMultiProjectKind, multi({ projectIds: [projectB] }), {});
+      const user = h.atlas.user(projectA, alice);
+      expect(result.errors).toEqual([]);
+      expect(result.deleteAfterRolled).toEqual([]);
+      if (ended) {
+        expect(user?.roles).toEqual([]);
+        expect(result.grantsEnded).toEqual([
+          { projectId: projectA, username: alice, grants: [grantKey('g-new')] },
+        ]);
+      } else {
+        expect(user?.roles).toEqual([{ roleName: 'readWrite', databaseName: 'hr' }]);
+        expect(readGrants(user?.labels ?? []).map((grant) => grant.key)).toEqual([grantKey('g-new')]);
+        expect(result.grantsEnded).toEqual([]);
+      }
+    }
+  });
+
   it('quietly skips a project found by listing whose users the key cannot read', async () => {
     const h = world();
     h.atlas.failNext('databaseUsers.list', 'USER_CANNOT_ACCESS_GROUP', 2);

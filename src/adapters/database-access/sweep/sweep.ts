@@ -58,7 +58,16 @@ function isOwn(env: SweepEnv, user: DatabaseUser): boolean {
 }
 
 /**
- * Outside the scope the plan only takes away; in a project off the integration's own configuration
+ * How far apart the wall clocks of the connector replicas (and the control plane) may be. A grant
+ * record's time is written by whichever replica granted; the sweep's claim time by its own: only a
+ * record older than the claim by this much surely predates the configuration the sweep works from.
+ */
+const replicaClockSkewMs = 5 * 60_000;
+
+/**
+ * The configuration a sweep works from was resolved when its job was leased, and a sweep may run
+ * for minutes: a grant made since, under a configuration widened since, is not ended (it stays
+ * remove-only until the next sweep judges it). Outside the scope the plan only takes away; in a project off the integration's own configuration
  * (not one only the local policy refuses: another connector may serve grants there) this
  * integration's active grants are ended too; so it does for this integration's grants naming
  * a cluster its configuration no longer allows (`clusterNames`). On a user holding another
@@ -74,6 +83,7 @@ function plan(env: SweepEnv, user: DatabaseUser): UserPlan {
     userCleanupDays: env.settings.userCleanupDays,
     removeOnly: env.reach !== 'full',
     endsGrants: env.outsideConfiguration,
+    endsWrittenBeforeMs: env.ctx.claimedAtMs - replicaClockSkewMs,
     ...(clusterNames === undefined ? {} : { allowedClusters: clusterNames }),
     mayAdd: (role) => policyGives(env.deps.policy, role, env.customRoles),
     integration: integrationKey(env.integrationId),
