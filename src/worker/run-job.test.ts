@@ -153,6 +153,15 @@ const describingHandler: JobHandler<{ message: string; password: string }> = {
   },
 };
 
+/** Succeeds with the claim time its context carries. */
+const claimTimeHandler: JobHandler<Record<string, never>> = {
+  payloadSchema: z.object({}).strict(),
+  needsIntegration: false,
+  run(_payload, ctx) {
+    return Promise.resolve({ claimedAtMs: ctx.claimedAtMs });
+  },
+};
+
 /** A fake clock whose time can also jump at once, as it does for a process whose event loop was blocked. */
 class StallingClock extends FakeClock {
   private stalledMs = 0;
@@ -189,6 +198,7 @@ function setup(writes: string[]) {
       deny: denyHandler as JobHandler,
       leaky: leakyHandler as JobHandler,
       describing: describingHandler as JobHandler,
+      claimTime: claimTimeHandler as JobHandler,
       big: bigResultHandler as JobHandler,
       unserialisable: unserialisableHandler as JobHandler,
       stall: stallingHandler(writes, (ms) => clock.stall(ms)) as JobHandler,
@@ -206,6 +216,20 @@ function setup(writes: string[]) {
 }
 
 describe('RunningJob', () => {
+  // A sweep ends a grant only when its record predates the configuration the sweep works from,
+  // resolved by the server after the claim was sent: the claim's send time, on the wall clock.
+  it('gives the handler the wall-clock time the leasing claim was sent', async () => {
+    const { clock, cp, deps } = setup([]);
+    const sentAt = clock.monotonic();
+    const sentAtMs = clock.now();
+    await clock.advance(2_500); // the claim's round trip
+    await new RunningJob(envelope({ type: 'claimTime', payload: '{}' }), sentAt, deps).run(Promise.resolve());
+    expect(cp.calls.results[0]?.body).toMatchObject({
+      outcome: 'succeeded',
+      result: { claimedAtMs: sentAtMs },
+    });
+  });
+
   it('aborts the handler before its next write when the lease is lost, and reports nothing', async () => {
     const writes: string[] = [];
     const { clock, cp, deps } = setup(writes);
