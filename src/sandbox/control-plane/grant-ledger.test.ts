@@ -446,6 +446,43 @@ describe('grant ledger', () => {
       ]);
     });
 
+    it('nor the roles an older record of the grant added on another invitation', async () => {
+      // g-1 invited bob (u1) with ORG_BILLING_ADMIN; that invitation went, an admin invited bob again
+      // (u2) with ORG_BILLING_ADMIN of their own, and a second grant job of g-1 meant to add
+      // ORG_READ_ONLY to u2, then died. The connector counted nothing of u1 on u2 (its intent).
+      const h = setup();
+      const readOnly = { level: 'org', role: 'ORG_READ_ONLY' };
+      h.run('grant', grantPayload, { ...grantResult(intent.expiresAt), created: { invitation: true } });
+      const { jobId, first } = leasedGrant(h, 1);
+      h.jobs.recordIntent(jobId, 1, first, { ...intent, userId: 'u2', added: [readOnly] });
+      await h.clock.advance(60_000);
+      h.jobs.tick();
+      // Claimed on u2, the admin's ORG_BILLING_ADMIN would be removed by g-1's revoke or the sweep.
+      expect(h.ledger.grants('portal')).toEqual([
+        expect.objectContaining({ userId: 'u2', added: [readOnly] }),
+      ]);
+    });
+
+    it('leaves a record made from an intent with no user id without one, whatever an older record named', async () => {
+      // g-1 invited bob (u1); that invitation went. A second grant job of g-1 found bob absent, sent
+      // an invitation (u2, its id never recorded: the answer was lost) and died. Named u1, the record
+      // would count on no pending invitation: its revoke would close it and remove nothing, and the
+      // grant's own invitation would give its roles for good once accepted.
+      const h = setup();
+      h.run('grant', grantPayload, { ...grantResult(intent.expiresAt), created: { invitation: true } });
+      const { jobId, first } = leasedGrant(h, 1);
+      const { userId: _u1, ...noUserId } = intent;
+      h.jobs.recordIntent(jobId, 1, first, {
+        ...noUserId,
+        created: { invitation: true, projectMemberships: [] },
+      });
+      await h.clock.advance(60_000);
+      h.jobs.tick();
+      const [recorded] = h.ledger.grants('portal');
+      expect(recorded).toMatchObject({ added: [billing], created: { invitation: true }, fromIntent: true });
+      expect(recorded).not.toHaveProperty('userId');
+    });
+
     it('nor onto a later grant’s record of another invitation when the older grant reports late', async () => {
       const h = setup();
       const { first } = leasedGrant(h);
@@ -456,6 +493,17 @@ describe('grant ledger', () => {
       });
       expect(h.ledger.grants('portal')).toEqual([
         expect.objectContaining({ userId: 'u2', created: { invitation: false, projectMemberships: [] } }),
+      ]);
+    });
+
+    it('nor the roles the older grant added on another invitation, when it reports late', async () => {
+      const h = setup();
+      const readOnly = { level: 'org', role: 'ORG_READ_ONLY' };
+      const { first } = leasedGrant(h);
+      h.run('grant', grantPayload, { ...grantResult(intent.expiresAt), userId: 'u2', added: [readOnly] });
+      h.report(first, { outcome: 'succeeded', result: grantResult(intent.expiresAt) });
+      expect(h.ledger.grants('portal')).toEqual([
+        expect.objectContaining({ userId: 'u2', added: [readOnly] }),
       ]);
     });
 

@@ -79,15 +79,16 @@ const createdShape = z
   .catch({});
 
 /**
- * What `from`, a record of `userId`, created, as far as it can be on the membership `to` names:
- * an invitation is the one its record's user id names (a pending invitation keeps its id, and
- * connectors delete an invitation only under that id), so one made on another invitation does not
- * make the merged record's its own; without it, its revoke could delete an invitation someone
- * else sent after the grant's was gone. One with no user id may be either: it stays.
+ * Whether what a record of `from` (a user id) added and created can be on the membership `to`
+ * names, the one a later read of the person found: a pending invitation keeps its id, so a record
+ * of another id was made on an invitation or membership that is gone, and `to` undefined means the
+ * grant found the person absent (it invited them, the new invitation's id unknown): `from`'s was
+ * gone too. Carried over, its roles and invitation would be claimed on someone else's invitation,
+ * and the revoke or the sweep would remove them (or delete it). A record of no id may be either:
+ * it is carried. The connector's own intent and result already carry what of it still counts.
  */
-function createdOn(from: unknown, userId: string | undefined, to: string | undefined): unknown {
-  if (userId === undefined || to === undefined || userId === to) return from;
-  return { ...createdShape.parse(from ?? {}), invitation: false };
+function sameMembership(from: string | undefined, to: string | undefined): boolean {
+  return from === undefined || from === to;
 }
 
 function mergeCreated(a: unknown, b: unknown): unknown {
@@ -194,18 +195,19 @@ export class GrantLedger {
     const endSeq = laterEnd?.endSeq ?? job.seq;
     setBy.set(record.grantId, { rolesSeq: laterRoles ? before.rolesSeq : job.seq, endSeq, expiresAt });
     const current = laterRoles ? this.entries(integrationId).get(record.grantId) : undefined;
-    const userId = current?.userId ?? record.userId;
+    if (current === undefined) {
+      return { ...record, ...this.closedEarlier(endSeq, integrationId, record.grantId, expiresAt) };
+    }
+    // The later grant read the person later: its user id says which membership they have, and
+    // what this job did on another one is not on it (sameMembership).
+    const { userId: _older, ...rest } = record;
+    const carried = sameMembership(record.userId, current.userId);
     return {
-      ...record,
+      ...rest,
+      ...(current.userId === undefined ? {} : { userId: current.userId }),
       ...this.closedEarlier(endSeq, integrationId, record.grantId, expiresAt),
-      ...(current === undefined
-        ? {}
-        : {
-            // The later grant read the person later: its user id says which membership they have.
-            ...(current.userId === undefined ? {} : { userId: current.userId }),
-            added: unionByJson(current.added, record.added),
-            created: mergeCreated(current.created, createdOn(record.created, record.userId, userId)),
-          }),
+      added: carried ? unionByJson(current.added, record.added) : current.added,
+      created: mergeCreated(current.created, carried ? record.created : undefined),
     };
   }
 
@@ -301,20 +303,21 @@ export class GrantLedger {
     const intent = grantResult.safeParse(job.intent.value);
     if (!request.success || !intent.success) return;
     const entries = this.entries(integration.id);
-    const earlier = entries.get(request.data.grantId);
+    const existing = entries.get(request.data.grantId);
     const { userId, expiresAt, added, created } = intent.data;
-    const recordedUserId = userId ?? earlier?.userId;
+    // Widened by the existing record only as far as it can be on the intent's membership.
+    const earlier = existing && sameMembership(existing.userId, userId) ? existing : undefined;
     const { grantId } = request.data;
-    const latest = earlier && earlier.expiresAt > expiresAt ? earlier.expiresAt : expiresAt;
+    const latest = existing && existing.expiresAt > expiresAt ? existing.expiresAt : expiresAt;
     entries.set(
       grantId,
       this.placed(job, integration.id, {
         grantId,
         email: request.data.requester.email.toLowerCase(),
-        ...(recordedUserId === undefined ? {} : { userId: recordedUserId }),
+        ...(userId === undefined ? {} : { userId }),
         expiresAt: latest,
         added: unionByJson(earlier?.added ?? [], added),
-        created: mergeCreated(createdOn(earlier?.created, earlier?.userId, recordedUserId), created),
+        created: mergeCreated(earlier?.created, created),
         fromIntent: true,
       }),
     );
