@@ -310,6 +310,33 @@ describe('grant validation (before any Atlas call)', () => {
   });
 
   it.each([
+    ['an active member', [bob]],
+    ['an unknown person (invited)', []],
+  ])(
+    'refuses a well-formed project id no project has (%s) as invalid_request naming access[i].projectId',
+    async (_who, seeds) => {
+      const h = portalWorld(seeds);
+      const missing = '6602000000000000000000cc';
+      const access = [
+        { level: 'org', role: 'ORG_BILLING_ADMIN' },
+        { level: 'project', projectId: missing, role: 'GROUP_READ_ONLY' },
+      ];
+      const error: unknown = await grantAccess(
+        { config: baseConfig, payload: payload({ access }) },
+        h.deps,
+        h.ctx,
+      ).catch((e: unknown) => e);
+      // A typo in a project id is the request's fault, not a missing Atlas object to retry or page on.
+      expect(error).toMatchObject({
+        code: 'invalid_request',
+        retryable: false,
+        details: { field: 'access[1].projectId', atlasErrorCode: 'GROUP_NOT_FOUND' },
+      });
+      expect((error as Error).message).toMatch(/^access\[1\]\.projectId: /);
+    },
+  );
+
+  it.each([
     ['a malformed e-mail', { requester: { email: 'not-an-email' } }, 'requester.email'],
     ['an unknown org role', { access: [{ level: 'org', role: 'ORG_KING' }] }, 'access.0.role'],
     ['both ttlSeconds and expiresAt', { expiresAt: '2026-12-04T13:00:00Z' }, 'ttlSeconds'],

@@ -238,6 +238,25 @@ function leftMeanwhile(error: unknown, email: string): ConnectorError | undefine
   });
 }
 
+/**
+ * Atlas knows no project of that id (a typo, a deleted project): the request's fault, named by its
+ * field like every other refusal of the request, not a missing object to retry or investigate.
+ * `createOrgUser` carries every project, so the one Atlas names in its message is looked up.
+ */
+function unknownProject(error: unknown, access: readonly Access[]): ConnectorError | undefined {
+  if (!isAtlasCode(error, 'GROUP_NOT_FOUND', 'INVALID_GROUP_ID') || !isConnectorError(error))
+    return undefined;
+  const named = access.findIndex((a) => a.level === 'project' && error.message.includes(a.projectId));
+  const index = named >= 0 ? named : access.findIndex((a) => a.level === 'project');
+  const field = `access[${index}].projectId`;
+  return new ConnectorError({
+    code: 'invalid_request',
+    message: `${field}: Atlas has no such project, or the credential cannot see it (${error.message})`,
+    details: { field, atlasErrorCode: error.details.atlasErrorCode },
+    cause: error,
+  });
+}
+
 /** The earlier attempt's intent; one that does not parse (another kind's, a corrupted one) is none. */
 function earlierIntent(ctx: GrantCtx): GrantIntent | undefined {
   if (ctx.intent === null || ctx.intent === undefined) return undefined;
@@ -313,7 +332,7 @@ export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: Gran
       invited = await invite(deps, ctx, config.orgId, grant);
     } catch (error) {
       if (refusedOutright(error)) await recordOrWarn(ctx, unclaimed);
-      throw error;
+      throw unknownProject(error, payload.access) ?? error;
     }
     if (invited) {
       // The intent above could name no user id: there was none yet. Made into a record (the result
@@ -419,7 +438,7 @@ async function grantToMember(
       const unclaimed = narrowed([...landed.roles, ...shared, ...(earlier?.added ?? [])]);
       await recordOrWarn(ctx, unclaimed, 'could not narrow the intent of a refused grant write');
     }
-    throw leftMeanwhile(error, grant.email) ?? error;
+    throw leftMeanwhile(error, grant.email) ?? unknownProject(error, input.payload.access) ?? error;
   }
   const final = narrowed(added);
   // A role someone else added meanwhile is theirs: held independently, never removed by a revoke.
