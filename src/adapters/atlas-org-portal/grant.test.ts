@@ -336,6 +336,38 @@ describe('grant validation (before any Atlas call)', () => {
     },
   );
 
+  // The policy may name a role the connector does not know; Atlas's 400 speaks for it, on its field.
+  it.each([
+    ['an active member', [bob]],
+    ['an unknown person (invited)', []],
+  ])(
+    'refuses a role the policy names but Atlas does not accept (%s) as invalid_request naming access[i].role',
+    async (_who, seeds) => {
+      const h = portalWorld(seeds, {
+        allowedOrgRoles: ['ORG_READ_ONLY'],
+        allowedProjectRoles: ['GROUP_READ_ONLY', 'GROUP_MADE_UP'],
+      });
+      const access = [
+        { level: 'org', role: 'ORG_READ_ONLY' },
+        { level: 'project', projectId: payments, role: 'GROUP_READ_ONLY' },
+        { level: 'project', projectId: analytics, role: 'GROUP_MADE_UP' },
+      ];
+      const error: unknown = await grantAccess(
+        { config: baseConfig, payload: payload({ access }) },
+        h.deps,
+        h.ctx,
+      ).catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'invalid_request',
+        retryable: false,
+        details: { field: 'access[2].role', atlasErrorCode: 'INVALID_ROLE_FOR_GROUP' },
+      });
+      expect((error as Error).message).toMatch(
+        /^access\[2\]\.role: Atlas does not accept this role on a project/,
+      );
+    },
+  );
+
   it.each([
     ['a malformed e-mail', { requester: { email: 'not-an-email' } }, 'requester.email'],
     ['an unknown org role', { access: [{ level: 'org', role: 'ORG_KING' }] }, 'access.0.role'],

@@ -239,19 +239,34 @@ function leftMeanwhile(error: unknown, email: string): ConnectorError | undefine
 }
 
 /**
- * Atlas knows no project of that id (a typo, a deleted project): the request's fault, named by its
- * field like every other refusal of the request, not a missing object to retry or investigate.
- * `createOrgUser` carries every project, so the one Atlas names in its message is looked up.
+ * Atlas refused one entry of the request, not the grant as a whole: a project id it knows no
+ * project by (a typo, a deleted project), or a role it does not accept at that level (a role the
+ * local policy names that Atlas does not define, `INVALID_ROLE_FOR_GROUP` / `INVALID_ROLE_FOR_ORG`).
+ * The request's fault, named by its field like every other refusal of the request, not a missing
+ * object to retry or investigate. `createOrgUser` carries every entry, so the one Atlas names in
+ * its message is looked up.
  */
-function unknownProject(error: unknown, access: readonly Access[]): ConnectorError | undefined {
-  if (!isAtlasCode(error, 'GROUP_NOT_FOUND', 'INVALID_GROUP_ID') || !isConnectorError(error))
-    return undefined;
-  const named = access.findIndex((a) => a.level === 'project' && error.message.includes(a.projectId));
-  const index = named >= 0 ? named : access.findIndex((a) => a.level === 'project');
-  const field = `access[${index}].projectId`;
+function refusedEntry(error: unknown, access: readonly Access[]): ConnectorError | undefined {
+  if (!isConnectorError(error)) return undefined;
+  const refusal = isAtlasCode(error, 'GROUP_NOT_FOUND', 'INVALID_GROUP_ID')
+    ? {
+        level: 'project',
+        key: 'projectId',
+        why: 'Atlas has no such project, or the credential cannot see it',
+      }
+    : isAtlasCode(error, 'INVALID_ROLE_FOR_GROUP')
+      ? { level: 'project', key: 'role', why: 'Atlas does not accept this role on a project' }
+      : isAtlasCode(error, 'INVALID_ROLE_FOR_ORG')
+        ? { level: 'org', key: 'role', why: 'Atlas does not accept this role on the organization' }
+        : undefined;
+  if (refusal === undefined) return undefined;
+  const valueOf = (a: Access): string => (refusal.key === 'role' || a.level === 'org' ? a.role : a.projectId);
+  const named = access.findIndex((a) => a.level === refusal.level && error.message.includes(valueOf(a)));
+  const index = named >= 0 ? named : access.findIndex((a) => a.level === refusal.level);
+  const field = `access[${index}].${refusal.key}`;
   return new ConnectorError({
     code: 'invalid_request',
-    message: `${field}: Atlas has no such project, or the credential cannot see it (${error.message})`,
+    message: `${field}: ${refusal.why} (${error.message})`,
     details: { field, atlasErrorCode: error.details.atlasErrorCode },
     cause: error,
   });
@@ -332,7 +347,7 @@ export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: Gran
       invited = await invite(deps, ctx, config.orgId, grant);
     } catch (error) {
       if (refusedOutright(error)) await recordOrWarn(ctx, unclaimed);
-      throw unknownProject(error, payload.access) ?? error;
+      throw refusedEntry(error, payload.access) ?? error;
     }
     if (invited) {
       // The intent above could name no user id: there was none yet. Made into a record (the result
@@ -438,7 +453,7 @@ async function grantToMember(
       const unclaimed = narrowed([...landed.roles, ...shared, ...(earlier?.added ?? [])]);
       await recordOrWarn(ctx, unclaimed, 'could not narrow the intent of a refused grant write');
     }
-    throw leftMeanwhile(error, grant.email) ?? unknownProject(error, input.payload.access) ?? error;
+    throw leftMeanwhile(error, grant.email) ?? refusedEntry(error, input.payload.access) ?? error;
   }
   const final = narrowed(added);
   // A role someone else added meanwhile is theirs: held independently, never removed by a revoke.
