@@ -81,7 +81,7 @@ export async function playDemo(
     print(
       [
         '',
-        '  Log in yourself (sandbox credentials, valid for the next hour):',
+        '  Log in yourself (sandbox credentials, valid for the next hour; the node line from this repository):',
         `    ${mongoshCommand(credential)}`,
         `    ${nodeSnippet(credential, 'sales', 'orders')}`,
       ].join('\n'),

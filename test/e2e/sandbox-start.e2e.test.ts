@@ -326,3 +326,41 @@ async function occupyPort(): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
   return (server.address() as AddressInfo).port;
 }
+
+describe('npm start under a process manager', () => {
+  /**
+   * A process manager (or `kill $!`) signals the process it started: `npm start`'s own. npm runs the
+   * script through `sh -c`, which does not pass SIGTERM on; without `exec`, the connector was left
+   * running with no parent, holding its ports. (`--ignore-scripts` skips the prestart build: the
+   * suite runs on the built tree.)
+   */
+  it('drains and exits when SIGTERM reaches npm start’s own process', async () => {
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    const child = spawn(npm, ['start', '--ignore-scripts', '--silent'], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), ...quietSandbox },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const collect = (d: Buffer): void => {
+      output += d.toString();
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const deadline = Date.now() + 30_000;
+    while (!/connector admin/.test(output) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(output).toMatch(/connector admin/);
+    child.kill('SIGTERM');
+    const quitBy = Date.now() + 20_000;
+    while (!/"msg":"exiting"|exiting/.test(output) && Date.now() < quitBy) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    expect(output, output).toMatch(/signal received/);
+    expect(output, output).toMatch(/exiting/);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+});
