@@ -246,6 +246,25 @@ describe('planUser, remove-only', () => {
     expect(recent).not.toHaveProperty('rolledTo');
   });
 
+  // A replica whose clock runs ahead writes a time in the future: believed, its grant would outlive
+  // the narrowing by as long as that clock is ahead (days: past the grant's end). A time later than
+  // the sweep's now by more than the tolerated skew is no time: the record counts as written long ago.
+  it('ends a grant whose written time is in the future beyond the tolerated clock skew', () => {
+    const claimed = now - 5 * 60_000;
+    const judge = (writtenAtMs: number) =>
+      planUser(managedUser({ grants: [{ ...active(48), writtenAtMs }] }, now), {
+        nowMs: now,
+        userCleanupDays: 1,
+        removeOnly: true,
+        endsGrants: true,
+        endsWrittenBeforeMs: claimed,
+        integration: mine,
+      });
+    expect(judge(now + 3 * dayMs)).toMatchObject({ endedGrants: [grantKey('g-48')], update: { roles: [] } });
+    // Within the tolerated skew it may be a grant made since the claim: not ended.
+    expect(judge(now + 60_000)).not.toHaveProperty('endedGrants');
+  });
+
   it('does not add back a role an active grant records but the user lacks, and reports it', () => {
     const result = removeOnly({
       grants: [theirs(2, [readSales, writeHr])],

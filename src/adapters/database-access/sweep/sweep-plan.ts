@@ -29,6 +29,14 @@ import {
 
 const dayMs = 86_400_000;
 
+/**
+ * How far apart the wall clocks of the connector replicas (and the control plane) may be. A grant
+ * record's time is written by whichever replica granted; the sweep's claim time by its own: only a
+ * record older than the claim by this much surely predates the configuration the sweep works from,
+ * and one later than the sweep's now by more than this is no time (`refusedOwnGrants`).
+ */
+export const replicaClockSkewMs = 5 * 60_000;
+
 export interface PlanOptions {
   readonly nowMs: number;
   readonly userCleanupDays: number;
@@ -52,7 +60,8 @@ export interface PlanOptions {
    * sweep's configuration was resolved when its job was claimed (less a margin for clock skew),
    * so a grant written after may have been made under a wider configuration than the sweep's. A
    * later one is left remove-only, not ended (the next sweep judges it); a record without a time
-   * (an earlier version's) is old. Absent: every refused grant is ended.
+   * (an earlier version's), or with one past `nowMs` by more than `replicaClockSkewMs` (a clock
+   * running ahead), is old. Absent: every refused grant is ended.
    */
   readonly endsWrittenBeforeMs?: number;
   /**
@@ -491,7 +500,11 @@ export function planUser(user: DatabaseUser, options: PlanOptions): UserPlan {
  */
 function refusedOwnGrants(active: readonly GrantRecord[], options: PlanOptions): string[] {
   const before = options.endsWrittenBeforeMs;
-  const judged = (grant: GrantRecord) => before === undefined || (grant.writtenAtMs ?? 0) < before;
+  // A time past now by more than the tolerated skew comes from a clock running ahead: believed, the
+  // grant would outlive the narrowing by as long (days, past its end). It counts as no time.
+  const written = ({ writtenAtMs = 0 }: GrantRecord) =>
+    writtenAtMs > options.nowMs + replicaClockSkewMs ? 0 : writtenAtMs;
+  const judged = (grant: GrantRecord) => before === undefined || written(grant) < before;
   return ownGrants(active, options)
     .filter((grant) => judged(grant) && refusedByConfiguration(clustersNeeded([grant]), options))
     .map((grant) => grant.key);

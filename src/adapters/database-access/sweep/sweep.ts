@@ -26,7 +26,13 @@ import {
   readGrants,
 } from '../model/user-model.js';
 import { SweepPayload } from '../model/payloads.js';
-import { planUser, type DeleteReason, type ManagedPlan, type UserPlan } from './sweep-plan.js';
+import {
+  planUser,
+  replicaClockSkewMs,
+  type DeleteReason,
+  type ManagedPlan,
+  type UserPlan,
+} from './sweep-plan.js';
 import {
   isStopping,
   recordError,
@@ -56,13 +62,6 @@ function isOwn(env: SweepEnv, user: DatabaseUser): boolean {
   const mine = integrationKey(env.integrationId);
   return readGrants(user.labels ?? []).some((grant) => grant.integration === mine);
 }
-
-/**
- * How far apart the wall clocks of the connector replicas (and the control plane) may be. A grant
- * record's time is written by whichever replica granted; the sweep's claim time by its own: only a
- * record older than the claim by this much surely predates the configuration the sweep works from.
- */
-const replicaClockSkewMs = 5 * 60_000;
 
 /**
  * The configuration a sweep works from was resolved when its job was leased, and a sweep may run
