@@ -345,12 +345,13 @@ describe('grant validation (before any Atlas call)', () => {
     async (_who, seeds) => {
       const h = portalWorld(seeds, {
         allowedOrgRoles: ['ORG_READ_ONLY'],
-        allowedProjectRoles: ['GROUP_READ_ONLY', 'GROUP_MADE_UP'],
+        allowedProjectRoles: ['GROUP_READ_ONLY', 'GROUP_READ_ONLY_EXTRA'],
       });
+      // The refused role's name holds the other's: the field is the whole word Atlas names.
       const access = [
         { level: 'org', role: 'ORG_READ_ONLY' },
         { level: 'project', projectId: payments, role: 'GROUP_READ_ONLY' },
-        { level: 'project', projectId: analytics, role: 'GROUP_MADE_UP' },
+        { level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY_EXTRA' },
       ];
       const error: unknown = await grantAccess(
         { config: baseConfig, payload: payload({ access }) },

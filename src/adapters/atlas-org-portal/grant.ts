@@ -261,8 +261,11 @@ function refusedEntry(error: unknown, access: readonly Access[]): ConnectorError
         : undefined;
   if (refusal === undefined) return undefined;
   const valueOf = (a: Access): string => (refusal.key === 'role' || a.level === 'org' ? a.role : a.projectId);
-  const named = access.findIndex((a) => a.level === refusal.level && error.message.includes(valueOf(a)));
+  // A whole word of Atlas's message: `X_READ_ONLY` is not named by a message about `X_READ_ONLY2`.
+  const words = new Set(error.message.split(/[^A-Za-z0-9_]+/));
+  const named = access.findIndex((a) => a.level === refusal.level && words.has(valueOf(a)));
   const index = named >= 0 ? named : access.findIndex((a) => a.level === refusal.level);
+  if (index < 0) return undefined;
   const field = `access[${index}].${refusal.key}`;
   return new ConnectorError({
     code: 'invalid_request',
