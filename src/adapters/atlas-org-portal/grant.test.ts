@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
+import { cancelledError, ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import { grantAccess } from './grant.js';
 import { GrantPayload } from './payloads.js';
-import type { GrantCtx } from './person.js';
+import type { GrantCtx, PortalDeps } from './person.js';
 import {
   analytics,
   baseConfig,
@@ -487,6 +487,83 @@ describe('grant intent (write-ahead record in the control plane)', () => {
     expect(h.writes()).toHaveLength(writes);
     expect(result).toMatchObject({ userId: invitation.id, added: [readWrite], created: earlier.created });
     expect(h.intents.map((i) => i.intent)).toEqual([{ userId: invitation.id, ...earlier }]);
+  });
+
+  describe('a job that ends while it waits for an invitation slot (cancelled, lease lost) claims no invitation write', () => {
+    // The pacer may hold an invitation for a minute or more; an intent recorded before that wait
+    // would outlive a job cancelled in it as a record (fromIntent) claiming an invitation, roles and
+    // a membership nobody sent, and its revoke or the sweep would remove them once someone else
+    // gives them (an admin's invitation to the same project, accepted).
+    const cancelled = cancelledError('cancelled by an operator');
+    const waitEnds = (h: PortalWorld): PortalDeps => ({
+      ...h.deps,
+      invitations: { ...h.deps.invitations, acquire: () => Promise.reject(cancelled) },
+    });
+    const expiresAt = new Date(Date.UTC(2026, 11, 4, 14)).toISOString();
+
+    it('an unknown person: no intent is recorded', async () => {
+      const h = portalWorld();
+      await expect(
+        grantAccess({ config: baseConfig, payload: payload({ access: [readWrite] }) }, waitEnds(h), h.ctx),
+      ).rejects.toBe(cancelled);
+      expect(h.writes()).toEqual([]);
+      expect(h.intents).toEqual([]);
+    });
+
+    it('a pending invitee: the intent claims the writes made before the wait only', async () => {
+      const h = portalWorld([{ id: bobId, email: 'bob@example.com', status: 'PENDING' }]);
+      const toAnalytics = { level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' } as const;
+      await expect(
+        grantAccess(
+          { config: baseConfig, payload: payload({ access: [billing, toAnalytics] }) },
+          waitEnds(h),
+          h.ctx,
+        ),
+      ).rejects.toBe(cancelled);
+      expect(h.writes()).toEqual([['orgUsers.addRole', orgId, bobId, 'ORG_BILLING_ADMIN']]);
+      expect(h.intents.map((i) => i.intent)).toEqual([
+        {
+          userId: bobId,
+          expiresAt,
+          added: [billing],
+          created: { invitation: false, projectMemberships: [] },
+        },
+      ]);
+    });
+
+    it('a pending invitee: the project is claimed once its slot is taken, before its write', async () => {
+      const h = portalWorld([{ id: bobId, email: 'bob@example.com', status: 'PENDING' }]);
+      const toAnalytics = { level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' } as const;
+      const result = await grantAccess(
+        { config: baseConfig, payload: payload({ access: [billing, toAnalytics] }) },
+        h.deps,
+        h.ctx,
+      );
+      expect(result).toMatchObject({
+        added: [billing, toAnalytics],
+        created: { invitation: false, projectMemberships: [analytics] },
+      });
+      expect(h.intents).toEqual([
+        {
+          writesBefore: 0,
+          intent: {
+            userId: bobId,
+            expiresAt,
+            added: [billing],
+            created: { invitation: false, projectMemberships: [] },
+          },
+        },
+        {
+          writesBefore: 1,
+          intent: {
+            userId: bobId,
+            expiresAt,
+            added: [billing, toAnalytics],
+            created: { invitation: false, projectMemberships: [analytics] },
+          },
+        },
+      ]);
+    });
   });
 
   it('writes nothing to Atlas when the intent cannot be recorded', async () => {

@@ -43,11 +43,19 @@ const isConflict = (error: unknown): boolean => isConnectorError(error) && error
 /**
  * A write Atlas counts as an invitation (`createOrgUser`; `addGroupUsers` for a pending invitee):
  * it takes a slot of the daemon-wide invitation pacer, and Atlas's invitation limit (per IP) holds
- * every invitation of the daemon off for a minute.
+ * every invitation of the daemon off for a minute. `claim` records the intent that claims the
+ * write once the slot is taken: the wait for it can last minutes, and a job that ends in it
+ * (cancelled, its lease lost) must leave no intent, made into a record, claiming a write never sent.
  */
-async function asInvitation<T>(deps: PortalDeps, ctx: PortalCtx, write: () => Promise<T>): Promise<T> {
+async function asInvitation<T>(
+  deps: PortalDeps,
+  ctx: PortalCtx,
+  write: () => Promise<T>,
+  claim?: () => Promise<void>,
+): Promise<T> {
   const done = await deps.invitations.acquire(ctx.signal);
   try {
+    await claim?.();
     ctx.beforeSideEffect();
     return await write();
   } catch (error) {
@@ -63,7 +71,13 @@ async function asInvitation<T>(deps: PortalDeps, ctx: PortalCtx, write: () => Pr
  * among the org roles, so revoking the granted org roles later never meets the last-role rule.
  * Returns undefined when Atlas answers 409 (someone invited or added the person meanwhile).
  */
-async function invite(deps: PortalDeps, ctx: PortalCtx, orgId: string, grant: ValidatedGrant) {
+async function invite(
+  deps: PortalDeps,
+  ctx: PortalCtx,
+  orgId: string,
+  grant: ValidatedGrant,
+  claim: () => Promise<void>,
+) {
   const orgRoles = [baselineOrgRole, ...grant.access.flatMap((a) => (a.level === 'org' ? [a.role] : []))];
   const groupRoleAssignments = [...byProject(grant.access)].map(([groupId, groupRoles]) => ({
     groupId,
@@ -71,8 +85,11 @@ async function invite(deps: PortalDeps, ctx: PortalCtx, orgId: string, grant: Va
   }));
   const roles = { orgRoles: [...new Set(orgRoles)], groupRoleAssignments };
   try {
-    return await asInvitation(deps, ctx, () =>
-      deps.atlas.orgUsers.invite(orgId, { username: grant.email, roles }, { signal: ctx.signal }),
+    return await asInvitation(
+      deps,
+      ctx,
+      () => deps.atlas.orgUsers.invite(orgId, { username: grant.email, roles }, { signal: ctx.signal }),
+      claim,
     );
   } catch (error) {
     if (isConflict(error)) return undefined;
@@ -105,6 +122,12 @@ async function addRole(ctx: PortalCtx, landed: Landed, access: Access, call: () 
   }
 }
 
+/**
+ * Records the intent that claims a pending invitee's first roles in a project (an invitation
+ * write), once its pacer slot is taken.
+ */
+type ClaimProject = (projectId: string) => Promise<void>;
+
 /** Adds one project's missing roles; a first role in the project creates the membership. */
 async function addProjectRoles(
   deps: PortalDeps,
@@ -113,6 +136,7 @@ async function addProjectRoles(
   projectId: string,
   roles: readonly string[],
   landed: Landed,
+  claimProject: ClaimProject,
 ): Promise<void> {
   const access = (role: string): Access => ({ level: 'project', projectId, role });
   if (projectRolesOf(person, projectId).length === 0) {
@@ -120,7 +144,8 @@ async function addProjectRoles(
       deps.atlas.projectUsers.add(projectId, { username: person.username, roles }, { signal: ctx.signal });
     try {
       // For a pending invitee this adds the project to the invitation: an invitation to Atlas.
-      if (person.orgMembershipStatus === 'PENDING') await asInvitation(deps, ctx, add);
+      if (person.orgMembershipStatus === 'PENDING')
+        await asInvitation(deps, ctx, add, () => claimProject(projectId));
       else {
         ctx.beforeSideEffect();
         await add();
@@ -147,6 +172,7 @@ async function addMissing(
   person: OrgUser,
   toAdd: readonly Access[],
   landed: Landed,
+  claimProject: ClaimProject,
 ): Promise<void> {
   for (const a of toAdd) {
     if (a.level !== 'org') continue;
@@ -155,7 +181,7 @@ async function addMissing(
     );
   }
   for (const [projectId, roles] of byProject(toAdd)) {
-    await addProjectRoles(deps, ctx, person, projectId, roles, landed);
+    await addProjectRoles(deps, ctx, person, projectId, roles, landed, claimProject);
   }
 }
 
@@ -339,7 +365,8 @@ export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: Gran
       { invitation: true, projectMemberships: [...byProject(grant.access).keys()] },
       previous,
     );
-    await ctx.recordIntent({ expiresAt, added: [...grant.access], created });
+    // Recorded once the invitation's pacer slot is taken, before the invitation is sent (asInvitation).
+    const claim = () => ctx.recordIntent({ expiresAt, added: [...grant.access], created });
     // What this attempt claims once Atlas has created nothing for it: no more than the earlier
     // attempts did. Left in place, the claim above would let a later attempt, or the record a
     // failed job leaves (fromIntent), take an invitation or roles someone else gives the person
@@ -347,7 +374,7 @@ export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: Gran
     const unclaimed: GrantIntent = { expiresAt, added: [...(earlier?.added ?? [])], created: previous };
     let invited: OrgUser | undefined;
     try {
-      invited = await invite(deps, ctx, config.orgId, grant);
+      invited = await invite(deps, ctx, config.orgId, grant, claim);
     } catch (error) {
       if (refusedOutright(error)) await recordOrWarn(ctx, unclaimed);
       throw refusedEntry(error, payload.access) ?? error;
@@ -424,11 +451,28 @@ async function grantToMember(
   // another id is replaced by what this attempt claims: on an active member it counts (`earlier`),
   // on a pending one it was made on an invitation that is gone and claims nothing of this one.
   const unstamped = found !== undefined && found.userId !== person.id && claimsAnything(found);
-  if (toAdd.length > 0 || staleIntent || unstamped) {
-    const firstInProject = [...byProject(toAdd).keys()].filter((p) => projectRolesOf(person, p).length === 0);
-    const intended = mergeCreated({ invitation: false, projectMemberships: firstInProject }, inherited);
-    await ctx.recordIntent({ userId: person.id, expiresAt, added, created: intended });
-  }
+  const firstInProject = [...byProject(toAdd).keys()].filter((p) => projectRolesOf(person, p).length === 0);
+  // A pending invitee's first roles in a project are an invitation (asInvitation): claimed only once
+  // its pacer slot is taken, so a job that ends in that wait leaves no claim on them.
+  const paced = person.orgMembershipStatus === 'PENDING' ? firstInProject : [];
+  const claimedProjects: string[] = [];
+  const intended = (): GrantIntent => {
+    const waiting = new Set(paced.filter((p) => !claimedProjects.includes(p)));
+    return {
+      userId: person.id,
+      expiresAt,
+      added: added.filter((a) => a.level !== 'project' || !waiting.has(a.projectId)),
+      created: mergeCreated(
+        { invitation: false, projectMemberships: firstInProject.filter((p) => !waiting.has(p)) },
+        inherited,
+      ),
+    };
+  };
+  const claimProject: ClaimProject = async (projectId) => {
+    claimedProjects.push(projectId);
+    await ctx.recordIntent(intended());
+  };
+  if (toAdd.length > 0 || staleIntent || unstamped) await ctx.recordIntent(intended());
   const landed: Landed = { roles: [], projectMemberships: [], raced: [] };
   // A 409 on a role an earlier attempt of this grant claimed may be that attempt's own write,
   // landed after this attempt's read: it stays the grant's, or no record would ever remove it.
@@ -447,7 +491,7 @@ async function grantToMember(
     created: mergeCreated({ invitation: false, projectMemberships: landed.projectMemberships }, inherited),
   });
   try {
-    await addMissing(deps, ctx, config.orgId, person, toAdd, landed);
+    await addMissing(deps, ctx, config.orgId, person, toAdd, landed, claimProject);
   } catch (error) {
     // Atlas refused a write outright: it and every write after it never happened. Left in place,
     // the intent would claim them, and the record a failed job leaves (fromIntent) would have its
