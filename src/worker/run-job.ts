@@ -58,7 +58,10 @@ export class RunningJob {
   readonly log: Logger;
   private readonly abort = new AbortController();
   private readonly keeper: LeaseKeeper;
-  /** Wall-clock epoch ms at which the claim that leased this job was sent (`JobContext.claimedAtMs`). */
+  /**
+   * Wall-clock epoch ms at which the claim that leased this job was sent, its first request when it
+   * was retried (`JobContext.claimedAtMs`).
+   */
   private readonly claimedAtMs: number;
   private released = false;
   /** The release call made by releaseLease, while or once it is answered (true: it was). */
@@ -78,10 +81,18 @@ export class RunningJob {
     private readonly deps: JobRunnerDeps,
     /** Set for an envelope the connector cannot read: the attempt is reported failed with it. */
     private readonly refused?: ConnectorError,
+    /**
+     * Monotonic time the claim's first request was sent, when the claim that leased this job is a
+     * retry with the same `Idempotency-Key`: a replay hands back leases (and their configuration)
+     * the first request may have taken. Defaults to `grantedAt`.
+     */
+    firstSentAt: number = grantedAt,
   ) {
     this.lease = { jobId: envelope.jobId, leaseId: envelope.leaseId, fencingToken: envelope.fencingToken };
-    // `grantedAt` is monotonic: the wall clock then is now less the time since (a claim's round trip).
-    this.claimedAtMs = deps.clock.now() - Math.max(0, deps.clock.monotonic() - grantedAt);
+    // Monotonic times: the wall clock then is now less the time since (a claim's round trip, and its
+    // earlier attempts). The lease's deadline runs from `grantedAt` (a replay renews the lease).
+    const since = Math.min(grantedAt, firstSentAt);
+    this.claimedAtMs = deps.clock.now() - Math.max(0, deps.clock.monotonic() - since);
     this.log = deps.logger.child({
       jobId: envelope.jobId,
       jobType: envelope.type,

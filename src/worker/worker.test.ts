@@ -25,6 +25,7 @@ function setup(tweaks: Tweaks = {}) {
       ping: pingHandler,
       gated: gated.handler as JobHandler,
       stuck: stuckHandler as JobHandler,
+      claimTime: claimTimeHandler as JobHandler,
     }),
     policy: loadConfig({}).policy,
     clock,
@@ -42,6 +43,13 @@ function setup(tweaks: Tweaks = {}) {
   });
   return { clock, cp, worker, logs, gated, metrics, shutdown };
 }
+
+/** Succeeds with the claim time its context carries. */
+const claimTimeHandler: JobHandler<Record<string, never>> = {
+  payloadSchema: z.object({}),
+  needsIntegration: false,
+  run: (_payload, ctx) => Promise.resolve({ claimedAtMs: ctx.claimedAtMs }),
+};
 
 /** A handler with an await that was not given ctx.signal: only the process's exit ends it. */
 const stuckHandler: JobHandler<Record<string, never>> = {
@@ -125,7 +133,7 @@ describe('Worker', () => {
     worker.start();
     await clock.advance(1_000);
     expect(cp.calls.register).toHaveLength(1);
-    expect(cp.calls.register[0]?.jobTypes).toEqual(['ping', 'gated', 'stuck']);
+    expect(cp.calls.register[0]?.jobTypes).toEqual(['ping', 'gated', 'stuck', 'claimTime']);
     expect(cp.calls.heartbeat.length).toBeGreaterThanOrEqual(1);
     expect(worker.isReady()).toBe(true);
     expect(cp.calls.results.map((r) => r.body.result)).toEqual([{ echo: 'a' }]);
@@ -401,6 +409,38 @@ describe('Worker', () => {
     worker.start();
     await clock.advance(100);
     expect(worker.status().clockSkewMs).toBe(90_000);
+    await worker.drain();
+  });
+});
+
+describe('Worker: the claim time a job carries (JobContext.claimedAtMs)', () => {
+  // A retry with the same Idempotency-Key may replay leases the first request took, with the
+  // configuration resolved then: a sweep must not take that configuration for a later one.
+  it('is when the first request of a retried claim was sent, not the retry', async () => {
+    const { clock, cp, worker } = setup();
+    const claim = cp.claim.bind(cp);
+    const sent: { key: string; atMs: number }[] = [];
+    cp.claim = (request, key, signal) => {
+      sent.push({ key, atMs: clock.now() });
+      // The first request's connection drops after 2 s (its answer, if any, lost).
+      if (sent.length === 1)
+        return clock.sleep(2_000).then(() => Promise.reject(new Error('socket hang up')));
+      if (sent.length === 2)
+        return Promise.resolve([envelope({ jobId: 'swept', type: 'claimTime', payload: '{}' })]);
+      return claim(request, key, signal);
+    };
+    worker.start();
+    await clock.advance(2_100); // the first request fails on the network
+    await clock.advance(5_000); // the backoff, the retry with the same key, and its job's run
+    await settleUntil(
+      () => cp.calls.results.length > 0 && sent.length > 2,
+      'the job reported, the next claim',
+    );
+    expect(sent[1]?.key).toBe(sent[0]?.key);
+    expect(sent[1]!.atMs).toBeGreaterThan(sent[0]!.atMs);
+    expect(cp.calls.results[0]?.body).toMatchObject({ result: { claimedAtMs: sent[0]?.atMs } });
+    // The next claim is a new one: its jobs carry its own send time.
+    expect(sent[2]?.key).not.toBe(sent[0]?.key);
     await worker.drain();
   });
 });

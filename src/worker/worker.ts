@@ -404,6 +404,8 @@ export class Worker {
     const { clock, random, logger, metrics } = this.options;
     let failures = 0;
     let idempotencyKey = random.uuid();
+    // When the claim with this key was first sent: a retry's answer may replay what it leased.
+    let keyFirstSentAt: number | undefined;
     let fastEmpties = 0;
     while (this.stateValue === 'running' || this.stateValue === 'paused') {
       this.ticks.claim = clock.monotonic();
@@ -431,6 +433,7 @@ export class Worker {
         continue;
       }
       const sentAt = clock.monotonic();
+      keyFirstSentAt ??= sentAt;
       try {
         const waitMs = this.intervals.pollWaitMs;
         const maxJobs = this.freeSlots();
@@ -439,13 +442,15 @@ export class Worker {
           idempotencyKey,
           this.claimAbort.signal,
         );
+        const firstSentAt = keyFirstSentAt;
         idempotencyKey = random.uuid();
+        keyFirstSentAt = undefined;
         failures = 0;
         this.contact.answered(sentAt);
         const jobs = answered.slice(0, maxJobs);
         metrics.claims.inc({ result: jobs.length > 0 ? 'jobs' : 'empty' });
         const ignored = new Set<string>();
-        for (const raw of jobs) this.accept(raw, sentAt, ignored);
+        for (const raw of jobs) this.accept(raw, { grantedAt: sentAt, firstSentAt }, ignored);
         if (answered.length > maxJobs) this.releaseSurplus(answered.slice(maxJobs), maxJobs);
         // Let the jobs just accepted reach their first I/O before the next claim's request is
         // built: that fetch's synchronous work otherwise runs ahead of every job's first call.
@@ -524,7 +529,12 @@ export class Worker {
    * Starts one claimed job: local per-resource ordering on top of the server's. `ignored`: the job
    * ids of this answer's envelopes already logged as unreadable (an answer repeating one logs it once).
    */
-  private accept(raw: unknown, grantedAt: number, ignored: Set<string>): void {
+  private accept(
+    raw: unknown,
+    claim: { readonly grantedAt: number; readonly firstSentAt: number },
+    ignored: Set<string>,
+  ): void {
+    const { grantedAt, firstSentAt } = claim;
     const envelope = parseEnvelope(raw);
     const lease = isUnreadable(envelope) ? envelope.lease : envelope;
     if (lease && this.inFlight.has(lease.leaseId)) {
@@ -537,7 +547,7 @@ export class Worker {
       return;
     }
     if (!isUnreadable(envelope)) {
-      this.launch(new RunningJob(envelope, grantedAt, this.jobDeps()));
+      this.launch(new RunningJob(envelope, grantedAt, this.jobDeps(), undefined, firstSentAt));
       return;
     }
     if (!envelope.lease) {
@@ -552,7 +562,9 @@ export class Worker {
     // Its fence is readable: the attempt is reported failed, not left to expire TTL after TTL until
     // the job dead-letters as max_attempts_exceeded with its cause only in this log.
     const standIn = standInEnvelope(envelope.lease, this.intervals.leaseTtlMs);
-    this.launch(new RunningJob(standIn, grantedAt, this.jobDeps(), invalidJob(envelope.problem)));
+    this.launch(
+      new RunningJob(standIn, grantedAt, this.jobDeps(), invalidJob(envelope.problem), firstSentAt),
+    );
   }
 
   private jobDeps(): JobRunnerDeps {
