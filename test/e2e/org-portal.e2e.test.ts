@@ -297,6 +297,21 @@ describe('atlas-org-portal under the default policy and the invitation limit', (
     expect(person(sb, 'bob@example.com')?.orgRoles).toEqual(['ORG_MEMBER']);
   });
 
+  it('takes back what a grant wrote before Atlas refused a later entry (an unknown project)', async () => {
+    const unknownProject = { level: 'project', projectId: 'f'.repeat(24), role: 'GROUP_READ_ONLY' };
+    const view = await sb.run(grant('g-partial', 'bob@example.com', [readOnlyOrg, unknownProject]));
+    expect(view.state).toBe('failed');
+    expect(view.error).toMatchObject({
+      code: 'invalid_request',
+      retryable: false,
+      message: expect.stringMatching(/^access\[1\]\.projectId: /),
+    });
+    // ORG_READ_ONLY landed before the refusal; the failed grant took it back at once.
+    expect(person(sb, 'bob@example.com')?.orgRoles).toEqual(['ORG_MEMBER']);
+    const left = sb.cp.store.grants('portal').find((g) => g.grantId === 'g-partial');
+    expect(left?.added ?? []).toEqual([]);
+  });
+
   it('keeps a burst of 25 invitations under the limit with no failure', async () => {
     const ids = Array.from({ length: 25 }, (_, i) =>
       sb.cp.store.enqueueJob(grant(`g-burst-${i}`, `burst${i}@example.com`, [readOnlyOrg])),

@@ -391,6 +391,85 @@ describe('grant validation (before any Atlas call)', () => {
   });
 });
 
+describe('a grant Atlas refuses for good partway takes back what it wrote', () => {
+  const missing = '6602000000000000000000cc';
+  const billing = { level: 'org', role: 'ORG_BILLING_ADMIN' } as const;
+  const analyticsRead = { level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' } as const;
+  const unknownProject = { level: 'project', projectId: missing, role: 'GROUP_READ_ONLY' } as const;
+
+  async function refused(h: PortalWorld, access: readonly unknown[], grants: unknown[] = []) {
+    return grantAccess({ config: baseConfig, payload: payload({ access, grants }) }, h.deps, h.ctx).catch(
+      (e: unknown) => e,
+    );
+  }
+
+  const bobNow = async (h: PortalWorld) => (await h.deps.atlas.orgUsers.get(orgId, bobId)).roles;
+
+  it('removes the org role and deletes the project membership it added before the refusal', async () => {
+    const h = portalWorld([bob]);
+    const error = await refused(h, [billing, analyticsRead, unknownProject]);
+    expect(error).toMatchObject({ code: 'invalid_request', details: { field: 'access[2].projectId' } });
+    expect(h.writes()).toEqual([
+      ['orgUsers.addRole', orgId, bobId, 'ORG_BILLING_ADMIN'],
+      ['projectUsers.add', analytics, { username: 'bob@example.com', roles: ['GROUP_READ_ONLY'] }],
+      ['projectUsers.add', missing, { username: 'bob@example.com', roles: ['GROUP_READ_ONLY'] }],
+      ['orgUsers.removeRole', orgId, bobId, 'ORG_BILLING_ADMIN'],
+      ['projectUsers.remove', analytics, bobId],
+    ]);
+    // bob is back to what he held before the grant: his own payments role stays.
+    const roles = await bobNow(h);
+    expect(roles.orgRoles).toEqual(['ORG_MEMBER']);
+    expect(roles.groupRoleAssignments).toEqual([{ groupId: payments, groupRoles: ['GROUP_READ_ONLY'] }]);
+    // The last intent claims nothing: the record a failed job leaves owns nothing of bob's.
+    expect(h.intents.at(-1)?.intent).toMatchObject({
+      added: [],
+      created: { invitation: false, projectMemberships: [] },
+    });
+  });
+
+  it("leaves a role another active grant of the person added, and never the person's own", async () => {
+    const h = portalWorld([{ ...bob, orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] }]);
+    const other = record({ grantId: 'g-other', userId: bobId, added: [billing] });
+    const error = await refused(
+      h,
+      [billing, { level: 'org', role: 'ORG_READ_ONLY' }, unknownProject],
+      [other],
+    );
+    expect(error).toMatchObject({ code: 'invalid_request', details: { field: 'access[2].projectId' } });
+    expect(h.writes()).toEqual([
+      ['orgUsers.addRole', orgId, bobId, 'ORG_READ_ONLY'],
+      ['projectUsers.add', missing, { username: 'bob@example.com', roles: ['GROUP_READ_ONLY'] }],
+      ['orgUsers.removeRole', orgId, bobId, 'ORG_READ_ONLY'],
+    ]);
+    expect((await bobNow(h)).orgRoles).toEqual(['ORG_MEMBER', 'ORG_BILLING_ADMIN']);
+    expect(h.intents.at(-1)?.intent.added).toEqual([]);
+  });
+
+  it('keeps claiming, and warns about, what it could not take back, so the sweep removes it at expiry', async () => {
+    const h = portalWorld([bob]);
+    h.world.failNext('orgUsers.removeRole', 'UNEXPECTED_ERROR', 10);
+    const error = await refused(h, [billing, unknownProject]);
+    expect(error).toMatchObject({ code: 'invalid_request', details: { field: 'access[1].projectId' } });
+    expect((await bobNow(h)).orgRoles).toContain('ORG_BILLING_ADMIN');
+    expect(h.intents.at(-1)?.intent.added).toEqual([billing]);
+    expect(h.warnings.map(([, message]) => message)).toEqual([
+      'could not take back every write of a grant Atlas refused; the sweep removes the rest at its expiry',
+    ]);
+  });
+
+  it('takes back nothing when the refusal is one a retry can get past (the invitation limit)', async () => {
+    const h = portalWorld([{ ...bob, status: 'PENDING' }]);
+    h.world.failNext('projectUsers.add', 'INVITATIONS_RATE_LIMITED_IP');
+    const error = await refused(h, [billing, analyticsRead]);
+    expect(error).toMatchObject({ code: 'rate_limited', retryable: true });
+    expect(h.writes()).toEqual([
+      ['orgUsers.addRole', orgId, bobId, 'ORG_BILLING_ADMIN'],
+      ['projectUsers.add', analytics, { username: 'bob@example.com', roles: ['GROUP_READ_ONLY'] }],
+    ]);
+    expect(h.intents.at(-1)?.intent.added).toEqual([billing]);
+  });
+});
+
 describe('grant intent (write-ahead record in the control plane)', () => {
   const readWrite = { level: 'project', projectId: payments, role: 'GROUP_DATA_ACCESS_READ_WRITE' } as const;
   const billing = { level: 'org', role: 'ORG_BILLING_ADMIN' } as const;

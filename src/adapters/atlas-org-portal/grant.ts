@@ -2,7 +2,15 @@ import type { OrgUser } from '../../atlas/index.js';
 import { invitationRetryAfterMs, isInvitationLimit } from '../../atlas/atlas-error.js';
 import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
-import { addedKeys, classify, mergeCreated, onMembership, recordsOf, sharedCreated } from './ledger.js';
+import {
+  addedKeys,
+  classify,
+  isActive,
+  mergeCreated,
+  onMembership,
+  recordsOf,
+  sharedCreated,
+} from './ledger.js';
 import {
   GrantIntent,
   type Created,
@@ -22,6 +30,7 @@ import {
   type PortalCtx,
   type PortalDeps,
 } from './person.js';
+import { emptyOutcome, removeGrants } from './removal.js';
 import { accessKey, baselineOrgRole, distinctAccess, type Access } from './roles.js';
 import { validateGrant, type ValidatedGrant } from './validate.js';
 
@@ -265,6 +274,61 @@ function leftMeanwhile(error: unknown, email: string): ConnectorError | undefine
 }
 
 /**
+ * A grant Atlas refused for good partway (a project it has no such id for, a role it does not accept
+ * at that level, a person it will not take) takes back what it had written, as a revoke of it
+ * would: the requester is told the grant failed, and must not keep part of it until the sweep
+ * reaches its expiry. `claimed` is what the grant's intent claims after the refusal (this attempt's
+ * writes and an earlier attempt's); roles another active grant of the person added stay. What
+ * cannot be taken back (a write fails, Atlas's last-role rules) stays claimed, so the sweep still
+ * removes it at the grant's expiry; the intent then claims only that.
+ */
+async function takeBack(
+  m: MemberGrant,
+  refused: { readonly orgId: string; readonly grantId: string; readonly email: string },
+  claimed: GrantIntent,
+): Promise<void> {
+  const { deps, ctx, mine } = m;
+  const { orgId, grantId, email } = refused;
+  if (
+    claimed.added.length === 0 &&
+    !claimed.created.invitation &&
+    claimed.created.projectMemberships.length === 0
+  )
+    return;
+  const out = emptyOutcome();
+  try {
+    const person = await findPerson(deps, ctx, orgId, email);
+    if (person === undefined) out.personGone = true;
+    else {
+      const now = deps.clock.now();
+      const keeping = mine.filter((g) => g.grantId !== grantId && isActive(g, now));
+      const ending: GrantRecord = { grantId, email, ...claimed, added: [...claimed.added] };
+      await removeGrants(deps, ctx, { orgId, person, ending: [ending], keeping }, out);
+    }
+  } catch (error) {
+    ctx.log.warn(
+      { err: error },
+      'could not take back every write of a grant Atlas refused; the sweep removes the rest at its expiry',
+    );
+  }
+  if (out.personGone)
+    return void (await recordOrWarn(ctx, { ...claimed, added: [], created: nothingCreated }));
+  const gone = new Set([...out.removed, ...out.stillNeeded].map(accessKey));
+  if (gone.size === 0 && !out.invitationDeleted && out.projectMembershipsDeleted.length === 0) return;
+  const left: GrantIntent = {
+    ...claimed,
+    added: claimed.added.filter((a) => !gone.has(accessKey(a))),
+    created: {
+      invitation: claimed.created.invitation && !out.invitationDeleted,
+      projectMemberships: claimed.created.projectMemberships.filter(
+        (p) => !out.projectMembershipsDeleted.includes(p),
+      ),
+    },
+  };
+  await recordOrWarn(ctx, left, 'could not narrow the intent of a refused grant to what is left of it');
+}
+
+/**
  * Atlas refused one entry of the request, not the grant as a whole: a project id it knows no
  * project by (a typo, a deleted project), or a role it does not accept at that level (a role the
  * local policy names that Atlas does not define, `INVALID_ROLE_FOR_GROUP` / `INVALID_ROLE_FOR_ORG`).
@@ -496,11 +560,19 @@ async function grantToMember(
     // Atlas refused a write outright: it and every write after it never happened. Left in place,
     // the intent would claim them, and the record a failed job leaves (fromIntent) would have its
     // revoke or the sweep remove a role or membership someone else gives the person later.
+    const failure = leftMeanwhile(error, grant.email) ?? refusedEntry(error, input.payload.access) ?? error;
     if (refusedOutright(error)) {
       const unclaimed = narrowed([...landed.roles, ...shared, ...(earlier?.added ?? [])]);
       await recordOrWarn(ctx, unclaimed, 'could not narrow the intent of a refused grant write');
+      // Refused for good (no retry will complete it): what the grant wrote does not stay behind.
+      if (isConnectorError(failure) && !failure.retryable)
+        await takeBack(
+          m,
+          { orgId: config.orgId, grantId: input.payload.grantId, email: grant.email },
+          unclaimed,
+        );
     }
-    throw leftMeanwhile(error, grant.email) ?? refusedEntry(error, input.payload.access) ?? error;
+    throw failure;
   }
   const final = narrowed(added);
   // A role someone else added meanwhile is theirs: held independently, never removed by a revoke.

@@ -438,7 +438,7 @@ describe('a grant write Atlas refuses outright', () => {
   const typo = { level: 'project', projectId: analytics, role: 'GROUP_TYPO' } as const;
   const expired = new Date(Date.UTC(2026, 11, 4, 11)).toISOString();
 
-  it('leaves a record of what landed only, so the sweep spares a membership an admin gives later', async () => {
+  it('claims what landed only, takes that back, so the sweep spares a membership an admin gives later', async () => {
     // A role the policy lists but Atlas does not know: addGroupUsers answers 400 after the org role landed.
     const h = portalWorld([{ id: bobId, email }], {
       allowedProjectRoles: ['GROUP_READ_ONLY', 'GROUP_TYPO'],
@@ -446,19 +446,26 @@ describe('a grant write Atlas refuses outright', () => {
     await expect(grant(h, 'g-1', [billing, analyticsReadOnly, typo], [])).rejects.toMatchObject({
       code: 'invalid_request',
     });
-    expect(h.intents.at(-1)?.intent).toEqual({
+    const claims = h.intents.map((i) => i.intent);
+    // Right after the refusal: what landed only. Once the grant took that back: nothing.
+    expect(claims.at(-2)).toEqual({
       userId: bobId,
       expiresAt: expect.any(String),
       added: [billing],
       created: { invitation: false, projectMemberships: [] },
     });
+    expect(claims.at(-1)).toMatchObject({
+      added: [],
+      created: { invitation: false, projectMemberships: [] },
+    });
+    expect(h.world.orgUser(bobId)).toMatchObject({ orgRoles: ['ORG_MEMBER'] });
 
     // The job fails; the control plane keeps a record made from the intent. An admin then puts
     // bob in analytics with GROUP_READ_ONLY, and the grant expires.
     const failed = recordFromIntent(h, 'g-1', expired);
     h.world.joinProject(analytics, email, ['GROUP_READ_ONLY']);
     const result = await sweep(h, [failed]);
-    expect(result).toMatchObject({ removed: [{ email, access: billing }], failures: [] });
+    expect(result).toMatchObject({ removed: [], failures: [] });
     expect(h.world.orgUser(bobId)).toMatchObject({
       orgRoles: ['ORG_MEMBER'],
       projectRoles: { [analytics]: ['GROUP_READ_ONLY'] },
