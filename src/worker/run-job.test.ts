@@ -73,6 +73,23 @@ function retryingWriteHandler(
   };
 }
 
+/**
+ * Writes, then winds down for `lingerMs` on a wait of its own that the job's signal does not end
+ * (as a discovery deletes its temporary user on its own deadline), then returns.
+ */
+function lingeringHandler(writes: string[]): JobHandler<{ lingerMs: number }> {
+  return {
+    payloadSchema: z.object({ lingerMs: z.number() }),
+    needsIntegration: false,
+    async run(payload, ctx) {
+      ctx.beforeSideEffect();
+      writes.push('first');
+      await ctx.clock.sleep(payload.lingerMs);
+      return { done: true };
+    },
+  };
+}
+
 /** Asks for its slot back twice, as a handler reaching two readiness polls might. */
 const parkTwiceHandler: JobHandler<Record<string, never>> = {
   payloadSchema: z.object({}).strict(),
@@ -203,6 +220,7 @@ function setup(writes: string[]) {
       unserialisable: unserialisableHandler as JobHandler,
       stall: stallingHandler(writes, (ms) => clock.stall(ms)) as JobHandler,
       retry: retryingWriteHandler(writes, (ms) => clock.stall(ms)) as JobHandler,
+      linger: lingeringHandler(writes) as JobHandler,
     }),
     policy: loadConfig({}).policy,
     maxPayloadBytes: 4096,
@@ -553,6 +571,48 @@ describe('RunningJob', () => {
       await clock.advance(10_000);
       await done;
       expect(cp.calls.release).toEqual([]);
+    });
+  });
+
+  describe('a lease lost while its handler still winds down', () => {
+    const lostLogs = (logs: ReturnType<typeof setup>['logs']) =>
+      logs.lines().filter((l) => l.msg === 'lease lost');
+    const losses = async (deps: ReturnType<typeof setup>['deps']) =>
+      (await deps.metrics.leasesLost.get()).values
+        .filter((v) => v.value > 0)
+        .map((v) => [v.labels.reason, v.value]);
+
+    it('is neither released nor counted again when a heartbeat then lists it (the server moved on)', async () => {
+      const writes: string[] = [];
+      const { clock, cp, deps, logs } = setup(writes);
+      cp.extendBehaviour = () => httpError('conflict', 'lease_lost');
+      cp.releaseBehaviour = () => httpError('conflict', 'lease_lost');
+      const job = new RunningJob(envelope({ type: 'linger', payload: '{"lingerMs":30000}' }), 0, deps);
+      const done = job.run(Promise.resolve());
+      await clock.advance(10_000); // the first extension answers 409: lost
+      expect(lostLogs(logs)).toMatchObject([{ reason: 'revoked' }]);
+      await job.releaseLease('lease_lost'); // the next heartbeat's releaseLeases
+      await clock.advance(30_000);
+      await done;
+      expect(cp.calls.release).toEqual([]);
+      expect(cp.calls.results).toEqual([]);
+      expect(lostLogs(logs)).toHaveLength(1);
+      expect(await losses(deps)).toEqual([['revoked', 1]]);
+    });
+
+    it('is not handed back by a drain while its handler may still write: the rest of the TTL is its time to stop', async () => {
+      const writes: string[] = [];
+      const { clock, cp, deps, logs } = setup(writes);
+      cp.extendBehaviour = () => httpError('upstream_unavailable');
+      const job = new RunningJob(envelope({ type: 'linger', payload: '{"lingerMs":60000}' }), 0, deps);
+      const done = job.run(Promise.resolve());
+      await clock.advance(25_000); // the local deadline: 30 s TTL less the 5 s margin
+      expect(lostLogs(logs)).toMatchObject([{ reason: 'deadline' }]);
+      expect(await job.releaseLease('shutdown')).toBe(true); // the drain deadline
+      await clock.advance(60_000);
+      await done;
+      expect(cp.calls.release).toEqual([]);
+      expect(await losses(deps)).toEqual([['deadline', 1]]);
     });
   });
 

@@ -172,6 +172,9 @@ export class RunningJob {
    * the control plane answered the release, false when it did not (the lease expires there). A job
    * whose handler has finished keeps its lease: its result is being delivered, and released, the
    * job would run again (a heartbeat answered after the server took that result lists the lease).
+   * Nor is a lease its keeper has already found lost (counted and logged then): the server has let
+   * it go, or its aborted handler is still winding down (see `releaseExpiring`); resolves true, as
+   * there is nothing left to hand back.
    */
   releaseLease(reason: 'shutdown' | 'lease_lost'): Promise<boolean> {
     if (this.handlerDone && !this.releasing) {
@@ -179,6 +182,10 @@ export class RunningJob {
       return Promise.resolve(false);
     }
     if (this.releasing) return this.releasing;
+    if (this.keeper.lost) {
+      this.log.debug({ reason }, 'lease release skipped: the lease is already lost');
+      return Promise.resolve(true);
+    }
     this.released = true;
     this.abort.abort(cancelledError(`lease released (${reason})`));
     this.keeper.stop();
