@@ -483,7 +483,8 @@ describe("the job's pre-write check on retries", () => {
 
       expect(isConnectorError(error) && error.code).toBe('lease_lost');
       expect(requests.map((info) => info.status)).toEqual([status]);
-      expect(job.state.checks).toBe(2);
+      // Before each of the two attempts, and once more after the first one's token mint.
+      expect(job.state.checks).toBe(3);
     },
   );
 
@@ -504,6 +505,22 @@ describe("the job's pre-write check on retries", () => {
 
     expect(isConnectorError(error) && error.code).toBe('lease_lost');
     await settleUntil(() => revoked.isDone(), 'the rejected tok-1 to be revoked');
+  });
+
+  it('runs before a write whose first send waited for a token mint: nothing is sent once the lease lapsed', async () => {
+    const job = jobSignal();
+    nock(atlasBaseUrl)
+      .post('/api/oauth/token', 'grant_type=client_credentials')
+      .reply(() => {
+        job.state.lapsed = true;
+        return [200, { access_token: 'tok-1', token_type: 'Bearer', expires_in: 3600 }];
+      });
+    // No interceptor for the create: strict nock fails the test if it is sent.
+    const { client } = createTestClient();
+
+    const error = await rejectionOf(client.databaseUsers.create(groupId, newUser, { signal: job.signal }));
+
+    expect(isConnectorError(error) && error.code).toBe('lease_lost');
   });
 
   it('runs before a write re-sent with a credential read again: nothing is sent with it once the lease lapsed', async () => {

@@ -80,7 +80,11 @@ class OAuthAuthenticator implements Authenticator {
   }
 
   async send(request: OutgoingRequest, signal?: AbortSignal): Promise<HttpReply> {
+    const cached = this.usableToken();
     const used = await this.currentToken(signal);
+    // A write sent after waiting for a mint (up to the token request's timeout): the job's lease
+    // may have lapsed meanwhile.
+    if (!cached) runWriteGuard(signal);
     const first = await this.sendWith(request, used, signal);
     if (first.status !== 401) return first;
     await discardBody(first);
@@ -111,14 +115,19 @@ class OAuthAuthenticator implements Authenticator {
         new ConnectorError({ code: 'cancelled', message: 'atlas client is closed', retryable: false }),
       );
     }
-    const { token } = this;
-    if (token && this.deps.clock.monotonic() < token.renewAt - tokenRefreshMarginMs)
-      return Promise.resolve(token);
+    const token = this.usableToken();
+    if (token) return Promise.resolve(token);
     this.minting ??= this.mint().finally(() => {
       this.minting = undefined;
     });
     // The mint is shared, so one caller giving up must not cancel it for the others.
     return abortable(this.minting, signal);
+  }
+
+  /** The cached token, while it is not due to be replaced. */
+  private usableToken(): Token | undefined {
+    const { token } = this;
+    return token && this.deps.clock.monotonic() < token.renewAt - tokenRefreshMarginMs ? token : undefined;
   }
 
   private async mint(): Promise<Token> {
