@@ -1,7 +1,8 @@
+import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { FakeClock } from '../../../test/fakes/fake-clock.js';
-import { ClaimResponse, JobEnvelope, paths } from '../../control-plane/protocol.js';
+import { basePath, ClaimResponse, JobEnvelope, paths } from '../../control-plane/protocol.js';
 import {
   eventually,
   type Call,
@@ -46,6 +47,39 @@ function claim(
 
 function jobsOf(body: unknown): JobEnvelope[] {
   return ClaimResponse.parse(body).jobs.map((job) => JobEnvelope.parse(job));
+}
+
+/**
+ * Sends a claim on a raw socket that reads no more than the answer's first bytes and then goes
+ * away: an answer too large for the socket buffers is left unwritten.
+ */
+function claimAndVanish(body: { maxJobs: number; waitMs: number }, key: string): Promise<void> {
+  const { hostname, port } = new URL(plane.url);
+  const text = JSON.stringify(body);
+  const request = [
+    `POST ${basePath}${paths.claim(session.sessionId)} HTTP/1.1`,
+    `host: ${hostname}:${port}`,
+    `authorization: Bearer ${session.accessToken}`,
+    `idempotency-key: ${key}`,
+    'content-type: application/json',
+    `content-length: ${Buffer.byteLength(text)}`,
+    '',
+    text,
+  ].join('\r\n');
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(request));
+    socket.once('data', () => socket.destroy());
+    socket.once('close', () => resolve());
+    socket.once('error', reject);
+  });
+}
+
+/** A job whose envelope is larger than any socket buffer: its answer takes many writes. */
+function enqueueLargeJob(): string {
+  return plane.store.enqueueJob({
+    type: 'revoke',
+    payloadRaw: JSON.stringify({ pad: 'x'.repeat(16 << 20) }),
+  });
 }
 
 async function held(count = 1): Promise<void> {
@@ -162,6 +196,17 @@ describe('jobs:claim long-poll', () => {
     });
     const next = jobsOf((await claim({ maxJobs: 5, waitMs: 0 }, 'claim-2')).body);
     expect(next.map((job) => job.jobId)).toEqual([ids[1], ids[2]]);
+  });
+
+  it('takes the leases back when the client goes while the claim answer is being written', async () => {
+    const jobId = enqueueLargeJob();
+    await claimAndVanish({ maxJobs: 1, waitMs: 0 }, 'claim-1');
+    await eventually(() => plane.store.job(jobId)?.state === 'queued', 'the lost lease taken back');
+    expect(plane.store.job(jobId)).toMatchObject({ history: [{ outcome: 'undelivered' }] });
+    // The key is forgotten: a retry with it leases afresh.
+    expect(jobsOf((await claim({ maxJobs: 1, waitMs: 0 }, 'claim-1')).body)).toMatchObject([
+      { jobId, attempt: 2 },
+    ]);
   });
 
   it('never leases a job to a claim whose client has gone away', async () => {

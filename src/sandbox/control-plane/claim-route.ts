@@ -68,8 +68,10 @@ function deliver(ctx: SessionContext, key: string | undefined, jobs: JobEnvelope
     );
   };
   if (!isWritable(res)) return lost();
+  const socket = res.socket;
   res.once('close', () => {
-    if (!res.writableFinished) lost();
+    // Node reports a response finished even when its socket failed before the last byte went out.
+    if (!res.writableFinished || socket?.errored) lost();
   });
   core.logger.debug({ sessionId: session.sessionId, jobIds: leases.map((l) => l.jobId) }, 'jobs leased');
   return sendJson(res, 200, { jobs });
