@@ -209,6 +209,21 @@ describe('jobs:claim long-poll', () => {
     ]);
   });
 
+  it('takes the leases back when a replayed claim answer cannot be written', async () => {
+    const jobId = enqueueLargeJob();
+    const [first] = jobsOf((await claim({ maxJobs: 1, waitMs: 0 }, 'claim-1')).body);
+    expect(first?.jobId).toBe(jobId);
+
+    // The connector retries the claim (its first answer was lost) and dies mid-answer.
+    await claimAndVanish({ maxJobs: 1, waitMs: 0 }, 'claim-1');
+    await eventually(() => plane.store.job(jobId)?.state === 'queued', 'the replayed lease taken back');
+    expect(plane.store.job(jobId)).toMatchObject({ history: [{ outcome: 'undelivered' }] });
+    // The key is forgotten: a further retry leases afresh instead of replaying a lease now gone.
+    const [again] = jobsOf((await claim({ maxJobs: 1, waitMs: 0 }, 'claim-1')).body);
+    expect(again).toMatchObject({ jobId, attempt: 2 });
+    expect(again?.leaseId).not.toBe(first?.leaseId);
+  });
+
   it('never leases a job to a claim whose client has gone away', async () => {
     const aborted = new AbortController();
     const pending = claim({ maxJobs: 1, waitMs: pollWaitMs }, undefined, aborted.signal);

@@ -24,7 +24,7 @@ async function claim(ctx: SessionContext): Promise<void> {
   const key = headerValue(ctx.req, headers.idempotencyKey);
   if (key !== undefined) {
     const recalled = core.sessions.recallClaim(session, key);
-    if (recalled) return replay(ctx, request, recalled);
+    if (recalled) return replay(ctx, request, key, recalled);
     // A retry with the key of a claim still held: that earlier request is presumed dead.
     core.waiters.endWhere((w) => w.sessionId === session.sessionId && w.idempotencyKey === key);
   }
@@ -38,11 +38,13 @@ async function claim(ctx: SessionContext): Promise<void> {
 /**
  * A retried claim gets the jobs the first one leased, if this session still holds them, and never
  * more than it asks for now: the rest are taken back (queued again, uncharged), since the client
- * never saw them.
+ * never saw them. The answer is delivered like a first one: if it cannot be written, its leases
+ * are taken back too and the key is forgotten.
  */
 function replay(
   ctx: SessionContext,
   request: ClaimRequest,
+  key: string,
   recalled: readonly { jobId: string; leaseId: string }[],
 ): void {
   const held = recalled
@@ -51,7 +53,7 @@ function replay(
   const jobs = held.slice(0, request.maxJobs);
   if (held.length > jobs.length) ctx.core.jobs.undeliver(held.slice(jobs.length));
   if (jobs.length === 0) return sendEmpty(ctx.res, 204);
-  return sendJson(ctx.res, 200, { jobs });
+  return deliver(ctx, key, jobs);
 }
 
 /** Writes leased jobs out; if the answer cannot be written, the leases are taken back. */
