@@ -52,7 +52,7 @@ export function createMetrics(version: string) {
     }),
     jobsCompleted: new Counter({
       name: 'atlas_connector_jobs_completed_total',
-      help: 'Jobs finished, by outcome (succeeded, failed, lease_lost, released).',
+      help: 'Jobs finished, by outcome (succeeded, failed: result accepted; rejected, dropped: result refused or undelivered; lease_lost, released).',
       labelNames: ['type', 'outcome'],
       registers: r,
     }),

@@ -366,6 +366,39 @@ describe('RunningJob', () => {
     expect(stamp).toBeLessThanOrEqual(clock.now() / 1000);
   });
 
+  it('counts a job succeeded or failed only when the control plane accepts its result', async () => {
+    const { clock, cp, deps } = setup([]);
+    const run = async (type: string, payload: string) => {
+      const done = new RunningJob(envelope({ type, payload }), 0, deps).run(Promise.resolve());
+      await clock.advance(1);
+      await done;
+    };
+    const counted = async (name: 'jobsCompleted' | 'jobsFailed') =>
+      (await deps.metrics[name].get()).values.map((v) => ({ ...v.labels, value: v.value }));
+    // Another attempt owns each job: the control plane refuses these results as stale.
+    cp.resultBehaviour = () => httpError('conflict', 'stale_fence');
+    await run('discover', '{"gapMs":0}');
+    await run('write', 'not json');
+    expect(await counted('jobsCompleted')).toEqual([
+      { type: 'discover', outcome: 'rejected', value: 1 },
+      { type: 'write', outcome: 'rejected', value: 1 },
+    ]);
+    expect(await counted('jobsFailed')).toEqual([]);
+    expect((await deps.metrics.discoveryLastSuccess.get()).values.map((v) => v.value)).toEqual([0]);
+
+    // A result the outbox gives up on (the end of a drain) never reached the control plane.
+    cp.resultBehaviour = () => httpError('upstream_unavailable');
+    const done = new RunningJob(envelope({ type: 'write', payload: '{"gapMs":0}' }), 0, deps).run(
+      Promise.resolve(),
+    );
+    await clock.advance(1);
+    expect(cp.calls.results).toHaveLength(3);
+    deps.outbox.abandonAll();
+    await done;
+    expect(await counted('jobsCompleted')).toContainEqual({ type: 'write', outcome: 'dropped', value: 1 });
+    expect((await counted('jobsCompleted')).filter((c) => c.outcome === 'succeeded')).toEqual([]);
+  });
+
   it('counts every policy denial by its rule, the handler’s as well as the job type’s', async () => {
     const { cp, deps } = setup([]);
     const denials = async () =>

@@ -372,11 +372,17 @@ export class RunningJob {
     const { outcome, result } = this.reportable(handled, startedAt);
     this.handlerDone = true;
     const delivery = await this.deps.outbox.deliver(this.envelope.jobId, this.envelope.attempt, result);
-    this.deps.metrics.jobsCompleted.inc({ type: this.envelope.type, outcome: outcome.outcome });
-    if (this.envelope.type === 'discover' && outcome.outcome === 'succeeded') {
+    // Only a result the control plane took ends the job: one it refused (another attempt owns the
+    // job) or one dropped undelivered leaves the job to run again, so it counts as neither outcome.
+    const accepted = delivery === 'accepted';
+    this.deps.metrics.jobsCompleted.inc({
+      type: this.envelope.type,
+      outcome: accepted ? outcome.outcome : delivery,
+    });
+    if (accepted && this.envelope.type === 'discover' && outcome.outcome === 'succeeded') {
       this.deps.metrics.discoveryLastSuccess.set(this.deps.clock.now() / 1000);
     }
-    if (outcome.outcome === 'failed') {
+    if (accepted && outcome.outcome === 'failed') {
       this.deps.metrics.jobsFailed.inc({ type: this.envelope.type, code: outcome.error.code });
     }
     this.log.info(
