@@ -312,6 +312,21 @@ describe('atlas-org-portal under the default policy and the invitation limit', (
     expect(left?.added ?? []).toEqual([]);
   });
 
+  it('a failed regrant of a grant id takes back its own writes only, not what its earlier delivery added', async () => {
+    const unknownProject = { level: 'project', projectId: 'f'.repeat(24), role: 'GROUP_READ_ONLY' };
+    await succeed(sb, grant('g-again', 'bob@example.com', [billing]));
+    const view = await sb.run(grant('g-again', 'bob@example.com', [billing, readOnlyOrg, unknownProject]));
+    expect(view.state).toBe('failed');
+    expect(view.error).toMatchObject({ code: 'invalid_request', retryable: false });
+    // ORG_READ_ONLY (this job's write) is taken back; ORG_BILLING_ADMIN, promised by the first
+    // delivery until its expiry and still in its record, stays.
+    expect(person(sb, 'bob@example.com')?.orgRoles).toEqual(['ORG_BILLING_ADMIN', 'ORG_MEMBER']);
+    const kept = sb.cp.store.grants('portal').find((g) => g.grantId === 'g-again');
+    expect(kept?.added).toEqual([billing]);
+    await succeed(sb, revoke('g-again', 'bob@example.com'));
+    expect(person(sb, 'bob@example.com')?.orgRoles).toEqual(['ORG_MEMBER']);
+  });
+
   it('keeps a burst of 25 invitations under the limit with no failure', async () => {
     const ids = Array.from({ length: 25 }, (_, i) =>
       sb.cp.store.enqueueJob(grant(`g-burst-${i}`, `burst${i}@example.com`, [readOnlyOrg])),

@@ -468,6 +468,46 @@ describe('a grant Atlas refuses for good partway takes back what it wrote', () =
     ]);
     expect(h.intents.at(-1)?.intent.added).toEqual([billing]);
   });
+
+  // The same grant id granted again (the control plane reuses it): its earlier delivery succeeded,
+  // its record stays in the ledger (a failed job widens it, never narrows it), and the requester
+  // was told they hold that access until its expiry. A failed regrant takes back its own writes only.
+  it('leaves what an earlier delivery of the same grant id added, whose record stays', async () => {
+    const h = portalWorld([{ ...bob, orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] }]);
+    const delivered = record({ grantId: 'g-1', userId: bobId, added: [billing] });
+    const readOnly = { level: 'org', role: 'ORG_READ_ONLY' } as const;
+    const error = await refused(h, [billing, readOnly, unknownProject], [delivered]);
+    expect(error).toMatchObject({ code: 'invalid_request', details: { field: 'access[2].projectId' } });
+    expect(h.writes()).toEqual([
+      ['orgUsers.addRole', orgId, bobId, 'ORG_READ_ONLY'],
+      ['projectUsers.add', missing, { username: 'bob@example.com', roles: ['GROUP_READ_ONLY'] }],
+      ['orgUsers.removeRole', orgId, bobId, 'ORG_READ_ONLY'],
+    ]);
+    expect((await bobNow(h)).orgRoles).toEqual(['ORG_MEMBER', 'ORG_BILLING_ADMIN']);
+  });
+
+  it('never deletes the invitation an earlier delivery of the same grant id sent', async () => {
+    const h = portalWorld([
+      {
+        id: bobId,
+        email: 'bob@example.com',
+        status: 'PENDING',
+        orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'],
+      },
+    ]);
+    const delivered = record({
+      grantId: 'g-1',
+      userId: bobId,
+      added: [billing],
+      created: { invitation: true, projectMemberships: [] },
+    });
+    const error = await refused(h, [billing, unknownProject], [delivered]);
+    expect(error).toMatchObject({ code: 'invalid_request', details: { field: 'access[1].projectId' } });
+    expect(h.writes()).toEqual([
+      ['projectUsers.add', missing, { username: 'bob@example.com', roles: ['GROUP_READ_ONLY'] }],
+    ]);
+    expect(h.world.orgUser(bobId)).toMatchObject({ orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] });
+  });
 });
 
 describe('grant intent (write-ahead record in the control plane)', () => {

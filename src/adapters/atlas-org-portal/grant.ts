@@ -278,9 +278,10 @@ function leftMeanwhile(error: unknown, email: string): ConnectorError | undefine
  * at that level, a person it will not take) takes back what it had written, as a revoke of it
  * would: the requester is told the grant failed, and must not keep part of it until the sweep
  * reaches its expiry. `claimed` is what the grant's intent claims after the refusal (this attempt's
- * writes and an earlier attempt's); roles another active grant of the person added stay. What
- * cannot be taken back (a write fails, Atlas's last-role rules) stays claimed, so the sweep still
- * removes it at the grant's expiry; the intent then claims only that.
+ * writes and an earlier attempt's); roles another active grant of the person added, or an earlier
+ * delivery of the same grant id whose record is still active, stay. What cannot be taken back (a
+ * write fails, Atlas's last-role rules) stays claimed, so the sweep still removes it at the grant's
+ * expiry; the intent then claims only that.
  */
 async function takeBack(
   m: MemberGrant,
@@ -301,7 +302,10 @@ async function takeBack(
     if (person === undefined) out.personGone = true;
     else {
       const now = deps.clock.now();
-      const keeping = mine.filter((g) => g.grantId !== grantId && isActive(g, now));
+      // The grant's own record, too: an earlier delivery of this grant id (the control plane reuses
+      // it) succeeded, its record stays (a failed job widens it, never narrows it), and what it
+      // added and created is promised until its expiry; only this job's writes are taken back.
+      const keeping = mine.filter((g) => isActive(g, now));
       const ending: GrantRecord = { grantId, email, ...claimed, added: [...claimed.added] };
       await removeGrants(deps, ctx, { orgId, person, ending: [ending], keeping }, out);
     }
