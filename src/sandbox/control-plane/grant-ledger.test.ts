@@ -431,6 +431,28 @@ describe('grant ledger', () => {
       ]);
     });
 
+    it('keeps the end of the record a failed regrant widens: a grant job that failed never extends a grant', async () => {
+      const h = setup();
+      const readOnly = { level: 'org', role: 'ORG_READ_ONLY' };
+      const ends = '2026-11-24T13:00:00.000Z';
+      h.run('grant', grantPayload, grantResult(ends));
+      // Granted again under the same id for longer; the job wrote ORG_READ_ONLY, then died.
+      const { jobId, first } = leasedGrant(h, 1);
+      h.jobs.recordIntent(jobId, 1, first, { ...intent, added: [billing, readOnly] });
+      await h.clock.advance(60_000);
+      h.jobs.tick();
+      expect(h.jobs.record(jobId)?.state).toBe('dead');
+      // Taking the failed job's end, the earlier grant's roles would outlive what it promised.
+      expect(h.ledger.grants('portal')).toEqual([
+        expect.objectContaining({
+          grantId: 'g-1',
+          expiresAt: ends,
+          added: [billing, readOnly],
+          fromIntent: true,
+        }),
+      ]);
+    });
+
     it('does not carry the invitation an older record of the grant sent onto a record of another invitation', async () => {
       // g-1 invited bob (user id u1); that invitation went, an admin invited bob again (u2), and a
       // second grant job of g-1 added a role to the admin's invitation, then died.

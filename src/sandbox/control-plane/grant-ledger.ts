@@ -308,7 +308,9 @@ export class GrantLedger {
     // Widened by the existing record only as far as it can be on the intent's membership.
     const earlier = existing && sameMembership(existing.userId, userId) ? existing : undefined;
     const { grantId } = request.data;
-    const latest = existing && existing.expiresAt > expiresAt ? existing.expiresAt : expiresAt;
+    // A job that failed promised nothing: a record it widens keeps its end (a regrant for longer
+    // that died would otherwise extend the earlier grant's roles too). Its own writes go then.
+    const latest = earlier?.expiresAt ?? expiresAt;
     entries.set(
       grantId,
       this.placed(job, integration.id, {
