@@ -1,5 +1,5 @@
 import { describeCauses } from './cause-chain.js';
-import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { pino, type Bindings, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { isConnectorError } from '../errors/connector-error.js';
 import { errorCodeTable } from '../errors/error-codes.js';
 import type { SecretScrubber } from './secret-scrubber.js';
@@ -75,11 +75,14 @@ export async function prettyDestination(options: {
 
 /**
  * pino JSON logger. Redaction is by path (cheap, exact) plus a value scrubber applied to every
- * string (credentials inside URLs, authorization values, registered secret values), because a
- * secret can hide in an error message as easily as in a field.
+ * string and key (credentials inside URLs, authorization values, registered secret values), because
+ * a secret can hide in an error message as easily as in a field: the message and its interpolation
+ * arguments (`logMethod`), the logged object (`formatters.log`, an Error under any key serialised
+ * as `err` is) and every child's bindings (`scrubBindings`).
  */
 export function createLogger(settings: LoggerSettings): Logger {
   const { scrubber } = settings;
+  const describeError = (error: Error): unknown => serializeError(error, scrubber);
   const options: LoggerOptions = {
     level: settings.level,
     base: settings.base,
@@ -88,17 +91,63 @@ export function createLogger(settings: LoggerSettings): Logger {
     redact: { paths: [...baseRedactPaths, ...(settings.extraRedactPaths ?? [])], censor: '[REDACTED]' },
     formatters: {
       level: (label) => ({ level: label }),
-      log: (object) => scrubber.scrubDeep(object),
+      // `base`; pino does not call this for a child's bindings (`scrubBindings` does those).
+      bindings: (bindings) => scrubber.scrubDeep(bindings, describeError),
+      log: (object) => scrubber.scrubDeep(object, describeError),
     },
     serializers: { err: (error: unknown) => serializeError(error, scrubber) },
     hooks: {
+      // Called only for an enabled level: a disabled one is a no-op before it gets here.
       logMethod(args, method) {
-        const scrubbed = args.map((arg: unknown) => (typeof arg === 'string' ? scrubber.scrub(arg) : arg));
-        method.apply(this, scrubbed as Parameters<typeof method>);
+        method.apply(this, scrubArguments(args, scrubber) as Parameters<typeof method>);
       },
     },
   };
-  return settings.destination ? pino(options, settings.destination) : pino(options);
+  const logger = settings.destination ? pino(options, settings.destination) : pino(options);
+  return scrubBindings(logger, (bindings) => scrubber.scrubDeep(bindings, describeError));
+}
+
+/**
+ * A child's bindings, and those `setBindings` adds, are printed on every line of that logger
+ * without passing `formatters.log`, and pino applies `formatters.bindings` to `base` only. The
+ * root's `child` and `setBindings` scrub them first; every child inherits both from the root.
+ */
+function scrubBindings(logger: Logger, scrub: (bindings: Bindings) => Bindings): Logger {
+  const { child, setBindings } = logger;
+  logger.child = function scrubbedChild(this: Logger, bindings, childOptions) {
+    return child.call(this, scrub(bindings), childOptions);
+  } as Logger['child'];
+  logger.setBindings = function scrubbedSetBindings(this: Logger, bindings) {
+    setBindings.call(this, scrub(bindings));
+  };
+  return logger;
+}
+
+/**
+ * The log method's arguments with everything pino prints outside the merging object scrubbed: the
+ * message, every interpolation argument (`%s` of an Error prints its message, `%o` / `%j` an
+ * object's fields), and the message pino takes from `err.message` when a call gives none. The
+ * merging object itself is left to `formatters.log`, as pino tells an Error or a request by it.
+ */
+function scrubArguments(args: unknown[], scrubber: SecretScrubber): unknown[] {
+  const [first, ...rest] = args;
+  const out: unknown[] = [typeof first === 'string' ? scrubber.scrub(first) : first];
+  for (const arg of rest) {
+    out.push(arg instanceof Error ? scrubber.scrub(String(arg)) : scrubber.scrubDeep(arg));
+  }
+  if (first !== null && typeof first === 'object' && out[1] === undefined) {
+    const message = impliedMessage(first);
+    if (message !== undefined) out[1] = scrubber.scrubDeep(message);
+  }
+  return out;
+}
+
+/** The message pino writes for `log.error(err)` or `log.error({ err })` when none is given. */
+function impliedMessage(first: object): unknown {
+  if (first instanceof Error) return first.message;
+  const { msg, err } = first as { msg?: unknown; err?: unknown };
+  if (msg !== undefined || !err) return undefined;
+  return (err as { message?: unknown }).message;
 }
 
 /**

@@ -46,6 +46,21 @@ describe('secret scrubber', () => {
     });
   });
 
+  it('scrubs keys, describes an Error under any key by its type, message and code, and cuts deep nesting', () => {
+    const scrubber = createSecretScrubber();
+    scrubber.add('enroll-token-123456');
+    const error = Object.assign(new Error('bad enroll-token-123456'), {
+      code: 'E1',
+      raw: 'enroll-token-123456',
+    });
+    let deep: unknown = ['enroll-token-123456'];
+    for (let i = 0; i < 9; i += 1) deep = { d: deep };
+    expect(scrubber.scrubDeep({ 'k-enroll-token-123456': { error }, deep })).toEqual({
+      'k-[REDACTED]': { error: { type: 'Error', message: 'bad [REDACTED]', code: 'E1' } },
+      deep: { d: { d: { d: { d: { d: { d: { d: { d: '[TRUNCATED]' } } } } } } } },
+    });
+  });
+
   describe.each([
     ['a few registered values', 0],
     ['tens of thousands of registered values (the indexed scan)', 20_000],
@@ -101,6 +116,92 @@ describe('logger', () => {
     const first = logs.lines()[0];
     expect(first?.password).toBe('[REDACTED]');
     expect(first?.msg).toBe('connecting to mongodb://[REDACTED]@host with [REDACTED]');
+  });
+
+  it('scrubs the message pino takes from the error when a call gives none: log.error(err), log.error({ err })', () => {
+    const logs = captureLogs();
+    logs.scrubber.add('the-private-key-value');
+    logs.logger.error(new Error('failed with the-private-key-value'));
+    logs.logger.error({ err: new Error('failed with the-private-key-value') });
+    expect(logs.text()).not.toContain('the-private-key-value');
+    expect(logs.lines().map((line) => line.msg)).toEqual([
+      'failed with [REDACTED]',
+      'failed with [REDACTED]',
+    ]);
+  });
+
+  it('scrubs every %s / %o / %j interpolation argument, an Error and an object included', () => {
+    const logs = captureLogs();
+    logs.scrubber.add('the-private-key-value');
+    logs.logger.info('config %o', { note: 'key=the-private-key-value' });
+    logs.logger.info('config %j', { nested: ['the-private-key-value'] });
+    logs.logger.info('failed: %s', new Error('failed with the-private-key-value'));
+    logs.logger.info('values: %s', ['the-private-key-value']);
+    logs.logger.info({ jobId: 'job-1' }, 'values: %s and %o', 'the-private-key-value', {
+      x: 'the-private-key-value',
+    });
+    expect(logs.text()).not.toContain('the-private-key-value');
+    expect(logs.lines().map((line) => line.msg)).toEqual([
+      'config {"note":"key=[REDACTED]"}',
+      'config {"nested":["[REDACTED]"]}',
+      'failed: Error: failed with [REDACTED]',
+      'values: [REDACTED]',
+      'values: [REDACTED] and {"x":"[REDACTED]"}',
+    ]);
+  });
+
+  it("scrubs a child logger's bindings", () => {
+    const logs = captureLogs();
+    logs.scrubber.add('the-private-key-value');
+    const child = logs.logger.child({
+      note: 'key=the-private-key-value',
+      nested: { uri: 'mongodb://u:pw123@h' },
+    });
+    child.info('hello');
+    child.child({ more: 'the-private-key-value' }).warn('again');
+    expect(logs.text()).not.toContain('the-private-key-value');
+    expect(logs.text()).not.toContain('pw123');
+    expect(logs.lines()[0]).toMatchObject({
+      note: 'key=[REDACTED]',
+      nested: { uri: 'mongodb://[REDACTED]@h' },
+    });
+  });
+
+  it('scrubs object keys, at the top and nested', () => {
+    const logs = captureLogs();
+    logs.scrubber.add('the-private-key-value');
+    logs.logger.info({ 'the-private-key-value': 1, outer: { 'x-the-private-key-value': 2 } }, 'keys');
+    expect(logs.text()).not.toContain('the-private-key-value');
+    expect(logs.lines()[0]).toMatchObject({ '[REDACTED]': 1, outer: { 'x-[REDACTED]': 2 } });
+  });
+
+  it('prints a value nested deeper than 8 levels as a marker, not as is', () => {
+    const logs = captureLogs();
+    logs.scrubber.add('the-private-key-value');
+    let deep: unknown = { secret: 'the-private-key-value' };
+    for (let i = 0; i < 12; i += 1) deep = { deeper: deep };
+    logs.logger.info({ deep }, 'deep');
+    expect(logs.text()).not.toContain('the-private-key-value');
+    expect(logs.text()).toContain('[TRUNCATED]');
+  });
+
+  it('serialises an Error under any key as the err field is: its enumerable fields are never printed', () => {
+    const logs = captureLogs();
+    logs.scrubber.add('the-private-key-value');
+    const failure = Object.assign(new Error('failed with the-private-key-value'), {
+      code: 'upstream_unavailable',
+      response: { body: 'the-private-key-value' },
+      config: { headers: { 'x-api-key': 'the-private-key-value' } },
+    });
+    logs.logger.warn({ failure, list: [failure] }, 'failed');
+    expect(logs.text()).not.toContain('the-private-key-value');
+    const line = logs.lines()[0] as Record<string, Record<string, unknown>>;
+    expect(line.failure).toMatchObject({
+      type: 'Error',
+      message: 'failed with [REDACTED]',
+      code: 'upstream_unavailable',
+    });
+    expect(line.failure).not.toHaveProperty('response');
   });
 });
 

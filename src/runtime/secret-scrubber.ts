@@ -8,9 +8,18 @@ export interface SecretScrubber {
   /** Registers a value that must never appear in output. Values shorter than 6 characters are ignored. */
   add(value: string | undefined): void;
   scrub(text: string): string;
-  /** Deep copy of `value` with every string scrubbed. */
-  scrubDeep<T>(value: T): T;
+  /**
+   * Deep copy of `value` with every string and every key scrubbed. An Error, under any key,
+   * becomes `describeError(error)` (by default its type, scrubbed message and code: never its other
+   * fields, which may hold a request's headers); an object or array nested deeper than 8 levels
+   * becomes `[TRUNCATED]`.
+   */
+  scrubDeep<T>(value: T, describeError?: (error: Error) => unknown): T;
 }
+
+/** What stands for an object or array nested deeper than `maxDepth`. */
+const truncatedMarker = '[TRUNCATED]';
+const maxDepth = 8;
 
 /**
  * The userinfo of any URL (a MongoDB connection string, a proxy's `http://user:password@`), up to
@@ -97,14 +106,24 @@ export function createSecretScrubber(): SecretScrubber {
     return out.replace(uriCredentials, '$1[REDACTED]@').replace(authorizationValue, '$1 [REDACTED]');
   };
 
-  const scrubDeep = <T>(value: T, depth = 0): T => {
-    if (typeof value === 'string') return scrub(value) as T;
-    // Errors are left whole for the logger's error serialiser, which scrubs their fields.
-    if (depth > 8 || value === null || typeof value !== 'object' || value instanceof Error) return value;
-    if (Array.isArray(value)) return value.map((item: unknown) => scrubDeep(item, depth + 1)) as T;
+  const describeByDefault = (error: Error): Record<string, unknown> => {
+    const { code } = error as Error & { code?: unknown };
+    const out: Record<string, unknown> = { type: error.name, message: scrub(error.message) };
+    if (typeof code === 'string' || typeof code === 'number') out.code = code;
+    return out;
+  };
+
+  const scrubDeep = (value: unknown, describeError: (error: Error) => unknown, depth: number): unknown => {
+    if (typeof value === 'string') return scrub(value);
+    if (value === null || typeof value !== 'object') return value;
+    if (value instanceof Error) return describeError(value);
+    if (depth > maxDepth) return truncatedMarker;
+    if (Array.isArray(value)) return value.map((item: unknown) => scrubDeep(item, describeError, depth + 1));
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = scrubDeep(item, depth + 1);
-    return out as T;
+    for (const [key, item] of Object.entries(value)) {
+      out[scrub(key)] = scrubDeep(item, describeError, depth + 1);
+    }
+    return out;
   };
 
   return {
@@ -113,6 +132,6 @@ export function createSecretScrubber(): SecretScrubber {
       secrets.add(value);
     },
     scrub,
-    scrubDeep: (value) => scrubDeep(value),
+    scrubDeep: <T>(value: T, describeError = describeByDefault) => scrubDeep(value, describeError, 0) as T,
   };
 }
