@@ -453,6 +453,39 @@ describe('grant ledger', () => {
       ]);
     });
 
+    it('keeps the end a renew enqueued before a failed regrant sets when it reports after that regrant died', async () => {
+      const h = setup();
+      const ends = '2026-11-24T13:00:00.000Z';
+      const renewedTo = '2026-11-24T18:00:00.000Z';
+      h.run('grant', grantPayload, grantResult(ends));
+      const renew = h.jobs.enqueue({
+        type: 'renew',
+        payload: JSON.stringify({ grantId: 'g-1', ttlSeconds: 60 }),
+        integrationId: 'portal',
+        maxAttempts: 1,
+      });
+      const [renewing] = h.jobs.claim('s1', { maxJobs: 1 });
+      if (renewing?.jobId !== renew.jobId) throw new Error('the renew was not leased');
+      // The renew extends the grant in Atlas, but its connector loses touch: the job dies.
+      await h.clock.advance(60_000);
+      h.jobs.tick();
+      expect(h.jobs.record(renew.jobId)?.state).toBe('dead');
+      // Granted again under the same id; that job recorded its intent, then failed.
+      const { jobId, first } = leasedGrant(h, 1);
+      h.jobs.recordIntent(jobId, 1, first, { ...intent, expiresAt: '2026-11-24T15:00:00.000Z' });
+      h.report(first, {
+        outcome: 'failed',
+        error: { code: 'policy_denied', message: 'no', retryable: false },
+      });
+      expect(h.jobs.record(jobId)?.state).toBe('failed');
+      // The renew's held result comes in (§4.7 takes it: nobody leased the job since). The failed
+      // regrant set no end: the renew's, told to the requester, stands.
+      h.report(renewing, { outcome: 'succeeded', result: { grantId: 'g-1', expiresAt: renewedTo } });
+      expect(h.ledger.grants('portal')).toEqual([
+        expect.objectContaining({ grantId: 'g-1', expiresAt: renewedTo }),
+      ]);
+    });
+
     it('does not carry the invitation an older record of the grant sent onto a record of another invitation', async () => {
       // g-1 invited bob (user id u1); that invitation went, an admin invited bob again (u2), and a
       // second grant job of g-1 added a role to the admin's invitation, then died.

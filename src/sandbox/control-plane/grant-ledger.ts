@@ -184,12 +184,14 @@ export class GrantLedger {
    * A grant job's record (from its result or its intent) over what jobs enqueued after it set
    * already: a late report (the job died, then its held result came in, §4.7, or it failed again)
    * neither moves the end a later renew or grant set, nor narrows the roles a later grant of the
-   * same id recorded (those are widened). Otherwise the record is the job's own.
+   * same id recorded (those are widened). Otherwise the record is the job's own. `keepsEnd`: the
+   * job sets no end (a failed grant job widening a record keeps its end), so a renew enqueued
+   * before it that reports later still moves the end.
    */
-  private placed(job: JobRecord, integrationId: string, record: LedgerEntry): LedgerEntry {
+  private placed(job: JobRecord, integrationId: string, record: LedgerEntry, keepsEnd = false): LedgerEntry {
     const setBy = this.setBy(integrationId);
     const before = setBy.get(record.grantId);
-    const laterEnd = before !== undefined && before.endSeq > job.seq ? before : undefined;
+    const laterEnd = before !== undefined && (keepsEnd || before.endSeq > job.seq) ? before : undefined;
     const laterRoles = before !== undefined && before.rolesSeq > job.seq;
     const expiresAt = laterEnd?.expiresAt ?? record.expiresAt;
     const endSeq = laterEnd?.endSeq ?? job.seq;
@@ -313,15 +315,20 @@ export class GrantLedger {
     const latest = earlier?.expiresAt ?? expiresAt;
     entries.set(
       grantId,
-      this.placed(job, integration.id, {
-        grantId,
-        email: request.data.requester.email.toLowerCase(),
-        ...(userId === undefined ? {} : { userId }),
-        expiresAt: latest,
-        added: unionByJson(earlier?.added ?? [], added),
-        created: mergeCreated(earlier?.created, created),
-        fromIntent: true,
-      }),
+      this.placed(
+        job,
+        integration.id,
+        {
+          grantId,
+          email: request.data.requester.email.toLowerCase(),
+          ...(userId === undefined ? {} : { userId }),
+          expiresAt: latest,
+          added: unionByJson(earlier?.added ?? [], added),
+          created: mergeCreated(earlier?.created, created),
+          fromIntent: true,
+        },
+        earlier !== undefined,
+      ),
     );
   }
 
