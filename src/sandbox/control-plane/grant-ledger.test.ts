@@ -486,6 +486,36 @@ describe('grant ledger', () => {
       ]);
     });
 
+    it('keeps a record a failed regrant widened after the sweep that cleared it was leased', () => {
+      const h = setup();
+      const readOnly = { level: 'org', role: 'ORG_READ_ONLY' };
+      const ended = new Date(h.clock.now() - 60_000).toISOString();
+      h.run('grant', grantPayload, grantResult(ended));
+      const sweep = h.jobs.enqueue({ type: 'sweep', payload: '{}', integrationId: 'portal' });
+      const [sweeping] = h.jobs.claim('s1', { maxJobs: 1 });
+      if (sweeping?.jobId !== sweep.jobId) throw new Error('the sweep was not leased');
+      // Granted again under the same id while the sweep runs: the job added ORG_READ_ONLY, then failed.
+      const { jobId, first } = leasedGrant(h, 1);
+      h.jobs.recordIntent(jobId, 1, first, { ...intent, added: [billing, readOnly] });
+      h.report(first, {
+        outcome: 'failed',
+        error: { code: 'policy_denied', message: 'no', retryable: false },
+      });
+      expect(h.jobs.record(jobId)?.state).toBe('failed');
+      // The sweep removed what its payload named (ORG_BILLING_ADMIN), never ORG_READ_ONLY.
+      h.report(sweeping, {
+        outcome: 'succeeded',
+        result: {
+          clearedGrants: ['g-1'],
+          overdue: [{ grantId: 'g-1', email: 'bob@example.com', expiresAt: ended, overdueSeconds: 60 }],
+        },
+      });
+      // Forgotten, the record would leave ORG_READ_ONLY to bob with nothing to ever remove it.
+      expect(h.ledger.grants('portal')).toEqual([
+        expect.objectContaining({ grantId: 'g-1', added: [billing, readOnly], fromIntent: true }),
+      ]);
+    });
+
     it('does not carry the invitation an older record of the grant sent onto a record of another invitation', async () => {
       // g-1 invited bob (user id u1); that invitation went, an admin invited bob again (u2), and a
       // second grant job of g-1 added a role to the admin's invitation, then died.

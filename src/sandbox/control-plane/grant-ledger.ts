@@ -111,6 +111,11 @@ interface SweepStop {
   readonly integrationId: string;
   readonly start: number;
   readonly taken: number;
+  /**
+   * The records it was leased with: one replaced since (a failed regrant of the grant widened it
+   * with writes the sweep never saw) is not the one it cleared.
+   */
+  readonly handed: ReadonlySet<LedgerEntry>;
 }
 
 /** Room a sweep payload keeps for its other fields and the JSON around the records. */
@@ -280,13 +285,17 @@ export class GrantLedger {
       }
       const seen = new Map(result.data.overdue.map((o) => [o.grantId, o.expiresAt]));
       const failed = this.failedInSweep(integration.id);
+      const handed = stop?.integrationId === integration.id ? stop.handed : undefined;
       for (const grantId of result.data.clearedGrants) {
         // A person the sweep cleared a grant of went through: no longer held back.
         const email = entries.get(grantId)?.email;
         if (email !== undefined) failed.delete(email);
-        // A grant renewed after the sweep was leased is no longer the one it found expired: kept.
+        // A grant renewed, or widened by a failed regrant, after the sweep was leased is no longer
+        // the one it found expired: kept (the next sweep removes what the sweep never saw).
+        const entry = entries.get(grantId);
         const saw = seen.get(grantId);
-        if (saw === undefined || saw === entries.get(grantId)?.expiresAt) entries.delete(grantId);
+        const unchanged = entry !== undefined && (handed === undefined || handed.has(entry));
+        if (unchanged && (saw === undefined || saw === entry.expiresAt)) entries.delete(grantId);
       }
       for (const { email } of result.data.failures) failed.set(email.toLowerCase(), job.seq);
     }
@@ -389,7 +398,7 @@ export class GrantLedger {
       if (!take(records)) break;
       taken += 1;
     }
-    this.sweepStops.set(jobId, { integrationId, start, taken });
+    this.sweepStops.set(jobId, { integrationId, start, taken, handed: new Set(chosen) });
     return chosen;
   }
 
