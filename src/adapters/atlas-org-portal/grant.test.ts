@@ -650,6 +650,28 @@ describe('grant intent (write-ahead record in the control plane)', () => {
       ]);
     });
 
+    it('a pending invitee: what an earlier attempt claimed in a paced project stays claimed', async () => {
+      // The earlier attempt took its slot, claimed the project and sent its write, then lost its
+      // lease; the write may land after this attempt's read. Dropped from the intent, the record a
+      // job cancelled in the wait leaves (fromIntent) would never remove what that write gave.
+      const h = portalWorld([{ id: bobId, email: 'bob@example.com', status: 'PENDING' }]);
+      const toAnalytics = { level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' } as const;
+      const earlier = {
+        userId: bobId,
+        expiresAt,
+        added: [billing, toAnalytics],
+        created: { invitation: false, projectMemberships: [analytics] },
+      };
+      await expect(
+        grantAccess(
+          { config: baseConfig, payload: payload({ access: [billing, toAnalytics] }) },
+          waitEnds(h),
+          { ...h.ctx, intent: earlier },
+        ),
+      ).rejects.toBe(cancelled);
+      expect(h.intents.map((i) => i.intent)).toEqual([earlier]);
+    });
+
     it('a pending invitee: the project is claimed once its slot is taken, before its write', async () => {
       const h = portalWorld([{ id: bobId, email: 'bob@example.com', status: 'PENDING' }]);
       const toAnalytics = { level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' } as const;

@@ -524,12 +524,18 @@ async function grantToMember(
   // its pacer slot is taken, so a job that ends in that wait leaves no claim on them.
   const paced = person.orgMembershipStatus === 'PENDING' ? firstInProject : [];
   const claimedProjects: string[] = [];
+  // A 409 on a role an earlier attempt of this grant claimed may be that attempt's own write,
+  // landed after this attempt's read: it stays the grant's, or no record would ever remove it.
+  const claimedBefore = new Set((earlier?.added ?? []).map(accessKey));
   const intended = (): GrantIntent => {
     const waiting = new Set(paced.filter((p) => !claimedProjects.includes(p)));
     return {
       userId: person.id,
       expiresAt,
-      added: added.filter((a) => a.level !== 'project' || !waiting.has(a.projectId)),
+      // An earlier attempt's claim stays while this one waits: its write may yet land.
+      added: added.filter(
+        (a) => a.level !== 'project' || !waiting.has(a.projectId) || claimedBefore.has(accessKey(a)),
+      ),
       created: mergeCreated(
         { invitation: false, projectMemberships: firstInProject.filter((p) => !waiting.has(p)) },
         inherited,
@@ -542,9 +548,6 @@ async function grantToMember(
   };
   if (toAdd.length > 0 || staleIntent || unstamped) await ctx.recordIntent(intended());
   const landed: Landed = { roles: [], projectMemberships: [], raced: [] };
-  // A 409 on a role an earlier attempt of this grant claimed may be that attempt's own write,
-  // landed after this attempt's read: it stays the grant's, or no record would ever remove it.
-  const claimedBefore = new Set((earlier?.added ?? []).map(accessKey));
   const racedByOthers = () => landed.raced.filter((a) => !claimedBefore.has(accessKey(a)));
   // What the grant may claim once its writes are done or refused: no role someone else added
   // between its read and its write, and only the memberships it did create.
