@@ -167,8 +167,8 @@ export function serializeError(
   if (!(error instanceof Error)) return scrubber.scrubDeep(error);
   const fields = error as Error & { code?: unknown; retryable?: unknown; details?: unknown };
   const out: Record<string, unknown> = { type: error.name, message: scrubber.scrub(error.message) };
-  if (fields.code !== undefined) out.code = fields.code;
-  if (fields.retryable !== undefined) out.retryable = fields.retryable;
+  if (fields.code !== undefined) out.code = scrubber.scrubDeep(fields.code);
+  if (fields.retryable !== undefined) out.retryable = scrubber.scrubDeep(fields.retryable);
   if (fields.details !== undefined) out.details = scrubber.scrubDeep(fields.details);
   if (error.stack && !expected && depth === 0) out.stack = scrubber.scrub(error.stack);
   if (error.cause !== undefined && depth < 7) {

@@ -167,6 +167,18 @@ describe('logger', () => {
     });
   });
 
+  it("scrubs an error's code, in err, under any key, and in the scrubber's own description", () => {
+    const logs = captureLogs();
+    logs.scrubber.add('the-private-key-value');
+    const failure = Object.assign(new Error('failed'), { code: 'E_the-private-key-value' });
+    logs.logger.warn({ err: failure, other: failure }, 'failed');
+    expect(logs.text()).not.toContain('the-private-key-value');
+    expect(logs.lines()[0]).toMatchObject({ err: { code: 'E_[REDACTED]' }, other: { code: 'E_[REDACTED]' } });
+    expect(logs.scrubber.scrubDeep({ failure })).toEqual({
+      failure: { type: 'Error', message: 'failed', code: 'E_[REDACTED]' },
+    });
+  });
+
   it('scrubs object keys, at the top and nested', () => {
     const logs = captureLogs();
     logs.scrubber.add('the-private-key-value');

@@ -109,7 +109,8 @@ export function createSecretScrubber(): SecretScrubber {
   const describeByDefault = (error: Error): Record<string, unknown> => {
     const { code } = error as Error & { code?: unknown };
     const out: Record<string, unknown> = { type: error.name, message: scrub(error.message) };
-    if (typeof code === 'string' || typeof code === 'number') out.code = code;
+    if (typeof code === 'string') out.code = scrub(code);
+    else if (typeof code === 'number') out.code = code;
     return out;
   };
 
