@@ -26,7 +26,17 @@ export interface SnapshotRecord {
    * Sub-integration id → the connector serving it, from the lines of type `subIntegration`, plus
    * the previous commit's entries for projects a `project` line says could not be listed.
    */
-  subIntegrations: ReadonlyMap<string, string>;
+  subIntegrations: ReadonlyMap<string, Routed>;
+}
+
+/**
+ * Where a snapshot routes one sub-integration. `seenAt`: the generation of the listing that said
+ * so, for an entry carried over from an earlier commit (its project could not be listed since);
+ * absent when this snapshot listed it, which its view's generation (a skip confirms it) dates.
+ */
+interface Routed {
+  readonly connectorId: string;
+  readonly seenAt?: number;
 }
 
 interface Committed {
@@ -106,8 +116,12 @@ export class SnapshotStore {
       throw protocolError('invalid_request', `contentSha256: parts hash to ${sha}`, 422);
     }
     snapshot.lines = ndjsonLines(content.toString('utf8'));
-    const previous = this.snapshots.get(this.lastCommitted.get(key)?.snapshotId ?? '');
-    snapshot.subIntegrations = subIntegrationIndex(snapshot.lines, previous?.subIntegrations);
+    const last = this.lastCommitted.get(key);
+    const previous = last && this.snapshots.get(last.snapshotId);
+    snapshot.subIntegrations = subIntegrationIndex(
+      snapshot.lines,
+      previous && last ? { routes: previous.subIntegrations, generation: last.generation } : undefined,
+    );
     snapshot.status = 'committed';
     snapshot.committedAt = this.isoNow();
     snapshot.parts.clear();
@@ -133,15 +147,17 @@ export class SnapshotStore {
    * that lists it says (every connector lists every cluster, with the `connectorId` its tags name).
    */
   connectorFor(integrationId: string, subIntegrationId: string): string | undefined {
-    const newestFirst = [...this.lastCommitted.entries()]
-      .filter(([key]) => key.endsWith(`\u0000${integrationId}`))
-      .map(([, committed]) => committed)
-      .sort((a, b) => b.generation - a.generation);
-    for (const committed of newestFirst) {
+    // Ranked by when the listing that routed it ran: a view carrying an entry over from before its
+    // project stopped being listed does not put that older routing above another connector's newer one.
+    let best: { readonly connectorId: string; readonly at: number } | undefined;
+    for (const [key, committed] of this.lastCommitted) {
+      if (!key.endsWith(`\u0000${integrationId}`)) continue;
       const found = this.snapshots.get(committed.snapshotId)?.subIntegrations.get(subIntegrationId);
-      if (found !== undefined) return found;
+      const at = found?.seenAt ?? committed.generation;
+      if (found !== undefined && (best === undefined || at > best.at))
+        best = { connectorId: found.connectorId, at };
     }
-    return undefined;
+    return best?.connectorId;
   }
 
   all(): SnapshotRecord[] {
@@ -180,9 +196,9 @@ function viewKey(connectorId: string, integrationId: string): string {
  */
 function subIntegrationIndex(
   lines: readonly string[],
-  previous: ReadonlyMap<string, string> = new Map(),
-): Map<string, string> {
-  const index = new Map<string, string>();
+  previous: { readonly routes: ReadonlyMap<string, Routed>; readonly generation: number } | undefined,
+): Map<string, Routed> {
+  const index = new Map<string, Routed>();
   const unlistedProjects = new Set<string>();
   for (const line of lines) {
     if (!line.includes('"subIntegration"') && !line.includes('"project"')) continue;
@@ -191,12 +207,13 @@ function subIntegrationIndex(
     const { type, id, connectorId } = record as Record<string, unknown>;
     if (typeof id !== 'string') continue;
     if (type === 'project') unlistedProjects.add(id);
-    if (type === 'subIntegration' && typeof connectorId === 'string') index.set(id, connectorId);
+    if (type === 'subIntegration' && typeof connectorId === 'string') index.set(id, { connectorId });
   }
-  for (const [id, connectorId] of previous) {
+  for (const [id, routed] of previous?.routes ?? []) {
     // Ids are `<projectId>:<cluster>` (protocol §4.8).
     const projectId = id.split(':', 1)[0] ?? '';
-    if (unlistedProjects.has(projectId) && !index.has(id)) index.set(id, connectorId);
+    if (!unlistedProjects.has(projectId) || index.has(id)) continue;
+    index.set(id, { connectorId: routed.connectorId, seenAt: routed.seenAt ?? previous?.generation ?? 0 });
   }
   return index;
 }

@@ -130,6 +130,17 @@ describe('sub-integration job routing in the reference control plane', () => {
     expect(core.snapshots.connectorFor('org', 'p2:Y')).toBeUndefined();
   });
 
+  it('does not let a project it could not list put its older routing over a newer discovery of another connector', () => {
+    const { core, report } = setup();
+    report('vpc-a', 1, [sub('p1:X', 'vpc-a')]);
+    // Re-tagged to vpc-b: vpc-b's discovery says so, then vpc-a cannot list p1 for a while.
+    report('vpc-b', 2, [sub('p1:X', 'vpc-b')]);
+    report('vpc-a', 3, [unlisted('p1')]);
+    report('vpc-a', 4, [unlisted('p1')]);
+
+    expect(core.snapshots.connectorFor('org', 'p1:X')).toBe('vpc-b');
+  });
+
   it('takes an explicit connectorId over the discovered one (an operator override)', () => {
     const { store, report } = setup();
     report('vpc-a', 1, [sub('p1:B', 'vpc-b')]);
