@@ -113,6 +113,27 @@ describe('organization users', () => {
     expect((await h.client.call('DELETE', `${orgUsers}/${carol}`, v)).status).toBe(204);
     expect((await h.client.call('GET', `${orgUsers}/${carol}`, v)).status).toBe(404);
   });
+
+  it('refuses the deprecated orgMembershipStatus combined with orgMembershipStatuses, and ignores it on a get', async () => {
+    const old = await h.client.call('GET', `${orgUsers}?orgMembershipStatus=PENDING`, v);
+    expect(names(old.json)).toEqual(['carol@example.com']);
+    const both = await h.client.call(
+      'GET',
+      `${orgUsers}?orgMembershipStatus=PENDING&orgMembershipStatuses=ACTIVE`,
+      v,
+    );
+    expect(both.status).toBe(400);
+    expect(both.json).toMatchObject({ errorCode: 'INVALID_QUERY_PARAMETER' });
+    // getOrgUser declares only orgMembershipStatuses: the old name filters nothing there.
+    const get = await h.client.call('GET', `${orgUsers}/${alice}?orgMembershipStatus=PENDING`, v);
+    expect(get.json).toMatchObject({ orgMembershipStatus: 'ACTIVE' });
+    const groupGet = await h.client.call(
+      'GET',
+      `/groups/${payments}/users/${bob}?orgMembershipStatus=PENDING`,
+      v,
+    );
+    expect(groupGet.json).toMatchObject({ orgMembershipStatus: 'ACTIVE' });
+  });
 });
 
 describe('project users', () => {

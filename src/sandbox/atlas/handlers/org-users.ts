@@ -32,7 +32,7 @@ function recordUserEvent(ctx: RequestContext, user: OrgUserRec, eventTypeName: s
 
 function listOrgUsers(ctx: RequestContext): HandlerResult {
   const org = requireOrg(ctx);
-  const statusOk = statusFilter(ctx.query);
+  const statusOk = statusFilter(ctx.query, { deprecatedName: true });
   const nameOk = usernameFilter(ctx.query);
   const users = ctx.sim.state.orgUsersOf(org.id).filter((u) => statusOk(u.status) && nameOk(u.username));
   return { status: 200, body: paginate(ctx, users, orgUserView) };
@@ -120,7 +120,12 @@ export const orgUserRoutes: RouteDef[] = [
     handler: (ctx) => ({
       status: 200,
       body: orgUserView(
-        requireOrgUser(ctx, requireOrg(ctx).id, param(ctx, 'userId'), statusFilter(ctx.query)),
+        requireOrgUser(
+          ctx,
+          requireOrg(ctx).id,
+          param(ctx, 'userId'),
+          statusFilter(ctx.query, { deprecatedName: false }),
+        ),
       ),
     }),
   },

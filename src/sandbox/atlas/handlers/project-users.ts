@@ -59,7 +59,7 @@ function requireProjectUser(
 
 function listGroupUsers(ctx: RequestContext): HandlerResult {
   const project = requireProject(ctx);
-  const statusOk = statusFilter(ctx.query);
+  const statusOk = statusFilter(ctx.query, { deprecatedName: true });
   const nameOk = usernameFilter(ctx.query);
   const members = ctx.sim.state
     .orgUsersOf(project.orgId)
@@ -130,7 +130,7 @@ export const projectUserRoutes: RouteDef[] = [
     access: 'groupRead',
     handler: (ctx) => {
       const project = requireProject(ctx);
-      const user = requireProjectUser(ctx, project, statusFilter(ctx.query));
+      const user = requireProjectUser(ctx, project, statusFilter(ctx.query, { deprecatedName: false }));
       return { status: 200, body: groupUserView(user, user.groupRoles.get(project.id) ?? []) };
     },
   },

@@ -90,7 +90,7 @@ export const teamAndEventRoutes: RouteDef[] = [
       const org = requireOrg(ctx);
       const team = requireTeam(ctx, org.id, param(ctx, 'teamId'));
       // The same filters as listOrgUsers (ACTIVE and PENDING by default), plus `userId`.
-      const statusOk = statusFilter(ctx.query);
+      const statusOk = statusFilter(ctx.query, { deprecatedName: true });
       const nameOk = usernameFilter(ctx.query);
       const userId = ctx.query.get('userId');
       const users = [...team.userIds]

@@ -170,11 +170,21 @@ export function acceptInvitation(user: OrgUserRec): void {
   delete user.inviterUsername;
 }
 
-/** `orgMembershipStatus(es)` query filter; Atlas defaults to ACTIVE and PENDING. */
-export function statusFilter(query: URLSearchParams): (status: MembershipStatus) => boolean {
-  const values = [...query.getAll('orgMembershipStatuses'), ...query.getAll('orgMembershipStatus')]
-    .flatMap((v) => v.split(','))
-    .filter((v) => v !== '');
+/**
+ * `orgMembershipStatuses` query filter; Atlas defaults to ACTIVE and PENDING. The listings also take
+ * the deprecated single-valued `orgMembershipStatus` (`deprecatedName`), which the spec says
+ * "cannot be combined" with the new one: both is a 400. `getOrgUser`/`getGroupUser` declare only
+ * `orgMembershipStatuses`, so the old name is an unknown parameter there and changes nothing.
+ */
+export function statusFilter(
+  query: URLSearchParams,
+  { deprecatedName }: { deprecatedName: boolean },
+): (status: MembershipStatus) => boolean {
+  const current = query.getAll('orgMembershipStatuses');
+  const deprecated = deprecatedName ? query.getAll('orgMembershipStatus') : [];
+  if (current.length > 0 && deprecated.length > 0)
+    throw atlasError('INVALID_QUERY_PARAMETER', 'orgMembershipStatus');
+  const values = [...current, ...deprecated].flatMap((v) => v.split(',')).filter((v) => v !== '');
   const allowed = new Set(values.length > 0 ? values : ['ACTIVE', 'PENDING']);
   for (const v of allowed) {
     if (!['ACTIVE', 'PENDING', 'INVITATION_EXPIRED', 'INVITATION_REJECTED'].includes(v)) {
