@@ -403,8 +403,6 @@ describe('a grant Atlas refuses for good partway takes back what it wrote', () =
     );
   }
 
-  const bobNow = async (h: PortalWorld) => (await h.deps.atlas.orgUsers.get(orgId, bobId)).roles;
-
   it('removes the org role and deletes the project membership it added before the refusal', async () => {
     const h = portalWorld([bob]);
     const error = await refused(h, [billing, analyticsRead, unknownProject]);
@@ -417,9 +415,11 @@ describe('a grant Atlas refuses for good partway takes back what it wrote', () =
       ['projectUsers.remove', analytics, bobId],
     ]);
     // bob is back to what he held before the grant: his own payments role stays.
-    const roles = await bobNow(h);
-    expect(roles.orgRoles).toEqual(['ORG_MEMBER']);
-    expect(roles.groupRoleAssignments).toEqual([{ groupId: payments, groupRoles: ['GROUP_READ_ONLY'] }]);
+    expect(h.world.orgUser(bobId)).toMatchObject({
+      orgRoles: ['ORG_MEMBER'],
+      projectRoles: { [payments]: ['GROUP_READ_ONLY'] },
+    });
+    expect(h.world.orgUser(bobId)?.projectRoles).not.toHaveProperty(analytics);
     // The last intent claims nothing: the record a failed job leaves owns nothing of bob's.
     expect(h.intents.at(-1)?.intent).toMatchObject({
       added: [],
@@ -427,30 +427,12 @@ describe('a grant Atlas refuses for good partway takes back what it wrote', () =
     });
   });
 
-  it("leaves a role another active grant of the person added, and never the person's own", async () => {
-    const h = portalWorld([{ ...bob, orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] }]);
-    const other = record({ grantId: 'g-other', userId: bobId, added: [billing] });
-    const error = await refused(
-      h,
-      [billing, { level: 'org', role: 'ORG_READ_ONLY' }, unknownProject],
-      [other],
-    );
-    expect(error).toMatchObject({ code: 'invalid_request', details: { field: 'access[2].projectId' } });
-    expect(h.writes()).toEqual([
-      ['orgUsers.addRole', orgId, bobId, 'ORG_READ_ONLY'],
-      ['projectUsers.add', missing, { username: 'bob@example.com', roles: ['GROUP_READ_ONLY'] }],
-      ['orgUsers.removeRole', orgId, bobId, 'ORG_READ_ONLY'],
-    ]);
-    expect((await bobNow(h)).orgRoles).toEqual(['ORG_MEMBER', 'ORG_BILLING_ADMIN']);
-    expect(h.intents.at(-1)?.intent.added).toEqual([]);
-  });
-
   it('keeps claiming, and warns about, what it could not take back, so the sweep removes it at expiry', async () => {
     const h = portalWorld([bob]);
     h.world.failNext('orgUsers.removeRole', 'UNEXPECTED_ERROR', 10);
     const error = await refused(h, [billing, unknownProject]);
     expect(error).toMatchObject({ code: 'invalid_request', details: { field: 'access[1].projectId' } });
-    expect((await bobNow(h)).orgRoles).toContain('ORG_BILLING_ADMIN');
+    expect(h.world.orgUser(bobId)?.orgRoles).toContain('ORG_BILLING_ADMIN');
     expect(h.intents.at(-1)?.intent.added).toEqual([billing]);
     expect(h.warnings.map(([, message]) => message)).toEqual([
       'could not take back every write of a grant Atlas refused; the sweep removes the rest at its expiry',
@@ -469,21 +451,27 @@ describe('a grant Atlas refuses for good partway takes back what it wrote', () =
     expect(h.intents.at(-1)?.intent.added).toEqual([billing]);
   });
 
-  // The same grant id granted again (the control plane reuses it): its earlier delivery succeeded,
-  // its record stays in the ledger (a failed job widens it, never narrows it), and the requester
-  // was told they hold that access until its expiry. A failed regrant takes back its own writes only.
-  it('leaves what an earlier delivery of the same grant id added, whose record stays', async () => {
+  // Another active grant of the person keeps its role; so does the same grant id granted again (the
+  // control plane reuses it): its earlier delivery succeeded, its record stays in the ledger (a failed
+  // job widens it, never narrows it), and the requester was told they hold that access until its
+  // expiry. A failed grant takes back its own writes only, and never the person's own roles.
+  it.each([
+    ['another active grant of the person added', 'g-other'],
+    ['an earlier delivery of the same grant id added, whose record stays', 'g-1'],
+  ])('leaves what %s', async (_name, grantId) => {
     const h = portalWorld([{ ...bob, orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'] }]);
-    const delivered = record({ grantId: 'g-1', userId: bobId, added: [billing] });
+    const other = record({ grantId, userId: bobId, added: [billing] });
     const readOnly = { level: 'org', role: 'ORG_READ_ONLY' } as const;
-    const error = await refused(h, [billing, readOnly, unknownProject], [delivered]);
+    const error = await refused(h, [billing, readOnly, unknownProject], [other]);
     expect(error).toMatchObject({ code: 'invalid_request', details: { field: 'access[2].projectId' } });
     expect(h.writes()).toEqual([
       ['orgUsers.addRole', orgId, bobId, 'ORG_READ_ONLY'],
       ['projectUsers.add', missing, { username: 'bob@example.com', roles: ['GROUP_READ_ONLY'] }],
       ['orgUsers.removeRole', orgId, bobId, 'ORG_READ_ONLY'],
     ]);
-    expect((await bobNow(h)).orgRoles).toEqual(['ORG_MEMBER', 'ORG_BILLING_ADMIN']);
+    expect(h.world.orgUser(bobId)?.orgRoles).toEqual(['ORG_MEMBER', 'ORG_BILLING_ADMIN']);
+    // What the other record holds stays claimed there: this grant's intent claims nothing.
+    expect(h.intents.at(-1)?.intent.added).toEqual([]);
   });
 
   it('never deletes the invitation an earlier delivery of the same grant id sent', async () => {

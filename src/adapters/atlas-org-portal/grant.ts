@@ -290,12 +290,7 @@ async function takeBack(
 ): Promise<void> {
   const { deps, ctx, mine } = m;
   const { orgId, grantId, email } = refused;
-  if (
-    claimed.added.length === 0 &&
-    !claimed.created.invitation &&
-    claimed.created.projectMemberships.length === 0
-  )
-    return;
+  if (!claimsAnything(claimed)) return;
   const out = emptyOutcome();
   try {
     const person = await findPerson(deps, ctx, orgId, email);
