@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { captureLogs } from '../../test/fakes/log-capture.js';
+import { testTempDir } from '../../test/kits/temp-dir-test-kit.js';
 import { createSecretScrubber } from '../runtime/secret-scrubber.js';
 import { startAdminListeners, type AdminListeners } from './admin-listeners.js';
 
@@ -32,7 +32,7 @@ function get(
 }
 
 function tokenFile(content = `${token}\n`): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'admin-token-')), 'token');
+  const file = join(testTempDir('admin-token-'), 'token');
   writeFileSync(file, content, { mode: 0o400 });
   return file;
 }

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { testTempDir } from '../kits/temp-dir-test-kit.js';
 import { cliPath, repoRoot } from './daemon-process.js';
 
 function runCli(
@@ -33,7 +34,7 @@ const quietSandbox = {
 
 /** A module for `--import` that runs `action` (JavaScript) as the process's `nth` server starts listening. */
 function onNthListen(nth: number, action: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'on-listen-')), 'on-listen.mjs');
+  const file = join(testTempDir('on-listen-'), 'on-listen.mjs');
   writeFileSync(
     file,
     [
@@ -139,7 +140,7 @@ describe('starting the connector', () => {
   });
 
   it('exits 78 naming SANDBOX_ATLAS_FIXTURE when the sandbox fixture is invalid', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fixture-'));
+    const dir = testTempDir('fixture-');
     const file = join(dir, 'fixture.json');
     writeFileSync(file, JSON.stringify({ organizations: 'not a list' }));
     const { code, output } = await runCli({

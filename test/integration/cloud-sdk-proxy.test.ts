@@ -1,9 +1,8 @@
 // The cloud SDKs use Node's http/https modules, not fetch: the proxy and CA bundle must reach them
 // through their own request handlers. Each case sends the real SDK through a loopback forward proxy
 // to an HTTPS server whose certificate only the test CA (CA_BUNDLE_FILE) vouches for.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import nock from 'nock';
@@ -13,6 +12,7 @@ import { createAwsSmBackend } from '../../src/secrets/aws-sm-backend.js';
 import { createAzureKvBackend } from '../../src/secrets/azure-kv-backend.js';
 import { parseSecretReference, type SecretReference } from '../../src/secrets/secret-reference.js';
 import { FakeClock } from '../fakes/fake-clock.js';
+import { testTempDir } from '../kits/temp-dir-test-kit.js';
 import { loopbackServers, testCaFile } from './loopback-servers.js';
 
 const payload = JSON.stringify({
@@ -118,7 +118,7 @@ describe('AWS SDK behind HTTPS_PROXY with CA_BUNDLE_FILE', () => {
     const calls: string[] = [];
     const seen: string[] = [];
     const endpoint = await servers.tls(awsApis(calls));
-    const dir = mkdtempSync(join(tmpdir(), 'irsa-'));
+    const dir = testTempDir('irsa-');
     writeFileSync(join(dir, 'token'), 'projected-service-account-token');
     for (const [name, value] of Object.entries({
       AWS_WEB_IDENTITY_TOKEN_FILE: join(dir, 'token'),
@@ -223,7 +223,7 @@ describe('Azure SDK behind HTTPS_PROXY with CA_BUNDLE_FILE', () => {
     const entra = await servers.tls(entraTokenEndpoint(calls));
     const vaultUrl = await servers.tls(keyVault(calls));
     const proxy = await servers.proxy(seen, { [entraHost]: new URL(entra).host });
-    const dir = mkdtempSync(join(tmpdir(), 'workload-identity-'));
+    const dir = testTempDir('workload-identity-');
     writeFileSync(join(dir, 'token'), 'projected-federated-token');
     for (const [name, value] of Object.entries({
       AZURE_TENANT_ID: tenantId,

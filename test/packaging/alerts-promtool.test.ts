@@ -5,12 +5,12 @@
 // without one it is skipped with a warning, and test/packaging/alerts.test.ts still checks the
 // rules' shape on every run.
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { suiteTempDir } from '../kits/temp-dir-test-kit.js';
 
 const run = promisify(execFile);
 const chartDir = join(import.meta.dirname, '../../helm/atlas-jit-connector');
@@ -36,8 +36,7 @@ const promtool = findPromtool();
 if (promtool === undefined)
   console.warn('SKIPPING the promtool alert evaluations: no promtool on PATH (set PROMTOOL to one)');
 const rules = parse(readFileSync(join(chartDir, 'files/alerts.yaml'), 'utf8')) as Rule[];
-const scratch = mkdtempSync(join(tmpdir(), 'alerts-test-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const scratch = suiteTempDir('alerts-test-');
 
 /** Two replicas as the ServiceMonitor scrapes them: the target labels every series carries. */
 const podA = 'job="atlas-jit-connector",instance="10.0.0.1:8081"';
@@ -203,9 +202,9 @@ describe.skipIf(promtool === undefined)('the shipped alerts under promtool', () 
   it.each(Object.entries(scenarios))(
     '%s fires on the first event and on no old one',
     async (alert, cases) => {
-      const rulesFile = join(scratch, 'rules.yaml');
+      const rulesFile = join(scratch(), 'rules.yaml');
       writeFileSync(rulesFile, stringify({ groups: [{ name: 'atlas-jit-connector', rules }] }));
-      const testFile = join(scratch, `${alert}.test.yaml`);
+      const testFile = join(scratch(), `${alert}.test.yaml`);
       writeFileSync(
         testFile,
         stringify({ rule_files: [rulesFile], evaluation_interval: '1m', tests: promtoolTests(alert, cases) }),

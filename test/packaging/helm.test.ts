@@ -2,12 +2,12 @@
 // `helm lint --strict` and `helm template` for each value set an operator uses, every rendered
 // object validated against the Kubernetes (and Prometheus Operator) schemas.
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { suiteTempDir } from '../kits/temp-dir-test-kit.js';
 import { installHelm } from './helm-binary.js';
 import { parseManifests, schemaViolations, type RenderedObject } from './rendered-objects.js';
 
@@ -16,8 +16,7 @@ const chartDir = join(import.meta.dirname, '../../helm/atlas-jit-connector');
 const ciValues = parse(readFileSync(join(chartDir, 'ci/ci-values.yaml'), 'utf8')) as Record<string, unknown>;
 const helm = await installHelm();
 if ('skip' in helm) console.warn(`SKIPPING the real-helm chart checks: ${helm.skip}`);
-const scratch = mkdtempSync(join(tmpdir(), 'helm-test-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const scratch = suiteTempDir('helm-test-');
 
 const required = {
   controlPlane: { url: 'https://connect.example.com', existingSecret: { name: 'cp-token', key: 'token' } },
@@ -56,7 +55,7 @@ const valueSets: Record<string, Record<string, unknown>> = {
 };
 
 function valuesFile(name: string, values: unknown): string {
-  const file = join(scratch, `${name.replace(/\W+/g, '-')}.yaml`);
+  const file = join(scratch(), `${name.replace(/\W+/g, '-')}.yaml`);
   writeFileSync(file, stringify(values));
   return file;
 }
@@ -64,7 +63,9 @@ function valuesFile(name: string, values: unknown): string {
 async function helmRun(args: readonly string[]): Promise<{ ok: boolean; output: string }> {
   if ('skip' in helm) throw new Error(helm.skip);
   try {
-    const { stdout, stderr } = await run(helm.path, args, { env: { PATH: process.env.PATH, HOME: scratch } });
+    const { stdout, stderr } = await run(helm.path, args, {
+      env: { PATH: process.env.PATH, HOME: scratch() },
+    });
     return { ok: true, output: `${stdout}${stderr}` };
   } catch (error) {
     const failed = error as { stdout?: string; stderr?: string };
@@ -345,7 +346,7 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
   });
 
   it('works as a subchart of a parent chart that sets global values', async () => {
-    const parent = join(scratch, 'parent');
+    const parent = join(scratch(), 'parent');
     mkdirSync(join(parent, 'charts'), { recursive: true });
     mkdirSync(join(parent, 'templates'));
     writeFileSync(join(parent, 'values.yaml'), '# -- Shared by every subchart.\nglobal: {}\n');
@@ -396,7 +397,7 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
   ] as const)(
     'rejects a rendered Deployment with %s (strict field validation)',
     async (_name, from, to, says) => {
-      const copy = join(scratch, `strict-${to.replace(/\W+/g, '-')}`);
+      const copy = join(scratch(), `strict-${to.replace(/\W+/g, '-')}`);
       cpSync(chartDir, copy, { recursive: true });
       const file = join(copy, 'templates/deployment.yaml');
       const before = readFileSync(file, 'utf8');
@@ -440,7 +441,7 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
       /fulname/,
     ],
   ] as const)('fails lint on a chart with %s', async (name, file, from, to, says) => {
-    const copy = join(scratch, `planted-${name.replace(/\W+/g, '-')}`);
+    const copy = join(scratch(), `planted-${name.replace(/\W+/g, '-')}`);
     cpSync(chartDir, copy, { recursive: true });
     const before = readFileSync(join(copy, file), 'utf8');
     const after = before.replace(from, to);
