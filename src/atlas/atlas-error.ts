@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { cancelledError, ConnectorError, isConnectorError } from '../errors/connector-error.js';
 import type { ErrorCode } from '../errors/error-codes.js';
 import { cappedHint, errorCodeForStatus, parseRetryAfter } from '../errors/from-http-status.js';
+import { cutText } from '../runtime/cut-text.js';
 import type { HttpHeaders } from '../runtime/http.js';
 
 /**
@@ -64,7 +65,7 @@ export function parseAtlasErrorBody(bodyText: string): AtlasErrorEnvelope {
 export function atlasHttpError(failure: HttpFailure): ConnectorError {
   const envelope = parseAtlasErrorBody(failure.bodyText);
   const atlasErrorCode = envelope.errorCode ?? `HTTP_${failure.status}`;
-  const detail = failure.redact(envelope.detail ?? envelope.reason ?? '').slice(0, maxDetailLength);
+  const detail = cutText(failure.redact(envelope.detail ?? envelope.reason ?? ''), maxDetailLength);
   return new ConnectorError({
     code: refineCode(failure.status, envelope.errorCode),
     message: `${failure.operation}: ${atlasErrorCode}: ${detail}`,

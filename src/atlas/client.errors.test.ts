@@ -106,16 +106,31 @@ describe('Atlas error mapping', () => {
     expect(error.message).toBe('createGroupDatabaseUser: HTTP_502: ');
   });
 
-  it('truncates the Atlas detail to 300 characters', async () => {
+  it('truncates the Atlas detail to 300 characters, marking the cut', async () => {
     mockTokenMint();
     atlas()
       .post(usersPath)
-      .reply(400, atlasError(400, 'VALIDATION_ERROR', 'x'.repeat(1000)));
+      .reply(400, atlasError(400, 'VALIDATION_ERROR', 'detail '.repeat(150)));
     const { client } = createTestClient();
 
     const error = await connectorError(client.databaseUsers.create(groupId, newUser));
 
-    expect(error.message).toBe(`createGroupDatabaseUser: VALIDATION_ERROR: ${'x'.repeat(300)}`);
+    // 43 words of 6 characters and the 42 spaces between them: 300 characters.
+    expect(error.message).toBe(
+      `createGroupDatabaseUser: VALIDATION_ERROR: ${'detail '.repeat(43).trimEnd()}…`,
+    );
+  });
+
+  it('drops a word of the Atlas detail the 300-character cut goes through, whole', async () => {
+    mockTokenMint();
+    atlas()
+      .post(usersPath)
+      .reply(400, atlasError(400, 'VALIDATION_ERROR', `${'a'.repeat(295)} ${'x'.repeat(1000)}`));
+    const { client } = createTestClient();
+
+    const error = await connectorError(client.databaseUsers.create(groupId, newUser));
+
+    expect(error.message).toBe(`createGroupDatabaseUser: VALIDATION_ERROR: ${'a'.repeat(295)}…`);
   });
 
   it('removes a password Atlas echoes back in the detail', async () => {

@@ -289,6 +289,28 @@ describe('ControlPlaneClient', () => {
     await expect(beat).rejects.toMatchObject({ code: 'cancelled' });
   });
 
+  it('drops the whole session token from an error envelope whose message is cut through it', async () => {
+    const { cp } = client();
+    const token = 'Q7XK9ZPW3VNM5RJT';
+    nock(base).post(`${api}/connectors/register`).reply(201, registration('s1', token));
+    await cp.register(registerRequest);
+    // The cut is at 300 characters of the message: the token runs from 295 to 311.
+    const head = 'the heartbeat was refused because the session '.repeat(7).slice(0, 294);
+    nock(base)
+      .post(`${api}/sessions/s1/heartbeat`)
+      .reply(400, { error: { code: 'invalid_request', message: `${head} ${token} is not valid here` } });
+    const error = (await cp
+      .heartbeat({ sentAt: 'x', state: 'idle', inFlight: [], outboxDepth: 0, freeSlots: 1 })
+      .catch((e: unknown) => e)) as Error;
+    expect(error).toMatchObject({ code: 'invalid_request', details: { protocolCode: 'invalid_request' } });
+    const pieces: string[] = [];
+    for (let from = 0; from < token.length - 1; from += 1) {
+      for (let to = from + 2; to <= token.length; to += 1) pieces.push(token.slice(from, to));
+    }
+    expect(pieces.filter((piece) => error.message.includes(piece))).toEqual([]);
+    expect(error.message).toMatch(new RegExp(`: ${head.trimEnd()}…$`));
+  });
+
   it('refuses a wrong enrollment token with auth_failed', async () => {
     const { cp } = client();
     nock(base)

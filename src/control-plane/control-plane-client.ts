@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { ConnectorError } from '../errors/connector-error.js';
 import { errorCodeForStatus, parseRetryAfter } from '../errors/from-http-status.js';
 import type { Clock } from '../runtime/clock.js';
+import { cutText } from '../runtime/cut-text.js';
 import { deadlineSignal } from '../runtime/deadline-signal.js';
 import type { Fetch, HttpReply } from '../runtime/http.js';
 import type { Logger } from '../runtime/logger.js';
@@ -436,7 +437,7 @@ export class ControlPlaneClient {
       code,
       retryable:
         protocolCode === undefined && response.status >= 400 && response.status !== 401 ? true : undefined,
-      message: `control plane ${endpoint}: HTTP ${response.status}${protocolCode ? ` ${protocolCode}` : ''}: ${message.slice(0, 300)}`,
+      message: `control plane ${endpoint}: HTTP ${response.status}${protocolCode ? ` ${protocolCode}` : ''}: ${cutText(message, 300)}`,
       retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), this.options.clock.now()),
       details: { endpoint, httpStatus: response.status, protocolCode },
     });

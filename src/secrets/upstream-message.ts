@@ -1,3 +1,5 @@
+import { cutText } from '../runtime/cut-text.js';
+
 const redactions: readonly (readonly [RegExp, string])[] = [
   // AWS access key ids (long-term AKIA, temporary ASIA).
   [/\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g, '[access key id]'],
@@ -15,13 +17,14 @@ const redactions: readonly (readonly [RegExp, string])[] = [
 /**
  * An upstream error text made fit for a ConnectorError message, which is logged and may reach the
  * control plane. Kept only where it tells the operator something the code cannot, such as which
- * principal AWS or Azure saw when it denied access.
+ * principal AWS or Azure saw when it denied access. Cut to `maxLength` by `cutText`, which drops the
+ * word the cut goes through whole: a registered secret cut in two would escape the log scrubber.
  */
 export function sanitizeUpstreamMessage(text: string, maxLength = 400): string {
   let out = text.replace(/\s+/g, ' ').trim();
   for (const [pattern, replacement] of redactions) out = out.replace(pattern, replacement);
   out = out.replace(/\s{2,}/g, ' ').trim();
-  return out.length > maxLength ? `${out.slice(0, maxLength)}…` : out;
+  return cutText(out, maxLength);
 }
 
 /**

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConnectorError } from '../../errors/connector-error.js';
 import { errorCodeForStatus, parseRetryAfter } from '../../errors/from-http-status.js';
 import type { Clock } from '../../runtime/clock.js';
+import { cutText } from '../../runtime/cut-text.js';
 import type { Fetch, HttpReply } from '../../runtime/http.js';
 import type { Logger } from '../../runtime/logger.js';
 import { transportError } from '../atlas-error.js';
@@ -232,7 +233,7 @@ function tokenEndpointError(
   const code = status === 400 || status === 401 ? 'auth_failed' : errorCodeForStatus(status);
   return new ConnectorError({
     code,
-    message: `oauthToken: ${oauthError}: ${description.slice(0, 300)}`,
+    message: `oauthToken: ${oauthError}: ${cutText(description, 300)}`,
     retryAfterMs,
     details: { httpStatus: status, atlasErrorCode: oauthError, operation: 'oauthToken' },
   });

@@ -7,6 +7,7 @@ import {
   protocolVersion,
 } from '../../control-plane/protocol.js';
 import type { IntegrationRef } from '../../control-plane/protocol.js';
+import { cutText } from '../../runtime/cut-text.js';
 import { userAgent } from '../../version.js';
 import { describeError, type CheckStep } from './check-runner.js';
 import { provided, type DoctorContext } from './doctor-context.js';
@@ -102,7 +103,7 @@ async function fetchIntegrations(
     signal,
   });
   const text = await response.text();
-  if (!response.ok) throw new Error(`HTTP ${response.status}: ${text.slice(0, 300)}`);
+  if (!response.ok) throw new Error(`HTTP ${response.status}: ${cutText(text, 300)}`);
   return IntegrationsResponse.parse(JSON.parse(text)).integrations;
 }
 
