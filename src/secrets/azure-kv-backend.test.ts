@@ -282,6 +282,41 @@ describe('azure-kv backend: errors', () => {
     },
   );
 
+  it('ends a read whose token request never answers as a retryable timeout, and the next read asks again', async () => {
+    // An Entra ID endpoint (or proxy) that accepts the connection and never answers: MSAL's token
+    // request has no timeout and ignores the abort signal.
+    let asked = 0;
+    const stalled: TokenCredential = {
+      getToken: () => {
+        asked += 1;
+        return new Promise<AccessToken | null>(() => undefined);
+      },
+    };
+    const kv = createAzureKvBackend({
+      env: {},
+      clock: new FakeClock(),
+      azure: {
+        credential: stalled,
+        tokenTimeoutMs: 100,
+        requestTimeoutMs: 300,
+        clientOptions: { retryOptions: { maxRetries: 0 } },
+      },
+    });
+    for (const attempt of [1, 2]) {
+      challengeFirst(secretPath('atlas-api-key'));
+      // A liveness bound, not a timing assertion: without a deadline the read never settles.
+      const outcome = await Promise.race([
+        readError(kv.read(reference(), signal())),
+        new Promise<'still pending'>((resolve) => setTimeout(() => resolve('still pending'), 10_000).unref()),
+      ]);
+      if (outcome === 'still pending') throw new Error(`read ${attempt} still pending after 10 s`);
+      expect(outcome.code).toBe('timeout');
+      expect(outcome.retryable).toBe(true);
+      expect(outcome.message).toContain('Microsoft Entra ID');
+      expect(asked).toBe(attempt);
+    }
+  }, 30_000);
+
   it('reports an abort as cancelled', async () => {
     const controller = new AbortController();
     controller.abort();

@@ -3,7 +3,9 @@ import type { TokenCredential } from '@azure/identity';
 import type * as AzureKeyVault from '@azure/keyvault-secrets';
 import type { SecretClient, SecretClientOptions } from '@azure/keyvault-secrets';
 import { ConnectorError } from '../errors/connector-error.js';
-import { azureKvError } from './azure-kv-errors.js';
+import { abortable } from '../runtime/abortable.js';
+import { deadlineSignal } from '../runtime/deadline-signal.js';
+import { azureKvError, tokenTimeoutErrorName } from './azure-kv-errors.js';
 import type { SecretBackendFactory } from './secret-backend.js';
 import { quoteReference } from './secret-reference.js';
 
@@ -14,6 +16,8 @@ export interface AzureKvSettings {
   readonly clientOptions?: SecretClientOptions;
   /** Each Key Vault request's timeout (default 15 s), retries aside. */
   readonly requestTimeoutMs?: number;
+  /** Each token request's timeout (default 30 s): Microsoft Entra ID, or whatever `credential` asks. */
+  readonly tokenTimeoutMs?: number;
 }
 
 // A couple of quick retries inside the SDK; longer waits belong to the caller's retry loop.
@@ -34,14 +38,17 @@ const loadAzureSdks = (): Promise<[typeof AzureKeyVault, typeof AzureIdentity]> 
  * One SecretClient per vault, created on first use; one credential shared by all of them.
  */
 export const createAzureKvBackend: SecretBackendFactory<'azure-kv'> = (settings) => {
-  let credential = settings.azure?.credential;
+  let credential: TokenCredential | undefined;
   // The promise is stored before its first await: two first reads of one vault share one client.
   const clients = new Map<string, Promise<SecretClient>>();
   const createClient = async (vaultUrl: string): Promise<SecretClient> => {
     const [{ SecretClient }, { DefaultAzureCredential }] = await loadAzureSdks();
     // The agent carries proxy and CA bundle to Key Vault and to Entra ID's token endpoint alike.
     const agent = settings.agent ? { agent: settings.agent } : {};
-    credential ??= new DefaultAzureCredential(agent);
+    credential ??= withTokenDeadline(
+      settings.azure?.credential ?? new DefaultAzureCredential(agent),
+      settings.azure?.tokenTimeoutMs ?? 30_000,
+    );
     return new SecretClient(vaultUrl, credential, {
       ...defaultClientOptions,
       ...agent,
@@ -90,3 +97,24 @@ export const createAzureKvBackend: SecretBackendFactory<'azure-kv'> = (settings)
     },
   };
 };
+
+/**
+ * The credential with a deadline on each token. The identity SDK's token request has no timeout,
+ * and MSAL's client-assertion flow (workload identity) ignores the abort signal, so an Entra ID
+ * endpoint (or proxy) that accepts the connection and never answers would hold the read, and every
+ * job waiting on it, for good: the Key Vault request's own timeout starts only once it has a token.
+ */
+function withTokenDeadline(credential: TokenCredential, timeoutMs: number): TokenCredential {
+  return {
+    async getToken(scopes, options) {
+      const deadline = deadlineSignal(timeoutMs, undefined);
+      try {
+        return await abortable(credential.getToken(scopes, options), deadline.signal, () =>
+          Object.assign(new Error(`no token within ${timeoutMs} ms`), { name: tokenTimeoutErrorName }),
+        );
+      } finally {
+        deadline.release();
+      }
+    },
+  };
+}

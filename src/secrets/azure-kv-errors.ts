@@ -32,6 +32,9 @@ type AzureErrorFacts = z.infer<typeof AzureErrorFactsSchema>;
 type Outcome = { readonly code: ErrorCode; readonly message: string };
 type Rule = (facts: AzureErrorFacts, reference: AzureKvReference) => Outcome;
 
+/** The name of the error a token request past its deadline rejects with (`azure-kv-backend.ts`). */
+export const tokenTimeoutErrorName = 'TokenRequestTimeoutError';
+
 const identityErrors: ReadonlySet<string> = new Set([
   'CredentialUnavailableError',
   'AuthenticationError',
@@ -113,6 +116,12 @@ export function azureKvError(
 }
 
 function classify(facts: AzureErrorFacts, reference: AzureKvReference): Outcome {
+  if (facts.name === tokenTimeoutErrorName) {
+    return {
+      code: 'timeout',
+      message: `no token for Key Vault ${reference.vaultUrl} in time: check the network path to Microsoft Entra ID (login.microsoftonline.com, or AZURE_AUTHORITY_HOST; proxy, NO_PROXY, firewall)`,
+    };
+  }
   if (identityErrors.has(facts.name)) return noIdentity(facts, reference);
   if (facts.statusCode !== undefined) {
     const code = errorCodeForStatus(facts.statusCode);
