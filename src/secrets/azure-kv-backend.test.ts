@@ -1,7 +1,10 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import nock from 'nock';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakeClock } from '../../test/fakes/fake-clock.js';
+import { testTempDir } from '../../test/kits/temp-dir-test-kit.js';
 import { ConnectorError } from '../errors/connector-error.js';
 import { createAzureKvBackend } from './azure-kv-backend.js';
 import { parseSecretReference, type AzureKvReference } from './secret-reference.js';
@@ -323,4 +326,218 @@ describe('azure-kv backend: errors', () => {
     const error = await readError(backend(new FakeTokenCredential()).read(reference(), controller.signal));
     expect(error.code).toBe('cancelled');
   });
+});
+
+/** Every variable DefaultAzureCredential reads to pick an identity; each test sets its own. */
+const identityVariables = [
+  'AZURE_TENANT_ID',
+  'AZURE_CLIENT_ID',
+  'AZURE_CLIENT_SECRET',
+  'AZURE_CLIENT_CERTIFICATE_PATH',
+  'AZURE_CLIENT_CERTIFICATE_PASSWORD',
+  'AZURE_USERNAME',
+  'AZURE_PASSWORD',
+  'AZURE_FEDERATED_TOKEN_FILE',
+  'AZURE_AUTHORITY_HOST',
+  'AZURE_REGIONAL_AUTHORITY_NAME',
+  'AZURE_POD_IDENTITY_AUTHORITY_HOST',
+  'IDENTITY_ENDPOINT',
+  'IDENTITY_HEADER',
+  'IDENTITY_SERVER_THUMBPRINT',
+  'IMDS_ENDPOINT',
+  'MSI_ENDPOINT',
+  'MSI_SECRET',
+];
+const clientId = '11111111-2222-3333-4444-555555555555';
+const clientSecret = 'entra-client-secret-value-0001';
+const federatedToken = 'projected-federated-token-0001';
+
+/**
+ * The identity the connector's own DefaultAzureCredential finds. `prod` keeps the chain to the
+ * environment, workload identity and managed identity: the developer credentials that follow run
+ * local tools (az, pwsh, azd), which would make the outcome depend on the machine.
+ */
+function identity(kind: 'none' | 'workload identity' | 'client secret') {
+  for (const name of identityVariables) vi.stubEnv(name, undefined);
+  vi.stubEnv('AZURE_TOKEN_CREDENTIALS', 'prod');
+  if (kind === 'none') return;
+  vi.stubEnv('AZURE_TENANT_ID', tenantId);
+  vi.stubEnv('AZURE_CLIENT_ID', clientId);
+  if (kind === 'client secret') {
+    vi.stubEnv('AZURE_CLIENT_SECRET', clientSecret);
+    return;
+  }
+  const tokenFile = join(testTempDir('workload-identity-'), 'token');
+  writeFileSync(tokenFile, federatedToken);
+  vi.stubEnv('AZURE_FEDERATED_TOKEN_FILE', tokenFile);
+}
+
+/** Entra ID's token endpoint for the challenged tenant, answering every request the same way. */
+function entraToken() {
+  return nock('https://login.microsoftonline.com')
+    .persist()
+    .post(`/${tenantId}/oauth2/v2.0/token`)
+    .query(true);
+}
+
+/**
+ * The backend with the SDK's own DefaultAzureCredential: the one the daemon builds when none is
+ * given, or one made here with no retries of its own, which only shortens an outage's test.
+ */
+async function entraBackend(sdkRetries: 'default' | 'none') {
+  const { DefaultAzureCredential } = await import('@azure/identity');
+  const credential =
+    sdkRetries === 'none' ? new DefaultAzureCredential({ retryOptions: { maxRetries: 0 } }) : undefined;
+  return createAzureKvBackend({
+    env: {},
+    clock: new FakeClock(),
+    azure: { credential, clientOptions: { retryOptions: { maxRetries: 0 } } },
+  });
+}
+
+function expectNoSecrets(error: ConnectorError) {
+  const text = `${error.message} ${JSON.stringify(error.details)}`;
+  for (const secret of [clientSecret, federatedToken]) expect(text).not.toContain(secret);
+}
+
+describe('azure-kv backend: Microsoft Entra ID through DefaultAzureCredential', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('keeps no identity at all (IMDS unreachable too) as auth_failed with the setup hint', async () => {
+    identity('none');
+    challengeFirst(secretPath('atlas-api-key'));
+    nock('http://169.254.169.254')
+      .persist()
+      .get(/^\/metadata\/identity\/oauth2\/token/)
+      .query(true)
+      .replyWithError(
+        Object.assign(new Error('connect EHOSTUNREACH 169.254.169.254:80'), { code: 'EHOSTUNREACH' }),
+      );
+
+    const error = await readError((await entraBackend('default')).read(reference(), signal()));
+    expect(error.code).toBe('auth_failed');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('no usable Azure identity');
+    expect(error.message).toContain('azure.workload.identity/client-id');
+  }, 30_000);
+
+  it.each<[string, 'workload identity' | 'client secret', (scope: nock.Interceptor) => nock.Scope, string]>([
+    [
+      'workload identity, Entra ID unreachable (ECONNREFUSED)',
+      'workload identity',
+      (scope) =>
+        scope.replyWithError(
+          Object.assign(new Error('connect ECONNREFUSED 20.190.0.1:443'), { code: 'ECONNREFUSED' }),
+        ),
+      'network_error',
+    ],
+    [
+      'workload identity, Entra ID answers 500 server_error',
+      'workload identity',
+      (scope) =>
+        scope.reply(500, {
+          error: 'server_error',
+          error_description: 'AADSTS50000: There was an error issuing a token.',
+          error_codes: [50000],
+        }),
+      'server_error',
+    ],
+    [
+      'workload identity, Entra ID throttles (429 Too Many Requests, Retry-After)',
+      'workload identity',
+      (scope) => scope.reply(429, 'Too Many Requests', { 'Retry-After': '1' }),
+      'network_error',
+    ],
+    [
+      'client secret, Entra ID not resolvable (ENOTFOUND)',
+      'client secret',
+      (scope) =>
+        scope.replyWithError(
+          Object.assign(new Error('getaddrinfo ENOTFOUND login.microsoftonline.com'), { code: 'ENOTFOUND' }),
+        ),
+      'network_error',
+    ],
+  ])(
+    'maps %s to retryable upstream_unavailable',
+    async (_name, kind, answer, reason) => {
+      identity(kind);
+      challengeFirst(secretPath('atlas-api-key'));
+      answer(entraToken());
+
+      const error = await readError((await entraBackend('none')).read(reference(), signal()));
+      expect(error.code).toBe('upstream_unavailable');
+      expect(error.retryable).toBe(true);
+      expect(error.message).toContain(`Microsoft Entra ID did not issue a token (${reason})`);
+      expect(error.message).toContain('login.microsoftonline.com, or AZURE_AUTHORITY_HOST');
+      expect(error.details.azureError).toBe(reason);
+      expect(error.details.httpStatus).toBeUndefined();
+      expectNoSecrets(error);
+    },
+    30_000,
+  );
+
+  it.each(['workload identity', 'client secret'] as const)(
+    'keeps the outage retryable while MSAL replays the 503 from its throttle cache (%s)',
+    async (kind) => {
+      identity(kind);
+      const kv = await entraBackend('none');
+      let asked = 0;
+      entraToken().reply(() => {
+        asked += 1;
+        return [
+          503,
+          {
+            error: 'temporarily_unavailable',
+            error_description: 'AADSTS90033: A transient error has occurred. Please try again.',
+            error_codes: [90033],
+          },
+        ];
+      });
+      for (const attempt of [1, 2]) {
+        challengeFirst(secretPath('atlas-api-key'));
+        const error = await readError(kv.read(reference(), signal()));
+        expect(error.code, `read ${attempt}`).toBe('upstream_unavailable');
+        expect(error.message).toContain('Microsoft Entra ID did not issue a token');
+        if (attempt === 1) asked = 0;
+      }
+      // MSAL answered the second read from its throttle cache, without asking Entra ID. (Workload
+      // identity asks again: the managed-identity credential after it builds a fresh MSAL client.)
+      if (kind === 'client secret') expect(asked).toBe(0);
+    },
+    30_000,
+  );
+
+  it.each([
+    [
+      'workload identity',
+      400,
+      'invalid_client',
+      "AADSTS700016: Application with identifier '11111111-2222-3333-4444-555555555555' was not found in the directory.",
+      [700016],
+    ],
+    [
+      'workload identity',
+      400,
+      'invalid_request',
+      'AADSTS70021: No matching federated identity record found for presented assertion.',
+      [70021],
+    ],
+    ['client secret', 401, 'invalid_client', 'AADSTS7000215: Invalid client secret provided.', [7000215]],
+  ] as const)(
+    'keeps a rejection by Entra ID (%s, HTTP %i %s) as auth_failed',
+    async (kind, status, code, description, codes) => {
+      identity(kind);
+      challengeFirst(secretPath('atlas-api-key'));
+      entraToken().reply(status, { error: code, error_description: description, error_codes: codes });
+
+      const error = await readError((await entraBackend('default')).read(reference(), signal()));
+      expect(error.code).toBe('auth_failed');
+      expect(error.retryable).toBe(false);
+      expect(error.message).toContain(description.slice(0, 14));
+      expectNoSecrets(error);
+    },
+    30_000,
+  );
 });

@@ -11,14 +11,28 @@ const Headers = z.custom<{ get(name: string): unknown }>(
   (value) => typeof value === 'object' && value !== null && 'get' in value && typeof value.get === 'function',
 );
 
+/** One identity credential's failure: the error itself, or one of AggregateAuthenticationError.errors. */
+const IdentityFailureSchema = z.object({
+  name: z.string().catch('Error'),
+  message: z.string().catch(''),
+  statusCode: z.number().optional().catch(undefined),
+  // EnvironmentCredential (a client secret) rethrows any failure as AuthenticationError(400) whose
+  // description is the failure's message.
+  errorResponse: z.object({ errorDescription: z.string() }).optional().catch(undefined),
+});
+
+type IdentityFailure = z.infer<typeof IdentityFailureSchema>;
+
 /**
  * The few facts read from an SDK error. The error itself is not kept as a cause: its request and
  * response carry headers and ids that must not reach logs or the control plane.
  */
-const AzureErrorFactsSchema = z.object({
-  name: z.string().catch('Error'),
-  message: z.string().catch(''),
-  statusCode: z.number().optional().catch(undefined),
+const AzureErrorFactsSchema = IdentityFailureSchema.extend({
+  // DefaultAzureCredential's chain: each credential's own failure.
+  errors: z
+    .array(IdentityFailureSchema.catch({ name: 'Error', message: '' }))
+    .optional()
+    .catch(undefined),
   code: z.string().optional().catch(undefined),
   response: z.object({ headers: Headers }).optional().catch(undefined),
   // Key Vault's specific reason sits under the generic `Forbidden`: SecretDisabled, ForbiddenByFirewall…
@@ -29,7 +43,7 @@ const AzureErrorFactsSchema = z.object({
 });
 
 type AzureErrorFacts = z.infer<typeof AzureErrorFactsSchema>;
-type Outcome = { readonly code: ErrorCode; readonly message: string };
+type Outcome = { readonly code: ErrorCode; readonly message: string; readonly azureError?: string };
 type Rule = (facts: AzureErrorFacts, reference: AzureKvReference) => Outcome;
 
 /** The name of the error a token request past its deadline rejects with (`azure-kv-backend.ts`). */
@@ -41,6 +55,53 @@ const identityErrors: ReadonlySet<string> = new Set([
   'AggregateAuthenticationError',
   'AuthenticationRequiredError',
 ]);
+
+/**
+ * MSAL's error codes for a token request that failed on the way, not on its merits: `network_error`
+ * (no answer, or an answer that is not JSON, such as Entra ID's plain-text 429 or a proxy's 502
+ * page), and OAuth's `temporarily_unavailable` and `server_error` (Entra ID's 5xx answers).
+ */
+const transientMsalCodes: ReadonlySet<string> = new Set([
+  'network_error',
+  'temporarily_unavailable',
+  'server_error',
+]);
+
+/**
+ * MSAL's error code, read from the failure's text: the identity SDK turns MSAL's error into an
+ * AuthenticationRequiredError that keeps only its message, `${errorCode}: ${errorMessage}`
+ * (@azure/identity 4.13.1 `handleMsalError`, @azure/msal-node 5.6.0), so no HTTP status or errno
+ * survives. After a 429 or 5xx, MSAL answers the same request from its throttle cache (60 s, or
+ * Retry-After) with the AADSTS numbers as the code, or nothing: "90033: AADSTS90033: …", or "".
+ */
+function msalErrorCode(failure: IdentityFailure): string | undefined {
+  const text = failure.errorResponse?.errorDescription ?? failure.message;
+  const code = /^([a-z_]+|[\d ]*)(?::|$)/.exec(text)?.[1];
+  if (code === undefined) return undefined;
+  return /^[\d ]*$/.test(code) ? 'throttled' : code;
+}
+
+/**
+ * Why Microsoft Entra ID could not issue a token to a configured identity, when the reason is the
+ * network or Entra ID's own state, not the identity. Only a credential that asked Entra ID fails
+ * with AuthenticationRequiredError or AuthenticationError; one that is not set up (no workload
+ * identity, no managed identity endpoint) fails with CredentialUnavailableError, whatever its text
+ * says about the network, and stays a setup problem. A rejection (invalid_client, AADSTS…) wins.
+ */
+function entraOutage(facts: AzureErrorFacts): string | undefined {
+  const asked = (facts.errors ?? [facts]).filter(
+    (failure) => failure.name === 'AuthenticationRequiredError' || failure.name === 'AuthenticationError',
+  );
+  const reasons = asked.map((failure) => {
+    if (failure.name === 'AuthenticationError' && failure.statusCode !== undefined) {
+      if (failure.statusCode === 429 || failure.statusCode >= 500) return `HTTP ${failure.statusCode}`;
+    }
+    const code = msalErrorCode(failure);
+    return code !== undefined && (transientMsalCodes.has(code) || code === 'throttled') ? code : undefined;
+  });
+  if (reasons.length === 0 || reasons.includes(undefined)) return undefined;
+  return reasons[0];
+}
 
 const noIdentity: Rule = (facts) => ({
   code: 'auth_failed',
@@ -109,8 +170,9 @@ export function azureKvError(
       secretRef: reference.reference,
       backend: 'azure-kv',
       vault: reference.vaultUrl,
-      azureError: azureErrorCode(facts),
-      httpStatus: facts.statusCode,
+      azureError: outcome.azureError ?? azureErrorCode(facts),
+      // A client secret's failure is an AuthenticationError(400) whatever Entra ID answered.
+      httpStatus: outcome.azureError === undefined ? facts.statusCode : undefined,
     },
   });
 }
@@ -122,7 +184,15 @@ function classify(facts: AzureErrorFacts, reference: AzureKvReference): Outcome 
       message: `no token for Key Vault ${reference.vaultUrl} in time: check the network path to Microsoft Entra ID (login.microsoftonline.com, or AZURE_AUTHORITY_HOST; proxy, NO_PROXY, firewall)`,
     };
   }
-  if (identityErrors.has(facts.name)) return noIdentity(facts, reference);
+  if (identityErrors.has(facts.name)) {
+    const outage = entraOutage(facts);
+    if (outage === undefined) return noIdentity(facts, reference);
+    return {
+      code: 'upstream_unavailable',
+      azureError: outage,
+      message: `Microsoft Entra ID did not issue a token (${outage}) for Key Vault ${reference.vaultUrl}: check the network path to Microsoft Entra ID (login.microsoftonline.com, or AZURE_AUTHORITY_HOST; proxy, NO_PROXY, firewall) and Azure's status`,
+    };
+  }
   if (facts.statusCode !== undefined) {
     const code = errorCodeForStatus(facts.statusCode);
     const rule = rulesByStatusCode[code];
