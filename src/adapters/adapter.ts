@@ -54,10 +54,14 @@ export interface AdapterJob<C> {
   readonly integration: IntegrationRef;
 }
 
-/** One capability of an adapter: its payload schema and what it does. */
-export interface AdapterOperation<C> {
-  readonly payloadSchema: z.ZodType;
+/** One capability of an adapter, as the dispatcher runs it. */
+export interface AdapterCapability<C> {
   run(job: AdapterJob<C>, credential: AtlasCredential, ctx: JobContext): Promise<unknown>;
+}
+
+/** A capability as a kind's implementation builds it: with the payload schema it parses by. */
+export interface AdapterOperation<C> extends AdapterCapability<C> {
+  readonly payloadSchema: z.ZodType;
 }
 
 /** A job whose payload has been parsed (at the adapter boundary, once). */
@@ -133,7 +137,7 @@ export type CredentialRequirement =
  * a stub: `operations` holds exactly the operations the definition declares.
  */
 export interface IntegrationAdapter<C, O extends JobOperation = JobOperation> {
-  readonly operations: Readonly<Record<O, AdapterOperation<C>>>;
+  readonly operations: Readonly<Record<O, AdapterCapability<C>>>;
   /** Proves the credential reaches what the config names (used by `doctor`). */
   checkConnection(config: C, credential: AtlasCredential, ctx: JobContext): Promise<ConnectionCheck>;
 }
@@ -149,14 +153,17 @@ export interface KindDefinition<C, O extends JobOperation = JobOperation, X exte
   readonly operations: readonly O[];
   /** Config fields whose values are secret: registered with the log scrubber when a job parses the config. */
   readonly redactFields: readonly string[];
-  /** Builds the adapter from the common deps and the extras this kind declares (none today). */
+  /**
+   * Builds the adapter from the common deps and the extras this kind declares. The four built
+   * kinds return a `lazyAdapter`: their implementation is imported by the first job that needs it.
+   */
   create(deps: CommonDeps & X): IntegrationAdapter<C, O>;
 }
 
 /** A kind with its types erased, as the registry and its readers hold it. */
 export interface AnyKindDefinition extends Omit<KindDefinition<unknown>, 'create'> {
   create(deps: CommonDeps): {
-    readonly operations: Readonly<Partial<Record<JobOperation, AdapterOperation<unknown>>>>;
+    readonly operations: Readonly<Partial<Record<JobOperation, AdapterCapability<unknown>>>>;
     checkConnection(config: unknown, credential: AtlasCredential, ctx: JobContext): Promise<ConnectionCheck>;
   };
 }

@@ -56,6 +56,32 @@ describe('adapter registry', () => {
     ]);
   });
 
+  it("gives each kind's implementation exactly the operations its definition declares", async () => {
+    const h = harness();
+    const implementations = {
+      'atlas-project': (await import('./atlas-project/atlas-project-adapter.js')).createAtlasProjectAdapter(
+        h.common,
+      ),
+      'atlas-multi-project': (
+        await import('./atlas-multi-project/atlas-multi-project-adapter.js')
+      ).createMultiProjectAdapter(h.common),
+      'atlas-org-portal': (
+        await import('./atlas-org-portal/atlas-org-portal-adapter.js')
+      ).createOrgPortalAdapter({
+        ...h.common,
+        invitations: { acquire: async () => () => undefined, holdOff: () => undefined },
+      }),
+      'atlas-org-deep-discovery': (
+        await import('./atlas-org-deep-discovery/atlas-org-deep-discovery-adapter.js')
+      ).createDeepDiscoveryAdapter({ ...h.common, connectorId: 'connector-1', reader: undefined }),
+    };
+    expect(Object.keys(implementations).sort()).toEqual([...integrationKinds].sort());
+    for (const [kind, definition] of Object.entries(kindRegistry)) {
+      const offered = Object.keys(implementations[kind as keyof typeof implementations].operations);
+      expect(offered.sort(), kind).toEqual([...definition.operations].sort());
+    }
+  });
+
   it('is the one list of kinds: the dispatcher, schema and doctor offer exactly the registered kinds', async () => {
     const registered = [...integrationKinds];
     expect(registered).toEqual(Object.keys(kindRegistry));

@@ -3,9 +3,11 @@ import { ConnectorError } from '../errors/connector-error.js';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { Agent as HttpAgent, ClientRequest } from 'node:http';
-import { Agent as RoutingAgent, type AgentConnectOpts } from 'agent-base';
-import { HttpProxyAgent } from 'http-proxy-agent';
-import { HttpsProxyAgent } from 'https-proxy-agent';
+import { createRequire } from 'node:module';
+import type * as AgentBase from 'agent-base';
+import type { AgentConnectOpts } from 'agent-base';
+import type * as HttpProxyAgentModule from 'http-proxy-agent';
+import type * as HttpsProxyAgentModule from 'https-proxy-agent';
 import type { OutboundHttpSettings } from './http.js';
 import { http } from './node-http.js';
 
@@ -19,6 +21,7 @@ import { http } from './node-http.js';
 export function createOutboundAgent(settings: OutboundHttpSettings): HttpAgent | undefined {
   const usesProxy = Boolean(settings.httpsProxy || settings.httpProxy);
   if (!usesProxy && !settings.caBundleFile) return undefined;
+  const { RoutingAgent, HttpProxyAgent, TrustingHttpsProxyAgent } = proxyAgents();
   const ca = settings.caBundleFile ? [...rootCertificates, readCaBundle(settings.caBundleFile)] : undefined;
   const tls = ca ? { ca } : {};
   const direct = {
@@ -63,20 +66,33 @@ export function bypassesProxy(host: string, port: number, noProxy: string | unde
 }
 
 /**
- * HttpsProxyAgent applies its constructor's TLS options to the proxy connection only; the
- * target's handshake inside the tunnel takes the request's options, so the CA is added there.
+ * The proxy agents, loaded only by a replica that uses them (a proxy or a CA bundle): about 0.3 MB
+ * of the idle daemon's resident memory otherwise (docs/benchmarks.md). The three packages are
+ * CommonJS, so `require` loads them at once, and `createOutboundAgent` stays synchronous.
  */
-class TrustingHttpsProxyAgent extends HttpsProxyAgent<string> {
-  constructor(
-    proxy: string,
-    private readonly tls: { readonly ca?: string[] },
-  ) {
-    super(proxy, { keepAlive: true, ...tls });
-  }
+function proxyAgents() {
+  const load = createRequire(import.meta.url);
+  const { Agent: RoutingAgent } = load('agent-base') as typeof AgentBase;
+  const { HttpProxyAgent } = load('http-proxy-agent') as typeof HttpProxyAgentModule;
+  const { HttpsProxyAgent } = load('https-proxy-agent') as typeof HttpsProxyAgentModule;
 
-  override connect(req: ClientRequest, options: AgentConnectOpts) {
-    return super.connect(req, { ...options, ...this.tls });
+  /**
+   * HttpsProxyAgent applies its constructor's TLS options to the proxy connection only; the
+   * target's handshake inside the tunnel takes the request's options, so the CA is added there.
+   */
+  class TrustingHttpsProxyAgent extends HttpsProxyAgent<string> {
+    constructor(
+      proxy: string,
+      private readonly tls: { readonly ca?: string[] },
+    ) {
+      super(proxy, { keepAlive: true, ...tls });
+    }
+
+    override connect(req: ClientRequest, options: AgentConnectOpts) {
+      return super.connect(req, { ...options, ...this.tls });
+    }
   }
+  return { RoutingAgent, HttpProxyAgent, TrustingHttpsProxyAgent };
 }
 
 /** The extra CA bundle; one that cannot be read is a configuration problem naming the variable. */

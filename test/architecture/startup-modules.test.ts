@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { testTempDir } from '../kits/temp-dir-test-kit.js';
 
 /**
  * The Node built-ins the daemon loads at start-up. On Node 24 an ES-module import of `node:http`
@@ -47,5 +49,51 @@ describe("the daemon's start-up built-ins", () => {
     expect(loaded.includes(unused[0]!), `lazy WebSocket getter: ${runtimeHasLazyGetter}`).toBe(
       runtimeHasLazyGetter,
     );
+  });
+});
+
+/**
+ * The files of the daemon's static import graph, in load order: a module hook (`module.register`,
+ * on Node 20 and 24 alike) appends each URL the ES module loader loads to a file.
+ */
+async function filesLoadedBy(args: readonly string[]): Promise<string[]> {
+  const list = path.join(testTempDir('startup-files-'), 'loaded.txt');
+  const hooks = `data:text/javascript,${encodeURIComponent(
+    `import { appendFileSync } from 'node:fs';
+     export async function load(url, context, next) { appendFileSync(${JSON.stringify(list)}, url + '\\n'); return next(url, context); }`,
+  )}`;
+  const register = `data:text/javascript,${encodeURIComponent(
+    `import { register } from 'node:module'; register(${JSON.stringify(hooks)});`,
+  )}`;
+  await run(process.execPath, ['--import', register, ...args], {
+    env: { PATH: process.env.PATH ?? '' },
+    timeout: 30_000,
+  });
+  return readFileSync(list, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '');
+}
+
+describe("the daemon's start-up files", () => {
+  it('hold no integration kind implementation and no proxy agent: each loads on first use', async () => {
+    const loaded = await filesLoadedBy([cliPath, '--version']);
+    // The probe sees the registry's kind definitions, from the same folders as the implementations.
+    for (const kind of [
+      'atlas-project',
+      'atlas-multi-project',
+      'atlas-org-portal',
+      'atlas-org-deep-discovery',
+    ]) {
+      expect(
+        loaded.some((url) => url.endsWith(`/adapters/${kind}/${kind}-kind.js`)),
+        kind,
+      ).toBe(true);
+    }
+    const lazy = loaded.filter((url) =>
+      /\/adapters\/[^/]+\/[^/]+-adapter\.js$|\/database-access-operations\.js$|\/(agent-base|https?-proxy-agent)\//.test(
+        url,
+      ),
+    );
+    expect(lazy).toEqual([]);
   });
 });

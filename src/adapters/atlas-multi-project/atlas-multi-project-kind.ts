@@ -1,54 +1,10 @@
-import { isConnectorError } from '../../errors/connector-error.js';
-import type { JobContext } from '../../worker/job-context.js';
-import type { AtlasCredential, ConnectionCheck, KindDefinition } from '../adapter.js';
+import type { KindDefinition } from '../adapter.js';
 import {
   databaseAccessOperationNames,
-  databaseAccessOperations,
   type DatabaseAccessOperationName,
-} from '../database-access/database-access-operations.js';
-import { settingsOf } from '../database-access/model/settings.js';
+} from '../database-access/operation-names.js';
+import { lazyAdapter } from '../lazy-adapter.js';
 import { AtlasMultiProjectConfig } from './atlas-multi-project-config.js';
-import {
-  resolveMultiProjectInventoryScope,
-  resolveMultiProjectRevokeScope,
-  resolveMultiProjectSweepScope,
-  resolveMultiProjectUserScope,
-} from './atlas-multi-project-scope.js';
-
-async function describeProjects(
-  config: AtlasMultiProjectConfig,
-  credential: AtlasCredential,
-  ctx: JobContext,
-) {
-  const signal = ctx.signal;
-  const { atlas } = credential;
-  if (config.projectIds === undefined) {
-    const page = await atlas.projects.list({ itemsPerPage: 100, signal });
-    if (page.results.length === 0) return { ok: false, detail: 'the API key can see no project' };
-    const count = page.hasNext ? `${page.totalCount ?? page.results.length}+` : `${page.results.length}`;
-    return { ok: true, detail: `${count} project(s) visible to the API key` };
-  }
-  const names: string[] = [];
-  for (const projectId of config.projectIds) {
-    const project = await atlas.projects.get(projectId, { signal });
-    names.push(`${project.name} (${project.id})`);
-  }
-  return { ok: true, detail: `projects ${names.join(', ')}` };
-}
-
-/** Reads every allow-listed project (or lists the visible ones) with the integration's key. */
-async function checkConnection(
-  config: AtlasMultiProjectConfig,
-  credential: AtlasCredential,
-  ctx: JobContext,
-): Promise<ConnectionCheck> {
-  try {
-    return await describeProjects(config, credential, ctx);
-  } catch (error) {
-    if (!isConnectorError(error) || error.code === 'cancelled') throw error;
-    return { ok: false, detail: ctx.describe(error) };
-  }
-}
 
 /** `atlas-multi-project`: database users in any of several projects (one project-owner key). */
 export const atlasMultiProjectKind: KindDefinition<AtlasMultiProjectConfig, DatabaseAccessOperationName> = {
@@ -65,14 +21,8 @@ export const atlasMultiProjectKind: KindDefinition<AtlasMultiProjectConfig, Data
   },
   operations: databaseAccessOperationNames,
   redactFields: [],
-  create: (deps) => ({
-    operations: databaseAccessOperations(deps, {
-      settings: settingsOf,
-      user: resolveMultiProjectUserScope,
-      revoke: resolveMultiProjectRevokeScope,
-      inventory: resolveMultiProjectInventoryScope,
-      sweep: resolveMultiProjectSweepScope,
-    }),
-    checkConnection,
-  }),
+  create: (deps) =>
+    lazyAdapter('atlas-multi-project', databaseAccessOperationNames, async () =>
+      (await import('./atlas-multi-project-adapter.js')).createMultiProjectAdapter(deps),
+    ),
 };

@@ -12,9 +12,8 @@ import {
 } from '../database-access/model/user-model.js';
 import { grantOperation } from '../database-access/grant/grant.js';
 import { GrantPayload } from '../database-access/model/payloads.js';
-import { deepDiscoverySettings } from './atlas-org-deep-discovery-kind.js';
+import { createDeepDiscoveryAdapter, deepDiscoverySettings } from './atlas-org-deep-discovery-adapter.js';
 import { deepConfig } from '../../../test/kits/deep-discovery-test-kit.js';
-import { atlasOrgDeepDiscoveryKind } from './atlas-org-deep-discovery-kind.js';
 import {
   analytics,
   payments,
@@ -124,11 +123,7 @@ describe('grants on a sub-integration', () => {
   });
 
   it('names the field of a malformed sub-integration id', () => {
-    const adapter = atlasOrgDeepDiscoveryKind.create({
-      ...kit.common,
-      connectorId: 'vpc-a',
-      reader: undefined,
-    });
+    const adapter = createDeepDiscoveryAdapter({ ...kit.common, connectorId: 'vpc-a', reader: undefined });
     const parsed = adapter.operations.grant.payloadSchema.safeParse(grant('Cluster0'));
     expect(parsed.error?.issues[0]?.path).toEqual(['subIntegrationId']);
   });

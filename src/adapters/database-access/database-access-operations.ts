@@ -12,16 +12,7 @@ import { renewOperation } from './renew/renew.js';
 import { revokeOperation } from './revoke/revoke.js';
 import { rotateOperation } from './rotate/rotate.js';
 import { sweepOperation } from './sweep/sweep.js';
-
-export const databaseAccessOperationNames = [
-  'discover',
-  'grant',
-  'revoke',
-  'renew',
-  'rotate',
-  'sweep',
-] as const;
-export type DatabaseAccessOperationName = (typeof databaseAccessOperationNames)[number];
+import type { DatabaseAccessOperationName } from './operation-names.js';
 
 /**
  * The six database-access operations bound to a kind's scope rules, each payload parsed by the

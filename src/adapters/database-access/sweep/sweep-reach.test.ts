@@ -20,7 +20,7 @@ import { AtlasMultiProjectConfig } from '../../atlas-multi-project/atlas-multi-p
 import { atlasMultiProjectKind } from '../../atlas-multi-project/atlas-multi-project-kind.js';
 import { atlasProjectKind } from '../../atlas-project/atlas-project-kind.js';
 import { createCredentialState } from '../../credential-state.js';
-import type { DatabaseAccessOperationName } from '../database-access-operations.js';
+import type { DatabaseAccessOperationName } from '../operation-names.js';
 import { buildLabels, grantKey, readGrants } from '../model/user-model.js';
 import type { SweepResult } from './sweep.js';
 
