@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseDurationMs } from '../../src/config/duration.js';
 import { EnvSchema } from '../../src/config/env.js';
+import { parseSecretReference } from '../../src/secrets/secret-reference.js';
 import { checkChart, envVarsSetBy, loadChart } from './chart-check.js';
 import { formatProblem, type Problem } from './problem.js';
 import { mergeValues, schemaViolations } from './values-check.js';
@@ -120,6 +121,38 @@ describe("the values schema's durations", () => {
       }
     },
   );
+});
+
+describe("the values schema's AWS region", () => {
+  // aws.region becomes AWS_REGION, the region of every aws-sm:// reference without one of its own:
+  // the chart must take every region the daemon does, the European Sovereign Cloud's included.
+  const regions = [
+    'us-east-1',
+    'eu-west-1',
+    'us-gov-west-1',
+    'us-iso-east-1',
+    'cn-north-1',
+    'eusc-de-east-1',
+  ];
+  const more = ['', 'europe-1', 'eu-west', 'EU-WEST-1', 'eu west 1', 'abcde-de-east-1'];
+  it('accepts exactly what the daemon does', () => {
+    for (const region of [...regions, ...more]) {
+      const daemonTakes =
+        region === '' ||
+        (() => {
+          try {
+            parseSecretReference(`aws-sm://prod/atlas?region=${encodeURIComponent(region)}`);
+            return true;
+          } catch {
+            return false;
+          }
+        })();
+      expect(
+        schemaViolations(schema, withTweak('aws.region', region)).length === 0,
+        `aws.region: ${JSON.stringify(region)}`,
+      ).toBe(daemonTakes);
+    }
+  });
 });
 
 describe('the chart check, on a copy of the chart with a planted error,', () => {
