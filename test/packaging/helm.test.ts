@@ -196,6 +196,12 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
       /admin\.metricsPort \(8081\) must differ from admin\.port/,
     ],
     [
+      // The daemon refuses it at start (exit 78): a grant it may not revoke would outlive its expiry.
+      'job types that allow grant but not revoke',
+      { ...required, policy: { allowedJobTypes: ['discover', 'grant'] } },
+      /policy\.allowedJobTypes allows grant but not revoke/,
+    ],
+    [
       'a common label that would change the selector',
       { ...required, commonLabels: { 'app.kubernetes.io/name': 'other' } },
       /commonLabels may not set app\.kubernetes\.io\/name/,
