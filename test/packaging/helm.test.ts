@@ -202,6 +202,16 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
       /policy\.allowedJobTypes allows grant but not revoke/,
     ],
     [
+      // Prometheus would be refused at the admin port: no scrapes, and AtlasConnectorNoPodsReporting.
+      'a ServiceMonitor behind a NetworkPolicy that admits no scraper',
+      {
+        ...required,
+        networkPolicy: { enabled: true },
+        metrics: { serviceMonitor: { enabled: true, renderMode: 'alwaysRender' } },
+      },
+      /networkPolicy\.ingressFrom is empty/,
+    ],
+    [
       'a common label that would change the selector',
       { ...required, commonLabels: { 'app.kubernetes.io/name': 'other' } },
       /commonLabels may not set app\.kubernetes\.io\/name/,
