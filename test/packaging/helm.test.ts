@@ -244,6 +244,13 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
         proxy: { httpsProxy: 'http://proxy.internal:3128', httpProxy: 'http://[fd00::1]' },
       }),
     ).toEqual([443, 8443, 9443, 3128, 80]);
+    // docs/secrets.md: the Secrets Manager endpoint override, e.g. LocalStack over TLS.
+    expect(
+      await egressPorts({
+        ...required,
+        aws: { secretsManagerEndpoint: 'https://localstack.dev.internal:4566' },
+      }),
+    ).toEqual([443, 4566]);
   });
 
   it('gives the ServiceMonitor the admin token when /metrics requires one', async () => {

@@ -121,11 +121,12 @@ app.kubernetes.io/component: test
 
 {{/*
 The egress ports of the NetworkPolicy's HTTPS rule, as a JSON list: 443 (Atlas, the cloud identity
-and secret endpoints) and the port of each configured control-plane, Atlas and proxy URL.
+and secret endpoints) and the port of each configured control-plane, Atlas, proxy and Secrets
+Manager endpoint URL.
 */}}
 {{- define "atlas-jit-connector.egressPorts" -}}
 {{- $ports := list 443 -}}
-{{- range (list .Values.controlPlane.url .Values.atlas.baseUrl .Values.proxy.httpsProxy .Values.proxy.httpProxy) }}
+{{- range (list .Values.controlPlane.url .Values.atlas.baseUrl .Values.proxy.httpsProxy .Values.proxy.httpProxy .Values.aws.secretsManagerEndpoint) }}
 {{- if . }}
 {{- $ports = append $ports (include "atlas-jit-connector.urlPort" . | atoi) }}
 {{- end }}
