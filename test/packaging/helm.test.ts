@@ -212,6 +212,12 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
       /networkPolicy\.ingressFrom is empty/,
     ],
     [
+      // values.yaml: the drain must be MORE than 10 s below the grace period (8 s tail + the exit).
+      'a drain exactly 10 s below the grace period',
+      { ...required, connector: { ...required.connector, drainTimeoutSeconds: 110 } },
+      /terminationGracePeriodSeconds \(120\) must be greater than connector\.drainTimeoutSeconds \(110\) \+ 10/,
+    ],
+    [
       'a common label that would change the selector',
       { ...required, commonLabels: { 'app.kubernetes.io/name': 'other' } },
       /commonLabels may not set app\.kubernetes\.io\/name/,
