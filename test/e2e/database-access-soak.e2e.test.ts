@@ -1,0 +1,498 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MongoClient } from 'mongodb';
+import { resourceKeyFor, usernameFor } from '../../src/adapters/database-access/model/user-model.js';
+import { cryptoRandom } from '../../src/runtime/random.js';
+import { registerDemoIntegrations } from '../../src/sandbox/demo.js';
+import type { NewJobInput } from '../../src/sandbox/control-plane/control-plane-store.js';
+import type { JobView } from '../../src/sandbox/control-plane/types.js';
+import { DigestClient } from '../contract/digest-client.js';
+import { eventually } from './daemon-process.js';
+import { expectLoginRefused, loginOnce, type IssuedCredential } from './driver-login.js';
+import {
+  analytics,
+  atlasKey,
+  enrollmentToken,
+  payments,
+  startSandbox,
+  type Sandbox,
+} from './sandbox-harness.js';
+
+/**
+ * A seeded, randomized soak of the database-access kinds against the real daemon: the sandbox's
+ * `demo-project` (atlas-project, per-requester users on payments/Cluster0) and `demo-multi`
+ * (atlas-multi-project, per-grant users on payments and analytics). Rounds of overlapping grants
+ * (built-in, collection-level, project custom and `actions` roles), redelivered grants and
+ * revokes, renews, rotations and sweeps run under random Atlas faults (refused before the write:
+ * 5xx and resets; written with the answer lost: scripted `resetAfterCommit`, or a write whose
+ * answer is held past a SIGKILL of its daemon, redone by the next one) and daemons killed at random. Sampled grants must log in with the `mongodb` driver as soon as their result is
+ * accepted. Then, faults off, every long grant is revoked, the short ones expire, both
+ * integrations are swept, and Atlas must be as before the soak: the pre-existing users and the
+ * project's own custom role untouched, no managed user holding a role, no `jit-r-` role left, no
+ * sampled credential logging in; every job terminal with exactly one terminal result; no secret in
+ * the daemons' output.
+ *
+ * SOAK_SEED (default below) and SOAK_ROUNDS reproduce a run (the seed is printed); SOAK_EMPTY_ROLES=accept
+ * runs it against the reading of Atlas that keeps a role-less user (knobs.ts); SOAK_VERBOSE=1
+ * prints every job's outcome and Atlas's answers by status. The job sequence and the simulator's
+ * fault draws follow the seed; where a fault lands and when a kill strikes still depend on timing,
+ * which is why every assertion is an invariant that holds for any interleaving.
+ */
+const seed = Number(process.env.SOAK_SEED ?? 20261124);
+const rounds = Number(process.env.SOAK_ROUNDS ?? 10);
+const emptyRoles = process.env.SOAK_EMPTY_ROLES === 'accept' ? 'accept' : 'refuse';
+
+function mulberry32(start: number): () => number {
+  let a = start >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Requester = { id: string; email: string };
+type Access = Record<string, unknown>;
+interface Offer {
+  readonly access: Access;
+  readonly probe: { db: string; collection: string };
+}
+
+const ownerRole = 'owner-orders-reader';
+const secretRef = 'env://E2E_ATLAS_SECRET';
+const cluster0Offers: Offer[] = [
+  {
+    access: { cluster: 'Cluster0', role: 'read', database: 'sales' },
+    probe: { db: 'sales', collection: 'orders' },
+  },
+  {
+    access: { cluster: 'Cluster0', role: 'readWrite', database: 'inventory' },
+    probe: { db: 'inventory', collection: 'items' },
+  },
+  {
+    access: { cluster: 'Cluster0', role: 'read', database: 'sales', collection: 'customers' },
+    probe: { db: 'sales', collection: 'customers' },
+  },
+  {
+    access: { cluster: 'Cluster0', actions: ['FIND'], database: 'sales', collection: 'invoices' },
+    probe: { db: 'sales', collection: 'invoices' },
+  },
+  {
+    access: {
+      cluster: 'Cluster0',
+      actions: ['FIND', 'INSERT'],
+      database: 'inventory',
+      collection: 'warehouses',
+    },
+    probe: { db: 'inventory', collection: 'warehouses' },
+  },
+  { access: { cluster: 'Cluster0', role: ownerRole }, probe: { db: 'sales', collection: 'orders' } },
+];
+const analyticsOffers: Offer[] = [
+  {
+    access: { cluster: 'Analytics', role: 'read', database: 'events' },
+    probe: { db: 'events', collection: 'clicks' },
+  },
+  {
+    access: { cluster: 'Analytics', actions: ['FIND'], database: 'reports', collection: 'daily' },
+    probe: { db: 'reports', collection: 'daily' },
+  },
+];
+
+const people: Requester[] = ['ana', 'ben', 'cho', 'dev'].map((n) => ({
+  id: `soak-${n}`,
+  email: `${n}.soak@example.com`,
+}));
+/** A person whose demo-project user name is already taken by a user that is not the connector's. */
+const mallory: Requester = { id: 'soak-mallory', email: 'mallory.soak@example.com' };
+/** A demo-multi grant whose per-grant user name is taken by a user that is not the connector's. */
+const collidingGrant = 'g-soak-collide';
+
+interface Grant {
+  readonly grantId: string;
+  readonly integrationId: 'demo-project' | 'demo-multi';
+  readonly requester: Requester;
+  readonly projectId: string;
+  readonly username: string;
+  readonly job: NewJobInput;
+  readonly offers: Offer[];
+  /** Short grants are left to expire in the convergence phase instead of being revoked. */
+  short: boolean;
+}
+
+const terminal = ['succeeded', 'failed', 'dead'];
+const writeOps = [
+  'createGroupDatabaseUser',
+  'updateGroupDatabaseUser',
+  'deleteGroupDatabaseUser',
+  'createGroupCustomDbRoleRole',
+  'updateGroupCustomDbRoleRole',
+  'deleteGroupCustomDbRoleRole',
+];
+
+describe(`database access soak (seed ${seed}, ${rounds} rounds)`, () => {
+  let sb: Sandbox;
+  const rnd = mulberry32(seed);
+  const pick = <T>(items: readonly T[]): T => {
+    const item = items[Math.floor(rnd() * items.length)];
+    if (item === undefined) throw new Error('empty choice');
+    return item;
+  };
+  const secrets: string[] = [atlasKey.privateKey, enrollmentToken];
+  const jobIds: string[] = [];
+  const grants: Grant[] = [];
+  const sampled: IssuedCredential[] = [];
+  const loginFailures: string[] = [];
+  const log: string[] = [];
+  let before: unknown;
+
+  const unmanagedAndOwned = () => ({
+    users: [payments, analytics].flatMap((p) =>
+      sb.sim.state.databaseUsers(p).filter((u) => u.labels.every((l) => l.key !== 'managed-by')),
+    ),
+    roles: sb.sim.state.customRoles(payments).filter((r) => !r.roleName.startsWith('jit-r-')),
+  });
+
+  beforeAll(async () => {
+    console.log(`database access soak: SOAK_SEED=${seed} SOAK_ROUNDS=${rounds}`);
+    // The simulator's random fault rates draw from the seed too.
+    const faultDraws = mulberry32(seed ^ 0x5eed);
+    sb = await startSandbox({
+      leaseTtlMs: 2_000,
+      propagationDelayMs: 200,
+      random: { ...cryptoRandom, float: faultDraws },
+    });
+    // Both readings of Atlas the connector must handle (knobs.ts): a role-less user refused or kept.
+    sb.sim.knobs.databaseUserEmptyRoles = emptyRoles;
+    sb.sim.knobs.customRoleDeletion = rnd() < 0.5 ? 'refuseIfAssigned' : 'refuseIfStranding';
+    registerDemoIntegrations(sb.cp.store, secretRef);
+    const admin = new DigestClient(sb.sim.url, atlasKey.publicKey, atlasKey.privateKey);
+    const create = async (path: string, body: unknown) => {
+      const response = await admin.call('POST', path, { body });
+      expect([200, 201, 202], response.text).toContain(response.status);
+    };
+    await create(`/groups/${payments}/customDBRoles/roles`, {
+      roleName: ownerRole,
+      actions: [{ action: 'FIND', resources: [{ cluster: false, db: 'sales', collection: 'orders' }] }],
+    });
+    const preexisting = [
+      {
+        groupId: payments,
+        username: 'app-service',
+        roles: [{ roleName: 'readWrite', databaseName: 'sales' }],
+      },
+      { groupId: payments, username: 'reporting', roles: [{ roleName: ownerRole, databaseName: 'admin' }] },
+      {
+        groupId: payments,
+        username: usernameFor('per-requester', mallory, undefined, 'Cluster0'),
+        roles: [{ roleName: 'read', databaseName: 'inventory' }],
+      },
+      {
+        groupId: payments,
+        username: usernameFor('per-grant', people[0] as Requester, collidingGrant),
+        roles: [{ roleName: 'read', databaseName: 'sales', collectionName: 'orders' }],
+      },
+      { groupId: analytics, username: 'etl', roles: [{ roleName: 'read', databaseName: 'events' }] },
+    ];
+    for (const [i, user] of preexisting.entries()) {
+      const password = `pre-existing-password-${i}-a81f`;
+      secrets.push(password);
+      await create(`/groups/${user.groupId}/databaseUsers`, { ...user, databaseName: 'admin', password });
+    }
+    before = unmanagedAndOwned();
+    await sb.connector();
+  }, 60_000);
+
+  afterAll(async () => {
+    await sb?.close();
+  });
+
+  function grantJobFor(requester: Requester, integrationId: Grant['integrationId'], short: boolean): Grant {
+    const n = grants.length;
+    const onAnalytics = integrationId === 'demo-multi' && rnd() < 0.4;
+    const projectId = onAnalytics ? analytics : payments;
+    const menu = onAnalytics ? analyticsOffers : cluster0Offers;
+    const offers = [pick(menu)];
+    if (rnd() < 0.5) {
+      const second = pick(menu);
+      if (second !== offers[0]) offers.push(second);
+    }
+    const grantId =
+      integrationId === 'demo-multi' && requester === people[0] && !onAnalytics && rnd() < 0.15
+        ? collidingGrant
+        : `g-soak-${seed}-${n}`;
+    const username =
+      integrationId === 'demo-project'
+        ? usernameFor('per-requester', requester, undefined, 'Cluster0')
+        : usernameFor('per-grant', requester, grantId);
+    const payload = {
+      grantId,
+      requester,
+      ...(integrationId === 'demo-multi' ? { projectId } : {}),
+      access: offers.map((o) => o.access),
+      ttlSeconds: short ? 12 : 3600,
+    };
+    return {
+      grantId,
+      integrationId,
+      requester,
+      projectId,
+      username,
+      offers,
+      short,
+      job: { type: 'grant', integrationId, resourceKey: resourceKeyFor(projectId, username), payload },
+    };
+  }
+
+  const revokeJob = (g: Grant): NewJobInput => ({
+    type: 'revoke',
+    integrationId: g.integrationId,
+    resourceKey: g.job.resourceKey,
+    payload: {
+      grantId: g.grantId,
+      requester: g.requester,
+      ...(g.integrationId === 'demo-multi' ? { projectId: g.projectId } : {}),
+    },
+  });
+
+  /** Enqueues `batch`; logs in with each sampled grant as soon as its result is accepted. */
+  async function runBatch(batch: { job: NewJobInput; sample?: Grant }[], during?: () => Promise<void>) {
+    const ids = batch.map(({ job }) => sb.cp.store.enqueueJob(job));
+    jobIds.push(...ids);
+    const checks: Promise<void>[] = [];
+    const pending = new Map(ids.map((id, i) => [id, batch[i]]));
+    const disruption = during?.();
+    await eventually(
+      () => {
+        for (const [id, entry] of pending) {
+          const view = sb.cp.store.job(id);
+          if (!view || !terminal.includes(view.state)) continue;
+          pending.delete(id);
+          if (entry) collectSecrets(entry.job, view);
+          log.push(
+            `${entry?.job.type} ${JSON.stringify(entry?.job.payload).slice(0, 80)} → ${view.state} ${view.error?.code ?? ''} ${view.attempts}`,
+          );
+          if (entry?.sample && view.state === 'succeeded') checks.push(loginNow(entry.sample, view));
+        }
+        return pending.size === 0 ? true : undefined;
+      },
+      120_000,
+      'a soak batch to settle',
+    );
+    await disruption;
+    await Promise.all(checks);
+  }
+
+  /**
+   * The password each per-requester user's holder has: set by a result carrying one, unknown
+   * after a grant or rotate of that user ended without a result (it may have set one nobody holds).
+   */
+  const heldPasswords = new Map<string, string | undefined>();
+
+  function collectSecrets(job: NewJobInput, view: JobView): void {
+    const result = view.result as { password?: string } | undefined;
+    if (typeof result?.password === 'string') {
+      secrets.push(result.password);
+      heldPasswords.set(job.resourceKey ?? '', result.password);
+    } else if (view.state !== 'succeeded' && (job.type === 'grant' || job.type === 'rotate')) {
+      heldPasswords.set(job.resourceKey ?? '', undefined);
+    }
+  }
+
+  async function loginNow(g: Grant, view: JobView): Promise<void> {
+    const issued = view.result as IssuedCredential & { passwordUnchanged?: true };
+    const password = issued.password ?? heldPasswords.get(g.job.resourceKey ?? '');
+    if (password === undefined) return;
+    const result = { ...issued, password };
+    let client: MongoClient | undefined;
+    try {
+      client = await loginOnce(result);
+      const status = await client.db('admin').command({ connectionStatus: 1 });
+      const held = (status['authInfo'] as { authenticatedUserRoles: { role: string; db: string }[] })
+        .authenticatedUserRoles;
+      for (const role of result.roles) {
+        if (!held.some((h) => h.role === role.roleName && h.db === role.databaseName))
+          throw new Error(`role ${role.roleName}@${role.databaseName} missing from ${JSON.stringify(held)}`);
+      }
+      for (const offer of g.offers) {
+        await client.db(offer.probe.db).collection(offer.probe.collection).findOne();
+      }
+      sampled.push(result);
+    } catch (error) {
+      const how = issued.password === undefined ? 'passwordUnchanged' : 'new password';
+      loginFailures.push(`${g.grantId} (${result.username}, ${how}): ${String(error)}`);
+    } finally {
+      await client?.close();
+    }
+  }
+
+  function setFaults(mode: number): void {
+    const { faults } = sb.sim.knobs;
+    faults.script = [];
+    faults.serverErrorRate = 0;
+    faults.connectionResetRate = 0;
+    faults.slowResponseRate = 0;
+    if (mode === 1) {
+      faults.serverErrorRate = 0.05 + rnd() * 0.2;
+      faults.connectionResetRate = 0.02 + rnd() * 0.1;
+      faults.slowResponseRate = 0.1;
+      faults.slowResponseMs = 300;
+    } else if (mode === 3) {
+      // The write lands and its answer is held past a SIGKILL: the next daemon redoes the job.
+      faults.script.push({
+        operationId: pick(writeOps.slice(0, 4)),
+        kind: 'slow',
+        status: 500,
+        delayMs: 8_000,
+        times: 1,
+      });
+    } else if (mode === 2) {
+      for (let i = 0, n = 1 + Math.floor(rnd() * 3); i < n; i += 1) {
+        faults.script.push({
+          operationId: pick(writeOps),
+          kind: rnd() < 0.7 ? 'resetAfterCommit' : 'error',
+          status: 503,
+          delayMs: 0,
+          times: 1,
+        });
+      }
+    }
+  }
+
+  async function killAndReplace(afterMs: number): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, afterMs));
+    const daemon = sb.daemons.at(-1);
+    if (!daemon) return;
+    daemon.kill('SIGKILL');
+    await daemon.exited;
+    await sb.connector();
+  }
+
+  it('converges to the pre-soak Atlas with every job settled once and no secret logged', async () => {
+    for (let round = 0; round < rounds; round += 1) {
+      const batch: { job: NewJobInput; sample?: Grant }[] = [];
+      const keysInBatch = new Map<string, number>();
+      const size = 4 + Math.floor(rnd() * 4);
+      for (let i = 0; i < size; i += 1) {
+        const r = rnd();
+        const active = grants.filter((g) => !g.short);
+        if (r < 0.4 || active.length === 0) {
+          const requester = rnd() < 0.08 ? mallory : pick(people);
+          const integrationId = requester === mallory || rnd() < 0.55 ? 'demo-project' : 'demo-multi';
+          const g = grantJobFor(requester, integrationId, rnd() < 0.2);
+          grants.push(g);
+          batch.push({ job: g.job, sample: g });
+        } else if (r < 0.5) {
+          batch.push({ job: pick(grants).job }); // a redelivered grant
+        } else if (r < 0.72) {
+          const g = pick(active);
+          batch.push({ job: revokeJob(g) });
+          if (rnd() < 0.3) batch.push({ job: revokeJob(g) }); // redelivered revoke
+        } else if (r < 0.82) {
+          const g = pick(active);
+          batch.push({
+            job: {
+              type: 'renew',
+              integrationId: g.integrationId,
+              resourceKey: g.job.resourceKey,
+              payload: {
+                grantId: g.grantId,
+                requester: g.requester,
+                ...(g.integrationId === 'demo-multi' ? { projectId: g.projectId } : {}),
+                ttlSeconds: 7200,
+              },
+            },
+          });
+        } else if (r < 0.9) {
+          const requester = pick(people);
+          const username = usernameFor('per-requester', requester, undefined, 'Cluster0');
+          batch.push({
+            job: {
+              type: 'rotate',
+              integrationId: 'demo-project',
+              resourceKey: resourceKeyFor(payments, username),
+              payload: { requester },
+            },
+          });
+        } else {
+          const id = rnd() < 0.5 ? 'demo-project' : 'demo-multi';
+          batch.push({ job: { type: 'sweep', integrationId: id, resourceKey: `sweep/${id}`, payload: {} } });
+        }
+      }
+      for (const { job } of batch) {
+        const key = job.resourceKey ?? '';
+        keysInBatch.set(key, (keysInBatch.get(key) ?? 0) + 1);
+      }
+      // Sample a grant only when nothing else in its batch writes its user after it.
+      for (const entry of batch) {
+        if (entry.sample && (keysInBatch.get(entry.job.resourceKey ?? '') ?? 0) > 1) delete entry.sample;
+      }
+      const mode = Math.floor(rnd() * 4);
+      setFaults(mode);
+      const kill = mode === 3 || rnd() < 0.2;
+      log.push(`round ${round}: faults ${mode}, kill ${kill}`);
+      await runBatch(
+        batch,
+        kill ? () => killAndReplace(mode === 3 ? 1_500 : 100 + Math.floor(rnd() * 1_500)) : undefined,
+      );
+      setFaults(0);
+    }
+
+    // Convergence: faults off, every long grant revoked, the short ones expire, then both sweeps.
+    setFaults(0);
+    await runBatch(grants.filter((g) => !g.short).map((g) => ({ job: revokeJob(g) })));
+    const shortEnd = Date.now() + 13_000;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, shortEnd - Date.now())));
+    await runBatch(
+      ['demo-project', 'demo-multi'].map((id) => ({
+        job: { type: 'sweep', integrationId: id, resourceKey: `sweep/${id}`, payload: {} },
+      })),
+    );
+
+    const context = `seed ${seed}\n${log.join('\n')}`;
+    if (process.env.SOAK_VERBOSE) {
+      const byStatus: Record<string, number> = {};
+      for (const counts of Object.values(sb.sim.stats.snapshot().byRoute))
+        for (const [status, n] of Object.entries(counts)) byStatus[status] = (byStatus[status] ?? 0) + n;
+      console.log(`${context}\nsampled logins: ${sampled.length}; Atlas answers ${JSON.stringify(byStatus)}`);
+    }
+    expect(loginFailures, context).toEqual([]);
+    // Atlas as before: what was not the connector's is untouched, nothing the connector added remains.
+    expect(unmanagedAndOwned(), context).toEqual(before);
+    for (const projectId of [payments, analytics]) {
+      const holding = sb.sim.state
+        .databaseUsers(projectId)
+        .filter((u) => u.labels.some((l) => l.key === 'managed-by') && u.roles.length > 0)
+        .map((u) => `${u.username}: ${JSON.stringify(u.roles)} ${JSON.stringify(u.labels)}`);
+      expect(holding, context).toEqual([]);
+      const jitRoles = sb.sim.state.customRoles(projectId).filter((r) => r.roleName.startsWith('jit-r-'));
+      expect(
+        jitRoles.map((r) => r.roleName),
+        context,
+      ).toEqual([]);
+    }
+    for (const credential of sampled) {
+      // A per-requester user kept role-less (parked) goes `userCleanupDays` after its last revoke.
+      const parked = sb.sim.state
+        .databaseUsers(payments)
+        .some((u) => u.username === credential.username && u.roles.length === 0);
+      if (!(emptyRoles === 'accept' && parked)) await expectLoginRefused(credential);
+    }
+    // Every job terminal, with exactly one terminal result accepted.
+    const results = sb.cp.store.results();
+    for (const id of jobIds) {
+      const view = sb.cp.store.job(id);
+      expect(terminal, `${id} ${JSON.stringify(view)}`).toContain(view?.state);
+      const final = results.filter((r) => r.jobId === id && terminal.includes(r.jobState));
+      if (view?.state !== 'dead' || final.length > 0)
+        expect(final, `${id} ${JSON.stringify(view)}`).toHaveLength(1);
+    }
+    // No secret in any daemon's output, the killed ones' included.
+    for (const daemon of sb.daemons) {
+      const output = daemon.output();
+      for (const secret of secrets)
+        expect(output.includes(secret), `a secret in the daemon output`).toBe(false);
+    }
+  }, 600_000);
+});
