@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { cancelledError, ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import { grantAccess } from './grant.js';
-import { GrantPayload } from './payloads.js';
+import { GrantPayload, RevokePayload } from './payloads.js';
+import { revokeAccess } from './revoke.js';
 import type { GrantCtx, PortalDeps } from './person.js';
 import {
   analytics,
@@ -887,6 +888,57 @@ describe('grant intent (write-ahead record in the control plane)', () => {
     });
     const retry = await grantBilling({ ...h.ctx, intent: h.intents.at(-1)?.intent ?? null });
     expect(retry).toMatchObject({ membership: 'invited', added: [billing], created: { invitation: true } });
+  });
+
+  it('claims the invitation addGroupUsers sent when the person left between the read and the write, so the revoke withdraws it', async () => {
+    // Atlas answers addGroupUsers for an e-mail that is no longer a member with a new invitation
+    // carrying the project: the write lands, on another membership than the one read.
+    const h = portalWorld([bob]);
+    h.world.beforeNext('projectUsers.add', () => h.world.removeOrgUser(bobId));
+    const analyticsReadOnly = { level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' } as const;
+    const grantIt = (ctx: GrantCtx) =>
+      grantAccess({ config: baseConfig, payload: payload({ access: [analyticsReadOnly] }) }, h.deps, ctx);
+    const error: unknown = await grantIt(h.ctx).catch((e: unknown) => e);
+    expect(isConnectorError(error) && error.toSafeJSON()).toMatchObject({
+      code: 'conflict',
+      retryable: true,
+      message: expect.stringMatching(/^requester\.email: /),
+    });
+    const invitation = h.world.sim.state.snapshot().orgUsers.find((u) => u.username === 'bob@example.com');
+    expect(invitation).toMatchObject({
+      status: 'PENDING',
+      projectRoles: { [analytics]: ['GROUP_READ_ONLY'] },
+    });
+    expect(h.intents.at(-1)?.intent).toMatchObject({
+      userId: invitation?.id,
+      added: [analyticsReadOnly],
+      created: { invitation: true, projectMemberships: [analytics] },
+    });
+    const retry = await grantIt({ ...h.ctx, intent: h.intents.at(-1)?.intent ?? null });
+    expect(retry).toMatchObject({
+      userId: invitation?.id,
+      membership: 'invited',
+      added: [analyticsReadOnly],
+      alreadyHeld: [],
+      created: { invitation: true, projectMemberships: [analytics] },
+    });
+    const revoked = await revokeAccess(
+      {
+        config: baseConfig,
+        payload: RevokePayload.parse({
+          grantId: 'g-1',
+          grants: [
+            record({ grantId: 'g-1', userId: retry.userId, added: [...retry.added], created: retry.created }),
+          ],
+        }),
+      },
+      h.deps,
+      h.ctx,
+    );
+    expect(revoked).toMatchObject({ outcome: 'revoked', invitationDeleted: true });
+    expect(
+      h.world.sim.state.snapshot().orgUsers.find((u) => u.username === 'bob@example.com'),
+    ).toBeUndefined();
   });
 
   it('ignores an intent that is not a grant intent', async () => {

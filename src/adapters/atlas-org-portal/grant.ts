@@ -1,4 +1,4 @@
-import type { OrgUser } from '../../atlas/index.js';
+import type { OrgUser, ProjectUser } from '../../atlas/index.js';
 import { invitationRetryAfterMs, isInvitationLimit } from '../../atlas/atlas-error.js';
 import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
@@ -117,6 +117,8 @@ interface Landed {
   readonly projectMemberships: string[];
   /** Roles someone else gave the person between the read and the write (`:addRole` answered 409). */
   readonly raced: Access[];
+  /** An `addGroupUsers` that landed on another membership than the one read (`landedElsewhere`). */
+  elsewhere?: GrantIntent;
 }
 
 /** One `:addRole`; a 409 (the person holds the role after all: someone added it meanwhile) is noted. */
@@ -137,6 +139,36 @@ async function addRole(ctx: PortalCtx, landed: Landed, access: Access, call: () 
  */
 type ClaimProject = (projectId: string) => Promise<void>;
 
+/**
+ * `addGroupUsers` names the person by e-mail: one who left the organization between the read and
+ * the write is invited anew with the project (Atlas sends an invitation to an e-mail with none),
+ * and one whose invitation was withdrawn and sent again gets the project on the new one. The write
+ * landed, on a membership the grant never read: the intent claims that membership's project roles
+ * and, when it is pending, the invitation, so that the retry (which reads the person again) counts
+ * them as this grant's and its revoke removes them, as for an invitation the grant sent itself.
+ */
+function landedElsewhere(
+  landed: Landed,
+  person: OrgUser,
+  projectId: string,
+  member: ProjectUser,
+  roles: readonly string[],
+  expiresAt: string,
+): ConnectorError {
+  landed.elsewhere = {
+    userId: member.id,
+    expiresAt,
+    added: roles.map((role) => ({ level: 'project', projectId, role })),
+    created: { invitation: member.orgMembershipStatus === 'PENDING', projectMemberships: [projectId] },
+  };
+  return new ConnectorError({
+    code: 'conflict',
+    retryable: true,
+    message: `requester.email: ${person.username} left the organization between the read and the write; Atlas put project ${projectId} on another membership (user ${member.id}); the job is retried and reads the person again`,
+    details: { field: 'requester.email' },
+  });
+}
+
 /** Adds one project's missing roles; a first role in the project creates the membership. */
 async function addProjectRoles(
   deps: PortalDeps,
@@ -146,25 +178,30 @@ async function addProjectRoles(
   roles: readonly string[],
   landed: Landed,
   claimProject: ClaimProject,
+  expiresAt: string,
 ): Promise<void> {
   const access = (role: string): Access => ({ level: 'project', projectId, role });
   if (projectRolesOf(person, projectId).length === 0) {
     const add = () =>
       deps.atlas.projectUsers.add(projectId, { username: person.username, roles }, { signal: ctx.signal });
+    let member: ProjectUser | undefined;
     try {
       // For a pending invitee this adds the project to the invitation: an invitation to Atlas.
       if (person.orgMembershipStatus === 'PENDING')
-        await asInvitation(deps, ctx, add, () => claimProject(projectId));
+        member = await asInvitation(deps, ctx, add, () => claimProject(projectId));
       else {
         ctx.beforeSideEffect();
-        await add();
+        member = await add();
       }
-      landed.roles.push(...roles.map(access));
-      landed.projectMemberships.push(projectId);
-      return;
     } catch (error) {
       // 409: the person is in the project after all (a concurrent change); fall back to :addRole.
       if (!isConflict(error)) throw error;
+    }
+    if (member !== undefined) {
+      if (member.id !== person.id) throw landedElsewhere(landed, person, projectId, member, roles, expiresAt);
+      landed.roles.push(...roles.map(access));
+      landed.projectMemberships.push(projectId);
+      return;
     }
   }
   for (const role of roles) {
@@ -182,6 +219,7 @@ async function addMissing(
   toAdd: readonly Access[],
   landed: Landed,
   claimProject: ClaimProject,
+  expiresAt: string,
 ): Promise<void> {
   for (const a of toAdd) {
     if (a.level !== 'org') continue;
@@ -190,7 +228,7 @@ async function addMissing(
     );
   }
   for (const [projectId, roles] of byProject(toAdd)) {
-    await addProjectRoles(deps, ctx, person, projectId, roles, landed, claimProject);
+    await addProjectRoles(deps, ctx, person, projectId, roles, landed, claimProject, expiresAt);
   }
 }
 
@@ -557,8 +595,18 @@ async function grantToMember(
     created: mergeCreated({ invitation: false, projectMemberships: landed.projectMemberships }, inherited),
   });
   try {
-    await addMissing(deps, ctx, config.orgId, person, toAdd, landed, claimProject);
+    await addMissing(deps, ctx, config.orgId, person, toAdd, landed, claimProject, expiresAt);
   } catch (error) {
+    // The membership read is gone: what this attempt wrote to it went with it; what it wrote to
+    // the other one is claimed, for the retry to count and the revoke to remove.
+    if (landed.elsewhere !== undefined) {
+      await recordOrWarn(
+        ctx,
+        landed.elsewhere,
+        'could not record the membership a project write landed on after the person left',
+      );
+      throw error;
+    }
     // Atlas refused a write outright: it and every write after it never happened. Left in place,
     // the intent would claim them, and the record a failed job leaves (fromIntent) would have its
     // revoke or the sweep remove a role or membership someone else gives the person later.
