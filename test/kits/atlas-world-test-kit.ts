@@ -253,6 +253,11 @@ export class AtlasWorld {
     return this.seed((admin) => admin.orgUsers.remove(orgId, userId));
   }
 
+  /** Takes one project role from a member through Atlas's API (removeGroupUserRole) — a racing sweep, say. */
+  removeProjectRole(groupId: string, userId: string, role: string): this {
+    return this.seed((admin) => admin.projectUsers.removeRole(groupId, userId, role));
+  }
+
   /** Puts `username` in a project through Atlas's API (addGroupUsers) — a racing admin, say. */
   joinProject(groupId: string, username: string, roles: readonly string[]): this {
     return this.seed((admin) => admin.projectUsers.add(groupId, { username, roles: [...roles] }));

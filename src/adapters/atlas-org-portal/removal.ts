@@ -1,5 +1,5 @@
 import type { OrgUser } from '../../atlas/index.js';
-import { isConnectorError } from '../../errors/connector-error.js';
+import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
 import { addedKeys, onMembership } from './ledger.js';
 import type { GrantRecord } from './payloads.js';
 import {
@@ -60,6 +60,26 @@ async function write(out: RemovalOutcome, ctx: PortalCtx, call: () => Promise<un
   }
 }
 
+/**
+ * Atlas refuses to remove a person's last role at a level ("A user must have at least one role at
+ * all times": 400 `VALIDATION_ERROR`). The removal checked that against its read, so another writer
+ * took the other roles since: a sweep of the same person (it runs under its own key) or someone in
+ * Atlas. A race, not a refusal of the request: failed for good, a revoke would leave the role until
+ * the grant's expiry. The job is retried, reads the person again, and the last-role rules apply to
+ * what it finds.
+ */
+function lastRoleRaced(error: unknown, access: Access): ConnectorError | undefined {
+  if (!isAtlasCode(error, 'VALIDATION_ERROR')) return undefined;
+  const where = access.level === 'org' ? 'the organization' : `project ${access.projectId}`;
+  return new ConnectorError({
+    code: 'conflict',
+    retryable: true,
+    message: `access: Atlas refused to remove ${access.role}, the person's last role in ${where}: another change took the others since the read; the job is retried and reads the person again`,
+    details: { field: 'access', atlasErrorCode: 'VALIDATION_ERROR' },
+    cause: error,
+  });
+}
+
 /** Runs one role's removal: an unexpected failure is kept for later, so the other roles still go. */
 type Step = (remove: () => Promise<void>) => Promise<void>;
 
@@ -92,7 +112,8 @@ async function removeOrgRole(
     )
       out.removed.push(access);
   } catch (error) {
-    if (!isAtlasCode(error, 'CANNOT_DEMOTE_LAST_ORG_OWNER', 'CANNOT_DELETE_LAST_ADMIN')) throw error;
+    if (!isAtlasCode(error, 'CANNOT_DEMOTE_LAST_ORG_OWNER', 'CANNOT_DELETE_LAST_ADMIN'))
+      throw lastRoleRaced(error, access) ?? error;
     out.kept.push({ access, reason: 'last_org_owner' });
   }
 }
@@ -154,7 +175,8 @@ async function removeProjectRoles(
         }
       } catch (error) {
         if (isAtlasCode(error, 'USER_NOT_IN_GROUP')) return;
-        if (!isAtlasCode(error, 'CANNOT_DEMOTE_LAST_OWNER', 'CANNOT_DELETE_LAST_ADMIN')) throw error;
+        if (!isAtlasCode(error, 'CANNOT_DEMOTE_LAST_OWNER', 'CANNOT_DELETE_LAST_ADMIN'))
+          throw lastRoleRaced(error, access) ?? error;
         out.kept.push({ access, reason: 'last_project_owner' });
       }
     });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isConnectorError } from '../../errors/connector-error.js';
 import { RenewPayload, RevokePayload, type GrantRecord } from './payloads.js';
 import {
   baseConfig,
@@ -67,6 +68,42 @@ describe('revoke', () => {
       orgRoles: ['ORG_MEMBER'],
       projectRoles: { [payments]: ['GROUP_READ_ONLY'] },
     });
+  });
+
+  it('retries, instead of failing for good, when another removal took the other role of a project between its read and its write', async () => {
+    // A sweep (another resource key) removes an expired grant's role in the same project at once:
+    // this revoke's read still saw two roles there, and Atlas refuses to remove the last one.
+    const clusterManager = { level: 'project', projectId: payments, role: 'GROUP_CLUSTER_MANAGER' } as const;
+    const h = portalWorld([
+      {
+        id: bobId,
+        email: 'bob@example.com',
+        projects: { [payments]: ['GROUP_CLUSTER_MANAGER', 'GROUP_DATA_ACCESS_READ_WRITE'] },
+      },
+    ]);
+    h.world.beforeNext('projectUsers.removeRole', () =>
+      h.world.removeProjectRole(payments, bobId, 'GROUP_CLUSTER_MANAGER'),
+    );
+    const grants = [
+      record({
+        grantId: 'g-1',
+        added: [readWrite],
+        created: { invitation: false, projectMemberships: [payments] },
+      }),
+      record({ grantId: 'g-0', added: [clusterManager], expiresAt: new Date(nowMs - hourMs).toISOString() }),
+    ];
+    const error: unknown = await revoke(h, grants).catch((e: unknown) => e);
+    expect(isConnectorError(error) && error.toSafeJSON()).toMatchObject({
+      code: 'conflict',
+      retryable: true,
+    });
+    // The retry reads again: the grant's role is the membership's last, and the grant created it.
+    expect(await revoke(h, grants)).toMatchObject({
+      outcome: 'revoked',
+      removed: [readWrite],
+      projectMembershipsDeleted: [payments],
+    });
+    expect(h.world.orgUser(bobId)?.projectRoles).toEqual({});
   });
 
   it.each(['revoke', 'sweep'] as const)(
