@@ -6,6 +6,7 @@ import { registerDemoIntegrations } from '../../src/sandbox/demo.js';
 import type { NewJobInput } from '../../src/sandbox/control-plane/control-plane-store.js';
 import type { JobView } from '../../src/sandbox/control-plane/types.js';
 import { DigestClient } from '../contract/digest-client.js';
+import { seededRandom } from '../kits/seeded-random-test-kit.js';
 import { eventually } from './daemon-process.js';
 import { expectLoginRefused, loginOnce, type IssuedCredential } from './driver-login.js';
 import {
@@ -40,17 +41,6 @@ import {
 const seed = Number(process.env.SOAK_SEED ?? 20261124);
 const rounds = Number(process.env.SOAK_ROUNDS ?? 10);
 const emptyRoles = process.env.SOAK_EMPTY_ROLES === 'accept' ? 'accept' : 'refuse';
-
-function mulberry32(start: number): () => number {
-  let a = start >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Requester = { id: string; email: string };
 type Access = Record<string, unknown>;
@@ -133,7 +123,7 @@ const writeOps = [
 
 describe(`database access soak (seed ${seed}, ${rounds} rounds)`, () => {
   let sb: Sandbox;
-  const rnd = mulberry32(seed);
+  const rnd = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => {
     const item = items[Math.floor(rnd() * items.length)];
     if (item === undefined) throw new Error('empty choice');
@@ -157,7 +147,7 @@ describe(`database access soak (seed ${seed}, ${rounds} rounds)`, () => {
   beforeAll(async () => {
     console.log(`database access soak: SOAK_SEED=${seed} SOAK_ROUNDS=${rounds}`);
     // The simulator's random fault rates draw from the seed too.
-    const faultDraws = mulberry32(seed ^ 0x5eed);
+    const faultDraws = seededRandom(seed ^ 0x5eed);
     sb = await startSandbox({
       leaseTtlMs: 2_000,
       propagationDelayMs: 200,

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { defaultFixture, sandboxIds, type AtlasFixtureInput } from '../../src/sandbox/atlas/index.js';
 import type { NewJobInput } from '../../src/sandbox/control-plane/control-plane-store.js';
 import { DigestClient } from '../contract/digest-client.js';
+import { seededRandom } from '../kits/seeded-random-test-kit.js';
 import { eventually } from './daemon-process.js';
 import {
   analytics,
@@ -38,17 +39,6 @@ const seed = Number(process.env.SOAK_SEED ?? 20261207);
 const steps = Number(process.env.SOAK_STEPS ?? 120);
 const { org } = sandboxIds;
 const terminal = ['succeeded', 'failed', 'dead'];
-
-function mulberry32(start: number): () => number {
-  let a = start >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pre1 = 'pre1@example.com';
 const pre2 = 'pre2@example.com';
@@ -153,7 +143,7 @@ interface Enqueued {
 describe(`atlas-org-portal soak (SOAK_SEED=${seed})`, () => {
   let sb: Sandbox;
   let atlas: DigestClient;
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const log: string[] = [];
   beforeAll(async () => {
