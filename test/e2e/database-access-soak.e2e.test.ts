@@ -235,16 +235,19 @@ describe(`database access soak (seed ${seed}, ${rounds} rounds)`, () => {
     };
   }
 
-  const revokeJob = (g: Grant): NewJobInput => ({
-    type: 'revoke',
+  /** A revoke or renew of `g`, on the grant's own resource key (demo-multi's jobs name the project). */
+  const jobOn = (g: Grant, type: 'revoke' | 'renew', extra: Record<string, unknown> = {}): NewJobInput => ({
+    type,
     integrationId: g.integrationId,
     resourceKey: g.job.resourceKey,
     payload: {
       grantId: g.grantId,
       requester: g.requester,
       ...(g.integrationId === 'demo-multi' ? { projectId: g.projectId } : {}),
+      ...extra,
     },
   });
+  const revokeJob = (g: Grant): NewJobInput => jobOn(g, 'revoke');
 
   /** Enqueues `batch`; logs in with each sampled grant as soon as its result is accepted. */
   async function runBatch(batch: { job: NewJobInput; sample?: Grant }[], during?: () => Promise<void>) {
@@ -381,19 +384,7 @@ describe(`database access soak (seed ${seed}, ${rounds} rounds)`, () => {
           if (rnd() < 0.3) batch.push({ job: revokeJob(g) }); // redelivered revoke
         } else if (r < 0.82) {
           const g = pick(active);
-          batch.push({
-            job: {
-              type: 'renew',
-              integrationId: g.integrationId,
-              resourceKey: g.job.resourceKey,
-              payload: {
-                grantId: g.grantId,
-                requester: g.requester,
-                ...(g.integrationId === 'demo-multi' ? { projectId: g.projectId } : {}),
-                ttlSeconds: 7200,
-              },
-            },
-          });
+          batch.push({ job: jobOn(g, 'renew', { ttlSeconds: 7200 }) });
         } else if (r < 0.9) {
           const requester = pick(people);
           const username = usernameFor('per-requester', requester, undefined, 'Cluster0');

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { defaultFixture, sandboxIds, type AtlasFixtureInput } from '../../src/sandbox/atlas/index.js';
 import type { NewJobInput } from '../../src/sandbox/control-plane/control-plane-store.js';
 import { DigestClient } from '../contract/digest-client.js';
+import { personView, type PersonView } from '../kits/portal-test-kit.js';
 import { seededRandom } from '../kits/seeded-random-test-kit.js';
 import { eventually } from './daemon-process.js';
 import {
@@ -117,17 +118,8 @@ const env = {
   ATLAS_MAX_RETRIES: '2',
 };
 
-type Person = { status: string; orgRoles: string[]; projectRoles: Record<string, string[]> } | undefined;
-
-function person(sb: Sandbox, email: string): Person {
-  const user = sb.sim.state.snapshot().orgUsers.find((u) => u.username === email && u.orgId === org);
-  if (!user) return undefined;
-  const projectRoles = Object.fromEntries(
-    Object.entries(user.projectRoles)
-      .filter(([, roles]) => roles.length > 0)
-      .map(([project, roles]) => [project, [...roles].sort()]),
-  );
-  return { status: user.status, orgRoles: [...user.orgRoles].sort(), projectRoles };
+function person(sb: Sandbox, email: string): PersonView | undefined {
+  return personView(sb.sim.state.snapshot().orgUsers.find((u) => u.username === email && u.orgId === org));
 }
 
 const key = (email: string) => `org-portal/${email}`;

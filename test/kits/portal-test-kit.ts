@@ -34,6 +34,32 @@ export const erinId = '6603000000000000000000e1';
 export const otherId = '6603000000000000000000f0';
 
 /** A person seeded in the organization (ORG_MEMBER and ACTIVE unless told). */
+/** A person as Atlas holds them, compared across runs: roles sorted, projects without roles left out. */
+export interface PersonView {
+  readonly status: string;
+  readonly orgRoles: string[];
+  readonly projectRoles: Record<string, string[]>;
+}
+
+/** `user` (a simulator snapshot's org user, or none) as a `PersonView`. */
+export function personView(
+  user:
+    | {
+        readonly status: string;
+        readonly orgRoles: readonly string[];
+        readonly projectRoles: Readonly<Record<string, readonly string[]>>;
+      }
+    | undefined,
+): PersonView | undefined {
+  if (!user) return undefined;
+  const projectRoles = Object.fromEntries(
+    Object.entries(user.projectRoles)
+      .filter(([, roles]) => roles.length > 0)
+      .map(([project, roles]) => [project, [...roles].sort()]),
+  );
+  return { status: user.status, orgRoles: [...user.orgRoles].sort(), projectRoles };
+}
+
 export interface PersonSeed {
   readonly id: string;
   readonly email: string;

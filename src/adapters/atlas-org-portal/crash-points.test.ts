@@ -22,9 +22,11 @@ import {
   hourMs,
   nowMs,
   payments,
+  personView,
   portalWorld,
   record,
   type PersonSeed,
+  type PersonView,
   type PortalWorld,
 } from '../../../test/kits/portal-test-kit.js';
 
@@ -281,24 +283,13 @@ function attempt(h: PortalWorld, point?: Point, landing?: Write, strict = false)
   };
 }
 
-interface PersonView {
-  readonly status: string;
-  readonly orgRoles: string[];
-  readonly projectRoles: Record<string, string[]>;
-}
-
 /** The person as Atlas holds them now, by e-mail (an invitation's id may differ between runs). */
 function personIn(h: PortalWorld): PersonView | undefined {
-  const found = h.world.sim.state
-    .snapshot()
-    .orgUsers.find((u) => u.username === email && (u.status === 'ACTIVE' || u.status === 'PENDING'));
-  if (!found) return undefined;
-  const projectRoles = Object.fromEntries(
-    Object.entries(found.projectRoles)
-      .filter(([, roles]) => roles.length > 0)
-      .map(([p, roles]) => [p, [...roles].sort()]),
+  return personView(
+    h.world.sim.state
+      .snapshot()
+      .orgUsers.find((u) => u.username === email && (u.status === 'ACTIVE' || u.status === 'PENDING')),
   );
-  return { status: found.status, orgRoles: [...found.orgRoles].sort(), projectRoles };
 }
 
 const keys = (list: readonly Access[]) => list.map(accessKey).sort();
