@@ -1,6 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
+import {
+  AggregateAuthenticationError,
+  AuthenticationRequiredError,
+  CredentialUnavailableError,
+  type AccessToken,
+  type GetTokenOptions,
+  type TokenCredential,
+} from '@azure/identity';
 import nock from 'nock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakeClock } from '../../test/fakes/fake-clock.js';
@@ -540,4 +547,169 @@ describe('azure-kv backend: Microsoft Entra ID through DefaultAzureCredential', 
     },
     30_000,
   );
+});
+
+/**
+ * A TokenCredential port that answers each request with the next scripted outcome. Its tokens are
+ * already expired, as a real one is some hours later: the next read must ask for a new one.
+ */
+class ScriptedTokenCredential implements TokenCredential {
+  asked = 0;
+
+  constructor(private readonly outcomes: readonly (Error | 'token')[]) {}
+
+  getToken(): Promise<AccessToken | null> {
+    const outcome = this.outcomes[this.asked];
+    this.asked += 1;
+    if (outcome === undefined) return Promise.reject(new Error(`unscripted token request ${this.asked}`));
+    if (outcome === 'token') return Promise.resolve({ token, expiresOnTimestamp: Date.now() - 1 });
+    return Promise.reject(outcome);
+  }
+}
+
+const imdsDown = 'connect EHOSTUNREACH 169.254.169.254:80';
+
+/** How the identity SDK reports a managed identity whose endpoint does not answer, alone and in DefaultAzureCredential's chain. */
+const unavailableIdentities: readonly [string, () => Error][] = [
+  [
+    'ManagedIdentityCredential alone',
+    () =>
+      new CredentialUnavailableError(`ManagedIdentityCredential: Network unreachable. Message: ${imdsDown}`),
+  ],
+  [
+    "DefaultAzureCredential's chain",
+    () =>
+      new AggregateAuthenticationError(
+        [
+          new CredentialUnavailableError(
+            'EnvironmentCredential is unavailable. No underlying credential could be used.',
+          ),
+          new CredentialUnavailableError(
+            'ManagedIdentityCredential: Authentication failed. Message Attempted to use the IMDS endpoint, but it is not available.',
+          ),
+        ],
+        'ChainedTokenCredential authentication failed.',
+      ),
+  ],
+];
+
+function readOnce(kv: ReturnType<typeof backend>, answer: 'value' | 'challenge only') {
+  challengeFirst(secretPath('atlas-api-key'));
+  if (answer === 'value')
+    authorized(secretPath('atlas-api-key')).reply(200, {
+      value: payload,
+      id: `${vault}/secrets/atlas-api-key/${version}`,
+    });
+  return kv.read(reference(), signal());
+}
+
+describe('azure-kv backend: an identity that has issued a token in this process', () => {
+  it.each(unavailableIdentities)(
+    'keeps an identity that never issued a token and is unavailable (%s) as auth_failed with the setup hint',
+    async (_name, unavailable) => {
+      const error = await readError(
+        readOnce(backend(new ScriptedTokenCredential([unavailable()])), 'challenge only'),
+      );
+      expect(error.code).toBe('auth_failed');
+      expect(error.retryable).toBe(false);
+      expect(error.message).toContain('no usable Azure identity');
+      expect(error.message).toContain('azure.workload.identity/client-id');
+    },
+  );
+
+  it.each(unavailableIdentities)(
+    'reads its later unavailability (%s) as a retryable upstream_unavailable, not as a missing identity',
+    async (_name, unavailable) => {
+      const credential = new ScriptedTokenCredential(['token', unavailable()]);
+      const kv = backend(credential);
+      await expect(readOnce(kv, 'value')).resolves.toBe(payload);
+
+      // The token has expired: the second read asks the identity before it sends anything to Key Vault.
+      const error = await readError(kv.read(reference(), signal()));
+      expect(credential.asked).toBe(2);
+      expect(error.code).toBe('upstream_unavailable');
+      expect(error.retryable).toBe(true);
+      expect(error.message).toContain('secret "azure-kv://myvault/atlas-api-key": ');
+      expect(error.message).toContain('the Azure identity that issued this process');
+      expect(error.message).not.toContain('no usable Azure identity');
+      expect(error.message).not.toContain(token);
+      expect(error.message).not.toContain(payload);
+      expect(error.details.azureError).toBe('CredentialUnavailableError');
+      expect(error.cause).toBeUndefined();
+    },
+  );
+
+  it('keeps a rejection by Entra ID after a first token as auth_failed: the identity itself was refused', async () => {
+    const rejected = new AggregateAuthenticationError(
+      [
+        new CredentialUnavailableError('WorkloadIdentityCredential: AZURE_FEDERATED_TOKEN_FILE is not set'),
+        new AuthenticationRequiredError({
+          scopes: ['https://vault.azure.net/.default'],
+          message: 'invalid_client: AADSTS7000215: Invalid client secret provided.',
+        }),
+      ],
+      'ChainedTokenCredential authentication failed.',
+    );
+    const kv = backend(new ScriptedTokenCredential(['token', rejected]));
+    await readOnce(kv, 'value');
+
+    const error = await readError(kv.read(reference(), signal()));
+    expect(error.code).toBe('auth_failed');
+    expect(error.message).toContain('AADSTS7000215');
+  });
+});
+
+/** The managed identity endpoint (IMDS) of an Azure VM or AKS node. */
+const imdsTokenPath = /^\/metadata\/identity\/oauth2\/token/;
+
+/**
+ * IMDS answering the SDK's availability probe (a request without the Metadata header), then one
+ * token that lasts a second: gone by the next read, as a real one is some hours later.
+ */
+function imdsIssuesOneToken() {
+  nock('http://169.254.169.254', { badheaders: ['metadata'] })
+    .get(imdsTokenPath)
+    .query(true)
+    .reply(400, { error: 'invalid_request', error_description: 'Required metadata header not specified' });
+  nock('http://169.254.169.254', { reqheaders: { metadata: 'true' } })
+    .get(imdsTokenPath)
+    .query(true)
+    .reply(200, {
+      access_token: token,
+      expires_in: '1',
+      expires_on: String(Math.floor(Date.now() / 1000) + 1),
+      resource: 'https://vault.azure.net',
+      token_type: 'Bearer',
+    });
+}
+
+describe('azure-kv backend: a managed identity through DefaultAzureCredential', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('reads an IMDS outage after its first token as retryable upstream_unavailable', async () => {
+    identity('none');
+    const kv = await entraBackend('none');
+    imdsIssuesOneToken();
+    challengeFirst(secretPath('atlas-api-key'));
+    authorized(secretPath('atlas-api-key')).reply(200, {
+      value: payload,
+      id: `${vault}/secrets/atlas-api-key/${version}`,
+    });
+    await expect(kv.read(reference(), signal())).resolves.toBe(payload);
+
+    nock('http://169.254.169.254')
+      .persist()
+      .get(imdsTokenPath)
+      .query(true)
+      .replyWithError(Object.assign(new Error(imdsDown), { code: 'EHOSTUNREACH' }));
+    const error = await readError(kv.read(reference(), signal()));
+    expect(error.code).toBe('upstream_unavailable');
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain('the Azure identity that issued this process');
+    expect(error.message).toContain('check the managed identity endpoint (IMDS');
+    expect(error.message).not.toContain(token);
+    expect(error.message).not.toContain(payload);
+  }, 30_000);
 });

@@ -39,6 +39,8 @@ const loadAzureSdks = (): Promise<[typeof AzureKeyVault, typeof AzureIdentity]> 
  */
 export const createAzureKvBackend: SecretBackendFactory<'azure-kv'> = (settings) => {
   let credential: TokenCredential | undefined;
+  // Once the identity has issued a token, its unavailability is an outage, not a setup problem.
+  let identityIssuedToken = false;
   // The promise is stored before its first await: two first reads of one vault share one client.
   const clients = new Map<string, Promise<SecretClient>>();
   const createClient = async (vaultUrl: string): Promise<SecretClient> => {
@@ -48,6 +50,7 @@ export const createAzureKvBackend: SecretBackendFactory<'azure-kv'> = (settings)
     credential ??= withTokenDeadline(
       settings.azure?.credential ?? new DefaultAzureCredential(agent),
       settings.azure?.tokenTimeoutMs ?? 30_000,
+      () => (identityIssuedToken = true),
     );
     return new SecretClient(vaultUrl, credential, {
       ...defaultClientOptions,
@@ -81,7 +84,7 @@ export const createAzureKvBackend: SecretBackendFactory<'azure-kv'> = (settings)
         });
         value = secret.value;
       } catch (error) {
-        throw azureKvError(error, reference, settings.clock, signal);
+        throw azureKvError(error, reference, { clock: settings.clock, signal, identityIssuedToken });
       }
       if (value === undefined || value === '') {
         throw new ConnectorError({
@@ -99,19 +102,26 @@ export const createAzureKvBackend: SecretBackendFactory<'azure-kv'> = (settings)
 };
 
 /**
- * The credential with a deadline on each token. The identity SDK's token request has no timeout,
- * and MSAL's client-assertion flow (workload identity) ignores the abort signal, so an Entra ID
- * endpoint (or proxy) that accepts the connection and never answers would hold the read, and every
- * job waiting on it, for good: the Key Vault request's own timeout starts only once it has a token.
+ * The credential with a deadline on each token, reporting each token issued. The identity SDK's
+ * token request has no timeout, and MSAL's client-assertion flow (workload identity) ignores the
+ * abort signal, so an Entra ID endpoint (or proxy) that accepts the connection and never answers
+ * would hold the read, and every job waiting on it, for good: the Key Vault request's own timeout
+ * starts only once it has a token.
  */
-function withTokenDeadline(credential: TokenCredential, timeoutMs: number): TokenCredential {
+function withTokenDeadline(
+  credential: TokenCredential,
+  timeoutMs: number,
+  onIssued: () => void,
+): TokenCredential {
   return {
     async getToken(scopes, options) {
       const deadline = deadlineSignal(timeoutMs, undefined);
       try {
-        return await abortable(credential.getToken(scopes, options), deadline.signal, () =>
+        const token = await abortable(credential.getToken(scopes, options), deadline.signal, () =>
           Object.assign(new Error(`no token within ${timeoutMs} ms`), { name: tokenTimeoutErrorName }),
         );
+        if (token) onIssued();
+        return token;
       } finally {
         deadline.release();
       }

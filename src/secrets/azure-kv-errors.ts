@@ -44,6 +44,15 @@ const AzureErrorFactsSchema = IdentityFailureSchema.extend({
 
 type AzureErrorFacts = z.infer<typeof AzureErrorFactsSchema>;
 type Outcome = { readonly code: ErrorCode; readonly message: string; readonly azureError?: string };
+
+/** What the backend knows when a read fails. */
+export interface AzureKvErrorContext {
+  readonly clock: Pick<Clock, 'now'>;
+  readonly signal?: AbortSignal;
+  /** Whether this backend's Azure credential has issued a token in this process (see `identityOutage`). */
+  readonly identityIssuedToken?: boolean;
+}
+
 type Rule = (facts: AzureErrorFacts, reference: AzureKvReference) => Outcome;
 
 /** The name of the error a token request past its deadline rejects with (`azure-kv-backend.ts`). */
@@ -103,6 +112,18 @@ function entraOutage(facts: AzureErrorFacts): string | undefined {
   return reasons[0];
 }
 
+/**
+ * A configured identity that stopped answering: the credential has issued a token in this process,
+ * and every credential tried now reports itself unavailable. The SDK reports a managed identity
+ * endpoint (IMDS) that does not answer exactly as one that does not exist, so only this process's
+ * own history tells an outage from a setup problem; before the first token it stays `noIdentity`.
+ * A rejection by Microsoft Entra ID among the failures is not unavailability, and wins.
+ */
+function identityOutage(facts: AzureErrorFacts, context: AzureKvErrorContext): boolean {
+  if (context.identityIssuedToken !== true) return false;
+  return (facts.errors ?? [facts]).every((failure) => failure.name === 'CredentialUnavailableError');
+}
+
 const noIdentity: Rule = (facts) => ({
   code: 'auth_failed',
   message: `no usable Azure identity${azureSaid(facts)}: on AKS enable workload identity (pod label azure.workload.identity/use: "true", service account annotation azure.workload.identity/client-id, a federated credential for the service account) or use a managed identity; elsewhere set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET`,
@@ -155,12 +176,12 @@ const rulesByStatusCode: Partial<Record<ErrorCode, Rule>> = {
 export function azureKvError(
   error: unknown,
   reference: AzureKvReference,
-  clock: Pick<Clock, 'now'>,
-  signal?: AbortSignal,
+  context: AzureKvErrorContext,
 ): ConnectorError {
+  const { clock, signal } = context;
   if (signal?.aborted) return cancelledError(signal.reason);
   const facts = AzureErrorFactsSchema.catch({ name: 'Error', message: '' }).parse(error);
-  const outcome = classify(facts, reference);
+  const outcome = classify(facts, reference, context);
   const retryAfter = facts.response?.headers.get('retry-after');
   return new ConnectorError({
     code: outcome.code,
@@ -177,22 +198,18 @@ export function azureKvError(
   });
 }
 
-function classify(facts: AzureErrorFacts, reference: AzureKvReference): Outcome {
+function classify(
+  facts: AzureErrorFacts,
+  reference: AzureKvReference,
+  context: AzureKvErrorContext,
+): Outcome {
   if (facts.name === tokenTimeoutErrorName) {
     return {
       code: 'timeout',
       message: `no token for Key Vault ${reference.vaultUrl} in time: check the network path to Microsoft Entra ID (login.microsoftonline.com, or AZURE_AUTHORITY_HOST; proxy, NO_PROXY, firewall)`,
     };
   }
-  if (identityErrors.has(facts.name)) {
-    const outage = entraOutage(facts);
-    if (outage === undefined) return noIdentity(facts, reference);
-    return {
-      code: 'upstream_unavailable',
-      azureError: outage,
-      message: `Microsoft Entra ID did not issue a token (${outage}) for Key Vault ${reference.vaultUrl}: check the network path to Microsoft Entra ID (login.microsoftonline.com, or AZURE_AUTHORITY_HOST; proxy, NO_PROXY, firewall) and Azure's status`,
-    };
-  }
+  if (identityErrors.has(facts.name)) return identityFailure(facts, reference, context);
   if (facts.statusCode !== undefined) {
     const code = errorCodeForStatus(facts.statusCode);
     const rule = rulesByStatusCode[code];
@@ -214,6 +231,28 @@ function classify(facts: AzureErrorFacts, reference: AzureKvReference): Outcome 
   return {
     code: 'internal',
     message: `unexpected error from the Azure SDK: ${facts.name}${azureSaid(facts)}`,
+  };
+}
+
+/** A token the identity SDK could not get: Entra ID's outage, the identity's, or no usable identity. */
+function identityFailure(
+  facts: AzureErrorFacts,
+  reference: AzureKvReference,
+  context: AzureKvErrorContext,
+): Outcome {
+  const outage = entraOutage(facts);
+  if (outage !== undefined) {
+    return {
+      code: 'upstream_unavailable',
+      azureError: outage,
+      message: `Microsoft Entra ID did not issue a token (${outage}) for Key Vault ${reference.vaultUrl}: check the network path to Microsoft Entra ID (login.microsoftonline.com, or AZURE_AUTHORITY_HOST; proxy, NO_PROXY, firewall) and Azure's status`,
+    };
+  }
+  if (!identityOutage(facts, context)) return noIdentity(facts, reference);
+  return {
+    code: 'upstream_unavailable',
+    azureError: 'CredentialUnavailableError',
+    message: `the Azure identity that issued this process's earlier tokens is unavailable${azureSaid(facts)}, so Key Vault ${reference.vaultUrl} cannot be read now: check the managed identity endpoint (IMDS, 169.254.169.254) or the workload identity token file, and Azure's status`,
   };
 }
 

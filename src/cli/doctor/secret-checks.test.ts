@@ -31,7 +31,7 @@ async function secretCheckWith(sdkError: Error) {
   ctx.resolver = createSecretResolver({ env: {}, clock, scrubber });
   const reference = parseSecretReference(secretRef) as AzureKvReference;
   ctx.credentialSource = {
-    get: () => Promise.reject(azureKvError(sdkError, reference, clock)),
+    get: () => Promise.reject(azureKvError(sdkError, reference, { clock })),
     invalidate: () => undefined,
   };
   return secretCheck.run(ctx, new AbortController().signal);
