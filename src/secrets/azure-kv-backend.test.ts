@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AggregateAuthenticationError,
+  AuthenticationError,
   AuthenticationRequiredError,
   CredentialUnavailableError,
   type AccessToken,
@@ -276,6 +277,34 @@ describe('azure-kv backend: errors', () => {
     expect(error.message).toContain('azure.workload.identity/client-id');
     expect(error.message).toContain('AZURE_FEDERATED_TOKEN_FILE is not set');
   });
+
+  it.each([
+    ['429 Too Many Requests', 'rate_limited', 429, 'Too Many Requests', 60_000],
+    [
+      '503 temporarily_unavailable',
+      'upstream_unavailable',
+      503,
+      JSON.stringify({
+        error: 'temporarily_unavailable',
+        error_description: 'AADSTS90033: A transient error has occurred.',
+      }),
+      undefined,
+    ],
+  ] as const)(
+    'maps a token endpoint that answered %s to a retryable %s (AuthenticationError keeps the status)',
+    async (_name, code, status, body, retryAfterMs) => {
+      challengeFirst(secretPath('atlas-api-key'));
+      const credential = new FakeTokenCredential(new AuthenticationError(status, body));
+
+      const error = await readError(backend(credential).read(reference(), signal()));
+      expect(error.code).toBe(code);
+      expect(error.retryable).toBe(true);
+      expect(error.retryAfterMs).toBe(retryAfterMs);
+      expect(error.message).toContain(`Microsoft Entra ID did not issue a token (HTTP ${status})`);
+      expect(error.details.azureError).toBe(`HTTP ${status}`);
+      expect(error.message).not.toContain(token);
+    },
+  );
 
   it.each(['ENOTFOUND', 'EAI_AGAIN'])(
     'maps an unreachable vault (%s) to retryable upstream_unavailable',

@@ -43,7 +43,13 @@ const AzureErrorFactsSchema = IdentityFailureSchema.extend({
 });
 
 type AzureErrorFacts = z.infer<typeof AzureErrorFactsSchema>;
-type Outcome = { readonly code: ErrorCode; readonly message: string; readonly azureError?: string };
+type Outcome = {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly azureError?: string;
+  /** The wait to suggest when the failure carries no `Retry-After` of its own. */
+  readonly retryAfterMs?: number;
+};
 
 /** What the backend knows when a read fails. */
 export interface AzureKvErrorContext {
@@ -77,6 +83,13 @@ const transientMsalCodes: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * How long a token request throttled by Entra ID (HTTP 429) waits: the identity SDK drops Entra
+ * ID's `Retry-After`, and MSAL's own default for a throttled request is 60 s
+ * (`DEFAULT_THROTTLE_TIME_SECONDS`, @azure/msal-common).
+ */
+const entraThrottleRetryAfterMs = 60_000;
+
+/**
  * MSAL's error code, read from the failure's text: the identity SDK turns MSAL's error into an
  * AuthenticationRequiredError that keeps only its message, `${errorCode}: ${errorMessage}`
  * (@azure/identity 4.13.1 `handleMsalError`, @azure/msal-node 5.6.0), so no HTTP status or errno
@@ -90,6 +103,9 @@ function msalErrorCode(failure: IdentityFailure): string | undefined {
   return /^[\d ]*$/.test(code) ? 'throttled' : code;
 }
 
+/** Why Entra ID issued no token (`details.azureError`), and whether it said it was throttling. */
+type EntraOutage = { readonly reason: string; readonly throttled: boolean };
+
 /**
  * Why Microsoft Entra ID could not issue a token to a configured identity, when the reason is the
  * network or Entra ID's own state, not the identity. Only a credential that asked Entra ID fails
@@ -97,19 +113,24 @@ function msalErrorCode(failure: IdentityFailure): string | undefined {
  * identity, no managed identity endpoint) fails with CredentialUnavailableError, whatever its text
  * says about the network, and stays a setup problem. A rejection (invalid_client, AADSTS…) wins.
  */
-function entraOutage(facts: AzureErrorFacts): string | undefined {
+function entraOutage(facts: AzureErrorFacts): EntraOutage | undefined {
   const asked = (facts.errors ?? [facts]).filter(
     (failure) => failure.name === 'AuthenticationRequiredError' || failure.name === 'AuthenticationError',
   );
-  const reasons = asked.map((failure) => {
-    if (failure.name === 'AuthenticationError' && failure.statusCode !== undefined) {
-      if (failure.statusCode === 429 || failure.statusCode >= 500) return `HTTP ${failure.statusCode}`;
-    }
-    const code = msalErrorCode(failure);
-    return code !== undefined && (transientMsalCodes.has(code) || code === 'throttled') ? code : undefined;
-  });
-  if (reasons.length === 0 || reasons.includes(undefined)) return undefined;
-  return reasons[0];
+  const outages = asked.map(outageOf);
+  const [first] = outages;
+  if (first === undefined || outages.includes(undefined)) return undefined;
+  return { reason: first.reason, throttled: outages.some((outage) => outage?.throttled) };
+}
+
+/** One credential's failure as an outage; only AuthenticationError keeps Entra ID's HTTP status. */
+function outageOf(failure: IdentityFailure): EntraOutage | undefined {
+  const status = failure.name === 'AuthenticationError' ? failure.statusCode : undefined;
+  if (status === 429) return { reason: `HTTP ${status}`, throttled: true };
+  if (status !== undefined && status >= 500) return { reason: `HTTP ${status}`, throttled: false };
+  const code = msalErrorCode(failure);
+  const transient = code !== undefined && (transientMsalCodes.has(code) || code === 'throttled');
+  return transient ? { reason: code, throttled: false } : undefined;
 }
 
 /**
@@ -186,7 +207,9 @@ export function azureKvError(
   return new ConnectorError({
     code: outcome.code,
     message: `secret ${quoteReference(reference.reference)}: ${outcome.message}`,
-    retryAfterMs: typeof retryAfter === 'string' ? parseRetryAfter(retryAfter, clock.now()) : undefined,
+    retryAfterMs:
+      (typeof retryAfter === 'string' ? parseRetryAfter(retryAfter, clock.now()) : undefined) ??
+      outcome.retryAfterMs,
     details: {
       secretRef: reference.reference,
       backend: 'azure-kv',
@@ -241,11 +264,19 @@ function identityFailure(
   context: AzureKvErrorContext,
 ): Outcome {
   const outage = entraOutage(facts);
+  if (outage?.throttled) {
+    return {
+      code: 'rate_limited',
+      azureError: outage.reason,
+      retryAfterMs: entraThrottleRetryAfterMs,
+      message: `Microsoft Entra ID did not issue a token (${outage.reason}) for Key Vault ${reference.vaultUrl}: it is throttling the connector's identity (retry after ${entraThrottleRetryAfterMs / 1000} s; the identity SDK keeps no Retry-After)`,
+    };
+  }
   if (outage !== undefined) {
     return {
       code: 'upstream_unavailable',
-      azureError: outage,
-      message: `Microsoft Entra ID did not issue a token (${outage}) for Key Vault ${reference.vaultUrl}: check the network path to Microsoft Entra ID (login.microsoftonline.com, or AZURE_AUTHORITY_HOST; proxy, NO_PROXY, firewall) and Azure's status`,
+      azureError: outage.reason,
+      message: `Microsoft Entra ID did not issue a token (${outage.reason}) for Key Vault ${reference.vaultUrl}: check the network path to Microsoft Entra ID (login.microsoftonline.com, or AZURE_AUTHORITY_HOST; proxy, NO_PROXY, firewall) and Azure's status`,
     };
   }
   if (!identityOutage(facts, context)) return noIdentity(facts, reference);
