@@ -4,15 +4,13 @@
 // this runs where a `promtool` is on PATH or named by PROMTOOL (Debian: the `prometheus` package);
 // without one it is skipped with a warning, and test/packaging/alerts.test.ts still checks the
 // rules' shape on every run.
-import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { suiteTempDir } from '../kits/temp-dir-test-kit.js';
+import { findPromtool, testRules } from './promtool.js';
 
-const run = promisify(execFile);
 const chartDir = join(import.meta.dirname, '../../helm/atlas-jit-connector');
 
 interface Rule {
@@ -20,16 +18,6 @@ interface Rule {
   readonly expr: string;
   readonly labels: Record<string, string>;
   readonly annotations?: Record<string, string>;
-}
-
-function findPromtool(): string | undefined {
-  const candidate = process.env.PROMTOOL ?? 'promtool';
-  try {
-    execFileSync(candidate, ['--version'], { stdio: 'ignore' });
-    return candidate;
-  } catch {
-    return undefined;
-  }
 }
 
 const promtool = findPromtool();
@@ -209,13 +197,7 @@ describe.skipIf(promtool === undefined)('the shipped alerts under promtool', () 
         testFile,
         stringify({ rule_files: [rulesFile], evaluation_interval: '1m', tests: promtoolTests(alert, cases) }),
       );
-      const result = await run(promtool ?? '', ['test', 'rules', testFile]).then(
-        ({ stdout, stderr }) => ({ ok: true, output: `${stdout}${stderr}` }),
-        (error: { stdout?: string; stderr?: string }) => ({
-          ok: false,
-          output: `${error.stdout ?? ''}${error.stderr ?? ''}`,
-        }),
-      );
+      const result = await testRules(promtool ?? '', testFile);
       expect(result.ok, result.output).toBe(true);
     },
   );

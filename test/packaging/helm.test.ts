@@ -88,12 +88,12 @@ interface Alert {
   [key: string]: unknown;
 }
 
-/** A rendered alert with the release's namespace scoping taken out again: files/alerts.yaml's rule. */
+/** A rendered alert with the release's scoping taken out again: files/alerts.yaml's rule. */
 function unscoped({ expr, labels, ...rest }: Alert): Alert {
-  const { namespace: _namespace, ...others } = labels;
+  const { namespace: _namespace, service: _service, ...others } = labels;
   return {
     ...rest,
-    expr: expr.replace(/namespace="[^"]*",?/g, '').replace(/\{\}/g, ''),
+    expr: expr.replace(/namespace="[^"]*",service="[^"]*",?/g, '').replace(/\{\}/g, ''),
     labels: others,
   } as Alert;
 }
@@ -139,9 +139,10 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
     });
   });
 
-  it("scopes every alert to the release's namespace, so another release's pods never mask it", async () => {
+  it("scopes every alert to the release's namespace and Service, so another release's pods never mask it", async () => {
     // One Prometheus evaluates every release's PrometheusRule over every release's series: unscoped,
-    // max() of the contact time and absent() in one release's rules would read the other's pods.
+    // max() of the contact time and absent() in one release's rules would read the other's pods,
+    // in another namespace or in the same one (alerts-release-scope.test.ts evaluates that).
     const values = {
       ...required,
       metrics: { prometheusRule: { enabled: true, renderMode: 'alwaysRender' } },
@@ -155,11 +156,13 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
       const selectors = [...expr.matchAll(/atlas_connector_\w+(\{[^}]*\})?/g)];
       expect(selectors.length, alert).toBeGreaterThan(0);
       for (const [selector, matchers] of selectors)
-        expect(matchers ?? '', `${alert}: ${selector}`).toMatch(/^\{namespace="atlas-jit"[,}]/);
-      expect(labels, alert).toMatchObject({ namespace: 'atlas-jit' });
+        expect(matchers ?? '', `${alert}: ${selector}`).toMatch(
+          /^\{namespace="atlas-jit",service="rel-atlas-jit-connector"[,}]/,
+        );
+      expect(labels, alert).toMatchObject({ namespace: 'atlas-jit', service: 'rel-atlas-jit-connector' });
     }
     expect(rules.find((r) => r.alert === 'AtlasConnectorNoPodsReporting')?.expr).toBe(
-      'absent(atlas_connector_last_successful_contact_timestamp_seconds{namespace="atlas-jit"})',
+      'absent(atlas_connector_last_successful_contact_timestamp_seconds{namespace="atlas-jit",service="rel-atlas-jit-connector"})',
     );
   });
 
