@@ -221,6 +221,30 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
       /terminationGracePeriodSeconds \(120\) must be greater than connector\.drainTimeoutSeconds \(110\) \+ 10/,
     ],
     [
+      // Without a proxy URL the target port would open a port for nothing the connector calls.
+      'a proxy target port without a proxy',
+      { ...required, networkPolicy: { enabled: true, proxy: { targetPort: 8080 } } },
+      /networkPolicy\.proxy\.targetPort \(8080\) is set, but proxy\.httpsProxy and proxy\.httpProxy are empty/,
+    ],
+    [
+      'a proxy target port above 65535',
+      {
+        ...required,
+        proxy: { httpsProxy: 'http://squid.egress.svc.cluster.local:3128' },
+        networkPolicy: { enabled: true, proxy: { targetPort: 70000 } },
+      },
+      /\/networkPolicy\/proxy\/targetPort': maximum/,
+    ],
+    [
+      'a named proxy target port',
+      {
+        ...required,
+        proxy: { httpsProxy: 'http://squid.egress.svc.cluster.local:3128' },
+        networkPolicy: { enabled: true, proxy: { targetPort: 'http' } },
+      },
+      /\/networkPolicy\/proxy\/targetPort': got string, want integer/,
+    ],
+    [
       'a common label that would change the selector',
       { ...required, commonLabels: { 'app.kubernetes.io/name': 'other' } },
       /commonLabels may not set app\.kubernetes\.io\/name/,
@@ -231,19 +255,24 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
     expect(result.output).toMatch(says);
   });
 
+  /** The ports of the rendered NetworkPolicy's HTTPS egress rule, with `networkPolicy` added to the policy's values. */
+  const egressPorts = async (
+    values: Record<string, unknown>,
+    networkPolicy: Record<string, unknown> = {},
+  ): Promise<unknown[]> => {
+    const name = `egress-${Object.keys(values).length}-${JSON.stringify([values, networkPolicy]).length}`;
+    const objects = await template(
+      chartDir,
+      valuesFile(name, { ...values, networkPolicy: { enabled: true, ...networkPolicy } }),
+    );
+    expect(schemaViolations(objects)).toEqual([]);
+    const policy = objects.find((o) => o.kind === 'NetworkPolicy') as
+      { spec: { egress: { ports: { port: unknown; protocol: string }[] }[] } } | undefined;
+    // The first rule is DNS; the second is HTTPS.
+    return policy?.spec.egress[1]?.ports.map((p) => p.port) ?? [];
+  };
+
   it('opens egress to the port of every configured URL, not 443 alone', async () => {
-    const egressPorts = async (values: Record<string, unknown>): Promise<unknown[]> => {
-      const name = `egress-${Object.keys(values).length}-${JSON.stringify(values).length}`;
-      const objects = await template(
-        chartDir,
-        valuesFile(name, { ...values, networkPolicy: { enabled: true } }),
-      );
-      expect(schemaViolations(objects)).toEqual([]);
-      const policy = objects.find((o) => o.kind === 'NetworkPolicy') as
-        { spec: { egress: { ports: { port: unknown; protocol: string }[] }[] } } | undefined;
-      // The first rule is DNS; the second is HTTPS.
-      return policy?.spec.egress[1]?.ports.map((p) => p.port) ?? [];
-    };
     expect(await egressPorts(required)).toEqual([443]);
     expect(
       await egressPorts({
@@ -261,6 +290,51 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
       }),
     ).toEqual([443, 4566]);
   });
+
+  it("opens egress to an in-cluster proxy's pod port, which the policy matches once the Service translated its own", async () => {
+    // The proxy's Service listens on 3128 and forwards to the pods' 8080: a NetworkPolicy sees the
+    // connection to the pod, so 3128 alone would block every request through the proxy.
+    const inCluster = 'http://squid.egress.svc.cluster.local:3128';
+    const proxyTarget = { proxy: { targetPort: 8080 } };
+    expect(await egressPorts({ ...required, proxy: { httpsProxy: inCluster } }, proxyTarget)).toEqual([
+      443, 8080,
+    ]);
+    expect(
+      await egressPorts(
+        {
+          ...required,
+          controlPlane: { ...required.controlPlane, url: 'https://connect.example.com:8443' },
+          proxy: { httpsProxy: inCluster, httpProxy: 'http://squid.egress.svc.cluster.local:3129' },
+        },
+        proxyTarget,
+      ),
+    ).toEqual([443, 8443, 8080]);
+    expect(
+      await egressPorts({ ...required, proxy: { httpsProxy: inCluster } }, { proxy: { targetPort: 0 } }),
+    ).toEqual([443, 3128]);
+  });
+
+  it.each([
+    ['a named port', 'http'],
+    ['a port above 65535', 70000],
+    ['a fraction', 8080.5],
+    ['a negative port', -1],
+  ])(
+    'refuses %s as networkPolicy.proxy.targetPort even with the values schema skipped',
+    async (name, targetPort) => {
+      const values = {
+        ...required,
+        proxy: { httpsProxy: 'http://squid.egress.svc.cluster.local:3128' },
+        networkPolicy: { enabled: true, proxy: { targetPort } },
+      };
+      const file = valuesFile(`refuse-target-port-${name}`, values);
+      const result = await helmRun(['template', 'rel', chartDir, '--skip-schema-validation', '-f', file]);
+      expect(result.ok, result.output).toBe(false);
+      expect(result.output).toContain(
+        `networkPolicy.proxy.targetPort must be a number from 1 to 65535, the proxy pods' container port (0: the port of the proxy URL), not ${targetPort};`,
+      );
+    },
+  );
 
   it('gives the ServiceMonitor the admin token when /metrics requires one', async () => {
     const values = {

@@ -122,14 +122,27 @@ app.kubernetes.io/component: test
 {{/*
 The egress ports of the NetworkPolicy's HTTPS rule, as a JSON list: 443 (Atlas, the cloud identity
 and secret endpoints) and the port of each configured control-plane, Atlas, proxy and Secrets
-Manager endpoint URL.
+Manager endpoint URL. For the proxies, networkPolicy.proxy.targetPort when set: a NetworkPolicy
+matches the port of the destination pod, after a Service has translated its own port to the pod's,
+so an in-cluster proxy behind a Service whose port differs is reached on its targetPort.
 */}}
 {{- define "atlas-jit-connector.egressPorts" -}}
 {{- $ports := list 443 -}}
-{{- range (list .Values.controlPlane.url .Values.atlas.baseUrl .Values.proxy.httpsProxy .Values.proxy.httpProxy .Values.aws.secretsManagerEndpoint) }}
+{{- $proxyTargetPort := int .Values.networkPolicy.proxy.targetPort -}}
+{{- range (list .Values.controlPlane.url .Values.atlas.baseUrl) }}
 {{- if . }}
 {{- $ports = append $ports (include "atlas-jit-connector.urlPort" . | atoi) }}
 {{- end }}
+{{- end }}
+{{- range (list .Values.proxy.httpsProxy .Values.proxy.httpProxy) }}
+{{- if and . (gt $proxyTargetPort 0) }}
+{{- $ports = append $ports $proxyTargetPort }}
+{{- else if . }}
+{{- $ports = append $ports (include "atlas-jit-connector.urlPort" . | atoi) }}
+{{- end }}
+{{- end }}
+{{- with .Values.aws.secretsManagerEndpoint }}
+{{- $ports = append $ports (include "atlas-jit-connector.urlPort" . | atoi) }}
 {{- end }}
 {{- toJson (uniq $ports) }}
 {{- end }}
