@@ -100,8 +100,8 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
     userAgent,
     onSecret: (value) => ports.scrubber.add(value),
     onRequest: (endpoint, code, durationMs) => {
-      metrics.controlPlaneRequests.inc({ endpoint, code });
-      metrics.controlPlaneDuration.observe({ endpoint }, durationMs / 1000);
+      metrics.controlPlaneRequests.inc({ call: endpoint, code });
+      metrics.controlPlaneDuration.observe({ call: endpoint }, durationMs / 1000);
     },
   });
   const secrets = createSecretResolver({

@@ -21,4 +21,18 @@ describe('createMetrics', () => {
     const text = await createMetrics('1.2.3').registry.metrics();
     expect(text).toContain('atlas_connector_info{version="1.2.3"} 1\n');
   });
+
+  it("names no label as the Prometheus Operator names a scrape target's own labels", () => {
+    // A ServiceMonitor target carries these labels; a metric's label of the same name is stored
+    // as exported_<name> (honorLabels off), so queries and dashboards would miss it.
+    const targetLabels = ['endpoint', 'service', 'namespace', 'pod', 'container', 'job', 'instance'];
+    const clashes = createMetrics('test')
+      .registry.getMetricsAsArray()
+      .flatMap((metric) =>
+        (metric as unknown as { labelNames: readonly string[] }).labelNames
+          .filter((label) => targetLabels.includes(label))
+          .map((label) => `${metric.name}{${label}}`),
+      );
+    expect(clashes).toEqual([]);
+  });
 });

@@ -27,14 +27,15 @@ export function createMetrics(version: string) {
     }),
     controlPlaneRequests: new Counter({
       name: 'atlas_connector_control_plane_requests_total',
-      help: 'Control-plane requests by endpoint and HTTP status (network_error when none).',
-      labelNames: ['endpoint', 'code'],
+      help: 'Control-plane requests by call (claim, intent, result, ...) and HTTP status (network_error when none).',
+      // Not `endpoint`: a ServiceMonitor target's own label of that name would rename it exported_endpoint.
+      labelNames: ['call', 'code'],
       registers: r,
     }),
     controlPlaneDuration: new Histogram({
       name: 'atlas_connector_control_plane_request_duration_seconds',
-      help: 'Control-plane request duration, long-polls included.',
-      labelNames: ['endpoint'],
+      help: 'Control-plane request duration by call, long-polls included.',
+      labelNames: ['call'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: r,
     }),
