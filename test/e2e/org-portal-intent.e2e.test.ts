@@ -123,4 +123,31 @@ describe('org-portal grant intent: a daemon killed between the Atlas write and t
     expect(revoked.result).toMatchObject({ outcome: 'revoked', removed: [readWrite] });
     expect(projectRoles(sb)?.[payments]).toEqual(['GROUP_READ_ONLY']);
   });
+
+  it('a retry refused by an allow-list narrowed since the write takes the written role back', async () => {
+    const daemon = sb.daemons.at(-1);
+    if (!daemon) throw new Error('no daemon');
+    stallNextProjectRoleWrite(sb);
+    const jobId = sb.cp.store.enqueueJob(grant('g-narrowed', [readWrite]));
+    await killOnceWritten(sb, daemon, payments, 'GROUP_DATA_ACCESS_READ_WRITE');
+    // The operator takes payments off the integration before the retry: the retry is refused
+    // before any write, and the requester is told the grant failed.
+    putPortalIntegration(sb, { projectIds: [analytics] });
+    await sb.connector(env);
+    const failed = await eventually(
+      () => {
+        const view = sb.cp.store.job(jobId);
+        return view?.state === 'failed' ? view : undefined;
+      },
+      30_000,
+      'the refused retry',
+    );
+    expect(failed.error).toMatchObject({ code: 'policy_denied', retryable: false });
+    expect(failed.error?.message).toMatch(/^access\[0\]\.projectId: /);
+    // The role the first attempt wrote is gone; the one Bob held before stays.
+    expect(projectRoles(sb)?.[payments]).toEqual(['GROUP_READ_ONLY']);
+    const left = sb.cp.store.grants('portal').find((g) => g.grantId === 'g-narrowed');
+    expect(left?.added ?? []).toEqual([]);
+    putPortalIntegration(sb, { projectIds: [payments, analytics] });
+  });
 });

@@ -25,6 +25,7 @@ import {
   heldAccess,
   isAtlasCode,
   membershipOf,
+  personKey,
   projectRolesOf,
   type GrantCtx,
   type PortalCtx,
@@ -312,14 +313,15 @@ function leftMeanwhile(error: unknown, email: string): ConnectorError | undefine
 }
 
 /**
- * A grant Atlas refused for good partway (a project it has no such id for, a role it does not accept
- * at that level, a person it will not take) takes back what it had written, as a revoke of it
- * would: the requester is told the grant failed, and must not keep part of it until the sweep
- * reaches its expiry. `claimed` is what the grant's intent claims after the refusal (this attempt's
- * writes and an earlier attempt's); roles another active grant of the person added, or an earlier
- * delivery of the same grant id whose record is still active, stay. What cannot be taken back (a
- * write fails, Atlas's last-role rules) stays claimed, so the sweep still removes it at the grant's
- * expiry; the intent then claims only that.
+ * A grant refused for good, by Atlas partway (a project it has no such id for, a role it does not
+ * accept at that level, a person it will not take) or before its first write on a retry
+ * (`takeBackEarlier`), takes back what it had written, as a revoke of it would: the requester is
+ * told the grant failed, and must not keep part of it until the sweep reaches its expiry. `claimed`
+ * is what the grant's intent claims after the refusal (this attempt's writes and an earlier
+ * attempt's); roles another active grant of the person added, or an earlier delivery of the same
+ * grant id whose record is still active, stay. What cannot be taken back (a write fails, Atlas's
+ * last-role rules) stays claimed, so the sweep still removes it at the grant's expiry; the intent
+ * then claims only that. It reads no policy and no allow-list: like a revoke, nothing blocks it.
  */
 async function takeBack(
   m: MemberGrant,
@@ -332,7 +334,10 @@ async function takeBack(
   const out = emptyOutcome();
   try {
     const person = await findPerson(deps, ctx, orgId, email);
-    if (person === undefined) out.personGone = true;
+    // A pending invitation under another user id than the claim's: the claimed writes went with the
+    // invitation or membership they were made on (countsOn); nothing of them is left to remove, and
+    // a record made from the claim would own this invitation's roles once it is accepted.
+    if (person === undefined || !countsOn(claimed.userId, person)) out.personGone = true;
     else {
       const now = deps.clock.now();
       // The grant's own record, too: an earlier delivery of this grant id (the control plane reuses
@@ -444,9 +449,9 @@ function previouslyCreated(
  */
 export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: GrantCtx): Promise<GrantResult> {
   const { config, payload } = input;
-  const grant = validateGrant(payload, config, deps);
+  const mine = recordsOf(payload.grants, payload.requester.email);
+  const grant = await validated(input, { deps, ctx, mine });
   checkPersonKey(ctx, grant.email);
-  const mine = recordsOf(payload.grants, grant.email);
   const expiresAt = new Date(grant.expiresAtMs).toISOString();
   let person = await findPerson(deps, ctx, config.orgId, grant.email);
   if (!person) {
@@ -456,11 +461,13 @@ export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: Gran
     const own = mine.find((g) => g.grantId === payload.grantId);
     const previous = previouslyCreated(own, earlier, undefined);
     if (!config.inviteUnknownUsers) {
-      throw fieldError(
+      const refusal = fieldError(
         'policy_denied',
         'requester.email',
         `${grant.email} is not a member of the organization and inviteUnknownUsers is false`,
       );
+      await takeBackEarlier(input, { deps, ctx, mine }, refusal);
+      throw refusal;
     }
     const created = mergeCreated(
       { invitation: true, projectMemberships: [...byProject(grant.access).keys()] },
@@ -503,6 +510,33 @@ export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: Gran
     return grantToMember(input, grant, { deps, ctx, mine }, person, true);
   }
   return grantToMember(input, grant, { deps, ctx, mine }, person, false);
+}
+
+/**
+ * A retry refused for good before its first write: the local policy (POLICY_*), the integration's
+ * projectIds allow-list or `inviteUnknownUsers` narrowed since an earlier attempt of this job wrote,
+ * or the grant's end passed meanwhile. The requester is told the grant failed, so what that attempt's
+ * intent claims is taken back as for a refusal by Atlas (takeBack), and the intent is narrowed to
+ * what is left. With no earlier intent, or one that claims nothing, no Atlas call is made. Not for
+ * a job under another key than the person's (checkPersonKey): the person's other jobs may run at once.
+ */
+async function takeBackEarlier(input: GrantInput, m: MemberGrant, refusal: unknown): Promise<void> {
+  const { config, payload } = input;
+  const earlier = earlierIntent(m.ctx);
+  const email = payload.requester.email.toLowerCase();
+  if (earlier === undefined || !isConnectorError(refusal) || refusal.retryable) return;
+  if (m.ctx.resourceKey !== undefined && m.ctx.resourceKey !== personKey(email)) return;
+  await takeBack(m, { orgId: config.orgId, grantId: payload.grantId, email }, earlier);
+}
+
+/** The grant checked against the policy and the allow-list (validateGrant); refused, see takeBackEarlier. */
+async function validated(input: GrantInput, m: MemberGrant): Promise<ValidatedGrant> {
+  try {
+    return validateGrant(input.payload, input.config, m.deps);
+  } catch (error) {
+    await takeBackEarlier(input, m, error);
+    throw error;
+  }
 }
 
 interface MemberGrant {
