@@ -76,7 +76,8 @@ const processSchema = z.strictObject({
   databases: z.array(database).optional(),
 });
 
-const cluster = z.strictObject({
+/** One cluster of the fixture (also what `AtlasSimulator.addCluster` takes). */
+export const fixtureClusterSchema = z.strictObject({
   id: objectId,
   projectId: objectId,
   name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9-]*$/),
@@ -151,7 +152,7 @@ export const atlasFixtureSchema = z.strictObject({
       tags: z.array(tag).default([]),
     }),
   ),
-  clusters: z.array(cluster).default([]),
+  clusters: z.array(fixtureClusterSchema).default([]),
   orgUsers: z.array(orgUser).default([]),
   teams: z.array(team).default([]),
   /** Extra programmatic API keys (the options' key is added as ORG_OWNER of the first org). */
@@ -181,6 +182,7 @@ export const atlasFixtureSchema = z.strictObject({
 export type AtlasFixture = z.infer<typeof atlasFixtureSchema>;
 export type AtlasFixtureInput = z.input<typeof atlasFixtureSchema>;
 export type FixtureCluster = AtlasFixture['clusters'][number];
+export type FixtureClusterInput = z.input<typeof fixtureClusterSchema>;
 export type FixtureProcess = FixtureCluster['processes'][number];
 export type FixtureDatabase = FixtureCluster['databases'][number];
 export type FixtureOrgUser = AtlasFixture['orgUsers'][number];

@@ -6,7 +6,13 @@ import type { SimContext } from './context.js';
 import { defaultFixture, sandboxIds } from './default-fixture.js';
 import { DigestAuthenticator } from './digest-auth.js';
 import { atlasError } from './errors.js';
-import { parseFixture, type AtlasFixtureInput, type FixtureRoleAssignment } from './fixture.js';
+import {
+  fixtureClusterSchema,
+  parseFixture,
+  type AtlasFixtureInput,
+  type FixtureClusterInput,
+  type FixtureRoleAssignment,
+} from './fixture.js';
 import { errorResponse, writeResponse } from './http-io.js';
 import { objectIdGenerator } from './ids.js';
 import { SimulatorInspector } from './inspector.js';
@@ -97,6 +103,24 @@ export interface AtlasSimulator {
    */
   deleteCluster(projectId: string, name: string): boolean;
   /**
+   * Creates a cluster at once, finished (as a fixture cluster is given). Its wire endpoints are
+   * those the simulator started with: a cluster whose id the fixture had (one deleted earlier)
+   * gets its listeners back; another id has none, so it publishes its fixture strings. False when
+   * the project already has a cluster of that name. Until `reset`.
+   */
+  addCluster(cluster: FixtureClusterInput): boolean;
+  /**
+   * Replaces a cluster's tags and/or pauses or resumes it, as a finished
+   * `PATCH /groups/{groupId}/clusters/{name}` would (a paused cluster refuses every login). False
+   * when there is no such cluster. Until `reset`. For tests of clusters re-tagged or paused under
+   * live grants.
+   */
+  updateCluster(
+    projectId: string,
+    name: string,
+    change: { readonly tags?: readonly { key: string; value: string }[]; readonly paused?: boolean },
+  ): boolean;
+  /**
    * The invited person clicks the e-mail link: their PENDING membership (in any organization)
    * becomes ACTIVE with the roles the invitation carried. Returns false when none is pending.
    */
@@ -144,6 +168,8 @@ interface Core {
   readonly reset: () => void;
   readonly revokeApiKey: (publicKey: string) => void;
   readonly deleteCluster: (projectId: string, name: string) => boolean;
+  readonly addCluster: AtlasSimulator['addCluster'];
+  readonly updateCluster: AtlasSimulator['updateCluster'];
   readonly acceptInvitation: (username: string) => boolean;
 }
 
@@ -198,13 +224,16 @@ function buildCore(options: AtlasSimulatorOptions): Core {
     reset,
     revokeApiKey,
     deleteCluster: (projectId, name) => state.removeCluster(projectId, name),
+    addCluster: (cluster) => state.addCluster(fixtureClusterSchema.parse(cluster)),
+    updateCluster: (projectId, name, change) => state.updateCluster(projectId, name, change),
     acceptInvitation: acceptPending,
   };
 }
 
 /** Starts the Atlas Administration API simulator on `host:port` (default 127.0.0.1, any free port). */
 export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promise<AtlasSimulator> {
-  const { deps, stats, inspector, reset, revokeApiKey, deleteCluster, acceptInvitation } = buildCore(options);
+  const core = buildCore(options);
+  const { deps, stats, inspector, reset, revokeApiKey, deleteCluster, acceptInvitation } = core;
   const { knobs } = deps.sim;
   const hooks = new TestHooks(new Set(atlasRoutes.map((r) => r.operationId)));
   const resetAll = (): void => {
@@ -247,6 +276,8 @@ export async function startAtlasSimulator(options: AtlasSimulatorOptions): Promi
     reset: resetAll,
     revokeApiKey,
     deleteCluster,
+    addCluster: core.addCluster,
+    updateCluster: core.updateCluster,
     acceptInvitation,
     hooks,
     close: async () => {

@@ -1,5 +1,5 @@
 import { ClusterData } from './cluster-data.js';
-import type { AtlasFixture } from './fixture.js';
+import type { AtlasFixture, FixtureCluster } from './fixture.js';
 import type { IdGenerator } from './ids.js';
 import { isoSeconds } from './ids.js';
 import type {
@@ -11,6 +11,17 @@ import type {
   ProjectRec,
   TeamRec,
 } from './model.js';
+
+function clusterRecOf(c: FixtureCluster): ClusterRec {
+  return {
+    ...c,
+    processes: c.processes.map((p) => ({
+      ...p,
+      id: `${p.hostname}:${p.port}`,
+      databases: p.databases ?? c.databases,
+    })),
+  };
+}
 
 export interface Actor {
   readonly credential: CredentialRec;
@@ -58,14 +69,7 @@ export class SimState {
         { ...p, tags: [...p.tags], limitOverrides: new Map(), dbUsers: new Map(), customRoles: new Map() },
       ]),
     );
-    this.clusters = f.clusters.map((c) => ({
-      ...c,
-      processes: c.processes.map((p) => ({
-        ...p,
-        id: `${p.hostname}:${p.port}`,
-        databases: p.databases ?? c.databases,
-      })),
-    }));
+    this.clusters = f.clusters.map(clusterRecOf);
     this.clusterData = new Map(this.clusters.map((c) => [c.id, new ClusterData(c)]));
     this.orgUsers = new Map(f.orgUsers.map((u) => [u.id, orgUserFromFixture(u, this.now())]));
     this.teams = new Map(
@@ -113,6 +117,34 @@ export class SimState {
     const cluster = this.findCluster(projectId, name);
     if (!cluster) return false;
     this.clusters = this.clusters.filter((c) => c !== cluster);
+    return true;
+  }
+
+  /**
+   * A cluster is created (finished, IDLE unless told), as once Atlas completes a
+   * `POST /groups/{groupId}/clusters`. False when the project has a cluster of that name already.
+   */
+  addCluster(cluster: FixtureCluster): boolean {
+    if (this.findCluster(cluster.projectId, cluster.name)) return false;
+    const rec = clusterRecOf(cluster);
+    this.clusters.push(rec);
+    if (!this.clusterData.has(rec.id)) this.clusterData.set(rec.id, new ClusterData(rec));
+    return true;
+  }
+
+  /**
+   * The cluster's tags are replaced, or it is paused or resumed, as a finished
+   * `PATCH /groups/{groupId}/clusters/{name}` leaves it. False when there is no such cluster.
+   */
+  updateCluster(
+    projectId: string,
+    name: string,
+    change: { readonly tags?: readonly { key: string; value: string }[]; readonly paused?: boolean },
+  ): boolean {
+    const cluster = this.findCluster(projectId, name);
+    if (!cluster) return false;
+    if (change.tags !== undefined) cluster.tags = change.tags.map((t) => ({ ...t }));
+    if (change.paused !== undefined) cluster.paused = change.paused;
     return true;
   }
 
