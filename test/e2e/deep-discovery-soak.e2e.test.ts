@@ -547,6 +547,8 @@ describe(`atlas-org-deep-discovery soak (SOAK_SEED=${seed}, ${rounds} rounds)`, 
         (code === 'invalid_request' &&
           (on === `${platform}:${doomed}` || on === `${platform}:${late}`) &&
           /not found in project/.test(message)) ||
+        // A grant on the cluster while it is paused (no credential could log in to it).
+        (job.type === 'grant' && code === 'conflict' && on === paused && /is paused/.test(message)) ||
         // A renew of a grant already revoked (or whose grant failed).
         (job.type === 'renew' && code === 'invalid_request' && /is not active on user/.test(message)) ||
         // A rotate of a requester with no user on that cluster.

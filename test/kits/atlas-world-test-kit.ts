@@ -275,6 +275,17 @@ export class AtlasWorld {
     return this;
   }
 
+  /**
+   * Pauses or resumes a cluster of the running world (the simulator's `updateCluster`, as a
+   * finished `PATCH …/clusters/{name}` would): someone pausing it between two jobs, say.
+   */
+  setClusterPaused(groupId: string, name: string, paused: boolean): this {
+    if (!this.simulator) throw new Error('atlas world: setClusterPaused before the simulator started');
+    if (!this.simulator.updateCluster(groupId, name, { paused }))
+      throw new Error(`atlas world: no cluster ${name} in project ${groupId}`);
+    return this;
+  }
+
   /** A process of the project's first dedicated cluster (Atlas lists processes per project). */
   addProcess(groupId: string, process: AtlasProcess, databases: readonly string[] = []): this {
     this.beforeStart('addProcess');

@@ -138,6 +138,16 @@ const badCases: BadCase[] = [
     message: /^access\[0\]\.cluster: cluster Cluster0 in project .* is being deleted$/,
   },
   {
+    // No credential can log in to a paused cluster: a grant there would report success with a
+    // connection that cannot be used (ready means usable), so it is refused before any write.
+    name: 'a paused cluster',
+    payload: {},
+    prepare: (h) => h.atlas.addCluster(projectId, clusterFixture(clusterName, { paused: true })),
+    code: 'conflict',
+    message:
+      /^access\[0\]\.cluster: cluster Cluster0 in project .* is paused: no credential can log in to it until it is resumed/,
+  },
+  {
     name: 'a role that is neither built in nor a custom role of the project',
     payload: { access: [{ cluster: clusterName, role: 'salesAnalyst' }] },
     code: 'invalid_request',
@@ -235,6 +245,22 @@ describe('grant validation', () => {
     const h = harness();
     await h.grant({ access: [readSales, { ...readSales, database: 'orders' }] });
     expect(h.atlas.callsTo('clusters.get')).toEqual([[projectId, clusterName]]);
+  });
+
+  it('reads a paused cluster again on the next grant, which goes through once it is resumed', async () => {
+    const h = harness();
+    h.atlas.addCluster(projectId, clusterFixture(clusterName, { paused: true }));
+    await expect(h.grant()).rejects.toMatchObject({
+      code: 'conflict',
+      details: { field: 'access[0].cluster' },
+    });
+
+    h.atlas.setClusterPaused(projectId, clusterName, false);
+    await expect(h.grant()).resolves.toMatchObject({ username: expect.any(String) });
+    expect(h.atlas.callsTo('clusters.get')).toEqual([
+      [projectId, clusterName],
+      [projectId, clusterName],
+    ]);
   });
 
   it('finds a Flex cluster through its own endpoint', async () => {

@@ -1,7 +1,7 @@
 import type { AdapterDeps } from '../../adapter.js';
 import { connectorRolePrefix } from '../discover/discover-records.js';
 import { clusterLimit, type OneProjectScope } from '../../scope.js';
-import { findCluster } from '../scope/cluster-lookup.js';
+import { findCluster, pausedCluster } from '../scope/cluster-lookup.js';
 import { connectionStringFor } from '../model/connection-string.js';
 import { importRecipientKey, type RecipientKey } from '../model/credential.js';
 import { customGrantedRole, customRoleSpec, type CustomRoleSpec } from '../atlas-writes/custom-roles.js';
@@ -19,7 +19,7 @@ import { grantKey, type GrantRecord } from '../model/user-model.js';
 
 /**
  * Everything a grant checks before its first Atlas write: the local policy, Atlas's role rules,
- * the recipient key, that every cluster exists (and can serve the connection type) and that every
+ * the recipient key, that every cluster exists, is not paused (and can serve the connection type) and that every
  * custom role named by `role` exists. A grant that fails here has changed nothing. The custom roles
  * `actions` entries need are only named here; the strategy creates them right before its user write.
  */
@@ -50,6 +50,7 @@ async function loadConnectionStrings(
   const strings: Record<string, string> = {};
   for (const [name, field] of fieldByCluster) {
     const cluster = await findCluster(deps, ctx, scope.projectId, name, field);
+    if (cluster.paused === true) throw pausedCluster(field, scope.projectId, name);
     strings[name] = connectionStringFor(cluster, scope, field);
   }
   return strings;

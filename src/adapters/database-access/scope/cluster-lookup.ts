@@ -1,10 +1,10 @@
 import type { AtlasClient, Cluster } from '../../../atlas/index.js';
-import { isConnectorError } from '../../../errors/connector-error.js';
+import { ConnectorError, isConnectorError } from '../../../errors/connector-error.js';
 import type { Clock } from '../../../runtime/clock.js';
 import type { JobContext } from '../../../worker/job-context.js';
 import { invalidRequest } from '../model/policy.js';
 
-export type ClusterView = Pick<Cluster, 'name' | 'stateName' | 'connectionStrings'>;
+export type ClusterView = Pick<Cluster, 'name' | 'stateName' | 'connectionStrings' | 'paused'>;
 
 /** How long a cluster read stays good for the grants that follow it. */
 export const clusterCacheTtlMs = 60_000;
@@ -59,7 +59,9 @@ export async function findCluster(
   const hit = deps.recentClusters.get(projectId, name);
   if (hit) return hit;
   const cluster = await readCluster(deps, ctx.signal, projectId, name, field);
-  deps.recentClusters.remember(projectId, name, cluster);
+  // A paused cluster is read again next time: a grant refused there (pausedCluster) must go
+  // through as soon as the cluster is resumed, not a minute later.
+  if (cluster.paused !== true) deps.recentClusters.remember(projectId, name, cluster);
   return cluster;
 }
 
@@ -91,4 +93,17 @@ async function readCluster(
     throw invalidRequest(field, `cluster ${name} in project ${projectId} is being deleted`);
   }
   return cluster;
+}
+
+/**
+ * A paused cluster has no running hosts: no credential can log in to it until someone resumes it,
+ * so a grant there would report success with a connection that cannot be used (ready means
+ * usable). Refused before any write, naming the entry; renew, rotate and revoke are not.
+ */
+export function pausedCluster(field: string, projectId: string, name: string): ConnectorError {
+  return new ConnectorError({
+    code: 'conflict',
+    message: `${field}: cluster ${name} in project ${projectId} is paused: no credential can log in to it until it is resumed (Atlas UI, or \`atlas clusters start ${name}\`); resume it, then ask again`,
+    details: { field, projectId, cluster: name },
+  });
 }
