@@ -169,4 +169,20 @@ describe('a custom role the project no longer defines, removed by hand, is not n
     expect(result).toMatchObject({ outcome: 'revoked' });
     expect(roleKeys(h.atlas.user(projectId, username))).toEqual([]);
   });
+
+  it('revoke, the role deleted between its read of the custom roles and its write: retried, not failed for good', async () => {
+    const h = await deleted();
+    h.atlas.addCustomRole(projectId, analyst);
+    // A sweep (its own key) deletes the role no user holds, after the revoke listed it as defined.
+    h.atlas.beforeNext('databaseUsers.update', () => h.atlas.removeCustomRole(projectId, 'analyst'));
+
+    await expect(h.revoke({ grantId: 'g-sales' })).rejects.toMatchObject({
+      code: 'conflict',
+      retryable: true,
+    });
+    expect(roleKeys(h.atlas.user(projectId, username))).toEqual(['read@sales']);
+
+    expect(await h.revoke({ grantId: 'g-sales' })).toMatchObject({ outcome: 'revoked' });
+    expect(roleKeys(h.atlas.user(projectId, username))).toEqual([]);
+  });
 });

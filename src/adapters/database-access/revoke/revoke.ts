@@ -100,10 +100,29 @@ async function writeRemaining(
     });
     return clusters.length > 0 ? clusters : undefined;
   } catch (error) {
+    if (isConnectorError(error) && error.details['atlasErrorCode'] === 'ATLAS_INVALID_ROLE') {
+      throw roleGoneMeanwhile(input.projectId, error);
+    }
     const refused = isConnectorError(error) && error.code === 'invalid_request';
     if (plan.roles.length > 0 || !refused) throw error;
     return undefined;
   }
+}
+
+/**
+ * The write named a custom role another grant records and the user lacks, which the project
+ * defined when `withheldRoles` read it; a sweep (under its own key) deleted it since, as no user
+ * held it. Not a bad request: the retry reads the custom roles again and leaves that one out.
+ * Failed for good, the revoke would leave the grant's access in place.
+ */
+function roleGoneMeanwhile(projectId: string, cause: ConnectorError): ConnectorError {
+  return new ConnectorError({
+    code: 'conflict',
+    retryable: true,
+    message: `a custom role the user's other grants record was deleted in project ${projectId} while the revoke wrote the user; the job is retried and leaves it out`,
+    details: { projectId, atlasErrorCode: 'ATLAS_INVALID_ROLE' },
+    cause,
+  });
 }
 
 async function planWithout(
