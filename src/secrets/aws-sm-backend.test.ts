@@ -320,6 +320,32 @@ describe('aws-sm backend: errors', () => {
     expect(error.message).toContain('AWS_ACCESS_KEY_ID');
   });
 
+  it('maps a credential chain that supplied credentials earlier in this process and none now to a retryable outage', async () => {
+    // EKS Pod Identity / ECS: the SDK wraps any failed request to the credentials endpoint (the
+    // agent restarting, a 5xx) as CredentialsProviderError, as it does a chain with nothing set up.
+    let outage = false;
+    const credentials = () =>
+      outage
+        ? Promise.reject(
+            Object.assign(new Error('Could not load credentials from any providers'), {
+              name: 'CredentialsProviderError',
+            }),
+          )
+        : // Expiring within the SDK's refresh window: the next read asks the chain again.
+          Promise.resolve({ accessKeyId, secretAccessKey, expiration: new Date(Date.now() + 60_000) });
+    const store = backend({ credentials });
+    secretsManager().post('/').reply(200, { ARN: secretArn, Name: 'prod/atlas', SecretString: payload });
+    expect(await store.read(reference(), signal())).toBe(payload);
+    outage = true;
+
+    const error = await readError(store.read(reference(), signal()));
+    expect(error.code).toBe('upstream_unavailable');
+    expect(error.retryable).toBe(true);
+    expect(error.details.awsError).toBe('CredentialsProviderError');
+    expect(error.message).toContain('supplied credentials earlier');
+    expect(error.message).not.toContain(secretAccessKey);
+  });
+
   it('carries no request id, credential or SDK error in the error', async () => {
     const reply = awsError(
       'AccessDeniedException',

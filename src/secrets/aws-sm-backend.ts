@@ -82,6 +82,8 @@ async function requestHandler(settings: SecretBackendSettings) {
 
 export const createAwsSmBackend: SecretBackendFactory<'aws-sm'> = (settings) => {
   const endpoint = awsEndpoint(settings);
+  // Once a read has succeeded, the credential chain's failure is an outage, not a setup problem.
+  let credentialsIssued = false;
   // The promise is stored before its first await: two first reads in one region share one client.
   const clients = new Map<string, Promise<SecretsManagerClient>>();
   const createClient = async (region: string): Promise<SecretsManagerClient> => {
@@ -118,8 +120,9 @@ export const createAwsSmBackend: SecretBackendFactory<'aws-sm'> = (settings) => 
         });
         const client = await clientFor(reference.region);
         output = await client.send(command, { abortSignal: signal });
+        credentialsIssued = true;
       } catch (error) {
-        throw awsSmError(error, reference, signal);
+        throw awsSmError(error, reference, { signal, credentialsIssued });
       }
       return secretText(output, reference);
     },

@@ -92,11 +92,38 @@ const rulesByStatusCode: Partial<Record<ErrorCode, Rule>> = {
   timeout: timedOut,
 };
 
+/**
+ * A credential chain that has supplied credentials in this process and supplies none now: its
+ * source stopped answering (the EKS Pod Identity agent restarting, the ECS or instance metadata
+ * endpoint failing). The SDK wraps any failed request to it as `CredentialsProviderError`, as it
+ * does a chain with nothing set up, so only this process's own history tells an outage from a
+ * setup problem; before the first credentials it stays `noCredentials`.
+ */
+const credentialsOutage: Rule = (facts) => ({
+  code: 'upstream_unavailable',
+  message: `the AWS credential chain supplied credentials earlier in this process and supplies none now (${facts.name}): its source (the EKS Pod Identity agent, the ECS or instance metadata endpoint, STS) is not answering; the read is retried`,
+});
+
+/** What the backend knows when a read fails. */
+export interface AwsSmErrorContext {
+  readonly signal?: AbortSignal;
+  /** Whether a read of this backend has succeeded in this process (see `credentialsOutage`). */
+  readonly credentialsIssued?: boolean;
+}
+
 /** Maps an AWS SDK failure to a ConnectorError that names the reference and says what to do. */
-export function awsSmError(error: unknown, reference: AwsSmReference, signal?: AbortSignal): ConnectorError {
+export function awsSmError(
+  error: unknown,
+  reference: AwsSmReference,
+  context: AwsSmErrorContext = {},
+): ConnectorError {
+  const { signal } = context;
   if (signal?.aborted) return cancelledError(signal.reason);
   const facts = AwsErrorFactsSchema.catch({ name: 'Error', message: '' }).parse(error);
-  const outcome = classify(facts, reference);
+  const outcome =
+    facts.name === 'CredentialsProviderError' && context.credentialsIssued === true
+      ? credentialsOutage(facts, reference)
+      : classify(facts, reference);
   return new ConnectorError({
     code: outcome.code,
     message: `secret ${quoteReference(reference.reference)}: ${outcome.message}`,
