@@ -101,6 +101,26 @@ describe('file backend', () => {
     });
   });
 
+  it.each(['EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY', 'EINTR'])(
+    'reports %s (the process or system briefly out of file handles, a busy file) as retryable, not as a bug',
+    async (errno) => {
+      const failure = Object.assign(new Error(`${errno}: try again`), { code: errno });
+      const fileSystem = {
+        stat: () => Promise.resolve({ isFile: () => true, size: payload.length }),
+        readFile: () => Promise.reject(failure),
+      };
+      const backend = createFileBackend({ env: {}, clock: new FakeClock(), file: { fileSystem } });
+
+      await expect(
+        backend.read(reference('/var/run/secrets/atlas/credentials'), new AbortController().signal),
+      ).rejects.toMatchObject({
+        code: 'upstream_unavailable',
+        retryable: true,
+        message: `secret "file:///var/run/secrets/atlas/credentials": file /var/run/secrets/atlas/credentials could not be read for now (${errno}); the read is retried`,
+      });
+    },
+  );
+
   it('reports an abort as cancelled', async () => {
     const path = join(dir, 'credentials');
     await writeFile(path, payload);

@@ -31,6 +31,14 @@ const errnoOutcomes: Readonly<Record<string, { code: ErrorCode; problem: string 
     problem: "is not readable by the connector's user (check the volume's defaultMode and the pod's fsGroup)",
   },
   EPERM: { code: 'forbidden', problem: "is not readable by the connector's user" },
+  // Passing conditions (file handles used up under load, a busy file): failed for good, the job
+  // waiting on the credential (a revoke) would never run again.
+  ...Object.fromEntries(
+    ['EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY', 'EINTR'].map((errno) => [
+      errno,
+      { code: 'upstream_unavailable', problem: `could not be read for now (${errno}); the read is retried` },
+    ]),
+  ),
 };
 
 /**
