@@ -51,12 +51,31 @@ describe('ControlPlaneContact', () => {
   it('keeps leases past their TTL only within the session grace, counted from the last answered send', () => {
     const { clock, contact } = contactOn();
     contact.answered(clock.monotonic());
-    expect(contact.sessionHeldUntil()).toBeUndefined();
+    expect(contact.sessionHeldUntil(0)).toBeUndefined();
     contact.applyIntervals({ leaseTtlMs: 60_000, sessionGraceMs: 90_000 });
     const sentAt = clock.monotonic();
     contact.answered(sentAt);
     // An older request answered later never moves the silence clock back.
     contact.answered(sentAt - 10_000);
-    expect(contact.sessionHeldUntil()).toBe(sentAt + 90_000 - 5_000);
+    expect(contact.sessionHeldUntil(0)).toBe(sentAt + 90_000 - 5_000);
+  });
+
+  it('does not let an answer after the session could have been declared dead hold older leases', async () => {
+    // A process frozen (SIGSTOP, a VM pause) past the grace: the server has declared its session
+    // dead and expired its leases (docs/protocol.md §5.1). A request sent after that and answered
+    // says nothing of those leases; only leases granted from then on may be held by later answers.
+    const { clock, contact } = contactOn();
+    contact.applyIntervals({ leaseTtlMs: 2_000, sessionGraceMs: 3_000 });
+    const grantedBefore = clock.monotonic();
+    contact.answered(clock.monotonic());
+    await clock.advance(1_000);
+    contact.answered(clock.monotonic()); // within the hold: the chain of contact is unbroken
+    expect(contact.sessionHeldUntil(grantedBefore)).toBe(1_000 + 3_000 - 500);
+
+    await clock.advance(60_000); // frozen
+    const resumedAt = clock.monotonic();
+    contact.answered(resumedAt);
+    expect(contact.sessionHeldUntil(grantedBefore)).toBeUndefined();
+    expect(contact.sessionHeldUntil(resumedAt)).toBe(resumedAt + 3_000 - 500);
   });
 });

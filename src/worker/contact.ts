@@ -16,6 +16,12 @@ export class ControlPlaneContact {
   private lastContact: number | undefined;
   /** Send time of the last request the control plane answered: the server's silence clock starts no earlier. */
   private lastAnsweredSentAt: number | undefined;
+  /**
+   * Send time of the first answered request sent after the session's hold had lapsed (the process
+   * was frozen, say, past the grace): the server may have declared the session dead by then and
+   * expired its leases, so only leases granted from then on are held by later answers.
+   */
+  private heldSince: number | undefined;
   /** Set by a failed control-plane call; the next answer is a return of contact. */
   private outOfContact = false;
   /** Aborted (and replaced) when contact returns, to end the claim loop's backoff. */
@@ -39,6 +45,8 @@ export class ControlPlaneContact {
 
   /** An answer from the control plane to a request sent at `sentAt` (monotonic). */
   answered(sentAt: number): void {
+    const heldUntil = this.heldUntil();
+    if (heldUntil !== undefined && sentAt > heldUntil) this.heldSince = sentAt;
     this.lastContact = this.clock.monotonic();
     this.lastAnsweredSentAt = Math.max(this.lastAnsweredSentAt ?? sentAt, sentAt);
     this.onAnswer();
@@ -68,9 +76,17 @@ export class ControlPlaneContact {
 
   /**
    * Until when the server keeps this session's leases though they are past their TTL
-   * (docs/protocol.md §5.1): its silence clock starts at our last answered send, at the latest.
+   * (docs/protocol.md §5.1): its silence clock starts at our last answered send, at the latest. For
+   * a lease granted (its claim sent) at `grantedAt`: a lease granted before the hold last lapsed is
+   * not held at all, whatever was answered since — the server may have expired it while the
+   * session was silent, and an answer after that must not make it look alive again.
    */
-  sessionHeldUntil(): number | undefined {
+  sessionHeldUntil(grantedAt: number): number | undefined {
+    if (this.heldSince !== undefined && grantedAt < this.heldSince) return undefined;
+    return this.heldUntil();
+  }
+
+  private heldUntil(): number | undefined {
     const graceMs = this.intervals.sessionGraceMs;
     if (!graceMs || this.lastAnsweredSentAt === undefined) return undefined;
     return this.lastAnsweredSentAt + graceMs - safetyMarginMs(this.intervals.leaseTtlMs);

@@ -4,11 +4,12 @@ import { FakeRandom } from '../../test/fakes/fake-random.js';
 import { FakeControlPlane, httpError } from '../../test/fakes/fake-control-plane.js';
 import { captureLogs } from '../../test/fakes/log-capture.js';
 import type { ConnectorError } from '../errors/connector-error.js';
+import { ControlPlaneContact } from './contact.js';
 import { LeaseKeeper, leaseDeadline, safetyMarginMs } from './lease-keeper.js';
 
 const lease = { jobId: 'job-1', leaseId: 'lease-1', fencingToken: 3 };
 
-function setup(grantedAt = 0, sessionHeldUntil?: () => number | undefined) {
+function setup(grantedAt = 0, sessionHeldUntil?: (grantedAt: number) => number | undefined) {
   const clock = new FakeClock();
   const cp = new FakeControlPlane(clock);
   const lost: ConnectorError[] = [];
@@ -65,6 +66,40 @@ describe('LeaseKeeper', () => {
     expect(lost).toHaveLength(1);
     expect(lost[0]?.code).toBe('lease_lost');
     keeper.stop();
+  });
+
+  it('lets no write out after a freeze past the session grace, though an answer came since', async () => {
+    // The process was frozen (SIGSTOP, a VM pause) past the grace: the server declared the
+    // session dead and leased the job elsewhere. On resume, before the keeper's timer has run, an
+    // answer to a request sent after the freeze arrives; the write check must not take it as a
+    // hold on this older lease (test/e2e/paused-daemon.e2e.test.ts runs the real daemon).
+    const clock = new FakeClock();
+    const contact = new ControlPlaneContact(
+      clock,
+      () => undefined,
+      () => undefined,
+    );
+    contact.applyIntervals({ leaseTtlMs: 30_000, sessionGraceMs: 90_000 });
+    contact.answered(clock.monotonic());
+    const lost: ConnectorError[] = [];
+    const keeper = new LeaseKeeper({
+      lease,
+      leaseTtlMs: 30_000,
+      grantedAt: clock.monotonic(),
+      client: new FakeControlPlane(clock),
+      clock,
+      random: new FakeRandom([0.5]),
+      log: captureLogs().logger,
+      onLost: (error) => lost.push(error),
+      onCancelRequested: () => undefined,
+      sessionHeldUntil: (grantedAt) => contact.sessionHeldUntil(grantedAt),
+    });
+    await clock.advance(200_000);
+    contact.answered(clock.monotonic());
+
+    keeper.checkDeadline();
+
+    expect(lost.map((error) => error.code)).toEqual(['lease_lost']);
   });
 
   it('extends again as soon as the control plane answers after the TTL ran out', async () => {

@@ -22,9 +22,10 @@ export interface LeaseKeeperOptions {
   /**
    * Until when (monotonic) the server keeps this session's leases past their TTL: the last
    * successful contact's send time + the advertised `sessionGraceMs`, less a margin
-   * (docs/protocol.md §5.1). Undefined: the server ends leases at TTL.
+   * (docs/protocol.md §5.1), for a lease granted at `grantedAt` (`ControlPlaneContact`). Undefined:
+   * the server ends leases at TTL, or may have ended this one.
    */
-  readonly sessionHeldUntil?: () => number | undefined;
+  readonly sessionHeldUntil?: (grantedAt: number) => number | undefined;
   /**
    * The job's result is being delivered. A refused extend then says nothing of a lost lease: the
    * server may have just taken that result (410 `job_gone`), and whether the lease still fenced it
@@ -74,7 +75,7 @@ export class LeaseKeeper {
 
   /** The lease's own deadline, pushed out while the server still keeps a silent session's leases. */
   private effectiveDeadline(): number {
-    const held = this.options.sessionHeldUntil?.();
+    const held = this.options.sessionHeldUntil?.(this.options.grantedAt);
     return held === undefined ? this.deadline : Math.max(this.deadline, held);
   }
 

@@ -41,7 +41,7 @@ export interface JobRunnerDeps {
   /** Parks the job (by its lease) off its worker slot; false when the worker refuses. Absent: never parks. */
   readonly releaseSlot?: (leaseId: string) => boolean;
   /** See `LeaseKeeperOptions.sessionHeldUntil`. */
-  readonly sessionHeldUntil?: () => number | undefined;
+  readonly sessionHeldUntil?: (grantedAt: number) => number | undefined;
   /**
    * The control plane's wall clock as this replica estimates it (its own plus the skew measured
    * on heartbeats): `notAfter` is the server's time. Absent: the replica's own clock.

@@ -572,7 +572,7 @@ export class Worker {
       ...this.options,
       outbox: this.outbox,
       releaseSlot: (leaseId) => this.slots.park(leaseId),
-      sessionHeldUntil: () => this.contact.sessionHeldUntil(),
+      sessionHeldUntil: (grantedAt) => this.contact.sessionHeldUntil(grantedAt),
       serverNow: () => this.options.clock.now() + (this.skewMs ?? 0),
     };
   }
