@@ -103,4 +103,24 @@ describe('lazyAdapter', () => {
     );
     await expect(adapter.operations.grant.run(job('grant'), credential, ctx)).rejects.toBe(failure);
   });
+
+  it('imports again after a failed import: a passing failure does not refuse the kind until restart', async () => {
+    // Out of file handles under load (EMFILE), say: every later job of the kind, its revokes
+    // included, would otherwise fail with the same error until the process restarts.
+    const impl = implementation();
+    let failures = 1;
+    const adapter = lazyAdapter('k', ['grant', 'revoke'], async () => {
+      if (failures > 0) {
+        failures -= 1;
+        throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+      }
+      return impl.load();
+    });
+
+    await expect(adapter.operations.revoke.run(job('revoke'), credential, ctx)).rejects.toThrow(/EMFILE/);
+    await expect(adapter.operations.revoke.run(job('revoke'), credential, ctx)).resolves.toEqual({
+      ran: 'revoke',
+    });
+    expect(impl.loads()).toBe(1);
+  });
 });

@@ -8,8 +8,9 @@ import type { AdapterCapability, IntegrationAdapter, JobOperation } from './adap
  * built kinds; docs/benchmarks.md). A kind's definition module stays light (its config schema, its
  * credential, its operation names) and names its implementation in `load`.
  *
- * Concurrent first jobs share one import. The loaded adapter must offer exactly the declared
- * operations: one that does not is a build defect, refused as `internal` by every job of the kind.
+ * Concurrent first jobs share one import; a failed one is tried again by the next job. The loaded
+ * adapter must offer exactly the declared operations: one that does not is a build defect, refused
+ * as `internal` by every job of the kind.
  */
 export function lazyAdapter<C, O extends JobOperation>(
   kind: string,
@@ -17,8 +18,15 @@ export function lazyAdapter<C, O extends JobOperation>(
   load: () => Promise<IntegrationAdapter<C, O>>,
 ): IntegrationAdapter<C, O> {
   let loaded: Promise<IntegrationAdapter<C, O>> | undefined;
+  // A failed import is not kept: the next job imports again (a passing failure, such as running
+  // out of file handles, must not refuse every job of the kind, revokes included, until restart).
   const adapter = (): Promise<IntegrationAdapter<C, O>> =>
-    (loaded ??= load().then((built) => checked(kind, operations, built)));
+    (loaded ??= load()
+      .then((built) => checked(kind, operations, built))
+      .catch((error: unknown) => {
+        loaded = undefined;
+        throw error;
+      }));
   const capability = (operation: O): AdapterCapability<C> => ({
     run: async (job, credential, ctx) => (await adapter()).operations[operation].run(job, credential, ctx),
   });
