@@ -212,6 +212,9 @@ function setup(writes: string[]) {
       intent: intentHandler(writes) as JobHandler,
       // A stand-in discover: the gauge follows the job type and its outcome, not the handler.
       discover: twoWriteHandler(writes) as JobHandler,
+      // Stand-ins that take access away: the notAfter rule follows the job type.
+      revoke: twoWriteHandler(writes) as JobHandler,
+      sweep: twoWriteHandler(writes) as JobHandler,
       deny: denyHandler as JobHandler,
       leaky: leakyHandler as JobHandler,
       describing: describingHandler as JobHandler,
@@ -512,6 +515,25 @@ describe('RunningJob', () => {
     expect(writes).toEqual([]);
     expect(cp.calls.results[0]?.body.error?.code).toBe('gone');
   });
+
+  it.each(['revoke', 'sweep'])(
+    'runs a %s leased in time whose notAfter passed while it waited: taking access away late beats never',
+    async (type) => {
+      // The server leased it before its notAfter and lets a leased job finish (docs/protocol.md §5);
+      // refused here as `gone`, the access would stay until a backstop.
+      const writes: string[] = [];
+      const { clock, cp, deps } = setup(writes);
+      const done = new RunningJob(
+        envelope({ type, payload: '{"gapMs":1}', notAfter: '2020-01-01T00:00:00Z' }),
+        0,
+        deps,
+      ).run(Promise.resolve());
+      await clock.advance(10);
+      await done;
+      expect(writes).toEqual(['first', 'second']);
+      expect(cp.calls.results[0]?.body.outcome).toBe('succeeded');
+    },
+  );
 
   it('judges notAfter by the control plane’s clock, not a replica clock that runs ahead', async () => {
     const writes: string[] = [];

@@ -299,7 +299,10 @@ export class RunningJob {
     try {
       if (this.refused) throw this.refused;
       const now = this.deps.serverNow?.() ?? this.deps.clock.now();
-      if (now > Date.parse(this.envelope.notAfter)) {
+      // A revoke or sweep the server leased in time runs however late it starts (it may have
+      // waited for its turn behind its resource key): the server lets a leased job finish, and
+      // refused here it would leave access in place until a backstop. Access is not handed out late.
+      if (!takesAccessAway(this.envelope.type) && now > Date.parse(this.envelope.notAfter)) {
         throw new ConnectorError({
           code: 'gone',
           message: `job notAfter ${this.envelope.notAfter} has passed; not executed`,
@@ -405,4 +408,9 @@ export class RunningJob {
       'job finished without a result; the control plane will redeliver it',
     );
   }
+}
+
+/** Job types that only take access away, which no deadline of their own should stop. */
+function takesAccessAway(type: string): boolean {
+  return type === 'revoke' || type === 'sweep';
 }
