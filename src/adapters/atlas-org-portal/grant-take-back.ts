@@ -13,6 +13,7 @@ import { validateGrant, type ValidatedGrant } from './validate.js';
  * policy on a retry: it takes back what its attempts wrote (as its revoke would) and narrows its
  * intent, so the requester is never left with part of a grant they were told failed (grant.ts).
  */
+
 /** A grant job's config and payload. */
 export interface GrantInput {
   readonly config: AtlasOrgPortalConfig;

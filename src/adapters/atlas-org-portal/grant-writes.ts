@@ -4,12 +4,13 @@ import { ConnectorError, isConnectorError } from '../../errors/connector-error.j
 import type { GrantIntent } from './payloads.js';
 import { projectRolesOf, type PortalCtx, type PortalDeps } from './person.js';
 import { baselineOrgRole, type Access } from './roles.js';
-import { type ValidatedGrant } from './validate.js';
+import type { ValidatedGrant } from './validate.js';
 
 /**
  * The org-portal grant's Atlas writes: the invitation and the role and membership writes to a
  * member, each claimed by the grant's intent before it is sent (grant.ts drives them).
  */
+
 /** The project roles of `access`, by project. */
 export function byProject(access: readonly Access[]): Map<string, string[]> {
   const projects = new Map<string, string[]>();
@@ -19,7 +20,7 @@ export function byProject(access: readonly Access[]): Map<string, string[]> {
   return projects;
 }
 
-export const isConflict = (error: unknown): boolean => isConnectorError(error) && error.code === 'conflict';
+const isConflict = (error: unknown): boolean => isConnectorError(error) && error.code === 'conflict';
 
 /**
  * A write Atlas counts as an invitation (`createOrgUser`; `addGroupUsers` for a pending invitee):
