@@ -1,8 +1,7 @@
 import type { OrgUser } from '../../atlas/index.js';
 import { isConnectorError } from '../../errors/connector-error.js';
 import { addedKeys, classify, mergeCreated, onMembership, recordsOf, sharedCreated } from './ledger.js';
-import type { GrantIntent } from './payloads.js';
-import { type Created, type GrantRecord, type GrantResult } from './payloads.js';
+import type { Created, GrantIntent, GrantRecord, GrantResult } from './payloads.js';
 import {
   checkPersonKey,
   fieldError,
