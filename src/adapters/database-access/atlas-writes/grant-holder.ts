@@ -1,5 +1,14 @@
 import { maxItemsPerPage, paginate, type DatabaseUser, type PageOptions } from '../../../atlas/index.js';
-import { checkResourceKey, grantKey, readGrants, resourceKeyFor, strategyOf } from '../model/user-model.js';
+import {
+  checkResourceKey,
+  grantKey,
+  integrationLabel,
+  labelKeys,
+  labelValue,
+  readGrants,
+  resourceKeyFor,
+  strategyOf,
+} from '../model/user-model.js';
 import { ownedBy, readUser, type AtlasCtx, type AtlasDeps } from './user-store.js';
 
 export interface HolderQuery {
@@ -10,15 +19,50 @@ export interface HolderQuery {
   readonly username: string;
 }
 
-/** Ours, this requester's, made by either strategy (its own `jit-strategy` label), and holding the grant. */
-function holdsGrant(user: DatabaseUser, query: HolderQuery): boolean {
+export interface KeyedHolderQuery extends HolderQuery {
+  readonly integrationId: string;
+}
+
+/** Ours and this requester's, made by either strategy (its own `jit-strategy` label). */
+function isRequesters(user: DatabaseUser, requesterId: string): boolean {
   const strategy = strategyOf(user.labels);
+  return strategy !== undefined && ownedBy(user, { requesterId, strategy });
+}
+
+/** Ours, this requester's, made by either strategy, and holding the grant. */
+function holdsGrant(user: DatabaseUser, query: HolderQuery): boolean {
   const key = grantKey(query.grantId);
   return (
-    strategy !== undefined &&
-    ownedBy(user, { requesterId: query.requesterId, strategy }) &&
-    readGrants(user.labels ?? []).some((grant) => grant.key === key)
+    isRequesters(user, query.requesterId) && readGrants(user.labels ?? []).some((grant) => grant.key === key)
   );
+}
+
+/** Every username the connector makes (`usernameFor`): nothing else is read by a job's key. */
+const connectorUsername = /^jit-[a-z0-9-]+$/;
+
+/**
+ * The user `resourceKey` names, when nothing holds the grant and that user is ours, this
+ * requester's and this integration's (its `jit-integration` label, which the revoke's own write
+ * set): the user a revoke keyed by the grant's holder wrote on an earlier attempt, which took the
+ * grant off and ended `not_ready`. Its redelivery answers for that user (and waits for its
+ * clusters) rather than refuse the key the first attempt was accepted under. Any other name:
+ * undefined (refused by the caller).
+ */
+async function formerHolderByKey(
+  deps: AtlasDeps,
+  ctx: AtlasCtx,
+  query: KeyedHolderQuery,
+  resourceKey: string,
+): Promise<DatabaseUser | undefined> {
+  const prefix = `${query.projectId}/`;
+  const name = resourceKey.startsWith(prefix) ? resourceKey.slice(prefix.length) : '';
+  if (!connectorUsername.test(name)) return undefined;
+  const user = await readUser(deps, ctx, query.projectId, name);
+  const ours =
+    user !== undefined &&
+    isRequesters(user, query.requesterId) &&
+    labelValue(user.labels, labelKeys.integration) === integrationLabel(query.integrationId);
+  return ours ? user : undefined;
 }
 
 /**
@@ -50,21 +94,27 @@ export async function findGrantHolder(
  * the job's own user (`checkResourceKey`) or, when another user holds the grant (one made before
  * per-cluster users, or by the other `userStrategy`), that holder: the username the grant's result
  * named, so a control plane that keys the revoke or renew by it has the job serialized with every
- * other job on the user it writes. Any other key is refused, naming the job's own user's key.
+ * other job on the user it writes. When nothing holds the grant any more, the key may name the
+ * user that held it (`formerHolderByKey`): that user is returned, holding no grant, so a revoke
+ * answers `already_revoked` once its clusters applied and a renew an inactive grant. Any other key
+ * is refused, naming the job's own user's key.
  */
 export async function findKeyedGrantHolder(
   deps: AtlasDeps,
   ctx: AtlasCtx & { readonly resourceKey?: string },
-  query: HolderQuery,
+  query: KeyedHolderQuery,
 ): Promise<DatabaseUser | undefined> {
   const { projectId, username } = query;
-  if (ctx.resourceKey === undefined || ctx.resourceKey === resourceKeyFor(projectId, username))
+  const { resourceKey } = ctx;
+  if (resourceKey === undefined || resourceKey === resourceKeyFor(projectId, username))
     return findGrantHolder(deps, ctx, query);
   const holder = await findGrantHolder(deps, ctx, query);
-  const keyedByHolder =
-    holder !== undefined &&
-    holdsGrant(holder, query) &&
-    ctx.resourceKey === resourceKeyFor(projectId, holder.username);
-  if (!keyedByHolder) checkResourceKey(ctx, projectId, username);
+  if (holder !== undefined && holdsGrant(holder, query)) {
+    if (resourceKey === resourceKeyFor(projectId, holder.username)) return holder;
+  } else {
+    const former = await formerHolderByKey(deps, ctx, query, resourceKey);
+    if (former !== undefined) return former;
+  }
+  checkResourceKey(ctx, projectId, username);
   return holder;
 }

@@ -16,6 +16,7 @@ import {
   labelKeys,
   labelValue,
   readGrants,
+  resourceKeyFor,
   usernameFor,
 } from '../model/user-model.js';
 import { atlasIso } from '../../../../test/kits/atlas-world-test-kit.js';
@@ -119,6 +120,23 @@ describe('renew', () => {
 
   // The grant was made on Cluster0; the integration's clusterName has since moved to Analytics.
   // The holder is found by its labels, but its grant is no longer one this integration may give.
+  it('answers a renew keyed by the user that held a grant revoked since as an inactive grant', async () => {
+    const before = harness();
+    await before.grant();
+    await before.revoke();
+    // After a switch to per-grant, keyed by the per-requester user the grant's result named.
+    const h = harness({ config: { userStrategy: 'per-grant' } });
+    for (const user of before.atlas.usersIn(projectId)) h.atlas.addUser(projectId, user);
+    h.clearCalls();
+    const ctx = { ...h.context().ctx, resourceKey: resourceKeyFor(projectId, username) };
+
+    await expect(h.renew({}, ctx)).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: `grantId: grant g-1 is not active on user ${username} in project ${projectId}`,
+    });
+    expect(h.atlas.methods().filter((m) => /\.(create|update|delete)$/.test(m))).toEqual([]);
+  });
+
   it('refuses a grant on a cluster that is no longer the integration’s (clusterName changed)', async () => {
     const h = harness();
     await h.grant();

@@ -42,10 +42,10 @@ export interface RenewResult {
  * label): after the integration's `userStrategy` changed, the grants made before still renew.
  */
 async function activeGrantOf(job: RenewJob, deps: AdapterDeps, ctx: JobContext, username: string) {
-  const { settings, payload } = job;
+  const { settings, payload, integrationId } = job;
   const { requester, grantId } = payload;
   const projectId = job.scope.projectId;
-  const query = { projectId, requesterId: requester.id, grantId, username };
+  const query = { projectId, requesterId: requester.id, grantId, username, integrationId };
   const user = await findKeyedGrantHolder(deps, ctx, query);
   const strategy = strategyOf(user?.labels) ?? settings.userStrategy;
   const managed = user && managedUser(user, { requesterId: requester.id, strategy });
@@ -54,7 +54,7 @@ async function activeGrantOf(job: RenewJob, deps: AdapterDeps, ctx: JobContext, 
   if (managed === undefined || target === undefined) {
     throw invalidRequest(
       'grantId',
-      `grant ${grantId} is not active on user ${username} in project ${projectId}`,
+      `grant ${grantId} is not active on user ${user?.username ?? username} in project ${projectId}`,
     );
   }
   return { managed, active, target, strategy };

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import type { DatabaseUser } from '../../../atlas/index.js';
+import type { DatabaseUser, KeyValue } from '../../../atlas/index.js';
 import {
   alice,
+  bob,
   clusterName,
   dayMs,
   harness,
   hourMs,
   perRequesterUser,
   projectId,
+  type HarnessOptions,
   type KindConfigOverrides,
 } from '../../../../test/kits/grant-test-kit.js';
 import {
@@ -23,6 +25,8 @@ import {
 const username = perRequesterUser(alice);
 const perGrantUser = (grantId: string) => usernameFor('per-grant', alice, grantId);
 const iso = (ms: number) => new Date(ms).toISOString();
+const relabel = (labels: readonly KeyValue[], key: string, value: string) =>
+  labels.map((label) => (label.key === key ? { key, value } : label));
 const readSales = { cluster: clusterName, role: 'read', database: 'sales' };
 const writeOrders = { cluster: clusterName, role: 'readWrite', database: 'orders' };
 
@@ -200,10 +204,12 @@ async function afterStrategySwitch(
   from: UserStrategy,
   grants: readonly Record<string, unknown>[],
   config: KindConfigOverrides = {},
+  options: Omit<HarnessOptions, 'config'> = {},
 ) {
   const before = harness({ config: { userStrategy: from } });
   for (const grant of grants) await before.grant(grant);
   const after = harness({
+    ...options,
     config: { ...config, userStrategy: from === 'per-grant' ? 'per-requester' : 'per-grant' },
   });
   for (const user of before.atlas.usersIn(projectId)) after.atlas.addUser(projectId, user);
@@ -270,5 +276,56 @@ describe('revoke after the integration changed userStrategy', () => {
 
     expect(await h.revoke()).toMatchObject({ outcome: 'revoked', username, userDeleted: true });
     expect(h.atlas.usersIn(projectId)).toEqual([]);
+  });
+
+  it('answers the redelivery of a revoke keyed by the user that held the grant once its clusters applied', async () => {
+    // Keyed by the per-requester user the grant's result named (accepted: it held the grant). The
+    // first attempt takes the grant off and ends not_ready; then nothing holds the grant, and the
+    // redelivery answers for the user its key names, not invalid_job (the access is gone).
+    const h = await afterStrategySwitch('per-requester', [{}], {}, { readyTimeoutMs: 2_000 });
+    const keyedByHolder = () => ({ ...h.context().ctx, resourceKey: resourceKeyFor(projectId, username) });
+    h.atlas.neverApplied = true;
+    await expect(h.revoke({}, keyedByHolder())).rejects.toMatchObject({ code: 'not_ready' });
+
+    // The record is gone, but the clusters still honour the role: not done yet.
+    await expect(h.revoke({}, keyedByHolder())).rejects.toMatchObject({ code: 'not_ready', retryable: true });
+
+    h.atlas.neverApplied = false;
+    h.clearCalls();
+    expect(await h.revoke({}, keyedByHolder())).toEqual({ outcome: 'already_revoked', username });
+    expect(h.atlas.methods()).toEqual([
+      'databaseUsers.get',
+      'databaseUsers.list',
+      'databaseUsers.get',
+      'clusters.status',
+    ]);
+  });
+
+  it.each([
+    { name: 'not managed by the connector', tweak: (labels: KeyValue[]) => labels.slice(1) },
+    {
+      name: "another requester's",
+      tweak: (labels: KeyValue[]) => relabel(labels, labelKeys.requester, bob.id),
+    },
+    {
+      name: 'made through another integration',
+      tweak: (labels: KeyValue[]) => relabel(labels, labelKeys.integration, 'int-2'),
+    },
+  ])('still refuses a revoke of a grant nothing holds keyed by a user $name', async ({ tweak }) => {
+    const h = await afterStrategySwitch('per-requester', [{}]);
+    const keyed = () => ({ ...h.context().ctx, resourceKey: resourceKeyFor(projectId, username) });
+    await h.revoke({}, keyed());
+    const user = h.atlas.user(projectId, username);
+    h.atlas.addUser(projectId, {
+      ...user,
+      username,
+      databaseName: 'admin',
+      roles: [],
+      labels: tweak(user?.labels ?? []),
+    });
+    h.clearCalls();
+
+    await expect(h.revoke({}, keyed())).rejects.toMatchObject({ code: 'invalid_job', retryable: false });
+    expect(h.atlas.methods().filter((m) => /\.(create|update|delete)$/.test(m))).toEqual([]);
   });
 });

@@ -253,7 +253,8 @@ export async function runRevoke(job: RevokeJob, deps: AdapterDeps, ctx: JobConte
   const input: RevokeInput = { ...rest, projectId: scope.projectId };
   const { requester, grantId } = job.payload;
   const username = usernameForJob(job.settings.userStrategy, requester, grantId, scope);
-  const query = { projectId: scope.projectId, requesterId: requester.id, grantId, username };
+  const { projectId } = scope;
+  const query = { projectId, requesterId: requester.id, grantId, username, integrationId: job.integrationId };
   const holder = await findKeyedGrantHolder(deps, ctx, query);
   const result =
     holder === undefined ? alreadyRevoked(username) : await revokeHolder(deps, ctx, input, holder);
