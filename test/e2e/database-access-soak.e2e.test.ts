@@ -3,12 +3,20 @@ import type { MongoClient } from 'mongodb';
 import { resourceKeyFor, usernameFor } from '../../src/adapters/database-access/model/user-model.js';
 import { cryptoRandom } from '../../src/runtime/random.js';
 import { registerDemoIntegrations } from '../../src/sandbox/demo.js';
+import type { HookMatch } from '../../src/sandbox/atlas/test-hooks.js';
 import type { NewJobInput } from '../../src/sandbox/control-plane/control-plane-store.js';
 import type { JobView } from '../../src/sandbox/control-plane/types.js';
 import { DigestClient } from '../contract/digest-client.js';
 import { seededRandom } from '../kits/seeded-random-test-kit.js';
 import { eventually } from './daemon-process.js';
 import { expectLoginRefused, loginOnce, type IssuedCredential } from './driver-login.js';
+import {
+  aliveDaemons,
+  freezeOne,
+  freezeSessionGraceMs,
+  lateResultsAccepted,
+  type Freeze,
+} from './freeze-fault.js';
 import {
   analytics,
   atlasKey,
@@ -25,22 +33,33 @@ import {
  * (built-in, collection-level, project custom and `actions` roles), redelivered grants and
  * revokes, renews, rotations and sweeps run under random Atlas faults (refused before the write:
  * 5xx and resets; written with the answer lost: scripted `resetAfterCommit`, or a write whose
- * answer is held past a SIGKILL of its daemon, redone by the next one) and daemons killed at random. Sampled grants must log in with the `mongodb` driver as soon as their result is
+ * answer is held past a SIGKILL of its daemon, redone by the next one), daemons killed at random
+ * and, with two replicas running, one replica frozen (SIGSTOP) past its lease TTL and session grace
+ * — sometimes while Atlas holds one of its answers — so the other redoes its jobs, then resumed
+ * (SIGCONT). Sampled grants must log in with the `mongodb` driver as soon as their result is
  * accepted. Then, faults off, every long grant is revoked, the short ones expire, both
  * integrations are swept, and Atlas must be as before the soak: the pre-existing users and the
  * project's own custom role untouched, no managed user holding a role, no `jit-r-` role left, no
- * sampled credential logging in; every job terminal with exactly one terminal result; no secret in
- * the daemons' output.
+ * sampled credential logging in; every job terminal with exactly one terminal result, and no
+ * result accepted from an attempt after a later attempt of its job was leased (a resumed replica's
+ * late result); no secret in the daemons' output.
  *
  * SOAK_SEED (default below) and SOAK_ROUNDS reproduce a run (the seed is printed); SOAK_EMPTY_ROLES=accept
  * runs it against the reading of Atlas that keeps a role-less user (knobs.ts); SOAK_VERBOSE=1
- * prints every job's outcome and Atlas's answers by status. The job sequence and the simulator's
+ * prints every job's outcome and Atlas's answers by status. SOAK_FREEZE=once (the default) freezes
+ * one replica in one round, SOAK_FREEZE=<p> (0 < p ≤ 1) in each round with probability p (the seed
+ * decides), SOAK_FREEZE=off runs one daemon and no freeze. The job sequence and the simulator's
  * fault draws follow the seed; where a fault lands and when a kill strikes still depend on timing,
  * which is why every assertion is an invariant that holds for any interleaving.
  */
 const seed = Number(process.env.SOAK_SEED ?? 20261124);
 const rounds = Number(process.env.SOAK_ROUNDS ?? 10);
 const emptyRoles = process.env.SOAK_EMPTY_ROLES === 'accept' ? 'accept' : 'refuse';
+const freezeMode = process.env.SOAK_FREEZE ?? 'once';
+const freezeRate = freezeMode === 'once' || freezeMode === 'off' ? 0 : Number(freezeMode);
+if (!(freezeRate >= 0 && freezeRate <= 1))
+  throw new Error(`SOAK_FREEZE: once, off or 0..1, not ${freezeMode}`);
+const leaseTtlMs = 2_000;
 
 type Requester = { id: string; email: string };
 type Access = Record<string, unknown>;
@@ -120,10 +139,31 @@ const writeOps = [
   'updateGroupCustomDbRoleRole',
   'deleteGroupCustomDbRoleRole',
 ];
+/** What a freeze may catch Atlas answering: a grant's first read, the next write of a kind, any call. */
+const heldCalls: HookMatch[] = [
+  { operationId: 'getGroupCluster' },
+  { method: 'POST' },
+  { method: 'PATCH' },
+  { method: 'DELETE' },
+  {},
+];
+/** Whether the held request (`METHOD path`) names the user of a job's resource key (`project/user`). */
+const actsOn = (request: string, resourceKey: string): boolean => {
+  const [projectId, username] = resourceKey.split('/');
+  return (
+    projectId !== undefined &&
+    username !== undefined &&
+    request.includes(`/groups/${projectId}/`) &&
+    request.endsWith(`/${encodeURIComponent(username)}`)
+  );
+};
 
 describe(`database access soak (seed ${seed}, ${rounds} rounds)`, () => {
   let sb: Sandbox;
   const rnd = seededRandom(seed);
+  // Freezes draw apart from the job sequence, so a seed's jobs are the same with or without them.
+  const freezeDraws = seededRandom(seed ^ 0xf4ee2e);
+  const freezes: Freeze[] = [];
   const pick = <T>(items: readonly T[]): T => {
     const item = items[Math.floor(rnd() * items.length)];
     if (item === undefined) throw new Error('empty choice');
@@ -149,10 +189,11 @@ describe(`database access soak (seed ${seed}, ${rounds} rounds)`, () => {
     // The simulator's random fault rates draw from the seed too.
     const faultDraws = seededRandom(seed ^ 0x5eed);
     sb = await startSandbox({
-      leaseTtlMs: 2_000,
+      leaseTtlMs,
       propagationDelayMs: 200,
       random: { ...cryptoRandom, float: faultDraws },
     });
+    sb.cp.store.setIntervals({ sessionGraceMs: freezeSessionGraceMs });
     // Both readings of Atlas the connector must handle (knobs.ts): a role-less user refused or kept.
     sb.sim.knobs.databaseUserEmptyRoles = emptyRoles;
     sb.sim.knobs.customRoleDeletion = rnd() < 0.5 ? 'refuseIfAssigned' : 'refuseIfStranding';
@@ -192,6 +233,8 @@ describe(`database access soak (seed ${seed}, ${rounds} rounds)`, () => {
     }
     before = unmanagedAndOwned();
     await sb.connector();
+    // Two replicas claim side by side: a frozen one's jobs are the other's to redo.
+    if (freezeMode !== 'off') await sb.connector();
   }, 60_000);
 
   afterAll(async () => {
@@ -353,9 +396,23 @@ describe(`database access soak (seed ${seed}, ${rounds} rounds)`, () => {
     }
   }
 
+  /** Whether a replica was frozen: none is when no job is leased by then. */
+  async function freezeAfter(afterMs: number): Promise<boolean> {
+    await new Promise((resolve) => setTimeout(resolve, afterMs));
+    const held = freezeDraws() < 0.5 ? heldCalls[Math.floor(freezeDraws() * heldCalls.length)] : undefined;
+    const freeze = await freezeOne(sb, {
+      draw: freezeDraws,
+      leaseTtlMs,
+      ...(held === undefined ? {} : { held, attributes: actsOn }),
+    });
+    if (freeze) freezes.push(freeze);
+    log.push(`  freeze: ${freeze?.how ?? 'none (no job leased)'}`);
+    return freeze !== undefined;
+  }
+
   async function killAndReplace(afterMs: number): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, afterMs));
-    const daemon = sb.daemons.at(-1);
+    const daemon = aliveDaemons(sb).at(-1);
     if (!daemon) return;
     daemon.kill('SIGKILL');
     await daemon.exited;
@@ -363,6 +420,9 @@ describe(`database access soak (seed ${seed}, ${rounds} rounds)`, () => {
   }
 
   it('converges to the pre-soak Atlas with every job settled once and no secret logged', async () => {
+    // SOAK_FREEZE=once: the first round, from one drawn in the first half, that holds no answer past
+    // a kill and has a job leased to take over.
+    let freezeRound = freezeMode === 'once' ? Math.floor((freezeDraws() * rounds) / 2) : rounds;
     for (let round = 0; round < rounds; round += 1) {
       const batch: { job: NewJobInput; sample?: Grant }[] = [];
       const keysInBatch = new Map<string, number>();
@@ -412,10 +472,23 @@ describe(`database access soak (seed ${seed}, ${rounds} rounds)`, () => {
       const mode = Math.floor(rnd() * 4);
       setFaults(mode);
       const kill = mode === 3 || rnd() < 0.2;
-      log.push(`round ${round}: faults ${mode}, kill ${kill}`);
+      const freeze =
+        freezeMode !== 'off' &&
+        mode !== 3 &&
+        (round >= freezeRound || (freezeRate > 0 && freezeDraws() < freezeRate));
+      log.push(`round ${round}: faults ${mode}, ${freeze ? 'freeze' : `kill ${kill}`}`);
+      // Drawn as before the freeze existed (a kill's moment), so the seed's later jobs stay the same.
+      const killAfterMs = kill && mode !== 3 ? 100 + Math.floor(rnd() * 1_500) : 1_500;
+      const freezeAfterMs = freeze ? 50 + Math.floor(freezeDraws() * 500) : 0;
       await runBatch(
         batch,
-        kill ? () => killAndReplace(mode === 3 ? 1_500 : 100 + Math.floor(rnd() * 1_500)) : undefined,
+        freeze
+          ? async () => {
+              if (await freezeAfter(freezeAfterMs)) freezeRound = rounds;
+            }
+          : kill
+            ? () => killAndReplace(killAfterMs)
+            : undefined,
       );
       setFaults(0);
     }
@@ -468,6 +541,14 @@ describe(`database access soak (seed ${seed}, ${rounds} rounds)`, () => {
       const final = results.filter((r) => r.jobId === id && terminal.includes(r.jobState));
       if (view?.state !== 'dead' || final.length > 0)
         expect(final, `${id} ${JSON.stringify(view)}`).toHaveLength(1);
+    }
+    // A resumed replica's late attempt is never accepted: the fence refuses it once another leased the job.
+    expect(lateResultsAccepted(sb, jobIds), context).toEqual([]);
+    console.log(`database access soak: freezes: ${freezes.map((f) => f.how).join('; ') || 'none'}`);
+    // A resumed replica goes on running until the soak kills it: a freeze is no reason to exit.
+    for (const { victim } of freezes) {
+      expect(victim.child.exitCode, context).toBeNull();
+      expect([null, 'SIGKILL'], context).toContain(victim.child.signalCode);
     }
     // No secret in any daemon's output, the killed ones' included.
     for (const daemon of sb.daemons) {

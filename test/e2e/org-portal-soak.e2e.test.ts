@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { defaultFixture, sandboxIds, type AtlasFixtureInput } from '../../src/sandbox/atlas/index.js';
+import type { HookMatch } from '../../src/sandbox/atlas/test-hooks.js';
 import type { NewJobInput } from '../../src/sandbox/control-plane/control-plane-store.js';
 import { DigestClient } from '../contract/digest-client.js';
 import { personView, type PersonView } from '../kits/portal-test-kit.js';
 import { seededRandom } from '../kits/seeded-random-test-kit.js';
 import { eventually } from './daemon-process.js';
+import { freezeOne, freezeSessionGraceMs, lateResultsAccepted, type Freeze } from './freeze-fault.js';
 import {
   analytics,
   atlasKey,
@@ -23,13 +25,20 @@ import {
  * grants, revokes, renews, duplicate deliveries and sweeps for members with pre-held roles, a
  * pending invitee, unknown people (invited; some accept mid-soak) and people who leave the org
  * mid-soak, under random Atlas faults (refused before the write: 5xx, connection reset; written
- * with the answer lost: scripted `resetAfterCommit`; slow answers) and `kill -9` of the daemon.
- * Then faults off, every open grant revoked, the sweep run, and the invariants checked: Atlas is as
- * before the soak for every person it touched, every job ended once, and no secret in the logs.
+ * with the answer lost: scripted `resetAfterCommit`; slow answers), `kill -9` of a daemon and, with
+ * two replicas running, one replica frozen (SIGSTOP) past its lease TTL and session grace —
+ * sometimes while Atlas holds one of its answers — so the other redoes its jobs, then resumed
+ * (SIGCONT). Then faults off, every open grant revoked, the sweep run, and the invariants checked:
+ * Atlas is as before the soak for every person it touched, every job ended once with one accepted
+ * result, no result accepted from an attempt after a later attempt of its job was leased (a resumed
+ * replica's late result), and no secret in the logs.
  *
  * The seed is fixed; `SOAK_SEED=<n>` replays another one and `SOAK_STEPS=<n>` changes the length
  * (both printed at the start); `SOAK_POLICY=1` restarts some daemons under a narrower
- * POLICY_ALLOWED_ORG_ROLES, `SOAK_REPLICAS=2` runs two daemons at once. The job sequence is the
+ * POLICY_ALLOWED_ORG_ROLES, `SOAK_REPLICAS=2` runs two daemons at once. `SOAK_FREEZE=once` (the
+ * default) runs two replicas and freezes one once, at a step the seed draws; `SOAK_FREEZE=<p>`
+ * (0 < p ≤ 1) freezes one at each step with probability p, one freeze at a time; `SOAK_FREEZE=off`
+ * freezes none (and runs one daemon unless SOAK_REPLICAS=2). The job sequence is the
  * seed's; which jobs race is the scheduler's, so a failing run writes its steps, jobs, Atlas events
  * and daemon logs to a file it names. The invariants hold whatever the interleaving, save the
  * documented residuals (docs/org-portal.md: an `addGroupUsers` whose answer is lost after the
@@ -38,6 +47,12 @@ import {
  */
 const seed = Number(process.env.SOAK_SEED ?? 20261207);
 const steps = Number(process.env.SOAK_STEPS ?? 120);
+const freezeMode = process.env.SOAK_FREEZE ?? 'once';
+const freezeRate = freezeMode === 'once' || freezeMode === 'off' ? 0 : Number(freezeMode);
+if (!(freezeRate >= 0 && freezeRate <= 1))
+  throw new Error(`SOAK_FREEZE: once, off or 0..1, not ${freezeMode}`);
+const replicas = freezeMode !== 'off' || process.env.SOAK_REPLICAS === '2' ? 2 : 1;
+const leaseTtlMs = 2_000;
 const { org } = sandboxIds;
 const terminal = ['succeeded', 'failed', 'dead'];
 
@@ -111,6 +126,10 @@ const writes = [
  */
 const answerLossOn = (operationId: string): boolean =>
   operationId !== 'addGroupUsers' || process.env.SOAK_SEED !== undefined;
+/** What a freeze may catch Atlas answering: a grant's first read, or a write whose answer may be lost. */
+const heldCalls: HookMatch[] = ['listOrgUsers', ...writes]
+  .filter(answerLossOn)
+  .map((operationId) => ({ operationId }));
 
 const env = {
   POLICY_ALLOWED_ORG_ROLES: 'ORG_READ_ONLY,ORG_BILLING_ADMIN,ORG_GROUP_CREATOR,ORG_MEMBER',
@@ -140,7 +159,8 @@ describe(`atlas-org-portal soak (SOAK_SEED=${seed})`, () => {
   const log: string[] = [];
   beforeAll(async () => {
     console.log(`org-portal soak: SOAK_SEED=${seed} SOAK_STEPS=${steps}`);
-    sb = await startSandbox({ leaseTtlMs: 2_000, fixture: fixture(), propagationDelayMs: 0 });
+    sb = await startSandbox({ leaseTtlMs, fixture: fixture(), propagationDelayMs: 0 });
+    sb.cp.store.setIntervals({ sessionGraceMs: freezeSessionGraceMs });
     sb.sim.knobs.invitationWindowMs = 2_000;
     putPortalIntegration(sb, { projectIds: [payments, analytics] });
     await sb.connector(env);
@@ -177,10 +197,38 @@ describe(`atlas-org-portal soak (SOAK_SEED=${seed})`, () => {
       const alive = sb.daemons.filter((d) => d.child.exitCode === null && d.child.signalCode === null);
       return pick(alive);
     };
-    if (process.env.SOAK_REPLICAS === '2') await sb.connector(env);
+    if (replicas === 2) await sb.connector(env);
+    // Freezes draw apart from the steps, so a seed's steps are the same with or without them.
+    const freezeDraws = seededRandom(seed ^ 0xf4ee2e);
+    let freezeStep = freezeMode === 'once' ? Math.floor(freezeDraws() * steps * 0.8) : steps;
+    let freezing: Promise<void> | undefined;
+    const freezes: Freeze[] = [];
+    /** Whether the held request (`METHOD path`) names the Atlas user of a job's person. */
+    const actsOn = (request: string, resourceKey: string): boolean => {
+      const email = resourceKey.replace(/^org-portal\//, '');
+      const id = sb.sim.state.snapshot().orgUsers.find((u) => u.username === email)?.id;
+      return id !== undefined && request.includes(`/users/${id}`);
+    };
+    const freezeInBackground = (): void => {
+      const held = freezeDraws() < 0.5 ? heldCalls[Math.floor(freezeDraws() * heldCalls.length)] : undefined;
+      freezing = freezeOne(sb, {
+        draw: freezeDraws,
+        leaseTtlMs,
+        ...(held === undefined ? {} : { held, attributes: actsOn }),
+      }).then((freeze) => {
+        if (freeze) freezes.push(freeze);
+        log.push(`freeze: ${freeze?.how ?? 'none (no job leased)'}`);
+        if (freeze === undefined && freezeMode === 'once') freezeStep = 0;
+        freezing = undefined;
+      });
+    };
 
     const faults = sb.sim.knobs.faults;
     for (let step = 0; step < steps; step += 1) {
+      if (freezing === undefined && (step >= freezeStep || (freezeRate > 0 && freezeDraws() < freezeRate))) {
+        freezeStep = steps;
+        freezeInBackground();
+      }
       const roll = random();
       const email = pick(everyone);
       const earlier = grantsOf.get(email) ?? [];
@@ -299,6 +347,7 @@ describe(`atlas-org-portal soak (SOAK_SEED=${seed})`, () => {
       await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 250)));
     }
 
+    await freezing;
     // Convergence: faults off, every job ends, every open grant is revoked, the sweep runs.
     faults.serverErrorRate = 0;
     faults.connectionResetRate = 0;
@@ -350,14 +399,28 @@ describe(`atlas-org-portal soak (SOAK_SEED=${seed})`, () => {
       );
     console.log(
       `org-portal soak: ${enqueued.length} jobs (${grantCount} grants), ${sb.daemons.length} daemons, ` +
+        `freezes: ${freezes.map((f) => f.how).join('; ') || 'none'}, ` +
         `left ${[...left].join(',')}, accepted ${[...accepted].join(',')}\n${failures.join('\n')}`,
     );
 
-    // Every job ended once: no result accepted for a job that had already ended.
+    // Every job ended once: one accepted result ended it (none for a job that died without one).
     const results = sb.cp.store.results();
-    for (const { jobId } of enqueued) {
+    for (const { jobId } of views) {
       const ending = results.filter((r) => r.jobId === jobId && terminal.includes(r.jobState));
-      expect(ending.length, `results ending job ${jobId}`).toBeLessThanOrEqual(1);
+      const diedSilent = sb.cp.store.job(jobId)?.state === 'dead' && ending.length === 0;
+      if (!diedSilent) expect(ending.length, `results ending job ${jobId}`).toBe(1);
+    }
+    // A resumed replica's late attempt is never accepted: the fence refuses it once another leased the job.
+    expect(
+      lateResultsAccepted(
+        sb,
+        enqueued.map((j) => j.jobId),
+      ),
+    ).toEqual([]);
+    // A resumed replica goes on running until the soak kills it: a freeze is no reason to exit.
+    for (const { victim } of freezes) {
+      expect(victim.child.exitCode, 'a resumed replica exited').toBeNull();
+      expect([null, 'SIGKILL'], 'a resumed replica died').toContain(victim.child.signalCode);
     }
     // No failure other than the policy refusals the soak asked for, renewals of lapsed grants, and
     // grants Atlas faults wore out.
