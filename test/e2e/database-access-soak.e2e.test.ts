@@ -15,6 +15,7 @@ import {
   freezeOne,
   freezeSessionGraceMs,
   lateResultsAccepted,
+  unendedAttempts,
   type Freeze,
 } from './freeze-fault.js';
 import {
@@ -545,7 +546,9 @@ describe(`database access soak (seed ${seed}, ${rounds} rounds)`, () => {
     // A resumed replica's late attempt is never accepted: the fence refuses it once another leased the job.
     expect(lateResultsAccepted(sb, jobIds), context).toEqual([]);
     console.log(`database access soak: freezes: ${freezes.map((f) => f.how).join('; ') || 'none'}`);
-    // A resumed replica goes on running until the soak kills it: a freeze is no reason to exit.
+    // A resumed replica ends every attempt it held (its leases lost), and goes on running until the
+    // soak kills it: a freeze is no reason to exit.
+    expect(await unendedAttempts(freezes), context).toEqual([]);
     for (const { victim } of freezes) {
       expect(victim.child.exitCode, context).toBeNull();
       expect([null, 'SIGKILL'], context).toContain(victim.child.signalCode);

@@ -149,3 +149,29 @@ export function lateResultsAccepted(sb: Sandbox, jobIds: readonly string[]): str
       });
   });
 }
+
+/** How a daemon logs the end of an attempt: its result delivered or refused, or none sent. */
+const attemptEnded = /^job finished|^control plane refused the result|^lease lost while the job waited/;
+
+/**
+ * The attempts a resumed replica held when frozen whose end it has not logged within `timeoutMs`
+ * (a replica killed since is not asked): it must notice its lost leases and end them. Expected empty.
+ */
+export async function unendedAttempts(freezes: readonly Freeze[], timeoutMs = 15_000): Promise<string[]> {
+  const waits = freezes
+    .filter(({ victim }) => victim.child.signalCode === null && victim.child.exitCode === null)
+    .flatMap(({ victim, attempts }) =>
+      attempts.map(({ jobId, attempt }) =>
+        victim
+          .waitForLog(
+            (l) => l.jobId === jobId && l.attempt === attempt && attemptEnded.test(String(l.msg)),
+            timeoutMs,
+          )
+          .then(
+            () => [],
+            () => [`${jobId} attempt ${attempt}: no end logged by the resumed replica`],
+          ),
+      ),
+    );
+  return (await Promise.all(waits)).flat();
+}

@@ -9,7 +9,13 @@ import { DigestClient } from '../contract/digest-client.js';
 import { personView, type PersonView } from '../kits/portal-test-kit.js';
 import { seededRandom } from '../kits/seeded-random-test-kit.js';
 import { eventually } from './daemon-process.js';
-import { freezeOne, freezeSessionGraceMs, lateResultsAccepted, type Freeze } from './freeze-fault.js';
+import {
+  freezeOne,
+  freezeSessionGraceMs,
+  lateResultsAccepted,
+  unendedAttempts,
+  type Freeze,
+} from './freeze-fault.js';
 import {
   analytics,
   atlasKey,
@@ -417,7 +423,9 @@ describe(`atlas-org-portal soak (SOAK_SEED=${seed})`, () => {
         enqueued.map((j) => j.jobId),
       ),
     ).toEqual([]);
-    // A resumed replica goes on running until the soak kills it: a freeze is no reason to exit.
+    // A resumed replica ends every attempt it held (its leases lost), and goes on running until the
+    // soak kills it: a freeze is no reason to exit.
+    expect(await unendedAttempts(freezes)).toEqual([]);
     for (const { victim } of freezes) {
       expect(victim.child.exitCode, 'a resumed replica exited').toBeNull();
       expect([null, 'SIGKILL'], 'a resumed replica died').toContain(victim.child.signalCode);
