@@ -1,4 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { MongoClient } from 'mongodb';
 import { resourceKeyFor, usernameFor } from '../../src/adapters/database-access/model/user-model.js';
 import { cryptoRandom } from '../../src/runtime/random.js';
@@ -51,7 +54,8 @@ import {
  * one replica in one round, SOAK_FREEZE=<p> (0 < p ≤ 1) in each round with probability p (the seed
  * decides), SOAK_FREEZE=off runs one daemon and no freeze. The job sequence and the simulator's
  * fault draws follow the seed; where a fault lands and when a kill strikes still depend on timing,
- * which is why every assertion is an invariant that holds for any interleaving.
+ * which is why every assertion is an invariant that holds for any interleaving. A failing run
+ * writes its rounds, jobs, Atlas events and daemon logs to a file it names.
  */
 const seed = Number(process.env.SOAK_SEED ?? 20261124);
 const rounds = Number(process.env.SOAK_ROUNDS ?? 10);
@@ -421,6 +425,17 @@ describe(`database access soak (seed ${seed}, ${rounds} rounds)`, () => {
   }
 
   it('converges to the pre-soak Atlas with every job settled once and no secret logged', async () => {
+    onTestFailed(() => {
+      const file = join(tmpdir(), `database-access-soak-${seed}.log`);
+      const jobs = jobIds.map((id) => JSON.stringify(sb.cp.store.job(id)));
+      const events = sb.sim.state.events().map((e) => JSON.stringify(e));
+      const daemons = sb.daemons.map((d) => d.output());
+      writeFileSync(
+        file,
+        [...log, '--- jobs', ...jobs, '--- events', ...events, '--- daemons', ...daemons].join('\n'),
+      );
+      console.log(`database access soak: the rounds, jobs, Atlas events and daemon logs are in ${file}`);
+    });
     // SOAK_FREEZE=once: the first round, from one drawn in the first half, that holds no answer past
     // a kill and has a job leased to take over.
     let freezeRound = freezeMode === 'once' ? Math.floor((freezeDraws() * rounds) / 2) : rounds;
