@@ -11,7 +11,7 @@ import type { NewJobInput } from '../../src/sandbox/control-plane/control-plane-
 import type { JobView } from '../../src/sandbox/control-plane/types.js';
 import { DigestClient } from '../contract/digest-client.js';
 import { seededRandom } from '../kits/seeded-random-test-kit.js';
-import { eventually } from './daemon-process.js';
+import { settleBatch, terminalStates } from '../kits/soak-test-kit.js';
 import { expectLoginRefused, loginOnce, type IssuedCredential } from './driver-login.js';
 import {
   aliveDaemons,
@@ -135,7 +135,7 @@ interface Grant {
   short: boolean;
 }
 
-const terminal = ['succeeded', 'failed', 'dead'];
+const terminal = terminalStates;
 const writeOps = [
   'createGroupDatabaseUser',
   'updateGroupDatabaseUser',
@@ -299,30 +299,17 @@ describe(`database access soak (seed ${seed}, ${rounds} rounds)`, () => {
 
   /** Enqueues `batch`; logs in with each sampled grant as soon as its result is accepted. */
   async function runBatch(batch: { job: NewJobInput; sample?: Grant }[], during?: () => Promise<void>) {
-    const ids = batch.map(({ job }) => sb.cp.store.enqueueJob(job));
-    jobIds.push(...ids);
-    const checks: Promise<void>[] = [];
-    const pending = new Map(ids.map((id, i) => [id, batch[i]]));
-    const disruption = during?.();
-    await eventually(
-      () => {
-        for (const [id, entry] of pending) {
-          const view = sb.cp.store.job(id);
-          if (!view || !terminal.includes(view.state)) continue;
-          pending.delete(id);
-          if (entry) collectSecrets(entry.job, view);
-          log.push(
-            `${entry?.job.type} ${JSON.stringify(entry?.job.payload).slice(0, 80)} → ${view.state} ${view.error?.code ?? ''} ${view.attempts}`,
-          );
-          if (entry?.sample && view.state === 'succeeded') checks.push(loginNow(entry.sample, view));
-        }
-        return pending.size === 0 ? true : undefined;
+    await settleBatch(sb.cp.store, batch, {
+      enqueued: (jobId) => jobIds.push(jobId),
+      settled: (entry, view) => {
+        collectSecrets(entry.job, view);
+        log.push(
+          `${entry.job.type} ${JSON.stringify(entry.job.payload).slice(0, 80)} → ${view.state} ${view.error?.code ?? ''} ${view.attempts}`,
+        );
+        if (entry.sample && view.state === 'succeeded') return loginNow(entry.sample, view);
       },
-      120_000,
-      'a soak batch to settle',
-    );
-    await disruption;
-    await Promise.all(checks);
+      ...(during ? { during } : {}),
+    });
   }
 
   /**

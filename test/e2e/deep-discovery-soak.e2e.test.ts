@@ -10,7 +10,8 @@ import type { JobView } from '../../src/sandbox/control-plane/types.js';
 import { DigestClient } from '../contract/digest-client.js';
 import { deepFixture, platform } from '../kits/deep-discovery-test-kit.js';
 import { seededRandom } from '../kits/seeded-random-test-kit.js';
-import { eventually, type DaemonProcess } from './daemon-process.js';
+import { settleBatch, terminalStates } from '../kits/soak-test-kit.js';
+import type { DaemonProcess } from './daemon-process.js';
 import { expectLoginRefused, loginOnce, type IssuedCredential } from './driver-login.js';
 import {
   analytics,
@@ -46,7 +47,7 @@ import {
  */
 const seed = Number(process.env.SOAK_SEED ?? 20261215);
 const rounds = Number(process.env.SOAK_ROUNDS ?? 7);
-const terminal = ['succeeded', 'failed', 'dead'];
+const terminal = terminalStates;
 const secretRef = 'env://E2E_ATLAS_SECRET';
 const integrations = ['org', 'org-pg'] as const;
 type IntegrationId = (typeof integrations)[number];
@@ -284,31 +285,15 @@ describe(`atlas-org-deep-discovery soak (SOAK_SEED=${seed}, ${rounds} rounds)`, 
 
   /** Enqueues `batch`; logs in with each sampled grant as soon as its result is accepted. */
   async function runBatch(batch: { job: NewJobInput; sample?: Grant }[], during?: () => Promise<void>) {
-    const ids = batch.map(({ job }) => {
-      const jobId = sb.cp.store.enqueueJob(job);
-      enqueued.push({ jobId, job, note: log.at(-1) ?? '' });
-      return jobId;
-    });
-    const pending = new Map(ids.map((id, i) => [id, batch[i]]));
-    const checks: Promise<void>[] = [];
-    const disruption = during?.();
-    await eventually(
-      () => {
-        for (const [id, entry] of pending) {
-          const view = sb.cp.store.job(id);
-          if (!view || !terminal.includes(view.state)) continue;
-          pending.delete(id);
-          const result = view.result as { password?: unknown } | undefined;
-          if (typeof result?.password === 'string') secrets.push(result.password);
-          if (entry?.sample && view.state === 'succeeded') checks.push(loginNow(entry.sample, view));
-        }
-        return pending.size === 0 ? true : undefined;
+    await settleBatch(sb.cp.store, batch, {
+      enqueued: (jobId, { job }) => enqueued.push({ jobId, job, note: log.at(-1) ?? '' }),
+      settled: (entry, view) => {
+        const result = view.result as { password?: unknown } | undefined;
+        if (typeof result?.password === 'string') secrets.push(result.password);
+        if (entry.sample && view.state === 'succeeded') return loginNow(entry.sample, view);
       },
-      120_000,
-      'a soak batch to settle',
-    );
-    await disruption;
-    await Promise.all(checks);
+      ...(during ? { during } : {}),
+    });
   }
 
   async function loginNow(g: Grant, view: JobView): Promise<void> {
