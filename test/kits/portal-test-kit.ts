@@ -33,7 +33,6 @@ export const aliceId = '6603000000000000000000a1';
 export const erinId = '6603000000000000000000e1';
 export const otherId = '6603000000000000000000f0';
 
-/** A person seeded in the organization (ORG_MEMBER and ACTIVE unless told). */
 /** A person as Atlas holds them, compared across runs: roles sorted, projects without roles left out. */
 export interface PersonView {
   readonly status: string;
@@ -60,6 +59,7 @@ export function personView(
   return { status: user.status, orgRoles: [...user.orgRoles].sort(), projectRoles };
 }
 
+/** A person seeded in the organization (ORG_MEMBER and ACTIVE unless told). */
 export interface PersonSeed {
   readonly id: string;
   readonly email: string;
@@ -67,6 +67,13 @@ export interface PersonSeed {
   readonly orgRoles?: WorldOrgUser['orgRoles'];
   readonly projects?: Record<string, string[]>;
 }
+
+/** bob, an active member holding GROUP_READ_ONLY on payments before any grant (no revoke or take-back may remove it). */
+export const bobReadingPayments: PersonSeed = {
+  id: bobId,
+  email: 'bob@example.com',
+  projects: { [payments]: ['GROUP_READ_ONLY'] },
+};
 
 export function record(
   overrides: Partial<GrantRecord> & Pick<GrantRecord, 'grantId' | 'added'>,

@@ -6,6 +6,7 @@ import {
   analytics,
   baseConfig,
   bobId,
+  bobReadingPayments,
   erinId,
   hourMs,
   orgId,
@@ -13,7 +14,6 @@ import {
   payments,
   portalWorld,
   record,
-  type PersonSeed,
   type PortalWorld,
 } from '../../../test/kits/portal-test-kit.js';
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
@@ -24,12 +24,7 @@ import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
  * is taken back as for a refusal by Atlas, and the intent narrowed to what is left.
  */
 
-// bob holds GROUP_READ_ONLY on payments before any grant: no take-back may remove it.
-const bob: PersonSeed = {
-  id: bobId,
-  email: 'bob@example.com',
-  projects: { [payments]: ['GROUP_READ_ONLY'] },
-};
+const bob = bobReadingPayments;
 const billing = { level: 'org', role: 'ORG_BILLING_ADMIN' } as const;
 const analyticsRead = { level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' } as const;
 const paymentsRead = { level: 'project', projectId: payments, role: 'GROUP_READ_ONLY' } as const;

@@ -10,18 +10,14 @@ import {
   orgId,
   payments,
   bobId,
+  bobReadingPayments,
   erinId,
   portalWorld,
   record,
-  type PersonSeed,
   type PortalWorld,
 } from '../../../test/kits/portal-test-kit.js';
 
-const bob: PersonSeed = {
-  id: bobId,
-  email: 'bob@example.com',
-  projects: { [payments]: ['GROUP_READ_ONLY'] },
-};
+const bob = bobReadingPayments;
 
 function payload(overrides: Record<string, unknown> = {}): GrantPayload {
   return GrantPayload.parse({
