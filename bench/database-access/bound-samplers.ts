@@ -69,22 +69,30 @@ export class BareRoundTrips {
 
   /** Claim→intent→result times of pings that record an intent first (`sample(n, {intent: true})`). */
   readonly intentSamplesMs: number[] = [];
+  /** Claim→result times of the minimal org-portal grant (`sample(n, {grant: true})`, `bare-grant.ts`). */
+  readonly grantSamplesMs: number[] = [];
 
   /**
    * `count` ping jobs through the bare client; their server-side claim→result times are kept. With
-   * `intent`, each ping also PUTs a job intent before its result (one more fenced round trip).
+   * `intent`, each ping also PUTs a job intent before its result (one more fenced round trip); with
+   * `grant`, each runs the minimal org-portal grant the bare client was set up with.
    */
-  async sample(count: number, options: { intent?: boolean } = {}): Promise<void> {
+  async sample(count: number, options: { intent?: boolean; grant?: boolean } = {}): Promise<void> {
     const intent = options.intent === true;
+    const grant = options.grant === true;
     const ids = Array.from({ length: count }, () =>
       this.twin.store.enqueueJob({
         type: 'ping',
-        payload: { echo: `bare-${(this.sequence += 1)}`, ...(intent ? { intent } : {}) },
+        payload: {
+          echo: `bare-${(this.sequence += 1)}`,
+          ...(intent ? { intent } : {}),
+          ...(grant ? { grant } : {}),
+        },
       }),
     );
     await this.bare.send({ cmd: 'work', jobs: count });
     await this.probe.allAccepted(ids, 10_000);
-    (intent ? this.intentSamplesMs : this.samplesMs).push(
+    (grant ? this.grantSamplesMs : intent ? this.intentSamplesMs : this.samplesMs).push(
       ...this.probe.times(ids).map((t) => t.acceptedAt - t.leasedAt),
     );
   }

@@ -8,7 +8,7 @@ import {
   type OperationId,
   type PathParams,
 } from '../../src/atlas/operations.js';
-import type { BareClientProcess } from '../worker/bare-client-process.js';
+import type { BareClientProcess, BareRequest } from '../worker/bare-client-process.js';
 
 /** One Atlas call as the adapter makes it: operation, path parameters, query and JSON body. */
 export interface BareCallSpec {
@@ -28,50 +28,56 @@ export interface BareCallSpec {
 export class BareAtlasCalls {
   private headers: string[] = [];
   readonly samplesMs: number[] = [];
-  private readonly url: string;
-  private readonly method: 'GET' | 'POST';
-  private readonly body: string | undefined;
+  private readonly request: BareRequest;
+  private readonly digest = createBareDigest();
 
   constructor(
     private readonly simUrl: string,
     spec: BareCallSpec,
     private readonly bare: BareClientProcess,
   ) {
-    const definition = atlasOperations[spec.operation];
-    if (definition.method !== 'GET' && definition.method !== 'POST')
-      throw new Error(`${spec.operation}: only GET and POST are timed`);
-    this.method = definition.method;
-    this.url = `${simUrl}${apiPrefix}${expandPath(spec.operation, spec.params)}${spec.query ? `?${spec.query}` : ''}`;
-    this.body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
-    this.media = mediaType(definition.version);
+    this.request = bareRequest(simUrl, spec);
   }
-
-  private readonly media: string;
-  private readonly digest = createBareDigest();
 
   /** `count` sequential calls, each timed (in the bare client) from send to body read. */
   async sample(count: number): Promise<void> {
+    const { method, url, headers, body } = this.request;
     // Signed in batches, before timing, each batch on a fresh nonce (asked with a harmless GET).
     if (this.headers.length < count)
       this.headers = await this.digest.presignedHeaders(
-        this.url,
+        url,
         Math.max(200, count),
-        this.method,
+        method,
         `${this.simUrl}${projectUrlPath}`,
       );
     const authorizations = this.headers.splice(0, count);
     const reply = await this.bare.send({
       cmd: 'atlas',
-      method: this.method,
-      url: this.url,
-      headers: {
-        accept: this.media,
-        'user-agent': userAgent,
-        ...(this.body === undefined ? {} : { 'content-type': this.media }),
-      },
-      ...(this.body === undefined ? {} : { body: this.body }),
+      method,
+      url,
+      headers,
+      ...(body === undefined ? {} : { body }),
       authorizations,
     });
     this.samplesMs.push(...reply.rttMs);
   }
+}
+
+/** The adapter's call as the bare client sends it: method, URL, media type, user agent and body. */
+export function bareRequest(simUrl: string, spec: BareCallSpec): BareRequest {
+  const definition = atlasOperations[spec.operation];
+  if (definition.method !== 'GET' && definition.method !== 'POST')
+    throw new Error(`${spec.operation}: only GET and POST are timed`);
+  const media = mediaType(definition.version);
+  const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+  return {
+    method: definition.method,
+    url: `${simUrl}${apiPrefix}${expandPath(spec.operation, spec.params)}${spec.query ? `?${spec.query}` : ''}`,
+    headers: {
+      accept: media,
+      'user-agent': userAgent,
+      ...(body === undefined ? {} : { 'content-type': media }),
+    },
+    ...(body === undefined ? {} : { body }),
+  };
 }

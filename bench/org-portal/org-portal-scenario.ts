@@ -7,7 +7,7 @@ import {
   type CallCounts,
 } from '../database-access/atlas-calls.js';
 import { AtlasCallTimer, BareRoundTrips } from '../database-access/bound-samplers.js';
-import { BareAtlasCalls, type BareCallSpec } from './bare-atlas-calls.js';
+import { BareAtlasCalls, bareRequest, type BareCallSpec } from './bare-atlas-calls.js';
 import {
   enrollmentToken,
   intervals,
@@ -16,6 +16,7 @@ import {
   stopPlane,
   type Sandbox,
 } from '../database-access/sandbox.js';
+import { projectUrlPath } from '../atlas/atlas-setup.js';
 import { figuresFor, type Figure } from '../figures.js';
 import type { Scenario } from '../scenario.js';
 import { mean, percentile, until } from '../stats.js';
@@ -138,6 +139,7 @@ async function measure(sb: Sandbox, atlas: AtlasTimers, bare: BareRoundTrips) {
       await atlas.former.sample(settings.atlasSamplesPerJob);
       // A grant necessarily makes one more control-plane round trip: its intent, before its write.
       await bare.sample(settings.bareSamplesPerJob, { intent: type === 'grant' });
+      if (type === 'grant') await bare.sample(settings.bareSamplesPerJob, { grant: true });
     }
     const times = sb.probe.times(done.map((d) => d.jobId));
     return done.map((d, i) => {
@@ -169,6 +171,8 @@ interface BoundParts {
   readonly readMs: number;
   readonly writeMs: number;
   readonly bareMs: number;
+  /** The minimal grant's claim→result p50 (`bench/worker/bare-grant.ts`), grants only. */
+  readonly minimalGrantMs?: number;
   /** The former Atlas part: a `getGroup` GET timed from the bench process. */
   readonly formerCallMs: number;
   /** The host's cold-path penalty, read in the bare client's process (`ColdPath`). */
@@ -200,7 +204,7 @@ async function measureColdPath(bare: BareRoundTrips): Promise<ColdPath> {
 }
 
 function figures(kind: 'grant' | 'revoke', samples: readonly Sample[], parts: BoundParts): Figure[] {
-  const { readMs, writeMs, bareMs, formerCallMs, coldPath } = parts;
+  const { readMs, writeMs, bareMs, minimalGrantMs, formerCallMs, coldPath } = parts;
   const latency = samples.map((s) => s.latencyMs);
   // Each call is charged the bare time of its own kind; the calls of one job run one after another.
   const bound = percentile(
@@ -227,6 +231,9 @@ function figures(kind: 'grant' | 'revoke', samples: readonly Sample[], parts: Bo
         bareReadP50Ms: readMs,
         bareWriteP50Ms: writeMs,
         bareControlPlaneRoundTripP50Ms: bareMs,
+        ...(minimalGrantMs === undefined
+          ? {}
+          : { minimalGrantP50Ms: minimalGrantMs, minimalGrantRatio: minimalGrantMs / bound }),
         formerBoundMs: formerBound,
         formerGetGroupInBenchProcessP50Ms: formerCallMs,
         leaseToFirstAtlasP50Ms: percentile(
@@ -292,6 +299,15 @@ export const orgPortalScenario: Scenario = {
             revoke: timer(bareCalls.revoke),
             former: AtlasCallTimer.forSimulator(sb.sim.url),
           };
+          await bare.process.send({
+            cmd: 'grantSetup',
+            setup: {
+              read: bareRequest(sb.sim.url, bareCalls.read),
+              write: bareRequest(sb.sim.url, bareCalls.grant),
+              username: probe.email,
+              challengeUrl: `${sb.sim.url}${projectUrlPath}`,
+            },
+          });
           const r = await measure(sb, atlas, bare);
           const coldPath = await measureColdPath(bare);
           const readMs = percentile(atlas.read.samplesMs, 50);
@@ -301,6 +317,7 @@ export const orgPortalScenario: Scenario = {
               readMs,
               writeMs: percentile(atlas.grant.samplesMs, 50),
               bareMs: percentile(bare.intentSamplesMs, 50),
+              minimalGrantMs: percentile(bare.grantSamplesMs, 50),
               formerCallMs,
               coldPath,
             }),

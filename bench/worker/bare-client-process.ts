@@ -18,6 +18,27 @@ export const BareConfig = z.object({
 });
 export type BareConfig = z.infer<typeof BareConfig>;
 
+/** One HTTP request as the bare client sends it. */
+export const BareRequest = z.object({
+  method: z.enum(['GET', 'POST']),
+  url: z.string(),
+  headers: z.record(z.string(), z.string()),
+  body: z.string().optional(),
+});
+
+export type BareRequest = z.infer<typeof BareRequest>;
+
+/** The minimal org-portal grant's calls (`bare-grant.ts`): the adapter's read and write. */
+export const BareGrantSetup = z.object({
+  read: BareRequest,
+  write: BareRequest,
+  /** The person the calls are made on (their username goes into the result). */
+  username: z.string(),
+  /** A bodiless GET the simulator answers with a Digest challenge. */
+  challengeUrl: z.string(),
+});
+export type BareGrantSetup = z.infer<typeof BareGrantSetup>;
+
 export const BareCommand = z.discriminatedUnion('cmd', [
   /** Claims and completes `jobs` jobs on the daemon's control plane, keeping them for replays. */
   z.object({ cmd: z.literal('seed'), jobs: z.number().int().positive() }),
@@ -30,14 +51,7 @@ export const BareCommand = z.discriminatedUnion('cmd', [
    * sequentially, each timed from send to body read: a bare Atlas call made from a process of its
    * own, as the daemon makes its calls, rather than from the process that hosts the simulator.
    */
-  z.object({
-    cmd: z.literal('atlas'),
-    method: z.enum(['GET', 'POST']),
-    url: z.string(),
-    headers: z.record(z.string(), z.string()),
-    body: z.string().optional(),
-    authorizations: z.array(z.string()).min(1),
-  }),
+  BareRequest.extend({ cmd: z.literal('atlas'), authorizations: z.array(z.string()).min(1) }),
   /**
    * The host's cold-path penalty: the same small piece of the daemon's per-job work (validating a
    * job envelope) timed `samples` times back to back, then `samples` times each after a pause of
@@ -48,6 +62,8 @@ export const BareCommand = z.discriminatedUnion('cmd', [
     pauseMs: z.number().int().positive(),
     samples: z.number().int().positive(),
   }),
+  /** Sets up the minimal grant that ping jobs with `grant: true` run (`bare-grant.ts`). */
+  z.object({ cmd: z.literal('grantSetup'), setup: BareGrantSetup }),
   z.object({ cmd: z.literal('exit') }),
 ]);
 export type BareCommand = z.infer<typeof BareCommand>;

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { JobEnvelope, type ResultRequest } from '../../src/control-plane/protocol.js';
 import { createBareHttp, type BareHttp } from '../bare-http.js';
 import { BareCommand, BareConfig, type BareReply } from './bare-client-process.js';
+import { BareGrant } from './bare-grant.js';
 import { claim, deregister, putIntent, putResult, register, type BareSession } from './bare-protocol.js';
 
 /**
@@ -17,8 +18,20 @@ import { claim, deregister, putIntent, putResult, register, type BareSession } f
  * control plane in the same way. Commands arrive one per stdin line (`BareCommand`).
  */
 
-/** `intent: true`: record an intent before the result, as an org-portal grant does before its write. */
-const PingPayload = z.object({ echo: z.string(), intent: z.boolean().optional() });
+/**
+ * `intent: true`: record an intent before the result, as an org-portal grant does before its write.
+ * `grant: true`: run the minimal org-portal grant set up by `grantSetup` (`bare-grant.ts`).
+ */
+const PingPayload = z.object({
+  echo: z.string(),
+  intent: z.boolean().optional(),
+  grant: z.boolean().optional(),
+});
+
+/** The process's minimal grant, once `grantSetup` has run. */
+interface Grants {
+  bare?: BareGrant;
+}
 
 interface Completed {
   readonly jobId: string;
@@ -27,25 +40,34 @@ interface Completed {
   readonly rttMs: number;
 }
 
-async function complete(session: BareSession, job: JobEnvelope): Promise<Completed> {
+async function complete(session: BareSession, job: JobEnvelope, grants: Grants): Promise<Completed> {
   const startedAt = new Date().toISOString();
-  const { echo, intent } = PingPayload.parse(JSON.parse(job.payload));
-  if (intent) await putIntent(session, job, { echo });
-  const body: ResultRequest = {
-    leaseId: job.leaseId,
-    fencingToken: job.fencingToken,
-    outcome: 'succeeded',
-    result: { echo },
-    startedAt,
-    finishedAt: new Date().toISOString(),
-  };
+  const { echo, intent, grant } = PingPayload.parse(JSON.parse(job.payload));
+  if (grant && !grants.bare) throw new Error('a grant ping before grantSetup');
+  if (intent && !grant) await putIntent(session, job, { echo });
+  const body: ResultRequest =
+    grant && grants.bare
+      ? await grants.bare.run(session, job, startedAt)
+      : {
+          leaseId: job.leaseId,
+          fencingToken: job.fencingToken,
+          outcome: 'succeeded',
+          result: { echo },
+          startedAt,
+          finishedAt: new Date().toISOString(),
+        };
   const sent = performance.now();
   await putResult(session, job.jobId, job.attempt, body);
   return { jobId: job.jobId, attempt: job.attempt, body, rttMs: performance.now() - sent };
 }
 
 /** Claims (long-poll) until `jobs` jobs are done, with at most `concurrency` in flight. */
-async function work(session: BareSession, jobs: number, config: BareConfig): Promise<Completed[]> {
+async function work(
+  session: BareSession,
+  jobs: number,
+  config: BareConfig,
+  grants: Grants,
+): Promise<Completed[]> {
   const done: Completed[] = [];
   const running = new Set<Promise<void>>();
   let claimed = 0;
@@ -59,7 +81,7 @@ async function work(session: BareSession, jobs: number, config: BareConfig): Pro
     const leased = await claim(session, free, config.pollWaitMs, randomUUID());
     claimed += leased.length;
     for (const job of leased) {
-      const task: Promise<void> = complete(session, job)
+      const task: Promise<void> = complete(session, job, grants)
         .then((completed) => void done.push(completed))
         .finally(() => {
           running.delete(task);
@@ -160,6 +182,7 @@ async function main(): Promise<void> {
   );
   const onTwin = await register(http, config.twinUrl, config.token, 'bench-bare', config.concurrency);
   const seeded: Completed[] = [];
+  const grants: Grants = {};
   const reply = (answer: BareReply): boolean => process.stdout.write(`${JSON.stringify(answer)}\n`);
   reply({ rttMs: [] });
   for await (const line of createInterface({ input: process.stdin })) {
@@ -167,6 +190,11 @@ async function main(): Promise<void> {
     if (command.cmd === 'exit') break;
     if (command.cmd === 'atlas') {
       reply({ rttMs: await atlasCalls(http, command) });
+      continue;
+    }
+    if (command.cmd === 'grantSetup') {
+      grants.bare = await BareGrant.start(http, command.setup);
+      reply({ rttMs: [] });
       continue;
     }
     if (command.cmd === 'coldPath') {
@@ -177,7 +205,7 @@ async function main(): Promise<void> {
       reply({ rttMs: await replay(onDaemonPlane, seeded, command.count) });
       continue;
     }
-    const done = await work(command.cmd === 'seed' ? onDaemonPlane : onTwin, command.jobs, config);
+    const done = await work(command.cmd === 'seed' ? onDaemonPlane : onTwin, command.jobs, config, grants);
     if (command.cmd === 'seed') seeded.push(...done);
     reply({ rttMs: done.map((d) => d.rttMs) });
   }
