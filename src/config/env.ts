@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { enrollmentTokenProblem } from './enrollment-token.js';
 import { ConnectorError } from '../errors/connector-error.js';
 import { parseDurationMs } from './duration.js';
+import { connectorIdSchema } from './connector-id.js';
 import { orgRoles } from '../adapters/atlas-org-portal/roles.js';
 import { jobOperations } from '../adapters/adapter.js';
 
@@ -70,13 +71,7 @@ export const EnvSchema = z.object({
   CONTROL_PLANE_URL: optionalUrl,
   CONTROL_PLANE_TOKEN: optionalText,
   CONTROL_PLANE_TOKEN_FILE: optionalText,
-  CONNECTOR_ID: z.preprocess(
-    blankIsUnset,
-    z
-      .string()
-      .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, dot, dash or underscore')
-      .optional(),
-  ),
+  CONNECTOR_ID: z.preprocess(blankIsUnset, connectorIdSchema.optional()),
   MAX_CONCURRENT_JOBS: integer(1, 64, 4),
   MAX_WAITING_JOBS: integer(0, 1024, 32),
   ADMIN_PORT: portOr(8081),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { connectorIdSchema } from '../../config/connector-id.js';
 import { clusterNameSchema, projectIdSchema } from '../database-access/model/settings.js';
 
 /** Atlas organization ids are 24-hex, like project ids. */
@@ -15,13 +16,10 @@ const tagKey = z.string().min(1).max(255);
 export const DeepDiscoveryConfig = z
   .object({
     orgId: orgIdSchema.describe('The Atlas organization whose projects and clusters are discovered.'),
-    connectorId: z
-      .string()
-      .min(1)
-      .max(128)
+    connectorId: connectorIdSchema
       .optional()
       .describe(
-        "The integration's own connector: serves the clusters without a connector-id tag. Defaults to the CONNECTOR_ID of the connector running the job; set it when several connectors (one per network) serve one organization.",
+        "The integration's own connector: serves the clusters without a connector-id tag. Defaults to the CONNECTOR_ID of the connector running the job; set it when several connectors (one per network) serve one organization. A CONNECTOR_ID: 1-63 letters, digits, dot, dash or underscore.",
       ),
     tagKeys: z
       .object({
