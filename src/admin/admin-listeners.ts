@@ -27,6 +27,13 @@ export async function readAdminToken(file: string, scrubber: Pick<SecretScrubber
       code: 'config_invalid',
       message: 'ADMIN_TOKEN_FILE: the token must be at least 16 characters',
     });
+  // No client can send these in a header: every /status and /metrics request would answer 401.
+  if (/\p{Cc}/u.test(token))
+    throw new ConnectorError({
+      code: 'config_invalid',
+      message:
+        'ADMIN_TOKEN_FILE: the token contains a line break or a control character (the file must hold one token on one line)',
+    });
   scrubber.add(token);
   return token;
 }

@@ -35,7 +35,7 @@ async function checkConfiguration(ctx: DoctorContext): Promise<CheckOutcome> {
   return { status: 'pass', detail: describeConfig(config) };
 }
 
-/** ADMIN_TOKEN_FILE as the daemon reads it at start: unreadable or short, the daemon exits 78. */
+/** ADMIN_TOKEN_FILE as the daemon reads it at start: unreadable, short or not one line, the daemon exits 78. */
 async function checkAdminToken(ctx: DoctorContext, config: AppConfig): Promise<CheckOutcome | undefined> {
   if (config.admin.tokenFile === undefined) return undefined;
   try {
@@ -47,7 +47,7 @@ async function checkAdminToken(ctx: DoctorContext, config: AppConfig): Promise<C
       status: 'fail',
       detail: error.message,
       remedy:
-        'mount a Secret holding a token of 16 or more characters at that path, or unset ADMIN_TOKEN_FILE',
+        'mount a Secret holding one token of 16 or more characters on one line at that path, or unset ADMIN_TOKEN_FILE',
     };
   }
 }
