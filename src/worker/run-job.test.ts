@@ -114,6 +114,27 @@ function intentHandler(writes: string[]): JobHandler<Record<string, never>> {
   };
 }
 
+/**
+ * Reads (an Atlas GET the process stays frozen in), then records its intent and writes, as a
+ * grant does: with only the lease check the intent call makes.
+ */
+function stallThenIntentHandler(
+  writes: string[],
+  stall: (ms: number) => void,
+): JobHandler<{ stallMs: number }> {
+  return {
+    payloadSchema: z.object({ stallMs: z.number() }),
+    needsIntegration: false,
+    async run(payload, ctx) {
+      stall(payload.stallMs);
+      await ctx.recordIntent({ added: ['role'] });
+      ctx.beforeSideEffect();
+      writes.push('write');
+      return { done: true };
+    },
+  };
+}
+
 /** Succeeds with a result of about `bytes` bytes (a sweep's report over a large organization). */
 const bigResultHandler: JobHandler<{ bytes: number }> = {
   payloadSchema: z.object({ bytes: z.number() }).strict(),
@@ -224,6 +245,7 @@ function setup(writes: string[]) {
       stall: stallingHandler(writes, (ms) => clock.stall(ms)) as JobHandler,
       retry: retryingWriteHandler(writes, (ms) => clock.stall(ms)) as JobHandler,
       linger: lingeringHandler(writes) as JobHandler,
+      stallIntent: stallThenIntentHandler(writes, (ms) => clock.stall(ms)) as JobHandler,
     }),
     policy: loadConfig({}).policy,
     maxPayloadBytes: 4096,
@@ -788,6 +810,41 @@ describe('RunningJob', () => {
       Promise.resolve(),
     );
     expect(asked).toEqual(['lease-1', 'lease-1']);
+  });
+
+  it('records no intent once the lease deadline has passed, though an event-loop stall kept the keeper from noticing', async () => {
+    const writes: string[] = [];
+    const { clock, cp, deps, logs } = setup(writes);
+    // 30 s lease granted at 0, never extended: the local deadline is 25 s, the server's TTL 30 s.
+    // Stalled 27 s, the lease may still be current on the server, which would take the intent.
+    const done = new RunningJob(envelope({ type: 'stallIntent', payload: '{"stallMs":27000}' }), 0, deps).run(
+      Promise.resolve(),
+    );
+    await clock.advance(1);
+    await done;
+    expect(cp.calls.intents).toEqual([]);
+    expect(writes).toEqual([]);
+    expect(cp.calls.results).toEqual([]);
+    expect(logs.lines().filter((l) => l.msg === 'lease lost')).toMatchObject([{ reason: 'deadline' }]);
+  });
+
+  it('records no intent on a retry after a wait that outlasted the lease deadline', async () => {
+    const writes: string[] = [];
+    const { clock, cp, deps } = setup(writes);
+    // The first call fails on a blip; the process stalls through the retry's wait past the deadline.
+    cp.intentBehaviour = (n) => {
+      if (n > 1) return undefined;
+      clock.stall(27_000);
+      return httpError('upstream_unavailable');
+    };
+    const done = new RunningJob(envelope({ type: 'stallIntent', payload: '{"stallMs":0}' }), 0, deps).run(
+      Promise.resolve(),
+    );
+    for (let waited = 0; waited < 5_000; waited += 250) await clock.advance(250);
+    await done;
+    expect(cp.calls.intents).toHaveLength(1);
+    expect(writes).toEqual([]);
+    expect(cp.calls.results).toEqual([]);
   });
 
   it('hands the envelope intent to the handler and records a new one under this lease and attempt', async () => {

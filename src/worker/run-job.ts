@@ -242,13 +242,12 @@ export class RunningJob {
   }
 
   /**
-   * Fenced by this lease; a stale holder never records (its signal is aborted, or the server says
-   * 409/410). That refusal is a lost lease, retryable: the server still takes this attempt's report
+   * Fenced by this lease; a stale holder never records (its signal is aborted, its local deadline
+   * has passed, or the server says 409/410). That refusal is a lost lease, retryable: the server still takes this attempt's report
    * when its lease lapsed and nobody has leased the job since (§4.7), and a `conflict` would then
    * fail the job for good although nothing was written.
    */
   private async recordIntent(intent: unknown): Promise<void> {
-    if (this.abort.signal.aborted) throw this.abort.signal.reason;
     try {
       // A blip (a reset, a 503 while the control plane rolls) is retried within the attempt: failed
       // at once, the job would be requeued at once, and a few seconds of it used up every attempt.
@@ -256,7 +255,14 @@ export class RunningJob {
       // later, narrower intent of this lease and put its wider claim back; the next attempt's
       // lease fences it off instead.
       await withRetry(
-        () => this.deps.client.recordIntent(this.lease, this.envelope.attempt, intent, this.abort.signal),
+        () => {
+          // Checked before every call, a retry after its wait included, as before an Atlas write: an
+          // event-loop stall may have carried the job past its deadline before the keeper's timer
+          // ran, and the server would still take the intent of a lease in its last seconds.
+          this.keeper.checkDeadline();
+          if (this.abort.signal.aborted) return Promise.reject(this.abort.signal.reason);
+          return this.deps.client.recordIntent(this.lease, this.envelope.attempt, intent, this.abort.signal);
+        },
         {
           ...blipRetry,
           shouldRetry: (error) =>
