@@ -78,4 +78,21 @@ describe('ControlPlaneContact', () => {
     expect(contact.sessionHeldUntil(grantedBefore)).toBeUndefined();
     expect(contact.sessionHeldUntil(resumedAt)).toBe(resumedAt + 3_000 - 500);
   });
+  it('does not let an answer that came after the hold had lapsed hold older leases, though its request left before', async () => {
+    // A request sent within the hold may reach the server after it (a freeze between the send time
+    // and the bytes leaving, retransmissions as a partition heals): the session may have been
+    // declared dead first. Only the answer's arrival bounds when the server received it.
+    const { clock, contact } = contactOn();
+    contact.applyIntervals({ leaseTtlMs: 60_000, sessionGraceMs: 90_000 });
+    const grantedBefore = clock.monotonic();
+    contact.answered(clock.monotonic()); // held until 85 s
+    await clock.advance(80_000);
+    const sentAt = clock.monotonic();
+    await clock.advance(15_000); // its answer arrives at 95 s, past the server's 90 s
+
+    contact.answered(sentAt);
+
+    expect(contact.sessionHeldUntil(grantedBefore)).toBeUndefined();
+    expect(contact.sessionHeldUntil(sentAt)).toBe(sentAt + 90_000 - 5_000);
+  });
 });

@@ -17,9 +17,10 @@ export class ControlPlaneContact {
   /** Send time of the last request the control plane answered: the server's silence clock starts no earlier. */
   private lastAnsweredSentAt: number | undefined;
   /**
-   * Send time of the first answered request sent after the session's hold had lapsed (the process
-   * was frozen, say, past the grace): the server may have declared the session dead by then and
-   * expired its leases, so only leases granted from then on are held by later answers.
+   * Send time of the latest answered request that may have reached the server after the session's
+   * hold had lapsed (the process was frozen, say, past the grace): the server may have declared the
+   * session dead by then and expired its leases, so only leases granted from then on are held by
+   * later answers.
    */
   private heldSince: number | undefined;
   /** Set by a failed control-plane call; the next answer is a return of contact. */
@@ -46,8 +47,13 @@ export class ControlPlaneContact {
   /** An answer from the control plane to a request sent at `sentAt` (monotonic). */
   answered(sentAt: number): void {
     const heldUntil = this.heldUntil();
-    if (heldUntil !== undefined && sentAt > heldUntil) this.heldSince = sentAt;
-    this.lastContact = this.clock.monotonic();
+    const now = this.clock.monotonic();
+    // The server received the request at some time between its send and now: only an answer that
+    // arrives within the hold proves the session was alive then. A request sent within it may have
+    // got there after (a freeze before its bytes left, retransmissions as a partition heals).
+    if (heldUntil !== undefined && now > heldUntil)
+      this.heldSince = Math.max(this.heldSince ?? sentAt, sentAt);
+    this.lastContact = now;
     this.lastAnsweredSentAt = Math.max(this.lastAnsweredSentAt ?? sentAt, sentAt);
     this.onAnswer();
     if (!this.outOfContact) return;
