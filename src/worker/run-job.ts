@@ -243,9 +243,9 @@ export class RunningJob {
 
   /**
    * Fenced by this lease; a stale holder never records (its signal is aborted, its local deadline
-   * has passed, or the server says 409/410). That refusal is a lost lease, retryable: the server still takes this attempt's report
-   * when its lease lapsed and nobody has leased the job since (§4.7), and a `conflict` would then
-   * fail the job for good although nothing was written.
+   * has passed, or the server says 409/410). That refusal is a lost lease, retryable: the server
+   * still takes this attempt's report when its lease lapsed and nobody has leased the job since
+   * (§4.7), and a `conflict` would then fail the job for good although nothing was written.
    */
   private async recordIntent(intent: unknown): Promise<void> {
     try {
