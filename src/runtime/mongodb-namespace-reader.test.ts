@@ -43,6 +43,36 @@ async function startStallingProxy(target: { host: string; port: number }, stallO
 }
 
 describe('the mongodb namespace reader', () => {
+  it('loads the driver again on the next listing after a load failed', async () => {
+    let loads = 0;
+    const reader = createMongoNamespaceReader({
+      appName: 'reader-test',
+      load: async () => {
+        loads += 1;
+        if (loads === 1) throw new Error('EMFILE: too many open files');
+        return import('mongodb');
+      },
+    });
+    const listing = () =>
+      reader
+        .listNamespaces({
+          connectionString: 'mongodb+srv://two.hosts.example.net,three.example.net/',
+          username: 'jit-discovery-x',
+          password: 'Discovery-Pass-123456',
+          timeoutMs: 1_000,
+          signal: new AbortController().signal,
+        })
+        .then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+
+    expect(String(await listing())).toContain('EMFILE');
+    // Loaded this time: the driver itself refuses the connection string.
+    expect(String(await listing())).toContain('cluster unreachable over the driver (MongoParseError)');
+    expect(loads).toBe(2);
+  });
+
   it('turns a connection string the driver cannot parse into a ConnectorError without the password', async () => {
     const reader = createMongoNamespaceReader({ appName: 'reader-test' });
     const password = 'Discovery-Pass-123456';

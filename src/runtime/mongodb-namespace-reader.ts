@@ -48,9 +48,19 @@ async function listAll(client: MongoClient) {
  * The driver is loaded on the first listing, not at start-up: loading it costs about 24 MB of
  * RSS, and only a deep discovery with `collectionDiscovery: driver` ever uses it.
  */
-export function createMongoNamespaceReader(options: { readonly appName: string }): NamespaceReader {
+export function createMongoNamespaceReader(options: {
+  readonly appName: string;
+  /** Loads the driver (default: `import('mongodb')`); tests make it fail. */
+  readonly load?: () => Promise<Driver>;
+}): NamespaceReader {
+  const load = options.load ?? (() => import('mongodb'));
   let loading: Promise<Driver> | undefined;
-  const loadDriver = (): Promise<Driver> => (loading ??= import('mongodb'));
+  // A failed load is not kept: the next listing loads again (a file-descriptor shortage, say, passes).
+  const loadDriver = (): Promise<Driver> =>
+    (loading ??= load().catch((error: unknown) => {
+      loading = undefined;
+      throw error;
+    }));
   return {
     async listNamespaces(input) {
       if (input.signal.aborted) throw cancelledError(input.signal.reason);
