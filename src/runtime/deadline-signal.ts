@@ -38,3 +38,30 @@ export function deadlineSignal(timeoutMs: number, parent: AbortSignal | undefine
     },
   };
 }
+
+/**
+ * A signal aborted when any of `parents` aborts (with that parent's reason), released when the
+ * wait it guards ends. For waits repeated in a loop on a long-lived signal (the claim loop's, the
+ * outbox's): on Node 20, `AbortSignal.any` over a long-lived signal keeps an entry on it for every
+ * call, for the life of the process (about 60 bytes each, one per second while results are held).
+ */
+export interface LinkedSignal {
+  readonly signal: AbortSignal;
+  /** Removes the listeners on the parents; call it when the wait ends. Idempotent. */
+  release(): void;
+}
+
+export function linkedSignal(...parents: readonly AbortSignal[]): LinkedSignal {
+  const controller = new AbortController();
+  const aborted = parents.find((parent) => parent.aborted);
+  if (aborted) {
+    controller.abort(aborted.reason);
+    return { signal: controller.signal, release: () => undefined };
+  }
+  const listeners = parents.map((parent) => {
+    const onAbort = (): void => controller.abort(parent.reason);
+    parent.addEventListener('abort', onAbort, { once: true });
+    return () => parent.removeEventListener('abort', onAbort);
+  });
+  return { signal: controller.signal, release: () => listeners.forEach((remove) => remove()) };
+}

@@ -3,6 +3,7 @@ import type { SerialisedResult } from '../control-plane/protocol.js';
 import { isConnectorError } from '../errors/connector-error.js';
 import { fullJitterDelay } from '../runtime/backoff.js';
 import type { Clock } from '../runtime/clock.js';
+import { linkedSignal } from '../runtime/deadline-signal.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
 import { controlPlaneHint } from './registration.js';
@@ -126,8 +127,11 @@ export class ResultOutbox {
           { err: error, jobId: entry.jobId, failures: failures + 1, delayMs: delay },
           'result not delivered; will retry',
         );
-        const sleeping = AbortSignal.any([this.stopper.signal, this.waker.signal]);
-        await clock.sleep(delay, sleeping).catch(() => undefined);
+        const sleeping = linkedSignal(this.stopper.signal, this.waker.signal);
+        await clock
+          .sleep(delay, sleeping.signal)
+          .catch(() => undefined)
+          .finally(() => sleeping.release());
       }
     }
   }

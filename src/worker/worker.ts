@@ -11,7 +11,7 @@ import { isConnectorError } from '../errors/connector-error.js';
 import { invalidJob } from '../errors/invalid-job.js';
 import { fullJitterDelay } from '../runtime/backoff.js';
 import type { Clock } from '../runtime/clock.js';
-import { deadlineSignal } from '../runtime/deadline-signal.js';
+import { deadlineSignal, linkedSignal } from '../runtime/deadline-signal.js';
 import type { Logger } from '../runtime/logger.js';
 import type { SecretScrubber } from '../runtime/secret-scrubber.js';
 import type { Random } from '../runtime/random.js';
@@ -471,8 +471,11 @@ export class Worker {
         this.contact.failed();
         logger.warn({ err: error, delayMs: delay, failures }, 'claim failed, backing off');
         this.ticks.claim = clock.monotonic() + delay;
-        const wake = AbortSignal.any([this.claimAbort.signal, this.contact.backSignal]);
-        await clock.sleep(delay, wake).catch(() => undefined);
+        const wake = linkedSignal(this.claimAbort.signal, this.contact.backSignal);
+        await clock
+          .sleep(delay, wake.signal)
+          .catch(() => undefined)
+          .finally(() => wake.release());
       }
     }
   }
@@ -486,9 +489,10 @@ export class Worker {
     const { clock, logger } = this.options;
     logger.debug({ outboxDepth: this.outbox.depth }, 'results held: claiming after they are delivered');
     const step = new AbortController();
-    const stop = AbortSignal.any([this.claimAbort.signal, step.signal]);
-    await Promise.race([this.outbox.whenEmpty(), clock.sleep(1_000, stop).catch(() => undefined)]);
+    const stop = linkedSignal(this.claimAbort.signal, step.signal);
+    await Promise.race([this.outbox.whenEmpty(), clock.sleep(1_000, stop.signal).catch(() => undefined)]);
     step.abort();
+    stop.release();
     this.ticks.claim = clock.monotonic();
   }
 
