@@ -178,6 +178,39 @@ describe('a grant retry refused before its first write takes back what an earlie
     expect(h.intents.map((i) => i.intent)).toEqual([{ ...earlier, ...nothingClaimed }]);
   });
 
+  // Attempt 1 invited bob and died before it recorded the invitation's user id. A retry that is not
+  // refused counts that invitation as the grant's (and stamps the claim with its id); a refused one
+  // must too, or the invitation and its roles stay behind under a record that cannot say which
+  // invitation is the grant's: its revoke fails, and once bob accepts he holds what he was refused.
+  it("withdraws the invitation of an earlier attempt that died before it recorded the invitation's id", async () => {
+    const h = portalWorld();
+    let recorded = 0;
+    const dying: GrantCtx = {
+      ...h.ctx,
+      recordIntent: async (intent) => {
+        recorded += 1;
+        if (recorded > 1) throw new Error('killed');
+        await h.ctx.recordIntent(intent);
+      },
+    };
+    const invited = await grantAccess({ config: baseConfig, payload: payload() }, h.deps, dying);
+    const earlier = h.intents.at(-1)?.intent;
+    expect(earlier).not.toHaveProperty('userId');
+    h.world.calls.length = 0;
+    h.intents.length = 0;
+    const error = await retry(h, { ...h.ctx, intent: earlier }, { config: { projectIds: [payments] } });
+    expect(error).toMatchObject({ code: 'policy_denied', details: { field: 'access[1].projectId' } });
+    expect(h.writes()).toEqual([['orgUsers.remove', orgId, invited.userId]]);
+    expect(h.world.orgUser(invited.userId)).toBeUndefined();
+    // The record the failed job leaves names the invitation and claims none of its roles.
+    expect(h.intents).toHaveLength(1);
+    expect(h.intents[0]?.intent).toMatchObject({
+      userId: invited.userId,
+      added: [],
+      created: { invitation: false },
+    });
+  });
+
   // The earlier attempt wrote to an invitation that is gone; the person is invited again under
   // another id, with a role someone else gave. A record made from the old claim would own that role
   // once the new invitation is accepted, and its revoke or the sweep would remove it.

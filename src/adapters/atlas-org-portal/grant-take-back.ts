@@ -90,6 +90,7 @@ export async function takeBack(
   const { orgId, grantId, email } = refused;
   if (!claimsAnything(claimed)) return;
   const out = emptyOutcome();
+  let claim = claimed;
   try {
     const person = await findPerson(deps, ctx, orgId, email);
     // A pending invitation under another user id than the claim's: the claimed writes went with the
@@ -97,12 +98,18 @@ export async function takeBack(
     // a record made from the claim would own this invitation's roles once it is accepted.
     if (person === undefined || !countsOn(claimed.userId, person)) out.personGone = true;
     else {
+      // A claim that names no user id (an attempt invited the person and ended before it learnt the
+      // invitation's id) counts on this invitation, as in the grant, and is stamped with its id:
+      // unstamped, the removal would take it for a record made on an invitation that is gone
+      // (onMembership) and leave the grant's invitation and roles behind, under a claim that
+      // cannot say which invitation is the grant's.
+      claim = { ...claimed, userId: claimed.userId ?? person.id };
       const now = deps.clock.now();
       // The grant's own record, too: an earlier delivery of this grant id (the control plane reuses
       // it) succeeded, its record stays (a failed job widens it, never narrows it), and what it
       // added and created is promised until its expiry; only this job's writes are taken back.
       const keeping = mine.filter((g) => isActive(g, now));
-      const ending: GrantRecord = { grantId, email, ...claimed, added: [...claimed.added] };
+      const ending: GrantRecord = { grantId, email, ...claim, added: [...claim.added] };
       await removeGrants(deps, ctx, { orgId, person, ending: [ending], keeping }, out);
     }
   } catch (error) {
@@ -114,13 +121,14 @@ export async function takeBack(
   if (out.personGone)
     return void (await recordOrWarn(ctx, { ...claimed, added: [], created: nothingCreated }));
   const gone = new Set([...out.removed, ...out.stillNeeded].map(accessKey));
-  if (gone.size === 0 && !out.invitationDeleted && out.projectMembershipsDeleted.length === 0) return;
+  const unchanged = gone.size === 0 && !out.invitationDeleted && out.projectMembershipsDeleted.length === 0;
+  if (unchanged && claim.userId === claimed.userId) return;
   const left: GrantIntent = {
-    ...claimed,
-    added: claimed.added.filter((a) => !gone.has(accessKey(a))),
+    ...claim,
+    added: claim.added.filter((a) => !gone.has(accessKey(a))),
     created: {
-      invitation: claimed.created.invitation && !out.invitationDeleted,
-      projectMemberships: claimed.created.projectMemberships.filter(
+      invitation: claim.created.invitation && !out.invitationDeleted,
+      projectMemberships: claim.created.projectMemberships.filter(
         (p) => !out.projectMembershipsDeleted.includes(p),
       ),
     },
