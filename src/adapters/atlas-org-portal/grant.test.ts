@@ -790,6 +790,24 @@ describe('grant intent (write-ahead record in the control plane)', () => {
     expect(h.intents.map((i) => i.intent)).toEqual([claimed]);
   });
 
+  // Attempt 1 recorded its claim and died before its invitation went out; the retry's invitation is
+  // refused for good (the project was deleted meanwhile). Bob is neither member nor invited: nothing
+  // of the grant is in Atlas, and the record the failed job leaves (fromIntent) must claim nothing,
+  // or its revoke fails and, once an admin invites bob and he accepts, the sweep removes the admin's
+  // roles. As under `inviteUnknownUsers: false` (grant-refused-retry.test.ts).
+  it('claims nothing once Atlas refuses for good the invitation of a retry whose earlier attempt sent none', async () => {
+    const h = portalWorld();
+    const earlier = { expiresAt: '2026-12-04T14:00:00.000Z', added: [readWrite], created: claimed.created };
+    h.world.failNext('orgUsers.invite', 'GROUP_NOT_FOUND');
+    await expect(grantReadWrite(h, { ...h.ctx, intent: earlier })).rejects.toMatchObject({
+      code: 'invalid_request',
+      retryable: false,
+      details: { field: 'access[0].projectId' },
+    });
+    expect(h.writes().map(([method]) => method)).toEqual(['orgUsers.invite']);
+    expect(h.intents.at(-1)?.intent).toEqual(withdrawn);
+  });
+
   it('withdraws its claim right after a 409, before anything else can fail', async () => {
     const h = portalWorld();
     // An admin invites bob just before the connector does; then reading bob again fails.

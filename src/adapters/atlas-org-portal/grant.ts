@@ -115,8 +115,21 @@ export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: Gran
     try {
       invited = await invite(deps, ctx, config.orgId, grant, claim);
     } catch (error) {
-      if (refusedOutright(error)) await recordOrWarn(ctx, unclaimed);
-      throw refusedEntry(error, payload.access) ?? error;
+      const failure = refusedEntry(error, payload.access) ?? error;
+      if (refusedOutright(error)) {
+        await recordOrWarn(ctx, unclaimed);
+        // Refused for good: what an earlier attempt claimed is taken back (takeBack reads the person
+        // again: absent, there is nothing left of it, and its claim goes), as under
+        // inviteUnknownUsers false, or the record the failed job leaves would own what someone
+        // else gives the person later.
+        if (isConnectorError(failure) && !failure.retryable)
+          await takeBack(
+            { deps, ctx, mine },
+            { orgId: config.orgId, grantId: payload.grantId, email: grant.email },
+            unclaimed,
+          );
+      }
+      throw failure;
     }
     if (invited) {
       // The intent above could name no user id: there was none yet. Made into a record (the result
