@@ -60,7 +60,7 @@ export const DeepDiscoveryConfig = z
       .max(64)
       .default(16)
       .describe(
-        'Atlas calls discovery keeps in flight at once (projects are walked in parallel beneath it).',
+        'Atlas calls discovery keeps in flight at once (projects are walked in parallel beneath it); with collectionDiscovery driver, also the discovery users and driver sessions alive at once.',
       ),
     userStrategy: z
       .enum(['per-requester', 'per-grant'])

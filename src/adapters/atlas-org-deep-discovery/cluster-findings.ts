@@ -48,13 +48,18 @@ async function driverNamespaces(
   const { cluster, route } = served;
   const connectionString = connectionStringFor(cluster, choiceOf(route), 'cluster');
   const target = { projectId, clusterName: cluster.name, integrationId: walk.integrationId };
-  const databases = await withDiscoveryUser(walk.user, walk.ctx, target, (login) =>
-    reader.listNamespaces({
-      connectionString,
-      ...login,
-      timeoutMs: 15_000,
-      signal: walk.ctx.signal,
-    }),
+  // One slot of the walk's gate for the user's whole life (create, APPLIED wait, listing, delete):
+  // at most discoveryConcurrency privileged users and driver sessions at once, however many
+  // clusters the projects walked together hold. (Its calls inside are not gated again.)
+  const databases = await walk.gate(() =>
+    withDiscoveryUser(walk.user, walk.ctx, target, (login) =>
+      reader.listNamespaces({
+        connectionString,
+        ...login,
+        timeoutMs: 15_000,
+        signal: walk.ctx.signal,
+      }),
+    ),
   );
   return { databases, from: 'driver' };
 }

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectorError } from '../../errors/connector-error.js';
 import { createMongoNamespaceReader } from '../../runtime/mongodb-namespace-reader.js';
 import {
+  analytics,
   payments,
   platform,
   startKit,
@@ -137,6 +138,35 @@ describe('collection discovery by driver', () => {
 
     expect(logins).toHaveLength(1);
     expect(released).toBe(0);
+  });
+
+  it('keeps at most discoveryConcurrency discovery users and driver sessions at once, across projects', async () => {
+    let listing = 0;
+    const seen: { listing: number; users: number }[] = [];
+    const discoveryUsers = () =>
+      [payments, analytics, platform]
+        .flatMap((projectId) => kit.sim.state.databaseUsers(projectId))
+        .filter((user) => user.username.startsWith('jit-discovery-')).length;
+    const reader: NamespaceReader = {
+      listNamespaces: async () => {
+        listing += 1;
+        seen.push({ listing, users: discoveryUsers() });
+        // Let any other cluster's session of the walk start meanwhile.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        listing -= 1;
+        return [{ name: 'live', collections: ['c1'] }];
+      },
+    };
+    await kit.run(
+      'discover',
+      {},
+      { reader, config: { collectionDiscovery: 'driver', discoveryConcurrency: 1 } },
+    );
+
+    // Five served clusters in three projects, walked two projects at a time.
+    expect(seen).toHaveLength(5);
+    expect(seen).toEqual(seen.map(() => ({ listing: 1, users: 1 })));
+    expect(discoveryUsers()).toBe(0);
   });
 
   it('never logs the discovery password: it is registered as a secret before use', async () => {
