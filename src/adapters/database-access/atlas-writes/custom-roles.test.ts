@@ -62,6 +62,8 @@ describe('grant with actions (connector-made custom roles)', () => {
       'customDbRoles.create',
       'databaseUsers.create',
       'clusters.status',
+      // read back once applied: the connector role is still on the user
+      'databaseUsers.get',
     ]);
     expect(h.atlas.callsTo('customDbRoles.list')).toEqual([[projectId]]);
     expect(h.atlas.callsTo('projectLimits.get')).toEqual([[projectId, customRolesLimit]]);
@@ -110,6 +112,8 @@ describe('grant with actions (connector-made custom roles)', () => {
       'customDbRoles.create',
       'databaseUsers.update',
       'clusters.status',
+      // read back once applied: the connector role is still on the user
+      'databaseUsers.get',
     ]);
     expect(h.atlas.callsTo('databaseUsers.update')[0]?.[3]).toMatchObject({
       roles: [
@@ -187,6 +191,41 @@ describe('grant with actions (connector-made custom roles)', () => {
     expect(h.atlas.user(projectId, aliceUser)?.roles).toEqual([{ roleName, databaseName: 'admin' }]);
   });
 
+  it.each(['per-requester', 'per-grant'] as const)(
+    'puts the role back when a sweep deleted it from under the user after the write (%s)',
+    async (userStrategy) => {
+      const h = harness({ config: { userStrategy } });
+      // Atlas refuses only a delete that leaves a user with no role: this user keeps `read`.
+      h.atlas.setKnobs({ customRoleDeletion: 'refuseIfStranding' });
+      h.atlas.beforeNext('clusters.status', () => h.atlas.removeCustomRole(projectId, roleName));
+
+      const result = await h.grant({
+        access: [ordersEntry, { cluster: clusterName, role: 'read', database: 'sales' }],
+      });
+
+      expect(h.atlas.customRolesIn(projectId)).toEqual([{ ...ordersRole, inheritedRoles: [] }]);
+      expect(h.atlas.user(projectId, result.username)?.roles).toEqual(
+        expect.arrayContaining([{ roleName, databaseName: 'admin' }]),
+      );
+      // The password the result carries is the one the user holds after the second write.
+      const password = h.atlas.passwordOf(projectId, result.username);
+      expect(password).toEqual(expect.any(String));
+      expect(result).toMatchObject({ password });
+      expect(h.logs.lines().some((line) => String(line.msg).includes('writing again'))).toBe(true);
+    },
+  );
+
+  it('gives up with a retryable conflict when the role is deleted from under the user twice', async () => {
+    const h = harness();
+    h.atlas.setKnobs({ customRoleDeletion: 'refuseIfStranding' });
+    const strip = () => h.atlas.removeCustomRole(projectId, roleName);
+    h.atlas.beforeNext('clusters.status', strip).beforeNext('clusters.status', strip);
+
+    await expect(
+      h.grant({ access: [ordersEntry, { cluster: clusterName, role: 'read', database: 'sales' }] }),
+    ).rejects.toMatchObject({ code: 'conflict', retryable: true });
+  });
+
   it('gives up with a retryable conflict when the role vanishes twice', async () => {
     const h = harness({ config: { userStrategy: 'per-grant' } });
     h.atlas.failNext('databaseUsers.create', 'ATLAS_INVALID_ROLE', 2);
@@ -244,6 +283,8 @@ describe('grant with actions (connector-made custom roles)', () => {
       'customDbRoles.create',
       'databaseUsers.create',
       'clusters.status',
+      // read back once applied: the connector role is still on the user
+      'databaseUsers.get',
     ]);
     expect(h.atlas.callsTo('customDbRoles.create')[0]?.[1]).toEqual({
       roleName: wholeDb.roleName,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { projectLimitNames, type CustomDbRole, type CustomDbRoleInput } from '../../../atlas/index.js';
 import { ConnectorError, isConnectorError } from '../../../errors/connector-error.js';
 import { connectorRolePrefix } from '../discover/discover-records.js';
-import { convergingCreate, type AtlasCtx, type AtlasDeps } from './user-store.js';
+import { convergingCreate, readUser, type AtlasCtx, type AtlasDeps } from './user-store.js';
 import type { ActionsAccessEntry } from '../model/payloads.js';
 import { invalidRequest, isBuiltInRole } from '../model/policy.js';
 import { rolesNeeded, type GrantedRole, type GrantRecord } from '../model/user-model.js';
@@ -170,4 +170,23 @@ export async function prepareCustomRoles(
 ): Promise<void> {
   checkCustomRolesPerUser(input.username, input.grants);
   await ensureCustomRoles(deps, ctx, input.projectId, input.specs);
+}
+
+/**
+ * Read back after the grant's write is applied: whether the user (still) holds every connector
+ * role of the grant. A sweep's delete of a role no user held when it listed them strips the role
+ * from a user written since, where Atlas refuses only a delete that leaves a user with no role.
+ */
+export async function holdsCustomRoles(
+  deps: AtlasDeps,
+  ctx: AtlasCtx,
+  projectId: string,
+  username: string,
+  specs: readonly CustomRoleSpec[],
+): Promise<boolean> {
+  const user = await readUser(deps, ctx, projectId, username);
+  const held = user?.roles ?? [];
+  return specs.every((spec) =>
+    held.some((role) => role.roleName === spec.roleName && role.databaseName === 'admin'),
+  );
 }

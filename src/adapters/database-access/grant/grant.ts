@@ -6,7 +6,13 @@ import type { OneProjectScope } from '../../scope.js';
 import { databaseOperation, type DatabaseJob } from '../database-operation.js';
 import { credentialFields, type CredentialFields } from '../model/credential.js';
 import { grantPerGrant } from './grant-per-grant.js';
-import { grantPerRequester, refuseGoneOwnCluster, type GrantInput } from './grant-per-requester.js';
+import {
+  grantPerRequester,
+  refuseGoneOwnCluster,
+  type GrantInput,
+  type GrantWrite,
+} from './grant-per-requester.js';
+import { holdsCustomRoles } from '../atlas-writes/custom-roles.js';
 import { goneClusters, isClusterGone } from '../atlas-writes/gone-clusters.js';
 import { toAtlasRoles } from '../atlas-writes/user-store.js';
 import { validateGrant } from './grant-validation.js';
@@ -57,7 +63,6 @@ export async function runGrant(
   checkResourceKey(ctx, grant.projectId, username);
   const input: GrantInput = { settings, payload, integrationId, grant, username };
   const written = await writeGrant(input, deps, ctx);
-  await deps.readiness.waitUntilApplied(ctx, grant.projectId, written.clusters);
   ctx.log.info(
     {
       projectId: grant.projectId,
@@ -81,39 +86,42 @@ export async function runGrant(
 }
 
 /**
- * The strategy's user write. A sweep may delete a connector role no user holds yet between this
- * grant's role check and its user write; Atlas then refuses the write (`ATLAS_INVALID_ROLE`). The
- * write is idempotent, so it runs once more, which recreates the role; a second refusal is a
- * retryable conflict.
+ * The strategy's user write and the wait until it is applied. A sweep may delete a connector role
+ * no user holds yet between this grant's role check and its user write: Atlas then refuses the
+ * write (`ATLAS_INVALID_ROLE`). A sweep that listed the users before this write may also delete
+ * the role just after it: where Atlas refuses only a delete that leaves a user with no role, the
+ * delete strips the role from the user, so the user is read back once applied. Either way the
+ * write is idempotent and runs once more, which recreates the role; a second miss is a retryable
+ * conflict.
  */
-async function writeGrant(input: GrantInput, deps: AdapterDeps, ctx: JobContext) {
-  const write = () =>
-    refusingGoneCluster(input, deps, ctx, () =>
+async function writeGrant(input: GrantInput, deps: AdapterDeps, ctx: JobContext): Promise<GrantWrite> {
+  const { projectId, customRoles } = input.grant;
+  const write = async () => {
+    const written = await refusingGoneCluster(input, deps, ctx, () =>
       input.settings.userStrategy === 'per-grant'
         ? grantPerGrant(input, deps, ctx)
         : grantPerRequester(input, deps, ctx),
     );
-  if (input.grant.customRoles.length === 0) return write();
-  try {
-    return await write();
-  } catch (error) {
-    if (!isRoleGone(error)) throw error;
-    ctx.log.warn(
-      { projectId: input.grant.projectId },
-      'a connector role vanished during the grant; writing again',
-    );
+    await deps.readiness.waitUntilApplied(ctx, projectId, written.clusters);
+    return written;
+  };
+  if (customRoles.length === 0) return write();
+  for (let attempt = 1; attempt <= 2; attempt += 1) {
+    try {
+      const written = await write();
+      if (await holdsCustomRoles(deps, ctx, projectId, written.username, customRoles)) return written;
+      ctx.log.warn({ projectId }, 'a connector role was deleted from under the user; writing again');
+    } catch (error) {
+      if (!isRoleGone(error)) throw error;
+      ctx.log.warn({ projectId }, 'a connector role vanished during the grant; writing again');
+    }
   }
-  try {
-    return await write();
-  } catch (error) {
-    if (!isRoleGone(error)) throw error;
-    throw new ConnectorError({
-      code: 'conflict',
-      retryable: true,
-      message: `a custom role of this grant was removed again while it was assigned in project ${input.grant.projectId}; the job is retried and recreates it`,
-      details: { projectId: input.grant.projectId },
-    });
-  }
+  throw new ConnectorError({
+    code: 'conflict',
+    retryable: true,
+    message: `a custom role of this grant was removed again while it was assigned in project ${projectId}; the job is retried and recreates it`,
+    details: { projectId },
+  });
 }
 
 /**

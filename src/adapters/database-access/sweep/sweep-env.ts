@@ -13,7 +13,8 @@ import type { SweepReport } from './sweep-report.js';
 export interface SweepAtlas {
   readonly projects: Pick<AtlasClient['projects'], 'list'>;
   readonly databaseUsers: Pick<AtlasClient['databaseUsers'], 'list' | 'get' | 'update' | 'delete'>;
-  readonly customDbRoles: Pick<AtlasClient['customDbRoles'], 'list' | 'delete'>;
+  /** `create` only to put back a role its delete stripped from a user (`restoreStrippedRoles`). */
+  readonly customDbRoles: Pick<AtlasClient['customDbRoles'], 'list' | 'delete' | 'create'>;
   /** Read only when Atlas refuses a user's scope: which of its clusters are gone. */
   readonly clusters: Pick<AtlasClient['clusters'], 'get'>;
   readonly flexClusters: Pick<AtlasClient['flexClusters'], 'get'>;

@@ -52,6 +52,14 @@ export interface SweepResult {
      * rule): drift repair does not add them back (reported again each sweep until the grant ends).
      */
     readonly refusedByPolicy: (UserRef & { readonly roles: readonly string[] })[];
+    /**
+     * Connector roles (`jit-r-…`) an active grant records and the user lacks that the project no
+     * longer defines, and whose definition this sweep does not know (deleted by a person, or by
+     * a sweep that stopped before putting it back): the name is a hash of the privileges and
+     * cannot be read back, so the role is neither recreated nor given (reported again each sweep
+     * until the grant ends; a grant of the same privileges recreates it). Not in `refusedByPolicy`.
+     */
+    readonly connectorRolesGone: (UserRef & { readonly roles: readonly string[] })[];
     /** Managed users whose labels cannot be read (left untouched), or that lack deleteAfterDate. */
     readonly malformed: (UserRef & { readonly reason: string })[];
     /**
@@ -67,6 +75,17 @@ export interface SweepResult {
     readonly projectId: string;
     readonly roleName: string;
     readonly reason: string;
+  }[];
+  /**
+   * Connector roles this sweep deleted that a grant had meanwhile assigned (Atlas deleted them
+   * anyway and stripped them from the user, where it refuses only a delete that leaves a user
+   * with no role): created again with the definition they were listed with, and given back to
+   * these users by drift repair.
+   */
+  readonly customRolesRestored: {
+    readonly projectId: string;
+    readonly roleName: string;
+    readonly usernames: readonly string[];
   }[];
   readonly errors: SweepError[];
 }
@@ -87,12 +106,14 @@ export function emptySweepReport(): SweepReport {
       repaired: [],
       outsideScope: [],
       refusedByPolicy: [],
+      connectorRolesGone: [],
       malformed: [],
       unmanaged: [],
       unmanagedTotal: 0,
     },
     customRolesDeleted: [],
     customRolesKept: [],
+    customRolesRestored: [],
     errors: [],
   };
 }
@@ -125,10 +146,12 @@ export function sortSweepReport(report: SweepReport): SweepResult {
     report.drift.repaired,
     report.drift.outsideScope,
     report.drift.refusedByPolicy,
+    report.drift.connectorRolesGone,
     report.drift.malformed,
     report.drift.unmanaged,
     report.customRolesDeleted,
     report.customRolesKept,
+    report.customRolesRestored,
     report.errors,
   ];
   for (const list of lists) list.sort(byRef);

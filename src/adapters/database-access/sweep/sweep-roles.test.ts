@@ -88,6 +88,70 @@ describe('sweep: connector-made custom roles', () => {
     ]);
     expect(names(h)).toEqual(['jit-r-racing']);
   });
+
+  it('puts back a role Atlas deleted from under a user a grant wrote after the listing', async () => {
+    const h = setup();
+    // Atlas refuses the delete only for a user left with no role (the spec's wording): the user
+    // keeps `read`, so the delete goes through and strips the role from it.
+    h.atlas.setKnobs({ customRoleDeletion: 'refuseIfStranding' });
+    h.atlas.addCustomRole(projectA, role('jit-r-racing'));
+    h.atlas.beforeNext('customDbRoles.delete', () =>
+      live(h, 'jit-carol-9f8e', [custom('jit-r-racing'), readSales]),
+    );
+    const result = await run(h);
+    expect(h.atlas.customRolesIn(projectA)).toEqual([role('jit-r-racing')]);
+    expect(h.atlas.user(projectA, 'jit-carol-9f8e')?.roles).toEqual([
+      { roleName: 'jit-r-racing', databaseName: 'admin' },
+      { roleName: 'read', databaseName: 'sales' },
+    ]);
+    expect(result.customRolesDeleted).toEqual([{ projectId: projectA, roleName: 'jit-r-racing' }]);
+    expect(result.customRolesRestored).toEqual([
+      { projectId: projectA, roleName: 'jit-r-racing', usernames: ['jit-carol-9f8e'] },
+    ]);
+    expect(result.drift.repaired).toMatchObject([
+      { projectId: projectA, username: 'jit-carol-9f8e', missingRoles: ['jit-r-racing@admin'] },
+    ]);
+    expect(result.drift.refusedByPolicy).toEqual([]);
+    expect(ungatedWrites(h.atlas)).toEqual([]);
+  });
+});
+
+describe('sweep: a connector role gone from under an active grant', () => {
+  it('reports a recorded connector role the project no longer defines as gone, not as refused by policy', async () => {
+    const h = setup();
+    h.atlas.addCustomRole(projectA, role('jit-r-gone'));
+    live(h, 'jit-dan-7c6d', [custom('jit-r-gone'), readSales]);
+    // Deleted by a person (or by a sweep that stopped before putting it back): Atlas strips it.
+    h.atlas.setKnobs({ customRoleDeletion: 'refuseIfStranding' }).removeCustomRole(projectA, 'jit-r-gone');
+    const result = await run(h);
+    expect(result.drift.connectorRolesGone).toEqual([
+      { projectId: projectA, username: 'jit-dan-7c6d', roles: ['jit-r-gone@admin'] },
+    ]);
+    expect(result.drift.refusedByPolicy).toEqual([]);
+    expect(result.customRolesRestored).toEqual([]);
+    expect(names(h)).toEqual([]);
+    expect(h.atlas.user(projectA, 'jit-dan-7c6d')?.roles).toEqual([
+      { roleName: 'read', databaseName: 'sales' },
+    ]);
+  });
+
+  it('stops before putting a stripped role back when the lease is lost, making no further write', async () => {
+    const h = setup();
+    h.atlas.setKnobs({ customRoleDeletion: 'refuseIfStranding' });
+    h.atlas.addCustomRole(projectA, role('jit-r-racing'));
+    h.atlas.beforeNext('customDbRoles.delete', () =>
+      live(h, 'jit-carol-9f8e', [custom('jit-r-racing'), readSales]),
+    );
+    h.atlas.beforeNext('databaseUsers.list', () => undefined);
+    h.atlas.beforeNext('databaseUsers.list', () => h.abort.abort(leaseLostError('job-1', 'test')));
+    await expect(run(h, testConfig({ projectIds: [projectA] }))).rejects.toMatchObject({
+      code: 'lease_lost',
+    });
+    expect(h.atlas.callsTo('customDbRoles.delete')).toEqual([[projectA, 'jit-r-racing']]);
+    expect(h.atlas.callsTo('databaseUsers.list')).toHaveLength(2);
+    expect(h.atlas.callsTo('customDbRoles.create')).toEqual([]);
+    expect(h.atlas.callsTo('databaseUsers.update')).toEqual([]);
+  });
 });
 
 describe('sweep: failures', () => {
@@ -166,7 +230,8 @@ describe('sweep: scope', () => {
     h.atlas.addCustomRole(projectB, role('jit-r-b'));
     const result = await run(h, testConfig(), projectB);
     expect(result.projects).toBe(1);
-    expect(h.atlas.callsTo('databaseUsers.list')).toEqual([[projectB]]);
+    // Listed again after a role's delete: a grant may have been stripped of it meanwhile.
+    expect(h.atlas.callsTo('databaseUsers.list')).toEqual([[projectB], [projectB]]);
     expect(result.customRolesDeleted).toEqual([{ projectId: projectB, roleName: 'jit-r-b' }]);
   });
 

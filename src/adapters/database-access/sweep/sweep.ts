@@ -41,7 +41,7 @@ import {
   type SweepInput,
   type SweepContext,
 } from './sweep-env.js';
-import { collectCustomRoles } from './sweep-roles.js';
+import { collectCustomRoles, isUndefinedConnectorRole, recreateRoles, strippedRoles } from './sweep-roles.js';
 import { emptySweepReport, sortSweepReport, type SweepResult } from './sweep-report.js';
 
 export type { SweepResult } from './sweep-report.js';
@@ -104,8 +104,11 @@ function classify(env: SweepEnv, username: string, userPlan: UserPlan): void {
   for (const reason of userPlan.warnings) report.drift.malformed.push({ projectId, username, reason });
   if (userPlan.removeOnly && userPlan.drift)
     report.drift.outsideScope.push({ projectId, username, ...userPlan.drift });
-  if (userPlan.refusedRoles !== undefined)
-    report.drift.refusedByPolicy.push({ projectId, username, roles: userPlan.refusedRoles });
+  const refused = userPlan.refusedRoles ?? [];
+  const gone = refused.filter((key) => isUndefinedConnectorRole(env, key));
+  const byPolicy = refused.filter((key) => !gone.includes(key));
+  if (byPolicy.length > 0) report.drift.refusedByPolicy.push({ projectId, username, roles: byPolicy });
+  if (gone.length > 0) report.drift.connectorRolesGone.push({ projectId, username, roles: gone });
 }
 
 /**
@@ -270,7 +273,38 @@ async function sweepProject(env: SweepEnv): Promise<void> {
     env.report.usersChecked += 1;
     for (const roleName of await sweepUser(withRoles, user)) referenced.add(roleName);
   }
-  if (env.reach === 'full') await collectCustomRoles(env, roles, referenced);
+  if (env.reach !== 'full') return;
+  const deleted = await collectCustomRoles(env, roles, referenced);
+  if (deleted.length > 0) await restoreStrippedRoles(withRoles, deleted);
+}
+
+/**
+ * A grant that assigned a role between the users' listing and the role's delete lost it where
+ * Atlas refuses only a delete that would leave a user with no role. Its write landed before the
+ * delete, so a listing after the deletes shows it (a later write was refused, `ATLAS_INVALID_ROLE`,
+ * and its grant recreates the role): the deleted roles an active grant there records are created
+ * again as listed, and those users swept again, so drift repair gives the roles back.
+ */
+async function restoreStrippedRoles(env: SweepEnv, deleted: readonly CustomDbRole[]): Promise<void> {
+  let users: DatabaseUser[];
+  try {
+    users = await listUsers(env);
+  } catch (error) {
+    recordError(env, error, {});
+    return;
+  }
+  const holders = strippedRoles(env, deleted, users);
+  if (holders.size === 0) return;
+  const restored = await recreateRoles(
+    env,
+    deleted.filter((role) => holders.has(role.roleName)),
+    holders,
+  );
+  const gone = new Set(deleted.map((role) => role.roleName).filter((name) => !restored.includes(name)));
+  const defined = (env.customRoles ?? []).filter((role) => !gone.has(role.roleName));
+  const again: SweepEnv = { ...env, customRoles: defined };
+  const stripped = new Set(restored.flatMap((name) => holders.get(name) ?? []));
+  for (const user of users) if (stripped.has(user.username)) await sweepUser(again, user);
 }
 
 /**
@@ -279,7 +313,8 @@ async function sweepProject(env: SweepEnv): Promise<void> {
  * local policy now refuses; `deleteAfterDate` rolled forward for this integration's own grants;
  * another integration's grants only lose access; this integration's active grants its
  * configuration refuses end, on any user), reports unmanaged users without touching them,
- * and deletes connector-made custom roles nobody uses. In a project the configuration no longer
+ * and deletes connector-made custom roles nobody uses (putting back, as listed, one its delete
+ * stripped from a grant that assigned it meanwhile: `restoreStrippedRoles`). In a project the configuration no longer
  * allows (the scope's `removalReach`, or one the local policy refuses) it reconciles this
  * integration's own users only, and only takes away (`removeOnly`: no role or cluster added back,
  * no roll; off the integration's own configuration, `endsGrants`, its active grants ended):
