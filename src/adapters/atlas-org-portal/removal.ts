@@ -80,6 +80,17 @@ function lastRoleRaced(error: unknown, access: Access): ConnectorError | undefin
   });
 }
 
+/**
+ * The person holds nothing in the project any more: removed from it (`USER_NOT_IN_GROUP`: this
+ * delete's retry after a lost answer, a sweep that got there first), or the project itself deleted
+ * since the read (`GROUP_NOT_FOUND`, `INVALID_GROUP_ID`), its roles with it. The removal has
+ * converged there; failed for good, a revoke would leave its record open and unexpired, keeping the
+ * roles it shares alive through the other grants' revokes until its end.
+ */
+function projectMembershipGone(error: unknown): boolean {
+  return isAtlasCode(error, 'USER_NOT_IN_GROUP', 'GROUP_NOT_FOUND', 'INVALID_GROUP_ID');
+}
+
 /** Runs one role's removal: an unexpected failure is kept for later, so the other roles still go. */
 type Step = (remove: () => Promise<void>) => Promise<void>;
 
@@ -146,9 +157,8 @@ async function removeProjectRoles(
         out.projectMembershipsDeleted.push(projectId);
       }
     } catch (error) {
-      // Already gone: this delete's retry after a lost answer (removeGroupUser is idempotent), or
-      // a sweep that got there first. The roles are no longer held: the revoke has converged.
-      if (isAtlasCode(error, 'USER_NOT_IN_GROUP')) {
+      // Already gone (removeGroupUser is idempotent): the roles are no longer held.
+      if (projectMembershipGone(error)) {
         out.removed.push(...roles);
         return;
       }
@@ -174,7 +184,7 @@ async function removeProjectRoles(
           left -= 1;
         }
       } catch (error) {
-        if (isAtlasCode(error, 'USER_NOT_IN_GROUP')) return;
+        if (projectMembershipGone(error)) return;
         if (!isAtlasCode(error, 'CANNOT_DEMOTE_LAST_OWNER', 'CANNOT_DELETE_LAST_ADMIN'))
           throw lastRoleRaced(error, access) ?? error;
         out.kept.push({ access, reason: 'last_project_owner' });

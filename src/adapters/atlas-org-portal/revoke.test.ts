@@ -336,3 +336,41 @@ describe('revoke', () => {
     });
   });
 });
+
+describe('revoke, a project deleted between its read and its write', () => {
+  const analyticsReadOnly = { level: 'project', projectId: analytics, role: 'GROUP_READ_ONLY' } as const;
+
+  it.each([
+    [
+      'a role among others there',
+      ['GROUP_READ_ONLY', 'GROUP_CLUSTER_MANAGER'],
+      [],
+      'projectUsers.removeRole',
+    ],
+    ['a membership the grant created', ['GROUP_READ_ONLY'], [analytics], 'projectUsers.remove'],
+  ] as const)(
+    'has converged, not failed for good, when removing %s meets 404 GROUP_NOT_FOUND',
+    async (_name, roles, createdHere, method) => {
+      // Failed for good, the revoke would leave g-1 open and unexpired: it would keep the billing
+      // role g-2 shares alive through g-2's revoke, until g-1's end.
+      const h = portalWorld([
+        {
+          id: bobId,
+          email: 'bob@example.com',
+          orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'],
+          projects: { [analytics]: [...roles] },
+        },
+      ]);
+      h.world.failNext(method, 'GROUP_NOT_FOUND');
+      const grants = [
+        record({
+          grantId: 'g-1',
+          added: [billing, analyticsReadOnly],
+          created: { invitation: false, projectMemberships: [...createdHere] },
+        }),
+        record({ grantId: 'g-2', added: [billing] }),
+      ];
+      expect(await revoke(h, grants, 'g-1')).toMatchObject({ outcome: 'revoked', stillNeeded: [billing] });
+    },
+  );
+});
