@@ -256,8 +256,10 @@ export async function removeGrants(
   }
   // One role Atlas refuses unexpectedly does not keep the person's other roles in place (a sweep
   // would otherwise meet the same refusal every time and never remove the rest): every removal
-  // runs, and the first failure is rethrown at the end, with `out` saying what went.
-  const failures: unknown[] = [];
+  // runs, and a failure is rethrown at the end, with `out` saying what went. A retryable one comes
+  // first: failed for good with an earlier refusal, a revoke would leave the role a 5xx or a 429
+  // kept until the grant's expiry, where its retry removes it (and then fails with the refusal).
+  const failures: ConnectorError[] = [];
   const step: Step = async (remove) => {
     try {
       await remove();
@@ -274,6 +276,7 @@ export async function removeGrants(
     if (a.level === 'project') projects.set(a.projectId, [...(projects.get(a.projectId) ?? []), a]);
   for (const [projectId, roles] of projects)
     await step(() => removeProjectRoles(deps, ctx, r, out, projectId, roles, step));
-  if (failures.length > 0) throw failures[0];
+  const failure = failures.find((error) => error.retryable) ?? failures[0];
+  if (failure) throw failure;
   return out;
 }

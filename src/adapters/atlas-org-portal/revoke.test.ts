@@ -374,3 +374,33 @@ describe('revoke, a project deleted between its read and its write', () => {
     },
   );
 });
+
+describe('revoke, several removals failing', () => {
+  it('is retried when one removal failed for a while (503), though another was refused for good first', async () => {
+    // Failed for good, the revoke would leave the project role the 503 kept until the grant's expiry.
+    const h = portalWorld([
+      {
+        id: bobId,
+        email: 'bob@example.com',
+        orgRoles: ['ORG_MEMBER', 'ORG_BILLING_ADMIN'],
+        projects: { [payments]: ['GROUP_READ_ONLY', 'GROUP_DATA_ACCESS_READ_WRITE'] },
+      },
+    ]);
+    h.world.failNext('orgUsers.removeRole', 'USER_CANNOT_ACCESS_ORG');
+    h.world.failNext('projectUsers.removeRole', 'SERVICE_UNAVAILABLE');
+    const grants = [record({ grantId: 'g-1', added: [billing, readWrite] })];
+    const error: unknown = await revoke(h, grants).catch((e: unknown) => e);
+    expect(isConnectorError(error) && error.toSafeJSON()).toMatchObject({
+      code: 'upstream_unavailable',
+      retryable: true,
+    });
+    // The retry removes the project role, and fails for good with the refusal that is left.
+    h.world.failNext('orgUsers.removeRole', 'USER_CANNOT_ACCESS_ORG');
+    const again: unknown = await revoke(h, grants).catch((e: unknown) => e);
+    expect(isConnectorError(again) && again.toSafeJSON()).toMatchObject({
+      code: 'forbidden',
+      retryable: false,
+    });
+    expect(h.world.orgUser(bobId)?.projectRoles).toEqual({ [payments]: ['GROUP_READ_ONLY'] });
+  });
+});
