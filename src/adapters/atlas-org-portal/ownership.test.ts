@@ -116,6 +116,24 @@ describe('a membership or invitation the connector created is shared by the gran
   });
 });
 
+describe('a revoke and a sweep of the same person at once', () => {
+  it('leave no invitation the connector sent behind, though each saw the other’s role on it', async () => {
+    const h = portalWorld();
+    const first = recordOf(await grant(h, 'g-1', [orgReadOnly], []));
+    const second = recordOf(await grant(h, 'g-2', [billing], [first]));
+    const userId = second.userId ?? '';
+    const expired = { ...first, expiresAt: new Date(nowMs - hourMs).toISOString() };
+    // The sweep (its own key) reads bob, then g-2's revoke runs before the sweep's first write:
+    // each sees the other grant's role on the invitation, so neither may delete it whole.
+    h.world.beforeNext('orgUsers.removeRole', async () => {
+      expect(await revoke(h, 'g-2', [expired, second])).toMatchObject({ outcome: 'revoked' });
+    });
+    expect(await sweep(h, [expired, second])).toMatchObject({ clearedGrants: ['g-1'], failures: [] });
+    // Both grants ended: left pending with ORG_MEMBER, bob could still accept it and join the org.
+    expect(h.world.orgUser(userId)).toBeUndefined();
+  });
+});
+
 describe('only roles still held pin a created membership', () => {
   it('the membership goes once every grant ended, though the other grant’s role there was removed in Atlas', async () => {
     const h = portalWorld([{ id: bobId, email }]);

@@ -3,6 +3,7 @@ import { ConnectorError, isConnectorError } from '../../errors/connector-error.j
 import { addedKeys, onMembership } from './ledger.js';
 import type { GrantRecord } from './payloads.js';
 import {
+  findPerson,
   heldAccess,
   isAtlasCode,
   isPersonGone,
@@ -193,6 +194,9 @@ async function removeProjectRoles(
   }
 }
 
+/** The grant sent this very invitation (a pending invitation keeps its user id). */
+const sentIt = (g: GrantRecord, person: OrgUser): boolean => g.created.invitation && g.userId === person.id;
+
 /**
  * A pending invitation this connector sent with nothing on it but ORG_MEMBER and the roles being
  * removed (so no role another unrevoked grant still needs): delete it. A role or a team someone else added to the
@@ -209,10 +213,36 @@ function ownsWholeInvitation(r: Removal, held: ReadonlySet<string>, toRemove: re
   // must not keep an invitation alive that no revoke could then delete.
   if (person.orgMembershipStatus !== 'PENDING') return false;
   if ((person.teamIds ?? []).length > 0) return false;
-  const sentIt = (g: GrantRecord) => g.created.invitation && g.userId === person.id;
-  if (!r.ending.some(sentIt)) return false;
+  if (!r.ending.some((g) => sentIt(g, person))) return false;
   const ours = new Set([...toRemove.map(accessKey), accessKey({ level: 'org', role: baselineOrgRole })]);
   return [...held].every((key) => ours.has(key));
+}
+
+/**
+ * Withdraws an invitation an ending grant sent once the roles removed one by one leave nothing on
+ * it but ORG_MEMBER (read again: the read before the removals saw more). A revoke and a sweep of the
+ * person run at once (under different keys) each see the other's role on it, so neither deletes it
+ * whole; left pending under no record, it would let the person join the organization long after
+ * every grant ended. Whichever of them removes last finds it empty here.
+ */
+async function withdrawEmptiedInvitation(
+  deps: PortalDeps,
+  ctx: PortalCtx,
+  r: Removal,
+  out: RemovalOutcome,
+  needed: ReadonlySet<string>,
+) {
+  const { person } = r;
+  const member = accessKey({ level: 'org', role: baselineOrgRole });
+  if (out.removed.length === 0 || out.personGone || needed.has(member)) return;
+  if (person.orgMembershipStatus !== 'PENDING' || !r.ending.some((g) => sentIt(g, person))) return;
+  const now = await findPerson(deps, ctx, r.orgId, person.username);
+  if (now?.id !== person.id || now.orgMembershipStatus !== 'PENDING' || (now.teamIds ?? []).length > 0)
+    return;
+  const held = heldAccess(now);
+  if (held.size !== 1 || !held.has(member)) return;
+  if (await write(out, ctx, () => deps.atlas.orgUsers.remove(r.orgId, person.id, { signal: ctx.signal })))
+    out.invitationDeleted = true;
 }
 
 /** The baseline role last: by then it is known whether it is the person's last org role. */
@@ -278,5 +308,6 @@ export async function removeGrants(
     await step(() => removeProjectRoles(deps, ctx, r, out, projectId, roles, step));
   const failure = failures.find((error) => error.retryable) ?? failures[0];
   if (failure) throw failure;
+  await withdrawEmptiedInvitation(deps, ctx, r, out, needed);
   return out;
 }
