@@ -42,6 +42,15 @@ describe('parseCredentialsPayload', () => {
     expect(parseCredentialsPayload(text, reference)).toMatchObject({ type: 'api-key' });
   });
 
+  it('reads a payload that starts with a UTF-8 byte order mark, as a SecretBinary is read', () => {
+    // Windows editors save one; the AWS backend's TextDecoder already drops it from a SecretBinary.
+    expect(parseCredentialsPayload(`\uFEFF${JSON.stringify(apiKey)}`, reference)).toEqual({
+      type: 'api-key',
+      publicKey: 'abcdefgh',
+      privateKey,
+    });
+  });
+
   it('says a payload that is not JSON is not JSON, naming the reference and the expected shape', () => {
     const error = payloadError(privateKey);
     expect(error.code).toBe('secret_invalid');
@@ -118,6 +127,11 @@ describe('possibleSecretsIn', () => {
   it('lists every string field except the identifiers', () => {
     const text = JSON.stringify({ ...apiKey, privateKey: 'misspelt-secret-value', count: 3 });
     expect(possibleSecretsIn(text)).toEqual([privateKey, 'misspelt-secret-value']);
+  });
+
+  it('lists the fields of a payload that starts with a byte order mark one by one', () => {
+    const text = `\uFEFF${JSON.stringify({ public_key: 'abc', private_key: privateKey })}`;
+    expect(possibleSecretsIn(text)).toEqual([privateKey]);
   });
 
   it('treats text that is not a JSON object as one secret', () => {

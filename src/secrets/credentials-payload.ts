@@ -86,9 +86,14 @@ function tryJsonObject(text: string): Record<string, unknown> | undefined {
   return isObject(value) ? value : undefined;
 }
 
+/**
+ * A leading UTF-8 byte order mark (Windows editors save one) is dropped, as the AWS backend's
+ * TextDecoder drops it from a SecretBinary: the same file must not be JSON in one store and not
+ * in another.
+ */
 function tryJson(text: string): unknown {
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(text.replace(/^\uFEFF/, '')) as unknown;
   } catch {
     return undefined;
   }
