@@ -74,6 +74,22 @@ describe('parseCredentialsPayload', () => {
     ['private_key is missing', { public_key: 'abcdefgh' }, 'private_key is missing'],
     ['public_key is too short', { ...apiKey, public_key: 'abc' }, 'public_key must be 8 characters'],
     ['public_key is a number', { ...apiKey, public_key: 12345678 }, 'public_key must be a string'],
+    // Eight characters with the space: a length check alone lets it through, and Atlas refuses it.
+    [
+      'public_key has a trailing space',
+      { ...apiKey, public_key: 'abcdefg ' },
+      'public_key must not have leading or trailing whitespace',
+    ],
+    [
+      'public_key has a newline',
+      { ...apiKey, public_key: 'abcdefgh\n' },
+      'public_key must not have leading or trailing whitespace',
+    ],
+    [
+      'client_id has a newline',
+      { ...serviceAccount, client_id: `${clientId}\n` },
+      'client_id must not have leading or trailing whitespace',
+    ],
     ['private_key is empty', { ...apiKey, private_key: '' }, 'private_key must not be empty'],
     [
       'private_key has a newline',

@@ -5,14 +5,18 @@ import { quoteReference } from './secret-reference.js';
 
 const expectedShape = 'expected {"public_key","private_key"} or {"client_id","client_secret"}';
 
-// Messages describe the field, never its value: the payload is the Atlas credential.
+// Messages describe the field, never its value: the payload is the Atlas credential. Whitespace is
+// checked first, and alone: a public key with a stray space or newline is told so, not that its
+// length is wrong (or, eight characters with the space, let through for Atlas to refuse).
 const field = (what: string) =>
-  z.string({ error: (issue) => (issue.input === undefined ? 'is missing' : `must be a string (${what})`) });
+  z
+    .string({ error: (issue) => (issue.input === undefined ? 'is missing' : `must be a string (${what})`) })
+    .refine((value) => value.trim() === value, {
+      error: `must not have leading or trailing whitespace (${what})`,
+      abort: true,
+    });
 
-const secretField = (what: string) =>
-  field(what)
-    .min(1, `must not be empty (${what})`)
-    .refine((value) => value.trim() === value, `must not have leading or trailing whitespace (${what})`);
+const secretField = (what: string) => field(what).min(1, `must not be empty (${what})`);
 
 const ApiKeyPayloadSchema = z.object({
   public_key: field('the Atlas API public key').length(8, 'must be 8 characters (an Atlas API public key)'),
