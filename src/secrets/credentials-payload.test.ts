@@ -8,6 +8,7 @@ const clientSecret = 'mdb_sa_sk_Zq8vN3pL6tR1wX4yB7cE0hJ2kM5nQ9sU';
 const clientId = 'mdb_sa_id_0123456789abcdef01234567';
 const apiKey = { public_key: 'abcdefgh', private_key: privateKey };
 const serviceAccount = { client_id: clientId, client_secret: clientSecret };
+const namingRule = 'field names are snake_case, exactly as shown, with no surrounding whitespace';
 
 function payloadError(payload: unknown): ConnectorError {
   const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
@@ -134,8 +135,49 @@ describe('parseCredentialsPayload', () => {
     const error = payloadError({ publicKey: 'abcdefgh', privateKey });
     expect(error.code).toBe('secret_invalid');
     expect(error.message).toContain('has none of the credential fields');
-    expect(error.message).toContain('field names are snake_case (found publicKey, privateKey)');
+    expect(error.message).toContain(`found "publicKey", "privateKey": ${namingRule}`);
     expect(error.message).not.toContain(privateKey);
+  });
+
+  it.each([
+    [
+      'in camelCase next to a right one',
+      { public_key: 'abcdefgh', privateKey },
+      'private_key',
+      '"privateKey"',
+    ],
+    [
+      'with a trailing space',
+      { public_key: 'abcdefgh', 'private_key ': privateKey },
+      'private_key',
+      '"private_key "',
+    ],
+    [
+      'with a newline',
+      { 'client_secret\n': clientSecret, client_id: clientId },
+      'client_secret',
+      '"client_secret\\n"',
+    ],
+    ['in capitals', { public_key: 'abcdefgh', PRIVATE_KEY: privateKey }, 'private_key', '"PRIVATE_KEY"'],
+  ])('names a field spelt %s as the missing one', (_label, payload, missing, found) => {
+    const error = payloadError(payload);
+    expect(error.code).toBe('secret_invalid');
+    expect(error.message).toContain(`${missing} is missing (found ${found}: ${namingRule})`);
+    expect(error.message).not.toContain(privateKey);
+    expect(error.message).not.toContain(clientSecret);
+  });
+
+  it('names fields spelt with whitespace when no field has its exact name', () => {
+    const error = payloadError({ ' public_key': 'abcdefgh', 'private_key\n': privateKey });
+    expect(error.message).toContain('has none of the credential fields');
+    expect(error.message).toContain(`found " public_key", "private_key\\n": ${namingRule}`);
+    expect(error.message).not.toContain(privateKey);
+  });
+
+  it('does not echo a field name that holds more than a misspelt credential field name', () => {
+    const error = payloadError({ public_key: 'abcdefgh', 'private_key 12345678': 'x' });
+    expect(error.message).toContain('private_key is missing');
+    expect(error.message).not.toContain('12345678');
   });
 });
 

@@ -33,7 +33,8 @@ const ServiceAccountPayloadSchema = z.object({
 
 const apiKeyFields = ['public_key', 'private_key'] as const;
 const serviceAccountFields = ['client_id', 'client_secret'] as const;
-const camelCaseFields = ['publicKey', 'privateKey', 'clientId', 'clientSecret'];
+const credentialFields: readonly string[] = [...apiKeyFields, ...serviceAccountFields];
+const namingRule = 'field names are snake_case, exactly as shown, with no surrounding whitespace';
 /** Fields that identify a credential without being secret; everything else may be. */
 const identifierFields: ReadonlySet<string> = new Set(['public_key', 'client_id']);
 
@@ -61,9 +62,25 @@ export function parseCredentialsPayload(text: string, reference: string): AtlasC
     const payload = validate(ServiceAccountPayloadSchema, object, reference);
     return { type: 'service-account', clientId: payload.client_id, clientSecret: payload.client_secret };
   }
-  const camel = camelCaseFields.filter(has);
-  const hint = camel.length > 0 ? `; field names are snake_case (found ${camel.join(', ')})` : '';
+  const misspelt = misspeltFields(object, credentialFields);
+  const hint = misspelt.length > 0 ? `; ${foundInstead(misspelt)}` : '';
   throw invalidPayload(reference, `has none of the credential fields (${expectedShape})${hint}`);
+}
+
+/**
+ * Keys that are a missing credential field's name in another case, with dashes or without
+ * underscores, or with whitespace around it (`privateKey`, `"private_key "`): the reader sees the
+ * field, so "is missing" alone would send them looking in the wrong place. Only such keys are
+ * echoed; a key holding anything more (a value pasted into it) is not.
+ */
+function misspeltFields(object: Record<string, unknown>, fields: readonly string[]): string[] {
+  const loose = (name: string) => name.toLowerCase().replace(/[\s_-]/g, '');
+  const missing = new Set(fields.filter((field) => !Object.hasOwn(object, field)).map(loose));
+  return Object.keys(object).filter((key) => !credentialFields.includes(key) && missing.has(loose(key)));
+}
+
+function foundInstead(keys: readonly string[]): string {
+  return `found ${keys.map((key) => JSON.stringify(key)).join(', ')}: ${namingRule}`;
 }
 
 /**
@@ -110,7 +127,12 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function validate<T>(schema: z.ZodType<T>, object: Record<string, unknown>, reference: string): T {
   const parsed = schema.safeParse(object);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
+  const problems = parsed.error.issues.map((issue) => {
+    const [field] = issue.path;
+    const misspelt = typeof field === 'string' ? misspeltFields(object, [field]) : [];
+    const hint = misspelt.length > 0 ? ` (${foundInstead(misspelt)})` : '';
+    return `${issue.path.join('.')} ${issue.message}${hint}`;
+  });
   throw invalidPayload(reference, problems.join('; '));
 }
 
