@@ -1,7 +1,10 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import nock from 'nock';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakeClock } from '../../test/fakes/fake-clock.js';
+import { testTempDir } from '../../test/kits/temp-dir-test-kit.js';
 import { ConnectorError } from '../errors/connector-error.js';
 import { createAwsSmBackend, type AwsSmSettings } from './aws-sm-backend.js';
 import type { SecretBackendSettings } from './secret-backend.js';
@@ -368,5 +371,60 @@ describe('aws-sm backend: errors', () => {
       awsError: 'AccessDeniedException',
       httpStatus: 400,
     });
+  });
+});
+
+describe('aws-sm backend: the IRSA web identity step', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  /** The SDK's default chain as EKS sets it up for IRSA: a projected token file and a role to assume. */
+  function irsa(): void {
+    const dir = testTempDir('irsa-');
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2ln');
+    vi.stubEnv('AWS_WEB_IDENTITY_TOKEN_FILE', tokenFile);
+    vi.stubEnv('AWS_ROLE_ARN', 'arn:aws:iam::123456789012:role/atlas-jit-connector');
+    vi.stubEnv('AWS_ROLE_SESSION_NAME', 'atlas-jit-connector');
+    // Nothing earlier in the chain answers: no keys, no profile.
+    for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) {
+      vi.stubEnv(name, undefined);
+    }
+    vi.stubEnv('AWS_CONFIG_FILE', join(dir, 'no-config'));
+    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', join(dir, 'no-credentials'));
+  }
+
+  /** STS answers AssumeRoleWithWebIdentity with an error, in its query protocol's XML. */
+  function stsRefuses(code: string, message: string, times = 1): void {
+    nock(/^https:\/\/sts(\.[a-z0-9-]+)?\.amazonaws\.com/)
+      .post('/', /Action=AssumeRoleWithWebIdentity/)
+      .times(times)
+      .reply(
+        400,
+        `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+        { 'content-type': 'text/xml' },
+      );
+  }
+
+  function irsaBackend() {
+    return createAwsSmBackend({ env: {}, clock: new FakeClock(), aws: { maxAttempts: 1 } });
+  }
+
+  it.each([
+    [
+      'InvalidIdentityToken',
+      'No OpenIDConnect provider found in your account for https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE',
+    ],
+    ['IDPRejectedClaim', 'Token audience does not match'],
+  ])('maps STS %s, as the SDK names it, to auth_failed with the trust-policy hint', async (code, message) => {
+    irsa();
+    stsRefuses(code, message);
+
+    const error = await readError(irsaBackend().read(reference(), signal()));
+    expect(error.code).toBe('auth_failed');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain("AWS STS refused the connector's web identity");
+    expect(error.message).toContain("the IAM role's trust policy");
   });
 });

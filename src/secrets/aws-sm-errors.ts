@@ -71,9 +71,13 @@ const rulesByName: Readonly<Record<string, Rule>> = {
   IncompleteSignature: badCredentials,
   ExpiredTokenException: badCredentials,
   CredentialsProviderError: noCredentials,
-  // STS, from the web-identity step of the credential chain.
+  // STS, from the web-identity step of the credential chain. The SDK names a modelled STS error
+  // after its class (InvalidIdentityTokenException), not its wire code (InvalidIdentityToken).
   AccessDenied: webIdentityDenied,
   InvalidIdentityToken: webIdentityDenied,
+  InvalidIdentityTokenException: webIdentityDenied,
+  IDPRejectedClaim: webIdentityDenied,
+  IDPRejectedClaimException: webIdentityDenied,
   ThrottlingException: throttled,
   TooManyRequestsException: throttled,
   RequestLimitExceeded: throttled,
