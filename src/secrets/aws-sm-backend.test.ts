@@ -395,11 +395,14 @@ describe('aws-sm backend: the IRSA web identity step', () => {
     vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', join(dir, 'no-credentials'));
   }
 
-  /** STS answers AssumeRoleWithWebIdentity with an error, in its query protocol's XML. */
-  function stsRefuses(code: string, message: string, times = 1): void {
+  /**
+   * STS answers AssumeRoleWithWebIdentity with an error, in its query protocol's XML, however often
+   * it is asked: the STS client makes attempts of its own for an error the SDK models as retryable.
+   */
+  function stsRefuses(code: string, message: string): void {
     nock(/^https:\/\/sts(\.[a-z0-9-]+)?\.amazonaws\.com/)
+      .persist()
       .post('/', /Action=AssumeRoleWithWebIdentity/)
-      .times(times)
       .reply(
         400,
         `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
@@ -426,5 +429,18 @@ describe('aws-sm backend: the IRSA web identity step', () => {
     expect(error.retryable).toBe(false);
     expect(error.message).toContain("AWS STS refused the connector's web identity");
     expect(error.message).toContain("the IAM role's trust policy");
+  });
+
+  it('maps STS IDPCommunicationError, its identity provider out of reach, to a retryable outage', async () => {
+    irsa();
+    stsRefuses(
+      'IDPCommunicationError',
+      "Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements",
+    );
+
+    const error = await readError(irsaBackend().read(reference(), signal()));
+    expect(error.code).toBe('upstream_unavailable');
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain('STS could not reach the cluster');
   });
 });

@@ -51,6 +51,15 @@ const webIdentityDenied: Rule = (facts) => ({
   message: `AWS STS refused the connector's web identity (${facts.name}): check the IAM role's trust policy (the cluster's OIDC provider and system:serviceaccount:<namespace>:<service account>) and the eks.amazonaws.com/role-arn annotation`,
 });
 
+/**
+ * STS could not fetch the keys of the cluster's OIDC issuer to check the web identity token: AWS
+ * documents it as transient, to be retried (the SDK models it as retryable), not a setup mistake.
+ */
+const identityProviderUnreachable: Rule = (facts) => ({
+  code: 'upstream_unavailable',
+  message: `AWS STS could not reach the cluster's OIDC identity provider to verify the connector's web identity token (${facts.name}); the read is retried. If it persists, check that the cluster's OIDC issuer URL answers from the internet`,
+});
+
 const throttled: Rule = () => ({ code: 'rate_limited', message: 'Secrets Manager throttled the request' });
 const unavailable: Rule = () => ({ code: 'upstream_unavailable', message: 'Secrets Manager is unavailable' });
 const timedOut: Rule = () => ({ code: 'timeout', message: 'Secrets Manager did not answer in time' });
@@ -78,6 +87,8 @@ const rulesByName: Readonly<Record<string, Rule>> = {
   InvalidIdentityTokenException: webIdentityDenied,
   IDPRejectedClaim: webIdentityDenied,
   IDPRejectedClaimException: webIdentityDenied,
+  IDPCommunicationError: identityProviderUnreachable,
+  IDPCommunicationErrorException: identityProviderUnreachable,
   ThrottlingException: throttled,
   TooManyRequestsException: throttled,
   RequestLimitExceeded: throttled,
