@@ -443,4 +443,14 @@ describe('aws-sm backend: the IRSA web identity step', () => {
     expect(error.retryable).toBe(true);
     expect(error.message).toContain('STS could not reach the cluster');
   });
+
+  it('maps STS Throttling, its query-protocol code, to retryable rate_limited', async () => {
+    irsa();
+    stsRefuses('Throttling', 'Rate exceeded');
+
+    const error = await readError(irsaBackend().read(reference(), signal()));
+    expect(error.code).toBe('rate_limited');
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain('AWS STS throttled');
+  });
 });

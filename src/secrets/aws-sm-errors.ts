@@ -61,6 +61,11 @@ const identityProviderUnreachable: Rule = (facts) => ({
 });
 
 const throttled: Rule = () => ({ code: 'rate_limited', message: 'Secrets Manager throttled the request' });
+// `Throttling` is the query protocol's code: STS's, from the web-identity step (many pods at once).
+const stsThrottled: Rule = () => ({
+  code: 'rate_limited',
+  message: "AWS STS throttled the connector's request for role credentials (Throttling); the read is retried",
+});
 const unavailable: Rule = () => ({ code: 'upstream_unavailable', message: 'Secrets Manager is unavailable' });
 const timedOut: Rule = () => ({ code: 'timeout', message: 'Secrets Manager did not answer in time' });
 
@@ -90,6 +95,7 @@ const rulesByName: Readonly<Record<string, Rule>> = {
   IDPCommunicationError: identityProviderUnreachable,
   IDPCommunicationErrorException: identityProviderUnreachable,
   ThrottlingException: throttled,
+  Throttling: stsThrottled,
   TooManyRequestsException: throttled,
   RequestLimitExceeded: throttled,
   InternalServiceError: unavailable,
