@@ -399,12 +399,12 @@ describe('aws-sm backend: the IRSA web identity step', () => {
    * STS answers AssumeRoleWithWebIdentity with an error, in its query protocol's XML, however often
    * it is asked: the STS client makes attempts of its own for an error the SDK models as retryable.
    */
-  function stsRefuses(code: string, message: string): void {
+  function stsRefuses(code: string, message: string, status = 400): void {
     nock(/^https:\/\/sts(\.[a-z0-9-]+)?\.amazonaws\.com/)
       .persist()
       .post('/', /Action=AssumeRoleWithWebIdentity/)
       .reply(
-        400,
+        status,
         `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
         { 'content-type': 'text/xml' },
       );
@@ -452,5 +452,20 @@ describe('aws-sm backend: the IRSA web identity step', () => {
     expect(error.code).toBe('rate_limited');
     expect(error.retryable).toBe(true);
     expect(error.message).toContain('AWS STS throttled');
+  });
+
+  it('maps STS RegionDisabledException to auth_failed naming STS and the region, not the secret policy', async () => {
+    irsa();
+    stsRefuses(
+      'RegionDisabledException',
+      'STS is not activated in this region for account:123456789012. Your account administrator can activate STS in this region using the IAM Console.',
+      403,
+    );
+
+    const error = await readError(irsaBackend().read(reference(), signal()));
+    expect(error.code).toBe('auth_failed');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('AWS STS is not activated in us-east-1');
+    expect(error.message).not.toContain('secretsmanager:GetSecretValue');
   });
 });

@@ -51,6 +51,11 @@ const webIdentityDenied: Rule = (facts) => ({
   message: `AWS STS refused the connector's web identity (${facts.name}): check the IAM role's trust policy (the cluster's OIDC provider and system:serviceaccount:<namespace>:<service account>) and the eks.amazonaws.com/role-arn annotation`,
 });
 
+const stsRegionDisabled: Rule = (facts, ref) => ({
+  code: 'auth_failed',
+  message: `AWS STS is not activated in ${ref.region} for the account of the connector's IAM role (${facts.name}), so the web identity gets no role credentials: activate STS in ${ref.region} in the IAM console (Account settings, Security Token Service endpoints)`,
+});
+
 /**
  * STS could not fetch the keys of the cluster's OIDC issuer to check the web identity token: AWS
  * documents it as transient, to be retried (the SDK models it as retryable), not a setup mistake.
@@ -93,6 +98,7 @@ const rulesByName: Readonly<Record<string, Rule>> = {
   IDPRejectedClaim: webIdentityDenied,
   IDPRejectedClaimException: webIdentityDenied,
   IDPCommunicationError: identityProviderUnreachable,
+  RegionDisabledException: stsRegionDisabled,
   IDPCommunicationErrorException: identityProviderUnreachable,
   ThrottlingException: throttled,
   Throttling: stsThrottled,
