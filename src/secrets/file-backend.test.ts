@@ -65,6 +65,22 @@ describe('file backend', () => {
     });
   });
 
+  it.each([
+    // Windows PowerShell 5 writes UTF-16 (with its byte order mark) for `>` and Out-File.
+    ['UTF-16 text', Buffer.from(`\uFEFF${payload}`, 'utf16le')],
+    ['Latin-1 text', Buffer.from(payload.replace('abcdefgh', 'abcdéfgh'), 'latin1')],
+  ])(
+    'reports a file of %s as secret_invalid, not UTF-8, rather than as text that is not JSON',
+    async (_label, bytes) => {
+      const path = join(dir, 'credentials');
+      await writeFile(path, bytes);
+      await expect(read(path)).rejects.toMatchObject({
+        code: 'secret_invalid',
+        message: `secret "${pathToFileURL(path).href}": file ${path} is not UTF-8 text (save it as UTF-8; Windows PowerShell 5 writes UTF-16 by default)`,
+      });
+    },
+  );
+
   it('reports a directory as config_invalid, naming what to reference instead', async () => {
     await expect(read(dir)).rejects.toMatchObject({
       code: 'config_invalid',

@@ -8,7 +8,7 @@ import { quoteReference, type FileReference } from './secret-reference.js';
 /** The two file-system calls the backend makes; tests substitute failures the OS cannot stage. */
 export interface SecretFileSystem {
   stat(path: string): Promise<{ isFile(): boolean; readonly size: number }>;
-  readFile(path: string, options: { encoding: 'utf8'; signal: AbortSignal }): Promise<string>;
+  readFile(path: string, options: { signal: AbortSignal }): Promise<Uint8Array>;
 }
 
 export interface FileSettings {
@@ -66,13 +66,27 @@ async function readSecretFile(
     if (stats.size > maxBytes) {
       throw fileError(reference, 'secret_invalid', `is larger than ${maxBytes / 1024} KiB`);
     }
-    const text = await readFile(reference.path, { encoding: 'utf8', signal });
+    const text = utf8Text(await readFile(reference.path, { signal }), reference);
     if (text.trim() === '') throw fileError(reference, 'secret_invalid', 'is empty');
     return text;
   } catch (error) {
     if (isConnectorError(error)) throw error;
     if (signal.aborted) throw cancelledError(signal.reason);
     throw errnoError(error, reference);
+  }
+}
+
+/**
+ * The file's bytes as UTF-8, as the AWS backend reads a SecretBinary. Decoding leniently would turn
+ * a UTF-16 file into text that is "not JSON", or a stray Latin-1 byte into U+FFFD inside a key that
+ * Atlas then refuses, neither pointing at the encoding.
+ */
+function utf8Text(bytes: Uint8Array, reference: FileReference): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const hint = 'save it as UTF-8; Windows PowerShell 5 writes UTF-16 by default';
+    throw fileError(reference, 'secret_invalid', `is not UTF-8 text (${hint})`);
   }
 }
 
