@@ -2,6 +2,7 @@ import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { isConnectorError, type ConnectorError } from '../errors/connector-error.js';
 import { settleUntil } from '../../test/fakes/fake-clock.js';
+import type { AtlasClient } from './client.js';
 import type { DatabaseUserInput } from './resources/database-users.js';
 import {
   api,
@@ -178,6 +179,43 @@ describe('Atlas error mapping', () => {
     const error = await connectorError(client.databaseUsers.get(groupId, 'admin', 'alice'));
 
     expect(error.code).toBe('invalid_response');
+  });
+
+  it.each([
+    [
+      'a database user',
+      (c: AtlasClient) => c.databaseUsers.delete(groupId, 'admin', 'jit-alice'),
+      `${usersPath}/admin/jit-alice`,
+    ],
+    [
+      'an organization user',
+      (c: AtlasClient) => c.orgUsers.remove(orgId, 'u1'),
+      `${api}/orgs/${orgId}/users/u1`,
+    ],
+  ])(
+    'fails %s delete that a proxy answers 200 with an HTML page as invalid_response, not as done',
+    async (_name, call, path) => {
+      mockTokenMint();
+      atlas()
+        .delete(path)
+        .reply(200, '<html><body>Sign in to continue</body></html>', { 'Content-Type': 'text/html' });
+      const { client } = createTestClient();
+
+      const error = await connectorError(call(client));
+
+      expect(error.code).toBe('invalid_response');
+      expect(error.details.httpStatus).toBe(200);
+    },
+  );
+
+  it('takes an empty or JSON answer to a delete as done', async () => {
+    mockTokenMint();
+    atlas().delete(`${usersPath}/admin/jit-alice`).reply(204);
+    atlas().delete(`${api}/orgs/${orgId}/users/u1`).reply(200, {});
+    const { client } = createTestClient();
+
+    await client.databaseUsers.delete(groupId, 'admin', 'jit-alice');
+    await client.orgUsers.remove(orgId, 'u1');
   });
 
   it('refuses an empty path segment before sending anything', async () => {

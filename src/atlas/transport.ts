@@ -95,7 +95,7 @@ export interface Transport {
   /** A plain JSON array (not paginated); invalid items are dropped and logged. */
   array<T>(request: AtlasRequest, item: z.ZodType<T>): Promise<T[]>;
   page<T>(request: AtlasRequest, position: PageOptions | undefined, item: z.ZodType<T>): Promise<Page<T>>;
-  /** For 202/204 answers whose body, if any, we do not use. */
+  /** For 202/204 answers whose body, if any, we do not use (but it must be empty or JSON). */
   none(request: AtlasRequest): Promise<void>;
   rateLimits(): readonly RateLimitObservation[];
 }
@@ -139,7 +139,11 @@ class AtlasTransport implements Transport {
   }
 
   async none(request: AtlasRequest): Promise<void> {
-    await this.exchange(request);
+    const exchanged = await this.exchange(request);
+    // Atlas answers a delete 204 with no body. A 2xx with a body that is not JSON is not Atlas's
+    // (a proxy's sign-in or block page): taken as done, a revoke would report access removed that
+    // Atlas never saw.
+    if (exchanged.text.trim() !== '') this.parseJson(request, exchanged);
   }
 
   rateLimits(): readonly RateLimitObservation[] {
