@@ -159,6 +159,50 @@ describe('pagination', () => {
     expect(seen).toEqual(ids);
   });
 
+  /** A listing that answers every page number, for good; it refuses to go on past `limit` pages. */
+  function endlessList<T>(page: (pageNum: number) => readonly T[], limit = 50) {
+    const asked: number[] = [];
+    const list = (options: { pageNum?: number; itemsPerPage?: number }) => {
+      const pageNum = options.pageNum ?? 1;
+      asked.push(pageNum);
+      if (asked.length > limit) throw new Error(`still listing after ${limit} pages`);
+      return Promise.resolve({ results: page(pageNum), pageNum, hasNext: true });
+    };
+    return { list, asked };
+  }
+
+  it('fails a listing whose every page repeats the first (a proxy that ignores pageNum) instead of asking for good', async () => {
+    const first = [
+      { id: '66aa00000000000000000001', name: 'p-1' },
+      { id: '66aa00000000000000000002', name: 'p-2' },
+    ];
+    const { list, asked } = endlessList(() => first);
+    const seen: string[] = [];
+
+    const error = await rejectionOf(
+      (async () => {
+        for await (const project of paginate(list, { itemsPerPage: 2 })) seen.push(project.id);
+      })(),
+    );
+
+    expect(isConnectorError(error) && error.code).toBe('invalid_response');
+    expect(seen).toEqual(first.map((project) => project.id));
+    expect(asked).toEqual([1, 2]);
+  });
+
+  it('fails a listing that goes on past maxPages, even of items without an id', async () => {
+    const { list, asked } = endlessList((pageNum) => [{ name: `a${pageNum}` }, { name: `b${pageNum}` }]);
+
+    const error = await rejectionOf(
+      (async () => {
+        for await (const item of paginate(list, { itemsPerPage: 2, maxPages: 3 })) void item;
+      })(),
+    );
+
+    expect(isConnectorError(error) && error.code).toBe('invalid_response');
+    expect(asked).toEqual([1, 2, 3]);
+  });
+
   it('drops and logs an invalid item without ending the listing early', async () => {
     mockTokenMint();
     atlas()

@@ -79,29 +79,56 @@ function idOf(item: unknown): string | undefined {
 }
 
 /**
+ * The most pages one listing may take: 1 million items at the default 100 a page, far above any
+ * listing the connector makes. A server that never ends is an error, not a listing.
+ */
+export const defaultMaxPages = 10_000;
+
+export interface PaginateOptions extends PageOptions {
+  /** Default `defaultMaxPages`. */
+  readonly maxPages?: number;
+}
+
+/**
  * Every item of a listing, one page at a time (never buffered):
  * `for await (const user of paginate((page) => atlas.databaseUsers.list(groupId, page)))`.
  * Atlas pages by offset, so an item created mid-listing ahead of the cursor shifts the next page
  * back by one and lists an item again: an item whose `id` was already yielded is not yielded twice
- * (items without an `id` are yielded as they come).
+ * (items without an `id` are yielded as they come). A listing is bounded: a full page that brings
+ * only items already listed (a proxy or cache that ignores `pageNum` answers page 1 for good), or
+ * one past `maxPages`, fails as `invalid_response` rather than ask for pages for good.
  */
 export async function* paginate<T>(
   list: (options: PageOptions) => Promise<Page<T>>,
-  options: PageOptions = {},
+  options: PaginateOptions = {},
 ): AsyncGenerator<T, void, undefined> {
-  let pageNum = options.pageNum ?? 1;
+  const { maxPages = defaultMaxPages, ...position } = options;
+  let pageNum = position.pageNum ?? 1;
   const seen = new Set<string>();
-  for (;;) {
-    const page = await list({ ...options, pageNum });
+  for (let pages = 1; ; pages += 1) {
+    const page = await list({ ...position, pageNum });
+    let fresh = 0;
     for (const item of page.results) {
       const id = idOf(item);
       if (id !== undefined) {
         if (seen.has(id)) continue;
         seen.add(id);
       }
+      fresh += 1;
       yield item;
     }
     if (!page.hasNext) return;
+    // Only `itemsPerPage` creations ahead of the cursor between two reads could make a page of
+    // repeats; a server that ignores the page number makes nothing else.
+    if (page.results.length > 0 && fresh === 0) throw endlessListing(`page ${pageNum} repeats earlier pages`);
+    if (pages >= maxPages) throw endlessListing(`more than ${maxPages} pages`);
     pageNum += 1;
   }
+}
+
+function endlessListing(reason: string): ConnectorError {
+  return new ConnectorError({
+    code: 'invalid_response',
+    message: `listing does not end: ${reason}`,
+  });
 }
