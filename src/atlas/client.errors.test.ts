@@ -6,9 +6,11 @@ import type { AtlasClient } from './client.js';
 import type { DatabaseUserInput } from './resources/database-users.js';
 import {
   api,
+  apiKey,
   atlas,
   atlasError,
   createTestClient,
+  FakeCredentialSource,
   groupId,
   mockTokenMint,
   orgId,
@@ -217,6 +219,23 @@ describe('Atlas error mapping', () => {
     await client.databaseUsers.delete(groupId, 'admin', 'jit-alice');
     await client.orgUsers.remove(orgId, 'u1');
   });
+
+  it.each([
+    ['a project user', (c: AtlasClient) => c.projectUsers.remove(groupId, '..')],
+    ['an organization user', (c: AtlasClient) => c.orgUsers.remove(orgId, '..')],
+    ['a database user', (c: AtlasClient) => c.databaseUsers.delete(groupId, 'admin', '..')],
+  ])(
+    'refuses to remove %s named by a dot segment, which the URL would resolve to a parent path',
+    async (_name, call) => {
+      // An API key: a request would go out at once, unsigned (strict nock then reports its path).
+      const credentials = new FakeCredentialSource([apiKey]);
+      const { client } = createTestClient({ credentials, maxRetries: 0 });
+
+      const error = await connectorError(call(client));
+
+      expect(error.code).toBe('invalid_request');
+    },
+  );
 
   it('refuses an empty path segment before sending anything', async () => {
     const { client } = createTestClient();

@@ -152,14 +152,19 @@ export function mediaType(version: ApiVersion): string {
 
 export type PathParams = Readonly<Record<string, string>>;
 
-/** Fills `{name}` placeholders; every value is one URL-encoded segment (usernames hold `/`, `=`, `,`). */
+/**
+ * Fills `{name}` placeholders; every value is one URL-encoded segment (usernames hold `/`, `=`, `,`).
+ * `.` and `..` are refused: `encodeURIComponent` leaves dots as they are (and a URL reads `%2E%2E`
+ * as `..` too), so the URL would resolve them to a parent path: removing the user `..` of a
+ * project would send `DELETE /groups/{groupId}/`.
+ */
 export function expandPath(operation: OperationId, params: PathParams = {}): string {
   return atlasOperations[operation].path.replace(/\{(\w+)\}/g, (_match, name: string) => {
     const value = params[name];
-    if (value === undefined || value === '') {
+    if (value === undefined || value === '' || value === '.' || value === '..') {
       throw new ConnectorError({
         code: 'invalid_request',
-        message: `${operation}: path parameter ${name} is required`,
+        message: `${operation}: path parameter ${name} is required (and may not be . or ..)`,
         details: { operation },
       });
     }
