@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { digestAuthorization, parseDigestChallenge, type DigestChallenge } from './digest.js';
+import { settleUntil } from '../../../test/fakes/fake-clock.js';
+import { FakeRandom } from '../../../test/fakes/fake-random.js';
+import type { Fetch, HttpReply } from '../../runtime/http.js';
+import {
+  createDigestAuthenticator,
+  digestAuthorization,
+  parseDigestChallenge,
+  type DigestChallenge,
+} from './digest.js';
 
 // RFC 7616 §3.9.1: the worked example for "Mufasa" / "Circle of Life".
 const rfcChallenge: DigestChallenge = {
@@ -75,5 +83,71 @@ describe('parseDigestChallenge', () => {
     ['only auth-int protection', 'Digest realm="r", nonce="n", qop="auth-int"'],
   ])('rejects %s', (_name, header) => {
     expect(parseDigestChallenge(header)).toBeUndefined();
+  });
+});
+
+describe('createDigestAuthenticator', () => {
+  /**
+   * A digest server stand-in for the Fetch port: it holds every unsigned request until the test
+   * answers it with a challenge for a chosen nonce, and refuses a nonce and counter pair it saw
+   * before (a replay), as a checking server does.
+   */
+  function heldChallenges() {
+    const held: ((nonce: string) => void)[] = [];
+    const signed: string[] = [];
+    const fetch: Fetch = (_url, init) => {
+      const authorization = init?.headers?.authorization;
+      if (authorization === undefined)
+        return new Promise((resolve) => held.push((nonce) => resolve(challengeReply(nonce))));
+      const nonce = /nonce="([^"]*)"/.exec(authorization)?.[1] ?? '';
+      const nc = /nc=([0-9a-f]{8})/.exec(authorization)?.[1] ?? '';
+      const replay = signed.includes(`${nonce}/${nc}`);
+      signed.push(`${nonce}/${nc}`);
+      return Promise.resolve(replay ? challengeReply(nonce) : okReply());
+    };
+    return { fetch, held, signed };
+  }
+
+  function challengeReply(nonce: string): HttpReply {
+    const header = `Digest realm="MMS Public API", nonce="${nonce}", algorithm=MD5, qop="auth"`;
+    return {
+      status: 401,
+      ok: false,
+      statusText: 'Unauthorized',
+      headers: { get: (name) => (name === 'www-authenticate' ? header : null) },
+      text: () => Promise.resolve(''),
+    };
+  }
+
+  function okReply(): HttpReply {
+    return {
+      status: 200,
+      ok: true,
+      statusText: 'OK',
+      headers: { get: () => null },
+      text: () => Promise.resolve('{}'),
+    };
+  }
+
+  it('never sends a nonce and counter pair twice when concurrent challenges come back to an earlier nonce', async () => {
+    const server = heldChallenges();
+    const auth = createDigestAuthenticator(
+      { publicKey: 'pubkey01', privateKey: 'priv-secret' },
+      { fetch: server.fetch, random: new FakeRandom() },
+    );
+    const request = { method: 'GET', url: 'https://cloud.mongodb.com/api/atlas/v2', headers: {} };
+    // Three first calls go out unsigned at once; their challenges come back N1, N2, N1 (a server
+    // whose nonce is a function of the time hands one nonce to challenges in the same tick).
+    const calls = [1, 2, 3].map(() => auth.send(request));
+    await settleUntil(() => server.held.length === 3, 'the unsigned requests');
+
+    for (const [index, nonce] of ['nonce-1', 'nonce-2', 'nonce-1'].entries()) {
+      server.held[index]?.(nonce);
+      await settleUntil(() => server.signed.length === index + 1, 'the signed request');
+    }
+    const statuses = (await Promise.all(calls)).map((reply) => reply.status);
+
+    expect(server.signed).toEqual(['nonce-1/00000001', 'nonce-2/00000001', 'nonce-1/00000002']);
+    expect(statuses).toEqual([200, 200, 200]);
   });
 });

@@ -100,18 +100,25 @@ export interface DigestDeps {
   readonly random: Pick<Random, 'uuid'>;
 }
 
+/** How many nonces keep their request counter: the ones concurrent challenges may still bring back. */
+const maxNonceCounters = 16;
+
 export function createDigestAuthenticator(
   key: { readonly publicKey: string; readonly privateKey: string },
   deps: DigestDeps,
 ): Authenticator {
   let challenge: DigestChallenge | undefined;
   let ha1 = '';
-  let nc = 0;
+  // The last `nc` sent per nonce, not one counter reset on each new nonce: concurrent challenges
+  // may come back to a nonce already signed with (N1, N2, N1 when the server's nonce is a function
+  // of the time), and a counter restarted at 1 would repeat an `nc` on it, which reads as a replay.
+  const counters = new Map<string, number>();
 
   const sendSigned = (request: OutgoingRequest, signal?: AbortSignal): Promise<HttpReply> => {
     const headers: Record<string, string> = { ...request.headers };
     if (challenge) {
-      nc += 1;
+      const nc = (counters.get(challenge.nonce) ?? 0) + 1;
+      counters.set(challenge.nonce, nc);
       const url = new URL(request.url);
       headers.authorization = digestAuthorization(
         {
@@ -142,7 +149,12 @@ export function createDigestAuthenticator(
       if (challenge?.nonce !== next.nonce) {
         challenge = next;
         ha1 = digestHa1(key.publicKey, key.privateKey, next);
-        nc = 0;
+        // The nonce taken moves to the end; the one taken longest ago goes past a few.
+        const sent = counters.get(next.nonce) ?? 0;
+        counters.delete(next.nonce);
+        counters.set(next.nonce, sent);
+        const oldest = counters.keys().next().value;
+        if (counters.size > maxNonceCounters && oldest !== undefined) counters.delete(oldest);
       }
       // A write sent again after the challenge's round trip: the job's lease may have lapsed.
       runWriteGuard(signal);
