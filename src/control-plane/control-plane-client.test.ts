@@ -258,6 +258,30 @@ describe('ControlPlaneClient', () => {
     });
   });
 
+  it('treats a 204 to a call answered with a body (a result, an extend) as retryable, not as done', async () => {
+    const { cp } = await registered();
+    // Only a claim is answered 204 by the protocol; a result taken as delivered on an empty 204
+    // (an intermediary's) would be dropped from the outbox while the server never saw it.
+    const body = {
+      leaseId: 'l1',
+      fencingToken: 1,
+      outcome: 'succeeded' as const,
+      startedAt: 'a',
+      finishedAt: 'b',
+    };
+    nock(base).put(`${api}/jobs/j1/attempts/1/result`).reply(204);
+    await expect(cp.submitResult('j1', 1, serialiseResult(body))).rejects.toMatchObject({
+      code: 'invalid_response',
+      retryable: true,
+      details: { endpoint: 'result', httpStatus: 204 },
+    });
+    nock(base).post(`${api}/jobs/j1/lease:extend`).reply(204);
+    await expect(cp.extend({ jobId: 'j1', leaseId: 'l1', fencingToken: 1 })).rejects.toMatchObject({
+      code: 'invalid_response',
+      retryable: true,
+    });
+  });
+
   it('maps a network failure to upstream_unavailable and never puts a token in an error', async () => {
     const { cp, logs } = await registered();
     nock(base).post(`${api}/sessions/s1/heartbeat`).replyWithError('socket hang up');

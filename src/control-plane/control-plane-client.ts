@@ -60,6 +60,8 @@ interface CallOptions<T> {
   readonly rawBody?: Uint8Array;
   readonly contentType?: string;
   readonly schema?: z.ZodType<T>;
+  /** The protocol may answer this call `204` with no body (a claim with no jobs). */
+  readonly mayAnswerEmpty?: boolean;
   readonly signal?: AbortSignal;
   readonly timeoutMs?: number;
   readonly idempotencyKey?: string;
@@ -133,6 +135,7 @@ export class ControlPlaneClient {
       path: paths.claim(sid),
       body: request,
       schema: ClaimResponse,
+      mayAnswerEmpty: true,
       idempotencyKey,
       signal,
       timeoutMs: request.waitMs + 10_000,
@@ -400,9 +403,10 @@ export class ControlPlaneClient {
   private async readResponse<T>(options: CallOptions<T>, response: HttpReply): Promise<T> {
     const text = await response.text().catch(() => '');
     if (!response.ok) throw this.httpError(options.endpoint, response, text);
-    // Only a 204 has no body: an empty 200 is no protocol answer (an intermediary's), and a claim
-    // taken for "no jobs" would leave the jobs it leased unrun until their leases expire.
-    if (!options.schema || response.status === 204) return undefined as T;
+    // Only a claim's 204 has no body: an empty 200 is no protocol answer (an intermediary's), and a
+    // claim taken for "no jobs" would leave the jobs it leased unrun until their leases expire; a
+    // result or commit taken as done on an intermediary's 204 would be dropped unseen by the server.
+    if (!options.schema || (response.status === 204 && options.mayAnswerEmpty)) return undefined as T;
     let json: unknown;
     try {
       json = JSON.parse(text);
