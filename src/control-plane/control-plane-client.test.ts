@@ -238,6 +238,26 @@ describe('ControlPlaneClient', () => {
     });
   });
 
+  it('treats a redirect, never followed, as retryable, so a result is not refused on it', async () => {
+    const { cp } = await registered();
+    // A proxy's sign-in redirect or a load balancer's move carries no protocol body: like any such
+    // answer (§2), it is retried; taken as a refusal, the outbox would drop the result.
+    nock(base)
+      .put(`${api}/jobs/j1/attempts/1/result`)
+      .reply(302, '<html>sign in</html>', { location: 'https://sso.example.test/' });
+    const body = {
+      leaseId: 'l1',
+      fencingToken: 1,
+      outcome: 'succeeded' as const,
+      startedAt: 'a',
+      finishedAt: 'b',
+    };
+    await expect(cp.submitResult('j1', 1, serialiseResult(body))).rejects.toMatchObject({
+      retryable: true,
+      details: { endpoint: 'result', httpStatus: 302 },
+    });
+  });
+
   it('treats a 2xx body that does not match the protocol as a retryable invalid_response', async () => {
     const { cp } = await registered();
     nock(base).post(`${api}/jobs/j1/lease:extend`).reply(200, { surprise: true });

@@ -439,8 +439,9 @@ export class ControlPlaneClient {
     const code = errorCodeForStatus(response.status);
     return new ConnectorError({
       code,
-      retryable:
-        protocolCode === undefined && response.status >= 400 && response.status !== 401 ? true : undefined,
+      // Any status without a protocol body, a redirect (never followed) included, is an
+      // intermediary's answer: retried (§2). A 401 renews the session instead.
+      retryable: protocolCode === undefined && response.status !== 401 ? true : undefined,
       message: `control plane ${endpoint}: HTTP ${response.status}${protocolCode ? ` ${protocolCode}` : ''}: ${cutText(message, 300)}`,
       retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), this.options.clock.now()),
       details: { endpoint, httpStatus: response.status, protocolCode },
