@@ -122,6 +122,17 @@ describe('per-requester revoke', () => {
     expect(h.atlas.user(projectId, username)?.roles).toEqual([{ roleName: 'read', databaseName: 'sales' }]);
   });
 
+  it('answers already_revoked when Atlas deletes the user at its deleteAfterDate between the read and the write', async () => {
+    // The control plane revokes at the grant's expiry, which is the user's deleteAfterDate.
+    const h = harness();
+    await h.grant({ ttlSeconds: 3600 });
+    await h.clock.advance(hourMs - 1_000);
+    h.atlas.beforeNext('databaseUsers.update', () => h.clock.advance(2_000));
+
+    expect(await h.revoke()).toEqual({ outcome: 'already_revoked', username });
+    expect(h.atlas.usersIn(projectId)).toEqual([]);
+  });
+
   it('deletes the user at once when userCleanupDays is 0', async () => {
     const h = harness({ config: { userCleanupDays: 0 } });
     await h.grant();

@@ -5,7 +5,7 @@ import type { AdapterDeps } from '../../adapter.js';
 import type { OneProjectScope } from '../../scope.js';
 import { databaseOperation, type DatabaseJob } from '../database-operation.js';
 import { findKeyedGrantHolder } from '../atlas-writes/grant-holder.js';
-import { writeScoped } from '../atlas-writes/gone-clusters.js';
+import { isClusterGone, writeScoped } from '../atlas-writes/gone-clusters.js';
 import { withheldRoles } from '../atlas-writes/withheld-roles.js';
 import {
   deleteUser,
@@ -83,7 +83,8 @@ async function removeUser(deps: AdapterDeps, ctx: JobContext, input: RevokeInput
 /**
  * The PATCH that drops the grant, scoped to the clusters that still exist; the clusters written,
  * or undefined when the user is deleted instead: Atlas refuses it role-less (stricter), or none of
- * its clusters exists any more (a user without scopes would reach every cluster).
+ * its clusters exists any more (a user without scopes would reach every cluster); or `gone` when
+ * the user itself went between the read and the write.
  */
 async function writeRemaining(
   deps: AdapterDeps,
@@ -91,7 +92,7 @@ async function writeRemaining(
   input: RevokeInput,
   user: DatabaseUser,
   plan: UserWrite,
-): Promise<string[] | undefined> {
+): Promise<string[] | undefined | 'gone'> {
   try {
     const clusters = await writeScoped(deps.atlas, ctx.signal, {
       projectId: input.projectId,
@@ -103,10 +104,29 @@ async function writeRemaining(
     if (isConnectorError(error) && error.details['atlasErrorCode'] === 'ATLAS_INVALID_ROLE') {
       throw roleGoneMeanwhile(input.projectId, error);
     }
+    if (await goneMeanwhile(deps, ctx, input, user, error)) return 'gone';
     const refused = isConnectorError(error) && error.code === 'invalid_request';
     if (plan.roles.length > 0 || !refused) throw error;
     return undefined;
   }
+}
+
+/**
+ * Whether the write was refused because the user no longer exists: Atlas deleted it at its
+ * `deleteAfterDate` (the expiry of its last grant, when a revoke is usually sent) or a sweep did,
+ * after this revoke read it. The access is gone, which is what the revoke is for; failed for good
+ * as `not_found`, it would report a revoke that cannot be done. Read again to tell it from a 404
+ * about something else the write names.
+ */
+async function goneMeanwhile(
+  deps: AdapterDeps,
+  ctx: JobContext,
+  input: RevokeInput,
+  user: DatabaseUser,
+  error: unknown,
+): Promise<boolean> {
+  if (!isConnectorError(error) || error.code !== 'not_found' || isClusterGone(error)) return false;
+  return (await readUser(deps, ctx, input.projectId, user.username)) === undefined;
 }
 
 /**
@@ -171,6 +191,7 @@ async function revokePerRequester(
   if (plan.roles.length === 0 && input.settings.userCleanupDays === 0)
     return removeUser(deps, ctx, input, user);
   const clusters = await writeRemaining(deps, ctx, input, user, plan);
+  if (clusters === 'gone') return alreadyRevokedFrom(deps, ctx, input, user);
   if (clusters === undefined) return removeUser(deps, ctx, input, user);
   await deps.readiness.waitUntilApplied(ctx, input.projectId, clusters);
   const kept = new Set(plan.roles.map(roleKey));
