@@ -237,6 +237,15 @@ describe('grant labels', () => {
   it('skips a malformed grant label instead of failing the whole user', () => {
     expect(readGrants([{ key: 'jit-grant.abc', value: 'not-a-record' }])).toEqual([]);
   });
+
+  it('skips a record whose collection is not valid percent-encoding instead of throwing', () => {
+    // Not one this version writes (a chunk lost, a hand edit): skipped, and sweep reports it.
+    const labels = [
+      { key: 'jit-grant.abc', value: '1800000000|Cluster0:read@sales/orders%E0%A4%A' },
+      { key: 'jit-grant.def', value: '1800000000|Cluster0:read@sales' },
+    ];
+    expect(readGrants(labels).map((grant) => grant.key)).toEqual(['def']);
+  });
 });
 
 describe('rolesNeeded', () => {

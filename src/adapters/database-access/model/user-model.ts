@@ -131,12 +131,22 @@ function decodeRole(text: string): GrantedRole | undefined {
   const match = /^([A-Za-z0-9][A-Za-z0-9-]*):([^@]+)@([^/]+)(?:\/(.*))?$/.exec(text);
   if (!match) return undefined;
   const [, cluster = '', roleName = '', databaseName = '', collection] = match;
-  return {
-    cluster,
-    roleName,
-    databaseName,
-    ...(collection === undefined ? {} : { collectionName: decodeURIComponent(collection) }),
-  };
+  const collectionName = collection === undefined ? undefined : decodeCollection(collection);
+  if (collectionName === null) return undefined;
+  return { cluster, roleName, databaseName, ...(collectionName === undefined ? {} : { collectionName }) };
+}
+
+/**
+ * null when the text is not percent-encoding (never written so: a chunk lost, a hand edit). It
+ * makes the record malformed, skipped and reported, rather than throw out of every read of the
+ * user: its other grants' revokes, grants and renews, and the sweep of its project.
+ */
+function decodeCollection(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
 }
 
 const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;

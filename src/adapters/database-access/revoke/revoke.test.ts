@@ -93,6 +93,33 @@ describe('per-requester revoke', () => {
     expect(h.atlas.methods()).toEqual(['databaseUsers.get', 'databaseUsers.list', 'clusters.status']);
   });
 
+  it("is not failed by another grant's record that cannot be read", async () => {
+    // A record that is not valid percent-encoding (a chunk lost, a hand edit) is skipped like any
+    // malformed one: the requester's other grants can still be revoked.
+    const h = harness();
+    await h.grant({ access: [readSales] });
+    await h.grant({ grantId: 'g-2', access: [{ ...writeOrders, collection: 'items' }] });
+    const user = h.atlas.user(projectId, username);
+    const g2 = `${labelKeys.grantPrefix}${grantKey('g-2')}`;
+    const labels = (user?.labels ?? []).map((label) =>
+      label.key === g2 ? { ...label, value: label.value.replace('/items', '/items%E0%A4%A') } : label,
+    );
+    h.atlas.addUser(projectId, {
+      ...user,
+      username,
+      databaseName: 'admin',
+      roles: user?.roles ?? [],
+      labels,
+    });
+
+    expect(await h.revoke()).toMatchObject({
+      outcome: 'revoked',
+      removedRoles: expect.arrayContaining([{ roleName: 'read', databaseName: 'sales' }]) as unknown,
+    });
+    const left = readGrants(h.atlas.user(projectId, username)?.labels ?? []);
+    expect(left.map((grant) => grant.key)).not.toContain(grantKey('g-1'));
+  });
+
   it('finds the grant by its labels when the revoke names the requester differently than the grant did', async () => {
     const h = harness();
     await h.grant();

@@ -244,6 +244,23 @@ describe('sweep: managed users', () => {
     expect(h.atlas.methods()).toEqual(['projects.list', 'customDbRoles.list', 'databaseUsers.list']);
   });
 
+  it('reports a grant label whose collection is not valid percent-encoding instead of failing the sweep', async () => {
+    const h = setup();
+    const user = managedUser({ grants: [{ id: 'g-1', expiresAtMs: 1, roles: [readSales] }] }, h.clock.now());
+    const key = `${labelKeys.grantPrefix}${grantKey('g-1')}`;
+    const labels = (user.labels ?? []).map((l) =>
+      l.key === key
+        ? { ...l, value: `${l.value.split('|')[0] ?? ''}|Cluster0:read@sales/orders%E0%A4%A` }
+        : l,
+    );
+    h.atlas.addUser(projectA, { ...user, labels });
+    const result = await run(h);
+    expect(result.drift.malformed).toEqual([
+      { projectId: projectA, username: alice, reason: `unreadable grant label(s): ${grantKey('g-1')}` },
+    ]);
+    expect(h.atlas.methods()).toEqual(['projects.list', 'customDbRoles.list', 'databaseUsers.list']);
+  });
+
   it('re-plans from a fresh read, so a grant that landed after the listing keeps its role', async () => {
     const h = setup({
       grants: [{ id: 'g-old', expiresAtMs: Date.UTC(2026, 10, 24, 11), roles: [readSales] }],
