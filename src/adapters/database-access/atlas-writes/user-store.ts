@@ -251,6 +251,23 @@ export function convergingCreate<T>(
   });
 }
 
+/**
+ * A write's `deleteAfterDate` is computed before it is sent, and may be as little as a minute
+ * ahead (the last grant ends sooner: `deleteAfterFor`). Held back by Atlas's 429s (the client
+ * retries them for up to two minutes, the same body each time), it can reach Atlas after that
+ * date, which refuses it as in the past (400). Not a bad request: the job's retry computes the
+ * date again. Failed for good, a revoke would leave the grant's roles on the user.
+ */
+function sentTooLate(error: unknown, username: string): unknown {
+  if (!isConnectorError(error) || error.details['atlasErrorCode'] !== 'EXPIRATION_DATE_IN_PAST') return error;
+  return new ConnectorError({
+    code: 'timeout',
+    message: `the write of database user ${username} reached Atlas after the deleteAfterDate it carried (held back by rate limiting); the job is retried with a new date`,
+    details: { username, atlasErrorCode: 'EXPIRATION_DATE_IN_PAST' },
+    cause: error,
+  });
+}
+
 /** Creates the user; false when it already exists (a racing or redelivered attempt made it). */
 export async function createUser(deps: AtlasDeps, ctx: AtlasCtx, user: DatabaseUserInput): Promise<boolean> {
   ctx.beforeSideEffect();
@@ -265,7 +282,7 @@ export async function createUser(deps: AtlasDeps, ctx: AtlasCtx, user: DatabaseU
     if (!isConnectorError(error)) throw error;
     if (error.code === 'conflict') return false;
     if (error.details['atlasErrorCode'] === 'GROUP_USERS_LIMIT_EXCEEDED') throw usersQuotaError(user.groupId);
-    throw error;
+    throw sentTooLate(error, user.username);
   }
 }
 
@@ -277,9 +294,13 @@ export async function updateUser(
   update: DatabaseUserUpdate,
 ): Promise<void> {
   ctx.beforeSideEffect();
-  await deps.readiness.writeChange(ctx, projectId, () =>
-    deps.atlas.databaseUsers.update(projectId, 'admin', username, update, { signal: ctx.signal }),
-  );
+  try {
+    await deps.readiness.writeChange(ctx, projectId, () =>
+      deps.atlas.databaseUsers.update(projectId, 'admin', username, update, { signal: ctx.signal }),
+    );
+  } catch (error) {
+    throw sentTooLate(error, username);
+  }
 }
 
 /** Deletes the user; false when it was already gone. */

@@ -160,6 +160,26 @@ describe('per-requester revoke', () => {
     expect(h.atlas.usersIn(projectId)).toEqual([]);
   });
 
+  it('fails retryable, not for good, when 429s hold its write back past the deleteAfterDate it carries', async () => {
+    // The other grant ends within a minute, so the write carries now + 1 min; three token-bucket
+    // 429s asking for 25 s each (within the client's 2-minute budget) deliver it after that.
+    const h = harness();
+    await h.grant();
+    await h.grant({ grantId: 'g-2', access: [writeOrders], ttlSeconds: 30 });
+    const throttled = { error: 429, errorCode: 'RATE_LIMITED_TOKEN_BUCKET', parameters: ['users', 25] };
+    const operationId = 'updateGroupDatabaseUser';
+    h.atlas.sim.hooks.answerNext({ operationId, status: 429, body: throttled, times: 3 });
+
+    await expect(h.revoke()).rejects.toMatchObject({ code: 'timeout', retryable: true });
+    expect(h.atlas.user(projectId, username)?.roles).toContainEqual({
+      roleName: 'read',
+      databaseName: 'sales',
+    });
+
+    expect(await h.revoke()).toMatchObject({ outcome: 'revoked', remainingRoles: [] });
+    expect(h.atlas.user(projectId, username)?.roles).toEqual([]);
+  });
+
   it('deletes the user at once when userCleanupDays is 0', async () => {
     const h = harness({ config: { userCleanupDays: 0 } });
     await h.grant();
