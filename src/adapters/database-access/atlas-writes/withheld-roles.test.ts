@@ -23,8 +23,16 @@ const readSales = { cluster: clusterName, role: 'read', database: 'sales' };
 const writeOrders = { cluster: clusterName, role: 'readWrite', database: 'orders' };
 const spyActions = { cluster: clusterName, actions: ['SERVER_STATUS', 'FIND'], database: 'sales' };
 const spyRole = customRoleSpec(spyActions).roleName;
+const findSales = { cluster: clusterName, actions: ['FIND'], database: 'sales' };
+const findRole = customRoleSpec(findSales).roleName;
 
-type Setup = { readonly access: object; readonly held: string; readonly deleteRole?: boolean };
+type Setup = {
+  readonly access: object;
+  readonly held: string;
+  readonly deleteRole?: boolean;
+  /** The connector role is made to inherit an admin-class role outside the connector. */
+  readonly widenRole?: boolean;
+};
 
 const cases: readonly (Setup & { readonly name: string })[] = [
   {
@@ -35,6 +43,12 @@ const cases: readonly (Setup & { readonly name: string })[] = [
   { name: 'an admin-class connector role', access: spyActions, held: `${spyRole}@admin` },
   // Sweep deletes a connector role no user holds: the user's other writes must not name it.
   { name: 'a connector role since deleted', access: spyActions, held: `${spyRole}@admin`, deleteRole: true },
+  {
+    name: 'a connector role made to inherit an admin-class role',
+    access: findSales,
+    held: `${findRole}@admin`,
+    widenRole: true,
+  },
 ];
 
 const roleKeys = (user: DatabaseUser | undefined) =>
@@ -46,7 +60,12 @@ async function drifted(setup: Setup): Promise<Harness> {
   await lenient.grant({ grantId: 'g-admin', access: [setup.access] });
   await lenient.grant({ grantId: 'g-sales', access: [readSales] });
   const strict = harness();
-  for (const role of lenient.atlas.customRolesIn(projectId)) strict.atlas.addCustomRole(projectId, role);
+  const inheritedRoles = setup.widenRole ? [{ db: 'admin', role: 'readWriteAnyDatabase' }] : [];
+  for (const role of lenient.atlas.customRolesIn(projectId))
+    strict.atlas.addCustomRole(projectId, {
+      ...role,
+      inheritedRoles: [...role.inheritedRoles, ...inheritedRoles],
+    });
   const user = lenient.atlas.user(projectId, username);
   if (user === undefined) throw new Error('the lenient grants made no user');
   expect(roleKeys(user)).toContain(setup.held);

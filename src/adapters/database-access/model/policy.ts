@@ -180,7 +180,7 @@ export function checkActionsPolicy(
  */
 export function checkConnectorRoleDefinition(
   policy: Policy,
-  defined: Pick<CustomDbRole, 'actions'>,
+  defined: Pick<CustomDbRole, 'actions' | 'inheritedRoles'>,
   field: string,
 ): void {
   const byDatabase = new Map<string, string[]>();
@@ -195,6 +195,11 @@ export function checkConnectorRoleDefinition(
     }
   }
   for (const [database, actions] of byDatabase) checkActionsPolicy(policy, { actions, database }, field);
+  // The connector never makes a role inherit; one changed to (outside the connector) gives every
+  // inherited role's privileges too, so each is checked as a grant naming it would be.
+  defined.inheritedRoles.forEach((inherited, k) =>
+    checkRolePolicy(policy, inherited.role, `${field}.inheritedRoles[${k}]`, inherited.db),
+  );
 }
 
 /** The local policy over every access entry of a grant. */

@@ -106,6 +106,28 @@ describe('renew', () => {
     await expect(h.renew()).resolves.toMatchObject({ username });
   });
 
+  it('refuses an actions grant whose connector role was made to inherit a role the policy denies', async () => {
+    const h = harness();
+    const access = [{ cluster: clusterName, actions: ['FIND'], database: 'sales' }];
+    await h.grant({ access });
+    const widened = harness();
+    // The same project after someone made the connector's role inherit an admin-class role.
+    for (const role of h.atlas.customRolesIn(projectId)) {
+      const inheritedRoles = [{ db: 'admin', role: 'readWriteAnyDatabase' }];
+      widened.atlas.addCustomRole(projectId, { ...role, inheritedRoles });
+    }
+    const user = h.atlas.user(projectId, username);
+    if (user) widened.atlas.addUser(projectId, user);
+
+    await expect(widened.renew()).rejects.toMatchObject({
+      code: 'policy_denied',
+      message: expect.stringMatching(
+        /^grantId\.inheritedRoles\[0\]: readWriteAnyDatabase is an admin-class role/,
+      ) as unknown,
+    });
+    expect(widened.atlas.callsTo('databaseUsers.update')).toEqual([]);
+  });
+
   it('rejects an unknown or expired grant as invalid_request', async () => {
     const h = harness();
     await expect(h.renew()).rejects.toMatchObject({
