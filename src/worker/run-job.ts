@@ -133,10 +133,18 @@ export class RunningJob {
     return this.envelope.jobId;
   }
 
+  /**
+   * The `type` label of the job metrics: a type this build runs, else `unknown`. The envelope's type
+   * is any string the control plane sends, and a label value must come from a bounded set.
+   */
+  private get metricType(): string {
+    return this.deps.router.handlerFor(this.envelope.type) ? this.envelope.type : 'unknown';
+  }
+
   /** Runs the job once `turn` resolves (local per-resource ordering); the lease is kept meanwhile. */
   async run(turn: Promise<void>): Promise<void> {
     const { metrics, clock } = this.deps;
-    const type = this.envelope.type;
+    const type = this.metricType;
     this.keeper.start();
     metrics.jobsInFlight.inc({ type });
     metrics.jobsStarted.inc({ type });
@@ -385,14 +393,14 @@ export class RunningJob {
     // job) or one dropped undelivered leaves the job to run again, so it counts as neither outcome.
     const accepted = delivery === 'accepted';
     this.deps.metrics.jobsCompleted.inc({
-      type: this.envelope.type,
+      type: this.metricType,
       outcome: accepted ? outcome.outcome : delivery,
     });
     if (accepted && this.envelope.type === 'discover' && outcome.outcome === 'succeeded') {
       this.deps.metrics.discoveryLastSuccess.set(this.deps.clock.now() / 1000);
     }
     if (accepted && outcome.outcome === 'failed') {
-      this.deps.metrics.jobsFailed.inc({ type: this.envelope.type, code: outcome.error.code });
+      this.deps.metrics.jobsFailed.inc({ type: this.metricType, code: outcome.error.code });
     }
     this.log.info(
       {
@@ -408,7 +416,7 @@ export class RunningJob {
   }
 
   private finish(outcome: 'lease_lost' | 'released', durationMs: number, error?: unknown): void {
-    this.deps.metrics.jobsCompleted.inc({ type: this.envelope.type, outcome });
+    this.deps.metrics.jobsCompleted.inc({ type: this.metricType, outcome });
     this.log.warn(
       { outcome, durationMs: Math.round(durationMs), err: error },
       'job finished without a result; the control plane will redeliver it',

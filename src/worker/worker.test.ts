@@ -705,6 +705,25 @@ describe('Worker: failed jobs', () => {
   });
 });
 
+describe('Worker: job metrics', () => {
+  it('labels a job of a type this build does not run as unknown, so a control plane cannot grow the series', async () => {
+    const { clock, cp, worker, metrics } = setup();
+    for (const n of [1, 2, 3])
+      cp.queue.push(envelope({ type: `grant-v${n}`, jobId: `j${n}`, leaseId: `lease-j${n}`, payload: '{}' }));
+    worker.start();
+    await clock.advance(1_000);
+    await settleUntil(() => cp.calls.results.length === 3, 'three results');
+
+    const families = [metrics.jobsStarted, metrics.jobsCompleted, metrics.jobsFailed, metrics.jobsInFlight];
+    const types = new Set<unknown>();
+    for (const family of families)
+      for (const { labels } of (await family.get()).values) types.add(labels.type);
+    for (const { labels } of (await metrics.jobDuration.get()).values) types.add(labels.type);
+    expect([...types]).toEqual(['unknown']);
+    await worker.drain();
+  });
+});
+
 describe('Worker: liveness while the control plane asks for a long Retry-After', () => {
   // A maintenance window answered `503 Retry-After: 600` (by the control plane or a load balancer
   // in front of it) is an outage: the loops wait as asked, and /livez must not restart the pod.
