@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { policyRules } from '../errors/policy-denial.js';
 import { createMetrics, leaseLossReasons } from './metrics.js';
@@ -34,5 +36,22 @@ describe('createMetrics', () => {
           .map((label) => `${metric.name}{${label}}`),
       );
     expect(clashes).toEqual([]);
+  });
+
+  it('documents every atlas_connector_* family, with its labels, in the operations guide', () => {
+    // docs/operations.md is the operators' contract: a family missing from its table is one nobody
+    // graphs or alerts on, and a row naming no family (or other labels) is a query that finds nothing.
+    const guide = readFileSync(join(import.meta.dirname, '../../docs/operations.md'), 'utf8');
+    const documented = [...guide.matchAll(/^\| `(atlas_connector_\w+)(?:\{([^}]*)\})?`/gm)].map(
+      ([, name = '', labels = '']) => `${name}{${labels.replace(/=[^,]*/g, '')}}`,
+    );
+    const exported = createMetrics('test')
+      .registry.getMetricsAsArray()
+      .filter((metric) => metric.name.startsWith('atlas_connector_'))
+      .map((metric) => {
+        const labels = (metric as unknown as { labelNames: readonly string[] }).labelNames;
+        return `${metric.name}{${labels.join(',')}}`;
+      });
+    expect([...documented].sort()).toEqual([...exported].sort());
   });
 });
