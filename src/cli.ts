@@ -2,7 +2,7 @@
 import { loadConfig, type AppConfig } from './config/env.js';
 import { environmentSecrets } from './config/environment-secrets.js';
 import { addressInUseMessage, listenProblemMessage } from './cli/address-in-use.js';
-import { isConnectorError } from './errors/connector-error.js';
+import { isConnectorError, type ConnectorError } from './errors/connector-error.js';
 import { chooseLogFormat, createLogger, prettyDestination, type Logger } from './runtime/logger.js';
 import { collectorFrom } from './runtime/heap-compaction.js';
 import { createSecretScrubber } from './runtime/secret-scrubber.js';
@@ -163,8 +163,14 @@ async function runWith(mode: RunMode, signals: SignalLatch): Promise<number> {
       console.error(inUse);
       return 78;
     }
+    // A file the configuration names (token, admin token, CA bundle): said on stderr as every other
+    // configuration problem is, whatever LOG_LEVEL (at silent the pod would exit 78 without a word).
+    if (isConnectorError(error) && error.code === 'config_invalid') {
+      console.error(scrubber.scrub(configProblem(error)));
+      return 78;
+    }
     logger.fatal({ err: error }, 'connector failed to start');
-    return isConnectorError(error) && error.code === 'config_invalid' ? 78 : 1;
+    return 1;
   }
   if (sandbox) {
     console.log(sandbox.banner(daemon.admin.port, daemon.admin.metricsPort));
@@ -176,6 +182,13 @@ async function runWith(mode: RunMode, signals: SignalLatch): Promise<number> {
   await sandbox?.close();
   logger.info('exiting');
   return 0;
+}
+
+/** The problem in one line: the message, and the cause's code (ENOENT, EACCES) when it adds one. */
+function configProblem(error: ConnectorError): string {
+  const cause: unknown = error.cause;
+  const code = cause instanceof Error && 'code' in cause && typeof cause.code === 'string' ? cause.code : '';
+  return code && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
 }
 
 /**

@@ -126,6 +126,35 @@ describe('starting the connector', () => {
     expect(output).toContain('CA_BUNDLE_FILE: cannot read /nonexistent/ca.pem (ENOENT)');
   });
 
+  it.each([
+    [
+      'CONTROL_PLANE_TOKEN_FILE',
+      { CONTROL_PLANE_TOKEN_FILE: '/nonexistent/token' },
+      'cannot read /nonexistent/token (ENOENT)',
+    ],
+    [
+      'ADMIN_TOKEN_FILE',
+      { CONTROL_PLANE_TOKEN: 'enrollment-token', ADMIN_TOKEN_FILE: '/nonexistent/admin' },
+      'cannot read /nonexistent/admin (ENOENT)',
+    ],
+  ])(
+    'exits 78 naming %s when its file cannot be read, though LOG_LEVEL is silent',
+    async (variable, env, problem) => {
+      // As every other configuration problem: printed whatever the log level, or the pod restarts
+      // with exit 78 and not a word why.
+      const { code, output } = await runCli({
+        CONTROL_PLANE_URL: 'https://cp.invalid',
+        CONNECTOR_ID: 'c1',
+        ADMIN_PORT: '0',
+        LOG_LEVEL: 'silent',
+        ...env,
+      });
+      expect(code, output).toBe(78);
+      expect(output).toContain(`${variable}: ${problem}`);
+      expect(output).not.toMatch(/\n\s+at /);
+    },
+  );
+
   it('exits 78 naming ATLAS_BASE_URL when it is plain http:// to a non-loopback host', async () => {
     // Configuration parsing refuses it before any socket is opened: nothing is sent to 10.0.0.5.
     const { code, output } = await runCli({
