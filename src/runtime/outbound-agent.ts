@@ -1,5 +1,6 @@
 import { Agent as HttpsAgent } from 'node:https';
 import { ConnectorError } from '../errors/connector-error.js';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import type { Agent as HttpAgent, ClientRequest } from 'node:http';
@@ -95,8 +96,36 @@ function proxyAgents() {
   return { RoutingAgent, HttpProxyAgent, TrustingHttpsProxyAgent };
 }
 
-/** The extra CA bundle; one that cannot be read is a configuration problem naming the variable. */
+/**
+ * The extra CA bundle; one that cannot be read, or holds no certificate Node can use, is a
+ * configuration problem naming the variable. Node drops whatever in `ca` is not a PEM certificate
+ * without a word (a DER file, an empty key, a truncated block), which would leave only the system
+ * roots trusted and every call through an intercepting proxy failing on its certificate.
+ */
 function readCaBundle(path: string): string {
+  const text = readCaFile(path);
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  const fix = `; put PEM certificates (-----BEGIN CERTIFICATE-----) in it, e.g. openssl x509 -inform der -in ca.der -out ca.pem, or unset CA_BUNDLE_FILE`;
+  if (blocks.length === 0)
+    throw new ConnectorError({
+      code: 'config_invalid',
+      message: `CA_BUNDLE_FILE: ${path} holds no PEM certificate${fix}`,
+    });
+  blocks.forEach((block, index) => {
+    try {
+      new X509Certificate(block);
+    } catch (error) {
+      throw new ConnectorError({
+        code: 'config_invalid',
+        message: `CA_BUNDLE_FILE: ${path}: certificate ${index + 1} of ${blocks.length} cannot be parsed${fix}`,
+        cause: error,
+      });
+    }
+  });
+  return text;
+}
+
+function readCaFile(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
