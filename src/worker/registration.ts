@@ -27,6 +27,21 @@ export function controlPlaneHint(error: unknown): number | undefined {
   return hint === undefined ? undefined : Math.min(hint, maxControlPlaneHintMs);
 }
 
+const unreachable = 'control plane unreachable, backing off';
+
+/**
+ * What a failed registration says: a refused token and a token file this process cannot use (read
+ * again at each registration, so a rotation may break it) are the operator's to fix, not the network.
+ */
+function failureMessage(error: unknown): string {
+  if (!isConnectorError(error)) return unreachable;
+  if (error.code === 'auth_failed' || error.code === 'forbidden')
+    return 'control plane refused the enrollment token; check CONTROL_PLANE_TOKEN';
+  if (error.code === 'config_invalid')
+    return 'enrollment token unusable; check CONTROL_PLANE_TOKEN_FILE or CONTROL_PLANE_TOKEN';
+  return unreachable;
+}
+
 /**
  * Registers until the control plane accepts, backing off with full jitter (long after a refused
  * token, which only an operator can fix). Returns the session with the monotonic send time of the
@@ -47,14 +62,10 @@ export async function registerUntilAccepted(
       return { session: await client.register(request, signal), sentAt };
     } catch (error) {
       if (signal.aborted) return undefined;
-      const fatal = isConnectorError(error) && (error.code === 'auth_failed' || error.code === 'forbidden');
+      const message = failureMessage(error);
+      const fatal = message !== unreachable;
       const delay = fullJitterDelay(deps.backoff, fatal ? 10 : attempt, random, controlPlaneHint(error));
-      logger[fatal ? 'error' : 'warn'](
-        { err: error, delayMs: delay },
-        fatal
-          ? 'control plane refused the enrollment token; check CONTROL_PLANE_TOKEN'
-          : 'control plane unreachable, backing off',
-      );
+      logger[fatal ? 'error' : 'warn']({ err: error, delayMs: delay }, message);
       onFailedAttempt(delay);
       await clock.sleep(delay, signal).catch(() => undefined);
     }

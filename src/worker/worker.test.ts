@@ -5,6 +5,7 @@ import { FakeRandom } from '../../test/fakes/fake-random.js';
 import { envelope, FakeControlPlane, httpError } from '../../test/fakes/fake-control-plane.js';
 import { captureLogs } from '../../test/fakes/log-capture.js';
 import { createMetrics } from '../admin/metrics.js';
+import { ConnectorError } from '../errors/connector-error.js';
 import { loadConfig } from '../config/env.js';
 import { createJobRouter, type JobHandler, pingHandler } from './job-handlers.js';
 import { ShutdownBudget, shutdownTailMs } from './shutdown-budget.js';
@@ -778,6 +779,34 @@ describe('Worker: liveness while the control plane asks for a long Retry-After',
       await clock.advance(60_000);
     expect(worker.status().registered).toBe(true);
     expect(clock.monotonic()).toBeLessThanOrEqual(16 * 60_000);
+    await worker.drain();
+  });
+});
+
+describe('Worker: registration log lines', () => {
+  it('names an enrollment token file it cannot use, not the network, when registering', async () => {
+    // The file is re-read at each registration: a rotation that leaves it unreadable (or two tokens
+    // in it) must not send the operator after DNS, proxies and NetworkPolicies.
+    const { clock, cp, worker, logs } = setup();
+    const register = cp.register.bind(cp);
+    let refusals = 0;
+    cp.register = async (request) => {
+      if (refusals++ === 0)
+        throw new ConnectorError({
+          code: 'config_invalid',
+          message: 'CONTROL_PLANE_TOKEN_FILE: cannot read /var/run/token',
+        });
+      return register(request);
+    };
+    worker.start();
+    for (let waited = 0; !worker.status().registered && waited < 600_000; waited += 10_000)
+      await clock.advance(10_000);
+    expect(worker.status().registered).toBe(true);
+    const line = logs.lines().find((l) => l.level === 'error' || l.level === 'warn');
+    expect(line).toMatchObject({
+      level: 'error',
+      msg: 'enrollment token unusable; check CONTROL_PLANE_TOKEN_FILE or CONTROL_PLANE_TOKEN',
+    });
     await worker.drain();
   });
 });
