@@ -211,6 +211,22 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
       /\/networkPolicy\/proxy\/targetPort': got string, want integer/,
     ],
     [
+      // The daemon refuses such a URL at start (exit 78), and the NetworkPolicy would open port 70000.
+      'a control-plane URL whose port is above 65535',
+      { ...required, controlPlane: { ...required.controlPlane, url: 'https://connect.example.com:70000' } },
+      /controlPlane\.url has port 70000: a TCP port is 1-65535/,
+    ],
+    [
+      'a proxy URL on port 0',
+      { ...required, proxy: { httpsProxy: 'http://proxy.internal:0' } },
+      /proxy\.httpsProxy has port 0: a TCP port is 1-65535/,
+    ],
+    [
+      'a Secrets Manager endpoint whose port is above 65535',
+      { ...required, aws: { secretsManagerEndpoint: 'https://vpce.example.com:443000' } },
+      /aws\.secretsManagerEndpoint has port 443000: a TCP port is 1-65535/,
+    ],
+    [
       'a common label that would change the selector',
       { ...required, commonLabels: { 'app.kubernetes.io/name': 'other' } },
       /commonLabels may not set app\.kubernetes\.io\/name/,

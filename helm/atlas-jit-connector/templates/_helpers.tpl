@@ -120,6 +120,24 @@ app.kubernetes.io/component: test
 {{- end }}
 
 {{/*
+Fails on a URL value whose explicit port is not a TCP port (1-65535): the connector refuses such a
+URL at start (exit 78), and the NetworkPolicy would carry a port the API server rejects. Called
+from the ConfigMap, which every install renders. Names the value, never the URL (it may hold more
+than a host).
+*/}}
+{{- define "atlas-jit-connector.checkUrlPorts" -}}
+{{- $urls := dict "controlPlane.url" .Values.controlPlane.url "atlas.baseUrl" .Values.atlas.baseUrl "proxy.httpsProxy" .Values.proxy.httpsProxy "proxy.httpProxy" .Values.proxy.httpProxy "aws.secretsManagerEndpoint" .Values.aws.secretsManagerEndpoint -}}
+{{- range $name := keys $urls | sortAlpha }}
+{{- with get $urls $name }}
+{{- $port := regexFind ":[0-9]+$" (urlParse .).host | trimPrefix ":" }}
+{{- if and $port (or (lt (atoi $port) 1) (gt (atoi $port) 65535)) }}
+{{- fail (printf "%s has port %s: a TCP port is 1-65535 (the connector refuses the URL at start, exit 78, and the NetworkPolicy could not open the port); correct the port, or leave it out for the scheme's default (443, or 80 for http://)" $name $port) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 The egress ports of the NetworkPolicy's HTTPS rule, as a JSON list: 443 (Atlas, the cloud identity
 and secret endpoints) and the port of each configured control-plane, Atlas, proxy and Secrets
 Manager endpoint URL. For the proxies, networkPolicy.proxy.targetPort when set: a NetworkPolicy
