@@ -3,6 +3,7 @@ import type { Access } from '../../src/sandbox/atlas/context.js';
 import {
   atlasRoutes,
   createExchangeRecorder,
+  sandboxIds,
   startAtlasSimulator,
   type AtlasExchange,
   type AtlasSimulator,
@@ -19,10 +20,30 @@ import {
   type AtlasSpec,
 } from './openapi-validator.js';
 import { defaultSpecPath, specSuiteTitle } from './spec-loader.js';
-import { testKey, testServiceAccount } from './sim-harness.js';
+import { startHarness, testKey, testServiceAccount } from './sim-harness.js';
 
 const spec = loadAtlasSpec();
 if (!spec) console.warn(`skipping the Atlas contract test: the OpenAPI spec is not at ${defaultSpecPath}`);
+
+/**
+ * Request examples the simulator refuses on purpose, each where the spec contradicts itself; the
+ * test checks they are still refused, so the list cannot go stale.
+ */
+const refusedExamples: Record<string, string> = {
+  'createGroupDatabaseUser/LDAP Authentication':
+    "puts an LDAP group in `admin`, while CloudDatabaseUser.databaseName says LDAP users authenticate against `$external`; the simulator follows the field's description",
+};
+
+/** A spec example made to fit the fixture: its project, and scopes naming a cluster that exists. */
+function fitToFixture(example: unknown): unknown {
+  if (typeof example !== 'object' || example === null) return example;
+  const body: Record<string, unknown> = { ...example };
+  if ('groupId' in body) body.groupId = sandboxIds.payments;
+  if (Array.isArray(body.scopes)) {
+    body.scopes = body.scopes.map((scope: unknown) => ({ ...(scope as object), name: 'Cluster0' }));
+  }
+  return body;
+}
 
 function isBadByDesign(exchange: AtlasExchange): boolean {
   return exchange.requestHeaders['x-contract-expect'] === badRequest['x-contract-expect'];
@@ -136,6 +157,40 @@ describe.skipIf(!spec)(
         return op && wanted !== served ? [`${route.operationId}: ${route.access} ≠ ${wanted}`] : [];
       });
       expect(mismatches).toEqual([]);
+    });
+
+    it("accepts the spec's own request examples for the operations it serves", async () => {
+      const h = await startHarness();
+      const outcomes: string[] = [];
+      try {
+        for (const route of atlasRoutes.filter(
+          (r) => r.method === 'POST' && !/\{(?!groupId|orgId)/.test(r.path),
+        )) {
+          const op = theSpec.loaded.operations.find(
+            (o) => o.method === route.method && o.template === `/api/atlas/v2${route.path}`,
+          );
+          for (const [type, content] of Object.entries(op?.requestBody?.content ?? {})) {
+            const version = /^application\/vnd\.atlas\.([^+]+)\+json$/.exec(type)?.[1];
+            for (const [name, example] of Object.entries(content.examples ?? {})) {
+              const path = route.path
+                .replace('{groupId}', sandboxIds.payments)
+                .replace('{orgId}', sandboxIds.org);
+              const result = await h.client.call('POST', path, {
+                body: fitToFixture(example.value),
+                ...(version ? { version } : {}),
+              });
+              const key = `${route.operationId}/${name}`;
+              const expected = refusedExamples[key] === undefined ? 'accepted' : 'refused';
+              const got = result.status < 300 ? 'accepted' : 'refused';
+              outcomes.push(`${key}: ${got === expected ? 'as expected' : `${got} (${result.text})`}`);
+            }
+          }
+        }
+      } finally {
+        await h.close();
+      }
+      expect(outcomes.length).toBeGreaterThan(0);
+      expect(outcomes.filter((o) => !o.endsWith(': as expected'))).toEqual([]);
     });
 
     it('catches a response that breaks the spec', () => {

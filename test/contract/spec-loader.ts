@@ -29,7 +29,12 @@ const parameterSchema = z.object({
 });
 const contentSchema = z.record(
   z.string(),
-  z.object({ schema: schemaObject.optional(), 'x-sunset': z.string().optional() }),
+  z.object({
+    schema: schemaObject.optional(),
+    'x-sunset': z.string().optional(),
+    /** Named request examples: bodies the spec says Atlas takes. */
+    examples: z.record(z.string(), z.object({ value: z.unknown() })).optional(),
+  }),
 );
 const operationSchema = z.object({
   operationId: z.string(),

@@ -106,6 +106,11 @@ describe('database users', () => {
     ['an unknown enum value', { x509Type: 'SOMETIMES' }, 'INVALID_ENUM_VALUE'],
     ['a SCRAM user without a password', { password: undefined }, 'MISSING_ATTRIBUTE'],
     ['a SCRAM user outside admin', { databaseName: '$external' }, 'DATABASE_NAME_INVALID_ADMIN'],
+    [
+      'a password for an OIDC workforce group',
+      { oidcAuthType: 'IDP_GROUP', deleteAfterDate: undefined },
+      'INVALID_ATTRIBUTE',
+    ],
   ])('refuses %s with 400 %s', async (_name, overrides, code) => {
     const tweak: Record<string, unknown> = { ...overrides };
     if (tweak.deleteAfterDate === 'PLUS_7D_1S') tweak.deleteAfterDate = isoIn(h.clock, 7 * dayMs + 1000);
@@ -177,6 +182,20 @@ describe('database users', () => {
     const result = await h.client.call('PATCH', user(), { body: { deleteAfterDate: isoIn(h.clock, dayMs) } });
     expect(result.status).toBe(400);
     expect(result.json).toMatchObject({ errorCode: 'PERMANENT_ENTITY_CANNOT_BE_MADE_TEMPORARY' });
+  });
+
+  it('creates an OIDC workforce group in admin without a password, and never gives it one', async () => {
+    const group = '5dd7496c7a3e5a648454341c/sales';
+    const oidc = { oidcAuthType: 'IDP_GROUP', username: group, deleteAfterDate: undefined };
+    const created = await create({ ...oidc, password: undefined });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ databaseName: 'admin', oidcAuthType: 'IDP_GROUP' });
+    const patched = await h.client.call('PATCH', user(group), {
+      body: { password: 'correct-horse-battery' },
+    });
+    expect(patched.status).toBe(400);
+    expect(patched.json).toMatchObject({ errorCode: 'INVALID_ATTRIBUTE', parameters: ['password'] });
+    expect(h.sim.state.checkPassword(groupId, group, 'correct-horse-battery')).toBe(false);
   });
 
   it('replaces roles, scopes and labels wholesale on PATCH and keeps omitted fields', async () => {

@@ -20,7 +20,7 @@ import {
   checkExpiry,
   checkRoles,
   checkScopes,
-  isExternal,
+  usesPassword,
 } from './db-user-rules.js';
 import { projectLimit, usersLimit } from './limits.js';
 import { requireProject } from './lookup.js';
@@ -57,7 +57,7 @@ function createDbUser(ctx: RequestContext): HandlerResult {
   checkGroupId(body, project);
   const authTypes = authTypesOf(body);
   checkAuthDatabase(authTypes, body.databaseName, body.password !== undefined);
-  if (!isExternal(authTypes) && body.password === undefined) {
+  if (usesPassword(authTypes) && body.password === undefined) {
     throw fieldError('MISSING_ATTRIBUTE', 'password', 'is required for SCRAM users');
   }
   if (authTypes.x509Type !== 'NONE' && body.deleteAfterDate !== undefined) {
@@ -103,7 +103,7 @@ function checkImmutableFields(body: DbUserBody, user: DbUserRec): void {
   const sent = [body.x509Type, body.awsIAMType, body.ldapAuthType, body.oidcAuthType];
   const held = [user.x509Type, user.awsIAMType, user.ldapAuthType, user.oidcAuthType];
   if (sent.some((v, i) => v !== undefined && v !== held[i])) throw atlasError('AUTH_TYPE_CANNOT_BE_CHANGED');
-  if (body.password !== undefined && isExternal(user)) {
+  if (body.password !== undefined && !usesPassword(user)) {
     throw fieldError('INVALID_ATTRIBUTE', 'password', 'only SCRAM users have a password');
   }
 }

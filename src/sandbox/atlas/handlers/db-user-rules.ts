@@ -46,10 +46,18 @@ export function authTypesOf(body: DbUserBody): AuthTypes {
   };
 }
 
-export function isExternal(t: AuthTypes): boolean {
+function isExternal(t: AuthTypes): boolean {
   return (
     t.x509Type !== 'NONE' || t.awsIAMType !== 'NONE' || t.ldapAuthType !== 'NONE' || t.oidcAuthType === 'USER'
   );
+}
+
+/**
+ * Only SCRAM users (every mechanism `NONE`) have a password: the spec's `password` is for
+ * SCRAM-SHA, and its OIDC workforce example is an `admin` user without one.
+ */
+export function usesPassword(t: AuthTypes): boolean {
+  return [t.x509Type, t.awsIAMType, t.ldapAuthType, t.oidcAuthType].every((v) => v === 'NONE');
 }
 
 /** SCRAM and OIDC-workforce users live in `admin`; every other mechanism in `$external`. */
@@ -64,7 +72,7 @@ export function checkAuthDatabase(t: AuthTypes, databaseName: string, hasPasswor
       t.oidcAuthType === 'IDP_GROUP' ? 'OIDC users' : 'SCRAM users',
     );
   }
-  if (isExternal(t) && hasPassword)
+  if (!usesPassword(t) && hasPassword)
     throw fieldError('INVALID_ATTRIBUTE', 'password', 'only SCRAM users have a password');
 }
 
