@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SnapshotUpload } from '../snapshot-uploader.js';
+import { canonicalJson, type SnapshotUpload } from '../snapshot-uploader.js';
 import { discoverOrg, type DiscoverDeps } from './discover.js';
 import {
   aliceId,
@@ -97,5 +97,41 @@ describe('discover', () => {
     expect(await discoverOrg({ config: baseConfig, job }, deps, ctx)).toMatchObject({ projects: 1 });
     const projects = (h.uploads[0]?.records ?? []).filter((r) => (r as { type: string }).type === 'project');
     expect(projects).toEqual([expect.objectContaining({ id: analytics })]);
+  });
+});
+
+describe('discover: the same organization, the same snapshot', () => {
+  it('reports the same lines when Atlas lists the same roles of a user in another order', async () => {
+    const world = new AtlasWorld(new FakeClock(nowMs))
+      .addProject(payments, 'payments', [
+        { key: 'owner', value: 'payments-team' },
+        { key: 'env', value: 'production' },
+      ])
+      .addProject(analytics, 'analytics')
+      .addOrgUser({
+        id: bobId,
+        username: 'bob@example.com',
+        status: 'ACTIVE',
+        orgRoles: ['ORG_MEMBER'],
+        projectRoles: [{ projectId: payments, roles: ['GROUP_READ_ONLY', 'GROUP_DATA_ACCESS_READ_ONLY'] }],
+      });
+    const lines: string[][] = [];
+    const deps: DiscoverDeps = {
+      policy: basePolicy,
+      atlas: world.client,
+      snapshots: {
+        upload: async (s) => {
+          if (!('records' in s)) throw new Error('the portal uploads records, not lines');
+          lines.push(s.records.map(canonicalJson).sort());
+          return { snapshotId: 'snap', skipped: false, sha256: 'x', lines: s.records.length };
+        },
+      },
+    };
+    await discoverOrg({ config: baseConfig, job }, deps, ctx);
+    // A role taken back and given again: the same roles, listed in another order.
+    await world.client.projectUsers.removeRole(payments, bobId, 'GROUP_READ_ONLY');
+    await world.client.projectUsers.addRole(payments, bobId, 'GROUP_READ_ONLY');
+    await discoverOrg({ config: baseConfig, job }, deps, ctx);
+    expect(lines[1]).toEqual(lines[0]);
   });
 });

@@ -1,4 +1,4 @@
-import { maxItemsPerPage, paginate, type AtlasClient } from '../../atlas/index.js';
+import { maxItemsPerPage, paginate, type AtlasClient, type KeyValue } from '../../atlas/index.js';
 import { allowedByPolicy } from '../../config/env.js';
 import type { SnapshotUploader } from '../snapshot-uploader.js';
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
@@ -26,6 +26,15 @@ export function grantableRoles(policy: PortalDeps['policy']): { org: string[]; p
   };
 }
 
+/**
+ * Atlas promises no order for a project's tags or a user's roles, projects and teams (a role taken
+ * back and given again comes last): each list is sorted, so the same organization always hashes
+ * the same and the control plane skips the upload.
+ */
+const sorted = (values: readonly string[]): string[] => [...values].sort();
+const byKeyValue = (a: KeyValue, b: KeyValue): number =>
+  a.key < b.key ? -1 : a.key > b.key ? 1 : a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
+
 async function projectRecords(deps: DiscoverDeps, ctx: PortalCtx, config: AtlasOrgPortalConfig) {
   const records: Record<string, unknown>[] = [];
   const list = (page: object) =>
@@ -38,8 +47,8 @@ async function projectRecords(deps: DiscoverDeps, ctx: PortalCtx, config: AtlasO
     // Both allow-lists, as a grant applies them: a project no grant may name is not offered.
     if (config.projectIds !== undefined && !config.projectIds.includes(p.id)) continue;
     if (!allowedByPolicy(p.id, deps.policy)) continue;
-    const tags = p.tags ?? [];
-    const owners = tags.filter((t) => t.key === config.ownerTagKey).map((t) => t.value);
+    const tags = [...(p.tags ?? [])].sort(byKeyValue);
+    const owners = sorted(tags.filter((t) => t.key === config.ownerTagKey).map((t) => t.value));
     records.push({ type: 'project', id: p.id, name: p.name, tags, owners });
   }
   return records;
@@ -63,9 +72,11 @@ async function peopleRecords(deps: DiscoverDeps, ctx: PortalCtx, orgId: string) 
       id: u.id,
       username: u.username,
       membership: u.orgMembershipStatus,
-      orgRoles: u.roles.orgRoles,
-      projectRoles: u.roles.groupRoleAssignments.map((a) => ({ projectId: a.groupId, roles: a.groupRoles })),
-      teamIds: u.teamIds,
+      orgRoles: sorted(u.roles.orgRoles),
+      projectRoles: u.roles.groupRoleAssignments
+        .map((a) => ({ projectId: a.groupId, roles: sorted(a.groupRoles) }))
+        .sort((a, b) => (a.projectId < b.projectId ? -1 : a.projectId > b.projectId ? 1 : 0)),
+      teamIds: sorted(u.teamIds),
       ...(u.invitationExpiresAt ? { invitationExpiresAt: u.invitationExpiresAt } : {}),
     });
   }
