@@ -5,7 +5,7 @@ export type { AtlasCredentials, CredentialSource } from './credentials.js';
 export { credentialSecrets } from './credentials.js';
 export { atlasOperations, mediaType } from './operations.js';
 export type { ApiVersion, OperationId, RateScope } from './operations.js';
-export { paginate, defaultItemsPerPage, maxItemsPerPage } from './pagination.js';
+export { paginate, paginateComplete, defaultItemsPerPage, maxItemsPerPage } from './pagination.js';
 export type { CallOptions, Page, PageOptions, PaginateOptions } from './pagination.js';
 export { createRateLimiter, unlimitedRateLimiter } from './rate-limiter.js';
 export type { RateLimiter, RateLimiterSettings } from './rate-limiter.js';

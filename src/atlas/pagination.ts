@@ -126,6 +126,40 @@ export async function* paginate<T>(
   }
 }
 
+export interface PaginateCompleteOptions extends PaginateOptions {
+  /** The most times the listing is read, the first included. Default `defaultMaxListings`. */
+  readonly maxListings?: number;
+}
+
+/** Listings `paginateComplete` reads at most: the walk and up to three checks. */
+export const defaultMaxListings = 4;
+
+/**
+ * Every item of a listing that must be complete, such as one a discovery snapshot reports (an
+ * item left out is taken as gone). Atlas pages by offset, so an item deleted behind the cursor
+ * moves the next page up by one and the item at its head is never listed. So once the listing
+ * ends it is read again, and an item not yet yielded (skipped so, or created since) is yielded
+ * too, until a listing brings none new or `maxListings` were read. Items are told apart by `id`;
+ * each is yielded once, as it comes.
+ */
+export async function* paginateComplete<T extends { readonly id: string }>(
+  list: (options: PageOptions) => Promise<Page<T>>,
+  options: PaginateCompleteOptions = {},
+): AsyncGenerator<T, void, undefined> {
+  const { maxListings = defaultMaxListings, ...listing } = options;
+  const seen = new Set<string>();
+  for (let read = 1; read <= maxListings; read += 1) {
+    let fresh = false;
+    for await (const item of paginate(list, listing)) {
+      if (seen.has(item.id)) continue;
+      seen.add(item.id);
+      fresh = true;
+      yield item;
+    }
+    if (!fresh) return;
+  }
+}
+
 function endlessListing(reason: string): ConnectorError {
   return new ConnectorError({
     code: 'invalid_response',

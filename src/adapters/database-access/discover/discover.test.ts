@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { SnapshotUpload } from '../../snapshot-uploader.js';
 import { dedicatedOnly } from './discover-records.js';
-import { discover, discoverOperation, type DiscoverDeps } from './discover.js';
+import type { Page, PageOptions, Project } from '../../../atlas/index.js';
+import { ConnectorError } from '../../../errors/connector-error.js';
+import { discover, discoverOperation, type DiscoverAtlas, type DiscoverDeps } from './discover.js';
 import type { AtlasMultiProjectConfig } from '../../atlas-multi-project/atlas-multi-project-config.js';
 import { cluster0Id, seedProjectA, seedProjectB } from '../../../../test/kits/discover-seed-test-kit.js';
 import { atlasIso } from '../../../../test/kits/atlas-world-test-kit.js';
@@ -316,5 +318,57 @@ describe('dedicatedOnly', () => {
     const dedicated = [{ name: 'Cluster0' }, { name: 'Flex0' }];
     expect(dedicatedOnly(dedicated, [{ name: 'Flex0' }])).toEqual([{ name: 'Cluster0' }]);
     expect(dedicatedOnly(dedicated, [])).toEqual(dedicated);
+  });
+});
+
+describe('discover: a project deleted while the key’s projects are walked', () => {
+  /** Atlas pages by offset: a project deleted behind the cursor moves the next page up by one. */
+  function offsetPaged<T>(items: () => readonly T[]) {
+    return async (options: PageOptions = {}): Promise<Page<T>> => {
+      const pageNum = options.pageNum ?? 1;
+      const itemsPerPage = options.itemsPerPage ?? 100;
+      const start = (pageNum - 1) * itemsPerPage;
+      const results = items().slice(start, start + itemsPerPage);
+      return { results, pageNum, hasNext: results.length >= itemsPerPage };
+    };
+  }
+
+  it('still reports every project that existed throughout, though one deleted behind the cursor moved a page up', async () => {
+    const r = setup();
+    const hex = (i: number) => `66090000000000000000${i.toString(16).padStart(4, '0')}`;
+    let live: Project[] = Array.from({ length: 101 }, (_, i) => ({
+      id: hex(i),
+      name: `p${i}`,
+      orgId: 'org',
+    }));
+    const first = hex(0);
+    const empty = offsetPaged<never>(() => []);
+    const atlas: DiscoverAtlas = {
+      projects: {
+        list: offsetPaged(() => live),
+        get: async (id) => {
+          const project = live.find((p) => p.id === id);
+          if (!project) throw new ConnectorError({ code: 'not_found', message: 'no such project' });
+          return project;
+        },
+      },
+      clusters: { list: async (_id, options) => empty(options) },
+      flexClusters: { list: async (_id, options) => empty(options) },
+      processes: {
+        list: async (_id, options) => empty(options),
+        listDatabases: async (_id, _process, options) => empty(options),
+      },
+      customDbRoles: { list: async () => [] },
+      databaseUsers: {
+        list: async (id, options) => {
+          // The first project, read in full, is deleted in Atlas right after: the walk is on page 1.
+          if (id === first) live = live.filter((p) => p.id !== first);
+          return empty(options);
+        },
+      },
+    };
+    await discover(await multiProjectJob(testConfig(), {}), { ...r.deps, atlas }, r.h.ctx);
+    const reported = new Set(ofType(r, 'project').map((p) => p.id));
+    for (const project of live) expect(reported).toContain(project.id);
   });
 });

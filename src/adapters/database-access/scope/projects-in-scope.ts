@@ -1,4 +1,4 @@
-import { paginate, type AtlasClient, type Project } from '../../../atlas/index.js';
+import { paginate, paginateComplete, type AtlasClient, type Project } from '../../../atlas/index.js';
 import { allowedByPolicy, type Policy } from '../../../config/env.js';
 import { isConnectorError } from '../../../errors/connector-error.js';
 import type { DatabaseScope } from '../../scope.js';
@@ -80,7 +80,9 @@ function namedProjects(scope: DatabaseScope): readonly string[] | 'every-visible
 /**
  * Discovery's projects: each one the scope names read with `projects.get` (so a project the key
  * lost is reported rather than silently dropped), or every project the key sees; both narrowed
- * by the local policy.
+ * by the local policy. The key's projects are read page by page while they are discovered, so a
+ * project deleted meanwhile would move a page up and the one at its head would never be listed:
+ * `paginateComplete` lists them again once the walk is done and yields those not yet seen.
  */
 export async function* scopedProjects(
   atlas: ProjectsPort,
@@ -90,7 +92,7 @@ export async function* scopedProjects(
 ): AsyncGenerator<ScopedProject, void, undefined> {
   const named = namedProjects(scope);
   if (named === 'every-visible-project') {
-    for await (const project of paginate((page) => atlas.projects.list(page), { signal })) {
+    for await (const project of paginateComplete((page) => atlas.projects.list(page), { signal })) {
       if (allowedByPolicy(project.id, policy)) yield { id: project.id, project };
     }
     return;
