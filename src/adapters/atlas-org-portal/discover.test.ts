@@ -55,7 +55,7 @@ function harness() {
     world.calls
       .filter((c) => c.method === 'orgUsers.list')
       .map((c) => `orgUsers.list page ${String(c.options['pageNum'] ?? 1)}`);
-  return { deps, uploads, calls };
+  return { world, deps, uploads, calls };
 }
 
 const ctx = { signal: new AbortController().signal, beforeSideEffect: () => undefined };
@@ -66,7 +66,13 @@ describe('discover', () => {
     const h = harness();
     const result = await discoverOrg({ config: { ...baseConfig, projectIds: [payments] }, job }, h.deps, ctx);
     expect(result).toMatchObject({ snapshotId: 'snap-1', projects: 1, teams: 1, users: 3 + fillers.length });
-    expect(h.calls()).toEqual(['orgUsers.list page 1', 'orgUsers.list page 2']);
+    // The listing, then the check that it left no member out (paginateComplete).
+    expect(h.calls()).toEqual([
+      'orgUsers.list page 1',
+      'orgUsers.list page 2',
+      'orgUsers.list page 1',
+      'orgUsers.list page 2',
+    ]);
     const records = h.uploads[0]?.records ?? [];
     expect(h.uploads[0]).toMatchObject({ integrationId: 'portal', jobId: 'j1', generation: 7 });
     expect(records).toContainEqual({ type: 'organization', id: orgId, name: 'World Org' });
@@ -97,6 +103,25 @@ describe('discover', () => {
     expect(await discoverOrg({ config: baseConfig, job }, deps, ctx)).toMatchObject({ projects: 1 });
     const projects = (h.uploads[0]?.records ?? []).filter((r) => (r as { type: string }).type === 'project');
     expect(projects).toEqual([expect.objectContaining({ id: analytics })]);
+  });
+});
+
+describe('discover: a member removed while the users are listed', () => {
+  it('still reports every user of the organization, though one removed behind the cursor moved page 2 up', async () => {
+    const h = harness();
+    // A revoke takes carol's invitation back (page 1) just before page 2 is read.
+    h.world.beforeNext('orgUsers.list', async () => undefined);
+    h.world.beforeNext('orgUsers.list', async () => {
+      h.world.removeOrgUser(carolId);
+    });
+    await discoverOrg({ config: baseConfig, job }, h.deps, ctx);
+    const reported = new Set(
+      (h.uploads[0]?.records ?? [])
+        .filter((r) => (r as { type: string }).type === 'user')
+        .map((r) => (r as { id: string }).id),
+    );
+    expect(reported.has(aliceId) && reported.has(bobId)).toBe(true);
+    for (const filler of fillers) expect(reported).toContain(filler.id);
   });
 });
 

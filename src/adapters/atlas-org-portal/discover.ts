@@ -1,4 +1,4 @@
-import { maxItemsPerPage, paginate, type AtlasClient, type KeyValue } from '../../atlas/index.js';
+import { maxItemsPerPage, paginateComplete, type AtlasClient, type KeyValue } from '../../atlas/index.js';
 import { allowedByPolicy } from '../../config/env.js';
 import type { SnapshotUploader } from '../snapshot-uploader.js';
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
@@ -43,7 +43,7 @@ async function projectRecords(deps: DiscoverDeps, ctx: PortalCtx, config: AtlasO
       itemsPerPage: maxItemsPerPage,
       signal: ctx.signal,
     });
-  for await (const p of paginate(list)) {
+  for await (const p of paginateComplete(list)) {
     // Both allow-lists, as a grant applies them: a project no grant may name is not offered.
     if (config.projectIds !== undefined && !config.projectIds.includes(p.id)) continue;
     if (!allowedByPolicy(p.id, deps.policy)) continue;
@@ -58,7 +58,7 @@ async function peopleRecords(deps: DiscoverDeps, ctx: PortalCtx, orgId: string) 
   const records: Record<string, unknown>[] = [];
   const teams = (page: object) =>
     deps.atlas.teams.list(orgId, { ...page, itemsPerPage: maxItemsPerPage, signal: ctx.signal });
-  for await (const t of paginate(teams)) records.push({ type: 'team', id: t.id, name: t.name });
+  for await (const t of paginateComplete(teams)) records.push({ type: 'team', id: t.id, name: t.name });
   const users = (page: object) =>
     deps.atlas.orgUsers.list(orgId, {
       ...page,
@@ -66,7 +66,7 @@ async function peopleRecords(deps: DiscoverDeps, ctx: PortalCtx, orgId: string) 
       orgMembershipStatuses: ['ACTIVE', 'PENDING'],
       signal: ctx.signal,
     });
-  for await (const u of paginate(users)) {
+  for await (const u of paginateComplete(users)) {
     records.push({
       type: 'user',
       id: u.id,
@@ -86,7 +86,9 @@ async function peopleRecords(deps: DiscoverDeps, ctx: PortalCtx, orgId: string) 
 /**
  * The organization, its projects (tags, owners from the owner tag), teams, users with roles and
  * membership, and the grantable roles per level — uploaded as one content-hashed snapshot, which
- * the control plane skips when unchanged. Listings go page by page through the rate-limited client.
+ * the control plane skips when unchanged. Listings go page by page through the rate-limited client,
+ * each read again once it ends (`paginateComplete`): a member removed behind the cursor moves the
+ * next page up, and the member at its head, left out, would be taken as gone.
  */
 export async function discoverOrg(
   input: { readonly config: AtlasOrgPortalConfig; readonly job: DiscoverJob },
