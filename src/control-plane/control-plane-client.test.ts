@@ -21,6 +21,15 @@ const registerRequest: RegisterRequest = {
   startedAt: '2026-11-24T00:00:00.000Z',
 };
 
+/** A succeeded result, as the outbox sends it. */
+const succeeded = {
+  leaseId: 'l1',
+  fencingToken: 1,
+  outcome: 'succeeded' as const,
+  startedAt: 'a',
+  finishedAt: 'b',
+};
+
 const registration = (sessionId: string, accessToken: string) => ({
   sessionId,
   accessToken,
@@ -186,14 +195,7 @@ describe('ControlPlaneClient', () => {
     nock(base)
       .put(`${api}/jobs/j1/attempts/2/result`)
       .reply(409, { error: { code: 'stale_fence', message: 'superseded' } });
-    const body = {
-      leaseId: 'l1',
-      fencingToken: 1,
-      outcome: 'succeeded' as const,
-      startedAt: 'a',
-      finishedAt: 'b',
-    };
-    await expect(cp.submitResult('j1', 2, serialiseResult(body))).rejects.toMatchObject({
+    await expect(cp.submitResult('j1', 2, serialiseResult(succeeded))).rejects.toMatchObject({
       code: 'conflict',
       retryable: false,
       details: { protocolCode: 'stale_fence' },
@@ -245,14 +247,7 @@ describe('ControlPlaneClient', () => {
     nock(base)
       .put(`${api}/jobs/j1/attempts/1/result`)
       .reply(302, '<html>sign in</html>', { location: 'https://sso.example.test/' });
-    const body = {
-      leaseId: 'l1',
-      fencingToken: 1,
-      outcome: 'succeeded' as const,
-      startedAt: 'a',
-      finishedAt: 'b',
-    };
-    await expect(cp.submitResult('j1', 1, serialiseResult(body))).rejects.toMatchObject({
+    await expect(cp.submitResult('j1', 1, serialiseResult(succeeded))).rejects.toMatchObject({
       retryable: true,
       details: { endpoint: 'result', httpStatus: 302 },
     });
@@ -282,15 +277,8 @@ describe('ControlPlaneClient', () => {
     const { cp } = await registered();
     // Only a claim is answered 204 by the protocol; a result taken as delivered on an empty 204
     // (an intermediary's) would be dropped from the outbox while the server never saw it.
-    const body = {
-      leaseId: 'l1',
-      fencingToken: 1,
-      outcome: 'succeeded' as const,
-      startedAt: 'a',
-      finishedAt: 'b',
-    };
     nock(base).put(`${api}/jobs/j1/attempts/1/result`).reply(204);
-    await expect(cp.submitResult('j1', 1, serialiseResult(body))).rejects.toMatchObject({
+    await expect(cp.submitResult('j1', 1, serialiseResult(succeeded))).rejects.toMatchObject({
       code: 'invalid_response',
       retryable: true,
       details: { endpoint: 'result', httpStatus: 204 },
