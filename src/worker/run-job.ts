@@ -55,6 +55,11 @@ const releaseTimeoutMs = 2_000;
 /** One leased job, from lease to delivered result. The worker keeps these in its in-flight map. */
 export class RunningJob {
   readonly lease: LeaseRef;
+  /**
+   * The `type` label of the job metrics: a type this build runs, else `unknown`. The envelope's type
+   * is any string the control plane sends, and a label value must come from a bounded set.
+   */
+  private readonly metricType: string;
   readonly log: Logger;
   private readonly abort = new AbortController();
   private readonly keeper: LeaseKeeper;
@@ -89,6 +94,7 @@ export class RunningJob {
     firstSentAt: number = grantedAt,
   ) {
     this.lease = { jobId: envelope.jobId, leaseId: envelope.leaseId, fencingToken: envelope.fencingToken };
+    this.metricType = deps.router.handlerFor(envelope.type) ? envelope.type : 'unknown';
     // Monotonic times: the wall clock then is now less the time since (a claim's round trip, and its
     // earlier attempts). The lease's deadline runs from `grantedAt` (a replay renews the lease).
     const since = Math.min(grantedAt, firstSentAt);
@@ -131,14 +137,6 @@ export class RunningJob {
 
   get jobId(): string {
     return this.envelope.jobId;
-  }
-
-  /**
-   * The `type` label of the job metrics: a type this build runs, else `unknown`. The envelope's type
-   * is any string the control plane sends, and a label value must come from a bounded set.
-   */
-  private get metricType(): string {
-    return this.deps.router.handlerFor(this.envelope.type) ? this.envelope.type : 'unknown';
   }
 
   /** Runs the job once `turn` resolves (local per-resource ordering); the lease is kept meanwhile. */
