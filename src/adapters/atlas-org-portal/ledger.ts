@@ -41,6 +41,11 @@ export function undecided(grant: GrantRecord, person: Pick<OrgUser, 'orgMembersh
   return grant.userId === undefined && person.orgMembershipStatus === 'PENDING';
 }
 
+/** The grant sent this very invitation (a pending invitation keeps its user id; none: no invitation). */
+export function sentInvitation(grant: GrantRecord, invitationId: string | undefined): boolean {
+  return grant.created.invitation && invitationId !== undefined && grant.userId === invitationId;
+}
+
 /** Access keys the given grants added (the connector's share of the person's roles). */
 export function addedKeys(grants: readonly GrantRecord[]): Set<string> {
   return new Set(grants.flatMap((g) => g.added.map(accessKey)));
@@ -65,9 +70,9 @@ export function sharedCreated(
   invitationId: string | undefined,
 ): Created {
   const projects = new Set(access.flatMap((a) => (a.level === 'project' ? [a.projectId] : [])));
-  const sentIt = (g: GrantRecord): boolean => g.created.invitation && g.userId === invitationId;
   return {
-    invitation: invitationId !== undefined && access.length > 0 && mine.some(sentIt),
+    invitation:
+      invitationId !== undefined && access.length > 0 && mine.some((g) => sentInvitation(g, invitationId)),
     projectMemberships: [
       ...new Set(mine.flatMap((g) => g.created.projectMemberships.filter((p) => projects.has(p)))),
     ],

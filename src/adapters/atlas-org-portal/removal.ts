@@ -1,6 +1,6 @@
 import type { OrgUser } from '../../atlas/index.js';
 import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
-import { addedKeys, onMembership } from './ledger.js';
+import { addedKeys, onMembership, sentInvitation } from './ledger.js';
 import type { GrantRecord } from './payloads.js';
 import {
   findPerson,
@@ -194,9 +194,6 @@ async function removeProjectRoles(
   }
 }
 
-/** The grant sent this very invitation (a pending invitation keeps its user id). */
-const sentIt = (g: GrantRecord, person: OrgUser): boolean => g.created.invitation && g.userId === person.id;
-
 /**
  * A pending invitation this connector sent with nothing on it but ORG_MEMBER and the roles being
  * removed (so no role another unrevoked grant still needs): delete it. A role or a team someone else added to the
@@ -213,7 +210,7 @@ function ownsWholeInvitation(r: Removal, held: ReadonlySet<string>, toRemove: re
   // must not keep an invitation alive that no revoke could then delete.
   if (person.orgMembershipStatus !== 'PENDING') return false;
   if ((person.teamIds ?? []).length > 0) return false;
-  if (!r.ending.some((g) => sentIt(g, person))) return false;
+  if (!r.ending.some((g) => sentInvitation(g, person.id))) return false;
   const ours = new Set([...toRemove.map(accessKey), accessKey({ level: 'org', role: baselineOrgRole })]);
   return [...held].every((key) => ours.has(key));
 }
@@ -235,7 +232,7 @@ async function withdrawEmptiedInvitation(
   const { person } = r;
   const member = accessKey({ level: 'org', role: baselineOrgRole });
   if (out.removed.length === 0 || out.personGone || needed.has(member)) return;
-  if (person.orgMembershipStatus !== 'PENDING' || !r.ending.some((g) => sentIt(g, person))) return;
+  if (person.orgMembershipStatus !== 'PENDING' || !r.ending.some((g) => sentInvitation(g, person.id))) return;
   const now = await findPerson(deps, ctx, r.orgId, person.username);
   if (now?.id !== person.id || now.orgMembershipStatus !== 'PENDING' || (now.teamIds ?? []).length > 0)
     return;
