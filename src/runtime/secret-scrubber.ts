@@ -48,7 +48,11 @@ class SecretIndex {
     if (this.all.has(value)) return;
     this.all.add(value);
     const prefix = value.slice(0, minSecretLength);
-    this.byPrefix.set(prefix, [...(this.byPrefix.get(prefix) ?? []), value]);
+    // In place: values sharing a prefix (OAuth tokens all start `eyJhbG`) would make copying the
+    // bucket on every add quadratic in their number.
+    const bucket = this.byPrefix.get(prefix);
+    if (bucket) bucket.push(value);
+    else this.byPrefix.set(prefix, [value]);
   }
 
   /**
