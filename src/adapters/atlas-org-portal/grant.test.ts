@@ -269,6 +269,13 @@ describe('grant validation (before any Atlas call)', () => {
       'expiresAt',
     ],
     [
+      'an end after year 9999 under a policy with no practical maximum',
+      { ttlSeconds: Number.MAX_SAFE_INTEGER },
+      { maxGrantTtlMs: Number.POSITIVE_INFINITY },
+      'invalid_request',
+      'ttlSeconds',
+    ],
+    [
       'a project outside POLICY_ALLOWED_PROJECT_IDS',
       {},
       { allowedProjectIds: [analytics] },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RenewPayload } from './payloads.js';
+import { GrantRecord, RenewPayload } from './payloads.js';
 import {
   baseConfig,
   hourMs,
@@ -44,6 +44,41 @@ describe('renew', () => {
     expect(() => renewAccess({ config: baseConfig, payload }, h.deps)).toThrow(
       expect.objectContaining({ code }),
     );
+  });
+
+  // Under a POLICY_MAX_GRANT_TTL far beyond any real need, an end past year 9999 would come back
+  // in the ledger written with six digits, which the record's ISO date-time schema refuses: every
+  // later job of the person would fail invalid_job. One no date can represent failed as internal.
+  it.each([
+    ['no date can represent', Number.MAX_SAFE_INTEGER],
+    ['is after year 9999', 8_000 * 366 * 24 * 3600],
+  ])('refuses, naming ttlSeconds, an end that %s', (_name, ttlSeconds) => {
+    const h = portalWorld([], { maxGrantTtlMs: Number.POSITIVE_INFINITY });
+    const payload = RenewPayload.parse({
+      grantId: 'g-1',
+      ttlSeconds,
+      grants: [record({ grantId: 'g-1', added: [] })],
+    });
+    expect(() => renewAccess({ config: baseConfig, payload }, h.deps)).toThrow(
+      expect.objectContaining({
+        code: 'invalid_request',
+        message:
+          'ttlSeconds: the grant would end after 9999-12-31T23:59:59.999Z, the latest end a grant can have',
+        details: { field: 'ttlSeconds' },
+      }),
+    );
+  });
+
+  it('renews up to the last instant of year 9999, an end the ledger reads back', () => {
+    const h = portalWorld([], { maxGrantTtlMs: Number.POSITIVE_INFINITY });
+    const payload = RenewPayload.parse({
+      grantId: 'g-1',
+      expiresAt: '9999-12-31T23:59:59.999Z',
+      grants: [record({ grantId: 'g-1', added: [] })],
+    });
+    const result = renewAccess({ config: baseConfig, payload }, h.deps);
+    expect(result.expiresAt).toBe('9999-12-31T23:59:59.999Z');
+    expect(GrantRecord.shape.expiresAt.safeParse(result.expiresAt).success).toBe(true);
   });
 
   it.each([

@@ -4,7 +4,8 @@ import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
 import { isActive } from './ledger.js';
 import type { GrantRecord, RenewPayload } from './payloads.js';
 import { checkPersonKey, type PortalCtx, type PortalDeps } from './person.js';
-import { checkAccess, expiryOf } from './validate.js';
+import { grantExpiryMs } from '../grant-expiry.js';
+import { checkAccess } from './validate.js';
 
 export interface RenewResult {
   readonly grantId: string;
@@ -43,7 +44,7 @@ export function renewAccess(
     });
   }
   checkStillAllowed(record, input.config, deps);
-  const expiresAtMs = expiryOf(payload, now, deps);
+  const expiresAtMs = grantExpiryMs(payload, now, deps.policy);
   return { grantId: payload.grantId, expiresAt: new Date(expiresAtMs).toISOString() };
 }
 

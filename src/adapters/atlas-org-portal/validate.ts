@@ -1,4 +1,5 @@
 import { allowedByPolicy } from '../../config/env.js';
+import { grantExpiryMs } from '../grant-expiry.js';
 import type { AtlasOrgPortalConfig } from './atlas-org-portal-config.js';
 import type { GrantPayload } from './payloads.js';
 import { fieldError, type PortalDeps } from './person.js';
@@ -91,30 +92,6 @@ export function checkAccess(
   });
 }
 
-/** The grant's end, bounded by POLICY_MAX_GRANT_TTL (also for renew). */
-export function expiryOf(
-  timing: { readonly ttlSeconds?: number | undefined; readonly expiresAt?: string | undefined },
-  nowMs: number,
-  deps: Pick<PortalDeps, 'policy'>,
-): number {
-  const field = timing.ttlSeconds === undefined ? 'expiresAt' : 'ttlSeconds';
-  const end =
-    timing.ttlSeconds === undefined ? Date.parse(timing.expiresAt ?? '') : nowMs + timing.ttlSeconds * 1000;
-  if (!Number.isFinite(end))
-    throw fieldError('invalid_request', field, 'one of ttlSeconds or expiresAt is required');
-  const ttlMs = end - nowMs;
-  if (ttlMs <= 0) throw fieldError('policy_denied', field, 'the grant must end in the future');
-  const maxMs = deps.policy.maxGrantTtlMs;
-  if (ttlMs > maxMs) {
-    throw fieldError(
-      'policy_denied',
-      field,
-      `a TTL of ${Math.ceil(ttlMs / 1000)} s exceeds the connector policy's maximum of ${Math.floor(maxMs / 1000)} s (POLICY_MAX_GRANT_TTL)`,
-    );
-  }
-  return end;
-}
-
 export interface ValidatedGrant {
   readonly email: string;
   readonly access: readonly Access[];
@@ -127,7 +104,7 @@ export function validateGrant(
   deps: Pick<PortalDeps, 'policy' | 'clock'>,
 ): ValidatedGrant {
   checkAccess(payload.access, config, deps);
-  const expiresAtMs = expiryOf(payload, deps.clock.now(), deps);
+  const expiresAtMs = grantExpiryMs(payload, deps.clock.now(), deps.policy);
   return {
     email: payload.requester.email.toLowerCase(),
     access: distinctAccess(payload.access),

@@ -88,6 +88,14 @@ const badCases: BadCase[] = [
     message: /^expiresAt: the grant must end in the future/,
   },
   {
+    name: 'an end after year 9999 under a policy with no practical maximum',
+    payload: { ttlSeconds: Number.MAX_SAFE_INTEGER },
+    policy: { maxGrantTtlMs: Number.POSITIVE_INFINITY },
+    code: 'invalid_request',
+    message:
+      /^ttlSeconds: the grant would end after 9999-12-31T23:59:59\.999Z, the latest end a grant can have$/,
+  },
+  {
     name: 'a collection on dbAdmin',
     payload: {
       access: [readSales, { cluster: clusterName, role: 'dbAdmin', database: 'sales', collection: 'c' }],

@@ -10,12 +10,12 @@ import { isActionsEntry, type AccessEntry, type GrantPayload } from '../model/pa
 import {
   checkAccessPolicy,
   checkProjectPolicy,
-  grantExpiryMs,
   invalidRequest,
   isBuiltInRole,
   normalizeAccess,
 } from '../model/policy.js';
 import { grantKey, type GrantRecord } from '../model/user-model.js';
+import { grantExpiryMs } from '../../grant-expiry.js';
 
 /**
  * Everything a grant checks before its first Atlas write: the local policy, Atlas's role rules,

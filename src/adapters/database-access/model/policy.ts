@@ -113,32 +113,6 @@ export function checkRolePolicy(policy: Policy, roleName: string, field: string,
   checkAdminDatabaseRule(policy, roleName, database, field);
 }
 
-export interface GrantTiming {
-  readonly ttlSeconds?: number | undefined;
-  readonly expiresAt?: string | undefined;
-}
-
-/**
- * The grant's expiry, bounded by POLICY_MAX_GRANT_TTL from now. Longer than Atlas's 7-day
- * `deleteAfterDate` window is fine: the date is clamped and rolled forward (invariant 1).
- */
-export function grantExpiryMs(timing: GrantTiming, nowMs: number, policy: Policy): number {
-  const field = timing.ttlSeconds === undefined ? 'expiresAt' : 'ttlSeconds';
-  const expiresAtMs =
-    timing.ttlSeconds === undefined ? Date.parse(timing.expiresAt ?? '') : nowMs + timing.ttlSeconds * 1000;
-  if (!Number.isFinite(expiresAtMs))
-    throw invalidRequest(field, 'one of ttlSeconds or expiresAt is required');
-  const ttlMs = expiresAtMs - nowMs;
-  if (ttlMs <= 0) throw policyDenial(field, 'the grant must end in the future');
-  if (ttlMs > policy.maxGrantTtlMs) {
-    throw policyDenial(
-      field,
-      `a TTL of ${Math.ceil(ttlMs / 1000)} s exceeds the connector policy's maximum of ${Math.floor(policy.maxGrantTtlMs / 1000)} s (POLICY_MAX_GRANT_TTL)`,
-    );
-  }
-  return expiresAtMs;
-}
-
 /**
  * Privileges of an `actions` entry: every action must be one Atlas knows, and a data-plane one
  * unless the policy allows admin roles. POLICY_ALLOWED_ROLES, when set, bounds what a grant may

@@ -76,6 +76,25 @@ describe('renew', () => {
     });
   });
 
+  // POLICY_MAX_GRANT_TTL may be set far beyond any real need (a bare number of seconds meant as
+  // "no limit"): an end no date can represent, or one past year 9999 (written with six digits,
+  // which no ISO 8601 date-time reader takes back), is refused naming the field, before any write.
+  it.each([
+    { name: 'no date can represent', ttlSeconds: Number.MAX_SAFE_INTEGER },
+    { name: 'is after year 9999', ttlSeconds: 8_000 * 366 * 24 * 3600 },
+  ])('refuses, naming ttlSeconds, an end that $name', async ({ ttlSeconds }) => {
+    const h = harness({ policy: { maxGrantTtlMs: Number.POSITIVE_INFINITY } });
+    await h.grant();
+    h.clearCalls();
+
+    await expect(h.renew({ ttlSeconds })).rejects.toMatchObject({
+      code: 'invalid_request',
+      message:
+        'ttlSeconds: the grant would end after 9999-12-31T23:59:59.999Z, the latest end a grant can have',
+    });
+    expect(h.atlas.methods()).toEqual([]);
+  });
+
   it('re-checks the grant’s roles against a policy that tightened since', async () => {
     const h = harness({ policy: { allowedRoles: ['readWrite'] } });
     await h.grant({ access: [{ cluster: clusterName, role: 'readWrite', database: 'sales' }] });

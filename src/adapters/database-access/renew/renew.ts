@@ -7,6 +7,7 @@ import { writeScoped } from '../atlas-writes/gone-clusters.js';
 import { withheldRoles } from '../atlas-writes/withheld-roles.js';
 import { managedUser, planUserWrite, updateUser } from '../atlas-writes/user-store.js';
 import { RenewPayload } from '../model/payloads.js';
+import { grantExpiryMs } from '../../grant-expiry.js';
 import type { CustomDbRole } from '../../../atlas/index.js';
 import { isConnectorError } from '../../../errors/connector-error.js';
 import { connectorRolePrefix } from '../discover/discover-records.js';
@@ -14,7 +15,6 @@ import {
   checkConnectorRoleDefinition,
   checkProjectPolicy,
   checkRolePolicy,
-  grantExpiryMs,
   invalidRequest,
   isBuiltInRole,
 } from '../model/policy.js';
