@@ -29,6 +29,29 @@ describe('secret scrubber', () => {
     expect(scrubber.scrub('basic dXNlcjpwYXNz')).toBe('basic [REDACTED]');
   });
 
+  describe('a digest credential (its nonce, cnonce and response, not only its first word)', () => {
+    // The shape the digest authenticator sends (src/atlas/auth/digest.ts); test-only values.
+    const response = '6629fae49393a05397450978507c4ef1';
+    const header =
+      `Digest username="pubkey01", realm="MMS Public API", nonce="nonce-7f3a", uri="/api/atlas/v2/groups?pageNum=1", ` +
+      `algorithm=MD5, response="${response}", qop=auth, nc=00000001, cnonce="0a4f113b9c2d", opaque="op-1"`;
+
+    it('is removed whole from a header as written', () => {
+      const scrubber = createSecretScrubber();
+      expect(scrubber.scrub(`Authorization: ${header} was refused`)).toBe(
+        'Authorization: Digest [REDACTED] was refused',
+      );
+    });
+
+    it('is removed whole where a JSON text echoes it (quotes escaped)', () => {
+      const scrubber = createSecretScrubber();
+      const echoed = scrubber.scrub(JSON.stringify({ detail: `rejected ${header}`, status: 400 }));
+      expect(echoed).toBe(JSON.stringify({ detail: 'rejected Digest [REDACTED]', status: 400 }));
+      expect(echoed).not.toContain(response);
+      expect(echoed).not.toContain('0a4f113b9c2d');
+    });
+  });
+
   it('removes a registered value whole even where an authorization pattern would cut it at a line break', () => {
     const scrubber = createSecretScrubber();
     scrubber.add('cpe_old_4f9a8b7c6d5e\ncpe_new_0a1b2c3d4e5f');

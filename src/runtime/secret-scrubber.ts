@@ -30,6 +30,16 @@ const maxDepth = 8;
 const uriCredentials = /([a-z][a-z0-9+.-]*:\/\/)[^/\s?#"<>]+@/gi;
 const authorizationValue = /\b(Bearer|Basic|Digest)\s+[^\s"',]+/gi;
 
+/**
+ * A Digest credential is a list of auth-params (RFC 7616 §3.4), not one word: its `nonce`,
+ * `cnonce`, `nc` and `response` answer the server's challenge and are redacted with the rest, up to
+ * the list's end. A value is a token, a quoted string, or a quoted string whose quotes a JSON text
+ * that echoes the header escaped (`\"`).
+ */
+const authParamValue = String.raw`(?:\\"(?:(?!\\").)*\\"|"(?:[^"\\]|\\.)*"|[^\s,"\\]+)`;
+const authParam = String.raw`[a-z0-9_-]+\s*=\s*${authParamValue}`;
+const digestCredentials = new RegExp(String.raw`\b(Digest)\s+${authParam}(?:\s*,\s*${authParam})*`, 'gi');
+
 /** Registered values shorter than this are ignored; it is also the prefix length of the index. */
 const minSecretLength = 6;
 /** Up to this many registered values, each is looked for with `includes`; beyond, the index scans. */
@@ -107,7 +117,11 @@ export function createSecretScrubber(): SecretScrubber {
     // Registered values first: a pattern that redacts only part of one (a bearer value ending at
     // a line break inside it) would leave the rest unmatched and in clear.
     const out = secrets.redact(text);
-    return out.replace(uriCredentials, '$1[REDACTED]@').replace(authorizationValue, '$1 [REDACTED]');
+    // A digest credential before the one-word rule, which would leave the list after its first word.
+    return out
+      .replace(uriCredentials, '$1[REDACTED]@')
+      .replace(digestCredentials, '$1 [REDACTED]')
+      .replace(authorizationValue, '$1 [REDACTED]');
   };
 
   const describeByDefault = (error: Error): Record<string, unknown> => {
