@@ -4,7 +4,7 @@ import type { Readiness } from '../database-access/atlas-writes/readiness.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { Random } from '../../runtime/random.js';
 import type { JobContext } from '../../worker/job-context.js';
-import { labelKeys, managedByValue } from '../database-access/model/user-model.js';
+import { discoveryPurpose, labelKeys, managedByValue } from '../database-access/model/user-model.js';
 
 /**
  * The short-lived user the driver path logs in with: `readAnyDatabase@admin`, scoped to the one
@@ -74,7 +74,7 @@ function discoveryUser(
     labels: [
       { key: labelKeys.managedBy, value: managedByValue },
       { key: labelKeys.integration, value: target.integrationId.slice(0, 255) },
-      { key: 'jit-purpose', value: 'discovery' },
+      { key: labelKeys.purpose, value: discoveryPurpose },
     ],
     deleteAfterDate: new Date(deps.clock.now() + discoveryUserTtlMs).toISOString(),
     description: 'atlas-jit-connector deep discovery; deleted after use',

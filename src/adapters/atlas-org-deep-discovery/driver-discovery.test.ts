@@ -169,6 +169,29 @@ describe('collection discovery by driver', () => {
     expect(discoveryUsers()).toBe(0);
   });
 
+  // A sweep of the project while a discovery user exists (mid-discovery, or one a crash left to
+  // its deleteAfterDate) must not take it for a person's user with broken labels.
+  it('a sweep while a discovery user exists neither reports it as malformed nor touches it', async () => {
+    const sweeps: Record<string, unknown>[] = [];
+    const logins: Login[] = [];
+    const recording = recordingReader(kit, logins);
+    const reader: NamespaceReader = {
+      listNamespaces: async (input) => {
+        sweeps.push(await kit.run('sweep', { subIntegrationId: `${payments}:Cluster0` }));
+        return recording.listNamespaces(input);
+      },
+    };
+    const { subs } = await discoverWithDriver(kit, reader);
+
+    expect(sweeps).toHaveLength(1);
+    expect(sweeps[0]).toMatchObject({ usersDeleted: [], drift: { malformed: [] } });
+    expect(logins).toHaveLength(1);
+    expect(subs.get(`${payments}:Cluster0`)).toMatchObject({
+      state: 'discovered',
+      collectionsFrom: 'driver',
+    });
+  });
+
   it('never logs the discovery password: it is registered as a secret before use', async () => {
     const logins: Login[] = [];
     await discoverWithDriver(kit, recordingReader(kit, logins));

@@ -17,7 +17,11 @@ export const labelKeys = {
   passwordGrant: 'jit-pw-grant',
   lastRevokedAt: 'jit-last-revoked-at',
   grantPrefix: 'jit-grant.',
+  purpose: 'jit-purpose',
 } as const;
+
+/** The `jit-purpose` of deep discovery's short-lived discovery users (`collectionDiscovery: driver`). */
+export const discoveryPurpose = 'discovery';
 
 export const managedByValue = 'atlas-jit-connector';
 export const maxDeleteAfterMs = 7 * 86_400_000;
@@ -226,6 +230,14 @@ export function labelValue(labels: readonly KeyValue[] | undefined, key: string)
 
 export function isManaged(labels: readonly KeyValue[] | undefined): boolean {
   return labelValue(labels, labelKeys.managedBy) === managedByValue;
+}
+
+/**
+ * A deep-discovery discovery user (`jit-discovery-<hex>`): no grant ever holds it, its discovery
+ * deletes it after use, and Atlas at its `deleteAfterDate` (30 minutes) when that discovery died.
+ */
+export function isDiscoveryUser(labels: readonly KeyValue[] | undefined): boolean {
+  return isManaged(labels) && labelValue(labels, labelKeys.purpose) === discoveryPurpose;
 }
 
 /** The strategy that made a user, from its own label; undefined when absent or unknown. */
