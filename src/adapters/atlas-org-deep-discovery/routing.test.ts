@@ -95,6 +95,27 @@ describe('the tag routing table', () => {
     });
   });
 
+  // No connector can have such an id: routed "elsewhere" to it, the cluster would be served by none
+  // and its jobs addressed to nobody. The integration's own connector reports it, with the reason.
+  it.each([
+    ['a trailing space', 'vpc-a '],
+    ['a leading space', ' vpc-b'],
+    ['a character no CONNECTOR_ID may hold', 'vpc/b'],
+    ['more characters than a CONNECTOR_ID may have', `v${'b'.repeat(63)}`],
+  ])(
+    "a connector-id tag with %s is unroutable by the integration's connector and elsewhere for the others",
+    (_name, value) => {
+      const tagged = cluster([tag('apono-connector-id', value)]);
+      expect(routeCluster(tagged, keys, routing, job)).toEqual({
+        kind: 'unroutable',
+        connectorId: own,
+        reason: `tag apono-connector-id="${value}" is not a connector id (1-63 letters, digits, dot, dash or underscore)`,
+      });
+      const other = { self: 'vpc-b', integrationConnectorId: own };
+      expect(routeCluster(tagged, keys, other, job)).toEqual({ kind: 'elsewhere', connectorId: own });
+    },
+  );
+
   it('matches tag keys exactly: a hyphenated endpoint-id key is not the underscored one', () => {
     const route = routeCluster(
       cluster([tag('apono-connection-type', 'PrivateEndpoint'), tag('apono-private-endpoint-id', 'vpce-1')]),

@@ -1,4 +1,5 @@
 import type { ConnectionStrings, KeyValue } from '../../atlas/index.js';
+import { connectorIdSchema } from '../../config/connector-id.js';
 import { isConnectorError } from '../../errors/connector-error.js';
 import type { JobContext } from '../../worker/job-context.js';
 import { connectionStringFor } from '../database-access/model/connection-string.js';
@@ -19,6 +20,7 @@ import type { TagKeys } from './atlas-org-deep-discovery-config.js';
  * | another id             | any                  | served elsewhere: listed, nothing read from it       |
  * | absent or own id       | anything else, or a  | unroutable: listed with a per-cluster reason          |
  * |                        | string that is missing|                                                     |
+ * | not a CONNECTOR_ID     | any                  | as absent, then unroutable (no connector has that id)|
  *
  * The connection string is chosen by the same function grants use (database-access
  * `connectionStringFor`), so discovery never reports a route a grant would then refuse.
@@ -101,8 +103,16 @@ export function routeCluster(
   routing: Routing,
   { describe }: Pick<JobContext, 'describe'>,
 ): Route {
-  const connectorId = tagValue(cluster.tags, keys.connectorId) ?? routing.integrationConnectorId;
+  const tagged = tagValue(cluster.tags, keys.connectorId);
+  // A value no connector can have ('vpc-a ' with a space) would route the cluster to nobody: the
+  // integration's own connector reports it unroutable, and jobs on it reach that connector.
+  const named = tagged === undefined || connectorIdSchema.safeParse(tagged).success;
+  const connectorId = named && tagged !== undefined ? tagged : routing.integrationConnectorId;
   if (connectorId !== routing.self) return { kind: 'elsewhere', connectorId };
+  if (!named) {
+    const reason = `tag ${keys.connectorId}="${tagged}" is not a connector id (1-63 letters, digits, dot, dash or underscore)`;
+    return { kind: 'unroutable', connectorId, reason };
+  }
   const connection = connectionOf(cluster, keys);
   if ('reason' in connection) return { kind: 'unroutable', connectorId, reason: connection.reason };
   try {
