@@ -30,4 +30,27 @@ describe('atlas-org-deep-discovery config', () => {
       'connectorId: must be 1-63 letters, digits, dot, dash or underscore',
     ]);
   });
+
+  // One tag cannot say both who serves a cluster and how it is reached: with connectorId and
+  // connectionType one key, a cluster tagged Private would be routed to a connector named Private.
+  it.each([
+    [
+      { connectorId: 'net', connectionType: 'net' },
+      'tagKeys.connectionType: must differ from tagKeys.connectorId',
+    ],
+    [
+      { connectionType: 'apono_private_endpoint_id' },
+      'tagKeys.privateEndpointId: must differ from tagKeys.connectionType',
+    ],
+    [
+      { privateEndpointId: 'apono-connector-id' },
+      'tagKeys.privateEndpointId: must differ from tagKeys.connectorId',
+    ],
+  ])('refuses two routing tag keys that are one key (%j), naming the field', (tagKeys, issue) => {
+    expect(issuesOf({ orgId, tagKeys })).toEqual([issue]);
+  });
+
+  it('takes an owner tag key equal to a routing one (it only labels the record)', () => {
+    expect(issuesOf({ orgId, tagKeys: { owner: 'apono-connector-id' } })).toEqual([]);
+  });
 });

@@ -8,6 +8,9 @@ const orgIdSchema = z
   .regex(/^[a-f0-9]{24}$/, 'must be a 24-character lowercase hex Atlas organization id');
 const tagKey = z.string().min(1).max(255);
 
+/** The tags that route a cluster, in order: each must be its own key (one cannot say two things). */
+const routingTagKeys = ['connectorId', 'connectionType', 'privateEndpointId'] as const;
+
 /**
  * `atlas-org-deep-discovery`: one organization key (Organization Owner, API key or service
  * account, from any secret store); every cluster of every project becomes a sub-integration.
@@ -35,8 +38,18 @@ export const DeepDiscoveryConfig = z
         owner: tagKey.default('owner').describe('Cluster tag reported as the sub-integration owner.'),
       })
       .strict()
+      .superRefine((keys, ctx) => {
+        routingTagKeys.forEach((field, index) => {
+          const same = routingTagKeys.slice(0, index).find((earlier) => keys[earlier] === keys[field]);
+          if (same !== undefined) {
+            ctx.addIssue({ code: 'custom', path: [field], message: `must differ from tagKeys.${same}` });
+          }
+        });
+      })
       .prefault({})
-      .describe('Tag key names (matched exactly and case-sensitively, as the product docs spell them).'),
+      .describe(
+        'Tag key names (matched exactly and case-sensitively, as the product docs spell them); connectorId, connectionType and privateEndpointId must be three different keys.',
+      ),
     collectionDiscovery: z
       .enum(['backup-snapshot', 'driver', 'off'])
       .default('backup-snapshot')
