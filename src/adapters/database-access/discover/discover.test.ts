@@ -168,6 +168,27 @@ describe('discover', () => {
     ]);
   });
 
+  // A deep-discovery integration's short-lived discovery user on the same project (it lives while
+  // that discovery lists the cluster): no one's access, and it would change the snapshot twice.
+  it('leaves a deep-discovery discovery user out of the managed users', async () => {
+    const r = setup();
+    const now = r.h.clock.now();
+    r.h.atlas.addUser(projectA, {
+      username: 'jit-discovery-0123456789ab',
+      databaseName: 'admin',
+      roles: [{ roleName: 'readAnyDatabase', databaseName: 'admin' }],
+      scopes: [{ name: 'Cluster0', type: 'CLUSTER' }],
+      labels: [
+        { key: 'managed-by', value: 'atlas-jit-connector' },
+        { key: 'jit-integration', value: 'org-int' },
+        { key: 'jit-purpose', value: 'discovery' },
+      ],
+      deleteAfterDate: atlasIso(now + 30 * 60_000),
+    });
+    await run(r);
+    expect(ofType(r, 'managedUser').map((u) => u.username)).toEqual(['jit-alice-example-com-3f9a']);
+  });
+
   it('puts no connection string, host or password into the snapshot', async () => {
     const r = setup();
     await run(r);

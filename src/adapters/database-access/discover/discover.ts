@@ -33,7 +33,7 @@ import {
   scopedProjects,
   type ScopedProject,
 } from '../scope/projects-in-scope.js';
-import { isManaged } from '../model/user-model.js';
+import { isDiscoveryUser, isManaged } from '../model/user-model.js';
 import { DiscoverPayload } from '../model/payloads.js';
 
 /** The read-only slice of the Atlas client discovery uses: it never writes. */
@@ -138,7 +138,8 @@ async function discoverManagedUsers(scan: ProjectScan): Promise<DiscoveryRecord[
   const records: DiscoveryRecord[] = [];
   const list = (page: PageOptions) => atlas.databaseUsers.list(scan.projectId, page);
   for await (const user of paginate(list, { signal: scan.signal })) {
-    if (!isManaged(user.labels)) continue;
+    // A deep-discovery discovery user lives while its discovery lists the cluster: nobody's access.
+    if (!isManaged(user.labels) || isDiscoveryUser(user.labels)) continue;
     const record = managedUserRecord(scan.projectId, user, clock.now());
     const cluster = scan.onlyCluster;
     if (cluster === undefined || touchesCluster(record, user, cluster)) records.push(record);
