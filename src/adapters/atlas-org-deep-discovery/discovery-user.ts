@@ -4,7 +4,12 @@ import type { Readiness } from '../database-access/atlas-writes/readiness.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { Random } from '../../runtime/random.js';
 import type { JobContext } from '../../worker/job-context.js';
-import { discoveryPurpose, labelKeys, managedByValue } from '../database-access/model/user-model.js';
+import {
+  discoveryPurpose,
+  discoveryUsernamePrefix,
+  labelKeys,
+  managedByValue,
+} from '../database-access/model/user-model.js';
 
 /**
  * The short-lived user the driver path logs in with: `readAnyDatabase@admin`, scoped to the one
@@ -92,7 +97,10 @@ export async function withDiscoveryUser<T>(
   use: (login: DiscoveryLogin) => Promise<T>,
 ): Promise<T> {
   const { projectId, clusterName } = target;
-  const login = { username: `jit-discovery-${deps.random.hex(6)}`, password: deps.random.password(32) };
+  const login = {
+    username: `${discoveryUsernamePrefix}${deps.random.hex(6)}`,
+    password: deps.random.password(32),
+  };
   deps.registerSecret(login.password);
   const user = discoveryUser(deps, target, login);
   // Once sent, a create whose answer is lost (timeout, reset, cancel) may still have made the

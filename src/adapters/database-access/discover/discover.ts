@@ -139,7 +139,7 @@ async function discoverManagedUsers(scan: ProjectScan): Promise<DiscoveryRecord[
   const list = (page: PageOptions) => atlas.databaseUsers.list(scan.projectId, page);
   for await (const user of paginate(list, { signal: scan.signal })) {
     // A deep-discovery discovery user lives while its discovery lists the cluster: nobody's access.
-    if (!isManaged(user.labels) || isDiscoveryUser(user.labels)) continue;
+    if (!isManaged(user.labels) || isDiscoveryUser(user)) continue;
     const record = managedUserRecord(scan.projectId, user, clock.now());
     const cluster = scan.onlyCluster;
     if (cluster === undefined || touchesCluster(record, user, cluster)) records.push(record);

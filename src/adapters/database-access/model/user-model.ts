@@ -232,12 +232,29 @@ export function isManaged(labels: readonly KeyValue[] | undefined): boolean {
   return labelValue(labels, labelKeys.managedBy) === managedByValue;
 }
 
+/** The username prefix of deep discovery's discovery users (`jit-discovery-<12 hex>`). */
+export const discoveryUsernamePrefix = 'jit-discovery-';
+
 /**
  * A deep-discovery discovery user (`jit-discovery-<hex>`): no grant ever holds it, its discovery
  * deletes it after use, and Atlas at its `deleteAfterDate` (30 minutes) when that discovery died.
+ * Sweeps and discovers pass such a user by, so all of it must hold: the connector's label and
+ * purpose, the name, a `deleteAfterDate`, and no grant label. A user that merely carries the
+ * purpose label (set by hand, or on a person's user) is planned like any other managed user.
  */
-export function isDiscoveryUser(labels: readonly KeyValue[] | undefined): boolean {
-  return isManaged(labels) && labelValue(labels, labelKeys.purpose) === discoveryPurpose;
+export function isDiscoveryUser(user: {
+  readonly username: string;
+  readonly labels?: readonly KeyValue[] | undefined;
+  readonly deleteAfterDate?: string | undefined;
+}): boolean {
+  const { labels } = user;
+  return (
+    isManaged(labels) &&
+    labelValue(labels, labelKeys.purpose) === discoveryPurpose &&
+    user.username.startsWith(discoveryUsernamePrefix) &&
+    user.deleteAfterDate !== undefined &&
+    !(labels ?? []).some((label) => label.key.startsWith(labelKeys.grantPrefix))
+  );
 }
 
 /** The strategy that made a user, from its own label; undefined when absent or unknown. */

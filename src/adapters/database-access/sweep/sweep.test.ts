@@ -68,6 +68,29 @@ describe('sweep: managed users', () => {
     expect(unsignalledCalls(h.atlas)).toEqual([]);
   });
 
+  // Only deep discovery's own short-lived users are passed by: a person's user that carries the
+  // discovery purpose label (set by hand, or copied) still loses the roles of its ended grants.
+  it("sweeps a person's user that merely carries the discovery purpose label", async () => {
+    const h = setup();
+    const now = h.clock.now();
+    const user = managedUser(
+      {
+        grants: [
+          { id: 'g-old', expiresAtMs: now - hourMs, roles: [readSales] },
+          { id: 'g-new', expiresAtMs: now + 2 * hourMs, roles: [writeHr] },
+        ],
+      },
+      now,
+    );
+    h.atlas.addUser(projectA, {
+      ...user,
+      labels: [...(user.labels ?? []), { key: 'jit-purpose', value: 'discovery' }],
+    });
+    const result = await run(h);
+    expect(roleKeys(h)).toEqual(['readWrite@hr']);
+    expect(result.rolesRemoved).toEqual([{ projectId: projectA, username: alice, roles: ['read@sales'] }]);
+  });
+
   it('re-reads each user right before writing and writes nothing when nothing is due', async () => {
     const h = setup({ grants: [{ id: 'g-1', expiresAtMs: Date.UTC(2026, 10, 25), roles: [readSales] }] });
     const result = await run(h);

@@ -272,7 +272,7 @@ async function sweepProject(env: SweepEnv): Promise<void> {
     if (env.ctx.signal.aborted) throw cancelledError(env.ctx.signal.reason);
     // A discovery may be using it right now; it is deleted after use, or by Atlas at its
     // deleteAfterDate. It has no requester or grant: planned, it would read as malformed.
-    if (isDiscoveryUser(user.labels)) continue;
+    if (isDiscoveryUser(user)) continue;
     if (!inReach(env, user)) continue;
     env.report.usersChecked += 1;
     for (const roleName of await sweepUser(withRoles, user)) referenced.add(roleName);
