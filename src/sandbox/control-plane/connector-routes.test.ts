@@ -79,6 +79,39 @@ describe('requests it cannot take apart', () => {
     const health = await fetch(`${plane.url}/admin/health`);
     expect(health.status).toBe(200);
   });
+
+  it('refuses a body nested deeper than it can store, naming the field, so no later answer fails', async () => {
+    // JSON.parse takes any depth; writing such a value out again (a claim answer carrying the
+    // intent, the admin listing) overflows the stack: every claim leasing the job answered 500.
+    const nested = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const jobId = plane.store.enqueueJob({ type: 'grant' });
+    const lease = await claimOne();
+    const fence = { leaseId: lease.leaseId, fencingToken: lease.fencingToken };
+    const intent = await protocol('PUT', paths.intent(jobId, 1), {
+      token: session.accessToken,
+      rawBody: `{"leaseId":"${fence.leaseId}","fencingToken":${fence.fencingToken},"intent":${nested}}`,
+    });
+    const result = await protocol('PUT', paths.result(jobId, 1), {
+      token: session.accessToken,
+      headers: { 'idempotency-key': `${jobId}:1` },
+      rawBody: `{"leaseId":"${fence.leaseId}","fencingToken":${fence.fencingToken},"outcome":"succeeded","startedAt":"a","finishedAt":"b","result":${nested}}`,
+    });
+    await protocol('POST', paths.release(jobId), {
+      token: session.accessToken,
+      body: { ...fence, reason: 'error' },
+    });
+    const again = await claimOne();
+
+    expect([intent.status, ProtocolErrorBody.parse(intent.body).error]).toEqual([
+      400,
+      { code: 'invalid_request', message: expect.stringMatching(/^intent: nested deeper than 64 levels/) },
+    ]);
+    expect([result.status, ProtocolErrorBody.parse(result.body).error]).toEqual([
+      400,
+      { code: 'invalid_request', message: expect.stringMatching(/^result: nested deeper than 64 levels/) },
+    ]);
+    expect(again).toMatchObject({ jobId, attempt: 2, intent: null });
+  });
 });
 
 describe('register and authentication', () => {

@@ -19,14 +19,45 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks);
 }
 
+/**
+ * How deep a JSON body may nest. JSON.parse takes any depth, but writing such a value out again
+ * (a claim answer carrying a stored intent, the admin listing) overflows the stack.
+ */
+export const maxJsonDepth = 64;
+
 /** The JSON value of a body; `emptyAs` stands in for an empty body when given. */
 export function jsonValue(body: Buffer, emptyAs?: unknown): unknown {
   if (body.length === 0 && emptyAs !== undefined) return emptyAs;
+  let value: unknown;
   try {
-    return JSON.parse(body.toString('utf8'));
+    value = JSON.parse(body.toString('utf8'));
   } catch {
     throw protocolError('invalid_request', 'body: not valid JSON');
   }
+  const tooDeep = fieldNestedTooDeep(value);
+  if (tooDeep !== undefined) {
+    throw protocolError('invalid_request', `${tooDeep}: nested deeper than ${maxJsonDepth} levels`);
+  }
+  return value;
+}
+
+/** The top-level field under which `value` nests deeper than `maxJsonDepth` (iteratively: any depth). */
+function fieldNestedTooDeep(value: unknown): string | undefined {
+  const stack: { readonly value: unknown; readonly depth: number; readonly field: string }[] = [
+    { value, depth: 0, field: 'body' },
+  ];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    if (typeof next.value !== 'object' || next.value === null) continue;
+    if (next.depth >= maxJsonDepth) return next.field;
+    for (const [key, inner] of Object.entries(next.value)) {
+      stack.push({
+        value: inner,
+        depth: next.depth + 1,
+        field: next.depth === 0 && !Array.isArray(next.value) ? key : next.field,
+      });
+    }
+  }
+  return undefined;
 }
 
 /** Parses a JSON body with `schema`; the 400 names the first offending field. */
