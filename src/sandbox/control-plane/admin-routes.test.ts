@@ -106,6 +106,17 @@ describe('admin API', () => {
     ).toEqual([404, 'not_found']);
   });
 
+  it('refuses a notAfterMs that ends past the last date a job can carry, and keeps leasing the others', async () => {
+    // new Date() holds ±8.64e15 ms: the envelope's notAfter of such a job could not be written, so
+    // every claim reaching it answered 500 and kept the leases it had taken on the way.
+    const refused = await admin('POST', '/admin/jobs', { body: { type: 'revoke', notAfterMs: 8.64e15 } });
+    const jobId = await postJob({ type: 'revoke' });
+
+    expect(errorOf(refused)).toEqual([400, 'invalid_request']);
+    expect(ProtocolErrorBody.parse(refused.body).error.message).toMatch(/^notAfterMs:/);
+    expect((await claimOne()).jobId).toBe(jobId);
+  });
+
   it('sends payloadRaw verbatim, even when it is not JSON', async () => {
     await postJob({ type: 'grant', payloadRaw: '{"unterminated' });
     expect((await claimOne()).payload).toBe('{"unterminated');

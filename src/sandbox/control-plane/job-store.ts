@@ -66,8 +66,13 @@ export class JobStore {
     if (input.integrationId !== undefined && !this.integrations.has(input.integrationId)) {
       throw protocolError('not_found', `integration ${input.integrationId} is not registered`);
     }
-    const jobId = this.deps.random.uuid();
     const notAfterIn = input.notAfterMs ?? (input.type === 'grant' ? grantNotAfterMs : defaultNotAfterMs);
+    const notAfterMs = this.deps.clock.now() + notAfterIn;
+    // Every envelope and view writes it as a date: one past the last a Date holds could not be leased.
+    if (Number.isNaN(new Date(notAfterMs).getTime())) {
+      throw protocolError('invalid_request', 'notAfterMs: ends past the latest date a job can carry');
+    }
+    const jobId = this.deps.random.uuid();
     const job: JobRecord = {
       jobId,
       type: input.type,
@@ -75,7 +80,7 @@ export class JobStore {
       resourceKey: input.resourceKey ?? `job/${jobId}`,
       connectorId: input.connectorId ?? null,
       payload: input.payload,
-      notAfterMs: this.deps.clock.now() + notAfterIn,
+      notAfterMs,
       maxAttempts: input.maxAttempts ?? this.deps.settings.maxAttempts,
       seq: this.seq++,
       createdAt: this.isoNow(),
