@@ -106,6 +106,56 @@ describe('acceptResult', () => {
     expect(jobs.record(jobId)?.history[0]?.outcome).toBe('succeeded');
   });
 
+  it('replays an accepted result with its first answer after the job was leased again', () => {
+    // The outbox retries a result whose answer it lost; its retryable failure has requeued the job,
+    // and the next attempt holds it now: the replay is not refused as stale.
+    const { jobs, jobId, claim, submit } = setup();
+    const first = claim();
+    submit(first, { outcome: 'failed', error: retryable });
+    const second = claim();
+    expect(submit(first, { outcome: 'failed', error: retryable })).toEqual({
+      accepted: true,
+      jobState: 'queued',
+    });
+    expect(jobs.record(jobId)?.lease?.leaseId).toBe(second.leaseId);
+  });
+
+  it("accepts a lapsed lease's result after that expiry dead-lettered the job", async () => {
+    const { clock, jobs, jobId, claim, submit } = setup(1);
+    const lapsed = claim();
+    await clock.advance(ttl);
+    jobs.tick();
+    expect(jobs.record(jobId)?.state).toBe('dead');
+    expect(submit(lapsed)).toEqual({ accepted: true, jobState: 'succeeded' });
+  });
+
+  it("only records the error of a lapsed lease's retryable failure on a job already dead", async () => {
+    const { clock, jobs, jobId, claim, submit } = setup(1);
+    const lapsed = claim();
+    await clock.advance(ttl);
+    expect(submit(lapsed, { outcome: 'failed', error: retryable })).toEqual({
+      accepted: true,
+      jobState: 'dead',
+    });
+    expect(jobs.record(jobId)?.error).toEqual(retryable);
+  });
+
+  it('answers not_found to a result for a job it does not know', () => {
+    const { jobs, clock, claim } = setup();
+    const lease = claim();
+    const body: ResultRequest = {
+      leaseId: lease.leaseId,
+      fencingToken: lease.fencingToken,
+      outcome: 'succeeded',
+      startedAt: '2026-11-24T12:00:00.000Z',
+      finishedAt: '2026-11-24T12:00:01.000Z',
+    };
+    const unknown = { jobId: 'no-such-job', attempt: 1, idempotencyKey: 'no-such-job:1', body };
+    expect(
+      protocolCode(() => acceptResult(jobs, clock, { ...unknown, canonical: canonicalJson(body) })),
+    ).toBe('not_found');
+  });
+
   it('refuses a result from a lease the connector released', () => {
     const { jobs, jobId, claim, submit } = setup();
     const lease = claim();
