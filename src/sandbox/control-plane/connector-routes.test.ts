@@ -76,6 +76,9 @@ describe('requests it cannot take apart', () => {
       socket.on('error', reject);
     });
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    // §1: every answer carries the protocol version and is never cached, this one too.
+    expect(answer).toMatch(/\r\nx-connector-protocol: 1\r\n/i);
+    expect(answer).toMatch(/\r\ncache-control: no-store\r\n/i);
     const health = await fetch(`${plane.url}/admin/health`);
     expect(health.status).toBe(200);
   });

@@ -74,8 +74,7 @@ export async function startReferenceControlPlane(
     serve(core, store, req, res).catch((error: unknown) => {
       logger.warn({ err: error, method: req.method }, 'reference control plane: request failed');
       if (!res.headersSent) {
-        res.writeHead(400, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'invalid_request', message: 'request not understood' } }));
+        sendError(res, { status: 400, code: 'invalid_request', message: 'request not understood' });
       } else res.destroy();
     });
   });
