@@ -3,7 +3,7 @@ import { FakeClock } from '../../test/fakes/fake-clock.js';
 import { FakeRandom } from '../../test/fakes/fake-random.js';
 import { FakeControlPlane, httpError } from '../../test/fakes/fake-control-plane.js';
 import { captureLogs } from '../../test/fakes/log-capture.js';
-import type { ConnectorError } from '../errors/connector-error.js';
+import { ConnectorError } from '../errors/connector-error.js';
 import { ControlPlaneContact } from './contact.js';
 import { LeaseKeeper, leaseDeadline, safetyMarginMs } from './lease-keeper.js';
 
@@ -128,6 +128,27 @@ describe('LeaseKeeper', () => {
     await clock.advance(60_000);
     expect(cp.calls.extend).toHaveLength(1);
   });
+
+  it.each([409, 410])(
+    'retries an intermediary’s %i (no protocol body) until the deadline instead of giving the lease up',
+    async (httpStatus) => {
+      // What the client makes of a proxy's or gateway's answer: no protocol code, retryable (§2).
+      const fromProxy = new ConnectorError({
+        code: httpStatus === 409 ? 'conflict' : 'gone',
+        retryable: true,
+        message: `control plane extend: HTTP ${httpStatus}: from a proxy`,
+        details: { endpoint: 'extend', httpStatus },
+      });
+      const { clock, cp, keeper, lost } = setup();
+      cp.extendBehaviour = (call) => (call < 2 ? fromProxy : { leaseTtlMs: 30_000, cancelRequested: false });
+      keeper.start();
+      await clock.advance(11_000);
+      expect(lost).toEqual([]);
+      expect(cp.calls.extend).toHaveLength(2);
+      expect(keeper.deadlineMs).toBeGreaterThan(30_000);
+      keeper.stop();
+    },
+  );
 
   it('declares the lease lost when the control plane no longer knows the job, though the session is held', async () => {
     // Heartbeats are answered: the session's hold keeps moving 80 s ahead.

@@ -134,9 +134,11 @@ export class LeaseKeeper {
         if (this.stopper.signal.aborted) return;
         // 404 `not_found` is the control plane's own answer that it knows no such job (§4.5): no
         // lease of it can be valid, and its session's hold (which heartbeats keep moving) is no
-        // reason to retry until the job ends. A proxy's 404 carries no protocol code.
+        // reason to retry until the job ends. Only the control plane's own answers (a protocol code)
+        // end the lease: a proxy's 404, 409 or 410 is retried like any answer without one (§2).
         if (
           isConnectorError(error) &&
+          error.details.protocolCode !== undefined &&
           (error.code === 'conflict' || error.code === 'gone' || error.details.protocolCode === 'not_found')
         ) {
           if (this.options.resultPending?.()) return this.options.log.debug({ err: error }, resultDecides);
