@@ -179,6 +179,40 @@ describe('jobs:claim long-poll', () => {
     expect(plane.store.jobs('queued')).toEqual([]);
   });
 
+  it('renews the leases a retried claim hands back to a full TTL from the retry', async () => {
+    const jobId = plane.store.enqueueJob({ type: 'revoke' });
+    await claim({ maxJobs: 1, waitMs: 0 }, 'claim-1');
+    await clock.advance(leaseTtlMs - 1_000);
+    const [retried] = jobsOf((await claim({ maxJobs: 1, waitMs: 0 }, 'claim-1')).body);
+    await clock.advance(leaseTtlMs - 1_000);
+    plane.store.tick();
+
+    expect(retried).toMatchObject({ jobId, attempt: 1 });
+    expect(plane.store.job(jobId)).toMatchObject({ state: 'leased', attempts: 1 });
+  });
+
+  it('answers a retried claim 204 once the session holds none of its leases, and leases nothing new', async () => {
+    const jobId = plane.store.enqueueJob({ type: 'revoke' });
+    await claim({ maxJobs: 1, waitMs: 0 }, 'claim-1');
+    await clock.advance(leaseTtlMs);
+    plane.store.tick();
+    const retried = await claim({ maxJobs: 1, waitMs: 0 }, 'claim-1');
+
+    expect(retried.status).toBe(204);
+    expect(plane.store.job(jobId)).toMatchObject({ state: 'queued', attempts: 1 });
+  });
+
+  it('ends a claim still held under a key with 204 when a retry with that key arrives', async () => {
+    const first = claim({ maxJobs: 1, waitMs: pollWaitMs }, 'claim-1');
+    await held();
+    const retry = claim({ maxJobs: 1, waitMs: pollWaitMs }, 'claim-1');
+    expect((await first).status).toBe(204);
+    await held();
+    const jobId = plane.store.enqueueJob({ type: 'revoke' });
+
+    expect(jobsOf((await retry).body)).toMatchObject([{ jobId, attempt: 1 }]);
+  });
+
   it('never answers a claim with more jobs than it asked for, held or retried with a smaller maxJobs', async () => {
     const pending = claim({ maxJobs: 2, waitMs: pollWaitMs }, 'claim-1');
     await held();
