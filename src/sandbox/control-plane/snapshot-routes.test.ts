@@ -157,4 +157,21 @@ describe('discovery snapshots', () => {
     expect(errorOf(await putPart(snapshotId, 2, '{}'))).toEqual([400, 'invalid_request']);
     expect(errorOf(await create(describeContent(['x'], 1), 'someone-else'))).toEqual([404, 'not_found']);
   });
+
+  it('answers 413 to a part over 5 MiB and 405 to a known path with the wrong method', async () => {
+    const { snapshotId } = SnapshotCreateResponse.parse(
+      (await create(describeContent([ndjson([{ v: 1 }])], 1))).body,
+    );
+    const huge = await protocol('PUT', paths.snapshotPart(connectorId, snapshotId, 1), {
+      token: session.accessToken,
+      rawBody: new Uint8Array(5 * 1024 * 1024 + 1),
+      headers: { 'content-type': 'application/gzip' },
+    });
+    const wrongMethod = await protocol('GET', paths.snapshotCommit(connectorId, snapshotId), {
+      token: session.accessToken,
+    });
+
+    expect(errorOf(huge)).toEqual([413, 'invalid_request']);
+    expect(errorOf(wrongMethod)).toEqual([405, 'invalid_request']);
+  });
 });
