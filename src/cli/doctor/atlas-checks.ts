@@ -80,7 +80,7 @@ export const atlasVisibilityCheck: CheckStep = {
     const seen = isProjectLevel(ctx.target)
       ? await projectVisibility(ctx, signal)
       : await orgVisibility(ctx, signal);
-    // With the whole config (--integration), the kind's own connection check runs too.
+    // With the whole config (--integration, or an integration the control plane lists), the kind's own connection check runs too.
     if (seen.status === 'fail' || ctx.target.config === undefined) return seen;
     const own = await kindConnection(ctx, signal);
     return own.status === 'pass' ? { ...seen, detail: `${seen.detail}\n${own.detail}` } : own;

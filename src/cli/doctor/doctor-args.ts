@@ -140,17 +140,29 @@ async function readIntegrationFile(
   } catch {
     throw usageError(`--integration ${path}: not valid JSON`);
   }
+  const target = integrationTarget(json, kinds);
+  if (typeof target === 'string') throw usageError(`--integration ${path}: ${target}`);
+  return target;
+}
+
+/**
+ * The integration `{kind, secretRef, config}` as doctor checks it, or its problems in one line,
+ * each naming its field. One reading for an `--integration` file and for the integrations the
+ * control plane lists (doctor with no flags), so both judge the same config alike.
+ */
+export function integrationTarget(
+  json: unknown,
+  kinds: DoctorKinds = registeredKinds,
+): DoctorTarget | string {
   const parsed = integrationFileSchema(kinds).safeParse(json);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.') || '(file)'} ${issue.message}`,
-    );
-    throw usageError(`--integration ${path}: ${problems.join('; ')}`);
+    return parsed.error.issues
+      .map((issue) => `${issue.path.join('.') || '(file)'} ${issue.message}`)
+      .join('; ');
   }
   const { kind, secretRef, config } = parsed.data;
   const definition = kindOf(kinds, kind);
-  if (!definition)
-    throw usageError(`--integration ${path}: kind must be one of ${Object.keys(kinds).join(', ')}`);
+  if (!definition) return `kind must be one of ${Object.keys(kinds).join(', ')}`;
   const problems = projectFieldProblems(kinds, definition, config);
   // An organization kind's `projectIds` is an allow-list inside its config (checked by the kind's
   // own schema below), not a set of projects for doctor to check.
@@ -161,7 +173,7 @@ async function readIntegrationFile(
   const one = definition.credential.level === 'project' && definition.credential.projects === 'one';
   const naming = { project: one ? 'config.projectId' : 'config.projectIds', org: 'config.orgId' };
   problems.push(...shapeProblems(definition, projectIds, config.orgId, naming));
-  if (problems.length > 0) throw usageError(`--integration ${path}: ${problems.join('; ')}`);
+  if (problems.length > 0) return problems.join('; ');
   const raw: unknown = Object.getOwnPropertyDescriptor(json, 'config')?.value;
   return {
     kind,

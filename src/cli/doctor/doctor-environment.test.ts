@@ -26,7 +26,7 @@ beforeAll(async () => {
   plane.store.putIntegration({
     id: 'payments',
     kind: 'atlas-project',
-    config: { projectId: sandboxIds.payments },
+    config: { projectId: sandboxIds.payments, clusterName: 'Cluster0' },
     secretRef: 'env://ATLAS_KEY',
   });
   plane.store.putIntegration({
@@ -148,6 +148,36 @@ describe('doctor with no flags: the daemon’s own environment', () => {
       ['integration payments (atlas-project)', true],
       ['integration read-only (atlas-multi-project)', false],
     ]);
+  });
+
+  it('checks each listed integration’s config as --integration does: its scope fields and the kind’s own check', async () => {
+    // As the control plane sends them; every job of each would fail invalid_job.
+    const listed = await startReferenceControlPlane({ enrollmentToken });
+    try {
+      const put = (id: string, kind: string, config: Record<string, unknown>) =>
+        listed.store.putIntegration({ id, kind, config, secretRef: 'env://ATLAS_KEY' });
+      put('no-project', 'atlas-project', { clusterName: 'Cluster0' });
+      put('no-org', 'atlas-org-deep-discovery', {});
+      put('no-cluster', 'atlas-project', { projectId: sandboxIds.payments });
+      const run = await doctor([], { ...daemonEnv(), CONTROL_PLANE_URL: listed.url });
+      const section = (id: string) => {
+        const start = run.text.indexOf(`== integration ${id} `);
+        const end = run.text.indexOf('== integration', start + 1);
+        return run.text.slice(start, end === -1 ? undefined : end);
+      };
+
+      expect(run.code).toBe(1);
+      expect(section('no-project')).toMatch(
+        /FAIL {2}integration +atlas-project needs exactly one config\.projectId/,
+      );
+      expect(section('no-org')).toMatch(/FAIL {2}integration +atlas-org-deep-discovery needs config\.orgId/);
+      expect(section('no-cluster')).toMatch(
+        /FAIL {2}atlas visibility +the atlas-project config is invalid: .*clusterName/,
+      );
+      for (const id of ['no-project', 'no-org']) expect(section(id)).not.toContain('PASS  atlas roles');
+    } finally {
+      await listed.close();
+    }
   });
 
   it('warns when two atlas-org-portal integrations share an organization, naming both', async () => {

@@ -38,7 +38,7 @@ export interface DoctorTarget {
   readonly projectIds: readonly string[];
   /** Set for org kinds only. */
   readonly orgId?: string;
-  /** The whole integration config, when it came from `--integration`: the kind's `checkConnection` runs on it. */
+  /** The whole integration config (`--integration`, or the control plane's list): the kind's `checkConnection` runs on it. */
   readonly config?: unknown;
 }
 

@@ -11,6 +11,7 @@ import { cutText } from '../../runtime/cut-text.js';
 import { userAgent } from '../../version.js';
 import { describeError, type CheckStep } from './check-runner.js';
 import { provided, type DoctorContext } from './doctor-context.js';
+import { integrationTarget } from './doctor-args.js';
 import { registeredKinds, type DoctorKinds, type DoctorTarget } from './doctor-types.js';
 
 /**
@@ -107,25 +108,19 @@ async function fetchIntegrations(
   return IntegrationsResponse.parse(JSON.parse(text)).integrations;
 }
 
-/** What doctor checks for one integration, or why it cannot. */
+/**
+ * What doctor checks for one integration, or why it cannot: read as an `--integration` file is,
+ * so a config whose jobs would all fail `invalid_job` fails here too, and the kind's own
+ * connection check runs on the whole config.
+ */
 export function targetOf(
   integration: IntegrationRef,
   kinds: DoctorKinds = registeredKinds,
 ): DoctorTarget | string {
   const kind = integration.kind;
-  const definition = Object.hasOwn(kinds, kind) ? kinds[kind] : undefined;
-  if (!definition) {
+  if (!Object.hasOwn(kinds, kind)) {
     return `kind "${kind}" is not one this connector serves (${Object.keys(kinds).join(', ')})`;
   }
-  const { projectId, projectIds, orgId } = integration.config;
-  const ids = [projectId, ...(Array.isArray(projectIds) ? projectIds : [])].filter(
-    (id): id is string => typeof id === 'string',
-  );
-  return {
-    kind,
-    definition,
-    secretRef: integration.secretRef,
-    projectIds: ids,
-    ...(typeof orgId === 'string' ? { orgId } : {}),
-  };
+  const { secretRef, config } = integration;
+  return integrationTarget({ kind, secretRef, config }, kinds);
 }

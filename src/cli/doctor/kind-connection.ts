@@ -7,8 +7,9 @@ import { provided, type DoctorContext } from './doctor-context.js';
 import type { CheckOutcome } from './doctor-types.js';
 
 /**
- * The kind's own `checkConnection` on the integration's config (from `--integration`), with the
- * credential doctor already authenticated: what a job of that integration would reach first.
+ * The kind's own `checkConnection` on the integration's config (`--integration`, or the control
+ * plane's list), with the credential doctor already authenticated: what a job of that integration
+ * would reach first.
  */
 export async function kindConnection(ctx: DoctorContext, signal: AbortSignal): Promise<CheckOutcome> {
   const { kind, definition } = ctx.target;
