@@ -9,6 +9,8 @@ import type { CheckOutcome } from './doctor-types.js';
 
 const tokenNotVerified =
   'the enrollment token is not verified: only registering checks it, and doctor does not register a session';
+/** Doctor with no target flags sends the token next, to list the integrations. */
+const tokenCheckedNext = 'the enrollment token is checked next, by "integrations"';
 
 /**
  * Reachability without side effects. Protocol v1 has no read-only endpoint, so doctor sends
@@ -28,14 +30,24 @@ export const controlPlaneCheck: CheckStep = {
         detail: 'sandbox mode: CONTROL_PLANE_URL is not set, so the daemon runs the embedded sandbox',
       };
     }
-    const reachability = await probe(ctx, url, signal);
+    const reachability = await probe(
+      ctx,
+      url,
+      ctx.listsIntegrations ? tokenCheckedNext : tokenNotVerified,
+      signal,
+    );
     if (reachability.status === 'fail') return reachability;
     const tokenProblem = await tokenFileProblem(ctx, config);
     return tokenProblem ?? reachability;
   },
 };
 
-async function probe(ctx: DoctorContext, baseUrl: string, signal: AbortSignal): Promise<CheckOutcome> {
+async function probe(
+  ctx: DoctorContext,
+  baseUrl: string,
+  tokenNote: string,
+  signal: AbortSignal,
+): Promise<CheckOutcome> {
   const origin = displayUrl(baseUrl);
   let response: HttpReply;
   try {
@@ -66,7 +78,7 @@ async function probe(ctx: DoctorContext, baseUrl: string, signal: AbortSignal): 
   }
   return {
     status: 'pass',
-    detail: `${origin} answers protocol v${protocolVersion} (HTTP ${response.status} to a read-only probe); ${tokenNotVerified}`,
+    detail: `${origin} answers protocol v${protocolVersion} (HTTP ${response.status} to a read-only probe); ${tokenNote}`,
   };
 }
 

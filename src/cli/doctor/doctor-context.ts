@@ -37,6 +37,8 @@ export interface DoctorContext {
   config?: AppConfig;
   /** The cloud SDKs' proxy and CA bundle, as the daemon builds it (real CLI only). */
   agent?: Agent;
+  /** Doctor without target flags: the integrations are then listed with the enrollment token. */
+  listsIntegrations?: boolean;
   /** What the control plane says this connector serves (doctor without target flags). */
   integrations?: readonly IntegrationRef[];
   resolver?: SecretResolver;

@@ -76,8 +76,10 @@ describe('doctor with no flags: the daemon’s own environment', () => {
     expect(run.text).toContain('doctor: connector prod-eu-1, from the daemon');
     expect(run.text).toMatch(/PASS {2}control plane/);
     expect(run.text).toMatch(
-      /PASS {2}integrations +2 integration\(s\): payments \(atlas-project\), read-only \(atlas-multi-project\)/,
+      /PASS {2}integrations +2 integration\(s\): payments \(atlas-project\), read-only \(atlas-multi-project\); the control plane accepted the enrollment token/,
     );
+    // The list is read with the token: the report must not say the token went unchecked.
+    expect(run.text).not.toContain('the enrollment token is not verified');
     const payments = run.text.slice(
       run.text.indexOf('== integration payments'),
       run.text.indexOf('== integration read-only'),

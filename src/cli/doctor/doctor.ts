@@ -84,6 +84,7 @@ export async function runDoctor(argv: readonly string[], io: DoctorIo): Promise<
  */
 async function runForEnvironment(json: boolean, io: DoctorIo, scrubber: SecretScrubber): Promise<number> {
   const shared = createDoctorContext(environmentTarget, io, scrubber);
+  shared.listsIntegrations = true;
   const sections: ReportSection[] = [];
   try {
     const base = await runChecks([configurationCheck, controlPlaneCheck, integrationListCheck], shared);

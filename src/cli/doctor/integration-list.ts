@@ -14,6 +14,8 @@ import { provided, type DoctorContext } from './doctor-context.js';
 import { integrationTarget } from './doctor-args.js';
 import { registeredKinds, type DoctorKinds, type DoctorTarget } from './doctor-types.js';
 
+const tokenAccepted = 'the control plane accepted the enrollment token';
+
 /**
  * `doctor` with no target flags: asks the control plane which integrations this connector serves
  * (`GET /connectors/{id}/integrations` with the enrollment token; no session is created) and
@@ -47,7 +49,7 @@ export const integrationListCheck: CheckStep = {
     if (integrations.length === 0) {
       return {
         status: 'warn',
-        detail: `the control plane knows no integration for connector "${config.connectorId}"`,
+        detail: `the control plane accepted the enrollment token but knows no integration for connector "${config.connectorId}"`,
         remedy: 'add the integration in the control plane, then run doctor again',
       };
     }
@@ -56,12 +58,12 @@ export const integrationListCheck: CheckStep = {
     if (shared !== undefined) {
       return {
         status: 'warn',
-        detail: `${integrations.length} integration(s): ${listed}; ${shared}`,
+        detail: `${integrations.length} integration(s): ${listed}; ${shared}; ${tokenAccepted}`,
         remedy:
           'keep one atlas-org-portal integration per organization: each keeps its own grant ledger, so one can remove a role the other granted, or leave one for good (docs/org-portal.md)',
       };
     }
-    return { status: 'pass', detail: `${integrations.length} integration(s): ${listed}` };
+    return { status: 'pass', detail: `${integrations.length} integration(s): ${listed}; ${tokenAccepted}` };
   },
 };
 
