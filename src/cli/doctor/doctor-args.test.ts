@@ -74,6 +74,14 @@ describe('doctor arguments', () => {
     expect(run.stdout.join('\n')).toContain('atlas-jit-connector doctor --integration <file.json>');
   });
 
+  it('describes in --help the JSON of both modes: checks for one integration, sections without a target', async () => {
+    const usage = (await doctor(['--help'], {})).stdout.join('\n');
+    const json = usage.slice(usage.indexOf('  --json'), usage.indexOf('  -h, --help'));
+
+    expect(json).toContain('{"ok", "checks": [{"name", "status", "detail", "remedy"}]}');
+    expect(json).toContain('{"ok", "sections": [{"title", "ok", "checks"}]}');
+  });
+
   it('accepts repeated --project-id for atlas-multi-project and lowercases ids', async () => {
     const command = await parseDoctorArgs([
       '--kind=atlas-multi-project',

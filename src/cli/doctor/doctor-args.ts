@@ -26,7 +26,8 @@ Options:
   --project-id <id>       24-hex project id: exactly one for atlas-project; any number for
                           atlas-multi-project (none = every project the credential can see)${orgLine}
   --integration <file>    JSON {"kind", "secretRef", "config": {"projectId" | "projectIds" | "orgId"}}
-  --json                  print {"ok", "checks": [{"name", "status", "detail", "remedy"}]}
+  --json                  print one line: {"ok", "checks": [{"name", "status", "detail", "remedy"}]};
+                          without --kind or --integration, {"ok", "sections": [{"title", "ok", "checks"}]}
   -h, --help              show this help
 
 Exit status: 0 when nothing failed (warnings allowed), 1 when a check failed, 2 on bad arguments.`;
