@@ -70,6 +70,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ ADMIN_METRICS_PORT: '9090' }).admin.metricsPort).toBe(9090);
   });
 
+  it.each([
+    ['MAX_CONCURRENT_JOBS', 'four', 'must be a whole number from 1 to 64'],
+    ['MAX_CONCURRENT_JOBS', '1.5', 'must be a whole number from 1 to 64'],
+    ['MAX_CONCURRENT_JOBS', '65', 'must be a whole number from 1 to 64'],
+    ['DRAIN_TIMEOUT_SECONDS', '0', 'must be a whole number from 1 to 3600'],
+    ['ADMIN_PORT', '99999', 'must be a port number from 0 to 65535'],
+    ['ADMIN_METRICS_PORT', 'metrics', 'must be a port number from 0 to 65535'],
+  ])('refuses %s=%s saying what it accepts', (name, value, message) => {
+    expect(problemsOf({ [name]: value })).toContain(`${name}: ${message}`);
+  });
+
   it('refuses a proxy without a scheme, naming the variable', () => {
     const message = problemsOf({ HTTPS_PROXY: 'proxy.corp:3128', HTTP_PROXY: '10.0.0.1:3128' });
     expect(message).toMatch(/HTTPS_PROXY: must be an absolute http:\/\/ or https:\/\/ URL/);

@@ -9,10 +9,17 @@ import { jobOperations } from '../adapters/adapter.js';
 /** A variable set to nothing (or blanks) counts as unset, so its default applies, not 0. */
 export const blankIsUnset = (value: unknown): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
-const port = z.coerce.number().int().min(0).max(65_535);
+/** A whole number in [min, max]; every way to miss (not a number, a fraction, out of range) says so. */
+const wholeNumber = (min: number, max: number, message = `must be a whole number from ${min} to ${max}`) =>
+  z.coerce
+    .number({ error: message })
+    .int({ error: message })
+    .min(min, { error: message })
+    .max(max, { error: message });
+const port = wholeNumber(0, 65_535, 'must be a port number from 0 to 65535');
 const integer = (min: number, max: number, fallback: number) =>
-  z.preprocess(blankIsUnset, z.coerce.number().int().min(min).max(max).default(fallback));
-export const portOr = (fallback: number) => integer(0, 65_535, fallback);
+  z.preprocess(blankIsUnset, wholeNumber(min, max).default(fallback));
+export const portOr = (fallback: number) => z.preprocess(blankIsUnset, port.default(fallback));
 const csv = z
   .string()
   .optional()
