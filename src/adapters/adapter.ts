@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { AtlasClient } from '../atlas/index.js';
 import type { Policy } from '../config/env.js';
 import type { IntegrationRef } from '../control-plane/protocol.js';
+import type { ErrorCode } from '../errors/error-codes.js';
 import { describeIssues, invalidJob } from '../errors/invalid-job.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
@@ -112,6 +113,8 @@ export type ScopeResolver<C, P, S extends Scope> = (
 export interface ConnectionCheck {
   readonly ok: boolean;
   readonly detail: string;
+  /** When not ok because Atlas (or the connector) refused: the error's code, which says what to fix. */
+  readonly code?: ErrorCode;
 }
 
 /** The Atlas role a kind's credential needs, where, and how an operator makes such a credential. */

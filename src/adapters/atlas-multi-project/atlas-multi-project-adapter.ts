@@ -43,7 +43,7 @@ async function checkConnection(
     return await describeProjects(config, credential, ctx);
   } catch (error) {
     if (!isConnectorError(error) || error.code === 'cancelled') throw error;
-    return { ok: false, detail: ctx.describe(error) };
+    return { ok: false, detail: ctx.describe(error), code: error.code };
   }
 }
 

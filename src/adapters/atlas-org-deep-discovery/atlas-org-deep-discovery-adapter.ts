@@ -164,7 +164,7 @@ async function checkConnection(
     return { ok: true, detail: `organization ${org.name} (${org.id}), ${page.totalCount ?? '?'} project(s)` };
   } catch (error) {
     if (!isConnectorError(error) || error.code === 'cancelled') throw error;
-    return { ok: false, detail: ctx.describe(error) };
+    return { ok: false, detail: ctx.describe(error), code: error.code };
   }
 }
 

@@ -38,7 +38,7 @@ async function checkConnection(
     return { ok: true, detail: `organization ${org.name} (${org.id}), ${members} member(s) visible` };
   } catch (error) {
     if (!isConnectorError(error) || error.code === 'cancelled') throw error;
-    return { ok: false, detail: ctx.describe(error) };
+    return { ok: false, detail: ctx.describe(error), code: error.code };
   }
 }
 

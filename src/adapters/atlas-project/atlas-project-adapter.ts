@@ -23,7 +23,7 @@ async function checkConnection(
     };
   } catch (error) {
     if (!isConnectorError(error) || error.code === 'cancelled') throw error;
-    return { ok: false, detail: ctx.describe(error) };
+    return { ok: false, detail: ctx.describe(error), code: error.code };
   }
 }
 

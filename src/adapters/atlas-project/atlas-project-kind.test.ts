@@ -111,13 +111,18 @@ describe('atlas-project kind', () => {
     expect(await check(h, { ...config, clusterName: 'Gone' })).toEqual({
       ok: false,
       detail: `clusterName: cluster Gone not found in project ${projectId}`,
+      code: 'invalid_request',
     });
   });
 
   it('reports a refused key as a failed check', async () => {
     const h = harness();
     h.atlas.revokeConnector();
-    expect(await check(h)).toMatchObject({ ok: false, detail: expect.stringMatching(/^getGroup: /) });
+    expect(await check(h)).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/^getGroup: /),
+      code: 'auth_failed',
+    });
     // The client reads its credential again once after a 401 before giving up; no cluster read follows.
     const calls = h.atlas.apiCalls().map((e) => [e.operationId, e.status]);
     expect(calls.length).toBeGreaterThan(0);

@@ -150,6 +150,21 @@ describe('doctor with a credential that has what the kind needs', () => {
     }
   });
 
+  it('points a cluster the project does not have at the config, not at a new credential', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'doctor-'));
+    const file = join(dir, 'integration.json');
+    const config = { projectId: sandboxIds.payments, clusterName: 'Gone' };
+    await writeFile(file, JSON.stringify({ kind: 'atlas-project', config, secretRef: 'env://ATLAS_KEY' }));
+    try {
+      const { block } = tableCheck(await doctor(['--integration', file], env()), 'atlas visibility');
+
+      expect(block).toContain("fix: correct the value the detail names in the integration's config");
+      expect(block).not.toContain('apiKeys create');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('passes a service account, reading its organization roles by client id', async () => {
     const payload = JSON.stringify({
       client_id: serviceAccount.clientId,

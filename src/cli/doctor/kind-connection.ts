@@ -1,5 +1,6 @@
 import { createCredentialState } from '../../adapters/credential-state.js';
 import { isConnectorError } from '../../errors/connector-error.js';
+import type { ErrorCode } from '../../errors/error-codes.js';
 import { describeIssues } from '../../errors/invalid-job.js';
 import { createLogger } from '../../runtime/logger.js';
 import { createJobContext } from '../../worker/job-context.js';
@@ -44,13 +45,34 @@ export async function kindConnection(ctx: DoctorContext, signal: AbortSignal): P
   try {
     const check = await adapter.checkConnection(parsed.data, credential, job);
     if (check.ok) return { status: 'pass', detail: `${kind} connection check: ${check.detail}` };
+    const remedy = connectionRemedy(check.code, definition.credential.create);
     return {
       status: 'fail',
       detail: `${kind} connection check: ${check.detail}`,
-      remedy: definition.credential.create,
+      ...(remedy ? { remedy } : {}),
     };
   } catch (error) {
     if (!isConnectorError(error) || signal.aborted) throw error;
     return { status: 'fail', detail: `${kind} connection check: ${job.describe(error)}` };
+  }
+}
+
+/**
+ * What fixes a failed connection check, by why it failed. The checks before it proved the
+ * credential reaches the projects or the organization, so most failures are a name in the config
+ * (a cluster Atlas does not have); only a refusal calls for another credential.
+ */
+function connectionRemedy(code: ErrorCode | undefined, createCredential: string): string | undefined {
+  switch (code) {
+    case undefined: // the kind's own finding (no project visible to the key)
+    case 'auth_failed':
+    case 'forbidden':
+      return createCredential;
+    case 'not_found':
+    case 'invalid_request':
+    case 'invalid_job':
+      return "correct the value the detail names in the integration's config: Atlas has nothing by that name or id where the credential looks";
+    default:
+      return undefined;
   }
 }
