@@ -150,6 +150,30 @@ describe('doctor with a credential that has what the kind needs', () => {
     }
   });
 
+  it.each([
+    { kind: 'atlas-multi-project', config: { projectIds: [] }, field: 'projectIds' },
+    {
+      kind: 'atlas-org-deep-discovery',
+      config: { orgId: sandboxIds.org, clusterNames: [] },
+      field: 'clusterNames',
+    },
+  ])('warns that an empty $field allow-list of $kind allows nothing', async ({ kind, config, field }) => {
+    const dir = await mkdtemp(join(tmpdir(), 'doctor-'));
+    const file = join(dir, 'integration.json');
+    await writeFile(file, JSON.stringify({ kind, config, secretRef: 'env://ATLAS_KEY' }));
+    try {
+      const run = await doctor(['--integration', file], env());
+
+      expect(tableCheck(run, 'atlas visibility')).toMatchObject({
+        status: 'warn',
+        block: expect.stringContaining(`config.${field} is empty: the integration allows nothing`),
+      });
+      expect(run.code).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('points a cluster the project does not have at the config, not at a new credential', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'doctor-'));
     const file = join(dir, 'integration.json');
