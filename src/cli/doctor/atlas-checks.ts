@@ -7,6 +7,7 @@ import { atlasCode, credentialIdentity } from './atlas-facts.js';
 import type { CheckStep } from './check-runner.js';
 import { displayUrl, provided, type DoctorContext } from './doctor-context.js';
 import { kindConnection } from './kind-connection.js';
+import { emptyAllowLists, policyScopeFinding, type ScopeFinding } from './scope-findings.js';
 import { isProjectLevel, type CheckOutcome } from './doctor-types.js';
 import { grantCommand } from './role-requirements.js';
 
@@ -80,38 +81,27 @@ export const atlasVisibilityCheck: CheckStep = {
     const seen = isProjectLevel(ctx.target)
       ? await projectVisibility(ctx, signal)
       : await orgVisibility(ctx, signal);
+    if (seen.status === 'fail') return seen;
+    const findings: ScopeFinding[] = [];
+    const policy = policyScopeFinding(ctx);
+    if (policy?.status === 'fail') return { ...policy, detail: `${seen.detail}\n${policy.line}` };
+    if (policy) findings.push(policy);
+    let detail = seen.detail;
     // With the whole config (--integration, or an integration the control plane lists), the kind's own connection check runs too.
-    if (seen.status === 'fail' || ctx.target.config === undefined) return seen;
-    const own = await kindConnection(ctx, signal);
-    if (own.status !== 'pass') return own;
-    const detail = `${seen.detail}\n${own.detail}`;
-    const empty = emptyAllowLists(ctx.target.config);
-    if (empty.length === 0) return { ...seen, detail };
+    if (ctx.target.config !== undefined) {
+      const own = await kindConnection(ctx, signal);
+      if (own.status !== 'pass') return own;
+      detail = `${detail}\n${own.detail}`;
+      findings.push(...emptyAllowLists(ctx.target.config));
+    }
+    if (findings.length === 0) return { ...seen, detail };
     return {
       status: 'warn',
-      detail: [
-        detail,
-        ...empty.map((field) => `config.${field} is empty: the integration allows nothing`),
-      ].join('\n'),
-      remedy: `grants are refused and the next sweep ends the integration's active grants; to allow every one, leave ${empty.map((field) => `config.${field}`).join(' and ')} out`,
+      detail: [detail, ...findings.map((finding) => finding.line)].join('\n'),
+      remedy: findings.map((finding) => finding.remedy).join('\n'),
     };
   },
 };
-
-/**
- * The allow-lists a kind's config may carry (database-access.md, deep-discovery.md): empty, each
- * allows nothing, which is not the same as leaving it out (every one). A config may mean it, to
- * wind an integration down, so doctor warns rather than fails.
- */
-const allowListFields = ['projectIds', 'clusterNames'] as const;
-
-function emptyAllowLists(config: unknown): string[] {
-  if (typeof config !== 'object' || config === null) return [];
-  return allowListFields.filter((field) => {
-    const value: unknown = Object.getOwnPropertyDescriptor(config, field)?.value;
-    return Array.isArray(value) && value.length === 0;
-  });
-}
 
 async function projectVisibility(ctx: DoctorContext, signal: AbortSignal): Promise<CheckOutcome> {
   const page = await provided(ctx.atlas, 'the Atlas client').projects.list({

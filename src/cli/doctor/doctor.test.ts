@@ -174,6 +174,31 @@ describe('doctor with a credential that has what the kind needs', () => {
     }
   });
 
+  it('fails visibility when POLICY_ALLOWED_PROJECT_IDS allows none of the projects: every grant would be policy_denied', async () => {
+    const run = await doctor(projectArgs(), env({ POLICY_ALLOWED_PROJECT_IDS: sandboxIds.analytics }));
+
+    expect(run.code).toBe(1);
+    expect(tableCheck(run, 'atlas visibility')).toMatchObject({
+      status: 'fail',
+      block: expect.stringContaining(
+        `POLICY_ALLOWED_PROJECT_IDS allows none of them (${sandboxIds.payments}): this connector refuses their grants (policy_denied)`,
+      ),
+    });
+  });
+
+  it('warns naming the projects POLICY_ALLOWED_PROJECT_IDS leaves out when it allows some', async () => {
+    const args = ['--kind', 'atlas-multi-project', '--secret-ref', 'env://ATLAS_KEY'];
+    const run = await doctor(args, env({ POLICY_ALLOWED_PROJECT_IDS: sandboxIds.payments }));
+
+    expect(run.code).toBe(0);
+    expect(tableCheck(run, 'atlas visibility')).toMatchObject({
+      status: 'warn',
+      block: expect.stringContaining(
+        `POLICY_ALLOWED_PROJECT_IDS leaves out ${sandboxIds.analytics}: this connector refuses their grants (policy_denied)`,
+      ),
+    });
+  });
+
   it('points a cluster the project does not have at the config, not at a new credential', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'doctor-'));
     const file = join(dir, 'integration.json');
