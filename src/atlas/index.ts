@@ -6,7 +6,14 @@ export { credentialSecrets } from './credentials.js';
 export { atlasOperations, mediaType } from './operations.js';
 export type { ApiVersion, OperationId, RateScope } from './operations.js';
 export { paginate, paginateComplete, defaultItemsPerPage, maxItemsPerPage } from './pagination.js';
-export type { CallOptions, Page, PageOptions, PaginateOptions } from './pagination.js';
+export type {
+  CallOptions,
+  KeyedPaginateCompleteOptions,
+  Page,
+  PageOptions,
+  PaginateCompleteOptions,
+  PaginateOptions,
+} from './pagination.js';
 export { createRateLimiter, unlimitedRateLimiter } from './rate-limiter.js';
 export type { RateLimiter, RateLimiterSettings } from './rate-limiter.js';
 export type { PacedInfo, RateLimitObservation, RequestInfo, RetryInfo } from './transport.js';

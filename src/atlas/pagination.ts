@@ -131,32 +131,56 @@ export interface PaginateCompleteOptions extends PaginateOptions {
   readonly maxListings?: number;
 }
 
+/** For items without an `id`: what tells two of them apart (a database user's auth database and name). */
+export interface KeyedPaginateCompleteOptions<T> extends PaginateCompleteOptions {
+  readonly keyOf: (item: T) => string;
+}
+
 /** Listings `paginateComplete` reads at most: the walk and up to three checks. */
 export const defaultMaxListings = 4;
 
 /**
  * Every item of a listing that must be complete, such as one a discovery snapshot reports (an
- * item left out is taken as gone). Atlas pages by offset, so an item deleted behind the cursor
- * moves the next page up by one and the item at its head is never listed. So once the listing
+ * item left out is taken as gone) or one a sweep works through (a user left out keeps an ended
+ * grant's access). Atlas pages by offset, so an item deleted behind the cursor moves the next page
+ * up by one and the item at its head is never listed. So once a listing of more than one page
  * ends it is read again, and an item not yet yielded (skipped so, or created since) is yielded
- * too, until a listing brings none new or `maxListings` were read. Items are told apart by `id`;
- * each is yielded once, as it comes.
+ * too, until a listing brings none new, or fits one page, or `maxListings` were read. A listing of
+ * one page is one answer, so nothing shifted under it: a small listing is read once. Items are
+ * told apart by `id`, or by `keyOf` for items without one; each is yielded once, as it comes.
  */
-export async function* paginateComplete<T extends { readonly id: string }>(
+export function paginateComplete<T extends { readonly id: string }>(
   list: (options: PageOptions) => Promise<Page<T>>,
-  options: PaginateCompleteOptions = {},
+  options?: PaginateCompleteOptions,
+): AsyncGenerator<T, void, undefined>;
+export function paginateComplete<T>(
+  list: (options: PageOptions) => Promise<Page<T>>,
+  options: KeyedPaginateCompleteOptions<T>,
+): AsyncGenerator<T, void, undefined>;
+export async function* paginateComplete<T>(
+  list: (options: PageOptions) => Promise<Page<T>>,
+  options: PaginateCompleteOptions & { readonly keyOf?: (item: T) => string } = {},
 ): AsyncGenerator<T, void, undefined> {
-  const { maxListings = defaultMaxListings, ...listing } = options;
+  const { maxListings = defaultMaxListings, keyOf, ...listing } = options;
+  const keyed: (item: T) => string | undefined = keyOf ?? idOf;
   const seen = new Set<string>();
   for (let read = 1; read <= maxListings; read += 1) {
+    let pages = 0;
+    const counted = (page: PageOptions): Promise<Page<T>> => {
+      pages += 1;
+      return list(page);
+    };
     let fresh = false;
-    for await (const item of paginate(list, listing)) {
-      if (seen.has(item.id)) continue;
-      seen.add(item.id);
+    for await (const item of paginate(counted, listing)) {
+      const key = keyed(item);
+      if (key !== undefined) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
       fresh = true;
       yield item;
     }
-    if (!fresh) return;
+    if (!fresh || pages === 1) return;
   }
 }
 

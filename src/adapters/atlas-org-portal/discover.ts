@@ -87,8 +87,8 @@ async function peopleRecords(deps: DiscoverDeps, ctx: PortalCtx, orgId: string) 
  * The organization, its projects (tags, owners from the owner tag), teams, users with roles and
  * membership, and the grantable roles per level — uploaded as one content-hashed snapshot, which
  * the control plane skips when unchanged. Listings go page by page through the rate-limited client,
- * each read again once it ends (`paginateComplete`): a member removed behind the cursor moves the
- * next page up, and the member at its head, left out, would be taken as gone.
+ * each of more than one page read again once it ends (`paginateComplete`): a member removed behind
+ * the cursor moves the next page up, and the member at its head, left out, would be taken as gone.
  */
 export async function discoverOrg(
   input: { readonly config: AtlasOrgPortalConfig; readonly job: DiscoverJob },

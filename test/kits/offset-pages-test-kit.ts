@@ -1,0 +1,23 @@
+import type { Page, PageOptions } from '../../src/atlas/index.js';
+
+/**
+ * Test-only: a listing paged by offset, as Atlas pages it, over items that may change between two
+ * page reads. The page size is the kit's, whatever the caller asks, so a listing of a few items
+ * spans pages (the code under test asks for 100 or 500 a page). `beforeRead(read)` runs before
+ * the `read`-th page read (1-based, over every listing): a change made there lands between reads.
+ */
+export function offsetPages<T>(
+  items: () => readonly T[],
+  options: { readonly itemsPerPage: number; readonly beforeRead?: (read: number) => void },
+) {
+  const asked: number[] = [];
+  const list = (page: PageOptions = {}): Promise<Page<T>> => {
+    const pageNum = page.pageNum ?? 1;
+    asked.push(pageNum);
+    options.beforeRead?.(asked.length);
+    const start = (pageNum - 1) * options.itemsPerPage;
+    const results = items().slice(start, start + options.itemsPerPage);
+    return Promise.resolve({ results, pageNum, hasNext: results.length >= options.itemsPerPage });
+  };
+  return { list, asked };
+}
