@@ -10,6 +10,7 @@ import {
   subIntegrations,
   type Kit,
 } from '../../../test/kits/deep-discovery-test-kit.js';
+import { offsetPages } from '../../../test/kits/offset-pages-test-kit.js';
 import { deepDiscover } from './discover.js';
 
 async function discover(kit: Kit, connectorId: string, config: Record<string, unknown> = {}) {
@@ -229,5 +230,34 @@ describe('deep discovery of an organization', () => {
     const ids = kit.snapshots.last().map((record) => record.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(result.counts.projects).toBe(all.length);
+  });
+
+  it('still reports the clusters of a project a deletion behind the cursor moved up out of the listing', async () => {
+    const { atlas } = kit.credential;
+    const all = (await atlas.projects.listForOrg(org, { itemsPerPage: 500 })).results;
+    let live: readonly Project[] = all;
+    // One project a page; the first project, read on page 1, is deleted before page 2 is read.
+    const { list } = offsetPages(() => live, {
+      itemsPerPage: 1,
+      beforeRead: (read) => {
+        if (read === 2) live = all.slice(1);
+      },
+    });
+    const listForOrg = (_orgId: string, page?: PageOptions) => list(page);
+    const [, skipped] = all;
+    await deepDiscover(
+      { config: deepConfig({}), integration: { id: 'org-int' } },
+      {
+        ...kit.common,
+        ...kit.credential,
+        atlas: { ...atlas, projects: { listForOrg } },
+        connectorId: 'vpc-a',
+        reader: undefined,
+      },
+      kit.ctx(),
+    );
+
+    const projects = new Set([...subIntegrations(kit.snapshots.last()).keys()].map((id) => id.split(':')[0]));
+    expect(skipped && projects.has(skipped.id)).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { getMaxListeners, setMaxListeners } from 'node:events';
-import { paginate, type Project } from '../../atlas/index.js';
+import { paginateComplete, type Project } from '../../atlas/index.js';
 import { isConnectorError } from '../../errors/connector-error.js';
 import { SnapshotLines } from '../snapshot-uploader.js';
 import type { JobContext } from '../../worker/job-context.js';
@@ -107,7 +107,12 @@ async function discoverProject(
   );
 }
 
-/** The organization's projects in scope, streamed page by page (500 a page, org bucket). */
+/**
+ * The organization's projects in scope, streamed page by page (500 a page, org bucket). Atlas
+ * pages by offset, so a project deleted behind the cursor moves the next page up and the one at
+ * its head is never listed: its clusters, left out of the snapshot, would be taken as gone. So a
+ * listing of more than one page is read again once it ends (`paginateComplete`).
+ */
 async function* orgProjects(
   walk: ProjectWalk,
   deps: Pick<DeepDiscoverDeps, 'policy'>,
@@ -116,8 +121,8 @@ async function* orgProjects(
   const { config, atlas, gate, ctx } = walk;
   const list = (page: { pageNum?: number; itemsPerPage?: number }) =>
     gate(() => atlas.projects.listForOrg(config.orgId, { ...page, signal: ctx.signal }));
-  for await (const project of paginate(list, { itemsPerPage: bigPage, signal: ctx.signal })) {
-    // paginate yields a project listed again on a shifted page once.
+  for await (const project of paginateComplete(list, { itemsPerPage: bigPage, signal: ctx.signal })) {
+    // Yielded once, though listed again on a shifted page or by a later listing.
     seen.add(project.id);
     if (config.projectIds !== undefined && !config.projectIds.includes(project.id)) continue;
     if (allowedByPolicy(project.id, deps.policy)) yield project;
