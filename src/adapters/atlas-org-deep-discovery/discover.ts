@@ -11,7 +11,7 @@ import { readServedClusters, type ProjectWalk } from './cluster-findings.js';
 import type { DeepDiscoveryConfig } from './atlas-org-deep-discovery-config.js';
 import type { DiscoveryUserAtlas } from './discovery-user.js';
 import type { NamespaceReader } from './namespace-reader.js';
-import { bigPage, collectAll, type OrgDiscoveryAtlas } from './org-atlas.js';
+import { bigPage, collectComplete, type OrgDiscoveryAtlas } from './org-atlas.js';
 import { projectClusters, type OrgCluster, type ProjectClusters } from './org-cluster.js';
 import { routeCluster, type Route, type Routing } from './routing.js';
 import {
@@ -66,11 +66,14 @@ function failure(
   };
 }
 
+/** A cluster's name is unique in its project; its `id` is optional in the schema. */
+const byName = (cluster: { readonly name: string }): string => cluster.name;
+
 async function clustersOf(walk: ProjectWalk, projectId: string): Promise<ProjectClusters> {
   const { atlas, gate, ctx } = walk;
   const [dedicated, flex] = await Promise.all([
-    collectAll(gate, (page) => atlas.clusters.list(projectId, page), ctx.signal),
-    collectAll(gate, (page) => atlas.flexClusters.list(projectId, page), ctx.signal),
+    collectComplete(gate, (page) => atlas.clusters.list(projectId, page), ctx.signal, byName),
+    collectComplete(gate, (page) => atlas.flexClusters.list(projectId, page), ctx.signal, byName),
   ]);
   return projectClusters(dedicated, flex);
 }

@@ -4,7 +4,7 @@ import type { JobContext } from '../../worker/job-context.js';
 import { matchProcessesToClusters, processesToQuery } from '../database-access/discover/discover-hosts.js';
 import type { CallGate } from './call-gate.js';
 import type { OrgCluster } from './org-cluster.js';
-import { collectAll, type OrgDiscoveryAtlas } from './org-atlas.js';
+import { collectComplete, type OrgDiscoveryAtlas } from './org-atlas.js';
 
 /**
  * Live database names from the Admin API: the project's processes, mapped to clusters by the
@@ -28,7 +28,12 @@ async function namesFrom(scan: Scan, processes: readonly AtlasProcess[]): Promis
   const { atlas, gate, projectId, signal } = scan;
   const lists = await Promise.all(
     processes.map((process) =>
-      collectAll(gate, (page) => atlas.processes.listDatabases(projectId, process.id, page), signal),
+      collectComplete(
+        gate,
+        (page) => atlas.processes.listDatabases(projectId, process.id, page),
+        signal,
+        (database) => database.databaseName,
+      ),
     ),
   );
   return [...new Set(lists.flat().map((database) => database.databaseName))];
@@ -69,10 +74,11 @@ export async function liveDatabases(
   if (dedicated.length === 0) return result;
   let processes: AtlasProcess[];
   try {
-    processes = await collectAll(
+    processes = await collectComplete(
       scan.gate,
       (page) => scan.atlas.processes.list(scan.projectId, page),
       scan.signal,
+      (process) => process.id,
     );
   } catch (error) {
     const problem = problemOf(scan, error);

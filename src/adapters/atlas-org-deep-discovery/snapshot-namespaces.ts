@@ -1,7 +1,7 @@
 import type { BackupSnapshot } from '../../atlas/index.js';
 import type { CallGate } from './call-gate.js';
 import type { OrgCluster } from './org-cluster.js';
-import { collectAll, type OrgDiscoveryAtlas } from './org-atlas.js';
+import { collectAll, collectComplete, type OrgDiscoveryAtlas } from './org-atlas.js';
 import type { DatabaseEntry } from './sub-integration.js';
 
 /**
@@ -32,7 +32,13 @@ export function latestCompleted(snapshots: readonly BackupSnapshot[]): BackupSna
 async function snapshotsOf(scan: Scan, cluster: OrgCluster): Promise<readonly BackupSnapshot[]> {
   const { atlas, gate, projectId, signal } = scan;
   if (cluster.clusterType === 'REPLICASET') {
-    return collectAll(gate, (page) => atlas.backupSnapshots.list(projectId, cluster.name, page), signal);
+    // Retention deletes snapshots while they are listed: the newest completed one must not be skipped.
+    return collectComplete(
+      gate,
+      (page) => atlas.backupSnapshots.list(projectId, cluster.name, page),
+      signal,
+      (snapshot) => snapshot.id,
+    );
   }
   return gate(() => atlas.backupSnapshots.listSharded(projectId, cluster.name, { signal }));
 }
