@@ -147,6 +147,8 @@ export interface Kit {
       resourceKey?: string;
       /** Told when the job gives its worker slot back (`JobContext.releaseSlot`). */
       releaseSlot?: () => void;
+      /** The credential's Atlas client for this job, e.g. with one listing replaced (default: the kit's). */
+      atlas?: AtlasClient;
     },
   ): Promise<Record<string, unknown>>;
   close(): Promise<void>;
@@ -229,7 +231,7 @@ export async function startKit(fixture: AtlasFixtureInput = deepFixture()): Prom
       };
       const result = await adapter.operations[operation].run(
         { operation, config, payload, integration },
-        credential,
+        options.atlas ? { ...credential, atlas: options.atlas } : credential,
         ctx(options.resourceKey, options.releaseSlot),
       );
       return result as Record<string, unknown>;

@@ -1,4 +1,4 @@
-import { paginate } from '../../atlas/index.js';
+import { paginateComplete } from '../../atlas/index.js';
 import { isConnectorError } from '../../errors/connector-error.js';
 import type { JobContext } from '../../worker/job-context.js';
 import {
@@ -105,7 +105,9 @@ function withSubIntegrationId(
 /**
  * The organization's projects split by the integration's `projectIds`: those in it are swept in
  * full (the sweep applies the local policy), the others are reached for this integration's own
- * users only, so a grant made before a project left the list still loses its roles.
+ * users only, so a grant made before a project left the list still loses its roles. Atlas pages
+ * by offset, so a project deleted behind the cursor would leave the one after it unswept, its
+ * ended grants' access kept: a listing of more than one page is read again (`paginateComplete`).
  */
 async function orgSweepScope(
   config: DeepDiscoveryConfig,
@@ -116,7 +118,7 @@ async function orgSweepScope(
   const outside: string[] = [];
   const list = (page: { pageNum?: number; itemsPerPage?: number }) =>
     deps.atlas.projects.listForOrg(config.orgId, { ...page, signal: ctx.signal });
-  for await (const project of paginate(list, { itemsPerPage: 500, signal: ctx.signal })) {
+  for await (const project of paginateComplete(list, { itemsPerPage: 500, signal: ctx.signal })) {
     const listed = config.projectIds === undefined || config.projectIds.includes(project.id);
     (listed ? allowList : outside).push(project.id);
   }
