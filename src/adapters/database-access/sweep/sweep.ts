@@ -1,5 +1,6 @@
 import {
-  paginate,
+  maxItemsPerPage,
+  paginateComplete,
   type AuthDatabase,
   type CustomDbRole,
   type DatabaseUser,
@@ -239,11 +240,22 @@ async function sweepUser(env: SweepEnv, listed: DatabaseUser): Promise<readonly 
   }
 }
 
-/** Buffers the project's users before writing: deleting while paging would shift later pages. */
+/**
+ * Buffers the project's users before writing: deleting while paging would shift later pages. A
+ * user deleted meanwhile by someone else (a revoke, another integration's sweep) shifts them too,
+ * and the user after it would keep an ended grant's access until the next sweep: a listing of
+ * more than one page (a project whose 100-user cap Support raised) is read again until it brings
+ * no user not yet listed (`paginateComplete`). 500 a page: a project at the cap is one page, read once.
+ */
 async function listUsers(env: SweepEnv): Promise<DatabaseUser[]> {
   const users: DatabaseUser[] = [];
   const list = (page: PageOptions) => env.deps.atlas.databaseUsers.list(env.projectId, page);
-  for await (const user of paginate(list, { signal: env.ctx.signal })) users.push(user);
+  const listing = {
+    itemsPerPage: maxItemsPerPage,
+    signal: env.ctx.signal,
+    keyOf: (user: DatabaseUser) => `${user.databaseName}/${user.username}`,
+  };
+  for await (const user of paginateComplete(list, listing)) users.push(user);
   return users;
 }
 
