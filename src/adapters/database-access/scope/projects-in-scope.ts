@@ -1,4 +1,4 @@
-import { paginate, paginateComplete, type AtlasClient, type Project } from '../../../atlas/index.js';
+import { paginateComplete, type AtlasClient, type Project } from '../../../atlas/index.js';
 import { allowedByPolicy, type Policy } from '../../../config/env.js';
 import { isConnectorError } from '../../../errors/connector-error.js';
 import type { DatabaseScope } from '../../scope.js';
@@ -132,9 +132,11 @@ export interface SweepTarget {
 /**
  * Sweep's projects: the scope's, each `full` when the local policy allows it and reached for
  * removal only when it does not (the policy limits where access is handed out, never its
- * removal); then the scope's `removalReach`. Each project once. A failed listing of the key's
- * projects for `removalReach` goes to `onReachFailure` and ends the targets there: it must not
- * fail the sweep of the projects in scope.
+ * removal); then the scope's `removalReach`. Each project once. The key's projects, listed for
+ * either, are read again when they take more than one page (`paginateComplete`): Atlas pages by
+ * offset, and a project deleted behind the cursor would leave the one after it unswept, its ended
+ * grants' access kept. A failed listing of the key's projects for `removalReach` goes to
+ * `onReachFailure` and ends the targets there: it must not fail the sweep of the projects in scope.
  */
 export async function* sweepTargets(
   atlas: { readonly projects: Pick<AtlasClient['projects'], 'list'> },
@@ -150,7 +152,7 @@ export async function* sweepTargets(
     const reach = inScope && allowedByPolicy(projectId, policy) ? 'full' : found;
     return [{ projectId, reach, outsideConfiguration: !inScope }];
   };
-  const visible = () => paginate((page) => atlas.projects.list(page), { signal });
+  const visible = () => paginateComplete((page) => atlas.projects.list(page), { signal });
   const named = namedProjects(scope);
   if (named === 'every-visible-project') {
     for await (const project of visible()) yield* target(project.id, true, 'listed');

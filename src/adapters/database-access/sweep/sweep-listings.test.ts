@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { DatabaseUser, PageOptions } from '../../../atlas/index.js';
+import type { DatabaseUser, PageOptions, Project } from '../../../atlas/index.js';
 import {
   harness,
   hourMs,
   managedUser,
   multiProjectJob,
   projectA,
+  projectB,
   readSales,
   testConfig,
   testPolicy,
@@ -16,6 +17,7 @@ import type { SweepAtlas } from './sweep-env.js';
 import { sweep } from './sweep.js';
 
 const alice = 'jit-alice-example-com-3f9a';
+const projectC = '6602000000000000000000c3';
 
 /**
  * A live listing read while Atlas changes: one item a page, and the item read on page 1 is
@@ -68,5 +70,24 @@ describe('sweep: an item deleted behind the cursor while a listing is read', () 
 
     expect(result.errors).toEqual([]);
     expect(h.atlas.user(projectA, alice)?.roles ?? []).toEqual([]);
+  });
+
+  it('still sweeps a project a deletion moved up out of the key’s projects', async () => {
+    const h = harness();
+    for (const id of [projectA, projectB, projectC])
+      h.atlas.addProject(id).addCluster(id, { name: 'Cluster0' });
+    seedEndedGrant(h, projectB);
+    const { client } = h.atlas;
+    const projects = (await client.projects.list({ itemsPerPage: 500 })).results;
+    const byId = (id: string) => projects.find((project) => project.id === id);
+    // Project A, read on page 1, is deleted before page 2: project B, second, is skipped.
+    const ordered = [projectA, projectB, projectC].map(byId);
+    const list = firstDeletedAfterPageOne(ordered.filter((p): p is Project => p !== undefined));
+    const atlas = { ...client, projects: { ...client.projects, list } };
+
+    const result = await run(h, atlas);
+
+    expect(result.errors).toEqual([]);
+    expect(h.atlas.user(projectB, alice)?.roles ?? []).toEqual([]);
   });
 });
