@@ -1,5 +1,5 @@
 import {
-  paginate,
+  paginateComplete,
   type AtlasClient,
   type AtlasProcess,
   type Page,
@@ -79,20 +79,38 @@ interface ProjectScan {
   readonly signal: AbortSignal;
 }
 
+/**
+ * Every item of one of the project's listings. Atlas pages by offset, so an item deleted behind
+ * the cursor moves the next page up and the one at its head is never listed: a cluster, database
+ * or managed user left out of the snapshot is taken as gone. So a listing of more than one page is
+ * read again once it ends (`paginateComplete`; one page, the usual case, is read once).
+ */
+function complete<T>(
+  list: (options: PageOptions) => Promise<Page<T>>,
+  signal: AbortSignal,
+  keyOf: (item: T) => string,
+): AsyncGenerator<T, void, undefined> {
+  return paginateComplete(list, { signal, keyOf });
+}
+
 async function collect<T>(
   list: (options: PageOptions) => Promise<Page<T>>,
   signal: AbortSignal,
+  keyOf: (item: T) => string,
 ): Promise<T[]> {
   const items: T[] = [];
-  for await (const item of paginate(list, { signal })) items.push(item);
+  for await (const item of complete(list, signal, keyOf)) items.push(item);
   return items;
 }
+
+/** A cluster's name is unique in its project; its `id` is optional in the schema. */
+const byName = (cluster: { readonly name: string }): string => cluster.name;
 
 /** Every cluster the project lists, dedicated and flex, including those being deleted. */
 async function listClusters(scan: ProjectScan): Promise<ClusterView[]> {
   const { atlas } = scan.deps;
-  const dedicated = await collect((page) => atlas.clusters.list(scan.projectId, page), scan.signal);
-  const flex = await collect((page) => atlas.flexClusters.list(scan.projectId, page), scan.signal);
+  const dedicated = await collect((page) => atlas.clusters.list(scan.projectId, page), scan.signal, byName);
+  const flex = await collect((page) => atlas.flexClusters.list(scan.projectId, page), scan.signal, byName);
   return [...dedicatedOnly(dedicated, flex).map(dedicatedClusterView), ...flex.map(flexClusterView)];
 }
 
@@ -100,7 +118,8 @@ async function databasesOf(scan: ProjectScan, process: AtlasProcess, into: Set<s
   const { atlas } = scan.deps;
   try {
     const list = (page: PageOptions) => atlas.processes.listDatabases(scan.projectId, process.id, page);
-    for await (const database of paginate(list, { signal: scan.signal })) into.add(database.databaseName);
+    const keyOf = (database: { readonly databaseName: string }) => database.databaseName;
+    for await (const database of complete(list, scan.signal, keyOf)) into.add(database.databaseName);
   } catch (error) {
     // Gone since the process listing (failover, scaling), or a tier whose processes cannot answer
     // (shared / flex operational limits): report the cluster without those databases.
@@ -119,6 +138,7 @@ async function discoverDatabases(
   const processes = await collect(
     (page) => scan.deps.atlas.processes.list(scan.projectId, page),
     scan.signal,
+    (process) => process.id,
   );
   const byCluster = matchProcessesToClusters(allClusters, processes);
   const names = new Map(inScope.map((cluster) => [cluster.name, new Set<string>()]));
@@ -137,7 +157,9 @@ async function discoverManagedUsers(scan: ProjectScan): Promise<DiscoveryRecord[
   const { atlas, clock } = scan.deps;
   const records: DiscoveryRecord[] = [];
   const list = (page: PageOptions) => atlas.databaseUsers.list(scan.projectId, page);
-  for await (const user of paginate(list, { signal: scan.signal })) {
+  const keyOf = (user: { readonly databaseName: string; readonly username: string }) =>
+    `${user.databaseName}/${user.username}`;
+  for await (const user of complete(list, scan.signal, keyOf)) {
     // A deep-discovery discovery user lives while its discovery lists the cluster: nobody's access.
     if (!isManaged(user.labels) || isDiscoveryUser(user)) continue;
     const record = managedUserRecord(scan.projectId, user, clock.now());
