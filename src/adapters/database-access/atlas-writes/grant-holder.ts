@@ -1,4 +1,9 @@
-import { maxItemsPerPage, paginate, type DatabaseUser, type PageOptions } from '../../../atlas/index.js';
+import {
+  maxItemsPerPage,
+  paginateComplete,
+  type DatabaseUser,
+  type PageOptions,
+} from '../../../atlas/index.js';
 import {
   checkResourceKey,
   grantKey,
@@ -71,7 +76,8 @@ async function formerHolderByKey(
  * details differ from its grant's, or one that runs after the strategy changed (per-requester ⇄
  * per-grant), would miss the holder by name and act as if the grant were gone while access
  * remains. When the name finds no holder, the project's users are searched by their labels
- * (managed, requester, grant key; any strategy): one listing, only on that path. Nothing holds
+ * (managed, requester, grant key; any strategy): one listing (read again when it took more than
+ * one page and found no holder), only on that path. Nothing holds
  * the grant: the user by name (which may not be ours: the caller refuses it), or undefined.
  */
 export async function findGrantHolder(
@@ -83,7 +89,10 @@ export async function findGrantHolder(
   if (byName !== undefined && holdsGrant(byName, query)) return byName;
   const list = (page: PageOptions) =>
     deps.atlas.databaseUsers.list(query.projectId, { ...page, signal: ctx.signal });
-  for await (const user of paginate(list, { itemsPerPage: maxItemsPerPage })) {
+  // Complete: Atlas pages by offset, and a holder a deletion moved up out of the listing would
+  // read as no holder, a revoke answering already_revoked while the access remains.
+  const keyOf = (user: DatabaseUser) => `${user.databaseName}/${user.username}`;
+  for await (const user of paginateComplete(list, { itemsPerPage: maxItemsPerPage, keyOf })) {
     if (holdsGrant(user, query)) return user;
   }
   return byName;
