@@ -155,6 +155,50 @@ describe('createRateLimiter (p-queue on fake timers)', () => {
     },
   );
 
+  it('forgets the queue of a project idle for a whole window, so a daemon touching thousands of projects does not keep one for each', async () => {
+    // 20 per minute: bursts of 2 in windows of 6 120 ms.
+    const limiter = createRateLimiter({ orgRequestsPerMinute: 20, projectRequestsPerMinute: 20 });
+    const scopes = Array.from({ length: 100 }, (_, index): RateScope => ({
+      kind: 'project',
+      id: `p${index}`,
+    }));
+
+    await Promise.all(scopes.map((scope) => limiter.schedule(scope, () => Promise.resolve())));
+    await limiter.schedule(org, () => Promise.resolve());
+    expect(limiter.pacedScopes).toBe(101);
+    await vi.advanceTimersByTimeAsync(6_120);
+
+    expect(limiter.pacedScopes).toBe(0);
+  });
+
+  it('keeps a queue whose window still holds a start, so a call after a burst still waits for it', async () => {
+    const limiter = createRateLimiter({ orgRequestsPerMinute: 20, projectRequestsPerMinute: 20 });
+    await Promise.all(startTasks(limiter, projectA, 2).done);
+    await vi.advanceTimersByTimeAsync(6_000);
+
+    const { started, done } = startTasks(limiter, projectA, 3);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(started, 'the burst at 0 ms fills the window until 6 120 ms').toEqual([]);
+    await vi.advanceTimersByTimeAsync(120);
+    expect(started).toEqual([0, 1]);
+    await vi.advanceTimersByTimeAsync(6_120);
+    await Promise.all(done);
+  });
+
+  it('paces a forgotten project at its resized pace when it is used again', async () => {
+    const limiter = createRateLimiter({ orgRequestsPerMinute: 10, projectRequestsPerMinute: 1 });
+    limiter.resize(projectA, 30);
+    await Promise.all(startTasks(limiter, projectA, 1).done);
+    await vi.advanceTimersByTimeAsync(6_120);
+    expect(limiter.pacedScopes).toBe(0);
+
+    const { started, done } = startTasks(limiter, projectA, 4);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(started, 'bursts of 3 at 30 per minute, not 1 at the configured 1').toEqual([0, 1, 2]);
+    await vi.advanceTimersByTimeAsync(6_120);
+    await Promise.all(done);
+  });
+
   it('gives up a queued call when its signal aborts', async () => {
     const limiter = createRateLimiter({ orgRequestsPerMinute: 10, projectRequestsPerMinute: 1 });
     const controller = new AbortController();

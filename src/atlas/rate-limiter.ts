@@ -45,12 +45,39 @@ interface Lane {
   readonly queue: PQueue;
   readonly windowMs: number;
   readonly opened: Promise<void>;
+  /** Calls started so far: a lane is forgotten only if none started in its last window. */
+  starts: number;
+  /** The pending check for forgetting the lane, while one is armed. */
+  forgetTimer?: ReturnType<typeof setTimeout>;
 }
 
-export function createRateLimiter(settings: RateLimiterSettings): RateLimiter {
+/** `createRateLimiter`'s limiter, which also says how many scopes it holds a queue for. */
+export interface PacingRateLimiter extends RateLimiter {
+  /** Organizations and projects with a queue right now (diagnostics; tests). */
+  readonly pacedScopes: number;
+}
+
+export function createRateLimiter(settings: RateLimiterSettings): PacingRateLimiter {
   const intervalMs = settings.intervalMs ?? 60_000;
   const lanes = new Map<string, Lane>();
   const overrides = new Map<string, number>();
+
+  // A daemon works in thousands of projects over months, most of them now and then: a queue kept
+  // for each one it ever touched (about 1.6 KB each) is never freed. A lane idle for a whole window
+  // is forgotten: its queue holds no call and no start within the window, so the queue the next
+  // call builds (at the same pace: `overrides` keeps a resized one) paces exactly as it would.
+  const armForget = (key: string, lane: Lane): void => {
+    if (lane.forgetTimer !== undefined) return;
+    const starts = lane.starts;
+    lane.forgetTimer = setTimeout(() => {
+      lane.forgetTimer = undefined;
+      if (lanes.get(key) !== lane || lane.queue.size > 0 || lane.queue.pending > 0) return;
+      // Calls started since the check was armed: look again one window after them.
+      if (lane.starts !== starts) armForget(key, lane);
+      else lanes.delete(key);
+    }, lane.windowMs);
+    lane.forgetTimer.unref?.();
+  };
 
   // Token-bucket pacing: at most `burst` starts in any sliding window of burst/rate. The long-run
   // rate is `rate`, and no burst is larger than a small Atlas bucket holds. (A cap of `rate` per
@@ -58,7 +85,7 @@ export function createRateLimiter(settings: RateLimiterSettings): RateLimiter {
   // p-queue's cap is fixed at construction, so a new pace is a new queue. It opens only once the
   // queue it replaces has started all it holds and one window (the longer of the two) has passed:
   // no window then holds starts of both, and a resize never lets a second burst follow the first.
-  const newLane = (requestsPerMinute: number, previous: Lane | undefined): Lane => {
+  const newLane = (key: string, requestsPerMinute: number, previous: Lane | undefined): Lane => {
     const windowMs = windowFor(requestsPerMinute, intervalMs);
     const queue = new PQueue({
       intervalCap: burstFor(Math.max(1, requestsPerMinute)),
@@ -66,14 +93,27 @@ export function createRateLimiter(settings: RateLimiterSettings): RateLimiter {
       strict: true,
       autoStart: previous === undefined,
     });
-    if (!previous) return { requestsPerMinute, queue, windowMs, opened: Promise.resolve() };
-    const opened = previous.opened
-      .then(() => previous.queue.onEmpty())
-      .then(() => wait(Math.max(previous.windowMs, windowMs)))
-      .then(() => {
-        queue.start();
-      });
-    return { requestsPerMinute, queue, windowMs, opened };
+    const lane: Lane = {
+      requestsPerMinute,
+      queue,
+      windowMs,
+      starts: 0,
+      opened: !previous
+        ? Promise.resolve()
+        : previous.opened
+            .then(() => previous.queue.onEmpty())
+            .then(() => wait(Math.max(previous.windowMs, windowMs)))
+            .then(() => {
+              queue.start();
+              // A queue that never gets a call is forgotten too.
+              if (queue.size === 0 && queue.pending === 0) armForget(key, lane);
+            }),
+    };
+    // Not while a resized queue waits to open (it holds calls, or its opening would be lost).
+    queue.on('idle', () => {
+      if (!queue.isPaused) armForget(key, lane);
+    });
+    return lane;
   };
 
   const laneFor = (scope: RateScope): Lane => {
@@ -82,16 +122,26 @@ export function createRateLimiter(settings: RateLimiterSettings): RateLimiter {
     if (!lane) {
       const fallback =
         scope.kind === 'org' ? settings.orgRequestsPerMinute : settings.projectRequestsPerMinute;
-      lane = newLane(overrides.get(key) ?? fallback, undefined);
+      lane = newLane(key, overrides.get(key) ?? fallback, undefined);
       lanes.set(key, lane);
     }
     return lane;
   };
 
   return {
+    get pacedScopes() {
+      return lanes.size;
+    },
     schedule(scope, task, signal) {
       if (!scope) return task();
-      return laneFor(scope).queue.add(() => task(), { signal });
+      const lane = laneFor(scope);
+      return lane.queue.add(
+        () => {
+          lane.starts += 1;
+          return task();
+        },
+        { signal },
+      );
     },
     resize(scope, requestsPerMinute) {
       const key = rateScopeKey(scope);
@@ -100,7 +150,7 @@ export function createRateLimiter(settings: RateLimiterSettings): RateLimiter {
       // Nothing paced yet: the first call builds its queue at the new pace. The same pace keeps
       // its queue (and costs no wait).
       if (previous && previous.requestsPerMinute !== requestsPerMinute)
-        lanes.set(key, newLane(requestsPerMinute, previous));
+        lanes.set(key, newLane(key, requestsPerMinute, previous));
     },
   };
 }
