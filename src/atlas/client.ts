@@ -103,7 +103,7 @@ export interface AtlasClient {
   readonly projectUsers: ProjectUsersApi;
   readonly teams: TeamsApi;
   readonly events: EventsApi;
-  /** The last `RateLimit-Limit` / `RateLimit-Remaining` seen per scope, for diagnostics. */
+  /** The last `RateLimit-Limit` / `RateLimit-Remaining` seen per scope (1,000 most recent scopes). */
   rateLimitStatus(): readonly RateLimitObservation[];
   /** Revokes the OAuth token if one was minted; later calls fail as `cancelled`. Idempotent. */
   close(signal?: AbortSignal): Promise<void>;

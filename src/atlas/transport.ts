@@ -43,7 +43,10 @@ export interface RequestInfo {
   readonly durationMs: number;
 }
 
-/** The last `RateLimit-*` headers seen per scope (`project:<id>`, `org:<id>` or `user`). */
+/**
+ * The last `RateLimit-*` headers seen per scope (`project:<id>`, `org:<id>` or `user`), for the
+ * `maxRateLimitObservations` scopes answered most recently.
+ */
 export interface RateLimitObservation {
   readonly scope: string;
   readonly limit?: number;
@@ -104,6 +107,9 @@ interface Exchange {
   readonly status: number;
   readonly text: string;
 }
+
+/** How many scopes `rateLimits()` remembers: the ones answered most recently. */
+export const maxRateLimitObservations = 1_000;
 
 export function createTransport(options: TransportOptions): Transport {
   return new AtlasTransport(options);
@@ -281,7 +287,14 @@ class AtlasTransport implements Transport {
     const limit = headerNumber(headers, 'ratelimit-limit');
     const remaining = headerNumber(headers, 'ratelimit-remaining');
     if (limit === undefined && remaining === undefined) return;
+    // The most recent scopes only: a daemon works in thousands of projects over months, and one
+    // entry kept for each it ever touched is never freed. Set anew, a scope moves to the end.
+    this.observations.delete(scope);
     this.observations.set(scope, { scope, limit, remaining, observedAtMs: this.options.clock.now() });
+    if (this.observations.size > maxRateLimitObservations) {
+      const oldest = this.observations.keys().next().value;
+      if (oldest !== undefined) this.observations.delete(oldest);
+    }
   }
 
   private parseJson(request: AtlasRequest, exchanged: Exchange): unknown {
