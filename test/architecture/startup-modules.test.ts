@@ -15,7 +15,12 @@ import { testTempDir } from '../kits/temp-dir-test-kit.js';
  */
 
 const run = promisify(execFile);
-const cliPath = path.resolve(import.meta.dirname, '../../dist/src/cli.js');
+/**
+ * The module the `run` and `sandbox` commands load once the signal latch listens (src/cli.ts loads
+ * nothing else of the daemon before): run as a script it loads the daemon's whole static import
+ * graph and starts nothing.
+ */
+const daemonPath = path.resolve(import.meta.dirname, '../../dist/src/cli/run-daemon.js');
 const unused = ['NativeModule internal/deps/undici/undici', 'NativeModule http2'];
 
 /** Writes `process.moduleLoadList` to stdout as the process exits. */
@@ -34,8 +39,8 @@ async function modulesLoadedBy(args: readonly string[]): Promise<string[]> {
 }
 
 describe("the daemon's start-up built-ins", () => {
-  it('do not include undici or http2 (`cli.js --version` loads the whole static import graph first)', async () => {
-    const loaded = await modulesLoadedBy([cliPath, '--version']);
+  it('do not include undici or http2 (`cli/run-daemon.js` loads the whole static import graph)', async () => {
+    const loaded = await modulesLoadedBy([daemonPath]);
     expect(loaded, 'the probe sees the daemon load node:http').toContain('NativeModule http');
     expect(loaded.filter((m) => unused.includes(m))).toEqual([]);
   });
@@ -76,7 +81,7 @@ async function filesLoadedBy(args: readonly string[]): Promise<string[]> {
 
 describe("the daemon's start-up files", () => {
   it('hold no integration kind implementation and no proxy agent: each loads on first use', async () => {
-    const loaded = await filesLoadedBy([cliPath, '--version']);
+    const loaded = await filesLoadedBy([daemonPath]);
     // The probe sees the registry's kind definitions, from the same folders as the implementations.
     for (const kind of [
       'atlas-project',

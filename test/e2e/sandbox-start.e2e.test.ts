@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testTempDir } from '../kits/temp-dir-test-kit.js';
@@ -51,6 +52,30 @@ function onNthListen(nth: number, action: string): string {
   return file;
 }
 
+/**
+ * A module for `--import` whose loader hook sends this process SIGTERM as the daemon's composition
+ * root (dist/src/main.js) is loaded: while the modules load, before any of their code has run.
+ */
+function signalWhileMainLoads(): string {
+  const dir = testTempDir('on-load-');
+  const hooks = join(dir, 'hooks.mjs');
+  writeFileSync(
+    hooks,
+    [
+      'export async function load(url, context, next) {',
+      "  if (url.endsWith('/dist/src/main.js')) process.kill(process.pid, 'SIGTERM');",
+      '  return next(url, context);',
+      '}',
+    ].join('\n'),
+  );
+  const preload = join(dir, 'preload.mjs');
+  writeFileSync(
+    preload,
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+  );
+  return preload;
+}
+
 describe('starting the connector', () => {
   it('exits 78 with every configuration problem listed and no stack trace', async () => {
     const { code, output } = await runCli({
@@ -67,6 +92,18 @@ describe('starting the connector', () => {
     // The signal is sent as the first server starts listening, long before the daemon runs. As
     // PID 1 (the image) a signal without a listener is dropped; here it would kill the process.
     const preload = onNthListen(1, "process.kill(process.pid, 'SIGTERM');");
+    const { code, output } = await runCli({ NODE_OPTIONS: `--import=${preload}`, ...quietSandbox }, [
+      'sandbox',
+    ]);
+    expect(output).toContain('signal received: draining');
+    expect(output).toContain('"msg":"drained"');
+    expect(code).toBe(0);
+  });
+
+  it('acts on a SIGTERM sent while its modules load: drains once started and exits 0', async () => {
+    // Loading the daemon's modules takes about a second; as PID 1 a signal then was dropped, and
+    // here it killed the process before anything listened for it.
+    const preload = signalWhileMainLoads();
     const { code, output } = await runCli({ NODE_OPTIONS: `--import=${preload}`, ...quietSandbox }, [
       'sandbox',
     ]);
