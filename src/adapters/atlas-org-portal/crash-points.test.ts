@@ -490,8 +490,15 @@ async function endsAsBefore(
   expect(personIn(dead.h), where).toEqual(dead.before);
 }
 
+/**
+ * Each case walks every chain of crash points of its scenario (hundreds of runs): about 6 s for
+ * the largest on a quiet 2-core host, and several times that while other suites share the cores,
+ * so a case gets more than the suite's default 20 s. A budget, not a speed check.
+ */
+const exhaustive = { timeout: 120_000 };
+
 describe.each(scenarios)('a grant that dies at each Atlas write: $name', (s) => {
-  it('redelivered with its last intent, ends as a run that never crashed', async () => {
+  it('redelivered with its last intent, ends as a run that never crashed', exhaustive, async () => {
     const ref = await reference(s);
     if (!('result' in ref.outcome)) throw new Error(`crash-free: ${String(ref.outcome.error)}`);
     const expected = ref.outcome.result;
@@ -514,62 +521,70 @@ describe.each(scenarios)('a grant that dies at each Atlas write: $name', (s) => 
     }
   });
 
-  it.each(endings)('dead for good, the record of its last intent is undone by a %s', async (ending) => {
-    const ref = await reference(s);
-    for (const chain of chains(ref.size)) {
-      const dead = await grantJob(s, chain, true);
-      const where = describeChain(chain);
-      expect(dead.error, where).toBeUndefined();
-      if (dead.result) continue; // the second attempt had fewer writes and succeeded
-      await endsAsBefore(s, dead, ending, where);
-    }
-  });
+  it.each(endings)(
+    'dead for good, the record of its last intent is undone by a %s',
+    exhaustive,
+    async (ending) => {
+      const ref = await reference(s);
+      for (const chain of chains(ref.size)) {
+        const dead = await grantJob(s, chain, true);
+        const where = describeChain(chain);
+        expect(dead.error, where).toBeUndefined();
+        if (dead.result) continue; // the second attempt had fewer writes and succeeded
+        await endsAsBefore(s, dead, ending, where);
+      }
+    },
+  );
 });
 
 describe.each(scenarios)('a revoke or sweep that dies at each Atlas write: $name', (s) => {
-  it.each(endings)('redelivered, the %s leaves the person as before the grant', async (ending) => {
-    const end = (h: PortalWorld, made: GrantRecord, run?: Attempt) => {
-      const grants = [made, ...(s.others ?? [])];
-      if (ending === 'revoke') return revoke(h, grants, run?.deps, run?.ctx);
-      return sweep(h, grants, run?.deps, run?.ctx);
-    };
-    const granted = async () => {
-      const run = await grantJob(s, []);
-      if (!run.result) throw new Error('no result');
-      if (ending === 'sweep') await run.h.world.clock.advance(2 * hourMs + 1000);
-      return { ...run, made: recordOf(run.result) };
-    };
-    // The crash-free ending, for its number of writes.
-    const ref = await granted();
-    const writesBefore = ref.h.writes().length;
-    await end(ref.h, ref.made);
-    expect(personIn(ref.h)).toEqual(ref.before);
-    const writes = ref.h.writes().length - writesBefore;
-    expect(writes).toBeGreaterThan(0);
-    for (const chain of chains({ writes, slots: 0 })) {
-      const { h, before, made } = await granted();
-      const where = describeChain(chain);
-      let landing: Write | undefined;
-      let done = false;
-      for (const point of chain) {
-        const dying = attempt(h, point, landing);
-        const outcome = await end(h, made, dying).then(
-          () => true,
-          (error: unknown) => {
-            expect(error, where).toSatisfy(isLost);
-            return false;
-          },
-        );
-        if (outcome) {
-          done = true;
-          break;
+  it.each(endings)(
+    'redelivered, the %s leaves the person as before the grant',
+    exhaustive,
+    async (ending) => {
+      const end = (h: PortalWorld, made: GrantRecord, run?: Attempt) => {
+        const grants = [made, ...(s.others ?? [])];
+        if (ending === 'revoke') return revoke(h, grants, run?.deps, run?.ctx);
+        return sweep(h, grants, run?.deps, run?.ctx);
+      };
+      const granted = async () => {
+        const run = await grantJob(s, []);
+        if (!run.result) throw new Error('no result');
+        if (ending === 'sweep') await run.h.world.clock.advance(2 * hourMs + 1000);
+        return { ...run, made: recordOf(run.result) };
+      };
+      // The crash-free ending, for its number of writes.
+      const ref = await granted();
+      const writesBefore = ref.h.writes().length;
+      await end(ref.h, ref.made);
+      expect(personIn(ref.h)).toEqual(ref.before);
+      const writes = ref.h.writes().length - writesBefore;
+      expect(writes).toBeGreaterThan(0);
+      for (const chain of chains({ writes, slots: 0 })) {
+        const { h, before, made } = await granted();
+        const where = describeChain(chain);
+        let landing: Write | undefined;
+        let done = false;
+        for (const point of chain) {
+          const dying = attempt(h, point, landing);
+          const outcome = await end(h, made, dying).then(
+            () => true,
+            (error: unknown) => {
+              expect(error, where).toSatisfy(isLost);
+              return false;
+            },
+          );
+          if (outcome) {
+            done = true;
+            break;
+          }
+          landing = dying.inFlight;
         }
-        landing = dying.inFlight;
+        if (!done) await end(h, made, attempt(h, undefined, landing));
+        expect(personIn(h), where).toEqual(before);
       }
-      if (!done) await end(h, made, attempt(h, undefined, landing));
-      expect(personIn(h), where).toEqual(before);
-    }
-  });
+    },
+  );
 });
 
 const unknownProject: Access = {
@@ -610,16 +625,20 @@ const refusedScenarios: readonly Scenario[] = [
 ];
 
 describe.each(refusedScenarios)('a grant refused for good that dies at each Atlas write: $name', (s) => {
-  it.each(endings)('fails as a run that never crashed, and its record is undone by a %s', async (ending) => {
-    const ref = await reference(s);
-    expect(ref.outcome).toMatchObject({ error: { code: 'invalid_request' } });
-    expect(ref.after).toEqual(ref.before);
-    for (const chain of [[], ...chains(ref.size)]) {
-      const run = await grantJob(s, chain);
-      const where = describeChain(chain);
-      expect(run.error, where).toMatchObject({ code: 'invalid_request', retryable: false });
-      expect(personIn(run.h), where).toEqual(ref.after);
-      await endsAsBefore(s, run, ending, where);
-    }
-  });
+  it.each(endings)(
+    'fails as a run that never crashed, and its record is undone by a %s',
+    exhaustive,
+    async (ending) => {
+      const ref = await reference(s);
+      expect(ref.outcome).toMatchObject({ error: { code: 'invalid_request' } });
+      expect(ref.after).toEqual(ref.before);
+      for (const chain of [[], ...chains(ref.size)]) {
+        const run = await grantJob(s, chain);
+        const where = describeChain(chain);
+        expect(run.error, where).toMatchObject({ code: 'invalid_request', retryable: false });
+        expect(personIn(run.h), where).toEqual(ref.after);
+        await endsAsBefore(s, run, ending, where);
+      }
+    },
+  );
 });
