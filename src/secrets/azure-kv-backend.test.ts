@@ -356,6 +356,39 @@ describe('azure-kv backend: errors', () => {
     }
   }, 30_000);
 
+  it.each([
+    ['a private endpoint host name', 'https://myvault.privatelink.vaultcore.azure.net'],
+    ['a custom DNS name', 'https://secrets.contoso.com'],
+  ])(
+    'refuses a vault URL outside the domain Key Vault names (%s) as config_invalid, asking for the vault URL',
+    async (_name, host) => {
+      const credential = new FakeTokenCredential();
+      nock(host, { badheaders: ['authorization'] })
+        .get(secretPath('atlas-api-key'))
+        .query(true)
+        .reply(
+          401,
+          { error: { code: 'Unauthorized', message: 'AKV10000: Request is missing a Bearer token.' } },
+          {
+            'WWW-Authenticate': challenge,
+          },
+        );
+
+      const error = await readError(
+        backend(credential).read(reference(`azure-kv://${host}/atlas-api-key`), signal()),
+      );
+      expect(error.code).toBe('config_invalid');
+      expect(error.retryable).toBe(false);
+      expect(error.message).toContain(`secret "azure-kv://${host}/atlas-api-key": `);
+      expect(error.message).toContain(`${new URL(host).host} is not a host of vault.azure.net`);
+      expect(error.message).toContain('https://<vault name>.vault.azure.net');
+      expect(error.message).not.toContain('disableChallengeResourceVerification');
+      expect(error.details.azureError).toBe('ChallengeResourceMismatch');
+      // No token was asked for the resource: the SDK checks the host before it asks.
+      expect(credential.requests).toEqual([]);
+    },
+  );
+
   it('reports an abort as cancelled', async () => {
     const controller = new AbortController();
     controller.abort();

@@ -232,6 +232,15 @@ function classify(
       message: `no token for Key Vault ${reference.vaultUrl} in time: check the network path to Microsoft Entra ID (login.microsoftonline.com, or AZURE_AUTHORITY_HOST; proxy, NO_PROXY, firewall)`,
     };
   }
+  const challengedResource = challengeResourceMismatch(facts);
+  if (challengedResource !== undefined) {
+    const host = new URL(reference.vaultUrl).host;
+    return {
+      code: 'config_invalid',
+      azureError: 'ChallengeResourceMismatch',
+      message: `Key Vault's challenge names the resource ${challengedResource}, and ${host} is not a host of ${challengedResource}, so the SDK sends it no token: use the vault's own URL, https://<vault name>.${challengedResource} (a private endpoint is reached through that name and private DNS, not through a privatelink or custom host name)`,
+    };
+  }
   if (identityErrors.has(facts.name)) return identityFailure(facts, reference, context);
   if (facts.statusCode !== undefined) {
     const code = errorCodeForStatus(facts.statusCode);
@@ -285,6 +294,16 @@ function identityFailure(
     azureError: 'CredentialUnavailableError',
     message: `the Azure identity that issued this process's earlier tokens is unavailable${azureSaid(facts)}, so Key Vault ${reference.vaultUrl} cannot be read now: check the managed identity endpoint (IMDS, 169.254.169.254) or the workload identity token file, and Azure's status`,
   };
+}
+
+/**
+ * The resource Key Vault's challenge named when it is not the vault host's domain. The SDK checks
+ * this before it asks for a token and throws a plain Error whose text is the only trace
+ * (@azure/keyvault-common 2.1.0 `verifyChallengeResource`); that text suggests a client option the
+ * operator cannot set, and the fix is the reference's host.
+ */
+function challengeResourceMismatch(facts: AzureErrorFacts): string | undefined {
+  return /^The challenge resource '([^']+)' does not match the requested domain/.exec(facts.message)?.[1];
 }
 
 /** The most specific code Key Vault gave: the inner one (SecretDisabled) over the outer (Forbidden). */
