@@ -163,9 +163,9 @@ describe('azure-kv backend: errors', () => {
       says: [`not found in Key Vault ${vault}`],
     },
     {
-      name: '403 Forbidden is forbidden, naming the role and the denied principal',
+      name: '403 Forbidden without an inner code is forbidden, naming both grants and the denied principal',
       status: 403,
-      body: { error: { code: 'Forbidden', message: denial, innererror: { code: 'ForbiddenByRbac' } } },
+      body: { error: { code: 'Forbidden', message: denial } },
       headers: {},
       code: 'forbidden',
       retryable: false,
@@ -262,6 +262,39 @@ describe('azure-kv backend: errors', () => {
     expect(error.message).not.toContain('Key Vault Secrets User');
     expect(error.details.azureError).toBe(innerCode);
   });
+
+  it.each([
+    [
+      'AccessDenied',
+      "The user, group or application 'appid=0a1b2c3d-0000-4000-8000-000000000001;oid=0a1b2c3d-0000-4000-8000-000000000002' does not have secrets get permission on key vault 'myvault;location=westeurope'.",
+      [
+        'the "get" secret permission in its access policies',
+        'az keyvault set-policy -n myvault',
+        'oid=0a1b2c3d',
+      ],
+      ['Key Vault Secrets User'],
+    ],
+    [
+      'ForbiddenByRbac',
+      denial,
+      ['"Key Vault Secrets User" role on the secret', '/secrets/atlas-api-key', 'oid=0a1b2c3d'],
+      ['access polic', '"get" secret permission'],
+    ],
+  ])(
+    'names only the permission model Key Vault refused under (inner code %s)',
+    async (innerCode, message, says, saysNot) => {
+      challengeFirst(secretPath('atlas-api-key'));
+      authorized(secretPath('atlas-api-key')).reply(403, {
+        error: { code: 'Forbidden', message, innererror: { code: innerCode } },
+      });
+
+      const error = await readError(backend(new FakeTokenCredential()).read(reference(), signal()));
+      expect(error.code).toBe('forbidden');
+      expect(error.details.azureError).toBe(innerCode);
+      for (const text of says) expect(error.message).toContain(text);
+      for (const text of saysNot) expect(error.message).not.toContain(text);
+    },
+  );
 
   it('maps a credential that cannot produce a token to auth_failed with the workload identity hint', async () => {
     const unavailable = Object.assign(

@@ -165,13 +165,28 @@ const forbidden: Rule = (facts, ref) => {
       message: `${ref.version ? `version ${ref.version} of the secret` : 'the secret'} is disabled in Key Vault ${ref.vaultUrl}: enable it (az keyvault secret set-attributes --enabled true), or point the reference at an enabled version`,
     };
   }
-  return {
-    code: 'forbidden',
-    message: networkRefusals.has(reason)
-      ? `Key Vault's network rules refused the connector${azureSaid(facts)}: allow the connector's network (private endpoint or firewall rule)`
-      : `access denied by Key Vault${azureSaid(facts)}. Assign the connector's identity the "Key Vault Secrets User" role on the secret (scope <vault resource id>/secrets/${ref.secretName}), or, on a vault using access policies, the "get" secret permission`,
-  };
+  if (networkRefusals.has(reason)) {
+    return {
+      code: 'forbidden',
+      message: `Key Vault's network rules refused the connector${azureSaid(facts)}: allow the connector's network (private endpoint or firewall rule)`,
+    };
+  }
+  const role = `the "Key Vault Secrets User" role on the secret (scope <vault resource id>/secrets/${ref.secretName})`;
+  const policy = `the "get" secret permission in its access policies (az keyvault set-policy -n ${vaultName(ref)} --object-id <principal id> --secret-permissions get)`;
+  // A vault answers under one permission model, and a grant under the other has no effect on it.
+  const grant =
+    reason === 'ForbiddenByRbac'
+      ? `Assign the connector's identity ${role}; the vault uses Azure RBAC, and a new assignment can take a few minutes to apply`
+      : reason === 'AccessDenied'
+        ? `Give the connector's identity ${policy}; the vault uses access policies, so a role assignment has no effect`
+        : `Assign the connector's identity ${role}, or, on a vault using access policies, ${policy}`;
+  return { code: 'forbidden', message: `access denied by Key Vault${azureSaid(facts)}. ${grant}` };
 };
+
+/** The vault's name: the first label of its host, as `az keyvault` takes it. */
+function vaultName(ref: AzureKvReference): string {
+  return new URL(ref.vaultUrl).hostname.split('.')[0] ?? ref.vaultUrl;
+}
 
 const tokenRejected: Rule = (facts) => ({
   code: 'auth_failed',

@@ -62,11 +62,24 @@ describe('doctor secret check: Key Vault 403s', () => {
     expect(`${outcome.detail} ${outcome.remedy}`).not.toContain('Key Vault Secrets User');
   });
 
-  it('still names the role for an RBAC refusal', async () => {
+  it('still names the role for an RBAC refusal, and only the role', async () => {
     const outcome = await secretCheckWith(
       keyVault403('ForbiddenByRbac', 'Caller is not authorized to perform action on resource.'),
     );
     expect(outcome.detail).toContain('access denied by Key Vault');
     expect(outcome.remedy).toContain('"Key Vault Secrets User" role');
+    expect(`${outcome.detail} ${outcome.remedy}`).not.toContain('access polic');
+  });
+
+  it('names the access policy, not a role, for a refusal under access policies', async () => {
+    const outcome = await secretCheckWith(
+      keyVault403(
+        'AccessDenied',
+        "The user, group or application 'appid=0a1b2c3d-0000-4000-8000-000000000001' does not have secrets get permission on key vault 'myvault;location=westeurope'.",
+      ),
+    );
+    expect(outcome.detail).toContain('access denied by Key Vault');
+    expect(outcome.remedy).toContain('az keyvault set-policy -n myvault');
+    expect(`${outcome.detail} ${outcome.remedy}`).not.toContain('Key Vault Secrets User');
   });
 });

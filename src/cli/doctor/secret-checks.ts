@@ -135,7 +135,14 @@ function azureForbiddenRemedy(
   if (azureError === 'ForbiddenByFirewall' || azureError === 'ForbiddenByConnection') {
     return "allow the connector's network in the vault's networking settings: a private endpoint, or a firewall rule for its egress address";
   }
-  return `assign the connector's identity the "Key Vault Secrets User" role on the secret (or the "get" secret permission on a vault that uses access policies)`;
+  const vaultName = new URL(reference.vaultUrl).hostname.split('.')[0] ?? reference.vaultUrl;
+  const role = `the "Key Vault Secrets User" role on the secret`;
+  const policy = `the "get" secret permission (az keyvault set-policy -n ${vaultName} --object-id <principal id> --secret-permissions get)`;
+  // The vault's own permission model: a grant under the other one has no effect on it.
+  if (azureError === 'ForbiddenByRbac') return `assign the connector's identity ${role}`;
+  if (azureError === 'AccessDenied')
+    return `give the connector's identity ${policy} in the vault's access policies`;
+  return `assign the connector's identity ${role}, or, on a vault that uses access policies, ${policy}`;
 }
 
 function secretRemedy(error: ConnectorError, reference: SecretReference): string | undefined {
