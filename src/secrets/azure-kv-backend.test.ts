@@ -354,6 +354,30 @@ describe('azure-kv backend: errors', () => {
     },
   );
 
+  it.each([
+    ['SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'],
+    ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate'],
+    [
+      'ERR_TLS_CERT_ALTNAME_INVALID',
+      "Hostname/IP does not match certificate's altnames: Host: myvault.vault.azure.net. is not in the cert's altnames: DNS:proxy.internal",
+    ],
+  ])(
+    'maps a TLS certificate the connector does not trust (%s) to upstream_unavailable naming CA_BUNDLE_FILE, not to internal',
+    async (code, message) => {
+      nock(vault)
+        .get(secretPath('atlas-api-key'))
+        .query(true)
+        .replyWithError(Object.assign(new Error(message), { code }));
+
+      const error = await readError(backend(new FakeTokenCredential()).read(reference(), signal()));
+      expect(error.code).toBe('upstream_unavailable');
+      expect(error.message).toContain(`the TLS certificate presented for Key Vault ${vault} (${code})`);
+      expect(error.message).toContain('CA_BUNDLE_FILE');
+      expect(error.message).not.toContain('unexpected error');
+      expect(error.details.azureError).toBe(code);
+    },
+  );
+
   it('ends a read whose token request never answers as a retryable timeout, and the next read asks again', async () => {
     // An Entra ID endpoint (or proxy) that accepts the connection and never answers: MSAL's token
     // request has no timeout and ignores the abort signal.

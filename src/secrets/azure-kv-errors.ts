@@ -269,6 +269,12 @@ function classify(
       message: `Key Vault ${reference.vaultUrl} did not answer in time: check the network path (private endpoint, proxy, firewall)`,
     };
   }
+  if (facts.code && isTlsVerificationCode(facts.code)) {
+    return {
+      code: 'upstream_unavailable',
+      message: `could not verify the TLS certificate presented for Key Vault ${reference.vaultUrl} (${facts.code})${azureSaid(facts)}: behind a TLS-intercepting proxy, put its CA in CA_BUNDLE_FILE; otherwise check HTTPS_PROXY, NO_PROXY and the vault URL`,
+    };
+  }
   if (facts.code && (isNetworkErrno(facts.code) || facts.code === 'REQUEST_SEND_ERROR')) {
     return {
       code: 'upstream_unavailable',
@@ -319,6 +325,16 @@ function identityFailure(
  */
 function challengeResourceMismatch(facts: AzureErrorFacts): string | undefined {
   return /^The challenge resource '([^']+)' does not match the requested domain/.exec(facts.message)?.[1];
+}
+
+/**
+ * Node's codes for a certificate it would not trust (SELF_SIGNED_CERT_IN_CHAIN,
+ * UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID…), which the SDK
+ * passes on as the RestError's code. Retryable like the Atlas and control-plane clients' TLS
+ * failures: a proxy's certificate may be fixed while the job still has attempts left.
+ */
+function isTlsVerificationCode(code: string): boolean {
+  return /CERT|^UNABLE_TO_|^HOSTNAME_MISMATCH$|^ERR_(?:TLS|SSL)_/.test(code);
 }
 
 /** The most specific code Key Vault gave: the inner one (SecretDisabled) over the outer (Forbidden). */

@@ -79,7 +79,7 @@ function describeReference(reference: SecretReference): string {
 type RemedyFor = (reference: SecretReference, error: ConnectorError) => string | undefined;
 
 const transient: RemedyFor = () =>
-  'usually transient: run doctor again; if it persists, check egress to the secret store (HTTPS_PROXY, NO_PROXY, a VPC / private endpoint)';
+  'usually transient: run doctor again; if it persists, check egress to the secret store (HTTPS_PROXY, NO_PROXY, CA_BUNDLE_FILE for a TLS-intercepting proxy, a VPC / private endpoint)';
 
 /** What to do, by error code and backend; the error's own message already names the secret. */
 const secretRemedies: Partial<Record<ErrorCode, RemedyFor>> = {
