@@ -312,6 +312,47 @@ describe('azure-kv backend: errors', () => {
   });
 
   it.each([
+    ['vault.azure.cn', 'https://login.chinacloudapi.cn'],
+    ['vault.usgovcloudapi.net', 'https://login.microsoftonline.us'],
+  ])(
+    'says which authority a %s vault needs when Entra ID refuses the identity',
+    async (suffix, authority) => {
+      const host = `https://myvault.${suffix}`;
+      nock(host, { badheaders: ['authorization'] })
+        .get(secretPath('atlas-api-key'))
+        .query(true)
+        .reply(401, undefined, {
+          'WWW-Authenticate': `Bearer authorization="${authority}/${tenantId}", resource="https://${suffix}"`,
+        });
+      const refused = new AuthenticationRequiredError({
+        scopes: [`https://${suffix}/.default`],
+        message: `invalid_request: AADSTS90002: Tenant '${tenantId}' not found.`,
+      });
+
+      const error = await readError(
+        backend(new FakeTokenCredential(refused)).read(
+          reference(`azure-kv://${host}/atlas-api-key`),
+          signal(),
+        ),
+      );
+      expect(error.code).toBe('auth_failed');
+      expect(error.message).toContain('AADSTS90002');
+      expect(error.message).toContain(`set AZURE_AUTHORITY_HOST=${authority}`);
+    },
+  );
+
+  it('names no other authority for a public-cloud vault', async () => {
+    challengeFirst(secretPath('atlas-api-key'));
+    const refused = new AuthenticationRequiredError({
+      scopes: ['https://vault.azure.net/.default'],
+      message: 'invalid_client: AADSTS7000215: Invalid client secret provided.',
+    });
+    const error = await readError(backend(new FakeTokenCredential(refused)).read(reference(), signal()));
+    expect(error.code).toBe('auth_failed');
+    expect(error.message).not.toContain('AZURE_AUTHORITY_HOST');
+  });
+
+  it.each([
     ['429 Too Many Requests', 'rate_limited', 429, 'Too Many Requests', 60_000],
     [
       '503 temporarily_unavailable',

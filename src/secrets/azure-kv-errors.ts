@@ -145,10 +145,31 @@ function identityOutage(facts: AzureErrorFacts, context: AzureKvErrorContext): b
   return (facts.errors ?? [facts]).every((failure) => failure.name === 'CredentialUnavailableError');
 }
 
-const noIdentity: Rule = (facts) => ({
+const noIdentity: Rule = (facts, ref) => ({
   code: 'auth_failed',
-  message: `no usable Azure identity${azureSaid(facts)}: on AKS enable workload identity (pod label azure.workload.identity/use: "true", service account annotation azure.workload.identity/client-id, a federated credential for the service account) or use a managed identity; elsewhere set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET`,
+  message: `no usable Azure identity${azureSaid(facts)}: on AKS enable workload identity (pod label azure.workload.identity/use: "true", service account annotation azure.workload.identity/client-id, a federated credential for the service account) or use a managed identity; elsewhere set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET${sovereignAuthorityHint(ref)}`,
 });
+
+/** Key Vault's DNS suffix in each national cloud, and that cloud's Microsoft Entra ID. */
+const sovereignClouds: readonly (readonly [suffix: string, cloud: string, authority: string])[] = [
+  ['.vault.azure.cn', 'Azure China', 'https://login.chinacloudapi.cn'],
+  ['.vault.usgovcloudapi.net', 'Azure US Government', 'https://login.microsoftonline.us'],
+  ['.vault.microsoftazure.de', 'Azure Germany', 'https://login.microsoftonline.de'],
+];
+
+/**
+ * Key Vault's challenge names the tenant and the authority, but the SDK passes on only the tenant
+ * (@azure/keyvault-common 2.1.0): the token is asked of AZURE_AUTHORITY_HOST, by default the public
+ * cloud's, which does not know a national cloud's tenants. The workload identity webhook sets it
+ * on an AKS cluster in that cloud; a client secret, or a pod outside that cloud, needs it set.
+ */
+function sovereignAuthorityHint(ref: AzureKvReference): string {
+  const host = new URL(ref.vaultUrl).hostname;
+  const cloud = sovereignClouds.find(([suffix]) => host.endsWith(suffix));
+  if (cloud === undefined) return '';
+  const [, name, authority] = cloud;
+  return `; a vault in ${name} takes tokens from that cloud's Microsoft Entra ID only: set AZURE_AUTHORITY_HOST=${authority} if it is not set (on AKS in that cloud the workload identity webhook sets it)`;
+}
 
 const notFound: Rule = (_facts, ref) => ({
   code: 'secret_not_found',
