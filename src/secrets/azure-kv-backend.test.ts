@@ -487,6 +487,65 @@ describe('azure-kv backend: errors', () => {
     },
   );
 
+  it.each([
+    [429, 'rate_limited'],
+    [503, 'upstream_unavailable'],
+  ] as const)(
+    "ends a read answered %i with a Retry-After beyond the SDK's own backoff at once, as %s with that wait",
+    async (status, code) => {
+      // The connector's own SDK retry settings, not the other tests' maxRetries: 0.
+      const kv = createAzureKvBackend({
+        env: {},
+        clock: new FakeClock(),
+        azure: { credential: new FakeTokenCredential() },
+      });
+      challengeFirst(secretPath('atlas-api-key'));
+      authorized(secretPath('atlas-api-key')).reply(
+        status,
+        {
+          error: {
+            code: 'Throttled',
+            message: 'Request was not processed because too many requests were received.',
+          },
+        },
+        { 'Retry-After': '120' },
+      );
+
+      // A liveness bound, not a timing assertion: the SDK would sleep 120 s twice inside the read.
+      const outcome = await Promise.race([
+        readError(kv.read(reference(), signal())),
+        new Promise<'still pending'>((resolve) => setTimeout(() => resolve('still pending'), 10_000).unref()),
+      ]);
+      if (outcome === 'still pending')
+        throw new Error('the read was still waiting inside the SDK after 10 s');
+      expect(outcome.code).toBe(code);
+      expect(outcome.retryable).toBe(true);
+      expect(outcome.retryAfterMs).toBe(120_000);
+      expect(outcome.details.httpStatus).toBe(status);
+    },
+    30_000,
+  );
+
+  it('leaves a short Retry-After to the SDK, which waits and asks again', async () => {
+    const kv = createAzureKvBackend({
+      env: {},
+      clock: new FakeClock(),
+      azure: { credential: new FakeTokenCredential() },
+    });
+    challengeFirst(secretPath('atlas-api-key'));
+    authorized(secretPath('atlas-api-key')).reply(
+      429,
+      { error: { code: 'Throttled', message: 'Too many requests.' } },
+      { 'Retry-After': '0' },
+    );
+    authorized(secretPath('atlas-api-key')).reply(200, {
+      value: payload,
+      id: `${vault}/secrets/atlas-api-key/${version}`,
+    });
+
+    await expect(kv.read(reference(), signal())).resolves.toBe(payload);
+  });
+
   it('reports an abort as cancelled', async () => {
     const controller = new AbortController();
     controller.abort();

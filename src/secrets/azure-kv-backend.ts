@@ -3,7 +3,9 @@ import type { TokenCredential } from '@azure/identity';
 import type * as AzureKeyVault from '@azure/keyvault-secrets';
 import type { SecretClient, SecretClientOptions } from '@azure/keyvault-secrets';
 import { ConnectorError } from '../errors/connector-error.js';
+import { parseRetryAfter } from '../errors/from-http-status.js';
 import { abortable } from '../runtime/abortable.js';
+import type { Clock } from '../runtime/clock.js';
 import { deadlineSignal } from '../runtime/deadline-signal.js';
 import { azureKvError, tokenTimeoutErrorName } from './azure-kv-errors.js';
 import type { SecretBackendFactory } from './secret-backend.js';
@@ -21,9 +23,43 @@ export interface AzureKvSettings {
 }
 
 // A couple of quick retries inside the SDK; longer waits belong to the caller's retry loop.
+const sdkMaxRetryDelayMs = 4_000;
 const defaultClientOptions: SecretClientOptions = {
-  retryOptions: { maxRetries: 2, retryDelayInMs: 500, maxRetryDelayInMs: 4_000 },
+  retryOptions: { maxRetries: 2, retryDelayInMs: 500, maxRetryDelayInMs: sdkMaxRetryDelayMs },
 };
+
+type PipelinePolicy = NonNullable<SecretClientOptions['additionalPolicies']>[number]['policy'];
+
+/** The name of the error a 429 or 503 asking for a longer wait than the SDK's own rejects with. */
+const longRetryAfterErrorName = 'KeyVaultRetryAfterError';
+
+/**
+ * Ends an attempt answered 429 or 503 whose Retry-After is longer than the SDK's own longest
+ * backoff. The SDK's retry policy honours any Retry-After, unbounded by `maxRetryDelayInMs`, twice:
+ * a read would sleep inside the SDK, uncancelled (the Atlas client's read has no signal of its
+ * own), while every job of the credential waited on it. The error is not a RestError, so the retry
+ * policy passes it straight on; `azureKvError` reads its status and Retry-After as Key Vault's own.
+ */
+function longRetryAfterPolicy(clock: Pick<Clock, 'now'>): PipelinePolicy {
+  return {
+    name: 'connectorLongRetryAfter',
+    async sendRequest(request, next) {
+      const response = await next(request);
+      if (response.status !== 429 && response.status !== 503) return response;
+      const retryAfter = response.headers.get('retry-after');
+      const waitMs = retryAfter === undefined ? undefined : parseRetryAfter(retryAfter, clock.now());
+      if (waitMs === undefined || waitMs <= sdkMaxRetryDelayMs) return response;
+      throw Object.assign(
+        new Error(`Key Vault answered HTTP ${response.status} with Retry-After ${waitMs} ms`),
+        {
+          name: longRetryAfterErrorName,
+          statusCode: response.status,
+          response: { headers: response.headers },
+        },
+      );
+    },
+  };
+}
 
 /**
  * The SDKs are loaded on first use: together they cost ~15 MB, and an AWS-only install never needs
@@ -52,10 +88,15 @@ export const createAzureKvBackend: SecretBackendFactory<'azure-kv'> = (settings)
       settings.azure?.tokenTimeoutMs ?? 30_000,
       () => (identityIssuedToken = true),
     );
+    const clientOptions = settings.azure?.clientOptions;
     return new SecretClient(vaultUrl, credential, {
       ...defaultClientOptions,
       ...agent,
-      ...settings.azure?.clientOptions,
+      ...clientOptions,
+      additionalPolicies: [
+        ...(clientOptions?.additionalPolicies ?? []),
+        { policy: longRetryAfterPolicy(settings.clock), position: 'perRetry' },
+      ],
     });
   };
   const clientFor = (vaultUrl: string): Promise<SecretClient> => {
