@@ -130,6 +130,34 @@ describe('HTTP Digest with an API key', () => {
     expect(visibleOutput([error], logs)).not.toContain(wrong.privateKey);
   });
 
+  it('reads the store again for a key refused after a re-read only once a minute has passed', async () => {
+    const server = createDigestServer(apiKey);
+    // The first call: challenge, refused, re-read, challenge, refused. The second, within the
+    // minute: refused, without a re-read. The third, after it: refused, re-read (the key is fixed
+    // by then), challenge, accepted.
+    serveDigest(server, 4 + 1 + 3);
+    const wrong = { ...apiKey, privateKey: 'priv-wrong-0000-secret' };
+    const { client, clock, credentials } = createTestClient({
+      credentials: new FakeCredentialSource([wrong, wrong, apiKey]),
+    });
+
+    const first = await rejectionOf(client.databaseUsers.list(groupId));
+    expect(isConnectorError(first) && first.code).toBe('auth_failed');
+    expect(credentials.gets).toBe(2);
+
+    await clock.advance(59_000);
+    const second = await rejectionOf(client.databaseUsers.list(groupId));
+    expect(isConnectorError(second) && second.code).toBe('auth_failed');
+    expect(credentials.invalidations).toBe(1);
+    expect(credentials.gets).toBe(2);
+
+    await clock.advance(1_000);
+    await client.databaseUsers.list(groupId);
+    expect(credentials.invalidations).toBe(2);
+    expect(credentials.gets).toBe(3);
+    expect(server.stats.accepted).toBe(1);
+  });
+
   it('picks up a rotated key without a restart', async () => {
     const server = createDigestServer(rotatedApiKey);
     serveDigest(server, 2 + 2 + 1);

@@ -124,7 +124,12 @@ export function createAtlasClient(options: AtlasClientOptions): AtlasClient {
           ...(options.onSecret ? { onSecret: options.onSecret } : {}),
           ...(options.onTokenRevokeFailed ? { onRevokeFailed: options.onTokenRevokeFailed } : {}),
         });
-  const session = createAuthSession({ credentials: options.credentials, authenticatorFor, logger });
+  const session = createAuthSession({
+    credentials: options.credentials,
+    authenticatorFor,
+    logger,
+    clock: options.clock,
+  });
   const baseLimiter =
     options.rateLimiter ??
     createRateLimiter(options.limits ?? { orgRequestsPerMinute: 300, projectRequestsPerMinute: 300 });

@@ -1,4 +1,5 @@
 import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
+import type { Clock } from '../../runtime/clock.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { AtlasCredentials, CredentialSource } from '../credentials.js';
 import { abortable } from '../../runtime/abortable.js';
@@ -10,7 +11,8 @@ export interface AuthSession {
   /**
    * Sends with the current credential. A 401 that survives the authenticator's own retry makes the
    * session invalidate the credential, read it again and send once more; the response of that
-   * second try is returned as is (a 401 included) for the transport to map.
+   * second try is returned as is (a 401 included) for the transport to map. A credential that
+   * Atlas refused right after such a re-read is not read again for `rereadIntervalMs`.
    */
   send(request: OutgoingRequest, signal?: AbortSignal): Promise<HttpReply>;
   secrets(): readonly string[];
@@ -21,7 +23,15 @@ export interface AuthSessionDeps {
   readonly credentials: CredentialSource;
   readonly authenticatorFor: (credentials: AtlasCredentials) => Authenticator;
   readonly logger: Logger;
+  readonly clock: Pick<Clock, 'monotonic'>;
 }
+
+/**
+ * How long a credential that Atlas refused again right after it was read again is kept as it is.
+ * Reading the store again could not change it sooner than someone fixes the secret, and without a
+ * pause every Atlas call of every job (a sweep's, once per project) read the secret store again.
+ */
+export const rereadIntervalMs = 60_000;
 
 type Attempt = { readonly response: HttpReply } | { readonly refused: ConnectorError };
 
@@ -39,6 +49,8 @@ class CredentialAuthSession implements AuthSession {
   private readonly replaced = new Set<Authenticator>();
   /** Closes (an OAuth token's revoke) of replaced authenticators under way, for close to wait on. */
   private readonly retiring = new Set<Promise<void>>();
+  /** The authenticator read again after a 401 and refused in turn, and when. */
+  private refusedAfterReread: { readonly auth: Authenticator; readonly atMs: number } | undefined;
 
   constructor(private readonly deps: AuthSessionDeps) {}
 
@@ -49,14 +61,26 @@ class CredentialAuthSession implements AuthSession {
     const auth = this.current ?? (await this.authenticator(signal));
     const first = await this.attempt(auth, request, signal);
     if ('response' in first && first.response.status !== 401) return first.response;
+    if (this.recentlyRefused(auth)) {
+      if ('refused' in first) throw first.refused;
+      return first.response;
+    }
     if ('response' in first) await discardBody(first.response);
     this.assertOpen();
     const renewed = await this.replace(auth, signal);
     // A write sent again after the credential was read again: the job's lease may have lapsed.
     runWriteGuard(signal);
     const second = await this.attempt(renewed, request, signal);
+    if ('refused' in second || second.response.status === 401) {
+      this.refusedAfterReread = { auth: renewed, atMs: this.deps.clock.monotonic() };
+    }
     if ('refused' in second) throw second.refused;
     return second.response;
+  }
+
+  private recentlyRefused(auth: Authenticator): boolean {
+    const refused = this.refusedAfterReread;
+    return refused?.auth === auth && this.deps.clock.monotonic() - refused.atMs < rereadIntervalMs;
   }
 
   secrets(): readonly string[] {
