@@ -253,6 +253,50 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
     expect(schemaViolations(objects)).toEqual([]);
   });
 
+  it('renders a label that commonLabels or additionalLabels repeats from the chart once, with their value', async () => {
+    // Rendered twice, the key makes the manifest invalid YAML: kustomize (a GitOps post-renderer),
+    // kubeconform and strict parsers refuse it, and which value wins is up to the parser.
+    const values = {
+      ...required,
+      commonLabels: { 'app.kubernetes.io/component': 'access', 'app.kubernetes.io/part-of': 'iam' },
+      metrics: {
+        serviceMonitor: {
+          enabled: true,
+          renderMode: 'alwaysRender',
+          additionalLabels: { 'app.kubernetes.io/component': 'scrape', release: 'prom' },
+        },
+        prometheusRule: {
+          enabled: true,
+          renderMode: 'alwaysRender',
+          additionalLabels: { 'app.kubernetes.io/component': 'alerts' },
+        },
+      },
+    };
+    const objects = await template(chartDir, valuesFile('repeated-labels', values));
+    const labelsOf = (kind: string) =>
+      (objects.find((o) => o.kind === kind)?.metadata as { labels?: Record<string, string> } | undefined)
+        ?.labels;
+    for (const kind of ['ConfigMap', 'Deployment', 'ServiceAccount', 'Service', 'PodDisruptionBudget'])
+      expect(labelsOf(kind), kind).toMatchObject({
+        'app.kubernetes.io/component': 'access',
+        'app.kubernetes.io/part-of': 'iam',
+        'app.kubernetes.io/name': 'atlas-jit-connector',
+        'app.kubernetes.io/version': '0.1.0',
+      });
+    const deployment = objects.find((o) => o.kind === 'Deployment') as
+      { spec: { template: { metadata: { labels: Record<string, string> } } } } | undefined;
+    expect(deployment?.spec.template.metadata.labels).toMatchObject({
+      'app.kubernetes.io/component': 'access',
+    });
+    expect(labelsOf('ServiceMonitor')).toMatchObject({
+      'app.kubernetes.io/component': 'scrape',
+      'app.kubernetes.io/part-of': 'iam',
+      release: 'prom',
+    });
+    expect(labelsOf('PrometheusRule')).toMatchObject({ 'app.kubernetes.io/component': 'alerts' });
+    expect(schemaViolations(objects)).toEqual([]);
+  });
+
   it('sets aws.region in the container env, where the EKS pod identity webhook does not override it', async () => {
     const objects = await template(
       chartDir,

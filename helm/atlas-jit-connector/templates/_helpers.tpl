@@ -31,16 +31,22 @@ app.kubernetes.io/name: {{ include "atlas-jit-connector.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
-{{/* Standard labels on every resource. */}}
+{{/*
+Standard labels on every resource, with commonLabels merged in: a key the chart sets too (component,
+version) takes the value commonLabels gives, rendered once. Written out after it, the key would be
+in the mapping twice, which kustomize and other strict YAML parsers refuse. The selector labels
+always stay the chart's (deployment.yaml refuses commonLabels that set them).
+*/}}
 {{- define "atlas-jit-connector.labels" -}}
-helm.sh/chart: {{ include "atlas-jit-connector.chart" . }}
-{{ include "atlas-jit-connector.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | trunc 63 | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-app.kubernetes.io/component: connector
-{{- with .Values.commonLabels }}
-{{ toYaml . }}
+{{- $labels := dict "helm.sh/chart" (include "atlas-jit-connector.chart" .) "app.kubernetes.io/version" (.Chart.AppVersion | trunc 63) "app.kubernetes.io/managed-by" .Release.Service "app.kubernetes.io/component" "connector" }}
+{{- $labels = mergeOverwrite $labels (deepCopy .Values.commonLabels) (fromYaml (include "atlas-jit-connector.selectorLabels" .)) }}
+{{- toYaml $labels }}
 {{- end }}
+
+{{/* The standard labels with a resource's own extra labels (e.g. additionalLabels) over them, each key once. */}}
+{{- define "atlas-jit-connector.labelsWith" -}}
+{{- $labels := mergeOverwrite (fromYaml (include "atlas-jit-connector.labels" .context)) (deepCopy (.extra | default dict)) }}
+{{- toYaml $labels }}
 {{- end }}
 
 {{/* The ServiceAccount the pods run as: a dedicated one, never the namespace's default. */}}
