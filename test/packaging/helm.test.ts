@@ -297,6 +297,18 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
     expect(schemaViolations(objects)).toEqual([]);
   });
 
+  it("renders a pod annotation that podAnnotations repeats from the chart once, the chart's checksum", async () => {
+    // The checksums roll the pods when settings change; a copy from podAnnotations rendered after
+    // them put the key in the mapping twice (invalid YAML), and with a last-wins parser froze it.
+    const values = { ...required, podAnnotations: { 'checksum/config': 'pinned', team: 'iam' } };
+    const objects = await template(chartDir, valuesFile('repeated-annotations', values));
+    const deployment = objects.find((o) => o.kind === 'Deployment') as
+      { spec: { template: { metadata: { annotations: Record<string, string> } } } } | undefined;
+    const annotations = deployment?.spec.template.metadata.annotations ?? {};
+    expect(annotations['checksum/config']).toMatch(/^[0-9a-f]{64}$/);
+    expect(annotations.team).toBe('iam');
+  });
+
   it('sets aws.region in the container env, where the EKS pod identity webhook does not override it', async () => {
     const objects = await template(
       chartDir,
