@@ -227,6 +227,18 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
       /aws\.secretsManagerEndpoint has port 443000: a TCP port is 1-65535/,
     ],
     [
+      // Every pod of the namespace that names no account runs as it: the cloud identity it would
+      // carry (the role that reads the Atlas credential) would be theirs too.
+      "the namespace's default ServiceAccount, existing",
+      { ...required, serviceAccount: { create: false, name: 'default' } },
+      /serviceAccount\.name is "default"/,
+    ],
+    [
+      "the namespace's default ServiceAccount, to create",
+      { ...required, serviceAccount: { create: true, name: 'default' } },
+      /serviceAccount\.name is "default"/,
+    ],
+    [
       'a common label that would change the selector',
       { ...required, commonLabels: { 'app.kubernetes.io/name': 'other' } },
       /commonLabels may not set app\.kubernetes\.io\/name/,

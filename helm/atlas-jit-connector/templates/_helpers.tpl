@@ -49,8 +49,15 @@ always stay the chart's (deployment.yaml refuses commonLabels that set them).
 {{- toYaml $labels }}
 {{- end }}
 
-{{/* The ServiceAccount the pods run as: a dedicated one, never the namespace's default. */}}
+{{/*
+The ServiceAccount the pods run as: a dedicated one, never the namespace's default, which every pod
+of the namespace that names no account runs as: the cloud identity annotated on it (the IRSA role
+or managed identity that reads the Atlas credential) would be theirs as well.
+*/}}
 {{- define "atlas-jit-connector.serviceAccountName" -}}
+{{- if eq .Values.serviceAccount.name "default" }}
+{{- fail "serviceAccount.name is \"default\", the namespace's default ServiceAccount: every pod in the namespace that names no account runs as it, so the cloud identity it carries (the IRSA role or Azure managed identity that reads the Atlas credential) would be theirs too; leave serviceAccount.name empty with serviceAccount.create=true, or name a dedicated ServiceAccount" }}
+{{- end }}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "atlas-jit-connector.fullname" .) .Values.serviceAccount.name }}
 {{- else }}
