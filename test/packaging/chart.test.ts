@@ -90,6 +90,15 @@ describe('the values schema', () => {
     // A proxy password would sit in clear text in the ConfigMap (see proxy.httpsProxy in values.yaml).
     ['credentials in the HTTPS proxy URL', 'proxy.httpsProxy', 'http://user:pw@proxy.internal:3128'],
     ['credentials in the HTTP proxy URL', 'proxy.httpProxy', 'http://user@proxy.internal:3128'],
+    // Kubernetes object names (DNS subdomains) and Secret keys: the API server would refuse the
+    // Deployment mid-install, naming a pod field, or the pod would wait forever for a key that
+    // cannot exist; the schema names the value before anything is applied.
+    ['an admin token Secret name with capitals', 'admin.tokenSecret.name', 'Admin_Token'],
+    ['an admin token Secret key with a space', 'admin.tokenSecret.key', 'bearer token'],
+    ['a CA bundle ConfigMap name with a space', 'caBundle.existingConfigMap', 'corporate ca'],
+    ['a ServiceAccount name with an underscore', 'serviceAccount.name', 'atlas_connector'],
+    ['an image pull Secret name with capitals', 'imagePullSecrets', [{ name: 'RegCred' }]],
+    ['a PriorityClass name with a space', 'priorityClassName', 'high priority'],
   ])('rejects %s', (_name, path, value) => {
     expect(schemaViolations(schema, withTweak(path, value))).not.toEqual([]);
   });
@@ -98,6 +107,9 @@ describe('the values schema', () => {
     ['an Atlas base URL with a port', 'atlas.baseUrl', 'https://atlas-gateway.internal:9443/'],
     ['an HTTPS proxy URL with a port', 'proxy.httpsProxy', 'http://proxy.internal:3128'],
     ['an IPv6 HTTP proxy URL', 'proxy.httpProxy', 'http://[fd00::1]:3128/'],
+    ['an admin token Secret name with dots', 'admin.tokenSecret.name', 'atlas.admin-token'],
+    ['a ServiceAccount name', 'serviceAccount.name', 'atlas-jit-connector'],
+    ['an image pull Secret name', 'imagePullSecrets', [{ name: 'regcred' }]],
   ])('accepts %s', (_name, path, value) => {
     expect(schemaViolations(schema, withTweak(path, value))).toEqual([]);
   });
