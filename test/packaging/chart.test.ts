@@ -90,6 +90,15 @@ describe('the values schema', () => {
     // A proxy password would sit in clear text in the ConfigMap (see proxy.httpsProxy in values.yaml).
     ['credentials in the HTTPS proxy URL', 'proxy.httpsProxy', 'http://user:pw@proxy.internal:3128'],
     ['credentials in the HTTP proxy URL', 'proxy.httpProxy', 'http://user@proxy.internal:3128'],
+    // The chart appends :<tag> or @<digest> itself: reg/x:1.2:0.1.0 is no image reference, and
+    // the pod would sit in InvalidImageName.
+    ['an image repository with a tag', 'image.repository', 'registry.example.com/atlas-jit-connector:0.1.0'],
+    [
+      'an image repository with a digest',
+      'image.repository',
+      `registry.example.com/c@sha256:${'a'.repeat(64)}`,
+    ],
+    ['an image repository with a space', 'image.repository', 'registry.example.com/atlas jit'],
     // Kubernetes object names (DNS subdomains) and Secret keys: the API server would refuse the
     // Deployment mid-install, naming a pod field, or the pod would wait forever for a key that
     // cannot exist; the schema names the value before anything is applied.
@@ -110,6 +119,8 @@ describe('the values schema', () => {
     ['an admin token Secret name with dots', 'admin.tokenSecret.name', 'atlas.admin-token'],
     ['a ServiceAccount name', 'serviceAccount.name', 'atlas-jit-connector'],
     ['an image pull Secret name', 'imagePullSecrets', [{ name: 'regcred' }]],
+    ['an image repository on a registry port', 'image.repository', 'registry.internal:5000/team/connector'],
+    ['an image repository without a registry', 'image.repository', 'atlas-jit-connector'],
   ])('accepts %s', (_name, path, value) => {
     expect(schemaViolations(schema, withTweak(path, value))).toEqual([]);
   });
