@@ -181,6 +181,30 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
       /networkPolicy\.ingressFrom is empty/,
     ],
     [
+      // The Prometheus Operator rejects such a ServiceMonitor: nothing is scraped, and only its log says why.
+      'a ServiceMonitor whose scrape timeout outlasts its interval',
+      {
+        ...required,
+        metrics: { serviceMonitor: { enabled: true, renderMode: 'alwaysRender', interval: '5s' } },
+      },
+      /metrics\.serviceMonitor\.scrapeTimeout \(10s\) is longer than metrics\.serviceMonitor\.interval \(5s\)/,
+    ],
+    [
+      'a ServiceMonitor whose scrape timeout outlasts its interval in other units',
+      {
+        ...required,
+        metrics: {
+          serviceMonitor: {
+            enabled: true,
+            renderMode: 'skipIfMissing',
+            interval: '1m',
+            scrapeTimeout: '90000ms',
+          },
+        },
+      },
+      /metrics\.serviceMonitor\.scrapeTimeout \(90000ms\) is longer than metrics\.serviceMonitor\.interval \(1m\)/,
+    ],
+    [
       // values.yaml: the drain must be MORE than 10 s below the grace period (8 s tail + the exit).
       'a drain exactly 10 s below the grace period',
       { ...required, connector: { ...required.connector, drainTimeoutSeconds: 110 } },

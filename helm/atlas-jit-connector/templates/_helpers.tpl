@@ -177,3 +177,9 @@ so an in-cluster proxy behind a Service whose port differs is reached on its tar
 {{- end }}
 {{- toJson (uniq $ports) }}
 {{- end }}
+
+{{/* Milliseconds of a one-unit duration such as 30s, 1m or 500ms (the schema's form). */}}
+{{- define "atlas-jit-connector.durationMs" -}}
+{{- $units := dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000 -}}
+{{- mul (regexFind "^[0-9]+" . | atoi) (get $units (regexFind "[a-z]+$" .) | default 0) -}}
+{{- end }}
