@@ -83,13 +83,8 @@ describe('the values schema', () => {
     ['a digest that is not sha256', 'image.digest', 'latest'],
     ['an unknown ServiceMonitor render mode', 'metrics.serviceMonitor.renderMode', 'sometimes'],
     ['an env var without a name', 'extraEnv', [{ value: 'x' }]],
-    // The daemon refuses user:password@ in ATLAS_BASE_URL (exit 78), and the ConfigMap would hold it.
-    ['credentials in the Atlas base URL', 'atlas.baseUrl', 'https://user:pw@cloud.mongodb.com'],
     // The client adds /api/atlas/v2 itself: the URL the API docs give would double it (404s).
     ['a path in the Atlas base URL', 'atlas.baseUrl', 'https://cloud.mongodb.com/api/atlas/v2'],
-    // A proxy password would sit in clear text in the ConfigMap (see proxy.httpsProxy in values.yaml).
-    ['credentials in the HTTPS proxy URL', 'proxy.httpsProxy', 'http://user:pw@proxy.internal:3128'],
-    ['credentials in the HTTP proxy URL', 'proxy.httpProxy', 'http://user@proxy.internal:3128'],
     // The chart appends :<tag> or @<digest> itself: reg/x:1.2:0.1.0 is no image reference, and
     // the pod would sit in InvalidImageName.
     ['an image repository with a tag', 'image.repository', 'registry.example.com/atlas-jit-connector:0.1.0'],
@@ -108,6 +103,8 @@ describe('the values schema', () => {
     ['a ServiceAccount name with an underscore', 'serviceAccount.name', 'atlas_connector'],
     ['an image pull Secret name with capitals', 'imagePullSecrets', [{ name: 'RegCred' }]],
     ['a PriorityClass name with a space', 'priorityClassName', 'high priority'],
+    // user:password@ in a URL value is refused by the templates, not here: a schema pattern error
+    // quotes the value, password included (helm.test.ts: "refuses user:password@ ...").
   ])('rejects %s', (_name, path, value) => {
     expect(schemaViolations(schema, withTweak(path, value))).not.toEqual([]);
   });
@@ -121,6 +118,7 @@ describe('the values schema', () => {
     ['an image pull Secret name', 'imagePullSecrets', [{ name: 'regcred' }]],
     ['an image repository on a registry port', 'image.repository', 'registry.internal:5000/team/connector'],
     ['an image repository without a registry', 'image.repository', 'atlas-jit-connector'],
+    ['a control-plane URL with @ in its path', 'controlPlane.url', 'https://connect.example.com/t/a@b'],
   ])('accepts %s', (_name, path, value) => {
     expect(schemaViolations(schema, withTweak(path, value))).toEqual([]);
   });

@@ -273,6 +273,31 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
     expect(result.output).toMatch(says);
   });
 
+  it.each([
+    [
+      'controlPlane.url',
+      'https',
+      { controlPlane: { ...required.controlPlane, url: 'https://cp:Pa55-cp@connect.example.com' } },
+    ],
+    ['atlas.baseUrl', 'https', { atlas: { baseUrl: 'https://key:Pa55-atlas@cloud.mongodb.com' } }],
+    ['proxy.httpsProxy', 'http', { proxy: { httpsProxy: 'http://svc:Pa55-proxy@proxy.internal:3128' } }],
+    ['proxy.httpProxy', 'http', { proxy: { httpProxy: 'http://svc:Pa55-plain@proxy.internal:3128' } }],
+    ['proxy.httpsProxy', 'no scheme', { proxy: { httpsProxy: 'svc:Pa55-bare@proxy.internal:3128' } }],
+  ])('refuses user:password@ in %s (%s) without printing the password', async (name, scheme, extra) => {
+    // A refusal that quotes the URL puts the password in the CI log, the terminal and a GitOps
+    // controller's status; the schema's pattern errors quote the value (helm 3.18 and later).
+    const result = await helmRun([
+      'template',
+      'rel',
+      chartDir,
+      '-f',
+      valuesFile(`credentials-${name}-${scheme}`, { ...required, ...extra }),
+    ]);
+    expect(result.ok, result.output).toBe(false);
+    expect(result.output).toContain(`${name} carries a user name or password`);
+    expect(result.output).not.toContain('Pa55');
+  });
+
   it('gives the ServiceMonitor the admin token when /metrics requires one', async () => {
     const values = {
       ...required,

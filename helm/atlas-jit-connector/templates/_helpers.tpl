@@ -133,6 +133,26 @@ app.kubernetes.io/component: test
 {{- end }}
 
 {{/*
+Fails on a URL value with user:password@ (or a user name alone), naming the value, never quoting it:
+the schema lets such a URL through because its pattern errors quote the value, password included,
+into the terminal, the CI log or a GitOps controller's status. Every one of these values lands in
+the ConfigMap; the control-plane and Atlas URLs take no credentials at all (the connector refuses
+them, exit 78). Called from the ConfigMap, which every install renders.
+*/}}
+{{- define "atlas-jit-connector.checkUrlCredentials" -}}
+{{- $urls := dict "controlPlane.url" .Values.controlPlane.url "atlas.baseUrl" .Values.atlas.baseUrl "proxy.httpsProxy" .Values.proxy.httpsProxy "proxy.httpProxy" .Values.proxy.httpProxy -}}
+{{- range $name := keys $urls | sortAlpha }}
+{{- if regexMatch "^([A-Za-z][A-Za-z0-9+.-]*://)?[^/?#]*@" (get $urls $name | toString) }}
+{{- if hasPrefix "proxy." $name }}
+{{- fail (printf "%s carries a user name or password (user:password@), which would be stored in clear text in the ConfigMap: keep the proxy URL there without them (the NetworkPolicy opens its port from it) and set HTTPS_PROXY (or HTTP_PROXY) with them in extraEnv from a Secret (valueFrom.secretKeyRef), as docs/operations.md shows" $name) }}
+{{- else }}
+{{- fail (printf "%s carries a user name or password (user:password@): the connector sends no credentials from this URL and refuses it at start (exit 78); remove them (the control-plane token goes in controlPlane.existingSecret, the Atlas credential in the secret store)" $name) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 Fails on a URL value whose explicit port is not a TCP port (1-65535): the connector refuses such a
 URL at start (exit 78), and the NetworkPolicy would carry a port the API server rejects. Called
 from the ConfigMap, which every install renders. Names the value, never the URL (it may hold more
