@@ -444,6 +444,42 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
     expect(selected).toBe(false);
   });
 
+  it("schedules the helm test pod where the connector's pods may run", async () => {
+    // On a dedicated, tainted node pool (or nodes of one OS and architecture) a test pod without
+    // the connector's nodeSelector, tolerations and node affinity stays Pending, and `helm test`
+    // fails though the connector is ready. Pod anti-affinity stays the connector's own.
+    const nodeAffinity = {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [
+          { matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] }] },
+        ],
+      },
+    };
+    const values = {
+      ...required,
+      nodeSelector: { pool: 'connectors' },
+      tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'connectors', effect: 'NoSchedule' }],
+      affinity: {
+        nodeAffinity,
+        podAntiAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: [
+            {
+              topologyKey: 'kubernetes.io/hostname',
+              labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'atlas-jit-connector' } },
+            },
+          ],
+        },
+      },
+    };
+    const objects = await template(chartDir, valuesFile('test-pod-placement', values));
+    const hook = objects.find((o) => o.metadata.annotations?.['helm.sh/hook'] === 'test') as
+      { spec: Record<string, unknown> } | undefined;
+    expect(hook?.spec.nodeSelector).toEqual(values.nodeSelector);
+    expect(hook?.spec.tolerations).toEqual(values.tolerations);
+    expect(hook?.spec.affinity).toEqual({ nodeAffinity });
+    expect(schemaViolations(objects)).toEqual([]);
+  });
+
   it('works as a subchart of a parent chart that sets global values', async () => {
     const parent = join(scratch(), 'parent');
     mkdirSync(join(parent, 'charts'), { recursive: true });
