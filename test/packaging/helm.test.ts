@@ -424,6 +424,29 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
     },
   );
 
+  it('has NOTES that send to `helm test` only when there is a test to run', async () => {
+    // With tests.enabled=false `helm test` runs nothing and reports no failure: told to run it as
+    // the readiness check, an operator would take that for a ready connector.
+    const notesOf = async (name: string, values: unknown) => {
+      const result = await helmRun([
+        'install',
+        'rel',
+        chartDir,
+        '--dry-run=client',
+        '-n',
+        'atlas-jit',
+        '-f',
+        valuesFile(name, values),
+      ]);
+      expect(result.ok, result.output).toBe(true);
+      return result.output.slice(result.output.indexOf('NOTES:'));
+    };
+    expect(await notesOf('notes-tests-on', required)).toContain('helm test rel -n atlas-jit');
+    const off = await notesOf('notes-tests-off', { ...required, tests: { enabled: false } });
+    expect(off).not.toContain('helm test rel');
+    expect(off).toContain('kubectl -n atlas-jit rollout status deployment/rel-atlas-jit-connector');
+  });
+
   it('renders a helm test hook that calls /readyz through the Service and is selected by nothing else', async () => {
     const objects = await template(chartDir, valuesFile('required', required));
     const hook = objects.find((o) => o.metadata.annotations?.['helm.sh/hook'] === 'test') as
