@@ -263,6 +263,15 @@ describe.skipIf('skip' in helm)('the chart under a real helm', () => {
       /serviceAccount\.name is "default"/,
     ],
     [
+      // The API server refuses the Deployment part-way through the install: no pod could ever be replaced.
+      'a rolling update that may neither surge nor take a pod down',
+      {
+        ...required,
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '0%', maxUnavailable: 0 } },
+      },
+      /updateStrategy\.rollingUpdate\.maxSurge and maxUnavailable are both 0/,
+    ],
+    [
       'a common label that would change the selector',
       { ...required, commonLabels: { 'app.kubernetes.io/name': 'other' } },
       /commonLabels may not set app\.kubernetes\.io\/name/,
