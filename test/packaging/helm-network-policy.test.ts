@@ -28,47 +28,55 @@ describe.skipIf('skip' in helm)("the chart's NetworkPolicy egress under a real h
     return policy?.spec.egress[1]?.ports.map((p) => p.port) ?? [];
   };
 
-  it('opens egress to the port of every configured URL, not 443 alone', async () => {
-    expect(await egressPorts(required)).toEqual([443]);
-    expect(
-      await egressPorts({
-        ...required,
+  // One render per case: each runs the real helm and checks every object against its schema, a
+  // few seconds apiece on a loaded host, so cases in one test added up past the suite's 20 s.
+  it.each([
+    ['no port anywhere', {}, [443]],
+    [
+      'ports on the control plane, Atlas and both proxies',
+      {
         controlPlane: { ...required.controlPlane, url: 'https://connect.example.com:8443/agents' },
         atlas: { baseUrl: 'https://atlas-gateway.internal:9443' },
         proxy: { httpsProxy: 'http://proxy.internal:3128', httpProxy: 'http://[fd00::1]' },
-      }),
-    ).toEqual([443, 8443, 9443, 3128, 80]);
+      },
+      [443, 8443, 9443, 3128, 80],
+    ],
     // docs/secrets.md: the Secrets Manager endpoint override, e.g. LocalStack over TLS.
-    expect(
-      await egressPorts({
-        ...required,
-        aws: { secretsManagerEndpoint: 'https://localstack.dev.internal:4566' },
-      }),
-    ).toEqual([443, 4566]);
+    [
+      'the Secrets Manager endpoint override',
+      { aws: { secretsManagerEndpoint: 'https://localstack.dev.internal:4566' } },
+      [443, 4566],
+    ],
+  ])('opens egress to the port of every configured URL, not 443 alone: %s', async (_name, values, ports) => {
+    expect(await egressPorts({ ...required, ...values })).toEqual(ports);
   });
 
-  it("opens egress to an in-cluster proxy's pod port, which the policy matches once the Service translated its own", async () => {
-    // The proxy's Service listens on 3128 and forwards to the pods' 8080: a NetworkPolicy sees the
-    // connection to the pod, so 3128 alone would block every request through the proxy.
-    const inCluster = 'http://squid.egress.svc.cluster.local:3128';
-    const proxyTarget = { proxy: { targetPort: 8080 } };
-    expect(await egressPorts({ ...required, proxy: { httpsProxy: inCluster } }, proxyTarget)).toEqual([
-      443, 8080,
-    ]);
-    expect(
-      await egressPorts(
-        {
-          ...required,
-          controlPlane: { ...required.controlPlane, url: 'https://connect.example.com:8443' },
-          proxy: { httpsProxy: inCluster, httpProxy: 'http://squid.egress.svc.cluster.local:3129' },
-        },
-        proxyTarget,
-      ),
-    ).toEqual([443, 8443, 8080]);
-    expect(
-      await egressPorts({ ...required, proxy: { httpsProxy: inCluster } }, { proxy: { targetPort: 0 } }),
-    ).toEqual([443, 3128]);
-  });
+  // The proxy's Service listens on 3128 and forwards to the pods' 8080: a NetworkPolicy sees the
+  // connection to the pod, so 3128 alone would block every request through the proxy.
+  const inCluster = 'http://squid.egress.svc.cluster.local:3128';
+  it.each([
+    ['the proxy alone', { proxy: { httpsProxy: inCluster } }, { proxy: { targetPort: 8080 } }, [443, 8080]],
+    [
+      'with a control-plane port, both proxy URLs in the cluster',
+      {
+        controlPlane: { ...required.controlPlane, url: 'https://connect.example.com:8443' },
+        proxy: { httpsProxy: inCluster, httpProxy: 'http://squid.egress.svc.cluster.local:3129' },
+      },
+      { proxy: { targetPort: 8080 } },
+      [443, 8443, 8080],
+    ],
+    [
+      "targetPort 0: the proxy URL's port",
+      { proxy: { httpsProxy: inCluster } },
+      { proxy: { targetPort: 0 } },
+      [443, 3128],
+    ],
+  ])(
+    "opens egress to an in-cluster proxy's pod port, which the policy matches once the Service translated its own: %s",
+    async (_name, values, networkPolicy, ports) => {
+      expect(await egressPorts({ ...required, ...values }, networkPolicy)).toEqual(ports);
+    },
+  );
 
   it.each([
     ['a named port', 'http'],
