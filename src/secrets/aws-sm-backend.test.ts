@@ -309,6 +309,28 @@ describe('aws-sm backend: errors', () => {
     },
   );
 
+  it.each([
+    ['SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'],
+    ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate'],
+    ['CERT_HAS_EXPIRED', 'certificate has expired'],
+  ])(
+    'maps a TLS certificate the connector does not trust (%s) to upstream_unavailable naming CA_BUNDLE_FILE, not to internal',
+    async (code, message) => {
+      secretsManager()
+        .post('/')
+        .replyWithError(Object.assign(new Error(message), { code }));
+
+      const error = await readError(backend().read(reference(), signal()));
+      expect(error.code).toBe('upstream_unavailable');
+      expect(error.retryable).toBe(true);
+      expect(error.message).toContain(
+        `the TLS certificate presented for Secrets Manager in us-east-1 (${code})`,
+      );
+      expect(error.message).toContain('CA_BUNDLE_FILE');
+      expect(error.message).not.toContain('unexpected error');
+    },
+  );
+
   it('maps a credential chain with nothing to offer to auth_failed with the IRSA hint', async () => {
     const noCredentials = () =>
       Promise.reject(

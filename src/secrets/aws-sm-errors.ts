@@ -3,7 +3,7 @@ import { cancelledError, ConnectorError } from '../errors/connector-error.js';
 import type { ErrorCode } from '../errors/error-codes.js';
 import { errorCodeForStatus } from '../errors/from-http-status.js';
 import { quoteReference, type AwsSmReference } from './secret-reference.js';
-import { isNetworkErrno, sanitizeUpstreamMessage } from './upstream-message.js';
+import { isNetworkErrno, isTlsVerificationCode, sanitizeUpstreamMessage } from './upstream-message.js';
 
 /**
  * The few facts read from an SDK error. Deliberately not the error itself: it carries the request
@@ -174,6 +174,12 @@ function classify(facts: AwsErrorFacts, reference: AwsSmReference): Outcome {
     return rule
       ? rule(facts, reference)
       : { code, message: `Secrets Manager answered HTTP ${status} (${facts.name})` };
+  }
+  if (facts.code && isTlsVerificationCode(facts.code)) {
+    return {
+      code: 'upstream_unavailable',
+      message: `could not verify the TLS certificate presented for Secrets Manager in ${reference.region} (${facts.code}): behind a TLS-intercepting proxy, put its CA in CA_BUNDLE_FILE; otherwise check HTTPS_PROXY, NO_PROXY and any endpoint override`,
+    };
   }
   // Socket errors keep their errno code; the SDK renames some of them TimeoutError.
   if (facts.code && isNetworkErrno(facts.code) && facts.code !== 'ETIMEDOUT') {

@@ -4,7 +4,7 @@ import type { ErrorCode } from '../errors/error-codes.js';
 import { errorCodeForStatus, parseRetryAfter } from '../errors/from-http-status.js';
 import type { Clock } from '../runtime/clock.js';
 import { quoteReference, type AzureKvReference } from './secret-reference.js';
-import { isNetworkErrno, sanitizeUpstreamMessage } from './upstream-message.js';
+import { isNetworkErrno, isTlsVerificationCode, sanitizeUpstreamMessage } from './upstream-message.js';
 
 // z.custom keeps the object itself: headers.get() needs its own `this`, which a parsed copy loses.
 const Headers = z.custom<{ get(name: string): unknown }>(
@@ -346,16 +346,6 @@ function identityFailure(
  */
 function challengeResourceMismatch(facts: AzureErrorFacts): string | undefined {
   return /^The challenge resource '([^']+)' does not match the requested domain/.exec(facts.message)?.[1];
-}
-
-/**
- * Node's codes for a certificate it would not trust (SELF_SIGNED_CERT_IN_CHAIN,
- * UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID…), which the SDK
- * passes on as the RestError's code. Retryable like the Atlas and control-plane clients' TLS
- * failures: a proxy's certificate may be fixed while the job still has attempts left.
- */
-function isTlsVerificationCode(code: string): boolean {
-  return /CERT|^UNABLE_TO_|^HOSTNAME_MISMATCH$|^ERR_(?:TLS|SSL)_/.test(code);
 }
 
 /** The most specific code Key Vault gave: the inner one (SecretDisabled) over the outer (Forbidden). */

@@ -34,3 +34,13 @@ export function sanitizeUpstreamMessage(text: string, maxLength = 400): string {
 export function isNetworkErrno(code: string): boolean {
   return /^E[A-Z]+$/.test(code) || /^EAI_[A-Z]+$/.test(code);
 }
+
+/**
+ * Node's codes for a certificate it would not trust (SELF_SIGNED_CERT_IN_CHAIN,
+ * UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID…), which the
+ * Azure and AWS SDKs pass on as the error's code. Retryable like the Atlas and control-plane clients' TLS
+ * failures: a proxy's certificate may be fixed while the job still has attempts left.
+ */
+export function isTlsVerificationCode(code: string): boolean {
+  return /CERT|^UNABLE_TO_|^HOSTNAME_MISMATCH$|^ERR_(?:TLS|SSL)_/.test(code);
+}
