@@ -99,6 +99,47 @@ describe('atlas-multi-project kind', () => {
     expect(check).toMatchObject({ ok: false, detail: expect.stringMatching(/GROUP_NOT_FOUND/) });
   });
 
+  describe('a project deleted since the grant', () => {
+    const inOther = { projectId: otherProjectId };
+    const access = [{ cluster: 'Cluster0', role: 'read', database: 'sales' }];
+    /** Atlas's answer to every read and write in a project that no longer exists. */
+    const deleteProject = (h: ReturnType<typeof harness>) => {
+      for (const method of [
+        'databaseUsers.get',
+        'databaseUsers.list',
+        'databaseUsers.update',
+        'clusters.status',
+      ])
+        h.atlas.failNext(method, 'GROUP_NOT_FOUND', 10);
+    };
+
+    it.each(['per-requester', 'per-grant'] as const)(
+      'a %s revoke there answers already_revoked: its users, and the access, went with it',
+      async (userStrategy) => {
+        const h = harness({ kind: 'atlas-multi-project', config: { userStrategy } });
+        const granted = await h.grant({ ...inOther, access });
+        deleteProject(h);
+        h.clearCalls();
+        await expect(h.revoke(inOther)).resolves.toEqual({
+          outcome: 'already_revoked',
+          username: granted.username,
+        });
+        expect(h.ungatedWrites()).toEqual([]);
+      },
+    );
+
+    it('a revoke whose write finds the project gone answers already_revoked', async () => {
+      const h = harness({ kind: 'atlas-multi-project' });
+      const granted = await h.grant({ ...inOther, access });
+      // The revoke's read still saw the project; its write, and every call after, find it gone.
+      h.atlas.beforeNext('databaseUsers.update', () => deleteProject(h));
+      await expect(h.revoke(inOther)).resolves.toEqual({
+        outcome: 'already_revoked',
+        username: granted.username,
+      });
+    });
+  });
+
   describe('a project taken off the allow-list after a grant', () => {
     const username = perRequesterUser(alice, 'atlas-multi-project');
     const inOther = { projectId: otherProjectId };

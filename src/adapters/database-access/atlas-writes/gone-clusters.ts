@@ -23,6 +23,18 @@ export function isClusterGone(error: unknown): boolean {
   );
 }
 
+/** Atlas's 404 for a project it does not have (any more): deleted, or an id it never had. */
+const projectGoneCodes: ReadonlySet<unknown> = new Set(['GROUP_NOT_FOUND', 'INVALID_GROUP_ID']);
+
+/** Atlas refused because the project the request names does not exist (any more). */
+export function isProjectGone(error: unknown): boolean {
+  return (
+    isConnectorError(error) &&
+    error.code === 'not_found' &&
+    projectGoneCodes.has(error.details['atlasErrorCode'])
+  );
+}
+
 async function exists(read: () => Promise<unknown>): Promise<boolean> {
   try {
     await read();

@@ -5,7 +5,7 @@ import type { AdapterDeps } from '../../adapter.js';
 import type { OneProjectScope } from '../../scope.js';
 import { databaseOperation, type DatabaseJob } from '../database-operation.js';
 import { findKeyedGrantHolder } from '../atlas-writes/grant-holder.js';
-import { isClusterGone, writeScoped } from '../atlas-writes/gone-clusters.js';
+import { isClusterGone, isProjectGone, writeScoped } from '../atlas-writes/gone-clusters.js';
 import { withheldRoles } from '../atlas-writes/withheld-roles.js';
 import {
   deleteUser,
@@ -266,8 +266,31 @@ async function revokeHolder(
 }
 
 /**
+ * The grant's holder found and revoked. A project Atlas no longer has (404 `GROUP_NOT_FOUND` or
+ * `INVALID_GROUP_ID`, before or during the revoke: deleted since the grant) took its database users
+ * with it, so the access is gone: `already_revoked`, as for a gone user. Failed for good as
+ * `not_found`, the revoke would report access it cannot take away, and its grant stay open.
+ */
+async function revokeInProject(
+  deps: AdapterDeps,
+  ctx: JobContext,
+  input: RevokeInput,
+  query: Parameters<typeof findKeyedGrantHolder>[2],
+): Promise<RevokeResult> {
+  try {
+    const holder = await findKeyedGrantHolder(deps, ctx, query);
+    return holder === undefined
+      ? alreadyRevoked(query.username)
+      : await revokeHolder(deps, ctx, input, holder);
+  } catch (error) {
+    if (!isProjectGone(error)) throw error;
+    return alreadyRevoked(query.username);
+  }
+}
+
+/**
  * Revoke is never blocked by the local policy (taking access away must always be possible) and
- * works after expiry. A user or grant that is already gone is an outcome, not a failure.
+ * works after expiry. A user, grant or project that is already gone is an outcome, not a failure.
  */
 export async function runRevoke(job: RevokeJob, deps: AdapterDeps, ctx: JobContext): Promise<RevokeResult> {
   const { scope, ...rest } = job;
@@ -276,9 +299,7 @@ export async function runRevoke(job: RevokeJob, deps: AdapterDeps, ctx: JobConte
   const username = usernameForJob(job.settings.userStrategy, requester, grantId, scope);
   const { projectId } = scope;
   const query = { projectId, requesterId: requester.id, grantId, username, integrationId: job.integrationId };
-  const holder = await findKeyedGrantHolder(deps, ctx, query);
-  const result =
-    holder === undefined ? alreadyRevoked(username) : await revokeHolder(deps, ctx, input, holder);
+  const result = await revokeInProject(deps, ctx, input, query);
   ctx.log.info(
     { projectId: input.projectId, username: result.username, outcome: result.outcome },
     'database access revoked',

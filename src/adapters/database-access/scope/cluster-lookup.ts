@@ -2,6 +2,7 @@ import type { AtlasClient, Cluster } from '../../../atlas/index.js';
 import { ConnectorError, isConnectorError } from '../../../errors/connector-error.js';
 import type { Clock } from '../../../runtime/clock.js';
 import type { JobContext } from '../../../worker/job-context.js';
+import { isProjectGone } from '../atlas-writes/gone-clusters.js';
 import { invalidRequest } from '../model/policy.js';
 
 export type ClusterView = Pick<Cluster, 'name' | 'stateName' | 'connectionStrings' | 'paused'>;
@@ -37,8 +38,6 @@ export interface ClusterLookupDeps {
   };
   readonly recentClusters: RecentClusters;
 }
-
-const projectMissingCodes: ReadonlySet<unknown> = new Set(['GROUP_NOT_FOUND', 'INVALID_GROUP_ID']);
 
 function isNotFound(error: unknown): boolean {
   return isConnectorError(error) && error.code === 'not_found';
@@ -77,7 +76,7 @@ async function readCluster(
     cluster = await deps.atlas.clusters.get(projectId, name, { signal });
   } catch (error) {
     if (!isNotFound(error)) throw error;
-    if (isConnectorError(error) && projectMissingCodes.has(error.details['atlasErrorCode'])) {
+    if (isProjectGone(error)) {
       throw invalidRequest(
         'projectId',
         `project ${projectId} not found (or not visible to this integration's API key)`,
