@@ -1,3 +1,4 @@
+import type { Project } from '../../atlas/index.js';
 import { isConnectorError } from '../../errors/connector-error.js';
 import type { JobContext } from '../../worker/job-context.js';
 import type { AtlasCredential, CommonDeps, ConnectionCheck, IntegrationAdapter } from '../adapter.js';
@@ -12,11 +13,22 @@ import {
   resolveMultiProjectUserScope,
 } from './atlas-multi-project-scope.js';
 
+/**
+ * A failed read as the check's answer; a cancellation, or anything but a connector error, is thrown.
+ * `where` names the allow-listed project read: Atlas's refusal may not (401/403
+ * `USER_CANNOT_ACCESS_GROUP`: "User cannot access this group."), and with several projects the
+ * operator must know which one to fix (assign the key there, or correct `projectIds`).
+ */
+function failedCheck(error: unknown, ctx: JobContext, where = ''): ConnectionCheck {
+  if (!isConnectorError(error) || error.code === 'cancelled') throw error;
+  return { ok: false, detail: `${where}${ctx.describe(error)}`, code: error.code };
+}
+
 async function describeProjects(
   config: AtlasMultiProjectConfig,
   credential: AtlasCredential,
   ctx: JobContext,
-) {
+): Promise<ConnectionCheck> {
   const signal = ctx.signal;
   const { atlas } = credential;
   if (config.projectIds === undefined) {
@@ -27,7 +39,12 @@ async function describeProjects(
   }
   const names: string[] = [];
   for (const projectId of config.projectIds) {
-    const project = await atlas.projects.get(projectId, { signal });
+    let project: Project;
+    try {
+      project = await atlas.projects.get(projectId, { signal });
+    } catch (error) {
+      return failedCheck(error, ctx, `project ${projectId}: `);
+    }
     names.push(`${project.name} (${project.id})`);
   }
   return { ok: true, detail: `projects ${names.join(', ')}` };
@@ -42,8 +59,7 @@ async function checkConnection(
   try {
     return await describeProjects(config, credential, ctx);
   } catch (error) {
-    if (!isConnectorError(error) || error.code === 'cancelled') throw error;
-    return { ok: false, detail: ctx.describe(error), code: error.code };
+    return failedCheck(error, ctx);
   }
 }
 

@@ -99,6 +99,23 @@ describe('atlas-multi-project kind', () => {
     expect(check).toMatchObject({ ok: false, detail: expect.stringMatching(/GROUP_NOT_FOUND/) });
   });
 
+  it('names the allow-listed project the key cannot use, whose refusal does not say which', async () => {
+    const h = harness();
+    const config = AtlasMultiProjectConfig.parse({ projectIds: [projectId, otherProjectId] });
+    // The first project reads; the second is refused.
+    h.atlas
+      .beforeNext('projects.get', () => undefined)
+      .beforeNext('projects.get', () => h.atlas.failNext('projects.get', 'USER_CANNOT_ACCESS_GROUP'));
+    const check = await atlasMultiProjectKind
+      .create(h.common)
+      .checkConnection(config, h.credential, h.context().ctx);
+    expect(check).toEqual({
+      ok: false,
+      detail: `project ${otherProjectId}: getGroup: USER_CANNOT_ACCESS_GROUP: User cannot access this group.`,
+      code: 'forbidden',
+    });
+  });
+
   describe('a project deleted since the grant', () => {
     const inOther = { projectId: otherProjectId };
     const access = [{ cluster: 'Cluster0', role: 'read', database: 'sales' }];
