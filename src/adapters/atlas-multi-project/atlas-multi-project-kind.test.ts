@@ -145,6 +145,18 @@ describe('atlas-multi-project kind', () => {
       },
     );
 
+    it('a renew there is refused as an unknown project, naming projectId', async () => {
+      const h = harness({ kind: 'atlas-multi-project' });
+      await h.grant({ ...inOther, access });
+      deleteProject(h);
+      const failure = h.renew(inOther);
+      await expect(failure).rejects.toMatchObject({
+        code: 'invalid_request',
+        details: { field: 'projectId' },
+      });
+      await expect(failure).rejects.toThrow(new RegExp(`^projectId: project ${otherProjectId} not found`));
+    });
+
     it('a revoke whose write finds the project gone answers already_revoked', async () => {
       const h = harness({ kind: 'atlas-multi-project' });
       const granted = await h.grant({ ...inOther, access });

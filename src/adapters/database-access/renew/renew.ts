@@ -3,7 +3,8 @@ import type { AdapterDeps } from '../../adapter.js';
 import { clusterLimit, type OneProjectScope } from '../../scope.js';
 import { databaseOperation, type DatabaseJob } from '../database-operation.js';
 import { findKeyedGrantHolder } from '../atlas-writes/grant-holder.js';
-import { writeScoped } from '../atlas-writes/gone-clusters.js';
+import { isProjectGone, writeScoped } from '../atlas-writes/gone-clusters.js';
+import { projectNotFound } from '../scope/cluster-lookup.js';
 import { withheldRoles } from '../atlas-writes/withheld-roles.js';
 import { managedUser, planUserWrite, updateUser } from '../atlas-writes/user-store.js';
 import { RenewPayload } from '../model/payloads.js';
@@ -46,7 +47,10 @@ async function activeGrantOf(job: RenewJob, deps: AdapterDeps, ctx: JobContext, 
   const { requester, grantId } = payload;
   const projectId = job.scope.projectId;
   const query = { projectId, requesterId: requester.id, grantId, username, integrationId };
-  const user = await findKeyedGrantHolder(deps, ctx, query);
+  // A project deleted since the grant (404 GROUP_NOT_FOUND): an unknown project, as for a grant.
+  const user = await findKeyedGrantHolder(deps, ctx, query).catch((error: unknown) => {
+    throw isProjectGone(error) ? projectNotFound(projectId) : error;
+  });
   const strategy = strategyOf(user?.labels) ?? settings.userStrategy;
   const managed = user && managedUser(user, { requesterId: requester.id, strategy });
   const active = managed ? activeGrants(managed.grants, deps.clock.now()) : [];

@@ -39,6 +39,14 @@ export interface ClusterLookupDeps {
   readonly recentClusters: RecentClusters;
 }
 
+/** A project Atlas answers 404 for (`isProjectGone`): the request's `projectId` names nothing there. */
+export function projectNotFound(projectId: string): ConnectorError {
+  return invalidRequest(
+    'projectId',
+    `project ${projectId} not found (or not visible to this integration's API key)`,
+  );
+}
+
 function isNotFound(error: unknown): boolean {
   return isConnectorError(error) && error.code === 'not_found';
 }
@@ -76,12 +84,7 @@ async function readCluster(
     cluster = await deps.atlas.clusters.get(projectId, name, { signal });
   } catch (error) {
     if (!isNotFound(error)) throw error;
-    if (isProjectGone(error)) {
-      throw invalidRequest(
-        'projectId',
-        `project ${projectId} not found (or not visible to this integration's API key)`,
-      );
-    }
+    if (isProjectGone(error)) throw projectNotFound(projectId);
     cluster = await deps.atlas.flexClusters.get(projectId, name, { signal }).catch((flexError: unknown) => {
       throw isNotFound(flexError)
         ? invalidRequest(field, `cluster ${name} not found in project ${projectId}`)
