@@ -14,20 +14,38 @@ export const clusterCacheTtlMs = 60_000;
  * Clusters seen recently with one credential (part of the per-credential state made by the Atlas
  * client pool): grants on a busy cluster do not each spend a read of the project's rate budget on
  * it. A cluster deleted within the window makes Atlas refuse the user's scope, so nothing is
- * granted on a stale answer.
+ * granted on a stale answer. A read past the window is forgotten when the next one is remembered:
+ * a credential granting in thousands of projects (`atlas-multi-project`) keeps the last minute's
+ * clusters, not every cluster it ever granted on.
  */
 export class RecentClusters {
+  /** Oldest first: a cluster read again is moved to the end. */
   private readonly seen = new Map<string, { readonly at: number; readonly cluster: ClusterView }>();
 
   constructor(private readonly clock: Pick<Clock, 'monotonic'>) {}
 
+  /** How many cluster reads are kept. */
+  get size(): number {
+    return this.seen.size;
+  }
+
   get(projectId: string, name: string): ClusterView | undefined {
     const hit = this.seen.get(`${projectId}/${name}`);
-    return hit && this.clock.monotonic() - hit.at < clusterCacheTtlMs ? hit.cluster : undefined;
+    return hit && this.fresh(hit.at) ? hit.cluster : undefined;
   }
 
   remember(projectId: string, name: string, cluster: ClusterView): void {
-    this.seen.set(`${projectId}/${name}`, { at: this.clock.monotonic(), cluster });
+    for (const [key, { at }] of this.seen) {
+      if (this.fresh(at)) break;
+      this.seen.delete(key);
+    }
+    const key = `${projectId}/${name}`;
+    this.seen.delete(key);
+    this.seen.set(key, { at: this.clock.monotonic(), cluster });
+  }
+
+  private fresh(at: number): boolean {
+    return this.clock.monotonic() - at < clusterCacheTtlMs;
   }
 }
 
