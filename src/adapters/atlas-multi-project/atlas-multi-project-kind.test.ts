@@ -116,6 +116,19 @@ describe('atlas-multi-project kind', () => {
     });
   });
 
+  it('refuses a grant keyed by the user of another project before any Atlas call', async () => {
+    const h = harness({ kind: 'atlas-multi-project' });
+    const username = perRequesterUser(alice, 'atlas-multi-project');
+    const ctx = { ...h.context().ctx, resourceKey: `${projectId}/${username}` };
+    const access = [{ cluster: 'Cluster0', role: 'read', database: 'sales' }];
+    const failure = h.grant({ projectId: otherProjectId, access }, ctx);
+    await expect(failure).rejects.toMatchObject({
+      code: 'invalid_job',
+      details: { field: 'resourceKey', expected: `${otherProjectId}/${username}` },
+    });
+    expect(h.atlas.methods()).toEqual([]);
+  });
+
   describe('a project deleted since the grant', () => {
     const inOther = { projectId: otherProjectId };
     const access = [{ cluster: 'Cluster0', role: 'read', database: 'sales' }];

@@ -55,12 +55,14 @@ export async function runGrant(
   ctx: JobContext,
 ): Promise<GrantResult> {
   const { settings, payload, integrationId } = job;
+  // The key names the user from the payload alone: a job keyed otherwise (another project's user,
+  // say) is refused before it spends the project's rate budget on validation reads.
+  const username = usernameForJob(settings.userStrategy, payload.requester, payload.grantId, job.scope);
+  checkResourceKey(ctx, job.scope.projectId, username);
   const validated = await validateGrant(job.scope, payload, deps, ctx);
   // The record names this integration: each sweep rolls and repairs its own integration's grants.
   const record = { ...validated.record, integration: integrationKey(integrationId) };
   const grant = { ...validated, record };
-  const username = usernameForJob(settings.userStrategy, payload.requester, payload.grantId, job.scope);
-  checkResourceKey(ctx, grant.projectId, username);
   const input: GrantInput = { settings, payload, integrationId, grant, username };
   const written = await writeGrant(input, deps, ctx);
   ctx.log.info(
