@@ -70,13 +70,19 @@ async function write(out: RemovalOutcome, ctx: PortalCtx, call: () => Promise<un
  * what it finds.
  */
 function lastRoleRaced(error: unknown, access: Access): ConnectorError | undefined {
-  if (!isAtlasCode(error, 'VALIDATION_ERROR')) return undefined;
+  // The spec declares a 409 on :removeRole and does not say what it means; a concurrent change is
+  // the only reading, so it is retried like the 400 seen for a last role.
+  const conflict = isConnectorError(error) && error.details.httpStatus === 409;
+  if (!conflict && !isAtlasCode(error, 'VALIDATION_ERROR')) return undefined;
   const where = access.level === 'org' ? 'the organization' : `project ${access.projectId}`;
   return new ConnectorError({
     code: 'conflict',
     retryable: true,
     message: `access: Atlas refused to remove ${access.role}, the person's last role in ${where}: another change took the others since the read; the job is retried and reads the person again`,
-    details: { field: 'access', atlasErrorCode: 'VALIDATION_ERROR' },
+    details: {
+      field: 'access',
+      atlasErrorCode: isConnectorError(error) ? error.details.atlasErrorCode : undefined,
+    },
     cause: error,
   });
 }

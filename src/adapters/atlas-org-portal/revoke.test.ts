@@ -106,6 +106,31 @@ describe('revoke', () => {
     expect(h.world.orgUser(bobId)?.projectRoles).toEqual({});
   });
 
+  // The spec declares a 409 on :removeRole without saying what it means; the last-role refusal
+  // has been seen as 400 VALIDATION_ERROR. Either way the race is retried, not failed for good.
+  it('retries, instead of failing for good, a removal Atlas answers 409', async () => {
+    const h = portalWorld([
+      {
+        id: bobId,
+        email: 'bob@example.com',
+        projects: { [payments]: ['GROUP_CLUSTER_MANAGER', 'GROUP_DATA_ACCESS_READ_WRITE'] },
+      },
+    ]);
+    h.world.answerNext('projectUsers.removeRole', 409, {
+      error: 409,
+      errorCode: 'CONFLICT',
+      detail: 'Conflict.',
+      reason: 'Conflict',
+    });
+    const grants = [record({ grantId: 'g-1', added: [readWrite] })];
+    const error: unknown = await revoke(h, grants).catch((e: unknown) => e);
+    expect(isConnectorError(error) && error.toSafeJSON()).toMatchObject({
+      code: 'conflict',
+      retryable: true,
+    });
+    expect(await revoke(h, grants)).toMatchObject({ outcome: 'revoked', removed: [readWrite] });
+  });
+
   it.each(['revoke', 'sweep'] as const)(
     '%s removes what a grant added after the allow-list and the policy stopped allowing it',
     async (job) => {
