@@ -44,6 +44,24 @@ describe('cluster endpoint under hostile or unusual traffic', () => {
     expect(h.drops).toEqual([]);
   });
 
+  it('refuses to insert a document larger than 16 MiB with the server write error, and keeps nothing', async () => {
+    const client = await h.login();
+    const orders = client.db('sales').collection<Order>('orders');
+    const big = 'x'.repeat(16 * 1024 * 1024);
+    const refused = await orders.insertOne({ _id: 'huge', big }).then(
+      () => new Error('insert succeeded'),
+      (error: unknown) => error,
+    );
+    expect(refused).toMatchObject({
+      code: 2,
+      message: expect.stringMatching(
+        /^object to insert too large\. size in bytes: 167772\d\d, max size: 16777216$/,
+      ),
+    });
+    expect(await orders.find({ _id: 'huge' }).toArray()).toEqual([]);
+    expect(h.drops).toEqual([]);
+  });
+
   it('takes a message split across writes and two messages in one write', async () => {
     const socket = await rawSocket(h.url);
     const message = opMsg(1, { ping: 1, $db: 'admin' });

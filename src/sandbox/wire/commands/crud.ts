@@ -109,7 +109,19 @@ function duplicateKeyError(index: number, ns: string, id: unknown): Document {
   };
 }
 
-/** insert: only with the insert action; documents stay in memory until the simulator resets. */
+/** A server refuses a document over 16 MiB as it is sent, before adding any `_id` (BadValue). */
+function tooLargeError(index: number, size: number): Document {
+  return {
+    index: new Int32(index),
+    code: new Int32(2),
+    errmsg: `object to insert too large. size in bytes: ${size}, max size: ${maxBsonObjectSize}`,
+  };
+}
+
+/**
+ * insert: only with the insert action; documents stay in memory until the simulator resets. A
+ * document over 16 MiB is a write error, so no stored document can make a reply too large.
+ */
 function insert(request: CommandRequest): Document {
   const authority = requireAuthority(request);
   const collection = collectionOf(request);
@@ -123,6 +135,12 @@ function insert(request: CommandRequest): Document {
   const writeErrors: Document[] = [];
   let n = 0;
   for (const [index, doc] of docs.entries()) {
+    const size = calculateObjectSize(doc);
+    if (size > maxBsonObjectSize) {
+      writeErrors.push(tooLargeError(index, size));
+      if (ordered) break;
+      continue;
+    }
     const stored = doc['_id'] === undefined ? { _id: new ObjectId(), ...doc } : doc;
     if (data.documents(request.db, collection).some((d) => sameValue(d['_id'], stored['_id']))) {
       writeErrors.push(duplicateKeyError(index, ns, stored['_id']));
