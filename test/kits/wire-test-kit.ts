@@ -95,6 +95,29 @@ export function opMsg(requestId: number, command: Document): Buffer {
   return Buffer.concat([header(16 + 5 + body.length, requestId, opCodes.msg), prefix, body]);
 }
 
+/**
+ * An OP_MSG with a body and the given document sequences (kind 1), in that order; with `checksum`
+ * the checksumPresent bit is set and those four bytes end the message.
+ */
+export function opMsgWithSequences(
+  requestId: number,
+  command: Document,
+  sequences: readonly (readonly [string, readonly Document[]])[],
+  checksum?: Buffer,
+): Buffer {
+  const flags = Buffer.alloc(4);
+  if (checksum) flags.writeUInt32LE(1, 0);
+  const body = Buffer.concat([Buffer.from([0]), serialize(command)]);
+  const sections = sequences.map(([id, docs]) => {
+    const payload = Buffer.concat([Buffer.from(`${id}\0`, 'utf8'), ...docs.map((d) => serialize(d))]);
+    const size = Buffer.alloc(4);
+    size.writeInt32LE(4 + payload.length, 0);
+    return Buffer.concat([Buffer.from([1]), size, payload]);
+  });
+  const rest = Buffer.concat([flags, body, ...sections, ...(checksum ? [checksum] : [])]);
+  return Buffer.concat([header(16 + rest.length, requestId, opCodes.msg), rest]);
+}
+
 export function opQuery(requestId: number, namespace: string, command: Document): Buffer {
   const ns = Buffer.from(`${namespace}\0`, 'utf8');
   const body = Buffer.from(serialize(command));

@@ -60,6 +60,26 @@ function readDocument(buffer: Buffer, at: number, end: number): { doc: Document;
   return { doc: deserialize(buffer.subarray(at, at + size)), next: at + size };
 }
 
+/** Reads one document sequence (section kind 1) at `at`: its identifier and its documents. */
+function readSequence(
+  message: Buffer,
+  at: number,
+  end: number,
+): { id: string; docs: Document[]; next: number } {
+  const size = message.readInt32LE(at);
+  const sectionEnd = at + size;
+  if (size < 5 || sectionEnd > end) throw new ProtocolError('document sequence length out of bounds');
+  const id = readCString(message, at + 4);
+  if (id.next > sectionEnd) throw new ProtocolError('document sequence identifier out of bounds');
+  const docs: Document[] = [];
+  for (let p = id.next; p < sectionEnd;) {
+    const read = readDocument(message, p, sectionEnd);
+    docs.push(read.doc);
+    p = read.next;
+  }
+  return { id: id.value, docs, next: sectionEnd };
+}
+
 function decodeOpMsg(header: Header, message: Buffer): Request {
   const flags = message.readUInt32LE(headerBytes);
   if ((flags & 0xffff & ~knownRequiredBits) !== 0)
@@ -67,7 +87,7 @@ function decodeOpMsg(header: Header, message: Buffer): Request {
   const end = message.length - ((flags & checksumPresent) !== 0 ? 4 : 0);
   let at = headerBytes + 4;
   let body: Document | undefined;
-  const sequences: Record<string, Document[]> = {};
+  const sequences = new Map<string, Document[]>();
   while (at < end) {
     const kind = message.readUInt8(at);
     at += 1;
@@ -75,24 +95,26 @@ function decodeOpMsg(header: Header, message: Buffer): Request {
       if (body) throw new ProtocolError('OP_MSG has two body sections');
       ({ doc: body, next: at } = readDocument(message, at, end));
     } else if (kind === 1) {
-      const size = message.readInt32LE(at);
-      const sectionEnd = at + size;
-      if (size < 5 || sectionEnd > end) throw new ProtocolError('document sequence length out of bounds');
-      const id = readCString(message, at + 4);
-      const docs: Document[] = [];
-      for (let p = id.next; p < sectionEnd;) {
-        const read = readDocument(message, p, sectionEnd);
-        docs.push(read.doc);
-        p = read.next;
-      }
-      sequences[id.value] = docs;
-      at = sectionEnd;
+      const sequence = readSequence(message, at, end);
+      if (sequences.has(sequence.id)) throw new ProtocolError(`duplicate document sequence ${sequence.id}`);
+      sequences.set(sequence.id, sequence.docs);
+      at = sequence.next;
     } else {
       throw new ProtocolError(`unknown OP_MSG section kind ${kind}`);
     }
   }
   if (!body) throw new ProtocolError('OP_MSG without a body section');
-  return { header, kind: 'msg', command: { ...body, ...sequences }, noReply: (flags & moreToCome) !== 0 };
+  // Each identifier names one argument, given once: a second copy would silently replace the first.
+  for (const name of sequences.keys()) {
+    if (Object.hasOwn(body, name))
+      throw new ProtocolError(`${name} is both a body field and a document sequence`);
+  }
+  return {
+    header,
+    kind: 'msg',
+    command: { ...body, ...Object.fromEntries(sequences) },
+    noReply: (flags & moreToCome) !== 0,
+  };
 }
 
 function decodeOpQuery(header: Header, message: Buffer): Request {

@@ -3,6 +3,7 @@ import {
   closedWithin,
   opCompressed,
   opMsg,
+  opMsgWithSequences,
   rawSocket,
   readReply,
   startWireHarness,
@@ -99,6 +100,17 @@ describe('cluster endpoint under hostile or unusual traffic', () => {
         Buffer.from([26, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0xdd, 0x07, 0, 0]),
         Buffer.from([0, 0, 0, 0, 0, 200, 0, 0, 0, 1]),
       ]),
+    ],
+    [
+      'an OP_MSG with two document sequences of one name',
+      opMsgWithSequences(6, { ping: 1, $db: 'admin' }, [
+        ['documents', [{ _id: 1 }]],
+        ['documents', [{ _id: 2 }]],
+      ]),
+    ],
+    [
+      'an OP_MSG whose document sequence is named like a field of its body',
+      opMsgWithSequences(6, { ping: 1, $db: 'admin', documents: [] }, [['documents', [{ _id: 1 }]]]),
     ],
   ])('closes the connection on %s and keeps serving others', async (_case, garbage) => {
     const socket = await rawSocket(h.url);
