@@ -1,4 +1,5 @@
 import { deserialize, serialize, type Document } from 'bson';
+import { crc32c } from './crc32c.js';
 
 /**
  * MongoDB wire-protocol framing (MongoDB Wire Protocol reference and the OP_MSG specification):
@@ -85,6 +86,9 @@ function decodeOpMsg(header: Header, message: Buffer): Request {
   if ((flags & 0xffff & ~knownRequiredBits) !== 0)
     throw new ProtocolError('unknown required OP_MSG flag bit');
   const end = message.length - ((flags & checksumPresent) !== 0 ? 4 : 0);
+  // A server checks the CRC-32C of everything before the checksum, header included.
+  if (end !== message.length && crc32c(message.subarray(0, end)) !== message.readUInt32LE(end))
+    throw new ProtocolError('OP_MSG checksum does not match contents');
   let at = headerBytes + 4;
   let body: Document | undefined;
   const sequences = new Map<string, Document[]>();

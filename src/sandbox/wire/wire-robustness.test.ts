@@ -9,6 +9,7 @@ import {
   startWireHarness,
   type WireHarness,
 } from '../../../test/kits/wire-test-kit.js';
+import { crc32c } from './crc32c.js';
 
 interface Order {
   _id: number | string;
@@ -119,6 +120,23 @@ describe('cluster endpoint under hostile or unusual traffic', () => {
     expect(h.drops).toEqual([expect.objectContaining({ reason: 'protocol' })]);
     const client = await h.login();
     expect(await client.db('sales').collection<Order>('orders').find().toArray()).toHaveLength(3);
+  });
+
+  it('answers an OP_MSG whose CRC-32C checksum matches, and closes the connection on one that does not', async () => {
+    const withChecksum = (checksum: number): Buffer => {
+      const bytes = Buffer.alloc(4);
+      bytes.writeUInt32LE(checksum, 0);
+      return opMsgWithSequences(4, { ping: 1, $db: 'admin' }, [], bytes);
+    };
+    const unsigned = withChecksum(0);
+    const good = withChecksum(crc32c(unsigned.subarray(0, unsigned.length - 4)));
+    const socket = await rawSocket(h.url);
+    const reply = readReply(socket);
+    socket.write(good);
+    expect((await reply).doc).toMatchObject({ ok: 1 });
+    socket.write(withChecksum((good.readUInt32LE(good.length - 4) ^ 1) >>> 0));
+    await closedWithin(socket, 5_000);
+    expect(h.drops).toEqual([{ reason: 'protocol', detail: 'OP_MSG checksum does not match contents' }]);
   });
 
   it('refuses OP_COMPRESSED with an error reply and closes the connection', async () => {
