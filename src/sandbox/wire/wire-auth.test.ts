@@ -1,5 +1,5 @@
 import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
-import { Binary } from 'bson';
+import { Binary, type Document } from 'bson';
 import { MongoClient, MongoServerError, MongoServerSelectionError } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hourMs } from '../../../test/contract/sim-harness.js';
@@ -270,6 +270,32 @@ describe('SCRAM authentication against the simulator state', () => {
     const { doc } = await finished;
     socket.destroy();
     expect(doc).toMatchObject({ ok: 0, code: 18, codeName: 'AuthenticationFailed' });
+  });
+
+  it('logs a connection in only once the conversation is done: after the empty saslContinue when the client does not skip it', async () => {
+    await h.createUser();
+    await h.clock.advance(500);
+    const socket = await rawSocket(h.url);
+    const send = async (requestId: number, command: Document): Promise<Document> => {
+      const answered = readReply(socket);
+      socket.write(opMsg(requestId, command));
+      return (await answered).doc;
+    };
+    const find = { find: 'orders', $db: 'sales' };
+    const clientFirstBare = 'n=jit-alice-1,r=clientnonce';
+    const payload = new Binary(Buffer.from(`n,,${clientFirstBare}`));
+    const first = await send(1, { saslStart: 1, mechanism: 'SCRAM-SHA-256', payload, $db: 'admin' });
+    const serverFirst = Buffer.from((first['payload'] as Binary).buffer).toString();
+    const final = new Binary(scramClientFinal(clientFirstBare, serverFirst, password));
+    const conversationId = first['conversationId'] as number;
+    const proved = await send(2, { saslContinue: 1, conversationId, payload: final, $db: 'admin' });
+    expect(proved).toMatchObject({ done: false, ok: 1 });
+    expect(await send(3, find)).toMatchObject({ ok: 0, code: 13, codeName: 'Unauthorized' });
+    const empty = new Binary(Buffer.alloc(0));
+    const done = await send(4, { saslContinue: 1, conversationId, payload: empty, $db: 'admin' });
+    expect(done).toMatchObject({ done: true, ok: 1 });
+    expect(await send(5, find)).toMatchObject({ ok: 1 });
+    socket.destroy();
   });
 
   it('logs out a connection whose user was deleted and created again under the same name, as a server does', async () => {

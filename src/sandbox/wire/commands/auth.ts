@@ -2,7 +2,7 @@ import { Binary, Int32, type Document } from 'bson';
 import { checkLogin } from '../../atlas/login-rules.js';
 import { scramMechanisms, type ScramMechanism } from '../../atlas/scram-credentials.js';
 import { CommandError, commandErrors } from '../command-error.js';
-import { currentCluster } from '../endpoint-context.js';
+import { currentCluster, type Session, type SessionUser } from '../endpoint-context.js';
 import { parseClientFirst, ScramConversation } from '../scram-conversation.js';
 import type { CommandDef, CommandRequest } from './command.js';
 
@@ -54,36 +54,47 @@ function saslStart(request: CommandRequest, body: Document, db: string): Documen
   };
 }
 
+type Conversation = NonNullable<Session['conversation']>;
+
+/**
+ * The conversation's user as a server acquires it: one deleted (or deleted and created again),
+ * expired or moved out of scope since saslStart is refused.
+ */
+function acquireUser(request: CommandRequest, conversation: Conversation): SessionUser {
+  const { ctx } = request;
+  const cluster = currentCluster(ctx);
+  const check = checkLogin(ctx.state, cluster, conversation.scram.username, ctx.clock.now(), 0);
+  if (!('user' in check) || check.user !== conversation.user) throw commandErrors.authenticationFailed();
+  return { projectId: cluster.projectId, username: conversation.scram.username, record: conversation.user };
+}
+
+/**
+ * saslContinue: the client's proof, then (unless `skipEmptyExchange`) one empty round trip. The
+ * user is looked up again at each step, and the connection is logged in only by the answer that
+ * says `done`, as on a server: not between the two.
+ */
 function saslContinue(request: CommandRequest): Document {
-  const { session, body, ctx } = request;
+  const { session, body } = request;
   const conversation = session.conversation;
   if (!conversation || Number(body['conversationId']) !== conversation.id)
     throw commandErrors.noSuchConversation();
   const conversationId = new Int32(conversation.id);
-  if (conversation.finished) {
-    session.conversation = undefined;
-    return { conversationId, done: true, payload: new Binary(Buffer.alloc(0)), ok: 1 };
-  }
-  let serverFinal: Buffer;
   try {
-    serverFinal = conversation.scram.finish(bytesOf(body['payload']));
-    // As a server acquires the user once the proof checks out: one deleted (or deleted and created
-    // again), expired or moved out of scope since saslStart is not logged in.
-    const cluster = currentCluster(ctx);
-    const check = checkLogin(ctx.state, cluster, conversation.scram.username, ctx.clock.now(), 0);
-    if (!('user' in check) || check.user !== conversation.user) throw commandErrors.authenticationFailed();
+    const serverFinal = conversation.finished
+      ? Buffer.alloc(0)
+      : conversation.scram.finish(bytesOf(body['payload']));
+    const user = acquireUser(request, conversation);
+    const done = conversation.finished || conversation.skipEmptyExchange;
+    conversation.finished = true;
+    if (done) {
+      session.conversation = undefined;
+      session.user = user;
+    }
+    return { conversationId, done, payload: new Binary(serverFinal), ok: 1 };
   } catch (error) {
     session.conversation = undefined;
     throw error;
   }
-  session.user = {
-    projectId: currentCluster(ctx).projectId,
-    username: conversation.scram.username,
-    record: conversation.user,
-  };
-  conversation.finished = true;
-  if (conversation.skipEmptyExchange) session.conversation = undefined;
-  return { conversationId, done: conversation.skipEmptyExchange, payload: new Binary(serverFinal), ok: 1 };
 }
 
 /**
