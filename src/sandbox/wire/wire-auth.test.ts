@@ -4,7 +4,6 @@ import { MongoClient, MongoServerError, MongoServerSelectionError } from 'mongod
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hourMs } from '../../../test/contract/sim-harness.js';
 import { defaultFixture } from '../atlas/default-fixture.js';
-import { maxWireVersion } from './commands/handshake.js';
 import { opCodes } from './protocol.js';
 import {
   closedWithin,
@@ -68,7 +67,7 @@ describe('cluster endpoint handshake', () => {
       ismaster: true,
       helloOk: true,
       setName: 'atlas-p4y0m3-shard-0',
-      maxWireVersion,
+      maxWireVersion: 25,
       ok: 1,
     });
     expect(doc['hosts']).toEqual([h.url.slice('mongodb://'.length, h.url.indexOf('/?'))]);
@@ -319,6 +318,38 @@ describe('SCRAM authentication against the simulator state', () => {
     const deleted = await h.client.call('DELETE', `/groups/${payments}/databaseUsers/admin/jit-alice-1`);
     expect(deleted.status).toBe(204);
     await expect(client.db('sales').collection('orders').findOne()).rejects.toMatchObject({ code: 13 });
+  });
+});
+
+describe('the wire version a cluster reports', () => {
+  let h: WireHarness | undefined;
+  const startAt = async (mongoDBVersion: string): Promise<WireHarness> => {
+    const fixture = defaultFixture();
+    fixture.clusters = fixture.clusters?.map((c) => (c.name === 'Cluster0' ? { ...c, mongoDBVersion } : c));
+    h = await startWireHarness(0, fixture);
+    return h;
+  };
+  afterEach(async () => h?.close());
+
+  it.each([
+    ['8.0.4', 25],
+    ['7.0.14', 21],
+    ['6.0.19', 17],
+    ['7.3.1', 24],
+  ])('is the wire version of its MongoDB version: %s answers %i', async (version, wireVersion) => {
+    const started = await startAt(version);
+    const socket = await rawSocket(started.url);
+    const reply = readReply(socket);
+    socket.write(opMsg(1, { hello: 1, $db: 'admin' }));
+    const { doc } = await reply;
+    socket.destroy();
+    expect(doc).toMatchObject({ maxWireVersion: wireVersion, ok: 1 });
+  });
+
+  it('makes the driver refuse a cluster older than it supports, as it refuses such a server', async () => {
+    const started = await startAt('4.2.24');
+    await started.createUser();
+    await expect(started.login()).rejects.toThrow(/maximum wire version 8/);
   });
 });
 

@@ -7,8 +7,49 @@ import { maxBsonObjectSize, maxMessageBytes } from '../protocol.js';
 import { speculativeAuthenticate } from './auth.js';
 import type { CommandDef, CommandRequest } from './command.js';
 
-/** MongoDB 8.0's wire version; drivers of the current major accept 9 (4.4) and later. */
-export const maxWireVersion = 25;
+/**
+ * Each release's wire version (the server's wire_version.h): one more per release, rapid releases
+ * included. Drivers of the current major accept 9 (4.4) and later.
+ */
+const wireVersions: Readonly<Record<string, number>> = {
+  '4.0': 7,
+  '4.2': 8,
+  '4.4': 9,
+  '5.0': 13,
+  '5.1': 14,
+  '5.2': 15,
+  '5.3': 16,
+  '6.0': 17,
+  '6.1': 18,
+  '6.2': 19,
+  '6.3': 20,
+  '7.0': 21,
+  '7.1': 22,
+  '7.2': 23,
+  '7.3': 24,
+  '8.0': 25,
+  '8.1': 26,
+  '8.2': 27,
+};
+
+const releaseRank = (release: string): number => {
+  const [major = 0, minor = 0] = release.split('.').map(Number);
+  return major * 1000 + minor;
+};
+
+/**
+ * The `maxWireVersion` a server of `version` (`x.y.z`) answers: that of its release, else of the
+ * newest listed release before it (of the oldest listed for anything older).
+ */
+export function maxWireVersionOf(version: string): number {
+  const rank = releaseRank(version);
+  let found = wireVersions['4.0']!;
+  for (const [release, wireVersion] of Object.entries(wireVersions)) {
+    if (releaseRank(release) <= rank) found = wireVersion;
+  }
+  return found;
+}
+
 /** Fixed, so a driver's stale-primary check sees one steady election. */
 const electionId = new ObjectId('7fffffff0000000000000001');
 
@@ -61,7 +102,7 @@ function hello(request: CommandRequest, legacy: boolean): Document {
     logicalSessionTimeoutMinutes: new Int32(30),
     connectionId: new Int32(session.connectionId),
     minWireVersion: new Int32(0),
-    maxWireVersion: new Int32(maxWireVersion),
+    maxWireVersion: new Int32(maxWireVersionOf(currentCluster(ctx).mongoDBVersion)),
     readOnly: false,
     ...supportedMechanisms(ctx, body['saslSupportedMechs']),
     ...(speculative ? { speculativeAuthenticate: speculative } : {}),
