@@ -244,6 +244,30 @@ describe('SCRAM authentication against the simulator state', () => {
     await expect(h.login()).resolves.toBeInstanceOf(MongoClient);
   });
 
+  it('keeps a connection logged in through a password rotation, as a server does, while new logins need the new password', async () => {
+    await h.createUser();
+    await h.clock.advance(500);
+    const client = await h.login('jit-alice-1', password, { maxPoolSize: 1 });
+    const path = `/groups/${payments}/databaseUsers/admin/jit-alice-1`;
+    const rotated = await h.client.call('PATCH', path, { body: { password: 'new-horse-battery' } });
+    expect(rotated.status).toBe(200);
+    await h.clock.advance(500);
+    expectAuthenticationFailed(await loginError(h, 'jit-alice-1', password));
+    await expect(client.db('sales').collection('orders').findOne()).resolves.toMatchObject({ _id: 1 });
+  });
+
+  it('logs out a connection whose user passed its deleteAfterDate', async () => {
+    await h.createUser({ deleteAfterDate: new Date(h.clock.now() + hourMs).toISOString() });
+    await h.clock.advance(500);
+    const client = await h.login('jit-alice-1', password, { maxPoolSize: 1 });
+    await expect(client.db('sales').collection('orders').findOne()).resolves.toMatchObject({ _id: 1 });
+    await h.clock.advance(hourMs);
+    await expect(client.db('sales').collection('orders').findOne()).rejects.toMatchObject({
+      code: 13,
+      codeName: 'Unauthorized',
+    });
+  });
+
   it('refuses a SCRAM conversation whose user was deleted between saslStart and saslContinue', async () => {
     await h.createUser();
     await h.clock.advance(500);
