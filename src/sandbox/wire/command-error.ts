@@ -37,6 +37,12 @@ export const commandErrors = {
       'MechanismUnavailable',
       `Received authentication for mechanism ${mechanism} which is unknown or not enabled`,
     ),
+  clientMetadataCannotBeMutated: () =>
+    new CommandError(
+      186,
+      'ClientMetadataCannotBeMutated',
+      'The client metadata document may only be sent in the first hello',
+    ),
   noSuchConversation: () => new CommandError(17, 'ProtocolError', 'No SASL session state found'),
   unsupportedOpQuery: (command: string) =>
     new CommandError(

@@ -32,6 +32,8 @@ export interface SessionUser {
 /** One client connection's state. */
 export interface Session {
   readonly connectionId: number;
+  /** A hello (or isMaster) was answered: client metadata may come with the first one only. */
+  helloSeen?: boolean;
   user?: SessionUser;
   conversation?: {
     readonly id: number;

@@ -74,6 +74,26 @@ describe('cluster endpoint handshake', () => {
     expect(doc).not.toHaveProperty('compression');
   });
 
+  it('takes client metadata in the first hello only, and refuses it in a later one as a server does', async () => {
+    const socket = await rawSocket(h.url);
+    const client = { driver: { name: 'nodejs', version: '7.0.0' }, os: { type: 'Linux' } };
+    const first = readReply(socket);
+    socket.write(opQuery(1, 'admin.$cmd', { isMaster: 1, helloOk: true, client }));
+    expect((await first).doc).toMatchObject({ ok: 1 });
+    const monitoring = readReply(socket);
+    socket.write(opMsg(2, { hello: 1, $db: 'admin' }));
+    expect((await monitoring).doc).toMatchObject({ ok: 1 });
+    const again = readReply(socket);
+    socket.write(opMsg(3, { hello: 1, client, $db: 'admin' }));
+    expect((await again).doc).toEqual({
+      ok: 0,
+      code: 186,
+      codeName: 'ClientMetadataCannotBeMutated',
+      errmsg: 'The client metadata document may only be sent in the first hello',
+    });
+    socket.destroy();
+  });
+
   it('refuses any other command over OP_QUERY with the server wording', async () => {
     const socket = await rawSocket(h.url);
     socket.write(opQuery(8, 'admin.$cmd', { ping: 1 }));

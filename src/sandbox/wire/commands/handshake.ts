@@ -2,6 +2,7 @@ import { Int32, ObjectId, type Document } from 'bson';
 import { checkLogin } from '../../atlas/login-rules.js';
 import { replicaSetNameOf } from '../../atlas/loopback-strings.js';
 import { scramMechanisms } from '../../atlas/scram-credentials.js';
+import { commandErrors } from '../command-error.js';
 import { currentCluster, type EndpointContext } from '../endpoint-context.js';
 import { maxBsonObjectSize, maxMessageBytes } from '../protocol.js';
 import { speculativeAuthenticate } from './auth.js';
@@ -87,6 +88,10 @@ function supportedMechanisms(ctx: EndpointContext, value: unknown): Document {
 
 function hello(request: CommandRequest, legacy: boolean): Document {
   const { ctx, session, body } = request;
+  // A server keeps the metadata of a connection's first hello and refuses any later copy.
+  const seen = session.helloSeen === true;
+  session.helloSeen = true;
+  if (seen && body['client'] !== undefined) throw commandErrors.clientMetadataCannotBeMutated();
   const speculative =
     typeof body['speculativeAuthenticate'] === 'object' && body['speculativeAuthenticate'] !== null
       ? speculativeAuthenticate(request, body['speculativeAuthenticate'] as Document)
