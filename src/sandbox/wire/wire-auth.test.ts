@@ -74,6 +74,23 @@ describe('cluster endpoint handshake', () => {
     expect(doc).not.toHaveProperty('compression');
   });
 
+  it.each([
+    ['a legacy isMaster without helloOk', { isMaster: 1 }, false],
+    ['a hello without helloOk', { hello: 1, $db: 'admin' }, false],
+    ['a legacy isMaster with helloOk', { isMaster: 1, helloOk: true }, true],
+  ])(
+    'answers helloOk only to a handshake that sent it, as a server does: %s',
+    async (_case, command, helloOk) => {
+      const socket = await rawSocket(h.url);
+      const reply = readReply(socket);
+      socket.write('$db' in command ? opMsg(1, command) : opQuery(1, 'admin.$cmd', command));
+      const { doc } = await reply;
+      socket.destroy();
+      expect(doc['ok']).toBe(1);
+      expect(doc['helloOk']).toBe(helloOk ? true : undefined);
+    },
+  );
+
   it('takes client metadata in the first hello only, and refuses it in a later one as a server does', async () => {
     const socket = await rawSocket(h.url);
     const client = { driver: { name: 'nodejs', version: '7.0.0' }, os: { type: 'Linux' } };

@@ -97,7 +97,8 @@ function hello(request: CommandRequest, legacy: boolean): Document {
       ? speculativeAuthenticate(request, body['speculativeAuthenticate'] as Document)
       : undefined;
   return {
-    helloOk: true,
+    // Answered to a client that sent helloOk, so it knows `hello` is served (handshake spec).
+    ...(body['helloOk'] !== undefined ? { helloOk: true } : {}),
     [legacy ? 'ismaster' : 'isWritablePrimary']: true,
     ...topology(ctx),
     maxBsonObjectSize: new Int32(maxBsonObjectSize),
