@@ -5,6 +5,7 @@ import { fullJitterDelay, type BackoffPolicy } from '../runtime/backoff.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
+import { FailureLogPace } from './failure-log-pace.js';
 
 export interface RegistrationDeps {
   readonly client: Pick<ControlPlaneClient, 'register'>;
@@ -56,6 +57,7 @@ export async function registerUntilAccepted(
   onFailedAttempt: (delayMs: number) => void,
 ): Promise<{ session: Session; sentAt: number } | undefined> {
   const { client, clock, logger, random } = deps;
+  const pace = new FailureLogPace(() => clock.monotonic());
   for (let attempt = 0; keepTrying(); attempt += 1) {
     const sentAt = clock.monotonic();
     try {
@@ -65,7 +67,11 @@ export async function registerUntilAccepted(
       const message = failureMessage(error);
       const fatal = message !== unreachable;
       const delay = fullJitterDelay(deps.backoff, fatal ? 10 : attempt, random, controlPlaneHint(error));
-      logger[fatal ? 'error' : 'warn']({ err: error, delayMs: delay }, message);
+      const loud = pace.level(message) === 'warn';
+      logger[loud ? (fatal ? 'error' : 'warn') : 'debug'](
+        { err: error, delayMs: delay, attempts: attempt + 1 },
+        message,
+      );
       onFailedAttempt(delay);
       await clock.sleep(delay, signal).catch(() => undefined);
     }

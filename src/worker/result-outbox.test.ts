@@ -19,14 +19,15 @@ function setup() {
   const clock = new FakeClock();
   const cp = new FakeControlPlane(clock);
   const depths: number[] = [];
+  const logs = captureLogs();
   const outbox = new ResultOutbox({
     client: cp,
     clock,
     random: new FakeRandom([0.5]),
-    log: captureLogs().logger,
+    log: logs.logger,
     onDepth: (d) => depths.push(d),
   });
-  return { clock, cp, outbox, depths };
+  return { clock, cp, outbox, depths, logs };
 }
 
 describe('ResultOutbox', () => {
@@ -45,6 +46,21 @@ describe('ResultOutbox', () => {
     expect(cp.calls.results).toHaveLength(6);
     expect(cp.calls.results.every((c) => c.jobId === 'job-1' && c.attempt === 1)).toBe(true);
     expect(depths.at(-1)).toBe(0);
+  });
+
+  it('warns of a result held through an hour-long outage a few times, not at every attempt', async () => {
+    const { clock, cp, outbox, logs } = setup();
+    cp.resultBehaviour = () => httpError('upstream_unavailable');
+    const delivered = outbox.deliver('job-1', 1, body);
+    for (let waited = 0; waited < 3_600_000; waited += 60_000) await clock.advance(60_000);
+    await expect(delivered).resolves.toBe('dropped');
+    const warned = logs
+      .lines()
+      .filter((l) => l.level === 'warn' && l.msg === 'result not delivered; will retry');
+    // Every attempt is still made (each logged at debug).
+    expect(cp.calls.results.length).toBeGreaterThan(60);
+    expect(warned.length).toBeGreaterThanOrEqual(1);
+    expect(warned.length).toBeLessThanOrEqual(13);
   });
 
   it('waits at least Retry-After before the next attempt', async () => {

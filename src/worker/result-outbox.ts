@@ -6,6 +6,7 @@ import type { Clock } from '../runtime/clock.js';
 import { linkedSignal } from '../runtime/deadline-signal.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
+import { FailureLogPace } from './failure-log-pace.js';
 import { controlPlaneHint } from './registration.js';
 
 export type DeliveryResult = 'accepted' | 'rejected' | 'dropped';
@@ -91,6 +92,7 @@ export class ResultOutbox {
   private async attemptUntilSettled(entry: Entry): Promise<DeliveryResult> {
     const { clock, log } = this.options;
     const giveUpAt = clock.monotonic() + (this.options.maxAgeMs ?? 3_600_000);
+    const pace = new FailureLogPace(() => clock.monotonic());
     for (let failures = 0; ; failures += 1) {
       if (this.stopper.signal.aborted || clock.monotonic() >= giveUpAt) return this.dropped(entry);
       try {
@@ -123,7 +125,7 @@ export class ResultOutbox {
           ),
           Math.max(0, giveUpAt - clock.monotonic()),
         );
-        log.warn(
+        log[pace.level()](
           { err: error, jobId: entry.jobId, failures: failures + 1, delayMs: delay },
           'result not delivered; will retry',
         );

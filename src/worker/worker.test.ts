@@ -811,6 +811,64 @@ describe('Worker: registration log lines', () => {
   });
 });
 
+describe('Worker: an outage in the logs', () => {
+  const warnings = (logs: ReturnType<typeof captureLogs>, msg: string) =>
+    logs.lines().filter((l) => l.level === 'warn' && l.msg === msg);
+
+  it('warns of a control plane down for an hour a few times per loop, not at every retry', async () => {
+    const { clock, cp, worker, logs } = setup();
+    worker.start();
+    await clock.advance(1_000);
+    expect(worker.isReady()).toBe(true);
+    cp.claim = () => Promise.reject(httpError('upstream_unavailable'));
+    cp.heartbeatBehaviour = () => httpError('upstream_unavailable');
+    for (let waited = 0; waited < 3_600_000; waited += 60_000) await clock.advance(60_000);
+    const beats = warnings(logs, 'heartbeat failed');
+    const claims = warnings(logs, 'claim failed, backing off');
+    // Every retry is still made, and each is logged at debug.
+    expect(cp.calls.heartbeat.length).toBeGreaterThan(300);
+    expect(beats.length).toBeGreaterThanOrEqual(1);
+    expect(beats.length).toBeLessThanOrEqual(13);
+    expect(claims.length).toBeGreaterThanOrEqual(1);
+    expect(claims.length).toBeLessThanOrEqual(13);
+    // Each warning says how long the run of failures is.
+    expect(beats.at(-1)?.failures).toBeGreaterThan(300);
+    await worker.drain();
+  });
+
+  it('warns of a control plane unreachable for an hour at registration a few times, not at every attempt', async () => {
+    const { clock, cp, worker, logs } = setup();
+    let refusals = 0;
+    cp.register = () => {
+      refusals += 1;
+      return Promise.reject(httpError('upstream_unavailable'));
+    };
+    worker.start();
+    for (let waited = 0; waited < 3_600_000; waited += 60_000) await clock.advance(60_000);
+    expect(refusals).toBeGreaterThan(60);
+    const warned = warnings(logs, 'control plane unreachable, backing off');
+    expect(warned.length).toBeGreaterThanOrEqual(1);
+    expect(warned.length).toBeLessThanOrEqual(13);
+    await worker.drain();
+  });
+
+  it('warns at once of the first failure after contact came back', async () => {
+    const { clock, cp, worker, logs } = setup();
+    worker.start();
+    await clock.advance(1_000);
+    let down = true;
+    cp.heartbeatBehaviour = () => (down ? httpError('upstream_unavailable') : {});
+    await clock.advance(60_000);
+    down = false;
+    await clock.advance(30_000);
+    const before = warnings(logs, 'heartbeat failed').length;
+    down = true;
+    await clock.advance(15_000);
+    expect(warnings(logs, 'heartbeat failed').length).toBe(before + 1);
+    await worker.drain();
+  });
+});
+
 describe('Worker: liveness while jobs hold every slot', () => {
   it('stays live while a long job holds the only slot, for longer than the claim budget', async () => {
     const { clock, cp, worker, gated } = setup({ maxConcurrentJobs: 1, maxWaitingJobs: 0 });

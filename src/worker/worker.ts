@@ -16,6 +16,7 @@ import type { Logger } from '../runtime/logger.js';
 import type { SecretScrubber } from '../runtime/secret-scrubber.js';
 import type { Random } from '../runtime/random.js';
 import { ControlPlaneContact } from './contact.js';
+import { FailureLogPace } from './failure-log-pace.js';
 import { controlPlaneHint, registerUntilAccepted } from './registration.js';
 import { jitteredInterval, sendHeartbeat } from './heartbeat.js';
 import type { JobRouter } from './job-handlers.js';
@@ -375,12 +376,14 @@ export class Worker {
   private async heartbeatLoop(): Promise<void> {
     const { clock, random, logger } = this.options;
     let failures = 0;
+    const pace = new FailureLogPace(() => clock.monotonic());
     while (!this.stopLoops.signal.aborted) {
       this.ticks.heartbeat = clock.monotonic();
       let delay = jitteredInterval(this.intervals.heartbeatMs, random.float());
       try {
         await this.beat();
         failures = 0;
+        pace.succeeded();
       } catch (error) {
         if (this.stopLoops.signal.aborted) return;
         delay = Math.min(
@@ -394,7 +397,7 @@ export class Worker {
         );
         failures += 1;
         this.contact.failed();
-        logger.warn({ err: error, failures }, 'heartbeat failed');
+        logger[pace.level()]({ err: error, failures }, 'heartbeat failed');
       }
       await clock.sleep(delay, this.stopLoops.signal).catch(() => undefined);
     }
@@ -407,6 +410,7 @@ export class Worker {
     // When the claim with this key was first sent: a retry's answer may replay what it leased.
     let keyFirstSentAt: number | undefined;
     let fastEmpties = 0;
+    const pace = new FailureLogPace(() => clock.monotonic());
     while (this.stateValue === 'running' || this.stateValue === 'paused') {
       this.ticks.claim = clock.monotonic();
       if (this.stateValue === 'paused' || this.claimAbort.signal.aborted) {
@@ -446,6 +450,7 @@ export class Worker {
         idempotencyKey = random.uuid();
         keyFirstSentAt = undefined;
         failures = 0;
+        pace.succeeded();
         this.contact.answered(sentAt);
         const jobs = answered.slice(0, maxJobs);
         metrics.claims.inc({ result: jobs.length > 0 ? 'jobs' : 'empty' });
@@ -469,7 +474,7 @@ export class Worker {
         const delay = fullJitterDelay(backoff, failures, random, controlPlaneHint(error));
         failures += 1;
         this.contact.failed();
-        logger.warn({ err: error, delayMs: delay, failures }, 'claim failed, backing off');
+        logger[pace.level()]({ err: error, delayMs: delay, failures }, 'claim failed, backing off');
         this.ticks.claim = clock.monotonic() + delay;
         const wake = linkedSignal(this.claimAbort.signal, this.contact.backSignal);
         await clock
