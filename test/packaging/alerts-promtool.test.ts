@@ -133,6 +133,59 @@ const scenarios: Record<string, Record<string, Scenario>> = {
       },
     },
   },
+  AtlasConnectorRevokeFailures: {
+    "a pod's first revoke that failed for good": {
+      series: [
+        info(podA, '1x60'),
+        {
+          series: `atlas_connector_jobs_failed_total{type="revoke",code="forbidden",${podA}}`,
+          values: '_x5 1x50',
+        },
+      ],
+      expect: {
+        4: [],
+        5: [{ type: 'revoke', code: 'forbidden' }],
+        19: [{ type: 'revoke', code: 'forbidden' }],
+        21: [],
+      },
+    },
+    'a later failed sweep': {
+      series: [
+        info(podA, '1x60'),
+        {
+          series: `atlas_connector_jobs_failed_total{type="sweep",code="conflict",${podA}}`,
+          values: '1x30 2x30',
+        },
+      ],
+      expect: {
+        29: [],
+        31: [{ type: 'sweep', code: 'conflict' }],
+        44: [{ type: 'sweep', code: 'conflict' }],
+        46: [],
+      },
+    },
+    // Run again by the control plane; the rate-limit, server-error and job-failure alerts watch these.
+    'a revoke that failed for a retryable reason, again and again': {
+      series: [
+        info(podA, '1x60'),
+        {
+          series: `atlas_connector_jobs_failed_total{type="revoke",code="upstream_unavailable",${podA}}`,
+          values: '_x5 1+1x50',
+        },
+      ],
+      expect: { 5: [], 10: [], 30: [] },
+    },
+    'a failed grant': {
+      series: [
+        info(podA, '1x60'),
+        {
+          series: `atlas_connector_jobs_failed_total{type="grant",code="forbidden",${podA}}`,
+          values: '_x5 1+1x50',
+        },
+      ],
+      expect: { 5: [], 10: [], 30: [] },
+    },
+  },
   AtlasConnectorLeasesLost: {
     // Exported at 0 from the start; a loss before the first scrape still shows as a series born at 1.
     'the exported zero is no loss': {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createMetrics } from '../../src/admin/metrics.js';
+import { errorCodes, errorCodeTable } from '../../src/errors/error-codes.js';
 
 const chartDir = join(import.meta.dirname, '../../helm/atlas-jit-connector');
 const rules = parse(readFileSync(join(chartDir, 'files/alerts.yaml'), 'utf8')) as {
@@ -59,6 +60,7 @@ describe('the shipped alerts', () => {
       'AtlasConnectorAtlasForbidden',
       'AtlasConnectorLeasesLost',
       'AtlasConnectorPolicyDenials',
+      'AtlasConnectorRevokeFailures',
       'AtlasConnectorSecretFetchFailures',
     ]);
     for (const { alert, expr } of anyIncrease) {
@@ -69,6 +71,24 @@ describe('the shipped alerts', () => {
         `unless on (job, instance) ( present_over_time(atlas_connector_info[1h] offset ${window}) ` +
           `unless atlas_connector_info offset ${window} )`,
       );
+    }
+  });
+
+  it('page on a revoke or sweep that failed for a reason no retry fixes, however many other jobs succeed', () => {
+    // AtlasConnectorJobFailures is a ratio over every job: a revoke failing now and then among the
+    // grants, pings and discovers that succeed stays under its 10 %, and the access it was to end
+    // stays in place. The job types that take access away are run-job.ts's takesAccessAway; the
+    // codes left out are the retryable ones (the control plane runs the job again, and the rate
+    // limit, server error and job failure alerts watch those), read from the one error-code table.
+    const rule = rules.find((r) => r.alert === 'AtlasConnectorRevokeFailures');
+    expect(rule, 'no alert on failed revokes and sweeps').toBeDefined();
+    const selectors = [...(rule?.expr ?? '').matchAll(/atlas_connector_jobs_failed_total\{([^}]*)\}/g)];
+    expect(selectors.length).toBeGreaterThan(0);
+    const retryable = errorCodes.filter((code) => errorCodeTable[code].retryable);
+    for (const [, selector = ''] of selectors) {
+      expect(selector).toContain('type=~"revoke|sweep"');
+      const [, skipped = ''] = /code!~"([^"]*)"/.exec(selector) ?? [];
+      expect(skipped.split('|').sort()).toEqual([...retryable].sort());
     }
   });
 });
