@@ -60,6 +60,9 @@ async function discovery(c: DigestClient): Promise<void> {
   await c.call('GET', account, { version: '2024-08-05' });
   await c.call('GET', `${account}/groups`, { version: '2024-08-05' });
   await c.call('GET', '/rateLimits', { version: '2025-03-12' });
+  // The spec's own example (info.description): a later date than listOrgs declares. The request
+  // names no declared version (a client must not), the answer is the 2023-01-01 one.
+  await c.call('GET', '/orgs', { version: '2025-03-12', headers: badRequest });
   await c.call('GET', `/groups?itemsPerPage=1&pageNum=2&includeCount=true`);
 }
 
@@ -259,7 +262,7 @@ async function projectUsersAndTeams(c: DigestClient): Promise<void> {
 
 async function transportErrors(c: DigestClient, sim: AtlasSimulator, clock: FakeClock): Promise<void> {
   await c.call('GET', '/groups', { accept: 'application/json', headers: badRequest });
-  await c.call('GET', `/groups/${payments}/databaseUsers`, { version: '2025-03-12', headers: badRequest });
+  await c.call('GET', `/groups/${analytics}/flexClusters`, { version: '2023-01-01', headers: badRequest });
   const body = userBody({ username: 'typed' });
   await c.call('POST', `/groups/${payments}/databaseUsers`, {
     body,

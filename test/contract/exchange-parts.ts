@@ -48,6 +48,18 @@ export function declaredVersions(op: SpecOperation): string[] {
   return [...versions];
 }
 
+/**
+ * The version an operation serves for a requested date: the newest it declares not later than
+ * that date (the spec's own example asks `GET /orgs`, 2023-01-01 only, for 2025-03-12).
+ */
+export function servedVersion(op: SpecOperation, requested: string | undefined): string | undefined {
+  if (requested === undefined || requested === 'preview') return requested;
+  return declaredVersions(op)
+    .filter((v) => v !== 'preview' && v <= requested)
+    .sort()
+    .pop();
+}
+
 export function requestedVersion(exchange: HttpExchange): string | undefined {
   const accept = exchange.requestHeaders.accept ?? exchange.requestHeaders.Accept;
   return (accept ?? '')

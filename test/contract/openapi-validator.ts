@@ -6,6 +6,7 @@ import {
   matchOperation,
   mediaType,
   requestedVersion,
+  servedVersion,
   type Matched,
 } from './exchange-parts.js';
 import { SchemaWalker } from './schema-walk.js';
@@ -227,7 +228,7 @@ export function validateResponse(spec: AtlasSpec, exchange: HttpExchange): strin
   if (status < 400) {
     if (!declared) return [`response status ${status} is not declared by ${m.op.operationId}`];
     if (status === 204) return hasBody ? ['response 204 carries a body'] : [];
-    const expected = `application/vnd.atlas.${requestedVersion(exchange) ?? '?'}+json`;
+    const expected = `application/vnd.atlas.${servedVersion(m.op, requestedVersion(exchange)) ?? '?'}+json`;
     if (type !== expected) return [`response Content-Type ${type || '(none)'} should be ${expected}`];
     const schema = declared[type]?.schema;
     if (!schema) return declared[type] ? [] : [`response media type ${type} is not declared for ${status}`];

@@ -114,7 +114,7 @@ function rateLimit(
 
 function parseJson(route: RouteDef, req: ApiRequest, version: string): unknown {
   if (!route.hasBody || req.body.trim() === '') return undefined;
-  checkContentType(req.contentType, version);
+  checkContentType(req.contentType, route, version);
   try {
     return JSON.parse(req.body) as unknown;
   } catch {
