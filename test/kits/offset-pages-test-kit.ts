@@ -21,3 +21,17 @@ export function offsetPages<T>(
   };
   return { list, asked };
 }
+
+/**
+ * A live listing read while Atlas changes: one item a page, and the item read on page 1 is
+ * deleted before page 2 is read, so page 2 starts one late and the second item is skipped.
+ */
+export function firstDeletedAfterPageOne<T>(items: readonly T[]): (page?: PageOptions) => Promise<Page<T>> {
+  let live = items;
+  return offsetPages(() => live, {
+    itemsPerPage: 1,
+    beforeRead: (read) => {
+      if (read === 2) live = items.slice(1);
+    },
+  }).list;
+}

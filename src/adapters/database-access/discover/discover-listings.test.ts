@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DatabaseUser, Page, PageOptions } from '../../../atlas/index.js';
+import type { DatabaseUser, PageOptions } from '../../../atlas/index.js';
 import type { SnapshotUpload } from '../../snapshot-uploader.js';
 import { seedProjectA } from '../../../../test/kits/discover-seed-test-kit.js';
 import {
@@ -11,22 +11,8 @@ import {
   testPolicy,
   type Harness,
 } from '../../../../test/kits/discover-test-kit.js';
-import { offsetPages } from '../../../../test/kits/offset-pages-test-kit.js';
+import { firstDeletedAfterPageOne } from '../../../../test/kits/offset-pages-test-kit.js';
 import { discover, type DiscoverAtlas } from './discover.js';
-
-/**
- * A live listing read while Atlas changes: one item a page, and the item read on page 1 is
- * deleted before page 2 is read, so page 2 starts one late and the second item is skipped.
- */
-function firstDeletedAfterPageOne<T>(items: readonly T[]): (page?: PageOptions) => Promise<Page<T>> {
-  let live = items;
-  return offsetPages(() => live, {
-    itemsPerPage: 1,
-    beforeRead: (read) => {
-      if (read === 2) live = items.slice(1);
-    },
-  }).list;
-}
 
 /** `names` first, in that order, then the rest as listed. */
 function orderedBy<T>(items: readonly T[], nameOf: (item: T) => string, names: readonly string[]): T[] {

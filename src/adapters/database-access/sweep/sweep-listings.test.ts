@@ -12,26 +12,12 @@ import {
   testPolicy,
   type Harness,
 } from '../../../../test/kits/discover-test-kit.js';
-import { offsetPages } from '../../../../test/kits/offset-pages-test-kit.js';
+import { firstDeletedAfterPageOne } from '../../../../test/kits/offset-pages-test-kit.js';
 import type { SweepAtlas } from './sweep-env.js';
 import { sweep } from './sweep.js';
 
 const alice = 'jit-alice-example-com-3f9a';
 const projectC = '6602000000000000000000c3';
-
-/**
- * A live listing read while Atlas changes: one item a page, and the item read on page 1 is
- * deleted before page 2 is read, so page 2 starts one late and the second item is skipped.
- */
-function firstDeletedAfterPageOne<T>(items: readonly T[]) {
-  let live = items;
-  return offsetPages(() => live, {
-    itemsPerPage: 1,
-    beforeRead: (read) => {
-      if (read === 2) live = items.slice(1);
-    },
-  }).list;
-}
 
 /** Alice's user in `projectId`, whose read@sales grant ended an hour ago. */
 function seedEndedGrant(h: Harness, projectId: string): void {
