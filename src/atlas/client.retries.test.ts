@@ -30,6 +30,15 @@ async function sleeping(clock: FakeClock): Promise<void> {
   expect(clock.pending).toBe(1);
 }
 
+/**
+ * Moves time to the pending sleep's end and no further: advancing past it would also fire the next
+ * retry's sleep when its attempt is answered while the clock settles, and the next `sleeping`
+ * would wait for a sleep already over.
+ */
+async function wakeSleeper(clock: FakeClock): Promise<void> {
+  await clock.advance(clock.nextDue() ?? 0);
+}
+
 describe('retries', () => {
   it('retries a read on 503 up to maxRetries, then fails as upstream_unavailable', async () => {
     mockTokenMint();
@@ -82,7 +91,7 @@ describe('retries', () => {
     const call = client.clusters.list(groupId);
     for (let retry = 0; retry < 3; retry += 1) {
       await sleeping(clock);
-      await clock.advance(5_000);
+      await wakeSleeper(clock);
     }
     await call;
 
@@ -396,9 +405,9 @@ describe('retry and pacing reports (metrics)', () => {
 
     const call = client.clusters.list(groupId);
     await sleeping(clock);
-    await clock.advance(60_000);
+    await wakeSleeper(clock);
     await sleeping(clock);
-    await clock.advance(60_000);
+    await wakeSleeper(clock);
     await call;
 
     expect(retries).toEqual([
