@@ -3,7 +3,7 @@ import { createAdapterJobHandlers } from './adapters/adapter-job-handlers.js';
 import { createAtlasClientPool, type AtlasClientPool } from './adapters/atlas-client-pool.js';
 import { createCredentialState } from './adapters/credential-state.js';
 import { InvitationPacer } from './adapters/atlas-org-portal/invitation-pacer.js';
-import { buildAdapters } from './adapters/registry.js';
+import { buildAdapters, integrationKinds } from './adapters/registry.js';
 import { createSnapshotUploader } from './adapters/snapshot-uploader.js';
 import { createMetrics, type Metrics } from './admin/metrics.js';
 import { createSecretResolver } from './secrets/secret-resolver.js';
@@ -89,7 +89,7 @@ export async function startDaemon(config: AppConfig, ports: DaemonPorts): Promis
   const enrollmentToken = enrollmentTokenSource(config, ports.scrubber);
   await enrollmentToken(); // fail fast on an unreadable token, before anything listens
   const outboundAgent = createOutboundAgent(config.http);
-  const metrics = createMetrics(version);
+  const metrics = createMetrics(version, integrationKinds);
   const fetch = ports.fetch ?? createHttpClient(outboundAgent ? { agent: outboundAgent } : {});
   const client = new ControlPlaneClient({
     baseUrl: config.controlPlane.url.replace(/\/+$/, ''),

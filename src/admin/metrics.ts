@@ -13,7 +13,7 @@ export const leaseLossReasons = ['deadline', 'revoked'] as const;
  * after the first scrape is an increase too. `info` is in every scrape: the alerts tell a failed
  * scrape from a new series by it.
  */
-export function createMetrics(version: string) {
+export function createMetrics(version: string, integrationKinds: readonly string[] = []) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const r = [registry];
@@ -163,6 +163,12 @@ export function createMetrics(version: string) {
       help: 'Unix time of the last discover job that succeeded (0 until one does).',
       registers: r,
     }),
+    sweepFailures: new Counter({
+      name: 'atlas_connector_sweep_failures_total',
+      help: 'What sweeps whose results were accepted could not clean up (people, database users, projects), by integration kind: access that may outlive its end.',
+      labelNames: ['kind'],
+      registers: r,
+    }),
     policyDenials: new Counter({
       name: 'atlas_connector_policy_denials_total',
       help: 'Jobs refused by the local policy, by rule.',
@@ -173,6 +179,7 @@ export function createMetrics(version: string) {
   metrics.info.set({ version }, 1);
   for (const reason of leaseLossReasons) metrics.leasesLost.inc({ reason }, 0);
   for (const rule of policyRules) metrics.policyDenials.inc({ rule }, 0);
+  for (const kind of integrationKinds) metrics.sweepFailures.inc({ kind }, 0);
   return metrics;
 }
 

@@ -60,6 +60,12 @@ export interface JobContext {
    * is scrubbed, never a whole result: a grant's result carries its password on purpose.
    */
   describe(error: unknown): string;
+  /**
+   * A sweep's count of what it could not clean up: the entries of its result's `failures` (org
+   * portal) or `errors` (database access), each access that may outlive its end. Counted in
+   * `atlas_connector_sweep_failures_total` once the control plane accepts the result.
+   */
+  countSweepFailures(count: number): void;
 }
 
 /**
@@ -74,10 +80,18 @@ export function describeError(error: unknown, scrubber: Pick<SecretScrubber, 'sc
 
 export type JobContextOptions = Omit<
   JobContext,
-  'beforeSideEffect' | 'releaseSlot' | 'intent' | 'recordIntent' | 'describe' | 'claimedAtMs'
+  | 'beforeSideEffect'
+  | 'releaseSlot'
+  | 'intent'
+  | 'recordIntent'
+  | 'describe'
+  | 'claimedAtMs'
+  | 'countSweepFailures'
 > &
   /** `claimedAtMs` absent (a context made outside a claim: doctor, tests): the clock's now. */
-  Partial<Pick<JobContext, 'releaseSlot' | 'intent' | 'recordIntent' | 'claimedAtMs'>> & {
+  Partial<
+    Pick<JobContext, 'releaseSlot' | 'intent' | 'recordIntent' | 'claimedAtMs' | 'countSweepFailures'>
+  > & {
     /** The logs' scrubber (the daemon's one): `describe` passes error text through it. */
     readonly scrubber: Pick<SecretScrubber, 'scrub'>;
     /**
@@ -101,6 +115,7 @@ export function createJobContext({ checkLease, scrubber, ...options }: JobContex
     intent: options.intent ?? null,
     recordIntent: options.recordIntent ?? noIntentStore,
     releaseSlot: options.releaseSlot ?? (() => undefined),
+    countSweepFailures: options.countSweepFailures ?? (() => undefined),
     beforeSideEffect() {
       checkLease?.();
       if (!options.signal.aborted) return;

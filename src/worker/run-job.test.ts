@@ -165,6 +165,16 @@ const denyHandler: JobHandler<{ field: string }> = {
   },
 };
 
+/** A sweep that could not clean up `count` of what it covers: it says so, and succeeds. */
+const leftBehindHandler: JobHandler<{ count: number }> = {
+  payloadSchema: z.object({ count: z.number() }).strict(),
+  needsIntegration: false,
+  run(payload, ctx) {
+    ctx.countSweepFailures(payload.count);
+    return Promise.resolve({ failures: payload.count });
+  },
+};
+
 /** Throws what a driver or an SDK might: its message echoes a secret and a connection string. */
 const leakyHandler: JobHandler<{ message: string; connectorError: boolean }> = {
   payloadSchema: z.object({ message: z.string(), connectorError: z.boolean() }).strict(),
@@ -237,6 +247,7 @@ function setup(writes: string[]) {
       revoke: twoWriteHandler(writes) as JobHandler,
       sweep: twoWriteHandler(writes) as JobHandler,
       deny: denyHandler as JobHandler,
+      leftBehind: leftBehindHandler as JobHandler,
       leaky: leakyHandler as JobHandler,
       describing: describingHandler as JobHandler,
       claimTime: claimTimeHandler as JobHandler,
@@ -424,6 +435,36 @@ describe('RunningJob', () => {
     expect(
       (await counted('jobsCompleted')).filter((c) => 'outcome' in c && c.outcome === 'succeeded'),
     ).toEqual([]);
+  });
+
+  it('counts what a sweep could not clean up, by the integration’s kind, once its result is accepted', async () => {
+    const { clock, cp, deps, logs } = setup([]);
+    const integration = { id: 'portal', kind: 'atlas-org-portal', config: {}, secretRef: 'env://ATLAS' };
+    const run = async (count: number) => {
+      const job = envelope({ type: 'leftBehind', integration, payload: JSON.stringify({ count }) });
+      const done = new RunningJob(job, 0, deps).run(Promise.resolve());
+      await clock.advance(1);
+      await done;
+    };
+    const counted = async () =>
+      (await deps.metrics.sweepFailures.get()).values.map((v) => ({ ...v.labels, value: v.value }));
+    const warned = () => logs.lines().filter((l) => String(l.msg).startsWith('sweep could not clean up'));
+    // Refused as stale: another attempt owns the job, and its result is the one that counts.
+    const accept = cp.resultBehaviour;
+    cp.resultBehaviour = () => httpError('conflict', 'stale_fence');
+    await run(2);
+    expect(await counted()).toEqual([]);
+    expect(warned()).toEqual([]);
+    cp.resultBehaviour = accept;
+    await run(0);
+    expect(await counted()).toEqual([]);
+    await run(2);
+    await run(1);
+    expect(await counted()).toEqual([{ kind: 'atlas-org-portal', value: 3 }]);
+    expect(warned().map((l) => [l.level, l.kind, l.sweepFailures])).toEqual([
+      ['warn', 'atlas-org-portal', 2],
+      ['warn', 'atlas-org-portal', 1],
+    ]);
   });
 
   it('counts every policy denial by its rule, the handler’s as well as the job type’s', async () => {

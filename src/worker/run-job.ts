@@ -79,6 +79,8 @@ export class RunningJob {
   private handlerDone = false;
   /** An extend answered `cancelRequested`: the abort is the control plane's cancellation. */
   private cancelRequested = false;
+  /** What this sweep could not clean up (`JobContext.countSweepFailures`). */
+  private sweepFailures = 0;
 
   constructor(
     readonly envelope: JobEnvelope,
@@ -306,6 +308,9 @@ export class RunningJob {
       releaseSlot: () => this.releaseSlot(),
       intent: this.envelope.intent ?? null,
       recordIntent: (intent) => this.recordIntent(intent),
+      countSweepFailures: (count) => {
+        this.sweepFailures += count;
+      },
       scrubber: this.deps.scrubber,
     });
     try {
@@ -399,6 +404,15 @@ export class RunningJob {
     }
     if (accepted && outcome.outcome === 'failed') {
       this.deps.metrics.jobsFailed.inc({ type: this.metricType, code: outcome.error.code });
+    }
+    if (accepted && outcome.outcome === 'succeeded' && this.sweepFailures > 0) {
+      // Only a kind this build serves reaches a handler that counts: a bounded label set.
+      const kind = this.envelope.integration?.kind ?? 'unknown';
+      this.deps.metrics.sweepFailures.inc({ kind }, this.sweepFailures);
+      this.log.warn(
+        { kind, sweepFailures: this.sweepFailures },
+        "sweep could not clean up everything; the access it names in its result's failures or errors may outlive its end",
+      );
     }
     this.log.info(
       {

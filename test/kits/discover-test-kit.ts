@@ -91,6 +91,8 @@ export interface Harness {
   readonly ctx: JobContext;
   /** The daemon's scrubber as the job sees it (`ctx.describe` reads it). */
   readonly scrubber: SecretScrubber;
+  /** Each count a sweep passed to `ctx.countSweepFailures`. */
+  readonly sweepFailures: number[];
 }
 
 /**
@@ -103,6 +105,7 @@ export function harness(fencingToken = 7): Harness {
   const atlas = new AtlasWorld(clock).setKnobs({ databaseUserEmptyRoles: 'accept' });
   const abort = new AbortController();
   const scrubber = createSecretScrubber();
+  const sweepFailures: number[] = [];
   const base = createJobContext({
     jobId: 'job-1',
     attempt: 1,
@@ -111,6 +114,7 @@ export function harness(fencingToken = 7): Harness {
     clock,
     signal: abort.signal,
     scrubber,
+    countSweepFailures: (count) => void sweepFailures.push(count),
   });
   const ctx: JobContext = {
     ...base,
@@ -119,7 +123,7 @@ export function harness(fencingToken = 7): Harness {
       base.beforeSideEffect();
     },
   };
-  return { clock, atlas, abort, ctx, scrubber };
+  return { clock, atlas, abort, ctx, scrubber, sweepFailures };
 }
 
 const writeMethods = new Set([

@@ -106,7 +106,7 @@ export interface PortalWorld {
   readonly world: AtlasWorld;
   readonly deps: PortalDeps;
   /** No earlier intent; `recordIntent` succeeds and is recorded in `intents`; `describe` scrubs with `scrubber`. */
-  readonly ctx: GrantCtx & Pick<JobContext, 'describe'>;
+  readonly ctx: GrantCtx & Pick<JobContext, 'describe' | 'countSweepFailures'>;
   /** The daemon's scrubber as this world's jobs see it. */
   readonly scrubber: SecretScrubber;
   /** The daemon-wide invitation pacer as this world's jobs used it: slots taken, holds asked (ms). */
@@ -115,6 +115,8 @@ export interface PortalWorld {
   readonly intents: { intent: GrantIntent; writesBefore: number }[];
   /** The arguments of each `ctx.log.warn` call. */
   readonly warnings: unknown[][];
+  /** Each count a sweep passed to `ctx.countSweepFailures`. */
+  readonly sweepFailures: number[];
   /** Every Atlas call the connector made, in order. */
   calls(): Call[];
   /** The calls that change Atlas (neither `list` nor `get`). */
@@ -160,6 +162,7 @@ export function portalWorld(
   };
   const intents: PortalWorld['intents'] = [];
   const warnings: unknown[][] = [];
+  const sweepFailures: number[] = [];
   const scrubber = createSecretScrubber();
   const ctx: PortalWorld['ctx'] = {
     signal: new AbortController().signal,
@@ -167,9 +170,10 @@ export function portalWorld(
     beforeSideEffect: () => undefined,
     intent: null,
     log: { warn: (...args: unknown[]) => void warnings.push(args) },
+    countSweepFailures: (count) => void sweepFailures.push(count),
     recordIntent: async (intent) => {
       intents.push({ intent: structuredClone(intent), writesBefore: writes().length });
     },
   };
-  return { world, deps, ctx, scrubber, invitations, intents, warnings, calls, writes };
+  return { world, deps, ctx, scrubber, invitations, intents, warnings, sweepFailures, calls, writes };
 }

@@ -210,6 +210,36 @@ const scenarios: Record<string, Record<string, Scenario>> = {
       expect: { 2: [], 3: [{}], 17: [{}], 19: [] },
     },
   },
+  AtlasConnectorSweepFailures: {
+    // Exported at 0 for each kind: the first sweep that leaves something behind is an increase.
+    'the exported zero is no failure': {
+      series: [
+        info(podA, '1x60'),
+        { series: `atlas_connector_sweep_failures_total{kind="atlas-org-portal",${podA}}`, values: '0x60' },
+      ],
+      expect: { 1: [], 10: [], 30: [] },
+    },
+    'a sweep that left two people behind, for the 15 minutes after it': {
+      series: [
+        info(podA, '1x60'),
+        {
+          series: `atlas_connector_sweep_failures_total{kind="atlas-org-portal",${podA}}`,
+          values: '0x10 2x50',
+        },
+      ],
+      expect: { 10: [], 11: [{ kind: 'atlas-org-portal' }], 25: [{ kind: 'atlas-org-portal' }], 27: [] },
+    },
+    'each later sweep that leaves something behind fires again': {
+      series: [
+        info(podA, '1x90'),
+        {
+          series: `atlas_connector_sweep_failures_total{kind="atlas-project",${podA}}`,
+          values: '0x10 1x40 2x40',
+        },
+      ],
+      expect: { 11: [{ kind: 'atlas-project' }], 30: [], 51: [], 52: [{ kind: 'atlas-project' }], 69: [] },
+    },
+  },
   AtlasConnectorPolicyDenials: {
     'a denial before the first scrape, for the hour after it': {
       series: [

@@ -62,6 +62,7 @@ describe('the shipped alerts', () => {
       'AtlasConnectorPolicyDenials',
       'AtlasConnectorRevokeFailures',
       'AtlasConnectorSecretFetchFailures',
+      'AtlasConnectorSweepFailures',
     ]);
     for (const { alert, expr } of anyIncrease) {
       const flat = expr.replace(/\s+/g, ' ');

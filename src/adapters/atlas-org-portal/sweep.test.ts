@@ -55,6 +55,7 @@ describe('sweep', () => {
       drift: [],
       failures: [],
     });
+    expect(h.sweepFailures).toEqual([0]);
   });
 
   it('judges expiry when it starts: a grant that expires while it runs is the next sweep’s', async () => {
@@ -139,6 +140,8 @@ describe('sweep', () => {
     const result = await sweepAccess({ config: baseConfig, payload: { grants } }, h.deps, h.ctx);
     expect(result.failures).toMatchObject([{ email: 'bob@example.com', code: 'upstream_unavailable' }]);
     expect(result.clearedGrants).toEqual(['g-a']);
+    // Counted for atlas_connector_sweep_failures_total: bob's access may outlive its end.
+    expect(h.sweepFailures).toEqual([1]);
   });
 
   describe('a person’s failure whose error echoes a secret', () => {

@@ -183,7 +183,7 @@ async function sweepPerson(
 export async function sweepAccess(
   input: { readonly config: AtlasOrgPortalConfig; readonly payload: SweepPayload },
   deps: PortalDeps,
-  ctx: PortalCtx & Pick<JobContext, 'describe'>,
+  ctx: PortalCtx & Pick<JobContext, 'describe' | 'countSweepFailures'>,
 ): Promise<SweepResult> {
   const people = byPerson(input.payload.grants);
   const out: SweepResult = {
@@ -218,5 +218,6 @@ export async function sweepAccess(
     );
     resultBytes += boundPerson(out, marks, added);
   }
+  ctx.countSweepFailures(out.failures.length);
   return out;
 }

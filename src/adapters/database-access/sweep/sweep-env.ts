@@ -22,7 +22,10 @@ export interface SweepAtlas {
 
 export type SweepDeps = Pick<AdapterDeps, 'clock' | 'policy'> & { readonly atlas: SweepAtlas };
 export type SweepInput = DatabaseJob<DatabaseScope, SweepPayload>;
-export type SweepContext = Pick<JobContext, 'signal' | 'beforeSideEffect' | 'describe' | 'claimedAtMs'>;
+export type SweepContext = Pick<
+  JobContext,
+  'signal' | 'beforeSideEffect' | 'describe' | 'claimedAtMs' | 'countSweepFailures'
+>;
 
 export interface SweepEnv {
   readonly projectId: string;

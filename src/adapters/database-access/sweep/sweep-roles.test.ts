@@ -173,6 +173,8 @@ describe('sweep: failures', () => {
     expect(h.atlas.user(projectA, 'jit-b-second')?.roles).toEqual([]);
     // The failed user may still hold its role, so the role is not collected from under it.
     expect(names(h)).toEqual(['jit-r-first']);
+    // Counted for atlas_connector_sweep_failures_total: that user's access may outlive its end.
+    expect(h.sweepFailures).toEqual([1]);
   });
 
   it('reports a user’s failure without the secret or the connection-string password Atlas echoed', async () => {
@@ -221,6 +223,7 @@ describe('sweep: failures', () => {
     const result = await run(h, testConfig({ projectIds: [lost, projectA] }));
     expect(result.errors).toEqual([{ projectId: lost, code: 'not_found', message: expect.any(String) }]);
     expect(result).toMatchObject({ projects: 1, usersChecked: 1 });
+    expect(h.sweepFailures).toEqual([1]);
   });
 });
 

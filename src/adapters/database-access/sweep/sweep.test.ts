@@ -102,6 +102,7 @@ describe('sweep: managed users', () => {
       usersDeleted: [],
       errors: [],
     });
+    expect(h.sweepFailures).toEqual([0]);
   });
 
   it('repairs roles and scopes that no grant accounts for, and reports the drift', async () => {

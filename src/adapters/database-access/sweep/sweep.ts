@@ -361,6 +361,7 @@ export async function sweep(input: SweepInput, deps: SweepDeps, ctx: SweepContex
   await forEachBounded(targets, projectConcurrency, (target) =>
     sweepProject({ ...target, integrationId, settings, deps, ctx, report }),
   );
+  ctx.countSweepFailures(report.errors.length);
   return sortSweepReport(report);
 }
 
