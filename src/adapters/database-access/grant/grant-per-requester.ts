@@ -1,3 +1,4 @@
+import { isConnectorError } from '../../../errors/connector-error.js';
 import type { AdapterDeps } from '../../adapter.js';
 import type { DatabaseAccessSettings } from '../model/settings.js';
 import { issuePassword } from '../model/credential.js';
@@ -21,7 +22,7 @@ import type { ValidatedGrant } from './grant-validation.js';
 import type { GrantPayload } from '../model/payloads.js';
 import { activeGrants, clustersNeeded, type GrantRecord } from '../model/user-model.js';
 import { invalidRequest } from '../model/policy.js';
-import { writeScoped } from '../atlas-writes/gone-clusters.js';
+import { isClusterGone, isProjectGone, writeScoped } from '../atlas-writes/gone-clusters.js';
 import { withheldRoles } from '../atlas-writes/withheld-roles.js';
 
 /** What a strategy wrote: the caller waits for these clusters and builds the result. */
@@ -166,5 +167,31 @@ export async function grantPerRequester(
     requesterId: input.payload.requester.id,
     strategy: 'per-requester',
   });
-  return addToExisting(input, deps, ctx, managed);
+  try {
+    return await addToExisting(input, deps, ctx, managed);
+  } catch (error) {
+    if (!(await goneSinceRead(deps, ctx, projectId, username, error))) throw error;
+    // Made again with this grant alone (and a new password: no other grant is left on it).
+    const created = await createNew(input, deps, ctx, username);
+    if (created) return created;
+    throw unreadableUserError(username);
+  }
+}
+
+/**
+ * Whether the write was refused because the user went after this grant read it: Atlas deletes a
+ * user at its `deleteAfterDate`, its last grant's end (when a requester often asks again), and a
+ * sweep deletes an idle one. Failed for good as `not_found`, the grant would refuse access it may
+ * give. Read again to tell it from a 404 about something else the write names.
+ */
+async function goneSinceRead(
+  deps: GrantDeps,
+  ctx: AtlasCtx,
+  projectId: string,
+  username: string,
+  error: unknown,
+): Promise<boolean> {
+  if (!isConnectorError(error) || error.code !== 'not_found') return false;
+  if (isClusterGone(error) || isProjectGone(error)) return false;
+  return (await readUser(deps, ctx, projectId, username)) === undefined;
 }

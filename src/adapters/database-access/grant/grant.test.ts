@@ -237,6 +237,23 @@ describe('per-requester grant', () => {
     expect(h.ungatedWrites()).toEqual([]);
   });
 
+  it('creates the user again when Atlas deletes it at its deleteAfterDate between the read and the write', async () => {
+    // The requester asks again as their last grant ends, which is the user's deleteAfterDate.
+    const h = harness();
+    const first = await h.grant({ grantId: 'g-0', ttlSeconds: 3600 });
+    await h.clock.advance(hourMs - 1_000);
+    h.atlas.beforeNext('databaseUsers.update', () => h.clock.advance(2_000));
+
+    const result = await h.grant({ grantId: 'g-2', access: [writeOrders] });
+
+    const user = h.atlas.user(projectId, username);
+    expect(user?.roles).toEqual([{ roleName: 'readWrite', databaseName: 'orders' }]);
+    expect(readGrants(user?.labels ?? []).map((g) => g.key)).toEqual([grantKey('g-2')]);
+    expect(passwordOf(result)).toBe(h.atlas.passwordOf(projectId, username));
+    expect(passwordOf(result)).not.toBe(passwordOf(first));
+    expect(h.ungatedWrites()).toEqual([]);
+  });
+
   it('leaves nothing half-granted when the lease is lost after the write: the redelivery converges', async () => {
     const h = harness();
     h.atlas.setKnobs({ propagationDelayMs: 200 }); // two polls PENDING (cold: every 100 ms)
