@@ -437,6 +437,31 @@ describe('ORG_MEMBER as an added role', () => {
   });
 });
 
+describe('ORG_MEMBER another grant still needs on a pending invitation', () => {
+  it('keeps the invitation when the revoked grant sent it, removing only what no other grant needs', async () => {
+    const h = portalWorld();
+    const first = recordOf(await grant(h, 'g-1', [member, orgReadOnly], []));
+    // g-2 asks for ORG_MEMBER alone: the invitation g-1 sent carries it, and the two share it.
+    const second = recordOf(await grant(h, 'g-2', [member], [first]));
+    expect(second).toMatchObject({ added: [member], created: { invitation: true } });
+    const userId = first.userId ?? '';
+
+    const result = await revoke(h, 'g-1', [first, second]);
+    // g-2 still runs: its ORG_MEMBER, the invitation itself, stays.
+    expect(result).toMatchObject({
+      outcome: 'revoked',
+      removed: [orgReadOnly],
+      stillNeeded: [member],
+      invitationDeleted: false,
+    });
+    expect(h.world.orgUser(userId)).toMatchObject({ status: 'PENDING', orgRoles: ['ORG_MEMBER'] });
+
+    // g-2 ends last: the invitation only the connector sent goes with it.
+    expect(await revoke(h, 'g-2', [second])).toMatchObject({ outcome: 'revoked', invitationDeleted: true });
+    expect(h.world.orgUser(userId)).toBeUndefined();
+  });
+});
+
 /** The record the control plane makes from a failed grant's last intent (protocol §4.10). */
 function recordFromIntent(h: PortalWorld, grantId: string, expiresAt?: string): GrantRecord {
   const intent = h.intents.at(-1)?.intent;

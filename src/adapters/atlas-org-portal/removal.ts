@@ -202,14 +202,19 @@ async function removeProjectRoles(
 
 /**
  * A pending invitation this connector sent with nothing on it but ORG_MEMBER and the roles being
- * removed (so no role another unrevoked grant still needs): delete it. A role or a team someone else added to the
+ * removed (so no role another unrevoked grant still needs, ORG_MEMBER included): delete it. A role or a team someone else added to the
  * invitation keeps it (the ending grants' roles then go one by one; deleting it would take the team
  * membership too). So does another invitation than the one the grant recorded: someone re-invited
  * the person after the grant's own was withdrawn, declined or lapsed. (A pending invitation has not
  * been accepted, so its user id is the one the grant saw; a record that carries none never gets
  * here: `onMembership` leaves it out.)
  */
-function ownsWholeInvitation(r: Removal, held: ReadonlySet<string>, toRemove: readonly Access[]): boolean {
+function ownsWholeInvitation(
+  r: Removal,
+  held: ReadonlySet<string>,
+  toRemove: readonly Access[],
+  needed: ReadonlySet<string>,
+): boolean {
   const { person } = r;
   // Another unrevoked grant pins the invitation only through a role of its own still on it, which
   // the check below refuses (as `neededHere` does for a membership): one that holds nothing there
@@ -217,7 +222,11 @@ function ownsWholeInvitation(r: Removal, held: ReadonlySet<string>, toRemove: re
   if (person.orgMembershipStatus !== 'PENDING') return false;
   if ((person.teamIds ?? []).length > 0) return false;
   if (!r.ending.some((g) => sentInvitation(g, person.id))) return false;
-  const ours = new Set([...toRemove.map(accessKey), accessKey({ level: 'org', role: baselineOrgRole })]);
+  // ORG_MEMBER that another grant still needs is that grant's invitation to the organization: it
+  // keeps the invitation, as in withdrawEmptiedInvitation.
+  const member = accessKey({ level: 'org', role: baselineOrgRole });
+  if (needed.has(member)) return false;
+  const ours = new Set([...toRemove.map(accessKey), member]);
   return [...held].every((key) => ours.has(key));
 }
 
@@ -273,7 +282,7 @@ export async function removeGrants(
   out.stillNeeded.push(...ending.filter((a) => needed.has(accessKey(a))));
   const held = heldAccess(r.person);
   const toRemove = ending.filter((a) => !needed.has(accessKey(a)) && held.has(accessKey(a)));
-  if (ownsWholeInvitation(r, held, toRemove)) {
+  if (ownsWholeInvitation(r, held, toRemove, needed)) {
     ctx.beforeSideEffect();
     try {
       await deps.atlas.orgUsers.remove(r.orgId, r.person.id, { signal: ctx.signal });
