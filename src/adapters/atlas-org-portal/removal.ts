@@ -101,6 +101,22 @@ function projectMembershipGone(error: unknown): boolean {
 /** Runs one role's removal: an unexpected failure is kept for later, so the other roles still go. */
 type Step = (remove: () => Promise<void>) => Promise<void>;
 
+/**
+ * Adds ORG_MEMBER before a removal that would leave the person no org role. A 409 says the person
+ * holds it after all (someone gave it since the read, as a grant's `:addRole` meets): the removal
+ * goes on. Failed for good instead, a revoke would leave the grant's role until its expiry.
+ */
+async function addBaseline(deps: PortalDeps, ctx: PortalCtx, r: Removal, out: RemovalOutcome) {
+  try {
+    return await write(out, ctx, () =>
+      deps.atlas.orgUsers.addRole(r.orgId, r.person.id, baselineOrgRole, { signal: ctx.signal }),
+    );
+  } catch (error) {
+    if (isConnectorError(error) && error.details.httpStatus === 409) return true;
+    throw error;
+  }
+}
+
 async function removeOrgRole(
   deps: PortalDeps,
   ctx: PortalCtx,
@@ -115,12 +131,7 @@ async function removeOrgRole(
   if (remaining.length === 0) {
     // A person keeps at least one org role: ORG_MEMBER goes in first, unless it is the role itself.
     if (access.role === baselineOrgRole) return void out.kept.push({ access, reason: 'last_org_role' });
-    if (
-      !(await write(out, ctx, () =>
-        deps.atlas.orgUsers.addRole(orgId, person.id, baselineOrgRole, { signal: ctx.signal }),
-      ))
-    )
-      return;
+    if (!(await addBaseline(deps, ctx, r, out))) return;
   }
   try {
     if (

@@ -299,6 +299,21 @@ describe('revoke', () => {
     expect(last.writes()).toEqual([]);
   });
 
+  it('removes the role when its ORG_MEMBER write answers 409: someone gave the person ORG_MEMBER since the read', async () => {
+    const h = portalWorld([{ id: bobId, email: 'bob@example.com', orgRoles: ['ORG_BILLING_ADMIN'] }]);
+    const conflict = { error: 409, errorCode: 'CONFLICT', detail: 'conflict', reason: 'Conflict' };
+    h.world.beforeNext('orgUsers.addRole', async () => {
+      await h.world.client.orgUsers.addRole(orgId, bobId, 'ORG_MEMBER');
+      h.world.answerNext('orgUsers.addRole', 409, conflict);
+    });
+    // ORG_MEMBER is there either way: the role goes, rather than the revoke failing for good.
+    expect(await revoke(h, [record({ grantId: 'g-1', added: [billing] })])).toMatchObject({
+      outcome: 'revoked',
+      removed: [billing],
+    });
+    expect(h.world.orgUser(bobId)?.orgRoles).toEqual(['ORG_MEMBER']);
+  });
+
   it('reports the last organization owner as kept instead of failing', async () => {
     const owner = { level: 'org', role: 'ORG_OWNER' } as const;
     const h = portalWorld([{ id: aliceId, email: 'bob@example.com', orgRoles: ['ORG_MEMBER', 'ORG_OWNER'] }]);
