@@ -173,6 +173,24 @@ export function refusedEntry(error: unknown, access: readonly Access[]): Connect
   });
 }
 
+/**
+ * Atlas will not take this person into the organization: the e-mail's domain is outside the
+ * federation's allow-list (400 `DOMAIN_NOT_IN_ALLOW_LIST`), or the person's own organization
+ * restrictions forbid joining another (403 `USER_ORGS_RESTRICTED`). A refusal of the request's
+ * person, named by its field; as a bare 403 `forbidden`, it read as the credential lacking a role.
+ */
+export function refusedPerson(error: unknown, email: string): ConnectorError | undefined {
+  if (!isConnectorError(error) || !isAtlasCode(error, 'DOMAIN_NOT_IN_ALLOW_LIST', 'USER_ORGS_RESTRICTED'))
+    return undefined;
+  const field = 'requester.email';
+  return new ConnectorError({
+    code: 'invalid_request',
+    message: `${field}: Atlas will not take ${email} into the organization (${error.message})`,
+    details: { field, atlasErrorCode: error.details.atlasErrorCode },
+    cause: error,
+  });
+}
+
 /** The earlier attempt's intent; one that does not parse (another kind's, a corrupted one) is none. */
 export function earlierIntent(ctx: GrantCtx): GrantIntent | undefined {
   if (ctx.intent === null || ctx.intent === undefined) return undefined;

@@ -815,6 +815,25 @@ describe('grant intent (write-ahead record in the control plane)', () => {
     expect(h.intents.at(-1)?.intent).toEqual(withdrawn);
   });
 
+  // The organization will not take this person (its federation's domain allow-list, the person's
+  // own organization restrictions): the request's fault, named by its field, not the credential's.
+  it.each([
+    [400, 'DOMAIN_NOT_IN_ALLOW_LIST'],
+    [403, 'USER_ORGS_RESTRICTED'],
+  ])(
+    'fails invalid_request naming requester.email when Atlas refuses the invitation with %i %s',
+    async (status, code) => {
+      const h = portalWorld();
+      h.world.answerNext('orgUsers.invite', status, { error: status, errorCode: code, detail: 'refused' });
+      await expect(grantReadWrite(h)).rejects.toMatchObject({
+        code: 'invalid_request',
+        retryable: false,
+        details: { field: 'requester.email', atlasErrorCode: code },
+      });
+      expect(h.intents.at(-1)?.intent).toEqual(withdrawn);
+    },
+  );
+
   it('withdraws its claim right after a 409, before anything else can fail', async () => {
     const h = portalWorld();
     // An admin invites bob just before the connector does; then reading bob again fails.

@@ -24,6 +24,7 @@ import {
   recordOrWarn,
   refusedEntry,
   refusedOutright,
+  refusedPerson,
   takeBack,
   takeBackEarlier,
   validated,
@@ -115,7 +116,7 @@ export async function grantAccess(input: GrantInput, deps: PortalDeps, ctx: Gran
     try {
       invited = await invite(deps, ctx, config.orgId, grant, claim);
     } catch (error) {
-      const failure = refusedEntry(error, payload.access) ?? error;
+      const failure = refusedEntry(error, payload.access) ?? refusedPerson(error, grant.email) ?? error;
       if (refusedOutright(error)) {
         await recordOrWarn(ctx, unclaimed);
         // Refused for good: what an earlier attempt claimed is taken back (takeBack reads the person
@@ -254,7 +255,11 @@ async function grantToMember(
     // Atlas refused a write outright: it and every write after it never happened. Left in place,
     // the intent would claim them, and the record a failed job leaves (fromIntent) would have its
     // revoke or the sweep remove a role or membership someone else gives the person later.
-    const failure = leftMeanwhile(error, grant.email) ?? refusedEntry(error, input.payload.access) ?? error;
+    const failure =
+      leftMeanwhile(error, grant.email) ??
+      refusedEntry(error, input.payload.access) ??
+      refusedPerson(error, grant.email) ??
+      error;
     if (refusedOutright(error)) {
       const unclaimed = narrowed([...landed.roles, ...shared, ...(earlier?.added ?? [])]);
       await recordOrWarn(ctx, unclaimed, 'could not narrow the intent of a refused grant write');
