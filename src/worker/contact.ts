@@ -68,10 +68,14 @@ export class ControlPlaneContact {
     this.outOfContact = true;
   }
 
-  /** Takes the server's intervals, clamped to what the worker can honour. */
-  applyIntervals(next: Partial<Intervals>): void {
+  /**
+   * Takes the server's intervals, clamped to what the worker can honour. A heartbeat sends only
+   * those that changed; a registration sends them all (`complete`), so a `sessionGraceMs` it leaves
+   * out is none: that control plane ends leases at their TTL (§5.1).
+   */
+  applyIntervals(next: Partial<Intervals>, complete = false): void {
     const current = this.intervals;
-    const sessionGraceMs = next.sessionGraceMs ?? current.sessionGraceMs;
+    const sessionGraceMs = complete ? next.sessionGraceMs : (next.sessionGraceMs ?? current.sessionGraceMs);
     this.intervals = {
       heartbeatMs: clampInterval(next.heartbeatMs ?? current.heartbeatMs, 500, 60_000),
       pollWaitMs: clampInterval(next.pollWaitMs ?? current.pollWaitMs, 0, 50_000),

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { FakeClock, flushMicrotasks, settleUntil } from '../../test/fakes/fake-clock.js';
 import { FakeRandom } from '../../test/fakes/fake-random.js';
 import { envelope, FakeControlPlane, httpError } from '../../test/fakes/fake-control-plane.js';
+import type { Intervals } from '../control-plane/protocol.js';
 import { captureLogs } from '../../test/fakes/log-capture.js';
 import { createMetrics } from '../admin/metrics.js';
 import { ConnectorError } from '../errors/connector-error.js';
@@ -1094,6 +1095,48 @@ describe('Worker: per-resource ordering', () => {
     gated.open('c');
     await clock.advance(2_000);
     await worker.drain();
+  });
+});
+
+describe('Worker: a session the client registered again on its own', () => {
+  /** What the client does when a call meets an expired token or an unknown session. */
+  const registeredAgain = (cp: FakeControlPlane, intervals: Intervals): void => {
+    const previous = cp.current;
+    if (!previous) throw new Error('not registered');
+    cp.current = {
+      sessionId: 'session-2',
+      registration: { ...previous.registration, sessionId: 'session-2', intervals },
+    };
+  };
+
+  it('takes the new session’s intervals: a lease is no longer held through an outage by a grace it does not advertise', async () => {
+    const { clock, cp, worker, gated, logs } = setup({ maxConcurrentJobs: 1 });
+    // The first session's control plane held a silent session's leases for 2 minutes.
+    cp.heartbeatBehaviour = () => ({ intervals: { sessionGraceMs: 120_000 } });
+    worker.start();
+    await clock.advance(100);
+    expect(worker.status().intervals.sessionGraceMs).toBe(120_000);
+    // The next call registers again, with a control plane that ends leases at their TTL.
+    const next = { heartbeatMs: 5_000, pollWaitMs: 20_000, leaseTtlMs: 30_000 };
+    cp.heartbeatBehaviour = () => {
+      if (cp.current?.sessionId === 'session-1') registeredAgain(cp, next);
+      return {};
+    };
+    await clock.advance(11_000);
+    expect(worker.status().sessionId).toBe('session-2');
+    expect(worker.status().intervals).toEqual(next);
+    // A job, then an outage: its lease ends at its TTL, so its handler must stop by then.
+    cp.queue.push(gatedJob('a', false));
+    await clock.advance(20_000); // the claim held open meanwhile answers empty; the next takes it
+    expect(gated.seen.started).toEqual(['a']);
+    cp.heartbeatBehaviour = () => httpError('upstream_unavailable');
+    cp.extendBehaviour = () => httpError('upstream_unavailable');
+    await clock.advance(30_000);
+    expect(logs.lines().filter((l) => l.msg === 'lease lost')).toMatchObject([
+      { jobId: 'a', reason: 'deadline' },
+    ]);
+    expect(cp.calls.results).toEqual([]);
+    await worker.force();
   });
 });
 

@@ -92,6 +92,8 @@ export class Worker {
   private readonly stopLoops = new AbortController();
   private claimAbort = new AbortController();
   private registeredAt: number | undefined;
+  /** The session whose registration intervals are applied (see adoptSession). */
+  private sessionId: string | undefined;
   private skewMs: number | undefined;
   /**
    * Monotonic time each loop last ticked, or when it is due back from a wait the control plane
@@ -314,13 +316,34 @@ export class Worker {
       (delayMs) => (this.ticks.heartbeat = this.ticks.claim = clock.monotonic() + delayMs),
     );
     if (!accepted) return;
-    this.contact.applyIntervals(accepted.session.registration.intervals);
+    this.adoptSession();
     this.registeredAt = clock.monotonic();
     this.contact.answered(accepted.sentAt);
     logger.info(
       { sessionId: accepted.session.sessionId, intervals: this.intervals },
       'registered with the control plane',
     );
+  }
+
+  /**
+   * The client registers again on its own when a call meets an expired token or an unknown session
+   * (an outage longer than the token's life, a control plane that lost its sessions): that
+   * registration's intervals are the server's now, and no heartbeat repeats them. Kept from the
+   * earlier session, a `sessionGraceMs` the server no longer grants would hold a lease locally past
+   * the point where the server has given its job to another replica. Checked on every answer before
+   * a heartbeat's own intervals, which change the registration's.
+   */
+  private adoptSession(): void {
+    const session = this.options.client.current;
+    if (!session || session.sessionId === this.sessionId) return;
+    const replaced = this.sessionId !== undefined;
+    this.sessionId = session.sessionId;
+    this.contact.applyIntervals(session.registration.intervals, true);
+    if (replaced)
+      this.options.logger.info(
+        { sessionId: session.sessionId, intervals: this.intervals },
+        'registered again with the control plane; its intervals apply',
+      );
   }
 
   private connectorState(): ConnectorState {
@@ -348,6 +371,7 @@ export class Worker {
       deadline.signal,
     ).finally(() => deadline.release());
     this.contact.answered(sentAt);
+    this.adoptSession();
     if (outcome.skew) {
       this.skewMs = outcome.skew.skewMs;
       metrics.clockSkew.set(outcome.skew.skewMs / 1000);
@@ -452,6 +476,7 @@ export class Worker {
         failures = 0;
         pace.succeeded();
         this.contact.answered(sentAt);
+        this.adoptSession();
         const jobs = answered.slice(0, maxJobs);
         metrics.claims.inc({ result: jobs.length > 0 ? 'jobs' : 'empty' });
         const ignored = new Set<string>();
