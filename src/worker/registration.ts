@@ -31,8 +31,9 @@ export function controlPlaneHint(error: unknown): number | undefined {
 const unreachable = 'control plane unreachable, backing off';
 
 /**
- * What a failed registration says: a refused token and a token file this process cannot use (read
- * again at each registration, so a rotation may break it) are the operator's to fix, not the network.
+ * What a failed registration says: a refused token, a token file this process cannot use (read
+ * again at each registration, so a rotation may break it) and a request the control plane refuses
+ * are the operator's to fix, not the network.
  */
 function failureMessage(error: unknown): string {
   if (!isConnectorError(error)) return unreachable;
@@ -40,6 +41,10 @@ function failureMessage(error: unknown): string {
     return 'control plane refused the enrollment token; check CONTROL_PLANE_TOKEN';
   if (error.code === 'config_invalid')
     return 'enrollment token unusable; check CONTROL_PLANE_TOKEN_FILE or CONTROL_PLANE_TOKEN';
+  // Its own answer (a protocol body) that no retry changes: a 400 for a body or protocol version it
+  // does not take, a 404 for a route it does not have (a wrong path in the URL). It was reached.
+  if (error.details.protocolCode !== undefined && !error.retryable)
+    return 'control plane refused the registration; check CONTROL_PLANE_URL and the connector version';
   return unreachable;
 }
 

@@ -812,6 +812,36 @@ describe('Worker: registration log lines', () => {
   });
 });
 
+describe('Worker: a registration the control plane refuses', () => {
+  // It answered: DNS, TLS, proxies and NetworkPolicies are not what the operator should check.
+  it.each([
+    [
+      '400 invalid_request (a body or protocol version it does not take)',
+      'invalid_request',
+      'invalid_request',
+    ],
+    ['404 not_found (a CONTROL_PLANE_URL with a wrong path)', 'not_found', 'not_found'],
+  ] as const)('says so, not that it is unreachable, on %s', async (_case, code, protocolCode) => {
+    const { clock, cp, worker, logs } = setup();
+    const register = cp.register.bind(cp);
+    let refusals = 0;
+    cp.register = async (request) => {
+      if (refusals++ === 0) throw httpError(code, protocolCode);
+      return register(request);
+    };
+    worker.start();
+    for (let waited = 0; !worker.status().registered && waited < 600_000; waited += 10_000)
+      await clock.advance(10_000);
+    expect(worker.status().registered).toBe(true);
+    const line = logs.lines().find((l) => l.level === 'error' || l.level === 'warn');
+    expect(line).toMatchObject({
+      level: 'error',
+      msg: 'control plane refused the registration; check CONTROL_PLANE_URL and the connector version',
+    });
+    await worker.drain();
+  });
+});
+
 describe('Worker: an outage in the logs', () => {
   const warnings = (logs: ReturnType<typeof captureLogs>, msg: string) =>
     logs.lines().filter((l) => l.level === 'warn' && l.msg === msg);
