@@ -152,7 +152,11 @@ export const JobEnvelope = z.object({
   leaseId: z.string().min(1),
   fencingToken: z.number().int().nonnegative(),
   leaseTtlMs: z.number().int().positive(),
-  notAfter: z.string(),
+  /**
+   * An RFC 3339 date-time. Any other text is refused, not taken as no deadline: `Date.parse` reads
+   * it as NaN (no comparison with it is ever true) or, without a zone, in the replica's own.
+   */
+  notAfter: z.iso.datetime({ offset: true }),
   resourceKey: z.string().min(1),
   integration: IntegrationRef.nullable(),
   payload: z.string(),

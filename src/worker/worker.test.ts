@@ -1210,6 +1210,20 @@ describe('Worker: a job envelope that does not match the protocol schema', () =>
     await worker.drain();
   });
 
+  it('does not run a job whose notAfter is no date-time: its deadline could not be checked', async () => {
+    const { clock, cp, worker } = setup();
+    cp.queue.push({ ...ping('undated', 10), notAfter: 'tomorrow' });
+    worker.start();
+    await clock.advance(1_000);
+    expect(cp.calls.results).toHaveLength(1);
+    expect(cp.calls.results[0]?.body).toMatchObject({
+      outcome: 'failed',
+      error: { code: 'invalid_job', retryable: false },
+    });
+    expect(cp.calls.results[0]?.body.error?.message).toContain('notAfter');
+    await worker.drain();
+  });
+
   it('keeps its lease while the failure waits in the outbox, and lists it in heartbeats', async () => {
     const { clock, cp, worker } = setup();
     cp.queue.push(newerShape());
