@@ -900,6 +900,69 @@ describe('Worker: an outage in the logs', () => {
   });
 });
 
+describe('Worker: contact returning after an outage', () => {
+  /** Everything fails while `down.now`, each refusal asking to come back in 2 minutes. */
+  function outage(cp: FakeControlPlane) {
+    const down = { now: true };
+    const refused = () => httpError('upstream_unavailable', undefined, 120_000);
+    cp.heartbeatBehaviour = () => (down.now ? refused() : {});
+    cp.extendBehaviour = () => (down.now ? refused() : { leaseTtlMs: 30_000, cancelRequested: false });
+    cp.resultBehaviour = () => (down.now ? refused() : { accepted: true, jobState: 'succeeded' });
+    return down;
+  }
+
+  it('sends a result held through the outage at once, not after its Retry-After, and claims only after it', async () => {
+    const { clock, cp, worker } = setup();
+    const down = outage(cp);
+    const events: string[] = [];
+    const claim = cp.claim.bind(cp);
+    cp.queue.push(ping('a', 1_000));
+    // The first claim hands out a job, then the control plane is down; the job finishes in the outage.
+    cp.claim = (...args) => {
+      events.push('claim');
+      return down.now && cp.queue.length === 0
+        ? Promise.reject(httpError('upstream_unavailable'))
+        : claim(...args);
+    };
+    const submit = cp.submitResult.bind(cp);
+    cp.submitResult = (...args) => {
+      events.push('result');
+      return submit(...args);
+    };
+    worker.start();
+    for (let waited = 0; waited < 10 * 60_000; waited += 60_000) await clock.advance(60_000);
+    await clock.advance(30_000); // the result's next try (every 2 minutes from 1 s) is 90 s away
+    expect(worker.status().outboxDepth).toBe(1);
+    down.now = false;
+    events.length = 0;
+    // The next heartbeat is answered within its interval (10 s): contact is back.
+    await clock.advance(11_000);
+    expect(worker.status().outboxDepth).toBe(0);
+    expect(events.slice(0, 2)).toEqual(['result', 'claim']);
+    await worker.drain();
+  });
+
+  it('ends the claim backoff when another call is answered, not after its Retry-After', async () => {
+    const { clock, cp, worker } = setup();
+    const down = outage(cp);
+    let claims = 0;
+    const claim = cp.claim.bind(cp);
+    cp.claim = (...args) => {
+      claims += 1;
+      return down.now
+        ? Promise.reject(httpError('upstream_unavailable', undefined, 120_000))
+        : claim(...args);
+    };
+    worker.start();
+    for (let waited = 0; waited < 10 * 60_000; waited += 60_000) await clock.advance(60_000);
+    down.now = false;
+    const before = claims;
+    await clock.advance(11_000);
+    expect(claims).toBe(before + 1);
+    await worker.drain();
+  });
+});
+
 describe('Worker: liveness while jobs hold every slot', () => {
   it('stays live while a long job holds the only slot, for longer than the claim budget', async () => {
     const { clock, cp, worker, gated } = setup({ maxConcurrentJobs: 1, maxWaitingJobs: 0 });
