@@ -3,6 +3,7 @@ import { FakeClock } from '../../test/fakes/fake-clock.js';
 import { FakeRandom } from '../../test/fakes/fake-random.js';
 import { captureLogs } from '../../test/fakes/log-capture.js';
 import type { Fetch, HttpRequestInit } from '../runtime/http.js';
+import { ConnectorError } from '../errors/connector-error.js';
 import { ResultOutbox } from '../worker/result-outbox.js';
 import { ControlPlaneClient } from './control-plane-client.js';
 import { serialiseResult } from './protocol.js';
@@ -81,11 +82,15 @@ function controlPlane() {
   return { fetch, arrive, serveUntil, seen, expireToken: () => (current = undefined) };
 }
 
-async function registered(cp: ReturnType<typeof controlPlane>, clock: FakeClock) {
+async function registered(
+  cp: ReturnType<typeof controlPlane>,
+  clock: FakeClock,
+  enrollmentToken = () => Promise.resolve('enrollment-token-0123456789'),
+) {
   const logs = captureLogs();
   const client = new ControlPlaneClient({
     baseUrl: 'https://cp.test',
-    enrollmentToken: () => Promise.resolve('enrollment-token-0123456789'),
+    enrollmentToken,
     fetch: cp.fetch,
     clock,
     logger: logs.logger,
@@ -160,6 +165,36 @@ describe('control-plane calls that overlap a token change', () => {
     await cp.serveUntil(Promise.all([delivered, beat]));
     expect(await delivered).toBe('accepted');
     expect(cp.seen.filter((line) => line.startsWith('register'))).toHaveLength(2);
+  });
+
+  it('keeps a held result when registering again fails for a reason of its own (a token file mid-rotation)', async () => {
+    const clock = new FakeClock();
+    const cp = controlPlane();
+    let reads = 0;
+    const enrollmentToken = async () => {
+      reads += 1;
+      if (reads === 2)
+        throw new ConnectorError({
+          code: 'config_invalid',
+          message: 'CONTROL_PLANE_TOKEN_FILE: cannot read /var/run/secrets/token',
+        });
+      return 'enrollment-token-0123456789';
+    };
+    const { result } = await registered(cp, clock, enrollmentToken);
+    await clock.advance(1_900_000);
+    cp.expireToken();
+    const delivered = result();
+    let settled = false;
+    void delivered.finally(() => (settled = true));
+    // Every request is answered as it comes; the outbox's backoff runs on the fake clock.
+    const started = Date.now();
+    while (!settled) {
+      if (Date.now() - started > 10_000) throw new Error(`result not settled after ${cp.seen.join(', ')}`);
+      await cp.serveUntil(new Promise((resolve) => setTimeout(resolve, 1)));
+      await clock.advance(100);
+    }
+    expect(await delivered).toBe('accepted');
+    expect(reads).toBe(3);
   });
 
   it('refreshes the token before its next call when the control plane asks (refresh_token)', async () => {

@@ -103,9 +103,7 @@ export class ResultOutbox {
         return 'accepted';
       } catch (error) {
         if (this.stopper.signal.aborted) return this.dropped(entry);
-        // A refusal of the result itself ends it; one of the connector's credentials (auth_failed:
-        // the session could not be renewed yet) says nothing about the result, which is kept.
-        if (isConnectorError(error) && !error.retryable && error.code !== 'auth_failed') {
+        if (refusesResult(error)) {
           this.options.onAttempt?.('rejected');
           log.warn(
             { err: error, jobId: entry.jobId, attempt: entry.attempt },
@@ -146,4 +144,17 @@ export class ResultOutbox {
     );
     return 'dropped';
   }
+}
+
+/**
+ * A refusal of the result itself ends it. One that comes from renewing the session the call needed
+ * says nothing about the result, which is kept: a refused token (auth_failed), an enrollment token
+ * file this process cannot read at that moment (config_invalid: a rotation under way), or any answer
+ * to the token refresh or the registration (another endpoint than the result's).
+ */
+function refusesResult(error: unknown): boolean {
+  if (!isConnectorError(error) || error.retryable) return false;
+  if (error.code === 'auth_failed' || error.code === 'config_invalid') return false;
+  const endpoint = error.details.endpoint;
+  return endpoint === undefined || endpoint === 'result';
 }
