@@ -49,6 +49,19 @@ export function leaseDeadline(sentAt: number, leaseTtlMs: number): number {
 }
 
 /**
+ * The control plane's own answer (a protocol code) to an extend or a release that the lease is gone:
+ * 409 `lease_lost`, 410 `job_gone`, or 404 `not_found` (it knows no such job, so no lease of it can
+ * be valid, §4.5). An intermediary's 404, 409 or 410 (no protocol body) says nothing of the lease (§2).
+ */
+export function leaseGoneAnswer(error: unknown): error is ConnectorError {
+  return (
+    isConnectorError(error) &&
+    error.details.protocolCode !== undefined &&
+    (error.code === 'conflict' || error.code === 'gone' || error.details.protocolCode === 'not_found')
+  );
+}
+
+/**
  * Keeps one job's lease alive: extends every TTL/3, retries transient failures with full jitter
  * until the local deadline, and declares the lease lost on 409/410 (or a 404 for an unknown job)
  * or when the deadline passes unconfirmed. The deadline is computed on the monotonic clock from
@@ -132,15 +145,10 @@ export class LeaseKeeper {
         if (answer.cancelRequested) this.options.onCancelRequested();
       } catch (error) {
         if (this.stopper.signal.aborted) return;
-        // 404 `not_found` is the control plane's own answer that it knows no such job (§4.5): no
-        // lease of it can be valid, and its session's hold (which heartbeats keep moving) is no
-        // reason to retry until the job ends. Only the control plane's own answers (a protocol code)
-        // end the lease: a proxy's 404, 409 or 410 is retried like any answer without one (§2).
-        if (
-          isConnectorError(error) &&
-          error.details.protocolCode !== undefined &&
-          (error.code === 'conflict' || error.code === 'gone' || error.details.protocolCode === 'not_found')
-        ) {
+        // A 404 `not_found` ends the lease too: its session's hold (which heartbeats keep moving)
+        // is no reason to retry until the job ends. A proxy's 404, 409 or 410 is retried like any
+        // answer without a protocol code (§2).
+        if (leaseGoneAnswer(error)) {
           if (this.options.resultPending?.()) return this.options.log.debug({ err: error }, resultDecides);
           return this.markLost(
             `control plane answered ${String(error.details.protocolCode ?? error.code)}`,

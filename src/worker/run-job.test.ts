@@ -736,6 +736,39 @@ describe('RunningJob', () => {
     });
   });
 
+  describe('a release the drain or a heartbeat asks for', () => {
+    const lostLogs = (logs: ReturnType<typeof setup>['logs']) =>
+      logs.lines().filter((l) => l.msg === 'lease lost');
+    const running = (deps: ReturnType<typeof setup>['deps']) => {
+      const job = new RunningJob(envelope({ type: 'linger', payload: '{"lingerMs":60000}' }), 0, deps);
+      return { job, done: job.run(Promise.resolve()) };
+    };
+
+    it('is answered when the control plane no longer knows the job (404 not_found): nothing is left to hand back', async () => {
+      const { clock, cp, deps, logs } = setup([]);
+      cp.releaseBehaviour = () => httpError('not_found', 'not_found');
+      const { job, done } = running(deps);
+      await clock.advance(1_000);
+      expect(await job.releaseLease('shutdown')).toBe(true);
+      expect(lostLogs(logs)).toMatchObject([{ reason: 'revoked' }]);
+      await clock.advance(60_000);
+      await done;
+    });
+
+    it('is not taken for a lost lease on an intermediary’s 409 or 410 (no protocol body): the lease expires there', async () => {
+      const { clock, cp, deps, logs } = setup([]);
+      cp.releaseBehaviour = () =>
+        new ConnectorError({ code: 'conflict', retryable: true, message: 'control plane release: HTTP 409' });
+      const { job, done } = running(deps);
+      await clock.advance(1_000);
+      expect(await job.releaseLease('shutdown')).toBe(false);
+      expect(lostLogs(logs)).toEqual([]);
+      expect((await deps.metrics.leasesLost.get()).values.filter((v) => v.value > 0)).toEqual([]);
+      await clock.advance(60_000);
+      await done;
+    });
+  });
+
   it('keeps extending the lease while the result waits in the outbox', async () => {
     const { clock, cp, deps } = setup([]);
     // Seven refusals: 0.5 × (1+2+4+8+16+32+60) s ≈ 61 s, twice the 30 s lease.

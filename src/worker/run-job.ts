@@ -19,7 +19,7 @@ import type { SecretScrubber } from '../runtime/secret-scrubber.js';
 import { dispatch, failure, type JobOutcome } from './dispatch.js';
 import { createJobContext, leaseLostError } from './job-context.js';
 import type { JobRouter } from './job-handlers.js';
-import { LeaseKeeper } from './lease-keeper.js';
+import { LeaseKeeper, leaseGoneAnswer } from './lease-keeper.js';
 import { parseJob } from './parse-job.js';
 import type { ResultOutbox } from './result-outbox.js';
 
@@ -206,8 +206,9 @@ export class RunningJob {
       await this.deps.client.release(this.lease, reason, AbortSignal.timeout(releaseTimeoutMs));
       return true;
     } catch (error) {
-      // 409/410: the server had already moved on from this lease (protocol §4.3): it was lost.
-      if (isConnectorError(error) && (error.code === 'conflict' || error.code === 'gone')) {
+      // 409/410 (or 404: no such job), its own answer: the server had already moved on from this
+      // lease (protocol §4.3): it was lost. An intermediary's leaves the lease to expire there.
+      if (leaseGoneAnswer(error)) {
         this.lostOnServer = true;
         this.deps.metrics.leasesLost.inc({ reason: 'revoked' });
         this.log.warn({ reason: 'revoked' }, 'lease lost');
