@@ -221,6 +221,33 @@ describe('loadConfig', () => {
     expect(both).not.toContain('tok-123456');
   });
 
+  it.each([
+    ['CONNECTOR_ID', { CONNECTOR_ID: ' ' }, 'CONNECTOR_ID: required when CONTROL_PLANE_URL is set'],
+    [
+      'CONTROL_PLANE_TOKEN_FILE',
+      { CONTROL_PLANE_TOKEN: '', CONTROL_PLANE_TOKEN_FILE: '\n' },
+      'CONTROL_PLANE_TOKEN: set it or CONTROL_PLANE_TOKEN_FILE when CONTROL_PLANE_URL is set',
+    ],
+    [
+      'CONTROL_PLANE_TOKEN',
+      { CONTROL_PLANE_TOKEN: '  ' },
+      'CONTROL_PLANE_TOKEN: set it or CONTROL_PLANE_TOKEN_FILE when CONTROL_PLANE_URL is set',
+    ],
+  ])('reads %s set to blanks as unset when it is required, as the schema does', (_name, blanks, message) => {
+    // The schema read " " as unset while the required check saw it set: a remote connector then
+    // registered as the sandbox's "sandbox-connector", or started with no enrollment token at all.
+    expect(problemsOf({ ...remote, ...blanks })).toContain(message);
+  });
+
+  it('takes CONTROL_PLANE_TOKEN_FILE set to blanks as unset, not as a second token source', () => {
+    const config = loadConfig({ ...remote, CONTROL_PLANE_TOKEN_FILE: ' ' });
+    expect(config.controlPlane).toEqual({
+      url: remote.CONTROL_PLANE_URL,
+      token: 'tok-123456',
+      tokenFile: undefined,
+    });
+  });
+
   it.each(['CONTROL_PLANE_URL', 'ATLAS_BASE_URL'])(
     'refuses %s with user:password@ in it, without echoing the password',
     (name) => {

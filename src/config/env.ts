@@ -264,9 +264,13 @@ function originOnlyProblem(name: string, value: string | undefined): string | un
   return `${name}: must be an origin such as https://cloud.mongodb.com, with no path, query or fragment (the connector adds /api/atlas/v2)`;
 }
 
-/** Rules that involve more than one variable. Each problem names the variable it is about. */
+/**
+ * Rules that involve more than one variable. Each problem names the variable it is about. A
+ * variable set to blanks is unset here as in the schema: a required one so set is missing.
+ */
 function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): string[] {
   const problems: string[] = [];
+  const isSet = (name: string): boolean => blankIsUnset(env[name]) !== undefined;
   // Both carry secrets (enrollment token; issued passwords and OAuth client secrets): never in clear text.
   for (const name of ['CONTROL_PLANE_URL', 'ATLAS_BASE_URL'] as const) {
     for (const problem of [cleartextUrlProblem(name, env[name]), urlCredentialsProblem(name, env[name])])
@@ -275,14 +279,17 @@ function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): 
   const atlasOriginProblem = originOnlyProblem('ATLAS_BASE_URL', env.ATLAS_BASE_URL);
   if (atlasOriginProblem) problems.push(atlasOriginProblem);
   if (env.CONTROL_PLANE_URL) {
-    if (!env.CONTROL_PLANE_TOKEN && !env.CONTROL_PLANE_TOKEN_FILE) {
+    if (!isSet('CONTROL_PLANE_TOKEN') && !isSet('CONTROL_PLANE_TOKEN_FILE')) {
       problems.push('CONTROL_PLANE_TOKEN: set it or CONTROL_PLANE_TOKEN_FILE when CONTROL_PLANE_URL is set');
     }
-    if (!env.CONNECTOR_ID) problems.push('CONNECTOR_ID: required when CONTROL_PLANE_URL is set');
+    if (!isSet('CONNECTOR_ID')) problems.push('CONNECTOR_ID: required when CONTROL_PLANE_URL is set');
   }
-  const tokenProblem = env.CONTROL_PLANE_TOKEN ? enrollmentTokenProblem(env.CONTROL_PLANE_TOKEN) : undefined;
+  const tokenProblem =
+    env.CONTROL_PLANE_TOKEN && isSet('CONTROL_PLANE_TOKEN')
+      ? enrollmentTokenProblem(env.CONTROL_PLANE_TOKEN)
+      : undefined;
   if (tokenProblem) problems.push(`CONTROL_PLANE_TOKEN: ${tokenProblem}`);
-  if (env.CONTROL_PLANE_TOKEN && env.CONTROL_PLANE_TOKEN_FILE) {
+  if (isSet('CONTROL_PLANE_TOKEN') && isSet('CONTROL_PLANE_TOKEN_FILE')) {
     problems.push(
       'CONTROL_PLANE_TOKEN_FILE: set either CONTROL_PLANE_TOKEN or CONTROL_PLANE_TOKEN_FILE, not both',
     );
