@@ -152,6 +152,15 @@ describe('doctor --integration', () => {
     });
   });
 
+  it('reads a file saved with a UTF-8 byte order mark (Windows editors save one), as a secret payload is read', async () => {
+    const integration = { kind: 'atlas-project', secretRef: 'env://K', config: { projectId: payments } };
+    const read = files({ 'bom.json': `\uFEFF${JSON.stringify(integration)}` });
+
+    await expect(parseDoctorArgs(['--integration', 'bom.json'], read, testKinds)).resolves.toMatchObject({
+      target: { kind: 'atlas-project', secretRef: 'env://K', projectIds: [payments] },
+    });
+  });
+
   it.each(['atlas-org-portal', 'atlas-org-deep-discovery'])(
     'takes the projectIds allow-list of %s as part of its config, not as doctor targets',
     async (kind) => {

@@ -137,7 +137,8 @@ async function readIntegrationFile(
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // A leading byte order mark (Windows editors save one) is dropped, as from a secret's payload.
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch {
     throw usageError(`--integration ${path}: not valid JSON`);
   }
