@@ -301,3 +301,27 @@ describe('.env.example', () => {
     expect(loadConfig(env)).toEqual(loadConfig({}));
   });
 });
+
+describe('the README’s configuration table', () => {
+  const rows = [
+    ...readFileSync(new URL('../../README.md', import.meta.url), 'utf8').matchAll(
+      /^\| `([A-Z][A-Z0-9_]*)` \| `(\d+)` \| (.*) \|$/gm,
+    ),
+  ].map(([, name = '', , meaning = '']) => ({ name, range: /\((\d+)-(\d+)\)/.exec(meaning) }));
+
+  it('states the range of every numeric variable, as the error for a value outside it does', () => {
+    expect(rows.length).toBeGreaterThan(10);
+    expect(rows.filter(({ range }) => range === null).map(({ name }) => name)).toEqual([]);
+  });
+
+  it.each(rows.filter(({ range }) => range !== null).map(({ name, range }) => [name, range]))(
+    'states %s’s range as the one loadConfig takes',
+    (name, range) => {
+      const [min, max] = [Number(range?.[1]), Number(range?.[2])];
+      expect(loadConfig({ [name]: String(min) })).toBeDefined();
+      expect(loadConfig({ [name]: String(max) })).toBeDefined();
+      expect(problemsOf({ [name]: String(min - 1) })).toContain(`${name}: must be`);
+      expect(problemsOf({ [name]: String(max + 1) })).toContain(`${name}: must be`);
+    },
+  );
+});
