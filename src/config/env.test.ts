@@ -81,6 +81,24 @@ describe('loadConfig', () => {
     expect(problemsOf({ [name]: value })).toContain(`${name}: ${message}`);
   });
 
+  it.each([
+    ['LOG_LEVEL', 'info\n'],
+    ['SANDBOX_DEMO', 'off\n'],
+    ['POLICY_ALLOW_ADMIN_ROLES', ' true'],
+    ['SANDBOX_ATLAS_PUBLIC_KEY', 'sandboxp\r\n'],
+    ['CONNECTOR_ID', 'prod-eu-1\n'],
+  ])('refuses %s=%j saying that blanks around the value are the matter', (name, value) => {
+    // A ConfigMap key made from a file keeps its final newline; the error never shows the value,
+    // so without this an operator reads "expected one of … info …" for LOG_LEVEL=info.
+    expect(problemsOf({ ...remote, [name]: value })).toMatch(
+      new RegExp(`^ {2}- ${name}: .*\\(the value has a space or line break before or after it`, 'm'),
+    );
+  });
+
+  it('says nothing of blanks when they are not around the value', () => {
+    expect(problemsOf({ LOG_LEVEL: 'loud' })).not.toContain('line break');
+  });
+
   it('refuses a proxy without a scheme, naming the variable', () => {
     const message = problemsOf({ HTTPS_PROXY: 'proxy.corp:3128', HTTP_PROXY: '10.0.0.1:3128' });
     expect(message).toMatch(/HTTPS_PROXY: must be an absolute http:\/\/ or https:\/\/ URL/);

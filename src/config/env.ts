@@ -312,6 +312,21 @@ function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): 
 }
 
 /**
+ * A variable's problem says so when its value has blanks around it, the value being never shown:
+ * a ConfigMap key or secret made from a file keeps the file's final newline, and `LOG_LEVEL`
+ * refused as "expected one of … info …" would leave the operator looking at `info`.
+ */
+function blanksAround(
+  path: readonly PropertyKey[],
+  env: Readonly<Record<string, string | undefined>>,
+): string {
+  const value = path.length === 1 && typeof path[0] === 'string' ? env[path[0]] : undefined;
+  return value !== undefined && value.trim() !== '' && value !== value.trim()
+    ? ' (the value has a space or line break before or after it, such as a file’s final newline: remove it)'
+    : '';
+}
+
+/**
  * Parses the environment once into a frozen config. Every problem is reported together, each
  * prefixed with its variable name; values are never echoed (some are secrets).
  */
@@ -320,7 +335,10 @@ export function loadConfig(environment: Readonly<Record<string, string | undefin
   const problems = [
     ...(parsed.success
       ? []
-      : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`)),
+      : parsed.error.issues.map(
+          (issue) =>
+            `${issue.path.join('.') || '(environment)'}: ${issue.message}${blanksAround(issue.path, environment)}`,
+        )),
     ...crossFieldProblems(environment),
   ];
   if (!parsed.success || problems.length > 0) {
