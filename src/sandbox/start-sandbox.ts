@@ -4,7 +4,12 @@ import { ConnectorError } from '../errors/connector-error.js';
 import { cryptoRandom } from '../runtime/random.js';
 import type { Logger } from '../runtime/logger.js';
 import type { SecretScrubber } from '../runtime/secret-scrubber.js';
-import { parseFixture, startAtlasSimulator, type AtlasFixture, type AtlasSimulator } from './atlas/index.js';
+import {
+  parseFixtureText,
+  startAtlasSimulator,
+  type AtlasFixture,
+  type AtlasSimulator,
+} from './atlas/index.js';
 import {
   startReferenceControlPlane,
   type ReferenceControlPlane,
@@ -36,7 +41,7 @@ export const sandboxSecretVariable = 'SANDBOX_ATLAS_SECRET';
 async function loadFixture(path: string | undefined): Promise<AtlasFixture | undefined> {
   if (!path) return undefined;
   try {
-    return parseFixture(JSON.parse(await readFile(path, 'utf8')));
+    return parseFixtureText(await readFile(path, 'utf8'));
   } catch (error) {
     throw new ConnectorError({
       code: 'config_invalid',

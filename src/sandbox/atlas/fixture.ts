@@ -202,6 +202,14 @@ export function parseFixture(input: unknown): AtlasFixture {
   return parsed.data;
 }
 
+/**
+ * A fixture file's text (SANDBOX_ATLAS_FIXTURE), parsed. A leading UTF-8 byte order mark (Windows
+ * editors save one) is dropped, as from a secret's JSON payload.
+ */
+export function parseFixtureText(text: string): AtlasFixture {
+  return parseFixture(JSON.parse(text.replace(/^\uFEFF/, '')));
+}
+
 export function checkFixtureReferences(fixture: AtlasFixture): string[] {
   const orgs = new Set(fixture.organizations.map((o) => o.id));
   const projects = new Set(fixture.projects.map((p) => p.id));

@@ -2,7 +2,7 @@ export { startAtlasSimulator } from './simulator.js';
 export type { AtlasSimulator, AtlasSimulatorOptions, ServiceAccountOption } from './simulator.js';
 export type { HookMatch, ScriptedAnswer, ScriptedFailure, TestHooks } from './test-hooks.js';
 export { defaultFixture, readOnlyApiKey, sandboxIds } from './default-fixture.js';
-export { atlasFixtureSchema, parseFixture } from './fixture.js';
+export { atlasFixtureSchema, parseFixture, parseFixtureText } from './fixture.js';
 export { largeOrgFixture } from './large-org-fixture.js';
 export type { LargeOrgOptions } from './large-org-fixture.js';
 export type { AtlasFixture, AtlasFixtureInput } from './fixture.js';

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parseFixture } from './fixture.js';
+import { parseFixtureText } from './fixture.js';
 import { startAtlasSimulator } from './simulator.js';
 import { simulatorSettings } from './simulator-env.js';
 
@@ -13,7 +13,7 @@ import { simulatorSettings } from './simulator-env.js';
  */
 async function main(env: NodeJS.ProcessEnv): Promise<void> {
   const { fixturePath, ...settings } = simulatorSettings(env);
-  const fixture = fixturePath ? parseFixture(JSON.parse(await readFile(fixturePath, 'utf8'))) : undefined;
+  const fixture = fixturePath ? parseFixtureText(await readFile(fixturePath, 'utf8')) : undefined;
   const sim = await startAtlasSimulator({ ...settings, ...(fixture !== undefined ? { fixture } : {}) });
   const clusters = Object.fromEntries(
     sim.state
