@@ -224,6 +224,21 @@ describe('loadConfig', () => {
     );
   });
 
+  it.each(['https://cp.example.com/?apikey=cp-secret-42', 'https://cp.example.com/jit#cp-secret-42'])(
+    'refuses CONTROL_PLANE_URL=%s: the connector appends /connector/v1, which would land in the query or fragment',
+    (url) => {
+      const message = problemsOf({ ...remote, CONTROL_PLANE_URL: url });
+      expect(message).toContain('CONTROL_PLANE_URL: must have no query or fragment');
+      expect(message).not.toContain('cp-secret-42');
+    },
+  );
+
+  it('accepts CONTROL_PLANE_URL with a path under which the control plane is served', () => {
+    expect(loadConfig({ ...remote, CONTROL_PLANE_URL: 'https://cp.example.com/jit/' }).controlPlane.url).toBe(
+      'https://cp.example.com/jit/',
+    );
+  });
+
   it('accepts ATLAS_BASE_URL with a trailing slash, which it drops', () => {
     expect(loadConfig({ ATLAS_BASE_URL: 'https://cloud.mongodb.com/' }).atlas.baseUrl).toBe(
       'https://cloud.mongodb.com',

@@ -265,6 +265,15 @@ function originOnlyProblem(name: string, value: string | undefined): string | un
 }
 
 /**
+ * CONTROL_PLANE_URL is a base URL, a path prefix allowed: the client appends `/connector/v1/…`, which
+ * after a query or fragment would be sent inside it (and the URL, query and all, is logged at start).
+ */
+function baseUrlProblem(name: string, value: string | undefined): string | undefined {
+  if (!value || !URL.canParse(value) || !/[?#]/.test(value)) return undefined;
+  return `${name}: must have no query or fragment (the connector appends /connector/v1 to it)`;
+}
+
+/**
  * Rules that involve more than one variable. Each problem names the variable it is about. A
  * variable set to blanks is unset here as in the schema: a required one so set is missing.
  */
@@ -278,6 +287,8 @@ function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): 
   }
   const atlasOriginProblem = originOnlyProblem('ATLAS_BASE_URL', env.ATLAS_BASE_URL);
   if (atlasOriginProblem) problems.push(atlasOriginProblem);
+  const controlPlaneBaseProblem = baseUrlProblem('CONTROL_PLANE_URL', env.CONTROL_PLANE_URL);
+  if (controlPlaneBaseProblem) problems.push(controlPlaneBaseProblem);
   if (env.CONTROL_PLANE_URL) {
     if (!isSet('CONTROL_PLANE_TOKEN') && !isSet('CONTROL_PLANE_TOKEN_FILE')) {
       problems.push('CONTROL_PLANE_TOKEN: set it or CONTROL_PLANE_TOKEN_FILE when CONTROL_PLANE_URL is set');
