@@ -61,6 +61,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ ADMIN_HOST: '  ', LOG_LEVEL: ' ' }).admin.host).toBe('0.0.0.0');
   });
 
+  it.each(['LOG_FORMAT', 'POLICY_ALLOW_ADMIN_ROLES', 'ATLAS_RATE_LIMITS_FROM_API', 'CONTROL_PLANE_URL'])(
+    'reads %s set to blanks as unset, as every other variable',
+    (name) => {
+      // `X= ` in an env file: refused, where every other variable so set takes its default.
+      expect(loadConfig({ [name]: ' ' })).toEqual(loadConfig({}));
+      expect(loadConfig({ [name]: '\n' })).toEqual(loadConfig({}));
+    },
+  );
+
   it('refuses a metrics port equal to the admin port, which would fail the start with a port clash', () => {
     expect(problemsOf({ ADMIN_METRICS_PORT: '8081' })).toMatch(
       /ADMIN_METRICS_PORT: must differ from ADMIN_PORT \(8081\)/,

@@ -29,10 +29,13 @@ const csv = z
       .map((s) => s.trim())
       .filter((s) => s.length > 0),
   );
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
-  .optional()
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.preprocess(
+  blankIsUnset,
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .optional()
+    .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+);
 const duration = (fallback: string) =>
   z.preprocess(
     blankIsUnset,
@@ -61,11 +64,7 @@ const proxyUrl = z.preprocess(
     })
     .optional(),
 );
-const optionalUrl = z
-  .string()
-  .optional()
-  .transform((v) => (v === '' ? undefined : v))
-  .pipe(z.url({ message: 'must be an absolute URL' }).optional());
+const optionalUrl = z.preprocess(blankIsUnset, z.url({ message: 'must be an absolute URL' }).optional());
 
 /**
  * Every environment variable the daemon reads. `.env.example` documents each one; a test keeps
@@ -90,12 +89,14 @@ export const EnvSchema = z.object({
     blankIsUnset,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ),
-  LOG_FORMAT: z
-    .enum(['json', 'pretty', ''], {
-      message: 'must be json or pretty (unset: pretty on a terminal, else json)',
-    })
-    .optional()
-    .transform((v) => (v === '' ? undefined : v)),
+  LOG_FORMAT: z.preprocess(
+    blankIsUnset,
+    z
+      .enum(['json', 'pretty'], {
+        message: 'must be json or pretty (unset: pretty on a terminal, else json)',
+      })
+      .optional(),
+  ),
   DRAIN_TIMEOUT_SECONDS: integer(1, 3600, 90),
   MAX_PAYLOAD_BYTES: integer(1024, 16 * 1024 * 1024, 256 * 1024),
 
@@ -289,7 +290,7 @@ function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): 
   if (atlasOriginProblem) problems.push(atlasOriginProblem);
   const controlPlaneBaseProblem = baseUrlProblem('CONTROL_PLANE_URL', env.CONTROL_PLANE_URL);
   if (controlPlaneBaseProblem) problems.push(controlPlaneBaseProblem);
-  if (env.CONTROL_PLANE_URL) {
+  if (isSet('CONTROL_PLANE_URL')) {
     if (!isSet('CONTROL_PLANE_TOKEN') && !isSet('CONTROL_PLANE_TOKEN_FILE')) {
       problems.push('CONTROL_PLANE_TOKEN: set it or CONTROL_PLANE_TOKEN_FILE when CONTROL_PLANE_URL is set');
     }
