@@ -227,6 +227,8 @@ describe('loadConfig', () => {
     'https://cloud.mongodb.com/api/atlas/v2',
     'https://cloud.mongodb.com/?envelope=true',
     'https://cloud.mongodb.com#x',
+    'https://cloud.mongodb.com?',
+    'https://cloud.mongodb.com/#',
   ])('refuses ATLAS_BASE_URL=%s: an origin only, the client adds /api/atlas/v2', (url) => {
     expect(problemsOf({ ATLAS_BASE_URL: url })).toContain(
       'ATLAS_BASE_URL: must be an origin such as https://cloud.mongodb.com, with no path, query or fragment',

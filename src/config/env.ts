@@ -261,7 +261,8 @@ function urlCredentialsProblem(name: string, value: string | undefined): string 
  */
 function originOnlyProblem(name: string, value: string | undefined): string | undefined {
   const url = value && URL.canParse(value) ? new URL(value) : undefined;
-  if (!url || (/^\/*$/.test(url.pathname) && url.search === '' && url.hash === '')) return undefined;
+  // A bare `?` or `#` parses as an empty query or fragment, yet the appended path would follow it.
+  if (!url || (/^\/*$/.test(url.pathname) && !/[?#]/.test(value ?? ''))) return undefined;
   return `${name}: must be an origin such as https://cloud.mongodb.com, with no path, query or fragment (the connector adds /api/atlas/v2)`;
 }
 
