@@ -453,6 +453,56 @@ describe('aws-sm backend: the IRSA web identity step', () => {
     expect(error.message).toContain("the IAM role's trust policy");
   });
 
+  it.each([
+    [
+      'is missing (the projected token not mounted)',
+      (dir: string) => join(dir, 'absent'),
+      'the file',
+      'ENOENT',
+    ],
+    // Node reports reading a directory without its path.
+    ['names a directory', (dir: string) => dir, 'a file', 'EISDIR'],
+  ])(
+    'maps a web identity token file that %s to auth_failed naming the file, not to Secrets Manager out of reach',
+    async (_case, tokenPath, what, errno) => {
+      irsa();
+      const tokenFile = tokenPath(testTempDir('irsa-token-'));
+      vi.stubEnv('AWS_WEB_IDENTITY_TOKEN_FILE', tokenFile);
+
+      const error = await readError(irsaBackend().read(reference(), signal()));
+      expect(error.code).toBe('auth_failed');
+      expect(error.retryable).toBe(false);
+      const file = what === 'the file' ? `the file ${JSON.stringify(tokenFile)}` : what;
+      expect(error.message).toContain(`the AWS credential chain could not read ${file} (${errno})`);
+      expect(error.message).toContain('AWS_WEB_IDENTITY_TOKEN_FILE');
+      expect(error.message).not.toContain('could not reach Secrets Manager');
+    },
+  );
+
+  it.each([
+    ['EACCES', 'auth_failed', false, 'fsGroup'],
+    ['EMFILE', 'upstream_unavailable', true, 'the read is retried'],
+  ])('maps the token file read failing with %s to %s', async (errno, code, retryable, says) => {
+    // What readFileSync throws; root, as tests may run, reads any file, so EACCES cannot be staged.
+    const tokenFile = '/var/run/secrets/eks.amazonaws.com/serviceaccount/token';
+    const unreadable = () =>
+      Promise.reject(
+        Object.assign(new Error(`${errno}: could not open, open '${tokenFile}'`), {
+          code: errno,
+          syscall: 'open',
+          path: tokenFile,
+        }),
+      );
+
+    const error = await readError(backend({ credentials: unreadable }).read(reference(), signal()));
+    expect(error.code).toBe(code);
+    expect(error.retryable).toBe(retryable);
+    expect(error.message).toContain(
+      `the AWS credential chain could not read the file ${JSON.stringify(tokenFile)} (${errno})`,
+    );
+    expect(error.message).toContain(says);
+  });
+
   it('maps STS IDPCommunicationError, its identity provider out of reach, to a retryable outage', async () => {
     irsa();
     stsRefuses(

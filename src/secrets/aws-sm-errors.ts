@@ -13,6 +13,8 @@ const AwsErrorFactsSchema = z.object({
   name: z.string().catch('Error'),
   message: z.string().catch(''),
   code: z.string().optional().catch(undefined),
+  /** Set by Node on a failed file open: the credential chain's own files, never the network. */
+  path: z.string().optional().catch(undefined),
   $metadata: z.object({ httpStatusCode: z.number().optional() }).optional().catch(undefined),
 });
 
@@ -175,6 +177,8 @@ function classify(facts: AwsErrorFacts, reference: AwsSmReference): Outcome {
       ? rule(facts, reference)
       : { code, message: `Secrets Manager answered HTTP ${status} (${facts.name})` };
   }
+  const file = unreadFile(facts);
+  if (file) return file;
   if (facts.code && isTlsVerificationCode(facts.code)) {
     return {
       code: 'upstream_unavailable',
@@ -192,6 +196,29 @@ function classify(facts: AwsErrorFacts, reference: AwsSmReference): Outcome {
   return {
     code: 'internal',
     message: `unexpected error from the AWS SDK: ${facts.name}${awsSaid(facts, (text) => ` (AWS said: ${text})`)}`,
+  };
+}
+
+/** File errnos that pass (file handles used up under load, a busy file), as the file backend retries them. */
+const passingFileErrnos: ReadonlySet<string> = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'EBUSY', 'EINTR']);
+
+/**
+ * A file the credential chain could not read. The SDK passes on what `readFileSync` throws for
+ * IRSA's web identity token file unwrapped (its other files it reads leniently, or wraps as
+ * CredentialsProviderError), so the errno would otherwise read as Secrets Manager out of reach,
+ * and a token file that is not mounted would be retried as an outage. Node names the path of a
+ * failed open; reading a directory it reports as EISDIR without one.
+ */
+function unreadFile(facts: AwsErrorFacts): Outcome | undefined {
+  if (!facts.code || (facts.path === undefined && facts.code !== 'EISDIR')) return undefined;
+  const file = facts.path === undefined ? 'a file' : `the file ${JSON.stringify(facts.path)}`;
+  const failure = `the AWS credential chain could not read ${file} (${facts.code})`;
+  if (passingFileErrnos.has(facts.code)) {
+    return { code: 'upstream_unavailable', message: `${failure} for now; the read is retried` };
+  }
+  return {
+    code: 'auth_failed',
+    message: `${failure}: with IRSA, AWS_WEB_IDENTITY_TOKEN_FILE must name the projected service account token, which EKS mounts in a pod whose service account has the eks.amazonaws.com/role-arn annotation, readable by the connector's user (the pod's fsGroup)`,
   };
 }
 
