@@ -503,6 +503,21 @@ describe('aws-sm backend: the IRSA web identity step', () => {
     expect(error.message).toContain(says);
   });
 
+  it('maps STS ExpiredTokenException, the projected token past its expiry, to auth_failed naming the token file and the kubelet that renews it', async () => {
+    irsa();
+    stsRefuses(
+      'ExpiredTokenException',
+      'Token expired: current date/time 1796688000 must be before the expiration date/time 1796601600',
+    );
+
+    const error = await readError(irsaBackend().read(reference(), signal()));
+    expect(error.code).toBe('auth_failed');
+    expect(error.retryable).toBe(false);
+    expect(error.details.awsError).toBe('ExpiredTokenException');
+    expect(error.message).toContain('AWS_WEB_IDENTITY_TOKEN_FILE');
+    expect(error.message).toContain('kubelet');
+  });
+
   it('maps STS IDPCommunicationError, its identity provider out of reach, to a retryable outage', async () => {
     irsa();
     stsRefuses(

@@ -42,6 +42,17 @@ const badCredentials: Rule = (facts) => ({
   message: `AWS rejected the connector's credentials (${facts.name}): check that the access key or role session is valid, current and for the secret's partition`,
 });
 
+/**
+ * The same name comes from Secrets Manager (a session token past its expiry) and from STS in the
+ * IRSA step (the projected web identity token past its expiry); the SDK's errors tell them apart
+ * only by their text, so the message names both, the IRSA one first: the SDK renews a role's
+ * session itself, and only the token file, or keys set by hand, can be left to expire.
+ */
+const expiredCredentials: Rule = (facts) => ({
+  code: 'auth_failed',
+  message: `AWS refused the connector's credentials as expired (${facts.name}): with IRSA, the web identity token that AWS_WEB_IDENTITY_TOKEN_FILE names has expired; the kubelet renews that projected token, so check the node's kubelet and clock, and that the file is the mounted token, not a copy. Temporary keys set in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN are never renewed: use a role (IRSA, EKS Pod Identity, an instance profile)`,
+});
+
 const noCredentials: Rule = () => ({
   code: 'auth_failed',
   message:
@@ -90,7 +101,7 @@ const rulesByName: Readonly<Record<string, Rule>> = {
   InvalidSignatureException: badCredentials,
   SignatureDoesNotMatch: badCredentials,
   IncompleteSignature: badCredentials,
-  ExpiredTokenException: badCredentials,
+  ExpiredTokenException: expiredCredentials,
   CredentialsProviderError: noCredentials,
   // STS, from the web-identity step of the credential chain. The SDK names a modelled STS error
   // after its class (InvalidIdentityTokenException), not its wire code (InvalidIdentityToken).
