@@ -5,26 +5,30 @@ import type { CredentialState } from './credential-state.js';
 
 export interface AtlasClientPool {
   /**
-   * One credential per secret reference: its client (digest nonce, OAuth token and pacing) and its
-   * state (readiness trackers, recent clusters) are shared by every job using that credential.
+   * One credential per secret: its client (digest nonce, OAuth token and pacing) and its state
+   * (readiness trackers, recent clusters) are shared by every job using that credential, whichever
+   * spelling of the secret reference its integration uses.
    */
   credentialFor(secretRef: string): AtlasCredential;
   closeAll(signal?: AbortSignal): Promise<void>;
 }
 
 export function createAtlasClientPool(
-  resolver: Pick<SecretResolver, 'credentialSourceFor'>,
+  resolver: Pick<SecretResolver, 'credentialSourceFor' | 'secretKey'>,
   options: Omit<AtlasClientOptions, 'credentials'>,
   createState: (atlas: AtlasClient) => CredentialState,
 ): AtlasClientPool {
   const credentials = new Map<string, AtlasCredential>();
   return {
     credentialFor(secretRef) {
-      let credential = credentials.get(secretRef);
+      // Keyed as the secret cache is: two spellings with a client each would pace apart (together
+      // past Atlas's limits), mint an OAuth token each and track one project's changes twice.
+      const key = resolver.secretKey(secretRef);
+      let credential = credentials.get(key);
       if (!credential) {
         const atlas = createAtlasClient({ ...options, credentials: resolver.credentialSourceFor(secretRef) });
         credential = { atlas, ...createState(atlas) };
-        credentials.set(secretRef, credential);
+        credentials.set(key, credential);
       }
       return credential;
     },

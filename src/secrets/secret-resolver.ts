@@ -38,6 +38,11 @@ export interface SecretResolver {
   resolve(reference: string, signal?: AbortSignal): Promise<AtlasCredentials>;
   /** Drops the cached value for `reference`: the next resolution reads the store again. */
   invalidate(reference: string): void;
+  /**
+   * The secret a reference names, as a key: two spellings of one secret (the vault name and its
+   * URL, a bare name and one with the default region) have one key. Throws `config_invalid`.
+   */
+  secretKey(reference: string): string;
   /** The port the Atlas client uses; `invalidate()` is its answer to an Atlas 401. */
   credentialSourceFor(reference: string): CredentialSource;
   /** Drops cached values and releases the backends' connections. */
@@ -58,7 +63,7 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
     parseSecretReference(text, { defaultAwsRegion: defaultAwsRegion(options) });
 
   const sourceFor = (reference: SecretReference): CredentialSource => {
-    const key = cacheKey(reference);
+    const key = secretKey(reference);
     return {
       get: (signal) =>
         cache.get(key, (loadSignal) => loadCredentials(options, backends, reference, loadSignal), signal),
@@ -76,6 +81,7 @@ export function createSecretResolver(options: SecretResolverOptions): SecretReso
     parse,
     resolve: (reference, signal) => sourceFor(parse(reference)).get(signal),
     invalidate: (reference) => sourceFor(parse(reference)).invalidate(),
+    secretKey: (reference) => secretKey(parse(reference)),
     credentialSourceFor: (text) => {
       const reference = parse(text);
       // Built now so a misconfigured backend fails at startup rather than on the first job.
@@ -139,8 +145,8 @@ async function readSecret(
   }
 }
 
-/** Two spellings of one secret (vault name or URL, say) share a cache entry. */
-function cacheKey(reference: SecretReference): string {
+/** Two spellings of one secret (vault name or URL, say) share a cache entry, and an Atlas client. */
+function secretKey(reference: SecretReference): string {
   const { reference: _text, ...identity } = reference;
   return JSON.stringify(identity);
 }
