@@ -25,6 +25,10 @@ class RateLimitHeadersSession implements AuthSession {
     });
   }
 
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
+
   secrets(): readonly string[] {
     return [];
   }

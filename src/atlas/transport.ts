@@ -234,6 +234,14 @@ class AtlasTransport implements Transport {
     const { operation, signal } = request;
     const { clock, session } = this.options;
     const spec = atlasOperations[operation];
+    // The credential first, outside the attempt: a secret store that fails is its own error, not
+    // an Atlas request that got no answer (code 0 in the request metric), and a slow one does not
+    // use up the attempt's timeout.
+    try {
+      await session.ready(signal);
+    } catch (error) {
+      throw transportError(error, operation, signal);
+    }
     // Before every attempt of a write, retries included: the job's lease may have lapsed while it
     // waited (a refusal is the job's own error: lease lost, or cancelled).
     if (spec.method !== 'GET') runWriteGuard(signal);

@@ -15,6 +15,11 @@ export interface AuthSession {
    * Atlas refused right after such a re-read is not read again for `rereadIntervalMs`.
    */
   send(request: OutgoingRequest, signal?: AbortSignal): Promise<HttpReply>;
+  /**
+   * Reads the credential if the session holds none yet, so that a caller can wait for the secret
+   * store apart from Atlas: its failure is then no Atlas request, and its time no attempt's.
+   */
+  ready(signal?: AbortSignal): Promise<void>;
   secrets(): readonly string[];
   close(signal?: AbortSignal): Promise<void>;
 }
@@ -76,6 +81,12 @@ class CredentialAuthSession implements AuthSession {
     }
     if ('refused' in second) throw second.refused;
     return second.response;
+  }
+
+  async ready(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    this.assertOpen();
+    if (!this.current) await this.authenticator(signal);
   }
 
   private recentlyRefused(auth: Authenticator): boolean {
