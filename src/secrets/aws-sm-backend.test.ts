@@ -294,6 +294,21 @@ describe('aws-sm backend: errors', () => {
     for (const text of says) expect(error.message).toContain(text);
   });
 
+  it('reports a 403 whose body is not AWS JSON (a proxy block page) as not from Secrets Manager, quoting none of it', async () => {
+    // The SDK's JSON.parse fails on it, and V8's SyntaxError quotes the body's first characters.
+    const page = '<html><body>Blocked by the egress proxy policy</body></html>';
+    secretsManager().post('/').reply(403, page, { 'content-type': 'text/html' });
+
+    const error = await readError(backend().read(reference(), signal()));
+    expect(error.code).toBe('forbidden');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('answered HTTP 403 with a body that is not AWS JSON');
+    expect(error.message).toContain('HTTPS_PROXY');
+    for (const text of ['<html', 'Unexpected token', 'AWS said', 'secretsmanager:GetSecretValue']) {
+      expect(error.message).not.toContain(text);
+    }
+  });
+
   it.each(['ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN'])(
     'maps the network failure %s to retryable upstream_unavailable',
     async (code) => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { cancelledError, ConnectorError } from '../errors/connector-error.js';
-import type { ErrorCode } from '../errors/error-codes.js';
+import { errorCodeTable, type ErrorCode } from '../errors/error-codes.js';
 import { errorCodeForStatus } from '../errors/from-http-status.js';
 import { quoteReference, type AwsSmReference } from './secret-reference.js';
 import { isNetworkErrno, isTlsVerificationCode, sanitizeUpstreamMessage } from './upstream-message.js';
@@ -183,6 +183,7 @@ function classify(facts: AwsErrorFacts, reference: AwsSmReference): Outcome {
   const status = facts.$metadata?.httpStatusCode;
   if (status !== undefined) {
     const code = errorCodeForStatus(status);
+    if (facts.name === 'SyntaxError' && !errorCodeTable[code].retryable) return notAwsAnswer(status, code);
     const rule = rulesByStatusCode[code];
     return rule
       ? rule(facts, reference)
@@ -230,6 +231,19 @@ function unreadFile(facts: AwsErrorFacts): Outcome | undefined {
   return {
     code: 'auth_failed',
     message: `${failure}: with IRSA, AWS_WEB_IDENTITY_TOKEN_FILE must name the projected service account token, which EKS mounts in a pod whose service account has the eks.amazonaws.com/role-arn annotation, readable by the connector's user (the pod's fsGroup)`,
+  };
+}
+
+/**
+ * An answer the SDK could not parse as JSON (its JSON.parse threw) came from something in the path
+ * (a proxy's or firewall's block page), or was cut short: its 403 says nothing about IAM, and the
+ * SyntaxError's text, which quotes the body's first characters, is not AWS's words. A retryable
+ * status (a proxy's 502, a 429) keeps its own rule.
+ */
+function notAwsAnswer(status: number, code: ErrorCode): Outcome {
+  return {
+    code,
+    message: `Secrets Manager's endpoint answered HTTP ${status} with a body that is not AWS JSON: something in the path answered in its place (a proxy, a firewall, a TLS-inspecting gateway), or the answer was cut short. Check HTTPS_PROXY, NO_PROXY and any endpoint override`,
   };
 }
 
