@@ -321,6 +321,26 @@ describe('discover', () => {
     expect(down.uploads).toEqual([]);
   });
 
+  it.each([
+    ['its clusters', 'clusters.list', 'listGroupClusters'],
+    ['the project itself', 'projects.get', 'getGroup'],
+  ])(
+    'names the project when reading %s fails, which Atlas’s own message does not',
+    async (_, method, operationId) => {
+      const down = setup();
+      down.h.atlas.failNext(method, 'SERVICE_UNAVAILABLE');
+      await expect(run(down, testConfig({ projectIds: [projectB] }))).rejects.toMatchObject({
+        code: 'upstream_unavailable',
+        retryable: true,
+        message: expect.stringMatching(
+          new RegExp(`^project ${projectB}: ${operationId}: SERVICE_UNAVAILABLE`),
+        ),
+        details: { projectId: projectB, atlasErrorCode: 'SERVICE_UNAVAILABLE' },
+      });
+      expect(down.uploads).toEqual([]);
+    },
+  );
+
   it('stops when the job is aborted, uploading nothing', async () => {
     const r = setup();
     r.h.abort.abort();

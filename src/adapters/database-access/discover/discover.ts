@@ -29,6 +29,7 @@ import {
 } from './discover-records.js';
 import {
   forEachBounded,
+  inProject,
   projectConcurrency,
   scopedProjects,
   type ScopedProject,
@@ -217,7 +218,11 @@ export async function discover(
   const onlyCluster = clusterLimit(scope);
   await forEachBounded(projects, projectConcurrency, async (scoped) => {
     const scan: ProjectScan = { projectId: scoped.id, onlyCluster, settings, deps, signal: ctx.signal };
-    records.push(...(await discoverProject(scoped, scan)));
+    records.push(
+      ...(await discoverProject(scoped, scan).catch((error: unknown) => {
+        throw inProject(scoped.id, error);
+      })),
+    );
   });
   const upload = await deps.snapshots.upload({
     integrationId,

@@ -1,6 +1,6 @@
 import { paginateComplete, type AtlasClient, type Project } from '../../../atlas/index.js';
 import { allowedByPolicy, type Policy } from '../../../config/env.js';
-import { isConnectorError } from '../../../errors/connector-error.js';
+import { ConnectorError, isConnectorError } from '../../../errors/connector-error.js';
 import type { DatabaseScope } from '../../scope.js';
 
 /** How many projects discover and sweep work on at once. */
@@ -63,6 +63,23 @@ export function unreachableCode(error: unknown): 'not_found' | 'forbidden' | und
   return error.code === 'not_found' || error.code === 'forbidden' ? error.code : undefined;
 }
 
+/**
+ * A project's failure fails the whole discovery, and Atlas's message rarely says where
+ * (`listGroupClusters: UNEXPECTED_ERROR: Unexpected error.`): among hundreds of projects, the
+ * failure names its project. Code, retry flag and hint stay as they were.
+ */
+export function inProject(projectId: string, error: unknown): unknown {
+  if (!isConnectorError(error) || error.code === 'cancelled') return error;
+  return new ConnectorError({
+    code: error.code,
+    message: `project ${projectId}: ${error.message}`,
+    retryable: error.retryable,
+    retryAfterMs: error.retryAfterMs,
+    details: { ...error.details, projectId },
+    cause: error,
+  });
+}
+
 /** The projects an inventory scope names: an allow-list, every visible project, or its one project. */
 function namedProjects(scope: DatabaseScope): readonly string[] | 'every-visible-project' {
   switch (scope.kind) {
@@ -103,7 +120,7 @@ export async function* scopedProjects(
       yield { id, project: await atlas.projects.get(id, { signal }) };
     } catch (error) {
       const code = unreachableCode(error);
-      if (code === undefined) throw error;
+      if (code === undefined) throw inProject(id, error);
       yield { id, unreachable: code };
     }
   }
