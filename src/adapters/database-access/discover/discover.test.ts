@@ -341,6 +341,34 @@ describe('discover', () => {
     },
   );
 
+  describe('a project deleted after discovery listed or read it', () => {
+    const gone = {
+      error: 404,
+      errorCode: 'GROUP_NOT_FOUND',
+      detail: 'No group with ID exists.',
+      reason: 'Not Found',
+    };
+
+    it('is left out of an inventory of every visible project, not a not_found that fails the whole job', async () => {
+      const r = setup();
+      r.h.atlas.answerNext('clusters.list', 404, gone);
+      await run(r);
+      const projects = ofType(r, 'project').map((p) => p.id);
+      // One of the two projects went between the listing and its clusters' read; the other is whole.
+      expect(projects).toHaveLength(1);
+      expect(ofType(r, 'cluster').every((c) => c.projectId === projects[0])).toBe(true);
+    });
+
+    it('is reported gone when the configuration names it', async () => {
+      const r = setup();
+      r.h.atlas.answerNext('clusters.list', 404, gone);
+      await run(r, testConfig({ projectIds: [projectB] }));
+      expect(r.uploads[0]?.records).toEqual([
+        { type: 'project', id: projectB, reachable: false, error: 'not_found' },
+      ]);
+    });
+  });
+
   it('stops when the job is aborted, uploading nothing', async () => {
     const r = setup();
     r.h.abort.abort();

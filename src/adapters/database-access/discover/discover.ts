@@ -35,6 +35,7 @@ import {
   type ScopedProject,
 } from '../scope/projects-in-scope.js';
 import { isDiscoveryUser, isManaged } from '../model/user-model.js';
+import { isProjectGone } from '../atlas-writes/gone-clusters.js';
 import { DiscoverPayload } from '../model/payloads.js';
 
 /** The read-only slice of the Atlas client discovery uses: it never writes. */
@@ -216,10 +217,16 @@ export async function discover(
   const records: DiscoveryRecord[] = [];
   const projects = scopedProjects(deps.atlas, scope, deps.policy, ctx.signal);
   const onlyCluster = clusterLimit(scope);
+  const everyVisible = scope.kind === 'projects' && scope.projects === 'every-visible-project';
   await forEachBounded(projects, projectConcurrency, async (scoped) => {
     const scan: ProjectScan = { projectId: scoped.id, onlyCluster, settings, deps, signal: ctx.signal };
     records.push(
       ...(await discoverProject(scoped, scan).catch((error: unknown) => {
+        // Deleted since it was listed or read (an organization's projects come and go): what the
+        // listing or the read would say now, not a not_found that fails the whole inventory until
+        // the next run. A project the scope names is reported gone, one it only listed is no more.
+        if (isProjectGone(error))
+          return everyVisible ? [] : [unreachableProjectRecord(scoped.id, 'not_found')];
         throw inProject(scoped.id, error);
       })),
     );
