@@ -65,12 +65,26 @@ export function parseAtlasErrorBody(bodyText: string): AtlasErrorEnvelope {
 export function atlasHttpError(failure: HttpFailure): ConnectorError {
   const envelope = parseAtlasErrorBody(failure.bodyText);
   const atlasErrorCode = envelope.errorCode ?? `HTTP_${failure.status}`;
+  if (failure.status === 404 && envelope.errorCode === undefined) return notAtlasNotFound(failure);
   const detail = cutText(failure.redact(envelope.detail ?? envelope.reason ?? ''), maxDetailLength);
   return new ConnectorError({
     code: refineCode(failure.status, envelope.errorCode),
     message: `${failure.operation}: ${atlasErrorCode}: ${detail}`,
     retryAfterMs: retryAfterMs(failure, envelope),
     details: { httpStatus: failure.status, atlasErrorCode, operation: failure.operation },
+  });
+}
+
+/**
+ * A 404 without Atlas's error envelope (whose `errorCode` the spec requires) did not come from the
+ * Admin API: a base URL that points elsewhere, or a proxy's page. As `not_found` a caller would read
+ * it as "already gone", and a revoke would report access removed that Atlas never saw.
+ */
+function notAtlasNotFound(failure: HttpFailure): ConnectorError {
+  return new ConnectorError({
+    code: 'invalid_response',
+    message: `${failure.operation}: HTTP_404: not an Atlas error body (does the base URL point at the Atlas Admin API?)`,
+    details: { httpStatus: 404, atlasErrorCode: 'HTTP_404', operation: failure.operation },
   });
 }
 

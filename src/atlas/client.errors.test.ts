@@ -109,6 +109,32 @@ describe('Atlas error mapping', () => {
     expect(error.message).toBe('createGroupDatabaseUser: HTTP_502: ');
   });
 
+  // A caller reads not_found as "already gone" (a revoke's delete, a read before it): a 404 that
+  // something other than Atlas answered (a wrong base URL, a proxy's page) must not say that.
+  it.each([
+    ['a read answered with an HTML page', 'get', '<html>Not Found</html>'],
+    ['a delete answered with no body', 'delete', ''],
+    ['a delete answered with another service’s JSON', 'delete', { error: { code: 'not_found' } }],
+  ] as const)(
+    'does not take a 404 without an Atlas error envelope for not_found: %s',
+    async (_case, method, body) => {
+      mockTokenMint();
+      atlas()[method](`${usersPath}/admin/alice`).reply(404, body);
+      const { client } = createTestClient();
+
+      const error = await connectorError(
+        method === 'get'
+          ? client.databaseUsers.get(groupId, 'admin', 'alice')
+          : client.databaseUsers.delete(groupId, 'admin', 'alice'),
+      );
+
+      expect(error.code).toBe('invalid_response');
+      expect(error.retryable).toBe(false);
+      expect(error.details).toMatchObject({ httpStatus: 404, atlasErrorCode: 'HTTP_404' });
+      expect(error.message).toContain('not an Atlas error');
+    },
+  );
+
   it('truncates the Atlas detail to 300 characters, marking the cut', async () => {
     mockTokenMint();
     atlas()
