@@ -58,6 +58,22 @@ describe('OAuth client credentials with a service account', () => {
     await settleUntil(() => revoked.isDone(), 'the replaced tok-1 to be revoked');
   });
 
+  it('reuses a token that lives a minute or less for half its life, rather than mint one per call', async () => {
+    mockTokenMint('tok-1', 60);
+    atlas('tok-1').get(clustersPath).query(true).times(2).reply(200, emptyPage);
+    mockTokenMint('tok-2', 60);
+    atlas('tok-2').get(clustersPath).query(true).reply(200, emptyPage);
+    const revoked = expectTokenRevoke('tok-1').reply(200);
+    const { client, clock } = createTestClient();
+
+    await client.clusters.list(groupId);
+    await clock.advance(30_000 - 1);
+    await client.clusters.list(groupId);
+    await clock.advance(1);
+    await client.clusters.list(groupId);
+    await settleUntil(() => revoked.isDone(), 'the replaced tok-1 to be revoked');
+  });
+
   it('re-mints once when Atlas rejects the token, without re-reading the credential', async () => {
     mockTokenMint('tok-1');
     atlas('tok-1').get(clustersPath).query(true).reply(401, atlasError(401, 'UNAUTHORIZED'));

@@ -10,7 +10,10 @@ import { abortable } from '../../runtime/abortable.js';
 import { runWriteGuard } from '../../runtime/write-guard.js';
 import { discardBody, type Authenticator, type OutgoingRequest } from './authenticator.js';
 
-/** Tokens are replaced this long before Atlas would reject them, to cover clock skew and latency. */
+/**
+ * Tokens are replaced this long before Atlas would reject them, to cover clock skew and latency;
+ * a token that lives twice this or less is replaced halfway through its life instead.
+ */
 export const tokenRefreshMarginMs = 60_000;
 
 /**
@@ -30,7 +33,7 @@ const oauthErrorBody = z.object({ error: z.string().optional(), error_descriptio
 
 interface Token {
   readonly value: string;
-  /** Monotonic ms after which the token is no longer used. */
+  /** Monotonic ms from which the token is no longer used (a new one is minted). */
   readonly renewAt: number;
 }
 
@@ -128,7 +131,7 @@ class OAuthAuthenticator implements Authenticator {
   /** The cached token, while it is not due to be replaced. */
   private usableToken(): Token | undefined {
     const { token } = this;
-    return token && this.deps.clock.monotonic() < token.renewAt - tokenRefreshMarginMs ? token : undefined;
+    return token && this.deps.clock.monotonic() < token.renewAt ? token : undefined;
   }
 
   private async mint(): Promise<Token> {
@@ -156,7 +159,11 @@ class OAuthAuthenticator implements Authenticator {
     }
     this.deps.onSecret?.(parsed.data.access_token);
     const replaced = this.issued;
-    const token = { value: parsed.data.access_token, renewAt: sentAt + parsed.data.expires_in * 1000 };
+    const lifetimeMs = parsed.data.expires_in * 1000;
+    // A whole margin off a token that lives a minute or less would leave it unusable at once, and
+    // every call would mint (and revoke) one: Atlas takes 10 token requests a minute.
+    const renewAt = sentAt + lifetimeMs - Math.min(tokenRefreshMarginMs, lifetimeMs / 2);
+    const token = { value: parsed.data.access_token, renewAt };
     this.token = this.issued = token;
     this.deps.logger.debug({ expiresInSeconds: parsed.data.expires_in }, 'atlas oauth token minted');
     // Off the caller's path: the call that needed the new token neither waits for this nor fails
