@@ -130,6 +130,41 @@ describe('HTTP Digest with an API key', () => {
     expect(visibleOutput([error], logs)).not.toContain(wrong.privateKey);
   });
 
+  it('passes up a signed call refused 401 USER_CANNOT_ACCESS_GROUP without re-reading the key', async () => {
+    const server = createDigestServer(apiKey);
+    let refused = false;
+    // The challenge, the signed call Atlas refuses for a project the key has no role in, the next call.
+    nock(atlasBaseUrl)
+      .get(usersPath)
+      .query(true)
+      .times(3)
+      .reply(function (uri) {
+        const authorization = this.req.headers.authorization;
+        const answer = server.handle(
+          'GET',
+          uri,
+          typeof authorization === 'string' ? authorization : undefined,
+        );
+        if (answer[0] !== 200 || refused) return answer;
+        refused = true;
+        return [
+          401,
+          { error: 401, errorCode: 'USER_CANNOT_ACCESS_GROUP', detail: 'User cannot access this group.' },
+        ];
+      });
+    const { client, credentials } = apiKeyClient();
+
+    const error = await rejectionOf(client.databaseUsers.list(groupId));
+    await client.databaseUsers.list(groupId);
+
+    expect(isConnectorError(error) && error.details).toMatchObject({
+      httpStatus: 401,
+      atlasErrorCode: 'USER_CANNOT_ACCESS_GROUP',
+    });
+    expect(credentials.invalidations).toBe(0);
+    expect(credentials.gets).toBe(1);
+  });
+
   it('reads the store again for a key refused after a re-read only once a minute has passed', async () => {
     const server = createDigestServer(apiKey);
     // The first call: challenge, refused, re-read, challenge, refused. The second, within the

@@ -171,6 +171,29 @@ describe('OAuth client credentials with a service account', () => {
     }
   });
 
+  // Atlas refuses a credential without a role in one project with 401 USER_CANNOT_ACCESS_GROUP: a
+  // new token or a credential read again changes nothing, and each mint revokes a token other calls
+  // are using, against Atlas's 10 token requests a minute.
+  it.each(['USER_CANNOT_ACCESS_GROUP', 'NOT_IN_GROUP'])(
+    'passes up a 401 %s (no role in that project) without minting again or re-reading the credential',
+    async (atlasCode) => {
+      mockTokenMint('tok-1');
+      atlas('tok-1').get(clustersPath).query(true).reply(401, atlasError(401, atlasCode));
+      atlas('tok-1').get(clustersPath).query(true).reply(200, emptyPage);
+      const { client, credentials } = createTestClient();
+
+      const error = await rejectionOf(client.clusters.list(groupId));
+      await client.clusters.list(groupId);
+
+      expect(isConnectorError(error) && error.details).toMatchObject({
+        httpStatus: 401,
+        atlasErrorCode: atlasCode,
+      });
+      expect(credentials.invalidations).toBe(0);
+      expect(credentials.gets).toBe(1);
+    },
+  );
+
   it('treats a refused client secret as auth_failed and picks up a rotated secret', async () => {
     const rotated = { ...serviceAccount, clientSecret: 'mdb_sa_sk_rotated-secret-77' };
     nock(atlasBaseUrl)

@@ -4,7 +4,7 @@ import type { Logger } from '../../runtime/logger.js';
 import type { AtlasCredentials, CredentialSource } from '../credentials.js';
 import { abortable } from '../../runtime/abortable.js';
 import { runWriteGuard } from '../../runtime/write-guard.js';
-import { discardBody, type Authenticator, type OutgoingRequest } from './authenticator.js';
+import { readUnauthorized, type Authenticator, type OutgoingRequest } from './authenticator.js';
 import type { HttpReply } from '../../runtime/http.js';
 
 export interface AuthSession {
@@ -65,12 +65,14 @@ class CredentialAuthSession implements AuthSession {
     // Once loaded, the authenticator is used as is: no abort race around a settled load per call.
     const auth = this.current ?? (await this.authenticator(signal));
     const first = await this.attempt(auth, request, signal);
-    if ('response' in first && first.response.status !== 401) return first.response;
-    if (this.recentlyRefused(auth)) {
-      if ('refused' in first) throw first.refused;
-      return first.response;
+    if ('response' in first) {
+      if (first.response.status !== 401) return first.response;
+      // A role the credential lacks in that project is no reason to read the credential again.
+      const unauthorized = await readUnauthorized(first.response);
+      if (unauthorized.refusesRole || this.recentlyRefused(auth)) return unauthorized.reply;
+    } else if (this.recentlyRefused(auth)) {
+      throw first.refused;
     }
-    if ('response' in first) await discardBody(first.response);
     this.assertOpen();
     const renewed = await this.replace(auth, signal);
     // A write sent again after the credential was read again: the job's lease may have lapsed.

@@ -8,7 +8,7 @@ import type { Logger } from '../../runtime/logger.js';
 import { transportError } from '../atlas-error.js';
 import { abortable } from '../../runtime/abortable.js';
 import { runWriteGuard } from '../../runtime/write-guard.js';
-import { discardBody, type Authenticator, type OutgoingRequest } from './authenticator.js';
+import { discardBody, readUnauthorized, type Authenticator, type OutgoingRequest } from './authenticator.js';
 
 /**
  * Tokens are replaced this long before Atlas would reject them, to cover clock skew and latency;
@@ -91,7 +91,8 @@ class OAuthAuthenticator implements Authenticator {
     if (!cached) runWriteGuard(signal);
     const first = await this.sendWith(request, used, signal);
     if (first.status !== 401) return first;
-    await discardBody(first);
+    const unauthorized = await readUnauthorized(first);
+    if (unauthorized.refusesRole) return unauthorized.reply;
     // A concurrent call may already have replaced the rejected token; only drop our own.
     if (this.token === used) this.token = undefined;
     const token = await this.currentToken(signal);

@@ -283,17 +283,18 @@ describe('discover', () => {
 
   it('reports a project Atlas refuses with 401 USER_CANNOT_ACCESS_GROUP (the key lost it) and uploads the others', async () => {
     // Atlas answers a key without a role in the project 401 USER_CANNOT_ACCESS_GROUP (the simulator
-    // says 403), to the first try and to the one after the client re-reads the credential.
-    const refuseTwice = (r: Run, body: unknown) =>
+    // says 403); the client passes that up as it is. It reads the credential again for any other
+    // 401 and sends once more, which is refused too.
+    const refuse = (r: Run, body: unknown, times: number) =>
       r.h.atlas.beforeNext('projects.get', async () => {
-        r.h.atlas.sim.hooks.answerNext({ operationId: 'getGroup', status: 401, body, times: 2 });
+        r.h.atlas.sim.hooks.answerNext({ operationId: 'getGroup', status: 401, body, times });
       });
     const lost = setup();
-    refuseTwice(lost, {
-      error: 401,
-      errorCode: 'USER_CANNOT_ACCESS_GROUP',
-      detail: 'User cannot access this group.',
-    });
+    refuse(
+      lost,
+      { error: 401, errorCode: 'USER_CANNOT_ACCESS_GROUP', detail: 'User cannot access this group.' },
+      1,
+    );
     await run(lost, testConfig({ projectIds: [projectB, projectA] }));
     expect(ofType(lost, 'project')).toContainEqual({
       type: 'project',
@@ -304,7 +305,7 @@ describe('discover', () => {
     expect(ofType(lost, 'cluster').map((c) => c.projectId)).toContain(projectA);
     // Any other 401 is about the credential itself: the job fails and nothing is uploaded.
     const rejected = setup();
-    refuseTwice(rejected, { error: 401, errorCode: 'USER_UNAUTHORIZED' });
+    refuse(rejected, { error: 401, errorCode: 'USER_UNAUTHORIZED' }, 2);
     await expect(run(rejected, testConfig({ projectIds: [projectB] }))).rejects.toMatchObject({
       code: 'auth_failed',
     });
