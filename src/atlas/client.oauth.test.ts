@@ -1,6 +1,7 @@
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { isConnectorError } from '../errors/connector-error.js';
+import { rereadIntervalMs } from './auth/auth-session.js';
 import { createOAuthAuthenticator, tokenRefreshMarginMs } from './auth/oauth.js';
 import type { Fetch } from '../runtime/http.js';
 import { FakeClock, flushMicrotasks, settleUntil } from '../../test/fakes/fake-clock.js';
@@ -224,6 +225,31 @@ describe('OAuth client credentials with a service account', () => {
       'oauthToken: invalid_client: Invalid client credentials',
     );
     expect(visibleOutput([error], logs)).not.toContain(serviceAccount.clientSecret);
+  });
+
+  // Atlas takes 10 token requests a minute: one per call for a secret it refused would soon turn
+  // the calls' auth_failed into 429s, retried for up to the rate-limit budget.
+  it('asks the token endpoint again for a refused secret only when the credential is read again, a minute later', async () => {
+    const refuse = (times: number) =>
+      nock(atlasBaseUrl)
+        .post('/api/oauth/token')
+        .times(times)
+        .reply(401, { error: 'invalid_client', error_description: 'Invalid client credentials' });
+    refuse(2);
+    const { client, clock, credentials } = createTestClient();
+
+    for (let call = 0; call < 3; call += 1) {
+      const error = await rejectionOf(client.clusters.list(groupId));
+      expect(isConnectorError(error) && error.code).toBe('auth_failed');
+    }
+    expect(credentials.gets).toBe(2);
+
+    refuse(1);
+    await clock.advance(rereadIntervalMs);
+    const error = await rejectionOf(client.clusters.list(groupId));
+
+    expect(isConnectorError(error) && error.code).toBe('auth_failed');
+    expect(credentials.gets).toBe(3);
   });
 
   it('removes the client secret from a token endpoint error that echoes it', async () => {

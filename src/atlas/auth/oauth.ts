@@ -75,6 +75,13 @@ class OAuthAuthenticator implements Authenticator {
   private readonly revoking = new Set<Promise<void>>();
   private minting: Promise<Token> | undefined;
   private closing: Promise<void> | undefined;
+  /**
+   * The token endpoint's refusal of these client credentials, which stays: asked again for every
+   * call, the endpoint (10 requests a minute) would soon answer 429, and the calls retry those for
+   * minutes instead of failing auth_failed at once. The session reads the credential again (at
+   * most once a minute) and builds a new authenticator for it, which asks again.
+   */
+  private refused: ConnectorError | undefined;
 
   constructor(
     private readonly account: { readonly clientId: string; readonly clientSecret: string },
@@ -122,6 +129,7 @@ class OAuthAuthenticator implements Authenticator {
     }
     const token = this.usableToken();
     if (token) return Promise.resolve(token);
+    if (this.refused) return Promise.reject(this.refused);
     this.minting ??= this.mint().finally(() => {
       this.minting = undefined;
     });
@@ -148,7 +156,9 @@ class OAuthAuthenticator implements Authenticator {
     if (!response.ok) {
       // Atlas takes 10 token requests a minute per client and address; its 429 says when to return.
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.deps.clock.now());
-      throw tokenEndpointError(response.status, text, this.secrets(), retryAfterMs);
+      const error = tokenEndpointError(response.status, text, this.secrets(), retryAfterMs);
+      if (error.code === 'auth_failed') this.refused = error;
+      throw error;
     }
     const parsed = tokenResponse.safeParse(safeJson(text));
     if (!parsed.success) {
