@@ -75,8 +75,11 @@ function authorized(req: IncomingMessage, token: string | undefined): boolean {
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, options: AdminServerOptions): Promise<void> {
-  if (req.method !== 'GET' && req.method !== 'HEAD')
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    // RFC 9110 §15.5.6: a 405 names the methods the resource serves.
+    res.setHeader('allow', 'GET, HEAD');
     return send(res, 405, 'text/plain', 'method not allowed\n');
+  }
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   if (!served(path, options.routes ?? 'all')) return send(res, 404, 'text/plain', 'not found\n');
   if (observabilityPaths.has(path) && !authorized(req, options.token)) {
