@@ -963,6 +963,35 @@ describe('Worker: contact returning after an outage', () => {
   });
 });
 
+describe('Worker: liveness when a loop stops ticking', () => {
+  // A call that never settles (a peer that accepted the connection and went silent, past every
+  // timeout) wedges its loop: /livez must fail so that Kubernetes restarts the pod.
+  const never = () => new Promise<never>(() => undefined);
+  const livenessOver = async (worker: Worker, clock: FakeClock) => {
+    const samples: boolean[] = [];
+    for (let waited = 0; waited < 600_000; waited += 30_000) {
+      await clock.advance(30_000);
+      samples.push(worker.isLive());
+    }
+    return samples;
+  };
+
+  it.each(['claim', 'heartbeat'] as const)(
+    'fails /livez once a %s that never answers has held its loop',
+    async (call) => {
+      const { clock, cp, worker } = setup();
+      worker.start();
+      await clock.advance(1_000);
+      expect(worker.isLive()).toBe(true);
+      cp[call] = never;
+      const samples = await livenessOver(worker, clock);
+      expect(samples[0]).toBe(true);
+      expect(samples.at(-1)).toBe(false);
+      await worker.drain();
+    },
+  );
+});
+
 describe('Worker: liveness while jobs hold every slot', () => {
   it('stays live while a long job holds the only slot, for longer than the claim budget', async () => {
     const { clock, cp, worker, gated } = setup({ maxConcurrentJobs: 1, maxWaitingJobs: 0 });
