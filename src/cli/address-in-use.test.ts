@@ -28,6 +28,15 @@ describe('listener failures, told by the variable that chose the port', () => {
     );
   });
 
+  it('an IPv6 ADMIN_HOST on a host with IPv6 turned off names ADMIN_HOST', () => {
+    // `::` binds IPv4 too where the kernel has IPv6; a node booted with ipv6.disable=1 refuses the
+    // address family, and the daemon exited 1 with a fatal line that named no variable.
+    const ipv6 = loadConfig({ ADMIN_HOST: '::' });
+    expect(listenProblemMessage(failure('EAFNOSUPPORT', 8081), ipv6)).toBe(
+      'cannot listen on ADMIN_HOST (::) or ADMIN_METRICS_HOST (127.0.0.1): this host does not support that address family (EAFNOSUPPORT), e.g. an IPv6 address such as :: where IPv6 is turned off; use 0.0.0.0',
+    );
+  });
+
   it('leaves other failures to the caller', () => {
     expect(listenProblemMessage(failure('ECONNRESET', 80), config)).toBeUndefined();
     expect(addressInUseMessage(failure('EACCES', 80), config)).toBeUndefined();

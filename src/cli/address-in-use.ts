@@ -29,7 +29,8 @@ export function addressInUseMessage(error: unknown, config: AppConfig): string |
 
 /**
  * The admin listeners' other bind failures, told in terms of the variables that chose them: an
- * address this host does not have (EADDRNOTAVAIL) or cannot resolve (ENOTFOUND) in ADMIN_HOST or
+ * address this host does not have (EADDRNOTAVAIL), cannot resolve (ENOTFOUND) or has no address
+ * family for (EAFNOSUPPORT: `::` on a node booted with IPv6 off) in ADMIN_HOST or
  * ADMIN_METRICS_HOST, or a port below 1024 for a user without the privilege (EACCES; the image
  * runs as UID 65532). `undefined` for anything else.
  */
@@ -39,6 +40,9 @@ export function listenProblemMessage(error: unknown, config: AppConfig): string 
   const hosts = `ADMIN_HOST (${config.admin.host}) or ADMIN_METRICS_HOST (${config.admin.metricsHost})`;
   if (failure.code === 'EADDRNOTAVAIL' || failure.code === 'ENOTFOUND') {
     return `cannot listen on ${hosts}: not an address of this host (${failure.code}); use one it has, such as 0.0.0.0 or 127.0.0.1`;
+  }
+  if (failure.code === 'EAFNOSUPPORT') {
+    return `cannot listen on ${hosts}: this host does not support that address family (EAFNOSUPPORT), e.g. an IPv6 address such as :: where IPv6 is turned off; use 0.0.0.0`;
   }
   if (failure.code === 'EACCES') {
     const port = typeof failure.port === 'number' ? failure.port : undefined;
