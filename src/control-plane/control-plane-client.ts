@@ -1,6 +1,6 @@
 import { innermostCause } from '../runtime/cause-chain.js';
 import type { z } from 'zod';
-import { ConnectorError } from '../errors/connector-error.js';
+import { ConnectorError, isConnectorError } from '../errors/connector-error.js';
 import { errorCodeForStatus, parseRetryAfter } from '../errors/from-http-status.js';
 import type { Clock } from '../runtime/clock.js';
 import { cutText } from '../runtime/cut-text.js';
@@ -75,6 +75,20 @@ const defaultTimeoutMs = 30_000;
  * refused refresh or an unknown session re-registers. Every failure is a ConnectorError whose
  * `details.protocolCode` carries the server's `error.code`.
  */
+/**
+ * Whether a call's failure is the refusal of the endpoint it named, for good, rather than a failure
+ * to renew the session the call needed first: a refused token (auth_failed), an enrollment token
+ * file this process cannot read at that moment (config_invalid: a rotation under way), or any
+ * answer to the token refresh or the registration (another endpoint). Those say nothing about what
+ * the call carried, which may be sent again once the session is back.
+ */
+export function refusedBy(error: unknown, endpoint: string): boolean {
+  if (!isConnectorError(error) || error.retryable) return false;
+  if (error.code === 'auth_failed' || error.code === 'config_invalid') return false;
+  const answered = error.details.endpoint;
+  return answered === undefined || answered === endpoint;
+}
+
 export class ControlPlaneClient {
   private session: Session | undefined;
   private accessToken: string | undefined;

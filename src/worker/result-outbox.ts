@@ -1,6 +1,5 @@
-import type { ControlPlaneClient } from '../control-plane/control-plane-client.js';
+import { refusedBy, type ControlPlaneClient } from '../control-plane/control-plane-client.js';
 import type { SerialisedResult } from '../control-plane/protocol.js';
-import { isConnectorError } from '../errors/connector-error.js';
 import { fullJitterDelay } from '../runtime/backoff.js';
 import type { Clock } from '../runtime/clock.js';
 import { linkedSignal } from '../runtime/deadline-signal.js';
@@ -103,7 +102,8 @@ export class ResultOutbox {
         return 'accepted';
       } catch (error) {
         if (this.stopper.signal.aborted) return this.dropped(entry);
-        if (refusesResult(error)) {
+        // A refusal of the result itself ends it; a session that could not be renewed keeps it.
+        if (refusedBy(error, 'result')) {
           this.options.onAttempt?.('rejected');
           log.warn(
             { err: error, jobId: entry.jobId, attempt: entry.attempt },
@@ -144,17 +144,4 @@ export class ResultOutbox {
     );
     return 'dropped';
   }
-}
-
-/**
- * A refusal of the result itself ends it. One that comes from renewing the session the call needed
- * says nothing about the result, which is kept: a refused token (auth_failed), an enrollment token
- * file this process cannot read at that moment (config_invalid: a rotation under way), or any answer
- * to the token refresh or the registration (another endpoint than the result's).
- */
-function refusesResult(error: unknown): boolean {
-  if (!isConnectorError(error) || error.retryable) return false;
-  if (error.code === 'auth_failed' || error.code === 'config_invalid') return false;
-  const endpoint = error.details.endpoint;
-  return endpoint === undefined || endpoint === 'result';
 }

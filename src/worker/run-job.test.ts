@@ -954,6 +954,43 @@ describe('RunningJob', () => {
     expect(cp.calls.results[0]?.body.error?.message).toContain('refused the intent (lease_lost)');
   });
 
+  /** A control-plane client error as the client builds one: which endpoint answered, and how. */
+  const answeredBy = (endpoint: string, code: ConnectorError['code'], protocolCode?: string) =>
+    new ConnectorError({
+      code,
+      message: `control plane ${endpoint}: fake`,
+      details: { endpoint, protocolCode },
+    });
+
+  it.each([
+    ['a refused token refresh', answeredBy('refresh', 'auth_failed', 'unauthorized')],
+    ['a refused registration', answeredBy('register', 'invalid_request', 'invalid_request')],
+    ['a token file unreadable mid-rotation', new ConnectorError({ code: 'config_invalid', message: 'fake' })],
+  ])(
+    'ends the attempt retryable when the session the intent needs cannot be renewed (%s): nothing was written',
+    async (_, failure) => {
+      const writes: string[] = [];
+      const { cp, deps } = setup(writes);
+      cp.intentBehaviour = () => failure;
+      await new RunningJob(envelope({ type: 'intent', payload: '{}' }), 0, deps).run(Promise.resolve());
+      expect(writes).toEqual([]);
+      expect(cp.calls.results[0]?.body).toMatchObject({
+        outcome: 'failed',
+        error: { code: 'upstream_unavailable', retryable: true },
+      });
+    },
+  );
+
+  it('keeps the intent endpoint’s own refusal for good as it is', async () => {
+    const { cp, deps } = setup([]);
+    cp.intentBehaviour = () => answeredBy('intent', 'invalid_request', 'invalid_request');
+    await new RunningJob(envelope({ type: 'intent', payload: '{}' }), 0, deps).run(Promise.resolve());
+    expect(cp.calls.results[0]?.body).toMatchObject({
+      outcome: 'failed',
+      error: { code: 'invalid_request', retryable: false },
+    });
+  });
+
   /** Runs an intent job whose intent calls answer `behaviour`, moving the fake clock until it reports. */
   async function runIntentJob(behaviour: FakeControlPlane['intentBehaviour']) {
     const writes: string[] = [];

@@ -1,5 +1,5 @@
 import type { Policy } from '../config/env.js';
-import type { ControlPlaneClient } from '../control-plane/control-plane-client.js';
+import { refusedBy, type ControlPlaneClient } from '../control-plane/control-plane-client.js';
 import {
   maxJsonBodyBytes,
   serialiseResult,
@@ -290,6 +290,17 @@ export class RunningJob {
       if (isConnectorError(error) && (error.code === 'conflict' || error.code === 'gone')) {
         const answer = String(error.details.protocolCode ?? error.code);
         throw leaseLostError(this.jobId, `the control plane refused the intent (${answer})`);
+      }
+      // The session the call needed could not be renewed (a token that expired mid-job meeting a
+      // refused refresh, a token file unreadable mid-rotation): the intent endpoint was never asked
+      // and nothing was written, so the job runs again once the session is back, not failed for good.
+      if (isConnectorError(error) && !error.retryable && !refusedBy(error, 'intent')) {
+        throw new ConnectorError({
+          code: 'upstream_unavailable',
+          message: `the intent could not be recorded: ${error.message}`,
+          retryable: true,
+          cause: error,
+        });
       }
       throw error;
     }
