@@ -190,6 +190,15 @@ describe('ControlPlaneClient', () => {
     });
   });
 
+  it('takes an accepted result whose job state this build does not know (a newer server’s)', async () => {
+    const { cp } = await registered();
+    nock(base).put(`${api}/jobs/j1/attempts/1/result`).reply(200, { accepted: true, jobState: 'archived' });
+    await expect(cp.submitResult('j1', 1, serialiseResult(succeeded))).resolves.toEqual({
+      accepted: true,
+      jobState: 'archived',
+    });
+  });
+
   it('maps 409 stale_fence to a non-retryable conflict that names the protocol code', async () => {
     const { cp } = await registered();
     nock(base)

@@ -223,7 +223,11 @@ export function serialiseResult(body: ResultRequest): SerialisedResult {
 export const JobState = z.enum(['queued', 'leased', 'succeeded', 'failed', 'dead']);
 export type JobState = z.infer<typeof JobState>;
 
-export const ResultResponse = z.object({ accepted: z.literal(true), jobState: JobState });
+/**
+ * `jobState` is read as any text: the connector does not act on it, and a state a newer server adds
+ * must not turn a result it accepted into one the outbox retries for an hour, holding claims back.
+ */
+export const ResultResponse = z.object({ accepted: z.literal(true), jobState: z.string() });
 export type ResultResponse = z.infer<typeof ResultResponse>;
 
 // 7a. intent (feature `job-intent`), fenced like extend

@@ -40,7 +40,7 @@ export function acceptResult(
     throw protocolError('invalid_request', 'error: required when outcome is "failed"');
   }
   applyOutcome(jobs, clock, job, lease, body);
-  const response: ResultResponse = { accepted: true, jobState: job.state };
+  const response = { accepted: true, jobState: job.state } as const satisfies ResultResponse;
   job.results.set(attempt, {
     canonical: submission.canonical,
     request: body,

@@ -45,7 +45,8 @@ export interface AttemptRecord {
 export interface StoredResult {
   readonly canonical: string;
   readonly request: ResultRequest;
-  readonly response: ResultResponse;
+  /** This server's own answer: always one of its states (a connector takes any). */
+  readonly response: ResultResponse & { readonly jobState: JobState };
   readonly acceptedAt: string;
 }
 
