@@ -65,6 +65,16 @@ describe('custom database roles', () => {
       'ATLAS_INVALID_CUSTOM_ROLE_INHERITANCE',
     ],
     [
+      'an inherited role listed twice (the spec: inheritedRoles uniqueItems)',
+      {
+        inheritedRoles: [
+          { db: 'sales', role: 'read' },
+          { db: 'sales', role: 'read' },
+        ],
+      },
+      'INVALID_ATTRIBUTE',
+    ],
+    [
       'a resource missing its cluster flag',
       { actions: [{ action: 'FIND', resources: [{ db: 'sales', collection: '' }] }] },
       'MISSING_ATTRIBUTE',
@@ -100,6 +110,18 @@ describe('custom database roles', () => {
       body: { inheritedRoles: [{ db: 'admin', role: 'child-role' }] },
     });
     expect(circular.json).toMatchObject({ errorCode: 'ATLAS_INVALID_CUSTOM_ROLE_CIRCULAR_DEPENDENCY' });
+  });
+
+  it('refuses a PATCH that lists an inherited role twice, and keeps the role as it was', async () => {
+    await create('jit-role');
+    const twice = [
+      { db: 'sales', role: 'read' },
+      { db: 'sales', role: 'read' },
+    ];
+    const result = await h.client.call('PATCH', `${roles}/jit-role`, { body: { inheritedRoles: twice } });
+    expect(result.status).toBe(400);
+    expect(result.json).toMatchObject({ errorCode: 'INVALID_ATTRIBUTE', parameters: ['inheritedRoles'] });
+    expect((await h.client.call('GET', `${roles}/jit-role`)).json).toEqual(roleBody('jit-role'));
   });
 
   const grantWithRead = async (roleName: string): Promise<void> => {

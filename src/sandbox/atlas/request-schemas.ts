@@ -137,11 +137,17 @@ const privilegeAction = z.strictObject({
   resources: z.array(z.strictObject({ cluster: z.boolean(), db: z.string(), collection: z.string() })),
 });
 const inheritedRole = z.strictObject({ db: z.string().min(1), role: z.string().min(1) });
+/** The spec declares `inheritedRoles` with `uniqueItems: true`. */
+const inheritedRoles = z
+  .array(inheritedRole)
+  .refine((items) => new Set(items.map((r) => JSON.stringify([r.role, r.db]))).size === items.length, {
+    message: 'must not list an inherited role twice',
+  });
 
 export const createCustomRoleSchema = z.strictObject({
   roleName: z.string(),
   actions: z.array(privilegeAction).optional(),
-  inheritedRoles: z.array(inheritedRole).optional(),
+  inheritedRoles: inheritedRoles.optional(),
 });
 export const updateCustomRoleSchema = createCustomRoleSchema.omit({ roleName: true });
 
