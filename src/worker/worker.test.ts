@@ -785,48 +785,35 @@ describe('Worker: liveness while the control plane asks for a long Retry-After',
 });
 
 describe('Worker: registration log lines', () => {
-  it('names an enrollment token file it cannot use, not the network, when registering', async () => {
-    // The file is re-read at each registration: a rotation that leaves it unreadable (or two tokens
-    // in it) must not send the operator after DNS, proxies and NetworkPolicies.
-    const { clock, cp, worker, logs } = setup();
-    const register = cp.register.bind(cp);
-    let refusals = 0;
-    cp.register = async (request) => {
-      if (refusals++ === 0)
-        throw new ConnectorError({
-          code: 'config_invalid',
-          message: 'CONTROL_PLANE_TOKEN_FILE: cannot read /var/run/token',
-        });
-      return register(request);
-    };
-    worker.start();
-    for (let waited = 0; !worker.status().registered && waited < 600_000; waited += 10_000)
-      await clock.advance(10_000);
-    expect(worker.status().registered).toBe(true);
-    const line = logs.lines().find((l) => l.level === 'error' || l.level === 'warn');
-    expect(line).toMatchObject({
-      level: 'error',
-      msg: 'enrollment token unusable; check CONTROL_PLANE_TOKEN_FILE or CONTROL_PLANE_TOKEN',
-    });
-    await worker.drain();
-  });
-});
-
-describe('Worker: a registration the control plane refuses', () => {
-  // It answered: DNS, TLS, proxies and NetworkPolicies are not what the operator should check.
+  // Neither failure is the network: the operator must not be sent after DNS, TLS, proxies and
+  // NetworkPolicies. The token file is re-read at each registration, so a rotation may leave it
+  // unreadable (or with two tokens in it); a control plane that answers was reached.
   it.each([
     [
-      '400 invalid_request (a body or protocol version it does not take)',
-      'invalid_request',
-      'invalid_request',
+      'an enrollment token file it cannot use',
+      () =>
+        new ConnectorError({
+          code: 'config_invalid',
+          message: 'CONTROL_PLANE_TOKEN_FILE: cannot read /var/run/token',
+        }),
+      'enrollment token unusable; check CONTROL_PLANE_TOKEN_FILE or CONTROL_PLANE_TOKEN',
     ],
-    ['404 not_found (a CONTROL_PLANE_URL with a wrong path)', 'not_found', 'not_found'],
-  ] as const)('says so, not that it is unreachable, on %s', async (_case, code, protocolCode) => {
+    [
+      'a 400 invalid_request (a body or protocol version the control plane does not take)',
+      () => httpError('invalid_request', 'invalid_request'),
+      'control plane refused the registration; check CONTROL_PLANE_URL and the connector version',
+    ],
+    [
+      'a 404 not_found (a CONTROL_PLANE_URL with a wrong path)',
+      () => httpError('not_found', 'not_found'),
+      'control plane refused the registration; check CONTROL_PLANE_URL and the connector version',
+    ],
+  ] as const)('names %s at error level, not the network', async (_case, refusal, msg) => {
     const { clock, cp, worker, logs } = setup();
     const register = cp.register.bind(cp);
     let refusals = 0;
     cp.register = async (request) => {
-      if (refusals++ === 0) throw httpError(code, protocolCode);
+      if (refusals++ === 0) throw refusal();
       return register(request);
     };
     worker.start();
@@ -834,10 +821,7 @@ describe('Worker: a registration the control plane refuses', () => {
       await clock.advance(10_000);
     expect(worker.status().registered).toBe(true);
     const line = logs.lines().find((l) => l.level === 'error' || l.level === 'warn');
-    expect(line).toMatchObject({
-      level: 'error',
-      msg: 'control plane refused the registration; check CONTROL_PLANE_URL and the connector version',
-    });
+    expect(line).toMatchObject({ level: 'error', msg });
     await worker.drain();
   });
 });
