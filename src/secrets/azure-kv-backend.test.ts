@@ -419,6 +419,57 @@ describe('azure-kv backend: errors', () => {
     },
   );
 
+  const blockPage = '<html><body>Blocked by the egress proxy policy: myvault.vault.azure.net</body></html>';
+
+  it.each([
+    [403, 'text/html', 'forbidden'],
+    // The SDK's JSON.parse fails on it, and its error quotes the whole body after V8's SyntaxError.
+    [403, 'application/json; charset=utf-8', 'forbidden'],
+    [200, 'application/json', 'invalid_response'],
+  ])(
+    'reports a %i %s answer that is not Key Vault JSON (a proxy block page) as not from Key Vault, quoting none of it',
+    async (status, contentType, code) => {
+      const credential = new FakeTokenCredential();
+      // The proxy answers the SDK's first request, the one that should draw Key Vault's challenge.
+      nock(vault, { badheaders: ['authorization'] })
+        .get(secretPath('atlas-api-key'))
+        .query(true)
+        .reply(status, blockPage, { 'content-type': contentType });
+
+      const error = await readError(backend(credential).read(reference(), signal()));
+      expect(error.code).toBe(code);
+      expect(error.retryable).toBe(false);
+      expect(error.message).toContain(
+        `Key Vault ${vault} answered HTTP ${status} with a body that is not Key Vault JSON`,
+      );
+      expect(error.message).toContain('HTTPS_PROXY, NO_PROXY and the vault URL');
+      for (const text of [
+        '<html',
+        'Blocked by',
+        'SyntaxError',
+        'Azure said',
+        'Key Vault Secrets User',
+        'set-policy',
+      ]) {
+        expect(error.message).not.toContain(text);
+      }
+      expect(error.details).toMatchObject({ azureError: 'NotKeyVaultJson', httpStatus: status });
+      expect(credential.requests).toEqual([]);
+    },
+  );
+
+  it("keeps a proxy's 502 page retryable upstream_unavailable, as Key Vault's own 5xx", async () => {
+    nock(vault, { badheaders: ['authorization'] })
+      .get(secretPath('atlas-api-key'))
+      .query(true)
+      .reply(502, blockPage, { 'content-type': 'text/html' });
+
+    const error = await readError(backend(new FakeTokenCredential()).read(reference(), signal()));
+    expect(error.code).toBe('upstream_unavailable');
+    expect(error.retryable).toBe(true);
+    expect(error.message).not.toContain('<html');
+  });
+
   it('ends a read whose token request never answers as a retryable timeout, and the next read asks again', async () => {
     // An Entra ID endpoint (or proxy) that accepts the connection and never answers: MSAL's token
     // request has no timeout and ignores the abort signal.

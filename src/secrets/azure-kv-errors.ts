@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { cancelledError, ConnectorError } from '../errors/connector-error.js';
-import type { ErrorCode } from '../errors/error-codes.js';
+import { errorCodeTable, type ErrorCode } from '../errors/error-codes.js';
 import { errorCodeForStatus, parseRetryAfter } from '../errors/from-http-status.js';
 import type { Clock } from '../runtime/clock.js';
 import { quoteReference, type AzureKvReference } from './secret-reference.js';
@@ -35,9 +35,15 @@ const AzureErrorFactsSchema = IdentityFailureSchema.extend({
     .catch(undefined),
   code: z.string().optional().catch(undefined),
   response: z.object({ headers: Headers }).optional().catch(undefined),
-  // Key Vault's specific reason sits under the generic `Forbidden`: SecretDisabled, ForbiddenByFirewall…
+  // Key Vault's error JSON, which the SDK puts here; absent when the body was not that JSON. Key
+  // Vault's specific reason sits under the generic `Forbidden`: SecretDisabled, ForbiddenByFirewall…
   details: z
-    .object({ error: z.object({ innerError: z.object({ code: z.string() }) }) })
+    .object({
+      error: z.object({
+        code: z.string(),
+        innerError: z.object({ code: z.string() }).optional().catch(undefined),
+      }),
+    })
     .optional()
     .catch(undefined),
 });
@@ -47,6 +53,8 @@ type Outcome = {
   readonly code: ErrorCode;
   readonly message: string;
   readonly azureError?: string;
+  /** The HTTP status to report with `azureError`, when that status is the answer's own. */
+  readonly httpStatus?: number;
   /** The wait to suggest when the failure carries no `Retry-After` of its own. */
   readonly retryAfterMs?: number;
 };
@@ -60,6 +68,9 @@ export interface AzureKvErrorContext {
 }
 
 type Rule = (facts: AzureErrorFacts, reference: AzureKvReference) => Outcome;
+
+/** `details.azureError` of an answer whose body is not Key Vault's error JSON (a proxy's block page). */
+export const notKeyVaultJsonError = 'NotKeyVaultJson';
 
 /** The name of the error a token request past its deadline rejects with (`azure-kv-backend.ts`). */
 export const tokenTimeoutErrorName = 'TokenRequestTimeoutError';
@@ -252,7 +263,7 @@ export function azureKvError(
       vault: reference.vaultUrl,
       azureError: outcome.azureError ?? azureErrorCode(facts),
       // A client secret's failure is an AuthenticationError(400) whatever Entra ID answered.
-      httpStatus: outcome.azureError === undefined ? facts.statusCode : undefined,
+      httpStatus: outcome.azureError === undefined ? facts.statusCode : outcome.httpStatus,
     },
   });
 }
@@ -280,6 +291,9 @@ function classify(
   if (identityErrors.has(facts.name)) return identityFailure(facts, reference, context);
   if (facts.statusCode !== undefined) {
     const code = errorCodeForStatus(facts.statusCode);
+    if (notKeyVaultJson(facts) && !errorCodeTable[code].retryable) {
+      return notKeyVaultAnswer(facts.statusCode, code, reference);
+    }
     const rule = rulesByStatusCode[code];
     return rule ? rule(facts, reference) : { code, message: `Key Vault answered HTTP ${facts.statusCode}` };
   }
@@ -305,6 +319,30 @@ function classify(
   return {
     code: 'internal',
     message: `unexpected error from the Azure SDK: ${facts.name}${azureSaid(facts)}`,
+  };
+}
+
+/**
+ * Whether the SDK found no Key Vault error JSON in an answer: a body it could not parse as JSON
+ * (`PARSE_ERROR`, whose text quotes the body), or one it kept as text (HTML, plain text), so that
+ * the error carries no `error.code`. Key Vault itself always answers an error with that JSON.
+ */
+function notKeyVaultJson(facts: AzureErrorFacts): boolean {
+  return facts.name === 'RestError' && facts.details === undefined;
+}
+
+/**
+ * An answer that is not Key Vault's JSON came from something in the path (a proxy's or firewall's
+ * block page), or was cut short: its 403 says nothing about roles or access policies, and the
+ * SDK's text, which quotes the body, is not Azure's words. A retryable status (a proxy's 502, a
+ * 429) keeps its own rule.
+ */
+function notKeyVaultAnswer(status: number, code: ErrorCode, reference: AzureKvReference): Outcome {
+  return {
+    code,
+    azureError: notKeyVaultJsonError,
+    httpStatus: status,
+    message: `Key Vault ${reference.vaultUrl} answered HTTP ${status} with a body that is not Key Vault JSON: something in the path answered in its place (a proxy, a firewall, a TLS-inspecting gateway), or the answer was cut short. Check HTTPS_PROXY, NO_PROXY and the vault URL`,
   };
 }
 
@@ -350,7 +388,7 @@ function challengeResourceMismatch(facts: AzureErrorFacts): string | undefined {
 
 /** The most specific code Key Vault gave: the inner one (SecretDisabled) over the outer (Forbidden). */
 function azureErrorCode(facts: Pick<AzureErrorFacts, 'name' | 'code' | 'details'>): string {
-  return facts.details?.error.innerError.code ?? facts.code ?? facts.name;
+  return facts.details?.error.innerError?.code ?? facts.code ?? facts.name;
 }
 
 /** Azure's own wording, sanitised; it names the denied principal or the failing credential. */

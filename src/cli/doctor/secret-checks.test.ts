@@ -20,6 +20,15 @@ function keyVault403(innerCode: string, message: string) {
   });
 }
 
+/** A 403 whose body is not Key Vault's JSON (a proxy's HTML block page) as the SDK throws it. */
+function proxy403() {
+  return Object.assign(new Error('Unexpected status code: 403'), {
+    name: 'RestError',
+    statusCode: 403,
+    details: { error: undefined },
+  });
+}
+
 async function secretCheckWith(sdkError: Error) {
   const clock = new FakeClock();
   const scrubber = createSecretScrubber();
@@ -60,6 +69,16 @@ describe('doctor secret check: Key Vault 403s', () => {
     expect(outcome.detail).toContain("Key Vault's network rules refused the connector");
     expect(outcome.remedy).toContain("allow the connector's network");
     expect(`${outcome.detail} ${outcome.remedy}`).not.toContain('Key Vault Secrets User');
+  });
+
+  it('points at the proxy settings for a 403 that is not Key Vault JSON, not at a role or an access policy', async () => {
+    const outcome = await secretCheckWith(proxy403());
+    expect(outcome.status).toBe('fail');
+    expect(outcome.detail).toContain('with a body that is not Key Vault JSON');
+    expect(outcome.remedy).toContain('HTTPS_PROXY and NO_PROXY');
+    for (const text of ['Key Vault Secrets User', 'set-policy', 'access denied']) {
+      expect(`${outcome.detail} ${outcome.remedy}`).not.toContain(text);
+    }
   });
 
   it('still names the role for an RBAC refusal, and only the role', async () => {

@@ -1,6 +1,7 @@
 import type { AtlasCredentials } from '../../atlas/index.js';
 import { isConnectorError, type ConnectorError } from '../../errors/connector-error.js';
 import type { ErrorCode } from '../../errors/error-codes.js';
+import { notKeyVaultJsonError } from '../../secrets/azure-kv-errors.js';
 import { createSecretResolver } from '../../secrets/secret-resolver.js';
 import type { SecretReference } from '../../secrets/secret-reference.js';
 import { describeError, type CheckStep } from './check-runner.js';
@@ -123,7 +124,10 @@ const secretRemedies: Partial<Record<ErrorCode, RemedyFor>> = {
   timeout: transient,
 };
 
-/** Key Vault answers 403 for a disabled secret and for its network rules too, not only for a missing role. */
+/**
+ * Key Vault answers 403 for a disabled secret and for its network rules too, not only for a missing
+ * role; and a 403 that is not Key Vault's JSON is not Key Vault's.
+ */
 function azureForbiddenRemedy(
   reference: SecretReference & { kind: 'azure-kv' },
   azureError: unknown,
@@ -131,6 +135,9 @@ function azureForbiddenRemedy(
   if (azureError === 'SecretDisabled') {
     const id = `${reference.vaultUrl}/secrets/${reference.secretName}${reference.version ? `/${reference.version}` : ''}`;
     return `enable the secret${reference.version ? ' version the reference names' : ''}: az keyvault secret set-attributes --enabled true --id ${id}, or point the reference at an enabled version`;
+  }
+  if (azureError === notKeyVaultJsonError) {
+    return `something in the path answered for Key Vault (a proxy's or firewall's block page): check HTTPS_PROXY and NO_PROXY, and that the vault URL is ${reference.vaultUrl}`;
   }
   if (azureError === 'ForbiddenByFirewall' || azureError === 'ForbiddenByConnection') {
     return "allow the connector's network in the vault's networking settings: a private endpoint, or a firewall rule for its egress address";
