@@ -470,6 +470,46 @@ describe('azure-kv backend: errors', () => {
     expect(error.message).not.toContain('<html');
   });
 
+  it.each<[string, number, string, Record<string, string>, string, boolean]>([
+    ['an empty 503 from a gateway', 503, '', {}, 'upstream_unavailable', true],
+    ['an empty 502 from a gateway', 502, '', {}, 'upstream_unavailable', true],
+    ['an empty 429', 429, '', { 'Retry-After': '2' }, 'rate_limited', true],
+    ['an empty 404', 404, '', {}, 'not_found', false],
+    ['a 200 HTML page', 200, blockPage, { 'content-type': 'text/html' }, 'invalid_response', false],
+    [
+      "a 403 proxy's JSON without Key Vault's error object",
+      403,
+      '{"message":"Request blocked by policy"}',
+      { 'content-type': 'application/json' },
+      'forbidden',
+      false,
+    ],
+  ])(
+    'reports %s by its own status as not Key Vault JSON (the SDK fails on an empty or a 200 one with a TypeError that keeps none)',
+    async (_name, status, body, headers, code, retryable) => {
+      nock(vault, { badheaders: ['authorization'] })
+        .get(secretPath('atlas-api-key'))
+        .query(true)
+        .reply(status, body, headers);
+
+      const error = await readError(backend(new FakeTokenCredential()).read(reference(), signal()));
+      expect(error.code).toBe(code);
+      expect(error.retryable).toBe(retryable);
+      expect(error.details).toMatchObject({ azureError: 'NotKeyVaultJson', httpStatus: status });
+      for (const text of [
+        'TypeError',
+        'unexpected error',
+        'Cannot read',
+        'not found in Key Vault',
+        'blocked',
+      ]) {
+        expect(error.message).not.toContain(text);
+      }
+      if (!retryable) expect(error.message).toContain('HTTPS_PROXY, NO_PROXY and the vault URL');
+      if (status === 429) expect(error.retryAfterMs).toBe(2_000);
+    },
+  );
+
   it('ends a read whose token request never answers as a retryable timeout, and the next read asks again', async () => {
     // An Entra ID endpoint (or proxy) that accepts the connection and never answers: MSAL's token
     // request has no timeout and ignores the abort signal.

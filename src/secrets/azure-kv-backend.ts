@@ -7,7 +7,12 @@ import { parseRetryAfter } from '../errors/from-http-status.js';
 import { abortable } from '../runtime/abortable.js';
 import type { Clock } from '../runtime/clock.js';
 import { deadlineSignal } from '../runtime/deadline-signal.js';
-import { azureKvError, tokenTimeoutErrorName } from './azure-kv-errors.js';
+import {
+  azureKvError,
+  notJsonAnswerErrorName,
+  notKeyVaultJsonError,
+  tokenTimeoutErrorName,
+} from './azure-kv-errors.js';
 import type { SecretBackendFactory } from './secret-backend.js';
 import { quoteReference } from './secret-reference.js';
 
@@ -62,6 +67,40 @@ function longRetryAfterPolicy(clock: Pick<Clock, 'now'>): PipelinePolicy {
 }
 
 /**
+ * Ends a read whose last answer (after the SDK's retries and Key Vault's challenge) has a body that
+ * is not a JSON object: an empty 502 from a gateway, a proxy's empty 403, an HTML page sent as 200.
+ * The SDK reads such an error answer's `error` off `undefined`, and a 200's secret id off a string,
+ * and throws a bare TypeError that keeps no status: a retryable 5xx became `internal`, not retried.
+ * This error keeps the status and headers, which `azureKvError` reads as Key Vault's own.
+ */
+const notJsonAnswerPolicy: PipelinePolicy = {
+  name: 'connectorNotJsonAnswer',
+  async sendRequest(request, next) {
+    const response = await next(request);
+    if (isJsonObject(response.bodyAsText)) return response;
+    throw Object.assign(
+      new Error(`Key Vault answered HTTP ${response.status} with a body that is not a JSON object`),
+      {
+        name: notJsonAnswerErrorName,
+        // `details.azureError`, as for an answer the SDK itself found not to be Key Vault JSON.
+        code: notKeyVaultJsonError,
+        statusCode: response.status,
+        response: { headers: response.headers },
+      },
+    );
+  },
+};
+
+function isJsonObject(text: string | null | undefined): boolean {
+  try {
+    const value: unknown = JSON.parse(text ?? '');
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The SDKs are loaded on first use: together they cost ~15 MB, and an AWS-only install never needs
  * them. The module loader caches them, so later calls cost nothing and no module state is needed.
  */
@@ -96,6 +135,8 @@ export const createAzureKvBackend: SecretBackendFactory<'azure-kv'> = (settings)
       additionalPolicies: [
         ...(clientOptions?.additionalPolicies ?? []),
         { policy: longRetryAfterPolicy(settings.clock), position: 'perRetry' },
+        // Outside the retry and challenge policies: it sees only the answer the read ends with.
+        { policy: notJsonAnswerPolicy, position: 'perCall' },
       ],
     });
   };

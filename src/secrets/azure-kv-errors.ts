@@ -72,6 +72,9 @@ type Rule = (facts: AzureErrorFacts, reference: AzureKvReference) => Outcome;
 /** `details.azureError` of an answer whose body is not Key Vault's error JSON (a proxy's block page). */
 export const notKeyVaultJsonError = 'NotKeyVaultJson';
 
+/** The name of the error an answer whose body is not a JSON object ends a read with (`azure-kv-backend.ts`). */
+export const notJsonAnswerErrorName = 'KeyVaultNotJsonAnswer';
+
 /** The name of the error a token request past its deadline rejects with (`azure-kv-backend.ts`). */
 export const tokenTimeoutErrorName = 'TokenRequestTimeoutError';
 
@@ -323,12 +326,13 @@ function classify(
 }
 
 /**
- * Whether the SDK found no Key Vault error JSON in an answer: a body it could not parse as JSON
- * (`PARSE_ERROR`, whose text quotes the body), or one it kept as text (HTML, plain text), so that
- * the error carries no `error.code`. Key Vault itself always answers an error with that JSON.
+ * Whether an answer had no Key Vault error JSON: a body that is not a JSON object (the backend's
+ * policy ends the read), or one the SDK could not parse as JSON (`PARSE_ERROR`, whose text quotes
+ * the body) or kept as text, so that its error carries no `error.code`. Key Vault itself always
+ * answers an error with that JSON.
  */
 function notKeyVaultJson(facts: AzureErrorFacts): boolean {
-  return facts.name === 'RestError' && facts.details === undefined;
+  return facts.name === notJsonAnswerErrorName || (facts.name === 'RestError' && facts.details === undefined);
 }
 
 /**
