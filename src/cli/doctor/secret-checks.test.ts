@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../test/fakes/fake-clock.js';
 import { kindRegistry } from '../../adapters/registry.js';
+import { ConnectorError } from '../../errors/connector-error.js';
 import { createSecretScrubber } from '../../runtime/secret-scrubber.js';
 import { azureKvError } from '../../secrets/azure-kv-errors.js';
 import { parseSecretReference, type AzureKvReference } from '../../secrets/secret-reference.js';
@@ -30,17 +31,22 @@ function proxy403() {
 }
 
 async function secretCheckWith(sdkError: Error) {
+  const reference = parseSecretReference(secretRef) as AzureKvReference;
+  return secretCheckFailing(secretRef, (clock) => azureKvError(sdkError, reference, { clock }));
+}
+
+/** The doctor's secret check on `ref`, whose credential read fails with `failure`. */
+async function secretCheckFailing(ref: string, failure: (clock: FakeClock) => unknown) {
   const clock = new FakeClock();
   const scrubber = createSecretScrubber();
   const ctx = createDoctorContext(
-    { kind: 'atlas-project', definition: kindRegistry['atlas-project'], secretRef, projectIds: [] },
+    { kind: 'atlas-project', definition: kindRegistry['atlas-project'], secretRef: ref, projectIds: [] },
     { env: {}, stdout: () => undefined, stderr: () => undefined, clock },
     scrubber,
   );
   ctx.resolver = createSecretResolver({ env: {}, clock, scrubber });
-  const reference = parseSecretReference(secretRef) as AzureKvReference;
   ctx.credentialSource = {
-    get: () => Promise.reject(azureKvError(sdkError, reference, { clock })),
+    get: () => Promise.reject(failure(clock)),
     invalidate: () => undefined,
   };
   return secretCheck.run(ctx, new AbortController().signal);
@@ -100,5 +106,34 @@ describe('doctor secret check: Key Vault 403s', () => {
     expect(outcome.detail).toContain('access denied by Key Vault');
     expect(outcome.remedy).toContain('az keyvault set-policy -n myvault');
     expect(`${outcome.detail} ${outcome.remedy}`).not.toContain('Key Vault Secrets User');
+  });
+});
+
+describe('doctor secret check: Secrets Manager 403s', () => {
+  const awsRef = 'aws-sm://arn:aws:secretsmanager:eu-west-1:123456789012:secret:atlas-key-AbCdEf';
+  const forbidden = (awsError: string, message: string) =>
+    new ConnectorError({
+      code: 'forbidden',
+      message,
+      details: { backend: 'aws-sm', awsError, httpStatus: 403 },
+    });
+
+  it('points at the proxy settings for a 403 that is not AWS JSON, not at an IAM grant', async () => {
+    const outcome = await secretCheckFailing(awsRef, () =>
+      forbidden(
+        'SyntaxError',
+        "Secrets Manager's endpoint answered HTTP 403 with a body that is not AWS JSON",
+      ),
+    );
+    expect(outcome.status).toBe('fail');
+    expect(outcome.remedy).toContain('HTTPS_PROXY, NO_PROXY');
+    expect(outcome.remedy).not.toContain('secretsmanager:GetSecretValue');
+  });
+
+  it('still names the IAM grant for an AccessDeniedException', async () => {
+    const outcome = await secretCheckFailing(awsRef, () =>
+      forbidden('AccessDeniedException', 'access denied by Secrets Manager'),
+    );
+    expect(outcome.remedy).toContain('secretsmanager:GetSecretValue');
   });
 });

@@ -100,7 +100,10 @@ const secretRemedies: Partial<Record<ErrorCode, RemedyFor>> = {
   forbidden: (reference, error) => {
     switch (reference.kind) {
       case 'aws-sm':
-        return "grant the connector's IAM role secretsmanager:GetSecretValue on the secret, and kms:Decrypt on its KMS key if it uses a customer-managed key";
+        // A 403 whose body is not AWS JSON is not Secrets Manager's (aws-sm-errors.ts, notAwsAnswer).
+        return error.details.awsError === 'SyntaxError'
+          ? "something in the path answered for Secrets Manager (a proxy's or firewall's block page): check HTTPS_PROXY, NO_PROXY and any endpoint override"
+          : "grant the connector's IAM role secretsmanager:GetSecretValue on the secret, and kms:Decrypt on its KMS key if it uses a customer-managed key";
       case 'azure-kv':
         return azureForbiddenRemedy(reference, error.details.azureError);
       case 'file':
