@@ -230,6 +230,12 @@ describe('createHttpClient on the outbound agent (HTTPS_PROXY, NO_PROXY, CA_BUND
     expect(seen).toEqual([`CONNECT ${new URL(base).host}`]);
   });
 
+  it('trusts CA_BUNDLE_FILE for an https target reached directly, with no proxy', async () => {
+    const base = await servers.tls((_req, _body, res) => res.end('over tls'));
+    const agent = createOutboundAgent({ noProxy: '', caBundleFile: testCaFile });
+    expect(await (await createHttpClient({ agent })(`${base}/x`)).text()).toBe('over tls');
+  });
+
   it('refuses a certificate no trusted CA signed, with the TLS reason as the code', async () => {
     const base = await servers.tls((_req, _body, res) => res.end('over tls'));
     await expect(createHttpClient()(`${base}/x`)).rejects.toMatchObject({
