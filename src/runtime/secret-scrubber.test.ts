@@ -76,11 +76,19 @@ describe('secret scrubber', () => {
       code: 'E1',
       raw: 'enroll-token-123456',
     });
+    // A server's numeric code (MongoServerError's 18) is kept; a code of another type is not printed.
+    const numbered = Object.assign(new Error('auth'), { code: 18 });
+    const odd = Object.assign(new Error('odd'), { code: { raw: 'enroll-token-123456' } });
     let deep: unknown = ['enroll-token-123456'];
     for (let i = 0; i < 9; i += 1) deep = { d: deep };
-    expect(scrubber.scrubDeep({ 'k-enroll-token-123456': { error }, deep })).toEqual({
+    let list: unknown = 'enroll-token-123456';
+    for (let i = 0; i < 10; i += 1) list = [list];
+    expect(scrubber.scrubDeep({ 'k-enroll-token-123456': { error }, numbered, odd, deep, list })).toEqual({
       'k-[REDACTED]': { error: { type: 'Error', message: 'bad [REDACTED]', code: 'E1' } },
+      numbered: { type: 'Error', message: 'auth', code: 18 },
+      odd: { type: 'Error', message: 'odd' },
       deep: { d: { d: { d: { d: { d: { d: { d: { d: '[TRUNCATED]' } } } } } } } },
+      list: [[[[[[[['[TRUNCATED]']]]]]]]],
     });
   });
 
@@ -101,6 +109,12 @@ describe('secret scrubber', () => {
         'a [REDACTED] b [REDACTED]c [REDACTED] enroll-token-12345',
       );
       expect(scrubber.scrub('nothing registered here')).toBe('nothing registered here');
+    });
+
+    it('removes a value of the shortest length kept at either end of the text', () => {
+      const scrubber = scrubberWith('k9Qx2m');
+      expect(scrubber.scrub('k9Qx2m, and k9Qx2m')).toBe('[REDACTED], and [REDACTED]');
+      expect(scrubber.scrub('k9Qx2m')).toBe('[REDACTED]');
     });
 
     it('leaves no part of a value that overlaps or contains another', () => {
