@@ -124,9 +124,22 @@ describe('LeaseKeeper', () => {
     await clock.advance(10_000);
     expect(lost).toHaveLength(1);
     expect(lost[0]?.code).toBe('lease_lost');
+    expect(lost[0]?.message).toContain('control plane answered lease_lost');
     expect(keeper.lost).toBe(lost[0]);
     await clock.advance(60_000);
     expect(cp.calls.extend).toHaveLength(1);
+    // The handler checks the deadline before each write: a lease already lost is not reported again.
+    keeper.checkDeadline();
+    keeper.checkDeadline();
+    expect(lost).toHaveLength(1);
+  });
+
+  it('reports no loss once stopped, though the deadline has passed', async () => {
+    const { clock, keeper, lost } = setup();
+    keeper.stop();
+    await clock.advance(60_000);
+    keeper.checkDeadline();
+    expect(lost).toEqual([]);
   });
 
   it.each([409, 410])(
