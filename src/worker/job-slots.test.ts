@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { flushMicrotasks } from '../../test/fakes/fake-clock.js';
+import { flushMicrotasks, settleUntil } from '../../test/fakes/fake-clock.js';
 import { JobSlots } from './job-slots.js';
 
 /** Tasks that run until the test ends them, recording which are running. */
@@ -89,8 +89,7 @@ describe('JobSlots', () => {
     await flushMicrotasks();
     expect(woken).toBe(false);
     slots.park('a');
-    await flushMicrotasks();
-    expect(woken).toBe(true);
+    await settleUntil(() => woken, 'the waiting claim to wake');
   });
 
   it('counts parked jobs in the gauge callback', async () => {

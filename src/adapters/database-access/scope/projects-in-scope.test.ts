@@ -7,6 +7,7 @@ import {
   testConfig,
   testPolicy,
 } from '../../../../test/kits/discover-test-kit.js';
+import { settleUntil } from '../../../../test/fakes/fake-clock.js';
 import type { DatabaseScope } from '../../scope.js';
 import { forEachBounded, scopedProjects, sweepTargets } from './projects-in-scope.js';
 
@@ -38,7 +39,7 @@ describe('forEachBounded', () => {
     const work = gatedWork();
     const done = forEachBounded([1, 2, 3, 4, 5, 6], 2, work.run);
     for (let i = 1; i <= 6; i += 1) {
-      await new Promise((resolve) => setImmediate(resolve));
+      await settleUntil(() => work.release.has(i), `item ${i} to start`);
       work.release.get(i)?.();
     }
     await done;
