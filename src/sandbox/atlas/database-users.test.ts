@@ -199,7 +199,7 @@ describe('database users', () => {
   });
 
   it('replaces roles, scopes and labels wholesale on PATCH and keeps omitted fields', async () => {
-    await create({
+    const created = await create({
       roles: [
         { roleName: 'read', databaseName: 'sales' },
         { roleName: 'readWrite', databaseName: 'inventory' },
@@ -219,7 +219,8 @@ describe('database users', () => {
       labels: [{ key: 'jit-grant', value: 'g-2' }],
       description: 'JIT grant g-1',
     });
-    expect(field(result.json, 'deleteAfterDate')).toBeDefined();
+    expect(field(result.json, 'deleteAfterDate')).toBe(field(created.json, 'deleteAfterDate'));
+    expect(field(created.json, 'deleteAfterDate')).toBe(isoIn(h.clock, dayMs).replace('.000Z', 'Z'));
   });
 
   it('refuses a PATCH that leaves the user without roles, unless knob databaseUserEmptyRoles accepts it', async () => {
