@@ -99,6 +99,21 @@ describe('ControlPlaneClient', () => {
     expect(await cp.claim({ maxJobs: 2, waitMs: 100 }, 'claim-1')).toEqual([]);
   });
 
+  it('extends and releases a lease with fenced POSTs naming the lease (protocol §4.5, §4.6)', async () => {
+    const { cp } = await registered();
+    const lease = { jobId: 'j1', leaseId: 'l-2', fencingToken: 9 };
+    nock(base)
+      .post(`${api}/jobs/j1/lease:extend`, { leaseId: 'l-2', fencingToken: 9 })
+      .matchHeader('authorization', 'Bearer access-1')
+      .reply(200, { leaseTtlMs: 60_000, cancelRequested: true });
+    nock(base)
+      .post(`${api}/jobs/j1/lease:release`, { leaseId: 'l-2', fencingToken: 9, reason: 'shutdown' })
+      .matchHeader('authorization', 'Bearer access-1')
+      .reply(204);
+    expect(await cp.extend(lease)).toEqual({ leaseTtlMs: 60_000, cancelRequested: true });
+    await expect(cp.release(lease, 'shutdown')).resolves.toBeUndefined();
+  });
+
   it('refreshes the session token once on 401 and retries the call', async () => {
     const { cp } = await registered();
     nock(base)
