@@ -118,6 +118,27 @@ describe('parseCredentialsPayload', () => {
     expect(error.message).not.toContain(clientSecret);
   });
 
+  it.each([
+    ['public_key', { ...apiKey, public_key: 'abcdefgh\n' }, 'must be 8 characters'],
+    ['client_id', { ...serviceAccount, client_id: `${clientId}\n` }, 'must be mdb_sa_id_'],
+  ])(
+    'says only that %s has stray whitespace, not that its length or form is wrong',
+    (name, payload, other) => {
+      const error = payloadError(payload);
+      expect(error.message).toContain(`${name} must not have leading or trailing whitespace`);
+      expect(error.message).not.toContain(other);
+    },
+  );
+
+  it('adds no naming hint where no key looks like a credential field', () => {
+    const none = payloadError({ token: 'abcdefgh' });
+    expect(none.message).toContain('has none of the credential fields');
+    expect(none.message).not.toContain('found');
+    const short = payloadError({ ...apiKey, public_key: 'abc' });
+    expect(short.message).toContain('public_key must be 8 characters');
+    expect(short.message).not.toContain('found');
+  });
+
   it('reports every problem at once', () => {
     const error = payloadError({ public_key: 'abc' });
     expect(error.message).toContain('public_key must be 8 characters');
