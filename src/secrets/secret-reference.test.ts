@@ -123,6 +123,7 @@ describe('parseSecretReference: azure-kv', () => {
     ['azure-kv://x/atlas', 'vault must be a vault name'],
     ['azure-kv://http://myvault.vault.azure.net/atlas', 'vaultUrl must be an https:// vault URL'],
     ['azure-kv://https://user:pw@myvault.vault.azure.net/atlas', 'vault URL must be https://'],
+    ['azure-kv://https://[bad/atlas', 'vault URL must be https://'],
     ['azure-kv://myvault/atlas?version=latest', 'version must be a Key Vault secret version'],
     ['azure-kv://myvault/atlas?versoin=1', 'unknown query parameter versoin (accepted: version)'],
     [
