@@ -203,7 +203,7 @@ describe('Worker', () => {
   });
 
   it('releases jobs still running at the drain deadline instead of reporting them', async () => {
-    const { clock, cp, worker } = setup({ drainTimeoutMs: 3_000 });
+    const { clock, cp, worker, shutdown } = setup({ drainTimeoutMs: 3_000 });
     cp.queue.push(ping('slow', 600_000));
     worker.start();
     await clock.advance(100);
@@ -215,6 +215,20 @@ describe('Worker', () => {
     ]);
     expect(cp.calls.results).toEqual([]);
     expect(cp.calls.deregister).toBe(1);
+    expect(shutdown.steps(), 'the release was answered: nothing given up').toEqual({});
+  });
+
+  it('takes a drain-deadline release answered 409 as answered: the server had already moved on', async () => {
+    const { clock, cp, worker, shutdown } = setup({ drainTimeoutMs: 3_000 });
+    cp.queue.push(ping('slow', 600_000));
+    cp.releaseBehaviour = () => httpError('conflict', 'lease_lost');
+    worker.start();
+    await clock.advance(100);
+    const drained = worker.drain();
+    await clock.advance(3_000);
+    await drained;
+    expect(cp.calls.release.map((r) => r.reason)).toEqual(['shutdown']);
+    expect(shutdown.steps()).toEqual({});
   });
 
   it('forces the drain when asked to (a second signal)', async () => {
