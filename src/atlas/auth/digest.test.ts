@@ -67,6 +67,14 @@ describe('parseDigestChallenge', () => {
     });
   });
 
+  it('reads a Digest challenge that follows another scheme in the same header', () => {
+    expect(parseDigestChallenge(`Basic realm="proxy", ${atlasChallenge}`)).toMatchObject({
+      realm: 'MMS Public API',
+      nonce: 'abc+/def==',
+      qop: 'auth',
+    });
+  });
+
   it('notices stale=true', () => {
     expect(parseDigestChallenge(atlasChallenge.replace('stale=false', 'stale=TRUE'))?.stale).toBe(true);
   });
