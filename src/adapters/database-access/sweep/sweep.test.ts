@@ -141,6 +141,22 @@ describe('sweep: managed users', () => {
     ]);
   });
 
+  it('repairs a user whose grant names one collection without widening its role to the database', async () => {
+    const readOrders: GrantedRole = { ...readSales, collectionName: 'orders' };
+    const h = setup({
+      grants: [{ id: 'g-1', expiresAtMs: Date.UTC(2026, 10, 25), roles: [readOrders] }],
+      roles: [
+        { roleName: 'read', databaseName: 'sales', collectionName: 'orders' },
+        { roleName: 'dbAdmin', databaseName: 'sales' },
+      ],
+    });
+    const result = await run(h);
+    expect(h.atlas.user(projectA, alice)?.roles).toEqual([
+      { roleName: 'read', databaseName: 'sales', collectionName: 'orders' },
+    ]);
+    expect(result.drift.repaired).toMatchObject([{ unexpectedRoles: ['dbAdmin@sales'], missingRoles: [] }]);
+  });
+
   it('scopes an unscoped managed user back to the clusters its grants name', async () => {
     const h = setup({
       grants: [{ id: 'g-1', expiresAtMs: Date.UTC(2026, 10, 25), roles: [readSales] }],
