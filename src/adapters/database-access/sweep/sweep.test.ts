@@ -188,6 +188,22 @@ describe('sweep: managed users', () => {
     expect(h.atlas.user(projectA, alice)).toBeUndefined();
   });
 
+  it('parks an unscoped per-requester user scoped to the clusters its last grant named, never unscoped', async () => {
+    const h = setup();
+    const ended = h.clock.now() - hourMs;
+    h.atlas.addUser(
+      projectA,
+      managedUser(
+        { grants: [{ id: 'g-1', expiresAtMs: ended, roles: [readSales] }], scopes: [] },
+        h.clock.now(),
+      ),
+    );
+    await run(h);
+    const user = h.atlas.user(projectA, alice);
+    expect(user?.roles).toEqual([]);
+    expect(user?.scopes).toEqual([{ name: 'Cluster0', type: 'CLUSTER' }]);
+  });
+
   it('honours a longer userCleanupDays', async () => {
     const h = setup({ roles: [], lastRevokedAt: new Date(Date.UTC(2026, 10, 22)).toISOString() });
     expect((await run(h, testConfig({ userCleanupDays: 3 }))).usersDeleted).toEqual([]);
