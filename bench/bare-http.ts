@@ -27,6 +27,24 @@ export type BareHttp = (url: string, init?: BareInit) => Promise<BareResponse>;
 /** A request function with its own keep-alive agent: create one per process (entry point or class). */
 export function createBareHttp(): BareHttp {
   const agent = new Agent({ keepAlive: true });
+  const send = once(agent);
+  // A kept-alive socket the server closes (its 5 s keep-alive timeout) just as a request goes out
+  // on it resets that request before the server read it; Node 20's agent ignores the server's
+  // `Keep-Alive: timeout` hint, so a bare client idle for about 5 s meets it. Sent again once on a
+  // fresh socket, as Node's documentation advises: every bare request may be repeated (claims
+  // carry an idempotency key, results and intents are idempotent PUTs, the Atlas calls change
+  // nothing).
+  return (url, init = {}) =>
+    send(url, init).catch((error: unknown) => {
+      if (!(error instanceof StaleSocketError)) throw error;
+      return send(url, init);
+    });
+}
+
+/** A reset on a reused socket before any answer: the request never reached the server. */
+class StaleSocketError extends Error {}
+
+function once(agent: Agent): BareHttp {
   return (url, init = {}) =>
     new Promise<BareResponse>((resolve, reject) => {
       const target = new URL(url);
@@ -57,7 +75,13 @@ export function createBareHttp(): BareHttp {
           );
         },
       );
-      req.on('error', reject);
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        reject(
+          req.reusedSocket && error.code === 'ECONNRESET'
+            ? new StaleSocketError(`stale keep-alive socket: ${error.message}`, { cause: error })
+            : error,
+        );
+      });
       req.end(init.body);
     });
 }

@@ -217,5 +217,7 @@ main().catch((error: unknown) => {
   process.stderr.write(
     `bare client failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );
-  process.exitCode = 1;
+  // Exits at once: left running (stdin keeps the process alive), it would never answer the
+  // command that failed, and the bench would wait for that answer forever.
+  process.exit(1);
 });
