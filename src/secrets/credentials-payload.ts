@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AtlasCredentials } from '../atlas/credentials.js';
 import { ConnectorError } from '../errors/connector-error.js';
+import { parseJsonText } from '../runtime/json-text.js';
 import { quoteReference } from './secret-reference.js';
 
 const expectedShape = 'expected {"public_key","private_key"} or {"client_id","client_secret"}';
@@ -114,7 +115,7 @@ function tryJsonObject(text: string): Record<string, unknown> | undefined {
  */
 function tryJson(text: string): unknown {
   try {
-    return JSON.parse(text.replace(/^\uFEFF/, '')) as unknown;
+    return parseJsonText(text);
   } catch {
     return undefined;
   }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConnectorError } from '../../errors/connector-error.js';
+import { parseJsonText } from '../../runtime/json-text.js';
 import { registeredKinds, type DoctorKind, type DoctorKinds, type DoctorTarget } from './doctor-types.js';
 
 /** The usage text, naming exactly the kinds doctor offers. */
@@ -137,8 +138,8 @@ async function readIntegrationFile(
   }
   let json: unknown;
   try {
-    // A leading byte order mark (Windows editors save one) is dropped, as from a secret's payload.
-    json = JSON.parse(text.replace(/^\uFEFF/, ''));
+    // A byte order mark is dropped, as from a secret's payload.
+    json = parseJsonText(text);
   } catch {
     throw usageError(`--integration ${path}: not valid JSON`);
   }

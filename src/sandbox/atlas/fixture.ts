@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseJsonText } from '../../runtime/json-text.js';
 
 /**
  * The simulator's seed data. Loaded from JSON (SANDBOX_ATLAS_FIXTURE) or built in code, and parsed
@@ -207,7 +208,7 @@ export function parseFixture(input: unknown): AtlasFixture {
  * editors save one) is dropped, as from a secret's JSON payload.
  */
 export function parseFixtureText(text: string): AtlasFixture {
-  return parseFixture(JSON.parse(text.replace(/^\uFEFF/, '')));
+  return parseFixture(parseJsonText(text));
 }
 
 export function checkFixtureReferences(fixture: AtlasFixture): string[] {
