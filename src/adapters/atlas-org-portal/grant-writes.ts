@@ -1,8 +1,8 @@
 import type { OrgUser, ProjectUser } from '../../atlas/index.js';
 import { invitationRetryAfterMs, isInvitationLimit } from '../../atlas/atlas-error.js';
-import { ConnectorError, isConnectorError } from '../../errors/connector-error.js';
+import { ConnectorError } from '../../errors/connector-error.js';
 import type { GrantIntent } from './payloads.js';
-import { projectRolesOf, type PortalCtx, type PortalDeps } from './person.js';
+import { isConflict, projectRolesOf, type PortalCtx, type PortalDeps } from './person.js';
 import { baselineOrgRole, type Access } from './roles.js';
 import type { ValidatedGrant } from './validate.js';
 
@@ -19,8 +19,6 @@ export function byProject(access: readonly Access[]): Map<string, string[]> {
   }
   return projects;
 }
-
-const isConflict = (error: unknown): boolean => isConnectorError(error) && error.code === 'conflict';
 
 /**
  * A write Atlas counts as an invitation (`createOrgUser`; `addGroupUsers` for a pending invitee):

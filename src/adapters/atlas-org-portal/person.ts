@@ -92,6 +92,11 @@ export function membershipOf(user: OrgUser): 'active' | 'invited' {
   return user.orgMembershipStatus === 'ACTIVE' ? 'active' : 'invited';
 }
 
+/** Atlas answered 409: a concurrent change (the role or membership is there after all, say). */
+export function isConflict(error: unknown): boolean {
+  return isConnectorError(error) && error.code === 'conflict';
+}
+
 export function isAtlasCode(error: unknown, ...codes: string[]): boolean {
   return isConnectorError(error) && codes.includes(String(error.details.atlasErrorCode));
 }

@@ -6,6 +6,7 @@ import {
   findPerson,
   heldAccess,
   isAtlasCode,
+  isConflict,
   isPersonGone,
   projectRolesOf,
   type PortalCtx,
@@ -72,8 +73,7 @@ async function write(out: RemovalOutcome, ctx: PortalCtx, call: () => Promise<un
 function lastRoleRaced(error: unknown, access: Access): ConnectorError | undefined {
   // The spec declares a 409 on :removeRole and does not say what it means; a concurrent change is
   // the only reading, so it is retried like the 400 seen for a last role.
-  const conflict = isConnectorError(error) && error.details.httpStatus === 409;
-  if (!conflict && !isAtlasCode(error, 'VALIDATION_ERROR')) return undefined;
+  if (!isConflict(error) && !isAtlasCode(error, 'VALIDATION_ERROR')) return undefined;
   const where = access.level === 'org' ? 'the organization' : `project ${access.projectId}`;
   return new ConnectorError({
     code: 'conflict',
@@ -112,7 +112,7 @@ async function addBaseline(deps: PortalDeps, ctx: PortalCtx, r: Removal, out: Re
       deps.atlas.orgUsers.addRole(r.orgId, r.person.id, baselineOrgRole, { signal: ctx.signal }),
     );
   } catch (error) {
-    if (isConnectorError(error) && error.details.httpStatus === 409) return true;
+    if (isConflict(error)) return true;
     throw error;
   }
 }
