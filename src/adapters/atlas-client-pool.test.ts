@@ -43,4 +43,18 @@ describe('createAtlasClientPool', () => {
     expect(pool.credentialFor('aws-sm://atlas/other-key')).not.toBe(credential);
     expect(pool.credentialFor('env://ATLAS_CREDENTIALS')).not.toBe(credential);
   });
+
+  it('reads a spelling it has seen from its own map: the reference is not parsed again for every job', () => {
+    const { resolver } = setup({ env: { AWS_REGION: 'eu-west-1' } });
+    const parsed: string[] = [];
+    const pool = poolOver({
+      ...resolver,
+      secretKey: (reference) => (parsed.push(reference), resolver.secretKey(reference)),
+    });
+
+    const credential = pool.credentialFor('aws-sm://atlas/prod-key');
+    expect(pool.credentialFor('aws-sm://atlas/prod-key')).toBe(credential);
+    expect(pool.credentialFor('aws-sm://atlas/prod-key?region=eu-west-1')).toBe(credential);
+    expect(parsed).toEqual(['aws-sm://atlas/prod-key', 'aws-sm://atlas/prod-key?region=eu-west-1']);
+  });
 });

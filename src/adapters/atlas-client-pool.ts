@@ -19,8 +19,12 @@ export function createAtlasClientPool(
   createState: (atlas: AtlasClient) => CredentialState,
 ): AtlasClientPool {
   const credentials = new Map<string, AtlasCredential>();
+  /** By the reference's text as integrations spell it: every job asks, and parsing it is not free. */
+  const bySpelling = new Map<string, AtlasCredential>();
   return {
     credentialFor(secretRef) {
+      const known = bySpelling.get(secretRef);
+      if (known) return known;
       // Keyed as the secret cache is: two spellings with a client each would pace apart (together
       // past Atlas's limits), mint an OAuth token each and track one project's changes twice.
       const key = resolver.secretKey(secretRef);
@@ -30,11 +34,13 @@ export function createAtlasClientPool(
         credential = { atlas, ...createState(atlas) };
         credentials.set(key, credential);
       }
+      bySpelling.set(secretRef, credential);
       return credential;
     },
     async closeAll(signal) {
       const all = [...credentials.values()];
       credentials.clear();
+      bySpelling.clear();
       await Promise.allSettled(all.map(({ atlas }) => atlas.close(signal)));
     },
   };
