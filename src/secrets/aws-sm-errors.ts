@@ -3,7 +3,18 @@ import { cancelledError, ConnectorError } from '../errors/connector-error.js';
 import { errorCodeTable, type ErrorCode } from '../errors/error-codes.js';
 import { errorCodeForStatus } from '../errors/from-http-status.js';
 import { quoteReference, type AwsSmReference } from './secret-reference.js';
-import { isNetworkErrno, isTlsVerificationCode, sanitizeUpstreamMessage } from './upstream-message.js';
+import {
+  isNetworkErrno,
+  isTlsVerificationCode,
+  notTheStoreAnswered,
+  sanitizeUpstreamMessage,
+} from './upstream-message.js';
+
+/**
+ * `details.awsError` of an answer whose body is not AWS JSON (a proxy's block page): the name of the
+ * error the SDK's JSON.parse throws, which it passes on with the answer's status.
+ */
+export const notAwsJsonError = 'SyntaxError';
 
 /**
  * The few facts read from an SDK error. Deliberately not the error itself: it carries the request
@@ -183,7 +194,7 @@ function classify(facts: AwsErrorFacts, reference: AwsSmReference): Outcome {
   const status = facts.$metadata?.httpStatusCode;
   if (status !== undefined) {
     const code = errorCodeForStatus(status);
-    if (facts.name === 'SyntaxError' && !errorCodeTable[code].retryable) return notAwsAnswer(status, code);
+    if (facts.name === notAwsJsonError && !errorCodeTable[code].retryable) return notAwsAnswer(status, code);
     const rule = rulesByStatusCode[code];
     return rule
       ? rule(facts, reference)
@@ -243,7 +254,7 @@ function unreadFile(facts: AwsErrorFacts): Outcome | undefined {
 function notAwsAnswer(status: number, code: ErrorCode): Outcome {
   return {
     code,
-    message: `Secrets Manager's endpoint answered HTTP ${status} with a body that is not AWS JSON: something in the path answered in its place (a proxy, a firewall, a TLS-inspecting gateway), or the answer was cut short. Check HTTPS_PROXY, NO_PROXY and any endpoint override`,
+    message: `Secrets Manager's endpoint answered HTTP ${status} with a body that is not AWS JSON: ${notTheStoreAnswered}. Check HTTPS_PROXY, NO_PROXY and any endpoint override`,
   };
 }
 

@@ -4,7 +4,12 @@ import { errorCodeTable, type ErrorCode } from '../errors/error-codes.js';
 import { errorCodeForStatus, parseRetryAfter } from '../errors/from-http-status.js';
 import type { Clock } from '../runtime/clock.js';
 import { quoteReference, type AzureKvReference } from './secret-reference.js';
-import { isNetworkErrno, isTlsVerificationCode, sanitizeUpstreamMessage } from './upstream-message.js';
+import {
+  isNetworkErrno,
+  isTlsVerificationCode,
+  notTheStoreAnswered,
+  sanitizeUpstreamMessage,
+} from './upstream-message.js';
 
 // z.custom keeps the object itself: headers.get() needs its own `this`, which a parsed copy loses.
 const Headers = z.custom<{ get(name: string): unknown }>(
@@ -346,7 +351,7 @@ function notKeyVaultAnswer(status: number, code: ErrorCode, reference: AzureKvRe
     code,
     azureError: notKeyVaultJsonError,
     httpStatus: status,
-    message: `Key Vault ${reference.vaultUrl} answered HTTP ${status} with a body that is not Key Vault JSON: something in the path answered in its place (a proxy, a firewall, a TLS-inspecting gateway), or the answer was cut short. Check HTTPS_PROXY, NO_PROXY and the vault URL`,
+    message: `Key Vault ${reference.vaultUrl} answered HTTP ${status} with a body that is not Key Vault JSON: ${notTheStoreAnswered}. Check HTTPS_PROXY, NO_PROXY and the vault URL`,
   };
 }
 

@@ -35,6 +35,10 @@ export function isNetworkErrno(code: string): boolean {
   return /^E[A-Z]+$/.test(code) || /^EAI_[A-Z]+$/.test(code);
 }
 
+/** Why a store's endpoint answered with a body that is not the store's JSON (a block page, say). */
+export const notTheStoreAnswered =
+  'something in the path answered in its place (a proxy, a firewall, a TLS-inspecting gateway), or the answer was cut short';
+
 /**
  * Node's codes for a certificate it would not trust (SELF_SIGNED_CERT_IN_CHAIN,
  * UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID…), which the

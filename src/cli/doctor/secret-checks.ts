@@ -1,6 +1,7 @@
 import type { AtlasCredentials } from '../../atlas/index.js';
 import { isConnectorError, type ConnectorError } from '../../errors/connector-error.js';
 import type { ErrorCode } from '../../errors/error-codes.js';
+import { notAwsJsonError } from '../../secrets/aws-sm-errors.js';
 import { notKeyVaultJsonError } from '../../secrets/azure-kv-errors.js';
 import { createSecretResolver } from '../../secrets/secret-resolver.js';
 import type { SecretReference } from '../../secrets/secret-reference.js';
@@ -101,7 +102,7 @@ const secretRemedies: Partial<Record<ErrorCode, RemedyFor>> = {
     switch (reference.kind) {
       case 'aws-sm':
         // A 403 whose body is not AWS JSON is not Secrets Manager's (aws-sm-errors.ts, notAwsAnswer).
-        return error.details.awsError === 'SyntaxError'
+        return error.details.awsError === notAwsJsonError
           ? "something in the path answered for Secrets Manager (a proxy's or firewall's block page): check HTTPS_PROXY, NO_PROXY and any endpoint override"
           : "grant the connector's IAM role secretsmanager:GetSecretValue on the secret, and kms:Decrypt on its KMS key if it uses a customer-managed key";
       case 'azure-kv':
